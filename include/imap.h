@@ -1,0 +1,74 @@
+/*
+ * imap: one libetpan IMAP session to the community's mailbox.
+ *
+ * Connects with implicit TLS, STARTTLS or plain text, verifies the server's
+ * certificate (against the system trust store or a given CA file, and the host
+ * name) before any credential is sent, logs in and selects a mailbox.  The
+ * daemon drives it: search for new UIDs, fetch one message at a time, and only
+ * after the message's effects are committed, move or flag it.
+ *
+ * Functions return 0 on success, -1 on failure with imap_error() describing it
+ * (including what the server said).  After a failure the session should be
+ * closed and reconnected; the caller owns the backoff.
+ */
+#ifndef MENTORD_IMAP_H
+#define MENTORD_IMAP_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+struct imap;
+
+int imap_connect(const struct config_imap *cfg, struct imap **out, char *err, size_t errlen);
+void imap_close(struct imap *im); /* LOGOUT when possible; NULL is fine */
+const char *imap_error(const struct imap *im);
+
+/* Capabilities seen after login. */
+int imap_has_idle(const struct imap *im);
+int imap_has_move(const struct imap *im);
+int imap_has_uidplus(const struct imap *im);
+
+/* SELECT mailbox (read-write); reports UIDVALIDITY and UIDNEXT. */
+int imap_select(struct imap *im, const char *mailbox, uint32_t *uidvalidity, uint32_t *uidnext);
+
+/* Create a mailbox if it does not exist yet (used for processed_mailbox). */
+int imap_ensure_mailbox(struct imap *im, const char *mailbox);
+
+/*
+ * UIDs of undeleted messages with first <= uid <= last (last 0 means no upper
+ * bound), ascending, optionally only those without keyword (e.g.
+ * "$MentordDone").  Never returns a UID outside the range, even though
+ * "UID SEARCH UID n:*" on the server does.  *uids is malloc'd.
+ */
+int imap_search(struct imap *im, uint32_t first, uint32_t last, const char *without_keyword,
+                uint32_t **uids, size_t *n);
+
+/* The whole raw message (BODY.PEEK[], so \Seen is not set); *data is malloc'd, NUL-terminated. */
+int imap_fetch(struct imap *im, uint32_t uid, char **data, size_t *len);
+
+/* Move uid to dest: UID MOVE, else UID COPY + \Deleted + UID EXPUNGE (plain EXPUNGE without UIDPLUS). */
+int imap_move(struct imap *im, uint32_t uid, const char *dest);
+
+/* Add flags to uid, e.g. "\\Seen" or a keyword "$MentordDone". */
+int imap_add_flag(struct imap *im, uint32_t uid, const char *flag);
+
+/* 1 when the selected mailbox accepts keyword flags (PERMANENTFLAGS has \*). */
+int imap_keywords_allowed(const struct imap *im);
+
+/*
+ * Wait for new mail for at most timeout seconds: IDLE when the server has it
+ * (the caller re-issues it at least every 9 minutes by passing timeout <= 540),
+ * otherwise sleeping and NOOP.  Returns early when *stop becomes non-zero
+ * (checked at least once a second).  Returns 1 when the server announced new
+ * mail (EXISTS/RECENT), 0 on timeout or stop, -1 on error.  Either way the
+ * caller then searches for new UIDs, so nothing arriving in between is missed.
+ */
+int imap_wait(struct imap *im, int timeout, int use_idle, volatile sig_atomic_t *stop);
+
+/* NOOP, to check the connection is alive. */
+int imap_noop(struct imap *im);
+
+#endif

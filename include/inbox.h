@@ -1,0 +1,35 @@
+/*
+ * inbox: one pass over the IMAP mailbox.
+ *
+ * For each new UID: fetch, dedupe (UID, hash, Message-ID), parse, let the
+ * programme decide, record the outcome and the mailbox progress, all in one
+ * transaction; only after the commit is the message moved to the processed
+ * mailbox (or flagged).  A message whose processing keeps failing is marked
+ * failed after imap.max_attempts tries and skipped.
+ */
+#ifndef MENTORD_INBOX_H
+#define MENTORD_INBOX_H
+
+#include <signal.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "imap.h"
+#include "store.h"
+
+struct inbox_stats {
+    int processed; /* committed this pass */
+    int skipped;   /* duplicates */
+    int failed;    /* attempts that failed */
+};
+
+/*
+ * Process every new message in the selected mailbox.  Returns 0 when the pass
+ * completed, -1 on an IMAP error (reconnect and call again) or a store error.
+ * With dry_run, decisions are made and the mail that would be sent is printed
+ * to dry_out, but the transaction is rolled back and nothing is moved.
+ */
+int inbox_pass(const struct config *cfg, struct store *st, struct imap *im, int dry_run,
+               FILE *dry_out, volatile sig_atomic_t *stop, struct inbox_stats *stats);
+
+#endif

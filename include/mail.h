@@ -1,0 +1,47 @@
+/*
+ * mail: raw RFC 5322 bytes to a parsed mail, with libetpan.
+ *
+ * Headers are parsed by mailimf, the body by mailmime; encoded words
+ * (RFC 2047) are decoded and every text is converted to UTF-8.  The parsed
+ * form is what the rest of mentord reads: nothing downstream touches raw
+ * headers except through mail_header().
+ */
+#ifndef MENTORD_MAIL_H
+#define MENTORD_MAIL_H
+
+#include <stddef.h>
+#include <time.h>
+
+struct mail_header_field {
+    char *name;  /* as written */
+    char *value; /* unfolded, raw (not decoded) */
+};
+
+struct mail {
+    char *message_id;  /* without angle brackets; NULL when absent */
+    char *in_reply_to; /* first id, without angle brackets */
+    char *references;  /* ids separated by single spaces, without angle brackets */
+    char *from_addr;   /* addr-spec of the first From: mailbox */
+    char *from_name;   /* display name, UTF-8, may be NULL */
+    char *reply_to;    /* addr-spec of the first Reply-To: mailbox, may be NULL */
+    char *subject;     /* UTF-8, unfolded, may be NULL */
+    char *return_path; /* addr-spec; "" for <>; NULL when the header is absent */
+    char *content_type; /* "text/plain", "multipart/report", ... lower case */
+    char *text;        /* the body as UTF-8 text (text/plain part preferred) */
+    time_t date;       /* 0 when absent or invalid */
+    size_t size;       /* raw size in bytes */
+    struct mail_header_field *headers;
+    size_t n_headers;
+};
+
+/* Parse raw (need not be NUL-terminated).  Returns 0, or -1 with err set. */
+int mail_parse(const char *raw, size_t len, struct mail **out, char *err, size_t errlen);
+void mail_free(struct mail *m);
+
+/* First header named name (case-insensitive), raw value, NULL when absent. */
+const char *mail_header(const struct mail *m, const char *name);
+
+/* Hex SHA-256 of raw bytes into out (65 bytes). */
+void mail_hash(const char *raw, size_t len, char out[65]);
+
+#endif

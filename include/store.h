@@ -1,0 +1,141 @@
+/*
+ * store: everything mentord remembers, in one SQLite database.
+ *
+ * WAL mode, foreign keys on, a busy timeout so mentorctl and the daemon can
+ * share the file.  The schema is a list of numbered migrations applied in
+ * order and recorded in PRAGMA user_version; a database newer than this
+ * build is refused.  Every statement is prepared with bound parameters.
+ *
+ * Functions return 0 on success and -1 on error (store_errmsg() says why),
+ * lookups return 1 when found and 0 when not.  Strings handed out are
+ * malloc'd copies owned by the caller (free with the matching *_free).
+ */
+#ifndef MENTORD_STORE_H
+#define MENTORD_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/* The schema version this build writes; see the migrations in store.c. */
+#define STORE_SCHEMA_VERSION 1
+
+struct store;
+
+int store_open(const char *path, struct store **out, char *err, size_t errlen);
+void store_close(struct store *st);
+const char *store_errmsg(const struct store *st);
+int store_schema_version(struct store *st); /* PRAGMA user_version, -1 on error */
+
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK.  Transactions do not nest. */
+int store_begin(struct store *st);
+int store_commit(struct store *st);
+void store_rollback(struct store *st);
+
+/* ---- mailbox progress: UIDVALIDITY and the last UID whose effects are committed ---- */
+
+/* Unknown mailboxes read as uidvalidity 0, last_uid 0. */
+int store_mailbox_get(struct store *st, const char *mailbox, uint32_t *uidvalidity,
+                      uint32_t *last_uid);
+int store_mailbox_set(struct store *st, const char *mailbox, uint32_t uidvalidity,
+                      uint32_t last_uid);
+
+/* ---- processed messages ---- */
+
+struct store_message {
+    const char *mailbox;
+    uint32_t uidvalidity;
+    uint32_t uid;
+    const char *message_id; /* may be NULL */
+    const char *hash;       /* hex SHA-256 of the raw bytes */
+    const char *sender;     /* may be NULL */
+    const char *outcome;    /* "answered", "recorded", "ignored", "failed", ... */
+    const char *detail;     /* free text, may be NULL */
+};
+
+/*
+ * Has this message been processed already?  Matches the same hash, or the same
+ * non-empty Message-ID, with a final outcome (not a pending retry).  Returns 1
+ * and copies the outcome into outcome (if given), 0 when new, -1 on error.
+ */
+int store_message_seen(struct store *st, const char *message_id, const char *hash,
+                       char *outcome, size_t outcome_len);
+
+/* 1 when (mailbox, uidvalidity, uid) has a final outcome recorded. */
+int store_message_uid_done(struct store *st, const char *mailbox, uint32_t uidvalidity,
+                           uint32_t uid);
+
+/* Record the final outcome of a message (inside the caller's transaction). */
+int store_message_record(struct store *st, const struct store_message *m, time_t now);
+
+/*
+ * Count one failed attempt at (mailbox, uidvalidity, uid) with the reason, in its
+ * own statement (call outside the rolled-back transaction).  Returns the number
+ * of attempts so far, or -1 on error.
+ */
+int store_message_attempt(struct store *st, const struct store_message *m, time_t now);
+
+/* ---- members ---- */
+
+struct store_member {
+    int64_t id;
+    char *address; /* as first given; compared case-insensitively */
+    char *name;
+    char *role;    /* "newcomer", "mentor", "manager" */
+    char *state;   /* "pending", "active", "paused", "left" */
+    char *profile; /* free text (key: value lines) */
+    time_t created;
+    time_t updated;
+};
+
+int store_member_get(struct store *st, const char *address, struct store_member *out);
+/* Insert or update by address; NULL fields are left as they are on update. */
+int store_member_upsert(struct store *st, const char *address, const char *name, const char *role,
+                        const char *state, const char *profile, time_t now, int64_t *id_out);
+void store_member_free(struct store_member *m);
+
+/* Calls fn for each member (ordered by id); stops and returns fn's value when non-zero. */
+int store_member_each(struct store *st, int (*fn)(const struct store_member *, void *), void *arg);
+/* Count members with role and state (either may be NULL for any). */
+int store_member_count(struct store *st, const char *role, const char *state);
+
+/* ---- outbox ---- */
+
+struct store_outbox {
+    int64_t id;
+    char *recipient;  /* envelope recipient */
+    char *sender;     /* envelope sender */
+    char *message_id; /* without angle brackets */
+    char *headers;    /* header block, CRLF line ends, ending with CRLF */
+    char *body;       /* body, CRLF line ends */
+    char *status;     /* "queued", "sent", "failed" */
+    int attempts;
+    time_t created;
+    time_t next_attempt;
+    char *last_error;
+};
+
+int store_outbox_add(struct store *st, const char *recipient, const char *sender,
+                     const char *message_id, const char *headers, const char *body, time_t now,
+                     int64_t *id_out);
+/* Up to limit queued messages with next_attempt <= now, oldest first. */
+int store_outbox_due(struct store *st, time_t now, int limit, struct store_outbox **items,
+                     size_t *n);
+void store_outbox_free(struct store_outbox *items, size_t n);
+int store_outbox_sent(struct store *st, int64_t id, time_t now, const char *reply);
+int store_outbox_defer(struct store *st, int64_t id, time_t next_attempt, const char *error);
+int store_outbox_fail(struct store *st, int64_t id, time_t now, const char *error);
+/* Count by status ("queued", "sent", "failed"; NULL for all). */
+int store_outbox_count(struct store *st, const char *status);
+/* Earliest next_attempt among queued messages; 0 when none. */
+time_t store_outbox_next_due(struct store *st);
+int store_outbox_each(struct store *st, const char *status,
+                      int (*fn)(const struct store_outbox *, void *), void *arg);
+
+/* ---- event log ---- */
+
+int store_event_add(struct store *st, time_t now, const char *kind, const char *member,
+                    const char *message_id, const char *detail);
+int store_event_count(struct store *st, const char *kind);
+
+#endif

@@ -1,0 +1,28 @@
+/*
+ * template: the text of every mail a person receives, from files in the
+ * templates directory.
+ *
+ * A template file starts with "Subject: ...", a blank line, then the body.
+ * {{name}} is replaced by a variable's value; a name with no value is an
+ * error (a template must never go out with a hole in it).  {{#name}}...{{/name}}
+ * keeps its content only when name is set and non-empty; {{^name}}...{{/name}}
+ * only when it is not.  Lines starting with "##" are comments.
+ */
+#ifndef MENTORD_TEMPLATE_H
+#define MENTORD_TEMPLATE_H
+
+#include <stddef.h>
+
+struct template_var {
+    const char *name;
+    const char *value; /* UTF-8; NULL means unset */
+};
+
+/*
+ * Render dir/name.txt.  On success *subject and *body are malloc'd UTF-8
+ * (body lines end in \n) and 0 is returned; -1 with err set otherwise.
+ */
+int template_render(const char *dir, const char *name, const struct template_var *vars,
+                    size_t nvars, char **subject, char **body, char *err, size_t errlen);
+
+#endif

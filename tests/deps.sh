@@ -1,0 +1,29 @@
+#!/bin/sh
+# Install every build and test dependency of mentord from Debian's archive.
+# Idempotent and fast when everything is present: apt is only called for
+# packages that dpkg does not already list as installed.
+set -eu
+
+PKGS="build-essential pkg-config libetpan-dev libcurl4-gnutls-dev libgnutls28-dev
+libsqlite3-dev sqlite3 libinih-dev libcmocka-dev libgumbo-dev
+dovecot-imapd dovecot-lmtpd postfix swaks openssl python3 procps"
+
+missing=""
+for p in $PKGS; do
+    st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+    [ "$st" = "installed" ] || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+    echo "deps: missing packages:$missing (run 'make deps' as root)" >&2
+    exit 1
+fi
+echo "deps: installing$missing"
+# Postfix must not write a system-wide main.cf nor start: the test-bed runs
+# its own instance from a temp folder.
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
