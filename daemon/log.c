@@ -1,0 +1,177 @@
+/*
+ * log: one line per event to stderr, and to syslog(3) when asked.
+ *
+ * Log lines carry text that members wrote (subjects, addresses, Message-IDs).
+ * Every control character is escaped before output, so a member cannot end
+ * our line early and forge a second, official-looking one.
+ */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+#include <time.h>
+
+/*
+ * The logger's settings.  log_msg() is called from everywhere, so its
+ * threshold lives here rather than being threaded through every call; it is
+ * written only by log_init() at start-up.
+ */
+static struct {
+    enum log_level level;
+    int use_syslog;
+    char ident[64]; /* openlog() keeps the pointer, so the text must outlive the call */
+} log_state = {LOG_LEVEL_INFO, 0, "mentord"};
+
+static const char *const level_names[] = {"error", "warn", "info", "debug"};
+static const char *const level_tags[] = {"ERROR", "WARN", "INFO", "DEBUG"};
+
+void
+log_init(enum log_level level, int use_syslog, const char *ident)
+{
+    if (log_state.use_syslog)
+        closelog();
+    log_state.level = level;
+    log_state.use_syslog = use_syslog;
+    snprintf(log_state.ident, sizeof(log_state.ident), "%s",
+             ident != NULL && *ident != '\0' ? ident : "mentord");
+    if (use_syslog)
+        openlog(log_state.ident, LOG_PID, LOG_MAIL);
+}
+
+int
+log_level_parse(const char *name)
+{
+    if (name == NULL)
+        return -1;
+    for (int i = 0; i < (int)(sizeof(level_names) / sizeof(level_names[0])); i++)
+        if (strcasecmp(name, level_names[i]) == 0)
+            return i;
+    if (strcasecmp(name, "warning") == 0)
+        return LOG_LEVEL_WARN;
+    return -1;
+}
+
+const char *
+log_level_name(enum log_level level)
+{
+    if ((int)level < 0 || level > LOG_LEVEL_DEBUG)
+        return "unknown";
+    return level_names[level];
+}
+
+static int
+syslog_priority(enum log_level level)
+{
+    switch (level) {
+    case LOG_LEVEL_ERROR:
+        return LOG_ERR;
+    case LOG_LEVEL_WARN:
+        return LOG_WARNING;
+    case LOG_LEVEL_INFO:
+        return LOG_INFO;
+    case LOG_LEVEL_DEBUG:
+        break;
+    }
+    return LOG_DEBUG;
+}
+
+/* Append text to out with control characters escaped (\n, \r, \t, \xNN). */
+static void
+put_escaped(FILE *out, const char *text)
+{
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        if (*p == '\n')
+            fputs("\\n", out);
+        else if (*p == '\r')
+            fputs("\\r", out);
+        else if (*p == '\t')
+            fputs("\\t", out);
+        else if (*p < 0x20 || *p == 0x7f)
+            fprintf(out, "\\x%02x", *p);
+        else
+            fputc(*p, out);
+    }
+}
+
+/* The message and its context as one escaped string (malloc'd), or NULL when out of memory. */
+static char *
+format_body(const char *message_id, const char *member, const char *fmt, va_list ap)
+{
+    char *text = NULL, *body = NULL;
+    size_t len = 0;
+    FILE *out;
+
+    if (vasprintf(&text, fmt, ap) < 0)
+        return NULL;
+    out = open_memstream(&body, &len);
+    if (out == NULL) {
+        free(text);
+        return NULL;
+    }
+    put_escaped(out, text);
+    if (message_id != NULL && *message_id != '\0') {
+        fputs(" msgid=<", out);
+        put_escaped(out, message_id);
+        fputc('>', out);
+    }
+    if (member != NULL && *member != '\0') {
+        fputs(" member=", out);
+        put_escaped(out, member);
+    }
+    free(text);
+    if (fclose(out) != 0) {
+        free(body);
+        return NULL;
+    }
+    return body;
+}
+
+static void
+log_emit(enum log_level level, const char *message_id, const char *member, const char *fmt,
+         va_list ap)
+{
+    char stamp[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    char *body;
+
+    if (level > log_state.level)
+        return;
+    if (gmtime_r(&now, &tm) == NULL || strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(stamp, sizeof(stamp), "%lld", (long long)now);
+    body = format_body(message_id, member, fmt, ap);
+    if (body == NULL) {
+        fprintf(stderr, "%s %s (log message lost: out of memory)\n", stamp, level_tags[level]);
+        return;
+    }
+    /* One fprintf per line, so lines from concurrent processes sharing stderr do not interleave. */
+    fprintf(stderr, "%s %s %s\n", stamp, level_tags[level], body);
+    fflush(stderr);
+    if (log_state.use_syslog)
+        syslog(syslog_priority(level), "%s", body);
+    free(body);
+}
+
+void
+log_msg(enum log_level level, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_emit(level, NULL, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void
+log_ctx(enum log_level level, const char *message_id, const char *member, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_emit(level, message_id, member, fmt, ap);
+    va_end(ap);
+}

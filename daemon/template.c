@@ -1,0 +1,389 @@
+/*
+ * template: render dir/name.txt with {{var}}, {{#var}}..{{/var}}, {{^var}}..{{/var}}
+ * and "##" comment lines.
+ *
+ * The file is processed line by line so every error can name FILE:LINE.  The
+ * Subject line and the body are rendered separately: a section may not span
+ * them, and a value with a line break can never move text between them.
+ * Values are appended to the output and never scanned again, so text a member
+ * wrote that happens to contain "{{x}}" is inserted literally.
+ */
+#include "template.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_DEPTH 16
+#define MAX_TEMPLATE_SIZE (1024 * 1024)
+
+struct buf {
+    char *data;
+    size_t len;
+    size_t cap;
+};
+
+struct section {
+    char name[64];
+    int inverted;
+    int was_active; /* whether text was being emitted when the section opened */
+};
+
+struct render {
+    const char *path;
+    const struct template_var *vars;
+    size_t nvars;
+    struct buf out;
+    struct section stack[MAX_DEPTH];
+    int depth;
+    int active;
+    char *err;
+    size_t errlen;
+};
+
+enum tag_kind { TAG_VAR, TAG_OPEN, TAG_INVERT, TAG_CLOSE };
+
+struct tag {
+    enum tag_kind kind;
+    char name[64];
+    size_t len; /* bytes of source the tag occupies, braces included */
+};
+
+static int
+buf_add(struct buf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *p = realloc(b->data, cap);
+        if (p == NULL)
+            return -1;
+        b->data = p;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+static int
+fail(struct render *r, int line, const char *what, const char *name)
+{
+    if (name != NULL)
+        snprintf(r->err, r->errlen, "%s:%d: %s '%s'", r->path, line, what, name);
+    else
+        snprintf(r->err, r->errlen, "%s:%d: %s", r->path, line, what);
+    return -1;
+}
+
+/* The variable's value: NULL when it is unknown or unset. */
+static const char *
+lookup(const struct render *r, const char *name)
+{
+    for (size_t i = 0; i < r->nvars; i++) {
+        if (r->vars[i].name != NULL && strcmp(r->vars[i].name, name) == 0)
+            return r->vars[i].value;
+    }
+    return NULL;
+}
+
+static int
+name_char(char c)
+{
+    return isalnum((unsigned char)c) || c == '_' || c == '-' || c == '.';
+}
+
+/*
+ * Parse the tag starting at s ("{{...}}", end of line at end).  Returns 0, or -1
+ * with the error set when it is malformed (unterminated, empty or odd name).
+ */
+static int
+parse_tag(struct render *r, int line, const char *s, const char *end, struct tag *t)
+{
+    const char *p = s + 2;
+    t->kind = TAG_VAR;
+    if (p < end && (*p == '#' || *p == '^' || *p == '/')) {
+        t->kind = *p == '#' ? TAG_OPEN : *p == '^' ? TAG_INVERT : TAG_CLOSE;
+        p++;
+    }
+    while (p < end && *p == ' ')
+        p++;
+    const char *name = p;
+    while (p < end && name_char(*p))
+        p++;
+    size_t n = (size_t)(p - name);
+    while (p < end && *p == ' ')
+        p++;
+    if (end - p < 2 || p[0] != '}' || p[1] != '}')
+        return fail(r, line, "unterminated or malformed tag", NULL);
+    if (n == 0 || n >= sizeof(t->name))
+        return fail(r, line, "bad variable name in tag", NULL);
+    memcpy(t->name, name, n);
+    t->name[n] = '\0';
+    t->len = (size_t)(p + 2 - s);
+    return 0;
+}
+
+static int
+open_section(struct render *r, int line, const struct tag *t)
+{
+    if (r->depth == MAX_DEPTH)
+        return fail(r, line, "sections nested too deeply at", t->name);
+    struct section *sec = &r->stack[r->depth++];
+    snprintf(sec->name, sizeof(sec->name), "%s", t->name);
+    sec->inverted = t->kind == TAG_INVERT;
+    sec->was_active = r->active;
+    const char *v = lookup(r, t->name);
+    int set = v != NULL && v[0] != '\0';
+    r->active = r->active && (sec->inverted ? !set : set);
+    return 0;
+}
+
+static int
+close_section(struct render *r, int line, const struct tag *t)
+{
+    if (r->depth == 0)
+        return fail(r, line, "closing tag without an open section:", t->name);
+    struct section *sec = &r->stack[r->depth - 1];
+    if (strcmp(sec->name, t->name) != 0)
+        return fail(r, line, "closing tag does not match the open section:", t->name);
+    r->active = sec->was_active;
+    r->depth--;
+    return 0;
+}
+
+static int
+apply_tag(struct render *r, int line, const struct tag *t)
+{
+    switch (t->kind) {
+    case TAG_OPEN:
+    case TAG_INVERT:
+        return open_section(r, line, t);
+    case TAG_CLOSE:
+        return close_section(r, line, t);
+    case TAG_VAR:
+        break;
+    }
+    if (!r->active)
+        return 0; /* a variable in a skipped section need not be set */
+    const char *v = lookup(r, t->name);
+    if (v == NULL)
+        return fail(r, line, "unset variable", t->name);
+    if (buf_add(&r->out, v, strlen(v)) != 0)
+        return fail(r, line, "out of memory", NULL);
+    return 0;
+}
+
+/*
+ * A line holding nothing but one section tag (and blanks) disappears entirely,
+ * as mustache's standalone tags do, so sections can sit on lines of their own.
+ */
+static int
+standalone_tag(struct render *r, int line, const char *s, const char *end, struct tag *t)
+{
+    while (s < end && (*s == ' ' || *s == '\t'))
+        s++;
+    if (end - s < 5 || s[0] != '{' || s[1] != '{' || (s[2] != '#' && s[2] != '^' && s[2] != '/'))
+        return 0;
+    if (parse_tag(r, line, s, end, t) != 0)
+        return -1;
+    for (s += t->len; s < end; s++) {
+        if (*s != ' ' && *s != '\t')
+            return 0;
+    }
+    return 1;
+}
+
+/* Render one line (without its line end); newline says whether to end it with \n. */
+static int
+render_line(struct render *r, int line, const char *s, const char *end, int newline)
+{
+    struct tag t;
+    int st = standalone_tag(r, line, s, end, &t);
+    if (st != 0)
+        return st < 0 ? -1 : apply_tag(r, line, &t);
+    while (s < end) {
+        const char *open = memmem(s, (size_t)(end - s), "{{", 2);
+        const char *stop = open != NULL ? open : end;
+        if (r->active && buf_add(&r->out, s, (size_t)(stop - s)) != 0)
+            return fail(r, line, "out of memory", NULL);
+        if (open == NULL)
+            break;
+        if (parse_tag(r, line, open, end, &t) != 0 || apply_tag(r, line, &t) != 0)
+            return -1;
+        s = open + t.len;
+    }
+    if (newline && r->active && buf_add(&r->out, "\n", 1) != 0)
+        return fail(r, line, "out of memory", NULL);
+    return 0;
+}
+
+/* Line [s, *next) of text ending at end, without its \n or \r\n; NULL at the end. */
+static const char *
+next_line(const char *s, const char *end, const char **line_end, const char **next)
+{
+    if (s >= end)
+        return NULL;
+    const char *nl = memchr(s, '\n', (size_t)(end - s));
+    const char *e = nl != NULL ? nl : end;
+    *next = nl != NULL ? nl + 1 : end;
+    if (e > s && e[-1] == '\r')
+        e--;
+    *line_end = e;
+    return s;
+}
+
+static int
+is_comment(const char *s, const char *e)
+{
+    return e - s >= 2 && s[0] == '#' && s[1] == '#';
+}
+
+static int
+check_closed(struct render *r, int line)
+{
+    if (r->depth > 0)
+        return fail(r, line, "section not closed:", r->stack[r->depth - 1].name);
+    return 0;
+}
+
+static char *
+take_output(struct render *r)
+{
+    char *s = r->out.data != NULL ? r->out.data : strdup("");
+    r->out = (struct buf){0};
+    return s;
+}
+
+/* The Subject line, rendered on its own, with any line break a value brought in flattened. */
+static int
+render_subject(struct render *r, int line, const char *s, const char *e, char **subject)
+{
+    static const char prefix[] = "Subject:";
+    size_t plen = sizeof(prefix) - 1;
+    if ((size_t)(e - s) < plen || strncasecmp(s, prefix, plen) != 0)
+        return fail(r, line, "the template must start with a 'Subject:' line", NULL);
+    s += plen;
+    while (s < e && (*s == ' ' || *s == '\t'))
+        s++;
+    if (render_line(r, line, s, e, 0) != 0 || check_closed(r, line) != 0)
+        return -1;
+    char *subj = take_output(r);
+    if (subj == NULL)
+        return fail(r, line, "out of memory", NULL);
+    for (char *p = subj; *p; p++) {
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = ' ';
+    }
+    size_t n = strlen(subj);
+    while (n > 0 && subj[n - 1] == ' ')
+        subj[--n] = '\0';
+    *subject = subj;
+    return 0;
+}
+
+static int
+render_text(struct render *r, const char *text, size_t len, char **subject, char **body)
+{
+    const char *end = text + len, *s = text, *e, *next;
+    int line = 0;
+    /* Comments may precede the Subject line. */
+    for (;;) {
+        if (next_line(s, end, &e, &next) == NULL)
+            return fail(r, line, "the template has no 'Subject:' line", NULL);
+        line++;
+        if (!is_comment(s, e))
+            break;
+        s = next;
+    }
+    if (render_subject(r, line, s, e, subject) != 0)
+        return -1;
+    s = next;
+    if (next_line(s, end, &e, &next) != NULL) {
+        line++;
+        if (e != s)
+            return fail(r, line, "a blank line must follow the Subject line", NULL);
+        s = next;
+    }
+    for (; next_line(s, end, &e, &next) != NULL; s = next) {
+        line++;
+        if (!is_comment(s, e) && render_line(r, line, s, e, 1) != 0)
+            return -1;
+    }
+    if (check_closed(r, line) != 0)
+        return -1;
+    *body = take_output(r);
+    if (*body == NULL)
+        return fail(r, line, "out of memory", NULL);
+    return 0;
+}
+
+/* The whole file, NUL-terminated; NULL with err set when it cannot be read. */
+static char *
+read_file(const char *path, size_t *len, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        snprintf(err, errlen, "template %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct buf b = {0};
+    char chunk[4096];
+    size_t n;
+    int bad = 0;
+    while (!bad && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        bad = b.len + n > MAX_TEMPLATE_SIZE || buf_add(&b, chunk, n) != 0;
+    if (bad || ferror(f)) {
+        snprintf(err, errlen, "template %s: %s", path,
+                 bad ? "too large or out of memory" : "read error");
+        free(b.data);
+        fclose(f);
+        return NULL;
+    }
+    fclose(f);
+    if (b.data == NULL && buf_add(&b, "", 0) != 0) {
+        snprintf(err, errlen, "template %s: out of memory", path);
+        return NULL;
+    }
+    *len = b.len;
+    return b.data;
+}
+
+int
+template_render(const char *dir, const char *name, const struct template_var *vars, size_t nvars,
+                char **subject, char **body, char *err, size_t errlen)
+{
+    *subject = NULL;
+    *body = NULL;
+    if (name == NULL || name[0] == '\0' || strchr(name, '/') != NULL) {
+        snprintf(err, errlen, "template name '%s' is not a plain file name",
+                 name != NULL ? name : "");
+        return -1;
+    }
+    char path[4096];
+    if (snprintf(path, sizeof(path), "%s/%s.txt", dir, name) >= (int)sizeof(path)) {
+        snprintf(err, errlen, "template path too long for '%s'", name);
+        return -1;
+    }
+    size_t len = 0;
+    char *text = read_file(path, &len, err, errlen);
+    if (text == NULL)
+        return -1;
+    struct render r = {
+        .path = path, .vars = vars, .nvars = nvars, .active = 1, .err = err, .errlen = errlen};
+    int rc = render_text(&r, text, len, subject, body);
+    free(text);
+    free(r.out.data);
+    if (rc != 0) {
+        free(*subject);
+        *subject = NULL;
+        free(*body);
+        *body = NULL;
+    }
+    return rc;
+}
