@@ -1,0 +1,149 @@
+/*
+ * mentorctl: the managers' and admin's command-line tool.  It works on the
+ * same database as the daemon and is safe to run beside it: SQLite's busy
+ * timeout and short transactions keep the two out of each other's way.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "store.h"
+
+#define MENTORCTL_DEFAULT_CONFIG "/etc/mentord/mentord.ini"
+
+struct mentorctl {
+    struct config cfg;
+    struct store *st;
+    const char *filter;
+};
+
+static void
+mentorctl_usage(FILE *out)
+{
+    fprintf(out, "usage: mentorctl [-c FILE] COMMAND [ARGS]\n"
+                 "\n"
+                 "commands:\n"
+                 "  members [ROLE]      list members (ROLE: newcomer, mentor, manager)\n"
+                 "  outbox [STATUS]     list outgoing mail (STATUS: queued, sent, failed)\n"
+                 "  check-config        print the effective configuration\n"
+                 "\n"
+                 "  -c, --config FILE   configuration file (default " MENTORCTL_DEFAULT_CONFIG ")\n"
+                 "  -h, --help          this help\n");
+}
+
+static void
+mentorctl_time(time_t t, char *buf, size_t len)
+{
+    struct tm tm;
+
+    if (t <= 0 || gmtime_r(&t, &tm) == NULL || strftime(buf, len, "%Y-%m-%d %H:%M", &tm) == 0)
+        snprintf(buf, len, "-");
+}
+
+static int
+mentorctl_member_row(const struct store_member *m, void *arg)
+{
+    const char *role = arg;
+    char created[32];
+
+    if (role && strcmp(role, m->role) != 0)
+        return 0;
+    mentorctl_time(m->created, created, sizeof(created));
+    printf("%-36s %-10s %-8s %-16s %s\n", m->address, m->role, m->state, created,
+           m->name ? m->name : "");
+    return 0;
+}
+
+static int
+mentorctl_outbox_row(const struct store_outbox *o, void *arg)
+{
+    char next[32];
+
+    (void)arg;
+    mentorctl_time(o->next_attempt, next, sizeof(next));
+    printf("%-6lld %-32s %-7s %-8d %-16s %s\n", (long long)o->id, o->recipient, o->status,
+           o->attempts, next, o->last_error ? o->last_error : "");
+    return 0;
+}
+
+static int
+mentorctl_members(struct mentorctl *c)
+{
+    printf("%-36s %-10s %-8s %-16s %s\n", "ADDRESS", "ROLE", "STATE", "JOINED (UTC)", "NAME");
+    return store_member_each(c->st, mentorctl_member_row, (void *)c->filter) == 0 ? 0 : 1;
+}
+
+static int
+mentorctl_outbox(struct mentorctl *c)
+{
+    printf("%-6s %-32s %-7s %-8s %-16s %s\n", "ID", "RECIPIENT", "STATUS", "ATTEMPTS",
+           "NEXT (UTC)", "LAST ERROR");
+    return store_outbox_each(c->st, c->filter, mentorctl_outbox_row, NULL) == 0 ? 0 : 1;
+}
+
+static int
+mentorctl_run(struct mentorctl *c, const char *cmd)
+{
+    char err[512];
+    int rc;
+
+    if (strcmp(cmd, "check-config") == 0) {
+        config_print(&c->cfg, stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "members") != 0 && strcmp(cmd, "outbox") != 0) {
+        fprintf(stderr, "mentorctl: unknown command '%s' (try --help)\n", cmd);
+        return 2;
+    }
+    if (store_open(c->cfg.store.path, &c->st, err, sizeof(err)) != 0) {
+        fprintf(stderr, "mentorctl: %s: %s\n", c->cfg.store.path, err);
+        return 1;
+    }
+    rc = strcmp(cmd, "members") == 0 ? mentorctl_members(c) : mentorctl_outbox(c);
+    if (rc != 0)
+        fprintf(stderr, "mentorctl: %s: %s\n", cmd, store_errmsg(c->st));
+    store_close(c->st);
+    return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct mentorctl c;
+    const char *path = MENTORCTL_DEFAULT_CONFIG;
+    char err[512];
+    int ch;
+
+    memset(&c, 0, sizeof(c));
+    while ((ch = getopt_long(argc, argv, "+c:h", longopts, NULL)) != -1) {
+        if (ch == 'c') {
+            path = optarg;
+        } else if (ch == 'h') {
+            mentorctl_usage(stdout);
+            return 0;
+        } else {
+            mentorctl_usage(stderr);
+            return 2;
+        }
+    }
+    if (optind >= argc || argc - optind > 2) {
+        mentorctl_usage(stderr);
+        return 2;
+    }
+    if (config_load(path, &c.cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "mentorctl: %s\n", err);
+        return 1;
+    }
+    c.filter = argc - optind == 2 ? argv[optind + 1] : NULL;
+    int rc = mentorctl_run(&c, argv[optind]);
+    config_free(&c.cfg);
+    return rc;
+}
