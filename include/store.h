@@ -58,8 +58,8 @@ struct store_message {
  * non-empty Message-ID, with a final outcome (not a pending retry).  Returns 1
  * and copies the outcome into outcome (if given), 0 when new, -1 on error.
  */
-int store_message_seen(struct store *st, const char *message_id, const char *hash,
-                       char *outcome, size_t outcome_len);
+int store_message_seen(struct store *st, const char *message_id, const char *hash, char *outcome,
+                       size_t outcome_len);
 
 /* 1 when (mailbox, uidvalidity, uid) has a final outcome recorded. */
 int store_message_uid_done(struct store *st, const char *mailbox, uint32_t uidvalidity,
@@ -75,6 +75,9 @@ int store_message_record(struct store *st, const struct store_message *m, time_t
  */
 int store_message_attempt(struct store *st, const struct store_message *m, time_t now);
 
+/* Count processed messages with this outcome ("retry" counts pending retries; NULL for all). */
+int store_message_count(struct store *st, const char *outcome);
+
 /* ---- members ---- */
 
 struct store_member {
@@ -89,7 +92,10 @@ struct store_member {
 };
 
 int store_member_get(struct store *st, const char *address, struct store_member *out);
-/* Insert or update by address; NULL fields are left as they are on update. */
+/*
+ * Insert or update by address; NULL fields are left as they are on update.  A new
+ * member given no role or state starts as "newcomer" / "pending".  id_out may be NULL.
+ */
 int store_member_upsert(struct store *st, const char *address, const char *name, const char *role,
                         const char *state, const char *profile, time_t now, int64_t *id_out);
 void store_member_free(struct store_member *m);
@@ -113,21 +119,24 @@ struct store_outbox {
     time_t created;
     time_t next_attempt;
     char *last_error;
+    char *reply;    /* the SMTP server's final reply once sent */
+    time_t sent_at; /* 0 until sent */
 };
 
 int store_outbox_add(struct store *st, const char *recipient, const char *sender,
                      const char *message_id, const char *headers, const char *body, time_t now,
                      int64_t *id_out);
-/* Up to limit queued messages with next_attempt <= now, oldest first. */
+/* Up to limit (<= 0: no limit) queued messages with next_attempt <= now, oldest first. */
 int store_outbox_due(struct store *st, time_t now, int limit, struct store_outbox **items,
                      size_t *n);
 void store_outbox_free(struct store_outbox *items, size_t n);
+/* Sent/defer/fail apply to a queued message only; any other id is an error. */
 int store_outbox_sent(struct store *st, int64_t id, time_t now, const char *reply);
 int store_outbox_defer(struct store *st, int64_t id, time_t next_attempt, const char *error);
 int store_outbox_fail(struct store *st, int64_t id, time_t now, const char *error);
 /* Count by status ("queued", "sent", "failed"; NULL for all). */
 int store_outbox_count(struct store *st, const char *status);
-/* Earliest next_attempt among queued messages; 0 when none. */
+/* Earliest next_attempt among queued messages; 0 when none, (time_t)-1 on error. */
 time_t store_outbox_next_due(struct store *st);
 int store_outbox_each(struct store *st, const char *status,
                       int (*fn)(const struct store_outbox *, void *), void *arg);

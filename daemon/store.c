@@ -1,0 +1,910 @@
+/*
+ * store: everything mentord remembers, in one SQLite database.
+ *
+ * Every public function is a thin shell around one or two prepared statements;
+ * the static helpers below (prepare+bind, run, query one integer) keep the
+ * error handling in one place so each caller only states its SQL and context.
+ */
+#include "store.h"
+
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct store {
+    sqlite3 *db;
+    char err[512];
+};
+
+/*
+ * The schema, as numbered migrations: migrations[i] takes a database from
+ * user_version i to i + 1.  Never edit a released entry; append a new one and
+ * bump STORE_SCHEMA_VERSION so existing databases upgrade in place.
+ */
+static const char *const migrations[] = {
+    /* 1: the initial schema */
+    "CREATE TABLE members ("
+    " id INTEGER PRIMARY KEY,"
+    " address TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+    " name TEXT,"
+    " role TEXT NOT NULL CHECK (role IN ('newcomer', 'mentor', 'manager')),"
+    " state TEXT NOT NULL CHECK (state IN ('pending', 'active', 'paused', 'left')),"
+    " profile TEXT,"
+    " created INTEGER NOT NULL,"
+    " updated INTEGER NOT NULL);"
+    "CREATE TABLE mailboxes ("
+    " name TEXT PRIMARY KEY,"
+    " uidvalidity INTEGER NOT NULL DEFAULT 0,"
+    " last_uid INTEGER NOT NULL DEFAULT 0,"
+    " updated INTEGER);"
+    "CREATE TABLE messages ("
+    " id INTEGER PRIMARY KEY,"
+    " mailbox TEXT NOT NULL,"
+    " uidvalidity INTEGER NOT NULL,"
+    " uid INTEGER NOT NULL,"
+    " message_id TEXT,"
+    " hash TEXT,"
+    " sender TEXT,"
+    " outcome TEXT NOT NULL,"
+    " detail TEXT,"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " received INTEGER,"
+    " processed INTEGER,"
+    " UNIQUE (mailbox, uidvalidity, uid));"
+    "CREATE INDEX messages_message_id ON messages (message_id);"
+    "CREATE INDEX messages_hash ON messages (hash);"
+    "CREATE TABLE outbox ("
+    " id INTEGER PRIMARY KEY,"
+    " recipient TEXT NOT NULL,"
+    " sender TEXT,"
+    " message_id TEXT UNIQUE,"
+    " headers TEXT NOT NULL,"
+    " body TEXT NOT NULL,"
+    " status TEXT NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'sent', 'failed')),"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " created INTEGER NOT NULL,"
+    " next_attempt INTEGER NOT NULL,"
+    " last_error TEXT,"
+    " reply TEXT,"
+    " sent_at INTEGER,"
+    " failed_at INTEGER);"
+    "CREATE INDEX outbox_due ON outbox (status, next_attempt);"
+    "CREATE TABLE events ("
+    " id INTEGER PRIMARY KEY,"
+    " at INTEGER NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " member TEXT,"
+    " message_id TEXT,"
+    " detail TEXT);"
+    "CREATE INDEX events_kind ON events (kind);",
+};
+
+_Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
+               "STORE_SCHEMA_VERSION must equal the number of migrations");
+
+/* ---- error reporting ---- */
+
+static int set_err(struct store *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int
+set_err(struct store *st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(st->err, sizeof st->err, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static int
+db_err(struct store *st, const char *what)
+{
+    return set_err(st, "%s: %s", what, sqlite3_errmsg(st->db));
+}
+
+/* ---- statement helpers ---- */
+
+/*
+ * Bind parameters described by types: 's' is a const char * (NULL binds SQL
+ * NULL), 'i' an int64_t.  Callers must cast integers to int64_t because the
+ * values travel through varargs.
+ */
+static int
+bind_args(struct store *st, sqlite3_stmt *stmt, const char *what, const char *types, va_list ap)
+{
+    for (int i = 0; types[i] != '\0'; i++) {
+        int rc;
+        if (types[i] == 's') {
+            const char *s = va_arg(ap, const char *);
+            rc = s ? sqlite3_bind_text(stmt, i + 1, s, -1, SQLITE_TRANSIENT)
+                   : sqlite3_bind_null(stmt, i + 1);
+        } else {
+            rc = sqlite3_bind_int64(stmt, i + 1, va_arg(ap, int64_t));
+        }
+        if (rc != SQLITE_OK)
+            return db_err(st, what);
+    }
+    return 0;
+}
+
+static sqlite3_stmt *
+prepare_v(struct store *st, const char *what, const char *sql, const char *types, va_list ap)
+{
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+        db_err(st, what);
+        sqlite3_finalize(stmt);
+        return NULL;
+    }
+    if (bind_args(st, stmt, what, types, ap) != 0) {
+        sqlite3_finalize(stmt);
+        return NULL;
+    }
+    return stmt;
+}
+
+static sqlite3_stmt *
+prepare(struct store *st, const char *what, const char *sql, const char *types, ...)
+{
+    va_list ap;
+    va_start(ap, types);
+    sqlite3_stmt *stmt = prepare_v(st, what, sql, types, ap);
+    va_end(ap);
+    return stmt;
+}
+
+/* One step: 1 for a row, 0 when done, -1 on error (message set). */
+static int
+step(struct store *st, sqlite3_stmt *stmt, const char *what)
+{
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE)
+        return 0;
+    return db_err(st, what);
+}
+
+/*
+ * sqlite3_finalize() only repeats the error of the last sqlite3_step(), which
+ * step() has already reported, so its result carries no new information.
+ */
+static void
+finish(sqlite3_stmt *stmt)
+{
+    (void)sqlite3_finalize(stmt);
+}
+
+/* Run a statement that returns no rows; the number of changed rows, or -1. */
+static int
+run(struct store *st, const char *what, const char *sql, const char *types, ...)
+{
+    va_list ap;
+    va_start(ap, types);
+    sqlite3_stmt *stmt = prepare_v(st, what, sql, types, ap);
+    va_end(ap);
+    if (!stmt)
+        return -1;
+    int rc = step(st, stmt, what);
+    finish(stmt);
+    if (rc < 0)
+        return -1;
+    return sqlite3_changes(st->db);
+}
+
+/* First column of the first row: 1 and *out set, 0 when there is no row, -1 on error. */
+static int
+query_int(struct store *st, int64_t *out, const char *what, const char *sql, const char *types, ...)
+{
+    va_list ap;
+    va_start(ap, types);
+    sqlite3_stmt *stmt = prepare_v(st, what, sql, types, ap);
+    va_end(ap);
+    if (!stmt)
+        return -1;
+    int rc = step(st, stmt, what);
+    if (rc == 1)
+        *out = sqlite3_column_int64(stmt, 0);
+    finish(stmt);
+    return rc;
+}
+
+/* A count(*) style query as an int, -1 on error. */
+static int
+query_count(struct store *st, const char *what, const char *sql, const char *types, const char *a,
+            const char *b)
+{
+    int64_t n = 0;
+    if (query_int(st, &n, what, sql, types, a, b) < 0)
+        return -1;
+    return (int)n;
+}
+
+/* Copy a text column; NULL stays NULL.  -1 only when memory runs out. */
+static int
+col_str(sqlite3_stmt *stmt, int col, char **out)
+{
+    const unsigned char *text = sqlite3_column_text(stmt, col);
+    *out = NULL;
+    if (!text)
+        return sqlite3_errcode(sqlite3_db_handle(stmt)) == SQLITE_NOMEM ? -1 : 0;
+    *out = strdup((const char *)text);
+    return *out ? 0 : -1;
+}
+
+/* Run a fixed, parameterless script (several statements), as used by migrations. */
+static int
+run_script(struct store *st, const char *what, const char *sql)
+{
+    const char *p = sql;
+    while (*p != '\0') {
+        sqlite3_stmt *stmt = NULL;
+        const char *tail = NULL;
+        if (sqlite3_prepare_v2(st->db, p, -1, &stmt, &tail) != SQLITE_OK)
+            return db_err(st, what);
+        if (!stmt) /* only whitespace or comments left */
+            break;
+        int rc;
+        while ((rc = step(st, stmt, what)) == 1)
+            ;
+        finish(stmt);
+        if (rc < 0)
+            return -1;
+        p = tail;
+    }
+    return 0;
+}
+
+/* ---- opening, pragmas and migrations ---- */
+
+int
+store_schema_version(struct store *st)
+{
+    int64_t v = 0;
+    if (query_int(st, &v, "reading schema version", "PRAGMA user_version", "") != 1)
+        return -1;
+    return (int)v;
+}
+
+static int
+apply_migration(struct store *st, int n)
+{
+    char what[64];
+    snprintf(what, sizeof what, "applying schema migration %d", n);
+    if (store_begin(st) != 0)
+        return -1;
+    /* Re-read inside the write lock: a second process may have migrated meanwhile. */
+    int v = store_schema_version(st);
+    if (v < 0) {
+        store_rollback(st);
+        return -1;
+    }
+    if (v >= n)
+        return store_commit(st);
+    /* PRAGMA takes no bound parameters; n is our own integer, not input. */
+    char pragma[64];
+    snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", n);
+    if (run_script(st, what, migrations[n - 1]) != 0 || run_script(st, what, pragma) != 0) {
+        store_rollback(st);
+        return -1;
+    }
+    return store_commit(st);
+}
+
+static int
+migrate(struct store *st)
+{
+    int v = store_schema_version(st);
+    if (v < 0)
+        return -1;
+    if (v > STORE_SCHEMA_VERSION)
+        return set_err(st,
+                       "database schema version %d is newer than this mentord (%d); "
+                       "upgrade mentord",
+                       v, STORE_SCHEMA_VERSION);
+    for (int n = v + 1; n <= STORE_SCHEMA_VERSION; n++)
+        if (apply_migration(st, n) != 0)
+            return -1;
+    return 0;
+}
+
+static int
+set_wal(struct store *st)
+{
+    const char *what = "switching to WAL journal mode";
+    sqlite3_stmt *stmt = prepare(st, what, "PRAGMA journal_mode = WAL", "");
+    if (!stmt)
+        return -1;
+    int rc = step(st, stmt, what);
+    const char *mode = rc == 1 ? (const char *)sqlite3_column_text(stmt, 0) : NULL;
+    /* An in-memory database (used by some tests) cannot be WAL and needs no sharing. */
+    if (rc == 1 && (!mode || (strcmp(mode, "wal") != 0 && strcmp(mode, "memory") != 0)))
+        rc = set_err(st, "%s: journal mode is still %s", what, mode ? mode : "unknown");
+    else if (rc == 0)
+        rc = set_err(st, "%s: no answer", what);
+    finish(stmt);
+    return rc < 0 ? -1 : 0;
+}
+
+static int
+configure(struct store *st)
+{
+    /* The daemon and mentorctl share the file: wait for each other's locks. */
+    if (sqlite3_busy_timeout(st->db, 5000) != SQLITE_OK)
+        return db_err(st, "setting busy timeout");
+    /* Check the version before WAL so a newer database is not modified at all. */
+    int v = store_schema_version(st);
+    if (v < 0)
+        return -1;
+    if (v > STORE_SCHEMA_VERSION)
+        return migrate(st);
+    if (set_wal(st) != 0)
+        return -1;
+    if (run_script(st, "enabling foreign keys", "PRAGMA foreign_keys = ON") != 0)
+        return -1;
+    /*
+     * FULL, not NORMAL: in WAL mode NORMAL may lose the last commits on power
+     * loss, and a commit here stands for mail already handled (a mentor
+     * registered, a reply queued) that the inbox then treats as done.  The
+     * cost, one fsync per commit, is nothing at mail volumes.
+     */
+    if (run_script(st, "setting synchronous mode", "PRAGMA synchronous = FULL") != 0)
+        return -1;
+    return migrate(st);
+}
+
+int
+store_open(const char *path, struct store **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    struct store *st = calloc(1, sizeof *st);
+    if (!st) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        return -1;
+    }
+    int rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "opening database %s: %s", path,
+                 st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+        store_close(st);
+        return -1;
+    }
+    if (configure(st) != 0) {
+        snprintf(err, errlen, "%s: %s", path, st->err);
+        store_close(st);
+        return -1;
+    }
+    *out = st;
+    return 0;
+}
+
+void
+store_close(struct store *st)
+{
+    if (!st)
+        return;
+    /* sqlite3_close_v2 defers the close if a statement leaked; all of ours are finalized. */
+    (void)sqlite3_close_v2(st->db);
+    free(st);
+}
+
+const char *
+store_errmsg(const struct store *st)
+{
+    return st ? st->err : "no database";
+}
+
+/* ---- transactions ---- */
+
+int
+store_begin(struct store *st)
+{
+    /* IMMEDIATE takes the write lock now, so a busy peer surfaces here, not mid-way. */
+    return run(st, "beginning transaction", "BEGIN IMMEDIATE", "") < 0 ? -1 : 0;
+}
+
+int
+store_commit(struct store *st)
+{
+    return run(st, "committing transaction", "COMMIT", "") < 0 ? -1 : 0;
+}
+
+void
+store_rollback(struct store *st)
+{
+    /* SQLite may already have rolled back on its own (e.g. after SQLITE_FULL). */
+    if (sqlite3_get_autocommit(st->db))
+        return;
+    /* Keep the error that caused the rollback: it is the one worth reporting. */
+    char saved[sizeof st->err];
+    memcpy(saved, st->err, sizeof saved);
+    if (run(st, "rolling back transaction", "ROLLBACK", "") < 0) {
+        char failed[sizeof st->err];
+        memcpy(failed, st->err, sizeof failed);
+        set_err(st, "%.200s (after: %.200s)", failed, saved);
+        return;
+    }
+    memcpy(st->err, saved, sizeof saved);
+}
+
+/* ---- mailboxes ---- */
+
+int
+store_mailbox_get(struct store *st, const char *mailbox, uint32_t *uidvalidity, uint32_t *last_uid)
+{
+    char what[160];
+    snprintf(what, sizeof what, "reading progress of mailbox %s", mailbox);
+    sqlite3_stmt *stmt = prepare(
+        st, what, "SELECT uidvalidity, last_uid FROM mailboxes WHERE name = ?1", "s", mailbox);
+    if (!stmt)
+        return -1;
+    int rc = step(st, stmt, what);
+    *uidvalidity = rc == 1 ? (uint32_t)sqlite3_column_int64(stmt, 0) : 0;
+    *last_uid = rc == 1 ? (uint32_t)sqlite3_column_int64(stmt, 1) : 0;
+    finish(stmt);
+    return rc < 0 ? -1 : 0;
+}
+
+int
+store_mailbox_set(struct store *st, const char *mailbox, uint32_t uidvalidity, uint32_t last_uid)
+{
+    char what[160];
+    snprintf(what, sizeof what, "saving progress of mailbox %s", mailbox);
+    return run(st, what,
+               "INSERT INTO mailboxes (name, uidvalidity, last_uid, updated)"
+               " VALUES (?1, ?2, ?3, strftime('%s', 'now'))"
+               " ON CONFLICT (name) DO UPDATE SET uidvalidity = excluded.uidvalidity,"
+               " last_uid = excluded.last_uid, updated = excluded.updated",
+               "sii", mailbox, (int64_t)uidvalidity, (int64_t)last_uid) < 0
+               ? -1
+               : 0;
+}
+
+/* ---- processed messages ---- */
+
+int
+store_message_seen(struct store *st, const char *message_id, const char *hash, char *outcome,
+                   size_t outcome_len)
+{
+    const char *what = "checking for an already processed message";
+    sqlite3_stmt *stmt = prepare(st, what,
+                                 "SELECT outcome FROM messages WHERE outcome <> 'retry'"
+                                 " AND (hash = ?1 OR (?2 <> '' AND message_id = ?2))"
+                                 " ORDER BY id LIMIT 1",
+                                 "ss", hash, message_id);
+    if (!stmt)
+        return -1;
+    int rc = step(st, stmt, what);
+    if (rc == 1 && outcome && outcome_len > 0) {
+        const unsigned char *text = sqlite3_column_text(stmt, 0);
+        snprintf(outcome, outcome_len, "%s", text ? (const char *)text : "");
+    }
+    finish(stmt);
+    return rc;
+}
+
+int
+store_message_uid_done(struct store *st, const char *mailbox, uint32_t uidvalidity, uint32_t uid)
+{
+    int64_t one = 0;
+    char what[160];
+    snprintf(what, sizeof what, "checking %s uid %u/%u", mailbox, (unsigned)uidvalidity,
+             (unsigned)uid);
+    return query_int(st, &one, what,
+                     "SELECT 1 FROM messages WHERE mailbox = ?1 AND uidvalidity = ?2"
+                     " AND uid = ?3 AND outcome <> 'retry'",
+                     "sii", mailbox, (int64_t)uidvalidity, (int64_t)uid);
+}
+
+static void
+message_what(char *buf, size_t len, const char *verb, const struct store_message *m)
+{
+    snprintf(buf, len, "%s message %s uid %u/%u (Message-ID %s)", verb, m->mailbox,
+             (unsigned)m->uidvalidity, (unsigned)m->uid, m->message_id ? m->message_id : "none");
+}
+
+int
+store_message_record(struct store *st, const struct store_message *m, time_t now)
+{
+    char what[320];
+    message_what(what, sizeof what, "recording", m);
+    if (!m->outcome)
+        return set_err(st, "%s: no outcome given", what);
+    /* A row left by store_message_attempt() becomes final; its attempt count stays. */
+    return run(st, what,
+               "INSERT INTO messages (mailbox, uidvalidity, uid, message_id, hash, sender,"
+               " outcome, detail, received, processed)"
+               " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)"
+               " ON CONFLICT (mailbox, uidvalidity, uid) DO UPDATE SET"
+               " message_id = excluded.message_id, hash = excluded.hash,"
+               " sender = excluded.sender, outcome = excluded.outcome,"
+               " detail = excluded.detail, processed = excluded.processed",
+               "siisssssi", m->mailbox, (int64_t)m->uidvalidity, (int64_t)m->uid, m->message_id,
+               m->hash, m->sender, m->outcome, m->detail, (int64_t)now) < 0
+               ? -1
+               : 0;
+}
+
+int
+store_message_attempt(struct store *st, const struct store_message *m, time_t now)
+{
+    char what[320];
+    message_what(what, sizeof what, "counting a failed attempt at", m);
+    /* A final outcome is never turned back into a retry; its count is left alone. */
+    if (run(st, what,
+            "INSERT INTO messages (mailbox, uidvalidity, uid, message_id, hash, sender,"
+            " outcome, detail, attempts, received)"
+            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'retry', ?7, 1, ?8)"
+            " ON CONFLICT (mailbox, uidvalidity, uid) DO UPDATE SET"
+            " attempts = attempts + 1, detail = excluded.detail,"
+            " message_id = coalesce(excluded.message_id, message_id),"
+            " hash = coalesce(excluded.hash, hash), sender = coalesce(excluded.sender, sender)"
+            " WHERE outcome = 'retry'",
+            "siissssi", m->mailbox, (int64_t)m->uidvalidity, (int64_t)m->uid, m->message_id,
+            m->hash, m->sender, m->detail, (int64_t)now) < 0)
+        return -1;
+    int64_t attempts = 0;
+    int rc = query_int(st, &attempts, what,
+                       "SELECT attempts FROM messages WHERE mailbox = ?1 AND uidvalidity = ?2"
+                       " AND uid = ?3",
+                       "sii", m->mailbox, (int64_t)m->uidvalidity, (int64_t)m->uid);
+    if (rc == 0)
+        return set_err(st, "%s: row vanished", what);
+    return rc < 0 ? -1 : (int)attempts;
+}
+
+int
+store_message_count(struct store *st, const char *outcome)
+{
+    return query_count(st, "counting messages",
+                       "SELECT count(*) FROM messages WHERE ?1 IS NULL OR outcome = ?1", "s",
+                       outcome, NULL);
+}
+
+/* ---- members ---- */
+
+#define MEMBER_COLUMNS "id, address, name, role, state, profile, created, updated"
+
+static int
+member_fill(sqlite3_stmt *stmt, struct store_member *m)
+{
+    memset(m, 0, sizeof *m);
+    m->id = sqlite3_column_int64(stmt, 0);
+    m->created = (time_t)sqlite3_column_int64(stmt, 6);
+    m->updated = (time_t)sqlite3_column_int64(stmt, 7);
+    if (col_str(stmt, 1, &m->address) != 0 || col_str(stmt, 2, &m->name) != 0 ||
+        col_str(stmt, 3, &m->role) != 0 || col_str(stmt, 4, &m->state) != 0 ||
+        col_str(stmt, 5, &m->profile) != 0) {
+        store_member_free(m);
+        return -1;
+    }
+    return 0;
+}
+
+int
+store_member_get(struct store *st, const char *address, struct store_member *out)
+{
+    char what[320];
+    snprintf(what, sizeof what, "looking up member %s", address);
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *stmt = prepare(
+        st, what, "SELECT " MEMBER_COLUMNS " FROM members WHERE address = ?1", "s", address);
+    if (!stmt)
+        return -1;
+    int rc = step(st, stmt, what);
+    if (rc == 1 && member_fill(stmt, out) != 0)
+        rc = set_err(st, "%s: out of memory", what);
+    finish(stmt);
+    return rc;
+}
+
+int
+store_member_upsert(struct store *st, const char *address, const char *name, const char *role,
+                    const char *state, const char *profile, time_t now, int64_t *id_out)
+{
+    char what[320];
+    snprintf(what, sizeof what, "saving member %s", address);
+    /*
+     * A new member without a role or state starts as a pending newcomer; on
+     * update each NULL keeps the stored value.  The address keeps the spelling
+     * it was first given, the NOCASE unique index finds it in any case.
+     */
+    int64_t id = 0;
+    int rc = query_int(st, &id, what,
+                       "INSERT INTO members (address, name, role, state, profile, created, updated)"
+                       " VALUES (?1, ?2, coalesce(?3, 'newcomer'), coalesce(?4, 'pending'), ?5,"
+                       " ?6, ?6)"
+                       " ON CONFLICT (address) DO UPDATE SET name = coalesce(?2, name),"
+                       " role = coalesce(?3, role), state = coalesce(?4, state),"
+                       " profile = coalesce(?5, profile), updated = ?6"
+                       " RETURNING id",
+                       "sssssi", address, name, role, state, profile, (int64_t)now);
+    if (rc == 0)
+        rc = set_err(st, "%s: no row id returned", what);
+    if (rc < 0)
+        return -1;
+    if (id_out)
+        *id_out = id;
+    return 0;
+}
+
+void
+store_member_free(struct store_member *m)
+{
+    if (!m)
+        return;
+    free(m->address);
+    free(m->name);
+    free(m->role);
+    free(m->state);
+    free(m->profile);
+    memset(m, 0, sizeof *m);
+}
+
+int
+store_member_each(struct store *st, int (*fn)(const struct store_member *, void *), void *arg)
+{
+    const char *what = "listing members";
+    sqlite3_stmt *stmt =
+        prepare(st, what, "SELECT " MEMBER_COLUMNS " FROM members ORDER BY id", "");
+    if (!stmt)
+        return -1;
+    int rc;
+    while ((rc = step(st, stmt, what)) == 1) {
+        struct store_member m;
+        if (member_fill(stmt, &m) != 0) {
+            rc = set_err(st, "%s: out of memory", what);
+            break;
+        }
+        rc = fn(&m, arg);
+        store_member_free(&m);
+        if (rc != 0)
+            break;
+    }
+    finish(stmt);
+    return rc;
+}
+
+int
+store_member_count(struct store *st, const char *role, const char *state)
+{
+    return query_count(st, "counting members",
+                       "SELECT count(*) FROM members WHERE (?1 IS NULL OR role = ?1)"
+                       " AND (?2 IS NULL OR state = ?2)",
+                       "ss", role, state);
+}
+
+/* ---- outbox ---- */
+
+#define OUTBOX_COLUMNS                                                                             \
+    "id, recipient, sender, message_id, headers, body, status, attempts, created,"                 \
+    " next_attempt, last_error, reply, sent_at"
+
+static void
+outbox_clear(struct store_outbox *o)
+{
+    free(o->recipient);
+    free(o->sender);
+    free(o->message_id);
+    free(o->headers);
+    free(o->body);
+    free(o->status);
+    free(o->last_error);
+    free(o->reply);
+    memset(o, 0, sizeof *o);
+}
+
+static int
+outbox_fill(sqlite3_stmt *stmt, struct store_outbox *o)
+{
+    memset(o, 0, sizeof *o);
+    o->id = sqlite3_column_int64(stmt, 0);
+    o->attempts = sqlite3_column_int(stmt, 7);
+    o->created = (time_t)sqlite3_column_int64(stmt, 8);
+    o->next_attempt = (time_t)sqlite3_column_int64(stmt, 9);
+    o->sent_at = (time_t)sqlite3_column_int64(stmt, 12);
+    if (col_str(stmt, 1, &o->recipient) != 0 || col_str(stmt, 2, &o->sender) != 0 ||
+        col_str(stmt, 3, &o->message_id) != 0 || col_str(stmt, 4, &o->headers) != 0 ||
+        col_str(stmt, 5, &o->body) != 0 || col_str(stmt, 6, &o->status) != 0 ||
+        col_str(stmt, 10, &o->last_error) != 0 || col_str(stmt, 11, &o->reply) != 0) {
+        outbox_clear(o);
+        return -1;
+    }
+    return 0;
+}
+
+int
+store_outbox_add(struct store *st, const char *recipient, const char *sender,
+                 const char *message_id, const char *headers, const char *body, time_t now,
+                 int64_t *id_out)
+{
+    char what[320];
+    snprintf(what, sizeof what, "queueing mail %s for %s", message_id ? message_id : "(no id)",
+             recipient ? recipient : "(nobody)");
+    int64_t id = 0;
+    int rc = query_int(st, &id, what,
+                       "INSERT INTO outbox (recipient, sender, message_id, headers, body, status,"
+                       " attempts, created, next_attempt)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, 'queued', 0, ?6, ?6) RETURNING id",
+                       "sssssi", recipient, sender, message_id, headers, body, (int64_t)now);
+    if (rc == 0)
+        rc = set_err(st, "%s: no row id returned", what);
+    if (rc < 0)
+        return -1;
+    if (id_out)
+        *id_out = id;
+    return 0;
+}
+
+/* Append the current row to a growing array. */
+static int
+outbox_push(sqlite3_stmt *stmt, struct store_outbox **items, size_t *n, size_t *cap)
+{
+    if (*n == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 8;
+        struct store_outbox *grown = realloc(*items, ncap * sizeof *grown);
+        if (!grown)
+            return -1;
+        *items = grown;
+        *cap = ncap;
+    }
+    if (outbox_fill(stmt, &(*items)[*n]) != 0)
+        return -1;
+    (*n)++;
+    return 0;
+}
+
+int
+store_outbox_due(struct store *st, time_t now, int limit, struct store_outbox **items, size_t *n)
+{
+    const char *what = "reading due outbox mail";
+    *items = NULL;
+    *n = 0;
+    /* A negative LIMIT means no limit in SQLite, which is what limit <= 0 asks for. */
+    sqlite3_stmt *stmt = prepare(st, what,
+                                 "SELECT " OUTBOX_COLUMNS " FROM outbox"
+                                 " WHERE status = 'queued' AND next_attempt <= ?1"
+                                 " ORDER BY created, id LIMIT ?2",
+                                 "ii", (int64_t)now, (int64_t)(limit > 0 ? limit : -1));
+    if (!stmt)
+        return -1;
+    size_t cap = 0;
+    int rc;
+    while ((rc = step(st, stmt, what)) == 1) {
+        if (outbox_push(stmt, items, n, &cap) != 0) {
+            rc = set_err(st, "%s: out of memory", what);
+            break;
+        }
+    }
+    finish(stmt);
+    if (rc < 0) {
+        store_outbox_free(*items, *n);
+        *items = NULL;
+        *n = 0;
+        return -1;
+    }
+    return 0;
+}
+
+void
+store_outbox_free(struct store_outbox *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        outbox_clear(&items[i]);
+    free(items);
+}
+
+/* An update of one outbox row by id; a missing or already finished row is an error. */
+static int
+outbox_update(struct store *st, const char *verb, int64_t id, const char *sql, int64_t t,
+              const char *text)
+{
+    char what[96];
+    snprintf(what, sizeof what, "marking outbox mail %lld %s", (long long)id, verb);
+    int changed = run(st, what, sql, "iis", id, t, text);
+    if (changed < 0)
+        return -1;
+    if (changed == 0)
+        return set_err(st, "%s: no queued mail with that id", what);
+    return 0;
+}
+
+int
+store_outbox_sent(struct store *st, int64_t id, time_t now, const char *reply)
+{
+    /* The server's reply is kept apart from last_error, which keeps the last deferral. */
+    return outbox_update(st, "sent", id,
+                         "UPDATE outbox SET status = 'sent', sent_at = ?2, reply = ?3"
+                         " WHERE id = ?1 AND status = 'queued'",
+                         (int64_t)now, reply);
+}
+
+int
+store_outbox_defer(struct store *st, int64_t id, time_t next_attempt, const char *error)
+{
+    return outbox_update(st, "deferred", id,
+                         "UPDATE outbox SET attempts = attempts + 1, next_attempt = ?2,"
+                         " last_error = ?3 WHERE id = ?1 AND status = 'queued'",
+                         (int64_t)next_attempt, error);
+}
+
+int
+store_outbox_fail(struct store *st, int64_t id, time_t now, const char *error)
+{
+    return outbox_update(st, "failed", id,
+                         "UPDATE outbox SET status = 'failed', attempts = attempts + 1,"
+                         " failed_at = ?2, last_error = ?3 WHERE id = ?1 AND status = 'queued'",
+                         (int64_t)now, error);
+}
+
+int
+store_outbox_count(struct store *st, const char *status)
+{
+    return query_count(st, "counting outbox mail",
+                       "SELECT count(*) FROM outbox WHERE ?1 IS NULL OR status = ?1", "s", status,
+                       NULL);
+}
+
+time_t
+store_outbox_next_due(struct store *st)
+{
+    int64_t t = 0;
+    /* min() over no rows is one NULL row, which reads as 0: "nothing queued". */
+    if (query_int(st, &t, "finding the next outbox attempt",
+                  "SELECT min(next_attempt) FROM outbox WHERE status = 'queued'", "") < 0)
+        return (time_t)-1;
+    return (time_t)t;
+}
+
+int
+store_outbox_each(struct store *st, const char *status,
+                  int (*fn)(const struct store_outbox *, void *), void *arg)
+{
+    const char *what = "listing outbox mail";
+    sqlite3_stmt *stmt = prepare(st, what,
+                                 "SELECT " OUTBOX_COLUMNS " FROM outbox"
+                                 " WHERE ?1 IS NULL OR status = ?1 ORDER BY id",
+                                 "s", status);
+    if (!stmt)
+        return -1;
+    int rc;
+    while ((rc = step(st, stmt, what)) == 1) {
+        struct store_outbox o;
+        if (outbox_fill(stmt, &o) != 0) {
+            rc = set_err(st, "%s: out of memory", what);
+            break;
+        }
+        rc = fn(&o, arg);
+        outbox_clear(&o);
+        if (rc != 0)
+            break;
+    }
+    finish(stmt);
+    return rc;
+}
+
+/* ---- event log ---- */
+
+int
+store_event_add(struct store *st, time_t now, const char *kind, const char *member,
+                const char *message_id, const char *detail)
+{
+    char what[160];
+    snprintf(what, sizeof what, "logging event %s", kind ? kind : "(none)");
+    return run(st, what,
+               "INSERT INTO events (at, kind, member, message_id, detail)"
+               " VALUES (?1, ?2, ?3, ?4, ?5)",
+               "issss", (int64_t)now, kind, member, message_id, detail) < 0
+               ? -1
+               : 0;
+}
+
+int
+store_event_count(struct store *st, const char *kind)
+{
+    return query_count(st, "counting events",
+                       "SELECT count(*) FROM events WHERE ?1 IS NULL OR kind = ?1", "s", kind,
+                       NULL);
+}
