@@ -304,10 +304,10 @@ render_text(struct render *r, const char *text, size_t len, char **subject, char
     if (render_subject(r, line, s, e, subject) != 0)
         return -1;
     s = next;
-    if (next_line(s, end, &e, &next) != NULL) {
+    /* The blank line after the Subject is the documented form; a template
+     * that omits it is still read the obvious way rather than refused. */
+    if (next_line(s, end, &e, &next) != NULL && e == s) {
         line++;
-        if (e != s)
-            return fail(r, line, "a blank line must follow the Subject line", NULL);
         s = next;
     }
     for (; next_line(s, end, &e, &next) != NULL; s = next) {
