@@ -1,0 +1,948 @@
+/*
+ * mail: raw RFC 5322 bytes to struct mail.
+ *
+ * Two passes over the input.  A light pass splits the header block into
+ * name/value pairs (unfolded, undecoded) so that mail_header() can answer for
+ * any field, even one libetpan does not know or cannot parse.  The typed
+ * fields (addresses, ids, date, subject) are then parsed one by one with
+ * libetpan's field parsers, so one malformed header never hides the others.
+ * The body comes from libetpan's MIME parser: we pick a text part, undo the
+ * transfer encoding with mailmime_part_parse and convert the charset with
+ * iconv.  Every string handed out is valid UTF-8.
+ */
+#include "mail.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <iconv.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <libetpan/libetpan.h>
+
+#ifdef MENTORD_HAVE_GUMBO
+#include <gumbo.h>
+#endif
+
+/* Hostile input bounds: deeper or wider MIME trees are not searched further. */
+#define MAIL_MAX_DEPTH 20
+#define MAIL_MAX_PARTS 500
+#define MAIL_MAX_HEADERS 1000
+/* HTML larger than this is cut before conversion; a command is never that far in. */
+#define MAIL_MAX_HTML (2u * 1024 * 1024)
+
+/* ---- growable byte buffer ---------------------------------------------- */
+
+struct buf {
+    char *data;
+    size_t len;
+    size_t cap;
+    int failed; /* an allocation failed: the content is incomplete */
+};
+
+static void
+buf_add(struct buf *b, const char *s, size_t n)
+{
+    if (b->failed)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 64;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *p = realloc(b->data, cap);
+        if (p == NULL) {
+            b->failed = 1;
+            return;
+        }
+        b->data = p;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+static void
+buf_addc(struct buf *b, char c)
+{
+    buf_add(b, &c, 1);
+}
+
+/* Hand over the buffer as a NUL-terminated string (never NULL unless out of memory). */
+static char *
+buf_take(struct buf *b)
+{
+    if (b->failed) {
+        free(b->data);
+        return NULL;
+    }
+    if (b->data == NULL)
+        return strdup("");
+    return b->data;
+}
+
+static char *
+dup_n(const char *s, size_t n)
+{
+    char *p = malloc(n + 1);
+    if (p == NULL)
+        return NULL;
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+/* ---- UTF-8 ------------------------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence at s (max n bytes), or 0 when invalid. */
+static size_t
+utf8_seq_len(const unsigned char *s, size_t n)
+{
+    if (s[0] < 0x80)
+        return 1;
+    size_t want;
+    unsigned min;
+    if ((s[0] & 0xe0) == 0xc0) {
+        want = 2;
+        min = 0x80;
+    } else if ((s[0] & 0xf0) == 0xe0) {
+        want = 3;
+        min = 0x800;
+    } else if ((s[0] & 0xf8) == 0xf0) {
+        want = 4;
+        min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (want > n)
+        return 0;
+    unsigned cp = s[0] & (0x7f >> want);
+    for (size_t i = 1; i < want; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    /* Overlong forms, surrogates and out-of-range code points are invalid. */
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return want;
+}
+
+static int
+utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        size_t k = utf8_seq_len(p + i, n - i);
+        if (k == 0)
+            return 0;
+        i += k;
+    }
+    return 1;
+}
+
+#define REPLACEMENT "\xef\xbf\xbd"
+
+/*
+ * Copy s as clean UTF-8: invalid bytes and NULs become U+FFFD (a NUL would
+ * silently cut the C string short).  When lines is set, CRLF and lone CR become LF.
+ */
+static char *
+utf8_clean(const char *s, size_t n, int lines)
+{
+    struct buf b = {0};
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        if (lines && p[i] == '\r') {
+            buf_addc(&b, '\n');
+            i += (i + 1 < n && p[i + 1] == '\n') ? 2 : 1;
+            continue;
+        }
+        size_t k = p[i] == 0 ? 0 : utf8_seq_len(p + i, n - i);
+        if (k == 0) {
+            buf_add(&b, REPLACEMENT, 3);
+            i++;
+        } else {
+            buf_add(&b, s + i, k);
+            i += k;
+        }
+    }
+    return buf_take(&b);
+}
+
+/* ---- charset conversion ------------------------------------------------ */
+
+/* Names seen in real mail that glibc's iconv spells differently. */
+static const char *
+charset_alias(const char *cs)
+{
+    static const struct {
+        const char *name, *iconv;
+    } aliases[] = {
+        {"ks_c_5601-1987", "CP949"}, {"ks_c_5601", "CP949"},     {"euc-kr", "CP949"},
+        {"gb2312", "GB18030"},       {"gbk", "GB18030"},         {"x-gbk", "GB18030"},
+        {"iso-2022-jp", "CP50221"},  {"iso-2022-jp-ms", "CP50221"}, {"shift_jis", "CP932"},
+        {"x-sjis", "CP932"},         {"sjis", "CP932"},          {"big5", "BIG5-HKSCS"},
+        {"unicode-1-1-utf-7", "UTF-7"},
+    };
+    for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+        if (strcasecmp(cs, aliases[i].name) == 0)
+            return aliases[i].iconv;
+    return cs;
+}
+
+/* Charsets under which we trust bytes that already are valid UTF-8. */
+static int
+charset_is_default(const char *cs)
+{
+    return cs == NULL || *cs == '\0' || strcasecmp(cs, "us-ascii") == 0 ||
+           strcasecmp(cs, "ascii") == 0 || strcasecmp(cs, "utf-8") == 0 ||
+           strcasecmp(cs, "utf8") == 0 || strcasecmp(cs, "iso-8859-1") == 0 ||
+           strcasecmp(cs, "latin1") == 0 || strcasecmp(cs, "unknown-8bit") == 0;
+}
+
+/*
+ * iconv s from cs to UTF-8, going on past bad input (each bad byte becomes
+ * U+FFFD).  Returns NULL when iconv does not know cs.
+ */
+static char *
+iconv_to_utf8(const char *s, size_t n, const char *cs)
+{
+    iconv_t cd = iconv_open("UTF-8", charset_alias(cs));
+    if (cd == (iconv_t)-1)
+        return NULL;
+    struct buf b = {0};
+    char *in = (char *)s;
+    size_t inleft = n;
+    char out[4096];
+    while (inleft > 0 && !b.failed) {
+        char *op = out;
+        size_t oleft = sizeof out;
+        size_t r = iconv(cd, &in, &inleft, &op, &oleft);
+        buf_add(&b, out, (size_t)(op - out));
+        if (r != (size_t)-1)
+            continue;
+        if (errno == E2BIG)
+            continue;
+        /* EILSEQ or a truncated sequence (EINVAL): mark it, skip a byte, resync. */
+        buf_add(&b, REPLACEMENT, 3);
+        in++;
+        inleft--;
+        iconv(cd, NULL, NULL, NULL, NULL);
+    }
+    char *op = out;
+    size_t oleft = sizeof out;
+    if (iconv(cd, NULL, NULL, &op, &oleft) != (size_t)-1)
+        buf_add(&b, out, (size_t)(op - out));
+    iconv_close(cd);
+    return buf_take(&b);
+}
+
+/*
+ * Bytes in charset cs (may be NULL) to clean UTF-8.  Undeclared, ASCII and
+ * Latin-1 labels are often wrong in practice: valid UTF-8 stays as it is,
+ * anything else is read as windows-1252, the usual real-world superset.
+ */
+static char *
+to_utf8(const char *s, size_t n, const char *cs, int lines)
+{
+    char *conv = NULL;
+    if (charset_is_default(cs)) {
+        if (!utf8_valid(s, n))
+            conv = iconv_to_utf8(s, n, "WINDOWS-1252");
+    } else {
+        conv = iconv_to_utf8(s, n, cs);
+    }
+    if (conv == NULL)
+        return utf8_clean(s, n, lines);
+    char *clean = utf8_clean(conv, strlen(conv), lines);
+    free(conv);
+    return clean;
+}
+
+/* ---- header block ------------------------------------------------------ */
+
+/* Offset of the first byte after the header block's terminating empty line. */
+static size_t
+header_block_end(const char *raw, size_t len, size_t *hdr_len)
+{
+    size_t i = 0;
+    while (i < len) {
+        const char *nl = memchr(raw + i, '\n', len - i);
+        size_t eol = nl ? (size_t)(nl - raw) : len;
+        size_t line_len = eol - i;
+        if (line_len > 0 && raw[eol - 1] == '\r')
+            line_len--;
+        if (line_len == 0) {
+            *hdr_len = i;
+            return nl ? eol + 1 : len;
+        }
+        i = nl ? eol + 1 : len;
+    }
+    *hdr_len = len;
+    return len;
+}
+
+static int
+header_add(struct mail *m, const char *name, size_t nlen, const char *val, size_t vlen)
+{
+    if (m->n_headers >= MAIL_MAX_HEADERS)
+        return 0;
+    struct mail_header_field *h = realloc(m->headers, (m->n_headers + 1) * sizeof *h);
+    if (h == NULL)
+        return -1;
+    m->headers = h;
+    while (vlen > 0 && isspace((unsigned char)val[vlen - 1]))
+        vlen--;
+    h[m->n_headers].name = dup_n(name, nlen);
+    h[m->n_headers].value = dup_n(val, vlen);
+    if (h[m->n_headers].name == NULL || h[m->n_headers].value == NULL) {
+        free(h[m->n_headers].name);
+        free(h[m->n_headers].value);
+        return -1;
+    }
+    m->n_headers++;
+    return 0;
+}
+
+/*
+ * Unfold one field starting at raw[*pos]: continuation lines (starting with
+ * WSP) are joined, dropping only the line break (RFC 5322 2.2.3).
+ */
+static void
+header_unfold(const char *raw, size_t end, size_t *pos, struct buf *val)
+{
+    size_t i = *pos;
+    for (;;) {
+        const char *nl = memchr(raw + i, '\n', end - i);
+        size_t eol = nl ? (size_t)(nl - raw) : end;
+        size_t stop = (eol > i && raw[eol - 1] == '\r') ? eol - 1 : eol;
+        buf_add(val, raw + i, stop - i);
+        i = nl ? eol + 1 : end;
+        if (i >= end || (raw[i] != ' ' && raw[i] != '\t'))
+            break;
+    }
+    *pos = i;
+}
+
+/* Split the header block into m->headers.  Lines without a field name are skipped. */
+static int
+headers_split(struct mail *m, const char *raw, size_t hdr_len)
+{
+    size_t i = 0;
+    while (i < hdr_len) {
+        struct buf val = {0};
+        header_unfold(raw, hdr_len, &i, &val);
+        if (val.failed)
+            return -1;
+        size_t line_len = val.len;
+        const char *colon = val.data ? memchr(val.data, ':', line_len) : NULL;
+        size_t nlen = colon ? (size_t)(colon - val.data) : 0;
+        while (nlen > 0 && (val.data[nlen - 1] == ' ' || val.data[nlen - 1] == '\t'))
+            nlen--;
+        /* "From " mbox separators and junk lines have no valid field name. */
+        int ok = nlen > 0 && memchr(val.data, ' ', nlen) == NULL;
+        if (ok) {
+            const char *v = colon + 1;
+            size_t vlen = line_len - (size_t)(v - val.data);
+            while (vlen > 0 && (*v == ' ' || *v == '\t')) {
+                v++;
+                vlen--;
+            }
+            if (header_add(m, val.data, nlen, v, vlen) < 0) {
+                free(val.data);
+                return -1;
+            }
+        }
+        free(val.data);
+    }
+    return 0;
+}
+
+const char *
+mail_header(const struct mail *m, const char *name)
+{
+    if (m == NULL || name == NULL)
+        return NULL;
+    for (size_t i = 0; i < m->n_headers; i++)
+        if (strcasecmp(m->headers[i].name, name) == 0)
+            return m->headers[i].value;
+    return NULL;
+}
+
+/* ---- typed header fields ---------------------------------------------- */
+
+/* Decode RFC 2047 encoded words in a raw header value to clean UTF-8. */
+static char *
+decode_words(const char *value)
+{
+    size_t len = strlen(value);
+    /* Undeclared 8-bit text: UTF-8 when it is valid, else Latin-1 (RFC 6532 vs legacy). */
+    const char *fallback = utf8_valid(value, len) ? "utf-8" : "windows-1252";
+    size_t idx = 0;
+    char *decoded = NULL;
+    if (mailmime_encoded_phrase_parse(fallback, value, len, &idx, "utf-8", &decoded) !=
+            MAILIMF_NO_ERROR ||
+        decoded == NULL)
+        return to_utf8(value, len, NULL, 0);
+    char *clean = utf8_clean(decoded, strlen(decoded), 0);
+    free(decoded);
+    return clean;
+}
+
+/* First mailbox of a From:/Reply-To: value: mailbox-list first, then groups. */
+static struct mailimf_mailbox *
+first_mailbox(const char *value, struct mailimf_mailbox_list **mbl,
+              struct mailimf_address_list **adl)
+{
+    size_t len = strlen(value), idx = 0;
+    if (mailimf_mailbox_list_parse(value, len, &idx, mbl) == MAILIMF_NO_ERROR) {
+        clistiter *it = clist_begin((*mbl)->mb_list);
+        if (it != NULL)
+            return clist_content(it);
+    }
+    idx = 0;
+    if (mailimf_address_list_parse(value, len, &idx, adl) != MAILIMF_NO_ERROR)
+        return NULL;
+    for (clistiter *it = clist_begin((*adl)->ad_list); it; it = clist_next(it)) {
+        struct mailimf_address *a = clist_content(it);
+        if (a->ad_type == MAILIMF_ADDRESS_MAILBOX)
+            return a->ad_data.ad_mailbox;
+        struct mailimf_mailbox_list *g = a->ad_data.ad_group->grp_mb_list;
+        if (g != NULL && clist_begin(g->mb_list) != NULL)
+            return clist_content(clist_begin(g->mb_list));
+    }
+    return NULL;
+}
+
+/* Parse value's first mailbox into *addr and (when name is given) *name. */
+static int
+parse_mailbox(const char *value, char **addr, char **name)
+{
+    struct mailimf_mailbox_list *mbl = NULL;
+    struct mailimf_address_list *adl = NULL;
+    struct mailimf_mailbox *mb = first_mailbox(value, &mbl, &adl);
+    int rc = 0;
+    if (mb != NULL && mb->mb_addr_spec != NULL) {
+        *addr = utf8_clean(mb->mb_addr_spec, strlen(mb->mb_addr_spec), 0);
+        if (*addr == NULL)
+            rc = -1;
+        if (name != NULL && mb->mb_display_name != NULL && *mb->mb_display_name != '\0') {
+            *name = decode_words(mb->mb_display_name);
+            if (*name == NULL)
+                rc = -1;
+        }
+    }
+    if (mbl != NULL)
+        mailimf_mailbox_list_free(mbl);
+    if (adl != NULL)
+        mailimf_address_list_free(adl);
+    return rc;
+}
+
+/* Text between the first '<' and the next '>', else the trimmed value. */
+static char *
+strip_angles(const char *value)
+{
+    const char *lt = strchr(value, '<');
+    const char *gt = lt ? strchr(lt, '>') : NULL;
+    if (lt != NULL && gt != NULL)
+        return utf8_clean(lt + 1, (size_t)(gt - lt - 1), 0);
+    while (isspace((unsigned char)*value))
+        value++;
+    size_t n = strlen(value);
+    while (n > 0 && isspace((unsigned char)value[n - 1]))
+        n--;
+    return utf8_clean(value, n, 0);
+}
+
+/* Message ids of value, space-separated and without angle brackets. */
+static char *
+parse_ids(const char *value, int first_only)
+{
+    size_t idx = 0;
+    clist *ids = NULL;
+    if (mailimf_msg_id_list_parse(value, strlen(value), &idx, &ids) != MAILIMF_NO_ERROR) {
+        /* Not RFC 5322 ids (no '@', spaces, ...): keep what the sender wrote. */
+        return strip_angles(value);
+    }
+    struct buf b = {0};
+    for (clistiter *it = clist_begin(ids); it; it = clist_next(it)) {
+        const char *id = clist_content(it);
+        if (b.len > 0)
+            buf_addc(&b, ' ');
+        buf_add(&b, id, strlen(id));
+        if (first_only)
+            break;
+    }
+    for (clistiter *it = clist_begin(ids); it; it = clist_next(it))
+        mailimf_msg_id_free(clist_content(it));
+    clist_free(ids);
+    char *raw = buf_take(&b);
+    if (raw == NULL)
+        return NULL;
+    char *clean = utf8_clean(raw, strlen(raw), 0);
+    free(raw);
+    return clean;
+}
+
+/* Date header to UTC time_t; 0 when it does not parse. */
+static time_t
+parse_date(const char *value)
+{
+    size_t idx = 0;
+    struct mailimf_date_time *dt = NULL;
+    if (mailimf_date_time_parse(value, strlen(value), &idx, &dt) != MAILIMF_NO_ERROR)
+        return 0;
+    int year = dt->dt_year;
+    if (year < 50)
+        year += 2000; /* RFC 5322 4.3 obsolete two-digit years */
+    else if (year < 1000)
+        year += 1900;
+    struct tm tm = {
+        .tm_year = year - 1900,
+        .tm_mon = dt->dt_month - 1,
+        .tm_mday = dt->dt_day,
+        .tm_hour = dt->dt_hour,
+        .tm_min = dt->dt_min,
+        .tm_sec = dt->dt_sec,
+    };
+    /* dt_zone is the zone as a decimal number: -0530 is -530. */
+    int zone = dt->dt_zone;
+    int sign = zone < 0 ? -1 : 1;
+    long offset = sign * ((long)(abs(zone) / 100) * 3600 + (long)(abs(zone) % 100) * 60);
+    int valid = dt->dt_month >= 1 && dt->dt_month <= 12 && dt->dt_day >= 1 && dt->dt_day <= 31;
+    mailimf_date_time_free(dt);
+    if (!valid)
+        return 0;
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1)
+        return 0;
+    return t - offset;
+}
+
+/* "type/subtype" of a parsed content type, lower case. */
+static char *
+content_type_name(const struct mailmime_content *ct)
+{
+    static const char *const discrete[] = {"", "text", "image", "audio", "video", "application"};
+    const char *type = "application";
+    if (ct == NULL || ct->ct_type == NULL)
+        return strdup("text/plain");
+    const struct mailmime_type *t = ct->ct_type;
+    if (t->tp_type == MAILMIME_TYPE_DISCRETE_TYPE) {
+        int dt = t->tp_data.tp_discrete_type->dt_type;
+        if (dt == MAILMIME_DISCRETE_TYPE_EXTENSION)
+            type = t->tp_data.tp_discrete_type->dt_extension;
+        else if (dt > 0 && dt < (int)(sizeof discrete / sizeof discrete[0]))
+            type = discrete[dt];
+    } else if (t->tp_type == MAILMIME_TYPE_COMPOSITE_TYPE) {
+        int c = t->tp_data.tp_composite_type->ct_type;
+        if (c == MAILMIME_COMPOSITE_TYPE_MESSAGE)
+            type = "message";
+        else if (c == MAILMIME_COMPOSITE_TYPE_MULTIPART)
+            type = "multipart";
+        else if (t->tp_data.tp_composite_type->ct_token != NULL)
+            type = t->tp_data.tp_composite_type->ct_token;
+    }
+    const char *sub = ct->ct_subtype ? ct->ct_subtype : "";
+    size_t n = strlen(type) + strlen(sub) + 2;
+    char *s = malloc(n);
+    if (s == NULL)
+        return NULL;
+    snprintf(s, n, "%s/%s", type, sub);
+    for (char *p = s; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    return s;
+}
+
+static char *
+parse_content_type(const char *value)
+{
+    if (value == NULL)
+        return strdup("text/plain"); /* RFC 2045 5.2 default */
+    size_t idx = 0;
+    struct mailmime_content *ct = NULL;
+    if (mailmime_content_parse(value, strlen(value), &idx, &ct) != MAILIMF_NO_ERROR)
+        return strdup("text/plain");
+    char *s = content_type_name(ct);
+    mailmime_content_free(ct);
+    return s;
+}
+
+static char *
+parse_return_path(const char *value)
+{
+    return strip_angles(value);
+}
+
+/* Fill the typed header fields from m->headers.  -1 only when out of memory. */
+static int
+fields_fill(struct mail *m)
+{
+    const char *v;
+    int rc = 0;
+    if ((v = mail_header(m, "From")) != NULL)
+        rc |= parse_mailbox(v, &m->from_addr, &m->from_name);
+    if ((v = mail_header(m, "Reply-To")) != NULL)
+        rc |= parse_mailbox(v, &m->reply_to, NULL);
+    if ((v = mail_header(m, "Subject")) != NULL && (m->subject = decode_words(v)) == NULL)
+        rc = -1;
+    if ((v = mail_header(m, "Message-ID")) != NULL && (m->message_id = parse_ids(v, 1)) == NULL)
+        rc = -1;
+    if ((v = mail_header(m, "In-Reply-To")) != NULL &&
+        (m->in_reply_to = parse_ids(v, 1)) == NULL)
+        rc = -1;
+    if ((v = mail_header(m, "References")) != NULL && (m->references = parse_ids(v, 0)) == NULL)
+        rc = -1;
+    if ((v = mail_header(m, "Return-Path")) != NULL &&
+        (m->return_path = parse_return_path(v)) == NULL)
+        rc = -1;
+    if ((v = mail_header(m, "Date")) != NULL)
+        m->date = parse_date(v);
+    if ((m->content_type = parse_content_type(mail_header(m, "Content-Type"))) == NULL)
+        rc = -1;
+    /* Empty ids are as good as absent: callers test for NULL. */
+    if (m->message_id != NULL && *m->message_id == '\0') {
+        free(m->message_id);
+        m->message_id = NULL;
+    }
+    return rc ? -1 : 0;
+}
+
+/* ---- HTML to text ------------------------------------------------------ */
+
+#ifdef MENTORD_HAVE_GUMBO
+static int
+html_is_block(GumboTag tag)
+{
+    switch (tag) {
+    case GUMBO_TAG_P:
+    case GUMBO_TAG_DIV:
+    case GUMBO_TAG_BR:
+    case GUMBO_TAG_LI:
+    case GUMBO_TAG_TR:
+    case GUMBO_TAG_H1:
+    case GUMBO_TAG_H2:
+    case GUMBO_TAG_H3:
+    case GUMBO_TAG_H4:
+    case GUMBO_TAG_H5:
+    case GUMBO_TAG_H6:
+    case GUMBO_TAG_BLOCKQUOTE:
+    case GUMBO_TAG_PRE:
+    case GUMBO_TAG_TABLE:
+    case GUMBO_TAG_UL:
+    case GUMBO_TAG_OL:
+    case GUMBO_TAG_HR:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Append text with HTML whitespace rules: runs of whitespace become one space. */
+static void
+html_text(struct buf *b, const char *s)
+{
+    for (; *s; s++) {
+        if (isspace((unsigned char)*s)) {
+            if (b->len > 0 && b->data[b->len - 1] != ' ' && b->data[b->len - 1] != '\n')
+                buf_addc(b, ' ');
+        } else {
+            buf_addc(b, *s);
+        }
+    }
+}
+
+static void
+html_walk(const GumboNode *node, struct buf *b, int depth)
+{
+    if (depth > 200)
+        return; /* pathological nesting: the text this deep is not worth a stack */
+    if (node->type == GUMBO_NODE_TEXT || node->type == GUMBO_NODE_CDATA) {
+        html_text(b, node->v.text.text);
+        return;
+    }
+    if (node->type != GUMBO_NODE_ELEMENT && node->type != GUMBO_NODE_DOCUMENT)
+        return;
+    const GumboVector *children;
+    int block = 0;
+    if (node->type == GUMBO_NODE_ELEMENT) {
+        GumboTag tag = node->v.element.tag;
+        if (tag == GUMBO_TAG_SCRIPT || tag == GUMBO_TAG_STYLE || tag == GUMBO_TAG_HEAD)
+            return;
+        block = html_is_block(tag);
+        children = &node->v.element.children;
+    } else {
+        children = &node->v.document.children;
+    }
+    if (block && b->len > 0 && b->data[b->len - 1] != '\n')
+        buf_addc(b, '\n');
+    for (unsigned i = 0; i < children->length; i++)
+        html_walk(children->data[i], b, depth + 1);
+    if (block && b->len > 0 && b->data[b->len - 1] != '\n')
+        buf_addc(b, '\n');
+}
+
+/* Visible text of an HTML document (UTF-8 in, UTF-8 out), parsed by gumbo. */
+static char *
+html_to_text(const char *html, size_t len)
+{
+    GumboOutput *out = gumbo_parse_with_options(&kGumboDefaultOptions, html, len);
+    if (out == NULL)
+        return NULL;
+    struct buf b = {0};
+    html_walk(out->document, &b, 0);
+    gumbo_destroy_output(&kGumboDefaultOptions, out);
+    return buf_take(&b);
+}
+#else
+/*
+ * Built without gumbo (the Makefile did not add -lgumbo): HTML-only mail
+ * yields no text rather than markup that would be misread as a command.
+ */
+static char *
+html_to_text(const char *html, size_t len)
+{
+    (void)html;
+    (void)len;
+    return strdup("");
+}
+#endif
+
+/* ---- MIME body --------------------------------------------------------- */
+
+static int
+part_is_attachment(const struct mailmime *mime)
+{
+    if (mime->mm_mime_fields == NULL)
+        return 0;
+    for (clistiter *it = clist_begin(mime->mm_mime_fields->fld_list); it; it = clist_next(it)) {
+        const struct mailmime_field *f = clist_content(it);
+        if (f->fld_type == MAILMIME_FIELD_DISPOSITION && f->fld_data.fld_disposition != NULL &&
+            f->fld_data.fld_disposition->dsp_type != NULL &&
+            f->fld_data.fld_disposition->dsp_type->dsp_type == MAILMIME_DISPOSITION_TYPE_ATTACHMENT)
+            return 1;
+    }
+    return 0;
+}
+
+static int
+part_is_text(const struct mailmime *mime, const char *subtype)
+{
+    const struct mailmime_content *ct = mime->mm_content_type;
+    if (ct == NULL)
+        return strcmp(subtype, "plain") == 0; /* no Content-Type: text/plain */
+    if (ct->ct_type == NULL || ct->ct_type->tp_type != MAILMIME_TYPE_DISCRETE_TYPE ||
+        ct->ct_type->tp_data.tp_discrete_type->dt_type != MAILMIME_DISCRETE_TYPE_TEXT)
+        return 0;
+    return ct->ct_subtype != NULL && strcasecmp(ct->ct_subtype, subtype) == 0;
+}
+
+/* Decoded, UTF-8 text of a single part (transfer encoding and charset undone). */
+static char *
+part_text(const struct mailmime *mime)
+{
+    const struct mailmime_data *d = mime->mm_data.mm_single;
+    if (d == NULL || d->dt_type != MAILMIME_DATA_TEXT)
+        return strdup("");
+    const char *data = d->dt_data.dt_text.dt_data;
+    size_t len = d->dt_data.dt_text.dt_length;
+    char *decoded = NULL;
+    size_t dlen = 0;
+    if (d->dt_encoded) {
+        size_t idx = 0;
+        if (mailmime_part_parse(data, len, &idx, d->dt_encoding, &decoded, &dlen) ==
+            MAILIMF_NO_ERROR) {
+            data = decoded;
+            len = dlen;
+        } else {
+            decoded = NULL; /* undecodable: use the raw bytes */
+        }
+    }
+    char *cs = mime->mm_content_type ? mailmime_content_charset_get(mime->mm_content_type) : NULL;
+    char *text = to_utf8(data, len, cs, 1);
+    if (decoded != NULL)
+        mmap_string_unref(decoded);
+    return text;
+}
+
+static int
+text_is_blank(const char *s)
+{
+    for (; *s; s++)
+        if (!isspace((unsigned char)*s))
+            return 0;
+    return 1;
+}
+
+/*
+ * Depth-first search for the first non-blank inline text/<subtype> part.
+ * *budget counts parts visited so a hostile tree cannot make us walk forever.
+ */
+static char *
+find_text(const struct mailmime *mime, const char *subtype, int depth, int *budget)
+{
+    if (mime == NULL || depth > MAIL_MAX_DEPTH || --*budget < 0)
+        return NULL;
+    if (mime->mm_type == MAILMIME_MESSAGE) {
+        /* An attached message (e.g. a bounce's original) is not what the sender wrote. */
+        if (depth > 0 && part_is_attachment(mime))
+            return NULL;
+        return find_text(mime->mm_data.mm_message.mm_msg_mime, subtype, depth + 1, budget);
+    }
+    if (mime->mm_type == MAILMIME_MULTIPLE) {
+        for (clistiter *it = clist_begin(mime->mm_data.mm_multipart.mm_mp_list); it;
+             it = clist_next(it)) {
+            char *t = find_text(clist_content(it), subtype, depth + 1, budget);
+            if (t != NULL)
+                return t;
+        }
+        return NULL;
+    }
+    if (mime->mm_type != MAILMIME_SINGLE || !part_is_text(mime, subtype) ||
+        part_is_attachment(mime))
+        return NULL;
+    char *t = part_text(mime);
+    if (t != NULL && text_is_blank(t)) {
+        free(t);
+        return NULL;
+    }
+    return t;
+}
+
+/* Collapse the blank lines HTML conversion leaves, trim spaces at line ends. */
+static char *
+tidy_lines(const char *s)
+{
+    struct buf b = {0};
+    int newlines = 0;
+    while (*s == '\n' || *s == ' ')
+        s++;
+    for (; *s; s++) {
+        if (*s == '\n') {
+            while (b.len > 0 && b.data[b.len - 1] == ' ')
+                b.data[--b.len] = '\0';
+            if (++newlines <= 2)
+                buf_addc(&b, '\n');
+            continue;
+        }
+        if (*s == ' ' && newlines > 0)
+            continue; /* leading space of a line */
+        newlines = 0;
+        buf_addc(&b, *s);
+    }
+    while (b.len > 0 && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == ' '))
+        b.data[--b.len] = '\0';
+    return buf_take(&b);
+}
+
+static char *
+html_body(const struct mailmime *root)
+{
+    int budget = MAIL_MAX_PARTS;
+    char *html = find_text(root, "html", 0, &budget);
+    if (html == NULL)
+        return NULL;
+    size_t len = strlen(html);
+    char *text = html_to_text(html, len > MAIL_MAX_HTML ? MAIL_MAX_HTML : len);
+    free(html);
+    if (text == NULL)
+        return NULL;
+    char *tidy = tidy_lines(text);
+    free(text);
+    return tidy;
+}
+
+/* m->text from the body: text/plain preferred, then HTML, else "". */
+static int
+body_fill(struct mail *m, const char *raw, size_t len)
+{
+    size_t idx = 0;
+    struct mailmime *mime = NULL;
+    if (mailmime_parse(raw, len, &idx, &mime) == MAILIMF_NO_ERROR) {
+        int budget = MAIL_MAX_PARTS;
+        m->text = find_text(mime, "plain", 0, &budget);
+        if (m->text == NULL)
+            m->text = html_body(mime);
+        mailmime_free(mime);
+    }
+    if (m->text == NULL)
+        m->text = strdup("");
+    return m->text == NULL ? -1 : 0;
+}
+
+/* ---- public ------------------------------------------------------------ */
+
+int
+mail_parse(const char *raw, size_t len, struct mail **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (raw == NULL || len == 0) {
+        snprintf(err, errlen, "empty message");
+        return -1;
+    }
+    size_t hdr_len;
+    header_block_end(raw, len, &hdr_len);
+    struct mail *m = calloc(1, sizeof *m);
+    if (m == NULL) {
+        snprintf(err, errlen, "out of memory allocating a mail of %zu bytes", len);
+        return -1;
+    }
+    m->size = len;
+    if (headers_split(m, raw, hdr_len) < 0 || fields_fill(m) < 0 || body_fill(m, raw, len) < 0) {
+        snprintf(err, errlen, "out of memory parsing a mail of %zu bytes", len);
+        mail_free(m);
+        return -1;
+    }
+    if (m->n_headers == 0) {
+        snprintf(err, errlen, "no header fields in %zu bytes: not a mail message", len);
+        mail_free(m);
+        return -1;
+    }
+    *out = m;
+    return 0;
+}
+
+void
+mail_free(struct mail *m)
+{
+    if (m == NULL)
+        return;
+    free(m->message_id);
+    free(m->in_reply_to);
+    free(m->references);
+    free(m->from_addr);
+    free(m->from_name);
+    free(m->reply_to);
+    free(m->subject);
+    free(m->return_path);
+    free(m->content_type);
+    free(m->text);
+    for (size_t i = 0; i < m->n_headers; i++) {
+        free(m->headers[i].name);
+        free(m->headers[i].value);
+    }
+    free(m->headers);
+    free(m);
+}
+
+void
+mail_hash(const char *raw, size_t len, char out[65])
+{
+    unsigned char digest[32];
+    if (gnutls_hash_fast(GNUTLS_DIG_SHA256, raw, len, digest) < 0) {
+        /* Only fails without memory or a usable SHA-256: an impossible id, never a match. */
+        memset(out, '0', 64);
+        out[64] = '\0';
+        return;
+    }
+    for (int i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", digest[i]);
+}
