@@ -1,0 +1,1133 @@
+/*
+ * imap: one libetpan IMAP session (see include/imap.h).
+ *
+ * libetpan does the protocol work (connect, STARTTLS, parsing); this module adds
+ * what libetpan leaves out: the server certificate is verified with GnuTLS
+ * before LOGIN, and every failure is reported with the operation, libetpan's
+ * error code and the server's own status line.
+ */
+#include "imap.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <libetpan/libetpan.h>
+
+#include "log.h"
+
+#define IMAP_ERR_MAX 1024
+#define IMAP_LINE_MAX 512
+
+struct imap {
+    mailimap *session;
+    char *host; /* our copy, for SNI (libetpan wants a non-const char *) */
+    int timeout;
+    int has_idle;
+    int has_move;
+    int has_uidplus;
+    int keywords_allowed;
+    int broken; /* the stream failed: LOGOUT would only wait for the timeout */
+    /* The line being received and the last tagged (or BYE) status line seen,
+     * captured through libetpan's logger because session->imap_response
+     * drops the "NO [CODE]" part an admin needs. */
+    char line[IMAP_LINE_MAX];
+    size_t line_len;
+    char status[IMAP_LINE_MAX];
+    char err[IMAP_ERR_MAX];
+};
+
+static const char *const error_names[] = {
+    "MAILIMAP_NO_ERROR",
+    "MAILIMAP_NO_ERROR_AUTHENTICATED",
+    "MAILIMAP_NO_ERROR_NON_AUTHENTICATED",
+    "MAILIMAP_ERROR_BAD_STATE",
+    "MAILIMAP_ERROR_STREAM",
+    "MAILIMAP_ERROR_PARSE",
+    "MAILIMAP_ERROR_CONNECTION_REFUSED",
+    "MAILIMAP_ERROR_MEMORY",
+    "MAILIMAP_ERROR_FATAL",
+    "MAILIMAP_ERROR_PROTOCOL",
+    "MAILIMAP_ERROR_DONT_ACCEPT_CONNECTION",
+    "MAILIMAP_ERROR_APPEND",
+    "MAILIMAP_ERROR_NOOP",
+    "MAILIMAP_ERROR_LOGOUT",
+    "MAILIMAP_ERROR_CAPABILITY",
+    "MAILIMAP_ERROR_CHECK",
+    "MAILIMAP_ERROR_CLOSE",
+    "MAILIMAP_ERROR_EXPUNGE",
+    "MAILIMAP_ERROR_COPY",
+    "MAILIMAP_ERROR_UID_COPY",
+    "MAILIMAP_ERROR_MOVE",
+    "MAILIMAP_ERROR_UID_MOVE",
+    "MAILIMAP_ERROR_CREATE",
+    "MAILIMAP_ERROR_DELETE",
+    "MAILIMAP_ERROR_EXAMINE",
+    "MAILIMAP_ERROR_FETCH",
+    "MAILIMAP_ERROR_UID_FETCH",
+    "MAILIMAP_ERROR_LIST",
+    "MAILIMAP_ERROR_LOGIN",
+    "MAILIMAP_ERROR_LSUB",
+    "MAILIMAP_ERROR_RENAME",
+    "MAILIMAP_ERROR_SEARCH",
+    "MAILIMAP_ERROR_UID_SEARCH",
+    "MAILIMAP_ERROR_SELECT",
+    "MAILIMAP_ERROR_STATUS",
+    "MAILIMAP_ERROR_STORE",
+    "MAILIMAP_ERROR_UID_STORE",
+    "MAILIMAP_ERROR_SUBSCRIBE",
+    "MAILIMAP_ERROR_UNSUBSCRIBE",
+    "MAILIMAP_ERROR_STARTTLS",
+    "MAILIMAP_ERROR_INVAL",
+    "MAILIMAP_ERROR_EXTENSION",
+    "MAILIMAP_ERROR_SASL",
+    "MAILIMAP_ERROR_SSL",
+    "MAILIMAP_ERROR_NEEDS_MORE_DATA",
+    "MAILIMAP_ERROR_CUSTOM_COMMAND",
+    "MAILIMAP_ERROR_CLIENTID",
+};
+
+static const char *
+error_name(int r)
+{
+    if (r >= 0 && (size_t)r < sizeof(error_names) / sizeof(error_names[0]))
+        return error_names[r];
+    return "unknown libetpan error";
+}
+
+static int
+is_ok(int r)
+{
+    return r == MAILIMAP_NO_ERROR || r == MAILIMAP_NO_ERROR_AUTHENTICATED ||
+           r == MAILIMAP_NO_ERROR_NON_AUTHENTICATED;
+}
+
+static void
+set_err(struct imap *im, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+set_err(struct imap *im, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(im->err, sizeof(im->err), fmt, ap);
+    va_end(ap);
+}
+
+/*
+ * "OP failed: <server status line> (<libetpan code>)".  The status line is the
+ * tagged reply to this command, so it is cleared before every command.
+ */
+static int
+fail(struct imap *im, const char *op, int r)
+{
+    const char *server = im->status;
+
+    if (server[0] == '\0' && im->session != NULL && im->session->imap_response != NULL)
+        server = im->session->imap_response;
+    if (r == MAILIMAP_ERROR_STREAM || r == MAILIMAP_ERROR_CONNECTION_REFUSED ||
+        r == MAILIMAP_ERROR_SSL)
+        im->broken = 1;
+    if (server[0] != '\0')
+        set_err(im, "%s failed: %s (%s)", op, server, error_name(r));
+    else if (r == MAILIMAP_ERROR_STREAM)
+        set_err(im, "%s failed: connection lost or timed out (%s)", op, error_name(r));
+    else
+        set_err(im, "%s failed: %s", op, error_name(r));
+    return -1;
+}
+
+static void
+begin(struct imap *im)
+{
+    im->status[0] = '\0';
+    im->line_len = 0;
+}
+
+/* A complete line from the server: keep it when it is a tagged status or BYE. */
+static void
+take_line(struct imap *im)
+{
+    const char *p = im->line;
+    size_t n = im->line_len;
+
+    while (n > 0 && (p[n - 1] == '\r' || p[n - 1] == '\n'))
+        n--;
+    if (n > 0 && isdigit((unsigned char)p[0])) {
+        /* libetpan's tags are plain numbers: strip "123 " */
+        size_t i = 0;
+        while (i < n && isdigit((unsigned char)p[i]))
+            i++;
+        if (i < n && p[i] == ' ') {
+            memcpy(im->status, p + i + 1, n - i - 1);
+            im->status[n - i - 1] = '\0';
+        }
+    } else if (n > 6 && strncasecmp(p, "* BYE ", 6) == 0) {
+        memcpy(im->status, p + 2, n - 2);
+        im->status[n - 2] = '\0';
+    }
+}
+
+/* libetpan logger: only received data is looked at, so sent credentials never are. */
+static void
+logger(mailimap *session, int log_type, const char *str, size_t size, void *context)
+{
+    struct imap *im = context;
+    size_t i;
+
+    (void)session;
+    if (log_type != MAILSTREAM_LOG_TYPE_DATA_RECEIVED || str == NULL)
+        return;
+    for (i = 0; i < size; i++) {
+        if (im->line_len < sizeof(im->line) - 1)
+            im->line[im->line_len++] = str[i];
+        if (str[i] == '\n') {
+            take_line(im);
+            im->line_len = 0;
+        }
+    }
+}
+
+static void
+set_sni(struct mailstream_ssl_context *ctx, void *data)
+{
+    struct imap *im = data;
+    unsigned char addr[sizeof(struct in6_addr)];
+
+    /* SNI carries DNS names only, never IP literals (RFC 6066). */
+    if (inet_pton(AF_INET, im->host, addr) == 1 || inet_pton(AF_INET6, im->host, addr) == 1)
+        return;
+    if (mailstream_ssl_set_server_name(ctx, im->host) < 0)
+        log_warn("imap: could not set TLS server name %s", im->host);
+}
+
+/* The most useful short reason for a GnuTLS verification status. */
+static const char *
+verify_reason(unsigned int status)
+{
+    if (status & GNUTLS_CERT_EXPIRED)
+        return "certificate expired";
+    if (status & GNUTLS_CERT_NOT_ACTIVATED)
+        return "certificate not yet valid";
+    if (status & GNUTLS_CERT_REVOKED)
+        return "certificate revoked";
+    if (status & (GNUTLS_CERT_SIGNER_NOT_FOUND | GNUTLS_CERT_SIGNER_NOT_CA))
+        return "certificate not trusted";
+    if (status & GNUTLS_CERT_UNEXPECTED_OWNER)
+        return "hostname mismatch";
+    if (status & GNUTLS_CERT_PURPOSE_MISMATCH)
+        return "certificate not valid for a TLS server";
+    return "certificate not trusted";
+}
+
+static int
+load_trust(struct imap *im, const struct config_imap *cfg, gnutls_x509_trust_list_t tl)
+{
+    int r;
+
+    if (cfg->tls.ca_file != NULL && cfg->tls.ca_file[0] != '\0') {
+        r = gnutls_x509_trust_list_add_trust_file(tl, cfg->tls.ca_file, NULL,
+                                                  GNUTLS_X509_FMT_PEM, 0, 0);
+        if (r <= 0) {
+            set_err(im, "TLS: no CA certificate loaded from tls_ca_file %s: %s", cfg->tls.ca_file,
+                    r < 0 ? gnutls_strerror(r) : "file holds no PEM certificate");
+            return -1;
+        }
+        return 0;
+    }
+    r = gnutls_x509_trust_list_add_system_trust(tl, 0, 0);
+    if (r <= 0) {
+        set_err(im, "TLS: the system trust store could not be loaded: %s",
+                r < 0 ? gnutls_strerror(r) : "no certificates");
+        return -1;
+    }
+    return 0;
+}
+
+/* Verify an imported peer chain against tl for cfg->host. */
+static int
+verify_chain(struct imap *im, const char *host, gnutls_x509_trust_list_t tl,
+             gnutls_x509_crt_t *crts, unsigned int n)
+{
+    gnutls_typed_vdata_st vdata[2];
+    unsigned int status = 0;
+    gnutls_datum_t text = {NULL, 0};
+    int r;
+
+    memset(vdata, 0, sizeof(vdata));
+    vdata[0].type = GNUTLS_DT_DNS_HOSTNAME; /* GnuTLS matches IP literals to IP SANs */
+    vdata[0].data = (unsigned char *)host;
+    vdata[1].type = GNUTLS_DT_KEY_PURPOSE_OID;
+    vdata[1].data = (unsigned char *)GNUTLS_KP_TLS_WWW_SERVER;
+    r = gnutls_x509_trust_list_verify_crt2(tl, crts, n, vdata, 2, 0, &status, NULL);
+    if (r < 0) {
+        set_err(im, "TLS: verifying the certificate of %s failed: %s", host, gnutls_strerror(r));
+        return -1;
+    }
+    if (status == 0)
+        return 0;
+    if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &text, 0) == 0) {
+        set_err(im, "TLS: %s for %s: %s", verify_reason(status), host, (char *)text.data);
+        gnutls_free(text.data);
+    } else {
+        set_err(im, "TLS: %s for %s", verify_reason(status), host);
+    }
+    return -1;
+}
+
+/*
+ * libetpan (on GnuTLS) completes the handshake without checking anything, so
+ * the chain is checked here, before any credential is sent.
+ */
+static int
+verify_peer(struct imap *im, const struct config_imap *cfg)
+{
+    carray *chain;
+    gnutls_x509_crt_t *crts = NULL;
+    gnutls_x509_trust_list_t tl = NULL;
+    unsigned int n = 0, i;
+    int ret = -1;
+
+    chain = mailstream_get_certificate_chain(im->session->imap_stream);
+    if (chain == NULL || carray_count(chain) == 0) {
+        set_err(im, "TLS: %s presented no certificate", cfg->host);
+        goto out;
+    }
+    crts = calloc(carray_count(chain), sizeof(*crts));
+    if (crts == NULL) {
+        set_err(im, "TLS: out of memory");
+        goto out;
+    }
+    for (n = 0; n < carray_count(chain); n++) {
+        MMAPString *der = carray_get(chain, n);
+        gnutls_datum_t d = {(unsigned char *)der->str, (unsigned int)der->len};
+        if (gnutls_x509_crt_init(&crts[n]) < 0) {
+            set_err(im, "TLS: out of memory");
+            goto out;
+        }
+        if (gnutls_x509_crt_import(crts[n], &d, GNUTLS_X509_FMT_DER) < 0) {
+            n++;
+            set_err(im, "TLS: certificate %u from %s cannot be parsed", n, cfg->host);
+            goto out;
+        }
+    }
+    if (gnutls_x509_trust_list_init(&tl, 0) < 0) {
+        set_err(im, "TLS: out of memory");
+        goto out;
+    }
+    if (load_trust(im, cfg, tl) < 0)
+        goto out;
+    ret = verify_chain(im, cfg->host, tl, crts, n);
+out:
+    if (tl != NULL)
+        gnutls_x509_trust_list_deinit(tl, 1);
+    for (i = 0; crts != NULL && i < n; i++)
+        gnutls_x509_crt_deinit(crts[i]);
+    free(crts);
+    if (chain != NULL)
+        mailstream_certificate_chain_free(chain);
+    return ret;
+}
+
+static int
+cap_has(const struct mailimap_capability_data *caps, const char *name)
+{
+    clistiter *it;
+
+    if (caps == NULL || caps->cap_list == NULL)
+        return 0;
+    for (it = clist_begin(caps->cap_list); it != NULL; it = clist_next(it)) {
+        const struct mailimap_capability *c = clist_content(it);
+        if (c->cap_type == MAILIMAP_CAPABILITY_NAME && c->cap_data.cap_name != NULL &&
+            strcasecmp(c->cap_data.cap_name, name) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Ask for CAPABILITY and check for one name (used before STARTTLS). */
+static int
+query_caps(struct imap *im, struct mailimap_capability_data **caps)
+{
+    int r;
+
+    begin(im);
+    r = mailimap_capability(im->session, caps);
+    if (!is_ok(r))
+        return fail(im, "CAPABILITY", r);
+    return 0;
+}
+
+/* Keep reads from blocking forever once the stream is up (TLS may have replaced it). */
+static void
+apply_timeout(struct imap *im)
+{
+    mailstream_low *low = mailstream_get_low(im->session->imap_stream);
+
+    if (low != NULL)
+        mailstream_low_set_timeout(low, im->timeout);
+}
+
+static const char *
+security_name(enum config_security sec)
+{
+    switch (sec) {
+    case CONFIG_SEC_TLS:
+        return "tls";
+    case CONFIG_SEC_STARTTLS:
+        return "starttls";
+    case CONFIG_SEC_NONE:
+        return "none";
+    }
+    return "?";
+}
+
+static int
+open_stream(struct imap *im, const struct config_imap *cfg)
+{
+    struct mailimap_capability_data *caps = NULL;
+    uint16_t port = (uint16_t)cfg->port;
+    int r, tls;
+
+    begin(im);
+    if (cfg->tls.security == CONFIG_SEC_TLS)
+        r = mailimap_ssl_connect_with_callback(im->session, cfg->host, port, set_sni, im);
+    else
+        r = mailimap_socket_connect(im->session, cfg->host, port);
+    if (!is_ok(r)) {
+        char why[IMAP_ERR_MAX];
+        fail(im, "connect", r);
+        snprintf(why, sizeof(why), "%s", im->err);
+        set_err(im, "connecting to %s:%d (%s) failed: %s", cfg->host, cfg->port,
+                security_name(cfg->tls.security), why);
+        return -1;
+    }
+    apply_timeout(im);
+    if (cfg->tls.security == CONFIG_SEC_STARTTLS) {
+        if (query_caps(im, &caps) < 0)
+            return -1;
+        tls = cap_has(caps, "STARTTLS");
+        mailimap_capability_data_free(caps);
+        if (!tls) {
+            set_err(im, "%s:%d does not offer STARTTLS; refusing to log in over plain text",
+                    cfg->host, cfg->port);
+            return -1;
+        }
+        begin(im);
+        r = mailimap_socket_starttls_with_callback(im->session, set_sni, im);
+        if (!is_ok(r))
+            return fail(im, "STARTTLS", r);
+        apply_timeout(im);
+    }
+    return 0;
+}
+
+static int
+login(struct imap *im, const struct config_imap *cfg)
+{
+    struct mailimap_capability_data *caps = NULL;
+    int r;
+
+    begin(im);
+    r = mailimap_login(im->session, cfg->user, cfg->password);
+    if (!is_ok(r))
+        return fail(im, "LOGIN", r);
+    /* Capabilities may change after login (RFC 3501 6.2.3), so ask again now. */
+    if (query_caps(im, &caps) < 0)
+        return -1;
+    im->has_idle = cap_has(caps, "IDLE");
+    im->has_move = cap_has(caps, "MOVE");
+    im->has_uidplus = cap_has(caps, "UIDPLUS");
+    mailimap_capability_data_free(caps);
+    return 0;
+}
+
+static int
+check_cfg(const struct config_imap *cfg, char *err, size_t errlen)
+{
+    if (cfg == NULL || cfg->host == NULL || cfg->user == NULL || cfg->password == NULL) {
+        snprintf(err, errlen, "IMAP: host, user and password are required");
+        return -1;
+    }
+    if (cfg->port <= 0 || cfg->port > 65535) {
+        snprintf(err, errlen, "IMAP: invalid port %d", cfg->port);
+        return -1;
+    }
+    return 0;
+}
+
+static struct imap *
+imap_new(const struct config_imap *cfg)
+{
+    struct imap *im = calloc(1, sizeof(*im));
+
+    if (im == NULL)
+        return NULL;
+    im->host = strdup(cfg->host);
+    im->session = mailimap_new(0, NULL);
+    if (im->host == NULL || im->session == NULL) {
+        imap_close(im);
+        return NULL;
+    }
+    im->timeout = cfg->timeout > 0 ? cfg->timeout : 60;
+    mailimap_set_timeout(im->session, im->timeout);
+    mailimap_set_logger(im->session, logger, im);
+    return im;
+}
+
+int
+imap_connect(const struct config_imap *cfg, struct imap **out, char *err, size_t errlen)
+{
+    struct imap *im;
+
+    *out = NULL;
+    if (check_cfg(cfg, err, errlen) < 0)
+        return -1;
+    im = imap_new(cfg);
+    if (im == NULL) {
+        snprintf(err, errlen, "IMAP: out of memory");
+        return -1;
+    }
+    if (open_stream(im, cfg) < 0)
+        goto fail;
+    if (cfg->tls.security != CONFIG_SEC_NONE) {
+        if (!cfg->tls.verify)
+            log_warn("imap: tls_verify is off: the certificate of %s is NOT checked",
+                     cfg->host);
+        else if (verify_peer(im, cfg) < 0)
+            goto fail; /* nothing was sent yet beyond CAPABILITY/STARTTLS */
+    }
+    if (login(im, cfg) < 0)
+        goto fail;
+    *out = im;
+    return 0;
+fail:
+    snprintf(err, errlen, "IMAP %s@%s:%d: %s", cfg->user, cfg->host, cfg->port, im->err);
+    im->broken = 1; /* no LOGOUT: we may not even be logged in, and we leave anyway */
+    imap_close(im);
+    return -1;
+}
+
+void
+imap_close(struct imap *im)
+{
+    if (im == NULL)
+        return;
+    if (im->session != NULL) {
+        if (!im->broken && im->session->imap_stream != NULL)
+            (void)mailimap_logout(im->session); /* best effort: we are leaving anyway */
+        mailimap_free(im->session);
+    }
+    free(im->host);
+    free(im);
+}
+
+const char *
+imap_error(const struct imap *im)
+{
+    if (im == NULL)
+        return "no IMAP session";
+    return im->err[0] != '\0' ? im->err : "no error";
+}
+
+int
+imap_has_idle(const struct imap *im)
+{
+    return im != NULL && im->has_idle;
+}
+
+int
+imap_has_move(const struct imap *im)
+{
+    return im != NULL && im->has_move;
+}
+
+int
+imap_has_uidplus(const struct imap *im)
+{
+    return im != NULL && im->has_uidplus;
+}
+
+int
+imap_keywords_allowed(const struct imap *im)
+{
+    return im != NULL && im->keywords_allowed;
+}
+
+static int
+perm_all(const struct mailimap_selection_info *sel)
+{
+    clistiter *it;
+
+    if (sel->sel_perm_flags == NULL)
+        return 0;
+    for (it = clist_begin(sel->sel_perm_flags); it != NULL; it = clist_next(it)) {
+        const struct mailimap_flag_perm *fp = clist_content(it);
+        if (fp->fl_type == MAILIMAP_FLAG_PERM_ALL)
+            return 1;
+    }
+    return 0;
+}
+
+int
+imap_select(struct imap *im, const char *mailbox, uint32_t *uidvalidity, uint32_t *uidnext)
+{
+    const struct mailimap_selection_info *sel;
+    char op[300];
+    int r;
+
+    snprintf(op, sizeof(op), "SELECT %s", mailbox);
+    begin(im);
+    r = mailimap_select(im->session, mailbox);
+    if (!is_ok(r))
+        return fail(im, op, r);
+    sel = im->session->imap_selection_info;
+    if (sel == NULL) {
+        set_err(im, "%s: no selection information from the server", op);
+        return -1;
+    }
+    if (sel->sel_perm == MAILIMAP_MAILBOX_READONLY) {
+        set_err(im, "%s: the server opened the mailbox read-only", op);
+        return -1;
+    }
+    if (sel->sel_uidvalidity == 0) {
+        set_err(im, "%s: the server sent no UIDVALIDITY", op);
+        return -1;
+    }
+    im->keywords_allowed = perm_all(sel);
+    *uidvalidity = sel->sel_uidvalidity;
+    *uidnext = sel->sel_uidnext;
+    return 0;
+}
+
+/* 1 when LIST returned mailbox itself (the pattern could match others via wildcards). */
+static int
+list_has(clist *list, const char *mailbox)
+{
+    clistiter *it;
+
+    for (it = clist_begin(list); it != NULL; it = clist_next(it)) {
+        const struct mailimap_mailbox_list *mb = clist_content(it);
+        if (mb->mb_name == NULL)
+            continue;
+        if (strcmp(mb->mb_name, mailbox) == 0 ||
+            (strcasecmp(mailbox, "INBOX") == 0 && strcasecmp(mb->mb_name, "INBOX") == 0))
+            return 1;
+    }
+    return 0;
+}
+
+int
+imap_ensure_mailbox(struct imap *im, const char *mailbox)
+{
+    clist *list = NULL;
+    char op[300];
+    int r, found;
+
+    snprintf(op, sizeof(op), "LIST %s", mailbox);
+    begin(im);
+    r = mailimap_list(im->session, "", mailbox, &list);
+    if (!is_ok(r))
+        return fail(im, op, r);
+    found = list != NULL && list_has(list, mailbox);
+    if (list != NULL)
+        mailimap_list_result_free(list);
+    if (found)
+        return 0;
+    snprintf(op, sizeof(op), "CREATE %s", mailbox);
+    begin(im);
+    r = mailimap_create(im->session, mailbox);
+    if (is_ok(r))
+        return 0;
+    /* Someone else may have created it between LIST and CREATE. */
+    if (strcasestr(im->status, "ALREADYEXISTS") != NULL ||
+        strcasestr(im->status, "already exists") != NULL)
+        return 0;
+    return fail(im, op, r);
+}
+
+/* Adds item to keys; frees item when that fails. */
+static int
+key_add(struct mailimap_search_key *keys, struct mailimap_search_key *item)
+{
+    if (item == NULL)
+        return -1;
+    if (mailimap_search_key_multiple_add(keys, item) != MAILIMAP_NO_ERROR) {
+        mailimap_search_key_free(item);
+        return -1;
+    }
+    return 0;
+}
+
+static struct mailimap_search_key *
+undeleted_key(void)
+{
+    return mailimap_search_key_new(MAILIMAP_SEARCH_KEY_UNDELETED, NULL, NULL, NULL, NULL, NULL,
+                                   NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL,
+                                   NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL);
+}
+
+/* UID first:last UNDELETED [UNKEYWORD kw]; last 0 is "*" in libetpan's sets. */
+static struct mailimap_search_key *
+search_key(uint32_t first, uint32_t last, const char *without_keyword)
+{
+    struct mailimap_search_key *keys = mailimap_search_key_new_multiple_empty();
+    struct mailimap_set *set;
+    char *kw;
+
+    if (keys == NULL)
+        return NULL;
+    set = mailimap_set_new_interval(first, last);
+    if (set == NULL || key_add(keys, mailimap_search_key_new_uid(set)) < 0)
+        goto fail; /* on failure the set may leak; only happens without memory */
+    if (key_add(keys, undeleted_key()) < 0)
+        goto fail;
+    if (without_keyword != NULL && without_keyword[0] != '\0') {
+        kw = strdup(without_keyword);
+        if (kw == NULL || key_add(keys, mailimap_search_key_new_unkeyword(kw)) < 0)
+            goto fail;
+    }
+    return keys;
+fail:
+    mailimap_search_key_free(keys);
+    return NULL;
+}
+
+static int
+cmp_uid(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* Copy the in-range UIDs of a search result into a sorted malloc'd array. */
+static int
+collect_uids(struct imap *im, clist *result, uint32_t first, uint32_t last, uint32_t **uids,
+             size_t *n)
+{
+    clistiter *it;
+    uint32_t *v;
+    size_t k = 0;
+
+    v = malloc((clist_count(result) + 1) * sizeof(*v));
+    if (v == NULL) {
+        set_err(im, "UID SEARCH: out of memory for %d UIDs", clist_count(result));
+        return -1;
+    }
+    for (it = clist_begin(result); it != NULL; it = clist_next(it)) {
+        uint32_t uid = *(uint32_t *)clist_content(it);
+        /* "UID n:*" also matches the highest UID when that is below n. */
+        if (uid >= first && (last == 0 || uid <= last))
+            v[k++] = uid;
+    }
+    qsort(v, k, sizeof(*v), cmp_uid);
+    *uids = v;
+    *n = k;
+    return 0;
+}
+
+int
+imap_search(struct imap *im, uint32_t first, uint32_t last, const char *without_keyword,
+            uint32_t **uids, size_t *n)
+{
+    struct mailimap_search_key *key;
+    clist *result = NULL;
+    int r, ret;
+
+    *uids = NULL;
+    *n = 0;
+    if (first == 0)
+        first = 1; /* UIDs start at 1; 0 is not valid in a set */
+    if (last != 0 && last < first) {
+        *uids = malloc(sizeof(**uids)); /* an empty, freeable array */
+        return *uids != NULL ? 0 : -1;
+    }
+    key = search_key(first, last, without_keyword);
+    if (key == NULL) {
+        set_err(im, "UID SEARCH: out of memory building the query");
+        return -1;
+    }
+    begin(im);
+    r = mailimap_uid_search(im->session, NULL, key, &result);
+    mailimap_search_key_free(key);
+    if (!is_ok(r))
+        return fail(im, "UID SEARCH", r);
+    ret = collect_uids(im, result, first, last, uids, n);
+    mailimap_search_result_free(result);
+    return ret;
+}
+
+/* The BODY[] bytes of uid in a FETCH result (other messages' FETCHes may be mixed in). */
+static const struct mailimap_msg_att_body_section *
+find_body(clist *result, uint32_t uid)
+{
+    clistiter *it, *ai;
+
+    for (it = clist_begin(result); it != NULL; it = clist_next(it)) {
+        const struct mailimap_msg_att *att = clist_content(it);
+        const struct mailimap_msg_att_body_section *body = NULL;
+        uint32_t got = 0;
+        for (ai = clist_begin(att->att_list); ai != NULL; ai = clist_next(ai)) {
+            const struct mailimap_msg_att_item *item = clist_content(ai);
+            const struct mailimap_msg_att_static *st;
+            if (item->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC)
+                continue;
+            st = item->att_data.att_static;
+            if (st->att_type == MAILIMAP_MSG_ATT_UID)
+                got = st->att_data.att_uid;
+            else if (st->att_type == MAILIMAP_MSG_ATT_BODY_SECTION)
+                body = st->att_data.att_body_section;
+        }
+        if (got == uid && body != NULL)
+            return body;
+    }
+    return NULL;
+}
+
+static struct mailimap_fetch_type *
+body_peek_type(void)
+{
+    struct mailimap_section *section = mailimap_section_new(NULL);
+    struct mailimap_fetch_att *att;
+    struct mailimap_fetch_type *type;
+
+    if (section == NULL)
+        return NULL;
+    att = mailimap_fetch_att_new_body_peek_section(section);
+    if (att == NULL) {
+        mailimap_section_free(section);
+        return NULL;
+    }
+    type = mailimap_fetch_type_new_fetch_att(att);
+    if (type == NULL)
+        mailimap_fetch_att_free(att);
+    return type;
+}
+
+static int
+copy_body(struct imap *im, uint32_t uid, const struct mailimap_msg_att_body_section *body,
+          char **data, size_t *len)
+{
+    size_t n = body->sec_body_part != NULL ? body->sec_length : 0;
+    char *p = malloc(n + 1);
+
+    if (p == NULL) {
+        set_err(im, "UID FETCH %u: out of memory for %zu bytes", uid, n);
+        return -1;
+    }
+    if (n > 0)
+        memcpy(p, body->sec_body_part, n);
+    p[n] = '\0';
+    *data = p;
+    *len = n;
+    return 0;
+}
+
+int
+imap_fetch(struct imap *im, uint32_t uid, char **data, size_t *len)
+{
+    struct mailimap_fetch_type *type;
+    struct mailimap_set *set;
+    const struct mailimap_msg_att_body_section *body;
+    clist *result = NULL;
+    char op[64];
+    int r, ret;
+
+    *data = NULL;
+    *len = 0;
+    snprintf(op, sizeof(op), "UID FETCH %u BODY.PEEK[]", uid);
+    type = body_peek_type();
+    set = mailimap_set_new_single(uid);
+    if (type == NULL || set == NULL) {
+        if (type != NULL)
+            mailimap_fetch_type_free(type);
+        if (set != NULL)
+            mailimap_set_free(set);
+        set_err(im, "%s: out of memory", op);
+        return -1;
+    }
+    begin(im);
+    r = mailimap_uid_fetch(im->session, set, type, &result);
+    mailimap_fetch_type_free(type);
+    mailimap_set_free(set);
+    if (!is_ok(r))
+        return fail(im, op, r);
+    body = find_body(result, uid);
+    if (body == NULL) {
+        set_err(im, "%s: message UID %u is gone from the mailbox (no FETCH data returned)", op,
+                uid);
+        ret = -1;
+    } else {
+        ret = copy_body(im, uid, body, data, len);
+    }
+    mailimap_fetch_list_free(result);
+    return ret;
+}
+
+/* UID STORE uid +FLAGS.SILENT (flag); takes ownership of flag. */
+static int
+store_flag(struct imap *im, uint32_t uid, struct mailimap_flag *flag, const char *name)
+{
+    struct mailimap_flag_list *list = mailimap_flag_list_new_empty();
+    struct mailimap_store_att_flags *att = NULL;
+    struct mailimap_set *set = mailimap_set_new_single(uid);
+    char op[160];
+    int r;
+
+    snprintf(op, sizeof(op), "UID STORE %u +FLAGS.SILENT (%s)", uid, name);
+    if (list == NULL || set == NULL || mailimap_flag_list_add(list, flag) != MAILIMAP_NO_ERROR) {
+        mailimap_flag_free(flag);
+        goto oom;
+    }
+    att = mailimap_store_att_flags_new_add_flags_silent(list);
+    if (att == NULL)
+        goto oom;
+    list = NULL; /* owned by att now */
+    begin(im);
+    r = mailimap_uid_store(im->session, set, att);
+    mailimap_store_att_flags_free(att);
+    mailimap_set_free(set);
+    if (!is_ok(r))
+        return fail(im, op, r);
+    return 0;
+oom:
+    if (list != NULL)
+        mailimap_flag_list_free(list);
+    if (set != NULL)
+        mailimap_set_free(set);
+    set_err(im, "%s: out of memory", op);
+    return -1;
+}
+
+/* An atom: no specials (RFC 3501 atom-specials) and no control characters. */
+static int
+is_atom(const char *s)
+{
+    if (*s == '\0')
+        return 0;
+    for (; *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c <= ' ' || c >= 0x7f || strchr("(){%*\"\\]", c) != NULL)
+            return 0;
+    }
+    return 1;
+}
+
+/* The libetpan flag for "\\Seen", "\\Deleted", ... or a keyword; NULL when invalid. */
+static struct mailimap_flag *
+make_flag(const char *name)
+{
+    char *copy;
+    struct mailimap_flag *f;
+
+    if (name[0] == '\\') {
+        if (strcasecmp(name, "\\Seen") == 0)
+            return mailimap_flag_new_seen();
+        if (strcasecmp(name, "\\Answered") == 0)
+            return mailimap_flag_new_answered();
+        if (strcasecmp(name, "\\Flagged") == 0)
+            return mailimap_flag_new_flagged();
+        if (strcasecmp(name, "\\Deleted") == 0)
+            return mailimap_flag_new_deleted();
+        if (strcasecmp(name, "\\Draft") == 0)
+            return mailimap_flag_new_draft();
+        if (!is_atom(name + 1) || (copy = strdup(name + 1)) == NULL)
+            return NULL;
+        f = mailimap_flag_new_flag_extension(copy); /* libetpan writes the backslash */
+    } else {
+        if (!is_atom(name) || (copy = strdup(name)) == NULL)
+            return NULL;
+        f = mailimap_flag_new_flag_keyword(copy);
+    }
+    if (f == NULL)
+        free(copy);
+    return f;
+}
+
+int
+imap_add_flag(struct imap *im, uint32_t uid, const char *flag)
+{
+    struct mailimap_flag *f = make_flag(flag);
+
+    if (f == NULL) {
+        set_err(im, "UID STORE %u: invalid flag \"%s\" (or out of memory)", uid, flag);
+        return -1;
+    }
+    return store_flag(im, uid, f, flag);
+}
+
+/* Fallback without MOVE: COPY, mark \Deleted, expunge (only this UID with UIDPLUS). */
+static int
+copy_delete(struct imap *im, uint32_t uid, const char *dest, struct mailimap_set *set)
+{
+    char op[300];
+    int r;
+
+    snprintf(op, sizeof(op), "UID COPY %u %s", uid, dest);
+    begin(im);
+    r = mailimap_uid_copy(im->session, set, dest);
+    if (!is_ok(r))
+        return fail(im, op, r);
+    if (imap_add_flag(im, uid, "\\Deleted") < 0)
+        return -1;
+    begin(im);
+    if (im->has_uidplus) {
+        snprintf(op, sizeof(op), "UID EXPUNGE %u", uid);
+        r = mailimap_uid_expunge(im->session, set);
+    } else {
+        snprintf(op, sizeof(op), "EXPUNGE (after UID COPY %u)", uid);
+        r = mailimap_expunge(im->session);
+    }
+    if (!is_ok(r))
+        return fail(im, op, r);
+    return 0;
+}
+
+int
+imap_move(struct imap *im, uint32_t uid, const char *dest)
+{
+    struct mailimap_set *set = mailimap_set_new_single(uid);
+    char op[300];
+    int r, ret = 0;
+
+    if (set == NULL) {
+        set_err(im, "UID MOVE %u %s: out of memory", uid, dest);
+        return -1;
+    }
+    if (im->has_move) {
+        snprintf(op, sizeof(op), "UID MOVE %u %s", uid, dest);
+        begin(im);
+        r = mailimap_uid_move(im->session, set, dest);
+        if (!is_ok(r))
+            ret = fail(im, op, r);
+    } else {
+        ret = copy_delete(im, uid, dest, set);
+    }
+    mailimap_set_free(set);
+    return ret;
+}
+
+int
+imap_noop(struct imap *im)
+{
+    int r;
+
+    begin(im);
+    r = mailimap_noop(im->session);
+    if (!is_ok(r))
+        return fail(im, "NOOP", r);
+    return 0;
+}
+
+/* Servers send EXISTS (and RECENT) only when messages arrive; EXPUNGE has its own reply. */
+static int
+new_mail_seen(const struct imap *im)
+{
+    const struct mailimap_selection_info *sel = im->session->imap_selection_info;
+
+    return sel != NULL && (sel->sel_has_exists || sel->sel_has_recent);
+}
+
+static void
+forget_new_mail(struct imap *im)
+{
+    struct mailimap_selection_info *sel = im->session->imap_selection_info;
+
+    if (sel != NULL) {
+        sel->sel_has_exists = 0;
+        sel->sel_has_recent = 0;
+    }
+}
+
+/*
+ * Poll the IDLE socket in one-second slices so *stop is seen promptly.
+ * Returns 1 when the server sent something, 0 on timeout/stop, -1 on error.
+ */
+static int
+poll_idle(struct imap *im, time_t deadline, volatile sig_atomic_t *stop)
+{
+    struct pollfd pfd;
+    int fd = mailimap_idle_get_fd(im->session), r;
+
+    /* The server's answer may already sit in libetpan's buffer, beyond the socket. */
+    if (im->session->imap_stream->read_buffer_len > 0)
+        return 1;
+    while ((stop == NULL || !*stop) && time(NULL) < deadline) {
+        pfd.fd = fd;
+        pfd.events = POLLIN;
+        pfd.revents = 0;
+        r = poll(&pfd, 1, 1000);
+        if (r > 0)
+            return 1;
+        if (r < 0 && errno != EINTR) {
+            set_err(im, "IDLE: poll failed: %s", strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int
+wait_idle(struct imap *im, int timeout, volatile sig_atomic_t *stop)
+{
+    time_t deadline = time(NULL) + timeout;
+    int r, ready;
+
+    for (;;) {
+        begin(im);
+        r = mailimap_idle(im->session);
+        if (!is_ok(r))
+            return fail(im, "IDLE", r);
+        ready = poll_idle(im, deadline, stop);
+        if (ready < 0) {
+            im->broken = 1;
+            return -1;
+        }
+        begin(im);
+        r = mailimap_idle_done(im->session); /* parses what arrived (EXISTS, ...) */
+        if (!is_ok(r))
+            return fail(im, "IDLE DONE", r);
+        if (new_mail_seen(im))
+            return 1;
+        if (!ready || (stop != NULL && *stop) || time(NULL) >= deadline)
+            return 0;
+        /* Woken by something else (a keepalive, flag changes): keep idling. */
+    }
+}
+
+static int
+wait_poll(struct imap *im, int timeout, volatile sig_atomic_t *stop)
+{
+    struct timespec one = {1, 0};
+    int i;
+
+    for (i = 0; i < timeout && (stop == NULL || !*stop); i++)
+        nanosleep(&one, NULL); /* an interrupted sleep only shortens the wait */
+    if (stop != NULL && *stop)
+        return 0;
+    forget_new_mail(im);
+    if (imap_noop(im) < 0)
+        return -1;
+    return new_mail_seen(im);
+}
+
+int
+imap_wait(struct imap *im, int timeout, int use_idle, volatile sig_atomic_t *stop)
+{
+    if (timeout < 1)
+        timeout = 1;
+    if (use_idle && im->has_idle && im->session->imap_selection_info != NULL)
+        return wait_idle(im, timeout, stop);
+    return wait_poll(im, timeout, stop);
+}
