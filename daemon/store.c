@@ -268,6 +268,30 @@ store_schema_version(struct store *st)
     return (int)v;
 }
 
+int
+store_pragma(struct store *st, const char *name, char *out, size_t outlen)
+{
+    /* PRAGMA names cannot be bound, so only plain identifiers are let through. */
+    if (!name || name[0] == '\0' || strspn(name, "abcdefghijklmnopqrstuvwxyz_") != strlen(name))
+        return set_err(st, "reading pragma: invalid name %s", name ? name : "(null)");
+    char what[96];
+    char sql[96];
+    snprintf(what, sizeof what, "reading pragma %s", name);
+    snprintf(sql, sizeof sql, "PRAGMA %s", name);
+    sqlite3_stmt *stmt = prepare(st, what, sql, "");
+    if (!stmt)
+        return -1;
+    int rc = step(st, stmt, what);
+    if (rc == 1) {
+        const unsigned char *text = sqlite3_column_text(stmt, 0);
+        snprintf(out, outlen, "%s", text ? (const char *)text : "");
+    } else if (rc == 0) {
+        rc = set_err(st, "%s: no value", what);
+    }
+    finish(stmt);
+    return rc < 0 ? -1 : 0;
+}
+
 static int
 apply_migration(struct store *st, int n)
 {

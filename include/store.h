@@ -26,6 +26,11 @@ int store_open(const char *path, struct store **out, char *err, size_t errlen);
 void store_close(struct store *st);
 const char *store_errmsg(const struct store *st);
 int store_schema_version(struct store *st); /* PRAGMA user_version, -1 on error */
+/*
+ * Read a PRAGMA (name: letters and '_' only, e.g. "journal_mode") as text, for
+ * health checks and tests.  0 on success, -1 on error or an invalid name.
+ */
+int store_pragma(struct store *st, const char *name, char *out, size_t outlen);
 
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK.  Transactions do not nest. */
 int store_begin(struct store *st);

@@ -1,0 +1,794 @@
+/* Unit tests for the SQLite store: schema, migrations and every table's API. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store.h"
+#include "testutil.h"
+
+#define EVIL "x'); DROP TABLE members;--"
+
+struct fixture {
+    char dir[256];
+    char path[300];
+    struct store *st;
+};
+
+static int
+setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    if (!f || tu_mkdtemp(f->dir, sizeof f->dir, "store") != 0)
+        return -1;
+    snprintf(f->path, sizeof f->path, "%s/mentord.db", f->dir);
+    char err[512];
+    if (store_open(f->path, &f->st, err, sizeof err) != 0) {
+        fprintf(stderr, "store_open: %s\n", err);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fixture *f = *state;
+    store_close(f->st);
+    tu_rmrf(f->dir);
+    free(f);
+    return 0;
+}
+
+/* Run SQL on a raw connection, outside the store, to prepare or inspect a file. */
+static void
+raw_exec(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK)
+        fail_msg("raw sql failed: %s", msg);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+static int64_t
+raw_int(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *stmt = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(stmt, 0);
+    assert_int_equal(sqlite3_finalize(stmt), SQLITE_OK);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    return v;
+}
+
+/* A fresh temp dir and the path of a database file inside it. */
+static void
+temp_db(char *dir, size_t dirlen, char *path, size_t pathlen)
+{
+    assert_int_equal(tu_mkdtemp(dir, dirlen, "store"), 0);
+    snprintf(path, pathlen, "%s/mentord.db", dir);
+}
+
+/* ---- schema and migrations ---- */
+
+static void
+test_migrations_create_schema(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(store_schema_version(f->st), 1);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 1);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+                                      " AND name IN ('members', 'mailboxes', 'messages',"
+                                      " 'outbox', 'events')"),
+                     5);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+                                      " AND name IN ('messages_message_id', 'messages_hash',"
+                                      " 'outbox_due')"),
+                     3);
+}
+
+static void
+test_reopen_existing(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(
+        store_member_upsert(f->st, "a@example.org", "A", "mentor", "active", NULL, 100, NULL), 0);
+    store_close(f->st);
+    f->st = NULL;
+    char err[512];
+    assert_int_equal(store_open(f->path, &f->st, err, sizeof err), 0);
+    assert_int_equal(store_schema_version(f->st), 1);
+    assert_int_equal(store_member_count(f->st, "mentor", NULL), 1);
+}
+
+static void
+test_newer_schema_refused(void **state)
+{
+    (void)state;
+    char dir[256], path[300], err[512];
+    temp_db(dir, sizeof dir, path, sizeof path);
+    raw_exec(path, "CREATE TABLE future (x); PRAGMA user_version = 99;");
+    struct store *st = (struct store *)(uintptr_t)1; /* must be reset to NULL */
+    assert_int_equal(store_open(path, &st, err, sizeof err), -1);
+    assert_null(st);
+    assert_non_null(
+        strstr(err, "database schema version 99 is newer than this mentord (1); upgrade mentord"));
+    /* The refused file is left exactly as it was: not switched to WAL, not migrated. */
+    assert_int_equal(raw_int(path, "PRAGMA user_version"), 99);
+    assert_int_equal(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'members'"), 0);
+    tu_rmrf(dir);
+}
+
+static void
+test_version0_with_unrelated_table_upgrades(void **state)
+{
+    (void)state;
+    char dir[256], path[300], err[512];
+    temp_db(dir, sizeof dir, path, sizeof path);
+    raw_exec(path, "CREATE TABLE notes (x TEXT); INSERT INTO notes VALUES ('keep me');");
+    struct store *st = NULL;
+    assert_int_equal(store_open(path, &st, err, sizeof err), 0);
+    assert_int_equal(store_schema_version(st), 1);
+    assert_int_equal(store_member_count(st, NULL, NULL), 0);
+    store_close(st);
+    assert_int_equal(raw_int(path, "SELECT count(*) FROM notes WHERE x = 'keep me'"), 1);
+    tu_rmrf(dir);
+}
+
+static void
+test_open_bad_path_reports_path(void **state)
+{
+    (void)state;
+    char err[512] = "";
+    struct store *st = NULL;
+    assert_int_equal(store_open("/nonexistent-mentord-dir/x.db", &st, err, sizeof err), -1);
+    assert_null(st);
+    assert_non_null(strstr(err, "/nonexistent-mentord-dir/x.db"));
+}
+
+static void
+test_pragmas_wal_foreign_keys_full_sync(void **state)
+{
+    struct fixture *f = *state;
+    char v[32];
+    assert_int_equal(store_pragma(f->st, "journal_mode", v, sizeof v), 0);
+    assert_string_equal(v, "wal");
+    assert_int_equal(store_pragma(f->st, "foreign_keys", v, sizeof v), 0);
+    assert_string_equal(v, "1");
+    assert_int_equal(store_pragma(f->st, "synchronous", v, sizeof v), 0);
+    assert_string_equal(v, "2"); /* FULL */
+    assert_int_equal(store_pragma(f->st, "busy_timeout", v, sizeof v), 0);
+    assert_string_equal(v, "5000");
+    /* Names are not a way to inject SQL. */
+    assert_int_equal(store_pragma(f->st, "user_version; DROP TABLE members", v, sizeof v), -1);
+    assert_int_equal(store_member_count(f->st, NULL, NULL), 0);
+}
+
+/* ---- members ---- */
+
+static void
+test_member_case_insensitive_upsert(void **state)
+{
+    struct fixture *f = *state;
+    int64_t id1 = 0, id2 = 0;
+    assert_int_equal(store_member_upsert(f->st, "Ann@Example.org", "Ann", "mentor", "active",
+                                         "topics: C", 100, &id1),
+                     0);
+    assert_int_equal(
+        store_member_upsert(f->st, "ann@example.org", NULL, NULL, "paused", NULL, 200, &id2), 0);
+    assert_true(id1 > 0);
+    assert_int_equal(id1, id2);
+    assert_int_equal(store_member_count(f->st, NULL, NULL), 1);
+
+    struct store_member m;
+    assert_int_equal(store_member_get(f->st, "ANN@EXAMPLE.ORG", &m), 1);
+    assert_int_equal(m.id, id1);
+    assert_string_equal(m.address, "Ann@Example.org");
+    assert_string_equal(m.name, "Ann");
+    assert_string_equal(m.role, "mentor");
+    assert_string_equal(m.state, "paused");
+    assert_string_equal(m.profile, "topics: C");
+    assert_int_equal(m.created, 100);
+    assert_int_equal(m.updated, 200);
+    store_member_free(&m);
+}
+
+static void
+test_member_defaults_and_missing(void **state)
+{
+    struct fixture *f = *state;
+    struct store_member m;
+    assert_int_equal(store_member_get(f->st, "nobody@example.org", &m), 0);
+    assert_int_equal(store_member_upsert(f->st, "new@example.org", NULL, NULL, NULL, NULL, 5, NULL),
+                     0);
+    assert_int_equal(store_member_get(f->st, "new@example.org", &m), 1);
+    assert_string_equal(m.role, "newcomer");
+    assert_string_equal(m.state, "pending");
+    assert_null(m.name);
+    assert_null(m.profile);
+    store_member_free(&m);
+}
+
+static void
+test_member_invalid_role_rejected(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(
+        store_member_upsert(f->st, "boss@example.org", "B", "boss", "active", NULL, 1, NULL), -1);
+    assert_non_null(strstr(store_errmsg(f->st), "boss@example.org"));
+    assert_non_null(strstr(store_errmsg(f->st), "CHECK"));
+    assert_int_equal(store_member_count(f->st, NULL, NULL), 0);
+}
+
+struct collect {
+    char seen[8][64];
+    int n;
+    int stop_after;
+};
+
+static int
+collect_member(const struct store_member *m, void *arg)
+{
+    struct collect *c = arg;
+    snprintf(c->seen[c->n++], sizeof c->seen[0], "%s", m->address);
+    return c->n == c->stop_after ? 7 : 0;
+}
+
+static void
+test_member_each_and_count(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(store_member_upsert(f->st, "c@x.org", NULL, "mentor", "active", NULL, 1, NULL),
+                     0);
+    assert_int_equal(
+        store_member_upsert(f->st, "a@x.org", NULL, "newcomer", "active", NULL, 2, NULL), 0);
+    assert_int_equal(store_member_upsert(f->st, "b@x.org", NULL, "newcomer", "left", NULL, 3, NULL),
+                     0);
+
+    struct collect c = {.stop_after = 0};
+    assert_int_equal(store_member_each(f->st, collect_member, &c), 0);
+    assert_int_equal(c.n, 3);
+    assert_string_equal(c.seen[0], "c@x.org"); /* by id, i.e. insertion order */
+    assert_string_equal(c.seen[2], "b@x.org");
+
+    struct collect stop = {.stop_after = 1};
+    assert_int_equal(store_member_each(f->st, collect_member, &stop), 7);
+    assert_int_equal(stop.n, 1);
+
+    assert_int_equal(store_member_count(f->st, "newcomer", NULL), 2);
+    assert_int_equal(store_member_count(f->st, NULL, "active"), 2);
+    assert_int_equal(store_member_count(f->st, "newcomer", "active"), 1);
+    assert_int_equal(store_member_count(f->st, "manager", NULL), 0);
+}
+
+/* ---- mailboxes ---- */
+
+static void
+test_mailbox_get_set(void **state)
+{
+    struct fixture *f = *state;
+    uint32_t v = 7, last = 7;
+    assert_int_equal(store_mailbox_get(f->st, "INBOX", &v, &last), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(last, 0);
+    assert_int_equal(store_mailbox_set(f->st, "INBOX", 1234, 10), 0);
+    assert_int_equal(store_mailbox_set(f->st, "INBOX", 4294967295u, 4294967294u), 0);
+    assert_int_equal(store_mailbox_set(f->st, "Other", 1, 1), 0);
+    assert_int_equal(store_mailbox_get(f->st, "INBOX", &v, &last), 0);
+    assert_int_equal(v, 4294967295u);
+    assert_int_equal(last, 4294967294u);
+    assert_int_equal(store_mailbox_get(f->st, "Other", &v, &last), 0);
+    assert_int_equal(v, 1);
+}
+
+/* ---- processed messages ---- */
+
+static struct store_message
+msg(uint32_t uid, const char *message_id, const char *hash, const char *outcome)
+{
+    struct store_message m = {
+        .mailbox = "INBOX",
+        .uidvalidity = 5,
+        .uid = uid,
+        .message_id = message_id,
+        .hash = hash,
+        .sender = "a@x.org",
+        .outcome = outcome,
+        .detail = "d",
+    };
+    return m;
+}
+
+static void
+test_message_seen_by_hash(void **state)
+{
+    struct fixture *f = *state;
+    char outcome[32] = "";
+    assert_int_equal(store_message_seen(f->st, "id1@x", "hash1", outcome, sizeof outcome), 0);
+    struct store_message m = msg(1, "id1@x", "hash1", "answered");
+    assert_int_equal(store_message_record(f->st, &m, 100), 0);
+    /* Same bytes, delivered again with no (or another) Message-ID. */
+    assert_int_equal(store_message_seen(f->st, NULL, "hash1", outcome, sizeof outcome), 1);
+    assert_string_equal(outcome, "answered");
+    assert_int_equal(store_message_seen(f->st, "other@x", "hash2", outcome, sizeof outcome), 0);
+    assert_int_equal(store_message_seen(f->st, NULL, "hash1", NULL, 0), 1);
+}
+
+static void
+test_message_seen_by_message_id(void **state)
+{
+    struct fixture *f = *state;
+    char outcome[32] = "";
+    struct store_message m = msg(1, "id1@x", "hash1", "recorded");
+    assert_int_equal(store_message_record(f->st, &m, 100), 0);
+    /* Same Message-ID, different bytes (e.g. a copy with extra Received: headers). */
+    assert_int_equal(store_message_seen(f->st, "id1@x", "hash9", outcome, sizeof outcome), 1);
+    assert_string_equal(outcome, "recorded");
+
+    /* An empty Message-ID never matches another empty one. */
+    struct store_message e = msg(2, "", "hash2", "ignored");
+    assert_int_equal(store_message_record(f->st, &e, 100), 0);
+    assert_int_equal(store_message_seen(f->st, "", "hash3", outcome, sizeof outcome), 0);
+}
+
+static void
+test_message_retry_not_seen_until_final(void **state)
+{
+    struct fixture *f = *state;
+    struct store_message m = msg(3, "id3@x", "hash3", "retry");
+    m.detail = "template missing";
+    assert_int_equal(store_message_attempt(f->st, &m, 100), 1);
+    assert_int_equal(store_message_seen(f->st, "id3@x", "hash3", NULL, 0), 0);
+    assert_int_equal(store_message_uid_done(f->st, "INBOX", 5, 3), 0);
+    assert_int_equal(store_message_count(f->st, "retry"), 1);
+
+    m.outcome = "answered";
+    assert_int_equal(store_message_record(f->st, &m, 200), 0);
+    assert_int_equal(store_message_seen(f->st, "id3@x", "hash3", NULL, 0), 1);
+    assert_int_equal(store_message_uid_done(f->st, "INBOX", 5, 3), 1);
+    assert_int_equal(store_message_uid_done(f->st, "INBOX", 6, 3), 0); /* other UIDVALIDITY */
+    assert_int_equal(store_message_count(f->st, "retry"), 0);
+    assert_int_equal(store_message_count(f->st, NULL), 1); /* the retry row became final */
+    /* The attempt count survives the final record. */
+    assert_int_equal(raw_int(f->path, "SELECT attempts FROM messages WHERE uid = 3"), 1);
+}
+
+static void
+test_message_attempt_counting(void **state)
+{
+    struct fixture *f = *state;
+    struct store_message m = msg(4, "id4@x", "hash4", "retry");
+    m.detail = "first";
+    assert_int_equal(store_message_attempt(f->st, &m, 100), 1);
+    m.detail = "second";
+    assert_int_equal(store_message_attempt(f->st, &m, 110), 2);
+    m.detail = "third";
+    assert_int_equal(store_message_attempt(f->st, &m, 120), 3);
+    /* Another UID counts separately. */
+    struct store_message other = msg(5, NULL, "hash5", "retry");
+    assert_int_equal(store_message_attempt(f->st, &other, 120), 1);
+
+    /* The caller gives up: final 'failed'; a late attempt cannot turn it back into a retry. */
+    m.outcome = "failed";
+    assert_int_equal(store_message_record(f->st, &m, 130), 0);
+    assert_int_equal(store_message_attempt(f->st, &m, 140), 3);
+    assert_int_equal(store_message_count(f->st, "failed"), 1);
+    assert_int_equal(store_message_uid_done(f->st, "INBOX", 5, 4), 1);
+}
+
+static void
+test_message_record_upsert_and_count(void **state)
+{
+    struct fixture *f = *state;
+    struct store_message a = msg(1, "a@x", "ha", "answered");
+    struct store_message b = msg(2, "b@x", "hb", "ignored");
+    struct store_message c = msg(3, "c@x", "hc", "ignored");
+    assert_int_equal(store_message_record(f->st, &a, 1), 0);
+    assert_int_equal(store_message_record(f->st, &b, 1), 0);
+    assert_int_equal(store_message_record(f->st, &c, 1), 0);
+    a.outcome = "recorded";
+    assert_int_equal(store_message_record(f->st, &a, 2), 0);
+    assert_int_equal(store_message_count(f->st, NULL), 3);
+    assert_int_equal(store_message_count(f->st, "ignored"), 2);
+    assert_int_equal(store_message_count(f->st, "answered"), 0);
+    assert_int_equal(store_message_count(f->st, "recorded"), 1);
+    a.outcome = NULL;
+    assert_int_equal(store_message_record(f->st, &a, 3), -1);
+    assert_non_null(strstr(store_errmsg(f->st), "a@x"));
+}
+
+/* ---- outbox ---- */
+
+static int64_t
+add_mail(struct store *st, const char *to, const char *msgid, time_t now)
+{
+    int64_t id = 0;
+    assert_int_equal(
+        store_outbox_add(st, to, "bot@x.org", msgid, "Subject: hi\r\n", "hello\r\n", now, &id), 0);
+    assert_true(id > 0);
+    return id;
+}
+
+static void
+test_outbox_due_order_filter_limit(void **state)
+{
+    struct fixture *f = *state;
+    add_mail(f->st, "c@x.org", "m3@x", 300);
+    add_mail(f->st, "a@x.org", "m1@x", 100);
+    add_mail(f->st, "b@x.org", "m2@x", 200);
+
+    struct store_outbox *items = NULL;
+    size_t n = 99;
+    assert_int_equal(store_outbox_due(f->st, 1000, 10, &items, &n), 0);
+    assert_int_equal(n, 3);
+    assert_string_equal(items[0].recipient, "a@x.org");
+    assert_string_equal(items[1].recipient, "b@x.org");
+    assert_string_equal(items[2].recipient, "c@x.org");
+    assert_string_equal(items[0].message_id, "m1@x");
+    assert_string_equal(items[0].sender, "bot@x.org");
+    assert_string_equal(items[0].headers, "Subject: hi\r\n");
+    assert_string_equal(items[0].body, "hello\r\n");
+    assert_string_equal(items[0].status, "queued");
+    assert_int_equal(items[0].attempts, 0);
+    assert_int_equal(items[0].created, 100);
+    assert_int_equal(items[0].next_attempt, 100);
+    store_outbox_free(items, n);
+
+    assert_int_equal(store_outbox_due(f->st, 1000, 2, &items, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(items[1].recipient, "b@x.org");
+    store_outbox_free(items, n);
+
+    assert_int_equal(store_outbox_due(f->st, 150, 10, &items, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(items[0].recipient, "a@x.org");
+    store_outbox_free(items, n);
+
+    assert_int_equal(store_outbox_due(f->st, 99, 10, &items, &n), 0);
+    assert_int_equal(n, 0);
+    store_outbox_free(items, n);
+}
+
+static void
+test_outbox_defer(void **state)
+{
+    struct fixture *f = *state;
+    int64_t id = add_mail(f->st, "a@x.org", "m1@x", 100);
+    assert_int_equal(store_outbox_next_due(f->st), 100);
+    assert_int_equal(store_outbox_defer(f->st, id, 700, "451 try later"), 0);
+    assert_int_equal(store_outbox_defer(f->st, id, 900, "421 busy"), 0);
+    assert_int_equal(store_outbox_next_due(f->st), 900);
+
+    struct store_outbox *items = NULL;
+    size_t n = 0;
+    assert_int_equal(store_outbox_due(f->st, 899, 0, &items, &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(store_outbox_due(f->st, 900, 0, &items, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(items[0].attempts, 2);
+    assert_string_equal(items[0].last_error, "421 busy");
+    assert_int_equal(items[0].next_attempt, 900);
+    store_outbox_free(items, n);
+}
+
+static int
+grab_outbox(const struct store_outbox *o, void *arg)
+{
+    struct store_outbox *copy = arg;
+    copy->id = o->id;
+    copy->attempts = o->attempts;
+    copy->sent_at = o->sent_at;
+    copy->status = strdup(o->status);
+    copy->reply = o->reply ? strdup(o->reply) : NULL;
+    copy->last_error = o->last_error ? strdup(o->last_error) : NULL;
+    return 0;
+}
+
+static void
+free_grab(struct store_outbox *o)
+{
+    free(o->status);
+    free(o->reply);
+    free(o->last_error);
+    memset(o, 0, sizeof *o);
+}
+
+static void
+test_outbox_sent(void **state)
+{
+    struct fixture *f = *state;
+    int64_t id = add_mail(f->st, "a@x.org", "m1@x", 100);
+    assert_int_equal(store_outbox_sent(f->st, id, 150, "250 2.0.0 Ok: queued as ABC"), 0);
+    assert_int_equal(store_outbox_count(f->st, "queued"), 0);
+    assert_int_equal(store_outbox_count(f->st, "sent"), 1);
+    assert_int_equal(store_outbox_next_due(f->st), 0);
+
+    struct store_outbox o = {0};
+    assert_int_equal(store_outbox_each(f->st, "sent", grab_outbox, &o), 0);
+    assert_int_equal(o.id, id);
+    assert_string_equal(o.status, "sent");
+    assert_string_equal(o.reply, "250 2.0.0 Ok: queued as ABC");
+    assert_int_equal(o.sent_at, 150);
+    free_grab(&o);
+
+    /* Sending twice is a bug in the caller and is reported, not ignored. */
+    assert_int_equal(store_outbox_sent(f->st, id, 160, "250 again"), -1);
+    assert_non_null(strstr(store_errmsg(f->st), "no queued mail"));
+}
+
+static void
+test_outbox_fail(void **state)
+{
+    struct fixture *f = *state;
+    int64_t id = add_mail(f->st, "a@x.org", "m1@x", 100);
+    add_mail(f->st, "b@x.org", "m2@x", 100);
+    assert_int_equal(store_outbox_defer(f->st, id, 200, "451 later"), 0);
+    assert_int_equal(store_outbox_fail(f->st, id, 300, "550 no such user"), 0);
+    assert_int_equal(store_outbox_count(f->st, "failed"), 1);
+    assert_int_equal(store_outbox_count(f->st, "queued"), 1);
+    assert_int_equal(store_outbox_count(f->st, NULL), 2);
+
+    struct store_outbox o = {0};
+    assert_int_equal(store_outbox_each(f->st, "failed", grab_outbox, &o), 0);
+    assert_int_equal(o.id, id);
+    assert_int_equal(o.attempts, 2);
+    assert_string_equal(o.last_error, "550 no such user");
+    free_grab(&o);
+
+    /* A failed mail is never due again. */
+    struct store_outbox *items = NULL;
+    size_t n = 0;
+    assert_int_equal(store_outbox_due(f->st, 10000, 0, &items, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(items[0].recipient, "b@x.org");
+    store_outbox_free(items, n);
+}
+
+static void
+test_outbox_empty_and_errors(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(store_outbox_count(f->st, NULL), 0);
+    assert_int_equal(store_outbox_next_due(f->st), 0);
+    assert_int_equal(store_outbox_defer(f->st, 42, 10, "x"), -1);
+    assert_non_null(strstr(store_errmsg(f->st), "42"));
+    assert_int_equal(store_outbox_fail(f->st, 42, 10, "x"), -1);
+
+    add_mail(f->st, "a@x.org", "dup@x", 1);
+    int64_t id = 0;
+    assert_int_equal(
+        store_outbox_add(f->st, "b@x.org", "bot@x.org", "dup@x", "H\r\n", "B\r\n", 2, &id), -1);
+    assert_non_null(strstr(store_errmsg(f->st), "dup@x"));
+    assert_non_null(strstr(store_errmsg(f->st), "UNIQUE"));
+    assert_int_equal(store_outbox_count(f->st, NULL), 1);
+}
+
+/* ---- transactions ---- */
+
+static void
+test_rollback_discards(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(store_begin(f->st), 0);
+    assert_int_equal(store_member_upsert(f->st, "a@x.org", "A", "mentor", "active", NULL, 1, NULL),
+                     0);
+    add_mail(f->st, "a@x.org", "m1@x", 1);
+    struct store_message m = msg(1, "id@x", "h", "answered");
+    assert_int_equal(store_message_record(f->st, &m, 1), 0);
+    assert_int_equal(store_mailbox_set(f->st, "INBOX", 5, 1), 0);
+    assert_int_equal(store_member_count(f->st, NULL, NULL), 1); /* visible inside */
+    store_rollback(f->st);
+
+    assert_int_equal(store_member_count(f->st, NULL, NULL), 0);
+    assert_int_equal(store_outbox_count(f->st, NULL), 0);
+    assert_int_equal(store_message_seen(f->st, "id@x", "h", NULL, 0), 0);
+    uint32_t v = 9, last = 9;
+    assert_int_equal(store_mailbox_get(f->st, "INBOX", &v, &last), 0);
+    assert_int_equal(last, 0);
+    /* Also after a reopen, i.e. nothing reached the file. */
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM members"), 0);
+
+    /* A rollback outside a transaction is harmless. */
+    store_rollback(f->st);
+}
+
+static void
+test_commit_keeps_and_no_nesting(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(store_begin(f->st), 0);
+    assert_int_equal(store_begin(f->st), -1);
+    assert_non_null(strstr(store_errmsg(f->st), "beginning transaction"));
+    assert_int_equal(store_event_add(f->st, 1, "joined", "a@x.org", "m@x", NULL), 0);
+    assert_int_equal(store_commit(f->st), 0);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM events"), 1);
+    assert_int_equal(store_commit(f->st), -1); /* nothing to commit */
+}
+
+static void
+test_rollback_keeps_the_causing_error(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(store_begin(f->st), 0);
+    assert_int_equal(store_member_upsert(f->st, "z@x.org", NULL, "wizard", NULL, NULL, 1, NULL),
+                     -1);
+    store_rollback(f->st);
+    assert_non_null(strstr(store_errmsg(f->st), "z@x.org"));
+}
+
+/* ---- values ---- */
+
+static void
+test_sql_metacharacters_verbatim(void **state)
+{
+    struct fixture *f = *state;
+    const char *addr = "o'brien\"--@x.org";
+    assert_int_equal(store_member_upsert(f->st, addr, EVIL, "mentor", "active", EVIL, 1, NULL), 0);
+    struct store_member m;
+    assert_int_equal(store_member_get(f->st, addr, &m), 1);
+    assert_string_equal(m.address, addr);
+    assert_string_equal(m.name, EVIL);
+    assert_string_equal(m.profile, EVIL);
+    store_member_free(&m);
+
+    add_mail(f->st, addr, EVIL, 1);
+    struct store_outbox *items = NULL;
+    size_t n = 0;
+    assert_int_equal(store_outbox_due(f->st, 1, 0, &items, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(items[0].message_id, EVIL);
+    store_outbox_free(items, n);
+
+    assert_int_equal(store_event_add(f->st, 1, "note", addr, EVIL, EVIL), 0);
+    struct store_message msg1 = msg(1, EVIL, EVIL, "answered");
+    assert_int_equal(store_message_record(f->st, &msg1, 1), 0);
+    assert_int_equal(store_message_seen(f->st, EVIL, NULL, NULL, 0), 1);
+    assert_int_equal(store_member_count(f->st, NULL, NULL), 1); /* table still there */
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM members"), 1);
+}
+
+/* ---- event log ---- */
+
+static void
+test_events(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(store_event_count(f->st, NULL), 0);
+    assert_int_equal(store_event_add(f->st, 10, "joined", "a@x.org", "m1@x", "as mentor"), 0);
+    assert_int_equal(store_event_add(f->st, 11, "joined", "b@x.org", NULL, NULL), 0);
+    assert_int_equal(store_event_add(f->st, 12, "paired", "a@x.org", NULL, "with b@x.org"), 0);
+    assert_int_equal(store_event_count(f->st, "joined"), 2);
+    assert_int_equal(store_event_count(f->st, "paired"), 1);
+    assert_int_equal(store_event_count(f->st, "left"), 0);
+    assert_int_equal(store_event_count(f->st, NULL), 3);
+    assert_int_equal(raw_int(f->path, "SELECT at FROM events WHERE kind = 'paired'"), 12);
+    assert_int_equal(store_event_add(f->st, 13, NULL, NULL, NULL, NULL), -1);
+}
+
+/* ---- two processes sharing the file ---- */
+
+static void
+test_two_connections_read_while_writing(void **state)
+{
+    struct fixture *f = *state;
+    struct store *ctl = NULL;
+    char err[512];
+    assert_int_equal(store_open(f->path, &ctl, err, sizeof err), 0);
+
+    assert_int_equal(store_begin(f->st), 0);
+    assert_int_equal(store_member_upsert(f->st, "a@x.org", "A", "mentor", "active", NULL, 1, NULL),
+                     0);
+    /* WAL: the reader is not blocked and sees the last committed state. */
+    assert_int_equal(store_member_count(ctl, NULL, NULL), 0);
+    assert_int_equal(store_commit(f->st), 0);
+    assert_int_equal(store_member_count(ctl, NULL, NULL), 1);
+
+    /* And the other way round, mentorctl writing while the daemon reads. */
+    assert_int_equal(store_begin(ctl), 0);
+    assert_int_equal(store_member_upsert(ctl, "a@x.org", NULL, NULL, "paused", NULL, 2, NULL), 0);
+    assert_int_equal(store_member_count(f->st, NULL, "active"), 1);
+    assert_int_equal(store_commit(ctl), 0);
+    assert_int_equal(store_member_count(f->st, NULL, "paused"), 1);
+    store_close(ctl);
+}
+
+static double
+now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+test_busy_timeout_waits_for_writer(void **state)
+{
+    struct fixture *f = *state;
+    int ready[2];
+    assert_int_equal(pipe(ready), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* The "other process": hold the write lock for a while, then commit. */
+        struct store *other = NULL;
+        char err[512];
+        int ok = store_open(f->path, &other, err, sizeof err) == 0 && store_begin(other) == 0 &&
+                 store_event_add(other, 1, "child", NULL, NULL, NULL) == 0;
+        if (write(ready[1], ok ? "1" : "0", 1) != 1)
+            _exit(2);
+        usleep(400 * 1000);
+        ok = ok && store_commit(other) == 0;
+        store_close(other);
+        _exit(ok ? 0 : 1);
+    }
+    close(ready[1]);
+    char c = 0;
+    assert_int_equal(read(ready[0], &c, 1), 1);
+    close(ready[0]);
+    assert_int_equal(c, '1');
+
+    double t0 = now_seconds();
+    assert_int_equal(store_begin(f->st), 0); /* waits instead of failing with SQLITE_BUSY */
+    double waited = now_seconds() - t0;
+    assert_int_equal(store_event_add(f->st, 2, "parent", NULL, NULL, NULL), 0);
+    assert_int_equal(store_commit(f->st), 0);
+    assert_true(waited > 0.2);
+
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(store_event_count(f->st, NULL), 2);
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_migrations_create_schema),
+        T(test_reopen_existing),
+        T(test_newer_schema_refused),
+        T(test_version0_with_unrelated_table_upgrades),
+        T(test_open_bad_path_reports_path),
+        T(test_pragmas_wal_foreign_keys_full_sync),
+        T(test_member_case_insensitive_upsert),
+        T(test_member_defaults_and_missing),
+        T(test_member_invalid_role_rejected),
+        T(test_member_each_and_count),
+        T(test_mailbox_get_set),
+        T(test_message_seen_by_hash),
+        T(test_message_seen_by_message_id),
+        T(test_message_retry_not_seen_until_final),
+        T(test_message_attempt_counting),
+        T(test_message_record_upsert_and_count),
+        T(test_outbox_due_order_filter_limit),
+        T(test_outbox_defer),
+        T(test_outbox_sent),
+        T(test_outbox_fail),
+        T(test_outbox_empty_and_errors),
+        T(test_rollback_discards),
+        T(test_commit_keeps_and_no_nesting),
+        T(test_rollback_keeps_the_causing_error),
+        T(test_sql_metacharacters_verbatim),
+        T(test_events),
+        T(test_two_connections_read_while_writing),
+        T(test_busy_timeout_waits_for_writer),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
