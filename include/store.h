@@ -76,7 +76,8 @@ int store_message_record(struct store *st, const struct store_message *m, time_t
 /*
  * Count one failed attempt at (mailbox, uidvalidity, uid) with the reason, in its
  * own statement (call outside the rolled-back transaction).  Returns the number
- * of attempts so far, or -1 on error.
+ * of attempts so far, or -1 on error.  The reason is m->detail (m->outcome is
+ * ignored: the row reads "retry"); a row that is already final is left as is.
  */
 int store_message_attempt(struct store *st, const struct store_message *m, time_t now);
 
