@@ -1,0 +1,711 @@
+/*
+ * compose: a complete RFC 5322 message from UTF-8 parts.
+ *
+ * libetpan can parse headers but has no encoder for RFC 2047 words or for
+ * folding, so the header block is built here; the body's quoted-printable is
+ * libetpan's own writer.  Every piece of text that reaches a header passes
+ * through header_text(): control characters (CR and LF above all) become
+ * spaces, so nothing a member wrote can ever start a header of its own.
+ */
+#include "compose.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include <gnutls/gnutls.h>
+#include <libetpan/libetpan.h>
+
+#define LINE_MAX_LEN 78
+/* Bytes of UTF-8 per encoded word: "=?UTF-8?B?" + 56 base64 chars + "?=" is 68
+ * characters, so even the first word after "Subject: " stays within 78. */
+#define WORD_BYTES 42
+/* An ASCII word longer than this cannot be folded under 78; encode it instead. */
+#define LONG_WORD 60
+#define MAX_REFERENCES 10
+#define MAX_ID_LEN 250
+
+struct buf {
+    char *data;
+    size_t len;
+    size_t cap;
+    int oom;
+};
+
+static void
+buf_add(struct buf *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *p = realloc(b->data, cap);
+        if (p == NULL) {
+            b->oom = 1;
+            return;
+        }
+        b->data = p;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+static void
+buf_str(struct buf *b, const char *s)
+{
+    buf_add(b, s, strlen(s));
+}
+
+/* The finished string (malloc'd), or NULL when memory ran out. */
+static char *
+buf_take(struct buf *b)
+{
+    if (b->oom) {
+        free(b->data);
+        return NULL;
+    }
+    if (b->data == NULL)
+        return strdup("");
+    return b->data;
+}
+
+static int
+is_ctl(unsigned char c)
+{
+    return c < 0x20 || c == 0x7f;
+}
+
+/* Length of the valid UTF-8 sequence at s (1-4), or 0 when it is not valid. */
+static size_t
+utf8_len(const unsigned char *s)
+{
+    if (s[0] < 0x80)
+        return 1;
+    size_t n = (s[0] & 0xe0) == 0xc0   ? 2
+               : (s[0] & 0xf0) == 0xe0 ? 3
+               : (s[0] & 0xf8) == 0xf0 ? 4
+                                       : 0;
+    if (n == 0 || (n == 2 && s[0] < 0xc2) || (n == 4 && s[0] > 0xf4))
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    }
+    if ((n == 3 && s[0] == 0xe0 && s[1] < 0xa0) || (n == 4 && s[0] == 0xf0 && s[1] < 0x90) ||
+        (n == 3 && s[0] == 0xed && s[1] >= 0xa0) || (n == 4 && s[0] == 0xf4 && s[1] >= 0x90))
+        return 0; /* overlong, surrogate or beyond U+10FFFF */
+    return n;
+}
+
+/*
+ * Text fit for a header: control characters become spaces, runs of blanks
+ * collapse to one (so folding always finds a place), the ends are trimmed and
+ * invalid UTF-8 becomes U+FFFD so the declared charset is true.
+ */
+static char *
+header_text(const char *in)
+{
+    struct buf b = {0};
+    const unsigned char *s = (const unsigned char *)(in != NULL ? in : "");
+    int space = 0;
+    while (*s) {
+        size_t n = utf8_len(s);
+        if (n == 1 && (is_ctl(*s) || *s == ' ')) {
+            space = 1;
+            s++;
+            continue;
+        }
+        if (space && b.len > 0)
+            buf_add(&b, " ", 1);
+        space = 0;
+        if (n == 0) {
+            buf_add(&b, "\xef\xbf\xbd", 3);
+            n = 1;
+        } else {
+            buf_add(&b, (const char *)s, n);
+        }
+        s += n;
+    }
+    return buf_take(&b);
+}
+
+/* Would this (sanitised) text be misread or unfoldable as a plain header? */
+static int
+needs_encoding(const char *s)
+{
+    if (strstr(s, "=?") != NULL)
+        return 1; /* would be taken for an encoded word */
+    size_t word = 0;
+    for (; *s; s++) {
+        if ((unsigned char)*s >= 0x80)
+            return 1;
+        word = *s == ' ' ? 0 : word + 1;
+        if (word > LONG_WORD)
+            return 1;
+    }
+    return 0;
+}
+
+/*
+ * Base64 of one encoded word's bytes.  gnutls_base64_encode2 is used because
+ * libetpan exports no base64 encoder for strings (only its MIME body writer,
+ * which inserts line breaks); for 42 bytes gnutls emits one unbroken line.
+ */
+static int
+add_encoded_word(struct buf *b, const char *s, size_t n)
+{
+    gnutls_datum_t in = {(unsigned char *)s, (unsigned int)n}, out = {NULL, 0};
+    if (gnutls_base64_encode2(&in, &out) != 0)
+        return -1;
+    if (b->len > 0)
+        buf_add(b, " ", 1);
+    buf_str(b, "=?UTF-8?B?");
+    buf_add(b, (const char *)out.data, out.size);
+    buf_str(b, "?=");
+    gnutls_free(out.data);
+    return 0;
+}
+
+/* s as RFC 2047 B-encoded words of at most WORD_BYTES, never splitting a character. */
+static char *
+encode_words(const char *s)
+{
+    struct buf b = {0};
+    size_t len = strlen(s), start = 0, pos = 0;
+    while (pos < len) {
+        size_t n = utf8_len((const unsigned char *)s + pos);
+        if (n == 0)
+            n = 1; /* header_text() has already replaced invalid bytes */
+        if (pos + n - start > WORD_BYTES) {
+            if (add_encoded_word(&b, s + start, pos - start) != 0)
+                b.oom = 1;
+            start = pos;
+        }
+        pos += n;
+    }
+    if (pos > start && add_encoded_word(&b, s + start, pos - start) != 0)
+        b.oom = 1;
+    return buf_take(&b);
+}
+
+char *
+compose_encode_word(const char *utf8)
+{
+    char *text = header_text(utf8);
+    if (text == NULL || !needs_encoding(text))
+        return text;
+    char *enc = encode_words(text);
+    free(text);
+    return enc;
+}
+
+static int
+is_atext(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
+}
+
+static int
+local_part_ok(const char *s, size_t n)
+{
+    if (n == 0 || n > 64 || s[0] == '.' || s[n - 1] == '.')
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '.' ? s[i + 1] == '.' : !is_atext((unsigned char)s[i]))
+            return 0;
+    }
+    return 1;
+}
+
+static int
+domain_ok(const char *s)
+{
+    size_t label = 0, n = strlen(s);
+    if (n == 0 || n > 253)
+        return 0;
+    for (size_t i = 0; i <= n; i++) {
+        char c = s[i];
+        if (c == '.' || c == '\0') {
+            if (label == 0 || label > 63 || s[i - 1] == '-')
+                return 0;
+            label = 0;
+        } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                   (c == '-' && label > 0)) {
+            label++;
+        } else {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int
+compose_address_ok(const char *addr)
+{
+    if (addr == NULL || strlen(addr) > 254)
+        return 0;
+    const char *at = strrchr(addr, '@');
+    return at != NULL && local_part_ok(addr, (size_t)(at - addr)) && domain_ok(at + 1);
+}
+
+/* A message id (without <>) that is safe to put between angle brackets. */
+static int
+msgid_ok(const char *id, size_t n)
+{
+    if (n == 0 || n > MAX_ID_LEN)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)id[i];
+        if (is_ctl(c) || c == ' ' || c == '<' || c == '>' || c >= 0x80)
+            return 0;
+    }
+    return 1;
+}
+
+/* The copy of s printed in an error: never any control character. */
+static void
+printable(const char *s, char *out, size_t outlen)
+{
+    size_t i = 0;
+    for (; s != NULL && s[i] && i + 1 < outlen; i++)
+        out[i] = is_ctl((unsigned char)s[i]) ? '?' : s[i];
+    out[i] = '\0';
+}
+
+/*
+ * Append "Name: value" CRLF, folding before a space whenever a line would
+ * pass 78 characters.  A single token longer than that (a very long address
+ * or id) cannot be folded and is left whole, as RFC 5322 allows.
+ */
+static void
+add_header(struct buf *b, const char *name, const char *value)
+{
+    struct buf line = {0};
+    buf_str(&line, name);
+    buf_str(&line, ": ");
+    size_t min_break = line.len;
+    buf_str(&line, value);
+    if (line.oom) {
+        b->oom = 1;
+        return;
+    }
+    const char *s = line.data, *end = line.data + line.len;
+    while ((size_t)(end - s) > LINE_MAX_LEN) {
+        const char *brk = NULL;
+        for (const char *p = s + LINE_MAX_LEN; p > s + min_break; p--) {
+            if (*p == ' ' && p[-1] != ' ') {
+                brk = p;
+                break;
+            }
+        }
+        if (brk == NULL) { /* no room: break at the first space further on */
+            brk = s + min_break;
+            while (brk < end && !(*brk == ' ' && brk[-1] != ' '))
+                brk++;
+            if (brk >= end)
+                break;
+        }
+        buf_add(b, s, (size_t)(brk - s));
+        buf_str(b, "\r\n");
+        s = brk;
+        min_break = 1; /* a continuation line starts with its folding space */
+    }
+    buf_add(b, s, (size_t)(end - s));
+    buf_str(b, "\r\n");
+    free(line.data);
+}
+
+static int
+has_specials(const char *s)
+{
+    return strpbrk(s, "()<>[]:;@\\,.\"") != NULL;
+}
+
+/* "display name <addr>", or just addr when there is no name. */
+static char *
+mailbox(const char *name, const char *addr)
+{
+    struct buf b = {0};
+    char *text = header_text(name);
+    if (text == NULL)
+        return NULL;
+    if (text[0] != '\0') {
+        if (needs_encoding(text)) {
+            char *enc = encode_words(text);
+            if (enc == NULL)
+                b.oom = 1;
+            else
+                buf_str(&b, enc);
+            free(enc);
+        } else if (has_specials(text)) {
+            buf_add(&b, "\"", 1);
+            for (const char *p = text; *p; p++) {
+                if (*p == '"' || *p == '\\')
+                    buf_add(&b, "\\", 1);
+                buf_add(&b, p, 1);
+            }
+            buf_add(&b, "\"", 1);
+        } else {
+            buf_str(&b, text);
+        }
+        buf_str(&b, " <");
+        buf_str(&b, addr);
+        buf_str(&b, ">");
+    } else {
+        buf_str(&b, addr);
+    }
+    free(text);
+    return buf_take(&b);
+}
+
+static void
+add_mailbox_header(struct buf *b, const char *hname, const char *name, const char *addr)
+{
+    char *v = mailbox(name, addr);
+    if (v == NULL) {
+        b->oom = 1;
+        return;
+    }
+    add_header(b, hname, v);
+    free(v);
+}
+
+/* RFC 5322 date in UTC; names spelled out so the locale cannot change them. */
+static void
+add_date(struct buf *b, time_t t)
+{
+    static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    struct tm tm;
+    char v[64];
+    if (gmtime_r(&t, &tm) == NULL) {
+        t = 0;
+        gmtime_r(&t, &tm);
+    }
+    snprintf(v, sizeof(v), "%s, %02d %s %04d %02d:%02d:%02d +0000", days[tm.tm_wday], tm.tm_mday,
+             months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    add_header(b, "Date", v);
+}
+
+static int
+random_bytes(unsigned char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t got = getrandom(p, n, 0);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return -1;
+        p += got;
+        n -= (size_t)got;
+    }
+    return 0;
+}
+
+/* "<128 random bits in hex>.<time>@domain" (malloc'd), NULL with err set. */
+static char *
+new_message_id(const struct compose_msg *msg, char *err, size_t errlen)
+{
+    unsigned char rnd[16];
+    if (random_bytes(rnd, sizeof(rnd)) != 0) {
+        snprintf(err, errlen, "getrandom for a Message-ID: %s", strerror(errno));
+        return NULL;
+    }
+    char hex[33];
+    for (size_t i = 0; i < sizeof(rnd); i++)
+        snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
+    char *id = NULL;
+    if (asprintf(&id, "%s.%lld@%s", hex, (long long)msg->date, msg->msgid_domain) < 0) {
+        snprintf(err, errlen, "out of memory for a Message-ID");
+        return NULL;
+    }
+    return id;
+}
+
+struct id_list {
+    const char *ids[MAX_REFERENCES];
+    size_t lens[MAX_REFERENCES];
+    size_t n;
+};
+
+/* Append an id, dropping the oldest when full: the newest ids matter most for threading. */
+static void
+id_push(struct id_list *l, const char *id, size_t len)
+{
+    if (!msgid_ok(id, len))
+        return; /* a malformed id from someone else's mail is left out, not copied */
+    if (l->n > 0 && l->lens[l->n - 1] == len && memcmp(l->ids[l->n - 1], id, len) == 0)
+        return;
+    if (l->n == MAX_REFERENCES) {
+        memmove(l->ids, l->ids + 1, sizeof(l->ids[0]) * (l->n - 1));
+        memmove(l->lens, l->lens + 1, sizeof(l->lens[0]) * (l->n - 1));
+        l->n--;
+    }
+    l->ids[l->n] = id;
+    l->lens[l->n++] = len;
+}
+
+/* The answered mail's References plus its Message-ID, the last MAX_REFERENCES kept. */
+static char *
+references(const struct compose_msg *msg)
+{
+    struct id_list l = {.n = 0};
+    const char *sep = " \t<>,";
+    for (const char *s = msg->references; s != NULL && *s;) {
+        s += strspn(s, sep);
+        size_t len = strcspn(s, sep);
+        if (len > 0)
+            id_push(&l, s, len);
+        s += len;
+    }
+    if (msg->in_reply_to != NULL)
+        id_push(&l, msg->in_reply_to, strlen(msg->in_reply_to));
+    if (l.n == 0)
+        return NULL;
+    struct buf b = {0};
+    for (size_t i = 0; i < l.n; i++) {
+        buf_str(&b, i > 0 ? " <" : "<");
+        buf_add(&b, l.ids[i], l.lens[i]);
+        buf_str(&b, ">");
+    }
+    return buf_take(&b);
+}
+
+static void
+add_threading(struct buf *b, const struct compose_msg *msg)
+{
+    if (msg->in_reply_to != NULL && msgid_ok(msg->in_reply_to, strlen(msg->in_reply_to))) {
+        buf_str(b, "In-Reply-To: <");
+        buf_str(b, msg->in_reply_to);
+        buf_str(b, ">\r\n");
+    }
+    char *refs = references(msg);
+    if (refs != NULL)
+        add_header(b, "References", refs);
+    free(refs);
+}
+
+/* A configured header value (List-Id, List-Unsubscribe) must be a single clean token list. */
+static int
+config_value_ok(const char *s, int allow_space)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (is_ctl(c) || c >= 0x80 || (!allow_space && (c == ' ' || c == '<' || c == '>')))
+            return 0;
+    }
+    return 1;
+}
+
+static int
+check_inputs(const struct compose_msg *msg, char *err, size_t errlen)
+{
+    char shown[128];
+    if (!compose_address_ok(msg->to_addr)) {
+        printable(msg->to_addr, shown, sizeof(shown));
+        snprintf(err, errlen, "recipient address '%s' is not a plausible address", shown);
+        return -1;
+    }
+    if (!compose_address_ok(msg->from_addr)) {
+        printable(msg->from_addr, shown, sizeof(shown));
+        snprintf(err, errlen, "sender address '%s' is not a plausible address", shown);
+        return -1;
+    }
+    if (msg->msgid_domain == NULL || !domain_ok(msg->msgid_domain)) {
+        printable(msg->msgid_domain, shown, sizeof(shown));
+        snprintf(err, errlen, "Message-ID domain '%s' is not a domain name", shown);
+        return -1;
+    }
+    const char *as = msg->auto_submitted;
+    if (as != NULL && (as[0] == '\0' || strspn(as, "abcdefghijklmnopqrstuvwxyz-") != strlen(as))) {
+        printable(as, shown, sizeof(shown));
+        snprintf(err, errlen, "Auto-Submitted value '%s' is not a keyword", shown);
+        return -1;
+    }
+    if ((msg->list_id != NULL && !config_value_ok(msg->list_id, 1)) ||
+        (msg->list_unsubscribe != NULL && !config_value_ok(msg->list_unsubscribe, 0))) {
+        snprintf(err, errlen, "List-Id or List-Unsubscribe holds control or non-ASCII characters");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- body ---- */
+
+/* Text with every line ending (\n, \r\n or a lone \r) as CRLF, ending with one. */
+static char *
+normalise_crlf(const char *in)
+{
+    struct buf b = {0};
+    const char *s = in != NULL ? in : "";
+    while (*s) {
+        size_t n = strcspn(s, "\r\n");
+        buf_add(&b, s, n);
+        s += n;
+        if (*s == '\0') {
+            buf_str(&b, "\r\n");
+            break;
+        }
+        buf_str(&b, "\r\n");
+        s += (s[0] == '\r' && s[1] == '\n') ? 2 : 1;
+    }
+    return buf_take(&b);
+}
+
+static int
+is_7bit_text(const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c >= 0x80 || (is_ctl(c) && c != '\t' && c != '\r' && c != '\n'))
+            return 0;
+    }
+    return 1;
+}
+
+/*
+ * Wrap the CRLF text's lines longer than 78 at spaces.  Returns NULL when a
+ * word is too long to wrap (the body then goes quoted-printable) or on OOM.
+ */
+static char *
+wrap_7bit(const char *s, int *too_long)
+{
+    struct buf b = {0};
+    *too_long = 0;
+    while (*s) {
+        size_t n = (size_t)(strstr(s, "\r\n") - s);
+        while (n > LINE_MAX_LEN) {
+            size_t sp = LINE_MAX_LEN;
+            while (sp > 0 && s[sp] != ' ')
+                sp--;
+            if (sp == 0) {
+                *too_long = 1;
+                free(b.data);
+                return NULL;
+            }
+            buf_add(&b, s, sp);
+            buf_str(&b, "\r\n");
+            s += sp + 1;
+            n -= sp + 1;
+        }
+        buf_add(&b, s, n + 2);
+        s += n + 2;
+    }
+    return buf_take(&b);
+}
+
+static char *
+quoted_printable(const char *text)
+{
+    MMAPString *out = mmap_string_new("");
+    if (out == NULL)
+        return NULL;
+    int col = 0;
+    char *res = NULL;
+    if (mailmime_quoted_printable_write_mem(out, &col, 1, text, strlen(text)) == MAILIMF_NO_ERROR)
+        res = strdup(out->str);
+    mmap_string_free(out);
+    return res;
+}
+
+/* The encoded body, and the Content-Transfer-Encoding it needs. */
+static char *
+encode_body(const char *in, const char **cte)
+{
+    char *text = normalise_crlf(in);
+    if (text == NULL)
+        return NULL;
+    if (is_7bit_text(text)) {
+        int too_long = 0;
+        char *wrapped = wrap_7bit(text, &too_long);
+        if (wrapped != NULL || !too_long) {
+            free(text);
+            *cte = "7bit";
+            return wrapped;
+        }
+    }
+    char *qp = quoted_printable(text);
+    free(text);
+    *cte = "quoted-printable";
+    return qp;
+}
+
+/* ---- the message ---- */
+
+static void
+add_optional(struct buf *b, const char *name, const char *pre, const char *value, const char *post)
+{
+    if (value == NULL || value[0] == '\0')
+        return;
+    struct buf v = {0};
+    buf_str(&v, pre);
+    buf_str(&v, value);
+    buf_str(&v, post);
+    if (v.oom) {
+        b->oom = 1;
+    } else {
+        add_header(b, name, v.data);
+    }
+    free(v.data);
+}
+
+static char *
+build_headers(const struct compose_msg *msg, const char *msgid, const char *cte)
+{
+    struct buf b = {0};
+    add_date(&b, msg->date);
+    add_mailbox_header(&b, "From", msg->from_name, msg->from_addr);
+    add_mailbox_header(&b, "To", msg->to_name, msg->to_addr);
+    char *subject = compose_encode_word(msg->subject);
+    if (subject == NULL)
+        b.oom = 1;
+    else
+        add_header(&b, "Subject", subject);
+    free(subject);
+    buf_str(&b, "Message-ID: <");
+    buf_str(&b, msgid);
+    buf_str(&b, ">\r\n");
+    add_threading(&b, msg);
+    buf_str(&b, "MIME-Version: 1.0\r\n");
+    buf_str(&b, "Content-Type: text/plain; charset=UTF-8\r\n");
+    add_optional(&b, "Content-Transfer-Encoding", "", cte, "");
+    add_optional(&b, "Auto-Submitted", "",
+                 msg->auto_submitted != NULL ? msg->auto_submitted : "auto-generated", "");
+    add_optional(&b, "List-Id", "", msg->list_id, "");
+    add_optional(&b, "List-Unsubscribe", "<", msg->list_unsubscribe, ">");
+    return buf_take(&b);
+}
+
+int
+compose_message(const struct compose_msg *msg, char **headers, char **body, char **message_id,
+                char *err, size_t errlen)
+{
+    *headers = *body = *message_id = NULL;
+    if (check_inputs(msg, err, errlen) != 0)
+        return -1;
+    char *msgid = new_message_id(msg, err, errlen);
+    if (msgid == NULL)
+        return -1;
+    const char *cte = "7bit";
+    char *text = encode_body(msg->body, &cte);
+    char *hdrs = text != NULL ? build_headers(msg, msgid, cte) : NULL;
+    if (text == NULL || hdrs == NULL) {
+        snprintf(err, errlen, "out of memory composing the message to %s", msg->to_addr);
+        free(msgid);
+        free(text);
+        free(hdrs);
+        return -1;
+    }
+    *headers = hdrs;
+    *body = text;
+    *message_id = msgid;
+    return 0;
+}
