@@ -185,11 +185,10 @@ charset_alias(const char *cs)
     static const struct {
         const char *name, *iconv;
     } aliases[] = {
-        {"ks_c_5601-1987", "CP949"}, {"ks_c_5601", "CP949"},     {"euc-kr", "CP949"},
-        {"gb2312", "GB18030"},       {"gbk", "GB18030"},         {"x-gbk", "GB18030"},
-        {"iso-2022-jp", "CP50221"},  {"iso-2022-jp-ms", "CP50221"}, {"shift_jis", "CP932"},
-        {"x-sjis", "CP932"},         {"sjis", "CP932"},          {"big5", "BIG5-HKSCS"},
-        {"unicode-1-1-utf-7", "UTF-7"},
+        {"ks_c_5601-1987", "CP949"}, {"ks_c_5601", "CP949"},  {"euc-kr", "CP949"},
+        {"gb2312", "GB18030"},       {"gbk", "GB18030"},      {"x-gbk", "GB18030"},
+        {"shift_jis", "CP932"},      {"x-sjis", "CP932"},     {"sjis", "CP932"},
+        {"iso-2022-jp-ms", "ISO-2022-JP-3"}, {"big5", "BIG5-HKSCS"}, {"unicode-1-1-utf-7", "UTF-7"},
     };
     for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
         if (strcasecmp(cs, aliases[i].name) == 0)
@@ -197,14 +196,19 @@ charset_alias(const char *cs)
     return cs;
 }
 
-/* Charsets under which we trust bytes that already are valid UTF-8. */
+/* Labels that say little: valid UTF-8 under them is taken as UTF-8. */
 static int
 charset_is_default(const char *cs)
 {
     return cs == NULL || *cs == '\0' || strcasecmp(cs, "us-ascii") == 0 ||
-           strcasecmp(cs, "ascii") == 0 || strcasecmp(cs, "utf-8") == 0 ||
-           strcasecmp(cs, "utf8") == 0 || strcasecmp(cs, "iso-8859-1") == 0 ||
+           strcasecmp(cs, "ascii") == 0 || strcasecmp(cs, "iso-8859-1") == 0 ||
            strcasecmp(cs, "latin1") == 0 || strcasecmp(cs, "unknown-8bit") == 0;
+}
+
+static int
+charset_is_utf8(const char *cs)
+{
+    return strcasecmp(cs, "utf-8") == 0 || strcasecmp(cs, "utf8") == 0;
 }
 
 /*
@@ -215,6 +219,8 @@ static char *
 iconv_to_utf8(const char *s, size_t n, const char *cs)
 {
     iconv_t cd = iconv_open("UTF-8", charset_alias(cs));
+    if (cd == (iconv_t)-1)
+        cd = iconv_open("UTF-8", cs);
     if (cd == (iconv_t)-1)
         return NULL;
     struct buf b = {0};
@@ -230,11 +236,13 @@ iconv_to_utf8(const char *s, size_t n, const char *cs)
             continue;
         if (errno == E2BIG)
             continue;
-        /* EILSEQ or a truncated sequence (EINVAL): mark it, skip a byte, resync. */
+        /*
+         * EILSEQ or a truncated sequence (EINVAL): mark it and skip a byte.  The
+         * shift state is kept, so ISO-2022 text goes on in the same character set.
+         */
         buf_add(&b, REPLACEMENT, 3);
         in++;
         inleft--;
-        iconv(cd, NULL, NULL, NULL, NULL);
     }
     char *op = out;
     size_t oleft = sizeof out;
@@ -248,12 +256,16 @@ iconv_to_utf8(const char *s, size_t n, const char *cs)
  * Bytes in charset cs (may be NULL) to clean UTF-8.  Undeclared, ASCII and
  * Latin-1 labels are often wrong in practice: valid UTF-8 stays as it is,
  * anything else is read as windows-1252, the usual real-world superset.
+ * Unknown charset names get the same treatment.
  */
 static char *
 to_utf8(const char *s, size_t n, const char *cs, int lines)
 {
     char *conv = NULL;
-    if (charset_is_default(cs)) {
+    if (cs != NULL && charset_is_utf8(cs)) {
+        /* Declared UTF-8 with a few bad bytes: mark them, do not reinterpret the rest. */
+        return utf8_clean(s, n, lines);
+    } else if (charset_is_default(cs)) {
         if (!utf8_valid(s, n))
             conv = iconv_to_utf8(s, n, "WINDOWS-1252");
     } else {
@@ -378,6 +390,26 @@ mail_header(const struct mail *m, const char *name)
 
 /* ---- typed header fields ---------------------------------------------- */
 
+/*
+ * A header text is one line: encoded words can smuggle in CR, LF or TAB
+ * (seen in ISO-2022-JP subjects), which become spaces; ends are trimmed.
+ */
+static char *
+one_line(char *s)
+{
+    if (s == NULL)
+        return NULL;
+    for (char *p = s; *p; p++)
+        if (*p == '\r' || *p == '\n' || *p == '\t')
+            *p = ' ';
+    size_t n = strlen(s);
+    while (n > 0 && s[n - 1] == ' ')
+        s[--n] = '\0';
+    size_t lead = strspn(s, " ");
+    memmove(s, s + lead, n - lead + 1);
+    return s;
+}
+
 /* Decode RFC 2047 encoded words in a raw header value to clean UTF-8. */
 static char *
 decode_words(const char *value)
@@ -390,10 +422,10 @@ decode_words(const char *value)
     if (mailmime_encoded_phrase_parse(fallback, value, len, &idx, "utf-8", &decoded) !=
             MAILIMF_NO_ERROR ||
         decoded == NULL)
-        return to_utf8(value, len, NULL, 0);
+        return one_line(to_utf8(value, len, NULL, 0));
     char *clean = utf8_clean(decoded, strlen(decoded), 0);
     free(decoded);
-    return clean;
+    return clean ? one_line(clean) : NULL;
 }
 
 /* First mailbox of a From:/Reply-To: value: mailbox-list first, then groups. */
@@ -745,6 +777,44 @@ part_is_text(const struct mailmime *mime, const char *subtype)
     return ct->ct_subtype != NULL && strcasecmp(ct->ct_subtype, subtype) == 0;
 }
 
+static int
+is_uu_begin(const char *line)
+{
+    /* "begin 644 name": mode is three or four octal digits. */
+    if (strncmp(line, "begin ", 6) != 0)
+        return 0;
+    size_t digits = strspn(line + 6, "01234567");
+    return (digits == 3 || digits == 4) && line[6 + digits] == ' ';
+}
+
+/*
+ * Old clients put attachments inline as uuencode blocks ("begin 644 x" ...
+ * "end"), which libetpan leaves in the text.  They are cut out in place so
+ * the text is what the person wrote; an unterminated block is left alone.
+ */
+static void
+strip_uuencode(char *text)
+{
+    char *line = text;
+    while (*line) {
+        char *next = strchr(line, '\n');
+        next = next ? next + 1 : line + strlen(line);
+        if (!is_uu_begin(line)) {
+            line = next;
+            continue;
+        }
+        char *end = next;
+        while (*end && !(strncmp(end, "end", 3) == 0 && (end[3] == '\n' || end[3] == '\0'))) {
+            char *nl = strchr(end, '\n');
+            end = nl ? nl + 1 : end + strlen(end);
+        }
+        if (*end == '\0')
+            return;
+        end += end[3] == '\n' ? 4 : 3;
+        memmove(line, end, strlen(end) + 1);
+    }
+}
+
 /* Decoded, UTF-8 text of a single part (transfer encoding and charset undone). */
 static char *
 part_text(const struct mailmime *mime)
@@ -770,6 +840,8 @@ part_text(const struct mailmime *mime)
     char *text = to_utf8(data, len, cs, 1);
     if (decoded != NULL)
         mmap_string_unref(decoded);
+    if (text != NULL)
+        strip_uuencode(text);
     return text;
 }
 
