@@ -70,8 +70,8 @@ parse_iso(const char *text)
     struct tm tm;
     int year, month, day, hour = 0, min = 0, sec = 0;
 
-    if (!read_digits(&p, 4, &year) || *p++ != '-' || !read_digits(&p, 2, &month) ||
-        *p++ != '-' || !read_digits(&p, 2, &day))
+    if (!read_digits(&p, 4, &year) || *p++ != '-' || !read_digits(&p, 2, &month) || *p++ != '-' ||
+        !read_digits(&p, 2, &day))
         return -1;
     if (*p == 'T' || *p == 't' || *p == ' ') {
         p++;

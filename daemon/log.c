@@ -139,9 +139,12 @@ log_emit(enum log_level level, const char *message_id, const char *member, const
     struct tm tm;
     char *body;
 
+    if ((int)level < 0 || level > LOG_LEVEL_DEBUG)
+        level = LOG_LEVEL_ERROR; /* a bad level is a bug; better seen than lost */
     if (level > log_state.level)
         return;
-    if (gmtime_r(&now, &tm) == NULL || strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+    if (gmtime_r(&now, &tm) == NULL ||
+        strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
         snprintf(stamp, sizeof(stamp), "%lld", (long long)now);
     body = format_body(message_id, member, fmt, ap);
     if (body == NULL) {
