@@ -154,28 +154,33 @@ begin(struct imap *im)
     im->line_len = 0;
 }
 
-/* A complete line from the server: keep it when it is a tagged status or BYE. */
+/*
+ * A complete line from the server: keep it when it is the tagged reply to the
+ * current command (libetpan's tags are plain numbers) or a BYE.  Checking the
+ * tag keeps a message body line like "123 apples" from being taken for it.
+ */
 static void
 take_line(struct imap *im)
 {
     const char *p = im->line;
-    size_t n = im->line_len;
+    size_t n = im->line_len, i = 0;
+    char *end;
+    long tag;
 
     while (n > 0 && (p[n - 1] == '\r' || p[n - 1] == '\n'))
         n--;
+    im->line[n] = '\0';
     if (n > 0 && isdigit((unsigned char)p[0])) {
-        /* libetpan's tags are plain numbers: strip "123 " */
-        size_t i = 0;
-        while (i < n && isdigit((unsigned char)p[i]))
-            i++;
-        if (i < n && p[i] == ' ') {
-            memcpy(im->status, p + i + 1, n - i - 1);
-            im->status[n - i - 1] = '\0';
-        }
+        tag = strtol(p, &end, 10);
+        if (*end != ' ' || im->session == NULL || tag != im->session->imap_tag)
+            return;
+        i = (size_t)(end - p) + 1;
     } else if (n > 6 && strncasecmp(p, "* BYE ", 6) == 0) {
-        memcpy(im->status, p + 2, n - 2);
-        im->status[n - 2] = '\0';
+        i = 2;
+    } else {
+        return;
     }
+    memcpy(im->status, p + i, n - i + 1);
 }
 
 /* libetpan logger: only received data is looked at, so sent credentials never are. */
@@ -277,6 +282,9 @@ verify_chain(struct imap *im, const char *host, gnutls_x509_trust_list_t tl,
     if (status == 0)
         return 0;
     if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &text, 0) == 0) {
+        size_t len = strlen((char *)text.data);
+        while (len > 0 && isspace((unsigned char)text.data[len - 1]))
+            text.data[--len] = '\0';
         set_err(im, "TLS: %s for %s: %s", verify_reason(status), host, (char *)text.data);
         gnutls_free(text.data);
     } else {
@@ -392,6 +400,23 @@ security_name(enum config_security sec)
     return "?";
 }
 
+static const char *
+connect_reason(int r, const char *status)
+{
+    if (status[0] != '\0')
+        return status; /* e.g. "BYE Too many connections" */
+    switch (r) {
+    case MAILIMAP_ERROR_CONNECTION_REFUSED:
+        return "no connection (refused, unreachable or unknown host)";
+    case MAILIMAP_ERROR_SSL:
+        return "TLS handshake failed";
+    case MAILIMAP_ERROR_STREAM:
+        return "the connection closed or timed out before the greeting";
+    default:
+        return "unexpected greeting";
+    }
+}
+
 static int
 open_stream(struct imap *im, const struct config_imap *cfg)
 {
@@ -405,11 +430,9 @@ open_stream(struct imap *im, const struct config_imap *cfg)
     else
         r = mailimap_socket_connect(im->session, cfg->host, port);
     if (!is_ok(r)) {
-        char why[IMAP_ERR_MAX];
-        fail(im, "connect", r);
-        snprintf(why, sizeof(why), "%s", im->err);
-        set_err(im, "connecting to %s:%d (%s) failed: %s", cfg->host, cfg->port,
-                security_name(cfg->tls.security), why);
+        im->broken = 1;
+        set_err(im, "connecting to %s:%d (security=%s) failed: %s (%s)", cfg->host, cfg->port,
+                security_name(cfg->tls.security), connect_reason(r, im->status), error_name(r));
         return -1;
     }
     apply_timeout(im);
