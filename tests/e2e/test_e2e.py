@@ -1,0 +1,416 @@
+#!/usr/bin/env python3
+"""End-to-end tests of mentord against the real mail test-bed.
+
+Run through tests/e2e/run.sh (which starts the test-bed and sets TESTBED_ENV,
+MENTORD_BIN and MENTORCTL_BIN), or by hand with those set:
+
+    python3 tests/e2e/test_e2e.py [test_name ...]
+
+Prints one PASS/FAIL line per test (with the reason of a failure) and ends with
+exactly one line "e2e: N passed, N failed".  Exit status 1 when any failed.
+Each test empties every mailbox first and uses its own temp folder and database.
+"""
+
+import os
+import re
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import traceback
+import unittest
+from email.utils import getaddresses, parseaddr
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mailbed as mb  # noqa: E402
+
+QUIET = 0.5  # seconds to wait when asserting that nothing arrives
+
+
+def header_block(raw):
+    """The raw header block of a message, unfolded lines as bytes."""
+    head = re.split(rb"\r?\n\r?\n", raw, maxsplit=1)[0]
+    return re.sub(rb"\r?\n[ \t]", b" ", head).split(b"\n")
+
+
+class E2E(unittest.TestCase):
+    maxDiff = None
+
+    def setUp(self):
+        # A test that stopped a server and failed half-way must not break the next.
+        for cmd in ("start-smtp", "start-imap"):
+            if not self._running(cmd):
+                mb.testbed(cmd)
+        mb.reset()
+        self.tmp = tempfile.mkdtemp(prefix="mentord-e2e-")
+        self.config = mb.write_config(os.path.join(self.tmp, "mentord.ini"))
+        self.db = mb.db_path(self.config)
+        self.procs = []
+
+    def tearDown(self):
+        for p in self.procs:
+            mb.stop_mentord(p, signal.SIGKILL, timeout=5)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    @staticmethod
+    def _running(cmd):
+        pidfile = {"start-smtp": "spool/pid/master.pid", "start-imap": "run/master.pid"}[cmd]
+        try:
+            with open(os.path.join(mb.env()["TB_DIR"], pidfile)) as f:
+                pid = int(f.read().strip())
+            with open("/proc/%d/stat" % pid) as f:
+                return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+        except (OSError, ValueError, IndexError):
+            return False
+
+    # ---- helpers ----
+
+    def once(self, *args, env=None, expect_rc=0):
+        rc, out, err = mb.run_mentord(self.config, "--once", *args, env=env)
+        if expect_rc is not None:
+            self.assertEqual(rc, expect_rc, "mentord --once %s exited %d; stderr:\n%s"
+                             % (" ".join(args), rc, err[-3000:]))
+        return rc, out, err
+
+    def start_daemon(self, env=None):
+        proc = mb.start_mentord(self.config, env=env)
+        self.procs.append(proc)
+        # It logs at debug level before waiting on IDLE; a second is enough otherwise.
+        if not mb.wait_log(proc, r"(?i)waiting|idle", timeout=5):
+            self.assertIsNone(proc.poll(), "mentord exited early:\n" + mb.daemon_log(proc))
+            time.sleep(1)
+        return proc
+
+    def assert_nothing_for(self, user, folder="INBOX"):
+        time.sleep(QUIET)
+        got = mb.mailbox(user, folder)
+        self.assertEqual(got, [], "%s got mail it should not: %s"
+                         % (user, [m["Subject"] for m in got]))
+
+    def one_reply(self, user, timeout=10):
+        msgs = mb.wait_for(user, 1, timeout=timeout)
+        time.sleep(0.2)  # a duplicate would arrive right behind the first
+        msgs = mb.mailbox(user)
+        self.assertEqual(len(msgs), 1, "%s has %d mails, wanted exactly 1: %s"
+                         % (user, len(msgs), [m["Subject"] for m in msgs]))
+        return msgs[0]
+
+    def role(self, user):
+        rows = mb.sqlite(self.db, "SELECT role FROM members WHERE address = ? COLLATE NOCASE",
+                         (mb.addr(user),))
+        return rows[0][0] if rows else None
+
+    def outcomes(self):
+        if not os.path.exists(self.db):
+            return []
+        return [r[0] for r in mb.sqlite(self.db, "SELECT outcome FROM messages")]
+
+    # ---- CLI ----
+
+    def test_check_config(self):
+        rc, out, err = mb.run_mentord(self.config, "--check-config")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("[imap]", out)
+        self.assertIn("********", out)
+        self.assertNotIn(mb.env()["TB_PASSWORD"] + "\n", out, "password printed")
+        self.assertIn("Example Community", out)
+
+        bad = mb.write_config(os.path.join(self.tmp, "bad.ini"), imap__port="not-a-port")
+        with open(bad) as f:
+            line = next(i for i, l in enumerate(f, 1) if l.startswith("port = not-a-port"))
+        rc, out, err = mb.run_mentord(bad, "--check-config")
+        self.assertEqual(rc, 1, "bad config accepted; stdout:\n" + out)
+        self.assertIn("%s:%d:" % (bad, line), err)
+
+    # ---- the basic loop ----
+
+    def test_join(self):
+        mid = mb.send("ann", "mentors", "join", "Hi, I'd like a mentor")
+        self.once()
+        r = self.one_reply("ann")
+        name, address = parseaddr(str(r["From"]))
+        self.assertEqual((name, address), ("Example Community", "mentors@example.test"))
+        self.assertEqual([a for _, a in getaddresses([str(r["To"])])], ["ann@example.test"])
+        self.assertIn("Welcome", str(r["Subject"]))
+        self.assertIn("newcomer", mb.body_text(r))
+        for h in ("Date", "Message-ID", "MIME-Version"):
+            self.assertIsNotNone(r[h], "reply has no %s header" % h)
+        self.assertRegex(str(r["Message-ID"]), r"^<[^<>@\s]+@example\.test>$")
+        self.assertEqual(r.get_content_type(), "text/plain")
+        self.assertEqual((r.get_content_charset() or "").lower(), "utf-8")
+        self.assertEqual(str(r["Auto-Submitted"]).strip(), "auto-replied")
+        self.assertEqual(str(r["In-Reply-To"]).strip(), mid)
+        self.assertIn(mid, str(r["References"]))
+        self.assertIsNotNone(r["List-Id"], "no List-Id")
+        self.assertIn("mailto:", str(r["List-Unsubscribe"]))
+        self.assertEqual(mb.count("mentors"), 0, "original still in INBOX")
+        processed = mb.mailbox("mentors", "Processed")
+        self.assertEqual([str(m["Message-ID"]) for m in processed], [mid])
+        self.assertEqual(self.role("ann"), "newcomer")
+
+    def test_join_variants(self):
+        mb.send("ann", "mentors", "Re: JOIN", "please")
+        mb.send("dan", "mentors", "fwd: Join please", "forwarded from a friend")
+        mb.send("eve", "mentors", "hello there", "JOIN\n\nI heard about you at the meetup.")
+        self.once()
+        for user in ("ann", "dan", "eve"):
+            r = self.one_reply(user)
+            self.assertIn("Welcome", str(r["Subject"]), user)
+            self.assertEqual(self.role(user), "newcomer", user)
+
+    def test_volunteer(self):
+        mb.send("bob", "mentors", "volunteer", "I'd be glad to help.")
+        mb.send("dan", "mentors", "MENTOR", "")
+        self.once()
+        for user in ("bob", "dan"):
+            r = self.one_reply(user)
+            self.assertIn("mentor", mb.body_text(r).lower(), user)
+            self.assertEqual(self.role(user), "mentor", user)
+
+    def test_help(self):
+        mb.send("cat", "mentors", "what is this?", "I got this address from a friend.")
+        self.once()
+        body = mb.body_text(self.one_reply("cat"))
+        self.assertIn("JOIN", body)
+        self.assertIn("MENTOR", body)
+        self.assertIsNone(self.role("cat"), "a question made cat a member")
+
+    def test_second_run_sends_nothing(self):
+        mb.send("ann", "mentors", "join", "Hi")
+        mb.send("bob", "mentors", "volunteer", "Hi")
+        self.once()
+        mb.wait_for("ann", 1)
+        mb.wait_for("bob", 1)
+        rows = mb.sqlite(self.db, "SELECT count(*) FROM outbox")[0][0]
+        self.once()
+        time.sleep(QUIET)
+        self.assertEqual((mb.count("ann"), mb.count("bob")), (1, 1))
+        self.assertEqual(mb.sqlite(self.db, "SELECT count(*) FROM outbox")[0][0], rows)
+        dups = mb.sqlite(self.db, "SELECT recipient, count(*) FROM outbox "
+                         "GROUP BY recipient HAVING count(*) > 1")
+        self.assertEqual(dups, [])
+
+    # ---- automatic mail ----
+
+    def test_automatic_mail_is_recorded_not_answered(self):
+        d = mb.env()["TB_DOMAIN"]
+        mb.send("ann", "mentors", "join", "Out of office", headers={
+            "Auto-Submitted": "auto-replied"})
+        mb.send("bob", "mentors", "join", "newsletter", headers={"Precedence": "bulk"})
+        mb.send("dan", "mentors", "Out of office: join",
+                "I am away until Monday.", headers={"X-Autoreply": "yes"})
+        mb.send("mentors", "mentors", "join", "talking to myself")
+        dsn = (
+            "From: Mail Delivery System <MAILER-DAEMON@%(d)s>\r\n"
+            "To: mentors@%(d)s\r\n"
+            "Subject: Undelivered Mail Returned to Sender\r\n"
+            "Date: Mon, 2 Mar 2026 10:00:00 +0000\r\n"
+            "Message-ID: <dsn.1@%(d)s>\r\n"
+            "MIME-Version: 1.0\r\n"
+            "Content-Type: multipart/report; report-type=delivery-status;\r\n"
+            "\tboundary=\"BOUND\"\r\n"
+            "\r\n"
+            "--BOUND\r\n"
+            "Content-Type: text/plain\r\n\r\n"
+            "join\r\nYour message could not be delivered.\r\n"
+            "--BOUND\r\n"
+            "Content-Type: message/delivery-status\r\n\r\n"
+            "Reporting-MTA: dns; mx.%(d)s\r\n\r\n"
+            "Final-Recipient: rfc822; nobody@%(d)s\r\n"
+            "Action: failed\r\nStatus: 5.1.1\r\n"
+            "--BOUND\r\n"
+            "Content-Type: text/rfc822-headers\r\n\r\n"
+            "From: mentors@%(d)s\r\nTo: nobody@%(d)s\r\nSubject: Welcome\r\n"
+            "--BOUND--\r\n") % {"d": d}
+        mb.send("MAILER-DAEMON", "mentors", raw=dsn, envelope_from="")
+        self.once()
+        time.sleep(QUIET)
+        for user in ("ann", "bob", "dan", "mentors"):
+            self.assertEqual(mb.count(user), 0, "%s was answered" % user)
+        self.assertEqual(mb.count("mentors", "Processed"), 5)
+        self.assertEqual(self.outcomes(), ["recorded"] * 5)
+        self.assertEqual(mb.sqlite(self.db, "SELECT count(*) FROM outbox")[0][0], 0)
+
+    # ---- headers from strangers ----
+
+    def test_non_ascii_name_and_subject(self):
+        mb.send("ann", "mentors", "Beitritt: join ✓", "Grüße!",
+                headers={"From": "Ánna Müller <ann@example.test>"})
+        self.once()
+        r = self.one_reply("ann")
+        self.assertIn("Welcome", str(r["Subject"]))
+        for line in header_block(r.raw):
+            self.assertTrue(all(b < 128 for b in line), "8-bit header line: %r" % line)
+        self.assertEqual(parseaddr(str(r["To"]))[1], "ann@example.test")
+
+    def test_crlf_injection_in_subject(self):
+        raw = ("From: Dan <dan@example.test>\r\n"
+               "To: mentors@example.test\r\n"
+               "Subject: =?UTF-8?Q?join=0D=0ABcc:_eve@example.test?=\r\n"
+               "Date: Mon, 2 Mar 2026 10:00:00 +0000\r\n"
+               "Message-ID: <inject.1@example.test>\r\n"
+               "MIME-Version: 1.0\r\n"
+               "Content-Type: text/plain; charset=UTF-8\r\n"
+               "\r\n"
+               "join\r\n")
+        mb.send("dan", "mentors", raw=raw)
+        self.once()
+        r = self.one_reply("dan")
+        self.assertIsNone(r["Bcc"], "reply has a Bcc header")
+        for line in header_block(r.raw):
+            self.assertFalse(line.lower().startswith(b"bcc:"), line)
+            self.assertNotIn(b"\r", line.rstrip(b"\r"), "bare CR in header %r" % line)
+        self.assert_nothing_for("eve")
+
+    # ---- daemon mode ----
+
+    def test_daemon_idle_and_sigterm(self):
+        proc = self.start_daemon()
+        t0 = time.monotonic()
+        mb.send("ann", "mentors", "join", "Hi")
+        r = self.one_reply("ann", timeout=10)
+        self.assertIn("Welcome", str(r["Subject"]))
+        self.assertLess(time.monotonic() - t0, 10)
+        t0 = time.monotonic()
+        rc = mb.stop_mentord(proc, signal.SIGTERM, timeout=5)
+        self.assertEqual(rc, 0, "SIGTERM: exit %r after %.1f s; log:\n%s"
+                         % (rc, time.monotonic() - t0, mb.daemon_log(proc)[-3000:]))
+
+    def test_sighup_reloads_config(self):
+        proc = self.start_daemon()
+        mb.send("ann", "mentors", "join", "Hi")
+        r = self.one_reply("ann")
+        self.assertEqual(parseaddr(str(r["From"]))[0], "Example Community")
+        mb.write_config(self.config, community__name="Renamed Community")
+        proc.send_signal(signal.SIGHUP)
+        time.sleep(1)
+        self.assertIsNone(proc.poll(), "mentord died on SIGHUP:\n" + mb.daemon_log(proc))
+        mb.send("bob", "mentors", "join", "Hi")
+        r = self.one_reply("bob")
+        self.assertEqual(parseaddr(str(r["From"]))[0], "Renamed Community")
+        self.assertEqual(mb.stop_mentord(proc), 0)
+
+    # ---- failures ----
+
+    def test_mta_down_then_retry(self):
+        mb.send("ann", "mentors", "join", "Hi")
+        mb.testbed("stop-smtp")
+        try:
+            self.once(expect_rc=None)
+            self.assertEqual(mb.count("mentors"), 0, "inbox mail not moved")
+            rows = mb.sqlite(self.db, "SELECT status, attempts, last_error FROM outbox "
+                             "WHERE recipient = 'ann@example.test'")
+            self.assertEqual(len(rows), 1, rows)
+            status, attempts, last_error = rows[0]
+            self.assertEqual(status, "queued")
+            self.assertGreaterEqual(attempts, 1)
+            self.assertTrue(last_error, "last_error not set")
+        finally:
+            mb.testbed("start-smtp")
+        later = {"MENTORD_NOW": str(int(time.time()) + 2 * 3600)}
+        self.once(env=later)
+        self.one_reply("ann")
+        self.assertEqual(mb.sqlite(self.db, "SELECT status FROM outbox"), [("sent",)])
+        self.once(env=later)
+        time.sleep(QUIET)
+        self.assertEqual(mb.count("ann"), 1, "sent again")
+
+    def test_dry_run(self):
+        mb.send("ann", "mentors", "join", "Hi")
+        rc, out, err = self.once("--dry-run")
+        self.assertRegex(out, r"(?m)^To:.*ann@example\.test")
+        self.assert_nothing_for("ann")
+        self.assertEqual(mb.count("mentors"), 1, "dry run moved the mail")
+        self.assertEqual(self.outcomes(), [], "dry run recorded messages")
+        self.once()
+        self.one_reply("ann")
+        self.assertEqual(mb.count("mentors"), 0)
+
+    def test_imap_starttls(self):
+        e = mb.env()
+        mb.write_config(self.config, imap__security="starttls", imap__port=e["TB_IMAP_PORT"],
+                        smtp__security="tls", smtp__port=e["TB_SMTPS_PORT"])
+        mb.send("ann", "mentors", "join", "Hi")
+        self.once()
+        self.assertIn("Welcome", str(self.one_reply("ann")["Subject"]))
+
+    def test_wrong_ca_is_refused(self):
+        other = mb.make_ca(os.path.join(self.tmp, "ca"))
+        mb.write_config(self.config, imap__tls_ca_file=other)
+        mb.send("ann", "mentors", "join", "Hi")
+        rc, out, err = self.once(expect_rc=None)
+        self.assertNotEqual(rc, 0, "connected despite an untrusted certificate")
+        self.assertRegex(err, r"(?i)certificate")
+        self.assertEqual(mb.count("mentors"), 1, "mail was processed")
+        self.assert_nothing_for("ann")
+
+    def test_processed_folder_recreated(self):
+        mb.send("ann", "mentors", "join", "Hi")
+        self.once()
+        self.one_reply("ann")
+        self.assertTrue(mb.delete_folder("mentors", "Processed"), "no Processed folder")
+        mb.send("bob", "mentors", "join", "Hi")
+        self.once()
+        self.one_reply("bob")
+        self.assertEqual(mb.count("mentors"), 0)
+        self.assertEqual(mb.count("mentors", "Processed"), 1)
+
+
+class Result(unittest.TestResult):
+    """Prints one line per test: PASS name / FAIL name: reason."""
+
+    def __init__(self):
+        super().__init__()
+        self.passed = 0
+        self.t0 = 0.0
+
+    def startTest(self, test):
+        super().startTest(test)
+        self.t0 = time.monotonic()
+
+    def _name(self, test):
+        return test.id().rsplit(".", 1)[-1]
+
+    def addSuccess(self, test):
+        self.passed += 1
+        print("PASS %s (%.1f s)" % (self._name(test), time.monotonic() - self.t0), flush=True)
+
+    def _fail(self, test, err, kind):
+        exc = err[1]
+        reason = str(exc).strip().splitlines()
+        reason = reason[0] if reason else type(exc).__name__
+        print("FAIL %s (%.1f s): %s%s" % (self._name(test), time.monotonic() - self.t0,
+                                          kind, reason), flush=True)
+        detail = "".join(traceback.format_exception(*err))
+        print("    " + detail.rstrip().replace("\n", "\n    "), flush=True)
+
+    def addFailure(self, test, err):
+        super().addFailure(test, err)
+        self._fail(test, err, "")
+
+    def addError(self, test, err):
+        super().addError(test, err)
+        self._fail(test, err, "error: ")
+
+
+def main(argv):
+    loader = unittest.TestLoader()
+    names = loader.getTestCaseNames(E2E)
+    wanted = argv[1:]
+    if wanted:
+        unknown = [w for w in wanted if w not in names]
+        if unknown:
+            print("unknown test(s): %s" % " ".join(unknown), file=sys.stderr)
+            return 2
+        names = [n for n in names if n in wanted]
+    result = Result()
+    for name in names:
+        E2E(name).run(result)
+    failed = len(result.failures) + len(result.errors)
+    print("e2e: %d passed, %d failed" % (result.passed, failed), flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
