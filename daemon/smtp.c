@@ -239,7 +239,11 @@ classify(const struct session *s, CURLcode rc, long code, struct verdict *v)
         snprintf(v->text, sizeof(v->text), "%s%s%s", curl_text,
                  s->reply[0] ? "; server said: " : "", s->reply);
     }
-    if (rc == CURLE_LOGIN_DENIED || (code >= 500 && !per_message))
+    if (rc == CURLE_USE_SSL_FAILED || rc == CURLE_PEER_FAILED_VERIFICATION ||
+        rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_SSL_CACERT_BADFILE)
+        log_error("smtp: TLS with the server failed (check smtp security/tls_ca_file): %s",
+                  v->text);
+    else if (rc == CURLE_LOGIN_DENIED || (code >= 500 && !per_message))
         log_error("smtp: the server refused us at %s (check smtp user/password/url): %s",
                   s->command[0] ? s->command : "the greeting", v->text);
 }

@@ -360,6 +360,26 @@ test_greeting_refused_defers(void **state)
     check_config_refusal(*state, "CONNECT");
 }
 
+/* STARTTLS required but not offered (smtp-sink has no TLS): never fall back to plain text. */
+static void
+test_starttls_never_falls_back(void **state)
+{
+    struct fixture *f = *state;
+    f->cfg.smtp.tls.security = CONFIG_SEC_STARTTLS;
+    start_sink(f, NULL, NULL);
+    queue(f, "ana@example.net", "Secret", NOW);
+    struct smtp_result res;
+    assert_int_equal(smtp_drain(&f->cfg, f->st, NOW, 0, NULL, &res), 0);
+    assert_int_equal(res.deferred, 1);
+    assert_int_equal(res.sent, 0);
+    kill(f->sink, SIGTERM);
+    waitpid(f->sink, NULL, 0);
+    f->sink = 0;
+    char *dump = dump_text(f);
+    assert_null(strstr(dump, "Subject: Secret"));
+    free(dump);
+}
+
 static void
 test_gives_up_after_lifetime(void **state)
 {
@@ -412,6 +432,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_rcpt_4xx_defers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_auth_refused_defers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_greeting_refused_defers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_starttls_never_falls_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gives_up_after_lifetime, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dry_run_prints_and_changes_nothing, setup, teardown),
     };
