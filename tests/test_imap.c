@@ -16,6 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -354,6 +357,97 @@ static void
 test_untrusted_starttls(void **state)
 {
     untrusted(*state, CONFIG_SEC_STARTTLS);
+}
+
+/* "127.1" reaches 127.0.0.1 but is not a name the certificate holds. */
+static void
+test_hostname_mismatch(void **state)
+{
+    struct testbed *tb = *state;
+    struct config_imap c = tb_cfg(tb, CONFIG_SEC_TLS);
+    struct imap *im = NULL;
+    char err[1024] = "";
+
+    c.host = "127.1";
+    assert_int_equal(imap_connect(&c, &im, err, sizeof(err)), -1);
+    assert_null(im);
+    if (strstr(err, "hostname mismatch") == NULL)
+        fail_msg("unexpected error: %s", err);
+}
+
+/*
+ * A fake IMAP server without STARTTLS, serving one connection: it answers
+ * CAPABILITY and LOGOUT and exits 3 if a LOGIN (a credential) ever arrives.
+ */
+static void
+fake_server(int lfd)
+{
+    char buf[1024];
+    size_t len = 0;
+    ssize_t n;
+    int fd = accept(lfd, NULL, NULL);
+
+    if (fd < 0)
+        _exit(2);
+    dprintf(fd, "* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] fake server ready\r\n");
+    while ((n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0) {
+        char *nl, tag[32];
+        len += (size_t)n;
+        buf[len] = '\0';
+        while ((nl = strstr(buf, "\r\n")) != NULL) {
+            *nl = '\0';
+            if (sscanf(buf, "%31s", tag) != 1)
+                _exit(2);
+            if (strstr(buf, "LOGIN") != NULL || strstr(buf, "AUTHENTICATE") != NULL)
+                _exit(3);
+            if (strstr(buf, "CAPABILITY") != NULL)
+                dprintf(fd, "* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n%s OK done\r\n", tag);
+            else if (strstr(buf, "LOGOUT") != NULL)
+                dprintf(fd, "* BYE bye\r\n%s OK done\r\n", tag);
+            else
+                dprintf(fd, "%s BAD unknown\r\n", tag);
+            len -= (size_t)(nl + 2 - buf);
+            memmove(buf, nl + 2, len + 1);
+        }
+    }
+    _exit(0);
+}
+
+static void
+test_starttls_not_offered(void **state)
+{
+    struct testbed *tb = *state;
+    struct config_imap c = tb_cfg(tb, CONFIG_SEC_STARTTLS);
+    struct sockaddr_in sa;
+    socklen_t salen = sizeof(sa);
+    struct imap *im = NULL;
+    char err[1024] = "";
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    pid_t pid;
+
+    assert_true(lfd >= 0);
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(lfd, 1), 0);
+    assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &salen), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        fake_server(lfd);
+    close(lfd);
+    c.port = ntohs(sa.sin_port);
+    assert_int_equal(imap_connect(&c, &im, err, sizeof(err)), -1);
+    assert_null(im);
+    if (strstr(err, "does not offer STARTTLS") == NULL)
+        fail_msg("unexpected error: %s", err);
+    {
+        int status = 0;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0); /* 3 would mean LOGIN was sent */
+    }
 }
 
 static void
@@ -768,6 +862,8 @@ main(void)
         cmocka_unit_test(test_connection_refused),
         cmocka_unit_test(test_untrusted_tls),
         cmocka_unit_test(test_untrusted_starttls),
+        cmocka_unit_test(test_hostname_mismatch),
+        cmocka_unit_test(test_starttls_not_offered),
         cmocka_unit_test(test_bad_ca_file),
         cmocka_unit_test(test_select_reports_uids),
         cmocka_unit_test(test_select_missing_mailbox),
