@@ -22,43 +22,43 @@ struct config_tls {
 };
 
 struct config_community {
-    char *name;       /* "Example Community" (required) */
-    char *address;    /* mentoring address, mentors@example.org (required) */
-    char **managers;  /* comma-separated list of addresses */
+    char *name;      /* "Example Community" (required) */
+    char *address;   /* mentoring address, mentors@example.org (required) */
+    char **managers; /* comma-separated list of addresses */
     size_t n_managers;
-    char *list_id;    /* List-Id value; default "<mentors.example.org>" derived from address */
+    char *list_id; /* List-Id value; default "<mentors.example.org>" derived from address */
 };
 
 struct config_imap {
-    char *host;                /* required */
-    int port;                  /* default 993 (tls) / 143 (starttls, none) */
+    char *host; /* required */
+    int port;   /* default 993 (tls) / 143 (starttls, none) */
     struct config_tls tls;
-    char *user;                /* required */
-    char *password_file;       /* required; must not be world-readable */
-    char *password;            /* read from password_file; never printed */
-    char *mailbox;             /* default INBOX */
-    char *processed_mailbox;   /* default "Processed"; empty: flag messages instead */
-    int poll_interval;         /* seconds between polls without IDLE; default 60 */
-    int idle;                  /* use IDLE when offered; default yes */
-    int timeout;               /* network timeout in seconds; default 60 */
-    int max_attempts;          /* tries before a message is marked failed; default 3 */
+    char *user;              /* required */
+    char *password_file;     /* required; must not be world-readable */
+    char *password;          /* read from password_file; never printed */
+    char *mailbox;           /* default INBOX */
+    char *processed_mailbox; /* default "Processed"; empty: flag messages instead */
+    int poll_interval;       /* seconds between polls without IDLE; default 60 */
+    int idle;                /* use IDLE when offered; default yes */
+    int timeout;             /* network timeout in seconds; default 60 */
+    int max_attempts;        /* tries before a message is marked failed; default 3 */
 };
 
 struct config_smtp {
-    char *url;           /* smtp://host:port or smtps://host:port; built from host/port if unset */
-    char *host;          /* default localhost */
-    int port;            /* default 465 (tls), 587 (starttls), 25 (none) */
+    char *url;  /* smtp://host:port or smtps://host:port; built from host/port if unset */
+    char *host; /* default localhost */
+    int port;   /* default 465 (tls), 587 (starttls), 25 (none) */
     struct config_tls tls;
     char *user;          /* optional: AUTH only when set */
     char *password_file; /* required when user is set */
     char *password;
-    char *from;          /* envelope sender; default community.address */
-    char *helo;          /* EHLO name; default the domain of community.address */
-    int timeout;         /* seconds; default 60 */
-    int batch_size;      /* messages per connection; default 100 */
-    int retry_base;      /* first retry delay in seconds; default 60 */
-    int retry_max;       /* largest retry delay in seconds; default 3600 */
-    int max_lifetime;    /* seconds before a deferred message is given up; default 5 days */
+    char *from;       /* envelope sender; default community.address */
+    char *helo;       /* EHLO name; default the domain of community.address */
+    int timeout;      /* seconds; default 60 */
+    int batch_size;   /* messages per connection; default 100 */
+    int retry_base;   /* first retry delay in seconds; default 60 */
+    int retry_max;    /* largest retry delay in seconds; default 3600 */
+    int max_lifetime; /* seconds before a deferred message is given up; default 5 days */
 };
 
 struct config_store {
@@ -87,8 +87,11 @@ struct config {
 
 /*
  * Load and validate path into *cfg (zeroed first).  Returns 0, or -1 with err
- * holding "FILE:LINE: what is wrong" (line 0 when the problem is a missing key
- * or a cross-field rule).  On error *cfg is left freed.
+ * holding "FILE:LINE: what is wrong", or "FILE: what is wrong" when no line is
+ * to blame (a missing key).  A rule involving several keys (security = none to
+ * a remote host, url vs. security) names the line of the key to change.
+ * Parsing stops at the first error.  A key given twice in a section is an
+ * error naming both lines.  On error *cfg is left freed.
  */
 int config_load(const char *path, struct config *cfg, char *err, size_t errlen);
 void config_free(struct config *cfg);

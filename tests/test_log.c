@@ -1,0 +1,183 @@
+/* Tests for log: line format, context, threshold, and that member text cannot forge lines. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <ctype.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* Run fn with stderr redirected to a temp file; return what it wrote (malloc'd). */
+static char *
+capture(void (*fn)(void))
+{
+    char path[] = "/tmp/mentord-log-XXXXXX";
+    int fd = mkstemp(path), saved;
+    char *text = calloc(1, 8192);
+    ssize_t n;
+
+    assert_true(fd >= 0);
+    assert_non_null(text);
+    fflush(stderr);
+    saved = dup(STDERR_FILENO);
+    assert_true(saved >= 0);
+    assert_true(dup2(fd, STDERR_FILENO) >= 0);
+    fn();
+    fflush(stderr);
+    assert_true(dup2(saved, STDERR_FILENO) >= 0);
+    close(saved);
+    assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+    n = read(fd, text, 8191);
+    assert_true(n >= 0);
+    close(fd);
+    unlink(path);
+    return text;
+}
+
+/* "YYYY-MM-DDTHH:MM:SSZ " at the start of line. */
+static int
+has_timestamp(const char *line)
+{
+    static const char shape[] = "dddd-dd-ddTdd:dd:ddZ ";
+
+    for (size_t i = 0; i < sizeof(shape) - 1; i++) {
+        if (shape[i] == 'd' ? !isdigit((unsigned char)line[i]) : line[i] != shape[i])
+            return 0;
+    }
+    return 1;
+}
+
+static void
+emit_plain(void)
+{
+    log_init(LOG_LEVEL_INFO, 0, "mentord-test");
+    log_info("hello %d", 42);
+}
+
+static void
+test_line_format(void **state)
+{
+    char *out = capture(emit_plain);
+
+    (void)state;
+    assert_true(has_timestamp(out));
+    assert_string_equal(out + 21, "INFO hello 42\n");
+    free(out);
+}
+
+static void
+emit_ctx(void)
+{
+    log_init(LOG_LEVEL_INFO, 0, NULL);
+    log_ctx(LOG_LEVEL_WARN, "abc@example.org", "ann@example.org", "queued %s", "join");
+    log_ctx(LOG_LEVEL_ERROR, NULL, "bob@example.org", "failed");
+}
+
+static void
+test_context_appended(void **state)
+{
+    char *out = capture(emit_ctx);
+    char *second;
+
+    (void)state;
+    assert_true(has_timestamp(out));
+    second = strchr(out, '\n');
+    assert_non_null(second);
+    *second++ = '\0';
+    assert_string_equal(out + 21,
+                        "WARN queued join msgid=<abc@example.org> member=ann@example.org");
+    assert_true(has_timestamp(second));
+    assert_string_equal(second + 21, "ERROR failed member=bob@example.org\n");
+    free(out);
+}
+
+static void
+emit_levels(void)
+{
+    log_init(LOG_LEVEL_WARN, 0, NULL);
+    log_debug("d1");
+    log_info("i1");
+    log_warn("w1");
+    log_error("e1");
+    log_init(LOG_LEVEL_DEBUG, 0, NULL);
+    log_debug("d2");
+    log_init(LOG_LEVEL_INFO, 0, NULL);
+}
+
+static void
+test_threshold(void **state)
+{
+    char *out = capture(emit_levels);
+
+    (void)state;
+    assert_null(strstr(out, "d1"));
+    assert_null(strstr(out, "i1"));
+    assert_non_null(strstr(out, "WARN w1\n"));
+    assert_non_null(strstr(out, "ERROR e1\n"));
+    assert_non_null(strstr(out, "DEBUG d2\n"));
+    free(out);
+}
+
+static void
+emit_forgery(void)
+{
+    log_init(LOG_LEVEL_INFO, 0, NULL);
+    log_ctx(LOG_LEVEL_INFO, "x\r\n2026-01-01T00:00:00Z ERROR fake",
+            "eve@example.org\n2026-01-01T00:00:00Z INFO fake", "subject %s",
+            "hi\n2026-01-01T00:00:00Z ERROR store corrupted\x1b[2J\tend");
+}
+
+static void
+test_member_text_cannot_forge_lines(void **state)
+{
+    char *out = capture(emit_forgery);
+    size_t newlines = 0;
+
+    (void)state;
+    for (const char *p = out; *p; p++) {
+        if (*p == '\n')
+            newlines++;
+        else
+            assert_false((unsigned char)*p < 0x20 || *p == 0x7f);
+    }
+    assert_int_equal(newlines, 1);
+    assert_non_null(strstr(out, "INFO subject hi\\n2026-01-01T00:00:00Z ERROR store "
+                                "corrupted\\x1b[2J\\tend msgid=<x\\r\\n2026"));
+    assert_non_null(strstr(out, " member=eve@example.org\\n2026-01-01T00:00:00Z INFO fake\n"));
+    free(out);
+}
+
+static void
+test_level_names(void **state)
+{
+    (void)state;
+    assert_int_equal(log_level_parse("error"), LOG_LEVEL_ERROR);
+    assert_int_equal(log_level_parse("WARN"), LOG_LEVEL_WARN);
+    assert_int_equal(log_level_parse("warning"), LOG_LEVEL_WARN);
+    assert_int_equal(log_level_parse("Info"), LOG_LEVEL_INFO);
+    assert_int_equal(log_level_parse("debug"), LOG_LEVEL_DEBUG);
+    assert_int_equal(log_level_parse("verbose"), -1);
+    assert_int_equal(log_level_parse(NULL), -1);
+    assert_string_equal(log_level_name(LOG_LEVEL_ERROR), "error");
+    assert_string_equal(log_level_name(LOG_LEVEL_WARN), "warn");
+    assert_string_equal(log_level_name(LOG_LEVEL_INFO), "info");
+    assert_string_equal(log_level_name(LOG_LEVEL_DEBUG), "debug");
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_line_format), cmocka_unit_test(test_context_appended),
+        cmocka_unit_test(test_threshold),   cmocka_unit_test(test_member_text_cannot_forge_lines),
+        cmocka_unit_test(test_level_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
