@@ -17,7 +17,8 @@ TESTBED="$SRC/tests/e2e/testbed.sh"
 TIMEOUT=${E2E_TIMEOUT:-600}
 label=$(basename "$BUILD")
 
-TB=$(mktemp -d "${TMPDIR:-/tmp}/mentord-testbed.XXXXXX") || exit 1
+# /tmp, not $TMPDIR: the servers' unprivileged users must be able to reach the folder.
+TB=$(mktemp -d /tmp/mentord-testbed.XXXXXX) || exit 1
 out=$TB.out
 cleanup() {
     sh "$TESTBED" stop "$TB" || echo "e2e: could not stop the test-bed in $TB" >&2

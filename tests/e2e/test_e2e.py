@@ -235,7 +235,7 @@ class E2E(unittest.TestCase):
     # ---- headers from strangers ----
 
     def test_non_ascii_name_and_subject(self):
-        mb.send("ann", "mentors", "Beitritt: join ✓", "Grüße!",
+        mb.send("ann", "mentors", "Join — Grüße aus Köln ✓", "Grüße!",
                 headers={"From": "Ánna Müller <ann@example.test>"})
         self.once()
         r = self.one_reply("ann")

@@ -424,6 +424,7 @@ cmd_start() {
     chown postfix "$DIR/pfdata"
     MAIL_UID=$(id -u "$MAIL_USER")
     MAIL_GID=$(id -g "$MAIL_USER")
+    # shellcheck disable=SC2046 # five numbers, split on purpose
     set -- $(pick_ports)
     TB_IMAP_PORT=$1 TB_IMAPS_PORT=$2 TB_SMTP_PORT=$3 TB_SUBMISSION_PORT=$4 TB_SMTPS_PORT=$5
     make_cert
