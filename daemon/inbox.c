@@ -226,7 +226,7 @@ inbox_failed(struct inbox_run *r, uint32_t uid, const char *hash, const char *wh
 static int
 inbox_message(struct inbox_run *r, uint32_t uid)
 {
-    char *raw = NULL, hash[65], why[512] = "";
+    char *raw = NULL, hash[65], why[1024] = "";
     size_t len = 0;
 
     if (imap_fetch(r->im, uid, &raw, &len) != 0) {

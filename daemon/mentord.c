@@ -5,6 +5,7 @@
  * Runs in the foreground (systemd style) and logs to stderr.  SIGTERM and
  * SIGINT finish the current message and exit 0; SIGHUP reloads the config.
  */
+#include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -338,14 +339,22 @@ main(int argc, char **argv)
         config_free(&cfg);
         return 1;
     }
+    /* Before any thread or handle exists, as libcurl requires. */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        log_error("cannot initialise libcurl");
+        config_free(&cfg);
+        return 1;
+    }
     if (store_open(cfg.store.path, &st, err, sizeof(err)) != 0) {
         log_error("store %s: %s", cfg.store.path, err);
+        curl_global_cleanup();
         config_free(&cfg);
         return 1;
     }
     /* A dry run in a loop would print the same mail forever: one pass only. */
     rc = o.once || o.dry_run ? mentord_once(&cfg, st, &o) : mentord_loop(&cfg, st, &o);
     store_close(st);
+    curl_global_cleanup();
     config_free(&cfg);
     return rc;
 }
