@@ -107,6 +107,11 @@ uninstall:
 		$(DESTDIR)$(UNITDIR)/mentord.service
 	rm -rf $(DESTDIR)$(DATADIR)
 
+# Benchmarks are not part of make check: each reports a ratio against a
+# reference measured in the same run (see bench/README.md).
+bench: deps all
+	$(MAKE) -C bench BUILD=$(CURDIR)/$(BUILD)
+
 format:
 	clang-format -i daemon/*.c include/*.h tests/*.c
 
