@@ -111,8 +111,7 @@ is_ok(int r)
            r == MAILIMAP_NO_ERROR_NON_AUTHENTICATED;
 }
 
-static void
-set_err(struct imap *im, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_err(struct imap *im, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 set_err(struct imap *im, const char *fmt, ...)
@@ -131,10 +130,10 @@ set_err(struct imap *im, const char *fmt, ...)
 static int
 fail(struct imap *im, const char *op, int r)
 {
+    /* Not session->imap_response: it keeps the previous command's text when
+     * this one got no tagged reply at all (connection lost). */
     const char *server = im->status;
 
-    if (server[0] == '\0' && im->session != NULL && im->session->imap_response != NULL)
-        server = im->session->imap_response;
     if (r == MAILIMAP_ERROR_STREAM || r == MAILIMAP_ERROR_CONNECTION_REFUSED ||
         r == MAILIMAP_ERROR_SSL)
         im->broken = 1;
@@ -241,8 +240,8 @@ load_trust(struct imap *im, const struct config_imap *cfg, gnutls_x509_trust_lis
     int r;
 
     if (cfg->tls.ca_file != NULL && cfg->tls.ca_file[0] != '\0') {
-        r = gnutls_x509_trust_list_add_trust_file(tl, cfg->tls.ca_file, NULL,
-                                                  GNUTLS_X509_FMT_PEM, 0, 0);
+        r = gnutls_x509_trust_list_add_trust_file(tl, cfg->tls.ca_file, NULL, GNUTLS_X509_FMT_PEM,
+                                                  0, 0);
         if (r <= 0) {
             set_err(im, "TLS: no CA certificate loaded from tls_ca_file %s: %s", cfg->tls.ca_file,
                     r < 0 ? gnutls_strerror(r) : "file holds no PEM certificate");
@@ -525,8 +524,7 @@ imap_connect(const struct config_imap *cfg, struct imap **out, char *err, size_t
         goto fail;
     if (cfg->tls.security != CONFIG_SEC_NONE) {
         if (!cfg->tls.verify)
-            log_warn("imap: tls_verify is off: the certificate of %s is NOT checked",
-                     cfg->host);
+            log_warn("imap: tls_verify is off: the certificate of %s is NOT checked", cfg->host);
         else if (verify_peer(im, cfg) < 0)
             goto fail; /* nothing was sent yet beyond CAPABILITY/STARTTLS */
     }
