@@ -932,6 +932,28 @@ html_body(const struct mailmime *root)
     return tidy;
 }
 
+/* Append every part's content type to b, depth-first, within the usual caps. */
+static void
+collect_types(const struct mailmime *mime, struct buf *b, int depth, int *budget)
+{
+    if (mime == NULL || depth > MAIL_MAX_DEPTH || --*budget < 0)
+        return;
+    char *name = content_type_name(mime->mm_content_type);
+    if (name != NULL) {
+        if (b->len > 0)
+            buf_addc(b, ' ');
+        buf_add(b, name, strlen(name));
+        free(name);
+    }
+    if (mime->mm_type == MAILMIME_MESSAGE) {
+        collect_types(mime->mm_data.mm_message.mm_msg_mime, b, depth + 1, budget);
+    } else if (mime->mm_type == MAILMIME_MULTIPLE) {
+        for (clistiter *it = clist_begin(mime->mm_data.mm_multipart.mm_mp_list); it;
+             it = clist_next(it))
+            collect_types(clist_content(it), b, depth + 1, budget);
+    }
+}
+
 /* m->text from the body: text/plain preferred, then HTML, else "". */
 static int
 body_fill(struct mail *m, const char *raw, size_t len)
@@ -943,11 +965,19 @@ body_fill(struct mail *m, const char *raw, size_t len)
         m->text = find_text(mime, "plain", 0, &budget);
         if (m->text == NULL)
             m->text = html_body(mime);
+        /* The root is the message itself; its own type is m->content_type. */
+        struct buf types = {0};
+        budget = MAIL_MAX_PARTS;
+        if (mime->mm_type == MAILMIME_MESSAGE)
+            collect_types(mime->mm_data.mm_message.mm_msg_mime, &types, 0, &budget);
+        m->part_types = buf_take(&types);
         mailmime_free(mime);
     }
     if (m->text == NULL)
         m->text = strdup("");
-    return m->text == NULL ? -1 : 0;
+    if (m->part_types == NULL)
+        m->part_types = strdup(m->content_type ? m->content_type : "");
+    return m->text == NULL || m->part_types == NULL ? -1 : 0;
 }
 
 /* ---- public ------------------------------------------------------------ */
@@ -997,6 +1027,7 @@ mail_free(struct mail *m)
     free(m->return_path);
     free(m->content_type);
     free(m->text);
+    free(m->part_types);
     for (size_t i = 0; i < m->n_headers; i++) {
         free(m->headers[i].name);
         free(m->headers[i].value);

@@ -32,6 +32,10 @@ struct mail {
     size_t size;       /* raw size in bytes */
     struct mail_header_field *headers;
     size_t n_headers;
+    /* Addition: content type of every MIME part, depth-first, lower case, separated
+     * by single spaces ("multipart/report text/plain message/delivery-status ...").
+     * Lets classify see DSN/ARF parts; capped at the same depth and count as the body walk. */
+    char *part_types;
 };
 
 /* Parse raw (need not be NUL-terminated).  Returns 0, or -1 with err set. */
