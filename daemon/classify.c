@@ -121,9 +121,9 @@ local_contains(const char *addr, const char *needle)
 static int
 sender_looks_system(const char *addr)
 {
-    static const char *const parts[] = {"mailer-daemon", "postmaster", "post_master", "daemon",
-                                        "smtp",          "mail_service", "mailservice",
-                                        "antivirus",     "administrator"};
+    static const char *const parts[] = {"mailer-daemon", "postmaster", "post_master",
+                                        "daemon",        "smtp",       "mail_service",
+                                        "mailservice",   "antivirus",  "administrator"};
     if (addr == NULL)
         return 0;
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
@@ -136,8 +136,8 @@ sender_looks_system(const char *addr)
 static int
 sender_is_noreply(const char *addr)
 {
-    static const char *const names[] = {"no-reply", "noreply", "no_reply", "do-not-reply",
-                                        "donotreply", "do_not_reply"};
+    static const char *const names[] = {"no-reply",     "noreply",    "no_reply",
+                                        "do-not-reply", "donotreply", "do_not_reply"};
     if (addr == NULL)
         return 0;
     size_t len = local_len(addr);
@@ -295,8 +295,8 @@ is_bounce(const struct mail *m, const char **why)
     else if (sender_is_mailer(m->from_addr) || contains_ci(mail_header(m, "From"), "mailer-daemon"))
         *why = "From: MAILER-DAEMON or postmaster";
     else if (subject_is_bounce(m->subject) &&
-             (null_rp || sender_looks_system(m->from_addr) ||
-              sender_looks_system(m->return_path) || text_is_bounce(m->text)))
+             (null_rp || sender_looks_system(m->from_addr) || sender_looks_system(m->return_path) ||
+              text_is_bounce(m->text)))
         *why = "bounce Subject from a mail system or null Return-Path";
     else
         return 0;

@@ -40,10 +40,9 @@ static const struct {
 };
 
 /* Reply and forward prefixes in the languages members write in. */
-static const char *const prefixes[] = {
-    "re", "fwd", "fw", "aw", "wg", "sv", "vs", "antw", "odp", "tr", "r\xc3\xa9" "f", "ref",
-    "rif", "res", "rv", "enc", "vb", "doorst", "ynt", "trs",
-};
+static const char *const prefixes[] = {"re",   "fwd", "fw", "aw",     "wg",  "sv",  "vs",
+                                       "antw", "odp", "tr", "réf",    "ref", "rif", "res",
+                                       "rv",   "enc", "vb", "doorst", "ynt", "trs"};
 
 const char *
 command_name(enum command_kind kind)

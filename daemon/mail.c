@@ -185,10 +185,12 @@ charset_alias(const char *cs)
     static const struct {
         const char *name, *iconv;
     } aliases[] = {
-        {"ks_c_5601-1987", "CP949"}, {"ks_c_5601", "CP949"},  {"euc-kr", "CP949"},
-        {"gb2312", "GB18030"},       {"gbk", "GB18030"},      {"x-gbk", "GB18030"},
-        {"shift_jis", "CP932"},      {"x-sjis", "CP932"},     {"sjis", "CP932"},
-        {"iso-2022-jp-ms", "ISO-2022-JP-3"}, {"big5", "BIG5-HKSCS"}, {"unicode-1-1-utf-7", "UTF-7"},
+        {"ks_c_5601-1987", "CP949"}, {"ks_c_5601", "CP949"},
+        {"euc-kr", "CP949"},         {"gb2312", "GB18030"},
+        {"gbk", "GB18030"},          {"x-gbk", "GB18030"},
+        {"shift_jis", "CP932"},      {"x-sjis", "CP932"},
+        {"sjis", "CP932"},           {"iso-2022-jp-ms", "ISO-2022-JP-3"},
+        {"big5", "BIG5-HKSCS"},      {"unicode-1-1-utf-7", "UTF-7"},
     };
     for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
         if (strcasecmp(cs, aliases[i].name) == 0)
@@ -628,8 +630,7 @@ fields_fill(struct mail *m)
         rc = -1;
     if ((v = mail_header(m, "Message-ID")) != NULL && (m->message_id = parse_ids(v, 1)) == NULL)
         rc = -1;
-    if ((v = mail_header(m, "In-Reply-To")) != NULL &&
-        (m->in_reply_to = parse_ids(v, 1)) == NULL)
+    if ((v = mail_header(m, "In-Reply-To")) != NULL && (m->in_reply_to = parse_ids(v, 1)) == NULL)
         rc = -1;
     if ((v = mail_header(m, "References")) != NULL && (m->references = parse_ids(v, 0)) == NULL)
         rc = -1;

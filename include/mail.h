@@ -18,18 +18,18 @@ struct mail_header_field {
 };
 
 struct mail {
-    char *message_id;  /* without angle brackets; NULL when absent */
-    char *in_reply_to; /* first id, without angle brackets */
-    char *references;  /* ids separated by single spaces, without angle brackets */
-    char *from_addr;   /* addr-spec of the first From: mailbox */
-    char *from_name;   /* display name, UTF-8, may be NULL */
-    char *reply_to;    /* addr-spec of the first Reply-To: mailbox, may be NULL */
-    char *subject;     /* UTF-8, unfolded, may be NULL */
-    char *return_path; /* addr-spec; "" for <>; NULL when the header is absent */
+    char *message_id;   /* without angle brackets; NULL when absent */
+    char *in_reply_to;  /* first id, without angle brackets */
+    char *references;   /* ids separated by single spaces, without angle brackets */
+    char *from_addr;    /* addr-spec of the first From: mailbox */
+    char *from_name;    /* display name, UTF-8, may be NULL */
+    char *reply_to;     /* addr-spec of the first Reply-To: mailbox, may be NULL */
+    char *subject;      /* UTF-8, unfolded, may be NULL */
+    char *return_path;  /* addr-spec; "" for <>; NULL when the header is absent */
     char *content_type; /* "text/plain", "multipart/report", ... lower case */
-    char *text;        /* the body as UTF-8 text (text/plain part preferred) */
-    time_t date;       /* 0 when absent or invalid */
-    size_t size;       /* raw size in bytes */
+    char *text;         /* the body as UTF-8 text (text/plain part preferred) */
+    time_t date;        /* 0 when absent or invalid */
+    size_t size;        /* raw size in bytes */
     struct mail_header_field *headers;
     size_t n_headers;
     /* Addition: content type of every MIME part, depth-first, lower case, separated

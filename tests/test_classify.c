@@ -84,8 +84,8 @@ static void
 test_nonstandard_bounce(void **state)
 {
     (void)state;
-    expect_kind("From: MAILER-DAEMON <>\nSubject: Mail delivery failed\n\nsorry\n",
-                CLASSIFY_BOUNCE, "MAILER-DAEMON");
+    expect_kind("From: MAILER-DAEMON <>\nSubject: Mail delivery failed\n\nsorry\n", CLASSIFY_BOUNCE,
+                "MAILER-DAEMON");
     expect_kind("From: E500_SMTP_Mail_Service@example.net\n"
                 "Subject: Returned Mail - Error During Delivery\n\nx\n",
                 CLASSIFY_BOUNCE, "bounce Subject");
@@ -111,10 +111,10 @@ static void
 test_auto_submitted(void **state)
 {
     (void)state;
-    expect_kind("From: ann@example.net\nAuto-Submitted: auto-replied\n\nx\n",
-                CLASSIFY_AUTO_REPLY, "auto-replied");
-    expect_kind("From: ann@example.net\nAuto-Submitted: auto-generated\n\nx\n",
-                CLASSIFY_AUTOMATIC, "Auto-Submitted");
+    expect_kind("From: ann@example.net\nAuto-Submitted: auto-replied\n\nx\n", CLASSIFY_AUTO_REPLY,
+                "auto-replied");
+    expect_kind("From: ann@example.net\nAuto-Submitted: auto-generated\n\nx\n", CLASSIFY_AUTOMATIC,
+                "Auto-Submitted");
 }
 
 static void
@@ -125,10 +125,10 @@ test_auto_reply_headers_and_subjects(void **state)
                 "X-Autoreply");
     expect_kind("From: ann@example.net\nX-Auto-Response-Suppress: OOF, AutoReply\n\nx\n",
                 CLASSIFY_AUTO_REPLY, "X-Auto-Response-Suppress");
-    expect_kind("From: ann@example.net\nSubject: Automatic reply: join\n\nx\n",
-                CLASSIFY_AUTO_REPLY, "out-of-office Subject");
-    expect_kind("From: ann@example.net\nSubject: Out of Office: join\n\nx\n",
-                CLASSIFY_AUTO_REPLY, "out-of-office Subject");
+    expect_kind("From: ann@example.net\nSubject: Automatic reply: join\n\nx\n", CLASSIFY_AUTO_REPLY,
+                "out-of-office Subject");
+    expect_kind("From: ann@example.net\nSubject: Out of Office: join\n\nx\n", CLASSIFY_AUTO_REPLY,
+                "out-of-office Subject");
     expect_kind("From: ann@example.net\nSubject: Auto: join\n\nx\n", CLASSIFY_AUTO_REPLY,
                 "out-of-office Subject");
     expect_kind("From: a@example.de\nSubject: =?ISO-8859-1?Q?Abwesenheitsnotiz:_join?=\n\nx\n",
@@ -158,8 +158,8 @@ test_automatic_senders(void **state)
     (void)state;
     expect_kind("From: Shop <no-reply@shop.example>\n\nx\n", CLASSIFY_AUTOMATIC, "no-reply");
     expect_kind("From: donotreply@bank.example\n\nx\n", CLASSIFY_AUTOMATIC, "no-reply");
-    expect_kind("Return-Path: <>\nFrom: ann@example.net\nSubject: hello\n\nx\n",
-                CLASSIFY_AUTOMATIC, "null Return-Path");
+    expect_kind("Return-Path: <>\nFrom: ann@example.net\nSubject: hello\n\nx\n", CLASSIFY_AUTOMATIC,
+                "null Return-Path");
 }
 
 static void
@@ -227,17 +227,17 @@ static const char *const spam_in_bounces[] = {
 
 /* mime/ samples that really are automatic (checked by hand): DSNs, list mail, no-reply. */
 static const char *const automatic_in_mime[] = {
-    "cpy-msg_05.txt",                      /* multipart/report delivery-status */
-    "cpy-msg_16.txt",                      /* "Delivery has failed" with a DSN part */
-    "cpy-msg_25.txt",                      /* Returned mail: too many hops */
-    "cpy-msg_32.txt",                      /* Precedence: bulk (mailing list) */
-    "cpy-msg_33.txt",                      /* Precedence: bulk (mailing list) */
-    "cpy-msg_43.txt",                      /* virus scanner DSN */
-    "flanker-apache-message-news-mime.eml", /* Precedence: bulk */
-    "flanker-from-encoding.eml",            /* Precedence: bulk */
-    "flanker-long-links.eml",               /* From: postmaster@ */
-    "flanker-message-external-body.eml",    /* Precedence: bulk */
-    "mail-error_emails-bad_date_header.eml", /* spam with Precedence: bulk */
+    "cpy-msg_05.txt",                         /* multipart/report delivery-status */
+    "cpy-msg_16.txt",                         /* "Delivery has failed" with a DSN part */
+    "cpy-msg_25.txt",                         /* Returned mail: too many hops */
+    "cpy-msg_32.txt",                         /* Precedence: bulk (mailing list) */
+    "cpy-msg_33.txt",                         /* Precedence: bulk (mailing list) */
+    "cpy-msg_43.txt",                         /* virus scanner DSN */
+    "flanker-apache-message-news-mime.eml",   /* Precedence: bulk */
+    "flanker-from-encoding.eml",              /* Precedence: bulk */
+    "flanker-long-links.eml",                 /* From: postmaster@ */
+    "flanker-message-external-body.eml",      /* Precedence: bulk */
+    "mail-error_emails-bad_date_header.eml",  /* spam with Precedence: bulk */
     "mail-error_emails-bad_date_header2.eml", /* newsletter, VERP Return-Path */
     "mail-error_emails-content_transfer_encoding_x_uuencode.eml", /* owner-list Return-Path */
     "mail-error_emails-empty_in_reply_to.eml",                    /* List-Id */
@@ -264,11 +264,11 @@ classify_dir(const char *dir, const char *prefix, const char *suffix, struct tal
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         size_t nl = strlen(e->d_name), sl = strlen(suffix);
-        if (e->d_name[0] == '.' || strncmp(e->d_name, prefix, strlen(prefix)) != 0 ||
-            nl < sl || strcmp(e->d_name + nl - sl, suffix) != 0 || strstr(e->d_name, "expected"))
+        if (e->d_name[0] == '.' || strncmp(e->d_name, prefix, strlen(prefix)) != 0 || nl < sl ||
+            strcmp(e->d_name + nl - sl, suffix) != 0 || strstr(e->d_name, "expected"))
             continue;
         snprintf(path, sizeof path, "%s/%s/%s", CORPUS, dir, e->d_name);
-        size_t len;
+        size_t len = 0;
         char *raw = read_all(path, &len);
         assert_non_null(raw);
         struct mail *m = NULL;
@@ -286,8 +286,8 @@ classify_dir(const char *dir, const char *prefix, const char *suffix, struct tal
         int exception = name_in(e->d_name, expected_other, n_other);
         int want = exception ? !want_person : want_person;
         if ((k == CLASSIFY_PERSON) != want && ++t->wrong)
-            printf("classify: MISCLASSIFIED %s/%s as %s (%s)\n", dir, e->d_name,
-                   classify_name(k), why);
+            printf("classify: MISCLASSIFIED %s/%s as %s (%s)\n", dir, e->d_name, classify_name(k),
+                   why);
         mail_free(m);
         free(raw);
     }
@@ -334,8 +334,8 @@ test_corpus_people(void **state)
     print_tally("replies/talon-*.eml", &r);
     print_tally("mime", &m);
     int ordinary = m.total - (int)n_auto;
-    printf("classify: mime ordinary mail %d/%d person (%zu automatic samples listed)\n",
-           m.person, ordinary, n_auto);
+    printf("classify: mime ordinary mail %d/%d person (%zu automatic samples listed)\n", m.person,
+           ordinary, n_auto);
     assert_true(r.total >= 10);
     assert_int_equal(r.person, r.total);
     assert_true(m.total >= 280);

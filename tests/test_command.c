@@ -67,7 +67,9 @@ test_reply_prefixes(void **state)
     expect("RE: Fwd: FW: join", NULL, COMMAND_JOIN, 1);
     expect("AW: WG: mentor", NULL, COMMAND_MENTOR, 1);
     expect("SV: VS: Antw: help", NULL, COMMAND_HELP, 1);
-    expect("Odp: TR: R\xc3\xa9" "f: RIF: join", NULL, COMMAND_JOIN, 1);
+    expect("Odp: TR: R\xc3\xa9"
+           "f: RIF: join",
+           NULL, COMMAND_JOIN, 1);
     expect("Re[2]: Re(3): join", NULL, COMMAND_JOIN, 1);
     expect("Re : [mentors] join", NULL, COMMAND_JOIN, 1);
 }

@@ -375,6 +375,49 @@ test_broken_headers_kept_apart(void **state)
 }
 
 static void
+test_uuencode_block_removed(void **state)
+{
+    (void)state;
+    struct mail *m = parse_ok("Subject: pic\n\nHere it is.\n\nbegin 644 ball.png\n"
+                              "M3UE#V%S9&%S9&%S9&%S9&%S9&%S9&%S9&%S9&%S9&%S9&%S9&%S9&%S9&%S\n"
+                              "`\nend\nBye\n");
+    assert_string_equal(m->text, "Here it is.\n\nBye\n");
+    mail_free(m);
+}
+
+static void
+test_iso2022jp_body_and_subject(void **state)
+{
+    (void)state;
+    /* "\e$B$9$_$^$;$s!#\e(B" is ISO-2022-JP for "sumimasen." */
+    struct mail *m = parse_ok("Subject: =?iso-2022-jp?b?GyRCJUYlOSVIGyhCCg=?=\n"
+                              "Content-Type: text/plain; charset=iso-2022-jp\n\n"
+                              "\x1b$B$9$_$^$;$s!#\x1b(B\n");
+    /* The encoded word ends in an encoded newline: subjects stay one line. */
+    assert_string_equal(m->subject, "\xe3\x83\x86\xe3\x82\xb9\xe3\x83\x88");
+    assert_string_equal(m->text, "\xe3\x81\x99\xe3\x81\xbf\xe3\x81\xbe\xe3\x81\x9b\xe3\x82\x93"
+                                 "\xe3\x80\x82\n");
+    mail_free(m);
+}
+
+static void
+test_part_types(void **state)
+{
+    (void)state;
+    struct mail *m = parse_ok("Content-Type: multipart/report; report-type=delivery-status;"
+                              " boundary=B\n\n"
+                              "--B\nContent-Type: text/plain\n\nfailed\n"
+                              "--B\nContent-Type: message/delivery-status\n\nStatus: 5.0.0\n"
+                              "--B\nContent-Type: Message/RFC822\n\nSubject: orig\n\nhello\n"
+                              "--B--\n");
+    assert_string_equal(m->content_type, "multipart/report");
+    assert_string_equal(m->part_types, "multipart/report text/plain message/delivery-status "
+                                       "message/rfc822 text/plain");
+    assert_string_equal(m->text, "failed");
+    mail_free(m);
+}
+
+static void
 test_hash(void **state)
 {
     (void)state;
@@ -514,8 +557,8 @@ check_fact(const struct mail *m, const char *field, const char *want)
     char *body = squash(m->text);
     char *exp = strcmp(field, "body_file") == 0 ? latin1_file(want) : strdup(want);
     char *exp_sq = squash(exp);
-    int ok = strcmp(field, "body_file") == 0 ? strcmp(body, exp_sq) == 0
-                                              : strstr(body, exp_sq) != NULL;
+    int ok =
+        strcmp(field, "body_file") == 0 ? strcmp(body, exp_sq) == 0 : strstr(body, exp_sq) != NULL;
     free(body);
     free(exp);
     free(exp_sq);
@@ -542,7 +585,7 @@ test_corpus_expected_facts(void **state)
         unescape(value);
         char path[8300];
         snprintf(path, sizeof path, "%s/mime/%s", CORPUS, file);
-        size_t len;
+        size_t len = 0;
         char *raw = read_all(path, &len);
         if (raw == NULL)
             skip();
@@ -553,12 +596,13 @@ test_corpus_expected_facts(void **state)
             ok++;
         else
             printf("mail: expected %s of %s = \"%.60s\", got \"%.60s\"\n", field, file, value,
-                   m == NULL                           ? err
-                   : strcmp(field, "from_name") == 0   ? (m->from_name ? m->from_name : "(null)")
-                   : strcmp(field, "subject") == 0     ? (m->subject ? m->subject : "(null)")
-                   : strncmp(field, "body", 4) == 0    ? m->text
-                   : strcmp(field, "from_addr") == 0   ? (m->from_addr ? m->from_addr : "(null)")
-                   : m->message_id ? m->message_id : "(null)");
+                   m == NULL                         ? err
+                   : strcmp(field, "from_name") == 0 ? (m->from_name ? m->from_name : "(null)")
+                   : strcmp(field, "subject") == 0   ? (m->subject ? m->subject : "(null)")
+                   : strncmp(field, "body", 4) == 0  ? m->text
+                   : strcmp(field, "from_addr") == 0 ? (m->from_addr ? m->from_addr : "(null)")
+                   : m->message_id                   ? m->message_id
+                                                     : "(null)");
         mail_free(m);
         free(raw);
     }
@@ -592,6 +636,9 @@ main(void)
         cmocka_unit_test(test_deep_nesting_does_not_crash),
         cmocka_unit_test(test_unparseable_input),
         cmocka_unit_test(test_broken_headers_kept_apart),
+        cmocka_unit_test(test_uuencode_block_removed),
+        cmocka_unit_test(test_iso2022jp_body_and_subject),
+        cmocka_unit_test(test_part_types),
         cmocka_unit_test(test_hash),
         cmocka_unit_test(test_corpus_parses),
         cmocka_unit_test(test_corpus_expected_facts),
