@@ -579,6 +579,17 @@ imap_has_uidplus(const struct imap *im)
     return im != NULL && im->has_uidplus;
 }
 
+void
+imap_disable_caps(struct imap *im, unsigned caps)
+{
+    if (caps & IMAP_CAP_IDLE)
+        im->has_idle = 0;
+    if (caps & IMAP_CAP_MOVE)
+        im->has_move = 0;
+    if (caps & IMAP_CAP_UIDPLUS)
+        im->has_uidplus = 0;
+}
+
 int
 imap_keywords_allowed(const struct imap *im)
 {

@@ -31,6 +31,14 @@ int imap_has_idle(const struct imap *im);
 int imap_has_move(const struct imap *im);
 int imap_has_uidplus(const struct imap *im);
 
+/*
+ * Act as if the server had not advertised these (an OR of IMAP_CAP_*): for
+ * servers whose extension is broken, and to test the fallbacks (COPY +
+ * EXPUNGE, NOOP polling).  Only ever turns features off.
+ */
+enum { IMAP_CAP_IDLE = 1, IMAP_CAP_MOVE = 2, IMAP_CAP_UIDPLUS = 4 };
+void imap_disable_caps(struct imap *im, unsigned caps);
+
 /* SELECT mailbox (read-write); reports UIDVALIDITY and UIDNEXT. */
 int imap_select(struct imap *im, const char *mailbox, uint32_t *uidvalidity, uint32_t *uidnext);
 
@@ -49,7 +57,8 @@ int imap_search(struct imap *im, uint32_t first, uint32_t last, const char *with
 /* The whole raw message (BODY.PEEK[], so \Seen is not set); *data is malloc'd, NUL-terminated. */
 int imap_fetch(struct imap *im, uint32_t uid, char **data, size_t *len);
 
-/* Move uid to dest: UID MOVE, else UID COPY + \Deleted + UID EXPUNGE (plain EXPUNGE without UIDPLUS). */
+/* Move uid to dest: UID MOVE, else UID COPY + \Deleted + UID EXPUNGE (plain EXPUNGE without
+ * UIDPLUS). */
 int imap_move(struct imap *im, uint32_t uid, const char *dest);
 
 /* Add flags to uid, e.g. "\\Seen" or a keyword "$MentordDone". */

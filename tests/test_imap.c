@@ -643,6 +643,51 @@ test_move(void **state)
     raw_delete(tb, dest);
 }
 
+/* Without MOVE: UID COPY + \Deleted + UID EXPUNGE, or plain EXPUNGE without UIDPLUS. */
+static void
+move_fallback(struct testbed *tb, unsigned caps, const char *tag)
+{
+    struct imap *im = tb_connect(tb);
+    uint32_t u[3], uv = 0, next = 0, *got = NULL;
+    char box[64], dest[80], *data = NULL;
+    size_t n = 0, len = 0;
+
+    imap_disable_caps(im, caps);
+    assert_false(imap_has_move(im));
+    box_name(box, sizeof(box), tag);
+    snprintf(dest, sizeof(dest), "%s-dst", box);
+    fill_box(tb, im, box, u, 3);
+    assert_int_equal(imap_ensure_mailbox(im, dest), 0);
+    if (imap_move(im, u[1], dest) != 0)
+        fail_msg("move: %s", imap_error(im));
+    {
+        uint32_t rest[2] = {u[0], u[2]};
+        expect_uids(im, 1, 0, NULL, rest, 2); /* the others are untouched */
+    }
+    assert_int_equal(imap_select(im, dest, &uv, &next), 0);
+    assert_int_equal(imap_search(im, 1, 0, NULL, &got, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(imap_fetch(im, got[0], &data, &len), 0);
+    assert_non_null(strstr(data, "Subject: msg-1\r\n"));
+    free(data);
+    free(got);
+    imap_close(im);
+    raw_delete(tb, box);
+    raw_delete(tb, dest);
+}
+
+static void
+test_move_fallback_uidplus(void **state)
+{
+    move_fallback(*state, IMAP_CAP_MOVE, "copy-uidplus");
+}
+
+static void
+test_move_fallback_expunge(void **state)
+{
+    move_fallback(*state, IMAP_CAP_MOVE | IMAP_CAP_UIDPLUS, "copy-expunge");
+}
+
 static void
 test_flag_keyword(void **state)
 {
@@ -871,6 +916,8 @@ main(void)
         cmocka_unit_test(test_search_ranges),
         cmocka_unit_test(test_fetch_exact_bytes),
         cmocka_unit_test(test_move),
+        cmocka_unit_test(test_move_fallback_uidplus),
+        cmocka_unit_test(test_move_fallback_expunge),
         cmocka_unit_test(test_flag_keyword),
         cmocka_unit_test(test_wait_idle_new_mail),
         cmocka_unit_test(test_wait_idle_timeout),
