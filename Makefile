@@ -16,14 +16,14 @@ UNITDIR    ?= /lib/systemd/system
 
 CC       ?= cc
 BUILD    ?= build
-PKGS      = libcurl sqlite3 inih gnutls
+PKGS      = libcurl sqlite3 inih gnutls gumbo
 # Debian's libetpan.pc is unusable without dpkg-dev, so libetpan is linked by name.
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -letpan
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 WARN     = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-CPPFLAGS += -D_GNU_SOURCE -Iinclude -DMENTORD_DATADIR='"$(DATADIR)"'
+CPPFLAGS += -D_GNU_SOURCE -DMENTORD_HAVE_GUMBO -Iinclude -DMENTORD_DATADIR='"$(DATADIR)"'
 CFLAGS   ?= -O2 -g
 CFLAGS   += $(WARN) $(PKG_CFLAGS)
 LDLIBS   += $(PKG_LIBS) -lm
