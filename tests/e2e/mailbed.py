@@ -402,6 +402,16 @@ def stop_mentord(proc, sig=signal.SIGTERM, timeout=5):
         return None
 
 
+SANITIZER_RE = re.compile(r"^.*(?:ERROR: (?:Address|Leak|Memory|Thread)Sanitizer|"
+                          r"runtime error:|SUMMARY: \w+Sanitizer).*$", re.M)
+
+
+def sanitizer_report(text):
+    """The first line of an ASan/UBSan/LSan report in text, or None."""
+    found = SANITIZER_RE.search(text or "")
+    return found.group(0) if found else None
+
+
 def sqlite(dbpath, sql, params=()):
     """Run one SQL statement on mentord's database; returns the rows as tuples."""
     con = sqlite3.connect(dbpath, timeout=10)

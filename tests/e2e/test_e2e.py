@@ -68,6 +68,7 @@ class E2E(unittest.TestCase):
 
     def once(self, *args, env=None, expect_rc=0):
         rc, out, err = mb.run_mentord(self.config, "--once", *args, env=env)
+        self.no_sanitizer_report(err)
         if expect_rc is not None:
             self.assertEqual(rc, expect_rc, "mentord --once %s exited %d; stderr:\n%s"
                              % (" ".join(args), rc, err[-3000:]))
@@ -81,6 +82,19 @@ class E2E(unittest.TestCase):
             self.assertIsNone(proc.poll(), "mentord exited early:\n" + mb.daemon_log(proc))
             time.sleep(1)
         return proc
+
+    def no_sanitizer_report(self, text):
+        report = mb.sanitizer_report(text)
+        self.assertIsNone(report, "sanitizer report from mentord: %s" % report)
+
+    def stop(self, proc, sig=signal.SIGTERM):
+        """Stop the daemon; asserts it exits 0 within 5 s without a sanitizer report."""
+        t0 = time.monotonic()
+        rc = mb.stop_mentord(proc, sig, timeout=5)
+        log = mb.daemon_log(proc)
+        self.no_sanitizer_report(log)
+        self.assertEqual(rc, 0, "%s: exit %r after %.1f s; log:\n%s"
+                         % (sig.name, rc, time.monotonic() - t0, log[-3000:]))
 
     def assert_nothing_for(self, user, folder="INBOX"):
         time.sleep(QUIET)
@@ -110,6 +124,7 @@ class E2E(unittest.TestCase):
 
     def test_check_config(self):
         rc, out, err = mb.run_mentord(self.config, "--check-config")
+        self.no_sanitizer_report(err)
         self.assertEqual(rc, 0, err)
         self.assertIn("[imap]", out)
         self.assertIn("********", out)
@@ -120,6 +135,7 @@ class E2E(unittest.TestCase):
         with open(bad) as f:
             line = next(i for i, l in enumerate(f, 1) if l.startswith("port = not-a-port"))
         rc, out, err = mb.run_mentord(bad, "--check-config")
+        self.no_sanitizer_report(err)
         self.assertEqual(rc, 1, "bad config accepted; stdout:\n" + out)
         self.assertIn("%s:%d:" % (bad, line), err)
 
@@ -272,10 +288,7 @@ class E2E(unittest.TestCase):
         r = self.one_reply("ann", timeout=10)
         self.assertIn("Welcome", str(r["Subject"]))
         self.assertLess(time.monotonic() - t0, 10)
-        t0 = time.monotonic()
-        rc = mb.stop_mentord(proc, signal.SIGTERM, timeout=5)
-        self.assertEqual(rc, 0, "SIGTERM: exit %r after %.1f s; log:\n%s"
-                         % (rc, time.monotonic() - t0, mb.daemon_log(proc)[-3000:]))
+        self.stop(proc, signal.SIGTERM)
 
     def test_sighup_reloads_config(self):
         proc = self.start_daemon()
@@ -289,7 +302,7 @@ class E2E(unittest.TestCase):
         mb.send("bob", "mentors", "join", "Hi")
         r = self.one_reply("bob")
         self.assertEqual(parseaddr(str(r["From"]))[0], "Renamed Community")
-        self.assertEqual(mb.stop_mentord(proc), 0)
+        self.stop(proc)
 
     # ---- failures ----
 

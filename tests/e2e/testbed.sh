@@ -381,7 +381,8 @@ show_logs() {
 start_imap() {
     dovecot -c "$DIR/dovecot.conf" </dev/null >/dev/null 2>>"$DIR/dovecot.log" || {
         show_logs
-        die "dovecot failed to start"
+        echo "testbed: dovecot failed to start" >&2
+        return 1
     }
 }
 
@@ -390,7 +391,8 @@ start_smtp() {
     # kept in a file and shown on failure; the daemons get their own stdio.
     postfix -c "$DIR/postfix" start </dev/null >>"$DIR/postfix-start.log" 2>&1 || {
         show_logs
-        die "postfix failed to start"
+        echo "testbed: postfix failed to start" >&2
+        return 1
     }
 }
 
@@ -432,8 +434,12 @@ cmd_start() {
     write_dovecot_conf
     write_postfix_conf
     write_env
-    start_imap
-    start_smtp
+    # A half-started test-bed is stopped again: nothing may be left running.
+    start_imap || exit 1
+    start_smtp || {
+        stop_imap
+        exit 1
+    }
     wait_banners "$TB_IMAP_PORT:* OK" "$TB_SMTP_PORT:220" || {
         show_logs
         cmd_stop || true
@@ -473,7 +479,7 @@ stop-smtp)
 start-smtp)
     DIR=$(cd "$DIR" && pwd)
     load_env
-    start_smtp
+    start_smtp || exit 1
     wait_banners "$TB_SMTP_PORT:220" || {
         show_logs
         die "postfix did not answer in time"
@@ -486,7 +492,7 @@ stop-imap)
 start-imap)
     DIR=$(cd "$DIR" && pwd)
     load_env
-    start_imap
+    start_imap || exit 1
     wait_banners "$TB_IMAP_PORT:* OK" || {
         show_logs
         die "dovecot did not answer in time"
