@@ -1,0 +1,60 @@
+/*
+ * profile: what a member tells about themselves, from "Key: value" lines.
+ *
+ * Keys have synonyms and come in several languages ("Skills", "Interests",
+ * "Topics", "Compétences", "Fähigkeiten", "Idiomas", ...).  Values are
+ * normalised: lists split on commas/semicolons/"and", tags lower-cased,
+ * languages mapped to English names, time zones validated against the
+ * system's tz database (IANA names, UTC+hh:mm, or a known city).  What was
+ * not understood is kept, line by line, with a hint on how to write it, so
+ * the reply can say so.
+ */
+#ifndef MENTORD_PROFILE_H
+#define MENTORD_PROFILE_H
+
+#include <stddef.h>
+
+struct profile_problem {
+    int line;   /* 1-based line in the text given to profile_parse */
+    char *text; /* the line as written (UTF-8, trimmed) */
+    char *hint; /* how to write it, e.g. "Time zone: Europe/Berlin or UTC+01:00" */
+};
+
+struct profile {
+    char *name;             /* NULL when not given */
+    char **skills;          /* normalised tags */
+    size_t n_skills;
+    char **languages;       /* English names, lower case: "english", "spanish" */
+    size_t n_languages;
+    char *timezone;         /* IANA name ("Europe/Berlin") or "UTC+02:00"; NULL when not given */
+    char **goals;           /* keywords */
+    size_t n_goals;
+    int capacity;           /* mentees at once; -1 when not given */
+    int availability;       /* hours per week; -1 when not given */
+    size_t n_fields;        /* fields understood */
+    struct profile_problem *problems;
+    size_t n_problems;
+};
+
+/*
+ * Read every "Key: value" line of text (the text the person wrote).  Lines
+ * that are not "Key: value" are ignored unless the key looks like a profile
+ * key with an unusable value, which becomes a problem.  Returns 0 (even when
+ * nothing was found), -1 on allocation failure.
+ */
+int profile_parse(const char *text, struct profile *out);
+void profile_free(struct profile *p);
+
+/* Fields set in update replace those in base (lists are replaced, not merged). */
+void profile_merge(struct profile *base, const struct profile *update);
+
+/* Canonical "key: value" lines for storage; profile_parse reads them back identically. */
+char *profile_serialise(const struct profile *p);
+
+/* Human summary of the understood fields, one "  Key: value" line each (for replies). */
+char *profile_describe(const struct profile *p);
+
+/* UTC offset in minutes of the profile's time zone at time t; 0 with ok=0 when unknown. */
+int profile_utc_offset(const struct profile *p, long long t, int *ok);
+
+#endif
