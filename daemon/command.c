@@ -54,6 +54,26 @@ command_name(enum command_kind kind)
         return "mentor";
     case COMMAND_HELP:
         return "help";
+    case COMMAND_STATUS:
+        return "status";
+    case COMMAND_PAUSE:
+        return "pause";
+    case COMMAND_RESUME:
+        return "resume";
+    case COMMAND_LEAVE:
+        return "leave";
+    case COMMAND_DONE:
+        return "done";
+    case COMMAND_REMATCH:
+        return "rematch";
+    case COMMAND_CAPACITY:
+        return "capacity";
+    case COMMAND_CONFIRM:
+        return "confirm";
+    case COMMAND_ACCEPT:
+        return "accept";
+    case COMMAND_DECLINE:
+        return "decline";
     case COMMAND_NONE:
         break;
     }
