@@ -108,7 +108,8 @@ programme_command(struct programme_ctx *c)
     case COMMAND_HELP:
         snprintf(c->detail, c->detail_len, "help");
         return programme_reply(c, "help", NULL, 0);
-    case COMMAND_NONE:
+    default:
+        /* Commands of the running programme arrive with the lifecycle work. */
         break;
     }
     struct template_var v[] = {{"not_understood", "yes"}};
