@@ -46,6 +46,7 @@ enum key_type {
     K_BOOL,
     K_INT,      /* decimal integer in [min, max] */
     K_DURATION, /* seconds, or a number with an s/m/h/d suffix, in [min, max] seconds */
+    K_SIZE,     /* bytes, or a number with a k/M/G suffix (powers of 1024), in [min, max] */
     K_SECURITY,
     K_LEVEL,
     K_READABLE, /* path of a file that must be readable now (tls_ca_file) */
@@ -100,6 +101,15 @@ static const struct keydef keys[] = {
     {"smtp", "retry_max", K_DURATION, OFF(smtp.retry_max), 1, 30 * DAY, 0},
     {"smtp", "max_lifetime", K_DURATION, OFF(smtp.max_lifetime), 1, 365 * DAY, 0},
 
+    {"limits", "max_message_size", K_SIZE, OFF(limits.max_message_size), 1024, 1 << 30, 0},
+    {"limits", "replies_per_hour", K_INT, OFF(limits.replies_per_hour), 1, 10000, 0},
+    {"limits", "replies_per_day", K_INT, OFF(limits.replies_per_day), 1, 100000, 0},
+
+    {"programme", "plus_addressing", K_BOOL, OFF(programme.plus_addressing), 0, 0, 0},
+    {"programme", "confirm_expiry", K_DURATION, OFF(programme.confirm_expiry), 60, 365 * DAY, 0},
+    {"programme", "bounce_threshold", K_INT, OFF(programme.bounce_threshold), 1, 100, 0},
+    {"programme", "away_pause", K_DURATION, OFF(programme.away_pause), 0, 365 * DAY, 0},
+
     {"store", "path", K_STR, OFF(store.path), 0, 0, 0},
     {"templates", "dir", K_STR, OFF(templates.dir), 0, 0, 0},
     {"log", "level", K_LEVEL, OFF(log.level), 0, 0, 0},
@@ -109,7 +119,8 @@ static const struct keydef keys[] = {
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
-static const char *const sections[] = {"community", "imap", "smtp", "store", "templates", "log"};
+static const char *const sections[] = {"community", "imap",  "smtp",      "limits",
+                                       "programme", "store", "templates", "log"};
 
 /* Everything one config_load() call needs; nothing outlives it. */
 struct load_ctx {
@@ -274,6 +285,41 @@ parse_duration(const char *v, long long *out)
     default:
         break;
     }
+    if (parse_long(num, &n) != 0 || n < 0 || n > LLONG_MAX / mult)
+        return -1;
+    *out = n * mult;
+    return 0;
+}
+
+/* Bytes, or a number followed by k, M or G (binary multiples, as Postfix's sizes). */
+static int
+parse_size(const char *v, long long *out)
+{
+    char num[32];
+    size_t len = strlen(v);
+    long long mult = 1, n;
+
+    if (len == 0 || len >= sizeof(num))
+        return -1;
+    memcpy(num, v, len + 1);
+    switch (num[len - 1]) {
+    case 'k':
+    case 'K':
+        mult = 1024;
+        break;
+    case 'm':
+    case 'M':
+        mult = 1024 * 1024;
+        break;
+    case 'g':
+    case 'G':
+        mult = 1024 * 1024 * 1024;
+        break;
+    default:
+        break;
+    }
+    if (mult != 1)
+        num[len - 1] = '\0';
     if (parse_long(num, &n) != 0 || n < 0 || n > LLONG_MAX / mult)
         return -1;
     *out = n * mult;
@@ -447,6 +493,12 @@ set_ranged(struct load_ctx *ctx, const struct keydef *k, const char *value)
             fail(ctx, ctx->line, "bad value for %s: '%s' (%d-%d)", k->name, value, k->min, k->max);
             return -1;
         }
+    } else if (k->type == K_SIZE) {
+        if (parse_size(value, &n) != 0 || n < k->min || n > k->max) {
+            fail(ctx, ctx->line, "bad value for %s: '%s' (%d-%d bytes; suffixes k, M, G allowed)",
+                 k->name, value, k->min, k->max);
+            return -1;
+        }
     } else if (parse_duration(value, &n) != 0 || n < k->min || n > k->max) {
         fail(ctx, ctx->line,
              "bad value for %s: '%s' (a duration of %d-%d seconds; suffixes s, m, h, d allowed)",
@@ -491,6 +543,7 @@ set_value(struct load_ctx *ctx, const struct keydef *k, const char *value)
         return 0;
     case K_INT:
     case K_DURATION:
+    case K_SIZE:
         return set_ranged(ctx, k, value);
     case K_SECURITY:
         if (parse_security(value, (enum config_security *)(void *)int_field(ctx->cfg, k)) != 0) {
@@ -690,6 +743,12 @@ init_defaults(struct config *cfg)
     cfg->smtp.retry_max = 3600;
     cfg->smtp.max_lifetime = 5 * DAY;
     cfg->log.level = LOG_LEVEL_INFO;
+    cfg->limits.max_message_size = 10 * 1024 * 1024;
+    cfg->limits.replies_per_hour = 5;
+    cfg->limits.replies_per_day = 20;
+    cfg->programme.confirm_expiry = 3 * DAY;
+    cfg->programme.bounce_threshold = 3;
+    cfg->programme.away_pause = 7 * DAY;
 }
 
 static int
@@ -1170,6 +1229,15 @@ config_print(const struct config *cfg, FILE *out)
     print_community(out, &cfg->community);
     print_imap(out, &cfg->imap);
     print_smtp(out, &cfg->smtp);
+    fprintf(out, "\n[limits]\n");
+    fprintf(out, "max_message_size = %d\n", cfg->limits.max_message_size);
+    fprintf(out, "replies_per_hour = %d\n", cfg->limits.replies_per_hour);
+    fprintf(out, "replies_per_day = %d\n", cfg->limits.replies_per_day);
+    fprintf(out, "\n[programme]\n");
+    fprintf(out, "plus_addressing = %s\n", cfg->programme.plus_addressing ? "yes" : "no");
+    fprintf(out, "confirm_expiry = %d\n", cfg->programme.confirm_expiry);
+    fprintf(out, "bounce_threshold = %d\n", cfg->programme.bounce_threshold);
+    fprintf(out, "away_pause = %d\n", cfg->programme.away_pause);
     fprintf(out, "\n[store]\n");
     print_str(out, "path", cfg->store.path);
     fprintf(out, "\n[templates]\n");

@@ -61,6 +61,19 @@ struct config_smtp {
     int max_lifetime; /* seconds before a deferred message is given up; default 5 days */
 };
 
+struct config_limits {
+    int max_message_size; /* bytes; a larger mail gets a polite reply, unparsed; default 10M */
+    int replies_per_hour; /* answers to one sender per hour; default 5 */
+    int replies_per_day;  /* and per day; default 20 */
+};
+
+struct config_programme {
+    int plus_addressing;  /* mentors+join@...: the address names the command; default no */
+    int confirm_expiry;   /* seconds an unconfirmed join/volunteer stays open; default 3 days */
+    int bounce_threshold; /* bounce score making an address undeliverable; default 3 */
+    int away_pause;       /* seconds an out-of-office reply holds nudges back; default 7 days */
+};
+
 struct config_store {
     char *path; /* default /var/lib/mentord/mentord.db */
 };
@@ -80,6 +93,8 @@ struct config {
     struct config_community community;
     struct config_imap imap;
     struct config_smtp smtp;
+    struct config_limits limits;
+    struct config_programme programme;
     struct config_store store;
     struct config_templates templates;
     struct config_log log;
