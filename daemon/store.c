@@ -79,6 +79,37 @@ static const char *const migrations[] = {
     " message_id TEXT,"
     " detail TEXT);"
     "CREATE INDEX events_kind ON events (kind);",
+
+    /*
+     * 2: confirmations (double opt-in), threading of replies to our own mail,
+     * bounce scoring, out-of-office pauses and the per-sender reply budget.
+     */
+    "CREATE TABLE tokens ("
+    " token TEXT PRIMARY KEY,"
+    " address TEXT NOT NULL COLLATE NOCASE,"
+    " action TEXT NOT NULL,"
+    " name TEXT,"
+    " created INTEGER NOT NULL,"
+    " expires INTEGER NOT NULL,"
+    " closed INTEGER,"
+    " outcome TEXT);"
+    "CREATE INDEX tokens_address ON tokens (address);"
+    "ALTER TABLE outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'reply';"
+    "ALTER TABLE outbox ADD COLUMN ref TEXT;"
+    "CREATE INDEX outbox_recipient ON outbox (recipient COLLATE NOCASE, kind, created);"
+    "ALTER TABLE members ADD COLUMN bounce_score REAL NOT NULL DEFAULT 0;"
+    "ALTER TABLE members ADD COLUMN last_bounce INTEGER;"
+    "ALTER TABLE members ADD COLUMN undeliverable INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE members ADD COLUMN away_until INTEGER;"
+    "CREATE TABLE bounces ("
+    " id INTEGER PRIMARY KEY,"
+    " at INTEGER NOT NULL,"
+    " address TEXT NOT NULL COLLATE NOCASE,"
+    " severity TEXT NOT NULL,"
+    " status TEXT,"
+    " diagnostic TEXT,"
+    " score REAL NOT NULL DEFAULT 0);"
+    "CREATE INDEX bounces_address ON bounces (address, at);",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
@@ -589,7 +620,9 @@ store_message_count(struct store *st, const char *outcome)
 
 /* ---- members ---- */
 
-#define MEMBER_COLUMNS "id, address, name, role, state, profile, created, updated"
+#define MEMBER_COLUMNS                                                                             \
+    "id, address, name, role, state, profile, created, updated, bounce_score, last_bounce,"        \
+    " undeliverable, away_until"
 
 static int
 member_fill(sqlite3_stmt *stmt, struct store_member *m)
@@ -598,6 +631,10 @@ member_fill(sqlite3_stmt *stmt, struct store_member *m)
     m->id = sqlite3_column_int64(stmt, 0);
     m->created = (time_t)sqlite3_column_int64(stmt, 6);
     m->updated = (time_t)sqlite3_column_int64(stmt, 7);
+    m->bounce_score = sqlite3_column_double(stmt, 8);
+    m->last_bounce = (time_t)sqlite3_column_int64(stmt, 9);
+    m->undeliverable = sqlite3_column_int(stmt, 10);
+    m->away_until = (time_t)sqlite3_column_int64(stmt, 11);
     if (col_str(stmt, 1, &m->address) != 0 || col_str(stmt, 2, &m->name) != 0 ||
         col_str(stmt, 3, &m->role) != 0 || col_str(stmt, 4, &m->state) != 0 ||
         col_str(stmt, 5, &m->profile) != 0) {
@@ -931,4 +968,214 @@ store_event_count(struct store *st, const char *kind)
     return query_count(st, "counting events",
                        "SELECT count(*) FROM events WHERE ?1 IS NULL OR kind = ?1", "s", kind,
                        NULL);
+}
+
+/* ---- outbox threading and the reply budget ---- */
+
+int
+store_outbox_tag(struct store *st, int64_t id, const char *kind, const char *ref)
+{
+    char what[96];
+    snprintf(what, sizeof what, "tagging outbox mail %lld", (long long)id);
+    int rc = run(st, what, "UPDATE outbox SET kind = ?1, ref = ?2 WHERE id = ?3", "ssi", kind, ref,
+                 (int64_t)id);
+    if (rc == 0)
+        return set_err(st, "%s: no such mail", what);
+    return rc < 0 ? -1 : 0;
+}
+
+int
+store_outbox_ref(struct store *st, const char *message_id, char *ref, size_t ref_len)
+{
+    char what[320];
+    snprintf(what, sizeof what, "looking up the conversation of %s", message_id);
+    sqlite3_stmt *stmt = prepare(st, what,
+                                 "SELECT ref FROM outbox WHERE message_id = ?1 AND ref IS NOT NULL",
+                                 "s", message_id);
+    if (!stmt)
+        return -1;
+    int rc = step(st, stmt, what);
+    if (rc == 1)
+        snprintf(ref, ref_len, "%s", (const char *)sqlite3_column_text(stmt, 0));
+    finish(stmt);
+    return rc;
+}
+
+int
+store_outbox_recent(struct store *st, const char *recipient, const char *kind, time_t since)
+{
+    int64_t n = 0;
+    if (query_int(st, &n, "counting recent mail to one address",
+                  "SELECT count(*) FROM outbox WHERE recipient = ?1 COLLATE NOCASE"
+                  " AND kind = ?2 AND created >= ?3",
+                  "ssi", recipient, kind, (int64_t)since) < 0)
+        return -1;
+    return (int)n;
+}
+
+/* ---- confirmation tokens ---- */
+
+#define TOKEN_COLUMNS "token, address, action, name, created, expires, closed, outcome"
+
+static int
+token_fill(sqlite3_stmt *stmt, struct store_token *t)
+{
+    memset(t, 0, sizeof *t);
+    t->created = (time_t)sqlite3_column_int64(stmt, 4);
+    t->expires = (time_t)sqlite3_column_int64(stmt, 5);
+    t->closed = (time_t)sqlite3_column_int64(stmt, 6);
+    if (col_str(stmt, 0, &t->token) != 0 || col_str(stmt, 1, &t->address) != 0 ||
+        col_str(stmt, 2, &t->action) != 0 || col_str(stmt, 3, &t->name) != 0 ||
+        col_str(stmt, 7, &t->outcome) != 0) {
+        store_token_free(t);
+        return -1;
+    }
+    return 0;
+}
+
+int
+store_token_add(struct store *st, const char *token, const char *address, const char *action,
+                const char *name, time_t now, time_t expires)
+{
+    char what[320];
+    snprintf(what, sizeof what, "saving the %s confirmation for %s", action, address);
+    return run(st, what,
+               "INSERT INTO tokens (token, address, action, name, created, expires)"
+               " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+               "ssssii", token, address, action, name, (int64_t)now, (int64_t)expires) < 0
+               ? -1
+               : 0;
+}
+
+int
+store_token_get(struct store *st, const char *token, struct store_token *out)
+{
+    const char *what = "looking up a confirmation token";
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *stmt =
+        prepare(st, what, "SELECT " TOKEN_COLUMNS " FROM tokens WHERE token = ?1", "s", token);
+    if (!stmt)
+        return -1;
+    int rc = step(st, stmt, what);
+    if (rc == 1 && token_fill(stmt, out) != 0)
+        rc = set_err(st, "%s: out of memory", what);
+    finish(stmt);
+    return rc;
+}
+
+int
+store_token_open_for(struct store *st, const char *address, time_t now, struct store_token *out)
+{
+    const char *what = "looking up an open confirmation";
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *stmt = prepare(st, what,
+                                 "SELECT " TOKEN_COLUMNS " FROM tokens WHERE address = ?1"
+                                 " AND closed IS NULL AND expires > ?2 ORDER BY created DESC",
+                                 "si", address, (int64_t)now);
+    if (!stmt)
+        return -1;
+    int rc = step(st, stmt, what);
+    if (rc == 1 && token_fill(stmt, out) != 0)
+        rc = set_err(st, "%s: out of memory", what);
+    finish(stmt);
+    return rc;
+}
+
+int
+store_token_close(struct store *st, const char *token, time_t now, const char *outcome)
+{
+    int rc = run(st, "closing a confirmation token",
+                 "UPDATE tokens SET closed = ?2, outcome = ?3 WHERE token = ?1 AND closed IS NULL",
+                 "sis", token, (int64_t)now, outcome);
+    return rc < 0 ? -1 : rc;
+}
+
+int
+store_token_close_address(struct store *st, const char *address, time_t now, const char *outcome)
+{
+    int rc = run(st, "closing the confirmations of an address",
+                 "UPDATE tokens SET closed = ?2, outcome = ?3 WHERE address = ?1 AND closed IS NULL",
+                 "sis", address, (int64_t)now, outcome);
+    return rc < 0 ? -1 : rc;
+}
+
+int
+store_token_expire(struct store *st, time_t now)
+{
+    int rc = run(st, "expiring confirmations",
+                 "UPDATE tokens SET closed = ?1, outcome = 'expired'"
+                 " WHERE closed IS NULL AND expires <= ?1",
+                 "i", (int64_t)now);
+    return rc < 0 ? -1 : rc;
+}
+
+void
+store_token_free(struct store_token *t)
+{
+    if (!t)
+        return;
+    free(t->token);
+    free(t->address);
+    free(t->action);
+    free(t->name);
+    free(t->outcome);
+    memset(t, 0, sizeof *t);
+}
+
+/* ---- bounces and absences ---- */
+
+int
+store_bounce_add(struct store *st, time_t now, const char *address, const char *severity,
+                 const char *status, const char *diagnostic, double score)
+{
+    char what[320];
+    snprintf(what, sizeof what, "recording a bounce for %s", address);
+    /* bind_args() knows no doubles: the score is bound by hand as ?6. */
+    sqlite3_stmt *stmt = prepare(st, what,
+                                 "INSERT INTO bounces (at, address, severity, status, diagnostic,"
+                                 " score) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                                 "issss", (int64_t)now, address, severity, status, diagnostic);
+    if (!stmt)
+        return -1;
+    int rc = sqlite3_bind_double(stmt, 6, score) == SQLITE_OK ? step(st, stmt, what)
+                                                               : db_err(st, what);
+    finish(stmt);
+    return rc < 0 ? -1 : 0;
+}
+
+int
+store_member_bounce(struct store *st, const char *address, double add, time_t now, int threshold,
+                    int *now_undeliverable)
+{
+    char what[320];
+    snprintf(what, sizeof what, "scoring a bounce for member %s", address);
+    sqlite3_stmt *stmt = prepare(st, what,
+                                 "UPDATE members SET bounce_score = bounce_score + ?2,"
+                                 " last_bounce = ?3, updated = ?3,"
+                                 " undeliverable = (bounce_score + ?2 >= ?4)"
+                                 " WHERE address = ?1 RETURNING undeliverable",
+                                 "s", address);
+    if (!stmt)
+        return -1;
+    int rc = SQLITE_OK;
+    rc |= sqlite3_bind_double(stmt, 2, add);
+    rc |= sqlite3_bind_int64(stmt, 3, (int64_t)now);
+    rc |= sqlite3_bind_int(stmt, 4, threshold);
+    if (rc != SQLITE_OK) {
+        finish(stmt);
+        return db_err(st, what);
+    }
+    int found = step(st, stmt, what);
+    if (found == 1 && now_undeliverable)
+        *now_undeliverable = sqlite3_column_int(stmt, 0);
+    finish(stmt);
+    return found;
+}
+
+int
+store_member_set_away(struct store *st, const char *address, time_t until)
+{
+    int rc = run(st, "recording an absence", "UPDATE members SET away_until = ?2 WHERE address = ?1",
+                 "si", address, (int64_t)until);
+    return rc < 0 ? -1 : rc;
 }

@@ -18,7 +18,7 @@
 #include <time.h>
 
 /* The schema version this build writes; see the migrations in store.c. */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 struct store;
 
@@ -95,6 +95,10 @@ struct store_member {
     char *profile; /* free text (key: value lines) */
     time_t created;
     time_t updated;
+    double bounce_score; /* permanent bounce +1, temporary +0.5, at most once a day */
+    time_t last_bounce;  /* when the score last grew; 0 never */
+    int undeliverable;   /* the score reached [programme] bounce_threshold */
+    time_t away_until;   /* an out-of-office reply holds reminders back until then */
 };
 
 int store_member_get(struct store *st, const char *address, struct store_member *out);
@@ -146,6 +150,57 @@ int store_outbox_count(struct store *st, const char *status);
 time_t store_outbox_next_due(struct store *st);
 int store_outbox_each(struct store *st, const char *status,
                       int (*fn)(const struct store_outbox *, void *), void *arg);
+
+/*
+ * Threading.  Mail that expects an answer carries a conversation reference
+ * (a token): store_outbox_tag sets the kind ("reply", "confirm", "scheduled")
+ * and ref of a queued mail, and store_outbox_ref finds the ref of the mail
+ * with a given Message-ID (an In-Reply-To or References entry): 1 when found.
+ */
+int store_outbox_tag(struct store *st, int64_t id, const char *kind, const char *ref);
+int store_outbox_ref(struct store *st, const char *message_id, char *ref, size_t ref_len);
+/* Mail of kind queued for recipient since the given time (the reply budget). */
+int store_outbox_recent(struct store *st, const char *recipient, const char *kind, time_t since);
+
+/* ---- confirmation tokens (double opt-in) ---- */
+
+struct store_token {
+    char *token;
+    char *address;
+    char *action;  /* "join", "mentor" */
+    char *name;    /* display name given with the request */
+    time_t created;
+    time_t expires;
+    time_t closed; /* 0 while open */
+    char *outcome; /* "confirmed", "expired", "bounced", "superseded" */
+};
+
+int store_token_add(struct store *st, const char *token, const char *address, const char *action,
+                    const char *name, time_t now, time_t expires);
+int store_token_get(struct store *st, const char *token, struct store_token *out);
+/* The newest open, unexpired token of an address: 1 when there is one. */
+int store_token_open_for(struct store *st, const char *address, time_t now,
+                         struct store_token *out);
+/* Close a token (single use); returns 1 when it was open, 0 when it was not. */
+int store_token_close(struct store *st, const char *token, time_t now, const char *outcome);
+/* Close every open token of an address (a bounced confirmation); number closed. */
+int store_token_close_address(struct store *st, const char *address, time_t now,
+                              const char *outcome);
+/* Close expired tokens; the number closed. */
+int store_token_expire(struct store *st, time_t now);
+void store_token_free(struct store_token *t);
+
+/* ---- bounces and absences ---- */
+
+int store_bounce_add(struct store *st, time_t now, const char *address, const char *severity,
+                     const char *status, const char *diagnostic, double score);
+/*
+ * Add to a member's bounce score; *now_undeliverable tells whether the score
+ * has reached threshold.  Returns 1 when the address is a member, 0 when not.
+ */
+int store_member_bounce(struct store *st, const char *address, double add, time_t now,
+                        int threshold, int *now_undeliverable);
+int store_member_set_away(struct store *st, const char *address, time_t until);
 
 /* ---- event log ---- */
 

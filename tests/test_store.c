@@ -89,8 +89,8 @@ static void
 test_migrations_create_schema(void **state)
 {
     struct fixture *f = *state;
-    assert_int_equal(store_schema_version(f->st), 1);
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 1);
+    assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
                                       " AND name IN ('members', 'mailboxes', 'messages',"
                                       " 'outbox', 'events')"),
@@ -111,7 +111,7 @@ test_reopen_existing(void **state)
     f->st = NULL;
     char err[512];
     assert_int_equal(store_open(f->path, &f->st, err, sizeof err), 0);
-    assert_int_equal(store_schema_version(f->st), 1);
+    assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
     assert_int_equal(store_member_count(f->st, "mentor", NULL), 1);
 }
 
@@ -126,7 +126,7 @@ test_newer_schema_refused(void **state)
     assert_int_equal(store_open(path, &st, err, sizeof err), -1);
     assert_null(st);
     assert_non_null(
-        strstr(err, "database schema version 99 is newer than this mentord (1); upgrade mentord"));
+        strstr(err, "database schema version 99 is newer than this mentord (2); upgrade mentord"));
     /* The refused file is left exactly as it was: not switched to WAL, not migrated. */
     assert_int_equal(raw_int(path, "PRAGMA user_version"), 99);
     assert_int_equal(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'members'"), 0);
@@ -142,7 +142,7 @@ test_version0_with_unrelated_table_upgrades(void **state)
     raw_exec(path, "CREATE TABLE notes (x TEXT); INSERT INTO notes VALUES ('keep me');");
     struct store *st = NULL;
     assert_int_equal(store_open(path, &st, err, sizeof err), 0);
-    assert_int_equal(store_schema_version(st), 1);
+    assert_int_equal(store_schema_version(st), STORE_SCHEMA_VERSION);
     assert_int_equal(store_member_count(st, NULL, NULL), 0);
     store_close(st);
     assert_int_equal(raw_int(path, "SELECT count(*) FROM notes WHERE x = 'keep me'"), 1);
@@ -755,6 +755,131 @@ test_busy_timeout_waits_for_writer(void **state)
     assert_int_equal(store_event_count(f->st, NULL), 2);
 }
 
+/* ---- schema 2: upgrade in place, tokens, threading, bounces ---- */
+
+static void
+test_version1_database_upgrades_in_place(void **state)
+{
+    (void)state;
+    char dir[256], path[300], err[512], cmd[800];
+    temp_db(dir, sizeof dir, path, sizeof path);
+    snprintf(cmd, sizeof cmd, "sqlite3 '%s' < '%s/tests/data/schema-v1.sql'", path,
+             MENTORD_SRCDIR);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(raw_int(path, "PRAGMA user_version"), 1);
+    struct store *st = NULL;
+    assert_int_equal(store_open(path, &st, err, sizeof err), 0);
+    assert_int_equal(store_schema_version(st), 2);
+    struct store_member m;
+    assert_int_equal(store_member_get(st, "ann@example.org", &m), 1);
+    assert_string_equal(m.profile, "skills: rust");
+    assert_int_equal(m.undeliverable, 0);
+    assert_true(m.bounce_score == 0.0);
+    store_member_free(&m);
+    char seen[32];
+    assert_int_equal(store_message_seen(st, "m7@client.test", "zzz", seen, sizeof seen), 1);
+    assert_string_equal(seen, "answered");
+    /* the old queued mail is still due, now of kind "reply" */
+    assert_int_equal(store_outbox_recent(st, "ANN@example.org", "reply", 0), 1);
+    store_close(st);
+    tu_rmrf(dir);
+}
+
+static void
+test_tokens_single_use_and_expiry(void **state)
+{
+    struct fixture *f = *state;
+    struct store_token t;
+
+    assert_int_equal(store_token_add(f->st, "abcdefghjk", "Ann@x.org", "join", "Ann", 100, 200), 0);
+    assert_int_equal(store_token_add(f->st, "mnpqrstuvw", "bob@x.org", "mentor", NULL, 100, 150), 0);
+    assert_int_equal(store_token_open_for(f->st, "ann@X.org", 120, &t), 1);
+    assert_string_equal(t.token, "abcdefghjk");
+    assert_string_equal(t.action, "join");
+    assert_int_equal(t.closed, 0);
+    store_token_free(&t);
+    assert_int_equal(store_token_close(f->st, "abcdefghjk", 130, "confirmed"), 1);
+    assert_int_equal(store_token_close(f->st, "abcdefghjk", 131, "confirmed"), 0);
+    assert_int_equal(store_token_get(f->st, "abcdefghjk", &t), 1);
+    assert_string_equal(t.outcome, "confirmed");
+    assert_int_equal(t.closed, 130);
+    store_token_free(&t);
+    assert_int_equal(store_token_open_for(f->st, "ann@x.org", 120, &t), 0);
+    /* expiry: bob's token ran out at 150 */
+    assert_int_equal(store_token_open_for(f->st, "bob@x.org", 160, &t), 0);
+    assert_int_equal(store_token_expire(f->st, 160), 1);
+    assert_int_equal(store_token_get(f->st, "mnpqrstuvw", &t), 1);
+    assert_string_equal(t.outcome, "expired");
+    store_token_free(&t);
+    assert_int_equal(store_token_get(f->st, "nosuchtokn", &t), 0);
+}
+
+static void
+test_token_close_address(void **state)
+{
+    struct fixture *f = *state;
+    struct store_token t;
+
+    assert_int_equal(store_token_add(f->st, "aaaaaaaaaa", "c@x.org", "join", NULL, 1, 999), 0);
+    assert_int_equal(store_token_add(f->st, "bbbbbbbbbb", "c@x.org", "mentor", NULL, 2, 999), 0);
+    assert_int_equal(store_token_close_address(f->st, "C@x.org", 5, "bounced"), 2);
+    assert_int_equal(store_token_get(f->st, "bbbbbbbbbb", &t), 1);
+    assert_string_equal(t.outcome, "bounced");
+    store_token_free(&t);
+}
+
+static void
+test_outbox_tag_ref_and_recent(void **state)
+{
+    struct fixture *f = *state;
+    int64_t id1, id2;
+    char ref[32];
+
+    assert_int_equal(store_outbox_add(f->st, "a@x.org", "m@x.org", "c1@x.org", "H\r\n", "B\r\n",
+                                      100, &id1),
+                     0);
+    assert_int_equal(store_outbox_add(f->st, "A@X.org", "m@x.org", "c2@x.org", "H\r\n", "B\r\n",
+                                      200, &id2),
+                     0);
+    assert_int_equal(store_outbox_tag(f->st, id1, "confirm", "abcdefghjk"), 0);
+    assert_int_equal(store_outbox_ref(f->st, "c1@x.org", ref, sizeof ref), 1);
+    assert_string_equal(ref, "abcdefghjk");
+    assert_int_equal(store_outbox_ref(f->st, "c2@x.org", ref, sizeof ref), 0);
+    assert_int_equal(store_outbox_ref(f->st, "nope@x.org", ref, sizeof ref), 0);
+    assert_int_equal(store_outbox_recent(f->st, "a@x.org", "reply", 0), 1);
+    assert_int_equal(store_outbox_recent(f->st, "a@x.org", "confirm", 0), 1);
+    assert_int_equal(store_outbox_recent(f->st, "a@x.org", "reply", 201), 0);
+    assert_int_equal(store_outbox_tag(f->st, 9999, "reply", NULL), -1);
+}
+
+static void
+test_member_bounce_score_and_away(void **state)
+{
+    struct fixture *f = *state;
+    struct store_member m;
+    int undeliverable = -1;
+
+    assert_int_equal(store_member_upsert(f->st, "d@x.org", NULL, "mentor", "active", NULL, 1, NULL),
+                     0);
+    assert_int_equal(store_member_bounce(f->st, "D@x.org", 1.0, 100, 2, &undeliverable), 1);
+    assert_int_equal(undeliverable, 0);
+    assert_int_equal(store_member_bounce(f->st, "d@x.org", 0.5, 200, 2, &undeliverable), 1);
+    assert_int_equal(undeliverable, 0);
+    assert_int_equal(store_member_bounce(f->st, "d@x.org", 0.5, 300, 2, &undeliverable), 1);
+    assert_int_equal(undeliverable, 1);
+    assert_int_equal(store_member_bounce(f->st, "stranger@x.org", 1.0, 300, 2, &undeliverable), 0);
+    assert_int_equal(store_member_set_away(f->st, "d@x.org", 5000), 1);
+    assert_int_equal(store_member_get(f->st, "d@x.org", &m), 1);
+    assert_true(m.bounce_score > 1.99 && m.bounce_score < 2.01);
+    assert_int_equal(m.last_bounce, 300);
+    assert_int_equal(m.undeliverable, 1);
+    assert_int_equal(m.away_until, 5000);
+    store_member_free(&m);
+    assert_int_equal(store_bounce_add(f->st, 300, "d@x.org", "permanent", "5.1.1", "550 no", 1.0),
+                     0);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM bounces WHERE score = 1.0"), 1);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -789,6 +914,11 @@ main(void)
         T(test_events),
         T(test_two_connections_read_while_writing),
         T(test_busy_timeout_waits_for_writer),
+        T(test_version1_database_upgrades_in_place),
+        T(test_tokens_single_use_and_expiry),
+        T(test_token_close_address),
+        T(test_outbox_tag_ref_and_recent),
+        T(test_member_bounce_score_and_away),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
