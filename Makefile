@@ -69,6 +69,7 @@ check: deps
 	@rm -f build/results.txt
 	$(MAKE) all tests
 	sh tests/run-unit.sh build | tee -a build/results.txt
+	sh tests/install.sh build | tee -a build/results.txt
 	sh tests/e2e/run.sh build | tee -a build/results.txt
 	$(MAKE) SAN=1 all tests
 	sh tests/run-unit.sh build-san | tee -a build/results.txt

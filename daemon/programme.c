@@ -40,6 +40,8 @@ programme_reply(struct programme_ctx *c, const char *template_name, const struct
     };
 
     if (outbox_queue(c->cfg, c->st, &om, c->now, err, sizeof(err)) != 0) {
+        /* The detail becomes the failure reason the admin sees for this message. */
+        snprintf(c->detail, c->detail_len, "cannot answer: %s", err);
         log_ctx(LOG_LEVEL_ERROR, c->m->message_id, c->m->from_addr, "cannot answer: %s", err);
         return -1;
     }

@@ -369,6 +369,72 @@ class E2E(unittest.TestCase):
         self.assertEqual(mb.count("mentors"), 0)
         self.assertEqual(mb.count("mentors", "Processed"), 1)
 
+    def test_imap_restart_reconnects(self):
+        proc = self.start_daemon()
+        mb.testbed("stop-imap")
+        try:
+            # the daemon notices the lost connection and backs off
+            self.assertTrue(mb.wait_log(proc, r"(?i)IMAP: (connection lost|cannot connect)", 15),
+                            "no reconnect attempt logged:\n" + mb.daemon_log(proc)[-2000:])
+        finally:
+            mb.testbed("start-imap")
+        mb.send("ann", "mentors", "join", "Hi")
+        r = self.one_reply("ann", timeout=30)
+        self.assertIn("Welcome", str(r["Subject"]))
+        self.stop(proc)
+
+    def test_failing_message_is_set_aside(self):
+        # A template missing for one command: that message fails every time,
+        # is given up after max_attempts and never blocks the mail behind it.
+        tdir = os.path.join(self.tmp, "templates")
+        shutil.copytree(os.path.join(mb.REPO, "templates"), tdir)
+        os.unlink(os.path.join(tdir, "join.txt"))
+        mb.write_config(self.config, templates__dir=tdir, imap__max_attempts="3")
+        mb.send("ann", "mentors", "join", "Hi")
+        mb.send("cat", "mentors", "help", "")
+        for attempt in (1, 2):
+            rc, out, err = self.once(expect_rc=1)
+            self.assertIn("attempt %d of 3" % attempt, err)
+            self.assertEqual(mb.count("mentors"), 2)
+        self.once(expect_rc=None)
+        rows = mb.sqlite(self.db, "SELECT outcome, attempts, detail FROM messages "
+                         "WHERE sender IS NULL OR sender <> 'cat@example.test' ORDER BY id")
+        self.assertEqual(len(rows), 1, rows)
+        self.assertEqual(rows[0][0], "failed")
+        self.assertEqual(rows[0][1], 3)
+        self.assertIn("join.txt", rows[0][2])
+        self.assertIn("How", str(self.one_reply("cat")["Subject"]))
+        self.assertEqual(mb.count("mentors"), 0)
+        self.assertEqual(mb.count("mentors", "Processed"), 2)
+        self.once()
+        self.assert_nothing_for("ann")
+        self.assertEqual(mb.count("mentors", "Processed"), 2)
+
+    def test_uidvalidity_change_processes_nothing_twice(self):
+        mb.write_config(self.config, imap__mailbox="Intake")
+        raw = mb.make_message("ann", "mentors", "join", "Hi, I would like a mentor").as_bytes()
+        self._append("Intake", raw)
+        self.once()
+        self.one_reply("ann")
+        # The folder is restored from a backup: same mail, new UIDVALIDITY.
+        self.assertTrue(mb.delete_folder("mentors", "Intake"))
+        self._append("Intake", raw)
+        rc, out, err = self.once()
+        self.assertRegex(err, r"UIDVALIDITY of Intake changed")
+        self.assertEqual(mb.count("mentors", "Intake"), 0, "restored mail not moved")
+        time.sleep(QUIET)
+        self.assertEqual(mb.count("ann"), 1, "answered twice after a UIDVALIDITY change")
+        self.assertEqual(sorted(self.outcomes()), ["answered", "duplicate"])
+
+    def _append(self, folder, raw):
+        m = mb._imap("mentors")
+        try:
+            m.create(mb._quote(folder))
+            typ, data = m.append(mb._quote(folder), None, None, raw)
+            self.assertEqual(typ, "OK", data)
+        finally:
+            mb._logout(m)
+
 
 class Result(unittest.TestResult):
     """Prints one line per test: PASS name / FAIL name: reason."""
