@@ -1,0 +1,1248 @@
+/*
+ * match: scoring, candidate pairs, the assignment as a min-cost flow, reasons.
+ *
+ * Flow network: node n (0..N-1) per eligible newcomer with supply 1, node
+ * N + m per mentor with free slots, and a sink with demand N.  Arcs:
+ * newcomer -> sink (cost 0: stays unmatched), newcomer -> mentor (cost
+ * -score) for candidate pairs, and per mentor one unit arc to the sink per
+ * free slot with the rising load cost.  A minimum-cost flow is then a
+ * maximum of score minus load over all assignments of the candidates.
+ */
+#include "match.h"
+
+#include "log.h"
+#include "mcf.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define NAME_MAX_LEN 128 /* longest normalised tag, language or keyword */
+#define WAKE_START (8 * 60)
+#define WAKE_END (21 * 60)
+
+/* ------------------------------------------------------------------ */
+/* helpers                                                            */
+/* ------------------------------------------------------------------ */
+
+static void
+set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err == NULL || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+static double
+now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void
+match_weights_default(struct match_weights *w)
+{
+    w->tag = 10;
+    w->language = 5;
+    w->tz_overlap = 1;
+    w->goal = 5;
+    w->wait_bonus_per_day = 0.5;
+    w->wait_max_days = 60;
+    w->load_penalty = 1;
+    w->strain_unanswered = 0.5;
+    w->strain_low_feedback = 1;
+    w->break_after_weeks = 12;
+    w->strain_per_week = 0.1;
+    w->require_common_language = 1;
+    w->top_k = 20;
+    w->top_r = 5;
+    w->scan_limit = 1000;
+}
+
+/* ------------------------------------------------------------------ */
+/* normalisation                                                      */
+/* ------------------------------------------------------------------ */
+
+static int
+is_sep(int c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '-' || c == '_';
+}
+
+static int
+ends_with(const char *s, size_t len, const char *suffix)
+{
+    size_t n = strlen(suffix);
+    return len >= n && memcmp(s + len - n, suffix, n) == 0;
+}
+
+/* Strip a simple English plural from the last word; returns the new length. */
+static size_t
+strip_plural(char *s, size_t len)
+{
+    size_t start = len;
+    while (start > 0 && s[start - 1] != ' ')
+        start--;
+    size_t wlen = len - start;
+    const char *w = s + start;
+    if (wlen > 4 && ends_with(w, wlen, "ies"))
+        return s[len - 3] = 'y', s[len - 2] = '\0', len - 2;
+    if (wlen > 4 && (ends_with(w, wlen, "sses") || ends_with(w, wlen, "ches") ||
+                     ends_with(w, wlen, "shes") || ends_with(w, wlen, "xes")))
+        return s[len - 2] = '\0', len - 2;
+    if (wlen > 3 && w[wlen - 1] == 's' && !ends_with(w, wlen, "ss") &&
+        !ends_with(w, wlen, "us") && !ends_with(w, wlen, "is"))
+        return s[len - 1] = '\0', len - 1;
+    return len;
+}
+
+/* Case, separators and plural, without synonyms. */
+static int
+normalise_plain(const char *in, char *out, size_t outlen)
+{
+    size_t n = 0;
+    int pending_space = 0;
+    for (const unsigned char *p = (const unsigned char *)in; *p != '\0'; p++) {
+        if (is_sep(*p)) {
+            pending_space = n > 0;
+            continue;
+        }
+        if (n + pending_space + 1 >= outlen)
+            return -1;
+        if (pending_space)
+            out[n++] = ' ';
+        pending_space = 0;
+        out[n++] = (char)(*p < 0x80 ? tolower(*p) : *p);
+    }
+    if (n == 0)
+        return -1;
+    out[n] = '\0';
+    return (int)strip_plural(out, n);
+}
+
+int
+match_normalise(const char *in, const struct match_synonym *syn, size_t n_syn, char *out,
+                size_t outlen)
+{
+    if (in == NULL || out == NULL || outlen == 0)
+        return -1;
+    int len = normalise_plain(in, out, outlen);
+    if (len < 0)
+        return -1;
+    char from[NAME_MAX_LEN];
+    for (size_t i = 0; i < n_syn; i++) {
+        if (syn[i].from == NULL || syn[i].to == NULL ||
+            normalise_plain(syn[i].from, from, sizeof(from)) < 0 || strcmp(from, out) != 0)
+            continue;
+        /* First matching entry wins; the target is not looked up again. */
+        return normalise_plain(syn[i].to, out, outlen);
+    }
+    return len;
+}
+
+/* ------------------------------------------------------------------ */
+/* scoring arithmetic shared by match_score and the solver            */
+/* ------------------------------------------------------------------ */
+
+int
+match_tz_overlap_minutes(int offset_a_min, int offset_b_min)
+{
+    /* Waking window in UTC minutes: [8:00 - offset, 21:00 - offset). */
+    int a0 = WAKE_START - offset_a_min, b0 = WAKE_START - offset_b_min;
+    int len = WAKE_END - WAKE_START, total = 0;
+    for (int shift = -2 * 1440; shift <= 2 * 1440; shift += 1440) {
+        int lo = a0 > b0 + shift ? a0 : b0 + shift;
+        int hi = a0 + len < b0 + shift + len ? a0 + len : b0 + shift + len;
+        if (hi > lo)
+            total += hi - lo;
+    }
+    return total > len ? len : total;
+}
+
+static int64_t
+wait_days(const struct match_person *p, int64_t now, const struct match_weights *w)
+{
+    if (p->waiting_since <= 0 || now <= p->waiting_since)
+        return 0;
+    int64_t days = (now - p->waiting_since) / 86400;
+    return days > w->wait_max_days ? w->wait_max_days : days;
+}
+
+static int64_t
+to_milli(double points)
+{
+    double m = points * 1000.0;
+    if (!(m < (double)MCF_COST_MAX))
+        m = (double)MCF_COST_MAX;
+    if (!(m > -(double)MCF_COST_MAX))
+        m = -(double)MCF_COST_MAX;
+    return llround(m);
+}
+
+static int64_t
+compose_score(const struct match_weights *w, int tags, int langs, int overlap_min, int goals,
+              int64_t days)
+{
+    double points = w->tag * tags + (langs > 0 ? w->language : 0.0) +
+                    w->tz_overlap * (overlap_min / 60.0) + w->goal * goals +
+                    w->wait_bonus_per_day * (double)days;
+    return to_milli(points);
+}
+
+static double
+strain_of(const struct match_person *m, const struct match_weights *w)
+{
+    int weeks = m->weeks_since_break - w->break_after_weeks;
+    return m->active_mentees + w->strain_unanswered * m->unanswered_checkins +
+           w->strain_low_feedback * m->low_feedback + (weeks > 0 ? w->strain_per_week * weeks : 0);
+}
+
+int
+match_free_slots(const struct match_person *mentor, const struct match_weights *w)
+{
+    if (mentor->role != MATCH_MENTOR || mentor->flags != 0)
+        return 0;
+    double extra = strain_of(mentor, w) - mentor->active_mentees;
+    int free_slots = mentor->capacity - mentor->active_mentees - (int)floor(extra);
+    return free_slots > 0 ? free_slots : 0;
+}
+
+int64_t
+match_slot_cost(const struct match_person *mentor, int k, const struct match_weights *w)
+{
+    double load = strain_of(mentor, w) + k;
+    return to_milli(w->load_penalty * (2.0 * load - 1.0));
+}
+
+static int
+blocked_in_list(const struct match_input *in, int64_t a, int64_t b)
+{
+    for (size_t i = 0; i < in->n_blocked; i++)
+        if ((in->blocked[i].a == a && in->blocked[i].b == b) ||
+            (in->blocked[i].a == b && in->blocked[i].b == a))
+            return 1;
+    return 0;
+}
+
+/* Distinct normalised names of a list, into names[max][NAME_MAX_LEN]. */
+static int
+normalised_set(const char *const *list, size_t n, const struct match_synonym *syn, size_t n_syn,
+               char (*names)[NAME_MAX_LEN], int max)
+{
+    int count = 0;
+    for (size_t i = 0; i < n && count < max; i++) {
+        if (list[i] == NULL || match_normalise(list[i], syn, n_syn, names[count], NAME_MAX_LEN) < 0)
+            continue;
+        int dup = 0;
+        for (int j = 0; j < count && !dup; j++)
+            dup = strcmp(names[j], names[count]) == 0;
+        if (!dup)
+            count++;
+    }
+    return count;
+}
+
+static int
+shared_names(const char *const *a, size_t na, const char *const *b, size_t nb,
+             const struct match_synonym *syn, size_t n_syn)
+{
+    static const int max = 64;
+    char(*sa)[NAME_MAX_LEN] = malloc(2 * (size_t)max * NAME_MAX_LEN);
+    if (sa == NULL)
+        return 0;
+    char(*sb)[NAME_MAX_LEN] = sa + max;
+    int ca = normalised_set(a, na, syn, n_syn, sa, max);
+    int cb = normalised_set(b, nb, syn, n_syn, sb, max);
+    int shared = 0;
+    for (int i = 0; i < ca; i++)
+        for (int j = 0; j < cb; j++)
+            shared += strcmp(sa[i], sb[j]) == 0;
+    free(sa);
+    return shared;
+}
+
+int64_t
+match_score(const struct match_person *n, const struct match_person *m,
+            const struct match_input *in)
+{
+    struct match_weights def;
+    const struct match_weights *w = in->weights;
+    if (w == NULL) {
+        match_weights_default(&def);
+        w = &def;
+    }
+    if (n->role != MATCH_NEWCOMER || n->flags != 0 || match_free_slots(m, w) == 0 ||
+        blocked_in_list(in, n->id, m->id))
+        return MATCH_FORBIDDEN;
+    int langs = shared_names(n->languages, n->n_languages, m->languages, m->n_languages, NULL, 0);
+    if (langs == 0 && w->require_common_language)
+        return MATCH_FORBIDDEN;
+    int tags = shared_names(n->tags, n->n_tags, m->tags, m->n_tags, in->synonyms, in->n_synonyms);
+    int goals =
+        shared_names(n->goals, n->n_goals, m->goals, m->n_goals, in->synonyms, in->n_synonyms);
+    int overlap = match_tz_overlap_minutes(n->tz_offset_min, m->tz_offset_min);
+    return compose_score(w, tags, langs, overlap, goals, wait_days(n, in->now, w));
+}
+
+/* ------------------------------------------------------------------ */
+/* string interning                                                   */
+/* ------------------------------------------------------------------ */
+
+struct strtab {
+    char **keys;
+    int32_t *vals;
+    size_t room, len;
+};
+
+static uint64_t
+hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s != '\0'; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static void
+strtab_free(struct strtab *t)
+{
+    for (size_t i = 0; i < t->room; i++)
+        free(t->keys[i]);
+    free(t->keys);
+    free(t->vals);
+    memset(t, 0, sizeof(*t));
+}
+
+static size_t
+strtab_slot(const struct strtab *t, const char *key)
+{
+    size_t i = hash_str(key) & (t->room - 1);
+    while (t->keys[i] != NULL && strcmp(t->keys[i], key) != 0)
+        i = (i + 1) & (t->room - 1);
+    return i;
+}
+
+static int
+strtab_grow(struct strtab *t)
+{
+    struct strtab bigger = {0};
+    bigger.room = t->room == 0 ? 64 : t->room * 2;
+    bigger.keys = calloc(bigger.room, sizeof(*bigger.keys));
+    bigger.vals = calloc(bigger.room, sizeof(*bigger.vals));
+    if (bigger.keys == NULL || bigger.vals == NULL) {
+        free(bigger.keys);
+        free(bigger.vals);
+        return -1;
+    }
+    for (size_t i = 0; i < t->room; i++) {
+        if (t->keys[i] == NULL)
+            continue;
+        size_t j = strtab_slot(&bigger, t->keys[i]);
+        bigger.keys[j] = t->keys[i];
+        bigger.vals[j] = t->vals[i];
+    }
+    bigger.len = t->len;
+    free(t->keys);
+    free(t->vals);
+    *t = bigger;
+    return 0;
+}
+
+static int32_t
+strtab_get(const struct strtab *t, const char *key)
+{
+    if (t->room == 0)
+        return -1;
+    size_t i = strtab_slot(t, key);
+    return t->keys[i] != NULL ? t->vals[i] : -1;
+}
+
+static int
+strtab_put(struct strtab *t, const char *key, int32_t val)
+{
+    if ((t->len + 1) * 2 > t->room && strtab_grow(t) != 0)
+        return -1;
+    size_t i = strtab_slot(t, key);
+    if (t->keys[i] == NULL) {
+        t->keys[i] = strdup(key);
+        if (t->keys[i] == NULL)
+            return -1;
+        t->len++;
+    }
+    t->vals[i] = val;
+    return 0;
+}
+
+/* A vocabulary: raw spelling -> id of its normalised form (-2: unusable). */
+struct vocab {
+    struct strtab raw, norm;
+    const struct match_synonym *syn;
+    size_t n_syn;
+};
+
+static int
+vocab_id(struct vocab *v, const char *raw, int32_t *id)
+{
+    if (raw == NULL) {
+        *id = -2;
+        return 0;
+    }
+    *id = strtab_get(&v->raw, raw);
+    if (*id != -1)
+        return 0;
+    char norm[NAME_MAX_LEN];
+    if (match_normalise(raw, v->syn, v->n_syn, norm, sizeof(norm)) < 0) {
+        *id = -2;
+    } else {
+        *id = strtab_get(&v->norm, norm);
+        if (*id == -1) {
+            *id = (int32_t)v->norm.len;
+            if (strtab_put(&v->norm, norm, *id) != 0)
+                return -1;
+        }
+    }
+    return strtab_put(&v->raw, raw, *id);
+}
+
+static void
+vocab_free(struct vocab *v)
+{
+    strtab_free(&v->raw);
+    strtab_free(&v->norm);
+}
+
+/* ------------------------------------------------------------------ */
+/* the round's context                                                */
+/* ------------------------------------------------------------------ */
+
+/* Sorted distinct ids per person: person i owns ids[off[i] .. off[i + 1]). */
+struct feature {
+    int32_t *off;
+    int32_t *ids;
+};
+
+struct side {
+    int32_t n;
+    const struct match_person **who; /* ascending id */
+    struct feature tags, goals, langs;
+};
+
+struct ctx {
+    const struct match_input *in;
+    struct match_weights w;
+    struct vocab words, languages;
+    struct side nc, mt; /* eligible newcomers; mentors with free slots */
+    int32_t *free_slots;
+    int64_t *days; /* per newcomer */
+    struct match_block *blocked; /* (min, max), sorted */
+    size_t n_blocked;
+    struct mcf *graph;
+    int64_t *score; /* per newcomer: score of the assigned pair */
+    int32_t *assign; /* per newcomer: mentor index or -1 */
+    size_t n_candidates;
+};
+
+static int
+cmp_person(const void *a, const void *b)
+{
+    const struct match_person *x = *(const struct match_person *const *)a;
+    const struct match_person *y = *(const struct match_person *const *)b;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+static int
+cmp_i32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int
+cmp_block(const void *a, const void *b)
+{
+    const struct match_block *x = a, *y = b;
+    if (x->a != y->a)
+        return (x->a > y->a) - (x->a < y->a);
+    return (x->b > y->b) - (x->b < y->b);
+}
+
+static int
+build_feature(struct vocab *v, const struct side *s, size_t which, struct feature *f)
+{
+    size_t total = 0;
+    for (int32_t i = 0; i < s->n; i++) {
+        const struct match_person *p = s->who[i];
+        total += which == 0 ? p->n_tags : which == 1 ? p->n_goals : p->n_languages;
+    }
+    f->off = malloc(((size_t)s->n + 1) * sizeof(*f->off));
+    f->ids = malloc((total + 1) * sizeof(*f->ids));
+    if (f->off == NULL || f->ids == NULL)
+        return -1;
+    int32_t k = 0;
+    for (int32_t i = 0; i < s->n; i++) {
+        const struct match_person *p = s->who[i];
+        const char *const *list = which == 0 ? p->tags : which == 1 ? p->goals : p->languages;
+        size_t n = which == 0 ? p->n_tags : which == 1 ? p->n_goals : p->n_languages;
+        int32_t start = k;
+        f->off[i] = start;
+        for (size_t j = 0; j < n; j++) {
+            int32_t id;
+            if (vocab_id(v, list[j], &id) != 0)
+                return -1;
+            if (id >= 0)
+                f->ids[k++] = id;
+        }
+        qsort(f->ids + start, (size_t)(k - start), sizeof(int32_t), cmp_i32);
+        int32_t u = start; /* drop duplicates */
+        for (int32_t j = start; j < k; j++)
+            if (u == start || f->ids[u - 1] != f->ids[j])
+                f->ids[u++] = f->ids[j];
+        k = u;
+    }
+    f->off[s->n] = k;
+    return 0;
+}
+
+static void
+feature_free(struct feature *f)
+{
+    free(f->off);
+    free(f->ids);
+}
+
+static int
+build_side(struct ctx *c, struct side *s)
+{
+    if (build_feature(&c->words, s, 0, &s->tags) != 0 ||
+        build_feature(&c->words, s, 1, &s->goals) != 0 ||
+        build_feature(&c->languages, s, 2, &s->langs) != 0)
+        return -1;
+    return 0;
+}
+
+static int
+check_weights(const struct match_weights *w, char *err, size_t errlen)
+{
+    if (w->top_k < 1 || w->top_r < 0 || w->scan_limit < 1 || w->wait_max_days < 0 ||
+        !(w->load_penalty >= 0)) {
+        set_err(err, errlen, "match: bad weights (top_k >= 1, top_r >= 0, scan_limit >= 1, "
+                "wait_max_days >= 0 and load_penalty >= 0 are required)");
+        return -1;
+    }
+    return 0;
+}
+
+/* Sort people by id, reject duplicates and bad numbers, pick the eligible ones. */
+static int
+select_people(struct ctx *c, char *err, size_t errlen)
+{
+    const struct match_input *in = c->in;
+    const struct match_person **all = malloc((in->n_people + 1) * sizeof(*all));
+    if (all == NULL)
+        return set_err(err, errlen, "match: out of memory"), -1;
+    for (size_t i = 0; i < in->n_people; i++)
+        all[i] = &in->people[i];
+    qsort(all, in->n_people, sizeof(*all), cmp_person);
+    c->nc.who = malloc((in->n_people + 1) * sizeof(*all));
+    c->mt.who = malloc((in->n_people + 1) * sizeof(*all));
+    c->free_slots = malloc((in->n_people + 1) * sizeof(*c->free_slots));
+    int rc = c->nc.who != NULL && c->mt.who != NULL && c->free_slots != NULL ? 0 : -1;
+    if (rc != 0)
+        set_err(err, errlen, "match: out of memory");
+    for (size_t i = 0; rc == 0 && i < in->n_people; i++) {
+        const struct match_person *p = all[i];
+        if (i > 0 && all[i - 1]->id == p->id) {
+            set_err(err, errlen, "match: member id %" PRId64 " given twice", p->id);
+            rc = -1;
+        } else if (p->capacity < 0 || p->active_mentees < 0 || p->unanswered_checkins < 0 ||
+                   p->low_feedback < 0) {
+            set_err(err, errlen, "match: member %" PRId64 " has a negative capacity or load",
+                    p->id);
+            rc = -1;
+        } else if (p->flags == 0 && p->role == MATCH_NEWCOMER) {
+            c->nc.who[c->nc.n++] = p;
+        } else if (p->role == MATCH_MENTOR && match_free_slots(p, &c->w) > 0) {
+            c->free_slots[c->mt.n] = match_free_slots(p, &c->w);
+            c->mt.who[c->mt.n++] = p;
+        }
+    }
+    free(all);
+    return rc;
+}
+
+static int
+build_blocked(struct ctx *c)
+{
+    const struct match_input *in = c->in;
+    c->blocked = malloc((in->n_blocked + 1) * sizeof(*c->blocked));
+    if (c->blocked == NULL)
+        return -1;
+    for (size_t i = 0; i < in->n_blocked; i++) {
+        int64_t a = in->blocked[i].a, b = in->blocked[i].b;
+        c->blocked[i].a = a < b ? a : b;
+        c->blocked[i].b = a < b ? b : a;
+    }
+    c->n_blocked = in->n_blocked;
+    qsort(c->blocked, c->n_blocked, sizeof(*c->blocked), cmp_block);
+    return 0;
+}
+
+static int
+is_blocked(const struct ctx *c, int64_t x, int64_t y)
+{
+    struct match_block key = {x < y ? x : y, x < y ? y : x};
+    return c->n_blocked > 0 &&
+           bsearch(&key, c->blocked, c->n_blocked, sizeof(key), cmp_block) != NULL;
+}
+
+static void
+ctx_free(struct ctx *c)
+{
+    struct side *sides[2] = {&c->nc, &c->mt};
+    for (int i = 0; i < 2; i++) {
+        free(sides[i]->who);
+        feature_free(&sides[i]->tags);
+        feature_free(&sides[i]->goals);
+        feature_free(&sides[i]->langs);
+    }
+    vocab_free(&c->words);
+    vocab_free(&c->languages);
+    free(c->free_slots);
+    free(c->days);
+    free(c->blocked);
+    free(c->score);
+    free(c->assign);
+    mcf_free(c->graph);
+}
+
+static int
+ctx_init(struct ctx *c, const struct match_input *in, char *err, size_t errlen)
+{
+    memset(c, 0, sizeof(*c));
+    c->in = in;
+    if (in->weights != NULL)
+        c->w = *in->weights;
+    else
+        match_weights_default(&c->w);
+    c->words.syn = in->synonyms;
+    c->words.n_syn = in->n_synonyms;
+    if (check_weights(&c->w, err, errlen) != 0 || select_people(c, err, errlen) != 0)
+        return -1;
+    c->days = malloc(((size_t)c->nc.n + 1) * sizeof(*c->days));
+    c->score = malloc(((size_t)c->nc.n + 1) * sizeof(*c->score));
+    c->assign = malloc(((size_t)c->nc.n + 1) * sizeof(*c->assign));
+    if (c->days == NULL || c->score == NULL || c->assign == NULL || build_blocked(c) != 0 ||
+        build_side(c, &c->nc) != 0 || build_side(c, &c->mt) != 0) {
+        set_err(err, errlen, "match: out of memory for %zu members", in->n_people);
+        return -1;
+    }
+    for (int32_t i = 0; i < c->nc.n; i++) {
+        c->days[i] = wait_days(c->nc.who[i], in->now, &c->w);
+        c->assign[i] = -1;
+        c->score[i] = 0;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* candidates                                                         */
+/* ------------------------------------------------------------------ */
+
+static int
+count_shared(const struct feature *a, int32_t i, const struct feature *b, int32_t j)
+{
+    const int32_t *x = a->ids + a->off[i], *xe = a->ids + a->off[i + 1];
+    const int32_t *y = b->ids + b->off[j], *ye = b->ids + b->off[j + 1];
+    int n = 0;
+    while (x < xe && y < ye) {
+        if (*x < *y)
+            x++;
+        else if (*y < *x)
+            y++;
+        else
+            n++, x++, y++;
+    }
+    return n;
+}
+
+/* Score of newcomer n with mentor m (indexes), or MATCH_FORBIDDEN. */
+static int64_t
+pair_score(const struct ctx *c, int32_t n, int32_t m)
+{
+    int langs = count_shared(&c->nc.langs, n, &c->mt.langs, m);
+    if (langs == 0 && c->w.require_common_language)
+        return MATCH_FORBIDDEN;
+    int tags = count_shared(&c->nc.tags, n, &c->mt.tags, m);
+    int goals = count_shared(&c->nc.goals, n, &c->mt.goals, m);
+    int overlap = match_tz_overlap_minutes(c->nc.who[n]->tz_offset_min, c->mt.who[m]->tz_offset_min);
+    return compose_score(&c->w, tags, langs, overlap, goals, c->days[n]);
+}
+
+struct cand {
+    int64_t score;
+    int32_t who;
+};
+
+static int
+cand_better(const struct cand *a, const struct cand *b)
+{
+    return a->score > b->score || (a->score == b->score && a->who < b->who);
+}
+
+/* Insert into a best-first list of at most room entries. */
+static void
+cand_insert(struct cand *list, int32_t *len, int32_t room, struct cand x)
+{
+    if (room == 0 || (*len == room && !cand_better(&x, &list[room - 1])))
+        return;
+    int32_t i = *len < room ? (*len)++ : room - 1;
+    while (i > 0 && cand_better(&x, &list[i - 1])) {
+        list[i] = list[i - 1];
+        i--;
+    }
+    list[i] = x;
+}
+
+/* Candidate search state: inverted index tag -> mentors for large pools. */
+struct search {
+    int32_t *post_off, *post; /* mentors per tag id */
+    int32_t n_words;
+    int32_t *stamp; /* per mentor: last newcomer + 1 that touched it */
+    int32_t *touched;
+    struct cand *topk;
+    struct cand *topr; /* mt.n * top_r */
+    int32_t *topr_len;
+};
+
+static void
+search_free(struct search *s)
+{
+    free(s->post_off);
+    free(s->post);
+    free(s->stamp);
+    free(s->touched);
+    free(s->topk);
+    free(s->topr);
+    free(s->topr_len);
+}
+
+static int
+build_index(const struct ctx *c, struct search *s)
+{
+    s->n_words = (int32_t)c->words.norm.len;
+    s->post_off = calloc((size_t)s->n_words + 2, sizeof(*s->post_off));
+    s->post = malloc(((size_t)c->mt.tags.off[c->mt.n] + 1) * sizeof(*s->post));
+    if (s->post_off == NULL || s->post == NULL)
+        return -1;
+    const struct feature *t = &c->mt.tags;
+    for (int32_t k = 0; k < t->off[c->mt.n]; k++)
+        s->post_off[t->ids[k] + 2]++;
+    for (int32_t w = 0; w < s->n_words; w++)
+        s->post_off[w + 2] += s->post_off[w + 1];
+    for (int32_t m = 0; m < c->mt.n; m++) /* ascending mentor order per tag */
+        for (int32_t k = t->off[m]; k < t->off[m + 1]; k++)
+            s->post[s->post_off[t->ids[k] + 1]++] = m;
+    return 0;
+}
+
+static int
+search_init(const struct ctx *c, struct search *s)
+{
+    memset(s, 0, sizeof(*s));
+    size_t m = (size_t)c->mt.n + 1, r = (size_t)c->w.top_r;
+    s->stamp = calloc(m, sizeof(*s->stamp));
+    s->touched = malloc(m * sizeof(*s->touched));
+    s->topk = malloc((size_t)c->w.top_k * sizeof(*s->topk));
+    s->topr = malloc((m * r + 1) * sizeof(*s->topr));
+    s->topr_len = calloc(m, sizeof(*s->topr_len));
+    if (s->stamp == NULL || s->touched == NULL || s->topk == NULL || s->topr == NULL ||
+        s->topr_len == NULL)
+        return -1;
+    return c->mt.n > c->w.scan_limit ? build_index(c, s) : 0;
+}
+
+/* Mentors to score for newcomer n: all, or those sharing a tag, rarest tag first. */
+static int32_t
+gather(const struct ctx *c, struct search *s, int32_t n)
+{
+    if (c->mt.n <= c->w.scan_limit) {
+        for (int32_t m = 0; m < c->mt.n; m++)
+            s->touched[m] = m;
+        return c->mt.n;
+    }
+    const struct feature *t = &c->nc.tags;
+    int32_t nt = t->off[n + 1] - t->off[n], order[64], count = 0;
+    for (int32_t i = 0; i < nt && i < 64; i++) { /* insertion sort by posting length */
+        int32_t w = t->ids[t->off[n] + i], len = s->post_off[w + 1] - s->post_off[w], j = i;
+        while (j > 0 && s->post_off[order[j - 1] + 1] - s->post_off[order[j - 1]] > len) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = w;
+    }
+    for (int32_t i = 0; i < nt && i < 64 && count < c->w.scan_limit; i++) {
+        for (int32_t k = s->post_off[order[i]];
+             k < s->post_off[order[i] + 1] && count < c->w.scan_limit; k++) {
+            int32_t m = s->post[k];
+            if (s->stamp[m] != n + 1) {
+                s->stamp[m] = n + 1;
+                s->touched[count++] = m;
+            }
+        }
+    }
+    return count;
+}
+
+/* Score newcomer n against its gathered mentors; fill topk and the mentors' top-r. */
+static int32_t
+score_newcomer(const struct ctx *c, struct search *s, int32_t n)
+{
+    int32_t count = gather(c, s, n), k_len = 0;
+    int64_t nid = c->nc.who[n]->id;
+    for (int32_t i = 0; i < count; i++) {
+        int32_t m = s->touched[i];
+        int64_t sc = pair_score(c, n, m);
+        if (sc == MATCH_FORBIDDEN || sc <= 0)
+            continue;
+        struct cand x = {sc, m}, y = {sc, n};
+        struct cand *r = s->topr + (size_t)m * (size_t)c->w.top_r;
+        int k_in = k_len < c->w.top_k || cand_better(&x, &s->topk[k_len - 1]);
+        int r_in = s->topr_len[m] < c->w.top_r ||
+                   (c->w.top_r > 0 && cand_better(&y, &r[c->w.top_r - 1]));
+        if ((!k_in && !r_in) || is_blocked(c, nid, c->mt.who[m]->id))
+            continue;
+        cand_insert(s->topk, &k_len, c->w.top_k, x);
+        cand_insert(r, &s->topr_len[m], c->w.top_r, y);
+    }
+    return k_len;
+}
+
+static int
+has_arc(const struct ctx *c, int32_t first, int32_t last, int32_t node)
+{
+    for (int32_t a = first; a < last; a++)
+        if (mcf_arc_head(c->graph, a) == node)
+            return 1;
+    return 0;
+}
+
+static int
+add_mentor_arcs(struct ctx *c, const struct search *s, const int32_t *first_arc)
+{
+    int32_t N = c->nc.n, sink = N + c->mt.n;
+    for (int32_t m = 0; m < c->mt.n; m++) {
+        const struct cand *r = s->topr + (size_t)m * (size_t)c->w.top_r;
+        for (int32_t i = 0; i < s->topr_len[m]; i++) {
+            int32_t n = r[i].who;
+            if (has_arc(c, first_arc[n], first_arc[n + 1], N + m))
+                continue;
+            if (mcf_add_arc(c->graph, n, N + m, 1, -r[i].score) < 0)
+                return -1;
+            c->n_candidates++;
+        }
+    }
+    for (int32_t m = 0; m < c->mt.n; m++)
+        for (int k = 1; k <= c->free_slots[m]; k++)
+            if (mcf_add_arc(c->graph, N + m, sink, 1, match_slot_cost(c->mt.who[m], k, &c->w)) < 0)
+                return -1;
+    return 0;
+}
+
+static int
+build_graph_arcs(struct ctx *c, struct search *s, int32_t *first_arc)
+{
+    int32_t N = c->nc.n, sink = N + c->mt.n;
+    for (int32_t n = 0; n < N; n++) {
+        first_arc[n] = mcf_n_arcs(c->graph);
+        if (mcf_set_supply(c->graph, n, 1) != 0 || mcf_add_arc(c->graph, n, sink, 1, 0) < 0)
+            return -1;
+        int32_t k_len = score_newcomer(c, s, n);
+        for (int32_t i = 0; i < k_len; i++)
+            if (mcf_add_arc(c->graph, n, N + s->topk[i].who, 1, -s->topk[i].score) < 0)
+                return -1;
+        c->n_candidates += (size_t)k_len;
+    }
+    first_arc[N] = mcf_n_arcs(c->graph);
+    if (mcf_set_supply(c->graph, sink, -N) != 0)
+        return -1;
+    return add_mentor_arcs(c, s, first_arc);
+}
+
+static int
+build_graph(struct ctx *c, char *err, size_t errlen)
+{
+    size_t hint = (size_t)c->nc.n * ((size_t)c->w.top_k + 2) + (size_t)c->mt.n * 8 + 16;
+    c->graph = mcf_new(c->nc.n + c->mt.n + 1, hint);
+    struct search s;
+    memset(&s, 0, sizeof(s));
+    int32_t *first_arc = malloc(((size_t)c->nc.n + 1) * sizeof(*first_arc));
+    int rc = -1;
+    if (c->graph != NULL && first_arc != NULL && search_init(c, &s) == 0)
+        rc = build_graph_arcs(c, &s, first_arc);
+    search_free(&s);
+    free(first_arc);
+    if (rc != 0)
+        set_err(err, errlen, "match: out of memory building the candidate graph (%" PRId32
+                " newcomers, %" PRId32 " mentors)", c->nc.n, c->mt.n);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* assignment: flow or greedy                                         */
+/* ------------------------------------------------------------------ */
+
+static int
+is_pair_arc(const struct ctx *c, int32_t a)
+{
+    int32_t t = mcf_arc_tail(c->graph, a), h = mcf_arc_head(c->graph, a);
+    return t < c->nc.n && h >= c->nc.n && h < c->nc.n + c->mt.n;
+}
+
+static void
+assign_from_flow(struct ctx *c)
+{
+    for (int32_t a = 0; a < mcf_n_arcs(c->graph); a++) {
+        if (!is_pair_arc(c, a) || mcf_flow(c->graph, a) == 0)
+            continue;
+        int32_t n = mcf_arc_tail(c->graph, a);
+        c->assign[n] = mcf_arc_head(c->graph, a) - c->nc.n;
+        c->score[n] = -mcf_arc_cost(c->graph, a);
+    }
+}
+
+static int
+cmp_arc(const void *x, const void *y, void *graph)
+{
+    const struct mcf *sort_graph = graph;
+    int32_t a = *(const int32_t *)x, b = *(const int32_t *)y;
+    int64_t ca = mcf_arc_cost(sort_graph, a), cb = mcf_arc_cost(sort_graph, b);
+    if (ca != cb)
+        return (ca > cb) - (ca < cb);
+    int32_t ta = mcf_arc_tail(sort_graph, a), tb = mcf_arc_tail(sort_graph, b);
+    if (ta != tb)
+        return (ta > tb) - (ta < tb);
+    return (mcf_arc_head(sort_graph, a) > mcf_arc_head(sort_graph, b)) -
+           (mcf_arc_head(sort_graph, a) < mcf_arc_head(sort_graph, b));
+}
+
+static int
+assign_greedy(struct ctx *c)
+{
+    int32_t n_arcs = mcf_n_arcs(c->graph), k = 0;
+    int32_t *arcs = malloc(((size_t)n_arcs + 1) * sizeof(*arcs));
+    int32_t *used = calloc((size_t)c->mt.n + 1, sizeof(*used));
+    if (arcs == NULL || used == NULL) {
+        free(arcs);
+        free(used);
+        return -1;
+    }
+    for (int32_t a = 0; a < n_arcs; a++)
+        if (is_pair_arc(c, a))
+            arcs[k++] = a;
+    qsort_r(arcs, (size_t)k, sizeof(*arcs), cmp_arc, c->graph);
+    for (int32_t i = 0; i < k; i++) {
+        int32_t n = mcf_arc_tail(c->graph, arcs[i]), m = mcf_arc_head(c->graph, arcs[i]) - c->nc.n;
+        int64_t gain = -mcf_arc_cost(c->graph, arcs[i]);
+        if (c->assign[n] >= 0 || used[m] >= c->free_slots[m] ||
+            gain - match_slot_cost(c->mt.who[m], used[m] + 1, &c->w) <= 0)
+            continue;
+        used[m]++;
+        c->assign[n] = m;
+        c->score[n] = gain;
+    }
+    free(arcs);
+    free(used);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* reasons                                                            */
+/* ------------------------------------------------------------------ */
+
+struct text {
+    char *buf;
+    size_t len, room;
+};
+
+static int
+text_add(struct text *t, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    if (t->len + n > t->room) {
+        size_t room = t->room == 0 ? 4096 : t->room;
+        while (t->len + n > room)
+            room *= 2;
+        char *p = realloc(t->buf, room);
+        if (p == NULL)
+            return -1;
+        t->buf = p;
+        t->room = room;
+    }
+    memcpy(t->buf + t->len, s, n);
+    t->len += n;
+    return 0;
+}
+
+/* The newcomer's own spellings of names both share, up to max, in their order. */
+static int
+shared_spellings(struct vocab *v, const char *const *list, size_t n, const struct feature *f,
+                 int32_t who, const char **out, int max)
+{
+    int count = 0;
+    int32_t seen[8];
+    for (size_t i = 0; i < n && count < max; i++) {
+        int32_t id;
+        if (vocab_id(v, list[i], &id) != 0 || id < 0)
+            continue;
+        int dup = 0;
+        for (int j = 0; j < count; j++)
+            dup |= seen[j] == id;
+        if (!dup && bsearch(&id, f->ids + f->off[who], (size_t)(f->off[who + 1] - f->off[who]),
+                            sizeof(int32_t), cmp_i32) != NULL) {
+            seen[count] = id;
+            out[count++] = list[i];
+        }
+    }
+    return count;
+}
+
+/* "A", "A and B", "A, B and C" */
+static void
+join_names(char *out, size_t len, const char **names, int n)
+{
+    out[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        const char *sep = i == 0 ? "" : i == n - 1 ? " and " : ", ";
+        size_t used = strlen(out);
+        snprintf(out + used, len - used, "%s%s", sep, names[i]);
+    }
+}
+
+static void
+tz_phrase(char *out, size_t len, int a, int b)
+{
+    static const char *const words[] = {"zero", "one", "two", "three", "four", "five", "six",
+                                        "seven", "eight", "nine", "ten", "eleven", "twelve"};
+    int d = abs(a - b) % 1440;
+    if (d > 720)
+        d = 1440 - d;
+    if (d == 0)
+        snprintf(out, len, "same time zone");
+    else if (d == 60)
+        snprintf(out, len, "one hour apart");
+    else if (d % 60 == 0)
+        snprintf(out, len, "%s hours apart", words[d / 60]);
+    else if (d < 60)
+        snprintf(out, len, "%d minutes apart", d);
+    else
+        snprintf(out, len, "%d h %02d min apart", d / 60, d % 60);
+}
+
+struct reason {
+    double weight;
+    char text[400];
+};
+
+static int
+collect_reasons(struct ctx *c, int32_t n, int32_t m, struct reason *r)
+{
+    const struct match_person *p = c->nc.who[n], *q = c->mt.who[m];
+    const char *names[3];
+    char list[360];
+    int count = 0, k;
+    int tags = count_shared(&c->nc.tags, n, &c->mt.tags, m);
+    if (tags > 0 && (k = shared_spellings(&c->words, p->tags, p->n_tags, &c->mt.tags, m, names, 3)) > 0) {
+        join_names(list, sizeof(list), names, k);
+        r[count].weight = c->w.tag * tags;
+        snprintf(r[count++].text, sizeof(r->text), "you both listed %s", list);
+    }
+    if ((k = shared_spellings(&c->languages, p->languages, p->n_languages, &c->mt.langs, m, names,
+                              2)) > 0) {
+        join_names(list, sizeof(list), names, k);
+        r[count].weight = c->w.language;
+        snprintf(r[count++].text, sizeof(r->text), "both speak %s", list);
+    }
+    int overlap = match_tz_overlap_minutes(p->tz_offset_min, q->tz_offset_min);
+    if (overlap > 0) {
+        r[count].weight = c->w.tz_overlap * overlap / 60.0;
+        tz_phrase(r[count++].text, sizeof(r->text), p->tz_offset_min, q->tz_offset_min);
+    }
+    int goals = count_shared(&c->nc.goals, n, &c->mt.goals, m);
+    if (goals > 0 && (k = shared_spellings(&c->words, p->goals, p->n_goals, &c->mt.goals, m, names, 3)) > 0) {
+        join_names(list, sizeof(list), names, k);
+        r[count].weight = c->w.goal * goals;
+        snprintf(r[count++].text, sizeof(r->text), "you share the goal%s %s", k > 1 ? "s" : "",
+                 list);
+    }
+    return count;
+}
+
+/* Best reasons first (stable: tags, language, time zone, goals on equal weight). */
+static int
+pick_reasons(struct ctx *c, int32_t n, int32_t m, struct text *t, size_t *offs)
+{
+    struct reason r[4];
+    int count = collect_reasons(c, n, m, r), order[4] = {0, 1, 2, 3}, out = 0;
+    for (int i = 1; i < count; i++)
+        for (int j = i; j > 0 && r[order[j]].weight > r[order[j - 1]].weight; j--) {
+            int tmp = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = tmp;
+        }
+    for (int i = 0; i < count && out < MATCH_MAX_REASONS; i++) {
+        if (!(r[order[i]].weight > 0))
+            continue;
+        offs[out++] = t->len;
+        if (text_add(t, r[order[i]].text) != 0)
+            return -1;
+    }
+    return out;
+}
+
+/* ------------------------------------------------------------------ */
+/* result                                                             */
+/* ------------------------------------------------------------------ */
+
+static int
+cmp_wait(const void *x, const void *y, void *people)
+{
+    const struct match_person *const *wait_who = people;
+    const struct match_person *a = wait_who[*(const int32_t *)x], *b = wait_who[*(const int32_t *)y];
+    if (a->waiting_since != b->waiting_since)
+        return (a->waiting_since > b->waiting_since) - (a->waiting_since < b->waiting_since);
+    return (a->id > b->id) - (a->id < b->id);
+}
+
+static int
+fill_waitlist(const struct ctx *c, struct match_result *out)
+{
+    int32_t *idx = malloc(((size_t)c->nc.n + 1) * sizeof(*idx));
+    out->waitlist = malloc(((size_t)c->nc.n + 1) * sizeof(*out->waitlist));
+    if (idx == NULL || out->waitlist == NULL) {
+        free(idx);
+        return -1;
+    }
+    int32_t k = 0;
+    for (int32_t n = 0; n < c->nc.n; n++)
+        if (c->assign[n] < 0)
+            idx[k++] = n;
+    qsort_r(idx, (size_t)k, sizeof(*idx), cmp_wait, (void *)c->nc.who);
+    for (int32_t i = 0; i < k; i++)
+        out->waitlist[i] = c->nc.who[idx[i]]->id;
+    out->n_waitlist = (size_t)k;
+    free(idx);
+    return 0;
+}
+
+static int
+fill_pairs(struct ctx *c, struct match_result *out)
+{
+    int32_t *used = calloc((size_t)c->mt.n + 1, sizeof(*used));
+    size_t *offs = malloc(((size_t)c->nc.n + 1) * MATCH_MAX_REASONS * sizeof(*offs));
+    out->pairs = calloc((size_t)c->nc.n + 1, sizeof(*out->pairs));
+    struct text t = {0};
+    int rc = used != NULL && offs != NULL && out->pairs != NULL ? 0 : -1;
+    for (int32_t n = 0; rc == 0 && n < c->nc.n; n++) {
+        int32_t m = c->assign[n];
+        if (m < 0)
+            continue;
+        struct match_pair *p = &out->pairs[out->n_pairs];
+        p->newcomer = c->nc.who[n]->id;
+        p->mentor = c->mt.who[m]->id;
+        p->score = c->score[n];
+        out->total_score += p->score;
+        out->load_cost += match_slot_cost(c->mt.who[m], ++used[m], &c->w);
+        p->n_reasons = pick_reasons(c, n, m, &t, offs + out->n_pairs * MATCH_MAX_REASONS);
+        rc = p->n_reasons < 0 ? -1 : 0;
+        out->n_pairs++;
+    }
+    /* The text buffer moved while growing; pointers are set once it is final. */
+    for (size_t i = 0; rc == 0 && i < out->n_pairs; i++)
+        for (int j = 0; j < out->pairs[i].n_reasons; j++)
+            out->pairs[i].reasons[j] = t.buf + offs[i * MATCH_MAX_REASONS + j];
+    out->text = t.buf;
+    out->objective = out->total_score - out->load_cost;
+    free(used);
+    free(offs);
+    return rc;
+}
+
+void
+match_result_free(struct match_result *r)
+{
+    if (r == NULL)
+        return;
+    free(r->pairs);
+    free(r->waitlist);
+    free(r->text);
+    memset(r, 0, sizeof(*r));
+}
+
+/* ------------------------------------------------------------------ */
+/* entry points                                                       */
+/* ------------------------------------------------------------------ */
+
+static int
+run(const struct match_input *in, struct match_result *out, int greedy, char *err,
+    size_t errlen)
+{
+    struct ctx c;
+    memset(out, 0, sizeof(*out));
+    double t0 = now_seconds();
+    int rc = ctx_init(&c, in, err, errlen);
+    if (rc == 0 && c.nc.n > 0) {
+        rc = build_graph(&c, err, errlen);
+        if (rc == 0 && in->dimacs != NULL && mcf_write_dimacs(c.graph, in->dimacs) != 0)
+            log_warn("match: could not write the candidate graph");
+    }
+    double t1 = now_seconds();
+    char why[256];
+    if (rc == 0 && c.nc.n > 0 && !greedy) {
+        if (mcf_solve(c.graph, why, sizeof(why)) == 0) {
+            assign_from_flow(&c);
+        } else {
+            log_error("match: %s; using the greedy assignment for %" PRId32
+                      " newcomers and %" PRId32 " mentors", why, c.nc.n, c.mt.n);
+            out->used_greedy = 1;
+            greedy = 1;
+        }
+    }
+    if (rc == 0 && c.nc.n > 0 && greedy && assign_greedy(&c) != 0)
+        rc = -1, set_err(err, errlen, "match: out of memory in the greedy assignment");
+    out->seconds_candidates = t1 - t0;
+    out->seconds_solve = now_seconds() - t1;
+    out->n_candidates = c.n_candidates;
+    out->graph_bytes = c.graph != NULL ? mcf_bytes(c.graph) : 0;
+    mcf_free(c.graph); /* the flow graph is the big part; free it before the text */
+    c.graph = NULL;
+    if (rc == 0 && (fill_pairs(&c, out) != 0 || fill_waitlist(&c, out) != 0))
+        rc = -1, set_err(err, errlen, "match: out of memory for the result");
+    ctx_free(&c);
+    if (rc != 0)
+        match_result_free(out);
+    return rc;
+}
+
+int
+match_solve(const struct match_input *in, struct match_result *out, char *err, size_t errlen)
+{
+    return run(in, out, 0, err, errlen);
+}
+
+int
+match_greedy(const struct match_input *in, struct match_result *out, char *err, size_t errlen)
+{
+    return run(in, out, 1, err, errlen);
+}

@@ -1,0 +1,195 @@
+/*
+ * match: score newcomer-mentor pairs and find the best assignment for the pool.
+ *
+ * Works on plain in-memory structs so the daemon (members from the store), the
+ * tests and the benchmark share one path.  The caller resolves IANA zones to
+ * offsets, applies the [matching] configuration to struct match_weights and
+ * lists the pairs that must never be made (do-not-match, already paired).
+ *
+ * Score of a pair, in points (see struct match_weights for the terms):
+ *   tag * shared tags + language * (any shared language) + tz_overlap *
+ *   overlapping waking hours + goal * shared goal keywords + wait_bonus_per_day
+ *   * min(days waited, wait_max_days).
+ * Scores are used in milli-points (llround(1000 * points)) so the optimisation
+ * is exact integer arithmetic.  A pair with no shared language is forbidden
+ * when require_common_language is set; pairs scoring <= 0 are never made.
+ *
+ * Load: a mentor's strain = active mentees + strain_unanswered * unanswered
+ * check-ins + strain_low_feedback * recent low feedback + strain_per_week *
+ * weeks beyond break_after_weeks without a break.  Free slots = capacity -
+ * active - floor(strain - active); the k-th new mentee (k = 1, 2, ...) costs
+ * load_penalty * (2 * (strain + k) - 1) points, the marginal cost of
+ * load_penalty * load^2, so each extra mentee costs more than the one before
+ * and load spreads over mentors.
+ *
+ * The assignment maximises total score minus load cost over the candidate
+ * pairs (top_k mentors per newcomer plus top_r newcomers per mentor) as a
+ * min-cost flow (mcf.h); a newcomer may stay unmatched, so a match is only
+ * made when it adds value.  The optimum is certified after every solve; if the
+ * certificate fails the error is logged and the greedy result is used.
+ *
+ * Determinism: people are sorted by id before anything else, so the same set
+ * of people gives the same pairs whatever their order in the input.  Among
+ * equally good candidates, lower ids come first; among equally good
+ * assignments the one found by serving newcomers in ascending id order, with
+ * shortest-path ties towards lower ids, is returned.
+ *
+ * Candidates: when there are at most scan_limit mentors every mentor is scored
+ * for every newcomer (so top_k is exact).  Above that, a newcomer is scored
+ * against the mentors sharing a tag with them, rarest tag first, up to
+ * scan_limit mentors.
+ *
+ * Modes: one-to-one pairs.  Circles and peer circles are not implemented yet.
+ */
+#ifndef MENTORD_MATCH_H
+#define MENTORD_MATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum match_role { MATCH_NEWCOMER = 0, MATCH_MENTOR = 1 };
+
+/* Reasons a member takes no part in a round (hard constraints). */
+enum match_flag {
+    MATCH_PAUSED = 1 << 0,
+    MATCH_UNDELIVERABLE = 1 << 1,
+    MATCH_UNCONFIRMED = 1 << 2,
+    MATCH_LEAVING = 1 << 3,
+    MATCH_EXCLUDED = 1 << 4, /* any other reason the caller has */
+};
+
+struct match_person {
+    int64_t id; /* unique; the store's member id */
+    enum match_role role;
+    const char *const *tags; /* skills / interests, as the member wrote them */
+    size_t n_tags;
+    const char *const *languages; /* "Spanish", "English" (compared case-insensitively) */
+    size_t n_languages;
+    const char *const *goals; /* goal keywords, normalised like tags */
+    size_t n_goals;
+    int tz_offset_min; /* UTC offset in minutes, e.g. +60 for CET in winter */
+    /* Mentors. */
+    int capacity;            /* most mentees at once */
+    int active_mentees;      /* current mentees */
+    int unanswered_checkins; /* check-ins (and proposals) left unanswered */
+    int low_feedback;        /* recent low feedback ratings */
+    int weeks_since_break;   /* weeks since the mentor last paused */
+    /* Newcomers. */
+    int64_t waiting_since; /* unix time the newcomer started waiting */
+    unsigned flags;        /* enum match_flag bits: any bit excludes the person */
+};
+
+/* A synonym: tags normalising to `from` count as `to` ("js" -> "javascript"). */
+struct match_synonym {
+    const char *from;
+    const char *to;
+};
+
+/* Two members who must not be paired (do-not-match, or already paired once). */
+struct match_block {
+    int64_t a, b; /* order does not matter */
+};
+
+/* [matching] in the configuration; match_weights_default() gives the defaults. */
+struct match_weights {
+    double tag;                 /* per shared tag (10) */
+    double language;            /* at least one shared language (5) */
+    double tz_overlap;          /* per hour of shared waking time 08-21 local (1) */
+    double goal;                /* per shared goal keyword (5) */
+    double wait_bonus_per_day;  /* per day waited (0.5) */
+    int wait_max_days;          /* days counted at most (60) */
+    double load_penalty;        /* scale of the convex load cost (1) */
+    double strain_unanswered;   /* mentee equivalents per unanswered check-in (0.5) */
+    double strain_low_feedback; /* per recent low feedback (1) */
+    int break_after_weeks;      /* weeks without a break before it counts (12) */
+    double strain_per_week;     /* per week beyond that (0.1) */
+    int require_common_language; /* hard rule (1) */
+    int top_k;                   /* candidate mentors per newcomer (20) */
+    int top_r;                   /* candidate newcomers per mentor with free slots (5) */
+    int scan_limit;              /* mentors scored per newcomer in large pools (4000) */
+};
+
+struct match_input {
+    const struct match_person *people;
+    size_t n_people;
+    const struct match_weights *weights; /* NULL: defaults */
+    const struct match_synonym *synonyms;
+    size_t n_synonyms;
+    const struct match_block *blocked;
+    size_t n_blocked;
+    int64_t now;          /* unix time, for waiting days */
+    FILE *dimacs;         /* when set, the candidate graph is written here (DIMACS "p min") */
+};
+
+#define MATCH_MAX_REASONS 3
+
+struct match_pair {
+    int64_t newcomer, mentor;
+    int64_t score; /* milli-points, without the load cost */
+    int n_reasons;
+    const char *reasons[MATCH_MAX_REASONS]; /* best first; owned by the result */
+};
+
+struct match_result {
+    struct match_pair *pairs; /* ascending newcomer id */
+    size_t n_pairs;
+    int64_t *waitlist; /* unmatched eligible newcomers, longest waiting first */
+    size_t n_waitlist;
+    int64_t total_score; /* sum of pair scores, milli-points */
+    int64_t load_cost;   /* sum of load costs of the new mentees, milli-points */
+    int64_t objective;   /* total_score - load_cost: what is maximised */
+    size_t n_candidates; /* candidate pairs considered */
+    int used_greedy;     /* match_solve fell back to greedy (the error was logged) */
+    double seconds_candidates, seconds_solve; /* timing for the benchmark */
+    size_t graph_bytes;                       /* memory of the flow graph */
+    char *text;                               /* storage of the reasons */
+};
+
+void match_weights_default(struct match_weights *w);
+
+/*
+ * The optimal assignment.  0 on success (out filled, free with
+ * match_result_free); -1 with err on bad input (duplicate id, negative
+ * capacity, bad weights) or when out of memory.
+ */
+int match_solve(const struct match_input *in, struct match_result *out, char *err, size_t errlen);
+
+/*
+ * Greedy baseline on the same candidate pairs: best pair first (score, then
+ * lower newcomer id, then lower mentor id), taken while it still adds value.
+ */
+int match_greedy(const struct match_input *in, struct match_result *out, char *err,
+                 size_t errlen);
+
+void match_result_free(struct match_result *r);
+
+/*
+ * Score of one pair in milli-points, or MATCH_FORBIDDEN when a hard rule
+ * (flags, no shared language, blocked, role, no free slot) rules it out.
+ * Same arithmetic as match_solve; for previews, explanations and tests.
+ */
+#define MATCH_FORBIDDEN INT64_MIN
+int64_t match_score(const struct match_person *newcomer, const struct match_person *mentor,
+                    const struct match_input *in);
+
+/* Free slots of a mentor after load (0 for anyone excluded). */
+int match_free_slots(const struct match_person *mentor, const struct match_weights *w);
+
+/* Load cost of the k-th new mentee (k >= 1) of a mentor, milli-points. */
+int64_t match_slot_cost(const struct match_person *mentor, int k, const struct match_weights *w);
+
+/* Minutes of 08:00-21:00 local time that two UTC offsets share (0..780). */
+int match_tz_overlap_minutes(int offset_a_min, int offset_b_min);
+
+/*
+ * Normalise a tag or keyword into out: trimmed, ASCII lower-case, runs of
+ * spaces, '-' and '_' as one space, a simple English plural on the last word
+ * removed ("libraries" -> "library", "docs" -> "doc"), then the synonym table
+ * applied (its entries normalised the same way).  Returns the length, or -1
+ * when it is empty or does not fit.
+ */
+int match_normalise(const char *in, const struct match_synonym *syn, size_t n_syn, char *out,
+                    size_t outlen);
+
+#endif
