@@ -1,0 +1,524 @@
+/* Unit tests for bounce: DSN fields, ARF, non-standard formats, and the corpus figures. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "bounce.h"
+#include "classify.h"
+#include "mail.h"
+
+#define CORPUS MENTORD_SRCDIR "/../shared/corpus"
+#define OWN "mentors@example.org"
+
+/* Parse raw as a mail and as a bounce; the mail is freed. */
+static void
+parse(const char *raw, struct bounce_info *b)
+{
+    struct mail *m = NULL;
+    char err[256];
+    assert_int_equal(mail_parse(raw, strlen(raw), &m, err, sizeof err), 0);
+    assert_int_equal(bounce_parse(m, raw, strlen(raw), b), 0);
+    mail_free(m);
+}
+
+static int
+has_rcpt(const struct bounce_info *b, const char *addr)
+{
+    for (size_t i = 0; i < b->n_recipients; i++)
+        if (strcmp(b->recipients[i], addr) == 0)
+            return 1;
+    return 0;
+}
+
+#define DSN_HEAD                                                                                   \
+    "Return-Path: <>\nFrom: Mail Delivery System <MAILER-DAEMON@mx.example.net>\n"                 \
+    "To: mentors@example.org\nSubject: Undelivered Mail Returned to Sender\n"                      \
+    "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n"              \
+    "--B\nContent-Type: text/plain\n\nI'm sorry to have to inform you...\n\n"                      \
+    "--B\nContent-Type: message/delivery-status\n\n"                                               \
+    "Reporting-MTA: dns; mx.example.net\nArrival-Date: Mon, 1 Jan 2024 10:00:00 +0000\n\n"
+
+#define DSN_TAIL                                                                                   \
+    "--B\nContent-Type: text/rfc822-headers\n\n"                                                   \
+    "From: mentors@example.org\nTo: ann@example.com\nMessage-ID: <abc.123@example.org>\n"          \
+    "Subject: welcome\n\n--B--\n"
+
+static void
+test_dsn_permanent(void **state)
+{
+    (void)state;
+    struct bounce_info b;
+    parse(DSN_HEAD "Final-Recipient: rfc822; Ann@Example.COM\nAction: failed\nStatus: 5.1.1\n"
+                   "Diagnostic-Code: smtp; 550 5.1.1 <ann@example.com>: Recipient address\n"
+                   " rejected: User unknown\n\n" DSN_TAIL,
+          &b);
+    assert_int_equal(b.severity, BOUNCE_PERMANENT);
+    assert_int_equal(b.n_recipients, 1);
+    assert_string_equal(b.recipients[0], "ann@example.com");
+    assert_string_equal(b.status, "5.1.1");
+    assert_int_equal(b.reply_code, 550);
+    /* The folded Diagnostic-Code is one line. */
+    assert_string_equal(b.diagnostic,
+                        "550 5.1.1 <ann@example.com>: Recipient address rejected: User unknown");
+    assert_string_equal(b.orig_message_id, "abc.123@example.org");
+    bounce_free(&b);
+    assert_null(b.recipients);
+    bounce_free(&b); /* twice is harmless */
+}
+
+static void
+test_dsn_delayed_and_delivered(void **state)
+{
+    (void)state;
+    struct bounce_info b;
+    parse(DSN_HEAD "Final-Recipient: rfc822; bob@example.com\nAction: delayed\nStatus: 4.4.7\n\n"
+                   "--B--\n",
+          &b);
+    assert_int_equal(b.severity, BOUNCE_TEMPORARY);
+    assert_string_equal(b.status, "4.4.7");
+    assert_true(has_rcpt(&b, "bob@example.com"));
+    bounce_free(&b);
+    /* A success notice names nobody as failed. */
+    parse(DSN_HEAD "Final-Recipient: rfc822; bob@example.com\nAction: delivered\nStatus: 2.0.0\n\n"
+                   "--B--\n",
+          &b);
+    assert_int_equal(b.severity, BOUNCE_NONE);
+    assert_int_equal(b.n_recipients, 0);
+    bounce_free(&b);
+}
+
+static void
+test_dsn_policy(void **state)
+{
+    (void)state;
+    struct bounce_info b;
+    parse(DSN_HEAD "Final-Recipient: rfc822; cy@example.com\nAction: failed\nStatus: 5.7.1\n"
+                   "Diagnostic-Code: smtp; 550 5.7.1 Message rejected as spam\n\n--B--\n",
+          &b);
+    assert_int_equal(b.severity, BOUNCE_POLICY);
+    assert_string_equal(b.status, "5.7.1");
+    bounce_free(&b);
+    /* Some servers say 5.7.1 for a mailbox that does not exist: that is about the address. */
+    parse(DSN_HEAD "Final-Recipient: rfc822; cy@example.com\nAction: failed\nStatus: 5.7.1\n"
+                   "Diagnostic-Code: smtp; 550 5.7.1 No such user\n\n--B--\n",
+          &b);
+    assert_int_equal(b.severity, BOUNCE_PERMANENT);
+    bounce_free(&b);
+}
+
+static void
+test_dsn_records(void **state)
+{
+    (void)state;
+    struct bounce_info b;
+    /* No blank line between records, Original-Recipient preferred, a vague status refined. */
+    parse(DSN_HEAD "Original-Recipient: rfc822;member@example.org\n"
+                   "Final-Recipient: rfc822;forward@elsewhere.example\nAction: failed\n"
+                   "Status: 5.0.0\nDiagnostic-Code: smtp; 550 5.2.1 mailbox disabled\n"
+                   "Final-Recipient: RFC822; <dan@example.net>\nAction: failed\nStatus: 5.1.1\n"
+                   "\n--B--\n",
+          &b);
+    assert_int_equal(b.n_recipients, 2);
+    assert_string_equal(b.recipients[0], "member@example.org");
+    assert_string_equal(b.recipients[1], "dan@example.net");
+    assert_string_equal(b.status, "5.2.1");
+    assert_int_equal(b.severity, BOUNCE_PERMANENT);
+    bounce_free(&b);
+    /* A failure outranks a delay in the same report. */
+    parse(DSN_HEAD "Final-Recipient: rfc822; d1@example.net\nAction: delayed\nStatus: 4.2.2\n\n"
+                   "Final-Recipient: rfc822; f1@example.net\nAction: failed\nStatus: 5.1.1\n\n"
+                   "--B--\n",
+          &b);
+    assert_int_equal(b.severity, BOUNCE_PERMANENT);
+    assert_int_equal(b.n_recipients, 1);
+    assert_string_equal(b.recipients[0], "f1@example.net");
+    assert_string_equal(b.status, "5.1.1");
+    bounce_free(&b);
+}
+
+static void
+test_dsn_base64(void **state)
+{
+    (void)state;
+    struct bounce_info b;
+    /* "Final-Recipient: rfc822; eve@example.com\nAction: failed\nStatus: 5.2.2\n" */
+    parse("From: MAILER-DAEMON@mx.example.net\nTo: mentors@example.org\n"
+          "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n"
+          "--B\nContent-Type: text/plain\n\nfailed\n"
+          "--B\nContent-Type: message/delivery-status\nContent-Transfer-Encoding: base64\n\n"
+          "RmluYWwtUmVjaXBpZW50OiByZmM4MjI7IGV2ZUBleGFtcGxlLmNvbQpBY3Rpb246IGZhaWxlZApT\n"
+          "dGF0dXM6IDUuMi4yCg==\n--B--\n",
+          &b);
+    assert_true(has_rcpt(&b, "eve@example.com"));
+    assert_string_equal(b.status, "5.2.2");
+    bounce_free(&b);
+}
+
+static void
+test_arf(void **state)
+{
+    (void)state;
+    struct bounce_info b;
+    parse("From: fbl@isp.example\nTo: mentors@example.org\nSubject: complaint\n"
+          "Content-Type: multipart/report; report-type=feedback-report; boundary=B\n\n"
+          "--B\nContent-Type: text/plain\n\nThis is an abuse report\n"
+          "--B\nContent-Type: message/feedback-report\n\nFeedback-Type: abuse\n"
+          "User-Agent: x/1.0\nVersion: 1\n\n"
+          "--B\nContent-Type: message/rfc822\n\nFrom: mentors@example.org\n"
+          "To: Fay <fay@isp.example>\nMessage-ID: <n1@example.org>\nSubject: hi\n\nhello\n--B--\n",
+          &b);
+    assert_int_equal(b.severity, BOUNCE_COMPLAINT);
+    assert_int_equal(b.n_recipients, 1);
+    assert_string_equal(b.recipients[0], "fay@isp.example");
+    assert_string_equal(b.diagnostic, "feedback-type: abuse");
+    assert_string_equal(b.orig_message_id, "n1@example.org");
+    bounce_free(&b);
+}
+
+static void
+test_qmail(void **state)
+{
+    (void)state;
+    struct bounce_info b;
+    parse("From: MAILER-DAEMON@mx.example.net\nTo: mentors@example.org\n"
+          "Subject: failure notice\n\nHi. This is the qmail-send program at mx.example.net.\n"
+          "I'm afraid I wasn't able to deliver your message to the following addresses.\n"
+          "This is a permanent error; I've given up. Sorry it didn't work out.\n\n"
+          "<gus@example.net>:\nSorry, no mailbox here by that name. (#5.1.1)\n\n"
+          "--- Below this line is a copy of the message.\n\n"
+          "From: mentors@example.org\nTo: other@example.net\nMessage-ID: <q1@example.org>\n\nhi\n",
+          &b);
+    assert_int_equal(b.severity, BOUNCE_PERMANENT);
+    assert_int_equal(b.n_recipients, 1); /* not us, not the copy's To */
+    assert_string_equal(b.recipients[0], "gus@example.net");
+    assert_string_equal(b.status, "5.1.1");
+    assert_string_equal(b.orig_message_id, "q1@example.org");
+    bounce_free(&b);
+}
+
+static void
+test_exim_and_warning(void **state)
+{
+    (void)state;
+    struct bounce_info b;
+    parse("From: Mail Delivery System <Mailer-Daemon@mx.example.net>\nTo: mentors@example.org\n"
+          "X-Failed-Recipients: hal@example.com\nSubject: Mail delivery failed\n\n"
+          "This message was created automatically by mail delivery software.\n\n"
+          "A message that you sent could not be delivered to one or more of its\n"
+          "recipients. This is a permanent error. The following address(es) failed:\n\n"
+          "  hal@example.com\n    SMTP error from remote mail server after RCPT "
+          "TO:<hal@example.com>:\n"
+          "    550 5.1.1 User unknown\n",
+          &b);
+    assert_int_equal(b.severity, BOUNCE_PERMANENT);
+    assert_int_equal(b.n_recipients, 1);
+    assert_string_equal(b.recipients[0], "hal@example.com");
+    assert_string_equal(b.status, "5.1.1");
+    assert_int_equal(b.reply_code, 550);
+    bounce_free(&b);
+    parse("From: Mail Delivery System <Mailer-Daemon@mx.example.net>\nTo: mentors@example.org\n"
+          "Subject: Warning: message 1abc delayed 24 hours\n\n"
+          "This message was created automatically by mail delivery software.\n\n"
+          "A message that you sent has not yet been delivered to one or more of its\n"
+          "recipients after more than 24 hours on the queue on mx.example.net.\n\n"
+          "The address to which the message has not yet been delivered is:\n\n"
+          "  ivy@example.com\n\nNo action is required on your part. Delivery attempts will\n"
+          "continue for some time, and this warning may be repeated.\n",
+          &b);
+    assert_int_equal(b.severity, BOUNCE_TEMPORARY);
+    assert_true(has_rcpt(&b, "ivy@example.com"));
+    assert_false(has_rcpt(&b, "mentors@example.org"));
+    bounce_free(&b);
+}
+
+static void
+test_not_a_bounce_and_garbage(void **state)
+{
+    (void)state;
+    struct bounce_info b;
+    parse(
+        "From: ann@example.net\nTo: mentors@example.org\nSubject: hello\n\nThanks for the match!\n",
+        &b);
+    assert_int_equal(b.severity, BOUNCE_NONE);
+    assert_int_equal(b.n_recipients, 0);
+    assert_null(b.diagnostic);
+    bounce_free(&b);
+    /* A broken report part, no mail: no crash, nothing invented. */
+    const char *raw = "Content-Type: multipart/report; boundary=X\n\n--X\n"
+                      "Content-Type: message/delivery-status\n\n:\n::\nFinal-Recipient:\n"
+                      "Action\n Status: 9.9\n";
+    assert_int_equal(bounce_parse(NULL, raw, strlen(raw), &b), 0);
+    assert_int_equal(b.n_recipients, 0);
+    bounce_free(&b);
+    assert_int_equal(bounce_parse(NULL, NULL, 0, &b), 0);
+    assert_int_equal(b.severity, BOUNCE_NONE);
+    bounce_free(&b);
+}
+
+static void
+test_names(void **state)
+{
+    (void)state;
+    assert_string_equal(bounce_severity_name(BOUNCE_NONE), "none");
+    assert_string_equal(bounce_severity_name(BOUNCE_TEMPORARY), "temporary");
+    assert_string_equal(bounce_severity_name(BOUNCE_PERMANENT), "permanent");
+    assert_string_equal(bounce_severity_name(BOUNCE_POLICY), "policy");
+    assert_string_equal(bounce_severity_name(BOUNCE_COMPLAINT), "complaint");
+}
+
+/* ---- corpus ------------------------------------------------------------------ */
+
+static char *
+read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    size_t cap = 65536, n = 0, r;
+    char *b = malloc(cap);
+    while (b != NULL && (r = fread(b + n, 1, cap - n, f)) > 0) {
+        n += r;
+        if (n == cap) {
+            char *p = realloc(b, cap *= 2);
+            if (p == NULL)
+                free(b);
+            b = p;
+        }
+    }
+    fclose(f);
+    *len = n;
+    return b;
+}
+
+/* Columns of bounces/expected.tsv that the figures use. */
+enum {
+    C_FILE,
+    C_SOURCE,
+    C_INDEX,
+    C_IS_BOUNCE,
+    C_RCPTS,
+    C_STATUS,
+    C_CODE,
+    C_REASON,
+    C_HARD,
+    C_TEMP,
+    C_ACTION,
+    C_FEEDBACK,
+    C_DIAG,
+    C_MSGID,
+    C_NCOLS
+};
+
+/* Split a TSV line in place into cols; returns the number of columns. */
+static int
+split_tsv(char *line, char **cols, int max)
+{
+    int n = 0;
+    line[strcspn(line, "\r\n")] = '\0';
+    for (char *p = line; n < max; n++) {
+        cols[n] = p;
+        char *tab = strchr(p, '\t');
+        if (tab == NULL)
+            return n + 1;
+        *tab = '\0';
+        p = tab + 1;
+    }
+    return n;
+}
+
+struct figures {
+    int files, rows;
+    int robot, robot_total;         /* classify: not a person */
+    int is_bounce, is_bounce_total; /* bounce or not, where the source says */
+    int rcpt, rcpt_total, rcpt_extra;
+    int status, status_total;
+    int temp, temp_total;
+    int hard, hard_total;
+    int msgid, msgid_total;
+};
+
+struct parsed {
+    char file[256];
+    enum classify_kind kind;
+    struct bounce_info b;
+};
+
+static int
+verbose(void)
+{
+    return getenv("BOUNCE_VERBOSE") != NULL;
+}
+
+static void
+parse_file(const char *dir, const char *file, struct parsed *p)
+{
+    char path[4096];
+    size_t len = 0;
+    snprintf(path, sizeof path, "%s/%s/%s", CORPUS, dir, file);
+    char *raw = read_all(path, &len);
+    assert_non_null(raw);
+    struct mail *m = NULL;
+    char err[256];
+    /* Some samples were saved from mbox files; an IMAP message has no "From " line. */
+    char *msg = raw;
+    if (strncmp(msg, "From ", 5) == 0 && strchr(msg, '\n') != NULL) {
+        msg = strchr(msg, '\n') + 1;
+        len -= (size_t)(msg - raw);
+    }
+    snprintf(p->file, sizeof p->file, "%s", file);
+    memset(&p->b, 0, sizeof p->b);
+    p->kind = CLASSIFY_PERSON;
+    if (mail_parse(msg, len, &m, err, sizeof err) == 0) {
+        p->kind = classify_mail(m, OWN, NULL);
+        assert_int_equal(bounce_parse(m, msg, len, &p->b), 0);
+        mail_free(m);
+    }
+    free(raw);
+}
+
+static int
+said_bounce(const struct parsed *p)
+{
+    return p->kind == CLASSIFY_BOUNCE &&
+           (p->b.severity == BOUNCE_PERMANENT || p->b.severity == BOUNCE_POLICY ||
+            p->b.severity == BOUNCE_TEMPORARY);
+}
+
+static void
+score_recipients(struct figures *f, const struct parsed *p, char *want)
+{
+    int found = 0, total = 0;
+    for (char *tok = strtok(want, " "); tok != NULL; tok = strtok(NULL, " ")) {
+        for (char *c = tok; *c; c++)
+            *c = (char)tolower((unsigned char)*c);
+        total++;
+        found += has_rcpt(&p->b, tok);
+        if (!has_rcpt(&p->b, tok) && verbose())
+            printf("bounce: MISSED recipient %s in %s\n", tok, p->file);
+    }
+    f->rcpt += found;
+    f->rcpt_total += total;
+    if (p->b.n_recipients > (size_t)found) {
+        f->rcpt_extra += (int)p->b.n_recipients - found;
+        if (verbose())
+            for (size_t i = 0; i < p->b.n_recipients; i++)
+                printf("bounce: got %s in %s\n", p->b.recipients[i], p->file);
+    }
+}
+
+static void
+score_row(struct figures *f, const struct parsed *p, char **c)
+{
+    const struct bounce_info *b = &p->b;
+    if (*c[C_IS_BOUNCE]) {
+        int ok = (c[C_IS_BOUNCE][0] == '1') == said_bounce(p);
+        f->is_bounce += ok;
+        f->is_bounce_total++;
+        if (!ok)
+            printf("bounce: is_bounce disagrees for %s: source %s, ours %s/%s\n", p->file,
+                   c[C_IS_BOUNCE], classify_name(p->kind), bounce_severity_name(b->severity));
+    }
+    if (*c[C_RCPTS])
+        score_recipients(f, p, c[C_RCPTS]);
+    if (*c[C_STATUS] && strcmp(c[C_STATUS], "unknown") != 0) {
+        int ok = strcmp(c[C_STATUS], b->status) == 0;
+        f->status += ok;
+        f->status_total++;
+        if (!ok && verbose())
+            printf("bounce: status %s, want %s: %s\n", b->status, c[C_STATUS], p->file);
+    }
+    if (*c[C_TEMP]) {
+        int ok = (c[C_TEMP][0] == '1') == (b->severity == BOUNCE_TEMPORARY);
+        f->temp += ok;
+        f->temp_total++;
+        if (!ok && verbose())
+            printf("bounce: temporary %s, ours %s: %s\n", c[C_TEMP],
+                   bounce_severity_name(b->severity), p->file);
+    }
+    if (c[C_HARD][0] == '1') {
+        f->hard += b->severity == BOUNCE_PERMANENT;
+        f->hard_total++;
+        if (b->severity != BOUNCE_PERMANENT && verbose())
+            printf("bounce: hard bounce read as %s (%s %s): %s\n",
+                   bounce_severity_name(b->severity), b->status, c[C_REASON], p->file);
+    }
+    if (*c[C_MSGID]) {
+        char want[256];
+        snprintf(want, sizeof want, "%.*s", (int)strcspn(c[C_MSGID] + 1, ">"), c[C_MSGID] + 1);
+        f->msgid += b->orig_message_id != NULL && strcmp(b->orig_message_id, want) == 0;
+        f->msgid_total++;
+    }
+}
+
+static double
+pct(int a, int b)
+{
+    return b ? 100.0 * a / b : 100.0;
+}
+
+static void
+test_corpus_bounces(void **state)
+{
+    (void)state;
+    FILE *tsv = fopen(CORPUS "/bounces/expected.tsv", "r");
+    if (tsv == NULL) {
+        printf("bounce: %s/bounces absent, corpus figures skipped\n", CORPUS);
+        skip();
+    }
+    struct figures f = {0};
+    struct parsed p = {.file = ""};
+    char line[16384], *c[C_NCOLS + 4];
+    assert_non_null(fgets(line, sizeof line, tsv)); /* header row */
+    while (fgets(line, sizeof line, tsv) != NULL) {
+        if (split_tsv(line, c, C_NCOLS + 4) < C_NCOLS)
+            continue;
+        if (strcmp(p.file, c[C_FILE]) != 0) { /* rows of one file are adjacent */
+            bounce_free(&p.b);
+            parse_file("bounces", c[C_FILE], &p);
+            f.files++;
+            f.robot += p.kind != CLASSIFY_PERSON;
+            f.robot_total++;
+        }
+        f.rows++;
+        score_row(&f, &p, c);
+    }
+    bounce_free(&p.b);
+    fclose(tsv);
+    printf("bounce: is_bounce %d/%d (%.1f%%), recipients %d/%d (%.1f%%, %d others named), "
+           "status %d/%d (%.1f%%), temporary %d/%d (%.1f%%), hard %d/%d (%.1f%%), "
+           "orig_message_id %d/%d\n",
+           f.is_bounce, f.is_bounce_total, pct(f.is_bounce, f.is_bounce_total), f.rcpt,
+           f.rcpt_total, pct(f.rcpt, f.rcpt_total), f.rcpt_extra, f.status, f.status_total,
+           pct(f.status, f.status_total), f.temp, f.temp_total, pct(f.temp, f.temp_total), f.hard,
+           f.hard_total, pct(f.hard, f.hard_total), f.msgid, f.msgid_total);
+    printf("bounce: %d files, %d rows; not answered (classify not person) %d/%d\n", f.files, f.rows,
+           f.robot, f.robot_total);
+    assert_true(f.files >= 400);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dsn_permanent),
+        cmocka_unit_test(test_dsn_delayed_and_delivered),
+        cmocka_unit_test(test_dsn_policy),
+        cmocka_unit_test(test_dsn_records),
+        cmocka_unit_test(test_dsn_base64),
+        cmocka_unit_test(test_arf),
+        cmocka_unit_test(test_qmail),
+        cmocka_unit_test(test_exim_and_warning),
+        cmocka_unit_test(test_not_a_bounce_and_garbage),
+        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_corpus_bounces),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
