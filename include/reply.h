@@ -1,0 +1,34 @@
+/*
+ * reply: the text the person wrote, without what they quoted or signed.
+ *
+ * Input is the UTF-8 body text of a mail (as mail_parse gives it, LF line
+ * ends; CRLF is tolerated).  Removed, as the common clients write them:
+ *   - ">" quoted lines (and Supercite "Name>" lines), wherever they are: in
+ *     an inline reply the person's lines between the quotes are kept;
+ *   - the attribution that introduces a quote: "On ... wrote:" and its
+ *     translations ("Am ... schrieb", "Le ... a écrit", "El ... escribió",
+ *     "... napisał(a):", "... 写道：", ...), also wrapped over several lines,
+ *     and the date-first forms ("2016-10-24 15:36 GMT+02:00 Name <a@b>:");
+ *   - everything from an unquoted original on: an attribution not followed by
+ *     a quote, "-----Original Message-----" and other dash-wrapped separators,
+ *     Outlook "From:/Sent:/To:/Subject:" blocks (and their translations),
+ *     "________" rules, "Begin forwarded message:";
+ *   - signatures from a "-- " (or "--") line on, and phone/app footers
+ *     ("Sent from my iPhone", "Get Outlook for iOS", "Envoyé de mon iPhone").
+ * "Best regards," and what follows it are kept: a sign-off is the person's.
+ *
+ * Text that only quotes (nothing written by the person) gives "": quoted
+ * text is never read for commands.  Linear in the size of the input, without
+ * regular expressions.
+ */
+#ifndef MENTORD_REPLY_H
+#define MENTORD_REPLY_H
+
+/*
+ * The person's own text, malloc'd, with trailing spaces removed from each line
+ * and leading/trailing blank lines removed ("" when nothing is left).  text may
+ * be NULL (treated as "").  Returns NULL only when memory runs out.
+ */
+char *reply_extract(const char *text);
+
+#endif
