@@ -29,8 +29,8 @@
 /* helpers                                                            */
 /* ------------------------------------------------------------------ */
 
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void
 set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -102,8 +102,8 @@ strip_plural(char *s, size_t len)
     if (wlen > 4 && (ends_with(w, wlen, "sses") || ends_with(w, wlen, "ches") ||
                      ends_with(w, wlen, "shes") || ends_with(w, wlen, "xes")))
         return s[len - 2] = '\0', len - 2;
-    if (wlen > 3 && w[wlen - 1] == 's' && !ends_with(w, wlen, "ss") &&
-        !ends_with(w, wlen, "us") && !ends_with(w, wlen, "is"))
+    if (wlen > 3 && w[wlen - 1] == 's' && !ends_with(w, wlen, "ss") && !ends_with(w, wlen, "us") &&
+        !ends_with(w, wlen, "is"))
         return s[len - 1] = '\0', len - 1;
     return len;
 }
@@ -445,11 +445,11 @@ struct ctx {
     struct vocab words, languages;
     struct side nc, mt; /* eligible newcomers; mentors with free slots */
     int32_t *free_slots;
-    int64_t *days; /* per newcomer */
+    int64_t *days;               /* per newcomer */
     struct match_block *blocked; /* (min, max), sorted */
     size_t n_blocked;
     struct mcf *graph;
-    int64_t *score; /* per newcomer: score of the assigned pair */
+    int64_t *score;  /* per newcomer: score of the assigned pair */
     int32_t *assign; /* per newcomer: mentor index or -1 */
     size_t n_candidates;
 };
@@ -537,7 +537,8 @@ check_weights(const struct match_weights *w, char *err, size_t errlen)
 {
     if (w->top_k < 1 || w->top_r < 0 || w->scan_limit < 1 || w->wait_max_days < 0 ||
         !(w->load_penalty >= 0)) {
-        set_err(err, errlen, "match: bad weights (top_k >= 1, top_r >= 0, scan_limit >= 1, "
+        set_err(err, errlen,
+                "match: bad weights (top_k >= 1, top_r >= 0, scan_limit >= 1, "
                 "wait_max_days >= 0 and load_penalty >= 0 are required)");
         return -1;
     }
@@ -686,7 +687,8 @@ pair_score(const struct ctx *c, int32_t n, int32_t m)
         return MATCH_FORBIDDEN;
     int tags = count_shared(&c->nc.tags, n, &c->mt.tags, m);
     int goals = count_shared(&c->nc.goals, n, &c->mt.goals, m);
-    int overlap = match_tz_overlap_minutes(c->nc.who[n]->tz_offset_min, c->mt.who[m]->tz_offset_min);
+    int overlap =
+        match_tz_overlap_minutes(c->nc.who[n]->tz_offset_min, c->mt.who[m]->tz_offset_min);
     return compose_score(&c->w, tags, langs, overlap, goals, c->days[n]);
 }
 
@@ -819,8 +821,8 @@ score_newcomer(const struct ctx *c, struct search *s, int32_t n)
         struct cand x = {sc, m}, y = {sc, n};
         struct cand *r = s->topr + (size_t)m * (size_t)c->w.top_r;
         int k_in = k_len < c->w.top_k || cand_better(&x, &s->topk[k_len - 1]);
-        int r_in = s->topr_len[m] < c->w.top_r ||
-                   (c->w.top_r > 0 && cand_better(&y, &r[c->w.top_r - 1]));
+        int r_in =
+            s->topr_len[m] < c->w.top_r || (c->w.top_r > 0 && cand_better(&y, &r[c->w.top_r - 1]));
         if ((!k_in && !r_in) || is_blocked(c, nid, c->mt.who[m]->id))
             continue;
         cand_insert(s->topk, &k_len, c->w.top_k, x);
@@ -894,8 +896,10 @@ build_graph(struct ctx *c, char *err, size_t errlen)
     search_free(&s);
     free(first_arc);
     if (rc != 0)
-        set_err(err, errlen, "match: out of memory building the candidate graph (%" PRId32
-                " newcomers, %" PRId32 " mentors)", c->nc.n, c->mt.n);
+        set_err(err, errlen,
+                "match: out of memory building the candidate graph (%" PRId32 " newcomers, %" PRId32
+                " mentors)",
+                c->nc.n, c->mt.n);
     return rc;
 }
 
@@ -1033,8 +1037,8 @@ join_names(char *out, size_t len, const char **names, int n)
 static void
 tz_phrase(char *out, size_t len, int a, int b)
 {
-    static const char *const words[] = {"zero", "one", "two", "three", "four", "five", "six",
-                                        "seven", "eight", "nine", "ten", "eleven", "twelve"};
+    static const char *const words[] = {"zero",  "one",   "two",  "three", "four",   "five",  "six",
+                                        "seven", "eight", "nine", "ten",   "eleven", "twelve"};
     int d = abs(a - b) % 1440;
     if (d > 720)
         d = 1440 - d;
@@ -1063,7 +1067,8 @@ collect_reasons(struct ctx *c, int32_t n, int32_t m, struct reason *r)
     char list[360];
     int count = 0, k;
     int tags = count_shared(&c->nc.tags, n, &c->mt.tags, m);
-    if (tags > 0 && (k = shared_spellings(&c->words, p->tags, p->n_tags, &c->mt.tags, m, names, 3)) > 0) {
+    if (tags > 0 &&
+        (k = shared_spellings(&c->words, p->tags, p->n_tags, &c->mt.tags, m, names, 3)) > 0) {
         join_names(list, sizeof(list), names, k);
         r[count].weight = c->w.tag * tags;
         snprintf(r[count++].text, sizeof(r->text), "you both listed %s", list);
@@ -1080,7 +1085,8 @@ collect_reasons(struct ctx *c, int32_t n, int32_t m, struct reason *r)
         tz_phrase(r[count++].text, sizeof(r->text), p->tz_offset_min, q->tz_offset_min);
     }
     int goals = count_shared(&c->nc.goals, n, &c->mt.goals, m);
-    if (goals > 0 && (k = shared_spellings(&c->words, p->goals, p->n_goals, &c->mt.goals, m, names, 3)) > 0) {
+    if (goals > 0 &&
+        (k = shared_spellings(&c->words, p->goals, p->n_goals, &c->mt.goals, m, names, 3)) > 0) {
         join_names(list, sizeof(list), names, k);
         r[count].weight = c->w.goal * goals;
         snprintf(r[count++].text, sizeof(r->text), "you share the goal%s %s", k > 1 ? "s" : "",
@@ -1119,7 +1125,8 @@ static int
 cmp_wait(const void *x, const void *y, void *people)
 {
     const struct match_person *const *wait_who = people;
-    const struct match_person *a = wait_who[*(const int32_t *)x], *b = wait_who[*(const int32_t *)y];
+    const struct match_person *a = wait_who[*(const int32_t *)x],
+                              *b = wait_who[*(const int32_t *)y];
     if (a->waiting_since != b->waiting_since)
         return (a->waiting_since > b->waiting_since) - (a->waiting_since < b->waiting_since);
     return (a->id > b->id) - (a->id < b->id);
@@ -1195,8 +1202,7 @@ match_result_free(struct match_result *r)
 /* ------------------------------------------------------------------ */
 
 static int
-run(const struct match_input *in, struct match_result *out, int greedy, char *err,
-    size_t errlen)
+run(const struct match_input *in, struct match_result *out, int greedy, char *err, size_t errlen)
 {
     struct ctx c;
     memset(out, 0, sizeof(*out));
@@ -1214,7 +1220,8 @@ run(const struct match_input *in, struct match_result *out, int greedy, char *er
             assign_from_flow(&c);
         } else {
             log_error("match: %s; using the greedy assignment for %" PRId32
-                      " newcomers and %" PRId32 " mentors", why, c.nc.n, c.mt.n);
+                      " newcomers and %" PRId32 " mentors",
+                      why, c.nc.n, c.mt.n);
             out->used_greedy = 1;
             greedy = 1;
         }

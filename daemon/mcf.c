@@ -42,8 +42,8 @@ struct work {
     int32_t n_touched;
 };
 
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void
 set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -132,8 +132,8 @@ grow_arcs(struct mcf *g)
 int32_t
 mcf_add_arc(struct mcf *g, int32_t from, int32_t to, int32_t cap, int64_t cost)
 {
-    if (g == NULL || g->solved || from < 0 || from >= g->n_nodes || to < 0 ||
-        to >= g->n_nodes || cap < 0 || cost > MCF_COST_MAX || cost < -MCF_COST_MAX)
+    if (g == NULL || g->solved || from < 0 || from >= g->n_nodes || to < 0 || to >= g->n_nodes ||
+        cap < 0 || cost > MCF_COST_MAX || cost < -MCF_COST_MAX)
         return -1;
     if ((size_t)g->n_arcs == g->arc_room && grow_arcs(g) != 0)
         return -1;
@@ -496,8 +496,10 @@ run_paths(struct mcf *g, struct work *w, char *err, size_t errlen)
         while (w->excess[s] > 0) {
             int32_t t = shortest_path(g, w, s);
             if (t < 0) {
-                set_err(err, errlen, "mcf: node %" PRId32 " has %" PRId64
-                        " units of supply that cannot reach a demand", s, w->excess[s]);
+                set_err(err, errlen,
+                        "mcf: node %" PRId32 " has %" PRId64
+                        " units of supply that cannot reach a demand",
+                        s, w->excess[s]);
                 return -1;
             }
             update_potentials(g, w, w->dist[t]);
@@ -536,20 +538,22 @@ mcf_solve(struct mcf *g, char *err, size_t errlen)
 /* ---- the certificate ---- */
 
 static int
-check_arcs(const struct mcf *g, const int32_t *flow, const int64_t *pot, char *err,
-           size_t errlen)
+check_arcs(const struct mcf *g, const int32_t *flow, const int64_t *pot, char *err, size_t errlen)
 {
     for (int32_t a = 0; a < g->n_arcs; a++) {
         int32_t u = g->tail[a], v = g->head[a];
         if (flow[a] < 0 || flow[a] > g->cap[a]) {
-            set_err(err, errlen, "mcf: arc %" PRId32 " (%" PRId32 "->%" PRId32 ") has flow %" PRId32
-                    " outside [0, %" PRId32 "]", a, u, v, flow[a], g->cap[a]);
+            set_err(err, errlen,
+                    "mcf: arc %" PRId32 " (%" PRId32 "->%" PRId32 ") has flow %" PRId32
+                    " outside [0, %" PRId32 "]",
+                    a, u, v, flow[a], g->cap[a]);
             return -1;
         }
         int64_t red = g->cost[a] + pot[u] - pot[v];
         if ((flow[a] < g->cap[a] && red < 0) || (flow[a] > 0 && red > 0)) {
-            set_err(err, errlen, "mcf: arc %" PRId32 " (%" PRId32 "->%" PRId32 ") with flow %" PRId32
-                    "/%" PRId32 " has reduced cost %" PRId64 ": not optimal",
+            set_err(err, errlen,
+                    "mcf: arc %" PRId32 " (%" PRId32 "->%" PRId32 ") with flow %" PRId32 "/%" PRId32
+                    " has reduced cost %" PRId64 ": not optimal",
                     a, u, v, flow[a], g->cap[a], red);
             return -1;
         }
@@ -572,8 +576,9 @@ check_balance(const struct mcf *g, const int32_t *flow, char *err, size_t errlen
     int rc = 0;
     for (int32_t v = 0; v < g->n_nodes; v++) {
         if (bal[v] != g->supply[v]) {
-            set_err(err, errlen, "mcf: node %" PRId32 " sends %" PRId64 " net units, supply is %" PRId32,
-                    v, bal[v], g->supply[v]);
+            set_err(err, errlen,
+                    "mcf: node %" PRId32 " sends %" PRId64 " net units, supply is %" PRId32, v,
+                    bal[v], g->supply[v]);
             rc = -1;
             break;
         }
@@ -583,8 +588,7 @@ check_balance(const struct mcf *g, const int32_t *flow, char *err, size_t errlen
 }
 
 int
-mcf_check(const struct mcf *g, const int32_t *flow, const int64_t *pot, char *err,
-          size_t errlen)
+mcf_check(const struct mcf *g, const int32_t *flow, const int64_t *pot, char *err, size_t errlen)
 {
     if (check_arcs(g, flow, pot, err, errlen) != 0)
         return -1;
@@ -598,7 +602,8 @@ mcf_write_dimacs(const struct mcf *g, FILE *out)
                 g->n_arcs) < 0)
         return -1;
     for (int32_t v = 0; v < g->n_nodes; v++)
-        if (g->supply[v] != 0 && fprintf(out, "n %" PRId32 " %" PRId32 "\n", v + 1, g->supply[v]) < 0)
+        if (g->supply[v] != 0 &&
+            fprintf(out, "n %" PRId32 " %" PRId32 "\n", v + 1, g->supply[v]) < 0)
             return -1;
     for (int32_t a = 0; a < g->n_arcs; a++)
         if (fprintf(out, "a %" PRId32 " %" PRId32 " 0 %" PRId32 " %" PRId64 "\n", g->tail[a] + 1,

@@ -93,17 +93,17 @@ struct match_block {
 
 /* [matching] in the configuration; match_weights_default() gives the defaults. */
 struct match_weights {
-    double tag;                 /* per shared tag (10) */
-    double language;            /* at least one shared language (5) */
-    double tz_overlap;          /* per hour of shared waking time 08-21 local (1) */
-    double goal;                /* per shared goal keyword (5) */
-    double wait_bonus_per_day;  /* per day waited (0.5) */
-    int wait_max_days;          /* days counted at most (60) */
-    double load_penalty;        /* scale of the convex load cost (1) */
-    double strain_unanswered;   /* mentee equivalents per unanswered check-in (0.5) */
-    double strain_low_feedback; /* per recent low feedback (1) */
-    int break_after_weeks;      /* weeks without a break before it counts (12) */
-    double strain_per_week;     /* per week beyond that (0.1) */
+    double tag;                  /* per shared tag (10) */
+    double language;             /* at least one shared language (5) */
+    double tz_overlap;           /* per hour of shared waking time 08-21 local (1) */
+    double goal;                 /* per shared goal keyword (5) */
+    double wait_bonus_per_day;   /* per day waited (0.5) */
+    int wait_max_days;           /* days counted at most (60) */
+    double load_penalty;         /* scale of the convex load cost (1) */
+    double strain_unanswered;    /* mentee equivalents per unanswered check-in (0.5) */
+    double strain_low_feedback;  /* per recent low feedback (1) */
+    int break_after_weeks;       /* weeks without a break before it counts (12) */
+    double strain_per_week;      /* per week beyond that (0.1) */
     int require_common_language; /* hard rule (1) */
     int top_k;                   /* candidate mentors per newcomer (20) */
     int top_r;                   /* candidate newcomers per mentor with free slots (5) */
@@ -118,8 +118,8 @@ struct match_input {
     size_t n_synonyms;
     const struct match_block *blocked;
     size_t n_blocked;
-    int64_t now;          /* unix time, for waiting days */
-    FILE *dimacs;         /* when set, the candidate graph is written here (DIMACS "p min") */
+    int64_t now;  /* unix time, for waiting days */
+    FILE *dimacs; /* when set, the candidate graph is written here (DIMACS "p min") */
 };
 
 #define MATCH_MAX_REASONS 3
@@ -159,8 +159,7 @@ int match_solve(const struct match_input *in, struct match_result *out, char *er
  * Greedy baseline on the same candidate pairs: best pair first (score, then
  * lower newcomer id, then lower mentor id), taken while it still adds value.
  */
-int match_greedy(const struct match_input *in, struct match_result *out, char *err,
-                 size_t errlen);
+int match_greedy(const struct match_input *in, struct match_result *out, char *err, size_t errlen);
 
 void match_result_free(struct match_result *r);
 

@@ -1,0 +1,512 @@
+/*
+ * Tests for match: brute-force optimality on random small pools, hard rules as
+ * properties, greedy vs solver, determinism, reasons, time zones, tags.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "match.h"
+
+#define DAY 86400
+#define NOW 1770000000
+
+/* ---- random pools ---- */
+
+static const char *const tag_pool[] = {"Rust",          "rust", "Python",  "pythons", "docs",
+                                       "Documentation", "C",    "testing", "Tests",   "JS"};
+static const char *const lang_pool[] = {"English", "spanish", "Spanish", "German"};
+static const char *const goal_pool[] = {"career change", "open source", "Career-Change"};
+static const struct match_synonym synonyms[] = {
+    {"doc", "documentation"}, {"js", "javascript"}, {"test", "testing"}};
+
+#define MAX_PEOPLE 10
+#define MAX_LIST 4
+
+struct pool {
+    struct match_person people[MAX_PEOPLE];
+    const char *tags[MAX_PEOPLE][MAX_LIST], *langs[MAX_PEOPLE][MAX_LIST],
+        *goals[MAX_PEOPLE][MAX_LIST];
+    struct match_block blocked[8];
+    size_t n_people, n_blocked;
+    struct match_weights w;
+};
+
+static void
+pick(const char **out, size_t *n, const char *const *from, size_t n_from, int max)
+{
+    *n = (size_t)(rand() % (max + 1));
+    for (size_t i = 0; i < *n; i++)
+        out[i] = from[rand() % (int)n_from];
+}
+
+static void
+random_pool(struct pool *p, int n_new, int n_mentors)
+{
+    memset(p, 0, sizeof(*p));
+    match_weights_default(&p->w);
+    p->w.top_k = n_mentors > 0 ? n_mentors : 1; /* every pair is a candidate */
+    p->w.require_common_language = rand() % 4 != 0;
+    p->w.load_penalty = (rand() % 4) * 2.5;
+    p->n_people = (size_t)(n_new + n_mentors);
+    for (size_t i = 0; i < p->n_people; i++) {
+        struct match_person *q = &p->people[i];
+        q->id = 100 + (int64_t)i * 7;
+        q->role = (int)i < n_new ? MATCH_NEWCOMER : MATCH_MENTOR;
+        pick(p->tags[i], &q->n_tags, tag_pool, sizeof(tag_pool) / sizeof(*tag_pool), 4);
+        pick(p->langs[i], &q->n_languages, lang_pool, 4, 2);
+        if (q->n_languages == 0) /* mostly people with a language: more real choices */
+            p->langs[i][q->n_languages++] = lang_pool[rand() % 4];
+        pick(p->goals[i], &q->n_goals, goal_pool, 3, 2);
+        q->tags = p->tags[i];
+        q->languages = p->langs[i];
+        q->goals = p->goals[i];
+        q->tz_offset_min = (rand() % 25 - 12) * 60 + (rand() % 5 == 0 ? 30 : 0);
+        q->capacity = rand() % 5;
+        q->active_mentees = rand() % 2;
+        q->unanswered_checkins = rand() % 3;
+        q->low_feedback = rand() % 2;
+        q->weeks_since_break = rand() % 30;
+        q->waiting_since = NOW - (int64_t)(rand() % 90) * DAY;
+        q->flags = rand() % 10 == 0 ? (unsigned)(1 << (rand() % 5)) : 0;
+    }
+    p->n_blocked = (size_t)(rand() % 4);
+    for (size_t i = 0; i < p->n_blocked && n_new > 0 && n_mentors > 0; i++) {
+        p->blocked[i].a = p->people[rand() % n_new].id;
+        p->blocked[i].b = p->people[n_new + rand() % n_mentors].id;
+    }
+}
+
+static struct match_input
+input_of(const struct pool *p)
+{
+    struct match_input in = {
+        .people = p->people,
+        .n_people = p->n_people,
+        .weights = &p->w,
+        .synonyms = synonyms,
+        .n_synonyms = sizeof(synonyms) / sizeof(*synonyms),
+        .blocked = p->blocked,
+        .n_blocked = p->n_blocked,
+        .now = NOW,
+    };
+    return in;
+}
+
+/* ---- brute force over every assignment ---- */
+
+struct brute {
+    int n_new, n_mentors;
+    int64_t score[MAX_PEOPLE][MAX_PEOPLE];
+    int free_slots[MAX_PEOPLE];
+    int64_t slot[MAX_PEOPLE][8];
+    int used[MAX_PEOPLE];
+};
+
+static int64_t
+brute_best(struct brute *b, int n)
+{
+    if (n == b->n_new)
+        return 0;
+    int64_t best = brute_best(b, n + 1); /* unmatched */
+    for (int m = 0; m < b->n_mentors; m++) {
+        if (b->score[n][m] == MATCH_FORBIDDEN || b->used[m] >= b->free_slots[m])
+            continue;
+        int64_t gain = b->score[n][m] - b->slot[m][b->used[m]];
+        b->used[m]++;
+        int64_t v = gain + brute_best(b, n + 1);
+        b->used[m]--;
+        if (v > best)
+            best = v;
+    }
+    return best;
+}
+
+static int64_t
+brute_force(const struct pool *p, int n_new, int n_mentors)
+{
+    struct match_input in = input_of(p);
+    struct brute b = {.n_new = n_new, .n_mentors = n_mentors};
+    for (int m = 0; m < n_mentors; m++) {
+        const struct match_person *q = &p->people[n_new + m];
+        b.free_slots[m] = match_free_slots(q, &p->w);
+        for (int k = 0; k < b.free_slots[m]; k++)
+            b.slot[m][k] = match_slot_cost(q, k + 1, &p->w);
+        for (int n = 0; n < n_new; n++)
+            b.score[n][m] = match_score(&p->people[n], q, &in);
+    }
+    return brute_best(&b, 0);
+}
+
+static const struct match_person *
+find(const struct pool *p, int64_t id)
+{
+    for (size_t i = 0; i < p->n_people; i++)
+        if (p->people[i].id == id)
+            return &p->people[i];
+    return NULL;
+}
+
+/* Every hard rule, checked on a result. */
+static void
+assert_rules(const struct pool *p, const struct match_result *r)
+{
+    struct match_input in = input_of(p);
+    int64_t total = 0;
+    for (size_t i = 0; i < r->n_pairs; i++) {
+        const struct match_person *n = find(p, r->pairs[i].newcomer);
+        const struct match_person *m = find(p, r->pairs[i].mentor);
+        assert_non_null(n);
+        assert_non_null(m);
+        assert_int_equal(n->role, MATCH_NEWCOMER);
+        assert_int_equal(m->role, MATCH_MENTOR);
+        assert_int_equal(n->flags, 0);
+        assert_int_equal(m->flags, 0);
+        for (size_t j = 0; j < p->n_blocked; j++)
+            assert_false((p->blocked[j].a == n->id && p->blocked[j].b == m->id) ||
+                         (p->blocked[j].a == m->id && p->blocked[j].b == n->id));
+        int64_t s = match_score(n, m, &in); /* also the language rule */
+        assert_true(s != MATCH_FORBIDDEN);
+        assert_int_equal(s, r->pairs[i].score);
+        assert_true(s > 0);
+        total += s;
+        int count = 0;
+        for (size_t j = 0; j < r->n_pairs; j++) {
+            count += r->pairs[j].mentor == m->id;
+            if (j != i)
+                assert_true(r->pairs[j].newcomer != n->id);
+        }
+        assert_true(count <= match_free_slots(m, &p->w));
+        assert_true(count + m->active_mentees <= m->capacity);
+    }
+    assert_int_equal(total, r->total_score);
+    assert_int_equal(r->objective, r->total_score - r->load_cost);
+}
+
+static void
+shuffle(struct pool *p)
+{
+    for (size_t i = p->n_people; i > 1; i--) {
+        size_t j = (size_t)rand() % i;
+        struct match_person t = p->people[i - 1];
+        p->people[i - 1] = p->people[j];
+        p->people[j] = t;
+    }
+}
+
+static void
+test_random_against_brute_force(void **state)
+{
+    (void)state;
+    srand(20240601);
+    int nontrivial = 0;
+    for (int iter = 0; iter < 2000; iter++) {
+        int n_new = rand() % 7, n_mentors = rand() % 5;
+        struct pool p;
+        random_pool(&p, n_new, n_mentors);
+        int64_t best = brute_force(&p, n_new, n_mentors);
+        struct match_input in = input_of(&p);
+        struct match_result r, again, greedy;
+        char err[256] = "";
+        assert_int_equal(match_solve(&in, &r, err, sizeof(err)), 0);
+        assert_int_equal(r.used_greedy, 0);
+        if (r.objective != best)
+            fail_msg("instance %d: solver %lld, brute force %lld", iter, (long long)r.objective,
+                     (long long)best);
+        assert_rules(&p, &r);
+        nontrivial += r.n_pairs > 1;
+
+        assert_int_equal(match_greedy(&in, &greedy, err, sizeof(err)), 0);
+        assert_rules(&p, &greedy);
+        assert_true(greedy.objective <= r.objective);
+
+        /* Same input twice: the same pairs.  Shuffled: same objective (and pairs). */
+        assert_int_equal(match_solve(&in, &again, err, sizeof(err)), 0);
+        assert_int_equal(again.n_pairs, r.n_pairs);
+        for (size_t i = 0; i < r.n_pairs; i++) {
+            assert_int_equal(again.pairs[i].newcomer, r.pairs[i].newcomer);
+            assert_int_equal(again.pairs[i].mentor, r.pairs[i].mentor);
+        }
+        match_result_free(&again);
+        shuffle(&p);
+        in = input_of(&p);
+        assert_int_equal(match_solve(&in, &again, err, sizeof(err)), 0);
+        assert_int_equal(again.objective, r.objective);
+        assert_int_equal(again.n_pairs, r.n_pairs);
+        for (size_t i = 0; i < r.n_pairs; i++)
+            assert_int_equal(again.pairs[i].mentor, r.pairs[i].mentor);
+        match_result_free(&again);
+        match_result_free(&greedy);
+        match_result_free(&r);
+    }
+    printf("instances with 2+ pairs: %d of 2000\n", nontrivial);
+    assert_true(nontrivial > 200); /* the generator makes real choices */
+}
+
+/* ---- larger pool through the tag index (more mentors than scan_limit) ---- */
+
+static void
+test_indexed_candidates(void **state)
+{
+    (void)state;
+    enum { N = 600, M = 120 };
+    static struct match_person people[N + M];
+    static const char *tags[N + M][3];
+    static const char *const vocab[] = {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"};
+    static const char *const langs[] = {"English"};
+    srand(5);
+    for (int i = 0; i < N + M; i++) {
+        for (int k = 0; k < 3; k++)
+            tags[i][k] = vocab[(rand() % 10) * (rand() % 2)]; /* skewed to "a" */
+        people[i] = (struct match_person){.id = i + 1,
+                                          .role = i < N ? MATCH_NEWCOMER : MATCH_MENTOR,
+                                          .tags = tags[i],
+                                          .n_tags = 3,
+                                          .languages = langs,
+                                          .n_languages = 1,
+                                          .tz_offset_min = (rand() % 5) * 60,
+                                          .capacity = i < N ? 0 : 1 + rand() % 3,
+                                          .waiting_since = NOW - (i % 30) * DAY};
+    }
+    struct match_weights w;
+    match_weights_default(&w);
+    w.scan_limit = 40;
+    w.top_k = 5;
+    w.top_r = 3;
+    struct match_input in = {.people = people, .n_people = N + M, .weights = &w, .now = NOW};
+    struct match_result r, g;
+    char err[256];
+    assert_int_equal(match_solve(&in, &r, err, sizeof(err)), 0);
+    assert_int_equal(match_greedy(&in, &g, err, sizeof(err)), 0);
+    assert_true(r.n_candidates <= (size_t)N * 5 + (size_t)M * 3);
+    assert_true(r.n_candidates >= (size_t)N * 4);
+    assert_true(g.objective <= r.objective);
+    assert_true(r.n_pairs > 0);
+    assert_int_equal(r.n_pairs + r.n_waitlist, N);
+    for (size_t i = 1; i < r.n_waitlist; i++) /* longest waiting first */
+        assert_true(people[r.waitlist[i - 1] - 1].waiting_since <=
+                    people[r.waitlist[i] - 1].waiting_since);
+    match_result_free(&r);
+    match_result_free(&g);
+}
+
+/* ---- known cases ---- */
+
+static const char *const n_tags[] = {"Rust", "Documentation", "cooking"};
+static const char *const m_tags[] = {"rust", "docs", "gardening"};
+static const char *const es[] = {"Spanish"};
+static const char *const es_en[] = {"english", "spanish"};
+static const char *const en[] = {"English"};
+
+static void
+test_reasons(void **state)
+{
+    (void)state;
+    struct match_person people[2] = {
+        {.id = 1,
+         .role = MATCH_NEWCOMER,
+         .tags = n_tags,
+         .n_tags = 3,
+         .languages = es,
+         .n_languages = 1,
+         .tz_offset_min = 0,
+         .waiting_since = NOW},
+        {.id = 2,
+         .role = MATCH_MENTOR,
+         .tags = m_tags,
+         .n_tags = 3,
+         .languages = es_en,
+         .n_languages = 2,
+         .tz_offset_min = 60,
+         .capacity = 2},
+    };
+    struct match_synonym syn[] = {{"doc", "documentation"}};
+    struct match_input in = {
+        .people = people, .n_people = 2, .synonyms = syn, .n_synonyms = 1, .now = NOW};
+    struct match_result r;
+    char err[256];
+    assert_int_equal(match_solve(&in, &r, err, sizeof(err)), 0);
+    assert_int_equal(r.n_pairs, 1);
+    /* 2 tags * 10 + language 5 + 12 hours overlap * 1 = 37 points */
+    assert_int_equal(r.pairs[0].score, 37000);
+    assert_int_equal(r.pairs[0].n_reasons, 3);
+    assert_string_equal(r.pairs[0].reasons[0], "you both listed Rust and Documentation");
+    assert_string_equal(r.pairs[0].reasons[1], "one hour apart");
+    assert_string_equal(r.pairs[0].reasons[2], "both speak Spanish");
+    assert_int_equal(r.n_waitlist, 0);
+    match_result_free(&r);
+}
+
+static void
+test_language_rule(void **state)
+{
+    (void)state;
+    struct match_person people[2] = {
+        {.id = 1,
+         .role = MATCH_NEWCOMER,
+         .tags = n_tags,
+         .n_tags = 1,
+         .languages = es,
+         .n_languages = 1},
+        {.id = 2,
+         .role = MATCH_MENTOR,
+         .tags = m_tags,
+         .n_tags = 1,
+         .languages = en,
+         .n_languages = 1,
+         .capacity = 1},
+    };
+    struct match_input in = {.people = people, .n_people = 2, .now = NOW};
+    struct match_result r;
+    char err[256];
+    assert_int_equal(match_score(&people[0], &people[1], &in), MATCH_FORBIDDEN);
+    assert_int_equal(match_solve(&in, &r, err, sizeof(err)), 0);
+    assert_int_equal(r.n_pairs, 0);
+    assert_int_equal(r.n_waitlist, 1);
+    assert_int_equal(r.waitlist[0], 1);
+    match_result_free(&r);
+
+    struct match_weights w;
+    match_weights_default(&w);
+    w.require_common_language = 0;
+    in.weights = &w;
+    assert_int_equal(match_score(&people[0], &people[1], &in), 10000 + 13000);
+    assert_int_equal(match_solve(&in, &r, err, sizeof(err)), 0);
+    assert_int_equal(r.n_pairs, 1);
+    match_result_free(&r);
+}
+
+/* Two equal mentors and two newcomers: the convex load cost gives one each. */
+static void
+test_load_spreads(void **state)
+{
+    (void)state;
+    struct match_person people[4];
+    for (int i = 0; i < 4; i++)
+        people[i] = (struct match_person){.id = i + 1,
+                                          .role = i < 2 ? MATCH_NEWCOMER : MATCH_MENTOR,
+                                          .tags = n_tags,
+                                          .n_tags = 1,
+                                          .languages = en,
+                                          .n_languages = 1,
+                                          .capacity = 3};
+    struct match_input in = {.people = people, .n_people = 4, .now = NOW};
+    struct match_result r;
+    char err[256];
+    assert_int_equal(match_solve(&in, &r, err, sizeof(err)), 0);
+    assert_int_equal(r.n_pairs, 2);
+    assert_true(r.pairs[0].mentor != r.pairs[1].mentor);
+    assert_int_equal(r.load_cost, 2 * 1000); /* first slot each: 1 point */
+    match_result_free(&r);
+
+    /* A strained mentor (4 unanswered check-ins = 2 mentee equivalents) loses slots. */
+    people[2].unanswered_checkins = 4;
+    struct match_weights w;
+    match_weights_default(&w);
+    assert_int_equal(match_free_slots(&people[2], &w), 1);
+    assert_int_equal(match_slot_cost(&people[2], 1, &w), 1000 * (2 * 3 - 1));
+    assert_int_equal(match_slot_cost(&people[3], 1, &w), 1000);
+    assert_int_equal(match_slot_cost(&people[3], 2, &w), 3000);
+    people[3].flags = MATCH_PAUSED;
+    assert_int_equal(match_free_slots(&people[3], &w), 0);
+}
+
+static void
+test_bad_input(void **state)
+{
+    (void)state;
+    struct match_person people[2] = {{.id = 5, .role = MATCH_NEWCOMER},
+                                     {.id = 5, .role = MATCH_MENTOR, .capacity = 1}};
+    struct match_input in = {.people = people, .n_people = 2};
+    struct match_result r;
+    char err[256] = "";
+    assert_int_equal(match_solve(&in, &r, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "id 5 given twice"));
+    people[1].id = 6;
+    people[1].capacity = -1;
+    assert_int_equal(match_solve(&in, &r, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "negative capacity"));
+    people[1].capacity = 1;
+    struct match_weights w;
+    match_weights_default(&w);
+    w.top_k = 0;
+    in.weights = &w;
+    assert_int_equal(match_solve(&in, &r, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "top_k"));
+}
+
+static void
+test_tz_overlap(void **state)
+{
+    (void)state;
+    assert_int_equal(match_tz_overlap_minutes(0, 0), 13 * 60);
+    assert_int_equal(match_tz_overlap_minutes(60, 0), 12 * 60);
+    assert_int_equal(match_tz_overlap_minutes(0, -300), 8 * 60);      /* London - New York */
+    assert_int_equal(match_tz_overlap_minutes(330, 60), 8 * 60 + 30); /* India - Berlin: 4.5 h */
+    /* Twelve hours apart: 08-09 and 20-21 are shared. */
+    assert_int_equal(match_tz_overlap_minutes(0, 720), 2 * 60);
+    assert_int_equal(match_tz_overlap_minutes(-600, 540), 8 * 60);  /* Hawaii - Tokyo: 19 h = 5 h */
+    assert_int_equal(match_tz_overlap_minutes(-720, 840), 11 * 60); /* 26 h = 2 h on the clock */
+    assert_int_equal(match_tz_overlap_minutes(0, 600), 3 * 60);
+}
+
+static void
+test_normalise(void **state)
+{
+    (void)state;
+    char out[64];
+    assert_int_equal(match_normalise("  Rust ", NULL, 0, out, sizeof(out)), 4);
+    assert_string_equal(out, "rust");
+    match_normalise("Libraries", NULL, 0, out, sizeof(out));
+    assert_string_equal(out, "library");
+    match_normalise("Open-Source_Projects", NULL, 0, out, sizeof(out));
+    assert_string_equal(out, "open source project");
+    match_normalise("classes", NULL, 0, out, sizeof(out));
+    assert_string_equal(out, "class");
+    match_normalise("matches", NULL, 0, out, sizeof(out));
+    assert_string_equal(out, "match");
+    match_normalise("boxes", NULL, 0, out, sizeof(out));
+    assert_string_equal(out, "box");
+    match_normalise("css", NULL, 0, out, sizeof(out)); /* not a plural */
+    assert_string_equal(out, "css");
+    match_normalise("Linux", NULL, 0, out, sizeof(out));
+    assert_string_equal(out, "linux");
+    match_normalise("analysis", NULL, 0, out, sizeof(out));
+    assert_string_equal(out, "analysis");
+    match_normalise("Express", NULL, 0, out, sizeof(out));
+    assert_string_equal(out, "express");
+    assert_int_equal(match_normalise("   ", NULL, 0, out, sizeof(out)), -1);
+    assert_int_equal(match_normalise("abcdefgh", NULL, 0, out, 4), -1);
+
+    struct match_synonym syn[] = {{"Docs", "Documentation"}, {"JS", "JavaScript"}};
+    match_normalise("doc", syn, 2, out, sizeof(out));
+    assert_string_equal(out, "documentation");
+    match_normalise("DOCS", syn, 2, out, sizeof(out));
+    assert_string_equal(out, "documentation");
+    match_normalise("js", syn, 2, out, sizeof(out));
+    assert_string_equal(out, "javascript");
+    match_normalise("Java", syn, 2, out, sizeof(out));
+    assert_string_equal(out, "java");
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_random_against_brute_force),
+        cmocka_unit_test(test_indexed_candidates),
+        cmocka_unit_test(test_reasons),
+        cmocka_unit_test(test_language_rule),
+        cmocka_unit_test(test_load_spreads),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_tz_overlap),
+        cmocka_unit_test(test_normalise),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
