@@ -38,6 +38,7 @@
 #define BOUNCE_ARMED_LINES 12 /* lines after "the following addresses failed" */
 #define BOUNCE_DIAG_MAX 300   /* bytes kept of a diagnostic line */
 #define BOUNCE_ADDR_MAX 254   /* RFC 5321 path limit */
+#define BOUNCE_MAX_TEXT 262144 /* bytes of notification text scanned */
 
 const char *
 bounce_severity_name(enum bounce_severity s)
@@ -356,6 +357,8 @@ dsn_field(struct dsn_record *r, const char *name, size_t nlen, const char *v, si
         copy_trimmed(v, vlen, tmp, sizeof tmp);
         if (!find_status(tmp, "245", r->status))
             r->status[0] = '\0';
+        if (r->status[0] == '\0' && r->diag[0] == '\0' && find_reply_code(tmp))
+            snprintf(r->diag, sizeof r->diag, "%s", tmp); /* "Status: 553 Exceeded ..." */
     } else if (IS("Diagnostic-Code")) {
         const char *semi = memchr(v, ';', vlen);
         if (semi != NULL && (size_t)(semi - v) < 16) { /* "smtp; 550 ..." */
@@ -387,6 +390,17 @@ dsn_refine_status(struct dsn_record *r)
                                        : "delivered");
 }
 
+/*
+ * Action values seen in the wild besides RFC 3464's "failed": "failure",
+ * "expired" (gave up after retrying), "undeliverable".
+ */
+static int
+action_failed(const char *action)
+{
+    return strncasecmp(action, "fail", 4) == 0 || strncasecmp(action, "expired", 7) == 0 ||
+           strncasecmp(action, "undeliver", 9) == 0;
+}
+
 struct dsn_result {
     struct bounce_info *out;
     int failed, delayed, other; /* records seen, by action */
@@ -403,8 +417,8 @@ dsn_take(struct dsn_result *res, struct dsn_record *r)
     if (r->final[0] == '\0' && r->original[0] == '\0')
         return;
     dsn_refine_status(r);
-    int failed = strncasecmp(r->action, "failed", 6) == 0;
-    int delayed = strncasecmp(r->action, "delayed", 7) == 0;
+    int failed = action_failed(r->action);
+    int delayed = !failed && strncasecmp(r->action, "delay", 5) == 0;
     if (!failed && !delayed) {
         res->other++;
         return;
@@ -963,15 +977,13 @@ failed_recipients_header(const struct mail *m, struct bounce_info *out)
 }
 
 static int
-read_text(const struct mail *m, struct bounce_info *out)
+read_text(const struct mail *m, const char *text, struct bounce_info *out)
 {
     struct scan s = {.m = m, .out = out};
-    if (failed_recipients_header(m, out) < 0)
-        return -1;
     s.failure = out->n_recipients > 0 || CONTAINS_ANY(m->subject, failure_phrases);
     s.temporary = CONTAINS_ANY(m->subject, temporary_phrases) ||
                   contains_ci(m->subject, "warning") || contains_ci(m->subject, "delay");
-    const char *p = m->text ? m->text : "";
+    const char *p = text;
     for (int lines = 0; *p && lines < BOUNCE_MAX_LINES && !s.oom; lines++) {
         size_t n = strcspn(p, "\n");
         char *line = strndup(p, n);
@@ -1001,6 +1013,106 @@ read_text(const struct mail *m, struct bounce_info *out)
     else
         out->severity = severity_of("", s.diag);
     return 0;
+}
+
+/* ---- where the notification text is ---------------------------------------- */
+
+struct text {
+    char *data;
+    size_t len, cap;
+    int oom;
+};
+
+static void
+text_add(struct text *t, const char *s, size_t n)
+{
+    if (t->oom || t->len + n + 2 > BOUNCE_MAX_TEXT)
+        return;
+    if (t->len + n + 2 > t->cap) {
+        size_t cap = (t->len + n + 2) * 2;
+        char *d = realloc(t->data, cap);
+        if (d == NULL) {
+            t->oom = 1;
+            return;
+        }
+        t->data = d;
+        t->cap = cap;
+    }
+    memcpy(t->data + t->len, s, n);
+    t->len += n;
+    t->data[t->len++] = '\n';
+    t->data[t->len] = '\0';
+}
+
+/*
+ * The notification: the text parts in order, leaving out the returned
+ * message (an attached message once some text was found), whose headers
+ * name us and whose body names anyone.
+ */
+static void
+collect_text(const struct mailmime *mime, struct text *t, int depth, int *budget)
+{
+    if (mime == NULL || depth > BOUNCE_MAX_DEPTH || --*budget < 0)
+        return;
+    if (mime->mm_type == MAILMIME_MESSAGE) {
+        if (depth == 0 || t->len == 0)
+            collect_text(mime->mm_data.mm_message.mm_msg_mime, t, depth + 1, budget);
+    } else if (mime->mm_type == MAILMIME_MULTIPLE) {
+        for (clistiter *it = clist_begin(mime->mm_data.mm_multipart.mm_mp_list); it;
+             it = clist_next(it))
+            collect_text(clist_content(it), t, depth + 1, budget);
+    } else if (mime->mm_content_type == NULL || IS_TEXT(mime, "plain") ||
+               IS_MESSAGE(mime, "delivery-status")) {
+        size_t n = 0;
+        char *body = part_body(mime, &n);
+        if (body != NULL)
+            text_add(t, body, n);
+        free(body);
+    }
+}
+
+/* The body as it stands, after the header block: for MIME too broken to walk. */
+static char *
+raw_body(const char *raw, size_t len)
+{
+    for (size_t i = 0; i + 1 < len; i++) {
+        if (raw[i] != '\n')
+            continue;
+        size_t j = i + 1 + (raw[i + 1] == '\r');
+        if (j < len && raw[j] == '\n') {
+            size_t n = len - j - 1;
+            return strndup(raw + j + 1, n > BOUNCE_MAX_TEXT ? BOUNCE_MAX_TEXT : n);
+        }
+    }
+    return NULL;
+}
+
+/*
+ * Scan the notification text; when it names nobody, the raw body, which
+ * still has the addresses when the MIME structure is broken.
+ */
+static int
+read_texts(const struct mail *m, const struct mailmime *mime, const char *raw, size_t len,
+           struct bounce_info *out)
+{
+    struct text t = {0};
+    int budget = BOUNCE_MAX_PARTS;
+    collect_text(mime, &t, 0, &budget);
+    int rc = t.oom ? -1 : read_text(m, t.len > 0 ? t.data : m->text ? m->text : "", out);
+    free(t.data);
+    if (rc != 0 || out->n_recipients > 0 || raw == NULL)
+        return rc;
+    char *body = raw_body(raw, len);
+    if (getenv("BDBG")) fprintf(stderr, "RAW[%s]\n", body ? body : "(null)");
+    struct bounce_info second = {0};
+    if (body != NULL && (rc = read_text(m, body, &second)) == 0 && second.n_recipients > 0) {
+        bounce_free(out);
+        *out = second;
+    } else {
+        bounce_free(&second);
+    }
+    free(body);
+    return rc;
 }
 
 /* ---- the two report formats ------------------------------------------------ */
@@ -1070,8 +1182,9 @@ bounce_parse(const struct mail *m, const char *raw, size_t len, struct bounce_in
     else if (f.dsn != NULL)
         rc = read_dsn(&f, out, &records);
     /* A DSN without recipient records is read like any other bounce. */
-    if (rc == 0 && f.arf == NULL && records == 0 && m != NULL)
-        rc = read_text(m, out);
+    if (rc == 0 && f.arf == NULL && records == 0 && m != NULL &&
+        (rc = failed_recipients_header(m, out)) == 0)
+        rc = read_texts(m, mime, raw, len, out);
     if (rc == 0 && (out->orig_message_id = fields_message_id(orig)) == NULL && m != NULL)
         out->orig_message_id = text_message_id(m->text);
     if (hdrs != NULL)

@@ -681,6 +681,8 @@ build_headers(const struct compose_msg *msg, const char *msgid, const char *cte)
                  msg->auto_submitted != NULL ? msg->auto_submitted : "auto-generated", "");
     add_optional(&b, "List-Id", "", msg->list_id, "");
     add_optional(&b, "List-Unsubscribe", "<", msg->list_unsubscribe, ">");
+    /* Our address in X-Loop lets us, and other robots, see a mail loop for what it is. */
+    add_optional(&b, "X-Loop", "", msg->from_addr, "");
     return buf_take(&b);
 }
 

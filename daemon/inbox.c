@@ -127,6 +127,23 @@ inbox_print_queued(struct inbox_run *r, int64_t after)
 }
 
 /*
+ * How much of the message to parse: all of it, or only the header block when
+ * it is larger than [limits] max_message_size (the programme answers such a
+ * mail politely without reading it).
+ */
+static size_t
+inbox_parse_len(const struct config *cfg, const char *raw, size_t len)
+{
+    if (len <= (size_t)cfg->limits.max_message_size)
+        return len;
+    const char *end = memmem(raw, len, "\r\n\r\n", 4);
+    if (end != NULL)
+        return (size_t)(end - raw) + 4;
+    end = memmem(raw, len, "\n\n", 2);
+    return end != NULL ? (size_t)(end - raw) + 2 : 0;
+}
+
+/*
  * Step 2: decide inside a transaction.  Returns 0 with the transaction
  * committed (or rolled back in a dry run), -1 after a rollback.
  */
@@ -138,8 +155,10 @@ inbox_decide(struct inbox_run *r, uint32_t uid, const char *raw, size_t len, con
     char perr[256], detail[512] = "";
     const char *outcome = "ignored";
     char seen_outcome[32];
+    struct programme_result res;
 
-    if (mail_parse(raw, len, &m, perr, sizeof(perr)) != 0) {
+    memset(&res, 0, sizeof(res));
+    if (mail_parse(raw, inbox_parse_len(r->cfg, raw, len), &m, perr, sizeof(perr)) != 0) {
         log_warn("UID %u: cannot parse message (%s); recorded, not answered", uid, perr);
         snprintf(detail, sizeof(detail), "unparseable: %s", perr);
         m = NULL;
@@ -159,21 +178,29 @@ inbox_decide(struct inbox_run *r, uint32_t uid, const char *raw, size_t len, con
         log_ctx(LOG_LEVEL_INFO, m ? m->message_id : NULL, m ? m->from_addr : NULL,
                 "UID %u already processed, not acted on again", uid);
         r->stats->skipped++;
-    } else if (m != NULL && programme_handle_mail(r->cfg, r->st, m, clock_now(), &outcome, detail,
-                                                  sizeof(detail)) != 0) {
-        snprintf(why, whylen, "processing failed: %s", detail[0] ? detail : store_errmsg(r->st));
-        goto fail;
+    } else if (m != NULL) {
+        if (programme_handle_mail(r->cfg, r->st, m, raw, len, clock_now(), &res) != 0) {
+            snprintf(why, whylen, "processing failed: %s",
+                     res.detail[0] ? res.detail : store_errmsg(r->st));
+            goto fail;
+        }
+        outcome = res.outcome;
+        snprintf(detail, sizeof(detail), "%s", res.detail);
     }
-    if (inbox_record(r, uid, m, hash, outcome, detail) != 0)
+    /* A member who just left is not kept in the record of their own last mail. */
+    if (inbox_record(r, uid, res.anonymous ? NULL : m, hash, outcome, detail) != 0)
         goto fail;
     if (r->dry_run) {
         inbox_print_queued(r, outbox_before);
         store_rollback(r->st);
     } else if (store_commit(r->st) != 0) {
         goto fail;
+    } else if (res.checkpoint && store_checkpoint(r->st) != 0) {
+        log_warn("store: checkpoint after an erasure: %s", store_errmsg(r->st));
     }
-    log_ctx(LOG_LEVEL_INFO, m ? m->message_id : NULL, m ? m->from_addr : NULL,
-            "UID %u %s%s%s", uid, outcome, detail[0] ? ": " : "", detail);
+    log_ctx(LOG_LEVEL_INFO, m && !res.anonymous ? m->message_id : NULL,
+            m && !res.anonymous ? m->from_addr : NULL, "UID %u %s%s%s", uid, outcome,
+            detail[0] ? ": " : "", detail);
     mail_free(m);
     return 0;
 fail:

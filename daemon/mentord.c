@@ -20,6 +20,7 @@
 #include "imap.h"
 #include "inbox.h"
 #include "log.h"
+#include "programme.h"
 #include "smtp.h"
 #include "store.h"
 
@@ -185,12 +186,32 @@ mentord_drain(const struct config *cfg, struct store *st, const struct mentord_o
     return 0;
 }
 
+/* Time-driven upkeep (expired confirmations, ended pauses) in its own transaction. */
+static int
+mentord_housekeeping(const struct config *cfg, struct store *st, const struct mentord_opts *o)
+{
+    if (o->dry_run)
+        return 0;
+    if (store_begin(st) != 0)
+        goto fail;
+    int n = programme_housekeeping(cfg, st, clock_now());
+    if (n < 0 || store_commit(st) != 0)
+        goto fail;
+    if (n > 0)
+        log_debug("housekeeping: %d changes", n);
+    return 0;
+fail:
+    log_error("housekeeping: %s", store_errmsg(st));
+    store_rollback(st);
+    return -1;
+}
+
 /* --once: one inbox pass and one outbox drain; 1 when either failed. */
 static int
 mentord_once(const struct config *cfg, struct store *st, const struct mentord_opts *o)
 {
     struct inbox_stats stats;
-    int rc = 0;
+    int rc = mentord_housekeeping(cfg, st, o) != 0;
     struct imap *im = mentord_connect(cfg);
 
     if (im == NULL) {
@@ -283,6 +304,7 @@ mentord_loop(struct config *cfg, struct store *st, const struct mentord_opts *o)
         mentord_wake = 0;
         if (mentord_reload)
             mentord_reload_config(cfg, o, &im);
+        mentord_housekeeping(cfg, st, o);
         if (im == NULL && (im = mentord_connect(cfg)) == NULL) {
             int wait = mentord_backoff(++failures);
             log_info("IMAP: retrying in %d s", wait);

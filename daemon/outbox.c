@@ -77,7 +77,10 @@ outbox_queue(const struct config *cfg, struct store *st, const struct outbox_mai
     };
     if (compose_message(&msg, &headers, &text, &msgid, err, errlen) != 0)
         goto out;
-    if (store_outbox_add(st, om->to_addr, cfg->smtp.from, msgid, headers, text, now, NULL) != 0) {
+    int64_t id = 0;
+    if (store_outbox_add(st, om->to_addr, cfg->smtp.from, msgid, headers, text, now, &id) != 0 ||
+        store_outbox_tag(st, id, om->kind ? om->kind : "reply", om->ref) != 0 ||
+        (om->erase_after && store_outbox_erase_after(st, id) != 0)) {
         snprintf(err, errlen, "queueing %s for %s: %s", om->template_name, om->to_addr,
                  store_errmsg(st));
         goto out;

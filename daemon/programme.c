@@ -3,31 +3,30 @@
  *
  * Reads a parsed mail, changes the store and queues answers, all inside the
  * caller's transaction; it never talks to a server.  Automatic mail is only
- * recorded: answering a robot is how mail loops start.
+ * recorded: answering a robot is how mail loops start.  This file holds the
+ * dispatch, threading, the reply budget and automatic mail; membership.c
+ * holds what a person asks for about themselves.
  */
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "bounce.h"
 #include "classify.h"
-#include "command.h"
 #include "compose.h"
 #include "log.h"
 #include "outbox.h"
 #include "programme.h"
+#include "programme_int.h"
+#include "reply.h"
 
-struct programme_ctx {
-    const struct config *cfg;
-    struct store *st;
-    const struct mail *m;
-    time_t now;
-    char *detail;
-    size_t detail_len;
-};
+#define DAY (24 * 60 * 60)
 
-static int
+int
 programme_reply(struct programme_ctx *c, const char *template_name, const struct template_var *vars,
-                size_t nvars)
+                size_t nvars, const char *kind, const char *ref)
 {
     char err[512];
     struct outbox_mail om = {
@@ -37,6 +36,8 @@ programme_reply(struct programme_ctx *c, const char *template_name, const struct
         .vars = vars,
         .nvars = nvars,
         .in_reply_to = c->m,
+        .kind = kind,
+        .ref = ref,
     };
 
     if (outbox_queue(c->cfg, c->st, &om, c->now, err, sizeof(err)) != 0) {
@@ -48,100 +49,418 @@ programme_reply(struct programme_ctx *c, const char *template_name, const struct
     return 0;
 }
 
-static int
+int
 programme_event(struct programme_ctx *c, const char *kind, const char *detail)
 {
     if (store_event_add(c->st, c->now, kind, c->m->from_addr, c->m->message_id, detail) != 0) {
-        log_ctx(LOG_LEVEL_ERROR, c->m->message_id, c->m->from_addr, "recording event %s: %s", kind,
-                store_errmsg(c->st));
+        snprintf(c->detail, c->detail_len, "recording event %s: %s", kind, store_errmsg(c->st));
+        log_ctx(LOG_LEVEL_ERROR, c->m->message_id, c->m->from_addr, "%s", c->detail);
         return -1;
     }
     return 0;
 }
 
-/*
- * JOIN and MENTOR: record the member in the role asked for.  Someone who
- * already has that role is told so instead of being welcomed twice.  A
- * newcomer who volunteers becomes a mentor: that is the programme working.
- */
+/* ---- automatic mail ---- */
+
 static int
-programme_enrol(struct programme_ctx *c, const char *role, const char *template_name)
+programme_notify_managers(struct programme_ctx *c, const char *template_name,
+                          const struct template_var *vars, size_t nvars)
 {
-    struct store_member old;
-    int found = store_member_get(c->st, c->m->from_addr, &old);
+    char err[512];
+
+    for (size_t i = 0; i < c->cfg->community.n_managers; i++) {
+        struct outbox_mail om = {
+            .to_addr = c->cfg->community.managers[i],
+            .template_name = template_name,
+            .vars = vars,
+            .nvars = nvars,
+            .kind = "notice",
+        };
+        if (outbox_queue(c->cfg, c->st, &om, c->now, err, sizeof(err)) != 0) {
+            snprintf(c->detail, c->detail_len, "cannot tell the managers: %s", err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static double
+programme_bounce_score(enum bounce_severity s)
+{
+    /* Policy rejections and complaints say nothing about whether the address works. */
+    return s == BOUNCE_PERMANENT ? 1.0 : s == BOUNCE_TEMPORARY ? 0.5 : 0.0;
+}
+
+/* One failed recipient: record, score at most once a day, maybe mark undeliverable. */
+static int
+programme_bounced(struct programme_ctx *c, const struct bounce_info *b, const char *addr)
+{
+    struct store_member mem;
+    double score = programme_bounce_score(b->severity);
+    int found = store_member_get(c->st, addr, &mem);
+    int was_undeliverable = 0, undeliverable = 0;
 
     if (found < 0)
         return -1;
-    int same = found && strcmp(old.role, role) == 0 && strcmp(old.state, "left") != 0;
-    if (found)
-        store_member_free(&old);
-    if (same) {
-        struct template_var v[] = {{"role", role}};
-        snprintf(c->detail, c->detail_len, "already a %s", role);
-        if (programme_event(c, "already", role) != 0)
-            return -1;
-        return programme_reply(c, "already", v, 1);
+    if (found) {
+        if (mem.last_bounce > c->now - DAY)
+            score = 0; /* a burst of bounces on one day counts once */
+        was_undeliverable = mem.undeliverable;
+        store_member_free(&mem);
     }
-    if (store_member_upsert(c->st, c->m->from_addr, c->m->from_name, role, "active", NULL, c->now,
-                            NULL) != 0) {
-        log_ctx(LOG_LEVEL_ERROR, c->m->message_id, c->m->from_addr, "recording %s: %s", role,
-                store_errmsg(c->st));
+    if (store_bounce_add(c->st, c->now, addr, bounce_severity_name(b->severity), b->status,
+                         b->diagnostic, score) != 0)
         return -1;
-    }
-    snprintf(c->detail, c->detail_len, "recorded as %s", role);
-    if (programme_event(c, role, NULL) != 0)
+    /* A confirmation that bounced can never be answered: it is discarded. */
+    if (store_token_close_address(c->st, addr, c->now, "bounced") < 0)
         return -1;
-    return programme_reply(c, template_name, NULL, 0);
+    if (!found || score == 0)
+        return 0;
+    if (store_member_bounce(c->st, addr, score, c->now, c->cfg->programme.bounce_threshold,
+                            &undeliverable) < 0)
+        return -1;
+    if (!undeliverable || was_undeliverable)
+        return 0;
+    log_ctx(LOG_LEVEL_WARN, c->m->message_id, addr, "address marked undeliverable (%s %s)",
+            bounce_severity_name(b->severity), b->status);
+    struct template_var v[] = {{"member", addr},
+                               {"status", b->status[0] ? b->status : NULL},
+                               {"diagnostic", b->diagnostic}};
+    if (store_event_add(c->st, c->now, "undeliverable", addr, c->m->message_id, b->status) != 0)
+        return -1;
+    return programme_notify_managers(c, "undeliverable", v, 3);
 }
 
 static int
-programme_command(struct programme_ctx *c)
+programme_bounce(struct programme_ctx *c, const char *raw, size_t raw_len)
 {
-    struct command cmd;
+    struct bounce_info b;
+    char rcpt[320] = "";
+    int rc = 0;
 
-    command_parse(c->m->subject, c->m->text, &cmd);
-    log_ctx(LOG_LEVEL_INFO, c->m->message_id, c->m->from_addr, "command %s (%s)",
-            command_name(cmd.kind), cmd.from_subject ? "subject" : "body");
-    switch (cmd.kind) {
+    if (bounce_parse(c->m, raw, raw_len, &b) != 0) {
+        snprintf(c->detail, c->detail_len, "cannot read the bounce: out of memory");
+        return -1;
+    }
+    /* A bounce that names nobody still returns our Message-ID: its recipient failed. */
+    if (b.n_recipients == 0 && b.orig_message_id &&
+        store_outbox_lookup(c->st, b.orig_message_id, rcpt, sizeof(rcpt), NULL, 0) == 1 &&
+        rcpt[0] != '\0') {
+        char *one[1] = {rcpt};
+        b.recipients = one;
+        b.n_recipients = 1;
+        rc = programme_bounced(c, &b, rcpt);
+        b.recipients = NULL;
+        b.n_recipients = 0;
+    }
+    for (size_t i = 0; i < b.n_recipients && rc == 0; i++)
+        rc = programme_bounced(c, &b, b.recipients[i]);
+    snprintf(c->detail, c->detail_len, "bounce: %s %s%s%s", bounce_severity_name(b.severity),
+             b.status, b.n_recipients ? " for " : "", b.n_recipients ? b.recipients[0] : rcpt);
+    bounce_free(&b);
+    return rc;
+}
+
+/* An out-of-office reply from a member holds reminders to them back for a while. */
+static int
+programme_away(struct programme_ctx *c)
+{
+    if (c->m->from_addr == NULL || c->cfg->programme.away_pause == 0)
+        return 0;
+    int found = store_member_set_away(c->st, c->m->from_addr, c->now + c->cfg->programme.away_pause);
+    if (found < 0)
+        return -1;
+    if (found)
+        log_ctx(LOG_LEVEL_INFO, c->m->message_id, c->m->from_addr,
+                "away: reminders held back for %d days", c->cfg->programme.away_pause / DAY);
+    return 0;
+}
+
+static int
+programme_automatic(struct programme_ctx *c, enum classify_kind kind, const char *reason,
+                    const char *raw, size_t raw_len)
+{
+    int rc = 0;
+
+    if (kind == CLASSIFY_BOUNCE)
+        rc = programme_bounce(c, raw, raw_len);
+    else if (kind == CLASSIFY_AUTO_REPLY)
+        rc = programme_away(c);
+    if (rc != 0)
+        return -1;
+    if (kind != CLASSIFY_BOUNCE)
+        snprintf(c->detail, c->detail_len, "%s: %s", classify_name(kind), reason ? reason : "");
+    log_ctx(LOG_LEVEL_INFO, c->m->message_id, c->m->from_addr, "not answered, %s", c->detail);
+    return programme_event(c, classify_name(kind), reason);
+}
+
+/* ---- people ---- */
+
+/*
+ * The reply budget: a person gets at most replies_per_hour and
+ * replies_per_day answers.  Beyond it their mail is recorded, not answered,
+ * which also ends a loop with an auto-responder that slipped through.
+ */
+static int
+programme_over_budget(struct programme_ctx *c)
+{
+    const char *addr = c->m->from_addr;
+    int hour = 0, day = 0;
+    static const char *const kinds[] = {"reply", "confirm"};
+
+    for (size_t i = 0; i < 2; i++) {
+        int h = store_outbox_recent(c->st, addr, kinds[i], c->now - 3600);
+        int d = store_outbox_recent(c->st, addr, kinds[i], c->now - DAY);
+        if (h < 0 || d < 0)
+            return -1;
+        hour += h;
+        day += d;
+    }
+    return hour >= c->cfg->limits.replies_per_hour || day >= c->cfg->limits.replies_per_day;
+}
+
+/* The ref of our mail that m answers: In-Reply-To, then References, then a [ref] tag. */
+static int
+programme_thread(struct programme_ctx *c)
+{
+    char ref[64];
+    const struct mail *m = c->m;
+
+    if (m->in_reply_to &&
+        store_outbox_lookup(c->st, m->in_reply_to, NULL, 0, ref, sizeof(ref)) == 1 && ref[0]) {
+        snprintf(c->ref, sizeof(c->ref), "%s", ref);
+        return 0;
+    }
+    if (m->references) {
+        char *refs = strdup(m->references), *save = NULL;
+        if (refs == NULL)
+            return -1;
+        for (char *id = strtok_r(refs, " ", &save); id; id = strtok_r(NULL, " ", &save)) {
+            if (store_outbox_lookup(c->st, id, NULL, 0, ref, sizeof(ref)) == 1 && ref[0])
+                snprintf(c->ref, sizeof(c->ref), "%s", ref); /* the newest one wins */
+        }
+        free(refs);
+        if (c->ref[0])
+            return 0;
+    }
+    if (m->subject)
+        command_find_ref(m->subject, c->ref);
+    return 0;
+}
+
+/*
+ * Does the address at p (inside a header value that starts at v) read
+ * LOCAL+DETAIL@DOMAIN for the community address?  Copies DETAIL when it does.
+ */
+static int
+programme_plus_detail(const char *addr, const char *v, const char *p, char *detail, size_t len)
+{
+    const char *at = strchr(addr, '@');
+    size_t local = at ? (size_t)(at - addr) : 0;
+    size_t n = strcspn(p + 1, "@ \t<>,;\"");
+
+    if (at == NULL || (size_t)(p - v) < local || strncasecmp(p - local, addr, local) != 0)
+        return 0;
+    if (p - local > v && strchr(" \t<,:\"", p[-(ptrdiff_t)local - 1]) == NULL)
+        return 0; /* "xmentors+join@" is somebody else */
+    if (n == 0 || n >= len || p[1 + n] != '@' || strncasecmp(p + 2 + n, at + 1, strlen(at + 1)) != 0)
+        return 0;
+    memcpy(detail, p + 1, n);
+    detail[n] = '\0';
+    return 1;
+}
+
+/*
+ * The command in a plus-address: with plus_addressing, mail to
+ * mentors+join@example.org says "join" by its address.  Delivered-To and
+ * X-Original-To are what the delivering server saw; To is what the sender typed.
+ */
+static int
+programme_address_command(struct programme_ctx *c, struct command *cmd)
+{
+    static const char *const headers[] = {"Delivered-To", "X-Original-To", "To", "Cc"};
+    char detail[32];
+
+    if (!c->cfg->programme.plus_addressing)
+        return 0;
+    for (size_t i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
+        const char *v = mail_header(c->m, headers[i]);
+        for (const char *p = v ? strchr(v, '+') : NULL; p; p = strchr(p + 1, '+'))
+            if (programme_plus_detail(c->cfg->community.address, v, p, detail, sizeof(detail)) &&
+                command_from_detail(detail, cmd))
+                return 1;
+    }
+    return 0;
+}
+
+static int
+programme_help(struct programme_ctx *c, int not_understood)
+{
+    struct template_var v[] = {{"not_understood", not_understood ? "yes" : NULL}};
+
+    snprintf(c->detail, c->detail_len, not_understood ? "not understood; sent help" : "help");
+    if (not_understood && programme_event(c, "not-understood", c->m->subject) != 0)
+        return -1;
+    return programme_reply(c, "help", v, 1, "reply", NULL);
+}
+
+/* Returns -1 on error, 0 when handled, 1 when the token is not a confirmation. */
+static int
+programme_try_confirm(struct programme_ctx *c, const char *token)
+{
+    return token && token[0] ? programme_confirm(c, token) : 1;
+}
+
+static int
+programme_command(struct programme_ctx *c, const struct command *cmd)
+{
+    int rc;
+
+    log_ctx(LOG_LEVEL_INFO, c->m->message_id, c->m->from_addr, "command %s (%s)%s%s",
+            command_name(cmd->kind),
+            cmd->from_address ? "address" : cmd->from_subject ? "subject" : "body",
+            c->ref[0] ? ", answers ref " : "", c->ref);
+    switch (cmd->kind) {
     case COMMAND_JOIN:
-        return programme_enrol(c, "newcomer", "join");
+        return programme_request(c, "join");
     case COMMAND_MENTOR:
-        return programme_enrol(c, "mentor", "mentor");
+        return programme_request(c, "mentor");
+    case COMMAND_LEAVE:
+        return programme_request(c, "leave");
+    case COMMAND_CONFIRM:
+        rc = programme_try_confirm(c, cmd->token[0] ? cmd->token : c->ref);
+        return rc == 1 ? programme_confirm(c, "") : rc;
     case COMMAND_HELP:
-        snprintf(c->detail, c->detail_len, "help");
-        return programme_reply(c, "help", NULL, 0);
-    default:
-        /* Commands of the running programme arrive with the lifecycle work. */
+        return programme_help(c, 0);
+    case COMMAND_STATUS:
+        return programme_status(c);
+    case COMMAND_PAUSE:
+        return programme_pause(c, cmd->number > 0 ? cmd->number : 0);
+    case COMMAND_RESUME:
+        return programme_resume(c);
+    case COMMAND_CAPACITY:
+        return programme_capacity(c, cmd->number);
+    case COMMAND_DONE:
+    case COMMAND_REMATCH:
+    case COMMAND_ACCEPT:
+    case COMMAND_DECLINE:
+        return programme_no_pairing(c, command_name(cmd->kind));
+    case COMMAND_NONE:
         break;
     }
-    struct template_var v[] = {{"not_understood", "yes"}};
-    snprintf(c->detail, c->detail_len, "not understood; sent help");
-    if (programme_event(c, "not-understood", c->m->subject) != 0)
+    /* No command: a reply to a confirmation confirms; profile lines update the profile. */
+    rc = programme_try_confirm(c, c->ref);
+    if (rc != 1)
+        return rc;
+    if (c->profile.n_fields > 0 || c->profile.n_problems > 0) {
+        rc = programme_profile_update(c);
+        if (rc != 1)
+            return rc;
+    }
+    return programme_help(c, 1);
+}
+
+static int
+programme_too_large(struct programme_ctx *c, size_t raw_len)
+{
+    char size[32], limit[32];
+    struct template_var v[] = {{"size", size}, {"limit", limit}};
+
+    snprintf(size, sizeof(size), "%zu KB", raw_len / 1024);
+    snprintf(limit, sizeof(limit), "%d KB", c->cfg->limits.max_message_size / 1024);
+    snprintf(c->detail, c->detail_len, "too large (%s, limit %s); not read", size, limit);
+    if (programme_event(c, "too-large", size) != 0)
         return -1;
-    return programme_reply(c, "help", v, 1);
+    return programme_reply(c, "too-large", v, 2, "reply", NULL);
+}
+
+static int
+programme_person(struct programme_ctx *c, size_t raw_len, struct programme_result *res)
+{
+    struct command cmd;
+    int over = programme_over_budget(c);
+
+    if (over < 0)
+        return -1;
+    if (over) {
+        res->outcome = "over-budget";
+        snprintf(c->detail, c->detail_len, "reply budget used up; recorded, not answered");
+        log_ctx(LOG_LEVEL_WARN, c->m->message_id, c->m->from_addr, "%s", c->detail);
+        return programme_event(c, "flood", NULL);
+    }
+    res->outcome = "answered";
+    if (raw_len > (size_t)c->cfg->limits.max_message_size) {
+        res->outcome = "too-large";
+        return programme_too_large(c, raw_len);
+    }
+    if (programme_thread(c) != 0)
+        return -1;
+    if (!programme_address_command(c, &cmd))
+        command_parse(c->m->subject, c->text, &cmd);
+    int rc = programme_command(c, &cmd);
+    res->checkpoint = c->erase_checkpoint;
+    res->anonymous = c->erase_checkpoint;
+    return rc;
 }
 
 int
-programme_handle_mail(const struct config *cfg, struct store *st, const struct mail *m, time_t now,
-                      const char **outcome, char *detail, size_t detail_len)
+programme_handle_mail(const struct config *cfg, struct store *st, const struct mail *m,
+                      const char *raw, size_t raw_len, time_t now, struct programme_result *res)
 {
-    struct programme_ctx c = {cfg, st, m, now, detail, detail_len};
+    struct programme_ctx c;
     const char *reason = NULL;
     enum classify_kind kind = classify_mail(m, cfg->community.address, &reason);
+    int rc;
 
-    detail[0] = '\0';
+    memset(res, 0, sizeof(*res));
+    memset(&c, 0, sizeof(c));
+    c.cfg = cfg;
+    c.st = st;
+    c.m = m;
+    c.now = now;
+    c.detail = res->detail;
+    c.detail_len = sizeof(res->detail);
     if (kind != CLASSIFY_PERSON) {
-        *outcome = "recorded";
-        snprintf(detail, detail_len, "%s: %s", classify_name(kind), reason ? reason : "");
-        log_ctx(LOG_LEVEL_INFO, m->message_id, m->from_addr, "not answered, %s", detail);
-        return programme_event(&c, classify_name(kind), reason);
+        res->outcome = "recorded";
+        return programme_automatic(&c, kind, reason, raw, raw_len);
     }
     if (m->from_addr == NULL || !compose_address_ok(m->from_addr)) {
-        *outcome = "ignored";
-        snprintf(detail, detail_len, "no usable sender address");
-        log_ctx(LOG_LEVEL_WARN, m->message_id, m->from_addr, "not answered: %s", detail);
+        res->outcome = "ignored";
+        snprintf(res->detail, sizeof(res->detail), "no usable sender address");
+        log_ctx(LOG_LEVEL_WARN, m->message_id, m->from_addr, "not answered: %s", res->detail);
         return programme_event(&c, "no-sender", NULL);
     }
-    *outcome = "answered";
-    return programme_command(&c);
+    char *text = reply_extract(m->text);
+    if (text == NULL || profile_parse(text, &c.profile) != 0) {
+        free(text);
+        snprintf(res->detail, sizeof(res->detail), "out of memory reading the mail");
+        return -1;
+    }
+    c.text = text;
+    rc = programme_person(&c, raw_len, res);
+    profile_free(&c.profile);
+    free(text);
+    return rc;
+}
+
+int
+programme_housekeeping(const struct config *cfg, struct store *st, time_t now)
+{
+    char **stale = NULL;
+    size_t n = 0;
+    int changes = store_token_expire(st, now);
+
+    (void)cfg;
+    if (changes < 0 || store_member_stale_pending(st, &stale, &n) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        /* Nobody confirmed this address: keep nothing of it. */
+        if (store_member_erase(st, stale[i]) != 0) {
+            store_strings_free(stale, n);
+            return -1;
+        }
+        log_ctx(LOG_LEVEL_INFO, NULL, stale[i], "unconfirmed request expired; erased");
+    }
+    store_strings_free(stale, n);
+    return changes + (int)n;
 }

@@ -101,6 +101,8 @@ static const char *const migrations[] = {
     "ALTER TABLE members ADD COLUMN last_bounce INTEGER;"
     "ALTER TABLE members ADD COLUMN undeliverable INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE members ADD COLUMN away_until INTEGER;"
+    "ALTER TABLE members ADD COLUMN pause_until INTEGER;"
+    "ALTER TABLE outbox ADD COLUMN erase_after INTEGER NOT NULL DEFAULT 0;"
     "CREATE TABLE bounces ("
     " id INTEGER PRIMARY KEY,"
     " at INTEGER NOT NULL,"
@@ -407,6 +409,9 @@ configure(struct store *st)
      */
     if (run_script(st, "setting synchronous mode", "PRAGMA synchronous = FULL") != 0)
         return -1;
+    /* A member who leaves is erased: deleted rows are overwritten, not left in free pages. */
+    if (run_script(st, "enabling secure delete", "PRAGMA secure_delete = ON") != 0)
+        return -1;
     return migrate(st);
 }
 
@@ -622,7 +627,7 @@ store_message_count(struct store *st, const char *outcome)
 
 #define MEMBER_COLUMNS                                                                             \
     "id, address, name, role, state, profile, created, updated, bounce_score, last_bounce,"        \
-    " undeliverable, away_until"
+    " undeliverable, away_until, pause_until"
 
 static int
 member_fill(sqlite3_stmt *stmt, struct store_member *m)
@@ -635,6 +640,7 @@ member_fill(sqlite3_stmt *stmt, struct store_member *m)
     m->last_bounce = (time_t)sqlite3_column_int64(stmt, 9);
     m->undeliverable = sqlite3_column_int(stmt, 10);
     m->away_until = (time_t)sqlite3_column_int64(stmt, 11);
+    m->pause_until = (time_t)sqlite3_column_int64(stmt, 12);
     if (col_str(stmt, 1, &m->address) != 0 || col_str(stmt, 2, &m->name) != 0 ||
         col_str(stmt, 3, &m->role) != 0 || col_str(stmt, 4, &m->state) != 0 ||
         col_str(stmt, 5, &m->profile) != 0) {
@@ -872,14 +878,31 @@ outbox_update(struct store *st, const char *verb, int64_t id, const char *sql, i
     return 0;
 }
 
+/*
+ * The farewell to a member who left is the last trace of their address: once
+ * it is sent (or given up), its recipient, headers and body are blanked.
+ */
+static int
+outbox_erase_if_asked(struct store *st, int64_t id)
+{
+    return run(st, "erasing a farewell mail",
+               "UPDATE outbox SET recipient = '', headers = '', body = '', reply = NULL,"
+               " last_error = NULL WHERE id = ?1 AND erase_after = 1",
+               "i", (int64_t)id) < 0
+               ? -1
+               : 0;
+}
+
 int
 store_outbox_sent(struct store *st, int64_t id, time_t now, const char *reply)
 {
     /* The server's reply is kept apart from last_error, which keeps the last deferral. */
-    return outbox_update(st, "sent", id,
-                         "UPDATE outbox SET status = 'sent', sent_at = ?2, reply = ?3"
-                         " WHERE id = ?1 AND status = 'queued'",
-                         (int64_t)now, reply);
+    if (outbox_update(st, "sent", id,
+                      "UPDATE outbox SET status = 'sent', sent_at = ?2, reply = ?3"
+                      " WHERE id = ?1 AND status = 'queued'",
+                      (int64_t)now, reply) != 0)
+        return -1;
+    return outbox_erase_if_asked(st, id);
 }
 
 int
@@ -894,10 +917,12 @@ store_outbox_defer(struct store *st, int64_t id, time_t next_attempt, const char
 int
 store_outbox_fail(struct store *st, int64_t id, time_t now, const char *error)
 {
-    return outbox_update(st, "failed", id,
-                         "UPDATE outbox SET status = 'failed', attempts = attempts + 1,"
-                         " failed_at = ?2, last_error = ?3 WHERE id = ?1 AND status = 'queued'",
-                         (int64_t)now, error);
+    if (outbox_update(st, "failed", id,
+                      "UPDATE outbox SET status = 'failed', attempts = attempts + 1,"
+                      " failed_at = ?2, last_error = ?3 WHERE id = ?1 AND status = 'queued'",
+                      (int64_t)now, error) != 0)
+        return -1;
+    return outbox_erase_if_asked(st, id);
 }
 
 int
@@ -985,18 +1010,23 @@ store_outbox_tag(struct store *st, int64_t id, const char *kind, const char *ref
 }
 
 int
-store_outbox_ref(struct store *st, const char *message_id, char *ref, size_t ref_len)
+store_outbox_lookup(struct store *st, const char *message_id, char *recipient, size_t rlen,
+                    char *ref, size_t ref_len)
 {
     char what[320];
-    snprintf(what, sizeof what, "looking up the conversation of %s", message_id);
-    sqlite3_stmt *stmt = prepare(st, what,
-                                 "SELECT ref FROM outbox WHERE message_id = ?1 AND ref IS NOT NULL",
-                                 "s", message_id);
+    snprintf(what, sizeof what, "looking up our mail %s", message_id);
+    sqlite3_stmt *stmt = prepare(
+        st, what, "SELECT recipient, coalesce(ref, '') FROM outbox WHERE message_id = ?1", "s",
+        message_id);
     if (!stmt)
         return -1;
     int rc = step(st, stmt, what);
-    if (rc == 1)
-        snprintf(ref, ref_len, "%s", (const char *)sqlite3_column_text(stmt, 0));
+    if (rc == 1) {
+        if (recipient)
+            snprintf(recipient, rlen, "%s", (const char *)sqlite3_column_text(stmt, 0));
+        if (ref)
+            snprintf(ref, ref_len, "%s", (const char *)sqlite3_column_text(stmt, 1));
+    }
     finish(stmt);
     return rc;
 }
@@ -1178,4 +1208,111 @@ store_member_set_away(struct store *st, const char *address, time_t until)
     int rc = run(st, "recording an absence", "UPDATE members SET away_until = ?2 WHERE address = ?1",
                  "si", address, (int64_t)until);
     return rc < 0 ? -1 : rc;
+}
+
+int
+store_outbox_erase_after(struct store *st, int64_t id)
+{
+    int rc = run(st, "marking a farewell mail for erasure",
+                 "UPDATE outbox SET erase_after = 1 WHERE id = ?1", "i", (int64_t)id);
+    if (rc == 0)
+        return set_err(st, "marking outbox mail %lld for erasure: no such mail", (long long)id);
+    return rc < 0 ? -1 : 0;
+}
+
+int
+store_member_set_state(struct store *st, const char *address, const char *state,
+                       time_t pause_until, time_t now)
+{
+    char what[320];
+    snprintf(what, sizeof what, "setting member %s %s", address, state);
+    int rc = run(st, what,
+                 "UPDATE members SET state = ?2, pause_until = nullif(?3, 0), updated = ?4"
+                 " WHERE address = ?1",
+                 "ssii", address, state, (int64_t)pause_until, (int64_t)now);
+    return rc < 0 ? -1 : rc;
+}
+
+/*
+ * Erasure.  The member's row, tokens and bounce records go; in the message
+ * and event logs their address is blanked, so the anonymous counts stay; mail
+ * still queued for them is left (the farewell must go out) but marked to be
+ * blanked once sent; mail already sent to them is blanked now.
+ */
+int
+store_member_erase(struct store *st, const char *address)
+{
+    static const char *const sql[] = {
+        "DELETE FROM members WHERE address = ?1",
+        "DELETE FROM tokens WHERE address = ?1",
+        "DELETE FROM bounces WHERE address = ?1",
+        "UPDATE messages SET sender = NULL, detail = NULL WHERE sender = ?1 COLLATE NOCASE",
+        "UPDATE events SET member = NULL, detail = NULL WHERE member = ?1 COLLATE NOCASE",
+        "UPDATE outbox SET erase_after = 1 WHERE recipient = ?1 COLLATE NOCASE",
+        "UPDATE outbox SET recipient = '', headers = '', body = '', reply = NULL,"
+        " last_error = NULL WHERE erase_after = 1 AND status <> 'queued'",
+    };
+    char what[320];
+    snprintf(what, sizeof what, "erasing member %s", address);
+    for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++)
+        if (run(st, what, sql[i], i + 1 < sizeof sql / sizeof sql[0] ? "s" : "", address) < 0)
+            return -1;
+    return 0;
+}
+
+/* Pending members whose every confirmation is closed: nobody confirmed them. */
+int
+store_member_stale_pending(struct store *st, char ***addresses, size_t *n)
+{
+    const char *what = "listing unconfirmed members";
+    *addresses = NULL;
+    *n = 0;
+    sqlite3_stmt *stmt = prepare(st, what,
+                                 "SELECT address FROM members m WHERE state = 'pending'"
+                                 " AND NOT EXISTS (SELECT 1 FROM tokens t WHERE t.address ="
+                                 " m.address AND t.closed IS NULL) ORDER BY id",
+                                 "");
+    if (!stmt)
+        return -1;
+    int rc;
+    size_t cap = 0;
+    while ((rc = step(st, stmt, what)) == 1) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 8;
+            char **grown = realloc(*addresses, cap * sizeof *grown);
+            if (!grown) {
+                rc = set_err(st, "%s: out of memory", what);
+                break;
+            }
+            *addresses = grown;
+        }
+        if (col_str(stmt, 0, &(*addresses)[*n]) != 0) {
+            rc = set_err(st, "%s: out of memory", what);
+            break;
+        }
+        (*n)++;
+    }
+    finish(stmt);
+    if (rc < 0) {
+        store_strings_free(*addresses, *n);
+        *addresses = NULL;
+        *n = 0;
+        return -1;
+    }
+    return 0;
+}
+
+void
+store_strings_free(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+int
+store_checkpoint(struct store *st)
+{
+    /* Copies the WAL into the database and empties it, so erased data leaves the WAL too. */
+    return run_script(st, "checkpointing", "PRAGMA wal_checkpoint(TRUNCATE)");
 }

@@ -4,7 +4,8 @@
  * Date, Message-ID in the community's domain, From with the community name,
  * To, Subject (RFC 2047 when not ASCII), MIME-Version, text/plain UTF-8 in
  * quoted-printable when needed (7bit otherwise), lines under 78 characters,
- * Auto-Submitted, threading headers, List-Id and a mailto: List-Unsubscribe.
+ * Auto-Submitted, threading headers, List-Id, a mailto: List-Unsubscribe and
+ * X-Loop with the community address.
  * No member-supplied text reaches a header unencoded: CR, LF and other
  * control characters never pass into a header.
  */

@@ -3,6 +3,14 @@
  * mentorship programme and what to answer.  Knows nothing of IMAP or SMTP:
  * it reads a parsed mail, changes the store and queues mail in the outbox,
  * all inside the caller's transaction.
+ *
+ * What a person can do by mail: JOIN (a newcomer) and MENTOR (a volunteer),
+ * each confirmed by replying to a confirmation mail with a single-use token
+ * (double opt-in: nobody can sign up someone else's address); LEAVE, also
+ * confirmed, which erases their personal data; STATUS; PAUSE [N weeks];
+ * RESUME; CAPACITY N; "Key: value" profile lines; HELP.  Automatic mail is
+ * recorded, never answered: bounces are scored per address, out-of-office
+ * replies hold reminders back.
  */
 #ifndef MENTORD_PROGRAMME_H
 #define MENTORD_PROGRAMME_H
@@ -14,13 +22,28 @@
 #include "mail.h"
 #include "store.h"
 
+struct programme_result {
+    const char *outcome; /* "answered", "recorded", "ignored", "over-budget", "too-large" */
+    char detail[512];    /* a short human description for the log and the record */
+    int anonymous;       /* the sender was erased: record the message without their address */
+    int checkpoint;      /* personal data was erased: checkpoint the WAL after the commit */
+};
+
 /*
- * Handle m.  *outcome is set to a static word for the processed-message record:
- * "answered" (a reply was queued) or "recorded" (automatic mail, not answered).
- * detail receives a short human description for the log.  Returns 0, or -1 on
- * a system error (store, template), in which case the caller rolls back.
+ * Handle m (raw is the whole message as received, raw_len its size; when
+ * raw_len exceeds [limits] max_message_size, m holds the headers only).
+ * Returns 0, or -1 on a system error (store, template), with res->detail
+ * saying what failed; the caller then rolls back.
  */
 int programme_handle_mail(const struct config *cfg, struct store *st, const struct mail *m,
-                          time_t now, const char **outcome, char *detail, size_t detail_len);
+                          const char *raw, size_t raw_len, time_t now,
+                          struct programme_result *res);
+
+/*
+ * Time-driven upkeep, in the caller's transaction: expire unconfirmed
+ * requests (and erase members nobody confirmed), end pauses that are over.
+ * Returns the number of changes, -1 on error.
+ */
+int programme_housekeeping(const struct config *cfg, struct store *st, time_t now);
 
 #endif

@@ -99,6 +99,7 @@ struct store_member {
     time_t last_bounce;  /* when the score last grew; 0 never */
     int undeliverable;   /* the score reached [programme] bounce_threshold */
     time_t away_until;   /* an out-of-office reply holds reminders back until then */
+    time_t pause_until;  /* a paused member resumes by itself then; 0 when open-ended */
 };
 
 int store_member_get(struct store *st, const char *address, struct store_member *out);
@@ -154,11 +155,13 @@ int store_outbox_each(struct store *st, const char *status,
 /*
  * Threading.  Mail that expects an answer carries a conversation reference
  * (a token): store_outbox_tag sets the kind ("reply", "confirm", "scheduled")
- * and ref of a queued mail, and store_outbox_ref finds the ref of the mail
- * with a given Message-ID (an In-Reply-To or References entry): 1 when found.
+ * and ref of a queued mail, and store_outbox_lookup finds the recipient and
+ * ref ("" when none) of our mail with a given Message-ID (an In-Reply-To or
+ * References entry, or the Message-ID a bounce returns): 1 when found.
  */
 int store_outbox_tag(struct store *st, int64_t id, const char *kind, const char *ref);
-int store_outbox_ref(struct store *st, const char *message_id, char *ref, size_t ref_len);
+int store_outbox_lookup(struct store *st, const char *message_id, char *recipient, size_t rlen,
+                        char *ref, size_t ref_len);
 /* Mail of kind queued for recipient since the given time (the reply budget). */
 int store_outbox_recent(struct store *st, const char *recipient, const char *kind, time_t since);
 
@@ -201,6 +204,19 @@ int store_bounce_add(struct store *st, time_t now, const char *address, const ch
 int store_member_bounce(struct store *st, const char *address, double add, time_t now,
                         int threshold, int *now_undeliverable);
 int store_member_set_away(struct store *st, const char *address, time_t until);
+
+/* Set state ("active", "paused", ...) and pause_until (0: none); 1 when the member exists. */
+int store_member_set_state(struct store *st, const char *address, const char *state,
+                           time_t pause_until, time_t now);
+/* Erase a member's personal data (see store.c); anonymous counts stay. */
+int store_member_erase(struct store *st, const char *address);
+/* Addresses of pending members with no open confirmation left (malloc'd array). */
+int store_member_stale_pending(struct store *st, char ***addresses, size_t *n);
+void store_strings_free(char **v, size_t n);
+/* Blank a queued mail's recipient, headers and body once it is sent or failed. */
+int store_outbox_erase_after(struct store *st, int64_t id);
+/* Move the WAL into the database file and truncate it (outside a transaction). */
+int store_checkpoint(struct store *st);
 
 /* ---- event log ---- */
 

@@ -1,0 +1,488 @@
+/*
+ * membership: what a person asks for about themselves.  Joining and
+ * volunteering are confirmed by a reply carrying a single-use token sent to
+ * the address (double opt-in: a From: header proves nothing), and so is
+ * leaving, which erases the member's personal data.  Status, pauses,
+ * capacity and profile lines act at once: the answer goes to the real
+ * address, so its owner sees anything done in their name.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+
+#include "log.h"
+#include "outbox.h"
+#include "programme_int.h"
+
+#define DAY (24 * 60 * 60)
+#define WEEK (7 * DAY)
+
+/* ---- small helpers ---- */
+
+static void
+membership_date(time_t t, char *buf, size_t len)
+{
+    struct tm tm;
+
+    if (gmtime_r(&t, &tm) == NULL || strftime(buf, len, "%A %d %B %Y", &tm) == 0)
+        snprintf(buf, len, "later");
+}
+
+/* A fresh token from the unambiguous alphabet, 10 characters: about 49 bits. */
+static int
+membership_token(char out[COMMAND_TOKEN_LEN + 1])
+{
+    static const char alphabet[] = COMMAND_TOKEN_ALPHABET;
+    unsigned char raw[COMMAND_TOKEN_LEN];
+
+    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+        return -1;
+    for (size_t i = 0; i < COMMAND_TOKEN_LEN; i++)
+        out[i] = alphabet[raw[i] % (sizeof(alphabet) - 1)];
+    out[COMMAND_TOKEN_LEN] = '\0';
+    return 0;
+}
+
+static const char *
+membership_role(const char *action)
+{
+    return strcmp(action, "mentor") == 0 ? "mentor" : "newcomer";
+}
+
+/* "  Skills: ...\n" lines, and "  line N: text\n    hint\n" for what was not understood. */
+struct membership_echo {
+    char *profile;
+    char *problems;
+};
+
+static int
+membership_echo(const struct profile *p, struct membership_echo *e)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f;
+
+    e->profile = p->n_fields > 0 ? profile_describe(p) : NULL;
+    e->problems = NULL;
+    if (p->n_fields > 0 && e->profile == NULL)
+        return -1;
+    if (p->n_problems == 0)
+        return 0;
+    if ((f = open_memstream(&buf, &len)) == NULL)
+        return -1;
+    for (size_t i = 0; i < p->n_problems; i++)
+        fprintf(f, "  \"%s\"\n    %s\n", p->problems[i].text, p->problems[i].hint);
+    if (fclose(f) != 0)
+        return -1;
+    e->problems = buf;
+    return 0;
+}
+
+static void
+membership_echo_free(struct membership_echo *e)
+{
+    free(e->profile);
+    free(e->problems);
+}
+
+/* The member's stored profile with the fields from this mail merged in (malloc'd text). */
+static char *
+membership_merged_profile(struct programme_ctx *c, const char *stored)
+{
+    struct profile base;
+    char *out;
+
+    if (profile_parse(stored ? stored : "", &base) != 0)
+        return NULL;
+    profile_merge(&base, &c->profile);
+    out = profile_serialise(&base);
+    profile_free(&base);
+    return out;
+}
+
+static int
+membership_not_member(struct programme_ctx *c, const char *what)
+{
+    struct template_var v[] = {{"what", what}};
+
+    snprintf(c->detail, c->detail_len, "%s from a non-member", what);
+    return programme_reply(c, "not-member", v, 1, "reply", NULL);
+}
+
+/* ---- requests that need confirmation ---- */
+
+/*
+ * Reuse an open token for the same action (a second JOIN resends the first
+ * confirmation, so either mail can be answered); supersede one for another.
+ */
+static int
+membership_token_for(struct programme_ctx *c, const char *action, char token[COMMAND_TOKEN_LEN + 1])
+{
+    struct store_token t;
+    int found = store_token_open_for(c->st, c->m->from_addr, c->now, &t);
+
+    if (found < 0)
+        return -1;
+    if (found && strcmp(t.action, action) == 0) {
+        snprintf(token, COMMAND_TOKEN_LEN + 1, "%s", t.token);
+        store_token_free(&t);
+        return 0;
+    }
+    if (found) {
+        int rc = store_token_close(c->st, t.token, c->now, "superseded");
+        store_token_free(&t);
+        if (rc < 0)
+            return -1;
+    }
+    if (membership_token(token) != 0) {
+        snprintf(c->detail, c->detail_len, "cannot draw a random token");
+        return -1;
+    }
+    return store_token_add(c->st, token, c->m->from_addr, action, c->m->from_name, c->now,
+                           c->now + c->cfg->programme.confirm_expiry);
+}
+
+static int
+membership_ask_confirmation(struct programme_ctx *c, const char *action)
+{
+    char token[COMMAND_TOKEN_LEN + 1], tmpl[32], days[16];
+    struct membership_echo e;
+
+    if (membership_token_for(c, action, token) != 0 || membership_echo(&c->profile, &e) != 0)
+        return -1;
+    snprintf(tmpl, sizeof(tmpl), "confirm-%s", action);
+    snprintf(days, sizeof(days), "%d", c->cfg->programme.confirm_expiry / DAY > 0
+                                           ? c->cfg->programme.confirm_expiry / DAY
+                                           : 1);
+    struct template_var v[] = {{"token", token},
+                               {"days", days},
+                               {"profile", e.profile},
+                               {"problems", e.problems}};
+    snprintf(c->detail, c->detail_len, "asked to confirm %s", action);
+    int rc = programme_event(c, "confirm-asked", action);
+    if (rc == 0)
+        rc = programme_reply(c, tmpl, v, 4, "confirm", token);
+    membership_echo_free(&e);
+    return rc;
+}
+
+static int
+membership_already(struct programme_ctx *c, const struct store_member *mem)
+{
+    struct template_var v[] = {{"role", mem->role}};
+
+    snprintf(c->detail, c->detail_len, "already a %s", mem->role);
+    if (c->profile.n_fields > 0) {
+        /* Profile lines sent along with the repeated request are still taken. */
+        char *merged = membership_merged_profile(c, mem->profile);
+        if (merged == NULL || store_member_upsert(c->st, mem->address, NULL, NULL, NULL, merged,
+                                                  c->now, NULL) != 0) {
+            free(merged);
+            return -1;
+        }
+        free(merged);
+    }
+    if (programme_event(c, "already", mem->role) != 0)
+        return -1;
+    return programme_reply(c, "already", v, 1, "reply", NULL);
+}
+
+int
+programme_request(struct programme_ctx *c, const char *action)
+{
+    struct store_member mem;
+    int found = store_member_get(c->st, c->m->from_addr, &mem);
+    int rc;
+
+    if (found < 0)
+        return -1;
+    if (strcmp(action, "leave") == 0) {
+        rc = found && strcmp(mem.state, "pending") != 0 ? membership_ask_confirmation(c, action)
+                                                        : membership_not_member(c, "leave");
+    } else if (found && strcmp(mem.state, "pending") != 0 &&
+               strcmp(mem.role, membership_role(action)) == 0) {
+        rc = membership_already(c, &mem);
+    } else if (!found || strcmp(mem.state, "pending") == 0) {
+        /* Remember who asked and what they told us; nothing is active until confirmed. */
+        char *merged = membership_merged_profile(c, found ? mem.profile : NULL);
+        rc = merged ? store_member_upsert(c->st, c->m->from_addr, c->m->from_name,
+                                          membership_role(action), "pending", merged, c->now, NULL)
+                    : -1;
+        free(merged);
+        if (rc == 0)
+            rc = membership_ask_confirmation(c, action);
+    } else {
+        rc = membership_ask_confirmation(c, action); /* a change of role */
+    }
+    if (found)
+        store_member_free(&mem);
+    return rc;
+}
+
+/* ---- confirmation ---- */
+
+static int
+membership_welcome(struct programme_ctx *c, const struct store_token *t)
+{
+    struct store_member mem;
+    struct membership_echo e = {NULL, NULL};
+    const char *role = membership_role(t->action);
+    char *merged = NULL;
+    int found = store_member_get(c->st, c->m->from_addr, &mem);
+    int rc = -1;
+
+    if (found < 0)
+        return -1;
+    merged = membership_merged_profile(c, found ? mem.profile : NULL);
+    if (merged == NULL ||
+        store_member_upsert(c->st, c->m->from_addr, t->name ? t->name : c->m->from_name, role,
+                            "active", merged, c->now, NULL) != 0)
+        goto out;
+    struct profile p;
+    if (profile_parse(merged, &p) != 0)
+        goto out;
+    rc = membership_echo(&p, &e);
+    profile_free(&p);
+    if (rc != 0)
+        goto out;
+    struct template_var v[] = {{"profile", e.profile}, {"problems", NULL}};
+    snprintf(c->detail, c->detail_len, "confirmed; recorded as %s", role);
+    rc = programme_event(c, role, "confirmed");
+    if (rc == 0)
+        rc = programme_reply(c, t->action, v, 2, "reply", NULL);
+out:
+    if (found)
+        store_member_free(&mem);
+    membership_echo_free(&e);
+    free(merged);
+    return rc;
+}
+
+/* LEAVE confirmed: say goodbye, then erase everything personal about them. */
+static int
+membership_leave(struct programme_ctx *c)
+{
+    char err[512];
+    struct outbox_mail om = {
+        .to_addr = c->m->from_addr,
+        .to_name = c->m->from_name,
+        .template_name = "farewell",
+        .in_reply_to = c->m,
+        .kind = "reply",
+        .erase_after = 1,
+    };
+
+    if (outbox_queue(c->cfg, c->st, &om, c->now, err, sizeof(err)) != 0) {
+        snprintf(c->detail, c->detail_len, "cannot answer: %s", err);
+        return -1;
+    }
+    if (store_member_erase(c->st, c->m->from_addr) != 0)
+        return -1;
+    /* The anonymous count stays; the address does not. */
+    if (store_event_add(c->st, c->now, "left", NULL, NULL, NULL) != 0)
+        return -1;
+    c->erase_checkpoint = 1;
+    snprintf(c->detail, c->detail_len, "left; personal data erased");
+    log_ctx(LOG_LEVEL_INFO, NULL, NULL, "a member left; their data was erased");
+    return 0;
+}
+
+static int
+membership_bad_token(struct programme_ctx *c, const char *why)
+{
+    snprintf(c->detail, c->detail_len, "confirmation refused: %s", why);
+    log_ctx(LOG_LEVEL_INFO, c->m->message_id, c->m->from_addr, "%s", c->detail);
+    if (programme_event(c, "confirm-refused", why) != 0)
+        return -1;
+    return programme_reply(c, "confirm-expired", NULL, 0, "reply", NULL);
+}
+
+int
+programme_confirm(struct programme_ctx *c, const char *token)
+{
+    struct store_token t;
+    int found = token[0] ? store_token_get(c->st, token, &t) : 0;
+    int rc;
+
+    if (found < 0)
+        return -1;
+    if (!found) /* not a confirmation: the caller reads the mail another way */
+        return token[0] ? 1 : membership_bad_token(c, "unknown");
+    /* The token is bound to the address it was sent to: nobody else can use it. */
+    if (strcasecmp(t.address, c->m->from_addr) != 0)
+        rc = membership_bad_token(c, "another address");
+    else if (t.closed != 0 || t.expires <= c->now)
+        rc = membership_bad_token(c, t.closed ? "already used" : "expired");
+    else if (store_token_close(c->st, t.token, c->now, "confirmed") < 0)
+        rc = -1;
+    else if (strcmp(t.action, "leave") == 0)
+        rc = membership_leave(c);
+    else
+        rc = membership_welcome(c, &t);
+    store_token_free(&t);
+    return rc;
+}
+
+/* ---- what acts at once ---- */
+
+int
+programme_status(struct programme_ctx *c)
+{
+    struct store_member mem;
+    struct membership_echo e = {NULL, NULL};
+    char until[64] = "";
+    int found = store_member_get(c->st, c->m->from_addr, &mem);
+    int rc;
+
+    if (found <= 0)
+        return found < 0 ? -1 : membership_not_member(c, "status");
+    struct profile p;
+    if (profile_parse(mem.profile ? mem.profile : "", &p) != 0) {
+        store_member_free(&mem);
+        return -1;
+    }
+    rc = membership_echo(&p, &e);
+    profile_free(&p);
+    if (mem.pause_until > 0)
+        membership_date(mem.pause_until, until, sizeof(until));
+    struct template_var v[] = {{"role", mem.role},
+                               {"state", mem.state},
+                               {"paused", strcmp(mem.state, "paused") == 0 ? "yes" : NULL},
+                               {"pending", strcmp(mem.state, "pending") == 0 ? "yes" : NULL},
+                               {"until", until[0] ? until : NULL},
+                               {"profile", e.profile}};
+    snprintf(c->detail, c->detail_len, "status sent");
+    if (rc == 0)
+        rc = programme_reply(c, "status", v, 6, "reply", NULL);
+    membership_echo_free(&e);
+    store_member_free(&mem);
+    return rc;
+}
+
+/* The member, if active or paused (pending members have nothing to pause). */
+static int
+membership_active(struct programme_ctx *c, const char *what, struct store_member *mem)
+{
+    int found = store_member_get(c->st, c->m->from_addr, mem);
+
+    if (found < 0)
+        return -1;
+    if (found && strcmp(mem->state, "pending") != 0)
+        return 1;
+    if (found)
+        store_member_free(mem);
+    return membership_not_member(c, what) == 0 ? 0 : -1;
+}
+
+int
+programme_pause(struct programme_ctx *c, int weeks)
+{
+    struct store_member mem;
+    char until[64] = "", n[16];
+    int rc = membership_active(c, "pause", &mem);
+
+    if (rc <= 0)
+        return rc;
+    store_member_free(&mem);
+    time_t end = weeks > 0 ? c->now + (time_t)weeks * WEEK : 0;
+    if (end)
+        membership_date(end, until, sizeof(until));
+    snprintf(n, sizeof(n), "%d", weeks);
+    if (store_member_set_state(c->st, c->m->from_addr, "paused", end, c->now) < 0 ||
+        programme_event(c, "pause", n) != 0)
+        return -1;
+    struct template_var v[] = {{"until", until[0] ? until : NULL}};
+    snprintf(c->detail, c->detail_len, "paused%s%s", end ? " until " : "", until);
+    return programme_reply(c, "pause", v, 1, "reply", NULL);
+}
+
+int
+programme_resume(struct programme_ctx *c)
+{
+    struct store_member mem;
+    int rc = membership_active(c, "resume", &mem);
+
+    if (rc <= 0)
+        return rc;
+    int was_paused = strcmp(mem.state, "paused") == 0;
+    store_member_free(&mem);
+    if (was_paused && (store_member_set_state(c->st, c->m->from_addr, "active", 0, c->now) < 0 ||
+                       programme_event(c, "resume", NULL) != 0))
+        return -1;
+    struct template_var v[] = {{"was_paused", was_paused ? "yes" : NULL}};
+    snprintf(c->detail, c->detail_len, was_paused ? "resumed" : "resume: was not paused");
+    return programme_reply(c, "resume", v, 1, "reply", NULL);
+}
+
+int
+programme_capacity(struct programme_ctx *c, int n)
+{
+    struct store_member mem;
+    char num[16];
+    int rc = membership_active(c, "capacity", &mem);
+
+    if (rc <= 0)
+        return rc;
+    if (strcmp(mem.role, "mentor") != 0 || n < 1 || n > 20) {
+        struct template_var v[] = {{"not_mentor", strcmp(mem.role, "mentor") ? "yes" : NULL}};
+        store_member_free(&mem);
+        snprintf(c->detail, c->detail_len, "capacity refused");
+        return programme_reply(c, "capacity-refused", v, 1, "reply", NULL);
+    }
+    /* Capacity is a profile field: set it as if the mentor had written "Capacity: N". */
+    c->profile.capacity = n;
+    char *merged = membership_merged_profile(c, mem.profile);
+    rc = merged ? store_member_upsert(c->st, mem.address, NULL, NULL, NULL, merged, c->now, NULL)
+                : -1;
+    free(merged);
+    store_member_free(&mem);
+    snprintf(num, sizeof(num), "%d", n);
+    if (rc != 0 || programme_event(c, "capacity", num) != 0)
+        return -1;
+    struct template_var v[] = {{"capacity", num}};
+    snprintf(c->detail, c->detail_len, "capacity set to %d", n);
+    return programme_reply(c, "capacity", v, 1, "reply", NULL);
+}
+
+/* Returns 1 (not handled) for a non-member, so the caller answers with help. */
+int
+programme_profile_update(struct programme_ctx *c)
+{
+    struct store_member mem;
+    struct membership_echo e;
+    int found = store_member_get(c->st, c->m->from_addr, &mem);
+    int rc = -1;
+
+    if (found <= 0)
+        return found < 0 ? -1 : 1;
+    char *merged = membership_merged_profile(c, mem.profile);
+    if (merged == NULL || membership_echo(&c->profile, &e) != 0) {
+        free(merged);
+        store_member_free(&mem);
+        return -1;
+    }
+    if (c->profile.n_fields == 0 ||
+        store_member_upsert(c->st, mem.address, NULL, NULL, NULL, merged, c->now, NULL) == 0) {
+        struct template_var v[] = {{"profile", e.profile}, {"problems", e.problems}};
+        snprintf(c->detail, c->detail_len, "profile: %zu fields understood, %zu not",
+                 c->profile.n_fields, c->profile.n_problems);
+        rc = programme_event(c, "profile", NULL);
+        if (rc == 0)
+            rc = programme_reply(c, "profile", v, 2, "reply", NULL);
+    }
+    membership_echo_free(&e);
+    free(merged);
+    store_member_free(&mem);
+    return rc;
+}
+
+int
+programme_no_pairing(struct programme_ctx *c, const char *what)
+{
+    struct template_var v[] = {{"what", what}};
+
+    snprintf(c->detail, c->detail_len, "%s: no pairing to act on", what);
+    return programme_reply(c, "no-pairing", v, 1, "reply", NULL);
+}

@@ -1,0 +1,48 @@
+/*
+ * programme's private header: shared by programme.c (dispatch, automatic
+ * mail) and membership.c (joining, confirming, leaving, a member's own
+ * settings).  Not part of any other module's world.
+ */
+#ifndef MENTORD_PROGRAMME_INT_H
+#define MENTORD_PROGRAMME_INT_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "command.h"
+#include "config.h"
+#include "mail.h"
+#include "profile.h"
+#include "store.h"
+#include "template.h"
+
+struct programme_ctx {
+    const struct config *cfg;
+    struct store *st;
+    const struct mail *m;
+    time_t now;
+    const char *text;       /* what the person wrote (quotes and signature removed) */
+    struct profile profile; /* "Key: value" lines found in text */
+    char ref[64];           /* conversation this mail answers, "" when none */
+    char *detail;           /* for the processed-message record */
+    size_t detail_len;
+    int erase_checkpoint;   /* a member was erased: checkpoint after commit */
+};
+
+/* Queue a reply to the sender from template_name; kind/ref tag it for threading. */
+int programme_reply(struct programme_ctx *c, const char *template_name,
+                    const struct template_var *vars, size_t nvars, const char *kind,
+                    const char *ref);
+int programme_event(struct programme_ctx *c, const char *kind, const char *detail);
+
+/* membership.c */
+int programme_request(struct programme_ctx *c, const char *action);
+int programme_confirm(struct programme_ctx *c, const char *token);
+int programme_status(struct programme_ctx *c);
+int programme_pause(struct programme_ctx *c, int weeks);
+int programme_resume(struct programme_ctx *c);
+int programme_capacity(struct programme_ctx *c, int n);
+int programme_profile_update(struct programme_ctx *c);
+int programme_no_pairing(struct programme_ctx *c, const char *what);
+
+#endif
