@@ -1,7 +1,7 @@
 /*
- * The programme's decisions on real parsed mail: who is recorded in which
- * role, what is queued in the outbox, and that automatic mail is never
- * answered.  Uses the real store, parser, templates and composer.
+ * The programme's decisions on real parsed mail: double opt-in, threading,
+ * leaving with erasure, members' own settings, automatic mail, budgets.
+ * Uses the real store, parser, reply extractor, templates and composer.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,28 +9,36 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <sqlite3.h>
+
 #include "mail.h"
 #include "programme.h"
 #include "store.h"
 #include "testutil.h"
 
+#define T0 1767258000 /* 2026-01-01 09:00 UTC */
+#define HOUR 3600
+#define DAY 86400
+
 struct fixture {
     char dir[256];
+    char path[300];
     struct config cfg;
     struct store *st;
     char *managers[1];
+    int seq;
 };
 
 static int
 setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    char path[512], err[256];
+    char err[256];
 
     assert_non_null(f);
     assert_int_equal(tu_mkdtemp(f->dir, sizeof(f->dir), "prog"), 0);
-    snprintf(path, sizeof(path), "%s/m.db", f->dir);
-    assert_int_equal(store_open(path, &f->st, err, sizeof(err)), 0);
+    snprintf(f->path, sizeof(f->path), "%s/m.db", f->dir);
+    assert_int_equal(store_open(f->path, &f->st, err, sizeof(err)), 0);
     f->managers[0] = "boss@example.test";
     f->cfg.community.name = "Example Community";
     f->cfg.community.address = "mentors@example.test";
@@ -39,6 +47,12 @@ setup(void **state)
     f->cfg.community.list_id = "<mentors.example.test>";
     f->cfg.smtp.from = "mentors@example.test";
     f->cfg.templates.dir = MENTORD_SRCDIR "/templates";
+    f->cfg.limits.max_message_size = 1024 * 1024;
+    f->cfg.limits.replies_per_hour = 5;
+    f->cfg.limits.replies_per_day = 20;
+    f->cfg.programme.confirm_expiry = 3 * DAY;
+    f->cfg.programme.bounce_threshold = 3;
+    f->cfg.programme.away_pause = 7 * DAY;
     *state = f;
     return 0;
 }
@@ -54,123 +68,391 @@ teardown(void **state)
     return 0;
 }
 
-/* Parse raw mail and hand it to the programme; returns the outcome word. */
+/* A raw mail; extra is more header lines, each ending in \r\n. */
+static char *
+mail(struct fixture *f, const char *from, const char *subject, const char *extra,
+     const char *body)
+{
+    char *raw = NULL;
+
+    f->seq++;
+    assert_true(asprintf(&raw,
+                         "From: %s\r\nTo: mentors@example.test\r\nSubject: %s\r\n"
+                         "Message-ID: <m%d@client.test>\r\nDate: Thu, 01 Jan 2026 10:00:00 +0000\r\n"
+                         "%s\r\n%s",
+                         from, subject, f->seq, extra ? extra : "", body) > 0);
+    return raw;
+}
+
+/* Hand raw mail to the programme at time now; returns the outcome (static string). */
 static const char *
-handle(struct fixture *f, const char *raw, int expect_rc)
+deliver_at(struct fixture *f, char *raw, time_t now, int expect_rc)
 {
     struct mail *m = NULL;
-    const char *outcome = NULL;
-    char err[256], detail[256];
+    struct programme_result res;
+    char err[256];
 
     assert_int_equal(mail_parse(raw, strlen(raw), &m, err, sizeof(err)), 0);
     assert_int_equal(store_begin(f->st), 0);
-    int rc = programme_handle_mail(&f->cfg, f->st, m, 1767225600, &outcome, detail,
-                                   sizeof(detail));
-    assert_int_equal(rc, expect_rc);
+    int rc = programme_handle_mail(&f->cfg, f->st, m, raw, strlen(raw), now, &res);
+    if (rc != expect_rc)
+        fail_msg("programme_handle_mail returned %d (%s)", rc, res.detail);
     if (rc == 0)
         assert_int_equal(store_commit(f->st), 0);
     else
         store_rollback(f->st);
     mail_free(m);
-    return outcome;
+    free(raw);
+    return rc == 0 ? res.outcome : NULL;
 }
 
-struct collect {
-    int n;
-    char headers[4][4096];
-    char body[4][4096];
-    char rcpt[4][128];
+static const char *
+deliver(struct fixture *f, char *raw)
+{
+    return deliver_at(f, raw, T0, 0);
+}
+
+/* The newest outbox mail: its fields copied into the caller's buffers. */
+struct sent {
+    int n; /* outbox rows in total */
+    char rcpt[128], msgid[128], kind[16], ref[32];
+    char headers[4096], body[8192];
 };
 
-static int
-collect_one(const struct store_outbox *o, void *arg)
+static void
+last_sent(struct fixture *f, struct sent *s)
 {
-    struct collect *c = arg;
+    sqlite3 *db;
+    sqlite3_stmt *stmt;
 
-    if (c->n < 4) {
-        snprintf(c->headers[c->n], sizeof(c->headers[0]), "%s", o->headers);
-        snprintf(c->body[c->n], sizeof(c->body[0]), "%s", o->body);
-        snprintf(c->rcpt[c->n], sizeof(c->rcpt[0]), "%s", o->recipient);
+    memset(s, 0, sizeof(*s));
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT recipient, message_id, kind, coalesce(ref, ''),"
+                                        " headers, body, (SELECT count(*) FROM outbox)"
+                                        " FROM outbox ORDER BY id DESC LIMIT 1",
+                                        -1, &stmt, NULL),
+                     SQLITE_OK);
+    if (sqlite3_step(stmt) == SQLITE_ROW) {
+        snprintf(s->rcpt, sizeof(s->rcpt), "%s", sqlite3_column_text(stmt, 0));
+        snprintf(s->msgid, sizeof(s->msgid), "%s", sqlite3_column_text(stmt, 1));
+        snprintf(s->kind, sizeof(s->kind), "%s", sqlite3_column_text(stmt, 2));
+        snprintf(s->ref, sizeof(s->ref), "%s", sqlite3_column_text(stmt, 3));
+        snprintf(s->headers, sizeof(s->headers), "%s", sqlite3_column_text(stmt, 4));
+        snprintf(s->body, sizeof(s->body), "%s", sqlite3_column_text(stmt, 5));
+        s->n = sqlite3_column_int(stmt, 6);
     }
-    c->n++;
-    return 0;
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
 }
 
-static void
-outbox(struct fixture *f, struct collect *c)
+static int
+db_count(struct fixture *f, const char *sql)
 {
-    memset(c, 0, sizeof(*c));
-    assert_int_equal(store_outbox_each(f->st, NULL, collect_one, c), 0);
+    sqlite3 *db;
+    sqlite3_stmt *stmt;
+    int n = -1;
+
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL), SQLITE_OK);
+    if (sqlite3_step(stmt) == SQLITE_ROW)
+        n = sqlite3_column_int(stmt, 0);
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return n;
 }
 
-#define MAIL(from, subject, extra, body)                                                          \
-    "From: " from "\r\nTo: mentors@example.test\r\nSubject: " subject "\r\n"                      \
-    "Message-ID: <m1@client.test>\r\nDate: Thu, 01 Jan 2026 10:00:00 +0000\r\n" extra "\r\n" body
+static void
+member(struct fixture *f, const char *addr, const char *role, const char *state)
+{
+    struct store_member m;
+
+    assert_int_equal(store_member_get(f->st, addr, &m), 1);
+    assert_string_equal(m.role, role);
+    assert_string_equal(m.state, state);
+    store_member_free(&m);
+}
+
+/* JOIN, then the confirmation reply threaded by In-Reply-To. */
+static void
+join_confirmed(struct fixture *f, const char *from, const char *cmd)
+{
+    struct sent s;
+    char extra[256];
+
+    assert_string_equal(deliver(f, mail(f, from, cmd, NULL, "Hi!\r\n")), "answered");
+    last_sent(f, &s);
+    assert_string_equal(s.kind, "confirm");
+    snprintf(extra, sizeof(extra), "In-Reply-To: <%s>\r\n", s.msgid);
+    assert_string_equal(deliver(f, mail(f, from, "Re: Please confirm", extra, "\r\n")), "answered");
+}
+
+/* ---- double opt-in ---- */
 
 static void
-test_join_records_newcomer_and_answers(void **state)
+test_join_asks_for_confirmation_first(void **state)
 {
     struct fixture *f = *state;
-    struct store_member m;
-    struct collect c;
+    struct sent s;
 
-    assert_string_equal(handle(f, MAIL("Ann <ann@example.test>", "JOIN", "", "Hi!\r\n"), 0),
+    assert_string_equal(deliver(f, mail(f, "Ann <ann@example.test>", "JOIN", NULL,
+                                         "Hi!\r\nSkills: rust, docs\r\nTime zone: UTC+1\r\n")),
                         "answered");
-    assert_int_equal(store_member_get(f->st, "ann@example.test", &m), 1);
-    assert_string_equal(m.role, "newcomer");
-    assert_string_equal(m.state, "active");
-    assert_string_equal(m.name, "Ann");
-    store_member_free(&m);
-    outbox(f, &c);
-    assert_int_equal(c.n, 1);
-    assert_string_equal(c.rcpt[0], "ann@example.test");
-    assert_non_null(strstr(c.headers[0], "In-Reply-To: <m1@client.test>"));
-    assert_non_null(strstr(c.headers[0], "Auto-Submitted: auto-replied"));
-    assert_non_null(strstr(c.headers[0], "Subject: Welcome to Example Community mentoring"));
-    assert_non_null(strstr(c.body[0], "recorded you as a"));
-    assert_non_null(strstr(c.body[0], "Hello Ann,"));
+    member(f, "ann@example.test", "newcomer", "pending");
+    last_sent(f, &s);
+    assert_int_equal(s.n, 1);
+    assert_string_equal(s.rcpt, "ann@example.test");
+    assert_string_equal(s.kind, "confirm");
+    assert_int_equal(strlen(s.ref), 10);
+    char tag[64];
+    snprintf(tag, sizeof(tag), "[ref %s]", s.ref);
+    assert_non_null(strstr(s.headers, tag));
+    assert_non_null(strstr(s.headers, "In-Reply-To: <m1@client.test>"));
+    assert_non_null(strstr(s.body, "simply reply to this message"));
+    /* the profile sent along is echoed */
+    assert_non_null(strstr(s.body, "rust"));
+    assert_int_equal(db_count(f, "SELECT count(*) FROM tokens WHERE closed IS NULL"), 1);
 }
 
 static void
-test_mentor_in_body_first_line(void **state)
+test_reply_confirms_and_welcomes(void **state)
 {
     struct fixture *f = *state;
+    struct sent s;
+
+    join_confirmed(f, "Ann <ann@example.test>", "join");
+    member(f, "ann@example.test", "newcomer", "active");
+    last_sent(f, &s);
+    assert_int_equal(s.n, 2);
+    assert_non_null(strstr(s.headers, "Subject: Welcome to Example Community mentoring"));
+    assert_non_null(strstr(s.body, "recorded you as a"));
+    assert_non_null(strstr(s.body, "Hello Ann,"));
+    assert_int_equal(db_count(f, "SELECT count(*) FROM tokens WHERE outcome = 'confirmed'"), 1);
+}
+
+static void
+test_confirm_by_token_in_body_and_by_subject_tag(void **state)
+{
+    struct fixture *f = *state;
+    struct sent s;
+    char body[64], subject[96];
+
+    deliver(f, mail(f, "ann@example.test", "join", NULL, "x\r\n"));
+    last_sent(f, &s);
+    snprintf(body, sizeof(body), "confirm %s\r\n", s.ref);
+    deliver(f, mail(f, "ann@example.test", "hello", NULL, body)); /* no threading headers */
+    member(f, "ann@example.test", "newcomer", "active");
+
+    deliver(f, mail(f, "bob@example.test", "volunteer", NULL, "x\r\n"));
+    last_sent(f, &s);
+    snprintf(subject, sizeof(subject), "Re: Please confirm [ref %s]", s.ref);
+    deliver(f, mail(f, "bob@example.test", subject, NULL, "ok\r\n"));
+    member(f, "bob@example.test", "mentor", "active");
+}
+
+static void
+test_forged_confirmation_changes_nothing(void **state)
+{
+    struct fixture *f = *state;
+    struct sent s;
+    char body[64];
+
+    /* eve signs up ann, then tries to confirm with a guessed or stolen token */
+    deliver(f, mail(f, "ann@example.test", "join", NULL, "x\r\n"));
+    last_sent(f, &s);
+    snprintf(body, sizeof(body), "confirm %s\r\n", s.ref);
+    assert_string_equal(deliver(f, mail(f, "eve@example.test", "confirm", NULL, body)),
+                        "answered");
+    member(f, "ann@example.test", "newcomer", "pending");
+    last_sent(f, &s);
+    assert_string_equal(s.rcpt, "eve@example.test");
+    assert_non_null(strstr(s.body, "could not use the confirmation"));
+    assert_int_equal(store_member_get(f->st, "eve@example.test", &(struct store_member){0}), 0);
+}
+
+static void
+test_token_is_single_use(void **state)
+{
+    struct fixture *f = *state;
+    struct sent s;
+    char body[64];
+
+    deliver(f, mail(f, "ann@example.test", "join", NULL, "x\r\n"));
+    last_sent(f, &s);
+    snprintf(body, sizeof(body), "CONFIRM %s\r\n", s.ref);
+    deliver(f, mail(f, "ann@example.test", "confirm", NULL, body));
+    deliver(f, mail(f, "ann@example.test", "confirm", NULL, body));
+    last_sent(f, &s);
+    assert_non_null(strstr(s.body, "could not use the confirmation"));
+    assert_int_equal(db_count(f, "SELECT count(*) FROM events WHERE kind = 'newcomer'"), 1);
+}
+
+static void
+test_expired_request_is_refused_and_forgotten(void **state)
+{
+    struct fixture *f = *state;
+    struct sent s;
+    char body[64];
+
+    deliver(f, mail(f, "ann@example.test", "join", NULL, "Skills: rust\r\n"));
+    last_sent(f, &s);
+    snprintf(body, sizeof(body), "confirm %s\r\n", s.ref);
+    deliver_at(f, mail(f, "ann@example.test", "confirm", NULL, body), T0 + 4 * DAY, 0);
+    member(f, "ann@example.test", "newcomer", "pending");
+    last_sent(f, &s);
+    assert_non_null(strstr(s.body, "could not use the confirmation"));
+    /* housekeeping closes the token and erases the unconfirmed member */
+    assert_int_equal(store_begin(f->st), 0);
+    assert_true(programme_housekeeping(&f->cfg, f->st, T0 + 4 * DAY) >= 2);
+    assert_int_equal(store_commit(f->st), 0);
+    assert_int_equal(db_count(f, "SELECT count(*) FROM members"), 0);
+}
+
+static void
+test_second_join_resends_the_same_token(void **state)
+{
+    struct fixture *f = *state;
+    struct sent s;
+    char first[32];
+
+    deliver(f, mail(f, "ann@example.test", "join", NULL, "x\r\n"));
+    last_sent(f, &s);
+    snprintf(first, sizeof(first), "%s", s.ref);
+    deliver(f, mail(f, "ann@example.test", "join", NULL, "again\r\n"));
+    last_sent(f, &s);
+    assert_string_equal(s.ref, first);
+    assert_int_equal(db_count(f, "SELECT count(*) FROM tokens"), 1);
+}
+
+static void
+test_already_member(void **state)
+{
+    struct fixture *f = *state;
+    struct sent s;
+
+    join_confirmed(f, "ann@example.test", "join");
+    deliver(f, mail(f, "ann@example.test", "Re: JOIN", NULL, "again\r\n"));
+    last_sent(f, &s);
+    assert_non_null(strstr(s.body, "already registered as a newcomer"));
+}
+
+static void
+test_newcomer_who_volunteers_confirms_the_change(void **state)
+{
+    struct fixture *f = *state;
+
+    join_confirmed(f, "ann@example.test", "join");
+    deliver(f, mail(f, "ann@example.test", "mentor", NULL, "I can help now\r\n"));
+    member(f, "ann@example.test", "newcomer", "active"); /* not yet */
+    join_confirmed(f, "ann@example.test", "mentor");
+    member(f, "ann@example.test", "mentor", "active");
+}
+
+/* ---- leaving ---- */
+
+static void
+test_leave_erases_personal_data(void **state)
+{
+    struct fixture *f = *state;
+    struct sent s;
+
+    join_confirmed(f, "Ann <ann@example.test>", "join");
+    join_confirmed(f, "Ann <ann@example.test>", "leave");
+    assert_int_equal(db_count(f, "SELECT count(*) FROM members"), 0);
+    last_sent(f, &s);
+    assert_string_equal(s.rcpt, "ann@example.test"); /* the farewell still has to go out */
+    assert_non_null(strstr(s.body, "removed your"));
+    assert_int_equal(db_count(f, "SELECT erase_after FROM outbox ORDER BY id DESC LIMIT 1"), 1);
+    /* everything already sent to her is blanked; logs keep counts, not her address */
+    assert_int_equal(db_count(f, "SELECT count(*) FROM outbox WHERE status <> 'queued'"
+                                 " AND recipient LIKE '%ann%'"),
+                     0);
+    assert_int_equal(db_count(f, "SELECT count(*) FROM events WHERE member LIKE '%ann%'"
+                                 " OR detail LIKE '%ann%'"),
+                     0);
+    assert_int_equal(db_count(f, "SELECT count(*) FROM events WHERE kind = 'left'"), 1);
+    assert_int_equal(db_count(f, "SELECT count(*) FROM tokens"), 0);
+    /* once sent, the farewell is blanked too */
+    int64_t id = db_count(f, "SELECT max(id) FROM outbox");
+    assert_int_equal(store_outbox_sent(f->st, id, T0, "250 ok"), 0);
+    assert_int_equal(db_count(f, "SELECT count(*) FROM outbox WHERE recipient LIKE '%ann%'"
+                                 " OR body LIKE '%Ann%' OR headers LIKE '%ann%'"),
+                     0);
+}
+
+static void
+test_leave_from_stranger(void **state)
+{
+    struct fixture *f = *state;
+    struct sent s;
+
+    deliver(f, mail(f, "zed@example.test", "unsubscribe", NULL, "\r\n"));
+    last_sent(f, &s);
+    assert_non_null(strstr(s.body, "not part of"));
+    assert_int_equal(db_count(f, "SELECT count(*) FROM tokens"), 0);
+}
+
+/* ---- a member's own settings ---- */
+
+static void
+test_status_pause_resume_capacity(void **state)
+{
+    struct fixture *f = *state;
+    struct sent s;
     struct store_member m;
-    struct collect c;
 
-    handle(f, MAIL("bob@example.test", "hello there", "", "volunteer\r\n\r\nBob\r\n"), 0);
-    assert_int_equal(store_member_get(f->st, "BOB@example.test", &m), 1);
-    assert_string_equal(m.role, "mentor");
+    join_confirmed(f, "bob@example.test", "mentor");
+    deliver(f, mail(f, "bob@example.test", "status", NULL, "\r\n"));
+    last_sent(f, &s);
+    assert_non_null(strstr(s.body, "registered as a mentor"));
+
+    deliver(f, mail(f, "bob@example.test", "pause 3 weeks", NULL, "\r\n"));
+    assert_int_equal(store_member_get(f->st, "bob@example.test", &m), 1);
+    assert_string_equal(m.state, "paused");
+    assert_int_equal(m.pause_until, T0 + 21 * DAY);
     store_member_free(&m);
-    outbox(f, &c);
-    assert_int_equal(c.n, 1);
-    assert_non_null(strstr(c.body[0], "recorded you as a mentor"));
+    last_sent(f, &s);
+    assert_non_null(strstr(s.body, "break until Thursday 22 January 2026"));
+
+    deliver(f, mail(f, "bob@example.test", "resume", NULL, "\r\n"));
+    member(f, "bob@example.test", "mentor", "active");
+
+    deliver(f, mail(f, "bob@example.test", "capacity 3", NULL, "\r\n"));
+    assert_int_equal(store_member_get(f->st, "bob@example.test", &m), 1);
+    assert_non_null(strstr(m.profile, "capacity: 3"));
+    store_member_free(&m);
+    deliver(f, mail(f, "bob@example.test", "capacity 99", NULL, "\r\n"));
+    last_sent(f, &s);
+    assert_non_null(strstr(s.body, "number from 1 to 20"));
 }
 
 static void
-test_second_join_says_already(void **state)
+test_status_from_stranger(void **state)
 {
     struct fixture *f = *state;
-    struct collect c;
+    struct sent s;
 
-    handle(f, MAIL("ann@example.test", "join", "", "x\r\n"), 0);
-    handle(f, MAIL("ann@example.test", "Re: JOIN", "", "again\r\n"), 0);
-    outbox(f, &c);
-    assert_int_equal(c.n, 2);
-    assert_non_null(strstr(c.body[1], "already registered as a newcomer"));
-    assert_int_equal(store_member_count(f->st, NULL, NULL), 1);
+    deliver(f, mail(f, "zed@example.test", "status", NULL, "\r\n"));
+    last_sent(f, &s);
+    assert_non_null(strstr(s.body, "not part of"));
 }
 
 static void
-test_newcomer_who_volunteers_becomes_mentor(void **state)
+test_profile_lines_update_and_echo(void **state)
 {
     struct fixture *f = *state;
+    struct sent s;
     struct store_member m;
 
-    handle(f, MAIL("ann@example.test", "join", "", "x\r\n"), 0);
-    handle(f, MAIL("ann@example.test", "mentor", "", "I can help now\r\n"), 0);
+    join_confirmed(f, "ann@example.test", "join");
+    deliver(f, mail(f, "ann@example.test", "about me", NULL,
+                    "Languages: Deutsch, English\r\nTime zone: Mars/Olympus\r\n"));
+    last_sent(f, &s);
+    assert_non_null(strstr(s.body, "german"));
+    assert_non_null(strstr(s.body, "Mars/Olympus"));
+    assert_non_null(strstr(s.body, "could not use"));
     assert_int_equal(store_member_get(f->st, "ann@example.test", &m), 1);
-    assert_string_equal(m.role, "mentor");
+    assert_non_null(strstr(m.profile, "german"));
     store_member_free(&m);
 }
 
@@ -178,118 +460,257 @@ static void
 test_unknown_request_gets_help(void **state)
 {
     struct fixture *f = *state;
-    struct collect c;
+    struct sent s;
 
-    assert_string_equal(handle(f, MAIL("cat@example.test", "what is this?", "", "hm\r\n"), 0),
+    assert_string_equal(deliver(f, mail(f, "cat@example.test", "what is this?", NULL, "hm\r\n")),
                         "answered");
-    outbox(f, &c);
-    assert_int_equal(c.n, 1);
-    assert_non_null(strstr(c.body[0], "could not tell what you would like"));
-    assert_non_null(strstr(c.body[0], "JOIN"));
-    assert_int_equal(store_member_count(f->st, NULL, NULL), 0);
+    last_sent(f, &s);
+    assert_non_null(strstr(s.body, "could not tell what you would like"));
+    assert_int_equal(db_count(f, "SELECT count(*) FROM members"), 0);
 }
 
 static void
-test_help_is_not_a_complaint(void **state)
+test_quoted_command_is_not_acted_on(void **state)
 {
     struct fixture *f = *state;
-    struct collect c;
+    struct sent s;
 
-    handle(f, MAIL("cat@example.test", "HELP", "", "\r\n"), 0);
-    outbox(f, &c);
-    assert_int_equal(c.n, 1);
-    assert_null(strstr(c.body[0], "could not tell"));
-    assert_non_null(strstr(c.body[0], "MENTOR"));
+    deliver(f, mail(f, "cat@example.test", "Re: hello", NULL,
+                    "Thanks!\r\n\r\nOn Mon, 5 Jan 2026, Dan <dan@example.test> wrote:\r\n"
+                    "> JOIN\r\n> LEAVE\r\n"));
+    last_sent(f, &s);
+    assert_non_null(strstr(s.body, "could not tell"));
+    assert_int_equal(db_count(f, "SELECT count(*) FROM tokens"), 0);
 }
 
 static void
-test_auto_submitted_is_recorded_not_answered(void **state)
+test_plus_address_names_the_command(void **state)
 {
     struct fixture *f = *state;
-    struct collect c;
+    struct sent s;
 
-    assert_string_equal(handle(f,
-                               MAIL("ann@example.test", "Out of office: JOIN",
-                                    "Auto-Submitted: auto-replied\r\n", "I am away\r\n"),
-                               0),
+    f->cfg.programme.plus_addressing = 1;
+    deliver(f, mail(f, "ann@example.test", "hello",
+                    "Delivered-To: mentors+join@example.test\r\n", "leave\r\n"));
+    last_sent(f, &s);
+    assert_string_equal(s.kind, "confirm");
+    assert_non_null(strstr(s.headers, "would like a Example Community mentor"));
+    /* without the setting the address means nothing */
+    f->cfg.programme.plus_addressing = 0;
+    deliver(f, mail(f, "bob@example.test", "hello",
+                    "Delivered-To: mentors+join@example.test\r\n", "hm\r\n"));
+    last_sent(f, &s);
+    assert_non_null(strstr(s.body, "could not tell"));
+}
+
+/* ---- automatic mail and limits ---- */
+
+static void
+test_auto_reply_is_recorded_and_sets_away(void **state)
+{
+    struct fixture *f = *state;
+    struct store_member m;
+    struct sent s;
+
+    join_confirmed(f, "ann@example.test", "join");
+    last_sent(f, &s);
+    assert_string_equal(deliver(f, mail(f, "ann@example.test", "Out of office: JOIN",
+                                        "Auto-Submitted: auto-replied\r\n", "I am away\r\n")),
                         "recorded");
-    outbox(f, &c);
-    assert_int_equal(c.n, 0);
-    assert_int_equal(store_member_count(f->st, NULL, NULL), 0);
+    last_sent(f, &s);
+    assert_int_equal(s.n, 2); /* nothing new */
+    assert_int_equal(store_member_get(f->st, "ann@example.test", &m), 1);
+    assert_int_equal(m.away_until, T0 + 7 * DAY);
+    store_member_free(&m);
 }
 
 static void
-test_own_address_is_a_loop(void **state)
+test_own_address_and_bulk_are_not_answered(void **state)
 {
     struct fixture *f = *state;
-    struct collect c;
 
-    assert_string_equal(handle(f, MAIL("mentors@example.test", "JOIN", "", "x\r\n"), 0),
+    assert_string_equal(deliver(f, mail(f, "mentors@example.test", "JOIN", NULL, "x\r\n")),
                         "recorded");
-    outbox(f, &c);
-    assert_int_equal(c.n, 0);
+    assert_string_equal(
+        deliver(f, mail(f, "list@example.test", "join", "Precedence: bulk\r\n", "x\r\n")),
+        "recorded");
+    assert_int_equal(db_count(f, "SELECT count(*) FROM outbox"), 0);
+}
+
+static char *
+dsn(struct fixture *f, const char *rcpt, const char *status)
+{
+    char *raw = NULL;
+
+    f->seq++;
+    assert_true(
+        asprintf(&raw,
+                 "From: MAILER-DAEMON@mx.example.test\r\nTo: mentors@example.test\r\n"
+                 "Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <b%d@mx>\r\n"
+                 "MIME-Version: 1.0\r\n"
+                 "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n"
+                 "\r\n--B\r\nContent-Type: text/plain\r\n\r\nI could not deliver it.\r\n"
+                 "--B\r\nContent-Type: message/delivery-status\r\n\r\n"
+                 "Reporting-MTA: dns; mx.example.test\r\n\r\n"
+                 "Final-Recipient: rfc822; %s\r\nAction: failed\r\nStatus: %s\r\n"
+                 "Diagnostic-Code: smtp; 550 %s no such user\r\n\r\n--B--\r\n",
+                 f->seq, rcpt, status, status) > 0);
+    return raw;
 }
 
 static void
-test_precedence_bulk_is_not_answered(void **state)
+test_bounces_score_and_mark_undeliverable(void **state)
 {
     struct fixture *f = *state;
-    struct collect c;
+    struct store_member m;
+    struct sent s;
 
-    handle(f, MAIL("list@example.test", "join", "Precedence: bulk\r\n", "x\r\n"), 0);
-    outbox(f, &c);
-    assert_int_equal(c.n, 0);
+    join_confirmed(f, "dan@example.test", "mentor");
+    for (int day = 0; day < 3; day++) {
+        assert_string_equal(deliver_at(f, dsn(f, "dan@example.test", "5.1.1"), T0 + day * DAY + 1,
+                                       0),
+                            "recorded");
+        /* a second bounce the same day is recorded but not scored */
+        deliver_at(f, dsn(f, "dan@example.test", "5.1.1"), T0 + day * DAY + 2, 0);
+    }
+    assert_int_equal(store_member_get(f->st, "dan@example.test", &m), 1);
+    assert_int_equal(m.undeliverable, 1);
+    assert_true(m.bounce_score > 2.99 && m.bounce_score < 3.01);
+    store_member_free(&m);
+    assert_int_equal(db_count(f, "SELECT count(*) FROM bounces"), 6);
+    last_sent(f, &s);
+    assert_string_equal(s.rcpt, "boss@example.test");
+    assert_non_null(strstr(s.headers, "dan@example.test keeps failing"));
+}
+
+static void
+test_policy_bounce_is_not_scored(void **state)
+{
+    struct fixture *f = *state;
+    struct store_member m;
+
+    join_confirmed(f, "dan@example.test", "mentor");
+    deliver_at(f, dsn(f, "dan@example.test", "5.7.1"), T0 + DAY, 0);
+    assert_int_equal(store_member_get(f->st, "dan@example.test", &m), 1);
+    assert_true(m.bounce_score == 0.0);
+    store_member_free(&m);
+}
+
+static void
+test_bounced_confirmation_is_discarded(void **state)
+{
+    struct fixture *f = *state;
+
+    deliver(f, mail(f, "typo@example.test", "join", NULL, "x\r\n"));
+    deliver_at(f, dsn(f, "typo@example.test", "5.1.1"), T0 + 60, 0);
+    assert_int_equal(db_count(f, "SELECT count(*) FROM tokens WHERE outcome = 'bounced'"), 1);
+}
+
+static void
+test_reply_budget_stops_a_flood(void **state)
+{
+    struct fixture *f = *state;
+
+    for (int i = 0; i < 5; i++)
+        assert_string_equal(deliver_at(f, mail(f, "cat@example.test", "help", NULL, "\r\n"),
+                                       T0 + i * 60, 0),
+                            "answered");
+    assert_string_equal(
+        deliver_at(f, mail(f, "cat@example.test", "help", NULL, "\r\n"), T0 + 300, 0),
+        "over-budget");
+    assert_int_equal(db_count(f, "SELECT count(*) FROM outbox"), 5);
+    assert_int_equal(db_count(f, "SELECT count(*) FROM events WHERE kind = 'flood'"), 1);
+    /* the next hour she is answered again */
+    assert_string_equal(
+        deliver_at(f, mail(f, "cat@example.test", "help", NULL, "\r\n"), T0 + HOUR + 60, 0),
+        "answered");
+    /* another sender is never affected */
+    assert_string_equal(
+        deliver_at(f, mail(f, "dan@example.test", "help", NULL, "\r\n"), T0 + 301, 0),
+        "answered");
+}
+
+static void
+test_too_large_gets_a_polite_answer(void **state)
+{
+    struct fixture *f = *state;
+    struct sent s;
+    struct mail *m = NULL;
+    struct programme_result res;
+    char err[256];
+    char *raw = mail(f, "ann@example.test", "join", NULL, "x\r\n");
+    size_t claimed = 2 * 1024 * 1024;
+
+    /* the inbox parses only the headers of an oversized mail and passes its real size */
+    assert_int_equal(mail_parse(raw, strlen(raw), &m, err, sizeof(err)), 0);
+    assert_int_equal(store_begin(f->st), 0);
+    assert_int_equal(programme_handle_mail(&f->cfg, f->st, m, raw, claimed, T0, &res), 0);
+    assert_int_equal(store_commit(f->st), 0);
+    assert_string_equal(res.outcome, "too-large");
+    mail_free(m);
+    free(raw);
+    last_sent(f, &s);
+    assert_non_null(strstr(s.body, "2048 KB"));
+    assert_int_equal(db_count(f, "SELECT count(*) FROM tokens"), 0);
 }
 
 static void
 test_missing_template_is_a_system_error(void **state)
 {
     struct fixture *f = *state;
-    struct collect c;
 
     f->cfg.templates.dir = "/nonexistent/templates";
-    handle(f, MAIL("ann@example.test", "join", "", "x\r\n"), -1);
+    assert_null(deliver_at(f, mail(f, "ann@example.test", "join", NULL, "x\r\n"), T0, -1));
     f->cfg.templates.dir = MENTORD_SRCDIR "/templates";
-    outbox(f, &c);
-    assert_int_equal(c.n, 0);
-    /* the rollback undid the member too */
-    assert_int_equal(store_member_count(f->st, NULL, NULL), 0);
+    assert_int_equal(db_count(f, "SELECT count(*) FROM outbox"), 0);
+    assert_int_equal(db_count(f, "SELECT count(*) FROM members"), 0); /* rolled back */
 }
 
 static void
 test_injection_in_name_stays_out_of_headers(void **state)
 {
     struct fixture *f = *state;
-    struct collect c;
+    struct sent s;
 
-    handle(f,
-           MAIL("=?UTF-8?Q?Ann=0D=0ABcc:_eve@example.test?= <ann@example.test>",
-                "=?UTF-8?Q?join=0D=0ABcc:_eve@example.test?=", "", "x\r\n"),
-           0);
-    outbox(f, &c);
-    assert_int_equal(c.n, 1);
-    assert_null(strstr(c.headers[0], "\r\nBcc:"));
-    assert_null(strstr(c.headers[0], "\nBcc:"));
+    deliver(f, mail(f, "=?UTF-8?Q?Ann=0D=0ABcc:_eve@example.test?= <ann@example.test>",
+                    "=?UTF-8?Q?join=0D=0ABcc:_eve@example.test?=", NULL, "x\r\n"));
+    last_sent(f, &s);
+    assert_int_equal(s.n, 1);
+    assert_null(strstr(s.headers, "\nBcc:"));
 }
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_join_records_newcomer_and_answers, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_mentor_in_body_first_line, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_second_join_says_already, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_newcomer_who_volunteers_becomes_mentor, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_unknown_request_gets_help, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_help_is_not_a_complaint, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_auto_submitted_is_recorded_not_answered, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_own_address_is_a_loop, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_precedence_bulk_is_not_answered, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_missing_template_is_a_system_error, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_injection_in_name_stays_out_of_headers, setup,
-                                        teardown),
+        T(test_join_asks_for_confirmation_first),
+        T(test_reply_confirms_and_welcomes),
+        T(test_confirm_by_token_in_body_and_by_subject_tag),
+        T(test_forged_confirmation_changes_nothing),
+        T(test_token_is_single_use),
+        T(test_expired_request_is_refused_and_forgotten),
+        T(test_second_join_resends_the_same_token),
+        T(test_already_member),
+        T(test_newcomer_who_volunteers_confirms_the_change),
+        T(test_leave_erases_personal_data),
+        T(test_leave_from_stranger),
+        T(test_status_pause_resume_capacity),
+        T(test_status_from_stranger),
+        T(test_profile_lines_update_and_echo),
+        T(test_unknown_request_gets_help),
+        T(test_quoted_command_is_not_acted_on),
+        T(test_plus_address_names_the_command),
+        T(test_auto_reply_is_recorded_and_sets_away),
+        T(test_own_address_and_bulk_are_not_answered),
+        T(test_bounces_score_and_mark_undeliverable),
+        T(test_policy_bounce_is_not_scored),
+        T(test_bounced_confirmation_is_discarded),
+        T(test_reply_budget_stops_a_flood),
+        T(test_too_large_gets_a_polite_answer),
+        T(test_missing_template_is_a_system_error),
+        T(test_injection_in_name_stays_out_of_headers),
     };
     return cmocka_run_group_tests_name("programme", tests, NULL, NULL);
 }
