@@ -260,7 +260,7 @@ out:
     return rc;
 }
 
-/* LEAVE confirmed: say goodbye, then erase everything personal about them. */
+/* LEAVE confirmed: erase everything personal about them, then say goodbye. */
 static int
 membership_leave(struct programme_ctx *c)
 {
@@ -274,12 +274,12 @@ membership_leave(struct programme_ctx *c)
         .erase_after = 1,
     };
 
+    if (store_member_erase(c->st, c->m->from_addr) != 0)
+        return -1;
     if (outbox_queue(c->cfg, c->st, &om, c->now, err, sizeof(err)) != 0) {
         snprintf(c->detail, c->detail_len, "cannot answer: %s", err);
         return -1;
     }
-    if (store_member_erase(c->st, c->m->from_addr) != 0)
-        return -1;
     /* The anonymous count stays; the address does not. */
     if (store_event_add(c->st, c->now, "left", NULL, NULL, NULL) != 0)
         return -1;

@@ -397,6 +397,13 @@ programme_person(struct programme_ctx *c, size_t raw_len, struct programme_resul
         return -1;
     if (!programme_address_command(c, &cmd))
         command_parse(c->m->subject, c->text, &cmd);
+    if (cmd.kind == COMMAND_CONFIRM && cmd.token[0] == '\0' && cmd.from_subject) {
+        /* "Subject: confirm" with "confirm TOKEN" in the body: take the token. */
+        struct command body;
+        command_parse(NULL, c->text, &body);
+        if (body.kind == COMMAND_CONFIRM)
+            memcpy(cmd.token, body.token, sizeof(cmd.token));
+    }
     int rc = programme_command(c, &cmd);
     res->checkpoint = c->erase_checkpoint;
     res->anonymous = c->erase_checkpoint;

@@ -1236,8 +1236,8 @@ store_member_set_state(struct store *st, const char *address, const char *state,
 /*
  * Erasure.  The member's row, tokens and bounce records go; in the message
  * and event logs their address is blanked, so the anonymous counts stay; mail
- * still queued for them is left (the farewell must go out) but marked to be
- * blanked once sent; mail already sent to them is blanked now.
+ * still queued for them is dropped (the caller queues the farewell after
+ * this, marked to be blanked once sent); mail already sent is blanked now.
  */
 int
 store_member_erase(struct store *st, const char *address)
@@ -1248,6 +1248,7 @@ store_member_erase(struct store *st, const char *address)
         "DELETE FROM bounces WHERE address = ?1",
         "UPDATE messages SET sender = NULL, detail = NULL WHERE sender = ?1 COLLATE NOCASE",
         "UPDATE events SET member = NULL, detail = NULL WHERE member = ?1 COLLATE NOCASE",
+        "DELETE FROM outbox WHERE recipient = ?1 COLLATE NOCASE AND status = 'queued'",
         "UPDATE outbox SET erase_after = 1 WHERE recipient = ?1 COLLATE NOCASE",
         "UPDATE outbox SET recipient = '', headers = '', body = '', reply = NULL,"
         " last_error = NULL WHERE erase_after = 1 AND status <> 'queued'",
