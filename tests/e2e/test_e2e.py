@@ -110,6 +110,30 @@ class E2E(unittest.TestCase):
                          % (user, len(msgs), [m["Subject"] for m in msgs]))
         return msgs[0]
 
+    def confirm(self, user, request, client="threaded"):
+        """Answer the confirmation request mail as a person would; returns the welcome."""
+        subject = str(request["Subject"])
+        self.assertRegex(subject, r"\[ref [a-z0-9]{10}\]")
+        if client == "threaded":
+            # a plain reply: In-Reply-To, References, "Re:" subject, quoted text
+            headers = {"In-Reply-To": str(request["Message-ID"]),
+                       "References": str(request["Message-ID"])}
+            body = "Yes, that was me.\n\n> " + mb.body_text(request).replace("\n", "\n> ")
+            mb.send(user, "mentors", "Re: " + subject, body, headers=headers)
+        else:
+            # a client that drops threading headers and the subject
+            token = re.search(r"\[ref ([a-z0-9]{10})\]", subject).group(1)
+            mb.send(user, "mentors", "", "confirm " + token)
+        before = mb.count(user)
+        self.once()
+        msgs = mb.wait_for(user, before + 1)
+        return msgs[-1]
+
+    def state(self, user):
+        rows = mb.sqlite(self.db, "SELECT state FROM members WHERE address = ? COLLATE NOCASE",
+                         (mb.addr(user),))
+        return rows[0][0] if rows else None
+
     def role(self, user):
         rows = mb.sqlite(self.db, "SELECT role FROM members WHERE address = ? COLLATE NOCASE",
                          (mb.addr(user),))
@@ -148,8 +172,9 @@ class E2E(unittest.TestCase):
         name, address = parseaddr(str(r["From"]))
         self.assertEqual((name, address), ("Example Community", "mentors@example.test"))
         self.assertEqual([a for _, a in getaddresses([str(r["To"])])], ["ann@example.test"])
-        self.assertIn("Welcome", str(r["Subject"]))
-        self.assertIn("newcomer", mb.body_text(r))
+        self.assertIn("Please confirm your Example Community mentoring request",
+                      str(r["Subject"]))
+        self.assertIn("reply to this message", mb.body_text(r))
         for h in ("Date", "Message-ID", "MIME-Version"):
             self.assertIsNotNone(r[h], "reply has no %s header" % h)
         self.assertRegex(str(r["Message-ID"]), r"^<[^<>@\s]+@example\.test>$")
@@ -163,7 +188,11 @@ class E2E(unittest.TestCase):
         self.assertEqual(mb.count("mentors"), 0, "original still in INBOX")
         processed = mb.mailbox("mentors", "Processed")
         self.assertEqual([str(m["Message-ID"]) for m in processed], [mid])
-        self.assertEqual(self.role("ann"), "newcomer")
+        self.assertEqual((self.role("ann"), self.state("ann")), ("newcomer", "pending"))
+        welcome = self.confirm("ann", r)
+        self.assertIn("Welcome", str(welcome["Subject"]))
+        self.assertIn("recorded you as a newcomer", mb.body_text(welcome))
+        self.assertEqual((self.role("ann"), self.state("ann")), ("newcomer", "active"))
 
     def test_join_variants(self):
         mb.send("ann", "mentors", "Re: JOIN", "please")
@@ -172,8 +201,12 @@ class E2E(unittest.TestCase):
         self.once()
         for user in ("ann", "dan", "eve"):
             r = self.one_reply(user)
-            self.assertIn("Welcome", str(r["Subject"]), user)
+            self.assertIn("Please confirm", str(r["Subject"]), user)
             self.assertEqual(self.role(user), "newcomer", user)
+        # eve's client drops the threading headers and the subject
+        self.assertIn("Welcome", str(self.confirm("eve", r, client="bare")["Subject"]))
+        self.assertEqual(self.state("eve"), "active")
+        self.assertEqual(self.state("ann"), "pending")
 
     def test_volunteer(self):
         mb.send("bob", "mentors", "volunteer", "I'd be glad to help.")
@@ -181,8 +214,11 @@ class E2E(unittest.TestCase):
         self.once()
         for user in ("bob", "dan"):
             r = self.one_reply(user)
-            self.assertIn("mentor", mb.body_text(r).lower(), user)
+            self.assertIn("offer to mentor", str(r["Subject"]), user)
             self.assertEqual(self.role(user), "mentor", user)
+            welcome = self.confirm(user, r)
+            self.assertIn("as a mentor for Example Community", mb.body_text(welcome), user)
+            self.assertEqual(self.state(user), "active", user)
 
     def test_help(self):
         mb.send("cat", "mentors", "what is this?", "I got this address from a friend.")
@@ -255,7 +291,7 @@ class E2E(unittest.TestCase):
                 headers={"From": "Ánna Müller <ann@example.test>"})
         self.once()
         r = self.one_reply("ann")
-        self.assertIn("Welcome", str(r["Subject"]))
+        self.assertIn("Please confirm", str(r["Subject"]))
         for line in header_block(r.raw):
             self.assertTrue(all(b < 128 for b in line), "8-bit header line: %r" % line)
         self.assertEqual(parseaddr(str(r["To"]))[1], "ann@example.test")
@@ -286,7 +322,7 @@ class E2E(unittest.TestCase):
         t0 = time.monotonic()
         mb.send("ann", "mentors", "join", "Hi")
         r = self.one_reply("ann", timeout=10)
-        self.assertIn("Welcome", str(r["Subject"]))
+        self.assertIn("Please confirm", str(r["Subject"]))
         self.assertLess(time.monotonic() - t0, 10)
         self.stop(proc, signal.SIGTERM)
 
@@ -346,7 +382,7 @@ class E2E(unittest.TestCase):
                         smtp__security="tls", smtp__port=e["TB_SMTPS_PORT"])
         mb.send("ann", "mentors", "join", "Hi")
         self.once()
-        self.assertIn("Welcome", str(self.one_reply("ann")["Subject"]))
+        self.assertIn("Please confirm", str(self.one_reply("ann")["Subject"]))
 
     def test_wrong_ca_is_refused(self):
         other = mb.make_ca(os.path.join(self.tmp, "ca"))
@@ -380,7 +416,7 @@ class E2E(unittest.TestCase):
             mb.testbed("start-imap")
         mb.send("ann", "mentors", "join", "Hi")
         r = self.one_reply("ann", timeout=30)
-        self.assertIn("Welcome", str(r["Subject"]))
+        self.assertIn("Please confirm", str(r["Subject"]))
         self.stop(proc)
 
     def test_failing_message_is_set_aside(self):
@@ -388,7 +424,7 @@ class E2E(unittest.TestCase):
         # is given up after max_attempts and never blocks the mail behind it.
         tdir = os.path.join(self.tmp, "templates")
         shutil.copytree(os.path.join(mb.REPO, "templates"), tdir)
-        os.unlink(os.path.join(tdir, "join.txt"))
+        os.unlink(os.path.join(tdir, "confirm-join.txt"))
         mb.write_config(self.config, templates__dir=tdir, imap__max_attempts="3")
         mb.send("ann", "mentors", "join", "Hi")
         mb.send("cat", "mentors", "help", "")
