@@ -31,6 +31,7 @@ struct line {
     const char *s; /* into the normalised copy; not NUL-terminated */
     size_t len;    /* without the line end */
     enum line_kind kind;
+    unsigned char digit; /* has an ASCII digit: a date, the evidence attributions need */
 };
 
 struct out {
@@ -119,22 +120,68 @@ fold(unsigned c)
     return c;
 }
 
-/* Case-insensitive prefix test (see fold()). */
+/*
+ * Match prefix (NUL-terminated, valid UTF-8) case-insensitively (see fold())
+ * at the start of s[0..len): the number of bytes of s it covers, or
+ * (size_t)-1 when it does not match.
+ */
+static size_t
+match_ci(const char *s, size_t len, const char *prefix)
+{
+    const unsigned char *a = (const unsigned char *)s, *b = (const unsigned char *)prefix;
+    size_t i = 0, j = 0;
+    while (b[j] != '\0') {
+        if (i >= len)
+            return (size_t)-1;
+        if (a[i] < 0x80 && b[j] < 0x80) { /* the common case, without decoding */
+            if (fold(a[i]) != fold(b[j]))
+                return (size_t)-1;
+            i++, j++;
+            continue;
+        }
+        unsigned ca, cb;
+        i += next_cp(a + i, len - i, &ca);
+        j += next_cp(b + j, 4, &cb);
+        if (fold(ca) != fold(cb))
+            return (size_t)-1;
+    }
+    return i;
+}
+
+/* U+FF1A, the colon of Chinese and Japanese text. */
+static int
+is_fullwidth_colon(const char *s, size_t n)
+{
+    return n >= 3 && (unsigned char)s[0] == 0xEF && (unsigned char)s[1] == 0xBC &&
+           (unsigned char)s[2] == 0x9A;
+}
+
+/* Lower-case ASCII byte; other bytes unchanged. */
+static unsigned char
+lower_ascii(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
+}
+
+/*
+ * Cheap first test before match_ci: can s (lower-cased first byte c) start
+ * with word (a lower-case list entry)?  Scanning every line against the
+ * lists must stay fast on megabytes of input.
+ */
+static int
+may_start(unsigned char c, const char *word)
+{
+    unsigned char w = (unsigned char)word[0];
+    if (c == w)
+        return 1;
+    /* Upper and lower case Cyrillic (D0/D1) and Greek (CE/CF) may differ in the lead byte. */
+    return ((c & 0xFE) == 0xD0 && (w & 0xFE) == 0xD0) || ((c & 0xFE) == 0xCE && (w & 0xFE) == 0xCE);
+}
+
 static int
 starts_ci(const char *s, size_t len, const char *prefix)
 {
-    const unsigned char *a = (const unsigned char *)s, *b = (const unsigned char *)prefix;
-    size_t n = strlen(prefix), i = 0, j = 0;
-    while (j < n) {
-        if (i >= len)
-            return 0;
-        unsigned ca, cb;
-        i += next_cp(a + i, len - i, &ca);
-        j += next_cp(b + j, n - j, &cb);
-        if (fold(ca) != fold(cb))
-            return 0;
-    }
-    return 1;
+    return match_ci(s, len, prefix) != (size_t)-1;
 }
 
 static int
@@ -161,6 +208,29 @@ has_digit(const char *s, size_t len)
     for (size_t i = 0; i < len; i++)
         if (isdigit((unsigned char)s[i]))
             return 1;
+    return 0;
+}
+
+/*
+ * A digit outside any address: the date or time an attribution carries.
+ * "John Doe <john@doe123.com> wrote:" has none.
+ */
+static int
+has_date_digit(const char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        size_t j = i;
+        int digit = 0, at = 0;
+        while (j < len && !strchr(" \t<>()\",", s[j])) {
+            digit |= isdigit((unsigned char)s[j]) != 0;
+            at |= s[j] == '@';
+            j++;
+        }
+        if (digit && !at)
+            return 1;
+        i = j + 1;
+    }
     return 0;
 }
 
@@ -258,12 +328,19 @@ ends_with_marker(const char *w, size_t n, int *colon)
     *colon = 0;
     if (n > 0 && w[n - 1] == ':') {
         n--, *colon = 1;
-    } else if (n >= 3 && ends_ci(w, n, "\xEF\xBC\x9A")) { /* fullwidth colon */
+    } else if (n >= 3 && is_fullwidth_colon(w + n - 3, 3)) {
         n -= 3, *colon = 1;
     }
     trim(&w, &n);
+    if (n == 0)
+        return 0;
+    unsigned char last = (unsigned char)w[n - 1];
     for (size_t i = 0; i < sizeof(attr_markers) / sizeof(attr_markers[0]); i++) {
         size_t m = strlen(attr_markers[i]);
+        unsigned char mlast = (unsigned char)attr_markers[i][m - 1];
+        /* Cheap first test on the last byte (markers end in a lower-case letter or ')'). */
+        if (mlast != last && !(last < 0x80 && mlast == (unsigned char)tolower(last)))
+            continue;
         if (!ends_ci(w, n, attr_markers[i]))
             continue;
         /* A whole word: "rewrote:" is not "wrote:" (non-ASCII markers need no boundary). */
@@ -335,14 +412,14 @@ static int
 attr_strict(const char *w, size_t n)
 {
     int colon;
-    if (!has_digit(w, n))
+    if (!has_date_digit(w, n))
         return 0;
     if (ends_with_marker(w, n, &colon))
         return colon || has_byte(w, n, '@');
     if (ends_with_address_colon(w, n))
         return 1;
     /* German Google Inbox: "Name <a@b> schrieb am Fr., 28. Apr. 2017 um 11:53 Uhr:" */
-    return contains_ci(w, n, "schrieb am ") && w[n - 1] == ':';
+    return w[n - 1] == ':' && memmem(w, n, "chrieb am ", 10) != NULL;
 }
 
 /* "Some One <a@b> wrote:" without a date: the address is the evidence. */
@@ -388,13 +465,29 @@ may_end_attrib(const struct line *l)
     unquoted_part(l, &s, &n);
     if (n == 0)
         return 0;
-    return s[n - 1] == ':' || ends_ci(s, n, "\xEF\xBC\x9A") || ends_ci(s, n, "wrote");
+    return s[n - 1] == ':' || (n >= 3 && is_fullwidth_colon(s + n - 3, 3)) ||
+           ends_ci(s, n, "wrote");
 }
 
-/* Mark lines s..e as one attribution. */
+/* A line that ends in a comma after a date part: "On Nov 21, 2014," / "at 10:18,". */
+static int
+is_dated_clause(const struct line *l)
+{
+    const char *s;
+    size_t n;
+    unquoted_part(l, &s, &n);
+    return n > 0 && n <= ATTR_BYTES && s[n - 1] == ',' && has_date_digit(s, n);
+}
+
+/*
+ * Mark lines s..e as one attribution, with the dated clauses the sender's
+ * client wrapped above it ("On Nov 21, 2014,\nat 10:18,\nJohn <j@d> wrote:").
+ */
 static void
 mark_attrib(struct line *lines, size_t s, size_t e)
 {
+    while (s > 0 && e - s + 1 < ATTR_LINES && is_dated_clause(&lines[s - 1]))
+        s--;
     for (size_t i = s; i <= e; i++)
         lines[i].kind = LINE_ATTRIB;
 }
@@ -404,12 +497,16 @@ static int
 extend_attrib(struct line *lines, size_t e)
 {
     char w[ATTR_BYTES + 8];
+    int digit = lines[e].digit;
     for (size_t back = 1; back < ATTR_LINES && back <= e; back++) {
         size_t s = e - back;
+        digit |= lines[s].digit;
         if (is_blank(&lines[s]))
             continue; /* a window neither starts nor ends on a blank line */
         if (!may_continue(&lines[s]))
             return 0; /* never across a finished sentence */
+        if (!digit)
+            continue; /* attr_strict needs a date somewhere */
         size_t n = join_window(lines, s, e, w, sizeof(w));
         if (n == 0)
             return 0;
@@ -431,14 +528,19 @@ static void
 find_attrib_ending_at(struct line *lines, size_t e)
 {
     char w[ATTR_BYTES + 8];
-    size_t n = join_window(lines, e, e, w, sizeof(w));
-    if (n == 0)
-        return;
     const char *own;
     size_t own_len;
     unquoted_part(&lines[e], &own, &own_len);
     int wrapped = own[0] == '<' || (e > 0 && ends_open(&lines[e - 1]));
     if (wrapped && extend_attrib(lines, e))
+        return;
+    if (!lines[e].digit && !has_byte(own, own_len, '@')) {
+        if (!wrapped)
+            extend_attrib(lines, e);
+        return; /* alone it is neither dated nor addressed */
+    }
+    size_t n = join_window(lines, e, e, w, sizeof(w));
+    if (n == 0)
         return;
     if (attr_strict(w, n) || (!wrapped && attr_by_address(w, n))) {
         mark_attrib(lines, e, e);
@@ -547,8 +649,11 @@ static const char *const forward_intros[] = {
 static int
 is_forward_intro(const char *s, size_t n)
 {
+    if (n == 0)
+        return 0;
+    unsigned char c = lower_ascii((unsigned char)s[0]);
     for (size_t i = 0; i < sizeof(forward_intros) / sizeof(forward_intros[0]); i++)
-        if (starts_ci(s, n, forward_intros[i]))
+        if (may_start(c, forward_intros[i]) && starts_ci(s, n, forward_intros[i]))
             return 1;
     return 0;
 }
@@ -602,9 +707,12 @@ is_footer(const char *s, size_t n)
 {
     while (n > 0 && (s[0] == '(' || s[0] == '<' || s[0] == '['))
         s++, n--;
+    if (n == 0)
+        return 0;
+    unsigned char c = lower_ascii((unsigned char)s[0]);
     size_t k = 0;
     size_t nstarts = sizeof(footer_starts) / sizeof(footer_starts[0]);
-    while (k < nstarts && !starts_ci(s, n, footer_starts[k]))
+    while (k < nstarts && !(may_start(c, footer_starts[k]) && starts_ci(s, n, footer_starts[k])))
         k++;
     if (k == nstarts || n > 200)
         return 0;
@@ -648,8 +756,9 @@ static const char *const header_other[] = {
 static int
 in_list(const char *key, size_t n, const char *const *list, size_t count)
 {
+    unsigned char c = lower_ascii((unsigned char)key[0]);
     for (size_t i = 0; i < count; i++)
-        if (strlen(list[i]) == n && starts_ci(key, n, list[i]))
+        if (may_start(c, list[i]) && match_ci(key, n, list[i]) == n)
             return 1;
     return 0;
 }
@@ -664,7 +773,7 @@ header_key(const struct line *l)
     while (n > 0 && s[0] == '*')
         s++, n--;
     size_t k = 0;
-    while (k < n && k < 32 && s[k] != ':' && !starts_ci(s + k, n - k, "\xEF\xBC\x9A"))
+    while (k < n && k < 32 && s[k] != ':' && !is_fullwidth_colon(s + k, n - k))
         k++;
     if (k == n || k == 32 || k == 0)
         return 0;
@@ -878,6 +987,7 @@ split_lines(const char *text, size_t len, size_t *count)
         if (i == len || text[i] == '\n') {
             lines[k].s = text + start;
             lines[k].len = i - start;
+            lines[k].digit = (unsigned char)has_digit(lines[k].s, lines[k].len);
             k++;
             start = i + 1;
         }

@@ -26,18 +26,6 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-/* Extract and compare with the expected text exactly. */
-static void
-check(const char *text, const char *want)
-{
-    char *got = reply_extract(text);
-    assert_non_null(got);
-    if (strcmp(got, want) != 0)
-        fprintf(stderr, "input:\n%s\n--- want:\n%s\n--- got:\n%s\n---\n", text, want, got);
-    assert_string_equal(got, want);
-    free(got);
-}
-
 /* 1 when the extracted text of text contains needle (case-sensitive). */
 static int
 extract_contains(const char *text, const char *needle)
@@ -222,6 +210,408 @@ corpus_present(void)
     return 1;
 }
 
+/* ---- hand-written cases: one per client style and language ---------------- */
+
+struct reply_case {
+    const char *name;
+    const char *in;
+    const char *want;
+};
+
+static void
+check_all(const struct reply_case *cases, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *got = reply_extract(cases[i].in);
+        assert_non_null(got);
+        if (strcmp(got, cases[i].want) != 0)
+            fprintf(stderr, "case %s\n--- want:\n%s\n--- got:\n%s\n---\n", cases[i].name,
+                    cases[i].want, got);
+        assert_string_equal(got, cases[i].want);
+        free(got);
+    }
+}
+
+#define CHECK_ALL(cases) check_all(cases, sizeof(cases) / sizeof(cases[0]))
+
+static void
+test_gmail_attributions(void **state)
+{
+    (void)state;
+    static const struct reply_case cases[] = {
+        {"gmail one line",
+         "Yes, Tuesday works.\n\nOn Mon, Mar 2, 2026 at 9:15 AM Ann Lee <ann@example.org> "
+         "wrote:\n\n> Does Tuesday work for you?\n> Ann\n",
+         "Yes, Tuesday works."},
+        {"gmail wrapped after <",
+         "Sounds good.\n\nOn Mon, Mar 2, 2026 at 9:15 AM The Mentoring Programme <\n"
+         "mentors@example.org> wrote:\n\n> Your mentor is Ann.\n",
+         "Sounds good."},
+        {"gmail wrapped before wrote",
+         "Thanks!\n\nOn Wed, May 18, 2016 at 11:10 PM Steven Scott <s@example.com>\nwrote:\n\n"
+         "> Hello\n",
+         "Thanks!"},
+        {"gmail date first",
+         "Fine by me.\n\n2016-10-24 15:36 GMT+02:00 Foo Bar <\nfoo@example.com>:\n\n> Hi\n",
+         "Fine by me."},
+        {"verb-less address form",
+         "Ok.\n\n26.06.2014, 14:41, \"Alexander L\" <abc@example.com>:\n> Hello! How are you?\n",
+         "Ok."},
+        {"no date, address only",
+         "Agreed.\n\nSome One <one@example.com> wrote:\n\nThe original, not quoted.\n", "Agreed."},
+        {"attribution without quote marks below: the rest is the original",
+         "My reply.\n\nOn Nov 26, 2013 you wrote:\n\nThis is my quote.", "My reply."},
+        {"three-line attribution (Apple)",
+         "New reply.\n\nOn Nov 21, 2014,\nat 10:18,\nJohn Doe <john@doe123.com> wrote:\n\n> Ok.\n",
+         "New reply."},
+        {"greeting with a comma stays",
+         "Hi,\nOn Tue, 2011-03-01 at 18:02 +0530, Ann wrote:\n> Q\n\nA.\n", "Hi,\nA."},
+        {"truncated On line above a quote",
+         "On Monday, December 15, 2024, at 3:45:32 PM EST, John Smith <john@exam\n> JOIN\n", ""},
+    };
+    CHECK_ALL(cases);
+}
+
+static void
+test_localised_attributions(void **state)
+{
+    (void)state;
+    static const struct reply_case cases[] = {
+        {"de",
+         "Gerne!\n\nAm 03.02.2026 um 15:35 schrieb Max Mustermann <max@example.de>:\n\n> Hallo\n",
+         "Gerne!"},
+        {"de wrapped (Google)",
+         "Okay.\n\nMax Mustermann <max@example.de> schrieb am Fr., 28.\nApr. 2017 um 11:53 "
+         "Uhr:\n\n> Hallo\n",
+         "Okay."},
+        {"fr",
+         "Merci !\n\nLe 4 janv. 2016 19:03, \"Neil Lalonde\"\n<neil@example.fr>\na écrit :\n\n"
+         "> Bonjour\n",
+         "Merci !"},
+        {"es", "Claro.\n\nEl jueves, 21 de noviembre de 2013, Ana escribió:\n\n> Hola\n", "Claro."},
+        {"it",
+         "Va bene.\n\nIl giorno 8 dic 2016, alle ore 10:05, Dino <dino@example.it> ha "
+         "scritto:\n\n> Ciao\n",
+         "Va bene."},
+        {"nl",
+         "Prima.\n\nOp 12 december 2016 19:05 schreef Jeroen <\njeroen@example.nl>:\n\n> Hoi\n",
+         "Prima."},
+        {"nl long",
+         "Top.\n\nOp 16 aug. 2014 05:13 schreef \"Jan\" <jan@example.nl> het\nvolgende "
+         "geschreven:\n\n> Hoi\n",
+         "Top."},
+        {"pl",
+         "Dzięki.\n\nW dniu 2017-01-09 11:59:39 użytkownik Ola <ola@example.pl> pisze:\n\n"
+         "> Cześć\n",
+         "Dzięki."},
+        {"pl napisał(a)",
+         "Ok.\n\nDnia 14 lip 2015 o godz. 00:25 Michał <m@example.pl> napisał(a):\n\n> Hej\n",
+         "Ok."},
+        {"ru",
+         "Да.\n\n20 окт. 2016 г. 19:37 пользователь \"Rafael\" <\nr@example.ru> написал:\n\n"
+         "> Привет\n",
+         "Да."},
+        {"ru написал(а)",
+         "Спасибо.\n\n6 октября 2014 г., 10:00 пользователь Лена "
+         "<l@example.ru> написал(а):\n\n> Привет\n",
+         "Спасибо."},
+        {"da/no skrev",
+         "Fint.\n\nDen 15. jun. 2016 kl. 20.42 skrev Jeff <jeff@example.no>:\n\n> Hei\n", "Fint."},
+        {"fi",
+         "Kiitos!\n\npe 20. lokakuuta 2017 klo 17.50 John Coe\n<john@example.fi> "
+         "kirjoitti:\n\n> Moi\n",
+         "Kiitos!"},
+        {"pt",
+         "Olá.\n\nEm 2 de fevereiro de 2015 10:58, discourse <\ninfo@example.org> "
+         "escreveu:\n\n> Bom dia\n",
+         "Olá."},
+        {"zh", "好的。\n\n在 2016年12月12日，下午8:45，Erlend <e@example.com> 写道：\n\n> 你好\n",
+         "好的。"},
+        {"ja",
+         "了解です。\n\n2024年1月15日(月) 10:00 Taro Yamada <taro@example.jp>:\n\n> こんにちは\n",
+         "了解です。"},
+        {"uk", "Дякую.\n\n30 серп. 2016 р. 20:45 \"Arpit\" <a@example.com> пише:\n\n> Привіт\n",
+         "Дякую."},
+    };
+    CHECK_ALL(cases);
+}
+
+static void
+test_outlook_blocks(void **state)
+{
+    (void)state;
+    static const struct reply_case cases[] = {
+        {"original message",
+         "Yes.\n\n-----Original Message-----\nFrom: Ann <ann@example.org>\n"
+         "Sent: Monday, March 2, 2026 9:15 AM\nTo: Bob\nSubject: Hi\n\nHello\n",
+         "Yes."},
+        {"headers without separator",
+         "Yes.\n\nFrom: Ann [mailto:ann@example.org]\nSent: Monday, March 2, 2026 9:15 AM\nTo: "
+         "Bob\nSubject: Hi\n\nHello\n",
+         "Yes."},
+        {"underscore rule",
+         "Yes.\n________________________________\nFrom: Ann <ann@example.org>\n"
+         "Sent: Monday\nTo: Bob\nSubject: Hi\n\nHello\n",
+         "Yes."},
+        {"bold headers",
+         "Yes.\n\n*From:* Ann [mailto:ann@example.org]\n*Sent:* Monday\n*To:* "
+         "bob@example.org\n*Subject:* Hi\n\nHello\n",
+         "Yes."},
+        {"de",
+         "Ja.\n\n-----Ursprüngliche Nachricht-----\nVon: Ann <ann@example.de>\nGesendet: "
+         "Montag\nAn: Bob\nBetreff: Hallo\n\nHallo\n",
+         "Ja."},
+        {"de without separator",
+         "Ja.\n\nVon: Ann <ann@example.de>\nGesendet: Montag, 2. März "
+         "2026 09:15\nAn: Bob\nBetreff: Hallo\n\nHallo\n",
+         "Ja."},
+        {"fr",
+         "Oui.\n\nDe : Ann <ann@example.fr>\nEnvoyé : lundi 2 mars 2026 09:15\nÀ : Bob\n"
+         "Objet : Bonjour\n\nBonjour\n",
+         "Oui."},
+        {"es",
+         "Sí.\n\n-----Mensaje original-----\nDe: Ana\nEnviado: lunes\nPara: Bob\nAsunto: "
+         "Hola\n\nHola\n",
+         "Sí."},
+        {"ru capitals",
+         "Да.\n\nОт: Анна\nОтправлено: 2 марта 2026\nКому: Боб\nТема: Привет\n\n"
+         "Привет\n",
+         "Да."},
+        {"zh",
+         "好。\n\n发件人: Ann <ann@example.com>\n发送时间: 2017年8月2日 15:37\n收件人: Bob\n"
+         "主题: Hi\n\nHello\n",
+         "好。"},
+        {"forwarded (gmail)",
+         "See below.\n\n---------- Forwarded message ---------\nFrom: Ann "
+         "<ann@example.org>\nDate: Mon, Mar 2, 2026\n\nJOIN\n",
+         "See below."},
+        {"apple forward",
+         "FYI\n\nBegin forwarded message:\n\nFrom: Ann <ann@example.org>\n"
+         "Subject: Hi\n\nJOIN\n",
+         "FYI"},
+        {"zoho",
+         "Sure.\n\n---- On Wed, 24 Feb 2021 14:02:50 +0530 john@example.com wrote "
+         "----\n\nJava\n",
+         "Sure."},
+    };
+    CHECK_ALL(cases);
+}
+
+static void
+test_apple_and_thunderbird(void **state)
+{
+    (void)state;
+    static const struct reply_case cases[] = {
+        {"apple mail quoted attribution",
+         "Hello\n> On 22 Aug 2015, at 19:21, Adam <adam@example.com> wrote:\n>\n> Hi there!\n",
+         "Hello"},
+        {"apple mail", "Hello\n\nOn Apr 3, 2012, at 4:19 PM, bob wrote:\n\n> Hi\n", "Hello"},
+        {"thunderbird bottom post", "On 04/02/2012 06:26 PM, Megan One wrote:\n> Hi\nHello\n",
+         "Hello"},
+        {"supercite quote", "Before.\n\nRichard> quoted text\nRichard> more\n", "Before."},
+    };
+    CHECK_ALL(cases);
+}
+
+static void
+test_footers_and_signatures(void **state)
+{
+    (void)state;
+    static const struct reply_case cases[] = {
+        {"iphone", "Here is my answer\n\nSent from my iPhone\n", "Here is my answer"},
+        {"android", "Ok\n\nSent from my Android phone\n", "Ok"},
+        {"samsung", "Ok\n\nSent from my Samsung Galaxy smartphone.\n", "Ok"},
+        {"outlook ios", "Ok\n\nGet Outlook for iOS<https://aka.ms/o0ukef>\n", "Ok"},
+        {"fr iphone", "D'accord\n\nEnvoyé de mon iPhone\n", "D'accord"},
+        {"de iphone", "Gut\n\nVon meinem iPhone gesendet\n", "Gut"},
+        {"es iphone", "Vale\n\nEnviado desde mi iPhone\n", "Vale"},
+        {"no ipad", "Takk\n\nSendt fra min iPad\n", "Takk"},
+        {"footer ends the text",
+         "Yes\n\nSent from my iPhone\n\nOn Mon, Mar 2, 2026, Ann <a@b.org> "
+         "wrote:\nJOIN\n",
+         "Yes"},
+        {"unknown device, short line", "Ok\n\nSent from my Wiko RIDGE FAB 4G\n\nOld text\n", "Ok"},
+        {"not a footer",
+         "Here is another email\n\nSent from my desk, is much easier then my "
+         "mobile phone.\n",
+         "Here is another email\n\nSent from my desk, is much easier then my mobile phone."},
+        {"not a footer mid-sentence", "The notice was sent from my iPhone app to all users.\n",
+         "The notice was sent from my iPhone app to all users."},
+        {"rfc 3676 signature", "Thanks\n\n-- \nAnn Lee\nExample Org\n", "Thanks"},
+        {"trimmed signature", "Thanks\n--\nAnn\n", "Thanks"},
+        {"dashes in text are kept", "Points:\n-- first\n-- second\n",
+         "Points:\n-- first\n-- second"},
+        {"sign-off kept", "I can help.\n\nBest regards,\nAnn\n",
+         "I can help.\n\nBest regards,\nAnn"},
+        {"em dash sign-off kept", "Great!\n\n—Ryan\n", "Great!\n\n—Ryan"},
+    };
+    CHECK_ALL(cases);
+}
+
+static void
+test_inline_replies(void **state)
+{
+    (void)state;
+    static const struct reply_case cases[] = {
+        {"inline answers kept, quotes dropped",
+         "On Dec 15, 2024, at 2:00 PM, Jane <jane@example.com> wrote:\n> Option A?\n\nA is "
+         "great.\n\n> Option B?\n\nB has drawbacks.\n",
+         "A is great.\n\nB has drawbacks."},
+        {"greeting, attribution, quote, answer, quote",
+         "Hi,\nOn Tue, 2011-03-01 at 18:02 +0530, Abhishek wrote:\n> Question?\n\nAnswer.\n\n"
+         "> -Abhishek\n",
+         "Hi,\nAnswer."},
+        {"quote without attribution", "I wanted to respond:\n\n> a quote\n\nMy response.\n",
+         "I wanted to respond:\n\nMy response."},
+        {"wrapped quote line dropped",
+         "Yes.\n\n> Lorem ipsum dolor sit amet, consectetur adipiscing elit. Nullam pharetra d\n"
+         "ignissim odio?\n> end\n",
+         "Yes."},
+        {"one-line inline answer kept", "> Can you do Tuesday?\nYes, Tuesday.\n> And Friday?\n",
+         "Yes, Tuesday."},
+    };
+    CHECK_ALL(cases);
+}
+
+/* The premise: a command in quoted text is never acted on, so it must never survive. */
+static void
+test_quoted_command_never_survives(void **state)
+{
+    (void)state;
+    static const char *const inputs[] = {
+        "> JOIN\n",
+        ">JOIN\n>\n",
+        "\n\n> > JOIN\n",
+        "Thanks!\n\nOn Mon, Mar 2, 2026 at 9:15 AM Mentors <mentors@example.org> wrote:\n\n"
+        "> To join, reply JOIN\n",
+        "Thanks!\n\n-----Original Message-----\nFrom: Mentors\nSent: Monday\nTo: Ann\nSubject: "
+        "Hi\n\nJOIN\n",
+        "Thanks!\n\nFrom: Mentors <mentors@example.org>\nSent: Monday\nTo: Ann\nSubject: Hi\n\n"
+        "JOIN\n",
+        "Thanks!\n\nOn Mon, Mar 2, 2026, Mentors <mentors@example.org> wrote:\n\nJOIN\n",
+        "Thanks!\n________________________________\nJOIN\n",
+        "---------- Forwarded message ---------\nFrom: Mentors\n\nJOIN\n",
+        "-----Original Message-----\n\nJOIN\n",
+        "Am 2.3.2026 um 09:15 schrieb Mentors <mentors@example.org>:\nJOIN\n",
+        "Ok\n\n> Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do "
+        "eiusmod\njoin\n>\n",
+    };
+    for (size_t i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
+        char *got = reply_extract(inputs[i]);
+        assert_non_null(got);
+        if (strcasestr(got, "join") != NULL)
+            fprintf(stderr, "quoted JOIN survived in case %zu:\n%s\n", i, got);
+        assert_null(strcasestr(got, "join"));
+        free(got);
+    }
+    /* The person's own JOIN above the quote is kept. */
+    assert_true(
+        extract_contains("JOIN\n\nOn Mon, Mar 2, 2026, Ann <a@b.org> wrote:\n> JOIN\n", "JOIN"));
+}
+
+static void
+test_no_false_positives(void **state)
+{
+    (void)state;
+    static const struct reply_case cases[] = {
+        {"On at line start",
+         "On the surface, this looks fine.\n\nOn the other hand, careful.\n"
+         "On average, it works.\n",
+         "On the surface, this looks fine.\n\nOn the other hand, careful.\nOn average, it works."},
+        {"On ... : in text", "On your remote host you can run:\n\n    telnet 127.0.0.1 52698\n",
+         "On your remote host you can run:\n\n    telnet 127.0.0.1 52698"},
+        {"wrote in a sentence", "I wrote to them on 5 May about it.\nThey answered quickly.\n",
+         "I wrote to them on 5 May about it.\nThey answered quickly."},
+        {"profile lines",
+         "Name: Ann Lee\nSkills: C, SQL\nLanguages: en, de\nTime zone: "
+         "Europe/Berlin\nGoals: learn Rust\n",
+         "Name: Ann Lee\nSkills: C, SQL\nLanguages: en, de\nTime zone: Europe/Berlin\nGoals: "
+         "learn Rust"},
+        {"two header-like lines are text", "From: Berlin\nTo: learn Rust\n",
+         "From: Berlin\nTo: learn Rust"},
+        {"timestamps in text", "Times:\n\n2024-01-15 14:30:25\n2024/01/15 14:30:25\n",
+         "Times:\n\n2024-01-15 14:30:25\n2024/01/15 14:30:25"},
+        {"markdown rule kept", "Notes\n----\n\n1. fast\n", "Notes\n----\n\n1. fast"},
+        {"url with wrote", "See https://example.com/on-date-someone-wrote:\nok\n",
+         "See https://example.com/on-date-someone-wrote:\nok"},
+    };
+    CHECK_ALL(cases);
+}
+
+static void
+test_whitespace_and_edges(void **state)
+{
+    (void)state;
+    static const struct reply_case cases[] = {
+        {"empty", "", ""},
+        {"blank only", "\n \n\t\n", ""},
+        {"quote only", "> Email with only quote.\n", ""},
+        {"crlf", "Email with\r\nwindows\r\nline\r\nendings\r\n",
+         "Email with\nwindows\nline\nendings"},
+        {"lone cr", "one\rtwo\r", "one\ntwo"},
+        {"trailing spaces and blank lines", "\n\n  indented first   \nsecond \n\n\n",
+         "  indented first\nsecond"},
+        {"trailing rule and invisible mark", "Text\n\n\xe1\x90\xa7\n--\nsig\n", "Text"},
+        {"emoji only", "\xf0\x9f\x8e\x89\n", "\xf0\x9f\x8e\x89"},
+        {"inner blank lines kept", "a\n\n\nb\n", "a\n\n\nb"},
+    };
+    CHECK_ALL(cases);
+    char *got = reply_extract(NULL);
+    assert_non_null(got);
+    assert_string_equal(got, "");
+    free(got);
+}
+
+/* Build a string of n copies of unit followed by tail. */
+static char *
+repeat(const char *unit, size_t n, const char *tail)
+{
+    size_t u = strlen(unit), t = strlen(tail);
+    char *s = malloc(u * n + t + 1);
+    assert_non_null(s);
+    for (size_t i = 0; i < n; i++)
+        memcpy(s + i * u, unit, u);
+    memcpy(s + u * n, tail, t + 1);
+    return s;
+}
+
+/* Inputs built to make a backtracking or quadratic scanner blow up: each must take < 1 s. */
+static void
+test_pathological_inputs_fast(void **state)
+{
+    (void)state;
+    struct {
+        const char *unit;
+        size_t n;
+        const char *tail;
+        const char *want_prefix;
+    } cases[] = {
+        {"a", 8u << 20, "\n", "aaaa"},                           /* one 8 MB line */
+        {"> quoted line\n", 400000, "", ""},                     /* 5 MB of quote */
+        {">", 4u << 20, "\n", ""},                               /* one line of '>' */
+        {"On Mon, 2 Mar 2026 at 9:15 ", 200000, "wrote:\n", ""}, /* endless attribution */
+        {"On 2 Mar 2026\n", 300000, "x\n", "On 2 Mar"},          /* many window starts */
+        {"From: a\n", 300000, "", ""},                           /* endless header block */
+        {"x <\n", 300000, "a@b wrote:\n> q\n", "x <"},           /* many wrapped openers */
+        {"Sent from my ", 300000, "\n", ""},                     /* a long footer-like line */
+        {"-", 4u << 20, "\n", ""},                               /* a long rule */
+        {"word:\n", 300000, "", "word:"},                        /* many colon line ends */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *in = repeat(cases[i].unit, cases[i].n, cases[i].tail);
+        double t0 = now_seconds();
+        char *got = reply_extract(in);
+        double dt = now_seconds() - t0;
+        assert_non_null(got);
+        if (dt >= 0.1)
+            printf("reply: pathological case %zu took %.2f s\n", i, dt);
+        assert_true(dt < 1.0);
+        assert_memory_equal(got, cases[i].want_prefix, strlen(cases[i].want_prefix));
+        free(got);
+        free(in);
+    }
+}
+
 /* ---- the corpus --------------------------------------------------------- */
 
 struct tally {
@@ -350,6 +740,16 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gmail_attributions),
+        cmocka_unit_test(test_localised_attributions),
+        cmocka_unit_test(test_outlook_blocks),
+        cmocka_unit_test(test_apple_and_thunderbird),
+        cmocka_unit_test(test_footers_and_signatures),
+        cmocka_unit_test(test_inline_replies),
+        cmocka_unit_test(test_quoted_command_never_survives),
+        cmocka_unit_test(test_no_false_positives),
+        cmocka_unit_test(test_whitespace_and_edges),
+        cmocka_unit_test(test_pathological_inputs_fast),
         cmocka_unit_test(test_corpus_accuracy),
         cmocka_unit_test(test_corpus_every_file_fast),
     };
