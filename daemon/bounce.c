@@ -31,13 +31,13 @@
 
 #include <libetpan/libetpan.h>
 
-#define BOUNCE_MAX_DEPTH 16   /* nesting we follow; deeper parts are ignored */
-#define BOUNCE_MAX_PARTS 512  /* parts we look at, so a hostile tree is cheap */
-#define BOUNCE_MAX_RCPTS 64   /* recipients we keep from one report */
-#define BOUNCE_MAX_LINES 400  /* notification lines scanned in a non-standard bounce */
-#define BOUNCE_ARMED_LINES 12 /* lines after "the following addresses failed" */
-#define BOUNCE_DIAG_MAX 300   /* bytes kept of a diagnostic line */
-#define BOUNCE_ADDR_MAX 254   /* RFC 5321 path limit */
+#define BOUNCE_MAX_DEPTH 16    /* nesting we follow; deeper parts are ignored */
+#define BOUNCE_MAX_PARTS 512   /* parts we look at, so a hostile tree is cheap */
+#define BOUNCE_MAX_RCPTS 64    /* recipients we keep from one report */
+#define BOUNCE_MAX_LINES 400   /* notification lines scanned in a non-standard bounce */
+#define BOUNCE_ARMED_LINES 12  /* lines after "the following addresses failed" */
+#define BOUNCE_DIAG_MAX 300    /* bytes kept of a diagnostic line */
+#define BOUNCE_ADDR_MAX 254    /* RFC 5321 path limit */
 #define BOUNCE_MAX_TEXT 262144 /* bytes of notification text scanned */
 
 const char *
@@ -197,12 +197,14 @@ find_reply_code(const char *s)
     if (s == NULL)
         return 0;
     for (const char *p = s; *p; p++) {
-        if ((*p != '4' && *p != '5') || !isdigit((unsigned char)p[1]) ||
-            !isdigit((unsigned char)p[2]))
+        /* Replies in use are 4[0-5]x and 5[0-5]x; "(480) 624-2500" is a telephone. */
+        if ((*p != '4' && *p != '5') || p[1] < '0' || p[1] > '5' || !isdigit((unsigned char)p[2]))
             continue;
         if (p > s && !strchr(" \t(\"':;#[=", p[-1]))
             continue;
-        if (p[3] == ' ' || p[3] == '-' || p[3] == '\0' || p[3] == ')' || p[3] == ',')
+        if (p[3] == '-' && isdigit((unsigned char)p[4]) && isdigit((unsigned char)p[5]))
+            continue; /* "550-5.1.1" continues a reply; "450-624-..." is a number */
+        if (p[3] == ' ' || p[3] == '-' || p[3] == '\0' || p[3] == ',')
             return (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
     }
     return 0;
@@ -239,6 +241,8 @@ says_policy(const char *diag)
         "dkim",
         "rbl",
         "spamhaus",
+        "whitelist",
+        "requires confirmation",
         "junk mail",
         "not authorized to send",
         "poor reputation",
@@ -250,10 +254,12 @@ says_policy(const char *diag)
 static enum bounce_severity
 severity_of(const char *status, const char *diag)
 {
+    /* x.7.x is "security or policy status" (RFC 3463), temporary or not: e.g. a
+     * challenge-response system's 4.7.0 "sender not pre-approved". */
+    if ((status[0] == '4' || status[0] == '5') && strncmp(status + 1, ".7.", 3) == 0)
+        return says_no_such_user(diag) ? BOUNCE_PERMANENT : BOUNCE_POLICY;
     if (status[0] == '4')
         return BOUNCE_TEMPORARY;
-    if (status[0] == '5' && strncmp(status, "5.7.", 4) == 0)
-        return says_no_such_user(diag) ? BOUNCE_PERMANENT : BOUNCE_POLICY;
     if (says_policy(diag) && !says_no_such_user(diag))
         return BOUNCE_POLICY;
     return BOUNCE_PERMANENT;
@@ -378,16 +384,19 @@ dsn_field(struct dsn_record *r, const char *name, size_t nlen, const char *v, si
 static void
 dsn_refine_status(struct dsn_record *r)
 {
-    char better[16];
+    char better[16], cls[2] = {r->status[0], '\0'};
     int vague = r->status[0] == '\0' || strcmp(r->status + 1, ".0.0") == 0;
-    if (vague && find_status(r->diag, r->status[0] ? r->status : "45", better) &&
+    if (vague && find_status(r->diag, cls[0] ? cls : "45", better) &&
         strcmp(better + 1, ".0.0") != 0)
         snprintf(r->status, sizeof r->status, "%s", better);
-    if (r->action[0] == '\0' && r->status[0] != '\0')
+    /* Without an Action, the status class (or the SMTP code) says what happened. */
+    int code = find_reply_code(r->diag);
+    char c = r->status[0] ? r->status[0] : code ? (char)('0' + code / 100) : '\0';
+    if (r->action[0] == '\0' && c != '\0')
         snprintf(r->action, sizeof r->action, "%s",
-                 r->status[0] == '5'   ? "failed"
-                 : r->status[0] == '4' ? "delayed"
-                                       : "delivered");
+                 c == '5'   ? "failed"
+                 : c == '4' ? "delayed"
+                            : "delivered");
 }
 
 /*
@@ -420,12 +429,15 @@ dsn_take(struct dsn_result *res, struct dsn_record *r)
     int failed = action_failed(r->action);
     int delayed = !failed && strncasecmp(r->action, "delay", 5) == 0;
     if (!failed && !delayed) {
+        /* A success notice's status is kept until a failure or delay replaces it. */
+        if (res->failed + res->delayed == 0 && res->out->status[0] == '\0')
+            snprintf(res->out->status, sizeof res->out->status, "%s", r->status);
         res->other++;
         return;
     }
     struct bounce_info *b = res->out;
-    if (failed && res->failed == 0 && res->delayed > 0) {
-        /* The first failure replaces what the delays said. */
+    if (res->failed == 0 && (failed || res->delayed == 0)) {
+        /* The first failure replaces what delays said, the first delay what successes said. */
         for (size_t i = 0; i < b->n_recipients; i++)
             free(b->recipients[i]);
         b->n_recipients = 0;
@@ -443,7 +455,9 @@ dsn_take(struct dsn_result *res, struct dsn_record *r)
         res->oom = 1;
     if (b->status[0] == '\0' && r->status[0] != '\0') {
         snprintf(b->status, sizeof b->status, "%s", r->status);
-        b->severity = failed ? severity_of(r->status, r->diag) : BOUNCE_TEMPORARY;
+        b->severity = severity_of(r->status, r->diag);
+        if (delayed && b->severity != BOUNCE_POLICY)
+            b->severity = BOUNCE_TEMPORARY;
     } else if (b->severity == BOUNCE_NONE) {
         b->severity = failed ? severity_of(r->status, r->diag) : BOUNCE_TEMPORARY;
     }
@@ -704,25 +718,21 @@ text_message_id(const char *text)
 }
 
 /*
- * The returned message's header: from a text/rfc822-headers part (parsed by
- * mailimf), a message/rfc822 part, or an inline copy in the text.
- * Sets *fields_out to parsed headers the caller frees (may stay NULL).
+ * The returned message's header from a text/rfc822-headers part, parsed by
+ * mailimf into *parsed (NULL when there is none or it does not parse); the
+ * caller frees it.
  */
-static int
+static void
 returned_headers(const struct found *f, struct mailimf_fields **parsed)
 {
-    *parsed = NULL;
-    if (f->headers == NULL)
-        return 0;
     size_t len = 0, idx = 0;
-    char *body = part_body(f->headers, &len);
+    *parsed = NULL;
+    char *body = f->headers != NULL ? part_body(f->headers, &len) : NULL;
     if (body == NULL)
-        return 0;
-    int rc = mailimf_fields_parse(body, len, &idx, parsed);
-    free(body);
-    if (rc != MAILIMF_NO_ERROR)
+        return;
+    if (mailimf_fields_parse(body, len, &idx, parsed) != MAILIMF_NO_ERROR)
         *parsed = NULL;
-    return 0;
+    free(body);
 }
 
 static const struct mailimf_fields *
@@ -802,6 +812,9 @@ static const char *const failure_phrases[] = {
     "not allowed",
     "closed",
     "unavailable",
+    "rcpt to",
+    "intended recipient",
+    "was addressed",
 };
 
 /* A line that introduces a list of failed addresses on the following lines. */
@@ -847,8 +860,8 @@ static int
 is_copy_marker(const char *line)
 {
     static const char *const marks[] = {
-        "original message follows", "copy of the message",
-        "copy of your message",     "original message header",
+        "original message follows", "is a copy of",
+        "copy of the original",     "original message header",
         "headers of the original",  "header of the original",
         "returned message",         "unsent message",
         "message follows",          "below this line",
@@ -916,15 +929,19 @@ scan_addresses(struct scan *s, const char *line, int counts)
             z++;
         while (z > at + 1 && (z[-1] == '.' || z[-1] == '-'))
             z--;
-        while (a < at && *a == '.')
+        /* Quotes and Exchange's "smtp=" are not part of the address. */
+        while (a < at && (*a == '.' || *a == '\'' || *a == '`'))
             a++;
+        if (at - a > 5 && strncasecmp(a, "smtp=", 5) == 0)
+            a += 5;
         size_t n = (size_t)(z - a);
         if (a == at || z == at + 1 || memchr(at, '.', (size_t)(z - at)) == NULL ||
             n > BOUNCE_ADDR_MAX)
             continue;
         /* "<addr>:" or "addr" leading the line is how qmail, Postfix and Exim list them. */
         const char *lead = line + strspn(line, " \t<'\"");
-        if (!counts && !(lead == a && s->failure))
+        int qmail = a > line && a[-1] == '<' && *z == '>' && z[1] == ':'; /* "<addr>:" */
+        if (!counts && !(lead == a && (s->failure || qmail)))
             continue;
         char addr[BOUNCE_ADDR_MAX + 1];
         memcpy(addr, a, n);
@@ -1103,7 +1120,6 @@ read_texts(const struct mail *m, const struct mailmime *mime, const char *raw, s
     if (rc != 0 || out->n_recipients > 0 || raw == NULL)
         return rc;
     char *body = raw_body(raw, len);
-    if (getenv("BDBG")) fprintf(stderr, "RAW[%s]\n", body ? body : "(null)");
     struct bounce_info second = {0};
     if (body != NULL && (rc = read_text(m, body, &second)) == 0 && second.n_recipients > 0) {
         bounce_free(out);

@@ -214,8 +214,10 @@ static int
 text_is_bounce(const char *text)
 {
     static const char *const pats[] = {
-        "could not be delivered", "was not delivered", "delivery has failed",
-        "permanent error",        "undeliverable",     "delivery to the following recipient",
+        "could not be delivered", "was not delivered",      "delivery has failed",
+        "permanent error",        "undeliverable",          "delivery to the following recipient",
+        "not be delivered",       "wasn't able to deliver", "unable to deliver",
+        "delivery failed",        "permanent fatal",        "not a valid user",
     };
     char head[2048];
     if (text == NULL)
@@ -280,6 +282,20 @@ is_loop(const struct mail *m, const char *own, const char **why)
     return 0;
 }
 
+/*
+ * The sender is a program: null Return-Path, an empty From, a no-reply
+ * address, or Auto-Submitted.  With a failure report's opening text this
+ * is a bounce even under a Subject we do not know ("Mail", Japanese, ...).
+ */
+static int
+sender_is_robot(const struct mail *m, int null_rp)
+{
+    const char *as = mail_header(m, "Auto-Submitted");
+    return null_rp || m->from_addr == NULL || *m->from_addr == '\0' ||
+           sender_is_noreply(m->from_addr) || sender_looks_system(m->from_addr) ||
+           (as != NULL && strncasecmp(as + strspn(as, " \t"), "no", 2) != 0);
+}
+
 static int
 is_bounce(const struct mail *m, const char **why)
 {
@@ -298,6 +314,8 @@ is_bounce(const struct mail *m, const char **why)
              (null_rp || sender_looks_system(m->from_addr) || sender_looks_system(m->return_path) ||
               text_is_bounce(m->text)))
         *why = "bounce Subject from a mail system or null Return-Path";
+    else if (sender_is_robot(m, null_rp) && text_is_bounce(m->text))
+        *why = "failure report text from an automatic sender";
     else
         return 0;
     return 1;
