@@ -57,6 +57,16 @@ struct membership_echo {
     char *problems;
 };
 
+/* Templates place a value on its own line; a trailing newline would add a blank one. */
+static void
+membership_chomp(char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+
+    while (n > 0 && s[n - 1] == '\n')
+        s[--n] = '\0';
+}
+
 static int
 membership_echo(const struct profile *p, struct membership_echo *e)
 {
@@ -68,6 +78,7 @@ membership_echo(const struct profile *p, struct membership_echo *e)
     e->problems = NULL;
     if (p->n_fields > 0 && e->profile == NULL)
         return -1;
+    membership_chomp(e->profile);
     if (p->n_problems == 0)
         return 0;
     if ((f = open_memstream(&buf, &len)) == NULL)
@@ -77,6 +88,7 @@ membership_echo(const struct profile *p, struct membership_echo *e)
     if (fclose(f) != 0)
         return -1;
     e->problems = buf;
+    membership_chomp(e->problems);
     return 0;
 }
 
