@@ -842,10 +842,14 @@ test_outbox_tag_ref_and_recent(void **state)
                                       200, &id2),
                      0);
     assert_int_equal(store_outbox_tag(f->st, id1, "confirm", "abcdefghjk"), 0);
-    assert_int_equal(store_outbox_ref(f->st, "c1@x.org", ref, sizeof ref), 1);
+    char rcpt[64];
+    assert_int_equal(store_outbox_lookup(f->st, "c1@x.org", rcpt, sizeof rcpt, ref, sizeof ref), 1);
     assert_string_equal(ref, "abcdefghjk");
-    assert_int_equal(store_outbox_ref(f->st, "c2@x.org", ref, sizeof ref), 0);
-    assert_int_equal(store_outbox_ref(f->st, "nope@x.org", ref, sizeof ref), 0);
+    assert_string_equal(rcpt, "a@x.org");
+    assert_int_equal(store_outbox_lookup(f->st, "c2@x.org", rcpt, sizeof rcpt, ref, sizeof ref), 1);
+    assert_string_equal(ref, "");
+    assert_string_equal(rcpt, "A@X.org");
+    assert_int_equal(store_outbox_lookup(f->st, "nope@x.org", NULL, 0, ref, sizeof ref), 0);
     assert_int_equal(store_outbox_recent(f->st, "a@x.org", "reply", 0), 1);
     assert_int_equal(store_outbox_recent(f->st, "a@x.org", "confirm", 0), 1);
     assert_int_equal(store_outbox_recent(f->st, "a@x.org", "reply", 201), 0);
@@ -878,6 +882,100 @@ test_member_bounce_score_and_away(void **state)
     assert_int_equal(store_bounce_add(f->st, 300, "d@x.org", "permanent", "5.1.1", "550 no", 1.0),
                      0);
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM bounces WHERE score = 1.0"), 1);
+}
+
+static void
+test_member_state_and_pause(void **state)
+{
+    struct fixture *f = *state;
+    struct store_member m;
+
+    assert_int_equal(store_member_upsert(f->st, "e@x.org", NULL, "mentor", "active", NULL, 1, NULL),
+                     0);
+    assert_int_equal(store_member_set_state(f->st, "E@x.org", "paused", 500, 10), 1);
+    assert_int_equal(store_member_get(f->st, "e@x.org", &m), 1);
+    assert_string_equal(m.state, "paused");
+    assert_int_equal(m.pause_until, 500);
+    store_member_free(&m);
+    assert_int_equal(store_member_set_state(f->st, "e@x.org", "active", 0, 20), 1);
+    assert_int_equal(store_member_get(f->st, "e@x.org", &m), 1);
+    assert_int_equal(m.pause_until, 0);
+    store_member_free(&m);
+    assert_int_equal(store_member_set_state(f->st, "nobody@x.org", "active", 0, 20), 0);
+    assert_int_equal(store_member_set_state(f->st, "e@x.org", "sleeping", 0, 20), -1);
+}
+
+static void
+test_member_erase_keeps_counts_not_addresses(void **state)
+{
+    struct fixture *f = *state;
+    int64_t sent, queued;
+    struct store_message msg = {.mailbox = "INBOX", .uidvalidity = 1, .uid = 1,
+                                .message_id = "a@b", .hash = "h", .sender = "gone@x.org",
+                                .outcome = "answered", .detail = "recorded gone@x.org"};
+
+    assert_int_equal(store_member_upsert(f->st, "Gone@x.org", "G", "newcomer", "active",
+                                         "skills: secret", 1, NULL),
+                     0);
+    assert_int_equal(store_message_record(f->st, &msg, 2), 0);
+    assert_int_equal(store_event_add(f->st, 2, "newcomer", "gone@x.org", "a@b", "x"), 0);
+    assert_int_equal(store_token_add(f->st, "cccccccccc", "gone@x.org", "leave", "G", 2, 99), 0);
+    assert_int_equal(store_bounce_add(f->st, 3, "gone@x.org", "temporary", "4.2.2", "full", 0.5),
+                     0);
+    assert_int_equal(store_outbox_add(f->st, "gone@x.org", "m@x.org", "s1@x", "To: gone\r\n",
+                                      "Hi G\r\n", 2, &sent),
+                     0);
+    assert_int_equal(store_outbox_sent(f->st, sent, 3, "250"), 0);
+    assert_int_equal(store_outbox_add(f->st, "gone@x.org", "m@x.org", "q1@x", "To: gone\r\n",
+                                      "Hi G\r\n", 4, &queued),
+                     0);
+    assert_int_equal(store_member_erase(f->st, "GONE@x.org"), 0);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM members"), 0);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM tokens"), 0);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM bounces"), 0);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM messages WHERE sender IS NULL"
+                                      " AND detail IS NULL"),
+                     1);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM events WHERE member IS NULL"), 1);
+    /* queued mail to them is dropped; sent mail is blanked */
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM outbox"), 1);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM outbox WHERE recipient = ''"
+                                      " AND body = '' AND headers = ''"),
+                     1);
+    assert_int_equal(store_checkpoint(f->st), 0);
+}
+
+static void
+test_stale_pending_members(void **state)
+{
+    struct fixture *f = *state;
+    char **v = NULL;
+    size_t n = 0;
+
+    assert_int_equal(store_member_upsert(f->st, "p1@x.org", NULL, NULL, "pending", NULL, 1, NULL),
+                     0);
+    assert_int_equal(store_member_upsert(f->st, "p2@x.org", NULL, NULL, "pending", NULL, 1, NULL),
+                     0);
+    assert_int_equal(store_member_upsert(f->st, "a@x.org", NULL, NULL, "active", NULL, 1, NULL), 0);
+    assert_int_equal(store_token_add(f->st, "dddddddddd", "p1@x.org", "join", NULL, 1, 100), 0);
+    assert_int_equal(store_token_add(f->st, "eeeeeeeeee", "p2@x.org", "join", NULL, 1, 100), 0);
+    assert_int_equal(store_member_stale_pending(f->st, &v, &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(store_token_close(f->st, "eeeeeeeeee", 50, "expired"), 1);
+    assert_int_equal(store_member_stale_pending(f->st, &v, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0], "p2@x.org");
+    store_strings_free(v, n);
+}
+
+static void
+test_secure_delete_is_on(void **state)
+{
+    struct fixture *f = *state;
+    char v[32];
+
+    assert_int_equal(store_pragma(f->st, "secure_delete", v, sizeof v), 0);
+    assert_string_equal(v, "1");
 }
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -919,6 +1017,10 @@ main(void)
         T(test_token_close_address),
         T(test_outbox_tag_ref_and_recent),
         T(test_member_bounce_score_and_away),
+        T(test_member_state_and_pause),
+        T(test_member_erase_keeps_counts_not_addresses),
+        T(test_stale_pending_members),
+        T(test_secure_delete_is_on),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
