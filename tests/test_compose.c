@@ -179,7 +179,8 @@ test_headers_present_and_ordered(void **state)
                           "Content-Transfer-Encoding",
                           "Auto-Submitted",
                           "List-Id",
-                          "List-Unsubscribe"};
+                          "List-Unsubscribe",
+                          "X-Loop"};
     assert_int_equal(n, sizeof(want) / sizeof(want[0]));
     for (size_t i = 0; i < n; i++)
         assert_string_equal(names[i], want[i]);
@@ -195,6 +196,9 @@ test_headers_present_and_ordered(void **state)
     free(v);
     v = header_value(c.headers, "Subject");
     assert_string_equal(v, "Welcome to Example mentoring");
+    free(v);
+    v = header_value(c.headers, "X-Loop");
+    assert_string_equal(v, "mentors@example.org");
     free(v);
     v = header_value(c.headers, "Auto-Submitted");
     assert_string_equal(v, "auto-replied");
@@ -374,7 +378,7 @@ test_header_injection_impossible(void **state)
     compose_ok(&m, &c);
     char names[32][64];
     size_t n = field_names(c.headers, names, 32);
-    assert_int_equal(n, 11); /* the usual headers, no In-Reply-To/References here */
+    assert_int_equal(n, 12); /* the usual headers, no In-Reply-To/References here */
     for (size_t i = 0; i < n; i++) {
         assert_true(strcasecmp(names[i], "Bcc") != 0);
         assert_true(strcasecmp(names[i], "X-Evil") != 0);

@@ -564,8 +564,9 @@ dsn(struct fixture *f, const char *rcpt, const char *status)
                  "--B\r\nContent-Type: message/delivery-status\r\n\r\n"
                  "Reporting-MTA: dns; mx.example.test\r\n\r\n"
                  "Final-Recipient: rfc822; %s\r\nAction: failed\r\nStatus: %s\r\n"
-                 "Diagnostic-Code: smtp; 550 %s no such user\r\n\r\n--B--\r\n",
-                 f->seq, rcpt, status, status) > 0);
+                 "Diagnostic-Code: smtp; 550 %s %s\r\n\r\n--B--\r\n",
+                 f->seq, rcpt, status, status,
+                 status[2] == '7' ? "message refused by local policy" : "no such user") > 0);
     return raw;
 }
 
