@@ -35,8 +35,8 @@ run_lemon(const char *prog, const char *file, struct lemon *l)
     FILE *p = popen(cmd, "r");
     if (p == NULL)
         return -1;
-    int ok = fscanf(p, "cost=%lld seconds=%lf maxrss_kb=%ld", &l->cost, &l->seconds,
-                    &l->maxrss_kb) == 3;
+    int ok =
+        fscanf(p, "cost=%lld seconds=%lf maxrss_kb=%ld", &l->cost, &l->seconds, &l->maxrss_kb) == 3;
     return (pclose(p) == 0 && ok) ? 0 : -1;
 }
 
@@ -127,8 +127,8 @@ bench_size(const char *lemon_prog, const char *dir, size_t nn, size_t nm)
     fflush(stdout);
     int rc = (r.used_greedy || repeats != 0 || (double)r.objective != opt) ? 1 : 0;
     if (rc != 0)
-        fprintf(stderr, "bench: %zu x %zu: objective %" PRId64 " vs LEMON %.0f, repeats %zu\n",
-                nn, nm, r.objective, opt, repeats);
+        fprintf(stderr, "bench: %zu x %zu: objective %" PRId64 " vs LEMON %.0f, repeats %zu\n", nn,
+                nm, r.objective, opt, repeats);
     match_result_free(&r);
     match_result_free(&g);
     gen_free(&c);

@@ -9,9 +9,10 @@
 #define N_TAGS 600
 #define N_GOALS 40
 
-static const char *const languages[] = {"English", "Spanish", "German", "French",
-                                        "Portuguese", "Hindi", "Japanese", "Russian"};
-static const int zones[] = {0, 60, 60, 60, 120, -300, -300, -360, -480, 330, 480, 540, -180, 600, 180};
+static const char *const languages[] = {"English",    "Spanish", "German",   "French",
+                                        "Portuguese", "Hindi",   "Japanese", "Russian"};
+static const int zones[] = {0,    60,  60,  60,  120,  -300, -300, -360,
+                            -480, 330, 480, 540, -180, 600,  180};
 
 static char tag_names[N_TAGS][16];
 static char goal_names[N_GOALS][16];

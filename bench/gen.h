@@ -10,7 +10,7 @@
 struct community {
     struct match_person *people; /* newcomers first, then mentors */
     size_t n_newcomers, n_mentors;
-    const char **strings; /* the tag/goal/language pointers the people use */
+    const char **strings;        /* the tag/goal/language pointers the people use */
     struct match_block *history; /* earlier pairs: must not be repeated */
     size_t n_history;
     int64_t now;
