@@ -47,6 +47,7 @@ enum key_type {
     K_INT,      /* decimal integer in [min, max] */
     K_DURATION, /* seconds, or a number with an s/m/h/d suffix, in [min, max] seconds */
     K_SIZE,     /* bytes, or a number with a k/M/G suffix (powers of 1024), in [min, max] */
+    K_REAL,     /* a decimal number in [min, max] */
     K_SECURITY,
     K_LEVEL,
     K_READABLE, /* path of a file that must be readable now (tls_ca_file) */
@@ -110,6 +111,39 @@ static const struct keydef keys[] = {
     {"programme", "bounce_threshold", K_INT, OFF(programme.bounce_threshold), 1, 100, 0},
     {"programme", "away_pause", K_DURATION, OFF(programme.away_pause), 0, 365 * DAY, 0},
 
+    {"matching", "mode", K_STR, OFF(matching.mode), 0, 0, 0},
+    {"matching", "mentor_accepts", K_BOOL, OFF(matching.mentor_accepts), 0, 0, 0},
+    {"matching", "proposal_timeout", K_DURATION, OFF(matching.proposal_timeout), 60, 60 * DAY, 0},
+    {"matching", "interval", K_DURATION, OFF(matching.interval), 1, 30 * DAY, 0},
+    {"matching", "circle_size", K_INT, OFF(matching.circle_size), 2, 50, 0},
+    {"matching", "tag", K_REAL, OFF(matching.tag), 0, 1000, 0},
+    {"matching", "language", K_REAL, OFF(matching.language), 0, 1000, 0},
+    {"matching", "tz_overlap", K_REAL, OFF(matching.tz_overlap), 0, 1000, 0},
+    {"matching", "goal", K_REAL, OFF(matching.goal), 0, 1000, 0},
+    {"matching", "wait_bonus_per_day", K_REAL, OFF(matching.wait_bonus_per_day), 0, 1000, 0},
+    {"matching", "load_penalty", K_REAL, OFF(matching.load_penalty), 0, 1000, 0},
+    {"matching", "require_common_language", K_BOOL, OFF(matching.require_common_language), 0, 0,
+     0},
+    {"matching", "top_k", K_INT, OFF(matching.top_k), 1, 1000, 0},
+    {"matching", "top_r", K_INT, OFF(matching.top_r), 0, 1000, 0},
+    {"matching", "synonyms", K_STR, OFF(matching.synonyms), 0, 0, 1},
+
+    {"lifecycle", "length", K_DURATION, OFF(lifecycle.length), DAY, 365 * DAY, 0},
+    {"lifecycle", "checkins", K_STR, OFF(lifecycle.checkins), 0, 0, 1},
+    {"lifecycle", "quiet_start", K_INT, OFF(lifecycle.quiet_start), 0, 23, 0},
+    {"lifecycle", "quiet_end", K_INT, OFF(lifecycle.quiet_end), 0, 23, 0},
+    {"lifecycle", "reminder_period", K_DURATION, OFF(lifecycle.reminder_period), 3600, 90 * DAY,
+     0},
+    {"lifecycle", "silent_checkins", K_INT, OFF(lifecycle.silent_checkins), 1, 100, 0},
+    {"lifecycle", "pause_notice", K_DURATION, OFF(lifecycle.pause_notice), 0, 60 * DAY, 0},
+    {"lifecycle", "introduction", K_STR, OFF(lifecycle.introduction), 0, 0, 0},
+
+    {"digest", "frequency", K_STR, OFF(digest.frequency), 0, 0, 0},
+    {"digest", "day", K_STR, OFF(digest.day), 0, 0, 0},
+    {"digest", "hour", K_INT, OFF(digest.hour), 0, 23, 0},
+    {"digest", "timezone", K_STR, OFF(digest.timezone), 0, 0, 0},
+    {"digest", "trusted_authserv", K_STR, OFF(digest.trusted_authserv), 0, 0, 1},
+
     {"store", "path", K_STR, OFF(store.path), 0, 0, 0},
     {"templates", "dir", K_STR, OFF(templates.dir), 0, 0, 0},
     {"log", "level", K_LEVEL, OFF(log.level), 0, 0, 0},
@@ -119,8 +153,9 @@ static const struct keydef keys[] = {
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
-static const char *const sections[] = {"community", "imap",  "smtp",      "limits",
-                                       "programme", "store", "templates", "log"};
+static const char *const sections[] = {"community", "imap",      "smtp",   "limits",
+                                       "programme", "matching",  "lifecycle", "digest",
+                                       "store",     "templates", "log"};
 
 /* Everything one config_load() call needs; nothing outlives it. */
 struct load_ctx {
@@ -280,6 +315,11 @@ parse_duration(const char *v, long long *out)
     case 'd':
     case 'D':
         mult = DAY;
+        num[len - 1] = '\0';
+        break;
+    case 'w':
+    case 'W':
+        mult = 7 * DAY;
         num[len - 1] = '\0';
         break;
     default:
@@ -501,11 +541,28 @@ set_ranged(struct load_ctx *ctx, const struct keydef *k, const char *value)
         }
     } else if (parse_duration(value, &n) != 0 || n < k->min || n > k->max) {
         fail(ctx, ctx->line,
-             "bad value for %s: '%s' (a duration of %d-%d seconds; suffixes s, m, h, d allowed)",
+             "bad value for %s: '%s' (a duration of %d-%d seconds; suffixes s, m, h, d, w allowed)",
              k->name, value, k->min, k->max);
         return -1;
     }
     *int_field(ctx->cfg, k) = (int)n;
+    return 0;
+}
+
+static int
+set_real(struct load_ctx *ctx, const struct keydef *k, const char *value)
+{
+    char *end;
+    double d;
+
+    errno = 0;
+    d = strtod(value, &end);
+    if (errno != 0 || end == value || *end != '\0' || d < k->min || d > k->max) {
+        fail(ctx, ctx->line, "bad value for %s: '%s' (a number from %d to %d)", k->name, value,
+             k->min, k->max);
+        return -1;
+    }
+    *(double *)(void *)((char *)ctx->cfg + k->offset) = d;
     return 0;
 }
 
@@ -545,6 +602,8 @@ set_value(struct load_ctx *ctx, const struct keydef *k, const char *value)
     case K_DURATION:
     case K_SIZE:
         return set_ranged(ctx, k, value);
+    case K_REAL:
+        return set_real(ctx, k, value);
     case K_SECURITY:
         if (parse_security(value, (enum config_security *)(void *)int_field(ctx->cfg, k)) != 0) {
             fail(ctx, ctx->line, "unknown security mode '%s' (tls, starttls, none)", value);
@@ -749,6 +808,26 @@ init_defaults(struct config *cfg)
     cfg->programme.confirm_expiry = 3 * DAY;
     cfg->programme.bounce_threshold = 3;
     cfg->programme.away_pause = 7 * DAY;
+    cfg->matching.mentor_accepts = 1;
+    cfg->matching.proposal_timeout = 3 * DAY;
+    cfg->matching.interval = 3600;
+    cfg->matching.circle_size = 4;
+    cfg->matching.tag = 10;
+    cfg->matching.language = 5;
+    cfg->matching.tz_overlap = 1;
+    cfg->matching.goal = 5;
+    cfg->matching.wait_bonus_per_day = 0.5;
+    cfg->matching.load_penalty = 1;
+    cfg->matching.require_common_language = 1;
+    cfg->matching.top_k = 20;
+    cfg->matching.top_r = 5;
+    cfg->lifecycle.length = 12 * 7 * DAY;
+    cfg->lifecycle.quiet_start = 21;
+    cfg->lifecycle.quiet_end = 8;
+    cfg->lifecycle.reminder_period = 7 * DAY;
+    cfg->lifecycle.silent_checkins = 2;
+    cfg->lifecycle.pause_notice = 3 * DAY;
+    cfg->digest.hour = 9;
 }
 
 static int
@@ -1007,12 +1086,58 @@ finish_smtp(struct load_ctx *ctx)
     return 0;
 }
 
+/* A keyword value: one of the words in choices ("a|b|c"), case-sensitive. */
+static int
+check_choice(struct load_ctx *ctx, const char *section, const char *name, const char *value,
+             const char *choices)
+{
+    size_t n = strlen(value);
+
+    for (const char *p = choices; *p;) {
+        size_t len = strcspn(p, "|");
+        if (len == n && strncmp(p, value, n) == 0)
+            return 0;
+        p += len + (p[len] == '|');
+    }
+    fail(ctx, key_line(ctx, section, name), "unknown %s '%s' (one of: %s)", name, value, choices);
+    return -1;
+}
+
+static int
+finish_programme(struct load_ctx *ctx)
+{
+    struct config *cfg = ctx->cfg;
+
+    if (default_string(ctx, &cfg->matching.mode, "pairs") != 0 ||
+        default_string(ctx, &cfg->lifecycle.checkins, "3, 14, 30, 60") != 0 ||
+        default_string(ctx, &cfg->lifecycle.introduction, "together") != 0 ||
+        default_string(ctx, &cfg->digest.frequency, "weekly") != 0 ||
+        default_string(ctx, &cfg->digest.day, "monday") != 0 ||
+        default_string(ctx, &cfg->digest.timezone, "UTC") != 0)
+        return -1;
+    if (check_choice(ctx, "matching", "mode", cfg->matching.mode,
+                     "pairs|circles|buddies|rotation") != 0 ||
+        check_choice(ctx, "lifecycle", "introduction", cfg->lifecycle.introduction,
+                     "together|separate") != 0 ||
+        check_choice(ctx, "digest", "frequency", cfg->digest.frequency,
+                     "daily|weekly|monthly|never") != 0)
+        return -1;
+    if (cfg->lifecycle.quiet_start == cfg->lifecycle.quiet_end) {
+        int line = key_line(ctx, "lifecycle", "quiet_end");
+        fail(ctx, line ? line : key_line(ctx, "lifecycle", "quiet_start"),
+             "quiet_start and quiet_end are equal: give the night a length");
+        return -1;
+    }
+    return 0;
+}
+
 static int
 finish(struct load_ctx *ctx)
 {
     struct config *cfg = ctx->cfg;
 
-    if (finish_community(ctx) != 0 || finish_imap(ctx) != 0 || finish_smtp(ctx) != 0)
+    if (finish_community(ctx) != 0 || finish_imap(ctx) != 0 || finish_smtp(ctx) != 0 ||
+        finish_programme(ctx) != 0)
         return -1;
     if (default_string(ctx, &cfg->store.path, DEFAULT_STORE_PATH) != 0 ||
         default_string(ctx, &cfg->templates.dir, DEFAULT_TEMPLATES_DIR) != 0 ||
@@ -1220,6 +1345,48 @@ print_smtp(FILE *out, const struct config_smtp *s)
     fprintf(out, "max_lifetime = %d\n", s->max_lifetime);
 }
 
+static void
+print_matching(FILE *out, const struct config_matching *m)
+{
+    fprintf(out, "\n[matching]\n");
+    print_str(out, "mode", m->mode);
+    fprintf(out, "mentor_accepts = %s\n", m->mentor_accepts ? "yes" : "no");
+    fprintf(out, "proposal_timeout = %d\n", m->proposal_timeout);
+    fprintf(out, "interval = %d\n", m->interval);
+    fprintf(out, "circle_size = %d\n", m->circle_size);
+    fprintf(out, "tag = %g\nlanguage = %g\ntz_overlap = %g\ngoal = %g\n", m->tag, m->language,
+            m->tz_overlap, m->goal);
+    fprintf(out, "wait_bonus_per_day = %g\nload_penalty = %g\n", m->wait_bonus_per_day,
+            m->load_penalty);
+    fprintf(out, "require_common_language = %s\n", m->require_common_language ? "yes" : "no");
+    fprintf(out, "top_k = %d\ntop_r = %d\n", m->top_k, m->top_r);
+    print_str(out, "synonyms", m->synonyms);
+}
+
+static void
+print_lifecycle(FILE *out, const struct config_lifecycle *l)
+{
+    fprintf(out, "\n[lifecycle]\n");
+    fprintf(out, "length = %d\n", l->length);
+    print_str(out, "checkins", l->checkins);
+    fprintf(out, "quiet_start = %d\nquiet_end = %d\n", l->quiet_start, l->quiet_end);
+    fprintf(out, "reminder_period = %d\n", l->reminder_period);
+    fprintf(out, "silent_checkins = %d\n", l->silent_checkins);
+    fprintf(out, "pause_notice = %d\n", l->pause_notice);
+    print_str(out, "introduction", l->introduction);
+}
+
+static void
+print_digest(FILE *out, const struct config_digest *d)
+{
+    fprintf(out, "\n[digest]\n");
+    print_str(out, "frequency", d->frequency);
+    print_str(out, "day", d->day);
+    fprintf(out, "hour = %d\n", d->hour);
+    print_str(out, "timezone", d->timezone);
+    print_str(out, "trusted_authserv", d->trusted_authserv);
+}
+
 void
 config_print(const struct config *cfg, FILE *out)
 {
@@ -1238,6 +1405,9 @@ config_print(const struct config *cfg, FILE *out)
     fprintf(out, "confirm_expiry = %d\n", cfg->programme.confirm_expiry);
     fprintf(out, "bounce_threshold = %d\n", cfg->programme.bounce_threshold);
     fprintf(out, "away_pause = %d\n", cfg->programme.away_pause);
+    print_matching(out, &cfg->matching);
+    print_lifecycle(out, &cfg->lifecycle);
+    print_digest(out, &cfg->digest);
     fprintf(out, "\n[store]\n");
     print_str(out, "path", cfg->store.path);
     fprintf(out, "\n[templates]\n");

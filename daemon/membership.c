@@ -259,6 +259,12 @@ membership_welcome(struct programme_ctx *c, const struct store_token *t)
     profile_free(&p);
     if (rc != 0)
         goto out;
+    /* A confirmed newcomer joins the waiting list; the wait counts from now. */
+    if (strcmp(role, "newcomer") == 0 &&
+        store_member_set_waiting(c->st, c->m->from_addr, c->now) < 0) {
+        rc = -1;
+        goto out;
+    }
     struct template_var v[] = {{"profile", e.profile}, {"problems", NULL}};
     snprintf(c->detail, c->detail_len, "confirmed; recorded as %s", role);
     rc = programme_event(c, role, "confirmed");

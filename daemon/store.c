@@ -6,17 +6,13 @@
  * error handling in one place so each caller only states its SQL and context.
  */
 #include "store.h"
+#include "store_int.h"
 
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct store {
-    sqlite3 *db;
-    char err[512];
-};
 
 /*
  * The schema, as numbered migrations: migrations[i] takes a database from
@@ -112,6 +108,61 @@ static const char *const migrations[] = {
     " diagnostic TEXT,"
     " score REAL NOT NULL DEFAULT 0);"
     "CREATE INDEX bounces_address ON bounces (address, at);",
+
+    /*
+     * 3: the running programme.  A pair is a newcomer with a mentor, from the
+     * proposal to its end; member references become NULL when a member is
+     * erased, so the anonymous counts stay.  The schedule holds due events,
+     * each done exactly once; feedback holds check-in answers.
+     */
+    "CREATE TABLE pairs ("
+    " id INTEGER PRIMARY KEY,"
+    " newcomer INTEGER REFERENCES members (id) ON DELETE SET NULL,"
+    " mentor INTEGER REFERENCES members (id) ON DELETE SET NULL,"
+    " state TEXT NOT NULL CHECK (state IN ('proposed', 'active', 'declined', 'expired',"
+    " 'ended')),"
+    " score INTEGER NOT NULL DEFAULT 0,"
+    " reasons TEXT,"
+    " ref TEXT UNIQUE,"
+    " created INTEGER NOT NULL,"
+    " started INTEGER,"
+    " ends INTEGER,"
+    " ended INTEGER,"
+    " end_reason TEXT);"
+    "CREATE INDEX pairs_newcomer ON pairs (newcomer, state);"
+    "CREATE INDEX pairs_mentor ON pairs (mentor, state);"
+    "CREATE TABLE blocks ("
+    " a INTEGER NOT NULL REFERENCES members (id) ON DELETE CASCADE,"
+    " b INTEGER NOT NULL REFERENCES members (id) ON DELETE CASCADE,"
+    " reason TEXT,"
+    " created INTEGER NOT NULL,"
+    " PRIMARY KEY (a, b));"
+    "CREATE TABLE schedule ("
+    " id INTEGER PRIMARY KEY,"
+    " due INTEGER NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " member INTEGER REFERENCES members (id) ON DELETE CASCADE,"
+    " pair INTEGER REFERENCES pairs (id) ON DELETE CASCADE,"
+    " arg TEXT,"
+    " created INTEGER NOT NULL,"
+    " done INTEGER,"
+    " outcome TEXT);"
+    "CREATE INDEX schedule_due ON schedule (done, due);"
+    "CREATE TABLE feedback ("
+    " id INTEGER PRIMARY KEY,"
+    " pair INTEGER REFERENCES pairs (id) ON DELETE SET NULL,"
+    " member INTEGER REFERENCES members (id) ON DELETE SET NULL,"
+    " role TEXT,"
+    " at INTEGER NOT NULL,"
+    " rating INTEGER CHECK (rating IS NULL OR rating BETWEEN 1 AND 5),"
+    " met INTEGER,"
+    " comment TEXT,"
+    " checkin TEXT);"
+    "CREATE INDEX feedback_pair ON feedback (pair);"
+    "ALTER TABLE members ADD COLUMN waiting_since INTEGER;"
+    "ALTER TABLE members ADD COLUMN last_break INTEGER;"
+    "ALTER TABLE members ADD COLUMN unanswered INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE members ADD COLUMN last_reminder INTEGER;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
@@ -119,10 +170,9 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
 
 /* ---- error reporting ---- */
 
-static int set_err(struct store *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static int
-set_err(struct store *st, const char *fmt, ...)
+int
+store_i_set_err(struct store *st, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -131,10 +181,10 @@ set_err(struct store *st, const char *fmt, ...)
     return -1;
 }
 
-static int
-db_err(struct store *st, const char *what)
+int
+store_i_db_err(struct store *st, const char *what)
 {
-    return set_err(st, "%s: %s", what, sqlite3_errmsg(st->db));
+    return store_i_set_err(st, "%s: %s", what, sqlite3_errmsg(st->db));
 }
 
 /* ---- statement helpers ---- */
@@ -144,8 +194,8 @@ db_err(struct store *st, const char *what)
  * NULL), 'i' an int64_t.  Callers must cast integers to int64_t because the
  * values travel through varargs.
  */
-static int
-bind_args(struct store *st, sqlite3_stmt *stmt, const char *what, const char *types, va_list ap)
+int
+store_i_bind_args(struct store *st, sqlite3_stmt *stmt, const char *what, const char *types, va_list ap)
 {
     for (int i = 0; types[i] != '\0'; i++) {
         int rc;
@@ -157,107 +207,107 @@ bind_args(struct store *st, sqlite3_stmt *stmt, const char *what, const char *ty
             rc = sqlite3_bind_int64(stmt, i + 1, va_arg(ap, int64_t));
         }
         if (rc != SQLITE_OK)
-            return db_err(st, what);
+            return store_i_db_err(st, what);
     }
     return 0;
 }
 
-static sqlite3_stmt *
-prepare_v(struct store *st, const char *what, const char *sql, const char *types, va_list ap)
+sqlite3_stmt *
+store_i_prepare_v(struct store *st, const char *what, const char *sql, const char *types, va_list ap)
 {
     sqlite3_stmt *stmt = NULL;
     if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
-        db_err(st, what);
+        store_i_db_err(st, what);
         sqlite3_finalize(stmt);
         return NULL;
     }
-    if (bind_args(st, stmt, what, types, ap) != 0) {
+    if (store_i_bind_args(st, stmt, what, types, ap) != 0) {
         sqlite3_finalize(stmt);
         return NULL;
     }
     return stmt;
 }
 
-static sqlite3_stmt *
-prepare(struct store *st, const char *what, const char *sql, const char *types, ...)
+sqlite3_stmt *
+store_i_prepare(struct store *st, const char *what, const char *sql, const char *types, ...)
 {
     va_list ap;
     va_start(ap, types);
-    sqlite3_stmt *stmt = prepare_v(st, what, sql, types, ap);
+    sqlite3_stmt *stmt = store_i_prepare_v(st, what, sql, types, ap);
     va_end(ap);
     return stmt;
 }
 
 /* One step: 1 for a row, 0 when done, -1 on error (message set). */
-static int
-step(struct store *st, sqlite3_stmt *stmt, const char *what)
+int
+store_i_step(struct store *st, sqlite3_stmt *stmt, const char *what)
 {
     int rc = sqlite3_step(stmt);
     if (rc == SQLITE_ROW)
         return 1;
     if (rc == SQLITE_DONE)
         return 0;
-    return db_err(st, what);
+    return store_i_db_err(st, what);
 }
 
 /*
  * sqlite3_finalize() only repeats the error of the last sqlite3_step(), which
- * step() has already reported, so its result carries no new information.
+ * store_i_step() has already reported, so its result carries no new information.
  */
-static void
-finish(sqlite3_stmt *stmt)
+void
+store_i_finish(sqlite3_stmt *stmt)
 {
     (void)sqlite3_finalize(stmt);
 }
 
 /* Run a statement that returns no rows; the number of changed rows, or -1. */
-static int
-run(struct store *st, const char *what, const char *sql, const char *types, ...)
+int
+store_i_run(struct store *st, const char *what, const char *sql, const char *types, ...)
 {
     va_list ap;
     va_start(ap, types);
-    sqlite3_stmt *stmt = prepare_v(st, what, sql, types, ap);
+    sqlite3_stmt *stmt = store_i_prepare_v(st, what, sql, types, ap);
     va_end(ap);
     if (!stmt)
         return -1;
-    int rc = step(st, stmt, what);
-    finish(stmt);
+    int rc = store_i_step(st, stmt, what);
+    store_i_finish(stmt);
     if (rc < 0)
         return -1;
     return sqlite3_changes(st->db);
 }
 
 /* First column of the first row: 1 and *out set, 0 when there is no row, -1 on error. */
-static int
-query_int(struct store *st, int64_t *out, const char *what, const char *sql, const char *types, ...)
+int
+store_i_query_int(struct store *st, int64_t *out, const char *what, const char *sql, const char *types, ...)
 {
     va_list ap;
     va_start(ap, types);
-    sqlite3_stmt *stmt = prepare_v(st, what, sql, types, ap);
+    sqlite3_stmt *stmt = store_i_prepare_v(st, what, sql, types, ap);
     va_end(ap);
     if (!stmt)
         return -1;
-    int rc = step(st, stmt, what);
+    int rc = store_i_step(st, stmt, what);
     if (rc == 1)
         *out = sqlite3_column_int64(stmt, 0);
-    finish(stmt);
+    store_i_finish(stmt);
     return rc;
 }
 
 /* A count(*) style query as an int, -1 on error. */
-static int
-query_count(struct store *st, const char *what, const char *sql, const char *types, const char *a,
+int
+store_i_query_count(struct store *st, const char *what, const char *sql, const char *types, const char *a,
             const char *b)
 {
     int64_t n = 0;
-    if (query_int(st, &n, what, sql, types, a, b) < 0)
+    if (store_i_query_int(st, &n, what, sql, types, a, b) < 0)
         return -1;
     return (int)n;
 }
 
 /* Copy a text column; NULL stays NULL.  -1 only when memory runs out. */
-static int
-col_str(sqlite3_stmt *stmt, int col, char **out)
+int
+store_i_col_str(sqlite3_stmt *stmt, int col, char **out)
 {
     const unsigned char *text = sqlite3_column_text(stmt, col);
     *out = NULL;
@@ -268,21 +318,21 @@ col_str(sqlite3_stmt *stmt, int col, char **out)
 }
 
 /* Run a fixed, parameterless script (several statements), as used by migrations. */
-static int
-run_script(struct store *st, const char *what, const char *sql)
+int
+store_i_run_script(struct store *st, const char *what, const char *sql)
 {
     const char *p = sql;
     while (*p != '\0') {
         sqlite3_stmt *stmt = NULL;
         const char *tail = NULL;
         if (sqlite3_prepare_v2(st->db, p, -1, &stmt, &tail) != SQLITE_OK)
-            return db_err(st, what);
+            return store_i_db_err(st, what);
         if (!stmt) /* only whitespace or comments left */
             break;
         int rc;
-        while ((rc = step(st, stmt, what)) == 1)
+        while ((rc = store_i_step(st, stmt, what)) == 1)
             ;
-        finish(stmt);
+        store_i_finish(stmt);
         if (rc < 0)
             return -1;
         p = tail;
@@ -296,7 +346,7 @@ int
 store_schema_version(struct store *st)
 {
     int64_t v = 0;
-    if (query_int(st, &v, "reading schema version", "PRAGMA user_version", "") != 1)
+    if (store_i_query_int(st, &v, "reading schema version", "PRAGMA user_version", "") != 1)
         return -1;
     return (int)v;
 }
@@ -306,22 +356,22 @@ store_pragma(struct store *st, const char *name, char *out, size_t outlen)
 {
     /* PRAGMA names cannot be bound, so only plain identifiers are let through. */
     if (!name || name[0] == '\0' || strspn(name, "abcdefghijklmnopqrstuvwxyz_") != strlen(name))
-        return set_err(st, "reading pragma: invalid name %s", name ? name : "(null)");
+        return store_i_set_err(st, "reading pragma: invalid name %s", name ? name : "(null)");
     char what[96];
     char sql[96];
     snprintf(what, sizeof what, "reading pragma %s", name);
     snprintf(sql, sizeof sql, "PRAGMA %s", name);
-    sqlite3_stmt *stmt = prepare(st, what, sql, "");
+    sqlite3_stmt *stmt = store_i_prepare(st, what, sql, "");
     if (!stmt)
         return -1;
-    int rc = step(st, stmt, what);
+    int rc = store_i_step(st, stmt, what);
     if (rc == 1) {
         const unsigned char *text = sqlite3_column_text(stmt, 0);
         snprintf(out, outlen, "%s", text ? (const char *)text : "");
     } else if (rc == 0) {
-        rc = set_err(st, "%s: no value", what);
+        rc = store_i_set_err(st, "%s: no value", what);
     }
-    finish(stmt);
+    store_i_finish(stmt);
     return rc < 0 ? -1 : 0;
 }
 
@@ -343,7 +393,7 @@ apply_migration(struct store *st, int n)
     /* PRAGMA takes no bound parameters; n is our own integer, not input. */
     char pragma[64];
     snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", n);
-    if (run_script(st, what, migrations[n - 1]) != 0 || run_script(st, what, pragma) != 0) {
+    if (store_i_run_script(st, what, migrations[n - 1]) != 0 || store_i_run_script(st, what, pragma) != 0) {
         store_rollback(st);
         return -1;
     }
@@ -357,7 +407,7 @@ migrate(struct store *st)
     if (v < 0)
         return -1;
     if (v > STORE_SCHEMA_VERSION)
-        return set_err(st,
+        return store_i_set_err(st,
                        "database schema version %d is newer than this mentord (%d); "
                        "upgrade mentord",
                        v, STORE_SCHEMA_VERSION);
@@ -371,17 +421,17 @@ static int
 set_wal(struct store *st)
 {
     const char *what = "switching to WAL journal mode";
-    sqlite3_stmt *stmt = prepare(st, what, "PRAGMA journal_mode = WAL", "");
+    sqlite3_stmt *stmt = store_i_prepare(st, what, "PRAGMA journal_mode = WAL", "");
     if (!stmt)
         return -1;
-    int rc = step(st, stmt, what);
+    int rc = store_i_step(st, stmt, what);
     const char *mode = rc == 1 ? (const char *)sqlite3_column_text(stmt, 0) : NULL;
     /* An in-memory database (used by some tests) cannot be WAL and needs no sharing. */
     if (rc == 1 && (!mode || (strcmp(mode, "wal") != 0 && strcmp(mode, "memory") != 0)))
-        rc = set_err(st, "%s: journal mode is still %s", what, mode ? mode : "unknown");
+        rc = store_i_set_err(st, "%s: journal mode is still %s", what, mode ? mode : "unknown");
     else if (rc == 0)
-        rc = set_err(st, "%s: no answer", what);
-    finish(stmt);
+        rc = store_i_set_err(st, "%s: no answer", what);
+    store_i_finish(stmt);
     return rc < 0 ? -1 : 0;
 }
 
@@ -390,7 +440,7 @@ configure(struct store *st)
 {
     /* The daemon and mentorctl share the file: wait for each other's locks. */
     if (sqlite3_busy_timeout(st->db, 5000) != SQLITE_OK)
-        return db_err(st, "setting busy timeout");
+        return store_i_db_err(st, "setting busy timeout");
     /* Check the version before WAL so a newer database is not modified at all. */
     int v = store_schema_version(st);
     if (v < 0)
@@ -399,7 +449,7 @@ configure(struct store *st)
         return migrate(st);
     if (set_wal(st) != 0)
         return -1;
-    if (run_script(st, "enabling foreign keys", "PRAGMA foreign_keys = ON") != 0)
+    if (store_i_run_script(st, "enabling foreign keys", "PRAGMA foreign_keys = ON") != 0)
         return -1;
     /*
      * FULL, not NORMAL: in WAL mode NORMAL may lose the last commits on power
@@ -407,10 +457,10 @@ configure(struct store *st)
      * registered, a reply queued) that the inbox then treats as done.  The
      * cost, one fsync per commit, is nothing at mail volumes.
      */
-    if (run_script(st, "setting synchronous mode", "PRAGMA synchronous = FULL") != 0)
+    if (store_i_run_script(st, "setting synchronous mode", "PRAGMA synchronous = FULL") != 0)
         return -1;
     /* A member who leaves is erased: deleted rows are overwritten, not left in free pages. */
-    if (run_script(st, "enabling secure delete", "PRAGMA secure_delete = ON") != 0)
+    if (store_i_run_script(st, "enabling secure delete", "PRAGMA secure_delete = ON") != 0)
         return -1;
     return migrate(st);
 }
@@ -462,13 +512,13 @@ int
 store_begin(struct store *st)
 {
     /* IMMEDIATE takes the write lock now, so a busy peer surfaces here, not mid-way. */
-    return run(st, "beginning transaction", "BEGIN IMMEDIATE", "") < 0 ? -1 : 0;
+    return store_i_run(st, "beginning transaction", "BEGIN IMMEDIATE", "") < 0 ? -1 : 0;
 }
 
 int
 store_commit(struct store *st)
 {
-    return run(st, "committing transaction", "COMMIT", "") < 0 ? -1 : 0;
+    return store_i_run(st, "committing transaction", "COMMIT", "") < 0 ? -1 : 0;
 }
 
 void
@@ -480,10 +530,10 @@ store_rollback(struct store *st)
     /* Keep the error that caused the rollback: it is the one worth reporting. */
     char saved[sizeof st->err];
     memcpy(saved, st->err, sizeof saved);
-    if (run(st, "rolling back transaction", "ROLLBACK", "") < 0) {
+    if (store_i_run(st, "rolling back transaction", "ROLLBACK", "") < 0) {
         char failed[sizeof st->err];
         memcpy(failed, st->err, sizeof failed);
-        set_err(st, "%.200s (after: %.200s)", failed, saved);
+        store_i_set_err(st, "%.200s (after: %.200s)", failed, saved);
         return;
     }
     memcpy(st->err, saved, sizeof saved);
@@ -496,14 +546,14 @@ store_mailbox_get(struct store *st, const char *mailbox, uint32_t *uidvalidity, 
 {
     char what[160];
     snprintf(what, sizeof what, "reading progress of mailbox %s", mailbox);
-    sqlite3_stmt *stmt = prepare(
+    sqlite3_stmt *stmt = store_i_prepare(
         st, what, "SELECT uidvalidity, last_uid FROM mailboxes WHERE name = ?1", "s", mailbox);
     if (!stmt)
         return -1;
-    int rc = step(st, stmt, what);
+    int rc = store_i_step(st, stmt, what);
     *uidvalidity = rc == 1 ? (uint32_t)sqlite3_column_int64(stmt, 0) : 0;
     *last_uid = rc == 1 ? (uint32_t)sqlite3_column_int64(stmt, 1) : 0;
-    finish(stmt);
+    store_i_finish(stmt);
     return rc < 0 ? -1 : 0;
 }
 
@@ -512,7 +562,7 @@ store_mailbox_set(struct store *st, const char *mailbox, uint32_t uidvalidity, u
 {
     char what[160];
     snprintf(what, sizeof what, "saving progress of mailbox %s", mailbox);
-    return run(st, what,
+    return store_i_run(st, what,
                "INSERT INTO mailboxes (name, uidvalidity, last_uid, updated)"
                " VALUES (?1, ?2, ?3, strftime('%s', 'now'))"
                " ON CONFLICT (name) DO UPDATE SET uidvalidity = excluded.uidvalidity,"
@@ -529,19 +579,19 @@ store_message_seen(struct store *st, const char *message_id, const char *hash, c
                    size_t outcome_len)
 {
     const char *what = "checking for an already processed message";
-    sqlite3_stmt *stmt = prepare(st, what,
+    sqlite3_stmt *stmt = store_i_prepare(st, what,
                                  "SELECT outcome FROM messages WHERE outcome <> 'retry'"
                                  " AND (hash = ?1 OR (?2 <> '' AND message_id = ?2))"
                                  " ORDER BY id LIMIT 1",
                                  "ss", hash, message_id);
     if (!stmt)
         return -1;
-    int rc = step(st, stmt, what);
+    int rc = store_i_step(st, stmt, what);
     if (rc == 1 && outcome && outcome_len > 0) {
         const unsigned char *text = sqlite3_column_text(stmt, 0);
         snprintf(outcome, outcome_len, "%s", text ? (const char *)text : "");
     }
-    finish(stmt);
+    store_i_finish(stmt);
     return rc;
 }
 
@@ -552,7 +602,7 @@ store_message_uid_done(struct store *st, const char *mailbox, uint32_t uidvalidi
     char what[160];
     snprintf(what, sizeof what, "checking %s uid %u/%u", mailbox, (unsigned)uidvalidity,
              (unsigned)uid);
-    return query_int(st, &one, what,
+    return store_i_query_int(st, &one, what,
                      "SELECT 1 FROM messages WHERE mailbox = ?1 AND uidvalidity = ?2"
                      " AND uid = ?3 AND outcome <> 'retry'",
                      "sii", mailbox, (int64_t)uidvalidity, (int64_t)uid);
@@ -571,9 +621,9 @@ store_message_record(struct store *st, const struct store_message *m, time_t now
     char what[320];
     message_what(what, sizeof what, "recording", m);
     if (!m->outcome)
-        return set_err(st, "%s: no outcome given", what);
+        return store_i_set_err(st, "%s: no outcome given", what);
     /* A row left by store_message_attempt() becomes final; its attempt count stays. */
-    return run(st, what,
+    return store_i_run(st, what,
                "INSERT INTO messages (mailbox, uidvalidity, uid, message_id, hash, sender,"
                " outcome, detail, received, processed)"
                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)"
@@ -593,7 +643,7 @@ store_message_attempt(struct store *st, const struct store_message *m, time_t no
     char what[320];
     message_what(what, sizeof what, "counting a failed attempt at", m);
     /* A final outcome is never turned back into a retry; its count is left alone. */
-    if (run(st, what,
+    if (store_i_run(st, what,
             "INSERT INTO messages (mailbox, uidvalidity, uid, message_id, hash, sender,"
             " outcome, detail, attempts, received)"
             " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'retry', ?7, 1, ?8)"
@@ -606,19 +656,19 @@ store_message_attempt(struct store *st, const struct store_message *m, time_t no
             m->hash, m->sender, m->detail, (int64_t)now) < 0)
         return -1;
     int64_t attempts = 0;
-    int rc = query_int(st, &attempts, what,
+    int rc = store_i_query_int(st, &attempts, what,
                        "SELECT attempts FROM messages WHERE mailbox = ?1 AND uidvalidity = ?2"
                        " AND uid = ?3",
                        "sii", m->mailbox, (int64_t)m->uidvalidity, (int64_t)m->uid);
     if (rc == 0)
-        return set_err(st, "%s: row vanished", what);
+        return store_i_set_err(st, "%s: row vanished", what);
     return rc < 0 ? -1 : (int)attempts;
 }
 
 int
 store_message_count(struct store *st, const char *outcome)
 {
-    return query_count(st, "counting messages",
+    return store_i_query_count(st, "counting messages",
                        "SELECT count(*) FROM messages WHERE ?1 IS NULL OR outcome = ?1", "s",
                        outcome, NULL);
 }
@@ -627,7 +677,8 @@ store_message_count(struct store *st, const char *outcome)
 
 #define MEMBER_COLUMNS                                                                             \
     "id, address, name, role, state, profile, created, updated, bounce_score, last_bounce,"        \
-    " undeliverable, away_until, pause_until"
+    " undeliverable, away_until, pause_until, waiting_since, last_break, unanswered,"      \
+    " last_reminder"
 
 static int
 member_fill(sqlite3_stmt *stmt, struct store_member *m)
@@ -641,9 +692,13 @@ member_fill(sqlite3_stmt *stmt, struct store_member *m)
     m->undeliverable = sqlite3_column_int(stmt, 10);
     m->away_until = (time_t)sqlite3_column_int64(stmt, 11);
     m->pause_until = (time_t)sqlite3_column_int64(stmt, 12);
-    if (col_str(stmt, 1, &m->address) != 0 || col_str(stmt, 2, &m->name) != 0 ||
-        col_str(stmt, 3, &m->role) != 0 || col_str(stmt, 4, &m->state) != 0 ||
-        col_str(stmt, 5, &m->profile) != 0) {
+    m->waiting_since = (time_t)sqlite3_column_int64(stmt, 13);
+    m->last_break = (time_t)sqlite3_column_int64(stmt, 14);
+    m->unanswered = sqlite3_column_int(stmt, 15);
+    m->last_reminder = (time_t)sqlite3_column_int64(stmt, 16);
+    if (store_i_col_str(stmt, 1, &m->address) != 0 || store_i_col_str(stmt, 2, &m->name) != 0 ||
+        store_i_col_str(stmt, 3, &m->role) != 0 || store_i_col_str(stmt, 4, &m->state) != 0 ||
+        store_i_col_str(stmt, 5, &m->profile) != 0) {
         store_member_free(m);
         return -1;
     }
@@ -656,14 +711,14 @@ store_member_get(struct store *st, const char *address, struct store_member *out
     char what[320];
     snprintf(what, sizeof what, "looking up member %s", address);
     memset(out, 0, sizeof *out);
-    sqlite3_stmt *stmt = prepare(
+    sqlite3_stmt *stmt = store_i_prepare(
         st, what, "SELECT " MEMBER_COLUMNS " FROM members WHERE address = ?1", "s", address);
     if (!stmt)
         return -1;
-    int rc = step(st, stmt, what);
+    int rc = store_i_step(st, stmt, what);
     if (rc == 1 && member_fill(stmt, out) != 0)
-        rc = set_err(st, "%s: out of memory", what);
-    finish(stmt);
+        rc = store_i_set_err(st, "%s: out of memory", what);
+    store_i_finish(stmt);
     return rc;
 }
 
@@ -679,7 +734,7 @@ store_member_upsert(struct store *st, const char *address, const char *name, con
      * it was first given, the NOCASE unique index finds it in any case.
      */
     int64_t id = 0;
-    int rc = query_int(st, &id, what,
+    int rc = store_i_query_int(st, &id, what,
                        "INSERT INTO members (address, name, role, state, profile, created, updated)"
                        " VALUES (?1, ?2, coalesce(?3, 'newcomer'), coalesce(?4, 'pending'), ?5,"
                        " ?6, ?6)"
@@ -689,7 +744,7 @@ store_member_upsert(struct store *st, const char *address, const char *name, con
                        " RETURNING id",
                        "sssssi", address, name, role, state, profile, (int64_t)now);
     if (rc == 0)
-        rc = set_err(st, "%s: no row id returned", what);
+        rc = store_i_set_err(st, "%s: no row id returned", what);
     if (rc < 0)
         return -1;
     if (id_out)
@@ -715,14 +770,14 @@ store_member_each(struct store *st, int (*fn)(const struct store_member *, void 
 {
     const char *what = "listing members";
     sqlite3_stmt *stmt =
-        prepare(st, what, "SELECT " MEMBER_COLUMNS " FROM members ORDER BY id", "");
+        store_i_prepare(st, what, "SELECT " MEMBER_COLUMNS " FROM members ORDER BY id", "");
     if (!stmt)
         return -1;
     int rc;
-    while ((rc = step(st, stmt, what)) == 1) {
+    while ((rc = store_i_step(st, stmt, what)) == 1) {
         struct store_member m;
         if (member_fill(stmt, &m) != 0) {
-            rc = set_err(st, "%s: out of memory", what);
+            rc = store_i_set_err(st, "%s: out of memory", what);
             break;
         }
         rc = fn(&m, arg);
@@ -730,14 +785,14 @@ store_member_each(struct store *st, int (*fn)(const struct store_member *, void 
         if (rc != 0)
             break;
     }
-    finish(stmt);
+    store_i_finish(stmt);
     return rc;
 }
 
 int
 store_member_count(struct store *st, const char *role, const char *state)
 {
-    return query_count(st, "counting members",
+    return store_i_query_count(st, "counting members",
                        "SELECT count(*) FROM members WHERE (?1 IS NULL OR role = ?1)"
                        " AND (?2 IS NULL OR state = ?2)",
                        "ss", role, state);
@@ -772,10 +827,10 @@ outbox_fill(sqlite3_stmt *stmt, struct store_outbox *o)
     o->created = (time_t)sqlite3_column_int64(stmt, 8);
     o->next_attempt = (time_t)sqlite3_column_int64(stmt, 9);
     o->sent_at = (time_t)sqlite3_column_int64(stmt, 12);
-    if (col_str(stmt, 1, &o->recipient) != 0 || col_str(stmt, 2, &o->sender) != 0 ||
-        col_str(stmt, 3, &o->message_id) != 0 || col_str(stmt, 4, &o->headers) != 0 ||
-        col_str(stmt, 5, &o->body) != 0 || col_str(stmt, 6, &o->status) != 0 ||
-        col_str(stmt, 10, &o->last_error) != 0 || col_str(stmt, 11, &o->reply) != 0) {
+    if (store_i_col_str(stmt, 1, &o->recipient) != 0 || store_i_col_str(stmt, 2, &o->sender) != 0 ||
+        store_i_col_str(stmt, 3, &o->message_id) != 0 || store_i_col_str(stmt, 4, &o->headers) != 0 ||
+        store_i_col_str(stmt, 5, &o->body) != 0 || store_i_col_str(stmt, 6, &o->status) != 0 ||
+        store_i_col_str(stmt, 10, &o->last_error) != 0 || store_i_col_str(stmt, 11, &o->reply) != 0) {
         outbox_clear(o);
         return -1;
     }
@@ -791,13 +846,13 @@ store_outbox_add(struct store *st, const char *recipient, const char *sender,
     snprintf(what, sizeof what, "queueing mail %s for %s", message_id ? message_id : "(no id)",
              recipient ? recipient : "(nobody)");
     int64_t id = 0;
-    int rc = query_int(st, &id, what,
+    int rc = store_i_query_int(st, &id, what,
                        "INSERT INTO outbox (recipient, sender, message_id, headers, body, status,"
                        " attempts, created, next_attempt)"
                        " VALUES (?1, ?2, ?3, ?4, ?5, 'queued', 0, ?6, ?6) RETURNING id",
                        "sssssi", recipient, sender, message_id, headers, body, (int64_t)now);
     if (rc == 0)
-        rc = set_err(st, "%s: no row id returned", what);
+        rc = store_i_set_err(st, "%s: no row id returned", what);
     if (rc < 0)
         return -1;
     if (id_out)
@@ -830,7 +885,7 @@ store_outbox_due(struct store *st, time_t now, int limit, struct store_outbox **
     *items = NULL;
     *n = 0;
     /* A negative LIMIT means no limit in SQLite, which is what limit <= 0 asks for. */
-    sqlite3_stmt *stmt = prepare(st, what,
+    sqlite3_stmt *stmt = store_i_prepare(st, what,
                                  "SELECT " OUTBOX_COLUMNS " FROM outbox"
                                  " WHERE status = 'queued' AND next_attempt <= ?1"
                                  " ORDER BY created, id LIMIT ?2",
@@ -839,13 +894,13 @@ store_outbox_due(struct store *st, time_t now, int limit, struct store_outbox **
         return -1;
     size_t cap = 0;
     int rc;
-    while ((rc = step(st, stmt, what)) == 1) {
+    while ((rc = store_i_step(st, stmt, what)) == 1) {
         if (outbox_push(stmt, items, n, &cap) != 0) {
-            rc = set_err(st, "%s: out of memory", what);
+            rc = store_i_set_err(st, "%s: out of memory", what);
             break;
         }
     }
-    finish(stmt);
+    store_i_finish(stmt);
     if (rc < 0) {
         store_outbox_free(*items, *n);
         *items = NULL;
@@ -870,11 +925,11 @@ outbox_update(struct store *st, const char *verb, int64_t id, const char *sql, i
 {
     char what[96];
     snprintf(what, sizeof what, "marking outbox mail %lld %s", (long long)id, verb);
-    int changed = run(st, what, sql, "iis", id, t, text);
+    int changed = store_i_run(st, what, sql, "iis", id, t, text);
     if (changed < 0)
         return -1;
     if (changed == 0)
-        return set_err(st, "%s: no queued mail with that id", what);
+        return store_i_set_err(st, "%s: no queued mail with that id", what);
     return 0;
 }
 
@@ -885,7 +940,7 @@ outbox_update(struct store *st, const char *verb, int64_t id, const char *sql, i
 static int
 outbox_erase_if_asked(struct store *st, int64_t id)
 {
-    return run(st, "erasing a farewell mail",
+    return store_i_run(st, "erasing a farewell mail",
                "UPDATE outbox SET recipient = '', headers = '', body = '', reply = NULL,"
                " last_error = NULL WHERE id = ?1 AND erase_after = 1",
                "i", (int64_t)id) < 0
@@ -928,7 +983,7 @@ store_outbox_fail(struct store *st, int64_t id, time_t now, const char *error)
 int
 store_outbox_count(struct store *st, const char *status)
 {
-    return query_count(st, "counting outbox mail",
+    return store_i_query_count(st, "counting outbox mail",
                        "SELECT count(*) FROM outbox WHERE ?1 IS NULL OR status = ?1", "s", status,
                        NULL);
 }
@@ -938,7 +993,7 @@ store_outbox_next_due(struct store *st)
 {
     int64_t t = 0;
     /* min() over no rows is one NULL row, which reads as 0: "nothing queued". */
-    if (query_int(st, &t, "finding the next outbox attempt",
+    if (store_i_query_int(st, &t, "finding the next outbox attempt",
                   "SELECT min(next_attempt) FROM outbox WHERE status = 'queued'", "") < 0)
         return (time_t)-1;
     return (time_t)t;
@@ -949,17 +1004,17 @@ store_outbox_each(struct store *st, const char *status,
                   int (*fn)(const struct store_outbox *, void *), void *arg)
 {
     const char *what = "listing outbox mail";
-    sqlite3_stmt *stmt = prepare(st, what,
+    sqlite3_stmt *stmt = store_i_prepare(st, what,
                                  "SELECT " OUTBOX_COLUMNS " FROM outbox"
                                  " WHERE ?1 IS NULL OR status = ?1 ORDER BY id",
                                  "s", status);
     if (!stmt)
         return -1;
     int rc;
-    while ((rc = step(st, stmt, what)) == 1) {
+    while ((rc = store_i_step(st, stmt, what)) == 1) {
         struct store_outbox o;
         if (outbox_fill(stmt, &o) != 0) {
-            rc = set_err(st, "%s: out of memory", what);
+            rc = store_i_set_err(st, "%s: out of memory", what);
             break;
         }
         rc = fn(&o, arg);
@@ -967,7 +1022,7 @@ store_outbox_each(struct store *st, const char *status,
         if (rc != 0)
             break;
     }
-    finish(stmt);
+    store_i_finish(stmt);
     return rc;
 }
 
@@ -979,7 +1034,7 @@ store_event_add(struct store *st, time_t now, const char *kind, const char *memb
 {
     char what[160];
     snprintf(what, sizeof what, "logging event %s", kind ? kind : "(none)");
-    return run(st, what,
+    return store_i_run(st, what,
                "INSERT INTO events (at, kind, member, message_id, detail)"
                " VALUES (?1, ?2, ?3, ?4, ?5)",
                "issss", (int64_t)now, kind, member, message_id, detail) < 0
@@ -990,7 +1045,7 @@ store_event_add(struct store *st, time_t now, const char *kind, const char *memb
 int
 store_event_count(struct store *st, const char *kind)
 {
-    return query_count(st, "counting events",
+    return store_i_query_count(st, "counting events",
                        "SELECT count(*) FROM events WHERE ?1 IS NULL OR kind = ?1", "s", kind,
                        NULL);
 }
@@ -1002,10 +1057,10 @@ store_outbox_tag(struct store *st, int64_t id, const char *kind, const char *ref
 {
     char what[96];
     snprintf(what, sizeof what, "tagging outbox mail %lld", (long long)id);
-    int rc = run(st, what, "UPDATE outbox SET kind = ?1, ref = ?2 WHERE id = ?3", "ssi", kind, ref,
+    int rc = store_i_run(st, what, "UPDATE outbox SET kind = ?1, ref = ?2 WHERE id = ?3", "ssi", kind, ref,
                  (int64_t)id);
     if (rc == 0)
-        return set_err(st, "%s: no such mail", what);
+        return store_i_set_err(st, "%s: no such mail", what);
     return rc < 0 ? -1 : 0;
 }
 
@@ -1015,19 +1070,19 @@ store_outbox_lookup(struct store *st, const char *message_id, char *recipient, s
 {
     char what[320];
     snprintf(what, sizeof what, "looking up our mail %s", message_id);
-    sqlite3_stmt *stmt = prepare(
+    sqlite3_stmt *stmt = store_i_prepare(
         st, what, "SELECT recipient, coalesce(ref, '') FROM outbox WHERE message_id = ?1", "s",
         message_id);
     if (!stmt)
         return -1;
-    int rc = step(st, stmt, what);
+    int rc = store_i_step(st, stmt, what);
     if (rc == 1) {
         if (recipient)
             snprintf(recipient, rlen, "%s", (const char *)sqlite3_column_text(stmt, 0));
         if (ref)
             snprintf(ref, ref_len, "%s", (const char *)sqlite3_column_text(stmt, 1));
     }
-    finish(stmt);
+    store_i_finish(stmt);
     return rc;
 }
 
@@ -1035,7 +1090,7 @@ int
 store_outbox_recent(struct store *st, const char *recipient, const char *kind, time_t since)
 {
     int64_t n = 0;
-    if (query_int(st, &n, "counting recent mail to one address",
+    if (store_i_query_int(st, &n, "counting recent mail to one address",
                   "SELECT count(*) FROM outbox WHERE recipient = ?1 COLLATE NOCASE"
                   " AND kind = ?2 AND created >= ?3",
                   "ssi", recipient, kind, (int64_t)since) < 0)
@@ -1054,9 +1109,9 @@ token_fill(sqlite3_stmt *stmt, struct store_token *t)
     t->created = (time_t)sqlite3_column_int64(stmt, 4);
     t->expires = (time_t)sqlite3_column_int64(stmt, 5);
     t->closed = (time_t)sqlite3_column_int64(stmt, 6);
-    if (col_str(stmt, 0, &t->token) != 0 || col_str(stmt, 1, &t->address) != 0 ||
-        col_str(stmt, 2, &t->action) != 0 || col_str(stmt, 3, &t->name) != 0 ||
-        col_str(stmt, 7, &t->outcome) != 0) {
+    if (store_i_col_str(stmt, 0, &t->token) != 0 || store_i_col_str(stmt, 1, &t->address) != 0 ||
+        store_i_col_str(stmt, 2, &t->action) != 0 || store_i_col_str(stmt, 3, &t->name) != 0 ||
+        store_i_col_str(stmt, 7, &t->outcome) != 0) {
         store_token_free(t);
         return -1;
     }
@@ -1069,7 +1124,7 @@ store_token_add(struct store *st, const char *token, const char *address, const 
 {
     char what[320];
     snprintf(what, sizeof what, "saving the %s confirmation for %s", action, address);
-    return run(st, what,
+    return store_i_run(st, what,
                "INSERT INTO tokens (token, address, action, name, created, expires)"
                " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                "ssssii", token, address, action, name, (int64_t)now, (int64_t)expires) < 0
@@ -1083,13 +1138,13 @@ store_token_get(struct store *st, const char *token, struct store_token *out)
     const char *what = "looking up a confirmation token";
     memset(out, 0, sizeof *out);
     sqlite3_stmt *stmt =
-        prepare(st, what, "SELECT " TOKEN_COLUMNS " FROM tokens WHERE token = ?1", "s", token);
+        store_i_prepare(st, what, "SELECT " TOKEN_COLUMNS " FROM tokens WHERE token = ?1", "s", token);
     if (!stmt)
         return -1;
-    int rc = step(st, stmt, what);
+    int rc = store_i_step(st, stmt, what);
     if (rc == 1 && token_fill(stmt, out) != 0)
-        rc = set_err(st, "%s: out of memory", what);
-    finish(stmt);
+        rc = store_i_set_err(st, "%s: out of memory", what);
+    store_i_finish(stmt);
     return rc;
 }
 
@@ -1098,23 +1153,23 @@ store_token_open_for(struct store *st, const char *address, time_t now, struct s
 {
     const char *what = "looking up an open confirmation";
     memset(out, 0, sizeof *out);
-    sqlite3_stmt *stmt = prepare(st, what,
+    sqlite3_stmt *stmt = store_i_prepare(st, what,
                                  "SELECT " TOKEN_COLUMNS " FROM tokens WHERE address = ?1"
                                  " AND closed IS NULL AND expires > ?2 ORDER BY created DESC",
                                  "si", address, (int64_t)now);
     if (!stmt)
         return -1;
-    int rc = step(st, stmt, what);
+    int rc = store_i_step(st, stmt, what);
     if (rc == 1 && token_fill(stmt, out) != 0)
-        rc = set_err(st, "%s: out of memory", what);
-    finish(stmt);
+        rc = store_i_set_err(st, "%s: out of memory", what);
+    store_i_finish(stmt);
     return rc;
 }
 
 int
 store_token_close(struct store *st, const char *token, time_t now, const char *outcome)
 {
-    int rc = run(st, "closing a confirmation token",
+    int rc = store_i_run(st, "closing a confirmation token",
                  "UPDATE tokens SET closed = ?2, outcome = ?3 WHERE token = ?1 AND closed IS NULL",
                  "sis", token, (int64_t)now, outcome);
     return rc < 0 ? -1 : rc;
@@ -1123,7 +1178,7 @@ store_token_close(struct store *st, const char *token, time_t now, const char *o
 int
 store_token_close_address(struct store *st, const char *address, time_t now, const char *outcome)
 {
-    int rc = run(st, "closing the confirmations of an address",
+    int rc = store_i_run(st, "closing the confirmations of an address",
                  "UPDATE tokens SET closed = ?2, outcome = ?3 WHERE address = ?1 AND closed IS NULL",
                  "sis", address, (int64_t)now, outcome);
     return rc < 0 ? -1 : rc;
@@ -1132,7 +1187,7 @@ store_token_close_address(struct store *st, const char *address, time_t now, con
 int
 store_token_expire(struct store *st, time_t now)
 {
-    int rc = run(st, "expiring confirmations",
+    int rc = store_i_run(st, "expiring confirmations",
                  "UPDATE tokens SET closed = ?1, outcome = 'expired'"
                  " WHERE closed IS NULL AND expires <= ?1",
                  "i", (int64_t)now);
@@ -1160,16 +1215,16 @@ store_bounce_add(struct store *st, time_t now, const char *address, const char *
 {
     char what[320];
     snprintf(what, sizeof what, "recording a bounce for %s", address);
-    /* bind_args() knows no doubles: the score is bound by hand as ?6. */
-    sqlite3_stmt *stmt = prepare(st, what,
+    /* store_i_bind_args() knows no doubles: the score is bound by hand as ?6. */
+    sqlite3_stmt *stmt = store_i_prepare(st, what,
                                  "INSERT INTO bounces (at, address, severity, status, diagnostic,"
                                  " score) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                                  "issss", (int64_t)now, address, severity, status, diagnostic);
     if (!stmt)
         return -1;
-    int rc = sqlite3_bind_double(stmt, 6, score) == SQLITE_OK ? step(st, stmt, what)
-                                                               : db_err(st, what);
-    finish(stmt);
+    int rc = sqlite3_bind_double(stmt, 6, score) == SQLITE_OK ? store_i_step(st, stmt, what)
+                                                               : store_i_db_err(st, what);
+    store_i_finish(stmt);
     return rc < 0 ? -1 : 0;
 }
 
@@ -1179,7 +1234,7 @@ store_member_bounce(struct store *st, const char *address, double add, time_t no
 {
     char what[320];
     snprintf(what, sizeof what, "scoring a bounce for member %s", address);
-    sqlite3_stmt *stmt = prepare(st, what,
+    sqlite3_stmt *stmt = store_i_prepare(st, what,
                                  "UPDATE members SET bounce_score = bounce_score + ?2,"
                                  " last_bounce = ?3, updated = ?3,"
                                  " undeliverable = (bounce_score + ?2 >= ?4)"
@@ -1192,20 +1247,20 @@ store_member_bounce(struct store *st, const char *address, double add, time_t no
     rc |= sqlite3_bind_int64(stmt, 3, (int64_t)now);
     rc |= sqlite3_bind_int(stmt, 4, threshold);
     if (rc != SQLITE_OK) {
-        finish(stmt);
-        return db_err(st, what);
+        store_i_finish(stmt);
+        return store_i_db_err(st, what);
     }
-    int found = step(st, stmt, what);
+    int found = store_i_step(st, stmt, what);
     if (found == 1 && now_undeliverable)
         *now_undeliverable = sqlite3_column_int(stmt, 0);
-    finish(stmt);
+    store_i_finish(stmt);
     return found;
 }
 
 int
 store_member_set_away(struct store *st, const char *address, time_t until)
 {
-    int rc = run(st, "recording an absence", "UPDATE members SET away_until = ?2 WHERE address = ?1",
+    int rc = store_i_run(st, "recording an absence", "UPDATE members SET away_until = ?2 WHERE address = ?1",
                  "si", address, (int64_t)until);
     return rc < 0 ? -1 : rc;
 }
@@ -1213,10 +1268,10 @@ store_member_set_away(struct store *st, const char *address, time_t until)
 int
 store_outbox_erase_after(struct store *st, int64_t id)
 {
-    int rc = run(st, "marking a farewell mail for erasure",
+    int rc = store_i_run(st, "marking a farewell mail for erasure",
                  "UPDATE outbox SET erase_after = 1 WHERE id = ?1", "i", (int64_t)id);
     if (rc == 0)
-        return set_err(st, "marking outbox mail %lld for erasure: no such mail", (long long)id);
+        return store_i_set_err(st, "marking outbox mail %lld for erasure: no such mail", (long long)id);
     return rc < 0 ? -1 : 0;
 }
 
@@ -1226,7 +1281,7 @@ store_member_set_state(struct store *st, const char *address, const char *state,
 {
     char what[320];
     snprintf(what, sizeof what, "setting member %s %s", address, state);
-    int rc = run(st, what,
+    int rc = store_i_run(st, what,
                  "UPDATE members SET state = ?2, pause_until = nullif(?3, 0), updated = ?4"
                  " WHERE address = ?1",
                  "ssii", address, state, (int64_t)pause_until, (int64_t)now);
@@ -1256,7 +1311,7 @@ store_member_erase(struct store *st, const char *address)
     char what[320];
     snprintf(what, sizeof what, "erasing member %s", address);
     for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++)
-        if (run(st, what, sql[i], i + 1 < sizeof sql / sizeof sql[0] ? "s" : "", address) < 0)
+        if (store_i_run(st, what, sql[i], i + 1 < sizeof sql / sizeof sql[0] ? "s" : "", address) < 0)
             return -1;
     return 0;
 }
@@ -1268,7 +1323,7 @@ store_member_stale_pending(struct store *st, char ***addresses, size_t *n)
     const char *what = "listing unconfirmed members";
     *addresses = NULL;
     *n = 0;
-    sqlite3_stmt *stmt = prepare(st, what,
+    sqlite3_stmt *stmt = store_i_prepare(st, what,
                                  "SELECT address FROM members m WHERE state = 'pending'"
                                  " AND NOT EXISTS (SELECT 1 FROM tokens t WHERE t.address ="
                                  " m.address AND t.closed IS NULL) ORDER BY id",
@@ -1277,23 +1332,23 @@ store_member_stale_pending(struct store *st, char ***addresses, size_t *n)
         return -1;
     int rc;
     size_t cap = 0;
-    while ((rc = step(st, stmt, what)) == 1) {
+    while ((rc = store_i_step(st, stmt, what)) == 1) {
         if (*n == cap) {
             cap = cap ? cap * 2 : 8;
             char **grown = realloc(*addresses, cap * sizeof *grown);
             if (!grown) {
-                rc = set_err(st, "%s: out of memory", what);
+                rc = store_i_set_err(st, "%s: out of memory", what);
                 break;
             }
             *addresses = grown;
         }
-        if (col_str(stmt, 0, &(*addresses)[*n]) != 0) {
-            rc = set_err(st, "%s: out of memory", what);
+        if (store_i_col_str(stmt, 0, &(*addresses)[*n]) != 0) {
+            rc = store_i_set_err(st, "%s: out of memory", what);
             break;
         }
         (*n)++;
     }
-    finish(stmt);
+    store_i_finish(stmt);
     if (rc < 0) {
         store_strings_free(*addresses, *n);
         *addresses = NULL;
@@ -1315,5 +1370,14 @@ int
 store_checkpoint(struct store *st)
 {
     /* Copies the WAL into the database and empties it, so erased data leaves the WAL too. */
-    return run_script(st, "checkpointing", "PRAGMA wal_checkpoint(TRUNCATE)");
+    return store_i_run_script(st, "checkpointing", "PRAGMA wal_checkpoint(TRUNCATE)");
+}
+
+int
+store_member_set_waiting(struct store *st, const char *address, time_t since)
+{
+    int rc = store_i_run(st, "recording when a newcomer started waiting",
+                         "UPDATE members SET waiting_since = nullif(?2, 0) WHERE address = ?1",
+                         "si", address, (int64_t)since);
+    return rc < 0 ? -1 : rc;
 }

@@ -18,7 +18,7 @@
 #include <time.h>
 
 /* The schema version this build writes; see the migrations in store.c. */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 struct store;
 
@@ -100,6 +100,10 @@ struct store_member {
     int undeliverable;   /* the score reached [programme] bounce_threshold */
     time_t away_until;   /* an out-of-office reply holds reminders back until then */
     time_t pause_until;  /* a paused member resumes by itself then; 0 when open-ended */
+    time_t waiting_since; /* a newcomer without a mentor has waited since then; 0 when not */
+    time_t last_break;    /* a mentor's last pause ended then; 0 never */
+    int unanswered;       /* check-ins and proposals left unanswered in a row */
+    time_t last_reminder; /* when the last batched reminder went to this mentor */
 };
 
 int store_member_get(struct store *st, const char *address, struct store_member *out);
@@ -204,6 +208,8 @@ int store_bounce_add(struct store *st, time_t now, const char *address, const ch
 int store_member_bounce(struct store *st, const char *address, double add, time_t now,
                         int threshold, int *now_undeliverable);
 int store_member_set_away(struct store *st, const char *address, time_t until);
+/* A newcomer starts waiting for a mentor at since (0: not waiting); 1 when found. */
+int store_member_set_waiting(struct store *st, const char *address, time_t since);
 
 /* Set state ("active", "paused", ...) and pause_until (0: none); 1 when the member exists. */
 int store_member_set_state(struct store *st, const char *address, const char *state,
@@ -217,6 +223,23 @@ void store_strings_free(char **v, size_t n);
 int store_outbox_erase_after(struct store *st, int64_t id);
 /* Move the WAL into the database file and truncate it (outside a transaction). */
 int store_checkpoint(struct store *st);
+
+/*
+ * ---- pairs and blocks (store_pairs.c) ----
+ * Pairings from proposal to end, and do-not-match blocks.  Tables: pairs,
+ * blocks; members.waiting_since.  Declarations for store_pairs.c go here.
+ */
+
+/* @@ store_pairs.c declarations @@ */
+
+/*
+ * ---- the schedule and feedback (store_schedule.c) ----
+ * Due events (each done exactly once) and check-in answers.  Tables:
+ * schedule, feedback; members.last_break, unanswered, last_reminder.
+ * Declarations for store_schedule.c go here.
+ */
+
+/* @@ store_schedule.c declarations @@ */
 
 /* ---- event log ---- */
 

@@ -247,6 +247,31 @@ test_booleans(void **state)
 }
 
 static void
+test_programme_sections(void **state)
+{
+    struct fixture *fx = *state;
+
+    expect_ok(fx, BASE "[matching]\nmode = circles\ntag = 2.5\nsynonyms = js=javascript\n"
+                       "[lifecycle]\nlength = 8w\ncheckins = 2, 7\nquiet_start = 22\n"
+                       "[digest]\nfrequency = daily\nhour = 7\n");
+    assert_string_equal(fx->cfg.matching.mode, "circles");
+    assert_true(fx->cfg.matching.tag > 2.49 && fx->cfg.matching.tag < 2.51);
+    assert_int_equal(fx->cfg.lifecycle.length, 8 * 7 * 86400);
+    assert_string_equal(fx->cfg.lifecycle.checkins, "2, 7");
+    assert_string_equal(fx->cfg.digest.frequency, "daily");
+    assert_int_equal(fx->cfg.digest.hour, 7);
+    assert_string_equal(fx->cfg.lifecycle.introduction, "together");
+    expect_error(fx, BASE "[matching]\nmode = trios\n", 9,
+                 "unknown mode 'trios' (one of: pairs|circles|buddies|rotation)");
+    expect_error(fx, BASE "[matching]\ntag = lots\n", 9,
+                 "bad value for tag: 'lots' (a number from 0 to 1000)");
+    expect_error(fx, BASE "[lifecycle]\nquiet_start = 8\n", 9,
+                 "quiet_start and quiet_end are equal: give the night a length");
+    expect_error(fx, BASE "[digest]\nfrequency = hourly\n", 9,
+                 "unknown frequency 'hourly' (one of: daily|weekly|monthly|never)");
+}
+
+static void
 test_durations(void **state)
 {
     struct fixture *fx = *state;
@@ -259,10 +284,10 @@ test_durations(void **state)
     assert_int_equal(fx->cfg.imap.poll_interval, 3600);
     expect_error(fx, BASE "poll_interval = 5x\n", 8,
                  "bad value for poll_interval: '5x' (a duration of 1-86400 seconds; suffixes s, "
-                 "m, h, d allowed)");
+                 "m, h, d, w allowed)");
     expect_error(fx, BASE "poll_interval = 2d\n", 8,
                  "bad value for poll_interval: '2d' (a duration of 1-86400 seconds; suffixes s, "
-                 "m, h, d allowed)");
+                 "m, h, d, w allowed)");
     expect_error(fx, BASE "[smtp]\nretry_base = 2h\nretry_max = 1h\n", 10,
                  "retry_max (3600 seconds) is smaller than retry_base (7200 seconds)");
 }
@@ -731,27 +756,39 @@ test_shipped_example_defaults_are_true(void **state)
     assert_int_equal(fclose(out), 0);
     expect_ok(fx, text);
     printed = print_to_string(&fx->cfg);
-    /* Each ";key = value" line of the example (other than examples of optional values)
-     * must appear as "key = value" in the effective configuration. */
+    /*
+     * Uncommenting any one ";key = value" line (other than examples of optional
+     * values) must load and give exactly the same effective configuration.
+     */
     defaults = strdup(text);
     assert_non_null(defaults);
-    for (char *save = NULL, *l = strtok_r(defaults, "\n", &save); l != NULL;
-         l = strtok_r(NULL, "\n", &save)) {
-        char want[256];
+    for (char *l = defaults; (l = strstr(l, "\n;")) != NULL; l++) {
+        char *eol = strchr(l + 1, '\n');
+        size_t at = (size_t)(l - defaults) + 1;
 
-        if (l[0] != ';' || l[1] == ' ' || l[1] == '\0' || strstr(l, " = ") == NULL)
+        if (l[2] == ' ' || l[2] == '\n' || eol == NULL ||
+            memmem(l, (size_t)(eol - l), " = ", 3) == NULL)
             continue;
-        if (strstr(l, "url =") || strstr(l, "tls_ca_file") || strstr(l, "user =") ||
-            strstr(l, "password_file") || strstr(l, "retry_max") || strstr(l, "max_lifetime") ||
-            strstr(l, "templates") || strstr(l, "dir =") || strstr(l, "max_message_size") ||
-            strstr(l, "confirm_expiry") || strstr(l, "away_pause"))
-            continue; /* examples of optional values, or durations written with suffixes */
-        snprintf(want, sizeof(want), "\n%s\n", l + 1);
-        if (strstr(printed, want) == NULL)
-            fail_msg("example default '%s' is not the effective default", l + 1);
+        if (!strncmp(l + 2, "url =", 5) || !strncmp(l + 2, "tls_ca_file", 11) ||
+            !strncmp(l + 2, "user =", 6) || !strncmp(l + 2, "password_file", 13) ||
+            !strncmp(l + 2, "dir =", 5) || !strncmp(l + 2, "synonyms", 8) ||
+            !strncmp(l + 2, "trusted_authserv", 16))
+            continue; /* examples of optional values, not defaults */
+        char *variant = strdup(text);
+        assert_non_null(variant);
+        variant[at] = ' '; /* ";key = v" becomes " key = v"... */
+        memmove(variant + at, variant + at + 1, strlen(variant + at)); /* ...then "key = v" */
+        if (load_text(fx, variant) != 0)
+            fail_msg("uncommenting '%.*s' fails: %s", (int)(eol - l - 2), l + 2, fx->err);
+        char *again = print_to_string(&fx->cfg);
+        if (strcmp(again, printed) != 0)
+            fail_msg("example default '%.*s' is not the effective default", (int)(eol - l - 2),
+                     l + 2);
+        free(again);
+        free(variant);
         n++;
     }
-    assert_true(n >= 20);
+    assert_true(n >= 50);
     free(defaults);
     free(printed);
     free(text);
@@ -767,6 +804,7 @@ main(void)
         T(test_port_defaults_follow_security),
         T(test_booleans),
         T(test_durations),
+        T(test_programme_sections),
         T(test_unknown_section),
         T(test_unknown_key),
         T(test_bad_port),

@@ -126,7 +126,7 @@ test_newer_schema_refused(void **state)
     assert_int_equal(store_open(path, &st, err, sizeof err), -1);
     assert_null(st);
     assert_non_null(
-        strstr(err, "database schema version 99 is newer than this mentord (2); upgrade mentord"));
+        strstr(err, "database schema version 99 is newer than this mentord (3); upgrade mentord"));
     /* The refused file is left exactly as it was: not switched to WAL, not migrated. */
     assert_int_equal(raw_int(path, "PRAGMA user_version"), 99);
     assert_int_equal(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'members'"), 0);
@@ -769,7 +769,7 @@ test_version1_database_upgrades_in_place(void **state)
     assert_int_equal(raw_int(path, "PRAGMA user_version"), 1);
     struct store *st = NULL;
     assert_int_equal(store_open(path, &st, err, sizeof err), 0);
-    assert_int_equal(store_schema_version(st), 2);
+    assert_int_equal(store_schema_version(st), STORE_SCHEMA_VERSION);
     struct store_member m;
     assert_int_equal(store_member_get(st, "ann@example.org", &m), 1);
     assert_string_equal(m.profile, "skills: rust");
