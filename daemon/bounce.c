@@ -499,8 +499,11 @@ is_blank(const char *p, size_t n)
 static void
 append(char *buf, size_t cap, size_t *len, const char *s, size_t n)
 {
+    /* Full: the rest of an overlong field is dropped (a full buffer must not grow past cap). */
+    if (*len + 2 > cap)
+        return;
     if (*len + n + 2 > cap)
-        n = *len + 2 < cap ? cap - *len - 2 : 0;
+        n = cap - *len - 2;
     memcpy(buf + *len, s, n);
     *len += n;
     buf[(*len)++] = ' ';
