@@ -292,7 +292,15 @@ membership_leave(struct programme_ctx *c)
         .erase_after = 1,
     };
 
-    if (store_member_erase(c->st, c->m->from_addr) != 0)
+    struct store_member mem;
+    int found = store_member_get(c->st, c->m->from_addr, &mem);
+    if (found < 0)
+        return -1;
+    int64_t id = found ? mem.id : 0;
+    if (found)
+        store_member_free(&mem);
+    if ((id && programme_member_leaving(c, id) != 0) ||
+        store_member_erase(c->st, c->m->from_addr) != 0)
         return -1;
     if (outbox_queue(c->cfg, c->st, &om, c->now, err, sizeof(err)) != 0) {
         snprintf(c->detail, c->detail_len, "cannot answer: %s", err);

@@ -206,6 +206,45 @@ fail:
     return -1;
 }
 
+/*
+ * The programme's clockwork: every due scheduled event, each in its own
+ * transaction (a crash neither skips nor repeats one), then a matching round
+ * when one is due.  Bounded per call so the inbox is never starved.
+ */
+static int
+mentord_programme(const struct config *cfg, struct store *st, const struct mentord_opts *o,
+                  time_t *last_round)
+{
+    int n = 0, rc = 1;
+
+    if (o->dry_run)
+        return 0;
+    while (rc == 1 && n < 1000) {
+        if (store_begin(st) != 0)
+            goto fail;
+        rc = programme_run_due(cfg, st, clock_now());
+        if (rc < 0 || store_commit(st) != 0)
+            goto fail;
+        n += rc;
+    }
+    time_t now = clock_now();
+    if (*last_round == 0 || now - *last_round >= cfg->matching.interval) {
+        if (store_begin(st) != 0)
+            goto fail;
+        int pairs = programme_match_round(cfg, st, now, 0, NULL);
+        if (pairs < 0 || store_commit(st) != 0)
+            goto fail;
+        *last_round = now;
+        if (pairs > 0)
+            log_info("matching: %d new pairs", pairs);
+    }
+    return 0;
+fail:
+    log_error("programme: %s", store_errmsg(st));
+    store_rollback(st);
+    return -1;
+}
+
 /* --once: one inbox pass and one outbox drain; 1 when either failed. */
 static int
 mentord_once(const struct config *cfg, struct store *st, const struct mentord_opts *o)
@@ -223,6 +262,9 @@ mentord_once(const struct config *cfg, struct store *st, const struct mentord_op
         log_info("inbox: %d processed, %d duplicates, %d failed", stats.processed, stats.skipped,
                  stats.failed);
     }
+    time_t last_round = 0;
+    if (mentord_programme(cfg, st, o, &last_round) != 0)
+        rc = 1;
     /* In a dry run this prints what was already queued before; the inbox pass
      * printed what it would have queued itself. */
     if (mentord_drain(cfg, st, o) != 0)
@@ -259,10 +301,13 @@ static int
 mentord_wait_time(const struct config *cfg, struct store *st, int idle)
 {
     int wait = idle ? MENTORD_IDLE_MAX : cfg->imap.poll_interval;
-    time_t due = store_outbox_next_due(st);
+    time_t dues[3] = {store_outbox_next_due(st), programme_next_due(cfg, st),
+                      cfg->matching.interval > 0 ? clock_now() + cfg->matching.interval : 0};
 
-    if (due > 0) {
-        time_t left = due - clock_now();
+    for (size_t i = 0; i < 3; i++) {
+        if (dues[i] <= 0)
+            continue;
+        time_t left = dues[i] - clock_now();
         if (left < 1)
             left = 1;
         if (left < wait)
@@ -298,6 +343,7 @@ mentord_loop(struct config *cfg, struct store *st, const struct mentord_opts *o)
     struct imap *im = NULL;
     struct inbox_stats stats;
     int failures = 0;
+    time_t last_round = 0;
 
     log_info("mentord %s started for %s", MENTORD_VERSION, cfg->community.address);
     while (!mentord_stop) {
@@ -319,6 +365,7 @@ mentord_loop(struct config *cfg, struct store *st, const struct mentord_opts *o)
             continue;
         }
         failures = 0;
+        mentord_programme(cfg, st, o, &last_round);
         if (mentord_drain(cfg, st, o) != 0 || mentord_stop || mentord_reload)
             continue;
         int idle = cfg->imap.idle && imap_has_idle(im);

@@ -344,12 +344,18 @@ programme_command(struct programme_ctx *c, const struct command *cmd)
     case COMMAND_REMATCH:
     case COMMAND_ACCEPT:
     case COMMAND_DECLINE:
-        return programme_no_pairing(c, command_name(cmd->kind));
+        rc = programme_pair_mail(c, cmd);
+        return rc == 1 ? programme_no_pairing(c, command_name(cmd->kind)) : rc;
     case COMMAND_NONE:
         break;
     }
-    /* No command: a reply to a confirmation confirms; profile lines update the profile. */
+    /*
+     * No command: a reply to a confirmation confirms; a reply to a proposal or
+     * check-in is about the pairing; profile lines update the profile.
+     */
     rc = programme_try_confirm(c, c->ref);
+    if (rc == 1)
+        rc = programme_pair_mail(c, cmd);
     if (rc != 1)
         return rc;
     if (c->profile.n_fields > 0 || c->profile.n_problems > 0) {

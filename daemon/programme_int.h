@@ -45,4 +45,17 @@ int programme_capacity(struct programme_ctx *c, int n);
 int programme_profile_update(struct programme_ctx *c);
 int programme_no_pairing(struct programme_ctx *c, const char *what);
 
+/*
+ * pairing.c: a mail about a pairing: ACCEPT/DECLINE of a proposal, DONE,
+ * REMATCH, or a reply (by ref) to a proposal or check-in.  Returns 1 when
+ * the mail is not about a pairing, so the caller reads it another way.
+ */
+int programme_pair_mail(struct programme_ctx *c, const struct command *cmd);
+
+/*
+ * lifecycle.c: a member confirmed LEAVE; before their data is erased, end
+ * their pairings kindly and tell each partner.
+ */
+int programme_member_leaving(struct programme_ctx *c, int64_t member_id);
+
 #endif
