@@ -1,0 +1,1772 @@
+/*
+ * profile: "Key: value" lines a member writes about themselves.
+ *
+ * Rules (so the help text can explain them):
+ *  - a line is "Key: value" (also "Key：value"), optionally after a bullet
+ *    ("- ", "* ", "• "); keys are case-insensitive and spaces, hyphens and
+ *    underscores in them do not matter ("Time zone", "timezone", "Time-Zone");
+ *  - lines whose key is not a profile key are free text and ignored;
+ *  - a profile key with an unusable value becomes a problem with a hint;
+ *  - lists are split on , ; / & and the words "and", "und", "et", "y"; items
+ *    are trimmed, lower-cased, shortened to 40 bytes at a word boundary, an
+ *    English plural is dropped conservatively ("tests" -> "test", but never
+ *    "css", "windows", "analytics"), duplicates dropped, at most 20 kept;
+ *  - languages become English lower-case names from English names, native
+ *    names or ISO 639-1 codes ("Deutsch", "German", "de" -> "german");
+ *  - time zones: "UTC+2", "GMT-05:00", "+0530" (stored as "UTC+05:30", zero
+ *    as "UTC"), common abbreviations and ~150 cities and single-zone countries
+ *    (mapped to the region's IANA zone, so daylight saving is right: "PST" is
+ *    America/Los_Angeles), or an IANA name checked against the tz database,
+ *    case fixed up ("europe/berlin" -> "Europe/Berlin");
+ *  - capacity: a whole number of mentees, 1..20;
+ *  - availability: hours per week, 0..80; "2-4 hours" takes the lower bound
+ *    (never plan with more time than was offered), "1 hour a day" is 7 a week,
+ *    "8 hours a month" is 2 a week.
+ */
+#include "profile.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_ITEMS 20
+#define MAX_ITEM 40
+#define MAX_NAME 100
+#define MAX_KEY 40
+#define MAX_ZONE 100
+#define MAX_CAPACITY 20
+#define MAX_HOURS 80
+#define ZONEINFO "/usr/share/zoneinfo"
+
+enum field {
+    F_NONE,
+    F_NAME,
+    F_SKILLS,
+    F_LANGUAGES,
+    F_TIMEZONE,
+    F_GOALS,
+    F_CAPACITY,
+    F_AVAILABILITY,
+};
+
+/* Keys after key_normalise(): lower case, no spaces, hyphens, underscores or dots. */
+static const struct {
+    const char *key;
+    enum field field;
+} keys[] = {
+    {"name", F_NAME},
+    {"fullname", F_NAME},
+    {"yourname", F_NAME},
+    {"nom", F_NAME},
+    {"nomcomplet", F_NAME},
+    {"prénom", F_NAME},
+    {"nombre", F_NAME},
+    {"vorname", F_NAME},
+    {"nome", F_NAME},
+    {"naam", F_NAME},
+    {"imię", F_NAME},
+    {"имя", F_NAME},
+    {"skills", F_SKILLS},
+    {"skill", F_SKILLS},
+    {"interests", F_SKILLS},
+    {"interest", F_SKILLS},
+    {"topics", F_SKILLS},
+    {"topic", F_SKILLS},
+    {"expertise", F_SKILLS},
+    {"compétences", F_SKILLS},
+    {"competences", F_SKILLS},
+    {"intérêts", F_SKILLS},
+    {"interets", F_SKILLS},
+    {"sujets", F_SKILLS},
+    {"fähigkeiten", F_SKILLS},
+    {"faehigkeiten", F_SKILLS},
+    {"kenntnisse", F_SKILLS},
+    {"interessen", F_SKILLS},
+    {"themen", F_SKILLS},
+    {"habilidades", F_SKILLS},
+    {"intereses", F_SKILLS},
+    {"temas", F_SKILLS},
+    {"competenze", F_SKILLS},
+    {"interessi", F_SKILLS},
+    {"argomenti", F_SKILLS},
+    {"competências", F_SKILLS},
+    {"interesses", F_SKILLS},
+    {"vaardigheden", F_SKILLS},
+    {"навыки", F_SKILLS},
+    {"интересы", F_SKILLS},
+    {"languages", F_LANGUAGES},
+    {"language", F_LANGUAGES},
+    {"spokenlanguages", F_LANGUAGES},
+    {"langues", F_LANGUAGES},
+    {"langue", F_LANGUAGES},
+    {"sprachen", F_LANGUAGES},
+    {"sprache", F_LANGUAGES},
+    {"idiomas", F_LANGUAGES},
+    {"idioma", F_LANGUAGES},
+    {"lenguas", F_LANGUAGES},
+    {"lingue", F_LANGUAGES},
+    {"lingua", F_LANGUAGES},
+    {"talen", F_LANGUAGES},
+    {"języki", F_LANGUAGES},
+    {"языки", F_LANGUAGES},
+    {"timezone", F_TIMEZONE},
+    {"tz", F_TIMEZONE},
+    {"zeitzone", F_TIMEZONE},
+    {"fuseauhoraire", F_TIMEZONE},
+    {"zonahoraria", F_TIMEZONE},
+    {"fusohorario", F_TIMEZONE},
+    {"fusoorario", F_TIMEZONE},
+    {"tijdzone", F_TIMEZONE},
+    {"strefaczasowa", F_TIMEZONE},
+    {"часовойпояс", F_TIMEZONE},
+    {"goals", F_GOALS},
+    {"goal", F_GOALS},
+    {"objectives", F_GOALS},
+    {"objective", F_GOALS},
+    {"ziele", F_GOALS},
+    {"ziel", F_GOALS},
+    {"objectifs", F_GOALS},
+    {"objectif", F_GOALS},
+    {"objetivos", F_GOALS},
+    {"objetivo", F_GOALS},
+    {"metas", F_GOALS},
+    {"obiettivi", F_GOALS},
+    {"doelen", F_GOALS},
+    {"цели", F_GOALS},
+    {"capacity", F_CAPACITY},
+    {"maxmentees", F_CAPACITY},
+    {"maximummentees", F_CAPACITY},
+    {"kapazität", F_CAPACITY},
+    {"kapazitaet", F_CAPACITY},
+    {"capacité", F_CAPACITY},
+    {"capacite", F_CAPACITY},
+    {"capacidad", F_CAPACITY},
+    {"capacità", F_CAPACITY},
+    {"capacidade", F_CAPACITY},
+    {"availability", F_AVAILABILITY},
+    {"hoursperweek", F_AVAILABILITY},
+    {"verfügbarkeit", F_AVAILABILITY},
+    {"verfuegbarkeit", F_AVAILABILITY},
+    {"stundenprowoche", F_AVAILABILITY},
+    {"disponibilité", F_AVAILABILITY},
+    {"disponibilite", F_AVAILABILITY},
+    {"heuresparsemaine", F_AVAILABILITY},
+    {"disponibilidad", F_AVAILABILITY},
+    {"horasporsemana", F_AVAILABILITY},
+    {"disponibilità", F_AVAILABILITY},
+    {"disponibilidade", F_AVAILABILITY},
+};
+
+/* English name, then other names it goes by (lower case), then its ISO 639-1 code. */
+static const struct {
+    const char *english;
+    const char *code;
+    const char *names[5];
+} languages[] = {
+    {"english", "en", {"englisch", "anglais", "inglés", "ingles"}},
+    {"spanish", "es", {"español", "espanol", "castellano", "spanisch", "espagnol"}},
+    {"french", "fr", {"français", "francais", "französisch", "francés", "frances"}},
+    {"german", "de", {"deutsch", "allemand", "alemán", "aleman", "tedesco"}},
+    {"italian", "it", {"italiano", "italienisch", "italien"}},
+    {"portuguese", "pt", {"português", "portugues", "portugiesisch", "portugais"}},
+    {"dutch", "nl", {"nederlands", "niederländisch", "néerlandais", "flemish", "vlaams"}},
+    {"russian", "ru", {"русский", "russisch", "russe", "ruso"}},
+    {"ukrainian", "uk", {"українська", "ukrainisch", "ukrainien", "ucraniano"}},
+    {"polish", "pl", {"polski", "polnisch", "polonais", "polaco"}},
+    {"czech", "cs", {"čeština", "cestina", "tschechisch", "tchèque"}},
+    {"slovak", "sk", {"slovenčina", "slovencina", "slowakisch"}},
+    {"hungarian", "hu", {"magyar", "ungarisch", "hongrois"}},
+    {"romanian", "ro", {"română", "romana", "rumänisch", "roumain"}},
+    {"bulgarian", "bg", {"български", "bulgarisch"}},
+    {"greek", "el", {"ελληνικά", "griechisch", "grec", "griego"}},
+    {"turkish", "tr", {"türkçe", "turkce", "türkisch", "turc", "turco"}},
+    {"arabic", "ar", {"العربية", "arabisch", "arabe"}},
+    {"hebrew", "he", {"עברית", "hebräisch", "hébreu", "ivrit"}},
+    {"persian", "fa", {"فارسی", "farsi", "persisch", "persan"}},
+    {"hindi", "hi", {"हिन्दी", "हिंदी"}},
+    {"bengali", "bn", {"বাংলা", "bangla"}},
+    {"urdu", "ur", {"اردو"}},
+    {"punjabi", "pa", {"ਪੰਜਾਬੀ", "panjabi"}},
+    {"tamil", "ta", {"தமிழ்"}},
+    {"telugu", "te", {"తెలుగు"}},
+    {"marathi", "mr", {"मराठी"}},
+    {"chinese", "zh", {"中文", "汉语", "mandarin", "普通话", "chinesisch"}},
+    {"cantonese", NULL, {"粵語", "粤语", "廣東話"}},
+    {"japanese", "ja", {"日本語", "japanisch", "japonais", "japonés"}},
+    {"korean", "ko", {"한국어", "koreanisch", "coréen"}},
+    {"vietnamese", "vi", {"tiếng việt", "vietnamesisch"}},
+    {"thai", "th", {"ไทย", "thailändisch"}},
+    {"indonesian", "id", {"bahasa indonesia", "indonesisch"}},
+    {"malay", "ms", {"bahasa melayu", "melayu"}},
+    {"filipino", "tl", {"tagalog"}},
+    {"swahili", "sw", {"kiswahili", "suaheli"}},
+    {"amharic", "am", {"አማርኛ"}},
+    {"yoruba", "yo", {"yorùbá"}},
+    {"hausa", "ha", {0}},
+    {"igbo", "ig", {0}},
+    {"zulu", "zu", {"isizulu"}},
+    {"afrikaans", "af", {0}},
+    {"swedish", "sv", {"svenska", "schwedisch", "suédois"}},
+    {"norwegian", "no", {"norsk", "bokmål", "nynorsk", "norwegisch"}},
+    {"danish", "da", {"dansk", "dänisch", "danois"}},
+    {"finnish", "fi", {"suomi", "finnisch", "finnois"}},
+    {"icelandic", "is", {"íslenska"}},
+    {"estonian", "et", {"eesti"}},
+    {"latvian", "lv", {"latviešu"}},
+    {"lithuanian", "lt", {"lietuvių"}},
+    {"serbian", "sr", {"српски", "srpski"}},
+    {"croatian", "hr", {"hrvatski"}},
+    {"slovenian", "sl", {"slovenščina", "slovene"}},
+    {"catalan", "ca", {"català", "catala", "catalán"}},
+    {"basque", "eu", {"euskara", "euskera"}},
+    {"galician", "gl", {"galego", "gallego"}},
+    {"irish", "ga", {"gaeilge"}},
+    {"welsh", "cy", {"cymraeg"}},
+    {"esperanto", "eo", {0}},
+};
+
+/* Time zone abbreviations, mapped to a zone of the region so daylight saving follows. */
+static const struct {
+    const char *word;
+    const char *zone;
+} abbreviations[] = {
+    {"utc", "UTC"},
+    {"gmt", "UTC"},
+    {"z", "UTC"},
+    {"cet", "Europe/Berlin"},
+    {"cest", "Europe/Berlin"},
+    {"wet", "Europe/Lisbon"},
+    {"west", "Europe/Lisbon"},
+    {"eet", "Europe/Athens"},
+    {"eest", "Europe/Athens"},
+    {"bst", "Europe/London"},
+    {"msk", "Europe/Moscow"},
+    {"ist", "Asia/Kolkata"},
+    {"pkt", "Asia/Karachi"},
+    {"jst", "Asia/Tokyo"},
+    {"kst", "Asia/Seoul"},
+    {"hkt", "Asia/Hong_Kong"},
+    {"sgt", "Asia/Singapore"},
+    {"aest", "Australia/Sydney"},
+    {"aedt", "Australia/Sydney"},
+    {"awst", "Australia/Perth"},
+    {"nzst", "Pacific/Auckland"},
+    {"nzdt", "Pacific/Auckland"},
+    {"est", "America/New_York"},
+    {"edt", "America/New_York"},
+    {"et", "America/New_York"},
+    {"eastern", "America/New_York"},
+    {"cst", "America/Chicago"},
+    {"cdt", "America/Chicago"},
+    {"ct", "America/Chicago"},
+    {"central", "America/Chicago"},
+    {"mst", "America/Denver"},
+    {"mdt", "America/Denver"},
+    {"mountain", "America/Denver"},
+    {"pst", "America/Los_Angeles"},
+    {"pdt", "America/Los_Angeles"},
+    {"pt", "America/Los_Angeles"},
+    {"pacific", "America/Los_Angeles"},
+    {"akst", "America/Anchorage"},
+    {"hst", "Pacific/Honolulu"},
+    {"wat", "Africa/Lagos"},
+    {"cat", "Africa/Maputo"},
+    {"eat", "Africa/Nairobi"},
+    {"sast", "Africa/Johannesburg"},
+    {"brt", "America/Sao_Paulo"},
+    {"art", "America/Argentina/Buenos_Aires"},
+};
+
+/* Cities and single-zone countries, lower case, as people write them. */
+static const struct {
+    const char *place;
+    const char *zone;
+} places[] = {
+    {"berlin", "Europe/Berlin"},
+    {"munich", "Europe/Berlin"},
+    {"münchen", "Europe/Berlin"},
+    {"hamburg", "Europe/Berlin"},
+    {"frankfurt", "Europe/Berlin"},
+    {"cologne", "Europe/Berlin"},
+    {"köln", "Europe/Berlin"},
+    {"stuttgart", "Europe/Berlin"},
+    {"germany", "Europe/Berlin"},
+    {"deutschland", "Europe/Berlin"},
+    {"vienna", "Europe/Vienna"},
+    {"wien", "Europe/Vienna"},
+    {"austria", "Europe/Vienna"},
+    {"zurich", "Europe/Zurich"},
+    {"zürich", "Europe/Zurich"},
+    {"geneva", "Europe/Zurich"},
+    {"genève", "Europe/Zurich"},
+    {"bern", "Europe/Zurich"},
+    {"switzerland", "Europe/Zurich"},
+    {"paris", "Europe/Paris"},
+    {"lyon", "Europe/Paris"},
+    {"marseille", "Europe/Paris"},
+    {"toulouse", "Europe/Paris"},
+    {"france", "Europe/Paris"},
+    {"brussels", "Europe/Brussels"},
+    {"bruxelles", "Europe/Brussels"},
+    {"belgium", "Europe/Brussels"},
+    {"amsterdam", "Europe/Amsterdam"},
+    {"rotterdam", "Europe/Amsterdam"},
+    {"netherlands", "Europe/Amsterdam"},
+    {"london", "Europe/London"},
+    {"manchester", "Europe/London"},
+    {"edinburgh", "Europe/London"},
+    {"uk", "Europe/London"},
+    {"united kingdom", "Europe/London"},
+    {"england", "Europe/London"},
+    {"scotland", "Europe/London"},
+    {"dublin", "Europe/Dublin"},
+    {"ireland", "Europe/Dublin"},
+    {"madrid", "Europe/Madrid"},
+    {"barcelona", "Europe/Madrid"},
+    {"valencia", "Europe/Madrid"},
+    {"seville", "Europe/Madrid"},
+    {"sevilla", "Europe/Madrid"},
+    {"spain", "Europe/Madrid"},
+    {"españa", "Europe/Madrid"},
+    {"lisbon", "Europe/Lisbon"},
+    {"lisboa", "Europe/Lisbon"},
+    {"porto", "Europe/Lisbon"},
+    {"portugal", "Europe/Lisbon"},
+    {"rome", "Europe/Rome"},
+    {"roma", "Europe/Rome"},
+    {"milan", "Europe/Rome"},
+    {"milano", "Europe/Rome"},
+    {"naples", "Europe/Rome"},
+    {"italy", "Europe/Rome"},
+    {"italia", "Europe/Rome"},
+    {"copenhagen", "Europe/Copenhagen"},
+    {"københavn", "Europe/Copenhagen"},
+    {"denmark", "Europe/Copenhagen"},
+    {"stockholm", "Europe/Stockholm"},
+    {"sweden", "Europe/Stockholm"},
+    {"oslo", "Europe/Oslo"},
+    {"norway", "Europe/Oslo"},
+    {"helsinki", "Europe/Helsinki"},
+    {"finland", "Europe/Helsinki"},
+    {"reykjavik", "Atlantic/Reykjavik"},
+    {"warsaw", "Europe/Warsaw"},
+    {"warszawa", "Europe/Warsaw"},
+    {"krakow", "Europe/Warsaw"},
+    {"kraków", "Europe/Warsaw"},
+    {"poland", "Europe/Warsaw"},
+    {"prague", "Europe/Prague"},
+    {"praha", "Europe/Prague"},
+    {"budapest", "Europe/Budapest"},
+    {"bucharest", "Europe/Bucharest"},
+    {"sofia", "Europe/Sofia"},
+    {"athens", "Europe/Athens"},
+    {"greece", "Europe/Athens"},
+    {"istanbul", "Europe/Istanbul"},
+    {"ankara", "Europe/Istanbul"},
+    {"turkey", "Europe/Istanbul"},
+    {"kyiv", "Europe/Kyiv"},
+    {"kiev", "Europe/Kyiv"},
+    {"ukraine", "Europe/Kyiv"},
+    {"moscow", "Europe/Moscow"},
+    {"москва", "Europe/Moscow"},
+    {"saint petersburg", "Europe/Moscow"},
+    {"tel aviv", "Asia/Jerusalem"},
+    {"jerusalem", "Asia/Jerusalem"},
+    {"israel", "Asia/Jerusalem"},
+    {"cairo", "Africa/Cairo"},
+    {"egypt", "Africa/Cairo"},
+    {"lagos", "Africa/Lagos"},
+    {"abuja", "Africa/Lagos"},
+    {"nigeria", "Africa/Lagos"},
+    {"accra", "Africa/Accra"},
+    {"ghana", "Africa/Accra"},
+    {"nairobi", "Africa/Nairobi"},
+    {"kenya", "Africa/Nairobi"},
+    {"addis ababa", "Africa/Addis_Ababa"},
+    {"kampala", "Africa/Kampala"},
+    {"dar es salaam", "Africa/Dar_es_Salaam"},
+    {"kinshasa", "Africa/Kinshasa"},
+    {"dakar", "Africa/Dakar"},
+    {"johannesburg", "Africa/Johannesburg"},
+    {"cape town", "Africa/Johannesburg"},
+    {"south africa", "Africa/Johannesburg"},
+    {"casablanca", "Africa/Casablanca"},
+    {"tunis", "Africa/Tunis"},
+    {"algiers", "Africa/Algiers"},
+    {"dubai", "Asia/Dubai"},
+    {"abu dhabi", "Asia/Dubai"},
+    {"riyadh", "Asia/Riyadh"},
+    {"doha", "Asia/Qatar"},
+    {"tehran", "Asia/Tehran"},
+    {"karachi", "Asia/Karachi"},
+    {"lahore", "Asia/Karachi"},
+    {"islamabad", "Asia/Karachi"},
+    {"pakistan", "Asia/Karachi"},
+    {"delhi", "Asia/Kolkata"},
+    {"new delhi", "Asia/Kolkata"},
+    {"mumbai", "Asia/Kolkata"},
+    {"bombay", "Asia/Kolkata"},
+    {"bangalore", "Asia/Kolkata"},
+    {"bengaluru", "Asia/Kolkata"},
+    {"chennai", "Asia/Kolkata"},
+    {"hyderabad", "Asia/Kolkata"},
+    {"kolkata", "Asia/Kolkata"},
+    {"calcutta", "Asia/Kolkata"},
+    {"pune", "Asia/Kolkata"},
+    {"india", "Asia/Kolkata"},
+    {"dhaka", "Asia/Dhaka"},
+    {"bangladesh", "Asia/Dhaka"},
+    {"kathmandu", "Asia/Kathmandu"},
+    {"colombo", "Asia/Colombo"},
+    {"bangkok", "Asia/Bangkok"},
+    {"thailand", "Asia/Bangkok"},
+    {"hanoi", "Asia/Ho_Chi_Minh"},
+    {"ho chi minh city", "Asia/Ho_Chi_Minh"},
+    {"saigon", "Asia/Ho_Chi_Minh"},
+    {"vietnam", "Asia/Ho_Chi_Minh"},
+    {"singapore", "Asia/Singapore"},
+    {"kuala lumpur", "Asia/Kuala_Lumpur"},
+    {"jakarta", "Asia/Jakarta"},
+    {"manila", "Asia/Manila"},
+    {"philippines", "Asia/Manila"},
+    {"beijing", "Asia/Shanghai"},
+    {"shanghai", "Asia/Shanghai"},
+    {"shenzhen", "Asia/Shanghai"},
+    {"guangzhou", "Asia/Shanghai"},
+    {"china", "Asia/Shanghai"},
+    {"hong kong", "Asia/Hong_Kong"},
+    {"taipei", "Asia/Taipei"},
+    {"seoul", "Asia/Seoul"},
+    {"south korea", "Asia/Seoul"},
+    {"korea", "Asia/Seoul"},
+    {"tokyo", "Asia/Tokyo"},
+    {"osaka", "Asia/Tokyo"},
+    {"japan", "Asia/Tokyo"},
+    {"sydney", "Australia/Sydney"},
+    {"canberra", "Australia/Sydney"},
+    {"melbourne", "Australia/Melbourne"},
+    {"brisbane", "Australia/Brisbane"},
+    {"perth", "Australia/Perth"},
+    {"adelaide", "Australia/Adelaide"},
+    {"auckland", "Pacific/Auckland"},
+    {"wellington", "Pacific/Auckland"},
+    {"new zealand", "Pacific/Auckland"},
+    {"honolulu", "Pacific/Honolulu"},
+    {"anchorage", "America/Anchorage"},
+    {"los angeles", "America/Los_Angeles"},
+    {"la", "America/Los_Angeles"},
+    {"san francisco", "America/Los_Angeles"},
+    {"sf", "America/Los_Angeles"},
+    {"bay area", "America/Los_Angeles"},
+    {"silicon valley", "America/Los_Angeles"},
+    {"san diego", "America/Los_Angeles"},
+    {"seattle", "America/Los_Angeles"},
+    {"portland", "America/Los_Angeles"},
+    {"vancouver", "America/Vancouver"},
+    {"denver", "America/Denver"},
+    {"phoenix", "America/Phoenix"},
+    {"chicago", "America/Chicago"},
+    {"dallas", "America/Chicago"},
+    {"houston", "America/Chicago"},
+    {"austin", "America/Chicago"},
+    {"minneapolis", "America/Chicago"},
+    {"new york", "America/New_York"},
+    {"new york city", "America/New_York"},
+    {"nyc", "America/New_York"},
+    {"boston", "America/New_York"},
+    {"washington", "America/New_York"},
+    {"washington dc", "America/New_York"},
+    {"atlanta", "America/New_York"},
+    {"miami", "America/New_York"},
+    {"philadelphia", "America/New_York"},
+    {"toronto", "America/Toronto"},
+    {"montreal", "America/Toronto"},
+    {"montréal", "America/Toronto"},
+    {"ottawa", "America/Toronto"},
+    {"mexico city", "America/Mexico_City"},
+    {"ciudad de méxico", "America/Mexico_City"},
+    {"ciudad de mexico", "America/Mexico_City"},
+    {"cdmx", "America/Mexico_City"},
+    {"guadalajara", "America/Mexico_City"},
+    {"havana", "America/Havana"},
+    {"bogotá", "America/Bogota"},
+    {"bogota", "America/Bogota"},
+    {"colombia", "America/Bogota"},
+    {"lima", "America/Lima"},
+    {"peru", "America/Lima"},
+    {"quito", "America/Guayaquil"},
+    {"caracas", "America/Caracas"},
+    {"santiago", "America/Santiago"},
+    {"buenos aires", "America/Argentina/Buenos_Aires"},
+    {"argentina", "America/Argentina/Buenos_Aires"},
+    {"montevideo", "America/Montevideo"},
+    {"são paulo", "America/Sao_Paulo"},
+    {"sao paulo", "America/Sao_Paulo"},
+    {"rio de janeiro", "America/Sao_Paulo"},
+    {"rio", "America/Sao_Paulo"},
+};
+
+/* English words whose final "s" is not a plural (tags are mostly tech words). */
+static const char *const not_plurals[] = {
+    "windows", "kubernetes", "jenkins", "rails",   "pandas",  "postgres", "express", "news",
+    "series",  "species",    "atlas",   "canvas",  "alias",   "sales",    "movies",  "cookies",
+    "zombies", "access",     "always",  "perhaps", "towards", "devops",
+};
+
+/* List separators inside a value; word separators carry their spaces. */
+static const char *const separators[] = {",",     ";",     "/",    "&",   "、", "，",
+                                         " and ", " und ", " et ", " y ", " e "};
+
+static const char *const small_numbers[] = {"zero", "one",    "two",   "three", "four",
+                                            "five", "six",    "seven", "eight", "nine",
+                                            "ten",  "eleven", "twelve"};
+
+/* ---- strings ------------------------------------------------------------ */
+
+/* Growable string; any failed allocation is remembered and reported once at the end. */
+struct buf {
+    char *s;
+    size_t len, cap;
+    int failed;
+};
+
+static void
+buf_add(struct buf *b, const char *s, size_t n)
+{
+    if (b->failed)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 128;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *t = realloc(b->s, cap);
+        if (t == NULL) {
+            b->failed = 1;
+            return;
+        }
+        b->s = t;
+        b->cap = cap;
+    }
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
+static void
+buf_str(struct buf *b, const char *s)
+{
+    buf_add(b, s, strlen(s));
+}
+
+static void __attribute__((format(printf, 2, 3))) buf_printf(struct buf *b, const char *fmt, ...)
+{
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        b->failed = 1;
+        return;
+    }
+    buf_add(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+/* The finished string (never NULL on success), or NULL after an allocation failure. */
+static char *
+buf_finish(struct buf *b)
+{
+    if (!b->failed && b->s == NULL)
+        buf_add(b, "", 0);
+    if (b->failed) {
+        free(b->s);
+        return NULL;
+    }
+    return b->s;
+}
+
+static size_t
+space_len(const char *s)
+{
+    if (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n' || *s == '\f' || *s == '\v')
+        return 1;
+    if ((unsigned char)s[0] == 0xc2 && (unsigned char)s[1] == 0xa0)
+        return 2; /* no-break space, common in HTML mail */
+    return 0;
+}
+
+/* Trim whitespace from both ends of s[0..*n); returns the new start. */
+static const char *
+trim(const char *s, size_t *n)
+{
+    const char *end = s + *n;
+    size_t k;
+    while (s < end && (k = space_len(s)) > 0 && s + k <= end)
+        s += k;
+    for (;;) {
+        if (end > s && isspace((unsigned char)end[-1]))
+            end--;
+        else if (end - s >= 2 && (unsigned char)end[-2] == 0xc2 && (unsigned char)end[-1] == 0xa0)
+            end -= 2;
+        else
+            break;
+    }
+    *n = (size_t)(end - s);
+    return s;
+}
+
+/*
+ * Lower-case copy of s[0..n): ASCII, Latin-1 letters (À-Þ) and basic
+ * Cyrillic, which covers the keys and names people write; whitespace runs
+ * become one space.  NULL on allocation failure.
+ */
+static char *
+lower_dup(const char *s, size_t n)
+{
+    char *out = malloc(n + 1);
+    if (out == NULL)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i], d = i + 1 < n ? (unsigned char)s[i + 1] : 0;
+        size_t sp = space_len(s + i);
+        if (sp > 0 && i + sp <= n) {
+            if (o == 0 || out[o - 1] != ' ')
+                out[o++] = ' ';
+            i += sp;
+        } else if (c == 0xc3 && d >= 0x80 && d <= 0x9e && d != 0x97) {
+            out[o++] = (char)c;
+            out[o++] = (char)(d + 0x20);
+            i += 2;
+        } else if (c == 0xd0 && d >= 0x90 && d <= 0x9f) {
+            out[o++] = (char)c;
+            out[o++] = (char)(d + 0x20);
+            i += 2;
+        } else if (c == 0xd0 && d >= 0xa0 && d <= 0xaf) {
+            out[o++] = (char)0xd1;
+            out[o++] = (char)(d - 0x20);
+            i += 2;
+        } else {
+            out[o++] = (char)tolower(c);
+            i++;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* Length of the longest prefix of s no longer than max that does not split a UTF-8 character. */
+static size_t
+utf8_cut(const char *s, size_t len, size_t max)
+{
+    if (len <= max)
+        return len;
+    size_t n = max;
+    while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+        n--;
+    return n;
+}
+
+/* ---- problems ----------------------------------------------------------- */
+
+/* Record a problem; hint is taken over (NULL means the hint could not be allocated). */
+static int
+add_problem(struct profile *p, int line, const char *text, char *hint)
+{
+    if (hint == NULL)
+        return -1;
+    struct profile_problem *t = realloc(p->problems, (p->n_problems + 1) * sizeof *t);
+    char *copy = strdup(text);
+    if (t == NULL || copy == NULL) {
+        if (t != NULL)
+            p->problems = t;
+        free(copy);
+        free(hint);
+        return -1;
+    }
+    p->problems = t;
+    t[p->n_problems].line = line;
+    t[p->n_problems].text = copy;
+    t[p->n_problems].hint = hint;
+    p->n_problems++;
+    return 0;
+}
+
+/* A hint naming the value as written (shortened), built with printf-style fmt. */
+static char *__attribute__((format(printf, 1, 2))) hint(const char *fmt, ...)
+{
+    char *s = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    return n < 0 ? NULL : s;
+}
+
+/* Value shortened for quoting in a hint. */
+static void
+quote_value(const char *value, char *out, size_t len)
+{
+    size_t n = utf8_cut(value, strlen(value), len - 4);
+    memcpy(out, value, n);
+    strcpy(out + n, n < strlen(value) ? "..." : "");
+}
+
+/* ---- lists -------------------------------------------------------------- */
+
+static void
+free_list(char **items, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(items[i]);
+    free(items);
+}
+
+static int
+in_list(const char *s, char *const *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(items[i], s) == 0)
+            return 1;
+    return 0;
+}
+
+/* Add item (taken over) unless already present or the list is full; -1 on allocation failure. */
+static int
+list_add(char ***items, size_t *n, char *item, int *overflow)
+{
+    if (in_list(item, *items, *n)) {
+        free(item);
+        return 0;
+    }
+    if (*n >= MAX_ITEMS) {
+        *overflow = 1;
+        free(item);
+        return 0;
+    }
+    char **t = realloc(*items, (*n + 1) * sizeof *t);
+    if (t == NULL) {
+        free(item);
+        return -1;
+    }
+    *items = t;
+    t[(*n)++] = item;
+    return 0;
+}
+
+static int
+word_in(const char *w, const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(w, list[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static int
+ends(const char *w, size_t n, const char *suffix)
+{
+    size_t k = strlen(suffix);
+    return n >= k && strcmp(w + n - k, suffix) == 0;
+}
+
+/*
+ * Drop an English plural from the last word of tag, conservatively: only
+ * ASCII words longer than 4 letters, never after "ss", "us", "is", "os",
+ * "ics" or for known words.  The result never qualifies again, so
+ * normalising twice gives the same tag (which the serialise round trip needs).
+ */
+static void
+strip_plural(char *tag)
+{
+    char *w = strrchr(tag, ' ');
+    w = w ? w + 1 : tag;
+    size_t n = strlen(w);
+    for (size_t i = 0; i < n; i++)
+        if (!islower((unsigned char)w[i]))
+            return;
+    if (n <= 4 || w[n - 1] != 's' || ends(w, n, "ss") || ends(w, n, "us") || ends(w, n, "is") ||
+        ends(w, n, "os") || ends(w, n, "ics") ||
+        word_in(w, not_plurals, sizeof not_plurals / sizeof not_plurals[0]))
+        return;
+    if (ends(w, n, "ies") && n > 5)
+        strcpy(w + n - 3, "y"); /* libraries, technologies */
+    else if (ends(w, n, "sses") || ends(w, n, "xes") || ends(w, n, "shes") || ends(w, n, "tches") ||
+             ends(w, n, "rches") || ends(w, n, "nches"))
+        w[n - 2] = '\0'; /* classes, boxes, hashes, patches, searches, branches */
+    else
+        w[n - 1] = '\0';
+}
+
+/* Strip characters in lead from the start and in tail from the end of s, in place. */
+static void
+strip_ends(char *s, const char *lead, const char *tail)
+{
+    size_t n = strlen(s);
+    while (n > 0 && (strchr(tail, s[n - 1]) != NULL))
+        s[--n] = '\0';
+    size_t k = strspn(s, lead);
+    memmove(s, s + k, n - k + 1);
+}
+
+/*
+ * Normalise one list item in place: trimmed, no leading conjunction or
+ * surrounding quotes, at most MAX_ITEM bytes cut at a word boundary.
+ */
+static void
+tidy_item(char *s)
+{
+    static const char *const conjunctions[] = {"and ", "und ", "et ", "y ", "e ", "or "};
+    /* A leading dot stays: ".net". */
+    strip_ends(s, " \"'", " .!?\"'");
+    for (size_t i = 0; i < sizeof conjunctions / sizeof conjunctions[0]; i++) {
+        size_t k = strlen(conjunctions[i]);
+        if (strncmp(s, conjunctions[i], k) == 0) {
+            memmove(s, s + k, strlen(s + k) + 1);
+            i = (size_t)-1; /* "and or x": look again from the first */
+        }
+    }
+    size_t n = strlen(s);
+    if (n > MAX_ITEM) {
+        size_t cut = utf8_cut(s, n, MAX_ITEM);
+        char *sp = memrchr(s, ' ', cut + 1);
+        s[sp != NULL && sp > s ? (size_t)(sp - s) : cut] = '\0';
+    }
+    strip_ends(s, " \"'", " .!?\"'");
+}
+
+/* Length of a list separator at s, or 0. */
+static size_t
+separator_at(const char *s)
+{
+    for (size_t i = 0; i < sizeof separators / sizeof separators[0]; i++) {
+        size_t k = strlen(separators[i]);
+        if (strncmp(s, separators[i], k) == 0)
+            return separators[i][0] == ' ' ? k - 1 : k; /* leave the space for the next word */
+    }
+    return 0;
+}
+
+typedef int (*item_fn)(const char *item, void *ctx);
+
+/* Split the lower-cased value into items and hand each non-empty one to fn. */
+static int
+split_list(const char *lower, item_fn fn, void *ctx)
+{
+    const char *s = lower;
+    while (*s) {
+        const char *e = s;
+        size_t k = 0;
+        while (*e && (k = separator_at(e)) == 0)
+            e++;
+        char *item = strndup(s, (size_t)(e - s));
+        if (item == NULL)
+            return -1;
+        tidy_item(item);
+        int r = item[0] != '\0' ? fn(item, ctx) : 0;
+        free(item);
+        if (r < 0)
+            return -1;
+        s = *e ? e + k : e;
+    }
+    return 0;
+}
+
+struct tags_ctx {
+    char **items;
+    size_t n;
+    int overflow;
+};
+
+static int
+add_tag(const char *item, void *ctx)
+{
+    struct tags_ctx *t = ctx;
+    if (strcmp(item, "etc") == 0)
+        return 0;
+    char *tag = strdup(item);
+    if (tag == NULL)
+        return -1;
+    strip_plural(tag);
+    return list_add(&t->items, &t->n, tag, &t->overflow);
+}
+
+/* ---- fields ------------------------------------------------------------- */
+
+/* What a field parser says about a value. */
+enum verdict { V_OK, V_PROBLEM, V_NOMEM = -1 };
+
+static enum verdict
+set_list(const char *value, const char *key, const char *example, char ***items, size_t *n,
+         char **why)
+{
+    char *lower = lower_dup(value, strlen(value));
+    struct tags_ctx t = {0};
+    if (lower == NULL || split_list(lower, add_tag, &t) != 0) {
+        free(lower);
+        free_list(t.items, t.n);
+        return V_NOMEM;
+    }
+    free(lower);
+    if (t.n == 0) {
+        *why = hint("%s: I found nothing I could use. Write short topics separated by commas, like "
+                    "%s: %s.",
+                    key, key, example);
+        return *why ? V_PROBLEM : V_NOMEM;
+    }
+    free_list(*items, *n);
+    *items = t.items;
+    *n = t.n;
+    if (t.overflow) {
+        *why = hint("%s: I kept the first %d; please list at most %d.", key, MAX_ITEMS, MAX_ITEMS);
+        return *why ? V_PROBLEM : V_NOMEM;
+    }
+    return V_OK;
+}
+
+static enum verdict
+field_name(const char *value, struct profile *p, char **why)
+{
+    if (strlen(value) > MAX_NAME) {
+        *why = hint("Name: that is longer than %d characters. Write the name you want us to use, "
+                    "like Name: Ana Silva.",
+                    MAX_NAME);
+        return *why ? V_PROBLEM : V_NOMEM;
+    }
+    char *name = strdup(value);
+    if (name == NULL)
+        return V_NOMEM;
+    free(p->name);
+    p->name = name;
+    return V_OK;
+}
+
+static enum verdict
+field_skills(const char *value, struct profile *p, char **why)
+{
+    return set_list(value, "Skills", "python, documentation, testing", &p->skills, &p->n_skills,
+                    why);
+}
+
+static enum verdict
+field_goals(const char *value, struct profile *p, char **why)
+{
+    return set_list(value, "Goals", "first contribution, code review", &p->goals, &p->n_goals, why);
+}
+
+/* The English name of a language word; codes count only when allowed (never inside prose). */
+static const char *
+language_lookup(const char *w, int codes)
+{
+    for (size_t i = 0; i < sizeof languages / sizeof languages[0]; i++) {
+        if (strcmp(w, languages[i].english) == 0)
+            return languages[i].english;
+        if (codes && languages[i].code != NULL && strcmp(w, languages[i].code) == 0)
+            return languages[i].english;
+        for (size_t j = 0; j < 5 && languages[i].names[j] != NULL; j++)
+            if (strcmp(w, languages[i].names[j]) == 0)
+                return languages[i].english;
+    }
+    return NULL;
+}
+
+/* "english (native)" -> "english", "pt-br" -> pt, "fluent spanish" -> spanish. */
+static const char *
+language_of(char *item)
+{
+    char *paren = strchr(item, '(');
+    if (paren != NULL) {
+        *paren = '\0';
+        strip_ends(item, " -", " -");
+    }
+    const char *name = language_lookup(item, 1);
+    if (name != NULL)
+        return name;
+    if (strlen(item) == 5 && (item[2] == '-' || item[2] == '_')) {
+        char code[3] = {item[0], item[1], '\0'};
+        if ((name = language_lookup(code, 1)) != NULL)
+            return name;
+    }
+    char *save = NULL;
+    for (char *w = strtok_r(item, " -:", &save); w != NULL; w = strtok_r(NULL, " -:", &save))
+        if ((name = language_lookup(w, 0)) != NULL)
+            return name;
+    return NULL;
+}
+
+struct languages_ctx {
+    struct tags_ctx tags;
+    struct buf unknown;
+    int n_unknown;
+};
+
+static int
+add_language(const char *item, void *ctx)
+{
+    struct languages_ctx *l = ctx;
+    char *copy = strdup(item);
+    if (copy == NULL)
+        return -1;
+    const char *name = language_of(copy);
+    free(copy);
+    if (name == NULL) {
+        buf_printf(&l->unknown, "%s'%s'", l->n_unknown++ ? ", " : "", item);
+        return l->unknown.failed ? -1 : 0;
+    }
+    char *dup = strdup(name);
+    return dup == NULL ? -1 : list_add(&l->tags.items, &l->tags.n, dup, &l->tags.overflow);
+}
+
+static enum verdict
+field_languages(const char *value, struct profile *p, char **why)
+{
+    char *lower = lower_dup(value, strlen(value));
+    struct languages_ctx l = {0};
+    if (lower == NULL || split_list(lower, add_language, &l) != 0) {
+        free(lower);
+        free_list(l.tags.items, l.tags.n);
+        free(l.unknown.s);
+        return V_NOMEM;
+    }
+    free(lower);
+    if (l.tags.n > 0) {
+        free_list(p->languages, p->n_languages);
+        p->languages = l.tags.items;
+        p->n_languages = l.tags.n;
+    }
+    if (l.n_unknown == 0 && l.tags.n > 0) {
+        free(l.unknown.s);
+        return V_OK;
+    }
+    if (l.n_unknown == 0)
+        *why = hint("Languages: I found no language there. Write language names separated by "
+                    "commas, like Languages: English, Spanish.");
+    else
+        *why = hint("Languages: %s %s not a language I know. Write language names separated by "
+                    "commas, like Languages: English, Spanish.",
+                    l.unknown.s, l.n_unknown > 1 ? "are" : "is");
+    free(l.unknown.s);
+    return *why ? V_PROBLEM : V_NOMEM;
+}
+
+/* Whole number at the start of s (digits or a small English word); -1 when none. */
+static int
+leading_number(const char *s)
+{
+    while (*s == ' ' || *s == '~')
+        s++;
+    if (isdigit((unsigned char)*s)) {
+        long v = strtol(s, NULL, 10);
+        return v > 100000 ? 100000 : (int)v;
+    }
+    for (size_t i = 0; i < sizeof small_numbers / sizeof small_numbers[0]; i++) {
+        size_t k = strlen(small_numbers[i]);
+        if (strncmp(s, small_numbers[i], k) == 0 && !isalpha((unsigned char)s[k]))
+            return (int)i;
+    }
+    return -1;
+}
+
+static enum verdict
+field_capacity(const char *value, struct profile *p, char **why)
+{
+    char *lower = lower_dup(value, strlen(value));
+    if (lower == NULL)
+        return V_NOMEM;
+    /* "up to 3", "max 2", "maximum: 4" */
+    static const char *const lead[] = {"up to ", "max ", "maximum ", "max. ", "bis zu "};
+    const char *s = lower;
+    for (size_t i = 0; i < sizeof lead / sizeof lead[0]; i++)
+        if (strncmp(s, lead[i], strlen(lead[i])) == 0)
+            s += strlen(lead[i]);
+    int n = leading_number(s);
+    free(lower);
+    if (n < 1 || n > MAX_CAPACITY) {
+        char q[64];
+        quote_value(value, q, sizeof q);
+        *why = hint("Capacity: '%s' is not a number of mentees from 1 to %d. Write it like "
+                    "Capacity: 2.",
+                    q, MAX_CAPACITY);
+        return *why ? V_PROBLEM : V_NOMEM;
+    }
+    p->capacity = n;
+    return V_OK;
+}
+
+/* Hours per week from "3", "3h", "2-4 hours", "1.5 hours", "1 hour a day", "8h per month". */
+static int
+weekly_hours(const char *lower)
+{
+    const char *d = lower;
+    while (*d && !isdigit((unsigned char)*d))
+        d++;
+    if (*d == '\0' || (d > lower && d[-1] == '-' && (d == lower + 1 || d[-2] == ' ')))
+        return -1; /* no number, or a negative one */
+    char num[16];
+    size_t k = strspn(d, "0123456789.,");
+    if (k >= sizeof num)
+        return -1;
+    memcpy(num, d, k);
+    num[k] = '\0';
+    for (char *c = num; *c; c++)
+        if (*c == ',')
+            *c = '.';
+    double h = strtod(num, NULL);
+    /* Phrases, not bare words: "3 hours on Mondays" is still per week. */
+    static const char *const daily[] = {"a day",    "per day", "/day",    "every day", "each day",
+                                        "daily",    "/d",      "pro tag", "am tag",    "täglich",
+                                        "par jour", "por día", "al día",  "por dia",   "al dia"};
+    static const char *const monthly[] = {"a month",  "per month", "/month",
+                                          "monthly",  "im monat",  "pro monat",
+                                          "par mois", "por mes",   "al mes"};
+    const char *rest = d + k;
+    for (size_t i = 0; i < sizeof daily / sizeof daily[0]; i++)
+        if (strstr(rest, daily[i]) != NULL)
+            return h * 7 > MAX_HOURS ? MAX_HOURS + 1 : (int)(h * 7 + 0.5);
+    for (size_t i = 0; i < sizeof monthly / sizeof monthly[0]; i++)
+        if (strstr(rest, monthly[i]) != NULL)
+            h = h * 12 / 52;
+    if (h > MAX_HOURS)
+        return MAX_HOURS + 1;
+    int r = (int)(h + 0.5);
+    return r == 0 && h > 0 ? 1 : r;
+}
+
+static enum verdict
+field_availability(const char *value, struct profile *p, char **why)
+{
+    char *lower = lower_dup(value, strlen(value));
+    if (lower == NULL)
+        return V_NOMEM;
+    int h = weekly_hours(lower);
+    free(lower);
+    if (h < 0 || h > MAX_HOURS) {
+        char q[64];
+        quote_value(value, q, sizeof q);
+        *why = hint("Availability: '%s' is not a number of hours per week (0 to %d). Write it "
+                    "like Availability: 3 hours per week.",
+                    q, MAX_HOURS);
+        return *why ? V_PROBLEM : V_NOMEM;
+    }
+    p->availability = h;
+    return V_OK;
+}
+
+/* ---- time zones --------------------------------------------------------- */
+
+/*
+ * A fixed offset: "utc+2", "gmt-05:00", "utc+5:30", "+0530", "-3" (already
+ * lower case, spaces removed; U+2212 minus accepted).  Minutes east of UTC.
+ */
+static int
+parse_offset(const char *s, int *minutes)
+{
+    if (strncmp(s, "utc", 3) == 0 || strncmp(s, "gmt", 3) == 0)
+        s += 3;
+    int sign;
+    if (*s == '+')
+        sign = 1, s++;
+    else if (*s == '-')
+        sign = -1, s++;
+    else if (strncmp(s, "\xe2\x88\x92", 3) == 0)
+        sign = -1, s += 3;
+    else
+        return 0;
+    size_t d = strspn(s, "0123456789");
+    int h, m = 0;
+    if (d == 1 || d == 2) {
+        h = atoi(s);
+        s += d;
+        if ((*s == ':' || *s == '.' || *s == 'h') && strspn(s + 1, "0123456789") == 2) {
+            m = atoi(s + 1);
+            s += 3;
+        } else if (*s == 'h') {
+            s++;
+        }
+    } else if (d == 3 || d == 4) {
+        int v = atoi(s);
+        h = v / 100;
+        m = v % 100;
+        s += d;
+    } else {
+        return 0;
+    }
+    if (*s != '\0' || m > 59 || (sign > 0 && h * 60 + m > 14 * 60) ||
+        (sign < 0 && h * 60 + m > 12 * 60))
+        return 0;
+    *minutes = sign * (h * 60 + m);
+    return 1;
+}
+
+static void
+format_offset(int minutes, char *out, size_t len)
+{
+    if (minutes == 0)
+        snprintf(out, len, "UTC");
+    else
+        snprintf(out, len, "UTC%c%02d:%02d", minutes < 0 ? '-' : '+', abs(minutes) / 60,
+                 abs(minutes) % 60);
+}
+
+/* Is path a regular file that starts with the TZif magic? */
+static int
+is_tzif(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    char magic[4];
+    ssize_t n = read(fd, magic, sizeof magic);
+    close(fd);
+    return n == 4 && memcmp(magic, "TZif", 4) == 0;
+}
+
+/*
+ * Could name be an IANA zone name?  Only [A-Za-z0-9_+-] components joined
+ * by single slashes: never "..", an absolute path, or the posix/ and right/
+ * copies and helper files of the tz database.
+ */
+static int
+zone_name_safe(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > MAX_ZONE || name[0] == '/' || name[n - 1] == '/' ||
+        strstr(name, "..") != NULL || strstr(name, "//") != NULL)
+        return 0;
+    for (const char *c = name; *c; c++)
+        if (!isalnum((unsigned char)*c) && strchr("_+-/", *c) == NULL)
+            return 0;
+    static const char *const hidden[] = {"posix/", "right/"};
+    for (size_t i = 0; i < 2; i++)
+        if (strncasecmp(name, hidden[i], strlen(hidden[i])) == 0)
+            return 0;
+    return strcasecmp(name, "localtime") != 0 && strcasecmp(name, "posixrules") != 0 &&
+           strcasecmp(name, "factory") != 0 && name[0] != '-' && name[0] != '+';
+}
+
+/* Is name (exactly as written) a zone in the tz database? */
+static int
+zone_exists(const char *name)
+{
+    char path[sizeof ZONEINFO + MAX_ZONE + 2];
+    if (!zone_name_safe(name))
+        return 0;
+    snprintf(path, sizeof path, "%s/%s", ZONEINFO, name);
+    return is_tzif(path);
+}
+
+/* The directory entry of dir that equals comp ignoring case, copied into out. */
+static int
+find_entry(const char *dir, const char *comp, char *out, size_t len)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return 0;
+    int found = 0;
+    struct dirent *e;
+    while (!found && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] != '.' && strcasecmp(e->d_name, comp) == 0 && strlen(e->d_name) < len) {
+            strcpy(out, e->d_name);
+            found = 1;
+        }
+    }
+    closedir(d);
+    return found;
+}
+
+/* Resolve name case-insensitively, one directory level at a time, into out. */
+static int
+zone_fix_case(const char *name, char *out, size_t len)
+{
+    if (!zone_name_safe(name) || strlen(name) >= len)
+        return 0;
+    if (zone_exists(name)) {
+        strcpy(out, name);
+        return 1;
+    }
+    char path[sizeof ZONEINFO + MAX_ZONE + 2];
+    char rel[MAX_ZONE + 1] = "";
+    char copy[MAX_ZONE + 1];
+    strcpy(copy, name);
+    char *save = NULL;
+    for (char *comp = strtok_r(copy, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
+        char entry[256];
+        snprintf(path, sizeof path, "%s/%s", ZONEINFO, rel);
+        if (!find_entry(path, comp, entry, sizeof entry) ||
+            strlen(rel) + strlen(entry) + 2 > sizeof rel)
+            return 0;
+        if (rel[0] != '\0')
+            strcat(rel, "/");
+        strcat(rel, entry);
+    }
+    if (!zone_exists(rel))
+        return 0;
+    snprintf(out, len, "%s", rel);
+    return 1;
+}
+
+/* The zone a place or abbreviation stands for, or NULL. */
+static const char *
+zone_of_place(const char *lower)
+{
+    for (size_t i = 0; i < sizeof abbreviations / sizeof abbreviations[0]; i++)
+        if (strcmp(lower, abbreviations[i].word) == 0)
+            return abbreviations[i].zone;
+    for (size_t i = 0; i < sizeof places / sizeof places[0]; i++)
+        if (strcmp(lower, places[i].place) == 0)
+            return places[i].zone;
+    return NULL;
+}
+
+/*
+ * Canonical zone for a value as written, into out: a fixed offset, a known
+ * abbreviation, city or country ("Berlin, Germany" tries "berlin"), or an
+ * IANA name.  Returns 1 when understood.
+ */
+static int
+resolve_zone(const char *value, char *out, size_t len)
+{
+    char *lower = lower_dup(value, strlen(value));
+    if (lower == NULL)
+        return -1;
+    char *paren = strchr(lower, '(');
+    if (paren != NULL)
+        *paren = '\0'; /* "Europe/Berlin (CET)" */
+    strip_ends(lower, " .", " .");
+    char compact[MAX_ZONE + 1];
+    size_t o = 0;
+    for (const char *c = lower; *c && o < sizeof compact - 1; c++)
+        if (*c != ' ')
+            compact[o++] = *c;
+    compact[o] = '\0';
+    int minutes, ok = 0;
+    const char *zone = NULL;
+    char *comma = strchr(lower, ',');
+    if (parse_offset(compact, &minutes)) {
+        format_offset(minutes, out, len);
+        ok = 1;
+    } else if ((zone = zone_of_place(lower)) != NULL ||
+               (comma != NULL && (*comma = '\0', zone = zone_of_place(lower)) != NULL)) {
+        ok = zone_exists(zone) && snprintf(out, len, "%s", zone) < (int)len;
+    }
+    free(lower);
+    if (ok || zone != NULL)
+        return ok;
+    /* An IANA name as written, with spaces as underscores ("America/New York"). */
+    char name[MAX_ZONE + 1];
+    size_t n = strlen(value);
+    const char *v = trim(value, &n);
+    o = 0;
+    for (size_t i = 0; i < n && o < sizeof name - 1; i++) {
+        if (v[i] == '(')
+            break;
+        if (v[i] == ' ' && (o == 0 || name[o - 1] == '/' || v[i + 1] == '/' || v[i + 1] == ' '))
+            continue;
+        name[o++] = v[i] == ' ' ? '_' : v[i];
+    }
+    while (o > 0 && name[o - 1] == '_')
+        o--;
+    name[o] = '\0';
+    return zone_fix_case(name, out, len);
+}
+
+static enum verdict
+field_timezone(const char *value, struct profile *p, char **why)
+{
+    char zone[MAX_ZONE + 1];
+    int r = resolve_zone(value, zone, sizeof zone);
+    if (r < 0)
+        return V_NOMEM;
+    if (r == 0) {
+        char q[64];
+        quote_value(value, q, sizeof q);
+        *why = hint("Time zone: '%s' is not a time zone I know. Write it like Europe/Berlin, "
+                    "UTC+2 or a city name such as Madrid.",
+                    q);
+        return *why ? V_PROBLEM : V_NOMEM;
+    }
+    char *dup = strdup(zone);
+    if (dup == NULL)
+        return V_NOMEM;
+    free(p->timezone);
+    p->timezone = dup;
+    return V_OK;
+}
+
+/* ---- lines -------------------------------------------------------------- */
+
+/* "Time-Zone" -> "timezone": the form keys[] is written in. */
+static char *
+key_normalise(const char *key, size_t n)
+{
+    char *k = lower_dup(key, n);
+    if (k == NULL)
+        return NULL;
+    size_t o = 0;
+    for (const char *c = k; *c; c++)
+        if (strchr(" -_.", *c) == NULL)
+            k[o++] = *c;
+    k[o] = '\0';
+    return k;
+}
+
+static enum field
+field_of(const char *key)
+{
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (strcmp(key, keys[i].key) == 0)
+            return keys[i].field;
+    /* "My skills:", "Your time zone:" (people copy the question) */
+    if (strncmp(key, "my", 2) == 0 && key[2] != '\0')
+        return field_of(key + 2);
+    if (strncmp(key, "your", 4) == 0 && key[4] != '\0')
+        return field_of(key + 4);
+    return F_NONE;
+}
+
+static const char *
+field_label(enum field f)
+{
+    static const char *const labels[] = {"",          "Name",  "Skills",   "Languages",
+                                         "Time zone", "Goals", "Capacity", "Availability"};
+    return labels[f];
+}
+
+static const char *
+field_example(enum field f)
+{
+    static const char *const examples[] = {"",
+                                           "Ana Silva",
+                                           "python, documentation, testing",
+                                           "English, Spanish",
+                                           "Europe/Berlin",
+                                           "first contribution, code review",
+                                           "2",
+                                           "3 hours per week"};
+    return examples[f];
+}
+
+static enum verdict
+parse_value(enum field f, const char *value, struct profile *p, char **why)
+{
+    if (value[0] == '\0') {
+        *why = hint("%s: there is nothing after the colon. Write it like %s: %s.", field_label(f),
+                    field_label(f), field_example(f));
+        return *why ? V_PROBLEM : V_NOMEM;
+    }
+    switch (f) {
+    case F_NAME:
+        return field_name(value, p, why);
+    case F_SKILLS:
+        return field_skills(value, p, why);
+    case F_LANGUAGES:
+        return field_languages(value, p, why);
+    case F_TIMEZONE:
+        return field_timezone(value, p, why);
+    case F_GOALS:
+        return field_goals(value, p, why);
+    case F_CAPACITY:
+        return field_capacity(value, p, why);
+    case F_AVAILABILITY:
+        return field_availability(value, p, why);
+    case F_NONE:
+        break;
+    }
+    return V_OK;
+}
+
+/* Where the key ends: an ASCII or full-width colon; *sep gets the colon's length. */
+static const char *
+find_colon(const char *s, size_t n, size_t *sep)
+{
+    for (size_t i = 0; i < n && i <= MAX_KEY; i++) {
+        if (s[i] == ':') {
+            *sep = 1;
+            return s + i;
+        }
+        if (i + 2 < n && strncmp(s + i, "\xef\xbc\x9a", 3) == 0) {
+            *sep = 3;
+            return s + i;
+        }
+    }
+    return NULL;
+}
+
+/* Skip a list bullet ("- ", "* ", "• ") before the key. */
+static const char *
+skip_bullet(const char *s, size_t *n)
+{
+    if (*n >= 2 && (s[0] == '-' || s[0] == '*') && s[1] == ' ')
+        s += 2, *n -= 2;
+    else if (*n >= 4 && strncmp(s, "\xe2\x80\xa2 ", 4) == 0)
+        s += 4, *n -= 4;
+    return trim(s, n);
+}
+
+static int
+parse_line(const char *line, size_t n, int lineno, struct profile *p)
+{
+    const char *s = trim(line, &n);
+    size_t text_len = n;
+    const char *text = s;
+    s = skip_bullet(s, &n);
+    size_t sep = 0;
+    const char *colon = find_colon(s, n, &sep);
+    if (colon == NULL)
+        return 0;
+    char *key = key_normalise(s, (size_t)(colon - s));
+    if (key == NULL)
+        return -1;
+    enum field f = field_of(key);
+    free(key);
+    if (f == F_NONE)
+        return 0;
+    size_t vn = n - (size_t)(colon + sep - s);
+    const char *v = trim(colon + sep, &vn);
+    char *value = strndup(v, vn);
+    char *written = strndup(text, text_len);
+    char *why = NULL;
+    enum verdict r = value && written ? parse_value(f, value, p, &why) : V_NOMEM;
+    int rc = r == V_NOMEM ? -1 : 0;
+    if (r == V_PROBLEM)
+        rc = add_problem(p, lineno, written, why);
+    free(value);
+    free(written);
+    return rc;
+}
+
+static void
+profile_init(struct profile *p)
+{
+    memset(p, 0, sizeof *p);
+    p->capacity = -1;
+    p->availability = -1;
+}
+
+static size_t
+count_fields(const struct profile *p)
+{
+    return (p->name != NULL) + (p->n_skills > 0) + (p->n_languages > 0) + (p->timezone != NULL) +
+           (p->n_goals > 0) + (p->capacity >= 0) + (p->availability >= 0);
+}
+
+int
+profile_parse(const char *text, struct profile *out)
+{
+    profile_init(out);
+    if (text == NULL)
+        return 0;
+    int lineno = 1;
+    for (const char *s = text; *s; lineno++) {
+        const char *nl = strchr(s, '\n');
+        size_t n = nl ? (size_t)(nl - s) : strlen(s);
+        if (parse_line(s, n, lineno, out) != 0) {
+            profile_free(out);
+            return -1;
+        }
+        s += n + (nl != NULL);
+    }
+    out->n_fields = count_fields(out);
+    return 0;
+}
+
+void
+profile_free(struct profile *p)
+{
+    if (p == NULL)
+        return;
+    free(p->name);
+    free_list(p->skills, p->n_skills);
+    free_list(p->languages, p->n_languages);
+    free(p->timezone);
+    free_list(p->goals, p->n_goals);
+    for (size_t i = 0; i < p->n_problems; i++) {
+        free(p->problems[i].text);
+        free(p->problems[i].hint);
+    }
+    free(p->problems);
+    profile_init(p);
+}
+
+/* ---- merge, serialise, describe ----------------------------------------- */
+
+static char **
+copy_list(char *const *items, size_t n)
+{
+    char **out = calloc(n ? n : 1, sizeof *out);
+    if (out == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        if ((out[i] = strdup(items[i])) == NULL) {
+            free_list(out, i);
+            return NULL;
+        }
+    return out;
+}
+
+/* Replace *dst with a copy of src; on allocation failure *dst is kept. */
+static void
+merge_string(char **dst, const char *src)
+{
+    char *copy;
+    if (src != NULL && (copy = strdup(src)) != NULL) {
+        free(*dst);
+        *dst = copy;
+    }
+}
+
+static void
+merge_list(char ***dst, size_t *dn, char *const *src, size_t sn)
+{
+    char **copy;
+    if (sn > 0 && (copy = copy_list(src, sn)) != NULL) {
+        free_list(*dst, *dn);
+        *dst = copy;
+        *dn = sn;
+    }
+}
+
+void
+profile_merge(struct profile *base, const struct profile *update)
+{
+    merge_string(&base->name, update->name);
+    merge_list(&base->skills, &base->n_skills, update->skills, update->n_skills);
+    merge_list(&base->languages, &base->n_languages, update->languages, update->n_languages);
+    merge_string(&base->timezone, update->timezone);
+    merge_list(&base->goals, &base->n_goals, update->goals, update->n_goals);
+    if (update->capacity >= 0)
+        base->capacity = update->capacity;
+    if (update->availability >= 0)
+        base->availability = update->availability;
+    base->n_fields = count_fields(base);
+}
+
+static void
+buf_list(struct buf *b, char *const *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            buf_str(b, ", ");
+        buf_str(b, items[i]);
+    }
+}
+
+/* One "label: value" line per field set; prefix and labels differ for storage and replies. */
+static char *
+write_fields(const struct profile *p, const char *prefix, const char *const labels[7], int human)
+{
+    struct buf b = {0};
+    if (p->name != NULL)
+        buf_printf(&b, "%s%s: %s\n", prefix, labels[0], p->name);
+    if (p->n_skills > 0) {
+        buf_printf(&b, "%s%s: ", prefix, labels[1]);
+        buf_list(&b, p->skills, p->n_skills);
+        buf_str(&b, "\n");
+    }
+    if (p->n_languages > 0) {
+        buf_printf(&b, "%s%s: ", prefix, labels[2]);
+        buf_list(&b, p->languages, p->n_languages);
+        buf_str(&b, "\n");
+    }
+    if (p->timezone != NULL)
+        buf_printf(&b, "%s%s: %s\n", prefix, labels[3], p->timezone);
+    if (p->n_goals > 0) {
+        buf_printf(&b, "%s%s: ", prefix, labels[4]);
+        buf_list(&b, p->goals, p->n_goals);
+        buf_str(&b, "\n");
+    }
+    if (p->capacity >= 0)
+        buf_printf(&b, "%s%s: %d%s\n", prefix, labels[5], p->capacity,
+                   !human             ? ""
+                   : p->capacity == 1 ? " mentee at a time"
+                                      : " mentees at a time");
+    if (p->availability >= 0)
+        buf_printf(&b, "%s%s: %d%s\n", prefix, labels[6], p->availability,
+                   !human                 ? ""
+                   : p->availability == 1 ? " hour per week"
+                                          : " hours per week");
+    return buf_finish(&b);
+}
+
+char *
+profile_serialise(const struct profile *p)
+{
+    static const char *const labels[] = {"name",  "skills",   "languages",   "time zone",
+                                         "goals", "capacity", "availability"};
+    return write_fields(p, "", labels, 0);
+}
+
+char *
+profile_describe(const struct profile *p)
+{
+    static const char *const labels[] = {"Name",  "Skills",   "Languages",   "Time zone",
+                                         "Goals", "Capacity", "Availability"};
+    return write_fields(p, "  ", labels, 1);
+}
+
+/* ---- offsets ------------------------------------------------------------ */
+
+/*
+ * Offset of an IANA zone at t.  glibc reads zones only through the TZ
+ * variable, so TZ is set, read and restored: process-global and not
+ * thread-safe, which is fine because mentord is single-threaded.
+ */
+static int
+zone_offset(const char *zone, time_t t, int *minutes)
+{
+    const char *old = getenv("TZ");
+    char *saved = old ? strdup(old) : NULL;
+    if (old != NULL && saved == NULL)
+        return -1;
+    int rc = -1;
+    struct tm tm;
+    char tz[MAX_ZONE + 2];
+    snprintf(tz, sizeof tz, ":%s", zone); /* ":" makes glibc read the file, never a POSIX rule */
+    if (setenv("TZ", tz, 1) == 0) {
+        tzset();
+        if (localtime_r(&t, &tm) != NULL) {
+            *minutes = (int)(tm.tm_gmtoff / 60);
+            rc = 0;
+        }
+    }
+    if (saved != NULL)
+        setenv("TZ", saved, 1);
+    else
+        unsetenv("TZ");
+    tzset();
+    free(saved);
+    return rc;
+}
+
+int
+profile_utc_offset(const struct profile *p, long long t, int *ok)
+{
+    int minutes = 0, good = 0;
+    char lower[MAX_ZONE + 1];
+    if (p != NULL && p->timezone != NULL && strlen(p->timezone) <= MAX_ZONE) {
+        size_t i = 0;
+        for (; p->timezone[i]; i++)
+            lower[i] = (char)tolower((unsigned char)p->timezone[i]);
+        lower[i] = '\0';
+        if (strcmp(lower, "utc") == 0)
+            good = 1;
+        else if (strncmp(lower, "utc", 3) == 0 && (lower[3] == '+' || lower[3] == '-'))
+            good = parse_offset(lower, &minutes);
+        else if (zone_exists(p->timezone))
+            good = zone_offset(p->timezone, (time_t)t, &minutes) == 0;
+    }
+    if (ok != NULL)
+        *ok = good;
+    return good ? minutes : 0;
+}
