@@ -827,8 +827,9 @@ find_body(clist *result, uint32_t uid)
     return NULL;
 }
 
+/* BODY.PEEK[], or BODY.PEEK[]<0.limit> when limit > 0. */
 static struct mailimap_fetch_type *
-body_peek_type(void)
+body_peek_type(uint32_t limit)
 {
     struct mailimap_section *section = mailimap_section_new(NULL);
     struct mailimap_fetch_att *att;
@@ -836,7 +837,8 @@ body_peek_type(void)
 
     if (section == NULL)
         return NULL;
-    att = mailimap_fetch_att_new_body_peek_section(section);
+    att = limit > 0 ? mailimap_fetch_att_new_body_peek_section_partial(section, 0, limit)
+                    : mailimap_fetch_att_new_body_peek_section(section);
     if (att == NULL) {
         mailimap_section_free(section);
         return NULL;
@@ -869,17 +871,26 @@ copy_body(struct imap *im, uint32_t uid, const struct mailimap_msg_att_body_sect
 int
 imap_fetch(struct imap *im, uint32_t uid, char **data, size_t *len)
 {
+    return imap_fetch_partial(im, uid, 0, data, len);
+}
+
+int
+imap_fetch_partial(struct imap *im, uint32_t uid, uint32_t limit, char **data, size_t *len)
+{
     struct mailimap_fetch_type *type;
     struct mailimap_set *set;
     const struct mailimap_msg_att_body_section *body;
     clist *result = NULL;
-    char op[64];
+    char op[80];
     int r, ret;
 
     *data = NULL;
     *len = 0;
-    snprintf(op, sizeof(op), "UID FETCH %u BODY.PEEK[]", uid);
-    type = body_peek_type();
+    if (limit > 0)
+        snprintf(op, sizeof(op), "UID FETCH %u BODY.PEEK[]<0.%u>", uid, limit);
+    else
+        snprintf(op, sizeof(op), "UID FETCH %u BODY.PEEK[]", uid);
+    type = body_peek_type(limit);
     set = mailimap_set_new_single(uid);
     if (type == NULL || set == NULL) {
         if (type != NULL)
@@ -905,6 +916,63 @@ imap_fetch(struct imap *im, uint32_t uid, char **data, size_t *len)
     }
     mailimap_fetch_list_free(result);
     return ret;
+}
+
+int
+imap_fetch_size(struct imap *im, uint32_t uid, uint32_t *size)
+{
+    struct mailimap_fetch_att *att = mailimap_fetch_att_new_rfc822_size();
+    struct mailimap_fetch_type *type = att ? mailimap_fetch_type_new_fetch_att(att) : NULL;
+    struct mailimap_set *set = mailimap_set_new_single(uid);
+    clist *result = NULL;
+    char op[64];
+    int r, found = 0;
+
+    snprintf(op, sizeof(op), "UID FETCH %u RFC822.SIZE", uid);
+    if (type == NULL || set == NULL) {
+        if (type != NULL)
+            mailimap_fetch_type_free(type);
+        else if (att != NULL)
+            mailimap_fetch_att_free(att);
+        if (set != NULL)
+            mailimap_set_free(set);
+        set_err(im, "%s: out of memory", op);
+        return -1;
+    }
+    begin(im);
+    r = mailimap_uid_fetch(im->session, set, type, &result);
+    mailimap_fetch_type_free(type);
+    mailimap_set_free(set);
+    if (!is_ok(r))
+        return fail(im, op, r);
+    for (clistiter *it = clist_begin(result); it != NULL && !found; it = clist_next(it)) {
+        const struct mailimap_msg_att *ma = clist_content(it);
+        uint32_t got = 0, sz = 0;
+        int has_size = 0;
+        for (clistiter *ai = clist_begin(ma->att_list); ai != NULL; ai = clist_next(ai)) {
+            const struct mailimap_msg_att_item *item = clist_content(ai);
+            if (item->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC)
+                continue;
+            const struct mailimap_msg_att_static *st = item->att_data.att_static;
+            if (st->att_type == MAILIMAP_MSG_ATT_UID)
+                got = st->att_data.att_uid;
+            else if (st->att_type == MAILIMAP_MSG_ATT_RFC822_SIZE) {
+                sz = st->att_data.att_rfc822_size;
+                has_size = 1;
+            }
+        }
+        if (got == uid && has_size) {
+            *size = sz;
+            found = 1;
+        }
+    }
+    mailimap_fetch_list_free(result);
+    if (!found) {
+        set_err(im, "%s: message UID %u is gone from the mailbox (no FETCH data returned)", op,
+                uid);
+        return -1;
+    }
+    return 0;
 }
 
 /* UID STORE uid +FLAGS.SILENT (flag); takes ownership of flag. */

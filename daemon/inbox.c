@@ -148,8 +148,8 @@ inbox_parse_len(const struct config *cfg, const char *raw, size_t len)
  * committed (or rolled back in a dry run), -1 after a rollback.
  */
 static int
-inbox_decide(struct inbox_run *r, uint32_t uid, const char *raw, size_t len, const char *hash,
-             char *why, size_t whylen)
+inbox_decide(struct inbox_run *r, uint32_t uid, const char *raw, size_t len, size_t size,
+             const char *hash, char *why, size_t whylen)
 {
     struct mail *m = NULL;
     char perr[256], detail[512] = "";
@@ -179,7 +179,7 @@ inbox_decide(struct inbox_run *r, uint32_t uid, const char *raw, size_t len, con
                 "UID %u already processed, not acted on again", uid);
         r->stats->skipped++;
     } else if (m != NULL) {
-        if (programme_handle_mail(r->cfg, r->st, m, raw, len, clock_now(), &res) != 0) {
+        if (programme_handle_mail(r->cfg, r->st, m, raw, len, size, clock_now(), &res) != 0) {
             snprintf(why, whylen, "processing failed: %s",
                      res.detail[0] ? res.detail : store_errmsg(r->st));
             goto fail;
@@ -256,12 +256,22 @@ inbox_message(struct inbox_run *r, uint32_t uid)
     char *raw = NULL, hash[65], why[1024] = "";
     size_t len = 0;
 
-    if (imap_fetch(r->im, uid, &raw, &len) != 0) {
+    /*
+     * One byte more than the limit is fetched: a mail that fills it is too
+     * large, and a 50 MB attachment never costs more memory than the limit.
+     */
+    uint32_t limit = (uint32_t)r->cfg->limits.max_message_size + 1;
+    uint32_t size = 0;
+    if (imap_fetch_partial(r->im, uid, limit, &raw, &len) != 0 ||
+        (len >= limit && imap_fetch_size(r->im, uid, &size) != 0)) {
         log_error("IMAP: fetching UID %u: %s", uid, imap_error(r->im));
+        free(raw);
         return -1;
     }
+    if (len < limit)
+        size = (uint32_t)len;
     mail_hash(raw, len, hash);
-    int rc = inbox_decide(r, uid, raw, len, hash, why, sizeof(why));
+    int rc = inbox_decide(r, uid, raw, len, size, hash, why, sizeof(why));
     free(raw);
     if (rc != 0)
         return r->dry_run ? -1 : inbox_failed(r, uid, hash, why);

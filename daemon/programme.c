@@ -418,7 +418,8 @@ programme_person(struct programme_ctx *c, size_t raw_len, struct programme_resul
 
 int
 programme_handle_mail(const struct config *cfg, struct store *st, const struct mail *m,
-                      const char *raw, size_t raw_len, time_t now, struct programme_result *res)
+                      const char *raw, size_t raw_len, size_t size, time_t now,
+                      struct programme_result *res)
 {
     struct programme_ctx c;
     const char *reason = NULL;
@@ -450,7 +451,7 @@ programme_handle_mail(const struct config *cfg, struct store *st, const struct m
         return -1;
     }
     c.text = text;
-    rc = programme_person(&c, raw_len, res);
+    rc = programme_person(&c, size, res);
     profile_free(&c.profile);
     free(text);
     return rc;

@@ -31,13 +31,14 @@ struct programme_result {
 };
 
 /*
- * Handle m (raw is the whole message as received, raw_len its size; when
- * raw_len exceeds [limits] max_message_size, m holds the headers only).
- * Returns 0, or -1 on a system error (store, template), with res->detail
- * saying what failed; the caller then rolls back.
+ * Handle m.  raw/raw_len are the bytes fetched; size is the message's real
+ * size, larger than raw_len when it exceeds [limits] max_message_size and
+ * only its start was fetched (m then holds the headers only).  Returns 0, or
+ * -1 on a system error (store, template), with res->detail saying what
+ * failed; the caller then rolls back.
  */
 int programme_handle_mail(const struct config *cfg, struct store *st, const struct mail *m,
-                          const char *raw, size_t raw_len, time_t now,
+                          const char *raw, size_t raw_len, size_t size, time_t now,
                           struct programme_result *res);
 
 /*

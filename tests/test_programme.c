@@ -95,7 +95,7 @@ deliver_at(struct fixture *f, char *raw, time_t now, int expect_rc)
 
     assert_int_equal(mail_parse(raw, strlen(raw), &m, err, sizeof(err)), 0);
     assert_int_equal(store_begin(f->st), 0);
-    int rc = programme_handle_mail(&f->cfg, f->st, m, raw, strlen(raw), now, &res);
+    int rc = programme_handle_mail(&f->cfg, f->st, m, raw, strlen(raw), strlen(raw), now, &res);
     if (rc != expect_rc)
         fail_msg("programme_handle_mail returned %d (%s)", rc, res.detail);
     if (rc == 0)
@@ -658,7 +658,7 @@ test_too_large_gets_a_polite_answer(void **state)
     /* the inbox parses only the headers of an oversized mail and passes its real size */
     assert_int_equal(mail_parse(raw, strlen(raw), &m, err, sizeof(err)), 0);
     assert_int_equal(store_begin(f->st), 0);
-    assert_int_equal(programme_handle_mail(&f->cfg, f->st, m, raw, claimed, T0, &res), 0);
+    assert_int_equal(programme_handle_mail(&f->cfg, f->st, m, raw, strlen(raw), claimed, T0, &res), 0);
     assert_int_equal(store_commit(f->st), 0);
     assert_string_equal(res.outcome, "too-large");
     mail_free(m);

@@ -462,6 +462,17 @@ class E2E(unittest.TestCase):
         self.assertEqual(mb.count("ann"), 1, "answered twice after a UIDVALIDITY change")
         self.assertEqual(sorted(self.outcomes()), ["answered", "duplicate"])
 
+    def test_too_large_mail_gets_a_short_answer(self):
+        mb.write_config(self.config, limits__max_message_size="64k")
+        mb.send("ann", "mentors", "join", "Hi\n" + ("x" * 76 + "\n") * 3000)  # about 230 KB
+        rc, out, err = self.once()
+        r = self.one_reply("ann")
+        self.assertIn("too large", str(r["Subject"]))
+        self.assertRegex(mb.body_text(r), r"Your message was 2\d\d KB")
+        self.assertEqual(self.outcomes(), ["too-large"])
+        self.assertIsNone(self.role("ann"), "an unread mail made ann a member")
+        self.assertEqual(mb.count("mentors"), 0)
+
     def _append(self, folder, raw):
         m = mb._imap("mentors")
         try:
