@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "inspect.h"
 #include "store.h"
 
 #define MENTORCTL_DEFAULT_CONFIG "/etc/mentord/mentord.ini"
@@ -29,6 +30,8 @@ mentorctl_usage(FILE *out)
                  "  members [ROLE]      list members (ROLE: newcomer, mentor, manager)\n"
                  "  outbox [STATUS]     list outgoing mail (STATUS: queued, sent, failed)\n"
                  "  check-config        print the effective configuration\n"
+                 "  inspect [--json] FILE...\n"
+                 "                      how mentord reads each message of an .eml or mbox file\n"
                  "\n"
                  "  -c, --config FILE   configuration file (default " MENTORCTL_DEFAULT_CONFIG ")\n"
                  "  -h, --help          this help\n");
@@ -84,6 +87,34 @@ mentorctl_outbox(struct mentorctl *c)
     return store_outbox_each(c->st, c->filter, mentorctl_outbox_row, NULL) == 0 ? 0 : 1;
 }
 
+/* inspect [--json] FILE...: reads files, never the database; 1 when a file is unreadable. */
+static int
+mentorctl_inspect(const char *config_path, int argc, char **argv)
+{
+    struct config cfg;
+    char err[512];
+    int json = 0, i = 0, rc = 0;
+
+    if (i < argc && strcmp(argv[i], "--json") == 0) {
+        json = 1;
+        i++;
+    }
+    if (i >= argc) {
+        mentorctl_usage(stderr);
+        return 2;
+    }
+    /* The community address decides what is our own mail looping back. */
+    if (config_load(config_path, &cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "mentorctl: %s\n", err);
+        return 1;
+    }
+    for (; i < argc; i++)
+        if (inspect_file(&cfg, argv[i], json, stdout) != 0)
+            rc = 1;
+    config_free(&cfg);
+    return rc;
+}
+
 static int
 mentorctl_run(struct mentorctl *c, const char *cmd)
 {
@@ -134,6 +165,8 @@ main(int argc, char **argv)
             return 2;
         }
     }
+    if (optind < argc && strcmp(argv[optind], "inspect") == 0)
+        return mentorctl_inspect(path, argc - optind - 1, argv + optind + 1);
     if (optind >= argc || argc - optind > 2) {
         mentorctl_usage(stderr);
         return 2;

@@ -1,0 +1,45 @@
+/*
+ * inspect: how mentord reads a raw message, for `mentorctl inspect`.
+ *
+ * The same calls as the daemon make (mail_parse with the size cap of
+ * [limits] max_message_size, classify_mail, bounce_parse, reply_extract,
+ * command_parse / command_from_detail / command_find_ref, profile_parse), but
+ * no store is opened and nothing is sent: it answers "why did mentord not
+ * understand this mail?" without side effects.  What depends on the store
+ * (whether a [ref] token or In-Reply-To is one of our open confirmations, the
+ * reply budget) is named in the "why" lines, not decided.
+ */
+#ifndef MENTORD_INSPECT_H
+#define MENTORD_INSPECT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "config.h"
+
+/*
+ * Print what mentord makes of one raw message to out: as text, or with json
+ * set as one JSON object on one line.  label names the message in the output
+ * (a file name, "FILE#2" for the second message of an mbox).  A message that
+ * cannot be parsed is reported as kind "unparseable", not an error.  Returns
+ * 0, or -1 when memory runs out.
+ */
+int inspect_message(const struct config *cfg, const char *raw, size_t len, const char *label,
+                    int json, FILE *out);
+
+/*
+ * Inspect every message in buf: an mbox (first line "From ") is split on its
+ * "From " lines with mboxrd's ">From " unescaped; anything else is one
+ * message.  Returns 0, or -1 when memory runs out.
+ */
+int inspect_buffer(const struct config *cfg, const char *buf, size_t len, const char *label,
+                   int json, FILE *out);
+
+/*
+ * Read path (an .eml file or an mbox) and inspect it.  Returns 0 when all
+ * its messages were read, 1 when the file could not be read (the reason
+ * goes to stderr).
+ */
+int inspect_file(const struct config *cfg, const char *path, int json, FILE *out);
+
+#endif
