@@ -58,4 +58,28 @@ int programme_pair_mail(struct programme_ctx *c, const struct command *cmd);
  */
 int programme_member_leaving(struct programme_ctx *c, int64_t member_id);
 
+/*
+ * lifecycle.c: a match is final (accepted, or no acceptance asked): the
+ * introduction mail(s), the check-ins and the end of the pairing are scheduled.
+ * In the caller's transaction; 0, or -1 on error.
+ */
+int programme_pair_started(const struct config *cfg, struct store *st, int64_t pair, time_t now);
+
+/*
+ * lifecycle.c: a reply (by the pair's ref) to a check-in that is not a
+ * command: the rating and comment become feedback; help starts when needed.
+ */
+int programme_checkin_reply(struct programme_ctx *c, int64_t pair);
+
+/*
+ * lifecycle.c: a confirmed MENTOR from someone who had been a mentee counts
+ * as a conversion (event "conversion"); 1 when counted, 0 when not a former
+ * mentee, -1 on error.  Call it when a volunteer's confirmation succeeds.
+ */
+int programme_note_conversion(struct store *st, const char *address, time_t now);
+
+/* pairing.c: a proposal's time is up (called by the scheduler in lifecycle.c). */
+int programme_proposal_timeout(const struct config *cfg, struct store *st, int64_t pair,
+                               time_t now);
+
 #endif

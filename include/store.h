@@ -230,6 +230,84 @@ int store_checkpoint(struct store *st);
  * blocks; members.waiting_since.  Declarations for store_pairs.c go here.
  */
 
+struct store_pair {
+    int64_t id;
+    int64_t newcomer; /* member ids; 0 once that member was erased */
+    int64_t mentor;
+    char *state;      /* "proposed", "active", "declined", "expired", "ended" */
+    int64_t score;    /* milli-points (match.h) */
+    char *reasons;    /* newline-separated, best first; may be NULL */
+    char *ref;        /* token for replies about this pair ([ref ...], outbox ref) */
+    time_t created, started, ends, ended; /* 0 when not (yet) */
+    char *end_reason; /* "done", "rematch", ...; NULL while open */
+};
+
+/*
+ * A new pair in state "proposed" or "active" (started = now, ends as given)
+ * with a fresh random ref copied into ref (at least 11 bytes).  id_out may be NULL.
+ */
+int store_pair_add(struct store *st, int64_t newcomer, int64_t mentor, const char *state,
+                   int64_t score, const char *reasons, time_t now, time_t ends, int64_t *id_out,
+                   char *ref, size_t ref_len);
+int store_pair_get(struct store *st, int64_t id, struct store_pair *out);
+int store_pair_by_ref(struct store *st, const char *ref, struct store_pair *out);
+/* Pairs with member on either side (0: everyone), newest first; state NULL for any. */
+int store_pair_list(struct store *st, int64_t member, const char *state, struct store_pair **out,
+                    size_t *n);
+void store_pair_free(struct store_pair *p);
+void store_pairs_free(struct store_pair *v, size_t n);
+/*
+ * Move a pair from state from (NULL: any) to to: "active" sets started = now
+ * and ends; any other state sets ended = now and end_reason.  Returns 1 when
+ * it moved, 0 when the pair was not in from (a late or repeated answer).
+ */
+int store_pair_set_state(struct store *st, int64_t id, const char *from, const char *to,
+                         time_t now, time_t ends, const char *end_reason);
+/* Pairs of a mentor (0: all) in state (NULL: any), or -1. */
+int store_pair_count(struct store *st, int64_t mentor, const char *state);
+/* Pairs that started at or after since (the recent match rate), or -1. */
+int store_pair_started_since(struct store *st, time_t since);
+
+/* Do-not-match: a and b are never paired (order does not matter; a repeat is ignored). */
+struct store_block {
+    int64_t a, b; /* a < b */
+};
+int store_block_add(struct store *st, int64_t a, int64_t b, const char *reason, time_t now);
+/* Blocks plus every pair ever proposed or made: people are never paired twice. */
+int store_block_list(struct store *st, struct store_block **out, size_t *n);
+
+/* A member who can take part in a matching round. */
+struct store_candidate {
+    int64_t id;
+    char *address, *name, *role, *profile;
+    time_t waiting_since;  /* newcomers */
+    int load;              /* mentors: proposed + active pairs */
+    int unanswered;        /* members.unanswered */
+    int low_feedback;      /* ratings <= 2 on the mentor's pairs in the last 90 days */
+    int weeks_since_break; /* since last_break, or since joining */
+};
+/*
+ * Confirmed (state "active"), deliverable members: newcomers waiting
+ * (waiting_since set) without a proposed or active pair, and mentors who are
+ * not away at now.  Ordered by id.
+ */
+int store_pair_candidates(struct store *st, time_t now, struct store_candidate **out, size_t *n);
+void store_candidates_free(struct store_candidate *v, size_t n);
+
+/* A member by id (store_member_get by the id's address): 1 found, 0 not, -1 error. */
+int store_pair_member(struct store *st, int64_t id, struct store_member *out);
+/* waiting_since of a member by id (0: not waiting). */
+int store_pair_set_waiting(struct store *st, int64_t member, time_t since);
+/* members.unanswered += delta (not below 0). */
+int store_pair_unanswered(struct store *st, int64_t member, int delta);
+/* A due event in the schedule table (member, pair 0: none). */
+int store_pair_schedule(struct store *st, int64_t pair, int64_t member, const char *kind,
+                        time_t due, const char *arg, time_t now);
+/* Close a pair's open scheduled events with outcome; the number closed. */
+int store_pair_unschedule(struct store *st, int64_t pair, time_t now, const char *outcome);
+/* When the newest event of kind about member happened: 1 and *at, 0 (at = 0) when never. */
+int store_pair_last_event(struct store *st, const char *kind, const char *member, time_t *at);
+
 /* @@ store_pairs.c declarations @@ */
 
 /*
@@ -238,6 +316,112 @@ int store_checkpoint(struct store *st);
  * schedule, feedback; members.last_break, unanswered, last_reminder.
  * Declarations for store_schedule.c go here.
  */
+
+/* One scheduled event: kind "checkin", "reminder", "pair-end", "pause-end", ... */
+struct store_schedule_event {
+    int64_t id;
+    time_t due;
+    char kind[32];
+    int64_t member; /* 0 when none */
+    int64_t pair;   /* 0 when none */
+    char arg[64];   /* "" when none */
+};
+
+int store_schedule_add(struct store *st, time_t due, const char *kind, int64_t member,
+                       int64_t pair, const char *arg, time_t now, int64_t *id_out);
+/* The oldest event not done with due <= now: 1 and *out filled, 0 when none. */
+int store_schedule_next(struct store *st, time_t now, struct store_schedule_event *out);
+int store_schedule_done(struct store *st, int64_t id, time_t now, const char *outcome);
+/* Put a pending event off to a new due time (quiet hours, an absence). */
+int store_schedule_move(struct store *st, int64_t id, time_t due);
+/*
+ * Close the pending events of a pair / of a member with outcome, all but the
+ * event except (0: none, e.g. the event now running); the number closed.
+ */
+int store_schedule_cancel_pair(struct store *st, int64_t pair, int64_t except, time_t now,
+                               const char *outcome);
+int store_schedule_cancel_member(struct store *st, int64_t member, int64_t except, time_t now,
+                                 const char *outcome);
+/* Earliest due among pending events; 0 when none, (time_t)-1 on error. */
+time_t store_schedule_next_due(struct store *st);
+/*
+ * Events of kind matching member/pair (0: any) and arg (NULL: any): with
+ * pending, only those not done.  Returns the count, -1 on error.
+ */
+int store_schedule_count(struct store *st, const char *kind, int64_t member, int64_t pair,
+                         const char *arg, int pending);
+/* Done events of kind for member/pair (0: any) with outcome, done at or after since. */
+int store_schedule_count_done(struct store *st, const char *kind, int64_t member, int64_t pair,
+                              const char *outcome, time_t since);
+/* The latest such done event: 1 with *at (when done) and arg (may be NULL) set, 0 when none. */
+int store_schedule_last_done(struct store *st, const char *kind, int64_t member, int64_t pair,
+                             const char *outcome, time_t *at, char *arg, size_t arglen);
+/*
+ * Paused members with an end date that has no "pause-end" event for that
+ * date yet (a new or changed pause): malloc'd array of {member, until}.
+ */
+struct store_schedule_pause {
+    int64_t member;
+    time_t until;
+};
+int store_schedule_unscheduled_pauses(struct store *st, struct store_schedule_pause **out,
+                                      size_t *n);
+
+/* A check-in answer.  rating 0: none given; met -1: not said. */
+struct store_feedback {
+    int64_t id, pair, member;
+    char *role; /* "newcomer" or "mentor" */
+    time_t at;
+    int rating;
+    int met;
+    char *comment;
+    char *checkin; /* the check-in day answered ("14", "end"), may be NULL */
+};
+
+int store_feedback_add(struct store *st, const struct store_feedback *fb, int64_t *id_out);
+/* A pair's feedback, oldest first (malloc'd array; free with store_feedback_free). */
+int store_feedback_list(struct store *st, int64_t pair, struct store_feedback **out, size_t *n);
+void store_feedback_free(struct store_feedback *v, size_t n);
+/* When member last gave feedback on pair: 1 and *at set, 0 never. */
+int store_feedback_last(struct store *st, int64_t pair, int64_t member, time_t *at);
+/* Ratings mentees gave a mentor since a time: count, low (<= 2), high (>= 4), average. */
+struct store_feedback_stats {
+    int n, low, high;
+    double avg;
+};
+int store_feedback_about_mentor(struct store *st, int64_t mentor, time_t since,
+                                struct store_feedback_stats *out);
+
+/* A member's counters: unanswered check-ins in a row, last reminder, last break. */
+int store_member_unanswered_add(struct store *st, int64_t member);
+int store_member_unanswered_reset(struct store *st, int64_t member);
+int store_member_set_last_reminder(struct store *st, int64_t member, time_t at);
+int store_member_set_last_break(struct store *st, int64_t member, time_t at);
+
+/*
+ * What the scheduler needs of members and pairs by id (the lifecycle reads,
+ * store_pairs.c owns the pairing flow).  1 when found, 0 when not.
+ */
+int store_schedule_member_address(struct store *st, int64_t member, char *out, size_t len);
+struct store_schedule_pair {
+    int64_t id, newcomer, mentor; /* 0 when the member was erased */
+    char state[16];
+    char ref[32];
+    char *reasons; /* newline-separated, may be NULL */
+    time_t created, started, ends, ended;
+};
+int store_schedule_pair_get(struct store *st, int64_t pair, struct store_schedule_pair *out);
+void store_schedule_pair_free(struct store_schedule_pair *p);
+/* Ids of a member's pairs in state (NULL: active or proposed), as newcomer or mentor. */
+int store_schedule_member_pairs(struct store *st, int64_t member, const char *state,
+                                int64_t **ids, size_t *n);
+/* End a pair that is active or proposed; 1 when it was, 0 when not. */
+int store_schedule_pair_end(struct store *st, int64_t pair, time_t now, const char *reason);
+/* A mentor's pairs: active now, and ever started (active or ended). */
+int store_schedule_mentor_counts(struct store *st, int64_t mentor, int *active, int *ever,
+                                 time_t *first_started);
+/* Pairs in which member was the newcomer and that started (active or ended). */
+int store_schedule_mentee_pairs(struct store *st, int64_t member);
 
 /* @@ store_schedule.c declarations @@ */
 
