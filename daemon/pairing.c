@@ -1,26 +1,845 @@
 /*
- * pairing: from a matching round to a running pair.  Proposals to mentors,
- * ACCEPT and DECLINE, DONE and REMATCH, the waiting list.
+ * pairing: from a matching round to a running pair.  A round reads the
+ * confirmed, reachable members from the store, lets the matcher (match.h)
+ * find the best assignment, and turns each pair into a proposal to the
+ * mentor (or, without mentor_accepts, straight into an introduction by
+ * lifecycle.c).  Replies act on a pair: ACCEPT and DECLINE of a proposal,
+ * DONE and REMATCH of a running pair.  Newcomers left over hear that they
+ * are waiting, at most once a week.
+ *
+ * Privacy: a proposal shows the newcomer's profile and first name, never
+ * their address; addresses are only exchanged by the introduction.
  */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+#include "match.h"
+#include "outbox.h"
+#include "profile.h"
 #include "programme.h"
 #include "programme_int.h"
 
-int
-programme_pair_mail(struct programme_ctx *c, const struct command *cmd)
+#define DAY (24 * 60 * 60)
+#define WEEK (7 * DAY)
+/* A waiting newcomer hears from us at most this often. */
+#define PAIRING_WAITLIST_EVERY WEEK
+/* The expected wait is estimated from the pairs started in this window. */
+#define PAIRING_RATE_WINDOW (28 * DAY)
+#define PAIRING_DEFAULT_TIMEOUT (3 * DAY)
+
+/* ---- small helpers ---- */
+
+/* "Ana" from "Ana María López"; NULL when there is no name (the template says "a newcomer"). */
+static char *
+pairing_first_name(const char *name)
 {
-    (void)c;
-    (void)cmd;
-    return 1; /* no pairings exist yet: nothing is about one */
+    if (name == NULL)
+        return NULL;
+    name += strspn(name, " \t\"'");
+    size_t n = strcspn(name, " \t\"'<@");
+    return n > 0 && n < 64 ? strndup(name, n) : NULL;
+}
+
+/* Reasons as stored (newline-separated) into "  - reason\n" lines for a template. */
+static char *
+pairing_reason_lines(const char *reasons)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+
+    int first = 1;
+
+    if (f == NULL)
+        return NULL;
+    for (const char *p = reasons ? reasons : ""; *p;) {
+        size_t n = strcspn(p, "\n");
+        if (n > 0) {
+            fprintf(f, "%s  - %.*s", first ? "" : "\n", (int)n, p);
+            first = 0;
+        }
+        p += n + (p[n] == '\n');
+    }
+    if (fclose(f) != 0)
+        return NULL;
+    return buf;
+}
+
+static void
+pairing_days(int seconds, char *buf, size_t len)
+{
+    snprintf(buf, len, "%d", seconds / DAY > 0 ? seconds / DAY : 1);
+}
+
+/* ---- the matcher's input, from the store ---- */
+
+struct pairing_round {
+    const struct config *cfg;
+    struct store *st;
+    time_t now;
+    struct store_candidate *cand; /* ascending id */
+    size_t n_cand;
+    struct profile *profiles; /* one per candidate */
+    struct match_person *people;
+    struct match_weights w;
+    char *syn_text; /* storage of the synonym pairs */
+    struct match_synonym *syn;
+    size_t n_syn;
+    struct match_block *blocks;
+    size_t n_blocks;
+    struct match_input in;
+    struct match_result res;
+    int solved;
+};
+
+static void
+pairing_round_free(struct pairing_round *r)
+{
+    for (size_t i = 0; r->profiles && i < r->n_cand; i++)
+        profile_free(&r->profiles[i]);
+    free(r->profiles);
+    free(r->people);
+    store_candidates_free(r->cand, r->n_cand);
+    free(r->syn_text);
+    free(r->syn);
+    free(r->blocks);
+    if (r->solved)
+        match_result_free(&r->res);
+}
+
+static char *
+pairing_trim(char *s)
+{
+    s += strspn(s, " \t");
+    size_t n = strlen(s);
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        s[--n] = '\0';
+    return s;
+}
+
+/* [matching] synonyms = "js=javascript, k8s=kubernetes"; entries without '=' are ignored. */
+static int
+pairing_synonyms(struct pairing_round *r)
+{
+    const char *text = r->cfg->matching.synonyms;
+    char *save = NULL;
+    size_t cap = 0;
+
+    if (text == NULL || text[0] == '\0')
+        return 0;
+    if ((r->syn_text = strdup(text)) == NULL)
+        return -1;
+    for (char *item = strtok_r(r->syn_text, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(item, '=');
+        if (eq == NULL)
+            continue;
+        *eq = '\0';
+        if (r->n_syn == cap) {
+            cap = cap ? 2 * cap : 8;
+            struct match_synonym *grown = realloc(r->syn, cap * sizeof(*grown));
+            if (grown == NULL)
+                return -1;
+            r->syn = grown;
+        }
+        r->syn[r->n_syn].from = pairing_trim(item);
+        r->syn[r->n_syn].to = pairing_trim(eq + 1);
+        r->n_syn++;
+    }
+    return 0;
+}
+
+static void
+pairing_weights(const struct config_matching *m, struct match_weights *w)
+{
+    match_weights_default(w);
+    w->tag = m->tag;
+    w->language = m->language;
+    w->tz_overlap = m->tz_overlap;
+    w->goal = m->goal;
+    w->wait_bonus_per_day = m->wait_bonus_per_day;
+    w->load_penalty = m->load_penalty;
+    w->require_common_language = m->require_common_language;
+    /* Zero candidates would match nobody: an unset count keeps the matcher's default. */
+    if (m->top_k > 0)
+        w->top_k = m->top_k;
+    if (m->top_r > 0)
+        w->top_r = m->top_r;
+}
+
+static void
+pairing_person(struct pairing_round *r, size_t i)
+{
+    const struct store_candidate *c = &r->cand[i];
+    const struct profile *p = &r->profiles[i];
+    struct match_person *mp = &r->people[i];
+    int ok = 0;
+
+    memset(mp, 0, sizeof(*mp));
+    mp->id = c->id;
+    mp->role = strcmp(c->role, "mentor") == 0 ? MATCH_MENTOR : MATCH_NEWCOMER;
+    mp->tags = (const char *const *)p->skills;
+    mp->n_tags = p->n_skills;
+    mp->languages = (const char *const *)p->languages;
+    mp->n_languages = p->n_languages;
+    mp->goals = (const char *const *)p->goals;
+    mp->n_goals = p->n_goals;
+    /* An unknown zone reads as UTC: it only weakens the time-zone term. */
+    mp->tz_offset_min = profile_utc_offset(p, (long long)r->now, &ok);
+    mp->capacity = p->capacity >= 0 ? p->capacity : 1;
+    mp->active_mentees = c->load;
+    mp->unanswered_checkins = c->unanswered;
+    mp->low_feedback = c->low_feedback;
+    mp->weeks_since_break = c->weeks_since_break;
+    mp->waiting_since = c->waiting_since;
+}
+
+static int
+pairing_load(struct pairing_round *r)
+{
+    struct store_block *blocks = NULL;
+
+    if (store_pair_candidates(r->st, r->now, &r->cand, &r->n_cand) != 0 ||
+        store_block_list(r->st, &blocks, &r->n_blocks) != 0) {
+        log_error("matching round: %s", store_errmsg(r->st));
+        return -1;
+    }
+    r->profiles = calloc(r->n_cand ? r->n_cand : 1, sizeof(*r->profiles));
+    r->people = calloc(r->n_cand ? r->n_cand : 1, sizeof(*r->people));
+    r->blocks = calloc(r->n_blocks ? r->n_blocks : 1, sizeof(*r->blocks));
+    if (r->profiles == NULL || r->people == NULL || r->blocks == NULL) {
+        free(blocks);
+        return -1;
+    }
+    for (size_t i = 0; i < r->n_blocks; i++)
+        r->blocks[i] = (struct match_block){blocks[i].a, blocks[i].b};
+    free(blocks);
+    for (size_t i = 0; i < r->n_cand; i++) {
+        if (profile_parse(r->cand[i].profile ? r->cand[i].profile : "", &r->profiles[i]) != 0)
+            return -1;
+        pairing_person(r, i);
+    }
+    if (pairing_synonyms(r) != 0)
+        return -1;
+    pairing_weights(&r->cfg->matching, &r->w);
+    r->in = (struct match_input){
+        .people = r->people,
+        .n_people = r->n_cand,
+        .weights = &r->w,
+        .synonyms = r->syn,
+        .n_synonyms = r->n_syn,
+        .blocked = r->blocks,
+        .n_blocked = r->n_blocks,
+        .now = (int64_t)r->now,
+    };
+    return 0;
+}
+
+/* The candidate with this id (the list is sorted by id), or -1. */
+static ptrdiff_t
+pairing_index(const struct pairing_round *r, int64_t id)
+{
+    size_t lo = 0, hi = r->n_cand;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (r->cand[mid].id == id)
+            return (ptrdiff_t)mid;
+        if (r->cand[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+/* ---- what a round does with its result ---- */
+
+static char *
+pairing_reasons_text(const struct match_pair *mp)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+
+    if (f == NULL)
+        return NULL;
+    for (int i = 0; i < mp->n_reasons; i++)
+        fprintf(f, "%s%s", i ? "\n" : "", mp->reasons[i]);
+    if (fclose(f) != 0)
+        return NULL;
+    return buf;
+}
+
+/* The mentor's proposal: the newcomer's first name and profile, the reasons; no address. */
+static int
+pairing_send_proposal(struct pairing_round *r, size_t ni, size_t mi, const char *reasons,
+                      const char *ref)
+{
+    struct profile *p = &r->profiles[ni];
+    char *first = pairing_first_name(r->cand[ni].name ? r->cand[ni].name : p->name);
+    char *saved_name = p->name, *profile, *lines = pairing_reason_lines(reasons);
+    char days[16], err[512];
+    int rc = -1;
+
+    /* The profile's full name stays out of the proposal: the first name is enough. */
+    p->name = NULL;
+    profile = p->n_fields > 0 ? profile_describe(p) : NULL;
+    p->name = saved_name;
+    if (profile && profile[0] && profile[strlen(profile) - 1] == '\n')
+        profile[strlen(profile) - 1] = '\0';
+    pairing_days(r->cfg->matching.proposal_timeout > 0 ? r->cfg->matching.proposal_timeout
+                                                       : PAIRING_DEFAULT_TIMEOUT,
+                 days, sizeof(days));
+    struct template_var v[] = {{"newcomer", first},
+                               {"profile", profile && profile[0] ? profile : NULL},
+                               {"reasons", lines && lines[0] ? lines : NULL},
+                               {"ref", ref},
+                               {"days", days}};
+    struct outbox_mail om = {
+        .to_addr = r->cand[mi].address,
+        .to_name = r->cand[mi].name,
+        .template_name = "proposal",
+        .vars = v,
+        .nvars = sizeof(v) / sizeof(v[0]),
+        .kind = "scheduled",
+        .ref = ref,
+    };
+    if (lines == NULL)
+        snprintf(err, sizeof(err), "out of memory");
+    else if (outbox_queue(r->cfg, r->st, &om, r->now, err, sizeof(err)) == 0)
+        rc = 0;
+    if (rc != 0)
+        log_ctx(LOG_LEVEL_ERROR, NULL, r->cand[mi].address, "cannot queue the proposal: %s", err);
+    free(first);
+    free(profile);
+    free(lines);
+    return rc;
+}
+
+static int
+pairing_make(struct pairing_round *r, const struct match_pair *mp)
+{
+    ptrdiff_t ni = pairing_index(r, mp->newcomer), mi = pairing_index(r, mp->mentor);
+    const struct config *cfg = r->cfg;
+    char ref[32], *reasons = pairing_reasons_text(mp);
+    int64_t id = 0;
+    int accepts = cfg->matching.mentor_accepts, rc = -1;
+    time_t ends = cfg->lifecycle.length > 0 ? r->now + cfg->lifecycle.length : 0;
+    int timeout = cfg->matching.proposal_timeout > 0 ? cfg->matching.proposal_timeout
+                                                     : PAIRING_DEFAULT_TIMEOUT;
+
+    if (ni < 0 || mi < 0 || reasons == NULL)
+        goto out;
+    if (store_pair_add(r->st, mp->newcomer, mp->mentor, accepts ? "proposed" : "active",
+                       mp->score, reasons, r->now, accepts ? 0 : ends, &id, ref, sizeof(ref)) != 0)
+        goto store_error;
+    if (store_event_add(r->st, r->now, accepts ? "proposed" : "matched", r->cand[mi].address, NULL,
+                        ref) != 0)
+        goto store_error;
+    if (accepts) {
+        if (store_pair_schedule(r->st, id, mp->mentor, "proposal-timeout", r->now + timeout, NULL,
+                                r->now) != 0)
+            goto store_error;
+        rc = pairing_send_proposal(r, (size_t)ni, (size_t)mi, reasons, ref);
+        goto out;
+    }
+    /* Final at once: the newcomer no longer waits, lifecycle introduces them. */
+    if (store_pair_set_waiting(r->st, mp->newcomer, 0) != 0)
+        goto store_error;
+    rc = programme_pair_started(cfg, r->st, id, r->now);
+    goto out;
+store_error:
+    log_error("matching round: %s", store_errmsg(r->st));
+out:
+    free(reasons);
+    return rc;
+}
+
+/* "about 3 weeks" from the recent rate of new pairs; NULL when there is no rate to go by. */
+static int
+pairing_expected_wait(struct pairing_round *r, size_t position, char *buf, size_t len)
+{
+    int recent = store_pair_started_since(r->st, r->now - PAIRING_RATE_WINDOW);
+
+    if (recent < 0)
+        return -1;
+    buf[0] = '\0';
+    if (recent == 0)
+        return 0;
+    /* recent pairs per window of 4 weeks: position / (recent / 4) weeks, rounded up. */
+    size_t weeks = (position * 4 + (size_t)recent - 1) / (size_t)recent;
+    if (weeks <= 1)
+        snprintf(buf, len, "about a week");
+    else
+        snprintf(buf, len, "about %zu weeks", weeks);
+    return 0;
+}
+
+static int
+pairing_waitlist_note(struct pairing_round *r, int64_t newcomer, size_t position)
+{
+    ptrdiff_t i = pairing_index(r, newcomer);
+    char pos[24], wait[64], err[512];
+    time_t last = 0;
+
+    if (i < 0)
+        return -1;
+    const struct store_candidate *c = &r->cand[i];
+    if (store_pair_last_event(r->st, "waitlist", c->address, &last) < 0)
+        return -1;
+    if (last > 0 && r->now - last < PAIRING_WAITLIST_EVERY)
+        return 0; /* told recently: no need to repeat it every round */
+    if (pairing_expected_wait(r, position, wait, sizeof(wait)) != 0)
+        return -1;
+    snprintf(pos, sizeof(pos), "%zu", position);
+    struct template_var v[] = {{"position", pos}, {"wait", wait[0] ? wait : NULL}};
+    struct outbox_mail om = {
+        .to_addr = c->address,
+        .to_name = c->name,
+        .template_name = "waitlist",
+        .vars = v,
+        .nvars = 2,
+        .kind = "scheduled",
+    };
+    if (outbox_queue(r->cfg, r->st, &om, r->now, err, sizeof(err)) != 0) {
+        log_ctx(LOG_LEVEL_ERROR, NULL, c->address, "cannot queue the waiting-list note: %s", err);
+        return -1;
+    }
+    return store_event_add(r->st, r->now, "waitlist", c->address, NULL, pos);
+}
+
+static void
+pairing_print(const struct pairing_round *r, FILE *out)
+{
+    for (size_t i = 0; i < r->res.n_pairs; i++) {
+        const struct match_pair *mp = &r->res.pairs[i];
+        ptrdiff_t ni = pairing_index(r, mp->newcomer), mi = pairing_index(r, mp->mentor);
+        if (ni < 0 || mi < 0)
+            continue;
+        fprintf(out, "%s \xe2\x86\x92 %s  %.3f  ", r->cand[ni].address, r->cand[mi].address,
+                (double)mp->score / 1000.0);
+        for (int j = 0; j < mp->n_reasons; j++)
+            fprintf(out, "%s%s", j ? "; " : "", mp->reasons[j]);
+        fputc('\n', out);
+    }
+    for (size_t i = 0; i < r->res.n_waitlist; i++) {
+        ptrdiff_t ni = pairing_index(r, r->res.waitlist[i]);
+        if (ni >= 0)
+            fprintf(out, "waiting: %s (position %zu)\n", r->cand[ni].address, i + 1);
+    }
+    fprintf(out, "pairs: %zu  total: %.3f  load cost: %.3f\n", r->res.n_pairs,
+            (double)r->res.total_score / 1000.0, (double)r->res.load_cost / 1000.0);
 }
 
 int
 programme_match_round(const struct config *cfg, struct store *st, time_t now, int dry_run,
                       FILE *out)
 {
+    struct pairing_round r;
+    char err[512];
+    int rc = -1;
+
+    memset(&r, 0, sizeof(r));
+    r.cfg = cfg;
+    r.st = st;
+    r.now = now;
+    if (pairing_load(&r) != 0)
+        goto out;
+    if (match_solve(&r.in, &r.res, err, sizeof(err)) != 0) {
+        log_error("matching round: %s", err);
+        goto out;
+    }
+    r.solved = 1;
+    if (dry_run) {
+        /* The admin's terminal: nothing is written, no mail is queued. */
+        if (out)
+            pairing_print(&r, out);
+        rc = (int)r.res.n_pairs;
+        goto out;
+    }
+    for (size_t i = 0; i < r.res.n_pairs; i++)
+        if (pairing_make(&r, &r.res.pairs[i]) != 0)
+            goto out;
+    for (size_t i = 0; i < r.res.n_waitlist; i++)
+        if (pairing_waitlist_note(&r, r.res.waitlist[i], i + 1) != 0)
+            goto out;
+    if (r.res.n_pairs > 0 || r.res.n_waitlist > 0)
+        log_info("matching round: %zu pair(s), %zu waiting", r.res.n_pairs, r.res.n_waitlist);
+    rc = (int)r.res.n_pairs;
+out:
+    pairing_round_free(&r);
+    return rc;
+}
+
+/* ---- mail about a pair ---- */
+
+/* The person on the other side of the pair from member (erased: 0). */
+static int64_t
+pairing_partner(const struct store_pair *p, int64_t member)
+{
+    return p->newcomer == member ? p->mentor : p->newcomer;
+}
+
+static int
+pairing_is_member(const struct store_pair *p, int64_t member)
+{
+    return member != 0 && (p->newcomer == member || p->mentor == member);
+}
+
+/* The newest (or, with oldest, the oldest) pair of member in state where they are on side. */
+static int
+pairing_pick(struct programme_ctx *c, int64_t member, const char *state, int mentor_side,
+             int newcomer_side, struct store_pair *out)
+{
+    struct store_pair *v = NULL;
+    size_t n = 0, found = 0, pick = 0;
+
+    if (store_pair_list(c->st, member, state, &v, &n) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if ((mentor_side && v[i].mentor == member) || (newcomer_side && v[i].newcomer == member)) {
+            /* The list is newest first; the last hit is the oldest, the one expiring first. */
+            pick = i;
+            found++;
+        }
+    }
+    if (found > 0) {
+        *out = v[pick];
+        memset(&v[pick], 0, sizeof(v[pick]));
+    }
+    store_pairs_free(v, n);
+    return found == 0 ? 0 : found == 1 ? 1 : 2;
+}
+
+/*
+ * The pair this mail is about: the one its ref names (only when the sender
+ * belongs to it), else for a command the sender's open pair.  1 found, 0
+ * none, 2 several (DONE from a mentor with many mentees), -1 error.
+ */
+static int
+pairing_find(struct programme_ctx *c, const struct command *cmd, int64_t me,
+             struct store_pair *out)
+{
+    if (c->ref[0]) {
+        int found = store_pair_by_ref(c->st, c->ref, out);
+        if (found < 0)
+            return -1;
+        if (found && pairing_is_member(out, me))
+            return 1;
+        if (found) {
+            store_pair_free(out);
+            return 0; /* somebody else's pair: not for this sender to act on */
+        }
+    }
+    switch (cmd->kind) {
+    case COMMAND_ACCEPT:
+    case COMMAND_DECLINE: {
+        int rc = pairing_pick(c, me, "proposed", 1, 0, out);
+        return rc == 2 ? 1 : rc; /* several proposals: the oldest is answered first */
+    }
+    case COMMAND_DONE:
+        return pairing_pick(c, me, "active", 1, 1, out);
+    case COMMAND_REMATCH:
+        return pairing_pick(c, me, "active", 1, 1, out);
+    default:
+        return 0;
+    }
+}
+
+/* Names for templates: the partner's first name, or NULL. */
+static char *
+pairing_member_first_name(struct programme_ctx *c, int64_t id)
+{
+    struct store_member m;
+    char *first = NULL;
+
+    if (id == 0 || store_pair_member(c->st, id, &m) != 1)
+        return NULL;
+    first = pairing_first_name(m.name);
+    store_member_free(&m);
+    return first;
+}
+
+/* Mail to the other member of a pair (not an answer to their mail). */
+static int
+pairing_tell(struct programme_ctx *c, int64_t member, const char *template_name,
+             const struct template_var *vars, size_t nvars, const char *ref)
+{
+    struct store_member m;
+    char err[512];
+    int found = member ? store_pair_member(c->st, member, &m) : 0;
+
+    if (found <= 0)
+        return found; /* erased: nobody to tell */
+    struct outbox_mail om = {
+        .to_addr = m.address,
+        .to_name = m.name,
+        .template_name = template_name,
+        .vars = vars,
+        .nvars = nvars,
+        .kind = "notice",
+        .ref = ref,
+    };
+    int rc = outbox_queue(c->cfg, c->st, &om, c->now, err, sizeof(err));
+    if (rc != 0)
+        snprintf(c->detail, c->detail_len, "cannot tell %s: %s", m.address, err);
+    store_member_free(&m);
+    return rc;
+}
+
+static int
+pairing_closed(struct programme_ctx *c, const struct store_pair *p, const char *what)
+{
+    struct template_var v[] = {{"what", what}, {"state", p->state}};
+
+    snprintf(c->detail, c->detail_len, "%s: proposal %s is %s", what, p->ref, p->state);
+    return programme_reply(c, "proposal-closed", v, 2, "reply", NULL);
+}
+
+static int
+pairing_accept(struct programme_ctx *c, const struct store_pair *p, const struct store_member *me)
+{
+    time_t ends = c->cfg->lifecycle.length > 0 ? c->now + c->cfg->lifecycle.length : 0;
+    int moved = store_pair_set_state(c->st, p->id, "proposed", "active", c->now, ends, NULL);
+
+    if (moved < 0)
+        return -1;
+    if (moved == 0)
+        return pairing_closed(c, p, "ACCEPT");
+    /* The timeout is cancelled before lifecycle schedules the pair's own events. */
+    if (store_pair_unschedule(c->st, p->id, c->now, "accepted") < 0 ||
+        store_pair_unanswered(c->st, me->id, -me->unanswered) != 0 ||
+        (p->newcomer && store_pair_set_waiting(c->st, p->newcomer, 0) != 0))
+        return -1;
+    snprintf(c->detail, c->detail_len, "accepted proposal %s", p->ref);
+    if (programme_event(c, "accepted", p->ref) != 0)
+        return -1;
+    struct template_var v[] = {{"ref", p->ref}};
+    if (programme_reply(c, "proposal-accepted", v, 1, "reply", p->ref) != 0)
+        return -1;
+    return programme_pair_started(c->cfg, c->st, p->id, c->now);
+}
+
+static int
+pairing_decline(struct programme_ctx *c, const struct store_pair *p, const struct store_member *me)
+{
+    int moved = store_pair_set_state(c->st, p->id, "proposed", "declined", c->now, 0, "declined");
+
+    if (moved < 0)
+        return -1;
+    if (moved == 0)
+        return pairing_closed(c, p, "DECLINE");
+    /*
+     * The newcomer's waiting_since was never cleared, so they keep their place
+     * at the front; the pairs table keeps the two from being proposed again.
+     */
+    if (store_pair_unschedule(c->st, p->id, c->now, "declined") < 0 ||
+        store_pair_unanswered(c->st, me->id, -me->unanswered) != 0 ||
+        (p->newcomer && store_block_add(c->st, p->newcomer, p->mentor, "declined", c->now) != 0))
+        return -1;
+    snprintf(c->detail, c->detail_len, "declined proposal %s", p->ref);
+    if (programme_event(c, "declined", p->ref) != 0)
+        return -1;
+    return programme_reply(c, "proposal-declined", NULL, 0, "reply", NULL);
+}
+
+static int
+pairing_done(struct programme_ctx *c, const struct store_pair *p, const struct store_member *me)
+{
+    int64_t partner = pairing_partner(p, me->id);
+    char *partner_name = pairing_member_first_name(c, partner);
+    char *my_name = pairing_first_name(me->name);
+    int moved = store_pair_set_state(c->st, p->id, "active", "ended", c->now, 0, "done");
+    int rc = -1;
+
+    if (moved < 0)
+        goto out;
+    if (moved == 0) {
+        rc = pairing_closed(c, p, "DONE");
+        goto out;
+    }
+    if (store_pair_unschedule(c->st, p->id, c->now, "done") < 0)
+        goto out;
+    snprintf(c->detail, c->detail_len, "ended pair %s (done)", p->ref);
+    if (programme_event(c, "done", p->ref) != 0)
+        goto out;
+    /* Both are asked for final feedback; answers come back by the pair's ref. */
+    struct template_var mine[] = {{"partner", partner_name}, {"asked", "yes"}, {"ref", p->ref}};
+    struct template_var theirs[] = {{"partner", my_name}, {"asked", NULL}, {"ref", p->ref}};
+    if (programme_reply(c, "pair-done", mine, 3, "reply", p->ref) != 0 ||
+        pairing_tell(c, partner, "pair-done", theirs, 3, p->ref) != 0)
+        goto out;
+    rc = 0;
+out:
+    free(partner_name);
+    free(my_name);
+    return rc;
+}
+
+/* The newcomer waits again from when they were first paired: a rematch keeps their place. */
+static int
+pairing_wait_again(struct programme_ctx *c, int64_t newcomer)
+{
+    struct store_pair *v = NULL;
+    size_t n = 0;
+    time_t since = c->now;
+
+    if (newcomer == 0)
+        return 0;
+    if (store_pair_list(c->st, newcomer, NULL, &v, &n) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (v[i].newcomer == newcomer && v[i].created < since)
+            since = v[i].created;
+    store_pairs_free(v, n);
+    return store_pair_set_waiting(c->st, newcomer, since);
+}
+
+static int
+pairing_rematch(struct programme_ctx *c, const struct store_pair *p, const struct store_member *me)
+{
+    int by_newcomer = me->id == p->newcomer;
+    int64_t partner = pairing_partner(p, me->id);
+    int moved = store_pair_set_state(c->st, p->id, "active", "ended", c->now, 0, "rematch");
+
+    if (moved < 0)
+        return -1;
+    if (moved == 0)
+        return pairing_closed(c, p, "REMATCH");
+    if (store_pair_unschedule(c->st, p->id, c->now, "rematch") < 0 ||
+        (p->newcomer && p->mentor &&
+         store_block_add(c->st, p->newcomer, p->mentor, "rematch", c->now) != 0) ||
+        pairing_wait_again(c, p->newcomer) != 0)
+        return -1;
+    snprintf(c->detail, c->detail_len, "ended pair %s (rematch asked by the %s)", p->ref,
+             by_newcomer ? "newcomer" : "mentor");
+    if (programme_event(c, "rematch", p->ref) != 0)
+        return -1;
+    struct template_var mine[] = {{"newcomer", by_newcomer ? "yes" : NULL}};
+    struct template_var theirs[] = {{"newcomer", by_newcomer ? NULL : "yes"}};
+    if (programme_reply(c, "rematch", mine, 1, "reply", NULL) != 0)
+        return -1;
+    return pairing_tell(c, partner, "rematch-partner", theirs, 1, NULL);
+}
+
+/* A reply to a proposal that neither accepts nor declines: ask once more, kindly. */
+static int
+pairing_ask_again(struct programme_ctx *c, const struct store_pair *p)
+{
+    struct template_var v[] = {{"ref", p->ref}};
+
+    snprintf(c->detail, c->detail_len, "reply to proposal %s without an answer", p->ref);
+    return programme_reply(c, "proposal-again", v, 1, "reply", p->ref);
+}
+
+static int
+pairing_act(struct programme_ctx *c, const struct command *cmd, const struct store_pair *p,
+            const struct store_member *me)
+{
+    int proposed = strcmp(p->state, "proposed") == 0;
+    int is_mentor = p->mentor == me->id;
+
+    switch (cmd->kind) {
+    case COMMAND_ACCEPT:
+    case COMMAND_DECLINE:
+        /* "Yes, we met" / "No" in a check-in reply is an answer, not a proposal's. */
+        if (!proposed && strcmp(p->state, "expired") != 0 && strcmp(p->state, "declined") != 0)
+            return programme_checkin_reply(c, p->id);
+        if (!is_mentor)
+            return 1;
+        if (!proposed)
+            return pairing_closed(c, p, command_name(cmd->kind));
+        return cmd->kind == COMMAND_ACCEPT ? pairing_accept(c, p, me) : pairing_decline(c, p, me);
+    case COMMAND_DONE:
+        return pairing_done(c, p, me);
+    case COMMAND_REMATCH:
+        return pairing_rematch(c, p, me);
+    default:
+        break;
+    }
+    if (proposed)
+        return is_mentor ? pairing_ask_again(c, p) : 1;
+    if (strcmp(p->state, "active") == 0 || strcmp(p->state, "ended") == 0)
+        return programme_checkin_reply(c, p->id);
+    return 1;
+}
+
+static int
+pairing_which(struct programme_ctx *c, const struct command *cmd)
+{
+    struct template_var v[] = {{"what", command_name(cmd->kind)}};
+
+    snprintf(c->detail, c->detail_len, "%s: several pairings, none named",
+             command_name(cmd->kind));
+    return programme_reply(c, "pair-which", v, 1, "reply", NULL);
+}
+
+int
+programme_pair_mail(struct programme_ctx *c, const struct command *cmd)
+{
+    struct store_member me;
+    struct store_pair p;
+    int found = store_member_get(c->st, c->m->from_addr, &me);
+    int rc;
+
+    if (found <= 0)
+        return found < 0 ? -1 : 1; /* a stranger acts on no pair */
+    if (strcmp(me.state, "active") != 0 && strcmp(me.state, "paused") != 0) {
+        store_member_free(&me);
+        return 1;
+    }
+    rc = pairing_find(c, cmd, me.id, &p);
+    if (rc == 1) {
+        rc = pairing_act(c, cmd, &p, &me);
+        store_pair_free(&p);
+    } else if (rc == 2) {
+        store_pair_free(&p);
+        rc = pairing_which(c, cmd);
+    } else if (rc == 0) {
+        rc = 1;
+    }
+    if (rc < 0 && c->detail[0] == '\0')
+        snprintf(c->detail, c->detail_len, "pairing: %s", store_errmsg(c->st));
+    store_member_free(&me);
+    return rc;
+}
+
+int
+programme_proposal_timeout(const struct config *cfg, struct store *st, int64_t pair, time_t now)
+{
+    struct store_pair p;
+    struct store_member mentor;
+    int found = store_pair_get(st, pair, &p);
+    int rc = -1;
+
     (void)cfg;
-    (void)st;
-    (void)now;
-    (void)dry_run;
-    (void)out;
-    return 0;
+    if (found <= 0)
+        return found; /* gone with an erased member: nothing to do */
+    int moved = strcmp(p.state, "proposed") == 0
+                    ? store_pair_set_state(st, pair, "proposed", "expired", now, 0, "no answer")
+                    : 0;
+    if (moved <= 0) {
+        rc = moved; /* answered in time */
+        goto out;
+    }
+    /* Silence counts toward the mentor's load; the next round asks the next best mentor. */
+    if (p.mentor && store_pair_unanswered(st, p.mentor, 1) != 0)
+        goto out;
+    if (p.newcomer && p.mentor && store_block_add(st, p.newcomer, p.mentor, "no answer", now) != 0)
+        goto out;
+    found = p.mentor ? store_pair_member(st, p.mentor, &mentor) : 0;
+    if (found < 0)
+        goto out;
+    rc = store_event_add(st, now, "proposal-expired", found ? mentor.address : NULL, NULL, p.ref);
+    if (found)
+        store_member_free(&mentor);
+    log_ctx(LOG_LEVEL_INFO, NULL, NULL, "proposal %s expired without an answer", p.ref);
+out:
+    if (rc < 0)
+        log_error("proposal timeout of pair %lld: %s", (long long)pair, store_errmsg(st));
+    store_pair_free(&p);
+    return rc < 0 ? -1 : 0;
 }

@@ -398,25 +398,6 @@ int store_member_unanswered_reset(struct store *st, int64_t member);
 int store_member_set_last_reminder(struct store *st, int64_t member, time_t at);
 int store_member_set_last_break(struct store *st, int64_t member, time_t at);
 
-/*
- * What the scheduler needs of members and pairs by id (the lifecycle reads,
- * store_pairs.c owns the pairing flow).  1 when found, 0 when not.
- */
-int store_schedule_member_address(struct store *st, int64_t member, char *out, size_t len);
-struct store_schedule_pair {
-    int64_t id, newcomer, mentor; /* 0 when the member was erased */
-    char state[16];
-    char ref[32];
-    char *reasons; /* newline-separated, may be NULL */
-    time_t created, started, ends, ended;
-};
-int store_schedule_pair_get(struct store *st, int64_t pair, struct store_schedule_pair *out);
-void store_schedule_pair_free(struct store_schedule_pair *p);
-/* Ids of a member's pairs in state (NULL: active or proposed), as newcomer or mentor. */
-int store_schedule_member_pairs(struct store *st, int64_t member, const char *state,
-                                int64_t **ids, size_t *n);
-/* End a pair that is active or proposed; 1 when it was, 0 when not. */
-int store_schedule_pair_end(struct store *st, int64_t pair, time_t now, const char *reason);
 /* A mentor's pairs: active now, and ever started (active or ended). */
 int store_schedule_mentor_counts(struct store *st, int64_t mentor, int *active, int *ever,
                                  time_t *first_started);

@@ -1,0 +1,493 @@
+/*
+ * store_pairs: pairings from proposal to end, do-not-match blocks, and the
+ * member queries a matching round needs.  Part of the store module: it uses
+ * the statement helpers of store_int.h and follows store.h's conventions
+ * (0 or a count on success, -1 with store_errmsg() set, lookups 1/0).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "store_int.h"
+
+#define PAIR_WEEK (7 * 24 * 60 * 60)
+#define PAIR_DAY (24 * 60 * 60)
+/* Low feedback older than this no longer weighs on a mentor's load. */
+#define PAIR_FEEDBACK_WINDOW (90 * PAIR_DAY)
+/* Same alphabet and length as the confirmation tokens (command.h), so [ref] tags read alike. */
+#define PAIR_REF_ALPHABET "23456789abcdefghjkmnpqrstuvwxyz"
+#define PAIR_REF_LEN 10
+
+#define PAIR_COLUMNS                                                                               \
+    "id, coalesce(newcomer, 0), coalesce(mentor, 0), state, score, reasons, ref, created,"       \
+    " coalesce(started, 0), coalesce(ends, 0), coalesce(ended, 0), end_reason"
+
+/* ---- pairs ---- */
+
+static int
+pair_fill(sqlite3_stmt *stmt, struct store_pair *p)
+{
+    memset(p, 0, sizeof *p);
+    p->id = sqlite3_column_int64(stmt, 0);
+    p->newcomer = sqlite3_column_int64(stmt, 1);
+    p->mentor = sqlite3_column_int64(stmt, 2);
+    p->score = sqlite3_column_int64(stmt, 4);
+    p->created = (time_t)sqlite3_column_int64(stmt, 7);
+    p->started = (time_t)sqlite3_column_int64(stmt, 8);
+    p->ends = (time_t)sqlite3_column_int64(stmt, 9);
+    p->ended = (time_t)sqlite3_column_int64(stmt, 10);
+    if (store_i_col_str(stmt, 3, &p->state) != 0 || store_i_col_str(stmt, 5, &p->reasons) != 0 ||
+        store_i_col_str(stmt, 6, &p->ref) != 0 || store_i_col_str(stmt, 11, &p->end_reason) != 0) {
+        store_pair_free(p);
+        return -1;
+    }
+    return 0;
+}
+
+void
+store_pair_free(struct store_pair *p)
+{
+    if (p == NULL)
+        return;
+    free(p->state);
+    free(p->reasons);
+    free(p->ref);
+    free(p->end_reason);
+    memset(p, 0, sizeof *p);
+}
+
+void
+store_pairs_free(struct store_pair *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        store_pair_free(&v[i]);
+    free(v);
+}
+
+/* A reply token: about 49 random bits, so a ref cannot be guessed to act on someone's pair. */
+static int
+pair_new_ref(char *out, size_t len)
+{
+    static const char alphabet[] = PAIR_REF_ALPHABET;
+    unsigned char raw[PAIR_REF_LEN];
+
+    if (len < PAIR_REF_LEN + 1 || getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw)
+        return -1;
+    for (size_t i = 0; i < PAIR_REF_LEN; i++)
+        out[i] = alphabet[raw[i] % (sizeof alphabet - 1)];
+    out[PAIR_REF_LEN] = '\0';
+    return 0;
+}
+
+int
+store_pair_add(struct store *st, int64_t newcomer, int64_t mentor, const char *state,
+               int64_t score, const char *reasons, time_t now, time_t ends, int64_t *id_out,
+               char *ref, size_t ref_len)
+{
+    char what[128];
+    int active = strcmp(state, "active") == 0;
+
+    snprintf(what, sizeof what, "creating a %s pair of members %lld and %lld", state,
+             (long long)newcomer, (long long)mentor);
+    if (!active && strcmp(state, "proposed") != 0)
+        return store_i_set_err(st, "%s: a new pair is proposed or active", what);
+    /* A collision of two random refs is unlikely but would break threading: draw again. */
+    for (int attempt = 0; attempt < 5; attempt++) {
+        int64_t taken = 0;
+        if (pair_new_ref(ref, ref_len) != 0)
+            return store_i_set_err(st, "%s: cannot draw a random ref", what);
+        int rc = store_i_query_int(st, &taken, what, "SELECT count(*) FROM pairs WHERE ref = ?1",
+                                   "s", ref);
+        if (rc < 0)
+            return -1;
+        if (taken == 0) {
+            if (store_i_run(st, what,
+                            "INSERT INTO pairs (newcomer, mentor, state, score, reasons, ref,"
+                            " created, started, ends) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+                            " nullif(?8, 0), nullif(?9, 0))",
+                            "iisissiii", newcomer, mentor, state, score, reasons, ref,
+                            (int64_t)now, (int64_t)(active ? now : 0),
+                            (int64_t)(active ? ends : 0)) < 0)
+                return -1;
+            if (id_out)
+                *id_out = sqlite3_last_insert_rowid(st->db);
+            return 0;
+        }
+    }
+    return store_i_set_err(st, "%s: no unused ref after 5 draws", what);
+}
+
+static int
+pair_get_one(struct store *st, const char *what, sqlite3_stmt *stmt, struct store_pair *out)
+{
+    if (!stmt)
+        return -1;
+    int rc = store_i_step(st, stmt, what);
+    if (rc == 1 && pair_fill(stmt, out) != 0)
+        rc = store_i_set_err(st, "%s: out of memory", what);
+    store_i_finish(stmt);
+    return rc;
+}
+
+int
+store_pair_get(struct store *st, int64_t id, struct store_pair *out)
+{
+    char what[64];
+
+    memset(out, 0, sizeof *out);
+    snprintf(what, sizeof what, "looking up pair %lld", (long long)id);
+    return pair_get_one(
+        st, what,
+        store_i_prepare(st, what, "SELECT " PAIR_COLUMNS " FROM pairs WHERE id = ?1", "i", id),
+        out);
+}
+
+int
+store_pair_by_ref(struct store *st, const char *ref, struct store_pair *out)
+{
+    char what[96];
+
+    memset(out, 0, sizeof *out);
+    snprintf(what, sizeof what, "looking up the pair with ref %.40s", ref);
+    return pair_get_one(
+        st, what,
+        store_i_prepare(st, what, "SELECT " PAIR_COLUMNS " FROM pairs WHERE ref = ?1 COLLATE NOCASE",
+                        "s", ref),
+        out);
+}
+
+int
+store_pair_list(struct store *st, int64_t member, const char *state, struct store_pair **out,
+                size_t *n)
+{
+    char what[96];
+    size_t cap = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    snprintf(what, sizeof what, "listing the pairs of member %lld", (long long)member);
+    sqlite3_stmt *stmt = store_i_prepare(st, what,
+                                         "SELECT " PAIR_COLUMNS " FROM pairs"
+                                         " WHERE (?1 = 0 OR newcomer = ?1 OR mentor = ?1)"
+                                         " AND (?2 IS NULL OR state = ?2) ORDER BY id DESC",
+                                         "is", member, state);
+    if (!stmt)
+        return -1;
+    while ((rc = store_i_step(st, stmt, what)) == 1) {
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 4;
+            struct store_pair *grown = realloc(*out, cap * sizeof *grown);
+            if (grown == NULL) {
+                rc = store_i_set_err(st, "%s: out of memory", what);
+                break;
+            }
+            *out = grown;
+        }
+        if (pair_fill(stmt, &(*out)[*n]) != 0) {
+            rc = store_i_set_err(st, "%s: out of memory", what);
+            break;
+        }
+        (*n)++;
+    }
+    store_i_finish(stmt);
+    if (rc < 0) {
+        store_pairs_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+        return -1;
+    }
+    return 0;
+}
+
+int
+store_pair_set_state(struct store *st, int64_t id, const char *from, const char *to, time_t now,
+                     time_t ends, const char *end_reason)
+{
+    char what[96];
+    int active = strcmp(to, "active") == 0;
+
+    snprintf(what, sizeof what, "moving pair %lld to %s", (long long)id, to);
+    /* The condition on the old state makes a late or repeated answer a no-op, not a regression. */
+    if (active)
+        return store_i_run(st, what,
+                           "UPDATE pairs SET state = 'active', started = ?3, ends = nullif(?4, 0)"
+                           " WHERE id = ?1 AND (?2 IS NULL OR state = ?2)",
+                           "isii", id, from, (int64_t)now, (int64_t)ends);
+    return store_i_run(st, what,
+                       "UPDATE pairs SET state = ?3, ended = ?4, end_reason = ?5"
+                       " WHERE id = ?1 AND (?2 IS NULL OR state = ?2)",
+                       "issis", id, from, to, (int64_t)now, end_reason);
+}
+
+int
+store_pair_count(struct store *st, int64_t mentor, const char *state)
+{
+    int64_t n = 0;
+    char what[96];
+
+    snprintf(what, sizeof what, "counting the pairs of mentor %lld", (long long)mentor);
+    if (store_i_query_int(st, &n, what,
+                          "SELECT count(*) FROM pairs WHERE (?1 = 0 OR mentor = ?1)"
+                          " AND (?2 IS NULL OR state = ?2)",
+                          "is", mentor, state) < 0)
+        return -1;
+    return (int)n;
+}
+
+int
+store_pair_started_since(struct store *st, time_t since)
+{
+    int64_t n = 0;
+
+    if (store_i_query_int(st, &n, "counting recent pairings",
+                          "SELECT count(*) FROM pairs WHERE started >= ?1", "i",
+                          (int64_t)since) < 0)
+        return -1;
+    return (int)n;
+}
+
+/* ---- blocks ---- */
+
+int
+store_block_add(struct store *st, int64_t a, int64_t b, const char *reason, time_t now)
+{
+    char what[96];
+
+    snprintf(what, sizeof what, "blocking members %lld and %lld", (long long)a, (long long)b);
+    /* Stored in ascending order so (a, b) and (b, a) are one row. */
+    return store_i_run(st, what,
+                       "INSERT OR IGNORE INTO blocks (a, b, reason, created)"
+                       " VALUES (min(?1, ?2), max(?1, ?2), ?3, ?4)",
+                       "iisi", a, b, reason, (int64_t)now) < 0
+               ? -1
+               : 0;
+}
+
+int
+store_block_list(struct store *st, struct store_block **out, size_t *n)
+{
+    const char *what = "listing do-not-match pairs";
+    size_t cap = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    /* Two people are never paired again: every pair ever proposed counts as a block. */
+    sqlite3_stmt *stmt = store_i_prepare(st, what,
+                                         "SELECT a, b FROM blocks UNION"
+                                         " SELECT min(newcomer, mentor), max(newcomer, mentor)"
+                                         " FROM pairs WHERE newcomer IS NOT NULL AND mentor"
+                                         " IS NOT NULL ORDER BY 1, 2",
+                                         "");
+    if (!stmt)
+        return -1;
+    while ((rc = store_i_step(st, stmt, what)) == 1) {
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 16;
+            struct store_block *grown = realloc(*out, cap * sizeof *grown);
+            if (grown == NULL) {
+                rc = store_i_set_err(st, "%s: out of memory", what);
+                break;
+            }
+            *out = grown;
+        }
+        (*out)[*n].a = sqlite3_column_int64(stmt, 0);
+        (*out)[*n].b = sqlite3_column_int64(stmt, 1);
+        (*n)++;
+    }
+    store_i_finish(stmt);
+    if (rc < 0) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- members in a round ---- */
+
+static int
+candidate_fill(sqlite3_stmt *stmt, struct store_candidate *c)
+{
+    memset(c, 0, sizeof *c);
+    c->id = sqlite3_column_int64(stmt, 0);
+    c->waiting_since = (time_t)sqlite3_column_int64(stmt, 5);
+    c->load = sqlite3_column_int(stmt, 6);
+    c->unanswered = sqlite3_column_int(stmt, 7);
+    c->low_feedback = sqlite3_column_int(stmt, 8);
+    c->weeks_since_break = sqlite3_column_int(stmt, 9);
+    if (store_i_col_str(stmt, 1, &c->address) != 0 || store_i_col_str(stmt, 2, &c->name) != 0 ||
+        store_i_col_str(stmt, 3, &c->role) != 0 || store_i_col_str(stmt, 4, &c->profile) != 0) {
+        free(c->address);
+        free(c->name);
+        free(c->role);
+        free(c->profile);
+        return -1;
+    }
+    return 0;
+}
+
+void
+store_candidates_free(struct store_candidate *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(v[i].address);
+        free(v[i].name);
+        free(v[i].role);
+        free(v[i].profile);
+    }
+    free(v);
+}
+
+/*
+ * Confirmed, reachable members: waiting newcomers without an open pair, and
+ * mentors who are not away, with their load.  A proposal holds a slot until
+ * it is answered, so it counts as load like an active pair.
+ */
+static const char candidates_sql[] =
+    "SELECT m.id, m.address, m.name, m.role, m.profile, coalesce(m.waiting_since, 0),"
+    " (SELECT count(*) FROM pairs p WHERE p.mentor = m.id AND p.state IN ('proposed', 'active')),"
+    " m.unanswered,"
+    " (SELECT count(*) FROM feedback f JOIN pairs p ON f.pair = p.id WHERE p.mentor = m.id"
+    "  AND f.rating <= 2 AND f.at >= ?2 AND (f.member IS NULL OR f.member <> m.id)),"
+    " (?1 - coalesce(m.last_break, m.created)) / ?3"
+    " FROM members m WHERE m.state = 'active' AND m.undeliverable = 0 AND ("
+    "  (m.role = 'newcomer' AND m.waiting_since IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pairs p"
+    "   WHERE p.newcomer = m.id AND p.state IN ('proposed', 'active')))"
+    "  OR (m.role = 'mentor' AND coalesce(m.away_until, 0) <= ?1))"
+    " ORDER BY m.id";
+
+int
+store_pair_candidates(struct store *st, time_t now, struct store_candidate **out, size_t *n)
+{
+    const char *what = "listing members for a matching round";
+    size_t cap = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *stmt = store_i_prepare(st, what, candidates_sql, "iii", (int64_t)now,
+                                         (int64_t)(now - PAIR_FEEDBACK_WINDOW), (int64_t)PAIR_WEEK);
+    if (!stmt)
+        return -1;
+    while ((rc = store_i_step(st, stmt, what)) == 1) {
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 16;
+            struct store_candidate *grown = realloc(*out, cap * sizeof *grown);
+            if (grown == NULL) {
+                rc = store_i_set_err(st, "%s: out of memory", what);
+                break;
+            }
+            *out = grown;
+        }
+        if (candidate_fill(stmt, &(*out)[*n]) != 0) {
+            rc = store_i_set_err(st, "%s: out of memory", what);
+            break;
+        }
+        (*n)++;
+    }
+    store_i_finish(stmt);
+    if (rc < 0) {
+        store_candidates_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- members by id ---- */
+
+int
+store_pair_member(struct store *st, int64_t id, struct store_member *out)
+{
+    char what[64];
+    char *address = NULL;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    snprintf(what, sizeof what, "looking up member %lld", (long long)id);
+    sqlite3_stmt *stmt =
+        store_i_prepare(st, what, "SELECT address FROM members WHERE id = ?1", "i", id);
+    if (!stmt)
+        return -1;
+    rc = store_i_step(st, stmt, what);
+    if (rc == 1 && store_i_col_str(stmt, 0, &address) != 0)
+        rc = store_i_set_err(st, "%s: out of memory", what);
+    store_i_finish(stmt);
+    if (rc == 1)
+        rc = store_member_get(st, address, out);
+    free(address);
+    return rc;
+}
+
+int
+store_pair_set_waiting(struct store *st, int64_t member, time_t since)
+{
+    char what[96];
+
+    snprintf(what, sizeof what, "putting member %lld on the waiting list", (long long)member);
+    return store_i_run(st, what, "UPDATE members SET waiting_since = nullif(?2, 0) WHERE id = ?1",
+                       "ii", member, (int64_t)since) < 0
+               ? -1
+               : 0;
+}
+
+int
+store_pair_unanswered(struct store *st, int64_t member, int delta)
+{
+    char what[96];
+
+    snprintf(what, sizeof what, "counting an unanswered mail of member %lld", (long long)member);
+    return store_i_run(st, what,
+                       "UPDATE members SET unanswered = max(0, unanswered + ?2) WHERE id = ?1",
+                       "ii", member, (int64_t)delta) < 0
+               ? -1
+               : 0;
+}
+
+/* ---- the schedule and the event log, as pairing uses them ---- */
+
+int
+store_pair_schedule(struct store *st, int64_t pair, int64_t member, const char *kind, time_t due,
+                    const char *arg, time_t now)
+{
+    char what[96];
+
+    snprintf(what, sizeof what, "scheduling %s for pair %lld", kind, (long long)pair);
+    return store_i_run(st, what,
+                       "INSERT INTO schedule (due, kind, member, pair, arg, created)"
+                       " VALUES (?1, ?2, nullif(?3, 0), nullif(?4, 0), ?5, ?6)",
+                       "isiisi", (int64_t)due, kind, member, pair, arg, (int64_t)now) < 0
+               ? -1
+               : 0;
+}
+
+int
+store_pair_unschedule(struct store *st, int64_t pair, time_t now, const char *outcome)
+{
+    char what[96];
+
+    snprintf(what, sizeof what, "cancelling the scheduled events of pair %lld", (long long)pair);
+    return store_i_run(st, what,
+                       "UPDATE schedule SET done = ?2, outcome = ?3 WHERE pair = ?1 AND done IS NULL",
+                       "iis", pair, (int64_t)now, outcome);
+}
+
+int
+store_pair_last_event(struct store *st, const char *kind, const char *member, time_t *at)
+{
+    char what[96];
+    int64_t t = 0;
+
+    snprintf(what, sizeof what, "looking up the last %s event", kind);
+    int rc = store_i_query_int(st, &t, what,
+                               "SELECT at FROM events WHERE kind = ?1 AND member = ?2 COLLATE NOCASE"
+                               " ORDER BY at DESC LIMIT 1",
+                               "ss", kind, member);
+    *at = rc == 1 ? (time_t)t : 0;
+    return rc;
+}
