@@ -657,8 +657,10 @@ add_optional(struct buf *b, const char *name, const char *pre, const char *value
     free(v.data);
 }
 
+/* cte is the single part's encoding, or NULL with boundary set for multipart/alternative. */
 static char *
-build_headers(const struct compose_msg *msg, const char *msgid, const char *cte)
+build_headers(const struct compose_msg *msg, const char *msgid, const char *cte,
+              const char *boundary)
 {
     struct buf b = {0};
     add_date(&b, msg->date);
@@ -675,14 +677,75 @@ build_headers(const struct compose_msg *msg, const char *msgid, const char *cte)
     buf_str(&b, ">\r\n");
     add_threading(&b, msg);
     buf_str(&b, "MIME-Version: 1.0\r\n");
-    buf_str(&b, "Content-Type: text/plain; charset=UTF-8\r\n");
-    add_optional(&b, "Content-Transfer-Encoding", "", cte, "");
+    if (boundary != NULL) {
+        buf_str(&b, "Content-Type: multipart/alternative;\r\n boundary=\"");
+        buf_str(&b, boundary);
+        buf_str(&b, "\"\r\n");
+    } else {
+        buf_str(&b, "Content-Type: text/plain; charset=UTF-8\r\n");
+        add_optional(&b, "Content-Transfer-Encoding", "", cte, "");
+    }
     add_optional(&b, "Auto-Submitted", "",
                  msg->auto_submitted != NULL ? msg->auto_submitted : "auto-generated", "");
     add_optional(&b, "List-Id", "", msg->list_id, "");
     add_optional(&b, "List-Unsubscribe", "<", msg->list_unsubscribe, ">");
     /* Our address in X-Loop lets us, and other robots, see a mail loop for what it is. */
     add_optional(&b, "X-Loop", "", msg->from_addr, "");
+    return buf_take(&b);
+}
+
+/* ---- multipart/alternative: the text and an HTML rendering of the same content ---- */
+
+/* A boundary no encoded part can contain: QP and 7bit lines never hold "=_" runs like it. */
+static int
+new_boundary(char *out, size_t len)
+{
+    unsigned char rnd[12];
+    if (random_bytes(rnd, sizeof(rnd)) != 0)
+        return -1;
+    size_t n = (size_t)snprintf(out, len, "=_mentord_");
+    for (size_t i = 0; i < sizeof(rnd) && n + 3 <= len; i++)
+        n += (size_t)snprintf(out + n, len - n, "%02x", rnd[i]);
+    return 0;
+}
+
+static void
+add_part(struct buf *b, const char *boundary, const char *type, const char *cte, const char *data)
+{
+    buf_str(b, "--");
+    buf_str(b, boundary);
+    buf_str(b, "\r\nContent-Type: ");
+    buf_str(b, type);
+    buf_str(b, "; charset=UTF-8\r\nContent-Transfer-Encoding: ");
+    buf_str(b, cte);
+    buf_str(b, "\r\n\r\n");
+    buf_str(b, data);
+    if (b->len < 2 || strcmp(b->data + b->len - 2, "\r\n") != 0)
+        buf_str(b, "\r\n");
+}
+
+/*
+ * The body of a multipart/alternative message: text first (clients show the
+ * last part they understand, so HTML readers get HTML and mutt gets text).
+ * HTML always goes quoted-printable: its lines are long and wrapping at
+ * spaces could fall inside a <pre> block.
+ */
+static char *
+alternative_body(const char *text, const char *text_cte, const char *html, const char *boundary)
+{
+    char *crlf = normalise_crlf(html);
+    char *qp = crlf != NULL ? quoted_printable(crlf) : NULL;
+    free(crlf);
+    if (qp == NULL)
+        return NULL;
+    struct buf b = {0};
+    buf_str(&b, "This is a multi-part message in MIME format.\r\n\r\n");
+    add_part(&b, boundary, "text/plain", text_cte, text);
+    add_part(&b, boundary, "text/html", "quoted-printable", qp);
+    buf_str(&b, "--");
+    buf_str(&b, boundary);
+    buf_str(&b, "--\r\n");
+    free(qp);
     return buf_take(&b);
 }
 
@@ -698,7 +761,20 @@ compose_message(const struct compose_msg *msg, char **headers, char **body, char
         return -1;
     const char *cte = "7bit";
     char *text = encode_body(msg->body, &cte);
-    char *hdrs = text != NULL ? build_headers(msg, msgid, cte) : NULL;
+    char boundary[48];
+    int alt = msg->html != NULL && text != NULL;
+    if (alt && new_boundary(boundary, sizeof(boundary)) != 0) {
+        snprintf(err, errlen, "getrandom for a MIME boundary: %s", strerror(errno));
+        free(msgid);
+        free(text);
+        return -1;
+    }
+    if (alt) {
+        char *multi = alternative_body(text, cte, msg->html, boundary);
+        free(text);
+        text = multi;
+    }
+    char *hdrs = text != NULL ? build_headers(msg, msgid, cte, alt ? boundary : NULL) : NULL;
     if (text == NULL || hdrs == NULL) {
         snprintf(err, errlen, "out of memory composing the message to %s", msg->to_addr);
         free(msgid);

@@ -67,6 +67,7 @@ outbox_queue(const struct config *cfg, struct store *st, const struct outbox_mai
         .to_addr = om->to_addr,
         .subject = subject,
         .body = body,
+        .html = om->html,
         .in_reply_to = om->in_reply_to ? om->in_reply_to->message_id : NULL,
         .references = om->in_reply_to ? om->in_reply_to->references : NULL,
         .auto_submitted = om->in_reply_to ? "auto-replied" : "auto-generated",

@@ -22,6 +22,11 @@ struct compose_msg {
     const char *to_addr;
     const char *subject;   /* UTF-8 */
     const char *body;      /* UTF-8, \n or \r\n line ends */
+    /*
+     * UTF-8 HTML rendering of the same content, or NULL.  When set the body is
+     * multipart/alternative: the text/plain part, then a text/html part.
+     */
+    const char *html;
     const char *in_reply_to; /* Message-ID being answered, without <>, may be NULL */
     const char *references;  /* its References, space-separated ids without <>, may be NULL */
     const char *auto_submitted; /* "auto-replied" or "auto-generated" */

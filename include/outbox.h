@@ -26,6 +26,7 @@ struct outbox_mail {
     const char *kind;  /* "reply" (default), "confirm", "scheduled", "notice" */
     const char *ref;   /* conversation token, put in the outbox for threading; may be NULL */
     int erase_after;   /* blank the stored copy once sent (mail to a member who left) */
+    const char *html;  /* an HTML alternative of the rendered text (UTF-8), or NULL */
 };
 
 /*

@@ -1,0 +1,502 @@
+/*
+ * The managers' digest: period boundaries in the managers' time zone, every
+ * figure against a seeded database with known answers, the lists behind
+ * them, the text and HTML renderings, and digest_due's send-once rule.
+ * Also the HTML alternative part compose builds for it.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+
+#include "compose.h"
+#include "digest.h"
+#include "store.h"
+#include "testutil.h"
+
+#define DAY 86400
+#define HOUR 3600
+
+struct fixture {
+    char dir[256];
+    char path[300];
+    struct config cfg;
+    struct store *st;
+    sqlite3 *db;
+    char *managers[2];
+    time_t b0, b1, now; /* this week's digest moment, last week's, and now */
+};
+
+static time_t
+utc(int y, int mo, int d, int h, int mi)
+{
+    struct tm tm = {
+        .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi};
+    return timegm(&tm);
+}
+
+static void
+sql(struct fixture *f, const char *fmt, ...)
+{
+    char *q = NULL, *err = NULL;
+    va_list ap;
+
+    va_start(ap, fmt);
+    assert_true(vasprintf(&q, fmt, ap) > 0);
+    va_end(ap);
+    if (sqlite3_exec(f->db, q, NULL, NULL, &err) != SQLITE_OK)
+        fail_msg("%s: %s", q, err);
+    free(q);
+}
+
+static int
+setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    char err[256];
+
+    assert_non_null(f);
+    assert_int_equal(tu_mkdtemp(f->dir, sizeof(f->dir), "digest"), 0);
+    snprintf(f->path, sizeof(f->path), "%s/m.db", f->dir);
+    assert_int_equal(store_open(f->path, &f->st, err, sizeof(err)), 0);
+    assert_int_equal(sqlite3_open(f->path, &f->db), SQLITE_OK);
+    sqlite3_busy_timeout(f->db, 5000);
+    f->managers[0] = "boss@example.test";
+    f->managers[1] = "chief@example.test";
+    f->cfg.community.name = "Example Community";
+    f->cfg.community.address = "mentors@example.test";
+    f->cfg.community.managers = f->managers;
+    f->cfg.community.n_managers = 2;
+    f->cfg.community.list_id = "<mentors.example.test>";
+    f->cfg.smtp.from = "mentors@example.test";
+    f->cfg.templates.dir = MENTORD_SRCDIR "/templates";
+    f->cfg.digest.frequency = "weekly";
+    f->cfg.digest.day = "monday";
+    f->cfg.digest.hour = 9;
+    f->cfg.digest.timezone = "UTC";
+    f->b0 = utc(2026, 11, 30, 9, 0); /* a Monday */
+    f->b1 = f->b0 - 7 * DAY;
+    f->now = f->b0 + HOUR;
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fixture *f = *state;
+
+    sqlite3_close(f->db);
+    store_close(f->st);
+    tu_rmrf(f->dir);
+    free(f);
+    return 0;
+}
+
+/* ---- periods ---- */
+
+static void
+test_weekly_boundaries(void **state)
+{
+    struct fixture *f = *state;
+
+    assert_int_equal(digest_boundary(&f->cfg, f->now, 0), f->b0);
+    assert_int_equal(digest_boundary(&f->cfg, f->now, 1), f->b1);
+    /* A minute before Monday 09:00 the latest moment is the Monday before. */
+    assert_int_equal(digest_boundary(&f->cfg, f->b0 - 60, 0), f->b1);
+    assert_int_equal(digest_boundary(&f->cfg, f->b0, 0), f->b0);
+    f->cfg.digest.day = "thursday";
+    assert_int_equal(digest_boundary(&f->cfg, f->now, 0), utc(2026, 11, 26, 9, 0));
+}
+
+static void
+test_daily_monthly_and_time_zone(void **state)
+{
+    struct fixture *f = *state;
+
+    f->cfg.digest.frequency = "daily";
+    assert_int_equal(digest_boundary(&f->cfg, utc(2026, 11, 30, 8, 0), 0), utc(2026, 11, 29, 9, 0));
+    assert_int_equal(digest_boundary(&f->cfg, utc(2026, 11, 30, 8, 0), 2), utc(2026, 11, 27, 9, 0));
+    f->cfg.digest.frequency = "monthly";
+    f->cfg.digest.day = "1";
+    assert_int_equal(digest_boundary(&f->cfg, f->now, 0), utc(2026, 11, 1, 9, 0));
+    assert_int_equal(digest_boundary(&f->cfg, f->now, 1), utc(2026, 10, 1, 9, 0));
+    assert_int_equal(digest_boundary(&f->cfg, utc(2026, 1, 15, 0, 0), 1), utc(2025, 12, 1, 9, 0));
+    /* 09:00 in Berlin is 08:00 UTC in winter and 07:00 in summer. */
+    f->cfg.digest.frequency = "weekly";
+    f->cfg.digest.day = "monday";
+    f->cfg.digest.timezone = "Europe/Berlin";
+    assert_int_equal(digest_boundary(&f->cfg, f->now, 0), utc(2026, 11, 30, 8, 0));
+    assert_int_equal(digest_boundary(&f->cfg, utc(2026, 7, 1, 12, 0), 0), utc(2026, 6, 29, 7, 0));
+}
+
+/* ---- a seeded programme with known answers ---- */
+
+static void
+seed(struct fixture *f)
+{
+    time_t b0 = f->b0, b1 = f->b1, in = b1 + DAY; /* a moment in this week's period */
+
+    sql(f,
+        "INSERT INTO members (id, address, name, role, state, profile, created, updated,"
+        " waiting_since, unanswered, last_break, undeliverable, bounce_score) VALUES"
+        " (1, 'wait1@x.test', 'Wanda', 'newcomer', 'active', NULL, %lld, 0, %lld, 0, NULL, 0, 0),"
+        " (2, 'wait2@x.test', NULL, 'newcomer', 'active', NULL, %lld, 0, %lld, 0, NULL, 0, 0),"
+        " (3, 'paired@x.test', 'Pat', 'newcomer', 'active', NULL, 0, 0, NULL, 0, NULL, 0, 0),"
+        " (4, 'pending@x.test', NULL, 'newcomer', 'pending', NULL, 0, 0, %lld, 0, NULL, 0, 0),"
+        " (5, 'busy@x.test', 'Bea', 'mentor', 'active', 'capacity: 1', 0, 0, NULL, 3, NULL,"
+        "  0, 0),"
+        " (6, 'calm@x.test', 'Cal', 'mentor', 'active', 'capacity: 2', 0, 0, NULL, 0, NULL,"
+        "  0, 0),"
+        " (7, 'old@x.test', NULL, 'newcomer', 'active', NULL, 0, 0, NULL, 0, NULL, 0, 0),"
+        " (8, 'gone@x.test', NULL, 'newcomer', 'active', NULL, 0, 0, NULL, 0, NULL, 1, 3.5),"
+        " (9, 'ret1@x.test', NULL, 'newcomer', 'active', NULL, 0, 0, NULL, 0, NULL, 0, 0),"
+        " (10, 'ret2@x.test', NULL, 'newcomer', 'active', NULL, 0, 0, NULL, 0, NULL, 0, 0),"
+        " (11, 'ended@x.test', NULL, 'newcomer', 'active', NULL, 0, 0, NULL, 0, NULL, 0, 0)",
+        (long long)(b0 - 40 * DAY), (long long)(b0 - 30 * DAY), (long long)(b0 - 25 * DAY),
+        (long long)(b0 - 20 * DAY), (long long)(b0 - 9 * DAY));
+    /* Pairs: one started this week, one silent for two months, one ended last week. */
+    sql(f,
+        "INSERT INTO pairs (id, newcomer, mentor, state, ref, created, started, ends, ended)"
+        " VALUES (1, 3, 5, 'active', 'r1', %lld, %lld, NULL, NULL),"
+        " (2, 7, 5, 'active', 'r2', %lld, %lld, NULL, NULL),"
+        " (3, 11, 6, 'ended', 'r3', %lld, %lld, NULL, %lld),"
+        " (4, 1, 6, 'declined', 'r4', %lld, NULL, NULL, NULL)",
+        (long long)in, (long long)in, (long long)(b0 - 60 * DAY), (long long)(b0 - 60 * DAY),
+        (long long)(b1 - 90 * DAY), (long long)(b1 - 90 * DAY), (long long)(b1 - DAY),
+        (long long)(in + HOUR));
+    /* Check-ins: four this week, three answered; ratings 5, 4 and 1 (with a comment). */
+    for (int i = 0; i < 4; i++)
+        sql(f,
+            "INSERT INTO schedule (due, kind, pair, created, done, outcome)"
+            " VALUES (%lld, 'checkin', 1, 0, %lld, 'sent')",
+            (long long)(in + i * HOUR), (long long)(in + i * HOUR));
+    sql(f,
+        "INSERT INTO schedule (due, kind, pair, created, done) VALUES (%lld, 'checkin', 1, 0,"
+        " NULL)",
+        (long long)(b0 + DAY));
+    sql(f,
+        "INSERT INTO feedback (pair, member, role, at, rating, met, comment, checkin) VALUES"
+        " (1, 3, 'newcomer', %lld, 5, 1, 'great', 'day 3'),"
+        " (1, 5, 'mentor', %lld, 4, 1, NULL, 'day 3'),"
+        " (1, 3, 'newcomer', %lld, 1, 0, 'never replied\nat all', 'day 14'),"
+        " (1, 3, 'newcomer', %lld, 2, 0, 'last week', NULL)",
+        (long long)(in + 2 * HOUR), (long long)(in + 3 * HOUR), (long long)(in + 4 * HOUR),
+        (long long)(b1 - DAY));
+    /* Events: joins this week and the week before, requests, floods, conversions. */
+    sql(f,
+        "INSERT INTO events (at, kind, member, detail) VALUES"
+        " (%lld, 'newcomer', 'wait2@x.test', 'confirmed'),"
+        " (%lld, 'newcomer', NULL, NULL),"
+        " (%lld, 'newcomer', 'wait1@x.test', 'confirmed'),"
+        " (%lld, 'mentor', 'calm@x.test', 'confirmed'),"
+        " (%lld, 'confirm-asked', 'a@x.test', 'join'),"
+        " (%lld, 'confirm-asked', 'b@x.test', 'mentor'),"
+        " (%lld, 'confirm-asked', 'c@x.test', 'leave'),"
+        " (%lld, 'flood', 'f@x.test', NULL),"
+        " (%lld, 'flood', 'f@x.test', NULL),"
+        " (%lld, 'conversion', 'paired@x.test', 'now mentoring'),"
+        " (%lld, 'milestone', 'calm@x.test', '10 mentees'),"
+        " (%lld, 'undeliverable', 'gone@x.test', '5.1.1')",
+        (long long)(in), (long long)(in + 1), (long long)(b1 - DAY), (long long)(in + 2),
+        (long long)(in + 3), (long long)(in + 4), (long long)(in + 5), (long long)(in + 6),
+        (long long)(in + 7), (long long)(in + 8), (long long)(in + 9), (long long)(b1 - 2 * DAY));
+    /* Retention: two newcomers reach 30 days this week; one wrote at day 20. */
+    sql(f,
+        "INSERT INTO events (at, kind, member, detail) VALUES"
+        " (%lld, 'newcomer', 'ret1@x.test', 'confirmed'),"
+        " (%lld, 'newcomer', 'ret2@x.test', 'confirmed')",
+        (long long)(in - 30 * DAY), (long long)(in - 30 * DAY + HOUR));
+    sql(f,
+        "INSERT INTO messages (mailbox, uidvalidity, uid, sender, outcome, processed) VALUES"
+        " ('INBOX', 1, 1, 'RET1@x.test', 'answered', %lld),"
+        " ('INBOX', 1, 2, 'ret2@x.test', 'answered', %lld)",
+        (long long)(in - 10 * DAY), (long long)(in - 29 * DAY));
+}
+
+static long
+fig(const struct digest *d, const char *key, int k)
+{
+    const struct digest_figure *g = digest_figure(d, key);
+    if (g == NULL)
+        fail_msg("no figure %s", key);
+    return g->value[k];
+}
+
+static void
+test_figures_match_the_seed(void **state)
+{
+    struct fixture *f = *state;
+    struct digest d;
+    char err[256];
+
+    seed(f);
+    assert_int_equal(digest_build(&f->cfg, f->st, f->now, 0, &d, err, sizeof(err)), 0);
+    assert_string_equal(d.key, "2026-W48");
+    assert_int_equal(d.start, f->b1);
+    assert_int_equal(d.end, f->b0);
+    assert_int_equal(fig(&d, "requests", 0), 2); /* a leave request is not a join */
+    assert_int_equal(fig(&d, "joins_newcomers", 0), 2);
+    assert_int_equal(fig(&d, "joins_newcomers", 1), 1);
+    assert_int_equal(fig(&d, "joins_mentors", 0), 1);
+    /* Waiting: Wanda (30 days) and wait2 (20); pending and paired members are not. */
+    assert_int_equal(fig(&d, "waiting", 0), 2);
+    assert_int_equal(fig(&d, "longest_wait", 0), 30);
+    assert_int_equal(fig(&d, "waiting", 1), 2);
+    assert_int_equal(fig(&d, "waiting", 4), 1);   /* 28 days earlier only Wanda waited */
+    assert_int_equal(fig(&d, "proposals", 0), 2); /* pair 1 and the declined pair 4 */
+    assert_int_equal(fig(&d, "started", 0), 1);
+    assert_int_equal(fig(&d, "ended", 0), 0);
+    assert_int_equal(fig(&d, "ended", 1), 1);
+    assert_int_equal(fig(&d, "active_pairs", 0), 2);
+    assert_int_equal(fig(&d, "active_pairs", 1), 1); /* pair 3 ended the day before */
+    assert_int_equal(fig(&d, "active_pairs", 2), 2);
+    assert_int_equal(fig(&d, "checkins", 0), 4);
+    assert_int_equal(fig(&d, "response_rate", 0), 75);
+    assert_int_equal(fig(&d, "response_rate", 1), -1);
+    assert_int_equal(fig(&d, "avg_rating", 0), 33); /* (5 + 4 + 1) / 3 */
+    assert_int_equal(fig(&d, "avg_rating", 1), 20);
+    assert_int_equal(fig(&d, "low_ratings", 0), 1);
+    assert_int_equal(fig(&d, "burnout", 0), 1);      /* Bea: 3 unanswered, 2 mentees of 1 */
+    assert_int_equal(fig(&d, "silent_pairs", 0), 1); /* pair 2 */
+    assert_int_equal(fig(&d, "undeliverable", 0), 0);
+    assert_int_equal(fig(&d, "undeliverable", 1), 1);
+    assert_int_equal(fig(&d, "retention_30", 0), 50);
+    assert_int_equal(fig(&d, "retention_90", 0), -1);
+    assert_int_equal(fig(&d, "conversions", 0), 1);
+    assert_int_equal(fig(&d, "milestones", 0), 1);
+    assert_int_equal(fig(&d, "floods", 0), 2);
+
+    /* The lists behind the figures. */
+    assert_int_equal(d.lists[DIGEST_LIST_WAITING].n, 2);
+    assert_string_equal(d.lists[DIGEST_LIST_WAITING].lines[0], " 30 days  Wanda <wait1@x.test>");
+    assert_string_equal(d.lists[DIGEST_LIST_WAITING].lines[1], " 20 days  wait2@x.test");
+    assert_int_equal(d.lists[DIGEST_LIST_LOW_RATINGS].n, 1);
+    assert_string_equal(d.lists[DIGEST_LIST_LOW_RATINGS].lines[0],
+                        "1/5 from paired@x.test (newcomer) about pair 1 with busy@x.test: "
+                        "\"never replied at all\"");
+    assert_int_equal(d.lists[DIGEST_LIST_BURNOUT].n, 1);
+    assert_string_equal(d.lists[DIGEST_LIST_BURNOUT].lines[0],
+                        "Bea <busy@x.test>: 3 check-ins or proposals unanswered; 2 mentees, "
+                        "capacity 1");
+    assert_int_equal(d.lists[DIGEST_LIST_SILENT].n, 1);
+    assert_non_null(strstr(d.lists[DIGEST_LIST_SILENT].lines[0], "pair 2: old@x.test"));
+    assert_int_equal(d.lists[DIGEST_LIST_UNDELIVERABLE].n, 1);
+    assert_string_equal(d.lists[DIGEST_LIST_UNDELIVERABLE].lines[0],
+                        "gone@x.test (newcomer, bounce score 3.5)");
+    assert_string_equal(d.lists[DIGEST_LIST_CONVERSIONS].lines[0], "paired@x.test (now mentoring)");
+    assert_string_equal(d.lists[DIGEST_LIST_MILESTONES].lines[0], "calm@x.test: 10 mentees");
+    digest_free(&d);
+}
+
+static void
+test_so_far_covers_the_running_period(void **state)
+{
+    struct fixture *f = *state;
+    struct digest d;
+    char err[256];
+
+    seed(f);
+    /* A join after this week's moment shows in "report" but not in the sent digest. */
+    sql(f,
+        "INSERT INTO events (at, kind, member, detail) VALUES (%lld, 'newcomer', 'n@x.test',"
+        " 'confirmed')",
+        (long long)(f->b0 + 60));
+    assert_int_equal(digest_build(&f->cfg, f->st, f->now, 1, &d, err, sizeof(err)), 0);
+    assert_string_equal(d.key, "2026-W49");
+    assert_int_equal(d.end, f->now);
+    assert_int_equal(fig(&d, "joins_newcomers", 0), 1);
+    assert_int_equal(fig(&d, "joins_newcomers", 1), 2);
+    assert_non_null(strstr(d.label, "so far"));
+    digest_free(&d);
+}
+
+static void
+test_text_and_html(void **state)
+{
+    struct fixture *f = *state;
+    struct digest d;
+    char err[256];
+
+    seed(f);
+    assert_int_equal(digest_build(&f->cfg, f->st, f->now, 0, &d, err, sizeof(err)), 0);
+    char *text = digest_text(&f->cfg, &d), *html = digest_html(&f->cfg, &d);
+    assert_non_null(text);
+    assert_non_null(html);
+    if (getenv("TEST_DIGEST_PRINT")) /* to look at it: TEST_DIGEST_PRINT=1 test_digest */
+        printf("%s\n%s", text, html);
+    /* Label, value, change from last week, then a sparkline ending on a full bar. */
+    const char *line = strstr(text, "Confirmed newcomers");
+    assert_non_null(line);
+    char want[128];
+    snprintf(want, sizeof(want), "%-32s %10s %7s  ", "Confirmed newcomers", "2", "+1");
+    assert_memory_equal(line, want, strlen(want));
+    /* Two joins five weeks back (the retention cohort), one last week, two this week. */
+    assert_non_null(strstr(line, "▁▁▁▁▁▁█▁▁▁▄█\n"));
+    snprintf(want, sizeof(want), "%-32s %10s %7s  ", "Average rating (1-5)", "3.3", "+1.3");
+    assert_non_null(strstr(text, want));
+    snprintf(want, sizeof(want), "%-32s %10s %7s  ", "Check-in response rate %", "75%", "n/a");
+    assert_non_null(strstr(text, want));
+    assert_non_null(strstr(text, "Waiting for a mentor, longest first\n   30 days  Wanda"));
+    assert_non_null(strstr(text, "Mentors to recognise\n  calm@x.test: 10 mentees\n"));
+    /* HTML: the same rows, escaped lists, an inline SVG and nothing external. */
+    assert_non_null(strstr(html, "<td>Confirmed newcomers</td><td align=\"right\">2</td>"));
+    assert_non_null(strstr(html, "<li> 30 days  Wanda &lt;wait1@x.test&gt;</li>"));
+    assert_non_null(strstr(html, "&quot;never replied at all&quot;"));
+    assert_non_null(strstr(html, "<svg "));
+    assert_null(strstr(html, "src="));
+    assert_null(strstr(html, "href="));
+    free(text);
+    free(html);
+    digest_free(&d);
+}
+
+static int
+count(struct fixture *f, const char *q)
+{
+    sqlite3_stmt *stmt;
+    int n = -1;
+
+    assert_int_equal(sqlite3_prepare_v2(f->db, q, -1, &stmt, NULL), SQLITE_OK);
+    if (sqlite3_step(stmt) == SQLITE_ROW)
+        n = sqlite3_column_int(stmt, 0);
+    sqlite3_finalize(stmt);
+    return n;
+}
+
+static void
+test_due_sends_once_per_period(void **state)
+{
+    struct fixture *f = *state;
+
+    seed(f);
+    assert_int_equal(store_begin(f->st), 0);
+    assert_int_equal(digest_due(&f->cfg, f->st, f->now), 1);
+    assert_int_equal(store_commit(f->st), 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM outbox WHERE kind = 'notice'"), 2);
+    assert_int_equal(count(f, "SELECT count(*) FROM outbox WHERE recipient = 'chief@example.test'"
+                              " AND body LIKE '%Content-Type: text/html%'"
+                              " AND body LIKE '%Content-Type: text/plain%'"
+                              " AND headers LIKE '%multipart/alternative%'"
+                              " AND headers LIKE '%Subject: Example Community mentoring digest:"
+                              " week 2026-W48%'"),
+                     1);
+    assert_int_equal(
+        count(f, "SELECT count(*) FROM events WHERE kind = 'digest' AND detail = '2026-W48'"), 1);
+    /* Again in the same week: already sent. */
+    assert_int_equal(store_begin(f->st), 0);
+    assert_int_equal(digest_due(&f->cfg, f->st, f->now + 2 * DAY), 0);
+    assert_int_equal(store_commit(f->st), 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM outbox"), 2);
+    /* A crash before the commit loses nothing: the rolled-back digest goes out next time. */
+    time_t next = f->b0 + 7 * DAY + 60;
+    assert_int_equal(store_begin(f->st), 0);
+    assert_int_equal(digest_due(&f->cfg, f->st, next), 1);
+    store_rollback(f->st);
+    assert_int_equal(count(f, "SELECT count(*) FROM outbox"), 2);
+    assert_int_equal(store_begin(f->st), 0);
+    assert_int_equal(digest_due(&f->cfg, f->st, next), 1);
+    assert_int_equal(store_commit(f->st), 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM events WHERE kind = 'digest'"), 2);
+    assert_int_equal(count(f, "SELECT count(*) FROM outbox"), 4);
+    /* Never, or nobody to send to: nothing. */
+    f->cfg.digest.frequency = "never";
+    assert_int_equal(digest_due(&f->cfg, f->st, next + 30 * DAY), 0);
+    f->cfg.digest.frequency = "weekly";
+    f->cfg.community.n_managers = 0;
+    assert_int_equal(digest_due(&f->cfg, f->st, next + 30 * DAY), 0);
+}
+
+static void
+test_empty_database(void **state)
+{
+    struct fixture *f = *state;
+    struct digest d;
+    char err[256];
+
+    assert_int_equal(digest_build(&f->cfg, f->st, f->now, 0, &d, err, sizeof(err)), 0);
+    assert_int_equal(fig(&d, "waiting", 0), 0);
+    assert_int_equal(fig(&d, "avg_rating", 0), -1);
+    char *text = digest_text(&f->cfg, &d);
+    assert_non_null(text);
+    char want[128];
+    snprintf(want, sizeof(want), "%-32s %10s %7s  ", "Average rating (1-5)", "-", "n/a");
+    assert_non_null(strstr(text, want));
+    assert_non_null(strstr(text, "Silent pairs: no check-in answer for 4 weeks\n  none\n"));
+    free(text);
+    digest_free(&d);
+}
+
+static void
+test_compose_html_alternative(void **state)
+{
+    (void)state;
+    struct compose_msg m = {
+        .from_name = "Example Community",
+        .from_addr = "mentors@example.test",
+        .to_addr = "boss@example.test",
+        .subject = "Digest",
+        .body = "Plain ▁▂ text\n",
+        .html = "<p>Rich <b>text</b> with a very long line that goes on and on and on and on and "
+                "on and on and on</p>\n",
+        .msgid_domain = "example.test",
+        .date = 1767258000,
+    };
+    char *headers, *body, *msgid, err[256];
+
+    assert_int_equal(compose_message(&m, &headers, &body, &msgid, err, sizeof(err)), 0);
+    const char *b = strstr(headers, "boundary=\"");
+    assert_non_null(b);
+    char boundary[64];
+    size_t n = strcspn(b + 10, "\"");
+    assert_true(n < sizeof(boundary));
+    memcpy(boundary, b + 10, n);
+    boundary[n] = '\0';
+    assert_null(strstr(headers, "Content-Transfer-Encoding"));
+    char *text_part = strstr(body, "Content-Type: text/plain; charset=UTF-8\r\n"
+                                   "Content-Transfer-Encoding: quoted-printable\r\n\r\nPlain");
+    char *html_part = strstr(body, "Content-Type: text/html; charset=UTF-8\r\n"
+                                   "Content-Transfer-Encoding: quoted-printable\r\n\r\n<p>Rich");
+    assert_non_null(text_part);
+    assert_non_null(html_part);
+    assert_true(text_part < html_part);
+    char close[80];
+    snprintf(close, sizeof(close), "\r\n--%s--\r\n", boundary);
+    assert_non_null(strstr(body, close));
+    for (const char *p = body; *p;) {
+        size_t len = strcspn(p, "\r");
+        assert_true(len <= 78);
+        p += len;
+        p += *p ? 2 : 0;
+    }
+    free(headers);
+    free(body);
+    free(msgid);
+    /* Without html the message is text/plain as before. */
+    m.html = NULL;
+    assert_int_equal(compose_message(&m, &headers, &body, &msgid, err, sizeof(err)), 0);
+    assert_non_null(strstr(headers, "Content-Type: text/plain; charset=UTF-8\r\n"));
+    assert_null(strstr(headers, "multipart"));
+    free(headers);
+    free(body);
+    free(msgid);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_weekly_boundaries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_daily_monthly_and_time_zone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_figures_match_the_seed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_so_far_covers_the_running_period, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_text_and_html, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_due_sends_once_per_period, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_database, setup, teardown),
+        cmocka_unit_test(test_compose_html_alternative),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
