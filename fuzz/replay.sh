@@ -50,7 +50,8 @@ for t in $TARGETS; do
         echo "$label: 0 passed, 0 failed (no $dir)"
         continue
     fi
-    out=$(ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+    out=$(ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0 \
+        LSAN_OPTIONS=suppressions=fuzz/lsan.supp UBSAN_OPTIONS=print_stacktrace=1 \
         "$bin" "$label" "$dir" 2>&1)
     rc=$?
     line=$(printf '%s\n' "$out" | grep -E "^fuzz-replay.*: [0-9]+ passed, [0-9]+ failed$")
