@@ -1,0 +1,416 @@
+/*
+ * Deliverability: every template in templates/, rendered with realistic data
+ * (non-ASCII names, long profile text) and composed by mentord's own composer,
+ * must parse without a defect under a strict RFC 5322/2045/2047 parser, carry
+ * the headers mail providers look for, and score at most 0.0 in SpamAssassin.
+ *
+ * The C side renders and composes (the code that really runs); the checks
+ * live in tests/deliver/ (check.py with Python's email package, spamcheck.pl
+ * with the Mail::SpamAssassin API) because those are the independent judges.
+ * Set DELIVER_KEEP=DIR to keep the .eml files for inspection.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <ctype.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "compose.h"
+#include "template.h"
+#include "testutil.h"
+
+#define DELIVER_TEMPLATES MENTORD_SRCDIR "/templates"
+#define DELIVER_MAX_VARS 48
+#define DELIVER_NAME_LEN 64
+
+/* What mentord's outbox passes for the community (see daemon/outbox.c). */
+#define COMMUNITY_NAME "Open Source Café Zürich"
+#define COMMUNITY_ADDR "mentors@example.test"
+#define MEMBER_ADDR "daniel.orsted@example.test"
+/* The member's message being answered, as a reply carries it. */
+#define ANSWERED_ID "CAF=3x9+Q2sK_1mR@mail.example.test"
+#define ANSWERED_REFS "20250601.1234@lists.example.test CAF=3x9+Q2sK_1mR@mail.example.test"
+
+struct deliver_state {
+    char dir[256];
+    int keep;
+    int count; /* .eml files written */
+};
+
+/* A realistic value for each variable a template documents or uses. */
+static const struct {
+    const char *name;
+    const char *value;
+} deliver_values[] = {
+    {"to_name", "Dániel Ørsted-Ñúñez"},
+    {"community_name", COMMUNITY_NAME},
+    {"community_address", COMMUNITY_ADDR},
+    {"to_address", MEMBER_ADDR},
+    {"role", "mentor"},
+    {"token", "K7QM2XD9RT"},
+    {"days", "7"},
+    {"profile",
+     "Name: Dániel Ørsted-Ñúñez\n"
+     "Skills: rust, c, postgresql, technical writing, accessibility reviews, "
+     "continuous integration, release engineering\n"
+     "Languages: Hungarian, Danish, Spanish, English\n"
+     "Time zone: Europe/Budapest (UTC+01:00)\n"
+     "About: I maintain a small library that parses calendar files and would like to learn "
+     "how to review other people's code with patience and kindness. Weekday evenings suit me "
+     "best; I am happy to write in Spanish or Danish as well. ¡Gracias! Mange tak!"},
+    {"problems", "Time zone: \"Mars/Olympus\" is not a time zone I know. Write a city, like "
+                 "Time zone: Europe/Madrid, or an offset, like Time zone: UTC+2."},
+    {"what", "rematch"},
+    {"capacity", "3"},
+    {"not_mentor", "yes"},
+    {"until", "14 July 2025"},
+    {"state", "active"},
+    {"paused", "yes"},
+    {"pending", NULL},
+    {"was_paused", "yes"},
+    {"size", "23.4 MB"},
+    {"limit", "10 MB"},
+    {"member", MEMBER_ADDR},
+    {"status", "5.1.1"},
+    {"diagnostic", "smtp; 550 5.1.1 <" MEMBER_ADDR ">: Recipient address rejected: User "
+                   "unknown in virtual mailbox table"},
+    {"not_understood", "yes"},
+};
+
+struct deliver_vars {
+    char names[DELIVER_MAX_VARS][DELIVER_NAME_LEN];
+    size_t n;
+};
+
+static void
+vars_add(struct deliver_vars *v, const char *name, size_t len)
+{
+    if (len == 0 || len >= DELIVER_NAME_LEN)
+        return;
+    for (size_t i = 0; i < v->n; i++)
+        if (strlen(v->names[i]) == len && strncmp(v->names[i], name, len) == 0)
+            return;
+    assert_true(v->n < DELIVER_MAX_VARS);
+    memcpy(v->names[v->n], name, len);
+    v->names[v->n][len] = '\0';
+    v->n++;
+}
+
+static int
+vars_has(const struct deliver_vars *v, const char *name)
+{
+    for (size_t i = 0; i < v->n; i++)
+        if (strcmp(v->names[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+static char *
+read_all(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return NULL;
+    char *buf = NULL;
+    size_t cap = 0, len = 0, got;
+    do {
+        if (cap - len < 4096) {
+            cap = cap * 2 + 4096;
+            char *nb = realloc(buf, cap);
+            if (nb == NULL) {
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            buf = nb;
+        }
+        got = fread(buf + len, 1, cap - len - 1, f);
+        len += got;
+    } while (got > 0);
+    fclose(f);
+    buf[len] = '\0';
+    return buf;
+}
+
+/*
+ * The variables listed after "Variables:" in the "##" comment lines.  Words in
+ * parentheses are explanations, not names, so they are skipped.
+ */
+static void
+documented_vars(const char *text, struct deliver_vars *doc)
+{
+    char comment[4096] = "";
+    size_t clen = 0;
+
+    for (const char *line = text; *line;) {
+        const char *eol = strchr(line, '\n');
+        size_t len = eol ? (size_t)(eol - line) : strlen(line);
+        if (len >= 2 && line[0] == '#' && line[1] == '#' && clen + len + 1 < sizeof(comment)) {
+            memcpy(comment + clen, line + 2, len - 2);
+            clen += len - 2;
+            comment[clen++] = ' ';
+            comment[clen] = '\0';
+        }
+        line = eol ? eol + 1 : line + len;
+    }
+    const char *p = strstr(comment, "Variables:");
+    if (p == NULL)
+        return;
+    p += strlen("Variables:");
+    int depth = 0;
+    for (; *p; p++) {
+        if (*p == '(')
+            depth++;
+        else if (*p == ')')
+            depth--;
+        else if (depth == 0 && *p == '.' && (p[1] == ' ' || p[1] == '\0'))
+            break;
+        else if (depth == 0 && (islower((unsigned char)*p) || *p == '_')) {
+            size_t len = strspn(p, "abcdefghijklmnopqrstuvwxyz_0123456789");
+            if (!(len == 3 && strncmp(p, "and", 3) == 0))
+                vars_add(doc, p, len);
+            p += len - 1;
+        }
+    }
+}
+
+/* The names in {{name}}, {{#name}}, {{^name}} outside comment lines. */
+static void
+used_vars(const char *text, struct deliver_vars *used)
+{
+    for (const char *p = strstr(text, "{{"); p; p = strstr(p + 2, "{{")) {
+        const char *line = p;
+        while (line > text && line[-1] != '\n')
+            line--;
+        if (line[0] == '#' && line[1] == '#')
+            continue;
+        const char *n = p + 2;
+        if (*n == '#' || *n == '^' || *n == '/')
+            n++;
+        vars_add(used, n, strspn(n, "abcdefghijklmnopqrstuvwxyz_0123456789"));
+    }
+}
+
+static const char *
+value_for(const char *name)
+{
+    for (size_t i = 0; i < sizeof(deliver_values) / sizeof(deliver_values[0]); i++)
+        if (strcmp(deliver_values[i].name, name) == 0)
+            return deliver_values[i].value;
+    return "yes"; /* an undocumented flag: set, so its section is rendered too */
+}
+
+static int
+write_eml(const char *dir, const char *file, const char *headers, const char *body)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir, file);
+    FILE *f = fopen(path, "wb");
+    if (f == NULL)
+        return -1;
+    int ok = fputs(headers, f) >= 0 && fputs("\r\n", f) >= 0 && fputs(body, f) >= 0;
+    return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+/* Render name with vars and compose it, as a reply or as a new message. */
+static void
+compose_one(struct deliver_state *s, const char *name, const struct template_var *vars,
+            size_t nvars, int reply)
+{
+    char err[512] = "", *subject = NULL, *body = NULL, *headers = NULL, *text = NULL, *msgid = NULL;
+
+    if (template_render(DELIVER_TEMPLATES, name, vars, nvars, &subject, &body, err, sizeof(err)) !=
+        0)
+        fail_msg("template %s does not render: %s", name, err);
+    /* Managers' notices go to a manager, everything else to the member. */
+    int notice = strcmp(name, "undeliverable") == 0;
+    struct compose_msg msg = {
+        .from_name = COMMUNITY_NAME,
+        .from_addr = COMMUNITY_ADDR,
+        .to_name = notice ? "Ágnes Kovács" : value_for("to_name"),
+        .to_addr = notice ? "boss@example.test" : MEMBER_ADDR,
+        .subject = subject,
+        .body = body,
+        .in_reply_to = reply ? ANSWERED_ID : NULL,
+        .references = reply ? ANSWERED_REFS : NULL,
+        .auto_submitted = reply ? "auto-replied" : "auto-generated",
+        .list_id = "<mentors.example.test>",
+        .list_unsubscribe = "mailto:" COMMUNITY_ADDR "?subject=leave",
+        .msgid_domain = "example.test",
+        .date = time(NULL),
+    };
+    if (compose_message(&msg, &headers, &text, &msgid, err, sizeof(err)) != 0)
+        fail_msg("template %s does not compose: %s", name, err);
+    char file[256];
+    snprintf(file, sizeof(file), "%s-%s.eml", reply ? "reply" : "new", name);
+    assert_int_equal(write_eml(s->dir, file, headers, text), 0);
+    /* The subject as rendered, so check.py can verify the RFC 2047 round trip. */
+    snprintf(file, sizeof(file), "%s-%s.subject", reply ? "reply" : "new", name);
+    assert_int_equal(tu_write_file(s->dir, file, subject), 0);
+    s->count++;
+    free(subject);
+    free(body);
+    free(headers);
+    free(text);
+    free(msgid);
+}
+
+static void
+render_template(struct deliver_state *s, const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s.txt", DELIVER_TEMPLATES, name);
+    char *text = read_all(path);
+    assert_non_null(text);
+
+    struct deliver_vars doc = {.n = 0}, used = {.n = 0};
+    documented_vars(text, &doc);
+    used_vars(text, &used);
+    /* A template whose comment does not list what it uses misleads whoever calls it. */
+    for (size_t i = 0; i < used.n; i++)
+        if (!vars_has(&doc, used.names[i]))
+            fail_msg("templates/%s.txt uses {{%s}} but its ## comment does not document it", name,
+                     used.names[i]);
+
+    struct template_var vars[DELIVER_MAX_VARS];
+    for (size_t i = 0; i < doc.n; i++)
+        vars[i] = (struct template_var){doc.names[i], value_for(doc.names[i])};
+    /* As an answer (threaded) and as mail that starts a conversation (scheduled, notices). */
+    compose_one(s, name, vars, doc.n, 1);
+    compose_one(s, name, vars, doc.n, 0);
+    free(text);
+}
+
+static int
+render_all(void **state)
+{
+    struct deliver_state *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return -1;
+    const char *keep = getenv("DELIVER_KEEP");
+    if (keep != NULL && *keep) {
+        snprintf(s->dir, sizeof(s->dir), "%s", keep);
+        s->keep = 1;
+        if (mkdir(s->dir, 0755) != 0 && access(s->dir, W_OK) != 0) {
+            free(s);
+            return -1;
+        }
+    } else if (tu_mkdtemp(s->dir, sizeof(s->dir), "deliver") != 0) {
+        free(s);
+        return -1;
+    }
+    *state = s;
+    return 0;
+}
+
+static int
+cleanup_all(void **state)
+{
+    struct deliver_state *s = *state;
+    if (!s->keep)
+        tu_rmrf(s->dir);
+    free(s);
+    return 0;
+}
+
+static void
+test_every_template_renders_and_composes(void **state)
+{
+    struct deliver_state *s = *state;
+    DIR *d = opendir(DELIVER_TEMPLATES);
+    assert_non_null(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (len <= 4 || strcmp(e->d_name + len - 4, ".txt") != 0)
+            continue;
+        char name[DELIVER_NAME_LEN];
+        assert_true(len - 4 < sizeof(name));
+        memcpy(name, e->d_name, len - 4);
+        name[len - 4] = '\0';
+        render_template(s, name);
+    }
+    closedir(d);
+    /* The project ships well over a dozen templates; none may be skipped. */
+    assert_true(s->count >= 2 * 15);
+}
+
+/* Run a checker script on the folder; its exit status is the verdict. */
+static int
+run_checker(const char *interp, const char *script, const char *dir, int quiet)
+{
+    char cmd[1024];
+    /* quiet: a deliberate failure's summary line must not reach tests/report.sh's total. */
+    snprintf(cmd, sizeof(cmd), "%s '%s/tests/deliver/%s' '%s'%s", interp, MENTORD_SRCDIR, script,
+             dir, quiet ? " >/dev/null" : "");
+    fflush(stdout);
+    int rc = system(cmd);
+    return rc == -1 || !WIFEXITED(rc) ? -1 : WEXITSTATUS(rc);
+}
+
+static void
+test_strict_parse_and_headers(void **state)
+{
+    struct deliver_state *s = *state;
+    assert_true(s->count > 0);
+    assert_int_equal(run_checker("python3", "check.py", s->dir, 0), 0);
+}
+
+static void
+test_spamassassin_score(void **state)
+{
+    struct deliver_state *s = *state;
+    assert_true(s->count > 0);
+    if (system("perl -MMail::SpamAssassin -e 1 2>/dev/null") != 0) {
+        print_message("SpamAssassin (Debian package spamassassin) is not installed\n");
+        skip();
+    }
+    assert_int_equal(run_checker("perl", "spamcheck.pl", s->dir, 0), 0);
+}
+
+/*
+ * The judges themselves: a message with the classic faults (no Date, no
+ * Message-ID, raw 8-bit header, shouting subject) must fail both, or a green
+ * run above would prove nothing.
+ */
+static void
+test_judges_refuse_a_broken_message(void **state)
+{
+    (void)state;
+    char dir[256];
+    assert_int_equal(tu_mkdtemp(dir, sizeof(dir), "deliver-bad"), 0);
+    assert_int_equal(tu_write_file(dir, "new-bad.eml",
+                                   "From: Open Source Caf\xc3\xa9 <" COMMUNITY_ADDR ">\r\n"
+                                   "To: " MEMBER_ADDR "\r\n"
+                                   "Subject: FREE MENTORING ACT NOW\r\n"
+                                   "\r\n"
+                                   "Hello, click here.\r\n"),
+                     0);
+    assert_int_equal(tu_write_file(dir, "new-bad.subject", "FREE MENTORING ACT NOW"), 0);
+    assert_int_equal(run_checker("python3", "check.py", dir, 1), 1);
+    if (system("perl -MMail::SpamAssassin -e 1 2>/dev/null") == 0)
+        assert_int_equal(run_checker("perl", "spamcheck.pl", dir, 1), 1);
+    tu_rmrf(dir);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_template_renders_and_composes),
+        cmocka_unit_test(test_strict_parse_and_headers),
+        cmocka_unit_test(test_spamassassin_score),
+        cmocka_unit_test(test_judges_refuse_a_broken_message),
+    };
+    return cmocka_run_group_tests(tests, render_all, cleanup_all);
+}
