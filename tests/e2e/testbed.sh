@@ -21,6 +21,10 @@ set -eu
 TB_DOMAIN=example.test
 TB_PASSWORD=secret
 TB_USERS="mentors ann bob cat dan eve boss"
+# EXTRA_USERS=N (optional) adds user1 .. userN, for tests that need many senders.
+if [ "${EXTRA_USERS:-0}" -gt 0 ] 2>/dev/null; then
+    TB_USERS="$TB_USERS $(seq -f 'user%g' 1 "$EXTRA_USERS" | tr '\n' ' ')"
+fi
 MAIL_USER=mail # Dovecot refuses to deliver as root; Debian's 'mail' is uid 8
 
 die() {
