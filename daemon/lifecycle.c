@@ -1,31 +1,1357 @@
 /*
  * lifecycle: the programme over weeks.  Introductions, check-ins and
- * feedback, batched burnout-aware reminders, the end of a pairing.
+ * feedback, batched burnout-aware reminders, the end of a pairing, pauses
+ * that end by themselves, recognition.
+ *
+ * Everything time-driven is a row in the schedule table, addressed to one
+ * member, so quiet hours can be honoured in that member's own time zone: a
+ * row that would go out at night is moved to the morning (same row, new due
+ * time) rather than copied, and a row is marked done in the same
+ * transaction as its effects, so it runs exactly once.
  */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+#include "outbox.h"
 #include "programme.h"
 #include "programme_int.h"
 
-int
-programme_member_leaving(struct programme_ctx *c, int64_t member_id)
+#define HOUR 3600
+#define DAY (24 * HOUR)
+#define WEEK (7 * DAY)
+#define YEAR (365 * DAY)
+/* A reminder waits a day after the check-in that prompted it, to batch the others. */
+#define REMINDER_DELAY DAY
+/* After a worrying answer the mentor gets a week before the mentee is offered a rematch. */
+#define REMATCH_DELAY WEEK
+/* The mentee is invited to mentor a week after the pairing ended. */
+#define INVITE_DELAY WEEK
+/* Burnout load levels (see lc_load): softened reminder from, held back from. */
+#define LOAD_SOFT 1.5
+#define LOAD_HOLD 2.5
+
+/* A member with what the scheduler needs to know about them. */
+struct lc_member {
+    struct store_member m;
+    char first[64]; /* first name, or "" */
+    int offset;     /* minutes east of UTC at the time asked */
+    int capacity;   /* from the profile, 1 when not given */
+    char *describe; /* profile summary lines (malloc'd, may be NULL) */
+};
+
+static void
+lc_first_name(const char *name, char *out, size_t len)
 {
-    (void)c;
-    (void)member_id;
-    return 0; /* no pairings exist yet: nobody to tell */
+    size_t n = 0;
+
+    out[0] = '\0';
+    if (name == NULL)
+        return;
+    while (*name && isspace((unsigned char)*name))
+        name++;
+    while (name[n] && !isspace((unsigned char)name[n]) && name[n] != ',')
+        n++;
+    if (n > 0 && n < len) {
+        memcpy(out, name, n);
+        out[n] = '\0';
+    }
+}
+
+/* Strip trailing newlines: templates put a value on its own line. */
+static void
+lc_chomp(char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+
+    while (n > 0 && s[n - 1] == '\n')
+        s[--n] = '\0';
+}
+
+/* The derived fields of a member whose row is in out->m. */
+static int
+lc_member_fill(struct lc_member *out, time_t now)
+{
+    struct profile p;
+    int ok = 0;
+
+    if (profile_parse(out->m.profile ? out->m.profile : "", &p) != 0) {
+        store_member_free(&out->m);
+        return -1;
+    }
+    out->offset = profile_utc_offset(&p, (long long)now, &ok);
+    if (!ok)
+        out->offset = 0; /* UTC when the zone is unknown */
+    out->capacity = p.capacity > 0 ? p.capacity : 1;
+    lc_first_name(out->m.name ? out->m.name : p.name, out->first, sizeof(out->first));
+    out->describe = p.n_fields > 0 ? profile_describe(&p) : NULL;
+    lc_chomp(out->describe);
+    profile_free(&p);
+    return 1;
+}
+
+static int
+lc_member_get(struct store *st, int64_t id, time_t now, struct lc_member *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (id == 0)
+        return 0;
+    int found = store_pair_member(st, id, &out->m);
+    return found <= 0 ? found : lc_member_fill(out, now);
+}
+
+/* The sender of the mail being handled. */
+static int
+lc_member_get_by_address(struct programme_ctx *c, struct lc_member *out)
+{
+    memset(out, 0, sizeof(*out));
+    int found = store_member_get(c->st, c->m->from_addr, &out->m);
+    return found <= 0 ? found : lc_member_fill(out, c->now);
+}
+
+static void
+lc_member_free(struct lc_member *mb)
+{
+    store_member_free(&mb->m);
+    free(mb->describe);
+    memset(mb, 0, sizeof(*mb));
+}
+
+static const char *
+lc_name_or(const struct lc_member *mb, const char *fallback)
+{
+    return mb->first[0] ? mb->first : fallback;
+}
+
+static void
+lc_date(time_t t, int offset, char *buf, size_t len)
+{
+    struct tm tm;
+    time_t local = t + (time_t)offset * 60;
+
+    if (gmtime_r(&local, &tm) == NULL || strftime(buf, len, "%A %d %B %Y", &tm) == 0)
+        snprintf(buf, len, "soon");
+}
+
+/* ---- quiet hours ---- */
+
+static int
+lc_is_quiet(const struct config *cfg, int hour)
+{
+    int qs = cfg->lifecycle.quiet_start, qe = cfg->lifecycle.quiet_end;
+
+    if (qs == qe)
+        return 0;
+    return qs > qe ? (hour >= qs || hour < qe) : (hour >= qs && hour < qe);
+}
+
+/*
+ * Night in the member's zone at now?  Then *until is the next quiet_end hour
+ * there, in UTC.  The zone's offset is taken at now: a DST change during the
+ * night moves the morning by an hour at most, which is still morning.
+ */
+static int
+lc_quiet_until(const struct config *cfg, const struct lc_member *mb, time_t now, time_t *until)
+{
+    time_t local = now + (time_t)mb->offset * 60;
+    struct tm tm;
+
+    if (gmtime_r(&local, &tm) == NULL || !lc_is_quiet(cfg, tm.tm_hour))
+        return 0;
+    tm.tm_hour = cfg->lifecycle.quiet_end;
+    tm.tm_min = 0;
+    tm.tm_sec = 0;
+    time_t morning = timegm(&tm);
+    if (morning <= local)
+        morning += DAY;
+    *until = morning - (time_t)mb->offset * 60;
+    return 1;
+}
+
+/* ---- sending ---- */
+
+static int
+lc_send(const struct config *cfg, struct store *st, const struct lc_member *to, const char *tmpl,
+        const struct template_var *vars, size_t nvars, const char *kind, const char *ref,
+        time_t now)
+{
+    char err[512];
+    struct outbox_mail om = {
+        .to_addr = to->m.address,
+        .to_name = to->m.name,
+        .template_name = tmpl,
+        .vars = vars,
+        .nvars = nvars,
+        .kind = kind,
+        .ref = ref && ref[0] ? ref : NULL,
+    };
+
+    if (outbox_queue(cfg, st, &om, now, err, sizeof(err)) != 0) {
+        log_ctx(LOG_LEVEL_ERROR, NULL, to->m.address, "cannot queue %s: %s", tmpl, err);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+lc_tell_managers(const struct config *cfg, struct store *st, const struct template_var *vars,
+                 size_t nvars, time_t now)
+{
+    char err[512];
+
+    for (size_t i = 0; i < cfg->community.n_managers; i++) {
+        struct outbox_mail om = {
+            .to_addr = cfg->community.managers[i],
+            .template_name = "manager-alert",
+            .vars = vars,
+            .nvars = nvars,
+            .kind = "notice",
+        };
+        if (outbox_queue(cfg, st, &om, now, err, sizeof(err)) != 0) {
+            log_ctx(LOG_LEVEL_ERROR, NULL, om.to_addr, "cannot alert a manager: %s", err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* "  - reason" lines from pairs.reasons (malloc'd; NULL when there are none). */
+static char *
+lc_reason_lines(const char *reasons)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f;
+
+    if (reasons == NULL || reasons[0] == '\0')
+        return NULL;
+    if ((f = open_memstream(&buf, &len)) == NULL)
+        return NULL;
+    for (const char *p = reasons; *p;) {
+        size_t n = strcspn(p, "\n");
+        if (n > 0)
+            fprintf(f, "  - %.*s\n", (int)n, p);
+        p += n + (p[n] == '\n');
+    }
+    if (fclose(f) != 0)
+        return NULL;
+    lc_chomp(buf);
+    return buf;
+}
+
+/* ---- the load signal ---- */
+
+struct lc_load {
+    double score;
+    char why[256];
+};
+
+/*
+ * A mentor's load: active mentees against capacity (1.0 = full), +0.25 per
+ * check-in or proposal left unanswered in a row, +0.5 per low rating (<= 2)
+ * from a mentee in the last 90 days, +0.5 after 26 weeks without a break.
+ * From LOAD_SOFT reminders are softened and suggest a pause; from LOAD_HOLD
+ * they are held back (the managers' digest shows who and why).
+ */
+static int
+lc_load(struct store *st, const struct lc_member *mentor, time_t now, struct lc_load *out)
+{
+    int active = 0, ever = 0;
+    struct store_feedback_stats fs;
+
+    if (store_schedule_mentor_counts(st, mentor->m.id, &active, &ever, NULL) != 0 ||
+        store_feedback_about_mentor(st, mentor->m.id, now - 90 * DAY, &fs) != 0)
+        return -1;
+    time_t since = mentor->m.last_break ? mentor->m.last_break : mentor->m.created;
+    long weeks = since > 0 && now > since ? (long)((now - since) / WEEK) : 0;
+    out->score = (double)active / mentor->capacity + 0.25 * mentor->m.unanswered + 0.5 * fs.low +
+                 (weeks >= 26 ? 0.5 : 0.0);
+    snprintf(out->why, sizeof(out->why),
+             "%d of %d mentees, %d unanswered, %d low ratings in 90 days, %ld weeks since a break",
+             active, mentor->capacity, mentor->m.unanswered, fs.low, weeks);
+    return 0;
+}
+
+/* ---- wanting things to happen later ---- */
+
+/* One pending reminder per mentor at a time: that is the batching. */
+static int
+lc_want_reminder(const struct config *cfg, struct store *st, const struct lc_member *mentor,
+                 time_t now)
+{
+    int pending = store_schedule_count(st, "reminder", mentor->m.id, 0, NULL, 1);
+
+    if (pending != 0)
+        return pending < 0 ? -1 : 0;
+    time_t due = now + REMINDER_DELAY;
+    if (mentor->m.last_reminder && mentor->m.last_reminder + cfg->lifecycle.reminder_period > due)
+        due = mentor->m.last_reminder + cfg->lifecycle.reminder_period;
+    return store_schedule_add(st, due, "reminder", mentor->m.id, 0, NULL, now, NULL);
+}
+
+/* Milestones reached and not yet celebrated become "milestone" events. */
+static int
+lc_milestones(struct store *st, int64_t mentor, time_t now)
+{
+    int active = 0, ever = 0;
+    time_t first = 0;
+    struct store_feedback_stats fs;
+
+    if (mentor == 0)
+        return 0;
+    if (store_schedule_mentor_counts(st, mentor, &active, &ever, &first) != 0 ||
+        store_feedback_about_mentor(st, mentor, now - YEAR, &fs) != 0)
+        return -1;
+    const struct {
+        const char *name;
+        int reached;
+    } ms[] = {
+        {"first-mentee", ever >= 1},
+        {"five-mentees", ever >= 5},
+        {"one-year", first > 0 && now - first >= YEAR},
+        {"high-feedback", fs.n >= 3 && fs.low == 0 && fs.avg >= 4.5},
+    };
+    for (size_t i = 0; i < sizeof(ms) / sizeof(ms[0]); i++) {
+        if (!ms[i].reached)
+            continue;
+        int n = store_schedule_count(st, "milestone", mentor, 0, ms[i].name, 0);
+        if (n < 0 || (n == 0 && store_schedule_add(st, now, "milestone", mentor, 0, ms[i].name, now,
+                                                   NULL) != 0))
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- the event handlers ---- */
+
+/* What a handler did: RUN_DONE (mark done with outcome) or RUN_MOVED (due changed). */
+enum { RUN_DONE = 0, RUN_MOVED = 1 };
+
+struct lc_run {
+    const struct config *cfg;
+    struct store *st;
+    const struct store_schedule_event *ev;
+    time_t now;
+    const char *outcome;
+};
+
+static int
+lc_move(struct lc_run *r, time_t due, const char *why)
+{
+    log_ctx(LOG_LEVEL_DEBUG, NULL, NULL, "%s event %lld waits (%s)", r->ev->kind,
+            (long long)r->ev->id, why);
+    return store_schedule_move(r->st, r->ev->id, due) != 0 ? -1 : RUN_MOVED;
+}
+
+/*
+ * Can mail go to mb now?  0: yes.  RUN_MOVED: the event was put off (night
+ * there, or away).  RUN_DONE with r->outcome set: never (paused, left,
+ * undeliverable).  -1 on error.
+ */
+static int
+lc_reachable(struct lc_run *r, const struct lc_member *mb, int respect_pause, int respect_away)
+{
+    time_t until;
+
+    if (strcmp(mb->m.state, "left") == 0 || mb->m.undeliverable) {
+        r->outcome = mb->m.undeliverable ? "undeliverable" : "left";
+        return RUN_DONE;
+    }
+    if (respect_pause && strcmp(mb->m.state, "paused") == 0) {
+        r->outcome = "paused";
+        return RUN_DONE;
+    }
+    if (respect_away && mb->m.away_until > r->now)
+        return lc_move(r, mb->m.away_until, "away");
+    if (lc_quiet_until(r->cfg, mb, r->now, &until))
+        return lc_move(r, until, "night in the member's time zone");
+    return 0;
+}
+
+/* The pair of the event (must be active unless any_state) and the event's member, both sides. */
+struct lc_pair_ctx {
+    struct store_pair p;
+    struct lc_member to, partner;
+    int to_is_mentor;
+};
+
+static void
+lc_pair_ctx_free(struct lc_pair_ctx *x)
+{
+    store_pair_free(&x->p);
+    lc_member_free(&x->to);
+    lc_member_free(&x->partner);
+}
+
+/* 1 loaded, 0 stale (r->outcome set), -1 error. */
+static int
+lc_pair_ctx(struct lc_run *r, int any_state, struct lc_pair_ctx *x)
+{
+    memset(x, 0, sizeof(*x));
+    int found = store_pair_get(r->st, r->ev->pair, &x->p);
+    if (found <= 0) {
+        r->outcome = "stale: no such pair";
+        return found;
+    }
+    if (!any_state && strcmp(x->p.state, "active") != 0) {
+        r->outcome = "stale: pair not active";
+        lc_pair_ctx_free(x);
+        return 0;
+    }
+    x->to_is_mentor = r->ev->member == x->p.mentor;
+    int64_t partner = x->to_is_mentor ? x->p.newcomer : x->p.mentor;
+    int a = lc_member_get(r->st, r->ev->member, r->now, &x->to);
+    int b = a == 1 ? lc_member_get(r->st, partner, r->now, &x->partner) : 0;
+    if (a == 1 && b == 1)
+        return 1;
+    r->outcome = "stale: member gone";
+    lc_pair_ctx_free(x);
+    return a < 0 || b < 0 ? -1 : 0;
+}
+
+static int
+lc_introduction(struct lc_run *r)
+{
+    struct lc_pair_ctx x;
+    int rc = lc_pair_ctx(r, 0, &x);
+
+    if (rc <= 0)
+        return rc;
+    rc = lc_reachable(r, &x.to, 0, 0);
+    if (rc == 0) {
+        const struct lc_member *mentor = x.to_is_mentor ? &x.to : &x.partner;
+        const struct lc_member *mentee = x.to_is_mentor ? &x.partner : &x.to;
+        char *reasons = lc_reason_lines(x.p.reasons);
+        char weeks[16], end[64];
+        snprintf(weeks, sizeof(weeks), "%ld", (long)((x.p.ends - x.p.started) / WEEK));
+        lc_date(x.p.ends, x.to.offset, end, sizeof(end));
+        /* An introduction is the one mail that carries both addresses, to both people. */
+        struct template_var v[] = {
+            {"is_mentor", x.to_is_mentor ? "yes" : NULL},
+            {"is_newcomer", x.to_is_mentor ? NULL : "yes"},
+            {"mentor_name", mentor->m.name ? mentor->m.name : mentor->m.address},
+            {"mentor_address", mentor->m.address},
+            {"newcomer_name", mentee->m.name ? mentee->m.name : mentee->m.address},
+            {"newcomer_address", mentee->m.address},
+            {"partner_name", lc_name_or(&x.partner, x.partner.m.address)},
+            {"partner_address", x.partner.m.address},
+            {"partner_profile", x.partner.describe},
+            {"reasons", reasons},
+            {"weeks", weeks},
+            {"ends", end},
+            {"checkins", r->cfg->lifecycle.checkins},
+            {"ref", x.p.ref},
+        };
+        const char *tmpl =
+            strcmp(r->ev->arg, "separate") == 0 ? "introduction-one" : "introduction";
+        rc = lc_send(r->cfg, r->st, &x.to, tmpl, v, sizeof(v) / sizeof(v[0]), "scheduled", x.p.ref,
+                     r->now);
+        free(reasons);
+        r->outcome = "sent";
+    }
+    lc_pair_ctx_free(&x);
+    return rc;
+}
+
+/*
+ * Before a check-in goes out: was the previous one to this member about this
+ * pair answered?  If not, count it; a mentor silent through silent_checkins
+ * check-ins gets the mentee offered a new mentor, and a reminder is wanted.
+ */
+static int
+lc_checkin_unanswered(struct lc_run *r, struct lc_pair_ctx *x)
+{
+    time_t prev = 0, answered = 0;
+    int had =
+        store_schedule_last_done(r->st, "checkin", x->to.m.id, x->p.id, "sent", &prev, NULL, 0);
+    int gave = had == 1 ? store_feedback_last(r->st, x->p.id, x->to.m.id, &answered) : 0;
+
+    if (had < 0 || gave < 0)
+        return -1;
+    if (had == 0 || (gave == 1 && answered >= prev))
+        return 0;
+    if (store_member_unanswered_add(r->st, x->to.m.id) < 0)
+        return -1;
+    x->to.m.unanswered++;
+    if (!x->to_is_mentor)
+        return 0;
+    if (lc_want_reminder(r->cfg, r->st, &x->to, r->now) != 0)
+        return -1;
+    int silent = store_schedule_count_done(r->st, "checkin", x->to.m.id, x->p.id, "sent",
+                                           gave == 1 ? answered + 1 : 0);
+    int offered = store_schedule_count(r->st, "rematch-offer", 0, x->p.id, "silent", 0);
+    if (silent < 0 || offered < 0)
+        return -1;
+    if (silent < r->cfg->lifecycle.silent_checkins || offered > 0)
+        return 0;
+    log_ctx(LOG_LEVEL_INFO, NULL, x->to.m.address, "mentor silent through %d check-ins (pair %lld)",
+            silent, (long long)x->p.id);
+    return store_schedule_add(r->st, r->now, "rematch-offer", x->p.newcomer, x->p.id, "silent",
+                              r->now, NULL);
+}
+
+static int
+lc_checkin(struct lc_run *r)
+{
+    struct lc_pair_ctx x;
+    int rc = lc_pair_ctx(r, 0, &x);
+
+    if (rc <= 0)
+        return rc;
+    rc = lc_reachable(r, &x.to, 1, 1);
+    if (rc == 0)
+        rc = lc_checkin_unanswered(r, &x);
+    if (rc == 0) {
+        long day = strtol(r->ev->arg, NULL, 10);
+        const char *first = strchr(r->cfg->lifecycle.checkins, ',');
+        int is_first = day == strtol(r->cfg->lifecycle.checkins, NULL, 10) || first == NULL;
+        struct template_var v[] = {
+            {"day", r->ev->arg},
+            {"first", is_first ? "yes" : NULL},
+            {"is_mentor", x.to_is_mentor ? "yes" : NULL},
+            {"partner_name",
+             lc_name_or(&x.partner, x.to_is_mentor ? "your mentee" : "your mentor")},
+            {"ref", x.p.ref},
+        };
+        rc = lc_send(r->cfg, r->st, &x.to, "checkin", v, sizeof(v) / sizeof(v[0]), "scheduled",
+                     x.p.ref, r->now);
+        r->outcome = "sent";
+    }
+    lc_pair_ctx_free(&x);
+    return rc;
+}
+
+/* What a mentor is reminded of about one mentee: "" when nothing. */
+static int
+lc_reminder_item(struct lc_run *r, const struct lc_member *mentor, const struct store_pair *p,
+                 FILE *out, int *items)
+{
+    struct store_feedback *fb = NULL;
+    size_t n = 0;
+    time_t sent = 0, answered = 0;
+    char day[64] = "";
+    struct lc_member mentee;
+    int had = store_schedule_last_done(r->st, "checkin", mentor->m.id, p->id, "sent", &sent, day,
+                                       sizeof(day));
+    int gave = had == 1 ? store_feedback_last(r->st, p->id, mentor->m.id, &answered) : 0;
+    int found = lc_member_get(r->st, p->newcomer, r->now, &mentee);
+
+    if (had < 0 || gave < 0 || found < 0 || store_feedback_list(r->st, p->id, &fb, &n) != 0) {
+        if (found == 1)
+            lc_member_free(&mentee);
+        return -1;
+    }
+    const char *name = found == 1 ? lc_name_or(&mentee, "your mentee") : "your mentee";
+    int unanswered = had == 1 && !(gave == 1 && answered >= sent);
+    int worry = 0;
+    time_t since = mentor->m.last_reminder > p->started ? mentor->m.last_reminder : p->started;
+    for (size_t i = 0; i < n; i++)
+        if (fb[i].member == p->newcomer && fb[i].at >= since &&
+            (fb[i].met == 0 || (fb[i].rating > 0 && fb[i].rating <= 2)))
+            worry = fb[i].met == 0 ? 1 : 2;
+    if (unanswered)
+        fprintf(out, "  - %s: the day %s check-in is still waiting for your answer\n", name, day);
+    if (worry == 1)
+        fprintf(out, "  - %s: says you have not met yet; a short note to fix a time helps\n", name);
+    else if (worry == 2)
+        fprintf(out, "  - %s: it is not going so well; perhaps ask what would help\n", name);
+    *items += unanswered + (worry > 0);
+    store_feedback_free(fb, n);
+    if (found == 1)
+        lc_member_free(&mentee);
+    return 0;
+}
+
+/* The reminder's list: every active mentee with something to say; *items counts lines. */
+static char *
+lc_reminder_list(struct lc_run *r, const struct lc_member *mentor, int *items)
+{
+    struct store_pair *pairs = NULL;
+    size_t n = 0;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f;
+    int rc = 0;
+
+    *items = 0;
+    if (store_pair_list(r->st, mentor->m.id, "active", &pairs, &n) != 0)
+        return NULL;
+    if ((f = open_memstream(&buf, &len)) == NULL) {
+        store_pairs_free(pairs, n);
+        return NULL;
+    }
+    for (size_t i = n; i-- > 0 && rc == 0;) /* newest first in the list: oldest first here */
+        if (pairs[i].mentor == mentor->m.id)
+            rc = lc_reminder_item(r, mentor, &pairs[i], f, items);
+    store_pairs_free(pairs, n);
+    if (fclose(f) != 0 || rc != 0) {
+        free(buf);
+        return NULL;
+    }
+    lc_chomp(buf);
+    return buf;
+}
+
+static int
+lc_reminder(struct lc_run *r)
+{
+    struct lc_member mentor;
+    struct lc_load load;
+    int items = 0;
+    int rc = lc_member_get(r->st, r->ev->member, r->now, &mentor);
+
+    if (rc <= 0) {
+        r->outcome = "stale: member gone";
+        return rc;
+    }
+    rc = lc_reachable(r, &mentor, 1, 1);
+    if (rc == 0 && mentor.m.last_reminder &&
+        mentor.m.last_reminder + r->cfg->lifecycle.reminder_period > r->now)
+        rc = lc_move(r, mentor.m.last_reminder + r->cfg->lifecycle.reminder_period, "period");
+    if (rc != 0) {
+        lc_member_free(&mentor);
+        return rc;
+    }
+    char *list = lc_reminder_list(r, &mentor, &items);
+    if (list == NULL || lc_load(r->st, &mentor, r->now, &load) != 0) {
+        rc = -1;
+    } else if (items == 0) {
+        r->outcome = "nothing to remind";
+    } else if (load.score >= LOAD_HOLD) {
+        /* An overloaded mentor is not pushed: the managers see why in the digest. */
+        log_ctx(LOG_LEVEL_INFO, NULL, mentor.m.address, "reminder held back: %s", load.why);
+        rc = store_event_add(r->st, r->now, "burnout", mentor.m.address, NULL, load.why);
+        r->outcome = "held";
+    } else {
+        int soft = load.score >= LOAD_SOFT;
+        struct template_var v[] = {{"mentees", list}, {"soft", soft ? "yes" : NULL}};
+        rc = lc_send(r->cfg, r->st, &mentor, "reminder", v, 2, "scheduled", NULL, r->now);
+        if (rc == 0)
+            rc = store_member_set_last_reminder(r->st, mentor.m.id, r->now);
+        if (rc == 0 && soft)
+            rc = store_event_add(r->st, r->now, "burnout", mentor.m.address, NULL, load.why);
+        r->outcome = soft ? "sent softened" : "sent";
+    }
+    free(list);
+    lc_member_free(&mentor);
+    return rc < 0 ? -1 : RUN_DONE;
+}
+
+/* The mentee is offered a new mentor: the mentor was silent, or a worry was not resolved. */
+static int
+lc_rematch_offer(struct lc_run *r)
+{
+    struct lc_pair_ctx x;
+    int rc = lc_pair_ctx(r, 0, &x);
+    int silent = strcmp(r->ev->arg, "silent") == 0;
+
+    if (rc <= 0)
+        return rc;
+    if (!silent) {
+        /* After a worrying answer: a better answer since then means it sorted itself out. */
+        struct store_feedback *fb = NULL;
+        size_t n = 0;
+        if (store_feedback_list(r->st, x.p.id, &fb, &n) != 0) {
+            lc_pair_ctx_free(&x);
+            return -1;
+        }
+        int fine = 0;
+        for (size_t i = 0; i < n; i++)
+            if (fb[i].member == x.to.m.id && fb[i].at > r->ev->due - REMATCH_DELAY)
+                fine = fb[i].rating >= 3 || fb[i].met == 1;
+        store_feedback_free(fb, n);
+        if (fine) {
+            r->outcome = "resolved";
+            lc_pair_ctx_free(&x);
+            return RUN_DONE;
+        }
+    }
+    rc = lc_reachable(r, &x.to, 1, 0);
+    if (rc == 0) {
+        struct template_var v[] = {{"silent", silent ? "yes" : NULL},
+                                   {"partner_name", lc_name_or(&x.partner, "your mentor")},
+                                   {"ref", x.p.ref}};
+        rc = lc_send(r->cfg, r->st, &x.to, "rematch-offer", v, 3, "scheduled", x.p.ref, r->now);
+        r->outcome = "sent";
+    }
+    if (rc == 0 && silent) {
+        struct template_var m[] = {{"silent", "yes"},
+                                   {"mentor", x.partner.m.address},
+                                   {"newcomer", x.to.m.address},
+                                   {"rating", NULL},
+                                   {"not_met", NULL},
+                                   {"comment", NULL}};
+        rc = lc_tell_managers(r->cfg, r->st, m, 6, r->now);
+        if (rc == 0)
+            rc = store_event_add(r->st, r->now, "silent", x.partner.m.address, NULL, x.p.ref);
+    }
+    lc_pair_ctx_free(&x);
+    return rc;
+}
+
+/* The pairing's time is up: end it, then closing mails and, later, the invitation. */
+static int
+lc_pair_end(struct lc_run *r)
+{
+    struct store_pair p;
+    int found = store_pair_get(r->st, r->ev->pair, &p);
+
+    if (found <= 0) {
+        r->outcome = "stale: no such pair";
+        return found;
+    }
+    int moved = store_pair_set_state(r->st, p.id, "active", "ended", r->now, 0, "completed");
+    int rc = moved < 0 ? -1 : 0;
+    if (moved == 1) {
+        r->outcome = "ended";
+        if (store_schedule_cancel_pair(r->st, p.id, r->ev->id, r->now, "pair ended") < 0 ||
+            (p.mentor && store_schedule_add(r->st, r->now, "closing", p.mentor, p.id, "mentor",
+                                            r->now, NULL) != 0) ||
+            (p.newcomer && store_schedule_add(r->st, r->now, "closing", p.newcomer, p.id,
+                                              "newcomer", r->now, NULL) != 0) ||
+            (p.newcomer && store_schedule_add(r->st, r->now + INVITE_DELAY, "invite", p.newcomer,
+                                              p.id, NULL, r->now, NULL) != 0) ||
+            lc_milestones(r->st, p.mentor, r->now) != 0)
+            rc = -1;
+    } else if (moved == 0) {
+        r->outcome = "stale: pair not active";
+    }
+    store_pair_free(&p);
+    return rc;
+}
+
+static int
+lc_closing(struct lc_run *r)
+{
+    struct lc_pair_ctx x;
+    int rc = lc_pair_ctx(r, 1, &x);
+
+    if (rc <= 0)
+        return rc;
+    rc = lc_reachable(r, &x.to, 1, 0);
+    if (rc == 0) {
+        struct template_var v[] = {{"is_mentor", x.to_is_mentor ? "yes" : NULL},
+                                   {"is_newcomer", x.to_is_mentor ? NULL : "yes"},
+                                   {"partner_name", lc_name_or(&x.partner, "your partner")},
+                                   {"ref", x.p.ref}};
+        rc = lc_send(r->cfg, r->st, &x.to, "closing", v, 4, "scheduled", x.p.ref, r->now);
+        r->outcome = "sent";
+    }
+    lc_pair_ctx_free(&x);
+    return rc;
+}
+
+static int
+lc_invite(struct lc_run *r)
+{
+    struct lc_member mb;
+    int rc = lc_member_get(r->st, r->ev->member, r->now, &mb);
+
+    if (rc <= 0) {
+        r->outcome = "stale: member gone";
+        return rc;
+    }
+    if (strcmp(mb.m.role, "newcomer") != 0) {
+        r->outcome = "already a mentor";
+        lc_member_free(&mb);
+        return RUN_DONE;
+    }
+    rc = lc_reachable(r, &mb, 1, 1);
+    if (rc == 0) {
+        rc = lc_send(r->cfg, r->st, &mb, "invite-mentor", NULL, 0, "scheduled", NULL, r->now);
+        if (rc == 0)
+            rc = store_event_add(r->st, r->now, "invite-mentor", mb.m.address, NULL, NULL);
+        r->outcome = "sent";
+    }
+    lc_member_free(&mb);
+    return rc;
+}
+
+/* Pause events carry the pause_until they were made for: a changed pause makes them stale. */
+static int
+lc_pause_current(struct lc_run *r, const struct lc_member *mb)
+{
+    char until[32];
+
+    snprintf(until, sizeof(until), "%lld", (long long)mb->m.pause_until);
+    if (strcmp(mb->m.state, "paused") == 0 && strcmp(until, r->ev->arg) == 0)
+        return 1;
+    r->outcome = "stale: pause changed";
+    return 0;
+}
+
+static int
+lc_pause_notice(struct lc_run *r)
+{
+    struct lc_member mb;
+    int rc = lc_member_get(r->st, r->ev->member, r->now, &mb);
+
+    if (rc <= 0 || !lc_pause_current(r, &mb)) {
+        if (rc == 1)
+            lc_member_free(&mb);
+        else
+            r->outcome = "stale: member gone";
+        return rc < 0 ? -1 : RUN_DONE;
+    }
+    rc = lc_reachable(r, &mb, 0, 0);
+    if (rc == 0) {
+        char until[64];
+        lc_date(mb.m.pause_until, mb.offset, until, sizeof(until));
+        struct template_var v[] = {{"until", until}};
+        rc = lc_send(r->cfg, r->st, &mb, "pause-ending", v, 1, "scheduled", NULL, r->now);
+        r->outcome = "sent";
+    }
+    lc_member_free(&mb);
+    return rc;
+}
+
+static int
+lc_pause_end(struct lc_run *r)
+{
+    struct lc_member mb;
+    int rc = lc_member_get(r->st, r->ev->member, r->now, &mb);
+
+    if (rc <= 0 || !lc_pause_current(r, &mb)) {
+        if (rc == 1)
+            lc_member_free(&mb);
+        else
+            r->outcome = "stale: member gone";
+        return rc < 0 ? -1 : RUN_DONE;
+    }
+    if (store_member_set_state(r->st, mb.m.address, "active", 0, r->now) < 0 ||
+        store_member_set_last_break(r->st, mb.m.id, r->now) < 0 ||
+        store_event_add(r->st, r->now, "resume", mb.m.address, NULL, "pause ended") != 0)
+        rc = -1;
+    else
+        rc = RUN_DONE;
+    log_ctx(LOG_LEVEL_INFO, NULL, mb.m.address, "pause ended; active again");
+    r->outcome = "resumed";
+    lc_member_free(&mb);
+    return rc;
+}
+
+static int
+lc_milestone(struct lc_run *r)
+{
+    struct lc_member mb;
+    int rc = lc_member_get(r->st, r->ev->member, r->now, &mb);
+
+    if (rc <= 0) {
+        r->outcome = "stale: member gone";
+        return rc;
+    }
+    rc = lc_reachable(r, &mb, 1, 0);
+    if (rc == RUN_DONE) {
+        /* Not written to (paused, ...), but the managers' digest still mentions it. */
+        rc = store_event_add(r->st, r->now, "milestone", mb.m.address, NULL, r->ev->arg);
+    } else if (rc == 0) {
+        const char *a = r->ev->arg;
+        struct template_var v[] = {
+            {"first_mentee", strcmp(a, "first-mentee") == 0 ? "yes" : NULL},
+            {"five_mentees", strcmp(a, "five-mentees") == 0 ? "yes" : NULL},
+            {"one_year", strcmp(a, "one-year") == 0 ? "yes" : NULL},
+            {"high_feedback", strcmp(a, "high-feedback") == 0 ? "yes" : NULL},
+        };
+        rc = lc_send(r->cfg, r->st, &mb, "milestone", v, 4, "scheduled", NULL, r->now);
+        if (rc == 0)
+            rc = store_event_add(r->st, r->now, "milestone", mb.m.address, NULL, a);
+        r->outcome = "sent";
+    }
+    lc_member_free(&mb);
+    return rc;
+}
+
+static int
+lc_proposal_timeout(struct lc_run *r)
+{
+    int rc = programme_proposal_timeout(r->cfg, r->st, r->ev->pair, r->now);
+
+    r->outcome = "ran";
+    return rc < 0 ? -1 : RUN_DONE;
+}
+
+static const struct {
+    const char *kind;
+    int (*run)(struct lc_run *);
+} lc_handlers[] = {
+    {"introduction", lc_introduction},
+    {"checkin", lc_checkin},
+    {"reminder", lc_reminder},
+    {"rematch-offer", lc_rematch_offer},
+    {"pair-end", lc_pair_end},
+    {"closing", lc_closing},
+    {"invite", lc_invite},
+    {"pause-notice", lc_pause_notice},
+    {"pause-end", lc_pause_end},
+    {"milestone", lc_milestone},
+    {"proposal-timeout", lc_proposal_timeout},
+};
+
+/* A new or changed pause with an end date gets its notice and its end scheduled. */
+static int
+lc_schedule_pauses(const struct config *cfg, struct store *st, time_t now)
+{
+    struct store_schedule_pause *v = NULL;
+    size_t n = 0;
+    int rc = 0;
+
+    if (store_schedule_unscheduled_pauses(st, &v, &n) != 0)
+        return -1;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        char arg[32];
+        time_t notice = v[i].until - cfg->lifecycle.pause_notice;
+        snprintf(arg, sizeof(arg), "%lld", (long long)v[i].until);
+        if (cfg->lifecycle.pause_notice > 0 &&
+            store_schedule_add(st, notice > now ? notice : now, "pause-notice", v[i].member, 0, arg,
+                               now, NULL) != 0)
+            rc = -1;
+        if (rc == 0 &&
+            store_schedule_add(st, v[i].until, "pause-end", v[i].member, 0, arg, now, NULL) != 0)
+            rc = -1;
+    }
+    free(v);
+    return rc;
 }
 
 int
 programme_run_due(const struct config *cfg, struct store *st, time_t now)
 {
-    (void)cfg;
-    (void)st;
-    (void)now;
-    return 0;
+    struct store_schedule_event ev;
+    struct lc_run r = {.cfg = cfg, .st = st, .ev = &ev, .now = now, .outcome = NULL};
+    int rc;
+
+    if (lc_schedule_pauses(cfg, st, now) != 0)
+        goto fail;
+    rc = store_schedule_next(st, now, &ev);
+    if (rc <= 0) {
+        if (rc < 0)
+            goto fail;
+        return 0;
+    }
+    rc = RUN_DONE;
+    r.outcome = "unknown kind";
+    for (size_t i = 0; i < sizeof(lc_handlers) / sizeof(lc_handlers[0]); i++)
+        if (strcmp(ev.kind, lc_handlers[i].kind) == 0)
+            rc = lc_handlers[i].run(&r);
+    if (rc < 0)
+        goto fail;
+    if (rc == RUN_DONE && store_schedule_done(st, ev.id, now, r.outcome) != 0)
+        goto fail;
+    log_ctx(LOG_LEVEL_DEBUG, NULL, NULL, "scheduled %s %lld: %s", ev.kind, (long long)ev.id,
+            rc == RUN_DONE ? r.outcome : "moved");
+    return 1;
+fail:
+    log_ctx(LOG_LEVEL_ERROR, NULL, NULL, "running scheduled events: %s", store_errmsg(st));
+    return -1;
 }
 
 time_t
 programme_next_due(const struct config *cfg, struct store *st)
 {
+    struct store_schedule_pause *v = NULL;
+    size_t n = 0;
+
     (void)cfg;
-    (void)st;
+    /* A pause not scheduled yet needs a run now (any past time means "at once"). */
+    if (store_schedule_unscheduled_pauses(st, &v, &n) != 0)
+        return 0;
+    free(v);
+    return n > 0 ? 1 : store_schedule_next_due(st);
+}
+
+/* ---- a pairing starts ---- */
+
+int
+programme_pair_started(const struct config *cfg, struct store *st, int64_t pair, time_t now)
+{
+    struct store_pair p;
+    int found = store_pair_get(st, pair, &p);
+    int rc = 0;
+
+    if (found <= 0) {
+        if (found == 0)
+            log_ctx(LOG_LEVEL_ERROR, NULL, NULL, "starting pair %lld: no such pair",
+                    (long long)pair);
+        return -1;
+    }
+    int done = store_schedule_count(st, "introduction", 0, pair, NULL, 0);
+    if (done != 0 || strcmp(p.state, "active") != 0) {
+        store_pair_free(&p);
+        return done < 0 ? -1 : 0; /* already started, or not a running pair */
+    }
+    time_t start = p.started ? p.started : now;
+    time_t end = p.ends ? p.ends : start + cfg->lifecycle.length;
+    const char *how =
+        strcmp(cfg->lifecycle.introduction, "separate") == 0 ? "separate" : "together";
+    int64_t side[2] = {p.mentor, p.newcomer};
+    for (int i = 0; i < 2 && rc == 0; i++)
+        rc = store_schedule_add(st, now, "introduction", side[i], pair, how, now, NULL);
+    for (const char *s = cfg->lifecycle.checkins; s && *s && rc == 0;) {
+        char *e;
+        long day = strtol(s, &e, 10);
+        if (e == s)
+            break;
+        char arg[16];
+        snprintf(arg, sizeof(arg), "%ld", day);
+        time_t due = start + (time_t)day * DAY;
+        for (int i = 0; i < 2 && rc == 0 && due < end; i++)
+            rc = store_schedule_add(st, due, "checkin", side[i], pair, arg, now, NULL);
+        s = e + strspn(e, ", \t");
+    }
+    if (rc == 0)
+        rc = store_schedule_add(st, end, "pair-end", 0, pair, NULL, now, NULL);
+    if (rc == 0)
+        rc = lc_milestones(st, p.mentor, now);
+    store_pair_free(&p);
+    return rc;
+}
+
+/* ---- answers to check-ins ---- */
+
+/* What a check-in answer says: a rating 1-5 (0: none) and whether they met (-1: not said). */
+struct lc_answer {
+    int rating;
+    int met;
+};
+
+static int
+lc_digit_at(const char *p)
+{
+    return *p >= '1' && *p <= '5' && !isdigit((unsigned char)p[1]) ? *p - '0' : 0;
+}
+
+/* "4/5", "4 / 5", "4 out of 5", "4 of 5" anywhere. */
+static int
+lc_rating_of_five(const char *t)
+{
+    for (const char *p = t; *p; p++) {
+        if (!lc_digit_at(p) || (p > t && isdigit((unsigned char)p[-1])))
+            continue;
+        const char *q = p + 1;
+        while (*q == ' ')
+            q++;
+        if (*q == '/' || strncasecmp(q, "out of", 6) == 0 || strncasecmp(q, "of", 2) == 0) {
+            q += *q == '/' ? 1 : strncasecmp(q, "out of", 6) == 0 ? 6 : 2;
+            while (*q == ' ')
+                q++;
+            if (*q == '5' && !isdigit((unsigned char)q[1]))
+                return *p - '0';
+        }
+    }
     return 0;
+}
+
+/* "rating: 4", "score 4", "I'd rate it 4". */
+static int
+lc_rating_keyword(const char *t)
+{
+    static const char *const keys[] = {"rating", "rate", "score", "note", "bewertung"};
+
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        for (const char *p = strcasestr(t, keys[i]); p; p = strcasestr(p + 1, keys[i])) {
+            const char *q = p + strlen(keys[i]);
+            q += strspn(q, " :=-it");
+            if (lc_digit_at(q))
+                return *q - '0';
+        }
+    }
+    return 0;
+}
+
+/* A line that starts with the number: "4", "4 - great", "4. we met twice". */
+static int
+lc_rating_leading(const char *t)
+{
+    for (const char *line = t; line && *line;) {
+        const char *p = line + strspn(line, " \t>*");
+        int d = lc_digit_at(p);
+        if (d && (p[1] == '\0' || strchr(" \t\r\n.,!:;)-", p[1]) || (p[1] & 0x80)))
+            return d;
+        line = strchr(line, '\n');
+        if (line)
+            line++;
+    }
+    return 0;
+}
+
+/* "★★★★☆": the filled stars. */
+static int
+lc_rating_stars(const char *t)
+{
+    int n = 0;
+
+    for (const char *p = strstr(t, "\xe2\x98\x85"); p; p = strstr(p + 3, "\xe2\x98\x85"))
+        n++;
+    return n >= 1 && n <= 5 ? n : 0;
+}
+
+/* A one-word answer: "great", "ok", "bad". */
+static int
+lc_rating_word(const char *t)
+{
+    static const struct {
+        const char *word;
+        int rating;
+    } words[] = {{"excellent", 5}, {"great", 5}, {"amazing", 5},  {"good", 4},
+                 {"fine", 3},      {"ok", 3},    {"okay", 3},     {"meh", 2},
+                 {"bad", 2},       {"poor", 2},  {"terrible", 1}, {"awful", 1}};
+    char w[32];
+    size_t n = 0;
+    const char *p = t + strspn(t, " \t\r\n");
+
+    while (n + 1 < sizeof(w) && isalpha((unsigned char)p[n])) {
+        w[n] = (char)tolower((unsigned char)p[n]);
+        n++;
+    }
+    w[n] = '\0';
+    p += n;
+    p += strspn(p, " \t!.");
+    if (*p != '\0' && *p != '\r' && *p != '\n')
+        return 0; /* more than one word on the line: a sentence, not a rating */
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+        if (strcmp(w, words[i].word) == 0)
+            return words[i].rating;
+    return 0;
+}
+
+static int
+lc_not_met(const char *t)
+{
+    static const char *const phrases[] = {
+        "haven't met", "havent met",    "have not met",
+        "not met",     "didn't meet",   "did not meet",
+        "not yet",     "never met",     "haven't been able to meet",
+        "no meeting",  "haven't heard", "no answer",
+        "no reply",    "not heard"};
+    const char *p = t + strspn(t, " \t\r\n");
+
+    for (size_t i = 0; i < sizeof(phrases) / sizeof(phrases[0]); i++)
+        if (strcasestr(t, phrases[i]))
+            return 1;
+    /* A bare "no" as the first word answers "have you met?". */
+    return strncasecmp(p, "no", 2) == 0 && !isalpha((unsigned char)p[2]);
+}
+
+static void
+lc_parse_answer(const char *text, struct lc_answer *a)
+{
+    const char *t = text ? text : "";
+
+    a->rating = lc_rating_of_five(t);
+    if (!a->rating)
+        a->rating = lc_rating_keyword(t);
+    if (!a->rating)
+        a->rating = lc_rating_leading(t);
+    if (!a->rating)
+        a->rating = lc_rating_stars(t);
+    if (!a->rating)
+        a->rating = lc_rating_word(t);
+    a->met = lc_not_met(t) ? 0 : -1;
+    if (a->met == -1 && (a->rating > 0 || strcasestr(t, "we met") || strcasestr(t, "have met") ||
+                         strncasecmp(t + strspn(t, " \t\r\n"), "yes", 3) == 0))
+        a->met = 1;
+}
+
+/* The comment as stored: the person's own words, trimmed and capped. */
+static char *
+lc_comment(const char *text)
+{
+    const char *p = text ? text + strspn(text, " \t\r\n") : "";
+    size_t n = strlen(p);
+
+    while (n > 0 && isspace((unsigned char)p[n - 1]))
+        n--;
+    if (n > 2000) {
+        n = 2000;
+        while (n > 0 && ((unsigned char)p[n] & 0xc0) == 0x80)
+            n--; /* never cut a UTF-8 sequence in half */
+    }
+    return n ? strndup(p, n) : NULL;
+}
+
+/* A worrying answer: managers hear of it; from the mentee, the mentor is nudged first. */
+static int
+lc_worry(struct programme_ctx *c, const struct store_pair *p, const struct lc_member *from,
+         int from_mentor, const struct lc_answer *a, const char *comment)
+{
+    struct lc_member mentor, mentee;
+    char rating[8];
+    int rc = 0;
+
+    int f1 = lc_member_get(c->st, p->mentor, c->now, &mentor);
+    int f2 = lc_member_get(c->st, p->newcomer, c->now, &mentee);
+    if (f1 < 0 || f2 < 0) {
+        rc = -1;
+        goto out;
+    }
+    snprintf(rating, sizeof(rating), "%d", a->rating);
+    struct template_var v[] = {{"silent", NULL},
+                               {"mentor", f1 ? mentor.m.address : "(erased)"},
+                               {"newcomer", f2 ? mentee.m.address : "(erased)"},
+                               {"rating", a->rating ? rating : NULL},
+                               {"not_met", a->met == 0 ? "yes" : NULL},
+                               {"comment", comment},
+                               {"from", from->m.address}};
+    rc = lc_tell_managers(c->cfg, c->st, v, 7, c->now);
+    if (rc == 0)
+        rc = store_event_add(c->st, c->now, "low-feedback", from->m.address, c->m->message_id,
+                             a->met == 0 ? "not met" : rating);
+    if (rc == 0 && !from_mentor && f1) {
+        int pending = store_schedule_count(c->st, "rematch-offer", 0, p->id, NULL, 1);
+        rc = pending < 0 ? -1 : lc_want_reminder(c->cfg, c->st, &mentor, c->now);
+        if (rc == 0 && pending == 0)
+            rc = store_schedule_add(c->st, c->now + REMATCH_DELAY, "rematch-offer", p->newcomer,
+                                    p->id, "feedback", c->now, NULL);
+    }
+out:
+    if (f1 == 1)
+        lc_member_free(&mentor);
+    if (f2 == 1)
+        lc_member_free(&mentee);
+    return rc;
+}
+
+int
+programme_checkin_reply(struct programme_ctx *c, int64_t pair)
+{
+    struct store_pair p;
+    struct lc_member from;
+    struct lc_answer a;
+    char day[64] = "";
+    time_t sent = 0;
+    int rc = -1;
+
+    int found = store_pair_get(c->st, pair, &p);
+    if (found <= 0)
+        return found < 0 ? -1 : 1;
+    int mfound = lc_member_get_by_address(c, &from);
+    if (mfound <= 0 || (from.m.id != p.mentor && from.m.id != p.newcomer)) {
+        if (mfound == 1)
+            lc_member_free(&from);
+        store_pair_free(&p);
+        return mfound < 0 ? -1 : 1; /* not one of the pair: not about this pairing */
+    }
+    int from_mentor = from.m.id == p.mentor;
+    char *comment = lc_comment(c->text);
+    lc_parse_answer(c->text, &a);
+    int had = store_schedule_last_done(c->st, "checkin", from.m.id, p.id, "sent", &sent, day,
+                                       sizeof(day));
+    struct store_feedback fb = {
+        .pair = p.id,
+        .member = from.m.id,
+        .role = from_mentor ? "mentor" : "newcomer",
+        .at = c->now,
+        .rating = a.rating,
+        .met = a.met,
+        .comment = comment,
+        .checkin = strcmp(p.state, "active") != 0 ? "end"
+                   : had == 1                     ? day
+                                                  : NULL,
+    };
+    char rating[8];
+    snprintf(rating, sizeof(rating), "%d", a.rating);
+    int worry = a.met == 0 || (a.rating > 0 && a.rating <= 2);
+    if (had < 0 || store_feedback_add(c->st, &fb, NULL) != 0 ||
+        store_member_unanswered_reset(c->st, from.m.id) < 0 ||
+        programme_event(c, "feedback",
+                        a.rating     ? rating
+                        : a.met == 0 ? "not met"
+                                     : NULL) != 0)
+        goto out;
+    if (worry && lc_worry(c, &p, &from, from_mentor, &a, comment) != 0)
+        goto out;
+    if (!from_mentor && a.rating > 0 && lc_milestones(c->st, p.mentor, c->now) != 0)
+        goto out;
+    struct template_var v[] = {{"rating", a.rating ? rating : NULL},
+                               {"not_met", a.met == 0 ? "yes" : NULL},
+                               {"worry", worry ? "yes" : NULL},
+                               {"is_mentor", from_mentor ? "yes" : NULL},
+                               {"ref", p.ref}};
+    snprintf(c->detail, c->detail_len, "feedback on pair %lld: %s%s", (long long)p.id,
+             a.rating ? rating : "no rating", a.met == 0 ? ", not met" : "");
+    rc = programme_reply(c, "feedback-thanks", v, 5, "reply", p.ref);
+out:
+    free(comment);
+    lc_member_free(&from);
+    store_pair_free(&p);
+    return rc;
+}
+
+/* ---- leaving, and coming back as a mentor ---- */
+
+/* One pairing of a member who leaves: end it and tell the partner, who knows only a first name. */
+static int
+lc_leave_pair(struct programme_ctx *c, const struct lc_member *leaver, const struct store_pair *p)
+{
+    int was_active = strcmp(p->state, "active") == 0;
+    int64_t partner_id = p->mentor == leaver->m.id ? p->newcomer : p->mentor;
+    struct lc_member partner;
+
+    if (store_pair_set_state(c->st, p->id, p->state, "ended", c->now, 0, "left") < 0 ||
+        store_schedule_cancel_pair(c->st, p->id, 0, c->now, "member left") < 0)
+        return -1;
+    int found = lc_member_get(c->st, partner_id, c->now, &partner);
+    if (found <= 0)
+        return found;
+    int rc = 0;
+    int partner_is_newcomer = partner_id == p->newcomer;
+    if (partner_is_newcomer) {
+        /* Back on the waiting list, keeping their place when they had one. */
+        time_t since = partner.m.waiting_since ? partner.m.waiting_since : c->now;
+        rc = store_pair_set_waiting(c->st, partner.m.id, since) < 0 ? -1 : 0;
+    }
+    /* A proposal the newcomer never saw is withdrawn silently. */
+    if (rc == 0 && (was_active || !partner_is_newcomer)) {
+        struct template_var v[] = {{"leaver_name", leaver->first[0] ? leaver->first : NULL},
+                                   {"is_newcomer", partner_is_newcomer ? "yes" : NULL},
+                                   {"was_proposal", was_active ? NULL : "yes"}};
+        rc = lc_send(c->cfg, c->st, &partner, "partner-left", v, 3, "notice", NULL, c->now);
+    }
+    lc_member_free(&partner);
+    return rc;
+}
+
+int
+programme_member_leaving(struct programme_ctx *c, int64_t member_id)
+{
+    struct lc_member leaver;
+    struct store_pair *pairs = NULL;
+    size_t n = 0;
+    int rc = 0;
+
+    int found = lc_member_get(c->st, member_id, c->now, &leaver);
+    if (found <= 0)
+        return found;
+    if (store_pair_list(c->st, member_id, NULL, &pairs, &n) != 0)
+        rc = -1;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        if (strcmp(pairs[i].state, "active") == 0 || strcmp(pairs[i].state, "proposed") == 0)
+            rc = lc_leave_pair(c, &leaver, &pairs[i]);
+    if (rc == 0 && store_schedule_cancel_member(c->st, member_id, 0, c->now, "member left") < 0)
+        rc = -1;
+    if (rc != 0)
+        snprintf(c->detail, c->detail_len, "ending the pairings of a member who left: %s",
+                 store_errmsg(c->st));
+    store_pairs_free(pairs, n);
+    lc_member_free(&leaver);
+    return rc;
+}
+
+int
+programme_note_conversion(struct store *st, const char *address, time_t now)
+{
+    struct store_member m;
+    int found = store_member_get(st, address, &m);
+
+    if (found <= 0)
+        return found;
+    int n = store_schedule_mentee_pairs(st, m.id);
+    store_member_free(&m);
+    if (n <= 0)
+        return n;
+    log_ctx(LOG_LEVEL_INFO, NULL, address, "a former mentee volunteers as a mentor");
+    return store_event_add(st, now, "conversion", address, NULL, NULL) != 0 ? -1 : 1;
 }

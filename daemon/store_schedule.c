@@ -23,8 +23,8 @@ store_schedule_add(struct store *st, time_t due, const char *kind, int64_t membe
 {
     char what[128];
 
-    snprintf(what, sizeof what, "scheduling %s (member %lld, pair %lld)", kind,
-             (long long)member, (long long)pair);
+    snprintf(what, sizeof what, "scheduling %s (member %lld, pair %lld)", kind, (long long)member,
+             (long long)pair);
     /* 0 ids become NULL: the foreign keys would refuse a member or pair 0. */
     if (store_i_run(st, what,
                     "INSERT INTO schedule (due, kind, member, pair, arg, created)"
@@ -397,113 +397,7 @@ store_member_set_last_break(struct store *st, int64_t member, time_t at)
                          "UPDATE members SET last_break = ?2 WHERE id = ?1", member, (int64_t)at);
 }
 
-/* ---- members and pairs as the scheduler sees them ---- */
-
-int
-store_schedule_member_address(struct store *st, int64_t member, char *out, size_t len)
-{
-    const char *what = "looking up a member by id";
-    sqlite3_stmt *stmt =
-        store_i_prepare(st, what, "SELECT address FROM members WHERE id = ?1", "i", member);
-    if (!stmt)
-        return -1;
-    int rc = store_i_step(st, stmt, what);
-    if (rc == 1)
-        snprintf(out, len, "%s", (const char *)sqlite3_column_text(stmt, 0));
-    store_i_finish(stmt);
-    return rc;
-}
-
-int
-store_schedule_pair_get(struct store *st, int64_t pair, struct store_schedule_pair *out)
-{
-    const char *what = "reading a pair";
-    memset(out, 0, sizeof *out);
-    sqlite3_stmt *stmt = store_i_prepare(
-        st, what,
-        "SELECT id, coalesce(newcomer, 0), coalesce(mentor, 0), state, coalesce(ref, ''),"
-        " reasons, created, coalesce(started, 0), coalesce(ends, 0), coalesce(ended, 0)"
-        " FROM pairs WHERE id = ?1",
-        "i", pair);
-    if (!stmt)
-        return -1;
-    int rc = store_i_step(st, stmt, what);
-    if (rc == 1) {
-        out->id = sqlite3_column_int64(stmt, 0);
-        out->newcomer = sqlite3_column_int64(stmt, 1);
-        out->mentor = sqlite3_column_int64(stmt, 2);
-        snprintf(out->state, sizeof out->state, "%s", (const char *)sqlite3_column_text(stmt, 3));
-        snprintf(out->ref, sizeof out->ref, "%s", (const char *)sqlite3_column_text(stmt, 4));
-        out->created = (time_t)sqlite3_column_int64(stmt, 6);
-        out->started = (time_t)sqlite3_column_int64(stmt, 7);
-        out->ends = (time_t)sqlite3_column_int64(stmt, 8);
-        out->ended = (time_t)sqlite3_column_int64(stmt, 9);
-        if (store_i_col_str(stmt, 5, &out->reasons) != 0)
-            rc = store_i_set_err(st, "%s: out of memory", what);
-    }
-    store_i_finish(stmt);
-    return rc;
-}
-
-void
-store_schedule_pair_free(struct store_schedule_pair *p)
-{
-    if (!p)
-        return;
-    free(p->reasons);
-    p->reasons = NULL;
-}
-
-int
-store_schedule_member_pairs(struct store *st, int64_t member, const char *state, int64_t **ids,
-                            size_t *n)
-{
-    const char *what = "listing a member's pairs";
-    size_t cap = 0;
-    int rc;
-
-    *ids = NULL;
-    *n = 0;
-    sqlite3_stmt *stmt = store_i_prepare(st, what,
-                                         "SELECT id FROM pairs WHERE (newcomer = ?1 OR mentor = ?1)"
-                                         " AND ((?2 IS NULL AND state IN ('active', 'proposed'))"
-                                         " OR state = ?2) ORDER BY id",
-                                         "is", member, state);
-    if (!stmt)
-        return -1;
-    while ((rc = store_i_step(st, stmt, what)) == 1) {
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 8;
-            int64_t *grown = realloc(*ids, cap * sizeof *grown);
-            if (!grown) {
-                rc = store_i_set_err(st, "%s: out of memory", what);
-                break;
-            }
-            *ids = grown;
-        }
-        (*ids)[(*n)++] = sqlite3_column_int64(stmt, 0);
-    }
-    store_i_finish(stmt);
-    if (rc < 0) {
-        free(*ids);
-        *ids = NULL;
-        *n = 0;
-        return -1;
-    }
-    return 0;
-}
-
-int
-store_schedule_pair_end(struct store *st, int64_t pair, time_t now, const char *reason)
-{
-    char what[96];
-
-    snprintf(what, sizeof what, "ending pair %lld (%s)", (long long)pair, reason);
-    return store_i_run(st, what,
-                       "UPDATE pairs SET state = 'ended', ended = ?2, end_reason = ?3"
-                       " WHERE id = ?1 AND state IN ('active', 'proposed')",
-                       "iis", pair, (int64_t)now, reason);
-}
+/* ---- pairs as the scheduler counts them (store_pairs.c owns the pairing flow) ---- */
 
 int
 store_schedule_mentor_counts(struct store *st, int64_t mentor, int *active, int *ever,
