@@ -9,8 +9,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "config.h"
 #include "inspect.h"
+#include "programme.h"
+#include "programme_int.h"
 #include "store.h"
 
 #define MENTORCTL_DEFAULT_CONFIG "/etc/mentord/mentord.ini"
@@ -32,6 +35,11 @@ mentorctl_usage(FILE *out)
                  "  check-config        print the effective configuration\n"
                  "  inspect [--json] FILE...\n"
                  "                      how mentord reads each message of an .eml or mbox file\n"
+                 "  match --dry-run     the pairs the next matching round would make (changes nothing)\n"
+                 "  match --instance FILE.csv\n"
+                 "                      solve a pool given as CSV, one row a person:\n"
+                 "                      role,id,tags,languages,tz,capacity,load,waiting_days,goals\n"
+                 "                      (lists ';'-separated; empty capacity 1, load 0)\n"
                  "\n"
                  "  -c, --config FILE   configuration file (default " MENTORCTL_DEFAULT_CONFIG ")\n"
                  "  -h, --help          this help\n");
@@ -115,6 +123,54 @@ mentorctl_inspect(const char *config_path, int argc, char **argv)
     return rc;
 }
 
+/*
+ * match --dry-run: a round on the live database inside a transaction that is
+ * rolled back, so nothing changes and no mail is queued.  match --instance
+ * FILE.csv: the same solver on a pool from a file, for trying settings.
+ */
+static int
+mentorctl_match(const char *config_path, int argc, char **argv)
+{
+    struct config cfg;
+    struct store *st = NULL;
+    char err[512];
+    int rc = 1;
+
+    if (argc < 1 || (strcmp(argv[0], "--dry-run") != 0 && strcmp(argv[0], "--instance") != 0) ||
+        (strcmp(argv[0], "--instance") == 0 && argc != 2)) {
+        mentorctl_usage(stderr);
+        return 2;
+    }
+    if (config_load(config_path, &cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "mentorctl: %s\n", err);
+        return 1;
+    }
+    if (strcmp(argv[0], "--instance") == 0) {
+        FILE *csv = fopen(argv[1], "r");
+        if (csv == NULL)
+            fprintf(stderr, "mentorctl: %s: cannot open\n", argv[1]);
+        else if (programme_match_instance(&cfg, csv, argv[1], clock_now(), stdout, err,
+                                          sizeof(err)) != 0)
+            fprintf(stderr, "mentorctl: %s\n", err);
+        else
+            rc = 0;
+        if (csv)
+            fclose(csv);
+    } else if (store_open(cfg.store.path, &st, err, sizeof(err)) != 0) {
+        fprintf(stderr, "mentorctl: %s: %s\n", cfg.store.path, err);
+    } else if (store_begin(st) != 0) {
+        fprintf(stderr, "mentorctl: match: %s\n", store_errmsg(st));
+    } else {
+        rc = programme_match_round(&cfg, st, clock_now(), 1, stdout) < 0 ? 1 : 0;
+        if (rc != 0)
+            fprintf(stderr, "mentorctl: match: %s\n", store_errmsg(st));
+        store_rollback(st);
+    }
+    store_close(st);
+    config_free(&cfg);
+    return rc;
+}
+
 static int
 mentorctl_run(struct mentorctl *c, const char *cmd)
 {
@@ -165,6 +221,8 @@ main(int argc, char **argv)
             return 2;
         }
     }
+    if (optind < argc && strcmp(argv[optind], "match") == 0)
+        return mentorctl_match(path, argc - optind - 1, argv + optind + 1);
     if (optind < argc && strcmp(argv[optind], "inspect") == 0)
         return mentorctl_inspect(path, argc - optind - 1, argv + optind + 1);
     if (optind >= argc || argc - optind > 2) {

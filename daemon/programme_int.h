@@ -82,4 +82,12 @@ int programme_note_conversion(struct store *st, const char *address, time_t now)
 int programme_proposal_timeout(const struct config *cfg, struct store *st, int64_t pair,
                                time_t now);
 
+/*
+ * pairing.c: solve a matching instance read from CSV (see pairing.c for the
+ * columns) with cfg's [matching] weights; prints the pairs and the total to
+ * out.  0, or -1 with err ("FILE:LINE: what is wrong").  For mentorctl.
+ */
+int programme_match_instance(const struct config *cfg, FILE *csv, const char *name, time_t now,
+                             FILE *out, char *err, size_t errlen);
+
 #endif

@@ -20,7 +20,7 @@
 #define PAIR_REF_LEN 10
 
 #define PAIR_COLUMNS                                                                               \
-    "id, coalesce(newcomer, 0), coalesce(mentor, 0), state, score, reasons, ref, created,"       \
+    "id, coalesce(newcomer, 0), coalesce(mentor, 0), state, score, reasons, ref, created,"         \
     " coalesce(started, 0), coalesce(ends, 0), coalesce(ended, 0), end_reason"
 
 /* ---- pairs ---- */
@@ -81,9 +81,9 @@ pair_new_ref(char *out, size_t len)
 }
 
 int
-store_pair_add(struct store *st, int64_t newcomer, int64_t mentor, const char *state,
-               int64_t score, const char *reasons, time_t now, time_t ends, int64_t *id_out,
-               char *ref, size_t ref_len)
+store_pair_add(struct store *st, int64_t newcomer, int64_t mentor, const char *state, int64_t score,
+               const char *reasons, time_t now, time_t ends, int64_t *id_out, char *ref,
+               size_t ref_len)
 {
     char what[128];
     int active = strcmp(state, "active") == 0;
@@ -106,9 +106,8 @@ store_pair_add(struct store *st, int64_t newcomer, int64_t mentor, const char *s
                             "INSERT INTO pairs (newcomer, mentor, state, score, reasons, ref,"
                             " created, started, ends) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
                             " nullif(?8, 0), nullif(?9, 0))",
-                            "iisissiii", newcomer, mentor, state, score, reasons, ref,
-                            (int64_t)now, (int64_t)(active ? now : 0),
-                            (int64_t)(active ? ends : 0)) < 0)
+                            "iisissiii", newcomer, mentor, state, score, reasons, ref, (int64_t)now,
+                            (int64_t)(active ? now : 0), (int64_t)(active ? ends : 0)) < 0)
                 return -1;
             if (id_out)
                 *id_out = sqlite3_last_insert_rowid(st->db);
@@ -152,8 +151,8 @@ store_pair_by_ref(struct store *st, const char *ref, struct store_pair *out)
     snprintf(what, sizeof what, "looking up the pair with ref %.40s", ref);
     return pair_get_one(
         st, what,
-        store_i_prepare(st, what, "SELECT " PAIR_COLUMNS " FROM pairs WHERE ref = ?1 COLLATE NOCASE",
-                        "s", ref),
+        store_i_prepare(
+            st, what, "SELECT " PAIR_COLUMNS " FROM pairs WHERE ref = ?1 COLLATE NOCASE", "s", ref),
         out);
 }
 
@@ -345,7 +344,9 @@ store_candidates_free(struct store_candidate *v, size_t n)
 /*
  * Confirmed, reachable members: waiting newcomers without an open pair, and
  * mentors who are not away, with their load.  A proposal holds a slot until
- * it is answered, so it counts as load like an active pair.
+ * it is answered, so it counts as load like an active pair.  Weeks without a
+ * break count from the later of the last break and the oldest running pair:
+ * a mentor with no mentee is resting, however long ago they joined.
  */
 static const char candidates_sql[] =
     "SELECT m.id, m.address, m.name, m.role, m.profile, coalesce(m.waiting_since, 0),"
@@ -353,7 +354,8 @@ static const char candidates_sql[] =
     " m.unanswered,"
     " (SELECT count(*) FROM feedback f JOIN pairs p ON f.pair = p.id WHERE p.mentor = m.id"
     "  AND f.rating <= 2 AND f.at >= ?2 AND (f.member IS NULL OR f.member <> m.id)),"
-    " (?1 - coalesce(m.last_break, m.created)) / ?3"
+    " coalesce((?1 - max(coalesce(m.last_break, 0), (SELECT min(p.started) FROM pairs p"
+    "  WHERE p.mentor = m.id AND p.state = 'active'))) / ?3, 0)"
     " FROM members m WHERE m.state = 'active' AND m.undeliverable = 0 AND ("
     "  (m.role = 'newcomer' AND m.waiting_since IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pairs p"
     "   WHERE p.newcomer = m.id AND p.state IN ('proposed', 'active')))"
@@ -472,9 +474,9 @@ store_pair_unschedule(struct store *st, int64_t pair, time_t now, const char *ou
     char what[96];
 
     snprintf(what, sizeof what, "cancelling the scheduled events of pair %lld", (long long)pair);
-    return store_i_run(st, what,
-                       "UPDATE schedule SET done = ?2, outcome = ?3 WHERE pair = ?1 AND done IS NULL",
-                       "iis", pair, (int64_t)now, outcome);
+    return store_i_run(
+        st, what, "UPDATE schedule SET done = ?2, outcome = ?3 WHERE pair = ?1 AND done IS NULL",
+        "iis", pair, (int64_t)now, outcome);
 }
 
 int
@@ -484,10 +486,11 @@ store_pair_last_event(struct store *st, const char *kind, const char *member, ti
     int64_t t = 0;
 
     snprintf(what, sizeof what, "looking up the last %s event", kind);
-    int rc = store_i_query_int(st, &t, what,
-                               "SELECT at FROM events WHERE kind = ?1 AND member = ?2 COLLATE NOCASE"
-                               " ORDER BY at DESC LIMIT 1",
-                               "ss", kind, member);
+    int rc =
+        store_i_query_int(st, &t, what,
+                          "SELECT at FROM events WHERE kind = ?1 AND member = ?2 COLLATE NOCASE"
+                          " ORDER BY at DESC LIMIT 1",
+                          "ss", kind, member);
     *at = rc == 1 ? (time_t)t : 0;
     return rc;
 }

@@ -284,7 +284,7 @@ struct store_candidate {
     int load;              /* mentors: proposed + active pairs */
     int unanswered;        /* members.unanswered */
     int low_feedback;      /* ratings <= 2 on the mentor's pairs in the last 90 days */
-    int weeks_since_break; /* since last_break, or since joining */
+    int weeks_since_break; /* mentoring without a break (0 with no active pair) */
 };
 /*
  * Confirmed (state "active"), deliverable members: newcomers waiting

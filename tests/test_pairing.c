@@ -1,0 +1,794 @@
+/*
+ * Matching inside the daemon: rounds over real members in a real store,
+ * proposals (without the newcomer's address), ACCEPT, DECLINE, timeouts,
+ * capacity across rounds, the waiting list, dry runs, DONE and REMATCH, and
+ * mentorctl match run as a binary.  Uses the real parser, templates and
+ * composer, like test_programme.c.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "mail.h"
+#include "programme.h"
+#include "../daemon/programme_int.h" /* the lifecycle hooks stood in for below */
+#include "store.h"
+#include "testutil.h"
+
+#define T0 1767258000 /* 2026-01-01 09:00 UTC */
+#define HOUR 3600
+#define DAY 86400
+
+/*
+ * Until lifecycle.c defines these, the weak stand-ins below count calls;
+ * once it does, its definitions win and the tests look for its mail instead.
+ */
+static int stub_started;
+__attribute__((weak)) int
+programme_pair_started(const struct config *cfg, struct store *st, int64_t pair, time_t now)
+{
+    (void)cfg;
+    (void)st;
+    (void)pair;
+    (void)now;
+    stub_started++;
+    return 0;
+}
+
+__attribute__((weak)) int
+programme_checkin_reply(struct programme_ctx *c, int64_t pair)
+{
+    (void)c;
+    (void)pair;
+    return 0;
+}
+
+struct fixture {
+    char dir[256];
+    char path[300];
+    struct config cfg;
+    struct store *st;
+    char *managers[1];
+    int seq;
+};
+
+static int
+setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    char err[256];
+
+    assert_non_null(f);
+    assert_int_equal(tu_mkdtemp(f->dir, sizeof(f->dir), "pair"), 0);
+    snprintf(f->path, sizeof(f->path), "%s/m.db", f->dir);
+    assert_int_equal(store_open(f->path, &f->st, err, sizeof(err)), 0);
+    f->managers[0] = "boss@example.test";
+    f->cfg.community.name = "Example Community";
+    f->cfg.community.address = "mentors@example.test";
+    f->cfg.community.managers = f->managers;
+    f->cfg.community.n_managers = 1;
+    f->cfg.community.list_id = "<mentors.example.test>";
+    f->cfg.smtp.from = "mentors@example.test";
+    f->cfg.templates.dir = MENTORD_SRCDIR "/templates";
+    f->cfg.limits.max_message_size = 1024 * 1024;
+    f->cfg.limits.replies_per_hour = 100;
+    f->cfg.limits.replies_per_day = 1000;
+    f->cfg.programme.confirm_expiry = 3 * DAY;
+    f->cfg.programme.bounce_threshold = 3;
+    f->cfg.programme.away_pause = 7 * DAY;
+    /* [matching] and [lifecycle] defaults, as config.c sets them */
+    f->cfg.matching.mode = "pairs";
+    f->cfg.matching.mentor_accepts = 1;
+    f->cfg.matching.proposal_timeout = 3 * DAY;
+    f->cfg.matching.interval = HOUR;
+    f->cfg.matching.tag = 10;
+    f->cfg.matching.language = 5;
+    f->cfg.matching.tz_overlap = 1;
+    f->cfg.matching.goal = 5;
+    f->cfg.matching.wait_bonus_per_day = 0.5;
+    f->cfg.matching.load_penalty = 1;
+    f->cfg.matching.require_common_language = 1;
+    f->cfg.matching.top_k = 20;
+    f->cfg.matching.top_r = 5;
+    f->cfg.matching.synonyms = "js=javascript, docs=documentation";
+    f->cfg.lifecycle.length = 12 * 7 * DAY;
+    f->cfg.lifecycle.checkins = "3, 14, 30, 60";
+    f->cfg.lifecycle.quiet_start = 21;
+    f->cfg.lifecycle.quiet_end = 8;
+    f->cfg.lifecycle.reminder_period = 7 * DAY;
+    f->cfg.lifecycle.silent_checkins = 2;
+    f->cfg.lifecycle.pause_notice = 3 * DAY;
+    f->cfg.lifecycle.introduction = "together";
+    f->cfg.digest.frequency = "weekly";
+    f->cfg.digest.day = "monday";
+    f->cfg.digest.hour = 9;
+    f->cfg.digest.timezone = "UTC";
+    stub_started = 0;
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fixture *f = *state;
+
+    store_close(f->st);
+    tu_rmrf(f->dir);
+    free(f);
+    return 0;
+}
+
+/* ---- helpers ---- */
+
+static int64_t
+add_member(struct fixture *f, const char *addr, const char *name, const char *role,
+           const char *profile, time_t since)
+{
+    int64_t id = 0;
+
+    assert_int_equal(store_member_upsert(f->st, addr, name, role, "active", profile, since, &id),
+                     0);
+    if (strcmp(role, "newcomer") == 0)
+        assert_int_equal(store_member_set_waiting(f->st, addr, since), 1);
+    return id;
+}
+
+static int
+round_at(struct fixture *f, time_t now)
+{
+    assert_int_equal(store_begin(f->st), 0);
+    int n = programme_match_round(&f->cfg, f->st, now, 0, NULL);
+    assert_true(n >= 0);
+    assert_int_equal(store_commit(f->st), 0);
+    return n;
+}
+
+static char *
+mail(struct fixture *f, const char *from, const char *subject, const char *extra, const char *body)
+{
+    char *raw = NULL;
+
+    f->seq++;
+    assert_true(
+        asprintf(&raw,
+                 "From: %s\r\nTo: mentors@example.test\r\nSubject: %s\r\n"
+                 "Message-ID: <p%d@client.test>\r\nDate: Thu, 01 Jan 2026 10:00:00 +0000\r\n"
+                 "%s\r\n%s",
+                 from, subject, f->seq, extra ? extra : "", body) > 0);
+    return raw;
+}
+
+static void
+deliver_at(struct fixture *f, char *raw, time_t now)
+{
+    struct mail *m = NULL;
+    struct programme_result res;
+    char err[256];
+
+    assert_int_equal(mail_parse(raw, strlen(raw), &m, err, sizeof(err)), 0);
+    assert_int_equal(store_begin(f->st), 0);
+    int rc = programme_handle_mail(&f->cfg, f->st, m, raw, strlen(raw), strlen(raw), now, &res);
+    if (rc != 0)
+        fail_msg("programme_handle_mail returned %d (%s)", rc, res.detail);
+    assert_int_equal(store_commit(f->st), 0);
+    mail_free(m);
+    free(raw);
+}
+
+static int
+db_int(struct fixture *f, const char *sql)
+{
+    sqlite3 *db;
+    sqlite3_stmt *stmt;
+    int n = -1;
+
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+    if (sqlite3_step(stmt) == SQLITE_ROW)
+        n = sqlite3_column_int(stmt, 0);
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return n;
+}
+
+/* A text column of the first row of sql into buf ("" when none). */
+static void
+db_text(struct fixture *f, const char *sql, char *buf, size_t len)
+{
+    sqlite3 *db;
+    sqlite3_stmt *stmt;
+
+    buf[0] = '\0';
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+    if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0))
+        snprintf(buf, len, "%s", sqlite3_column_text(stmt, 0));
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+}
+
+/* The newest mail to rcpt: headers + body into buf; its Message-ID into msgid. */
+static void
+mail_to(struct fixture *f, const char *rcpt, char *buf, size_t len, char *msgid, size_t idlen)
+{
+    char sql[512];
+
+    snprintf(sql, sizeof(sql),
+             "SELECT headers || body FROM outbox WHERE recipient = '%s' ORDER BY id DESC LIMIT 1",
+             rcpt);
+    db_text(f, sql, buf, len);
+    if (msgid) {
+        snprintf(sql, sizeof(sql),
+                 "SELECT message_id FROM outbox WHERE recipient = '%s' ORDER BY id DESC LIMIT 1",
+                 rcpt);
+        db_text(f, sql, msgid, idlen);
+    }
+}
+
+static int
+mails_to(struct fixture *f, const char *rcpt)
+{
+    char sql[256];
+
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM outbox WHERE recipient = '%s'", rcpt);
+    return db_int(f, sql);
+}
+
+/* Reply to the newest mail to from (threaded by In-Reply-To) with body. */
+static void
+reply_to_last(struct fixture *f, const char *from, const char *subject, const char *body,
+              time_t now)
+{
+    char text[8192], msgid[128], extra[256];
+
+    mail_to(f, from, text, sizeof(text), msgid, sizeof(msgid));
+    assert_true(msgid[0] != '\0');
+    snprintf(extra, sizeof(extra), "In-Reply-To: <%s>\r\n", msgid);
+    deliver_at(f, mail(f, from, subject, extra, body), now);
+}
+
+/* Pairs lifecycle.c has taken over: their own events are scheduled. */
+static int
+introduced(struct fixture *f)
+{
+    return db_int(f, "SELECT count(DISTINCT pair) FROM schedule WHERE kind <> 'proposal-timeout'");
+}
+
+static const char *const mentor_profiles[] = {
+    "skills: rust, documentation\nlanguages: english\ntime zone: UTC\n",
+    "skills: python, testing\nlanguages: english, spanish\ntime zone: UTC+01:00\n",
+    "skills: javascript, design\nlanguages: english\ntime zone: UTC-05:00\n",
+};
+
+static const char *const newcomer_profiles[] = {
+    "skills: rust, docs\nlanguages: english\ntime zone: UTC\n",
+    "skills: python\nlanguages: spanish\ntime zone: UTC+01:00\n",
+    "skills: js\nlanguages: english\ntime zone: UTC-05:00\n",
+    "skills: rust\nlanguages: english\ntime zone: UTC\n",
+    "skills: python\nlanguages: english\ntime zone: UTC\n",
+};
+
+/* Three mentors m1..m3@mentor.test, five newcomers n1..n5@new.test. */
+static void
+community(struct fixture *f, int64_t *mentors, int64_t *newcomers)
+{
+    char addr[64], name[32];
+
+    for (int i = 0; i < 3; i++) {
+        snprintf(addr, sizeof(addr), "m%d@mentor.test", i + 1);
+        snprintf(name, sizeof(name), "Mentor%d Smith", i + 1);
+        int64_t id = add_member(f, addr, name, "mentor", mentor_profiles[i], T0 - 30 * DAY);
+        if (mentors)
+            mentors[i] = id;
+    }
+    for (int i = 0; i < 5; i++) {
+        snprintf(addr, sizeof(addr), "n%d@new.test", i + 1);
+        snprintf(name, sizeof(name), "Newbie%d Jones", i + 1);
+        int64_t id =
+            add_member(f, addr, name, "newcomer", newcomer_profiles[i], T0 - (10 - i) * DAY);
+        if (newcomers)
+            newcomers[i] = id;
+    }
+}
+
+/* ---- rounds ---- */
+
+static void
+test_round_proposes_without_addresses(void **state)
+{
+    struct fixture *f = *state;
+    char text[8192], addr[64];
+
+    community(f, NULL, NULL);
+    assert_int_equal(round_at(f, T0), 3);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM pairs WHERE state = 'proposed'"), 3);
+    assert_int_equal(db_int(f, "SELECT count(DISTINCT mentor) FROM pairs"), 3);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM schedule WHERE kind = 'proposal-timeout'"
+                               " AND due = 1767258000 + 3 * 86400"),
+                     3);
+    for (int i = 1; i <= 3; i++) {
+        snprintf(addr, sizeof(addr), "m%d@mentor.test", i);
+        assert_int_equal(mails_to(f, addr), 1);
+        mail_to(f, addr, text, sizeof(text), NULL, 0);
+        /* no newcomer address, in headers or body */
+        assert_null(strstr(text, "new.test"));
+        assert_non_null(strstr(text, "[ref "));
+        assert_non_null(strstr(text, "ACCEPT"));
+        assert_non_null(strstr(text, "Newbie"));
+        assert_null(strstr(text, "Jones")); /* first name only */
+    }
+    /* m1 (rust, documentation) gets n1 (rust, docs = documentation) with the reason spelt out */
+    mail_to(f, "m1@mentor.test", text, sizeof(text), NULL, 0);
+    assert_non_null(strstr(text, "Newbie1"));
+    assert_non_null(strstr(text, "you both listed"));
+    assert_non_null(strstr(text, "Skills:"));
+    /* reasons are kept with the pair for the introduction */
+    db_text(f,
+            "SELECT reasons FROM pairs p JOIN members m ON p.newcomer = m.id"
+            " WHERE m.address = 'n1@new.test'",
+            text, sizeof(text));
+    /* docs = documentation by the synonym table: both tags count, in the newcomer's words */
+    assert_non_null(strstr(text, "you both listed rust and docs"));
+    /* n2 speaks only Spanish: only m2 can take them */
+    assert_int_equal(db_int(f, "SELECT count(*) FROM pairs p JOIN members n ON p.newcomer = n.id"
+                               " JOIN members m ON p.mentor = m.id WHERE n.address ="
+                               " 'n2@new.test' AND m.address = 'm2@mentor.test'"),
+                     1);
+    /* the two left over hear they are waiting, with their place */
+    assert_int_equal(db_int(f, "SELECT count(*) FROM outbox WHERE recipient LIKE '%@new.test'"), 2);
+    assert_int_equal(
+        db_int(f, "SELECT count(*) FROM outbox WHERE recipient LIKE '%@new.test' AND body LIKE"
+                  " '%number 1 on%'"),
+        1);
+    assert_int_equal(
+        db_int(f, "SELECT count(*) FROM outbox WHERE recipient LIKE '%@new.test' AND body LIKE"
+                  " '%number 2 on%'"),
+        1);
+}
+
+static void
+test_dry_run_changes_nothing(void **state)
+{
+    struct fixture *f = *state;
+    char *buf = NULL;
+    size_t len = 0;
+
+    community(f, NULL, NULL);
+    FILE *out = open_memstream(&buf, &len);
+    assert_non_null(out);
+    assert_int_equal(store_begin(f->st), 0);
+    assert_int_equal(programme_match_round(&f->cfg, f->st, T0, 1, out), 3);
+    store_rollback(f->st);
+    assert_int_equal(fclose(out), 0);
+    assert_non_null(strstr(buf, "n1@new.test \xe2\x86\x92 m1@mentor.test"));
+    assert_non_null(strstr(buf, "you both listed"));
+    assert_non_null(strstr(buf, "waiting: "));
+    assert_non_null(strstr(buf, "pairs: 3"));
+    free(buf);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM pairs"), 0);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM outbox"), 0);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM schedule"), 0);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM events"), 0);
+}
+
+static void
+test_waitlist_note_at_most_weekly(void **state)
+{
+    struct fixture *f = *state;
+    char text[8192];
+
+    add_member(f, "a@new.test", "Ann", "newcomer", "languages: english\n", T0 - 5 * DAY);
+    add_member(f, "b@new.test", "Bob", "newcomer", "languages: english\n", T0 - 2 * DAY);
+    assert_int_equal(round_at(f, T0), 0);
+    mail_to(f, "a@new.test", text, sizeof(text), NULL, 0);
+    assert_non_null(strstr(text, "number 1 on"));
+    assert_non_null(strstr(text, "as soon as a mentor is free")); /* no rate to estimate from */
+    mail_to(f, "b@new.test", text, sizeof(text), NULL, 0);
+    assert_non_null(strstr(text, "number 2 on"));
+    round_at(f, T0 + HOUR);
+    round_at(f, T0 + 6 * DAY);
+    assert_int_equal(mails_to(f, "a@new.test"), 1);
+    assert_int_equal(mails_to(f, "b@new.test"), 1);
+    round_at(f, T0 + 7 * DAY + HOUR);
+    assert_int_equal(mails_to(f, "a@new.test"), 2);
+    assert_int_equal(mails_to(f, "b@new.test"), 2);
+}
+
+static void
+test_capacity_respected_across_rounds(void **state)
+{
+    struct fixture *f = *state;
+
+    add_member(f, "m@mentor.test", "Max", "mentor",
+               "skills: rust\nlanguages: english\ncapacity: 2\n", T0 - DAY);
+    for (int i = 0; i < 4; i++) {
+        char addr[32];
+        snprintf(addr, sizeof(addr), "n%d@new.test", i);
+        add_member(f, addr, NULL, "newcomer", "skills: rust\nlanguages: english\n", T0 - DAY);
+    }
+    assert_int_equal(round_at(f, T0), 2);
+    /* open proposals hold the slots: later rounds add nobody */
+    assert_int_equal(round_at(f, T0 + HOUR), 0);
+    assert_int_equal(round_at(f, T0 + 2 * HOUR), 0);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM pairs"), 2);
+    /* accepted pairs still hold them: one by a threaded reply, one by a bare ACCEPT */
+    reply_to_last(f, "m@mentor.test", "Re: proposal", "ACCEPT\r\n", T0 + 3 * HOUR);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM pairs WHERE state = 'active'"), 1);
+    deliver_at(f, mail(f, "m@mentor.test", "accept", NULL, "\r\n"), T0 + 3 * HOUR);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM pairs WHERE state = 'active'"), 2);
+    assert_int_equal(round_at(f, T0 + 4 * HOUR), 0);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM pairs"), 2);
+}
+
+/* ---- answers to proposals ---- */
+
+static void
+test_accept_starts_the_pair(void **state)
+{
+    struct fixture *f = *state;
+    char text[8192];
+
+    community(f, NULL, NULL);
+    round_at(f, T0);
+    int before = db_int(f, "SELECT count(*) FROM outbox");
+    reply_to_last(f, "m1@mentor.test", "Re: Would you mentor Newbie1?", "Accept!\r\n", T0 + HOUR);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM pairs p JOIN members m ON p.mentor = m.id"
+                               " WHERE m.address = 'm1@mentor.test' AND p.state = 'active'"
+                               " AND p.started = 1767261600 AND p.ends = 1767261600 + 84 * 86400"),
+                     1);
+    /* the newcomer no longer waits */
+    assert_int_equal(
+        db_int(f, "SELECT count(*) FROM members WHERE address = 'n1@new.test' AND waiting_since"
+                  " IS NULL"),
+        1);
+    mail_to(f, "m1@mentor.test", text, sizeof(text), NULL, 0);
+    assert_non_null(strstr(text, "Thank you for accepting"));
+    /* the timeout is cancelled */
+    assert_int_equal(db_int(f, "SELECT count(*) FROM schedule s JOIN pairs p ON s.pair = p.id"
+                               " WHERE p.state = 'active' AND s.kind = 'proposal-timeout'"
+                               " AND s.done IS NULL"),
+                     0);
+    /* lifecycle introduces them: the stand-in counted it, or the real one queued mail */
+    assert_true(stub_started == 1 || mails_to(f, "n1@new.test") > 0 || introduced(f) > 0);
+    assert_true(db_int(f, "SELECT count(*) FROM outbox") > before);
+    /* a second ACCEPT of the same proposal does not start it twice */
+    int started = stub_started;
+    deliver_at(f, mail(f, "m1@mentor.test", "accept", NULL, "\r\n"), T0 + 2 * HOUR);
+    assert_int_equal(stub_started, started);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM pairs WHERE state = 'active'"), 1);
+}
+
+static void
+test_decline_then_another_mentor_never_the_same(void **state)
+{
+    struct fixture *f = *state;
+    int64_t m[3], n[5];
+    char sql[256];
+
+    community(f, m, n);
+    round_at(f, T0);
+    reply_to_last(f, "m1@mentor.test", "Re: proposal", "decline, sorry\r\n", T0 + HOUR);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM pairs WHERE newcomer = %lld AND mentor = %lld AND state ="
+             " 'declined'",
+             (long long)n[0], (long long)m[0]);
+    assert_int_equal(db_int(f, sql), 1);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM blocks WHERE reason = 'declined'"), 1);
+    /* n1 keeps their original place */
+    snprintf(sql, sizeof(sql), "SELECT waiting_since FROM members WHERE id = %lld",
+             (long long)n[0]);
+    assert_int_equal(db_int(f, sql), T0 - 10 * DAY);
+    /* m1 is free again: the next rounds never propose n1 to m1 again */
+    for (int i = 1; i <= 4; i++)
+        round_at(f, T0 + i * HOUR);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM (SELECT newcomer, mentor FROM pairs"
+                               " GROUP BY newcomer, mentor HAVING count(*) > 1)"),
+                     0);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM pairs WHERE mentor = %lld AND state ="
+             " 'proposed'",
+             (long long)m[0]);
+    assert_int_equal(db_int(f, sql), 1); /* m1 got someone else */
+}
+
+static void
+test_timeout_expires_and_counts_silence(void **state)
+{
+    struct fixture *f = *state;
+    int64_t m[3], n[5];
+    char sql[256];
+
+    community(f, m, n);
+    round_at(f, T0);
+    snprintf(sql, sizeof(sql), "SELECT id FROM pairs WHERE mentor = %lld", (long long)m[0]);
+    int pair = db_int(f, sql);
+    assert_true(pair > 0);
+    assert_int_equal(store_begin(f->st), 0);
+    assert_int_equal(programme_proposal_timeout(&f->cfg, f->st, pair, T0 + 3 * DAY), 0);
+    assert_int_equal(store_commit(f->st), 0);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM pairs WHERE id = %d AND state = 'expired'",
+             pair);
+    assert_int_equal(db_int(f, sql), 1);
+    snprintf(sql, sizeof(sql), "SELECT unanswered FROM members WHERE id = %lld", (long long)m[0]);
+    assert_int_equal(db_int(f, sql), 1);
+    /* a late ACCEPT does nothing but say so */
+    reply_to_last(f, "m1@mentor.test", "Re: proposal", "accept\r\n", T0 + 3 * DAY + HOUR);
+    snprintf(sql, sizeof(sql), "SELECT state FROM pairs WHERE id = %d", pair);
+    char state_text[32];
+    db_text(f, sql, state_text, sizeof(state_text));
+    assert_string_equal(state_text, "expired");
+    char text[8192];
+    mail_to(f, "m1@mentor.test", text, sizeof(text), NULL, 0);
+    assert_non_null(strstr(text, "no longer open"));
+    /* the second run of a timeout is a no-op */
+    assert_int_equal(store_begin(f->st), 0);
+    assert_int_equal(programme_proposal_timeout(&f->cfg, f->st, pair, T0 + 4 * DAY), 0);
+    assert_int_equal(store_commit(f->st), 0);
+    db_text(f, sql, state_text, sizeof(state_text));
+    assert_string_equal(state_text, "expired");
+    snprintf(sql, sizeof(sql), "SELECT unanswered FROM members WHERE id = %lld", (long long)m[0]);
+    assert_int_equal(db_int(f, sql), 1);
+    /* the next round proposes n1 to another mentor, not m1 */
+    round_at(f, T0 + 3 * DAY + 2 * HOUR);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM pairs WHERE newcomer = %lld AND mentor = %lld",
+             (long long)n[0], (long long)m[0]);
+    assert_int_equal(db_int(f, sql), 1);
+}
+
+static void
+test_reply_without_answer_asks_again(void **state)
+{
+    struct fixture *f = *state;
+    char text[8192];
+
+    community(f, NULL, NULL);
+    round_at(f, T0);
+    reply_to_last(f, "m2@mentor.test", "Re: proposal", "Tell me more about them?\r\n", T0 + HOUR);
+    mail_to(f, "m2@mentor.test", text, sizeof(text), NULL, 0);
+    assert_non_null(strstr(text, "ACCEPT or DECLINE"));
+    assert_non_null(strstr(text, "Subject: Would you like to mentor this newcomer? [ref "));
+    assert_int_equal(db_int(f, "SELECT count(*) FROM pairs WHERE state = 'proposed'"), 3);
+}
+
+static void
+test_stranger_accept_does_nothing(void **state)
+{
+    struct fixture *f = *state;
+    char ref[32], subject[96], text[8192];
+
+    community(f, NULL, NULL);
+    round_at(f, T0);
+    db_text(f,
+            "SELECT ref FROM pairs p JOIN members m ON p.mentor = m.id WHERE m.address ="
+            " 'm1@mentor.test'",
+            ref, sizeof(ref));
+    snprintf(subject, sizeof(subject), "Re: Would you mentor? [ref %s]", ref);
+    /* another mentor, a newcomer of another pair, and a non-member */
+    deliver_at(f, mail(f, "m3@mentor.test", subject, NULL, "ACCEPT\r\n"), T0 + HOUR);
+    deliver_at(f, mail(f, "n4@new.test", subject, NULL, "ACCEPT\r\n"), T0 + HOUR);
+    deliver_at(f, mail(f, "evil@example.test", subject, NULL, "ACCEPT\r\n"), T0 + HOUR);
+    deliver_at(f, mail(f, "evil@example.test", subject, NULL, "DECLINE\r\n"), T0 + HOUR);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM pairs WHERE state = 'proposed'"), 3);
+    assert_int_equal(stub_started, 0);
+    mail_to(f, "evil@example.test", text, sizeof(text), NULL, 0);
+    assert_non_null(strstr(text, "Nothing to"));
+    /* the real mentor, by the [ref] tag alone, can */
+    deliver_at(f, mail(f, "m1@mentor.test", subject, NULL, "ACCEPT\r\n"), T0 + 2 * HOUR);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM pairs WHERE state = 'active'"), 1);
+}
+
+/* ---- running pairs ---- */
+
+/* m1 and n1 as an active pair; returns its id. */
+static int
+active_pair(struct fixture *f)
+{
+    community(f, NULL, NULL);
+    round_at(f, T0);
+    reply_to_last(f, "m1@mentor.test", "Re: proposal", "ACCEPT\r\n", T0 + HOUR);
+    int id = db_int(f, "SELECT id FROM pairs WHERE state = 'active'");
+    assert_true(id > 0);
+    return id;
+}
+
+static void
+test_done_ends_and_asks_both_for_feedback(void **state)
+{
+    struct fixture *f = *state;
+    char text[8192], sql[256];
+    int id = active_pair(f);
+
+    deliver_at(f, mail(f, "n1@new.test", "done", NULL, "We are finished, thanks!\r\n"),
+               T0 + 20 * DAY);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM pairs WHERE id = %d AND state = 'ended' AND end_reason ="
+             " 'done' AND ended = %d",
+             id, T0 + 20 * DAY);
+    assert_int_equal(db_int(f, sql), 1);
+    mail_to(f, "n1@new.test", text, sizeof(text), NULL, 0);
+    assert_non_null(strstr(text, "As you asked"));
+    assert_non_null(strstr(text, "rating from 1"));
+    assert_non_null(strstr(text, "Mentor1"));
+    mail_to(f, "m1@mentor.test", text, sizeof(text), NULL, 0);
+    assert_non_null(strstr(text, "has been marked as done"));
+    assert_non_null(strstr(text, "Newbie1"));
+    /* done means finished: the newcomer does not wait again */
+    assert_int_equal(
+        db_int(f, "SELECT count(*) FROM members WHERE address = 'n1@new.test' AND waiting_since"
+                  " IS NULL"),
+        1);
+    /* nothing open is left scheduled for the pair */
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM schedule WHERE pair = %d AND done IS NULL",
+             id);
+    assert_int_equal(db_int(f, sql), 0);
+}
+
+static void
+test_rematch_blocks_and_keeps_priority(void **state)
+{
+    struct fixture *f = *state;
+    char text[8192], sql[256];
+    int id = active_pair(f);
+
+    deliver_at(f, mail(f, "n1@new.test", "rematch please", NULL, "\r\n"), T0 + 10 * DAY);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM pairs WHERE id = %d AND state = 'ended' AND end_reason ="
+             " 'rematch'",
+             id);
+    assert_int_equal(db_int(f, sql), 1);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM blocks WHERE reason = 'rematch'"), 1);
+    /* waiting again, from when the first proposal was made (not from now) */
+    assert_int_equal(db_int(f, "SELECT waiting_since FROM members WHERE address = 'n1@new.test'"),
+                     T0);
+    mail_to(f, "m1@mentor.test", text, sizeof(text), NULL, 0);
+    assert_non_null(strstr(text, "asked to be matched with someone else"));
+    mail_to(f, "n1@new.test", text, sizeof(text), NULL, 0);
+    assert_non_null(strstr(text, "keep your place on the waiting list"));
+    /* the next round never pairs them again */
+    round_at(f, T0 + 10 * DAY + HOUR);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM pairs p JOIN members n ON p.newcomer = n.id"
+                               " JOIN members m ON p.mentor = m.id WHERE n.address ="
+                               " 'n1@new.test' AND m.address = 'm1@mentor.test'"),
+                     1);
+}
+
+static void
+test_mentor_accepts_off_pairs_at_once(void **state)
+{
+    struct fixture *f = *state;
+
+    f->cfg.matching.mentor_accepts = 0;
+    community(f, NULL, NULL);
+    assert_int_equal(round_at(f, T0), 3);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM pairs WHERE state = 'active'"), 3);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM schedule WHERE kind = 'proposal-timeout'"), 0);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM outbox WHERE body LIKE '%reply ACCEPT%'"), 0);
+    assert_true(stub_started == 3 || mails_to(f, "n1@new.test") > 0 || introduced(f) >= 3);
+}
+
+/* ---- mentorctl match ---- */
+
+static void
+write_config(struct fixture *f, char *path, size_t len)
+{
+    char text[2048];
+
+    snprintf(text, sizeof(text),
+             "[community]\nname = Example\naddress = mentors@example.test\n"
+             "[imap]\nhost = 127.0.0.1\nuser = u\npassword_file = %s/pw\n"
+             "[store]\npath = %s\n[templates]\ndir = %s\n",
+             f->dir, f->path, MENTORD_SRCDIR "/templates");
+    assert_int_equal(tu_write_file(f->dir, "pw", "secret\n"), 0);
+    char pw[512];
+    snprintf(pw, sizeof(pw), "%s/pw", f->dir);
+    assert_int_equal(chmod(pw, 0600), 0);
+    assert_int_equal(tu_write_file(f->dir, "m.ini", text), 0);
+    snprintf(path, len, "%s/m.ini", f->dir);
+}
+
+/* Run a shell command; its stdout into buf, the exit status returned. */
+static int
+run(const char *cmd, char *buf, size_t len)
+{
+    FILE *p = popen(cmd, "r");
+    size_t n = 0;
+
+    assert_non_null(p);
+    while (n + 1 < len && !feof(p)) {
+        size_t got = fread(buf + n, 1, len - 1 - n, p);
+        if (got == 0)
+            break;
+        n += got;
+    }
+    buf[n] = '\0';
+    int status = pclose(p);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void
+test_mentorctl_match_dry_run(void **state)
+{
+    struct fixture *f = *state;
+    char ini[512], cmd[1200], out[8192];
+
+    community(f, NULL, NULL);
+    write_config(f, ini, sizeof(ini));
+    snprintf(cmd, sizeof(cmd), "MENTORD_NOW=%d %s/build/mentorctl -c %s match --dry-run 2>&1", T0,
+             MENTORD_SRCDIR, ini);
+    if (access(MENTORD_SRCDIR "/build/mentorctl", X_OK) != 0)
+        skip();
+    assert_int_equal(run(cmd, out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "n1@new.test \xe2\x86\x92 m1@mentor.test"));
+    assert_non_null(strstr(out, "pairs: 3"));
+    assert_int_equal(db_int(f, "SELECT count(*) FROM pairs"), 0);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM outbox"), 0);
+}
+
+static void
+test_mentorctl_match_instance(void **state)
+{
+    struct fixture *f = *state;
+    char ini[512], cmd[1200], out[8192], csv[512];
+
+    write_config(f, ini, sizeof(ini));
+    assert_int_equal(tu_write_file(f->dir, "pool.csv",
+                                   "# role,id,tags,languages,tz,capacity,load,waiting_days\n"
+                                   "role,id,tags,languages,tz,capacity,load,waiting_days\n"
+                                   "mentor,1,rust;docs,english,UTC,2,0,\n"
+                                   "mentor,2,python,spanish;english,Europe/Madrid,2,1,\n"
+                                   "newcomer,10,rust,english,UTC,,,3\n"
+                                   "newcomer,11,python,spanish,UTC+01:00,,,1\n"
+                                   "newcomer,12,haskell,french,UTC,,,9\n"),
+                     0);
+    snprintf(csv, sizeof(csv), "%s/pool.csv", f->dir);
+    if (access(MENTORD_SRCDIR "/build/mentorctl", X_OK) != 0)
+        skip();
+    snprintf(cmd, sizeof(cmd), "%s/build/mentorctl -c %s match --instance %s 2>&1", MENTORD_SRCDIR,
+             ini, csv);
+    assert_int_equal(run(cmd, out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "10 \xe2\x86\x92 1"));
+    assert_non_null(strstr(out, "11 \xe2\x86\x92 2"));
+    assert_non_null(strstr(out, "waiting: 12"));
+    assert_non_null(strstr(out, "pairs: 2"));
+    assert_non_null(strstr(out, "total: "));
+    /* a bad row is an error naming its line */
+    assert_int_equal(tu_write_file(f->dir, "bad.csv", "mentor,1,rust,english,UTC,x,0\n"), 0);
+    snprintf(cmd, sizeof(cmd), "%s/build/mentorctl -c %s match --instance %s/bad.csv 2>&1",
+             MENTORD_SRCDIR, ini, f->dir);
+    assert_int_equal(run(cmd, out, sizeof(out)), 1);
+    assert_non_null(strstr(out, "bad.csv:1"));
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_round_proposes_without_addresses),
+        T(test_dry_run_changes_nothing),
+        T(test_waitlist_note_at_most_weekly),
+        T(test_capacity_respected_across_rounds),
+        T(test_accept_starts_the_pair),
+        T(test_decline_then_another_mentor_never_the_same),
+        T(test_timeout_expires_and_counts_silence),
+        T(test_reply_without_answer_asks_again),
+        T(test_stranger_accept_does_nothing),
+        T(test_done_ends_and_asks_both_for_feedback),
+        T(test_rematch_blocks_and_keeps_priority),
+        T(test_mentor_accepts_off_pairs_at_once),
+        T(test_mentorctl_match_dry_run),
+        T(test_mentorctl_match_instance),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
