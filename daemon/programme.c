@@ -401,6 +401,13 @@ programme_person(struct programme_ctx *c, size_t raw_len, struct programme_resul
     }
     if (programme_thread(c) != 0)
         return -1;
+    if (config_is_manager(c->cfg, c->m->from_addr)) {
+        int mrc = programme_manager_mail(c); /* managers.c: 1 when not a manager command */
+        if (mrc != 1) {
+            res->checkpoint = c->erase_checkpoint; /* REMOVE erased a member, not the sender */
+            return mrc;
+        }
+    }
     if (!programme_address_command(c, &cmd))
         command_parse(c->m->subject, c->text, &cmd);
     if (cmd.kind == COMMAND_CONFIRM && cmd.token[0] == '\0' && cmd.from_subject) {

@@ -90,4 +90,11 @@ int programme_proposal_timeout(const struct config *cfg, struct store *st, int64
 int programme_match_instance(const struct config *cfg, FILE *csv, const char *name, time_t now,
                              FILE *out, char *err, size_t errlen);
 
+/*
+ * managers.c: a mail from a configured manager: a manager command (REPORT,
+ * LIST, MATCH, UNMATCH, PAUSE, RESUME, REMOVE) or the confirmation of one.
+ * Returns 1 when the mail is neither, so the caller reads it another way.
+ */
+int programme_manager_mail(struct programme_ctx *c);
+
 #endif

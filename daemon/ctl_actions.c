@@ -1,0 +1,385 @@
+/*
+ * ctl_actions: what a manager or admin does to the programme by hand - match,
+ * unmatch, pause, resume, remove - in the caller's transaction.
+ *
+ * A hand-made match is final at once (the manager has spoken to both) and
+ * goes through the same start as an accepted proposal, so the introduction
+ * and the check-ins are lifecycle's as usual.  Every action leaves an event
+ * "manager" naming who acted; members appear there as "#id", never by
+ * address, so erasing a member later leaves nothing of them in the log.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ctl.h"
+#include "log.h"
+#include "programme_int.h"
+
+int
+ctl_member(struct store *st, const char *who, struct store_member *out)
+{
+    const char *digits = who[0] == '#' ? who + 1 : who;
+    char *end = NULL;
+    long long id;
+
+    if (strchr(who, '@') != NULL)
+        return store_member_get(st, who, out);
+    id = strtoll(digits, &end, 10);
+    if (digits[0] == '\0' || *end != '\0' || id <= 0)
+        return 0;
+    return store_pair_member(st, (int64_t)id, out);
+}
+
+/* Resolve who into m; CTL_OK, or CTL_NOT_FOUND / CTL_FAIL with msg set. */
+static int
+ctl_find(struct store *st, const char *who, struct store_member *m, char *msg, size_t len)
+{
+    int found = ctl_member(st, who, m);
+
+    if (found < 0) {
+        snprintf(msg, len, "looking up %s: %s", who, store_errmsg(st));
+        return CTL_FAIL;
+    }
+    if (found == 0 || strcmp(m->state, "left") == 0) {
+        if (found)
+            store_member_free(m);
+        snprintf(msg, len, "no member %s", who);
+        return CTL_NOT_FOUND;
+    }
+    return CTL_OK;
+}
+
+static int ctl_log(struct store *st, const char *by, time_t now, char *msg, size_t len,
+                   const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+static int
+ctl_log(struct store *st, const char *by, time_t now, char *msg, size_t len, const char *fmt, ...)
+{
+    char detail[256];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    if (store_event_add(st, now, "manager", by, NULL, detail) != 0) {
+        snprintf(msg, len, "recording '%s': %s", detail, store_errmsg(st));
+        return CTL_FAIL;
+    }
+    log_ctx(LOG_LEVEL_INFO, NULL, by, "manager action: %s", detail);
+    return CTL_OK;
+}
+
+static int
+ctl_store_fail(struct store *st, const char *what, char *msg, size_t len)
+{
+    snprintf(msg, len, "%s: %s", what, store_errmsg(st));
+    return CTL_FAIL;
+}
+
+/* Close a pair that is still open: active ends, a proposal expires.  1 moved, 0 not open. */
+static int
+ctl_close_pair(struct store *st, const struct store_pair *p, const char *reason, time_t now)
+{
+    int moved = 0;
+
+    if (strcmp(p->state, "active") == 0)
+        moved = store_pair_set_state(st, p->id, "active", "ended", now, 0, reason);
+    else if (strcmp(p->state, "proposed") == 0)
+        moved = store_pair_set_state(st, p->id, "proposed", "expired", now, 0, reason);
+    if (moved <= 0)
+        return moved;
+    if (store_pair_unschedule(st, p->id, now, reason) < 0)
+        return -1;
+    /* The newcomer waits again, from their first pairing: they keep their place. */
+    if (p->newcomer != 0 && store_pair_set_waiting(st, p->newcomer, p->created) != 0)
+        return -1;
+    return 1;
+}
+
+/* ---- match ---- */
+
+static int
+ctl_match_check(const struct store_member *n, const struct store_member *m, char *msg, size_t len)
+{
+    if (strcmp(n->role, "newcomer") != 0 || strcmp(m->role, "mentor") != 0) {
+        snprintf(msg, len, "a match needs a newcomer and a mentor (%s is a %s, %s a %s)",
+                 n->address, n->role, m->address, m->role);
+        return CTL_USAGE;
+    }
+    if (strcmp(n->state, "active") != 0 || strcmp(m->state, "active") != 0) {
+        snprintf(msg, len, "both must be confirmed and not paused (%s is %s, %s is %s)", n->address,
+                 n->state, m->address, m->state);
+        return CTL_USAGE;
+    }
+    return CTL_OK;
+}
+
+/* The newcomer's open pairs: an active one refuses the match, proposals give way to it. */
+static int
+ctl_match_clear(struct store *st, const struct store_member *n, time_t now, char *msg, size_t len)
+{
+    struct store_pair *v = NULL;
+    size_t k = 0;
+    int rc = CTL_OK;
+
+    if (store_pair_list(st, n->id, NULL, &v, &k) != 0)
+        return ctl_store_fail(st, "pairs of the newcomer", msg, len);
+    for (size_t i = 0; i < k && rc == CTL_OK; i++) {
+        if (v[i].newcomer != n->id)
+            continue;
+        if (strcmp(v[i].state, "active") == 0) {
+            snprintf(msg, len, "%s already has a mentor (pair %lld); unmatch first", n->address,
+                     (long long)v[i].id);
+            rc = CTL_USAGE;
+        } else if (ctl_close_pair(st, &v[i], "superseded", now) < 0) {
+            rc = ctl_store_fail(st, "closing a proposal", msg, len);
+        }
+    }
+    store_pairs_free(v, k);
+    return rc;
+}
+
+static int
+ctl_match_make(const struct config *cfg, struct store *st, const struct store_member *n,
+               const struct store_member *m, const char *by, time_t now, char *msg, size_t len)
+{
+    char ref[32], reasons[300];
+    int64_t id = 0;
+    time_t ends = cfg->lifecycle.length > 0 ? now + cfg->lifecycle.length : 0;
+    int rc = ctl_match_clear(st, n, now, msg, len);
+
+    if (rc != CTL_OK)
+        return rc;
+    snprintf(reasons, sizeof(reasons), "matched by hand (%s)", by);
+    if (store_pair_add(st, n->id, m->id, "active", 0, reasons, now, ends, &id, ref, sizeof(ref)) !=
+            0 ||
+        store_pair_set_waiting(st, n->id, 0) != 0 ||
+        store_event_add(st, now, "matched", m->address, NULL, ref) != 0)
+        return ctl_store_fail(st, "making the pair", msg, len);
+    if (programme_pair_started(cfg, st, id, now) != 0) {
+        snprintf(msg, len, "introducing pair %lld failed (see the log)", (long long)id);
+        return CTL_FAIL;
+    }
+    rc = ctl_log(st, by, now, msg, len, "match #%lld #%lld: pair %lld", (long long)n->id,
+                 (long long)m->id, (long long)id);
+    if (rc == CTL_OK)
+        snprintf(msg, len, "matched %s with mentor %s (pair %lld, ref %s); both are introduced",
+                 n->address, m->address, (long long)id, ref);
+    return rc;
+}
+
+int
+ctl_match(const struct config *cfg, struct store *st, const char *a, const char *b, const char *by,
+          time_t now, char *msg, size_t len)
+{
+    struct store_member x, y;
+    int rc = ctl_find(st, a, &x, msg, len);
+
+    if (rc != CTL_OK)
+        return rc;
+    if ((rc = ctl_find(st, b, &y, msg, len)) != CTL_OK) {
+        store_member_free(&x);
+        return rc;
+    }
+    /* Either order: the newcomer is whichever is not the mentor. */
+    int swap = strcmp(x.role, "mentor") == 0;
+    const struct store_member *n = swap ? &y : &x, *m = swap ? &x : &y;
+    rc = ctl_match_check(n, m, msg, len);
+    if (rc == CTL_OK)
+        rc = ctl_match_make(cfg, st, n, m, by, now, msg, len);
+    store_member_free(&x);
+    store_member_free(&y);
+    return rc;
+}
+
+/* ---- unmatch ---- */
+
+/* The one open pair of a member; CTL_USAGE when there are several. */
+static int
+ctl_open_pair_of(struct store *st, const char *who, struct store_pair *out, char *msg, size_t len)
+{
+    struct store_member m;
+    struct store_pair *v = NULL;
+    size_t k = 0, open = 0;
+    int rc = ctl_find(st, who, &m, msg, len);
+
+    if (rc != CTL_OK)
+        return rc;
+    if (store_pair_list(st, m.id, NULL, &v, &k) != 0) {
+        store_member_free(&m);
+        return ctl_store_fail(st, "pairs of the member", msg, len);
+    }
+    for (size_t i = 0; i < k; i++)
+        if (strcmp(v[i].state, "active") == 0 || strcmp(v[i].state, "proposed") == 0)
+            if (open++ == 0)
+                rc = store_pair_get(st, v[i].id, out) == 1 ? CTL_OK : CTL_FAIL;
+    if (open == 0) {
+        snprintf(msg, len, "%s has no open pair", m.address);
+        rc = CTL_NOT_FOUND;
+    } else if (open > 1) {
+        if (rc == CTL_OK)
+            store_pair_free(out);
+        snprintf(msg, len, "%s has %zu open pairs: give the pair id", m.address, open);
+        rc = CTL_USAGE;
+    } else if (rc != CTL_OK) {
+        snprintf(msg, len, "reading the pair of %s: %s", m.address, store_errmsg(st));
+    }
+    store_pairs_free(v, k);
+    store_member_free(&m);
+    return rc;
+}
+
+static int
+ctl_find_pair(struct store *st, const char *what, struct store_pair *p, char *msg, size_t len)
+{
+    char *end = NULL;
+    long long id = strtoll(what[0] == '#' ? what + 1 : what, &end, 10);
+    int found;
+
+    if (strchr(what, '@') != NULL)
+        return ctl_open_pair_of(st, what, p, msg, len);
+    if (what[0] != '\0' && *end == '\0' && id > 0)
+        found = store_pair_get(st, (int64_t)id, p);
+    else
+        found = store_pair_by_ref(st, what, p);
+    if (found < 0)
+        return ctl_store_fail(st, "looking up the pair", msg, len);
+    if (found == 0) {
+        snprintf(msg, len, "no pair %s", what);
+        return CTL_NOT_FOUND;
+    }
+    return CTL_OK;
+}
+
+int
+ctl_unmatch(const struct config *cfg, struct store *st, const char *what, const char *by,
+            time_t now, char *msg, size_t len)
+{
+    struct store_pair p;
+    int rc = ctl_find_pair(st, what, &p, msg, len);
+
+    (void)cfg;
+    if (rc != CTL_OK)
+        return rc;
+    int moved = ctl_close_pair(st, &p, "unmatched", now);
+    if (moved < 0)
+        rc = ctl_store_fail(st, "ending the pair", msg, len);
+    else if (moved == 0) {
+        snprintf(msg, len, "pair %lld is %s already", (long long)p.id, p.state);
+        rc = CTL_USAGE;
+    } else {
+        rc = ctl_log(st, by, now, msg, len, "unmatch pair %lld", (long long)p.id);
+        if (rc == CTL_OK)
+            snprintf(msg, len, "pair %lld ended; the newcomer is back on the waiting list",
+                     (long long)p.id);
+    }
+    store_pair_free(&p);
+    return rc;
+}
+
+/* ---- pause, resume ---- */
+
+int
+ctl_pause(const struct config *cfg, struct store *st, const char *who, time_t until, const char *by,
+          time_t now, char *msg, size_t len)
+{
+    struct store_member m;
+    int rc = ctl_find(st, who, &m, msg, len);
+    char when[32] = "resumed";
+
+    (void)cfg;
+    if (rc != CTL_OK)
+        return rc;
+    if (until > 0) {
+        struct tm tm;
+        gmtime_r(&until, &tm);
+        strftime(when, sizeof(when), "%Y-%m-%d", &tm);
+    }
+    if (strcmp(m.state, "active") != 0 && strcmp(m.state, "paused") != 0) {
+        snprintf(msg, len, "%s is %s, not active", m.address, m.state);
+        rc = CTL_USAGE;
+    } else if (store_member_set_state(st, m.address, "paused", until, now) < 0) {
+        rc = ctl_store_fail(st, "pausing", msg, len);
+    } else {
+        rc = ctl_log(st, by, now, msg, len, "pause #%lld until %s", (long long)m.id, when);
+        if (rc == CTL_OK)
+            snprintf(msg, len, "%s paused until %s", m.address, when);
+    }
+    store_member_free(&m);
+    return rc;
+}
+
+int
+ctl_resume(const struct config *cfg, struct store *st, const char *who, const char *by, time_t now,
+           char *msg, size_t len)
+{
+    struct store_member m;
+    int rc = ctl_find(st, who, &m, msg, len);
+
+    (void)cfg;
+    if (rc != CTL_OK)
+        return rc;
+    if (strcmp(m.state, "paused") != 0) {
+        snprintf(msg, len, "%s is %s, not paused", m.address, m.state);
+        rc = CTL_USAGE;
+    } else if (store_member_set_state(st, m.address, "active", 0, now) < 0 ||
+               (strcmp(m.role, "mentor") == 0 && store_member_set_last_break(st, m.id, now) != 0)) {
+        rc = ctl_store_fail(st, "resuming", msg, len);
+    } else {
+        rc = ctl_log(st, by, now, msg, len, "resume #%lld", (long long)m.id);
+        if (rc == CTL_OK)
+            snprintf(msg, len, "%s is active again", m.address);
+    }
+    store_member_free(&m);
+    return rc;
+}
+
+/* ---- remove ---- */
+
+static int
+ctl_close_all(struct store *st, const struct store_member *m, time_t now, int *closed)
+{
+    struct store_pair *v = NULL;
+    size_t k = 0;
+    int rc = 0;
+
+    *closed = 0;
+    if (store_pair_list(st, m->id, NULL, &v, &k) != 0)
+        return -1;
+    for (size_t i = 0; i < k && rc >= 0; i++) {
+        rc = ctl_close_pair(st, &v[i], "removed", now);
+        *closed += rc > 0;
+    }
+    store_pairs_free(v, k);
+    return rc < 0 ? -1 : 0;
+}
+
+int
+ctl_remove(const struct config *cfg, struct store *st, const char *who, const char *by, time_t now,
+           char *msg, size_t len)
+{
+    struct store_member m;
+    int rc = ctl_find(st, who, &m, msg, len), closed = 0;
+    char addr[320];
+
+    (void)cfg;
+    if (rc != CTL_OK)
+        return rc;
+    snprintf(addr, sizeof(addr), "%s", m.address);
+    if (ctl_close_all(st, &m, now, &closed) != 0 ||
+        store_event_add(st, now, "left", NULL, NULL, "removed") != 0)
+        rc = ctl_store_fail(st, "ending the member's pairs", msg, len);
+    else
+        rc = ctl_log(st, by, now, msg, len, "remove #%lld (%d open pairs ended)", (long long)m.id,
+                     closed);
+    /* Erasure last: the log lines above must not carry the address. */
+    if (rc == CTL_OK && store_member_erase(st, addr) != 0)
+        rc = ctl_store_fail(st, "erasing the member", msg, len);
+    if (rc == CTL_OK)
+        snprintf(msg, len, "%s removed and erased (%d open pairs ended)", addr, closed);
+    store_member_free(&m);
+    return rc;
+}

@@ -1,0 +1,568 @@
+/*
+ * managers: commands by mail from a configured manager address.
+ *
+ * REPORT (the digest so far), LIST WAITING|ACTIVE|MENTORS|PAIRS, MATCH A B,
+ * UNMATCH A|PAIR, PAUSE MEMBER [WEEKS], RESUME MEMBER, REMOVE MEMBER.
+ *
+ * A From: header proves nothing.  Read-only commands are answered at once:
+ * the answer goes to the configured manager address, so a forger learns
+ * nothing.  A change waits for a reply from that mailbox carrying a
+ * single-use token (tokens table, action "manager:<command>"), unless the
+ * receiving server we trust ([digest] trusted_authserv) vouches for the
+ * sender in its Authentication-Results: DKIM pass for the manager's domain,
+ * or SPF pass for a MAIL FROM in it.  Members are resolved to "#id" when the
+ * request is made, so the token and the log hold no member's address.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+
+#include "ctl.h"
+#include "digest.h"
+#include "log.h"
+#include "outbox.h"
+#include "programme_int.h"
+
+#define DAY (24 * 60 * 60)
+#define WEEK (7 * DAY)
+#define MAX_WORDS 6
+#define ACTION_PREFIX "manager:"
+
+struct managers_cmd {
+    char buf[512];
+    char *w[MAX_WORDS]; /* lower-cased verb, then the arguments as written */
+    size_t n;
+};
+
+/* ---- reading the command ---- */
+
+static void
+managers_trim_arg(char *s)
+{
+    size_t n;
+
+    if (s[0] == '<')
+        memmove(s, s + 1, strlen(s));
+    n = strlen(s);
+    while (n > 0 && strchr(">,.;:", s[n - 1]) != NULL)
+        s[--n] = '\0';
+}
+
+static void
+managers_split(const char *line, struct managers_cmd *cmd)
+{
+    char *save = NULL;
+
+    memset(cmd, 0, sizeof(*cmd));
+    snprintf(cmd->buf, sizeof(cmd->buf), "%.*s", (int)strcspn(line, "\r\n"), line);
+    for (char *t = strtok_r(cmd->buf, " \t", &save); t && cmd->n < MAX_WORDS;
+         t = strtok_r(NULL, " \t", &save)) {
+        managers_trim_arg(t);
+        if (t[0] != '\0')
+            cmd->w[cmd->n++] = t;
+    }
+    for (char *p = cmd->n ? cmd->w[0] : NULL; p && *p; p++)
+        *p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+}
+
+static int
+managers_is_verb(const char *w)
+{
+    static const char *const verbs[] = {"report", "list",   "match",  "unmatch",
+                                        "pause",  "resume", "remove", NULL};
+    for (size_t i = 0; w && verbs[i]; i++)
+        if (strcmp(w, verbs[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/*
+ * The command: the Subject when it holds one with its arguments, else the
+ * first line written ("Subject: Remove" with "remove nina@..." in the body).
+ */
+static int
+managers_parse(struct programme_ctx *c, struct managers_cmd *cmd)
+{
+    char *subject = c->m->subject ? command_strip_prefixes(c->m->subject) : NULL;
+    const char *t = c->text ? c->text : "";
+    int in_subject = 0;
+
+    if (subject) {
+        managers_split(subject, cmd);
+        free(subject);
+        in_subject = cmd->n && managers_is_verb(cmd->w[0]);
+        if (in_subject && cmd->n > 1)
+            return 1;
+    }
+    struct managers_cmd body;
+    t += strspn(t, " \t\r\n");
+    managers_split(t, &body);
+    if (body.n && managers_is_verb(body.w[0]) && (!in_subject || body.n > 1)) {
+        /* body's words point into body.buf: copy the whole struct and re-point them */
+        *cmd = body;
+        for (size_t i = 0; i < cmd->n; i++)
+            cmd->w[i] = cmd->buf + (body.w[i] - body.buf);
+        return 1;
+    }
+    return in_subject;
+}
+
+/* ---- Authentication-Results (RFC 8601) from the server we trust ---- */
+
+static const char *
+managers_domain(const char *addr)
+{
+    const char *at = addr ? strrchr(addr, '@') : NULL;
+    return at ? at + 1 : addr;
+}
+
+/* The value of "name=" among a resinfo's properties, unquoted, into out. */
+static int
+managers_prop(const char *resinfo, const char *name, char *out, size_t len)
+{
+    size_t nl = strlen(name);
+
+    for (const char *p = resinfo; (p = strcasestr(p, name)) != NULL; p += nl) {
+        if ((p != resinfo && strchr(" \t", p[-1]) == NULL) || p[nl] != '=')
+            continue;
+        p += nl + 1;
+        p += *p == '"';
+        snprintf(out, len, "%.*s", (int)strcspn(p, "\" \t;"), p);
+        return 1;
+    }
+    return 0;
+}
+
+/* One "method=result props" clause: does it vouch for domain? */
+static int
+managers_resinfo_ok(const char *r, const char *domain)
+{
+    char v[320];
+
+    r += strspn(r, " \t");
+    if (strncasecmp(r, "dkim=pass", 9) == 0 && strchr(" \t", r[9] ? r[9] : ' ')) {
+        if (managers_prop(r, "header.d", v, sizeof(v)) && strcasecmp(v, domain) == 0)
+            return 1;
+        return managers_prop(r, "header.i", v, sizeof(v)) &&
+               strcasecmp(managers_domain(v), domain) == 0;
+    }
+    if (strncasecmp(r, "spf=pass", 8) == 0 && strchr(" \t", r[8] ? r[8] : ' '))
+        return managers_prop(r, "smtp.mailfrom", v, sizeof(v)) &&
+               strcasecmp(managers_domain(v), domain) == 0;
+    return 0;
+}
+
+/* The value without (comments), which may hold anything, even ';'. */
+static void
+managers_uncomment(const char *in, char *out, size_t len)
+{
+    size_t n = 0;
+    int depth = 0;
+
+    for (; *in && n + 1 < len; in++) {
+        if (*in == '(')
+            depth++;
+        else if (*in == ')' && depth > 0)
+            depth--;
+        else if (depth == 0)
+            out[n++] = *in;
+    }
+    out[n] = '\0';
+}
+
+/*
+ * Only the first Authentication-Results with the trusted authserv-id counts:
+ * the trusted server adds its own above anything the sender wrote (and
+ * should remove forged ones carrying its id).
+ */
+static int
+managers_authenticated(const struct config *cfg, const struct mail *m, const char *manager)
+{
+    const char *trusted = cfg->digest.trusted_authserv;
+    char v[2048], *save = NULL;
+
+    if (trusted == NULL || trusted[0] == '\0')
+        return 0;
+    for (size_t i = 0; i < m->n_headers; i++) {
+        if (strcasecmp(m->headers[i].name, "Authentication-Results") != 0)
+            continue;
+        managers_uncomment(m->headers[i].value, v, sizeof(v));
+        char *id = strtok_r(v, ";", &save);
+        if (id == NULL)
+            continue;
+        id += strspn(id, " \t");
+        id[strcspn(id, " \t")] = '\0'; /* a version number may follow the id */
+        if (strcasecmp(id, trusted) != 0)
+            continue;
+        for (char *r = strtok_r(NULL, ";", &save); r; r = strtok_r(NULL, ";", &save))
+            if (managers_resinfo_ok(r, managers_domain(manager)))
+                return 1;
+        return 0;
+    }
+    return 0;
+}
+
+/* ---- answers ---- */
+
+/* The manager's address as configured: answers go there, never to a Reply-To. */
+static const char *
+managers_address(const struct config *cfg, const char *from)
+{
+    for (size_t i = 0; i < cfg->community.n_managers; i++)
+        if (strcasecmp(cfg->community.managers[i], from) == 0)
+            return cfg->community.managers[i];
+    return NULL;
+}
+
+static int
+managers_send(struct programme_ctx *c, const char *to, const char *tmpl,
+              const struct template_var *v, size_t nv, const char *kind, const char *ref)
+{
+    char err[512];
+    struct outbox_mail om = {
+        .to_addr = to,
+        .template_name = tmpl,
+        .vars = v,
+        .nvars = nv,
+        .in_reply_to = c->m,
+        .kind = kind,
+        .ref = ref,
+    };
+
+    if (outbox_queue(c->cfg, c->st, &om, c->now, err, sizeof(err)) != 0) {
+        snprintf(c->detail, c->detail_len, "cannot answer the manager: %s", err);
+        log_ctx(LOG_LEVEL_ERROR, c->m->message_id, to, "%s", c->detail);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+managers_done(struct programme_ctx *c, const char *to, const char *command, const char *result)
+{
+    struct template_var v[] = {{"command", command}, {"result", result}};
+    return managers_send(c, to, "manager-done", v, 2, "reply", NULL);
+}
+
+static int
+managers_event(struct programme_ctx *c, const char *to, const char *fmt, const char *what)
+{
+    char detail[512];
+
+    snprintf(detail, sizeof(detail), fmt, what);
+    if (store_event_add(c->st, c->now, "manager", to, c->m->message_id, detail) != 0) {
+        snprintf(c->detail, c->detail_len, "recording a manager event: %s", store_errmsg(c->st));
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- read-only commands ---- */
+
+static int
+managers_report(struct programme_ctx *c, const char *to)
+{
+    struct digest d;
+    char err[512];
+
+    snprintf(c->detail, c->detail_len, "manager report");
+    if (digest_build(c->cfg, c->st, c->now, 1, &d, err, sizeof(err)) != 0) {
+        snprintf(c->detail, c->detail_len, "%s", err);
+        return -1;
+    }
+    int rc = digest_queue(c->cfg, c->st, &d, to, c->m, c->now, err, sizeof(err));
+    digest_free(&d);
+    if (rc != 0)
+        snprintf(c->detail, c->detail_len, "%s", err);
+    return rc != 0 ? -1 : managers_event(c, to, "%s", "report");
+}
+
+static int
+managers_list(struct programme_ctx *c, const char *to, const struct managers_cmd *cmd)
+{
+    const char *what = cmd->n > 1 ? cmd->w[1] : "waiting";
+    const char *name = strcasecmp(what, "waiting") == 0 ? "waitlist" : what;
+    const char *filter = NULL;
+    struct ctl_table t;
+    char msg[256], command[64], *text = NULL;
+    size_t len = 0;
+
+    if (strcasecmp(what, "active") == 0) {
+        name = "pairs";
+        filter = "active";
+    }
+    snprintf(command, sizeof(command), "list %s", what);
+    snprintf(c->detail, c->detail_len, "manager %s", command);
+    int rc = ctl_list(c->st, name, filter, c->now, &t, msg, sizeof(msg));
+    if (rc == CTL_FAIL) {
+        snprintf(c->detail, c->detail_len, "%s", msg);
+        return -1;
+    }
+    if (rc != CTL_OK)
+        return managers_done(c, to, command,
+                             "Unknown list: try LIST WAITING, ACTIVE, MENTORS or PAIRS.");
+    FILE *f = open_memstream(&text, &len);
+    if (f == NULL || ctl_table_print(f, &t, CTL_FORMAT_TABLE) != 0 || fclose(f) != 0) {
+        ctl_table_free(&t);
+        free(text);
+        snprintf(c->detail, c->detail_len, "out of memory listing %s", what);
+        return -1;
+    }
+    size_t rows = t.nrows;
+    ctl_table_free(&t);
+    rc = managers_done(c, to, command, rows ? text : "(nothing)");
+    free(text);
+    return rc != 0 ? -1 : managers_event(c, to, "%s", command);
+}
+
+/* ---- changes: resolve, confirm, execute ---- */
+
+/* "#id" of a member named in a command, or "" with why set. */
+static int
+managers_ref(struct programme_ctx *c, const char *who, char *out, size_t len, char *addr,
+             size_t alen, char *why, size_t wlen)
+{
+    struct store_member m;
+    int found = ctl_member(c->st, who, &m);
+
+    if (found < 0)
+        return -1;
+    if (found == 0 || strcmp(m.state, "left") == 0) {
+        snprintf(why, wlen, "There is no member %s.", who);
+        if (found)
+            store_member_free(&m);
+        return 0;
+    }
+    snprintf(out, len, "#%lld", (long long)m.id);
+    snprintf(addr, alen, "%s", m.address);
+    store_member_free(&m);
+    return 1;
+}
+
+/*
+ * The change as a canonical line ("match #3 #5", "pause #3 2") for the token,
+ * and in words for the manager.  1 when valid, 0 with why set, -1 on error.
+ */
+static int
+managers_canonical(struct programme_ctx *c, const struct managers_cmd *cmd, char *line, size_t len,
+                   char *words, size_t wlen, char *why, size_t ylen)
+{
+    const char *verb = cmd->w[0];
+    size_t want = strcmp(verb, "match") == 0 ? 3 : 2;
+    char a[32] = "", b[32] = "", aa[320] = "", ba[320] = "";
+    int rc;
+
+    if (cmd->n < want) {
+        snprintf(why, ylen, "%s needs %s.", verb,
+                 want == 3 ? "a newcomer and a mentor" : "a member");
+        return 0;
+    }
+    if (strcmp(verb, "unmatch") == 0 && strchr(cmd->w[1], '@') == NULL) {
+        /* A pair id or ref stays as written: it names no person. */
+        snprintf(line, len, "unmatch %s", cmd->w[1]);
+        snprintf(words, wlen, "end pair %s", cmd->w[1]);
+        return 1;
+    }
+    if ((rc = managers_ref(c, cmd->w[1], a, sizeof(a), aa, sizeof(aa), why, ylen)) != 1)
+        return rc;
+    if (want == 3 &&
+        (rc = managers_ref(c, cmd->w[2], b, sizeof(b), ba, sizeof(ba), why, ylen)) != 1)
+        return rc;
+    int weeks = strcmp(verb, "pause") == 0 && cmd->n > 2 ? atoi(cmd->w[2]) : 0;
+    char wk[32] = "", wkw[32] = "";
+    if (weeks > 0) {
+        snprintf(wk, sizeof(wk), " %d", weeks);
+        snprintf(wkw, sizeof(wkw), " for %d weeks", weeks);
+    }
+    snprintf(line, len, "%s %s%s%s%s", verb, a, want == 3 ? " " : "", b, wk);
+    snprintf(words, wlen, "%s %s%s%s%s", verb, aa, want == 3 ? " with " : "", ba, wkw);
+    return 1;
+}
+
+/* Carry out a canonical line; the result sentence goes to msg. */
+static int
+managers_execute(struct programme_ctx *c, const char *to, const char *line, char *msg, size_t len)
+{
+    struct managers_cmd cmd;
+    const char *verb;
+
+    managers_split(line, &cmd);
+    verb = cmd.n ? cmd.w[0] : "";
+    if (strcmp(verb, "match") == 0 && cmd.n == 3)
+        return ctl_match(c->cfg, c->st, cmd.w[1], cmd.w[2], to, c->now, msg, len);
+    if (strcmp(verb, "unmatch") == 0 && cmd.n == 2)
+        return ctl_unmatch(c->cfg, c->st, cmd.w[1], to, c->now, msg, len);
+    if (strcmp(verb, "pause") == 0 && cmd.n >= 2) {
+        int weeks = cmd.n > 2 ? atoi(cmd.w[2]) : 0;
+        return ctl_pause(c->cfg, c->st, cmd.w[1], weeks > 0 ? c->now + weeks * WEEK : 0, to, c->now,
+                         msg, len);
+    }
+    if (strcmp(verb, "resume") == 0 && cmd.n == 2)
+        return ctl_resume(c->cfg, c->st, cmd.w[1], to, c->now, msg, len);
+    if (strcmp(verb, "remove") == 0 && cmd.n == 2) {
+        c->erase_checkpoint = 1;
+        return ctl_remove(c->cfg, c->st, cmd.w[1], to, c->now, msg, len);
+    }
+    snprintf(msg, len, "cannot read the request '%s'", line);
+    return CTL_USAGE;
+}
+
+static int
+managers_run(struct programme_ctx *c, const char *to, const char *line, const char *words)
+{
+    char msg[512];
+    int rc = managers_execute(c, to, line, msg, sizeof(msg));
+
+    snprintf(c->detail, c->detail_len, "manager %s: %s", line, msg);
+    if (rc == CTL_FAIL) {
+        log_ctx(LOG_LEVEL_ERROR, c->m->message_id, to, "%s", c->detail);
+        return -1;
+    }
+    if (rc != CTL_OK && managers_event(c, to, "refused: %s", line) != 0)
+        return -1;
+    return managers_done(c, to, words, msg);
+}
+
+static int
+managers_token(char out[COMMAND_TOKEN_LEN + 1])
+{
+    static const char alphabet[] = COMMAND_TOKEN_ALPHABET;
+    unsigned char raw[COMMAND_TOKEN_LEN];
+
+    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+        return -1;
+    for (size_t i = 0; i < COMMAND_TOKEN_LEN; i++)
+        out[i] = alphabet[raw[i] % (sizeof(alphabet) - 1)];
+    out[COMMAND_TOKEN_LEN] = '\0';
+    return 0;
+}
+
+static int
+managers_ask(struct programme_ctx *c, const char *to, const char *line, const char *words)
+{
+    char token[COMMAND_TOKEN_LEN + 1], action[600], days[16];
+    int expiry = c->cfg->programme.confirm_expiry > 0 ? c->cfg->programme.confirm_expiry : 3 * DAY;
+
+    if (managers_token(token) != 0) {
+        snprintf(c->detail, c->detail_len, "cannot draw a random token");
+        return -1;
+    }
+    snprintf(action, sizeof(action), ACTION_PREFIX "%s", line);
+    snprintf(days, sizeof(days), "%d", expiry / DAY > 0 ? expiry / DAY : 1);
+    if (store_token_add(c->st, token, to, action, NULL, c->now, c->now + expiry) != 0) {
+        snprintf(c->detail, c->detail_len, "storing a manager token: %s", store_errmsg(c->st));
+        return -1;
+    }
+    snprintf(c->detail, c->detail_len, "manager %s: asked to confirm", line);
+    struct template_var v[] = {{"command", words}, {"token", token}, {"days", days}};
+    if (managers_event(c, to, "asked: %s", line) != 0)
+        return -1;
+    return managers_send(c, to, "manager-confirm", v, 3, "confirm", token);
+}
+
+static int
+managers_change(struct programme_ctx *c, const char *to, const struct managers_cmd *cmd)
+{
+    char line[128], words[768], why[400];
+    int rc = managers_canonical(c, cmd, line, sizeof(line), words, sizeof(words), why, sizeof(why));
+
+    if (rc < 0) {
+        snprintf(c->detail, c->detail_len, "manager command: %s", store_errmsg(c->st));
+        return -1;
+    }
+    if (rc == 0) {
+        snprintf(c->detail, c->detail_len, "manager %s: %s", cmd->w[0], why);
+        return managers_done(c, to, cmd->w[0], why);
+    }
+    if (managers_authenticated(c->cfg, c->m, to))
+        return managers_run(c, to, line, words);
+    return managers_ask(c, to, line, words);
+}
+
+/* ---- confirmations ---- */
+
+/* 1 when token is not a manager's (the caller reads the mail another way). */
+static int
+managers_confirm(struct programme_ctx *c, const char *to, const char *token)
+{
+    struct store_token t;
+    int found = token[0] ? store_token_get(c->st, token, &t) : 0;
+    const char *why = NULL;
+    int rc;
+
+    if (found <= 0)
+        return found < 0 ? -1 : 1;
+    if (strncmp(t.action, ACTION_PREFIX, strlen(ACTION_PREFIX)) != 0) {
+        store_token_free(&t);
+        return 1;
+    }
+    const char *line = t.action + strlen(ACTION_PREFIX);
+    if (strcasecmp(t.address, to) != 0)
+        why = "it was sent to another manager";
+    else if (t.closed != 0)
+        why = "it was used already";
+    else if (t.expires <= c->now)
+        why = "it has expired; send the command again";
+    if (why) {
+        char msg[256];
+        snprintf(msg, sizeof(msg), "Nothing was done: %s.", why);
+        snprintf(c->detail, c->detail_len, "manager confirmation refused: %s", why);
+        rc = managers_event(c, to, "refused confirmation: %s", line);
+        if (rc == 0)
+            rc = managers_done(c, to, line, msg);
+    } else if (store_token_close(c->st, t.token, c->now, "confirmed") < 0) {
+        rc = -1;
+    } else {
+        rc = managers_run(c, to, line, line);
+    }
+    store_token_free(&t);
+    return rc;
+}
+
+/* "confirm TOKEN" in the Subject or on the first line written: 1 and token set. */
+static int
+managers_confirm_token(struct programme_ctx *c, char token[COMMAND_TOKEN_LEN + 1])
+{
+    struct managers_cmd cmd;
+    char *subject = c->m->subject ? command_strip_prefixes(c->m->subject) : NULL;
+    const char *text = c->text ? c->text + strspn(c->text, " \t\r\n") : "";
+
+    for (int i = 0; i < 2; i++) {
+        managers_split(i == 0 ? (subject ? subject : "") : text, &cmd);
+        if (cmd.n >= 2 && strcmp(cmd.w[0], "confirm") == 0 &&
+            strlen(cmd.w[1]) <= COMMAND_TOKEN_LEN) {
+            snprintf(token, COMMAND_TOKEN_LEN + 1, "%s", cmd.w[1]);
+            for (char *p = token; *p; p++)
+                *p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+            free(subject);
+            return 1;
+        }
+    }
+    free(subject);
+    return 0;
+}
+
+int
+programme_manager_mail(struct programme_ctx *c)
+{
+    const char *to = managers_address(c->cfg, c->m->from_addr);
+    struct managers_cmd cmd;
+    char token[COMMAND_TOKEN_LEN + 1];
+    int rc;
+
+    if (to == NULL)
+        return 1;
+    /* A reply to our confirmation mail first: by its ref, or "confirm TOKEN". */
+    if (c->ref[0] && (rc = managers_confirm(c, to, c->ref)) != 1)
+        return rc;
+    if (!managers_parse(c, &cmd))
+        return managers_confirm_token(c, token) ? managers_confirm(c, to, token) : 1;
+    log_ctx(LOG_LEVEL_INFO, c->m->message_id, to, "manager command %s", cmd.w[0]);
+    if (strcmp(cmd.w[0], "report") == 0)
+        return managers_report(c, to);
+    if (strcmp(cmd.w[0], "list") == 0)
+        return managers_list(c, to, &cmd);
+    return managers_change(c, to, &cmd);
+}

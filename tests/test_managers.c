@@ -1,0 +1,359 @@
+/*
+ * Manager commands by mail, through the whole programme path: a forged
+ * From: changes nothing until the manager's mailbox confirms; a trusted
+ * Authentication-Results accepts at once, an untrusted or failing one does
+ * not; read-only answers go to the configured address; every action is
+ * logged without member addresses.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+
+#include "mail.h"
+#include "programme.h"
+#include "store.h"
+#include "testutil.h"
+
+#define T0 1767258000 /* 2026-01-01 09:00 UTC */
+#define DAY 86400
+
+struct fixture {
+    char dir[256];
+    char path[300];
+    struct config cfg;
+    struct store *st;
+    sqlite3 *db;
+    char *managers[2];
+    int seq;
+};
+
+static int
+setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    char err[256];
+
+    assert_non_null(f);
+    assert_int_equal(tu_mkdtemp(f->dir, sizeof(f->dir), "mgr"), 0);
+    snprintf(f->path, sizeof(f->path), "%s/m.db", f->dir);
+    assert_int_equal(store_open(f->path, &f->st, err, sizeof(err)), 0);
+    assert_int_equal(sqlite3_open(f->path, &f->db), SQLITE_OK);
+    sqlite3_busy_timeout(f->db, 5000);
+    f->managers[0] = "Boss@example.test";
+    f->managers[1] = "chief@example.test";
+    f->cfg.community.name = "Example Community";
+    f->cfg.community.address = "mentors@example.test";
+    f->cfg.community.managers = f->managers;
+    f->cfg.community.n_managers = 2;
+    f->cfg.community.list_id = "<mentors.example.test>";
+    f->cfg.smtp.from = "mentors@example.test";
+    f->cfg.templates.dir = MENTORD_SRCDIR "/templates";
+    f->cfg.limits.max_message_size = 1024 * 1024;
+    f->cfg.limits.replies_per_hour = 100;
+    f->cfg.limits.replies_per_day = 1000;
+    f->cfg.programme.confirm_expiry = 3 * DAY;
+    f->cfg.programme.bounce_threshold = 3;
+    f->cfg.lifecycle.length = 84 * DAY;
+    f->cfg.lifecycle.checkins = "3, 14";
+    f->cfg.lifecycle.quiet_start = 21;
+    f->cfg.lifecycle.quiet_end = 8;
+    f->cfg.lifecycle.introduction = "together";
+    f->cfg.matching.mode = "pairs";
+    f->cfg.digest.frequency = "weekly";
+    f->cfg.digest.day = "monday";
+    f->cfg.digest.hour = 9;
+    f->cfg.digest.timezone = "UTC";
+    f->cfg.digest.trusted_authserv = "mx.example.test";
+    char *e = NULL;
+    int rc = sqlite3_exec(
+        f->db,
+        "INSERT INTO members (id, address, name, role, state, profile, created, updated,"
+        " waiting_since) VALUES"
+        " (1, 'nina@x.test', 'Nina', 'newcomer', 'active', 'languages: english', 1, 1, 100),"
+        " (2, 'mo@x.test', 'Mo', 'mentor', 'active', 'capacity: 2\nlanguages: english', 1, 1,"
+        "  NULL),"
+        " (3, 'ned@x.test', NULL, 'newcomer', 'active', NULL, 1, 1, 200)",
+        NULL, NULL, &e);
+    if (rc != SQLITE_OK)
+        fail_msg("seed: %s", e);
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fixture *f = *state;
+
+    sqlite3_close(f->db);
+    store_close(f->st);
+    tu_rmrf(f->dir);
+    free(f);
+    return 0;
+}
+
+static int
+count(struct fixture *f, const char *fmt, ...)
+{
+    sqlite3_stmt *stmt;
+    char *q = NULL;
+    int n = -1;
+    va_list ap;
+
+    va_start(ap, fmt);
+    assert_true(vasprintf(&q, fmt, ap) > 0);
+    va_end(ap);
+    if (sqlite3_prepare_v2(f->db, q, -1, &stmt, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", q, sqlite3_errmsg(f->db));
+    if (sqlite3_step(stmt) == SQLITE_ROW)
+        n = sqlite3_column_int(stmt, 0);
+    sqlite3_finalize(stmt);
+    free(q);
+    return n;
+}
+
+/* Deliver a mail; extra holds more header lines ending in \r\n. */
+static void
+deliver(struct fixture *f, const char *from, const char *subject, const char *extra,
+        const char *body)
+{
+    char *raw = NULL, err[256];
+    struct mail *m = NULL;
+    struct programme_result res;
+
+    f->seq++;
+    assert_true(asprintf(&raw,
+                         "%sFrom: %s\r\nTo: mentors@example.test\r\nSubject: %s\r\n"
+                         "Message-ID: <mgr%d@client.test>\r\n"
+                         "Date: Thu, 01 Jan 2026 10:00:00 +0000\r\n\r\n%s",
+                         extra ? extra : "", from, subject, f->seq, body) > 0);
+    assert_int_equal(mail_parse(raw, strlen(raw), &m, err, sizeof(err)), 0);
+    assert_int_equal(store_begin(f->st), 0);
+    int rc =
+        programme_handle_mail(&f->cfg, f->st, m, raw, strlen(raw), strlen(raw), T0 + f->seq, &res);
+    if (rc != 0)
+        fail_msg("programme_handle_mail: %s", res.detail);
+    assert_int_equal(store_commit(f->st), 0);
+    mail_free(m);
+    free(raw);
+}
+
+/* The newest mail to rcpt: its ref and Message-ID; 0 when there is none. */
+static int
+newest(struct fixture *f, const char *rcpt, char *ref, char *msgid, char *body, size_t blen)
+{
+    sqlite3_stmt *stmt;
+    int found;
+
+    assert_int_equal(sqlite3_prepare_v2(f->db,
+                                        "SELECT coalesce(ref, ''), message_id, headers || body"
+                                        " FROM outbox WHERE recipient = ?1 ORDER BY id DESC",
+                                        -1, &stmt, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(stmt, 1, rcpt, -1, SQLITE_STATIC);
+    found = sqlite3_step(stmt) == SQLITE_ROW;
+    if (found) {
+        strcpy(ref, (const char *)sqlite3_column_text(stmt, 0));
+        strcpy(msgid, (const char *)sqlite3_column_text(stmt, 1));
+        snprintf(body, blen, "%s", (const char *)sqlite3_column_text(stmt, 2));
+    }
+    sqlite3_finalize(stmt);
+    return found;
+}
+
+static void
+test_forged_match_changes_nothing_until_confirmed(void **state)
+{
+    struct fixture *f = *state;
+    char ref[32], msgid[256], body[16384], hdr[400];
+
+    deliver(f, "boss@example.test", "match nina@x.test mo@x.test", NULL, "");
+    assert_int_equal(count(f, "SELECT count(*) FROM pairs"), 0);
+    assert_true(newest(f, "Boss@example.test", ref, msgid, body, sizeof(body)));
+    assert_int_equal(strlen(ref), 10);
+    assert_non_null(strstr(body, "match nina@x.test with mo@x.test"));
+    assert_int_equal(count(f, "SELECT count(*) FROM tokens WHERE action = 'manager:match #1 #2'"
+                              " AND address = 'Boss@example.test'"),
+                     1);
+    assert_int_equal(count(f, "SELECT count(*) FROM events WHERE kind = 'manager'"
+                              " AND detail = 'asked: match #1 #2'"
+                              " AND member = 'Boss@example.test'"),
+                     1);
+    /* Somebody else cannot use the token, not even another manager. */
+    deliver(f, "mallory@evil.test", "confirm", NULL, "confirm ");
+    snprintf(hdr, sizeof(hdr), "confirm %s", ref);
+    deliver(f, "mallory@evil.test", hdr, NULL, "");
+    deliver(f, "chief@example.test", hdr, NULL, "");
+    assert_int_equal(count(f, "SELECT count(*) FROM pairs"), 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM tokens WHERE closed IS NULL"), 1);
+    /* The manager's own reply, threaded by In-Reply-To, confirms. */
+    snprintf(hdr, sizeof(hdr), "In-Reply-To: <%s>\r\n", msgid);
+    deliver(f, "boss@example.test", "Re: Confirm", hdr, "yes please\r\n");
+    assert_int_equal(
+        count(f, "SELECT count(*) FROM pairs WHERE newcomer = 1 AND mentor = 2 AND state ="
+                 " 'active'"),
+        1);
+    assert_int_equal(count(f, "SELECT count(*) FROM members WHERE id = 1 AND waiting_since IS"
+                              " NULL"),
+                     1);
+    assert_int_equal(count(f, "SELECT count(*) FROM events WHERE kind = 'manager' AND detail"
+                              " LIKE 'match #1 #2: pair %%'"),
+                     1);
+    assert_int_equal(count(f, "SELECT count(*) FROM events WHERE kind = 'manager' AND detail"
+                              " LIKE '%%@%%'"),
+                     0);
+    /* The same token again does nothing more. */
+    deliver(f, "boss@example.test", "Re: Confirm", hdr, "again\r\n");
+    assert_int_equal(count(f, "SELECT count(*) FROM pairs"), 1);
+    assert_true(newest(f, "Boss@example.test", ref, msgid, body, sizeof(body)));
+    assert_non_null(strstr(body, "used already"));
+}
+
+static void
+test_trusted_authentication_results_accept_at_once(void **state)
+{
+    struct fixture *f = *state;
+
+    deliver(f, "boss@example.test", "pause ned@x.test 2",
+            "Authentication-Results: mx.example.test (a comment; with a semicolon);\r\n"
+            " dkim=pass header.d=example.test header.s=sel; spf=none\r\n",
+            "");
+    assert_int_equal(count(f,
+                           "SELECT count(*) FROM members WHERE id = 3 AND state = 'paused'"
+                           " AND pause_until = %lld",
+                           (long long)(T0 + 1 + 14 * DAY)),
+                     1);
+    assert_int_equal(count(f, "SELECT count(*) FROM tokens"), 0);
+    /* SPF pass for a MAIL FROM in the manager's domain is enough too. */
+    deliver(f, "chief@example.test", "resume ned@x.test",
+            "Authentication-Results: mx.example.test 1; spf=pass"
+            " smtp.mailfrom=bounces@example.test\r\n",
+            "");
+    assert_int_equal(count(f, "SELECT count(*) FROM members WHERE id = 3 AND state = 'active'"), 1);
+    assert_int_equal(count(f, "SELECT count(*) FROM events WHERE kind = 'manager' AND member ="
+                              " 'chief@example.test' AND detail = 'resume #3'"),
+                     1);
+}
+
+static void
+test_untrusted_or_failing_results_ask_for_confirmation(void **state)
+{
+    struct fixture *f = *state;
+    static const char *const headers[] = {
+        /* another server's word */
+        "Authentication-Results: evil.example; dkim=pass header.d=example.test\r\n",
+        /* a pass, but for somebody else's domain */
+        "Authentication-Results: mx.example.test; dkim=pass header.d=evil.test\r\n",
+        /* our server said fail; a forged pass below it does not count */
+        "Authentication-Results: mx.example.test; dkim=fail header.d=example.test\r\n"
+        "Authentication-Results: mx.example.test; dkim=pass header.d=example.test\r\n",
+        /* a method name that merely starts like one */
+        "Authentication-Results: mx.example.test; dkim=passed header.d=example.test\r\n",
+        /* the domain only as a longer suffix */
+        "Authentication-Results: mx.example.test; spf=pass smtp.mailfrom=x@notexample.test\r\n",
+    };
+
+    for (size_t i = 0; i < sizeof(headers) / sizeof(headers[0]); i++)
+        deliver(f, "boss@example.test", "remove nina@x.test", headers[i], "");
+    assert_int_equal(count(f, "SELECT count(*) FROM members WHERE id = 1"), 1);
+    assert_int_equal(count(f, "SELECT count(*) FROM tokens WHERE action = 'manager:remove #1'"), 5);
+    /* With no trusted server configured, even a perfect header is not enough. */
+    f->cfg.digest.trusted_authserv = NULL;
+    deliver(f, "boss@example.test", "remove nina@x.test",
+            "Authentication-Results: mx.example.test; dkim=pass header.d=example.test\r\n", "");
+    assert_int_equal(count(f, "SELECT count(*) FROM members WHERE id = 1"), 1);
+}
+
+static void
+test_remove_erases_and_logs_no_address(void **state)
+{
+    struct fixture *f = *state;
+    char ref[32], msgid[256], body[16384], subject[64];
+
+    deliver(f, "boss@example.test", "Remove", NULL, "remove <nina@x.test>\r\n");
+    assert_true(newest(f, "Boss@example.test", ref, msgid, body, sizeof(body)));
+    snprintf(subject, sizeof(subject), "confirm %s", ref);
+    deliver(f, "BOSS@example.test", "hello", NULL, subject);
+    assert_int_equal(count(f, "SELECT count(*) FROM members WHERE address = 'nina@x.test'"), 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM events WHERE detail LIKE '%%nina%%'"), 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM tokens WHERE action LIKE '%%nina%%'"), 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM events WHERE kind = 'manager' AND detail"
+                              " LIKE 'remove #1%%'"),
+                     1);
+    assert_true(newest(f, "Boss@example.test", ref, msgid, body, sizeof(body)));
+    assert_non_null(strstr(body, "removed and erased"));
+}
+
+static void
+test_read_only_commands_answer_the_configured_address(void **state)
+{
+    struct fixture *f = *state;
+    char ref[32], msgid[256], body[32768];
+
+    /* Reply-To is ignored: the listing goes to the manager as configured. */
+    deliver(f, "BOSS@EXAMPLE.TEST", "list waiting", "Reply-To: thief@evil.test\r\n", "");
+    assert_int_equal(count(f, "SELECT count(*) FROM outbox WHERE recipient LIKE '%%evil%%'"), 0);
+    assert_true(newest(f, "Boss@example.test", ref, msgid, body, sizeof(body)));
+    assert_non_null(strstr(body, "nina@x.test"));
+    assert_non_null(strstr(body, "ned@x.test"));
+    assert_true(strstr(body, "nina@x.test") < strstr(body, "ned@x.test")); /* longest wait first */
+    deliver(f, "boss@example.test", "Re: list mentors", NULL, "");
+    assert_true(newest(f, "Boss@example.test", ref, msgid, body, sizeof(body)));
+    assert_non_null(strstr(body, "mo@x.test"));
+    deliver(f, "boss@example.test", "report", NULL, "");
+    assert_true(newest(f, "Boss@example.test", ref, msgid, body, sizeof(body)));
+    assert_non_null(strstr(body, "multipart/alternative"));
+    assert_non_null(strstr(body, "so far"));
+    assert_int_equal(count(f, "SELECT count(*) FROM events WHERE kind = 'manager' AND detail IN"
+                              " ('list waiting', 'list mentors', 'report')"),
+                     3);
+    /* The same words from a member are not manager commands. */
+    int before = count(f, "SELECT count(*) FROM events WHERE kind = 'manager'");
+    deliver(f, "nina@x.test", "list waiting", NULL, "");
+    assert_int_equal(count(f, "SELECT count(*) FROM events WHERE kind = 'manager'"), before);
+}
+
+static void
+test_bad_requests_are_answered_not_asked(void **state)
+{
+    struct fixture *f = *state;
+    char ref[32], msgid[256], body[16384];
+
+    deliver(f, "boss@example.test", "match nobody@x.test mo@x.test", NULL, "");
+    assert_true(newest(f, "Boss@example.test", ref, msgid, body, sizeof(body)));
+    assert_non_null(strstr(body, "There is no member nobody@x.test."));
+    deliver(f, "boss@example.test", "pause", NULL, "");
+    assert_true(newest(f, "Boss@example.test", ref, msgid, body, sizeof(body)));
+    assert_non_null(strstr(body, "pause needs a member."));
+    assert_int_equal(count(f, "SELECT count(*) FROM tokens"), 0);
+    /* Two newcomers cannot be matched, even when the server vouches for the manager. */
+    deliver(f, "boss@example.test", "match nina@x.test ned@x.test",
+            "Authentication-Results: mx.example.test; dkim=pass header.d=example.test\r\n", "");
+    assert_true(newest(f, "Boss@example.test", ref, msgid, body, sizeof(body)));
+    assert_non_null(strstr(body, "a match needs a newcomer and a mentor"));
+    assert_int_equal(count(f, "SELECT count(*) FROM pairs"), 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM events WHERE detail = 'refused: match #1 #3'"),
+                     1);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_forged_match_changes_nothing_until_confirmed, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_trusted_authentication_results_accept_at_once, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_untrusted_or_failing_results_ask_for_confirmation,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_remove_erases_and_logs_no_address, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_only_commands_answer_the_configured_address,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_requests_are_answered_not_asked, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
