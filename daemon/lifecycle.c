@@ -327,8 +327,11 @@ lc_milestones(struct store *st, int64_t mentor, time_t now)
 
 /* ---- the event handlers ---- */
 
-/* What a handler did: RUN_DONE (mark done with outcome) or RUN_MOVED (due changed). */
-enum { RUN_DONE = 0, RUN_MOVED = 1 };
+/*
+ * What a handler did: RUN_DONE (mark done with outcome), RUN_MOVED (due
+ * changed), RUN_SKIP (done without mail: the member is paused, left, ...).
+ */
+enum { RUN_DONE = 0, RUN_MOVED = 1, RUN_SKIP = 2 };
 
 struct lc_run {
     const struct config *cfg;
@@ -348,8 +351,8 @@ lc_move(struct lc_run *r, time_t due, const char *why)
 
 /*
  * Can mail go to mb now?  0: yes.  RUN_MOVED: the event was put off (night
- * there, or away).  RUN_DONE with r->outcome set: never (paused, left,
- * undeliverable).  -1 on error.
+ * there, or away).  RUN_SKIP with r->outcome set: not this one (paused,
+ * left, undeliverable).  -1 on error.
  */
 static int
 lc_reachable(struct lc_run *r, const struct lc_member *mb, int respect_pause, int respect_away)
@@ -358,11 +361,11 @@ lc_reachable(struct lc_run *r, const struct lc_member *mb, int respect_pause, in
 
     if (strcmp(mb->m.state, "left") == 0 || mb->m.undeliverable) {
         r->outcome = mb->m.undeliverable ? "undeliverable" : "left";
-        return RUN_DONE;
+        return RUN_SKIP;
     }
     if (respect_pause && strcmp(mb->m.state, "paused") == 0) {
         r->outcome = "paused";
-        return RUN_DONE;
+        return RUN_SKIP;
     }
     if (respect_away && mb->m.away_until > r->now)
         return lc_move(r, mb->m.away_until, "away");
@@ -629,8 +632,8 @@ lc_reminder(struct lc_run *r)
         int soft = load.score >= LOAD_SOFT;
         struct template_var v[] = {{"mentees", list}, {"soft", soft ? "yes" : NULL}};
         rc = lc_send(r->cfg, r->st, &mentor, "reminder", v, 2, "scheduled", NULL, r->now);
-        if (rc == 0)
-            rc = store_member_set_last_reminder(r->st, mentor.m.id, r->now);
+        if (rc == 0 && store_member_set_last_reminder(r->st, mentor.m.id, r->now) < 0)
+            rc = -1;
         if (rc == 0 && soft)
             rc = store_event_add(r->st, r->now, "burnout", mentor.m.address, NULL, load.why);
         r->outcome = soft ? "sent softened" : "sent";
@@ -844,7 +847,7 @@ lc_milestone(struct lc_run *r)
         return rc;
     }
     rc = lc_reachable(r, &mb, 1, 0);
-    if (rc == RUN_DONE) {
+    if (rc == RUN_SKIP) {
         /* Not written to (paused, ...), but the managers' digest still mentions it. */
         rc = store_event_add(r->st, r->now, "milestone", mb.m.address, NULL, r->ev->arg);
     } else if (rc == 0) {
@@ -938,6 +941,8 @@ programme_run_due(const struct config *cfg, struct store *st, time_t now)
             rc = lc_handlers[i].run(&r);
     if (rc < 0)
         goto fail;
+    if (rc == RUN_SKIP)
+        rc = RUN_DONE;
     if (rc == RUN_DONE && store_schedule_done(st, ev.id, now, r.outcome) != 0)
         goto fail;
     log_ctx(LOG_LEVEL_DEBUG, NULL, NULL, "scheduled %s %lld: %s", ev.kind, (long long)ev.id,
@@ -1077,6 +1082,24 @@ lc_rating_leading(const char *t)
     return 0;
 }
 
+/* A short first line with a number standing alone: "Gut, 4", "so far 4 :)". */
+static int
+lc_rating_short_line(const char *t)
+{
+    const char *p = t + strspn(t, " \t\r\n");
+    size_t n = strcspn(p, "\r\n");
+
+    if (n > 30)
+        return 0; /* a sentence: "we met 3 times" is no rating */
+    for (size_t i = 0; i < n; i++) {
+        int before = i == 0 || !isalnum((unsigned char)p[i - 1]);
+        int after = i + 1 >= n || (!isalnum((unsigned char)p[i + 1]) && p[i + 1] != '.');
+        if (before && after && p[i] >= '1' && p[i] <= '5')
+            return p[i] - '0';
+    }
+    return 0;
+}
+
 /* "★★★★☆": the filled stars. */
 static int
 lc_rating_stars(const char *t)
@@ -1145,6 +1168,8 @@ lc_parse_answer(const char *text, struct lc_answer *a)
         a->rating = lc_rating_keyword(t);
     if (!a->rating)
         a->rating = lc_rating_leading(t);
+    if (!a->rating)
+        a->rating = lc_rating_short_line(t);
     if (!a->rating)
         a->rating = lc_rating_stars(t);
     if (!a->rating)

@@ -1,0 +1,626 @@
+/*
+ * The programme over weeks on the real store and templates: introductions,
+ * check-ins at the right (daytime) hours exactly once, batched and
+ * burnout-aware reminders, silent mentors, pauses, feedback answers in
+ * several styles, the end of a pairing, milestones and leaving.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+
+#include "../daemon/programme_int.h"
+#include "mail.h"
+#include "programme.h"
+#include "reply.h"
+#include "store.h"
+#include "testutil.h"
+
+#define T0 1767258000 /* 2026-01-01 09:00 UTC */
+#define HOUR 3600
+#define DAY 86400
+
+struct fixture {
+    char dir[256];
+    char path[300];
+    struct config cfg;
+    struct store *st;
+    char *managers[1];
+    sqlite3 *db; /* a second connection for looking */
+};
+
+static int
+setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    char err[256];
+
+    assert_non_null(f);
+    assert_int_equal(tu_mkdtemp(f->dir, sizeof(f->dir), "life"), 0);
+    snprintf(f->path, sizeof(f->path), "%s/m.db", f->dir);
+    assert_int_equal(store_open(f->path, &f->st, err, sizeof(err)), 0);
+    assert_int_equal(sqlite3_open(f->path, &f->db), SQLITE_OK);
+    f->managers[0] = "boss@example.test";
+    f->cfg.community.name = "Example Community";
+    f->cfg.community.address = "mentors@example.test";
+    f->cfg.community.managers = f->managers;
+    f->cfg.community.n_managers = 1;
+    f->cfg.community.list_id = "<mentors.example.test>";
+    f->cfg.smtp.from = "mentors@example.test";
+    f->cfg.templates.dir = MENTORD_SRCDIR "/templates";
+    f->cfg.limits.max_message_size = 1024 * 1024;
+    f->cfg.limits.replies_per_hour = 100;
+    f->cfg.limits.replies_per_day = 1000;
+    f->cfg.lifecycle.length = 84 * DAY;
+    f->cfg.lifecycle.checkins = "3, 14, 30, 60";
+    f->cfg.lifecycle.quiet_start = 21;
+    f->cfg.lifecycle.quiet_end = 8;
+    f->cfg.lifecycle.reminder_period = 7 * DAY;
+    f->cfg.lifecycle.silent_checkins = 2;
+    f->cfg.lifecycle.pause_notice = 3 * DAY;
+    f->cfg.lifecycle.introduction = "together";
+    f->cfg.matching.proposal_timeout = 3 * DAY;
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fixture *f = *state;
+
+    sqlite3_close(f->db);
+    store_close(f->st);
+    tu_rmrf(f->dir);
+    free(f);
+    return 0;
+}
+
+static int64_t
+member(struct fixture *f, const char *addr, const char *name, const char *role, const char *profile)
+{
+    int64_t id = 0;
+
+    assert_int_equal(store_member_upsert(f->st, addr, name, role, "active", profile, T0 - DAY, &id),
+                     0);
+    return id;
+}
+
+static int64_t
+pair_at(struct fixture *f, int64_t newcomer, int64_t mentor, const char *reasons, time_t t)
+{
+    int64_t id = 0;
+    char ref[32];
+
+    assert_int_equal(store_begin(f->st), 0);
+    assert_int_equal(store_pair_add(f->st, newcomer, mentor, "active", 100, reasons, t,
+                                    t + f->cfg.lifecycle.length, &id, ref, sizeof(ref)),
+                     0);
+    assert_int_equal(programme_pair_started(&f->cfg, f->st, id, t), 0);
+    assert_int_equal(store_commit(f->st), 0);
+    return id;
+}
+
+/* Everything due at t, each in its own transaction like the daemon; the number run. */
+static int
+run_at(struct fixture *f, time_t t)
+{
+    int n = 0, rc;
+
+    do {
+        assert_int_equal(store_begin(f->st), 0);
+        rc = programme_run_due(&f->cfg, f->st, t);
+        assert_true(rc >= 0);
+        assert_int_equal(store_commit(f->st), 0);
+        n += rc;
+        assert_true(n < 10000);
+    } while (rc == 1);
+    return n;
+}
+
+/* Live through [from, to] hour by hour. */
+static void
+live(struct fixture *f, time_t from, time_t to)
+{
+    for (time_t t = from; t <= to; t += HOUR)
+        run_at(f, t);
+}
+
+static int
+sql_int(struct fixture *f, const char *sql, const char *a, const char *b)
+{
+    sqlite3_stmt *stmt;
+    int v = -1;
+
+    assert_int_equal(sqlite3_prepare_v2(f->db, sql, -1, &stmt, NULL), SQLITE_OK);
+    if (a)
+        sqlite3_bind_text(stmt, 1, a, -1, SQLITE_TRANSIENT);
+    if (b)
+        sqlite3_bind_text(stmt, 2, b, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(stmt) == SQLITE_ROW)
+        v = sqlite3_column_int(stmt, 0);
+    sqlite3_finalize(stmt);
+    return v;
+}
+
+/* Mail to rcpt whose headers or body contain like (a LIKE pattern part). */
+static int
+mails(struct fixture *f, const char *rcpt, const char *like)
+{
+    char pat[256];
+
+    snprintf(pat, sizeof(pat), "%%%s%%", like);
+    return sql_int(f,
+                   "SELECT count(*) FROM outbox WHERE recipient = ?1"
+                   " AND (headers LIKE ?2 OR body LIKE ?2)",
+                   rcpt, pat);
+}
+
+/* The body of the newest mail to rcpt matching like (malloc'd). */
+static char *
+body_of(struct fixture *f, const char *rcpt, const char *like)
+{
+    sqlite3_stmt *stmt;
+    char pat[256], *out = NULL;
+
+    snprintf(pat, sizeof(pat), "%%%s%%", like);
+    assert_int_equal(sqlite3_prepare_v2(f->db,
+                                        "SELECT headers || body FROM outbox WHERE recipient = ?1"
+                                        " AND (headers LIKE ?2 OR body LIKE ?2) ORDER BY id DESC",
+                                        -1, &stmt, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(stmt, 1, rcpt, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(stmt, 2, pat, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(stmt) == SQLITE_ROW)
+        out = strdup((const char *)sqlite3_column_text(stmt, 0));
+    sqlite3_finalize(stmt);
+    assert_non_null(out);
+    return out;
+}
+
+#define MENTOR "maria@example.test"
+#define MENTEE "ben@example.test"
+
+static void
+test_introduction_together(void **state)
+{
+    struct fixture *f = *state;
+    int64_t m = member(f, MENTOR, "Maria Lopez", "mentor", "Skills: rust\nCapacity: 2\n");
+    int64_t n = member(f, MENTEE, "Ben Okafor", "newcomer", "Skills: rust, docs\n");
+
+    pair_at(f, n, m, "you both listed Rust\none hour apart", T0);
+    assert_int_equal(run_at(f, T0), 3); /* two introductions and a first-mentee milestone */
+    char *b = body_of(f, MENTEE, "Please meet each other");
+    assert_non_null(strstr(b, MENTOR));
+    assert_non_null(strstr(b, MENTEE));
+    assert_non_null(strstr(b, "you both listed Rust"));
+    assert_non_null(strstr(b, "one hour apart"));
+    assert_non_null(strstr(b, "does not do the work"));
+    assert_non_null(strstr(b, "HELP"));
+    assert_non_null(strstr(b, "first step"));
+    free(b);
+    assert_int_equal(mails(f, MENTOR, "Please meet each other"), 1);
+    /* Four check-ins to each side and one end. */
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM schedule WHERE kind = 'checkin'", NULL, NULL),
+                     8);
+    assert_int_equal(
+        sql_int(f, "SELECT count(*) FROM schedule WHERE kind = 'pair-end'", NULL, NULL), 1);
+    /* Later mail to the mentor never carries the mentee's address. */
+    live(f, T0 + HOUR, T0 + 15 * DAY);
+    assert_int_equal(mails(f, MENTOR, MENTEE), 1);
+    assert_int_equal(mails(f, MENTEE, MENTOR), 1);
+}
+
+static void
+test_introduction_separate(void **state)
+{
+    struct fixture *f = *state;
+    int64_t m = member(f, MENTOR, "Maria Lopez", "mentor", NULL);
+    int64_t n = member(f, MENTEE, "Ben Okafor", "newcomer", "Skills: go\n");
+
+    f->cfg.lifecycle.introduction = "separate";
+    pair_at(f, n, m, "you both listed Go", T0);
+    run_at(f, T0);
+    assert_int_equal(mails(f, MENTEE, "We found you a mentor"), 1);
+    assert_int_equal(mails(f, MENTOR, "Thank you for mentoring Ben"), 1);
+    char *b = body_of(f, MENTOR, "Thank you for mentoring");
+    assert_non_null(strstr(b, "Skills: go"));
+    free(b);
+}
+
+static void
+test_checkins_on_time_exactly_once(void **state)
+{
+    struct fixture *f = *state;
+    int64_t m = member(f, MENTOR, "Maria", "mentor", NULL);
+    int64_t n = member(f, MENTEE, "Ben", "newcomer", NULL);
+
+    pair_at(f, n, m, NULL, T0);
+    live(f, T0, T0 + 3 * DAY - HOUR);
+    assert_int_equal(mails(f, MENTEE, "How is it going"), 0);
+    live(f, T0 + 3 * DAY, T0 + 3 * DAY + 2 * HOUR);
+    assert_int_equal(mails(f, MENTEE, "How is it going"), 1);
+    assert_int_equal(mails(f, MENTEE, "Have you met yet"), 1);
+    /* Asked again and again at the same time: nothing more. */
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(run_at(f, T0 + 3 * DAY + 2 * HOUR), 0);
+    live(f, T0 + 3 * DAY + 3 * HOUR, T0 + 20 * DAY);
+    assert_int_equal(mails(f, MENTEE, "How is it going"), 2);
+    assert_int_equal(mails(f, MENTOR, "How is it going"), 2);
+    /* The check-in carries the pair's ref for threading, in the Subject and the outbox. */
+    assert_int_equal(sql_int(f,
+                             "SELECT count(*) FROM outbox o JOIN pairs p ON o.ref = p.ref"
+                             " WHERE o.recipient = ?1 AND o.headers LIKE '%[ref %'",
+                             MENTEE, NULL),
+                     2);
+    assert_int_equal(store_schedule_next_due(f->st), T0 + 30 * DAY);
+    assert_int_equal(programme_next_due(&f->cfg, f->st), T0 + 30 * DAY);
+}
+
+static void
+test_never_at_night_in_tokyo(void **state)
+{
+    struct fixture *f = *state;
+    int64_t m = member(f, MENTOR, "Maria", "mentor", "Time zone: Europe/London\n");
+    int64_t n = member(f, MENTEE, "Ben", "newcomer", "Time zone: Asia/Tokyo\n");
+
+    /* 15:00 UTC is midnight in Tokyo (UTC+9): the mentee's mail waits for 08:00 there. */
+    time_t start = T0 + 6 * HOUR;
+    pair_at(f, n, m, NULL, start);
+    live(f, start, start + 40 * DAY);
+    assert_true(mails(f, MENTEE, "How is it going") >= 3);
+    sqlite3_stmt *stmt;
+    assert_int_equal(sqlite3_prepare_v2(f->db,
+                                        "SELECT created, recipient FROM outbox WHERE kind ="
+                                        " 'scheduled'",
+                                        -1, &stmt, NULL),
+                     SQLITE_OK);
+    int seen = 0;
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+        long long t = sqlite3_column_int64(stmt, 0);
+        int tokyo = strcmp((const char *)sqlite3_column_text(stmt, 1), MENTEE) == 0;
+        int hour = (int)(((t + (tokyo ? 9 * HOUR : 0)) % DAY) / HOUR);
+        if (hour >= 21 || hour < 8)
+            fail_msg("mail to %s at local hour %d", sqlite3_column_text(stmt, 1), hour);
+        seen++;
+    }
+    sqlite3_finalize(stmt);
+    assert_true(seen >= 6);
+    /* The mentor in London got the introduction at once; the mentee at 08:00 Tokyo time. */
+    assert_int_equal(
+        sql_int(f, "SELECT min(created) FROM outbox WHERE recipient = ?1", MENTEE, NULL),
+        start + 8 * HOUR);
+    assert_int_equal(
+        sql_int(f, "SELECT min(created) FROM outbox WHERE recipient = ?1", MENTOR, NULL), start);
+}
+
+static void
+test_reminders_batched_and_silent_mentor(void **state)
+{
+    struct fixture *f = *state;
+    int64_t m = member(f, MENTOR, "Maria", "mentor", "Capacity: 6\n");
+    const char *who[3] = {"ann@example.test", "bob@example.test", "cy@example.test"};
+    const char *names[3] = {"Ann", "Bob", "Cy"};
+
+    for (int i = 0; i < 3; i++)
+        pair_at(f, member(f, who[i], names[i], "newcomer", NULL), m, NULL, T0);
+    live(f, T0, T0 + 50 * DAY);
+    int reminders = mails(f, MENTOR, "A few things waiting");
+    assert_true(reminders >= 1);
+    /* Never two reminders within a period. */
+    assert_int_equal(sql_int(f,
+                             "SELECT count(*) FROM outbox a JOIN outbox b ON a.id < b.id"
+                             " WHERE a.recipient = ?1 AND b.recipient = ?1"
+                             " AND a.headers LIKE '%A few things waiting%'"
+                             " AND b.headers LIKE '%A few things waiting%'"
+                             " AND b.created - a.created < 7 * 86400",
+                             MENTOR, NULL),
+                     0);
+    assert_true(reminders <= 3);
+    /* The first reminder names all three mentees. */
+    assert_int_equal(sql_int(f,
+                             "SELECT body LIKE '%Ann:%' AND body LIKE '%Bob:%'"
+                             " AND body LIKE '%Cy:%' FROM outbox WHERE recipient = ?1"
+                             " AND headers LIKE '%A few things waiting%' ORDER BY id",
+                             MENTOR, NULL),
+                     1);
+    /* Silent through two check-ins: each mentee is offered a new mentor, managers told. */
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(mails(f, who[i], "Would you like another mentor"), 1);
+    assert_int_equal(mails(f, "boss@example.test", "has not answered the last check-ins"), 3);
+    assert_int_equal(store_event_count(f->st, "silent"), 3);
+    assert_true(sql_int(f, "SELECT unanswered FROM members WHERE address = ?1", MENTOR, NULL) >= 6);
+}
+
+/* One mentee, the mentor silent after day 3; the reminder goes out on day 15. */
+static void
+overloaded(struct fixture *f, int unanswered_before, int low_ratings)
+{
+    int64_t m = member(f, MENTOR, "Maria", "mentor", NULL);
+    int64_t n = member(f, MENTEE, "Ben", "newcomer", NULL);
+    int64_t p = pair_at(f, n, m, NULL, T0);
+
+    live(f, T0, T0 + 4 * DAY);
+    char sql[128];
+    snprintf(sql, sizeof(sql), "UPDATE members SET unanswered = %d WHERE id = %lld",
+             unanswered_before, (long long)m);
+    assert_int_equal(sqlite3_exec(f->db, sql, NULL, NULL, NULL), SQLITE_OK);
+    for (int i = 0; i < low_ratings; i++) {
+        struct store_feedback fb = {
+            .pair = p, .member = n, .role = "newcomer", .at = T0 + 4 * DAY, .rating = 1, .met = 1};
+        assert_int_equal(store_feedback_add(f->st, &fb, NULL), 0);
+    }
+    live(f, T0 + 4 * DAY + HOUR, T0 + 20 * DAY);
+}
+
+static void
+test_reminder_softened_under_load(void **state)
+{
+    struct fixture *f = *state;
+
+    overloaded(f, 1, 0); /* 1/1 mentees + 2 unanswered = 1.5: softened */
+    assert_int_equal(mails(f, MENTOR, "A few things waiting"), 1);
+    char *b = body_of(f, MENTOR, "A few things waiting");
+    assert_non_null(strstr(b, "gentle"));
+    assert_non_null(strstr(b, "PAUSE"));
+    assert_non_null(strstr(b, "Ben: the day 14 check-in is still waiting"));
+    free(b);
+    assert_int_equal(store_event_count(f->st, "burnout"), 1);
+}
+
+static void
+test_reminder_normal_and_held(void **state)
+{
+    struct fixture *f = *state;
+
+    overloaded(f, 0, 0); /* 1/1 + 1 unanswered = 1.25: an ordinary reminder */
+    assert_int_equal(mails(f, MENTOR, "A few things waiting"), 1);
+    char *b = body_of(f, MENTOR, "A few things waiting");
+    assert_null(strstr(b, "PAUSE"));
+    free(b);
+    teardown(state);
+    setup(state);
+    f = *state;
+    overloaded(f, 0, 3); /* + three low ratings = 2.75: held back */
+    assert_int_equal(sql_int(f,
+                             "SELECT count(*) FROM schedule WHERE kind = 'reminder'"
+                             " AND outcome = 'held'",
+                             NULL, NULL),
+                     1);
+    assert_int_equal(mails(f, MENTOR, "A few things waiting"), 0);
+    assert_int_equal(store_event_count(f->st, "burnout"), 1);
+}
+
+static void
+test_paused_mentor_gets_only_the_pause_note(void **state)
+{
+    struct fixture *f = *state;
+    int64_t m = member(f, MENTOR, "Maria", "mentor", NULL);
+    int64_t n = member(f, MENTEE, "Ben", "newcomer", NULL);
+
+    pair_at(f, n, m, NULL, T0);
+    run_at(f, T0);
+    int before = sql_int(f, "SELECT count(*) FROM outbox WHERE recipient = ?1", MENTOR, NULL);
+    assert_int_equal(store_member_set_state(f->st, MENTOR, "paused", T0 + 10 * DAY, T0), 1);
+    assert_true(programme_next_due(&f->cfg, f->st) <= T0);
+    live(f, T0 + HOUR, T0 + 10 * DAY - HOUR);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM outbox WHERE recipient = ?1", MENTOR, NULL),
+                     before + 1);
+    assert_int_equal(mails(f, MENTOR, "break ends on"), 1);
+    assert_int_equal(mails(f, MENTEE, "How is it going"), 1); /* the mentee's day 3 went out */
+    /* At the end of the pause: active again, with the break recorded; check-ins resume. */
+    live(f, T0 + 10 * DAY, T0 + 15 * DAY);
+    struct store_member mem;
+    assert_int_equal(store_member_get(f->st, MENTOR, &mem), 1);
+    assert_string_equal(mem.state, "active");
+    assert_int_equal(mem.last_break, T0 + 10 * DAY);
+    store_member_free(&mem);
+    assert_int_equal(mails(f, MENTOR, "How is it going"), 1);
+    assert_int_equal(mails(f, MENTOR, "break ends on"), 1);
+}
+
+/* A reply to a check-in, as a client would send it. */
+static void
+answer(struct fixture *f, int64_t pair, const char *from, const char *body, time_t now)
+{
+    char *raw = NULL;
+    struct mail *m = NULL;
+    char err[256], detail[512];
+
+    assert_true(asprintf(&raw,
+                         "From: Someone <%s>\r\nTo: mentors@example.test\r\n"
+                         "Subject: Re: How is it going?\r\nMessage-ID: <a%lld@c.test>\r\n\r\n%s",
+                         from, (long long)now, body) > 0);
+    assert_int_equal(mail_parse(raw, strlen(raw), &m, err, sizeof(err)), 0);
+    struct programme_ctx c = {.cfg = &f->cfg,
+                              .st = f->st,
+                              .m = m,
+                              .now = now,
+                              .detail = detail,
+                              .detail_len = sizeof(detail)};
+    char *text = reply_extract(m->text);
+    assert_non_null(text);
+    c.text = text;
+    assert_int_equal(store_begin(f->st), 0);
+    assert_int_equal(programme_checkin_reply(&c, pair), 0);
+    assert_int_equal(store_commit(f->st), 0);
+    free(text);
+    mail_free(m);
+    free(raw);
+}
+
+static void
+last_feedback(struct fixture *f, int *rating, int *met)
+{
+    *rating = sql_int(f, "SELECT coalesce(rating, 0) FROM feedback ORDER BY id DESC", NULL, NULL);
+    *met = sql_int(f, "SELECT coalesce(met, -1) FROM feedback ORDER BY id DESC", NULL, NULL);
+}
+
+static void
+test_feedback_styles(void **state)
+{
+    struct fixture *f = *state;
+    int64_t m = member(f, MENTOR, "Maria", "mentor", NULL);
+    int64_t n = member(f, MENTEE, "Ben", "newcomer", NULL);
+    int64_t p = pair_at(f, n, m, NULL, T0);
+    int rating, met;
+    static const struct {
+        const char *body;
+        int rating, met;
+    } cases[] = {
+        {"4\r\n", 4, 1},
+        {"4/5 \xe2\x80\x93 great, we had two calls\r\n", 4, 1},
+        {"Rating: 5\r\nMaria is lovely.\r\n", 5, 1},
+        {"\xe2\x98\x85\xe2\x98\x85\xe2\x98\x85\xe2\x98\x85\xe2\x98\x86 going well\r\n", 4, 1},
+        {"Great!\r\n", 5, 1},
+        {"We met 3 times and it is going well.\r\n", 0, 1},
+        {"3 out of 5, busy weeks\r\n", 3, 1},
+        {"Gut, 4\r\n\r\nAm 04.01.2026 schrieb Example Community:\r\n> reply with a number from 1"
+         " (not well) to 5\r\n> 2\r\n",
+         4, 1},
+        {"5\r\n\r\nOn Sun, Jan 4, 2026 at 9:00 AM Example Community <mentors@example.test>"
+         " wrote:\r\n> Have you met yet? 1\r\n",
+         5, 1},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        answer(f, p, MENTEE, cases[i].body, T0 + 4 * DAY + (time_t)i);
+        last_feedback(f, &rating, &met);
+        if (rating != cases[i].rating || met != cases[i].met)
+            fail_msg("case %zu: rating %d met %d, want %d %d", i, rating, met, cases[i].rating,
+                     cases[i].met);
+    }
+    assert_int_equal(mails(f, MENTEE, "Thank you for your answer"),
+                     (int)(sizeof(cases) / sizeof(cases[0])));
+    /* The comment is the person's own words, without the quoted mail. */
+    assert_int_equal(
+        sql_int(f, "SELECT count(*) FROM feedback WHERE comment LIKE '%wrote:%'", NULL, NULL), 0);
+    assert_int_equal(mails(f, "boss@example.test", "needs attention"), 0);
+}
+
+static void
+test_not_met_and_low_rating_start_help(void **state)
+{
+    struct fixture *f = *state;
+    int64_t m = member(f, MENTOR, "Maria", "mentor", NULL);
+    int64_t n = member(f, MENTEE, "Ben", "newcomer", NULL);
+    int64_t p = pair_at(f, n, m, NULL, T0);
+    int rating, met;
+
+    live(f, T0, T0 + 3 * DAY + HOUR);
+    answer(f, p, MENTEE, "We haven't met yet, no answer to my mail.\r\n", T0 + 3 * DAY + 2 * HOUR);
+    last_feedback(f, &rating, &met);
+    assert_int_equal(rating, 0);
+    assert_int_equal(met, 0);
+    assert_int_equal(mails(f, "boss@example.test", "they have not met yet"), 1);
+    assert_int_equal(mails(f, MENTEE, "has been told and will help"), 1);
+    /* The mentor is nudged in a reminder; a week later the mentee is offered a rematch. */
+    live(f, T0 + 3 * DAY + 3 * HOUR, T0 + 11 * DAY);
+    char *b = body_of(f, MENTOR, "A few things waiting");
+    assert_non_null(strstr(b, "Ben: says you have not met yet"));
+    free(b);
+    assert_int_equal(mails(f, MENTEE, "Would you like another mentor"), 1);
+    assert_int_equal(mails(f, MENTEE, "not going well"), 1);
+
+    answer(f, p, MENTOR, "2 - it is hard to find a time\r\n", T0 + 11 * DAY);
+    last_feedback(f, &rating, &met);
+    assert_int_equal(rating, 2);
+    assert_int_equal(mails(f, "boss@example.test", "rating of 2"), 1);
+    assert_int_equal(sql_int(f, "SELECT unanswered FROM members WHERE address = ?1", MENTOR, NULL),
+                     0);
+}
+
+static void
+test_pair_end_closing_invite_conversion(void **state)
+{
+    struct fixture *f = *state;
+    int64_t m = member(f, MENTOR, "Maria", "mentor", NULL);
+    int64_t n = member(f, MENTEE, "Ben", "newcomer", NULL);
+    int64_t p = pair_at(f, n, m, NULL, T0);
+
+    live(f, T0, T0 + 84 * DAY + 2 * HOUR);
+    struct store_pair sp;
+    assert_int_equal(store_pair_get(f->st, p, &sp), 1);
+    assert_string_equal(sp.state, "ended");
+    assert_string_equal(sp.end_reason, "completed");
+    store_pair_free(&sp);
+    assert_int_equal(mails(f, MENTEE, "is complete"), 1);
+    assert_int_equal(mails(f, MENTOR, "with Ben is complete"), 1);
+    assert_int_equal(mails(f, MENTOR, "mentor someone new"), 1);
+    assert_int_equal(mails(f, MENTEE, "Reply MENTOR"), 1);
+    assert_int_equal(mails(f, MENTEE, "Would you like to mentor"), 0);
+    live(f, T0 + 84 * DAY + 3 * HOUR, T0 + 92 * DAY);
+    assert_int_equal(mails(f, MENTEE, "Would you like to mentor"), 1);
+    /* Check-ins stopped at the end; the first mentee was celebrated once. */
+    assert_int_equal(mails(f, MENTEE, "How is it going"), 4);
+    assert_int_equal(mails(f, MENTOR, "your first mentee"), 1);
+    assert_int_equal(store_event_count(f->st, "milestone"), 1);
+    /* The former mentee volunteers: a conversion; a stranger is none. */
+    assert_int_equal(programme_note_conversion(f->st, MENTEE, T0 + 93 * DAY), 1);
+    assert_int_equal(programme_note_conversion(f->st, MENTOR, T0 + 93 * DAY), 0);
+    assert_int_equal(store_event_count(f->st, "conversion"), 1);
+}
+
+static void
+test_leaving_ends_pairs_kindly(void **state)
+{
+    struct fixture *f = *state;
+    int64_t m = member(f, MENTOR, "Maria Lopez", "mentor", NULL);
+    int64_t n = member(f, MENTEE, "Ben", "newcomer", NULL);
+    int64_t p = pair_at(f, n, m, NULL, T0);
+    struct mail fake = {.from_addr = MENTOR, .message_id = "x@c.test"};
+    char detail[512];
+    struct programme_ctx c = {.cfg = &f->cfg,
+                              .st = f->st,
+                              .m = &fake,
+                              .now = T0 + 5 * DAY,
+                              .detail = detail,
+                              .detail_len = sizeof(detail),
+                              .text = ""};
+
+    run_at(f, T0);
+    assert_int_equal(store_begin(f->st), 0);
+    assert_int_equal(programme_member_leaving(&c, m), 0);
+    assert_int_equal(store_commit(f->st), 0);
+    struct store_pair sp;
+    assert_int_equal(store_pair_get(f->st, p, &sp), 1);
+    assert_string_equal(sp.state, "ended");
+    assert_string_equal(sp.end_reason, "left");
+    store_pair_free(&sp);
+    char *b = body_of(f, MENTEE, "has left the mentoring programme");
+    assert_non_null(strstr(b, "Maria has left"));
+    assert_null(strstr(b, "Lopez"));
+    assert_null(strstr(b, MENTOR));
+    assert_non_null(strstr(b, "waiting list"));
+    free(b);
+    assert_int_equal(
+        sql_int(f, "SELECT waiting_since FROM members WHERE address = ?1", MENTEE, NULL),
+        T0 + 5 * DAY);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM schedule WHERE done IS NULL", NULL, NULL), 0);
+    live(f, T0 + 5 * DAY, T0 + 20 * DAY);
+    assert_int_equal(mails(f, MENTEE, "How is it going"), 0); /* none after the end */
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_introduction_together, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_introduction_separate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkins_on_time_exactly_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_never_at_night_in_tokyo, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reminders_batched_and_silent_mentor, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reminder_softened_under_load, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reminder_normal_and_held, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_paused_mentor_gets_only_the_pause_note, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_feedback_styles, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_not_met_and_low_rating_start_help, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pair_end_closing_invite_conversion, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_leaving_ends_pairs_kindly, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
