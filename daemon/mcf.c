@@ -11,10 +11,12 @@
  * 100,000 newcomers); a pivot only walks one tree cycle.
  *
  * Memory, per arc: tail and head (int32), cost (int32 while every cost fits,
- * int64 otherwise), flow (int32), a state byte, and a capacity only when
- * capacities differ (the matcher's are all 1): 17 bytes for the matcher.
- * While solving, one artificial arc per node joins it to an extra root node;
- * those live after the real arcs in tail, head, flow and state.
+ * int64 otherwise), a capacity only when capacities differ (the matcher's are
+ * all 1), and from the solve on a flow (one byte when every capacity is below
+ * 128, else int32) and a state byte: 14 bytes for the matcher.  While
+ * solving, one artificial arc per node joins it to an extra root node; arc
+ * number m + u is node u's, with its flow in art_flow[u] (its ends and cost
+ * follow from the supply's sign).
  *
  * Arc order while solving: real arcs are permuted once into LEMON's mixed
  * order (arc a goes to position pos(a), a stride of about sqrt(m)), so the
@@ -42,7 +44,10 @@ struct mcf {
     int32_t n_nodes;
     int32_t n_arcs;
     size_t arc_room;
-    int32_t *tail, *head, *flow;
+    int32_t *tail, *head;
+    int8_t *flow8;     /* flows from the solve on: bytes when every capacity fits ... */
+    int32_t *flow32;   /* ... else 32 bits */
+    int32_t *art_flow; /* flow on each node's artificial arc */
     int32_t *cost32; /* costs while they all fit in 32 bits ... */
     int64_t *cost64; /* ... else here (exactly one of the two is set) */
     int32_t *cap;    /* NULL while every capacity equals cap_all */
@@ -96,10 +101,9 @@ mcf_new(int32_t n_nodes, size_t arc_hint)
     g->arc_room = arc_hint > 0 ? arc_hint : 16;
     g->tail = malloc(g->arc_room * sizeof(*g->tail));
     g->head = malloc(g->arc_room * sizeof(*g->head));
-    g->flow = malloc(g->arc_room * sizeof(*g->flow));
     g->cost32 = malloc(g->arc_room * sizeof(*g->cost32));
     if (g->supply == NULL || g->pot == NULL || g->tail == NULL || g->head == NULL ||
-        g->flow == NULL || g->cost32 == NULL) {
+        g->cost32 == NULL) {
         mcf_free(g);
         return NULL;
     }
@@ -113,7 +117,9 @@ mcf_free(struct mcf *g)
         return;
     free(g->tail);
     free(g->head);
-    free(g->flow);
+    free(g->flow8);
+    free(g->flow32);
+    free(g->art_flow);
     free(g->cost32);
     free(g->cost64);
     free(g->cap);
@@ -140,7 +146,6 @@ resize_arcs(struct mcf *g, size_t room)
 {
     if (grow((void **)&g->tail, room, sizeof(*g->tail)) != 0 ||
         grow((void **)&g->head, room, sizeof(*g->head)) != 0 ||
-        grow((void **)&g->flow, room, sizeof(*g->flow)) != 0 ||
         grow((void **)&g->cost32, room, sizeof(*g->cost32)) != 0 ||
         grow((void **)&g->cost64, room, sizeof(*g->cost64)) != 0 ||
         grow((void **)&g->cap, room, sizeof(*g->cap)) != 0)
@@ -226,7 +231,6 @@ mcf_add_arc(struct mcf *g, int32_t from, int32_t to, int32_t cap, int64_t cost)
     int32_t a = g->n_arcs++;
     g->tail[a] = from;
     g->head[a] = to;
-    g->flow[a] = 0;
     if (g->cost32 != NULL)
         g->cost32[a] = (int32_t)cost;
     else
@@ -281,10 +285,32 @@ mcf_arc_cost(const struct mcf *g, int32_t arc)
     return cost_at(g, pos(g, arc));
 }
 
+/* Flow by position; artificial arcs come after the real ones. */
+static inline int32_t
+flow_at(const struct mcf *g, int32_t e)
+{
+    if (e >= g->n_arcs)
+        return g->art_flow[e - g->n_arcs];
+    return g->flow8 != NULL ? g->flow8[e] : g->flow32[e];
+}
+
+static inline void
+flow_add(struct mcf *g, int32_t e, int32_t delta)
+{
+    if (e >= g->n_arcs)
+        g->art_flow[e - g->n_arcs] += delta;
+    else if (g->flow8 != NULL)
+        g->flow8[e] = (int8_t)(g->flow8[e] + delta);
+    else
+        g->flow32[e] += delta;
+}
+
 int32_t
 mcf_flow(const struct mcf *g, int32_t arc)
 {
-    return g->flow[pos(g, arc)];
+    if (g->flow8 == NULL && g->flow32 == NULL)
+        return 0; /* not solved */
+    return flow_at(g, pos(g, arc));
 }
 
 int64_t
@@ -302,10 +328,10 @@ mcf_total_cost(const struct mcf *g)
 size_t
 mcf_bytes(const struct mcf *g)
 {
-    size_t per_arc = 3 * sizeof(int32_t) + (g->cost32 != NULL ? 4 : 8) + (g->cap != NULL ? 4 : 0);
-    if (g->solved)
-        per_arc += 1; /* state */
-    return g->arc_room * per_arc + (size_t)g->n_nodes * (sizeof(int32_t) + sizeof(int64_t));
+    size_t per_room = 2 * sizeof(int32_t) + (g->cost32 != NULL ? 4 : 8) + (g->cap != NULL ? 4 : 0);
+    size_t per_arc = g->flow8 != NULL ? 2 : g->flow32 != NULL ? 5 : 0; /* flow, state */
+    size_t per_node = sizeof(int32_t) + sizeof(int64_t) + (g->solved ? 7 * 4 + 2 + 4 : 0);
+    return g->arc_room * per_room + (size_t)g->n_arcs * per_arc + (size_t)g->n_nodes * per_node;
 }
 
 /* ---- checks before the simplex ---- */
@@ -410,11 +436,10 @@ tree_free(struct tree *t)
     free(t->dirty);
     free(t->pred_dir);
     free(t->state);
-    free(t->pi);
 }
 
 static int
-tree_alloc(const struct mcf *g, struct tree *t)
+tree_alloc(struct mcf *g, struct tree *t)
 {
     size_t n = (size_t)g->n_nodes + 1;
     memset(t, 0, sizeof(*t));
@@ -430,10 +455,10 @@ tree_alloc(const struct mcf *g, struct tree *t)
     t->dirty = malloc(n * sizeof(int32_t));
     t->pred_dir = malloc(n);
     t->state = malloc((size_t)g->n_arcs + n);
-    t->pi = malloc(n * sizeof(int64_t));
+    t->pi = g->pot; /* n + 1 entries: the root's too */
     if (t->parent == NULL || t->pred == NULL || t->thread == NULL || t->rev_thread == NULL ||
         t->succ_num == NULL || t->last_succ == NULL || t->dirty == NULL || t->pred_dir == NULL ||
-        t->state == NULL || t->pi == NULL) {
+        t->state == NULL) {
         tree_free(t);
         return -1;
     }
@@ -492,9 +517,7 @@ start_tree(struct mcf *g, struct tree *t, char *err, size_t errlen)
         int up = g->supply[u] >= 0;
         t->pred_dir[u] = up ? DIR_UP : DIR_DOWN;
         t->pi[u] = up ? 0 : art;
-        g->tail[e] = up ? u : t->root;
-        g->head[e] = up ? t->root : u;
-        g->flow[e] = up ? g->supply[u] : -g->supply[u];
+        g->art_flow[u] = up ? g->supply[u] : -g->supply[u];
     }
     return 0;
 }
@@ -524,9 +547,9 @@ room_on(const struct mcf *g, const struct tree *t, int32_t u, int dir)
 {
     int32_t e = t->pred[u];
     if (t->pred_dir[u] != dir)
-        return g->flow[e];
+        return flow_at(g, e);
     int32_t c = cap_at(g, e);
-    return c >= CAP_INF ? (int64_t)CAP_INF : (int64_t)c - g->flow[e];
+    return c >= CAP_INF ? (int64_t)CAP_INF : (int64_t)c - flow_at(g, e);
 }
 
 /* The blocking arc of the cycle; 0 when the entering arc itself blocks. */
@@ -559,16 +582,16 @@ change_flow(struct mcf *g, struct tree *t, int change)
 {
     if (t->delta > 0) {
         int32_t val = (int32_t)(t->state[t->in_arc] * t->delta);
-        g->flow[t->in_arc] += val;
+        flow_add(g, t->in_arc, val);
         for (int32_t u = g->tail[t->in_arc]; u != t->join; u = t->parent[u])
-            g->flow[t->pred[u]] -= t->pred_dir[u] * val;
+            flow_add(g, t->pred[u], -t->pred_dir[u] * val);
         for (int32_t u = g->head[t->in_arc]; u != t->join; u = t->parent[u])
-            g->flow[t->pred[u]] += t->pred_dir[u] * val;
+            flow_add(g, t->pred[u], t->pred_dir[u] * val);
     }
     if (change) {
         t->state[t->in_arc] = STATE_TREE;
         int32_t out = t->pred[t->u_out];
-        t->state[out] = g->flow[out] == 0 ? STATE_LOWER : STATE_UPPER;
+        t->state[out] = flow_at(g, out) == 0 ? STATE_LOWER : STATE_UPPER;
     } else {
         t->state[t->in_arc] = (int8_t)-t->state[t->in_arc];
     }
@@ -743,8 +766,11 @@ find_entering(const struct mcf *g, struct tree *t)
 }
 
 /*
- * LEMON's start heuristic: for each demand node, pivot in its cheapest
- * incoming arc.  One pass over the arcs finds them (dirty[] is free now).
+ * Start heuristic: LEMON's (for each demand node, pivot in its cheapest
+ * incoming arc), then for each supply node its cheapest arc straight to a
+ * demand node, so supplies leave the artificial arcs without a search (in the
+ * matcher: every newcomer starts "unmatched", a feasible start).  One pass
+ * over the arcs finds them (dirty[] is free now).
  */
 static int
 initial_pivots(struct mcf *g, struct tree *t, char *err, size_t errlen)
@@ -753,9 +779,11 @@ initial_pivots(struct mcf *g, struct tree *t, char *err, size_t errlen)
     for (int32_t v = 0; v < t->n; v++)
         best[v] = -1;
     for (int32_t e = 0; e < t->m; e++) {
-        int32_t v = g->head[e];
+        int32_t v = g->head[e], u = g->tail[e];
         if (g->supply[v] < 0 && (best[v] < 0 || cost_at(g, e) < cost_at(g, best[v])))
             best[v] = e;
+        if (g->supply[u] > 0 && g->supply[v] < 0 && (best[u] < 0 || cost_at(g, e) < cost_at(g, best[u])))
+            best[u] = e;
     }
     int32_t count = 0;
     for (int32_t v = 0; v < t->n; v++)
@@ -783,17 +811,17 @@ static int
 check_feasible(const struct mcf *g, const struct tree *t, char *err, size_t errlen)
 {
     for (int32_t u = 0; u < t->n; u++) {
-        int32_t e = t->m + u;
-        if (g->flow[e] == 0)
+        int32_t f = g->art_flow[u];
+        if (f == 0)
             continue;
-        if (g->tail[e] == u)
+        if (g->supply[u] >= 0)
             set_err(err, errlen,
                     "mcf: node %" PRId32 " has %" PRId32
                     " units of supply that cannot reach a demand",
-                    u, g->flow[e]);
+                    u, f);
         else
             set_err(err, errlen, "mcf: node %" PRId32 " has %" PRId32 " units of unmet demand", u,
-                    g->flow[e]);
+                    f);
         return -1;
     }
     return 0;
@@ -808,7 +836,7 @@ run_simplex(struct mcf *g, char *err, size_t errlen)
         return -1;
     }
     int rc = start_tree(g, &t, err, errlen);
-    t.block = (int32_t)sqrt((double)t.m);
+    t.block = (int32_t)(0.2 * sqrt((double)t.m)); /* LEMON: 1.0; 0.2 was fastest here */
     if (t.block < 10)
         t.block = 10;
     if (rc == 0 && t.m > 0)
@@ -817,10 +845,23 @@ run_simplex(struct mcf *g, char *err, size_t errlen)
         rc = pivot(g, &t, err, errlen);
     if (rc == 0)
         rc = check_feasible(g, &t, err, errlen);
-    if (rc == 0)
-        memcpy(g->pot, t.pi, (size_t)g->n_nodes * sizeof(*g->pot));
     tree_free(&t);
     return rc;
+}
+
+/* Flows start at 0; a byte each when no capacity can exceed it. */
+static int
+alloc_flows(struct mcf *g)
+{
+    int32_t max = g->cap_all;
+    for (int32_t a = 0; g->cap != NULL && a < g->n_arcs; a++)
+        max = g->cap[a] > max ? g->cap[a] : max;
+    if (max <= INT8_MAX)
+        g->flow8 = calloc((size_t)g->n_arcs + 1, sizeof(*g->flow8));
+    else
+        g->flow32 = calloc((size_t)g->n_arcs + 1, sizeof(*g->flow32));
+    g->art_flow = calloc((size_t)g->n_nodes, sizeof(*g->art_flow));
+    return (g->flow8 != NULL || g->flow32 != NULL) && g->art_flow != NULL ? 0 : -1;
 }
 
 int
@@ -833,9 +874,7 @@ mcf_solve(struct mcf *g, char *err, size_t errlen)
     g->solved = 1;
     if (check_supplies(g, err, errlen) != 0 || check_cycles(g, err, errlen) != 0)
         return -1;
-    /* Room for one artificial arc per node after the real arcs. */
-    size_t need = (size_t)g->n_arcs + (size_t)g->n_nodes;
-    if ((need > g->arc_room && resize_arcs(g, need) != 0) || mix_arcs(g) != 0) {
+    if (alloc_flows(g) != 0 || mix_arcs(g) != 0) {
         set_err(err, errlen, "mcf: out of memory for %" PRId32 " nodes and %" PRId32 " arcs",
                 g->n_nodes, g->n_arcs);
         return -1;
@@ -844,17 +883,17 @@ mcf_solve(struct mcf *g, char *err, size_t errlen)
         return -1;
     g->total_cost = 0;
     for (int32_t e = 0; e < g->n_arcs; e++)
-        g->total_cost += (int64_t)g->flow[e] * cost_at(g, e);
-    return mcf_check(g, g->flow, g->pot, err, errlen) == 0 ? 0 : -1;
+        g->total_cost += (int64_t)flow_at(g, e) * cost_at(g, e);
+    return mcf_check(g, NULL, g->pot, err, errlen) == 0 ? 0 : -1;
 }
 
 /* ---- the certificate ---- */
 
-/* flow[] is by arc number on the caller's side, by position inside a solve. */
+/* The caller's flow by arc number, or (NULL) the graph's own. */
 static inline int32_t
 flow_of(const struct mcf *g, const int32_t *flow, int32_t a)
 {
-    return flow == g->flow ? flow[pos(g, a)] : flow[a];
+    return flow != NULL ? flow[a] : mcf_flow(g, a);
 }
 
 static int
