@@ -1,0 +1,368 @@
+/*
+ * mailbench: the C halves of the mail benchmarks (bench/mail/bench.py drives them).
+ *
+ *   mailbench fetch HOST PORT USER PASSFILE MAILBOX
+ *       The plain libetpan reference: IMAPS login, SELECT, then FETCH BODY.PEEK[]
+ *       of every message in chunks of 500 (one round trip per chunk), nothing else.
+ *   mailbench fetch1 HOST PORT USER PASSFILE MAILBOX [MOVETO]
+ *       mentord's IMAP pattern without mentord: UID SEARCH, then per message one
+ *       UID FETCH BODY.PEEK[] (and UID MOVE to MOVETO when given): the share of
+ *       the ingest time that is round trips, for the README's breakdown.
+ *   mailbench queue CONFIG N TO
+ *       Queue N confirmation mails to TO in mentord's outbox (outbox_queue, one
+ *       transaction), as the programme would.
+ *   mailbench drain CONFIG
+ *       mentord's sender: smtp_drain() until the outbox is empty.
+ *   mailbench curl HOST PORT N FROM TO EMLFILE
+ *       The plain libcurl reference: one easy handle (so one reused connection),
+ *       the same message N times.
+ *
+ * Each prints one line "RESULT mode=... n=... seconds=... bytes=..." on stdout.
+ */
+#include <curl/curl.h>
+#include <libetpan/libetpan.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "outbox.h"
+#include "smtp.h"
+#include "store.h"
+
+#define FETCH_CHUNK 500
+
+static double
+now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static char *
+slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    char *buf = NULL;
+    size_t cap = 0, n = 0, got;
+    do {
+        if (cap - n < 65536) {
+            cap = cap * 2 + 65536;
+            char *nb = realloc(buf, cap);
+            if (nb == NULL) {
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            buf = nb;
+        }
+        got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+    } while (got > 0);
+    fclose(f);
+    buf[n] = '\0';
+    if (len)
+        *len = n;
+    return buf;
+}
+
+/* Bytes of BODY[] in one FETCH response list. */
+static size_t
+fetched_bytes(clist *result, size_t *count)
+{
+    size_t bytes = 0;
+    for (clistiter *it = clist_begin(result); it; it = clist_next(it)) {
+        struct mailimap_msg_att *att = clist_content(it);
+        for (clistiter *j = clist_begin(att->att_list); j; j = clist_next(j)) {
+            struct mailimap_msg_att_item *item = clist_content(j);
+            if (item->att_type == MAILIMAP_MSG_ATT_ITEM_STATIC &&
+                item->att_data.att_static->att_type == MAILIMAP_MSG_ATT_BODY_SECTION) {
+                bytes += item->att_data.att_static->att_data.att_body_section->sec_length;
+                (*count)++;
+            }
+        }
+    }
+    return bytes;
+}
+
+/* Login and SELECT; NULL on failure (reported). */
+static mailimap *
+imap_open(char **argv)
+{
+    size_t plen = 0;
+    char *pass = slurp(argv[3], &plen);
+    if (pass == NULL) {
+        fprintf(stderr, "fetch: cannot read %s\n", argv[3]);
+        return NULL;
+    }
+    pass[strcspn(pass, "\r\n")] = '\0';
+    mailimap *im = mailimap_new(0, NULL);
+    int r = mailimap_ssl_connect(im, argv[0], (uint16_t)atoi(argv[1]));
+    if (r == MAILIMAP_NO_ERROR_AUTHENTICATED || r == MAILIMAP_NO_ERROR_NON_AUTHENTICATED)
+        r = mailimap_login(im, argv[2], pass);
+    if (r == MAILIMAP_NO_ERROR)
+        r = mailimap_select(im, argv[4]);
+    free(pass);
+    if (r != MAILIMAP_NO_ERROR) {
+        fprintf(stderr, "fetch: connect/login/select failed (%d)\n", r);
+        mailimap_free(im);
+        return NULL;
+    }
+    return im;
+}
+
+static int
+cmd_fetch1(char **argv, const char *moveto)
+{
+    double t0 = now_s();
+    mailimap *im = imap_open(argv);
+    if (im == NULL)
+        return 1;
+    struct mailimap_set *all = mailimap_set_new_interval(1, 0);
+    struct mailimap_search_key *key = mailimap_search_key_new_all();
+    clist *uids = NULL;
+    int r = mailimap_uid_search(im, NULL, key, &uids);
+    mailimap_search_key_free(key);
+    mailimap_set_free(all);
+    if (r != MAILIMAP_NO_ERROR) {
+        fprintf(stderr, "fetch1: UID SEARCH failed (%d)\n", r);
+        return 1;
+    }
+    size_t bytes = 0, count = 0;
+    for (clistiter *it = clist_begin(uids); it && r == MAILIMAP_NO_ERROR; it = clist_next(it)) {
+        uint32_t uid = *(uint32_t *)clist_content(it);
+        struct mailimap_set *set = mailimap_set_new_single(uid);
+        struct mailimap_fetch_type *ft = mailimap_fetch_type_new_fetch_att(
+            mailimap_fetch_att_new_body_peek_section(mailimap_section_new(NULL)));
+        clist *result = NULL;
+        r = mailimap_uid_fetch(im, set, ft, &result);
+        mailimap_fetch_type_free(ft);
+        if (r == MAILIMAP_NO_ERROR) {
+            bytes += fetched_bytes(result, &count);
+            mailimap_fetch_list_free(result);
+        }
+        if (r == MAILIMAP_NO_ERROR && moveto)
+            r = mailimap_uid_move(im, set, moveto);
+        mailimap_set_free(set);
+    }
+    mailimap_search_result_free(uids);
+    if (r != MAILIMAP_NO_ERROR) {
+        fprintf(stderr, "fetch1: FETCH/MOVE failed (%d)\n", r);
+        return 1;
+    }
+    mailimap_logout(im);
+    mailimap_free(im);
+    printf("RESULT mode=fetch1%s n=%zu seconds=%.3f bytes=%zu\n", moveto ? "+move" : "", count,
+           now_s() - t0, bytes);
+    return 0;
+}
+
+static int
+cmd_fetch1_only(char **argv)
+{
+    return cmd_fetch1(argv, NULL);
+}
+
+static int
+cmd_fetch1_move(char **argv)
+{
+    return cmd_fetch1(argv, argv[5]);
+}
+
+static int
+cmd_fetch(char **argv)
+{
+    double t0 = now_s();
+    mailimap *im = imap_open(argv);
+    if (im == NULL)
+        return 1;
+    int r;
+    uint32_t exists = im->imap_selection_info->sel_exists;
+    size_t bytes = 0, count = 0;
+    for (uint32_t first = 1; first <= exists; first += FETCH_CHUNK) {
+        uint32_t last = first + FETCH_CHUNK - 1 > exists ? exists : first + FETCH_CHUNK - 1;
+        struct mailimap_set *set = mailimap_set_new_interval(first, last);
+        struct mailimap_fetch_type *ft = mailimap_fetch_type_new_fetch_att_list_empty();
+        mailimap_fetch_type_new_fetch_att_list_add(
+            ft, mailimap_fetch_att_new_body_peek_section(mailimap_section_new(NULL)));
+        mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_uid());
+        clist *result = NULL;
+        r = mailimap_fetch(im, set, ft, &result);
+        mailimap_fetch_type_free(ft);
+        mailimap_set_free(set);
+        if (r != MAILIMAP_NO_ERROR) {
+            fprintf(stderr, "fetch: FETCH %u:%u failed (%d)\n", first, last, r);
+            return 1;
+        }
+        bytes += fetched_bytes(result, &count);
+        mailimap_fetch_list_free(result);
+    }
+    mailimap_logout(im);
+    mailimap_free(im);
+    double t = now_s() - t0;
+    printf("RESULT mode=fetch n=%zu seconds=%.3f bytes=%zu\n", count, t, bytes);
+    return count == exists ? 0 : 1;
+}
+
+static int
+load(const char *path, struct config *cfg, struct store **st)
+{
+    char err[512];
+    if (config_load(path, cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "config %s: %s\n", path, err);
+        return -1;
+    }
+    if (store_open(cfg->store.path, st, err, sizeof(err)) != 0) {
+        fprintf(stderr, "store %s: %s\n", cfg->store.path, err);
+        config_free(cfg);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+cmd_queue(char **argv)
+{
+    struct config cfg;
+    struct store *st = NULL;
+    if (load(argv[0], &cfg, &st) != 0)
+        return 1;
+    int n = atoi(argv[1]);
+    char err[512];
+    struct template_var vars[] = {{"token", "K7QM2XD9RT"},
+                                  {"days", "3"},
+                                  {"profile", "Skills: rust, c\nLanguages: English, Danish"},
+                                  {"problems", NULL}};
+    struct outbox_mail om = {.to_addr = argv[2],
+                             .to_name = "Dániel Ørsted-Ñúñez",
+                             .template_name = "confirm-join",
+                             .vars = vars,
+                             .nvars = sizeof(vars) / sizeof(vars[0]),
+                             .kind = "confirm"};
+    time_t now = time(NULL) - 60; /* due at once */
+    int rc = store_begin(st);
+    for (int i = 0; rc == 0 && i < n; i++)
+        if (outbox_queue(&cfg, st, &om, now, err, sizeof(err)) != 0) {
+            fprintf(stderr, "queue: %s\n", err);
+            rc = -1;
+        }
+    if (rc == 0)
+        rc = store_commit(st);
+    else
+        store_rollback(st);
+    printf("RESULT mode=queue n=%d ok=%d\n", n, rc == 0);
+    store_close(st);
+    config_free(&cfg);
+    return rc == 0 ? 0 : 1;
+}
+
+static int
+cmd_drain(char **argv)
+{
+    struct config cfg;
+    struct store *st = NULL;
+    if (load(argv[0], &cfg, &st) != 0)
+        return 1;
+    int sent = 0, deferred = 0, failed = 0, rc = 0;
+    double t0 = now_s();
+    for (;;) {
+        struct smtp_result res = {0, 0, 0};
+        if (smtp_drain(&cfg, st, time(NULL), 0, NULL, &res) != 0) {
+            fprintf(stderr, "drain: %s\n", store_errmsg(st));
+            rc = 1;
+            break;
+        }
+        sent += res.sent;
+        deferred += res.deferred;
+        failed += res.failed;
+        if (res.sent + res.deferred + res.failed == 0 || res.deferred || res.failed)
+            break;
+    }
+    double t = now_s() - t0;
+    printf("RESULT mode=drain n=%d seconds=%.3f deferred=%d failed=%d\n", sent, t, deferred,
+           failed);
+    store_close(st);
+    config_free(&cfg);
+    return rc || deferred || failed;
+}
+
+struct upload {
+    const char *data;
+    size_t len, off;
+};
+
+static size_t
+upload_read(char *buf, size_t size, size_t nmemb, void *arg)
+{
+    struct upload *u = arg;
+    size_t n = size * nmemb;
+    if (n > u->len - u->off)
+        n = u->len - u->off;
+    memcpy(buf, u->data + u->off, n);
+    u->off += n;
+    return n;
+}
+
+static int
+cmd_curl(char **argv)
+{
+    int n = atoi(argv[2]);
+    size_t len = 0;
+    char *msg = slurp(argv[5], &len);
+    if (msg == NULL) {
+        fprintf(stderr, "curl: cannot read %s\n", argv[5]);
+        return 1;
+    }
+    char url[256], from[256];
+    snprintf(url, sizeof(url), "smtp://%s:%s/bench.example.test", argv[0], argv[1]);
+    snprintf(from, sizeof(from), "<%s>", argv[3]);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    CURL *c = curl_easy_init();
+    struct curl_slist *rcpt = curl_slist_append(NULL, argv[4]);
+    struct upload up = {msg, len, 0};
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_MAIL_FROM, from);
+    curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt);
+    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, upload_read);
+    curl_easy_setopt(c, CURLOPT_READDATA, &up);
+    int ok = 0;
+    double t0 = now_s();
+    for (int i = 0; i < n; i++) {
+        up.off = 0;
+        CURLcode rc = curl_easy_perform(c);
+        if (rc != CURLE_OK) {
+            fprintf(stderr, "curl: message %d: %s\n", i, curl_easy_strerror(rc));
+            break;
+        }
+        ok++;
+    }
+    double t = now_s() - t0;
+    curl_slist_free_all(rcpt);
+    curl_easy_cleanup(c);
+    curl_global_cleanup();
+    printf("RESULT mode=curl n=%d seconds=%.3f bytes=%zu\n", ok, t, len);
+    free(msg);
+    return ok == n ? 0 : 1;
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct {
+        const char *name;
+        int args;
+        int (*fn)(char **);
+    } modes[] = {{"fetch", 5, cmd_fetch},        {"fetch1", 5, cmd_fetch1_only},
+                 {"fetch1", 6, cmd_fetch1_move}, {"queue", 3, cmd_queue},
+                 {"drain", 1, cmd_drain},        {"curl", 6, cmd_curl}};
+    for (size_t i = 0; argc >= 2 && i < sizeof(modes) / sizeof(modes[0]); i++)
+        if (strcmp(argv[1], modes[i].name) == 0 && argc - 2 == modes[i].args)
+            return modes[i].fn(argv + 2);
+    fprintf(stderr, "usage: mailbench fetch|queue|drain|curl ... (see the comment at the top)\n");
+    return 2;
+}
