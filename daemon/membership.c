@@ -265,6 +265,11 @@ membership_welcome(struct programme_ctx *c, const struct store_token *t)
         rc = -1;
         goto out;
     }
+    /* A former mentee who now mentors is the programme working: count it. */
+    if (strcmp(role, "mentor") == 0 && programme_note_conversion(c->st, c->m->from_addr, c->now) < 0) {
+        rc = -1;
+        goto out;
+    }
     struct template_var v[] = {{"profile", e.profile}, {"problems", NULL}};
     snprintf(c->detail, c->detail_len, "confirmed; recorded as %s", role);
     rc = programme_event(c, role, "confirmed");
