@@ -251,10 +251,12 @@ test_programme_sections(void **state)
 {
     struct fixture *fx = *state;
 
-    expect_ok(fx, BASE "[matching]\nmode = circles\ntag = 2.5\nsynonyms = js=javascript\n"
+    expect_ok(fx, BASE "[matching]\nmode = pairs\ntag = 2.5\nsynonyms = js=javascript\n"
                        "[lifecycle]\nlength = 8w\ncheckins = 2, 7\nquiet_start = 22\n"
                        "[digest]\nfrequency = daily\nhour = 7\n");
-    assert_string_equal(fx->cfg.matching.mode, "circles");
+    assert_string_equal(fx->cfg.matching.mode, "pairs");
+    expect_error(fx, BASE "[matching]\nmode = circles\n", 9,
+                 "mode 'circles' is not available in this version of mentord (only pairs)");
     assert_true(fx->cfg.matching.tag > 2.49 && fx->cfg.matching.tag < 2.51);
     assert_int_equal(fx->cfg.lifecycle.length, 8 * 7 * 86400);
     assert_string_equal(fx->cfg.lifecycle.checkins, "2, 7");
