@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 
 #define MAX_DEPTH 16
@@ -354,6 +355,26 @@ read_file(const char *path, size_t *len, char *err, size_t errlen)
     return b.data;
 }
 
+/*
+ * dir is a search path, "A:B": the first directory holding name.txt wins, so
+ * a community's own folder overrides only the templates it has.  path gets
+ * the file found, or the last candidate (for the error) when there is none.
+ */
+static int
+template_find(const char *dir, const char *name, char *path, size_t len)
+{
+    const char *p = dir;
+
+    for (;;) {
+        size_t n = strcspn(p, ":");
+        if (snprintf(path, len, "%.*s/%s.txt", (int)n, p, name) >= (int)len)
+            return -1;
+        if (p[n] == '\0' || access(path, F_OK) == 0)
+            return 0;
+        p += n + 1;
+    }
+}
+
 int
 template_render(const char *dir, const char *name, const struct template_var *vars, size_t nvars,
                 char **subject, char **body, char *err, size_t errlen)
@@ -366,7 +387,7 @@ template_render(const char *dir, const char *name, const struct template_var *va
         return -1;
     }
     char path[4096];
-    if (snprintf(path, sizeof(path), "%s/%s.txt", dir, name) >= (int)sizeof(path)) {
+    if (template_find(dir, name, path, sizeof(path)) != 0) {
         snprintf(err, errlen, "template path too long for '%s'", name);
         return -1;
     }

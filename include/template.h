@@ -19,7 +19,8 @@ struct template_var {
 };
 
 /*
- * Render dir/name.txt.  On success *subject and *body are malloc'd UTF-8
+ * Render name.txt from dir, a directory or a search path "A:B" (the first
+ * directory holding the file wins: a community overrides single templates).  On success *subject and *body are malloc'd UTF-8
  * (body lines end in \n) and 0 is returned; -1 with err set otherwise.
  */
 int template_render(const char *dir, const char *name, const struct template_var *vars,

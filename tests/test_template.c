@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include "template.h"
 #include "testutil.h"
 
@@ -162,6 +164,35 @@ test_missing_file(void **state)
     assert_non_null(strstr(f->err, "nosuch.txt"));
 }
 
+/* A community's own folder first in the search path overrides just the templates it has. */
+static void
+test_search_path_override(void **state)
+{
+    struct fixture *f = *state;
+    char own[300], path[700], *s = NULL, *b = NULL;
+
+    snprintf(own, sizeof(own), "%s/own", f->dir);
+    assert_int_equal(mkdir(own, 0755), 0);
+    assert_int_equal(tu_write_file(own, "help.txt", "Subject: Our own help\n\nAsk Ana.\n"), 0);
+    snprintf(path, sizeof(path), "%s:%s", own, MENTORD_SRCDIR "/templates");
+    struct template_var v[] = {{"community_name", "C"}, {"community_address", "c@x.org"},
+                               {"to_name", NULL}, {"not_understood", NULL}};
+    assert_int_equal(template_render(path, "help", v, 4, &s, &b, f->err, sizeof(f->err)), 0);
+    assert_string_equal(s, "Our own help");
+    assert_string_equal(b, "Ask Ana.\n");
+    free(s);
+    free(b);
+    /* a template the community did not copy comes from the installed folder */
+    struct template_var r[] = {{"community_name", "C"}, {"community_address", "c@x.org"},
+                               {"to_name", NULL}, {"role", "mentor"}};
+    assert_int_equal(template_render(path, "already", r, 4, &s, &b, f->err, sizeof(f->err)), 0);
+    assert_non_null(strstr(s, "already part of C"));
+    free(s);
+    free(b);
+    assert_int_equal(template_render(path, "nosuch", r, 4, &s, &b, f->err, sizeof(f->err)), -1);
+    assert_non_null(strstr(f->err, "nosuch.txt"));
+}
+
 static void
 test_structure_errors(void **state)
 {
@@ -219,6 +250,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_literal_insertion, setup, teardown),
         cmocka_unit_test_setup_teardown(test_subject_value_newline_flattened, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_search_path_override, setup, teardown),
         cmocka_unit_test_setup_teardown(test_structure_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crlf_template_and_shipped_templates, setup, teardown),
     };
