@@ -132,7 +132,8 @@ bench_size(const char *lemon_prog, const char *dir, size_t nn, size_t nm)
     match_result_free(&r);
     match_result_free(&g);
     gen_free(&c);
-    unlink(file);
+    if (getenv("BENCH_KEEP") == NULL)
+        unlink(file);
     return rc;
 }
 

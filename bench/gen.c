@@ -82,24 +82,29 @@ gen_community(struct community *c, size_t n_newcomers, size_t n_mentors, unsigne
     c->n_newcomers = n_newcomers;
     c->n_mentors = n_mentors;
     c->now = 1770000000;
+    /* Lists are packed one after another: the array is sized for the most a
+     * person can have, but only the pages written become resident. */
+    const char **str = c->strings;
     for (size_t i = 0; i < n; i++) {
         struct match_person *p = &c->people[i];
-        const char **str = c->strings + i * per;
         int mentor = i >= n_newcomers;
         p->id = (int64_t)i + 1;
         p->role = mentor ? MATCH_MENTOR : MATCH_NEWCOMER;
         p->tags = str;
         fill(str, &p->n_tags, mentor ? 4 + (int)(next(&s) % 5) : 2 + (int)(next(&s) % 4), &s,
              tag_cdf, N_TAGS, tag_names);
-        p->goals = str + 8;
-        fill(str + 8, &p->n_goals, 1 + (int)(next(&s) % 2), &s, goal_cdf, N_GOALS, goal_names);
-        const char **lang = str + 10;
+        str += p->n_tags;
+        p->goals = str;
+        fill(str, &p->n_goals, 1 + (int)(next(&s) % 2), &s, goal_cdf, N_GOALS, goal_names);
+        str += p->n_goals;
+        const char **lang = str;
         p->languages = lang;
         p->n_languages = 0;
         if (uniform(&s) < 0.85)
             lang[p->n_languages++] = languages[0];
         if (p->n_languages == 0 || uniform(&s) < 0.3)
             lang[p->n_languages++] = languages[1 + next(&s) % 7];
+        str += p->n_languages;
         p->tz_offset_min = zones[next(&s) % (sizeof(zones) / sizeof(*zones))];
         if (mentor) {
             p->capacity = 2 + (int)(next(&s) % 5);

@@ -486,18 +486,10 @@ max_abs_cost(const struct mcf *g)
  * potential is then ART or less plus at most n real costs, so reduced costs
  * stay within int64 when ART < 2^60.
  */
-static int
-start_tree(struct mcf *g, struct tree *t, char *err, size_t errlen)
+static void
+start_tree(struct mcf *g, struct tree *t, int64_t art)
 {
     int32_t n = t->n, m = t->m;
-    int64_t c = max_abs_cost(g);
-    if (c + 1 > ART_LIMIT / ((int64_t)n + 1)) {
-        set_err(err, errlen,
-                "mcf: costs up to %" PRId64 " on %" PRId32 " nodes could overflow the potentials",
-                c, n);
-        return -1;
-    }
-    int64_t art = (c + 1) * ((int64_t)n + 1);
     memset(t->state, STATE_LOWER, (size_t)m);
     t->parent[t->root] = -1;
     t->pred[t->root] = -1;
@@ -519,7 +511,20 @@ start_tree(struct mcf *g, struct tree *t, char *err, size_t errlen)
         t->pi[u] = up ? 0 : art;
         g->art_flow[u] = up ? g->supply[u] : -g->supply[u];
     }
-    return 0;
+}
+
+/* The artificial arcs' cost (see start_tree), or -1 when it would be too large. */
+static int64_t
+artificial_cost(const struct mcf *g, char *err, size_t errlen)
+{
+    int64_t c = max_abs_cost(g);
+    if (c + 1 > ART_LIMIT / ((int64_t)g->n_nodes + 1)) {
+        set_err(err, errlen,
+                "mcf: costs up to %" PRId64 " on %" PRId32 " nodes could overflow the potentials",
+                c, g->n_nodes);
+        return -1;
+    }
+    return (c + 1) * ((int64_t)g->n_nodes + 1);
 }
 
 static inline int64_t
@@ -831,11 +836,15 @@ static int
 run_simplex(struct mcf *g, char *err, size_t errlen)
 {
     struct tree t;
+    int64_t art = artificial_cost(g, err, errlen);
+    if (art < 0)
+        return -1;
     if (tree_alloc(g, &t) != 0) {
         set_err(err, errlen, "mcf: out of memory for %" PRId32 " nodes", g->n_nodes);
         return -1;
     }
-    int rc = start_tree(g, &t, err, errlen);
+    start_tree(g, &t, art);
+    int rc = 0;
     t.block = (int32_t)(0.2 * sqrt((double)t.m)); /* LEMON: 1.0; 0.2 was fastest here */
     if (t.block < 10)
         t.block = 10;

@@ -30,9 +30,10 @@
  *
  * Determinism: people are sorted by id before anything else, so the same set
  * of people gives the same pairs whatever their order in the input.  Among
- * equally good candidates, lower ids come first; among equally good
- * assignments the one found by serving newcomers in ascending id order, with
- * shortest-path ties towards lower ids, is returned.
+ * equally good candidates, lower ids come first; the graph is built in id
+ * order (newcomers ascending, each one's candidates best first), and among
+ * equally good assignments the one mcf's network simplex reaches on that
+ * graph is returned (mcf.h: a fixed arc order, first arc on ties).
  *
  * Candidates: when there are at most scan_limit mentors every mentor is scored
  * for every newcomer (so top_k is exact).  Above that, a newcomer is scored
@@ -141,7 +142,7 @@ struct match_result {
     int64_t objective;   /* total_score - load_cost: what is maximised */
     size_t n_candidates; /* candidate pairs considered */
     int used_greedy;     /* match_solve fell back to greedy (the error was logged) */
-    double seconds_candidates, seconds_solve; /* timing for the benchmark */
+    double seconds_candidates, seconds_solve; /* CPU seconds, for the benchmark */
     size_t graph_bytes;                       /* memory of the flow graph */
     char *text;                               /* storage of the reasons */
 };

@@ -4,16 +4,21 @@
  * Built for the matcher (a weighted b-matching as a flow problem), but general:
  * nodes 0..n-1 with integer supplies (> 0 produces flow, < 0 consumes it, the
  * sum must be 0), arcs with an integer capacity and an int64 cost per unit.
- * mcf_solve() finds a feasible flow of minimum total cost by successive
- * shortest paths: Bellman-Ford once for initial potentials (negative costs are
- * fine, negative cycles are an error), then one Dijkstra (binary heap, reduced
- * costs, early exit at the first node with a deficit) per augmentation.
+ * mcf_solve() finds a feasible flow of minimum total cost with the primal
+ * network simplex method (LEMON's NetworkSimplex design: block-search pivots,
+ * an artificial root, thread/subtree tree updates), after a Bellman-Ford pass
+ * that rejects negative-cost cycles.  The largest |cost| times the number of
+ * nodes must stay below 2^60 (the artificial arcs' cost), else -1.
  *
- * Storage is arrays, not a node per arc: 32 bytes per arc while solving.
+ * Storage is arrays, not a node per arc: 14 bytes per arc while solving when
+ * costs fit in 32 bits and every capacity is the same and below 128 (the
+ * matcher's graphs), up to 25 otherwise.
  *
  * Determinism: the result depends only on the order nodes and arcs were
- * given.  Sources are served in ascending node order; Dijkstra breaks equal
- * distances towards the lower node number; arcs are scanned in insertion order.
+ * given.  Pivots scan the arcs in a fixed interleaved order (stride about
+ * sqrt(arcs)), take the most negative reduced cost of the first block that
+ * has one (the first scanned on ties), and on ties for the leaving arc follow
+ * LEMON's rule.
  *
  * After every solve an O(V + E) check proves optimality from the dual
  * potentials (see mcf_check); mcf_solve() fails if it does not hold.
@@ -72,7 +77,8 @@ size_t mcf_bytes(const struct mcf *g);
  * arc with residual capacity has reduced cost cost + pot[tail] - pot[head] >= 0
  * and every arc carrying flow has reduced cost <= 0 (complementary slackness).
  * Returns 0 when the flow is provably optimal, else -1 naming the first arc
- * or node that breaks the rule.  mcf_solve() runs it on its own result.
+ * or node that breaks the rule.  mcf_solve() runs it on its own result;
+ * flow NULL checks the graph's own (solved) flow.
  */
 int mcf_check(const struct mcf *g, const int32_t *flow, const int64_t *pot, char *err,
               size_t errlen);

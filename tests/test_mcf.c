@@ -233,6 +233,259 @@ test_dimacs(void **state)
     mcf_free(g);
 }
 
+/* ---- general graphs against a plain reference solver ---- */
+
+#define REF_MAX_NODES 40
+#define REF_MAX_ARCS 400
+
+struct ref_graph {
+    int n, m;
+    int tail[REF_MAX_ARCS], head[REF_MAX_ARCS], cap[REF_MAX_ARCS];
+    int64_t cost[REF_MAX_ARCS];
+    int supply[REF_MAX_NODES];
+};
+
+/*
+ * Successive shortest paths with Bellman-Ford from a super source to a super
+ * sink: slow and obviously correct.  Returns 0 and the optimum in *total, or
+ * -1 when the supplies cannot all be routed.
+ */
+static int
+ref_solve(const struct ref_graph *r, int64_t *total)
+{
+    int n = r->n + 2, src = r->n, snk = r->n + 1, m = 0;
+    static int tl[2 * (REF_MAX_ARCS + REF_MAX_NODES)], hd[2 * (REF_MAX_ARCS + REF_MAX_NODES)],
+        res[2 * (REF_MAX_ARCS + REF_MAX_NODES)];
+    static int64_t cs[2 * (REF_MAX_ARCS + REF_MAX_NODES)];
+    int need = 0;
+#define REF_ARC(u, v, c, w)                                                                        \
+    do {                                                                                           \
+        tl[m] = (u), hd[m] = (v), res[m] = (c), cs[m] = (w), m++;                                  \
+        tl[m] = (v), hd[m] = (u), res[m] = 0, cs[m] = -(w), m++;                                   \
+    } while (0)
+    for (int a = 0; a < r->m; a++)
+        REF_ARC(r->tail[a], r->head[a], r->cap[a], r->cost[a]);
+    for (int v = 0; v < r->n; v++) {
+        if (r->supply[v] > 0) {
+            REF_ARC(src, v, r->supply[v], 0);
+            need += r->supply[v];
+        } else if (r->supply[v] < 0) {
+            REF_ARC(v, snk, -r->supply[v], 0);
+        }
+    }
+#undef REF_ARC
+    *total = 0;
+    while (need > 0) {
+        int64_t dist[REF_MAX_NODES + 2];
+        int pred[REF_MAX_NODES + 2];
+        for (int v = 0; v < n; v++)
+            dist[v] = INT64_MAX, pred[v] = -1;
+        dist[src] = 0;
+        for (int pass = 0; pass < n; pass++)
+            for (int e = 0; e < m; e++)
+                if (res[e] > 0 && dist[tl[e]] != INT64_MAX && dist[tl[e]] + cs[e] < dist[hd[e]])
+                    dist[hd[e]] = dist[tl[e]] + cs[e], pred[hd[e]] = e;
+        if (dist[snk] == INT64_MAX)
+            return -1;
+        int amount = need;
+        for (int v = snk; v != src; v = tl[pred[v]])
+            amount = res[pred[v]] < amount ? res[pred[v]] : amount;
+        for (int v = snk; v != src; v = tl[pred[v]]) {
+            res[pred[v]] -= amount;
+            res[pred[v] ^ 1] += amount;
+        }
+        *total += amount * dist[snk];
+        need -= amount;
+    }
+    return 0;
+}
+
+/*
+ * A random graph without negative cycles: cost = scale * (r + p[v] - p[u])
+ * with r >= 0, so every cycle costs scale * sum(r) >= 0 while single arcs are
+ * often negative.  Capacities up to 300 (flows wider than a byte) or all 1.
+ */
+static void
+random_graph(struct ref_graph *r, int unit, int64_t scale)
+{
+    memset(r, 0, sizeof(*r));
+    r->n = 5 + rand() % (REF_MAX_NODES - 5);
+    r->m = r->n + rand() % (REF_MAX_ARCS - r->n);
+    int p[REF_MAX_NODES];
+    for (int v = 0; v < r->n; v++)
+        p[v] = rand() % 50;
+    for (int a = 0; a < r->m; a++) {
+        r->tail[a] = rand() % r->n;
+        r->head[a] = (r->tail[a] + 1 + rand() % (r->n - 1)) % r->n;
+        r->cap[a] = unit ? 1 : rand() % 301;
+        r->cost[a] = scale * (rand() % 20 + p[r->head[a]] - p[r->tail[a]]);
+    }
+    int units = 1 + rand() % (unit ? 10 : 400);
+    for (int i = 0; i < units; i++) {
+        r->supply[rand() % r->n]++;
+        r->supply[rand() % r->n]--;
+    }
+}
+
+static struct mcf *
+build_ref(const struct ref_graph *r)
+{
+    struct mcf *g = mcf_new(r->n, 1);
+    assert_non_null(g);
+    for (int a = 0; a < r->m; a++)
+        assert_int_equal(mcf_add_arc(g, r->tail[a], r->head[a], r->cap[a], r->cost[a]), a);
+    for (int v = 0; v < r->n; v++)
+        assert_int_equal(mcf_set_supply(g, v, r->supply[v]), 0);
+    return g;
+}
+
+/* The flow read back arc by arc respects capacities and supplies and has the total cost. */
+static void
+assert_flow_consistent(const struct mcf *g, const struct ref_graph *r)
+{
+    int64_t bal[REF_MAX_NODES] = {0}, total = 0;
+    for (int a = 0; a < r->m; a++) {
+        int32_t f = mcf_flow(g, a);
+        assert_true(f >= 0 && f <= r->cap[a]);
+        assert_int_equal(mcf_arc_tail(g, a), r->tail[a]);
+        assert_int_equal(mcf_arc_head(g, a), r->head[a]);
+        assert_int_equal(mcf_arc_cap(g, a), r->cap[a]);
+        assert_int_equal(mcf_arc_cost(g, a), r->cost[a]);
+        bal[r->tail[a]] += f;
+        bal[r->head[a]] -= f;
+        total += f * r->cost[a];
+    }
+    for (int v = 0; v < r->n; v++)
+        assert_int_equal(bal[v], r->supply[v]);
+    assert_int_equal(total, mcf_total_cost(g));
+}
+
+static void
+run_random_graphs(int unit, int64_t scale, int iterations)
+{
+    int solved = 0, infeasible = 0;
+    for (int iter = 0; iter < iterations; iter++) {
+        struct ref_graph r;
+        random_graph(&r, unit, scale);
+        int64_t want = 0;
+        int ref_rc = ref_solve(&r, &want);
+        struct mcf *g = build_ref(&r);
+        char err[256] = "";
+        int rc = mcf_solve(g, err, sizeof(err));
+        assert_int_equal(rc, ref_rc);
+        if (rc == 0) {
+            assert_int_equal(mcf_total_cost(g), want);
+            assert_flow_consistent(g, &r);
+            solved++;
+        } else {
+            assert_true(strstr(err, "cannot reach") != NULL || strstr(err, "unmet") != NULL);
+            infeasible++;
+        }
+        mcf_free(g);
+    }
+    /* Both outcomes were exercised. */
+    assert_true(solved > iterations / 4);
+    assert_true(infeasible > 0);
+}
+
+static void
+test_random_graphs(void **state)
+{
+    (void)state;
+    srand(11);
+    run_random_graphs(0, 1, 400); /* mixed capacities: 32-bit flows */
+    run_random_graphs(1, 1, 400); /* unit capacities: byte flows */
+}
+
+/* Costs beyond 32 bits switch the storage to 64 bits without changing the answer. */
+static void
+test_wide_costs(void **state)
+{
+    (void)state;
+    srand(12);
+    run_random_graphs(0, (int64_t)1 << 33, 200);
+}
+
+/* The certificate holds on the graph's own flow (NULL) and its potentials. */
+static void
+test_check_own_flow(void **state)
+{
+    (void)state;
+    srand(13);
+    for (int iter = 0; iter < 50; iter++) {
+        struct ref_graph r;
+        random_graph(&r, 0, 1);
+        struct mcf *g = build_ref(&r);
+        char err[256] = "";
+        if (mcf_solve(g, err, sizeof(err)) == 0) {
+            int64_t pot[REF_MAX_NODES];
+            for (int v = 0; v < r.n; v++)
+                pot[v] = mcf_potential(g, v);
+            assert_int_equal(mcf_check(g, NULL, pot, err, sizeof(err)), 0);
+            pot[0] += 1000000; /* moving one potential breaks complementary slackness */
+            int breaks = 0; /* an arc out of 0 with flow, or into 0 with room */
+            for (int a = 0; a < r.m; a++)
+                breaks |= (r.tail[a] == 0 && mcf_flow(g, a) > 0) ||
+                          (r.head[a] == 0 && mcf_flow(g, a) < r.cap[a]);
+            assert_int_equal(mcf_check(g, NULL, pot, err, sizeof(err)), breaks ? -1 : 0);
+        }
+        mcf_free(g);
+    }
+}
+
+/* Same graph, same flow: ties (many equal costs) are broken the same way. */
+static void
+test_deterministic(void **state)
+{
+    (void)state;
+    for (int iter = 0; iter < 50; iter++) {
+        struct ref_graph r;
+        srand(100 + iter);
+        random_graph(&r, 1, 1);
+        for (int a = 0; a < r.m; a++)
+            r.cost[a] = -(rand() % 2); /* only 0 and -1: many optima */
+        for (int a = 0; a < r.m; a++) /* no negative cycle: arcs only go upwards */
+            if (r.tail[a] > r.head[a]) {
+                int x = r.tail[a];
+                r.tail[a] = r.head[a];
+                r.head[a] = x;
+            }
+        struct mcf *g1 = build_ref(&r), *g2 = build_ref(&r);
+        char err[256];
+        int rc = mcf_solve(g1, err, sizeof(err));
+        assert_int_equal(mcf_solve(g2, err, sizeof(err)), rc);
+        for (int a = 0; rc == 0 && a < r.m; a++)
+            assert_int_equal(mcf_flow(g1, a), mcf_flow(g2, a));
+        mcf_free(g1);
+        mcf_free(g2);
+    }
+}
+
+/* Costs so large that the artificial arcs' cost could overflow are refused, not mis-solved. */
+static void
+test_cost_range(void **state)
+{
+    (void)state;
+    struct mcf *g = mcf_new(1 << 21, 0);
+    assert_non_null(g);
+    assert_true(mcf_add_arc(g, 0, 1, 1, MCF_COST_MAX) >= 0);
+    mcf_set_supply(g, 0, 1);
+    mcf_set_supply(g, 1, -1);
+    char err[256] = "";
+    assert_int_equal(mcf_solve(g, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "overflow"));
+    mcf_free(g);
+
+    /* The same arc on a small graph is fine. */
+    g = mcf_new(2, 0);
+    assert_true(mcf_add_arc(g, 0, 1, 1, MCF_COST_MAX) >= 0);
+    mcf_set_supply(g, 0, 1);
+    mcf_set_supply(g, 1, -1);
+    assert_int_equal(mcf_solve(g, err, sizeof(err)), 0);
+    assert_int_equal(mcf_total_cost(g), MCF_COST_MAX);
+    mcf_free(g);
+}
+
 int
 main(void)
 {
@@ -244,6 +497,11 @@ main(void)
         cmocka_unit_test(test_check_detects_corruption),
         cmocka_unit_test(test_random_assignments),
         cmocka_unit_test(test_dimacs),
+        cmocka_unit_test(test_random_graphs),
+        cmocka_unit_test(test_wide_costs),
+        cmocka_unit_test(test_check_own_flow),
+        cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_cost_range),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
