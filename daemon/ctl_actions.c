@@ -326,7 +326,7 @@ ctl_resume(const struct config *cfg, struct store *st, const char *who, const ch
         snprintf(msg, len, "%s is %s, not paused", m.address, m.state);
         rc = CTL_USAGE;
     } else if (store_member_set_state(st, m.address, "active", 0, now) < 0 ||
-               (strcmp(m.role, "mentor") == 0 && store_member_set_last_break(st, m.id, now) != 0)) {
+               (strcmp(m.role, "mentor") == 0 && store_member_set_last_break(st, m.id, now) < 0)) {
         rc = ctl_store_fail(st, "resuming", msg, len);
     } else {
         rc = ctl_log(st, by, now, msg, len, "resume #%lld", (long long)m.id);

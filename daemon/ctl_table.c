@@ -300,7 +300,8 @@ static const struct ctl_listing ctl_listings[] = {
      " (SELECT count(*) FROM pairs p WHERE p.mentor = m.id AND p.state = 'proposed')"
      " AS proposed, " CAPACITY(
          "coalesce(m.profile, '')") " AS capacity, m.unanswered,"
-                                    " (SELECT printf('%.1f', avg(f.rating)) FROM feedback f JOIN "
+                                    " (SELECT CASE WHEN count(f.rating) > 0 THEN printf('%.1f', "
+                                    "avg(f.rating)) END FROM feedback f JOIN "
                                     "pairs q ON q.id = f.pair"
                                     "  WHERE q.mentor = m.id AND f.member IS NOT m.id AND f.rating "
                                     "IS NOT NULL"

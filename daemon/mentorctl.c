@@ -4,13 +4,16 @@
  * timeout and short transactions keep the two out of each other's way.
  */
 #include <getopt.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "config.h"
+#include "ctl.h"
 #include "inspect.h"
 #include "programme.h"
 #include "programme_int.h"
@@ -18,82 +21,9 @@
 
 #define MENTORCTL_DEFAULT_CONFIG "/etc/mentord/mentord.ini"
 
-struct mentorctl {
-    struct config cfg;
-    struct store *st;
-    const char *filter;
-};
-
-static void
-mentorctl_usage(FILE *out)
-{
-    fprintf(out, "usage: mentorctl [-c FILE] COMMAND [ARGS]\n"
-                 "\n"
-                 "commands:\n"
-                 "  members [ROLE]      list members (ROLE: newcomer, mentor, manager)\n"
-                 "  outbox [STATUS]     list outgoing mail (STATUS: queued, sent, failed)\n"
-                 "  check-config        print the effective configuration\n"
-                 "  inspect [--json] FILE...\n"
-                 "                      how mentord reads each message of an .eml or mbox file\n"
-                 "  match --dry-run     the pairs the next matching round would make (changes nothing)\n"
-                 "  match --instance FILE.csv\n"
-                 "                      solve a pool given as CSV, one row a person:\n"
-                 "                      role,id,tags,languages,tz,capacity,load,waiting_days,goals\n"
-                 "                      (lists ';'-separated; empty capacity 1, load 0)\n"
-                 "\n"
-                 "  -c, --config FILE   configuration file (default " MENTORCTL_DEFAULT_CONFIG ")\n"
-                 "  -h, --help          this help\n");
-}
-
-static void
-mentorctl_time(time_t t, char *buf, size_t len)
-{
-    struct tm tm;
-
-    if (t <= 0 || gmtime_r(&t, &tm) == NULL || strftime(buf, len, "%Y-%m-%d %H:%M", &tm) == 0)
-        snprintf(buf, len, "-");
-}
-
-static int
-mentorctl_member_row(const struct store_member *m, void *arg)
-{
-    const char *role = arg;
-    char created[32];
-
-    if (role && strcmp(role, m->role) != 0)
-        return 0;
-    mentorctl_time(m->created, created, sizeof(created));
-    printf("%-36s %-10s %-8s %-16s %s\n", m->address, m->role, m->state, created,
-           m->name ? m->name : "");
-    return 0;
-}
-
-static int
-mentorctl_outbox_row(const struct store_outbox *o, void *arg)
-{
-    char next[32];
-
-    (void)arg;
-    mentorctl_time(o->next_attempt, next, sizeof(next));
-    printf("%-6lld %-32s %-7s %-8d %-16s %s\n", (long long)o->id, o->recipient, o->status,
-           o->attempts, next, o->last_error ? o->last_error : "");
-    return 0;
-}
-
-static int
-mentorctl_members(struct mentorctl *c)
-{
-    printf("%-36s %-10s %-8s %-16s %s\n", "ADDRESS", "ROLE", "STATE", "JOINED (UTC)", "NAME");
-    return store_member_each(c->st, mentorctl_member_row, (void *)c->filter) == 0 ? 0 : 1;
-}
-
-static int
-mentorctl_outbox(struct mentorctl *c)
-{
-    printf("%-6s %-32s %-7s %-8s %-16s %s\n", "ID", "RECIPIENT", "STATUS", "ATTEMPTS",
-           "NEXT (UTC)", "LAST ERROR");
-    return store_outbox_each(c->st, c->filter, mentorctl_outbox_row, NULL) == 0 ? 0 : 1;
-}
+static void mentorctl_usage(FILE *out);
+static int mentorctl_db(const char *config_path, const char *name,
+                        int (*fn)(struct ctl_ctx *, int, char **), int argc, char **argv);
 
 /* inspect [--json] FILE...: reads files, never the database; 1 when a file is unreadable. */
 static int
@@ -136,6 +66,8 @@ mentorctl_match(const char *config_path, int argc, char **argv)
     char err[512];
     int rc = 1;
 
+    if (argc >= 1 && argv[0][0] != '-')
+        return mentorctl_db(config_path, "match", ctl_cmd_match, argc, argv); /* match A B */
     if (argc < 1 || (strcmp(argv[0], "--dry-run") != 0 && strcmp(argv[0], "--instance") != 0) ||
         (strcmp(argv[0], "--instance") == 0 && argc != 2)) {
         mentorctl_usage(stderr);
@@ -171,28 +103,116 @@ mentorctl_match(const char *config_path, int argc, char **argv)
     return rc;
 }
 
-static int
-mentorctl_run(struct mentorctl *c, const char *cmd)
-{
-    char err[512];
-    int rc;
+/* ---- dispatch: one line per command ---- */
 
-    if (strcmp(cmd, "check-config") == 0) {
-        config_print(&c->cfg, stdout);
-        return 0;
-    }
-    if (strcmp(cmd, "members") != 0 && strcmp(cmd, "outbox") != 0) {
-        fprintf(stderr, "mentorctl: unknown command '%s' (try --help)\n", cmd);
-        return 2;
-    }
-    if (store_open(c->cfg.store.path, &c->st, err, sizeof(err)) != 0) {
-        fprintf(stderr, "mentorctl: %s: %s\n", c->cfg.store.path, err);
+struct mentorctl_cmd {
+    const char *name;
+    const char *synopsis;
+    const char *help;
+    int (*db)(struct ctl_ctx *, int, char **);          /* loads the config, then this */
+    int (*raw)(const char *config_path, int, char **); /* does its own loading */
+};
+
+static const struct mentorctl_cmd mentorctl_cmds[] = {
+    {"members", "members [ROLE|STATE]", "list members (newcomer, mentor, manager; active, ...)",
+     ctl_cmd_list, NULL},
+    {"pairs", "pairs [STATE]", "list pairs (proposed, active, declined, expired, ended)",
+     ctl_cmd_list, NULL},
+    {"waitlist", "waitlist", "newcomers waiting for a mentor, longest wait first", ctl_cmd_list,
+     NULL},
+    {"mentors", "mentors", "mentors with their load, capacity and recent rating", ctl_cmd_list,
+     NULL},
+    {"outbox", "outbox [STATUS]", "outgoing mail (queued, sent, failed)", ctl_cmd_list, NULL},
+    {"show", "show MEMBER", "a member: profile, load, pairs, feedback and history", ctl_cmd_show,
+     NULL},
+    {"match", "match NEWCOMER MENTOR | match --dry-run | match --instance FILE.csv",
+     "pair two members at once; or preview the next round; or solve a pool from CSV\n"
+     "                      (role,id,tags,languages,tz,capacity,load,waiting_days,goals)",
+     NULL, mentorctl_match},
+    {"unmatch", "unmatch PAIR|MEMBER", "end a pair (id, ref, or a member's one open pair)",
+     ctl_cmd_unmatch, NULL},
+    {"pause", "pause MEMBER [--weeks N | --until DATE]", "pause a member (open-ended by default)",
+     ctl_cmd_pause, NULL},
+    {"resume", "resume MEMBER", "end a member's pause", ctl_cmd_resume, NULL},
+    {"remove", "remove MEMBER", "end the member's pairs and erase their personal data",
+     ctl_cmd_remove, NULL},
+    {"import", "import FILE.csv [--role ROLE] [--dry-run]",
+     "add or update members from CSV: address,name,role,skills,languages,timezone,capacity",
+     ctl_cmd_import, NULL},
+    {"export", "export [members|pairs|waitlist|mentors|outbox]",
+     "CSV for spreadsheets (members: the import columns, state, joined)", ctl_cmd_export, NULL},
+    {"stats", "stats", "counts of members, pairs, mail and feedback", ctl_cmd_stats, NULL},
+    {"digest", "digest --preview [--html] [last]",
+     "print the managers' digest (the period so far, or the last one sent)", ctl_cmd_digest,
+     NULL},
+    {"render", "render TEMPLATE [--var NAME=VALUE] [--unset NAME]",
+     "a template with sample values for its documented variables", ctl_cmd_render, NULL},
+    {"check-config", "check-config", "print the effective configuration and check it",
+     ctl_cmd_check_config, NULL},
+    {"inspect", "inspect [--json] FILE...", "how mentord reads each message of an .eml or mbox",
+     NULL, mentorctl_inspect},
+};
+
+#define N_CMDS (sizeof(mentorctl_cmds) / sizeof(mentorctl_cmds[0]))
+
+static void
+mentorctl_usage(FILE *out)
+{
+    fprintf(out, "usage: mentorctl [-c FILE] COMMAND [ARGS] [--csv|--json]\n\ncommands:\n");
+    for (size_t i = 0; i < N_CMDS; i++)
+        fprintf(out, "  %s\n                      %s\n", mentorctl_cmds[i].synopsis,
+                mentorctl_cmds[i].help);
+    fprintf(out, "\n"
+                 "  -c, --config FILE   configuration file (default " MENTORCTL_DEFAULT_CONFIG ")\n"
+                 "  -h, --help          this help; COMMAND --help for one command\n"
+                 "\n"
+                 "Listings print aligned tables; --csv or --json for machines.  Members are named\n"
+                 "by address or #ID.  Exit status: 0 ok, 1 error, 2 usage, 3 not found.\n");
+}
+
+static int
+mentorctl_help(const struct mentorctl_cmd *cmd)
+{
+    printf("usage: mentorctl [-c FILE] %s\n\n  %s\n\nOptions: --csv, --json (listings), --help.\n"
+           "Exit status: 0 ok, 1 error, 2 usage, 3 not found.\n",
+           cmd->synopsis, cmd->help);
+    return 0;
+}
+
+static int
+mentorctl_wants_help(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return 1;
+    return 0;
+}
+
+/* Load the configuration, run a database command, close what it opened. */
+static int
+mentorctl_db(const char *config_path, const char *name, int (*fn)(struct ctl_ctx *, int, char **),
+             int argc, char **argv)
+{
+    struct config cfg;
+    struct ctl_ctx x;
+    char err[512], by[96];
+    const struct passwd *pw = getpwuid(getuid());
+    /* sudo keeps the admin's own name: the log should say who, not "root". */
+    const char *user = getenv("SUDO_USER") ? getenv("SUDO_USER") : pw ? pw->pw_name : NULL;
+
+    if (config_load(config_path, &cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "mentorctl: %s\n", err);
         return 1;
     }
-    rc = strcmp(cmd, "members") == 0 ? mentorctl_members(c) : mentorctl_outbox(c);
-    if (rc != 0)
-        fprintf(stderr, "mentorctl: %s: %s\n", cmd, store_errmsg(c->st));
-    store_close(c->st);
+    snprintf(by, sizeof(by), "mentorctl:%s", user ? user : "?");
+    memset(&x, 0, sizeof(x));
+    x.command = name;
+    x.cfg = &cfg;
+    x.now = clock_now();
+    x.by = by;
+    int rc = fn(&x, argc, argv);
+    store_close(x.st);
+    config_free(&cfg);
     return rc;
 }
 
@@ -204,12 +224,9 @@ main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    struct mentorctl c;
     const char *path = MENTORCTL_DEFAULT_CONFIG;
-    char err[512];
     int ch;
 
-    memset(&c, 0, sizeof(c));
     while ((ch = getopt_long(argc, argv, "+c:h", longopts, NULL)) != -1) {
         if (ch == 'c') {
             path = optarg;
@@ -221,20 +238,20 @@ main(int argc, char **argv)
             return 2;
         }
     }
-    if (optind < argc && strcmp(argv[optind], "match") == 0)
-        return mentorctl_match(path, argc - optind - 1, argv + optind + 1);
-    if (optind < argc && strcmp(argv[optind], "inspect") == 0)
-        return mentorctl_inspect(path, argc - optind - 1, argv + optind + 1);
-    if (optind >= argc || argc - optind > 2) {
+    if (optind >= argc) {
         mentorctl_usage(stderr);
         return 2;
     }
-    if (config_load(path, &c.cfg, err, sizeof(err)) != 0) {
-        fprintf(stderr, "mentorctl: %s\n", err);
-        return 1;
+    for (size_t i = 0; i < N_CMDS; i++) {
+        const struct mentorctl_cmd *cmd = &mentorctl_cmds[i];
+        int n = argc - optind - 1;
+        char **args = argv + optind + 1;
+        if (strcmp(argv[optind], cmd->name) != 0)
+            continue;
+        if (mentorctl_wants_help(n, args))
+            return mentorctl_help(cmd);
+        return cmd->db ? mentorctl_db(path, cmd->name, cmd->db, n, args) : cmd->raw(path, n, args);
     }
-    c.filter = argc - optind == 2 ? argv[optind + 1] : NULL;
-    int rc = mentorctl_run(&c, argv[optind]);
-    config_free(&c.cfg);
-    return rc;
+    fprintf(stderr, "mentorctl: unknown command '%s' (try mentorctl --help)\n", argv[optind]);
+    return 2;
 }

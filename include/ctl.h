@@ -77,4 +77,34 @@ int ctl_resume(const struct config *cfg, struct store *st, const char *who, cons
 int ctl_remove(const struct config *cfg, struct store *st, const char *who, const char *by,
                time_t now, char *msg, size_t len);
 
+/*
+ * ---- mentorctl commands (ctl_cmds.c, ctl_import.c) ----
+ * Each parses its own arguments (options anywhere: --help, --csv, --json and
+ * its own), prints to stdout, reports errors on stderr as "mentorctl CMD:
+ * ..." and returns an exit code (enum ctl_status).  With --help they return
+ * CTL_OK at once: mentorctl prints the command's help.
+ */
+struct ctl_ctx {
+    const char *command; /* as typed: "members", "pairs", ... */
+    const struct config *cfg;
+    struct store *st; /* opened on demand; the caller closes it */
+    enum ctl_format fmt;
+    time_t now;
+    const char *by; /* "mentorctl:USER", for the event log */
+};
+
+int ctl_cmd_list(struct ctl_ctx *x, int argc, char **argv); /* members|pairs|waitlist|... */
+int ctl_cmd_show(struct ctl_ctx *x, int argc, char **argv);
+int ctl_cmd_match(struct ctl_ctx *x, int argc, char **argv); /* match A B */
+int ctl_cmd_unmatch(struct ctl_ctx *x, int argc, char **argv);
+int ctl_cmd_pause(struct ctl_ctx *x, int argc, char **argv);
+int ctl_cmd_resume(struct ctl_ctx *x, int argc, char **argv);
+int ctl_cmd_remove(struct ctl_ctx *x, int argc, char **argv);
+int ctl_cmd_import(struct ctl_ctx *x, int argc, char **argv);
+int ctl_cmd_export(struct ctl_ctx *x, int argc, char **argv);
+int ctl_cmd_stats(struct ctl_ctx *x, int argc, char **argv);
+int ctl_cmd_digest(struct ctl_ctx *x, int argc, char **argv);
+int ctl_cmd_render(struct ctl_ctx *x, int argc, char **argv);
+int ctl_cmd_check_config(struct ctl_ctx *x, int argc, char **argv);
+
 #endif
