@@ -643,6 +643,7 @@ parse_body(const char *body, struct command *out)
     while (*s && seen < BODY_LINES) {
         const char *nl = strchr(s, '\n');
         const char *end = nl ? nl : s + strlen(s);
+        const char *next = nl ? nl + 1 : end; /* before trimming: a last line "\r" must end */
         if (end > s && end[-1] == '\r')
             end--;
         if (is_quote_boundary(s, end, nl ? nl + 1 : NULL))
@@ -652,7 +653,7 @@ parse_body(const char *body, struct command *out)
                 return;
             seen++;
         }
-        s = nl ? nl + 1 : end;
+        s = next;
     }
 }
 

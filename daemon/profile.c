@@ -21,7 +21,8 @@
  *  - capacity: a whole number of mentees, 1..20;
  *  - availability: hours per week, 0..80; "2-4 hours" takes the lower bound
  *    (never plan with more time than was offered), "1 hour a day" is 7 a week,
- *    "8 hours a month" is 2 a week.
+ *    "8 hours a month" is 2 a week;
+ *  - at most 20 problems are kept, so a reply stays readable.
  */
 #include "profile.h"
 
@@ -38,6 +39,7 @@
 #include <unistd.h>
 
 #define MAX_ITEMS 20
+#define MAX_PROBLEMS 20
 #define MAX_ITEM 40
 #define MAX_NAME 100
 #define MAX_KEY 40
@@ -683,6 +685,10 @@ add_problem(struct profile *p, int line, const char *text, char *hint)
 {
     if (hint == NULL)
         return -1;
+    if (p->n_problems >= MAX_PROBLEMS) {
+        free(hint); /* a reply listing hundreds of lines helps nobody */
+        return 0;
+    }
     struct profile_problem *t = realloc(p->problems, (p->n_problems + 1) * sizeof *t);
     char *copy = strdup(text);
     if (t == NULL || copy == NULL) {
@@ -1378,7 +1384,17 @@ resolve_zone(const char *value, char *out, size_t len)
     while (o > 0 && name[o - 1] == '_')
         o--;
     name[o] = '\0';
-    return zone_fix_case(name, out, len);
+    if (!zone_fix_case(name, out, len))
+        return 0;
+    /* "GMT_" resolves to the file GMT, which reads back as the abbreviation: keep one form. */
+    char *again = lower_dup(out, strlen(out));
+    if (again == NULL)
+        return -1;
+    zone = zone_of_place(again);
+    free(again);
+    if (zone != NULL && zone_exists(zone))
+        snprintf(out, len, "%s", zone);
+    return 1;
 }
 
 static enum verdict

@@ -110,6 +110,9 @@ test_body_commands(void **state)
     expect(NULL, "\n\n  Hi all,\nI want to mentor people.\n", COMMAND_MENTOR, 0);
     expect("", "Hi,\r\nthanks.\r\nhelp\r\n", COMMAND_HELP, 0);
     expect(NULL, "Join\xc2\xa0please", COMMAND_JOIN, 0); /* NBSP from HTML mail */
+    /* A last line of just "\r" (no newline) ends the scan instead of looping. */
+    expect(NULL, "hello\r", COMMAND_NONE, 0);
+    expect(NULL, "\r", COMMAND_NONE, 0);
 }
 
 static void

@@ -344,6 +344,8 @@ test_zone_abbreviations(void **state)
     assert_zone("CET", "Europe/Berlin");
     assert_zone("IST", "Asia/Kolkata");
     assert_zone("GMT", "UTC");
+    /* The file "GMT" would read back as the abbreviation: one canonical form (found by fuzzing). */
+    assert_zone("GMT_", "UTC");
 }
 
 static void
@@ -460,6 +462,15 @@ test_problems(void **state)
     p = parse(longname);
     assert_null(p.name);
     assert_int_equal(p.n_problems, 1);
+    profile_free(&p);
+
+    /* At most 20 problems are kept. */
+    char many[2000] = "";
+    for (int i = 0; i < 30; i++)
+        strcat(many, "Capacity: lots\n");
+    p = parse(many);
+    assert_int_equal(p.n_problems, 20);
+    assert_int_equal(p.problems[19].line, 20);
     profile_free(&p);
 }
 
