@@ -48,9 +48,9 @@ struct mcf {
     int8_t *flow8;     /* flows from the solve on: bytes when every capacity fits ... */
     int32_t *flow32;   /* ... else 32 bits */
     int32_t *art_flow; /* flow on each node's artificial arc */
-    int32_t *cost32; /* costs while they all fit in 32 bits ... */
-    int64_t *cost64; /* ... else here (exactly one of the two is set) */
-    int32_t *cap;    /* NULL while every capacity equals cap_all */
+    int32_t *cost32;   /* costs while they all fit in 32 bits ... */
+    int64_t *cost64;   /* ... else here (exactly one of the two is set) */
+    int32_t *cap;      /* NULL while every capacity equals cap_all */
     int32_t cap_all;
     int32_t *supply;
     int64_t *pot;
@@ -718,8 +718,7 @@ update_tree(const struct mcf *g, struct tree *t)
 static void
 update_potentials(const struct mcf *g, struct tree *t)
 {
-    int64_t sigma =
-        t->pi[t->v_in] - t->pi[t->u_in] - t->pred_dir[t->u_in] * cost_at(g, t->in_arc);
+    int64_t sigma = t->pi[t->v_in] - t->pi[t->u_in] - t->pred_dir[t->u_in] * cost_at(g, t->in_arc);
     int32_t end = t->thread[t->last_succ[t->u_in]];
     for (int32_t u = t->u_in; u != end; u = t->thread[u])
         t->pi[u] += sigma;
@@ -787,7 +786,8 @@ initial_pivots(struct mcf *g, struct tree *t, char *err, size_t errlen)
         int32_t v = g->head[e], u = g->tail[e];
         if (g->supply[v] < 0 && (best[v] < 0 || cost_at(g, e) < cost_at(g, best[v])))
             best[v] = e;
-        if (g->supply[u] > 0 && g->supply[v] < 0 && (best[u] < 0 || cost_at(g, e) < cost_at(g, best[u])))
+        if (g->supply[u] > 0 && g->supply[v] < 0 &&
+            (best[u] < 0 || cost_at(g, e) < cost_at(g, best[u])))
             best[u] = e;
     }
     int32_t count = 0;

@@ -296,6 +296,86 @@ test_indexed_candidates(void **state)
     match_result_free(&g);
 }
 
+/* ---- a pool large enough for a non-trivial arc order in the solver ---- */
+
+static void
+assert_same_pairs(const struct match_result *a, const struct match_result *b)
+{
+    assert_int_equal(a->n_pairs, b->n_pairs);
+    assert_int_equal(a->objective, b->objective);
+    for (size_t i = 0; i < a->n_pairs; i++) {
+        assert_int_equal(a->pairs[i].newcomer, b->pairs[i].newcomer);
+        assert_int_equal(a->pairs[i].mentor, b->pairs[i].mentor);
+    }
+}
+
+static void
+test_larger_pool(void **state)
+{
+    (void)state;
+    enum { N = 300, M = 40 };
+    static struct match_person people[N + M];
+    static const char *tags[N + M][4], *langs[N + M][2];
+    srand(77);
+    for (int i = 0; i < N + M; i++) {
+        size_t nt = 1 + (size_t)(rand() % 4), nl = 1 + (size_t)(rand() % 2);
+        for (size_t k = 0; k < nt; k++)
+            tags[i][k] = tag_pool[rand() % 10];
+        for (size_t k = 0; k < nl; k++)
+            langs[i][k] = lang_pool[rand() % 4];
+        people[i] = (struct match_person){.id = 1000 - i,
+                                          .role = i < N ? MATCH_NEWCOMER : MATCH_MENTOR,
+                                          .tags = tags[i],
+                                          .n_tags = nt,
+                                          .languages = langs[i],
+                                          .n_languages = nl,
+                                          .tz_offset_min = (rand() % 24 - 11) * 60,
+                                          .capacity = i < N ? 0 : 1 + rand() % 4,
+                                          .unanswered_checkins = rand() % 2,
+                                          .waiting_since = NOW - (rand() % 90) * DAY};
+    }
+    struct match_weights w;
+    match_weights_default(&w);
+    w.top_k = 6;
+    w.top_r = 3;
+    struct match_input in = {.people = people, .n_people = N + M, .weights = &w, .now = NOW};
+    struct match_result r, g, again;
+    char err[256] = "";
+    assert_int_equal(match_solve(&in, &r, err, sizeof(err)), 0);
+    assert_int_equal(r.used_greedy, 0); /* the certificate held */
+    assert_true(r.n_candidates > 1000);
+    assert_int_equal(match_greedy(&in, &g, err, sizeof(err)), 0);
+    assert_true(g.objective <= r.objective);
+    int64_t total = 0;
+    int used[M] = {0};
+    for (size_t i = 0; i < r.n_pairs; i++) {
+        int n = (int)(1000 - r.pairs[i].newcomer), m = (int)(1000 - r.pairs[i].mentor);
+        assert_true(n >= 0 && n < N && m >= N && m < N + M);
+        assert_int_equal(match_score(&people[n], &people[m], &in), r.pairs[i].score);
+        total += r.pairs[i].score;
+        used[m - N]++;
+        if (i > 0) /* ascending newcomer id: each newcomer once */
+            assert_true(r.pairs[i - 1].newcomer < r.pairs[i].newcomer);
+    }
+    for (int m = 0; m < M; m++)
+        assert_true(used[m] <= match_free_slots(&people[N + m], &w));
+    assert_int_equal(total, r.total_score);
+    assert_int_equal(r.objective, r.total_score - r.load_cost);
+    assert_true(r.n_pairs > 40); /* most slots are worth filling */
+
+    /* Reversed input order: the same pairs. */
+    for (int i = 0; i < (N + M) / 2; i++) {
+        struct match_person t = people[i];
+        people[i] = people[N + M - 1 - i];
+        people[N + M - 1 - i] = t;
+    }
+    assert_int_equal(match_solve(&in, &again, err, sizeof(err)), 0);
+    assert_same_pairs(&r, &again);
+    match_result_free(&again);
+    match_result_free(&g);
+    match_result_free(&r);
+}
+
 /* ---- known cases ---- */
 
 static const char *const n_tags[] = {"Rust", "Documentation", "cooking"};
@@ -501,6 +581,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_against_brute_force),
         cmocka_unit_test(test_indexed_candidates),
+        cmocka_unit_test(test_larger_pool),
         cmocka_unit_test(test_reasons),
         cmocka_unit_test(test_language_rule),
         cmocka_unit_test(test_load_spreads),

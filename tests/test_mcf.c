@@ -423,7 +423,7 @@ test_check_own_flow(void **state)
                 pot[v] = mcf_potential(g, v);
             assert_int_equal(mcf_check(g, NULL, pot, err, sizeof(err)), 0);
             pot[0] += 1000000; /* moving one potential breaks complementary slackness */
-            int breaks = 0; /* an arc out of 0 with flow, or into 0 with room */
+            int breaks = 0;    /* an arc out of 0 with flow, or into 0 with room */
             for (int a = 0; a < r.m; a++)
                 breaks |= (r.tail[a] == 0 && mcf_flow(g, a) > 0) ||
                           (r.head[a] == 0 && mcf_flow(g, a) < r.cap[a]);
@@ -444,7 +444,7 @@ test_deterministic(void **state)
         random_graph(&r, 1, 1);
         for (int a = 0; a < r.m; a++)
             r.cost[a] = -(rand() % 2); /* only 0 and -1: many optima */
-        for (int a = 0; a < r.m; a++) /* no negative cycle: arcs only go upwards */
+        for (int a = 0; a < r.m; a++)  /* no negative cycle: arcs only go upwards */
             if (r.tail[a] > r.head[a]) {
                 int x = r.tail[a];
                 r.tail[a] = r.head[a];
