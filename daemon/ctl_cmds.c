@@ -761,37 +761,48 @@ ctl_reject(struct ctl_import *im, long line, const char *why, const char *what)
     im->rejected++;
 }
 
-/* The profile fields of a row as canonical profile text; NULL with *why when not usable. */
-static char *
-ctl_import_profile(struct ctl_import *im, struct ctl_csv *c, const char **why, char *hint,
+/* The profile fields of a row, parsed; 1 ok, 0 with hint set when not usable, -1 OOM. */
+static int
+ctl_import_profile(struct ctl_import *im, struct ctl_csv *c, struct profile *p, char *hint,
                    size_t hlen)
 {
     static const char *const keys[] = {"skills", "languages", "time zone", "capacity"};
     static const int cols[] = {COL_SKILLS, COL_LANGUAGES, COL_TIMEZONE, COL_CAPACITY};
-    char *text = NULL, *out = NULL;
+    char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
-    struct profile p;
 
     if (f == NULL)
-        return NULL;
+        return -1;
     for (size_t k = 0; k < 4; k++) {
         const char *v = ctl_field(im, c, cols[k]);
         if (v)
             fprintf(f, "%s: %s\n", keys[k], v);
     }
-    if (fclose(f) != 0 || profile_parse(text, &p) != 0) {
+    if (fclose(f) != 0 || profile_parse(text, p) != 0) {
         free(text);
-        return NULL;
+        return -1;
     }
     free(text);
-    if (p.n_problems > 0) {
-        snprintf(hint, hlen, "\"%s\" - %s", p.problems[0].text, p.problems[0].hint);
-        *why = "profile not understood";
-    } else {
-        out = profile_serialise(&p);
-    }
-    profile_free(&p);
+    if (p->n_problems == 0)
+        return 1;
+    snprintf(hint, hlen, "\"%s\" - %s", p->problems[0].text, p->problems[0].hint);
+    profile_free(p);
+    return 0;
+}
+
+/* The stored profile with the row's fields put over it (an import updates, never blanks). */
+static char *
+ctl_import_merge(const struct store_member *m, const struct profile *row)
+{
+    struct profile base;
+    char *out;
+
+    if (profile_parse(m && m->profile ? m->profile : "", &base) != 0)
+        return NULL;
+    profile_merge(&base, row);
+    out = profile_serialise(&base);
+    profile_free(&base);
     return out;
 }
 
@@ -799,35 +810,47 @@ static int
 ctl_import_row(struct ctl_import *im, struct ctl_csv *c)
 {
     const char *addr = ctl_field(im, c, COL_ADDRESS), *name = ctl_field(im, c, COL_NAME);
-    const char *role = ctl_field(im, c, COL_ROLE), *why = NULL;
+    const char *role = ctl_field(im, c, COL_ROLE);
     char hint[512] = "";
     struct store_member m;
+    struct profile row;
 
-    role = role ? role : im->role;
     if (addr == NULL || !compose_address_ok(addr)) {
         ctl_reject(im, c->line, "not an address", addr ? addr : "(empty)");
         return CTL_OK;
     }
-    if (role == NULL || (strcmp(role, "newcomer") != 0 && strcmp(role, "mentor") != 0)) {
-        ctl_reject(im, c->line, "role must be newcomer or mentor (or give --role)", role);
-        return CTL_OK;
-    }
-    char *profile = ctl_import_profile(im, c, &why, hint, sizeof(hint));
-    if (profile == NULL) {
-        if (why == NULL)
-            return CTL_FAIL;
-        ctl_reject(im, c->line, why, hint);
-        return CTL_OK;
-    }
     int found = store_member_get(im->x->st, addr, &m);
-    int rc = found < 0 ? -1 : 0;
-    if (found > 0)
+    if (found < 0)
+        return ctl_store_err(im->x);
+    /* --role is the default for new members; only the row itself changes a member's role. */
+    char role_buf[16];
+    snprintf(role_buf, sizeof(role_buf), "%s",
+             role       ? role
+             : found    ? m.role
+             : im->role ? im->role
+                        : "");
+    const char *new_role = role_buf[0] ? role_buf : NULL; /* m is freed before the upsert */
+    if (new_role == NULL ||
+        (strcmp(new_role, "newcomer") != 0 && strcmp(new_role, "mentor") != 0)) {
+        ctl_reject(im, c->line, "role must be newcomer or mentor (or give --role)", new_role);
+        if (found)
+            store_member_free(&m);
+        return CTL_OK;
+    }
+    int ok = ctl_import_profile(im, c, &row, hint, sizeof(hint));
+    char *profile = ok == 1 ? ctl_import_merge(found ? &m : NULL, &row) : NULL;
+    if (ok == 1)
+        profile_free(&row);
+    if (found)
         store_member_free(&m);
+    if (ok == 0)
+        ctl_reject(im, c->line, "profile not understood", hint);
+    if (ok <= 0 || profile == NULL)
+        return ok == 0 ? CTL_OK : CTL_FAIL;
     /* An imported member is confirmed by the admin: active at once; newcomers start waiting. */
-    if (rc == 0)
-        rc = store_member_upsert(im->x->st, addr, name, role, found ? NULL : "active", profile,
+    int rc = store_member_upsert(im->x->st, addr, name, new_role, found ? NULL : "active", profile,
                                  im->x->now, NULL);
-    if (rc == 0 && !found && strcmp(role, "newcomer") == 0)
+    if (rc == 0 && !found && strcmp(new_role, "newcomer") == 0)
         rc = store_member_set_waiting(im->x->st, addr, im->x->now) < 0 ? -1 : 0;
     free(profile);
     if (rc != 0)

@@ -109,7 +109,7 @@ struct mentorctl_cmd {
     const char *name;
     const char *synopsis;
     const char *help;
-    int (*db)(struct ctl_ctx *, int, char **);          /* loads the config, then this */
+    int (*db)(struct ctl_ctx *, int, char **);         /* loads the config, then this */
     int (*raw)(const char *config_path, int, char **); /* does its own loading */
 };
 
@@ -143,8 +143,7 @@ static const struct mentorctl_cmd mentorctl_cmds[] = {
      "CSV for spreadsheets (members: the import columns, state, joined)", ctl_cmd_export, NULL},
     {"stats", "stats", "counts of members, pairs, mail and feedback", ctl_cmd_stats, NULL},
     {"digest", "digest --preview [--html] [last]",
-     "print the managers' digest (the period so far, or the last one sent)", ctl_cmd_digest,
-     NULL},
+     "print the managers' digest (the period so far, or the last one sent)", ctl_cmd_digest, NULL},
     {"render", "render TEMPLATE [--var NAME=VALUE] [--unset NAME]",
      "a template with sample values for its documented variables", ctl_cmd_render, NULL},
     {"check-config", "check-config", "print the effective configuration and check it",
