@@ -14,6 +14,7 @@
 
 #include "compose.h"
 #include "digest.h"
+#include "mail.h"
 #include "store.h"
 #include "testutil.h"
 
@@ -386,6 +387,24 @@ test_due_sends_once_per_period(void **state)
                      1);
     assert_int_equal(
         count(f, "SELECT count(*) FROM events WHERE kind = 'digest' AND detail = '2026-W48'"), 1);
+    /* A mail reader (our own parser here) sees the text part, figures and all. */
+    sqlite3_stmt *stmt;
+    assert_int_equal(sqlite3_prepare_v2(f->db,
+                                        "SELECT headers || char(13, 10) || body FROM outbox"
+                                        " ORDER BY id LIMIT 1",
+                                        -1, &stmt, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    const char *raw = (const char *)sqlite3_column_text(stmt, 0);
+    struct mail *m = NULL;
+    char perr[256];
+    assert_int_equal(mail_parse(raw, strlen(raw), &m, perr, sizeof(perr)), 0);
+    assert_non_null(strstr(m->part_types, "multipart/alternative text/plain text/html"));
+    assert_non_null(strstr(m->text, "Confirmed newcomers"));
+    assert_non_null(strstr(m->text, "▁▁▁▁▁▁█▁▁▁▄█"));
+    assert_null(strstr(m->text, "<td>"));
+    mail_free(m);
+    sqlite3_finalize(stmt);
     /* Again in the same week: already sent. */
     assert_int_equal(store_begin(f->st), 0);
     assert_int_equal(digest_due(&f->cfg, f->st, f->now + 2 * DAY), 0);
