@@ -70,9 +70,11 @@ check: deps
 	$(MAKE) all tests
 	sh tests/run-unit.sh build | tee -a build/results.txt
 	sh tests/install.sh build | tee -a build/results.txt
+	sh tests/test_mentorctl.sh build | tee -a build/results.txt
 	sh tests/e2e/run.sh build | tee -a build/results.txt
 	$(MAKE) SAN=1 all tests
 	sh tests/run-unit.sh build-san | tee -a build/results.txt
+	sh tests/test_mentorctl.sh build-san | tee -a build/results.txt
 	sh tests/e2e/run.sh build-san | tee -a build/results.txt
 	@sh tests/report.sh build/results.txt
 

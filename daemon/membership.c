@@ -346,6 +346,9 @@ programme_confirm(struct programme_ctx *c, const char *token)
         rc = membership_bad_token(c, "another address");
     else if (t.closed != 0 || t.expires <= c->now)
         rc = membership_bad_token(c, t.closed ? "already used" : "expired");
+    else if (strcmp(t.action, "join") != 0 && strcmp(t.action, "mentor") != 0 &&
+             strcmp(t.action, "leave") != 0) /* a manager's token, say, once no longer a manager */
+        rc = membership_bad_token(c, "not a membership request");
     else if (store_token_close(c->st, t.token, c->now, "confirmed") < 0)
         rc = -1;
     else if (strcmp(t.action, "leave") == 0)

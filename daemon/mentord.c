@@ -17,6 +17,7 @@
 
 #include "clock.h"
 #include "config.h"
+#include "digest.h"
 #include "imap.h"
 #include "inbox.h"
 #include "log.h"
@@ -228,6 +229,11 @@ mentord_programme(const struct config *cfg, struct store *st, const struct mento
         n += rc;
     }
     time_t now = clock_now();
+    /* The managers' digest, when its period is over; sent once per period. */
+    if (store_begin(st) != 0)
+        goto fail;
+    if (digest_due(cfg, st, now) < 0 || store_commit(st) != 0)
+        goto fail;
     if (*last_round == 0 || now - *last_round >= cfg->matching.interval) {
         if (store_begin(st) != 0)
             goto fail;
