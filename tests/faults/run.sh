@@ -1,0 +1,59 @@
+#!/bin/sh
+# Fault tests against a real Dovecot + Postfix test-bed.
+#
+#   sh tests/faults/run.sh BUILD            short versions (make check)
+#   sh tests/faults/run.sh BUILD --long     long versions (make stress)
+#
+# Starts a private test-bed with extra users (user1 .. userN, so hundreds of
+# distinct members can write in), runs tests/faults/test_faults.py and always
+# stops and removes the test-bed.  The last line is "faults: N passed, N failed"
+# ("faults-long: ..." with --long) for tests/report.sh.  Needs root for the
+# tmpfs mounts of the database tests.
+set -u
+
+BUILD=${1:?usage: run.sh BUILD [--long]}
+MODE=${2:-}
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+case "$BUILD" in /*) ;; *) BUILD=$SRC/$BUILD ;; esac
+TESTBED="$SRC/tests/e2e/testbed.sh"
+label=faults
+users=100
+timeout=${FAULTS_TIMEOUT:-600}
+if [ "$MODE" = "--long" ]; then
+    label=faults-long
+    users=1000
+    timeout=${FAULTS_TIMEOUT:-7200}
+fi
+
+# /tmp, not $TMPDIR: the servers' unprivileged users must be able to reach the folder.
+TB=$(mktemp -d /tmp/mentord-faults.XXXXXX) || exit 1
+out=$TB.out
+cleanup() {
+    sh "$TESTBED" stop "$TB" || echo "faults: could not stop the test-bed in $TB" >&2
+    rm -rf "$TB" "$out"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if ! EXTRA_USERS=$users sh "$TESTBED" start "$TB" </dev/null; then
+    echo "$label: the mail test-bed did not start"
+    echo "$label: 0 passed, 1 failed"
+    exit 1
+fi
+echo "== mail test-bed with $users extra users up ($TB)"
+
+export TESTBED_ENV="$TB/testbed.env"
+export MENTORD_BIN="$BUILD/mentord"
+export MENTORCTL_BIN="$BUILD/mentorctl"
+
+echo "== fault tests ($(basename "$BUILD")${MODE:+ $MODE})"
+timeout "$timeout" python3 -u "$SRC/tests/faults/test_faults.py" $MODE </dev/null >"$out" 2>&1
+rc=$?
+cat "$out"
+if [ $rc -ne 0 ] && ! tail -n 1 "$out" | grep -Eq "^$label: [0-9]+ passed, [0-9]+ failed$"; then
+    # A crash or timeout of the runner itself still has to show up in the total.
+    echo "fault test runner exited with status $rc"
+    echo "$label: 0 passed, 1 failed"
+fi
+[ $rc -eq 0 ] || exit 1
+exit 0
