@@ -742,6 +742,18 @@ digest_due(const struct config *cfg, struct store *st, time_t now)
     sent = digest_sent(st, d.key);
     if (sent != 0)
         return sent < 0 ? -1 : 0;
+    /*
+     * A period that ended before mentord recorded anything has nothing to
+     * report: a fresh install does not greet its managers with an empty
+     * digest.  It is marked as done so the question is not asked again.
+     */
+    int64_t before = 0;
+    if (store_i_query_int(st, &before, "digest: anything before the period's end?",
+                          "SELECT count(*) FROM events WHERE at < ?1 AND kind <> 'digest'", "i",
+                          (int64_t)d.end) < 0)
+        return -1;
+    if (before == 0)
+        return store_event_add(st, now, "digest", NULL, NULL, d.key) != 0 ? -1 : 0;
     if (digest_build(cfg, st, now, 0, &d, err, sizeof(err)) != 0) {
         log_error("%s", err);
         return -1;

@@ -447,6 +447,15 @@ test_empty_database(void **state)
     assert_non_null(strstr(text, "Silent pairs: no check-in answer for 4 weeks\n  none\n"));
     free(text);
     digest_free(&d);
+    /* a fresh install does not mail its managers a digest of the time before it existed */
+    int64_t outbox_before = 0;
+    assert_int_equal(store_outbox_count(f->st, NULL) >= 0, 1);
+    outbox_before = store_outbox_count(f->st, NULL);
+    assert_int_equal(digest_due(&f->cfg, f->st, f->now), 0);
+    assert_int_equal(store_outbox_count(f->st, NULL), outbox_before);
+    assert_int_equal(store_event_count(f->st, "digest"), 1);
+    assert_int_equal(digest_due(&f->cfg, f->st, f->now), 0);
+    assert_int_equal(store_event_count(f->st, "digest"), 1);
 }
 
 static void
