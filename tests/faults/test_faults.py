@@ -655,6 +655,8 @@ class Faults(unittest.TestCase):
         self.assertTrue(mb.wait_log(proc, r"(?i)database or disk is full|disk I/O", 30),
                         "no disk-full error logged:\n" + mb.daemon_log(proc)[-2000:])
         time.sleep(4)  # several rounds of backoff while the disk stays full
+        figure("disk full: " + re.search(r"(?im)^.*(database or disk is full|disk I/O).*$",
+                                         mb.daemon_log(proc)).group(0))
         self.alive(proc)
         self.assertEqual(mb.count("mentors"), 4, "mail left the INBOX while the disk was full")
         self.assertEqual([u for u in users if delivered(u)], [])
@@ -686,6 +688,7 @@ class Faults(unittest.TestCase):
         drop_mails(["bob"])
         rc, err = self.once(expect_rc=1)
         self.assertRegex(err, r"(?i)read-?only|unable to open|readonly")
+        figure("read-only database: " + next(l for l in err.splitlines() if "ERROR" in l))
         self.assertIn(self.db, err, "the error does not name the database")
         self.assertEqual(mb.count("mentors"), 1, "mail left the INBOX without a record")
         self.assertEqual(delivered("bob"), [])
@@ -710,6 +713,8 @@ class Faults(unittest.TestCase):
             self.assertTrue(mb.wait_log(proc, r"(?i)database is locked", 20),
                             "no lock error logged:\n" + mb.daemon_log(proc)[-2000:])
             time.sleep(max(0.0, 7.0 - (time.monotonic() - held)))  # beyond the 5 s busy timeout
+            figure("locked: " + re.search(r"(?im)^.*database is locked.*$",
+                                          mb.daemon_log(proc)).group(0))
             self.alive(proc)
             self.assertEqual(mb.count("mentors"), 3)
         finally:
