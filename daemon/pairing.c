@@ -275,7 +275,7 @@ pairing_reasons_text(const struct match_pair *mp)
 /* The mentor's proposal: the newcomer's first name and profile, the reasons; no address. */
 static int
 pairing_send_proposal(struct pairing_round *r, size_t ni, size_t mi, const char *reasons,
-                      const char *ref)
+                      const char *ref, time_t at)
 {
     struct profile *p = &r->profiles[ni];
     char *first = pairing_first_name(r->cand[ni].name ? r->cand[ni].name : p->name);
@@ -308,7 +308,7 @@ pairing_send_proposal(struct pairing_round *r, size_t ni, size_t mi, const char 
     };
     if (lines == NULL)
         snprintf(err, sizeof(err), "out of memory");
-    else if (outbox_queue(r->cfg, r->st, &om, r->now, err, sizeof(err)) == 0)
+    else if (outbox_queue(r->cfg, r->st, &om, at, err, sizeof(err)) == 0)
         rc = 0;
     if (rc != 0)
         log_ctx(LOG_LEVEL_ERROR, NULL, r->cand[mi].address, "cannot queue the proposal: %s", err);
@@ -339,10 +339,12 @@ pairing_make(struct pairing_round *r, const struct match_pair *mp)
                         ref) != 0)
         goto store_error;
     if (accepts) {
-        if (store_pair_schedule(r->st, id, mp->mentor, "proposal-timeout", r->now + timeout, NULL,
+        /* A proposal found at night waits for the mentor's morning; their time to answer with it. */
+        time_t at = programme_morning(cfg, r->people[mi].tz_offset_min, r->now);
+        if (store_pair_schedule(r->st, id, mp->mentor, "proposal-timeout", at + timeout, NULL,
                                 r->now) != 0)
             goto store_error;
-        rc = pairing_send_proposal(r, (size_t)ni, (size_t)mi, reasons, ref);
+        rc = pairing_send_proposal(r, (size_t)ni, (size_t)mi, reasons, ref, at);
         goto out;
     }
     /* Final at once: the newcomer no longer waits, lifecycle introduces them. */
@@ -391,6 +393,15 @@ pairing_waitlist_note(struct pairing_round *r, int64_t newcomer, size_t position
         return -1;
     if (last > 0 && r->now - last < PAIRING_WAITLIST_EVERY)
         return 0; /* told recently: no need to repeat it every round */
+    /*
+     * The welcome already says a mentor is being looked for: the first note
+     * about the list comes only once the wait has lasted a while.
+     */
+    if (last == 0 && c->waiting_since > 0 && r->now - c->waiting_since < PAIRING_WAITLIST_EVERY)
+        return 0;
+    /* Not at night in their zone: a later round (hourly) tells them in the morning. */
+    if (programme_morning(r->cfg, r->people[i].tz_offset_min, r->now) != r->now)
+        return 0;
     if (pairing_expected_wait(r, position, wait, sizeof(wait)) != 0)
         return -1;
     snprintf(pos, sizeof(pos), "%zu", position);
@@ -581,7 +592,9 @@ pairing_tell(struct programme_ctx *c, int64_t member, const char *template_name,
         .kind = "notice",
         .ref = ref,
     };
-    int rc = outbox_queue(c->cfg, c->st, &om, c->now, err, sizeof(err));
+    /* Not a reply to them: it waits for the morning in their zone. */
+    time_t at = programme_morning_in(c->cfg, m.profile, c->now);
+    int rc = outbox_queue(c->cfg, c->st, &om, at, err, sizeof(err));
     if (rc != 0)
         snprintf(c->detail, c->detail_len, "cannot tell %s: %s", m.address, err);
     store_member_free(&m);

@@ -295,7 +295,7 @@ community(struct fixture *f, int64_t *mentors, int64_t *newcomers)
         snprintf(addr, sizeof(addr), "n%d@new.test", i + 1);
         snprintf(name, sizeof(name), "Newbie%d Jones", i + 1);
         int64_t id =
-            add_member(f, addr, name, "newcomer", newcomer_profiles[i], T0 - (10 - i) * DAY);
+            add_member(f, addr, name, "newcomer", newcomer_profiles[i], T0 - (15 - i) * DAY);
         if (newcomers)
             newcomers[i] = id;
     }
@@ -387,8 +387,8 @@ test_waitlist_note_at_most_weekly(void **state)
     struct fixture *f = *state;
     char text[8192];
 
-    add_member(f, "a@new.test", "Ann", "newcomer", "languages: english\n", T0 - 5 * DAY);
-    add_member(f, "b@new.test", "Bob", "newcomer", "languages: english\n", T0 - 2 * DAY);
+    add_member(f, "a@new.test", "Ann", "newcomer", "languages: english\n", T0 - 12 * DAY);
+    add_member(f, "b@new.test", "Bob", "newcomer", "languages: english\n", T0 - 9 * DAY);
     assert_int_equal(round_at(f, T0), 0);
     mail_to(f, "a@new.test", text, sizeof(text), NULL, 0);
     assert_non_null(strstr(text, "number 1 on"));
@@ -487,7 +487,7 @@ test_decline_then_another_mentor_never_the_same(void **state)
     /* n1 keeps their original place */
     snprintf(sql, sizeof(sql), "SELECT waiting_since FROM members WHERE id = %lld",
              (long long)n[0]);
-    assert_int_equal(db_int(f, sql), T0 - 10 * DAY);
+    assert_int_equal(db_int(f, sql), T0 - 15 * DAY);
     /* m1 is free again: the next rounds never propose n1 to m1 again */
     for (int i = 1; i <= 4; i++)
         round_at(f, T0 + i * HOUR);

@@ -127,7 +127,7 @@ class E2E(unittest.TestCase):
         before = mb.count(user)
         self.once()
         msgs = mb.wait_for(user, before + 1)
-        return msgs[-1]
+        return msgs[before]
 
     def state(self, user):
         rows = mb.sqlite(self.db, "SELECT state FROM members WHERE address = ? COLLATE NOCASE",
