@@ -69,11 +69,13 @@ check: deps
 	@rm -f build/results.txt
 	$(MAKE) all tests
 	sh tests/run-unit.sh build | tee -a build/results.txt
+	sh fuzz/replay.sh build | tee -a build/results.txt
 	sh tests/install.sh build | tee -a build/results.txt
 	sh tests/test_mentorctl.sh build | tee -a build/results.txt
 	sh tests/e2e/run.sh build | tee -a build/results.txt
 	$(MAKE) SAN=1 all tests
 	sh tests/run-unit.sh build-san | tee -a build/results.txt
+	sh fuzz/replay.sh build-san | tee -a build/results.txt
 	sh tests/test_mentorctl.sh build-san | tee -a build/results.txt
 	sh tests/e2e/run.sh build-san | tee -a build/results.txt
 	@sh tests/report.sh build/results.txt
@@ -112,8 +114,16 @@ uninstall:
 
 # Benchmarks are not part of make check: each reports a ratio against a
 # reference measured in the same run (see bench/README.md).
-bench: deps all
+bench: all
+	@sh tests/deps.sh bench
 	$(MAKE) -C bench BUILD=$(CURDIR)/$(BUILD)
+
+# Coverage-guided fuzzing with libFuzzer (clang), SECONDS per target (default
+# 60); the grown corpus stays in fuzz/corpus, `make -C fuzz merge` refreshes the
+# small regression corpus in fuzz/regress that make check replays.
+fuzz: deps
+	@sh tests/deps.sh fuzz
+	$(MAKE) -C fuzz run SECONDS=$(or $(SECONDS),60)
 
 format:
 	clang-format -i daemon/*.c include/*.h tests/*.c

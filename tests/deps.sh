@@ -8,6 +8,15 @@ PKGS="build-essential pkg-config libetpan-dev libcurl4-gnutls-dev libgnutls28-de
 libsqlite3-dev sqlite3 libinih-dev libcmocka-dev libgumbo-dev
 dovecot-imapd dovecot-lmtpd postfix swaks openssl python3 procps"
 
+# Extra groups for targets outside make check: "fuzz" (libFuzzer), "bench".
+for group in "$@"; do
+    case "$group" in
+    fuzz) PKGS="$PKGS clang libclang-rt-14-dev" ;;
+    bench) PKGS="$PKGS g++ liblemon-dev fetchmail" ;;
+    *) echo "deps: unknown group '$group' (fuzz, bench)" >&2; exit 2 ;;
+    esac
+done
+
 missing=""
 for p in $PKGS; do
     st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
