@@ -127,23 +127,6 @@ inbox_print_queued(struct inbox_run *r, int64_t after)
 }
 
 /*
- * How much of the message to parse: all of it, or only the header block when
- * it is larger than [limits] max_message_size (the programme answers such a
- * mail politely without reading it).
- */
-static size_t
-inbox_parse_len(const struct config *cfg, const char *raw, size_t len)
-{
-    if (len <= (size_t)cfg->limits.max_message_size)
-        return len;
-    const char *end = memmem(raw, len, "\r\n\r\n", 4);
-    if (end != NULL)
-        return (size_t)(end - raw) + 4;
-    end = memmem(raw, len, "\n\n", 2);
-    return end != NULL ? (size_t)(end - raw) + 2 : 0;
-}
-
-/*
  * Step 2: decide inside a transaction.  Returns 0 with the transaction
  * committed (or rolled back in a dry run), -1 after a rollback.
  */
@@ -158,7 +141,9 @@ inbox_decide(struct inbox_run *r, uint32_t uid, const char *raw, size_t len, siz
     struct programme_result res;
 
     memset(&res, 0, sizeof(res));
-    if (mail_parse(raw, inbox_parse_len(r->cfg, raw, len), &m, perr, sizeof(perr)) != 0) {
+    /* Over [limits] max_message_size only the headers are read: the mail is answered, not read. */
+    size_t parse_len = mail_parse_limit(raw, len, (size_t)r->cfg->limits.max_message_size);
+    if (mail_parse(raw, parse_len, &m, perr, sizeof(perr)) != 0) {
         log_warn("UID %u: cannot parse message (%s); recorded, not answered", uid, perr);
         snprintf(detail, sizeof(detail), "unparseable: %s", perr);
         m = NULL;

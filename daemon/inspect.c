@@ -19,6 +19,7 @@
 #include "command.h"
 #include "compose.h"
 #include "inspect.h"
+#include "programme.h"
 #include "mail.h"
 #include "profile.h"
 #include "reply.h"
@@ -84,61 +85,20 @@ inspect_why(struct inspect *r, const char *fmt, ...)
     va_end(ap);
 }
 
-/* The daemon's size cap (inbox.c): over the limit only the header block is parsed. */
-static size_t
-inspect_parse_len(const struct config *cfg, const char *raw, size_t len)
-{
-    if (len <= (size_t)cfg->limits.max_message_size)
-        return len;
-    const char *end = memmem(raw, len, "\r\n\r\n", 4);
-    if (end != NULL)
-        return (size_t)(end - raw) + 4;
-    end = memmem(raw, len, "\n\n", 2);
-    return end != NULL ? (size_t)(end - raw) + 2 : 0;
-}
-
 /* ---- reading: the daemon's steps ---- */
 
-/* Is p (a '+' inside header value v) in LOCAL+DETAIL@DOMAIN of the community address? */
-static int
-inspect_plus_detail(const char *addr, const char *v, const char *p, char *detail, size_t len)
-{
-    const char *at = strchr(addr, '@');
-    size_t local = at ? (size_t)(at - addr) : 0;
-    size_t n = strcspn(p + 1, "@ \t<>,;\"");
-
-    if (at == NULL || (size_t)(p - v) < local || strncasecmp(p - local, addr, local) != 0)
-        return 0;
-    if (p - local > v && strchr(" \t<,:\"", p[-(ptrdiff_t)local - 1]) == NULL)
-        return 0;
-    if (n == 0 || n >= len || p[1 + n] != '@' ||
-        strncasecmp(p + 2 + n, at + 1, strlen(at + 1)) != 0)
-        return 0;
-    memcpy(detail, p + 1, n);
-    detail[n] = '\0';
-    return 1;
-}
-
-/* The command in a plus-address, as the daemon reads it when plus_addressing is on. */
+/* The command in a plus-address, read by the daemon's own function. */
 static int
 inspect_address_command(struct inspect *r, struct command *cmd)
 {
-    static const char *const headers[] = {"Delivered-To", "X-Original-To", "To", "Cc"};
+    const char *header = NULL;
     char detail[32];
 
-    if (!r->cfg->programme.plus_addressing || r->cfg->community.address == NULL)
+    if (!programme_address_command(r->cfg, r->m, cmd, &header, detail, sizeof(detail)))
         return 0;
-    for (size_t i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
-        const char *v = mail_header(r->m, headers[i]);
-        for (const char *p = v ? strchr(v, '+') : NULL; p; p = strchr(p + 1, '+'))
-            if (inspect_plus_detail(r->cfg->community.address, v, p, detail, sizeof(detail)) &&
-                command_from_detail(detail, cmd)) {
-                inspect_why(r, "%s: %s names the command \"%s\"; the body is not scanned",
-                            headers[i], v, detail);
-                return 1;
-            }
-    }
-    return 0;
+    inspect_why(r, "%s: %s names the command \"%s\"; the body is not scanned", header,
+                mail_header(r->m, header), detail);
+    return 1;
 }
 
 static const struct inspect_kind *
@@ -294,7 +254,7 @@ inspect_person(struct inspect *r, size_t raw_len)
 static int
 inspect_read(struct inspect *r, const char *raw, size_t len)
 {
-    size_t plen = inspect_parse_len(r->cfg, raw, len);
+    size_t plen = mail_parse_limit(raw, len, (size_t)r->cfg->limits.max_message_size);
 
     r->size = len;
     if (mail_parse(raw, plen, &r->m, r->perr, sizeof(r->perr)) != 0) {

@@ -1050,3 +1050,15 @@ mail_hash(const char *raw, size_t len, char out[65])
     for (int i = 0; i < 32; i++)
         snprintf(out + 2 * i, 3, "%02x", digest[i]);
 }
+
+size_t
+mail_parse_limit(const char *raw, size_t len, size_t max)
+{
+    if (len <= max)
+        return len;
+    const char *end = memmem(raw, len, "\r\n\r\n", 4);
+    if (end != NULL)
+        return (size_t)(end - raw) + 4;
+    end = memmem(raw, len, "\n\n", 2);
+    return end != NULL ? (size_t)(end - raw) + 2 : 0;
+}

@@ -275,20 +275,23 @@ programme_plus_detail(const char *addr, const char *v, const char *p, char *deta
  * mentors+join@example.org says "join" by its address.  Delivered-To and
  * X-Original-To are what the delivering server saw; To is what the sender typed.
  */
-static int
-programme_address_command(struct programme_ctx *c, struct command *cmd)
+int
+programme_address_command(const struct config *cfg, const struct mail *m, struct command *cmd,
+                          const char **header, char *detail, size_t detail_len)
 {
     static const char *const headers[] = {"Delivered-To", "X-Original-To", "To", "Cc"};
-    char detail[32];
 
-    if (!c->cfg->programme.plus_addressing)
+    if (!cfg->programme.plus_addressing || cfg->community.address == NULL)
         return 0;
     for (size_t i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
-        const char *v = mail_header(c->m, headers[i]);
+        const char *v = mail_header(m, headers[i]);
         for (const char *p = v ? strchr(v, '+') : NULL; p; p = strchr(p + 1, '+'))
-            if (programme_plus_detail(c->cfg->community.address, v, p, detail, sizeof(detail)) &&
-                command_from_detail(detail, cmd))
+            if (programme_plus_detail(cfg->community.address, v, p, detail, detail_len) &&
+                command_from_detail(detail, cmd)) {
+                if (header)
+                    *header = headers[i];
                 return 1;
+            }
     }
     return 0;
 }
@@ -408,7 +411,8 @@ programme_person(struct programme_ctx *c, size_t raw_len, struct programme_resul
             return mrc;
         }
     }
-    if (!programme_address_command(c, &cmd))
+    char detail[32];
+    if (!programme_address_command(c->cfg, c->m, &cmd, NULL, detail, sizeof(detail)))
         command_parse(c->m->subject, c->text, &cmd);
     if (cmd.kind == COMMAND_CONFIRM && cmd.token[0] == '\0' && cmd.from_subject) {
         /* "Subject: confirm" with "confirm TOKEN" in the body: take the token. */

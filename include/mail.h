@@ -45,6 +45,13 @@ void mail_free(struct mail *m);
 /* First header named name (case-insensitive), raw value, NULL when absent. */
 const char *mail_header(const struct mail *m, const char *name);
 
+/*
+ * How many bytes of raw to parse under a size cap: all of it when len <= max,
+ * else only the header block (a mail over the cap is answered, not read).
+ * 0 when an oversized mail has no end of headers.
+ */
+size_t mail_parse_limit(const char *raw, size_t len, size_t max);
+
 /* Hex SHA-256 of raw bytes into out (65 bytes). */
 void mail_hash(const char *raw, size_t len, char out[65]);
 

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "command.h"
 #include "config.h"
 #include "mail.h"
 #include "store.h"
@@ -40,6 +41,14 @@ struct programme_result {
 int programme_handle_mail(const struct config *cfg, struct store *st, const struct mail *m,
                           const char *raw, size_t raw_len, size_t size, time_t now,
                           struct programme_result *res);
+
+/*
+ * The command named by a plus-address (mentors+join@...), when [programme]
+ * plus_addressing is on: looks at Delivered-To, X-Original-To, To and Cc.
+ * Returns 1 with cmd, *header (which header said it) and detail filled.
+ */
+int programme_address_command(const struct config *cfg, const struct mail *m, struct command *cmd,
+                              const char **header, char *detail, size_t detail_len);
 
 /*
  * Time-driven upkeep, in the caller's transaction: expire unconfirmed
