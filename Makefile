@@ -117,6 +117,7 @@ uninstall:
 bench: all
 	@sh tests/deps.sh bench
 	$(MAKE) -C bench BUILD=$(CURDIR)/$(BUILD)
+	$(MAKE) -C bench/mail BUILD=$(CURDIR)/$(BUILD)
 
 # Coverage-guided fuzzing with libFuzzer (clang), SECONDS per target (default
 # 60); the grown corpus stays in fuzz/corpus, `make -C fuzz merge` refreshes the
