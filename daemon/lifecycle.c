@@ -156,19 +156,38 @@ lc_is_quiet(const struct config *cfg, int hour)
 static int
 lc_quiet_until(const struct config *cfg, const struct lc_member *mb, time_t now, time_t *until)
 {
-    time_t local = now + (time_t)mb->offset * 60;
+    *until = programme_morning(cfg, mb->offset, now);
+    return *until != now;
+}
+
+time_t
+programme_morning(const struct config *cfg, int offset_min, time_t now)
+{
+    time_t local = now + (time_t)offset_min * 60;
     struct tm tm;
 
     if (gmtime_r(&local, &tm) == NULL || !lc_is_quiet(cfg, tm.tm_hour))
-        return 0;
+        return now;
     tm.tm_hour = cfg->lifecycle.quiet_end;
     tm.tm_min = 0;
     tm.tm_sec = 0;
     time_t morning = timegm(&tm);
     if (morning <= local)
         morning += DAY;
-    *until = morning - (time_t)mb->offset * 60;
-    return 1;
+    return morning - (time_t)offset_min * 60;
+}
+
+time_t
+programme_morning_in(const struct config *cfg, const char *profile_text, time_t now)
+{
+    struct profile p;
+    int ok = 0;
+
+    if (profile_parse(profile_text ? profile_text : "", &p) != 0)
+        return now; /* unreadable: as for an unknown zone, UTC would be a guess too */
+    int offset = profile_utc_offset(&p, (long long)now, &ok);
+    profile_free(&p);
+    return programme_morning(cfg, ok ? offset : 0, now);
 }
 
 /* ---- sending ---- */
@@ -200,8 +219,12 @@ static int
 lc_tell_managers(const struct config *cfg, struct store *st, const struct template_var *vars,
                  size_t nvars, time_t now)
 {
-    char err[512];
+    char err[512], zone[128];
 
+    /* Not a reply to the managers: it waits for the morning in their ([digest]) time zone. */
+    snprintf(zone, sizeof(zone), "Time zone: %s\n",
+             cfg->digest.timezone ? cfg->digest.timezone : "UTC");
+    time_t at = programme_morning_in(cfg, zone, now);
     for (size_t i = 0; i < cfg->community.n_managers; i++) {
         struct outbox_mail om = {
             .to_addr = cfg->community.managers[i],
@@ -210,7 +233,7 @@ lc_tell_managers(const struct config *cfg, struct store *st, const struct templa
             .nvars = nvars,
             .kind = "notice",
         };
-        if (outbox_queue(cfg, st, &om, now, err, sizeof(err)) != 0) {
+        if (outbox_queue(cfg, st, &om, at, err, sizeof(err)) != 0) {
             log_ctx(LOG_LEVEL_ERROR, NULL, om.to_addr, "cannot alert a manager: %s", err);
             return -1;
         }
@@ -1333,7 +1356,9 @@ lc_leave_pair(struct programme_ctx *c, const struct lc_member *leaver, const str
         struct template_var v[] = {{"leaver_name", leaver->first[0] ? leaver->first : NULL},
                                    {"is_newcomer", partner_is_newcomer ? "yes" : NULL},
                                    {"was_proposal", was_active ? NULL : "yes"}};
-        rc = lc_send(c->cfg, c->st, &partner, "partner-left", v, 3, "notice", NULL, c->now);
+        /* Not a reply to the partner: it waits for the morning in their zone. */
+        time_t at = programme_morning(c->cfg, partner.offset, c->now);
+        rc = lc_send(c->cfg, c->st, &partner, "partner-left", v, 3, "notice", NULL, at);
     }
     lc_member_free(&partner);
     return rc;

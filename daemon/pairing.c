@@ -339,7 +339,7 @@ pairing_make(struct pairing_round *r, const struct match_pair *mp)
                         ref) != 0)
         goto store_error;
     if (accepts) {
-        /* A proposal found at night waits for the mentor's morning; their time to answer with it. */
+        /* Found at night, a proposal waits for the mentor's morning; the timeout with it. */
         time_t at = programme_morning(cfg, r->people[mi].tz_offset_min, r->now);
         if (store_pair_schedule(r->st, id, mp->mentor, "proposal-timeout", at + timeout, NULL,
                                 r->now) != 0)

@@ -78,6 +78,17 @@ int programme_checkin_reply(struct programme_ctx *c, int64_t pair);
  */
 int programme_note_conversion(struct store *st, const char *address, time_t now);
 
+/*
+ * lifecycle.c: when mail nobody asked for (a proposal, a notice about one's
+ * pairing, an alert) may go to someone offset_min minutes from UTC: now, or
+ * the next [lifecycle] quiet_end hour there when it is night.  Queued with
+ * that time, such mail waits in the outbox and carries it as its Date.
+ * programme_morning_in reads the offset from a profile text ("Time zone:"
+ * line; UTC when there is none).
+ */
+time_t programme_morning(const struct config *cfg, int offset_min, time_t now);
+time_t programme_morning_in(const struct config *cfg, const char *profile_text, time_t now);
+
 /* pairing.c: a proposal's time is up (called by the scheduler in lifecycle.c). */
 int programme_proposal_timeout(const struct config *cfg, struct store *st, int64_t pair,
                                time_t now);

@@ -260,6 +260,32 @@ test_checkins_on_time_exactly_once(void **state)
     assert_int_equal(programme_next_due(&f->cfg, f->st), T0 + 30 * DAY);
 }
 
+/* Mail nobody asked for (proposals, notices, alerts) waits for the recipient's morning. */
+static void
+test_morning_for_unasked_mail(void **state)
+{
+    struct fixture *f = *state;
+    time_t midnight = T0 - 9 * HOUR; /* 2026-01-01 00:00 UTC */
+
+    /* 15:00 UTC is midnight in Tokyo: 08:00 there is 23:00 UTC. */
+    assert_int_equal(programme_morning(&f->cfg, 9 * 60, midnight + 15 * HOUR),
+                     midnight + 23 * HOUR);
+    /* 07:00 UTC is 02:00 in New York (UTC-5): 08:00 there is 13:00 UTC. */
+    assert_int_equal(programme_morning(&f->cfg, -5 * 60, midnight + 7 * HOUR),
+                     midnight + 13 * HOUR);
+    /* Daytime: at once; 20:59 is still day, 21:00 is night until tomorrow's 08:00. */
+    assert_int_equal(programme_morning(&f->cfg, 0, midnight + 13 * HOUR), midnight + 13 * HOUR);
+    assert_int_equal(programme_morning(&f->cfg, 60, midnight + 19 * HOUR + 59 * 60),
+                     midnight + 19 * HOUR + 59 * 60);
+    assert_int_equal(programme_morning(&f->cfg, 60, midnight + 20 * HOUR),
+                     midnight + DAY + 7 * HOUR);
+    assert_int_equal(programme_morning_in(&f->cfg, "Time zone: Asia/Tokyo\n", midnight + 15 * HOUR),
+                     midnight + 23 * HOUR);
+    /* No zone in the profile: UTC. */
+    assert_int_equal(programme_morning_in(&f->cfg, "", midnight + 23 * HOUR),
+                     midnight + DAY + 8 * HOUR);
+}
+
 static void
 test_never_at_night_in_tokyo(void **state)
 {
@@ -612,6 +638,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_introduction_separate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkins_on_time_exactly_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_never_at_night_in_tokyo, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_morning_for_unasked_mail, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reminders_batched_and_silent_mentor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reminder_softened_under_load, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reminder_normal_and_held, setup, teardown),

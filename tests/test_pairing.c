@@ -315,7 +315,15 @@ test_round_proposes_without_addresses(void **state)
     assert_int_equal(db_int(f, "SELECT count(DISTINCT mentor) FROM pairs"), 3);
     assert_int_equal(db_int(f, "SELECT count(*) FROM schedule WHERE kind = 'proposal-timeout'"
                                " AND due = 1767258000 + 3 * 86400"),
-                     3);
+                     2);
+    /* 09:00 UTC is 04:00 for the mentor at UTC-5: the proposal (and its timeout) waits for
+     * 08:00 there, 13:00 UTC. */
+    assert_int_equal(db_int(f, "SELECT count(*) FROM schedule WHERE kind = 'proposal-timeout'"
+                               " AND due = 1767258000 + 4 * 3600 + 3 * 86400"),
+                     1);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM outbox WHERE recipient = 'm3@mentor.test'"
+                               " AND created = 1767258000 + 4 * 3600 AND next_attempt = created"),
+                     1);
     for (int i = 1; i <= 3; i++) {
         snprintf(addr, sizeof(addr), "m%d@mentor.test", i);
         assert_int_equal(mails_to(f, addr), 1);

@@ -4,7 +4,8 @@
 #   sh tests/e2e/run.sh BUILD
 #
 # Starts the test-bed in a temp folder (always stopped and removed on exit),
-# runs tests/e2e/test_e2e.py (its last line: "e2e: N passed, N failed"), then
+# runs tests/e2e/test_e2e.py (its last line: "e2e: N passed, N failed") and
+# tests/e2e/test_programme_e2e.py ("e2e-programme: N passed, N failed"), then
 # every C test binary in BUILD/tests that skips (exit 77) without TESTBED_ENV,
 # this time with the test-bed, ending with "e2e-c(BUILD): N passed, N failed".
 # tests/report.sh adds those lines up.  Exit status 1 when anything failed.
@@ -28,7 +29,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 t0=$(date +%s.%N)
-if ! sh "$TESTBED" start "$TB" </dev/null; then
+# user1 .. user25: the cast of the 16-week programme (test_programme_e2e.py).
+if ! EXTRA_USERS=25 sh "$TESTBED" start "$TB" </dev/null; then
     echo "e2e($label): the mail test-bed did not start"
     echo "e2e($label): 0 passed, 1 failed"
     exit 1
@@ -50,6 +52,18 @@ if [ $prc -ne 0 ]; then
     if ! tail -n 1 "$out" | grep -Eq '^e2e: [0-9]+ passed, [0-9]+ failed$'; then
         echo "e2e runner exited with status $prc"
         echo "e2e-runner($label): 0 passed, 1 failed"
+    fi
+fi
+
+echo "== the 16-week programme ($label)"
+timeout "$TIMEOUT" python3 -u "$SRC/tests/e2e/test_programme_e2e.py" </dev/null >"$out" 2>&1
+prc=$?
+cat "$out"
+if [ $prc -ne 0 ]; then
+    rc=1
+    if ! tail -n 1 "$out" | grep -Eq '^e2e-programme: [0-9]+ passed, [0-9]+ failed$'; then
+        echo "programme runner exited with status $prc"
+        echo "e2e-programme-runner($label): 0 passed, 1 failed"
     fi
 fi
 

@@ -440,7 +440,7 @@ class Story:
                     break
                 time.sleep(0.05)
             new = self.mail[user][before:]
-            new.sort(key=lambda r: (r.at, order.get(r.message_id, 1 << 62)))
+            new.sort(key=lambda r: (r.at, order.get(r.message_id.strip("<>"), 1 << 62)))
             self.mail[user][before:] = new
 
     def settle(self):
