@@ -26,7 +26,7 @@ membership_date(time_t t, char *buf, size_t len)
 {
     struct tm tm;
 
-    if (gmtime_r(&t, &tm) == NULL || strftime(buf, len, "%A %d %B %Y", &tm) == 0)
+    if (gmtime_r(&t, &tm) == NULL || strftime(buf, len, "%A %-d %B %Y", &tm) == 0)
         snprintf(buf, len, "later");
 }
 
@@ -361,6 +361,64 @@ programme_confirm(struct programme_ctx *c, const char *token)
 
 /* ---- what acts at once ---- */
 
+/* The first word of a member's name, or "" (a partner is named, never addressed, here). */
+static void
+membership_first_name(struct store *st, int64_t id, char *buf, size_t len)
+{
+    struct store_member other;
+
+    buf[0] = '\0';
+    if (id <= 0 || store_pair_member(st, id, &other) != 1)
+        return;
+    if (other.name && other.name[0])
+        snprintf(buf, len, "%.*s", (int)strcspn(other.name, " "), other.name);
+    store_member_free(&other);
+}
+
+/* "  with Ana, since Monday 5 January 2026, until ...\n" per open pairing (malloc'd, or NULL). */
+static char *
+membership_pairings(struct programme_ctx *c, int64_t me)
+{
+    struct store_pair *v = NULL;
+    size_t n = 0;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f;
+
+    if (store_pair_list(c->st, me, NULL, &v, &n) != 0)
+        return NULL;
+    if ((f = open_memstream(&buf, &len)) == NULL) {
+        store_pairs_free(v, n);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct store_pair *p = &v[i];
+        char name[64], since[64], until[64];
+        int proposed = strcmp(p->state, "proposed") == 0;
+        if (!proposed && strcmp(p->state, "active") != 0)
+            continue;
+        membership_first_name(c->st, p->mentor == me ? p->newcomer : p->mentor, name, sizeof(name));
+        membership_date(proposed ? p->created : p->started, since, sizeof(since));
+        membership_date(p->ends, until, sizeof(until));
+        fprintf(f, "  %s %s, %s %s", p->mentor == me ? "mentoring" : "mentored by",
+                name[0] ? name : "your partner", proposed ? "proposed on" : "since", since);
+        if (p->ends > 0 && !proposed)
+            fprintf(f, ", until %s", until);
+        fputc('\n', f);
+    }
+    store_pairs_free(v, n);
+    if (fclose(f) != 0) {
+        free(buf);
+        return NULL;
+    }
+    membership_chomp(buf);
+    if (buf && buf[0] == '\0') {
+        free(buf);
+        buf = NULL;
+    }
+    return buf;
+}
+
 int
 programme_status(struct programme_ctx *c)
 {
@@ -381,15 +439,22 @@ programme_status(struct programme_ctx *c)
     profile_free(&p);
     if (mem.pause_until > 0)
         membership_date(mem.pause_until, until, sizeof(until));
+    char *pairings = membership_pairings(c, mem.id);
+    char waiting[64] = "";
+    if (mem.waiting_since > 0 && pairings == NULL)
+        membership_date(mem.waiting_since, waiting, sizeof(waiting));
     struct template_var v[] = {{"role", mem.role},
                                {"state", mem.state},
                                {"paused", strcmp(mem.state, "paused") == 0 ? "yes" : NULL},
                                {"pending", strcmp(mem.state, "pending") == 0 ? "yes" : NULL},
                                {"until", until[0] ? until : NULL},
-                               {"profile", e.profile}};
+                               {"profile", e.profile},
+                               {"pairings", pairings},
+                               {"waiting_since", waiting[0] ? waiting : NULL}};
     snprintf(c->detail, c->detail_len, "status sent");
     if (rc == 0)
-        rc = programme_reply(c, "status", v, 6, "reply", NULL);
+        rc = programme_reply(c, "status", v, 8, "reply", NULL);
+    free(pairings);
     membership_echo_free(&e);
     store_member_free(&mem);
     return rc;

@@ -438,6 +438,32 @@ test_status_pause_resume_capacity(void **state)
 }
 
 static void
+test_status_names_the_pairing(void **state)
+{
+    struct fixture *f = *state;
+    struct sent s;
+    int64_t ann, bob;
+    char ref[16];
+
+    assert_int_equal(store_member_upsert(f->st, "ann@example.test", "Ann Lee", "newcomer", "active",
+                                         NULL, T0, &ann),
+                     0);
+    assert_int_equal(store_member_upsert(f->st, "bob@example.test", "Bob Stone", "mentor", "active",
+                                         NULL, T0, &bob),
+                     0);
+    assert_int_equal(store_pair_add(f->st, ann, bob, "active", 1000, "both speak Spanish", T0,
+                                    T0 + 84 * DAY, NULL, ref, sizeof(ref)),
+                     0);
+    deliver(f, mail(f, "ann@example.test", "status", NULL, "\r\n"));
+    last_sent(f, &s);
+    assert_non_null(strstr(s.body, "mentored by Bob, since Thursday 1 January 2026, until"));
+    assert_null(strstr(s.body, "bob@example.test")); /* named, never addressed */
+    deliver(f, mail(f, "bob@example.test", "status", NULL, "\r\n"));
+    last_sent(f, &s);
+    assert_non_null(strstr(s.body, "mentoring Ann, since"));
+}
+
+static void
 test_status_from_stranger(void **state)
 {
     struct fixture *f = *state;
@@ -711,6 +737,7 @@ main(void)
         T(test_leave_erases_personal_data),
         T(test_leave_from_stranger),
         T(test_status_pause_resume_capacity),
+        T(test_status_names_the_pairing),
         T(test_status_from_stranger),
         T(test_profile_lines_update_and_echo),
         T(test_unknown_request_gets_help),
