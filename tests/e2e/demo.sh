@@ -19,7 +19,7 @@ trap 'sh "$TESTBED" stop "$TB"; rm -rf "$TB"' EXIT
 trap 'exit 130' INT TERM
 
 echo "Starting a private mail test-bed (Dovecot + Postfix on 127.0.0.1)..."
-sh "$TESTBED" start "$TB" </dev/null || exit 1
+EXTRA_USERS=1 sh "$TESTBED" start "$TB" </dev/null || exit 1 # user1: Uma in the programme
 
 TESTBED_ENV="$TB/testbed.env" MENTORD_BIN="$BUILD/mentord" MENTORCTL_BIN="$BUILD/mentorctl" \
     python3 "$SRC/tests/e2e/demo.py" "$TB/demo"
