@@ -29,6 +29,8 @@
 /* The expected wait is estimated from the pairs started in this window. */
 #define PAIRING_RATE_WINDOW (28 * DAY)
 #define PAIRING_DEFAULT_TIMEOUT (3 * DAY)
+/* An onboarding buddy helps with the first steps: a short pairing, not a mentorship. */
+#define PAIRING_BUDDY_PERIOD (4 * WEEK)
 
 /* ---- small helpers ---- */
 
@@ -72,6 +74,23 @@ static void
 pairing_days(int seconds, char *buf, size_t len)
 {
     snprintf(buf, len, "%d", seconds / DAY > 0 ? seconds / DAY : 1);
+}
+
+static int
+pairing_mode(const struct config *cfg, const char *mode)
+{
+    return cfg->matching.mode != NULL && strcmp(cfg->matching.mode, mode) == 0;
+}
+
+/* How long a pairing made now lasts (0: open-ended). */
+static time_t
+pairing_length(const struct config *cfg)
+{
+    time_t length = cfg->lifecycle.length > 0 ? cfg->lifecycle.length : 0;
+
+    if (pairing_mode(cfg, "buddies") && (length == 0 || length > PAIRING_BUDDY_PERIOD))
+        return PAIRING_BUDDY_PERIOD;
+    return length;
 }
 
 /* ---- the matcher's input, from the store ---- */
@@ -178,7 +197,9 @@ pairing_person(struct pairing_round *r, size_t i)
 
     memset(mp, 0, sizeof(*mp));
     mp->id = c->id;
-    mp->role = strcmp(c->role, "mentor") == 0 ? MATCH_MENTOR : MATCH_NEWCOMER;
+    /* A buddy (mode buddies) is matched like a mentor. */
+    mp->role = strcmp(c->role, "mentor") == 0 || strcmp(c->role, "buddy") == 0 ? MATCH_MENTOR
+                                                                               : MATCH_NEWCOMER;
     mp->tags = (const char *const *)p->skills;
     mp->n_tags = p->n_skills;
     mp->languages = (const char *const *)p->languages;
@@ -196,11 +217,51 @@ pairing_person(struct pairing_round *r, size_t i)
 }
 
 static int
+pairing_by_id(const void *a, const void *b)
+{
+    const struct store_candidate *x = a, *y = b;
+
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/*
+ * Mode buddies: newcomers who finished a pairing join the mentors as
+ * possible buddies.  They are never waiting themselves, so no id repeats;
+ * the list is sorted again because pairing_index searches it by id.
+ */
+static int
+pairing_add_buddies(struct pairing_round *r)
+{
+    struct store_candidate *b = NULL;
+    size_t n = 0;
+
+    if (store_pair_buddies(r->st, r->now, &b, &n) != 0)
+        return -1;
+    if (n == 0) {
+        free(b);
+        return 0;
+    }
+    struct store_candidate *all = realloc(r->cand, (r->n_cand + n) * sizeof(*all));
+    if (all == NULL) {
+        store_candidates_free(b, n);
+        log_error("matching round: out of memory adding %zu buddies", n);
+        return -1;
+    }
+    memcpy(all + r->n_cand, b, n * sizeof(*b));
+    free(b);
+    r->cand = all;
+    r->n_cand += n;
+    qsort(r->cand, r->n_cand, sizeof(*r->cand), pairing_by_id);
+    return 0;
+}
+
+static int
 pairing_load(struct pairing_round *r)
 {
     struct store_block *blocks = NULL;
 
     if (store_pair_candidates(r->st, r->now, &r->cand, &r->n_cand) != 0 ||
+        (pairing_mode(r->cfg, "buddies") && pairing_add_buddies(r) != 0) ||
         store_block_list(r->st, &blocks, &r->n_blocks) != 0) {
         log_error("matching round: %s", store_errmsg(r->st));
         return -1;
@@ -326,7 +387,7 @@ pairing_make(struct pairing_round *r, const struct match_pair *mp)
     char ref[32], *reasons = pairing_reasons_text(mp);
     int64_t id = 0;
     int accepts = cfg->matching.mentor_accepts, rc = -1;
-    time_t ends = cfg->lifecycle.length > 0 ? r->now + cfg->lifecycle.length : 0;
+    time_t length = pairing_length(cfg), ends = length > 0 ? r->now + length : 0;
     int timeout = cfg->matching.proposal_timeout > 0 ? cfg->matching.proposal_timeout
                                                      : PAIRING_DEFAULT_TIMEOUT;
 
@@ -456,6 +517,21 @@ programme_match_round(const struct config *cfg, struct store *st, time_t now, in
     r.cfg = cfg;
     r.st = st;
     r.now = now;
+    /*
+     * Rotation: a newcomer whose pairing ran its course waits again for
+     * someone new (the blocks keep out everyone they were paired with).  A
+     * dry run writes nothing, so it does not see them yet.
+     */
+    if (!dry_run && pairing_mode(cfg, "rotation")) {
+        int back = store_pair_requeue_completed(st, now);
+        if (back < 0) {
+            log_error("matching round: %s", store_errmsg(st));
+            goto out;
+        }
+        if (back > 0)
+            log_info("matching round: %d newcomer(s) back on the list for their next pairing",
+                     back);
+    }
     if (pairing_load(&r) != 0)
         goto out;
     if (match_solve(&r.in, &r.res, err, sizeof(err)) != 0) {
@@ -613,7 +689,7 @@ pairing_closed(struct programme_ctx *c, const struct store_pair *p, const char *
 static int
 pairing_accept(struct programme_ctx *c, const struct store_pair *p, const struct store_member *me)
 {
-    time_t ends = c->cfg->lifecycle.length > 0 ? c->now + c->cfg->lifecycle.length : 0;
+    time_t length = pairing_length(c->cfg), ends = length > 0 ? c->now + length : 0;
     int moved = store_pair_set_state(c->st, p->id, "proposed", "active", c->now, ends, NULL);
 
     if (moved < 0)

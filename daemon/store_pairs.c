@@ -348,30 +348,48 @@ store_candidates_free(struct store_candidate *v, size_t n)
  * break count from the later of the last break and the oldest running pair:
  * a mentor with no mentee is resting, however long ago they joined.
  */
+#define CANDIDATE_COLUMNS                                                                          \
+    "SELECT m.id, m.address, m.name, m.role, m.profile, coalesce(m.waiting_since, 0),"             \
+    " (SELECT count(*) FROM pairs p WHERE p.mentor = m.id AND p.state IN ('proposed', 'active'))," \
+    " m.unanswered,"                                                                               \
+    " (SELECT count(*) FROM feedback f JOIN pairs p ON f.pair = p.id WHERE p.mentor = m.id"       \
+    "  AND f.rating <= 2 AND f.at >= ?2 AND (f.member IS NULL OR f.member <> m.id)),"             \
+    " coalesce((?1 - max(coalesce(m.last_break, 0), (SELECT min(p.started) FROM pairs p"          \
+    "  WHERE p.mentor = m.id AND p.state = 'active'))) / ?3, 0)"                                  \
+    " FROM members m WHERE m.state = 'active' AND m.undeliverable = 0 AND "
+
 static const char candidates_sql[] =
-    "SELECT m.id, m.address, m.name, m.role, m.profile, coalesce(m.waiting_since, 0),"
-    " (SELECT count(*) FROM pairs p WHERE p.mentor = m.id AND p.state IN ('proposed', 'active')),"
-    " m.unanswered,"
-    " (SELECT count(*) FROM feedback f JOIN pairs p ON f.pair = p.id WHERE p.mentor = m.id"
-    "  AND f.rating <= 2 AND f.at >= ?2 AND (f.member IS NULL OR f.member <> m.id)),"
-    " coalesce((?1 - max(coalesce(m.last_break, 0), (SELECT min(p.started) FROM pairs p"
-    "  WHERE p.mentor = m.id AND p.state = 'active'))) / ?3, 0)"
-    " FROM members m WHERE m.state = 'active' AND m.undeliverable = 0 AND ("
+    CANDIDATE_COLUMNS
+    "("
     "  (m.role = 'newcomer' AND m.waiting_since IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pairs p"
     "   WHERE p.newcomer = m.id AND p.state IN ('proposed', 'active')))"
     "  OR (m.role = 'mentor' AND coalesce(m.away_until, 0) <= ?1))"
     " ORDER BY m.id";
 
-int
-store_pair_candidates(struct store *st, time_t now, struct store_candidate **out, size_t *n)
+/*
+ * Buddies: newcomers who finished a pairing of their own (it started and has
+ * ended) and are neither waiting nor in an open pairing as the newcomer.  The
+ * role column reads "buddy" so the caller tells them from mentors.
+ */
+static const char buddies_sql[] =
+    CANDIDATE_COLUMNS
+    " m.role = 'newcomer' AND m.waiting_since IS NULL AND coalesce(m.away_until, 0) <= ?1"
+    " AND EXISTS (SELECT 1 FROM pairs p WHERE p.newcomer = m.id AND p.state = 'ended'"
+    "  AND p.started IS NOT NULL)"
+    " AND NOT EXISTS (SELECT 1 FROM pairs p WHERE p.newcomer = m.id"
+    "  AND p.state IN ('proposed', 'active'))"
+    " ORDER BY m.id";
+
+static int
+candidates_query(struct store *st, const char *what, const char *sql, const char *role, time_t now,
+                 struct store_candidate **out, size_t *n)
 {
-    const char *what = "listing members for a matching round";
     size_t cap = 0;
     int rc;
 
     *out = NULL;
     *n = 0;
-    sqlite3_stmt *stmt = store_i_prepare(st, what, candidates_sql, "iii", (int64_t)now,
+    sqlite3_stmt *stmt = store_i_prepare(st, what, sql, "iii", (int64_t)now,
                                          (int64_t)(now - PAIR_FEEDBACK_WINDOW), (int64_t)PAIR_WEEK);
     if (!stmt)
         return -1;
@@ -390,6 +408,15 @@ store_pair_candidates(struct store *st, time_t now, struct store_candidate **out
             break;
         }
         (*n)++;
+        if (role) {
+            char *r = strdup(role);
+            if (r == NULL) {
+                rc = store_i_set_err(st, "%s: out of memory", what);
+                break;
+            }
+            free((*out)[*n - 1].role);
+            (*out)[*n - 1].role = r;
+        }
     }
     store_i_finish(stmt);
     if (rc < 0) {
@@ -399,6 +426,38 @@ store_pair_candidates(struct store *st, time_t now, struct store_candidate **out
         return -1;
     }
     return 0;
+}
+
+int
+store_pair_candidates(struct store *st, time_t now, struct store_candidate **out, size_t *n)
+{
+    return candidates_query(st, "listing members for a matching round", candidates_sql, NULL, now,
+                            out, n);
+}
+
+int
+store_pair_buddies(struct store *st, time_t now, struct store_candidate **out, size_t *n)
+{
+    return candidates_query(st, "listing former mentees who may be buddies", buddies_sql, "buddy",
+                            now, out, n);
+}
+
+int
+store_pair_requeue_completed(struct store *st, time_t now)
+{
+    /*
+     * Only a pairing that ran its course ("completed") brings the newcomer
+     * back: DONE means they are finished, and REMATCH or a partner leaving
+     * already put them back on the list.
+     */
+    return store_i_run(st, "putting newcomers whose pairing ended back on the waiting list",
+                       "UPDATE members SET waiting_since = ?1 WHERE role = 'newcomer'"
+                       " AND state = 'active' AND waiting_since IS NULL"
+                       " AND NOT EXISTS (SELECT 1 FROM pairs p WHERE p.newcomer = members.id"
+                       "  AND p.state IN ('proposed', 'active'))"
+                       " AND (SELECT p.end_reason FROM pairs p WHERE p.newcomer = members.id"
+                       "  ORDER BY p.id DESC LIMIT 1) = 'completed'",
+                       "i", (int64_t)now);
 }
 
 /* ---- members by id ---- */

@@ -308,6 +308,18 @@ int store_pair_unschedule(struct store *st, int64_t pair, time_t now, const char
 /* When the newest event of kind about member happened: 1 and *at, 0 (at = 0) when never. */
 int store_pair_last_event(struct store *st, const char *kind, const char *member, time_t *at);
 
+/*
+ * Buddies ([matching] mode = buddies): active, deliverable newcomers who
+ * finished a pairing of their own and are not waiting or in an open pairing
+ * as the newcomer, with their load as buddies; role reads "buddy".  By id.
+ */
+int store_pair_buddies(struct store *st, time_t now, struct store_candidate **out, size_t *n);
+/*
+ * Rotation: active newcomers who are not waiting, have no open pair and whose
+ * newest pairing ran its full length (end_reason "completed") wait again from
+ * now.  The number put back on the list, or -1.
+ */
+int store_pair_requeue_completed(struct store *st, time_t now);
 /* @@ store_pairs.c declarations @@ */
 
 /*

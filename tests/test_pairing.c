@@ -684,6 +684,175 @@ test_mentor_accepts_off_pairs_at_once(void **state)
     assert_true(stub_started == 3 || mails_to(f, "n1@new.test") > 0 || introduced(f) >= 3);
 }
 
+/* ---- modes ---- */
+
+/* Run every scheduled event due at now (the lifecycle's own loop, one per transaction). */
+static void
+run_due_at(struct fixture *f, time_t now)
+{
+    for (int i = 0; i < 1000; i++) {
+        assert_int_equal(store_begin(f->st), 0);
+        int rc = programme_run_due(&f->cfg, f->st, now);
+        assert_true(rc >= 0);
+        assert_int_equal(store_commit(f->st), 0);
+        if (rc == 0)
+            return;
+    }
+    fail_msg("scheduled events never ran out");
+}
+
+static const char rust_profile[] = "skills: rust\nlanguages: english\ntime zone: UTC\n";
+
+/* Pairs of newcomer address with mentor address (any state). */
+static int
+pairs_of(struct fixture *f, const char *newcomer, const char *mentor)
+{
+    char sql[512];
+
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM pairs p JOIN members n ON p.newcomer = n.id JOIN members m ON"
+             " p.mentor = m.id WHERE n.address = '%s' AND ('%s' = '' OR m.address = '%s')",
+             newcomer, mentor, mentor);
+    return db_int(f, sql);
+}
+
+/*
+ * Two mentors, two newcomers, all on Rust: n1 and n2 each get a mentor at T0.
+ * n2 says DONE on day 20; n1's pairing runs its full length.
+ */
+static void
+rotation_story(struct fixture *f)
+{
+    f->cfg.matching.mentor_accepts = 0;
+    add_member(f, "m1@mentor.test", "Mentor1 Smith", "mentor", rust_profile, T0 - 30 * DAY);
+    add_member(f, "m2@mentor.test", "Mentor2 Smith", "mentor", rust_profile, T0 - 30 * DAY);
+    add_member(f, "n1@new.test", "Newbie1 Jones", "newcomer", rust_profile, T0 - 10 * DAY);
+    add_member(f, "n2@new.test", "Newbie2 Jones", "newcomer", rust_profile, T0 - 5 * DAY);
+    assert_int_equal(round_at(f, T0), 2);
+    deliver_at(f, mail(f, "n2@new.test", "done", NULL, "We are finished, thanks!\r\n"),
+               T0 + 20 * DAY);
+    run_due_at(f, T0 + 12 * 7 * DAY + HOUR);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM pairs WHERE end_reason = 'completed'"), 1);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM pairs WHERE end_reason = 'done'"), 1);
+}
+
+static void
+test_rotation_requeues_after_pair_end(void **state)
+{
+    struct fixture *f = *state;
+    char first[64], second[64];
+
+    f->cfg.matching.mode = "rotation";
+    rotation_story(f);
+    db_text(f,
+            "SELECT m.address FROM pairs p JOIN members m ON p.mentor = m.id JOIN members n ON"
+            " p.newcomer = n.id WHERE n.address = 'n1@new.test'",
+            first, sizeof(first));
+    /* the next round puts n1 back on the list and pairs them with the other mentor */
+    assert_int_equal(round_at(f, T0 + 12 * 7 * DAY + 2 * HOUR), 1);
+    assert_int_equal(pairs_of(f, "n1@new.test", ""), 2);
+    db_text(f,
+            "SELECT m.address FROM pairs p JOIN members m ON p.mentor = m.id JOIN members n ON"
+            " p.newcomer = n.id WHERE n.address = 'n1@new.test' AND p.state = 'active'",
+            second, sizeof(second));
+    assert_true(first[0] != '\0' && second[0] != '\0');
+    assert_string_not_equal(first, second);
+    /* n2 said DONE: finished, not rotated */
+    assert_int_equal(pairs_of(f, "n2@new.test", ""), 1);
+    assert_int_equal(
+        db_int(f, "SELECT count(*) FROM members WHERE address = 'n2@new.test' AND waiting_since"
+                  " IS NULL"),
+        1);
+    /* after the second pairing, nobody new is left: n1 waits, never paired twice with anyone */
+    run_due_at(f, T0 + 24 * 7 * DAY + 3 * HOUR);
+    assert_int_equal(round_at(f, T0 + 24 * 7 * DAY + 4 * HOUR), 0);
+    assert_int_equal(pairs_of(f, "n1@new.test", "m1@mentor.test"), 1);
+    assert_int_equal(pairs_of(f, "n1@new.test", "m2@mentor.test"), 1);
+    assert_int_equal(db_int(f, "SELECT waiting_since FROM members WHERE address = 'n1@new.test'"),
+                     T0 + 24 * 7 * DAY + 4 * HOUR);
+}
+
+static void
+test_pairs_mode_does_not_rotate(void **state)
+{
+    struct fixture *f = *state;
+
+    rotation_story(f);
+    assert_int_equal(round_at(f, T0 + 12 * 7 * DAY + 2 * HOUR), 0);
+    assert_int_equal(pairs_of(f, "n1@new.test", ""), 1);
+    assert_int_equal(
+        db_int(f, "SELECT count(*) FROM members WHERE role = 'newcomer' AND waiting_since IS NULL"),
+        2);
+}
+
+/* m1 (one slot), b1 who finished a pairing with m1, and two new newcomers. */
+static void
+buddies_community(struct fixture *f)
+{
+    int64_t m1, b1, pair = 0;
+    char ref[16];
+
+    f->cfg.matching.mentor_accepts = 0;
+    m1 = add_member(f, "m1@mentor.test", "Mentor1 Smith", "mentor", rust_profile, T0 - 200 * DAY);
+    b1 = add_member(f, "b1@new.test", "Bea Former", "newcomer", rust_profile, T0 - 150 * DAY);
+    assert_int_equal(store_pair_add(f->st, b1, m1, "active", 1000, "rust", T0 - 120 * DAY,
+                                    T0 - 36 * DAY, &pair, ref, sizeof(ref)),
+                     0);
+    assert_int_equal(store_pair_set_state(f->st, pair, "active", "ended", T0 - 36 * DAY, 0,
+                                          "completed"),
+                     1);
+    assert_int_equal(store_pair_set_waiting(f->st, b1, 0), 0);
+    add_member(f, "n1@new.test", "Newbie1 Jones", "newcomer", rust_profile, T0 - 10 * DAY);
+    add_member(f, "n2@new.test", "Newbie2 Jones", "newcomer", rust_profile, T0 - 5 * DAY);
+}
+
+static void
+test_buddies_any_member_short_period(void **state)
+{
+    struct fixture *f = *state;
+
+    buddies_community(f);
+    /* in pairs mode only the mentor takes someone: former mentees are not mentors */
+    assert_int_equal(store_begin(f->st), 0);
+    assert_int_equal(programme_match_round(&f->cfg, f->st, T0, 1, NULL), 1);
+    store_rollback(f->st);
+    f->cfg.matching.mode = "buddies";
+    assert_int_equal(round_at(f, T0), 2);
+    /* b1 is the buddy of the newcomer the mentor did not take; never of themselves */
+    assert_int_equal(db_int(f, "SELECT count(*) FROM pairs p JOIN members m ON p.mentor = m.id"
+                               " WHERE m.address = 'b1@new.test' AND p.state = 'active'"),
+                     1);
+    assert_int_equal(pairs_of(f, "b1@new.test", ""), 1);
+    /* four weeks, not the programme's twelve: check-ins after that are not scheduled */
+    assert_int_equal(db_int(f, "SELECT count(*) FROM pairs WHERE state = 'active' AND ends -"
+                               " started = 28 * 86400"),
+                     2);
+    assert_int_equal(
+        db_int(f, "SELECT count(*) FROM schedule s JOIN pairs p ON s.pair = p.id WHERE s.kind ="
+                  " 'pair-end' AND s.due = p.started + 28 * 86400 AND p.state = 'active'"),
+        2);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM schedule WHERE kind = 'checkin' AND arg IN"
+                               " ('30', '60')"),
+                     0);
+}
+
+static void
+test_buddies_with_acceptance_short_period(void **state)
+{
+    struct fixture *f = *state;
+
+    buddies_community(f);
+    f->cfg.matching.mode = "buddies";
+    f->cfg.matching.mentor_accepts = 1;
+    assert_int_equal(round_at(f, T0), 2);
+    assert_int_equal(mails_to(f, "b1@new.test"), 1);
+    reply_to_last(f, "b1@new.test", "Re: proposal", "ACCEPT\r\n", T0 + HOUR);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM pairs p JOIN members m ON p.mentor = m.id"
+                               " WHERE m.address = 'b1@new.test' AND p.state = 'active' AND"
+                               " p.ends = p.started + 28 * 86400"),
+                     1);
+}
+
 /* ---- mentorctl match ---- */
 
 static void
@@ -795,6 +964,10 @@ main(void)
         T(test_done_ends_and_asks_both_for_feedback),
         T(test_rematch_blocks_and_keeps_priority),
         T(test_mentor_accepts_off_pairs_at_once),
+        T(test_rotation_requeues_after_pair_end),
+        T(test_pairs_mode_does_not_rotate),
+        T(test_buddies_any_member_short_period),
+        T(test_buddies_with_acceptance_short_period),
         T(test_mentorctl_match_dry_run),
         T(test_mentorctl_match_instance),
     };
