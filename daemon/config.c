@@ -1119,9 +1119,9 @@ finish_programme(struct load_ctx *ctx)
                      "pairs|circles|buddies|rotation") != 0)
         return -1;
     /* Refused rather than quietly read as pairs: the admin asked for something else. */
-    if (strcmp(cfg->matching.mode, "pairs") != 0) {
+    if (strcmp(cfg->matching.mode, "circles") == 0) {
         fail(ctx, key_line(ctx, "matching", "mode"),
-             "mode '%s' is not available in this version of mentord (only pairs)",
+             "mode '%s' is not available in this version of mentord (pairs, buddies, rotation)",
              cfg->matching.mode);
         return -1;
     }

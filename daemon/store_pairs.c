@@ -352,14 +352,13 @@ store_candidates_free(struct store_candidate *v, size_t n)
     "SELECT m.id, m.address, m.name, m.role, m.profile, coalesce(m.waiting_since, 0),"             \
     " (SELECT count(*) FROM pairs p WHERE p.mentor = m.id AND p.state IN ('proposed', 'active'))," \
     " m.unanswered,"                                                                               \
-    " (SELECT count(*) FROM feedback f JOIN pairs p ON f.pair = p.id WHERE p.mentor = m.id"       \
-    "  AND f.rating <= 2 AND f.at >= ?2 AND (f.member IS NULL OR f.member <> m.id)),"             \
-    " coalesce((?1 - max(coalesce(m.last_break, 0), (SELECT min(p.started) FROM pairs p"          \
-    "  WHERE p.mentor = m.id AND p.state = 'active'))) / ?3, 0)"                                  \
+    " (SELECT count(*) FROM feedback f JOIN pairs p ON f.pair = p.id WHERE p.mentor = m.id"        \
+    "  AND f.rating <= 2 AND f.at >= ?2 AND (f.member IS NULL OR f.member <> m.id)),"              \
+    " coalesce((?1 - max(coalesce(m.last_break, 0), (SELECT min(p.started) FROM pairs p"           \
+    "  WHERE p.mentor = m.id AND p.state = 'active'))) / ?3, 0)"                                   \
     " FROM members m WHERE m.state = 'active' AND m.undeliverable = 0 AND "
 
-static const char candidates_sql[] =
-    CANDIDATE_COLUMNS
+static const char candidates_sql[] = CANDIDATE_COLUMNS
     "("
     "  (m.role = 'newcomer' AND m.waiting_since IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pairs p"
     "   WHERE p.newcomer = m.id AND p.state IN ('proposed', 'active')))"
@@ -371,8 +370,7 @@ static const char candidates_sql[] =
  * ended) and are neither waiting nor in an open pairing as the newcomer.  The
  * role column reads "buddy" so the caller tells them from mentors.
  */
-static const char buddies_sql[] =
-    CANDIDATE_COLUMNS
+static const char buddies_sql[] = CANDIDATE_COLUMNS
     " m.role = 'newcomer' AND m.waiting_since IS NULL AND coalesce(m.away_until, 0) <= ?1"
     " AND EXISTS (SELECT 1 FROM pairs p WHERE p.newcomer = m.id AND p.state = 'ended'"
     "  AND p.started IS NOT NULL)"

@@ -798,9 +798,8 @@ buddies_community(struct fixture *f)
     assert_int_equal(store_pair_add(f->st, b1, m1, "active", 1000, "rust", T0 - 120 * DAY,
                                     T0 - 36 * DAY, &pair, ref, sizeof(ref)),
                      0);
-    assert_int_equal(store_pair_set_state(f->st, pair, "active", "ended", T0 - 36 * DAY, 0,
-                                          "completed"),
-                     1);
+    assert_int_equal(
+        store_pair_set_state(f->st, pair, "active", "ended", T0 - 36 * DAY, 0, "completed"), 1);
     assert_int_equal(store_pair_set_waiting(f->st, b1, 0), 0);
     add_member(f, "n1@new.test", "Newbie1 Jones", "newcomer", rust_profile, T0 - 10 * DAY);
     add_member(f, "n2@new.test", "Newbie2 Jones", "newcomer", rust_profile, T0 - 5 * DAY);
