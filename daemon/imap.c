@@ -975,17 +975,55 @@ imap_fetch_size(struct imap *im, uint32_t uid, uint32_t *size)
     return 0;
 }
 
-/* UID STORE uid +FLAGS.SILENT (flag); takes ownership of flag. */
+/*
+ * The UIDs as a libetpan set, consecutive runs as intervals (uids ascending or
+ * not), and a short description of them for error messages.
+ */
+static struct mailimap_set *
+uid_set(const uint32_t *uids, size_t n)
+{
+    struct mailimap_set *set = mailimap_set_new_empty();
+    size_t i = 0;
+
+    while (set != NULL && i < n) {
+        size_t j = i;
+        while (j + 1 < n && uids[j + 1] == uids[j] + 1)
+            j++;
+        int r = j == i ? mailimap_set_add_single(set, uids[i])
+                       : mailimap_set_add_interval(set, uids[i], uids[j]);
+        if (r != MAILIMAP_NO_ERROR) {
+            mailimap_set_free(set);
+            return NULL;
+        }
+        i = j + 1;
+    }
+    return set;
+}
+
+static void
+describe_uids(const uint32_t *uids, size_t n, char *buf, size_t len)
+{
+    if (n == 1)
+        snprintf(buf, len, "%u", uids[0]);
+    else if (n == 0)
+        snprintf(buf, len, "(none)");
+    else
+        snprintf(buf, len, "%u,...,%u (%zu messages)", uids[0], uids[n - 1], n);
+}
+
+/* UID STORE set +FLAGS.SILENT (flag); takes ownership of flag. */
 static int
-store_flag(struct imap *im, uint32_t uid, struct mailimap_flag *flag, const char *name)
+store_flag(struct imap *im, const uint32_t *uids, size_t n, struct mailimap_flag *flag,
+           const char *name)
 {
     struct mailimap_flag_list *list = mailimap_flag_list_new_empty();
     struct mailimap_store_att_flags *att = NULL;
-    struct mailimap_set *set = mailimap_set_new_single(uid);
-    char op[160];
+    struct mailimap_set *set = uid_set(uids, n);
+    char op[300], which[80];
     int r;
 
-    snprintf(op, sizeof(op), "UID STORE %u +FLAGS.SILENT (%s)", uid, name);
+    describe_uids(uids, n, which, sizeof(which));
+    snprintf(op, sizeof(op), "UID STORE %s +FLAGS.SILENT (%s)", which, name);
     if (list == NULL || set == NULL || mailimap_flag_list_add(list, flag) != MAILIMAP_NO_ERROR) {
         mailimap_flag_free(flag);
         goto oom;
@@ -1056,37 +1094,50 @@ make_flag(const char *name)
 }
 
 int
-imap_add_flag(struct imap *im, uint32_t uid, const char *flag)
+imap_add_flag_many(struct imap *im, const uint32_t *uids, size_t n, const char *flag)
 {
-    struct mailimap_flag *f = make_flag(flag);
+    struct mailimap_flag *f;
+    char which[80];
 
+    if (n == 0)
+        return 0;
+    f = make_flag(flag);
     if (f == NULL) {
-        set_err(im, "UID STORE %u: invalid flag \"%s\" (or out of memory)", uid, flag);
+        describe_uids(uids, n, which, sizeof(which));
+        set_err(im, "UID STORE %s: invalid flag \"%s\" (or out of memory)", which, flag);
         return -1;
     }
-    return store_flag(im, uid, f, flag);
+    return store_flag(im, uids, n, f, flag);
 }
 
-/* Fallback without MOVE: COPY, mark \Deleted, expunge (only this UID with UIDPLUS). */
-static int
-copy_delete(struct imap *im, uint32_t uid, const char *dest, struct mailimap_set *set)
+int
+imap_add_flag(struct imap *im, uint32_t uid, const char *flag)
 {
-    char op[300];
+    return imap_add_flag_many(im, &uid, 1, flag);
+}
+
+/* Fallback without MOVE: COPY, mark \Deleted, expunge (only these UIDs with UIDPLUS). */
+static int
+copy_delete(struct imap *im, const uint32_t *uids, size_t n, const char *dest,
+            struct mailimap_set *set)
+{
+    char op[300], which[80];
     int r;
 
-    snprintf(op, sizeof(op), "UID COPY %u %s", uid, dest);
+    describe_uids(uids, n, which, sizeof(which));
+    snprintf(op, sizeof(op), "UID COPY %s %s", which, dest);
     begin(im);
     r = mailimap_uid_copy(im->session, set, dest);
     if (!is_ok(r))
         return fail(im, op, r);
-    if (imap_add_flag(im, uid, "\\Deleted") < 0)
+    if (imap_add_flag_many(im, uids, n, "\\Deleted") < 0)
         return -1;
     begin(im);
     if (im->has_uidplus) {
-        snprintf(op, sizeof(op), "UID EXPUNGE %u", uid);
+        snprintf(op, sizeof(op), "UID EXPUNGE %s", which);
         r = mailimap_uid_expunge(im->session, set);
     } else {
-        snprintf(op, sizeof(op), "EXPUNGE (after UID COPY %u)", uid);
+        snprintf(op, sizeof(op), "EXPUNGE (after UID COPY %s)", which);
         r = mailimap_expunge(im->session);
     }
     if (!is_ok(r))
@@ -1095,27 +1146,176 @@ copy_delete(struct imap *im, uint32_t uid, const char *dest, struct mailimap_set
 }
 
 int
-imap_move(struct imap *im, uint32_t uid, const char *dest)
+imap_move_many(struct imap *im, const uint32_t *uids, size_t n, const char *dest)
 {
-    struct mailimap_set *set = mailimap_set_new_single(uid);
-    char op[300];
+    struct mailimap_set *set;
+    char op[300], which[80];
     int r, ret = 0;
 
+    if (n == 0)
+        return 0;
+    describe_uids(uids, n, which, sizeof(which));
+    set = uid_set(uids, n);
     if (set == NULL) {
-        set_err(im, "UID MOVE %u %s: out of memory", uid, dest);
+        set_err(im, "UID MOVE %s %s: out of memory", which, dest);
         return -1;
     }
     if (im->has_move) {
-        snprintf(op, sizeof(op), "UID MOVE %u %s", uid, dest);
+        snprintf(op, sizeof(op), "UID MOVE %s %s", which, dest);
         begin(im);
         r = mailimap_uid_move(im->session, set, dest);
         if (!is_ok(r))
             ret = fail(im, op, r);
     } else {
-        ret = copy_delete(im, uid, dest, set);
+        ret = copy_delete(im, uids, n, dest, set);
     }
     mailimap_set_free(set);
     return ret;
+}
+
+int
+imap_move(struct imap *im, uint32_t uid, const char *dest)
+{
+    return imap_move_many(im, &uid, 1, dest);
+}
+
+/* ---- batches: one UID FETCH for many messages ---- */
+
+static struct imap_message *
+find_message(struct imap_message *msgs, size_t n, uint32_t uid)
+{
+    for (size_t i = 0; i < n; i++)
+        if (msgs[i].uid == uid)
+            return &msgs[i];
+    return NULL;
+}
+
+/* Store what one FETCH response carries (UID, RFC822.SIZE, BODY[]) into its message. */
+static int
+take_fetch(struct imap *im, const struct mailimap_msg_att *att, struct imap_message *msgs, size_t n)
+{
+    const struct mailimap_msg_att_body_section *body = NULL;
+    uint32_t uid = 0, size = 0;
+    int has_size = 0;
+
+    for (clistiter *ai = clist_begin(att->att_list); ai != NULL; ai = clist_next(ai)) {
+        const struct mailimap_msg_att_item *item = clist_content(ai);
+        if (item->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC)
+            continue;
+        const struct mailimap_msg_att_static *st = item->att_data.att_static;
+        if (st->att_type == MAILIMAP_MSG_ATT_UID) {
+            uid = st->att_data.att_uid;
+        } else if (st->att_type == MAILIMAP_MSG_ATT_RFC822_SIZE) {
+            size = st->att_data.att_rfc822_size;
+            has_size = 1;
+        } else if (st->att_type == MAILIMAP_MSG_ATT_BODY_SECTION) {
+            body = st->att_data.att_body_section;
+        }
+    }
+    struct imap_message *m = find_message(msgs, n, uid);
+    if (m == NULL || (!has_size && body == NULL))
+        return 0; /* another message's flags, or a FETCH we did not ask for */
+    if (has_size) {
+        m->size = size;
+        m->found = 1;
+    }
+    if (body != NULL && m->data == NULL) {
+        if (copy_body(im, uid, body, &m->data, &m->len) < 0)
+            return -1;
+        m->found = 1;
+    }
+    return 0;
+}
+
+/* UID FETCH set <type> and distribute the answers; takes ownership of type. */
+static int
+fetch_many(struct imap *im, struct imap_message *msgs, size_t n, struct mailimap_fetch_type *type,
+           const char *what)
+{
+    uint32_t *uids = malloc(n * sizeof(*uids));
+    struct mailimap_set *set = NULL;
+    clist *result = NULL;
+    char op[200], which[80] = "";
+    int r, ret = 0;
+
+    for (size_t i = 0; uids != NULL && i < n; i++) {
+        uids[i] = msgs[i].uid;
+        msgs[i].found = 0;
+    }
+    if (uids != NULL) {
+        describe_uids(uids, n, which, sizeof(which));
+        set = uid_set(uids, n);
+        free(uids);
+    }
+    snprintf(op, sizeof(op), "UID FETCH %s %s", which, what);
+    if (type == NULL || set == NULL) {
+        if (type != NULL)
+            mailimap_fetch_type_free(type);
+        if (set != NULL)
+            mailimap_set_free(set);
+        set_err(im, "%s: out of memory", op);
+        return -1;
+    }
+    begin(im);
+    r = mailimap_uid_fetch(im->session, set, type, &result);
+    mailimap_fetch_type_free(type);
+    mailimap_set_free(set);
+    if (!is_ok(r))
+        return fail(im, op, r);
+    for (clistiter *it = clist_begin(result); it != NULL && ret == 0; it = clist_next(it))
+        ret = take_fetch(im, clist_content(it), msgs, n);
+    mailimap_fetch_list_free(result);
+    return ret;
+}
+
+int
+imap_fetch_sizes(struct imap *im, struct imap_message *msgs, size_t n)
+{
+    struct mailimap_fetch_att *att = mailimap_fetch_att_new_rfc822_size();
+    struct mailimap_fetch_type *type = att ? mailimap_fetch_type_new_fetch_att(att) : NULL;
+
+    if (att != NULL && type == NULL)
+        mailimap_fetch_att_free(att);
+    if (n == 0) {
+        if (type != NULL)
+            mailimap_fetch_type_free(type);
+        return 0;
+    }
+    return fetch_many(im, msgs, n, type, "RFC822.SIZE");
+}
+
+int
+imap_fetch_bodies(struct imap *im, struct imap_message *msgs, size_t n, uint32_t limit)
+{
+    char what[64];
+
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        free(msgs[i].data);
+        msgs[i].data = NULL;
+        msgs[i].len = 0;
+    }
+    if (limit > 0)
+        snprintf(what, sizeof(what), "BODY.PEEK[]<0.%u>", limit);
+    else
+        snprintf(what, sizeof(what), "BODY.PEEK[]");
+    if (fetch_many(im, msgs, n, body_peek_type(limit), what) < 0)
+        return -1;
+    /* found only counts a body here: a size from an earlier FETCH is no message. */
+    for (size_t i = 0; i < n; i++)
+        msgs[i].found = msgs[i].data != NULL;
+    return 0;
+}
+
+void
+imap_messages_clear(struct imap_message *msgs, size_t n)
+{
+    for (size_t i = 0; msgs != NULL && i < n; i++) {
+        free(msgs[i].data);
+        msgs[i].data = NULL;
+        msgs[i].len = 0;
+    }
 }
 
 int

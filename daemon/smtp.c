@@ -1,11 +1,21 @@
 /*
  * smtp: drain the outbox with libcurl.
  *
- * One easy handle per batch: curl keeps the connection open between
- * transfers to the same URL, so a batch costs one TLS handshake.  Every
- * outcome is written in its own small transaction right after the server
+ * One easy handle for the whole drain: curl keeps the connection open between
+ * transfers to the same URL, so the drain costs one TLS handshake per
+ * smtp.batch_size messages (the messages per connection), not one per mail.
+ * The drain goes on, reading the due list batch_size at a time, until nothing
+ * is due, the server or the connection is at fault, or SMTP_DRAIN_SECONDS have
+ * passed (so the inbox is not starved by a large outbox).
+ *
+ * Every outcome is written in its own small transaction right after the server
  * answered, so a crash between the server's 250 and our commit repeats at most
- * that one message.
+ * that one message.  Those commits run with synchronous = NORMAL
+ * (store_set_durable): in WAL mode that survives a crash of the process, and
+ * a power loss can only forget the last few "sent" marks, which makes those
+ * mails go out a second time - a duplicate, never a loss (a forgotten defer or
+ * failure only repeats the attempt).  That saves one fsync per mail; the inbox's
+ * commits stay FULL, because there a forgotten commit would lose a mail.
  *
  * The server's reply text is taken from curl's debug stream (the last line the
  * server sent), because CURLOPT_ERRORBUFFER only holds curl's own summary.
@@ -26,6 +36,8 @@
 #include "log.h"
 
 #define DEFAULT_BATCH 100
+/* How long one drain may keep sending before the daemon goes back to its inbox. */
+#define SMTP_DRAIN_SECONDS 30
 
 struct upload {
     const char *part[3];
@@ -40,6 +52,8 @@ struct session {
     char reply[512];  /* the last line the server sent */
     char command[16]; /* the verb of the last command we sent; "" before any */
     long fail_code;   /* the first 4xx/5xx reply of this transfer, 0 when none */
+    int used;         /* messages sent over this handle's connection so far */
+    int connections;  /* connections curl opened (from its debug text), for the debug log */
 };
 
 enum outcome { OUTCOME_SENT, OUTCOME_DEFER, OUTCOME_FAIL };
@@ -104,6 +118,9 @@ debug_cb(CURL *curl, curl_infotype type, char *data, size_t size, void *arg)
 {
     (void)curl;
     struct session *s = arg;
+    /* curl says so when it opens a connection rather than re-using one. */
+    if (type == CURLINFO_TEXT && size >= 12 && memcmp(data, "Connected to", 12) == 0)
+        s->connections++;
     if (s->fail_code != 0)
         return 0;
     if (type == CURLINFO_HEADER_IN) {
@@ -349,32 +366,77 @@ dry_print(FILE *out, const struct store_outbox *items, size_t n)
     fflush(out);
 }
 
+/* Send one due message over the session (opened or reopened as needed); -1 when the store failed.
+ */
 static int
-send_batch(const struct config *cfg, struct store *st, time_t now, struct store_outbox *items,
-           size_t n, struct smtp_result *res)
+send_item(const struct config *cfg, struct store *st, struct session *s, time_t now,
+          const struct store_outbox *it, struct smtp_result *res, int *stop)
 {
     const struct config_smtp *c = &cfg->smtp;
-    const char *default_sender = c->from != NULL ? c->from : cfg->community.address;
-    struct session s;
-    if (session_open(&s, c) != 0)
-        return 0; /* logged; everything stays queued for the next drain */
-    int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        struct verdict v;
-        const char *sender = items[i].sender != NULL ? items[i].sender : default_sender;
-        if (!compose_address_ok(items[i].recipient) || !compose_address_ok(sender)) {
-            memset(&v, 0, sizeof(v));
-            v.outcome = OUTCOME_FAIL;
-            snprintf(v.text, sizeof(v.text), "invalid envelope address");
-        } else {
-            send_one(&s, &items[i], sender, &v);
+    const char *sender = it->sender != NULL ? it->sender
+                         : c->from != NULL  ? c->from
+                                            : cfg->community.address;
+    int per_connection = c->batch_size > 0 ? c->batch_size : DEFAULT_BATCH;
+    struct verdict v;
+
+    memset(&v, 0, sizeof(v));
+    if (!compose_address_ok(it->recipient) || !compose_address_ok(sender)) {
+        v.outcome = OUTCOME_FAIL;
+        snprintf(v.text, sizeof(v.text), "invalid envelope address");
+    } else {
+        /* batch_size messages per connection: then a fresh handle, so a fresh connection. */
+        if (s->curl != NULL && s->used >= per_connection) {
+            curl_easy_cleanup(s->curl);
+            s->curl = NULL;
         }
-        rc = record(st, c, &items[i], now, &v, res);
-        /* The others are not deferred: they never got their chance. */
-        if (v.stop_batch)
+        if (s->curl == NULL) {
+            int connections = s->connections;
+            if (session_open(s, c) != 0) {
+                *stop = 1; /* logged; everything stays queued for the next drain */
+                return 0;
+            }
+            s->connections = connections;
+        }
+        send_one(s, it, sender, &v);
+        s->used++;
+    }
+    int rc = record(st, c, it, now, &v, res);
+    /* The others are not deferred: they never got their chance. */
+    if (v.stop_batch)
+        *stop = 1;
+    return rc;
+}
+
+/* Send what is due, batch_size at a time from the store, until none is or we must stop. */
+static int
+send_due(const struct config *cfg, struct store *st, time_t now, struct smtp_result *res)
+{
+    int limit = cfg->smtp.batch_size > 0 ? cfg->smtp.batch_size : DEFAULT_BATCH;
+    time_t started = time(NULL);
+    struct session s;
+    int rc = 0, stop = 0;
+
+    memset(&s, 0, sizeof(s));
+    while (rc == 0 && !stop) {
+        struct store_outbox *items = NULL;
+        size_t n = 0;
+        if (store_outbox_due(st, now, limit, &items, &n) != 0) {
+            log_error("smtp: cannot read the outbox: %s", store_errmsg(st));
+            rc = -1;
+            break;
+        }
+        for (size_t i = 0; i < n && rc == 0 && !stop; i++)
+            rc = send_item(cfg, st, &s, now, &items[i], res, &stop);
+        store_outbox_free(items, n);
+        /* Fewer than asked for: nothing else is due.  And the inbox gets its turn. */
+        if (n < (size_t)limit || time(NULL) - started >= SMTP_DRAIN_SECONDS)
             break;
     }
-    curl_easy_cleanup(s.curl);
+    if (s.curl != NULL)
+        curl_easy_cleanup(s.curl);
+    if (s.connections > 0)
+        log_debug("smtp: %d sent, %d deferred, %d failed over %d connection(s)", res->sent,
+                  res->deferred, res->failed, s.connections);
     return rc;
 }
 
@@ -383,19 +445,28 @@ smtp_drain(const struct config *cfg, struct store *st, time_t now, int dry_run, 
            struct smtp_result *res)
 {
     memset(res, 0, sizeof(*res));
-    int limit = cfg->smtp.batch_size > 0 ? cfg->smtp.batch_size : DEFAULT_BATCH;
-    struct store_outbox *items = NULL;
-    size_t n = 0;
-    if (store_outbox_due(st, now, limit, &items, &n) != 0) {
-        log_error("smtp: cannot read the outbox: %s", store_errmsg(st));
-        return -1;
-    }
-    int rc = 0;
-    if (dry_run)
+    if (dry_run) {
+        int limit = cfg->smtp.batch_size > 0 ? cfg->smtp.batch_size : DEFAULT_BATCH;
+        struct store_outbox *items = NULL;
+        size_t n = 0;
+        if (store_outbox_due(st, now, limit, &items, &n) != 0) {
+            log_error("smtp: cannot read the outbox: %s", store_errmsg(st));
+            return -1;
+        }
         dry_print(dry_out != NULL ? dry_out : stdout, items, n);
-    else if (n > 0)
-        rc = send_batch(cfg, st, now, items, n, res);
-    store_outbox_free(items, n);
+        store_outbox_free(items, n);
+        return 0;
+    }
+    /* See the top of the file: a forgotten sent-mark costs a duplicate, not a loss. */
+    if (store_set_durable(st, 0) != 0)
+        log_warn("smtp: cannot relax synchronous mode, sending with full durability: %s",
+                 store_errmsg(st));
+    int rc = send_due(cfg, st, now, res);
+    if (store_set_durable(st, 1) != 0) {
+        /* The inbox's commits must not run without it: report it as a store failure. */
+        log_error("smtp: cannot restore synchronous = FULL: %s", store_errmsg(st));
+        rc = -1;
+    }
     return rc;
 }
 

@@ -1381,3 +1381,46 @@ store_member_set_waiting(struct store *st, const char *address, time_t since)
                          "si", address, (int64_t)since);
     return rc < 0 ? -1 : rc;
 }
+
+/* ---- savepoints and durability (the inbox's batches, the outbox's sent-marks) ---- */
+
+int
+store_savepoint(struct store *st)
+{
+    return store_i_run_script(st, "setting a savepoint", "SAVEPOINT store_sp");
+}
+
+int
+store_release(struct store *st)
+{
+    return store_i_run_script(st, "releasing a savepoint", "RELEASE store_sp");
+}
+
+int
+store_rollback_to(struct store *st)
+{
+    /* After SQLITE_FULL or an I/O error SQLite may have rolled back everything itself. */
+    if (sqlite3_get_autocommit(st->db))
+        return -1;
+    char saved[sizeof st->err];
+    memcpy(saved, st->err, sizeof saved);
+    if (store_i_run_script(st, "rolling back to a savepoint", "ROLLBACK TO store_sp") != 0 ||
+        store_i_run_script(st, "releasing a savepoint", "RELEASE store_sp") != 0)
+        return -1;
+    memcpy(st->err, saved, sizeof saved); /* the error that caused it is the one to report */
+    return 0;
+}
+
+int
+store_in_transaction(struct store *st)
+{
+    return !sqlite3_get_autocommit(st->db);
+}
+
+int
+store_set_durable(struct store *st, int full)
+{
+    /* A fixed string each: PRAGMA takes no bound parameters. */
+    return store_i_run_script(st, "setting synchronous mode",
+                              full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+}

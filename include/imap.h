@@ -73,6 +73,29 @@ int imap_move(struct imap *im, uint32_t uid, const char *dest);
 /* Add flags to uid, e.g. "\\Seen" or a keyword "$MentordDone". */
 int imap_add_flag(struct imap *im, uint32_t uid, const char *flag);
 
+/*
+ * Batches: one command for many messages, so a large inbox costs a round trip
+ * per batch rather than per message.  Fill in uid (ascending) of each entry;
+ * messages the server does not answer for (expunged meanwhile) keep found = 0.
+ */
+struct imap_message {
+    uint32_t uid;
+    uint32_t size; /* RFC822.SIZE (imap_fetch_sizes) */
+    int found;     /* the server returned what was asked for this message */
+    char *data;    /* imap_fetch_bodies: malloc'd, NUL-terminated */
+    size_t len;
+};
+
+/* UID FETCH uids RFC822.SIZE: sets size and found. */
+int imap_fetch_sizes(struct imap *im, struct imap_message *msgs, size_t n);
+/* UID FETCH uids BODY.PEEK[]<0.limit> (0: all): sets data, len and found. */
+int imap_fetch_bodies(struct imap *im, struct imap_message *msgs, size_t n, uint32_t limit);
+/* Free the bodies (not the array). */
+void imap_messages_clear(struct imap_message *msgs, size_t n);
+/* imap_move / imap_add_flag for many UIDs at once (one UID MOVE, one UID STORE). */
+int imap_move_many(struct imap *im, const uint32_t *uids, size_t n, const char *dest);
+int imap_add_flag_many(struct imap *im, const uint32_t *uids, size_t n, const char *flag);
+
 /* 1 when the selected mailbox accepts keyword flags (PERMANENTFLAGS has \*). */
 int imap_keywords_allowed(const struct imap *im);
 

@@ -1,7 +1,8 @@
 /*
  * smtp: drains the outbox with libcurl.
  *
- * Due messages go out over one reused connection per batch.  A 2xx reply
+ * Due messages go out over one reused connection (a new one after every
+ * smtp.batch_size messages).  A 2xx reply
  * marks the message sent; 4xx, a connection error or a timeout defers it with
  * exponential backoff (retry_base doubling up to retry_max) until
  * max_lifetime; 5xx fails it for good with the server's reply.
@@ -22,8 +23,10 @@ struct smtp_result {
 };
 
 /*
- * Send what is due at now.  With dry_run, print each message to dry_out instead
- * and change nothing.  Returns 0 when the batch ran (some messages may have been
+ * Send what is due at now: all of it, unless the server or the connection
+ * fails (the rest waits for the next drain) or the drain has taken 30 s.
+ * With dry_run, print the first batch_size due messages to dry_out instead and
+ * change nothing.  Returns 0 when the drain ran (some messages may have been
  * deferred), -1 when the store failed.
  */
 int smtp_drain(const struct config *cfg, struct store *st, time_t now, int dry_run, FILE *dry_out,

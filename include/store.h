@@ -37,6 +37,26 @@ int store_begin(struct store *st);
 int store_commit(struct store *st);
 void store_rollback(struct store *st);
 
+/*
+ * Savepoints inside a store_begin() transaction (they nest): store_rollback_to
+ * undoes what was done since the matching store_savepoint and ends it; it
+ * returns -1 when the whole transaction is gone (SQLite rolls back by itself
+ * after e.g. a full disk), in which case nothing of it will be committed.
+ */
+int store_savepoint(struct store *st);
+int store_release(struct store *st);
+int store_rollback_to(struct store *st);
+/* 1 inside a transaction, 0 outside. */
+int store_in_transaction(struct store *st);
+/*
+ * Durability of the following commits: full (1, the default: synchronous =
+ * FULL, one fsync per commit, survives power loss) or not (0: synchronous =
+ * NORMAL, which in WAL mode survives a crash of the process but may forget
+ * the last commits on power loss).  Only for records whose loss costs a
+ * repeat, never a loss (see smtp.c); set it back to full afterwards.
+ */
+int store_set_durable(struct store *st, int full);
+
 /* ---- mailbox progress: UIDVALIDITY and the last UID whose effects are committed ---- */
 
 /* Unknown mailboxes read as uidvalidity 0, last_uid 0. */
