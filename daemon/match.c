@@ -1254,3 +1254,247 @@ match_greedy(const struct match_input *in, struct match_result *out, char *err, 
 {
     return run(in, out, 1, err, errlen);
 }
+
+/* ------------------------------------------------------------------ */
+/* circles                                                            */
+/* ------------------------------------------------------------------ */
+
+static int
+has_topic(const struct match_person *p, const char *topic, const struct match_input *in)
+{
+    char t[MATCH_TOPIC_LEN];
+
+    for (size_t i = 0; i < p->n_tags; i++)
+        if (match_normalise(p->tags[i], in->synonyms, in->n_synonyms, t, sizeof t) > 0 &&
+            strcmp(t, topic) == 0)
+            return 1;
+    return 0;
+}
+
+struct circle_draft {
+    size_t *members; /* indexes into in->people, best first */
+    int64_t *scores;
+    size_t n;
+    int64_t value;
+};
+
+/*
+ * The best circle mentor m could lead on topic: up to size newcomers not yet
+ * taken who have the topic and may be matched with m, by score (then lower
+ * id: the people are visited in id order and only a better score moves one
+ * ahead).
+ */
+static void
+circle_draft(const struct match_input *in, const size_t *order, const unsigned char *taken,
+             const struct match_person *m, const char *topic, size_t size, struct circle_draft *d)
+{
+    d->n = 0;
+    d->value = 0;
+    for (size_t k = 0; k < in->n_people; k++) {
+        size_t i = order[k];
+        const struct match_person *n = &in->people[i];
+        if (taken[i] || n->role != MATCH_NEWCOMER || !has_topic(n, topic, in))
+            continue;
+        int64_t s = match_score(n, m, in);
+        if (s == MATCH_FORBIDDEN || s <= 0)
+            continue;
+        size_t at = d->n < size ? d->n : size;
+        while (at > 0 && d->scores[at - 1] < s)
+            at--;
+        if (at >= size)
+            continue;
+        size_t last = d->n < size ? d->n : size - 1;
+        memmove(d->members + at + 1, d->members + at, (last - at) * sizeof *d->members);
+        memmove(d->scores + at + 1, d->scores + at, (last - at) * sizeof *d->scores);
+        d->members[at] = i;
+        d->scores[at] = s;
+        if (d->n < size)
+            d->n++;
+    }
+    for (size_t j = 0; j < d->n; j++)
+        d->value += d->scores[j];
+}
+
+static int
+order_by_id(const void *a, const void *b, void *arg)
+{
+    const struct match_person *p = arg;
+    int64_t x = p[*(const size_t *)a].id, y = p[*(const size_t *)b].id;
+
+    return x < y ? -1 : x > y;
+}
+
+static int
+waitlist_order(const void *a, const void *b, void *arg)
+{
+    const struct match_person *p = arg;
+    const struct match_person *x = &p[*(const size_t *)a], *y = &p[*(const size_t *)b];
+
+    if (x->waiting_since != y->waiting_since)
+        return x->waiting_since < y->waiting_since ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Record draft d (mentor index mi, topic) as the next circle in out. */
+static int
+circle_keep(const struct match_input *in, size_t mi, const char *topic,
+            const struct circle_draft *d, unsigned char *taken, struct match_circles *out,
+            size_t *cap)
+{
+    if (out->n_circles == *cap) {
+        size_t c2 = *cap ? 2 * *cap : 8;
+        struct match_circle *g = realloc(out->circles, c2 * sizeof *g);
+        if (g == NULL)
+            return -1;
+        out->circles = g;
+        *cap = c2;
+    }
+    struct match_circle *c = &out->circles[out->n_circles];
+    memset(c, 0, sizeof *c);
+    c->newcomers = malloc(d->n * sizeof *c->newcomers);
+    if (c->newcomers == NULL)
+        return -1;
+    out->n_circles++;
+    c->mentor = in->people[mi].id;
+    snprintf(c->topic, sizeof c->topic, "%s", topic);
+    for (size_t j = 0; j < d->n; j++) {
+        c->newcomers[j] = in->people[d->members[j]].id;
+        c->score += d->scores[j];
+        taken[d->members[j]] = 1;
+    }
+    c->n_newcomers = d->n;
+    return 0;
+}
+
+/* The best (mentor, topic) circle left; 0 when none has two newcomers. */
+static int
+circle_best(const struct match_input *in, const size_t *order, const unsigned char *taken,
+            const int *slots, size_t size, struct circle_draft *try, struct circle_draft *best,
+            size_t *best_mi, char *best_topic)
+{
+    char topic[MATCH_TOPIC_LEN];
+    int found = 0;
+
+    for (size_t k = 0; k < in->n_people; k++) {
+        size_t mi = order[k];
+        const struct match_person *m = &in->people[mi];
+        if (m->role != MATCH_MENTOR || slots[mi] <= 0)
+            continue;
+        for (size_t t = 0; t < m->n_tags; t++) {
+            if (match_normalise(m->tags[t], in->synonyms, in->n_synonyms, topic, sizeof topic) <= 0)
+                continue;
+            circle_draft(in, order, taken, m, topic, size, try);
+            /* Mentors are visited in id order: on a tie the lower id keeps it. */
+            int better =
+                try->n >= 2 &&
+                (!found || try->value > best->value ||
+                 (try->value == best->value && *best_mi == mi && strcmp(topic, best_topic) < 0));
+            if (!better)
+                continue;
+            struct circle_draft swap = *best;
+            *best = *try;
+            *try = swap;
+            *best_mi = mi;
+            snprintf(best_topic, MATCH_TOPIC_LEN, "%s", topic);
+            found = 1;
+        }
+    }
+    return found;
+}
+
+static int
+circles_waitlist(const struct match_input *in, const unsigned char *taken, size_t *order,
+                 struct match_circles *out)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < in->n_people; i++)
+        if (!taken[i] && in->people[i].role == MATCH_NEWCOMER && in->people[i].flags == 0)
+            order[n++] = i;
+    qsort_r(order, n, sizeof *order, waitlist_order, (void *)in->people);
+    out->waitlist = malloc((n ? n : 1) * sizeof *out->waitlist);
+    if (out->waitlist == NULL)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        out->waitlist[i] = in->people[order[i]].id;
+    out->n_waitlist = n;
+    return 0;
+}
+
+int
+match_circles(const struct match_input *in, int circle_size, struct match_circles *out, char *err,
+              size_t errlen)
+{
+    size_t n = in->n_people, size = circle_size > 0 ? (size_t)circle_size : 1, cap = 0;
+    size_t *order = malloc((n ? n : 1) * sizeof *order);
+    unsigned char *taken = calloc(n ? n : 1, 1);
+    int *slots = calloc(n ? n : 1, sizeof *slots);
+    struct circle_draft a = {0}, b = {0};
+    struct match_weights def;
+    const struct match_weights *w = in->weights;
+    int rc = -1;
+
+    memset(out, 0, sizeof *out);
+    a.members = malloc(size * sizeof *a.members);
+    a.scores = malloc(size * sizeof *a.scores);
+    b.members = malloc(size * sizeof *b.members);
+    b.scores = malloc(size * sizeof *b.scores);
+    if (!order || !taken || !slots || !a.members || !a.scores || !b.members || !b.scores) {
+        set_err(err, errlen, "match: out of memory forming circles of %zu people", n);
+        goto out;
+    }
+    if (circle_size < 2) {
+        set_err(err, errlen, "match: a circle needs at least 2 newcomers, not %d", circle_size);
+        goto out;
+    }
+    if (w == NULL) {
+        match_weights_default(&def);
+        w = &def;
+    }
+    for (size_t i = 0; i < n; i++) {
+        order[i] = i;
+        slots[i] = in->people[i].role == MATCH_MENTOR ? match_free_slots(&in->people[i], w) : 0;
+    }
+    qsort_r(order, n, sizeof *order, order_by_id, (void *)in->people);
+    for (size_t i = 1; i < n; i++)
+        if (in->people[order[i]].id == in->people[order[i - 1]].id) {
+            set_err(err, errlen, "match: person id %" PRId64 " appears twice",
+                    in->people[order[i]].id);
+            goto out;
+        }
+    size_t mi = 0;
+    char topic[MATCH_TOPIC_LEN];
+    while (circle_best(in, order, taken, slots, size, &a, &b, &mi, topic)) {
+        if (circle_keep(in, mi, topic, &b, taken, out, &cap) != 0) {
+            set_err(err, errlen, "match: out of memory keeping a circle");
+            goto out;
+        }
+        slots[mi]--;
+    }
+    if (circles_waitlist(in, taken, order, out) != 0) {
+        set_err(err, errlen, "match: out of memory for the waiting list");
+        goto out;
+    }
+    rc = 0;
+out:
+    if (rc != 0)
+        match_circles_free(out);
+    free(order);
+    free(taken);
+    free(slots);
+    free(a.members);
+    free(a.scores);
+    free(b.members);
+    free(b.scores);
+    return rc;
+}
+
+void
+match_circles_free(struct match_circles *c)
+{
+    for (size_t i = 0; c->circles && i < c->n_circles; i++)
+        free(c->circles[i].newcomers);
+    free(c->circles);
+    free(c->waitlist);
+    memset(c, 0, sizeof *c);
+}

@@ -40,7 +40,10 @@
  * against the mentors sharing a tag with them, rarest tag first, up to
  * scan_limit mentors.
  *
- * Modes: one-to-one pairs.  Circles and peer circles are not implemented yet.
+ * Modes: match_solve makes one-to-one pairs (also used for rotation and
+ * buddies, which differ only in who takes part and for how long).
+ * match_circles groups newcomers into circles around mentors by a shared
+ * topic (see there); peer circles are not implemented yet.
  */
 #ifndef MENTORD_MATCH_H
 #define MENTORD_MATCH_H
@@ -191,5 +194,41 @@ int match_tz_overlap_minutes(int offset_a_min, int offset_b_min);
  */
 int match_normalise(const char *in, const struct match_synonym *syn, size_t n_syn, char *out,
                     size_t outlen);
+
+/* ---- circles ---- */
+
+#define MATCH_TOPIC_LEN 64
+
+struct match_circle {
+    int64_t mentor;
+    char topic[MATCH_TOPIC_LEN]; /* the normalised tag everyone in the circle shares */
+    int64_t *newcomers;          /* best score first */
+    size_t n_newcomers;          /* 2..circle_size */
+    int64_t score;               /* sum of the newcomers' scores with the mentor, milli-points */
+};
+
+struct match_circles {
+    struct match_circle *circles; /* in the order they were formed, best first */
+    size_t n_circles;
+    int64_t *waitlist; /* eligible newcomers in no circle, longest waiting first */
+    size_t n_waitlist;
+};
+
+/*
+ * Circles: a mentor's free slots (match_free_slots: capacity and load count
+ * circles here, not mentees) each take one circle of 2..circle_size
+ * newcomers who all have one topic (a normalised tag) that the mentor has
+ * too, and whom match_score allows with that mentor (language, blocks,
+ * flags).  Greedy, not an exact optimum: the (mentor, topic) circle with the
+ * highest total score is formed first (the best circle_size newcomers by
+ * score, lower id on ties; on equal totals the lower mentor id, then the
+ * topic first in byte order), again until no circle of two is left.
+ * O(circles * mentors * tags * people): for community-sized pools.  0 on
+ * success (free with match_circles_free); -1 with err on bad input (circle
+ * size below 2, duplicate id) or when out of memory.
+ */
+int match_circles(const struct match_input *in, int circle_size, struct match_circles *out,
+                  char *err, size_t errlen);
+void match_circles_free(struct match_circles *c);
 
 #endif

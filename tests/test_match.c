@@ -575,6 +575,196 @@ test_normalise(void **state)
     assert_string_equal(out, "java");
 }
 
+/* ---- circles ---- */
+
+static struct match_person
+person(int64_t id, enum match_role role, const char *const *tags, size_t ntags, int capacity)
+{
+    struct match_person q = {.id = id,
+                             .role = role,
+                             .tags = tags,
+                             .n_tags = ntags,
+                             .languages = en,
+                             .n_languages = 1,
+                             .capacity = capacity,
+                             .waiting_since = NOW - id * DAY};
+    return q;
+}
+
+static int
+circle_has(const struct match_circle *c, int64_t id)
+{
+    for (size_t i = 0; i < c->n_newcomers; i++)
+        if (c->newcomers[i] == id)
+            return 1;
+    return 0;
+}
+
+static void
+test_circles_group_by_topic(void **state)
+{
+    static const char *const rust_python[] = {"Rust", "python"};
+    static const char *const python[] = {"Python"};
+    static const char *const rust[] = {"rust"};
+    static const char *const go[] = {"go"};
+    struct match_person people[] = {
+        person(1, MATCH_MENTOR, rust_python, 2, 1), person(2, MATCH_MENTOR, python, 1, 1),
+        person(10, MATCH_NEWCOMER, rust, 1, 0),     person(11, MATCH_NEWCOMER, rust, 1, 0),
+        person(12, MATCH_NEWCOMER, rust, 1, 0),     person(13, MATCH_NEWCOMER, python, 1, 0),
+        person(14, MATCH_NEWCOMER, python, 1, 0),   person(15, MATCH_NEWCOMER, go, 1, 0),
+    };
+    struct match_input in = {.people = people, .n_people = 8, .now = NOW};
+    struct match_circles out;
+    char err[128];
+
+    (void)state;
+    assert_int_equal(match_circles(&in, 3, &out, err, sizeof(err)), 0);
+    assert_int_equal(out.n_circles, 2);
+    /* mentor 1 could lead either topic: rust gathers three, so rust it is */
+    assert_int_equal(out.circles[0].mentor, 1);
+    assert_string_equal(out.circles[0].topic, "rust");
+    assert_int_equal(out.circles[0].n_newcomers, 3);
+    for (int64_t id = 10; id <= 12; id++)
+        assert_true(circle_has(&out.circles[0], id));
+    assert_int_equal(out.circles[1].mentor, 2);
+    assert_string_equal(out.circles[1].topic, "python");
+    assert_int_equal(out.circles[1].n_newcomers, 2);
+    assert_true(circle_has(&out.circles[1], 13) && circle_has(&out.circles[1], 14));
+    assert_int_equal(out.n_waitlist, 1);
+    assert_int_equal(out.waitlist[0], 15);
+    match_circles_free(&out);
+}
+
+static void
+test_circles_sizes_and_capacity(void **state)
+{
+    static const char *const rust[] = {"rust"};
+    struct match_person people[9];
+    struct match_input in = {.people = people, .n_people = 9, .now = NOW};
+    struct match_circles out;
+    char err[128];
+
+    (void)state;
+    people[0] = person(1, MATCH_MENTOR, rust, 1, 2); /* two circles at once */
+    for (int i = 1; i < 9; i++)
+        people[i] = person(10 + i, MATCH_NEWCOMER, rust, 1, 0);
+    assert_int_equal(match_circles(&in, 3, &out, err, sizeof(err)), 0);
+    assert_int_equal(out.n_circles, 2);
+    assert_int_equal(out.circles[0].n_newcomers, 3);
+    assert_int_equal(out.circles[1].n_newcomers, 3);
+    /* the longest waiting (higher ids here) go first; two are left, longest waiting first */
+    assert_int_equal(out.n_waitlist, 2);
+    assert_int_equal(out.waitlist[0], 12);
+    assert_int_equal(out.waitlist[1], 11);
+    match_circles_free(&out);
+
+    /* one circle already running: one slot left */
+    people[0].active_mentees = 1;
+    assert_int_equal(match_circles(&in, 4, &out, err, sizeof(err)), 0);
+    assert_int_equal(out.n_circles, 1);
+    assert_int_equal(out.circles[0].n_newcomers, 4);
+    assert_int_equal(out.n_waitlist, 4);
+    match_circles_free(&out);
+
+    /* a lone newcomer on a topic makes no circle; a blocked one is left out */
+    struct match_block block = {1, 18};
+    in.n_people = 3;
+    people[2].id = 18;
+    in.blocked = &block;
+    in.n_blocked = 1;
+    assert_int_equal(match_circles(&in, 3, &out, err, sizeof(err)), 0);
+    assert_int_equal(out.n_circles, 0);
+    assert_int_equal(out.n_waitlist, 2);
+    match_circles_free(&out);
+
+    assert_int_equal(match_circles(&in, 1, &out, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "at least 2"));
+}
+
+/* Properties on random pools: sizes, shared topic, allowed pairs, slots, everyone once. */
+static void
+check_circles(const struct pool *p, const struct match_input *in, int size,
+              const struct match_circles *out)
+{
+    char t[MATCH_TOPIC_LEN];
+    int seen[MAX_PEOPLE] = {0}, circles_of[MAX_PEOPLE] = {0};
+
+    for (size_t c = 0; c < out->n_circles; c++) {
+        const struct match_circle *k = &out->circles[c];
+        size_t mi = 0;
+        while (mi < p->n_people && p->people[mi].id != k->mentor)
+            mi++;
+        assert_true(mi < p->n_people);
+        circles_of[mi]++;
+        assert_true(k->n_newcomers >= 2 && k->n_newcomers <= (size_t)size);
+        const struct match_person *all[MAX_PEOPLE + 1];
+        size_t n_all = 0;
+        all[n_all++] = &p->people[mi];
+        for (size_t j = 0; j < k->n_newcomers; j++) {
+            size_t ni = 0;
+            while (ni < p->n_people && p->people[ni].id != k->newcomers[j])
+                ni++;
+            assert_true(ni < p->n_people);
+            assert_int_equal(seen[ni]++, 0);
+            assert_int_equal(p->people[ni].role, MATCH_NEWCOMER);
+            assert_true(match_score(&p->people[ni], &p->people[mi], in) > 0);
+            all[n_all++] = &p->people[ni];
+        }
+        for (size_t j = 0; j < n_all; j++) {
+            int has = 0;
+            for (size_t x = 0; x < all[j]->n_tags; x++)
+                has |= match_normalise(all[j]->tags[x], synonyms, 3, t, sizeof(t)) > 0 &&
+                       strcmp(t, k->topic) == 0;
+            assert_true(has);
+        }
+    }
+    size_t eligible = 0;
+    for (size_t i = 0; i < p->n_people; i++) {
+        if (p->people[i].role == MATCH_MENTOR)
+            assert_true(circles_of[i] <= match_free_slots(&p->people[i], &p->w));
+        else if (p->people[i].flags == 0)
+            eligible++;
+    }
+    size_t circled = 0;
+    for (size_t c = 0; c < out->n_circles; c++)
+        circled += out->circles[c].n_newcomers;
+    assert_int_equal(circled + out->n_waitlist, eligible);
+}
+
+static void
+test_circles_random_properties(void **state)
+{
+    struct pool p, rev;
+    char err[128];
+
+    (void)state;
+    srand(4242);
+    for (int round = 0; round < 2000; round++) {
+        random_pool(&p, 1 + rand() % 7, 1 + rand() % 3);
+        int size = 2 + rand() % 3;
+        struct match_input in = input_of(&p);
+        struct match_circles out, out2;
+        assert_int_equal(match_circles(&in, size, &out, err, sizeof(err)), 0);
+        check_circles(&p, &in, size, &out);
+        /* the same people in reverse order form the same circles */
+        rev = p;
+        for (size_t i = 0; i < p.n_people; i++)
+            rev.people[i] = p.people[p.n_people - 1 - i];
+        struct match_input in2 = input_of(&rev);
+        assert_int_equal(match_circles(&in2, size, &out2, err, sizeof(err)), 0);
+        assert_int_equal(out2.n_circles, out.n_circles);
+        for (size_t c = 0; c < out.n_circles; c++) {
+            assert_int_equal(out2.circles[c].mentor, out.circles[c].mentor);
+            assert_string_equal(out2.circles[c].topic, out.circles[c].topic);
+            assert_int_equal(out2.circles[c].n_newcomers, out.circles[c].n_newcomers);
+            assert_memory_equal(out2.circles[c].newcomers, out.circles[c].newcomers,
+                                out.circles[c].n_newcomers * sizeof(int64_t));
+        }
+        match_circles_free(&out);
+        match_circles_free(&out2);
+    }
+}
+
 int
 main(void)
 {
@@ -588,6 +778,9 @@ main(void)
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_tz_overlap),
         cmocka_unit_test(test_normalise),
+        cmocka_unit_test(test_circles_group_by_topic),
+        cmocka_unit_test(test_circles_sizes_and_capacity),
+        cmocka_unit_test(test_circles_random_properties),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
