@@ -262,7 +262,7 @@ test_programme_sections(void **state)
     assert_int_equal(fx->cfg.digest.hour, 7);
     assert_string_equal(fx->cfg.lifecycle.introduction, "together");
     expect_error(fx, BASE "[matching]\nmode = circles\n", 9,
-                 "mode 'circles' is not available in this version of mentord (only pairs)");
+                 "mode 'circles' is not available in this version of mentord (pairs, buddies, rotation)");
     expect_error(fx, BASE "[matching]\nmode = trios\n", 9,
                  "unknown mode 'trios' (one of: pairs|circles|buddies|rotation)");
     expect_error(fx, BASE "[matching]\ntag = lots\n", 9,
