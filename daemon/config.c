@@ -116,6 +116,8 @@ static const struct keydef keys[] = {
     {"matching", "proposal_timeout", K_DURATION, OFF(matching.proposal_timeout), 60, 60 * DAY, 0},
     {"matching", "interval", K_DURATION, OFF(matching.interval), 1, 30 * DAY, 0},
     {"matching", "circle_size", K_INT, OFF(matching.circle_size), 2, 50, 0},
+    {"matching", "peer_circle_weeks", K_INT, OFF(matching.peer_circle_weeks), 0, 52, 0},
+    {"matching", "buddy_weeks", K_INT, OFF(matching.buddy_weeks), 1, 52, 0},
     {"matching", "tag", K_REAL, OFF(matching.tag), 0, 1000, 0},
     {"matching", "language", K_REAL, OFF(matching.language), 0, 1000, 0},
     {"matching", "tz_overlap", K_REAL, OFF(matching.tz_overlap), 0, 1000, 0},
@@ -812,6 +814,8 @@ init_defaults(struct config *cfg)
     cfg->matching.proposal_timeout = 3 * DAY;
     cfg->matching.interval = 3600;
     cfg->matching.circle_size = 4;
+    cfg->matching.peer_circle_weeks = 4;
+    cfg->matching.buddy_weeks = 4;
     cfg->matching.tag = 10;
     cfg->matching.language = 5;
     cfg->matching.tz_overlap = 1;
@@ -1363,6 +1367,8 @@ print_matching(FILE *out, const struct config_matching *m)
     fprintf(out, "proposal_timeout = %d\n", m->proposal_timeout);
     fprintf(out, "interval = %d\n", m->interval);
     fprintf(out, "circle_size = %d\n", m->circle_size);
+    fprintf(out, "peer_circle_weeks = %d\n", m->peer_circle_weeks);
+    fprintf(out, "buddy_weeks = %d\n", m->buddy_weeks);
     fprintf(out, "tag = %g\nlanguage = %g\ntz_overlap = %g\ngoal = %g\n", m->tag, m->language,
             m->tz_overlap, m->goal);
     fprintf(out, "wait_bonus_per_day = %g\nload_penalty = %g\n", m->wait_bonus_per_day,

@@ -23,6 +23,9 @@
 #include <gnutls/x509.h>
 #include <libetpan/libetpan.h>
 
+/* Exported by libetpan (built with TLS) but declared only under its USE_SSL. */
+extern mailstream_low_driver *mailstream_ssl_driver;
+
 #include "log.h"
 
 #define IMAP_ERR_MAX 1024
@@ -37,6 +40,8 @@ struct imap {
     int has_uidplus;
     int keywords_allowed;
     int broken; /* the stream failed: LOGOUT would only wait for the timeout */
+    /* libetpan's stream driver with read() guarded against end-of-file (see guard_eof) */
+    mailstream_low_driver guarded;
     /* The line being received and the last tagged (or BYE) status line seen,
      * captured through libetpan's logger because session->imap_response
      * drops the "NO [CODE]" part an admin needs. */
@@ -376,13 +381,53 @@ query_caps(struct imap *im, struct mailimap_capability_data **caps)
 }
 
 /* Keep reads from blocking forever once the stream is up (TLS may have replaced it). */
+/*
+ * libetpan 1.9's parser takes a read of 0 bytes (the server closed the
+ * connection) as progress, and a FETCH cut in the middle of a literal then
+ * spins forever on recv() = 0: no timeout helps, the socket is never idle.
+ * Reads through these wrappers turn end-of-file into the error it is, so
+ * the command fails and the daemon reconnects.
+ */
+static ssize_t
+read_socket_guarded(mailstream_low *low, void *buf, size_t len)
+{
+    ssize_t n = mailstream_socket_driver->mailstream_read(low, buf, len);
+    return n == 0 && len > 0 ? -1 : n;
+}
+
+static ssize_t
+read_ssl_guarded(mailstream_low *low, void *buf, size_t len)
+{
+    ssize_t n = mailstream_ssl_driver->mailstream_read(low, buf, len);
+    return n == 0 && len > 0 ? -1 : n;
+}
+
+/* Swap the stream's driver for a copy (kept in im) whose read is guarded. */
+static void
+guard_eof(struct imap *im, mailstream_low *low)
+{
+    if (low->driver == mailstream_socket_driver) {
+        im->guarded = *mailstream_socket_driver;
+        im->guarded.mailstream_read = read_socket_guarded;
+    } else if (low->driver == mailstream_ssl_driver) {
+        im->guarded = *mailstream_ssl_driver;
+        im->guarded.mailstream_read = read_ssl_guarded;
+    } else {
+        return; /* already guarded, or a driver we do not know */
+    }
+    low->driver = &im->guarded;
+}
+
+/* After connecting and after STARTTLS (which replaces the stream). */
 static void
 apply_timeout(struct imap *im)
 {
     mailstream_low *low = mailstream_get_low(im->session->imap_stream);
 
-    if (low != NULL)
+    if (low != NULL) {
         mailstream_low_set_timeout(low, im->timeout);
+        guard_eof(im, low);
+    }
 }
 
 static const char *

@@ -163,6 +163,10 @@ static const char *const migrations[] = {
     "ALTER TABLE members ADD COLUMN last_break INTEGER;"
     "ALTER TABLE members ADD COLUMN unanswered INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE members ADD COLUMN last_reminder INTEGER;",
+
+    /* 4: circles: the pairs of one mentor's cohort (or a peer circle) share a circle id. */
+    "ALTER TABLE pairs ADD COLUMN circle INTEGER;"
+    "CREATE INDEX pairs_circle ON pairs (circle);",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
@@ -1423,4 +1427,11 @@ store_set_durable(struct store *st, int full)
     /* A fixed string each: PRAGMA takes no bound parameters. */
     return store_i_run_script(st, "setting synchronous mode",
                               full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+}
+
+int
+store_release_memory(struct store *st)
+{
+    /* Unpinned pages of the connection's cache; it fills again as it is used. */
+    return sqlite3_db_release_memory(st->db) == SQLITE_OK ? 0 : -1;
 }

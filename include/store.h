@@ -18,7 +18,7 @@
 #include <time.h>
 
 /* The schema version this build writes; see the migrations in store.c. */
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 struct store;
 
@@ -56,6 +56,8 @@ int store_in_transaction(struct store *st);
  * repeat, never a loss (see smtp.c); set it back to full afterwards.
  */
 int store_set_durable(struct store *st, int full);
+/* Hand back the page cache's unused memory (before the daemon idles). */
+int store_release_memory(struct store *st);
 
 /* ---- mailbox progress: UIDVALIDITY and the last UID whose effects are committed ---- */
 

@@ -126,7 +126,7 @@ test_newer_schema_refused(void **state)
     assert_int_equal(store_open(path, &st, err, sizeof err), -1);
     assert_null(st);
     assert_non_null(
-        strstr(err, "database schema version 99 is newer than this mentord (3); upgrade mentord"));
+        strstr(err, "database schema version 99 is newer than this mentord (4); upgrade mentord"));
     /* The refused file is left exactly as it was: not switched to WAL, not migrated. */
     assert_int_equal(raw_int(path, "PRAGMA user_version"), 99);
     assert_int_equal(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'members'"), 0);
