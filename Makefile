@@ -40,7 +40,7 @@ LIB_OBJ  = $(LIB_SRC:daemon/%.c=$(BUILD)/obj/%.o)
 TEST_SRC = $(wildcard tests/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps check unit e2e san-check demo install uninstall clean format fuzz bench
+.PHONY: all deps check unit e2e san-check demo install uninstall clean format fuzz bench stress
 
 all: $(addprefix $(BUILD)/,$(PROGS))
 
@@ -73,6 +73,7 @@ check: deps
 	sh tests/install.sh build | tee -a build/results.txt
 	sh tests/test_mentorctl.sh build | tee -a build/results.txt
 	sh tests/e2e/run.sh build | tee -a build/results.txt
+	sh tests/faults/run.sh build | tee -a build/results.txt
 	$(MAKE) SAN=1 all tests
 	sh tests/run-unit.sh build-san | tee -a build/results.txt
 	sh fuzz/replay.sh build-san | tee -a build/results.txt
@@ -111,6 +112,13 @@ uninstall:
 		$(DESTDIR)$(MANDIR)/man8/mentord.8 $(DESTDIR)$(MANDIR)/man1/mentorctl.1 \
 		$(DESTDIR)$(UNITDIR)/mentord.service
 	rm -rf $(DESTDIR)$(DATADIR)
+
+# The long fault and load tests: 1,000 mails under 50 SIGKILLs, 10,000 mails
+# with memory sampled, valgrind; about 10 minutes.
+stress: deps all
+	@rm -f build/stress.txt
+	sh tests/faults/run.sh build --long | tee -a build/stress.txt
+	@sh tests/report.sh build/stress.txt
 
 # Benchmarks are not part of make check: each reports a ratio against a
 # reference measured in the same run (see bench/README.md).
