@@ -438,9 +438,111 @@ lc_pair_ctx(struct lc_run *r, int any_state, struct lc_pair_ctx *x)
     return a < 0 || b < 0 ? -1 : 0;
 }
 
+/*
+ * The circle's topic, read back from the first reason line pairing.c writes
+ * for a circle's pairs ("you all listed <topic>"); "" when it is not there.
+ */
+static void
+lc_circle_topic(const char *reasons, char *out, size_t len)
+{
+    static const char prefix[] = "you all listed ";
+
+    out[0] = '\0';
+    if (reasons && strncmp(reasons, prefix, sizeof(prefix) - 1) == 0)
+        snprintf(out, len, "%.*s", (int)strcspn(reasons + sizeof(prefix) - 1, "\n"),
+                 reasons + sizeof(prefix) - 1);
+}
+
+/* "  - Ana <ana@example.org>" for each newcomer of the circle's running pairs. */
+static int
+lc_circle_members(struct lc_run *r, int64_t circle, char **lines, int *count)
+{
+    struct store_pair *v = NULL;
+    size_t n = 0, len = 0;
+    FILE *f;
+
+    *lines = NULL;
+    *count = 0;
+    if (store_pair_circle(r->st, circle, &v, &n) != 0)
+        return -1;
+    if ((f = open_memstream(lines, &len)) == NULL) {
+        store_pairs_free(v, n);
+        return -1;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        struct lc_member mb;
+        if (strcmp(v[i].state, "active") != 0)
+            continue;
+        int found = lc_member_get(r->st, v[i].newcomer, r->now, &mb);
+        if (found < 0)
+            rc = -1;
+        if (found <= 0)
+            continue;
+        fprintf(f, "%s  - %s <%s>", *count ? "\n" : "", lc_name_or(&mb, "a newcomer"),
+                mb.m.address);
+        (*count)++;
+        lc_member_free(&mb);
+    }
+    store_pairs_free(v, n);
+    if (fclose(f) != 0)
+        rc = -1;
+    return rc;
+}
+
+/*
+ * A circle's introduction: one mail per member of the circle (each newcomer
+ * by their own pair's event, the mentor by the first pair's), naming all of
+ * them.  It lists the pairs active when it goes out, so a late start or an
+ * early DONE shows as it is.
+ */
+static int
+lc_circle_introduction(struct lc_run *r)
+{
+    struct lc_pair_ctx x;
+    int rc = lc_pair_ctx(r, 0, &x);
+
+    if (rc <= 0)
+        return rc;
+    rc = lc_reachable(r, &x.to, 0, 0);
+    if (rc == 0) {
+        const struct lc_member *mentor = x.to_is_mentor ? &x.to : &x.partner;
+        char *members = NULL, weeks[16], end[64], count[16], topic[64];
+        int n = 0;
+        rc = lc_circle_members(r, x.p.circle, &members, &n);
+        snprintf(weeks, sizeof(weeks), "%ld", (long)((x.p.ends - x.p.started) / WEEK));
+        snprintf(count, sizeof(count), "%d", n);
+        lc_date(x.p.ends, x.to.offset, end, sizeof(end));
+        lc_circle_topic(x.p.reasons, topic, sizeof(topic));
+        struct template_var v[] = {
+            {"is_mentor", x.to_is_mentor ? "yes" : NULL},
+            {"is_newcomer", x.to_is_mentor ? NULL : "yes"},
+            {"mentor_name", lc_name_or(mentor, mentor->m.address)},
+            {"mentor_address", mentor->m.address},
+            {"members", members},
+            {"count", count},
+            {"topic", topic[0] ? topic : "a shared topic"},
+            {"weeks", weeks},
+            {"ends", end},
+            {"checkins", r->cfg->lifecycle.checkins},
+            {"ref", x.p.ref},
+        };
+        if (rc == 0)
+            rc = lc_send(r->cfg, r->st, &x.to, "circle-introduction", v, sizeof(v) / sizeof(v[0]),
+                         "scheduled", x.p.ref, r->now);
+        free(members);
+        r->outcome = "sent";
+    }
+    lc_pair_ctx_free(&x);
+    return rc;
+}
+
 static int
 lc_introduction(struct lc_run *r)
 {
+    if (strcmp(r->ev->arg, "circle") == 0)
+        return lc_circle_introduction(r);
+
     struct lc_pair_ctx x;
     int rc = lc_pair_ctx(r, 0, &x);
 
@@ -1012,10 +1114,12 @@ programme_pair_started(const struct config *cfg, struct store *st, int64_t pair,
     }
     time_t start = p.started ? p.started : now;
     time_t end = p.ends ? p.ends : start + cfg->lifecycle.length;
-    const char *how =
-        strcmp(cfg->lifecycle.introduction, "separate") == 0 ? "separate" : "together";
+    const char *how = p.circle ? "circle"
+                      : strcmp(cfg->lifecycle.introduction, "separate") == 0 ? "separate"
+                                                                             : "together";
     int64_t side[2] = {p.mentor, p.newcomer};
-    for (int i = 0; i < 2 && rc == 0; i++)
+    /* A circle's mentor is introduced once, by the circle's first pair (whose id it carries). */
+    for (int i = (p.circle && p.circle != pair) ? 1 : 0; i < 2 && rc == 0; i++)
         rc = store_schedule_add(st, now, "introduction", side[i], pair, how, now, NULL);
     for (const char *s = cfg->lifecycle.checkins; s && *s && rc == 0;) {
         char *e;

@@ -482,6 +482,291 @@ pairing_waitlist_note(struct pairing_round *r, int64_t newcomer, size_t position
     return store_event_add(r->st, r->now, "waitlist", c->address, NULL, pos);
 }
 
+/* ---- circles ---- */
+
+/*
+ * The reasons of a circle's pairs.  The first line names the topic in a
+ * fixed form ("you all listed <topic>") that lifecycle.c reads back for the
+ * circle introduction.
+ */
+static char *
+pairing_circle_reasons(const char *topic, int peer)
+{
+    char *text = NULL;
+
+    if (asprintf(&text, "you all listed %s%s", topic,
+                 peer ? "\na peer circle: you have all waited a while, and learn together" : "") <
+        0)
+        return NULL;
+    return text;
+}
+
+/* "  - Ana" and her profile lines indented, for each newcomer of the circle (no address). */
+static char *
+pairing_cohort_lines(struct pairing_round *r, const struct match_circle *mc)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+
+    if (f == NULL)
+        return NULL;
+    for (size_t k = 0; k < mc->n_newcomers; k++) {
+        ptrdiff_t ni = pairing_index(r, mc->newcomers[k]);
+        if (ni < 0)
+            continue;
+        struct profile *p = &r->profiles[ni];
+        char *first = pairing_first_name(r->cand[ni].name ? r->cand[ni].name : p->name);
+        char *saved = p->name, *desc;
+        /* As in a one-to-one proposal: the first name is enough, the full name stays out. */
+        p->name = NULL;
+        desc = p->n_fields > 0 ? profile_describe(p) : NULL;
+        p->name = saved;
+        fprintf(f, "%s  - %s", k ? "\n" : "", first ? first : "a newcomer");
+        for (const char *s = desc ? desc : ""; *s;) {
+            size_t n = strcspn(s, "\n");
+            if (n > 0)
+                fprintf(f, "\n      %.*s", (int)n, s);
+            s += n + (s[n] == '\n');
+        }
+        free(first);
+        free(desc);
+    }
+    if (fclose(f) != 0)
+        return NULL;
+    return buf;
+}
+
+static int
+pairing_send_circle_proposal(struct pairing_round *r, const struct match_circle *mc, size_t mi,
+                             int peer, const char *ref, time_t at)
+{
+    char *cohort = pairing_cohort_lines(r, mc);
+    char days[16], count[16], err[512];
+    int rc = -1;
+
+    pairing_days(r->cfg->matching.proposal_timeout > 0 ? r->cfg->matching.proposal_timeout
+                                                       : PAIRING_DEFAULT_TIMEOUT,
+                 days, sizeof(days));
+    snprintf(count, sizeof(count), "%zu", mc->n_newcomers);
+    struct template_var v[] = {{"topic", mc->topic},          {"count", count}, {"cohort", cohort},
+                               {"peer", peer ? "yes" : NULL}, {"ref", ref},     {"days", days}};
+    struct outbox_mail om = {
+        .to_addr = r->cand[mi].address,
+        .to_name = r->cand[mi].name,
+        .template_name = "circle-proposal",
+        .vars = v,
+        .nvars = sizeof(v) / sizeof(v[0]),
+        .kind = "scheduled",
+        .ref = ref,
+    };
+    if (cohort == NULL)
+        snprintf(err, sizeof(err), "out of memory");
+    else if (outbox_queue(r->cfg, r->st, &om, at, err, sizeof(err)) == 0)
+        rc = 0;
+    if (rc != 0)
+        log_ctx(LOG_LEVEL_ERROR, NULL, r->cand[mi].address, "cannot queue the circle proposal: %s",
+                err);
+    free(cohort);
+    return rc;
+}
+
+/*
+ * The pairs of one circle, all carrying the first pair's id as circle id.
+ * Every pair is created before any is started, so lifecycle.c sees the whole
+ * circle when it introduces it.
+ */
+static int
+pairing_circle_pairs(struct pairing_round *r, const struct match_circle *mc, size_t mi,
+                     const char *reasons, int64_t *ids, char *first_ref, size_t ref_len)
+{
+    int accepts = r->cfg->matching.mentor_accepts;
+    time_t length = pairing_length(r->cfg), ends = length > 0 ? r->now + length : 0;
+
+    for (size_t k = 0; k < mc->n_newcomers; k++) {
+        ptrdiff_t ni = pairing_index(r, mc->newcomers[k]);
+        char ref[32];
+        if (ni < 0)
+            return -1;
+        int64_t score = match_score(&r->people[ni], &r->people[mi], &r->in);
+        if (store_pair_add(r->st, mc->newcomers[k], mc->mentor, accepts ? "proposed" : "active",
+                           score == MATCH_FORBIDDEN ? 0 : score, reasons, r->now,
+                           accepts ? 0 : ends, &ids[k], ref, sizeof(ref)) != 0 ||
+            store_pair_set_circle(r->st, ids[k], ids[0]) != 0)
+            return -1;
+        if (k == 0)
+            snprintf(first_ref, ref_len, "%s", ref);
+    }
+    return 0;
+}
+
+static int
+pairing_make_circle(struct pairing_round *r, const struct match_circle *mc, int peer)
+{
+    ptrdiff_t mi = pairing_index(r, mc->mentor);
+    int accepts = r->cfg->matching.mentor_accepts, rc = -1;
+    int timeout = r->cfg->matching.proposal_timeout > 0 ? r->cfg->matching.proposal_timeout
+                                                        : PAIRING_DEFAULT_TIMEOUT;
+    char *reasons = pairing_circle_reasons(mc->topic, peer);
+    int64_t *ids = calloc(mc->n_newcomers ? mc->n_newcomers : 1, sizeof(*ids));
+    char ref[32];
+
+    if (mi < 0 || reasons == NULL || ids == NULL)
+        goto out;
+    if (pairing_circle_pairs(r, mc, (size_t)mi, reasons, ids, ref, sizeof(ref)) != 0 ||
+        store_event_add(r->st, r->now, accepts ? "proposed" : "matched", r->cand[mi].address, NULL,
+                        ref) != 0)
+        goto store_error;
+    if (accepts) {
+        /* One proposal and one timeout for the whole circle, on its first pair. */
+        time_t at = programme_morning(r->cfg, r->people[mi].tz_offset_min, r->now);
+        if (store_pair_schedule(r->st, ids[0], mc->mentor, "proposal-timeout", at + timeout, NULL,
+                                r->now) != 0)
+            goto store_error;
+        rc = pairing_send_circle_proposal(r, mc, (size_t)mi, peer, ref, at);
+        goto out;
+    }
+    for (size_t k = 0; k < mc->n_newcomers; k++)
+        if (store_pair_set_waiting(r->st, mc->newcomers[k], 0) != 0)
+            goto store_error;
+    rc = 0;
+    for (size_t k = 0; k < mc->n_newcomers && rc == 0; k++)
+        rc = programme_pair_started(r->cfg, r->st, ids[k], r->now);
+    goto out;
+store_error:
+    log_error("matching round: circle of mentor %lld on %s: %s", (long long)mc->mentor, mc->topic,
+              store_errmsg(r->st));
+out:
+    free(reasons);
+    free(ids);
+    return rc;
+}
+
+static void
+pairing_print_circles(const struct pairing_round *r, const struct match_circles *mc, int peer,
+                      FILE *out)
+{
+    for (size_t i = 0; i < mc->n_circles; i++) {
+        const struct match_circle *c = &mc->circles[i];
+        ptrdiff_t mi = pairing_index(r, c->mentor);
+        fprintf(out, "%scircle on %s with %s  %.3f:", peer ? "peer " : "", c->topic,
+                mi >= 0 ? r->cand[mi].address : "?", (double)c->score / 1000.0);
+        for (size_t k = 0; k < c->n_newcomers; k++) {
+            ptrdiff_t ni = pairing_index(r, c->newcomers[k]);
+            fprintf(out, " %s", ni >= 0 ? r->cand[ni].address : "?");
+        }
+        fputc('\n', out);
+    }
+}
+
+/* Mode circles: the whole round is circles around mentors.  The number of newcomers placed. */
+static int
+pairing_circles_round(struct pairing_round *r, int dry_run, FILE *out)
+{
+    struct match_circles mc;
+    char err[512];
+    int placed = 0, rc = -1;
+
+    if (match_circles(&r->in, r->cfg->matching.circle_size, &mc, err, sizeof(err)) != 0) {
+        log_error("matching round (circles): %s", err);
+        return -1;
+    }
+    for (size_t i = 0; i < mc.n_circles; i++)
+        placed += (int)mc.circles[i].n_newcomers;
+    if (dry_run) {
+        if (out) {
+            pairing_print_circles(r, &mc, 0, out);
+            for (size_t i = 0; i < mc.n_waitlist; i++) {
+                ptrdiff_t ni = pairing_index(r, mc.waitlist[i]);
+                if (ni >= 0)
+                    fprintf(out, "waiting: %s (position %zu)\n", r->cand[ni].address, i + 1);
+            }
+            fprintf(out, "circles: %zu  newcomers: %d\n", mc.n_circles, placed);
+        }
+        rc = placed;
+        goto out;
+    }
+    for (size_t i = 0; i < mc.n_circles; i++)
+        if (pairing_make_circle(r, &mc.circles[i], 0) != 0)
+            goto out;
+    for (size_t i = 0; i < mc.n_waitlist; i++)
+        if (pairing_waitlist_note(r, mc.waitlist[i], i + 1) != 0)
+            goto out;
+    if (mc.n_circles > 0 || mc.n_waitlist > 0)
+        log_info("matching round: %zu circle(s) of %d newcomer(s), %zu waiting", mc.n_circles,
+                 placed, mc.n_waitlist);
+    rc = placed;
+out:
+    match_circles_free(&mc);
+    return rc;
+}
+
+/*
+ * Peer circles (any mode but circles): before the one-to-one round,
+ * newcomers who have waited at least peer_circle_weeks and share a topic are
+ * grouped into circles of 2..circle_size around a mentor who has that topic
+ * and a free slot, which the whole circle takes as one mentee.  When slots
+ * are scarce, one slot so serves several long-waiting newcomers instead of
+ * one.  When no mentor with the topic has a free slot, they keep waiting (a
+ * circle without a mentor would have no pairs, and nobody to turn to).
+ * People placed in a peer circle are taken out of the one-to-one round.
+ */
+static int
+pairing_peer_circles(struct pairing_round *r, int dry_run, FILE *out)
+{
+    int weeks = r->cfg->matching.peer_circle_weeks;
+    struct match_person *people;
+    struct match_circles mc;
+    char err[512];
+    int placed = 0, rc = -1;
+
+    if (weeks <= 0 || r->n_cand == 0)
+        return 0;
+    people = malloc(r->n_cand * sizeof(*people));
+    if (people == NULL)
+        return -1;
+    memcpy(people, r->people, r->n_cand * sizeof(*people));
+    for (size_t i = 0; i < r->n_cand; i++) {
+        int newcomer = people[i].role == MATCH_NEWCOMER;
+        int waited = people[i].waiting_since > 0 &&
+                     r->now - (time_t)people[i].waiting_since >= (time_t)weeks * WEEK;
+        /* Buddies guide one newcomer each; a circle needs a mentor. */
+        if ((newcomer && !waited) || strcmp(r->cand[i].role, "buddy") == 0)
+            people[i].flags |= MATCH_EXCLUDED;
+    }
+    struct match_input in = r->in;
+    in.people = people;
+    if (match_circles(&in, r->cfg->matching.circle_size, &mc, err, sizeof(err)) != 0) {
+        log_error("matching round (peer circles): %s", err);
+        free(people);
+        return -1;
+    }
+    if (dry_run && out)
+        pairing_print_circles(r, &mc, 1, out);
+    for (size_t i = 0; i < mc.n_circles; i++) {
+        const struct match_circle *c = &mc.circles[i];
+        if (!dry_run && pairing_make_circle(r, c, 1) != 0)
+            goto out;
+        ptrdiff_t mi = pairing_index(r, c->mentor);
+        if (mi >= 0)
+            r->people[mi].active_mentees++; /* the circle holds one slot */
+        for (size_t k = 0; k < c->n_newcomers; k++) {
+            ptrdiff_t ni = pairing_index(r, c->newcomers[k]);
+            if (ni >= 0)
+                r->people[ni].flags |= MATCH_EXCLUDED;
+        }
+        placed += (int)c->n_newcomers;
+    }
+    if (mc.n_circles > 0)
+        log_info("matching round: %zu peer circle(s) of %d long-waiting newcomer(s)", mc.n_circles,
+                 placed);
+    rc = placed;
+out:
+    match_circles_free(&mc);
+    free(people);
+    return rc;
+}
+
 static void
 pairing_print(const struct pairing_round *r, FILE *out)
 {
@@ -534,6 +819,13 @@ programme_match_round(const struct config *cfg, struct store *st, time_t now, in
     }
     if (pairing_load(&r) != 0)
         goto out;
+    if (pairing_mode(cfg, "circles")) {
+        rc = pairing_circles_round(&r, dry_run, out);
+        goto out;
+    }
+    int in_circles = pairing_peer_circles(&r, dry_run, out);
+    if (in_circles < 0)
+        goto out;
     if (match_solve(&r.in, &r.res, err, sizeof(err)) != 0) {
         log_error("matching round: %s", err);
         goto out;
@@ -543,7 +835,7 @@ programme_match_round(const struct config *cfg, struct store *st, time_t now, in
         /* The admin's terminal: nothing is written, no mail is queued. */
         if (out)
             pairing_print(&r, out);
-        rc = (int)r.res.n_pairs;
+        rc = (int)r.res.n_pairs + in_circles;
         goto out;
     }
     for (size_t i = 0; i < r.res.n_pairs; i++)
@@ -554,7 +846,7 @@ programme_match_round(const struct config *cfg, struct store *st, time_t now, in
             goto out;
     if (r.res.n_pairs > 0 || r.res.n_waitlist > 0)
         log_info("matching round: %zu pair(s), %zu waiting", r.res.n_pairs, r.res.n_waitlist);
-    rc = (int)r.res.n_pairs;
+    rc = (int)r.res.n_pairs + in_circles;
 out:
     pairing_round_free(&r);
     return rc;
@@ -686,9 +978,113 @@ pairing_closed(struct programme_ctx *c, const struct store_pair *p, const char *
     return programme_reply(c, "proposal-closed", v, 2, "reply", NULL);
 }
 
+/*
+ * ACCEPT or DECLINE of a circle's proposal answers for the whole circle: every
+ * pair of it still proposed moves to `to`.  The moved pairs are left in
+ * *moved (caller frees); *n_moved 0 means the proposal was already closed.
+ */
+static int
+pairing_circle_move(struct programme_ctx *c, const struct store_pair *p, const char *to,
+                    time_t ends, const char *why, struct store_pair **moved, size_t *n_moved)
+{
+    struct store_pair *v = NULL;
+    size_t n = 0, kept = 0;
+
+    *moved = NULL;
+    *n_moved = 0;
+    if (store_pair_circle(c->st, p->circle, &v, &n) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        int ok = strcmp(v[i].state, "proposed") == 0
+                     ? store_pair_set_state(c->st, v[i].id, "proposed", to, c->now, ends,
+                                            strcmp(to, "active") == 0 ? NULL : why)
+                     : 0;
+        if (ok < 0 || (ok == 1 && store_pair_unschedule(c->st, v[i].id, c->now, why) < 0)) {
+            store_pairs_free(v, n);
+            return -1;
+        }
+        if (ok == 1) {
+            struct store_pair tmp = v[kept];
+            v[kept++] = v[i];
+            v[i] = tmp;
+        }
+    }
+    for (size_t i = kept; i < n; i++)
+        store_pair_free(&v[i]);
+    *moved = v;
+    *n_moved = kept;
+    return 0;
+}
+
+static int
+pairing_accept_circle(struct programme_ctx *c, const struct store_pair *p,
+                      const struct store_member *me)
+{
+    time_t length = pairing_length(c->cfg), ends = length > 0 ? c->now + length : 0;
+    struct store_pair *v = NULL;
+    size_t n = 0;
+    int rc = -1;
+
+    if (pairing_circle_move(c, p, "active", ends, "accepted", &v, &n) != 0)
+        return -1;
+    if (n == 0) {
+        free(v);
+        return pairing_closed(c, p, "ACCEPT");
+    }
+    for (size_t i = 0; i < n; i++)
+        if (v[i].newcomer && store_pair_set_waiting(c->st, v[i].newcomer, 0) != 0)
+            goto out;
+    if (store_pair_unanswered(c->st, me->id, -me->unanswered) != 0)
+        goto out;
+    snprintf(c->detail, c->detail_len, "accepted circle %s (%zu newcomers)", p->ref, n);
+    struct template_var var[] = {{"ref", p->ref}};
+    if (programme_event(c, "accepted", p->ref) != 0 ||
+        programme_reply(c, "proposal-accepted", var, 1, "reply", p->ref) != 0)
+        goto out;
+    /* All pairs are active before the first starts: the introduction names the whole circle. */
+    rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = programme_pair_started(c->cfg, c->st, v[i].id, c->now);
+out:
+    store_pairs_free(v, n);
+    return rc;
+}
+
+/* Everyone in a declined circle keeps their place on the waiting list (never cleared). */
+static int
+pairing_decline_circle(struct programme_ctx *c, const struct store_pair *p,
+                       const struct store_member *me)
+{
+    struct store_pair *v = NULL;
+    size_t n = 0;
+    int rc = -1;
+
+    if (pairing_circle_move(c, p, "declined", 0, "declined", &v, &n) != 0)
+        return -1;
+    if (n == 0) {
+        free(v);
+        return pairing_closed(c, p, "DECLINE");
+    }
+    for (size_t i = 0; i < n; i++)
+        if (v[i].newcomer &&
+            store_block_add(c->st, v[i].newcomer, v[i].mentor, "declined", c->now) != 0)
+            goto out;
+    if (store_pair_unanswered(c->st, me->id, -me->unanswered) != 0)
+        goto out;
+    snprintf(c->detail, c->detail_len, "declined circle %s (%zu newcomers)", p->ref, n);
+    if (programme_event(c, "declined", p->ref) != 0)
+        goto out;
+    rc = programme_reply(c, "proposal-declined", NULL, 0, "reply", NULL);
+out:
+    store_pairs_free(v, n);
+    return rc;
+}
+
 static int
 pairing_accept(struct programme_ctx *c, const struct store_pair *p, const struct store_member *me)
 {
+    if (p->circle != 0)
+        return pairing_accept_circle(c, p, me);
     time_t length = pairing_length(c->cfg), ends = length > 0 ? c->now + length : 0;
     int moved = store_pair_set_state(c->st, p->id, "proposed", "active", c->now, ends, NULL);
 
@@ -713,6 +1109,8 @@ pairing_accept(struct programme_ctx *c, const struct store_pair *p, const struct
 static int
 pairing_decline(struct programme_ctx *c, const struct store_pair *p, const struct store_member *me)
 {
+    if (p->circle != 0)
+        return pairing_decline_circle(c, p, me);
     int moved = store_pair_set_state(c->st, p->id, "proposed", "declined", c->now, 0, "declined");
 
     if (moved < 0)
@@ -893,6 +1291,34 @@ programme_pair_mail(struct programme_ctx *c, const struct command *cmd)
     return rc;
 }
 
+/*
+ * A circle's proposal expires as a whole: every pair still proposed expires
+ * and each newcomer is kept from this mentor, so the next round looks again.
+ * 1 when something expired, 0 when it was answered in time, -1 on error.
+ */
+static int
+pairing_expire_circle(struct store *st, int64_t circle, int64_t mentor, time_t now)
+{
+    struct store_pair *v = NULL;
+    size_t n = 0;
+    int expired = 0;
+
+    if (store_pair_circle(st, circle, &v, &n) != 0)
+        return -1;
+    for (size_t i = 0; i < n && expired >= 0; i++) {
+        if (strcmp(v[i].state, "proposed") != 0)
+            continue;
+        int moved = store_pair_set_state(st, v[i].id, "proposed", "expired", now, 0, "no answer");
+        if (moved < 0 || (moved == 1 && v[i].newcomer && mentor &&
+                          store_block_add(st, v[i].newcomer, mentor, "no answer", now) != 0))
+            expired = -1;
+        else
+            expired += moved;
+    }
+    store_pairs_free(v, n);
+    return expired < 0 ? -1 : expired > 0;
+}
+
 int
 programme_proposal_timeout(const struct config *cfg, struct store *st, int64_t pair, time_t now)
 {
@@ -904,14 +1330,15 @@ programme_proposal_timeout(const struct config *cfg, struct store *st, int64_t p
     (void)cfg;
     if (found <= 0)
         return found; /* gone with an erased member: nothing to do */
-    int moved = strcmp(p.state, "proposed") == 0
+    int moved = p.circle != 0 ? pairing_expire_circle(st, p.circle, p.mentor, now)
+                : strcmp(p.state, "proposed") == 0
                     ? store_pair_set_state(st, pair, "proposed", "expired", now, 0, "no answer")
                     : 0;
     if (moved <= 0) {
         rc = moved; /* answered in time */
         goto out;
     }
-    /* Silence counts toward the mentor's load; the next round asks the next best mentor. */
+    /* Silence counts toward the mentor's load (once, for a circle too). */
     if (p.mentor && store_pair_unanswered(st, p.mentor, 1) != 0)
         goto out;
     if (p.newcomer && p.mentor && store_block_add(st, p.newcomer, p.mentor, "no answer", now) != 0)

@@ -21,7 +21,8 @@
 
 #define PAIR_COLUMNS                                                                               \
     "id, coalesce(newcomer, 0), coalesce(mentor, 0), state, score, reasons, ref, created,"         \
-    " coalesce(started, 0), coalesce(ends, 0), coalesce(ended, 0), end_reason"
+    " coalesce(started, 0), coalesce(ends, 0), coalesce(ended, 0), end_reason, coalesce(circle, "  \
+    "0)"
 
 /* ---- pairs ---- */
 
@@ -37,6 +38,7 @@ pair_fill(sqlite3_stmt *stmt, struct store_pair *p)
     p->started = (time_t)sqlite3_column_int64(stmt, 8);
     p->ends = (time_t)sqlite3_column_int64(stmt, 9);
     p->ended = (time_t)sqlite3_column_int64(stmt, 10);
+    p->circle = sqlite3_column_int64(stmt, 12);
     if (store_i_col_str(stmt, 3, &p->state) != 0 || store_i_col_str(stmt, 5, &p->reasons) != 0 ||
         store_i_col_str(stmt, 6, &p->ref) != 0 || store_i_col_str(stmt, 11, &p->end_reason) != 0) {
         store_pair_free(p);
@@ -306,6 +308,60 @@ store_block_list(struct store *st, struct store_block **out, size_t *n)
     return 0;
 }
 
+int
+store_pair_set_circle(struct store *st, int64_t pair, int64_t circle)
+{
+    char what[96];
+
+    snprintf(what, sizeof what, "putting pair %lld in circle %lld", (long long)pair,
+             (long long)circle);
+    int rc = store_i_run(st, what, "UPDATE pairs SET circle = nullif(?2, 0) WHERE id = ?1", "ii",
+                         pair, circle);
+    if (rc < 0)
+        return -1;
+    return sqlite3_changes(st->db) == 1 ? 0 : store_i_set_err(st, "%s: no such pair", what);
+}
+
+int
+store_pair_circle(struct store *st, int64_t circle, struct store_pair **out, size_t *n)
+{
+    char what[96];
+    size_t cap = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    snprintf(what, sizeof what, "listing the pairs of circle %lld", (long long)circle);
+    sqlite3_stmt *stmt = store_i_prepare(
+        st, what, "SELECT " PAIR_COLUMNS " FROM pairs WHERE circle = ?1 ORDER BY id", "i", circle);
+    if (!stmt)
+        return -1;
+    while ((rc = store_i_step(st, stmt, what)) == 1) {
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 8;
+            struct store_pair *grown = realloc(*out, cap * sizeof *grown);
+            if (grown == NULL) {
+                rc = store_i_set_err(st, "%s: out of memory", what);
+                break;
+            }
+            *out = grown;
+        }
+        if (pair_fill(stmt, &(*out)[*n]) != 0) {
+            rc = store_i_set_err(st, "%s: out of memory", what);
+            break;
+        }
+        (*n)++;
+    }
+    store_i_finish(stmt);
+    if (rc < 0) {
+        store_pairs_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- members in a round ---- */
 
 static int
@@ -346,11 +402,14 @@ store_candidates_free(struct store_candidate *v, size_t n)
  * mentors who are not away, with their load.  A proposal holds a slot until
  * it is answered, so it counts as load like an active pair.  Weeks without a
  * break count from the later of the last break and the oldest running pair:
- * a mentor with no mentee is resting, however long ago they joined.
+ * a mentor with no mentee is resting, however long ago they joined.  A
+ * circle (pairs sharing a circle id) is one unit of load, whatever its size:
+ * capacity counts circles in mode circles, and a peer circle takes one slot.
  */
 #define CANDIDATE_COLUMNS                                                                          \
     "SELECT m.id, m.address, m.name, m.role, m.profile, coalesce(m.waiting_since, 0),"             \
-    " (SELECT count(*) FROM pairs p WHERE p.mentor = m.id AND p.state IN ('proposed', 'active'))," \
+    " (SELECT count(DISTINCT coalesce(p.circle, -p.id)) FROM pairs p WHERE p.mentor = m.id"        \
+    "  AND p.state IN ('proposed', 'active')),"                                                    \
     " m.unanswered,"                                                                               \
     " (SELECT count(*) FROM feedback f JOIN pairs p ON f.pair = p.id WHERE p.mentor = m.id"        \
     "  AND f.rating <= 2 AND f.at >= ?2 AND (f.member IS NULL OR f.member <> m.id)),"              \

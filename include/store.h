@@ -262,6 +262,7 @@ struct store_pair {
     char *ref;        /* token for replies about this pair ([ref ...], outbox ref) */
     time_t created, started, ends, ended; /* 0 when not (yet) */
     char *end_reason; /* "done", "rematch", ...; NULL while open */
+    int64_t circle;   /* the circle (its first pair's id) this pair belongs to; 0 when none */
 };
 
 /*
@@ -342,6 +343,15 @@ int store_pair_buddies(struct store *st, time_t now, struct store_candidate **ou
  * now.  The number put back on the list, or -1.
  */
 int store_pair_requeue_completed(struct store *st, time_t now);
+/*
+ * Circles ([matching] mode = circles, and peer circles): the pairs of one
+ * mentor's cohort share a circle id, the id of the circle's first pair.
+ * store_pair_set_circle sets it (0: none); store_pair_circle lists a
+ * circle's pairs in any state, ascending id.  A circle counts as one unit of
+ * a mentor's load in store_pair_candidates.
+ */
+int store_pair_set_circle(struct store *st, int64_t pair, int64_t circle);
+int store_pair_circle(struct store *st, int64_t circle, struct store_pair **out, size_t *n);
 /* @@ store_pairs.c declarations @@ */
 
 /*
