@@ -945,6 +945,321 @@ test_mentorctl_match_instance(void **state)
     assert_non_null(strstr(out, "bad.csv:1"));
 }
 
+/* ---- circles ---- */
+
+static const char python_profile[] = "skills: python\nlanguages: english\ntime zone: UTC\n";
+static const char js_profile[] = "skills: javascript\nlanguages: english\ntime zone: UTC\n";
+
+/*
+ * Mode circles, circles of at most 3: m1 (rust, one slot) and m2 (python,
+ * one slot); newcomers r1..r4 (rust, r1 waiting longest), p1, p2 (python), j1 (js).
+ */
+static void
+circles_community(struct fixture *f, int accepts)
+{
+    char addr[64], name[32];
+
+    f->cfg.matching.mode = "circles";
+    f->cfg.matching.circle_size = 3;
+    f->cfg.matching.mentor_accepts = accepts;
+    add_member(f, "m1@mentor.test", "Mentor1 Smith", "mentor",
+               "skills: rust, documentation\nlanguages: english\ntime zone: UTC\ncapacity: 1\n",
+               T0 - 60 * DAY);
+    add_member(f, "m2@mentor.test", "Mentor2 Smith", "mentor",
+               "skills: python\nlanguages: english\ntime zone: UTC\ncapacity: 1\n", T0 - 60 * DAY);
+    for (int i = 0; i < 4; i++) {
+        snprintf(addr, sizeof(addr), "r%d@new.test", i + 1);
+        snprintf(name, sizeof(name), "Rusty%d Jones", i + 1);
+        add_member(f, addr, name, "newcomer", rust_profile, T0 - (20 - i) * DAY);
+    }
+    add_member(f, "p1@new.test", "Pyla One", "newcomer", python_profile, T0 - 10 * DAY);
+    add_member(f, "p2@new.test", "Pyla Two", "newcomer", python_profile, T0 - 9 * DAY);
+    add_member(f, "j1@new.test", "Jay Script", "newcomer", js_profile, T0 - 30 * DAY);
+}
+
+/* The circle id of a newcomer's newest pair (0: none). */
+static int
+circle_of(struct fixture *f, const char *newcomer)
+{
+    char sql[256];
+
+    snprintf(sql, sizeof(sql),
+             "SELECT coalesce((SELECT p.circle FROM pairs p JOIN members n ON p.newcomer = n.id"
+             " WHERE n.address = '%s' ORDER BY p.id DESC LIMIT 1), 0)",
+             newcomer);
+    return db_int(f, sql);
+}
+
+/* Circle introductions queued to rcpt. */
+static int
+circle_intros_to(struct fixture *f, const char *rcpt)
+{
+    char sql[256];
+
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM outbox WHERE recipient = '%s' AND headers LIKE"
+             " '%%your circle on%%'",
+             rcpt);
+    return db_int(f, sql);
+}
+
+/* The newest circle introduction to rcpt, headers and body. */
+static void
+circle_intro_text(struct fixture *f, const char *rcpt, char *buf, size_t len)
+{
+    char sql[256];
+
+    snprintf(sql, sizeof(sql),
+             "SELECT headers || body FROM outbox WHERE recipient = '%s' AND headers LIKE"
+             " '%%your circle on%%' ORDER BY id DESC LIMIT 1",
+             rcpt);
+    db_text(f, sql, buf, len);
+}
+
+static void
+test_circles_group_by_topic_size_and_slots(void **state)
+{
+    struct fixture *f = *state;
+
+    circles_community(f, 0);
+    assert_int_equal(round_at(f, T0), 5);
+    /* two circles: the three longest-waiting rust newcomers with m1, both python ones with m2 */
+    assert_int_equal(db_int(f, "SELECT count(DISTINCT circle) FROM pairs"), 2);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM pairs WHERE circle IS NULL"), 0);
+    int rust = circle_of(f, "r1@new.test"), py = circle_of(f, "p1@new.test");
+    assert_true(rust > 0 && py > 0 && rust != py);
+    assert_int_equal(circle_of(f, "r2@new.test"), rust);
+    assert_int_equal(circle_of(f, "r3@new.test"), rust);
+    assert_int_equal(circle_of(f, "p2@new.test"), py);
+    /* size capped at 3: r4 waits; j1 shares no topic with any mentor */
+    assert_int_equal(circle_of(f, "r4@new.test"), 0);
+    assert_int_equal(circle_of(f, "j1@new.test"), 0);
+    assert_int_equal(db_int(f, "SELECT count(DISTINCT mentor) FROM pairs p WHERE circle ="
+                               " (SELECT circle FROM pairs WHERE id = 1)"),
+                     1);
+    assert_int_equal(pairs_of(f, "r1@new.test", "m1@mentor.test"), 1);
+    assert_int_equal(pairs_of(f, "p1@new.test", "m2@mentor.test"), 1);
+    /* the circle id is its first pair's id */
+    assert_int_equal(db_int(f, "SELECT count(*) FROM pairs WHERE circle NOT IN (SELECT min(id)"
+                               " FROM pairs GROUP BY circle)"),
+                     0);
+    /* a circle fills the mentor's one slot: the next round makes nothing */
+    assert_int_equal(round_at(f, T0 + 2 * HOUR), 0);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM pairs"), 5);
+    /* with two slots, m1 takes a second circle - but one newcomer alone is not a circle */
+    assert_int_equal(store_member_upsert(f->st, "m1@mentor.test", NULL, NULL, NULL,
+                                         "skills: rust\nlanguages: english\ntime zone: UTC\n"
+                                         "capacity: 2\n",
+                                         T0, NULL),
+                     0);
+    assert_int_equal(round_at(f, T0 + 3 * HOUR), 0);
+    add_member(f, "r5@new.test", "Rusty5 Jones", "newcomer", rust_profile, T0);
+    assert_int_equal(round_at(f, T0 + 4 * HOUR), 2);
+    assert_int_equal(circle_of(f, "r4@new.test"), circle_of(f, "r5@new.test"));
+    assert_true(circle_of(f, "r4@new.test") != rust);
+}
+
+static void
+test_circle_introduction_once_per_member(void **state)
+{
+    struct fixture *f = *state;
+    char text[16384];
+
+    circles_community(f, 0);
+    assert_int_equal(round_at(f, T0), 5);
+    run_due_at(f, T0 + HOUR);
+    run_due_at(f, T0 + 2 * HOUR); /* nothing runs twice */
+    const char *circle[] = {"m1@mentor.test", "r1@new.test", "r2@new.test", "r3@new.test"};
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(circle_intros_to(f, circle[i]), 1);
+        circle_intro_text(f, circle[i], text, sizeof(text));
+        assert_non_null(strstr(text, "your circle on rust"));
+        /* everyone in the circle by first name and address, and the mentor */
+        assert_non_null(strstr(text, "Mentor1 <m1@mentor.test>"));
+        assert_non_null(strstr(text, "Rusty1 <r1@new.test>"));
+        assert_non_null(strstr(text, "Rusty2 <r2@new.test>"));
+        assert_non_null(strstr(text, "Rusty3 <r3@new.test>"));
+        /* exactly this circle: nobody from the waiting list or the other circle */
+        assert_null(strstr(text, "r4@new.test"));
+        assert_null(strstr(text, "p1@new.test"));
+        assert_null(strstr(text, "m2@mentor.test"));
+        assert_non_null(strstr(text, "first step"));
+    }
+    /* m2's python circle of two: two newcomers and the mentor, one mail each */
+    assert_int_equal(circle_intros_to(f, "m2@mentor.test"), 1);
+    assert_int_equal(circle_intros_to(f, "p1@new.test"), 1);
+    assert_int_equal(circle_intros_to(f, "p2@new.test"), 1);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM outbox WHERE headers LIKE '%your circle%'"),
+                     7);
+    /* no one-to-one introductions; check-ins stay per pair (3 pairs x 2 sides on day 3) */
+    assert_int_equal(db_int(f, "SELECT count(*) FROM outbox WHERE headers LIKE '%meet%and%'"), 0);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM schedule s JOIN pairs p ON s.pair = p.id"
+                               " WHERE s.kind = 'checkin' AND s.arg = '3' AND p.circle = "
+                               "(SELECT circle FROM pairs WHERE id = 1)"),
+                     6);
+}
+
+static void
+test_circle_proposal_accept_starts_all(void **state)
+{
+    struct fixture *f = *state;
+    char text[16384];
+
+    circles_community(f, 1);
+    assert_int_equal(round_at(f, T0), 5);
+    /* one proposal for the whole circle, with first names and no addresses */
+    assert_int_equal(mails_to(f, "m1@mentor.test"), 1);
+    mail_to(f, "m1@mentor.test", text, sizeof(text), NULL, 0);
+    assert_non_null(strstr(text, "circle of 3 newcomers on rust"));
+    assert_non_null(strstr(text, "Rusty1"));
+    assert_non_null(strstr(text, "Rusty3"));
+    assert_null(strstr(text, "@new.test"));
+    assert_null(strstr(text, "Jones"));
+    assert_int_equal(db_int(f, "SELECT count(*) FROM pairs WHERE state = 'proposed'"), 5);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM schedule WHERE kind = 'proposal-timeout'"), 2);
+    reply_to_last(f, "m1@mentor.test", "Re: circle", "ACCEPT\r\n", T0 + HOUR);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM pairs p JOIN members m ON p.mentor = m.id"
+                               " WHERE m.address = 'm1@mentor.test' AND p.state = 'active'"),
+                     3);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM members WHERE address IN ('r1@new.test',"
+                               " 'r2@new.test', 'r3@new.test') AND waiting_since IS NULL"),
+                     3);
+    /* m2's circle is untouched by m1's answer */
+    assert_int_equal(db_int(f, "SELECT count(*) FROM pairs WHERE state = 'proposed'"), 2);
+    /* mentor once, each newcomer once */
+    assert_int_equal(
+        db_int(f, "SELECT count(*) FROM schedule WHERE kind = 'introduction' AND arg = 'circle'"),
+        4);
+    run_due_at(f, T0 + 2 * HOUR);
+    assert_int_equal(circle_intros_to(f, "m1@mentor.test"), 1);
+    assert_int_equal(circle_intros_to(f, "r2@new.test"), 1);
+    /* the timeout of the accepted circle does nothing any more */
+    run_due_at(f, T0 + 4 * DAY);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM pairs WHERE state = 'active'"), 3);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM pairs WHERE state = 'expired'"), 2);
+}
+
+static void
+test_circle_decline_returns_everyone_to_the_list(void **state)
+{
+    struct fixture *f = *state;
+
+    circles_community(f, 1);
+    assert_int_equal(round_at(f, T0), 5);
+    reply_to_last(f, "m1@mentor.test", "Re: circle", "DECLINE\r\n", T0 + HOUR);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM pairs p JOIN members m ON p.mentor = m.id"
+                               " WHERE m.address = 'm1@mentor.test' AND p.state = 'declined'"),
+                     3);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM members WHERE address IN ('r1@new.test',"
+                               " 'r2@new.test', 'r3@new.test') AND waiting_since IS NOT NULL"),
+                     3);
+    /* a later DECLINE or ACCEPT of the same circle changes nothing */
+    reply_to_last(f, "m1@mentor.test", "Re: circle", "ACCEPT\r\n", T0 + 2 * HOUR);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM pairs WHERE state = 'active'"), 0);
+    /* m1 is never asked about them again; a new rust mentor gets all four waiting rust newcomers */
+    assert_int_equal(round_at(f, T0 + 3 * HOUR), 0);
+    add_member(f, "m3@mentor.test", "Mentor3 Smith", "mentor", rust_profile, T0);
+    f->cfg.matching.circle_size = 4;
+    assert_int_equal(round_at(f, T0 + 4 * HOUR), 4);
+    for (int i = 1; i <= 4; i++) {
+        char addr[32];
+        snprintf(addr, sizeof(addr), "r%d@new.test", i);
+        assert_int_equal(pairs_of(f, addr, "m3@mentor.test"), 1);
+        assert_int_equal(pairs_of(f, addr, "m1@mentor.test"), i <= 3 ? 1 : 0);
+    }
+}
+
+static void
+test_circle_timeout_expires_the_whole_circle(void **state)
+{
+    struct fixture *f = *state;
+
+    circles_community(f, 1);
+    assert_int_equal(round_at(f, T0), 5);
+    run_due_at(f, T0 + 4 * DAY);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM pairs WHERE state = 'expired'"), 5);
+    /* silence counts once per circle proposal, not once per newcomer */
+    assert_int_equal(db_int(f, "SELECT unanswered FROM members WHERE address = 'm1@mentor.test'"),
+                     1);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM members WHERE role = 'newcomer' AND"
+                               " waiting_since IS NOT NULL"),
+                     7);
+}
+
+/* Pairs mode: m1 (rust, one slot); r1..r3 waited 5-6 weeks, r4 two days. */
+static void
+peer_community(struct fixture *f)
+{
+    f->cfg.matching.mentor_accepts = 0;
+    f->cfg.matching.circle_size = 4;
+    f->cfg.matching.peer_circle_weeks = 4;
+    add_member(f, "m1@mentor.test", "Mentor1 Smith", "mentor", rust_profile, T0 - 90 * DAY);
+    add_member(f, "r1@new.test", "Rusty1 Jones", "newcomer", rust_profile, T0 - 42 * DAY);
+    add_member(f, "r2@new.test", "Rusty2 Jones", "newcomer", rust_profile, T0 - 40 * DAY);
+    add_member(f, "r3@new.test", "Rusty3 Jones", "newcomer", rust_profile, T0 - 35 * DAY);
+    add_member(f, "r4@new.test", "Rusty4 Jones", "newcomer", rust_profile, T0 - 2 * DAY);
+}
+
+static void
+test_peer_circle_after_waiting_weeks(void **state)
+{
+    struct fixture *f = *state;
+    char text[16384];
+
+    peer_community(f);
+    /* without peer circles the one slot serves one newcomer */
+    f->cfg.matching.peer_circle_weeks = 0;
+    assert_int_equal(store_begin(f->st), 0);
+    assert_int_equal(programme_match_round(&f->cfg, f->st, T0, 1, NULL), 1);
+    store_rollback(f->st);
+    /* with them, the three who waited four weeks or more share it as a peer circle */
+    f->cfg.matching.peer_circle_weeks = 4;
+    assert_int_equal(round_at(f, T0), 3);
+    int c = circle_of(f, "r1@new.test");
+    assert_true(c > 0);
+    assert_int_equal(circle_of(f, "r2@new.test"), c);
+    assert_int_equal(circle_of(f, "r3@new.test"), c);
+    assert_int_equal(circle_of(f, "r4@new.test"), 0); /* two days is not long enough */
+    assert_int_equal(pairs_of(f, "r1@new.test", "m1@mentor.test"), 1);
+    run_due_at(f, T0 + HOUR);
+    assert_int_equal(circle_intros_to(f, "m1@mentor.test"), 1);
+    assert_int_equal(circle_intros_to(f, "r3@new.test"), 1);
+    circle_intro_text(f, "r3@new.test", text, sizeof(text));
+    assert_non_null(strstr(text, "Rusty1 <r1@new.test>"));
+    assert_null(strstr(text, "r4@new.test"));
+    /* the circle is one mentee's worth: the slot is full, r4 keeps waiting */
+    assert_int_equal(round_at(f, T0 + 2 * HOUR), 0);
+    assert_int_equal(circle_of(f, "r4@new.test"), 0);
+}
+
+static void
+test_peer_circle_needs_a_free_mentor(void **state)
+{
+    struct fixture *f = *state;
+    int64_t m1 = 0, x = 0, pair = 0;
+    char ref[16];
+
+    peer_community(f);
+    /* m1's only slot is taken by someone else: long waiters keep waiting, no circle forms */
+    m1 = db_int(f, "SELECT id FROM members WHERE address = 'm1@mentor.test'");
+    x = add_member(f, "x@new.test", "Xa Other", "newcomer", rust_profile, T0 - 100 * DAY);
+    assert_int_equal(store_member_set_waiting(f->st, "x@new.test", 0), 1);
+    assert_int_equal(store_pair_add(f->st, x, m1, "active", 1000, "rust", T0 - DAY, T0 + 80 * DAY,
+                                    &pair, ref, sizeof(ref)),
+                     0);
+    assert_int_equal(round_at(f, T0), 0);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM pairs WHERE circle IS NOT NULL"), 0);
+    /* a mentor without the topic oversees no circle: they take one newcomer one-to-one */
+    add_member(f, "m2@mentor.test", "Mentor2 Smith", "mentor", python_profile, T0);
+    assert_int_equal(round_at(f, T0 + HOUR), 1);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM pairs WHERE circle IS NOT NULL"), 0);
+    /* below peer_circle_weeks of waiting, a free rust slot goes one-to-one */
+    f->cfg.matching.peer_circle_weeks = 52;
+    add_member(f, "m3@mentor.test", "Mentor3 Smith", "mentor", rust_profile, T0);
+    assert_int_equal(round_at(f, T0 + 2 * HOUR), 1);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM pairs WHERE circle IS NOT NULL"), 0);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -967,6 +1282,13 @@ main(void)
         T(test_pairs_mode_does_not_rotate),
         T(test_buddies_any_member_short_period),
         T(test_buddies_with_acceptance_short_period),
+        T(test_circles_group_by_topic_size_and_slots),
+        T(test_circle_introduction_once_per_member),
+        T(test_circle_proposal_accept_starts_all),
+        T(test_circle_decline_returns_everyone_to_the_list),
+        T(test_circle_timeout_expires_the_whole_circle),
+        T(test_peer_circle_after_waiting_weeks),
+        T(test_peer_circle_needs_a_free_mentor),
         T(test_mentorctl_match_dry_run),
         T(test_mentorctl_match_instance),
     };
