@@ -1122,15 +1122,7 @@ finish_programme(struct load_ctx *ctx)
     if (check_choice(ctx, "matching", "mode", cfg->matching.mode,
                      "pairs|circles|buddies|rotation") != 0)
         return -1;
-    /* Refused rather than quietly read as pairs: the admin asked for something else. */
-    if (strcmp(cfg->matching.mode, "circles") == 0) {
-        fail(ctx, key_line(ctx, "matching", "mode"),
-             "mode '%s' is not available in this version of mentord (pairs, buddies, rotation)",
-             cfg->matching.mode);
-        return -1;
-    }
-    if (
-        check_choice(ctx, "lifecycle", "introduction", cfg->lifecycle.introduction,
+    if (check_choice(ctx, "lifecycle", "introduction", cfg->lifecycle.introduction,
                      "together|separate") != 0 ||
         check_choice(ctx, "digest", "frequency", cfg->digest.frequency,
                      "daily|weekly|monthly|never") != 0)

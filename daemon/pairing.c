@@ -29,7 +29,7 @@
 /* The expected wait is estimated from the pairs started in this window. */
 #define PAIRING_RATE_WINDOW (28 * DAY)
 #define PAIRING_DEFAULT_TIMEOUT (3 * DAY)
-/* An onboarding buddy helps with the first steps: a short pairing, not a mentorship. */
+/* An onboarding buddy helps with the first steps: a short pairing ([matching] buddy_weeks). */
 #define PAIRING_BUDDY_PERIOD (4 * WEEK)
 
 /* ---- small helpers ---- */
@@ -88,8 +88,11 @@ pairing_length(const struct config *cfg)
 {
     time_t length = cfg->lifecycle.length > 0 ? cfg->lifecycle.length : 0;
 
-    if (pairing_mode(cfg, "buddies") && (length == 0 || length > PAIRING_BUDDY_PERIOD))
-        return PAIRING_BUDDY_PERIOD;
+    time_t buddy = cfg->matching.buddy_weeks > 0 ? (time_t)cfg->matching.buddy_weeks * WEEK
+                                                 : PAIRING_BUDDY_PERIOD;
+
+    if (pairing_mode(cfg, "buddies") && (length == 0 || length > buddy))
+        return buddy;
     return length;
 }
 

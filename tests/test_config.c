@@ -261,8 +261,13 @@ test_programme_sections(void **state)
     assert_string_equal(fx->cfg.digest.frequency, "daily");
     assert_int_equal(fx->cfg.digest.hour, 7);
     assert_string_equal(fx->cfg.lifecycle.introduction, "together");
-    expect_error(fx, BASE "[matching]\nmode = circles\n", 9,
-                 "mode 'circles' is not available in this version of mentord (pairs, buddies, rotation)");
+    /* every mode that exists is accepted; an unknown one is an error naming them */
+    expect_ok(fx, BASE "[matching]\nmode = circles\ncircle_size = 3\npeer_circle_weeks = 0\n");
+    assert_string_equal(fx->cfg.matching.mode, "circles");
+    assert_int_equal(fx->cfg.matching.circle_size, 3);
+    assert_int_equal(fx->cfg.matching.peer_circle_weeks, 0);
+    expect_error(fx, BASE "[matching]\ncircle_size = 1\n", 9,
+                 "bad value for circle_size: '1' (2-50)");
     expect_error(fx, BASE "[matching]\nmode = trios\n", 9,
                  "unknown mode 'trios' (one of: pairs|circles|buddies|rotation)");
     expect_error(fx, BASE "[matching]\ntag = lots\n", 9,
