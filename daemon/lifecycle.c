@@ -1114,9 +1114,10 @@ programme_pair_started(const struct config *cfg, struct store *st, int64_t pair,
     }
     time_t start = p.started ? p.started : now;
     time_t end = p.ends ? p.ends : start + cfg->lifecycle.length;
-    const char *how = p.circle ? "circle"
-                      : strcmp(cfg->lifecycle.introduction, "separate") == 0 ? "separate"
-                                                                             : "together";
+    const char *how =
+        strcmp(cfg->lifecycle.introduction, "separate") == 0 ? "separate" : "together";
+    if (p.circle)
+        how = "circle"; /* one circle introduction naming everyone, whatever the setting */
     int64_t side[2] = {p.mentor, p.newcomer};
     /* A circle's mentor is introduced once, by the circle's first pair (whose id it carries). */
     for (int i = (p.circle && p.circle != pair) ? 1 : 0; i < 2 && rc == 0; i++)
