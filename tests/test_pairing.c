@@ -1060,6 +1060,30 @@ test_circles_group_by_topic_size_and_slots(void **state)
 }
 
 static void
+test_circles_dry_run_prints_and_changes_nothing(void **state)
+{
+    struct fixture *f = *state;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+
+    assert_non_null(out);
+    circles_community(f, 1);
+    assert_int_equal(store_begin(f->st), 0);
+    assert_int_equal(programme_match_round(&f->cfg, f->st, T0, 1, out), 5);
+    store_rollback(f->st);
+    assert_int_equal(fclose(out), 0);
+    assert_non_null(strstr(text, "circle on rust with m1@mentor.test"));
+    assert_non_null(strstr(text, "r1@new.test r2@new.test r3@new.test"));
+    assert_non_null(strstr(text, "circle on python with m2@mentor.test"));
+    assert_non_null(strstr(text, "waiting: j1@new.test"));
+    assert_non_null(strstr(text, "circles: 2  newcomers: 5"));
+    free(text);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM pairs"), 0);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM outbox"), 0);
+}
+
+static void
 test_circle_introduction_once_per_member(void **state)
 {
     struct fixture *f = *state;
@@ -1283,6 +1307,7 @@ main(void)
         T(test_buddies_any_member_short_period),
         T(test_buddies_with_acceptance_short_period),
         T(test_circles_group_by_topic_size_and_slots),
+        T(test_circles_dry_run_prints_and_changes_nothing),
         T(test_circle_introduction_once_per_member),
         T(test_circle_proposal_accept_starts_all),
         T(test_circle_decline_returns_everyone_to_the_list),
