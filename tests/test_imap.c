@@ -688,6 +688,67 @@ test_move_fallback_expunge(void **state)
     move_fallback(*state, IMAP_CAP_MOVE | IMAP_CAP_UIDPLUS, "copy-expunge");
 }
 
+/* ---- batches: one FETCH and one MOVE for many messages ---- */
+
+static void
+test_fetch_and_move_batch(void **state)
+{
+    struct testbed *tb = *state;
+    struct imap *im = tb_connect(tb);
+    uint32_t u[4], uv = 0, next = 0, *got = NULL;
+    struct imap_message m[5];
+    char box[64], dest[80];
+    size_t n = 0;
+
+    box_name(box, sizeof(box), "batch");
+    snprintf(dest, sizeof(dest), "%s-dst", box);
+    fill_box(tb, im, box, u, 4);
+    memset(m, 0, sizeof(m));
+    for (size_t i = 0; i < 4; i++)
+        m[i].uid = u[i];
+    m[4].uid = u[3] + 100; /* not in the mailbox */
+    if (imap_fetch_sizes(im, m, 5) != 0)
+        fail_msg("sizes: %s", imap_error(im));
+    if (imap_fetch_bodies(im, m, 5, 40) != 0)
+        fail_msg("bodies: %s", imap_error(im));
+    for (size_t i = 0; i < 4; i++) {
+        char subject[32];
+        assert_true(m[i].found);
+        assert_true(m[i].size > 40);
+        assert_int_equal(m[i].len, 40); /* BODY.PEEK[]<0.40>: each cut at the limit */
+        assert_int_equal(m[i].data[40], '\0');
+        assert_memory_equal(m[i].data, "From: Ann <ann@example.test>\r\n", 30);
+        /* Every message got its own bytes, not a neighbour's. */
+        imap_messages_clear(&m[i], 1);
+        assert_int_equal(imap_fetch_bodies(im, &m[i], 1, 0), 0);
+        snprintf(subject, sizeof(subject), "Subject: msg-%zu\r\n", i);
+        assert_non_null(strstr(m[i].data, subject));
+        assert_int_equal(m[i].len, m[i].size);
+    }
+    assert_false(m[4].found);
+    assert_null(m[4].data);
+    imap_messages_clear(m, 5);
+    assert_null(m[0].data);
+
+    /* One UID MOVE for 0, 1 and 3: only 2 stays. */
+    assert_int_equal(imap_ensure_mailbox(im, dest), 0);
+    uint32_t moving[3] = {u[0], u[1], u[3]};
+    if (imap_move_many(im, moving, 3, dest) != 0)
+        fail_msg("move: %s", imap_error(im));
+    expect_uids(im, 1, 0, NULL, u + 2, 1);
+    assert_int_equal(imap_select(im, dest, &uv, &next), 0);
+    assert_int_equal(imap_search(im, 1, 0, NULL, &got, &n), 0);
+    assert_int_equal(n, 3);
+    free(got);
+    /* Flags on many at once. */
+    assert_int_equal(imap_select(im, box, &uv, &next), 0);
+    assert_int_equal(imap_add_flag_many(im, u + 2, 1, "$MentordDone"), 0);
+    expect_uids(im, 1, 0, "$MentordDone", NULL, 0);
+    imap_close(im);
+    raw_delete(tb, box);
+    raw_delete(tb, dest);
+}
+
 static void
 test_flag_keyword(void **state)
 {
@@ -919,6 +980,7 @@ main(void)
         cmocka_unit_test(test_move_fallback_uidplus),
         cmocka_unit_test(test_move_fallback_expunge),
         cmocka_unit_test(test_flag_keyword),
+        cmocka_unit_test(test_fetch_and_move_batch),
         cmocka_unit_test(test_wait_idle_new_mail),
         cmocka_unit_test(test_wait_idle_timeout),
         cmocka_unit_test(test_wait_stop),

@@ -256,6 +256,29 @@ test_sent(void **state)
     assert_int_equal(res.sent + res.deferred + res.failed, 0);
 }
 
+/* One drain sends everything due, batch_size per connection, and leaves the store durable. */
+static void
+test_drain_sends_all_due_across_batches(void **state)
+{
+    struct fixture *f = *state;
+    start_sink(f, NULL, NULL);
+    for (int i = 0; i < 25; i++) {
+        char subject[32];
+        snprintf(subject, sizeof(subject), "Mail %d", i);
+        queue(f, "ana@example.net", subject, NOW);
+    }
+    struct smtp_result res;
+    assert_int_equal(smtp_drain(&f->cfg, f->st, NOW, 0, NULL, &res), 0);
+    assert_int_equal(res.sent, 25); /* batch_size is 10: three connections, one drain */
+    assert_int_equal(res.deferred + res.failed, 0);
+    assert_int_equal(store_outbox_count(f->st, "queued"), 0);
+    assert_int_equal(store_outbox_count(f->st, "sent"), 25);
+    /* The sent-marks were written with synchronous = NORMAL; the inbox needs FULL back. */
+    char v[16];
+    assert_int_equal(store_pragma(f->st, "synchronous", v, sizeof(v)), 0);
+    assert_string_equal(v, "2");
+}
+
 static void
 test_connection_refused_defers_and_stops(void **state)
 {
@@ -435,6 +458,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_starttls_never_falls_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gives_up_after_lifetime, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dry_run_prints_and_changes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drain_sends_all_due_across_batches, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

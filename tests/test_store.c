@@ -763,8 +763,7 @@ test_version1_database_upgrades_in_place(void **state)
     (void)state;
     char dir[256], path[300], err[512], cmd[800];
     temp_db(dir, sizeof dir, path, sizeof path);
-    snprintf(cmd, sizeof cmd, "sqlite3 '%s' < '%s/tests/data/schema-v1.sql'", path,
-             MENTORD_SRCDIR);
+    snprintf(cmd, sizeof cmd, "sqlite3 '%s' < '%s/tests/data/schema-v1.sql'", path, MENTORD_SRCDIR);
     assert_int_equal(system(cmd), 0);
     assert_int_equal(raw_int(path, "PRAGMA user_version"), 1);
     struct store *st = NULL;
@@ -792,7 +791,8 @@ test_tokens_single_use_and_expiry(void **state)
     struct store_token t;
 
     assert_int_equal(store_token_add(f->st, "abcdefghjk", "Ann@x.org", "join", "Ann", 100, 200), 0);
-    assert_int_equal(store_token_add(f->st, "mnpqrstuvw", "bob@x.org", "mentor", NULL, 100, 150), 0);
+    assert_int_equal(store_token_add(f->st, "mnpqrstuvw", "bob@x.org", "mentor", NULL, 100, 150),
+                     0);
     assert_int_equal(store_token_open_for(f->st, "ann@X.org", 120, &t), 1);
     assert_string_equal(t.token, "abcdefghjk");
     assert_string_equal(t.action, "join");
@@ -835,12 +835,10 @@ test_outbox_tag_ref_and_recent(void **state)
     int64_t id1, id2;
     char ref[32];
 
-    assert_int_equal(store_outbox_add(f->st, "a@x.org", "m@x.org", "c1@x.org", "H\r\n", "B\r\n",
-                                      100, &id1),
-                     0);
-    assert_int_equal(store_outbox_add(f->st, "A@X.org", "m@x.org", "c2@x.org", "H\r\n", "B\r\n",
-                                      200, &id2),
-                     0);
+    assert_int_equal(
+        store_outbox_add(f->st, "a@x.org", "m@x.org", "c1@x.org", "H\r\n", "B\r\n", 100, &id1), 0);
+    assert_int_equal(
+        store_outbox_add(f->st, "A@X.org", "m@x.org", "c2@x.org", "H\r\n", "B\r\n", 200, &id2), 0);
     assert_int_equal(store_outbox_tag(f->st, id1, "confirm", "abcdefghjk"), 0);
     char rcpt[64];
     assert_int_equal(store_outbox_lookup(f->st, "c1@x.org", rcpt, sizeof rcpt, ref, sizeof ref), 1);
@@ -910,9 +908,14 @@ test_member_erase_keeps_counts_not_addresses(void **state)
 {
     struct fixture *f = *state;
     int64_t sent, queued;
-    struct store_message msg = {.mailbox = "INBOX", .uidvalidity = 1, .uid = 1,
-                                .message_id = "a@b", .hash = "h", .sender = "gone@x.org",
-                                .outcome = "answered", .detail = "recorded gone@x.org"};
+    struct store_message msg = {.mailbox = "INBOX",
+                                .uidvalidity = 1,
+                                .uid = 1,
+                                .message_id = "a@b",
+                                .hash = "h",
+                                .sender = "gone@x.org",
+                                .outcome = "answered",
+                                .detail = "recorded gone@x.org"};
 
     assert_int_equal(store_member_upsert(f->st, "Gone@x.org", "G", "newcomer", "active",
                                          "skills: secret", 1, NULL),
@@ -980,6 +983,65 @@ test_secure_delete_is_on(void **state)
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
+/* ---- savepoints and durability (the inbox's batches, the outbox's sent-marks) ---- */
+
+static void
+test_savepoint_rolls_back_one_message_only(void **state)
+{
+    struct fixture *f = *state;
+    struct store_message a = msg(1, "a@x", "ha", "answered");
+    struct store_message b = msg(2, "b@x", "hb", "answered");
+    struct store_message c = msg(3, "c@x", "hc", "answered");
+    assert_int_equal(store_begin(f->st), 0);
+    assert_int_equal(store_savepoint(f->st), 0);
+    assert_int_equal(store_message_record(f->st, &a, 100), 0);
+    assert_int_equal(store_release(f->st), 0);
+    assert_int_equal(store_savepoint(f->st), 0);
+    assert_int_equal(store_message_record(f->st, &b, 100), 0);
+    assert_int_equal(store_rollback_to(f->st), 0); /* b fails: only b goes */
+    assert_int_equal(store_in_transaction(f->st), 1);
+    assert_int_equal(store_savepoint(f->st), 0);
+    assert_int_equal(store_message_record(f->st, &c, 100), 0);
+    assert_int_equal(store_release(f->st), 0);
+    assert_int_equal(store_commit(f->st), 0);
+    assert_int_equal(store_in_transaction(f->st), 0);
+    assert_int_equal(store_message_seen(f->st, NULL, "ha", NULL, 0), 1);
+    assert_int_equal(store_message_seen(f->st, NULL, "hb", NULL, 0), 0);
+    assert_int_equal(store_message_seen(f->st, NULL, "hc", NULL, 0), 1);
+    assert_int_equal(store_message_count(f->st, NULL), 2);
+}
+
+static void
+test_rollback_to_without_transaction_fails(void **state)
+{
+    struct fixture *f = *state;
+    /* What the inbox sees when SQLite has already rolled the whole batch back. */
+    assert_int_equal(store_in_transaction(f->st), 0);
+    assert_int_equal(store_rollback_to(f->st), -1);
+    /* A rolled-back batch leaves nothing behind. */
+    struct store_message a = msg(1, "a@x", "ha", "answered");
+    assert_int_equal(store_begin(f->st), 0);
+    assert_int_equal(store_savepoint(f->st), 0);
+    assert_int_equal(store_message_record(f->st, &a, 100), 0);
+    assert_int_equal(store_release(f->st), 0);
+    store_rollback(f->st);
+    assert_int_equal(store_message_count(f->st, NULL), 0);
+}
+
+static void
+test_durability_toggle(void **state)
+{
+    struct fixture *f = *state;
+    char v[32];
+    assert_int_equal(store_set_durable(f->st, 0), 0);
+    assert_int_equal(store_pragma(f->st, "synchronous", v, sizeof v), 0);
+    assert_string_equal(v, "1"); /* NORMAL */
+    assert_int_equal(store_set_durable(f->st, 1), 0);
+    assert_int_equal(store_pragma(f->st, "synchronous", v, sizeof v), 0);
+    assert_string_equal(v, "2"); /* FULL */
+    assert_int_equal(store_release_memory(f->st), 0);
+}
+
 int
 main(void)
 {
@@ -1021,6 +1083,9 @@ main(void)
         T(test_member_erase_keeps_counts_not_addresses),
         T(test_stale_pending_members),
         T(test_secure_delete_is_on),
+        T(test_savepoint_rolls_back_one_message_only),
+        T(test_rollback_to_without_transaction_fails),
+        T(test_durability_toggle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
