@@ -5,7 +5,8 @@
 #
 # Starts the test-bed in a temp folder (always stopped and removed on exit),
 # runs tests/e2e/test_e2e.py (its last line: "e2e: N passed, N failed") and
-# tests/e2e/test_programme_e2e.py ("e2e-programme: N passed, N failed"), then
+# tests/e2e/test_programme_e2e.py ("e2e-programme: N passed, N failed"),
+# tests/e2e/test_programme_kill.py ("e2e-programme-kill: ...", not for build-san), then
 # every C test binary in BUILD/tests that skips (exit 77) without TESTBED_ENV,
 # this time with the test-bed, ending with "e2e-c(BUILD): N passed, N failed".
 # tests/report.sh adds those lines up.  Exit status 1 when anything failed.
@@ -66,6 +67,19 @@ if [ $prc -ne 0 ]; then
         echo "e2e-programme-runner($label): 0 passed, 1 failed"
     fi
 fi
+
+# SIGKILLs during the same story (normal build only: the sanitizer build is too slow for
+# kills timed in milliseconds).  Its last line: "e2e-programme-kill: N passed, N failed".
+case "$label" in
+build-san) echo "== the 16-week programme under SIGKILL: skipped for $label" ;;
+*)
+    echo "== the 16-week programme under SIGKILL ($label)"
+    timeout "$TIMEOUT" python3 -u "$SRC/tests/e2e/test_programme_kill.py" </dev/null >"$out" 2>&1 || rc=1
+    cat "$out"
+    tail -n 1 "$out" | grep -Eq '^e2e-programme-kill: [0-9]+ passed, [0-9]+ failed$' ||
+        echo "e2e-programme-kill-runner($label): 0 passed, 1 failed"
+    ;;
+esac
 
 cmocka_count() {
     sed -n "s/^\[  $1  \] \([0-9][0-9]*\) test.*/\1/p" "$2" | awk '{ n += $1 } END { print n + 0 }'

@@ -331,7 +331,7 @@ class Story:
     """Lives through the programme: steps of the clock, people answering, mentord running."""
 
     def __init__(self, cast, workdir, weeks=16, config_path=None, env=None, on_run=None,
-                 steps=STEP_HOURS):
+                 steps=STEP_HOURS, runner=None):
         self.cast = cast
         self.by_user = {p.user: p for p in cast}
         self.by_addr = {p.address.lower(): p for p in cast}
@@ -342,6 +342,9 @@ class Story:
         self.db = mb.db_path(self.config)
         self.env = env or {}
         self.on_run = on_run  # called with (now, rc, stderr) after each mentord run
+        # How a scheduled run happens: runner(config, *args, env=...) -> (rc, stdout, stderr),
+        # like mb.run_mentord (the default); test_programme_kill.py passes one that SIGKILLs.
+        self.runner = runner or mb.run_mentord
         self.readers = sorted(set([p.user for p in cast] + list(MANAGERS)))
         self.mail = {u: [] for u in self.readers}  # what each received, in order
         self.handled = {u: 0 for u in self.readers}  # how many each has looked at
@@ -408,7 +411,7 @@ class Story:
     # -- mentord --
 
     def run(self, now):
-        rc, out, err = mb.run_mentord(self.config, "--once", "--now", str(now), env=self.env)
+        rc, out, err = self.runner(self.config, "--once", "--now", str(now), env=self.env)
         self.runs += 1
         if rc != 0 or mb.sanitizer_report(err):
             self.errors.append((now, rc, mb.sanitizer_report(err) or err[-1500:]))
