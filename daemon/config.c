@@ -814,7 +814,7 @@ init_defaults(struct config *cfg)
     cfg->matching.proposal_timeout = 3 * DAY;
     cfg->matching.interval = 3600;
     cfg->matching.circle_size = 4;
-    cfg->matching.peer_circle_weeks = 4;
+    cfg->matching.peer_circle_weeks = 0;
     cfg->matching.buddy_weeks = 4;
     cfg->matching.tag = 10;
     cfg->matching.language = 5;

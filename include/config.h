@@ -81,7 +81,7 @@ struct config_matching {
     int proposal_timeout;    /* seconds a mentor has to answer a proposal; default 3 days */
     int interval;            /* seconds between matching rounds; default 1 hour */
     int circle_size;         /* newcomers per circle; default 4 */
-    int peer_circle_weeks;   /* waiting this long, newcomers sharing a topic form a peer circle; 4 */
+    int peer_circle_weeks;   /* waiting this long, newcomers sharing a topic form a peer circle; 0 = off */
     int buddy_weeks;         /* length of an onboarding buddy pairing; default 4 */
     double tag, language, tz_overlap, goal, wait_bonus_per_day, load_penalty; /* weights */
     int require_common_language; /* default yes */
