@@ -30,6 +30,8 @@ extern mailstream_low_driver *mailstream_ssl_driver;
 
 #define IMAP_ERR_MAX 1024
 #define IMAP_LINE_MAX 512
+/* Longest IDLE before imap_wait returns so the caller re-selects (see imap_wait). */
+#define IMAP_IDLE_RECHECK 20
 
 struct imap {
     mailimap *session;
@@ -1472,7 +1474,13 @@ imap_wait(struct imap *im, int timeout, int use_idle, volatile sig_atomic_t *sto
 {
     if (timeout < 1)
         timeout = 1;
+    /*
+     * IDLE watches the mailbox as it was selected: one deleted and re-created
+     * under us (restored from a backup, with a new UIDVALIDITY) never
+     * announces its new mail to this session.  Returning every
+     * IMAP_IDLE_RECHECK seconds makes the caller select and search again.
+     */
     if (use_idle && im->has_idle && im->session->imap_selection_info != NULL)
-        return wait_idle(im, timeout, stop);
+        return wait_idle(im, timeout < IMAP_IDLE_RECHECK ? timeout : IMAP_IDLE_RECHECK, stop);
     return wait_poll(im, timeout, stop);
 }

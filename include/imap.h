@@ -102,7 +102,9 @@ int imap_keywords_allowed(const struct imap *im);
 /*
  * Wait for new mail for at most timeout seconds: IDLE when the server has it
  * (the caller re-issues it at least every 9 minutes by passing timeout <= 540),
- * otherwise sleeping and NOOP.  Returns early when *stop becomes non-zero
+ * otherwise sleeping and NOOP.  IDLE returns after at most 20 s even so, for
+ * the caller to select again (a mailbox re-created under us, with a new
+ * UIDVALIDITY, sends an idling session nothing).  Returns early when *stop becomes non-zero
  * (checked at least once a second).  Returns 1 when the server announced new
  * mail (EXISTS/RECENT), 0 on timeout or stop, -1 on error.  Either way the
  * caller then searches for new UIDs, so nothing arriving in between is missed.
