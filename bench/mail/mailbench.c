@@ -8,6 +8,9 @@
  *       mentord's IMAP pattern without mentord: UID SEARCH, then per message one
  *       UID FETCH BODY.PEEK[] (and UID MOVE to MOVETO when given): the share of
  *       the ingest time that is round trips, for the README's breakdown.
+ *   mailbench fetch50 HOST PORT USER PASSFILE MAILBOX [MOVETO]
+ *       The same in mentord's batches of 50: UID FETCH RFC822.SIZE, UID FETCH
+ *       BODY.PEEK[] (and UID MOVE) per 50 UIDs.
  *   mailbench queue CONFIG N TO
  *       Queue N confirmation mails to TO in mentord's outbox (outbox_queue, one
  *       transaction), as the programme would.
@@ -115,48 +118,66 @@ imap_open(char **argv)
     return im;
 }
 
+/* UID FETCH set att; adds the BODY[] bytes and count; a libetpan code. */
 static int
-cmd_fetch1(char **argv, const char *moveto)
+fetch_set(mailimap *im, struct mailimap_set *set, struct mailimap_fetch_att *att, size_t *bytes,
+          size_t *count)
+{
+    struct mailimap_fetch_type *ft = mailimap_fetch_type_new_fetch_att(att);
+    clist *result = NULL;
+    int r = mailimap_uid_fetch(im, set, ft, &result);
+    mailimap_fetch_type_free(ft);
+    if (r == MAILIMAP_NO_ERROR) {
+        *bytes += fetched_bytes(result, count);
+        mailimap_fetch_list_free(result);
+    }
+    return r;
+}
+
+/*
+ * mentord's IMAP pattern without mentord: per chunk of UIDs (1: the old
+ * per-message pattern; 50: the batches of inbox.c, which also asks for
+ * RFC822.SIZE first) one UID FETCH BODY.PEEK[] and, with moveto, one UID MOVE.
+ */
+static int
+cmd_fetch_chunks(char **argv, const char *moveto, size_t chunk, const char *mode)
 {
     double t0 = now_s();
     mailimap *im = imap_open(argv);
     if (im == NULL)
         return 1;
-    struct mailimap_set *all = mailimap_set_new_interval(1, 0);
     struct mailimap_search_key *key = mailimap_search_key_new_all();
     clist *uids = NULL;
     int r = mailimap_uid_search(im, NULL, key, &uids);
     mailimap_search_key_free(key);
-    mailimap_set_free(all);
     if (r != MAILIMAP_NO_ERROR) {
-        fprintf(stderr, "fetch1: UID SEARCH failed (%d)\n", r);
+        fprintf(stderr, "%s: UID SEARCH failed (%d)\n", mode, r);
         return 1;
     }
-    size_t bytes = 0, count = 0;
-    for (clistiter *it = clist_begin(uids); it && r == MAILIMAP_NO_ERROR; it = clist_next(it)) {
-        uint32_t uid = *(uint32_t *)clist_content(it);
-        struct mailimap_set *set = mailimap_set_new_single(uid);
-        struct mailimap_fetch_type *ft = mailimap_fetch_type_new_fetch_att(
-            mailimap_fetch_att_new_body_peek_section(mailimap_section_new(NULL)));
-        clist *result = NULL;
-        r = mailimap_uid_fetch(im, set, ft, &result);
-        mailimap_fetch_type_free(ft);
-        if (r == MAILIMAP_NO_ERROR) {
-            bytes += fetched_bytes(result, &count);
-            mailimap_fetch_list_free(result);
-        }
+    size_t bytes = 0, count = 0, ignored = 0;
+    clistiter *it = clist_begin(uids);
+    while (it && r == MAILIMAP_NO_ERROR) {
+        struct mailimap_set *set = mailimap_set_new_empty();
+        for (size_t k = 0; it && k < chunk; k++, it = clist_next(it))
+            mailimap_set_add_single(set, *(uint32_t *)clist_content(it));
+        if (chunk > 1)
+            r = fetch_set(im, set, mailimap_fetch_att_new_rfc822_size(), &ignored, &ignored);
+        if (r == MAILIMAP_NO_ERROR)
+            r = fetch_set(im, set,
+                          mailimap_fetch_att_new_body_peek_section(mailimap_section_new(NULL)),
+                          &bytes, &count);
         if (r == MAILIMAP_NO_ERROR && moveto)
             r = mailimap_uid_move(im, set, moveto);
         mailimap_set_free(set);
     }
     mailimap_search_result_free(uids);
     if (r != MAILIMAP_NO_ERROR) {
-        fprintf(stderr, "fetch1: FETCH/MOVE failed (%d)\n", r);
+        fprintf(stderr, "%s: FETCH/MOVE failed (%d)\n", mode, r);
         return 1;
     }
     mailimap_logout(im);
     mailimap_free(im);
-    printf("RESULT mode=fetch1%s n=%zu seconds=%.3f bytes=%zu\n", moveto ? "+move" : "", count,
+    printf("RESULT mode=%s%s n=%zu seconds=%.3f bytes=%zu\n", mode, moveto ? "+move" : "", count,
            now_s() - t0, bytes);
     return 0;
 }
@@ -164,13 +185,25 @@ cmd_fetch1(char **argv, const char *moveto)
 static int
 cmd_fetch1_only(char **argv)
 {
-    return cmd_fetch1(argv, NULL);
+    return cmd_fetch_chunks(argv, NULL, 1, "fetch1");
 }
 
 static int
 cmd_fetch1_move(char **argv)
 {
-    return cmd_fetch1(argv, argv[5]);
+    return cmd_fetch_chunks(argv, argv[5], 1, "fetch1");
+}
+
+static int
+cmd_fetch50_only(char **argv)
+{
+    return cmd_fetch_chunks(argv, NULL, 50, "fetch50");
+}
+
+static int
+cmd_fetch50_move(char **argv)
+{
+    return cmd_fetch_chunks(argv, argv[5], 50, "fetch50");
 }
 
 static int
@@ -357,9 +390,10 @@ main(int argc, char **argv)
         const char *name;
         int args;
         int (*fn)(char **);
-    } modes[] = {{"fetch", 5, cmd_fetch},        {"fetch1", 5, cmd_fetch1_only},
-                 {"fetch1", 6, cmd_fetch1_move}, {"queue", 3, cmd_queue},
-                 {"drain", 1, cmd_drain},        {"curl", 6, cmd_curl}};
+    } modes[] = {{"fetch", 5, cmd_fetch},          {"fetch1", 5, cmd_fetch1_only},
+                 {"fetch1", 6, cmd_fetch1_move},   {"fetch50", 5, cmd_fetch50_only},
+                 {"fetch50", 6, cmd_fetch50_move}, {"queue", 3, cmd_queue},
+                 {"drain", 1, cmd_drain},          {"curl", 6, cmd_curl}};
     for (size_t i = 0; argc >= 2 && i < sizeof(modes) / sizeof(modes[0]); i++)
         if (strcmp(argv[1], modes[i].name) == 0 && argc - 2 == modes[i].args)
             return modes[i].fn(argv + 2);
