@@ -74,7 +74,8 @@ case "$label" in
 build-san) echo "== the 16-week programme under SIGKILL: skipped for $label" ;;
 *)
     echo "== the 16-week programme under SIGKILL ($label)"
-    timeout "$TIMEOUT" python3 -u "$SRC/tests/e2e/test_programme_kill.py" </dev/null >"$out" 2>&1 || rc=1
+    kill_test="$SRC/tests/e2e/test_programme_kill.py"
+    timeout "$TIMEOUT" python3 -u "$kill_test" </dev/null >"$out" 2>&1 || rc=1
     cat "$out"
     tail -n 1 "$out" | grep -Eq '^e2e-programme-kill: [0-9]+ passed, [0-9]+ failed$' ||
         echo "e2e-programme-kill-runner($label): 0 passed, 1 failed"

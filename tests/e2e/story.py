@@ -331,7 +331,7 @@ class Story:
     """Lives through the programme: steps of the clock, people answering, mentord running."""
 
     def __init__(self, cast, workdir, weeks=16, config_path=None, env=None, on_run=None,
-                 steps=STEP_HOURS, runner=None):
+                 steps=STEP_HOURS, runner=None, ordered=False):
         self.cast = cast
         self.by_user = {p.user: p for p in cast}
         self.by_addr = {p.address.lower(): p for p in cast}
@@ -345,6 +345,10 @@ class Story:
         # How a scheduled run happens: runner(config, *args, env=...) -> (rc, stdout, stderr),
         # like mb.run_mentord (the default); test_programme_kill.py passes one that SIGKILLs.
         self.runner = runner or mb.run_mentord
+        # ordered: each mail people write is in the mentors INBOX before the next is sent, so
+        # two plays file them in the same order (Postfix otherwise delivers one step's mail in
+        # parallel, and the order decides member ids and ties in the waiting list).
+        self.ordered = ordered
         self.readers = sorted(set([p.user for p in cast] + list(MANAGERS)))
         self.mail = {u: [] for u in self.readers}  # what each received, in order
         self.handled = {u: 0 for u in self.readers}  # how many each has looked at
@@ -378,7 +382,7 @@ class Story:
     def send(self, person, subject, body, headers=None, now=None, answering=None):
         h = {"From": "%s <%s>" % (person.name, person.address)}
         h.update(headers or {})
-        mb.send(person.user, "mentors", subject, body, headers=h, wait=False)
+        mb.send(person.user, "mentors", subject, body, headers=h, wait=self.ordered)
         self.sent.append(Sent(now, person.user, subject, answering))
 
     def people_act(self, now):

@@ -11,8 +11,13 @@ time on a fresh test-bed state (every mailbox emptied, a new database):
      move to Processed or the outbox drain; then it is run again to
      completion with the same --now, as a supervisor restarting it would.
 
-Then, per person (members and managers), the ordered list of mail kinds
-(story.kind_of) must be the same in both plays.  The only difference
+Both plays deliver the mail people write one at a time (story's ordered=True),
+so mentord files and answers it in the same order each time.
+
+Then, per person (members and managers), the list of mail kinds
+(story.kind_of), in the order of the runs that sent them, must be the same in
+both plays (within one run the kinds are compared as a set: see run_order).
+The only difference
 tolerated is a duplicate: a mail the SMTP server accepted just before the
 kill, while its outbox row was still queued, is sent again by the restart
 with the same Message-ID.  Both plays read their mailboxes as a client that
@@ -22,6 +27,11 @@ while mentord was running (the goal is 0), and the normal play must have none.
 Also checked on the killing play: PRAGMA integrity_check is ok, every mail
 the people wrote is recorded exactly once in the messages table, nothing is
 left in the mentors INBOX, and every mentord run that was not killed succeeded.
+The output says how many kills landed in each phase of a run, from the killed
+process's last log line: start (before the IMAP login), inbox (fetch, decide,
+commit, move), after-inbox (scheduled events, matching, or the first mail of
+the drain: a mail's "sent" line is logged after its commit), drain (after a
+sent mail), exited (the run was over before the kill).
 
 Run through tests/e2e/run.sh (test-bed with EXTRA_USERS=25; normal build
 only), or by hand with TESTBED_ENV and MENTORD_BIN set:
@@ -36,6 +46,7 @@ Prints one PASS/FAIL line per check and ends with exactly one line
 
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -49,6 +60,7 @@ import mailbed as mb  # noqa: E402
 import story  # noqa: E402
 
 MAX_DELAY = 0.3  # at most this many seconds between the start of a run and its SIGKILL
+ALIGN_AFTER = 0.5  # a run starting later in a wall-clock second waits for the next one
 
 
 class Failure(AssertionError):
@@ -65,29 +77,77 @@ def fmt(t):
 
 
 class Kill:
-    """One SIGKILL: at which step, after how long, and whether mentord was still running."""
+    """One SIGKILL: at which step, after how long, whether mentord was still running, and
+    the phase of its work it was in (from its last log line)."""
 
-    def __init__(self, now, delay, landed):
+    def __init__(self, now, delay, landed, phase):
         self.now = now
         self.delay = delay
         self.landed = landed
+        self.phase = phase
+
+
+# The last log line a killed mentord wrote -> the phase the kill interrupted (first match wins).
+PHASES = [
+    ("exited", re.compile(r" outbox: \d+ sent")),
+    ("drain", re.compile(r" sent: ")),
+    ("after-inbox", re.compile(r" (inbox: \d+ processed|matching: )")),
+    ("inbox", re.compile(r" (IMAP: connected|UID \d+ )")),
+]
+
+
+def phase_of(log, landed):
+    if not landed:
+        return "exited"
+    for line in reversed(log.splitlines()):
+        for name, rx in PHASES:
+            if rx.search(line):
+                return name
+    return "start"
+
+
+def align_second():
+    """Start a run early in a wall-clock second (sleeps at most 1 - ALIGN_AFTER s).
+
+    `--now T` only fixes the start of mentord's clock: it reads T plus the
+    whole seconds of real time since the process started.  Due times are
+    derived from that clock (a reminder is due a day after the *moment* it was
+    wanted), so whether an event is run at the step exactly a day later, or
+    only at the next one, depends on whether a second boundary fell into one
+    run and not into the other - in any two plays, killed or not (seen with
+    KILL_RATE=0: one play sent the silent mentor a reminder the other did
+    not, most likely run one step later and finding nothing to remind any
+    more).  Most runs take
+    well under half a second, so starting them early in a second keeps
+    mentord's clock at exactly T while it works.
+    """
+    frac = time.time() % 1.0
+    if frac > ALIGN_AFTER:
+        time.sleep(1.0 - frac + 0.005)
 
 
 class KillingRunner:
-    """A story runner: sometimes starts mentord and SIGKILLs it, then always runs it to the end."""
+    """A story runner: sometimes starts mentord and SIGKILLs it, then always runs it to the end.
+
+    With rate 0 it is the runner of the normal play: the same clock alignment, no kills.
+    """
 
     def __init__(self, rng, rate):
         self.rng = rng
         self.rate = rate
         self.kills = []
         self.last = MAX_DELAY  # how long the last complete run took
+        self.crossed = 0  # complete runs during which a wall-clock second began
 
     def __call__(self, config, *args, env=None):
-        if self.rng.random() < self.rate:
+        if self.rate > 0 and self.rng.random() < self.rate:
             self.kill_one(config, args, env)
-        t0 = time.monotonic()
+        align_second()
+        t0 = time.time()
         result = mb.run_mentord(config, *args, env=env)
-        self.last = time.monotonic() - t0
+        t1 = time.time()
+        self.last = t1 - t0
+        self.crossed += int(t1) != int(t0)
         return result
 
     def kill_one(self, config, args, env):
@@ -95,14 +155,20 @@ class KillingRunner:
         # A quiet step's run is over in well under 300 ms: aim within about as
         # long as the last run took, so most kills land while mentord works.
         delay = self.rng.uniform(0.0, min(MAX_DELAY, 1.2 * self.last))
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, env=mb._env_with(env))
+        align_second()
+        # Its log goes to a file (a pipe nobody reads while it runs could fill up).
+        log = os.path.join(os.path.dirname(os.path.abspath(config)), "killed.log")
+        with open(log, "wb") as f:
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=f, env=mb._env_with(env))
         time.sleep(delay)
         landed = proc.poll() is None
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        with open(log, encoding="utf-8", errors="replace") as f:
+            phase = phase_of(f.read(), landed)
         now = int(args[args.index("--now") + 1]) if "--now" in args else 0
-        self.kills.append(Kill(now, delay, landed))
+        self.kills.append(Kill(now, delay, landed, phase))
 
 
 class DedupStory(story.Story):
@@ -136,7 +202,7 @@ def play(workdir, runner=None):
     os.makedirs(workdir)
     mb.reset()
     t0 = time.monotonic()
-    s = DedupStory(story.full_cast(), workdir, weeks=16, runner=runner)
+    s = DedupStory(story.full_cast(), workdir, weeks=16, runner=runner, ordered=True)
     s.play()
     s.elapsed = time.monotonic() - t0
     return s
@@ -164,9 +230,10 @@ def first_difference(a, b):
 class Comparison:
     """The checks, each a method check_*; self.base is the normal play, self.kill the other."""
 
-    def __init__(self, base, kill, runner):
+    def __init__(self, base, kill, plain, runner):
         self.base = base
         self.kill = kill
+        self.plain = plain
         self.runner = runner
 
     def check_normal_play_succeeded(self):
@@ -195,8 +262,11 @@ class Comparison:
                 bad.append("%s differs at mail %d (%s): normal ...%s, killed ...%s"
                            % (u, i + 1, fmt(when), " ".join(a[max(0, i - 2):i + 4]),
                               " ".join(b[max(0, i - 2):i + 4])))
-        check(not bad, "%d of %d people got a different sequence:\n      %s"
-              % (len(bad), len(self.base.readers), "\n      ".join(bad)))
+        crossed = self.plain.crossed + self.runner.crossed
+        note = ("\n      (%d runs crossed a wall-clock second: see align_second)" % crossed
+                if crossed else "")
+        check(not bad, "%d of %d people got a different sequence:\n      %s%s"
+              % (len(bad), len(self.base.readers), "\n      ".join(bad), note))
 
     def check_duplicates_within_kills(self):
         landed = [k for k in self.runner.kills if k.landed]
@@ -248,17 +318,25 @@ def main(argv):
         missing = [u for u in need if u not in mb.env()["TB_USERS"].split()]
         if missing:
             raise RuntimeError("the test-bed lacks %s: start it with EXTRA_USERS=25" % missing[0])
-        base = play(os.path.join(tmp, "normal"))
-        print("== normal play: %d runs, %d mails received, %d written, %.1f s"
-              % (base.runs, sum(len(v) for v in base.mail.values()), len(base.sent),
-                 base.elapsed), flush=True)
+        plain = KillingRunner(None, 0)
+        base = play(os.path.join(tmp, "normal"), runner=plain)
+        print("== normal play: %d runs (%d crossed a second), %d mails received, %d written, "
+              "%.1f s" % (base.runs, plain.crossed, sum(len(v) for v in base.mail.values()),
+                          len(base.sent), base.elapsed), flush=True)
         # The mentors' mailbox of the first play must not be read by the second.
         kill = play(os.path.join(tmp, "killed"), runner=runner)
         landed = sum(1 for k in runner.kills if k.landed)
-        print("== killing play (KILL_SEED=%s, rate %.2f): %d runs, %d SIGKILLs (%d while "
-              "running), %d duplicates, %d mails received, %.1f s"
-              % (seed, rate, kill.runs, len(runner.kills), landed, len(kill.duplicates),
-                 sum(len(v) for v in kill.mail.values()), kill.elapsed), flush=True)
+        print("== killing play (KILL_SEED=%s, rate %.2f): %d runs (%d crossed a second), "
+              "%d SIGKILLs (%d while running), %d duplicates, %d mails received, %.1f s"
+              % (seed, rate, kill.runs, runner.crossed, len(runner.kills), landed,
+                 len(kill.duplicates), sum(len(v) for v in kill.mail.values()), kill.elapsed),
+              flush=True)
+        phases = {}
+        for k in runner.kills:
+            phases[k.phase] = phases.get(k.phase, 0) + 1
+        print("   kills by phase: %s" % ", ".join(
+            "%s %d" % (name, phases.get(name, 0))
+            for name in ("start", "inbox", "after-inbox", "drain", "exited")), flush=True)
         for u, r in kill.duplicates:
             print("   duplicate: %s got %s (%s) twice, sent %s"
                   % (u, r.kind, r.message_id, fmt(r.at)), flush=True)
@@ -269,7 +347,7 @@ def main(argv):
         print("e2e-programme-kill: 0 passed, 1 failed", flush=True)
         shutil.rmtree(tmp, ignore_errors=True)
         return 1
-    cmp = Comparison(base, kill, runner)
+    cmp = Comparison(base, kill, plain, runner)
     wanted = argv[1:]
     for name in sorted(n for n in dir(cmp) if n.startswith("check_")):
         if wanted and name not in wanted and name[6:] not in wanted:
