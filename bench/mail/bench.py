@@ -465,6 +465,14 @@ def add_members(db, n):
     con.close()
 
 
+def queued(db):
+    con = sqlite3.connect(db, timeout=30)
+    try:
+        return con.execute("SELECT count(*) FROM outbox WHERE status = 'queued'").fetchone()[0]
+    finally:
+        con.close()
+
+
 def bench_memory(bed, n, members):
     out = {}
     bed.reset()
@@ -478,7 +486,10 @@ def bench_memory(bed, n, members):
     peak = 0
     try:
         deadline = time.monotonic() + 1800
-        while bed.inbox_count() > 0 and time.monotonic() < deadline:
+        # Idle means: the INBOX processed and the replies sent (the drain of N
+        # replies still runs for a few seconds after the INBOX is empty).
+        while ((bed.inbox_count() > 0 or queued(db) > 0)
+               and time.monotonic() < deadline):
             peak = max(peak, rss_kb(p.pid)[0])
             time.sleep(0.5)
         time.sleep(3)
