@@ -4,8 +4,8 @@
  * Connects with implicit TLS, STARTTLS or plain text, verifies the server's
  * certificate (against the system trust store or a given CA file, and the host
  * name) before any credential is sent, logs in and selects a mailbox.  The
- * daemon drives it: search for new UIDs, fetch one message at a time, and only
- * after the message's effects are committed, move or flag it.
+ * daemon drives it: search for new UIDs, fetch them (a batch per command), and
+ * only after the messages' effects are committed, move or flag them.
  *
  * Functions return 0 on success, -1 on failure with imap_error() describing it
  * (including what the server said).  After a failure the session should be

@@ -1,11 +1,13 @@
 /*
  * inbox: one pass over the IMAP mailbox.
  *
- * For each new UID: fetch, dedupe (UID, hash, Message-ID), parse, let the
- * programme decide, record the outcome and the mailbox progress, all in one
- * transaction; only after the commit is the message moved to the processed
- * mailbox (or flagged).  A message whose processing keeps failing is marked
- * failed after imap.max_attempts tries and skipped.
+ * New UIDs are handled in batches of up to 50: one fetch for the batch; for
+ * each message dedupe (UID, hash, Message-ID), parse, let the programme
+ * decide, record the outcome and the mailbox progress under its own savepoint;
+ * one commit for the batch; only after the commit are the messages moved to
+ * the processed mailbox (or flagged).  A message whose processing fails is
+ * rolled back alone; it is retried and marked failed after imap.max_attempts
+ * tries and skipped (see inbox.c).
  */
 #ifndef MENTORD_INBOX_H
 #define MENTORD_INBOX_H
