@@ -55,8 +55,10 @@ mentorctl_inspect(const char *config_path, int argc, char **argv)
 
 /*
  * match --dry-run: a round on the live database inside a transaction that is
- * rolled back, so nothing changes and no mail is queued.  match --instance
- * FILE.csv: the same solver on a pool from a file, for trying settings.
+ * rolled back, so nothing changes and no mail is queued.  match --now: a real
+ * round at once (its proposals and introductions wait in the outbox for the
+ * daemon to send).  match --instance FILE.csv: the same solver on a pool from
+ * a file, for trying settings.
  */
 static int
 mentorctl_match(const char *config_path, int argc, char **argv)
@@ -68,7 +70,9 @@ mentorctl_match(const char *config_path, int argc, char **argv)
 
     if (argc >= 1 && argv[0][0] != '-')
         return mentorctl_db(config_path, "match", ctl_cmd_match, argc, argv); /* match A B */
-    if (argc < 1 || (strcmp(argv[0], "--dry-run") != 0 && strcmp(argv[0], "--instance") != 0) ||
+    int now = argc >= 1 && strcmp(argv[0], "--now") == 0;
+    if (argc < 1 ||
+        (strcmp(argv[0], "--dry-run") != 0 && strcmp(argv[0], "--instance") != 0 && !now) ||
         (strcmp(argv[0], "--instance") == 0 && argc != 2)) {
         mentorctl_usage(stderr);
         return 2;
@@ -93,10 +97,18 @@ mentorctl_match(const char *config_path, int argc, char **argv)
     } else if (store_begin(st) != 0) {
         fprintf(stderr, "mentorctl: match: %s\n", store_errmsg(st));
     } else {
-        rc = programme_match_round(&cfg, st, clock_now(), 1, stdout) < 0 ? 1 : 0;
+        int pairs = programme_match_round(&cfg, st, clock_now(), !now, stdout);
+        rc = pairs < 0 ? 1 : 0;
         if (rc != 0)
             fprintf(stderr, "mentorctl: match: %s\n", store_errmsg(st));
-        store_rollback(st);
+        if (rc == 0 && now && store_commit(st) != 0) {
+            fprintf(stderr, "mentorctl: match: %s\n", store_errmsg(st));
+            rc = 1;
+        } else if (rc == 0 && now) {
+            printf("%d new pairing(s) proposed or started; the daemon sends the mail\n", pairs);
+        }
+        if (rc != 0 || !now)
+            store_rollback(st);
     }
     store_close(st);
     config_free(&cfg);
@@ -125,8 +137,9 @@ static const struct mentorctl_cmd mentorctl_cmds[] = {
     {"outbox", "outbox [STATUS]", "outgoing mail (queued, sent, failed)", ctl_cmd_list, NULL},
     {"show", "show MEMBER", "a member: profile, load, pairs, feedback and history", ctl_cmd_show,
      NULL},
-    {"match", "match NEWCOMER MENTOR | match --dry-run | match --instance FILE.csv",
-     "pair two members at once; or preview the next round; or solve a pool from CSV\n"
+    {"match", "match NEWCOMER MENTOR | match --dry-run | match --now | match --instance FILE.csv",
+     "pair two members at once; preview the next round; run a round now;\n"
+     "                      or solve a pool from CSV\n"
      "                      (role,id,tags,languages,tz,capacity,load,waiting_days,goals)",
      NULL, mentorctl_match},
     {"unmatch", "unmatch PAIR|MEMBER", "end a pair (id, ref, or a member's one open pair)",

@@ -911,6 +911,27 @@ test_mentorctl_match_dry_run(void **state)
 }
 
 static void
+test_mentorctl_match_now(void **state)
+{
+    struct fixture *f = *state;
+    char ini[512], cmd[1200], out[8192];
+
+    community(f, NULL, NULL);
+    write_config(f, ini, sizeof(ini));
+    snprintf(cmd, sizeof(cmd), "MENTORD_NOW=%d %s/build/mentorctl -c %s match --now 2>&1", T0,
+             MENTORD_SRCDIR, ini);
+    if (access(MENTORD_SRCDIR "/build/mentorctl", X_OK) != 0)
+        skip();
+    assert_int_equal(run(cmd, out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "3 new pairing(s)"));
+    assert_int_equal(db_int(f, "SELECT count(*) FROM pairs WHERE state = 'proposed'"), 3);
+    assert_true(db_int(f, "SELECT count(*) FROM outbox") >= 3); /* the proposals, queued */
+    /* a second round at once makes nothing new: the mentors' slots are held */
+    assert_int_equal(run(cmd, out, sizeof(out)), 0);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM pairs"), 3);
+}
+
+static void
 test_mentorctl_match_instance(void **state)
 {
     struct fixture *f = *state;
@@ -1315,6 +1336,7 @@ main(void)
         T(test_peer_circle_after_waiting_weeks),
         T(test_peer_circle_needs_a_free_mentor),
         T(test_mentorctl_match_dry_run),
+        T(test_mentorctl_match_now),
         T(test_mentorctl_match_instance),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
