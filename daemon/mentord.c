@@ -399,6 +399,11 @@ main(int argc, char **argv)
 
     if (rc != 0)
         return rc;
+    /* First, so a SIGTERM arriving during a slow start still ends the process cleanly. */
+    if (mentord_signals() != 0) {
+        fprintf(stderr, "mentord: cannot install signal handlers: %s\n", strerror(errno));
+        return 1;
+    }
     if (config_load(o.config, &cfg, err, sizeof(err)) != 0) {
         fprintf(stderr, "mentord: %s\n", err);
         return 1;
@@ -409,11 +414,6 @@ main(int argc, char **argv)
         return 0;
     }
     mentord_log_init(&cfg, &o);
-    if (mentord_signals() != 0) {
-        log_error("cannot install signal handlers: %s", strerror(errno));
-        config_free(&cfg);
-        return 1;
-    }
     /* Before any thread or handle exists, as libcurl requires. */
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         log_error("cannot initialise libcurl");
