@@ -124,8 +124,7 @@ static const struct keydef keys[] = {
     {"matching", "goal", K_REAL, OFF(matching.goal), 0, 1000, 0},
     {"matching", "wait_bonus_per_day", K_REAL, OFF(matching.wait_bonus_per_day), 0, 1000, 0},
     {"matching", "load_penalty", K_REAL, OFF(matching.load_penalty), 0, 1000, 0},
-    {"matching", "require_common_language", K_BOOL, OFF(matching.require_common_language), 0, 0,
-     0},
+    {"matching", "require_common_language", K_BOOL, OFF(matching.require_common_language), 0, 0, 0},
     {"matching", "top_k", K_INT, OFF(matching.top_k), 1, 1000, 0},
     {"matching", "top_r", K_INT, OFF(matching.top_r), 0, 1000, 0},
     {"matching", "synonyms", K_STR, OFF(matching.synonyms), 0, 0, 1},
@@ -134,8 +133,7 @@ static const struct keydef keys[] = {
     {"lifecycle", "checkins", K_STR, OFF(lifecycle.checkins), 0, 0, 1},
     {"lifecycle", "quiet_start", K_INT, OFF(lifecycle.quiet_start), 0, 23, 0},
     {"lifecycle", "quiet_end", K_INT, OFF(lifecycle.quiet_end), 0, 23, 0},
-    {"lifecycle", "reminder_period", K_DURATION, OFF(lifecycle.reminder_period), 3600, 90 * DAY,
-     0},
+    {"lifecycle", "reminder_period", K_DURATION, OFF(lifecycle.reminder_period), 3600, 90 * DAY, 0},
     {"lifecycle", "silent_checkins", K_INT, OFF(lifecycle.silent_checkins), 1, 100, 0},
     {"lifecycle", "pause_notice", K_DURATION, OFF(lifecycle.pause_notice), 0, 60 * DAY, 0},
     {"lifecycle", "introduction", K_STR, OFF(lifecycle.introduction), 0, 0, 0},
@@ -155,7 +153,7 @@ static const struct keydef keys[] = {
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
-static const char *const sections[] = {"community", "imap",      "smtp",   "limits",
+static const char *const sections[] = {"community", "imap",      "smtp",      "limits",
                                        "programme", "matching",  "lifecycle", "digest",
                                        "store",     "templates", "log"};
 

@@ -165,13 +165,11 @@ membership_ask_confirmation(struct programme_ctx *c, const char *action)
     if (membership_token_for(c, action, token) != 0 || membership_echo(&c->profile, &e) != 0)
         return -1;
     snprintf(tmpl, sizeof(tmpl), "confirm-%s", action);
-    snprintf(days, sizeof(days), "%d", c->cfg->programme.confirm_expiry / DAY > 0
-                                           ? c->cfg->programme.confirm_expiry / DAY
-                                           : 1);
-    struct template_var v[] = {{"token", token},
-                               {"days", days},
-                               {"profile", e.profile},
-                               {"problems", e.problems}};
+    snprintf(days, sizeof(days), "%d",
+             c->cfg->programme.confirm_expiry / DAY > 0 ? c->cfg->programme.confirm_expiry / DAY
+                                                        : 1);
+    struct template_var v[] = {
+        {"token", token}, {"days", days}, {"profile", e.profile}, {"problems", e.problems}};
     snprintf(c->detail, c->detail_len, "asked to confirm %s", action);
     int rc = programme_event(c, "confirm-asked", action);
     if (rc == 0)
@@ -189,8 +187,8 @@ membership_already(struct programme_ctx *c, const struct store_member *mem)
     if (c->profile.n_fields > 0) {
         /* Profile lines sent along with the repeated request are still taken. */
         char *merged = membership_merged_profile(c, mem->profile);
-        if (merged == NULL || store_member_upsert(c->st, mem->address, NULL, NULL, NULL, merged,
-                                                  c->now, NULL) != 0) {
+        if (merged == NULL ||
+            store_member_upsert(c->st, mem->address, NULL, NULL, NULL, merged, c->now, NULL) != 0) {
             free(merged);
             return -1;
         }
@@ -266,7 +264,8 @@ membership_welcome(struct programme_ctx *c, const struct store_token *t)
         goto out;
     }
     /* A former mentee who now mentors is the programme working: count it. */
-    if (strcmp(role, "mentor") == 0 && programme_note_conversion(c->st, c->m->from_addr, c->now) < 0) {
+    if (strcmp(role, "mentor") == 0 &&
+        programme_note_conversion(c->st, c->m->from_addr, c->now) < 0) {
         rc = -1;
         goto out;
     }

@@ -75,25 +75,30 @@ mentord_signals(void)
 static void
 mentord_usage(FILE *out)
 {
-    fprintf(out, "usage: mentord [-c FILE] [--check-config] [--once] [--dry-run] [--now TIME] [-v]\n"
-                 "\n"
-                 "  -c, --config FILE   configuration file (default " MENTORD_DEFAULT_CONFIG ")\n"
-                 "      --check-config  print the effective configuration and exit\n"
-                 "      --once          process the inbox and the outbox once, then exit\n"
-                 "      --dry-run       print the mail that would be sent; send and mark nothing\n"
-                 "      --now TIME      pretend the time is TIME (epoch or YYYY-MM-DDTHH:MM:SSZ)\n"
-                 "  -v, --verbose       log at debug level\n"
-                 "  -V, --version       print the version\n");
+    fprintf(out,
+            "usage: mentord [-c FILE] [--check-config] [--once] [--dry-run] [--now TIME] [-v]\n"
+            "\n"
+            "  -c, --config FILE   configuration file (default " MENTORD_DEFAULT_CONFIG ")\n"
+            "      --check-config  print the effective configuration and exit\n"
+            "      --once          process the inbox and the outbox once, then exit\n"
+            "      --dry-run       print the mail that would be sent; send and mark nothing\n"
+            "      --now TIME      pretend the time is TIME (epoch or YYYY-MM-DDTHH:MM:SSZ)\n"
+            "  -v, --verbose       log at debug level\n"
+            "  -V, --version       print the version\n");
 }
 
 static int
 mentord_args(int argc, char **argv, struct mentord_opts *o)
 {
     static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'}, {"check-config", no_argument, NULL, 'C'},
-        {"once", no_argument, NULL, '1'},         {"dry-run", no_argument, NULL, 'n'},
-        {"now", required_argument, NULL, 'N'},    {"verbose", no_argument, NULL, 'v'},
-        {"version", no_argument, NULL, 'V'},      {"help", no_argument, NULL, 'h'},
+        {"config", required_argument, NULL, 'c'},
+        {"check-config", no_argument, NULL, 'C'},
+        {"once", no_argument, NULL, '1'},
+        {"dry-run", no_argument, NULL, 'n'},
+        {"now", required_argument, NULL, 'N'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int ch;

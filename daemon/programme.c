@@ -167,7 +167,8 @@ programme_away(struct programme_ctx *c)
 {
     if (c->m->from_addr == NULL || c->cfg->programme.away_pause == 0)
         return 0;
-    int found = store_member_set_away(c->st, c->m->from_addr, c->now + c->cfg->programme.away_pause);
+    int found =
+        store_member_set_away(c->st, c->m->from_addr, c->now + c->cfg->programme.away_pause);
     if (found < 0)
         return -1;
     if (found)
@@ -263,7 +264,8 @@ programme_plus_detail(const char *addr, const char *v, const char *p, char *deta
         return 0;
     if (p - local > v && strchr(" \t<,:\"", p[-(ptrdiff_t)local - 1]) == NULL)
         return 0; /* "xmentors+join@" is somebody else */
-    if (n == 0 || n >= len || p[1 + n] != '@' || strncasecmp(p + 2 + n, at + 1, strlen(at + 1)) != 0)
+    if (n == 0 || n >= len || p[1 + n] != '@' ||
+        strncasecmp(p + 2 + n, at + 1, strlen(at + 1)) != 0)
         return 0;
     memcpy(detail, p + 1, n);
     detail[n] = '\0';
@@ -321,7 +323,9 @@ programme_command(struct programme_ctx *c, const struct command *cmd)
 
     log_ctx(LOG_LEVEL_INFO, c->m->message_id, c->m->from_addr, "command %s (%s)%s%s",
             command_name(cmd->kind),
-            cmd->from_address ? "address" : cmd->from_subject ? "subject" : "body",
+            cmd->from_address   ? "address"
+            : cmd->from_subject ? "subject"
+                                : "body",
             c->ref[0] ? ", answers ref " : "", c->ref);
     switch (cmd->kind) {
     case COMMAND_JOIN:

@@ -26,7 +26,7 @@ struct programme_ctx {
     char ref[64];           /* conversation this mail answers, "" when none */
     char *detail;           /* for the processed-message record */
     size_t detail_len;
-    int erase_checkpoint;   /* a member was erased: checkpoint after commit */
+    int erase_checkpoint; /* a member was erased: checkpoint after commit */
 };
 
 /* Queue a reply to the sender from template_name; kind/ref tag it for threading. */

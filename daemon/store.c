@@ -174,7 +174,6 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
 
 /* ---- error reporting ---- */
 
-
 int
 store_i_set_err(struct store *st, const char *fmt, ...)
 {
@@ -199,7 +198,8 @@ store_i_db_err(struct store *st, const char *what)
  * values travel through varargs.
  */
 int
-store_i_bind_args(struct store *st, sqlite3_stmt *stmt, const char *what, const char *types, va_list ap)
+store_i_bind_args(struct store *st, sqlite3_stmt *stmt, const char *what, const char *types,
+                  va_list ap)
 {
     for (int i = 0; types[i] != '\0'; i++) {
         int rc;
@@ -217,7 +217,8 @@ store_i_bind_args(struct store *st, sqlite3_stmt *stmt, const char *what, const 
 }
 
 sqlite3_stmt *
-store_i_prepare_v(struct store *st, const char *what, const char *sql, const char *types, va_list ap)
+store_i_prepare_v(struct store *st, const char *what, const char *sql, const char *types,
+                  va_list ap)
 {
     sqlite3_stmt *stmt = NULL;
     if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
@@ -283,7 +284,8 @@ store_i_run(struct store *st, const char *what, const char *sql, const char *typ
 
 /* First column of the first row: 1 and *out set, 0 when there is no row, -1 on error. */
 int
-store_i_query_int(struct store *st, int64_t *out, const char *what, const char *sql, const char *types, ...)
+store_i_query_int(struct store *st, int64_t *out, const char *what, const char *sql,
+                  const char *types, ...)
 {
     va_list ap;
     va_start(ap, types);
@@ -300,8 +302,8 @@ store_i_query_int(struct store *st, int64_t *out, const char *what, const char *
 
 /* A count(*) style query as an int, -1 on error. */
 int
-store_i_query_count(struct store *st, const char *what, const char *sql, const char *types, const char *a,
-            const char *b)
+store_i_query_count(struct store *st, const char *what, const char *sql, const char *types,
+                    const char *a, const char *b)
 {
     int64_t n = 0;
     if (store_i_query_int(st, &n, what, sql, types, a, b) < 0)
@@ -397,7 +399,8 @@ apply_migration(struct store *st, int n)
     /* PRAGMA takes no bound parameters; n is our own integer, not input. */
     char pragma[64];
     snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", n);
-    if (store_i_run_script(st, what, migrations[n - 1]) != 0 || store_i_run_script(st, what, pragma) != 0) {
+    if (store_i_run_script(st, what, migrations[n - 1]) != 0 ||
+        store_i_run_script(st, what, pragma) != 0) {
         store_rollback(st);
         return -1;
     }
@@ -412,9 +415,9 @@ migrate(struct store *st)
         return -1;
     if (v > STORE_SCHEMA_VERSION)
         return store_i_set_err(st,
-                       "database schema version %d is newer than this mentord (%d); "
-                       "upgrade mentord",
-                       v, STORE_SCHEMA_VERSION);
+                               "database schema version %d is newer than this mentord (%d); "
+                               "upgrade mentord",
+                               v, STORE_SCHEMA_VERSION);
     for (int n = v + 1; n <= STORE_SCHEMA_VERSION; n++)
         if (apply_migration(st, n) != 0)
             return -1;
@@ -567,11 +570,11 @@ store_mailbox_set(struct store *st, const char *mailbox, uint32_t uidvalidity, u
     char what[160];
     snprintf(what, sizeof what, "saving progress of mailbox %s", mailbox);
     return store_i_run(st, what,
-               "INSERT INTO mailboxes (name, uidvalidity, last_uid, updated)"
-               " VALUES (?1, ?2, ?3, strftime('%s', 'now'))"
-               " ON CONFLICT (name) DO UPDATE SET uidvalidity = excluded.uidvalidity,"
-               " last_uid = excluded.last_uid, updated = excluded.updated",
-               "sii", mailbox, (int64_t)uidvalidity, (int64_t)last_uid) < 0
+                       "INSERT INTO mailboxes (name, uidvalidity, last_uid, updated)"
+                       " VALUES (?1, ?2, ?3, strftime('%s', 'now'))"
+                       " ON CONFLICT (name) DO UPDATE SET uidvalidity = excluded.uidvalidity,"
+                       " last_uid = excluded.last_uid, updated = excluded.updated",
+                       "sii", mailbox, (int64_t)uidvalidity, (int64_t)last_uid) < 0
                ? -1
                : 0;
 }
@@ -584,10 +587,10 @@ store_message_seen(struct store *st, const char *message_id, const char *hash, c
 {
     const char *what = "checking for an already processed message";
     sqlite3_stmt *stmt = store_i_prepare(st, what,
-                                 "SELECT outcome FROM messages WHERE outcome <> 'retry'"
-                                 " AND (hash = ?1 OR (?2 <> '' AND message_id = ?2))"
-                                 " ORDER BY id LIMIT 1",
-                                 "ss", hash, message_id);
+                                         "SELECT outcome FROM messages WHERE outcome <> 'retry'"
+                                         " AND (hash = ?1 OR (?2 <> '' AND message_id = ?2))"
+                                         " ORDER BY id LIMIT 1",
+                                         "ss", hash, message_id);
     if (!stmt)
         return -1;
     int rc = store_i_step(st, stmt, what);
@@ -607,9 +610,9 @@ store_message_uid_done(struct store *st, const char *mailbox, uint32_t uidvalidi
     snprintf(what, sizeof what, "checking %s uid %u/%u", mailbox, (unsigned)uidvalidity,
              (unsigned)uid);
     return store_i_query_int(st, &one, what,
-                     "SELECT 1 FROM messages WHERE mailbox = ?1 AND uidvalidity = ?2"
-                     " AND uid = ?3 AND outcome <> 'retry'",
-                     "sii", mailbox, (int64_t)uidvalidity, (int64_t)uid);
+                             "SELECT 1 FROM messages WHERE mailbox = ?1 AND uidvalidity = ?2"
+                             " AND uid = ?3 AND outcome <> 'retry'",
+                             "sii", mailbox, (int64_t)uidvalidity, (int64_t)uid);
 }
 
 static void
@@ -628,15 +631,15 @@ store_message_record(struct store *st, const struct store_message *m, time_t now
         return store_i_set_err(st, "%s: no outcome given", what);
     /* A row left by store_message_attempt() becomes final; its attempt count stays. */
     return store_i_run(st, what,
-               "INSERT INTO messages (mailbox, uidvalidity, uid, message_id, hash, sender,"
-               " outcome, detail, received, processed)"
-               " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)"
-               " ON CONFLICT (mailbox, uidvalidity, uid) DO UPDATE SET"
-               " message_id = excluded.message_id, hash = excluded.hash,"
-               " sender = excluded.sender, outcome = excluded.outcome,"
-               " detail = excluded.detail, processed = excluded.processed",
-               "siisssssi", m->mailbox, (int64_t)m->uidvalidity, (int64_t)m->uid, m->message_id,
-               m->hash, m->sender, m->outcome, m->detail, (int64_t)now) < 0
+                       "INSERT INTO messages (mailbox, uidvalidity, uid, message_id, hash, sender,"
+                       " outcome, detail, received, processed)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)"
+                       " ON CONFLICT (mailbox, uidvalidity, uid) DO UPDATE SET"
+                       " message_id = excluded.message_id, hash = excluded.hash,"
+                       " sender = excluded.sender, outcome = excluded.outcome,"
+                       " detail = excluded.detail, processed = excluded.processed",
+                       "siisssssi", m->mailbox, (int64_t)m->uidvalidity, (int64_t)m->uid,
+                       m->message_id, m->hash, m->sender, m->outcome, m->detail, (int64_t)now) < 0
                ? -1
                : 0;
 }
@@ -647,7 +650,8 @@ store_message_attempt(struct store *st, const struct store_message *m, time_t no
     char what[320];
     message_what(what, sizeof what, "counting a failed attempt at", m);
     /* A final outcome is never turned back into a retry; its count is left alone. */
-    if (store_i_run(st, what,
+    if (store_i_run(
+            st, what,
             "INSERT INTO messages (mailbox, uidvalidity, uid, message_id, hash, sender,"
             " outcome, detail, attempts, received)"
             " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'retry', ?7, 1, ?8)"
@@ -660,10 +664,11 @@ store_message_attempt(struct store *st, const struct store_message *m, time_t no
             m->hash, m->sender, m->detail, (int64_t)now) < 0)
         return -1;
     int64_t attempts = 0;
-    int rc = store_i_query_int(st, &attempts, what,
-                       "SELECT attempts FROM messages WHERE mailbox = ?1 AND uidvalidity = ?2"
-                       " AND uid = ?3",
-                       "sii", m->mailbox, (int64_t)m->uidvalidity, (int64_t)m->uid);
+    int rc =
+        store_i_query_int(st, &attempts, what,
+                          "SELECT attempts FROM messages WHERE mailbox = ?1 AND uidvalidity = ?2"
+                          " AND uid = ?3",
+                          "sii", m->mailbox, (int64_t)m->uidvalidity, (int64_t)m->uid);
     if (rc == 0)
         return store_i_set_err(st, "%s: row vanished", what);
     return rc < 0 ? -1 : (int)attempts;
@@ -673,15 +678,15 @@ int
 store_message_count(struct store *st, const char *outcome)
 {
     return store_i_query_count(st, "counting messages",
-                       "SELECT count(*) FROM messages WHERE ?1 IS NULL OR outcome = ?1", "s",
-                       outcome, NULL);
+                               "SELECT count(*) FROM messages WHERE ?1 IS NULL OR outcome = ?1",
+                               "s", outcome, NULL);
 }
 
 /* ---- members ---- */
 
 #define MEMBER_COLUMNS                                                                             \
     "id, address, name, role, state, profile, created, updated, bounce_score, last_bounce,"        \
-    " undeliverable, away_until, pause_until, waiting_since, last_break, unanswered,"      \
+    " undeliverable, away_until, pause_until, waiting_since, last_break, unanswered,"              \
     " last_reminder"
 
 static int
@@ -738,15 +743,16 @@ store_member_upsert(struct store *st, const char *address, const char *name, con
      * it was first given, the NOCASE unique index finds it in any case.
      */
     int64_t id = 0;
-    int rc = store_i_query_int(st, &id, what,
-                       "INSERT INTO members (address, name, role, state, profile, created, updated)"
-                       " VALUES (?1, ?2, coalesce(?3, 'newcomer'), coalesce(?4, 'pending'), ?5,"
-                       " ?6, ?6)"
-                       " ON CONFLICT (address) DO UPDATE SET name = coalesce(?2, name),"
-                       " role = coalesce(?3, role), state = coalesce(?4, state),"
-                       " profile = coalesce(?5, profile), updated = ?6"
-                       " RETURNING id",
-                       "sssssi", address, name, role, state, profile, (int64_t)now);
+    int rc = store_i_query_int(
+        st, &id, what,
+        "INSERT INTO members (address, name, role, state, profile, created, updated)"
+        " VALUES (?1, ?2, coalesce(?3, 'newcomer'), coalesce(?4, 'pending'), ?5,"
+        " ?6, ?6)"
+        " ON CONFLICT (address) DO UPDATE SET name = coalesce(?2, name),"
+        " role = coalesce(?3, role), state = coalesce(?4, state),"
+        " profile = coalesce(?5, profile), updated = ?6"
+        " RETURNING id",
+        "sssssi", address, name, role, state, profile, (int64_t)now);
     if (rc == 0)
         rc = store_i_set_err(st, "%s: no row id returned", what);
     if (rc < 0)
@@ -797,9 +803,9 @@ int
 store_member_count(struct store *st, const char *role, const char *state)
 {
     return store_i_query_count(st, "counting members",
-                       "SELECT count(*) FROM members WHERE (?1 IS NULL OR role = ?1)"
-                       " AND (?2 IS NULL OR state = ?2)",
-                       "ss", role, state);
+                               "SELECT count(*) FROM members WHERE (?1 IS NULL OR role = ?1)"
+                               " AND (?2 IS NULL OR state = ?2)",
+                               "ss", role, state);
 }
 
 /* ---- outbox ---- */
@@ -832,9 +838,11 @@ outbox_fill(sqlite3_stmt *stmt, struct store_outbox *o)
     o->next_attempt = (time_t)sqlite3_column_int64(stmt, 9);
     o->sent_at = (time_t)sqlite3_column_int64(stmt, 12);
     if (store_i_col_str(stmt, 1, &o->recipient) != 0 || store_i_col_str(stmt, 2, &o->sender) != 0 ||
-        store_i_col_str(stmt, 3, &o->message_id) != 0 || store_i_col_str(stmt, 4, &o->headers) != 0 ||
-        store_i_col_str(stmt, 5, &o->body) != 0 || store_i_col_str(stmt, 6, &o->status) != 0 ||
-        store_i_col_str(stmt, 10, &o->last_error) != 0 || store_i_col_str(stmt, 11, &o->reply) != 0) {
+        store_i_col_str(stmt, 3, &o->message_id) != 0 ||
+        store_i_col_str(stmt, 4, &o->headers) != 0 || store_i_col_str(stmt, 5, &o->body) != 0 ||
+        store_i_col_str(stmt, 6, &o->status) != 0 ||
+        store_i_col_str(stmt, 10, &o->last_error) != 0 ||
+        store_i_col_str(stmt, 11, &o->reply) != 0) {
         outbox_clear(o);
         return -1;
     }
@@ -850,11 +858,12 @@ store_outbox_add(struct store *st, const char *recipient, const char *sender,
     snprintf(what, sizeof what, "queueing mail %s for %s", message_id ? message_id : "(no id)",
              recipient ? recipient : "(nobody)");
     int64_t id = 0;
-    int rc = store_i_query_int(st, &id, what,
-                       "INSERT INTO outbox (recipient, sender, message_id, headers, body, status,"
-                       " attempts, created, next_attempt)"
-                       " VALUES (?1, ?2, ?3, ?4, ?5, 'queued', 0, ?6, ?6) RETURNING id",
-                       "sssssi", recipient, sender, message_id, headers, body, (int64_t)now);
+    int rc = store_i_query_int(
+        st, &id, what,
+        "INSERT INTO outbox (recipient, sender, message_id, headers, body, status,"
+        " attempts, created, next_attempt)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, 'queued', 0, ?6, ?6) RETURNING id",
+        "sssssi", recipient, sender, message_id, headers, body, (int64_t)now);
     if (rc == 0)
         rc = store_i_set_err(st, "%s: no row id returned", what);
     if (rc < 0)
@@ -890,10 +899,10 @@ store_outbox_due(struct store *st, time_t now, int limit, struct store_outbox **
     *n = 0;
     /* A negative LIMIT means no limit in SQLite, which is what limit <= 0 asks for. */
     sqlite3_stmt *stmt = store_i_prepare(st, what,
-                                 "SELECT " OUTBOX_COLUMNS " FROM outbox"
-                                 " WHERE status = 'queued' AND next_attempt <= ?1"
-                                 " ORDER BY created, id LIMIT ?2",
-                                 "ii", (int64_t)now, (int64_t)(limit > 0 ? limit : -1));
+                                         "SELECT " OUTBOX_COLUMNS " FROM outbox"
+                                         " WHERE status = 'queued' AND next_attempt <= ?1"
+                                         " ORDER BY created, id LIMIT ?2",
+                                         "ii", (int64_t)now, (int64_t)(limit > 0 ? limit : -1));
     if (!stmt)
         return -1;
     size_t cap = 0;
@@ -945,9 +954,9 @@ static int
 outbox_erase_if_asked(struct store *st, int64_t id)
 {
     return store_i_run(st, "erasing a farewell mail",
-               "UPDATE outbox SET recipient = '', headers = '', body = '', reply = NULL,"
-               " last_error = NULL WHERE id = ?1 AND erase_after = 1",
-               "i", (int64_t)id) < 0
+                       "UPDATE outbox SET recipient = '', headers = '', body = '', reply = NULL,"
+                       " last_error = NULL WHERE id = ?1 AND erase_after = 1",
+                       "i", (int64_t)id) < 0
                ? -1
                : 0;
 }
@@ -988,8 +997,8 @@ int
 store_outbox_count(struct store *st, const char *status)
 {
     return store_i_query_count(st, "counting outbox mail",
-                       "SELECT count(*) FROM outbox WHERE ?1 IS NULL OR status = ?1", "s", status,
-                       NULL);
+                               "SELECT count(*) FROM outbox WHERE ?1 IS NULL OR status = ?1", "s",
+                               status, NULL);
 }
 
 time_t
@@ -998,7 +1007,7 @@ store_outbox_next_due(struct store *st)
     int64_t t = 0;
     /* min() over no rows is one NULL row, which reads as 0: "nothing queued". */
     if (store_i_query_int(st, &t, "finding the next outbox attempt",
-                  "SELECT min(next_attempt) FROM outbox WHERE status = 'queued'", "") < 0)
+                          "SELECT min(next_attempt) FROM outbox WHERE status = 'queued'", "") < 0)
         return (time_t)-1;
     return (time_t)t;
 }
@@ -1009,9 +1018,9 @@ store_outbox_each(struct store *st, const char *status,
 {
     const char *what = "listing outbox mail";
     sqlite3_stmt *stmt = store_i_prepare(st, what,
-                                 "SELECT " OUTBOX_COLUMNS " FROM outbox"
-                                 " WHERE ?1 IS NULL OR status = ?1 ORDER BY id",
-                                 "s", status);
+                                         "SELECT " OUTBOX_COLUMNS " FROM outbox"
+                                         " WHERE ?1 IS NULL OR status = ?1 ORDER BY id",
+                                         "s", status);
     if (!stmt)
         return -1;
     int rc;
@@ -1039,9 +1048,9 @@ store_event_add(struct store *st, time_t now, const char *kind, const char *memb
     char what[160];
     snprintf(what, sizeof what, "logging event %s", kind ? kind : "(none)");
     return store_i_run(st, what,
-               "INSERT INTO events (at, kind, member, message_id, detail)"
-               " VALUES (?1, ?2, ?3, ?4, ?5)",
-               "issss", (int64_t)now, kind, member, message_id, detail) < 0
+                       "INSERT INTO events (at, kind, member, message_id, detail)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5)",
+                       "issss", (int64_t)now, kind, member, message_id, detail) < 0
                ? -1
                : 0;
 }
@@ -1050,8 +1059,8 @@ int
 store_event_count(struct store *st, const char *kind)
 {
     return store_i_query_count(st, "counting events",
-                       "SELECT count(*) FROM events WHERE ?1 IS NULL OR kind = ?1", "s", kind,
-                       NULL);
+                               "SELECT count(*) FROM events WHERE ?1 IS NULL OR kind = ?1", "s",
+                               kind, NULL);
 }
 
 /* ---- outbox threading and the reply budget ---- */
@@ -1061,8 +1070,8 @@ store_outbox_tag(struct store *st, int64_t id, const char *kind, const char *ref
 {
     char what[96];
     snprintf(what, sizeof what, "tagging outbox mail %lld", (long long)id);
-    int rc = store_i_run(st, what, "UPDATE outbox SET kind = ?1, ref = ?2 WHERE id = ?3", "ssi", kind, ref,
-                 (int64_t)id);
+    int rc = store_i_run(st, what, "UPDATE outbox SET kind = ?1, ref = ?2 WHERE id = ?3", "ssi",
+                         kind, ref, (int64_t)id);
     if (rc == 0)
         return store_i_set_err(st, "%s: no such mail", what);
     return rc < 0 ? -1 : 0;
@@ -1095,9 +1104,9 @@ store_outbox_recent(struct store *st, const char *recipient, const char *kind, t
 {
     int64_t n = 0;
     if (store_i_query_int(st, &n, "counting recent mail to one address",
-                  "SELECT count(*) FROM outbox WHERE recipient = ?1 COLLATE NOCASE"
-                  " AND kind = ?2 AND created >= ?3",
-                  "ssi", recipient, kind, (int64_t)since) < 0)
+                          "SELECT count(*) FROM outbox WHERE recipient = ?1 COLLATE NOCASE"
+                          " AND kind = ?2 AND created >= ?3",
+                          "ssi", recipient, kind, (int64_t)since) < 0)
         return -1;
     return (int)n;
 }
@@ -1129,9 +1138,9 @@ store_token_add(struct store *st, const char *token, const char *address, const 
     char what[320];
     snprintf(what, sizeof what, "saving the %s confirmation for %s", action, address);
     return store_i_run(st, what,
-               "INSERT INTO tokens (token, address, action, name, created, expires)"
-               " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-               "ssssii", token, address, action, name, (int64_t)now, (int64_t)expires) < 0
+                       "INSERT INTO tokens (token, address, action, name, created, expires)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                       "ssssii", token, address, action, name, (int64_t)now, (int64_t)expires) < 0
                ? -1
                : 0;
 }
@@ -1141,8 +1150,8 @@ store_token_get(struct store *st, const char *token, struct store_token *out)
 {
     const char *what = "looking up a confirmation token";
     memset(out, 0, sizeof *out);
-    sqlite3_stmt *stmt =
-        store_i_prepare(st, what, "SELECT " TOKEN_COLUMNS " FROM tokens WHERE token = ?1", "s", token);
+    sqlite3_stmt *stmt = store_i_prepare(
+        st, what, "SELECT " TOKEN_COLUMNS " FROM tokens WHERE token = ?1", "s", token);
     if (!stmt)
         return -1;
     int rc = store_i_step(st, stmt, what);
@@ -1157,10 +1166,11 @@ store_token_open_for(struct store *st, const char *address, time_t now, struct s
 {
     const char *what = "looking up an open confirmation";
     memset(out, 0, sizeof *out);
-    sqlite3_stmt *stmt = store_i_prepare(st, what,
-                                 "SELECT " TOKEN_COLUMNS " FROM tokens WHERE address = ?1"
-                                 " AND closed IS NULL AND expires > ?2 ORDER BY created DESC",
-                                 "si", address, (int64_t)now);
+    sqlite3_stmt *stmt =
+        store_i_prepare(st, what,
+                        "SELECT " TOKEN_COLUMNS " FROM tokens WHERE address = ?1"
+                        " AND closed IS NULL AND expires > ?2 ORDER BY created DESC",
+                        "si", address, (int64_t)now);
     if (!stmt)
         return -1;
     int rc = store_i_step(st, stmt, what);
@@ -1173,18 +1183,20 @@ store_token_open_for(struct store *st, const char *address, time_t now, struct s
 int
 store_token_close(struct store *st, const char *token, time_t now, const char *outcome)
 {
-    int rc = store_i_run(st, "closing a confirmation token",
-                 "UPDATE tokens SET closed = ?2, outcome = ?3 WHERE token = ?1 AND closed IS NULL",
-                 "sis", token, (int64_t)now, outcome);
+    int rc = store_i_run(
+        st, "closing a confirmation token",
+        "UPDATE tokens SET closed = ?2, outcome = ?3 WHERE token = ?1 AND closed IS NULL", "sis",
+        token, (int64_t)now, outcome);
     return rc < 0 ? -1 : rc;
 }
 
 int
 store_token_close_address(struct store *st, const char *address, time_t now, const char *outcome)
 {
-    int rc = store_i_run(st, "closing the confirmations of an address",
-                 "UPDATE tokens SET closed = ?2, outcome = ?3 WHERE address = ?1 AND closed IS NULL",
-                 "sis", address, (int64_t)now, outcome);
+    int rc = store_i_run(
+        st, "closing the confirmations of an address",
+        "UPDATE tokens SET closed = ?2, outcome = ?3 WHERE address = ?1 AND closed IS NULL", "sis",
+        address, (int64_t)now, outcome);
     return rc < 0 ? -1 : rc;
 }
 
@@ -1192,9 +1204,9 @@ int
 store_token_expire(struct store *st, time_t now)
 {
     int rc = store_i_run(st, "expiring confirmations",
-                 "UPDATE tokens SET closed = ?1, outcome = 'expired'"
-                 " WHERE closed IS NULL AND expires <= ?1",
-                 "i", (int64_t)now);
+                         "UPDATE tokens SET closed = ?1, outcome = 'expired'"
+                         " WHERE closed IS NULL AND expires <= ?1",
+                         "i", (int64_t)now);
     return rc < 0 ? -1 : rc;
 }
 
@@ -1220,14 +1232,15 @@ store_bounce_add(struct store *st, time_t now, const char *address, const char *
     char what[320];
     snprintf(what, sizeof what, "recording a bounce for %s", address);
     /* store_i_bind_args() knows no doubles: the score is bound by hand as ?6. */
-    sqlite3_stmt *stmt = store_i_prepare(st, what,
-                                 "INSERT INTO bounces (at, address, severity, status, diagnostic,"
-                                 " score) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                                 "issss", (int64_t)now, address, severity, status, diagnostic);
+    sqlite3_stmt *stmt =
+        store_i_prepare(st, what,
+                        "INSERT INTO bounces (at, address, severity, status, diagnostic,"
+                        " score) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        "issss", (int64_t)now, address, severity, status, diagnostic);
     if (!stmt)
         return -1;
     int rc = sqlite3_bind_double(stmt, 6, score) == SQLITE_OK ? store_i_step(st, stmt, what)
-                                                               : store_i_db_err(st, what);
+                                                              : store_i_db_err(st, what);
     store_i_finish(stmt);
     return rc < 0 ? -1 : 0;
 }
@@ -1239,11 +1252,11 @@ store_member_bounce(struct store *st, const char *address, double add, time_t no
     char what[320];
     snprintf(what, sizeof what, "scoring a bounce for member %s", address);
     sqlite3_stmt *stmt = store_i_prepare(st, what,
-                                 "UPDATE members SET bounce_score = bounce_score + ?2,"
-                                 " last_bounce = ?3, updated = ?3,"
-                                 " undeliverable = (bounce_score + ?2 >= ?4)"
-                                 " WHERE address = ?1 RETURNING undeliverable",
-                                 "s", address);
+                                         "UPDATE members SET bounce_score = bounce_score + ?2,"
+                                         " last_bounce = ?3, updated = ?3,"
+                                         " undeliverable = (bounce_score + ?2 >= ?4)"
+                                         " WHERE address = ?1 RETURNING undeliverable",
+                                         "s", address);
     if (!stmt)
         return -1;
     int rc = SQLITE_OK;
@@ -1264,8 +1277,9 @@ store_member_bounce(struct store *st, const char *address, double add, time_t no
 int
 store_member_set_away(struct store *st, const char *address, time_t until)
 {
-    int rc = store_i_run(st, "recording an absence", "UPDATE members SET away_until = ?2 WHERE address = ?1",
-                 "si", address, (int64_t)until);
+    int rc = store_i_run(st, "recording an absence",
+                         "UPDATE members SET away_until = ?2 WHERE address = ?1", "si", address,
+                         (int64_t)until);
     return rc < 0 ? -1 : rc;
 }
 
@@ -1273,22 +1287,23 @@ int
 store_outbox_erase_after(struct store *st, int64_t id)
 {
     int rc = store_i_run(st, "marking a farewell mail for erasure",
-                 "UPDATE outbox SET erase_after = 1 WHERE id = ?1", "i", (int64_t)id);
+                         "UPDATE outbox SET erase_after = 1 WHERE id = ?1", "i", (int64_t)id);
     if (rc == 0)
-        return store_i_set_err(st, "marking outbox mail %lld for erasure: no such mail", (long long)id);
+        return store_i_set_err(st, "marking outbox mail %lld for erasure: no such mail",
+                               (long long)id);
     return rc < 0 ? -1 : 0;
 }
 
 int
-store_member_set_state(struct store *st, const char *address, const char *state,
-                       time_t pause_until, time_t now)
+store_member_set_state(struct store *st, const char *address, const char *state, time_t pause_until,
+                       time_t now)
 {
     char what[320];
     snprintf(what, sizeof what, "setting member %s %s", address, state);
     int rc = store_i_run(st, what,
-                 "UPDATE members SET state = ?2, pause_until = nullif(?3, 0), updated = ?4"
-                 " WHERE address = ?1",
-                 "ssii", address, state, (int64_t)pause_until, (int64_t)now);
+                         "UPDATE members SET state = ?2, pause_until = nullif(?3, 0), updated = ?4"
+                         " WHERE address = ?1",
+                         "ssii", address, state, (int64_t)pause_until, (int64_t)now);
     return rc < 0 ? -1 : rc;
 }
 
@@ -1315,7 +1330,8 @@ store_member_erase(struct store *st, const char *address)
     char what[320];
     snprintf(what, sizeof what, "erasing member %s", address);
     for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++)
-        if (store_i_run(st, what, sql[i], i + 1 < sizeof sql / sizeof sql[0] ? "s" : "", address) < 0)
+        if (store_i_run(st, what, sql[i], i + 1 < sizeof sql / sizeof sql[0] ? "s" : "", address) <
+            0)
             return -1;
     return 0;
 }
@@ -1328,10 +1344,10 @@ store_member_stale_pending(struct store *st, char ***addresses, size_t *n)
     *addresses = NULL;
     *n = 0;
     sqlite3_stmt *stmt = store_i_prepare(st, what,
-                                 "SELECT address FROM members m WHERE state = 'pending'"
-                                 " AND NOT EXISTS (SELECT 1 FROM tokens t WHERE t.address ="
-                                 " m.address AND t.closed IS NULL) ORDER BY id",
-                                 "");
+                                         "SELECT address FROM members m WHERE state = 'pending'"
+                                         " AND NOT EXISTS (SELECT 1 FROM tokens t WHERE t.address ="
+                                         " m.address AND t.closed IS NULL) ORDER BY id",
+                                         "");
     if (!stmt)
         return -1;
     int rc;

@@ -16,20 +16,20 @@
 #include "mail.h"
 
 enum bounce_severity {
-    BOUNCE_NONE = 0,   /* not a failure report (e.g. a "delivered" DSN) */
-    BOUNCE_TEMPORARY,  /* 4.x.x, Action: delayed */
-    BOUNCE_PERMANENT,  /* 5.x.x, Action: failed */
-    BOUNCE_POLICY,     /* 5.7.x: refused for policy/spam/auth reasons */
-    BOUNCE_COMPLAINT,  /* ARF feedback report */
+    BOUNCE_NONE = 0,  /* not a failure report (e.g. a "delivered" DSN) */
+    BOUNCE_TEMPORARY, /* 4.x.x, Action: delayed */
+    BOUNCE_PERMANENT, /* 5.x.x, Action: failed */
+    BOUNCE_POLICY,    /* 5.7.x: refused for policy/spam/auth reasons */
+    BOUNCE_COMPLAINT, /* ARF feedback report */
 };
 
 struct bounce_info {
     enum bounce_severity severity;
-    char **recipients;  /* failed recipient addresses, lower case */
+    char **recipients; /* failed recipient addresses, lower case */
     size_t n_recipients;
-    char status[16];    /* enhanced status code, "" when unknown */
-    int reply_code;     /* SMTP reply code, 0 when unknown */
-    char *diagnostic;   /* one line, UTF-8, may be NULL */
+    char status[16];       /* enhanced status code, "" when unknown */
+    int reply_code;        /* SMTP reply code, 0 when unknown */
+    char *diagnostic;      /* one line, UTF-8, may be NULL */
     char *orig_message_id; /* Message-ID of the returned message, without <>, may be NULL */
 };
 

@@ -20,17 +20,17 @@ struct compose_msg {
     const char *from_addr; /* community address */
     const char *to_name;   /* may be NULL */
     const char *to_addr;
-    const char *subject;   /* UTF-8 */
-    const char *body;      /* UTF-8, \n or \r\n line ends */
+    const char *subject; /* UTF-8 */
+    const char *body;    /* UTF-8, \n or \r\n line ends */
     /*
      * UTF-8 HTML rendering of the same content, or NULL.  When set the body is
      * multipart/alternative: the text/plain part, then a text/html part.
      */
     const char *html;
-    const char *in_reply_to; /* Message-ID being answered, without <>, may be NULL */
-    const char *references;  /* its References, space-separated ids without <>, may be NULL */
-    const char *auto_submitted; /* "auto-replied" or "auto-generated" */
-    const char *list_id;        /* e.g. "<mentors.example.org>", may be NULL */
+    const char *in_reply_to;      /* Message-ID being answered, without <>, may be NULL */
+    const char *references;       /* its References, space-separated ids without <>, may be NULL */
+    const char *auto_submitted;   /* "auto-replied" or "auto-generated" */
+    const char *list_id;          /* e.g. "<mentors.example.org>", may be NULL */
     const char *list_unsubscribe; /* mailto: URI without <>, may be NULL */
     const char *msgid_domain;     /* right-hand side of the new Message-ID */
     time_t date;

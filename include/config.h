@@ -76,38 +76,39 @@ struct config_programme {
 
 /* [matching]: how newcomers are paired with mentors (see match.h for the terms). */
 struct config_matching {
-    char *mode;              /* "pairs" (default), "circles", "buddies", "rotation" */
-    int mentor_accepts;      /* a proposal goes to the mentor first; default yes */
-    int proposal_timeout;    /* seconds a mentor has to answer a proposal; default 3 days */
-    int interval;            /* seconds between matching rounds; default 1 hour */
-    int circle_size;         /* newcomers per circle; default 4 */
-    int peer_circle_weeks;   /* waiting this long, newcomers sharing a topic form a peer circle; 0 = off */
-    int buddy_weeks;         /* length of an onboarding buddy pairing; default 4 */
+    char *mode;            /* "pairs" (default), "circles", "buddies", "rotation" */
+    int mentor_accepts;    /* a proposal goes to the mentor first; default yes */
+    int proposal_timeout;  /* seconds a mentor has to answer a proposal; default 3 days */
+    int interval;          /* seconds between matching rounds; default 1 hour */
+    int circle_size;       /* newcomers per circle; default 4 */
+    int peer_circle_weeks; /* waiting this long, newcomers sharing a topic form a peer circle; 0 =
+                              off */
+    int buddy_weeks;       /* length of an onboarding buddy pairing; default 4 */
     double tag, language, tz_overlap, goal, wait_bonus_per_day, load_penalty; /* weights */
-    int require_common_language; /* default yes */
-    int top_k, top_r;            /* candidates per newcomer / per mentor; 20 / 5 */
-    char *synonyms;              /* "js=javascript, k8s=kubernetes"; default none */
+    int require_common_language;                                              /* default yes */
+    int top_k, top_r; /* candidates per newcomer / per mentor; 20 / 5 */
+    char *synonyms;   /* "js=javascript, k8s=kubernetes"; default none */
 };
 
 /* [lifecycle]: the programme over weeks. */
 struct config_lifecycle {
-    int length;           /* seconds a pairing lasts; default 12 weeks */
-    char *checkins;       /* days after the start: "3, 14, 30, 60"; default that */
-    int quiet_start;      /* hour (0-23, recipient's local time) from which nothing is sent; 21 */
-    int quiet_end;        /* hour until which nothing is sent; 8 */
-    int reminder_period;  /* at most one reminder mail per mentor per period; default 7 days */
-    int silent_checkins;  /* unanswered check-ins before the mentee is offered a new mentor; 2 */
-    int pause_notice;     /* seconds before a pause ends that the member is told; 3 days */
-    char *introduction;   /* "together" (one mail to both, default) or "separate" */
+    int length;          /* seconds a pairing lasts; default 12 weeks */
+    char *checkins;      /* days after the start: "3, 14, 30, 60"; default that */
+    int quiet_start;     /* hour (0-23, recipient's local time) from which nothing is sent; 21 */
+    int quiet_end;       /* hour until which nothing is sent; 8 */
+    int reminder_period; /* at most one reminder mail per mentor per period; default 7 days */
+    int silent_checkins; /* unanswered check-ins before the mentee is offered a new mentor; 2 */
+    int pause_notice;    /* seconds before a pause ends that the member is told; 3 days */
+    char *introduction;  /* "together" (one mail to both, default) or "separate" */
 };
 
 /* [digest]: the managers' digest and manager commands by mail. */
 struct config_digest {
-    char *frequency;         /* "daily", "weekly" (default), "monthly", "never" */
-    char *day;               /* weekday for weekly ("monday"), day of month for monthly ("1") */
-    int hour;                /* hour of the day in timezone; default 9 */
-    char *timezone;          /* managers' time zone; default UTC */
-    char *trusted_authserv;  /* authserv-id whose Authentication-Results are trusted; none */
+    char *frequency;        /* "daily", "weekly" (default), "monthly", "never" */
+    char *day;              /* weekday for weekly ("monday"), day of month for monthly ("1") */
+    int hour;               /* hour of the day in timezone; default 9 */
+    char *timezone;         /* managers' time zone; default UTC */
+    char *trusted_authserv; /* authserv-id whose Authentication-Results are trusted; none */
 };
 
 struct config_store {

@@ -23,10 +23,10 @@ struct outbox_mail {
     const struct template_var *vars; /* extra variables; community_* are added */
     size_t nvars;
     const struct mail *in_reply_to; /* the mail answered, or NULL for scheduled mail */
-    const char *kind;  /* "reply" (default), "confirm", "scheduled", "notice" */
-    const char *ref;   /* conversation token, put in the outbox for threading; may be NULL */
-    int erase_after;   /* blank the stored copy once sent (mail to a member who left) */
-    const char *html;  /* an HTML alternative of the rendered text (UTF-8), or NULL */
+    const char *kind;               /* "reply" (default), "confirm", "scheduled", "notice" */
+    const char *ref;  /* conversation token, put in the outbox for threading; may be NULL */
+    int erase_after;  /* blank the stored copy once sent (mail to a member who left) */
+    const char *html; /* an HTML alternative of the rendered text (UTF-8), or NULL */
 };
 
 /*

@@ -21,17 +21,17 @@ struct profile_problem {
 };
 
 struct profile {
-    char *name;             /* NULL when not given */
-    char **skills;          /* normalised tags */
+    char *name;    /* NULL when not given */
+    char **skills; /* normalised tags */
     size_t n_skills;
-    char **languages;       /* English names, lower case: "english", "spanish" */
+    char **languages; /* English names, lower case: "english", "spanish" */
     size_t n_languages;
-    char *timezone;         /* IANA name ("Europe/Berlin") or "UTC+02:00"; NULL when not given */
-    char **goals;           /* keywords */
+    char *timezone; /* IANA name ("Europe/Berlin") or "UTC+02:00"; NULL when not given */
+    char **goals;   /* keywords */
     size_t n_goals;
-    int capacity;           /* mentees at once; -1 when not given */
-    int availability;       /* hours per week; -1 when not given */
-    size_t n_fields;        /* fields understood */
+    int capacity;     /* mentees at once; -1 when not given */
+    int availability; /* hours per week; -1 when not given */
+    size_t n_fields;  /* fields understood */
     struct profile_problem *problems;
     size_t n_problems;
 };

@@ -117,11 +117,11 @@ struct store_member {
     char *profile; /* free text (key: value lines) */
     time_t created;
     time_t updated;
-    double bounce_score; /* permanent bounce +1, temporary +0.5, at most once a day */
-    time_t last_bounce;  /* when the score last grew; 0 never */
-    int undeliverable;   /* the score reached [programme] bounce_threshold */
-    time_t away_until;   /* an out-of-office reply holds reminders back until then */
-    time_t pause_until;  /* a paused member resumes by itself then; 0 when open-ended */
+    double bounce_score;  /* permanent bounce +1, temporary +0.5, at most once a day */
+    time_t last_bounce;   /* when the score last grew; 0 never */
+    int undeliverable;    /* the score reached [programme] bounce_threshold */
+    time_t away_until;    /* an out-of-office reply holds reminders back until then */
+    time_t pause_until;   /* a paused member resumes by itself then; 0 when open-ended */
     time_t waiting_since; /* a newcomer without a mentor has waited since then; 0 when not */
     time_t last_break;    /* a mentor's last pause ended then; 0 never */
     int unanswered;       /* check-ins and proposals left unanswered in a row */
@@ -196,8 +196,8 @@ int store_outbox_recent(struct store *st, const char *recipient, const char *kin
 struct store_token {
     char *token;
     char *address;
-    char *action;  /* "join", "mentor" */
-    char *name;    /* display name given with the request */
+    char *action; /* "join", "mentor" */
+    char *name;   /* display name given with the request */
     time_t created;
     time_t expires;
     time_t closed; /* 0 while open */
@@ -256,13 +256,13 @@ struct store_pair {
     int64_t id;
     int64_t newcomer; /* member ids; 0 once that member was erased */
     int64_t mentor;
-    char *state;      /* "proposed", "active", "declined", "expired", "ended" */
-    int64_t score;    /* milli-points (match.h) */
-    char *reasons;    /* newline-separated, best first; may be NULL */
-    char *ref;        /* token for replies about this pair ([ref ...], outbox ref) */
+    char *state;   /* "proposed", "active", "declined", "expired", "ended" */
+    int64_t score; /* milli-points (match.h) */
+    char *reasons; /* newline-separated, best first; may be NULL */
+    char *ref;     /* token for replies about this pair ([ref ...], outbox ref) */
     time_t created, started, ends, ended; /* 0 when not (yet) */
-    char *end_reason; /* "done", "rematch", ...; NULL while open */
-    int64_t circle;   /* the circle (its first pair's id) this pair belongs to; 0 when none */
+    char *end_reason;                     /* "done", "rematch", ...; NULL while open */
+    int64_t circle; /* the circle (its first pair's id) this pair belongs to; 0 when none */
 };
 
 /*
@@ -284,8 +284,8 @@ void store_pairs_free(struct store_pair *v, size_t n);
  * and ends; any other state sets ended = now and end_reason.  Returns 1 when
  * it moved, 0 when the pair was not in from (a late or repeated answer).
  */
-int store_pair_set_state(struct store *st, int64_t id, const char *from, const char *to,
-                         time_t now, time_t ends, const char *end_reason);
+int store_pair_set_state(struct store *st, int64_t id, const char *from, const char *to, time_t now,
+                         time_t ends, const char *end_reason);
 /* Pairs of a mentor (0: all) in state (NULL: any), or -1. */
 int store_pair_count(struct store *st, int64_t mentor, const char *state);
 /* Pairs that started at or after since (the recent match rate), or -1. */
@@ -371,8 +371,8 @@ struct store_schedule_event {
     char arg[64];   /* "" when none */
 };
 
-int store_schedule_add(struct store *st, time_t due, const char *kind, int64_t member,
-                       int64_t pair, const char *arg, time_t now, int64_t *id_out);
+int store_schedule_add(struct store *st, time_t due, const char *kind, int64_t member, int64_t pair,
+                       const char *arg, time_t now, int64_t *id_out);
 /* The oldest event not done with due <= now: 1 and *out filled, 0 when none. */
 int store_schedule_next(struct store *st, time_t now, struct store_schedule_event *out);
 int store_schedule_done(struct store *st, int64_t id, time_t now, const char *outcome);

@@ -20,8 +20,8 @@ struct template_var {
 
 /*
  * Render name.txt from dir, a directory or a search path "A:B" (the first
- * directory holding the file wins: a community overrides single templates).  On success *subject and *body are malloc'd UTF-8
- * (body lines end in \n) and 0 is returned; -1 with err set otherwise.
+ * directory holding the file wins: a community overrides single templates).  On success *subject
+ * and *body are malloc'd UTF-8 (body lines end in \n) and 0 is returned; -1 with err set otherwise.
  */
 int template_render(const char *dir, const char *name, const struct template_var *vars,
                     size_t nvars, char **subject, char **body, char *err, size_t errlen);

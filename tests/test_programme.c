@@ -71,17 +71,17 @@ teardown(void **state)
 
 /* A raw mail; extra is more header lines, each ending in \r\n. */
 static char *
-mail(struct fixture *f, const char *from, const char *subject, const char *extra,
-     const char *body)
+mail(struct fixture *f, const char *from, const char *subject, const char *extra, const char *body)
 {
     char *raw = NULL;
 
     f->seq++;
-    assert_true(asprintf(&raw,
-                         "From: %s\r\nTo: mentors@example.test\r\nSubject: %s\r\n"
-                         "Message-ID: <m%d@client.test>\r\nDate: Thu, 01 Jan 2026 10:00:00 +0000\r\n"
-                         "%s\r\n%s",
-                         from, subject, f->seq, extra ? extra : "", body) > 0);
+    assert_true(
+        asprintf(&raw,
+                 "From: %s\r\nTo: mentors@example.test\r\nSubject: %s\r\n"
+                 "Message-ID: <m%d@client.test>\r\nDate: Thu, 01 Jan 2026 10:00:00 +0000\r\n"
+                 "%s\r\n%s",
+                 from, subject, f->seq, extra ? extra : "", body) > 0);
     return raw;
 }
 
@@ -207,7 +207,7 @@ test_join_asks_for_confirmation_first(void **state)
     struct sent s;
 
     assert_string_equal(deliver(f, mail(f, "Ann <ann@example.test>", "JOIN", NULL,
-                                         "Hi!\r\nSkills: rust, docs\r\nTime zone: UTC+1\r\n")),
+                                        "Hi!\r\nSkills: rust, docs\r\nTime zone: UTC+1\r\n")),
                         "answered");
     member(f, "ann@example.test", "newcomer", "pending");
     last_sent(f, &s);
@@ -272,8 +272,7 @@ test_forged_confirmation_changes_nothing(void **state)
     deliver(f, mail(f, "ann@example.test", "join", NULL, "x\r\n"));
     last_sent(f, &s);
     snprintf(body, sizeof(body), "confirm %s\r\n", s.ref);
-    assert_string_equal(deliver(f, mail(f, "eve@example.test", "confirm", NULL, body)),
-                        "answered");
+    assert_string_equal(deliver(f, mail(f, "eve@example.test", "confirm", NULL, body)), "answered");
     member(f, "ann@example.test", "newcomer", "pending");
     last_sent(f, &s);
     assert_string_equal(s.rcpt, "eve@example.test");
@@ -527,15 +526,15 @@ test_plus_address_names_the_command(void **state)
     struct sent s;
 
     f->cfg.programme.plus_addressing = 1;
-    deliver(f, mail(f, "ann@example.test", "hello",
-                    "Delivered-To: mentors+join@example.test\r\n", "leave\r\n"));
+    deliver(f, mail(f, "ann@example.test", "hello", "Delivered-To: mentors+join@example.test\r\n",
+                    "leave\r\n"));
     last_sent(f, &s);
     assert_string_equal(s.kind, "confirm");
     assert_non_null(strstr(s.headers, "Please confirm your Example Community mentoring request"));
     /* without the setting the address means nothing */
     f->cfg.programme.plus_addressing = 0;
-    deliver(f, mail(f, "bob@example.test", "hello",
-                    "Delivered-To: mentors+join@example.test\r\n", "hm\r\n"));
+    deliver(f, mail(f, "bob@example.test", "hello", "Delivered-To: mentors+join@example.test\r\n",
+                    "hm\r\n"));
     last_sent(f, &s);
     assert_non_null(strstr(s.body, "could not tell"));
 }
@@ -605,9 +604,8 @@ test_bounces_score_and_mark_undeliverable(void **state)
 
     join_confirmed(f, "dan@example.test", "mentor");
     for (int day = 0; day < 3; day++) {
-        assert_string_equal(deliver_at(f, dsn(f, "dan@example.test", "5.1.1"), T0 + day * DAY + 1,
-                                       0),
-                            "recorded");
+        assert_string_equal(
+            deliver_at(f, dsn(f, "dan@example.test", "5.1.1"), T0 + day * DAY + 1, 0), "recorded");
         /* a second bounce the same day is recorded but not scored */
         deliver_at(f, dsn(f, "dan@example.test", "5.1.1"), T0 + day * DAY + 2, 0);
     }
@@ -652,9 +650,9 @@ test_reply_budget_stops_a_flood(void **state)
     f->cfg.limits.replies_per_hour = 5;
     f->cfg.limits.replies_per_day = 20;
     for (int i = 0; i < 5; i++)
-        assert_string_equal(deliver_at(f, mail(f, "cat@example.test", "help", NULL, "\r\n"),
-                                       T0 + i * 60, 0),
-                            "answered");
+        assert_string_equal(
+            deliver_at(f, mail(f, "cat@example.test", "help", NULL, "\r\n"), T0 + i * 60, 0),
+            "answered");
     assert_string_equal(
         deliver_at(f, mail(f, "cat@example.test", "help", NULL, "\r\n"), T0 + 300, 0),
         "over-budget");
@@ -666,8 +664,7 @@ test_reply_budget_stops_a_flood(void **state)
         "answered");
     /* another sender is never affected */
     assert_string_equal(
-        deliver_at(f, mail(f, "dan@example.test", "help", NULL, "\r\n"), T0 + 301, 0),
-        "answered");
+        deliver_at(f, mail(f, "dan@example.test", "help", NULL, "\r\n"), T0 + 301, 0), "answered");
 }
 
 static void
@@ -684,7 +681,8 @@ test_too_large_gets_a_polite_answer(void **state)
     /* the inbox parses only the headers of an oversized mail and passes its real size */
     assert_int_equal(mail_parse(raw, strlen(raw), &m, err, sizeof(err)), 0);
     assert_int_equal(store_begin(f->st), 0);
-    assert_int_equal(programme_handle_mail(&f->cfg, f->st, m, raw, strlen(raw), claimed, T0, &res), 0);
+    assert_int_equal(programme_handle_mail(&f->cfg, f->st, m, raw, strlen(raw), claimed, T0, &res),
+                     0);
     assert_int_equal(store_commit(f->st), 0);
     assert_string_equal(res.outcome, "too-large");
     mail_free(m);

@@ -175,16 +175,20 @@ test_search_path_override(void **state)
     assert_int_equal(mkdir(own, 0755), 0);
     assert_int_equal(tu_write_file(own, "help.txt", "Subject: Our own help\n\nAsk Ana.\n"), 0);
     snprintf(path, sizeof(path), "%s:%s", own, MENTORD_SRCDIR "/templates");
-    struct template_var v[] = {{"community_name", "C"}, {"community_address", "c@x.org"},
-                               {"to_name", NULL}, {"not_understood", NULL}};
+    struct template_var v[] = {{"community_name", "C"},
+                               {"community_address", "c@x.org"},
+                               {"to_name", NULL},
+                               {"not_understood", NULL}};
     assert_int_equal(template_render(path, "help", v, 4, &s, &b, f->err, sizeof(f->err)), 0);
     assert_string_equal(s, "Our own help");
     assert_string_equal(b, "Ask Ana.\n");
     free(s);
     free(b);
     /* a template the community did not copy comes from the installed folder */
-    struct template_var r[] = {{"community_name", "C"}, {"community_address", "c@x.org"},
-                               {"to_name", NULL}, {"role", "mentor"}};
+    struct template_var r[] = {{"community_name", "C"},
+                               {"community_address", "c@x.org"},
+                               {"to_name", NULL},
+                               {"role", "mentor"}};
     assert_int_equal(template_render(path, "already", r, 4, &s, &b, f->err, sizeof(f->err)), 0);
     assert_non_null(strstr(s, "already part of C"));
     free(s);
