@@ -785,8 +785,8 @@ read_password(struct load_ctx *ctx, const char *path, int line, char **out)
 
 /* ---- defaults and rules involving several keys ---- */
 
-static void
-init_defaults(struct config *cfg)
+void
+config_set_defaults(struct config *cfg)
 {
     cfg->imap.tls.security = CONFIG_SEC_TLS;
     cfg->imap.tls.verify = 1;
@@ -1189,7 +1189,7 @@ config_load(const char *path, struct config *cfg, char *err, size_t errlen)
     ctx.errlen = errlen;
     if (err != NULL && errlen > 0)
         err[0] = '\0';
-    init_defaults(cfg);
+    config_set_defaults(cfg);
     cfg->path = strdup(ctx.path);
     if (cfg->path == NULL)
         fail(&ctx, 0, "out of memory");

@@ -151,6 +151,12 @@ struct config {
 int config_load(const char *path, struct config *cfg, char *err, size_t errlen);
 void config_free(struct config *cfg);
 
+/*
+ * The numeric and boolean defaults config_load starts from (strings stay as
+ * they are).  For code that builds a configuration without a file: tests.
+ */
+void config_set_defaults(struct config *cfg);
+
 /* Print the effective configuration as INI, with passwords masked as "********". */
 void config_print(const struct config *cfg, FILE *out);
 

@@ -65,19 +65,8 @@ setup(void **state)
     assert_int_equal(store_open(f->path, &f->st, err, sizeof(err)), 0);
     assert_int_equal(sqlite3_open(f->path, &f->db), SQLITE_OK);
     sqlite3_busy_timeout(f->db, 5000);
-    f->managers[0] = "boss@example.test";
-    f->managers[1] = "chief@example.test";
-    f->cfg.community.name = "Example Community";
-    f->cfg.community.address = "mentors@example.test";
-    f->cfg.community.managers = f->managers;
+    tu_test_config(&f->cfg, f->managers);
     f->cfg.community.n_managers = 2;
-    f->cfg.community.list_id = "<mentors.example.test>";
-    f->cfg.smtp.from = "mentors@example.test";
-    f->cfg.templates.dir = MENTORD_SRCDIR "/templates";
-    f->cfg.digest.frequency = "weekly";
-    f->cfg.digest.day = "monday";
-    f->cfg.digest.hour = 9;
-    f->cfg.digest.timezone = "UTC";
     f->b0 = utc(2026, 11, 30, 9, 0); /* a Monday */
     f->b1 = f->b0 - 7 * DAY;
     f->now = f->b0 + HOUR;

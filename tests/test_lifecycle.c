@@ -28,7 +28,7 @@ struct fixture {
     char path[300];
     struct config cfg;
     struct store *st;
-    char *managers[1];
+    char *managers[2];
     sqlite3 *db; /* a second connection for looking */
 };
 
@@ -43,26 +43,7 @@ setup(void **state)
     snprintf(f->path, sizeof(f->path), "%s/m.db", f->dir);
     assert_int_equal(store_open(f->path, &f->st, err, sizeof(err)), 0);
     assert_int_equal(sqlite3_open(f->path, &f->db), SQLITE_OK);
-    f->managers[0] = "boss@example.test";
-    f->cfg.community.name = "Example Community";
-    f->cfg.community.address = "mentors@example.test";
-    f->cfg.community.managers = f->managers;
-    f->cfg.community.n_managers = 1;
-    f->cfg.community.list_id = "<mentors.example.test>";
-    f->cfg.smtp.from = "mentors@example.test";
-    f->cfg.templates.dir = MENTORD_SRCDIR "/templates";
-    f->cfg.limits.max_message_size = 1024 * 1024;
-    f->cfg.limits.replies_per_hour = 100;
-    f->cfg.limits.replies_per_day = 1000;
-    f->cfg.lifecycle.length = 84 * DAY;
-    f->cfg.lifecycle.checkins = "3, 14, 30, 60";
-    f->cfg.lifecycle.quiet_start = 21;
-    f->cfg.lifecycle.quiet_end = 8;
-    f->cfg.lifecycle.reminder_period = 7 * DAY;
-    f->cfg.lifecycle.silent_checkins = 2;
-    f->cfg.lifecycle.pause_notice = 3 * DAY;
-    f->cfg.lifecycle.introduction = "together";
-    f->cfg.matching.proposal_timeout = 3 * DAY;
+    tu_test_config(&f->cfg, f->managers);
     *state = f;
     return 0;
 }

@@ -43,30 +43,10 @@ setup(void **state)
     assert_int_equal(store_open(f->path, &f->st, err, sizeof(err)), 0);
     assert_int_equal(sqlite3_open(f->path, &f->db), SQLITE_OK);
     sqlite3_busy_timeout(f->db, 5000);
-    f->managers[0] = "Boss@example.test";
-    f->managers[1] = "chief@example.test";
-    f->cfg.community.name = "Example Community";
-    f->cfg.community.address = "mentors@example.test";
-    f->cfg.community.managers = f->managers;
+    tu_test_config(&f->cfg, f->managers);
+    f->managers[0] = "Boss@example.test"; /* addresses compare without case */
     f->cfg.community.n_managers = 2;
-    f->cfg.community.list_id = "<mentors.example.test>";
-    f->cfg.smtp.from = "mentors@example.test";
-    f->cfg.templates.dir = MENTORD_SRCDIR "/templates";
-    f->cfg.limits.max_message_size = 1024 * 1024;
-    f->cfg.limits.replies_per_hour = 100;
-    f->cfg.limits.replies_per_day = 1000;
-    f->cfg.programme.confirm_expiry = 3 * DAY;
-    f->cfg.programme.bounce_threshold = 3;
-    f->cfg.lifecycle.length = 84 * DAY;
     f->cfg.lifecycle.checkins = "3, 14";
-    f->cfg.lifecycle.quiet_start = 21;
-    f->cfg.lifecycle.quiet_end = 8;
-    f->cfg.lifecycle.introduction = "together";
-    f->cfg.matching.mode = "pairs";
-    f->cfg.digest.frequency = "weekly";
-    f->cfg.digest.day = "monday";
-    f->cfg.digest.hour = 9;
-    f->cfg.digest.timezone = "UTC";
     f->cfg.digest.trusted_authserv = "mx.example.test";
     char *e = NULL;
     int rc = sqlite3_exec(

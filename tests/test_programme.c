@@ -25,7 +25,7 @@ struct fixture {
     char path[300];
     struct config cfg;
     struct store *st;
-    char *managers[1];
+    char *managers[2];
     int seq;
 };
 
@@ -39,21 +39,7 @@ setup(void **state)
     assert_int_equal(tu_mkdtemp(f->dir, sizeof(f->dir), "prog"), 0);
     snprintf(f->path, sizeof(f->path), "%s/m.db", f->dir);
     assert_int_equal(store_open(f->path, &f->st, err, sizeof(err)), 0);
-    f->managers[0] = "boss@example.test";
-    f->cfg.community.name = "Example Community";
-    f->cfg.community.address = "mentors@example.test";
-    f->cfg.community.managers = f->managers;
-    f->cfg.community.n_managers = 1;
-    f->cfg.community.list_id = "<mentors.example.test>";
-    f->cfg.smtp.from = "mentors@example.test";
-    f->cfg.templates.dir = MENTORD_SRCDIR "/templates";
-    f->cfg.limits.max_message_size = 1024 * 1024;
-    /* generous here; test_reply_budget_stops_a_flood sets the real defaults */
-    f->cfg.limits.replies_per_hour = 100;
-    f->cfg.limits.replies_per_day = 1000;
-    f->cfg.programme.confirm_expiry = 3 * DAY;
-    f->cfg.programme.bounce_threshold = 3;
-    f->cfg.programme.away_pause = 7 * DAY;
+    tu_test_config(&f->cfg, f->managers);
     *state = f;
     return 0;
 }
