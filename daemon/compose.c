@@ -7,6 +7,7 @@
  * through header_text(): control characters (CR and LF above all) become
  * spaces, so nothing a member wrote can ever start a header of its own.
  */
+#include "buf.h"
 #include "compose.h"
 
 #include <errno.h>
@@ -26,54 +27,6 @@
 #define LONG_WORD 60
 #define MAX_REFERENCES 10
 #define MAX_ID_LEN 250
-
-struct buf {
-    char *data;
-    size_t len;
-    size_t cap;
-    int oom;
-};
-
-static void
-buf_add(struct buf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->data, cap);
-        if (p == NULL) {
-            b->oom = 1;
-            return;
-        }
-        b->data = p;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
-
-static void
-buf_str(struct buf *b, const char *s)
-{
-    buf_add(b, s, strlen(s));
-}
-
-/* The finished string (malloc'd), or NULL when memory ran out. */
-static char *
-buf_take(struct buf *b)
-{
-    if (b->oom) {
-        free(b->data);
-        return NULL;
-    }
-    if (b->data == NULL)
-        return strdup("");
-    return b->data;
-}
 
 static int
 is_ctl(unsigned char c)
@@ -184,13 +137,13 @@ encode_words(const char *s)
             n = 1; /* header_text() has already replaced invalid bytes */
         if (pos + n - start > WORD_BYTES) {
             if (add_encoded_word(&b, s + start, pos - start) != 0)
-                b.oom = 1;
+                b.failed = 1;
             start = pos;
         }
         pos += n;
     }
     if (pos > start && add_encoded_word(&b, s + start, pos - start) != 0)
-        b.oom = 1;
+        b.failed = 1;
     return buf_take(&b);
 }
 
@@ -292,8 +245,8 @@ add_header(struct buf *b, const char *name, const char *value)
     buf_str(&line, ": ");
     size_t min_break = line.len;
     buf_str(&line, value);
-    if (line.oom) {
-        b->oom = 1;
+    if (line.failed) {
+        b->failed = 1;
         return;
     }
     const char *s = line.data, *end = line.data + line.len;
@@ -340,7 +293,7 @@ mailbox(const char *name, const char *addr)
         if (needs_encoding(text)) {
             char *enc = encode_words(text);
             if (enc == NULL)
-                b.oom = 1;
+                b.failed = 1;
             else
                 buf_str(&b, enc);
             free(enc);
@@ -370,7 +323,7 @@ add_mailbox_header(struct buf *b, const char *hname, const char *name, const cha
 {
     char *v = mailbox(name, addr);
     if (v == NULL) {
-        b->oom = 1;
+        b->failed = 1;
         return;
     }
     add_header(b, hname, v);
@@ -649,8 +602,8 @@ add_optional(struct buf *b, const char *name, const char *pre, const char *value
     buf_str(&v, pre);
     buf_str(&v, value);
     buf_str(&v, post);
-    if (v.oom) {
-        b->oom = 1;
+    if (v.failed) {
+        b->failed = 1;
     } else {
         add_header(b, name, v.data);
     }
@@ -668,7 +621,7 @@ build_headers(const struct compose_msg *msg, const char *msgid, const char *cte,
     add_mailbox_header(&b, "To", msg->to_name, msg->to_addr);
     char *subject = compose_encode_word(msg->subject);
     if (subject == NULL)
-        b.oom = 1;
+        b.failed = 1;
     else
         add_header(&b, "Subject", subject);
     free(subject);

@@ -10,6 +10,7 @@
  * transfer encoding with mailmime_part_parse and convert the charset with
  * iconv.  Every string handed out is valid UTF-8.
  */
+#include "buf.h"
 #include "mail.h"
 
 #include <ctype.h>
@@ -36,54 +37,6 @@
 #define MAIL_MAX_HTML (2u * 1024 * 1024)
 
 /* ---- growable byte buffer ---------------------------------------------- */
-
-struct buf {
-    char *data;
-    size_t len;
-    size_t cap;
-    int failed; /* an allocation failed: the content is incomplete */
-};
-
-static void
-buf_add(struct buf *b, const char *s, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->data, cap);
-        if (p == NULL) {
-            b->failed = 1;
-            return;
-        }
-        b->data = p;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
-
-static void
-buf_addc(struct buf *b, char c)
-{
-    buf_add(b, &c, 1);
-}
-
-/* Hand over the buffer as a NUL-terminated string (never NULL unless out of memory). */
-static char *
-buf_take(struct buf *b)
-{
-    if (b->failed) {
-        free(b->data);
-        return NULL;
-    }
-    if (b->data == NULL)
-        return strdup("");
-    return b->data;
-}
 
 static char *
 dup_n(const char *s, size_t n)

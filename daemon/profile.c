@@ -24,6 +24,7 @@
  *    "8 hours a month" is 2 a week;
  *  - at most 20 problems are kept, so a reply stays readable.
  */
+#include "buf.h"
 #include "profile.h"
 
 #include <ctype.h>
@@ -534,66 +535,6 @@ static const char *const small_numbers[] = {"zero", "one",    "two",   "three", 
 /* ---- strings ------------------------------------------------------------ */
 
 /* Growable string; any failed allocation is remembered and reported once at the end. */
-struct buf {
-    char *s;
-    size_t len, cap;
-    int failed;
-};
-
-static void
-buf_add(struct buf *b, const char *s, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 128;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *t = realloc(b->s, cap);
-        if (t == NULL) {
-            b->failed = 1;
-            return;
-        }
-        b->s = t;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-static void
-buf_str(struct buf *b, const char *s)
-{
-    buf_add(b, s, strlen(s));
-}
-
-static void __attribute__((format(printf, 2, 3))) buf_printf(struct buf *b, const char *fmt, ...)
-{
-    char tmp[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->failed = 1;
-        return;
-    }
-    buf_add(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
-
-/* The finished string (never NULL on success), or NULL after an allocation failure. */
-static char *
-buf_finish(struct buf *b)
-{
-    if (!b->failed && b->s == NULL)
-        buf_add(b, "", 0);
-    if (b->failed) {
-        free(b->s);
-        return NULL;
-    }
-    return b->s;
-}
 
 static size_t
 space_len(const char *s)
@@ -1039,7 +980,7 @@ field_languages(const char *value, struct profile *p, char **why)
     if (lower == NULL || split_list(lower, add_language, &l) != 0) {
         free(lower);
         free_list(l.tags.items, l.tags.n);
-        free(l.unknown.s);
+        free(l.unknown.data);
         return V_NOMEM;
     }
     free(lower);
@@ -1049,7 +990,7 @@ field_languages(const char *value, struct profile *p, char **why)
         p->n_languages = l.tags.n;
     }
     if (l.n_unknown == 0 && l.tags.n > 0) {
-        free(l.unknown.s);
+        free(l.unknown.data);
         return V_OK;
     }
     if (l.n_unknown == 0)
@@ -1058,8 +999,8 @@ field_languages(const char *value, struct profile *p, char **why)
     else
         *why = hint("Languages: %s %s not a language I know. Write language names separated by "
                     "commas, like Languages: English, Spanish.",
-                    l.unknown.s, l.n_unknown > 1 ? "are" : "is");
-    free(l.unknown.s);
+                    l.unknown.data, l.n_unknown > 1 ? "are" : "is");
+    free(l.unknown.data);
     return *why ? V_PROBLEM : V_NOMEM;
 }
 
@@ -1712,7 +1653,7 @@ write_fields(const struct profile *p, const char *prefix, const char *const labe
                    !human                 ? ""
                    : p->availability == 1 ? " hour per week"
                                           : " hours per week");
-    return buf_finish(&b);
+    return buf_take(&b);
 }
 
 char *

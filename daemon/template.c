@@ -8,6 +8,7 @@
  * Values are appended to the output and never scanned again, so text a member
  * wrote that happens to contain "{{x}}" is inserted literally.
  */
+#include "buf.h"
 #include "template.h"
 
 #include <ctype.h>
@@ -20,12 +21,6 @@
 
 #define MAX_DEPTH 16
 #define MAX_TEMPLATE_SIZE (1024 * 1024)
-
-struct buf {
-    char *data;
-    size_t len;
-    size_t cap;
-};
 
 struct section {
     char name[64];
@@ -52,25 +47,6 @@ struct tag {
     char name[64];
     size_t len; /* bytes of source the tag occupies, braces included */
 };
-
-static int
-buf_add(struct buf *b, const char *s, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->data, cap);
-        if (p == NULL)
-            return -1;
-        b->data = p;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return 0;
-}
 
 static int
 fail(struct render *r, int line, const char *what, const char *name)

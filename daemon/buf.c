@@ -1,0 +1,99 @@
+/*
+ * buf: a growing string.  One implementation for every module that builds
+ * text, so the allocation rule (double, remember a failure) lives in one place.
+ */
+#include "buf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int
+buf_add(struct buf *b, const char *s, size_t n)
+{
+    if (b->failed)
+        return -1;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 128;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *p = realloc(b->data, cap);
+        if (p == NULL) {
+            b->failed = 1;
+            return -1;
+        }
+        b->data = p;
+        b->cap = cap;
+    }
+    if (n > 0)
+        memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+int
+buf_str(struct buf *b, const char *s)
+{
+    return buf_add(b, s, strlen(s));
+}
+
+int
+buf_addc(struct buf *b, char c)
+{
+    return buf_add(b, &c, 1);
+}
+
+int
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    char small[256];
+
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof(small), fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        b->failed = 1;
+        return -1;
+    }
+    if ((size_t)n < sizeof(small))
+        return buf_add(b, small, (size_t)n);
+    /* Longer than the stack buffer: format again into the buffer's own room. */
+    if (buf_add(b, "", 0) != 0 || b->failed)
+        return -1;
+    char *big = malloc((size_t)n + 1);
+    if (big == NULL) {
+        b->failed = 1;
+        return -1;
+    }
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    int rc = buf_add(b, big, (size_t)n);
+    free(big);
+    return rc;
+}
+
+char *
+buf_take(struct buf *b)
+{
+    char *s = b->data;
+
+    if (b->failed) {
+        free(s);
+        s = NULL;
+    } else if (s == NULL) {
+        s = strdup("");
+    }
+    memset(b, 0, sizeof(*b));
+    return s;
+}
+
+void
+buf_free(struct buf *b)
+{
+    free(b->data);
+    memset(b, 0, sizeof(*b));
+}

@@ -1,0 +1,32 @@
+/*
+ * buf: a growing, always NUL-terminated string, for the modules that build
+ * text (mail decoding, composing, profiles, templates).
+ *
+ * An allocation failure is remembered in failed; later additions are then
+ * ignored and buf_take() returns NULL, so a caller checks once at the end.
+ */
+#ifndef MENTORD_BUF_H
+#define MENTORD_BUF_H
+
+#include <stddef.h>
+
+struct buf {
+    char *data; /* NULL until something is added */
+    size_t len;
+    size_t cap;
+    int failed; /* an allocation failed: the content is incomplete */
+};
+
+/* Append n bytes; 0, or -1 when memory ran out (then and ever after). */
+int buf_add(struct buf *b, const char *s, size_t n);
+int buf_str(struct buf *b, const char *s);
+int buf_addc(struct buf *b, char c);
+int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The string (malloc'd, "" when empty) handed to the caller, or NULL after a failure. */
+char *buf_take(struct buf *b);
+
+/* Release the content without taking it. */
+void buf_free(struct buf *b);
+
+#endif
