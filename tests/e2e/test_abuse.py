@@ -1,0 +1,463 @@
+#!/usr/bin/env python3
+"""Abuse and privacy tests of mentord against the real mail test-bed (issue 7, points 5, 6).
+
+Run through tests/e2e/run.sh (which starts the test-bed with EXTRA_USERS=25 and
+sets TESTBED_ENV, MENTORD_BIN and MENTORCTL_BIN), or by hand with those set:
+
+    python3 tests/e2e/test_abuse.py [test_name ...]
+
+Each test feeds mentord one kind of hostile or broken input and asserts the
+outcome (refused, capped, answered once, recorded) AND that the daemon keeps
+serving others: after the abusive input, a normal JOIN from another person
+still gets its confirmation.  Bulky mail is written straight into the
+mailbox's Maildir (as a delivery would) instead of going through Postfix.
+
+Prints one PASS/FAIL line per test and ends with exactly one line
+"e2e-abuse: N passed, N failed".  Exit status 1 when any failed.
+"""
+
+import email
+import email.policy
+import os
+import random
+import re
+import subprocess
+import sys
+import time
+import unittest
+from email.utils import getaddresses
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mailbed as mb  # noqa: E402
+import test_e2e  # noqa: E402
+from test_e2e import header_block  # noqa: E402
+
+SANITIZED = "build-san" in os.environ.get("MENTORD_BIN", "")
+PEOPLE = ("ann", "bob", "cat", "dan", "eve", "boss")
+
+
+def maildir(user):
+    return os.path.join(mb.env()["TB_DIR"], "mail", user, "Maildir")
+
+
+def drop(raws, to="mentors"):
+    """Put raw mails (bytes) straight into to's INBOX (Maildir new/), as a
+    delivery would: thousands per second, any size, any bytes."""
+    mb.count(to)  # makes Dovecot create the Maildir
+    md = maildir(to)
+    uid, gid = os.stat(md).st_uid, os.stat(md).st_gid
+    for i, raw in enumerate(raws):
+        name = "%d.M%dP%d_%d.abuse" % (int(time.time()), i, os.getpid(), random.getrandbits(32))
+        tmp = os.path.join(md, "tmp", name)
+        with open(tmp, "wb") as f:
+            if isinstance(raw, (bytes, bytearray)):
+                f.write(raw)
+            else:
+                for chunk in raw:  # an iterable of chunks: a 50 MB mail without 50 MB in memory
+                    f.write(chunk)
+        os.chown(tmp, uid, gid)
+        os.rename(tmp, os.path.join(md, "new", name))
+
+
+_seq = [0]
+
+
+def raw_mail(from_, subject, body, extra=b"", content_type=b"text/plain; charset=UTF-8"):
+    """A raw mail to mentors as bytes (CRLF); from_/subject/body as bytes or str."""
+    _seq[0] += 1
+    enc = [x.encode("utf-8") if isinstance(x, str) else x for x in (from_, subject, body)]
+    return (b"From: " + enc[0] + b"\r\n"
+            b"To: mentors@example.test\r\n"
+            b"Subject: " + enc[1] + b"\r\n"
+            b"Date: " + email.utils.formatdate().encode() + b"\r\n"
+            b"Message-ID: <abuse.%d.%d@example.test>\r\n" % (os.getpid(), _seq[0]) +
+            extra +
+            b"MIME-Version: 1.0\r\n"
+            b"Content-Type: " + content_type + b"\r\n"
+            b"\r\n" + enc[2])
+
+
+class Abuse(test_e2e.E2E):
+    """Reuses test_e2e's set-up and helpers (once, confirm, one_reply, state...);
+    main() runs only the tests defined here."""
+
+    # ---- helpers ----
+
+    def member(self, user, name=None, subject="join"):
+        """user joins and confirms; returns the welcome mail."""
+        before = mb.count(user)
+        if name:  # raw, so that an encoded word reaches mentord as written
+            mb.send(user, "mentors", raw=raw_mail("%s <%s>" % (name, mb.addr(user)), subject,
+                                                  "Hi, I'd like a mentor\r\n"))
+        else:
+            mb.send(user, "mentors", subject, "Hi, I'd like a mentor")
+        self.once()
+        request = mb.wait_for(user, before + 1)[before]
+        welcome = self.confirm(user, request)
+        self.assertEqual(self.state(user), "active", "%s not active after confirming" % user)
+        return welcome
+
+    def still_serves(self, user="cat"):
+        """A normal JOIN from another person still gets exactly its confirmation."""
+        before = mb.count(user)
+        mb.send(user, "mentors", "join", "Hi, I'd like a mentor")
+        self.once()
+        msgs = mb.wait_for(user, before + 1)
+        time.sleep(0.2)
+        msgs = mb.mailbox(user)
+        self.assertEqual(len(msgs), before + 1, "%s: %d new mails after a join, wanted 1"
+                         % (user, len(msgs) - before))
+        self.assertIn("Please confirm", str(msgs[-1]["Subject"]))
+        self.assertEqual(self.state(user), "pending")
+
+    def integrity(self):
+        self.assertEqual(mb.sqlite(self.db, "PRAGMA integrity_check"), [("ok",)])
+
+    def events(self, kind):
+        return mb.sqlite(self.db, "SELECT count(*) FROM events WHERE kind = ?", (kind,))[0][0]
+
+    def outbox_recipients(self):
+        return [r[0].lower() for r in mb.sqlite(self.db, "SELECT recipient FROM outbox")]
+
+    def assert_clean_mail(self, msgs, owner=None):
+        """Every mail mentord sent parses without defects, has exactly one
+        recipient (owner's address when given), no Cc/Bcc, no bare CR/LF or
+        8-bit bytes in a header line."""
+        for m in msgs:
+            strict = email.message_from_bytes(m.raw, policy=email.policy.strict)
+            self.assertEqual(strict.defects, [], "defects in %r" % m["Subject"])
+            for h in ("Bcc", "Cc", "Resent-To", "Resent-Cc", "Resent-Bcc"):
+                self.assertIsNone(m[h], "mail %r has a %s header" % (m["Subject"], h))
+            to = [a for _, a in getaddresses([str(x) for x in m.get_all("To", [])])]
+            self.assertEqual(len(to), 1, "To: %r" % to)
+            if owner:
+                self.assertEqual(to[0].lower(), mb.addr(owner))
+            for line in header_block(m.raw):
+                line = line.rstrip(b"\r")
+                self.assertNotIn(b"\r", line, "bare CR in header %r" % line)
+                self.assertTrue(all(b < 128 for b in line), "8-bit header line %r" % line)
+                self.assertFalse(line.lower().startswith(b"bcc:"), line)
+
+    # ---- forged From: ----
+
+    def test_forged_from_member_leave(self):
+        self.member("ann")
+        before = mb.count("ann")
+        # eve's server, eve's envelope, ann's From:
+        mb.send("eve", "mentors", "leave", "leave", headers={"From": "Ann <ann@example.test>"})
+        self.once()
+        msgs = mb.wait_for("ann", before + 1)
+        time.sleep(0.3)
+        msgs = mb.mailbox("ann")
+        self.assertEqual(len(msgs), before + 1, "ann: wanted exactly one confirmation request")
+        self.assertRegex(str(msgs[-1]["Subject"]), r"\[ref [a-z0-9]{10}\]")
+        self.assert_nothing_for("eve")
+        # ann never answers: she stays a member, however often mentord runs
+        self.once()
+        self.assertEqual(self.state("ann"), "active")
+        self.assertEqual(mb.count("ann"), before + 1)
+        self.still_serves()
+
+    def test_forged_from_manager_remove(self):
+        self.member("ann")
+        mb.send("eve", "mentors", "remove", "remove ann@example.test",
+                headers={"From": "The Boss <boss@example.test>"})
+        self.once()
+        [req] = mb.wait_for("boss", 1)
+        time.sleep(0.3)
+        self.assertEqual(mb.count("boss"), 1, "boss: wanted exactly the confirmation request")
+        self.assertEqual([a for _, a in getaddresses([str(req["To"])])], ["boss@example.test"])
+        self.assert_nothing_for("eve")
+        self.once()
+        self.assertEqual(self.state("ann"), "active", "a forged REMOVE removed ann")
+        self.assertEqual(mb.count("boss"), 1)
+        self.still_serves()
+
+    # ---- header injection ----
+
+    def test_crlf_injection_in_names_subjects_profiles(self):
+        inject = "=?UTF-8?Q?Ann=0D=0ABcc:_eve@example.test?="
+        self.member("ann", name=inject)
+        # the Subject, the display name (encoded and raw-encoded LF) and the profile fields
+        profile = ("Name: " + inject + "\n"
+                   "Skills: x%0D%0ABcc: eve@example.test\n"
+                   "Interests: C\\r\\nBcc: eve@example.test\n"
+                   "Goals: =?UTF-8?B?" +
+                   __import__("base64").b64encode(b"grow\r\nBcc: eve@example.test").decode() +
+                   "?=\n")
+        mb.send("ann", "mentors", raw=raw_mail(
+            "=?UTF-8?Q?A=0D=0ABcc:_eve@example.test?= <ann@example.test>",
+            "=?UTF-8?Q?profile=0D=0ABcc:_eve@example.test?=", profile.replace("\n", "\r\n")))
+        self.once()
+        drop([raw_mail(b'"Bob\r\n Bcc: eve@example.test" <bob@example.test>',
+                       b"=?UTF-8?B?am9pbg0KQmNjOiBldmVAZXhhbXBsZS50ZXN0?=",
+                       b"join\r\nName: Bob\rBcc: eve@example.test\r\n")])
+        self.once()
+        mb.send("ann", "mentors", "status", "status")
+        self.once()
+        mb.wait_for("bob", 1)
+        time.sleep(0.3)
+        self.assert_nothing_for("eve")
+        for user in ("ann", "bob"):
+            msgs = mb.mailbox(user)
+            self.assertGreaterEqual(len(msgs), 1, user)
+            self.assert_clean_mail(msgs, owner=user)
+        self.assertNotIn("eve@example.test", self.outbox_recipients())
+        for (headers,) in mb.sqlite(self.db, "SELECT headers FROM outbox"):
+            self.assertNotRegex(headers, r"(?im)^bcc:", "Bcc in a stored mail")
+        self.still_serves()
+
+    # ---- SQL ----
+
+    def test_sql_metacharacters_stored_verbatim(self):
+        evil = "Robert'); DROP TABLE members;--"
+        self.member("ann", name='"%s"' % evil, subject="join '); DROP TABLE members;--")
+        mb.send("ann", "mentors", "profile \" OR 1=1 --",
+                "Skills: a' OR '1'='1; DELETE FROM members;--\nName: " + evil + "\n"
+                "Goals: x'); UPDATE members SET role='manager';--\n")
+        self.once()
+        [(name, profile)] = mb.sqlite(self.db, "SELECT name, profile FROM members "
+                                      "WHERE address = 'ann@example.test'")
+        self.assertEqual(name, evil)
+        # skills are normalised (lower case, a list, singulars); the quotes survive
+        self.assertIn("skills: a' or '1'='1, delete from member", profile or "")
+        self.assertIn("goals: x'), update members set role='manager", profile or "")
+        self.assertEqual(self.role("ann"), "newcomer")
+        self.integrity()
+        tables = {r[0] for r in mb.sqlite(self.db, "SELECT name FROM sqlite_master "
+                                          "WHERE type = 'table'")}
+        self.assertTrue({"members", "messages", "outbox", "events"} <= tables, tables)
+        self.still_serves()
+        self.assertEqual(mb.sqlite(self.db, "SELECT count(*) FROM members")[0][0], 2)
+
+    # ---- size ----
+
+    def run_measured(self, *args, timeout=120):
+        """mentord --once ARGS under os.wait4: (rc, stderr, peak RSS in KB, seconds)."""
+        err_path = os.path.join(self.tmp, "measured.err")
+        with open(err_path, "wb") as err:
+            t0 = time.monotonic()
+            proc = subprocess.Popen([mb._bin("MENTORD_BIN", "mentord"), "-c", self.config,
+                                     "--once", *args], stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.DEVNULL, stderr=err)
+            deadline = t0 + timeout
+            while True:
+                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+                if pid:
+                    break
+                if time.monotonic() > deadline:
+                    proc.kill()
+                    os.wait4(proc.pid, 0)
+                    self.fail("mentord --once ran over %d s" % timeout)
+                time.sleep(0.02)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+        with open(err_path, "rb") as f:
+            stderr = mb._text(f.read())
+        self.no_sanitizer_report(stderr)
+        return proc.returncode, stderr, usage.ru_maxrss, time.monotonic() - t0
+
+    def test_50mb_mail(self):
+        line = b"x" * 998 + b"\r\n"
+
+        def big():
+            yield raw_mail("Ann <ann@example.test>", "join", b"")
+            for _ in range(50 * 1024 * 1024 // len(line)):
+                yield line
+        # the same pass on a small mail first: what a --once run costs anyway
+        drop([raw_mail("Dan <dan@example.test>", "join", b"join\r\n")])
+        rc, err, base_kb, _ = self.run_measured()
+        self.assertEqual(rc, 0, err[-3000:])
+        self.assertIn("Please confirm", str(self.one_reply("dan")["Subject"]))
+        drop([big()])
+        drop([raw_mail("Bob <bob@example.test>", "join", b"join\r\n")])
+        rc, err, peak_kb, secs = self.run_measured()
+        self.assertEqual(rc, 0, err[-3000:])
+        r = self.one_reply("ann")
+        self.assertIn("too large", str(r["Subject"]))
+        self.assertRegex(mb.body_text(r), r"Your message was 5[01]\d\d\d KB")
+        self.assertIn("Please confirm", str(self.one_reply("bob")["Subject"]))
+        self.assertIn("too-large", self.outcomes())
+        self.assertEqual(self.events("too-large"), 1)
+        self.assertIsNone(self.role("ann"), "an unread mail made ann a member")
+        print("    peak RSS of a --once run: %.1f MB with a 50 MB mail (in %.1f s), %.1f MB "
+              "without" % (peak_kb / 1024, secs, base_kb / 1024))
+        if SANITIZED:
+            return self.still_serves()  # ASan's redzones and quarantine: RSS says nothing
+        # The limit is 10 MB: mentord fetches at most that much of the 50 MB mail.
+        self.assertLess(peak_kb, 45 * 1024, "peak RSS %d KB" % peak_kb)
+        self.assertLess(peak_kb - base_kb, 25 * 1024, "peak RSS %d KB, %d KB without the big "
+                        "mail" % (peak_kb, base_kb))
+        self.still_serves()
+
+    def test_10000_recipients(self):
+        others = ["user%d@example.test" % (i % 25 + 1) if i % 400 == 0 else
+                  "someone%d@elsewhere.test" % i for i in range(10000)]
+        half = len(others) // 2
+        extra = (b"Cc: " + b",\r\n ".join(a.encode() for a in others[half:]) + b"\r\n")
+        to_line = b"mentors@example.test,\r\n " + b",\r\n ".join(a.encode() for a in others[:half])
+        raw = raw_mail("Ann <ann@example.test>", "join", b"join\r\n", extra=extra)
+        raw = raw.replace(b"To: mentors@example.test\r\n", b"To: " + to_line + b"\r\n", 1)
+        drop([raw])
+        t0 = time.monotonic()
+        self.once()
+        secs = time.monotonic() - t0
+        r = self.one_reply("ann")
+        self.assertIn("Please confirm", str(r["Subject"]))
+        self.assert_clean_mail([r], owner="ann")
+        self.assertEqual(self.outbox_recipients(), ["ann@example.test"])
+        for u in ("user1", "user2", "user25"):
+            self.assertEqual(mb.count(u), 0, "%s got mail" % u)
+        self.assertLess(secs, 30, "a 10,000-recipient mail took %.1f s" % secs)
+        self.still_serves()
+
+    # ---- MIME ----
+
+    def test_deep_and_endless_mime(self):
+        depth = 1000
+        nested = b"".join(b"--b%d\r\nContent-Type: multipart/mixed; boundary=\"b%d\"\r\n\r\n"
+                          % (i, i + 1) for i in range(depth))
+        nested += b"--b%d\r\nContent-Type: text/plain\r\n\r\njoin\r\n--b%d--\r\n" % (depth, depth)
+        nested += b"".join(b"--b%d--\r\n" % i for i in range(depth - 1, -1, -1))
+        many = b"".join(b"--p\r\n\r\nx%d\r\n" % i for i in range(100000)) + b"--p--\r\n"
+        unclosed = b"--u\r\nContent-Type: text/plain\r\n\r\njoin\r\n--u\r\n\r\n" + b"y" * 100000
+        drop([raw_mail("Ann <ann@example.test>", "join", nested,
+                       content_type=b'multipart/mixed; boundary="b0"'),
+              raw_mail("Bob <bob@example.test>", "join", many,
+                       content_type=b'multipart/mixed; boundary="p"'),
+              raw_mail("Dan <dan@example.test>", "join", unclosed,
+                       content_type=b'multipart/mixed; boundary="u"')])
+        t0 = time.monotonic()
+        self.once()
+        secs = time.monotonic() - t0
+        self.assertLess(secs, 60 if SANITIZED else 20, "took %.1f s" % secs)
+        senders = [r[0].lower() for r in mb.sqlite(self.db, "SELECT sender FROM messages")]
+        for u in ("ann", "bob", "dan"):
+            self.assertIn(mb.addr(u), senders, "%s's mail not recorded" % u)
+        self.assertEqual(mb.count("mentors"), 0, "mail left in the inbox")
+        for u in ("ann", "bob", "dan"):
+            self.assertLessEqual(mb.count(u), 1, "%s answered more than once" % u)
+        self.still_serves()
+
+    def test_invalid_utf8_and_nul(self):
+        drop([raw_mail(b"\xff\xfeAnn\x00 \xc3( <ann@example.test>",
+                       b"join \xf0\x28\x8c\x28 \x00 \xed\xa0\x80",
+                       b"join\r\nName: B\xffob\x00by\r\nSkills: \xc0\xaf\x00 C\r\n\x00\x00\r\n",
+                       extra=b"X-Junk: \x00\x01\x7f\xfe\r\n",
+                       content_type=b"text/plain; charset=UTF-8"),
+              raw_mail(b"Dan <dan@example.test>", b"join",
+                       b"join\r\n\xa4\xa4 latin-1? \x00\r\n",
+                       content_type=b"text/plain; charset=ISO-8859-1")])
+        self.once()
+        for u in ("ann", "dan"):
+            r = self.one_reply(u)
+            r.raw.decode("utf-8")  # raises on invalid UTF-8
+            self.assertNotIn(b"\x00", r.raw)
+            for part in r.walk():
+                if part.get_content_maintype() == "text":
+                    part.get_payload(decode=True).decode("utf-8")
+            self.assert_clean_mail([r], owner=u)
+        self.still_serves()
+
+    # ---- robots and floods ----
+
+    def test_loop_with_autoresponder(self):
+        """bob's robot answers every mail without Auto-Submitted; the budget ends the loop."""
+        per_hour = 5
+        mb.send("bob", "mentors", "Hello", "Is anyone there?")
+        self.once()
+        rounds = 0
+        for rounds in range(1, 30):
+            msgs = mb.mailbox("bob")
+            if len(msgs) < rounds:
+                break  # mentord went quiet: the loop is over
+            last = msgs[-1]
+            mb.send("bob", "mentors", "Re: " + str(last["Subject"]),
+                    "Thank you for your message, it will be answered as soon as possible.\n",
+                    headers={"In-Reply-To": str(last["Message-ID"])})
+            self.once()
+        answers = mb.count("bob")
+        self.assertLessEqual(answers, per_hour, "bob's robot got %d answers" % answers)
+        self.assertLess(rounds, 29, "the loop did not end")
+        self.assertGreaterEqual(self.events("flood"), 1, "no flood recorded")
+        self.assertIn("over-budget", self.outcomes())
+        self.still_serves()
+
+    def test_1000_mails_from_one_sender(self):
+        n = 1000
+        drop([raw_mail("User One <user1@example.test>", "help", b"help\r\n") for _ in range(n)])
+        drop([raw_mail("Dan <dan@example.test>", "join", b"join\r\n")])
+        t0 = time.monotonic()
+        self.once()
+        secs = time.monotonic() - t0
+        print("    %d mails in one --once pass: %.1f s" % (n + 1, secs))
+        self.assertIn("Please confirm", str(self.one_reply("dan")["Subject"]))
+        time.sleep(0.3)
+        got = mb.count("user1")
+        self.assertGreaterEqual(got, 1)
+        self.assertLessEqual(got, 5, "user1 got %d answers (replies_per_hour 5)" % got)
+        rows = dict(mb.sqlite(self.db, "SELECT outcome, count(*) FROM messages "
+                              "WHERE sender = 'user1@example.test' GROUP BY outcome"))
+        self.assertEqual(rows.get("over-budget", 0), n - got, rows)
+        self.assertEqual(sum(rows.values()), n, rows)
+        self.assertEqual(self.events("flood"), n - got)
+        self.assertEqual(mb.count("mentors"), 0)
+        self.still_serves()
+
+    # ---- privacy ----
+
+    def db_bytes(self):
+        data = b""
+        for suffix in ("", "-wal", "-journal"):
+            if os.path.exists(self.db + suffix):
+                with open(self.db + suffix, "rb") as f:
+                    data += f.read().lower()
+        return data
+
+    def test_leave_leaves_no_personal_data_in_the_file(self):
+        name = "Annabelle Quixotic"
+        self.member("ann", name=name)
+        mb.send("ann", "mentors", "profile",
+                "Name: %s\nSkills: zymurgy\nGoals: learn zymurgy\n" % name)
+        self.once()
+        # the check below can see her: before LEAVE she is in the file
+        self.assertIn(b"ann@example.test", self.db_bytes())
+        before = mb.count("ann")
+        mb.send("ann", "mentors", "leave", "leave")
+        self.once()
+        request = mb.wait_for("ann", before + 1)[before]
+        self.confirm("ann", request)
+        self.assertIsNone(self.role("ann"), "ann still in members after LEAVE")
+        self.still_serves()  # a later pass over the file must not bring anything back
+        for suffix in ("", "-wal", "-journal"):
+            path = self.db + suffix
+            if not os.path.exists(path):
+                continue
+            with open(path, "rb") as f:
+                data = f.read().lower()
+            for needle in ("ann@example.test", name.lower(), "annabelle", "quixotic",
+                           "zymurgy"):
+                self.assertNotIn(needle.encode(), data,
+                                 "%r still in %s (%d bytes)" % (needle, os.path.basename(path),
+                                                                len(data)))
+
+
+def main(argv):
+    loader = unittest.TestLoader()
+    names = [n for n in loader.getTestCaseNames(Abuse) if n in Abuse.__dict__]
+    wanted = argv[1:]
+    if wanted:
+        unknown = [w for w in wanted if w not in names]
+        if unknown:
+            print("unknown test(s): %s" % " ".join(unknown), file=sys.stderr)
+            return 2
+        names = [n for n in names if n in wanted]
+    result = test_e2e.Result()
+    for name in names:
+        Abuse(name).run(result)
+    failed = len(result.failures) + len(result.errors)
+    print("e2e-abuse: %d passed, %d failed" % (result.passed, failed), flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
