@@ -156,6 +156,15 @@ struct digest_sql {
     p ".started IS NOT NULL AND " p ".started < ?2 AND (" p ".ended IS NULL OR " p                 \
       ".ended >= ?2) AND " p ".state IN ('active', 'ended')"
 
+/*
+ * When m's current wait began: waiting_since is the matcher's queue position,
+ * which a rematched newcomer keeps from their first request (so they are not
+ * sent to the back), but their wait only began when their last pair ended.
+ */
+#define WAIT_FROM                                                                                  \
+    "max(m.waiting_since, coalesce((SELECT max(q.ended) FROM pairs q WHERE q.newcomer = m.id"      \
+    " AND q.ended < ?2), 0))"
+
 #define WAITING_AT                                                                                 \
     " FROM members m WHERE m.role = 'newcomer' AND m.state = 'active'"                             \
     " AND m.waiting_since IS NOT NULL AND m.waiting_since < ?2 AND ?1 <= ?2"                       \
@@ -166,6 +175,11 @@ struct digest_sql {
         "p") " AND p.started <= ?2 - 2419200 AND ?1 <= ?2"                                         \
              " AND NOT EXISTS (SELECT 1 FROM feedback f WHERE f.pair = p.id"                       \
              "  AND f.at >= ?2 - 2419200 AND f.at < ?2)"
+
+/* Check-ins mailed in the period; those dropped (paused, rematched, member left) were not. */
+#define CHECKINS_SENT                                                                              \
+    "SELECT count(*) FROM schedule WHERE kind = 'checkin' AND done >= ?1 AND done < ?2"            \
+    " AND outcome LIKE 'sent%'"
 
 #define EVENTS_IN(kind)                                                                            \
     "SELECT count(*) FROM events WHERE kind = '" kind "' AND at >= ?1 AND at < ?2"
@@ -179,7 +193,7 @@ static const struct digest_sql digest_sqls[] = {
      EVENTS_IN("mentor") " AND (detail = 'confirmed' OR detail IS NULL)"},
     {"waiting", "Waiting for a mentor", DIGEST_COUNT, "SELECT count(*)" WAITING_AT},
     {"longest_wait", "Longest wait (days)", DIGEST_DAYS,
-     "SELECT coalesce(max(?2 - m.waiting_since), 0) / 86400" WAITING_AT},
+     "SELECT coalesce(max(?2 - " WAIT_FROM "), 0) / 86400" WAITING_AT},
     {"proposals", "Matches proposed", DIGEST_COUNT,
      "SELECT count(*) FROM pairs WHERE created >= ?1 AND created < ?2"},
     {"started", "Pairs started", DIGEST_COUNT,
@@ -188,12 +202,10 @@ static const struct digest_sql digest_sqls[] = {
      "SELECT count(*) FROM pairs WHERE state = 'ended' AND ended >= ?1 AND ended < ?2"},
     {"active_pairs", "Active pairs", DIGEST_COUNT,
      "SELECT count(*) FROM pairs p WHERE " ACTIVE_AT("p") " AND ?1 <= ?2"},
-    {"checkins", "Check-ins sent", DIGEST_COUNT,
-     "SELECT count(*) FROM schedule WHERE kind = 'checkin' AND done >= ?1 AND done < ?2"},
+    {"checkins", "Check-ins sent", DIGEST_COUNT, CHECKINS_SENT},
     {"response_rate", "Check-in response rate %", DIGEST_PERCENT,
      "SELECT CASE WHEN s = 0 THEN -1 ELSE min(100, (100 * a + s / 2) / s) END FROM"
-     " (SELECT (SELECT count(*) FROM schedule WHERE kind = 'checkin' AND done >= ?1"
-     " AND done < ?2) AS s, (SELECT count(*) FROM feedback WHERE checkin IS NOT NULL"
+     " (SELECT (" CHECKINS_SENT ") AS s, (SELECT count(*) FROM feedback WHERE checkin IS NOT NULL"
      " AND at >= ?1 AND at < ?2) AS a)"},
     {"avg_rating", "Average rating (1-5)", DIGEST_TENTHS,
      "SELECT CASE WHEN count(rating) = 0 THEN -1 ELSE CAST(round(avg(rating) * 10) AS INTEGER)"
@@ -347,9 +359,9 @@ struct digest_list_sql {
 
 static const struct digest_list_sql digest_list_sqls[] = {
     {DIGEST_LIST_WAITING, "waiting", "Waiting for a mentor, longest first",
-     "SELECT printf('%3d days  %s', (?2 - m.waiting_since) / 86400,"
+     "SELECT printf('%3d days  %s', (?2 - " WAIT_FROM ") / 86400,"
      " CASE WHEN m.name IS NULL THEN m.address ELSE m.name || ' <' || m.address || '>' "
-     "END)" WAITING_AT " ORDER BY m.waiting_since, m.id"},
+     "END)" WAITING_AT " ORDER BY " WAIT_FROM ", m.id"},
     {DIGEST_LIST_LOW_RATINGS, "low_ratings", "Low ratings, with the comments",
      "SELECT printf('%d/5 from %s (%s) about pair %d with %s%s', f.rating,"
      " coalesce(a.address, '(erased)'), coalesce(f.role, a.role, '?'), coalesce(p.id, 0),"
@@ -539,17 +551,68 @@ digest_sparkline(const struct digest_figure *f, char *out, size_t len)
     }
 }
 
+/* Longest line of the text part: what a terminal mail reader shows without wrapping. */
+#define TEXT_WIDTH 78
+
+/*
+ * Print s after indent, broken at spaces so no line exceeds TEXT_WIDTH
+ * columns (a UTF-8 character is one column); continuation lines get the
+ * deeper indent more.  A word longer than a line stays whole; a line that is
+ * broken loses runs of spaces.
+ */
+static size_t
+digest_columns(const char *s)
+{
+    size_t cols = 0;
+
+    for (; *s; s++)
+        cols += ((unsigned char)*s & 0xC0) != 0x80;
+    return cols;
+}
+
+static void
+digest_wrap(FILE *f, const char *indent, const char *more, const char *s)
+{
+    size_t col = (size_t)fprintf(f, "%s", indent);
+    size_t start = col;
+
+    /* A line that fits keeps its own spacing (the waiting list's columns). */
+    if (col + digest_columns(s) <= TEXT_WIDTH) {
+        fprintf(f, "%s\n", s);
+        return;
+    }
+    while (*s) {
+        size_t bytes = strcspn(s, " "), cols = 0;
+        for (size_t i = 0; i < bytes; i++)
+            cols += ((unsigned char)s[i] & 0xC0) != 0x80;
+        if (col > start && col + 1 + cols > TEXT_WIDTH) {
+            col = start = (size_t)fprintf(f, "\n%s", more) - 1;
+        } else if (col > start) {
+            fputc(' ', f);
+            col++;
+        }
+        fwrite(s, 1, bytes, f);
+        col += cols;
+        s += bytes;
+        while (*s == ' ')
+            s++;
+    }
+    fputc('\n', f);
+}
+
 char *
 digest_text(const struct config *cfg, const struct digest *d)
 {
-    char *buf = NULL, val[32], chg[32], spark[64], head[32];
+    char *buf = NULL, val[32], chg[32], spark[64], head[32], title[320], row[160];
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
 
     if (f == NULL)
         return NULL;
-    fprintf(f, "%s mentoring: the %s %s\n\n", cfg->community.name, d->unit_name,
-            d->label + strlen(d->unit_name) + 1);
+    snprintf(title, sizeof(title), "%s mentoring: the %s %s", cfg->community.name, d->unit_name,
+             d->label + strlen(d->unit_name) + 1);
+    digest_wrap(f, "", "", title);
+    fputc('\n', f);
     snprintf(head, sizeof(head), "This %s", d->unit_name);
     fprintf(f, "%-32s %10s %7s  Last %d %ss\n", "", head, "Change", DIGEST_PERIODS, d->unit_name);
     for (size_t i = 0; i < d->n_figures; i++) {
@@ -557,7 +620,14 @@ digest_text(const struct config *cfg, const struct digest *d)
         digest_value(fg, fg->value[0], val, sizeof(val));
         digest_change(fg, chg, sizeof(chg));
         digest_sparkline(fg, spark, sizeof(spark));
-        fprintf(f, "%-32s %10s %7s  %s\n", fg->label, val, chg, spark);
+        /*
+         * No trailing blanks (a sparkline of periods with nothing to measure):
+         * they are invisible, and the quoted-printable encoder adds one more.
+         */
+        int n = snprintf(row, sizeof(row), "%-32s %10s %7s  %s", fg->label, val, chg, spark);
+        while (n > 0 && row[n - 1] == ' ')
+            row[--n] = '\0';
+        fprintf(f, "%s\n", row);
     }
     for (size_t i = 0; i < DIGEST_N_LISTS; i++) {
         const struct digest_list *l = &d->lists[i];
@@ -565,7 +635,7 @@ digest_text(const struct config *cfg, const struct digest *d)
         if (l->n == 0)
             fprintf(f, "  none\n");
         for (size_t j = 0; j < l->n; j++)
-            fprintf(f, "  %s\n", l->lines[j]);
+            digest_wrap(f, "  ", "      ", l->lines[j]);
     }
     if (fclose(f) != 0) {
         free(buf);

@@ -282,6 +282,83 @@ test_figures_match_the_seed(void **state)
     digest_free(&d);
 }
 
+/* Columns of the longest line of s (a UTF-8 character is one column). */
+static size_t
+widest_line(const char *s)
+{
+    size_t widest = 0, cols = 0;
+
+    for (; *s; s++) {
+        if (*s == '\n') {
+            widest = cols > widest ? cols : widest;
+            cols = 0;
+        } else if (((unsigned char)*s & 0xC0) != 0x80) {
+            cols++;
+        }
+    }
+    return cols > widest ? cols : widest;
+}
+
+/*
+ * What the 16-week e2e programme found: check-ins dropped (mentor paused,
+ * pair rematched, member left) were counted as sent, and a rematched
+ * newcomer - who keeps their place in the queue from their first request -
+ * was shown as waiting since then, not since their pair ended.  And the
+ * text part must fit 78 columns even with a long comment.
+ */
+static void
+test_dropped_checkins_rematch_wait_and_width(void **state)
+{
+    struct fixture *f = *state;
+    struct digest d;
+    char err[256];
+    time_t in = f->b1 + DAY;
+
+    seed(f);
+    sql(f,
+        "INSERT INTO schedule (due, kind, pair, created, done, outcome) VALUES"
+        " (%lld, 'checkin', 1, 0, %lld, 'paused'), (%lld, 'checkin', 1, 0, %lld, 'rematch'),"
+        " (%lld, 'checkin', 1, 0, %lld, 'member left'),"
+        " (%lld, 'checkin', 1, 0, %lld, 'sent softened')",
+        (long long)in, (long long)in, (long long)in, (long long)in, (long long)in, (long long)in,
+        (long long)(in + 9), (long long)(in + 9));
+    sql(f,
+        "INSERT INTO members (id, address, role, state, created, updated, waiting_since)"
+        " VALUES (12, 'rem@x.test', 'newcomer', 'active', %lld, 0, %lld)",
+        (long long)(f->b0 - 60 * DAY), (long long)(f->b0 - 60 * DAY));
+    sql(f,
+        "INSERT INTO pairs (id, newcomer, mentor, state, ref, created, started, ended,"
+        " end_reason) VALUES (5, 12, 6, 'ended', 'r5', %lld, %lld, %lld, 'rematch')",
+        (long long)(f->b0 - 59 * DAY), (long long)(f->b0 - 59 * DAY),
+        (long long)(f->b0 - 3 * DAY - HOUR));
+    sql(f,
+        "INSERT INTO feedback (pair, member, role, at, rating, met, comment, checkin) VALUES"
+        " (1, 3, 'newcomer', %lld, 2, 0, 'we could not find a time that suits us both, and the"
+        " tasks he suggested were far beyond what I can do yet; I would like someone else',"
+        " 'day 21')",
+        (long long)(in + 5 * HOUR));
+    assert_int_equal(digest_build(&f->cfg, f->st, f->now, 0, &d, err, sizeof(err)), 0);
+    /* Four sent as before, plus one sent softened; three of the five answered, now four. */
+    assert_int_equal(fig(&d, "checkins", 0), 5);
+    assert_int_equal(fig(&d, "response_rate", 0), 80);
+    /* rem waits since their pair ended three days ago, not since day one. */
+    assert_int_equal(fig(&d, "waiting", 0), 3);
+    assert_int_equal(fig(&d, "longest_wait", 0), 30);
+    assert_int_equal(fig(&d, "waiting", 5), 0); /* five weeks ago only rem had asked: paired */
+    assert_int_equal(d.lists[DIGEST_LIST_WAITING].n, 3);
+    assert_string_equal(d.lists[DIGEST_LIST_WAITING].lines[2], "  3 days  rem@x.test");
+
+    char *text = digest_text(&f->cfg, &d);
+    assert_non_null(text);
+    assert_true(widest_line(text) <= 78);
+    /* The long comment wraps under its item, the waiting list keeps its columns. */
+    assert_non_null(strstr(text, "\n      "));
+    assert_non_null(strstr(text, "\n   30 days  Wanda <wait1@x.test>\n"));
+    assert_non_null(strstr(text, "2/5 from paired@x.test (newcomer) about pair 1 with"));
+    free(text);
+    digest_free(&d);
+}
+
 static void
 test_so_far_covers_the_running_period(void **state)
 {
@@ -431,8 +508,10 @@ test_empty_database(void **state)
     char *text = digest_text(&f->cfg, &d);
     assert_non_null(text);
     char want[128];
-    snprintf(want, sizeof(want), "%-32s %10s %7s  ", "Average rating (1-5)", "-", "n/a");
+    /* Nothing to measure in any period: a blank sparkline, and no trailing blanks. */
+    snprintf(want, sizeof(want), "%-32s %10s %7s\n", "Average rating (1-5)", "-", "n/a");
     assert_non_null(strstr(text, want));
+    assert_null(strstr(text, " \n"));
     assert_non_null(strstr(text, "Silent pairs: no check-in answer for 4 weeks\n  none\n"));
     free(text);
     digest_free(&d);
@@ -509,6 +588,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_weekly_boundaries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_daily_monthly_and_time_zone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_figures_match_the_seed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dropped_checkins_rematch_wait_and_width, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_so_far_covers_the_running_period, setup, teardown),
         cmocka_unit_test_setup_teardown(test_text_and_html, setup, teardown),
         cmocka_unit_test_setup_teardown(test_due_sends_once_per_period, setup, teardown),
