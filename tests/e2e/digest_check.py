@@ -1,0 +1,409 @@
+"""digest_check: the managers' digest as a manager reads it, for test_programme_e2e.py.
+
+Three readings of one digest mail:
+
+  - read(msg) parses the plain-text part the way a reader's eye does: the
+    period from the title, the figure table by the columns its header sets
+    (so a row that does not line up does not parse), and the lists under it;
+  - mutt_problems(msg) lists what would make it read badly in mutt: lines
+    over 78 columns, columns that do not line up, HTML entities or markup in
+    the text, invalid UTF-8, sparklines that are not 12 block characters;
+  - html_problems(msg, text) checks the HTML alternative with html.parser:
+    balanced tags, an inline <svg>, nothing fetched from outside, and the same
+    figures and lists as the text part.
+
+expected(s, start, end) computes the figures of the period [start, end) from
+the played story itself - the mail people received and what they wrote -
+not from the daemon's tables, so a wrong query in digest.c shows up.
+
+Standard library only.
+"""
+
+import calendar
+import html.parser
+import math
+import re
+import time
+
+import story
+
+DAY = 86400
+WIDTH = 78
+PERIODS = 12
+BARS = "▁▂▃▄▅▆▇█"
+_PERIOD_RE = re.compile(r"the (day|week|month) (\S+) \((\w{3} \d{2} \w{3} \d{4} \d{2}:\d{2}) - "
+                        r"(\w{3} \d{2} \w{3} \d{4} \d{2}:\d{2})\)")
+_ENTITY_RE = re.compile(r"&(?:#[0-9]+|#x[0-9a-f]+|[a-z][a-z0-9]*);", re.I)
+# A tag, not an address in angle brackets ("<user1@example.test>").
+_TAG_RE = re.compile(r"</?[a-z][a-z0-9]*(?:\s[^<>]*)?/?>", re.I)
+_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+         "track", "wbr"}
+# Attributes through which a mail client would fetch something.
+_FETCHING = {"src", "href", "xlink:href", "background", "action", "poster", "data", "srcset",
+             "formaction"}
+
+
+class Problem(AssertionError):
+    pass
+
+
+def _parts(msg):
+    """(raw bytes of text/plain, raw bytes of text/html) of a digest mail."""
+    text = html_ = None
+    for part in msg.walk():
+        if part.is_multipart():
+            continue
+        if part.get_content_type() == "text/plain" and text is None:
+            text = part.get_payload(decode=True)
+        elif part.get_content_type() == "text/html" and html_ is None:
+            html_ = part.get_payload(decode=True)
+    # Lines end in CRLF on the wire; a reader sees lines.
+    return (text.replace(b"\r\n", b"\n") if text is not None else None,
+            html_.replace(b"\r\n", b"\n") if html_ is not None else None)
+
+
+def _utc(stamp):
+    return calendar.timegm(time.strptime(stamp, "%a %d %b %Y %H:%M"))
+
+
+class TextDigest:
+    """The plain-text part, parsed by its layout."""
+
+    def __init__(self, text):
+        self.text = text
+        self.lines = text.split("\n")
+        self.problems = []
+        # The title may wrap: the period is read from the first paragraph.
+        first = " ".join(x.strip() for x in text.split("\n\n")[0].split("\n"))
+        m = _PERIOD_RE.search(first)
+        if not m:
+            raise Problem("no period in the digest's title: %r" % first)
+        self.unit, self.key = m.group(1), m.group(2)
+        self.start, self.end = _utc(m.group(3)), _utc(m.group(4))
+        self.figures = {}  # label -> (value, change, sparkline)
+        self.order = []
+        self.lists = {}  # title -> [item lines, continuation lines joined]
+        self._table()
+        self._lists()
+
+    def _table(self):
+        hi = next((i for i, x in enumerate(self.lines)
+                   if "Change" in x and ("Last %d" % PERIODS) in x), None)
+        if hi is None:
+            raise Problem("no figure table header in the text part")
+        head = self.lines[hi]
+        this = "This " + self.unit
+        self.cols = (head.index(this) + len(this), head.index("Change") + len("Change"),
+                     head.index("Last %d" % PERIODS))
+        v_end, c_end, s_at = self.cols
+        i = hi + 1
+        while i < len(self.lines) and self.lines[i].strip():
+            row = self.lines[i]
+            i += 1
+            # Each column ends (or the sparkline starts) exactly where the header's does.
+            ok = (len(row) >= c_end and row[v_end - 1] != " " and row[v_end] == " "
+                  and row[c_end - 1] != " " and row[c_end:s_at].strip() == "")
+            left = row[:v_end].rsplit(None, 1) if ok else []
+            change = row[v_end:c_end].split() if ok else []
+            if not (ok and len(left) == 2 and len(change) == 1):
+                self.problems.append("figure row out of line with the header %r: %r"
+                                     % (head, row))
+                continue
+            label, value = left[0].strip(), left[1]
+            # Periods with nothing to measure are blanks, trailing ones not written.
+            self.figures[label] = (value, change[0], row[s_at:].ljust(PERIODS))
+            self.order.append(label)
+        self.table_end = i
+
+    def _lists(self):
+        title = None
+        for row in self.lines[self.table_end:]:
+            if not row.strip():
+                title = None
+            elif not row.startswith(" "):
+                if title is not None:  # two unindented lines: the footer, not a list
+                    del self.lists[title]
+                    break
+                title = row.strip()
+                self.lists[title] = []
+            elif title is not None:
+                # Wrapped items continue with a deeper indent than any item starts with.
+                if row.startswith(" " * 6) and self.lists[title]:
+                    self.lists[title][-1] += " " + row.strip()
+                else:
+                    self.lists[title].append(row.strip())
+
+    def value(self, label):
+        """The figure as a number: counts and days as is, 97% as 97, 4.5 as 45; '-' as -1."""
+        v = self.figures[label][0]
+        if v == "-":
+            return -1
+        if "." in v:
+            a, b = v.split(".")
+            return int(a) * 10 + int(b)
+        return int(v.rstrip("%"))
+
+    def items(self, title):
+        got = self.lists.get(title)
+        if got is None:
+            raise Problem("no list %r in the digest" % title)
+        return [] if got == ["none"] else got
+
+
+def read(msg):
+    text, _ = _parts(msg)
+    if text is None:
+        raise Problem("the digest has no text/plain part")
+    return TextDigest(text.decode("utf-8", "replace"))
+
+
+def mutt_problems(msg):
+    """Why the text part would read badly in a terminal mail reader ([] when it reads well)."""
+    raw, _ = _parts(msg)
+    bad = []
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return ["text part is not valid UTF-8: %s" % e]
+    for n, line in enumerate(text.split("\n"), 1):
+        if len(line) > WIDTH:
+            bad.append("line %d has %d columns: %r" % (n, len(line), line))
+        if _ENTITY_RE.search(line) or _TAG_RE.search(line):
+            bad.append("line %d has HTML in plain text: %r" % (n, line))
+        if "\r" in line or "\t" in line:
+            bad.append("line %d has a tab or CR: %r" % (n, line))
+        if line.endswith(" "):
+            bad.append("line %d ends in a blank: %r" % (n, line))
+    d = TextDigest(text)
+    bad += d.problems
+    if len(d.figures) < 15:
+        bad.append("only %d figure rows" % len(d.figures))
+    for label, (value, _, spark) in d.figures.items():
+        if len(spark) != PERIODS or any(c not in BARS + " " for c in spark):
+            bad.append("%s: sparkline %r is not %d block characters" % (label, spark, PERIODS))
+        elif value != "-" and spark[-1] == " ":
+            bad.append("%s: %s this %s but no bar for it: %r" % (label, value, d.unit, spark))
+    return bad
+
+
+class _Html(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack = []
+        self.problems = []
+        self.rows = []  # table rows: [cell text, ...]
+        self.lists = {}  # h2 text -> [li text, ...]
+        self.svg = 0
+        self.rects = 0
+        self._cell = None
+        self._h2 = None
+        self._li = None
+        self._title = None
+
+    def handle_starttag(self, tag, attrs):
+        self._attrs(tag, attrs)
+        if tag not in _VOID:
+            self.stack.append(tag)
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self._cell = ""
+        elif tag == "h2":
+            self._h2 = ""
+        elif tag == "li":
+            self._li = ""
+        elif tag == "svg":
+            self.svg += 1
+        elif tag == "rect":
+            self.rects += 1
+
+    def handle_startendtag(self, tag, attrs):
+        self._attrs(tag, attrs)
+        if tag == "rect":
+            self.rects += 1
+
+    def _attrs(self, tag, attrs):
+        if tag in ("script", "iframe", "object", "embed", "link", "img", "image"):
+            self.problems.append("<%s> in the digest" % tag)
+        for k, v in attrs:
+            v = v or ""
+            if k.lower() in _FETCHING or re.search(r"url\s*\(", v, re.I) or (
+                    re.match(r"\s*(?:https?:)?//", v, re.I) and k.lower() != "xmlns"):
+                self.problems.append("<%s %s=%r>: something fetched from elsewhere" % (tag, k, v))
+
+    def handle_endtag(self, tag):
+        if tag in _VOID:
+            return
+        if not self.stack or self.stack[-1] != tag:
+            self.problems.append("</%s> closes <%s>" % (tag, self.stack[-1] if self.stack
+                                                          else "nothing"))
+            if tag in self.stack:
+                while self.stack.pop() != tag:
+                    pass
+            return
+        self.stack.pop()
+        if tag in ("td", "th") and self.rows:
+            self.rows[-1].append(self._cell)
+            self._cell = None
+        elif tag == "h2":
+            self._title = self._h2.strip()
+            self.lists[self._title] = []
+            self._h2 = None
+        elif tag == "li" and self._title is not None:
+            self.lists[self._title].append(" ".join(self._li.split()))
+            self._li = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell += data
+        if self._h2 is not None:
+            self._h2 += data
+        if self._li is not None:
+            self._li += data
+
+
+def html_problems(msg, text_digest):
+    """What is wrong with the HTML part, also against the text part ([] when nothing)."""
+    _, raw = _parts(msg)
+    if raw is None:
+        return ["the digest has no text/html part"]
+    try:
+        doc = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return ["HTML part is not valid UTF-8: %s" % e]
+    p = _Html()
+    p.feed(doc)
+    p.close()
+    bad = list(p.problems)
+    if p.stack:
+        bad.append("tags never closed: %s" % p.stack)
+    if p.svg != 1 or p.rects < PERIODS:
+        bad.append("inline chart: %d <svg>, %d bars" % (p.svg, p.rects))
+    cells = [[c.strip() for c in r] for r in p.rows if r]
+    figures = {r[0]: (r[1], r[2], r[3]) for r in cells[1:] if len(r) == 4}
+    if [r[0] for r in cells[1:]] != text_digest.order:
+        bad.append("HTML figure rows %s, text rows %s" % ([r[0] for r in cells[1:]],
+                                                        text_digest.order))
+    for label, (value, change, spark) in text_digest.figures.items():
+        got = figures.get(label)
+        if got is None or got[:2] != (value, change) or got[2] != spark.strip():
+            bad.append("%s: HTML %s, text %s" % (label, got, (value, change, spark)))
+    for title, lines in text_digest.lists.items():
+        # Compared word by word: the text part may wrap a long item.
+        t = " ".join(" ".join(lines).split())
+        h = " ".join(" ".join(p.lists.get(title, ["(missing)"])).split())
+        if t != h:
+            bad.append("list %r: HTML %r, text %r" % (title, h, t))
+    return bad
+
+
+# ---- the figures, from the story ----
+
+def _in(t, start, end):
+    return start <= t < end
+
+
+def _rating(answer_subject_body):
+    m = re.match(r"\s*([1-5])\s*-", answer_subject_body)
+    return int(m.group(1)) if m else None
+
+
+def newcomer_states(s, p, at):
+    """(state, since) of newcomer p at moment at, from their mail: None, waiting, paired, done."""
+    state, since = None, None
+    for r in s.mail[p.user]:
+        if r.at >= at:
+            break
+        k = r.kind
+        if k == "welcome" or (k == "rematch" and state == "paired"):
+            state, since = "waiting", r.at
+        elif k == "introduction":
+            state, since = "paired", r.at
+        elif k in ("closing", "farewell"):
+            state, since = "done", r.at
+    return state, since
+
+
+def silent_pairs(s, at):
+    """Newcomers whose pair, at moment at, is 4 weeks old and had no check-in answer in 4 weeks."""
+    silent = []
+    for p in s.cast:
+        if p.role != "newcomer":
+            continue
+        state, since = newcomer_states(s, p, at)
+        if state != "paired" or since > at - 28 * DAY:
+            continue
+        refs = {r.ref for r in s.mail[p.user] if r.kind in ("checkin", "closing")
+                and since <= r.at < at}
+        answers = [x for x in s.sent if x.answering is not None and x.answering.ref in refs
+                   and x.answering.kind in ("checkin", "closing")
+                   and at - 28 * DAY <= x.now < at]
+        if not answers:
+            silent.append(p)
+    return silent
+
+
+def expected(s, start, end):
+    """Figures of [start, end) from the story: what people received and wrote.
+
+    Returns {label: value} in the digest's units, and {list title: [expected items]}.
+    """
+    cast = s.cast
+    newcomers = [p for p in cast if p.role == "newcomer"]
+
+    def received(kind, who=cast):
+        return [(p, r) for p in who for r in s.mail[p.user] if r.kind == kind
+                and _in(r.at, start, end)]
+
+    def wrote(kinds):
+        return [x for x in s.sent if x.answering is not None and x.answering.kind in kinds
+                and _in(x.now, start, end)]
+
+    fig = {}
+    fig["Join and mentor requests"] = len(received("confirm-join") + received("confirm-mentor"))
+    fig["Confirmed newcomers"] = len(received("welcome"))
+    fig["Confirmed mentors"] = len(received("mentor-welcome"))
+    waiting = []
+    for p in newcomers:
+        state, since = newcomer_states(s, p, end)
+        if state == "waiting":
+            waiting.append((since, p))
+    fig["Waiting for a mentor"] = len(waiting)
+    fig["Longest wait (days)"] = max([(end - t) // DAY for t, _ in waiting], default=0)
+    fig["Matches proposed"] = len(received("proposal"))
+    fig["Pairs started"] = len(received("introduction", newcomers))
+    # A pair ends with its closing, a REMATCH, or the newcomer leaving (their mentor is told).
+    fig["Pairs ended"] = len(received("closing", newcomers) + received("rematch", newcomers)
+                             + received("partner-left"))
+    fig["Active pairs"] = sum(1 for p in newcomers if newcomer_states(s, p, end)[0] == "paired")
+    checkins = received("checkin")
+    fig["Check-ins sent"] = len(checkins)
+    answered = wrote(("checkin",))
+    sent_n = len(checkins)
+    fig["Check-in response rate %"] = (-1 if sent_n == 0 else
+                                       min(100, (100 * len(answered) + sent_n // 2) // sent_n))
+    ratings = [r for r in (_rating(story.answer_for(s.by_user[x.user], x.answering, x.now)) for x in wrote(("checkin", "closing")))
+               if r is not None]
+    fig["Average rating (1-5)"] = (-1 if not ratings else
+                                   int(math.floor(sum(ratings) / len(ratings) * 10 + 0.5)))
+    fig["Low ratings (1-2)"] = sum(1 for r in ratings if r <= 2)
+    fig["Silent pairs (4 weeks)"] = len(silent_pairs(s, end))
+    fig["Newly undeliverable"] = 0
+    fig["Mail over the reply budget"] = 0
+    converted = [p for p, _ in received("mentor-welcome", newcomers)]
+    # Erasure blanks a leaver's events (store_member_erase: member and detail), so their
+    # LEAVE confirmation can no longer be told from a join request: the digest counts it.
+    fig["erased leave requests"] = sum(1 for p, _ in received("confirm-leave")
+                                       if s.kinds(p.user)[-1:] == ["farewell"])
+    fig["Mentees who became mentors"] = len(converted)
+    fig["Mentors to recognise"] = len(received("milestone"))
+    lists = {
+        "Waiting for a mentor, longest first": [
+            "%d days %s <%s>" % ((end - t) // DAY, p.name, p.address)
+            for t, p in sorted(waiting, key=lambda w: w[0])],
+        "Low ratings, with the comments": [],
+        "Undeliverable addresses": [],
+        "Mentees who became mentors": [p.address for p in converted],
+        "Mentors to recognise": sorted(p.address for p, _ in received("milestone")),
+    }
+    return fig, lists
