@@ -33,6 +33,8 @@
 #define MAIL_MAX_DEPTH 20
 #define MAIL_MAX_PARTS 500
 #define MAIL_MAX_HEADERS 1000
+/* Content-Type lines beyond which the MIME tree is not parsed at all (see mime_too_many). */
+#define MAIL_MAX_ENTITIES 1000
 /* HTML larger than this is cut before conversion; a command is never that far in. */
 #define MAIL_MAX_HTML (2u * 1024 * 1024)
 
@@ -908,13 +910,46 @@ collect_types(const struct mailmime *mime, struct buf *b, int depth, int *budget
     }
 }
 
+/*
+ * libetpan's MIME parser recurses once per nested multipart or message/rfc822
+ * with no limit, in time quadratic in the depth: 100,000 nested message/rfc822
+ * headers (a 4 MB mail) overflow the stack and kill the daemon on every pass.
+ * Each nesting level needs a Content-Type line (a digest's default part type
+ * at most doubles that), so more lines starting "Content-Type" than
+ * MAIL_MAX_ENTITIES mean the tree is not parsed; such a mail is read by its
+ * headers only.
+ */
+static int
+mime_too_many(const char *raw, size_t len)
+{
+    static const char key[] = "content-type";
+    const size_t klen = sizeof(key) - 1;
+    const char *p = raw, *end = raw + len;
+    size_t n = 0;
+
+    while (p < end) {
+        if ((size_t)(end - p) > klen && strncasecmp(p, key, klen) == 0) {
+            const char *q = p + klen;
+            while (q < end && (*q == ' ' || *q == '\t'))
+                q++;
+            if (q < end && *q == ':' && ++n > MAIL_MAX_ENTITIES)
+                return 1;
+        }
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (nl == NULL)
+            break;
+        p = nl + 1;
+    }
+    return 0;
+}
+
 /* m->text from the body: text/plain preferred, then HTML, else "". */
 static int
 body_fill(struct mail *m, const char *raw, size_t len)
 {
     size_t idx = 0;
     struct mailmime *mime = NULL;
-    if (mailmime_parse(raw, len, &idx, &mime) == MAILIMF_NO_ERROR) {
+    if (!mime_too_many(raw, len) && mailmime_parse(raw, len, &idx, &mime) == MAILIMF_NO_ERROR) {
         int budget = MAIL_MAX_PARTS;
         m->text = find_text(mime, "plain", 0, &budget);
         if (m->text == NULL)

@@ -278,6 +278,29 @@ test_not_a_bounce_and_garbage(void **state)
     bounce_free(&b);
 }
 
+/* 100,000 nested message/rfc822 parts overflowed libetpan's recursive MIME parser. */
+static void
+test_hostile_nesting(void **state)
+{
+    (void)state;
+    static const char level[] = "Subject: x\nContent-Type: message/rfc822\n\n";
+    static const char head[] = "From: MAILER-DAEMON@example.test\n"
+                               "Content-Type: multipart/report; boundary=X\n\n--X\n"
+                               "Content-Type: message/rfc822\n\n";
+    const size_t depth = 100000, ll = sizeof(level) - 1, hl = sizeof(head) - 1;
+    size_t len = hl + depth * ll;
+    char *raw = malloc(len);
+    assert_non_null(raw);
+    memcpy(raw, head, hl);
+    for (size_t i = 0; i < depth; i++)
+        memcpy(raw + hl + i * ll, level, ll);
+    struct bounce_info b;
+    assert_int_equal(bounce_parse(NULL, raw, len, &b), 0);
+    assert_int_equal(b.n_recipients, 0);
+    bounce_free(&b);
+    free(raw);
+}
+
 static void
 test_names(void **state)
 {
@@ -593,6 +616,7 @@ main(void)
         cmocka_unit_test(test_qmail),
         cmocka_unit_test(test_exim_and_warning),
         cmocka_unit_test(test_not_a_bounce_and_garbage),
+        cmocka_unit_test(test_hostile_nesting),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_corpus_bounces),
         cmocka_unit_test(test_corpus_autoreplies),

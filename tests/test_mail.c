@@ -417,6 +417,34 @@ test_part_types(void **state)
     mail_free(m);
 }
 
+/*
+ * 100,000 nested message/rfc822 parts (4 MB) overflowed the stack inside
+ * libetpan's recursive MIME parser: the tree is not parsed, the mail still is.
+ */
+static void
+test_hostile_nesting_not_parsed(void **state)
+{
+    (void)state;
+    static const char level[] = "Subject: x\nContent-Type: message/rfc822\n\n";
+    const size_t depth = 100000, ll = sizeof(level) - 1;
+    static const char head[] = "From: a@example.test\nSubject: join\n";
+    size_t len = strlen(head) + depth * ll + 6;
+    char *raw = malloc(len + 1);
+    assert_non_null(raw);
+    memcpy(raw, head, strlen(head));
+    for (size_t i = 0; i < depth; i++)
+        memcpy(raw + strlen(head) + i * ll, level, ll);
+    memcpy(raw + strlen(head) + depth * ll, "hello\n", 7);
+    struct mail *m = NULL;
+    char err[200];
+    assert_int_equal(mail_parse(raw, len, &m, err, sizeof(err)), 0);
+    assert_string_equal(m->subject, "join");
+    assert_string_equal(m->content_type, "message/rfc822");
+    assert_string_equal(m->text, "");
+    mail_free(m);
+    free(raw);
+}
+
 static void
 test_hash(void **state)
 {
@@ -639,6 +667,7 @@ main(void)
         cmocka_unit_test(test_uuencode_block_removed),
         cmocka_unit_test(test_iso2022jp_body_and_subject),
         cmocka_unit_test(test_part_types),
+        cmocka_unit_test(test_hostile_nesting_not_parsed),
         cmocka_unit_test(test_hash),
         cmocka_unit_test(test_corpus_parses),
         cmocka_unit_test(test_corpus_expected_facts),
