@@ -343,6 +343,26 @@ def silent_pairs(s, at):
     return silent
 
 
+def retention(s, days, start, end):
+    """Of the newcomers confirmed days before a moment in [start, end), the % who wrote
+    (to mentord or answering a check-in) since day days - 14; -1 when none reached it."""
+    kept = []
+    for p in s.cast:
+        welcome = [r.at for r in s.mail[p.user] if r.kind == "welcome"]
+        if p.role != "newcomer" or not welcome or not _in(welcome[0] + days * DAY, start, end):
+            continue
+        kept.append(any(x.user == p.user and welcome[0] + (days - 14) * DAY <= x.now < end
+                        for x in s.sent))
+    return -1 if not kept else (100 * sum(kept) + len(kept) // 2) // len(kept)
+
+
+def unanswered(s, mentor, at):
+    """Check-ins and proposals mentor received since they last wrote, before at."""
+    last = max([x.now for x in s.sent if x.user == mentor.user and x.now < at], default=0)
+    return sum(1 for r in s.mail[mentor.user] if r.kind in ("checkin", "proposal", "proposal-again")
+               and last < r.at < at)
+
+
 def expected(s, start, end):
     """Figures of [start, end) from the story: what people received and wrote.
 
@@ -388,6 +408,8 @@ def expected(s, start, end):
                                    int(math.floor(sum(ratings) / len(ratings) * 10 + 0.5)))
     fig["Low ratings (1-2)"] = sum(1 for r in ratings if r <= 2)
     fig["Silent pairs (4 weeks)"] = len(silent_pairs(s, end))
+    fig["Newcomers active at 30 days %"] = retention(s, 30, start, end)
+    fig["Newcomers active at 90 days %"] = retention(s, 90, start, end)
     fig["Newly undeliverable"] = 0
     fig["Mail over the reply budget"] = 0
     converted = [p for p, _ in received("mentor-welcome", newcomers)]

@@ -320,6 +320,22 @@ class Programme:
                 if got != sorted(lists[title]):
                     bad.append("%s %r: %s, story %s" % (d.key, title, got, lists[title]))
             conversions += d.value("Mentees who became mentors")
+            # Burnout: the daemon decides when a mail counts as unanswered, so the story only
+            # bounds it: each mentor named has at least that many mails unanswered by then,
+            # and the mentor who went silent is named three weeks after.
+            named = d.items("Mentors at risk of burnout, and why")
+            if d.value("Mentors at risk of burnout") != len(named):
+                bad.append("%s: %d mentors at risk, %d named" % (
+                    d.key, d.value("Mentors at risk of burnout"), len(named)))
+            for line in named:
+                m = self.s.by_addr.get(line.split("<")[-1].split(">")[0].lower())
+                n = re.search(r"(\d+) check-ins or proposals unanswered", line)
+                if m is None or (n and int(n.group(1)) > digest_check.unanswered(self.s, m, d.end)):
+                    bad.append("%s burnout: %s" % (d.key, line))
+            if d.end >= story.START + (self.silent.silent_from + 21) * DAY and not any(
+                    self.silent.address in x for x in named):
+                bad.append("%s: the silent %s is not at risk: %s" % (d.key, self.silent.first,
+                                                                     named))
         # Not vacuous: the weeks the brief names, and the one conversion of the story.
         check("2026-W04" in keys and "2026-W12" in keys, "digests received: %s" % keys)
         check(conversions == 1, "%d conversions over all digests" % conversions)
