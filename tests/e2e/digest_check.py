@@ -303,8 +303,9 @@ def _in(t, start, end):
     return start <= t < end
 
 
-def _rating(answer_subject_body):
-    m = re.match(r"\s*([1-5])\s*-", answer_subject_body)
+def _rating(answer):
+    """The rating an answer starts with ("4 - we met..."), None without one."""
+    m = re.match(r"\s*([1-5])\s*-", answer or "")
     return int(m.group(1)) if m else None
 
 
@@ -402,8 +403,10 @@ def expected(s, start, end):
     sent_n = len(checkins)
     fig["Check-in response rate %"] = (-1 if sent_n == 0 else
                                        min(100, (100 * len(answered) + sent_n // 2) // sent_n))
-    ratings = [r for r in (_rating(story.answer_for(s.by_user[x.user], x.answering, x.now)) for x in wrote(("checkin", "closing")))
-               if r is not None]
+    # What each wrote is the story's own script: answer_for() is deterministic.
+    written = [story.answer_for(s.by_user[x.user], x.answering, x.now)
+               for x in wrote(("checkin", "closing"))]
+    ratings = [r for r in map(_rating, written) if r is not None]
     fig["Average rating (1-5)"] = (-1 if not ratings else
                                    int(math.floor(sum(ratings) / len(ratings) * 10 + 0.5)))
     fig["Low ratings (1-2)"] = sum(1 for r in ratings if r <= 2)
