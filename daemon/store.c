@@ -1321,7 +1321,10 @@ store_member_erase(struct store *st, const char *address)
         "DELETE FROM tokens WHERE address = ?1",
         "DELETE FROM bounces WHERE address = ?1",
         "UPDATE messages SET sender = NULL, detail = NULL WHERE sender = ?1 COLLATE NOCASE",
-        "UPDATE events SET member = NULL, detail = NULL WHERE member = ?1 COLLATE NOCASE",
+        /* A detail that is one of mentord's own words (what was asked) keeps the counts
+         * right; anything else may hold the person's text and goes. */
+        "UPDATE events SET member = NULL, detail = CASE WHEN detail IN ('join', 'mentor',"
+        " 'leave', 'confirmed', 'newcomer') THEN detail END WHERE member = ?1 COLLATE NOCASE",
         "DELETE FROM outbox WHERE recipient = ?1 COLLATE NOCASE AND status = 'queued'",
         "UPDATE outbox SET erase_after = 1 WHERE recipient = ?1 COLLATE NOCASE",
         "UPDATE outbox SET recipient = '', headers = '', body = '', reply = NULL,"

@@ -922,6 +922,7 @@ test_member_erase_keeps_counts_not_addresses(void **state)
                      0);
     assert_int_equal(store_message_record(f->st, &msg, 2), 0);
     assert_int_equal(store_event_add(f->st, 2, "newcomer", "gone@x.org", "a@b", "x"), 0);
+    assert_int_equal(store_event_add(f->st, 2, "confirm-asked", "gone@x.org", NULL, "leave"), 0);
     assert_int_equal(store_token_add(f->st, "cccccccccc", "gone@x.org", "leave", "G", 2, 99), 0);
     assert_int_equal(store_bounce_add(f->st, 3, "gone@x.org", "temporary", "4.2.2", "full", 0.5),
                      0);
@@ -939,7 +940,10 @@ test_member_erase_keeps_counts_not_addresses(void **state)
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM messages WHERE sender IS NULL"
                                       " AND detail IS NULL"),
                      1);
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM events WHERE member IS NULL"), 1);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM events WHERE member IS NULL"), 2);
+    /* what was asked (mentord's own word) stays for the counts; the person's text does not */
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM events WHERE detail = 'leave'"), 1);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM events WHERE detail = 'x'"), 0);
     /* queued mail to them is dropped; sent mail is blanked */
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM outbox"), 1);
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM outbox WHERE recipient = ''"
