@@ -493,15 +493,21 @@ check_inputs(const struct compose_msg *msg, char *err, size_t errlen)
 
 /* ---- body ---- */
 
-/* Text with every line ending (\n, \r\n or a lone \r) as CRLF, ending with one. */
+/*
+ * Text with every line ending (\n, \r\n or a lone \r) as CRLF, ending with
+ * one, and no blanks at the end of a line: they are invisible, and libetpan's
+ * quoted-printable writer turns a trailing blank into a second one.
+ */
 static char *
 normalise_crlf(const char *in)
 {
     struct buf b = {0};
     const char *s = in != NULL ? in : "";
     while (*s) {
-        size_t n = strcspn(s, "\r\n");
-        buf_add(&b, s, n);
+        size_t n = strcspn(s, "\r\n"), keep = n;
+        while (keep > 0 && (s[keep - 1] == ' ' || s[keep - 1] == '\t'))
+            keep--;
+        buf_add(&b, s, keep);
         s += n;
         if (*s == '\0') {
             buf_str(&b, "\r\n");
