@@ -37,6 +37,8 @@
 #define MAIL_MAX_ENTITIES 1000
 /* HTML larger than this is cut before conversion; a command is never that far in. */
 #define MAIL_MAX_HTML (2u * 1024 * 1024)
+/* Tags of HTML converted at most (see html_cut). */
+#define MAIL_MAX_HTML_TAGS 5000
 
 /* ---- growable byte buffer ---------------------------------------------- */
 
@@ -871,6 +873,26 @@ tidy_lines(const char *s)
     return buf_take(&b);
 }
 
+/*
+ * How much of the HTML to convert.  gumbo's tree building is quadratic or worse
+ * in the nesting depth: 20,000 nested <div> (100 KB) take 9 s, 5,000 nested
+ * runs of <b><i><u><s><font> 13 s, and 2 MB of them hours.  A person's command
+ * is never thousands of tags in, so the HTML is cut at MAIL_MAX_HTML bytes and
+ * before its MAIL_MAX_HTML_TAGS-th tag (a fifth of a second at worst).
+ */
+static size_t
+html_cut(const char *html, size_t len)
+{
+    size_t tags = 0;
+
+    if (len > MAIL_MAX_HTML)
+        len = MAIL_MAX_HTML;
+    for (const char *p = html; (p = memchr(p, '<', len - (size_t)(p - html))) != NULL; p++)
+        if (++tags > MAIL_MAX_HTML_TAGS)
+            return (size_t)(p - html);
+    return len;
+}
+
 static char *
 html_body(const struct mailmime *root)
 {
@@ -878,8 +900,7 @@ html_body(const struct mailmime *root)
     char *html = find_text(root, "html", 0, &budget);
     if (html == NULL)
         return NULL;
-    size_t len = strlen(html);
-    char *text = html_to_text(html, len > MAIL_MAX_HTML ? MAIL_MAX_HTML : len);
+    char *text = html_to_text(html, html_cut(html, strlen(html)));
     free(html);
     if (text == NULL)
         return NULL;
