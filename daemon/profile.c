@@ -41,6 +41,8 @@
 
 #define MAX_ITEMS 20
 #define MAX_PROBLEMS 20
+#define MAX_PROBLEM_TEXT 200 /* bytes of a problem line quoted back */
+#define MAX_PROBLEM_HINT 600 /* bytes of a hint (one naming every unknown item can grow) */
 #define MAX_ITEM 40
 #define MAX_NAME 100
 #define MAX_KEY 40
@@ -620,7 +622,24 @@ utf8_cut(const char *s, size_t len, size_t max)
 
 /* ---- problems ----------------------------------------------------------- */
 
-/* Record a problem; hint is taken over (NULL means the hint could not be allocated). */
+/* At most max bytes of s (not splitting a character), "..." marking a cut. */
+static char *
+shorten(const char *s, size_t max)
+{
+    size_t len = strlen(s), n = utf8_cut(s, len, max);
+    char *out = malloc(n + 4);
+    if (out == NULL)
+        return NULL;
+    memcpy(out, s, n);
+    strcpy(out + n, n < len ? "..." : "");
+    return out;
+}
+
+/*
+ * Record a problem; hint is taken over (NULL means the hint could not be
+ * allocated).  Line and hint are quoted in the answer, so both are shortened:
+ * a 4 MB "Skills:" line must not come back as a 4 MB mail.
+ */
 static int
 add_problem(struct profile *p, int line, const char *text, char *hint)
 {
@@ -630,8 +649,11 @@ add_problem(struct profile *p, int line, const char *text, char *hint)
         free(hint); /* a reply listing hundreds of lines helps nobody */
         return 0;
     }
+    size_t hn = strlen(hint);
+    if (hn > MAX_PROBLEM_HINT)
+        strcpy(hint + utf8_cut(hint, hn, MAX_PROBLEM_HINT - 3), "...");
     struct profile_problem *t = realloc(p->problems, (p->n_problems + 1) * sizeof *t);
-    char *copy = strdup(text);
+    char *copy = shorten(text, MAX_PROBLEM_TEXT);
     if (t == NULL || copy == NULL) {
         if (t != NULL)
             p->problems = t;

@@ -593,6 +593,30 @@ test_utc_offset(void **state)
     profile_free(&p);
 }
 
+/* Problems are quoted in the answer: a 1 MB line comes back shortened, not as a 1 MB mail. */
+static void
+test_huge_lines_shortened(void **state)
+{
+    (void)state;
+    const size_t items = 100000;
+    size_t cap = 32 + items * 9;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    size_t n = (size_t)sprintf(text, "Languages: ");
+    for (size_t i = 0; i < items; i++)
+        n += (size_t)sprintf(text + n, "zz%zu, ", i);
+    strcpy(text + n, "\n");
+    struct profile p;
+    assert_int_equal(profile_parse(text, &p), 0);
+    assert_int_equal(p.n_problems, 1);
+    assert_true(strlen(p.problems[0].text) <= 203);
+    assert_true(strncmp(p.problems[0].text, "Languages: zz0, zz1", 19) == 0);
+    assert_true(strlen(p.problems[0].hint) <= 600);
+    assert_non_null(strstr(p.problems[0].hint, "'zz0'"));
+    profile_free(&p);
+    free(text);
+}
+
 int
 main(void)
 {
@@ -621,6 +645,7 @@ main(void)
         cmocka_unit_test(test_serialise_and_describe),
         cmocka_unit_test(test_merge),
         cmocka_unit_test(test_utc_offset),
+        cmocka_unit_test(test_huge_lines_shortened),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

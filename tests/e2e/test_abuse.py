@@ -230,6 +230,25 @@ class Abuse(test_e2e.E2E):
         self.still_serves()
         self.assertEqual(mb.sqlite(self.db, "SELECT count(*) FROM members")[0][0], 2)
 
+    def test_huge_profile_lines_answered_briefly(self):
+        """A profile answer quotes the lines it did not understand: shortened, so a
+        4 MB line (from a forged From:, say) does not come back as a 4 MB mail."""
+        self.member("ann")
+        before = mb.count("ann")
+        drop([raw_mail("Ann <ann@example.test>", "profile",
+                       b"Skills: " + b", ".join(b"s%d" % i for i in range(500000)) + b"\r\n"
+                       b"Languages: " + b", ".join(b"zz%d" % i for i in range(200000)) + b"\r\n"
+                       b"Name: " + b"N" * 3000000 + b"\r\n")])
+        self.once()
+        msgs = mb.wait_for("ann", before + 1)
+        answer = msgs[before]
+        self.assertLess(len(answer.raw), 20000, "a %d-byte answer" % len(answer.raw))
+        self.assertIn("Languages: zz0, zz1", mb.body_text(answer))
+        [(profile,)] = mb.sqlite(self.db, "SELECT profile FROM members "
+                                 "WHERE address = 'ann@example.test'")
+        self.assertLess(len(profile or ""), 5000)
+        self.still_serves()
+
     # ---- size ----
 
     def run_measured(self, *args, timeout=120):
