@@ -143,8 +143,10 @@ class Abuse(test_e2e.E2E):
     def test_forged_from_member_leave(self):
         self.member("ann")
         before = mb.count("ann")
-        # eve's server, eve's envelope, ann's From:
-        mb.send("eve", "mentors", "leave", "leave", headers={"From": "Ann <ann@example.test>"})
+        # eve's server, eve's envelope, ann's From:, eve's Reply-To: and Sender:
+        mb.send("eve", "mentors", "leave", "leave",
+                headers={"From": "Ann <ann@example.test>", "Reply-To": "eve@example.test",
+                         "Sender": "eve@example.test"})
         self.once()
         msgs = mb.wait_for("ann", before + 1)
         time.sleep(0.3)
@@ -161,7 +163,7 @@ class Abuse(test_e2e.E2E):
     def test_forged_from_manager_remove(self):
         self.member("ann")
         mb.send("eve", "mentors", "remove", "remove ann@example.test",
-                headers={"From": "The Boss <boss@example.test>"})
+                headers={"From": "The Boss <boss@example.test>", "Reply-To": "eve@example.test"})
         self.once()
         [req] = mb.wait_for("boss", 1)
         time.sleep(0.3)
