@@ -38,7 +38,6 @@
 #define BOUNCE_ARMED_LINES 12  /* lines after "the following addresses failed" */
 #define BOUNCE_DIAG_MAX 300    /* bytes kept of a diagnostic line */
 #define BOUNCE_ADDR_MAX 254    /* RFC 5321 path limit */
-#define BOUNCE_MAX_TYPES 1000  /* Content-Type lines beyond which MIME is not parsed */
 #define BOUNCE_MAX_TEXT 262144 /* bytes of notification text scanned */
 
 const char *
@@ -1182,37 +1181,6 @@ read_arf(const struct found *f, const struct mailimf_fields *orig, struct bounce
     return rc;
 }
 
-/*
- * libetpan's MIME parser recurses once per nesting level with no limit (in
- * time quadratic in the depth): 100,000 nested message/rfc822 parts overflow
- * the stack.  Each level needs a Content-Type line, so a mail with more of
- * them than BOUNCE_MAX_TYPES is read from its text only, like a mail whose
- * MIME does not parse.  (The same guard as mail.c's mime_too_many.)
- */
-static int
-mime_too_many(const char *raw, size_t len)
-{
-    static const char key[] = "content-type";
-    const size_t klen = sizeof(key) - 1;
-    const char *p = raw, *end = raw + len;
-    size_t n = 0;
-
-    while (p < end) {
-        if ((size_t)(end - p) > klen && strncasecmp(p, key, klen) == 0) {
-            const char *q = p + klen;
-            while (q < end && (*q == ' ' || *q == '\t'))
-                q++;
-            if (q < end && *q == ':' && ++n > BOUNCE_MAX_TYPES)
-                return 1;
-        }
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        if (nl == NULL)
-            break;
-        p = nl + 1;
-    }
-    return 0;
-}
-
 /* ---- public ---------------------------------------------------------------- */
 
 int
@@ -1224,7 +1192,7 @@ bounce_parse(const struct mail *m, const char *raw, size_t len, struct bounce_in
     size_t idx = 0;
     int rc = 0, records = 0;
     memset(out, 0, sizeof *out);
-    if (raw != NULL && len > 0 && !mime_too_many(raw, len) &&
+    if (raw != NULL && len > 0 && !mail_mime_too_complex(raw, len) &&
         mailmime_parse(raw, len, &idx, &mime) == MAILIMF_NO_ERROR)
         walk(mime, &f, 0);
     returned_headers(&f, &hdrs);

@@ -33,7 +33,8 @@
 #define MAIL_MAX_DEPTH 20
 #define MAIL_MAX_PARTS 500
 #define MAIL_MAX_HEADERS 1000
-/* Content-Type lines beyond which the MIME tree is not parsed at all (see mime_too_many). */
+/* Content-Type lines beyond which the MIME tree is not parsed at all (see mail_mime_too_complex).
+ */
 #define MAIL_MAX_ENTITIES 1000
 /* HTML larger than this is cut before conversion; a command is never that far in. */
 #define MAIL_MAX_HTML (2u * 1024 * 1024)
@@ -940,8 +941,8 @@ collect_types(const struct mailmime *mime, struct buf *b, int depth, int *budget
  * MAIL_MAX_ENTITIES mean the tree is not parsed; such a mail is read by its
  * headers only.
  */
-static int
-mime_too_many(const char *raw, size_t len)
+int
+mail_mime_too_complex(const char *raw, size_t len)
 {
     static const char key[] = "content-type";
     const size_t klen = sizeof(key) - 1;
@@ -970,7 +971,8 @@ body_fill(struct mail *m, const char *raw, size_t len)
 {
     size_t idx = 0;
     struct mailmime *mime = NULL;
-    if (!mime_too_many(raw, len) && mailmime_parse(raw, len, &idx, &mime) == MAILIMF_NO_ERROR) {
+    if (!mail_mime_too_complex(raw, len) &&
+        mailmime_parse(raw, len, &idx, &mime) == MAILIMF_NO_ERROR) {
         int budget = MAIL_MAX_PARTS;
         m->text = find_text(mime, "plain", 0, &budget);
         if (m->text == NULL)

@@ -52,6 +52,13 @@ const char *mail_header(const struct mail *m, const char *name);
  */
 size_t mail_parse_limit(const char *raw, size_t len, size_t max);
 
+/*
+ * 1 when raw has more than 1,000 Content-Type lines: libetpan's MIME parser
+ * recurses once per nesting level without a limit (100,000 nested parts
+ * overflow the stack), so such a mail is read by its headers only.
+ */
+int mail_mime_too_complex(const char *raw, size_t len);
+
 /* Hex SHA-256 of raw bytes into out (65 bytes). */
 void mail_hash(const char *raw, size_t len, char out[65]);
 
