@@ -43,7 +43,8 @@
  * Modes: match_solve makes one-to-one pairs (also used for rotation and
  * buddies, which differ only in who takes part and for how long).
  * match_circles groups newcomers into circles around mentors by a shared
- * topic (see there); peer circles are not implemented yet.
+ * topic (see there); pairing.c uses it for circles mode and for peer circles
+ * of long-waiting newcomers ([matching] peer_circle_weeks).
  */
 #ifndef MENTORD_MATCH_H
 #define MENTORD_MATCH_H
