@@ -1040,9 +1040,9 @@ pairing_accept_circle(struct programme_ctx *c, const struct store_pair *p,
     if (store_pair_unanswered(c->st, me->id, -me->unanswered) != 0)
         goto out;
     snprintf(c->detail, c->detail_len, "accepted circle %s (%zu newcomers)", p->ref, n);
-    struct template_var var[] = {{"ref", p->ref}};
+    struct template_var var[] = {{"ref", p->ref}, {"circle", "yes"}};
     if (programme_event(c, "accepted", p->ref) != 0 ||
-        programme_reply(c, "proposal-accepted", var, 1, "reply", p->ref) != 0)
+        programme_reply(c, "proposal-accepted", var, 2, "reply", p->ref) != 0)
         goto out;
     /* All pairs are active before the first starts: the introduction names the whole circle. */
     rc = 0;

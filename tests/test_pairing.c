@@ -422,6 +422,7 @@ test_accept_starts_the_pair(void **state)
         1);
     mail_to(f, "m1@mentor.test", text, sizeof(text), NULL, 0);
     assert_non_null(strstr(text, "Thank you for accepting"));
+    assert_non_null(strstr(text, "your new mentee"));
     /* the timeout is cancelled */
     assert_int_equal(db_int(f, "SELECT count(*) FROM schedule s JOIN pairs p ON s.pair = p.id"
                                " WHERE p.state = 'active' AND s.kind = 'proposal-timeout'"
@@ -1130,6 +1131,9 @@ test_circle_proposal_accept_starts_all(void **state)
     assert_int_equal(db_int(f, "SELECT count(*) FROM members WHERE address IN ('r1@new.test',"
                                " 'r2@new.test', 'r3@new.test') AND waiting_since IS NULL"),
                      3);
+    /* the thanks speaks of a circle, not of one mentee */
+    mail_to(f, "m1@mentor.test", text, sizeof(text), NULL, 0);
+    assert_non_null(strstr(text, "your new circle"));
     /* m2's circle is untouched by m1's answer */
     assert_int_equal(db_int(f, "SELECT count(*) FROM pairs WHERE state = 'proposed'"), 2);
     /* mentor once, each newcomer once */
