@@ -16,6 +16,7 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
@@ -285,9 +286,21 @@ parse_long(const char *v, long long *out)
     return 0;
 }
 
-/* Seconds, or a number followed by one of s, m, h, d. */
+/* A unit suffix and what it multiplies by. */
+struct unit {
+    char suffix; /* lower case; the upper case letter means the same */
+    long long mult;
+};
+
+static const struct unit duration_units[] = {{'s', 1},   {'m', 60},      {'h', 3600},
+                                             {'d', DAY}, {'w', 7 * DAY}, {0, 0}};
+/* Binary multiples, as Postfix's sizes. */
+static const struct unit size_units[] = {
+    {'k', 1024}, {'m', 1024 * 1024}, {'g', 1024 * 1024 * 1024}, {0, 0}};
+
+/* A non-negative number, optionally followed by one of units' suffixes. */
 static int
-parse_duration(const char *v, long long *out)
+parse_with_unit(const char *v, const struct unit *units, long long *out)
 {
     char num[32];
     size_t len = strlen(v);
@@ -296,70 +309,13 @@ parse_duration(const char *v, long long *out)
     if (len == 0 || len >= sizeof(num))
         return -1;
     memcpy(num, v, len + 1);
-    switch (num[len - 1]) {
-    case 's':
-    case 'S':
-        mult = 1;
-        num[len - 1] = '\0';
-        break;
-    case 'm':
-    case 'M':
-        mult = 60;
-        num[len - 1] = '\0';
-        break;
-    case 'h':
-    case 'H':
-        mult = 3600;
-        num[len - 1] = '\0';
-        break;
-    case 'd':
-    case 'D':
-        mult = DAY;
-        num[len - 1] = '\0';
-        break;
-    case 'w':
-    case 'W':
-        mult = 7 * DAY;
-        num[len - 1] = '\0';
-        break;
-    default:
-        break;
+    for (const struct unit *u = units; u->suffix; u++) {
+        if (tolower((unsigned char)num[len - 1]) == u->suffix) {
+            mult = u->mult;
+            num[len - 1] = '\0';
+            break;
+        }
     }
-    if (parse_long(num, &n) != 0 || n < 0 || n > LLONG_MAX / mult)
-        return -1;
-    *out = n * mult;
-    return 0;
-}
-
-/* Bytes, or a number followed by k, M or G (binary multiples, as Postfix's sizes). */
-static int
-parse_size(const char *v, long long *out)
-{
-    char num[32];
-    size_t len = strlen(v);
-    long long mult = 1, n;
-
-    if (len == 0 || len >= sizeof(num))
-        return -1;
-    memcpy(num, v, len + 1);
-    switch (num[len - 1]) {
-    case 'k':
-    case 'K':
-        mult = 1024;
-        break;
-    case 'm':
-    case 'M':
-        mult = 1024 * 1024;
-        break;
-    case 'g':
-    case 'G':
-        mult = 1024 * 1024 * 1024;
-        break;
-    default:
-        break;
-    }
-    if (mult != 1)
-        num[len - 1] = '\0';
     if (parse_long(num, &n) != 0 || n < 0 || n > LLONG_MAX / mult)
         return -1;
     *out = n * mult;
@@ -534,12 +490,12 @@ set_ranged(struct load_ctx *ctx, const struct keydef *k, const char *value)
             return -1;
         }
     } else if (k->type == K_SIZE) {
-        if (parse_size(value, &n) != 0 || n < k->min || n > k->max) {
+        if (parse_with_unit(value, size_units, &n) != 0 || n < k->min || n > k->max) {
             fail(ctx, ctx->line, "bad value for %s: '%s' (%d-%d bytes; suffixes k, M, G allowed)",
                  k->name, value, k->min, k->max);
             return -1;
         }
-    } else if (parse_duration(value, &n) != 0 || n < k->min || n > k->max) {
+    } else if (parse_with_unit(value, duration_units, &n) != 0 || n < k->min || n > k->max) {
         fail(ctx, ctx->line,
              "bad value for %s: '%s' (a duration of %d-%d seconds; suffixes s, m, h, d, w allowed)",
              k->name, value, k->min, k->max);
