@@ -158,22 +158,14 @@ store_pair_by_ref(struct store *st, const char *ref, struct store_pair *out)
         out);
 }
 
-int
-store_pair_list(struct store *st, int64_t member, const char *state, struct store_pair **out,
-                size_t *n)
+/* Every row of stmt (finished here) as an array of pairs; on error nothing is kept. */
+static int
+pairs_collect(struct store *st, sqlite3_stmt *stmt, const char *what, struct store_pair **out,
+              size_t *n)
 {
-    char what[96];
     size_t cap = 0;
     int rc;
 
-    *out = NULL;
-    *n = 0;
-    snprintf(what, sizeof what, "listing the pairs of member %lld", (long long)member);
-    sqlite3_stmt *stmt = store_i_prepare(st, what,
-                                         "SELECT " PAIR_COLUMNS " FROM pairs"
-                                         " WHERE (?1 = 0 OR newcomer = ?1 OR mentor = ?1)"
-                                         " AND (?2 IS NULL OR state = ?2) ORDER BY id DESC",
-                                         "is", member, state);
     if (!stmt)
         return -1;
     while ((rc = store_i_step(st, stmt, what)) == 1) {
@@ -200,6 +192,23 @@ store_pair_list(struct store *st, int64_t member, const char *state, struct stor
         return -1;
     }
     return 0;
+}
+
+int
+store_pair_list(struct store *st, int64_t member, const char *state, struct store_pair **out,
+                size_t *n)
+{
+    char what[96];
+
+    *out = NULL;
+    *n = 0;
+    snprintf(what, sizeof what, "listing the pairs of member %lld", (long long)member);
+    sqlite3_stmt *stmt = store_i_prepare(st, what,
+                                         "SELECT " PAIR_COLUMNS " FROM pairs"
+                                         " WHERE (?1 = 0 OR newcomer = ?1 OR mentor = ?1)"
+                                         " AND (?2 IS NULL OR state = ?2) ORDER BY id DESC",
+                                         "is", member, state);
+    return pairs_collect(st, stmt, what, out, n);
 }
 
 int
@@ -326,40 +335,13 @@ int
 store_pair_circle(struct store *st, int64_t circle, struct store_pair **out, size_t *n)
 {
     char what[96];
-    size_t cap = 0;
-    int rc;
 
     *out = NULL;
     *n = 0;
     snprintf(what, sizeof what, "listing the pairs of circle %lld", (long long)circle);
     sqlite3_stmt *stmt = store_i_prepare(
         st, what, "SELECT " PAIR_COLUMNS " FROM pairs WHERE circle = ?1 ORDER BY id", "i", circle);
-    if (!stmt)
-        return -1;
-    while ((rc = store_i_step(st, stmt, what)) == 1) {
-        if (*n == cap) {
-            cap = cap ? 2 * cap : 8;
-            struct store_pair *grown = realloc(*out, cap * sizeof *grown);
-            if (grown == NULL) {
-                rc = store_i_set_err(st, "%s: out of memory", what);
-                break;
-            }
-            *out = grown;
-        }
-        if (pair_fill(stmt, &(*out)[*n]) != 0) {
-            rc = store_i_set_err(st, "%s: out of memory", what);
-            break;
-        }
-        (*n)++;
-    }
-    store_i_finish(stmt);
-    if (rc < 0) {
-        store_pairs_free(*out, *n);
-        *out = NULL;
-        *n = 0;
-        return -1;
-    }
-    return 0;
+    return pairs_collect(st, stmt, what, out, n);
 }
 
 /* ---- members in a round ---- */
