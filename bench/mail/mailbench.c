@@ -207,6 +207,12 @@ cmd_fetch50_move(char **argv)
 }
 
 static int
+cmd_fetch500_move(char **argv)
+{
+    return cmd_fetch_chunks(argv, argv[5], 500, "fetch500");
+}
+
+static int
 cmd_fetch(char **argv)
 {
     double t0 = now_s();
@@ -390,10 +396,15 @@ main(int argc, char **argv)
         const char *name;
         int args;
         int (*fn)(char **);
-    } modes[] = {{"fetch", 5, cmd_fetch},          {"fetch1", 5, cmd_fetch1_only},
-                 {"fetch1", 6, cmd_fetch1_move},   {"fetch50", 5, cmd_fetch50_only},
-                 {"fetch50", 6, cmd_fetch50_move}, {"queue", 3, cmd_queue},
-                 {"drain", 1, cmd_drain},          {"curl", 6, cmd_curl}};
+    } modes[] = {{"fetch", 5, cmd_fetch},
+                 {"fetch1", 5, cmd_fetch1_only},
+                 {"fetch1", 6, cmd_fetch1_move},
+                 {"fetch50", 5, cmd_fetch50_only},
+                 {"fetch50", 6, cmd_fetch50_move},
+                 {"fetch500", 6, cmd_fetch500_move},
+                 {"queue", 3, cmd_queue},
+                 {"drain", 1, cmd_drain},
+                 {"curl", 6, cmd_curl}};
     for (size_t i = 0; argc >= 2 && i < sizeof(modes) / sizeof(modes[0]); i++)
         if (strcmp(argv[1], modes[i].name) == 0 && argc - 2 == modes[i].args)
             return modes[i].fn(argv + 2);
