@@ -29,6 +29,15 @@
  * message still to be retried) and the daemon tries again after its backoff;
  * after imap.max_attempts it is recorded as failed and set aside, so one bad
  * message never stalls the inbox for long.
+ *
+ * A message that kills the process never returns an error to count.  So
+ * before step 1 the batch is marked in flight in a commit of its own
+ * (store_inflight_begin); the batch's commit drops the marks.  Marks found
+ * from a process that died mean the batch killed it: it is then decided one
+ * message at a time, each marked alone, which pins the deaths on the one
+ * message that causes them (a death with the whole batch is blamed on none);
+ * after imap.max_attempts deaths with it decided alone, that message is set
+ * aside unread (recorded failed, flagged, moved) and the others go on.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -349,6 +358,22 @@ inbox_batch_finish(struct inbox_run *r, const struct inbox_batch_state *b)
 }
 
 /*
+ * A failure we handled is not a death: drop the batch's marks (best effort:
+ * when the store itself is failing this fails too, and the marks stay with
+ * this process's session, which counts nothing).
+ */
+static void
+inbox_unmark(struct inbox_run *r, const struct imap_message *msgs, size_t n)
+{
+    if (r->dry_run)
+        return;
+    if (store_inflight_end(r->st, r->cfg->imap.mailbox, r->uidvalidity, msgs[0].uid,
+                           msgs[n - 1].uid) != 0)
+        log_debug("store: dropping the in-flight marks of UID %u: %s", msgs[0].uid,
+                  store_errmsg(r->st));
+}
+
+/*
  * Steps 2 and 3 for fetched messages msgs[0..n).  Returns 0 when all were
  * handled, -1 when the pass should stop (an error, or a message to retry;
  * what came before it is committed and moved).
@@ -365,11 +390,13 @@ inbox_batch(struct inbox_run *r, const struct imap_message *msgs, size_t n, uint
     if (store_begin(r->st) != 0) {
         log_error("store: starting the transaction for UID %u: %s", msgs[0].uid,
                   store_errmsg(r->st));
+        inbox_unmark(r, msgs, n);
         return -1;
     }
     for (size_t i = 0; i < n && !b.stop; i++) {
         if (inbox_batch_one(r, &msgs[i], limit, &b) != 0) {
             store_rollback(r->st);
+            inbox_unmark(r, msgs, n);
             r->last_uid = last_before;
             return -1;
         }
@@ -380,10 +407,13 @@ inbox_batch(struct inbox_run *r, const struct imap_message *msgs, size_t n, uint
         r->stats->processed += b.processed;
         return b.stop ? -1 : 0;
     }
-    if (store_commit(r->st) != 0) {
+    if (store_inflight_end(r->st, r->cfg->imap.mailbox, r->uidvalidity, msgs[0].uid,
+                           msgs[n - 1].uid) != 0 ||
+        store_commit(r->st) != 0) {
         log_error("store: committing UID %u and the rest of its batch: %s", msgs[0].uid,
                   store_errmsg(r->st));
         store_rollback(r->st);
+        inbox_unmark(r, msgs, n);
         r->last_uid = last_before;
         return -1;
     }
@@ -395,6 +425,95 @@ inbox_batch(struct inbox_run *r, const struct imap_message *msgs, size_t n, uint
     if (inbox_batch_finish(r, &b) != 0)
         return -1;
     return b.stop ? -1 : 0;
+}
+
+/* Mark msgs[0..n) in flight; *deaths: how many processes died while they were. */
+static int
+inbox_mark(struct inbox_run *r, const struct imap_message *msgs, size_t n, int *deaths)
+{
+    uint32_t uids[INBOX_BATCH];
+
+    *deaths = 0;
+    if (r->dry_run)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        uids[i] = msgs[i].uid;
+    if (store_inflight_begin(r->st, r->cfg->imap.mailbox, r->uidvalidity, uids, n, deaths) != 0) {
+        log_error("store: UID %u%s: %s", uids[0], n > 1 ? " and the rest of its batch" : "",
+                  store_errmsg(r->st));
+        return -1;
+    }
+    return 0;
+}
+
+/* Steps 1 to 3 for msgs[0..n). */
+static int
+inbox_fetch_batch(struct inbox_run *r, struct imap_message *msgs, size_t n, uint32_t limit)
+{
+    if (imap_fetch_bodies(r->im, msgs, n, limit) != 0) {
+        log_error("IMAP: fetching UID %u%s: %s", msgs[0].uid,
+                  n > 1 ? " and the rest of its batch" : "", imap_error(r->im));
+        imap_messages_clear(msgs, n);
+        inbox_unmark(r, msgs, n);
+        return -1;
+    }
+    int rc = inbox_batch(r, msgs, n, limit);
+    imap_messages_clear(msgs, n);
+    return rc;
+}
+
+/*
+ * The process died deciding this message imap.max_attempts times: record it
+ * as failed without fetching it again, then flag and move it like any other
+ * message given up on.
+ */
+static int
+inbox_set_aside(struct inbox_run *r, uint32_t uid, int deaths)
+{
+    char why[128];
+
+    snprintf(why, sizeof why, "mentord stopped %d times while deciding it; set aside unread",
+             deaths);
+    log_error("UID %u: %s", uid, why);
+    if (store_begin(r->st) != 0)
+        goto fail;
+    uint32_t before = r->last_uid;
+    if (inbox_record(r, uid, NULL, NULL, "failed", why) != 0 ||
+        store_inflight_end(r->st, r->cfg->imap.mailbox, r->uidvalidity, uid, uid) != 0 ||
+        store_commit(r->st) != 0) {
+        store_rollback(r->st);
+        r->last_uid = before;
+        goto fail;
+    }
+    r->last_uid = uid > r->last_uid ? uid : r->last_uid;
+    r->stats->failed++;
+    return inbox_finish(r, uid, 1);
+fail:
+    log_error("store: recording UID %u as failed: %s", uid, store_errmsg(r->st));
+    return -1;
+}
+
+/*
+ * A batch that was in flight when a process died: decide it one message at a
+ * time, each marked alone, so the next death is pinned on one message.
+ */
+static int
+inbox_one_by_one(struct inbox_run *r, struct imap_message *msgs, size_t n, uint32_t limit,
+                 int deaths)
+{
+    log_warn("UID %u%s: mentord stopped %d time%s while deciding %s; deciding one at a time",
+             msgs[0].uid, n > 1 ? " and the rest of its batch" : "", deaths, deaths == 1 ? "" : "s",
+             n > 1 ? "them" : "it");
+    for (size_t k = 0; k < n; k++) {
+        int mine = 0;
+        if (inbox_mark(r, &msgs[k], 1, &mine) != 0)
+            return -1;
+        int rc = mine >= r->cfg->imap.max_attempts ? inbox_set_aside(r, msgs[k].uid, mine)
+                                                   : inbox_fetch_batch(r, &msgs[k], 1, limit);
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
 }
 
 /*
@@ -416,14 +535,11 @@ inbox_fetch_and_handle(struct inbox_run *r, struct imap_message *msgs, size_t n)
             bytes += msgs[j].size < limit ? msgs[j].size : limit;
             j++;
         }
-        if (imap_fetch_bodies(r->im, &msgs[i], j - i, limit) != 0) {
-            log_error("IMAP: fetching UID %u%s: %s", msgs[i].uid,
-                      j - i > 1 ? " and the rest of its batch" : "", imap_error(r->im));
-            imap_messages_clear(&msgs[i], j - i);
+        int deaths = 0;
+        if (inbox_mark(r, &msgs[i], j - i, &deaths) != 0)
             return -1;
-        }
-        int rc = inbox_batch(r, &msgs[i], j - i, limit);
-        imap_messages_clear(&msgs[i], j - i);
+        int rc = deaths > 0 ? inbox_one_by_one(r, &msgs[i], j - i, limit, deaths)
+                            : inbox_fetch_batch(r, &msgs[i], j - i, limit);
         if (rc != 0)
             return -1;
         i = j;

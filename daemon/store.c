@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 /*
  * The schema, as numbered migrations: migrations[i] takes a database from
@@ -167,6 +168,19 @@ static const char *const migrations[] = {
     /* 4: circles: the pairs of one mentor's cohort (or a peer circle) share a circle id. */
     "ALTER TABLE pairs ADD COLUMN circle INTEGER;"
     "CREATE INDEX pairs_circle ON pairs (circle);",
+
+    /*
+     * 5: the inbox messages being decided right now, and by which process
+     * (store_inbox.c): a row found from a process that is gone means that
+     * process died on it.
+     */
+    "CREATE TABLE inbox_inflight ("
+    " mailbox TEXT NOT NULL,"
+    " uidvalidity INTEGER NOT NULL,"
+    " uid INTEGER NOT NULL,"
+    " session INTEGER NOT NULL,"
+    " deaths INTEGER NOT NULL DEFAULT 0,"
+    " PRIMARY KEY (mailbox, uidvalidity, uid)) WITHOUT ROWID;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
@@ -493,6 +507,13 @@ store_open(const char *path, struct store **out, char *err, size_t errlen)
         store_close(st);
         return -1;
     }
+    /* Tells this process's in-flight marks from those of a process that died (store_inbox.c). */
+    if (getrandom(&st->session, sizeof st->session, 0) != (ssize_t)sizeof st->session) {
+        snprintf(err, errlen, "%s: no random bytes for the session id", path);
+        store_close(st);
+        return -1;
+    }
+    st->session &= INT64_MAX;
     *out = st;
     return 0;
 }

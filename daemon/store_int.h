@@ -20,6 +20,7 @@
 
 struct store {
     sqlite3 *db;
+    int64_t session; /* random, per open: whose in-flight marks are whose */
     char err[512];
 };
 

@@ -18,7 +18,7 @@
 #include <time.h>
 
 /* The schema version this build writes; see the migrations in store.c. */
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 struct store;
 
@@ -102,6 +102,25 @@ int store_message_record(struct store *st, const struct store_message *m, time_t
  * ignored: the row reads "retry"); a row that is already final is left as is.
  */
 int store_message_attempt(struct store *st, const struct store_message *m, time_t now);
+
+/*
+ * In-flight marks (store_inbox.c): which inbox messages this process is
+ * deciding right now, so that a message that kills the process (a crash, the
+ * OOM killer) is recognised after the restart and set aside instead of being
+ * retried forever.  The marks are committed before the decision starts, with
+ * synchronous = NORMAL (they must survive the process, not a power loss).
+ *
+ * store_inflight_begin makes uids[0..n) the mailbox's in-flight set: marks of
+ * other messages are dropped, and a mark left by another process (one that
+ * died on it) counts one death.  *deaths is the highest count in the set.
+ * Call it outside a transaction.  store_inflight_end drops the marks of
+ * first..last: inside the batch's transaction (the marks go with its commit)
+ * or after a failure that was handled (nothing died).
+ */
+int store_inflight_begin(struct store *st, const char *mailbox, uint32_t uidvalidity,
+                         const uint32_t *uids, size_t n, int *deaths);
+int store_inflight_end(struct store *st, const char *mailbox, uint32_t uidvalidity, uint32_t first,
+                       uint32_t last);
 
 /* Count processed messages with this outcome ("retry" counts pending retries; NULL for all). */
 int store_message_count(struct store *st, const char *outcome);

@@ -42,6 +42,11 @@ if ! EXTRA_USERS=$users sh "$TESTBED" start "$TB" </dev/null; then
 fi
 echo "== mail test-bed with $users extra users up ($TB)"
 
+# The shim that makes one marked mail kill mentord (test_mail_that_kills_the_daemon...).
+if cc -shared -fPIC -O2 -Wall -Wextra -Werror -o "$TB/crash_on_mark.so" \
+    "$SRC/tests/faults/crash_on_mark.c" -ldl; then
+    export CRASH_SHIM="$TB/crash_on_mark.so"
+fi
 export TESTBED_ENV="$TB/testbed.env"
 export MENTORD_BIN="$BUILD/mentord"
 export MENTORCTL_BIN="$BUILD/mentorctl"

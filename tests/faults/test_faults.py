@@ -102,7 +102,8 @@ def postfix_queue_empty():
     return True
 
 
-def drop_mails(senders, subject="join", body="Hi, I'd like a mentor.", to="mentors"):
+def drop_mails(senders, subject="join", body="Hi, I'd like a mentor.", to="mentors",
+               headers=None):
     """Put one mail per sender straight into to's INBOX (Maildir new/), as a
     delivery would; thousands per second, unlike SMTP.  Returns the Message-IDs."""
     mb.count(to)  # makes Dovecot create the Maildir
@@ -110,7 +111,7 @@ def drop_mails(senders, subject="join", body="Hi, I'd like a mentor.", to="mento
     uid, gid = os.stat(md).st_uid, os.stat(md).st_gid
     mids = []
     for i, sender in enumerate(senders):
-        msg = mb.make_message(sender, to, subject, body)
+        msg = mb.make_message(sender, to, subject, body, headers)
         name = "%d.M%dP%d_%d.faults" % (int(time.time()), i, os.getpid(), random.getrandbits(32))
         tmp = os.path.join(md, "tmp", name)
         with open(tmp, "wb") as f:
@@ -427,6 +428,46 @@ class Faults(unittest.TestCase):
         self.assertLessEqual(dups, landed, "more duplicates than kills")
 
     # ---- 2. server faults: SMTP ----
+
+    def test_mail_that_kills_the_daemon_is_set_aside(self):
+        """A mail that kills mentord (libetpan's MIME parser aborts on it, through the
+        LD_PRELOAD shim crash_on_mark.c) is tried imap.max_attempts times, then set
+        aside unread; the mails around it are processed and answered once each."""
+        shim = os.environ.get("CRASH_SHIM", "")
+        self.assertTrue(os.path.exists(shim), "run.sh builds the shim and sets CRASH_SHIM")
+        users = senders(7)
+        good = users[:3] + users[4:]
+        mids = drop_mails(users[:3])
+        drop_mails([users[3]], headers={"X-Fault-Crash": "abort"})
+        mids += drop_mails(users[4:])
+        codes = []
+        for _ in range(8):
+            rc, _, err = mb.run_mentord(self.config, "--once", env={"LD_PRELOAD": shim},
+                                        timeout=60)
+            codes.append(rc)
+            if rc == 0:
+                break
+            self.assertEqual(rc, -signal.SIGABRT, "mentord --once: %d\n%s" % (rc, err[-2000:]))
+        figure("a mail that kills mentord: runs ended %s" % codes)
+        # One death with its batch (which pins it on no mail), then max_attempts = 3
+        # with the mail decided alone, then it is set aside.
+        self.assertEqual(codes, [-signal.SIGABRT] * 4 + [0])
+        self.assertIn("set aside unread", err)
+        self.assertEqual(mb.count("mentors"), 0, "mail left in the INBOX")
+        rows = self.sql("SELECT outcome, detail FROM messages WHERE outcome = 'failed'")
+        self.assertEqual(len(rows), 1, rows)
+        self.assertIn("stopped 3 times", rows[0][1])
+        self.assertEqual(self.count_sql("SELECT count(*) FROM inbox_inflight"), 0)
+        wait_until(postfix_queue_empty, 30, "Postfix delivering the confirmations")
+        self.assert_processed_once(mids)
+        self.assert_once_each(good)
+        self.assertEqual(delivered(users[3]), [], "the mail set aside was answered")
+        # A later pass, with a new mail, neither dies nor touches the one set aside.
+        mids += drop_mails([users[3]])
+        rc, _ = self.once()
+        self.assertEqual(self.count_sql("SELECT count(*) FROM messages WHERE outcome = 'failed'"), 1)
+        wait_until(postfix_queue_empty, 30, "Postfix delivering the last confirmation")
+        self.assert_once_each(users)
 
     def test_smtp_down_then_back(self):
         users = senders(5)

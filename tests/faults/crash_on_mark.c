@@ -1,0 +1,30 @@
+/*
+ * LD_PRELOAD shim for the fault tests: makes libetpan's MIME parser die on one
+ * chosen message, the way a parser bug would, so the test can check that a
+ * mail which kills mentord is set aside after imap.max_attempts deaths
+ * instead of killing every restart.  Any message carrying the header
+ * "X-Fault-Crash: abort" aborts the process inside mailmime_parse(); every
+ * other message goes to the real function.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct mailmime;
+typedef int parse_fn(const char *, size_t, size_t *, struct mailmime **);
+
+int mailmime_parse(const char *message, size_t length, size_t *indx, struct mailmime **result);
+
+int
+mailmime_parse(const char *message, size_t length, size_t *indx, struct mailmime **result)
+{
+    static const char mark[] = "X-Fault-Crash: abort";
+
+    if (memmem(message, length, mark, sizeof mark - 1) != NULL)
+        abort();
+    parse_fn *real = (parse_fn *)dlsym(RTLD_NEXT, "mailmime_parse");
+    if (real == NULL)
+        abort();
+    return real(message, length, indx, result);
+}
