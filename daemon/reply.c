@@ -11,6 +11,17 @@
  * second walks the lines in order, keeping the person's text, dropping quotes
  * and attributions, and stopping at the first thing that starts an unquoted
  * original or a signature.
+ *
+ * Why an inline reply keeps only the person's lines, not the quoted questions
+ * they answer (as some trimmers do): the text is read for commands, profile
+ * fields, check-in ratings and manager commands, and an answer to the
+ * check-in quotes "a number from 1 (not well) to 5" and "We haven't met yet"
+ * right above it.  Why nothing below a first-line attribution or a forward
+ * header is read, even when nothing else is there: it is someone else's text
+ * (or, from Gmail's "respond inline", the original with the answers mixed in
+ * and no quote marks to tell them apart), and a command in it must never be
+ * acted on.  The corpus cases whose sources expect otherwise are listed with
+ * these reasons in tests/data/gen_replies_expected.py.
  */
 #include <ctype.h>
 #include <stdlib.h>

@@ -4,7 +4,9 @@
  * Input is the UTF-8 body text of a mail (as mail_parse gives it, LF line
  * ends; CRLF is tolerated).  Removed, as the common clients write them:
  *   - ">" quoted lines (and Supercite "Name>" lines), wherever they are: in
- *     an inline reply the person's lines between the quotes are kept;
+ *     an inline reply the person's lines between the quotes are kept, the
+ *     quoted questions they answer are not (the text is read for commands,
+ *     profile fields and check-in ratings, so no quoted line may reach it);
  *   - the attribution that introduces a quote: "On ... wrote:" and its
  *     translations ("Am ... schrieb", "Le ... a écrit", "El ... escribió",
  *     "... napisał(a):", "... 写道：", ...), also wrapped over several lines,
@@ -12,7 +14,8 @@
  *   - everything from an unquoted original on: an attribution not followed by
  *     a quote, "-----Original Message-----" and other dash-wrapped separators,
  *     Outlook "From:/Sent:/To:/Subject:" blocks (and their translations),
- *     "________" rules, "Begin forwarded message:";
+ *     "________" rules, "Begin forwarded message:" (a forwarded message is
+ *     someone else's text, also when nothing is written above it);
  *   - signatures from a "-- " (or "--") line on, and phone/app footers
  *     ("Sent from my iPhone", "Get Outlook for iOS", "Envoyé de mon iPhone").
  * "Best regards," and what follows it are kept: a sign-off is the person's.

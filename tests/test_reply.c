@@ -492,6 +492,66 @@ test_inline_replies(void **state)
     CHECK_ALL(cases);
 }
 
+/*
+ * An inline answer to mentord's check-in: the quoted questions are not kept as
+ * context (as discourse's trimmer would), because the check-in's own words
+ * ("1 (not well)", "We haven't met yet") would then be read as the answer.
+ */
+static void
+test_checkin_inline_answer(void **state)
+{
+    (void)state;
+    static const char in[] =
+        "On Mon, Mar 2, 2026 at 9:15 AM Mentoring <mentors@example.org> wrote:\n"
+        "> It has been 14 days since we introduced you to Ann.\n"
+        "> Have you met yet?\n\n"
+        "Yes, twice.\n\n"
+        "> Just reply to this mail with a number from 1 (not well) to 5 (very\n"
+        "> well) and, if you like, a few words. \"We haven't met yet\" is a fine\n"
+        "> answer too: we will help.\n\n"
+        "4, a good start.\n\n"
+        "> Thank you,\n> The mentoring team\n";
+    char *got = reply_extract(in);
+    assert_non_null(got);
+    assert_string_equal(got, "Yes, twice.\n\n4, a good start.");
+    assert_null(strstr(got, "not well"));
+    assert_null(strstr(got, "haven't met"));
+    free(got);
+}
+
+/*
+ * Someone else's text is never the sender's, also when nothing else is there:
+ * a forward with nothing written above it, and Gmail's "respond inline" shape
+ * (an attribution on the first line, the original below it without quote
+ * marks).  Text written above a forward is kept.
+ */
+static void
+test_forwards_and_unmarked_originals(void **state)
+{
+    (void)state;
+    static const struct reply_case cases[] = {
+        {"forward with nothing above",
+         "---------- Forwarded message ----------\nFrom: Ann <ann@example.org>\n"
+         "Date: Thu, Jan 28, 2016 at 4:00 PM\nSubject: A question that\nspans two lines\n"
+         "To: bob@example.org\n\n\nCould someone mentor me in Rust?\n",
+         ""},
+        {"forward below the sender's line",
+         "Ann asked me to pass this on.\n\n---------- Forwarded message ---------\n"
+         "From: Ann <ann@example.org>\nDate: Tue, Jan 1, 2019 at 12:00 PM\n"
+         "Subject: Rust\nTo: <bob@example.org>\n\n\nCould someone mentor me in Rust?\n",
+         "Ann asked me to pass this on."},
+        {"apple forward quoted",
+         "Passing this on.\n\n> Begin forwarded message:\n>\n> From: Ann <ann@example.org>\n"
+         "> Subject: Rust\n>\n> Could someone mentor me?\n",
+         "Passing this on."},
+        {"first-line attribution, unmarked original below",
+         "On 8 May 2017 17:34, \"Ann Lee\" <ann@example.org> wrote:\n\n"
+         "    Reply JOIN to join the programme.\n\nIt should be:\n\n    JOIN now\n",
+         ""},
+    };
+    CHECK_ALL(cases);
+}
+
 /* The premise: a command in quoted text is never acted on, so it must never survive. */
 static void
 test_quoted_command_never_survives(void **state)
@@ -719,6 +779,26 @@ test_corpus_accuracy(void **state)
     assert_int_equal(t.checks_ok, t.checks);
 }
 
+/* The figure depends on the compare modes: pin down what each one forgives. */
+static void
+test_corpus_compare_modes(void **state)
+{
+    (void)state;
+    /* exact: only whitespace at the very end is not content. */
+    assert_true(texts_match("Hi\n\nBye", "Hi\n\nBye\n\n", "exact"));
+    assert_true(texts_match("Hi\n", "Hi", "exact"));
+    assert_false(texts_match("Hi\nBye", "Hi\n\nBye", "exact"));
+    assert_false(texts_match("Hi", " Hi", "exact"));
+    assert_false(texts_match("Hi", "Hi there", "exact"));
+    assert_false(texts_match("", "x", "exact"));
+    /* strip: both ends. */
+    assert_true(texts_match("Hi", "\n  Hi \n", "strip"));
+    assert_false(texts_match("Hi\nBye", "Hi\n\nBye", "strip"));
+    /* ignore_whitespace: all of it. */
+    assert_true(texts_match("Hi\nBye", "Hi \n\n Bye", "ignore_whitespace"));
+    assert_false(texts_match("Hi\nBye", "HiBye!", "ignore_whitespace"));
+}
+
 /* Every corpus file, including those without expected text, within 1 s each. */
 static void
 test_corpus_every_file_fast(void **state)
@@ -765,10 +845,13 @@ main(void)
         cmocka_unit_test(test_apple_and_thunderbird),
         cmocka_unit_test(test_footers_and_signatures),
         cmocka_unit_test(test_inline_replies),
+        cmocka_unit_test(test_checkin_inline_answer),
+        cmocka_unit_test(test_forwards_and_unmarked_originals),
         cmocka_unit_test(test_quoted_command_never_survives),
         cmocka_unit_test(test_no_false_positives),
         cmocka_unit_test(test_whitespace_and_edges),
         cmocka_unit_test(test_pathological_inputs_fast),
+        cmocka_unit_test(test_corpus_compare_modes),
         cmocka_unit_test(test_corpus_accuracy),
         cmocka_unit_test(test_corpus_every_file_fast),
     };
