@@ -90,7 +90,7 @@ ctl_table_query(struct store *st, struct ctl_table *t, const char *what, const c
     if (stmt == NULL)
         return -1;
     if (ctl_table_head(t, stmt) != 0) {
-        store_i_finish(stmt);
+        store_i_finish(st, stmt);
         return store_i_set_err(st, "%s: out of memory", what);
     }
     while ((rc = store_i_step(st, stmt, what)) == 1)
@@ -98,7 +98,7 @@ ctl_table_query(struct store *st, struct ctl_table *t, const char *what, const c
             rc = store_i_set_err(st, "%s: out of memory", what);
             break;
         }
-    store_i_finish(stmt);
+    store_i_finish(st, stmt);
     return rc < 0 ? -1 : 0;
 }
 

@@ -344,7 +344,7 @@ digest_burnout(struct store *st, time_t at, int current, long *count, struct dig
             break;
         }
     }
-    store_i_finish(stmt);
+    store_i_finish(st, stmt);
     return rc < 0 ? -1 : 0;
 }
 
@@ -417,7 +417,7 @@ digest_fill_list(struct store *st, const struct digest_list_sql *ls, struct dige
             break;
         }
     }
-    store_i_finish(stmt);
+    store_i_finish(st, stmt);
     return rc < 0 ? -1 : 0;
 }
 

@@ -230,18 +230,80 @@ store_i_bind_args(struct store *st, sqlite3_stmt *stmt, const char *what, const 
     return 0;
 }
 
+/* Callers pass literals, so the pointer is the key; its low bits are alignment. */
+static size_t
+cache_slot(const char *sql)
+{
+    uintptr_t h = (uintptr_t)sql;
+    h ^= h >> 17;
+    h *= (uintptr_t)0x9e3779b97f4a7c15ULL;
+    return (size_t)(h >> 7) & (STORE_CACHE_SLOTS - 1);
+}
+
+/*
+ * The slot holding sql's statement, or the free slot where it belongs; NULL
+ * when it is not cached and the cache is full (it is then used once).
+ */
+static struct store_cached *
+cache_find(struct store *st, const char *sql)
+{
+    size_t i = cache_slot(sql);
+    for (;;) {
+        struct store_cached *e = &st->cache[i];
+        if (!e->stmt)
+            return st->cached < STORE_CACHE_MAX ? e : NULL;
+        /* The same pointer with other text: a buffer reused for another query. */
+        if (e->sql == sql && strcmp(sqlite3_sql(e->stmt), sql) == 0)
+            return e;
+        i = (i + 1) & (STORE_CACHE_SLOTS - 1);
+    }
+}
+
+/* A statement for sql, cached when it can be; NULL with the error set. */
+static sqlite3_stmt *
+lend(struct store *st, const char *what, const char *sql)
+{
+    if (st->nleases == STORE_LEASES_MAX) {
+        store_i_set_err(st, "%s: %d statements already in use", what, STORE_LEASES_MAX);
+        return NULL;
+    }
+    struct store_cached *e = cache_find(st, sql);
+    sqlite3_stmt *stmt = e && !e->in_use ? e->stmt : NULL;
+    if (!stmt) {
+        int keep = e && !e->stmt;
+        if (sqlite3_prepare_v3(st->db, sql, -1, keep ? SQLITE_PREPARE_PERSISTENT : 0, &stmt,
+                               NULL) != SQLITE_OK) {
+            store_i_db_err(st, what);
+            sqlite3_finalize(stmt);
+            return NULL;
+        }
+        if (!stmt) {
+            store_i_set_err(st, "%s: empty statement", what);
+            return NULL;
+        }
+        if (keep) {
+            e->sql = sql;
+            e->stmt = stmt;
+            st->cached++;
+        } else {
+            e = NULL; /* busy (nested use) or the cache is full: this one is used once */
+        }
+    }
+    if (e)
+        e->in_use = 1;
+    st->leases[st->nleases++] = (struct store_lease){stmt, e};
+    return stmt;
+}
+
 sqlite3_stmt *
 store_i_prepare_v(struct store *st, const char *what, const char *sql, const char *types,
                   va_list ap)
 {
-    sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
-        store_i_db_err(st, what);
-        sqlite3_finalize(stmt);
+    sqlite3_stmt *stmt = lend(st, what, sql);
+    if (!stmt)
         return NULL;
-    }
     if (store_i_bind_args(st, stmt, what, types, ap) != 0) {
-        sqlite3_finalize(stmt);
+        store_i_finish(st, stmt);
         return NULL;
     }
     return stmt;
@@ -270,13 +332,37 @@ store_i_step(struct store *st, sqlite3_stmt *stmt, const char *what)
 }
 
 /*
- * sqlite3_finalize() only repeats the error of the last sqlite3_step(), which
- * store_i_step() has already reported, so its result carries no new information.
+ * The newest lease is the usual one to come back, so the search starts there.
+ * sqlite3_reset() and sqlite3_finalize() only repeat the error of the last
+ * sqlite3_step(), which store_i_step() has already reported, so their results
+ * carry no new information; the reset also ends the statement's read
+ * transaction, as finalizing did.
  */
 void
-store_i_finish(sqlite3_stmt *stmt)
+store_i_finish(struct store *st, sqlite3_stmt *stmt)
 {
-    (void)sqlite3_finalize(stmt);
+    if (!stmt)
+        return;
+    size_t i = st->nleases;
+    while (i > 0 && st->leases[i - 1].stmt != stmt)
+        i--;
+    if (i == 0) { /* not out on loan: a second finish must not free a cached one */
+        for (size_t k = 0; k < STORE_CACHE_SLOTS; k++)
+            if (st->cache[k].stmt == stmt)
+                return;
+        (void)sqlite3_finalize(stmt);
+        return;
+    }
+    struct store_cached *e = st->leases[i - 1].entry;
+    memmove(&st->leases[i - 1], &st->leases[i], (st->nleases - i) * sizeof st->leases[0]);
+    st->nleases--;
+    if (!e) {
+        (void)sqlite3_finalize(stmt);
+        return;
+    }
+    (void)sqlite3_reset(stmt);
+    (void)sqlite3_clear_bindings(stmt);
+    e->in_use = 0;
 }
 
 /* Run a statement that returns no rows; the number of changed rows, or -1. */
@@ -290,7 +376,7 @@ store_i_run(struct store *st, const char *what, const char *sql, const char *typ
     if (!stmt)
         return -1;
     int rc = store_i_step(st, stmt, what);
-    store_i_finish(stmt);
+    store_i_finish(st, stmt);
     if (rc < 0)
         return -1;
     return sqlite3_changes(st->db);
@@ -310,7 +396,7 @@ store_i_query_int(struct store *st, int64_t *out, const char *what, const char *
     int rc = store_i_step(st, stmt, what);
     if (rc == 1)
         *out = sqlite3_column_int64(stmt, 0);
-    store_i_finish(stmt);
+    store_i_finish(st, stmt);
     return rc;
 }
 
@@ -352,7 +438,8 @@ store_i_run_script(struct store *st, const char *what, const char *sql)
         int rc;
         while ((rc = store_i_step(st, stmt, what)) == 1)
             ;
-        store_i_finish(stmt);
+        /* Scripts run once (migrations, pragmas), so they are not kept. */
+        (void)sqlite3_finalize(stmt);
         if (rc < 0)
             return -1;
         p = tail;
@@ -381,9 +468,13 @@ store_pragma(struct store *st, const char *name, char *out, size_t outlen)
     char sql[96];
     snprintf(what, sizeof what, "reading pragma %s", name);
     snprintf(sql, sizeof sql, "PRAGMA %s", name);
-    sqlite3_stmt *stmt = store_i_prepare(st, what, sql, "");
-    if (!stmt)
+    /* Not through the cache: sql is a stack buffer, and pragmas are read rarely. */
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK || !stmt) {
+        store_i_db_err(st, what);
+        sqlite3_finalize(stmt);
         return -1;
+    }
     int rc = store_i_step(st, stmt, what);
     if (rc == 1) {
         const unsigned char *text = sqlite3_column_text(stmt, 0);
@@ -391,7 +482,7 @@ store_pragma(struct store *st, const char *name, char *out, size_t outlen)
     } else if (rc == 0) {
         rc = store_i_set_err(st, "%s: no value", what);
     }
-    store_i_finish(stmt);
+    (void)sqlite3_finalize(stmt);
     return rc < 0 ? -1 : 0;
 }
 
@@ -452,7 +543,7 @@ set_wal(struct store *st)
         rc = store_i_set_err(st, "%s: journal mode is still %s", what, mode ? mode : "unknown");
     else if (rc == 0)
         rc = store_i_set_err(st, "%s: no answer", what);
-    store_i_finish(stmt);
+    store_i_finish(st, stmt);
     return rc < 0 ? -1 : 0;
 }
 
@@ -523,6 +614,12 @@ store_close(struct store *st)
 {
     if (!st)
         return;
+    /* Statements still out would be a caller's bug; they are finalized all the same. */
+    for (size_t i = 0; i < st->nleases; i++)
+        if (!st->leases[i].entry)
+            (void)sqlite3_finalize(st->leases[i].stmt);
+    for (size_t i = 0; i < STORE_CACHE_SLOTS; i++)
+        (void)sqlite3_finalize(st->cache[i].stmt); /* NULL for a free slot: a no-op */
     /* sqlite3_close_v2 defers the close if a statement leaked; all of ours are finalized. */
     (void)sqlite3_close_v2(st->db);
     free(st);
@@ -581,7 +678,7 @@ store_mailbox_get(struct store *st, const char *mailbox, uint32_t *uidvalidity, 
     int rc = store_i_step(st, stmt, what);
     *uidvalidity = rc == 1 ? (uint32_t)sqlite3_column_int64(stmt, 0) : 0;
     *last_uid = rc == 1 ? (uint32_t)sqlite3_column_int64(stmt, 1) : 0;
-    store_i_finish(stmt);
+    store_i_finish(st, stmt);
     return rc < 0 ? -1 : 0;
 }
 
@@ -619,7 +716,7 @@ store_message_seen(struct store *st, const char *message_id, const char *hash, c
         const unsigned char *text = sqlite3_column_text(stmt, 0);
         snprintf(outcome, outcome_len, "%s", text ? (const char *)text : "");
     }
-    store_i_finish(stmt);
+    store_i_finish(st, stmt);
     return rc;
 }
 
@@ -748,7 +845,7 @@ store_member_get(struct store *st, const char *address, struct store_member *out
     int rc = store_i_step(st, stmt, what);
     if (rc == 1 && member_fill(stmt, out) != 0)
         rc = store_i_set_err(st, "%s: out of memory", what);
-    store_i_finish(stmt);
+    store_i_finish(st, stmt);
     return rc;
 }
 
@@ -816,7 +913,7 @@ store_member_each(struct store *st, int (*fn)(const struct store_member *, void 
         if (rc != 0)
             break;
     }
-    store_i_finish(stmt);
+    store_i_finish(st, stmt);
     return rc;
 }
 
@@ -934,7 +1031,7 @@ store_outbox_due(struct store *st, time_t now, int limit, struct store_outbox **
             break;
         }
     }
-    store_i_finish(stmt);
+    store_i_finish(st, stmt);
     if (rc < 0) {
         store_outbox_free(*items, *n);
         *items = NULL;
@@ -1056,7 +1153,7 @@ store_outbox_each(struct store *st, const char *status,
         if (rc != 0)
             break;
     }
-    store_i_finish(stmt);
+    store_i_finish(st, stmt);
     return rc;
 }
 
@@ -1116,7 +1213,7 @@ store_outbox_lookup(struct store *st, const char *message_id, char *recipient, s
         if (ref)
             snprintf(ref, ref_len, "%s", (const char *)sqlite3_column_text(stmt, 1));
     }
-    store_i_finish(stmt);
+    store_i_finish(st, stmt);
     return rc;
 }
 
@@ -1178,7 +1275,7 @@ store_token_get(struct store *st, const char *token, struct store_token *out)
     int rc = store_i_step(st, stmt, what);
     if (rc == 1 && token_fill(stmt, out) != 0)
         rc = store_i_set_err(st, "%s: out of memory", what);
-    store_i_finish(stmt);
+    store_i_finish(st, stmt);
     return rc;
 }
 
@@ -1197,7 +1294,7 @@ store_token_open_for(struct store *st, const char *address, time_t now, struct s
     int rc = store_i_step(st, stmt, what);
     if (rc == 1 && token_fill(stmt, out) != 0)
         rc = store_i_set_err(st, "%s: out of memory", what);
-    store_i_finish(stmt);
+    store_i_finish(st, stmt);
     return rc;
 }
 
@@ -1262,7 +1359,7 @@ store_bounce_add(struct store *st, time_t now, const char *address, const char *
         return -1;
     int rc = sqlite3_bind_double(stmt, 6, score) == SQLITE_OK ? store_i_step(st, stmt, what)
                                                               : store_i_db_err(st, what);
-    store_i_finish(stmt);
+    store_i_finish(st, stmt);
     return rc < 0 ? -1 : 0;
 }
 
@@ -1285,13 +1382,14 @@ store_member_bounce(struct store *st, const char *address, double add, time_t no
     rc |= sqlite3_bind_int64(stmt, 3, (int64_t)now);
     rc |= sqlite3_bind_int(stmt, 4, threshold);
     if (rc != SQLITE_OK) {
-        store_i_finish(stmt);
-        return store_i_db_err(st, what);
+        store_i_db_err(st, what);
+        store_i_finish(st, stmt);
+        return -1;
     }
     int found = store_i_step(st, stmt, what);
     if (found == 1 && now_undeliverable)
         *now_undeliverable = sqlite3_column_int(stmt, 0);
-    store_i_finish(stmt);
+    store_i_finish(st, stmt);
     return found;
 }
 
@@ -1392,7 +1490,7 @@ store_member_stale_pending(struct store *st, char ***addresses, size_t *n)
         }
         (*n)++;
     }
-    store_i_finish(stmt);
+    store_i_finish(st, stmt);
     if (rc < 0) {
         store_strings_free(*addresses, *n);
         *addresses = NULL;

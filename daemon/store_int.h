@@ -18,10 +18,40 @@
 
 #include "store.h"
 
+/*
+ * Prepared statements are kept for reuse (a profile of a mail batch showed
+ * SQLite's parser and planner taking more time than the queries): the cache
+ * is an open-addressing table keyed by the caller's SQL pointer (callers pass
+ * string literals; the text is compared too, so a reused buffer is safe),
+ * at most half full so a probe always ends at a free slot.  A statement is
+ * lent to one caller at a time; asking for SQL whose statement is out (a
+ * nested query in an _each callback) gets a fresh one that is finalized when
+ * it comes back.  The lease list says which is which.
+ */
+#define STORE_CACHE_SLOTS 512
+#define STORE_CACHE_MAX (STORE_CACHE_SLOTS / 2)
+/* Statements out at once: nested iterations go a few levels deep, never this far. */
+#define STORE_LEASES_MAX 64
+
+struct store_cached {
+    const char *sql; /* the caller's pointer; the slot is free while stmt is NULL */
+    sqlite3_stmt *stmt;
+    int in_use;
+};
+
+struct store_lease {
+    sqlite3_stmt *stmt;
+    struct store_cached *entry; /* NULL: not cached, finalized when finished */
+};
+
 struct store {
     sqlite3 *db;
     int64_t session; /* random, per open: whose in-flight marks are whose */
     char err[512];
+    struct store_cached cache[STORE_CACHE_SLOTS];
+    size_t cached;
+    struct store_lease leases[STORE_LEASES_MAX];
+    size_t nleases;
 };
 
 int store_i_set_err(struct store *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -34,7 +64,8 @@ sqlite3_stmt *store_i_prepare(struct store *st, const char *what, const char *sq
                               const char *types, ...);
 /* One step: 1 for a row, 0 when done, -1 on error. */
 int store_i_step(struct store *st, sqlite3_stmt *stmt, const char *what);
-void store_i_finish(sqlite3_stmt *stmt);
+/* Give a statement back: reset for the next caller (cached) or finalized (not). */
+void store_i_finish(struct store *st, sqlite3_stmt *stmt);
 /* A statement without rows: the number of changed rows, or -1. */
 int store_i_run(struct store *st, const char *what, const char *sql, const char *types, ...);
 /* First column of the first row: 1 and *out set, 0 when no row, -1 on error. */

@@ -127,7 +127,7 @@ pair_get_one(struct store *st, const char *what, sqlite3_stmt *stmt, struct stor
     int rc = store_i_step(st, stmt, what);
     if (rc == 1 && pair_fill(stmt, out) != 0)
         rc = store_i_set_err(st, "%s: out of memory", what);
-    store_i_finish(stmt);
+    store_i_finish(st, stmt);
     return rc;
 }
 
@@ -184,7 +184,7 @@ pairs_collect(struct store *st, sqlite3_stmt *stmt, const char *what, struct sto
         }
         (*n)++;
     }
-    store_i_finish(stmt);
+    store_i_finish(st, stmt);
     if (rc < 0) {
         store_pairs_free(*out, *n);
         *out = NULL;
@@ -307,7 +307,7 @@ store_block_list(struct store *st, struct store_block **out, size_t *n)
         (*out)[*n].b = sqlite3_column_int64(stmt, 1);
         (*n)++;
     }
-    store_i_finish(stmt);
+    store_i_finish(st, stmt);
     if (rc < 0) {
         free(*out);
         *out = NULL;
@@ -457,7 +457,7 @@ candidates_query(struct store *st, const char *what, const char *sql, const char
             (*out)[*n - 1].role = r;
         }
     }
-    store_i_finish(stmt);
+    store_i_finish(st, stmt);
     if (rc < 0) {
         store_candidates_free(*out, *n);
         *out = NULL;
@@ -517,7 +517,7 @@ store_pair_member(struct store *st, int64_t id, struct store_member *out)
     rc = store_i_step(st, stmt, what);
     if (rc == 1 && store_i_col_str(stmt, 0, &address) != 0)
         rc = store_i_set_err(st, "%s: out of memory", what);
-    store_i_finish(stmt);
+    store_i_finish(st, stmt);
     if (rc == 1)
         rc = store_member_get(st, address, out);
     free(address);

@@ -58,7 +58,7 @@ store_schedule_next(struct store *st, time_t now, struct store_schedule_event *o
         out->pair = sqlite3_column_int64(stmt, 4);
         snprintf(out->arg, sizeof out->arg, "%s", (const char *)sqlite3_column_text(stmt, 5));
     }
-    store_i_finish(stmt);
+    store_i_finish(st, stmt);
     return rc;
 }
 
@@ -171,7 +171,7 @@ store_schedule_last_done(struct store *st, const char *kind, int64_t member, int
         if (arg)
             snprintf(arg, arglen, "%s", (const char *)sqlite3_column_text(stmt, 1));
     }
-    store_i_finish(stmt);
+    store_i_finish(st, stmt);
     return rc;
 }
 
@@ -207,7 +207,7 @@ store_schedule_unscheduled_pauses(struct store *st, struct store_schedule_pause 
         (*out)[*n].member = sqlite3_column_int64(stmt, 0);
         (*out)[(*n)++].until = (time_t)sqlite3_column_int64(stmt, 1);
     }
-    store_i_finish(stmt);
+    store_i_finish(st, stmt);
     if (rc < 0) {
         free(*out);
         *out = NULL;
@@ -297,7 +297,7 @@ store_feedback_list(struct store *st, int64_t pair, struct store_feedback **out,
         }
         (*n)++;
     }
-    store_i_finish(stmt);
+    store_i_finish(st, stmt);
     if (rc < 0) {
         store_feedback_free(*out, *n);
         *out = NULL;
@@ -351,7 +351,7 @@ store_feedback_about_mentor(struct store *st, int64_t mentor, time_t since,
         out->high = sqlite3_column_int(stmt, 2);
         out->avg = sqlite3_column_double(stmt, 3);
     }
-    store_i_finish(stmt);
+    store_i_finish(st, stmt);
     return rc < 0 ? -1 : 0;
 }
 
@@ -419,7 +419,7 @@ store_schedule_mentor_counts(struct store *st, int64_t mentor, int *active, int 
         if (first_started)
             *first_started = (time_t)sqlite3_column_int64(stmt, 2);
     }
-    store_i_finish(stmt);
+    store_i_finish(st, stmt);
     return rc < 0 ? -1 : 0;
 }
 

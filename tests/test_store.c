@@ -125,8 +125,11 @@ test_newer_schema_refused(void **state)
     struct store *st = (struct store *)(uintptr_t)1; /* must be reset to NULL */
     assert_int_equal(store_open(path, &st, err, sizeof err), -1);
     assert_null(st);
-    assert_non_null(
-        strstr(err, "database schema version 99 is newer than this mentord (4); upgrade mentord"));
+    char expect[128];
+    snprintf(expect, sizeof expect,
+             "database schema version 99 is newer than this mentord (%d); upgrade mentord",
+             STORE_SCHEMA_VERSION);
+    assert_non_null(strstr(err, expect));
     /* The refused file is left exactly as it was: not switched to WAL, not migrated. */
     assert_int_equal(raw_int(path, "PRAGMA user_version"), 99);
     assert_int_equal(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'members'"), 0);
