@@ -2,7 +2,7 @@
  * ctl_table: listings for managers and admins, as aligned tables, CSV or
  * JSON.  The listings are read-only joins over several tables that only
  * mentorctl and manager mail ask for, so their SQL lives here and runs
- * through the store module's statement helpers.
+ * through store_select (which refuses anything that would write).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,7 +11,7 @@
 #include <strings.h>
 
 #include "ctl.h"
-#include "store_int.h"
+#include "store.h"
 
 static int
 ctl_table_grow(struct ctl_table *t)
@@ -46,31 +46,30 @@ ctl_table_add(struct ctl_table *t, const char *const *row)
     return 0;
 }
 
+/* Column names first (index 0), then each row; every cell is the table's own copy. */
 static int
-ctl_table_head(struct ctl_table *t, sqlite3_stmt *stmt)
+ctl_table_take(const struct store_row *r, void *arg)
 {
-    t->ncols = (size_t)sqlite3_column_count(stmt);
-    t->head = calloc(t->ncols ? t->ncols : 1, sizeof(*t->head));
-    if (t->head == NULL)
-        return -1;
-    for (size_t c = 0; c < t->ncols; c++)
-        if ((t->head[c] = strdup(sqlite3_column_name(stmt, (int)c))) == NULL)
-            return -1;
-    return 0;
-}
+    struct ctl_table *t = arg;
 
-static int
-ctl_table_row(struct ctl_table *t, sqlite3_stmt *stmt)
-{
+    if (r->index == 0) {
+        t->ncols = r->ncols;
+        t->head = calloc(t->ncols ? t->ncols : 1, sizeof(*t->head));
+        if (t->head == NULL)
+            return -1;
+        for (size_t c = 0; c < t->ncols; c++)
+            if ((t->head[c] = strdup(r->names[c])) == NULL)
+                return -1;
+        return 0;
+    }
     if (ctl_table_grow(t) != 0)
         return -1;
     for (size_t c = 0; c < t->ncols; c++) {
         size_t i = (t->nrows - 1) * t->ncols + c;
-        int type = sqlite3_column_type(stmt, (int)c);
-        if (type == SQLITE_NULL)
+        if (r->text[c] == NULL)
             continue;
-        t->isnum[i] = type == SQLITE_INTEGER;
-        if (store_i_col_str(stmt, (int)c, &t->cells[i]) != 0)
+        t->isnum[i] = r->is_int[c];
+        if ((t->cells[i] = strdup(r->text[c])) == NULL)
             return -1;
     }
     return 0;
@@ -81,25 +80,12 @@ ctl_table_query(struct store *st, struct ctl_table *t, const char *what, const c
                 const char *types, ...)
 {
     va_list ap;
-    int rc;
 
     memset(t, 0, sizeof(*t));
     va_start(ap, types);
-    sqlite3_stmt *stmt = store_i_prepare_v(st, what, sql, types, ap);
+    int rc = store_select_v(st, what, sql, types, ctl_table_take, t, ap);
     va_end(ap);
-    if (stmt == NULL)
-        return -1;
-    if (ctl_table_head(t, stmt) != 0) {
-        store_i_finish(st, stmt);
-        return store_i_set_err(st, "%s: out of memory", what);
-    }
-    while ((rc = store_i_step(st, stmt, what)) == 1)
-        if (ctl_table_row(t, stmt) != 0) {
-            rc = store_i_set_err(st, "%s: out of memory", what);
-            break;
-        }
-    store_i_finish(st, stmt);
-    return rc < 0 ? -1 : 0;
+    return rc == 0 ? 0 : -1;
 }
 
 void

@@ -1,20 +1,17 @@
 /*
  * digest: figures from the store, rendered for managers.
  *
- * The figures are aggregates over several tables (events, pairs, schedule,
- * feedback, messages, members) that no other module asks for, so the queries
- * live here, read-only, through the store module's statement helpers
- * (store_int.h) rather than as a dozen one-caller functions in store.h.
+ * The figures are aggregates over several tables that the store computes
+ * (store_digest_counts and friends, store_digest.c); this file chooses the
+ * periods, judges which mentors are at risk of burnout, and renders.
  *
  * Flow figures (joins, pairs started, ratings...) count what happened in
  * [start, end) of each period; state figures (waiting, active pairs, silent
- * pairs) are read as they stood at the period's end.  History is rebuilt from
- * the tables, so a state figure's past values are as good as the tables'
- * memory: a newcomer matched since then no longer carries waiting_since, so
- * the waiting list's past counts only those still waiting.
+ * pairs) are read as they stood at the period's end.
  */
 #include "digest.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +20,7 @@
 #include "log.h"
 #include "outbox.h"
 #include "profile.h"
-#include "store_int.h"
+#include "store.h"
 
 #define DAY (24 * 60 * 60)
 #define WEEK (7 * DAY)
@@ -131,99 +128,59 @@ digest_period_names(const struct config *cfg, struct digest *d, int so_far)
 
 /* ---- figures ---- */
 
-struct digest_sql {
+struct digest_figure_def {
     const char *key;
     const char *label;
     enum digest_unit unit;
-    const char *sql; /* ?1 = period start, ?2 = period end; one integer */
+    size_t field; /* offset of its count in struct store_digest_counts */
 };
 
-/* Newcomers reaching N days in the period: who of them wrote or answered since day N-14. */
-#define RETENTION_SQL(N)                                                                           \
-    "SELECT CASE WHEN count(*) = 0 THEN -1 ELSE (100 * sum(kept) + count(*) / 2) / count(*) END"   \
-    " FROM (SELECT e.member IS NOT NULL AND ("                                                     \
-    "  EXISTS (SELECT 1 FROM messages g WHERE g.sender = e.member COLLATE NOCASE"                  \
-    "   AND coalesce(g.processed, g.received) >= e.at + (" #N " - 14) * 86400"                     \
-    "   AND coalesce(g.processed, g.received) < ?2)"                                               \
-    "  OR EXISTS (SELECT 1 FROM feedback f JOIN members m ON m.id = f.member"                      \
-    "   WHERE m.address = e.member COLLATE NOCASE AND f.at >= e.at + (" #N " - 14) * 86400"        \
-    "   AND f.at < ?2)) AS kept"                                                                   \
-    " FROM events e WHERE e.kind = 'newcomer' AND (e.detail = 'confirmed' OR e.detail IS NULL)"    \
-    " AND e.at + " #N " * 86400 >= ?1 AND e.at + " #N " * 86400 < ?2)"
+#define FIGURE_BURNOUT ((size_t)-1)
 
-/* An active pair at ?2: started before it and not ended by then. */
-#define ACTIVE_AT(p)                                                                               \
-    p ".started IS NOT NULL AND " p ".started < ?2 AND (" p ".ended IS NULL OR " p                 \
-      ".ended >= ?2) AND " p ".state IN ('active', 'ended')"
-
-/*
- * When m's current wait began: waiting_since is the matcher's queue position,
- * which a rematched newcomer keeps from their first request (so they are not
- * sent to the back), but their wait only began when their last pair ended.
- */
-#define WAIT_FROM                                                                                  \
-    "max(m.waiting_since, coalesce((SELECT max(q.ended) FROM pairs q WHERE q.newcomer = m.id"      \
-    " AND q.ended < ?2), 0))"
-
-#define WAITING_AT                                                                                 \
-    " FROM members m WHERE m.role = 'newcomer' AND m.state = 'active'"                             \
-    " AND m.waiting_since IS NOT NULL AND m.waiting_since < ?2 AND ?1 <= ?2"                       \
-    " AND NOT EXISTS (SELECT 1 FROM pairs p WHERE p.newcomer = m.id AND " ACTIVE_AT("p") ")"
-
-#define SILENT_AT                                                                                  \
-    " FROM pairs p WHERE " ACTIVE_AT(                                                              \
-        "p") " AND p.started <= ?2 - 2419200 AND ?1 <= ?2"                                         \
-             " AND NOT EXISTS (SELECT 1 FROM feedback f WHERE f.pair = p.id"                       \
-             "  AND f.at >= ?2 - 2419200 AND f.at < ?2)"
-
-/* Check-ins mailed in the period; those dropped (paused, rematched, member left) were not. */
-#define CHECKINS_SENT                                                                              \
-    "SELECT count(*) FROM schedule WHERE kind = 'checkin' AND done >= ?1 AND done < ?2"            \
-    " AND outcome LIKE 'sent%'"
-
-#define EVENTS_IN(kind)                                                                            \
-    "SELECT count(*) FROM events WHERE kind = '" kind "' AND at >= ?1 AND at < ?2"
-
-static const struct digest_sql digest_sqls[] = {
+static const struct digest_figure_def digest_figure_defs[] = {
     {"requests", "Join and mentor requests", DIGEST_COUNT,
-     EVENTS_IN("confirm-asked") " AND (detail IS NULL OR detail IN ('join', 'mentor'))"},
+     offsetof(struct store_digest_counts, requests)},
     {"joins_newcomers", "Confirmed newcomers", DIGEST_COUNT,
-     EVENTS_IN("newcomer") " AND (detail = 'confirmed' OR detail IS NULL)"},
+     offsetof(struct store_digest_counts, joins_newcomers)},
     {"joins_mentors", "Confirmed mentors", DIGEST_COUNT,
-     EVENTS_IN("mentor") " AND (detail = 'confirmed' OR detail IS NULL)"},
-    {"waiting", "Waiting for a mentor", DIGEST_COUNT, "SELECT count(*)" WAITING_AT},
+     offsetof(struct store_digest_counts, joins_mentors)},
+    {"waiting", "Waiting for a mentor", DIGEST_COUNT,
+     offsetof(struct store_digest_counts, waiting)},
     {"longest_wait", "Longest wait (days)", DIGEST_DAYS,
-     "SELECT coalesce(max(?2 - " WAIT_FROM "), 0) / 86400" WAITING_AT},
+     offsetof(struct store_digest_counts, longest_wait)},
     {"proposals", "Matches proposed", DIGEST_COUNT,
-     "SELECT count(*) FROM pairs WHERE created >= ?1 AND created < ?2"},
-    {"started", "Pairs started", DIGEST_COUNT,
-     "SELECT count(*) FROM pairs WHERE started >= ?1 AND started < ?2"},
-    {"ended", "Pairs ended", DIGEST_COUNT,
-     "SELECT count(*) FROM pairs WHERE state = 'ended' AND ended >= ?1 AND ended < ?2"},
+     offsetof(struct store_digest_counts, proposals)},
+    {"started", "Pairs started", DIGEST_COUNT, offsetof(struct store_digest_counts, started)},
+    {"ended", "Pairs ended", DIGEST_COUNT, offsetof(struct store_digest_counts, ended)},
     {"active_pairs", "Active pairs", DIGEST_COUNT,
-     "SELECT count(*) FROM pairs p WHERE " ACTIVE_AT("p") " AND ?1 <= ?2"},
-    {"checkins", "Check-ins sent", DIGEST_COUNT, CHECKINS_SENT},
+     offsetof(struct store_digest_counts, active_pairs)},
+    {"checkins", "Check-ins sent", DIGEST_COUNT, offsetof(struct store_digest_counts, checkins)},
     {"response_rate", "Check-in response rate %", DIGEST_PERCENT,
-     "SELECT CASE WHEN s = 0 THEN -1 ELSE min(100, (100 * a + s / 2) / s) END FROM"
-     " (SELECT (" CHECKINS_SENT ") AS s, (SELECT count(*) FROM feedback WHERE checkin IS NOT NULL"
-     " AND at >= ?1 AND at < ?2) AS a)"},
+     offsetof(struct store_digest_counts, response_rate)},
     {"avg_rating", "Average rating (1-5)", DIGEST_TENTHS,
-     "SELECT CASE WHEN count(rating) = 0 THEN -1 ELSE CAST(round(avg(rating) * 10) AS INTEGER)"
-     " END FROM feedback WHERE rating IS NOT NULL AND at >= ?1 AND at < ?2"},
+     offsetof(struct store_digest_counts, avg_rating)},
     {"low_ratings", "Low ratings (1-2)", DIGEST_COUNT,
-     "SELECT count(*) FROM feedback WHERE rating <= 2 AND at >= ?1 AND at < ?2"},
-    {"burnout", "Mentors at risk of burnout", DIGEST_COUNT, NULL}, /* computed in C */
-    {"silent_pairs", "Silent pairs (4 weeks)", DIGEST_COUNT, "SELECT count(*)" SILENT_AT},
-    {"undeliverable", "Newly undeliverable", DIGEST_COUNT, EVENTS_IN("undeliverable")},
-    {"retention_30", "Newcomers active at 30 days %", DIGEST_PERCENT, RETENTION_SQL(30)},
-    {"retention_90", "Newcomers active at 90 days %", DIGEST_PERCENT, RETENTION_SQL(90)},
-    {"conversions", "Mentees who became mentors", DIGEST_COUNT, EVENTS_IN("conversion")},
-    {"milestones", "Mentors to recognise", DIGEST_COUNT, EVENTS_IN("milestone")},
-    {"floods", "Mail over the reply budget", DIGEST_COUNT, EVENTS_IN("flood")},
+     offsetof(struct store_digest_counts, low_ratings)},
+    {"burnout", "Mentors at risk of burnout", DIGEST_COUNT,
+     FIGURE_BURNOUT}, /* judged here, not counted */
+    {"silent_pairs", "Silent pairs (4 weeks)", DIGEST_COUNT,
+     offsetof(struct store_digest_counts, silent_pairs)},
+    {"undeliverable", "Newly undeliverable", DIGEST_COUNT,
+     offsetof(struct store_digest_counts, undeliverable)},
+    {"retention_30", "Newcomers active at 30 days %", DIGEST_PERCENT,
+     offsetof(struct store_digest_counts, retention_30)},
+    {"retention_90", "Newcomers active at 90 days %", DIGEST_PERCENT,
+     offsetof(struct store_digest_counts, retention_90)},
+    {"conversions", "Mentees who became mentors", DIGEST_COUNT,
+     offsetof(struct store_digest_counts, conversions)},
+    {"milestones", "Mentors to recognise", DIGEST_COUNT,
+     offsetof(struct store_digest_counts, milestones)},
+    {"floods", "Mail over the reply budget", DIGEST_COUNT,
+     offsetof(struct store_digest_counts, floods)},
 };
 
-#define N_SQLS (sizeof(digest_sqls) / sizeof(digest_sqls[0]))
-_Static_assert(N_SQLS <= DIGEST_MAX_FIGURES, "raise DIGEST_MAX_FIGURES");
+#define N_FIGURES (sizeof(digest_figure_defs) / sizeof(digest_figure_defs[0]))
+_Static_assert(N_FIGURES <= DIGEST_MAX_FIGURES, "raise DIGEST_MAX_FIGURES");
 
 static int
 digest_err(char *err, size_t errlen, const char *what, struct store *st)
@@ -297,155 +254,125 @@ digest_list_add(struct digest_list *l, const char *line)
     return 0;
 }
 
+struct digest_burnout_ctx {
+    time_t at;
+    int current;
+    long count;
+    struct digest_list *list; /* NULL: count only */
+};
+
+/* One mentor: counted, and listed with the reasons, when at risk. */
+static int
+digest_burnout_one(const struct store_digest_mentor *row, void *arg)
+{
+    struct digest_burnout_ctx *x = arg;
+    struct digest_mentor m = {
+        .address = row->address,
+        .name = row->name,
+        .unanswered = row->unanswered,
+        .active = row->active,
+        .capacity = digest_mentor_capacity(row->profile),
+        .rating10 = row->rating10,
+        .break_since = row->break_since,
+    };
+    char reasons[256], line[512];
+
+    digest_burnout_reasons(&m, x->at, x->current, reasons, sizeof(reasons));
+    if (reasons[0] == '\0')
+        return 0;
+    x->count++;
+    if (x->list == NULL || x->list->n >= LIST_MAX)
+        return 0;
+    snprintf(line, sizeof(line), "%s%s%s%s: %s", m.name ? m.name : "", m.name ? " <" : "",
+             m.address ? m.address : "(erased)", m.name ? ">" : "", reasons);
+    return digest_list_add(x->list, line) != 0 ? -1 : 0;
+}
+
 /* Count the mentors at risk at time at; with list set, add each one with its reasons. */
 static int
 digest_burnout(struct store *st, time_t at, int current, long *count, struct digest_list *list)
 {
-    static const char sql[] =
-        "SELECT m.address, m.name, m.profile, m.unanswered,"
-        " (SELECT count(*) FROM pairs p WHERE p.mentor = m.id AND " ACTIVE_AT(
-            "p") "),"
-                 " (SELECT CAST(round(avg(f.rating) * 10) AS INTEGER) FROM feedback f"
-                 "  JOIN pairs q ON q.id = f.pair WHERE q.mentor = m.id AND f.member IS NOT m.id"
-                 "  AND f.rating IS NOT NULL AND f.at < ?2 AND f.at >= ?2 - 7776000),"
-                 " coalesce(m.last_break, m.created)"
-                 " FROM members m WHERE m.role = 'mentor' AND m.state IN ('active', 'paused')"
-                 " AND m.created < ?2 AND ?1 <= ?2 ORDER BY m.unanswered DESC, m.address";
-    sqlite3_stmt *stmt =
-        store_i_prepare(st, "mentors at risk", sql, "ii", (int64_t)at, (int64_t)at);
-    int rc;
-    char reasons[256], line[512];
+    struct digest_burnout_ctx x = {.at = at, .current = current, .list = list};
 
-    if (stmt == NULL)
+    if (store_digest_mentors_each(st, at, digest_burnout_one, &x) != 0)
         return -1;
-    *count = 0;
-    while ((rc = store_i_step(st, stmt, "mentors at risk")) == 1) {
-        struct digest_mentor m = {
-            .address = (const char *)sqlite3_column_text(stmt, 0),
-            .name = (const char *)sqlite3_column_text(stmt, 1),
-            .unanswered = sqlite3_column_int(stmt, 3),
-            .active = sqlite3_column_int(stmt, 4),
-            .capacity = digest_mentor_capacity((const char *)sqlite3_column_text(stmt, 2)),
-            .rating10 = sqlite3_column_type(stmt, 5) == SQLITE_NULL
-                            ? -1
-                            : (long)sqlite3_column_int64(stmt, 5),
-            .break_since = (time_t)sqlite3_column_int64(stmt, 6),
-        };
-        digest_burnout_reasons(&m, at, current, reasons, sizeof(reasons));
-        if (reasons[0] == '\0')
-            continue;
-        (*count)++;
-        if (list == NULL || list->n >= LIST_MAX)
-            continue;
-        snprintf(line, sizeof(line), "%s%s%s%s: %s", m.name ? m.name : "", m.name ? " <" : "",
-                 m.address ? m.address : "(erased)", m.name ? ">" : "", reasons);
-        if (digest_list_add(list, line) != 0) {
-            rc = -1;
-            break;
-        }
-    }
-    store_i_finish(st, stmt);
-    return rc < 0 ? -1 : 0;
+    *count = x.count;
+    return 0;
 }
 
 /* ---- the lists ---- */
 
-struct digest_list_sql {
+struct digest_list_def {
     enum digest_list_id id;
     const char *key;
     const char *title;
-    const char *sql; /* ?1, ?2: the period; returns one text column, the line */
+    int store_list; /* enum store_digest_list; -1: judged here (burnout) */
 };
 
-static const struct digest_list_sql digest_list_sqls[] = {
-    {DIGEST_LIST_WAITING, "waiting", "Waiting for a mentor, longest first",
-     "SELECT printf('%3d days  %s', (?2 - " WAIT_FROM ") / 86400,"
-     " CASE WHEN m.name IS NULL THEN m.address ELSE m.name || ' <' || m.address || '>' "
-     "END)" WAITING_AT " ORDER BY " WAIT_FROM ", m.id"},
+static const struct digest_list_def digest_list_defs[] = {
+    {DIGEST_LIST_WAITING, "waiting", "Waiting for a mentor, longest first", STORE_DIGEST_WAITING},
     {DIGEST_LIST_LOW_RATINGS, "low_ratings", "Low ratings, with the comments",
-     "SELECT printf('%d/5 from %s (%s) about pair %d with %s%s', f.rating,"
-     " coalesce(a.address, '(erased)'), coalesce(f.role, a.role, '?'), coalesce(p.id, 0),"
-     " coalesce(CASE WHEN p.mentor = a.id THEN n.address ELSE o.address END, '(erased)'),"
-     " CASE WHEN f.comment IS NULL OR f.comment = '' THEN ', no comment'"
-     " ELSE ': \"' || replace(replace(f.comment, char(13), ' '), char(10), ' ') || '\"' END)"
-     " FROM feedback f LEFT JOIN members a ON a.id = f.member"
-     " LEFT JOIN pairs p ON p.id = f.pair LEFT JOIN members n ON n.id = p.newcomer"
-     " LEFT JOIN members o ON o.id = p.mentor"
-     " WHERE f.rating <= 2 AND f.at >= ?1 AND f.at < ?2 ORDER BY f.at, f.id"},
-    {DIGEST_LIST_BURNOUT, "burnout", "Mentors at risk of burnout, and why", NULL},
+     STORE_DIGEST_LOW_RATINGS},
+    {DIGEST_LIST_BURNOUT, "burnout", "Mentors at risk of burnout, and why", -1},
     {DIGEST_LIST_SILENT, "silent_pairs", "Silent pairs: no check-in answer for 4 weeks",
-     "SELECT printf('pair %d: %s with mentor %s, since %s', p.id,"
-     " coalesce(n.address, '(erased)'), coalesce(o.address, '(erased)'),"
-     " date(p.started, 'unixepoch'))"
-     " FROM pairs p LEFT JOIN members n ON n.id = p.newcomer"
-     " LEFT JOIN members o ON o.id = p.mentor WHERE p.id IN (SELECT p.id" SILENT_AT ")"
-     " ORDER BY p.started, p.id"},
+     STORE_DIGEST_SILENT},
     {DIGEST_LIST_UNDELIVERABLE, "undeliverable", "Undeliverable addresses",
-     "SELECT printf('%s (%s, bounce score %.1f)', address, role, bounce_score)"
-     " FROM members WHERE undeliverable = 1 AND state != 'left' AND ?1 <= ?2"
-     " ORDER BY address"},
+     STORE_DIGEST_UNDELIVERABLE},
     {DIGEST_LIST_CONVERSIONS, "conversions", "Mentees who became mentors",
-     "SELECT coalesce(member, '(erased)') || CASE WHEN detail IS NULL OR detail = '' THEN ''"
-     " ELSE ' (' || detail || ')' END FROM events WHERE kind = 'conversion'"
-     " AND at >= ?1 AND at < ?2 ORDER BY at, id"},
-    {DIGEST_LIST_MILESTONES, "milestones", "Mentors to recognise",
-     "SELECT coalesce(member, '(erased)') || CASE WHEN detail IS NULL OR detail = '' THEN ''"
-     " ELSE ': ' || detail END FROM events WHERE kind = 'milestone'"
-     " AND at >= ?1 AND at < ?2 ORDER BY at, id"},
+     STORE_DIGEST_CONVERSIONS},
+    {DIGEST_LIST_MILESTONES, "milestones", "Mentors to recognise", STORE_DIGEST_MILESTONES},
 };
+
+/* The first LIST_MAX lines are kept; the figure above the list says how many there are. */
+static int
+digest_take_line(const char *line, void *arg)
+{
+    struct digest_list *l = arg;
+
+    if (l->n >= LIST_MAX)
+        return 0;
+    return digest_list_add(l, line) != 0 ? -1 : 0;
+}
 
 static int
-digest_fill_list(struct store *st, const struct digest_list_sql *ls, struct digest *d)
+digest_fill_list(struct store *st, const struct digest_list_def *ls, struct digest *d)
 {
     struct digest_list *l = &d->lists[ls->id];
-    sqlite3_stmt *stmt;
-    int rc;
 
     l->key = ls->key;
     l->title = ls->title;
-    if (ls->sql == NULL)
+    if (ls->store_list < 0)
         return 0;
-    stmt = store_i_prepare(st, ls->title, ls->sql, "ii", (int64_t)d->start, (int64_t)d->end);
-    if (stmt == NULL)
-        return -1;
-    while ((rc = store_i_step(st, stmt, ls->title)) == 1) {
-        const char *text = (const char *)sqlite3_column_text(stmt, 0);
-        if (l->n >= LIST_MAX)
-            continue; /* keep counting rows: the figure says how many there are */
-        if (digest_list_add(l, text ? text : "") != 0) {
-            rc = store_i_set_err(st, "%s: out of memory", ls->title);
-            break;
-        }
-    }
-    store_i_finish(st, stmt);
-    return rc < 0 ? -1 : 0;
+    return store_digest_lines_each(st, (enum store_digest_list)ls->store_list, d->start, d->end,
+                                   digest_take_line, l) != 0
+               ? -1
+               : 0;
 }
 
 static int
 digest_fill_figures(struct store *st, const time_t *bounds, struct digest *d)
 {
-    for (size_t i = 0; i < N_SQLS; i++) {
+    for (size_t i = 0; i < N_FIGURES; i++) {
         struct digest_figure *f = &d->figures[i];
-        f->key = digest_sqls[i].key;
-        f->label = digest_sqls[i].label;
-        f->unit = digest_sqls[i].unit;
-        for (int k = 0; k < DIGEST_PERIODS; k++) {
-            int64_t v = 0;
-            int rc;
-            if (digest_sqls[i].sql == NULL) {
-                rc = digest_burnout(st, bounds[k], k == 0, &f->value[k],
-                                    k == 0 ? &d->lists[DIGEST_LIST_BURNOUT] : NULL);
-                if (rc != 0)
-                    return -1;
+        f->key = digest_figure_defs[i].key;
+        f->label = digest_figure_defs[i].label;
+        f->unit = digest_figure_defs[i].unit;
+    }
+    d->n_figures = N_FIGURES;
+    for (int k = 0; k < DIGEST_PERIODS; k++) {
+        struct store_digest_counts c;
+        if (store_digest_counts(st, bounds[k + 1], bounds[k], &c) != 0)
+            return -1;
+        for (size_t i = 0; i < N_FIGURES; i++) {
+            struct digest_figure *f = &d->figures[i];
+            if (digest_figure_defs[i].field != FIGURE_BURNOUT) {
+                f->value[k] = *(const long *)((const char *)&c + digest_figure_defs[i].field);
                 continue;
             }
-            rc = store_i_query_int(st, &v, f->label, digest_sqls[i].sql, "ii",
-                                   (int64_t)bounds[k + 1], (int64_t)bounds[k]);
-            if (rc < 0)
+            if (digest_burnout(st, bounds[k], k == 0, &f->value[k],
+                               k == 0 ? &d->lists[DIGEST_LIST_BURNOUT] : NULL) != 0)
                 return -1;
-            f->value[k] = (long)v;
         }
-        d->n_figures++;
     }
     return 0;
 }
@@ -467,8 +394,8 @@ digest_build(const struct config *cfg, struct store *st, time_t now, int so_far,
         digest_free(d);
         return digest_err(err, errlen, "figures", st);
     }
-    for (size_t i = 0; i < sizeof(digest_list_sqls) / sizeof(digest_list_sqls[0]); i++)
-        if (digest_fill_list(st, &digest_list_sqls[i], d) != 0) {
+    for (size_t i = 0; i < sizeof(digest_list_defs) / sizeof(digest_list_defs[0]); i++)
+        if (digest_fill_list(st, &digest_list_defs[i], d) != 0) {
             digest_free(d);
             return digest_err(err, errlen, "lists", st);
         }
@@ -784,16 +711,6 @@ digest_queue(const struct config *cfg, struct store *st, const struct digest *d,
     return rc;
 }
 
-static int
-digest_sent(struct store *st, const char *key)
-{
-    int64_t n = 0;
-    int rc = store_i_query_int(st, &n, "digest sent?",
-                               "SELECT count(*) FROM events WHERE kind = 'digest' AND detail = ?1",
-                               "s", key);
-    return rc < 0 ? -1 : n > 0;
-}
-
 int
 digest_due(const struct config *cfg, struct store *st, time_t now)
 {
@@ -809,7 +726,7 @@ digest_due(const struct config *cfg, struct store *st, time_t now)
     d.start = digest_boundary(cfg, now, 1);
     d.end = digest_boundary(cfg, now, 0);
     digest_period_names(cfg, &d, 0);
-    sent = digest_sent(st, d.key);
+    sent = store_digest_sent(st, d.key);
     if (sent != 0)
         return sent < 0 ? -1 : 0;
     /*
@@ -817,10 +734,8 @@ digest_due(const struct config *cfg, struct store *st, time_t now)
      * report: a fresh install does not greet its managers with an empty
      * digest.  It is marked as done so the question is not asked again.
      */
-    int64_t before = 0;
-    if (store_i_query_int(st, &before, "digest: anything before the period's end?",
-                          "SELECT count(*) FROM events WHERE at < ?1 AND kind <> 'digest'", "i",
-                          (int64_t)d.end) < 0)
+    int before = store_digest_history(st, d.end);
+    if (before < 0)
         return -1;
     if (before == 0)
         return store_event_add(st, now, "digest", NULL, NULL, d.key) != 0 ? -1 : 0;
