@@ -861,16 +861,21 @@ store_member_upsert(struct store *st, const char *address, const char *name, con
      * it was first given, the NOCASE unique index finds it in any case.
      */
     int64_t id = 0;
-    int rc = store_i_query_int(
-        st, &id, what,
-        "INSERT INTO members (address, name, role, state, profile, created, updated)"
-        " VALUES (?1, ?2, coalesce(?3, 'newcomer'), coalesce(?4, 'pending'), ?5,"
-        " ?6, ?6)"
-        " ON CONFLICT (address) DO UPDATE SET name = coalesce(?2, name),"
-        " role = coalesce(?3, role), state = coalesce(?4, state),"
-        " profile = coalesce(?5, profile), updated = ?6"
-        " RETURNING id",
-        "sssssi", address, name, role, state, profile, (int64_t)now);
+    /*
+     * No RETURNING: SQLite buffers its rows in an ephemeral table, which cost
+     * more than the insert itself; the NOCASE index finds the id again.
+     */
+    if (store_i_run(st, what,
+                    "INSERT INTO members (address, name, role, state, profile, created, updated)"
+                    " VALUES (?1, ?2, coalesce(?3, 'newcomer'), coalesce(?4, 'pending'), ?5,"
+                    " ?6, ?6)"
+                    " ON CONFLICT (address) DO UPDATE SET name = coalesce(?2, name),"
+                    " role = coalesce(?3, role), state = coalesce(?4, state),"
+                    " profile = coalesce(?5, profile), updated = ?6",
+                    "sssssi", address, name, role, state, profile, (int64_t)now) < 0)
+        return -1;
+    int rc = store_i_query_int(st, &id, what, "SELECT id FROM members WHERE address = ?1", "s",
+                               address);
     if (rc == 0)
         rc = store_i_set_err(st, "%s: no row id returned", what);
     if (rc < 0)
@@ -975,19 +980,15 @@ store_outbox_add(struct store *st, const char *recipient, const char *sender,
     char what[320];
     snprintf(what, sizeof what, "queueing mail %s for %s", message_id ? message_id : "(no id)",
              recipient ? recipient : "(nobody)");
-    int64_t id = 0;
-    int rc = store_i_query_int(
-        st, &id, what,
-        "INSERT INTO outbox (recipient, sender, message_id, headers, body, status,"
-        " attempts, created, next_attempt)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, 'queued', 0, ?6, ?6) RETURNING id",
-        "sssssi", recipient, sender, message_id, headers, body, (int64_t)now);
-    if (rc == 0)
-        rc = store_i_set_err(st, "%s: no row id returned", what);
-    if (rc < 0)
+    /* A plain INSERT and the connection's last row id: RETURNING costs an ephemeral table. */
+    if (store_i_run(st, what,
+                    "INSERT INTO outbox (recipient, sender, message_id, headers, body, status,"
+                    " attempts, created, next_attempt)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5, 'queued', 0, ?6, ?6)",
+                    "sssssi", recipient, sender, message_id, headers, body, (int64_t)now) < 0)
         return -1;
     if (id_out)
-        *id_out = id;
+        *id_out = sqlite3_last_insert_rowid(st->db);
     return 0;
 }
 
