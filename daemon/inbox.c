@@ -67,9 +67,13 @@ struct inbox_run {
 
 /*
  * Messages per batch: one UID FETCH, one transaction, one UID MOVE.  It also
- * bounds the work a crash makes us redo.
+ * bounds the work a crash makes us redo.  Dovecot's UID MOVE has a large
+ * fixed cost per command: on the bench (bench/mail, breakdown), FETCH and
+ * MOVE per 50 took 0.135 ms a mail, per 500 0.065 ms, and mentord's whole
+ * ingest went from 2,700 to 4,200 mails/s.  Memory stays bounded by
+ * INBOX_BATCH_BYTES, not by the count.
  */
-#define INBOX_BATCH 50
+#define INBOX_BATCH 500
 /* Fetched bytes held at once (a batch of large mails is split). */
 #define INBOX_BATCH_BYTES (8u << 20)
 
@@ -434,7 +438,7 @@ inbox_mark(struct inbox_run *r, const struct imap_message *msgs, size_t n, int *
     uint32_t uids[INBOX_BATCH];
 
     *deaths = 0;
-    if (r->dry_run)
+    if (r->dry_run || n == 0)
         return 0;
     for (size_t i = 0; i < n; i++)
         uids[i] = msgs[i].uid;
