@@ -99,6 +99,8 @@ static const struct keydef keys[] = {
     {"smtp", "helo", K_HOST, OFF(smtp.helo), 0, 0, 0},
     {"smtp", "timeout", K_DURATION, OFF(smtp.timeout), 1, 3600, 0},
     {"smtp", "batch_size", K_INT, OFF(smtp.batch_size), 1, 100000, 0},
+    /* At most 20: Postfix's own default concurrency to one destination. */
+    {"smtp", "sessions", K_INT, OFF(smtp.sessions), 1, 20, 0},
     {"smtp", "retry_base", K_DURATION, OFF(smtp.retry_base), 1, 7 * DAY, 0},
     {"smtp", "retry_max", K_DURATION, OFF(smtp.retry_max), 1, 30 * DAY, 0},
     {"smtp", "max_lifetime", K_DURATION, OFF(smtp.max_lifetime), 1, 365 * DAY, 0},
@@ -754,6 +756,7 @@ config_set_defaults(struct config *cfg)
     cfg->smtp.tls.verify = 1;
     cfg->smtp.timeout = 60;
     cfg->smtp.batch_size = 100;
+    cfg->smtp.sessions = 4;
     cfg->smtp.retry_base = 60;
     cfg->smtp.retry_max = 3600;
     cfg->smtp.max_lifetime = 5 * DAY;
@@ -1299,6 +1302,7 @@ print_smtp(FILE *out, const struct config_smtp *s)
     print_str(out, "helo", s->helo);
     fprintf(out, "timeout = %d\n", s->timeout);
     fprintf(out, "batch_size = %d\n", s->batch_size);
+    fprintf(out, "sessions = %d\n", s->sessions);
     fprintf(out, "retry_base = %d\n", s->retry_base);
     fprintf(out, "retry_max = %d\n", s->retry_max);
     fprintf(out, "max_lifetime = %d\n", s->max_lifetime);

@@ -1,33 +1,46 @@
 /*
  * smtp: drain the outbox with libcurl.
  *
- * One easy handle for the whole drain: curl keeps the connection open between
- * transfers to the same URL, so the drain costs one TLS handshake per
- * smtp.batch_size messages (the messages per connection), not one per mail.
- * The drain goes on, reading the due list batch_size at a time, until nothing
- * is due, the server or the connection is at fault, or SMTP_DRAIN_SECONDS have
- * passed (so the inbox is not starved by a large outbox).
+ * A drain sends over smtp.sessions SMTP sessions at once: one curl multi
+ * handle drives one easy handle per session, each on its own connection, in
+ * this one thread (the store is only ever touched from here).  A session sends
+ * up to smtp.batch_size messages over its connection, then closes it
+ * (CURLOPT_FORBID_REUSE on the last transfer) and opens a new one.  The drain
+ * reads the due list a chunk at a time (batch_size per session) and goes on
+ * until nothing is due, the server or the connection is at fault, or
+ * SMTP_DRAIN_SECONDS have passed (so the inbox is not starved by a large
+ * outbox); then it lets the transfers in flight finish and records them.
  *
- * Every outcome is written in its own small transaction right after the server
- * answered, so a crash between the server's 250 and our commit repeats at most
- * that one message.  Those commits run with synchronous = NORMAL
- * (store_set_durable): in WAL mode that survives a crash of the process, and
- * a power loss can only forget the last few "sent" marks, which makes those
- * mails go out a second time - a duplicate, never a loss (a forgotten defer or
- * failure only repeats the attempt).  That saves one fsync per mail; the inbox's
- * commits stay FULL, because there a forgotten commit would lose a mail.
+ * Only one session opens until one message has gone through the greeting and
+ * EHLO: a server that refuses us (421 busy, a wrong password) then costs one
+ * deferred message and one connection, not one per session.
+ *
+ * Every outcome is written in its own small transaction as soon as its
+ * transfer has finished, so a crash between the server's 250 and our commit
+ * repeats at most that one message per session.  The session's next message
+ * is started (its MAIL FROM on the wire) before that commit, so the commit
+ * overlaps the server's round trip; the next message cannot be accepted
+ * before we have read the server's replies, which only happens after the
+ * commit.  Those commits run with synchronous = NORMAL (store_set_durable):
+ * in WAL mode that survives a crash of the process, and a power loss can only
+ * forget the last few "sent" marks, which makes those mails go out a second
+ * time - a duplicate, never a loss (a forgotten defer or failure only repeats
+ * the attempt).  That saves one fsync per mail; the inbox's commits stay
+ * FULL, because there a forgotten commit would lose a mail.
  *
  * The server's reply text is taken from curl's debug stream (the last line the
- * server sent), because CURLOPT_ERRORBUFFER only holds curl's own summary.
- * The verb of the last command we sent says whether a 5xx is about this
- * message (MAIL, RCPT, DATA: fail it) or about us (greeting, EHLO, AUTH: a
- * configuration problem, so defer and stop the batch).
+ * server sent), because CURLOPT_ERRORBUFFER only holds curl's own summary and
+ * CURLINFO_RESPONSE_CODE only the number.  The verb of the last command we
+ * sent says whether a 5xx is about this message (MAIL, RCPT, DATA: fail it)
+ * or about us (greeting, EHLO, AUTH: a configuration problem, so defer and
+ * stop the drain).
  */
 #include "smtp.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +60,9 @@ struct upload {
     size_t off;
 };
 
+struct drain;
+
+/* One SMTP session: a thread with its own easy handle, so its own connection. */
 struct session {
     CURL *curl;
     char errbuf[CURL_ERROR_SIZE];
@@ -55,6 +71,15 @@ struct session {
     long fail_code;   /* the first 4xx/5xx reply of this transfer, 0 when none */
     int used;         /* messages sent over this handle's connection so far */
     int connections;  /* connections curl opened (from its debug text), for the debug log */
+    struct upload up;
+    CURLcode rc; /* how the last transfer ended */
+    long code;   /* and the server's reply code to it */
+    /* Shared with the drain, under its lock. */
+    struct drain *drain;
+    pthread_t thread;
+    pthread_cond_t wake;
+    int state;                       /* enum session_state */
+    const struct store_outbox *item; /* the message being sent or waiting to be recorded */
 };
 
 enum outcome { OUTCOME_SENT, OUTCOME_DEFER, OUTCOME_FAIL };
@@ -122,7 +147,9 @@ debug_cb(CURL *curl, curl_infotype type, char *data, size_t size, void *arg)
     /* curl says so when it opens a connection rather than re-using one. */
     if (type == CURLINFO_TEXT && size >= 12 && memcmp(data, "Connected to", 12) == 0)
         s->connections++;
-    if (s->fail_code != 0)
+    /* After a refusal, or the 221 to the QUIT that closes a batch's connection, the
+     * reply worth keeping is already there. */
+    if (s->fail_code != 0 || memcmp(s->command, "QUIT", 5) == 0)
         return 0;
     if (type == CURLINFO_HEADER_IN) {
         const char *end = data + size;
@@ -195,6 +222,7 @@ session_options(struct session *s, const struct config_smtp *c, const char *url)
     SETOPT(CURLOPT_NOSIGNAL, 1L);
     SETOPT(CURLOPT_UPLOAD, 1L);
     SETOPT(CURLOPT_READFUNCTION, read_upload);
+    SETOPT(CURLOPT_READDATA, &s->up);
     SETOPT(CURLOPT_ERRORBUFFER, s->errbuf);
     SETOPT(CURLOPT_DEBUGFUNCTION, debug_cb);
     SETOPT(CURLOPT_DEBUGDATA, s);
@@ -203,10 +231,10 @@ session_options(struct session *s, const struct config_smtp *c, const char *url)
     return rc;
 }
 
+/* The session's easy handle, set up once; each message only sets its envelope. */
 static int
 session_open(struct session *s, const struct config_smtp *c)
 {
-    memset(s, 0, sizeof(*s));
     char *url = session_url(c);
     s->curl = url != NULL ? curl_easy_init() : NULL;
     if (s->curl == NULL) {
@@ -264,34 +292,6 @@ classify(const struct session *s, CURLcode rc, long code, struct verdict *v)
     else if (rc == CURLE_LOGIN_DENIED || (code >= 500 && !per_message))
         log_error("smtp: the server refused us at %s (check smtp user/password/url): %s",
                   s->command[0] ? s->command : "the greeting", v->text);
-}
-
-static void
-send_one(struct session *s, const struct store_outbox *it, const char *sender, struct verdict *v)
-{
-    char from[300], rcpt[300];
-    snprintf(from, sizeof(from), "<%s>", sender);
-    snprintf(rcpt, sizeof(rcpt), "<%s>", it->recipient);
-    struct curl_slist *rcpts = curl_slist_append(NULL, rcpt);
-    struct upload up = {.part = {it->headers, "\r\n", it->body},
-                        .len = {strlen(it->headers), 2, strlen(it->body)}};
-    s->errbuf[0] = s->reply[0] = s->command[0] = '\0';
-    s->fail_code = 0;
-    CURLcode rc = rcpts == NULL ? CURLE_OUT_OF_MEMORY : CURLE_OK;
-    if (rc == CURLE_OK)
-        rc = curl_easy_setopt(s->curl, CURLOPT_MAIL_FROM, from);
-    if (rc == CURLE_OK)
-        rc = curl_easy_setopt(s->curl, CURLOPT_MAIL_RCPT, rcpts);
-    if (rc == CURLE_OK)
-        rc = curl_easy_setopt(s->curl, CURLOPT_READDATA, &up);
-    if (rc == CURLE_OK)
-        rc = curl_easy_perform(s->curl);
-    long code = s->fail_code;
-    if (code == 0 && curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK)
-        code = 0;
-    classify(s, rc, code, v);
-    curl_easy_setopt(s->curl, CURLOPT_MAIL_RCPT, NULL); /* the list is freed next */
-    curl_slist_free_all(rcpts);
 }
 
 /* Write one outcome in its own transaction and log it; -1 when the store failed. */
@@ -367,77 +367,309 @@ dry_print(FILE *out, const struct store_outbox *items, size_t n)
     fflush(out);
 }
 
-/* Send one due message over the session (opened or reopened as needed); -1 when the store failed.
- */
-static int
-send_item(const struct config *cfg, struct store *st, struct session *s, time_t now,
-          const struct store_outbox *it, struct smtp_result *res, int *stop)
-{
-    const struct config_smtp *c = &cfg->smtp;
-    const char *sender = it->sender != NULL ? it->sender
-                         : c->from != NULL  ? c->from
-                                            : cfg->community.address;
-    int per_connection = c->batch_size > 0 ? c->batch_size : DEFAULT_BATCH;
-    struct verdict v;
+/* How many due rows one read of the outbox takes at most (memory: headers and bodies). */
+#define DRAIN_CHUNK_MAX 400
 
-    memset(&v, 0, sizeof(v));
-    if (!compose_address_ok(it->recipient) || !compose_address_ok(sender)) {
-        v.outcome = OUTCOME_FAIL;
-        snprintf(v.text, sizeof(v.text), "invalid envelope address");
-    } else {
-        /* batch_size messages per connection: then a fresh handle, so a fresh connection. */
-        if (s->curl != NULL && s->used >= per_connection) {
-            curl_easy_cleanup(s->curl);
-            s->curl = NULL;
-        }
-        if (s->curl == NULL) {
-            int connections = s->connections;
-            if (session_open(s, c) != 0) {
-                *stop = 1; /* logged; everything stays queued for the next drain */
-                return 0;
-            }
-            s->connections = connections;
-        }
-        send_one(s, it, sender, &v);
-        s->used++;
-    }
-    int rc = record(st, c, it, now, &v, res);
-    /* The others are not deferred: they never got their chance. */
-    if (v.stop_batch)
-        *stop = 1;
-    return rc;
+enum session_state {
+    SESSION_IDLE, /* waiting for a message */
+    SESSION_BUSY, /* its thread is sending s->item */
+    SESSION_DONE, /* sent or not: the outcome waits for the drain to record it */
+    SESSION_QUIT  /* the drain is over: the thread ends */
+};
+
+/* One drain: the chunk of due rows being sent, and the sessions sending it. */
+struct drain {
+    const struct config *cfg;
+    struct store *st;
+    time_t now;
+    struct smtp_result *res;
+    pthread_mutex_t lock; /* guards every session's state, item and outcome */
+    pthread_cond_t changed;
+    struct session *sessions;
+    int n_sessions;
+    int started; /* threads running */
+    int open;    /* sessions that may send: 1 until a message got past the greeting */
+    int stop;    /* start nothing more: the server, the connection or we are at fault */
+    int store_failed;
+    const struct store_outbox *items; /* the current chunk of due rows */
+    size_t n, next;
+};
+
+static const char *
+envelope_sender(const struct config *cfg, const struct store_outbox *it)
+{
+    return it->sender != NULL       ? it->sender
+           : cfg->smtp.from != NULL ? cfg->smtp.from
+                                    : cfg->community.address;
 }
 
-/* Send what is due, batch_size at a time from the store, until none is or we must stop. */
+/*
+ * Send one message over the session's connection (a new one after
+ * batch_size messages), blocking; rc and code say how it went.  Runs in the
+ * session's thread and touches nothing but the session.
+ */
+static void
+session_send(struct session *s, const struct config *cfg)
+{
+    const struct config_smtp *c = &cfg->smtp;
+    const struct store_outbox *it = s->item;
+    int per_connection = c->batch_size > 0 ? c->batch_size : DEFAULT_BATCH;
+    char from[300], rcpt[300];
+
+    snprintf(from, sizeof(from), "<%s>", envelope_sender(cfg, it));
+    snprintf(rcpt, sizeof(rcpt), "<%s>", it->recipient);
+    s->errbuf[0] = s->reply[0] = s->command[0] = '\0';
+    s->fail_code = s->code = 0;
+    /* batch_size messages per connection: then a fresh handle, so a fresh connection. */
+    if (s->curl != NULL && s->used >= per_connection) {
+        curl_easy_cleanup(s->curl);
+        s->curl = NULL;
+    }
+    if (s->curl == NULL && session_open(s, c) != 0) {
+        s->rc = CURLE_FAILED_INIT; /* logged */
+        return;
+    }
+    if (s->used >= per_connection)
+        s->used = 0;
+    struct curl_slist *rcpts = curl_slist_append(NULL, rcpt);
+    s->up = (struct upload){.part = {it->headers, "\r\n", it->body},
+                            .len = {strlen(it->headers), 2, strlen(it->body)}};
+    CURLcode rc = rcpts == NULL ? CURLE_OUT_OF_MEMORY : CURLE_OK;
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(s->curl, CURLOPT_MAIL_FROM, from);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(s->curl, CURLOPT_MAIL_RCPT, rcpts);
+    if (rc == CURLE_OK)
+        rc = curl_easy_perform(s->curl);
+    s->code = s->fail_code;
+    if (s->code == 0 && curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &s->code) != CURLE_OK)
+        s->code = 0;
+    s->rc = rc;
+    s->used++;
+    curl_easy_setopt(s->curl, CURLOPT_MAIL_RCPT, NULL); /* the list is freed next */
+    curl_slist_free_all(rcpts);
+}
+
+/* A session's thread: send what the drain hands over, one message at a time. */
+static void *
+session_thread(void *arg)
+{
+    struct session *s = arg;
+    struct drain *d = s->drain;
+    pthread_mutex_lock(&d->lock);
+    for (;;) {
+        while (s->state == SESSION_IDLE || s->state == SESSION_DONE)
+            pthread_cond_wait(&s->wake, &d->lock);
+        if (s->state == SESSION_QUIT)
+            break;
+        pthread_mutex_unlock(&d->lock);
+        session_send(s, d->cfg);
+        pthread_mutex_lock(&d->lock);
+        s->state = SESSION_DONE;
+        pthread_cond_signal(&d->changed);
+    }
+    pthread_mutex_unlock(&d->lock);
+    return NULL;
+}
+
+/* Give session i the next message; 0, or -1 when its thread cannot start (logged). */
+static int
+hand_over(struct drain *d, int i)
+{
+    struct session *s = &d->sessions[i];
+    if (i >= d->started) {
+        s->drain = d;
+        if (pthread_cond_init(&s->wake, NULL) != 0 ||
+            pthread_create(&s->thread, NULL, session_thread, s) != 0) {
+            log_error("smtp: cannot start the thread of SMTP session %d", i + 1);
+            return -1;
+        }
+        d->started++;
+    }
+    s->item = &d->items[d->next++];
+    s->state = SESSION_BUSY;
+    pthread_cond_signal(&s->wake);
+    return 0;
+}
+
+/* A message that cannot be sent to anyone fails without a connection. */
+static int
+envelope_ok(struct drain *d, const struct store_outbox *it, struct verdict *v)
+{
+    if (compose_address_ok(it->recipient) && compose_address_ok(envelope_sender(d->cfg, it)))
+        return 1;
+    memset(v, 0, sizeof(*v));
+    v->outcome = OUTCOME_FAIL;
+    snprintf(v->text, sizeof(v->text), "invalid envelope address");
+    return 0;
+}
+
+/*
+ * Record one outcome, with the lock released: the sessions go on sending
+ * meanwhile.  The session whose outcome it is waits in state DONE, so it
+ * finishes no other message before this one's mark is committed.
+ */
+static void
+record_unlocked(struct drain *d, const struct store_outbox *it, struct verdict *v)
+{
+    pthread_mutex_unlock(&d->lock);
+    int rc = record(d->st, &d->cfg->smtp, it, d->now, v, d->res);
+    pthread_mutex_lock(&d->lock);
+    if (rc != 0) {
+        d->store_failed = 1;
+        d->stop = 1;
+    }
+}
+
+/* Hand the chunk's next messages to the idle sessions that may send. */
+static void
+dispatch(struct drain *d)
+{
+    for (int i = 0; i < d->open && !d->stop && d->next < d->n; i++) {
+        if (d->sessions[i].state != SESSION_IDLE)
+            continue;
+        struct verdict v;
+        const struct store_outbox *it = &d->items[d->next];
+        if (!envelope_ok(d, it, &v)) {
+            d->next++;
+            record_unlocked(d, it, &v);
+            i--; /* this session is still idle */
+        } else if (hand_over(d, i) != 0) {
+            d->stop = 1; /* everything left stays queued for the next drain */
+        }
+    }
+}
+
+/* Judge and record the finished messages. */
+static void
+collect(struct drain *d)
+{
+    for (int i = 0; i < d->started; i++) {
+        struct session *s = &d->sessions[i];
+        if (s->state != SESSION_DONE)
+            continue;
+        struct verdict v;
+        classify(s, s->rc, s->code, &v);
+        if (v.stop_batch)
+            d->stop = 1; /* the others are not deferred: they never got their chance */
+        else
+            d->open = d->n_sessions; /* the server takes our messages: use every session */
+        record_unlocked(d, s->item, &v);
+        s->item = NULL;
+        s->state = SESSION_IDLE;
+    }
+}
+
+/* Send the current chunk: until each message is done, or the drain must stop and none is busy. */
+static void
+run_chunk(struct drain *d)
+{
+    pthread_mutex_lock(&d->lock);
+    for (;;) {
+        dispatch(d);
+        collect(d);
+        dispatch(d);
+        int busy = 0, done = 0;
+        for (int i = 0; i < d->started; i++) {
+            busy |= d->sessions[i].state == SESSION_BUSY;
+            done |= d->sessions[i].state == SESSION_DONE;
+        }
+        if (done)
+            continue; /* finished while we were recording: its signal is already gone */
+        if (!busy)
+            break; /* every message handed out is recorded, and no more can be handed out */
+        pthread_cond_wait(&d->changed, &d->lock);
+    }
+    pthread_mutex_unlock(&d->lock);
+}
+
+static int
+drain_open(struct drain *d)
+{
+    d->n_sessions = d->cfg->smtp.sessions > 0 ? d->cfg->smtp.sessions : 1;
+    d->open = 1;
+    d->sessions = calloc((size_t)d->n_sessions, sizeof(*d->sessions));
+    if (d->sessions == NULL) {
+        log_error("smtp: out of memory for %d SMTP sessions", d->n_sessions);
+        return -1;
+    }
+    if (pthread_mutex_init(&d->lock, NULL) != 0 || pthread_cond_init(&d->changed, NULL) != 0) {
+        log_error("smtp: cannot set up the sessions' lock");
+        free(d->sessions);
+        return -1;
+    }
+    return 0;
+}
+
+static void
+drain_close(struct drain *d)
+{
+    int connections = 0;
+    pthread_mutex_lock(&d->lock);
+    for (int i = 0; i < d->started; i++) {
+        d->sessions[i].state = SESSION_QUIT;
+        pthread_cond_signal(&d->sessions[i].wake);
+    }
+    pthread_mutex_unlock(&d->lock);
+    for (int i = 0; i < d->started; i++) {
+        struct session *s = &d->sessions[i];
+        pthread_join(s->thread, NULL);
+        pthread_cond_destroy(&s->wake);
+        connections += s->connections;
+        if (s->curl != NULL)
+            curl_easy_cleanup(s->curl); /* closes its connection with QUIT */
+    }
+    pthread_cond_destroy(&d->changed);
+    pthread_mutex_destroy(&d->lock);
+    free(d->sessions);
+    if (connections > 0)
+        log_debug("smtp: %d sent, %d deferred, %d failed over %d connection(s), %d session(s)",
+                  d->res->sent, d->res->deferred, d->res->failed, connections, d->started);
+}
+
+/* Send what is due, a chunk at a time from the store, until none is or we must stop. */
 static int
 send_due(const struct config *cfg, struct store *st, time_t now, struct smtp_result *res)
 {
-    int limit = cfg->smtp.batch_size > 0 ? cfg->smtp.batch_size : DEFAULT_BATCH;
+    struct drain d = {.cfg = cfg, .st = st, .now = now, .res = res};
     time_t started = time(NULL);
-    struct session s;
-    int rc = 0, stop = 0;
-
-    memset(&s, 0, sizeof(s));
-    while (rc == 0 && !stop) {
+    int rc = 0;
+    /* Before any thread: libcurl's global set-up is not thread-safe (a no-op when done). */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        log_error("smtp: libcurl's global set-up failed; nothing sent");
+        return 0;
+    }
+    if (drain_open(&d) != 0) {
+        curl_global_cleanup();
+        return 0; /* logged; everything stays queued for the next drain */
+    }
+    /* batch_size per session, so each session has a batch to send before the next read. */
+    long limit =
+        (long)(cfg->smtp.batch_size > 0 ? cfg->smtp.batch_size : DEFAULT_BATCH) * d.n_sessions;
+    if (limit > DRAIN_CHUNK_MAX)
+        limit = DRAIN_CHUNK_MAX;
+    /* The next chunk is read only when no session is busy, so no row is read while in flight. */
+    while (!d.stop) {
         struct store_outbox *items = NULL;
         size_t n = 0;
-        if (store_outbox_due(st, now, limit, &items, &n) != 0) {
+        if (store_outbox_due(st, now, (int)limit, &items, &n) != 0) {
             log_error("smtp: cannot read the outbox: %s", store_errmsg(st));
             rc = -1;
             break;
         }
-        for (size_t i = 0; i < n && rc == 0 && !stop; i++)
-            rc = send_item(cfg, st, &s, now, &items[i], res, &stop);
+        d.items = items;
+        d.n = n;
+        d.next = 0;
+        run_chunk(&d);
         store_outbox_free(items, n);
+        if (d.store_failed)
+            rc = -1;
         /* Fewer than asked for: nothing else is due.  And the inbox gets its turn. */
         if (n < (size_t)limit || time(NULL) - started >= SMTP_DRAIN_SECONDS)
             break;
     }
-    if (s.curl != NULL)
-        curl_easy_cleanup(s.curl);
-    if (s.connections > 0)
-        log_debug("smtp: %d sent, %d deferred, %d failed over %d connection(s)", res->sent,
-                  res->deferred, res->failed, s.connections);
+    drain_close(&d);
+    curl_global_cleanup();
     return rc;
 }
 

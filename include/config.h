@@ -56,6 +56,7 @@ struct config_smtp {
     char *helo;       /* EHLO name; default the domain of community.address */
     int timeout;      /* seconds; default 60 */
     int batch_size;   /* messages per connection; default 100 */
+    int sessions;     /* parallel SMTP sessions (connections) while draining; 1-20, default 4 */
     int retry_base;   /* first retry delay in seconds; default 60 */
     int retry_max;    /* largest retry delay in seconds; default 3600 */
     int max_lifetime; /* seconds before a deferred message is given up; default 5 days */

@@ -1,7 +1,10 @@
 /*
  * smtp: backoff bounds, and the reply classification against Postfix's
  * smtp-sink on 127.0.0.1 (a real SMTP server that can be told to refuse
- * chosen commands with 4xx or 5xx).
+ * chosen commands with 4xx or 5xx), each with one session and with four.
+ * Parallel sessions are also tested against a small forking SMTP server here
+ * (fake_mta), which refuses chosen recipients and logs every connection and
+ * delivery, so "each mail exactly once" can be counted.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +21,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <fcntl.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -124,7 +129,18 @@ setup(void **state)
     f->cfg.smtp.retry_base = 60;
     f->cfg.smtp.retry_max = 3600;
     f->cfg.smtp.max_lifetime = 5 * 86400;
+    f->cfg.smtp.sessions = 1;
     *state = f;
+    return 0;
+}
+
+/* The same fixture with four parallel sessions. */
+static int
+setup4(void **state)
+{
+    if (setup(state) != 0)
+        return -1;
+    ((struct fixture *)*state)->cfg.smtp.sessions = 4;
     return 0;
 }
 
@@ -204,6 +220,136 @@ dump_text(struct fixture *f)
     buf[n] = '\0';
     fclose(fp);
     return buf;
+}
+
+/* ---- fake_mta: one forked child per connection, so sessions really run in parallel ---- */
+
+/* Append one line to the fixture's log (O_APPEND: lines of parallel children do not mix). */
+static void
+mta_log(const char *dir, const char *line)
+{
+    char path[300];
+    snprintf(path, sizeof(path), "%s/mta.log", dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+        if (write(fd, line, strlen(line)) < 0)
+            perror("mta.log");
+        close(fd);
+    }
+}
+
+static void
+mta_say(FILE *io, const char *reply)
+{
+    fprintf(io, "%s\r\n", reply);
+    fflush(io);
+}
+
+/*
+ * One SMTP conversation: greeting (421 when busy), RCPT refused with 451 when
+ * the address contains "defer", DATA taking delay_ms before its 250.  Logs
+ * "CONN" per connection and "DELIVERED <rcpt>" per accepted message.
+ */
+static void
+mta_conversation(int fd, const char *dir, int busy, int delay_ms)
+{
+    FILE *io = fdopen(fd, "r+");
+    char line[1024], rcpt[300] = "";
+    mta_log(dir, "CONN\n");
+    if (busy) {
+        mta_say(io, "421 4.3.2 busy, try later");
+        fclose(io);
+        return;
+    }
+    mta_say(io, "220 fake.example ESMTP");
+    while (fgets(line, sizeof(line), io) != NULL) {
+        if (strncasecmp(line, "EHLO", 4) == 0) {
+            mta_say(io, "250 fake.example");
+        } else if (strncasecmp(line, "MAIL", 4) == 0 || strncasecmp(line, "RSET", 4) == 0) {
+            mta_say(io, "250 2.1.0 Ok");
+        } else if (strncasecmp(line, "RCPT", 4) == 0) {
+            snprintf(rcpt, sizeof(rcpt), "%.290s", line + 9); /* after "RCPT TO:<" */
+            rcpt[strcspn(rcpt, ">\r\n")] = '\0';
+            mta_say(io, strstr(rcpt, "defer") != NULL ? "451 4.3.0 try this one later"
+                                                      : "250 2.1.5 Ok");
+        } else if (strncasecmp(line, "DATA", 4) == 0) {
+            mta_say(io, "354 go ahead");
+            while (fgets(line, sizeof(line), io) != NULL && strcmp(line, ".\r\n") != 0)
+                ;
+            usleep((useconds_t)delay_ms * 1000);
+            char entry[400];
+            snprintf(entry, sizeof(entry), "DELIVERED %s\n", rcpt);
+            mta_log(dir, entry);
+            mta_say(io, "250 2.0.0 Ok: queued as FAKE");
+        } else if (strncasecmp(line, "QUIT", 4) == 0) {
+            mta_say(io, "221 2.0.0 Bye");
+            break;
+        } else {
+            mta_say(io, "502 5.5.2 unknown");
+        }
+    }
+    fclose(io);
+}
+
+static void
+start_fake_mta(struct fixture *f, int busy, int delay_ms)
+{
+    int lfd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)f->port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_true(lfd >= 0);
+    assert_int_equal(setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+    assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(lfd, 64), 0);
+    f->sink = fork();
+    assert_true(f->sink >= 0);
+    if (f->sink == 0) {
+        signal(SIGCHLD, SIG_IGN); /* no zombies from finished conversations */
+        for (;;) {
+            int fd = accept(lfd, NULL, NULL);
+            if (fd < 0)
+                continue;
+            if (fork() == 0) {
+                close(lfd);
+                mta_conversation(fd, f->dir, busy, delay_ms);
+                _exit(0);
+            }
+            close(fd);
+        }
+    }
+    close(lfd);
+}
+
+/* How many lines of the fake MTA's log start with prefix. */
+static int
+mta_count(struct fixture *f, const char *prefix)
+{
+    char path[300], line[512];
+    snprintf(path, sizeof(path), "%s/mta.log", f->dir);
+    FILE *fp = fopen(path, "r");
+    int n = 0;
+    while (fp != NULL && fgets(line, sizeof(line), fp) != NULL)
+        n += strncmp(line, prefix, strlen(prefix)) == 0;
+    if (fp != NULL)
+        fclose(fp);
+    return n;
+}
+
+static void
+stop_server(struct fixture *f)
+{
+    kill(f->sink, SIGTERM);
+    waitpid(f->sink, NULL, 0);
+    f->sink = 0;
+}
+
+static double
+seconds_now(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (double)tv.tv_sec + tv.tv_usec / 1e6;
 }
 
 static void
@@ -443,6 +589,178 @@ test_dry_run_prints_and_changes_nothing(void **state)
     assert_int_equal(r.row[0].next_attempt, NOW);
 }
 
+/* With four sessions, 200 mails over batches of 10: every one delivered exactly once. */
+static void
+test_parallel_each_mail_exactly_once(void **state)
+{
+    struct fixture *f = *state;
+    f->cfg.smtp.sessions = 4;
+    start_fake_mta(f, 0, 0);
+    for (int i = 0; i < 200; i++) {
+        char rcpt[64];
+        snprintf(rcpt, sizeof(rcpt), "r%03d@example.net", i);
+        queue(f, rcpt, "Hello", NOW);
+    }
+    struct smtp_result res;
+    assert_int_equal(smtp_drain(&f->cfg, f->st, NOW, 0, NULL, &res), 0);
+    assert_int_equal(res.sent, 200);
+    assert_int_equal(res.deferred + res.failed, 0);
+    assert_int_equal(store_outbox_count(f->st, "sent"), 200);
+    stop_server(f);
+    assert_int_equal(mta_count(f, "DELIVERED "), 200);
+    for (int i = 0; i < 200; i++) {
+        char entry[64];
+        snprintf(entry, sizeof(entry), "DELIVERED r%03d@example.net\n", i);
+        assert_int_equal(mta_count(f, entry), 1);
+    }
+    /* batch_size 10: a new connection every 10 mails of a session, so about 20 in all. */
+    assert_in_range(mta_count(f, "CONN"), 20, 24);
+    /* The stored reply is the 250 to the message, not the 221 to the QUIT after the 10th. */
+    struct rows r;
+    rows_of(f, "sent", &r);
+    for (size_t i = 0; i < r.n; i++)
+        assert_int_equal(r.row[i].attempts, 0);
+    char v[16];
+    assert_int_equal(store_pragma(f->st, "synchronous", v, sizeof(v)), 0);
+    assert_string_equal(v, "2");
+}
+
+static int
+reply_is_queued_as(const struct store_outbox *o, void *arg)
+{
+    int *bad = arg;
+    if (o->reply == NULL || strstr(o->reply, "queued as FAKE") == NULL)
+        (*bad)++;
+    return 0;
+}
+
+/* The server takes 300 ms per message: four sessions send 12 in about a quarter of the time. */
+static void
+test_sessions_run_in_parallel(void **state)
+{
+    struct fixture *f = *state;
+    f->cfg.smtp.sessions = 4;
+    start_fake_mta(f, 0, 300);
+    for (int i = 0; i < 12; i++)
+        queue(f, "ana@example.net", "Slow", NOW);
+    struct smtp_result res;
+    double t0 = seconds_now();
+    assert_int_equal(smtp_drain(&f->cfg, f->st, NOW, 0, NULL, &res), 0);
+    double took = seconds_now() - t0;
+    assert_int_equal(res.sent, 12);
+    /* One session alone needs 12 x 0.3 = 3.6 s; four need 1 + 11/4 rounds, about 1.2 s. */
+    if (took >= 2.5)
+        fail_msg("12 mails took %.2f s", took);
+    stop_server(f);
+    assert_int_equal(mta_count(f, "DELIVERED "), 12);
+    assert_in_range(mta_count(f, "CONN"), 2, 4);
+    int bad = 0;
+    assert_int_equal(store_outbox_each(f->st, "sent", reply_is_queued_as, &bad), 0);
+    assert_int_equal(bad, 0);
+}
+
+static int
+check_deferred_row(const struct store_outbox *o, void *arg)
+{
+    int *n = arg;
+    (*n)++;
+    assert_non_null(strstr(o->recipient, "defer"));
+    assert_int_equal(o->attempts, 1);
+    assert_true(o->next_attempt > NOW);
+    assert_non_null(strstr(o->last_error, "451 4.3.0 try this one later"));
+    return 0;
+}
+
+/* A 451 to some recipients defers exactly those; the others go out, over four sessions. */
+static void
+test_parallel_451_defers_exactly_those(void **state)
+{
+    struct fixture *f = *state;
+    f->cfg.smtp.sessions = 4;
+    start_fake_mta(f, 0, 0);
+    for (int i = 0; i < 40; i++) {
+        char rcpt[64];
+        snprintf(rcpt, sizeof(rcpt), i % 7 == 3 ? "defer%02d@example.net" : "ok%02d@example.net",
+                 i);
+        queue(f, rcpt, "Mixed", NOW);
+    }
+    struct smtp_result res;
+    assert_int_equal(smtp_drain(&f->cfg, f->st, NOW, 0, NULL, &res), 0);
+    assert_int_equal(res.deferred, 6); /* i = 3, 10, 17, 24, 31, 38 */
+    assert_int_equal(res.sent, 34);
+    assert_int_equal(res.failed, 0);
+    int n = 0;
+    assert_int_equal(store_outbox_each(f->st, "queued", check_deferred_row, &n), 0);
+    assert_int_equal(n, 6);
+    stop_server(f);
+    assert_int_equal(mta_count(f, "DELIVERED ok"), 34);
+    assert_int_equal(mta_count(f, "DELIVERED defer"), 0);
+}
+
+/* A busy server (421 to the greeting) sees one connection, not one per session. */
+static void
+test_busy_server_one_connection_not_four(void **state)
+{
+    struct fixture *f = *state;
+    f->cfg.smtp.sessions = 4;
+    start_fake_mta(f, 1, 0);
+    for (int i = 0; i < 20; i++)
+        queue(f, "ana@example.net", "Busy", NOW);
+    struct smtp_result res;
+    assert_int_equal(smtp_drain(&f->cfg, f->st, NOW, 0, NULL, &res), 0);
+    assert_int_equal(res.deferred, 1);
+    assert_int_equal(res.sent + res.failed, 0);
+    stop_server(f);
+    assert_int_equal(mta_count(f, "CONN"), 1);
+    struct rows r;
+    rows_of(f, "queued", &r);
+    assert_int_equal(r.row[0].attempts, 1);
+    assert_non_null(strstr(r.err[0], "421"));
+    assert_int_equal(r.row[1].attempts, 0);
+}
+
+/* [smtp] sessions: default 4, accepted from 1 to 20. */
+static void
+test_sessions_option(void **state)
+{
+    struct fixture *f = *state;
+    struct config c;
+    memset(&c, 0, sizeof(c));
+    config_set_defaults(&c);
+    assert_int_equal(c.smtp.sessions, 4);
+    assert_int_equal(tu_write_file(f->dir, "pw", "secret\n"), 0);
+    char pw[300], err[512];
+    snprintf(pw, sizeof(pw), "%s/pw", f->dir);
+    assert_int_equal(chmod(pw, 0600), 0);
+    static const struct {
+        const char *value;
+        int ok, want;
+    } cases[] = {{NULL, 1, 4}, {"1", 1, 1}, {"20", 1, 20}, {"0", 0, 0}, {"21", 0, 0}, {"x", 0, 0}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char text[1024], line[64] = "";
+        if (cases[i].value != NULL)
+            snprintf(line, sizeof(line), "sessions = %s\n", cases[i].value);
+        snprintf(text, sizeof(text),
+                 "[community]\nname = C\naddress = mentors@example.org\n"
+                 "[imap]\nhost = imap.example.org\nuser = m\npassword_file = %s\n"
+                 "[smtp]\nhost = localhost\nsecurity = none\n%s",
+                 pw, line);
+        assert_int_equal(tu_write_file(f->dir, "m.ini", text), 0);
+        char ini[300];
+        snprintf(ini, sizeof(ini), "%s/m.ini", f->dir);
+        struct config cfg;
+        int rc = config_load(ini, &cfg, err, sizeof(err));
+        if (cases[i].ok) {
+            assert_int_equal(rc, 0);
+            assert_int_equal(cfg.smtp.sessions, cases[i].want);
+            config_free(&cfg);
+        } else {
+            assert_int_equal(rc, -1);
+            assert_non_null(strstr(err, "sessions"));
+        }
+    }
+}
+
 int
 main(void)
 {
@@ -459,6 +777,23 @@ main(void)
         cmocka_unit_test_setup_teardown(test_gives_up_after_lifetime, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dry_run_prints_and_changes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drain_sends_all_due_across_batches, setup, teardown),
+        /* The same against four sessions. */
+        cmocka_unit_test_setup_teardown(test_sent, setup4, teardown),
+        cmocka_unit_test_setup_teardown(test_connection_refused_defers_and_stops, setup4, teardown),
+        cmocka_unit_test_setup_teardown(test_rcpt_5xx_fails, setup4, teardown),
+        cmocka_unit_test_setup_teardown(test_data_5xx_fails, setup4, teardown),
+        cmocka_unit_test_setup_teardown(test_rcpt_4xx_defers, setup4, teardown),
+        cmocka_unit_test_setup_teardown(test_auth_refused_defers, setup4, teardown),
+        cmocka_unit_test_setup_teardown(test_greeting_refused_defers, setup4, teardown),
+        cmocka_unit_test_setup_teardown(test_starttls_never_falls_back, setup4, teardown),
+        cmocka_unit_test_setup_teardown(test_gives_up_after_lifetime, setup4, teardown),
+        cmocka_unit_test_setup_teardown(test_dry_run_prints_and_changes_nothing, setup4, teardown),
+        cmocka_unit_test_setup_teardown(test_drain_sends_all_due_across_batches, setup4, teardown),
+        cmocka_unit_test_setup_teardown(test_parallel_each_mail_exactly_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sessions_run_in_parallel, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_parallel_451_defers_exactly_those, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_busy_server_one_connection_not_four, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sessions_option, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
