@@ -294,53 +294,92 @@ classify(const struct session *s, CURLcode rc, long code, struct verdict *v)
                   s->command[0] ? s->command : "the greeting", v->text);
 }
 
-/* Write one outcome in its own transaction and log it; -1 when the store failed. */
-static int
-record(struct store *st, const struct config_smtp *c, const struct store_outbox *it, time_t now,
-       struct verdict *v, struct smtp_result *res)
+/* An outcome to record: the message and the verdict on it. */
+struct pending {
+    struct session *session; /* whose message it was; NULL when none was sent */
+    const struct store_outbox *item;
+    struct verdict v;
+    int delay; /* before the next attempt, when deferred */
+};
+
+/* A deferral past max_lifetime becomes a failure. */
+static void
+give_up_if_too_old(const struct config_smtp *c, time_t now, struct pending *p)
 {
-    int attempts = it->attempts + 1, delay = 0;
+    const struct store_outbox *it = p->item;
+    struct verdict *v = &p->v;
     if (v->outcome == OUTCOME_DEFER && c->max_lifetime > 0 && it->created + c->max_lifetime < now) {
         char last[sizeof(v->text)];
         snprintf(last, sizeof(last), "%s", v->text);
         snprintf(v->text, sizeof(v->text), "gave up after %d attempts over %lld hours: %.900s",
-                 attempts, (long long)(now - it->created) / 3600, last);
+                 it->attempts + 1, (long long)(now - it->created) / 3600, last);
         v->outcome = OUTCOME_FAIL;
     }
+}
+
+static int
+write_outcome(struct store *st, const struct config_smtp *c, time_t now, struct pending *p)
+{
+    switch (p->v.outcome) {
+    case OUTCOME_SENT:
+        return store_outbox_sent(st, p->item->id, now, p->v.text);
+    case OUTCOME_DEFER:
+        p->delay = smtp_backoff(c, p->item->attempts + 1);
+        return store_outbox_defer(st, p->item->id, now + p->delay, p->v.text);
+    case OUTCOME_FAIL:
+        return store_outbox_fail(st, p->item->id, now, p->v.text);
+    }
+    return -1;
+}
+
+static void
+log_outcome(const struct pending *p, struct smtp_result *res)
+{
+    const struct store_outbox *it = p->item;
+    if (p->v.outcome == OUTCOME_SENT) {
+        res->sent++;
+        log_ctx(LOG_LEVEL_INFO, it->message_id, it->recipient, "sent: %s", p->v.text);
+    } else if (p->v.outcome == OUTCOME_DEFER) {
+        res->deferred++;
+        log_ctx(LOG_LEVEL_WARN, it->message_id, it->recipient,
+                "deferred (attempt %d, retry in %d s): %s", it->attempts + 1, p->delay, p->v.text);
+    } else {
+        res->failed++;
+        log_ctx(LOG_LEVEL_ERROR, it->message_id, it->recipient, "failed: %s", p->v.text);
+    }
+}
+
+/*
+ * Write the outcomes of messages that finished together (one per session at
+ * most) in one transaction and log them; -1 when the store failed.  No
+ * session sends anything else before this commit, so a crash still repeats
+ * at most one message per session.
+ */
+static int
+record(struct store *st, const struct config_smtp *c, time_t now, struct pending *p, int n,
+       struct smtp_result *res)
+{
+    int i = 0;
+    for (int k = 0; k < n; k++)
+        give_up_if_too_old(c, now, &p[k]);
     if (store_begin(st) != 0)
         goto store_error;
-    int rc = 0;
-    switch (v->outcome) {
-    case OUTCOME_SENT:
-        rc = store_outbox_sent(st, it->id, now, v->text);
-        break;
-    case OUTCOME_DEFER:
-        delay = smtp_backoff(c, attempts);
-        rc = store_outbox_defer(st, it->id, now + delay, v->text);
-        break;
-    case OUTCOME_FAIL:
-        rc = store_outbox_fail(st, it->id, now, v->text);
-        break;
-    }
-    if (rc != 0 || store_commit(st) != 0) {
+    for (; i < n; i++)
+        if (write_outcome(st, c, now, &p[i]) != 0)
+            break;
+    if (i < n || store_commit(st) != 0) {
         store_rollback(st);
         goto store_error;
     }
-    if (v->outcome == OUTCOME_SENT) {
-        res->sent++;
-        log_ctx(LOG_LEVEL_INFO, it->message_id, it->recipient, "sent: %s", v->text);
-    } else if (v->outcome == OUTCOME_DEFER) {
-        res->deferred++;
-        log_ctx(LOG_LEVEL_WARN, it->message_id, it->recipient,
-                "deferred (attempt %d, retry in %d s): %s", attempts, delay, v->text);
-    } else {
-        res->failed++;
-        log_ctx(LOG_LEVEL_ERROR, it->message_id, it->recipient, "failed: %s", v->text);
-    }
+    for (int k = 0; k < n; k++)
+        log_outcome(&p[k], res);
     return 0;
 store_error:
-    log_ctx(LOG_LEVEL_ERROR, it->message_id, it->recipient,
-            "smtp: cannot record the outcome (%s) in the store: %s", v->text, store_errmsg(st));
+    if (i >= n)
+        i = 0;
+    log_ctx(LOG_LEVEL_ERROR, p[i].item->message_id, p[i].item->recipient,
+            "smtp: cannot record the outcome (%s) of this and %d other message(s) in the store: %s",
+            p[i].v.text, n - 1, store_errmsg(st));
     return -1;
 }
 
@@ -386,6 +425,7 @@ struct drain {
     pthread_mutex_t lock; /* guards every session's state, item and outcome */
     pthread_cond_t changed;
     struct session *sessions;
+    struct pending *pending; /* room for one outcome per session */
     int n_sessions;
     int started; /* threads running */
     int open;    /* sessions that may send: 1 until a message got past the greeting */
@@ -494,26 +534,27 @@ hand_over(struct drain *d, int i)
 
 /* A message that cannot be sent to anyone fails without a connection. */
 static int
-envelope_ok(struct drain *d, const struct store_outbox *it, struct verdict *v)
+envelope_ok(struct drain *d, const struct store_outbox *it, struct pending *p)
 {
     if (compose_address_ok(it->recipient) && compose_address_ok(envelope_sender(d->cfg, it)))
         return 1;
-    memset(v, 0, sizeof(*v));
-    v->outcome = OUTCOME_FAIL;
-    snprintf(v->text, sizeof(v->text), "invalid envelope address");
+    memset(p, 0, sizeof(*p));
+    p->item = it;
+    p->v.outcome = OUTCOME_FAIL;
+    snprintf(p->v.text, sizeof(p->v.text), "invalid envelope address");
     return 0;
 }
 
 /*
- * Record one outcome, with the lock released: the sessions go on sending
- * meanwhile.  The session whose outcome it is waits in state DONE, so it
- * finishes no other message before this one's mark is committed.
+ * Record outcomes with the lock released: the other sessions go on sending
+ * meanwhile.  The sessions whose outcomes these are wait in state DONE, so
+ * none finishes another message before its mark is committed.
  */
 static void
-record_unlocked(struct drain *d, const struct store_outbox *it, struct verdict *v)
+record_unlocked(struct drain *d, struct pending *p, int n)
 {
     pthread_mutex_unlock(&d->lock);
-    int rc = record(d->st, &d->cfg->smtp, it, d->now, v, d->res);
+    int rc = record(d->st, &d->cfg->smtp, d->now, p, n, d->res);
     pthread_mutex_lock(&d->lock);
     if (rc != 0) {
         d->store_failed = 1;
@@ -528,11 +569,10 @@ dispatch(struct drain *d)
     for (int i = 0; i < d->open && !d->stop && d->next < d->n; i++) {
         if (d->sessions[i].state != SESSION_IDLE)
             continue;
-        struct verdict v;
-        const struct store_outbox *it = &d->items[d->next];
-        if (!envelope_ok(d, it, &v)) {
+        struct pending p;
+        if (!envelope_ok(d, &d->items[d->next], &p)) {
             d->next++;
-            record_unlocked(d, it, &v);
+            record_unlocked(d, &p, 1);
             i--; /* this session is still idle */
         } else if (hand_over(d, i) != 0) {
             d->stop = 1; /* everything left stays queued for the next drain */
@@ -540,23 +580,32 @@ dispatch(struct drain *d)
     }
 }
 
-/* Judge and record the finished messages. */
+/* Judge the finished messages and record them together. */
 static void
 collect(struct drain *d)
 {
+    int n = 0;
     for (int i = 0; i < d->started; i++) {
         struct session *s = &d->sessions[i];
         if (s->state != SESSION_DONE)
             continue;
-        struct verdict v;
-        classify(s, s->rc, s->code, &v);
-        if (v.stop_batch)
+        struct pending *p = &d->pending[n++];
+        p->session = s;
+        p->item = s->item;
+        p->delay = 0;
+        classify(s, s->rc, s->code, &p->v);
+        if (p->v.stop_batch)
             d->stop = 1; /* the others are not deferred: they never got their chance */
         else
             d->open = d->n_sessions; /* the server takes our messages: use every session */
-        record_unlocked(d, s->item, &v);
-        s->item = NULL;
-        s->state = SESSION_IDLE;
+    }
+    if (n == 0)
+        return;
+    record_unlocked(d, d->pending, n);
+    /* Only now may those sessions take their next message (others may have finished since). */
+    for (int k = 0; k < n; k++) {
+        d->pending[k].session->item = NULL;
+        d->pending[k].session->state = SESSION_IDLE;
     }
 }
 
@@ -589,13 +638,17 @@ drain_open(struct drain *d)
     d->n_sessions = d->cfg->smtp.sessions > 0 ? d->cfg->smtp.sessions : 1;
     d->open = 1;
     d->sessions = calloc((size_t)d->n_sessions, sizeof(*d->sessions));
-    if (d->sessions == NULL) {
+    d->pending = calloc((size_t)d->n_sessions, sizeof(*d->pending));
+    if (d->sessions == NULL || d->pending == NULL) {
         log_error("smtp: out of memory for %d SMTP sessions", d->n_sessions);
+        free(d->sessions);
+        free(d->pending);
         return -1;
     }
     if (pthread_mutex_init(&d->lock, NULL) != 0 || pthread_cond_init(&d->changed, NULL) != 0) {
         log_error("smtp: cannot set up the sessions' lock");
         free(d->sessions);
+        free(d->pending);
         return -1;
     }
     return 0;
@@ -622,6 +675,7 @@ drain_close(struct drain *d)
     pthread_cond_destroy(&d->changed);
     pthread_mutex_destroy(&d->lock);
     free(d->sessions);
+    free(d->pending);
     if (connections > 0)
         log_debug("smtp: %d sent, %d deferred, %d failed over %d connection(s), %d session(s)",
                   d->res->sent, d->res->deferred, d->res->failed, connections, d->started);
