@@ -281,6 +281,9 @@ lend(struct store *st, const char *what, const char *sql)
             store_i_set_err(st, "%s: empty statement", what);
             return NULL;
         }
+        /* SQLite keeps the text up to the statement's end: with more after it, the
+         * key would never match again and each use would take a new slot. */
+        keep = keep && strcmp(sqlite3_sql(stmt), sql) == 0;
         if (keep) {
             e->sql = sql;
             e->stmt = stmt;
@@ -874,8 +877,8 @@ store_member_upsert(struct store *st, const char *address, const char *name, con
                     " profile = coalesce(?5, profile), updated = ?6",
                     "sssssi", address, name, role, state, profile, (int64_t)now) < 0)
         return -1;
-    int rc = store_i_query_int(st, &id, what, "SELECT id FROM members WHERE address = ?1", "s",
-                               address);
+    int rc =
+        store_i_query_int(st, &id, what, "SELECT id FROM members WHERE address = ?1", "s", address);
     if (rc == 0)
         rc = store_i_set_err(st, "%s: no row id returned", what);
     if (rc < 0)

@@ -262,6 +262,23 @@ test_reused_buffer(void **state)
     assert_int_equal(v, 1);
 }
 
+/* SQL with text after the statement is used once, not cached again on every use. */
+static void
+test_trailing_text_not_cached(void **state)
+{
+    struct store *st = ((struct fixture *)*state)->st;
+    static const char sql[] = "SELECT 7; ";
+    size_t cached = st->cached;
+
+    for (int i = 0; i < 10; i++) {
+        int64_t v = 0;
+        assert_int_equal(store_i_query_int(st, &v, "trailing", sql, ""), 1);
+        assert_int_equal(v, 7);
+    }
+    assert_int_equal(st->cached, cached);
+    assert_int_equal(st->nleases, 0);
+}
+
 /* More distinct SQL than the cache holds: the rest runs uncached, still right. */
 static void
 test_cache_full(void **state)
@@ -383,6 +400,7 @@ main(void)
         T(test_step_error_leaves_statement_usable),
         T(test_bind_error_gives_statement_back),
         T(test_reused_buffer),
+        T(test_trailing_text_not_cached),
         T(test_cache_full),
         T(test_schema_change_after_caching),
         cmocka_unit_test(test_close_finalizes_everything),
