@@ -1,27 +1,29 @@
 /*
  * smtp: drain the outbox with libcurl.
  *
- * A drain sends over smtp.sessions SMTP sessions at once: one curl multi
- * handle drives one easy handle per session, each on its own connection, in
- * this one thread (the store is only ever touched from here).  A session sends
- * up to smtp.batch_size messages over its connection, then closes it
- * (CURLOPT_FORBID_REUSE on the last transfer) and opens a new one.  The drain
- * reads the due list a chunk at a time (batch_size per session) and goes on
- * until nothing is due, the server or the connection is at fault, or
- * SMTP_DRAIN_SECONDS have passed (so the inbox is not starved by a large
- * outbox); then it lets the transfers in flight finish and records them.
+ * A drain sends over smtp.sessions SMTP sessions at once.  Each session is a
+ * thread with its own easy handle, so its own connection, that only talks
+ * SMTP; this thread hands out the messages and alone touches the store.
+ * (Not curl's multi interface: libcurl waits for the reply to the final dot
+ * in blocking mode even there - curl issue 8555 - so one slow 250 would stall
+ * every session.)  A session sends up to smtp.batch_size messages over its
+ * connection, then opens a new one.  The drain reads the due list a chunk at
+ * a time (batch_size per session; a chunk is read only when no message is in
+ * flight) and goes on until nothing is due, the server or the connection is
+ * at fault, or SMTP_DRAIN_SECONDS have passed (so the inbox is not starved by
+ * a large outbox); then it lets the messages in flight finish and records
+ * them.
  *
  * Only one session opens until one message has gone through the greeting and
  * EHLO: a server that refuses us (421 busy, a wrong password) then costs one
  * deferred message and one connection, not one per session.
  *
- * Every outcome is written in its own small transaction as soon as its
- * transfer has finished, so a crash between the server's 250 and our commit
- * repeats at most that one message per session.  The session's next message
- * is started (its MAIL FROM on the wire) before that commit, so the commit
- * overlaps the server's round trip; the next message cannot be accepted
- * before we have read the server's replies, which only happens after the
- * commit.  Those commits run with synchronous = NORMAL (store_set_durable):
+ * Every outcome is written as soon as its message has finished, and the
+ * session waits for that commit before it takes its next message, so a crash
+ * between the server's 250 and our commit repeats at most one message per
+ * session.  Outcomes that finished together (while the previous commit ran)
+ * share one transaction: that keeps the bound and costs one commit for
+ * several sessions.  The commits run with synchronous = NORMAL (store_set_durable):
  * in WAL mode that survives a crash of the process, and a power loss can only
  * forget the last few "sent" marks, which makes those mails go out a second
  * time - a duplicate, never a loss (a forgotten defer or failure only repeats

@@ -1,8 +1,8 @@
 /*
  * smtp: drains the outbox with libcurl.
  *
- * Due messages go out over one reused connection (a new one after every
- * smtp.batch_size messages).  A 2xx reply
+ * Due messages go out over smtp.sessions parallel SMTP sessions, each over one
+ * reused connection (a new one after every smtp.batch_size messages).  A 2xx reply
  * marks the message sent; 4xx, a connection error or a timeout defers it with
  * exponential backoff (retry_base doubling up to retry_max) until
  * max_lifetime; 5xx fails it for good with the server's reply.
