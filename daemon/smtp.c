@@ -43,6 +43,7 @@
 #include <curl/curl.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -521,9 +522,21 @@ hand_over(struct drain *d, int i)
     struct session *s = &d->sessions[i];
     if (i >= d->started) {
         s->drain = d;
-        if (pthread_cond_init(&s->wake, NULL) != 0 ||
-            pthread_create(&s->thread, NULL, session_thread, s) != 0) {
-            log_error("smtp: cannot start the thread of SMTP session %d", i + 1);
+        /* The thread starts with every signal blocked: SIGTERM and SIGHUP are the daemon's. */
+        sigset_t all, old;
+        sigfillset(&all);
+        int rc = pthread_cond_init(&s->wake, NULL);
+        if (rc != 0) {
+            log_error("smtp: cannot set up SMTP session %d: %s", i + 1, strerror(rc));
+            return -1;
+        }
+        if ((rc = pthread_sigmask(SIG_SETMASK, &all, &old)) == 0) {
+            rc = pthread_create(&s->thread, NULL, session_thread, s);
+            pthread_sigmask(SIG_SETMASK, &old, NULL);
+        }
+        if (rc != 0) {
+            log_error("smtp: cannot start the thread of SMTP session %d: %s", i + 1, strerror(rc));
+            pthread_cond_destroy(&s->wake);
             return -1;
         }
         d->started++;
