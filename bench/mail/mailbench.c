@@ -15,7 +15,9 @@
  *       Queue N confirmation mails to TO in mentord's outbox (outbox_queue, one
  *       transaction), as the programme would.
  *   mailbench drain CONFIG
- *       mentord's sender: smtp_drain() until the outbox is empty.
+ *       mentord's sender: smtp_drain() until the outbox is empty, with the
+ *       CONFIG's [smtp] sessions and batch_size (bench.py runs it with 1
+ *       session and with the default).
  *   mailbench curl HOST PORT N FROM TO EMLFILE
  *       The plain libcurl reference: one easy handle (so one reused connection),
  *       the same message N times.
