@@ -44,7 +44,7 @@ TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 all: $(addprefix $(BUILD)/,$(PROGS))
 
-$(BUILD)/obj/%.o: daemon/%.c $(wildcard include/*.h) | $(BUILD)/obj
+$(BUILD)/obj/%.o: daemon/%.c $(wildcard include/*.h daemon/*.h) | $(BUILD)/obj
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/libmentord.a: $(LIB_OBJ)
@@ -135,7 +135,7 @@ fuzz: deps
 	$(MAKE) -C fuzz run SECONDS=$(or $(SECONDS),60)
 
 format:
-	clang-format -i daemon/*.c include/*.h tests/*.c
+	clang-format -i daemon/*.c daemon/*.h include/*.h tests/*.c
 
 clean:
 	rm -rf build build-san
