@@ -451,9 +451,13 @@ class Abuse(test_e2e.E2E):
     def test_leave_leaves_no_personal_data_in_the_file(self):
         name = "Annabelle Quixotic"
         self.member("ann", name=name)
+        before = mb.count("ann")
         mb.send("ann", "mentors", "profile",
                 "Name: %s\nSkills: zymurgy\nGoals: learn zymurgy\n" % name)
         self.once()
+        # The profile's answer lands first (delivery is asynchronous): counted
+        # before it arrived, it would pass for the LEAVE confirmation below.
+        mb.wait_for("ann", before + 1)
         # the check below can see her: before LEAVE she is in the file
         self.assertIn(b"ann@example.test", self.db_bytes())
         before = mb.count("ann")
