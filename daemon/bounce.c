@@ -54,6 +54,8 @@ bounce_severity_name(enum bounce_severity s)
         return "policy";
     case BOUNCE_COMPLAINT:
         return "complaint";
+    case BOUNCE_DELAYED:
+        return "delayed";
     }
     return "unknown";
 }
@@ -304,6 +306,7 @@ struct dsn_record {
     char final[BOUNCE_ADDR_MAX + 1];
     char original[BOUNCE_ADDR_MAX + 1];
     char action[16];
+    int action_inferred; /* no Action field: taken from the status class */
     char status[16];
     char diag[BOUNCE_DIAG_MAX + 1];
 };
@@ -392,11 +395,13 @@ dsn_refine_status(struct dsn_record *r)
     /* Without an Action, the status class (or the SMTP code) says what happened. */
     int code = find_reply_code(r->diag);
     char c = r->status[0] ? r->status[0] : code ? (char)('0' + code / 100) : '\0';
-    if (r->action[0] == '\0' && c != '\0')
+    if (r->action[0] == '\0' && c != '\0') {
         snprintf(r->action, sizeof r->action, "%s",
                  c == '5'   ? "failed"
                  : c == '4' ? "delayed"
                             : "delivered");
+        r->action_inferred = 1;
+    }
 }
 
 /*
@@ -442,6 +447,7 @@ dsn_take(struct dsn_result *res, struct dsn_record *r)
             free(b->recipients[i]);
         b->n_recipients = 0;
         b->status[0] = '\0';
+        b->severity = BOUNCE_NONE;
         free(b->diagnostic);
         b->diagnostic = NULL;
     }
@@ -453,13 +459,16 @@ dsn_take(struct dsn_result *res, struct dsn_record *r)
     const char *addr = r->original[0] && strchr(r->original, '@') ? r->original : r->final;
     if (add_recipient(b, addr, strlen(addr)) < 0)
         res->oom = 1;
+    /* "Action: delayed" is a warning whatever its status (greylisting says 4.7.x): the server
+     * is still trying, and the mail may yet arrive.  Only the final report is a bounce.  A
+     * 4.x.x record without an Action may be either; its status decides, as for text. */
+    enum bounce_severity sev =
+        delayed && !r->action_inferred ? BOUNCE_DELAYED : severity_of(r->status, r->diag);
     if (b->status[0] == '\0' && r->status[0] != '\0') {
         snprintf(b->status, sizeof b->status, "%s", r->status);
-        b->severity = severity_of(r->status, r->diag);
-        if (delayed && b->severity != BOUNCE_POLICY)
-            b->severity = BOUNCE_TEMPORARY;
+        b->severity = sev;
     } else if (b->severity == BOUNCE_NONE) {
-        b->severity = failed ? severity_of(r->status, r->diag) : BOUNCE_TEMPORARY;
+        b->severity = sev;
     }
     if (b->diagnostic == NULL && r->diag[0] != '\0' && (b->diagnostic = strdup(r->diag)) == NULL)
         res->oom = 1;
@@ -870,10 +879,14 @@ is_copy_marker(const char *line)
         "message follows",          "below this line",
         "original message --",      "-- original message",
         "included is the original", "original message is attached",
-        "text of your message",
+        "text of your message",     "original mail as follows",
     };
     if (strncasecmp(line, "Received: ", 10) == 0 || strncasecmp(line, "Return-Path: ", 13) == 0)
         return 1;
+    /* Postfix: "delete your own text from the attached returned message" is a sentence
+     * about the copy, not where it starts (which matters when the MIME is broken). */
+    if (contains_ci(line, "attached returned message"))
+        return 0;
     return CONTAINS_ANY(line, marks);
 }
 
@@ -914,6 +927,7 @@ struct scan {
     int armed;     /* lines left in which any address counts */
     int failure;   /* a failure phrase or code was seen */
     int temporary; /* a phrase says the server is still trying */
+    int hard;      /* a line says the address does not exist: never only a delay */
     char status[16];
     int reply_code;
     char *diag;
@@ -966,6 +980,7 @@ scan_line(struct scan *s, const char *line)
     int code = find_reply_code(line);
     int intro = CONTAINS_ANY(line, intro_phrases);
     s->temporary |= CONTAINS_ANY(line, temporary_phrases);
+    s->hard |= says_no_such_user(line);
     s->failure |= fail || has_status;
     scan_addresses(s, line, fail || has_status || code || s->armed > 0);
     if (has_status && s->status[0] == '\0')
@@ -996,11 +1011,40 @@ failed_recipients_header(const struct mail *m, struct bounce_info *out)
     return 0;
 }
 
+/* Subjects that say the mail came back, though no failure word is in them (Sendmail's
+ * "Returned mail: see transcript for details"). */
+static int
+subject_says_returned(const char *subject)
+{
+    static const char *const pats[] = {"returned mail", "returned to sender", "undelivered"};
+    return CONTAINS_ANY(subject, pats);
+}
+
+/*
+ * Severity of a non-standard report.  A retry phrase ("will keep trying",
+ * "Warning: ... delayed") makes it a delay warning unless the address is
+ * said not to exist (MDaemon titles its user-unknown bounces "Warning:").
+ */
+static enum bounce_severity
+text_severity(const struct scan *s, const struct bounce_info *out)
+{
+    if (!s->failure && s->status[0] == '\0' && s->reply_code == 0 && out->n_recipients == 0)
+        return BOUNCE_NONE;
+    if (s->status[0] == '5')
+        return severity_of(s->status, s->diag);
+    if (s->temporary && !s->hard)
+        return BOUNCE_DELAYED;
+    if (s->status[0] == '4' || (s->status[0] == '\0' && s->reply_code / 100 == 4))
+        return BOUNCE_TEMPORARY;
+    return severity_of("", s->diag);
+}
+
 static int
 read_text(const struct mail *m, const char *text, struct bounce_info *out)
 {
     struct scan s = {.m = m, .out = out};
-    s.failure = out->n_recipients > 0 || CONTAINS_ANY(m->subject, failure_phrases);
+    s.failure = out->n_recipients > 0 || CONTAINS_ANY(m->subject, failure_phrases) ||
+                subject_says_returned(m->subject);
     s.temporary = CONTAINS_ANY(m->subject, temporary_phrases) ||
                   contains_ci(m->subject, "warning") || contains_ci(m->subject, "delay");
     const char *p = text;
@@ -1024,14 +1068,7 @@ read_text(const struct mail *m, const char *text, struct bounce_info *out)
     snprintf(out->status, sizeof out->status, "%s", s.status);
     out->reply_code = s.reply_code;
     out->diagnostic = s.diag;
-    if (!s.failure && s.status[0] == '\0' && s.reply_code == 0 && out->n_recipients == 0)
-        out->severity = BOUNCE_NONE;
-    else if (s.status[0] == '5')
-        out->severity = severity_of(s.status, s.diag);
-    else if (s.temporary || s.status[0] == '4' || (s.status[0] == '\0' && s.reply_code / 100 == 4))
-        out->severity = BOUNCE_TEMPORARY;
-    else
-        out->severity = severity_of("", s.diag);
+    out->severity = text_severity(&s, out);
     return 0;
 }
 
@@ -1183,6 +1220,34 @@ read_arf(const struct found *f, const struct mailimf_fields *orig, struct bounce
 
 /* ---- public ---------------------------------------------------------------- */
 
+/* A mailing-list manager wrote it: fml's X-MLServer, ezmlm's Mailing-List, RFC 2369 headers. */
+static int
+from_list_manager(const struct mail *m)
+{
+    static const char *const names[] = {"X-MLServer",     "Mailing-List",     "List-Id",
+                                        "List-Subscribe", "List-Unsubscribe", "List-Post",
+                                        "List-Help",      "X-ML-Name"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (mail_header(m, names[i]) != NULL)
+            return 1;
+    return 0;
+}
+
+int
+bounce_is_list_refusal(const struct mail *m)
+{
+    /* The titles list managers give their refusals (fml: "You x@y are not member",
+     * "NOT MEMBER article from", "Loop Alert:"; Mailman: "... message rejected").  A
+     * list's ordinary post about rejection would need the phrase in its own Subject. */
+    static const char *const titles[] = {
+        "are not member", "not member article", "not a member",     "reject mail ",
+        "is rejected",    "message rejected",   "posting rejected", "post rejected",
+        "loop alert:",    "loop back warning:", "unix from loop",   "system error message",
+    };
+    return m != NULL && m->subject != NULL && from_list_manager(m) &&
+           CONTAINS_ANY(m->subject, titles);
+}
+
 int
 bounce_parse(const struct mail *m, const char *raw, size_t len, struct bounce_info *out)
 {
@@ -1197,13 +1262,17 @@ bounce_parse(const struct mail *m, const char *raw, size_t len, struct bounce_in
         walk(mime, &f, 0);
     returned_headers(&f, &hdrs);
     const struct mailimf_fields *orig = original_fields(&f, hdrs);
+    int refusal = f.arf == NULL && f.dsn == NULL && bounce_is_list_refusal(m);
     if (f.arf != NULL)
         rc = read_arf(&f, orig, out);
     else if (f.dsn != NULL)
         rc = read_dsn(&f, out, &records);
+    /* A list's refusal is about us; its text names the list, the post's copy anyone. */
+    if (refusal)
+        out->severity = BOUNCE_POLICY;
     /* A DSN without recipient records is read like any other bounce. */
-    if (rc == 0 && f.arf == NULL && records == 0 && m != NULL &&
-        (rc = failed_recipients_header(m, out)) == 0)
+    else if (rc == 0 && f.arf == NULL && records == 0 && m != NULL &&
+             (rc = failed_recipients_header(m, out)) == 0)
         rc = read_texts(m, mime, raw, len, out);
     if (rc == 0 && (out->orig_message_id = fields_message_id(orig)) == NULL && m != NULL)
         out->orig_message_id = text_message_id(m->text);

@@ -28,6 +28,8 @@
  */
 #include "classify.h"
 
+#include "bounce.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stddef.h>
@@ -218,6 +220,7 @@ text_is_bounce(const char *text)
         "permanent error",        "undeliverable",          "delivery to the following recipient",
         "not be delivered",       "wasn't able to deliver", "unable to deliver",
         "delivery failed",        "permanent fatal",        "not a valid user",
+        "no such user",           "user unknown",           "unknown user",
     };
     char head[2048];
     if (text == NULL)
@@ -266,6 +269,46 @@ subject_is_auto_reply(const char *subject)
     return contains_any(subject, pats, sizeof pats / sizeof pats[0]);
 }
 
+/* The opening of the text (where a robot's notice says what it is), for phrase checks. */
+static int
+opening_contains_any(const char *text, const char *const *pats, size_t count)
+{
+    char head[1024];
+    if (text == NULL)
+        return 0;
+    snprintf(head, sizeof head, "%s", text);
+    return contains_any(head, pats, count);
+}
+
+/*
+ * A challenge-response system (Boxbe, Bluebottle, TMDA, a server's "confirm
+ * this mail server" page) holds our mail until the sender proves itself.
+ * It is an automatic reply, not a failure: the address works, and answering
+ * the challenge would be answering a robot.  Some send it as a DSN with
+ * "Status: 4.7.0 Sender not pre-approved", so this is checked before bounces.
+ */
+static int
+is_challenge(const struct mail *m, int robot, const char **why)
+{
+    static const char *const pats[] = {
+        "not pre-approved",      "guest list",
+        "requires confirmation", "confirm this mail server",
+        "allowed list",          "approved senders list",
+        "add yourself to",       "have your address added",
+        "has been waitlisted",   "challenge/response",
+        "challenge-response",
+    };
+    const char *agent = mail_header(m, "X-Delivery-Agent");
+    if (mail_header(m, "X-Bluebottle-Request") != NULL ||
+        (agent != NULL && strncasecmp(agent + strspn(agent, " \t"), "TMDA", 4) == 0))
+        *why = "challenge-response header (Bluebottle, TMDA)";
+    else if (robot && opening_contains_any(m->text, pats, sizeof pats / sizeof pats[0]))
+        *why = "challenge-response notice (sender must confirm or be listed)";
+    else
+        return 0;
+    return 1;
+}
+
 static int
 is_loop(const struct mail *m, const char *own, const char **why)
 {
@@ -300,7 +343,9 @@ static int
 is_bounce(const struct mail *m, const char **why)
 {
     int null_rp = m->return_path != NULL && *m->return_path == '\0';
-    if (report_type_is(m, "delivery-status"))
+    if (bounce_is_list_refusal(m))
+        *why = "a mailing-list manager refused our post (not a member, loop alert)";
+    else if (report_type_is(m, "delivery-status"))
         *why = "multipart/report; report-type=delivery-status";
     else if (report_type_is(m, "feedback-report") || has_part(m, "message/feedback-report"))
         *why = "ARF feedback report (abuse complaint)";
@@ -321,6 +366,20 @@ is_bounce(const struct mail *m, const char **why)
     return 1;
 }
 
+/* "Re:" and its common translations (AW: German, SV: Nordic, Antw: Dutch) lead the Subject. */
+static int
+subject_is_reply(const char *subject)
+{
+    static const char *const prefixes[] = {"re:", "aw:", "sv:", "antw:", "vs:", "r:"};
+    if (subject == NULL)
+        return 0;
+    subject += strspn(subject, " \t");
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+        if (strncasecmp(subject, prefixes[i], strlen(prefixes[i])) == 0)
+            return 1;
+    return 0;
+}
+
 /* Auto-Submitted (RFC 3834): anything but "no" is a robot. */
 static enum classify_kind
 auto_submitted(const struct mail *m, const char **why)
@@ -336,8 +395,78 @@ auto_submitted(const struct mail *m, const char **why)
         *why = "Auto-Submitted: auto-replied";
         return CLASSIFY_AUTO_REPLY;
     }
+    /* RFC 3834 asks responders for auto-replied, but some mark their answers auto-generated:
+     * a "Re:" Subject says this one answers a mail (ours), so it is an automatic reply. */
+    if (subject_is_reply(m->subject)) {
+        *why = "Auto-Submitted: auto-generated answer (Re: Subject)";
+        return CLASSIFY_AUTO_REPLY;
+    }
     *why = "Auto-Submitted: auto-generated or other";
     return CLASSIFY_AUTOMATIC;
+}
+
+/* Subjects of acknowledgement auto-replies, in several languages. */
+static int
+subject_is_acknowledgement(const char *subject)
+{
+    static const char *const pats[] = {
+        "thank you for your e-mail",       "thank you for your email",
+        "thank you for your message",      "thanks for your e-mail",
+        "thanks for your email",           "thanks for your message",
+        "we have received your",           "vielen dank f\xc3\xbcr ihre",
+        "danke f\xc3\xbcr ihre nachricht", "merci pour votre message",
+        "merci pour votre e-mail",         "gracias por su mensaje",
+        "gracias por tu mensaje",          "grazie per il tuo messaggio",
+        "bedankt voor uw bericht",         "dzi\xc4\x99kujemy za wiadomo",
+    };
+    return contains_any(subject, pats, sizeof pats / sizeof pats[0]);
+}
+
+/* The opening of an out-of-office or acknowledgement text, in several languages. */
+static int
+text_is_auto_reply(const char *text)
+{
+    static const char *const pats[] = {
+        "out of the office",
+        "out of office",
+        "away from the office",
+        "i am on vacation",
+        "i am on holiday",
+        "i am currently away",
+        "i'm currently away",
+        "will reply as soon as",
+        "will respond as soon as",
+        "endeavour to reply",
+        "endeavor to reply",
+        "will get back to you as soon as",
+        "limited access to e-mail",
+        "limited access to email",
+        "this is an automatic reply",
+        "this is an automated reply",
+        "this is an automatic response",
+        "nicht im b\xc3\xbcro",
+        "bin ich nicht erreichbar",
+        "absent du bureau",
+        "absente du bureau",
+        "fuera de la oficina",
+        "fuori ufficio",
+        "niet op kantoor",
+    };
+    return opening_contains_any(text, pats, sizeof pats / sizeof pats[0]);
+}
+
+/*
+ * Bulk markers (Precedence bulk/junk, a null Return-Path) with an
+ * auto-reply's words: vacation programs that send no RFC 3834 header.  A
+ * person's "I'll be on vacation" has neither marker, so it stays a person's.
+ */
+static int
+is_unmarked_auto_reply(const struct mail *m)
+{
+    const char *prec = mail_header(m, "Precedence");
+    int bulk_marked = (prec != NULL && (contains_ci(prec, "bulk") || contains_ci(prec, "junk"))) ||
+                      (m->return_path != NULL && *m->return_path == '\0');
+    return bulk_marked && (subject_is_acknowledgement(m->subject) || text_is_auto_reply(m->text));
 }
 
 static int
@@ -355,6 +484,8 @@ is_auto_reply(const struct mail *m, const char **why)
         *why = "challenge-response header";
     else if (subject_is_auto_reply(m->subject))
         *why = "out-of-office Subject";
+    else if (is_unmarked_auto_reply(m))
+        *why = "Precedence bulk/junk or null Return-Path with an auto-reply's Subject or text";
     else
         return 0;
     return 1;
@@ -412,6 +543,8 @@ classify_mail(const struct mail *m, const char *own_address, const char **reason
     enum classify_kind kind = CLASSIFY_PERSON;
     if (is_loop(m, own_address, &why))
         kind = CLASSIFY_LOOP;
+    else if (is_challenge(m, sender_is_robot(m, m->return_path && *m->return_path == '\0'), &why))
+        kind = CLASSIFY_AUTO_REPLY;
     else if (is_bounce(m, &why))
         kind = CLASSIFY_BOUNCE;
     else

@@ -79,12 +79,29 @@ test_dsn_delayed_and_delivered(void **state)
 {
     (void)state;
     struct bounce_info b;
+    /* A delay is a warning, not a bounce: the server is still trying. */
     parse(DSN_HEAD "Final-Recipient: rfc822; bob@example.com\nAction: delayed\nStatus: 4.4.7\n\n"
                    "--B--\n",
           &b);
-    assert_int_equal(b.severity, BOUNCE_TEMPORARY);
+    assert_int_equal(b.severity, BOUNCE_DELAYED);
     assert_string_equal(b.status, "4.4.7");
     assert_true(has_rcpt(&b, "bob@example.com"));
+    bounce_free(&b);
+    /* Greylisting's 4.7.x delay is still a delay, not a policy refusal. */
+    parse(DSN_HEAD "Final-Recipient: rfc822; bob@example.com\nAction: delayed\nStatus: 4.7.1\n"
+                   "Diagnostic-Code: smtp; 450 4.7.1 Greylisted, try again later\n\n--B--\n",
+          &b);
+    assert_int_equal(b.severity, BOUNCE_DELAYED);
+    bounce_free(&b);
+    /* The server gave up on a 4.x.x failure: a soft bounce. */
+    parse(DSN_HEAD "Final-Recipient: rfc822; bob@example.com\nAction: failed\nStatus: 4.2.2\n"
+                   "Diagnostic-Code: smtp; 452 4.2.2 Mailbox full\n\n--B--\n",
+          &b);
+    assert_int_equal(b.severity, BOUNCE_TEMPORARY);
+    bounce_free(&b);
+    /* Without an Action a 4.x.x record may be either: the status decides (soft bounce). */
+    parse(DSN_HEAD "Final-Recipient: rfc822; bob@example.com\nStatus: 4.4.7\n\n--B--\n", &b);
+    assert_int_equal(b.severity, BOUNCE_TEMPORARY);
     bounce_free(&b);
     /* A success notice names nobody as failed. */
     parse(DSN_HEAD "Final-Recipient: rfc822; bob@example.com\nAction: delivered\nStatus: 2.0.0\n\n"
@@ -248,10 +265,141 @@ test_exim_and_warning(void **state)
           "  ivy@example.com\n\nNo action is required on your part. Delivery attempts will\n"
           "continue for some time, and this warning may be repeated.\n",
           &b);
-    assert_int_equal(b.severity, BOUNCE_TEMPORARY);
+    assert_int_equal(b.severity, BOUNCE_DELAYED);
     assert_true(has_rcpt(&b, "ivy@example.com"));
     assert_false(has_rcpt(&b, "mentors@example.org"));
     bounce_free(&b);
+}
+
+/* Classify and parse raw in one go; the kind is returned. */
+static enum classify_kind
+classify_and_parse(const char *raw, struct bounce_info *b)
+{
+    struct mail *m = NULL;
+    char err[256];
+    assert_int_equal(mail_parse(raw, strlen(raw), &m, err, sizeof err), 0);
+    enum classify_kind k = classify_mail(m, OWN, NULL);
+    assert_int_equal(bounce_parse(m, raw, strlen(raw), b), 0);
+    mail_free(m);
+    return k;
+}
+
+/* MDaemon titles a user-unknown bounce "Warning:" and sends it with Precedence: bulk. */
+static void
+test_mdaemon_user_unknown(void **state)
+{
+    (void)state;
+    struct bounce_info b;
+    enum classify_kind k = classify_and_parse(
+        "Return-Path: <MDaemon@mx.example.py>\nFrom: MDaemon@mx.example.py\n"
+        "Precedence: bulk\nTo: mentors@example.org\n"
+        "Subject: Warning: kim@mx.example.py - User unknown!\n\n"
+        "kim@mx.example.py - no such user here.\n\nThere is no user by that name at this server.\n",
+        &b);
+    assert_int_equal(k, CLASSIFY_BOUNCE); /* not list mail */
+    assert_int_equal(b.severity, BOUNCE_PERMANENT);
+    assert_true(has_rcpt(&b, "kim@mx.example.py"));
+    bounce_free(&b);
+    /* A real warning with the same title word stays a delay. */
+    k = classify_and_parse("Return-Path: <>\nFrom: MAILER-DAEMON@mx.example.net\n"
+                           "Subject: Warning: could not send message for past 4 hours\n\n"
+                           "The following addresses had transient non-fatal errors\n"
+                           "<kim@example.net>\n\nWill keep trying until the message is 5 days "
+                           "old\n",
+                           &b);
+    assert_int_equal(k, CLASSIFY_BOUNCE);
+    assert_int_equal(b.severity, BOUNCE_DELAYED);
+    assert_true(has_rcpt(&b, "kim@example.net"));
+    bounce_free(&b);
+}
+
+/*
+ * A Postfix bounce whose boundary parameter does not match its parts: the
+ * raw body is read, and Postfix's sentence about "the attached returned
+ * message" is not where the copy starts.
+ */
+static void
+test_broken_boundary(void **state)
+{
+    (void)state;
+    struct bounce_info b;
+    enum classify_kind k = classify_and_parse(
+        "Return-Path: <>\nFrom: MAILER-DAEMON@mx.example.jp (Mail Delivery System)\n"
+        "Subject: Undelivered Mail Returned to Sender\nTo: mentors@example.org\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"AAA.1\"\n\n"
+        "This is a MIME-encapsulated message.\n\n--AAA.2\nContent-Type: text/plain\n\n"
+        "I'm sorry to have to inform you that your message could not\n"
+        "be delivered to one or more recipients. It's attached below.\n\n"
+        "If you do so, please include this problem report. You can\n"
+        "delete your own text from the attached returned message.\n\n"
+        "<neko@example.org>: host mx.example.org said: 550 5.1.1 No such user\n\n"
+        "--AAA.2\nContent-Type: message/rfc822\n\nReceived: by mx.example.jp\n"
+        "From: mentors@example.org\nTo: other@example.org\n\nhi\n--AAA.2--\n",
+        &b);
+    assert_int_equal(k, CLASSIFY_BOUNCE);
+    assert_int_equal(b.severity, BOUNCE_PERMANENT);
+    assert_int_equal(b.n_recipients, 1);
+    assert_string_equal(b.recipients[0], "neko@example.org");
+    assert_string_equal(b.status, "5.1.1");
+    bounce_free(&b);
+}
+
+/* Sendmail's "<<< No Message Collected >>>": a failure report that names nobody. */
+static void
+test_returned_mail_without_text(void **state)
+{
+    (void)state;
+    struct bounce_info b;
+    enum classify_kind k = classify_and_parse(
+        "Return-Path: <>\nFrom: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.net>\n"
+        "To: mentors@example.org\nSubject: Returned mail: see transcript for details\n"
+        "Content-Type: multipart/report; report-type=delivery-status;\n\tboundary=\"x/y\"\n\n"
+        "<<< No Message Collected >>>\n",
+        &b);
+    assert_int_equal(k, CLASSIFY_BOUNCE);
+    assert_int_equal(b.severity, BOUNCE_PERMANENT);
+    assert_int_equal(b.n_recipients, 0); /* so nobody is scored */
+    bounce_free(&b);
+}
+
+/* A mailing-list manager's refusal (fml) is a bounce about us, never scored. */
+static void
+test_list_refusal(void **state)
+{
+    (void)state;
+    static const char head[] =
+        "Return-Path: <neko-admin@lists.example.org>\n"
+        "From: neko-admin@lists.example.org\nTo: mentors@example.org\n"
+        "X-MLServer: fml [fml 4.0.3 release (20011202/4.0.3)]\n"
+        "List-Subscribe: <mailto:neko-ctl@lists.example.org?body=subscribe>\n";
+    char raw[1024];
+    struct bounce_info b;
+    snprintf(raw, sizeof raw,
+             "%sSubject: You mentors@example.org are not member (neko ML)\n\n"
+             "You are not a member of this mailing list <neko@lists.example.org>.\n",
+             head);
+    assert_int_equal(classify_and_parse(raw, &b), CLASSIFY_BOUNCE);
+    assert_int_equal(b.severity, BOUNCE_POLICY);
+    assert_int_equal(b.n_recipients, 0);
+    bounce_free(&b);
+    snprintf(raw, sizeof raw, "%sSubject: Loop Alert: Duplicated Message-ID (neko ML)\n\nx\n",
+             head);
+    assert_int_equal(classify_and_parse(raw, &b), CLASSIFY_BOUNCE);
+    assert_int_equal(b.severity, BOUNCE_POLICY);
+    bounce_free(&b);
+    /* The same list's ordinary post is list mail. */
+    snprintf(raw, sizeof raw, "%sSubject: Re: meeting notes\n\nSee you.\n", head);
+    assert_int_equal(classify_and_parse(raw, &b), CLASSIFY_BULK);
+    bounce_free(&b);
+    /* The title alone, from a person without list headers, is no refusal. */
+    struct mail *m = NULL;
+    char err[64];
+    const char *person = "From: ann@example.net\nSubject: you are not member yet?\n\nx\n";
+    assert_int_equal(mail_parse(person, strlen(person), &m, err, sizeof err), 0);
+    assert_int_equal(bounce_is_list_refusal(m), 0);
+    assert_int_equal(classify_mail(m, OWN, NULL), CLASSIFY_PERSON);
+    mail_free(m);
+    assert_int_equal(bounce_is_list_refusal(NULL), 0);
 }
 
 static void
@@ -310,6 +458,7 @@ test_names(void **state)
     assert_string_equal(bounce_severity_name(BOUNCE_PERMANENT), "permanent");
     assert_string_equal(bounce_severity_name(BOUNCE_POLICY), "policy");
     assert_string_equal(bounce_severity_name(BOUNCE_COMPLAINT), "complaint");
+    assert_string_equal(bounce_severity_name(BOUNCE_DELAYED), "delayed");
 }
 
 /* ---- corpus ------------------------------------------------------------------ */
@@ -422,12 +571,20 @@ parse_file(const char *dir, const char *file, struct parsed *p)
     free(raw);
 }
 
+/* A final failure report: a delay warning is not a bounce yet (mdbp, mikel/mail). */
 static int
 said_bounce(const struct parsed *p)
 {
     return p->kind == CLASSIFY_BOUNCE &&
            (p->b.severity == BOUNCE_PERMANENT || p->b.severity == BOUNCE_POLICY ||
             p->b.severity == BOUNCE_TEMPORARY);
+}
+
+/* Reported as a temporary failure: a delay warning or a 4.x.x soft bounce. */
+static int
+said_temporary(const struct parsed *p)
+{
+    return p->b.severity == BOUNCE_TEMPORARY || p->b.severity == BOUNCE_DELAYED;
 }
 
 static void
@@ -467,7 +624,11 @@ score_row(struct figures *f, const struct parsed *p, char **c)
 {
     const struct bounce_info *b = &p->b;
     if (*c[C_IS_BOUNCE]) {
-        int ok = (c[C_IS_BOUNCE][0] == '1') == said_bounce(p);
+        /* flufl's delay warnings carry is_bounce 1 only because flufl reports their addresses
+         * as temporary failures (temporary = 1, corpus README): reporting them so agrees. */
+        int reported = c[C_IS_BOUNCE][0] == '1' && c[C_TEMP][0] == '1' &&
+                       p->kind == CLASSIFY_BOUNCE && said_temporary(p);
+        int ok = (c[C_IS_BOUNCE][0] == '1') == (said_bounce(p) || reported);
         f->is_bounce += ok;
         f->is_bounce_total++;
         if (!ok)
@@ -486,7 +647,7 @@ score_row(struct figures *f, const struct parsed *p, char **c)
             printf("bounce: status %s, want %s: %s\n", b->status, c[C_STATUS], p->file);
     }
     if (*c[C_TEMP]) {
-        int ok = (c[C_TEMP][0] == '1') == (b->severity == BOUNCE_TEMPORARY);
+        int ok = (c[C_TEMP][0] == '1') == said_temporary(p);
         f->temp += ok;
         f->temp_total++;
         if (!ok && verbose())
@@ -615,6 +776,10 @@ main(void)
         cmocka_unit_test(test_arf),
         cmocka_unit_test(test_qmail),
         cmocka_unit_test(test_exim_and_warning),
+        cmocka_unit_test(test_mdaemon_user_unknown),
+        cmocka_unit_test(test_broken_boundary),
+        cmocka_unit_test(test_returned_mail_without_text),
+        cmocka_unit_test(test_list_refusal),
         cmocka_unit_test(test_not_a_bounce_and_garbage),
         cmocka_unit_test(test_hostile_nesting),
         cmocka_unit_test(test_names),
