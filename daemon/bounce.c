@@ -19,7 +19,11 @@
  * Severity: 5.x.x is permanent, 4.x.x temporary, 5.7.x a policy refusal
  * (spam, reputation, authentication: it says nothing about the address, so
  * it is not scored against the member) unless the diagnostic says the
- * mailbox does not exist, which some servers report as 5.7.1.
+ * mailbox does not exist, which some servers report as 5.7.1.  A delay
+ * warning ("Action: delayed", "will keep trying") is BOUNCE_DELAYED: the
+ * server is still trying and the mail may arrive, so it is not a bounce yet
+ * and is never scored; the final report, if one comes, is.  A mailing-list
+ * manager's refusal of our post (fml's "not member") is a policy bounce.
  */
 #include "bounce.h"
 

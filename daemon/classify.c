@@ -5,7 +5,14 @@
  * the first hit wins, so the reason names the strongest evidence:
  *
  *  1. LOOP       From (or X-Loop) is our own address.
- *  2. BOUNCE     a delivery status notification (multipart/report;
+ *  1b. AUTO_REPLY a challenge-response notice (Boxbe, Bluebottle, TMDA, a
+ *                server's "confirm this mail server"): the address works and
+ *                waits for the sender to prove itself.  Before bounces, as
+ *                some are sent as a DSN ("Status: 4.7.0 Sender not
+ *                pre-approved"); only from a robot sender.
+ *  2. BOUNCE     a mailing-list manager's refusal of our post (fml's "not
+ *                member", "Loop Alert"; see bounce_is_list_refusal),
+ *                a delivery status notification (multipart/report;
  *                report-type=delivery-status or a message/delivery-status
  *                part), X-Failed-Recipients, a MAILER-DAEMON/postmaster
  *                sender, or a bounce-like Subject from a null Return-Path.
@@ -14,10 +21,16 @@
  *                that member, and neither is ever answered.
  *                This comes before Auto-Submitted because bounces often
  *                carry "Auto-Submitted: auto-replied" as well.
- *  3. AUTO_REPLY / AUTOMATIC  Auto-Submitted other than "no" (RFC 3834).
+ *                Delay warnings are bounces too (never answered); bounce.c
+ *                marks them BOUNCE_DELAYED so they are never scored.
+ *  3. AUTO_REPLY / AUTOMATIC  Auto-Submitted other than "no" (RFC 3834);
+ *                auto-generated on a "Re:" Subject is an answer, so an
+ *                auto-reply.
  *  4. AUTO_REPLY X-Autoreply, X-Autorespond, X-Auto-Response-Suppress with
- *                OOF or All, Precedence: auto_reply, challenge-response
- *                headers, or an out-of-office Subject.
+ *                OOF or All, Precedence: auto_reply, an out-of-office
+ *                Subject, or a bulk marker (Precedence bulk/junk, null
+ *                Return-Path) with an acknowledgement Subject or an
+ *                out-of-office opening text, in several languages.
  *  5. BULK       Precedence bulk/junk/list, List-Id/List-Unsubscribe,
  *                or a Return-Path that collects bounces (list/VERP sender).
  *  6. AUTOMATIC  no-reply style senders, or an empty Return-Path.
@@ -269,14 +282,28 @@ subject_is_auto_reply(const char *subject)
     return contains_any(subject, pats, sizeof pats / sizeof pats[0]);
 }
 
-/* The opening of the text (where a robot's notice says what it is), for phrase checks. */
+/*
+ * The opening of the text (where a robot's notice says what it is), for
+ * phrase checks.  Whitespace runs count as one space: MTAs wrap their
+ * diagnostics anywhere ("requires\n    confirmation").
+ */
 static int
 opening_contains_any(const char *text, const char *const *pats, size_t count)
 {
     char head[1024];
+    size_t o = 0;
     if (text == NULL)
         return 0;
-    snprintf(head, sizeof head, "%s", text);
+    for (const char *p = text; *p && o + 1 < sizeof head; p++) {
+        if (isspace((unsigned char)*p)) {
+            if (o > 0 && head[o - 1] == ' ')
+                continue;
+            head[o++] = ' ';
+        } else {
+            head[o++] = *p;
+        }
+    }
+    head[o] = '\0';
     return contains_any(head, pats, count);
 }
 

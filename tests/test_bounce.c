@@ -521,8 +521,57 @@ split_tsv(char *line, char **cols, int max)
     return n;
 }
 
+/*
+ * Expectations that contradict other sources' or the source's own test.
+ * They are left as they are: counted as disagreements and named with the
+ * reason next to the figure, so a new disagreement stands out.
+ */
+struct contradiction {
+    const char *file, *why;
+};
+
+#define SPAM_WHY                                                                                   \
+    "plain spam from a person's address, no robot evidence: mdbp's is_bounce starts at 1 for "     \
+    "any input, and its test calls this 'a non-bounce spam message' and asserts only that no "     \
+    "report is found (none is)"
+#define DELAY_WHY                                                                                  \
+    "a delay warning: sisimai's derived 1 (reason expired) contradicts mdbp-warning-8 and "        \
+    "mail-report_422, delay notices their sources assert are not bounces; we report it as "        \
+    "delayed and never score it"
+
+static const struct contradiction bounce_contradictions[] = {
+    {"mdbp-spam-bogus-email-in-report.msg", SPAM_WHY},
+    {"mdbp-spam-lots-of-bogus-addresses.msg", SPAM_WHY},
+    {"mdbp-spam-with-image.msg", SPAM_WHY},
+    {"sisimai-rfc3464-07.eml", DELAY_WHY " ('The server will continue trying')"},
+    {"sisimai-lhost-zoho-04.eml",
+     DELAY_WHY " ('THIS IS A WARNING MESSAGE ONLY', 'will be retried')"},
+    {"bemail-bounce-auto-respond.txt",
+     "an ARF abuse report: bemail counts it as bounced, sisimai-arf-* and flanker-complaints-* "
+     "(5 rows) say a complaint is not a bounce; we read it as a complaint: never answered, not "
+     "scored"},
+};
+
+static const struct contradiction autoreply_contradictions[] = {
+    {"bemail-tt_1234241664.txt",
+     "is_autoreply is the corpus compiler's reading; the source asserts only 'not a bounce', "
+     "which holds: the text is a system's apology for a test mailing ('please ignore this "
+     "e-mail') from a VERP list address, not an answer to anything, so it is list mail: never "
+     "answered, nobody's reminders paused"},
+};
+
+static const char *
+contradiction(const struct contradiction *list, size_t n, const char *file)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i].file, file) == 0)
+            return list[i].why;
+    return NULL;
+}
+
 struct figures {
     int files, rows;
+    int documented;                 /* is_bounce disagreements that are listed contradictions */
     int robot, robot_total;         /* classify: not a person */
     int is_bounce, is_bounce_total; /* bounce or not, where the source says */
     int rcpt, rcpt_total, rcpt_extra;
@@ -631,9 +680,16 @@ score_row(struct figures *f, const struct parsed *p, char **c)
         int ok = (c[C_IS_BOUNCE][0] == '1') == (said_bounce(p) || reported);
         f->is_bounce += ok;
         f->is_bounce_total++;
+        const char *why =
+            ok ? NULL
+               : contradiction(bounce_contradictions,
+                               sizeof bounce_contradictions / sizeof bounce_contradictions[0],
+                               p->file);
+        f->documented += why != NULL;
         if (!ok)
-            printf("bounce: is_bounce disagrees for %s: source %s, ours %s/%s\n", p->file,
-                   c[C_IS_BOUNCE], classify_name(p->kind), bounce_severity_name(b->severity));
+            printf("bounce: is_bounce disagrees for %s: source %s, ours %s/%s%s%s\n", p->file,
+                   c[C_IS_BOUNCE], classify_name(p->kind), bounce_severity_name(b->severity),
+                   why ? "; documented contradiction: " : "", why ? why : "");
     }
     if (*c[C_RCPTS])
         score_recipients(f, p, c[C_RCPTS]);
@@ -697,6 +753,8 @@ test_corpus_bounces(void **state)
             f.files++;
             f.robot += p.kind != CLASSIFY_PERSON;
             f.robot_total++;
+            if (p.kind == CLASSIFY_PERSON)
+                printf("bounce: read as a person's mail (so answered): %s\n", p.file);
         }
         f.rows++;
         score_row(&f, &p, c);
@@ -711,6 +769,12 @@ test_corpus_bounces(void **state)
            f.rcpt_total, pct(f.rcpt, f.rcpt_total), f.rcpt_extra, f.status, f.status_total,
            pct(f.status, f.status_total), f.pseudo, f.temp, f.temp_total, pct(f.temp, f.temp_total),
            f.hard, f.hard_total, pct(f.hard, f.hard_total), f.msgid, f.msgid_total);
+    int undocumented = f.is_bounce_total - f.is_bounce - f.documented;
+    printf("bounce: is_bounce disagreements %d: %d documented contradictions (above), %d others; "
+           "on the %d rows without a contradiction %d/%d (%.1f%%)\n",
+           f.is_bounce_total - f.is_bounce, f.documented, undocumented,
+           f.is_bounce_total - f.documented, f.is_bounce, f.is_bounce_total - f.documented,
+           pct(f.is_bounce, f.is_bounce_total - f.documented));
     printf("bounce: %d files, %d rows; not answered (classify not person) %d/%d (%.1f%%)\n",
            f.files, f.rows, f.robot, f.robot_total, pct(f.robot, f.robot_total));
     assert_true(f.files >= 400);
@@ -718,12 +782,13 @@ test_corpus_bounces(void **state)
     assert_true(f.robot >= f.robot_total - 4);
     assert_true(pct(f.robot, f.robot_total) >= 99.0);
     /* Floors at the figures reached (see the report); a regression fails here. */
-    assert_true(pct(f.is_bounce, f.is_bounce_total) >= 96.5);
-    assert_true(pct(f.rcpt, f.rcpt_total) >= 94.0);
-    assert_true(f.rcpt_extra <= 8);
-    assert_true(pct(f.status, f.status_total) >= 92.0);
-    assert_true(pct(f.temp, f.temp_total) >= 94.0);
-    assert_true(pct(f.hard, f.hard_total) >= 98.0);
+    assert_int_equal(undocumented, 0);
+    assert_true(pct(f.is_bounce, f.is_bounce_total) >= 98.5);
+    assert_true(pct(f.rcpt, f.rcpt_total) >= 94.5);
+    assert_true(f.rcpt_extra <= 7);
+    assert_true(pct(f.status, f.status_total) >= 93.0);
+    assert_true(pct(f.temp, f.temp_total) >= 97.0);
+    assert_int_equal(f.hard, f.hard_total);
     assert_int_equal(f.msgid, f.msgid_total);
 }
 
@@ -738,7 +803,7 @@ test_corpus_autoreplies(void **state)
         skip();
     }
     char line[16384], *c[12];
-    int total = 0, auto_reply = 0, robot = 0, no_failure = 0;
+    int total = 0, auto_reply = 0, robot = 0, no_failure = 0, documented = 0;
     assert_non_null(fgets(line, sizeof line, tsv));
     while (fgets(line, sizeof line, tsv) != NULL) {
         if (split_tsv(line, c, 12) < 4 || c[2][0] != '1')
@@ -750,17 +815,27 @@ test_corpus_autoreplies(void **state)
         robot += p.kind != CLASSIFY_PERSON;
         no_failure +=
             p.b.n_recipients == 0 || p.b.severity == BOUNCE_NONE || p.b.severity == BOUNCE_POLICY;
-        if (p.kind != CLASSIFY_AUTO_REPLY)
-            printf("bounce: autoreply %s read as %s\n", p.file, classify_name(p.kind));
+        const char *why = contradiction(
+            autoreply_contradictions,
+            sizeof autoreply_contradictions / sizeof autoreply_contradictions[0], p.file);
+        if (p.kind != CLASSIFY_AUTO_REPLY) {
+            documented += why != NULL;
+            printf("bounce: autoreply %s read as %s%s%s\n", p.file, classify_name(p.kind),
+                   why ? "; documented contradiction: " : "", why ? why : "");
+        }
         bounce_free(&p.b);
     }
     fclose(tsv);
     printf("autoreplies: auto-reply %d/%d (%.1f%%), not answered %d/%d, not scored as a bounce "
            "%d/%d\n",
            auto_reply, total, pct(auto_reply, total), robot, total, no_failure, total);
+    printf("autoreplies: %d documented contradiction(s) (above); on the %d without one, "
+           "auto-reply %d/%d (%.1f%%)\n",
+           documented, total - documented, auto_reply, total - documented,
+           pct(auto_reply, total - documented));
     assert_true(total >= 17);
     assert_int_equal(robot, total);
-    assert_true(auto_reply >= 12);
+    assert_int_equal(auto_reply + documented, total);
     assert_int_equal(no_failure, total);
 }
 

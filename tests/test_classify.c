@@ -139,6 +139,113 @@ test_auto_reply_headers_and_subjects(void **state)
                 CLASSIFY_AUTO_REPLY, "out-of-office Subject");
 }
 
+/* Auto-Submitted: auto-generated on an answer ("Re:") is an automatic reply (Discourse's case). */
+static void
+test_auto_generated_answer(void **state)
+{
+    (void)state;
+    expect_kind("From: jake@example.net\nAuto-Submitted: auto-generated\n"
+                "Subject: re: [Meta] eviltrout posted in 'x'\n\nTest reply\n",
+                CLASSIFY_AUTO_REPLY, "auto-generated answer");
+    expect_kind("From: jo@example.de\nAuto-Submitted: auto-generated\nSubject: AW: Termin\n\nx\n",
+                CLASSIFY_AUTO_REPLY, "auto-generated answer");
+    /* Not an answer: a notification stays automatic (no nudges are paused for it). */
+    expect_kind("From: jake@example.net\nAuto-Submitted: auto-generated\n"
+                "Subject: Your weekly summary (re-sent)\n\nx\n",
+                CLASSIFY_AUTOMATIC, "Auto-Submitted");
+}
+
+/*
+ * Challenge-response systems hold our mail until the sender confirms: an
+ * automatic reply (never answered, never scored), even when sent as a DSN.
+ */
+static void
+test_challenge_response(void **state)
+{
+    (void)state;
+    expect_kind("Return-Path: <noreply@cr.example>\nFrom: noreply@cr.example\n"
+                "Subject: Re: welcome\n"
+                "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n"
+                "--B\nContent-Type: text/plain\n\nHello,\nYour message about \"welcome\" has "
+                "been waitlisted.\nPlease add yourself to my Guest List.\n"
+                "--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; cr.example\n\n"
+                "Final-Recipient: rfc822; ann@example.net\nAction: failed\nStatus: 4.7.0\n"
+                "Diagnostic-Code: X-Notice; Sender not pre-approved.\n--B--\n",
+                CLASSIFY_AUTO_REPLY, "challenge-response notice");
+    /* A server's "confirm this mail server" page, in a Postfix DSN. */
+    expect_kind("Return-Path: <>\nFrom: MAILER-DAEMON@mx.example.net\n"
+                "Subject: Undelivered Mail Returned to Sender\n\n"
+                "<ann@example.com>: host mx.example.com said: 550 Your server requires\n"
+                "    confirmation. Visit http://mx.example.com/w?IP=192.0.2.1 to confirm this\n"
+                "    mail server. (in reply to RCPT TO command)\n",
+                CLASSIFY_AUTO_REPLY, "challenge-response notice");
+    expect_kind("From: ann@example.net\nX-Delivery-Agent: TMDA/1.1.12 (Macallan)\n"
+                "Subject: Please confirm your message\n\nx\n",
+                CLASSIFY_AUTO_REPLY, "challenge-response header");
+    /* A policy rejection asks nothing of the sender: still a bounce. */
+    expect_kind("Return-Path: <>\nFrom: MAILER-DAEMON@mx.example.net\n"
+                "Subject: Undelivered Mail Returned to Sender\n\n"
+                "<ann@example.com>: host mx.example.com said: 550 5.7.1 Message blocked as spam\n",
+                CLASSIFY_BOUNCE, "MAILER-DAEMON");
+    /* A person using the same words is a person. */
+    expect_kind("Return-Path: <ann@example.net>\nFrom: ann@example.net\nSubject: meetup\n\n"
+                "Please add yourself to the guest list for Friday.\n",
+                CLASSIFY_PERSON, "no automatic");
+}
+
+/* Vacation programs without RFC 3834 headers: a bulk marker plus an auto-reply's words. */
+static void
+test_unmarked_auto_reply(void **state)
+{
+    (void)state;
+    expect_kind("Return-Path: <>\nFrom: John Smith <john@example.net>\n"
+                "Subject: Thank you for your e-mail\nPrecedence: bulk\n\n"
+                "Thank you for you e-mail.\nI will endeavour to reply as soon as possible.\n",
+                CLASSIFY_AUTO_REPLY, "auto-reply's Subject or text");
+    expect_kind("From: jo@example.de\nPrecedence: junk\nSubject: Re: Ihre Nachricht\n\n"
+                "Ich bin bis zum 3. M\xc3\xa4rz nicht im B\xc3\xbcro.\n",
+                CLASSIFY_AUTO_REPLY, "auto-reply's Subject or text");
+    expect_kind("Return-Path: <>\nFrom: ana@example.es\nSubject: Re: hola\n\n"
+                "Estoy fuera de la oficina hasta el lunes.\n",
+                CLASSIFY_AUTO_REPLY, "auto-reply's Subject or text");
+    /* The same words from a person, without a bulk marker, are the person's. */
+    expect_kind("Return-Path: <ann@example.net>\nFrom: ann@example.net\n"
+                "Subject: Thank you for your email\n\nI am on vacation next week; I will reply "
+                "as soon as I am back.\n",
+                CLASSIFY_PERSON, "no automatic");
+    /* Bulk mail without those words stays bulk; list traffic stays list mail. */
+    expect_kind("From: news@shop.example\nPrecedence: bulk\nSubject: Offers\n\nSale!\n",
+                CLASSIFY_BULK, "Precedence");
+    expect_kind("From: ann@example.net\nPrecedence: list\nSubject: Re: plans\n\n"
+                "I am out of the office until Monday, then let's meet.\n",
+                CLASSIFY_BULK, "Precedence");
+}
+
+/* A mailing-list manager's refusal of our post is a bounce (a policy one), not list mail. */
+static void
+test_list_refusal(void **state)
+{
+    (void)state;
+    expect_kind("From: neko-admin@lists.example.org\nX-MLServer: fml [fml 4.0.3]\n"
+                "Subject: You mentors@example.org are not member (neko ML)\n\n"
+                "You are not a member of this mailing list.\n",
+                CLASSIFY_BOUNCE, "mailing-list manager refused");
+    expect_kind("From: owner@lists.example.org\nList-Id: <neko.lists.example.org>\n"
+                "Subject: Loop Alert: Duplicated Message-ID (neko ML)\n\nx\n",
+                CLASSIFY_BOUNCE, "mailing-list manager refused");
+}
+
+/* MDaemon's user-unknown report: a "Warning:" title, Precedence: bulk, a daemon sender. */
+static void
+test_mdaemon_bounce(void **state)
+{
+    (void)state;
+    expect_kind("Return-Path: <MDaemon@mx.example.py>\nFrom: MDaemon@mx.example.py\n"
+                "Precedence: bulk\nSubject: Warning: kim@mx.example.py - User unknown!\n\n"
+                "kim@mx.example.py - no such user here.\n",
+                CLASSIFY_BOUNCE, "failure report text");
+}
+
 static void
 test_bulk(void **state)
 {
@@ -355,6 +462,11 @@ main(void)
         cmocka_unit_test(test_arf_is_bounce),
         cmocka_unit_test(test_auto_submitted),
         cmocka_unit_test(test_auto_reply_headers_and_subjects),
+        cmocka_unit_test(test_auto_generated_answer),
+        cmocka_unit_test(test_challenge_response),
+        cmocka_unit_test(test_unmarked_auto_reply),
+        cmocka_unit_test(test_list_refusal),
+        cmocka_unit_test(test_mdaemon_bounce),
         cmocka_unit_test(test_bulk),
         cmocka_unit_test(test_automatic_senders),
         cmocka_unit_test(test_names),
