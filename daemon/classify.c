@@ -318,12 +318,11 @@ static int
 is_challenge(const struct mail *m, int robot, const char **why)
 {
     static const char *const pats[] = {
-        "not pre-approved",      "guest list",
-        "requires confirmation", "confirm this mail server",
-        "allowed list",          "approved senders list",
-        "add yourself to",       "have your address added",
-        "has been waitlisted",   "challenge/response",
-        "challenge-response",
+        /* Each asks the sender to act; "not on the approved senders list" alone is a
+         * policy rejection, and stays a bounce. */
+        "not pre-approved",         "guest list",         "requires confirmation",
+        "confirm this mail server", "add yourself to",    "have your address added",
+        "has been waitlisted",      "challenge/response", "challenge-response",
     };
     const char *agent = mail_header(m, "X-Delivery-Agent");
     if (mail_header(m, "X-Bluebottle-Request") != NULL ||

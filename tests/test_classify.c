@@ -187,6 +187,11 @@ test_challenge_response(void **state)
                 "Subject: Undelivered Mail Returned to Sender\n\n"
                 "<ann@example.com>: host mx.example.com said: 550 5.7.1 Message blocked as spam\n",
                 CLASSIFY_BOUNCE, "MAILER-DAEMON");
+    expect_kind("Return-Path: <>\nFrom: MAILER-DAEMON@mx.example.net\n"
+                "Subject: Undelivered Mail Returned to Sender\n\n"
+                "<ann@example.com>: host mx.example.com said: 550 5.7.1 Sender is not on the\n"
+                "    approved senders list\n",
+                CLASSIFY_BOUNCE, "MAILER-DAEMON");
     /* A person using the same words is a person. */
     expect_kind("Return-Path: <ann@example.net>\nFrom: ann@example.net\nSubject: meetup\n\n"
                 "Please add yourself to the guest list for Friday.\n",
