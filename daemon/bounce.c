@@ -26,6 +26,7 @@
  * manager's refusal of our post (fml's "not member") is a policy bounce.
  */
 #include "bounce.h"
+#include "mail.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -653,35 +654,6 @@ walk(const struct mailmime *mime, struct found *f, int depth)
     }
 }
 
-/* The decoded body of a single part, NUL-terminated; NULL when it has none. */
-static char *
-part_body(const struct mailmime *mime, size_t *len)
-{
-    const struct mailmime_data *d =
-        mime->mm_type == MAILMIME_SINGLE ? mime->mm_data.mm_single : NULL;
-    if (d == NULL || d->dt_type != MAILMIME_DATA_TEXT)
-        return NULL;
-    const char *data = d->dt_data.dt_text.dt_data;
-    size_t n = d->dt_data.dt_text.dt_length, idx = 0, dlen = 0;
-    char *decoded = NULL;
-    if (d->dt_encoded &&
-        mailmime_part_parse(data, n, &idx, d->dt_encoding, &decoded, &dlen) == MAILIMF_NO_ERROR) {
-        data = decoded;
-        n = dlen;
-    } else {
-        decoded = NULL; /* not encoded, or undecodable: the bytes as they are */
-    }
-    char *copy = malloc(n + 1);
-    if (copy != NULL) {
-        memcpy(copy, data, n);
-        copy[n] = '\0';
-        *len = n;
-    }
-    if (decoded != NULL)
-        mmap_string_unref(decoded);
-    return copy;
-}
-
 /* ---- the returned message ------------------------------------------------ */
 
 static char *
@@ -743,7 +715,7 @@ returned_headers(const struct found *f, struct mailimf_fields **parsed)
 {
     size_t len = 0, idx = 0;
     *parsed = NULL;
-    char *body = f->headers != NULL ? part_body(f->headers, &len) : NULL;
+    char *body = f->headers != NULL ? mail_part_body(f->headers, &len) : NULL;
     if (body == NULL)
         return;
     if (mailimf_fields_parse(body, len, &idx, parsed) != MAILIMF_NO_ERROR)
@@ -1125,7 +1097,7 @@ collect_text(const struct mailmime *mime, struct text *t, int depth, int *budget
     } else if (mime->mm_content_type == NULL || IS_TEXT(mime, "plain") ||
                IS_MESSAGE(mime, "delivery-status")) {
         size_t n = 0;
-        char *body = part_body(mime, &n);
+        char *body = mail_part_body(mime, &n);
         if (body != NULL)
             text_add(t, body, n);
         free(body);
@@ -1182,7 +1154,7 @@ static int
 read_dsn(const struct found *f, struct bounce_info *out, int *records)
 {
     size_t len = 0;
-    char *body = part_body(f->dsn, &len);
+    char *body = mail_part_body(f->dsn, &len);
     *records = 0;
     if (body == NULL)
         return 0;
@@ -1198,7 +1170,7 @@ static int
 read_arf(const struct found *f, const struct mailimf_fields *orig, struct bounce_info *out)
 {
     size_t len = 0;
-    char *body = part_body(f->arf, &len);
+    char *body = mail_part_body(f->arf, &len);
     char v[BOUNCE_ADDR_MAX + 1];
     int rc = 0;
     out->severity = BOUNCE_COMPLAINT;

@@ -774,31 +774,59 @@ strip_uuencode(char *text)
     }
 }
 
+/*
+ * libetpan 1.9.4's quoted-printable decoder reads one byte past the end when
+ * the data ends in "=" and one more character (found by fuzz_mail): it counts
+ * the "=" but restarts its copy after it.  Such a tail is not a valid escape
+ * anyway, so the data is decoded without those two bytes, which are then
+ * kept as they are.
+ */
+char *
+mail_part_body(const struct mailmime *mime, size_t *len)
+{
+    const struct mailmime_data *d =
+        mime->mm_type == MAILMIME_SINGLE ? mime->mm_data.mm_single : NULL;
+    if (d == NULL || d->dt_type != MAILMIME_DATA_TEXT)
+        return NULL;
+    const char *data = d->dt_data.dt_text.dt_data;
+    size_t n = d->dt_data.dt_text.dt_length, body = n, tail = 0, idx = 0, dlen = 0;
+    if (d->dt_encoding == MAILMIME_MECHANISM_QUOTED_PRINTABLE && n >= 2 && data[n - 2] == '=' &&
+        data[n - 1] != '\n' && data[n - 1] != '\r') {
+        body = n - 2;
+        tail = 2;
+    }
+    char *decoded = NULL;
+    if (d->dt_encoded && mailmime_part_parse(data, body, &idx, d->dt_encoding, &decoded, &dlen) ==
+                             MAILIMF_NO_ERROR) {
+        data = decoded;
+    } else {
+        decoded = NULL; /* not encoded, or undecodable: the bytes as they are */
+        dlen = n;
+        tail = 0;
+    }
+    char *copy = malloc(dlen + tail + 1);
+    if (copy != NULL) {
+        memcpy(copy, data, dlen);
+        memcpy(copy + dlen, d->dt_data.dt_text.dt_data + body, tail);
+        copy[dlen + tail] = '\0';
+        *len = dlen + tail;
+    }
+    if (decoded != NULL)
+        mmap_string_unref(decoded);
+    return copy;
+}
+
 /* Decoded, UTF-8 text of a single part (transfer encoding and charset undone). */
 static char *
 part_text(const struct mailmime *mime)
 {
-    const struct mailmime_data *d = mime->mm_data.mm_single;
-    if (d == NULL || d->dt_type != MAILMIME_DATA_TEXT)
+    size_t len = 0;
+    char *data = mail_part_body(mime, &len);
+    if (data == NULL)
         return strdup("");
-    const char *data = d->dt_data.dt_text.dt_data;
-    size_t len = d->dt_data.dt_text.dt_length;
-    char *decoded = NULL;
-    size_t dlen = 0;
-    if (d->dt_encoded) {
-        size_t idx = 0;
-        if (mailmime_part_parse(data, len, &idx, d->dt_encoding, &decoded, &dlen) ==
-            MAILIMF_NO_ERROR) {
-            data = decoded;
-            len = dlen;
-        } else {
-            decoded = NULL; /* undecodable: use the raw bytes */
-        }
-    }
     char *cs = mime->mm_content_type ? mailmime_content_charset_get(mime->mm_content_type) : NULL;
     char *text = to_utf8(data, len, cs, 1);
-    if (decoded != NULL)
-        mmap_string_unref(decoded);
+    free(data);
     if (text != NULL)
         strip_uuencode(text);
     return text;

@@ -62,4 +62,14 @@ int mail_mime_too_complex(const char *raw, size_t len);
 /* Hex SHA-256 of raw bytes into out (65 bytes). */
 void mail_hash(const char *raw, size_t len, char out[65]);
 
+struct mailmime;
+/*
+ * The body of a single MIME part with its transfer encoding (base64,
+ * quoted-printable) undone, malloc'd and NUL-terminated, *len its length; the
+ * raw bytes when it cannot be decoded; NULL for a part without a text body or
+ * when memory runs out.  Every reader of part bodies goes through this one
+ * (it works around a libetpan over-read, see mail.c).
+ */
+char *mail_part_body(const struct mailmime *mime, size_t *len);
+
 #endif
