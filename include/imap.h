@@ -100,6 +100,13 @@ int imap_add_flag_many(struct imap *im, const uint32_t *uids, size_t n, const ch
 int imap_keywords_allowed(const struct imap *im);
 
 /*
+ * Give back the memory of the largest response so far: libetpan grows its
+ * receive buffers to the biggest FETCH answer (a batch of mail) and never
+ * shrinks them.  Call between commands, e.g. after a pass over the inbox.
+ */
+void imap_release_memory(struct imap *im);
+
+/*
  * Wait for new mail for at most timeout seconds: IDLE when the server has it
  * (the caller re-issues it at least every 9 minutes by passing timeout <= 540),
  * otherwise sleeping and NOOP.  IDLE returns after at most 20 s even so, for
