@@ -148,6 +148,9 @@ inspect_automatic(struct inspect *r, const char *raw, size_t len)
                     "at %d the address is marked undeliverable",
                     r->b.severity == BOUNCE_PERMANENT ? "1" : "0.5",
                     r->cfg->programme.bounce_threshold);
+    else if (r->b.severity == BOUNCE_DELAYED)
+        inspect_why(r, "a delay warning is not a bounce yet: not scored, and a pending "
+                       "confirmation stays open");
     else
         inspect_why(r, "a %s bounce says nothing about the address: not scored",
                     bounce_severity_name(r->b.severity));

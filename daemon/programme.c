@@ -111,8 +111,13 @@ programme_bounced(struct programme_ctx *c, const struct bounce_info *b, const ch
     if (store_bounce_add(c->st, c->now, addr, bounce_severity_name(b->severity), b->status,
                          b->diagnostic, score) != 0)
         return -1;
-    /* A confirmation that bounced can never be answered: it is discarded. */
-    if (store_token_close_address(c->st, addr, c->now, "bounced") < 0)
+    /*
+     * A confirmation that bounced can never be answered: it is discarded.  A
+     * delay warning (or a report that nothing failed) is not a bounce: the
+     * confirmation may still arrive and be answered.
+     */
+    if (b->severity != BOUNCE_DELAYED && b->severity != BOUNCE_NONE &&
+        store_token_close_address(c->st, addr, c->now, "bounced") < 0)
         return -1;
     if (!found || score == 0)
         return 0;

@@ -560,7 +560,7 @@ test_own_address_and_bulk_are_not_answered(void **state)
 }
 
 static char *
-dsn(struct fixture *f, const char *rcpt, const char *status)
+dsn_action(struct fixture *f, const char *rcpt, const char *status, const char *action)
 {
     char *raw = NULL;
 
@@ -574,11 +574,17 @@ dsn(struct fixture *f, const char *rcpt, const char *status)
                  "\r\n--B\r\nContent-Type: text/plain\r\n\r\nI could not deliver it.\r\n"
                  "--B\r\nContent-Type: message/delivery-status\r\n\r\n"
                  "Reporting-MTA: dns; mx.example.test\r\n\r\n"
-                 "Final-Recipient: rfc822; %s\r\nAction: failed\r\nStatus: %s\r\n"
+                 "Final-Recipient: rfc822; %s\r\nAction: %s\r\nStatus: %s\r\n"
                  "Diagnostic-Code: smtp; 550 %s %s\r\n\r\n--B--\r\n",
-                 f->seq, rcpt, status, status,
+                 f->seq, rcpt, action, status, status,
                  status[2] == '7' ? "message refused by local policy" : "no such user") > 0);
     return raw;
+}
+
+static char *
+dsn(struct fixture *f, const char *rcpt, const char *status)
+{
+    return dsn_action(f, rcpt, status, "failed");
 }
 
 static void
@@ -626,6 +632,18 @@ test_bounced_confirmation_is_discarded(void **state)
     deliver(f, mail(f, "typo@example.test", "join", NULL, "x\r\n"));
     deliver_at(f, dsn(f, "typo@example.test", "5.1.1"), T0 + 60, 0);
     assert_int_equal(db_count(f, "SELECT count(*) FROM tokens WHERE outcome = 'bounced'"), 1);
+}
+
+/* A delay warning is not a bounce yet: the confirmation may still arrive and be answered. */
+static void
+test_delayed_confirmation_is_kept(void **state)
+{
+    struct fixture *f = *state;
+
+    deliver(f, mail(f, "slow@example.test", "join", NULL, "x\r\n"));
+    deliver_at(f, dsn_action(f, "slow@example.test", "4.4.7", "delayed"), T0 + 60, 0);
+    assert_int_equal(db_count(f, "SELECT count(*) FROM tokens WHERE outcome = 'bounced'"), 0);
+    assert_int_equal(db_count(f, "SELECT count(*) FROM tokens WHERE outcome IS NULL"), 1);
 }
 
 static void
@@ -732,6 +750,7 @@ main(void)
         T(test_bounces_score_and_mark_undeliverable),
         T(test_policy_bounce_is_not_scored),
         T(test_bounced_confirmation_is_discarded),
+        T(test_delayed_confirmation_is_kept),
         T(test_reply_budget_stops_a_flood),
         T(test_too_large_gets_a_polite_answer),
         T(test_missing_template_is_a_system_error),
