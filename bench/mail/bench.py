@@ -280,7 +280,8 @@ def bench_breakdown(bed, n):
                    stderr=subprocess.DEVNULL)  # exists already after a mentord run: fine
     for mode, label, extra in (("fetch1", "fetch1", []), ("fetch1", "fetch1+move", ["Processed"]),
                                ("fetch50", "fetch50", []),
-                               ("fetch50", "fetch50+move", ["Processed"])):
+                               ("fetch50", "fetch50+move", ["Processed"]),
+                               ("fetch500", "fetch500+move", ["Processed"])):
         bed.reset()
         bed.fill(n)
         _, o = run_timed([bed.bin("bench/mailbench"), mode] + args + extra)
