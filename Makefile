@@ -53,7 +53,7 @@ $(BUILD)/libmentord.a: $(LIB_OBJ)
 $(BUILD)/%: $(BUILD)/obj/%.o $(BUILD)/libmentord.a
 	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/libmentord.a $(LDLIBS)
 
-$(BUILD)/tests/%: tests/%.c $(BUILD)/libmentord.a $(wildcard include/*.h) tests/testutil.h | $(BUILD)/tests
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libmentord.a $(wildcard include/*.h tests/*.h) | $(BUILD)/tests
 	$(CC) $(CPPFLAGS) -Itests -DMENTORD_SRCDIR='"$(CURDIR)"' $(CFLAGS) $(LDFLAGS) -o $@ $< \
 		$(BUILD)/libmentord.a $(LDLIBS) $(CMOCKA_LIBS)
 

@@ -15,38 +15,18 @@
 
 #include "../daemon/store_int.h"
 #include "store.h"
-#include "testutil.h"
-
-struct fixture {
-    char dir[256];
-    char path[300];
-    struct store *st;
-};
+#include "teststore.h"
 
 static int
 setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof *f);
-    if (!f || tu_mkdtemp(f->dir, sizeof f->dir, "store-cache") != 0)
-        return -1;
-    snprintf(f->path, sizeof f->path, "%s/mentord.db", f->dir);
-    char err[512];
-    if (store_open(f->path, &f->st, err, sizeof err) != 0) {
-        fprintf(stderr, "store_open: %s\n", err);
-        return -1;
-    }
-    *state = f;
-    return 0;
+    return ts_setup(state, "store-cache");
 }
 
 static int
 teardown(void **state)
 {
-    struct fixture *f = *state;
-    store_close(f->st);
-    tu_rmrf(f->dir);
-    free(f);
-    return 0;
+    return ts_teardown(state);
 }
 
 /* One array each, so every use below passes the very same pointer (the cache key). */

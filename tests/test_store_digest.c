@@ -9,41 +9,21 @@
 #include <cmocka.h>
 
 #include "store.h"
-#include "testutil.h"
+#include "teststore.h"
 
 #define DAY (24 * 60 * 60)
 #define T0 ((time_t)1800000000)
 
-struct fixture {
-    char dir[256];
-    char path[300];
-    struct store *st;
-};
-
 static int
 setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof *f);
-    if (!f || tu_mkdtemp(f->dir, sizeof f->dir, "store-digest") != 0)
-        return -1;
-    snprintf(f->path, sizeof f->path, "%s/mentord.db", f->dir);
-    char err[512];
-    if (store_open(f->path, &f->st, err, sizeof err) != 0) {
-        fprintf(stderr, "store_open: %s\n", err);
-        return -1;
-    }
-    *state = f;
-    return 0;
+    return ts_setup(state, "store-digest");
 }
 
 static int
 teardown(void **state)
 {
-    struct fixture *f = *state;
-    store_close(f->st);
-    tu_rmrf(f->dir);
-    free(f);
-    return 0;
+    return ts_teardown(state);
 }
 
 /* ---- store_select ---- */

@@ -14,13 +14,7 @@
 #include <stdlib.h>
 
 #include "store.h"
-#include "testutil.h"
-
-struct fixture {
-    char dir[256];
-    char path[300];
-    struct store *st;
-};
+#include "teststore.h"
 
 static struct store *
 open_store(const char *path)
@@ -36,23 +30,13 @@ open_store(const char *path)
 static int
 setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof *f);
-    if (!f || tu_mkdtemp(f->dir, sizeof f->dir, "inflight") != 0)
-        return -1;
-    snprintf(f->path, sizeof f->path, "%s/mentord.db", f->dir);
-    f->st = open_store(f->path);
-    *state = f;
-    return 0;
+    return ts_setup(state, "inflight");
 }
 
 static int
 teardown(void **state)
 {
-    struct fixture *f = *state;
-    store_close(f->st);
-    tu_rmrf(f->dir);
-    free(f);
-    return 0;
+    return ts_teardown(state);
 }
 
 /* The process "dies": its store is dropped without ending its marks, a new one opens. */
