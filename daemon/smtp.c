@@ -214,8 +214,15 @@ session_options(struct session *s, const struct config_smtp *c, const char *url)
            (long)(c->tls.security == CONFIG_SEC_NONE ? CURLUSESSL_NONE : CURLUSESSL_ALL));
     SETOPT(CURLOPT_SSL_VERIFYPEER, c->tls.verify ? 1L : 0L);
     SETOPT(CURLOPT_SSL_VERIFYHOST, c->tls.verify ? 2L : 0L);
-    if (c->tls.ca_file != NULL && c->tls.ca_file[0])
+    if (c->tls.ca_file != NULL && c->tls.ca_file[0]) {
+        /*
+         * Instead of the system's store, as documented: without clearing the
+         * CA path libcurl would still load every certificate in it for each
+         * handle (memory that four sessions multiply) and trust them all.
+         */
         SETOPT(CURLOPT_CAINFO, c->tls.ca_file);
+        SETOPT(CURLOPT_CAPATH, (char *)NULL);
+    }
     if (c->user != NULL && c->user[0]) {
         SETOPT(CURLOPT_USERNAME, c->user);
         SETOPT(CURLOPT_PASSWORD, c->password != NULL ? c->password : "");
