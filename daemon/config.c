@@ -756,7 +756,7 @@ config_set_defaults(struct config *cfg)
     cfg->smtp.tls.verify = 1;
     cfg->smtp.timeout = 60;
     cfg->smtp.batch_size = 100;
-    cfg->smtp.sessions = 4;
+    cfg->smtp.sessions = 1;
     cfg->smtp.retry_base = 60;
     cfg->smtp.retry_max = 3600;
     cfg->smtp.max_lifetime = 5 * DAY;

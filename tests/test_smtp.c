@@ -719,7 +719,7 @@ test_busy_server_one_connection_not_four(void **state)
     assert_int_equal(r.row[1].attempts, 0);
 }
 
-/* [smtp] sessions: default 4, accepted from 1 to 20. */
+/* [smtp] sessions: default 1, accepted from 1 to 20. */
 static void
 test_sessions_option(void **state)
 {
@@ -727,7 +727,7 @@ test_sessions_option(void **state)
     struct config c;
     memset(&c, 0, sizeof(c));
     config_set_defaults(&c);
-    assert_int_equal(c.smtp.sessions, 4);
+    assert_int_equal(c.smtp.sessions, 1);
     assert_int_equal(tu_write_file(f->dir, "pw", "secret\n"), 0);
     char pw[300], err[512];
     snprintf(pw, sizeof(pw), "%s/pw", f->dir);
@@ -735,7 +735,8 @@ test_sessions_option(void **state)
     static const struct {
         const char *value;
         int ok, want;
-    } cases[] = {{NULL, 1, 4}, {"1", 1, 1}, {"20", 1, 20}, {"0", 0, 0}, {"21", 0, 0}, {"x", 0, 0}};
+    } cases[] = {{NULL, 1, 1}, {"1", 1, 1},  {"4", 1, 4}, {"20", 1, 20},
+                 {"0", 0, 0},  {"21", 0, 0}, {"x", 0, 0}};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char text[1024], line[64] = "";
         if (cases[i].value != NULL)
