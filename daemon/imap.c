@@ -847,33 +847,6 @@ imap_search(struct imap *im, uint32_t first, uint32_t last, const char *without_
     return ret;
 }
 
-/* The BODY[] bytes of uid in a FETCH result (other messages' FETCHes may be mixed in). */
-static const struct mailimap_msg_att_body_section *
-find_body(clist *result, uint32_t uid)
-{
-    clistiter *it, *ai;
-
-    for (it = clist_begin(result); it != NULL; it = clist_next(it)) {
-        const struct mailimap_msg_att *att = clist_content(it);
-        const struct mailimap_msg_att_body_section *body = NULL;
-        uint32_t got = 0;
-        for (ai = clist_begin(att->att_list); ai != NULL; ai = clist_next(ai)) {
-            const struct mailimap_msg_att_item *item = clist_content(ai);
-            const struct mailimap_msg_att_static *st;
-            if (item->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC)
-                continue;
-            st = item->att_data.att_static;
-            if (st->att_type == MAILIMAP_MSG_ATT_UID)
-                got = st->att_data.att_uid;
-            else if (st->att_type == MAILIMAP_MSG_ATT_BODY_SECTION)
-                body = st->att_data.att_body_section;
-        }
-        if (got == uid && body != NULL)
-            return body;
-    }
-    return NULL;
-}
-
 /* BODY.PEEK[], or BODY.PEEK[]<0.limit> when limit > 0. */
 static struct mailimap_fetch_type *
 body_peek_type(uint32_t limit)
@@ -912,113 +885,6 @@ copy_body(struct imap *im, uint32_t uid, const struct mailimap_msg_att_body_sect
     p[n] = '\0';
     *data = p;
     *len = n;
-    return 0;
-}
-
-int
-imap_fetch(struct imap *im, uint32_t uid, char **data, size_t *len)
-{
-    return imap_fetch_partial(im, uid, 0, data, len);
-}
-
-int
-imap_fetch_partial(struct imap *im, uint32_t uid, uint32_t limit, char **data, size_t *len)
-{
-    struct mailimap_fetch_type *type;
-    struct mailimap_set *set;
-    const struct mailimap_msg_att_body_section *body;
-    clist *result = NULL;
-    char op[80];
-    int r, ret;
-
-    *data = NULL;
-    *len = 0;
-    if (limit > 0)
-        snprintf(op, sizeof(op), "UID FETCH %u BODY.PEEK[]<0.%u>", uid, limit);
-    else
-        snprintf(op, sizeof(op), "UID FETCH %u BODY.PEEK[]", uid);
-    type = body_peek_type(limit);
-    set = mailimap_set_new_single(uid);
-    if (type == NULL || set == NULL) {
-        if (type != NULL)
-            mailimap_fetch_type_free(type);
-        if (set != NULL)
-            mailimap_set_free(set);
-        set_err(im, "%s: out of memory", op);
-        return -1;
-    }
-    begin(im);
-    r = mailimap_uid_fetch(im->session, set, type, &result);
-    mailimap_fetch_type_free(type);
-    mailimap_set_free(set);
-    if (!is_ok(r))
-        return fail(im, op, r);
-    body = find_body(result, uid);
-    if (body == NULL) {
-        set_err(im, "%s: message UID %u is gone from the mailbox (no FETCH data returned)", op,
-                uid);
-        ret = -1;
-    } else {
-        ret = copy_body(im, uid, body, data, len);
-    }
-    mailimap_fetch_list_free(result);
-    return ret;
-}
-
-int
-imap_fetch_size(struct imap *im, uint32_t uid, uint32_t *size)
-{
-    struct mailimap_fetch_att *att = mailimap_fetch_att_new_rfc822_size();
-    struct mailimap_fetch_type *type = att ? mailimap_fetch_type_new_fetch_att(att) : NULL;
-    struct mailimap_set *set = mailimap_set_new_single(uid);
-    clist *result = NULL;
-    char op[64];
-    int r, found = 0;
-
-    snprintf(op, sizeof(op), "UID FETCH %u RFC822.SIZE", uid);
-    if (type == NULL || set == NULL) {
-        if (type != NULL)
-            mailimap_fetch_type_free(type);
-        else if (att != NULL)
-            mailimap_fetch_att_free(att);
-        if (set != NULL)
-            mailimap_set_free(set);
-        set_err(im, "%s: out of memory", op);
-        return -1;
-    }
-    begin(im);
-    r = mailimap_uid_fetch(im->session, set, type, &result);
-    mailimap_fetch_type_free(type);
-    mailimap_set_free(set);
-    if (!is_ok(r))
-        return fail(im, op, r);
-    for (clistiter *it = clist_begin(result); it != NULL && !found; it = clist_next(it)) {
-        const struct mailimap_msg_att *ma = clist_content(it);
-        uint32_t got = 0, sz = 0;
-        int has_size = 0;
-        for (clistiter *ai = clist_begin(ma->att_list); ai != NULL; ai = clist_next(ai)) {
-            const struct mailimap_msg_att_item *item = clist_content(ai);
-            if (item->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC)
-                continue;
-            const struct mailimap_msg_att_static *st = item->att_data.att_static;
-            if (st->att_type == MAILIMAP_MSG_ATT_UID)
-                got = st->att_data.att_uid;
-            else if (st->att_type == MAILIMAP_MSG_ATT_RFC822_SIZE) {
-                sz = st->att_data.att_rfc822_size;
-                has_size = 1;
-            }
-        }
-        if (got == uid && has_size) {
-            *size = sz;
-            found = 1;
-        }
-    }
-    mailimap_fetch_list_free(result);
-    if (!found) {
-        set_err(im, "%s: message UID %u is gone from the mailbox (no FETCH data returned)", op,
-                uid);
-        return -1;
-    }
     return 0;
 }
 
@@ -1363,6 +1229,25 @@ imap_messages_clear(struct imap_message *msgs, size_t n)
         msgs[i].data = NULL;
         msgs[i].len = 0;
     }
+}
+
+/* One message: the batch path with a batch of one, so there is a single FETCH parser. */
+int
+imap_fetch(struct imap *im, uint32_t uid, char **data, size_t *len)
+{
+    struct imap_message m = {.uid = uid};
+
+    *data = NULL;
+    *len = 0;
+    if (imap_fetch_bodies(im, &m, 1, 0) != 0)
+        return -1;
+    if (!m.found) {
+        set_err(im, "UID FETCH %u BODY.PEEK[]: message UID %u is gone from the mailbox", uid, uid);
+        return -1;
+    }
+    *data = m.data;
+    *len = m.len;
+    return 0;
 }
 
 int

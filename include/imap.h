@@ -57,15 +57,6 @@ int imap_search(struct imap *im, uint32_t first, uint32_t last, const char *with
 /* The whole raw message (BODY.PEEK[], so \Seen is not set); *data is malloc'd, NUL-terminated. */
 int imap_fetch(struct imap *im, uint32_t uid, char **data, size_t *len);
 
-/*
- * At most the first limit bytes (BODY.PEEK[]<0.limit>; 0 means all): a huge
- * mail costs no more memory than limit.  *len < limit means the whole message.
- */
-int imap_fetch_partial(struct imap *im, uint32_t uid, uint32_t limit, char **data, size_t *len);
-
-/* RFC822.SIZE of uid. */
-int imap_fetch_size(struct imap *im, uint32_t uid, uint32_t *size);
-
 /* Move uid to dest: UID MOVE, else UID COPY + \Deleted + UID EXPUNGE (plain EXPUNGE without
  * UIDPLUS). */
 int imap_move(struct imap *im, uint32_t uid, const char *dest);
