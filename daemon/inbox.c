@@ -83,28 +83,6 @@ inbox_move_mode(const struct config *cfg)
     return cfg->imap.processed_mailbox != NULL && cfg->imap.processed_mailbox[0] != '\0';
 }
 
-/* Step 3 for a message given up on: flagged failed, then out of the way like the others. */
-static int
-inbox_finish(struct inbox_run *r, uint32_t uid, int failed)
-{
-    if (failed && imap_keywords_allowed(r->im) &&
-        imap_add_flag(r->im, uid, INBOX_FAILED_KEYWORD) != 0)
-        goto fail;
-    if (inbox_move_mode(r->cfg)) {
-        if (imap_move(r->im, uid, r->cfg->imap.processed_mailbox) != 0)
-            goto fail;
-        return 0;
-    }
-    if (imap_add_flag(r->im, uid, "\\Seen") != 0)
-        goto fail;
-    if (imap_keywords_allowed(r->im) && imap_add_flag(r->im, uid, INBOX_DONE_KEYWORD) != 0)
-        goto fail;
-    return 0;
-fail:
-    log_error("IMAP: cannot move or flag UID %u after processing: %s", uid, imap_error(r->im));
-    return -1;
-}
-
 /* Step 3: take committed messages out of the way of the next search, in one command. */
 static int
 inbox_finish_many(struct inbox_run *r, const uint32_t *uids, size_t n)
@@ -125,6 +103,17 @@ fail:
     log_error("IMAP: cannot move or flag UID %u%s after processing: %s", uids[0],
               n > 1 ? " and the rest of its batch" : "", imap_error(r->im));
     return -1;
+}
+
+/* Step 3 for a message given up on: flagged failed, then out of the way like the others. */
+static int
+inbox_finish_failed(struct inbox_run *r, uint32_t uid)
+{
+    if (imap_keywords_allowed(r->im) && imap_add_flag(r->im, uid, INBOX_FAILED_KEYWORD) != 0) {
+        log_error("IMAP: cannot flag UID %u as failed: %s", uid, imap_error(r->im));
+        return -1;
+    }
+    return inbox_finish_many(r, &uid, 1);
 }
 
 static int
@@ -356,7 +345,7 @@ static int
 inbox_batch_finish(struct inbox_run *r, const struct inbox_batch_state *b)
 {
     for (size_t i = 0; i < b->nfailed; i++)
-        if (inbox_finish(r, b->failed[i], 1) != 0)
+        if (inbox_finish_failed(r, b->failed[i]) != 0)
             return -1;
     return inbox_finish_many(r, b->done, b->ndone);
 }
@@ -491,7 +480,7 @@ inbox_set_aside(struct inbox_run *r, uint32_t uid, int deaths)
     }
     r->last_uid = uid > r->last_uid ? uid : r->last_uid;
     r->stats->failed++;
-    return inbox_finish(r, uid, 1);
+    return inbox_finish_failed(r, uid);
 fail:
     log_error("store: recording UID %u as failed: %s", uid, store_errmsg(r->st));
     return -1;
