@@ -313,21 +313,36 @@ ctl_cmd_match(struct ctl_ctx *x, int argc, char **argv)
     return ctl_act_done(x, rc, msg);
 }
 
-int
-ctl_cmd_unmatch(struct ctl_ctx *x, int argc, char **argv)
+/* The actions on one MEMBER (or pair) that take nothing else. */
+typedef int ctl_one_fn(const struct config *cfg, struct store *st, const char *who, const char *by,
+                       time_t now, char *msg, size_t len);
+
+/* Parse, check for exactly one argument, act in a transaction; *acted when it ran. */
+static int
+ctl_cmd_one(struct ctl_ctx *x, int argc, char **argv, const char *usage, ctl_one_fn *act,
+            int *acted)
 {
     struct ctl_opts o;
     char msg[512];
     int rc = ctl_parse(x, argc, argv, &o);
 
+    *acted = 0;
     if (rc != CTL_OK || o.help)
         return rc;
     if (o.npos != 1)
-        return ctl_usage_err(x, "%s", "needs one PAIR (id or ref) or MEMBER");
+        return ctl_usage_err(x, "%s", usage);
     if ((rc = ctl_act_begin(x)) != CTL_OK)
         return rc;
-    rc = ctl_unmatch(x->cfg, x->st, o.pos[0], x->by, x->now, msg, sizeof(msg));
+    *acted = 1;
+    rc = act(x->cfg, x->st, o.pos[0], x->by, x->now, msg, sizeof(msg));
     return ctl_act_done(x, rc, msg);
+}
+
+int
+ctl_cmd_unmatch(struct ctl_ctx *x, int argc, char **argv)
+{
+    int acted;
+    return ctl_cmd_one(x, argc, argv, "needs one PAIR (id or ref) or MEMBER", ctl_unmatch, &acted);
 }
 
 /* --weeks N or --until DATE: the end of a pause; 0 for open-ended, -1 when invalid. */
@@ -369,37 +384,18 @@ ctl_cmd_pause(struct ctl_ctx *x, int argc, char **argv)
 int
 ctl_cmd_resume(struct ctl_ctx *x, int argc, char **argv)
 {
-    struct ctl_opts o;
-    char msg[512];
-    int rc = ctl_parse(x, argc, argv, &o);
-
-    if (rc != CTL_OK || o.help)
-        return rc;
-    if (o.npos != 1)
-        return ctl_usage_err(x, "%s", "needs one MEMBER");
-    if ((rc = ctl_act_begin(x)) != CTL_OK)
-        return rc;
-    rc = ctl_resume(x->cfg, x->st, o.pos[0], x->by, x->now, msg, sizeof(msg));
-    return ctl_act_done(x, rc, msg);
+    int acted;
+    return ctl_cmd_one(x, argc, argv, "needs one MEMBER", ctl_resume, &acted);
 }
 
 int
 ctl_cmd_remove(struct ctl_ctx *x, int argc, char **argv)
 {
-    struct ctl_opts o;
-    char msg[512];
-    int rc = ctl_parse(x, argc, argv, &o);
+    int acted;
+    int rc = ctl_cmd_one(x, argc, argv, "needs one MEMBER", ctl_remove, &acted);
 
-    if (rc != CTL_OK || o.help)
-        return rc;
-    if (o.npos != 1)
-        return ctl_usage_err(x, "%s", "needs one MEMBER");
-    if ((rc = ctl_act_begin(x)) != CTL_OK)
-        return rc;
-    rc = ctl_remove(x->cfg, x->st, o.pos[0], x->by, x->now, msg, sizeof(msg));
-    rc = ctl_act_done(x, rc, msg);
     /* The erased rows must leave the WAL too, not only the database. */
-    if (rc == CTL_OK && store_checkpoint(x->st) != 0)
+    if (acted && rc == CTL_OK && store_checkpoint(x->st) != 0)
         fprintf(stderr, "mentorctl remove: checkpoint: %s (the daemon will do it)\n",
                 store_errmsg(x->st));
     return rc;
