@@ -432,3 +432,38 @@ def make_ca(directory):
                     "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", key, "-out", cert],
                    check=True, stdin=subprocess.DEVNULL, capture_output=True)
     return cert
+
+
+# ---- checks of a played story (test_programme_e2e, test_programme_kill) ----
+
+class Failure(AssertionError):
+    """A check that does not hold: reported by its message, without a traceback."""
+
+
+def check(cond, what):
+    if not cond:
+        raise Failure(what)
+
+
+def run_checks(obj, wanted):
+    """Run obj's check_* methods (only those named in wanted, when it is not
+    empty; with or without the "check_" prefix), printing PASS or FAIL for
+    each.  Returns (passed, failed)."""
+    import traceback
+    passed = failed = 0
+    for name in sorted(n for n in dir(obj) if n.startswith("check_")):
+        if wanted and name not in wanted and name[6:] not in wanted:
+            continue
+        try:
+            getattr(obj, name)()
+            passed += 1
+            print("PASS %s" % name[6:], flush=True)
+        except Exception as e:
+            failed += 1
+            reason = str(e).strip() or type(e).__name__
+            print("FAIL %s: %s" % (name[6:], reason), flush=True)
+            if not isinstance(e, Failure):
+                print("    " + traceback.format_exc().rstrip().replace("\n", "\n    "),
+                      flush=True)
+    return passed, failed
+

@@ -43,13 +43,7 @@ MANAGER_TZ = "UTC"  # [digest] timezone of story.config()
 ADDRESS_RE = re.compile(r"\b(user\d+)@example\.test\b", re.I)
 
 
-class Failure(AssertionError):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
+check = mb.check
 
 
 def seq(s, user):
@@ -402,7 +396,6 @@ class Programme:
 
 def main(argv):
     t0 = time.monotonic()
-    passed = failed = 0
     tmp = tempfile.mkdtemp(prefix="mentord-programme-")
     try:
         need = ["user%d" % i for i in range(1, 26)]
@@ -421,22 +414,7 @@ def main(argv):
         print("e2e-programme: 0 passed, 1 failed", flush=True)
         shutil.rmtree(tmp, ignore_errors=True)
         return 1
-    prog = Programme(s)
-    names = [n for n in dir(prog) if n.startswith("check_")]
-    wanted = argv[1:]
-    for name in names:
-        if wanted and name not in wanted and name[6:] not in wanted:
-            continue
-        try:
-            getattr(prog, name)()
-            passed += 1
-            print("PASS %s" % name[6:], flush=True)
-        except Exception as e:
-            failed += 1
-            reason = str(e).strip() or type(e).__name__
-            print("FAIL %s: %s" % (name[6:], reason), flush=True)
-            if not isinstance(e, Failure):
-                print("    " + traceback.format_exc().rstrip().replace("\n", "\n    "), flush=True)
+    passed, failed = mb.run_checks(Programme(s), argv[1:])
     if failed and os.environ.get("PROGRAMME_KEEP"):
         print("kept %s" % tmp)
     else:

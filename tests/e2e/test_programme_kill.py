@@ -63,13 +63,7 @@ MAX_DELAY = 0.3  # at most this many seconds between the start of a run and its 
 ALIGN_AFTER = 0.5  # a run starting later in a wall-clock second waits for the next one
 
 
-class Failure(AssertionError):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
+check = mb.check
 
 
 def fmt(t):
@@ -318,7 +312,6 @@ class Comparison:
 
 
 def main(argv):
-    passed = failed = 0
     seed = os.environ.get("KILL_SEED") or str(random.SystemRandom().randrange(1 << 32))
     rate = float(os.environ.get("KILL_RATE", "0.3333"))
     runner = KillingRunner(random.Random(seed), rate)
@@ -357,21 +350,7 @@ def main(argv):
         print("e2e-programme-kill: 0 passed, 1 failed", flush=True)
         shutil.rmtree(tmp, ignore_errors=True)
         return 1
-    cmp = Comparison(base, kill, plain, runner)
-    wanted = argv[1:]
-    for name in sorted(n for n in dir(cmp) if n.startswith("check_")):
-        if wanted and name not in wanted and name[6:] not in wanted:
-            continue
-        try:
-            getattr(cmp, name)()
-            passed += 1
-            print("PASS %s" % name[6:], flush=True)
-        except Exception as e:
-            failed += 1
-            reason = str(e).strip() or type(e).__name__
-            print("FAIL %s: %s" % (name[6:], reason), flush=True)
-            if not isinstance(e, Failure):
-                print("    " + traceback.format_exc().rstrip().replace("\n", "\n    "), flush=True)
+    passed, failed = mb.run_checks(Comparison(base, kill, plain, runner), argv[1:])
     if failed:
         print("(reproduce with KILL_SEED=%s)" % seed, flush=True)
     if failed and os.environ.get("PROGRAMME_KEEP"):
