@@ -481,21 +481,8 @@ class Abuse(test_e2e.E2E):
 
 
 def main(argv):
-    loader = unittest.TestLoader()
-    names = [n for n in loader.getTestCaseNames(Abuse) if n in Abuse.__dict__]
-    wanted = argv[1:]
-    if wanted:
-        unknown = [w for w in wanted if w not in names]
-        if unknown:
-            print("unknown test(s): %s" % " ".join(unknown), file=sys.stderr)
-            return 2
-        names = [n for n in names if n in wanted]
-    result = test_e2e.Result()
-    for name in names:
-        Abuse(name).run(result)
-    failed = len(result.failures) + len(result.errors)
-    print("e2e-abuse: %d passed, %d failed" % (result.passed, failed), flush=True)
-    return 1 if failed else 0
+    names = [n for n in unittest.TestLoader().getTestCaseNames(Abuse) if n in Abuse.__dict__]
+    return test_e2e.run_suite(Abuse, names, argv[1:], "e2e-abuse")
 
 
 if __name__ == "__main__":

@@ -520,10 +520,9 @@ class Result(unittest.TestResult):
         self._fail(test, err, "error: ")
 
 
-def main(argv):
-    loader = unittest.TestLoader()
-    names = loader.getTestCaseNames(E2E)
-    wanted = argv[1:]
+def run_suite(case, names, wanted, label):
+    """Run the named test methods of case (only those in wanted, when given),
+    then print the "LABEL: N passed, N failed" line run.sh counts."""
     if wanted:
         unknown = [w for w in wanted if w not in names]
         if unknown:
@@ -532,10 +531,14 @@ def main(argv):
         names = [n for n in names if n in wanted]
     result = Result()
     for name in names:
-        E2E(name).run(result)
+        case(name).run(result)
     failed = len(result.failures) + len(result.errors)
-    print("e2e: %d passed, %d failed" % (result.passed, failed), flush=True)
+    print("%s: %d passed, %d failed" % (label, result.passed, failed), flush=True)
     return 1 if failed else 0
+
+
+def main(argv):
+    return run_suite(E2E, unittest.TestLoader().getTestCaseNames(E2E), argv[1:], "e2e")
 
 
 if __name__ == "__main__":
