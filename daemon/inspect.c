@@ -59,7 +59,8 @@ struct inspect {
     const char *reason;
     int have_bounce;
     struct bounce_info b;
-    char *text; /* the person's own text; NULL when not read */
+    char *text;       /* the person's own text; NULL when not read */
+    char *sent_along; /* with nothing of their own: the quoted/forwarded text; else NULL */
     int have_profile;
     struct profile prof;
     int have_command;
@@ -226,7 +227,13 @@ inspect_person(struct inspect *r, size_t raw_len)
                     raw_len, r->cfg->limits.max_message_size);
         return 0;
     }
-    r->text = reply_extract(m->text);
+    enum reply_origin origin = REPLY_OWN;
+    r->text = reply_read(m->text, &origin);
+    if (r->text != NULL && origin == REPLY_SENT_ALONG) {
+        /* As the daemon: shown, never read. */
+        r->sent_along = r->text;
+        r->text = strdup("");
+    }
     if (r->text == NULL || profile_parse(r->text, &r->prof) != 0)
         return -1;
     r->have_profile = 1;
@@ -247,7 +254,11 @@ inspect_person(struct inspect *r, size_t raw_len)
         if (body.kind == COMMAND_CONFIRM)
             memcpy(r->cmd.token, body.token, sizeof(r->cmd.token));
     }
-    if (r->text[0] == '\0')
+    if (r->sent_along != NULL)
+        inspect_why(r, "the sender wrote nothing of their own: all of the text was quoted or "
+                       "forwarded (shown as \"Sent along\"); it is never read for commands, and "
+                       "the answer says so");
+    else if (r->text[0] == '\0')
         inspect_why(r, "the text has nothing the sender wrote (only quotes, a signature or "
                        "nothing); quoted text is never read for commands");
     inspect_person_kind(r);
@@ -280,6 +291,7 @@ inspect_free(struct inspect *r)
     if (r->have_profile)
         profile_free(&r->prof);
     free(r->text);
+    free(r->sent_along);
     mail_free(r->m);
 }
 
@@ -501,6 +513,10 @@ inspect_print_json(const struct inspect *r, FILE *out)
         inspect_json_key(out, &first, "text");
         inspect_json_str(out, r->text);
     }
+    if (r->sent_along) {
+        inspect_json_key(out, &first, "sent_along");
+        inspect_json_str(out, r->sent_along);
+    }
     if (r->have_bounce) {
         inspect_json_key(out, &first, "bounce");
         inspect_json_bounce(out, &r->b);
@@ -624,6 +640,10 @@ inspect_print_text(const struct inspect *r, FILE *out)
     if (r->text != NULL) {
         fprintf(out, "Text:%s\n", r->text[0] ? "" : "        (empty)");
         inspect_print_indented(out, r->text, "    ");
+    }
+    if (r->sent_along != NULL) {
+        fprintf(out, "Sent along:  (quoted or forwarded, not read)\n");
+        inspect_print_indented(out, r->sent_along, "    ");
     }
     fprintf(out, "Why:\n");
     for (size_t i = 0; i < r->n_why; i++)

@@ -306,12 +306,16 @@ programme_address_command(const struct config *cfg, const struct mail *m, struct
 static int
 programme_help(struct programme_ctx *c, int not_understood)
 {
-    struct template_var v[] = {{"not_understood", not_understood ? "yes" : NULL}};
+    struct template_var v[] = {{"not_understood", not_understood ? "yes" : NULL},
+                               {"only_quoted", not_understood && c->only_quoted ? "yes" : NULL}};
 
-    snprintf(c->detail, c->detail_len, not_understood ? "not understood; sent help" : "help");
+    snprintf(c->detail, c->detail_len, "%s",
+             !not_understood  ? "help"
+             : c->only_quoted ? "not understood (only quoted or forwarded text); sent help"
+                              : "not understood; sent help");
     if (not_understood && programme_event(c, "not-understood", c->m->subject) != 0)
         return -1;
-    return programme_reply(c, "help", v, 1, "reply", NULL);
+    return programme_reply(c, "help", v, 2, "reply", NULL);
 }
 
 /* Returns -1 on error, 0 when handled, 1 when the token is not a confirmation. */
@@ -464,7 +468,12 @@ programme_handle_mail(const struct config *cfg, struct store *st, const struct m
         log_ctx(LOG_LEVEL_WARN, m->message_id, m->from_addr, "not answered: %s", res->detail);
         return programme_event(&c, "no-sender", NULL);
     }
-    char *text = reply_extract(m->text);
+    /* Text sent along (quoted or forwarded) is someone else's: never read, only named. */
+    enum reply_origin origin = REPLY_OWN;
+    char *text = reply_read(m->text, &origin);
+    if (text != NULL && origin != REPLY_OWN)
+        text[0] = '\0';
+    c.only_quoted = origin == REPLY_SENT_ALONG;
     if (text == NULL || profile_parse(text, &c.profile) != 0) {
         free(text);
         snprintf(res->detail, sizeof(res->detail), "out of memory reading the mail");

@@ -22,6 +22,7 @@ struct programme_ctx {
     const struct mail *m;
     time_t now;
     const char *text;       /* what the person wrote (quotes and signature removed) */
+    int only_quoted;        /* nothing of their own: all of the mail was quoted or forwarded */
     struct profile profile; /* "Key: value" lines found in text */
     char ref[64];           /* conversation this mail answers, "" when none */
     char *detail;           /* for the processed-message record */

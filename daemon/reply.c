@@ -6,11 +6,12 @@
  * ATTR_BYTES bytes), so a megabyte of quoting or one endless line costs a
  * few passes over the input and nothing more.
  *
- * Two passes.  The first finds attributions ("On ... wrote:"), which may be
- * wrapped over several lines, so it has to look at lines in context.  The
- * second walks the lines in order, keeping the person's text, dropping quotes
- * and attributions, and stopping at the first thing that starts an unquoted
- * original or a signature.
+ * Two passes, and a third when nothing is the person's own.  The first
+ * finds attributions ("On ... wrote:"), which may be wrapped over several
+ * lines, so it has to look at lines in context.  The second walks the lines
+ * in order, keeping the person's text, dropping quotes and attributions, and
+ * stopping at the first thing that starts an unquoted original or a
+ * signature.
  *
  * Why an inline reply keeps only the person's lines, not the quoted questions
  * they answer (as some trimmers do): the text is read for commands, profile
@@ -20,8 +21,11 @@
  * header is read, even when nothing else is there: it is someone else's text
  * (or, from Gmail's "respond inline", the original with the answers mixed in
  * and no quote marks to tell them apart), and a command in it must never be
- * acted on.  The corpus cases whose sources expect otherwise are listed with
- * these reasons in tests/data/gen_replies_expected.py.
+ * acted on.  When that is all there is, a third pass (walk_sent_along) gives
+ * it back marked as sent along, so the answer can tell the person their mail
+ * held only quoted text, and inspect can show it.  The corpus cases whose
+ * sources expect otherwise are listed with these reasons in
+ * tests/data/gen_replies_expected.py.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -866,7 +870,7 @@ is_filler(const char *s, size_t n)
 {
     for (size_t i = 0; i < n;) {
         const unsigned char *p = (const unsigned char *)s + i;
-        if (strchr(" \t-_=*#~+.", p[0]) != NULL) {
+        if (strchr(" \t-_=*#~+.>", p[0]) != NULL) {
             i++;
         } else if (n - i >= 3 && ((p[0] == 0xE1 && p[1] == 0x90 && p[2] == 0xA7) ||
                                   (p[0] == 0xE2 && p[1] == 0x80 && p[2] >= 0x8B && p[2] <= 0x8D) ||
@@ -959,6 +963,69 @@ walk(const struct line *lines, size_t n, struct out *o)
     return 0;
 }
 
+/* A line of quote markers and spaces only (">", "> >"): an empty line of a quote. */
+static int
+is_empty_quote(const struct line *l)
+{
+    size_t k = 0;
+    while (k < l->len && (l->s[k] == '>' || is_ws((unsigned char)l->s[k])))
+        k++;
+    return k == l->len;
+}
+
+/*
+ * The end of a header block of a forwarded or pasted original starting at
+ * line i ("From: ...", "Date: ...", "Subject: ..." and its wrapped
+ * continuation, "To: ..."): the first blank line, as in a message.  Bounded,
+ * so text that only looks like headers is not swallowed whole.
+ */
+static size_t
+skip_header_block(const struct line *lines, size_t n, size_t i)
+{
+    if (i >= n || header_key(&lines[i]) == 0)
+        return i;
+    size_t j = i;
+    while (j < n && j < i + 2 * HEADER_SCAN && !is_blank(&lines[j]))
+        j++;
+    return j;
+}
+
+/*
+ * When the person wrote nothing of their own, what they sent along: a quote
+ * with its marks, a forwarded message without its separator and header
+ * block, an original pasted under an attribution.  Attributions are left out
+ * and a signature or footer of the sender's ends it.  This is shown back to
+ * the person and to the admin ("only quoted text"); it is never read for
+ * commands, profile fields or ratings.
+ */
+static int
+walk_sent_along(const struct line *lines, size_t n, struct out *o)
+{
+    int started = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct line *l = &lines[i];
+        const char *s = l->s;
+        size_t len = l->len;
+        trim(&s, &len);
+        if (l->kind == LINE_ATTRIB || (!started && is_empty_quote(l)))
+            continue;
+        if (is_dash_wrapped(s, len) || is_forward_intro(s, len) || is_underscore_rule(s, len)) {
+            i = skip_header_block(lines, n, i + 1) - 1;
+            continue;
+        }
+        if (is_header_block(lines, n, i)) {
+            i = skip_header_block(lines, n, i) - 1;
+            continue;
+        }
+        if (is_sig_separator(s, len) || is_footer(s, len))
+            break;
+        started = 1;
+        if (out_line(o, l) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* Copy text with CRLF and lone CR turned into LF; NULL is "". */
 static char *
 normalise(const char *text, size_t *len)
@@ -1008,7 +1075,7 @@ split_lines(const char *text, size_t len, size_t *count)
 }
 
 char *
-reply_extract(const char *text)
+reply_read(const char *text, enum reply_origin *origin)
 {
     size_t len, n;
     char *copy = normalise(text, &len);
@@ -1022,11 +1089,32 @@ reply_extract(const char *text)
     find_attributions(lines, n);
     struct out o = {0};
     int rc = walk(lines, n, &o);
+    char *own = rc < 0 ? NULL : finish(&o);
+    enum reply_origin from = REPLY_OWN;
+    if (own != NULL && own[0] == '\0') {
+        free(own);
+        memset(&o, 0, sizeof(o));
+        rc = walk_sent_along(lines, n, &o);
+        own = rc < 0 ? NULL : finish(&o);
+        from = own != NULL && own[0] != '\0' ? REPLY_SENT_ALONG : REPLY_NONE;
+    }
     free(lines);
     free(copy);
-    if (rc < 0) {
+    if (own == NULL) {
         free(o.data);
         return NULL;
     }
-    return finish(&o);
+    if (origin != NULL)
+        *origin = from;
+    return own;
+}
+
+char *
+reply_extract(const char *text)
+{
+    enum reply_origin origin;
+    char *r = reply_read(text, &origin);
+    if (r != NULL && origin != REPLY_OWN)
+        r[0] = '\0';
+    return r;
 }

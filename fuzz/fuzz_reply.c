@@ -1,4 +1,4 @@
-/* fuzz_reply: reply_extract on arbitrary text (a NUL-terminated copy of the input). */
+/* fuzz_reply: reply_read (own text, then the text sent along) on arbitrary text. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,7 +14,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(text, data, size);
     text[size] = '\0';
-    free(reply_extract(text));
+    enum reply_origin origin;
+    free(reply_read(text, &origin));
     free(text);
     return 0;
 }

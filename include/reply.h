@@ -20,16 +20,39 @@
  *     ("Sent from my iPhone", "Get Outlook for iOS", "Envoyé de mon iPhone").
  * "Best regards," and what follows it are kept: a sign-off is the person's.
  *
- * Text that only quotes (nothing written by the person) gives "": quoted
- * text is never read for commands.  Linear in the size of the input, without
- * regular expressions.
+ * Text that only quotes (nothing written by the person) gives "" from
+ * reply_extract: quoted text is never read for commands.  reply_read gives
+ * that quoted or forwarded text instead, marked as sent along, for showing.
+ * Linear in the size of the input, without regular expressions.
  */
 #ifndef MENTORD_REPLY_H
 #define MENTORD_REPLY_H
 
+/* Where reply_read's text comes from. */
+enum reply_origin {
+    REPLY_OWN,        /* the person wrote it */
+    REPLY_SENT_ALONG, /* nothing of their own: the quoted or forwarded text they sent */
+    REPLY_NONE,       /* nothing at all ("") */
+};
+
+/*
+ * The text of the reply, malloc'd: the person's own text (as reply_extract)
+ * when there is any.  When the person wrote nothing of their own, it is what
+ * they sent along instead, and *origin says so: the quote with its "> "
+ * marks, a forwarded message without its separator and header block, or an
+ * original pasted under an attribution ("On ... wrote:" lines left out).
+ * That text is for showing (the answer that says "your mail had only quoted
+ * text", mentorctl inspect); it is someone else's words, so nothing in it is
+ * ever read for commands, profile fields or ratings.  Returns NULL only when
+ * memory runs out.
+ */
+char *reply_read(const char *text, enum reply_origin *origin);
+
 /*
  * The person's own text, malloc'd, with trailing spaces removed from each line
- * and leading/trailing blank lines removed ("" when nothing is left).  text may
+ * and leading/trailing blank lines removed ("" when nothing is left, also
+ * when reply_read would give text sent along).  This is what commands,
+ * profile fields and check-in ratings are read from.  text may
  * be NULL (treated as "").  Returns NULL only when memory runs out.
  */
 char *reply_extract(const char *text);

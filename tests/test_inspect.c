@@ -208,6 +208,14 @@ static const char QUOTED_COMMAND[] = "From: dan@example.net\n"
                                      "> leave\n"
                                      "> unsubscribe\n";
 
+static const char ONLY_QUOTED[] = "From: gus@example.net\n"
+                                  "To: mentors@example.org\n"
+                                  "Subject: Re: hello\n"
+                                  "\n"
+                                  "On Mon, 3 Mar 2025 at 10:00, Mentors <mentors@example.org> "
+                                  "wrote:\n"
+                                  "> Reply JOIN to sign up.\n";
+
 static const char PROFILE[] = "From: erin@example.net\n"
                               "To: mentors@example.org\n"
                               "Subject: my details\n"
@@ -311,6 +319,26 @@ test_quoted_command_not_read(void **state)
     assert_int_equal(json_lines_valid(j), 1);
     assert_non_null(strstr(j, "\"kind\":\"unknown\""));
     assert_non_null(strstr(j, "\"text\":\"Thanks, that sounds good!\""));
+    free(j);
+}
+
+/* Nothing of the sender's own: the quote is shown as sent along, and not read. */
+static void
+test_only_quoted(void **state)
+{
+    (void)state;
+    char *t = run(ONLY_QUOTED, 0);
+    assert_non_null(strstr(t, "Command:     (none)"));
+    assert_non_null(strstr(t, "Text:        (empty)\n"));
+    assert_non_null(strstr(t, "Sent along:  (quoted or forwarded, not read)\n"
+                              "    > Reply JOIN to sign up.\n"));
+    assert_non_null(strstr(t, "wrote nothing of their own"));
+    free(t);
+    char *j = run(ONLY_QUOTED, 1);
+    assert_int_equal(json_lines_valid(j), 1);
+    assert_non_null(strstr(j, "\"text\":\"\""));
+    assert_non_null(strstr(j, "\"sent_along\":\"> Reply JOIN to sign up.\""));
+    assert_null(strstr(j, "\"name\":\"join\""));
     free(j);
 }
 
@@ -468,6 +496,7 @@ main(void)
         cmocka_unit_test(test_bounce),
         cmocka_unit_test(test_auto_reply),
         cmocka_unit_test(test_quoted_command_not_read),
+        cmocka_unit_test(test_only_quoted),
         cmocka_unit_test(test_profile),
         cmocka_unit_test(test_confirmation_ref),
         cmocka_unit_test(test_confirm_token_in_body),

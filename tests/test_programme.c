@@ -505,6 +505,29 @@ test_quoted_command_is_not_acted_on(void **state)
     assert_int_equal(db_count(f, "SELECT count(*) FROM tokens"), 0);
 }
 
+/* A mail that only quotes or forwards gets told so, and nothing in it is acted on. */
+static void
+test_only_quoted_mail_is_told_so(void **state)
+{
+    struct fixture *f = *state;
+    struct sent s;
+
+    deliver(f, mail(f, "cat@example.test", "Fwd: hello", NULL,
+                    "---------- Forwarded message ---------\r\nFrom: Dan <dan@example.test>\r\n"
+                    "Date: Mon, 5 Jan 2026\r\nSubject: hello\r\nTo: cat@example.test\r\n\r\n"
+                    "JOIN\r\nSkills: C\r\n"));
+    last_sent(f, &s);
+    assert_non_null(strstr(s.body, "could not tell"));
+    assert_non_null(strstr(s.body, "quoted or forwarded from another message"));
+    assert_int_equal(db_count(f, "SELECT count(*) FROM tokens"), 0);
+    assert_int_equal(db_count(f, "SELECT count(*) FROM members"), 0);
+    /* A mail with the person's own words is not told it only quotes. */
+    deliver(f, mail(f, "cat@example.test", "hello", NULL, "hm\r\n\r\n> JOIN\r\n"));
+    last_sent(f, &s);
+    assert_non_null(strstr(s.body, "could not tell"));
+    assert_null(strstr(s.body, "quoted or forwarded"));
+}
+
 static void
 test_plus_address_names_the_command(void **state)
 {
@@ -744,6 +767,7 @@ main(void)
         T(test_profile_lines_update_and_echo),
         T(test_unknown_request_gets_help),
         T(test_quoted_command_is_not_acted_on),
+        T(test_only_quoted_mail_is_told_so),
         T(test_plus_address_names_the_command),
         T(test_auto_reply_is_recorded_and_sets_away),
         T(test_own_address_and_bulk_are_not_answered),

@@ -35,11 +35,6 @@ QUOTE_CONTEXT = ("keeps the quote the person answers below it; mentord's text ho
                  "must never be read for them; the one rule that would match (keep quotes no "
                  "'On ... wrote:' introduces) tells nothing about whether the answers need "
                  "the question")
-ATTRIB_TOP = ("reads the unmarked text below an attribution on the first line as the reply "
-              "(Gmail's 'respond inline' drops the quote marks, so the original and the answers "
-              "cannot be told apart); mentord reads none of it, so nothing of the original is "
-              "acted on (test_quoted_command_never_survives: 'Am ... schrieb ...:' + JOIN)")
-
 CONFLICTS = {
     "ert-quote_and_text.txt": QUOTE_CONTEXT,
     "ert-embedded_email_16.txt": QUOTE_CONTEXT,
@@ -51,15 +46,6 @@ CONFLICTS = {
                                 "signature (discourse: under 7 lines); erp-email_1_2 keeps it for "
                                 "the same shape, and a bottom-posted answer ('Yes, pause 2 weeks') "
                                 "must never be lost",
-    "ert-quote_only.txt": "returns the quote when nothing else is there; the person wrote "
-                          "nothing, so mentord's text is \"\" (include/reply.h)",
-    "ert-embedded_email_17.txt": ATTRIB_TOP,
-    "ert-embedded_email_18.txt": ATTRIB_TOP,
-    "ert-forwarded_message.txt": "returns the forwarded body because nothing is written above it "
-                                 "(ert-forwarded_gmail and _apple drop the same body below the "
-                                 "sender's line): it is someone else's text either way, and a "
-                                 "command in it is never acted on (test_quoted_command_never_"
-                                 "survives: '---------- Forwarded message' + JOIN)",
     "talon-iphone.eml": "keeps 'Sent from my iPhone'; issue 3 says strip phone footers "
                         "(erp-email_iPhone asserts that)",
     "talon-sparrow.eml": "keeps the '-- ' signature; issue 3 says strip '-- ' signatures "
