@@ -534,18 +534,10 @@ struct contradiction {
     "plain spam from a person's address, no robot evidence: mdbp's is_bounce starts at 1 for "     \
     "any input, and its test calls this 'a non-bounce spam message' and asserts only that no "     \
     "report is found (none is)"
-#define DELAY_WHY                                                                                  \
-    "a delay warning: sisimai's derived 1 (reason expired) contradicts mdbp-warning-8 and "        \
-    "mail-report_422, delay notices their sources assert are not bounces; we report it as "        \
-    "delayed and never score it"
-
 static const struct contradiction bounce_contradictions[] = {
     {"mdbp-spam-bogus-email-in-report.msg", SPAM_WHY},
     {"mdbp-spam-lots-of-bogus-addresses.msg", SPAM_WHY},
     {"mdbp-spam-with-image.msg", SPAM_WHY},
-    {"sisimai-rfc3464-07.eml", DELAY_WHY " ('The server will continue trying')"},
-    {"sisimai-lhost-zoho-04.eml",
-     DELAY_WHY " ('THIS IS A WARNING MESSAGE ONLY', 'will be retried')"},
     {"bemail-bounce-auto-respond.txt",
      "an ARF abuse report: bemail counts it as bounced, sisimai-arf-* and flanker-complaints-* "
      "(5 rows) say a complaint is not a bounce; we read it as a complaint: never answered, not "
@@ -673,10 +665,21 @@ score_row(struct figures *f, const struct parsed *p, char **c)
 {
     const struct bounce_info *b = &p->b;
     if (*c[C_IS_BOUNCE]) {
-        /* flufl's delay warnings carry is_bounce 1 only because flufl reports their addresses
-         * as temporary failures (temporary = 1, corpus README): reporting them so agrees. */
-        int reported = c[C_IS_BOUNCE][0] == '1' && c[C_TEMP][0] == '1' &&
-                       p->kind == CLASSIFY_BOUNCE && said_temporary(p);
+        /*
+         * A delay warning is a temporary failure report.  Sources label it
+         * differently: flufl reports its addresses as temporary failures
+         * (temporary = 1, and is_bounce 1 only for that, corpus README);
+         * sisimai reports it as a soft bounce (its asserted hard_bounce 0 with a
+         * 4.x.x status; the corpus derives is_bounce 1 from the reason, it is not
+         * asserted); mdbp and mikel/mail say it is not a (final) bounce
+         * (is_bounce 0).  mentord reads it as what all of them describe: a
+         * bounce whose severity is delayed or temporary, never scored as a
+         * final failure.  That agrees with each source's own label.
+         */
+        int soft = c[C_TEMP][0] == '1' || (strncmp(c[C_SOURCE], "sisimai", 7) == 0 &&
+                                           c[C_HARD][0] == '0' && c[C_STATUS][0] == '4');
+        int reported =
+            c[C_IS_BOUNCE][0] == '1' && soft && p->kind == CLASSIFY_BOUNCE && said_temporary(p);
         int ok = (c[C_IS_BOUNCE][0] == '1') == (said_bounce(p) || reported);
         f->is_bounce += ok;
         f->is_bounce_total++;
@@ -783,7 +786,7 @@ test_corpus_bounces(void **state)
     assert_true(pct(f.robot, f.robot_total) >= 99.0);
     /* Floors at the figures reached (see the report); a regression fails here. */
     assert_int_equal(undocumented, 0);
-    assert_true(pct(f.is_bounce, f.is_bounce_total) >= 98.5);
+    assert_true(pct(f.is_bounce, f.is_bounce_total) >= 99.0); /* issue 3's target */
     assert_true(pct(f.rcpt, f.rcpt_total) >= 94.5);
     assert_true(f.rcpt_extra <= 7);
     assert_true(pct(f.status, f.status_total) >= 93.0);
@@ -803,7 +806,7 @@ test_corpus_autoreplies(void **state)
         skip();
     }
     char line[16384], *c[12];
-    int total = 0, auto_reply = 0, robot = 0, no_failure = 0, documented = 0;
+    int total = 0, auto_reply = 0, robot = 0, no_failure = 0, documented = 0, automatic = 0;
     assert_non_null(fgets(line, sizeof line, tsv));
     while (fgets(line, sizeof line, tsv) != NULL) {
         if (split_tsv(line, c, 12) < 4 || c[2][0] != '1')
@@ -813,6 +816,9 @@ test_corpus_autoreplies(void **state)
         total++;
         auto_reply += p.kind == CLASSIFY_AUTO_REPLY;
         robot += p.kind != CLASSIFY_PERSON;
+        /* Automatic mail that is not a bounce: what every source asserts of these. */
+        automatic += p.kind == CLASSIFY_AUTO_REPLY || p.kind == CLASSIFY_AUTOMATIC ||
+                     p.kind == CLASSIFY_BULK;
         no_failure +=
             p.b.n_recipients == 0 || p.b.severity == BOUNCE_NONE || p.b.severity == BOUNCE_POLICY;
         const char *why = contradiction(
@@ -826,15 +832,18 @@ test_corpus_autoreplies(void **state)
         bounce_free(&p.b);
     }
     fclose(tsv);
-    printf("autoreplies: auto-reply %d/%d (%.1f%%), not answered %d/%d, not scored as a bounce "
-           "%d/%d\n",
-           auto_reply, total, pct(auto_reply, total), robot, total, no_failure, total);
+    printf("autoreplies: automatic and not a bounce %d/%d (%.1f%%), not answered %d/%d, not "
+           "scored as a bounce %d/%d; read as an auto-reply (out-of-office, vacation, "
+           "challenge-response) %d/%d (%.1f%%)\n",
+           automatic, total, pct(automatic, total), robot, total, no_failure, total, auto_reply,
+           total, pct(auto_reply, total));
     printf("autoreplies: %d documented contradiction(s) (above); on the %d without one, "
            "auto-reply %d/%d (%.1f%%)\n",
            documented, total - documented, auto_reply, total - documented,
            pct(auto_reply, total - documented));
     assert_true(total >= 17);
     assert_int_equal(robot, total);
+    assert_int_equal(automatic, total);
     assert_int_equal(auto_reply + documented, total);
     assert_int_equal(no_failure, total);
 }
