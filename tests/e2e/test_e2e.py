@@ -228,6 +228,24 @@ class E2E(unittest.TestCase):
         self.assertIn("MENTOR", body)
         self.assertIsNone(self.role("cat"), "a question made cat a member")
 
+    def test_only_quoted_mail_is_told_so(self):
+        # cat answers mentord's help mail without writing anything: a phone's
+        # "reply" sends only the quote, which names JOIN and MENTOR.
+        mb.send("cat", "mentors", "what is this?", "I got this address from a friend.")
+        self.once()
+        first = self.one_reply("cat")
+        quoted = "\n".join("> " + line for line in mb.body_text(first).splitlines())
+        mb.send("cat", "mentors", "Re: " + str(first["Subject"]),
+                "On Mon, 2 Mar 2026 at 09:15, Mentors <mentors@example.test> wrote:\n" + quoted,
+                headers={"In-Reply-To": str(first["Message-ID"])})
+        self.once()
+        msgs = mb.wait_for("cat", 2)
+        self.assertEqual(len(msgs), 2)
+        body = mb.body_text(msgs[1])
+        self.assertIn("quoted or forwarded from another message", body)
+        self.assertNotIn("quoted or forwarded", mb.body_text(first))
+        self.assertIsNone(self.role("cat"), "a quoted JOIN made cat a member")
+
     def test_second_run_sends_nothing(self):
         mb.send("ann", "mentors", "join", "Hi")
         mb.send("bob", "mentors", "volunteer", "Hi")
