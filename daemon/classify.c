@@ -67,6 +67,8 @@ classify_name(enum classify_kind kind)
         return "automatic";
     case CLASSIFY_LOOP:
         return "loop";
+    case CLASSIFY_SPAM:
+        return "spam";
     }
     return "unknown";
 }
@@ -562,6 +564,38 @@ is_automatic(const struct mail *m, const char **why)
     return 1;
 }
 
+/* Does header value v start with word (case-insensitive), followed by its end, ',' or space? */
+static int
+starts_word(const char *v, const char *word)
+{
+    if (v == NULL)
+        return 0;
+    while (*v == ' ' || *v == '\t')
+        v++;
+    size_t n = strlen(word);
+    return strncasecmp(v, word, n) == 0 &&
+           (v[n] == '\0' || v[n] == ',' || v[n] == ' ' || v[n] == '\t' || v[n] == ';');
+}
+
+/*
+ * The verdict of the receiving server's spam filter: SpamAssassin's
+ * X-Spam-Flag: YES and X-Spam-Status: Yes, ...; Rspamd's X-Spam: Yes.
+ * "No" verdicts and bare scores decide nothing.
+ */
+static int
+is_spam(const struct mail *m, const char **why)
+{
+    if (starts_word(mail_header(m, "X-Spam-Flag"), "yes"))
+        *why = "X-Spam-Flag: YES (the server's spam filter)";
+    else if (starts_word(mail_header(m, "X-Spam-Status"), "yes"))
+        *why = "X-Spam-Status: Yes (the server's spam filter)";
+    else if (starts_word(mail_header(m, "X-Spam"), "yes"))
+        *why = "X-Spam: Yes (the server's spam filter)";
+    else
+        return 0;
+    return 1;
+}
+
 enum classify_kind
 classify_mail(const struct mail *m, const char *own_address, const char **reason)
 {
@@ -582,6 +616,8 @@ classify_mail(const struct mail *m, const char *own_address, const char **reason
             kind = CLASSIFY_BULK;
         else if (is_automatic(m, &why))
             kind = CLASSIFY_AUTOMATIC;
+        else if (is_spam(m, &why))
+            kind = CLASSIFY_SPAM;
     }
     if (reason != NULL)
         *reason = why;

@@ -177,6 +177,8 @@ static const struct digest_figure_def digest_figure_defs[] = {
      offsetof(struct store_digest_counts, milestones)},
     {"floods", "Mail over the reply budget", DIGEST_COUNT,
      offsetof(struct store_digest_counts, floods)},
+    {"spam", "Mail marked as spam (not answered)", DIGEST_COUNT,
+     offsetof(struct store_digest_counts, spam)},
 };
 
 #define N_FIGURES (sizeof(digest_figure_defs) / sizeof(digest_figure_defs[0]))

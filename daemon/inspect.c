@@ -40,6 +40,8 @@ static const struct inspect_kind KIND_BOUNCE = {"bounce", "bounce (not answered)
 static const struct inspect_kind KIND_AUTO_REPLY = {"auto-reply", "auto-reply (not answered)"};
 static const struct inspect_kind KIND_LIST = {"list", "list/bulk mail (not answered)"};
 static const struct inspect_kind KIND_AUTOMATIC = {"automatic", "automatic mail (not answered)"};
+static const struct inspect_kind KIND_SPAM = {"spam", "marked as spam by the server's filter (not "
+                                                      "answered)"};
 static const struct inspect_kind KIND_LOOP = {"loop", "our own mail looping back (not answered)"};
 static const struct inspect_kind KIND_UNKNOWN = {"unknown", "not understood: help would be sent"};
 static const struct inspect_kind KIND_UNPARSEABLE = {"unparseable",
@@ -114,6 +116,8 @@ inspect_automatic_kind(enum classify_kind k)
         return &KIND_LIST;
     case CLASSIFY_LOOP:
         return &KIND_LOOP;
+    case CLASSIFY_SPAM:
+        return &KIND_SPAM;
     case CLASSIFY_AUTOMATIC:
     case CLASSIFY_PERSON:
         break;

@@ -107,6 +107,7 @@ static const struct counts_sql counts_sqls[] = {
     {offsetof(struct store_digest_counts, conversions), "conversions", EVENTS_IN("conversion")},
     {offsetof(struct store_digest_counts, milestones), "milestones", EVENTS_IN("milestone")},
     {offsetof(struct store_digest_counts, floods), "floods", EVENTS_IN("flood")},
+    {offsetof(struct store_digest_counts, spam), "spam", EVENTS_IN("spam")},
 };
 
 _Static_assert(sizeof counts_sqls / sizeof counts_sqls[0] ==

@@ -3,7 +3,11 @@
  *
  * Automatic mail (bounces, out-of-office, RFC 3834 Auto-Submitted, list
  * traffic, our own mail looping back) is recorded and never answered: an
- * answer to a robot starts a mail loop.
+ * answer to a robot starts a mail loop.  Neither is mail the receiving
+ * server's spam filter marked as spam: spam comes from forged senders, and
+ * answering it sends mail to people who never wrote (backscatter).  The
+ * header need not be trusted: a forged one only keeps its own sender from
+ * being answered.
  */
 #ifndef MENTORD_CLASSIFY_H
 #define MENTORD_CLASSIFY_H
@@ -17,6 +21,7 @@ enum classify_kind {
     CLASSIFY_BULK,       /* Precedence bulk/junk/list, mailing-list traffic */
     CLASSIFY_AUTOMATIC,  /* Auto-Submitted, no-reply/MAILER-DAEMON senders, empty Return-Path */
     CLASSIFY_LOOP,       /* from our own address */
+    CLASSIFY_SPAM,       /* the receiving server's spam filter said so (X-Spam-Flag: YES, ...) */
 };
 
 /*

@@ -500,6 +500,7 @@ struct store_digest_counts {
     long conversions;     /* mentees who became mentors */
     long milestones;      /* mentors to recognise */
     long floods;          /* mail over the reply budget */
+    long spam;            /* mail the server's spam filter marked, not answered */
 };
 int store_digest_counts(struct store *st, time_t start, time_t end,
                         struct store_digest_counts *out);

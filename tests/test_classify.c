@@ -274,6 +274,36 @@ test_automatic_senders(void **state)
                 "null Return-Path");
 }
 
+/* The receiving server's spam filter said so: never answered (no backscatter). */
+static void
+test_spam_verdict(void **state)
+{
+    (void)state;
+    expect_kind("From: ann@example.net\nX-Spam-Flag: YES\n\nx\n", CLASSIFY_SPAM, "X-Spam-Flag");
+    expect_kind("From: ann@example.net\nX-Spam-Status: Yes, score=9.1 required=5.0\n\nx\n",
+                CLASSIFY_SPAM, "X-Spam-Status");
+    expect_kind("From: ann@example.net\nX-Spam-Status: Yes\n\nx\n", CLASSIFY_SPAM, "X-Spam-Status");
+    expect_kind("From: ann@example.net\nX-Spam: yes\n\nx\n", CLASSIFY_SPAM, "X-Spam:");
+    /* "No" verdicts, bare scores and look-alikes are a person's mail. */
+    expect_kind("From: ann@example.net\nX-Spam-Flag: NO\n\nx\n", CLASSIFY_PERSON, "no automatic");
+    expect_kind("From: ann@example.net\nX-Spam-Status: No, score=1.2 required=5.0\n\nx\n",
+                CLASSIFY_PERSON, "no automatic");
+    expect_kind("From: ann@example.net\nX-Spam-Score: 12.5\nX-Spam-Level: ************\n\nx\n",
+                CLASSIFY_PERSON, "no automatic");
+    expect_kind("From: ann@example.net\nX-Spam-Status: Yesterday\n\nx\n", CLASSIFY_PERSON,
+                "no automatic");
+    /* A bounce stays a bounce, and an auto-reply an auto-reply, whatever the filter said. */
+    expect_kind("From: MAILER-DAEMON@mx.example.net\nX-Spam-Flag: YES\n"
+                "Subject: Undelivered Mail Returned to Sender\n"
+                "Content-Type: multipart/report; report-type=delivery-status; boundary=b\n\n"
+                "--b\nContent-Type: text/plain\n\nfailed\n--b\n"
+                "Content-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.net\n\n"
+                "Final-Recipient: rfc822; bob@example.net\nAction: failed\nStatus: 5.1.1\n--b--\n",
+                CLASSIFY_BOUNCE, "");
+    expect_kind("From: ann@example.net\nAuto-Submitted: auto-replied\nX-Spam-Flag: YES\n\nx\n",
+                CLASSIFY_AUTO_REPLY, "");
+}
+
 static void
 test_names(void **state)
 {
@@ -284,6 +314,7 @@ test_names(void **state)
     assert_string_equal(classify_name(CLASSIFY_BULK), "bulk");
     assert_string_equal(classify_name(CLASSIFY_AUTOMATIC), "automatic");
     assert_string_equal(classify_name(CLASSIFY_LOOP), "loop");
+    assert_string_equal(classify_name(CLASSIFY_SPAM), "spam");
     /* reason is optional. */
     struct mail *m = NULL;
     char err[64];
@@ -357,10 +388,12 @@ static const char *const automatic_in_mime[] = {
     "mail-mime_emails-raw_email_with_mimepart_without_content_type.eml", /* DSN */
     "mail-plain_emails-raw_email_trailing_dot.eml",                      /* noreply@rubyforge */
     "rt-multipart-report.eml",                                           /* DSN */
+    "mail-plain_emails-raw_email_bad_time.eml", /* spam: X-Spam-Status: Yes (MailScanner) */
+    "mail-error_emails-empty_group_lists.eml",  /* spam: X-Spam-Status: Yes (MailScanner) */
 };
 
 struct tally {
-    int total, person, wrong, kinds[CLASSIFY_LOOP + 1];
+    int total, person, wrong, kinds[CLASSIFY_SPAM + 1];
 };
 
 /* Classify every message file in dir whose name starts with prefix ("" for all). */
@@ -410,7 +443,7 @@ static void
 print_tally(const char *what, const struct tally *t)
 {
     printf("classify: %s %d/%d person;", what, t->person, t->total);
-    for (int k = CLASSIFY_BOUNCE; k <= CLASSIFY_LOOP; k++)
+    for (int k = CLASSIFY_BOUNCE; k <= CLASSIFY_SPAM; k++)
         printf(" %s %d", classify_name(k), t->kinds[k]);
     printf("\n");
 }
@@ -474,6 +507,7 @@ main(void)
         cmocka_unit_test(test_mdaemon_bounce),
         cmocka_unit_test(test_bulk),
         cmocka_unit_test(test_automatic_senders),
+        cmocka_unit_test(test_spam_verdict),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_corpus_robots),
         cmocka_unit_test(test_corpus_people),

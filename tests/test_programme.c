@@ -582,6 +582,27 @@ test_own_address_and_bulk_are_not_answered(void **state)
     assert_int_equal(db_count(f, "SELECT count(*) FROM outbox"), 0);
 }
 
+/* Mail the server's spam filter marked is recorded, not answered, and counted for the digest. */
+static void
+test_spam_is_recorded_not_answered(void **state)
+{
+    struct fixture *f = *state;
+
+    assert_string_equal(deliver(f, mail(f, "ann@example.test", "JOIN",
+                                        "X-Spam-Flag: YES\r\nX-Spam-Status: Yes, score=8.2\r\n",
+                                        "Win a prize\r\n")),
+                        "recorded");
+    assert_int_equal(db_count(f, "SELECT count(*) FROM outbox"), 0);
+    assert_int_equal(db_count(f, "SELECT count(*) FROM members"), 0);
+    assert_int_equal(db_count(f, "SELECT count(*) FROM events WHERE kind = 'spam'"), 1);
+    /* A "No" verdict is a person's mail, answered as always. */
+    assert_string_equal(
+        deliver(f, mail(f, "bob@example.test", "JOIN",
+                        "X-Spam-Flag: NO\r\nX-Spam-Status: No, score=0.1\r\n", "Hello\r\n")),
+        "answered");
+    assert_int_equal(db_count(f, "SELECT count(*) FROM outbox"), 1);
+}
+
 static char *
 dsn_action(struct fixture *f, const char *rcpt, const char *status, const char *action)
 {
@@ -771,6 +792,7 @@ main(void)
         T(test_plus_address_names_the_command),
         T(test_auto_reply_is_recorded_and_sets_away),
         T(test_own_address_and_bulk_are_not_answered),
+        T(test_spam_is_recorded_not_answered),
         T(test_bounces_score_and_mark_undeliverable),
         T(test_policy_bounce_is_not_scored),
         T(test_bounced_confirmation_is_discarded),

@@ -142,12 +142,15 @@ test_counts_flow_in_period(void **state)
     add_event(st, T0 + DAY, "newcomer", "c@example.org", "asked"); /* not a confirmation */
     add_event(st, T0 + 2 * DAY, "mentor", "m@example.org", "confirmed");
     add_event(st, T0 + 3 * DAY, "flood", "x@example.org", NULL);
+    add_event(st, T0 + 3 * DAY, "spam", "s@example.org", "X-Spam-Flag: YES");
+    add_event(st, T0 + 8 * DAY, "spam", "s@example.org", NULL);               /* after */
     add_event(st, T0 + 7 * DAY, "newcomer", "late@example.org", "confirmed"); /* at the end */
 
     assert_int_equal(store_digest_counts(st, T0, T0 + 7 * DAY, &c), 0);
     assert_int_equal(c.joins_newcomers, 2);
     assert_int_equal(c.joins_mentors, 1);
     assert_int_equal(c.floods, 1);
+    assert_int_equal(c.spam, 1);
     assert_int_equal(c.proposals, 0);
     assert_int_equal(c.response_rate, -1); /* no check-ins: nothing to measure */
     assert_int_equal(c.avg_rating, -1);

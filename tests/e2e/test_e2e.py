@@ -271,6 +271,8 @@ class E2E(unittest.TestCase):
         mb.send("dan", "mentors", "Out of office: join",
                 "I am away until Monday.", headers={"X-Autoreply": "yes"})
         mb.send("mentors", "mentors", "join", "talking to myself")
+        mb.send("eve", "mentors", "join", "Win a prize!", headers={
+            "X-Spam-Flag": "YES", "X-Spam-Status": "Yes, score=9.3 required=5.0"})
         dsn = (
             "From: Mail Delivery System <MAILER-DAEMON@%(d)s>\r\n"
             "To: mentors@%(d)s\r\n"
@@ -296,10 +298,12 @@ class E2E(unittest.TestCase):
         mb.send("MAILER-DAEMON", "mentors", raw=dsn, envelope_from="")
         self.once()
         time.sleep(QUIET)
-        for user in ("ann", "bob", "dan", "mentors"):
+        for user in ("ann", "bob", "dan", "eve", "mentors"):
             self.assertEqual(mb.count(user), 0, "%s was answered" % user)
-        self.assertEqual(mb.count("mentors", "Processed"), 5)
-        self.assertEqual(self.outcomes(), ["recorded"] * 5)
+        self.assertEqual(mb.count("mentors", "Processed"), 6)
+        self.assertEqual(self.outcomes(), ["recorded"] * 6)
+        self.assertEqual(
+            mb.sqlite(self.db, "SELECT count(*) FROM events WHERE kind = 'spam'")[0][0], 1)
         self.assertEqual(mb.sqlite(self.db, "SELECT count(*) FROM outbox")[0][0], 0)
 
     # ---- headers from strangers ----
