@@ -27,6 +27,13 @@ import mailbed as mb  # noqa: E402
 
 QUIET = 0.5  # seconds to wait when asserting that nothing arrives
 
+# The shared corpus of real-world mail, beside the project's root (may be absent).
+CORPUS = os.path.join(os.path.dirname(mb.REPO), "shared", "corpus")
+# Plain spam from people's addresses in the bounces folder: nothing automatic about
+# it and no spam filter's verdict, so it is answered like any person's mail.
+SPAM_FROM_PEOPLE = {"mdbp-spam-bogus-email-in-report.msg", "mdbp-spam-lots-of-bogus-addresses.msg",
+                    "mdbp-spam-with-image.msg", "mdbp-spam-with-badly-parsed-email.msg"}
+
 
 def header_block(raw):
     """The raw header block of a message, unfolded lines as bytes."""
@@ -495,6 +502,60 @@ class E2E(unittest.TestCase):
         self.assertIsNone(self.role("ann"), "an unread mail made ann a member")
         self.assertEqual(mb.count("mentors"), 0)
 
+    # ---- the shared corpus of real mail ----
+
+    def _corpus_files(self):
+        for folder in ("bounces", "autoreplies", "mime", "replies"):
+            d = os.path.join(CORPUS, folder)
+            for name in sorted(os.listdir(d)):
+                if not name.startswith("expected") and not name.endswith((".json", ".tsv")):
+                    yield folder, name, os.path.join(d, name)
+
+    def test_corpus_through_the_daemon(self):
+        """Every mail of the shared corpus, as a server would deliver it, through
+        the real daemon: none stalls the inbox or crashes it, and no bounce or
+        auto-reply is answered."""
+        if not os.path.isdir(CORPUS):
+            self.skipTest("corpus %s absent" % CORPUS)
+        m = mb._imap("mentors")
+        uids, refused = {}, []
+        try:
+            for folder, name, path in self._corpus_files():
+                with open(path, "rb") as f:
+                    raw = f.read()
+                if raw.startswith(b"From "):  # saved from an mbox: no such line over IMAP
+                    raw = raw.split(b"\n", 1)[-1]
+                raw = raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+                typ, data = m.append("INBOX", None, None, raw)
+                got = re.search(rb"APPENDUID \d+ (\d+)", data[0] or b"") if typ == "OK" else None
+                if got is None:
+                    refused.append((name, data))
+                    continue
+                uids[int(got.group(1))] = (folder, name)
+        finally:
+            mb._logout(m)
+        # Dovecot refuses only mail it cannot store (NUL bytes); the rest is the test.
+        self.assertLessEqual(len(refused), 5, refused)
+        self.assertGreaterEqual(len(uids), 900)
+        for _ in range(5):
+            if mb.count("mentors") == 0:
+                break
+            self.once()
+        self.assertEqual(mb.count("mentors"), 0, "the corpus stalled the inbox")
+        rows = mb.sqlite(self.db, "SELECT uid, outcome FROM messages")
+        outcome = {uid: out for uid, out in rows}
+        self.assertEqual(sorted(outcome), sorted(uids), "a message was moved without a record")
+        counts = {}
+        for out in outcome.values():
+            counts[out] = counts.get(out, 0) + 1
+        print("    corpus through the daemon: %d messages: %s" % (
+            len(uids), ", ".join("%s %d" % kv for kv in sorted(counts.items()))), flush=True)
+        self.assertNotIn("failed", counts, "a corpus mail failed to process")
+        answered = sorted(name for uid, (folder, name) in uids.items()
+                          if folder in ("bounces", "autoreplies") and outcome[uid] == "answered")
+        self.assertEqual(answered, sorted(SPAM_FROM_PEOPLE & {n for _, n in uids.values()}),
+                         "automatic mail was answered")
+
     def _append(self, folder, raw):
         m = mb._imap("mentors")
         try:
@@ -532,6 +593,10 @@ class Result(unittest.TestResult):
                                           kind, reason), flush=True)
         detail = "".join(traceback.format_exception(*err))
         print("    " + detail.rstrip().replace("\n", "\n    "), flush=True)
+
+    def addSkip(self, test, reason):
+        super().addSkip(test, reason)
+        print("SKIP %s: %s" % (self._name(test), reason), flush=True)
 
     def addFailure(self, test, err):
         super().addFailure(test, err)
