@@ -177,8 +177,7 @@ static const struct digest_figure_def digest_figure_defs[] = {
      offsetof(struct store_digest_counts, milestones)},
     {"floods", "Mail over the reply budget", DIGEST_COUNT,
      offsetof(struct store_digest_counts, floods)},
-    {"spam", "Mail marked as spam (not answered)", DIGEST_COUNT,
-     offsetof(struct store_digest_counts, spam)},
+    {"spam", "Mail marked as spam", DIGEST_COUNT, offsetof(struct store_digest_counts, spam)},
 };
 
 #define N_FIGURES (sizeof(digest_figure_defs) / sizeof(digest_figure_defs[0]))
@@ -543,7 +542,8 @@ digest_text(const struct config *cfg, const struct digest *d)
     digest_wrap(f, "", "", title);
     fputc('\n', f);
     snprintf(head, sizeof(head), "This %s", d->unit_name);
-    fprintf(f, "%-32s %10s %7s  Last %d %ss\n", "", head, "Change", DIGEST_PERIODS, d->unit_name);
+    fprintf(f, "%-*s %10s %7s  Last %d %ss\n", DIGEST_LABEL_WIDTH, "", head, "Change",
+            DIGEST_PERIODS, d->unit_name);
     for (size_t i = 0; i < d->n_figures; i++) {
         const struct digest_figure *fg = &d->figures[i];
         digest_value(fg, fg->value[0], val, sizeof(val));
@@ -553,7 +553,8 @@ digest_text(const struct config *cfg, const struct digest *d)
          * No trailing blanks (a sparkline of periods with nothing to measure):
          * they are invisible, and the quoted-printable encoder adds one more.
          */
-        int n = snprintf(row, sizeof(row), "%-32s %10s %7s  %s", fg->label, val, chg, spark);
+        int n = snprintf(row, sizeof(row), "%-*s %10s %7s  %s", DIGEST_LABEL_WIDTH, fg->label, val,
+                         chg, spark);
         while (n > 0 && row[n - 1] == ' ')
             row[--n] = '\0';
         fprintf(f, "%s\n", row);

@@ -34,9 +34,12 @@ enum digest_unit {
     DIGEST_DAYS,      /* a duration in whole days */
 };
 
+/* The text part's label column: a longer label would push its row out of line. */
+#define DIGEST_LABEL_WIDTH 32
+
 struct digest_figure {
     const char *key;   /* stable name for JSON and tests: "joins_newcomers" */
-    const char *label; /* "Confirmed newcomers" */
+    const char *label; /* "Confirmed newcomers", at most DIGEST_LABEL_WIDTH characters */
     enum digest_unit unit;
     long value[DIGEST_PERIODS]; /* [0] this period, [1] the one before, ... */
 };

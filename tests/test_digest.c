@@ -259,6 +259,11 @@ test_figures_match_the_seed(void **state)
     assert_int_equal(fig(&d, "conversions", 0), 1);
     assert_int_equal(fig(&d, "milestones", 0), 1);
     assert_int_equal(fig(&d, "floods", 0), 2);
+    assert_int_equal(fig(&d, "spam", 0), 0);
+    /* Every label fits the text part's column, so its row stays in line. */
+    for (size_t i = 0; i < d.n_figures; i++)
+        if (strlen(d.figures[i].label) > DIGEST_LABEL_WIDTH)
+            fail_msg("figure label too long for the text column: %s", d.figures[i].label);
 
     /* The lists behind the figures. */
     assert_int_equal(d.lists[DIGEST_LIST_WAITING].n, 2);
