@@ -261,7 +261,7 @@ inspect_person(struct inspect *r, size_t raw_len)
     if (r->sent_along != NULL)
         inspect_why(r, "the sender wrote nothing of their own: all of the text was quoted or "
                        "forwarded (shown as \"Sent along\"); it is never read for commands, and "
-                       "the answer says so");
+                       "a help answer would say so");
     else if (r->text[0] == '\0')
         inspect_why(r, "the text has nothing the sender wrote (only quotes, a signature or "
                        "nothing); quoted text is never read for commands");
