@@ -26,6 +26,12 @@
  *  3. AUTO_REPLY / AUTOMATIC  Auto-Submitted other than "no" (RFC 3834);
  *                auto-generated on a "Re:" Subject is an answer, so an
  *                auto-reply.
+ *  3b. AUTOMATIC a read receipt (RFC 8098 message disposition notification:
+ *                multipart/report; report-type=disposition-notification, or
+ *                a message/disposition-notification part).  Many clients
+ *                send one without Auto-Submitted; answered, each answer
+ *                would bring the next receipt.  Not an out-of-office reply,
+ *                so nobody's reminders are paused by it.
  *  4. AUTO_REPLY X-Autoreply, X-Autorespond, X-Auto-Response-Suppress with
  *                OOF or All, Precedence: auto_reply, an out-of-office
  *                Subject, or a bulk marker (Precedence bulk/junk, null
@@ -193,6 +199,19 @@ has_part(const struct mail *m, const char *type)
         if ((p == m->part_types || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
             return 1;
     return 0;
+}
+
+/* A read receipt (RFC 8098), whatever its client calls it in the Subject. */
+static int
+is_read_receipt(const struct mail *m, const char **why)
+{
+    if (report_type_is(m, "disposition-notification"))
+        *why = "read receipt (multipart/report; report-type=disposition-notification)";
+    else if (has_part(m, "message/disposition-notification"))
+        *why = "read receipt (message/disposition-notification part)";
+    else
+        return 0;
+    return 1;
 }
 
 static int
@@ -610,7 +629,9 @@ classify_mail(const struct mail *m, const char *own_address, const char **reason
     else
         kind = auto_submitted(m, &why);
     if (kind == CLASSIFY_PERSON) {
-        if (is_auto_reply(m, &why))
+        if (is_read_receipt(m, &why))
+            kind = CLASSIFY_AUTOMATIC;
+        else if (is_auto_reply(m, &why))
             kind = CLASSIFY_AUTO_REPLY;
         else if (is_bulk(m, &why))
             kind = CLASSIFY_BULK;

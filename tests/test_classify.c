@@ -274,6 +274,30 @@ test_automatic_senders(void **state)
                 "null Return-Path");
 }
 
+/* A read receipt is automatic: answered, each answer would bring the next one. */
+static void
+test_read_receipt(void **state)
+{
+    (void)state;
+    expect_kind("From: Ann <ann@example.net>\nSubject: Read: Welcome\nMIME-Version: 1.0\n"
+                "Content-Type: multipart/report; report-type=disposition-notification;\n"
+                " boundary=\"b\"\n\n--b\nContent-Type: text/plain\n\nYour message was read.\n"
+                "--b\nContent-Type: message/disposition-notification\n\n"
+                "Reporting-UA: pc.example.net; Outlook\nFinal-Recipient: rfc822;ann@example.net\n"
+                "Disposition: automatic-action/MDN-sent-automatically; displayed\n--b--\n",
+                CLASSIFY_AUTOMATIC, "read receipt");
+    /* The part alone, under another multipart type, is enough. */
+    expect_kind("From: Ann <ann@example.net>\nSubject: Gelesen: Willkommen\nMIME-Version: 1.0\n"
+                "Content-Type: multipart/mixed; boundary=\"b\"\n\n--b\n"
+                "Content-Type: text/plain\n\nGelesen.\n--b\n"
+                "Content-Type: message/disposition-notification\n\n"
+                "Disposition: manual-action/MDN-sent-manually; displayed\n--b--\n",
+                CLASSIFY_AUTOMATIC, "read receipt");
+    /* A person's mail that only says "Read:" is still a person's. */
+    expect_kind("From: ann@example.net\nSubject: Read: the guide\n\nJOIN\n", CLASSIFY_PERSON,
+                "no automatic");
+}
+
 /* The receiving server's spam filter said so: never answered (no backscatter). */
 static void
 test_spam_verdict(void **state)
@@ -390,6 +414,7 @@ static const char *const automatic_in_mime[] = {
     "rt-multipart-report.eml",                                           /* DSN */
     "mail-plain_emails-raw_email_bad_time.eml", /* spam: X-Spam-Status: Yes (MailScanner) */
     "mail-error_emails-empty_group_lists.eml",  /* spam: X-Spam-Status: Yes (MailScanner) */
+    "flanker-disposition-notification.eml",     /* read receipt (RFC 8098 MDN) */
 };
 
 struct tally {
@@ -507,6 +532,7 @@ main(void)
         cmocka_unit_test(test_mdaemon_bounce),
         cmocka_unit_test(test_bulk),
         cmocka_unit_test(test_automatic_senders),
+        cmocka_unit_test(test_read_receipt),
         cmocka_unit_test(test_spam_verdict),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_corpus_robots),

@@ -303,12 +303,32 @@ class E2E(unittest.TestCase):
             "From: mentors@%(d)s\r\nTo: nobody@%(d)s\r\nSubject: Welcome\r\n"
             "--BOUND--\r\n") % {"d": d}
         mb.send("MAILER-DAEMON", "mentors", raw=dsn, envelope_from="")
+        mdn = (
+            "From: Cat <cat@%(d)s>\r\n"
+            "To: mentors@%(d)s\r\n"
+            "Subject: Read: Welcome\r\n"
+            "Date: Mon, 2 Mar 2026 10:05:00 +0000\r\n"
+            "Message-ID: <mdn.1@%(d)s>\r\n"
+            "MIME-Version: 1.0\r\n"
+            "Content-Type: multipart/report; report-type=disposition-notification;\r\n"
+            "\tboundary=\"MDN\"\r\n"
+            "\r\n"
+            "--MDN\r\n"
+            "Content-Type: text/plain\r\n\r\n"
+            "Your message was read on Monday.\r\n"
+            "--MDN\r\n"
+            "Content-Type: message/disposition-notification\r\n\r\n"
+            "Reporting-UA: pc.%(d)s; Outlook\r\n"
+            "Final-Recipient: rfc822;cat@%(d)s\r\n"
+            "Disposition: automatic-action/MDN-sent-automatically; displayed\r\n"
+            "--MDN--\r\n") % {"d": d}
+        mb.send("cat", "mentors", raw=mdn)
         self.once()
         time.sleep(QUIET)
-        for user in ("ann", "bob", "dan", "eve", "mentors"):
+        for user in ("ann", "bob", "cat", "dan", "eve", "mentors"):
             self.assertEqual(mb.count(user), 0, "%s was answered" % user)
-        self.assertEqual(mb.count("mentors", "Processed"), 6)
-        self.assertEqual(self.outcomes(), ["recorded"] * 6)
+        self.assertEqual(mb.count("mentors", "Processed"), 7)
+        self.assertEqual(self.outcomes(), ["recorded"] * 7)
         self.assertEqual(
             mb.sqlite(self.db, "SELECT count(*) FROM events WHERE kind = 'spam'")[0][0], 1)
         self.assertEqual(mb.sqlite(self.db, "SELECT count(*) FROM outbox")[0][0], 0)
