@@ -28,137 +28,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config_int.h"
 #include "log.h"
 
-#ifndef MENTORD_DATADIR
-#define MENTORD_DATADIR "/usr/local/share/mentord"
-#endif
-
-#define DEFAULT_STORE_PATH "/var/lib/mentord/mentord.db"
-#define DEFAULT_TEMPLATES_DIR MENTORD_DATADIR "/templates"
 #define PASSWORD_MAX 4096
 #define DAY (24 * 60 * 60)
-
-enum key_type {
-    K_STR,      /* any text without control characters */
-    K_ADDR,     /* an addr-spec */
-    K_ADDRLIST, /* comma-separated addr-specs (community.managers) */
-    K_HOST,     /* a host name or IP address */
-    K_BOOL,
-    K_INT,      /* decimal integer in [min, max] */
-    K_DURATION, /* seconds, or a number with an s/m/h/d suffix, in [min, max] seconds */
-    K_SIZE,     /* bytes, or a number with a k/M/G suffix (powers of 1024), in [min, max] */
-    K_REAL,     /* a decimal number in [min, max] */
-    K_SECURITY,
-    K_LEVEL,
-    K_READABLE, /* path of a file that must be readable now (tls_ca_file) */
-};
-
-struct keydef {
-    const char *section;
-    const char *name;
-    enum key_type type;
-    size_t offset; /* of the field in struct config */
-    int min, max;
-    int allow_empty;
-};
-
-#define OFF(field) offsetof(struct config, field)
-
-static const struct keydef keys[] = {
-    {"community", "name", K_STR, OFF(community.name), 0, 0, 0},
-    {"community", "address", K_ADDR, OFF(community.address), 0, 0, 0},
-    {"community", "managers", K_ADDRLIST, 0, 0, 0, 1},
-    {"community", "list_id", K_STR, OFF(community.list_id), 0, 0, 0},
-
-    {"imap", "host", K_HOST, OFF(imap.host), 0, 0, 0},
-    {"imap", "port", K_INT, OFF(imap.port), 1, 65535, 0},
-    {"imap", "security", K_SECURITY, OFF(imap.tls.security), 0, 0, 0},
-    {"imap", "tls_verify", K_BOOL, OFF(imap.tls.verify), 0, 0, 0},
-    {"imap", "tls_ca_file", K_READABLE, OFF(imap.tls.ca_file), 0, 0, 0},
-    {"imap", "allow_plaintext", K_BOOL, OFF(imap.tls.allow_plaintext), 0, 0, 0},
-    {"imap", "user", K_STR, OFF(imap.user), 0, 0, 0},
-    {"imap", "password_file", K_STR, OFF(imap.password_file), 0, 0, 0},
-    {"imap", "mailbox", K_STR, OFF(imap.mailbox), 0, 0, 0},
-    {"imap", "processed_mailbox", K_STR, OFF(imap.processed_mailbox), 0, 0, 1},
-    {"imap", "poll_interval", K_DURATION, OFF(imap.poll_interval), 1, DAY, 0},
-    {"imap", "idle", K_BOOL, OFF(imap.idle), 0, 0, 0},
-    {"imap", "timeout", K_DURATION, OFF(imap.timeout), 1, 3600, 0},
-    {"imap", "max_attempts", K_INT, OFF(imap.max_attempts), 1, 1000, 0},
-
-    {"smtp", "url", K_STR, OFF(smtp.url), 0, 0, 0},
-    {"smtp", "host", K_HOST, OFF(smtp.host), 0, 0, 0},
-    {"smtp", "port", K_INT, OFF(smtp.port), 1, 65535, 0},
-    {"smtp", "security", K_SECURITY, OFF(smtp.tls.security), 0, 0, 0},
-    {"smtp", "tls_verify", K_BOOL, OFF(smtp.tls.verify), 0, 0, 0},
-    {"smtp", "tls_ca_file", K_READABLE, OFF(smtp.tls.ca_file), 0, 0, 0},
-    {"smtp", "allow_plaintext", K_BOOL, OFF(smtp.tls.allow_plaintext), 0, 0, 0},
-    {"smtp", "user", K_STR, OFF(smtp.user), 0, 0, 0},
-    {"smtp", "password_file", K_STR, OFF(smtp.password_file), 0, 0, 0},
-    {"smtp", "from", K_ADDR, OFF(smtp.from), 0, 0, 0},
-    {"smtp", "helo", K_HOST, OFF(smtp.helo), 0, 0, 0},
-    {"smtp", "timeout", K_DURATION, OFF(smtp.timeout), 1, 3600, 0},
-    {"smtp", "batch_size", K_INT, OFF(smtp.batch_size), 1, 100000, 0},
-    /* At most 20: Postfix's own default concurrency to one destination. */
-    {"smtp", "sessions", K_INT, OFF(smtp.sessions), 1, 20, 0},
-    {"smtp", "retry_base", K_DURATION, OFF(smtp.retry_base), 1, 7 * DAY, 0},
-    {"smtp", "retry_max", K_DURATION, OFF(smtp.retry_max), 1, 30 * DAY, 0},
-    {"smtp", "max_lifetime", K_DURATION, OFF(smtp.max_lifetime), 1, 365 * DAY, 0},
-
-    {"limits", "max_message_size", K_SIZE, OFF(limits.max_message_size), 1024, 1 << 30, 0},
-    {"limits", "replies_per_hour", K_INT, OFF(limits.replies_per_hour), 1, 10000, 0},
-    {"limits", "replies_per_day", K_INT, OFF(limits.replies_per_day), 1, 100000, 0},
-
-    {"programme", "plus_addressing", K_BOOL, OFF(programme.plus_addressing), 0, 0, 0},
-    {"programme", "confirm_expiry", K_DURATION, OFF(programme.confirm_expiry), 60, 365 * DAY, 0},
-    {"programme", "bounce_threshold", K_INT, OFF(programme.bounce_threshold), 1, 100, 0},
-    {"programme", "away_pause", K_DURATION, OFF(programme.away_pause), 0, 365 * DAY, 0},
-
-    {"matching", "mode", K_STR, OFF(matching.mode), 0, 0, 0},
-    {"matching", "mentor_accepts", K_BOOL, OFF(matching.mentor_accepts), 0, 0, 0},
-    {"matching", "proposal_timeout", K_DURATION, OFF(matching.proposal_timeout), 60, 60 * DAY, 0},
-    {"matching", "interval", K_DURATION, OFF(matching.interval), 1, 30 * DAY, 0},
-    {"matching", "circle_size", K_INT, OFF(matching.circle_size), 2, 50, 0},
-    {"matching", "peer_circle_weeks", K_INT, OFF(matching.peer_circle_weeks), 0, 52, 0},
-    {"matching", "buddy_weeks", K_INT, OFF(matching.buddy_weeks), 1, 52, 0},
-    {"matching", "tag", K_REAL, OFF(matching.tag), 0, 1000, 0},
-    {"matching", "language", K_REAL, OFF(matching.language), 0, 1000, 0},
-    {"matching", "tz_overlap", K_REAL, OFF(matching.tz_overlap), 0, 1000, 0},
-    {"matching", "goal", K_REAL, OFF(matching.goal), 0, 1000, 0},
-    {"matching", "wait_bonus_per_day", K_REAL, OFF(matching.wait_bonus_per_day), 0, 1000, 0},
-    {"matching", "load_penalty", K_REAL, OFF(matching.load_penalty), 0, 1000, 0},
-    {"matching", "require_common_language", K_BOOL, OFF(matching.require_common_language), 0, 0, 0},
-    {"matching", "top_k", K_INT, OFF(matching.top_k), 1, 1000, 0},
-    {"matching", "top_r", K_INT, OFF(matching.top_r), 0, 1000, 0},
-    {"matching", "synonyms", K_STR, OFF(matching.synonyms), 0, 0, 1},
-
-    {"lifecycle", "length", K_DURATION, OFF(lifecycle.length), DAY, 365 * DAY, 0},
-    {"lifecycle", "checkins", K_STR, OFF(lifecycle.checkins), 0, 0, 1},
-    {"lifecycle", "quiet_start", K_INT, OFF(lifecycle.quiet_start), 0, 23, 0},
-    {"lifecycle", "quiet_end", K_INT, OFF(lifecycle.quiet_end), 0, 23, 0},
-    {"lifecycle", "reminder_period", K_DURATION, OFF(lifecycle.reminder_period), 3600, 90 * DAY, 0},
-    {"lifecycle", "silent_checkins", K_INT, OFF(lifecycle.silent_checkins), 1, 100, 0},
-    {"lifecycle", "pause_notice", K_DURATION, OFF(lifecycle.pause_notice), 0, 60 * DAY, 0},
-    {"lifecycle", "introduction", K_STR, OFF(lifecycle.introduction), 0, 0, 0},
-
-    {"digest", "frequency", K_STR, OFF(digest.frequency), 0, 0, 0},
-    {"digest", "day", K_STR, OFF(digest.day), 0, 0, 0},
-    {"digest", "hour", K_INT, OFF(digest.hour), 0, 23, 0},
-    {"digest", "timezone", K_STR, OFF(digest.timezone), 0, 0, 0},
-    {"digest", "trusted_authserv", K_STR, OFF(digest.trusted_authserv), 0, 0, 1},
-
-    {"store", "path", K_STR, OFF(store.path), 0, 0, 0},
-    {"templates", "dir", K_STR, OFF(templates.dir), 0, 0, 0},
-    {"log", "level", K_LEVEL, OFF(log.level), 0, 0, 0},
-    {"log", "syslog", K_BOOL, OFF(log.syslog), 0, 0, 0},
-    {"log", "ident", K_STR, OFF(log.ident), 0, 0, 0},
-};
-
-#define N_KEYS (sizeof(keys) / sizeof(keys[0]))
-
-static const char *const sections[] = {"community", "imap",      "smtp",      "limits",
-                                       "programme", "matching",  "lifecycle", "digest",
-                                       "store",     "templates", "log"};
 
 /* Everything one config_load() call needs; nothing outlives it. */
 struct load_ctx {
@@ -170,7 +44,7 @@ struct load_ctx {
     int line;           /* number of the line inih is working on */
     int indented;       /* that line starts with white space */
     int key_in_section; /* a key was seen since the last [section] line */
-    int lines[N_KEYS];  /* where each key was set; 0 when not set */
+    int *lines;         /* where each key was set (config_keys_count of them); 0 when not set */
     int failed;
     int err_line;
     char *err;
@@ -207,8 +81,8 @@ fail(struct load_ctx *ctx, int line, const char *fmt, ...)
 static int
 key_index(const char *section, const char *name)
 {
-    for (size_t i = 0; i < N_KEYS; i++)
-        if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].name, name) == 0)
+    for (size_t i = 0; i < config_keys_count; i++)
+        if (strcmp(config_keys[i].section, section) == 0 && strcmp(config_keys[i].name, name) == 0)
             return (int)i;
     return -1;
 }
@@ -225,20 +99,21 @@ key_line(const struct load_ctx *ctx, const char *section, const char *name)
 static int
 section_known(const char *name, size_t len)
 {
-    for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
-        if (strlen(sections[i]) == len && strncmp(sections[i], name, len) == 0)
+    for (size_t i = 0; i < config_keys_sections_count; i++)
+        if (strlen(config_keys_sections[i].name) == len &&
+            strncmp(config_keys_sections[i].name, name, len) == 0)
             return 1;
     return 0;
 }
 
 static char **
-str_field(struct config *cfg, const struct keydef *k)
+str_field(struct config *cfg, const struct config_key *k)
 {
     return (char **)(void *)((char *)cfg + k->offset);
 }
 
 static int *
-int_field(struct config *cfg, const struct keydef *k)
+int_field(struct config *cfg, const struct config_key *k)
 {
     return (int *)(void *)((char *)cfg + k->offset);
 }
@@ -482,16 +357,16 @@ set_managers(struct load_ctx *ctx, const char *value)
 }
 
 static int
-set_ranged(struct load_ctx *ctx, const struct keydef *k, const char *value)
+set_ranged(struct load_ctx *ctx, const struct config_key *k, const char *value)
 {
     long long n;
 
-    if (k->type == K_INT) {
+    if (k->type == CK_INT) {
         if (parse_long(value, &n) != 0 || n < k->min || n > k->max) {
             fail(ctx, ctx->line, "bad value for %s: '%s' (%d-%d)", k->name, value, k->min, k->max);
             return -1;
         }
-    } else if (k->type == K_SIZE) {
+    } else if (k->type == CK_SIZE) {
         if (parse_with_unit(value, size_units, &n) != 0 || n < k->min || n > k->max) {
             fail(ctx, ctx->line, "bad value for %s: '%s' (%d-%d bytes; suffixes k, M, G allowed)",
                  k->name, value, k->min, k->max);
@@ -508,7 +383,7 @@ set_ranged(struct load_ctx *ctx, const struct keydef *k, const char *value)
 }
 
 static int
-set_real(struct load_ctx *ctx, const struct keydef *k, const char *value)
+set_real(struct load_ctx *ctx, const struct config_key *k, const char *value)
 {
     char *end;
     double d;
@@ -524,19 +399,38 @@ set_real(struct load_ctx *ctx, const struct keydef *k, const char *value)
     return 0;
 }
 
+/* value is one of the words in choices ("a|b|c"), case-sensitive. */
 static int
-set_checked_string(struct load_ctx *ctx, const struct keydef *k, const char *value)
+choice_ok(const char *choices, const char *value)
 {
-    if (k->type == K_ADDR && !addr_ok(value)) {
+    size_t n = strlen(value);
+
+    for (const char *p = choices; *p;) {
+        size_t len = strcspn(p, "|");
+        if (len == n && strncmp(p, value, n) == 0)
+            return 1;
+        p += len + (p[len] == '|');
+    }
+    return 0;
+}
+
+static int
+set_checked_string(struct load_ctx *ctx, const struct config_key *k, const char *value)
+{
+    if (k->type == CK_ADDR && !addr_ok(value)) {
         fail(ctx, ctx->line, "bad value for %s: '%s' (an address like mentors@example.org)",
              k->name, value);
         return -1;
     }
-    if (k->type == K_HOST && !host_ok(value)) {
+    if (k->type == CK_HOST && !host_ok(value)) {
         fail(ctx, ctx->line, "bad value for %s: '%s' (a host name or IP address)", k->name, value);
         return -1;
     }
-    if (k->type == K_READABLE && access(value, R_OK) != 0) {
+    if (k->type == CK_CHOICE && !choice_ok(k->choices, value)) {
+        fail(ctx, ctx->line, "unknown %s '%s' (one of: %s)", k->name, value, k->choices);
+        return -1;
+    }
+    if (k->type == CK_READABLE && access(value, R_OK) != 0) {
         fail(ctx, ctx->line, "%s '%s' is not readable: %s", k->name, value, strerror(errno));
         return -1;
     }
@@ -544,31 +438,31 @@ set_checked_string(struct load_ctx *ctx, const struct keydef *k, const char *val
 }
 
 static int
-set_value(struct load_ctx *ctx, const struct keydef *k, const char *value)
+set_value(struct load_ctx *ctx, const struct config_key *k, const char *value)
 {
     int b, level;
 
     switch (k->type) {
-    case K_BOOL:
+    case CK_BOOL:
         if (parse_bool(value, &b) != 0) {
             fail(ctx, ctx->line, "bad value for %s: '%s' (yes or no)", k->name, value);
             return -1;
         }
         *int_field(ctx->cfg, k) = b;
         return 0;
-    case K_INT:
-    case K_DURATION:
-    case K_SIZE:
+    case CK_INT:
+    case CK_DURATION:
+    case CK_SIZE:
         return set_ranged(ctx, k, value);
-    case K_REAL:
+    case CK_REAL:
         return set_real(ctx, k, value);
-    case K_SECURITY:
+    case CK_SECURITY:
         if (parse_security(value, (enum config_security *)(void *)int_field(ctx->cfg, k)) != 0) {
             fail(ctx, ctx->line, "unknown security mode '%s' (tls, starttls, none)", value);
             return -1;
         }
         return 0;
-    case K_LEVEL:
+    case CK_LEVEL:
         level = log_level_parse(value);
         if (level < 0) {
             fail(ctx, ctx->line, "unknown log level '%s' (error, warn, info, debug)", value);
@@ -576,12 +470,13 @@ set_value(struct load_ctx *ctx, const struct keydef *k, const char *value)
         }
         *int_field(ctx->cfg, k) = level;
         return 0;
-    case K_ADDRLIST:
+    case CK_ADDRLIST:
         return set_managers(ctx, value);
-    case K_STR:
-    case K_ADDR:
-    case K_HOST:
-    case K_READABLE:
+    case CK_STR:
+    case CK_ADDR:
+    case CK_HOST:
+    case CK_CHOICE:
+    case CK_READABLE:
         break;
     }
     return set_checked_string(ctx, k, value);
@@ -624,11 +519,11 @@ on_key(void *user, const char *section, const char *name, const char *value)
         fail(ctx, ctx->line, "control character in the value of %s", name);
         return 0;
     }
-    if (*value == '\0' && !keys[i].allow_empty) {
+    if (*value == '\0' && !(config_keys[i].flags & CKF_EMPTY)) {
         fail(ctx, ctx->line, "empty value for %s", name);
         return 0;
     }
-    return set_value(ctx, &keys[i], value) == 0;
+    return set_value(ctx, &config_keys[i], value) == 0;
 }
 
 /* Check a "[name]" line as it passes; inih itself does not report empty sections. */
@@ -743,52 +638,45 @@ read_password(struct load_ctx *ctx, const char *path, int line, char **out)
 
 /* ---- defaults and rules involving several keys ---- */
 
+static int
+is_string(const struct config_key *k)
+{
+    return k->type == CK_STR || k->type == CK_ADDR || k->type == CK_HOST ||
+           k->type == CK_CHOICE || k->type == CK_READABLE;
+}
+
+/*
+ * The table's defaults of the keys that are not strings, through the same
+ * parser as the file's values.  String defaults are set in finish(), after
+ * the file, so a string the file sets is never allocated twice.
+ */
+static int
+set_defaults(struct load_ctx *ctx)
+{
+    for (size_t i = 0; i < config_keys_count; i++) {
+        const struct config_key *k = &config_keys[i];
+
+        if (k->def == NULL || is_string(k))
+            continue;
+        if (set_value(ctx, k, k->def) != 0) {
+            ctx->failed = 0;
+            fail(ctx, 0, "internal error: the default of [%s] %s ('%s') is not valid",
+                 k->section, k->name, k->def);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 void
 config_set_defaults(struct config *cfg)
 {
-    cfg->imap.tls.security = CONFIG_SEC_TLS;
-    cfg->imap.tls.verify = 1;
-    cfg->imap.poll_interval = 60;
-    cfg->imap.idle = 1;
-    cfg->imap.timeout = 60;
-    cfg->imap.max_attempts = 3;
-    cfg->smtp.tls.security = CONFIG_SEC_STARTTLS;
-    cfg->smtp.tls.verify = 1;
-    cfg->smtp.timeout = 60;
-    cfg->smtp.batch_size = 100;
-    cfg->smtp.sessions = 1;
-    cfg->smtp.retry_base = 60;
-    cfg->smtp.retry_max = 3600;
-    cfg->smtp.max_lifetime = 5 * DAY;
-    cfg->log.level = LOG_LEVEL_INFO;
-    cfg->limits.max_message_size = 10 * 1024 * 1024;
-    cfg->limits.replies_per_hour = 5;
-    cfg->limits.replies_per_day = 20;
-    cfg->programme.confirm_expiry = 3 * DAY;
-    cfg->programme.bounce_threshold = 3;
-    cfg->programme.away_pause = 7 * DAY;
-    cfg->matching.mentor_accepts = 1;
-    cfg->matching.proposal_timeout = 3 * DAY;
-    cfg->matching.interval = 3600;
-    cfg->matching.circle_size = 4;
-    cfg->matching.peer_circle_weeks = 0;
-    cfg->matching.buddy_weeks = 4;
-    cfg->matching.tag = 10;
-    cfg->matching.language = 5;
-    cfg->matching.tz_overlap = 1;
-    cfg->matching.goal = 5;
-    cfg->matching.wait_bonus_per_day = 0.5;
-    cfg->matching.load_penalty = 1;
-    cfg->matching.require_common_language = 1;
-    cfg->matching.top_k = 20;
-    cfg->matching.top_r = 5;
-    cfg->lifecycle.length = 12 * 7 * DAY;
-    cfg->lifecycle.quiet_start = 21;
-    cfg->lifecycle.quiet_end = 8;
-    cfg->lifecycle.reminder_period = 7 * DAY;
-    cfg->lifecycle.silent_checkins = 2;
-    cfg->lifecycle.pause_notice = 3 * DAY;
-    cfg->digest.hour = 9;
+    struct load_ctx ctx;
+
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.path = "(defaults)";
+    ctx.cfg = cfg;
+    (void)set_defaults(&ctx); /* a bad default fails every config_load, and so the tests */
 }
 
 static int
@@ -821,9 +709,6 @@ finish_community(struct load_ctx *ctx)
     const char *at;
     char *id;
 
-    if (require(ctx, "community", "name", c->name) != 0 ||
-        require(ctx, "community", "address", c->address) != 0)
-        return -1;
     if (c->list_id != NULL)
         return 0;
     /* mentors@example.org -> <mentors.example.org>, as RFC 2919 suggests. */
@@ -859,15 +744,8 @@ finish_imap(struct load_ctx *ctx)
 {
     struct config_imap *im = &ctx->cfg->imap;
 
-    if (require(ctx, "imap", "host", im->host) != 0 ||
-        require(ctx, "imap", "user", im->user) != 0 ||
-        require(ctx, "imap", "password_file", im->password_file) != 0)
-        return -1;
     if (im->port == 0)
         im->port = im->tls.security == CONFIG_SEC_TLS ? 993 : 143;
-    if (default_string(ctx, &im->mailbox, "INBOX") != 0 ||
-        default_string(ctx, &im->processed_mailbox, "Processed") != 0)
-        return -1;
     if (check_plaintext(ctx, "imap", im->host, &im->tls) != 0)
         return -1;
     return read_password(ctx, im->password_file, key_line(ctx, "imap", "password_file"),
@@ -1047,43 +925,11 @@ finish_smtp(struct load_ctx *ctx)
     return 0;
 }
 
-/* A keyword value: one of the words in choices ("a|b|c"), case-sensitive. */
-static int
-check_choice(struct load_ctx *ctx, const char *section, const char *name, const char *value,
-             const char *choices)
-{
-    size_t n = strlen(value);
-
-    for (const char *p = choices; *p;) {
-        size_t len = strcspn(p, "|");
-        if (len == n && strncmp(p, value, n) == 0)
-            return 0;
-        p += len + (p[len] == '|');
-    }
-    fail(ctx, key_line(ctx, section, name), "unknown %s '%s' (one of: %s)", name, value, choices);
-    return -1;
-}
-
 static int
 finish_programme(struct load_ctx *ctx)
 {
     struct config *cfg = ctx->cfg;
 
-    if (default_string(ctx, &cfg->matching.mode, "pairs") != 0 ||
-        default_string(ctx, &cfg->lifecycle.checkins, "3, 14, 30, 60") != 0 ||
-        default_string(ctx, &cfg->lifecycle.introduction, "together") != 0 ||
-        default_string(ctx, &cfg->digest.frequency, "weekly") != 0 ||
-        default_string(ctx, &cfg->digest.day, "monday") != 0 ||
-        default_string(ctx, &cfg->digest.timezone, "UTC") != 0)
-        return -1;
-    if (check_choice(ctx, "matching", "mode", cfg->matching.mode,
-                     "pairs|circles|buddies|rotation") != 0)
-        return -1;
-    if (check_choice(ctx, "lifecycle", "introduction", cfg->lifecycle.introduction,
-                     "together|separate") != 0 ||
-        check_choice(ctx, "digest", "frequency", cfg->digest.frequency,
-                     "daily|weekly|monthly|never") != 0)
-        return -1;
     if (cfg->lifecycle.quiet_start == cfg->lifecycle.quiet_end) {
         int line = key_line(ctx, "lifecycle", "quiet_end");
         fail(ctx, line ? line : key_line(ctx, "lifecycle", "quiet_start"),
@@ -1093,19 +939,33 @@ finish_programme(struct load_ctx *ctx)
     return 0;
 }
 
+/* Required keys first (in the table's order), then the string defaults the file left unset. */
+static int
+finish_table(struct load_ctx *ctx)
+{
+    for (size_t i = 0; i < config_keys_count; i++) {
+        const struct config_key *k = &config_keys[i];
+
+        if ((k->flags & CKF_REQUIRED) && is_string(k) &&
+            require(ctx, k->section, k->name, *str_field(ctx->cfg, k)) != 0)
+            return -1;
+    }
+    for (size_t i = 0; i < config_keys_count; i++) {
+        const struct config_key *k = &config_keys[i];
+
+        if (k->def != NULL && is_string(k) && default_string(ctx, str_field(ctx->cfg, k), k->def) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int
 finish(struct load_ctx *ctx)
 {
-    struct config *cfg = ctx->cfg;
-
-    if (finish_community(ctx) != 0 || finish_imap(ctx) != 0 || finish_smtp(ctx) != 0 ||
-        finish_programme(ctx) != 0)
-        return -1;
-    if (default_string(ctx, &cfg->store.path, DEFAULT_STORE_PATH) != 0 ||
-        default_string(ctx, &cfg->templates.dir, DEFAULT_TEMPLATES_DIR) != 0 ||
-        default_string(ctx, &cfg->log.ident, "mentord") != 0)
-        return -1;
-    return 0;
+    return finish_table(ctx) != 0 || finish_community(ctx) != 0 || finish_imap(ctx) != 0 ||
+                   finish_smtp(ctx) != 0 || finish_programme(ctx) != 0
+               ? -1
+               : 0;
 }
 
 /* ---- public ---- */
@@ -1148,14 +1008,16 @@ config_load(const char *path, struct config *cfg, char *err, size_t errlen)
     ctx.errlen = errlen;
     if (err != NULL && errlen > 0)
         err[0] = '\0';
-    config_set_defaults(cfg);
+    ctx.lines = calloc(config_keys_count, sizeof(*ctx.lines));
     cfg->path = strdup(ctx.path);
-    if (cfg->path == NULL)
+    if (cfg->path == NULL || ctx.lines == NULL)
         fail(&ctx, 0, "out of memory");
-    if (ctx.failed || parse_file(&ctx) != 0 || finish(&ctx) != 0) {
+    if (ctx.failed || set_defaults(&ctx) != 0 || parse_file(&ctx) != 0 || finish(&ctx) != 0) {
+        free(ctx.lines);
         config_free(cfg);
         return -1;
     }
+    free(ctx.lines);
     return 0;
 }
 
@@ -1173,10 +1035,9 @@ config_free(struct config *cfg)
 {
     if (cfg == NULL)
         return;
-    for (size_t i = 0; i < N_KEYS; i++) {
-        if (keys[i].type == K_STR || keys[i].type == K_ADDR || keys[i].type == K_HOST ||
-            keys[i].type == K_READABLE)
-            free(*str_field(cfg, &keys[i]));
+    for (size_t i = 0; i < config_keys_count; i++) {
+        if (is_string(&config_keys[i]))
+            free(*str_field(cfg, &config_keys[i]));
     }
     for (size_t i = 0; i < cfg->community.n_managers; i++)
         free(cfg->community.managers[i]);
@@ -1231,154 +1092,71 @@ config_domain(const struct config *cfg)
 /* ---- printing ---- */
 
 static void
-print_str(FILE *out, const char *name, const char *value)
+print_key(FILE *out, const struct config *cfg, const struct config_key *k)
 {
-    if (value != NULL)
-        fprintf(out, "%s = %s\n", name, value);
+    const char *str = is_string(k) ? *(char *const *)(const void *)((const char *)cfg + k->offset)
+                                   : NULL;
+    const int *num = (const int *)(const void *)((const char *)cfg + k->offset);
+
+    switch (k->type) {
+    case CK_ADDRLIST:
+        fprintf(out, "%s =", k->name);
+        for (size_t i = 0; i < cfg->community.n_managers; i++)
+            fprintf(out, "%s %s", i > 0 ? "," : "", cfg->community.managers[i]);
+        fprintf(out, "\n");
+        return;
+    case CK_BOOL:
+        fprintf(out, "%s = %s\n", k->name, *num ? "yes" : "no");
+        return;
+    case CK_INT:
+    case CK_DURATION:
+    case CK_SIZE:
+        fprintf(out, "%s = %d\n", k->name, *num);
+        return;
+    case CK_REAL:
+        fprintf(out, "%s = %g\n", k->name,
+                *(const double *)(const void *)((const char *)cfg + k->offset));
+        return;
+    case CK_SECURITY:
+        fprintf(out, "%s = %s\n", k->name, security_name((enum config_security)*num));
+        return;
+    case CK_LEVEL:
+        fprintf(out, "%s = %s\n", k->name, log_level_name((enum log_level)*num));
+        return;
+    case CK_STR:
+    case CK_ADDR:
+    case CK_HOST:
+    case CK_CHOICE:
+    case CK_READABLE:
+        break;
+    }
+    if (k->flags & CKF_DERIVED)
+        /* Derived from other keys (url from host, port, security): both would not load again. */
+        fprintf(out, "; %s = %s\n", k->name, str != NULL ? str : "");
+    else if (str != NULL)
+        fprintf(out, "%s = %s\n", k->name, str);
     else
-        fprintf(out, "; %s =\n", name); /* unset: commented out so the output loads again */
-}
-
-static void
-print_tls(FILE *out, const struct config_tls *tls)
-{
-    fprintf(out, "security = %s\n", security_name(tls->security));
-    fprintf(out, "tls_verify = %s\n", tls->verify ? "yes" : "no");
-    print_str(out, "tls_ca_file", tls->ca_file);
-    fprintf(out, "allow_plaintext = %s\n", tls->allow_plaintext ? "yes" : "no");
-}
-
-static void
-print_password(FILE *out, const char *file, const char *password)
-{
-    print_str(out, "password_file", file);
+        fprintf(out, "; %s =\n", k->name); /* unset: commented out so the output loads again */
     /* Never the password itself: config_print output ends up in bug reports. */
-    if (password != NULL)
+    if ((k->flags & CKF_SECRET) && str != NULL)
         fprintf(out, "; password = ********\n");
-}
-
-static void
-print_community(FILE *out, const struct config_community *c)
-{
-    fprintf(out, "[community]\n");
-    print_str(out, "name", c->name);
-    print_str(out, "address", c->address);
-    fprintf(out, "managers =");
-    for (size_t i = 0; i < c->n_managers; i++)
-        fprintf(out, "%s %s", i > 0 ? "," : "", c->managers[i]);
-    fprintf(out, "\n");
-    print_str(out, "list_id", c->list_id);
-}
-
-static void
-print_imap(FILE *out, const struct config_imap *im)
-{
-    fprintf(out, "\n[imap]\n");
-    print_str(out, "host", im->host);
-    fprintf(out, "port = %d\n", im->port);
-    print_tls(out, &im->tls);
-    print_str(out, "user", im->user);
-    print_password(out, im->password_file, im->password);
-    print_str(out, "mailbox", im->mailbox);
-    print_str(out, "processed_mailbox", im->processed_mailbox);
-    fprintf(out, "poll_interval = %d\n", im->poll_interval);
-    fprintf(out, "idle = %s\n", im->idle ? "yes" : "no");
-    fprintf(out, "timeout = %d\n", im->timeout);
-    fprintf(out, "max_attempts = %d\n", im->max_attempts);
-}
-
-static void
-print_smtp(FILE *out, const struct config_smtp *s)
-{
-    fprintf(out, "\n[smtp]\n");
-    /* url is derived from host, port and security; printing both would not load again. */
-    fprintf(out, "; url = %s\n", s->url != NULL ? s->url : "");
-    print_str(out, "host", s->host);
-    fprintf(out, "port = %d\n", s->port);
-    print_tls(out, &s->tls);
-    print_str(out, "user", s->user);
-    print_password(out, s->password_file, s->password);
-    print_str(out, "from", s->from);
-    print_str(out, "helo", s->helo);
-    fprintf(out, "timeout = %d\n", s->timeout);
-    fprintf(out, "batch_size = %d\n", s->batch_size);
-    fprintf(out, "sessions = %d\n", s->sessions);
-    fprintf(out, "retry_base = %d\n", s->retry_base);
-    fprintf(out, "retry_max = %d\n", s->retry_max);
-    fprintf(out, "max_lifetime = %d\n", s->max_lifetime);
-}
-
-static void
-print_matching(FILE *out, const struct config_matching *m)
-{
-    fprintf(out, "\n[matching]\n");
-    print_str(out, "mode", m->mode);
-    fprintf(out, "mentor_accepts = %s\n", m->mentor_accepts ? "yes" : "no");
-    fprintf(out, "proposal_timeout = %d\n", m->proposal_timeout);
-    fprintf(out, "interval = %d\n", m->interval);
-    fprintf(out, "circle_size = %d\n", m->circle_size);
-    fprintf(out, "peer_circle_weeks = %d\n", m->peer_circle_weeks);
-    fprintf(out, "buddy_weeks = %d\n", m->buddy_weeks);
-    fprintf(out, "tag = %g\nlanguage = %g\ntz_overlap = %g\ngoal = %g\n", m->tag, m->language,
-            m->tz_overlap, m->goal);
-    fprintf(out, "wait_bonus_per_day = %g\nload_penalty = %g\n", m->wait_bonus_per_day,
-            m->load_penalty);
-    fprintf(out, "require_common_language = %s\n", m->require_common_language ? "yes" : "no");
-    fprintf(out, "top_k = %d\ntop_r = %d\n", m->top_k, m->top_r);
-    print_str(out, "synonyms", m->synonyms);
-}
-
-static void
-print_lifecycle(FILE *out, const struct config_lifecycle *l)
-{
-    fprintf(out, "\n[lifecycle]\n");
-    fprintf(out, "length = %d\n", l->length);
-    print_str(out, "checkins", l->checkins);
-    fprintf(out, "quiet_start = %d\nquiet_end = %d\n", l->quiet_start, l->quiet_end);
-    fprintf(out, "reminder_period = %d\n", l->reminder_period);
-    fprintf(out, "silent_checkins = %d\n", l->silent_checkins);
-    fprintf(out, "pause_notice = %d\n", l->pause_notice);
-    print_str(out, "introduction", l->introduction);
-}
-
-static void
-print_digest(FILE *out, const struct config_digest *d)
-{
-    fprintf(out, "\n[digest]\n");
-    print_str(out, "frequency", d->frequency);
-    print_str(out, "day", d->day);
-    fprintf(out, "hour = %d\n", d->hour);
-    print_str(out, "timezone", d->timezone);
-    print_str(out, "trusted_authserv", d->trusted_authserv);
 }
 
 void
 config_print(const struct config *cfg, FILE *out)
 {
+    const char *section = NULL;
+
     if (cfg == NULL || out == NULL)
         return;
     fprintf(out, "; mentord configuration loaded from %s\n", cfg->path != NULL ? cfg->path : "?");
-    print_community(out, &cfg->community);
-    print_imap(out, &cfg->imap);
-    print_smtp(out, &cfg->smtp);
-    fprintf(out, "\n[limits]\n");
-    fprintf(out, "max_message_size = %d\n", cfg->limits.max_message_size);
-    fprintf(out, "replies_per_hour = %d\n", cfg->limits.replies_per_hour);
-    fprintf(out, "replies_per_day = %d\n", cfg->limits.replies_per_day);
-    fprintf(out, "\n[programme]\n");
-    fprintf(out, "plus_addressing = %s\n", cfg->programme.plus_addressing ? "yes" : "no");
-    fprintf(out, "confirm_expiry = %d\n", cfg->programme.confirm_expiry);
-    fprintf(out, "bounce_threshold = %d\n", cfg->programme.bounce_threshold);
-    fprintf(out, "away_pause = %d\n", cfg->programme.away_pause);
-    print_matching(out, &cfg->matching);
-    print_lifecycle(out, &cfg->lifecycle);
-    print_digest(out, &cfg->digest);
-    fprintf(out, "\n[store]\n");
-    print_str(out, "path", cfg->store.path);
-    fprintf(out, "\n[templates]\n");
-    print_str(out, "dir", cfg->templates.dir);
-    fprintf(out, "\n[log]\n");
-    fprintf(out, "level = %s\n", log_level_name((enum log_level)cfg->log.level));
-    fprintf(out, "syslog = %s\n", cfg->log.syslog ? "yes" : "no");
-    print_str(out, "ident", cfg->log.ident);
+    for (size_t i = 0; i < config_keys_count; i++) {
+        const struct config_key *k = &config_keys[i];
+
+        if (section == NULL || strcmp(section, k->section) != 0) {
+            fprintf(out, "%s[%s]\n", section != NULL ? "\n" : "", k->section);
+            section = k->section;
+        }
+        print_key(out, cfg, k);
+    }
 }
