@@ -40,7 +40,8 @@ LIB_OBJ  = $(LIB_SRC:daemon/%.c=$(BUILD)/obj/%.o)
 TEST_SRC = $(wildcard tests/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps check unit e2e san-check demo install uninstall clean format fuzz bench stress
+.PHONY: all deps check unit e2e san-check demo install uninstall clean format fuzz bench stress \
+	config-docs layers
 
 all: $(addprefix $(BUILD)/,$(PROGS))
 
@@ -59,6 +60,16 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libmentord.a $(wildcard include/*.h tests/*
 
 $(BUILD)/obj $(BUILD)/tests:
 	mkdir -p $@
+
+# The sample configuration and mentord.ini(5) are written from the key table
+# (daemon/config_keys.c); test_config fails when the committed ones differ.
+$(BUILD)/configdoc: tools/configdoc.c $(BUILD)/libmentord.a include/config.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmentord.a $(LDLIBS)
+
+config-docs: $(BUILD)/configdoc
+	$(BUILD)/configdoc ini > etc/mentord.ini.new && mv etc/mentord.ini.new etc/mentord.ini
+	$(BUILD)/configdoc man > man/mentord.ini.5.new && mv man/mentord.ini.5.new man/mentord.ini.5
+	mandoc -Tlint -W warning man/mentord.ini.5
 
 deps:
 	@sh tests/deps.sh
@@ -94,13 +105,15 @@ demo: deps all
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/templates \
-		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(SYSCONFDIR)/mentord \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(SYSCONFDIR)/mentord \
 		$(DESTDIR)$(UNITDIR)
 	install -m 755 $(BUILD)/mentord $(DESTDIR)$(SBINDIR)/mentord
 	install -m 755 $(BUILD)/mentorctl $(DESTDIR)$(BINDIR)/mentorctl
 	install -m 644 templates/*.txt $(DESTDIR)$(DATADIR)/templates/
 	install -m 644 man/mentord.8 $(DESTDIR)$(MANDIR)/man8/mentord.8
 	install -m 644 man/mentorctl.1 $(DESTDIR)$(MANDIR)/man1/mentorctl.1
+	install -m 644 man/mentord.ini.5 $(DESTDIR)$(MANDIR)/man5/mentord.ini.5
 	[ -e $(DESTDIR)$(SYSCONFDIR)/mentord/mentord.ini ] || \
 		install -m 640 etc/mentord.ini $(DESTDIR)$(SYSCONFDIR)/mentord/mentord.ini
 	sed 's|@SBINDIR@|$(SBINDIR)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' etc/mentord.service \
@@ -110,6 +123,7 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/mentord $(DESTDIR)$(BINDIR)/mentorctl \
 		$(DESTDIR)$(MANDIR)/man8/mentord.8 $(DESTDIR)$(MANDIR)/man1/mentorctl.1 \
+		$(DESTDIR)$(MANDIR)/man5/mentord.ini.5 \
 		$(DESTDIR)$(UNITDIR)/mentord.service
 	rm -rf $(DESTDIR)$(DATADIR)
 

@@ -641,8 +641,8 @@ read_password(struct load_ctx *ctx, const char *path, int line, char **out)
 static int
 is_string(const struct config_key *k)
 {
-    return k->type == CK_STR || k->type == CK_ADDR || k->type == CK_HOST ||
-           k->type == CK_CHOICE || k->type == CK_READABLE;
+    return k->type == CK_STR || k->type == CK_ADDR || k->type == CK_HOST || k->type == CK_CHOICE ||
+           k->type == CK_READABLE;
 }
 
 /*
@@ -660,8 +660,8 @@ set_defaults(struct load_ctx *ctx)
             continue;
         if (set_value(ctx, k, k->def) != 0) {
             ctx->failed = 0;
-            fail(ctx, 0, "internal error: the default of [%s] %s ('%s') is not valid",
-                 k->section, k->name, k->def);
+            fail(ctx, 0, "internal error: the default of [%s] %s ('%s') is not valid", k->section,
+                 k->name, k->def);
             return -1;
         }
     }
@@ -953,7 +953,8 @@ finish_table(struct load_ctx *ctx)
     for (size_t i = 0; i < config_keys_count; i++) {
         const struct config_key *k = &config_keys[i];
 
-        if (k->def != NULL && is_string(k) && default_string(ctx, str_field(ctx->cfg, k), k->def) != 0)
+        if (k->def != NULL && is_string(k) &&
+            default_string(ctx, str_field(ctx->cfg, k), k->def) != 0)
             return -1;
     }
     return 0;
@@ -1094,8 +1095,8 @@ config_domain(const struct config *cfg)
 static void
 print_key(FILE *out, const struct config *cfg, const struct config_key *k)
 {
-    const char *str = is_string(k) ? *(char *const *)(const void *)((const char *)cfg + k->offset)
-                                   : NULL;
+    const char *str =
+        is_string(k) ? *(char *const *)(const void *)((const char *)cfg + k->offset) : NULL;
     const int *num = (const int *)(const void *)((const char *)cfg + k->offset);
 
     switch (k->type) {
@@ -1118,10 +1119,10 @@ print_key(FILE *out, const struct config *cfg, const struct config_key *k)
                 *(const double *)(const void *)((const char *)cfg + k->offset));
         return;
     case CK_SECURITY:
-        fprintf(out, "%s = %s\n", k->name, security_name((enum config_security)*num));
+        fprintf(out, "%s = %s\n", k->name, security_name((enum config_security) * num));
         return;
     case CK_LEVEL:
-        fprintf(out, "%s = %s\n", k->name, log_level_name((enum log_level)*num));
+        fprintf(out, "%s = %s\n", k->name, log_level_name((enum log_level) * num));
         return;
     case CK_STR:
     case CK_ADDR:

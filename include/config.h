@@ -1,6 +1,10 @@
 /*
  * config: the INI file (inih), validated, with defaults.
  *
+ * Each key's type, range, default and documentation are in one table,
+ * daemon/config_keys.c, which also writes etc/mentord.ini and mentord.ini(5);
+ * the comments below say what a field holds, not its default.
+ *
  * The loaded struct config is the only global-ish state mentord has; every
  * module takes what it needs from it.  Strings are owned by the struct and
  * released by config_free().  Secrets (password files) are read at load time
@@ -16,7 +20,7 @@ enum config_security { CONFIG_SEC_TLS = 0, CONFIG_SEC_STARTTLS, CONFIG_SEC_NONE 
 
 struct config_tls {
     enum config_security security;
-    int verify;          /* tls_verify, default yes */
+    int verify;          /* tls_verify */
     char *ca_file;       /* tls_ca_file, NULL: the system's trust store */
     int allow_plaintext; /* allow_plaintext: security=none to a non-loopback host */
 };
@@ -26,104 +30,104 @@ struct config_community {
     char *address;   /* mentoring address, mentors@example.org (required) */
     char **managers; /* comma-separated list of addresses */
     size_t n_managers;
-    char *list_id; /* List-Id value; default "<mentors.example.org>" derived from address */
+    char *list_id; /* List-Id value; derived from address when not set */
 };
 
 struct config_imap {
     char *host; /* required */
-    int port;   /* default 993 (tls) / 143 (starttls, none) */
+    int port;   /* derived from security when not set */
     struct config_tls tls;
     char *user;              /* required */
     char *password_file;     /* required; must not be world-readable */
     char *password;          /* read from password_file; never printed */
-    char *mailbox;           /* default INBOX */
-    char *processed_mailbox; /* default "Processed"; empty: flag messages instead */
-    int poll_interval;       /* seconds between polls without IDLE; default 60 */
-    int idle;                /* use IDLE when offered; default yes */
-    int timeout;             /* network timeout in seconds; default 60 */
-    int max_attempts;        /* tries before a message is marked failed; default 3 */
+    char *mailbox;           /* where new mail is read */
+    char *processed_mailbox; /* empty: flag messages instead */
+    int poll_interval;       /* seconds between polls without IDLE */
+    int idle;                /* use IDLE when offered */
+    int timeout;             /* network timeout in seconds */
+    int max_attempts;        /* tries before a message is marked failed */
 };
 
 struct config_smtp {
     char *url;  /* smtp://host:port or smtps://host:port; built from host/port if unset */
-    char *host; /* default localhost */
-    int port;   /* default 465 (tls), 587 (starttls), 25 (none) */
+    char *host; /* from url when url is set */
+    int port;   /* derived from security when not set */
     struct config_tls tls;
     char *user;          /* optional: AUTH only when set */
     char *password_file; /* required when user is set */
     char *password;
-    char *from;       /* envelope sender; default community.address */
-    char *helo;       /* EHLO name; default the domain of community.address */
-    int timeout;      /* seconds; default 60 */
-    int batch_size;   /* messages per connection; default 100 */
-    int sessions;     /* parallel SMTP sessions (connections) while draining; 1-20, default 4 */
-    int retry_base;   /* first retry delay in seconds; default 60 */
-    int retry_max;    /* largest retry delay in seconds; default 3600 */
-    int max_lifetime; /* seconds before a deferred message is given up; default 5 days */
+    char *from;       /* envelope sender */
+    char *helo;       /* EHLO name */
+    int timeout;      /* seconds */
+    int batch_size;   /* messages per connection */
+    int sessions;     /* parallel SMTP sessions (connections) while draining; 1-20 */
+    int retry_base;   /* first retry delay in seconds */
+    int retry_max;    /* largest retry delay in seconds */
+    int max_lifetime; /* seconds before a deferred message is given up */
 };
 
 struct config_limits {
-    int max_message_size; /* bytes; a larger mail gets a polite reply, unparsed; default 10M */
-    int replies_per_hour; /* answers to one sender per hour; default 5 */
-    int replies_per_day;  /* and per day; default 20 */
+    int max_message_size; /* bytes; a larger mail gets a polite reply, unparsed */
+    int replies_per_hour; /* answers to one sender per hour */
+    int replies_per_day;  /* and per day */
 };
 
 struct config_programme {
-    int plus_addressing;  /* mentors+join@...: the address names the command; default no */
-    int confirm_expiry;   /* seconds an unconfirmed join/volunteer stays open; default 3 days */
-    int bounce_threshold; /* bounce score making an address undeliverable; default 3 */
-    int away_pause;       /* seconds an out-of-office reply holds nudges back; default 7 days */
+    int plus_addressing;  /* mentors+join@...: the address names the command */
+    int confirm_expiry;   /* seconds an unconfirmed join/volunteer stays open */
+    int bounce_threshold; /* bounce score making an address undeliverable */
+    int away_pause;       /* seconds an out-of-office reply holds nudges back */
 };
 
 /* [matching]: how newcomers are paired with mentors (see match.h for the terms). */
 struct config_matching {
-    char *mode;            /* "pairs" (default), "circles", "buddies", "rotation" */
-    int mentor_accepts;    /* a proposal goes to the mentor first; default yes */
-    int proposal_timeout;  /* seconds a mentor has to answer a proposal; default 3 days */
-    int interval;          /* seconds between matching rounds; default 1 hour */
-    int circle_size;       /* newcomers per circle; default 4 */
+    char *mode;            /* "pairs", "circles", "buddies", "rotation" */
+    int mentor_accepts;    /* a proposal goes to the mentor first */
+    int proposal_timeout;  /* seconds a mentor has to answer a proposal */
+    int interval;          /* seconds between matching rounds */
+    int circle_size;       /* newcomers per circle */
     int peer_circle_weeks; /* waiting this long, newcomers sharing a topic form a peer circle; 0 =
                               off */
-    int buddy_weeks;       /* length of an onboarding buddy pairing; default 4 */
+    int buddy_weeks;       /* length of an onboarding buddy pairing */
     double tag, language, tz_overlap, goal, wait_bonus_per_day, load_penalty; /* weights */
-    int require_common_language;                                              /* default yes */
+    int require_common_language;
     int top_k, top_r; /* candidates per newcomer / per mentor; 20 / 5 */
-    char *synonyms;   /* "js=javascript, k8s=kubernetes"; default none */
+    char *synonyms;   /* "js=javascript, k8s=kubernetes" */
 };
 
 /* [lifecycle]: the programme over weeks. */
 struct config_lifecycle {
-    int length;          /* seconds a pairing lasts; default 12 weeks */
-    char *checkins;      /* days after the start: "3, 14, 30, 60"; default that */
+    int length;          /* seconds a pairing lasts */
+    char *checkins;      /* days after the start: "3, 14, 30, 60" */
     int quiet_start;     /* hour (0-23, recipient's local time) from which nothing is sent; 21 */
     int quiet_end;       /* hour until which nothing is sent; 8 */
-    int reminder_period; /* at most one reminder mail per mentor per period; default 7 days */
+    int reminder_period; /* at most one reminder mail per mentor per period */
     int silent_checkins; /* unanswered check-ins before the mentee is offered a new mentor; 2 */
     int pause_notice;    /* seconds before a pause ends that the member is told; 3 days */
-    char *introduction;  /* "together" (one mail to both, default) or "separate" */
+    char *introduction;  /* "together" (one mail to both) or "separate" */
 };
 
 /* [digest]: the managers' digest and manager commands by mail. */
 struct config_digest {
-    char *frequency;        /* "daily", "weekly" (default), "monthly", "never" */
+    char *frequency;        /* "daily", "weekly", "monthly", "never" */
     char *day;              /* weekday for weekly ("monday"), day of month for monthly ("1") */
-    int hour;               /* hour of the day in timezone; default 9 */
-    char *timezone;         /* managers' time zone; default UTC */
+    int hour;               /* hour of the day in timezone */
+    char *timezone;         /* managers' time zone */
     char *trusted_authserv; /* authserv-id whose Authentication-Results are trusted; none */
 };
 
 struct config_store {
-    char *path; /* default /var/lib/mentord/mentord.db */
+    char *path; /* the SQLite database */
 };
 
 struct config_templates {
-    char *dir; /* default MENTORD_DATADIR "/templates" */
+    char *dir; /* template search path, "A:B" */
 };
 
 struct config_log {
     int level; /* enum log_level; default info */
     int syslog;
-    char *ident; /* default "mentord" */
+    char *ident; /* syslog ident */
 };
 
 struct config {
@@ -160,6 +164,13 @@ void config_set_defaults(struct config *cfg);
 
 /* Print the effective configuration as INI, with passwords masked as "********". */
 void config_print(const struct config *cfg, FILE *out);
+
+/*
+ * The sample file (etc/mentord.ini) and the manual page mentord.ini(5), written
+ * from the key table (daemon/config_keys.c); `make config-docs` runs them.
+ */
+void config_doc_ini(FILE *out);
+void config_doc_man(FILE *out);
 
 /* 1 when host names this machine's loopback (localhost, 127.0.0.0/8, ::1). */
 int config_host_is_loopback(const char *host);

@@ -17,6 +17,7 @@ rc=$?
 check "install exits 0" '[ $rc -eq 0 ]'
 for f in opt/mt/sbin/mentord opt/mt/bin/mentorctl opt/mt/share/mentord/templates/join.txt \
          opt/mt/share/man/man8/mentord.8 opt/mt/share/man/man1/mentorctl.1 \
+         opt/mt/share/man/man5/mentord.ini.5 \
          etc/mentord/mentord.ini lib/systemd/system/mentord.service; do
     check "installed $f" "[ -f '$D/$f' ]"
 done
@@ -31,7 +32,7 @@ check "reinstall keeps the edited config" "grep -q '; local edit' '$D/etc/mentor
 make -s uninstall DESTDIR="$D" PREFIX=/opt/mt >/dev/null 2>&1
 check "uninstall removes the binaries" "[ ! -e '$D/opt/mt/sbin/mentord' ] && [ ! -e '$D/opt/mt/bin/mentorctl' ]"
 check "uninstall removes templates and man pages" \
-    "[ ! -e '$D/opt/mt/share/mentord' ] && [ ! -e '$D/opt/mt/share/man/man8/mentord.8' ]"
+    "[ ! -e '$D/opt/mt/share/mentord' ] && [ ! -e '$D/opt/mt/share/man/man8/mentord.8' ] && [ ! -e '$D/opt/mt/share/man/man5/mentord.ini.5' ]"
 check "uninstall keeps the config" "[ -f '$D/etc/mentord/mentord.ini' ]"
 rm -rf "$D" "$D.log"
 echo "install: $pass passed, $fail failed"

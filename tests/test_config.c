@@ -801,6 +801,61 @@ test_shipped_example_defaults_are_true(void **state)
     free(text);
 }
 
+/* ---- the generated documentation ---- */
+
+static char *
+slurp(const char *path)
+{
+    FILE *in = fopen(path, "r");
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    int c;
+
+    assert_non_null(in);
+    assert_non_null(out);
+    while ((c = fgetc(in)) != EOF)
+        fputc(c, out);
+    fclose(in);
+    assert_int_equal(fclose(out), 0);
+    return text;
+}
+
+/* The committed file is what the key table writes; `make config-docs` rewrites it. */
+static void
+expect_generated(const char *path, void (*write)(FILE *))
+{
+    char *want = NULL, *have = slurp(path), *a, *b;
+    size_t len = 0;
+    FILE *out = open_memstream(&want, &len);
+    int line = 1;
+
+    assert_non_null(out);
+    write(out);
+    assert_int_equal(fclose(out), 0);
+    for (a = want, b = have; *a != '\0' && *a == *b; a++, b++)
+        line += *a == '\n';
+    if (*a != '\0' || *b != '\0')
+        fail_msg("%s differs from the key table from line %d on; run `make config-docs`", path,
+                 line);
+    free(want);
+    free(have);
+}
+
+static void
+test_sample_file_is_generated(void **state)
+{
+    (void)state;
+    expect_generated(MENTORD_SRCDIR "/etc/mentord.ini", config_doc_ini);
+}
+
+static void
+test_manual_page_is_generated(void **state)
+{
+    (void)state;
+    expect_generated(MENTORD_SRCDIR "/man/mentord.ini.5", config_doc_man);
+}
+
 int
 main(void)
 {
@@ -840,6 +895,8 @@ main(void)
         T(test_print_round_trip),
         T(test_shipped_example_loads),
         T(test_shipped_example_defaults_are_true),
+        cmocka_unit_test(test_sample_file_is_generated),
+        cmocka_unit_test(test_manual_page_is_generated),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
