@@ -54,8 +54,11 @@ $(BUILD)/libmentord.a: $(LIB_OBJ)
 $(BUILD)/%: $(BUILD)/obj/%.o $(BUILD)/libmentord.a
 	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/libmentord.a $(LDLIBS)
 
-$(BUILD)/tests/%: tests/%.c $(BUILD)/libmentord.a $(wildcard include/*.h tests/*.h) | $(BUILD)/tests
-	$(CC) $(CPPFLAGS) -Itests -DMENTORD_SRCDIR='"$(CURDIR)"' $(CFLAGS) $(LDFLAGS) -o $@ $< \
+# A test that runs a program runs the one of its own build (MENTORD_BUILDDIR), built first.
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libmentord.a $(wildcard include/*.h tests/*.h) \
+		| $(BUILD)/tests $(addprefix $(BUILD)/,$(PROGS))
+	$(CC) $(CPPFLAGS) -Itests -DMENTORD_SRCDIR='"$(CURDIR)"' -DMENTORD_BUILDDIR='"$(CURDIR)/$(BUILD)"' \
+		$(CFLAGS) $(LDFLAGS) -o $@ $< \
 		$(BUILD)/libmentord.a $(LDLIBS) $(CMOCKA_LIBS)
 
 $(BUILD)/obj $(BUILD)/tests:

@@ -16,20 +16,14 @@
 #include "digest.h"
 #include "mail.h"
 #include "store.h"
+#include "teststore.h"
 #include "testutil.h"
 
 #define DAY 86400
 #define HOUR 3600
 
-struct fixture {
-    char dir[256];
-    char path[300];
-    struct config cfg;
-    struct store *st;
-    sqlite3 *db;
-    char *managers[2];
-    time_t b0, b1, now; /* this week's digest moment, last week's, and now */
-};
+/* This week's digest moment, last week's, and now (set by setup). */
+static time_t week_b0, week_b1, week_now;
 
 static time_t
 utc(int y, int mo, int d, int h, int mi)
@@ -56,34 +50,21 @@ sql(struct fixture *f, const char *fmt, ...)
 static int
 setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
-    char err[256];
+    if (ts_setup(state, "digest") != 0)
+        return -1;
+    struct fixture *f = *state;
 
-    assert_non_null(f);
-    assert_int_equal(tu_mkdtemp(f->dir, sizeof(f->dir), "digest"), 0);
-    snprintf(f->path, sizeof(f->path), "%s/m.db", f->dir);
-    assert_int_equal(store_open(f->path, &f->st, err, sizeof(err)), 0);
-    assert_int_equal(sqlite3_open(f->path, &f->db), SQLITE_OK);
-    sqlite3_busy_timeout(f->db, 5000);
-    tu_test_config(&f->cfg, f->managers);
     f->cfg.community.n_managers = 2;
-    f->b0 = utc(2026, 11, 30, 9, 0); /* a Monday */
-    f->b1 = f->b0 - 7 * DAY;
-    f->now = f->b0 + HOUR;
-    *state = f;
+    week_b0 = utc(2026, 11, 30, 9, 0); /* a Monday */
+    week_b1 = week_b0 - 7 * DAY;
+    week_now = week_b0 + HOUR;
     return 0;
 }
 
 static int
 teardown(void **state)
 {
-    struct fixture *f = *state;
-
-    sqlite3_close(f->db);
-    store_close(f->st);
-    tu_rmrf(f->dir);
-    free(f);
-    return 0;
+    return ts_teardown(state);
 }
 
 /* ---- periods ---- */
@@ -93,13 +74,13 @@ test_weekly_boundaries(void **state)
 {
     struct fixture *f = *state;
 
-    assert_int_equal(digest_boundary(&f->cfg, f->now, 0), f->b0);
-    assert_int_equal(digest_boundary(&f->cfg, f->now, 1), f->b1);
+    assert_int_equal(digest_boundary(&f->cfg, week_now, 0), week_b0);
+    assert_int_equal(digest_boundary(&f->cfg, week_now, 1), week_b1);
     /* A minute before Monday 09:00 the latest moment is the Monday before. */
-    assert_int_equal(digest_boundary(&f->cfg, f->b0 - 60, 0), f->b1);
-    assert_int_equal(digest_boundary(&f->cfg, f->b0, 0), f->b0);
+    assert_int_equal(digest_boundary(&f->cfg, week_b0 - 60, 0), week_b1);
+    assert_int_equal(digest_boundary(&f->cfg, week_b0, 0), week_b0);
     f->cfg.digest.day = "thursday";
-    assert_int_equal(digest_boundary(&f->cfg, f->now, 0), utc(2026, 11, 26, 9, 0));
+    assert_int_equal(digest_boundary(&f->cfg, week_now, 0), utc(2026, 11, 26, 9, 0));
 }
 
 static void
@@ -112,14 +93,14 @@ test_daily_monthly_and_time_zone(void **state)
     assert_int_equal(digest_boundary(&f->cfg, utc(2026, 11, 30, 8, 0), 2), utc(2026, 11, 27, 9, 0));
     f->cfg.digest.frequency = "monthly";
     f->cfg.digest.day = "1";
-    assert_int_equal(digest_boundary(&f->cfg, f->now, 0), utc(2026, 11, 1, 9, 0));
-    assert_int_equal(digest_boundary(&f->cfg, f->now, 1), utc(2026, 10, 1, 9, 0));
+    assert_int_equal(digest_boundary(&f->cfg, week_now, 0), utc(2026, 11, 1, 9, 0));
+    assert_int_equal(digest_boundary(&f->cfg, week_now, 1), utc(2026, 10, 1, 9, 0));
     assert_int_equal(digest_boundary(&f->cfg, utc(2026, 1, 15, 0, 0), 1), utc(2025, 12, 1, 9, 0));
     /* 09:00 in Berlin is 08:00 UTC in winter and 07:00 in summer. */
     f->cfg.digest.frequency = "weekly";
     f->cfg.digest.day = "monday";
     f->cfg.digest.timezone = "Europe/Berlin";
-    assert_int_equal(digest_boundary(&f->cfg, f->now, 0), utc(2026, 11, 30, 8, 0));
+    assert_int_equal(digest_boundary(&f->cfg, week_now, 0), utc(2026, 11, 30, 8, 0));
     assert_int_equal(digest_boundary(&f->cfg, utc(2026, 7, 1, 12, 0), 0), utc(2026, 6, 29, 7, 0));
 }
 
@@ -128,7 +109,7 @@ test_daily_monthly_and_time_zone(void **state)
 static void
 seed(struct fixture *f)
 {
-    time_t b0 = f->b0, b1 = f->b1, in = b1 + DAY; /* a moment in this week's period */
+    time_t b0 = week_b0, b1 = week_b1, in = b1 + DAY; /* a moment in this week's period */
 
     sql(f,
         "INSERT INTO members (id, address, name, role, state, profile, created, updated,"
@@ -224,10 +205,10 @@ test_figures_match_the_seed(void **state)
     char err[256];
 
     seed(f);
-    assert_int_equal(digest_build(&f->cfg, f->st, f->now, 0, &d, err, sizeof(err)), 0);
+    assert_int_equal(digest_build(&f->cfg, f->st, week_now, 0, &d, err, sizeof(err)), 0);
     assert_string_equal(d.key, "2026-W48");
-    assert_int_equal(d.start, f->b1);
-    assert_int_equal(d.end, f->b0);
+    assert_int_equal(d.start, week_b1);
+    assert_int_equal(d.end, week_b0);
     assert_int_equal(fig(&d, "requests", 0), 2); /* a leave request is not a join */
     assert_int_equal(fig(&d, "joins_newcomers", 0), 2);
     assert_int_equal(fig(&d, "joins_newcomers", 1), 1);
@@ -317,7 +298,7 @@ test_dropped_checkins_rematch_wait_and_width(void **state)
     struct fixture *f = *state;
     struct digest d;
     char err[256];
-    time_t in = f->b1 + DAY;
+    time_t in = week_b1 + DAY;
 
     seed(f);
     sql(f,
@@ -330,19 +311,19 @@ test_dropped_checkins_rematch_wait_and_width(void **state)
     sql(f,
         "INSERT INTO members (id, address, role, state, created, updated, waiting_since)"
         " VALUES (12, 'rem@x.test', 'newcomer', 'active', %lld, 0, %lld)",
-        (long long)(f->b0 - 60 * DAY), (long long)(f->b0 - 60 * DAY));
+        (long long)(week_b0 - 60 * DAY), (long long)(week_b0 - 60 * DAY));
     sql(f,
         "INSERT INTO pairs (id, newcomer, mentor, state, ref, created, started, ended,"
         " end_reason) VALUES (5, 12, 6, 'ended', 'r5', %lld, %lld, %lld, 'rematch')",
-        (long long)(f->b0 - 59 * DAY), (long long)(f->b0 - 59 * DAY),
-        (long long)(f->b0 - 3 * DAY - HOUR));
+        (long long)(week_b0 - 59 * DAY), (long long)(week_b0 - 59 * DAY),
+        (long long)(week_b0 - 3 * DAY - HOUR));
     sql(f,
         "INSERT INTO feedback (pair, member, role, at, rating, met, comment, checkin) VALUES"
         " (1, 3, 'newcomer', %lld, 2, 0, 'we could not find a time that suits us both, and the"
         " tasks he suggested were far beyond what I can do yet; I would like someone else',"
         " 'day 21')",
         (long long)(in + 5 * HOUR));
-    assert_int_equal(digest_build(&f->cfg, f->st, f->now, 0, &d, err, sizeof(err)), 0);
+    assert_int_equal(digest_build(&f->cfg, f->st, week_now, 0, &d, err, sizeof(err)), 0);
     /* Four sent as before, plus one sent softened; three of the five answered, now four. */
     assert_int_equal(fig(&d, "checkins", 0), 5);
     assert_int_equal(fig(&d, "response_rate", 0), 80);
@@ -376,10 +357,10 @@ test_so_far_covers_the_running_period(void **state)
     sql(f,
         "INSERT INTO events (at, kind, member, detail) VALUES (%lld, 'newcomer', 'n@x.test',"
         " 'confirmed')",
-        (long long)(f->b0 + 60));
-    assert_int_equal(digest_build(&f->cfg, f->st, f->now, 1, &d, err, sizeof(err)), 0);
+        (long long)(week_b0 + 60));
+    assert_int_equal(digest_build(&f->cfg, f->st, week_now, 1, &d, err, sizeof(err)), 0);
     assert_string_equal(d.key, "2026-W49");
-    assert_int_equal(d.end, f->now);
+    assert_int_equal(d.end, week_now);
     assert_int_equal(fig(&d, "joins_newcomers", 0), 1);
     assert_int_equal(fig(&d, "joins_newcomers", 1), 2);
     assert_non_null(strstr(d.label, "so far"));
@@ -394,7 +375,7 @@ test_text_and_html(void **state)
     char err[256];
 
     seed(f);
-    assert_int_equal(digest_build(&f->cfg, f->st, f->now, 0, &d, err, sizeof(err)), 0);
+    assert_int_equal(digest_build(&f->cfg, f->st, week_now, 0, &d, err, sizeof(err)), 0);
     char *text = digest_text(&f->cfg, &d), *html = digest_html(&f->cfg, &d);
     assert_non_null(text);
     assert_non_null(html);
@@ -446,7 +427,7 @@ test_due_sends_once_per_period(void **state)
 
     seed(f);
     assert_int_equal(store_begin(f->st), 0);
-    assert_int_equal(digest_due(&f->cfg, f->st, f->now), 1);
+    assert_int_equal(digest_due(&f->cfg, f->st, week_now), 1);
     assert_int_equal(store_commit(f->st), 0);
     assert_int_equal(count(f, "SELECT count(*) FROM outbox WHERE kind = 'notice'"), 2);
     assert_int_equal(count(f, "SELECT count(*) FROM outbox WHERE recipient = 'chief@example.test'"
@@ -478,11 +459,11 @@ test_due_sends_once_per_period(void **state)
     sqlite3_finalize(stmt);
     /* Again in the same week: already sent. */
     assert_int_equal(store_begin(f->st), 0);
-    assert_int_equal(digest_due(&f->cfg, f->st, f->now + 2 * DAY), 0);
+    assert_int_equal(digest_due(&f->cfg, f->st, week_now + 2 * DAY), 0);
     assert_int_equal(store_commit(f->st), 0);
     assert_int_equal(count(f, "SELECT count(*) FROM outbox"), 2);
     /* A crash before the commit loses nothing: the rolled-back digest goes out next time. */
-    time_t next = f->b0 + 7 * DAY + 60;
+    time_t next = week_b0 + 7 * DAY + 60;
     assert_int_equal(store_begin(f->st), 0);
     assert_int_equal(digest_due(&f->cfg, f->st, next), 1);
     store_rollback(f->st);
@@ -507,7 +488,7 @@ test_empty_database(void **state)
     struct digest d;
     char err[256];
 
-    assert_int_equal(digest_build(&f->cfg, f->st, f->now, 0, &d, err, sizeof(err)), 0);
+    assert_int_equal(digest_build(&f->cfg, f->st, week_now, 0, &d, err, sizeof(err)), 0);
     assert_int_equal(fig(&d, "waiting", 0), 0);
     assert_int_equal(fig(&d, "avg_rating", 0), -1);
     char *text = digest_text(&f->cfg, &d);
@@ -524,10 +505,10 @@ test_empty_database(void **state)
     int64_t outbox_before = 0;
     assert_int_equal(store_outbox_count(f->st, NULL) >= 0, 1);
     outbox_before = store_outbox_count(f->st, NULL);
-    assert_int_equal(digest_due(&f->cfg, f->st, f->now), 0);
+    assert_int_equal(digest_due(&f->cfg, f->st, week_now), 0);
     assert_int_equal(store_outbox_count(f->st, NULL), outbox_before);
     assert_int_equal(store_event_count(f->st, "digest"), 1);
-    assert_int_equal(digest_due(&f->cfg, f->st, f->now), 0);
+    assert_int_equal(digest_due(&f->cfg, f->st, week_now), 0);
     assert_int_equal(store_event_count(f->st, "digest"), 1);
 }
 

@@ -17,47 +17,25 @@
 #include "programme.h"
 #include "reply.h"
 #include "store.h"
+#include "teststore.h"
 #include "testutil.h"
 
 #define T0 1767258000 /* 2026-01-01 09:00 UTC */
 #define HOUR 3600
 #define DAY 86400
 
-struct fixture {
-    char dir[256];
-    char path[300];
-    struct config cfg;
-    struct store *st;
-    char *managers[2];
-    sqlite3 *db; /* a second connection for looking */
-};
-
 static int
 setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
-    char err[256];
-
-    assert_non_null(f);
-    assert_int_equal(tu_mkdtemp(f->dir, sizeof(f->dir), "life"), 0);
-    snprintf(f->path, sizeof(f->path), "%s/m.db", f->dir);
-    assert_int_equal(store_open(f->path, &f->st, err, sizeof(err)), 0);
-    assert_int_equal(sqlite3_open(f->path, &f->db), SQLITE_OK);
-    tu_test_config(&f->cfg, f->managers);
-    *state = f;
+    if (ts_setup(state, "life") != 0)
+        return -1;
     return 0;
 }
 
 static int
 teardown(void **state)
 {
-    struct fixture *f = *state;
-
-    sqlite3_close(f->db);
-    store_close(f->st);
-    tu_rmrf(f->dir);
-    free(f);
-    return 0;
+    return ts_teardown(state);
 }
 
 static int64_t

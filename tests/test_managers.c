@@ -16,34 +16,19 @@
 #include "mail.h"
 #include "programme.h"
 #include "store.h"
+#include "teststore.h"
 #include "testutil.h"
 
 #define T0 1767258000 /* 2026-01-01 09:00 UTC */
 #define DAY 86400
 
-struct fixture {
-    char dir[256];
-    char path[300];
-    struct config cfg;
-    struct store *st;
-    sqlite3 *db;
-    char *managers[2];
-    int seq;
-};
-
 static int
 setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
-    char err[256];
+    if (ts_setup(state, "mgr") != 0)
+        return -1;
+    struct fixture *f = *state;
 
-    assert_non_null(f);
-    assert_int_equal(tu_mkdtemp(f->dir, sizeof(f->dir), "mgr"), 0);
-    snprintf(f->path, sizeof(f->path), "%s/m.db", f->dir);
-    assert_int_equal(store_open(f->path, &f->st, err, sizeof(err)), 0);
-    assert_int_equal(sqlite3_open(f->path, &f->db), SQLITE_OK);
-    sqlite3_busy_timeout(f->db, 5000);
-    tu_test_config(&f->cfg, f->managers);
     f->managers[0] = "Boss@example.test"; /* addresses compare without case */
     f->cfg.community.n_managers = 2;
     f->cfg.lifecycle.checkins = "3, 14";
@@ -60,20 +45,13 @@ setup(void **state)
         NULL, NULL, &e);
     if (rc != SQLITE_OK)
         fail_msg("seed: %s", e);
-    *state = f;
     return 0;
 }
 
 static int
 teardown(void **state)
 {
-    struct fixture *f = *state;
-
-    sqlite3_close(f->db);
-    store_close(f->st);
-    tu_rmrf(f->dir);
-    free(f);
-    return 0;
+    return ts_teardown(state);
 }
 
 static int
