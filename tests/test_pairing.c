@@ -870,8 +870,8 @@ test_mentorctl_match_instance(void **state)
     snprintf(csv, sizeof(csv), "%s/pool.csv", f->dir);
     /* The mentorctl of this build (build-san's in the sanitizer run); make builds it first. */
     assert_int_equal(access(MENTORD_BUILDDIR "/mentorctl", X_OK), 0);
-    snprintf(cmd, sizeof(cmd), "%s/mentorctl -c %s match --instance %s 2>&1", MENTORD_BUILDDIR,
-             ini, csv);
+    snprintf(cmd, sizeof(cmd), "%s/mentorctl -c %s match --instance %s 2>&1", MENTORD_BUILDDIR, ini,
+             csv);
     assert_int_equal(run(cmd, out, sizeof(out)), 0);
     assert_non_null(strstr(out, "10 \xe2\x86\x92 1"));
     assert_non_null(strstr(out, "11 \xe2\x86\x92 2"));
