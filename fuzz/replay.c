@@ -5,9 +5,10 @@
  *
  * Calls the target's LLVMFuzzerTestOneInput once on every file (directories
  * are read one level deep, in name order, so a failure is reproducible) and
- * prints "LABEL: N passed, 0 failed", the line tests/report.sh adds up.  A
- * crash or sanitizer report ends the process; replay.sh counts that as a
- * failure.  -v names each file on stderr before it runs, to find the culprit.
+ * prints "LABEL: N replayed, N unreadable" (a figure, not a count of tests:
+ * replay.sh turns the whole replay into one test case).  A crash or sanitizer
+ * report ends the process; replay.sh counts that as a failure.  -v names each
+ * file on stderr before it runs, so the last name is the culprit of a crash.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -20,7 +21,7 @@
 
 struct replay {
     int verbose;
-    size_t passed;
+    size_t replayed;
     size_t unreadable;
 };
 
@@ -71,7 +72,7 @@ replay_file(struct replay *r, const char *path)
     free(buf);
     LLVMFuzzerTestOneInput(exact, len);
     free(exact);
-    r->passed++;
+    r->replayed++;
     return 0;
 }
 
@@ -152,6 +153,6 @@ main(int argc, char **argv)
             r.unreadable++;
         }
     }
-    printf("%s: %zu passed, %zu failed\n", label, r.passed, r.unreadable);
+    printf("%s: %zu replayed, %zu unreadable\n", label, r.replayed, r.unreadable);
     return r.unreadable == 0 ? 0 : 1;
 }

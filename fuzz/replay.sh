@@ -1,13 +1,18 @@
 #!/bin/sh
 # Replay the committed fuzz regression corpus (fuzz/regress/NAME) through
 # each fuzz target, built with the normal compiler against BUILD/libmentord.a
-# (no libFuzzer, no clang needed), and print one line per target:
+# (no libFuzzer, no clang needed).  The replay of one target is one test
+# case; per target it prints a figure and a summary line:
 #
-#   fuzz-replay(BUILD) NAME: N passed, N failed
+#   fuzz inputs(BUILD) NAME: N replayed, 0 crashed
+#   fuzz-NAME(BUILD): 1 passed, 0 failed, 0 skipped
 #
-# which tests/report.sh adds up.  N is the number of inputs replayed.  BUILD
-# named *-san gets -fsanitize=address,undefined, like `make SAN=1`.  A crash
-# or sanitizer report counts as a failure and the input is named.
+# tests/report.sh adds up the summary lines and shows the figures apart.
+# BUILD named *-san gets -fsanitize=address,undefined, like `make SAN=1`.  A
+# crash or sanitizer report fails the case and names the input; the inputs
+# counted are those replayed before it, never the ones after.  A target
+# without a regression corpus is skipped (a failure under CI=true, see
+# report.sh).
 #
 #   sh fuzz/replay.sh BUILD        (from the repository root, after `make`)
 set -u
@@ -24,47 +29,61 @@ SAN=""
 case $(basename "$BUILD") in
 *-san) SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" ;;
 esac
+b=$(basename "$BUILD")
 failed_total=0
 
 if [ ! -f "$BUILD/libmentord.a" ]; then
     echo "fuzz-replay: $BUILD/libmentord.a missing (run make first)"
-    echo "fuzz-replay($BUILD): 0 passed, 1 failed"
+    for t in $TARGETS; do echo "fuzz-$t($b): 0 passed, 1 failed, 0 skipped"; done
     exit 1
 fi
 mkdir -p "$BUILD/tests" || exit 1
+out=$(mktemp "${TMPDIR:-/tmp}/mentord-replay.XXXXXX") || exit 1
+trap 'rm -f "$out"' EXIT INT TERM
 
 for t in $TARGETS; do
     bin="$BUILD/tests/fuzz_replay_$t"
-    label="fuzz-replay($BUILD) $t"
+    label="fuzz-$t($b)"
     # shellcheck disable=SC2046,SC2086
     if ! $CC $CPPFLAGS $CFLAGS $SAN $(pkg-config --cflags $PKGS) -o "$bin" \
         "fuzz/fuzz_$t.c" fuzz/replay.c fuzz/scratch.c "$BUILD/libmentord.a" \
         $(pkg-config --libs $PKGS) -letpan -lm; then
         echo "$label: build failed"
-        echo "$label: 0 passed, 1 failed"
+        echo "$label: 0 passed, 1 failed, 0 skipped"
         failed_total=$((failed_total + 1))
         continue
     fi
     dir="fuzz/regress/$t"
     if [ ! -d "$dir" ]; then
-        echo "$label: 0 passed, 0 failed (no $dir)"
+        echo "fuzz inputs($b) $t: none ($dir missing)"
+        echo "$label: 0 passed, 0 failed, 1 skipped"
         continue
     fi
-    out=$(ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0 \
+    # -v names each input on stderr before it runs: the last name is the one that crashed.
+    ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0 \
         LSAN_OPTIONS=suppressions=fuzz/lsan.supp UBSAN_OPTIONS=print_stacktrace=1 \
-        "$bin" "$label" "$dir" 2>&1)
+        "$bin" -v "fuzz inputs($b) $t" "$dir" >"$out" 2>&1
     rc=$?
-    line=$(printf '%s\n' "$out" | grep -E "^fuzz-replay.*: [0-9]+ passed, [0-9]+ failed$")
+    started=$(grep -c '^replay: .* ([0-9]* bytes)$' "$out")
+    line=$(grep -E "^fuzz inputs\($b\) $t: [0-9]+ replayed, [0-9]+ unreadable$" "$out")
     if [ $rc -eq 0 ] && [ -n "$line" ]; then
-        echo "$line"
+        echo "fuzz inputs($b) $t: $(echo "$line" | sed 's/.*: \([0-9]*\) replayed.*/\1/') replayed, 0 crashed"
+        echo "$label: 1 passed, 0 failed, 0 skipped"
         continue
     fi
-    # Crashed: show the report, find the input that did it, count one failure.
-    printf '%s\n' "$out" | tail -n 40
-    last=$("$bin" -v "$label" "$dir" 2>&1 | sed -n 's/^replay: \(.*\) ([0-9]* bytes)$/\1/p' | tail -n 1)
-    echo "$label: crashed (exit $rc) on ${last:-an unknown input}"
-    n=$(find "$dir" -type f | wc -l)
-    echo "$label: $((n - 1)) passed, 1 failed"
     failed_total=$((failed_total + 1))
+    if [ $rc -eq 1 ] && [ -n "$line" ]; then
+        # Finished, but some input could not be read.
+        grep -v '^replay: .* ([0-9]* bytes)$' "$out" | tail -n 20
+        echo "fuzz inputs($b) $t: ${line#*: }"
+        echo "$label: 0 passed, 1 failed, 0 skipped"
+        continue
+    fi
+    # Crashed: show the report and name the input; count only the inputs before it.
+    grep -v '^replay: .* ([0-9]* bytes)$' "$out" | tail -n 40
+    last=$(sed -n 's/^replay: \(.*\) ([0-9]* bytes)$/\1/p' "$out" | tail -n 1)
+    before=$((started > 0 ? started - 1 : 0))
+    echo "fuzz inputs($b) $t: $before replayed, then a crash (exit $rc) on ${last:-an unknown input}"
+    echo "$label: 0 passed, 1 failed, 0 skipped"
 done
 [ $failed_total -eq 0 ]

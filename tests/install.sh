@@ -2,7 +2,7 @@
 # make install / uninstall honour PREFIX and DESTDIR: every file lands under
 # DESTDIR/PREFIX (the config and unit under DESTDIR), an existing config is
 # never overwritten, and uninstall removes what install put there but the config.
-# Prints "install: N passed, N failed".
+# Prints "install(BUILD): N passed, N failed, 0 skipped".
 set -u
 BUILD=${1:-build}
 cd "$(dirname "$0")/.."
@@ -35,5 +35,5 @@ check "uninstall removes templates and man pages" \
     "[ ! -e '$D/opt/mt/share/mentord' ] && [ ! -e '$D/opt/mt/share/man/man8/mentord.8' ] && [ ! -e '$D/opt/mt/share/man/man5/mentord.ini.5' ]"
 check "uninstall keeps the config" "[ -f '$D/etc/mentord/mentord.ini' ]"
 rm -rf "$D" "$D.log"
-echo "install: $pass passed, $fail failed"
+echo "install($(basename "$BUILD")): $pass passed, $fail failed, 0 skipped"
 [ "$fail" -eq 0 ]

@@ -3,56 +3,46 @@
 #
 #   sh tests/run-unit.sh BUILD
 #
-# Prints cmocka's own output, one verdict line per suite ("test_x: PASS (n tests)",
-# "FAIL", "SKIP (needs test-bed)") and a final "unit(BUILD): N passed, N failed"
-# line that tests/report.sh adds up.  A binary that exits 77 needs the mail
-# test-bed and is run by tests/e2e/run.sh instead.  A crash (signal, sanitizer
-# abort) or a non-zero exit without cmocka's failure count counts as 1 failure.
-# Exit status 1 when anything failed.
+# Prints cmocka's own output and one summary line per suite,
+# "test_x(BUILD): N passed, N failed, N skipped" (tests/summary.sh), which
+# tests/report.sh adds up.  A binary that exits 77 needs the mail test-bed:
+# it is run, and summarised, by tests/e2e/run.sh instead.  A crash (signal,
+# sanitizer abort), a timeout or an exit before cmocka's summary counts as a
+# failure.  Exit status 1 when anything failed, or when anything was skipped
+# under CI=true.
 set -u
 
 BUILD=${1:?usage: run-unit.sh BUILD}
 TIMEOUT=${UNIT_TIMEOUT:-300}
-passed=0
+. "$(dirname "$0")/summary.sh"
+b=$(basename "$BUILD")
 failed=0
+skipped=0
 out=$(mktemp "${TMPDIR:-/tmp}/mentord-unit.XXXXXX") || exit 1
 trap 'rm -f "$out"' EXIT INT TERM
-
-# Sum of the numbers in cmocka's "[  PASSED  ] N test(s)." / "[  FAILED  ] N test(s)" lines.
-cmocka_count() {
-    sed -n "s/^\[  $1  \] \([0-9][0-9]*\) test.*/\1/p" "$2" | awk '{ n += $1 } END { print n + 0 }'
-}
 
 found=0
 for t in "$BUILD"/tests/test_*; do
     [ -f "$t" ] && [ -x "$t" ] || continue
     found=1
     name=$(basename "$t")
-    echo "== $name"
+    echo "== $name ($b)"
     # cmocka writes to stdout; no TESTBED_ENV so test-bed suites skip with 77.
     env -u TESTBED_ENV CMOCKA_MESSAGE_OUTPUT=stdout timeout "$TIMEOUT" "$t" >"$out" 2>&1
     rc=$?
     cat "$out"
     if [ $rc -eq 77 ]; then
-        echo "$name: SKIP (needs test-bed)"
+        echo "$name($b): needs the mail test-bed; run by tests/e2e/run.sh"
         continue
     fi
-    p=$(cmocka_count PASSED "$out")
-    f=$(cmocka_count FAILED "$out")
-    if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
-        # Crashed, timed out (124) or failed without cmocka's summary.
-        f=1
-        echo "$name: exit status $rc"
-    fi
-    passed=$((passed + p))
-    failed=$((failed + f))
-    if [ "$f" -eq 0 ]; then
-        echo "$name: PASS ($p tests)"
-    else
-        echo "$name: FAIL ($f of $((p + f)) tests)"
-    fi
+    cmocka_summary "$name" "$b" "$out" "$rc"
+    failed=$((failed + S_FAILED))
+    skipped=$((skipped + S_SKIPPED))
 done
-[ $found -eq 1 ] || echo "no test binaries in $BUILD/tests"
-
-echo "unit($BUILD): $passed passed, $failed failed"
-[ $failed -eq 0 ]
+if [ $found -eq 0 ]; then
+    echo "no test binaries in $BUILD/tests"
+    echo "unit($b): 0 passed, 1 failed, 0 skipped"
+    exit 1
+fi
+[ $failed -eq 0 ] || exit 1
+[ "${CI:-}" != true ] || [ $skipped -eq 0 ]

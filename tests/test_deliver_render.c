@@ -350,7 +350,7 @@ static int
 run_checker(const char *interp, const char *script, const char *dir, int quiet)
 {
     char cmd[1024];
-    /* quiet: a deliberate failure's summary line must not reach tests/report.sh's total. */
+    /* quiet: a deliberate failure's figures must not reach tests/report.sh's output. */
     snprintf(cmd, sizeof(cmd), "%s '%s/tests/deliver/%s' '%s'%s", interp, MENTORD_SRCDIR, script,
              dir, quiet ? " >/dev/null" : "");
     fflush(stdout);

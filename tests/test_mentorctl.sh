@@ -5,7 +5,7 @@
 #
 #   sh tests/test_mentorctl.sh BUILD      (BUILD: build or build-san)
 #
-# Prints "mentorctl: N passed, N failed"; exit status 1 when anything failed.
+# Prints "mentorctl(BUILD): N passed, N failed, 0 skipped"; exit status 1 when anything failed.
 set -u
 
 BUILD=${1:-build}
@@ -33,7 +33,8 @@ hasnt() { if grep -qF -- "$2" "$dir/$1"; then bad "$3: '$2' in $1"; else ok; fi;
 sql() { python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); r=c.execute(sys.argv[2]).fetchall(); c.commit(); print("\n".join("|".join(str(v) for v in row) for row in r))' "$dir/m.db" "$1"; }
 same() { if [ "$1" = "$2" ]; then ok; else bad "$3: got '$1', wanted '$2'"; fi; }
 
-[ -x "$M" ] || { echo "mentorctl: $M not built"; echo "mentorctl: 0 passed, 1 failed"; exit 1; }
+b=$(basename "$BUILD")
+[ -x "$M" ] || { echo "mentorctl: $M not built"; echo "mentorctl($b): 0 passed, 1 failed, 0 skipped"; exit 1; }
 printf 'secret\n' >"$dir/pw"
 chmod 600 "$dir/pw"
 cat >"$dir/m.ini" <<EOF
@@ -207,5 +208,5 @@ same "$(sql "SELECT count(*) FROM events WHERE detail LIKE '%ana@%' OR member LI
 same "$(sql "SELECT count(*) FROM events WHERE kind = 'manager' AND member LIKE 'mentorctl:%'")" 8 "actions logged with who (2 imports, 6 actions)"
 expect 3 "remove again" -- remove ana@x.test
 
-echo "mentorctl: $passed passed, $failed failed"
+echo "mentorctl($b): $passed passed, $failed failed, 0 skipped"
 [ "$failed" -eq 0 ]

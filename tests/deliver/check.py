@@ -7,7 +7,8 @@ DIR holds reply-NAME.eml / new-NAME.eml (the composed message, CRLF) and
 NAME.subject (the subject as rendered, UTF-8).  Each message is parsed with
 Python's email package under a policy that raises on every defect, and the
 headers receivers and list tools rely on are checked.  Prints one line per
-failing message and "deliver: N passed, N failed"; exit 1 when any failed.
+failing message and "checks deliver: N messages passed, N failed" (a figure
+tests/report.sh shows apart); exit 1 when any failed.
 """
 
 import email
@@ -160,7 +161,8 @@ def main():
     if not files:
         failed += 1
         print("deliver: no .eml files in %s" % folder)
-    print("deliver: %d passed, %d failed" % (passed, failed))
+    # A figure, not a count of test cases: the cmocka case that runs this is the test.
+    print("checks deliver: %d messages passed, %d failed" % (passed, failed))
     sys.exit(1 if failed else 0)
 
 

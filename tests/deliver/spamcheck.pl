@@ -47,5 +47,5 @@ for my $name (@files) {
     $mail->finish();
 }
 $failed++ unless @files;
-print "deliver-spam: $passed passed, $failed failed\n";
+print "checks deliver-spam: $passed messages passed, $failed failed\n";
 exit($failed ? 1 : 0);

@@ -6,9 +6,10 @@
 #
 # Starts a private test-bed with extra users (user1 .. userN, so hundreds of
 # distinct members can write in), runs tests/faults/test_faults.py and always
-# stops and removes the test-bed.  The last line is "faults: N passed, N failed"
-# ("faults-long: ..." with --long) for tests/report.sh.  Needs root for the
-# tmpfs mounts of the database tests.
+# stops and removes the test-bed.  The last line is
+# "faults(BUILD): N passed, N failed, N skipped" ("faults-long(BUILD): ..." with
+# --long; see tests/summary.sh) for tests/report.sh.  Needs root for the tmpfs
+# mounts of the database tests.
 set -u
 
 BUILD=${1:?usage: run.sh BUILD [--long]}
@@ -16,6 +17,8 @@ MODE=${2:-}
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 case "$BUILD" in /*) ;; *) BUILD=$SRC/$BUILD ;; esac
 TESTBED="$SRC/tests/e2e/testbed.sh"
+. "$SRC/tests/summary.sh"
+b=$(basename "$BUILD")
 label=faults
 users=100
 timeout=${FAULTS_TIMEOUT:-600}
@@ -36,8 +39,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 if ! EXTRA_USERS=$users sh "$TESTBED" start "$TB" </dev/null; then
-    echo "$label: the mail test-bed did not start"
-    echo "$label: 0 passed, 1 failed"
+    echo "$label($b): the mail test-bed did not start"
+    echo "$label($b): 0 passed, 1 failed, 0 skipped"
     exit 1
 fi
 echo "== mail test-bed with $users extra users up ($TB)"
@@ -55,10 +58,7 @@ echo "== fault tests ($(basename "$BUILD")${MODE:+ $MODE})"
 timeout "$timeout" python3 -u "$SRC/tests/faults/test_faults.py" $MODE </dev/null >"$out" 2>&1
 rc=$?
 cat "$out"
-if [ $rc -ne 0 ] && ! tail -n 1 "$out" | grep -Eq "^$label: [0-9]+ passed, [0-9]+ failed$"; then
-    # A crash or timeout of the runner itself still has to show up in the total.
-    echo "fault test runner exited with status $rc"
-    echo "$label: 0 passed, 1 failed"
-fi
-[ $rc -eq 0 ] || exit 1
+# A crash or timeout of the runner itself still shows up in the total.
+runner_summary "$label" "$b" "$out" "$rc"
+[ "$S_FAILED" -eq 0 ] || exit 1
 exit 0
