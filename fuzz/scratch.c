@@ -12,7 +12,7 @@
 
 /* Set once per process; the only state of the harness. */
 static char scratch_dir[64];
-static const char *scratch_files[] = {"input.ini", "t.txt"};
+static const char *scratch_files[] = {"input.ini", "t.txt", "pw"};
 
 static void
 fuzz_scratch_cleanup(void)
