@@ -48,6 +48,9 @@ all: $(addprefix $(BUILD)/,$(PROGS))
 $(BUILD)/obj/%.o: daemon/%.c $(wildcard include/*.h daemon/*.h) | $(BUILD)/obj
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
+# The programs' objects stay, for tests/layers.sh.
+.SECONDARY: $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(PROGS)))
+
 $(BUILD)/libmentord.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
@@ -68,6 +71,10 @@ $(BUILD)/obj $(BUILD)/tests:
 # (daemon/config_keys.c); test_config fails when the committed ones differ.
 $(BUILD)/configdoc: tools/configdoc.c $(BUILD)/libmentord.a include/config.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmentord.a $(LDLIBS)
+
+# Calls between modules run down the layers of tests/layers.list, without circles.
+layers: all $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(PROGS)))
+	sh tests/layers.sh $(BUILD)
 
 config-docs: $(BUILD)/configdoc
 	$(BUILD)/configdoc ini > etc/mentord.ini.new && mv etc/mentord.ini.new etc/mentord.ini

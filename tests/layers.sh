@@ -1,0 +1,93 @@
+#!/bin/sh
+# Layers run one way: every call between object files of BUILD must go to a
+# module of the same layer or a lower one (tests/layers.list), and no modules
+# may call each other in a circle.  Reads `nm --defined-only` (who defines a
+# symbol) and `nm -u` (who uses it) of each BUILD/obj/*.o.
+#
+#   sh tests/layers.sh [BUILD]      (after `make`; BUILD defaults to build)
+#
+# Prints every call that runs back up, with the symbols, and every circle;
+# ends "layers(BUILD): N passed, N failed, 0 skipped" (one case per module);
+# exit status 1 when anything is wrong.
+set -u
+
+BUILD=${1:-build}
+cd "$(dirname "$0")/.." || exit 1
+LIST=tests/layers.list
+b=$(basename "$BUILD")
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/mentord-layers.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+found=0
+for o in "$BUILD"/obj/*.o; do
+    [ -f "$o" ] || continue
+    found=1
+    m=$(basename "$o" .o)
+    nm --defined-only -g "$o" | awk -v m="$m" 'NF == 3 { print $3, m }' >>"$tmp/defs"
+    nm -u "$o" | awk -v m="$m" '{ print $NF, m }' >>"$tmp/uses"
+done
+if [ $found -eq 0 ]; then
+    echo "layers: no object files in $BUILD/obj (run make first)"
+    echo "layers($b): 0 passed, 1 failed, 0 skipped"
+    exit 1
+fi
+sort -o "$tmp/defs" "$tmp/defs"
+sort -o "$tmp/uses" "$tmp/uses"
+# symbol caller callee, for calls between two different modules
+join "$tmp/uses" "$tmp/defs" | awk '$2 != $3' >"$tmp/calls"
+
+awk -v list="$LIST" -v b="$b" -v objdir="$BUILD/obj" '
+    BEGIN {
+        while ((getline line < list) > 0) {
+            sub(/#.*/, "", line)
+            n = split(line, w, /[ \t]+/)
+            if (n < 2 || w[1] == "") continue
+            depth++
+            lname[depth] = w[1]
+            for (i = 2; i <= n; i++) layer[w[i]] = depth
+        }
+    }
+    {
+        sym = $1; from = $2; to = $3
+        mods[from] = 1; mods[to] = 1
+        if (!((from, to) in edge)) { edge[from, to] = 1; syms[from, to] = sym }
+        else if (length(syms[from, to]) < 200) syms[from, to] = syms[from, to] ", " sym
+    }
+    END {
+        for (m in mods) {
+            if (!(m in layer)) { print "layers: module " m " is in no layer of " list; bad[m] = 1 }
+        }
+        for (m in layer)
+            if (!(m in mods) && system("test -f " objdir "/" m ".o") != 0) {
+                print "layers: " m " is listed but " objdir "/" m ".o is missing"; mods[m] = 1; bad[m] = 1
+            }
+        for (k in edge) {
+            split(k, p, SUBSEP)
+            if ((p[1] in layer) && (p[2] in layer) && layer[p[1]] < layer[p[2]]) {
+                printf "layers: %s (%s) calls up into %s (%s): %s\n", p[1], lname[layer[p[1]]], \
+                    p[2], lname[layer[p[2]]], syms[k]
+                bad[p[1]] = 1
+            }
+        }
+        # Circles: modules that reach each other (transitive closure; a few dozen modules).
+        n = 0
+        for (m in mods) node[++n] = m
+        for (i = 1; i <= n; i++) for (j = 1; j <= n; j++)
+            reach[i, j] = ((node[i], node[j]) in edge) ? 1 : 0
+        for (k = 1; k <= n; k++) for (i = 1; i <= n; i++) if (reach[i, k])
+            for (j = 1; j <= n; j++) if (reach[k, j]) reach[i, j] = 1
+        for (i = 1; i <= n; i++) {
+            if (done[i] || !reach[i, i]) continue
+            circle = node[i]
+            for (j = i + 1; j <= n; j++)
+                if (reach[i, j] && reach[j, i]) { circle = circle " " node[j]; done[j] = 1; bad[node[j]] = 1 }
+            bad[node[i]] = 1
+            print "layers: circle: " circle
+            for (a = 1; a <= n; a++) for (c = 1; c <= n; c++)
+                if ((node[a], node[c]) in edge && reach[i, a] && reach[a, i] && reach[i, c] && reach[c, i])
+                    printf "  %s -> %s: %s\n", node[a], node[c], syms[node[a], node[c]]
+        }
+        for (m in mods) { if (m in bad) nf++; else np++ }
+        printf "layers(%s): %d passed, %d failed, 0 skipped\n", b, np, nf
+        exit nf > 0 ? 1 : 0
+    }' "$tmp/calls"
