@@ -154,5 +154,7 @@ main(int argc, char **argv)
         }
     }
     printf("%s: %zu replayed, %zu unreadable\n", label, r.replayed, r.unreadable);
+    /* LeakSanitizer reports at exit and ends the process without flushing stdio. */
+    fflush(stdout);
     return r.unreadable == 0 ? 0 : 1;
 }
