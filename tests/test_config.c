@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../daemon/config_int.h" /* the key table, checked below */
 #include "config.h"
 #include "log.h"
 #include "testutil.h"
@@ -856,6 +857,36 @@ test_manual_page_is_generated(void **state)
     expect_generated(MENTORD_SRCDIR "/man/mentord.ini.5", config_doc_man);
 }
 
+/* Every key says what it is for, where it lives and what it defaults to. */
+static void
+test_key_table_is_complete(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < config_keys_count; i++) {
+        const struct config_key *k = &config_keys[i];
+        int section = 0;
+
+        for (size_t j = 0; j < config_keys_sections_count; j++)
+            section |= strcmp(config_keys_sections[j].name, k->section) == 0;
+        if (!section)
+            fail_msg("[%s] %s: section not in config_keys_sections", k->section, k->name);
+        if (k->doc == NULL || k->doc[0] == '\0')
+            fail_msg("[%s] %s: no doc", k->section, k->name);
+        if (!(k->flags & CKF_REQUIRED) && k->def == NULL && k->defdoc == NULL)
+            fail_msg("[%s] %s: neither required nor a default", k->section, k->name);
+        if ((k->flags & (CKF_REQUIRED | CKF_SHOWN)) && k->example == NULL)
+            fail_msg("[%s] %s: the sample file needs an example", k->section, k->name);
+        if (k->type == CK_CHOICE &&
+            (k->choices == NULL || k->def == NULL || strstr(k->choices, k->def) == NULL))
+            fail_msg("[%s] %s: a choice needs its words and a default among them", k->section,
+                     k->name);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(config_keys[j].section, k->section) == 0 &&
+                strcmp(config_keys[j].name, k->name) == 0)
+                fail_msg("[%s] %s: described twice", k->section, k->name);
+    }
+}
+
 int
 main(void)
 {
@@ -895,6 +926,7 @@ main(void)
         T(test_print_round_trip),
         T(test_shipped_example_loads),
         T(test_shipped_example_defaults_are_true),
+        cmocka_unit_test(test_key_table_is_complete),
         cmocka_unit_test(test_sample_file_is_generated),
         cmocka_unit_test(test_manual_page_is_generated),
     };
