@@ -61,7 +61,7 @@ awk -v list="$LIST" -v builds="$BUILDS" -v ci="${CI:-}" '
         if (list != "" && !(suite in listed)) notlisted[++nn] = name
         next
     }
-    /^fuzz inputs\(/ || /^checks / { figures[++nf] = "  " $0 }
+    /^fuzz inputs\(/ || /^checks\(/ { figures[++nf] = "  " $0 }
     END {
         for (i = 1; i <= nl; i++) print lines[i]
         if (nf > 0) {

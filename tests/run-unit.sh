@@ -30,7 +30,8 @@ for t in "$BUILD"/tests/test_*; do
     # cmocka writes to stdout; no TESTBED_ENV so test-bed suites skip with 77.
     env -u TESTBED_ENV CMOCKA_MESSAGE_OUTPUT=stdout timeout "$TIMEOUT" "$t" >"$out" 2>&1
     rc=$?
-    cat "$out"
+    # A checker's figures inside a case ("checks NAME: ...") get the build's name too.
+    sed "s/^checks /checks($b) /" "$out"
     if [ $rc -eq 77 ]; then
         echo "$name($b): needs the mail test-bed; run by tests/e2e/run.sh"
         continue
