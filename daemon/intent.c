@@ -563,6 +563,32 @@ has_question(const char *text)
            strstr(text, "\xd8\x9f") != NULL;
 }
 
+/* An answer to a proposal: read on its own, so "gerne" or "sure" takes no words from the rest. */
+static int
+is_answer(const struct entry *e)
+{
+    return e->kind == E_INTENT && (e->intent == INTENT_ACCEPT || e->intent == INTENT_DECLINE);
+}
+
+static void
+score_pass(struct text *t, int answers, struct intent_scores *out)
+{
+    for (size_t k = 0; k < tables.n; k++) {
+        const struct entry *e = &tables.e[k];
+        size_t s, end;
+        if ((e->kind != E_INTENT && e->kind != E_NONE) || is_answer(e) != answers)
+            continue;
+        if (!find_entry(t, e, &s, &end))
+            continue;
+        memset(t->used + s, 1, end - s);
+        if (e->kind == E_NONE)
+            continue;
+        if (out->score[e->intent] == 0)
+            snprintf(out->evidence[e->intent], sizeof out->evidence[0], "%s", e->source);
+        out->score[e->intent] += e->value;
+    }
+}
+
 void
 intent_score(const char *text, struct intent_scores *out)
 {
@@ -572,20 +598,9 @@ intent_score(const char *text, struct intent_scores *out)
     if (text_read(text, &t) != 0)
         return;
     out->question = has_question(text ? text : "");
-    for (size_t k = 0; k < tables.n; k++) {
-        const struct entry *e = &tables.e[k];
-        size_t s, end;
-        if (e->kind != E_INTENT && e->kind != E_NONE)
-            continue;
-        if (!find_entry(&t, e, &s, &end))
-            continue;
-        memset(t.used + s, 1, end - s);
-        if (e->kind == E_NONE)
-            continue;
-        if (out->score[e->intent] == 0)
-            snprintf(out->evidence[e->intent], sizeof out->evidence[0], "%s", e->source);
-        out->score[e->intent] += e->value;
-    }
+    score_pass(&t, 0, out);
+    memset(t.used, 0, sizeof t.used);
+    score_pass(&t, 1, out);
     text_free(&t);
 }
 
@@ -655,12 +670,28 @@ count_str(const char *s, const char *what)
     return n;
 }
 
+/* One digit 1-5 inside a word of a script without spaces ("星4つ"); 0 when not. */
+static int
+digit_in_word(const char *w)
+{
+    int v = 0, digits = 0, ascii_letters = 0;
+    for (; *w; w++) {
+        if (isdigit((unsigned char)*w))
+            v = *w - '0', digits++;
+        else if ((unsigned char)*w < 0x80)
+            ascii_letters++;
+    }
+    return digits == 1 && ascii_letters == 0 && v >= 1 && v <= 5 ? v : 0;
+}
+
 /* A number 1-5 standing alone: not "3 times", "2 weeks", a date or a year. */
 static int
 rating_alone(const struct text *t)
 {
     for (size_t i = 0; i < t->ws.n; i++) {
         int v = number_at(t, i, 0);
+        if (v < 0)
+            v = digit_in_word(t->ws.w[i]);
         size_t end;
         if (v < 1 || v > 5)
             continue;

@@ -187,19 +187,15 @@ reading_role(const struct intent_scores *s, int *strength)
         return INTENT_UNCLEAR_ROLE;
     }
     if (j >= W_ENOUGH && m >= W_ENOUGH) {
-        if (j >= m + 3)
+        if (j >= m + 2)
             return INTENT_JOIN;
-        if (m >= j + 3)
+        if (m >= j + 2)
             return INTENT_MENTOR;
         return INTENT_UNCLEAR_ROLE;
     }
-    if (j >= W_ENOUGH + 1)
+    if (j >= W_ENOUGH && j >= p)
         return INTENT_JOIN;
-    if (m >= W_ENOUGH + 1)
-        return INTENT_MENTOR;
-    if (j >= W_ENOUGH && p > 0)
-        return INTENT_JOIN;
-    if (m >= W_ENOUGH && p > 0)
+    if (m >= W_ENOUGH && m >= p)
         return INTENT_MENTOR;
     if (j + m + p >= W_ENOUGH) {
         *strength = j + m + p;
@@ -383,6 +379,25 @@ reading_command_decides(const struct reading *r, const struct reading_context *c
     return !c->from_subject && c->kind != COMMAND_MENTOR && c->kind != COMMAND_JOIN;
 }
 
+/*
+ * How much a command word found by the strict grammar counts.  In the text
+ * it is a command; in the Subject it may be a topic ("Subject: Mentor" over
+ * "I need a mentor"), so it counts a little, more when it is the whole
+ * Subject ("JOIN"), and a role word least of all.
+ */
+static int
+reading_command_weight(const struct mail *m, const struct command *c)
+{
+    if (!c->from_subject)
+        return W_COMMAND_BODY;
+    char *s = command_strip_prefixes(m->subject);
+    int whole = s != NULL && strchr(s, ' ') == NULL;
+    free(s);
+    if (c->kind == COMMAND_JOIN || c->kind == COMMAND_MENTOR)
+        return whole ? 2 : 1;
+    return whole ? W_COMMAND_SUBJECT : 2;
+}
+
 static void
 reading_intent(const struct config *cfg, const struct mail *m, const struct reading_context *ctx,
                struct reading *r)
@@ -406,7 +421,7 @@ reading_intent(const struct config *cfg, const struct mail *m, const struct read
     free(t);
     if (r->cmd.kind != COMMAND_NONE) {
         enum intent_kind k = intent_of_command(r->cmd.kind);
-        s.score[k] += r->cmd.from_subject ? W_COMMAND_SUBJECT : W_COMMAND_BODY;
+        s.score[k] += reading_command_weight(m, &r->cmd);
         if (s.evidence[k][0] == '\0')
             snprintf(s.evidence[k], sizeof s.evidence[k], "%s", command_name(r->cmd.kind));
     }
