@@ -425,6 +425,17 @@ reading_intent(const struct config *cfg, const struct mail *m, const struct read
         if (s.evidence[k][0] == '\0')
             snprintf(s.evidence[k], sizeof s.evidence[k], "%s", command_name(r->cmd.kind));
     }
+    if (ctx->answers_confirm && !ctx->pending_role) {
+        int best;
+        enum intent_kind k = reading_strongest(&s, &best);
+        if (!(k == INTENT_LEAVE && best >= W_STRONG)) {
+            /* A plain reply to the confirmation mail confirms: that is what it asks for. */
+            r->intent = INTENT_CONFIRM;
+            r->confidence = 90;
+            reading_why(r, "a reply to the open confirmation mail: it confirms");
+            return;
+        }
+    }
     if (ctx->answers_proposal)
         reading_proposal(r, &s);
     else if (ctx->answers_checkin)
@@ -486,7 +497,7 @@ reading_person(const struct config *cfg, const struct mail *m, size_t size,
     r->text = text;
     if (profile_parse(text, &r->profile) != 0)
         return -1;
-    r->role_answer = ctx->pending_confirm ? reading_role_answer(text) : 0;
+    r->role_answer = ctx->pending_role ? reading_role_answer(text) : 0;
     if (r->role_answer) {
         r->intent = r->role_answer == '1' ? INTENT_JOIN : INTENT_MENTOR;
         r->confidence = 90;

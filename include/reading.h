@@ -33,6 +33,8 @@ struct reading_context {
     int member;          /* the sender is a member (any state but erased) */
     int paused;          /* ... and their membership is paused */
     int pending_confirm; /* a confirmation mail to the sender is open */
+    int pending_role;    /* ... and it is the question "a mentor, or to be a mentor?" */
+    int answers_confirm; /* the mail answers (by ref) that open confirmation */
     int answers_proposal;  /* the mail answers (by ref) a proposal the sender may accept */
     int answers_checkin;   /* the mail answers (by ref) a check-in of the sender's pair */
     int open_proposals;    /* proposals waiting for the sender's answer */

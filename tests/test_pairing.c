@@ -525,7 +525,8 @@ test_reply_without_answer_asks_again(void **state)
     round_at(f, T0);
     reply_to_last(f, "m2@mentor.test", "Re: proposal", "Tell me more about them?\r\n", T0 + HOUR);
     mail_to(f, "m2@mentor.test", text, sizeof(text), NULL, 0);
-    assert_non_null(strstr(text, "ACCEPT or DECLINE"));
+    assert_non_null(strstr(text, "Reply YES to take "));
+    assert_non_null(strstr(text, " on, or NO"));
     assert_non_null(strstr(text, "Subject: Would you like to mentor this newcomer? [ref "));
     assert_int_equal(db_int(f, "SELECT count(*) FROM pairs WHERE state = 'proposed'"), 3);
 }
