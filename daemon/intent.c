@@ -85,7 +85,7 @@ static struct {
 static const char *const intent_names[INTENT_COUNT] = {
     "none",   "join",    "mentor",  "take_part", "either",  "leave",    "pause",
     "resume", "status",  "accept",  "decline",   "question", "help",    "done",
-    "rematch", "confirm", "capacity", "rating",  "unclear_role"};
+    "rematch", "confirm", "capacity", "rating",  "unclear_role", "manager"};
 
 const char *
 intent_name(enum intent_kind k)

@@ -266,16 +266,23 @@ programme_address_command(const struct config *cfg, const struct mail *m, struct
 static int
 programme_help(struct programme_ctx *c, int not_understood)
 {
+    char *commands = command_help_list();
     struct template_var v[] = {{"not_understood", not_understood ? "yes" : NULL},
-                               {"only_quoted", not_understood && c->only_quoted ? "yes" : NULL}};
+                               {"only_quoted", not_understood && c->only_quoted ? "yes" : NULL},
+                               {"commands", commands}};
 
     snprintf(c->detail, c->detail_len, "%s",
              !not_understood  ? "help"
              : c->only_quoted ? "not understood (only quoted or forwarded text); sent help"
                               : "not understood; sent help");
-    if (not_understood && programme_event(c, "not-understood", c->m->subject) != 0)
+    if (commands == NULL ||
+        (not_understood && programme_event(c, "not-understood", c->m->subject) != 0)) {
+        free(commands);
         return -1;
-    return programme_reply(c, "help", v, 2, "reply", NULL);
+    }
+    int rc = programme_reply(c, "help", v, 3, "reply", NULL);
+    free(commands);
+    return rc;
 }
 
 /* Returns -1 on error, 0 when handled, 1 when the token is not a confirmation. */

@@ -498,7 +498,13 @@ reading_person(const struct config *cfg, const struct mail *m, size_t size,
     if (profile_parse(text, &r->profile) != 0)
         return -1;
     r->role_answer = ctx->pending_role ? reading_role_answer(text) : 0;
-    if (r->role_answer) {
+    if (config_is_manager(cfg, m->from_addr) &&
+        command_manager_parse(m->subject, text, &r->manager)) {
+        r->intent = INTENT_MANAGER;
+        r->confidence = 100;
+        reading_why(r, "a manager's command \"%s\" (managers.c checks who sent it)",
+                    r->manager.w[0]);
+    } else if (r->role_answer) {
         r->intent = r->role_answer == '1' ? INTENT_JOIN : INTENT_MENTOR;
         r->confidence = 90;
         reading_why(r, "\"%c\" answers the question which role: %s", r->role_answer,

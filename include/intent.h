@@ -39,6 +39,7 @@ enum intent_kind {
     INTENT_CAPACITY,   /* how many mentees at once */
     INTENT_RATING,     /* answers a check-in */
     INTENT_UNCLEAR_ROLE, /* wants to take part, role still to ask */
+    INTENT_MANAGER,    /* a manager's command (REPORT, LIST, MATCH, ...) */
     INTENT_COUNT
 };
 

@@ -70,6 +70,7 @@ struct reading {
     int rating;          /* check-in rating 1-5, 0 when none */
     int pause_weeks;     /* for INTENT_PAUSE: 0 open-ended */
     int capacity;        /* a number of mentees said in a sentence, -1 when none */
+    struct command_manager manager; /* a manager's command (n == 0: none) */
     char role_answer;    /* '1' (a mentor) or '2' (to mentor) when answering the role question */
     struct profile profile;
     char *text;          /* the person's own text ("" when none) */
