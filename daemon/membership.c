@@ -156,13 +156,52 @@ membership_token_for(struct programme_ctx *c, const char *action, char token[COM
                            c->now + c->cfg->programme.confirm_expiry);
 }
 
+/*
+ * The echo for a confirmation: what the pending request holds (the first
+ * mail's profile, kept while the role was asked) with this mail's lines;
+ * the lines not understood are this mail's.
+ */
+static int
+membership_echo_pending(struct programme_ctx *c, struct membership_echo *e)
+{
+    struct store_member mem;
+    struct profile p;
+    int found = store_member_get(c->st, c->m->from_addr, &mem);
+
+    if (found < 0)
+        return -1;
+    if (found == 0 || strcmp(mem.state, "pending") != 0) {
+        if (found)
+            store_member_free(&mem);
+        return membership_echo(&c->profile, e);
+    }
+    int rc = profile_parse(mem.profile ? mem.profile : "", &p);
+    store_member_free(&mem);
+    if (rc != 0)
+        return -1;
+    profile_merge(&p, &c->profile);
+    char *problems_only = NULL;
+    rc = membership_echo(&p, e);
+    profile_free(&p);
+    if (rc != 0)
+        return -1;
+    struct membership_echo mine;
+    if (membership_echo(&c->profile, &mine) != 0)
+        return -1;
+    problems_only = mine.problems;
+    free(mine.profile);
+    free(e->problems);
+    e->problems = problems_only;
+    return 0;
+}
+
 static int
 membership_ask_confirmation(struct programme_ctx *c, const char *action)
 {
     char token[COMMAND_TOKEN_LEN + 1], tmpl[32], days[16];
     struct membership_echo e;
 
-    if (membership_token_for(c, action, token) != 0 || membership_echo(&c->profile, &e) != 0)
+    if (membership_token_for(c, action, token) != 0 || membership_echo_pending(c, &e) != 0)
         return -1;
     snprintf(tmpl, sizeof(tmpl), "confirm-%s", action);
     snprintf(days, sizeof(days), "%d",

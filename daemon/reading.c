@@ -338,8 +338,8 @@ reading_phrase_text(const struct mail *m, const char *text)
 
     if (subject == NULL)
         return NULL;
-    if (reply || (m->subject && strcmp(subject, m->subject) != 0))
-        subject[0] = '\0'; /* "Re: ..." is our own Subject coming back */
+    if (reply)
+        subject[0] = '\0'; /* a reply's "Re: ..." is our own Subject coming back */
     if (asprintf(&out, "%s\n%s", subject, text) < 0)
         out = NULL;
     free(subject);
@@ -383,7 +383,7 @@ reading_command_decides(const struct reading *r, const struct reading_context *c
  * How much a command word found by the strict grammar counts.  In the text
  * it is a command; in the Subject it may be a topic ("Subject: Mentor" over
  * "I need a mentor"), so it counts a little, more when it is the whole
- * Subject ("JOIN"), and a role word least of all.
+ * Subject ("STATUS"), and the noun "mentor" least of all.
  */
 static int
 reading_command_weight(const struct mail *m, const struct command *c)
@@ -393,8 +393,10 @@ reading_command_weight(const struct mail *m, const struct command *c)
     char *s = command_strip_prefixes(m->subject);
     int whole = s != NULL && strchr(s, ' ') == NULL;
     free(s);
-    if (c->kind == COMMAND_JOIN || c->kind == COMMAND_MENTOR)
-        return whole ? 2 : 1;
+    if (c->kind == COMMAND_MENTOR)
+        return whole ? 2 : 1; /* "mentor" is as often the topic as the wish */
+    if (c->kind == COMMAND_JOIN)
+        return 3;
     return whole ? W_COMMAND_SUBJECT : 2;
 }
 
