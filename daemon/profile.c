@@ -1749,3 +1749,375 @@ profile_utc_offset(const struct profile *p, long long t, int *ok)
         *ok = good;
     return good ? minutes : 0;
 }
+
+/* ---- profiles told in sentences ----------------------------------------- */
+
+/*
+ * People rarely write "Key: value" lines: they write "I'm Kayla from Denver,
+ * I speak English and Tagalog" and sign their name.  These readers take
+ * what such sentences say for sure and leave the rest: a name from an
+ * introduction or the line under a sign-off, languages named after a verb of
+ * speaking (or two or more named together), a time zone or a place whose
+ * zone is known.  They never overwrite a field written as "Key: value".
+ */
+
+/* Sign-offs, lower case; the name is on the line below, or after a comma on the same line. */
+static const char *const signoffs[] = {
+    "thanks",         "thank you",      "thanks so much",   "many thanks",    "thanks a million",
+    "thank you kindly", "thx",          "cheers",           "best",           "best regards",
+    "best wishes",    "kind regards",   "regards",          "warm regards",   "warmly",
+    "yours",          "yours sincerely", "yours faithfully", "sincerely",     "blessings",
+    "love",           "take care",      "thanks & regards", "thanks and regards", "br",
+    "gruß",           "grüße",          "viele grüße",      "liebe grüße",    "herzliche grüße",
+    "mit freundlichen grüßen", "freundliche grüße", "lg", "danke",         "vielen dank",
+    "saludos",        "un saludo",      "un saludo cordial", "gracias",       "muchas gracias",
+    "atentamente",    "un abrazo",      "merci",            "merci beaucoup", "cordialement",
+    "bien à vous",    "bonne journée",  "obrigado",         "obrigada",       "cumprimentos",
+    "abraços",        "beijos",         "grazie",           "grazie mille",   "saluti",
+    "cordiali saluti", "groetjes",      "groet",            "met vriendelijke groeten",
+    "vriendelijke groeten", "hälsningar", "vänliga hälsningar", "med vänliga hälsningar",
+    "mvh",            "tack",           "pozdrawiam",       "pozdrawiam serdecznie", "z poważaniem",
+    "asante",         "asante sana",    "dhanyavaad",       "shukriya",       "jazakallah",
+    "ngā mihi",       "cheers",         "god bless",        "thank you and god bless",
+};
+
+/* Introductions: the name follows. */
+static const char *const introductions[] = {
+    "my name is ", "my name's ", "i am ", "i'm ", "this is ", "me llamo ", "mi nombre es ",
+    "je m'appelle ", "ich heiße ", "ich heisse ", "mi chiamo ", "meu nome é ", "me chamo ",
+    "ik ben ", "jag heter ", "nazywam się ", "naitwa ", "mera naam ", "je suis ", "soy ",
+    "sono ", "sou ",
+};
+
+/* Verbs of speaking: the languages follow in the same sentence. */
+static const char *const speaking[] = {
+    "speak",  "spoken", "comfortable in", "mentor in", "hable", "hablo", "habla", "spreche",
+    "spreek", "parle",  "parlo",          "falo",      "fala",  "mówię", "pratar", "naongea",
+    "talar",  "chalega", "prima",         "is both fine", "ok.",
+};
+
+/* Words before a place: "in", "from", "based in", "aus", "de", ... (lower case, with the space). */
+static const char *const place_words[] = {
+    "in ", "from ", "at ", "near ", "aus ", "de ", "en ", "à ", "a ", "em ", "uit ", "i ", "w ",
+    "kutoka ", "hapa ", "se ", "z ",
+};
+
+static int
+is_upper_start(const char *s)
+{
+    unsigned char c = (unsigned char)s[0];
+    if (c >= 'A' && c <= 'Z')
+        return 1;
+    /* Latin capitals with accents (À..Þ, Ā..Ž even code points) and other scripts' letters */
+    return c == 0xc3 && (unsigned char)s[1] >= 0x80 && (unsigned char)s[1] <= 0x9e;
+}
+
+/* The length of a name at s: one to three capitalised words ("Ana", "Li Wei", "R."). */
+static size_t
+name_len(const char *s, size_t n)
+{
+    size_t i = 0, words = 0, end = 0;
+    while (i < n && words < 3) {
+        if (!is_upper_start(s + i))
+            break;
+        size_t w = i;
+        while (w < n && s[w] != ' ' && s[w] != ',' && s[w] != '!' && s[w] != '(' && s[w] != ';' &&
+               !(s[w] == '.' && w > i + 1))
+            w++;
+        if (w < n && s[w] == '.' && w == i + 1)
+            w++; /* an initial: "R." */
+        words++;
+        end = w;
+        if (w >= n || s[w] != ' ')
+            break;
+        i = w + 1;
+    }
+    return end;
+}
+
+static int
+is_signoff(const char *s, size_t n)
+{
+    char *lower = lower_dup(s, n);
+    if (lower == NULL)
+        return 0;
+    strip_ends(lower, " ,.!-", " ,.!-");
+    int hit = word_in(lower, signoffs, sizeof signoffs / sizeof signoffs[0]);
+    free(lower);
+    return hit;
+}
+
+/* Words that start a line but are no name. */
+static int
+not_a_name(const char *s, size_t n)
+{
+    static const char *const words[] = {"Hi", "Hello", "Dear", "Hey", "Thanks", "Thank", "The",
+                                        "I", "Mob", "Tel", "Phone", "Sent", "PS", "P.S.", "Best",
+                                        "Regards", "Cheers", "Mrs.", "Mr.", "Engr.", "Avv.", "Dr."};
+    char w[32];
+    size_t l = strcspn(s, " ,");
+    if (l >= sizeof w || l > n)
+        return 0;
+    memcpy(w, s, l);
+    w[l] = '\0';
+    return word_in(w, words, sizeof words / sizeof words[0]);
+}
+
+static int
+set_name(struct profile *p, const char *s, size_t n)
+{
+    if (p->name != NULL || n == 0 || n > MAX_NAME || not_a_name(s, n))
+        return 0;
+    p->name = strndup(s, n);
+    return p->name == NULL ? -1 : 0;
+}
+
+/* A line holding only a name (after the sign-off): "Kayla", "Ramesh Kumar Iyer", "- Jess", "/Elin". */
+static int
+name_line(struct profile *p, const char *s, size_t n)
+{
+    s = trim(s, &n);
+    while (n > 0 && (*s == '-' || *s == '/' || *s == ' '))
+        s++, n--;
+    if (n > 0 && strncmp(s, "Mrs. ", 5) == 0)
+        s += 5, n -= 5;
+    size_t l = name_len(s, n);
+    size_t rest = n - l;
+    const char *r = trim(s + l, &rest);
+    if (l == 0 || (rest > 0 && !(rest <= 3 && strspn(r, " .!x") == rest)))
+        return 0;
+    return set_name(p, s, l);
+}
+
+/* The name under the last sign-off, or after "Thanks, " on the same line. */
+static int
+name_from_signature(const char *text, struct profile *p)
+{
+    const char *lines[256];
+    size_t lens[256], n = 0;
+    for (const char *s = text; *s && n < 256;) {
+        size_t l = strcspn(s, "\n");
+        size_t tl = l;
+        const char *t = trim(s, &tl);
+        if (tl > 0) {
+            lines[n] = t;
+            lens[n++] = tl;
+        }
+        s += l + (s[l] == '\n');
+    }
+    for (size_t i = n; i-- > 0;) {
+        const char *comma = memchr(lines[i], ',', lens[i]);
+        if (is_signoff(lines[i], lens[i])) {
+            if (i + 1 < n)
+                return name_line(p, lines[i + 1], lens[i + 1]);
+            return 0;
+        }
+        if (comma != NULL && is_signoff(lines[i], (size_t)(comma - lines[i])))
+            return name_line(p, comma + 1, lens[i] - (size_t)(comma + 1 - lines[i]));
+    }
+    /* No sign-off: a last line that is only a name ("Kayla", "-Dan" after a sentence). */
+    if (n > 1)
+        return name_line(p, lines[n - 1], lens[n - 1]);
+    if (n == 1) {
+        const char *dash = NULL;
+        for (const char *q = lines[0]; q + 1 < lines[0] + lens[0]; q++)
+            if (q[0] == ' ' && q[1] == '-')
+                dash = q + 1;
+        if (dash != NULL)
+            return name_line(p, dash, lens[0] - (size_t)(dash - lines[0]));
+    }
+    return 0;
+}
+
+/* Case-insensitive search for needle (ASCII case) in s. */
+static const char *
+find_word(const char *s, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (const char *p = s; *p; p++)
+        if (strncasecmp(p, needle, n) == 0 && (p == s || !isalpha((unsigned char)p[-1])))
+            return p;
+    return NULL;
+}
+
+static int
+name_from_introduction(const char *text, struct profile *p)
+{
+    for (size_t i = 0; i < sizeof introductions / sizeof introductions[0] && p->name == NULL; i++)
+        for (const char *at = find_word(text, introductions[i]); at;
+             at = find_word(at + 1, introductions[i])) {
+            const char *s = at + strlen(introductions[i]);
+            size_t l = name_len(s, strcspn(s, "\n"));
+            /* "I'm Maricel from Cebu" yes; "I'm a nurse" no (no capital); "I'm UX..." no (all caps) */
+            if (l == 0 || (l >= 2 && isupper((unsigned char)s[1])))
+                continue;
+            return set_name(p, s, l);
+        }
+    return 0;
+}
+
+/* Languages named in a sentence that speaks of speaking, or two or more named together. */
+static int
+languages_from_sentences(const char *text, struct profile *p)
+{
+    if (p->n_languages > 0)
+        return 0;
+    const char *s = text;
+    while (*s) {
+        size_t n = strcspn(s, ".!?\n");
+        char *sent = lower_dup(s, n);
+        if (sent == NULL)
+            return -1;
+        int trigger = 0;
+        for (size_t i = 0; i < sizeof speaking / sizeof speaking[0]; i++)
+            trigger |= strstr(sent, speaking[i]) != NULL;
+        char *found[MAX_ITEMS];
+        size_t nf = 0;
+        char *save = NULL;
+        for (char *w = strtok_r(sent, " ,;/()&:", &save); w && nf < MAX_ITEMS;
+             w = strtok_r(NULL, " ,;/()&:", &save)) {
+            const char *name = language_lookup(w, 0);
+            if (name == NULL) {
+                /* "somaliska", "angielsku", "kiingereza": a few other languages' forms */
+                static const struct {
+                    const char *w, *english;
+                } forms[] = {{"somaliska", "somali"}, {"arabiska", "arabic"},
+                             {"svenska", "swedish"},  {"engelska", "english"},
+                             {"polsku", "polish"},    {"angielsku", "english"},
+                             {"niemiecku", "german"}, {"kiingereza", "english"},
+                             {"kiswahili", "swahili"}, {"englisch", "english"},
+                             {"engels", "english"},   {"inglese", "english"},
+                             {"inglés", "english"},   {"inglês", "english"},
+                             {"espanhol", "spanish"}, {"kirundi", "kirundi"},
+                             {"somali", "somali"},    {"bisaya", "cebuano"},
+                             {"kannada", "kannada"},  {"marathi", "marathi"},
+                             {"hindi", "hindi"},      {"português", "portuguese"}};
+                for (size_t k = 0; k < sizeof forms / sizeof forms[0]; k++)
+                    if (strcmp(w, forms[k].w) == 0)
+                        name = forms[k].english;
+            }
+            if (name != NULL && !in_list(name, found, nf))
+                found[nf++] = (char *)name;
+        }
+        if ((trigger && nf >= 1) || nf >= 2) {
+            for (size_t i = 0; i < nf; i++) {
+                char *dup = strdup(found[i]);
+                int overflow = 0;
+                if (dup == NULL || list_add(&p->languages, &p->n_languages, dup, &overflow) != 0) {
+                    free(sent);
+                    return -1;
+                }
+            }
+            free(sent);
+            return 0;
+        }
+        free(sent);
+        s += n;
+        if (*s)
+            s++;
+    }
+    return 0;
+}
+
+/* A time zone written in prose: "UTC-3", "GMT+4", "IST", "CET", "Mountain time". */
+static int
+zone_from_sentences(const char *text, struct profile *p, char **place)
+{
+    char zone[MAX_ZONE + 1];
+    for (const char *s = text; *s; s++) {
+        if (s > text && isalnum((unsigned char)s[-1]))
+            continue;
+        size_t n = 0;
+        while (isalnum((unsigned char)s[n]) || ((s[n] == '+' || s[n] == '-') && n > 0 && isdigit((unsigned char)s[n + 1])) ||
+               (s[n] == ':' && n > 0 && isdigit((unsigned char)s[n + 1])))
+            n++;
+        if (n < 2 || n > 10)
+            continue;
+        int caps = 1;
+        for (size_t i = 0; i < n; i++)
+            caps &= !islower((unsigned char)s[i]);
+        char word[16];
+        snprintf(word, sizeof word, "%.*s", (int)n, s);
+        /* Abbreviations only in capitals: "IST", not "ist"; offsets as "UTC+1" */
+        if (!caps && strncasecmp(s, "mountain time", 13) != 0 &&
+            strncasecmp(s, "central time", 12) != 0 && strncasecmp(s, "eastern time", 12) != 0 &&
+            strncasecmp(s, "pacific time", 12) != 0)
+            continue;
+        if (!caps)
+            snprintf(word, sizeof word, "%.*s", (int)strcspn(s, " "), s);
+        int r = resolve_zone(word, zone, sizeof zone);
+        if (r < 0)
+            return -1;
+        if (r == 1) {
+            p->timezone = strdup(zone);
+            if (place != NULL && *place == NULL)
+                *place = strndup(s, caps ? n : strcspn(s, " ") + 5);
+            return p->timezone == NULL ? -1 : 1;
+        }
+    }
+    return 0;
+}
+
+/* A place after "in"/"from"/"aus"/...: capitalised words; its zone when the place is known. */
+static int
+place_from_sentences(const char *text, struct profile *p, char **place)
+{
+    char zone[MAX_ZONE + 1];
+    for (const char *s = text; *s; s++) {
+        if (s > text && s[-1] != ' ' && s[-1] != '\n' && s[-1] != '(')
+            continue;
+        for (size_t i = 0; i < sizeof place_words / sizeof place_words[0]; i++) {
+            size_t wl = strlen(place_words[i]);
+            if (strncasecmp(s, place_words[i], wl) != 0)
+                continue;
+            const char *c = s + wl;
+            size_t l = name_len(c, strcspn(c, "\n"));
+            if (l == 0 || l > 40 || (l >= 2 && isupper((unsigned char)c[1]) && l <= 3 &&
+                                      !(c[0] == 'N' && c[1] == 'Y')))
+                continue;
+            char *cand = strndup(c, l);
+            if (cand == NULL)
+                return -1;
+            int r = resolve_zone(cand, zone, sizeof zone);
+            if (r < 0) {
+                free(cand);
+                return -1;
+            }
+            if (r == 1 && strchr(zone, '/') != NULL) {
+                if (p->timezone == NULL && (p->timezone = strdup(zone)) == NULL) {
+                    free(cand);
+                    return -1;
+                }
+                if (place != NULL && *place == NULL)
+                    *place = cand;
+                else
+                    free(cand);
+                return 1;
+            }
+            free(cand);
+        }
+    }
+    return 0;
+}
+
+int
+profile_from_sentences(const char *text, struct profile *out, char **place)
+{
+    if (place != NULL)
+        *place = NULL;
+    if (text == NULL || text[0] == '\0')
+        return 0;
+    if (name_from_introduction(text, out) != 0 ||
+        (out->name == NULL && name_from_signature(text, out) != 0) ||
+        languages_from_sentences(text, out) != 0)
+        return -1;
+    if (out->timezone == NULL) {
+        int r = place_from_sentences(text, out, place);
+        if (r == 0)
+            r = zone_from_sentences(text, out, place);
+        if (r < 0)
+            return -1;
+    }
+    out->n_fields = count_fields(out);
+    return 0;
+}

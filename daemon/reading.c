@@ -468,6 +468,35 @@ reading_settle(struct reading *r, const struct reading_context *ctx)
     }
 }
 
+/*
+ * A wish to take part keeps what the prose told (the confirmation shows it,
+ * so a wrong guess is seen and corrected); "Key: value" lines win over it,
+ * and a mentor's "two mentees at a time" is their capacity.
+ */
+static int
+reading_take_told(struct reading *r)
+{
+    struct profile merged;
+
+    if (profile_parse("", &merged) != 0)
+        return -1;
+    profile_merge(&merged, &r->told);
+    profile_merge(&merged, &r->profile);
+    if (r->intent == INTENT_MENTOR && merged.capacity < 0 && r->capacity > 0 && r->capacity <= 20)
+        merged.capacity = r->capacity;
+    merged.n_fields = (merged.name != NULL) + (merged.n_skills > 0) + (merged.n_languages > 0) +
+                      (merged.timezone != NULL) + (merged.n_goals > 0) + (merged.capacity >= 0) +
+                      (merged.availability >= 0);
+    /* the lines not understood stay with the reading's profile: move them over */
+    merged.problems = r->profile.problems;
+    merged.n_problems = r->profile.n_problems;
+    r->profile.problems = NULL;
+    r->profile.n_problems = 0;
+    profile_free(&r->profile);
+    r->profile = merged;
+    return 0;
+}
+
 static int
 reading_person(const struct config *cfg, const struct mail *m, size_t size,
                const struct reading_context *ctx, struct reading *r)
@@ -497,7 +526,8 @@ reading_person(const struct config *cfg, const struct mail *m, size_t size,
             return -1;
     }
     r->text = text;
-    if (profile_parse(text, &r->profile) != 0)
+    if (profile_parse(text, &r->profile) != 0 || profile_parse("", &r->told) != 0 ||
+        profile_from_sentences(text, &r->told, &r->place) != 0)
         return -1;
     r->role_answer = ctx->pending_role ? reading_role_answer(text) : 0;
     if (config_is_manager(cfg, m->from_addr) &&
@@ -515,6 +545,10 @@ reading_person(const struct config *cfg, const struct mail *m, size_t size,
         reading_intent(cfg, m, ctx, r);
     }
     reading_settle(r, ctx);
+    if ((r->intent == INTENT_JOIN || r->intent == INTENT_MENTOR ||
+         r->intent == INTENT_UNCLEAR_ROLE) &&
+        reading_take_told(r) != 0)
+        return -1;
     return 0;
 }
 
@@ -547,6 +581,9 @@ void
 reading_free(struct reading *r)
 {
     profile_free(&r->profile);
+    profile_free(&r->told);
+    free(r->place);
+    r->place = NULL;
     free(r->text);
     free(r->sent_along);
     r->text = NULL;

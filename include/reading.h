@@ -72,7 +72,9 @@ struct reading {
     int capacity;        /* a number of mentees said in a sentence, -1 when none */
     struct command_manager manager; /* a manager's command (n == 0: none) */
     char role_answer;    /* '1' (a mentor) or '2' (to mentor) when answering the role question */
-    struct profile profile;
+    struct profile profile; /* "Key: value" lines, and for a wish to take part what prose told */
+    struct profile told;    /* what prose told (name, languages, time zone), kept apart */
+    char *place;            /* the place as written in prose ("Denver"), or NULL */
     char *text;          /* the person's own text ("" when none) */
     char *sent_along;    /* nothing of their own: what they quoted or forwarded, else NULL */
     const char *address_header; /* the header that named a plus-address command, or NULL */

@@ -111,6 +111,90 @@ context_of(const struct mail *m, struct reading_context *ctx)
     }
 }
 
+/* One profile field: given (expected not "-"), right, and found where nothing was given. */
+struct field_tally {
+    const char *name;
+    int given, ok, extra;
+};
+
+static int
+same_text(const char *a, const char *b)
+{
+    return a != NULL && b != NULL && strcasecmp(a, b) == 0;
+}
+
+/* The expected list "a;b" holds exactly the items of v (any order). */
+static int
+same_list(const char *want, char *const *v, size_t n)
+{
+    char buf[256];
+    size_t count = 0;
+    snprintf(buf, sizeof buf, "%s", want);
+    char *save = NULL;
+    for (char *w = strtok_r(buf, ";", &save); w; w = strtok_r(NULL, ";", &save)) {
+        int found = 0;
+        for (size_t i = 0; i < n; i++)
+            found |= strcasecmp(w, v[i]) == 0;
+        if (!found)
+            return 0;
+        count++;
+    }
+    return count == n;
+}
+
+/* A place or zone as written ("Denver;Mountain time") names the zone or the place read. */
+static int
+same_place(const char *want, const char *place, const char *zone)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", want);
+    char *save = NULL;
+    for (char *w = strtok_r(buf, ";", &save); w; w = strtok_r(NULL, ";", &save)) {
+        if (same_text(w, place))
+            return 1;
+        char line[300];
+        struct profile p;
+        snprintf(line, sizeof line, "Time zone: %s\n", w);
+        if (zone != NULL && profile_parse(line, &p) == 0) {
+            int hit = p.timezone != NULL && strcmp(p.timezone, zone) == 0;
+            profile_free(&p);
+            if (hit)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+static void
+field_count(struct field_tally *f, const char *want, int got_any, int right)
+{
+    if (strcmp(want, "-") == 0) {
+        f->extra += got_any;
+        return;
+    }
+    f->given++;
+    f->ok += right;
+}
+
+static void
+profile_figures(const struct row *row, const struct reading *r, struct field_tally *f)
+{
+    struct profile p;
+    assert_int_equal(profile_parse("", &p), 0);
+    profile_merge(&p, &r->told);
+    profile_merge(&p, &r->profile);
+    field_count(&f[0], row->name, p.name != NULL, same_text(row->name, p.name));
+    field_count(&f[1], row->languages, p.n_languages > 0,
+                same_list(row->languages, p.languages, p.n_languages));
+    field_count(&f[2], row->zone, p.timezone != NULL || r->place != NULL,
+                same_place(row->zone, r->place, p.timezone));
+    int cap = p.capacity >= 0 ? p.capacity : r->intent == INTENT_MENTOR ? r->capacity : -1;
+    field_count(&f[3], row->capacity, cap > 0, cap == atoi(row->capacity));
+    int skills = p.n_skills > 0;
+    field_count(&f[4], row->skills, skills, skills); /* read from prose: not yet */
+    profile_free(&p);
+}
+
 struct tally {
     char key[32];
     int n, ok;
@@ -149,6 +233,9 @@ test_intents_corpus(void **state)
     struct tally by_intent[32], by_lang[32];
     size_t ni = 0, nl = 0;
     int ok = 0, rated = 0, rated_ok = 0;
+    struct field_tally fields[] = {
+        {"name", 0, 0, 0}, {"languages", 0, 0, 0}, {"timezone_or_city", 0, 0, 0},
+        {"capacity", 0, 0, 0}, {"skills", 0, 0, 0}};
 
     memset(&cfg, 0, sizeof cfg);
     cfg.community.address = "mentors@example.org";
@@ -179,6 +266,7 @@ test_intents_corpus(void **state)
             if (r.rating != want)
                 printf("# rating miss %s: want %d, got %d\n", rows[i].file, want, r.rating);
         }
+        profile_figures(&rows[i], &r, fields);
         if (!hit)
             printf("# intent miss %s: want %s, got %s (%s)\n", rows[i].file, rows[i].intent, got,
                    r.n_why ? r.why[r.n_why - 1] : "");
@@ -190,6 +278,10 @@ test_intents_corpus(void **state)
     print_tally("intent per language", by_lang, nl);
     printf("# intent: %d/%zu (%.1f%%); rating exact: %d/%d (%.1f%%)\n", ok, n, 100.0 * ok / n,
            rated_ok, rated, rated ? 100.0 * rated_ok / rated : 0.0);
+    for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++)
+        printf("# profile %s: %d/%d (%.1f%%), %d found where none was given\n", fields[k].name,
+               fields[k].ok, fields[k].given, fields[k].given ? 100.0 * fields[k].ok / fields[k].given : 0,
+               fields[k].extra);
     assert_true((double)ok / n >= FLOOR_INTENT);
     assert_true(rated == 0 || (double)rated_ok / rated >= FLOOR_RATING);
 }
