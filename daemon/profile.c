@@ -517,6 +517,190 @@ static const struct {
     {"sao paulo", "America/Sao_Paulo"},
     {"rio de janeiro", "America/Sao_Paulo"},
     {"rio", "America/Sao_Paulo"},
+    /* more cities people write from */
+    {"leipzig", "Europe/Berlin"},
+    {"dresden", "Europe/Berlin"},
+    {"freiburg", "Europe/Berlin"},
+    {"nürnberg", "Europe/Berlin"},
+    {"nuremberg", "Europe/Berlin"},
+    {"bielefeld", "Europe/Berlin"},
+    {"düsseldorf", "Europe/Berlin"},
+    {"dortmund", "Europe/Berlin"},
+    {"essen", "Europe/Berlin"},
+    {"bremen", "Europe/Berlin"},
+    {"hannover", "Europe/Berlin"},
+    {"bonn", "Europe/Berlin"},
+    {"mannheim", "Europe/Berlin"},
+    {"karlsruhe", "Europe/Berlin"},
+    {"heidelberg", "Europe/Berlin"},
+    {"graz", "Europe/Vienna"},
+    {"salzburg", "Europe/Vienna"},
+    {"basel", "Europe/Zurich"},
+    {"lausanne", "Europe/Zurich"},
+    {"bordeaux", "Europe/Paris"},
+    {"lille", "Europe/Paris"},
+    {"nantes", "Europe/Paris"},
+    {"strasbourg", "Europe/Paris"},
+    {"nice", "Europe/Paris"},
+    {"montpellier", "Europe/Paris"},
+    {"rennes", "Europe/Paris"},
+    {"grenoble", "Europe/Paris"},
+    {"antwerp", "Europe/Brussels"},
+    {"antwerpen", "Europe/Brussels"},
+    {"gent", "Europe/Brussels"},
+    {"ghent", "Europe/Brussels"},
+    {"liège", "Europe/Brussels"},
+    {"utrecht", "Europe/Amsterdam"},
+    {"den haag", "Europe/Amsterdam"},
+    {"the hague", "Europe/Amsterdam"},
+    {"eindhoven", "Europe/Amsterdam"},
+    {"groningen", "Europe/Amsterdam"},
+    {"zwolle", "Europe/Amsterdam"},
+    {"leeds", "Europe/London"},
+    {"liverpool", "Europe/London"},
+    {"bristol", "Europe/London"},
+    {"birmingham", "Europe/London"},
+    {"glasgow", "Europe/London"},
+    {"cardiff", "Europe/London"},
+    {"belfast", "Europe/London"},
+    {"norwich", "Europe/London"},
+    {"sheffield", "Europe/London"},
+    {"newcastle", "Europe/London"},
+    {"nottingham", "Europe/London"},
+    {"oxford", "Europe/London"},
+    {"cambridge", "Europe/London"},
+    {"cork", "Europe/Dublin"},
+    {"galway", "Europe/Dublin"},
+    {"limerick", "Europe/Dublin"},
+    {"málaga", "Europe/Madrid"},
+    {"malaga", "Europe/Madrid"},
+    {"bilbao", "Europe/Madrid"},
+    {"zaragoza", "Europe/Madrid"},
+    {"granada", "Europe/Madrid"},
+    {"coimbra", "Europe/Lisbon"},
+    {"braga", "Europe/Lisbon"},
+    {"turin", "Europe/Rome"},
+    {"torino", "Europe/Rome"},
+    {"napoli", "Europe/Rome"},
+    {"bologna", "Europe/Rome"},
+    {"florence", "Europe/Rome"},
+    {"firenze", "Europe/Rome"},
+    {"venice", "Europe/Rome"},
+    {"venezia", "Europe/Rome"},
+    {"genoa", "Europe/Rome"},
+    {"genova", "Europe/Rome"},
+    {"palermo", "Europe/Rome"},
+    {"gdańsk", "Europe/Warsaw"},
+    {"gdansk", "Europe/Warsaw"},
+    {"wrocław", "Europe/Warsaw"},
+    {"wroclaw", "Europe/Warsaw"},
+    {"poznań", "Europe/Warsaw"},
+    {"poznan", "Europe/Warsaw"},
+    {"łódź", "Europe/Warsaw"},
+    {"lodz", "Europe/Warsaw"},
+    {"göteborg", "Europe/Stockholm"},
+    {"gothenburg", "Europe/Stockholm"},
+    {"malmö", "Europe/Stockholm"},
+    {"malmo", "Europe/Stockholm"},
+    {"uppsala", "Europe/Stockholm"},
+    {"umeå", "Europe/Stockholm"},
+    {"umea", "Europe/Stockholm"},
+    {"bergen", "Europe/Oslo"},
+    {"aarhus", "Europe/Copenhagen"},
+    {"tampere", "Europe/Helsinki"},
+    {"brno", "Europe/Prague"},
+    {"thessaloniki", "Europe/Athens"},
+    {"izmir", "Europe/Istanbul"},
+    {"tbilisi", "Asia/Tbilisi"},
+    {"yerevan", "Asia/Yerevan"},
+    {"baku", "Asia/Baku"},
+    {"lviv", "Europe/Kyiv"},
+    {"minsk", "Europe/Minsk"},
+    {"novosibirsk", "Asia/Novosibirsk"},
+    {"amman", "Asia/Amman"},
+    {"beirut", "Asia/Beirut"},
+    {"jeddah", "Asia/Riyadh"},
+    {"kuwait", "Asia/Kuwait"},
+    {"muscat", "Asia/Muscat"},
+    {"kabul", "Asia/Kabul"},
+    {"lucknow", "Asia/Kolkata"},
+    {"jaipur", "Asia/Kolkata"},
+    {"ahmedabad", "Asia/Kolkata"},
+    {"kochi", "Asia/Kolkata"},
+    {"yangon", "Asia/Yangon"},
+    {"phnom penh", "Asia/Phnom_Penh"},
+    {"cebu", "Asia/Manila"},
+    {"davao", "Asia/Manila"},
+    {"quezon city", "Asia/Manila"},
+    {"surabaya", "Asia/Jakarta"},
+    {"bandung", "Asia/Jakarta"},
+    {"busan", "Asia/Seoul"},
+    {"kyoto", "Asia/Tokyo"},
+    {"chengdu", "Asia/Shanghai"},
+    {"ulaanbaatar", "Asia/Ulaanbaatar"},
+    {"almaty", "Asia/Almaty"},
+    {"tashkent", "Asia/Tashkent"},
+    {"kumasi", "Africa/Accra"},
+    {"ibadan", "Africa/Lagos"},
+    {"port harcourt", "Africa/Lagos"},
+    {"kano", "Africa/Lagos"},
+    {"kisumu", "Africa/Nairobi"},
+    {"mombasa", "Africa/Nairobi"},
+    {"arusha", "Africa/Dar_es_Salaam"},
+    {"dodoma", "Africa/Dar_es_Salaam"},
+    {"zanzibar", "Africa/Dar_es_Salaam"},
+    {"kigali", "Africa/Kigali"},
+    {"bujumbura", "Africa/Bujumbura"},
+    {"khartoum", "Africa/Khartoum"},
+    {"durban", "Africa/Johannesburg"},
+    {"pretoria", "Africa/Johannesburg"},
+    {"lusaka", "Africa/Lusaka"},
+    {"harare", "Africa/Harare"},
+    {"maputo", "Africa/Maputo"},
+    {"luanda", "Africa/Luanda"},
+    {"douala", "Africa/Douala"},
+    {"yaoundé", "Africa/Douala"},
+    {"abidjan", "Africa/Abidjan"},
+    {"bamako", "Africa/Bamako"},
+    {"rabat", "Africa/Casablanca"},
+    {"alexandria", "Africa/Cairo"},
+    {"tucson", "America/Phoenix"},
+    {"salt lake city", "America/Denver"},
+    {"wichita", "America/Chicago"},
+    {"kansas city", "America/Chicago"},
+    {"new orleans", "America/Chicago"},
+    {"detroit", "America/Detroit"},
+    {"pittsburgh", "America/New_York"},
+    {"sacramento", "America/Los_Angeles"},
+    {"las vegas", "America/Los_Angeles"},
+    {"calgary", "America/Edmonton"},
+    {"edmonton", "America/Edmonton"},
+    {"winnipeg", "America/Winnipeg"},
+    {"halifax", "America/Halifax"},
+    {"kingston", "America/Jamaica"},
+    {"monterrey", "America/Monterrey"},
+    {"rosario", "America/Argentina/Buenos_Aires"},
+    {"córdoba", "America/Argentina/Cordoba"},
+    {"cordoba", "America/Argentina/Cordoba"},
+    {"medellín", "America/Bogota"},
+    {"medellin", "America/Bogota"},
+    {"cali", "America/Bogota"},
+    {"valparaíso", "America/Santiago"},
+    {"valparaiso", "America/Santiago"},
+    {"recife", "America/Recife"},
+    {"salvador", "America/Bahia"},
+    {"fortaleza", "America/Fortaleza"},
+    {"belo horizonte", "America/Sao_Paulo"},
+    {"curitiba", "America/Sao_Paulo"},
+    {"porto alegre", "America/Sao_Paulo"},
+    {"brasília", "America/Sao_Paulo"},
+    {"brasilia", "America/Sao_Paulo"},
+    {"la paz", "America/La_Paz"},
+    {"asunción", "America/Asuncion"},
+    {"hobart", "Australia/Hobart"},
+    {"darwin", "Australia/Darwin"},
+    {"christchurch", "Pacific/Auckland"},
+    {"suva", "Pacific/Fiji"},
 };
 
 /* English words whose final "s" is not a plural (tags are mostly tech words). */
@@ -1872,21 +2056,68 @@ set_name(struct profile *p, const char *s, size_t n)
     return p->name == NULL ? -1 : 0;
 }
 
+/* A name in a script without capitals (Arabic, CJK): the whole short line. */
+static size_t
+other_script_name_len(const char *s, size_t n)
+{
+    unsigned char c = (unsigned char)s[0];
+    if (!(c >= 0xd8 && c <= 0xdb) && !(c >= 0xe3 && c <= 0xe9))
+        return 0;
+    size_t words = 1;
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned char)s[i] < 0x80 && s[i] != ' ')
+            return 0;
+        words += s[i] == ' ';
+    }
+    return words <= 3 && n <= 40 ? n : 0;
+}
+
 /* A line holding only a name (after the sign-off): "Kayla", "Ramesh Kumar Iyer", "- Jess", "/Elin". */
 static int
 name_line(struct profile *p, const char *s, size_t n)
 {
+    static const char *const titles[] = {"Mrs. ", "Mr. ", "Ms. ", "Dr. ", "Engr. ", "Avv. ",
+                                         "Prof. ", "Ing. ", "Dott. ", "Dra. "};
     s = trim(s, &n);
     while (n > 0 && (*s == '-' || *s == '/' || *s == ' '))
         s++, n--;
-    if (n > 0 && strncmp(s, "Mrs. ", 5) == 0)
-        s += 5, n -= 5;
+    for (size_t i = 0; i < sizeof titles / sizeof titles[0]; i++)
+        if (n > strlen(titles[i]) && strncmp(s, titles[i], strlen(titles[i])) == 0)
+            s += strlen(titles[i]), n -= strlen(titles[i]);
+    size_t other = other_script_name_len(s, n);
+    if (other > 0)
+        return set_name(p, s, other);
     size_t l = name_len(s, n);
+    /* "Jorge Paredes M.": a trailing initial is not part of how they are called */
+    if (l > 4 && s[l - 1] == '.' && s[l - 3] == ' ' && memchr(s, ' ', l - 3) != NULL)
+        l -= 3;
     size_t rest = n - l;
     const char *r = trim(s + l, &rest);
     if (l == 0 || (rest > 0 && !(rest <= 3 && strspn(r, " .!x") == rest)))
         return 0;
     return set_name(p, s, l);
+}
+
+/* "Gruß Thomas", "LG Kathi", "Cheers, Ollie", "...till I'm back. Cheers, Ollie": a sign-off and a name. */
+static int
+signoff_then_name(struct profile *p, const char *line, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && !(line[i - 1] == ' ' && i >= 2 && strchr(".!", line[i - 2]) != NULL))
+            continue;
+        for (size_t k = i; k < n; k++) {
+            if (line[k] != ',' && line[k] != ' ')
+                continue;
+            if (!is_signoff(line + i, k - i))
+                continue;
+            size_t j = k + (line[k] == ',');
+            while (j < n && line[j] == ' ')
+                j++;
+            if (j < n && name_line(p, line + j, n - j) == 0 && p->name != NULL)
+                return 1;
+        }
+    }
+    return 0;
 }
 
 /* The name under the last sign-off, or after "Thanks, " on the same line. */
@@ -1905,19 +2136,20 @@ name_from_signature(const char *text, struct profile *p)
         }
         s += l + (s[l] == '\n');
     }
+    if (n > 1 && (name_line(p, lines[n - 1], lens[n - 1]) != 0 || p->name != NULL))
+        return p->name != NULL ? 0 : -1;
     for (size_t i = n; i-- > 0;) {
-        const char *comma = memchr(lines[i], ',', lens[i]);
         if (is_signoff(lines[i], lens[i])) {
-            if (i + 1 < n)
-                return name_line(p, lines[i + 1], lens[i + 1]);
-            return 0;
+            if (i + 1 < n && name_line(p, lines[i + 1], lens[i + 1]) != 0)
+                return -1;
+            if (p->name != NULL)
+                return 0;
+            continue;
         }
-        if (comma != NULL && is_signoff(lines[i], (size_t)(comma - lines[i])))
-            return name_line(p, comma + 1, lens[i] - (size_t)(comma + 1 - lines[i]));
+        if (signoff_then_name(p, lines[i], lens[i]))
+            return 0;
     }
-    /* No sign-off: a last line that is only a name ("Kayla", "-Dan" after a sentence). */
-    if (n > 1)
-        return name_line(p, lines[n - 1], lens[n - 1]);
+    /* One line: "... -Dan" */
     if (n == 1) {
         const char *dash = NULL;
         for (const char *q = lines[0]; q + 1 < lines[0] + lens[0]; q++)
@@ -2058,6 +2290,65 @@ zone_from_sentences(const char *text, struct profile *p, char **place)
     return 0;
 }
 
+/* Capitalised words after "in" that are no place: languages, months, days, tools. */
+static int
+not_a_place(const char *cand)
+{
+    static const char *const words[] = {
+        "january", "february", "march", "april", "may", "june", "july", "august", "september",
+        "october", "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday",
+        "saturday", "sunday", "python", "java", "javascript", "react", "excel", "linux", "rust",
+        "go", "sql", "unity", "figma", "english", "spanish", "i", "the", "a", "my", "our", "your",
+        "ux", "ui", "it", "march", "summer", "winter", "spring", "autumn", "mentoring", "mentorship",
+        "node", "kotlin", "swift", "c", "r", "php", "wordpress", "sam", "ana", "anna"};
+    char *lower = lower_dup(cand, strlen(cand));
+    if (lower == NULL)
+        return 1;
+    char *sp = strchr(lower, ' ');
+    if (sp != NULL)
+        *sp = '\0';
+    int hit = word_in(lower, words, sizeof words / sizeof words[0]) ||
+              language_lookup(lower, 0) != NULL;
+    free(lower);
+    return hit;
+}
+
+/* A known place named anywhere ("London.", "Dublin based", "Tucson, AZ"). */
+static int
+known_place_anywhere(const char *text, struct profile *p, char **place)
+{
+    char zone[MAX_ZONE + 1];
+    for (const char *s = text; *s; s++) {
+        if ((s > text && isalnum((unsigned char)s[-1])) || !is_upper_start(s))
+            continue;
+        size_t l = name_len(s, strcspn(s, "\n"));
+        /* the longest run first: "Ho Chi Minh City", then its first words */
+        while (l > 0) {
+            char *cand = strndup(s, l);
+            if (cand == NULL)
+                return -1;
+            int r = resolve_zone(cand, zone, sizeof zone);
+            if (r == 1 && strchr(zone, '/') != NULL && !not_a_place(cand)) {
+                if (p->timezone == NULL && (p->timezone = strdup(zone)) == NULL) {
+                    free(cand);
+                    return -1;
+                }
+                if (place != NULL) {
+                    free(*place);
+                    *place = cand;
+                } else {
+                    free(cand);
+                }
+                return 1;
+            }
+            free(cand);
+            const char *sp = memrchr(s, ' ', l);
+            l = sp ? (size_t)(sp - s) : 0;
+        }
+    }
+    return 0;
+}
+
 /* A place after "in"/"from"/"aus"/...: capitalised words; its zone when the place is known. */
 static int
 place_from_sentences(const char *text, struct profile *p, char **place)
@@ -2083,6 +2374,10 @@ place_from_sentences(const char *text, struct profile *p, char **place)
                 free(cand);
                 return -1;
             }
+            if (r == 0 && place != NULL && *place == NULL && !not_a_place(cand)) {
+                *place = cand; /* a place whose zone we do not know: kept as written */
+                continue;
+            }
             if (r == 1 && strchr(zone, '/') != NULL) {
                 if (p->timezone == NULL && (p->timezone = strdup(zone)) == NULL) {
                     free(cand);
@@ -2107,12 +2402,14 @@ profile_from_sentences(const char *text, struct profile *out, char **place)
         *place = NULL;
     if (text == NULL || text[0] == '\0')
         return 0;
-    if (name_from_introduction(text, out) != 0 ||
-        (out->name == NULL && name_from_signature(text, out) != 0) ||
+    if ((out->name == NULL && name_from_signature(text, out) != 0) ||
+        (out->name == NULL && name_from_introduction(text, out) != 0) ||
         languages_from_sentences(text, out) != 0)
         return -1;
     if (out->timezone == NULL) {
         int r = place_from_sentences(text, out, place);
+        if (r == 0)
+            r = known_place_anywhere(text, out, place);
         if (r == 0)
             r = zone_from_sentences(text, out, place);
         if (r < 0)
