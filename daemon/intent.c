@@ -822,8 +822,16 @@ intent_capacity(const char *text)
         if (kind_at(&t, E_PEOPLE, i, &end) != NULL) {
             /* "1 or 2 mentees", "two people": the largest number just before */
             for (size_t k = i > 3 ? i - 3 : 0; k < i; k++) {
-                int v = number_at(&t, k, 1);
+                /* "una persona", "une personne" say one; "a mentee for half a year" does not */
+                int one = k + 1 == i && strcmp(t.ws.w[i], "mentee") != 0;
+                int v = number_at(&t, k, one);
                 if (v > 0 && v <= 20 && v > cap)
+                    cap = v;
+            }
+            /* "watu wawili": the number after the noun */
+            if (cap < 0 && i + 1 < t.ws.n) {
+                int v = number_at(&t, i + 1, 0);
+                if (v > 0 && v <= 20)
                     cap = v;
             }
         } else if (kind_at(&t, E_UPTO, i, &end) != NULL) {

@@ -465,6 +465,15 @@ static const struct {
     {"wellington", "Pacific/Auckland"},
     {"new zealand", "Pacific/Auckland"},
     {"honolulu", "Pacific/Honolulu"},
+    {"ho chi minh", "Asia/Ho_Chi_Minh"},
+    /* Polish says "in Kraków" as "w Krakowie" */
+    {"krakowie", "Europe/Warsaw"},
+    {"warszawie", "Europe/Warsaw"},
+    {"gdańsku", "Europe/Warsaw"},
+    {"gdansku", "Europe/Warsaw"},
+    {"poznaniu", "Europe/Warsaw"},
+    {"wrocławiu", "Europe/Warsaw"},
+    {"łodzi", "Europe/Warsaw"},
     {"anchorage", "America/Anchorage"},
     {"los angeles", "America/Los_Angeles"},
     {"la", "America/Los_Angeles"},
@@ -1975,7 +1984,7 @@ static const char *const introductions[] = {
 
 /* Verbs of speaking: the languages follow in the same sentence. */
 static const char *const speaking[] = {
-    "speak",  "spoken", "comfortable in", "mentor in", "hable", "hablo", "habla", "spreche",
+    "speak",  "comfortable in", "mentor in", "hable", "hablo", "habla", "spreche",
     "spreek", "parle",  "parlo",          "falo",      "fala",  "mówię", "pratar", "naongea",
     "talar",  "chalega", "prima",         "is both fine", "ok.",
 };
@@ -2087,13 +2096,29 @@ name_line(struct profile *p, const char *s, size_t n)
     size_t other = other_script_name_len(s, n);
     if (other > 0)
         return set_name(p, s, other);
+    /* "Gruß Thomas", "LG Kathi": the sign-off first */
+    size_t first = strcspn(s, " ,");
+    if (first < n && is_signoff(s, first)) {
+        s += first + 1;
+        n -= first + 1;
+        s = trim(s, &n);
+    }
     size_t l = name_len(s, n);
-    /* "Jorge Paredes M.": a trailing initial is not part of how they are called */
-    if (l > 4 && s[l - 1] == '.' && s[l - 3] == ' ' && memchr(s, ' ', l - 3) != NULL)
-        l -= 3;
     size_t rest = n - l;
     const char *r = trim(s + l, &rest);
     if (l == 0 || (rest > 0 && !(rest <= 3 && strspn(r, " .!x") == rest)))
+        return 0;
+    /* "Jorge Paredes M.": a trailing initial is not part of how they are called */
+    if (l > 4 && s[l - 1] == '.' && s[l - 3] == ' ' && memchr(s, ' ', l - 3) != NULL)
+        l -= 3;
+    /* "Norwich", "Pune": a place signed under the name is no name */
+    char zone[MAX_ZONE + 1];
+    char *cand = strndup(s, l);
+    if (cand == NULL)
+        return -1;
+    int place = resolve_zone(cand, zone, sizeof zone) == 1;
+    free(cand);
+    if (place)
         return 0;
     return set_name(p, s, l);
 }
@@ -2395,6 +2420,32 @@ place_from_sentences(const char *text, struct profile *p, char **place)
     return 0;
 }
 
+/*
+ * The name: as they sign ("Deb Harlow" under "My name is Deborah"), unless
+ * the signature is a short form of the name they introduced themselves with
+ * ("Vale" for "Me llamo Valentina").
+ */
+static int
+name_from_told(const char *text, struct profile *out)
+{
+    struct profile intro;
+    profile_init(&intro);
+    if (name_from_signature(text, out) != 0 || name_from_introduction(text, &intro) != 0) {
+        profile_free(&intro);
+        return -1;
+    }
+    if (intro.name != NULL &&
+        (out->name == NULL || (strchr(out->name, ' ') == NULL &&
+                               strncasecmp(intro.name, out->name, strlen(out->name)) == 0) ||
+         (strchr(intro.name, ' ') != NULL && strchr(out->name, ' ') == NULL))) {
+        free(out->name);
+        out->name = intro.name;
+        intro.name = NULL;
+    }
+    profile_free(&intro);
+    return 0;
+}
+
 int
 profile_from_sentences(const char *text, struct profile *out, char **place)
 {
@@ -2402,8 +2453,9 @@ profile_from_sentences(const char *text, struct profile *out, char **place)
         *place = NULL;
     if (text == NULL || text[0] == '\0')
         return 0;
-    if ((out->name == NULL && name_from_signature(text, out) != 0) ||
-        (out->name == NULL && name_from_introduction(text, out) != 0) ||
+    if (out->name == NULL && name_from_told(text, out) != 0)
+        return -1;
+    if (
         languages_from_sentences(text, out) != 0)
         return -1;
     if (out->timezone == NULL) {
