@@ -1593,9 +1593,69 @@ key_normalise(const char *key, size_t n)
     return k;
 }
 
+static enum field field_of(const char *key);
+
+/*
+ * A key written loosely: "skills/interests", "skills & interests" (the first
+ * part known), "main skills", "programming languages" (a known key as its
+ * last word).  key is as written, lower-cased; F_NONE when none is known.
+ */
+static enum field
+field_of_loose(const char *written)
+{
+    char buf[MAX_KEY + 1];
+    snprintf(buf, sizeof buf, "%s", written);
+    char *save = NULL;
+    for (char *part = strtok_r(buf, "/&+", &save); part; part = strtok_r(NULL, "/&+", &save)) {
+        char *k = key_normalise(part, strlen(part));
+        if (k == NULL)
+            return F_NONE;
+        enum field f = field_of(k);
+        free(k);
+        if (f != F_NONE)
+            return f;
+        /* the last word of the part: "main skills", "spoken languages" */
+        char *sp = strrchr(part, ' ');
+        while (sp != NULL && sp[1] == '\0') {
+            *sp = '\0';
+            sp = strrchr(part, ' ');
+        }
+        if (sp != NULL) {
+            k = key_normalise(sp + 1, strlen(sp + 1));
+            f = k ? field_of(k) : F_NONE;
+            free(k);
+            if (f != F_NONE)
+                return f;
+        }
+    }
+    return F_NONE;
+}
+
 static enum field
 field_of(const char *key)
 {
+    static const struct {
+        const char *key;
+        enum field field;
+    } more[] = {
+        {"ispeak", F_LANGUAGES},      {"speak", F_LANGUAGES},     {"speaks", F_LANGUAGES},
+        {"spoken", F_LANGUAGES},      {"languagesspoken", F_LANGUAGES}, {"hablo", F_LANGUAGES},
+        {"ichspreche", F_LANGUAGES},  {"jeparle", F_LANGUAGES},   {"falo", F_LANGUAGES},
+        {"parlo", F_LANGUAGES},       {"ikspreek", F_LANGUAGES},  {"canhelpwith", F_SKILLS},
+        {"ican help with", F_SKILLS}, {"icanhelpwith", F_SKILLS}, {"helpwith", F_SKILLS},
+        {"offer", F_SKILLS},          {"ioffer", F_SKILLS},       {"wanttolearn", F_SKILLS},
+        {"iwanttolearn", F_SKILLS},   {"learn", F_SKILLS},        {"areas", F_SKILLS},
+        {"fields", F_SKILLS},         {"focus", F_SKILLS},        {"aims", F_GOALS},
+        {"aim", F_GOALS},             {"mentees", F_CAPACITY},    {"maxmentees", F_CAPACITY},
+        {"location", F_TIMEZONE},     {"city", F_TIMEZONE},       {"basedin", F_TIMEZONE},
+        {"ort", F_TIMEZONE},          {"wohnort", F_TIMEZONE},    {"stadt", F_TIMEZONE},
+        {"ville", F_TIMEZONE},        {"ciudad", F_TIMEZONE},     {"cidade", F_TIMEZONE},
+        {"città", F_TIMEZONE},        {"stad", F_TIMEZONE},       {"zone", F_TIMEZONE},
+        {"hours", F_AVAILABILITY},    {"time", F_AVAILABILITY},   {"naam", F_NAME},
+    };
+    for (size_t i = 0; i < sizeof more / sizeof more[0]; i++)
+        if (strcmp(key, more[i].key) == 0)
+            return more[i].field;
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (strcmp(key, keys[i].key) == 0)
             return keys[i].field;
@@ -1675,6 +1735,27 @@ find_colon(const char *s, size_t n, size_t *sep)
     return NULL;
 }
 
+/* "Key - value", "Key = value", "Key – value": a key of one or two words before it. */
+static const char *
+find_dash(const char *s, size_t n, size_t *sep)
+{
+    static const char *const dashes[] = {" - ", " = ", " \xe2\x80\x93 ", " \xe2\x80\x94 "};
+    for (size_t i = 0; i < n && i <= MAX_KEY; i++)
+        for (size_t d = 0; d < sizeof dashes / sizeof dashes[0]; d++) {
+            size_t l = strlen(dashes[d]);
+            if (i + l <= n && strncmp(s + i, dashes[d], l) == 0) {
+                size_t spaces = 0;
+                for (size_t k = 0; k < i; k++)
+                    spaces += s[k] == ' ';
+                if (spaces > 2)
+                    return NULL;
+                *sep = l - 1;
+                return s + i + 1;
+            }
+        }
+    return NULL;
+}
+
 /* Skip a list bullet ("- ", "* ", "• ") before the key. */
 static const char *
 skip_bullet(const char *s, size_t *n)
@@ -1684,6 +1765,37 @@ skip_bullet(const char *s, size_t *n)
     else if (*n >= 4 && strncmp(s, "\xe2\x80\xa2 ", 4) == 0)
         s += 4, *n -= 4;
     return trim(s, n);
+}
+
+/*
+ * A "Key: value" line whose key is none of ours ("Hobbies: knitting"): 2
+ * when it looks like a profile line (a key of one or two words, something
+ * after it), so that, in a mail that has profile lines, it is listed back
+ * with the keys we know; 0 for the usual non-profile keys ("PS:", "Tel:").
+ */
+static int
+unknown_key(const char *key, size_t kn, const char *value, size_t vn)
+{
+    static const char *const usual[] = {
+        "ps", "pps", "re", "fw", "fwd", "subject", "from", "to", "sent", "date", "cc", "tel",
+        "phone", "mob", "mobile", "cell", "email", "e-mail", "mail", "web", "website", "www",
+        "http", "https", "note", "nb", "fax", "linkedin", "github", "twitter", "edit", "update",
+        "p.s", "btw", "ref", "ticket", "id"};
+    size_t spaces = 0;
+    for (size_t i = 0; i < kn; i++) {
+        if (isdigit((unsigned char)key[i]) || key[i] == '<' || key[i] == '@')
+            return 0;
+        spaces += key[i] == ' ';
+    }
+    if (kn == 0 || kn > 30 || spaces > 1 || trim(value, &vn) == NULL || vn == 0)
+        return 0;
+    char *lower = lower_dup(key, kn);
+    if (lower == NULL)
+        return -1;
+    strip_ends(lower, " ", " ");
+    int usual_key = word_in(lower, usual, sizeof usual / sizeof usual[0]);
+    free(lower);
+    return usual_key ? 0 : 2;
 }
 
 static int
@@ -1696,14 +1808,23 @@ parse_line(const char *line, size_t n, int lineno, struct profile *p)
     size_t sep = 0;
     const char *colon = find_colon(s, n, &sep);
     if (colon == NULL)
+        colon = find_dash(s, n, &sep); /* "goals - ship my first app" */
+    if (colon == NULL)
         return 0;
     char *key = key_normalise(s, (size_t)(colon - s));
     if (key == NULL)
         return -1;
     enum field f = field_of(key);
     free(key);
+    if (f == F_NONE && (size_t)(colon - s) <= MAX_KEY) {
+        char *written = lower_dup(s, (size_t)(colon - s));
+        if (written == NULL)
+            return -1;
+        f = field_of_loose(written);
+        free(written);
+    }
     if (f == F_NONE)
-        return 0;
+        return unknown_key(s, (size_t)(colon - s), colon + sep, n - (size_t)(colon + sep - s));
     size_t vn = n - (size_t)(colon + sep - s);
     const char *v = trim(colon + sep, &vn);
     char *value = strndup(v, vn);
@@ -1733,6 +1854,37 @@ count_fields(const struct profile *p)
            (p->n_goals > 0) + (p->capacity >= 0) + (p->availability >= 0);
 }
 
+static int
+list_unknown(const char *text, const int *lines, size_t n, struct profile *p)
+{
+    size_t k = 0;
+    int lineno = 1;
+    for (const char *s = text; *s && k < n; lineno++) {
+        const char *nl = strchr(s, '\n');
+        size_t len = nl ? (size_t)(nl - s) : strlen(s);
+        if (lineno == lines[k]) {
+            size_t tl = len;
+            const char *t = trim(s, &tl);
+            char *written = strndup(t, tl);
+            char *why = hint("We keep only these details: Name, Skills, Languages, Time zone, "
+                             "Goals, Capacity, Availability. Write it like Skills: python, git.");
+            if (written == NULL || why == NULL) {
+                free(written);
+                free(why);
+                return -1;
+            }
+            if (add_problem(p, lineno, written, why) != 0) {
+                free(written);
+                return -1;
+            }
+            free(written);
+            k++;
+        }
+        s += len + (nl != NULL);
+    }
+    return 0;
+}
+
 int
 profile_parse(const char *text, struct profile *out)
 {
@@ -1740,16 +1892,26 @@ profile_parse(const char *text, struct profile *out)
     if (text == NULL)
         return 0;
     int lineno = 1;
+    int unknown[MAX_PROBLEMS];
+    size_t n_unknown = 0;
     for (const char *s = text; *s; lineno++) {
         const char *nl = strchr(s, '\n');
         size_t n = nl ? (size_t)(nl - s) : strlen(s);
-        if (parse_line(s, n, lineno, out) != 0) {
+        int rc = parse_line(s, n, lineno, out);
+        if (rc < 0) {
             profile_free(out);
             return -1;
         }
+        if (rc == 2 && n_unknown < MAX_PROBLEMS)
+            unknown[n_unknown++] = lineno;
         s += n + (nl != NULL);
     }
     out->n_fields = count_fields(out);
+    /* Among profile lines, a line with a key we do not keep is said back, not dropped. */
+    if (out->n_fields > 0 && list_unknown(text, unknown, n_unknown, out) != 0) {
+        profile_free(out);
+        return -1;
+    }
     return 0;
 }
 

@@ -307,6 +307,14 @@ reading_open(struct reading *r, const struct intent_scores *s, const struct read
                        "pair", r->rating);
         return;
     }
+    if (stranger && !ctx->pending_confirm && r->profile.n_fields > 0 && best < W_ENOUGH) {
+        /* A stranger who writes about themselves wants to take part: keep it, ask the role. */
+        r->intent = INTENT_UNCLEAR_ROLE;
+        r->ask = READING_ASK_ROLE;
+        r->confidence = 40;
+        reading_why(r, "a stranger's profile lines without a request: kept, and the role asked");
+        return;
+    }
     if (stranger && !s->question && s->score[INTENT_TAKE_PART] > 0) {
         r->intent = INTENT_UNCLEAR_ROLE;
         r->ask = READING_ASK_ROLE;
