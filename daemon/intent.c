@@ -500,7 +500,7 @@ number_at(const struct text *t, size_t i, int with_one)
         const struct entry *e = &tables.e[k];
         if ((e->kind == E_NUM || (with_one && e->kind == E_ONE)) && e->n == 1 &&
             strcmp(e->w[0].text, t->stem[e->lang][i]) == 0)
-            return e->kind == E_ONE ? 1 : e->value;
+            return e->value; /* "a" 1, "couple" 2, "few" 3 */
     }
     return -1;
 }

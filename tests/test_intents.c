@@ -31,8 +31,8 @@
 #define MAX_ROWS 400
 
 /* Floors: the figures reached; a change that reads worse fails here. */
-#define FLOOR_INTENT 0.0
-#define FLOOR_RATING 0.0
+#define FLOOR_INTENT 0.97
+#define FLOOR_RATING 0.97
 
 struct row {
     char file[96], intent[32], rating[8], lang[8], name[64], skills[256], languages[128],
