@@ -25,6 +25,8 @@
 #define W_ENOUGH 2
 /* Leaving or pausing in a reply to a proposal or check-in needs this much. */
 #define W_STRONG 6
+/* Only so much of a person's text is read for sentences: what people write is short. */
+#define PROSE_MAX (32 * 1024)
 
 static void reading_why(struct reading *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -415,8 +417,8 @@ reading_intent(const struct config *cfg, const struct mail *m, const struct read
     struct intent_scores s;
 
     reading_command(cfg, m, r);
-    r->rating = intent_rating(r->text, NULL);
-    r->capacity = intent_capacity(r->text);
+    r->rating = intent_rating(r->prose, NULL);
+    r->capacity = intent_capacity(r->prose);
     if (reading_command_decides(r, ctx)) {
         r->intent = intent_of_command(r->cmd.kind);
         r->confidence = 100;
@@ -426,8 +428,8 @@ reading_intent(const struct config *cfg, const struct mail *m, const struct read
                                           : "text");
         return;
     }
-    char *t = reading_phrase_text(m, r->text);
-    intent_score(t ? t : r->text, &s);
+    char *t = reading_phrase_text(m, r->prose);
+    intent_score(t ? t : r->prose, &s);
     free(t);
     if (r->cmd.kind != COMMAND_NONE) {
         enum intent_kind k = intent_of_command(r->cmd.kind);
@@ -471,7 +473,7 @@ reading_settle(struct reading *r, const struct reading_context *ctx)
     }
     if (r->intent == INTENT_PAUSE) {
         if (r->cmd.number <= 0)
-            r->cmd.number = intent_pause_weeks(r->text, ctx->now);
+            r->cmd.number = intent_pause_weeks(r->prose ? r->prose : "", ctx->now);
         r->pause_weeks = r->cmd.number > 0 ? r->cmd.number : 0;
     }
 }
@@ -534,8 +536,17 @@ reading_person(const struct config *cfg, const struct mail *m, size_t size,
             return -1;
     }
     r->text = text;
-    if (profile_parse(text, &r->profile) != 0 || profile_parse("", &r->told) != 0 ||
-        profile_from_sentences(text, &r->told, &r->place) != 0)
+    if (profile_parse(text, &r->profile) != 0 || profile_parse("", &r->told) != 0)
+        return -1;
+    size_t len = strlen(text);
+    if (len > PROSE_MAX) {
+        /* a crafted mail must not make the sentence readers slow: read its start only */
+        len = PROSE_MAX;
+        while (len > 0 && ((unsigned char)text[len] & 0xc0) == 0x80)
+            len--;
+    }
+    r->prose = strndup(text, len);
+    if (r->prose == NULL || profile_from_sentences(r->prose, &r->told, &r->place) != 0)
         return -1;
     r->role_answer = ctx->pending_role ? reading_role_answer(text) : 0;
     if (config_is_manager(cfg, m->from_addr) &&
@@ -591,7 +602,9 @@ reading_free(struct reading *r)
     profile_free(&r->profile);
     profile_free(&r->told);
     free(r->place);
+    free(r->prose);
     r->place = NULL;
+    r->prose = NULL;
     free(r->text);
     free(r->sent_along);
     r->text = NULL;

@@ -76,6 +76,7 @@ struct reading {
     struct profile told;    /* what prose told (name, languages, time zone), kept apart */
     char *place;            /* the place as written in prose ("Denver"), or NULL */
     char *text;          /* the person's own text ("" when none) */
+    char *prose;         /* its start, as read for sentences (at most 32 KB) */
     char *sent_along;    /* nothing of their own: what they quoted or forwarded, else NULL */
     const char *address_header; /* the header that named a plus-address command, or NULL */
     char why[READING_MAX_WHY][240];
