@@ -158,7 +158,7 @@ test_ratings(void **state)
         {"So-so. Two out of five.", 2},
         {"Rating: 3/5. Useful but slow.", 3},
         {"Excellent, very helpful, thank you!", 5},
-        {"We met 3 times, it was great", 4},
+        {"We met 3 times, it was great", 5},
         {"Hard to say yet, we've only met once.", 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
