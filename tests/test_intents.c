@@ -171,6 +171,28 @@ same_place(const char *want, const char *place, const char *zone)
     return 0;
 }
 
+/*
+ * Skills compared loosely, as the corpus asks: at least half of the expected
+ * items appear in (or contain) an item read.
+ */
+static int
+loose_skills(const char *want, const struct profile *p)
+{
+    char buf[256];
+    int n = 0, hit = 0;
+    snprintf(buf, sizeof buf, "%s", want);
+    char *save = NULL;
+    for (char *w = strtok_r(buf, ";", &save); w; w = strtok_r(NULL, ";", &save)) {
+        n++;
+        for (size_t i = 0; i < p->n_skills; i++)
+            if (strcasestr(p->skills[i], w) || strcasestr(w, p->skills[i])) {
+                hit++;
+                break;
+            }
+    }
+    return n > 0 && hit * 2 >= n;
+}
+
 static void
 field_count(struct field_tally *f, const char *want, int got_any, int right)
 {
@@ -196,8 +218,7 @@ profile_figures(const struct row *row, const struct reading *r, struct field_tal
                 same_place(row->zone, r->place, p.timezone));
     int cap = p.capacity >= 0 ? p.capacity : r->intent == INTENT_MENTOR ? r->capacity : -1;
     field_count(&f[3], row->capacity, cap > 0, cap == atoi(row->capacity));
-    int skills = p.n_skills > 0;
-    field_count(&f[4], row->skills, skills, skills); /* read from prose: not yet */
+    field_count(&f[4], row->skills, p.n_skills > 0, loose_skills(row->skills, &p));
     profile_free(&p);
 }
 
