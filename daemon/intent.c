@@ -349,6 +349,10 @@ entry_parse(int li, char *line, struct entry *e)
     if (kind == NULL || kind[0] == '#' || value == NULL || entry_kind_of(kind, e) != 0)
         return 0;
     e->value = atoi(value);
+    /* a hyphen splits words in the text ("removam-me", "check-ins"): so it does here */
+    for (char *h = save; h != NULL && *h; h++)
+        if (*h == '-')
+            *h = ' ';
     char *w;
     while ((w = strtok_r(NULL, " \t", &save)) != NULL && e->n < MAX_PHRASE)
         if (entry_word(e, w) != 0)
