@@ -232,7 +232,9 @@ reading_proposal(struct reading *r, const struct intent_scores *s)
     int a = s->score[INTENT_ACCEPT], d = s->score[INTENT_DECLINE], best;
     enum intent_kind k = reading_strongest(s, &best);
 
-    if ((k == INTENT_LEAVE || k == INTENT_PAUSE) && best >= W_STRONG && best >= a && best >= d) {
+    /* an explicit wish to leave or pause wins; it also answers the proposal */
+    if ((k == INTENT_LEAVE || k == INTENT_PAUSE) && best >= W_STRONG &&
+        ((best >= a && best >= d) || best >= W_STRONG + 1)) {
         r->intent = k;
         reading_why(r, "a reply to a proposal, but it asks to %s (\"%s\")", intent_name(k),
                     s->evidence[k]);
@@ -282,6 +284,14 @@ reading_open(struct reading *r, const struct intent_scores *s, const struct read
     enum intent_kind role = reading_role(s, &role_strength);
     int stranger = !ctx->member;
 
+    if (role == INTENT_JOIN && ctx->member && s->question && best < role_strength) {
+        /* a member asking for a mentor ("When will I get a mentor?") asks where things stand */
+        r->intent = INTENT_STATUS;
+        r->confidence = 60;
+        reading_why(r, "a member asks about a mentor: where things stand (\"%s\")",
+                    s->evidence[INTENT_JOIN]);
+        return;
+    }
     if (role != INTENT_NONE && role_strength > best && !(s->question && role_strength < 4)) {
         r->intent = role;
         r->confidence = role == INTENT_UNCLEAR_ROLE ? 50 : role_strength >= 6 ? 90 : 70;
