@@ -137,6 +137,44 @@ test_context_decides(void **state)
     reading_free(&r);
 }
 
+/* tests/data/sentences.tsv: sentences written for these tests, in seven languages. */
+static void
+test_sentences(void **state)
+{
+    (void)state;
+    FILE *f = fopen(MENTORD_SRCDIR "/tests/data/sentences.tsv", "r");
+    char line[4096];
+    int n = 0, ok = 0;
+
+    assert_non_null(f);
+    while (fgets(line, sizeof line, f) != NULL) {
+        line[strcspn(line, "\n")] = '\0';
+        if (line[0] == '#' || line[0] == '\0')
+            continue;
+        char *save = NULL;
+        char *ctx = strtok_r(line, "\t", &save);
+        char *want = strtok_r(NULL, "\t", &save);
+        char *text = strtok_r(NULL, "", &save);
+        assert_non_null(text);
+        for (char *q; (q = strstr(text, "\\n")) != NULL;) {
+            *q = '\n';
+            memmove(q + 1, q + 2, strlen(q + 2) + 1);
+        }
+        enum ctxk k = ctx[0] == 'p' ? PROPOSAL : ctx[0] == 'c' ? CHECKIN : ctx[0] == 'm' ? MEMBER
+                                                                                     : STRANGER;
+        struct reading r = read_mail("", text, k, k == PROPOSAL || k == CHECKIN);
+        n++;
+        if (strcmp(reading_intent_name(&r), want) == 0)
+            ok++;
+        else
+            printf("# sentence miss: want %s, read %s: %s\n", want, reading_intent_name(&r), text);
+        reading_free(&r);
+    }
+    fclose(f);
+    printf("# sentences written for the tests: %d/%d\n", ok, n);
+    assert_int_equal(ok, n);
+}
+
 static void
 test_ratings(void **state)
 {
@@ -273,6 +311,7 @@ main(void)
         cmocka_unit_test(test_first_mails),
         cmocka_unit_test(test_members),
         cmocka_unit_test(test_context_decides),
+        cmocka_unit_test(test_sentences),
         cmocka_unit_test(test_ratings),
         cmocka_unit_test(test_durations_and_capacity),
         cmocka_unit_test(test_quoted_text_is_never_read),
