@@ -336,7 +336,7 @@ programme_command(struct programme_ctx *c, const struct command *cmd)
      * No command: a reply to a confirmation confirms; a reply to a proposal or
      * check-in is about the pairing; profile lines update the profile.
      */
-    rc = programme_try_confirm(c, c->ref);
+    rc = c->reading != NULL && c->reading->refuses_confirm ? 1 : programme_try_confirm(c, c->ref);
     if (rc == 1)
         rc = programme_pair_mail(c, cmd);
     if (rc != 1)

@@ -450,6 +450,15 @@ reading_intent(const struct config *cfg, const struct mail *m, const struct read
     if (ctx->answers_confirm && !ctx->pending_role) {
         int best;
         enum intent_kind k = reading_strongest(&s, &best);
+        if (s.score[INTENT_DECLINE] >= 4 && s.score[INTENT_ACCEPT] < s.score[INTENT_DECLINE]) {
+            /* "No, I never signed up": nothing is confirmed; the request expires by itself */
+            r->intent = INTENT_NONE;
+            r->confidence = 60;
+            r->refuses_confirm = 1;
+            reading_why(r, "a no to the open confirmation mail (\"%s\"): nothing is confirmed",
+                        s.evidence[INTENT_DECLINE]);
+            return;
+        }
         if (!(k == INTENT_LEAVE && best >= W_STRONG)) {
             /* A plain reply to the confirmation mail confirms: that is what it asks for. */
             r->intent = INTENT_CONFIRM;

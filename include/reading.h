@@ -71,6 +71,7 @@ struct reading {
     int pause_weeks;     /* for INTENT_PAUSE: 0 open-ended */
     int capacity;        /* a number of mentees said in a sentence, -1 when none */
     struct command_manager manager; /* a manager's command (n == 0: none) */
+    int refuses_confirm; /* says no to the open confirmation: it is not confirmed */
     char role_answer;    /* '1' (a mentor) or '2' (to mentor) when answering the role question */
     struct profile profile; /* "Key: value" lines, and for a wish to take part what prose told */
     struct profile told;    /* what prose told (name, languages, time zone), kept apart */
