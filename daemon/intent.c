@@ -151,7 +151,7 @@ utf8_encode(unsigned cp, char *out)
 }
 
 static unsigned
-fold_cp(unsigned cp)
+fold_cp(unsigned cp, int keep_accents)
 {
     if (cp < 0x80)
         return (unsigned)tolower((int)cp);
@@ -163,13 +163,14 @@ fold_cp(unsigned cp)
         return '\'';
     if (tables.utf8 != (locale_t)0)
         cp = (unsigned)towlower_l((wint_t)cp, tables.utf8);
-    if (cp >= 0xc0 && cp <= 0x17f && accentless[cp - 0xc0] != '?')
+    if (!keep_accents && cp >= 0xc0 && cp <= 0x17f && accentless[cp - 0xc0] != '?')
         return (unsigned char)accentless[cp - 0xc0];
     return cp;
 }
 
-char *
-intent_fold(const char *text)
+/* Lower case, other digits as ASCII; accents removed unless keep_accents. */
+static char *
+fold(const char *text, int keep_accents)
 {
     if (!tables.loaded && tables.utf8 == (locale_t)0)
         tables.utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
@@ -182,15 +183,21 @@ intent_fold(const char *text)
     while (*s) {
         unsigned cp;
         s += utf8_decode(s, &cp);
-        if (cp == 0xdf) {
+        if (cp == 0xdf && !keep_accents) {
             out[o++] = 's';
             out[o++] = 's';
             continue;
         }
-        o += utf8_encode(fold_cp(cp), out + o);
+        o += utf8_encode(fold_cp(cp, keep_accents), out + o);
     }
     out[o] = '\0';
     return out;
+}
+
+char *
+intent_fold(const char *text)
+{
+    return fold(text, 0);
 }
 
 /* ---- words ---- */
@@ -323,8 +330,9 @@ entry_word(struct entry *e, const char *w)
         p->how = W_NUMBER;
         p->text = NULL;
     } else if (w[0] == '=' || w[0] == '~') {
+        /* "=mentoré" is not "=mentore": a word as written keeps its accents */
         p->how = w[0] == '=' ? W_EXACT : W_SUBSTR;
-        p->text = intent_fold(w + 1);
+        p->text = w[0] == '=' ? fold(w + 1, 1) : intent_fold(w + 1);
     } else {
         char *f = intent_fold(w);
         p->how = W_STEM;
@@ -451,6 +459,7 @@ tables_load(void)
 /* A text's words, folded and stemmed for each language. */
 struct text {
     struct words ws;
+    struct words raw; /* the same words with their accents (for "=word") */
     char **stem[INTENT_DATA_N];
     unsigned char used[MAX_TOKENS];
 };
@@ -466,6 +475,7 @@ text_free(struct text *t)
         free(t->stem[l]);
     }
     words_free(&t->ws);
+    words_free(&t->raw);
 }
 
 static int
@@ -478,6 +488,12 @@ text_read(const char *text, struct text *t)
     if (f == NULL)
         return -1;
     words_split(f, &t->ws);
+    char *r = fold(text ? text : "", 1);
+    if (r == NULL) {
+        text_free(t);
+        return -1;
+    }
+    words_split(r, &t->raw);
     for (int l = 0; l < INTENT_DATA_N; l++) {
         t->stem[l] = calloc(t->ws.n ? t->ws.n : 1, sizeof(char *));
         if (t->stem[l] == NULL) {
@@ -515,7 +531,7 @@ word_matches(const struct text *t, const struct entry *e, size_t pi, size_t i)
     const struct pword *p = &e->w[pi];
     switch (p->how) {
     case W_EXACT:
-        return strcmp(t->ws.w[i], p->text) == 0;
+        return strcmp(t->raw.n == t->ws.n ? t->raw.w[i] : t->ws.w[i], p->text) == 0;
     case W_SUBSTR:
         return strstr(t->ws.w[i], p->text) != NULL;
     case W_NUMBER:
@@ -708,6 +724,16 @@ rating_alone(const struct text *t)
     return 0;
 }
 
+/* Is the first lone number 1-5 written in digits? */
+static int
+rating_alone_digits(const struct text *t)
+{
+    for (size_t i = 0; i < t->ws.n; i++)
+        if (is_digits(t->ws.w[i]) || digit_in_word(t->ws.w[i]))
+            return 1;
+    return 0;
+}
+
 /* A rating word ("excellent"), the first in the text. */
 static int
 rating_word(const struct text *t)
@@ -741,7 +767,7 @@ intent_rating(const char *text, const char **how)
     else if (stars >= 1 && stars <= 5)
         r = stars, why = "stars";
     else if ((r = rating_alone(&t)) != 0)
-        why = "a number from 1 to 5";
+        why = rating_alone_digits(&t) ? "a number from 1 to 5" : "a number word";
     else if ((r = rating_word(&t)) != 0)
         why = "a word that rates";
     text_free(&t);

@@ -312,7 +312,10 @@ reading_open(struct reading *r, const struct intent_scores *s, const struct read
         reading_proposal(r, s);
         return;
     }
-    if (ctx->open_pairs == 1 && r->rating > 0) {
+    /* a new mail is a rating only when written as one: digits, "4/5", stars */
+    if (ctx->open_pairs == 1 && r->rating > 0 && r->rating_how != NULL &&
+        strcmp(r->rating_how, "a number word") != 0 &&
+        strcmp(r->rating_how, "a word that rates") != 0) {
         r->intent = INTENT_RATING;
         r->confidence = 70;
         reading_why(r, "a rating (%d) sent as a new mail: it belongs to the sender's one open "
@@ -427,7 +430,7 @@ reading_intent(const struct config *cfg, const struct mail *m, const struct read
     struct intent_scores s;
 
     reading_command(cfg, m, r);
-    r->rating = intent_rating(r->prose, NULL);
+    r->rating = intent_rating(r->prose, &r->rating_how);
     r->capacity = intent_capacity(r->prose);
     if (reading_command_decides(r, ctx)) {
         r->intent = intent_of_command(r->cmd.kind);

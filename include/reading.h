@@ -68,6 +68,7 @@ struct reading {
     enum reading_ask ask;
     struct command cmd;  /* the command the daemon acts on (kind, number, token, where) */
     int rating;          /* check-in rating 1-5, 0 when none */
+    const char *rating_how; /* static: what the rating was read from ("stars", ...) */
     int pause_weeks;     /* for INTENT_PAUSE: 0 open-ended */
     int capacity;        /* a number of mentees said in a sentence, -1 when none */
     struct command_manager manager; /* a manager's command (n == 0: none) */
