@@ -341,12 +341,26 @@ reading_open(struct reading *r, const struct intent_scores *s, const struct read
     reading_why(r, "%s", s->question ? "a question for a person" : "no wish recognised");
 }
 
-/* The answer to "Reply 1 or 2": the whole text is "1" or "2" (or starts with it). */
+/*
+ * The answer to "Reply 1 or 2": the text starts with "1" or "2", perhaps
+ * after "option", "number", "#" ("Option 2", "#1", "2 - a mentor please").
+ */
 static char
 reading_role_answer(const char *text)
 {
-    const char *p = text + strspn(text, " \t\r\n");
-    if ((p[0] == '1' || p[0] == '2') && (p[1] == '\0' || strchr(" \t\r\n.,!)", p[1])))
+    static const char *const leads[] = {"option", "opción", "opcion", "opção", "opcao",
+                                        "opzione", "optie", "number", "nummer", "número",
+                                        "numero", "nr", "no.", "#"};
+    const char *p = text + strspn(text, " \t\r\n\"'*");
+    for (size_t i = 0; i < sizeof leads / sizeof leads[0]; i++) {
+        size_t l = strlen(leads[i]);
+        if (strncasecmp(p, leads[i], l) == 0) {
+            p += l;
+            p += strspn(p, " :.");
+            break;
+        }
+    }
+    if ((p[0] == '1' || p[0] == '2') && (p[1] == '\0' || strchr(" \t\r\n.,!):-", p[1])))
         return p[0];
     return 0;
 }
@@ -355,7 +369,10 @@ reading_role_answer(const char *text)
 static char *
 reading_phrase_text(const struct mail *m, const char *text)
 {
-    int reply = m->in_reply_to != NULL || m->references != NULL;
+    char ref[COMMAND_TOKEN_LEN + 1];
+    /* a reply, or our own Subject with its [ref] tag, says our words, not theirs */
+    int reply = m->in_reply_to != NULL || m->references != NULL ||
+                (m->subject != NULL && command_find_ref(m->subject, ref));
     char *subject = command_strip_prefixes(m->subject);
     char *out = NULL;
 

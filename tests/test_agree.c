@@ -23,6 +23,7 @@
 
 #include "config.h"
 #include "inspect.h"
+#include "log.h"
 #include "mail.h"
 #include "programme.h"
 #include "store.h"
@@ -238,6 +239,7 @@ setup(void **state)
     snprintf(f->path, sizeof f->path, "%s/m.db", f->dir);
     assert_int_equal(store_open(f->path, &f->st, err, sizeof err), 0);
     tu_test_config(&f->cfg, f->managers);
+    log_init(LOG_LEVEL_ERROR, 0, "test_agree"); /* two thousand mails: only errors are news */
     f->cfg.limits.replies_per_hour = 1000000;
     f->cfg.limits.replies_per_day = 1000000;
     *state = f;

@@ -59,7 +59,7 @@ read_mail(const char *subject, const char *body, enum ctxk k, int reply)
 static void
 expect(const char *subject, const char *body, enum ctxk k, const char *intent)
 {
-    struct reading r = read_mail(subject, body, k, k == PROPOSAL || k == CHECKIN);
+    struct reading r = read_mail(subject, body, k, k == PROPOSAL || k == CHECKIN || k == PENDING_ROLE);
     if (strcmp(reading_intent_name(&r), intent) != 0)
         fail_msg("\"%s\" / \"%s\": wanted %s, read %s (%s)", subject, body, intent,
                  reading_intent_name(&r), r.n_why ? r.why[r.n_why - 1] : "");
@@ -128,6 +128,10 @@ test_context_decides(void **state)
     /* the answer to "Reply 1 or 2" */
     expect("Re: Would you like a mentor, or to be a mentor?", "2", PENDING_ROLE, "mentor");
     expect("Re: Would you like a mentor, or to be a mentor?", "1", PENDING_ROLE, "join");
+    expect("Re: Would you like a mentor, or to be a mentor?", "Option 2, please", PENDING_ROLE,
+           "mentor");
+    expect("Re: Would you like a mentor, or to be a mentor?", "I'd like a mentor, thanks!",
+           PENDING_ROLE, "join");
 
     struct reading r = read_mail("Re: Would you mentor Ana?", "Tell me more about them?", PROPOSAL, 1);
     assert_int_equal(r.ask, READING_ASK_PROPOSAL);
