@@ -284,7 +284,8 @@ reading_open(struct reading *r, const struct intent_scores *s, const struct read
     enum intent_kind role = reading_role(s, &role_strength);
     int stranger = !ctx->member;
 
-    if (role == INTENT_JOIN && ctx->member && s->question && best < role_strength) {
+    if (role == INTENT_JOIN && ctx->member && s->question && best < role_strength &&
+        strstr(s->evidence[INTENT_JOIN], "mentor") != NULL) {
         /* a member asking for a mentor ("When will I get a mentor?") asks where things stand */
         r->intent = INTENT_STATUS;
         r->confidence = 60;
