@@ -57,6 +57,7 @@ enum { W_STEM = 0, W_EXACT, W_SUBSTR, W_GAP, W_NUMBER };
 struct pword {
     int how;
     char *text;
+    char *raw; /* lower case with accents: number words compare so ("très" is not "tres") */
 };
 
 struct entry {
@@ -337,7 +338,12 @@ entry_word(struct entry *e, const char *w)
         char *f = intent_fold(w);
         p->how = W_STEM;
         p->text = f ? stem_word(e->lang, f) : NULL;
+        p->raw = fold(w, 1);
         free(f);
+        if (p->raw == NULL) {
+            free(p->text);
+            p->text = NULL;
+        }
     }
     if (p->how != W_GAP && p->how != W_NUMBER && p->text == NULL)
         return -1;
@@ -519,7 +525,9 @@ number_at(const struct text *t, size_t i, int with_one)
     for (size_t k = 0; k < tables.n; k++) {
         const struct entry *e = &tables.e[k];
         if ((e->kind == E_NUM || (with_one && e->kind == E_ONE)) && e->n == 1 &&
-            strcmp(e->w[0].text, t->stem[e->lang][i]) == 0)
+            (t->raw.n == t->ws.n && e->w[0].raw != NULL
+                 ? strcmp(e->w[0].raw, t->raw.w[i]) == 0
+                 : strcmp(e->w[0].text, t->stem[e->lang][i]) == 0))
             return e->value; /* "a" 1, "couple" 2, "few" 3 */
     }
     return -1;

@@ -202,6 +202,12 @@ test_ratings(void **state)
         {"Excellent, very helpful, thank you!", 5},
         {"We met 3 times, it was great", 5},
         {"Hard to say yet, we've only met once.", 0},
+        {"Not so good, we haven't met yet.", 2},
+        {"Très bien, 4 étoiles.", 4},
+        {"Ganz okay, würde 3 sagen.", 3},
+        {"Goed, 4 van de 5.", 4},
+        {"Ottimo, 5 su 5.", 5},
+        {"Brilliant, 10/10.", 5},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int got = intent_rating(cases[i].text, NULL);
