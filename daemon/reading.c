@@ -417,7 +417,9 @@ reading_command_decides(const struct reading *r, const struct reading_context *c
     if ((c->kind == COMMAND_ACCEPT || c->kind == COMMAND_DECLINE) && !ctx->answers_proposal &&
         ctx->open_proposals == 0)
         return 1; /* "yes"/"no" alone: the pairing code reads it as before */
-    return !c->from_subject && c->kind != COMMAND_MENTOR && c->kind != COMMAND_JOIN;
+    /* "Help me find a mentor" asks for a mentor: HELP is weighed with the rest */
+    return !c->from_subject && c->kind != COMMAND_MENTOR && c->kind != COMMAND_JOIN &&
+           c->kind != COMMAND_HELP;
 }
 
 /*
@@ -430,7 +432,7 @@ static int
 reading_command_weight(const struct mail *m, const struct command *c)
 {
     if (!c->from_subject)
-        return W_COMMAND_BODY;
+        return c->kind == COMMAND_HELP ? 3 : W_COMMAND_BODY;
     char *s = command_strip_prefixes(m->subject);
     int whole = s != NULL && strchr(s, ' ') == NULL;
     free(s);

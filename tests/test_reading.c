@@ -86,6 +86,8 @@ test_first_mails(void **state)
     expect("mentoring", "Hi, I'm interested in the mentoring programme. How do I join?", STRANGER,
            "unclear_role");
     expect("what is this?", "I got this address from a friend.", STRANGER, "question_or_other");
+    expect("", "Help me find a mentor please!", STRANGER, "join");
+    expect("", "HELP", STRANGER, "question_or_other");
     expect("", "Is the programme free?", STRANGER, "question_or_other");
 }
 
