@@ -26,7 +26,8 @@ WARN     = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing
 CPPFLAGS += -D_GNU_SOURCE -DMENTORD_HAVE_GUMBO -Iinclude -DMENTORD_DATADIR='"$(DATADIR)"'
 CFLAGS   ?= -O2 -g
 CFLAGS   += $(WARN) $(PKG_CFLAGS)
-LDLIBS   += $(PKG_LIBS) -lm
+# Debian's libstemmer-dev ships no .pc file: linked by name.
+LDLIBS   += $(PKG_LIBS) -lstemmer -lm
 
 ifeq ($(SAN),1)
 BUILD    = build-san
@@ -50,6 +51,15 @@ $(BUILD)/obj/%.o: daemon/%.c $(wildcard include/*.h daemon/*.h) | $(BUILD)/obj
 
 # The programs' objects stay, for tests/layers.sh.
 .SECONDARY: $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(PROGS)))
+
+# The phrase tables per language are data, built into the program as text.
+INTENT_DATA = $(sort $(wildcard data/intents/*.txt))
+$(BUILD)/gen/intent_data.h: $(INTENT_DATA) data/intents/gen.sh
+	mkdir -p $(BUILD)/gen
+	sh data/intents/gen.sh $(INTENT_DATA) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/intent.o: daemon/intent.c $(BUILD)/gen/intent_data.h $(wildcard include/*.h) | $(BUILD)/obj
+	$(CC) $(CPPFLAGS) -I$(BUILD)/gen $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/libmentord.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^

@@ -28,6 +28,7 @@
 #include "command.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -35,6 +36,80 @@
 #define BODY_LINES 3
 #define MAX_PAUSE_WEEKS 52
 #define MAX_DETAIL 64
+
+const struct command_def command_defs[] = {
+    {COMMAND_JOIN, "join", "JOIN", COMMAND_ARGS_NONE, PROOF_NONE, 0,
+     "you are new and would like a mentor"},
+    {COMMAND_MENTOR, "mentor", "MENTOR", COMMAND_ARGS_NONE, PROOF_NONE, 0,
+     "you would like to volunteer as a mentor"},
+    {COMMAND_CONFIRM, "confirm", "CONFIRM TOKEN", COMMAND_ARGS_TOKEN, PROOF_NONE, 0,
+     "confirm a request (a plain reply to our mail does the same)"},
+    {COMMAND_STATUS, "status", "STATUS", COMMAND_ARGS_NONE, PROOF_NONE, 0,
+     "see what we know about you"},
+    {COMMAND_PAUSE, "pause", "PAUSE [N weeks]", COMMAND_ARGS_WEEKS, PROOF_REQUIRED, 0,
+     "take a break, open-ended or for a set time"},
+    {COMMAND_RESUME, "resume", "RESUME", COMMAND_ARGS_NONE, PROOF_REQUIRED, 0,
+     "come back from a break"},
+    {COMMAND_CAPACITY, "capacity", "CAPACITY N", COMMAND_ARGS_COUNT, PROOF_REQUIRED, 0,
+     "mentors: how many newcomers you take on at once (1-20)"},
+    {COMMAND_ACCEPT, "accept", "ACCEPT", COMMAND_ARGS_NONE, PROOF_REQUIRED, 0,
+     "mentors: take on the newcomer we suggested (YES does the same)"},
+    {COMMAND_DECLINE, "decline", "DECLINE", COMMAND_ARGS_NONE, PROOF_REQUIRED, 0,
+     "mentors: not this newcomer (NO does the same)"},
+    {COMMAND_DONE, "done", "DONE", COMMAND_ARGS_NONE, PROOF_REQUIRED, 0,
+     "end your pairing early"},
+    {COMMAND_REMATCH, "rematch", "REMATCH", COMMAND_ARGS_NONE, PROOF_REQUIRED, 0,
+     "newcomers: ask for another mentor"},
+    {COMMAND_LEAVE, "leave", "LEAVE", COMMAND_ARGS_NONE, PROOF_REQUIRED, 0,
+     "stop taking part and have your details removed"},
+    {COMMAND_HELP, "help", "HELP", COMMAND_ARGS_NONE, PROOF_NONE, 0, "get this message again"},
+    {COMMAND_NONE, "report", "REPORT", COMMAND_ARGS_NONE, PROOF_MANAGER, 1,
+     "managers: the digest, now"},
+    {COMMAND_NONE, "list", "LIST [STATE]", COMMAND_ARGS_WORDS, PROOF_MANAGER, 1,
+     "managers: members, waiting newcomers or pairs"},
+    {COMMAND_NONE, "match", "MATCH NEWCOMER MENTOR", COMMAND_ARGS_WORDS, PROOF_MANAGER, 1,
+     "managers: pair two members at once"},
+    {COMMAND_NONE, "unmatch", "UNMATCH PAIR", COMMAND_ARGS_WORDS, PROOF_MANAGER, 1,
+     "managers: end a pairing"},
+    {COMMAND_NONE, "pause", "PAUSE MEMBER", COMMAND_ARGS_WORDS, PROOF_MANAGER, 1,
+     "managers: pause a member"},
+    {COMMAND_NONE, "resume", "RESUME MEMBER", COMMAND_ARGS_WORDS, PROOF_MANAGER, 1,
+     "managers: end a member's pause"},
+    {COMMAND_NONE, "remove", "REMOVE MEMBER", COMMAND_ARGS_WORDS, PROOF_MANAGER, 1,
+     "managers: erase a member"},
+};
+
+const size_t command_n_defs = sizeof command_defs / sizeof command_defs[0];
+
+const struct command_def *
+command_def_of(enum command_kind kind)
+{
+    for (size_t i = 0; i < command_n_defs; i++)
+        if (!command_defs[i].manager && command_defs[i].kind == kind && kind != COMMAND_NONE)
+            return &command_defs[i];
+    return NULL;
+}
+
+char *
+command_help_list(void)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+
+    if (f == NULL)
+        return NULL;
+    for (size_t i = 0; i < command_n_defs; i++)
+        if (!command_defs[i].manager && command_defs[i].kind != COMMAND_CONFIRM)
+            fprintf(f, "  %-16s %s\n", command_defs[i].usage, command_defs[i].help);
+    if (fclose(f) != 0) {
+        free(buf);
+        return NULL;
+    }
+    if (len > 0 && buf[len - 1] == '\n')
+        buf[len - 1] = '\0'; /* the template puts it on its own line */
+    return buf;
+}
 
 /* PHRASE_WHOLE: nothing but punctuation may follow.  PHRASE_FIRST: first line only. */
 enum { PHRASE_WHOLE = 1, PHRASE_FIRST = 2 };
@@ -195,37 +270,8 @@ static const char *const duration_fillers[] = {"for",     "für", "fur",   "pend
 const char *
 command_name(enum command_kind kind)
 {
-    switch (kind) {
-    case COMMAND_JOIN:
-        return "join";
-    case COMMAND_MENTOR:
-        return "mentor";
-    case COMMAND_HELP:
-        return "help";
-    case COMMAND_STATUS:
-        return "status";
-    case COMMAND_PAUSE:
-        return "pause";
-    case COMMAND_RESUME:
-        return "resume";
-    case COMMAND_LEAVE:
-        return "leave";
-    case COMMAND_DONE:
-        return "done";
-    case COMMAND_REMATCH:
-        return "rematch";
-    case COMMAND_CAPACITY:
-        return "capacity";
-    case COMMAND_CONFIRM:
-        return "confirm";
-    case COMMAND_ACCEPT:
-        return "accept";
-    case COMMAND_DECLINE:
-        return "decline";
-    case COMMAND_NONE:
-        break;
-    }
-    return "none";
+    const struct command_def *d = command_def_of(kind);
+    return d ? d->name : "none";
 }
 
 /* Length of a reply/forward prefix at s ("Re:", "AW :", "Re[2]:", "Fwd(3):"), or 0. */
@@ -719,4 +765,74 @@ command_from_detail(const char *detail, struct command *out)
     default_number(out);
     out->from_address = 1;
     return 1;
+}
+
+/* ---- managers' commands ---- */
+
+static void
+manager_trim_arg(char *s)
+{
+    size_t n;
+
+    if (s[0] == '<')
+        memmove(s, s + 1, strlen(s));
+    n = strlen(s);
+    while (n > 0 && strchr(">,.;:", s[n - 1]) != NULL)
+        s[--n] = '\0';
+}
+
+void
+command_manager_split(const char *line, struct command_manager *cmd)
+{
+    char *save = NULL;
+
+    memset(cmd, 0, sizeof(*cmd));
+    snprintf(cmd->buf, sizeof(cmd->buf), "%.*s", (int)strcspn(line, "\r\n"), line);
+    for (char *t = strtok_r(cmd->buf, " \t", &save); t && cmd->n < COMMAND_MANAGER_WORDS;
+         t = strtok_r(NULL, " \t", &save)) {
+        manager_trim_arg(t);
+        if (t[0] != '\0')
+            cmd->w[cmd->n++] = t;
+    }
+    for (char *p = cmd->n ? cmd->w[0] : NULL; p && *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+}
+
+static int
+manager_is_verb(const char *w)
+{
+    for (size_t i = 0; i < command_n_defs; i++)
+        if (command_defs[i].manager && w && strcmp(w, command_defs[i].name) == 0)
+            return 1;
+    return 0;
+}
+
+int
+command_manager_parse(const char *subject, const char *text, struct command_manager *out)
+{
+    char *clean = subject ? command_strip_prefixes(subject) : NULL;
+    const char *t = text ? text : "";
+    int in_subject = 0;
+
+    memset(out, 0, sizeof(*out));
+    if (clean) {
+        command_manager_split(clean, out);
+        free(clean);
+        in_subject = out->n && manager_is_verb(out->w[0]);
+        if (in_subject && out->n > 1)
+            return 1;
+    }
+    struct command_manager body;
+    t += strspn(t, " \t\r\n");
+    command_manager_split(t, &body);
+    if (body.n && manager_is_verb(body.w[0]) && (!in_subject || body.n > 1)) {
+        /* body's words point into body.buf: copy the whole struct and re-point them */
+        *out = body;
+        for (size_t i = 0; i < out->n; i++)
+            out->w[i] = out->buf + (body.w[i] - body.buf);
+        return 1;
+    }
+    if (!in_subject)
+        out->n = 0;
+    return in_subject;
 }

@@ -17,12 +17,11 @@
 #include "bounce.h"
 #include "classify.h"
 #include "command.h"
-#include "compose.h"
 #include "inspect.h"
 #include "programme.h"
 #include "mail.h"
 #include "profile.h"
-#include "reply.h"
+#include "reading.h"
 
 #define INSPECT_MAX_WHY 12
 #define DAY (24 * 60 * 60)
@@ -43,6 +42,9 @@ static const struct inspect_kind KIND_AUTOMATIC = {"automatic", "automatic mail 
 static const struct inspect_kind KIND_SPAM = {"spam", "marked as spam by the server's filter (not "
                                                       "answered)"};
 static const struct inspect_kind KIND_LOOP = {"loop", "our own mail looping back (not answered)"};
+static const struct inspect_kind KIND_ASK = {"question", "role unclear: one easy question would be "
+                                                        "asked"};
+static const struct inspect_kind KIND_MANAGER = {"manager", "manager command"};
 static const struct inspect_kind KIND_UNKNOWN = {"unknown", "not understood: help would be sent"};
 static const struct inspect_kind KIND_UNPARSEABLE = {"unparseable",
                                                      "unparseable (recorded, not answered)"};
@@ -61,10 +63,12 @@ struct inspect {
     const char *reason;
     int have_bounce;
     struct bounce_info b;
-    char *text;       /* the person's own text; NULL when not read */
-    char *sent_along; /* with nothing of their own: the quoted/forwarded text; else NULL */
+    int have_reading;
+    struct reading rd; /* the daemon's own reading (reading.h) */
+    const char *text;       /* the person's own text; NULL when not read */
+    const char *sent_along; /* with nothing of their own: the quoted/forwarded text; else NULL */
     int have_profile;
-    struct profile prof;
+    const struct profile *prof;
     int have_command;
     struct command cmd;
     char ref[COMMAND_TOKEN_LEN + 1];
@@ -89,20 +93,6 @@ inspect_why(struct inspect *r, const char *fmt, ...)
 }
 
 /* ---- reading: the daemon's steps ---- */
-
-/* The command in a plus-address, read by the daemon's own function. */
-static int
-inspect_address_command(struct inspect *r, struct command *cmd)
-{
-    const char *header = NULL;
-    char detail[32];
-
-    if (!programme_address_command(r->cfg, r->m, cmd, &header, detail, sizeof(detail)))
-        return 0;
-    inspect_why(r, "%s: %s names the command \"%s\"; the body is not scanned", header,
-                mail_header(r->m, header), detail);
-    return 1;
-}
 
 static const struct inspect_kind *
 inspect_automatic_kind(enum classify_kind k)
@@ -162,13 +152,22 @@ inspect_automatic(struct inspect *r, const char *raw, size_t len)
     return 0;
 }
 
-/* Which kind a person's mail is, from its command, [ref] tag and profile lines. */
+/* Which kind a person's mail is, from the reading, its [ref] tag and profile lines. */
 static void
 inspect_person_kind(struct inspect *r)
 {
     const struct command *c = &r->cmd;
+    const struct reading *rd = &r->rd;
     const char *where = c->from_address ? "address" : c->from_subject ? "subject" : "body";
 
+    if (rd->intent == INTENT_MANAGER) {
+        r->kind = &KIND_MANAGER;
+        return;
+    }
+    if (rd->ask == READING_ASK_ROLE) {
+        r->kind = &KIND_ASK;
+        return;
+    }
     if (c->kind == COMMAND_CONFIRM) {
         const char *tok = c->token[0] ? c->token : r->ref;
         r->kind = &KIND_CONFIRM;
@@ -184,9 +183,10 @@ inspect_person_kind(struct inspect *r)
                         where);
         return;
     }
-    if (c->kind != COMMAND_NONE) {
+    if (c->kind != COMMAND_NONE || rd->intent == INTENT_RATING) {
         r->kind = &KIND_COMMAND;
-        inspect_why(r, "command \"%s\" found in the %s", command_name(c->kind), where);
+        if (c->kind != COMMAND_NONE)
+            inspect_why(r, "command \"%s\" found in the %s", command_name(c->kind), where);
         return;
     }
     if (r->ref[0]) {
@@ -196,11 +196,11 @@ inspect_person_kind(struct inspect *r)
                     "confirmation, this reply confirms it",
                     r->ref);
     }
-    if (r->prof.n_fields > 0 || r->prof.n_problems > 0) {
+    if (r->prof->n_fields > 0 || r->prof->n_problems > 0) {
         if (r->kind == NULL)
             r->kind = &KIND_PROFILE;
-        inspect_why(r, "%zu profile field(s) understood, %zu not: %s", r->prof.n_fields,
-                    r->prof.n_problems,
+        inspect_why(r, "%zu profile field(s) understood, %zu not: %s", r->prof->n_fields,
+                    r->prof->n_problems,
                     r->ref[0] ? "used when the [ref] is not a confirmation"
                               : "the reply echoes them and explains the rest");
         return;
@@ -212,18 +212,21 @@ inspect_person_kind(struct inspect *r)
     }
 }
 
+/* The person's mail, read by reading_read as the daemon reads it (nothing known of the sender). */
 static int
 inspect_person(struct inspect *r, size_t raw_len)
 {
     const struct mail *m = r->m;
 
-    if (m->from_addr == NULL || !compose_address_ok(m->from_addr)) {
+    if (reading_read(r->cfg, m, raw_len, NULL, &r->rd) != 0)
+        return -1;
+    r->have_reading = 1;
+    if (r->rd.kind == READING_NO_SENDER) {
         r->kind = &KIND_NO_SENDER;
-        inspect_why(r, "From: %s is not a usable address; recorded, not answered",
-                    m->from_addr ? m->from_addr : "(missing)");
+        inspect_why(r, "%s", r->rd.why[0]);
         return 0;
     }
-    if (raw_len > (size_t)r->cfg->limits.max_message_size) {
+    if (r->rd.kind == READING_TOO_LARGE) {
         r->kind = &KIND_TOO_LARGE;
         inspect_why(r,
                     "%zu bytes is over [limits] max_message_size (%d): only the headers were "
@@ -231,33 +234,22 @@ inspect_person(struct inspect *r, size_t raw_len)
                     raw_len, r->cfg->limits.max_message_size);
         return 0;
     }
-    enum reply_origin origin = REPLY_OWN;
-    r->text = reply_read(m->text, &origin);
-    if (r->text != NULL && origin == REPLY_SENT_ALONG) {
-        /* As the daemon: shown, never read. */
-        r->sent_along = r->text;
-        r->text = strdup("");
-    }
-    if (r->text == NULL || profile_parse(r->text, &r->prof) != 0)
-        return -1;
+    r->text = r->rd.text;
+    r->sent_along = r->rd.sent_along;
+    r->prof = &r->rd.profile;
     r->have_profile = 1;
+    r->cmd = r->rd.cmd;
+    r->have_command = 1;
+    if (r->rd.address_header != NULL)
+        inspect_why(r, "%s: %s names the command; the body is not scanned", r->rd.address_header,
+                    mail_header(m, r->rd.address_header));
     if (m->in_reply_to)
         inspect_why(r,
                     "In-Reply-To <%s>: the daemon ties the reply to its own mail by this "
-                    "(not looked up here)",
+                    "(not looked up here: the reading assumes a sender it knows nothing of)",
                     m->in_reply_to);
     if (m->subject)
         command_find_ref(m->subject, r->ref);
-    r->have_command = 1;
-    if (!inspect_address_command(r, &r->cmd))
-        command_parse(m->subject, r->text, &r->cmd);
-    if (r->cmd.kind == COMMAND_CONFIRM && r->cmd.token[0] == '\0' && r->cmd.from_subject) {
-        /* As the daemon: "Subject: confirm" with "confirm TOKEN" in the body. */
-        struct command body;
-        command_parse(NULL, r->text, &body);
-        if (body.kind == COMMAND_CONFIRM)
-            memcpy(r->cmd.token, body.token, sizeof(r->cmd.token));
-    }
     if (r->sent_along != NULL)
         inspect_why(r, "the sender wrote nothing of their own: all of the text was quoted or "
                        "forwarded (shown as \"Sent along\"); it is never read for commands, and "
@@ -265,6 +257,8 @@ inspect_person(struct inspect *r, size_t raw_len)
     else if (r->text[0] == '\0')
         inspect_why(r, "the text has nothing the sender wrote (only quotes, a signature or "
                        "nothing); quoted text is never read for commands");
+    for (size_t i = 0; i < r->rd.n_why; i++)
+        inspect_why(r, "reading: %s", r->rd.why[i]);
     inspect_person_kind(r);
     return 0;
 }
@@ -292,10 +286,8 @@ inspect_free(struct inspect *r)
 {
     if (r->have_bounce)
         bounce_free(&r->b);
-    if (r->have_profile)
-        profile_free(&r->prof);
-    free(r->text);
-    free(r->sent_along);
+    if (r->have_reading)
+        reading_free(&r->rd);
     mail_free(r->m);
 }
 
@@ -503,6 +495,18 @@ inspect_print_json(const struct inspect *r, FILE *out)
     inspect_json_str(out, m ? classify_name(r->ck) : NULL);
     inspect_json_key(out, &first, "reason");
     inspect_json_str(out, r->reason);
+    if (r->have_reading && r->rd.kind == READING_PERSON) {
+        inspect_json_key(out, &first, "intent");
+        inspect_json_str(out, reading_intent_name(&r->rd));
+        inspect_json_key(out, &first, "confidence");
+        fprintf(out, "%d", r->rd.confidence);
+        inspect_json_key(out, &first, "rating");
+        inspect_json_int(out, r->rd.rating > 0 ? r->rd.rating : -1);
+        inspect_json_key(out, &first, "ask");
+        inspect_json_str(out, r->rd.ask == READING_ASK_ROLE       ? "role"
+                              : r->rd.ask == READING_ASK_PROPOSAL ? "proposal"
+                                                                  : NULL);
+    }
     if (r->have_command) {
         inspect_json_key(out, &first, "command");
         inspect_json_command(out, r);
@@ -511,7 +515,7 @@ inspect_print_json(const struct inspect *r, FILE *out)
     }
     if (r->have_profile) {
         inspect_json_key(out, &first, "profile");
-        inspect_json_profile(out, &r->prof);
+        inspect_json_profile(out, r->prof);
     }
     if (r->text) {
         inspect_json_key(out, &first, "text");
@@ -637,9 +641,18 @@ inspect_print_text(const struct inspect *r, FILE *out)
     }
     if (r->have_bounce)
         inspect_print_bounce(out, &r->b);
+    if (r->have_reading && r->rd.kind == READING_PERSON) {
+        fprintf(out, "%-12s %s (confidence %d%%)", "Intent:", reading_intent_name(&r->rd),
+                r->rd.confidence);
+        if (r->rd.rating > 0)
+            fprintf(out, ", rating %d", r->rd.rating);
+        if (r->rd.pause_weeks > 0)
+            fprintf(out, ", %d week(s)", r->rd.pause_weeks);
+        fputc('\n', out);
+    }
     if (r->have_command)
         inspect_print_command(out, r);
-    if (r->have_profile && inspect_print_profile(out, &r->prof) != 0)
+    if (r->have_profile && inspect_print_profile(out, r->prof) != 0)
         return -1;
     if (r->text != NULL) {
         fprintf(out, "Text:%s\n", r->text[0] ? "" : "        (empty)");

@@ -1390,6 +1390,8 @@ programme_checkin_reply(struct programme_ctx *c, int64_t pair)
     int from_mentor = from.m.id == p.mentor;
     char *comment = lc_comment(c->text);
     lc_parse_answer(c->text, &a);
+    if (c->reading != NULL)
+        a.rating = c->reading->rating; /* the one reading: "4.", "8 op 10", "a solid seven" */
     int had = store_schedule_last_done(c->st, "checkin", from.m.id, p.id, "sent", &sent, day,
                                        sizeof(day));
     struct store_feedback fb = {

@@ -27,86 +27,21 @@
 
 #define DAY (24 * 60 * 60)
 #define WEEK (7 * DAY)
-#define MAX_WORDS 6
 #define ACTION_PREFIX "manager:"
 
-struct managers_cmd {
-    char buf[512];
-    char *w[MAX_WORDS]; /* lower-cased verb, then the arguments as written */
-    size_t n;
-};
+/* The manager's command as the reading found it (command.h's grammar). */
+#define managers_cmd command_manager
 
-/* ---- reading the command ---- */
-
-static void
-managers_trim_arg(char *s)
-{
-    size_t n;
-
-    if (s[0] == '<')
-        memmove(s, s + 1, strlen(s));
-    n = strlen(s);
-    while (n > 0 && strchr(">,.;:", s[n - 1]) != NULL)
-        s[--n] = '\0';
-}
-
-static void
-managers_split(const char *line, struct managers_cmd *cmd)
-{
-    char *save = NULL;
-
-    memset(cmd, 0, sizeof(*cmd));
-    snprintf(cmd->buf, sizeof(cmd->buf), "%.*s", (int)strcspn(line, "\r\n"), line);
-    for (char *t = strtok_r(cmd->buf, " \t", &save); t && cmd->n < MAX_WORDS;
-         t = strtok_r(NULL, " \t", &save)) {
-        managers_trim_arg(t);
-        if (t[0] != '\0')
-            cmd->w[cmd->n++] = t;
-    }
-    for (char *p = cmd->n ? cmd->w[0] : NULL; p && *p; p++)
-        *p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
-}
-
-static int
-managers_is_verb(const char *w)
-{
-    static const char *const verbs[] = {"report", "list",   "match",  "unmatch",
-                                        "pause",  "resume", "remove", NULL};
-    for (size_t i = 0; w && verbs[i]; i++)
-        if (strcmp(w, verbs[i]) == 0)
-            return 1;
-    return 0;
-}
-
-/*
- * The command: the Subject when it holds one with its arguments, else the
- * first line written ("Subject: Remove" with "remove nina@..." in the body).
- */
 static int
 managers_parse(struct programme_ctx *c, struct managers_cmd *cmd)
 {
-    char *subject = c->m->subject ? command_strip_prefixes(c->m->subject) : NULL;
-    const char *t = c->text ? c->text : "";
-    int in_subject = 0;
-
-    if (subject) {
-        managers_split(subject, cmd);
-        free(subject);
-        in_subject = cmd->n && managers_is_verb(cmd->w[0]);
-        if (in_subject && cmd->n > 1)
-            return 1;
-    }
-    struct managers_cmd body;
-    t += strspn(t, " \t\r\n");
-    managers_split(t, &body);
-    if (body.n && managers_is_verb(body.w[0]) && (!in_subject || body.n > 1)) {
-        /* body's words point into body.buf: copy the whole struct and re-point them */
-        *cmd = body;
-        for (size_t i = 0; i < cmd->n; i++)
-            cmd->w[i] = cmd->buf + (body.w[i] - body.buf);
-        return 1;
-    }
-    return in_subject;
+    if (c->reading == NULL || c->reading->manager.n == 0)
+        return 0;
+    *cmd = c->reading->manager;
+    /* the words point into the reading's buffer: point them into this copy */
+    for (size_t i = 0; i < cmd->n; i++)
+        cmd->w[i] = cmd->buf + (c->reading->manager.w[i] - c->reading->manager.buf);
+    return 1;
 }
 
 /* ---- Authentication-Results (RFC 8601) from the server we trust ---- */
@@ -388,7 +323,7 @@ managers_execute(struct programme_ctx *c, const char *to, const char *line, char
     struct managers_cmd cmd;
     const char *verb;
 
-    managers_split(line, &cmd);
+    command_manager_split(line, &cmd);
     verb = cmd.n ? cmd.w[0] : "";
     if (strcmp(verb, "match") == 0 && cmd.n == 3)
         return ctl_match(c->cfg, c->st, cmd.w[1], cmd.w[2], to, c->now, msg, len);
@@ -530,7 +465,7 @@ managers_confirm_token(struct programme_ctx *c, char token[COMMAND_TOKEN_LEN + 1
     const char *text = c->text ? c->text + strspn(c->text, " \t\r\n") : "";
 
     for (int i = 0; i < 2; i++) {
-        managers_split(i == 0 ? (subject ? subject : "") : text, &cmd);
+        command_manager_split(i == 0 ? (subject ? subject : "") : text, &cmd);
         if (cmd.n >= 2 && strcmp(cmd.w[0], "confirm") == 0 &&
             strlen(cmd.w[1]) <= COMMAND_TOKEN_LEN) {
             snprintf(token, COMMAND_TOKEN_LEN + 1, "%s", cmd.w[1]);

@@ -156,13 +156,52 @@ membership_token_for(struct programme_ctx *c, const char *action, char token[COM
                            c->now + c->cfg->programme.confirm_expiry);
 }
 
+/*
+ * The echo for a confirmation: what the pending request holds (the first
+ * mail's profile, kept while the role was asked) with this mail's lines;
+ * the lines not understood are this mail's.
+ */
+static int
+membership_echo_pending(struct programme_ctx *c, struct membership_echo *e)
+{
+    struct store_member mem;
+    struct profile p;
+    int found = store_member_get(c->st, c->m->from_addr, &mem);
+
+    if (found < 0)
+        return -1;
+    if (found == 0 || strcmp(mem.state, "pending") != 0) {
+        if (found)
+            store_member_free(&mem);
+        return membership_echo(&c->profile, e);
+    }
+    int rc = profile_parse(mem.profile ? mem.profile : "", &p);
+    store_member_free(&mem);
+    if (rc != 0)
+        return -1;
+    profile_merge(&p, &c->profile);
+    char *problems_only = NULL;
+    rc = membership_echo(&p, e);
+    profile_free(&p);
+    if (rc != 0)
+        return -1;
+    struct membership_echo mine;
+    if (membership_echo(&c->profile, &mine) != 0)
+        return -1;
+    problems_only = mine.problems;
+    free(mine.profile);
+    free(e->problems);
+    e->problems = problems_only;
+    return 0;
+}
+
 static int
 membership_ask_confirmation(struct programme_ctx *c, const char *action)
 {
     char token[COMMAND_TOKEN_LEN + 1], tmpl[32], days[16];
     struct membership_echo e;
 
-    if (membership_token_for(c, action, token) != 0 || membership_echo(&c->profile, &e) != 0)
+    if (membership_token_for(c, action, token) != 0 || membership_echo_pending(c, &e) != 0)
         return -1;
     snprintf(tmpl, sizeof(tmpl), "confirm-%s", action);
     snprintf(days, sizeof(days), "%d",
@@ -228,6 +267,52 @@ programme_request(struct programme_ctx *c, const char *action)
     }
     if (found)
         store_member_free(&mem);
+    return rc;
+}
+
+/*
+ * Somebody wants to take part but did not say in which role: ask one easy
+ * question.  What they wrote about themselves is kept with the pending
+ * request, so the answer ("2") needs nothing more.  The question carries a
+ * token like a confirmation ("role"), so the reply is tied to it.
+ */
+int
+programme_ask_role(struct programme_ctx *c)
+{
+    char token[COMMAND_TOKEN_LEN + 1], days[16];
+    struct membership_echo e;
+    struct store_member mem;
+    int found = store_member_get(c->st, c->m->from_addr, &mem);
+    int rc = -1;
+
+    if (found < 0)
+        return -1;
+    if (found && strcmp(mem.state, "pending") != 0) {
+        rc = membership_already(c, &mem); /* a member already has a role */
+        store_member_free(&mem);
+        return rc;
+    }
+    char *merged = membership_merged_profile(c, found ? mem.profile : NULL);
+    if (found)
+        store_member_free(&mem);
+    if (merged == NULL ||
+        store_member_upsert(c->st, c->m->from_addr, c->m->from_name, "newcomer", "pending", merged,
+                            c->now, NULL) != 0 ||
+        membership_token_for(c, "role", token) != 0 || membership_echo(&c->profile, &e) != 0) {
+        free(merged);
+        return -1;
+    }
+    free(merged);
+    snprintf(days, sizeof(days), "%d",
+             c->cfg->programme.confirm_expiry / DAY > 0 ? c->cfg->programme.confirm_expiry / DAY
+                                                        : 1);
+    struct template_var v[] = {
+        {"token", token}, {"days", days}, {"profile", e.profile}, {"problems", e.problems}};
+    snprintf(c->detail, c->detail_len, "role unclear; asked: a mentor, or to be a mentor?");
+    rc = programme_event(c, "role-asked", NULL);
+    if (rc == 0)
+        rc = programme_reply(c, "ask-role", v, 4, "confirm", token);
+    membership_echo_free(&e);
     return rc;
 }
 
@@ -345,6 +430,8 @@ programme_confirm(struct programme_ctx *c, const char *token)
         rc = membership_bad_token(c, "another address");
     else if (t.closed != 0 || t.expires <= c->now)
         rc = membership_bad_token(c, t.closed ? "already used" : "expired");
+    else if (strcmp(t.action, "role") == 0)
+        rc = programme_ask_role(c); /* an answer to "1 or 2" that was neither */
     else if (strcmp(t.action, "join") != 0 && strcmp(t.action, "mentor") != 0 &&
              strcmp(t.action, "leave") != 0) /* a manager's token, say, once no longer a manager */
         rc = membership_bad_token(c, "not a membership request");

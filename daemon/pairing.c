@@ -925,6 +925,9 @@ pairing_find(struct programme_ctx *c, const struct command *cmd, int64_t me, str
     case COMMAND_REMATCH:
         return pairing_pick(c, me, "active", 1, 1, out);
     default:
+        /* A check-in answered as a new mail: it belongs to the sender's one open pair. */
+        if (c->reading != NULL && c->reading->intent == INTENT_RATING)
+            return pairing_pick(c, me, "active", 1, 1, out);
         return 0;
     }
 }
@@ -1217,10 +1220,13 @@ pairing_rematch(struct programme_ctx *c, const struct store_pair *p, const struc
 static int
 pairing_ask_again(struct programme_ctx *c, const struct store_pair *p)
 {
-    struct template_var v[] = {{"ref", p->ref}};
+    char *newcomer = pairing_member_first_name(c, p->newcomer);
+    struct template_var v[] = {{"ref", p->ref}, {"newcomer", newcomer}};
 
     snprintf(c->detail, c->detail_len, "reply to proposal %s without an answer", p->ref);
-    return programme_reply(c, "proposal-again", v, 1, "reply", p->ref);
+    int rc = programme_reply(c, "proposal-again", v, 2, "reply", p->ref);
+    free(newcomer);
+    return rc;
 }
 
 static int

@@ -465,6 +465,15 @@ static const struct {
     {"wellington", "Pacific/Auckland"},
     {"new zealand", "Pacific/Auckland"},
     {"honolulu", "Pacific/Honolulu"},
+    {"ho chi minh", "Asia/Ho_Chi_Minh"},
+    /* Polish says "in Kraków" as "w Krakowie" */
+    {"krakowie", "Europe/Warsaw"},
+    {"warszawie", "Europe/Warsaw"},
+    {"gdańsku", "Europe/Warsaw"},
+    {"gdansku", "Europe/Warsaw"},
+    {"poznaniu", "Europe/Warsaw"},
+    {"wrocławiu", "Europe/Warsaw"},
+    {"łodzi", "Europe/Warsaw"},
     {"anchorage", "America/Anchorage"},
     {"los angeles", "America/Los_Angeles"},
     {"la", "America/Los_Angeles"},
@@ -517,6 +526,190 @@ static const struct {
     {"sao paulo", "America/Sao_Paulo"},
     {"rio de janeiro", "America/Sao_Paulo"},
     {"rio", "America/Sao_Paulo"},
+    /* more cities people write from */
+    {"leipzig", "Europe/Berlin"},
+    {"dresden", "Europe/Berlin"},
+    {"freiburg", "Europe/Berlin"},
+    {"nürnberg", "Europe/Berlin"},
+    {"nuremberg", "Europe/Berlin"},
+    {"bielefeld", "Europe/Berlin"},
+    {"düsseldorf", "Europe/Berlin"},
+    {"dortmund", "Europe/Berlin"},
+    {"essen", "Europe/Berlin"},
+    {"bremen", "Europe/Berlin"},
+    {"hannover", "Europe/Berlin"},
+    {"bonn", "Europe/Berlin"},
+    {"mannheim", "Europe/Berlin"},
+    {"karlsruhe", "Europe/Berlin"},
+    {"heidelberg", "Europe/Berlin"},
+    {"graz", "Europe/Vienna"},
+    {"salzburg", "Europe/Vienna"},
+    {"basel", "Europe/Zurich"},
+    {"lausanne", "Europe/Zurich"},
+    {"bordeaux", "Europe/Paris"},
+    {"lille", "Europe/Paris"},
+    {"nantes", "Europe/Paris"},
+    {"strasbourg", "Europe/Paris"},
+    {"nice", "Europe/Paris"},
+    {"montpellier", "Europe/Paris"},
+    {"rennes", "Europe/Paris"},
+    {"grenoble", "Europe/Paris"},
+    {"antwerp", "Europe/Brussels"},
+    {"antwerpen", "Europe/Brussels"},
+    {"gent", "Europe/Brussels"},
+    {"ghent", "Europe/Brussels"},
+    {"liège", "Europe/Brussels"},
+    {"utrecht", "Europe/Amsterdam"},
+    {"den haag", "Europe/Amsterdam"},
+    {"the hague", "Europe/Amsterdam"},
+    {"eindhoven", "Europe/Amsterdam"},
+    {"groningen", "Europe/Amsterdam"},
+    {"zwolle", "Europe/Amsterdam"},
+    {"leeds", "Europe/London"},
+    {"liverpool", "Europe/London"},
+    {"bristol", "Europe/London"},
+    {"birmingham", "Europe/London"},
+    {"glasgow", "Europe/London"},
+    {"cardiff", "Europe/London"},
+    {"belfast", "Europe/London"},
+    {"norwich", "Europe/London"},
+    {"sheffield", "Europe/London"},
+    {"newcastle", "Europe/London"},
+    {"nottingham", "Europe/London"},
+    {"oxford", "Europe/London"},
+    {"cambridge", "Europe/London"},
+    {"cork", "Europe/Dublin"},
+    {"galway", "Europe/Dublin"},
+    {"limerick", "Europe/Dublin"},
+    {"málaga", "Europe/Madrid"},
+    {"malaga", "Europe/Madrid"},
+    {"bilbao", "Europe/Madrid"},
+    {"zaragoza", "Europe/Madrid"},
+    {"granada", "Europe/Madrid"},
+    {"coimbra", "Europe/Lisbon"},
+    {"braga", "Europe/Lisbon"},
+    {"turin", "Europe/Rome"},
+    {"torino", "Europe/Rome"},
+    {"napoli", "Europe/Rome"},
+    {"bologna", "Europe/Rome"},
+    {"florence", "Europe/Rome"},
+    {"firenze", "Europe/Rome"},
+    {"venice", "Europe/Rome"},
+    {"venezia", "Europe/Rome"},
+    {"genoa", "Europe/Rome"},
+    {"genova", "Europe/Rome"},
+    {"palermo", "Europe/Rome"},
+    {"gdańsk", "Europe/Warsaw"},
+    {"gdansk", "Europe/Warsaw"},
+    {"wrocław", "Europe/Warsaw"},
+    {"wroclaw", "Europe/Warsaw"},
+    {"poznań", "Europe/Warsaw"},
+    {"poznan", "Europe/Warsaw"},
+    {"łódź", "Europe/Warsaw"},
+    {"lodz", "Europe/Warsaw"},
+    {"göteborg", "Europe/Stockholm"},
+    {"gothenburg", "Europe/Stockholm"},
+    {"malmö", "Europe/Stockholm"},
+    {"malmo", "Europe/Stockholm"},
+    {"uppsala", "Europe/Stockholm"},
+    {"umeå", "Europe/Stockholm"},
+    {"umea", "Europe/Stockholm"},
+    {"bergen", "Europe/Oslo"},
+    {"aarhus", "Europe/Copenhagen"},
+    {"tampere", "Europe/Helsinki"},
+    {"brno", "Europe/Prague"},
+    {"thessaloniki", "Europe/Athens"},
+    {"izmir", "Europe/Istanbul"},
+    {"tbilisi", "Asia/Tbilisi"},
+    {"yerevan", "Asia/Yerevan"},
+    {"baku", "Asia/Baku"},
+    {"lviv", "Europe/Kyiv"},
+    {"minsk", "Europe/Minsk"},
+    {"novosibirsk", "Asia/Novosibirsk"},
+    {"amman", "Asia/Amman"},
+    {"beirut", "Asia/Beirut"},
+    {"jeddah", "Asia/Riyadh"},
+    {"kuwait", "Asia/Kuwait"},
+    {"muscat", "Asia/Muscat"},
+    {"kabul", "Asia/Kabul"},
+    {"lucknow", "Asia/Kolkata"},
+    {"jaipur", "Asia/Kolkata"},
+    {"ahmedabad", "Asia/Kolkata"},
+    {"kochi", "Asia/Kolkata"},
+    {"yangon", "Asia/Yangon"},
+    {"phnom penh", "Asia/Phnom_Penh"},
+    {"cebu", "Asia/Manila"},
+    {"davao", "Asia/Manila"},
+    {"quezon city", "Asia/Manila"},
+    {"surabaya", "Asia/Jakarta"},
+    {"bandung", "Asia/Jakarta"},
+    {"busan", "Asia/Seoul"},
+    {"kyoto", "Asia/Tokyo"},
+    {"chengdu", "Asia/Shanghai"},
+    {"ulaanbaatar", "Asia/Ulaanbaatar"},
+    {"almaty", "Asia/Almaty"},
+    {"tashkent", "Asia/Tashkent"},
+    {"kumasi", "Africa/Accra"},
+    {"ibadan", "Africa/Lagos"},
+    {"port harcourt", "Africa/Lagos"},
+    {"kano", "Africa/Lagos"},
+    {"kisumu", "Africa/Nairobi"},
+    {"mombasa", "Africa/Nairobi"},
+    {"arusha", "Africa/Dar_es_Salaam"},
+    {"dodoma", "Africa/Dar_es_Salaam"},
+    {"zanzibar", "Africa/Dar_es_Salaam"},
+    {"kigali", "Africa/Kigali"},
+    {"bujumbura", "Africa/Bujumbura"},
+    {"khartoum", "Africa/Khartoum"},
+    {"durban", "Africa/Johannesburg"},
+    {"pretoria", "Africa/Johannesburg"},
+    {"lusaka", "Africa/Lusaka"},
+    {"harare", "Africa/Harare"},
+    {"maputo", "Africa/Maputo"},
+    {"luanda", "Africa/Luanda"},
+    {"douala", "Africa/Douala"},
+    {"yaoundé", "Africa/Douala"},
+    {"abidjan", "Africa/Abidjan"},
+    {"bamako", "Africa/Bamako"},
+    {"rabat", "Africa/Casablanca"},
+    {"alexandria", "Africa/Cairo"},
+    {"tucson", "America/Phoenix"},
+    {"salt lake city", "America/Denver"},
+    {"wichita", "America/Chicago"},
+    {"kansas city", "America/Chicago"},
+    {"new orleans", "America/Chicago"},
+    {"detroit", "America/Detroit"},
+    {"pittsburgh", "America/New_York"},
+    {"sacramento", "America/Los_Angeles"},
+    {"las vegas", "America/Los_Angeles"},
+    {"calgary", "America/Edmonton"},
+    {"edmonton", "America/Edmonton"},
+    {"winnipeg", "America/Winnipeg"},
+    {"halifax", "America/Halifax"},
+    {"kingston", "America/Jamaica"},
+    {"monterrey", "America/Monterrey"},
+    {"rosario", "America/Argentina/Buenos_Aires"},
+    {"córdoba", "America/Argentina/Cordoba"},
+    {"cordoba", "America/Argentina/Cordoba"},
+    {"medellín", "America/Bogota"},
+    {"medellin", "America/Bogota"},
+    {"cali", "America/Bogota"},
+    {"valparaíso", "America/Santiago"},
+    {"valparaiso", "America/Santiago"},
+    {"recife", "America/Recife"},
+    {"salvador", "America/Bahia"},
+    {"fortaleza", "America/Fortaleza"},
+    {"belo horizonte", "America/Sao_Paulo"},
+    {"curitiba", "America/Sao_Paulo"},
+    {"porto alegre", "America/Sao_Paulo"},
+    {"brasília", "America/Sao_Paulo"},
+    {"brasilia", "America/Sao_Paulo"},
+    {"la paz", "America/La_Paz"},
+    {"asunción", "America/Asuncion"},
+    {"hobart", "Australia/Hobart"},
+    {"darwin", "Australia/Darwin"},
+    {"christchurch", "Pacific/Auckland"},
+    {"suva", "Pacific/Fiji"},
 };
 
 /* English words whose final "s" is not a plural (tags are mostly tech words). */
@@ -1400,9 +1593,69 @@ key_normalise(const char *key, size_t n)
     return k;
 }
 
+static enum field field_of(const char *key);
+
+/*
+ * A key written loosely: "skills/interests", "skills & interests" (the first
+ * part known), "main skills", "programming languages" (a known key as its
+ * last word).  key is as written, lower-cased; F_NONE when none is known.
+ */
+static enum field
+field_of_loose(const char *written)
+{
+    char buf[MAX_KEY + 1];
+    snprintf(buf, sizeof buf, "%s", written);
+    char *save = NULL;
+    for (char *part = strtok_r(buf, "/&+", &save); part; part = strtok_r(NULL, "/&+", &save)) {
+        char *k = key_normalise(part, strlen(part));
+        if (k == NULL)
+            return F_NONE;
+        enum field f = field_of(k);
+        free(k);
+        if (f != F_NONE)
+            return f;
+        /* the last word of the part: "main skills", "spoken languages" */
+        char *sp = strrchr(part, ' ');
+        while (sp != NULL && sp[1] == '\0') {
+            *sp = '\0';
+            sp = strrchr(part, ' ');
+        }
+        if (sp != NULL) {
+            k = key_normalise(sp + 1, strlen(sp + 1));
+            f = k ? field_of(k) : F_NONE;
+            free(k);
+            if (f != F_NONE)
+                return f;
+        }
+    }
+    return F_NONE;
+}
+
 static enum field
 field_of(const char *key)
 {
+    static const struct {
+        const char *key;
+        enum field field;
+    } more[] = {
+        {"ispeak", F_LANGUAGES},      {"speak", F_LANGUAGES},     {"speaks", F_LANGUAGES},
+        {"spoken", F_LANGUAGES},      {"languagesspoken", F_LANGUAGES}, {"hablo", F_LANGUAGES},
+        {"ichspreche", F_LANGUAGES},  {"jeparle", F_LANGUAGES},   {"falo", F_LANGUAGES},
+        {"parlo", F_LANGUAGES},       {"ikspreek", F_LANGUAGES},  {"canhelpwith", F_SKILLS},
+        {"ican help with", F_SKILLS}, {"icanhelpwith", F_SKILLS}, {"helpwith", F_SKILLS},
+        {"offer", F_SKILLS},          {"ioffer", F_SKILLS},       {"wanttolearn", F_SKILLS},
+        {"iwanttolearn", F_SKILLS},   {"learn", F_SKILLS},        {"areas", F_SKILLS},
+        {"fields", F_SKILLS},         {"focus", F_SKILLS},        {"aims", F_GOALS},
+        {"aim", F_GOALS},             {"mentees", F_CAPACITY},    {"maxmentees", F_CAPACITY},
+        {"location", F_TIMEZONE},     {"city", F_TIMEZONE},       {"basedin", F_TIMEZONE},
+        {"ort", F_TIMEZONE},          {"wohnort", F_TIMEZONE},    {"stadt", F_TIMEZONE},
+        {"ville", F_TIMEZONE},        {"ciudad", F_TIMEZONE},     {"cidade", F_TIMEZONE},
+        {"città", F_TIMEZONE},        {"stad", F_TIMEZONE},       {"zone", F_TIMEZONE},
+        {"hours", F_AVAILABILITY},    {"time", F_AVAILABILITY},   {"naam", F_NAME},
+    };
+    for (size_t i = 0; i < sizeof more / sizeof more[0]; i++)
+        if (strcmp(key, more[i].key) == 0)
+            return more[i].field;
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (strcmp(key, keys[i].key) == 0)
             return keys[i].field;
@@ -1482,6 +1735,27 @@ find_colon(const char *s, size_t n, size_t *sep)
     return NULL;
 }
 
+/* "Key - value", "Key = value", "Key – value": a key of one or two words before it. */
+static const char *
+find_dash(const char *s, size_t n, size_t *sep)
+{
+    static const char *const dashes[] = {" - ", " = ", " \xe2\x80\x93 ", " \xe2\x80\x94 "};
+    for (size_t i = 0; i < n && i <= MAX_KEY; i++)
+        for (size_t d = 0; d < sizeof dashes / sizeof dashes[0]; d++) {
+            size_t l = strlen(dashes[d]);
+            if (i + l <= n && strncmp(s + i, dashes[d], l) == 0) {
+                size_t spaces = 0;
+                for (size_t k = 0; k < i; k++)
+                    spaces += s[k] == ' ';
+                if (spaces > 2)
+                    return NULL;
+                *sep = l - 1;
+                return s + i + 1;
+            }
+        }
+    return NULL;
+}
+
 /* Skip a list bullet ("- ", "* ", "• ") before the key. */
 static const char *
 skip_bullet(const char *s, size_t *n)
@@ -1491,6 +1765,37 @@ skip_bullet(const char *s, size_t *n)
     else if (*n >= 4 && strncmp(s, "\xe2\x80\xa2 ", 4) == 0)
         s += 4, *n -= 4;
     return trim(s, n);
+}
+
+/*
+ * A "Key: value" line whose key is none of ours ("Hobbies: knitting"): 2
+ * when it looks like a profile line (a key of one or two words, something
+ * after it), so that, in a mail that has profile lines, it is listed back
+ * with the keys we know; 0 for the usual non-profile keys ("PS:", "Tel:").
+ */
+static int
+unknown_key(const char *key, size_t kn, const char *value, size_t vn)
+{
+    static const char *const usual[] = {
+        "ps", "pps", "re", "fw", "fwd", "subject", "from", "to", "sent", "date", "cc", "tel",
+        "phone", "mob", "mobile", "cell", "email", "e-mail", "mail", "web", "website", "www",
+        "http", "https", "note", "nb", "fax", "linkedin", "github", "twitter", "edit", "update",
+        "p.s", "btw", "ref", "ticket", "id"};
+    size_t spaces = 0;
+    for (size_t i = 0; i < kn; i++) {
+        if (isdigit((unsigned char)key[i]) || key[i] == '<' || key[i] == '@')
+            return 0;
+        spaces += key[i] == ' ';
+    }
+    if (kn == 0 || kn > 30 || spaces > 1 || trim(value, &vn) == NULL || vn == 0)
+        return 0;
+    char *lower = lower_dup(key, kn);
+    if (lower == NULL)
+        return -1;
+    strip_ends(lower, " ", " ");
+    int usual_key = word_in(lower, usual, sizeof usual / sizeof usual[0]);
+    free(lower);
+    return usual_key ? 0 : 2;
 }
 
 static int
@@ -1503,14 +1808,23 @@ parse_line(const char *line, size_t n, int lineno, struct profile *p)
     size_t sep = 0;
     const char *colon = find_colon(s, n, &sep);
     if (colon == NULL)
+        colon = find_dash(s, n, &sep); /* "goals - ship my first app" */
+    if (colon == NULL)
         return 0;
     char *key = key_normalise(s, (size_t)(colon - s));
     if (key == NULL)
         return -1;
     enum field f = field_of(key);
     free(key);
+    if (f == F_NONE && (size_t)(colon - s) <= MAX_KEY) {
+        char *written = lower_dup(s, (size_t)(colon - s));
+        if (written == NULL)
+            return -1;
+        f = field_of_loose(written);
+        free(written);
+    }
     if (f == F_NONE)
-        return 0;
+        return unknown_key(s, (size_t)(colon - s), colon + sep, n - (size_t)(colon + sep - s));
     size_t vn = n - (size_t)(colon + sep - s);
     const char *v = trim(colon + sep, &vn);
     char *value = strndup(v, vn);
@@ -1540,6 +1854,37 @@ count_fields(const struct profile *p)
            (p->n_goals > 0) + (p->capacity >= 0) + (p->availability >= 0);
 }
 
+static int
+list_unknown(const char *text, const int *lines, size_t n, struct profile *p)
+{
+    size_t k = 0;
+    int lineno = 1;
+    for (const char *s = text; *s && k < n; lineno++) {
+        const char *nl = strchr(s, '\n');
+        size_t len = nl ? (size_t)(nl - s) : strlen(s);
+        if (lineno == lines[k]) {
+            size_t tl = len;
+            const char *t = trim(s, &tl);
+            char *written = strndup(t, tl);
+            char *why = hint("We keep only these details: Name, Skills, Languages, Time zone, "
+                             "Goals, Capacity, Availability. Write it like Skills: python, git.");
+            if (written == NULL || why == NULL) {
+                free(written);
+                free(why);
+                return -1;
+            }
+            if (add_problem(p, lineno, written, why) != 0) {
+                free(written);
+                return -1;
+            }
+            free(written);
+            k++;
+        }
+        s += len + (nl != NULL);
+    }
+    return 0;
+}
+
 int
 profile_parse(const char *text, struct profile *out)
 {
@@ -1547,16 +1892,26 @@ profile_parse(const char *text, struct profile *out)
     if (text == NULL)
         return 0;
     int lineno = 1;
+    int unknown[MAX_PROBLEMS];
+    size_t n_unknown = 0;
     for (const char *s = text; *s; lineno++) {
         const char *nl = strchr(s, '\n');
         size_t n = nl ? (size_t)(nl - s) : strlen(s);
-        if (parse_line(s, n, lineno, out) != 0) {
+        int rc = parse_line(s, n, lineno, out);
+        if (rc < 0) {
             profile_free(out);
             return -1;
         }
+        if (rc == 2 && n_unknown < MAX_PROBLEMS)
+            unknown[n_unknown++] = lineno;
         s += n + (nl != NULL);
     }
     out->n_fields = count_fields(out);
+    /* Among profile lines, a line with a key we do not keep is said back, not dropped. */
+    if (out->n_fields > 0 && list_unknown(text, unknown, n_unknown, out) != 0) {
+        profile_free(out);
+        return -1;
+    }
     return 0;
 }
 
@@ -1748,4 +2103,669 @@ profile_utc_offset(const struct profile *p, long long t, int *ok)
     if (ok != NULL)
         *ok = good;
     return good ? minutes : 0;
+}
+
+/* ---- profiles told in sentences ----------------------------------------- */
+
+/*
+ * People rarely write "Key: value" lines: they write "I'm Kayla from Denver,
+ * I speak English and Tagalog" and sign their name.  These readers take
+ * what such sentences say for sure and leave the rest: a name from an
+ * introduction or the line under a sign-off, languages named after a verb of
+ * speaking (or two or more named together), a time zone or a place whose
+ * zone is known.  They never overwrite a field written as "Key: value".
+ */
+
+/* Sign-offs, lower case; the name is on the line below, or after a comma on the same line. */
+static const char *const signoffs[] = {
+    "thanks",         "thank you",      "thanks so much",   "many thanks",    "thanks a million",
+    "thank you kindly", "thx",          "cheers",           "best",           "best regards",
+    "best wishes",    "kind regards",   "regards",          "warm regards",   "warmly",
+    "yours",          "yours sincerely", "yours faithfully", "sincerely",     "blessings",
+    "love",           "take care",      "thanks & regards", "thanks and regards", "br",
+    "gruß",           "grüße",          "viele grüße",      "liebe grüße",    "herzliche grüße",
+    "mit freundlichen grüßen", "freundliche grüße", "lg", "danke",         "vielen dank",
+    "saludos",        "un saludo",      "un saludo cordial", "gracias",       "muchas gracias",
+    "atentamente",    "un abrazo",      "merci",            "merci beaucoup", "cordialement",
+    "bien à vous",    "bonne journée",  "obrigado",         "obrigada",       "cumprimentos",
+    "abraços",        "beijos",         "grazie",           "grazie mille",   "saluti",
+    "cordiali saluti", "groetjes",      "groet",            "met vriendelijke groeten",
+    "vriendelijke groeten", "hälsningar", "vänliga hälsningar", "med vänliga hälsningar",
+    "mvh",            "tack",           "pozdrawiam",       "pozdrawiam serdecznie", "z poważaniem",
+    "asante",         "asante sana",    "dhanyavaad",       "shukriya",       "jazakallah",
+    "ngā mihi",       "cheers",         "god bless",        "thank you and god bless",
+};
+
+/* Introductions: the name follows. */
+static const char *const introductions[] = {
+    "my name is ", "my name's ", "i am ", "i'm ", "this is ", "me llamo ", "mi nombre es ",
+    "je m'appelle ", "ich heiße ", "ich heisse ", "mi chiamo ", "meu nome é ", "me chamo ",
+    "ik ben ", "jag heter ", "nazywam się ", "naitwa ", "mera naam ", "je suis ", "soy ",
+    "sono ", "sou ",
+};
+
+/* Verbs of speaking: the languages follow in the same sentence. */
+static const char *const speaking[] = {
+    "speak",  "comfortable in", "mentor in", "hable", "hablo", "habla", "spreche",
+    "spreek", "parle",  "parlo",          "falo",      "fala",  "mówię", "pratar", "naongea",
+    "talar",  "chalega", "prima",         "is both fine", "ok.",
+};
+
+/* Words before a place: "in", "from", "based in", "aus", "de", ... (lower case, with the space). */
+static const char *const place_words[] = {
+    "in ", "from ", "at ", "near ", "aus ", "de ", "en ", "à ", "a ", "em ", "uit ", "i ", "w ",
+    "kutoka ", "hapa ", "se ", "z ",
+};
+
+static int
+is_upper_start(const char *s)
+{
+    unsigned char c = (unsigned char)s[0];
+    if (c >= 'A' && c <= 'Z')
+        return 1;
+    /* Latin capitals with accents (À..Þ, Ā..Ž even code points) and other scripts' letters */
+    return c == 0xc3 && (unsigned char)s[1] >= 0x80 && (unsigned char)s[1] <= 0x9e;
+}
+
+/* The length of a name at s: one to three capitalised words ("Ana", "Li Wei", "R."). */
+static size_t
+name_len(const char *s, size_t n)
+{
+    size_t i = 0, words = 0, end = 0;
+    while (i < n && words < 3) {
+        if (!is_upper_start(s + i))
+            break;
+        size_t w = i;
+        while (w < n && s[w] != ' ' && s[w] != ',' && s[w] != '!' && s[w] != '(' && s[w] != ';' &&
+               !(s[w] == '.' && w > i + 1))
+            w++;
+        if (w < n && s[w] == '.' && w == i + 1)
+            w++; /* an initial: "R." */
+        words++;
+        end = w;
+        if (w >= n || s[w] != ' ')
+            break;
+        i = w + 1;
+    }
+    return end;
+}
+
+static int
+is_signoff(const char *s, size_t n)
+{
+    char *lower = lower_dup(s, n);
+    if (lower == NULL)
+        return 0;
+    strip_ends(lower, " ,.!-", " ,.!-");
+    int hit = word_in(lower, signoffs, sizeof signoffs / sizeof signoffs[0]);
+    free(lower);
+    return hit;
+}
+
+/* Words that start a line but are no name. */
+static int
+not_a_name(const char *s, size_t n)
+{
+    static const char *const words[] = {"Hi", "Hello", "Dear", "Hey", "Thanks", "Thank", "The",
+                                        "I", "Mob", "Tel", "Phone", "Sent", "PS", "P.S.", "Best",
+                                        "Regards", "Cheers", "Mrs.", "Mr.", "Engr.", "Avv.", "Dr."};
+    char w[32];
+    size_t l = strcspn(s, " ,");
+    if (l >= sizeof w || l > n)
+        return 0;
+    memcpy(w, s, l);
+    w[l] = '\0';
+    return word_in(w, words, sizeof words / sizeof words[0]);
+}
+
+static int
+set_name(struct profile *p, const char *s, size_t n)
+{
+    if (p->name != NULL || n == 0 || n > MAX_NAME || not_a_name(s, n))
+        return 0;
+    p->name = strndup(s, n);
+    return p->name == NULL ? -1 : 0;
+}
+
+/* A name in a script without capitals (Arabic, CJK): the whole short line. */
+static size_t
+other_script_name_len(const char *s, size_t n)
+{
+    unsigned char c = (unsigned char)s[0];
+    if (!(c >= 0xd8 && c <= 0xdb) && !(c >= 0xe3 && c <= 0xe9))
+        return 0;
+    size_t words = 1;
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned char)s[i] < 0x80 && s[i] != ' ')
+            return 0;
+        words += s[i] == ' ';
+    }
+    return words <= 3 && n <= 40 ? n : 0;
+}
+
+/* A line holding only a name (after the sign-off): "Kayla", "Ramesh Kumar Iyer", "- Jess", "/Elin". */
+static int
+name_line(struct profile *p, const char *s, size_t n)
+{
+    static const char *const titles[] = {"Mrs. ", "Mr. ", "Ms. ", "Dr. ", "Engr. ", "Avv. ",
+                                         "Prof. ", "Ing. ", "Dott. ", "Dra. "};
+    s = trim(s, &n);
+    while (n > 0 && (*s == '-' || *s == '/' || *s == ' '))
+        s++, n--;
+    for (size_t i = 0; i < sizeof titles / sizeof titles[0]; i++)
+        if (n > strlen(titles[i]) && strncmp(s, titles[i], strlen(titles[i])) == 0)
+            s += strlen(titles[i]), n -= strlen(titles[i]);
+    size_t other = other_script_name_len(s, n);
+    if (other > 0)
+        return set_name(p, s, other);
+    /* "Gruß Thomas", "LG Kathi": the sign-off first */
+    size_t first = strcspn(s, " ,");
+    if (first < n && is_signoff(s, first)) {
+        s += first + 1;
+        n -= first + 1;
+        s = trim(s, &n);
+    }
+    size_t l = name_len(s, n);
+    size_t rest = n - l;
+    const char *r = trim(s + l, &rest);
+    if (l == 0 || (rest > 0 && !(rest <= 3 && strspn(r, " .!x") == rest)))
+        return 0;
+    /* "Jorge Paredes M.": a trailing initial is not part of how they are called */
+    if (l > 4 && s[l - 1] == '.' && s[l - 3] == ' ' && memchr(s, ' ', l - 3) != NULL)
+        l -= 3;
+    /* "Norwich", "Pune": a place signed under the name is no name */
+    char zone[MAX_ZONE + 1];
+    char *cand = strndup(s, l);
+    if (cand == NULL)
+        return -1;
+    int place = resolve_zone(cand, zone, sizeof zone) == 1;
+    free(cand);
+    if (place)
+        return 0;
+    return set_name(p, s, l);
+}
+
+/* "Gruß Thomas", "LG Kathi", "Cheers, Ollie", "...till I'm back. Cheers, Ollie": a sign-off and a name. */
+static int
+signoff_then_name(struct profile *p, const char *line, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && !(line[i - 1] == ' ' && i >= 2 && strchr(".!", line[i - 2]) != NULL))
+            continue;
+        for (size_t k = i; k < n; k++) {
+            if (line[k] != ',' && line[k] != ' ')
+                continue;
+            if (!is_signoff(line + i, k - i))
+                continue;
+            size_t j = k + (line[k] == ',');
+            while (j < n && line[j] == ' ')
+                j++;
+            if (j < n && name_line(p, line + j, n - j) == 0 && p->name != NULL)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* The name under the last sign-off, or after "Thanks, " on the same line. */
+static int
+name_from_signature(const char *text, struct profile *p)
+{
+    const char *lines[256];
+    size_t lens[256], n = 0;
+    for (const char *s = text; *s && n < 256;) {
+        size_t l = strcspn(s, "\n");
+        size_t tl = l;
+        const char *t = trim(s, &tl);
+        if (tl > 0) {
+            lines[n] = t;
+            lens[n++] = tl;
+        }
+        s += l + (s[l] == '\n');
+    }
+    if (n > 1 && (name_line(p, lines[n - 1], lens[n - 1]) != 0 || p->name != NULL))
+        return p->name != NULL ? 0 : -1;
+    for (size_t i = n; i-- > 0;) {
+        if (is_signoff(lines[i], lens[i])) {
+            if (i + 1 < n && name_line(p, lines[i + 1], lens[i + 1]) != 0)
+                return -1;
+            if (p->name != NULL)
+                return 0;
+            continue;
+        }
+        if (signoff_then_name(p, lines[i], lens[i]))
+            return 0;
+    }
+    /* One line: "... -Dan" */
+    if (n == 1) {
+        const char *dash = NULL;
+        for (const char *q = lines[0]; q + 1 < lines[0] + lens[0]; q++)
+            if (q[0] == ' ' && q[1] == '-')
+                dash = q + 1;
+        if (dash != NULL)
+            return name_line(p, dash, lens[0] - (size_t)(dash - lines[0]));
+    }
+    return 0;
+}
+
+/* Case-insensitive search for needle (ASCII case) in s. */
+static const char *
+find_word(const char *s, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (const char *p = s; *p; p++)
+        if (strncasecmp(p, needle, n) == 0 && (p == s || !isalpha((unsigned char)p[-1])))
+            return p;
+    return NULL;
+}
+
+static int
+name_from_introduction(const char *text, struct profile *p)
+{
+    for (size_t i = 0; i < sizeof introductions / sizeof introductions[0] && p->name == NULL; i++)
+        for (const char *at = find_word(text, introductions[i]); at;
+             at = find_word(at + 1, introductions[i])) {
+            const char *s = at + strlen(introductions[i]);
+            size_t l = name_len(s, strcspn(s, "\n"));
+            /* "I'm Maricel from Cebu" yes; "I'm a nurse" no (no capital); "I'm UX..." no (all caps) */
+            if (l == 0 || (l >= 2 && isupper((unsigned char)s[1])))
+                continue;
+            return set_name(p, s, l);
+        }
+    return 0;
+}
+
+/* Languages named in a sentence that speaks of speaking, or two or more named together. */
+static int
+languages_from_sentences(const char *text, struct profile *p)
+{
+    if (p->n_languages > 0)
+        return 0;
+    const char *s = text;
+    while (*s) {
+        size_t n = strcspn(s, ".!?\n");
+        char *sent = lower_dup(s, n);
+        if (sent == NULL)
+            return -1;
+        int trigger = 0;
+        for (size_t i = 0; i < sizeof speaking / sizeof speaking[0]; i++)
+            trigger |= strstr(sent, speaking[i]) != NULL;
+        char *found[MAX_ITEMS];
+        size_t nf = 0;
+        char *save = NULL;
+        for (char *w = strtok_r(sent, " ,;/()&:", &save); w && nf < MAX_ITEMS;
+             w = strtok_r(NULL, " ,;/()&:", &save)) {
+            const char *name = language_lookup(w, 0);
+            if (name == NULL) {
+                /* "somaliska", "angielsku", "kiingereza": a few other languages' forms */
+                static const struct {
+                    const char *w, *english;
+                } forms[] = {{"somaliska", "somali"}, {"arabiska", "arabic"},
+                             {"svenska", "swedish"},  {"engelska", "english"},
+                             {"polsku", "polish"},    {"angielsku", "english"},
+                             {"niemiecku", "german"}, {"kiingereza", "english"},
+                             {"kiswahili", "swahili"}, {"englisch", "english"},
+                             {"engels", "english"},   {"inglese", "english"},
+                             {"inglés", "english"},   {"inglês", "english"},
+                             {"espanhol", "spanish"}, {"kirundi", "kirundi"},
+                             {"somali", "somali"},    {"bisaya", "cebuano"},
+                             {"kannada", "kannada"},  {"marathi", "marathi"},
+                             {"hindi", "hindi"},      {"português", "portuguese"}};
+                for (size_t k = 0; k < sizeof forms / sizeof forms[0]; k++)
+                    if (strcmp(w, forms[k].w) == 0)
+                        name = forms[k].english;
+            }
+            if (name != NULL && !in_list(name, found, nf))
+                found[nf++] = (char *)name;
+        }
+        if ((trigger && nf >= 1) || nf >= 2) {
+            for (size_t i = 0; i < nf; i++) {
+                char *dup = strdup(found[i]);
+                int overflow = 0;
+                if (dup == NULL || list_add(&p->languages, &p->n_languages, dup, &overflow) != 0) {
+                    free(sent);
+                    return -1;
+                }
+            }
+            free(sent);
+            return 0;
+        }
+        free(sent);
+        s += n;
+        if (*s)
+            s++;
+    }
+    return 0;
+}
+
+/* A time zone written in prose: "UTC-3", "GMT+4", "IST", "CET", "Mountain time". */
+static int
+zone_from_sentences(const char *text, struct profile *p, char **place)
+{
+    char zone[MAX_ZONE + 1];
+    for (const char *s = text; *s; s++) {
+        if (s > text && isalnum((unsigned char)s[-1]))
+            continue;
+        size_t n = 0;
+        while (isalnum((unsigned char)s[n]) || ((s[n] == '+' || s[n] == '-') && n > 0 && isdigit((unsigned char)s[n + 1])) ||
+               (s[n] == ':' && n > 0 && isdigit((unsigned char)s[n + 1])))
+            n++;
+        if (n < 2 || n > 10)
+            continue;
+        int caps = 1;
+        for (size_t i = 0; i < n; i++)
+            caps &= !islower((unsigned char)s[i]);
+        char word[16];
+        snprintf(word, sizeof word, "%.*s", (int)n, s);
+        /* Abbreviations only in capitals: "IST", not "ist"; offsets as "UTC+1" */
+        if (!caps && strncasecmp(s, "mountain time", 13) != 0 &&
+            strncasecmp(s, "central time", 12) != 0 && strncasecmp(s, "eastern time", 12) != 0 &&
+            strncasecmp(s, "pacific time", 12) != 0)
+            continue;
+        if (!caps)
+            snprintf(word, sizeof word, "%.*s", (int)strcspn(s, " "), s);
+        int r = resolve_zone(word, zone, sizeof zone);
+        if (r < 0)
+            return -1;
+        if (r == 1) {
+            p->timezone = strdup(zone);
+            if (place != NULL && *place == NULL)
+                *place = strndup(s, caps ? n : strcspn(s, " ") + 5);
+            return p->timezone == NULL ? -1 : 1;
+        }
+    }
+    return 0;
+}
+
+/* Capitalised words after "in" that are no place: languages, months, days, tools. */
+static int
+not_a_place(const char *cand)
+{
+    static const char *const words[] = {
+        "january", "february", "march", "april", "may", "june", "july", "august", "september",
+        "october", "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday",
+        "saturday", "sunday", "python", "java", "javascript", "react", "excel", "linux", "rust",
+        "go", "sql", "unity", "figma", "english", "spanish", "i", "the", "a", "my", "our", "your",
+        "ux", "ui", "it", "march", "summer", "winter", "spring", "autumn", "mentoring", "mentorship",
+        "node", "kotlin", "swift", "c", "r", "php", "wordpress", "sam", "ana", "anna"};
+    char *lower = lower_dup(cand, strlen(cand));
+    if (lower == NULL)
+        return 1;
+    char *sp = strchr(lower, ' ');
+    if (sp != NULL)
+        *sp = '\0';
+    int hit = word_in(lower, words, sizeof words / sizeof words[0]) ||
+              language_lookup(lower, 0) != NULL;
+    free(lower);
+    return hit;
+}
+
+/* A known place named anywhere ("London.", "Dublin based", "Tucson, AZ"). */
+static int
+known_place_anywhere(const char *text, struct profile *p, char **place)
+{
+    char zone[MAX_ZONE + 1];
+    for (const char *s = text; *s; s++) {
+        if ((s > text && isalnum((unsigned char)s[-1])) || !is_upper_start(s))
+            continue;
+        size_t l = name_len(s, strcspn(s, "\n"));
+        /* the longest run first: "Ho Chi Minh City", then its first words */
+        while (l > 0) {
+            char *cand = strndup(s, l);
+            if (cand == NULL)
+                return -1;
+            int r = resolve_zone(cand, zone, sizeof zone);
+            if (r == 1 && strchr(zone, '/') != NULL && !not_a_place(cand)) {
+                if (p->timezone == NULL && (p->timezone = strdup(zone)) == NULL) {
+                    free(cand);
+                    return -1;
+                }
+                if (place != NULL) {
+                    free(*place);
+                    *place = cand;
+                } else {
+                    free(cand);
+                }
+                return 1;
+            }
+            free(cand);
+            const char *sp = memrchr(s, ' ', l);
+            l = sp ? (size_t)(sp - s) : 0;
+        }
+    }
+    return 0;
+}
+
+/* A place after "in"/"from"/"aus"/...: capitalised words; its zone when the place is known. */
+static int
+place_from_sentences(const char *text, struct profile *p, char **place)
+{
+    char zone[MAX_ZONE + 1];
+    for (const char *s = text; *s; s++) {
+        if (s > text && s[-1] != ' ' && s[-1] != '\n' && s[-1] != '(')
+            continue;
+        for (size_t i = 0; i < sizeof place_words / sizeof place_words[0]; i++) {
+            size_t wl = strlen(place_words[i]);
+            if (strncasecmp(s, place_words[i], wl) != 0)
+                continue;
+            const char *c = s + wl;
+            size_t l = name_len(c, strcspn(c, "\n"));
+            if (l == 0 || l > 40 || (l >= 2 && isupper((unsigned char)c[1]) && l <= 3 &&
+                                      !(c[0] == 'N' && c[1] == 'Y')))
+                continue;
+            char *cand = strndup(c, l);
+            if (cand == NULL)
+                return -1;
+            int r = resolve_zone(cand, zone, sizeof zone);
+            if (r < 0) {
+                free(cand);
+                return -1;
+            }
+            if (r == 0 && place != NULL && *place == NULL && !not_a_place(cand)) {
+                *place = cand; /* a place whose zone we do not know: kept as written */
+                continue;
+            }
+            if (r == 1 && strchr(zone, '/') != NULL) {
+                if (p->timezone == NULL && (p->timezone = strdup(zone)) == NULL) {
+                    free(cand);
+                    return -1;
+                }
+                if (place != NULL && *place == NULL)
+                    *place = cand;
+                else
+                    free(cand);
+                return 1;
+            }
+            free(cand);
+        }
+    }
+    return 0;
+}
+
+/* Words after which people name what they want to learn or can teach (lower case). */
+static const char *const skill_triggers[] = {
+    "learn ", "learning ", "help with ", "help me with ", "help on ", "guidance on ",
+    "advice on ", "experience in ", "skills in ", "interested in ", "focus on ", "mentor in ",
+    "mentor on ", "mentor for ", "mentor people on ", "can help with ", "help people with ",
+    "get better at ", "improve my ", "work towards my ", "review my ", "background is ",
+    "aprender ", "ayude con ", "ayuda con ", "lernen", "hilfe bei ", "apprendre ",
+    "m'aider en ", "m'aider avec ", "aprender ", "imparare ", "leren ", "kujifunza ",
+    "seekhne ke liye", "hilft", "ajude com ", "ajudar com ", "aiutare con ", "starting out in ",
+    "understands ", "mentor me on ", "teach ", "practice ", "want help with ", "help in "};
+
+/* Words that start no skill ("a", "how to", "more"): dropped from an item's start. */
+static const char *const skill_lead[] = {"a ",     "an ",    "the ",   "some ", "my ",
+                                         "more ",  "about ", "how to ", "also ", "maybe ",
+                                         "basic ", "proper ", "el ",    "la ",   "le ",
+                                         "les ",   "de ",    "un ",    "una ",  "die ",
+                                         "der ",   "das ",   "bei ",   "mit ",  "hasa "};
+
+static void
+skill_clean(char *item)
+{
+    strip_ends(item, " ,.;:!?()\"'", " ,.;:!?()\"'");
+    for (int again = 1; again;) {
+        again = 0;
+        for (size_t i = 0; i < sizeof skill_lead / sizeof skill_lead[0]; i++) {
+            size_t l = strlen(skill_lead[i]);
+            if (strncmp(item, skill_lead[i], l) == 0) {
+                memmove(item, item + l, strlen(item + l) + 1);
+                again = 1;
+            }
+        }
+    }
+    strip_ends(item, " ,.;:!?()\"'", " ,.;:!?()\"'");
+}
+
+/* No skill: a language, a place or zone, a number, a filler ("also", "would be happy"). */
+static int
+skill_unlikely(const char *item)
+{
+    static const char *const fillers[] = {"also",  "moving", "programme", "program", "time",
+                                          "would", "then",   "maybe",     "more",    "it",
+                                          "them",  "this",   "that",      "things",  "stuff",
+                                          "poco",  "e",      "vooral",    "może",    "sometimes"};
+    char zone[MAX_ZONE + 1];
+    char first[32];
+    snprintf(first, sizeof first, "%.*s", (int)strcspn(item, " "), item);
+    if (strpbrk(item, "0123456789") != NULL || language_lookup(item, 0) != NULL ||
+        word_in(first, fillers, sizeof fillers / sizeof fillers[0]) ||
+        strstr(item, " time") != NULL)
+        return 1;
+    return resolve_zone(item, zone, sizeof zone) == 1;
+}
+
+/* Add the items of one phrase ("python, sql and excel") as skills; short items only. */
+static int
+skills_add_phrase(struct profile *p, char *phrase)
+{
+    static const char *const seps[] = {", ", " and ", " und ", " et ", " y ", " e ", " i ",
+                                       " or ", " oder ", " ou ", " o ", " & ", " / ", ",",
+                                       " with ", " plus ", " as well as ", " albo ", " also "};
+    char *item = phrase;
+    while (item && *item) {
+        char *cut = NULL;
+        size_t cl = 0;
+        for (size_t i = 0; i < sizeof seps / sizeof seps[0]; i++) {
+            char *q = strstr(item, seps[i]);
+            if (q && (cut == NULL || q < cut)) {
+                cut = q;
+                cl = strlen(seps[i]);
+            }
+        }
+        if (cut)
+            *cut = '\0';
+        skill_clean(item);
+        size_t words = 1;
+        for (char *c = item; *c; c++)
+            words += *c == ' ';
+        if (item[0] != '\0' && words <= 3 && strlen(item) <= MAX_ITEM && p->n_skills < MAX_ITEMS &&
+            !in_list(item, p->skills, p->n_skills) && !skill_unlikely(item)) {
+            char *dup = strdup(item);
+            int overflow = 0;
+            if (dup == NULL || list_add(&p->skills, &p->n_skills, dup, &overflow) != 0)
+                return -1;
+        }
+        item = cut ? cut + cl : NULL;
+    }
+    return 0;
+}
+
+/*
+ * Skills named in prose: lists in parentheses ("(Python, SQL)") and what
+ * follows "learn", "help with", "experience in", ... up to the end of the
+ * clause, as short lower-case items.
+ */
+static int
+skills_from_sentences(const char *text, struct profile *p)
+{
+    if (p->n_skills > 0)
+        return 0;
+    char *lower = lower_dup(text, strlen(text));
+    if (lower == NULL)
+        return -1;
+    int rc = 0;
+    for (char *o = strchr(lower, '('); o && rc == 0; o = strchr(o + 1, '(')) {
+        size_t n = strcspn(o + 1, ")\n");
+        if (o[1 + n] != ')' || n == 0 || n > 120 || strpbrk(o + 1, "0123456789") == o + 1)
+            continue;
+        char *phrase = strndup(o + 1, n);
+        rc = phrase ? skills_add_phrase(p, phrase) : -1;
+        free(phrase);
+    }
+    for (size_t t = 0; t < sizeof skill_triggers / sizeof skill_triggers[0] && rc == 0; t++) {
+        for (char *at = strstr(lower, skill_triggers[t]); at && rc == 0;
+             at = strstr(at + 1, skill_triggers[t])) {
+            if (at > lower && isalpha((unsigned char)at[-1]))
+                continue;
+            char *start = at + strlen(skill_triggers[t]);
+            size_t n = strcspn(start, ".;!?\n(");
+            /* the clause ends at a new verb: "... and I keep", "... so I can" */
+            static const char *const ends[] = {" and i ", " but ", " so ", " because ", " to get ",
+                                               " which ", " that ", " since ", " for my ", " from "};
+            for (size_t e = 0; e < sizeof ends / sizeof ends[0]; e++) {
+                char *q = strstr(start, ends[e]);
+                if (q && (size_t)(q - start) < n)
+                    n = (size_t)(q - start);
+            }
+            if (n == 0 || n > 120)
+                continue;
+            char *phrase = strndup(start, n);
+            rc = phrase ? skills_add_phrase(p, phrase) : -1;
+            free(phrase);
+        }
+    }
+    free(lower);
+    return rc;
+}
+
+/*
+ * The name: as they sign ("Deb Harlow" under "My name is Deborah"), unless
+ * the signature is a short form of the name they introduced themselves with
+ * ("Vale" for "Me llamo Valentina").
+ */
+static int
+name_from_told(const char *text, struct profile *out)
+{
+    struct profile intro;
+    profile_init(&intro);
+    if (name_from_signature(text, out) != 0 || name_from_introduction(text, &intro) != 0) {
+        profile_free(&intro);
+        return -1;
+    }
+    if (intro.name != NULL &&
+        (out->name == NULL || (strchr(out->name, ' ') == NULL &&
+                               strncasecmp(intro.name, out->name, strlen(out->name)) == 0) ||
+         (strchr(intro.name, ' ') != NULL && strchr(out->name, ' ') == NULL))) {
+        free(out->name);
+        out->name = intro.name;
+        intro.name = NULL;
+    }
+    profile_free(&intro);
+    return 0;
+}
+
+int
+profile_from_sentences(const char *text, struct profile *out, char **place)
+{
+    if (place != NULL)
+        *place = NULL;
+    if (text == NULL || text[0] == '\0')
+        return 0;
+    if (out->name == NULL && name_from_told(text, out) != 0)
+        return -1;
+    if (
+        languages_from_sentences(text, out) != 0 || skills_from_sentences(text, out) != 0)
+        return -1;
+    if (out->timezone == NULL) {
+        int r = place_from_sentences(text, out, place);
+        if (r == 0)
+            r = known_place_anywhere(text, out, place);
+        if (r == 0)
+            r = zone_from_sentences(text, out, place);
+        if (r < 0)
+            return -1;
+    }
+    out->n_fields = count_fields(out);
+    return 0;
 }

@@ -20,6 +20,7 @@
 #include "outbox.h"
 #include "programme.h"
 #include "programme_int.h"
+#include "reading.h"
 #include "reply.h"
 
 #define DAY (24 * 60 * 60)
@@ -254,68 +255,34 @@ programme_thread(struct programme_ctx *c)
     return 0;
 }
 
-/*
- * Does the address at p (inside a header value that starts at v) read
- * LOCAL+DETAIL@DOMAIN for the community address?  Copies DETAIL when it does.
- */
-static int
-programme_plus_detail(const char *addr, const char *v, const char *p, char *detail, size_t len)
-{
-    const char *at = strchr(addr, '@');
-    size_t local = at ? (size_t)(at - addr) : 0;
-    size_t n = strcspn(p + 1, "@ \t<>,;\"");
-
-    if (at == NULL || (size_t)(p - v) < local || strncasecmp(p - local, addr, local) != 0)
-        return 0;
-    if (p - local > v && strchr(" \t<,:\"", p[-(ptrdiff_t)local - 1]) == NULL)
-        return 0; /* "xmentors+join@" is somebody else */
-    if (n == 0 || n >= len || p[1 + n] != '@' ||
-        strncasecmp(p + 2 + n, at + 1, strlen(at + 1)) != 0)
-        return 0;
-    memcpy(detail, p + 1, n);
-    detail[n] = '\0';
-    return 1;
-}
-
-/*
- * The command in a plus-address: with plus_addressing, mail to
- * mentors+join@example.org says "join" by its address.  Delivered-To and
- * X-Original-To are what the delivering server saw; To is what the sender typed.
- */
+/* The command in a plus-address (mentors+join@...): reading.h reads it. */
 int
 programme_address_command(const struct config *cfg, const struct mail *m, struct command *cmd,
                           const char **header, char *detail, size_t detail_len)
 {
-    static const char *const headers[] = {"Delivered-To", "X-Original-To", "To", "Cc"};
-
-    if (!cfg->programme.plus_addressing || cfg->community.address == NULL)
-        return 0;
-    for (size_t i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
-        const char *v = mail_header(m, headers[i]);
-        for (const char *p = v ? strchr(v, '+') : NULL; p; p = strchr(p + 1, '+'))
-            if (programme_plus_detail(cfg->community.address, v, p, detail, detail_len) &&
-                command_from_detail(detail, cmd)) {
-                if (header)
-                    *header = headers[i];
-                return 1;
-            }
-    }
-    return 0;
+    return reading_address_command(cfg, m, cmd, header, detail, detail_len);
 }
 
 static int
 programme_help(struct programme_ctx *c, int not_understood)
 {
+    char *commands = command_help_list();
     struct template_var v[] = {{"not_understood", not_understood ? "yes" : NULL},
-                               {"only_quoted", not_understood && c->only_quoted ? "yes" : NULL}};
+                               {"only_quoted", not_understood && c->only_quoted ? "yes" : NULL},
+                               {"commands", commands}};
 
     snprintf(c->detail, c->detail_len, "%s",
              !not_understood  ? "help"
              : c->only_quoted ? "not understood (only quoted or forwarded text); sent help"
                               : "not understood; sent help");
-    if (not_understood && programme_event(c, "not-understood", c->m->subject) != 0)
+    if (commands == NULL ||
+        (not_understood && programme_event(c, "not-understood", c->m->subject) != 0)) {
+        free(commands);
         return -1;
-    return programme_reply(c, "help", v, 2, "reply", NULL);
+    }
+    int rc = programme_reply(c, "help", v, 3, "reply", NULL);
+    free(commands);
+    return rc;
 }
 
 /* Returns -1 on error, 0 when handled, 1 when the token is not a confirmation. */
@@ -369,7 +336,7 @@ programme_command(struct programme_ctx *c, const struct command *cmd)
      * No command: a reply to a confirmation confirms; a reply to a proposal or
      * check-in is about the pairing; profile lines update the profile.
      */
-    rc = programme_try_confirm(c, c->ref);
+    rc = c->reading != NULL && c->reading->refuses_confirm ? 1 : programme_try_confirm(c, c->ref);
     if (rc == 1)
         rc = programme_pair_mail(c, cmd);
     if (rc != 1)
@@ -396,10 +363,24 @@ programme_too_large(struct programme_ctx *c, size_t raw_len)
     return programme_reply(c, "too-large", v, 2, "reply", NULL);
 }
 
+/* Act on the reading: ask when unsure, else the command it settled on. */
 static int
-programme_person(struct programme_ctx *c, size_t raw_len, struct programme_result *res)
+programme_act(struct programme_ctx *c, const struct reading *r)
 {
-    struct command cmd;
+    int rc;
+
+    if (r->ask == READING_ASK_ROLE)
+        return programme_ask_role(c);
+    if (r->intent == INTENT_RATING) {
+        rc = programme_pair_mail(c, &r->cmd);
+        return rc == 1 ? programme_command(c, &r->cmd) : rc;
+    }
+    return programme_command(c, &r->cmd);
+}
+
+static int
+programme_person(struct programme_ctx *c, const struct reading *r, struct programme_result *res)
+{
     int over = programme_over_budget(c);
 
     if (over < 0)
@@ -411,12 +392,10 @@ programme_person(struct programme_ctx *c, size_t raw_len, struct programme_resul
         return programme_event(c, "flood", NULL);
     }
     res->outcome = "answered";
-    if (raw_len > (size_t)c->cfg->limits.max_message_size) {
+    if (r->kind == READING_TOO_LARGE) {
         res->outcome = "too-large";
-        return programme_too_large(c, raw_len);
+        return programme_too_large(c, c->size);
     }
-    if (programme_thread(c) != 0)
-        return -1;
     if (config_is_manager(c->cfg, c->m->from_addr)) {
         int mrc = programme_manager_mail(c); /* managers.c: 1 when not a manager command */
         if (mrc != 1) {
@@ -424,20 +403,77 @@ programme_person(struct programme_ctx *c, size_t raw_len, struct programme_resul
             return mrc;
         }
     }
-    char detail[32];
-    if (!programme_address_command(c->cfg, c->m, &cmd, NULL, detail, sizeof(detail)))
-        command_parse(c->m->subject, c->text, &cmd);
-    if (cmd.kind == COMMAND_CONFIRM && cmd.token[0] == '\0' && cmd.from_subject) {
-        /* "Subject: confirm" with "confirm TOKEN" in the body: take the token. */
-        struct command body;
-        command_parse(NULL, c->text, &body);
-        if (body.kind == COMMAND_CONFIRM)
-            memcpy(cmd.token, body.token, sizeof(cmd.token));
-    }
-    int rc = programme_command(c, &cmd);
+    log_ctx(LOG_LEVEL_INFO, c->m->message_id, c->m->from_addr, "reading: %s (%d%%): %s",
+            reading_intent_name(r), r->confidence, r->n_why ? r->why[r->n_why - 1] : "");
+    int rc = programme_act(c, r);
     res->checkpoint = c->erase_checkpoint;
     res->anonymous = c->erase_checkpoint;
     return rc;
+}
+
+/* Count the sender's pairs in state where they are the mentor (mentor_only) or either side. */
+static int
+programme_count_pairs(struct programme_ctx *c, int64_t me, const char *state, int mentor_only)
+{
+    struct store_pair *v = NULL;
+    size_t n = 0;
+    int count = 0;
+
+    if (store_pair_list(c->st, me, state, &v, &n) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        count += v[i].mentor == me || (!mentor_only && v[i].newcomer == me);
+    store_pairs_free(v, n);
+    return count;
+}
+
+/* What the reading needs to know of the sender's open conversations, from the store. */
+static int
+programme_context(struct programme_ctx *c, struct reading_context *ctx)
+{
+    struct store_member me;
+    struct store_token t;
+    struct store_pair p;
+
+    memset(ctx, 0, sizeof(*ctx));
+    ctx->known = 1;
+    ctx->now = c->now;
+    if (c->m->from_addr == NULL || !compose_address_ok(c->m->from_addr))
+        return 0;
+    ctx->manager = config_is_manager(c->cfg, c->m->from_addr);
+    int found = store_member_get(c->st, c->m->from_addr, &me);
+    int tok = found < 0 ? -1 : store_token_open_for(c->st, c->m->from_addr, c->now, &t);
+    if (found < 0 || tok < 0) {
+        if (found == 1)
+            store_member_free(&me);
+        return -1;
+    }
+    if (tok == 1) {
+        ctx->pending_confirm = 1;
+        ctx->pending_role = strcmp(t.action, "role") == 0;
+        ctx->answers_confirm = c->ref[0] && strcmp(c->ref, t.token) == 0;
+        store_token_free(&t);
+    }
+    if (found == 0)
+        return 0;
+    int64_t id = me.id;
+    ctx->member = strcmp(me.state, "pending") != 0;
+    ctx->paused = strcmp(me.state, "paused") == 0;
+    store_member_free(&me);
+    if (c->ref[0]) {
+        int pf = store_pair_by_ref(c->st, c->ref, &p);
+        if (pf < 0)
+            return -1;
+        if (pf == 1) {
+            ctx->answers_proposal = strcmp(p.state, "proposed") == 0 && p.mentor == id;
+            ctx->answers_checkin = (strcmp(p.state, "active") == 0 || strcmp(p.state, "ended") == 0) &&
+                                   (p.mentor == id || p.newcomer == id);
+            store_pair_free(&p);
+        }
+    }
+    ctx->open_proposals = programme_count_pairs(c, id, "proposed", 1);
+    ctx->open_pairs = programme_count_pairs(c, id, "active", 0);
+    return ctx->open_proposals < 0 || ctx->open_pairs < 0 ? -1 : 0;
 }
 
 int
@@ -446,8 +482,8 @@ programme_handle_mail(const struct config *cfg, struct store *st, const struct m
                       struct programme_result *res)
 {
     struct programme_ctx c;
-    const char *reason = NULL;
-    enum classify_kind kind = classify_mail(m, cfg->community.address, &reason);
+    struct reading_context ctx;
+    struct reading r;
     int rc;
 
     memset(res, 0, sizeof(*res));
@@ -456,33 +492,37 @@ programme_handle_mail(const struct config *cfg, struct store *st, const struct m
     c.st = st;
     c.m = m;
     c.now = now;
+    c.size = size;
     c.detail = res->detail;
     c.detail_len = sizeof(res->detail);
-    if (kind != CLASSIFY_PERSON) {
-        res->outcome = "recorded";
-        return programme_automatic(&c, kind, reason, raw, raw_len);
+    if (programme_thread(&c) != 0 || programme_context(&c, &ctx) != 0) {
+        snprintf(res->detail, sizeof(res->detail), "reading the sender's conversations: %s",
+                 store_errmsg(st));
+        return -1;
     }
-    if (m->from_addr == NULL || !compose_address_ok(m->from_addr)) {
-        res->outcome = "ignored";
-        snprintf(res->detail, sizeof(res->detail), "no usable sender address");
-        log_ctx(LOG_LEVEL_WARN, m->message_id, m->from_addr, "not answered: %s", res->detail);
-        return programme_event(&c, "no-sender", NULL);
-    }
-    /* Text sent along (quoted or forwarded) is someone else's: never read, only named. */
-    enum reply_origin origin = REPLY_OWN;
-    char *text = reply_read(m->text, &origin);
-    if (text != NULL && origin != REPLY_OWN)
-        text[0] = '\0';
-    c.only_quoted = origin == REPLY_SENT_ALONG;
-    if (text == NULL || profile_parse(text, &c.profile) != 0) {
-        free(text);
+    if (reading_read(cfg, m, size, &ctx, &r) != 0) {
         snprintf(res->detail, sizeof(res->detail), "out of memory reading the mail");
         return -1;
     }
-    c.text = text;
-    rc = programme_person(&c, size, res);
-    profile_free(&c.profile);
-    free(text);
+    snprintf(res->intent, sizeof(res->intent), "%s",
+             r.kind == READING_PERSON ? reading_intent_name(&r) : "");
+    if (r.kind == READING_AUTOMATIC) {
+        res->outcome = "recorded";
+        rc = programme_automatic(&c, r.classified, r.class_reason, raw, raw_len);
+    } else if (r.kind == READING_NO_SENDER) {
+        res->outcome = "ignored";
+        snprintf(res->detail, sizeof(res->detail), "no usable sender address");
+        log_ctx(LOG_LEVEL_WARN, m->message_id, m->from_addr, "not answered: %s", res->detail);
+        rc = programme_event(&c, "no-sender", NULL);
+    } else {
+        /* Text sent along (quoted or forwarded) is someone else's: never read, only named. */
+        c.only_quoted = r.sent_along != NULL;
+        c.text = r.text ? r.text : "";
+        c.profile = r.profile;
+        c.reading = &r;
+        rc = programme_person(&c, &r, res);
+    }
+    reading_free(&r);
     return rc;
 }
 

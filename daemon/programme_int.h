@@ -13,6 +13,7 @@
 #include "config.h"
 #include "mail.h"
 #include "profile.h"
+#include "reading.h"
 #include "store.h"
 #include "template.h"
 
@@ -21,9 +22,11 @@ struct programme_ctx {
     struct store *st;
     const struct mail *m;
     time_t now;
+    size_t size;            /* the message's real size */
     const char *text;       /* what the person wrote (quotes and signature removed) */
     int only_quoted;        /* nothing of their own: all of the mail was quoted or forwarded */
-    struct profile profile; /* "Key: value" lines found in text */
+    struct profile profile; /* "Key: value" lines found in text (the reading's, not owned) */
+    const struct reading *reading; /* what the mail says (reading.h) */
     char ref[64];           /* conversation this mail answers, "" when none */
     char *detail;           /* for the processed-message record */
     size_t detail_len;
@@ -45,6 +48,8 @@ int programme_resume(struct programme_ctx *c);
 int programme_capacity(struct programme_ctx *c, int n);
 int programme_profile_update(struct programme_ctx *c);
 int programme_no_pairing(struct programme_ctx *c, const char *what);
+/* The role is not clear: "Would you like a mentor, or to be a mentor? Reply 1 or 2". */
+int programme_ask_role(struct programme_ctx *c);
 
 /*
  * pairing.c: a mail about a pairing: ACCEPT/DECLINE of a proposal, DONE,

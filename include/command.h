@@ -27,6 +27,52 @@ enum command_kind {
     COMMAND_DECLINE,  /* decline, no (to a proposal) */
 };
 
+/*
+ * What a command needs before it may act, beyond a From: header (which
+ * proves nothing).  The trust layer enforces it; the table only declares it.
+ */
+enum command_proof {
+    PROOF_NONE = 0,   /* changes nothing by itself, or is confirmed by mail anyway (JOIN, STATUS) */
+    PROOF_CLAIMED_OK, /* acts on a claimed sender, and the answer goes to the real address */
+    PROOF_REQUIRED,   /* changes state: a reply carrying our secret, or DMARC pass */
+    PROOF_MANAGER,    /* a manager's command: a manager's authenticated mail */
+};
+
+/* How the arguments after the command word are read. */
+enum command_args {
+    COMMAND_ARGS_NONE = 0,
+    COMMAND_ARGS_WEEKS, /* PAUSE [N weeks]: also "two weeks", "until January" in sentences */
+    COMMAND_ARGS_COUNT, /* CAPACITY N */
+    COMMAND_ARGS_TOKEN, /* CONFIRM TOKEN */
+    COMMAND_ARGS_WORDS, /* a manager's: member addresses, a state */
+};
+
+/*
+ * The one table of commands.  Each member and manager command is declared
+ * here once; the phrases that ask for the same thing in plain words live in
+ * the intent tables under the same name (data/intents/LANG.txt); the help
+ * mail's list, the README's and the man page's are made from (or checked
+ * against) this table; programme.c binds each kind to its handler.
+ */
+struct command_def {
+    enum command_kind kind; /* COMMAND_NONE for a manager's command */
+    const char *name;       /* lower case, as command_name() and the intent tables say it */
+    const char *usage;      /* as the help mail writes it: "PAUSE [N weeks]" */
+    enum command_args args;
+    enum command_proof proof;
+    int manager;      /* 1: a manager's command */
+    const char *help; /* one line: what it does */
+};
+
+extern const struct command_def command_defs[];
+extern const size_t command_n_defs;
+
+/* The table's row for kind, NULL for COMMAND_NONE. */
+const struct command_def *command_def_of(enum command_kind kind);
+
+/* The help mail's list of member commands, one "  USAGE  help" line each (malloc'd). */
+char *command_help_list(void);
+
 /* Tokens mentord hands out: lower-case letters and digits without look-alikes. */
 #define COMMAND_TOKEN_LEN 10
 #define COMMAND_TOKEN_ALPHABET "23456789abcdefghjkmnpqrstuvwxyz"
@@ -58,6 +104,25 @@ int command_from_detail(const char *detail, struct command *out);
 int command_find_ref(const char *text, char out[COMMAND_TOKEN_LEN + 1]);
 
 const char *command_name(enum command_kind kind);
+
+/* A manager's command: the lower-cased verb, then its arguments as written. */
+#define COMMAND_MANAGER_WORDS 6
+struct command_manager {
+    char buf[512];
+    char *w[COMMAND_MANAGER_WORDS]; /* point into buf: copy with care */
+    size_t n;                       /* 0: none */
+};
+
+/*
+ * A manager command (REPORT, LIST, MATCH, UNMATCH, PAUSE, RESUME, REMOVE):
+ * the Subject when it holds one with its arguments, else the first line
+ * written ("Subject: Remove" with "remove nina@..." in the body).  Returns 1
+ * and fills out when there is one, else 0.
+ */
+int command_manager_parse(const char *subject, const char *text, struct command_manager *out);
+
+/* Split one line into a manager command's words (the verb lower-cased). */
+void command_manager_split(const char *line, struct command_manager *cmd);
 
 /* Subject with any run of Re:/Fwd:/AW:/SV:/... prefixes removed (malloc'd). */
 char *command_strip_prefixes(const char *subject);

@@ -45,6 +45,16 @@ struct profile {
 int profile_parse(const char *text, struct profile *out);
 void profile_free(struct profile *p);
 
+/*
+ * What prose says about the person ("I'm Kayla from Denver", "I speak
+ * English and Tagalog", a name under "Thanks,", "UTC-3"): name, languages and
+ * a time zone (from a place whose zone is known, an offset or a zone's
+ * abbreviation).  Only fields out does not have yet are set, so "Key: value"
+ * lines win.  *place (when place is given) gets the place as written,
+ * malloc'd, or NULL.  Returns 0, -1 on allocation failure.
+ */
+int profile_from_sentences(const char *text, struct profile *out, char **place);
+
 /* Fields set in update replace those in base (lists are replaced, not merged). */
 void profile_merge(struct profile *base, const struct profile *update);
 

@@ -27,6 +27,7 @@
 struct programme_result {
     const char *outcome; /* "answered", "recorded", "ignored", "over-budget", "too-large" */
     char detail[512];    /* a short human description for the log and the record */
+    char intent[32];     /* a person's mail: the reading's intent (reading_intent_name), else "" */
     int anonymous;       /* the sender was erased: record the message without their address */
     int checkpoint;      /* personal data was erased: checkpoint the WAL after the commit */
 };

@@ -347,14 +347,16 @@ test_profile(void **state)
 {
     (void)state;
     char *t = run(PROFILE, 0);
-    assert_non_null(strstr(t, "Kind:        profile update"));
+    /* a stranger's profile lines without a request: kept, and the role asked */
+    assert_non_null(strstr(t, "Kind:        role unclear: one easy question would be asked"));
     assert_non_null(strstr(t, "Erin Example"));
     assert_non_null(strstr(t, "Not understood:\n  line 3: Time zone: Mars/Olympus_Mons"));
     assert_non_null(strstr(t, "write it as:"));
     free(t);
     char *j = run(PROFILE, 1);
     assert_int_equal(json_lines_valid(j), 1);
-    assert_non_null(strstr(j, "\"kind\":\"profile\""));
+    assert_non_null(strstr(j, "\"kind\":\"question\""));
+    assert_non_null(strstr(j, "\"ask\":\"role\""));
     assert_non_null(strstr(j, "\"name\":\"Erin Example\""));
     assert_non_null(strstr(j, "\"skills\":[\"c\",\"rust\"]"));
     assert_non_null(strstr(j, "\"problems\":[{\"line\":3,"));

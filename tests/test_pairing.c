@@ -483,7 +483,8 @@ test_reply_without_answer_asks_again(void **state)
     round_at(f, T0);
     reply_to_last(f, "m2@mentor.test", "Re: proposal", "Tell me more about them?\r\n", T0 + HOUR);
     mail_to(f, "m2@mentor.test", text, sizeof(text), NULL, 0);
-    assert_non_null(strstr(text, "ACCEPT or DECLINE"));
+    assert_non_null(strstr(text, "Reply YES to take "));
+    assert_non_null(strstr(text, " on, or NO"));
     assert_non_null(strstr(text, "Subject: Would you like to mentor this newcomer? [ref "));
     assert_int_equal(db_int(f, "SELECT count(*) FROM pairs WHERE state = 'proposed'"), 3);
 }
@@ -527,6 +528,25 @@ active_pair(struct fixture *f)
     int id = db_int(f, "SELECT id FROM pairs WHERE state = 'active'");
     assert_true(id > 0);
     return id;
+}
+
+/* A mentor answers in a sentence; a check-in answered later as a new mail reaches the pair. */
+static void
+test_plain_accept_and_rating_as_a_new_mail(void **state)
+{
+    struct fixture *f = *state;
+
+    community(f, NULL, NULL);
+    round_at(f, T0);
+    reply_to_last(f, "m1@mentor.test", "Re: Would you mentor Newbie1?", "Sure, happy to!\r\n",
+                  T0 + HOUR);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM pairs p JOIN members m ON p.mentor = m.id"
+                               " WHERE m.address = 'm1@mentor.test' AND p.state = 'active'"),
+                     1);
+    /* no ref, no In-Reply-To: the sender's one open pair */
+    deliver_at(f, mail(f, "n1@new.test", "mentoring", NULL, "It went well, I'd say 4.\r\n"),
+               T0 + 5 * DAY);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM feedback WHERE rating = 4"), 1);
 }
 
 static void
@@ -1242,6 +1262,7 @@ main(void)
         T(test_decline_then_another_mentor_never_the_same),
         T(test_timeout_expires_and_counts_silence),
         T(test_reply_without_answer_asks_again),
+        T(test_plain_accept_and_rating_as_a_new_mail),
         T(test_stranger_accept_does_nothing),
         T(test_done_ends_and_asks_both_for_feedback),
         T(test_rematch_blocks_and_keeps_priority),

@@ -207,6 +207,30 @@ test_reply_confirms_and_welcomes(void **state)
     assert_int_equal(db_count(f, "SELECT count(*) FROM tokens WHERE outcome = 'confirmed'"), 1);
 }
 
+/* "No, I never signed up" in reply to the confirmation confirms nothing; "Yes, that's me" does. */
+static void
+test_no_to_the_confirmation_confirms_nothing(void **state)
+{
+    struct fixture *f = *state;
+    struct sent s;
+    char extra[256];
+
+    assert_string_equal(deliver(f, mail(f, "Ann <ann@example.test>", "Hello", NULL,
+                                        "I'd like to join the mentoring programme.\r\n")),
+                        "answered");
+    last_sent(f, &s);
+    assert_string_equal(s.kind, "confirm");
+    snprintf(extra, sizeof(extra), "In-Reply-To: <%s>\r\n", s.msgid);
+    assert_string_equal(deliver(f, mail(f, "ann@example.test", "Re: Please confirm", extra,
+                                        "No, I never signed up for this.\r\n")),
+                        "answered");
+    member(f, "ann@example.test", "newcomer", "pending");
+    assert_string_equal(deliver(f, mail(f, "ann@example.test", "Re: Please confirm", extra,
+                                        "Yes, that's me, I would like a mentor.\r\n")),
+                        "answered");
+    member(f, "ann@example.test", "newcomer", "active");
+}
+
 static void
 test_confirm_by_token_in_body_and_by_subject_tag(void **state)
 {
@@ -753,6 +777,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         T(test_join_asks_for_confirmation_first),
         T(test_reply_confirms_and_welcomes),
+        T(test_no_to_the_confirmation_confirms_nothing),
         T(test_confirm_by_token_in_body_and_by_subject_tag),
         T(test_forged_confirmation_changes_nothing),
         T(test_token_is_single_use),

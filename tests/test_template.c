@@ -9,6 +9,7 @@
 
 #include <sys/stat.h>
 
+#include "command.h"
 #include "template.h"
 #include "testutil.h"
 
@@ -227,17 +228,22 @@ test_crlf_template_and_shipped_templates(void **state)
     assert_string_equal(f->body, "line N\nlast\n");
 
     /* The shipped help template renders with the documented variables. */
+    char *commands = command_help_list();
+    assert_non_null(commands);
     struct template_var hv[] = {{"to_name", "Ana"},
                                 {"community_name", "Example"},
                                 {"community_address", "mentors@example.org"},
-                                {"not_understood", "1"}};
+                                {"not_understood", "1"},
+                                {"commands", commands}};
     char *s = NULL, *b = NULL;
     assert_int_equal(
-        template_render(MENTORD_SRCDIR "/templates", "help", hv, 4, &s, &b, f->err, sizeof(f->err)),
+        template_render(MENTORD_SRCDIR "/templates", "help", hv, 5, &s, &b, f->err, sizeof(f->err)),
         0);
     assert_string_equal(s, "How Example mentoring works");
     assert_true(strncmp(b, "Hello Ana,\n\nWe read your message", 32) == 0);
     assert_null(strstr(b, "{{"));
+    assert_non_null(strstr(b, "PAUSE [N weeks]"));
+    free(commands);
     free(s);
     free(b);
 }

@@ -170,6 +170,110 @@ class E2E(unittest.TestCase):
         self.assertEqual(rc, 1, "bad config accepted; stdout:\n" + out)
         self.assertIn("%s:%d:" % (bad, line), err)
 
+    # ---- plain words (what people write, in their own language) ----
+
+    def reply_to(self, user, mail, body):
+        """A threaded reply to mentord's mail, as a mail client writes it (quote below)."""
+        headers = {"In-Reply-To": str(mail["Message-ID"]), "References": str(mail["Message-ID"])}
+        quoted = "\n".join("> " + line for line in mb.body_text(mail).splitlines())
+        mb.send(user, "mentors", "Re: " + str(mail["Subject"]), body + "\n\n" + quoted,
+                headers=headers)
+
+    def member(self, user, subject="JOIN", body=""):
+        """user asks (subject, body) and confirms; returns once they are active."""
+        before = mb.count(user)
+        mb.send(user, "mentors", subject, body)
+        self.once()
+        ask = mb.wait_for(user, before + 1)[before]
+        self.confirm(user, ask)
+        self.assertEqual(self.state(user), "active", user)
+
+    def test_plain_sentence_join(self):
+        mb.send("ann", "mentors", "Hello", "Hi there,\n\nI'd like to join the mentoring "
+                "programme. I'm learning Python.\n\nThanks,\nAnn")
+        self.once()
+        r = self.one_reply("ann")
+        self.assertIn("Please confirm your Example Community mentoring request", str(r["Subject"]))
+        self.assertEqual((self.role("ann"), self.state("ann")), ("newcomer", "pending"))
+
+    def test_plain_sentence_join_spanish_html_only(self):
+        html = ("<html><body><p>Hola,</p><p>quiero unirme al programa: me gustar&iacute;a "
+                "tener un mentor que me ayude con JavaScript.</p><p>Gracias,<br>Vale</p>"
+                "</body></html>")
+        raw = ("From: %s\nTo: %s\nSubject: =?utf-8?q?Quiero_participar?=\n"
+               "Message-ID: <es-html-1@example.test>\nDate: Mon, 2 Mar 2026 10:00:00 +0100\n"
+               "MIME-Version: 1.0\nContent-Type: text/html; charset=utf-8\n"
+               "Content-Transfer-Encoding: 8bit\n\n%s\n" % (mb.addr("eve"), mb.addr("mentors"),
+                                                               html))
+        mb.send("eve", "mentors", raw=raw)
+        self.once()
+        r = self.one_reply("eve")
+        self.assertIn("Please confirm your Example Community mentoring request", str(r["Subject"]))
+        self.assertEqual(self.role("eve"), "newcomer")
+
+    def test_plain_sentence_leave(self):
+        self.member("ann")
+        before = mb.count("ann")
+        mb.send("ann", "mentors", "hello", "please take me off the list, thank you!")
+        self.once()
+        r = mb.wait_for("ann", before + 1)[before]
+        self.assertIn("Please confirm that you want to leave", str(r["Subject"]))
+        self.assertEqual(self.state("ann"), "active", "left before confirming")
+
+    def test_unclear_role_asks_one_question(self):
+        mb.send("cat", "mentors", "mentoring", "Hi, I'm interested in the mentoring programme. "
+                "How do I join?\n\nSkills: Python, git\nLanguages: English, Tagalog\n\nCat")
+        self.once()
+        q = self.one_reply("cat")
+        self.assertIn("Would you like a mentor, or to be a mentor?", str(q["Subject"]))
+        body = mb.body_text(q)
+        self.assertIn("Reply 1 or 2", body)
+        self.assertIn("python", body.lower())
+        self.reply_to("cat", q, "2")
+        self.once()
+        msgs = mb.wait_for("cat", 2)
+        r = msgs[1]
+        self.assertIn("Please confirm your offer to mentor", str(r["Subject"]))
+        self.assertIn("python", mb.body_text(r).lower())
+        self.assertEqual(self.role("cat"), "mentor")
+        welcome = self.confirm("cat", r)
+        self.assertIn("as a mentor for Example Community", mb.body_text(welcome))
+        profile = mb.sqlite(self.db, "SELECT profile FROM members WHERE address = ?",
+                            (mb.addr("cat"),))[0][0]
+        self.assertIn("python", profile.lower())
+        self.assertIn("english", profile.lower())
+
+    def test_sure_happy_to_starts_the_pair(self):
+        # the night is later today: the proposal leaves at once, whatever the hour of the run
+        hour = time.gmtime().tm_hour
+        self.config = mb.write_config(self.config, lifecycle__quiet_start=str((hour + 3) % 24),
+                                      lifecycle__quiet_end=str((hour + 5) % 24))
+        self.member("bob", "MENTOR", "Skills: python\nLanguages: English\nTime zone: UTC\n"
+                    "Capacity: 2")
+        mb.send("ann", "mentors", "JOIN", "Skills: python\nLanguages: English\nTime zone: UTC")
+        self.once()
+        self.confirm("ann", mb.wait_for("ann", 1)[0])
+        # the round runs with the daemon's pass (or now, by hand): bob is asked
+        rc, out, err = mb.run_mentorctl(self.config, "match", "--now")
+        self.assertEqual(rc, 0, err)
+        self.once()
+        proposal = None
+        for _ in range(50):
+            proposal = next((m for m in mb.mailbox("bob")
+                             if str(m["Subject"]).startswith("Would you mentor")), None)
+            if proposal is not None:
+                break
+            time.sleep(0.2)
+        self.assertIsNotNone(proposal, "no proposal reached bob")
+        before = mb.count("bob")
+        self.reply_to("bob", proposal, "Sure, happy to!")
+        self.once()
+        mails = mb.wait_for("bob", before + 1)
+        self.assertTrue(any("Thank you for accepting" in str(m["Subject"]) for m in mails[before:]),
+                        [str(m["Subject"]) for m in mails[before:]])
+        rows = mb.sqlite(self.db, "SELECT state FROM pairs")
+        self.assertEqual(rows, [("active",)])
+
     # ---- the basic loop ----
 
     def test_join(self):

@@ -1,0 +1,891 @@
+/*
+ * intent: phrases per language, matched on stemmed words.
+ *
+ * The tables (data/intents/LANG.txt) are compiled in as text by the Makefile
+ * (intent_data.h) and read once.  A table line is
+ *
+ *     KIND VALUE word word ...
+ *
+ * KIND is an intent name (VALUE: its weight), "none" (a phrase that takes
+ * its words away from the other phrases: "don't pause", "not quitting"),
+ * "num" (a number word, VALUE its value), "one" (a word that means 1 only
+ * before a unit: "a", "un", "een"), "unit" (VALUE days: "week" 7), "month"
+ * (VALUE 1-12), "until" (a word before a month: "until", "bis"), "of" (a
+ * word between a rating and its scale: "out of", "von"), "skip" (a word
+ * after a number that makes it no rating: "times", "weeks"), "rate" (VALUE
+ * 1-5: "excellent" 5), "people" (a word after a number of mentees: "mentees",
+ * "persons"), "upto" (a word before one: "max", "hasta").  In a phrase, "*"
+ * stands for up to three words, "#" for any number, "=word" matches the word
+ * only as written (not its other forms: "=mentor" is not "mentored"), and
+ * "~text" matches any word containing text (scripts without spaces).
+ */
+#include "intent.h"
+
+#include <ctype.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wctype.h>
+
+#include <libstemmer.h>
+
+#include "intent_data.h"
+
+#define MAX_TOKENS 2048
+#define MAX_PHRASE 8
+#define GAP_MAX 3
+#define MAX_WEEKS 52
+
+enum entry_kind {
+    E_INTENT,
+    E_NONE,
+    E_NUM,
+    E_ONE,
+    E_UNIT,
+    E_MONTH,
+    E_UNTIL,
+    E_OF,
+    E_SKIP,
+    E_RATE,
+    E_PEOPLE,
+    E_UPTO
+};
+
+enum { W_STEM = 0, W_EXACT, W_SUBSTR, W_GAP, W_NUMBER };
+
+struct pword {
+    int how;
+    char *text;
+    char *raw; /* lower case with accents: number words compare so ("très" is not "tres") */
+};
+
+struct entry {
+    enum entry_kind kind;
+    int intent; /* for E_INTENT */
+    int value;
+    int lang;
+    size_t n;
+    struct pword w[MAX_PHRASE];
+    const char *source; /* the phrase as written, for the "why" */
+};
+
+struct lang {
+    const char *code;
+    struct sb_stemmer *stemmer; /* NULL: words are compared as folded */
+};
+
+static struct {
+    int loaded;
+    struct lang langs[INTENT_DATA_N];
+    struct entry *e;
+    size_t n;
+    locale_t utf8;
+} tables;
+
+static const char *const intent_names[INTENT_COUNT] = {
+    "none",   "join",    "mentor",  "take_part", "either",  "leave",    "pause",
+    "resume", "status",  "accept",  "decline",   "question", "help",    "done",
+    "rematch", "confirm", "capacity", "rating",  "unclear_role", "manager"};
+
+const char *
+intent_name(enum intent_kind k)
+{
+    return k >= 0 && k < INTENT_COUNT ? intent_names[k] : "none";
+}
+
+/* ---- folding ---- */
+
+/* U+00C0..U+017F without their accents, lower case. */
+static const char accentless[] =
+    "aaaaaaaceeeeiiiidnooooo?ouuuuytsaaaaaaaceeeeiiiidnooooo?ouuuuyty"
+    "aaaaaaccccccccddddeeeeeeeeeegggggggghhhhiiiiiiiiiiiijjkkkllllllll"
+    "llnnnnnnnnnoooooooorrrrrrssssssssttttttuuuuuuuuuuuuwwyyyzzzzzzs";
+
+static size_t
+utf8_decode(const unsigned char *s, unsigned *cp)
+{
+    if (s[0] < 0x80) {
+        *cp = s[0];
+        return 1;
+    }
+    size_t len = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc0 ? 2 : 0;
+    if (len == 0) {
+        *cp = 0xfffd;
+        return 1;
+    }
+    unsigned v = s[0] & (0x7f >> len);
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80) {
+            *cp = 0xfffd;
+            return i;
+        }
+        v = (v << 6) | (s[i] & 0x3f);
+    }
+    *cp = v;
+    return len;
+}
+
+static size_t
+utf8_encode(unsigned cp, char *out)
+{
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xc0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xe0 | (cp >> 12));
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        out[2] = (char)(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    out[0] = (char)(0xf0 | (cp >> 18));
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+    out[3] = (char)(0x80 | (cp & 0x3f));
+    return 4;
+}
+
+static unsigned
+fold_cp(unsigned cp, int keep_accents)
+{
+    if (cp < 0x80)
+        return (unsigned)tolower((int)cp);
+    if (cp >= 0x660 && cp <= 0x669)
+        return '0' + cp - 0x660; /* Arabic-Indic digits */
+    if (cp >= 0x6f0 && cp <= 0x6f9)
+        return '0' + cp - 0x6f0;
+    if (cp == 0x2019 || cp == 0x2018 || cp == 0x2bc || cp == 0xb4 || cp == 0x60)
+        return '\'';
+    if (tables.utf8 != (locale_t)0)
+        cp = (unsigned)towlower_l((wint_t)cp, tables.utf8);
+    if (!keep_accents && cp >= 0xc0 && cp <= 0x17f && accentless[cp - 0xc0] != '?')
+        return (unsigned char)accentless[cp - 0xc0];
+    return cp;
+}
+
+/* Lower case, other digits as ASCII; accents removed unless keep_accents. */
+static char *
+fold(const char *text, int keep_accents)
+{
+    if (!tables.loaded && tables.utf8 == (locale_t)0)
+        tables.utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+    size_t n = strlen(text);
+    char *out = malloc(n * 2 + 1); /* "ß" becomes "ss": never more than twice as long */
+    if (out == NULL)
+        return NULL;
+    size_t o = 0;
+    const unsigned char *s = (const unsigned char *)text;
+    while (*s) {
+        unsigned cp;
+        s += utf8_decode(s, &cp);
+        if (cp == 0xdf && !keep_accents) {
+            out[o++] = 's';
+            out[o++] = 's';
+            continue;
+        }
+        o += utf8_encode(fold_cp(cp, keep_accents), out + o);
+    }
+    out[o] = '\0';
+    return out;
+}
+
+char *
+intent_fold(const char *text)
+{
+    return fold(text, 0);
+}
+
+/* ---- words ---- */
+
+/* Is cp part of a word?  Punctuation, spaces, symbols and emoji are not. */
+static int
+word_cp(unsigned cp)
+{
+    if (cp < 0x80)
+        return isalnum((int)cp) || cp == '\'';
+    if (cp <= 0xbf || cp == 0xd7 || cp == 0xf7)
+        return 0;
+    if ((cp >= 0x2000 && cp <= 0x2bff) || (cp >= 0x3000 && cp <= 0x303f) ||
+        (cp >= 0xfe00 && cp <= 0xfe0f) || (cp >= 0xff01 && cp <= 0xff0f) ||
+        (cp >= 0xff1a && cp <= 0xff20) || cp >= 0x1f000 || cp == 0x60c || cp == 0x61f ||
+        cp == 0x61b || cp == 0x6d4 || cp == 0xfffd || cp == 0x200d)
+        return 0;
+    return 1;
+}
+
+struct words {
+    char *buf; /* folded text, cut into words in place */
+    char *w[MAX_TOKENS];
+    size_t n;
+};
+
+/* Cut folded text into words; apostrophes at a word's edges are dropped. */
+static void
+words_split(char *folded, struct words *ws)
+{
+    unsigned char *s = (unsigned char *)folded;
+    ws->buf = folded;
+    ws->n = 0;
+    while (*s && ws->n < MAX_TOKENS) {
+        unsigned cp;
+        size_t len = utf8_decode(s, &cp);
+        if (!word_cp(cp) || cp == '\'') {
+            *s = '\0';
+            s += len;
+            continue;
+        }
+        char *start = (char *)s;
+        while (*s) {
+            len = utf8_decode(s, &cp);
+            if (!word_cp(cp) || (cp == '\'' && !word_cp(s[1])))
+                break;
+            s += len;
+        }
+        ws->w[ws->n++] = start;
+        if (*s) {
+            size_t l = utf8_decode(s, &cp);
+            memset(s, 0, l);
+            s += l;
+        }
+    }
+}
+
+static void
+words_free(struct words *ws)
+{
+    free(ws->buf);
+    ws->buf = NULL;
+    ws->n = 0;
+}
+
+static int
+is_digits(const char *w)
+{
+    if (*w == '\0')
+        return 0;
+    for (; *w; w++)
+        if (!isdigit((unsigned char)*w))
+            return 0;
+    return 1;
+}
+
+/* The stem of a folded word in language li (malloc'd). */
+static char *
+stem_word(int li, const char *w)
+{
+    struct sb_stemmer *st = li >= 0 ? tables.langs[li].stemmer : NULL;
+    if (st == NULL || is_digits(w))
+        return strdup(w);
+    const sb_symbol *s = sb_stemmer_stem(st, (const sb_symbol *)w, (int)strlen(w));
+    if (s == NULL)
+        return strdup(w);
+    return strndup((const char *)s, (size_t)sb_stemmer_length(st));
+}
+
+/* ---- the tables ---- */
+
+static const struct {
+    const char *code;
+    const char *algorithm;
+} stemmers[] = {{"en", "english"},    {"de", "german"},  {"es", "spanish"}, {"fr", "french"},
+                {"pt", "portuguese"}, {"it", "italian"}, {"nl", "dutch"},   {"sv", "swedish"}};
+
+static const struct {
+    const char *name;
+    enum entry_kind kind;
+} kinds[] = {{"none", E_NONE},   {"num", E_NUM},    {"one", E_ONE},     {"unit", E_UNIT},
+             {"month", E_MONTH}, {"until", E_UNTIL}, {"of", E_OF},      {"skip", E_SKIP},
+             {"rate", E_RATE},   {"people", E_PEOPLE}, {"upto", E_UPTO}};
+
+static int
+entry_kind_of(const char *name, struct entry *e)
+{
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (strcmp(name, kinds[i].name) == 0) {
+            e->kind = kinds[i].kind;
+            return 0;
+        }
+    for (int i = 1; i < INTENT_COUNT; i++)
+        if (strcmp(name, intent_names[i]) == 0) {
+            e->kind = E_INTENT;
+            e->intent = i;
+            return 0;
+        }
+    return -1;
+}
+
+static int
+entry_word(struct entry *e, const char *w)
+{
+    struct pword *p = &e->w[e->n];
+    if (strcmp(w, "*") == 0) {
+        p->how = W_GAP;
+        p->text = NULL;
+    } else if (strcmp(w, "#") == 0) {
+        p->how = W_NUMBER;
+        p->text = NULL;
+    } else if (w[0] == '=' || w[0] == '~') {
+        /* "=mentoré" is not "=mentore": a word as written keeps its accents */
+        p->how = w[0] == '=' ? W_EXACT : W_SUBSTR;
+        p->text = w[0] == '=' ? fold(w + 1, 1) : intent_fold(w + 1);
+    } else {
+        char *f = intent_fold(w);
+        p->how = W_STEM;
+        p->text = f ? stem_word(e->lang, f) : NULL;
+        p->raw = fold(w, 1);
+        free(f);
+        if (p->raw == NULL) {
+            free(p->text);
+            p->text = NULL;
+        }
+    }
+    if (p->how != W_GAP && p->how != W_NUMBER && p->text == NULL)
+        return -1;
+    e->n++;
+    return 0;
+}
+
+/* One table line; 1 when it made an entry, 0 for a comment or a bad line, -1 on memory. */
+static int
+entry_parse(int li, char *line, struct entry *e)
+{
+    memset(e, 0, sizeof *e);
+    e->lang = li;
+    char *save = NULL;
+    char *kind = strtok_r(line, " \t", &save);
+    char *value = kind ? strtok_r(NULL, " \t", &save) : NULL;
+    if (kind == NULL || kind[0] == '#' || value == NULL || entry_kind_of(kind, e) != 0)
+        return 0;
+    e->value = atoi(value);
+    /* a hyphen splits words in the text ("removam-me", "check-ins"): so it does here */
+    for (char *h = save; h != NULL && *h; h++)
+        if (*h == '-')
+            *h = ' ';
+    char *w;
+    while ((w = strtok_r(NULL, " \t", &save)) != NULL && e->n < MAX_PHRASE)
+        if (entry_word(e, w) != 0)
+            return -1;
+    return e->n > 0;
+}
+
+static int
+literal_count(const struct entry *e)
+{
+    int n = 0;
+    for (size_t i = 0; i < e->n; i++)
+        n += e->w[i].how != W_GAP;
+    return n;
+}
+
+/* Heavier phrases first, then longer ones: they take their words first. */
+static int
+entry_order(const void *a, const void *b)
+{
+    const struct entry *x = a, *y = b;
+    int wx = x->kind == E_NONE ? 1000 : x->value, wy = y->kind == E_NONE ? 1000 : y->value;
+    if (wx != wy)
+        return wy - wx;
+    return literal_count(y) - literal_count(x);
+}
+
+static int
+table_load_lang(int li, const char *text, size_t *cap)
+{
+    char *copy = strdup(text);
+    if (copy == NULL)
+        return -1;
+    char *save = NULL;
+    for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (tables.n == *cap) {
+            size_t ncap = *cap ? *cap * 2 : 512;
+            struct entry *ne = realloc(tables.e, ncap * sizeof *ne);
+            if (ne == NULL) {
+                free(copy);
+                return -1;
+            }
+            tables.e = ne;
+            *cap = ncap;
+        }
+        struct entry *e = &tables.e[tables.n];
+        char src[128];
+        snprintf(src, sizeof src, "%s", line);
+        int rc = entry_parse(li, line, e);
+        if (rc < 0) {
+            free(copy);
+            return -1;
+        }
+        if (rc == 0)
+            continue;
+        /* The phrase as written, without its kind and value, for the "why" lines. */
+        char *p = src + strspn(src, " \t");
+        p += strcspn(p, " \t");
+        p += strspn(p, " \t");
+        p += strcspn(p, " \t");
+        p += strspn(p, " \t");
+        e->source = strdup(p);
+        tables.n++;
+    }
+    free(copy);
+    return 0;
+}
+
+static int
+tables_load(void)
+{
+    size_t cap = 0;
+
+    if (tables.loaded)
+        return tables.loaded > 0 ? 0 : -1;
+    if (tables.utf8 == (locale_t)0)
+        tables.utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+    for (int i = 0; i < INTENT_DATA_N; i++) {
+        tables.langs[i].code = intent_data[i].lang;
+        for (size_t k = 0; k < sizeof stemmers / sizeof stemmers[0]; k++)
+            if (strcmp(stemmers[k].code, intent_data[i].lang) == 0)
+                tables.langs[i].stemmer = sb_stemmer_new(stemmers[k].algorithm, "UTF_8");
+    }
+    for (int i = 0; i < INTENT_DATA_N; i++)
+        if (table_load_lang(i, intent_data[i].text, &cap) != 0) {
+            tables.loaded = -1;
+            return -1;
+        }
+    qsort(tables.e, tables.n, sizeof *tables.e, entry_order);
+    tables.loaded = 1;
+    return 0;
+}
+
+/* ---- matching ---- */
+
+/* A text's words, folded and stemmed for each language. */
+struct text {
+    struct words ws;
+    struct words raw; /* the same words with their accents (for "=word") */
+    char **stem[INTENT_DATA_N];
+    unsigned char used[MAX_TOKENS];
+};
+
+static void
+text_free(struct text *t)
+{
+    for (int l = 0; l < INTENT_DATA_N; l++) {
+        if (t->stem[l] == NULL)
+            continue;
+        for (size_t i = 0; i < t->ws.n; i++)
+            free(t->stem[l][i]);
+        free(t->stem[l]);
+    }
+    words_free(&t->ws);
+    words_free(&t->raw);
+}
+
+static int
+text_read(const char *text, struct text *t)
+{
+    memset(t, 0, sizeof *t);
+    if (tables_load() != 0)
+        return -1;
+    char *f = intent_fold(text ? text : "");
+    if (f == NULL)
+        return -1;
+    words_split(f, &t->ws);
+    char *r = fold(text ? text : "", 1);
+    if (r == NULL) {
+        text_free(t);
+        return -1;
+    }
+    words_split(r, &t->raw);
+    for (int l = 0; l < INTENT_DATA_N; l++) {
+        t->stem[l] = calloc(t->ws.n ? t->ws.n : 1, sizeof(char *));
+        if (t->stem[l] == NULL) {
+            text_free(t);
+            return -1;
+        }
+        for (size_t i = 0; i < t->ws.n; i++)
+            if ((t->stem[l][i] = stem_word(l, t->ws.w[i])) == NULL) {
+                text_free(t);
+                return -1;
+            }
+    }
+    return 0;
+}
+
+/* Value of a number word or digits at word i (any language); -1 when none. */
+static int
+number_at(const struct text *t, size_t i, int with_one)
+{
+    const char *w = t->ws.w[i];
+    if (is_digits(w))
+        return strlen(w) > 6 ? -1 : atoi(w);
+    for (size_t k = 0; k < tables.n; k++) {
+        const struct entry *e = &tables.e[k];
+        if ((e->kind == E_NUM || (with_one && e->kind == E_ONE)) && e->n == 1 &&
+            (t->raw.n == t->ws.n && e->w[0].raw != NULL
+                 ? strcmp(e->w[0].raw, t->raw.w[i]) == 0
+                 : strcmp(e->w[0].text, t->stem[e->lang][i]) == 0))
+            return e->value; /* "a" 1, "couple" 2, "few" 3 */
+    }
+    return -1;
+}
+
+static int
+word_matches(const struct text *t, const struct entry *e, size_t pi, size_t i)
+{
+    const struct pword *p = &e->w[pi];
+    switch (p->how) {
+    case W_EXACT:
+        return strcmp(t->raw.n == t->ws.n ? t->raw.w[i] : t->ws.w[i], p->text) == 0;
+    case W_SUBSTR:
+        return strstr(t->ws.w[i], p->text) != NULL;
+    case W_NUMBER:
+        return number_at(t, i, 0) >= 0;
+    default:
+        return strcmp(t->stem[e->lang][i], p->text) == 0;
+    }
+}
+
+/* Does e match from word i on?  *end is set past its last word. */
+static int
+match_from(const struct text *t, const struct entry *e, size_t pi, size_t i, size_t *end)
+{
+    if (pi == e->n) {
+        *end = i;
+        return 1;
+    }
+    if (e->w[pi].how == W_GAP) {
+        for (size_t g = 0; g <= GAP_MAX && i + g <= t->ws.n; g++) {
+            int free_words = 1;
+            for (size_t k = i; k < i + g; k++)
+                free_words &= !t->used[k];
+            if (free_words && match_from(t, e, pi + 1, i + g, end))
+                return 1;
+        }
+        return 0;
+    }
+    if (i >= t->ws.n || t->used[i] || !word_matches(t, e, pi, i))
+        return 0;
+    return match_from(t, e, pi + 1, i + 1, end);
+}
+
+/* The first place e matches in unused words; 1 with [*start, *end) set. */
+static int
+find_entry(const struct text *t, const struct entry *e, size_t *start, size_t *end)
+{
+    for (size_t i = 0; i < t->ws.n; i++)
+        if (match_from(t, e, 0, i, end)) {
+            *start = i;
+            return 1;
+        }
+    return 0;
+}
+
+static int
+has_question(const char *text)
+{
+    return strchr(text, '?') != NULL || strstr(text, "\xef\xbc\x9f") != NULL ||
+           strstr(text, "\xd8\x9f") != NULL;
+}
+
+/* An answer to a proposal: read on its own, so "gerne" or "sure" takes no words from the rest. */
+static int
+is_answer(const struct entry *e)
+{
+    return e->kind == E_INTENT && (e->intent == INTENT_ACCEPT || e->intent == INTENT_DECLINE);
+}
+
+static void
+score_pass(struct text *t, int answers, struct intent_scores *out)
+{
+    for (size_t k = 0; k < tables.n; k++) {
+        const struct entry *e = &tables.e[k];
+        size_t s, end;
+        if ((e->kind != E_INTENT && e->kind != E_NONE) || is_answer(e) != answers)
+            continue;
+        if (!find_entry(t, e, &s, &end))
+            continue;
+        memset(t->used + s, 1, end - s);
+        if (e->kind == E_NONE)
+            continue;
+        if (out->score[e->intent] == 0)
+            snprintf(out->evidence[e->intent], sizeof out->evidence[0], "%s", e->source);
+        out->score[e->intent] += e->value;
+    }
+}
+
+void
+intent_score(const char *text, struct intent_scores *out)
+{
+    struct text t;
+
+    memset(out, 0, sizeof *out);
+    if (text_read(text, &t) != 0)
+        return;
+    out->question = has_question(text ? text : "");
+    score_pass(&t, 0, out);
+    memset(t.used, 0, sizeof t.used);
+    score_pass(&t, 1, out);
+    text_free(&t);
+}
+
+/* ---- numbers in sentences ---- */
+
+/* Is word i an entry of kind k (a one-word entry, or the first word of a longer one)? */
+static const struct entry *
+kind_at(const struct text *t, enum entry_kind k, size_t i, size_t *end)
+{
+    for (size_t n = 0; n < tables.n; n++) {
+        const struct entry *e = &tables.e[n];
+        if (e->kind == k && match_from(t, e, 0, i, end))
+            return e;
+    }
+    return NULL;
+}
+
+/* "4 out of 5", "8 op 10", "ten out of ten": the rating on a scale of 5; 0 when none. */
+static int
+rating_scaled(const struct text *t)
+{
+    for (size_t i = 0; i + 2 < t->ws.n; i++) {
+        int a = number_at(t, i, 0);
+        size_t end;
+        if (a < 0 || kind_at(t, E_OF, i + 1, &end) == NULL || end >= t->ws.n)
+            continue;
+        int b = number_at(t, end, 0);
+        if (b < 3 || b > 100 || a > b)
+            continue;
+        int r = (a * 5 * 2 + b) / (2 * b); /* rounded */
+        return r < 1 ? 1 : r > 5 ? 5 : r;
+    }
+    return 0;
+}
+
+/* "4/5", "8/10" in the folded text. */
+static int
+rating_slash(const char *f)
+{
+    for (const char *p = strchr(f, '/'); p; p = strchr(p + 1, '/')) {
+        const char *a = p;
+        while (a > f && a[-1] == ' ')
+            a--;
+        const char *as = a;
+        while (as > f && isdigit((unsigned char)as[-1]))
+            as--;
+        const char *b = p + 1;
+        while (*b == ' ')
+            b++;
+        if (as == a || !isdigit((unsigned char)*b) || (as > f && isalnum((unsigned char)as[-1])))
+            continue;
+        int x = atoi(as), y = atoi(b);
+        if (y < 3 || y > 100 || x > y)
+            continue;
+        int r = (x * 5 * 2 + y) / (2 * y);
+        return r < 1 ? 1 : r > 5 ? 5 : r;
+    }
+    return 0;
+}
+
+static int
+count_str(const char *s, const char *what)
+{
+    int n = 0;
+    for (const char *p = strstr(s, what); p; p = strstr(p + strlen(what), what))
+        n++;
+    return n;
+}
+
+/* One digit 1-5 inside a word of a script without spaces ("星4つ"); 0 when not. */
+static int
+digit_in_word(const char *w)
+{
+    int v = 0, digits = 0, ascii_letters = 0;
+    for (; *w; w++) {
+        if (isdigit((unsigned char)*w))
+            v = *w - '0', digits++;
+        else if ((unsigned char)*w < 0x80)
+            ascii_letters++;
+    }
+    return digits == 1 && ascii_letters == 0 && v >= 1 && v <= 5 ? v : 0;
+}
+
+/* A number 1-5 standing alone: not "3 times", "2 weeks", a date or a year. */
+static int
+rating_alone(const struct text *t)
+{
+    for (size_t i = 0; i < t->ws.n; i++) {
+        int v = number_at(t, i, 0);
+        if (v < 0)
+            v = digit_in_word(t->ws.w[i]);
+        size_t end;
+        if (v < 1 || v > 5)
+            continue;
+        if (i + 1 < t->ws.n && kind_at(t, E_SKIP, i + 1, &end) != NULL)
+            continue;
+        if (i + 1 < t->ws.n && (kind_at(t, E_UNIT, i + 1, &end) || kind_at(t, E_PEOPLE, i + 1, &end)))
+            continue;
+        return v;
+    }
+    return 0;
+}
+
+/* Is the first lone number 1-5 written in digits? */
+static int
+rating_alone_digits(const struct text *t)
+{
+    for (size_t i = 0; i < t->ws.n; i++)
+        if (is_digits(t->ws.w[i]) || digit_in_word(t->ws.w[i]))
+            return 1;
+    return 0;
+}
+
+/* A rating word ("excellent"), the first in the text. */
+static int
+rating_word(const struct text *t)
+{
+    for (size_t i = 0; i < t->ws.n; i++) {
+        size_t end;
+        const struct entry *e = kind_at(t, E_RATE, i, &end);
+        if (e != NULL)
+            return e->value;
+    }
+    return 0;
+}
+
+int
+intent_rating(const char *text, const char **how)
+{
+    struct text t;
+    const char *why = NULL;
+    int r = 0;
+
+    if (text_read(text, &t) != 0)
+        return 0;
+    int stars = count_str(text, "\xe2\x98\x85") + count_str(text, "\xe2\xad\x90");
+    char *f = intent_fold(text);
+    r = f ? rating_slash(f) : 0;
+    free(f);
+    if (r == 0)
+        r = rating_scaled(&t);
+    if (r)
+        why = "a number on a scale";
+    else if (stars >= 1 && stars <= 5)
+        r = stars, why = "stars";
+    else if ((r = rating_alone(&t)) != 0)
+        why = rating_alone_digits(&t) ? "a number from 1 to 5" : "a number word";
+    else if ((r = rating_word(&t)) != 0)
+        why = "a word that rates";
+    text_free(&t);
+    if (how)
+        *how = why;
+    return r;
+}
+
+/* ---- durations and capacities ---- */
+
+/* Weeks from now until the start (or, after "end of", the end) of month m (1-12). */
+static int
+weeks_until_month(int m, int end_of, time_t now)
+{
+    struct tm tm;
+    if (gmtime_r(&now, &tm) == NULL)
+        return 0;
+    int months = (m - 1 - tm.tm_mon + 12) % 12;
+    if (months == 0)
+        months = end_of ? 0 : 12;
+    int days = months * 30 - tm.tm_mday + 1 + (end_of ? 30 : 0);
+    int weeks = (days + 6) / 7;
+    return weeks < 1 ? 1 : weeks > MAX_WEEKS ? MAX_WEEKS : weeks;
+}
+
+int
+intent_pause_weeks(const char *text, time_t now)
+{
+    struct text t;
+    int weeks = 0;
+
+    if (text_read(text, &t) != 0)
+        return 0;
+    for (size_t i = 0; i < t.ws.n && weeks == 0; i++) {
+        size_t end;
+        const struct entry *u = NULL;
+        int n = number_at(&t, i, 1);
+        if (n > 0) {
+            /* "two weeks", "a couple of months": the unit within two words */
+            for (size_t j = i + 1; j < t.ws.n && j <= i + 2 && u == NULL; j++)
+                u = kind_at(&t, E_UNIT, j, &end);
+            if (u != NULL) {
+                long w = ((long)n * u->value + 6) / 7;
+                weeks = w > MAX_WEEKS ? MAX_WEEKS : (int)w;
+            }
+            continue;
+        }
+        if (kind_at(&t, E_UNTIL, i, &end) == NULL)
+            continue;
+        /* "until January", "bis Ende Januar", "till mid March" */
+        for (size_t j = end; j < t.ws.n && j <= end + 3; j++) {
+            const struct entry *m = kind_at(&t, E_MONTH, j, &end);
+            if (m != NULL) {
+                weeks = weeks_until_month(m->value, j > i + 1, now);
+                break;
+            }
+        }
+    }
+    if (weeks == 0) {
+        /* "for a month", "einen Monat": a unit alone counts once */
+        for (size_t i = 0; i < t.ws.n && weeks == 0; i++) {
+            size_t end;
+            const struct entry *u = kind_at(&t, E_UNIT, i, &end);
+            if (u != NULL && i > 0 && number_at(&t, i - 1, 1) == 1)
+                weeks = (u->value + 6) / 7;
+        }
+    }
+    text_free(&t);
+    return weeks;
+}
+
+int
+intent_capacity(const char *text)
+{
+    struct text t;
+    int cap = -1;
+
+    if (text_read(text, &t) != 0)
+        return -1;
+    for (size_t i = 0; i < t.ws.n && cap < 0; i++) {
+        size_t end;
+        if (kind_at(&t, E_PEOPLE, i, &end) != NULL) {
+            /* "1 or 2 mentees", "two people": the largest number just before */
+            for (size_t k = i > 3 ? i - 3 : 0; k < i; k++) {
+                /* "una persona", "une personne" say one; "a mentee for half a year" does not */
+                int one = k + 1 == i && strcmp(t.ws.w[i], "mentee") != 0;
+                int v = number_at(&t, k, one);
+                if (v > 0 && v <= 20 && v > cap)
+                    cap = v;
+            }
+            /* "watu wawili": the number after the noun */
+            if (cap < 0 && i + 1 < t.ws.n) {
+                int v = number_at(&t, i + 1, 0);
+                if (v > 0 && v <= 20)
+                    cap = v;
+            }
+        } else if (kind_at(&t, E_UPTO, i, &end) != NULL) {
+            for (size_t k = end; k < t.ws.n && k <= end + 1; k++) {
+                int v = number_at(&t, k, 0);
+                if (v > 0 && v <= 20) {
+                    cap = v;
+                    /* "up to 2 or 3" */
+                    if (k + 2 < t.ws.n && number_at(&t, k + 2, 0) > v &&
+                        number_at(&t, k + 2, 0) <= 20)
+                        cap = number_at(&t, k + 2, 0);
+                    break;
+                }
+            }
+        }
+    }
+    text_free(&t);
+    return cap;
+}
