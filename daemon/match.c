@@ -918,6 +918,8 @@ is_pair_arc(const struct ctx *c, int32_t a)
 static void
 assign_from_flow(struct ctx *c)
 {
+    for (int32_t n = 0; n < c->nc.n; n++)
+        c->assign[n] = -1;
     for (int32_t a = 0; a < mcf_n_arcs(c->graph); a++) {
         if (!is_pair_arc(c, a) || mcf_flow(c->graph, a) == 0)
             continue;
@@ -970,6 +972,208 @@ assign_greedy(struct ctx *c)
     free(arcs);
     free(used);
     return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* pricing: the optimum over every eligible pair                      */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The candidate graph leaves most pairs out.  LP duality decides whether
+ * that lost anything: with the solve's dual prices, y_n for newcomer n (its
+ * share of the score) and z_m for a place with mentor m, a left-out pair can
+ * improve the assignment only if score(n, m) > y_n + z_m (a negative reduced
+ * cost).  Such pairs join the graph, the flow is solved again from the last
+ * basis (mcf's warm start), and the round repeats until no pair is left:
+ * then the prices prove the assignment optimal over every eligible pair (the
+ * flow polytope is integral, so the LP optimum is the assignment optimum).
+ *
+ * The prices are the potentials, made as high as the current flow allows
+ * (higher prices exclude more pairs): an unmatched newcomer gets y = 0 (its
+ * "unmatched" arc carries flow, so y <= 0 is all the basis says) and a
+ * mentor without new mentees gets z = the cost of their first new mentee.
+ * Both keep every arc's optimality condition (checked: mcf_check with them).
+ *
+ * Bounds keep the pricing from scoring all N x M pairs: a pair sharing no
+ * tag scores at most B0(n) (the language weight, 13 hours of shared time,
+ * every goal of n shared, n's waiting bonus), one sharing tags at most B(n)
+ * (B0 plus the tag weight times n's tags).  With the mentors sorted by z,
+ * only mentors with z_m < B(n) - y_n on the lists of n's tags and those with
+ * z_m < B0(n) - y_n on the whole list can violate: only they are scored.
+ */
+struct pricing {
+    int64_t *y, *z, *pot;       /* prices; potentials of the checked certificate */
+    int32_t *by_z;              /* mentor indexes, z ascending */
+    int32_t *post_off, *post;   /* per tag id: the mentors who have it, z ascending */
+    int32_t n_words;
+    int32_t *stamp;             /* per mentor: newcomer + 1 that last scored it */
+    struct cand *best;          /* one newcomer's most violated pairs, top_k at most */
+};
+
+static void
+pricing_free(struct pricing *p)
+{
+    free(p->y);
+    free(p->z);
+    free(p->pot);
+    free(p->by_z);
+    free(p->post_off);
+    free(p->post);
+    free(p->stamp);
+    free(p->best);
+}
+
+static int
+pricing_init(const struct ctx *c, struct pricing *p)
+{
+    size_t n = (size_t)c->nc.n + 1, m = (size_t)c->mt.n + 1;
+    const struct feature *t = &c->mt.tags;
+    memset(p, 0, sizeof(*p));
+    p->n_words = (int32_t)c->words.norm.len;
+    p->y = malloc(n * sizeof(*p->y));
+    p->z = malloc(m * sizeof(*p->z));
+    p->pot = malloc((n + m) * sizeof(*p->pot));
+    p->by_z = malloc(m * sizeof(*p->by_z));
+    p->post_off = calloc((size_t)p->n_words + 2, sizeof(*p->post_off));
+    p->post = malloc(((size_t)t->off[c->mt.n] + 1) * sizeof(*p->post));
+    p->stamp = calloc(m, sizeof(*p->stamp));
+    p->best = malloc((size_t)c->w.top_k * sizeof(*p->best));
+    if (p->y == NULL || p->z == NULL || p->pot == NULL || p->by_z == NULL ||
+        p->post_off == NULL || p->post == NULL || p->stamp == NULL || p->best == NULL)
+        return -1;
+    for (int32_t k = 0; k < t->off[c->mt.n]; k++)
+        p->post_off[t->ids[k] + 2]++;
+    for (int32_t w = 0; w < p->n_words; w++)
+        p->post_off[w + 2] += p->post_off[w + 1];
+    for (int32_t j = 0; j < c->mt.n; j++)
+        for (int32_t k = t->off[j]; k < t->off[j + 1]; k++)
+            p->post[p->post_off[t->ids[k] + 1]++] = j;
+    return 0;
+}
+
+static int
+cmp_by_z(const void *a, const void *b, void *zs)
+{
+    const int64_t *z = zs;
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    if (z[x] != z[y])
+        return (z[x] > z[y]) - (z[x] < z[y]);
+    return (x > y) - (x < y);
+}
+
+/*
+ * Prices from the potentials, raised as far as the flow allows (see above),
+ * and the certificate that they still prove the candidate graph's flow
+ * optimal.  assign[] must reflect the flow.
+ */
+static int
+pricing_prices(struct ctx *c, struct pricing *p, char *why, size_t whylen)
+{
+    int32_t N = c->nc.n, M = c->mt.n, sink = N + M;
+    int64_t base = mcf_potential(c->graph, sink);
+    for (int32_t j = 0; j < M; j++)
+        p->z[j] = base - mcf_potential(c->graph, N + j);
+    for (int32_t n = 0; n < N; n++) {
+        p->y[n] = mcf_potential(c->graph, n) - base;
+        if (c->assign[n] < 0)
+            p->y[n] = 0;
+        else
+            p->stamp[c->assign[n]] = -1; /* has a new mentee */
+    }
+    for (int32_t j = 0; j < M; j++) {
+        if (p->stamp[j] != -1)
+            p->z[j] = match_slot_cost(c->mt.who[j], 1, &c->w);
+        p->stamp[j] = 0;
+    }
+    for (int32_t n = 0; n < N; n++)
+        p->pot[n] = p->y[n];
+    for (int32_t j = 0; j < M; j++)
+        p->pot[N + j] = -p->z[j];
+    p->pot[sink] = 0;
+    if (mcf_check(c->graph, NULL, p->pot, why, whylen) != 0) {
+        /* Not expected; the solver's own potentials passed mcf_solve's check. */
+        log_warn("match: raised prices rejected (%s); pricing with the potentials", why);
+        for (int32_t v = 0; v <= sink; v++)
+            p->pot[v] = mcf_potential(c->graph, v) - base;
+        for (int32_t n = 0; n < N; n++)
+            p->y[n] = p->pot[n];
+        for (int32_t j = 0; j < M; j++)
+            p->z[j] = -p->pot[N + j];
+        if (mcf_check(c->graph, NULL, p->pot, why, whylen) != 0)
+            return -1;
+    }
+    for (int32_t j = 0; j < M; j++)
+        p->by_z[j] = j;
+    qsort_r(p->by_z, (size_t)M, sizeof(*p->by_z), cmp_by_z, p->z);
+    for (int32_t w = 0; w < p->n_words; w++)
+        qsort_r(p->post + p->post_off[w], (size_t)(p->post_off[w + 1] - p->post_off[w]),
+                sizeof(*p->post), cmp_by_z, p->z);
+    return 0;
+}
+
+/* The most a pair of newcomer n can score with `tags` shared tags (weights may be negative). */
+static int64_t
+score_bound(const struct ctx *c, int32_t n, int tags)
+{
+    const struct match_weights *w = &c->w;
+    int goals = c->nc.goals.off[n + 1] - c->nc.goals.off[n];
+    /* compose_score is monotone in each count when its weight is >= 0; + 1 for rounding. */
+    return compose_score(w, w->tag > 0 ? tags : 0, w->language > 0,
+                         w->tz_overlap > 0 ? WAKE_END - WAKE_START : 0, w->goal > 0 ? goals : 0,
+                         c->days[n]) +
+           1;
+}
+
+/* Score pair (n, m) once per newcomer; keep it when it violates. */
+static void
+pricing_consider(const struct ctx *c, struct pricing *p, int32_t n, int32_t m, int32_t *len,
+                 size_t *scored)
+{
+    if (p->stamp[m] == n + 1)
+        return;
+    p->stamp[m] = n + 1;
+    (*scored)++;
+    int64_t sc = pair_score(c, n, m);
+    if (sc == MATCH_FORBIDDEN || sc <= 0 || sc - p->y[n] - p->z[m] <= 0 ||
+        is_blocked(c, c->nc.who[n]->id, c->mt.who[m]->id))
+        return;
+    struct cand x = {sc - p->y[n] - p->z[m], m};
+    cand_insert(p->best, len, c->w.top_k, x);
+}
+
+/* Pairs of newcomer n that violate, most violated first (top_k at most). */
+static int32_t
+pricing_newcomer(const struct ctx *c, struct pricing *p, int32_t n, size_t *scored)
+{
+    const struct feature *t = &c->nc.tags;
+    int32_t len = 0, n_tags = t->off[n + 1] - t->off[n];
+    int64_t lim = score_bound(c, n, n_tags) - p->y[n], lim0 = score_bound(c, n, 0) - p->y[n];
+    for (int32_t i = t->off[n]; i < t->off[n + 1]; i++) {
+        int32_t w = t->ids[i];
+        for (int32_t k = p->post_off[w]; k < p->post_off[w + 1] && p->z[p->post[k]] < lim; k++)
+            pricing_consider(c, p, n, p->post[k], &len, scored);
+    }
+    for (int32_t k = 0; k < c->mt.n && p->z[p->by_z[k]] < lim0; k++)
+        pricing_consider(c, p, n, p->by_z[k], &len, scored);
+    return len;
+}
+
+/* One pricing pass: violating pairs join the graph.  Returns how many, or -1. */
+static int64_t
+pricing_pass(struct ctx *c, struct pricing *p, size_t *scored)
+{
+    int64_t added = 0;
+    for (int32_t n = 0; n < c->nc.n; n++) {
+        int32_t len = pricing_newcomer(c, p, n, scored);
+        for (int32_t i = 0; i < len; i++) {
+            int32_t m = p->best[i].who;
+            int64_t sc = p->best[i].score + p->y[n] + p->z[m]; /* the violation back to a score */
+            if (mcf_add_arc(c->graph, n, c->nc.n + m, 1, -sc) < 0)
+                return -1;
+        }
+        added += len;
+    }
+    return added;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1202,6 +1406,50 @@ match_result_free(struct match_result *r)
 /* entry points                                                       */
 /* ------------------------------------------------------------------ */
 
+/*
+ * Solve the candidate graph, then price every left-out pair and solve again
+ * while any violates (see "pricing").  0 with the flow's assignment in
+ * c->assign and out->certified set; -1 with why when a solve fails.
+ */
+static int
+solve_and_price(struct ctx *c, struct match_result *out, char *why, size_t whylen)
+{
+    struct pricing p;
+    int rc = pricing_init(c, &p);
+    if (rc != 0)
+        snprintf(why, whylen, "out of memory for pricing");
+    for (int round = 0; rc == 0; round++) {
+        if (mcf_solve(c->graph, why, whylen) != 0) {
+            rc = -1;
+            break;
+        }
+        double t_priced = now_seconds();
+        assign_from_flow(c);
+        int64_t added = -1;
+        if (pricing_prices(c, &p, why, whylen) == 0)
+            added = pricing_pass(c, &p, &out->n_priced);
+        else
+            rc = -1;
+        out->seconds_pricing += now_seconds() - t_priced;
+        if (rc != 0)
+            break;
+        if (added < 0) {
+            snprintf(why, whylen, "out of memory adding priced pairs");
+            rc = -1;
+            break;
+        }
+        if (added == 0) {
+            out->certified = 1;
+            break;
+        }
+        out->n_priced_in += (size_t)added;
+        c->n_candidates += (size_t)added;
+        out->pricing_rounds = round + 1;
+    }
+    pricing_free(&p);
+    return rc;
+}
+
 static int
 run(const struct match_input *in, struct match_result *out, int greedy, char *err, size_t errlen)
 {
@@ -1211,26 +1459,31 @@ run(const struct match_input *in, struct match_result *out, int greedy, char *er
     int rc = ctx_init(&c, in, err, errlen);
     if (rc == 0 && c.nc.n > 0) {
         rc = build_graph(&c, err, errlen);
-        if (rc == 0 && in->dimacs != NULL && mcf_write_dimacs(c.graph, in->dimacs) != 0)
-            log_warn("match: could not write the candidate graph");
     }
+    if (rc == 0 && c.nc.n == 0)
+        out->certified = !greedy; /* nobody waits: nothing to improve */
     double t1 = now_seconds();
     char why[256];
     if (rc == 0 && c.nc.n > 0 && !greedy) {
-        if (mcf_solve(c.graph, why, sizeof(why)) == 0) {
-            assign_from_flow(&c);
-        } else {
+        if (solve_and_price(&c, out, why, sizeof(why)) != 0) {
             log_error("match: %s; using the greedy assignment for %" PRId32
                       " newcomers and %" PRId32 " mentors",
                       why, c.nc.n, c.mt.n);
             out->used_greedy = 1;
+            out->certified = 0;
             greedy = 1;
+            for (int32_t n = 0; n < c.nc.n; n++)
+                c.assign[n] = -1;
         }
     }
     if (rc == 0 && c.nc.n > 0 && greedy && assign_greedy(&c) != 0)
         rc = -1, set_err(err, errlen, "match: out of memory in the greedy assignment");
+    if (rc == 0 && c.graph != NULL && in->dimacs != NULL && mcf_write_dimacs(c.graph, in->dimacs) != 0)
+        log_warn("match: could not write the candidate graph");
     out->seconds_candidates = t1 - t0;
-    out->seconds_solve = now_seconds() - t1;
+    out->seconds_solve = now_seconds() - t1 - out->seconds_pricing;
+    out->n_newcomers = (size_t)c.nc.n;
+    out->n_mentors = (size_t)c.mt.n;
     out->n_candidates = c.n_candidates;
     out->graph_bytes = c.graph != NULL ? mcf_bytes(c.graph) : 0;
     mcf_free(c.graph); /* the flow graph is the big part; free it before the text */

@@ -144,9 +144,19 @@ struct match_result {
     int64_t total_score; /* sum of pair scores, milli-points */
     int64_t load_cost;   /* sum of load costs of the new mentees, milli-points */
     int64_t objective;   /* total_score - load_cost: what is maximised */
-    size_t n_candidates; /* candidate pairs considered */
+    size_t n_candidates; /* pairs in the flow graph: candidates plus those priced in */
     int used_greedy;     /* match_solve fell back to greedy (the error was logged) */
-    double seconds_candidates, seconds_solve; /* CPU seconds, for the benchmark */
+    /*
+     * certified: the dual prices prove the assignment optimal over every
+     * eligible pair of the n_newcomers x n_mentors (see match_solve), not
+     * only over the candidates.  0 for match_greedy and after a fallback.
+     */
+    int certified;
+    size_t n_newcomers, n_mentors; /* eligible newcomers; mentors with free places */
+    int pricing_rounds;            /* solves after the first (pairs were priced in) */
+    size_t n_priced;               /* pairs scored by the pricing (the rest were bounded) */
+    size_t n_priced_in;            /* pairs the pricing added to the graph */
+    double seconds_candidates, seconds_solve, seconds_pricing; /* CPU seconds, for the benchmark */
     size_t graph_bytes;                       /* memory of the flow graph */
     char *text;                               /* storage of the reasons */
 };
