@@ -124,6 +124,9 @@ bench_size(const char *lemon_prog, const char *dir, size_t nn, size_t nm)
            opt != 0 ? (double)g.objective / opt : 1.0,
            eligible ? 100.0 * r.n_pairs / eligible : 0.0, mean, sd, max_new, repeats,
            eligible ? 100.0 * g.n_pairs / eligible : 0.0);
+    fprintf(stderr, "pricing %zu x %zu: certified %d, rounds %d, priced in %zu, scored %zu, %.2f s\n",
+            r.n_newcomers, r.n_mentors, r.certified, r.pricing_rounds, r.n_priced_in, r.n_priced,
+            r.seconds_pricing);
     fflush(stdout);
     int rc = (r.used_greedy || repeats != 0 || (double)r.objective != opt) ? 1 : 0;
     if (rc != 0)

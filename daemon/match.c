@@ -1003,12 +1003,28 @@ assign_greedy(struct ctx *c)
  */
 struct pricing {
     int64_t *y, *z, *pot;       /* prices; potentials of the checked certificate */
-    int32_t *by_z;              /* mentor indexes, z ascending */
-    int32_t *post_off, *post;   /* per tag id: the mentors who have it, z ascending */
-    int32_t n_words;
+    /*
+     * Lists of mentors: one per tag id (the mentors who have it) and, last,
+     * one of every mentor.  Each list is cut into segments of one time zone
+     * (the zone's overlap with the newcomer then bounds the whole segment),
+     * and each segment is sorted by z ascending.
+     */
+    int32_t *post_off, *post; /* list l: post[post_off[l] .. post_off[l + 1]) */
+    int32_t *seg_off;         /* list l: segments seg_off[l] .. seg_off[l + 1] - 1 */
+    int32_t *seg_begin;       /* segment s: post[seg_begin[s] .. seg_begin[s + 1]) */
+    uint8_t *seg_zone;
+    int32_t n_words, n_segs;
     int32_t *stamp;             /* per mentor: newcomer + 1 that last scored it */
+    uint8_t *shared;            /* per mentor: tags shared with the newcomer (capped at 255) */
+    int32_t *touched;           /* mentors with shared[] set */
     struct cand *best;          /* one newcomer's most violated pairs, top_k at most */
+    /* Time zones: few distinct offsets, so the overlap of any two is a table lookup. */
+    int32_t n_zones;
+    uint8_t *zone_nc, *zone_mt; /* zone index per newcomer / mentor (PRICING_ZONES: no table) */
+    int16_t *overlap;           /* n_zones x n_zones minutes */
 };
+
+#define PRICING_ZONES 96
 
 static void
 pricing_free(struct pricing *p)
@@ -1016,38 +1032,128 @@ pricing_free(struct pricing *p)
     free(p->y);
     free(p->z);
     free(p->pot);
-    free(p->by_z);
     free(p->post_off);
     free(p->post);
+    free(p->seg_off);
+    free(p->seg_begin);
+    free(p->seg_zone);
     free(p->stamp);
+    free(p->shared);
+    free(p->touched);
     free(p->best);
+    free(p->zone_nc);
+    free(p->zone_mt);
+    free(p->overlap);
+}
+
+/* Zone index of an offset, adding it while there is room; PRICING_ZONES when full. */
+static uint8_t
+pricing_zone(struct pricing *p, int *offsets, int offset)
+{
+    for (int32_t i = 0; i < p->n_zones; i++)
+        if (offsets[i] == offset)
+            return (uint8_t)i;
+    if (p->n_zones == PRICING_ZONES)
+        return PRICING_ZONES;
+    offsets[p->n_zones] = offset;
+    return (uint8_t)p->n_zones++;
+}
+
+static int
+pricing_zones(const struct ctx *c, struct pricing *p)
+{
+    int offsets[PRICING_ZONES];
+    p->zone_nc = malloc((size_t)c->nc.n + 1);
+    p->zone_mt = malloc((size_t)c->mt.n + 1);
+    p->overlap = malloc(sizeof(*p->overlap) * PRICING_ZONES * PRICING_ZONES);
+    if (p->zone_nc == NULL || p->zone_mt == NULL || p->overlap == NULL)
+        return -1;
+    for (int32_t n = 0; n < c->nc.n; n++)
+        p->zone_nc[n] = pricing_zone(p, offsets, c->nc.who[n]->tz_offset_min);
+    for (int32_t j = 0; j < c->mt.n; j++)
+        p->zone_mt[j] = pricing_zone(p, offsets, c->mt.who[j]->tz_offset_min);
+    for (int32_t a = 0; a < p->n_zones; a++)
+        for (int32_t b = 0; b < p->n_zones; b++)
+            p->overlap[a * PRICING_ZONES + b] =
+                (int16_t)match_tz_overlap_minutes(offsets[a], offsets[b]);
+    return 0;
+}
+
+/* Shared waking minutes of n and m, or the most there can be when the table is full. */
+static int
+pricing_overlap(const struct pricing *p, int32_t n, int32_t m)
+{
+    uint8_t a = p->zone_nc[n], b = p->zone_mt[m];
+    if (a == PRICING_ZONES || b == PRICING_ZONES)
+        return WAKE_END - WAKE_START;
+    return p->overlap[a * PRICING_ZONES + b];
+}
+
+static int
+cmp_by_zone(const void *a, const void *b, void *zones)
+{
+    const uint8_t *zone = zones;
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    if (zone[x] != zone[y])
+        return (zone[x] > zone[y]) - (zone[x] < zone[y]);
+    return (x > y) - (x < y);
+}
+
+/* The lists (see struct pricing), by zone; z order comes with each round's prices. */
+static int
+pricing_lists(const struct ctx *c, struct pricing *p)
+{
+    const struct feature *t = &c->mt.tags;
+    int32_t L = p->n_words + 1, total = t->off[c->mt.n] + c->mt.n;
+    p->post_off = calloc((size_t)L + 2, sizeof(*p->post_off));
+    p->post = malloc(((size_t)total + 1) * sizeof(*p->post));
+    p->seg_off = malloc(((size_t)L + 1) * sizeof(*p->seg_off));
+    p->seg_begin = malloc(((size_t)total + 2) * sizeof(*p->seg_begin));
+    p->seg_zone = malloc((size_t)total + 1);
+    if (p->post_off == NULL || p->post == NULL || p->seg_off == NULL || p->seg_begin == NULL ||
+        p->seg_zone == NULL)
+        return -1;
+    for (int32_t k = 0; k < t->off[c->mt.n]; k++)
+        p->post_off[t->ids[k] + 2]++;
+    p->post_off[p->n_words + 2] = c->mt.n;
+    for (int32_t l = 0; l < L; l++)
+        p->post_off[l + 2] += p->post_off[l + 1];
+    for (int32_t j = 0; j < c->mt.n; j++) {
+        for (int32_t k = t->off[j]; k < t->off[j + 1]; k++)
+            p->post[p->post_off[t->ids[k] + 1]++] = j;
+        p->post[p->post_off[p->n_words + 1]++] = j;
+    }
+    p->n_segs = 0;
+    for (int32_t l = 0; l < L; l++) {
+        int32_t from = p->post_off[l], to = p->post_off[l + 1];
+        qsort_r(p->post + from, (size_t)(to - from), sizeof(*p->post), cmp_by_zone, p->zone_mt);
+        p->seg_off[l] = p->n_segs;
+        for (int32_t k = from; k < to; k++) {
+            if (k > from && p->zone_mt[p->post[k]] == p->zone_mt[p->post[k - 1]])
+                continue;
+            p->seg_begin[p->n_segs] = k;
+            p->seg_zone[p->n_segs++] = p->zone_mt[p->post[k]];
+        }
+    }
+    p->seg_off[L] = p->n_segs;
+    p->seg_begin[p->n_segs] = total;
+    return 0;
 }
 
 static int
 pricing_init(const struct ctx *c, struct pricing *p)
 {
     size_t n = (size_t)c->nc.n + 1, m = (size_t)c->mt.n + 1;
-    const struct feature *t = &c->mt.tags;
     memset(p, 0, sizeof(*p));
     p->n_words = (int32_t)c->words.norm.len;
     p->y = malloc(n * sizeof(*p->y));
     p->z = malloc(m * sizeof(*p->z));
     p->pot = malloc((n + m) * sizeof(*p->pot));
-    p->by_z = malloc(m * sizeof(*p->by_z));
-    p->post_off = calloc((size_t)p->n_words + 2, sizeof(*p->post_off));
-    p->post = malloc(((size_t)t->off[c->mt.n] + 1) * sizeof(*p->post));
     p->stamp = calloc(m, sizeof(*p->stamp));
     p->best = malloc((size_t)c->w.top_k * sizeof(*p->best));
-    if (p->y == NULL || p->z == NULL || p->pot == NULL || p->by_z == NULL ||
-        p->post_off == NULL || p->post == NULL || p->stamp == NULL || p->best == NULL)
+    if (p->y == NULL || p->z == NULL || p->pot == NULL || p->stamp == NULL || p->best == NULL ||
+        pricing_zones(c, p) != 0 || pricing_lists(c, p) != 0)
         return -1;
-    for (int32_t k = 0; k < t->off[c->mt.n]; k++)
-        p->post_off[t->ids[k] + 2]++;
-    for (int32_t w = 0; w < p->n_words; w++)
-        p->post_off[w + 2] += p->post_off[w + 1];
-    for (int32_t j = 0; j < c->mt.n; j++)
-        for (int32_t k = t->off[j]; k < t->off[j + 1]; k++)
-            p->post[p->post_off[t->ids[k] + 1]++] = j;
     return 0;
 }
 
@@ -1102,26 +1208,35 @@ pricing_prices(struct ctx *c, struct pricing *p, char *why, size_t whylen)
         if (mcf_check(c->graph, NULL, p->pot, why, whylen) != 0)
             return -1;
     }
-    for (int32_t j = 0; j < M; j++)
-        p->by_z[j] = j;
-    qsort_r(p->by_z, (size_t)M, sizeof(*p->by_z), cmp_by_z, p->z);
-    for (int32_t w = 0; w < p->n_words; w++)
-        qsort_r(p->post + p->post_off[w], (size_t)(p->post_off[w + 1] - p->post_off[w]),
+    for (int32_t g = 0; g < p->n_segs; g++)
+        qsort_r(p->post + p->seg_begin[g], (size_t)(p->seg_begin[g + 1] - p->seg_begin[g]),
                 sizeof(*p->post), cmp_by_z, p->z);
     return 0;
 }
 
-/* The most a pair of newcomer n can score with `tags` shared tags (weights may be negative). */
+/*
+ * The most newcomer n can score with a mentor sharing `tags` tags, at most
+ * `goals` goals and `overlap` waking minutes: every other term at its best
+ * (a negative weight's term is bounded by 0).  compose_score is monotone in
+ * each count whose weight is >= 0, in floating point too; + 1 covers the
+ * last rounding.
+ */
 static int64_t
-score_bound(const struct ctx *c, int32_t n, int tags)
+bound_of(const struct ctx *c, int32_t n, int tags, int goals, int overlap)
 {
     const struct match_weights *w = &c->w;
-    int goals = c->nc.goals.off[n + 1] - c->nc.goals.off[n];
-    /* compose_score is monotone in each count when its weight is >= 0; + 1 for rounding. */
-    return compose_score(w, w->tag > 0 ? tags : 0, w->language > 0,
-                         w->tz_overlap > 0 ? WAKE_END - WAKE_START : 0, w->goal > 0 ? goals : 0,
-                         c->days[n]) +
+    return compose_score(w, w->tag > 0 ? tags : 0, w->language > 0, w->tz_overlap > 0 ? overlap : 0,
+                         w->goal > 0 ? goals : 0, c->days[n]) +
            1;
+}
+
+/* The bound for the pair (n, m) when it shares `tags` tags. */
+static int64_t
+score_bound(const struct ctx *c, const struct pricing *p, int32_t n, int32_t m, int tags)
+{
+    int goals = c->nc.goals.off[n + 1] - c->nc.goals.off[n];
+    int mg = c->mt.goals.off[m + 1] - c->mt.goals.off[m];
+    return bound_of(c, n, tags, mg < goals ? mg : goals, pricing_overlap(p, n, m));
 }
 
 /* Score pair (n, m) once per newcomer; keep it when it violates. */
@@ -1132,6 +1247,10 @@ pricing_consider(const struct ctx *c, struct pricing *p, int32_t n, int32_t m, i
     if (p->stamp[m] == n + 1)
         return;
     p->stamp[m] = n + 1;
+    /* The bound with the pair's own tag count, zone and goal count first: cheaper than a score. */
+    int tags = count_shared(&c->nc.tags, n, &c->mt.tags, m);
+    if (score_bound(c, p, n, m, tags) - p->y[n] <= p->z[m])
+        return;
     (*scored)++;
     int64_t sc = pair_score(c, n, m);
     if (sc == MATCH_FORBIDDEN || sc <= 0 || sc - p->y[n] - p->z[m] <= 0 ||
@@ -1141,20 +1260,54 @@ pricing_consider(const struct ctx *c, struct pricing *p, int32_t n, int32_t m, i
     cand_insert(p->best, len, c->w.top_k, x);
 }
 
-/* Pairs of newcomer n that violate, most violated first (top_k at most). */
+/* Read one list's segments, each while z < its bound minus y_n. */
+static void
+pricing_list(const struct ctx *c, struct pricing *p, int32_t n, int32_t l, int tags,
+             int32_t *len, size_t *scored)
+{
+    int goals = c->nc.goals.off[n + 1] - c->nc.goals.off[n];
+    uint8_t zn = p->zone_nc[n];
+    for (int32_t g = p->seg_off[l]; g < p->seg_off[l + 1]; g++) {
+        uint8_t zm = p->seg_zone[g];
+        int overlap = zn == PRICING_ZONES || zm == PRICING_ZONES
+                          ? WAKE_END - WAKE_START
+                          : p->overlap[zn * PRICING_ZONES + zm];
+        int64_t lim = bound_of(c, n, tags, goals, overlap) - p->y[n];
+        for (int32_t k = p->seg_begin[g]; k < p->seg_begin[g + 1] && p->z[p->post[k]] < lim; k++)
+            pricing_consider(c, p, n, p->post[k], len, scored);
+    }
+}
+
+/*
+ * Pairs of newcomer n that violate, most violated first (top_k at most).
+ *
+ * A mentor sharing r of n's tags can only violate if z_m < B_r - y_n (B_r:
+ * the bound with r shared tags, and the zone's overlap).  Of those r tags,
+ * the rarest is at place r or later when n's tags are ordered most common
+ * first; so the list of the i-th most common tag is read only while z <
+ * B_i - y_n, and every mentor that can violate is still met (prefix
+ * filtering: the long lists of common tags are read least).  Mentors
+ * sharing no tag are on the list of all mentors, read while z < B_0 - y_n.
+ */
 static int32_t
 pricing_newcomer(const struct ctx *c, struct pricing *p, int32_t n, size_t *scored)
 {
     const struct feature *t = &c->nc.tags;
-    int32_t len = 0, n_tags = t->off[n + 1] - t->off[n];
-    int64_t lim = score_bound(c, n, n_tags) - p->y[n], lim0 = score_bound(c, n, 0) - p->y[n];
-    for (int32_t i = t->off[n]; i < t->off[n + 1]; i++) {
-        int32_t w = t->ids[i];
-        for (int32_t k = p->post_off[w]; k < p->post_off[w + 1] && p->z[p->post[k]] < lim; k++)
-            pricing_consider(c, p, n, p->post[k], &len, scored);
+    int32_t len = 0, order[64], n_tags = t->off[n + 1] - t->off[n];
+    int all_tags = n_tags;
+    if (n_tags > 64)
+        n_tags = 64; /* the others count in the all-mentor list's bound */
+    for (int32_t i = 0; i < n_tags; i++) { /* most common first */
+        int32_t w = t->ids[t->off[n] + i], size = p->post_off[w + 1] - p->post_off[w], j = i;
+        while (j > 0 && p->post_off[order[j - 1] + 1] - p->post_off[order[j - 1]] < size) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = w;
     }
-    for (int32_t k = 0; k < c->mt.n && p->z[p->by_z[k]] < lim0; k++)
-        pricing_consider(c, p, n, p->by_z[k], &len, scored);
+    for (int32_t i = 0; i < n_tags; i++)
+        pricing_list(c, p, n, order[i], i + 1, &len, scored);
+    pricing_list(c, p, n, p->n_words, all_tags > 64 ? all_tags : 0, &len, scored);
     return len;
 }
 
