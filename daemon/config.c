@@ -130,6 +130,7 @@ static const struct keydef keys[] = {
     {"matching", "require_common_language", K_BOOL, OFF(matching.require_common_language), 0, 0, 0},
     {"matching", "top_k", K_INT, OFF(matching.top_k), 1, 1000, 0},
     {"matching", "top_r", K_INT, OFF(matching.top_r), 0, 1000, 0},
+    {"matching", "scan_limit", K_INT, OFF(matching.scan_limit), 1, 1000000, 0},
     {"matching", "synonyms", K_STR, OFF(matching.synonyms), 0, 0, 1},
 
     {"lifecycle", "length", K_DURATION, OFF(lifecycle.length), DAY, 365 * DAY, 0},
@@ -782,6 +783,7 @@ config_set_defaults(struct config *cfg)
     cfg->matching.require_common_language = 1;
     cfg->matching.top_k = 20;
     cfg->matching.top_r = 5;
+    cfg->matching.scan_limit = 1000; /* match_weights_default's */
     cfg->lifecycle.length = 12 * 7 * DAY;
     cfg->lifecycle.quiet_start = 21;
     cfg->lifecycle.quiet_end = 8;
@@ -1324,7 +1326,7 @@ print_matching(FILE *out, const struct config_matching *m)
     fprintf(out, "wait_bonus_per_day = %g\nload_penalty = %g\n", m->wait_bonus_per_day,
             m->load_penalty);
     fprintf(out, "require_common_language = %s\n", m->require_common_language ? "yes" : "no");
-    fprintf(out, "top_k = %d\ntop_r = %d\n", m->top_k, m->top_r);
+    fprintf(out, "top_k = %d\ntop_r = %d\nscan_limit = %d\n", m->top_k, m->top_r, m->scan_limit);
     print_str(out, "synonyms", m->synonyms);
 }
 

@@ -183,11 +183,18 @@ pairing_weights(const struct config_matching *m, struct match_weights *w)
     w->wait_bonus_per_day = m->wait_bonus_per_day;
     w->load_penalty = m->load_penalty;
     w->require_common_language = m->require_common_language;
-    /* Zero candidates would match nobody: an unset count keeps the matcher's default. */
+    /*
+     * The configuration's own values (config.c gives the defaults and
+     * ranges): top_r = 0 means no per-mentor candidates.  The result is the
+     * optimum over every eligible pair whatever these are (match.h); they
+     * only decide how much the first solve sees.  An unset top_k or
+     * scan_limit (a zeroed struct) keeps the matcher's default.
+     */
     if (m->top_k > 0)
         w->top_k = m->top_k;
-    if (m->top_r > 0)
-        w->top_r = m->top_r;
+    w->top_r = m->top_r;
+    if (m->scan_limit > 0)
+        w->scan_limit = m->scan_limit;
 }
 
 static void

@@ -87,7 +87,8 @@ struct config_matching {
     int buddy_weeks;       /* length of an onboarding buddy pairing; default 4 */
     double tag, language, tz_overlap, goal, wait_bonus_per_day, load_penalty; /* weights */
     int require_common_language;                                              /* default yes */
-    int top_k, top_r; /* candidates per newcomer / per mentor; 20 / 5 */
+    int top_k, top_r; /* candidates per newcomer / per mentor; 20 / 5 (0: none) */
+    int scan_limit;   /* mentors scored per newcomer for its candidates; 1000 */
     char *synonyms;   /* "js=javascript, k8s=kubernetes"; default none */
 };
 

@@ -22,11 +22,24 @@
  * load_penalty * load^2, so each extra mentee costs more than the one before
  * and load spreads over mentors.
  *
- * The assignment maximises total score minus load cost over the candidate
- * pairs (top_k mentors per newcomer plus top_r newcomers per mentor) as a
- * min-cost flow (mcf.h); a newcomer may stay unmatched, so a match is only
- * made when it adds value.  The optimum is certified after every solve; if the
- * certificate fails the error is logged and the greedy result is used.
+ * The assignment maximises total score minus load cost over every eligible
+ * pair (an eligible newcomer, a mentor with free slots, a shared language
+ * when required, not blocked, score > 0), as a min-cost flow (mcf.h); a
+ * newcomer may stay unmatched, so a match is only made when it adds value.
+ * The flow is first solved on candidate pairs (top_k mentors per newcomer
+ * plus top_r newcomers per mentor).  Then every other eligible pair is priced
+ * with the solve's dual prices: a pair scoring more than its newcomer's and
+ * its mentor's prices together would improve the assignment, so it joins the
+ * graph and the flow is solved again (warm), until no pair is left.  The
+ * pricing scores only pairs that a bound from the score's structure (shared
+ * tag count, time zone, goal count, waiting bonus) cannot rule out.  The
+ * result then carries a certificate (match_result.certified): the prices
+ * satisfy every arc's optimality condition on the final graph (mcf_check)
+ * and no left-out eligible pair beats them, so by LP duality no assignment
+ * over all n_newcomers x n_mentors pairs is better.  top_k, top_r and
+ * scan_limit change only the time this takes, not the result.  If a solve
+ * fails the error is logged and the greedy result on the candidates is used
+ * (not certified).
  *
  * Determinism: people are sorted by id before anything else, so the same set
  * of people gives the same pairs whatever their order in the input.  Among
@@ -38,7 +51,7 @@
  * Candidates: when there are at most scan_limit mentors every mentor is scored
  * for every newcomer (so top_k is exact).  Above that, a newcomer is scored
  * against the mentors sharing a tag with them, rarest tag first, up to
- * scan_limit mentors.
+ * scan_limit mentors.  Either way pricing then covers every other pair.
  *
  * Modes: match_solve makes one-to-one pairs (also used for rotation and
  * buddies, which differ only in who takes part and for how long).
@@ -112,7 +125,7 @@ struct match_weights {
     int require_common_language; /* hard rule (1) */
     int top_k;                   /* candidate mentors per newcomer (20) */
     int top_r;                   /* candidate newcomers per mentor with free slots (5) */
-    int scan_limit;              /* mentors scored per newcomer in large pools (4000) */
+    int scan_limit;              /* mentors scored per newcomer for candidates (1000) */
 };
 
 struct match_input {
