@@ -777,6 +777,21 @@ out:
     return rc;
 }
 
+/* What the result is optimal over: the admin sees it was not a heuristic. */
+static void
+pairing_print_certificate(const struct match_result *res, FILE *out)
+{
+    if (res->certified)
+        fprintf(out,
+                "optimal over all %zu x %zu eligible pairs (newcomers x mentors with free places; "
+                "%zu pairs solved, %d pricing round%s)\n",
+                res->n_newcomers, res->n_mentors, res->n_candidates, res->pricing_rounds, res->pricing_rounds == 1 ? "" : "s");
+    else
+        fprintf(out, "not certified optimal: %s\n",
+                res->used_greedy ? "the solver failed and the greedy assignment was used (see the log)"
+                                 : "greedy assignment");
+}
+
 static void
 pairing_print(const struct pairing_round *r, FILE *out)
 {
@@ -798,6 +813,7 @@ pairing_print(const struct pairing_round *r, FILE *out)
     }
     fprintf(out, "pairs: %zu  total: %.3f  load cost: %.3f\n", r->res.n_pairs,
             (double)r->res.total_score / 1000.0, (double)r->res.load_cost / 1000.0);
+    pairing_print_certificate(&r->res, out);
 }
 
 int
@@ -1598,6 +1614,7 @@ programme_match_instance(const struct config *cfg, FILE *csv, const char *name, 
     fprintf(out, "pairs: %zu  total: %.3f  load cost: %.3f  objective: %.3f%s\n", res.n_pairs,
             (double)res.total_score / 1000.0, (double)res.load_cost / 1000.0,
             (double)res.objective / 1000.0, res.used_greedy ? "  (greedy fallback)" : "");
+    pairing_print_certificate(&res, out);
     match_result_free(&res);
     rc = 0;
 out:
