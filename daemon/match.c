@@ -1018,6 +1018,14 @@ struct pricing {
     uint8_t *shared;            /* per mentor: tags shared with the newcomer (capped at 255) */
     int32_t *touched;           /* mentors with shared[] set */
     struct cand *best;          /* one newcomer's most violated pairs, top_k at most */
+    /*
+     * Passes after the first (see pricing_pass): last pass's prices, the
+     * newcomers to price in full, the mentors whose price went down.
+     */
+    int64_t *old_y, *old_z;
+    uint8_t *full;
+    int32_t *down, n_down;
+    int passes;
     /* Time zones: few distinct offsets, so the overlap of any two is a table lookup. */
     int32_t n_zones;
     uint8_t *zone_nc, *zone_mt; /* zone index per newcomer / mentor (PRICING_ZONES: no table) */
@@ -1041,6 +1049,10 @@ pricing_free(struct pricing *p)
     free(p->shared);
     free(p->touched);
     free(p->best);
+    free(p->old_y);
+    free(p->old_z);
+    free(p->full);
+    free(p->down);
     free(p->zone_nc);
     free(p->zone_mt);
     free(p->overlap);
@@ -1151,7 +1163,12 @@ pricing_init(const struct ctx *c, struct pricing *p)
     p->pot = malloc((n + m) * sizeof(*p->pot));
     p->stamp = calloc(m, sizeof(*p->stamp));
     p->best = malloc((size_t)c->w.top_k * sizeof(*p->best));
+    p->old_y = malloc(n * sizeof(*p->old_y));
+    p->old_z = malloc(m * sizeof(*p->old_z));
+    p->full = calloc(n, 1);
+    p->down = malloc(m * sizeof(*p->down));
     if (p->y == NULL || p->z == NULL || p->pot == NULL || p->stamp == NULL || p->best == NULL ||
+        p->old_y == NULL || p->old_z == NULL || p->full == NULL || p->down == NULL ||
         pricing_zones(c, p) != 0 || pricing_lists(c, p) != 0)
         return -1;
     return 0;
@@ -1211,6 +1228,14 @@ pricing_prices(struct ctx *c, struct pricing *p, char *why, size_t whylen)
     for (int32_t g = 0; g < p->n_segs; g++)
         qsort_r(p->post + p->seg_begin[g], (size_t)(p->seg_begin[g + 1] - p->seg_begin[g]),
                 sizeof(*p->post), cmp_by_z, p->z);
+    p->n_down = 0;
+    for (int32_t n = 0; p->passes > 0 && n < N; n++)
+        p->full[n] |= p->y[n] < p->old_y[n];
+    for (int32_t j = 0; p->passes > 0 && j < M; j++)
+        if (p->z[j] < p->old_z[j])
+            p->down[p->n_down++] = j;
+    memcpy(p->old_y, p->y, (size_t)N * sizeof(*p->y));
+    memcpy(p->old_z, p->z, (size_t)M * sizeof(*p->z));
     return 0;
 }
 
@@ -1311,13 +1336,32 @@ pricing_newcomer(const struct ctx *c, struct pricing *p, int32_t n, size_t *scor
     return len;
 }
 
-/* One pricing pass: violating pairs join the graph.  Returns how many, or -1. */
+/*
+ * One pricing pass: violating pairs join the graph.  Returns how many, or -1.
+ *
+ * The first pass prices every newcomer.  Later passes use what the last one
+ * proved: a pair found not to violate (or bounded out) still does not while
+ * neither its newcomer's nor its mentor's price went down.  So a newcomer
+ * is priced in full only when its price went down or its last pass hit the
+ * top_k cap (more violators may be left); every other newcomer is priced
+ * only against the mentors whose price went down (few: a warm re-solve moves
+ * few prices down).  By induction over the passes, a last pass that finds
+ * nothing proves that no eligible pair violates.
+ */
 static int64_t
 pricing_pass(struct ctx *c, struct pricing *p, size_t *scored)
 {
     int64_t added = 0;
+    int all = p->passes == 0 || p->n_down > c->mt.n / 4;
     for (int32_t n = 0; n < c->nc.n; n++) {
-        int32_t len = pricing_newcomer(c, p, n, scored);
+        int32_t len = 0;
+        if (all || p->full[n]) {
+            len = pricing_newcomer(c, p, n, scored);
+        } else {
+            for (int32_t i = 0; i < p->n_down; i++)
+                pricing_consider(c, p, n, p->down[i], &len, scored);
+        }
+        p->full[n] = len == c->w.top_k;
         for (int32_t i = 0; i < len; i++) {
             int32_t m = p->best[i].who;
             int64_t sc = p->best[i].score + p->y[n] + p->z[m]; /* the violation back to a score */
@@ -1326,6 +1370,7 @@ pricing_pass(struct ctx *c, struct pricing *p, size_t *scored)
         }
         added += len;
     }
+    p->passes++;
     return added;
 }
 

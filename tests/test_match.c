@@ -365,13 +365,15 @@ struct uniform_pool {
  * n_new newcomers and n_mt mentors (capacity cap).  vocab 1: everyone lists
  * the same tags, speaks English, lives in one zone and waited as long, so
  * everyone ranks everyone the same (a one-track community or a buddy
- * programme).  vocab > 1: tags drawn from that many, zones from four.
+ * programme).  vocab > 1: tags drawn from that many, zones from four, a
+ * sixth speak only Spanish, some have a goal.
  */
 static void
 uniform_pool(struct uniform_pool *u, int n_new, int n_mt, int cap, int vocab, unsigned seed)
 {
     static const char *const words[] = {"rust", "python", "docs", "testing", "c", "go", "sql"};
-    static const char *const en[] = {"English"};
+    static const char *const en[] = {"English"}, *const es[] = {"Spanish"};
+    static const char *const goals[] = {"career change", "open source"};
     int n = n_new + n_mt;
     u->people = calloc((size_t)n, sizeof(*u->people));
     u->tags = calloc((size_t)n * 3, sizeof(*u->tags));
@@ -386,8 +388,10 @@ uniform_pool(struct uniform_pool *u, int n_new, int n_mt, int cap, int vocab, un
             .role = i < n_new ? MATCH_NEWCOMER : MATCH_MENTOR,
             .tags = u->tags + i * 3,
             .n_tags = 3,
-            .languages = en,
+            .languages = vocab > 1 && rand() % 6 == 0 ? es : en,
             .n_languages = 1,
+            .goals = goals + (vocab > 1 ? rand() % 2 : 0),
+            .n_goals = vocab > 1 ? (size_t)(rand() % 2) : 0,
             .tz_offset_min = vocab > 1 ? (rand() % 4) * 120 : 60,
             .capacity = i < n_new ? 0 : cap,
             .waiting_since = vocab > 1 ? NOW - (rand() % 20) * DAY : NOW - 3 * DAY,
@@ -474,6 +478,30 @@ test_certified_adversarial(void **state)
     uniform_pool(&u, 200, 80, 4, 7, 4);
     assert_full_optimum(&u, 280, &w, 0);
     uniform_pool_free(&u);
+}
+
+/* Many random pools and weights, tiny candidate lists: always the full graph's optimum. */
+static void
+test_certified_random(void **state)
+{
+    (void)state;
+    for (unsigned seed = 10; seed < 70; seed++) {
+        struct match_weights w;
+        match_weights_default(&w);
+        srand(seed);
+        w.top_k = 1 + rand() % 3;
+        w.top_r = rand() % 2;
+        w.scan_limit = 1 + rand() % 30;
+        w.load_penalty = (rand() % 5) * 3.0;
+        w.tz_overlap = rand() % 3;
+        w.goal = rand() % 2 ? 0 : 5;
+        w.require_common_language = rand() % 2;
+        int n_new = 20 + rand() % 60, n_mt = 5 + rand() % 40;
+        struct uniform_pool u;
+        uniform_pool(&u, n_new, n_mt, 1 + (int)(seed % 3), 2 + (int)(seed % 6), seed);
+        assert_full_optimum(&u, n_new + n_mt, &w, 0);
+        uniform_pool_free(&u);
+    }
 }
 
 /* ---- a pool large enough for a non-trivial arc order in the solver ---- */
@@ -954,6 +982,7 @@ main(void)
         cmocka_unit_test(test_larger_pool),
         cmocka_unit_test(test_certified_homogeneous),
         cmocka_unit_test(test_certified_adversarial),
+        cmocka_unit_test(test_certified_random),
         cmocka_unit_test(test_reasons),
         cmocka_unit_test(test_language_rule),
         cmocka_unit_test(test_load_spreads),
