@@ -695,13 +695,33 @@ pair_score(const struct ctx *c, int32_t n, int32_t m)
 
 struct cand {
     int64_t score;
+    uint32_t tie; /* among equal scores, lower first (then lower who) */
     int32_t who;
 };
 
 static int
 cand_better(const struct cand *a, const struct cand *b)
 {
-    return a->score > b->score || (a->score == b->score && a->who < b->who);
+    if (a->score != b->score)
+        return a->score > b->score;
+    if (a->tie != b->tie)
+        return a->tie < b->tie;
+    return a->who < b->who;
+}
+
+/*
+ * Tie-break of pair (n, m) among equal scores: a hash of both indexes (the
+ * id order), so newcomers who rank many mentors equally do not all list the
+ * same lowest-id ones (in a pool where everyone is alike that left most
+ * mentors out of every candidate list).  Deterministic for the same people.
+ */
+static uint32_t
+cand_tie(int32_t n, int32_t m)
+{
+    uint64_t x = ((uint64_t)(uint32_t)n << 32 | (uint32_t)m) * 0x9e3779b97f4a7c15ULL;
+    x ^= x >> 29;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    return (uint32_t)(x >> 32);
 }
 
 /* Insert into a best-first list of at most room entries. */
@@ -819,7 +839,8 @@ score_newcomer(const struct ctx *c, struct search *s, int32_t n)
         int64_t sc = pair_score(c, n, m);
         if (sc == MATCH_FORBIDDEN || sc <= 0)
             continue;
-        struct cand x = {sc, m}, y = {sc, n};
+        uint32_t tie = cand_tie(n, m);
+        struct cand x = {sc, tie, m}, y = {sc, tie, n};
         struct cand *r = s->topr + (size_t)m * (size_t)c->w.top_r;
         int k_in = k_len < c->w.top_k || cand_better(&x, &s->topk[k_len - 1]);
         int r_in =
@@ -1281,7 +1302,7 @@ pricing_consider(const struct ctx *c, struct pricing *p, int32_t n, int32_t m, i
     if (sc == MATCH_FORBIDDEN || sc <= 0 || sc - p->y[n] - p->z[m] <= 0 ||
         is_blocked(c, c->nc.who[n]->id, c->mt.who[m]->id))
         return;
-    struct cand x = {sc - p->y[n] - p->z[m], m};
+    struct cand x = {sc - p->y[n] - p->z[m], 0, m};
     cand_insert(p->best, len, c->w.top_k, x);
 }
 
