@@ -440,8 +440,33 @@ struct side {
     struct feature tags, goals, langs;
 };
 
+/*
+ * Time zones: a round has few distinct UTC offsets, so the shared waking
+ * time of any two people is a table lookup (TZ_MAX: offset not in the table).
+ */
+#define TZ_MAX 96
+struct tz_table {
+    int32_t n;
+    int offsets[TZ_MAX];
+    uint8_t *nc, *mt;  /* zone index per newcomer / mentor */
+    int16_t *overlap; /* TZ_MAX x TZ_MAX minutes */
+};
+
+/*
+ * The newcomer being scored: its tag, goal and language ids marked, so a
+ * mentor's shared counts are lookups of the mentor's ids (scoring is the
+ * inner loop of both the candidates and the pricing).
+ */
+struct marks {
+    uint8_t *word; /* per word id: 1 a tag of the newcomer, 2 a goal */
+    uint8_t *lang;
+    int32_t who; /* the marked newcomer, -1: none */
+};
+
 struct ctx {
     const struct match_input *in;
+    struct tz_table tz;
+    struct marks *mk;
     struct match_weights w;
     struct vocab words, languages;
     struct side nc, mt; /* eligible newcomers; mentors with free slots */
@@ -626,7 +651,69 @@ ctx_free(struct ctx *c)
     free(c->blocked);
     free(c->score);
     free(c->assign);
+    free(c->tz.nc);
+    free(c->tz.mt);
+    free(c->tz.overlap);
+    if (c->mk != NULL) {
+        free(c->mk->word);
+        free(c->mk->lang);
+    }
+    free(c->mk);
     mcf_free(c->graph);
+}
+
+/* Zone index of an offset, adding it while there is room; TZ_MAX when full. */
+static uint8_t
+tz_index(struct tz_table *t, int offset)
+{
+    for (int32_t i = 0; i < t->n; i++)
+        if (t->offsets[i] == offset)
+            return (uint8_t)i;
+    if (t->n == TZ_MAX)
+        return TZ_MAX;
+    t->offsets[t->n] = offset;
+    return (uint8_t)t->n++;
+}
+
+static int
+tz_build(struct ctx *c)
+{
+    struct tz_table *t = &c->tz;
+    t->nc = malloc((size_t)c->nc.n + 1);
+    t->mt = malloc((size_t)c->mt.n + 1);
+    t->overlap = malloc(sizeof(*t->overlap) * TZ_MAX * TZ_MAX);
+    if (t->nc == NULL || t->mt == NULL || t->overlap == NULL)
+        return -1;
+    for (int32_t n = 0; n < c->nc.n; n++)
+        t->nc[n] = tz_index(t, c->nc.who[n]->tz_offset_min);
+    for (int32_t m = 0; m < c->mt.n; m++)
+        t->mt[m] = tz_index(t, c->mt.who[m]->tz_offset_min);
+    for (int32_t a = 0; a < t->n; a++)
+        for (int32_t b = 0; b < t->n; b++)
+            t->overlap[a * TZ_MAX + b] = (int16_t)match_tz_overlap_minutes(t->offsets[a], t->offsets[b]);
+    return 0;
+}
+
+/* Shared waking minutes of newcomer n and mentor m (indexes). */
+static int
+tz_overlap(const struct ctx *c, int32_t n, int32_t m)
+{
+    uint8_t a = c->tz.nc[n], b = c->tz.mt[m];
+    if (a == TZ_MAX || b == TZ_MAX)
+        return match_tz_overlap_minutes(c->nc.who[n]->tz_offset_min, c->mt.who[m]->tz_offset_min);
+    return c->tz.overlap[a * TZ_MAX + b];
+}
+
+static int
+marks_build(struct ctx *c)
+{
+    c->mk = calloc(1, sizeof(*c->mk));
+    if (c->mk == NULL)
+        return -1;
+    c->mk->word = calloc(c->words.norm.len + 1, 1);
+    c->mk->lang = calloc(c->languages.norm.len + 1, 1);
+    c->mk->who = -1;
+    return c->mk->word != NULL && c->mk->lang != NULL ? 0 : -1;
 }
 
 static int
@@ -646,7 +733,8 @@ ctx_init(struct ctx *c, const struct match_input *in, char *err, size_t errlen)
     c->score = malloc(((size_t)c->nc.n + 1) * sizeof(*c->score));
     c->assign = malloc(((size_t)c->nc.n + 1) * sizeof(*c->assign));
     if (c->days == NULL || c->score == NULL || c->assign == NULL || build_blocked(c) != 0 ||
-        build_side(c, &c->nc) != 0 || build_side(c, &c->mt) != 0) {
+        build_side(c, &c->nc) != 0 || build_side(c, &c->mt) != 0 || tz_build(c) != 0 ||
+        marks_build(c) != 0) {
         set_err(err, errlen, "match: out of memory for %zu members", in->n_people);
         return -1;
     }
@@ -679,18 +767,60 @@ count_shared(const struct feature *a, int32_t i, const struct feature *b, int32_
     return n;
 }
 
+static void
+mark_ids(uint8_t *mark, const struct feature *f, int32_t i, uint8_t bit, int on)
+{
+    for (int32_t k = f->off[i]; k < f->off[i + 1]; k++)
+        mark[f->ids[k]] = (uint8_t)(on ? mark[f->ids[k]] | bit : 0);
+}
+
+/* Mark newcomer n's ids (see struct marks); the previous newcomer's are cleared. */
+static void
+mark_newcomer(const struct ctx *c, int32_t n)
+{
+    struct marks *mk = c->mk;
+    if (mk->who == n)
+        return;
+    if (mk->who >= 0) {
+        mark_ids(mk->word, &c->nc.tags, mk->who, 1, 0);
+        mark_ids(mk->word, &c->nc.goals, mk->who, 2, 0);
+        mark_ids(mk->lang, &c->nc.langs, mk->who, 1, 0);
+    }
+    mark_ids(mk->word, &c->nc.tags, n, 1, 1);
+    mark_ids(mk->word, &c->nc.goals, n, 2, 1);
+    mark_ids(mk->lang, &c->nc.langs, n, 1, 1);
+    mk->who = n;
+}
+
+/* How many of mentor m's ids (distinct) carry the bit: the count shared with the marked newcomer. */
+static int
+count_marked(const uint8_t *mark, uint8_t bit, const struct feature *f, int32_t m)
+{
+    int n = 0;
+    for (int32_t k = f->off[m]; k < f->off[m + 1]; k++)
+        n += (mark[f->ids[k]] & bit) != 0;
+    return n;
+}
+
+/* Tags newcomer n shares with mentor m. */
+static int
+shared_tags(const struct ctx *c, int32_t n, int32_t m)
+{
+    mark_newcomer(c, n);
+    return count_marked(c->mk->word, 1, &c->mt.tags, m);
+}
+
 /* Score of newcomer n with mentor m (indexes), or MATCH_FORBIDDEN. */
 static int64_t
 pair_score(const struct ctx *c, int32_t n, int32_t m)
 {
-    int langs = count_shared(&c->nc.langs, n, &c->mt.langs, m);
+    mark_newcomer(c, n);
+    int langs = count_marked(c->mk->lang, 1, &c->mt.langs, m);
     if (langs == 0 && c->w.require_common_language)
         return MATCH_FORBIDDEN;
-    int tags = count_shared(&c->nc.tags, n, &c->mt.tags, m);
-    int goals = count_shared(&c->nc.goals, n, &c->mt.goals, m);
-    int overlap =
-        match_tz_overlap_minutes(c->nc.who[n]->tz_offset_min, c->mt.who[m]->tz_offset_min);
-    return compose_score(&c->w, tags, langs, overlap, goals, c->days[n]);
+    int tags = count_marked(c->mk->word, 1, &c->mt.tags, m);
+    int goals = count_marked(c->mk->word, 2, &c->mt.goals, m);
+    return compose_score(&c->w, tags, langs, tz_overlap(c, n, m), goals, c->days[n]);
 }
 
 struct cand {
@@ -1047,13 +1177,55 @@ struct pricing {
     uint8_t *full;
     int32_t *down, n_down;
     int passes;
-    /* Time zones: few distinct offsets, so the overlap of any two is a table lookup. */
-    int32_t n_zones;
-    uint8_t *zone_nc, *zone_mt; /* zone index per newcomer / mentor (PRICING_ZONES: no table) */
-    int16_t *overlap;           /* n_zones x n_zones minutes */
+    /*
+     * The per-pair bound in integer milli-points: each term rounded up
+     * (ceil of its milli-points, 0 for a negative weight), + 2 for the
+     * rounding of the score's own sum, so it is never below the score.
+     */
+    int64_t tag_m, goal_m, *tz_m; /* tz_m: per zone pair (TZ_MAX x TZ_MAX), then the widest */
+    int64_t base;                 /* the current newcomer's language and waiting terms */
 };
 
-#define PRICING_ZONES 96
+static int64_t
+milli_up(double points)
+{
+    return points > 0 ? (int64_t)ceil(points * 1000.0) : 0;
+}
+
+static int
+pricing_bound_terms(const struct ctx *c, struct pricing *p)
+{
+    const struct match_weights *w = &c->w;
+    p->tz_m = malloc(sizeof(*p->tz_m) * (TZ_MAX * TZ_MAX + 1));
+    if (p->tz_m == NULL)
+        return -1;
+    p->tag_m = milli_up(w->tag);
+    p->goal_m = milli_up(w->goal);
+    for (int32_t a = 0; a < c->tz.n; a++)
+        for (int32_t b = 0; b < c->tz.n; b++)
+            p->tz_m[a * TZ_MAX + b] = milli_up(w->tz_overlap * (c->tz.overlap[a * TZ_MAX + b] / 60.0));
+    p->tz_m[TZ_MAX * TZ_MAX] = milli_up(w->tz_overlap * ((WAKE_END - WAKE_START) / 60.0));
+    return 0;
+}
+
+/* Newcomer n's terms that do not depend on the mentor (see struct pricing). */
+static void
+pricing_base(const struct ctx *c, struct pricing *p, int32_t n)
+{
+    double wait = c->w.wait_bonus_per_day * (double)c->days[n];
+    p->base = milli_up(c->w.language) + (int64_t)ceil(wait * 1000.0) + 2;
+}
+
+/* The bound for pair (n, m) sharing `tags` tags, with pricing_base(n) set. */
+static int64_t
+pricing_pair_bound(const struct ctx *c, const struct pricing *p, int32_t n, int32_t m, int tags)
+{
+    int goals = c->nc.goals.off[n + 1] - c->nc.goals.off[n];
+    int mg = c->mt.goals.off[m + 1] - c->mt.goals.off[m];
+    uint8_t a = c->tz.nc[n], b = c->tz.mt[m];
+    int64_t tz = a == TZ_MAX || b == TZ_MAX ? p->tz_m[TZ_MAX * TZ_MAX] : p->tz_m[a * TZ_MAX + b];
+    return p->base + p->tag_m * tags + p->goal_m * (mg < goals ? mg : goals) + tz;
+}
 
 static void
 pricing_free(struct pricing *p)
@@ -1070,56 +1242,11 @@ pricing_free(struct pricing *p)
     free(p->shared);
     free(p->touched);
     free(p->best);
+    free(p->tz_m);
     free(p->old_y);
     free(p->old_z);
     free(p->full);
     free(p->down);
-    free(p->zone_nc);
-    free(p->zone_mt);
-    free(p->overlap);
-}
-
-/* Zone index of an offset, adding it while there is room; PRICING_ZONES when full. */
-static uint8_t
-pricing_zone(struct pricing *p, int *offsets, int offset)
-{
-    for (int32_t i = 0; i < p->n_zones; i++)
-        if (offsets[i] == offset)
-            return (uint8_t)i;
-    if (p->n_zones == PRICING_ZONES)
-        return PRICING_ZONES;
-    offsets[p->n_zones] = offset;
-    return (uint8_t)p->n_zones++;
-}
-
-static int
-pricing_zones(const struct ctx *c, struct pricing *p)
-{
-    int offsets[PRICING_ZONES];
-    p->zone_nc = malloc((size_t)c->nc.n + 1);
-    p->zone_mt = malloc((size_t)c->mt.n + 1);
-    p->overlap = malloc(sizeof(*p->overlap) * PRICING_ZONES * PRICING_ZONES);
-    if (p->zone_nc == NULL || p->zone_mt == NULL || p->overlap == NULL)
-        return -1;
-    for (int32_t n = 0; n < c->nc.n; n++)
-        p->zone_nc[n] = pricing_zone(p, offsets, c->nc.who[n]->tz_offset_min);
-    for (int32_t j = 0; j < c->mt.n; j++)
-        p->zone_mt[j] = pricing_zone(p, offsets, c->mt.who[j]->tz_offset_min);
-    for (int32_t a = 0; a < p->n_zones; a++)
-        for (int32_t b = 0; b < p->n_zones; b++)
-            p->overlap[a * PRICING_ZONES + b] =
-                (int16_t)match_tz_overlap_minutes(offsets[a], offsets[b]);
-    return 0;
-}
-
-/* Shared waking minutes of n and m, or the most there can be when the table is full. */
-static int
-pricing_overlap(const struct pricing *p, int32_t n, int32_t m)
-{
-    uint8_t a = p->zone_nc[n], b = p->zone_mt[m];
-    if (a == PRICING_ZONES || b == PRICING_ZONES)
-        return WAKE_END - WAKE_START;
-    return p->overlap[a * PRICING_ZONES + b];
 }
 
 static int
@@ -1159,13 +1286,13 @@ pricing_lists(const struct ctx *c, struct pricing *p)
     p->n_segs = 0;
     for (int32_t l = 0; l < L; l++) {
         int32_t from = p->post_off[l], to = p->post_off[l + 1];
-        qsort_r(p->post + from, (size_t)(to - from), sizeof(*p->post), cmp_by_zone, p->zone_mt);
+        qsort_r(p->post + from, (size_t)(to - from), sizeof(*p->post), cmp_by_zone, (void *)c->tz.mt);
         p->seg_off[l] = p->n_segs;
         for (int32_t k = from; k < to; k++) {
-            if (k > from && p->zone_mt[p->post[k]] == p->zone_mt[p->post[k - 1]])
+            if (k > from && c->tz.mt[p->post[k]] == c->tz.mt[p->post[k - 1]])
                 continue;
             p->seg_begin[p->n_segs] = k;
-            p->seg_zone[p->n_segs++] = p->zone_mt[p->post[k]];
+            p->seg_zone[p->n_segs++] = c->tz.mt[p->post[k]];
         }
     }
     p->seg_off[L] = p->n_segs;
@@ -1190,7 +1317,7 @@ pricing_init(const struct ctx *c, struct pricing *p)
     p->down = malloc(m * sizeof(*p->down));
     if (p->y == NULL || p->z == NULL || p->pot == NULL || p->stamp == NULL || p->best == NULL ||
         p->old_y == NULL || p->old_z == NULL || p->full == NULL || p->down == NULL ||
-        pricing_zones(c, p) != 0 || pricing_lists(c, p) != 0)
+        pricing_lists(c, p) != 0 || pricing_bound_terms(c, p) != 0)
         return -1;
     return 0;
 }
@@ -1276,15 +1403,6 @@ bound_of(const struct ctx *c, int32_t n, int tags, int goals, int overlap)
            1;
 }
 
-/* The bound for the pair (n, m) when it shares `tags` tags. */
-static int64_t
-score_bound(const struct ctx *c, const struct pricing *p, int32_t n, int32_t m, int tags)
-{
-    int goals = c->nc.goals.off[n + 1] - c->nc.goals.off[n];
-    int mg = c->mt.goals.off[m + 1] - c->mt.goals.off[m];
-    return bound_of(c, n, tags, mg < goals ? mg : goals, pricing_overlap(p, n, m));
-}
-
 /* Score pair (n, m) once per newcomer; keep it when it violates. */
 static void
 pricing_consider(const struct ctx *c, struct pricing *p, int32_t n, int32_t m, int32_t *len,
@@ -1294,8 +1412,8 @@ pricing_consider(const struct ctx *c, struct pricing *p, int32_t n, int32_t m, i
         return;
     p->stamp[m] = n + 1;
     /* The bound with the pair's own tag count, zone and goal count first: cheaper than a score. */
-    int tags = count_shared(&c->nc.tags, n, &c->mt.tags, m);
-    if (score_bound(c, p, n, m, tags) - p->y[n] <= p->z[m])
+    int tags = shared_tags(c, n, m);
+    if (pricing_pair_bound(c, p, n, m, tags) - p->y[n] <= p->z[m])
         return;
     (*scored)++;
     int64_t sc = pair_score(c, n, m);
@@ -1312,12 +1430,11 @@ pricing_list(const struct ctx *c, struct pricing *p, int32_t n, int32_t l, int t
              int32_t *len, size_t *scored)
 {
     int goals = c->nc.goals.off[n + 1] - c->nc.goals.off[n];
-    uint8_t zn = p->zone_nc[n];
+    uint8_t zn = c->tz.nc[n];
     for (int32_t g = p->seg_off[l]; g < p->seg_off[l + 1]; g++) {
         uint8_t zm = p->seg_zone[g];
-        int overlap = zn == PRICING_ZONES || zm == PRICING_ZONES
-                          ? WAKE_END - WAKE_START
-                          : p->overlap[zn * PRICING_ZONES + zm];
+        int overlap = zn == TZ_MAX || zm == TZ_MAX ? WAKE_END - WAKE_START
+                                                   : c->tz.overlap[zn * TZ_MAX + zm];
         int64_t lim = bound_of(c, n, tags, goals, overlap) - p->y[n];
         for (int32_t k = p->seg_begin[g]; k < p->seg_begin[g + 1] && p->z[p->post[k]] < lim; k++)
             pricing_consider(c, p, n, p->post[k], len, scored);
@@ -1376,6 +1493,7 @@ pricing_pass(struct ctx *c, struct pricing *p, size_t *scored)
     int all = p->passes == 0 || p->n_down > c->mt.n / 4;
     for (int32_t n = 0; n < c->nc.n; n++) {
         int32_t len = 0;
+        pricing_base(c, p, n);
         if (all || p->full[n]) {
             len = pricing_newcomer(c, p, n, scored);
         } else {
