@@ -392,6 +392,57 @@ def bench_breakdown(bed, n):
     return out
 
 
+# ---- memory for a big mail ----
+
+def put_mail(bed, name, body_bytes):
+    """One mail into mentors' Maildir/new: a join, padded with body_bytes of text."""
+    md = bed.maildir("mentors")
+    for sub in ("new", "cur", "tmp"):
+        os.makedirs(os.path.join(md, sub), exist_ok=True)
+    path = os.path.join(md, "new", "%d.%s.bench" % (int(time.time()), name))
+    line = "All work and no play makes a very long mail indeed, line after line.\r\n"
+    with open(path, "w", newline="") as f:
+        f.write("From: %s <%s@example.org>\r\nTo: mentors@example.test\r\nSubject: join\r\n"
+                "Date: %s\r\nMessage-ID: <%s.%d@example.org>\r\nMIME-Version: 1.0\r\n"
+                "Content-Type: text/plain; charset=utf-8\r\n\r\nHello, I would like a mentor.\r\n"
+                % (name, name, email.utils.formatdate(), name, int(time.time())))
+        written = 0
+        while written < body_bytes:
+            f.write(line)
+            written += len(line)
+    os.chown(path, bed.mail_uid, bed.mail_gid)
+
+
+def peak_rss_once(bed, cfg):
+    """Peak RSS (kB) of one `mentord --once`, from wait4's rusage of that process alone."""
+    p = subprocess.Popen([bed.bin("mentord"), "-c", cfg, "--once"], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    _, status, ru = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode != 0:
+        raise RuntimeError("mentord --once exited %d" % p.returncode)
+    return ru.ru_maxrss
+
+
+def bench_bigmail(bed, repeat, big_mb=50):
+    """Peak RSS of mentord --once over an inbox of one small join, and of the
+    same plus one big_mb MB mail (over max_message_size, 10 MB): A B A B."""
+    rows = {"small": [], "big": []}
+    for rep in range(repeat):
+        for label in ("small", "big"):
+            bed.reset()
+            put_mail(bed, "small%d" % rep, 0)
+            if label == "big":
+                put_mail(bed, "big%d" % rep, big_mb << 20)
+            subprocess.run(["chown", "-R", "%d:%d" % (bed.mail_uid, bed.mail_gid),
+                            bed.maildir("mentors")], check=True)
+            cfg, _ = bed.config("bigmail", bed.sink_port)
+            rows[label].append(peak_rss_once(bed, cfg))
+        log("bigmail %d/%d: peak RSS %d kB without, %d kB with a %d MB mail"
+            % (rep + 1, repeat, rows["small"][-1], rows["big"][-1], big_mb))
+    return {"small": rows["small"], "big": rows["big"], "mb": big_mb}
+
+
 # ---- send ----
 
 def outbox_message(db):
@@ -652,6 +703,8 @@ def main():
             res["latency"] = bench_latency(bed, LAT_USERS)
         if "memory" in only:
             res["memory"] = bench_memory(bed, a.mem_n or a.n, a.members)
+        if "bigmail" in only:
+            res["bigmail"] = bench_bigmail(bed, a.repeat)
     finally:
         bed.stop()
     report(res, a)
@@ -727,6 +780,17 @@ def report(res, a):
             rss, hwm = r[key]
             lines.append("| RSS %s | %.1f MB (peak %.1f MB) | - | - | < 16 MB | %s |"
                          % (what, rss / 1024.0, hwm / 1024.0, "yes" if rss < 16384 else "**no**"))
+    if "bigmail" in res:
+        r = res["bigmail"]
+        lines += ["", "| peak RSS of `mentord --once` | runs (kB, A B A B order) | median |",
+                  "|---|---|---|",
+                  "| inbox: one join | %s | %.1f MB |"
+                  % (", ".join(str(x) for x in r["small"]), statistics.median(r["small"]) / 1024.0),
+                  "| inbox: one join and one %d MB mail | %s | %.1f MB |"
+                  % (r["mb"], ", ".join(str(x) for x in r["big"]),
+                     statistics.median(r["big"]) / 1024.0),
+                  "| difference | | %.1f MB |"
+                  % ((statistics.median(r["big"]) - statistics.median(r["small"])) / 1024.0)]
     if "breakdown" in res:
         lines.append("")
         lines.append("| ingest breakdown (N=%d) | seconds | ms per mail |" % a.n)
