@@ -463,10 +463,14 @@ struct marks {
     int32_t who; /* the marked newcomer, -1: none */
 };
 
+struct pricing;
+static void pricing_free(struct pricing *p);
+
 struct ctx {
     const struct match_input *in;
     struct tz_table tz;
     struct marks *mk;
+    struct pricing *pr; /* mentor lists by tag and zone (pricing), also for candidates */
     struct match_weights w;
     struct vocab words, languages;
     struct side nc, mt; /* eligible newcomers; mentors with free slots */
@@ -659,6 +663,9 @@ ctx_free(struct ctx *c)
         free(c->mk->lang);
     }
     free(c->mk);
+    if (c->pr != NULL)
+        pricing_free(c->pr);
+    free(c->pr);
     mcf_free(c->graph);
 }
 
@@ -877,7 +884,16 @@ struct search {
     struct cand *topk;
     struct cand *topr; /* mt.n * top_r */
     int32_t *topr_len;
+    struct seg_entry *ent; /* candidates_bounded: segments by bound */
 };
+
+struct seg_entry {
+    int64_t bound;
+    int32_t seg;
+};
+
+static int32_t candidates_bounded(const struct ctx *c, struct search *s, int32_t n);
+static int pricing_new(struct ctx *c);
 
 static void
 search_free(struct search *s)
@@ -889,6 +905,7 @@ search_free(struct search *s)
     free(s->topk);
     free(s->topr);
     free(s->topr_len);
+    free(s->ent);
 }
 
 static int
@@ -923,6 +940,8 @@ search_init(const struct ctx *c, struct search *s)
     if (s->stamp == NULL || s->touched == NULL || s->topk == NULL || s->topr == NULL ||
         s->topr_len == NULL)
         return -1;
+    if (c->pr != NULL) /* the pricing's lists order the search */
+        return (s->ent = malloc(sizeof(*s->ent) * 65 * (TZ_MAX + 1))) != NULL ? 0 : -1;
     return c->mt.n > c->w.scan_limit ? build_index(c, s) : 0;
 }
 
@@ -958,28 +977,34 @@ gather(const struct ctx *c, struct search *s, int32_t n)
     return count;
 }
 
+/* Score pair (n, m) into n's top_k and m's top_r. */
+static void
+cand_score(const struct ctx *c, struct search *s, int32_t n, int32_t m, int32_t *k_len)
+{
+    int64_t sc = pair_score(c, n, m);
+    if (sc == MATCH_FORBIDDEN || sc <= 0)
+        return;
+    uint32_t tie = cand_tie(n, m);
+    struct cand x = {sc, tie, m}, y = {sc, tie, n};
+    struct cand *r = s->topr + (size_t)m * (size_t)c->w.top_r;
+    int k_in = *k_len < c->w.top_k || cand_better(&x, &s->topk[*k_len - 1]);
+    int r_in =
+        s->topr_len[m] < c->w.top_r || (c->w.top_r > 0 && cand_better(&y, &r[c->w.top_r - 1]));
+    if ((!k_in && !r_in) || is_blocked(c, c->nc.who[n]->id, c->mt.who[m]->id))
+        return;
+    cand_insert(s->topk, k_len, c->w.top_k, x);
+    cand_insert(r, &s->topr_len[m], c->w.top_r, y);
+}
+
 /* Score newcomer n against its gathered mentors; fill topk and the mentors' top-r. */
 static int32_t
 score_newcomer(const struct ctx *c, struct search *s, int32_t n)
 {
+    if (c->pr != NULL)
+        return candidates_bounded(c, s, n);
     int32_t count = gather(c, s, n), k_len = 0;
-    int64_t nid = c->nc.who[n]->id;
-    for (int32_t i = 0; i < count; i++) {
-        int32_t m = s->touched[i];
-        int64_t sc = pair_score(c, n, m);
-        if (sc == MATCH_FORBIDDEN || sc <= 0)
-            continue;
-        uint32_t tie = cand_tie(n, m);
-        struct cand x = {sc, tie, m}, y = {sc, tie, n};
-        struct cand *r = s->topr + (size_t)m * (size_t)c->w.top_r;
-        int k_in = k_len < c->w.top_k || cand_better(&x, &s->topk[k_len - 1]);
-        int r_in =
-            s->topr_len[m] < c->w.top_r || (c->w.top_r > 0 && cand_better(&y, &r[c->w.top_r - 1]));
-        if ((!k_in && !r_in) || is_blocked(c, nid, c->mt.who[m]->id))
-            continue;
-        cand_insert(s->topk, &k_len, c->w.top_k, x);
-        cand_insert(r, &s->topr_len[m], c->w.top_r, y);
-    }
+    for (int32_t i = 0; i < count; i++)
+        cand_score(c, s, n, s->touched[i], &k_len);
     return k_len;
 }
 
@@ -1043,6 +1068,9 @@ build_graph(struct ctx *c, char *err, size_t errlen)
     memset(&s, 0, sizeof(s));
     int32_t *first_arc = malloc(((size_t)c->nc.n + 1) * sizeof(*first_arc));
     int rc = -1;
+    /* Large pools: candidates come from the pricing's lists, best bound first. */
+    if (c->mt.n > c->w.scan_limit && pricing_new(c) != 0)
+        first_arc = (free(first_arc), NULL);
     if (c->graph != NULL && first_arc != NULL && search_init(c, &s) == 0)
         rc = build_graph_arcs(c, &s, first_arc);
     search_free(&s);
@@ -1441,6 +1469,25 @@ pricing_list(const struct ctx *c, struct pricing *p, int32_t n, int32_t l, int t
     }
 }
 
+/* n's tag ids (64 at most), most common first; returns how many. */
+static int32_t
+tag_order(const struct ctx *c, const struct pricing *p, int32_t n, int32_t *order)
+{
+    const struct feature *t = &c->nc.tags;
+    int32_t n_tags = t->off[n + 1] - t->off[n];
+    if (n_tags > 64)
+        n_tags = 64; /* the others count in the all-mentor list's bound */
+    for (int32_t i = 0; i < n_tags; i++) {
+        int32_t w = t->ids[t->off[n] + i], size = p->post_off[w + 1] - p->post_off[w], j = i;
+        while (j > 0 && p->post_off[order[j - 1] + 1] - p->post_off[order[j - 1]] < size) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = w;
+    }
+    return n_tags;
+}
+
 /*
  * Pairs of newcomer n that violate, most violated first (top_k at most).
  *
@@ -1456,18 +1503,8 @@ static int32_t
 pricing_newcomer(const struct ctx *c, struct pricing *p, int32_t n, size_t *scored)
 {
     const struct feature *t = &c->nc.tags;
-    int32_t len = 0, order[64], n_tags = t->off[n + 1] - t->off[n];
-    int all_tags = n_tags;
-    if (n_tags > 64)
-        n_tags = 64; /* the others count in the all-mentor list's bound */
-    for (int32_t i = 0; i < n_tags; i++) { /* most common first */
-        int32_t w = t->ids[t->off[n] + i], size = p->post_off[w + 1] - p->post_off[w], j = i;
-        while (j > 0 && p->post_off[order[j - 1] + 1] - p->post_off[order[j - 1]] < size) {
-            order[j] = order[j - 1];
-            j--;
-        }
-        order[j] = w;
-    }
+    int32_t len = 0, order[64], n_tags = tag_order(c, p, n, order);
+    int all_tags = t->off[n + 1] - t->off[n];
     for (int32_t i = 0; i < n_tags; i++)
         pricing_list(c, p, n, order[i], i + 1, &len, scored);
     pricing_list(c, p, n, p->n_words, all_tags > 64 ? all_tags : 0, &len, scored);
@@ -1511,6 +1548,81 @@ pricing_pass(struct ctx *c, struct pricing *p, size_t *scored)
     }
     p->passes++;
     return added;
+}
+
+/* The pricing state in c->pr (the lists are built once per round). */
+static int
+pricing_new(struct ctx *c)
+{
+    c->pr = calloc(1, sizeof(*c->pr));
+    if (c->pr == NULL)
+        return -1;
+    return pricing_init(c, c->pr);
+}
+
+static int
+cmp_entry(const void *a, const void *b)
+{
+    const struct seg_entry *x = a, *y = b;
+    if (x->bound != y->bound)
+        return (x->bound < y->bound) - (x->bound > y->bound); /* highest first */
+    return (x->seg > y->seg) - (x->seg < y->seg);
+}
+
+/* n's lists' segments into s->ent with their bounds; returns how many. */
+static int32_t
+candidate_segments(const struct ctx *c, struct search *s, int32_t n)
+{
+    const struct pricing *p = c->pr;
+    int32_t order[64], n_tags = tag_order(c, p, n, order), count = 0;
+    int32_t all_tags = c->nc.tags.off[n + 1] - c->nc.tags.off[n];
+    int goals = c->nc.goals.off[n + 1] - c->nc.goals.off[n];
+    uint8_t zn = c->tz.nc[n];
+    for (int32_t i = 0; i <= n_tags; i++) {
+        int32_t l = i < n_tags ? order[i] : p->n_words;
+        int tags = i < n_tags ? i + 1 : all_tags > 64 ? all_tags : 0;
+        for (int32_t g = p->seg_off[l]; g < p->seg_off[l + 1]; g++) {
+            uint8_t zm = p->seg_zone[g];
+            int overlap = zn == TZ_MAX || zm == TZ_MAX ? WAKE_END - WAKE_START
+                                                       : c->tz.overlap[zn * TZ_MAX + zm];
+            s->ent[count].bound = bound_of(c, n, tags, goals, overlap);
+            s->ent[count++].seg = g;
+        }
+    }
+    qsort(s->ent, (size_t)count, sizeof(*s->ent), cmp_entry);
+    return count;
+}
+
+/*
+ * Candidates of newcomer n in a large pool: the mentor lists of its tags and
+ * the list of all mentors, cut by time zone (the pricing's, see there), read
+ * segment by segment from the highest score bound down.  The bounds are the
+ * pricing's (prefix filtering: a mentor is met in the list of its rarest
+ * shared tag, whose bound holds for it), so once the next segment's bound is
+ * below n's top_k-th score no unread mentor can enter: the top_k are exact,
+ * unless scan_limit mentors were scored first.  Either way the pricing then
+ * covers every pair left out.
+ */
+static int32_t
+candidates_bounded(const struct ctx *c, struct search *s, int32_t n)
+{
+    const struct pricing *p = c->pr;
+    int32_t count = candidate_segments(c, s, n), k_len = 0, scored = 0;
+    for (int32_t e = 0; e < count && scored < c->w.scan_limit; e++) {
+        if (k_len == c->w.top_k && s->ent[e].bound < s->topk[k_len - 1].score)
+            break;
+        int32_t g = s->ent[e].seg;
+        for (int32_t k = p->seg_begin[g]; k < p->seg_begin[g + 1] && scored < c->w.scan_limit;
+             k++) {
+            int32_t m = p->post[k];
+            if (s->stamp[m] == n + 1)
+                continue;
+            s->stamp[m] = n + 1;
+            scored++;
+            cand_score(c, s, n, m, &k_len);
+        }
+    }
+    return k_len;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1751,8 +1863,8 @@ match_result_free(struct match_result *r)
 static int
 solve_and_price(struct ctx *c, struct match_result *out, char *why, size_t whylen)
 {
-    struct pricing p;
-    int rc = pricing_init(c, &p);
+    int rc = c->pr == NULL ? pricing_new(c) : 0;
+    struct pricing *pp = c->pr;
     if (rc != 0)
         snprintf(why, whylen, "out of memory for pricing");
     for (int round = 0; rc == 0; round++) {
@@ -1763,8 +1875,8 @@ solve_and_price(struct ctx *c, struct match_result *out, char *why, size_t whyle
         double t_priced = now_seconds();
         assign_from_flow(c);
         int64_t added = -1;
-        if (pricing_prices(c, &p, why, whylen) == 0)
-            added = pricing_pass(c, &p, &out->n_priced);
+        if (pricing_prices(c, pp, why, whylen) == 0)
+            added = pricing_pass(c, pp, &out->n_priced);
         else
             rc = -1;
         out->seconds_pricing += now_seconds() - t_priced;
@@ -1783,7 +1895,6 @@ solve_and_price(struct ctx *c, struct match_result *out, char *why, size_t whyle
         c->n_candidates += (size_t)added;
         out->pricing_rounds = round + 1;
     }
-    pricing_free(&p);
     return rc;
 }
 
