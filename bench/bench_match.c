@@ -145,7 +145,13 @@ bench_size(const char *lemon_prog, const char *dir, size_t nn, size_t nm, int sa
     FILE *f = fopen(file, "w");
     if (f == NULL)
         return perror(file), -1;
+    /* BENCH_SCAN_LIMIT: try another [matching] scan_limit (the result is the same optimum). */
+    struct match_weights w;
+    match_weights_default(&w);
+    if (getenv("BENCH_SCAN_LIMIT") != NULL)
+        w.scan_limit = atoi(getenv("BENCH_SCAN_LIMIT"));
     struct match_input in = {.people = c.people,
+                             .weights = &w,
                              .n_people = nn + nm,
                              .blocked = c.history,
                              .n_blocked = c.n_history,

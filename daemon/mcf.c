@@ -73,6 +73,7 @@ struct tree {
     int32_t in_arc, join, u_in, v_in, u_out, v_out;
     int64_t delta;
     int32_t block, next_pos; /* block search */
+    int32_t first_new;       /* the first arc added since the last solve */
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -809,6 +810,25 @@ find_entering(const struct mcf *g, struct tree *t)
 }
 
 /*
+ * The most negative reduced cost among arcs [from, to) only: after a warm
+ * start the arcs just added are where the pivots are, and scanning them
+ * alone is far cheaper than block search over the whole graph.
+ */
+static int
+find_entering_in(const struct mcf *g, struct tree *t, int32_t from, int32_t to)
+{
+    int64_t min = 0;
+    for (int32_t e = from; e < to; e++) {
+        int64_t c = t->state[e] * reduced(g, t, e);
+        if (c < min) {
+            min = c;
+            t->in_arc = e;
+        }
+    }
+    return min < 0;
+}
+
+/*
  * Start heuristic: LEMON's (for each demand node, pivot in its cheapest
  * incoming arc), then for each supply node its cheapest arc straight to a
  * demand node, so supplies leave the artificial arcs without a search (in the
@@ -893,6 +913,7 @@ tree_extend(struct mcf *g, struct tree *t)
     t->m = new_m;
     if (d > 0)
         t->next_pos = old_m; /* the new arcs are the likeliest to enter */
+    t->first_new = old_m;
     return 0;
 }
 
@@ -919,11 +940,15 @@ run_simplex(struct mcf *g, int cold, char *err, size_t errlen)
     } else if (tree_extend(g, t) != 0) {
         goto nomem;
     }
+    int32_t new_from = cold ? t->m : t->first_new;
     t->block = (int32_t)(0.2 * sqrt((double)t->m)); /* LEMON: 1.0; 0.2 was fastest here */
     if (t->block < 10)
         t->block = 10;
     if (cold && t->m > 0)
         rc = initial_pivots(g, t, err, errlen);
+    /* Warm: the new arcs first, then block search over everything proves the optimum. */
+    while (rc == 0 && new_from < t->m && find_entering_in(g, t, new_from, t->m))
+        rc = pivot(g, t, err, errlen);
     while (rc == 0 && t->m > 0 && find_entering(g, t))
         rc = pivot(g, t, err, errlen);
     if (rc == 0)
