@@ -810,21 +810,33 @@ find_entering(const struct mcf *g, struct tree *t)
 }
 
 /*
- * The most negative reduced cost among arcs [from, to) only: after a warm
- * start the arcs just added are where the pivots are, and scanning them
- * alone is far cheaper than block search over the whole graph.
+ * Block search among arcs [from, to) only, from *at on: after a warm start
+ * the arcs just added are where the pivots are, and searching them alone is
+ * far cheaper than searching the whole graph.
  */
 static int
-find_entering_in(const struct mcf *g, struct tree *t, int32_t from, int32_t to)
+find_entering_in(const struct mcf *g, struct tree *t, int32_t from, int32_t to, int32_t *at)
 {
+    int32_t n = to - from, block = (int32_t)(0.2 * sqrt((double)n)), e = *at;
+    if (block < 10)
+        block = 10;
     int64_t min = 0;
-    for (int32_t e = from; e < to; e++) {
+    int32_t cnt = block;
+    for (int32_t seen = 0; seen < n; seen++) {
         int64_t c = t->state[e] * reduced(g, t, e);
         if (c < min) {
             min = c;
             t->in_arc = e;
         }
+        if (++e == to)
+            e = from;
+        if (--cnt == 0) {
+            if (min < 0)
+                break;
+            cnt = block;
+        }
     }
+    *at = e;
     return min < 0;
 }
 
@@ -947,7 +959,8 @@ run_simplex(struct mcf *g, int cold, char *err, size_t errlen)
     if (cold && t->m > 0)
         rc = initial_pivots(g, t, err, errlen);
     /* Warm: the new arcs first, then block search over everything proves the optimum. */
-    while (rc == 0 && new_from < t->m && find_entering_in(g, t, new_from, t->m))
+    int32_t at = new_from;
+    while (rc == 0 && new_from < t->m && find_entering_in(g, t, new_from, t->m, &at))
         rc = pivot(g, t, err, errlen);
     while (rc == 0 && t->m > 0 && find_entering(g, t))
         rc = pivot(g, t, err, errlen);
