@@ -49,9 +49,11 @@
  * graph is returned (mcf.h: a fixed arc order, first arc on ties).
  *
  * Candidates: when there are at most scan_limit mentors every mentor is scored
- * for every newcomer (so top_k is exact).  Above that, a newcomer is scored
- * against the mentors sharing a tag with them, rarest tag first, up to
- * scan_limit mentors.  Either way pricing then covers every other pair.
+ * for every newcomer (so top_k is exact).  Above that, an inverted index
+ * (mentors by tag and by time zone, and all mentors by time zone) is read
+ * list segment by list segment from the highest score bound down, until no
+ * unread mentor can enter the newcomer's top_k or scan_limit mentors were
+ * scored.  Either way pricing then covers every other pair.
  *
  * Modes: match_solve makes one-to-one pairs (also used for rotation and
  * buddies, which differ only in who takes part and for how long).
