@@ -783,7 +783,7 @@ config_set_defaults(struct config *cfg)
     cfg->matching.require_common_language = 1;
     cfg->matching.top_k = 20;
     cfg->matching.top_r = 5;
-    cfg->matching.scan_limit = 1000; /* match_weights_default's */
+    cfg->matching.scan_limit = 250; /* match_weights_default's */
     cfg->lifecycle.length = 12 * 7 * DAY;
     cfg->lifecycle.quiet_start = 21;
     cfg->lifecycle.quiet_end = 8;

@@ -69,7 +69,7 @@ match_weights_default(struct match_weights *w)
     w->require_common_language = 1;
     w->top_k = 20;
     w->top_r = 5;
-    w->scan_limit = 1000;
+    w->scan_limit = 250;
 }
 
 /* ------------------------------------------------------------------ */
@@ -448,7 +448,7 @@ struct side {
 struct tz_table {
     int32_t n;
     int offsets[TZ_MAX];
-    uint8_t *nc, *mt;  /* zone index per newcomer / mentor */
+    uint8_t *nc, *mt; /* zone index per newcomer / mentor */
     int16_t *overlap; /* TZ_MAX x TZ_MAX minutes */
 };
 
@@ -697,7 +697,8 @@ tz_build(struct ctx *c)
         t->mt[m] = tz_index(t, c->mt.who[m]->tz_offset_min);
     for (int32_t a = 0; a < t->n; a++)
         for (int32_t b = 0; b < t->n; b++)
-            t->overlap[a * TZ_MAX + b] = (int16_t)match_tz_overlap_minutes(t->offsets[a], t->offsets[b]);
+            t->overlap[a * TZ_MAX + b] =
+                (int16_t)match_tz_overlap_minutes(t->offsets[a], t->offsets[b]);
     return 0;
 }
 
@@ -799,7 +800,8 @@ mark_newcomer(const struct ctx *c, int32_t n)
     mk->who = n;
 }
 
-/* How many of mentor m's ids (distinct) carry the bit: the count shared with the marked newcomer. */
+/* How many of mentor m's ids (distinct) carry the bit: the count shared with the marked newcomer.
+ */
 static int
 count_marked(const uint8_t *mark, uint8_t bit, const struct feature *f, int32_t m)
 {
@@ -1181,7 +1183,7 @@ assign_greedy(struct ctx *c)
  * z_m < B0(n) - y_n on the whole list can violate: only they are scored.
  */
 struct pricing {
-    int64_t *y, *z, *pot;       /* prices; potentials of the checked certificate */
+    int64_t *y, *z, *pot; /* prices; potentials of the checked certificate */
     /*
      * Lists of mentors: one per tag id (the mentors who have it) and, last,
      * one of every mentor.  Each list is cut into segments of one time zone
@@ -1193,10 +1195,10 @@ struct pricing {
     int32_t *seg_begin;       /* segment s: post[seg_begin[s] .. seg_begin[s + 1]) */
     uint8_t *seg_zone;
     int32_t n_words, n_segs;
-    int32_t *stamp;             /* per mentor: newcomer + 1 that last scored it */
-    uint8_t *shared;            /* per mentor: tags shared with the newcomer (capped at 255) */
-    int32_t *touched;           /* mentors with shared[] set */
-    struct cand *best;          /* one newcomer's most violated pairs, top_k at most */
+    int32_t *stamp;    /* per mentor: newcomer + 1 that last scored it */
+    uint8_t *shared;   /* per mentor: tags shared with the newcomer (capped at 255) */
+    int32_t *touched;  /* mentors with shared[] set */
+    struct cand *best; /* one newcomer's most violated pairs, top_k at most */
     /*
      * Passes after the first (see pricing_pass): last pass's prices, the
      * newcomers to price in full, the mentors whose price went down.
@@ -1231,7 +1233,8 @@ pricing_bound_terms(const struct ctx *c, struct pricing *p)
     p->goal_m = milli_up(w->goal);
     for (int32_t a = 0; a < c->tz.n; a++)
         for (int32_t b = 0; b < c->tz.n; b++)
-            p->tz_m[a * TZ_MAX + b] = milli_up(w->tz_overlap * (c->tz.overlap[a * TZ_MAX + b] / 60.0));
+            p->tz_m[a * TZ_MAX + b] =
+                milli_up(w->tz_overlap * (c->tz.overlap[a * TZ_MAX + b] / 60.0));
     p->tz_m[TZ_MAX * TZ_MAX] = milli_up(w->tz_overlap * ((WAKE_END - WAKE_START) / 60.0));
     return 0;
 }
@@ -1314,7 +1317,8 @@ pricing_lists(const struct ctx *c, struct pricing *p)
     p->n_segs = 0;
     for (int32_t l = 0; l < L; l++) {
         int32_t from = p->post_off[l], to = p->post_off[l + 1];
-        qsort_r(p->post + from, (size_t)(to - from), sizeof(*p->post), cmp_by_zone, (void *)c->tz.mt);
+        qsort_r(p->post + from, (size_t)(to - from), sizeof(*p->post), cmp_by_zone,
+                (void *)c->tz.mt);
         p->seg_off[l] = p->n_segs;
         for (int32_t k = from; k < to; k++) {
             if (k > from && c->tz.mt[p->post[k]] == c->tz.mt[p->post[k - 1]])
@@ -1454,15 +1458,15 @@ pricing_consider(const struct ctx *c, struct pricing *p, int32_t n, int32_t m, i
 
 /* Read one list's segments, each while z < its bound minus y_n. */
 static void
-pricing_list(const struct ctx *c, struct pricing *p, int32_t n, int32_t l, int tags,
-             int32_t *len, size_t *scored)
+pricing_list(const struct ctx *c, struct pricing *p, int32_t n, int32_t l, int tags, int32_t *len,
+             size_t *scored)
 {
     int goals = c->nc.goals.off[n + 1] - c->nc.goals.off[n];
     uint8_t zn = c->tz.nc[n];
     for (int32_t g = p->seg_off[l]; g < p->seg_off[l + 1]; g++) {
         uint8_t zm = p->seg_zone[g];
-        int overlap = zn == TZ_MAX || zm == TZ_MAX ? WAKE_END - WAKE_START
-                                                   : c->tz.overlap[zn * TZ_MAX + zm];
+        int overlap =
+            zn == TZ_MAX || zm == TZ_MAX ? WAKE_END - WAKE_START : c->tz.overlap[zn * TZ_MAX + zm];
         int64_t lim = bound_of(c, n, tags, goals, overlap) - p->y[n];
         for (int32_t k = p->seg_begin[g]; k < p->seg_begin[g + 1] && p->z[p->post[k]] < lim; k++)
             pricing_consider(c, p, n, p->post[k], len, scored);
@@ -1926,7 +1930,8 @@ run(const struct match_input *in, struct match_result *out, int greedy, char *er
     }
     if (rc == 0 && c.nc.n > 0 && greedy && assign_greedy(&c) != 0)
         rc = -1, set_err(err, errlen, "match: out of memory in the greedy assignment");
-    if (rc == 0 && c.graph != NULL && in->dimacs != NULL && mcf_write_dimacs(c.graph, in->dimacs) != 0)
+    if (rc == 0 && c.graph != NULL && in->dimacs != NULL &&
+        mcf_write_dimacs(c.graph, in->dimacs) != 0)
         log_warn("match: could not write the candidate graph");
     out->seconds_candidates = t1 - t0;
     out->seconds_solve = now_seconds() - t1 - out->seconds_pricing;

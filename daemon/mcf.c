@@ -57,9 +57,9 @@ struct mcf {
     int32_t *supply;
     int64_t *pot;
     int64_t total_cost;
-    int32_t mix;   /* stride of the mixed arc order, 0 before the solve */
-    int32_t mixed; /* arcs in the mixed order; arcs added after a solve keep theirs */
-    int64_t art_c; /* largest |cost| the artificial arcs' cost was chosen for */
+    int32_t mix;       /* stride of the mixed arc order, 0 before the solve */
+    int32_t mixed;     /* arcs in the mixed order; arcs added after a solve keep theirs */
+    int64_t art_c;     /* largest |cost| the artificial arcs' cost was chosen for */
     struct tree *tree; /* the last optimal basis, kept for a warm re-solve */
     int solved;
 };

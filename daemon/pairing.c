@@ -839,11 +839,13 @@ pairing_print_certificate(const struct match_result *res, FILE *out)
         fprintf(out,
                 "optimal over all %zu x %zu eligible pairs (newcomers x mentors with free places; "
                 "%zu pairs solved, %d pricing round%s)\n",
-                res->n_newcomers, res->n_mentors, res->n_candidates, res->pricing_rounds, res->pricing_rounds == 1 ? "" : "s");
+                res->n_newcomers, res->n_mentors, res->n_candidates, res->pricing_rounds,
+                res->pricing_rounds == 1 ? "" : "s");
     else
         fprintf(out, "not certified optimal: %s\n",
-                res->used_greedy ? "the solver failed and the greedy assignment was used (see the log)"
-                                 : "greedy assignment");
+                res->used_greedy
+                    ? "the solver failed and the greedy assignment was used (see the log)"
+                    : "greedy assignment");
 }
 
 static void

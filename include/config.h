@@ -88,7 +88,7 @@ struct config_matching {
     double tag, language, tz_overlap, goal, wait_bonus_per_day, load_penalty; /* weights */
     int require_common_language;                                              /* default yes */
     int top_k, top_r; /* candidates per newcomer / per mentor; 20 / 5 (0: none) */
-    int scan_limit;   /* mentors scored per newcomer for its candidates; 1000 */
+    int scan_limit;   /* mentors scored per newcomer for its candidates; 250 */
     char *synonyms;   /* "js=javascript, k8s=kubernetes"; default none */
 };
 

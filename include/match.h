@@ -127,7 +127,7 @@ struct match_weights {
     int require_common_language; /* hard rule (1) */
     int top_k;                   /* candidate mentors per newcomer (20) */
     int top_r;                   /* candidate newcomers per mentor with free slots (5) */
-    int scan_limit;              /* mentors scored per newcomer for candidates (1000) */
+    int scan_limit;              /* mentors scored per newcomer for candidates (250) */
 };
 
 struct match_input {

@@ -275,7 +275,7 @@ test_programme_sections(void **state)
     /* top_r = 0 is kept (no per-mentor candidates); scan_limit is a key of its own */
     expect_ok(fx, BASE "[matching]\nmode = pairs\n");
     assert_int_equal(fx->cfg.matching.top_r, 5);
-    assert_int_equal(fx->cfg.matching.scan_limit, 1000);
+    assert_int_equal(fx->cfg.matching.scan_limit, 250);
     expect_ok(fx, BASE "[matching]\ntop_r = 0\nscan_limit = 4000\n");
     assert_int_equal(fx->cfg.matching.top_r, 0);
     assert_int_equal(fx->cfg.matching.scan_limit, 4000);
