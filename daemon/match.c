@@ -1615,10 +1615,15 @@ candidates_bounded(const struct ctx *c, struct search *s, int32_t n)
     for (int32_t e = 0; e < count && scored < c->w.scan_limit; e++) {
         if (k_len == c->w.top_k && s->ent[e].bound < s->topk[k_len - 1].score)
             break;
-        int32_t g = s->ent[e].seg;
-        for (int32_t k = p->seg_begin[g]; k < p->seg_begin[g + 1] && scored < c->w.scan_limit;
-             k++) {
-            int32_t m = p->post[k];
+        int32_t g = s->ent[e].seg, from = p->seg_begin[g], len = p->seg_begin[g + 1] - from;
+        /*
+         * Within a segment every mentor has the same bound: start at a place
+         * of the newcomer's own, so that where scan_limit cuts, newcomers who
+         * rank mentors alike still look at different ones.
+         */
+        int32_t start = (int32_t)(cand_tie(n, g) % (uint32_t)len);
+        for (int32_t i = 0; i < len && scored < c->w.scan_limit; i++) {
+            int32_t m = p->post[from + (start + i) % len];
             if (s->stamp[m] == n + 1)
                 continue;
             s->stamp[m] = n + 1;
