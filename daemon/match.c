@@ -1443,7 +1443,11 @@ pricing_consider(const struct ctx *c, struct pricing *p, int32_t n, int32_t m, i
     if (p->stamp[m] == n + 1)
         return;
     p->stamp[m] = n + 1;
-    /* The bound with the pair's own tag count, zone and goal count first: cheaper than a score. */
+    /* Forbidden without a shared language, then the bound with the pair's own tag count, zone
+     * and goal count: both cheaper than a score. */
+    mark_newcomer(c, n);
+    if (c->w.require_common_language && count_marked(c->mk->lang, 1, &c->mt.langs, m) == 0)
+        return;
     int tags = shared_tags(c, n, m);
     if (pricing_pair_bound(c, p, n, m, tags) - p->y[n] <= p->z[m])
         return;
