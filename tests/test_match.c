@@ -480,6 +480,35 @@ test_certified_adversarial(void **state)
     uniform_pool_free(&u);
 }
 
+/* Edge cases: nobody to pair with, no shared language, one side empty. */
+static void
+test_certified_edges(void **state)
+{
+    (void)state;
+    struct match_weights w;
+    match_weights_default(&w);
+    w.scan_limit = 1; /* the list path even with two mentors */
+    struct uniform_pool u;
+    uniform_pool(&u, 5, 0, 1, 1, 1); /* newcomers only */
+    assert_full_optimum(&u, 5, &w, 0);
+    uniform_pool_free(&u);
+    uniform_pool(&u, 0, 5, 1, 1, 1); /* mentors only */
+    struct match_input in = {.people = u.people, .n_people = 5, .weights = &w, .now = NOW};
+    struct match_result r;
+    char err[256] = "";
+    assert_int_equal(match_solve(&in, &r, err, sizeof(err)), 0);
+    assert_true(r.certified);
+    assert_int_equal(r.n_pairs, 0);
+    match_result_free(&r);
+    uniform_pool_free(&u);
+    static const char *const de[] = {"German"};
+    uniform_pool(&u, 6, 3, 2, 1, 1); /* no shared language: nothing is eligible */
+    for (int i = 0; i < 6; i++)
+        u.people[i].languages = de;
+    assert_full_optimum(&u, 9, &w, 0);
+    uniform_pool_free(&u);
+}
+
 /* Many random pools and weights, tiny candidate lists: always the full graph's optimum. */
 static void
 test_certified_random(void **state)
@@ -983,6 +1012,7 @@ main(void)
         cmocka_unit_test(test_certified_homogeneous),
         cmocka_unit_test(test_certified_adversarial),
         cmocka_unit_test(test_certified_random),
+        cmocka_unit_test(test_certified_edges),
         cmocka_unit_test(test_reasons),
         cmocka_unit_test(test_language_rule),
         cmocka_unit_test(test_load_spreads),
