@@ -158,10 +158,12 @@ stress: deps all
 	@sh tests/report.sh build/stress.txt
 
 # Benchmarks are not part of make check: each reports a ratio against a
-# reference measured in the same run (see bench/README.md).
+# reference measured in the same run (see bench/README.md); bench/round.py
+# times a whole round inside mentorctl match --dry-run.
 bench: all
 	@sh tests/deps.sh bench
 	$(MAKE) -C bench BUILD=$(CURDIR)/$(BUILD)
+	python3 bench/round.py --build $(CURDIR)/$(BUILD) 10000:1000 100000:10000
 	$(MAKE) -C bench/mail BUILD=$(CURDIR)/$(BUILD)
 
 # Coverage-guided fuzzing with libFuzzer (clang), SECONDS per target (default

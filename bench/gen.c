@@ -133,3 +133,33 @@ gen_free(struct community *c)
     free(c->history);
     memset(c, 0, sizeof(*c));
 }
+
+/* Everyone alike (see gen.h): the pool that defeats any fixed candidate list. */
+int
+gen_uniform(struct community *c, size_t n_newcomers, size_t n_mentors)
+{
+    static const char *const tags[] = {"python", "git", "docs"};
+    static const char *const english[] = {"English"};
+    memset(c, 0, sizeof(*c));
+    size_t n = n_newcomers + n_mentors;
+    c->people = calloc(n, sizeof(*c->people));
+    c->history = malloc(sizeof(*c->history));
+    if (c->people == NULL || c->history == NULL)
+        return gen_free(c), -1;
+    c->n_newcomers = n_newcomers;
+    c->n_mentors = n_mentors;
+    c->now = 1770000000;
+    for (size_t i = 0; i < n; i++) {
+        struct match_person *p = &c->people[i];
+        p->id = (int64_t)i + 1;
+        p->role = i >= n_newcomers ? MATCH_MENTOR : MATCH_NEWCOMER;
+        p->tags = tags;
+        p->n_tags = 3;
+        p->languages = english;
+        p->n_languages = 1;
+        p->tz_offset_min = 60;
+        p->capacity = p->role == MATCH_MENTOR ? 1 : 0;
+        p->waiting_since = p->role == MATCH_NEWCOMER ? c->now - 3 * 86400 : 0;
+    }
+    return 0;
+}

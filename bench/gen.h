@@ -23,6 +23,14 @@ struct community {
  * taken (about 3 free slots each).  Deterministic for a seed.  0 or -1 (ENOMEM).
  */
 int gen_community(struct community *c, size_t n_newcomers, size_t n_mentors, unsigned seed);
+/*
+ * Everyone alike: the same three tags, English, one time zone, three days
+ * waited, mentors with one place and no history (a buddy programme or a
+ * one-track community).  Every newcomer ranks every mentor the same, so any
+ * fixed candidate list (the top_k lowest ids) leaves newcomers waiting beside
+ * free mentors unless the pricing brings the missing pairs in.
+ */
+int gen_uniform(struct community *c, size_t n_newcomers, size_t n_mentors);
 void gen_free(struct community *c);
 
 #endif

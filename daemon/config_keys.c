@@ -509,7 +509,21 @@ const struct config_key config_keys[] = {
      .min = 0,
      .max = 1000,
      .def = "5",
-     .doc = "...and the best top_r newcomers for each mentor with free slots."},
+     .doc = "...and the best top_r newcomers for each mentor with free slots (0: none)."},
+    {.section = "matching",
+     .name = "scan_limit",
+     .type = CK_INT,
+     .offset = OFF(matching.scan_limit),
+     .min = 1,
+     .max = 1000000,
+     .def = "250",
+     .doc = "At most this many mentors are scored for a newcomer's candidates (the most "
+            "promising first: sharing tags, in a close time zone); with no more mentors than "
+            "this, all are scored.  None of top_k, top_r and scan_limit changes the result: "
+            "after solving on the candidates, every other eligible pair is priced with the "
+            "solution's dual prices and brought in when it would improve the assignment, so "
+            "the pairs made are optimal over every eligible newcomer-mentor pair.  They change "
+            "how long a round takes."},
     {.section = "matching",
      .name = "synonyms",
      .type = CK_STR,

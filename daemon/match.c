@@ -69,7 +69,7 @@ match_weights_default(struct match_weights *w)
     w->require_common_language = 1;
     w->top_k = 20;
     w->top_r = 5;
-    w->scan_limit = 1000;
+    w->scan_limit = 250;
 }
 
 /* ------------------------------------------------------------------ */
@@ -440,8 +440,37 @@ struct side {
     struct feature tags, goals, langs;
 };
 
+/*
+ * Time zones: a round has few distinct UTC offsets, so the shared waking
+ * time of any two people is a table lookup (TZ_MAX: offset not in the table).
+ */
+#define TZ_MAX 96
+struct tz_table {
+    int32_t n;
+    int offsets[TZ_MAX];
+    uint8_t *nc, *mt; /* zone index per newcomer / mentor */
+    int16_t *overlap; /* TZ_MAX x TZ_MAX minutes */
+};
+
+/*
+ * The newcomer being scored: its tag, goal and language ids marked, so a
+ * mentor's shared counts are lookups of the mentor's ids (scoring is the
+ * inner loop of both the candidates and the pricing).
+ */
+struct marks {
+    uint8_t *word; /* per word id: 1 a tag of the newcomer, 2 a goal */
+    uint8_t *lang;
+    int32_t who; /* the marked newcomer, -1: none */
+};
+
+struct pricing;
+static void pricing_free(struct pricing *p);
+
 struct ctx {
     const struct match_input *in;
+    struct tz_table tz;
+    struct marks *mk;
+    struct pricing *pr; /* mentor lists by tag and zone (pricing), also for candidates */
     struct match_weights w;
     struct vocab words, languages;
     struct side nc, mt; /* eligible newcomers; mentors with free slots */
@@ -626,7 +655,73 @@ ctx_free(struct ctx *c)
     free(c->blocked);
     free(c->score);
     free(c->assign);
+    free(c->tz.nc);
+    free(c->tz.mt);
+    free(c->tz.overlap);
+    if (c->mk != NULL) {
+        free(c->mk->word);
+        free(c->mk->lang);
+    }
+    free(c->mk);
+    if (c->pr != NULL)
+        pricing_free(c->pr);
+    free(c->pr);
     mcf_free(c->graph);
+}
+
+/* Zone index of an offset, adding it while there is room; TZ_MAX when full. */
+static uint8_t
+tz_index(struct tz_table *t, int offset)
+{
+    for (int32_t i = 0; i < t->n; i++)
+        if (t->offsets[i] == offset)
+            return (uint8_t)i;
+    if (t->n == TZ_MAX)
+        return TZ_MAX;
+    t->offsets[t->n] = offset;
+    return (uint8_t)t->n++;
+}
+
+static int
+tz_build(struct ctx *c)
+{
+    struct tz_table *t = &c->tz;
+    t->nc = malloc((size_t)c->nc.n + 1);
+    t->mt = malloc((size_t)c->mt.n + 1);
+    t->overlap = malloc(sizeof(*t->overlap) * TZ_MAX * TZ_MAX);
+    if (t->nc == NULL || t->mt == NULL || t->overlap == NULL)
+        return -1;
+    for (int32_t n = 0; n < c->nc.n; n++)
+        t->nc[n] = tz_index(t, c->nc.who[n]->tz_offset_min);
+    for (int32_t m = 0; m < c->mt.n; m++)
+        t->mt[m] = tz_index(t, c->mt.who[m]->tz_offset_min);
+    for (int32_t a = 0; a < t->n; a++)
+        for (int32_t b = 0; b < t->n; b++)
+            t->overlap[a * TZ_MAX + b] =
+                (int16_t)match_tz_overlap_minutes(t->offsets[a], t->offsets[b]);
+    return 0;
+}
+
+/* Shared waking minutes of newcomer n and mentor m (indexes). */
+static int
+tz_overlap(const struct ctx *c, int32_t n, int32_t m)
+{
+    uint8_t a = c->tz.nc[n], b = c->tz.mt[m];
+    if (a == TZ_MAX || b == TZ_MAX)
+        return match_tz_overlap_minutes(c->nc.who[n]->tz_offset_min, c->mt.who[m]->tz_offset_min);
+    return c->tz.overlap[a * TZ_MAX + b];
+}
+
+static int
+marks_build(struct ctx *c)
+{
+    c->mk = calloc(1, sizeof(*c->mk));
+    if (c->mk == NULL)
+        return -1;
+    c->mk->word = calloc(c->words.norm.len + 1, 1);
+    c->mk->lang = calloc(c->languages.norm.len + 1, 1);
+    c->mk->who = -1;
+    return c->mk->word != NULL && c->mk->lang != NULL ? 0 : -1;
 }
 
 static int
@@ -646,7 +741,8 @@ ctx_init(struct ctx *c, const struct match_input *in, char *err, size_t errlen)
     c->score = malloc(((size_t)c->nc.n + 1) * sizeof(*c->score));
     c->assign = malloc(((size_t)c->nc.n + 1) * sizeof(*c->assign));
     if (c->days == NULL || c->score == NULL || c->assign == NULL || build_blocked(c) != 0 ||
-        build_side(c, &c->nc) != 0 || build_side(c, &c->mt) != 0) {
+        build_side(c, &c->nc) != 0 || build_side(c, &c->mt) != 0 || tz_build(c) != 0 ||
+        marks_build(c) != 0) {
         set_err(err, errlen, "match: out of memory for %zu members", in->n_people);
         return -1;
     }
@@ -679,29 +775,92 @@ count_shared(const struct feature *a, int32_t i, const struct feature *b, int32_
     return n;
 }
 
+static void
+mark_ids(uint8_t *mark, const struct feature *f, int32_t i, uint8_t bit, int on)
+{
+    for (int32_t k = f->off[i]; k < f->off[i + 1]; k++)
+        mark[f->ids[k]] = (uint8_t)(on ? mark[f->ids[k]] | bit : 0);
+}
+
+/* Mark newcomer n's ids (see struct marks); the previous newcomer's are cleared. */
+static void
+mark_newcomer(const struct ctx *c, int32_t n)
+{
+    struct marks *mk = c->mk;
+    if (mk->who == n)
+        return;
+    if (mk->who >= 0) {
+        mark_ids(mk->word, &c->nc.tags, mk->who, 1, 0);
+        mark_ids(mk->word, &c->nc.goals, mk->who, 2, 0);
+        mark_ids(mk->lang, &c->nc.langs, mk->who, 1, 0);
+    }
+    mark_ids(mk->word, &c->nc.tags, n, 1, 1);
+    mark_ids(mk->word, &c->nc.goals, n, 2, 1);
+    mark_ids(mk->lang, &c->nc.langs, n, 1, 1);
+    mk->who = n;
+}
+
+/* How many of mentor m's ids (distinct) carry the bit: the count shared with the marked newcomer.
+ */
+static int
+count_marked(const uint8_t *mark, uint8_t bit, const struct feature *f, int32_t m)
+{
+    int n = 0;
+    for (int32_t k = f->off[m]; k < f->off[m + 1]; k++)
+        n += (mark[f->ids[k]] & bit) != 0;
+    return n;
+}
+
+/* Tags newcomer n shares with mentor m. */
+static int
+shared_tags(const struct ctx *c, int32_t n, int32_t m)
+{
+    mark_newcomer(c, n);
+    return count_marked(c->mk->word, 1, &c->mt.tags, m);
+}
+
 /* Score of newcomer n with mentor m (indexes), or MATCH_FORBIDDEN. */
 static int64_t
 pair_score(const struct ctx *c, int32_t n, int32_t m)
 {
-    int langs = count_shared(&c->nc.langs, n, &c->mt.langs, m);
+    mark_newcomer(c, n);
+    int langs = count_marked(c->mk->lang, 1, &c->mt.langs, m);
     if (langs == 0 && c->w.require_common_language)
         return MATCH_FORBIDDEN;
-    int tags = count_shared(&c->nc.tags, n, &c->mt.tags, m);
-    int goals = count_shared(&c->nc.goals, n, &c->mt.goals, m);
-    int overlap =
-        match_tz_overlap_minutes(c->nc.who[n]->tz_offset_min, c->mt.who[m]->tz_offset_min);
-    return compose_score(&c->w, tags, langs, overlap, goals, c->days[n]);
+    int tags = count_marked(c->mk->word, 1, &c->mt.tags, m);
+    int goals = count_marked(c->mk->word, 2, &c->mt.goals, m);
+    return compose_score(&c->w, tags, langs, tz_overlap(c, n, m), goals, c->days[n]);
 }
 
 struct cand {
     int64_t score;
+    uint32_t tie; /* among equal scores, lower first (then lower who) */
     int32_t who;
 };
 
 static int
 cand_better(const struct cand *a, const struct cand *b)
 {
-    return a->score > b->score || (a->score == b->score && a->who < b->who);
+    if (a->score != b->score)
+        return a->score > b->score;
+    if (a->tie != b->tie)
+        return a->tie < b->tie;
+    return a->who < b->who;
+}
+
+/*
+ * Tie-break of pair (n, m) among equal scores: a hash of both indexes (the
+ * id order), so newcomers who rank many mentors equally do not all list the
+ * same lowest-id ones (in a pool where everyone is alike that left most
+ * mentors out of every candidate list).  Deterministic for the same people.
+ */
+static uint32_t
+cand_tie(int32_t n, int32_t m)
+{
+    uint64_t x = ((uint64_t)(uint32_t)n << 32 | (uint32_t)m) * 0x9e3779b97f4a7c15ULL;
+    x ^= x >> 29;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    return (uint32_t)(x >> 32);
 }
 
 /* Insert into a best-first list of at most room entries. */
@@ -727,7 +886,16 @@ struct search {
     struct cand *topk;
     struct cand *topr; /* mt.n * top_r */
     int32_t *topr_len;
+    struct seg_entry *ent; /* candidates_bounded: segments by bound */
 };
+
+struct seg_entry {
+    int64_t bound;
+    int32_t seg;
+};
+
+static int32_t candidates_bounded(const struct ctx *c, struct search *s, int32_t n);
+static int pricing_new(struct ctx *c);
 
 static void
 search_free(struct search *s)
@@ -739,6 +907,7 @@ search_free(struct search *s)
     free(s->topk);
     free(s->topr);
     free(s->topr_len);
+    free(s->ent);
 }
 
 static int
@@ -773,6 +942,8 @@ search_init(const struct ctx *c, struct search *s)
     if (s->stamp == NULL || s->touched == NULL || s->topk == NULL || s->topr == NULL ||
         s->topr_len == NULL)
         return -1;
+    if (c->pr != NULL) /* the pricing's lists order the search */
+        return (s->ent = malloc(sizeof(*s->ent) * 65 * (TZ_MAX + 1))) != NULL ? 0 : -1;
     return c->mt.n > c->w.scan_limit ? build_index(c, s) : 0;
 }
 
@@ -808,27 +979,34 @@ gather(const struct ctx *c, struct search *s, int32_t n)
     return count;
 }
 
+/* Score pair (n, m) into n's top_k and m's top_r. */
+static void
+cand_score(const struct ctx *c, struct search *s, int32_t n, int32_t m, int32_t *k_len)
+{
+    int64_t sc = pair_score(c, n, m);
+    if (sc == MATCH_FORBIDDEN || sc <= 0)
+        return;
+    uint32_t tie = cand_tie(n, m);
+    struct cand x = {sc, tie, m}, y = {sc, tie, n};
+    struct cand *r = s->topr + (size_t)m * (size_t)c->w.top_r;
+    int k_in = *k_len < c->w.top_k || cand_better(&x, &s->topk[*k_len - 1]);
+    int r_in =
+        s->topr_len[m] < c->w.top_r || (c->w.top_r > 0 && cand_better(&y, &r[c->w.top_r - 1]));
+    if ((!k_in && !r_in) || is_blocked(c, c->nc.who[n]->id, c->mt.who[m]->id))
+        return;
+    cand_insert(s->topk, k_len, c->w.top_k, x);
+    cand_insert(r, &s->topr_len[m], c->w.top_r, y);
+}
+
 /* Score newcomer n against its gathered mentors; fill topk and the mentors' top-r. */
 static int32_t
 score_newcomer(const struct ctx *c, struct search *s, int32_t n)
 {
+    if (c->pr != NULL)
+        return candidates_bounded(c, s, n);
     int32_t count = gather(c, s, n), k_len = 0;
-    int64_t nid = c->nc.who[n]->id;
-    for (int32_t i = 0; i < count; i++) {
-        int32_t m = s->touched[i];
-        int64_t sc = pair_score(c, n, m);
-        if (sc == MATCH_FORBIDDEN || sc <= 0)
-            continue;
-        struct cand x = {sc, m}, y = {sc, n};
-        struct cand *r = s->topr + (size_t)m * (size_t)c->w.top_r;
-        int k_in = k_len < c->w.top_k || cand_better(&x, &s->topk[k_len - 1]);
-        int r_in =
-            s->topr_len[m] < c->w.top_r || (c->w.top_r > 0 && cand_better(&y, &r[c->w.top_r - 1]));
-        if ((!k_in && !r_in) || is_blocked(c, nid, c->mt.who[m]->id))
-            continue;
-        cand_insert(s->topk, &k_len, c->w.top_k, x);
-        cand_insert(r, &s->topr_len[m], c->w.top_r, y);
-    }
+    for (int32_t i = 0; i < count; i++)
+        cand_score(c, s, n, s->touched[i], &k_len);
     return k_len;
 }
 
@@ -892,6 +1070,9 @@ build_graph(struct ctx *c, char *err, size_t errlen)
     memset(&s, 0, sizeof(s));
     int32_t *first_arc = malloc(((size_t)c->nc.n + 1) * sizeof(*first_arc));
     int rc = -1;
+    /* Large pools: candidates come from the pricing's lists, best bound first. */
+    if (c->mt.n > c->w.scan_limit && pricing_new(c) != 0)
+        first_arc = (free(first_arc), NULL);
     if (c->graph != NULL && first_arc != NULL && search_init(c, &s) == 0)
         rc = build_graph_arcs(c, &s, first_arc);
     search_free(&s);
@@ -918,6 +1099,8 @@ is_pair_arc(const struct ctx *c, int32_t a)
 static void
 assign_from_flow(struct ctx *c)
 {
+    for (int32_t n = 0; n < c->nc.n; n++)
+        c->assign[n] = -1;
     for (int32_t a = 0; a < mcf_n_arcs(c->graph); a++) {
         if (!is_pair_arc(c, a) || mcf_flow(c->graph, a) == 0)
             continue;
@@ -970,6 +1153,489 @@ assign_greedy(struct ctx *c)
     free(arcs);
     free(used);
     return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* pricing: the optimum over every eligible pair                      */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The candidate graph leaves most pairs out.  LP duality decides whether
+ * that lost anything: with the solve's dual prices, y_n for newcomer n (its
+ * share of the score) and z_m for a place with mentor m, a left-out pair can
+ * improve the assignment only if score(n, m) > y_n + z_m (a negative reduced
+ * cost).  Such pairs join the graph, the flow is solved again from the last
+ * basis (mcf's warm start), and the round repeats until no pair is left:
+ * then the prices prove the assignment optimal over every eligible pair (the
+ * flow polytope is integral, so the LP optimum is the assignment optimum).
+ *
+ * The prices are the potentials, made as high as the current flow allows
+ * (higher prices exclude more pairs): an unmatched newcomer gets y = 0 (its
+ * "unmatched" arc carries flow, so y <= 0 is all the basis says) and a
+ * mentor without new mentees gets z = the cost of their first new mentee.
+ * Both keep every arc's optimality condition (checked: mcf_check with them).
+ *
+ * Bounds keep the pricing from scoring all N x M pairs: a pair sharing no
+ * tag scores at most B0(n) (the language weight, 13 hours of shared time,
+ * every goal of n shared, n's waiting bonus), one sharing tags at most B(n)
+ * (B0 plus the tag weight times n's tags).  With the mentors sorted by z,
+ * only mentors with z_m < B(n) - y_n on the lists of n's tags and those with
+ * z_m < B0(n) - y_n on the whole list can violate: only they are scored.
+ */
+struct pricing {
+    int64_t *y, *z, *pot; /* prices; potentials of the checked certificate */
+    /*
+     * Lists of mentors: one per tag id (the mentors who have it) and, last,
+     * one of every mentor.  Each list is cut into segments of one time zone
+     * (the zone's overlap with the newcomer then bounds the whole segment),
+     * and each segment is sorted by z ascending.
+     */
+    int32_t *post_off, *post; /* list l: post[post_off[l] .. post_off[l + 1]) */
+    int32_t *seg_off;         /* list l: segments seg_off[l] .. seg_off[l + 1] - 1 */
+    int32_t *seg_begin;       /* segment s: post[seg_begin[s] .. seg_begin[s + 1]) */
+    uint8_t *seg_zone;
+    int32_t n_words, n_segs;
+    int32_t *stamp;    /* per mentor: newcomer + 1 that last scored it */
+    uint8_t *shared;   /* per mentor: tags shared with the newcomer (capped at 255) */
+    int32_t *touched;  /* mentors with shared[] set */
+    struct cand *best; /* one newcomer's most violated pairs, top_k at most */
+    /*
+     * Passes after the first (see pricing_pass): last pass's prices, the
+     * newcomers to price in full, the mentors whose price went down.
+     */
+    int64_t *old_y, *old_z;
+    uint8_t *full;
+    int32_t *down, n_down;
+    int passes;
+    /*
+     * The per-pair bound in integer milli-points: each term rounded up
+     * (ceil of its milli-points, 0 for a negative weight), + 2 for the
+     * rounding of the score's own sum, so it is never below the score.
+     */
+    int64_t tag_m, goal_m, *tz_m; /* tz_m: per zone pair (TZ_MAX x TZ_MAX), then the widest */
+    int64_t base;                 /* the current newcomer's language and waiting terms */
+};
+
+static int64_t
+milli_up(double points)
+{
+    return points > 0 ? (int64_t)ceil(points * 1000.0) : 0;
+}
+
+static int
+pricing_bound_terms(const struct ctx *c, struct pricing *p)
+{
+    const struct match_weights *w = &c->w;
+    p->tz_m = malloc(sizeof(*p->tz_m) * (TZ_MAX * TZ_MAX + 1));
+    if (p->tz_m == NULL)
+        return -1;
+    p->tag_m = milli_up(w->tag);
+    p->goal_m = milli_up(w->goal);
+    for (int32_t a = 0; a < c->tz.n; a++)
+        for (int32_t b = 0; b < c->tz.n; b++)
+            p->tz_m[a * TZ_MAX + b] =
+                milli_up(w->tz_overlap * (c->tz.overlap[a * TZ_MAX + b] / 60.0));
+    p->tz_m[TZ_MAX * TZ_MAX] = milli_up(w->tz_overlap * ((WAKE_END - WAKE_START) / 60.0));
+    return 0;
+}
+
+/* Newcomer n's terms that do not depend on the mentor (see struct pricing). */
+static void
+pricing_base(const struct ctx *c, struct pricing *p, int32_t n)
+{
+    double wait = c->w.wait_bonus_per_day * (double)c->days[n];
+    p->base = milli_up(c->w.language) + (int64_t)ceil(wait * 1000.0) + 2;
+}
+
+/* The bound for pair (n, m) sharing `tags` tags, with pricing_base(n) set. */
+static int64_t
+pricing_pair_bound(const struct ctx *c, const struct pricing *p, int32_t n, int32_t m, int tags)
+{
+    int goals = c->nc.goals.off[n + 1] - c->nc.goals.off[n];
+    int mg = c->mt.goals.off[m + 1] - c->mt.goals.off[m];
+    uint8_t a = c->tz.nc[n], b = c->tz.mt[m];
+    int64_t tz = a == TZ_MAX || b == TZ_MAX ? p->tz_m[TZ_MAX * TZ_MAX] : p->tz_m[a * TZ_MAX + b];
+    return p->base + p->tag_m * tags + p->goal_m * (mg < goals ? mg : goals) + tz;
+}
+
+static void
+pricing_free(struct pricing *p)
+{
+    free(p->y);
+    free(p->z);
+    free(p->pot);
+    free(p->post_off);
+    free(p->post);
+    free(p->seg_off);
+    free(p->seg_begin);
+    free(p->seg_zone);
+    free(p->stamp);
+    free(p->shared);
+    free(p->touched);
+    free(p->best);
+    free(p->tz_m);
+    free(p->old_y);
+    free(p->old_z);
+    free(p->full);
+    free(p->down);
+}
+
+static int
+cmp_by_zone(const void *a, const void *b, void *zones)
+{
+    const uint8_t *zone = zones;
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    if (zone[x] != zone[y])
+        return (zone[x] > zone[y]) - (zone[x] < zone[y]);
+    return (x > y) - (x < y);
+}
+
+/* The lists (see struct pricing), by zone; z order comes with each round's prices. */
+static int
+pricing_lists(const struct ctx *c, struct pricing *p)
+{
+    const struct feature *t = &c->mt.tags;
+    int32_t L = p->n_words + 1, total = t->off[c->mt.n] + c->mt.n;
+    p->post_off = calloc((size_t)L + 2, sizeof(*p->post_off));
+    p->post = malloc(((size_t)total + 1) * sizeof(*p->post));
+    p->seg_off = malloc(((size_t)L + 1) * sizeof(*p->seg_off));
+    p->seg_begin = malloc(((size_t)total + 2) * sizeof(*p->seg_begin));
+    p->seg_zone = malloc((size_t)total + 1);
+    if (p->post_off == NULL || p->post == NULL || p->seg_off == NULL || p->seg_begin == NULL ||
+        p->seg_zone == NULL)
+        return -1;
+    for (int32_t k = 0; k < t->off[c->mt.n]; k++)
+        p->post_off[t->ids[k] + 2]++;
+    p->post_off[p->n_words + 2] = c->mt.n;
+    for (int32_t l = 0; l < L; l++)
+        p->post_off[l + 2] += p->post_off[l + 1];
+    for (int32_t j = 0; j < c->mt.n; j++) {
+        for (int32_t k = t->off[j]; k < t->off[j + 1]; k++)
+            p->post[p->post_off[t->ids[k] + 1]++] = j;
+        p->post[p->post_off[p->n_words + 1]++] = j;
+    }
+    p->n_segs = 0;
+    for (int32_t l = 0; l < L; l++) {
+        int32_t from = p->post_off[l], to = p->post_off[l + 1];
+        qsort_r(p->post + from, (size_t)(to - from), sizeof(*p->post), cmp_by_zone,
+                (void *)c->tz.mt);
+        p->seg_off[l] = p->n_segs;
+        for (int32_t k = from; k < to; k++) {
+            if (k > from && c->tz.mt[p->post[k]] == c->tz.mt[p->post[k - 1]])
+                continue;
+            p->seg_begin[p->n_segs] = k;
+            p->seg_zone[p->n_segs++] = c->tz.mt[p->post[k]];
+        }
+    }
+    p->seg_off[L] = p->n_segs;
+    p->seg_begin[p->n_segs] = total;
+    return 0;
+}
+
+static int
+pricing_init(const struct ctx *c, struct pricing *p)
+{
+    size_t n = (size_t)c->nc.n + 1, m = (size_t)c->mt.n + 1;
+    memset(p, 0, sizeof(*p));
+    p->n_words = (int32_t)c->words.norm.len;
+    p->y = malloc(n * sizeof(*p->y));
+    p->z = malloc(m * sizeof(*p->z));
+    p->pot = malloc((n + m) * sizeof(*p->pot));
+    p->stamp = calloc(m, sizeof(*p->stamp));
+    p->best = malloc((size_t)c->w.top_k * sizeof(*p->best));
+    p->old_y = malloc(n * sizeof(*p->old_y));
+    p->old_z = malloc(m * sizeof(*p->old_z));
+    p->full = calloc(n, 1);
+    p->down = malloc(m * sizeof(*p->down));
+    if (p->y == NULL || p->z == NULL || p->pot == NULL || p->stamp == NULL || p->best == NULL ||
+        p->old_y == NULL || p->old_z == NULL || p->full == NULL || p->down == NULL ||
+        pricing_lists(c, p) != 0 || pricing_bound_terms(c, p) != 0)
+        return -1;
+    return 0;
+}
+
+static int
+cmp_by_z(const void *a, const void *b, void *zs)
+{
+    const int64_t *z = zs;
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    if (z[x] != z[y])
+        return (z[x] > z[y]) - (z[x] < z[y]);
+    return (x > y) - (x < y);
+}
+
+/*
+ * Prices from the potentials, raised as far as the flow allows (see above),
+ * and the certificate that they still prove the candidate graph's flow
+ * optimal.  assign[] must reflect the flow.
+ */
+static int
+pricing_prices(struct ctx *c, struct pricing *p, char *why, size_t whylen)
+{
+    int32_t N = c->nc.n, M = c->mt.n, sink = N + M;
+    int64_t base = mcf_potential(c->graph, sink);
+    for (int32_t j = 0; j < M; j++)
+        p->z[j] = base - mcf_potential(c->graph, N + j);
+    for (int32_t n = 0; n < N; n++) {
+        p->y[n] = mcf_potential(c->graph, n) - base;
+        if (c->assign[n] < 0)
+            p->y[n] = 0;
+        else
+            p->stamp[c->assign[n]] = -1; /* has a new mentee */
+    }
+    for (int32_t j = 0; j < M; j++) {
+        if (p->stamp[j] != -1)
+            p->z[j] = match_slot_cost(c->mt.who[j], 1, &c->w);
+        p->stamp[j] = 0;
+    }
+    for (int32_t n = 0; n < N; n++)
+        p->pot[n] = p->y[n];
+    for (int32_t j = 0; j < M; j++)
+        p->pot[N + j] = -p->z[j];
+    p->pot[sink] = 0;
+    if (mcf_check(c->graph, NULL, p->pot, why, whylen) != 0) {
+        /* Not expected; the solver's own potentials passed mcf_solve's check. */
+        log_warn("match: raised prices rejected (%s); pricing with the potentials", why);
+        for (int32_t v = 0; v <= sink; v++)
+            p->pot[v] = mcf_potential(c->graph, v) - base;
+        for (int32_t n = 0; n < N; n++)
+            p->y[n] = p->pot[n];
+        for (int32_t j = 0; j < M; j++)
+            p->z[j] = -p->pot[N + j];
+        if (mcf_check(c->graph, NULL, p->pot, why, whylen) != 0)
+            return -1;
+    }
+    for (int32_t g = 0; g < p->n_segs; g++)
+        qsort_r(p->post + p->seg_begin[g], (size_t)(p->seg_begin[g + 1] - p->seg_begin[g]),
+                sizeof(*p->post), cmp_by_z, p->z);
+    p->n_down = 0;
+    for (int32_t n = 0; p->passes > 0 && n < N; n++)
+        p->full[n] |= p->y[n] < p->old_y[n];
+    for (int32_t j = 0; p->passes > 0 && j < M; j++)
+        if (p->z[j] < p->old_z[j])
+            p->down[p->n_down++] = j;
+    memcpy(p->old_y, p->y, (size_t)N * sizeof(*p->y));
+    memcpy(p->old_z, p->z, (size_t)M * sizeof(*p->z));
+    return 0;
+}
+
+/*
+ * The most newcomer n can score with a mentor sharing `tags` tags, at most
+ * `goals` goals and `overlap` waking minutes: every other term at its best
+ * (a negative weight's term is bounded by 0).  compose_score is monotone in
+ * each count whose weight is >= 0, in floating point too; + 1 covers the
+ * last rounding.
+ */
+static int64_t
+bound_of(const struct ctx *c, int32_t n, int tags, int goals, int overlap)
+{
+    const struct match_weights *w = &c->w;
+    return compose_score(w, w->tag > 0 ? tags : 0, w->language > 0, w->tz_overlap > 0 ? overlap : 0,
+                         w->goal > 0 ? goals : 0, c->days[n]) +
+           1;
+}
+
+/* Score pair (n, m) once per newcomer; keep it when it violates. */
+static void
+pricing_consider(const struct ctx *c, struct pricing *p, int32_t n, int32_t m, int32_t *len,
+                 size_t *scored)
+{
+    if (p->stamp[m] == n + 1)
+        return;
+    p->stamp[m] = n + 1;
+    /* Forbidden without a shared language, then the bound with the pair's own tag count, zone
+     * and goal count: both cheaper than a score. */
+    mark_newcomer(c, n);
+    if (c->w.require_common_language && count_marked(c->mk->lang, 1, &c->mt.langs, m) == 0)
+        return;
+    int tags = shared_tags(c, n, m);
+    if (pricing_pair_bound(c, p, n, m, tags) - p->y[n] <= p->z[m])
+        return;
+    (*scored)++;
+    int64_t sc = pair_score(c, n, m);
+    if (sc == MATCH_FORBIDDEN || sc <= 0 || sc - p->y[n] - p->z[m] <= 0 ||
+        is_blocked(c, c->nc.who[n]->id, c->mt.who[m]->id))
+        return;
+    struct cand x = {sc - p->y[n] - p->z[m], 0, m};
+    cand_insert(p->best, len, c->w.top_k, x);
+}
+
+/* Read one list's segments, each while z < its bound minus y_n. */
+static void
+pricing_list(const struct ctx *c, struct pricing *p, int32_t n, int32_t l, int tags, int32_t *len,
+             size_t *scored)
+{
+    int goals = c->nc.goals.off[n + 1] - c->nc.goals.off[n];
+    uint8_t zn = c->tz.nc[n];
+    for (int32_t g = p->seg_off[l]; g < p->seg_off[l + 1]; g++) {
+        uint8_t zm = p->seg_zone[g];
+        int overlap =
+            zn == TZ_MAX || zm == TZ_MAX ? WAKE_END - WAKE_START : c->tz.overlap[zn * TZ_MAX + zm];
+        int64_t lim = bound_of(c, n, tags, goals, overlap) - p->y[n];
+        for (int32_t k = p->seg_begin[g]; k < p->seg_begin[g + 1] && p->z[p->post[k]] < lim; k++)
+            pricing_consider(c, p, n, p->post[k], len, scored);
+    }
+}
+
+/* n's tag ids (64 at most), most common first; returns how many. */
+static int32_t
+tag_order(const struct ctx *c, const struct pricing *p, int32_t n, int32_t *order)
+{
+    const struct feature *t = &c->nc.tags;
+    int32_t n_tags = t->off[n + 1] - t->off[n];
+    if (n_tags > 64)
+        n_tags = 64; /* the others count in the all-mentor list's bound */
+    for (int32_t i = 0; i < n_tags; i++) {
+        int32_t w = t->ids[t->off[n] + i], size = p->post_off[w + 1] - p->post_off[w], j = i;
+        while (j > 0 && p->post_off[order[j - 1] + 1] - p->post_off[order[j - 1]] < size) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = w;
+    }
+    return n_tags;
+}
+
+/*
+ * Pairs of newcomer n that violate, most violated first (top_k at most).
+ *
+ * A mentor sharing r of n's tags can only violate if z_m < B_r - y_n (B_r:
+ * the bound with r shared tags, and the zone's overlap).  Of those r tags,
+ * the rarest is at place r or later when n's tags are ordered most common
+ * first; so the list of the i-th most common tag is read only while z <
+ * B_i - y_n, and every mentor that can violate is still met (prefix
+ * filtering: the long lists of common tags are read least).  Mentors
+ * sharing no tag are on the list of all mentors, read while z < B_0 - y_n.
+ */
+static int32_t
+pricing_newcomer(const struct ctx *c, struct pricing *p, int32_t n, size_t *scored)
+{
+    const struct feature *t = &c->nc.tags;
+    int32_t len = 0, order[64], n_tags = tag_order(c, p, n, order);
+    int all_tags = t->off[n + 1] - t->off[n];
+    for (int32_t i = 0; i < n_tags; i++)
+        pricing_list(c, p, n, order[i], i + 1, &len, scored);
+    pricing_list(c, p, n, p->n_words, all_tags > 64 ? all_tags : 0, &len, scored);
+    return len;
+}
+
+/*
+ * One pricing pass: violating pairs join the graph.  Returns how many, or -1.
+ *
+ * The first pass prices every newcomer.  Later passes use what the last one
+ * proved: a pair found not to violate (or bounded out) still does not while
+ * neither its newcomer's nor its mentor's price went down.  So a newcomer
+ * is priced in full only when its price went down or its last pass hit the
+ * top_k cap (more violators may be left); every other newcomer is priced
+ * only against the mentors whose price went down (few: a warm re-solve moves
+ * few prices down).  By induction over the passes, a last pass that finds
+ * nothing proves that no eligible pair violates.
+ */
+static int64_t
+pricing_pass(struct ctx *c, struct pricing *p, size_t *scored)
+{
+    int64_t added = 0;
+    int all = p->passes == 0 || p->n_down > c->mt.n / 4;
+    for (int32_t n = 0; n < c->nc.n; n++) {
+        int32_t len = 0;
+        pricing_base(c, p, n);
+        if (all || p->full[n]) {
+            len = pricing_newcomer(c, p, n, scored);
+        } else {
+            for (int32_t i = 0; i < p->n_down; i++)
+                pricing_consider(c, p, n, p->down[i], &len, scored);
+        }
+        p->full[n] = len == c->w.top_k;
+        for (int32_t i = 0; i < len; i++) {
+            int32_t m = p->best[i].who;
+            int64_t sc = p->best[i].score + p->y[n] + p->z[m]; /* the violation back to a score */
+            if (mcf_add_arc(c->graph, n, c->nc.n + m, 1, -sc) < 0)
+                return -1;
+        }
+        added += len;
+    }
+    p->passes++;
+    return added;
+}
+
+/* The pricing state in c->pr (the lists are built once per round). */
+static int
+pricing_new(struct ctx *c)
+{
+    c->pr = calloc(1, sizeof(*c->pr));
+    if (c->pr == NULL)
+        return -1;
+    return pricing_init(c, c->pr);
+}
+
+static int
+cmp_entry(const void *a, const void *b)
+{
+    const struct seg_entry *x = a, *y = b;
+    if (x->bound != y->bound)
+        return (x->bound < y->bound) - (x->bound > y->bound); /* highest first */
+    return (x->seg > y->seg) - (x->seg < y->seg);
+}
+
+/* n's lists' segments into s->ent with their bounds; returns how many. */
+static int32_t
+candidate_segments(const struct ctx *c, struct search *s, int32_t n)
+{
+    const struct pricing *p = c->pr;
+    int32_t order[64], n_tags = tag_order(c, p, n, order), count = 0;
+    int32_t all_tags = c->nc.tags.off[n + 1] - c->nc.tags.off[n];
+    int goals = c->nc.goals.off[n + 1] - c->nc.goals.off[n];
+    uint8_t zn = c->tz.nc[n];
+    for (int32_t i = 0; i <= n_tags; i++) {
+        int32_t l = i < n_tags ? order[i] : p->n_words;
+        int tags = i < n_tags ? i + 1 : all_tags > 64 ? all_tags : 0;
+        for (int32_t g = p->seg_off[l]; g < p->seg_off[l + 1]; g++) {
+            uint8_t zm = p->seg_zone[g];
+            int overlap = zn == TZ_MAX || zm == TZ_MAX ? WAKE_END - WAKE_START
+                                                       : c->tz.overlap[zn * TZ_MAX + zm];
+            s->ent[count].bound = bound_of(c, n, tags, goals, overlap);
+            s->ent[count++].seg = g;
+        }
+    }
+    qsort(s->ent, (size_t)count, sizeof(*s->ent), cmp_entry);
+    return count;
+}
+
+/*
+ * Candidates of newcomer n in a large pool: the mentor lists of its tags and
+ * the list of all mentors, cut by time zone (the pricing's, see there), read
+ * segment by segment from the highest score bound down.  The bounds are the
+ * pricing's (prefix filtering: a mentor is met in the list of its rarest
+ * shared tag, whose bound holds for it), so once the next segment's bound is
+ * below n's top_k-th score no unread mentor can enter: the top_k are exact,
+ * unless scan_limit mentors were scored first.  Either way the pricing then
+ * covers every pair left out.
+ */
+static int32_t
+candidates_bounded(const struct ctx *c, struct search *s, int32_t n)
+{
+    const struct pricing *p = c->pr;
+    int32_t count = candidate_segments(c, s, n), k_len = 0, scored = 0;
+    for (int32_t e = 0; e < count && scored < c->w.scan_limit; e++) {
+        if (k_len == c->w.top_k && s->ent[e].bound < s->topk[k_len - 1].score)
+            break;
+        int32_t g = s->ent[e].seg, from = p->seg_begin[g], len = p->seg_begin[g + 1] - from;
+        /*
+         * Within a segment every mentor has the same bound: start at a place
+         * of the newcomer's own, so that where scan_limit cuts, newcomers who
+         * rank mentors alike still look at different ones.
+         */
+        int32_t start = (int32_t)(cand_tie(n, g) % (uint32_t)len);
+        for (int32_t i = 0; i < len && scored < c->w.scan_limit; i++) {
+            int32_t m = p->post[from + (start + i) % len];
+            if (s->stamp[m] == n + 1)
+                continue;
+            s->stamp[m] = n + 1;
+            scored++;
+            cand_score(c, s, n, m, &k_len);
+        }
+    }
+    return k_len;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1202,6 +1868,49 @@ match_result_free(struct match_result *r)
 /* entry points                                                       */
 /* ------------------------------------------------------------------ */
 
+/*
+ * Solve the candidate graph, then price every left-out pair and solve again
+ * while any violates (see "pricing").  0 with the flow's assignment in
+ * c->assign and out->certified set; -1 with why when a solve fails.
+ */
+static int
+solve_and_price(struct ctx *c, struct match_result *out, char *why, size_t whylen)
+{
+    int rc = c->pr == NULL ? pricing_new(c) : 0;
+    struct pricing *pp = c->pr;
+    if (rc != 0)
+        snprintf(why, whylen, "out of memory for pricing");
+    for (int round = 0; rc == 0; round++) {
+        if (mcf_solve(c->graph, why, whylen) != 0) {
+            rc = -1;
+            break;
+        }
+        double t_priced = now_seconds();
+        assign_from_flow(c);
+        int64_t added = -1;
+        if (pricing_prices(c, pp, why, whylen) == 0)
+            added = pricing_pass(c, pp, &out->n_priced);
+        else
+            rc = -1;
+        out->seconds_pricing += now_seconds() - t_priced;
+        if (rc != 0)
+            break;
+        if (added < 0) {
+            snprintf(why, whylen, "out of memory adding priced pairs");
+            rc = -1;
+            break;
+        }
+        if (added == 0) {
+            out->certified = 1;
+            break;
+        }
+        out->n_priced_in += (size_t)added;
+        c->n_candidates += (size_t)added;
+        out->pricing_rounds = round + 1;
+    }
+    return rc;
+}
+
 static int
 run(const struct match_input *in, struct match_result *out, int greedy, char *err, size_t errlen)
 {
@@ -1211,26 +1920,32 @@ run(const struct match_input *in, struct match_result *out, int greedy, char *er
     int rc = ctx_init(&c, in, err, errlen);
     if (rc == 0 && c.nc.n > 0) {
         rc = build_graph(&c, err, errlen);
-        if (rc == 0 && in->dimacs != NULL && mcf_write_dimacs(c.graph, in->dimacs) != 0)
-            log_warn("match: could not write the candidate graph");
     }
+    if (rc == 0 && c.nc.n == 0)
+        out->certified = !greedy; /* nobody waits: nothing to improve */
     double t1 = now_seconds();
     char why[256];
     if (rc == 0 && c.nc.n > 0 && !greedy) {
-        if (mcf_solve(c.graph, why, sizeof(why)) == 0) {
-            assign_from_flow(&c);
-        } else {
+        if (solve_and_price(&c, out, why, sizeof(why)) != 0) {
             log_error("match: %s; using the greedy assignment for %" PRId32
                       " newcomers and %" PRId32 " mentors",
                       why, c.nc.n, c.mt.n);
             out->used_greedy = 1;
+            out->certified = 0;
             greedy = 1;
+            for (int32_t n = 0; n < c.nc.n; n++)
+                c.assign[n] = -1;
         }
     }
     if (rc == 0 && c.nc.n > 0 && greedy && assign_greedy(&c) != 0)
         rc = -1, set_err(err, errlen, "match: out of memory in the greedy assignment");
+    if (rc == 0 && c.graph != NULL && in->dimacs != NULL &&
+        mcf_write_dimacs(c.graph, in->dimacs) != 0)
+        log_warn("match: could not write the candidate graph");
     out->seconds_candidates = t1 - t0;
-    out->seconds_solve = now_seconds() - t1;
+    out->seconds_solve = now_seconds() - t1 - out->seconds_pricing;
+    out->n_newcomers = (size_t)c.nc.n;
+    out->n_mentors = (size_t)c.mt.n;
     out->n_candidates = c.n_candidates;
     out->graph_bytes = c.graph != NULL ? mcf_bytes(c.graph) : 0;
     mcf_free(c.graph); /* the flow graph is the big part; free it before the text */

@@ -40,6 +40,8 @@
 /* Artificial costs times nodes must stay far from int64 overflow (see start_tree). */
 #define ART_LIMIT ((int64_t)1 << 60)
 
+struct tree;
+
 struct mcf {
     int32_t n_nodes;
     int32_t n_arcs;
@@ -55,7 +57,10 @@ struct mcf {
     int32_t *supply;
     int64_t *pot;
     int64_t total_cost;
-    int32_t mix; /* stride of the mixed arc order, 0 before the solve */
+    int32_t mix;       /* stride of the mixed arc order, 0 before the solve */
+    int32_t mixed;     /* arcs in the mixed order; arcs added after a solve keep theirs */
+    int64_t art_c;     /* largest |cost| the artificial arcs' cost was chosen for */
+    struct tree *tree; /* the last optimal basis, kept for a warm re-solve */
     int solved;
 };
 
@@ -68,10 +73,12 @@ struct tree {
     int32_t in_arc, join, u_in, v_in, u_out, v_out;
     int64_t delta;
     int32_t block, next_pos; /* block search */
+    int32_t first_new;       /* the first arc added since the last solve */
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+static void tree_free(struct tree *t);
 
 static void
 set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -125,6 +132,9 @@ mcf_free(struct mcf *g)
     free(g->cap);
     free(g->supply);
     free(g->pot);
+    if (g->tree != NULL)
+        tree_free(g->tree);
+    free(g->tree);
     free(g);
 }
 
@@ -148,7 +158,9 @@ resize_arcs(struct mcf *g, size_t room)
         grow((void **)&g->head, room, sizeof(*g->head)) != 0 ||
         grow((void **)&g->cost32, room, sizeof(*g->cost32)) != 0 ||
         grow((void **)&g->cost64, room, sizeof(*g->cost64)) != 0 ||
-        grow((void **)&g->cap, room, sizeof(*g->cap)) != 0)
+        grow((void **)&g->cap, room, sizeof(*g->cap)) != 0 ||
+        grow((void **)&g->flow8, room + 1, sizeof(*g->flow8)) != 0 ||
+        grow((void **)&g->flow32, room + 1, sizeof(*g->flow32)) != 0)
         return -1;
     g->arc_room = room;
     return 0;
@@ -159,7 +171,8 @@ grow_arcs(struct mcf *g)
 {
     if (g->arc_room >= (size_t)INT32_MAX)
         return -1;
-    size_t room = g->arc_room * 2;
+    /* Doubling while the graph is built; arcs priced in after a solve come in smaller waves. */
+    size_t room = g->solved ? g->arc_room + g->arc_room / 4 : g->arc_room * 2;
     return resize_arcs(g, room > (size_t)INT32_MAX ? (size_t)INT32_MAX : room);
 }
 
@@ -189,13 +202,16 @@ separate_caps(struct mcf *g)
     return 0;
 }
 
-/* Position of arc a in the mixed order (identity before the solve). */
+/*
+ * Position of arc a in the mixed order: identity before the first solve, and
+ * for arcs added after it (they follow the mixed block in their own order).
+ */
 static inline int32_t
 pos(const struct mcf *g, int32_t a)
 {
-    if (g->mix == 0)
+    if (g->mix == 0 || a >= g->mixed)
         return a;
-    int32_t k = g->mix, q = g->n_arcs / k, r = g->n_arcs % k, j = a % k;
+    int32_t k = g->mix, q = g->mixed / k, r = g->mixed % k, j = a % k;
     return j * q + (j < r ? j : r) + a / k;
 }
 
@@ -217,8 +233,11 @@ cap_at(const struct mcf *g, int32_t e)
 int32_t
 mcf_add_arc(struct mcf *g, int32_t from, int32_t to, int32_t cap, int64_t cost)
 {
-    if (g == NULL || g->solved || from < 0 || from >= g->n_nodes || to < 0 || to >= g->n_nodes ||
-        cap < 0 || cost > MCF_COST_MAX || cost < -MCF_COST_MAX)
+    if (g == NULL || from < 0 || from >= g->n_nodes || to < 0 || to >= g->n_nodes || cap < 0 ||
+        cost > MCF_COST_MAX || cost < -MCF_COST_MAX)
+        return -1;
+    /* After a solve the flows are bytes when every capacity was below 128: keep it so. */
+    if (g->solved && g->flow8 != NULL && cap > INT8_MAX)
         return -1;
     if ((size_t)g->n_arcs == g->arc_room && grow_arcs(g) != 0)
         return -1;
@@ -237,13 +256,17 @@ mcf_add_arc(struct mcf *g, int32_t from, int32_t to, int32_t cap, int64_t cost)
         g->cost64[a] = cost;
     if (g->cap != NULL)
         g->cap[a] = cap;
+    if (g->flow8 != NULL)
+        g->flow8[a] = 0;
+    if (g->flow32 != NULL)
+        g->flow32[a] = 0;
     return a;
 }
 
 int
 mcf_set_supply(struct mcf *g, int32_t node, int32_t supply)
 {
-    if (g == NULL || node < 0 || node >= g->n_nodes)
+    if (g == NULL || node < 0 || node >= g->n_nodes || g->solved)
         return -1;
     g->supply[node] = supply;
     return 0;
@@ -329,8 +352,9 @@ size_t
 mcf_bytes(const struct mcf *g)
 {
     size_t per_room = 2 * sizeof(int32_t) + (g->cost32 != NULL ? 4 : 8) + (g->cap != NULL ? 4 : 0);
-    size_t per_arc = g->flow8 != NULL ? 2 : g->flow32 != NULL ? 5 : 0; /* flow, state */
-    size_t per_node = sizeof(int32_t) + sizeof(int64_t) + (g->solved ? 7 * 4 + 2 + 4 : 0);
+    per_room += g->flow8 != NULL ? 1 : g->flow32 != NULL ? 4 : 0;
+    size_t per_arc = g->tree != NULL && g->tree->state != NULL ? 1 : 0; /* state */
+    size_t per_node = sizeof(int32_t) + sizeof(int64_t) + (per_arc ? 7 * 4 + 2 + 4 : 0);
     return g->arc_room * per_room + (size_t)g->n_arcs * per_arc + (size_t)g->n_nodes * per_node;
 }
 
@@ -362,17 +386,17 @@ check_supplies(const struct mcf *g, char *err, size_t errlen)
  * settles in two passes.
  */
 static int
-check_cycles(struct mcf *g, char *err, size_t errlen)
+check_cycles(const struct mcf *g, int64_t *dist, char *err, size_t errlen)
 {
-    memset(g->pot, 0, (size_t)g->n_nodes * sizeof(*g->pot));
+    memset(dist, 0, (size_t)g->n_nodes * sizeof(*dist));
     for (int32_t pass = 0; pass <= g->n_nodes; pass++) {
         int changed = 0;
         for (int32_t a = 0; a < g->n_arcs; a++) {
             if (cap_at(g, a) == 0)
                 continue;
-            int64_t d = g->pot[g->tail[a]] + cost_at(g, a);
-            if (d < g->pot[g->head[a]]) {
-                g->pot[g->head[a]] = d;
+            int64_t d = dist[g->tail[a]] + cost_at(g, a);
+            if (d < dist[g->head[a]]) {
+                dist[g->head[a]] = d;
                 changed = 1;
             }
         }
@@ -381,6 +405,20 @@ check_cycles(struct mcf *g, char *err, size_t errlen)
     }
     set_err(err, errlen, "mcf: the graph has a negative-cost cycle");
     return -1;
+}
+
+/* The same check after a solve, without touching the potentials of the basis. */
+static int
+check_cycles_again(const struct mcf *g, char *err, size_t errlen)
+{
+    int64_t *dist = malloc(((size_t)g->n_nodes + 1) * sizeof(*dist));
+    if (dist == NULL) {
+        set_err(err, errlen, "mcf: out of memory for the cycle check");
+        return -1;
+    }
+    int rc = check_cycles(g, dist, err, errlen);
+    free(dist);
+    return rc;
 }
 
 /* ---- mixed arc order ---- */
@@ -393,6 +431,7 @@ mix_arcs(struct mcf *g)
     uint8_t *done = calloc((size_t)m / 8 + 1, 1);
     if (done == NULL)
         return -1;
+    g->mixed = m;
     g->mix = (int32_t)sqrt((double)m);
     if (g->mix < 10)
         g->mix = 10;
@@ -436,6 +475,7 @@ tree_free(struct tree *t)
     free(t->dirty);
     free(t->pred_dir);
     free(t->state);
+    memset(t, 0, sizeof(*t));
 }
 
 static int
@@ -770,6 +810,37 @@ find_entering(const struct mcf *g, struct tree *t)
 }
 
 /*
+ * Block search among arcs [from, to) only, from *at on: after a warm start
+ * the arcs just added are where the pivots are, and searching them alone is
+ * far cheaper than searching the whole graph.
+ */
+static int
+find_entering_in(const struct mcf *g, struct tree *t, int32_t from, int32_t to, int32_t *at)
+{
+    int32_t n = to - from, block = (int32_t)(0.2 * sqrt((double)n)), e = *at;
+    if (block < 10)
+        block = 10;
+    int64_t min = 0;
+    int32_t cnt = block;
+    for (int32_t seen = 0; seen < n; seen++) {
+        int64_t c = t->state[e] * reduced(g, t, e);
+        if (c < min) {
+            min = c;
+            t->in_arc = e;
+        }
+        if (++e == to)
+            e = from;
+        if (--cnt == 0) {
+            if (min < 0)
+                break;
+            cnt = block;
+        }
+    }
+    *at = e;
+    return min < 0;
+}
+
+/*
  * Start heuristic: LEMON's (for each demand node, pivot in its cheapest
  * incoming arc), then for each supply node its cheapest arc straight to a
  * demand node, so supplies leave the artificial arcs without a search (in the
@@ -832,30 +903,73 @@ check_feasible(const struct mcf *g, const struct tree *t, char *err, size_t errl
     return 0;
 }
 
+/*
+ * Arcs added since the last solve join the basis at their lower bound (no
+ * flow), which keeps it a feasible spanning tree: their state entries go in
+ * before the artificial arcs' (which are numbered after the real ones) and
+ * tree arcs that are artificial are renumbered.
+ */
 static int
-run_simplex(struct mcf *g, char *err, size_t errlen)
+tree_extend(struct mcf *g, struct tree *t)
 {
-    struct tree t;
-    int64_t art = artificial_cost(g, err, errlen);
-    if (art < 0)
+    int32_t old_m = t->m, new_m = g->n_arcs, d = new_m - old_m;
+    int8_t *state = realloc(t->state, (size_t)new_m + (size_t)t->n + 1);
+    if (state == NULL)
         return -1;
-    if (tree_alloc(g, &t) != 0) {
-        set_err(err, errlen, "mcf: out of memory for %" PRId32 " nodes", g->n_nodes);
-        return -1;
-    }
-    start_tree(g, &t, art);
+    t->state = state;
+    memmove(state + new_m, state + old_m, (size_t)t->n);
+    memset(state + old_m, STATE_LOWER, (size_t)d);
+    for (int32_t u = 0; u < t->n; u++)
+        if (t->pred[u] >= old_m)
+            t->pred[u] += d;
+    t->m = new_m;
+    if (d > 0)
+        t->next_pos = old_m; /* the new arcs are the likeliest to enter */
+    t->first_new = old_m;
+    return 0;
+}
+
+/*
+ * Cold: from the artificial tree and the start pivots.  Warm: from the kept
+ * optimal basis with the arcs added since (tree_extend).
+ */
+static int
+run_simplex(struct mcf *g, int cold, char *err, size_t errlen)
+{
+    struct tree *t = g->tree;
     int rc = 0;
-    t.block = (int32_t)(0.2 * sqrt((double)t.m)); /* LEMON: 1.0; 0.2 was fastest here */
-    if (t.block < 10)
-        t.block = 10;
-    if (rc == 0 && t.m > 0)
-        rc = initial_pivots(g, &t, err, errlen);
-    while (rc == 0 && t.m > 0 && find_entering(g, &t))
-        rc = pivot(g, &t, err, errlen);
+    if (cold) {
+        int64_t art = artificial_cost(g, err, errlen);
+        if (art < 0)
+            return -1;
+        g->art_c = art / ((int64_t)g->n_nodes + 1) - 1;
+        if (t == NULL && (t = calloc(1, sizeof(*t))) == NULL)
+            goto nomem;
+        g->tree = t;
+        if (t->parent == NULL && tree_alloc(g, t) != 0)
+            goto nomem;
+        start_tree(g, t, art);
+    } else if (tree_extend(g, t) != 0) {
+        goto nomem;
+    }
+    int32_t new_from = cold ? t->m : t->first_new;
+    t->block = (int32_t)(0.2 * sqrt((double)t->m)); /* LEMON: 1.0; 0.2 was fastest here */
+    if (t->block < 10)
+        t->block = 10;
+    if (cold && t->m > 0)
+        rc = initial_pivots(g, t, err, errlen);
+    /* Warm: the new arcs first, then block search over everything proves the optimum. */
+    int32_t at = new_from;
+    while (rc == 0 && new_from < t->m && find_entering_in(g, t, new_from, t->m, &at))
+        rc = pivot(g, t, err, errlen);
+    while (rc == 0 && t->m > 0 && find_entering(g, t))
+        rc = pivot(g, t, err, errlen);
     if (rc == 0)
-        rc = check_feasible(g, &t, err, errlen);
-    tree_free(&t);
+        rc = check_feasible(g, t, err, errlen);
     return rc;
+nomem:
+    set_err(err, errlen, "mcf: out of memory for %" PRId32 " nodes", g->n_nodes);
+    return -1;
 }
 
 /* Flows start at 0; a byte each when no capacity can exceed it. */
@@ -865,31 +979,66 @@ alloc_flows(struct mcf *g)
     int32_t max = g->cap_all;
     for (int32_t a = 0; g->cap != NULL && a < g->n_arcs; a++)
         max = g->cap[a] > max ? g->cap[a] : max;
+    /* Sized like the other per-arc arrays: arcs may be added after the solve. */
     if (max <= INT8_MAX)
-        g->flow8 = calloc((size_t)g->n_arcs + 1, sizeof(*g->flow8));
+        g->flow8 = calloc(g->arc_room + 1, sizeof(*g->flow8));
     else
-        g->flow32 = calloc((size_t)g->n_arcs + 1, sizeof(*g->flow32));
+        g->flow32 = calloc(g->arc_room + 1, sizeof(*g->flow32));
     g->art_flow = calloc((size_t)g->n_nodes, sizeof(*g->art_flow));
     return (g->flow8 != NULL || g->flow32 != NULL) && g->art_flow != NULL ? 0 : -1;
 }
 
-int
-mcf_solve(struct mcf *g, char *err, size_t errlen)
+/* A first solve: checks, flows and the mixed arc order. */
+static int
+solve_first(struct mcf *g, char *err, size_t errlen)
 {
-    if (g == NULL || g->solved) {
-        set_err(err, errlen, "mcf: graph missing or already solved");
-        return -1;
-    }
-    g->solved = 1;
-    if (check_supplies(g, err, errlen) != 0 || check_cycles(g, err, errlen) != 0)
+    if (check_supplies(g, err, errlen) != 0 || check_cycles(g, g->pot, err, errlen) != 0)
         return -1;
     if (alloc_flows(g) != 0 || mix_arcs(g) != 0) {
         set_err(err, errlen, "mcf: out of memory for %" PRId32 " nodes and %" PRId32 " arcs",
                 g->n_nodes, g->n_arcs);
         return -1;
     }
-    if (run_simplex(g, err, errlen) != 0)
+    return run_simplex(g, 1, err, errlen);
+}
+
+/*
+ * A re-solve after arcs were added.  Warm from the kept basis, unless a new
+ * cost is beyond what the artificial arcs' cost was chosen for: then cold
+ * again from zero flows (the arcs keep their positions).
+ */
+static int
+solve_again(struct mcf *g, char *err, size_t errlen)
+{
+    if (g->tree == NULL || g->tree->parent == NULL) {
+        set_err(err, errlen, "mcf: the last solve failed; the graph cannot be solved again");
         return -1;
+    }
+    if (check_cycles_again(g, err, errlen) != 0)
+        return -1;
+    int cold = max_abs_cost(g) > g->art_c;
+    if (cold) {
+        for (int32_t e = 0; e < g->n_arcs; e++)
+            flow_add(g, e, -flow_at(g, e));
+        tree_free(g->tree);
+    }
+    return run_simplex(g, cold, err, errlen);
+}
+
+int
+mcf_solve(struct mcf *g, char *err, size_t errlen)
+{
+    if (g == NULL) {
+        set_err(err, errlen, "mcf: no graph");
+        return -1;
+    }
+    int again = g->solved;
+    g->solved = 1;
+    if ((again ? solve_again(g, err, errlen) : solve_first(g, err, errlen)) != 0) {
+        if (g->tree != NULL) /* no basis to continue from */
+            tree_free(g->tree);
+        return -1;
+    }
     g->total_cost = 0;
     for (int32_t e = 0; e < g->n_arcs; e++)
         g->total_cost += (int64_t)flow_at(g, e) * cost_at(g, e);

@@ -115,6 +115,18 @@ struct pairing_round {
     struct match_input in;
     struct match_result res;
     int solved;
+    struct pairing_zone *zones; /* zone name -> offset for this round (open addressing) */
+    size_t zone_room, n_zones;
+};
+
+/*
+ * One time-zone lookup per zone and round: profile_utc_offset reads the
+ * zone's file (tzset), which at 100,000 members was a tenth of the round.
+ * Keys point into the round's profiles.
+ */
+struct pairing_zone {
+    const char *name;
+    int offset, ok;
 };
 
 static void
@@ -128,6 +140,7 @@ pairing_round_free(struct pairing_round *r)
     free(r->syn_text);
     free(r->syn);
     free(r->blocks);
+    free(r->zones);
     if (r->solved)
         match_result_free(&r->res);
 }
@@ -183,11 +196,59 @@ pairing_weights(const struct config_matching *m, struct match_weights *w)
     w->wait_bonus_per_day = m->wait_bonus_per_day;
     w->load_penalty = m->load_penalty;
     w->require_common_language = m->require_common_language;
-    /* Zero candidates would match nobody: an unset count keeps the matcher's default. */
+    /*
+     * The configuration's own values (config.c gives the defaults and
+     * ranges): top_r = 0 means no per-mentor candidates.  The result is the
+     * optimum over every eligible pair whatever these are (match.h); they
+     * only decide how much the first solve sees.  An unset top_k or
+     * scan_limit (a zeroed struct) keeps the matcher's default.
+     */
     if (m->top_k > 0)
         w->top_k = m->top_k;
-    if (m->top_r > 0)
-        w->top_r = m->top_r;
+    w->top_r = m->top_r;
+    if (m->scan_limit > 0)
+        w->scan_limit = m->scan_limit;
+}
+
+static size_t
+pairing_zone_slot(const struct pairing_round *r, const char *name)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *c = name; *c; c++)
+        h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+    size_t i = (size_t)h & (r->zone_room - 1);
+    while (r->zones[i].name != NULL && strcmp(r->zones[i].name, name) != 0)
+        i = (i + 1) & (r->zone_room - 1);
+    return i;
+}
+
+/* profile_utc_offset, once per distinct zone name of the round. */
+static int
+pairing_utc_offset(struct pairing_round *r, const struct profile *p, int *ok)
+{
+    if (p->timezone == NULL)
+        return profile_utc_offset(p, (long long)r->now, ok);
+    if ((r->n_zones + 1) * 2 > r->zone_room) {
+        size_t room = r->zone_room ? r->zone_room * 2 : 64;
+        struct pairing_zone *old = r->zones, *grown = calloc(room, sizeof(*grown));
+        size_t old_room = r->zone_room;
+        if (grown == NULL) /* no cache: still correct, only slower */
+            return profile_utc_offset(p, (long long)r->now, ok);
+        r->zones = grown;
+        r->zone_room = room;
+        for (size_t i = 0; i < old_room; i++)
+            if (old[i].name != NULL)
+                r->zones[pairing_zone_slot(r, old[i].name)] = old[i];
+        free(old);
+    }
+    struct pairing_zone *z = &r->zones[pairing_zone_slot(r, p->timezone)];
+    if (z->name == NULL) {
+        z->name = p->timezone;
+        z->offset = profile_utc_offset(p, (long long)r->now, &z->ok);
+        r->n_zones++;
+    }
+    *ok = z->ok;
+    return z->offset;
 }
 
 static void
@@ -210,7 +271,7 @@ pairing_person(struct pairing_round *r, size_t i)
     mp->goals = (const char *const *)p->goals;
     mp->n_goals = p->n_goals;
     /* An unknown zone reads as UTC: it only weakens the time-zone term. */
-    mp->tz_offset_min = profile_utc_offset(p, (long long)r->now, &ok);
+    mp->tz_offset_min = pairing_utc_offset(r, p, &ok);
     mp->capacity = p->capacity >= 0 ? p->capacity : 1;
     mp->active_mentees = c->load;
     mp->unanswered_checkins = c->unanswered;
@@ -770,6 +831,23 @@ out:
     return rc;
 }
 
+/* What the result is optimal over: the admin sees it was not a heuristic. */
+static void
+pairing_print_certificate(const struct match_result *res, FILE *out)
+{
+    if (res->certified)
+        fprintf(out,
+                "optimal over all %zu x %zu eligible pairs (newcomers x mentors with free places; "
+                "%zu pairs solved, %d pricing round%s)\n",
+                res->n_newcomers, res->n_mentors, res->n_candidates, res->pricing_rounds,
+                res->pricing_rounds == 1 ? "" : "s");
+    else
+        fprintf(out, "not certified optimal: %s\n",
+                res->used_greedy
+                    ? "the solver failed and the greedy assignment was used (see the log)"
+                    : "greedy assignment");
+}
+
 static void
 pairing_print(const struct pairing_round *r, FILE *out)
 {
@@ -791,6 +869,7 @@ pairing_print(const struct pairing_round *r, FILE *out)
     }
     fprintf(out, "pairs: %zu  total: %.3f  load cost: %.3f\n", r->res.n_pairs,
             (double)r->res.total_score / 1000.0, (double)r->res.load_cost / 1000.0);
+    pairing_print_certificate(&r->res, out);
 }
 
 int
@@ -1597,6 +1676,7 @@ programme_match_instance(const struct config *cfg, FILE *csv, const char *name, 
     fprintf(out, "pairs: %zu  total: %.3f  load cost: %.3f  objective: %.3f%s\n", res.n_pairs,
             (double)res.total_score / 1000.0, (double)res.load_cost / 1000.0,
             (double)res.objective / 1000.0, res.used_greedy ? "  (greedy fallback)" : "");
+    pairing_print_certificate(&res, out);
     match_result_free(&res);
     rc = 0;
 out:

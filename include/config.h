@@ -91,7 +91,8 @@ struct config_matching {
     int buddy_weeks;       /* length of an onboarding buddy pairing */
     double tag, language, tz_overlap, goal, wait_bonus_per_day, load_penalty; /* weights */
     int require_common_language;
-    int top_k, top_r; /* candidates per newcomer / per mentor; 20 / 5 */
+    int top_k, top_r; /* candidates per newcomer / per mentor (top_r 0: none) */
+    int scan_limit;   /* mentors scored per newcomer for its candidates */
     char *synonyms;   /* "js=javascript, k8s=kubernetes" */
 };
 

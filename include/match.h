@@ -22,11 +22,24 @@
  * load_penalty * load^2, so each extra mentee costs more than the one before
  * and load spreads over mentors.
  *
- * The assignment maximises total score minus load cost over the candidate
- * pairs (top_k mentors per newcomer plus top_r newcomers per mentor) as a
- * min-cost flow (mcf.h); a newcomer may stay unmatched, so a match is only
- * made when it adds value.  The optimum is certified after every solve; if the
- * certificate fails the error is logged and the greedy result is used.
+ * The assignment maximises total score minus load cost over every eligible
+ * pair (an eligible newcomer, a mentor with free slots, a shared language
+ * when required, not blocked, score > 0), as a min-cost flow (mcf.h); a
+ * newcomer may stay unmatched, so a match is only made when it adds value.
+ * The flow is first solved on candidate pairs (top_k mentors per newcomer
+ * plus top_r newcomers per mentor).  Then every other eligible pair is priced
+ * with the solve's dual prices: a pair scoring more than its newcomer's and
+ * its mentor's prices together would improve the assignment, so it joins the
+ * graph and the flow is solved again (warm), until no pair is left.  The
+ * pricing scores only pairs that a bound from the score's structure (shared
+ * tag count, time zone, goal count, waiting bonus) cannot rule out.  The
+ * result then carries a certificate (match_result.certified): the prices
+ * satisfy every arc's optimality condition on the final graph (mcf_check)
+ * and no left-out eligible pair beats them, so by LP duality no assignment
+ * over all n_newcomers x n_mentors pairs is better.  top_k, top_r and
+ * scan_limit change only the time this takes, not the result.  If a solve
+ * fails the error is logged and the greedy result on the candidates is used
+ * (not certified).
  *
  * Determinism: people are sorted by id before anything else, so the same set
  * of people gives the same pairs whatever their order in the input.  Among
@@ -36,9 +49,11 @@
  * graph is returned (mcf.h: a fixed arc order, first arc on ties).
  *
  * Candidates: when there are at most scan_limit mentors every mentor is scored
- * for every newcomer (so top_k is exact).  Above that, a newcomer is scored
- * against the mentors sharing a tag with them, rarest tag first, up to
- * scan_limit mentors.
+ * for every newcomer (so top_k is exact).  Above that, an inverted index
+ * (mentors by tag and by time zone, and all mentors by time zone) is read
+ * list segment by list segment from the highest score bound down, until no
+ * unread mentor can enter the newcomer's top_k or scan_limit mentors were
+ * scored.  Either way pricing then covers every other pair.
  *
  * Modes: match_solve makes one-to-one pairs (also used for rotation and
  * buddies, which differ only in who takes part and for how long).
@@ -112,7 +127,7 @@ struct match_weights {
     int require_common_language; /* hard rule (1) */
     int top_k;                   /* candidate mentors per newcomer (20) */
     int top_r;                   /* candidate newcomers per mentor with free slots (5) */
-    int scan_limit;              /* mentors scored per newcomer in large pools (4000) */
+    int scan_limit;              /* mentors scored per newcomer for candidates (250) */
 };
 
 struct match_input {
@@ -144,9 +159,19 @@ struct match_result {
     int64_t total_score; /* sum of pair scores, milli-points */
     int64_t load_cost;   /* sum of load costs of the new mentees, milli-points */
     int64_t objective;   /* total_score - load_cost: what is maximised */
-    size_t n_candidates; /* candidate pairs considered */
+    size_t n_candidates; /* pairs in the flow graph: candidates plus those priced in */
     int used_greedy;     /* match_solve fell back to greedy (the error was logged) */
-    double seconds_candidates, seconds_solve; /* CPU seconds, for the benchmark */
+    /*
+     * certified: the dual prices prove the assignment optimal over every
+     * eligible pair of the n_newcomers x n_mentors (see match_solve), not
+     * only over the candidates.  0 for match_greedy and after a fallback.
+     */
+    int certified;
+    size_t n_newcomers, n_mentors; /* eligible newcomers; mentors with free places */
+    int pricing_rounds;            /* solves after the first (pairs were priced in) */
+    size_t n_priced;               /* pairs scored by the pricing (the rest were bounded) */
+    size_t n_priced_in;            /* pairs the pricing added to the graph */
+    double seconds_candidates, seconds_solve, seconds_pricing; /* CPU seconds, for the benchmark */
     size_t graph_bytes;                       /* memory of the flow graph */
     char *text;                               /* storage of the reasons */
 };

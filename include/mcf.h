@@ -42,17 +42,24 @@ void mcf_free(struct mcf *g);
 /*
  * Add an arc from -> to with capacity cap >= 0 and cost per unit, |cost| <=
  * MCF_COST_MAX.  Returns the arc number (0, 1, 2, ... in call order), or -1
- * for a bad node, capacity or cost, when out of memory, or after a solve.
+ * for a bad node, capacity or cost, or when out of memory.  Arcs may be added
+ * after a solve (column generation): they start without flow and the next
+ * mcf_solve continues from the last optimal basis; a capacity above 127 is
+ * then refused when every earlier capacity was below 128.
  */
 int32_t mcf_add_arc(struct mcf *g, int32_t from, int32_t to, int32_t cap, int64_t cost);
 
-/* Set a node's supply (> 0 source, < 0 sink).  -1 for a bad node. */
+/* Set a node's supply (> 0 source, < 0 sink).  -1 for a bad node or after a solve. */
 int mcf_set_supply(struct mcf *g, int32_t node, int32_t supply);
 
 /*
  * Solve.  0 on success; -1 with err set ("mcf: ...") when supplies do not sum
  * to 0, demand cannot be met, a negative-cost cycle exists, memory runs out or
- * the optimality check fails.  A graph is solved once.
+ * the optimality check fails.  Solving again after mcf_add_arc is a warm
+ * start: the last optimal spanning tree stays feasible (the new arcs carry no
+ * flow), so only the pivots the new arcs make worthwhile are done (a new cost
+ * larger than every earlier one restarts cold).  After a failed solve the
+ * graph cannot be solved again.
  */
 int mcf_solve(struct mcf *g, char *err, size_t errlen);
 

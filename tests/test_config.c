@@ -273,6 +273,15 @@ test_programme_sections(void **state)
                  "unknown mode 'trios' (one of: pairs|circles|buddies|rotation)");
     expect_error(fx, BASE "[matching]\ntag = lots\n", 9,
                  "bad value for tag: 'lots' (a number from 0 to 1000)");
+    /* top_r = 0 is kept (no per-mentor candidates); scan_limit is a key of its own */
+    expect_ok(fx, BASE "[matching]\nmode = pairs\n");
+    assert_int_equal(fx->cfg.matching.top_r, 5);
+    assert_int_equal(fx->cfg.matching.scan_limit, 250);
+    expect_ok(fx, BASE "[matching]\ntop_r = 0\nscan_limit = 4000\n");
+    assert_int_equal(fx->cfg.matching.top_r, 0);
+    assert_int_equal(fx->cfg.matching.scan_limit, 4000);
+    expect_error(fx, BASE "[matching]\nscan_limit = 0\n", 9,
+                 "bad value for scan_limit: '0' (1-1000000)");
     expect_error(fx, BASE "[lifecycle]\nquiet_start = 8\n", 9,
                  "quiet_start and quiet_end are equal: give the night a length");
     expect_error(fx, BASE "[digest]\nfrequency = hourly\n", 9,

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "match.h"
+#include "mcf.h"
 
 #define DAY 86400
 #define NOW 1770000000
@@ -284,8 +285,11 @@ test_indexed_candidates(void **state)
     char err[256];
     assert_int_equal(match_solve(&in, &r, err, sizeof(err)), 0);
     assert_int_equal(match_greedy(&in, &g, err, sizeof(err)), 0);
-    assert_true(r.n_candidates <= (size_t)N * 5 + (size_t)M * 3);
-    assert_true(r.n_candidates >= (size_t)N * 4);
+    /* The candidates proper; pricing may add pairs on top, and certifies the rest. */
+    assert_true(r.n_candidates - r.n_priced_in <= (size_t)N * 5 + (size_t)M * 3);
+    assert_true(r.n_candidates - r.n_priced_in >= (size_t)N * 4);
+    assert_true(r.certified);
+    assert_false(g.certified);
     assert_true(g.objective <= r.objective);
     assert_true(r.n_pairs > 0);
     assert_int_equal(r.n_pairs + r.n_waitlist, N);
@@ -294,6 +298,239 @@ test_indexed_candidates(void **state)
                     people[r.waitlist[i] - 1].waiting_since);
     match_result_free(&r);
     match_result_free(&g);
+}
+
+/* ---- the certified optimum over every eligible pair ---- */
+
+/*
+ * The optimum of the full graph, built here independently of match.c's
+ * candidates: every newcomer with every mentor that match_score allows, every
+ * free slot at match_slot_cost, "unmatched" at cost 0.  Returns the objective
+ * (score minus load cost, milli-points).
+ */
+static int64_t
+full_graph_optimum(const struct match_input *in)
+{
+    const struct match_weights *w = in->weights;
+    int32_t n_new = 0, n_mt = 0;
+    int32_t *node = calloc(in->n_people, sizeof(*node));
+    assert_non_null(node);
+    for (size_t i = 0; i < in->n_people; i++) {
+        const struct match_person *p = &in->people[i];
+        if (p->role == MATCH_NEWCOMER && p->flags == 0)
+            node[i] = n_new++;
+        else if (p->role == MATCH_MENTOR && match_free_slots(p, w) > 0)
+            node[i] = n_mt++;
+        else
+            node[i] = -1;
+    }
+    int32_t sink = n_new + n_mt;
+    struct mcf *g = mcf_new(sink + 1, 1024);
+    assert_non_null(g);
+    for (size_t i = 0; i < in->n_people; i++) {
+        const struct match_person *p = &in->people[i];
+        if (node[i] < 0)
+            continue;
+        if (p->role == MATCH_MENTOR) {
+            for (int k = 1; k <= match_free_slots(p, w); k++)
+                assert_true(mcf_add_arc(g, n_new + node[i], sink, 1, match_slot_cost(p, k, w)) >=
+                            0);
+            continue;
+        }
+        assert_int_equal(mcf_set_supply(g, node[i], 1), 0);
+        assert_true(mcf_add_arc(g, node[i], sink, 1, 0) >= 0);
+        for (size_t j = 0; j < in->n_people; j++) {
+            if (node[j] < 0 || in->people[j].role != MATCH_MENTOR)
+                continue;
+            int64_t sc = match_score(p, &in->people[j], in);
+            if (sc != MATCH_FORBIDDEN && sc > 0)
+                assert_true(mcf_add_arc(g, node[i], n_new + node[j], 1, -sc) >= 0);
+        }
+    }
+    assert_int_equal(mcf_set_supply(g, sink, -n_new), 0);
+    char err[256] = "";
+    assert_int_equal(mcf_solve(g, err, sizeof(err)), 0);
+    int64_t best = -mcf_total_cost(g);
+    mcf_free(g);
+    free(node);
+    return best;
+}
+
+struct uniform_pool {
+    struct match_person *people;
+    const char **tags; /* 3 per person */
+};
+
+/*
+ * n_new newcomers and n_mt mentors (capacity cap).  vocab 1: everyone lists
+ * the same tags, speaks English, lives in one zone and waited as long, so
+ * everyone ranks everyone the same (a one-track community or a buddy
+ * programme).  vocab > 1: tags drawn from that many, zones from four, a
+ * sixth speak only Spanish, some have a goal.
+ */
+static void
+uniform_pool(struct uniform_pool *u, int n_new, int n_mt, int cap, int vocab, unsigned seed)
+{
+    static const char *const words[] = {"rust", "python", "docs", "testing", "c", "go", "sql"};
+    static const char *const en[] = {"English"}, *const es[] = {"Spanish"};
+    static const char *const goals[] = {"career change", "open source"};
+    int n = n_new + n_mt;
+    u->people = calloc((size_t)n, sizeof(*u->people));
+    u->tags = calloc((size_t)n * 3, sizeof(*u->tags));
+    assert_non_null(u->people);
+    assert_non_null(u->tags);
+    srand(seed);
+    for (int i = 0; i < n; i++) {
+        for (int k = 0; k < 3; k++)
+            u->tags[i * 3 + k] = words[vocab > 1 ? rand() % vocab : k];
+        u->people[i] = (struct match_person){
+            .id = 1000 + i,
+            .role = i < n_new ? MATCH_NEWCOMER : MATCH_MENTOR,
+            .tags = u->tags + i * 3,
+            .n_tags = 3,
+            .languages = vocab > 1 && rand() % 6 == 0 ? es : en,
+            .n_languages = 1,
+            .goals = goals + (vocab > 1 ? rand() % 2 : 0),
+            .n_goals = vocab > 1 ? (size_t)(rand() % 2) : 0,
+            .tz_offset_min = vocab > 1 ? (rand() % 4) * 120 : 60,
+            .capacity = i < n_new ? 0 : cap,
+            .waiting_since = vocab > 1 ? NOW - (rand() % 20) * DAY : NOW - 3 * DAY,
+        };
+    }
+}
+
+static void
+uniform_pool_free(struct uniform_pool *u)
+{
+    free(u->people);
+    free(u->tags);
+}
+
+/* match_solve with these weights reaches the full graph's optimum and says it is certified. */
+static void
+assert_full_optimum(const struct uniform_pool *u, int n, const struct match_weights *w,
+                    size_t want_pairs)
+{
+    struct match_input in = {.people = u->people, .n_people = (size_t)n, .weights = w, .now = NOW};
+    struct match_result r;
+    char err[256] = "";
+    assert_int_equal(match_solve(&in, &r, err, sizeof(err)), 0);
+    assert_true(r.certified);
+    assert_false(r.used_greedy);
+    assert_int_equal(r.objective, full_graph_optimum(&in));
+    if (getenv("MATCH_TEST_VERBOSE") != NULL)
+        print_message("%zu x %zu: %zu pairs, %d pricing rounds, %zu pairs priced in, %zu scored\n",
+                      r.n_newcomers, r.n_mentors, r.n_pairs, r.pricing_rounds, r.n_priced_in,
+                      r.n_priced);
+    if (want_pairs > 0)
+        assert_int_equal(r.n_pairs, want_pairs);
+    match_result_free(&r);
+}
+
+/*
+ * Everyone ranks everyone the same: the candidates (top_k 20 mentors per
+ * newcomer, top_r 5 newcomers per mentor, all the lowest ids) leave
+ * newcomers waiting beside free mentors; pricing brings the missing pairs in.
+ */
+static void
+test_certified_homogeneous(void **state)
+{
+    (void)state;
+    struct match_weights w;
+    match_weights_default(&w);
+    const int sizes[] = {30, 100, 300};
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        struct uniform_pool u;
+        uniform_pool(&u, sizes[i], sizes[i], 1, 1, 1);
+        /* The candidates alone leave some newcomers waiting beside free mentors. */
+        struct match_input in = {.people = u.people, .n_people = 2 * (size_t)sizes[i], .now = NOW};
+        struct match_result g;
+        char err[256] = "";
+        assert_int_equal(match_greedy(&in, &g, err, sizeof(err)), 0);
+        assert_true(g.n_pairs < (size_t)sizes[i]);
+        match_result_free(&g);
+        assert_full_optimum(&u, 2 * sizes[i], &w, (size_t)sizes[i]);
+        uniform_pool_free(&u);
+    }
+}
+
+/* Nearly homogeneous pools, more capacity, tiny candidate lists, the language rule off. */
+static void
+test_certified_adversarial(void **state)
+{
+    (void)state;
+    struct match_weights w;
+    match_weights_default(&w);
+    struct uniform_pool u;
+    uniform_pool(&u, 100, 100, 1, 3, 2);
+    assert_full_optimum(&u, 200, &w, 0);
+    uniform_pool_free(&u);
+
+    w.top_k = 1;
+    w.top_r = 0;
+    uniform_pool(&u, 300, 60, 3, 4, 3);
+    assert_full_optimum(&u, 360, &w, 0);
+    uniform_pool_free(&u);
+
+    w.require_common_language = 0;
+    w.scan_limit = 5; /* the tag index, not every mentor */
+    w.load_penalty = 20;
+    uniform_pool(&u, 200, 80, 4, 7, 4);
+    assert_full_optimum(&u, 280, &w, 0);
+    uniform_pool_free(&u);
+}
+
+/* Edge cases: nobody to pair with, no shared language, one side empty. */
+static void
+test_certified_edges(void **state)
+{
+    (void)state;
+    struct match_weights w;
+    match_weights_default(&w);
+    w.scan_limit = 1; /* the list path even with two mentors */
+    struct uniform_pool u;
+    uniform_pool(&u, 5, 0, 1, 1, 1); /* newcomers only */
+    assert_full_optimum(&u, 5, &w, 0);
+    uniform_pool_free(&u);
+    uniform_pool(&u, 0, 5, 1, 1, 1); /* mentors only */
+    struct match_input in = {.people = u.people, .n_people = 5, .weights = &w, .now = NOW};
+    struct match_result r;
+    char err[256] = "";
+    assert_int_equal(match_solve(&in, &r, err, sizeof(err)), 0);
+    assert_true(r.certified);
+    assert_int_equal(r.n_pairs, 0);
+    match_result_free(&r);
+    uniform_pool_free(&u);
+    static const char *const de[] = {"German"};
+    uniform_pool(&u, 6, 3, 2, 1, 1); /* no shared language: nothing is eligible */
+    for (int i = 0; i < 6; i++)
+        u.people[i].languages = de;
+    assert_full_optimum(&u, 9, &w, 0);
+    uniform_pool_free(&u);
+}
+
+/* Many random pools and weights, tiny candidate lists: always the full graph's optimum. */
+static void
+test_certified_random(void **state)
+{
+    (void)state;
+    for (unsigned seed = 10; seed < 70; seed++) {
+        struct match_weights w;
+        match_weights_default(&w);
+        srand(seed);
+        w.top_k = 1 + rand() % 3;
+        w.top_r = rand() % 2;
+        w.scan_limit = 1 + rand() % 30;
+        w.load_penalty = (rand() % 5) * 3.0;
+        w.tz_overlap = rand() % 3;
+        w.goal = rand() % 2 ? 0 : 5;
+        w.require_common_language = rand() % 2;
+        int n_new = 20 + rand() % 60, n_mt = 5 + rand() % 40;
+        struct uniform_pool u;
+        uniform_pool(&u, n_new, n_mt, 1 + (int)(seed % 3), 2 + (int)(seed % 6), seed);
+        assert_full_optimum(&u, n_new + n_mt, &w, 0);
+        uniform_pool_free(&u);
+    }
 }
 
 /* ---- a pool large enough for a non-trivial arc order in the solver ---- */
@@ -772,6 +1009,10 @@ main(void)
         cmocka_unit_test(test_random_against_brute_force),
         cmocka_unit_test(test_indexed_candidates),
         cmocka_unit_test(test_larger_pool),
+        cmocka_unit_test(test_certified_homogeneous),
+        cmocka_unit_test(test_certified_adversarial),
+        cmocka_unit_test(test_certified_random),
+        cmocka_unit_test(test_certified_edges),
         cmocka_unit_test(test_reasons),
         cmocka_unit_test(test_language_rule),
         cmocka_unit_test(test_load_spreads),

@@ -397,6 +397,72 @@ test_random_graphs(void **state)
     run_random_graphs(1, 1, 400); /* unit capacities: byte flows */
 }
 
+/*
+ * Warm start: solve on the first arcs, add the rest in two batches and solve
+ * again each time; the end result is the optimum of the whole graph.  Wide
+ * costs exercise the cold restart (a new cost beyond the artificial arcs'
+ * bound) and the switch to 64-bit costs after a solve.
+ */
+static void
+run_warm_graphs(int unit, int64_t scale, int iterations)
+{
+    int warm = 0;
+    for (int iter = 0; iter < iterations; iter++) {
+        struct ref_graph r;
+        random_graph(&r, unit, scale);
+        int64_t want = 0;
+        if (ref_solve(&r, &want) != 0)
+            continue;
+        struct mcf *g = mcf_new(r.n, 1);
+        assert_non_null(g);
+        int first = r.m / 3, second = 2 * r.m / 3, max_cap = 0;
+        for (int v = 0; v < r.n; v++)
+            assert_int_equal(mcf_set_supply(g, v, r.supply[v]), 0);
+        for (int a = 0; a < first; a++) {
+            assert_int_equal(mcf_add_arc(g, r.tail[a], r.head[a], r.cap[a], r.cost[a]), a);
+            max_cap = r.cap[a] > max_cap ? r.cap[a] : max_cap;
+        }
+        char err[256] = "";
+        if (mcf_solve(g, err, sizeof(err)) != 0) { /* the first third alone may not route */
+            mcf_free(g);
+            continue;
+        }
+        assert_int_equal(mcf_set_supply(g, 0, 1), -1); /* supplies are fixed now */
+        int ok = 1;
+        for (int a = first; a < r.m && ok; a++) {
+            int32_t got = mcf_add_arc(g, r.tail[a], r.head[a], r.cap[a], r.cost[a]);
+            if (max_cap <= 127 && r.cap[a] > 127) { /* byte flows cannot take it */
+                assert_int_equal(got, -1);
+                ok = 0;
+                break;
+            }
+            assert_int_equal(got, a);
+            if (a == second)
+                assert_int_equal(mcf_solve(g, err, sizeof(err)), 0);
+        }
+        if (ok) {
+            assert_int_equal(mcf_solve(g, err, sizeof(err)), 0);
+            assert_int_equal(mcf_total_cost(g), want);
+            assert_flow_consistent(g, &r);
+            assert_int_equal(mcf_solve(g, err, sizeof(err)), 0); /* nothing new: still optimal */
+            assert_int_equal(mcf_total_cost(g), want);
+            warm++;
+        }
+        mcf_free(g);
+    }
+    assert_true(warm > iterations / 10);
+}
+
+static void
+test_warm_start(void **state)
+{
+    (void)state;
+    srand(13);
+    run_warm_graphs(1, 1, 400);
+    run_warm_graphs(0, 1, 400);
+    run_warm_graphs(1, (int64_t)1 << 33, 200);
+}
+
 /* Costs beyond 32 bits switch the storage to 64 bits without changing the answer. */
 static void
 test_wide_costs(void **state)
@@ -499,6 +565,7 @@ main(void)
         cmocka_unit_test(test_dimacs),
         cmocka_unit_test(test_random_graphs),
         cmocka_unit_test(test_wide_costs),
+        cmocka_unit_test(test_warm_start),
         cmocka_unit_test(test_check_own_flow),
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_cost_range),

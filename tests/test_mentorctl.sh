@@ -120,6 +120,24 @@ expect 0 "stats --json" -- stats --json
 python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$dir/out" && ok || bad "stats --json parses"
 expect 2 "stats with an argument" -- stats extra
 
+# ---- a matching round: optimal over every eligible pair, not only the candidates ----
+expect 0 "match --dry-run" -- match --dry-run
+has out "optimal over all" "dry run says what the result is optimal over"
+# Everyone ranks everyone the same: the candidates alone (20 mentors per newcomer,
+# 5 newcomers per mentor, all the lowest ids) leave newcomers beside free mentors.
+{
+    echo "role,id,tags,languages,tz,capacity,load,waiting_days,goals"
+    i=1
+    while [ $i -le 30 ]; do
+        echo "newcomer,$i,python;git;docs,English,Europe/Berlin,1,0,3,"
+        echo "mentor,$((100 + i)),python;git;docs,English,Europe/Berlin,1,0,0,"
+        i=$((i + 1))
+    done
+} >"$dir/same.csv"
+expect 0 "match --instance, everyone alike" -- match --instance "$dir/same.csv"
+has out "pairs: 30 " "every newcomer of 30 x 30 alike is paired"
+has out "optimal over all 30 x 30 eligible pairs" "the certificate covers every pair"
+
 # ---- match / unmatch / show ----
 expect 0 "match" -- match ana@x.test mo@x.test
 has out "matched ana@x.test with mentor mo@x.test" "match message"

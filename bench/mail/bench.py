@@ -15,7 +15,15 @@ tests/e2e/testbed.sh):
            member's Maildir, p50/p99 over 100; reference: plain delivery latency
   memory   VmRSS of the idle daemon: empty store, 100,000 members, after N mails
 
-Each timed figure is repeated --repeat times and the median is reported.
+Each timed figure is repeated --repeat times, the sides interleaved within a
+repeat (A B A B), and the median is reported.  Next to every rate: CPU
+microseconds per mail of the client side (getrusage of the waited child:
+mentord, mailbench, smtp-source, fetchmail) and of the server side (utime +
+stime of smtp-sink, or of Postfix's or Dovecot's master with every live
+descendant and the children they reaped, from /proc), because on a shared
+2-vCPU VM the rates move with other people's load while CPU per mail moves
+much less.  The header of the output names the command, the commit and the
+load average before and after.
 Output: a Markdown table on stdout (and in BUILD/bench/mail-results.md).
 """
 
@@ -23,6 +31,7 @@ import argparse
 import email.utils
 import os
 import re
+import resource
 import shutil
 import socket
 import sqlite3
@@ -40,6 +49,64 @@ LAT_USERS = 100
 
 def log(*a):
     print("bench:", *a, file=sys.stderr, flush=True)
+
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu():
+    """CPU seconds of every child waited for so far (subprocess.run waits)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def tree_cpu(root):
+    """CPU seconds of a server: the process, its live descendants, and the
+    children they have reaped (cutime/cstime), from /proc/PID/stat."""
+    kids, own = {}, {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                st = f.read()
+        except OSError:
+            continue
+        rest = st[st.rindex(")") + 2:].split()  # rest[0] is field 3 (state)
+        kids.setdefault(int(rest[1]), []).append(int(d))
+        own[int(d)] = sum(int(x) for x in rest[11:15])  # utime stime cutime cstime
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += own.get(pid, 0)
+        todo.extend(kids.get(pid, []))
+    return total / float(CLK_TCK)
+
+
+class Meter:
+    """CPU of both sides around one timed run: client (waited children) and server."""
+
+    def __init__(self, server_pid):
+        self.pid = server_pid
+
+    def __enter__(self):
+        self.c0, self.s0 = children_cpu(), tree_cpu(self.pid)
+        return self
+
+    def __exit__(self, *exc):
+        self.client = children_cpu() - self.c0
+        self.server = tree_cpu(self.pid) - self.s0
+        return False
+
+    def per_mail(self, n):
+        """(client, server) microseconds per mail."""
+        return 1e6 * self.client / n, 1e6 * self.server / n
+
+
+def median_rows(rows):
+    """{key: (rate, client us, server us)} medians of per-repeat (rate, client, server)."""
+    return {k: tuple(statistics.median(x[i] for x in v) for i in range(3))
+            for k, v in rows.items() if v}
 
 
 def free_port():
@@ -186,6 +253,15 @@ level = info
     def bin(self, name):
         return os.path.join(self.build, name)
 
+    def server_pid(self, which):
+        """smtp-sink's pid, or the master pid of the test-bed's Postfix or Dovecot."""
+        if which == "sink":
+            return self.sink.pid
+        path = {"postfix": os.path.join(self.dir, "spool", "pid", "master.pid"),
+                "dovecot": os.path.join(self.dir, "run", "master.pid")}[which]
+        with open(path) as f:
+            return int(f.read().split()[0])
+
 
 def run_timed(cmd, **kw):
     t0 = time.monotonic()
@@ -246,25 +322,34 @@ def fetchmail_run(bed):
 
 
 def bench_ingest(bed, n, repeat):
+    """Per repeat, in this order on the same fresh mailbox: plain fetch,
+    fetchmail, mentord (A B C A B C); CPU per mail of both sides each time."""
     rows = {"fetch": [], "fetchmail": [], "mentord": []}
     e = bed.env
     for rep in range(repeat):
         bed.reset()
         bed.fill(n)
         log("ingest %d/%d: %d mails in INBOX" % (rep + 1, repeat, bed.inbox_count()))
-        t, out = run_timed([bed.bin("bench/mailbench"), "fetch", "127.0.0.1", e["TB_IMAPS_PORT"],
-                            "mentors@example.test", e["TB_PASSFILE"], "INBOX"])
+        dovecot = bed.server_pid("dovecot")
+        with Meter(dovecot) as m:
+            t, out = run_timed([bed.bin("bench/mailbench"), "fetch", "127.0.0.1",
+                                e["TB_IMAPS_PORT"], "mentors@example.test", e["TB_PASSFILE"],
+                                "INBOX"])
         assert int(result(out)["n"]) == n, out
-        rows["fetch"].append(n / float(result(out)["seconds"]))
-        rows["fetchmail"].append(n / fetchmail_run(bed))
+        rows["fetch"].append((n / float(result(out)["seconds"]),) + m.per_mail(n))
+        with Meter(dovecot) as m:
+            t = fetchmail_run(bed)
+        rows["fetchmail"].append((n / t,) + m.per_mail(n))
         cfg, _ = bed.config("ingest", bed.sink_port)
-        t, processed = mentord_once(bed, cfg, n)
+        with Meter(dovecot) as m:
+            t, processed = mentord_once(bed, cfg, n)
         if processed != n:
             raise RuntimeError("mentord processed %d of %d" % (processed, n))
-        rows["mentord"].append(n / t)
+        # mentord --once also drains its outbox after the pass: its CPU is in the client figure.
+        rows["mentord"].append((n / t,) + m.per_mail(n))
         log("ingest: fetch %.0f/s, fetchmail %.0f/s, mentord %.0f/s"
-            % (rows["fetch"][-1], rows["fetchmail"][-1], rows["mentord"][-1]))
-    return {k: statistics.median(v) for k, v in rows.items()}
+            % (rows["fetch"][-1][0], rows["fetchmail"][-1][0], rows["mentord"][-1][0]))
+    return median_rows(rows)
 
 
 def bench_breakdown(bed, n):
@@ -307,6 +392,57 @@ def bench_breakdown(bed, n):
     return out
 
 
+# ---- memory for a big mail ----
+
+def put_mail(bed, name, body_bytes):
+    """One mail into mentors' Maildir/new: a join, padded with body_bytes of text."""
+    md = bed.maildir("mentors")
+    for sub in ("new", "cur", "tmp"):
+        os.makedirs(os.path.join(md, sub), exist_ok=True)
+    path = os.path.join(md, "new", "%d.%s.bench" % (int(time.time()), name))
+    line = "All work and no play makes a very long mail indeed, line after line.\r\n"
+    with open(path, "w", newline="") as f:
+        f.write("From: %s <%s@example.org>\r\nTo: mentors@example.test\r\nSubject: join\r\n"
+                "Date: %s\r\nMessage-ID: <%s.%d@example.org>\r\nMIME-Version: 1.0\r\n"
+                "Content-Type: text/plain; charset=utf-8\r\n\r\nHello, I would like a mentor.\r\n"
+                % (name, name, email.utils.formatdate(), name, int(time.time())))
+        written = 0
+        while written < body_bytes:
+            f.write(line)
+            written += len(line)
+    os.chown(path, bed.mail_uid, bed.mail_gid)
+
+
+def peak_rss_once(bed, cfg):
+    """Peak RSS (kB) of one `mentord --once`, from wait4's rusage of that process alone."""
+    p = subprocess.Popen([bed.bin("mentord"), "-c", cfg, "--once"], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    _, status, ru = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode != 0:
+        raise RuntimeError("mentord --once exited %d" % p.returncode)
+    return ru.ru_maxrss
+
+
+def bench_bigmail(bed, repeat, big_mb=50):
+    """Peak RSS of mentord --once over an inbox of one small join, and of the
+    same plus one big_mb MB mail (over max_message_size, 10 MB): A B A B."""
+    rows = {"small": [], "big": []}
+    for rep in range(repeat):
+        for label in ("small", "big"):
+            bed.reset()
+            put_mail(bed, "small%d" % rep, 0)
+            if label == "big":
+                put_mail(bed, "big%d" % rep, big_mb << 20)
+            subprocess.run(["chown", "-R", "%d:%d" % (bed.mail_uid, bed.mail_gid),
+                            bed.maildir("mentors")], check=True)
+            cfg, _ = bed.config("bigmail", bed.sink_port)
+            rows[label].append(peak_rss_once(bed, cfg))
+        log("bigmail %d/%d: peak RSS %d kB without, %d kB with a %d MB mail"
+            % (rep + 1, repeat, rows["small"][-1], rows["big"][-1], big_mb))
+    return {"small": rows["small"], "big": rows["big"], "mb": big_mb}
+
+
 # ---- send ----
 
 def outbox_message(db):
@@ -330,15 +466,17 @@ def with_sessions(cfg, sessions):
 
 
 def mentord_drain(bed, label, port, rcpt, n, sessions):
-    """Queue n mails, then time smtp_drain until the outbox is empty; (rate, config, db)."""
+    """Queue n mails, then time smtp_drain until the outbox is empty;
+    ((rate, client us/mail, server us/mail), db).  Queueing is not measured."""
     cfg, db = bed.config("send-" + label, port)
     with_sessions(cfg, sessions)
     run_timed([bed.bin("bench/mailbench"), "queue", cfg, str(n), rcpt])
-    _, out = run_timed([bed.bin("bench/mailbench"), "drain", cfg])
+    with Meter(bed.server_pid(label)) as m:
+        _, out = run_timed([bed.bin("bench/mailbench"), "drain", cfg])
     r = result(out)
     if int(r["n"]) != n:
         raise RuntimeError("mentord sent %s of %d: %s" % (r["n"], n, out))
-    return n / float(r["seconds"]), db
+    return (n / float(r["seconds"]),) + m.per_mail(n), db
 
 
 def bench_send_to(bed, label, port, rcpt, n, repeat):
@@ -346,6 +484,7 @@ def bench_send_to(bed, label, port, rcpt, n, repeat):
     connection and smtp-source with 1 and 4 sessions, interleaved per repeat."""
     rows = {"mentord": [], "mentord1": [], "curl": [], "source1": [], "source4": []}
     eml = os.path.join(bed.work, "send.eml")
+    server = bed.server_pid(label)
     for rep in range(repeat):
         rate, db = mentord_drain(bed, label, port, rcpt, n, 4)
         rows["mentord"].append(rate)
@@ -357,25 +496,28 @@ def bench_send_to(bed, label, port, rcpt, n, repeat):
         rows["mentord1"].append(mentord_drain(bed, label, port, rcpt, n, 1)[0])
         if label == "postfix":
             wait_postfix_queue(bed)
-        t, out = run_timed([bed.bin("bench/mailbench"), "curl", "127.0.0.1", str(port), str(n),
-                            "mentors@example.test", rcpt, eml])
-        rows["curl"].append(n / float(result(out)["seconds"]))
+        with Meter(server) as m:
+            t, out = run_timed([bed.bin("bench/mailbench"), "curl", "127.0.0.1", str(port),
+                                str(n), "mentors@example.test", rcpt, eml])
+        rows["curl"].append((n / float(result(out)["seconds"]),) + m.per_mail(n))
         if label == "postfix":
             wait_postfix_queue(bed)
         for sessions in (1, 4):
-            t, _ = run_timed(["smtp-source", "-s", str(sessions), "-m", str(n), "-l", str(size),
-                              "-f", "mentors@example.test", "-t", rcpt,
-                              "127.0.0.1:%d" % port])
-            rows["source%d" % sessions].append(n / t)
+            # -d: each session keeps its connection for every mail, as mentord and curl do.
+            with Meter(server) as m:
+                t, _ = run_timed(["smtp-source", "-d", "-s", str(sessions), "-m", str(n),
+                                  "-l", str(size), "-f", "mentors@example.test", "-t", rcpt,
+                                  "127.0.0.1:%d" % port])
+            rows["source%d" % sessions].append((n / t,) + m.per_mail(n))
             if label == "postfix":
                 wait_postfix_queue(bed)
         log("send %s %d/%d: mentord (4 sessions) %.0f/s, (1 session) %.0f/s, curl %.0f/s, "
             "smtp-source 1: %.0f/s, 4: %.0f/s"
-            % (label, rep + 1, repeat, rows["mentord"][-1], rows["mentord1"][-1],
-               rows["curl"][-1], rows["source1"][-1], rows["source4"][-1]))
+            % (label, rep + 1, repeat, rows["mentord"][-1][0], rows["mentord1"][-1][0],
+               rows["curl"][-1][0], rows["source1"][-1][0], rows["source4"][-1][0]))
         if label == "postfix":
             wait_postfix_queue(bed)
-    return {k: statistics.median(v) for k, v in rows.items()}
+    return median_rows(rows)
 
 
 def wait_postfix_queue(bed, timeout=600):
@@ -543,6 +685,7 @@ def main():
     ap.add_argument("--mem-n", type=int, default=0, help="mails for the memory figure (default --n)")
     ap.add_argument("--only", default="ingest,send,latency,memory")
     a = ap.parse_args()
+    a.load_before = loadavg()
     only = a.only.split(",")
     bed = Bed(a.build)
     res = {}
@@ -560,41 +703,66 @@ def main():
             res["latency"] = bench_latency(bed, LAT_USERS)
         if "memory" in only:
             res["memory"] = bench_memory(bed, a.mem_n or a.n, a.members)
+        if "bigmail" in only:
+            res["bigmail"] = bench_bigmail(bed, a.repeat)
     finally:
         bed.stop()
     report(res, a)
 
 
-def report(res, a):
-    lines = ["| figure | mentord | reference | ratio | target | met |",
-             "|---|---|---|---|---|---|"]
+def commit_of():
+    try:
+        c = subprocess.check_output(["git", "-C", REPO, "describe", "--always", "--dirty"],
+                                    text=True, stderr=subprocess.DEVNULL).strip()
+    except (OSError, subprocess.CalledProcessError):
+        c = "unknown"
+    return c
 
-    def row(fig, m, ref, target, ok, unit="/s"):
-        lines.append("| %s | %.0f%s | %s | %s | %s | %s |"
-                     % (fig, m, unit, ref, "%.3f" % (m / float(ref.split()[0].rstrip("/s")))
-                        if ref[0].isdigit() else "-", target, "yes" if ok else "**no**"))
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def report(res, a):
+    lines = ["`%s` at commit %s, %s; load average %s before, %s after; medians of %d "
+             "interleaved repeats." % (" ".join(["python3", "bench/mail/bench.py"] + sys.argv[1:]),
+                                       commit_of(), time.strftime("%Y-%m-%d %H:%M UTC",
+                                                                  time.gmtime()),
+                                       a.load_before, loadavg(), a.repeat),
+             "",
+             "| figure | mentord | CPU us/mail (client + server) | reference | reference CPU "
+             "us/mail (client + server) | ratio (rate) | ratio (CPU per mail) | target | met |",
+             "|---|---|---|---|---|---|---|---|---|"]
+
+    def row(fig, m, ref, ref_name, target, ok):
+        lines.append("| %s | %.0f/s | %.0f + %.0f | %.0f/s %s | %.0f + %.0f | %.3f | %.2f | %s | %s |"
+                     % (fig, m[0], m[1], m[2], ref[0], ref_name, ref[1], ref[2], m[0] / ref[0],
+                        (m[1] + m[2]) / max(ref[1] + ref[2], 1e-9), target,
+                        "yes" if ok else "**no**"))
 
     if "ingest" in res:
         r = res["ingest"]
-        row("ingest (N=%d)" % a.n, r["mentord"], "%.0f/s plain libetpan fetch" % r["fetch"],
-            ">= 0.7", r["mentord"] >= 0.7 * r["fetch"])
-        row("ingest (N=%d)" % a.n, r["mentord"], "%.0f/s fetchmail" % r["fetchmail"],
-            "> 1", r["mentord"] > r["fetchmail"])
+        row("ingest (N=%d)" % a.n, r["mentord"], r["fetch"], "plain libetpan fetch",
+            ">= 0.7", r["mentord"][0] >= 0.7 * r["fetch"][0])
+        row("ingest (N=%d)" % a.n, r["mentord"], r["fetchmail"], "fetchmail",
+            "> 1", r["mentord"][0] > r["fetchmail"][0])
     for label in ("sink", "postfix"):
         if label in res:
             r = res[label]
             name = "smtp-sink" if label == "sink" else "Postfix"
-            row("send to %s, 1 session (default)" % name, r["mentord1"],
-                "%.0f/s libcurl, 1 connection" % r["curl"], ">= 0.8",
-                r["mentord1"] >= 0.8 * r["curl"])
-            row("send to %s, 4 sessions" % name, r["mentord"],
-                "%.0f/s libcurl, 1 connection" % r["curl"], ">= 0.8",
-                r["mentord"] >= 0.8 * r["curl"])
-            row("send to %s, 4 sessions" % name, r["mentord"],
-                "%.0f/s smtp-source -s 1" % r["source1"], ">= 1 (with parallel sessions)",
-                r["mentord"] >= r["source1"])
-            row("send to %s, 4 sessions" % name, r["mentord"],
-                "%.0f/s smtp-source -s 4" % r["source4"], "(information)", True)
+            row("send to %s, 1 session (default)" % name, r["mentord1"], r["curl"],
+                "libcurl, 1 connection", ">= 0.8", r["mentord1"][0] >= 0.8 * r["curl"][0])
+            row("send to %s, 4 sessions" % name, r["mentord"], r["curl"],
+                "libcurl, 1 connection", ">= 0.8", r["mentord"][0] >= 0.8 * r["curl"][0])
+            row("send to %s, 4 sessions" % name, r["mentord"], r["source1"],
+                "smtp-source -d -s 1", ">= 1 (with parallel sessions)",
+                r["mentord"][0] >= r["source1"][0])
+            row("send to %s, 4 sessions" % name, r["mentord"], r["source4"],
+                "smtp-source -d -s 4", "(information)", True)
+    if "latency" in res or "memory" in res:
+        lines += ["", "| figure | mentord | reference | ratio | target | met |",
+                  "|---|---|---|---|---|---|"]
     if "latency" in res:
         r = res["latency"]
         lines.append("| latency p50 | %.3f s | %.3f s plain delivery p50 | - | < 0.8 s | %s |"
@@ -612,6 +780,17 @@ def report(res, a):
             rss, hwm = r[key]
             lines.append("| RSS %s | %.1f MB (peak %.1f MB) | - | - | < 16 MB | %s |"
                          % (what, rss / 1024.0, hwm / 1024.0, "yes" if rss < 16384 else "**no**"))
+    if "bigmail" in res:
+        r = res["bigmail"]
+        lines += ["", "| peak RSS of `mentord --once` | runs (kB, A B A B order) | median |",
+                  "|---|---|---|",
+                  "| inbox: one join | %s | %.1f MB |"
+                  % (", ".join(str(x) for x in r["small"]), statistics.median(r["small"]) / 1024.0),
+                  "| inbox: one join and one %d MB mail | %s | %.1f MB |"
+                  % (r["mb"], ", ".join(str(x) for x in r["big"]),
+                     statistics.median(r["big"]) / 1024.0),
+                  "| difference | | %.1f MB |"
+                  % ((statistics.median(r["big"]) - statistics.median(r["small"])) / 1024.0)]
     if "breakdown" in res:
         lines.append("")
         lines.append("| ingest breakdown (N=%d) | seconds | ms per mail |" % a.n)

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""A whole matching round inside mentord, on an imported community.
+
+    python3 bench/round.py [--build build] NEWCOMERS:MENTORS...
+
+For each size: a community like bench/gen.c's (Zipf tags over 600 names,
+85% English plus a skewed second language, 15 weighted time zones given as
+IANA names, mentors with 2-6 places) is written as CSV and imported with
+`mentorctl import` into a fresh database (untimed); then
+`mentorctl match --dry-run` runs the round the daemon runs: load the
+candidates and their profiles from SQLite, parse the profiles, resolve the
+time zones, score, solve, price every other pair, and print the pairs.
+Reported: its CPU seconds (user + system, wait4 rusage of that process) and
+its peak RSS, twice (A A, the same database), and the certificate line.
+Compare the CPU with LEMON's solve time on the same size in bench_match's
+table from the same `make bench` run.
+"""
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+LANGS = ["English", "Spanish", "German", "French", "Portuguese", "Italian", "Dutch", "Polish"]
+ZONES = ["Europe/Berlin", "Europe/London", "America/New_York", "America/Los_Angeles",
+         "Asia/Kolkata", "Asia/Tokyo", "Australia/Sydney", "America/Sao_Paulo", "Europe/Madrid",
+         "Africa/Lagos", "Asia/Singapore", "America/Chicago", "Europe/Moscow", "UTC",
+         "Pacific/Auckland"]
+
+
+def write_csv(path, nn, nm, seed=42):
+    rnd = random.Random(seed)
+    tags = ["topic%03d" % i for i in range(600)]
+    tag_w = [1.0 / (i + 1) for i in range(600)]
+    zone_w = [1.0 / (i + 1) for i in range(len(ZONES))]
+    with open(path, "w") as f:
+        f.write("address,name,role,skills,languages,timezone,capacity\n")
+        for i in range(nn + nm):
+            mentor = i >= nn
+            k = rnd.randint(4, 8) if mentor else rnd.randint(2, 5)
+            t = sorted(set(rnd.choices(tags, tag_w, k=k)))
+            langs = []
+            if rnd.random() < 0.85:
+                langs.append(LANGS[0])
+            if not langs or rnd.random() < 0.3:
+                langs.append(LANGS[1 + rnd.randrange(7)])
+            zone = rnd.choices(ZONES, zone_w)[0]
+            f.write("%s%d@example.org,Person %d,%s,%s,%s,%s,%s\n"
+                    % ("m" if mentor else "n", i, i, "mentor" if mentor else "newcomer",
+                       ";".join(t), ";".join(langs), zone,
+                       rnd.randint(2, 6) if mentor else ""))
+
+
+def measure(cmd):
+    """(CPU seconds, peak RSS kB, stdout) of one process via wait4."""
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    out = p.stdout.read()
+    _, status, ru = os.wait4(p.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError("%s failed" % " ".join(cmd))
+    return ru.ru_utime + ru.ru_stime, ru.ru_maxrss, out.decode("utf-8", "replace")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default=os.path.join(REPO, "build"))
+    ap.add_argument("sizes", nargs="+")
+    a = ap.parse_args()
+    ctl = os.path.join(a.build, "mentorctl")
+    print("| newcomers x mentors | import s (untimed part) | round CPU s (A, A) | "
+          "peak RSS MB (A, A) | pairs | certificate |")
+    print("|---|---|---|---|---|---|")
+    for size in a.sizes:
+        nn, nm = (int(x) for x in size.split(":"))
+        with tempfile.TemporaryDirectory(prefix="mentord-round.") as d:
+            pw = os.path.join(d, "pw")
+            with open(pw, "w") as f:
+                f.write("secret\n")
+            os.chmod(pw, 0o600)
+            ini = os.path.join(d, "m.ini")
+            with open(ini, "w") as f:
+                f.write("[community]\nname = Bench\naddress = mentors@example.test\n"
+                        "managers = boss@example.test\n[imap]\nhost = 127.0.0.1\nuser = u\n"
+                        "password_file = %s\n[store]\npath = %s/m.db\n[templates]\ndir = %s\n"
+                        "[matching]\nmentor_accepts = no\n"
+                        % (pw, d, os.path.join(REPO, "templates")))
+            os.chmod(ini, 0o600)
+            csv = os.path.join(d, "people.csv")
+            write_csv(csv, nn, nm)
+            t0 = time.monotonic()
+            r = subprocess.run([ctl, "-c", ini, "import", csv], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+            t_import = time.monotonic() - t0
+            if r.returncode != 0:
+                sys.exit("import failed: %s" % r.stderr[-500:])
+            runs = [measure([ctl, "-c", ini, "match", "--dry-run"]) for _ in range(2)]
+            last = runs[0][2].strip().splitlines()
+            pairs = next((l for l in last if l.startswith("pairs:")), "?")
+            cert = last[-1] if last else "?"
+            print("| %d x %d | %.1f | %.2f, %.2f | %.1f, %.1f | %s | %s |"
+                  % (nn, nm, t_import, runs[0][0], runs[1][0], runs[0][1] / 1024.0,
+                     runs[1][1] / 1024.0, pairs.split()[1], cert), flush=True)
+
+
+if __name__ == "__main__":
+    main()
