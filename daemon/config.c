@@ -52,6 +52,7 @@ enum key_type {
     K_SECURITY,
     K_LEVEL,
     K_READABLE, /* path of a file that must be readable now (tls_ca_file) */
+    K_AUTH,     /* password, xoauth2, oauthbearer */
 };
 
 struct keydef {
@@ -77,6 +78,7 @@ static const struct keydef keys[] = {
     {"imap", "tls_verify", K_BOOL, OFF(imap.tls.verify), 0, 0, 0},
     {"imap", "tls_ca_file", K_READABLE, OFF(imap.tls.ca_file), 0, 0, 0},
     {"imap", "allow_plaintext", K_BOOL, OFF(imap.tls.allow_plaintext), 0, 0, 0},
+    {"imap", "auth", K_AUTH, OFF(imap.auth), 0, 0, 0},
     {"imap", "user", K_STR, OFF(imap.user), 0, 0, 0},
     {"imap", "password_file", K_STR, OFF(imap.password_file), 0, 0, 0},
     {"imap", "mailbox", K_STR, OFF(imap.mailbox), 0, 0, 0},
@@ -93,6 +95,7 @@ static const struct keydef keys[] = {
     {"smtp", "tls_verify", K_BOOL, OFF(smtp.tls.verify), 0, 0, 0},
     {"smtp", "tls_ca_file", K_READABLE, OFF(smtp.tls.ca_file), 0, 0, 0},
     {"smtp", "allow_plaintext", K_BOOL, OFF(smtp.tls.allow_plaintext), 0, 0, 0},
+    {"smtp", "auth", K_AUTH, OFF(smtp.auth), 0, 0, 0},
     {"smtp", "user", K_STR, OFF(smtp.user), 0, 0, 0},
     {"smtp", "password_file", K_STR, OFF(smtp.password_file), 0, 0, 0},
     {"smtp", "from", K_ADDR, OFF(smtp.from), 0, 0, 0},
@@ -104,6 +107,20 @@ static const struct keydef keys[] = {
     {"smtp", "retry_base", K_DURATION, OFF(smtp.retry_base), 1, 7 * DAY, 0},
     {"smtp", "retry_max", K_DURATION, OFF(smtp.retry_max), 1, 30 * DAY, 0},
     {"smtp", "max_lifetime", K_DURATION, OFF(smtp.max_lifetime), 1, 365 * DAY, 0},
+
+    /* [oauth2]: see finish_oauth2 for the provider presets and the rules. */
+    {"oauth2", "provider", K_STR, OFF(oauth2.provider), 0, 0, 0},
+    {"oauth2", "tenant", K_STR, OFF(oauth2.tenant), 0, 0, 0},
+    {"oauth2", "token_url", K_STR, OFF(oauth2.token_url), 0, 0, 0},
+    {"oauth2", "device_url", K_STR, OFF(oauth2.device_url), 0, 0, 0},
+    {"oauth2", "authorize_url", K_STR, OFF(oauth2.authorize_url), 0, 0, 0},
+    {"oauth2", "introspection_url", K_STR, OFF(oauth2.introspection_url), 0, 0, 0},
+    {"oauth2", "client_id", K_STR, OFF(oauth2.client_id), 0, 0, 0},
+    {"oauth2", "client_secret_file", K_STR, OFF(oauth2.client_secret_file), 0, 0, 0},
+    {"oauth2", "refresh_token_file", K_STR, OFF(oauth2.refresh_token_file), 0, 0, 0},
+    {"oauth2", "scope", K_STR, OFF(oauth2.scope), 0, 0, 0},
+    {"oauth2", "flow", K_STR, OFF(oauth2.flow), 0, 0, 0},
+    {"oauth2", "redirect_port", K_INT, OFF(oauth2.redirect_port), 1, 65535, 0},
 
     {"limits", "max_message_size", K_SIZE, OFF(limits.max_message_size), 1024, 1 << 30, 0},
     {"limits", "replies_per_hour", K_INT, OFF(limits.replies_per_hour), 1, 10000, 0},
@@ -156,9 +173,9 @@ static const struct keydef keys[] = {
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
-static const char *const sections[] = {"community", "imap",      "smtp",      "limits",
-                                       "programme", "matching",  "lifecycle", "digest",
-                                       "store",     "templates", "log"};
+static const char *const sections[] = {"community", "imap",      "smtp",   "oauth2",
+                                       "limits",    "programme", "matching", "lifecycle",
+                                       "digest",    "store",     "templates", "log"};
 
 /* Everything one config_load() call needs; nothing outlives it. */
 struct load_ctx {
@@ -336,6 +353,26 @@ parse_security(const char *v, enum config_security *out)
     else
         return -1;
     return 0;
+}
+
+static const char *const auth_names[] = {"password", "xoauth2", "oauthbearer"};
+
+static int
+parse_auth(const char *v, enum config_auth *out)
+{
+    for (size_t i = 0; i < sizeof(auth_names) / sizeof(auth_names[0]); i++) {
+        if (strcasecmp(v, auth_names[i]) == 0) {
+            *out = (enum config_auth)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+const char *
+config_auth_name(enum config_auth auth)
+{
+    return (size_t)auth < sizeof(auth_names) / sizeof(auth_names[0]) ? auth_names[auth] : "?";
 }
 
 static const char *
@@ -568,6 +605,12 @@ set_value(struct load_ctx *ctx, const struct keydef *k, const char *value)
             return -1;
         }
         return 0;
+    case K_AUTH:
+        if (parse_auth(value, (enum config_auth *)(void *)int_field(ctx->cfg, k)) != 0) {
+            fail(ctx, ctx->line, "unknown auth '%s' (password, xoauth2, oauthbearer)", value);
+            return -1;
+        }
+        return 0;
     case K_LEVEL:
         level = log_level_parse(value);
         if (level < 0) {
@@ -683,9 +726,9 @@ read_line(char *str, int num, void *stream)
 
 /* ---- secrets ---- */
 
-/* Read the password from path (set on line): private, one line, not empty. */
+/* Read a secret (what: "password") from path (set on line): private, one line, not empty. */
 static int
-read_password(struct load_ctx *ctx, const char *path, int line, char **out)
+read_secret(struct load_ctx *ctx, const char *what, const char *path, int line, char **out)
 {
     char buf[PASSWORD_MAX + 1];
     struct stat st;
@@ -694,41 +737,41 @@ read_password(struct load_ctx *ctx, const char *path, int line, char **out)
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 
     if (fd < 0) {
-        fail(ctx, line, "cannot read password file %s: %s", path, strerror(errno));
+        fail(ctx, line, "cannot read %s file %s: %s", what, path, strerror(errno));
         return -1;
     }
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        fail(ctx, line, "password file %s is not a regular file", path);
+        fail(ctx, line, "%s file %s is not a regular file", what, path);
         close(fd);
         return -1;
     }
     if (st.st_mode & S_IROTH) {
-        fail(ctx, line, "password file %s is readable by others (chmod 600 or 640)", path);
+        fail(ctx, line, "%s file %s is readable by others (chmod 600 or 640)", what, path);
         close(fd);
         return -1;
     }
     n = read(fd, buf, sizeof(buf));
     if (n < 0) {
-        fail(ctx, line, "cannot read password file %s: %s", path, strerror(errno));
+        fail(ctx, line, "cannot read %s file %s: %s", what, path, strerror(errno));
         close(fd);
         return -1;
     }
     close(fd);
     len = (size_t)n;
     if (len > PASSWORD_MAX) {
-        fail(ctx, line, "password file %s is larger than %d bytes", path, PASSWORD_MAX);
+        fail(ctx, line, "%s file %s is larger than %d bytes", what, path, PASSWORD_MAX);
         return -1;
     }
     while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
         len--;
     buf[len] = '\0';
     if (len == 0) {
-        fail(ctx, line, "password file %s is empty", path);
+        fail(ctx, line, "%s file %s is empty", what, path);
         return -1;
     }
     /* A second line or a NUL would be cut off or sent verbatim to the server. */
     if (strlen(buf) != len || strpbrk(buf, "\r\n") != NULL) {
-        fail(ctx, line, "password file %s must hold the password on one line", path);
+        fail(ctx, line, "%s file %s must hold the %s on one line", what, path, what);
         explicit_bzero(buf, sizeof(buf));
         return -1;
     }
@@ -739,6 +782,12 @@ read_password(struct load_ctx *ctx, const char *path, int line, char **out)
         return -1;
     }
     return 0;
+}
+
+static int
+read_password(struct load_ctx *ctx, const char *path, int line, char **out)
+{
+    return read_secret(ctx, "password", path, line, out);
 }
 
 /* ---- defaults and rules involving several keys ---- */
@@ -760,6 +809,7 @@ config_set_defaults(struct config *cfg)
     cfg->smtp.retry_base = 60;
     cfg->smtp.retry_max = 3600;
     cfg->smtp.max_lifetime = 5 * DAY;
+    cfg->oauth2.redirect_port = 8087;
     cfg->log.level = LOG_LEVEL_INFO;
     cfg->limits.max_message_size = 10 * 1024 * 1024;
     cfg->limits.replies_per_hour = 5;
@@ -854,6 +904,31 @@ check_plaintext(struct load_ctx *ctx, const char *section, const char *host,
     return -1;
 }
 
+/*
+ * auth = password needs password_file; with OAuth a password_file would be
+ * ignored, and saying so beats a stored password nobody knows is unused.
+ */
+static int
+check_auth_keys(struct load_ctx *ctx, const char *section, enum config_auth auth,
+                const char *password_file)
+{
+    if (auth == CONFIG_AUTH_PASSWORD) {
+        if (password_file != NULL)
+            return 0;
+        fail(ctx, 0, "missing required key 'password_file' in [%s] (or set auth = xoauth2)",
+             section);
+        return -1;
+    }
+    ctx->cfg->oauth2.used = 1;
+    if (password_file == NULL)
+        return 0;
+    fail(ctx, key_line(ctx, section, "password_file"),
+         "password_file is not used with auth = %s (the access token comes from [oauth2]); "
+         "remove it",
+         config_auth_name(auth));
+    return -1;
+}
+
 static int
 finish_imap(struct load_ctx *ctx)
 {
@@ -861,7 +936,7 @@ finish_imap(struct load_ctx *ctx)
 
     if (require(ctx, "imap", "host", im->host) != 0 ||
         require(ctx, "imap", "user", im->user) != 0 ||
-        require(ctx, "imap", "password_file", im->password_file) != 0)
+        check_auth_keys(ctx, "imap", im->auth, im->password_file) != 0)
         return -1;
     if (im->port == 0)
         im->port = im->tls.security == CONFIG_SEC_TLS ? 993 : 143;
@@ -870,6 +945,8 @@ finish_imap(struct load_ctx *ctx)
         return -1;
     if (check_plaintext(ctx, "imap", im->host, &im->tls) != 0)
         return -1;
+    if (im->auth != CONFIG_AUTH_PASSWORD)
+        return 0; /* the token comes from [oauth2] */
     return read_password(ctx, im->password_file, key_line(ctx, "imap", "password_file"),
                          &im->password);
 }
@@ -1011,6 +1088,11 @@ smtp_auth(struct load_ctx *ctx)
     struct config_smtp *s = &ctx->cfg->smtp;
 
     if (s->user == NULL) {
+        if (s->auth != CONFIG_AUTH_PASSWORD) {
+            fail(ctx, key_line(ctx, "smtp", "auth"),
+                 "auth = %s needs user (the mailbox the token is for)", config_auth_name(s->auth));
+            return -1;
+        }
         if (s->password_file != NULL) {
             fail(ctx, key_line(ctx, "smtp", "password_file"),
                  "password_file is set but user is not (AUTH needs both)");
@@ -1018,12 +1100,16 @@ smtp_auth(struct load_ctx *ctx)
         }
         return 0;
     }
-    if (s->password_file == NULL) {
+    if (s->auth == CONFIG_AUTH_PASSWORD && s->password_file == NULL) {
         fail(ctx, 0, "missing required key 'password_file' in [smtp] (needed because user is set)");
         return -1;
     }
+    if (check_auth_keys(ctx, "smtp", s->auth, s->password_file) != 0)
+        return -1;
     if (check_plaintext(ctx, "smtp", s->host, &s->tls) != 0)
         return -1;
+    if (s->auth != CONFIG_AUTH_PASSWORD)
+        return 0;
     return read_password(ctx, s->password_file, key_line(ctx, "smtp", "password_file"),
                          &s->password);
 }
@@ -1064,6 +1150,154 @@ check_choice(struct load_ctx *ctx, const char *section, const char *name, const 
     return -1;
 }
 
+/* ---- [oauth2] ---- */
+
+#define DEFAULT_REFRESH_TOKEN_FILE "/var/lib/mentord/oauth2-refresh-token"
+
+/*
+ * What a provider needs, so a community only names it and its client id.
+ * Microsoft's endpoints carry the tenant ("%s"); its device flow works for
+ * the mail scopes, Google's does not (its device flow allows a short list of
+ * scopes without https://mail.google.com/), so Google starts with the code
+ * flow.  offline_access (Microsoft) and access_type=offline (Google, added by
+ * the code flow) ask for the refresh token; openid and email let the token
+ * response name the account that authorised, for mentorctl oauth status.
+ */
+struct oauth_preset {
+    const char *name;
+    const char *token_url, *device_url, *authorize_url;
+    const char *scope;
+    const char *flow;
+};
+
+static const struct oauth_preset oauth_presets[] = {
+    {"microsoft", "https://login.microsoftonline.com/%s/oauth2/v2.0/token",
+     "https://login.microsoftonline.com/%s/oauth2/v2.0/devicecode",
+     "https://login.microsoftonline.com/%s/oauth2/v2.0/authorize",
+     "offline_access openid email https://outlook.office.com/IMAP.AccessAsUser.All "
+     "https://outlook.office.com/SMTP.Send",
+     "device"},
+    {"google", "https://oauth2.googleapis.com/token", NULL,
+     "https://accounts.google.com/o/oauth2/v2/auth", "https://mail.google.com/ openid email",
+     "code"},
+    {"custom", NULL, NULL, NULL, NULL, NULL},
+};
+
+/* A preset URL with the tenant put in (Microsoft), unless the file gave the key. */
+static int
+default_url(struct load_ctx *ctx, char **field, const char *pattern, const char *tenant)
+{
+    char *url;
+
+    if (*field != NULL || pattern == NULL)
+        return 0;
+    if (asprintf(&url, pattern, tenant) < 0) {
+        fail(ctx, 0, "out of memory");
+        return -1;
+    }
+    *field = url;
+    return 0;
+}
+
+/*
+ * An endpoint gets the refresh token and the client secret: https only, or
+ * http to this machine (a local test server).
+ */
+static int
+check_endpoint(struct load_ctx *ctx, const char *name, const char *url)
+{
+    CURLU *u;
+    char *scheme = NULL, *host = NULL;
+    int ok;
+
+    if (url == NULL)
+        return 0;
+    u = curl_url();
+    if (u == NULL) {
+        fail(ctx, 0, "out of memory");
+        return -1;
+    }
+    ok = curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+         url_part(u, CURLUPART_SCHEME, &scheme) == 1 && url_part(u, CURLUPART_HOST, &host) == 1 &&
+         (strcmp(scheme, "https") == 0 ||
+          (strcmp(scheme, "http") == 0 && config_host_is_loopback(host)));
+    curl_free(scheme);
+    curl_free(host);
+    curl_url_cleanup(u);
+    if (ok)
+        return 0;
+    fail(ctx, key_line(ctx, "oauth2", name),
+         "bad value for %s: '%s' (an https:// URL; http:// only to this machine)", name, url);
+    return -1;
+}
+
+static int
+oauth2_presets(struct load_ctx *ctx, struct config_oauth2 *o)
+{
+    const struct oauth_preset *p = NULL;
+
+    if (default_string(ctx, &o->provider, "custom") != 0)
+        return -1;
+    for (size_t i = 0; i < sizeof(oauth_presets) / sizeof(oauth_presets[0]); i++)
+        if (strcmp(o->provider, oauth_presets[i].name) == 0)
+            p = &oauth_presets[i];
+    if (p == NULL) {
+        fail(ctx, key_line(ctx, "oauth2", "provider"),
+             "unknown provider '%s' (one of: microsoft|google|custom)", o->provider);
+        return -1;
+    }
+    if (strcmp(p->name, "microsoft") == 0 && default_string(ctx, &o->tenant, "organizations") != 0)
+        return -1;
+    if (default_url(ctx, &o->token_url, p->token_url, o->tenant) != 0 ||
+        default_url(ctx, &o->device_url, p->device_url, o->tenant) != 0 ||
+        default_url(ctx, &o->authorize_url, p->authorize_url, o->tenant) != 0)
+        return -1;
+    if (p->scope != NULL && default_string(ctx, &o->scope, p->scope) != 0)
+        return -1;
+    if (o->flow == NULL && (p->flow != NULL || o->device_url != NULL || o->authorize_url != NULL))
+        return default_string(ctx, &o->flow,
+                              p->flow != NULL ? p->flow : o->device_url ? "device" : "code");
+    return 0;
+}
+
+static int
+finish_oauth2(struct load_ctx *ctx)
+{
+    struct config_oauth2 *o = &ctx->cfg->oauth2;
+
+    if (!o->used)
+        return 0; /* a section kept for later does no harm */
+    if (oauth2_presets(ctx, o) != 0)
+        return -1;
+    if (o->token_url == NULL) {
+        fail(ctx, 0, "missing required key 'token_url' in [oauth2] (or set provider = "
+                     "microsoft or google)");
+        return -1;
+    }
+    if (require(ctx, "oauth2", "client_id", o->client_id) != 0 ||
+        default_string(ctx, &o->refresh_token_file, DEFAULT_REFRESH_TOKEN_FILE) != 0)
+        return -1;
+    if (check_endpoint(ctx, "token_url", o->token_url) != 0 ||
+        check_endpoint(ctx, "device_url", o->device_url) != 0 ||
+        check_endpoint(ctx, "authorize_url", o->authorize_url) != 0 ||
+        check_endpoint(ctx, "introspection_url", o->introspection_url) != 0)
+        return -1;
+    if (o->flow != NULL && check_choice(ctx, "oauth2", "flow", o->flow, "device|code") != 0)
+        return -1;
+    if (o->flow != NULL && strcmp(o->flow, "device") == 0 && o->device_url == NULL) {
+        fail(ctx, key_line(ctx, "oauth2", "flow"), "flow = device needs device_url");
+        return -1;
+    }
+    if (o->flow != NULL && strcmp(o->flow, "code") == 0 && o->authorize_url == NULL) {
+        fail(ctx, key_line(ctx, "oauth2", "flow"), "flow = code needs authorize_url");
+        return -1;
+    }
+    if (o->client_secret_file == NULL)
+        return 0;
+    return read_secret(ctx, "client secret", o->client_secret_file,
+                       key_line(ctx, "oauth2", "client_secret_file"), &o->client_secret);
+}
+
 static int
 finish_programme(struct load_ctx *ctx)
 {
@@ -1099,7 +1333,7 @@ finish(struct load_ctx *ctx)
     struct config *cfg = ctx->cfg;
 
     if (finish_community(ctx) != 0 || finish_imap(ctx) != 0 || finish_smtp(ctx) != 0 ||
-        finish_programme(ctx) != 0)
+        finish_oauth2(ctx) != 0 || finish_programme(ctx) != 0)
         return -1;
     if (default_string(ctx, &cfg->store.path, DEFAULT_STORE_PATH) != 0 ||
         default_string(ctx, &cfg->templates.dir, DEFAULT_TEMPLATES_DIR) != 0 ||
@@ -1183,6 +1417,7 @@ config_free(struct config *cfg)
     free(cfg->community.managers);
     free_secret(&cfg->imap.password);
     free_secret(&cfg->smtp.password);
+    free_secret(&cfg->oauth2.client_secret);
     free(cfg->path);
     memset(cfg, 0, sizeof(*cfg));
 }
@@ -1277,6 +1512,7 @@ print_imap(FILE *out, const struct config_imap *im)
     print_str(out, "host", im->host);
     fprintf(out, "port = %d\n", im->port);
     print_tls(out, &im->tls);
+    fprintf(out, "auth = %s\n", config_auth_name(im->auth));
     print_str(out, "user", im->user);
     print_password(out, im->password_file, im->password);
     print_str(out, "mailbox", im->mailbox);
@@ -1296,6 +1532,7 @@ print_smtp(FILE *out, const struct config_smtp *s)
     print_str(out, "host", s->host);
     fprintf(out, "port = %d\n", s->port);
     print_tls(out, &s->tls);
+    fprintf(out, "auth = %s\n", config_auth_name(s->auth));
     print_str(out, "user", s->user);
     print_password(out, s->password_file, s->password);
     print_str(out, "from", s->from);
@@ -1306,6 +1543,31 @@ print_smtp(FILE *out, const struct config_smtp *s)
     fprintf(out, "retry_base = %d\n", s->retry_base);
     fprintf(out, "retry_max = %d\n", s->retry_max);
     fprintf(out, "max_lifetime = %d\n", s->max_lifetime);
+}
+
+/* The endpoints and names only: the client secret and the tokens are never printed. */
+static void
+print_oauth2(FILE *out, const struct config_oauth2 *o)
+{
+    fprintf(out, "\n[oauth2]\n");
+    if (!o->used) {
+        fprintf(out, "; not used: [imap] and [smtp] log in with a password\n");
+        return;
+    }
+    print_str(out, "provider", o->provider);
+    print_str(out, "tenant", o->tenant);
+    print_str(out, "token_url", o->token_url);
+    print_str(out, "device_url", o->device_url);
+    print_str(out, "authorize_url", o->authorize_url);
+    print_str(out, "introspection_url", o->introspection_url);
+    print_str(out, "client_id", o->client_id);
+    print_str(out, "client_secret_file", o->client_secret_file);
+    if (o->client_secret != NULL)
+        fprintf(out, "; client_secret = ********\n");
+    print_str(out, "refresh_token_file", o->refresh_token_file);
+    print_str(out, "scope", o->scope);
+    print_str(out, "flow", o->flow);
+    fprintf(out, "redirect_port = %d\n", o->redirect_port);
 }
 
 static void
@@ -1361,6 +1623,7 @@ config_print(const struct config *cfg, FILE *out)
     print_community(out, &cfg->community);
     print_imap(out, &cfg->imap);
     print_smtp(out, &cfg->smtp);
+    print_oauth2(out, &cfg->oauth2);
     fprintf(out, "\n[limits]\n");
     fprintf(out, "max_message_size = %d\n", cfg->limits.max_message_size);
     fprintf(out, "replies_per_hour = %d\n", cfg->limits.replies_per_hour);
