@@ -330,6 +330,23 @@ fsync_dir_of(const char *path)
     return rc;
 }
 
+/*
+ * Files made by root (mentorctl run with sudo) in a folder that belongs to the
+ * daemon's user go to that user, or the daemon could not read them.
+ */
+static void
+give_to_folder_owner(int fd, const char *path)
+{
+    char *copy;
+    struct stat st;
+
+    if (geteuid() != 0 || (copy = strdup(path)) == NULL)
+        return;
+    if (stat(dirname(copy), &st) == 0 && st.st_uid != 0 && fchown(fd, st.st_uid, st.st_gid) != 0)
+        log_warn("oauth: cannot give %s to uid %d: %s", path, (int)st.st_uid, strerror(errno));
+    free(copy);
+}
+
 int
 oauth_save_refresh_token(const char *path, const char *token, char *err, size_t errlen)
 {
@@ -343,6 +360,8 @@ oauth_save_refresh_token(const char *path, const char *token, char *err, size_t 
     }
     (void)unlink(tmp); /* a leftover of a crash; O_EXCL below refuses a planted one */
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd >= 0)
+        give_to_folder_owner(fd, path);
     if (fd < 0 || fchmod(fd, 0600) != 0 || write(fd, token, len) != (ssize_t)len ||
         write(fd, "\n", 1) != 1 || fsync(fd) != 0) {
         snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
@@ -484,7 +503,9 @@ take_lock(const struct oauth *o)
     if (fd < 0)
         log_warn("oauth: cannot open the lock file %s: %s (refreshing without it)", path,
                  strerror(errno));
-    else if (flock(fd, LOCK_EX) != 0)
+    else
+        give_to_folder_owner(fd, path);
+    if (fd >= 0 && flock(fd, LOCK_EX) != 0)
         log_warn("oauth: cannot lock %s: %s", path, strerror(errno));
     free(path);
     return fd;
