@@ -34,6 +34,11 @@
  * servers and NAT boxes drop quiet connections sooner, so 9 minutes. */
 #define MENTORD_IDLE_MAX 540
 #define MENTORD_BACKOFF_MAX 300
+/* While the OAuth authorisation is refused: how often the refresh token file is looked at
+ * (a stat, no request), so a new `mentorctl oauth authorize` takes effect in seconds. */
+#define MENTORD_REFUSED_CHECK 5
+/* mentord_imap_login: no access token to log in with (said why already). */
+#define MENTORD_NO_TOKEN (-3)
 
 struct mentord_opts {
     const char *config;
@@ -292,19 +297,15 @@ mentord_imap_login(struct mentord_auth *a, const struct config *cfg, struct stor
 
     if (cfg->imap.auth == CONFIG_AUTH_PASSWORD)
         return imap_connect(&cfg->imap, im, err, errlen);
-    if (mentord_token(a, cfg, st, o, &token) != 0) {
-        snprintf(err, errlen, "no access token (see above)");
-        return -1;
-    }
+    if (mentord_token(a, cfg, st, o, &token) != 0)
+        return MENTORD_NO_TOKEN;
     rc = imap_connect_auth(&cfg->imap, token, im, err, errlen);
     if (rc != IMAP_AUTH_REFUSED)
         return rc;
     log_warn("IMAP: the server refused the access token (%s); fetching a new one", err);
     oauth_invalidate(a->oa);
-    if (mentord_token(a, cfg, st, o, &token) != 0) {
-        snprintf(err, errlen, "no access token (see above)");
-        return -1;
-    }
+    if (mentord_token(a, cfg, st, o, &token) != 0)
+        return MENTORD_NO_TOKEN;
     rc = imap_connect_auth(&cfg->imap, token, im, err, errlen);
     if (rc == IMAP_AUTH_REFUSED) {
         size_t n = strlen(err);
@@ -322,8 +323,11 @@ mentord_connect(const struct config *cfg, struct store *st, struct mentord_auth 
 {
     struct imap *im = NULL;
     char err[1536];
+    int rc = mentord_imap_login(a, cfg, st, o, &im, err, sizeof(err));
 
-    if (mentord_imap_login(a, cfg, st, o, &im, err, sizeof(err)) != 0) {
+    if (rc == MENTORD_NO_TOKEN)
+        return NULL; /* the reason is in the log already, once */
+    if (rc != 0) {
         log_error("IMAP: cannot connect to %s:%d as %s: %s", cfg->imap.host, cfg->imap.port,
                   cfg->imap.user, err);
         return NULL;
@@ -581,8 +585,9 @@ mentord_loop(struct config *cfg, struct store *st, const struct mentord_opts *o)
             mentord_reload_config(cfg, o, &im, &a);
         mentord_housekeeping(cfg, st, o);
         if (im == NULL && (im = mentord_connect(cfg, st, &a, o)) == NULL) {
-            int wait = mentord_backoff(++failures);
-            log_info("IMAP: retrying in %d s", wait);
+            int wait = a.refused ? MENTORD_REFUSED_CHECK : mentord_backoff(++failures);
+            if (!a.refused)
+                log_info("IMAP: retrying in %d s", wait);
             mentord_drain(cfg, st, &a, o);
             mentord_sleep(wait);
             continue;
