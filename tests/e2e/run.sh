@@ -6,7 +6,8 @@
 # Starts the test-bed in a temp folder (always stopped and removed on exit),
 # runs tests/e2e/test_e2e.py (its last line: "e2e: N passed, N failed") and
 # tests/e2e/test_programme_e2e.py ("e2e-programme: N passed, N failed"),
-# tests/e2e/test_programme_kill.py ("e2e-programme-kill: ...", not for build-san), then
+# tests/e2e/test_programme_kill.py ("e2e-programme-kill: ...", not for build-san),
+# tests/e2e/test_oauth.py ("e2e-oauth: ...", with its own OAuth 2.0 test-bed), then
 # every C test binary in BUILD/tests that skips (exit 77) without TESTBED_ENV,
 # this time with the test-bed, ending with "e2e-c(BUILD): N passed, N failed".
 # tests/report.sh adds those lines up.  Exit status 1 when anything failed.
@@ -69,6 +70,15 @@ if [ $prc -ne 0 ]; then
 fi
 
 echo "== abuse and privacy ($label)"; timeout "$TIMEOUT" python3 -u "$SRC/tests/e2e/test_abuse.py" </dev/null >"$out" 2>&1 || rc=1; cat "$out"; tail -n 1 "$out" | grep -Eq '^e2e-abuse: [0-9]+ passed, [0-9]+ failed$' || echo "e2e-abuse-runner($label): 0 passed, 1 failed"
+
+# OAuth 2.0 logins (XOAUTH2, OAUTHBEARER, refresh, rotation, revocation, device and code
+# flows) against a test-bed of their own: an authorization-server stand-in, Dovecot with its
+# oauth2 passdb and Postfix submission through Dovecot SASL.  Last line: "e2e-oauth: ...".
+echo "== OAuth 2.0 logins ($label)"
+timeout "$TIMEOUT" python3 -u "$SRC/tests/e2e/test_oauth.py" </dev/null >"$out" 2>&1 || rc=1
+cat "$out"
+tail -n 1 "$out" | grep -Eq '^e2e-oauth: [0-9]+ passed, [0-9]+ failed$' ||
+    echo "e2e-oauth-runner($label): 0 passed, 1 failed"
 
 # SIGKILLs during the same story (normal build only: the sanitizer build is too slow for
 # kills timed in milliseconds).  Its last line: "e2e-programme-kill: N passed, N failed".

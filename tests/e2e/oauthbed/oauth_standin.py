@@ -286,6 +286,7 @@ def main():
     ARGS = p.parse_args()
     if ARGS.user and ARGS.refresh_token:
         REFRESH[ARGS.refresh_token] = dict(user=ARGS.user, client_id=ARGS.client_id, scope="")
+        ISSUED.append(ARGS.refresh_token)
     srv = ThreadingHTTPServer(("127.0.0.1", ARGS.port), H)
     if ARGS.pidfile:
         with open(ARGS.pidfile, "w") as fh:
