@@ -1161,7 +1161,8 @@ check_choice(struct load_ctx *ctx, const char *section, const char *name, const 
  * scopes without https://mail.google.com/), so Google starts with the code
  * flow.  offline_access (Microsoft) and access_type=offline (Google, added by
  * the code flow) ask for the refresh token; openid and email let the token
- * response name the account that authorised, for mentorctl oauth status.
+ * response name the account that authorised, for mentorctl oauth status
+ * (Microsoft puts preferred_username in it only with profile).
  */
 struct oauth_preset {
     const char *name;
@@ -1174,7 +1175,7 @@ static const struct oauth_preset oauth_presets[] = {
     {"microsoft", "https://login.microsoftonline.com/%s/oauth2/v2.0/token",
      "https://login.microsoftonline.com/%s/oauth2/v2.0/devicecode",
      "https://login.microsoftonline.com/%s/oauth2/v2.0/authorize",
-     "offline_access openid email https://outlook.office.com/IMAP.AccessAsUser.All "
+     "offline_access openid profile email https://outlook.office.com/IMAP.AccessAsUser.All "
      "https://outlook.office.com/SMTP.Send",
      "device"},
     {"google", "https://oauth2.googleapis.com/token", NULL,
