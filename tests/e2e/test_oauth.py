@@ -455,6 +455,9 @@ class OAuth(unittest.TestCase):
         self.assertGreater(len(OUTPUTS), 8)
         found = [(t[:6], i) for t in tokens for i, text in enumerate(texts) if t in text]
         self.assertEqual(found, [])
+        # And, in the sanitizer build, no ASan/UBSan/LSan report anywhere.
+        reports = [mb.sanitizer_report(text) for text in OUTPUTS]
+        self.assertEqual([r for r in reports if r], [])
 
 
 def main(argv):
