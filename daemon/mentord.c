@@ -173,7 +173,9 @@ mentord_log_init(const struct config *cfg, const struct mentord_opts *o)
 struct mentord_auth {
     struct oauth *oa; /* NULL when both [imap] and [smtp] use passwords */
     int refused;      /* the refusal has been reported */
+    int unreachable;  /* a transient failure has been reported */
     int confirmed;    /* a token was issued since the start, or the refusal */
+    int smtp_blocked; /* the last drain had no token: the outbox does not set the wait */
 };
 
 static int
@@ -263,7 +265,10 @@ mentord_auth_ok(struct mentord_auth *a, const struct config *cfg, struct store *
     if (!a->confirmed && !o->dry_run && mentord_told_already(cfg, st) &&
         store_event_add(st, clock_now(), "oauth-ok", cfg->community.address, NULL, NULL) != 0)
         log_warn("oauth: %s", store_errmsg(st));
+    if (a->unreachable)
+        log_info("oauth: the token endpoint answers again");
     a->refused = 0;
+    a->unreachable = 0;
     a->confirmed = 1;
 }
 
@@ -280,10 +285,14 @@ mentord_token(struct mentord_auth *a, const struct config *cfg, struct store *st
         mentord_auth_ok(a, cfg, st, o);
         return 0;
     }
-    if (rc == OAUTH_REFUSED)
+    if (rc == OAUTH_REFUSED) {
         mentord_auth_refused(a, cfg, st, o, err);
-    else
-        log_warn("oauth: cannot fetch an access token now (will retry): %s", err);
+    } else if (!a->unreachable) {
+        a->unreachable = 1; /* once per outage; the oauth module spaces out its requests */
+        log_warn("oauth: cannot fetch an access token now (mail waits; retrying): %s", err);
+    } else {
+        log_debug("oauth: still no access token: %s", err);
+    }
     return -1;
 }
 
@@ -364,8 +373,11 @@ mentord_drain_oauth(struct mentord_auth *a, const struct config *cfg, struct sto
     struct smtp_auth sa = {NULL, 1, 0};
     struct smtp_result again;
 
-    if (!o->dry_run && mentord_outbox_due(st) && mentord_token(a, cfg, st, o, &sa.token) != 0)
+    a->smtp_blocked = 0;
+    if (!o->dry_run && mentord_outbox_due(st) && mentord_token(a, cfg, st, o, &sa.token) != 0) {
         sa.token = NULL; /* said why; smtp leaves the outbox as it is */
+        a->smtp_blocked = 1;
+    }
     if (smtp_drain_auth(cfg, st, clock_now(), o->dry_run, stdout, &sa, res) != 0)
         return -1;
     if (!sa.refused)
@@ -523,10 +535,11 @@ mentord_sleep(int seconds)
 
 /* How long to wait for mail: until the next outbox retry, within limits. */
 static int
-mentord_wait_time(const struct config *cfg, struct store *st, int idle)
+mentord_wait_time(const struct config *cfg, struct store *st, int idle, int outbox_blocked)
 {
     int wait = idle ? MENTORD_IDLE_MAX : cfg->imap.poll_interval;
-    time_t dues[3] = {store_outbox_next_due(st), programme_next_due(cfg, st),
+    /* Mail that cannot go out for want of a token would wake us every second. */
+    time_t dues[3] = {outbox_blocked ? 0 : store_outbox_next_due(st), programme_next_due(cfg, st),
                       cfg->matching.interval > 0 ? clock_now() + cfg->matching.interval : 0};
 
     for (size_t i = 0; i < 3; i++) {
@@ -603,7 +616,7 @@ mentord_loop(struct config *cfg, struct store *st, const struct mentord_opts *o)
         if (mentord_drain(cfg, st, &a, o) != 0 || mentord_stop || mentord_reload)
             continue;
         int idle = cfg->imap.idle && imap_has_idle(im);
-        int wait = mentord_wait_time(cfg, st, idle);
+        int wait = mentord_wait_time(cfg, st, idle, a.smtp_blocked);
         log_debug("waiting up to %d s for new mail (%s)", wait, idle ? "IDLE" : "polling");
         if (imap_wait(im, wait, idle, &mentord_wake) < 0) {
             log_warn("IMAP: connection lost while waiting: %s", imap_error(im));

@@ -38,6 +38,9 @@
 #define OAUTH_TOKEN_MAX (16 * 1024)
 #define OAUTH_HTTP_TIMEOUT 30L
 #define OAUTH_MARGIN_MAX 300
+/* After a failed request, the first and the longest wait before the next one. */
+#define OAUTH_RETRY_FIRST 10
+#define OAUTH_RETRY_MAX 300
 /* When a token endpoint does not say how long the token lives (RFC 6749 leaves it optional). */
 #define OAUTH_DEFAULT_LIFETIME 3600
 
@@ -402,6 +405,8 @@ struct oauth {
     char *account;      /* from the id_token, when the endpoint sent one */
     int refreshes;      /* access tokens fetched */
     int refused;        /* OAUTH_REFUSED seen: wait for a new refresh token file */
+    time_t retry_at;    /* after a transient failure: no request before this */
+    int retry_wait;     /* the wait that set it, doubled on each failure */
     struct stat seen;   /* the refresh token file when it was refused */
     char last_err[512]; /* the refusal, repeated while waiting */
 };
@@ -641,10 +646,22 @@ still_refused(const struct oauth *o)
            st.st_mtim.tv_nsec == o->seen.st_mtim.tv_nsec;
 }
 
+/* A transient failure: the endpoint is not asked again for a while (10 s doubling to 5 min). */
+static int
+transient(struct oauth *o, time_t now, const char *err)
+{
+    o->retry_wait = o->retry_wait == 0 ? OAUTH_RETRY_FIRST : o->retry_wait * 2;
+    if (o->retry_wait > OAUTH_RETRY_MAX)
+        o->retry_wait = OAUTH_RETRY_MAX;
+    o->retry_at = now + o->retry_wait;
+    snprintf(o->last_err, sizeof(o->last_err), "%s", err);
+    return OAUTH_TRANSIENT;
+}
+
 int
 oauth_token(struct oauth *o, time_t now, const char **token, char *err, size_t errlen)
 {
-    int margin, rc;
+    int margin, rc, expired;
 
     *token = NULL;
     if (o->refused && still_refused(o)) {
@@ -652,11 +669,28 @@ oauth_token(struct oauth *o, time_t now, const char **token, char *err, size_t e
         return OAUTH_REFUSED;
     }
     margin = o->lifetime / 5 < OAUTH_MARGIN_MAX ? o->lifetime / 5 : OAUTH_MARGIN_MAX;
-    if (o->access == NULL || now >= o->expires - margin) {
+    expired = o->access == NULL || now >= o->expires;
+    if (expired || now >= o->expires - margin) {
+        if (now < o->retry_at && !o->refused) {
+            if (!expired)
+                goto have; /* still good for a while: keep it until the endpoint is back */
+            snprintf(err, errlen, "%s (next try in %lld s)", o->last_err,
+                     (long long)(o->retry_at - now));
+            return OAUTH_TRANSIENT;
+        }
         rc = oauth_refresh(o, now, err, errlen);
+        if (rc == OAUTH_TRANSIENT && !expired) {
+            transient(o, now, err);
+            goto have; /* refreshing early failed; the token held still works */
+        }
+        if (rc == OAUTH_TRANSIENT)
+            return transient(o, now, err);
         if (rc != OAUTH_OK)
             return rc;
+        o->retry_wait = 0;
+        o->retry_at = 0;
     }
+have:
     *token = o->access;
     return OAUTH_OK;
 }

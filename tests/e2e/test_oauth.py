@@ -177,14 +177,14 @@ class OAuth(unittest.TestCase):
         self.dir = tempfile.mkdtemp(prefix="oauth-", dir=BED["OB_DIR"])
         self.rt_file = os.path.join(self.dir, "refresh-token")
         self.procs = []
-        admin("config", ttl="3600", rotate="0")
+        admin("config", ttl="3600", rotate="0", down="0")
 
     def tearDown(self):
         for p in self.procs:
             if p.poll() is None:
                 mb.stop_mentord(p)
             OUTPUTS.append(mb.daemon_log(p))
-        admin("config", ttl="3600", rotate="0")
+        admin("config", ttl="3600", rotate="0", down="0")
 
     # -- helpers --
 
@@ -333,6 +333,34 @@ class OAuth(unittest.TestCase):
         time.sleep(1)
         self.assertEqual(count("ann"), 3)
         self.assertEqual([(r[1], r[2]) for r in self.outbox()], [("sent", 0)] * 3)
+        self.assertEqual(mb.stop_mentord(p), 0)
+
+    def test_token_endpoint_down_mail_waits_then_goes(self):
+        """The token endpoint fails (503) when the token must be refreshed: the open
+        IMAP session goes on reading, the answer waits in the outbox without a failed
+        attempt, the endpoint is not hammered, and the mail goes once it is back."""
+        self.seed()
+        admin("config", ttl="6")
+        self.config("xoauth2", "xoauth2")
+        p = self.start()
+        send("ann", "help")
+        self.assertTrue(wait_until(lambda: count("ann") == 1), mb.daemon_log(p))
+        admin("config", down="1")
+        time.sleep(7)  # the access token mentord holds has expired
+        send("ann", "help")
+        self.assertTrue(wait_until(lambda: count("mentors", "Processed") == 2, 40),
+                        mb.daemon_log(p))
+        self.assertTrue(mb.wait_log(p, r"WARN oauth: cannot fetch an access token now", 20))
+        time.sleep(6)
+        log = mb.daemon_log(p)
+        self.assertEqual(count("ann"), 1)
+        self.assertEqual([(r[1], r[2]) for r in self.outbox()], [("sent", 0), ("queued", 0)])
+        self.assertEqual(len(re.findall(r"cannot fetch an access token now", log)), 1, log)
+        self.assertLessEqual(stats().get("down", 0), 3)  # spaced out, not every second
+        admin("config", down="0", ttl="3600")
+        self.assertTrue(wait_until(lambda: count("ann") == 2, 60), mb.daemon_log(p))
+        self.assertIn("the token endpoint answers again", mb.daemon_log(p))
+        self.assertEqual([r[1] for r in self.outbox()], ["sent", "sent"])
         self.assertEqual(mb.stop_mentord(p), 0)
 
     def test_revoked_refresh_token_stops_cleanly_then_device_flow_resumes(self):

@@ -26,7 +26,8 @@ Test controls (POST, form-encoded; no auth, loopback only):
   /admin/revoke      token=R|A (refresh or access token; revoking a refresh token kills its access tokens)
   /admin/stats       -> counters per endpoint (how many refreshes mentord did, ...)
   /admin/expire-user user=U (every access token of U becomes inactive now)
-  /admin/config      [ttl=S][&rotate=0|1]  (change the lifetime of new tokens, rotation)
+  /admin/config      [ttl=S][&rotate=0|1][&down=0|1]  (lifetime of new tokens, rotation; with
+                     down=1 /token answers 503 temporarily_unavailable, as during an outage)
   /admin/tokens      -> {"tokens": [every access and refresh token ever issued or seeded]}
 Options: --port, --ttl (access-token lifetime, s), --rotate (new refresh token on every refresh,
          old one revoked, as Microsoft/Google may do), --user/--refresh-token/--client-id (seed),
@@ -170,6 +171,10 @@ class H(BaseHTTPRequestHandler):
 
     def _token(self, f):
         gt = f.get("grant_type", "")
+        if ARGS.down:
+            with LOCK:
+                STATS["down"] = STATS.get("down", 0) + 1
+            return self._err(503, "temporarily_unavailable", "the stand-in is down (admin/config)")
         cid = f.get("client_id", "")
         if ARGS.client_secret and f.get("client_secret") != ARGS.client_secret \
                 and not self.headers.get("Authorization", "").startswith("Basic "):
@@ -248,7 +253,10 @@ class H(BaseHTTPRequestHandler):
                     ARGS.ttl = int(f["ttl"])
                 if "rotate" in f:
                     ARGS.rotate = f["rotate"] == "1"
-                return self._send(200, {"ttl": ARGS.ttl, "rotate": ARGS.rotate}, "config")
+                if "down" in f:
+                    ARGS.down = f["down"] == "1"
+                return self._send(200, {"ttl": ARGS.ttl, "rotate": ARGS.rotate, "down": ARGS.down},
+                                  "config")
             if op == "mint":
                 tok, ttl = new_access(f["user"], f.get("client_id", ""), f.get("scope", ""),
                                       ttl=int(f.get("ttl", ARGS.ttl)))
@@ -284,6 +292,7 @@ def main():
     p.add_argument("--cc-user", default="")
     p.add_argument("--pidfile")
     ARGS = p.parse_args()
+    ARGS.down = False
     if ARGS.user and ARGS.refresh_token:
         REFRESH[ARGS.refresh_token] = dict(user=ARGS.user, client_id=ARGS.client_id, scope="")
         ISSUED.append(ARGS.refresh_token)
