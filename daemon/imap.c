@@ -695,7 +695,8 @@ imap_new(const struct config_imap *cfg)
 int
 imap_connect(const struct config_imap *cfg, struct imap **out, char *err, size_t errlen)
 {
-    return imap_connect_auth(cfg, NULL, out, err, errlen);
+    /* -1 for every failure, as before tokens: a refused password is not retried. */
+    return imap_connect_auth(cfg, NULL, out, err, errlen) == 0 ? 0 : -1;
 }
 
 int

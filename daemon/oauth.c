@@ -405,6 +405,7 @@ struct oauth {
     char *account;      /* from the id_token, when the endpoint sent one */
     int refreshes;      /* access tokens fetched */
     int refused;        /* OAUTH_REFUSED seen: wait for a new refresh token file */
+    int unsaved;        /* a rotated refresh token could not be saved: use the one in memory */
     time_t retry_at;    /* after a transient failure: no request before this */
     int retry_wait;     /* the wait that set it, doubled on each failure */
     struct stat seen;   /* the refresh token file when it was refused */
@@ -565,16 +566,18 @@ accept_reply(struct oauth *o, struct oauth_reply *r, time_t now, char *err, size
             return OAUTH_TRANSIENT;
         }
         /* Before the new access token is used: a crash must not leave only the old one. */
-        if (oauth_save_refresh_token(o->cfg->refresh_token_file, r->refresh_token, err, errlen) !=
-            0)
+        o->unsaved = oauth_save_refresh_token(o->cfg->refresh_token_file, r->refresh_token, err,
+                                              errlen) != 0;
+        if (o->unsaved)
             log_error("oauth: the rotated refresh token could not be saved (%s); it is kept in "
                       "memory, and without it a restart needs 'mentorctl oauth authorize'",
                       err);
         wipe_free(o->refresh);
         o->refresh = r->refresh_token;
         r->refresh_token = NULL;
-        log_info("oauth: the refresh token was rotated and saved to %s",
-                 o->cfg->refresh_token_file);
+        if (!o->unsaved)
+            log_info("oauth: the refresh token was rotated and saved to %s",
+                     o->cfg->refresh_token_file);
     }
     wipe_free(o->access);
     o->access = r->access_token;
@@ -601,7 +604,9 @@ refresh_locked(struct oauth *o, time_t now, char *err, size_t errlen)
 {
     struct oauth_reply r;
     char *form;
-    int rc = read_refresh(o, err, errlen);
+    /* The file again: mentorctl or another process may have put a newer token there.  Not
+     * when it holds an old one that the provider has already replaced (see accept_reply). */
+    int rc = o->unsaved && o->refresh != NULL ? OAUTH_OK : read_refresh(o, err, errlen);
 
     if (rc != OAUTH_OK)
         return rc;
