@@ -173,8 +173,8 @@ static const struct keydef keys[] = {
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
-static const char *const sections[] = {"community", "imap",      "smtp",   "oauth2",
-                                       "limits",    "programme", "matching", "lifecycle",
+static const char *const sections[] = {"community", "imap",      "smtp",      "oauth2",
+                                       "limits",    "programme", "matching",  "lifecycle",
                                        "digest",    "store",     "templates", "log"};
 
 /* Everything one config_load() call needs; nothing outlives it. */
@@ -1257,7 +1257,9 @@ oauth2_presets(struct load_ctx *ctx, struct config_oauth2 *o)
         return -1;
     if (o->flow == NULL && (p->flow != NULL || o->device_url != NULL || o->authorize_url != NULL))
         return default_string(ctx, &o->flow,
-                              p->flow != NULL ? p->flow : o->device_url ? "device" : "code");
+                              p->flow != NULL ? p->flow
+                              : o->device_url ? "device"
+                                              : "code");
     return 0;
 }
 
@@ -1271,8 +1273,9 @@ finish_oauth2(struct load_ctx *ctx)
     if (oauth2_presets(ctx, o) != 0)
         return -1;
     if (o->token_url == NULL) {
-        fail(ctx, 0, "missing required key 'token_url' in [oauth2] (or set provider = "
-                     "microsoft or google)");
+        fail(ctx, 0,
+             "missing required key 'token_url' in [oauth2] (or set provider = "
+             "microsoft or google)");
         return -1;
     }
     if (require(ctx, "oauth2", "client_id", o->client_id) != 0 ||

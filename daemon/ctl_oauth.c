@@ -83,8 +83,8 @@ device_poll(const struct config *cfg, const struct oauth_reply *dev, time_t dead
 {
     long interval = dev->interval > 0 ? dev->interval : 5;
     char err[512];
-    char *form = oauth_form("grant_type", DEVICE_GRANT, "device_code", dev->device_code,
-                            (char *)NULL);
+    char *form =
+        oauth_form("grant_type", DEVICE_GRANT, "device_code", dev->device_code, (char *)NULL);
     int rc = 1;
 
     while (form != NULL && time(NULL) < deadline) {
@@ -338,16 +338,15 @@ authorization_url(const struct config *cfg, const char *redirect, const char *ch
 {
     int google = strcmp(cfg->oauth2.provider, "google") == 0;
     /* Google gives a refresh token only with access_type=offline, and again only with consent. */
-    char *query = oauth_form(
-        "response_type", "code", "client_id", cfg->oauth2.client_id, "redirect_uri", redirect,
-        "scope", cfg->oauth2.scope, "state", state, "code_challenge", challenge,
-        "code_challenge_method", "S256", "access_type", google ? "offline" : NULL, "prompt",
-        "consent", "login_hint", mailbox_of(cfg), (char *)NULL);
+    char *query = oauth_form("response_type", "code", "client_id", cfg->oauth2.client_id,
+                             "redirect_uri", redirect, "scope", cfg->oauth2.scope, "state", state,
+                             "code_challenge", challenge, "code_challenge_method", "S256",
+                             "access_type", google ? "offline" : NULL, "prompt", "consent",
+                             "login_hint", mailbox_of(cfg), (char *)NULL);
     char *url = NULL;
 
-    if (query != NULL &&
-        asprintf(&url, "%s%c%s", cfg->oauth2.authorize_url,
-                 strchr(cfg->oauth2.authorize_url, '?') ? '&' : '?', query) < 0)
+    if (query != NULL && asprintf(&url, "%s%c%s", cfg->oauth2.authorize_url,
+                                  strchr(cfg->oauth2.authorize_url, '?') ? '&' : '?', query) < 0)
         url = NULL;
     free(query);
     return url;
@@ -399,9 +398,10 @@ code_flow(const struct config *cfg, int port)
     printf("To let mentord use the mailbox %s, open this address in a browser and sign in\n"
            "as the mailbox's account:\n\n  %s\n\n",
            mailbox_of(cfg), url);
-    printf("The browser comes back to %s. When the browser runs on another computer,\n"
-           "forward that port first, from that computer:\n\n  ssh -L %d:127.0.0.1:%d THIS-SERVER\n\n",
-           redirect, port, port);
+    printf(
+        "The browser comes back to %s. When the browser runs on another computer,\n"
+        "forward that port first, from that computer:\n\n  ssh -L %d:127.0.0.1:%d THIS-SERVER\n\n",
+        redirect, port, port);
     printf("Waiting for the browser...\n");
     fflush(stdout);
     if ((code = wait_for_code(lfd, state)) != NULL)

@@ -203,8 +203,8 @@ parse_reply(const struct body *b, struct oauth_reply *r)
 static char *
 with_client(const struct config_oauth2 *cfg, const char *form)
 {
-    char *client = oauth_form("client_id", cfg->client_id, "client_secret", cfg->client_secret,
-                              (char *)NULL);
+    char *client =
+        oauth_form("client_id", cfg->client_id, "client_secret", cfg->client_secret, (char *)NULL);
     char *all = NULL;
 
     if (client == NULL)
@@ -235,7 +235,8 @@ post_options(CURL *c, const char *url, const char *form, struct curl_slist *hdrs
     SETOPT(CURLOPT_CONNECTTIMEOUT, OAUTH_HTTP_TIMEOUT);
     SETOPT(CURLOPT_TIMEOUT, OAUTH_HTTP_TIMEOUT);
     SETOPT(CURLOPT_NOSIGNAL, 1L);
-    /* No redirects: a token endpoint that redirects is misconfigured, and the form holds secrets. */
+    /* No redirects: a token endpoint that redirects is misconfigured, and the form holds secrets.
+     */
     SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
     SETOPT(CURLOPT_USERAGENT, "mentord");
 #undef SETOPT
@@ -263,7 +264,9 @@ oauth_post(const struct config_oauth2 *cfg, const char *url, const char *form,
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->http);
     if (rc != CURLE_OK) {
         snprintf(err, errlen, "%s: %s", url,
-                 b.too_big ? "answer too large" : errbuf[0] ? errbuf : curl_easy_strerror(rc));
+                 b.too_big   ? "answer too large"
+                 : errbuf[0] ? errbuf
+                             : curl_easy_strerror(rc));
         status = OAUTH_TRANSIENT;
     } else if (parse_reply(&b, r) != 0) {
         snprintf(err, errlen, "%s: HTTP %ld without a JSON answer", url, r->http);
@@ -436,8 +439,7 @@ oauth_close(struct oauth *o)
     free(o);
 }
 
-static int
-refused(struct oauth *o, char *err, size_t errlen, const char *fmt, ...)
+static int refused(struct oauth *o, char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 /* Remember a refusal (and the file it was about) and say it. */

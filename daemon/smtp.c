@@ -198,8 +198,7 @@ session_url(const struct config_smtp *c)
 }
 
 static CURLcode
-session_options(struct session *s, const struct config_smtp *c, const char *url,
-                const char *token)
+session_options(struct session *s, const struct config_smtp *c, const char *url, const char *token)
 {
     long timeout = c->timeout > 0 ? c->timeout : 60;
     CURLcode rc = CURLE_OK;
@@ -805,8 +804,8 @@ smtp_drain(const struct config *cfg, struct store *st, time_t now, int dry_run, 
 }
 
 int
-smtp_drain_auth(const struct config *cfg, struct store *st, time_t now, int dry_run,
-                FILE *dry_out, struct smtp_auth *auth, struct smtp_result *res)
+smtp_drain_auth(const struct config *cfg, struct store *st, time_t now, int dry_run, FILE *dry_out,
+                struct smtp_auth *auth, struct smtp_result *res)
 {
     memset(res, 0, sizeof(*res));
     if (auth != NULL)

@@ -62,7 +62,8 @@ int oauth_post(const struct config_oauth2 *cfg, const char *url, const char *for
  * not verified.  malloc'd, or NULL. */
 char *oauth_id_token_account(const char *id_token);
 
-/* Replace path with token, atomically (temp file, fsync, rename, fsync of the folder), mode 0600. */
+/* Replace path with token, atomically (temp file, fsync, rename, fsync of the folder), mode 0600.
+ */
 int oauth_save_refresh_token(const char *path, const char *token, char *err, size_t errlen);
 
 /* 1 when s is usable as a bearer token (RFC 6750 b64token characters). */

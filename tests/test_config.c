@@ -504,11 +504,11 @@ test_oauth2_presets(void **state)
                         "https://login.microsoftonline.com/organizations/oauth2/v2.0/token");
     assert_string_equal(fx->cfg.oauth2.device_url,
                         "https://login.microsoftonline.com/organizations/oauth2/v2.0/devicecode");
-    assert_non_null(strstr(fx->cfg.oauth2.scope, "https://outlook.office.com/IMAP.AccessAsUser.All"));
+    assert_non_null(
+        strstr(fx->cfg.oauth2.scope, "https://outlook.office.com/IMAP.AccessAsUser.All"));
     assert_non_null(strstr(fx->cfg.oauth2.scope, "offline_access"));
     assert_string_equal(fx->cfg.oauth2.flow, "device");
-    assert_string_equal(fx->cfg.oauth2.refresh_token_file,
-                        "/var/lib/mentord/oauth2-refresh-token");
+    assert_string_equal(fx->cfg.oauth2.refresh_token_file, "/var/lib/mentord/oauth2-refresh-token");
 
     expect_ok(fx, COMMUNITY IMAP_OAUTH
               "[oauth2]\nprovider = microsoft\ntenant = example.onmicrosoft.com\n"
@@ -519,8 +519,8 @@ test_oauth2_presets(void **state)
     assert_string_equal(fx->cfg.oauth2.scope, "https://outlook.office.com/IMAP.AccessAsUser.All");
 
     expect_ok(fx, COMMUNITY IMAP_OAUTH "[oauth2]\nprovider = google\nclient_id = abc\n"
-                            "[smtp]\nhost = smtp.gmail.com\nuser = mentors@example.org\n"
-                            "auth = oauthbearer\n");
+                                       "[smtp]\nhost = smtp.gmail.com\nuser = mentors@example.org\n"
+                                       "auth = oauthbearer\n");
     assert_string_equal(fx->cfg.oauth2.token_url, "https://oauth2.googleapis.com/token");
     assert_null(fx->cfg.oauth2.device_url); /* Google's device flow cannot ask for mail */
     assert_string_equal(fx->cfg.oauth2.flow, "code");
@@ -533,7 +533,7 @@ test_oauth2_presets(void **state)
     snprintf(secret, sizeof(secret), "%s/client.secret", fx->dir);
     assert_int_equal(chmod(secret, 0600), 0);
     expect_ok(fx, COMMUNITY IMAP_OAUTH "[oauth2]\nprovider = google\nclient_id = abc\n"
-                            "client_secret_file = @DIR@/client.secret\n");
+                                       "client_secret_file = @DIR@/client.secret\n");
     assert_string_equal(fx->cfg.oauth2.client_secret, "shh-client-secret");
     char *printed = print_to_string(&fx->cfg);
     assert_null(strstr(printed, "shh-client-secret"));
@@ -556,16 +556,18 @@ test_oauth2_errors(void **state)
                  "missing required key 'client_id' in [oauth2]");
     expect_error(fx, COMMUNITY IMAP_OAUTH "[oauth2]\nprovider = yahoo\nclient_id = a\n", 9,
                  "unknown provider 'yahoo' (one of: microsoft|google|custom)");
-    expect_error(fx, COMMUNITY IMAP_OAUTH "password_file = @PW@\n[oauth2]\nprovider = google\n",
-                 8,
+    expect_error(fx, COMMUNITY IMAP_OAUTH "password_file = @PW@\n[oauth2]\nprovider = google\n", 8,
                  "password_file is not used with auth = xoauth2 (the access token comes from "
                  "[oauth2]); remove it");
-    expect_error(fx, COMMUNITY IMAP_OAUTH "[oauth2]\ntoken_url = http://login.example.org/token\n"
-                                          "client_id = a\n",
-                 9, "bad value for token_url: 'http://login.example.org/token' (an https:// URL; "
-                    "http:// only to this machine)");
-    expect_error(fx, COMMUNITY IMAP_OAUTH "[oauth2]\nprovider = google\nclient_id = a\n"
-                                          "flow = device\n",
+    expect_error(fx,
+                 COMMUNITY IMAP_OAUTH "[oauth2]\ntoken_url = http://login.example.org/token\n"
+                                      "client_id = a\n",
+                 9,
+                 "bad value for token_url: 'http://login.example.org/token' (an https:// URL; "
+                 "http:// only to this machine)");
+    expect_error(fx,
+                 COMMUNITY IMAP_OAUTH "[oauth2]\nprovider = google\nclient_id = a\n"
+                                      "flow = device\n",
                  11, "flow = device needs device_url");
     expect_error(fx, BASE "[smtp]\nauth = xoauth2\n", 9,
                  "auth = xoauth2 needs user (the mailbox the token is for)");
