@@ -527,9 +527,16 @@ endpoint_refused(struct oauth *o, const struct oauth_reply *r, char *err, size_t
     const char *d = r->error_description != NULL ? r->error_description : "";
     char desc[200];
 
-    /* Providers' descriptions run long (trace ids, timestamps): the start says it. */
+    /* Providers' descriptions run long (trace ids, timestamps): the start says it.  The text
+     * goes to the log and to the managers: no control characters, and never the token, should
+     * a server echo it. */
     snprintf(desc, sizeof(desc), "%s%s", d[0] ? ": " : "", d);
     desc[strcspn(desc, "\r\n")] = '\0';
+    for (char *p = desc; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = ' ';
+    if (o->refresh != NULL && strstr(desc, o->refresh) != NULL)
+        snprintf(desc, sizeof(desc), ": (a description naming the token, not shown)");
     if (r->http >= 500 || r->http == 429 || strcmp(e, "temporarily_unavailable") == 0) {
         snprintf(err, errlen, "the token endpoint %s is unavailable (HTTP %ld, %s%s)",
                  o->cfg->token_url, r->http, e, desc);
