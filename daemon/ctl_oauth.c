@@ -511,7 +511,9 @@ status(const struct config *cfg)
     print_file(cfg->oauth2.refresh_token_file);
     rc = oauth_token(o, time(NULL), &token, err, sizeof(err));
     if (rc != OAUTH_OK) {
-        printf("authorisation: %s\n", rc == OAUTH_REFUSED ? "REFUSED" : "could not be checked");
+        printf("authorisation: %s\n", access(cfg->oauth2.refresh_token_file, F_OK) != 0 ? "none yet"
+                                      : rc == OAUTH_REFUSED                             ? "REFUSED"
+                                                            : "could not be checked");
         fprintf(stderr, "mentorctl: %s\n", err);
         oauth_close(o);
         return 1;
