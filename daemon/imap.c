@@ -572,14 +572,36 @@ sasl_b64(const char *msg)
  * "+" with a JSON error, which RFC 7628 3.2.3 has the client answer with
  * a single ^A before the server says NO.
  */
+/* RFC 5801 saslname: "," and "=" in the authorization identity become "=2C" and "=3D". */
+static char *
+saslname(const char *user)
+{
+    char *out = malloc(strlen(user) * 3 + 1), *o = out;
+
+    if (out == NULL)
+        return NULL;
+    for (const char *p = user; *p; p++) {
+        if (*p == ',' || *p == '=') {
+            o += sprintf(o, "=%s", *p == ',' ? "2C" : "3D");
+        } else {
+            *o++ = *p;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
 static int
 oauthbearer(struct imap *im, const char *user, const char *token)
 {
-    char *msg = NULL, *b64 = NULL;
+    char *msg = NULL, *b64 = NULL, *name = saslname(user);
     int r;
 
-    if (asprintf(&msg, "n,a=%s,\001auth=Bearer %s\001\001", user, token) < 0)
+    if (name == NULL || asprintf(&msg, "n,a=%s,\001auth=Bearer %s\001\001", name, token) < 0) {
+        free(name);
         return MAILIMAP_ERROR_MEMORY;
+    }
+    free(name);
     b64 = sasl_b64(msg);
     explicit_bzero(msg, strlen(msg));
     free(msg);
