@@ -62,7 +62,7 @@ store_grant(const struct config *cfg, struct oauth_reply *r)
     printf("Authorised%s%s.\n", account ? " by " : "", account ? account : "");
     printf("Scope granted: %s\n", r->scope ? r->scope : "(not reported)");
     printf("The refresh token is saved in %s (mode 0600).\n", cfg->oauth2.refresh_token_file);
-    printf("mentord picks it up by itself within a few minutes (or at once on SIGHUP).\n");
+    printf("mentord picks it up by itself within a minute (or at once on SIGHUP).\n");
     free(account);
     return 0;
 }
