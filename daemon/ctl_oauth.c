@@ -105,7 +105,9 @@ device_poll(const struct config *cfg, const struct oauth_reply *dev, time_t dead
             oauth_reply_free(&r);
             continue;
         }
-        print_refusal(strcmp(e, "access_denied") == 0 ? "the authorisation was declined"
+        /* access_denied is RFC 8628's word; Microsoft says authorization_declined. */
+        int declined = strcmp(e, "access_denied") == 0 || strcmp(e, "authorization_declined") == 0;
+        print_refusal(declined ? "the authorisation was declined"
                       : strcmp(e, "expired_token") == 0
                           ? "the code expired before it was used; run this again"
                           : "the token endpoint refused",
@@ -337,12 +339,16 @@ authorization_url(const struct config *cfg, const char *redirect, const char *ch
                   const char *state)
 {
     int google = strcmp(cfg->oauth2.provider, "google") == 0;
-    /* Google gives a refresh token only with access_type=offline, and again only with consent. */
-    char *query = oauth_form("response_type", "code", "client_id", cfg->oauth2.client_id,
-                             "redirect_uri", redirect, "scope", cfg->oauth2.scope, "state", state,
-                             "code_challenge", challenge, "code_challenge_method", "S256",
-                             "access_type", google ? "offline" : NULL, "prompt", "consent",
-                             "login_hint", mailbox_of(cfg), (char *)NULL);
+    /*
+     * Google gives a refresh token only with access_type=offline, and a second time only with
+     * prompt=consent.  Not for Microsoft: there prompt=consent asks the user even where an
+     * admin has consented for everyone, and fails where users may not consent themselves.
+     */
+    char *query = oauth_form(
+        "response_type", "code", "client_id", cfg->oauth2.client_id, "redirect_uri", redirect,
+        "scope", cfg->oauth2.scope, "state", state, "code_challenge", challenge,
+        "code_challenge_method", "S256", "access_type", google ? "offline" : NULL, "prompt",
+        google ? "consent" : NULL, "login_hint", mailbox_of(cfg), (char *)NULL);
     char *url = NULL;
 
     if (query != NULL && asprintf(&url, "%s%c%s", cfg->oauth2.authorize_url,
