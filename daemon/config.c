@@ -213,6 +213,26 @@ parse_security(const char *v, enum config_security *out)
     return 0;
 }
 
+static const char *const auth_names[] = {"password", "xoauth2", "oauthbearer"};
+
+static int
+parse_auth(const char *v, enum config_auth *out)
+{
+    for (size_t i = 0; i < sizeof(auth_names) / sizeof(auth_names[0]); i++) {
+        if (strcasecmp(v, auth_names[i]) == 0) {
+            *out = (enum config_auth)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+const char *
+config_auth_name(enum config_auth auth)
+{
+    return (size_t)auth < sizeof(auth_names) / sizeof(auth_names[0]) ? auth_names[auth] : "?";
+}
+
 static const char *
 security_name(enum config_security sec)
 {
@@ -462,6 +482,12 @@ set_value(struct load_ctx *ctx, const struct config_key *k, const char *value)
             return -1;
         }
         return 0;
+    case CK_AUTH:
+        if (parse_auth(value, (enum config_auth *)(void *)int_field(ctx->cfg, k)) != 0) {
+            fail(ctx, ctx->line, "unknown auth '%s' (password, xoauth2, oauthbearer)", value);
+            return -1;
+        }
+        return 0;
     case CK_LEVEL:
         level = log_level_parse(value);
         if (level < 0) {
@@ -578,9 +604,9 @@ read_line(char *str, int num, void *stream)
 
 /* ---- secrets ---- */
 
-/* Read the password from path (set on line): private, one line, not empty. */
+/* Read a secret (what: "password") from path (set on line): private, one line, not empty. */
 static int
-read_password(struct load_ctx *ctx, const char *path, int line, char **out)
+read_secret(struct load_ctx *ctx, const char *what, const char *path, int line, char **out)
 {
     char buf[PASSWORD_MAX + 1];
     struct stat st;
@@ -589,41 +615,41 @@ read_password(struct load_ctx *ctx, const char *path, int line, char **out)
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 
     if (fd < 0) {
-        fail(ctx, line, "cannot read password file %s: %s", path, strerror(errno));
+        fail(ctx, line, "cannot read %s file %s: %s", what, path, strerror(errno));
         return -1;
     }
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        fail(ctx, line, "password file %s is not a regular file", path);
+        fail(ctx, line, "%s file %s is not a regular file", what, path);
         close(fd);
         return -1;
     }
     if (st.st_mode & S_IROTH) {
-        fail(ctx, line, "password file %s is readable by others (chmod 600 or 640)", path);
+        fail(ctx, line, "%s file %s is readable by others (chmod 600 or 640)", what, path);
         close(fd);
         return -1;
     }
     n = read(fd, buf, sizeof(buf));
     if (n < 0) {
-        fail(ctx, line, "cannot read password file %s: %s", path, strerror(errno));
+        fail(ctx, line, "cannot read %s file %s: %s", what, path, strerror(errno));
         close(fd);
         return -1;
     }
     close(fd);
     len = (size_t)n;
     if (len > PASSWORD_MAX) {
-        fail(ctx, line, "password file %s is larger than %d bytes", path, PASSWORD_MAX);
+        fail(ctx, line, "%s file %s is larger than %d bytes", what, path, PASSWORD_MAX);
         return -1;
     }
     while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
         len--;
     buf[len] = '\0';
     if (len == 0) {
-        fail(ctx, line, "password file %s is empty", path);
+        fail(ctx, line, "%s file %s is empty", what, path);
         return -1;
     }
     /* A second line or a NUL would be cut off or sent verbatim to the server. */
     if (strlen(buf) != len || strpbrk(buf, "\r\n") != NULL) {
-        fail(ctx, line, "password file %s must hold the password on one line", path);
+        fail(ctx, line, "%s file %s must hold the %s on one line", what, path, what);
         explicit_bzero(buf, sizeof(buf));
         return -1;
     }
@@ -634,6 +660,12 @@ read_password(struct load_ctx *ctx, const char *path, int line, char **out)
         return -1;
     }
     return 0;
+}
+
+static int
+read_password(struct load_ctx *ctx, const char *path, int line, char **out)
+{
+    return read_secret(ctx, "password", path, line, out);
 }
 
 /* ---- defaults and rules involving several keys ---- */
@@ -739,15 +771,44 @@ check_plaintext(struct load_ctx *ctx, const char *section, const char *host,
     return -1;
 }
 
+/*
+ * auth = password needs password_file; with OAuth a password_file would be
+ * ignored, and saying so beats a stored password nobody knows is unused.
+ */
+static int
+check_auth_keys(struct load_ctx *ctx, const char *section, enum config_auth auth,
+                const char *password_file)
+{
+    if (auth == CONFIG_AUTH_PASSWORD) {
+        if (password_file != NULL)
+            return 0;
+        fail(ctx, 0, "missing required key 'password_file' in [%s] (or set auth = xoauth2)",
+             section);
+        return -1;
+    }
+    ctx->cfg->oauth2.used = 1;
+    if (password_file == NULL)
+        return 0;
+    fail(ctx, key_line(ctx, section, "password_file"),
+         "password_file is not used with auth = %s (the access token comes from [oauth2]); "
+         "remove it",
+         config_auth_name(auth));
+    return -1;
+}
+
 static int
 finish_imap(struct load_ctx *ctx)
 {
     struct config_imap *im = &ctx->cfg->imap;
 
+    if (check_auth_keys(ctx, "imap", im->auth, im->password_file) != 0)
+        return -1;
     if (im->port == 0)
         im->port = im->tls.security == CONFIG_SEC_TLS ? 993 : 143;
     if (check_plaintext(ctx, "imap", im->host, &im->tls) != 0)
         return -1;
+    if (im->auth != CONFIG_AUTH_PASSWORD)
+        return 0; /* the token comes from [oauth2] */
     return read_password(ctx, im->password_file, key_line(ctx, "imap", "password_file"),
                          &im->password);
 }
@@ -889,6 +950,11 @@ smtp_auth(struct load_ctx *ctx)
     struct config_smtp *s = &ctx->cfg->smtp;
 
     if (s->user == NULL) {
+        if (s->auth != CONFIG_AUTH_PASSWORD) {
+            fail(ctx, key_line(ctx, "smtp", "auth"),
+                 "auth = %s needs user (the mailbox the token is for)", config_auth_name(s->auth));
+            return -1;
+        }
         if (s->password_file != NULL) {
             fail(ctx, key_line(ctx, "smtp", "password_file"),
                  "password_file is set but user is not (AUTH needs both)");
@@ -896,12 +962,16 @@ smtp_auth(struct load_ctx *ctx)
         }
         return 0;
     }
-    if (s->password_file == NULL) {
+    if (s->auth == CONFIG_AUTH_PASSWORD && s->password_file == NULL) {
         fail(ctx, 0, "missing required key 'password_file' in [smtp] (needed because user is set)");
         return -1;
     }
+    if (check_auth_keys(ctx, "smtp", s->auth, s->password_file) != 0)
+        return -1;
     if (check_plaintext(ctx, "smtp", s->host, &s->tls) != 0)
         return -1;
+    if (s->auth != CONFIG_AUTH_PASSWORD)
+        return 0;
     return read_password(ctx, s->password_file, key_line(ctx, "smtp", "password_file"),
                          &s->password);
 }
@@ -923,6 +993,175 @@ finish_smtp(struct load_ctx *ctx)
         return -1;
     }
     return 0;
+}
+
+/* A keyword value: one of the words in choices ("a|b|c"), case-sensitive. */
+static int
+check_choice(struct load_ctx *ctx, const char *section, const char *name, const char *value,
+             const char *choices)
+{
+    size_t n = strlen(value);
+
+    for (const char *p = choices; *p;) {
+        size_t len = strcspn(p, "|");
+        if (len == n && strncmp(p, value, n) == 0)
+            return 0;
+        p += len + (p[len] == '|');
+    }
+    fail(ctx, key_line(ctx, section, name), "unknown %s '%s' (one of: %s)", name, value, choices);
+    return -1;
+}
+
+/* ---- [oauth2] ---- */
+
+#define DEFAULT_REFRESH_TOKEN_FILE "/var/lib/mentord/oauth2-refresh-token"
+
+/*
+ * What a provider needs, so a community only names it and its client id.
+ * Microsoft's endpoints carry the tenant ("%s"); its device flow works for
+ * the mail scopes, Google's does not (its device flow allows a short list of
+ * scopes without https://mail.google.com/), so Google starts with the code
+ * flow.  offline_access (Microsoft) and access_type=offline (Google, added by
+ * the code flow) ask for the refresh token; openid and email let the token
+ * response name the account that authorised, for mentorctl oauth status
+ * (Microsoft puts preferred_username in it only with profile).
+ */
+struct oauth_preset {
+    const char *name;
+    const char *token_url, *device_url, *authorize_url;
+    const char *scope;
+    const char *flow;
+};
+
+static const struct oauth_preset oauth_presets[] = {
+    {"microsoft", "https://login.microsoftonline.com/%s/oauth2/v2.0/token",
+     "https://login.microsoftonline.com/%s/oauth2/v2.0/devicecode",
+     "https://login.microsoftonline.com/%s/oauth2/v2.0/authorize",
+     "offline_access openid profile email https://outlook.office.com/IMAP.AccessAsUser.All "
+     "https://outlook.office.com/SMTP.Send",
+     "device"},
+    {"google", "https://oauth2.googleapis.com/token", NULL,
+     "https://accounts.google.com/o/oauth2/v2/auth", "https://mail.google.com/ openid email",
+     "code"},
+    {"custom", NULL, NULL, NULL, NULL, NULL},
+};
+
+/* A preset URL with the tenant put in (Microsoft), unless the file gave the key. */
+static int
+default_url(struct load_ctx *ctx, char **field, const char *pattern, const char *tenant)
+{
+    char *url;
+
+    if (*field != NULL || pattern == NULL)
+        return 0;
+    if (asprintf(&url, pattern, tenant) < 0) {
+        fail(ctx, 0, "out of memory");
+        return -1;
+    }
+    *field = url;
+    return 0;
+}
+
+/*
+ * An endpoint gets the refresh token and the client secret: https only, or
+ * http to this machine (a local test server).
+ */
+static int
+check_endpoint(struct load_ctx *ctx, const char *name, const char *url)
+{
+    CURLU *u;
+    char *scheme = NULL, *host = NULL;
+    int ok;
+
+    if (url == NULL)
+        return 0;
+    u = curl_url();
+    if (u == NULL) {
+        fail(ctx, 0, "out of memory");
+        return -1;
+    }
+    ok = curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+         url_part(u, CURLUPART_SCHEME, &scheme) == 1 && url_part(u, CURLUPART_HOST, &host) == 1 &&
+         (strcmp(scheme, "https") == 0 ||
+          (strcmp(scheme, "http") == 0 && config_host_is_loopback(host)));
+    curl_free(scheme);
+    curl_free(host);
+    curl_url_cleanup(u);
+    if (ok)
+        return 0;
+    fail(ctx, key_line(ctx, "oauth2", name),
+         "bad value for %s: '%s' (an https:// URL; http:// only to this machine)", name, url);
+    return -1;
+}
+
+static int
+oauth2_presets(struct load_ctx *ctx, struct config_oauth2 *o)
+{
+    const struct oauth_preset *p = NULL;
+
+    if (default_string(ctx, &o->provider, "custom") != 0)
+        return -1;
+    for (size_t i = 0; i < sizeof(oauth_presets) / sizeof(oauth_presets[0]); i++)
+        if (strcmp(o->provider, oauth_presets[i].name) == 0)
+            p = &oauth_presets[i];
+    if (p == NULL) {
+        fail(ctx, key_line(ctx, "oauth2", "provider"),
+             "unknown provider '%s' (one of: microsoft|google|custom)", o->provider);
+        return -1;
+    }
+    if (strcmp(p->name, "microsoft") == 0 && default_string(ctx, &o->tenant, "organizations") != 0)
+        return -1;
+    if (default_url(ctx, &o->token_url, p->token_url, o->tenant) != 0 ||
+        default_url(ctx, &o->device_url, p->device_url, o->tenant) != 0 ||
+        default_url(ctx, &o->authorize_url, p->authorize_url, o->tenant) != 0)
+        return -1;
+    if (p->scope != NULL && default_string(ctx, &o->scope, p->scope) != 0)
+        return -1;
+    if (o->flow == NULL && (p->flow != NULL || o->device_url != NULL || o->authorize_url != NULL))
+        return default_string(ctx, &o->flow,
+                              p->flow != NULL ? p->flow
+                              : o->device_url ? "device"
+                                              : "code");
+    return 0;
+}
+
+static int
+finish_oauth2(struct load_ctx *ctx)
+{
+    struct config_oauth2 *o = &ctx->cfg->oauth2;
+
+    if (!o->used)
+        return 0; /* a section kept for later does no harm */
+    if (oauth2_presets(ctx, o) != 0)
+        return -1;
+    if (o->token_url == NULL) {
+        fail(ctx, 0,
+             "missing required key 'token_url' in [oauth2] (or set provider = "
+             "microsoft or google)");
+        return -1;
+    }
+    if (require(ctx, "oauth2", "client_id", o->client_id) != 0 ||
+        default_string(ctx, &o->refresh_token_file, DEFAULT_REFRESH_TOKEN_FILE) != 0)
+        return -1;
+    if (check_endpoint(ctx, "token_url", o->token_url) != 0 ||
+        check_endpoint(ctx, "device_url", o->device_url) != 0 ||
+        check_endpoint(ctx, "authorize_url", o->authorize_url) != 0 ||
+        check_endpoint(ctx, "introspection_url", o->introspection_url) != 0)
+        return -1;
+    if (o->flow != NULL && check_choice(ctx, "oauth2", "flow", o->flow, "device|code") != 0)
+        return -1;
+    if (o->flow != NULL && strcmp(o->flow, "device") == 0 && o->device_url == NULL) {
+        fail(ctx, key_line(ctx, "oauth2", "flow"), "flow = device needs device_url");
+        return -1;
+    }
+    if (o->flow != NULL && strcmp(o->flow, "code") == 0 && o->authorize_url == NULL) {
+        fail(ctx, key_line(ctx, "oauth2", "flow"), "flow = code needs authorize_url");
+        return -1;
+    }
+    if (o->client_secret_file == NULL)
+        return 0;
+    return read_secret(ctx, "client secret", o->client_secret_file,
+                       key_line(ctx, "oauth2", "client_secret_file"), &o->client_secret);
 }
 
 static int
@@ -964,7 +1203,7 @@ static int
 finish(struct load_ctx *ctx)
 {
     return finish_table(ctx) != 0 || finish_community(ctx) != 0 || finish_imap(ctx) != 0 ||
-                   finish_smtp(ctx) != 0 || finish_programme(ctx) != 0
+                   finish_smtp(ctx) != 0 || finish_oauth2(ctx) != 0 || finish_programme(ctx) != 0
                ? -1
                : 0;
 }
@@ -1045,6 +1284,7 @@ config_free(struct config *cfg)
     free(cfg->community.managers);
     free_secret(&cfg->imap.password);
     free_secret(&cfg->smtp.password);
+    free_secret(&cfg->oauth2.client_secret);
     free(cfg->path);
     memset(cfg, 0, sizeof(*cfg));
 }
@@ -1124,6 +1364,9 @@ print_key(FILE *out, const struct config *cfg, const struct config_key *k)
     case CK_LEVEL:
         fprintf(out, "%s = %s\n", k->name, log_level_name((enum log_level) * num));
         return;
+    case CK_AUTH:
+        fprintf(out, "%s = %s\n", k->name, config_auth_name((enum config_auth) * num));
+        return;
     case CK_STR:
     case CK_ADDR:
     case CK_HOST:
@@ -1139,8 +1382,12 @@ print_key(FILE *out, const struct config *cfg, const struct config_key *k)
     else
         fprintf(out, "; %s =\n", k->name); /* unset: commented out so the output loads again */
     /* Never the password itself: config_print output ends up in bug reports. */
-    if ((k->flags & CKF_SECRET) && str != NULL)
-        fprintf(out, "; password = ********\n");
+    if ((k->flags & CKF_SECRET) && str != NULL) {
+        /* "password_file" holds the password, "client_secret_file" the client secret. */
+        size_t n = strlen(k->name);
+        int stem = n > 5 && strcmp(k->name + n - 5, "_file") == 0 ? (int)(n - 5) : (int)n;
+        fprintf(out, "; %.*s = ********\n", stem, k->name);
+    }
 }
 
 void

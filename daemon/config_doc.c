@@ -234,6 +234,8 @@ type_word(enum config_key_type t)
         return "tls|starttls|none";
     case CK_LEVEL:
         return "error|warn|info|debug";
+    case CK_AUTH:
+        return "password|xoauth2|oauthbearer";
     case CK_READABLE:
         break;
     }

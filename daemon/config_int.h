@@ -36,6 +36,7 @@ enum config_key_type {
     CK_SECURITY, /* tls, starttls or none */
     CK_LEVEL,    /* a log level */
     CK_READABLE, /* path of a file that must be readable now (tls_ca_file) */
+    CK_AUTH,     /* password, xoauth2 or oauthbearer */
 };
 
 /* Flags of a key. */

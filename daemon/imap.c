@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -501,16 +502,173 @@ open_stream(struct imap *im, const struct config_imap *cfg)
     return 0;
 }
 
+/* Write raw protocol text; a token may be in it, so it is sent as private (not logged). */
 static int
-login(struct imap *im, const struct config_imap *cfg)
+send_raw(struct imap *im, const char *text)
+{
+    size_t len = strlen(text);
+
+    if (mailstream_write(im->session->imap_stream, text, len) != (ssize_t)len)
+        return MAILIMAP_ERROR_STREAM;
+    return MAILIMAP_NO_ERROR;
+}
+
+/* The next line from the server; 1 when it is a continuation request ("+ ..."), 0 when not. */
+static int
+read_continuation(struct imap *im, int *r)
+{
+    char *line;
+
+    if (mailstream_flush(im->session->imap_stream) == -1) {
+        *r = MAILIMAP_ERROR_STREAM;
+        return 0;
+    }
+    line = mailimap_read_line(im->session);
+    if (line == NULL) {
+        *r = MAILIMAP_ERROR_STREAM;
+        return 0;
+    }
+    *r = MAILIMAP_NO_ERROR;
+    return line[0] == '+';
+}
+
+/* The tagged answer that ends AUTHENTICATE: OK, or MAILIMAP_ERROR_LOGIN. */
+static int
+auth_result(struct imap *im)
+{
+    struct mailimap_response *response = NULL;
+    int r = mailimap_parse_response(im->session, &response), ok;
+
+    if (r != MAILIMAP_NO_ERROR)
+        return r;
+    ok = response->rsp_resp_done->rsp_data.rsp_tagged->rsp_cond_state->rsp_type ==
+         MAILIMAP_RESP_COND_STATE_OK;
+    mailimap_response_free(response);
+    if (!ok)
+        return MAILIMAP_ERROR_LOGIN;
+    im->session->imap_state = MAILIMAP_STATE_AUTHENTICATED;
+    return MAILIMAP_NO_ERROR;
+}
+
+/* base64 of a SASL message; malloc'd (wiped by the caller), NULL when out of memory. */
+static char *
+sasl_b64(const char *msg)
+{
+    gnutls_datum_t in = {(unsigned char *)(uintptr_t)msg, (unsigned int)strlen(msg)}, out;
+    char *s;
+
+    if (gnutls_base64_encode2(&in, &out) != 0)
+        return NULL;
+    s = strndup((const char *)out.data, out.size);
+    explicit_bzero(out.data, out.size);
+    gnutls_free(out.data);
+    return s;
+}
+
+/*
+ * AUTHENTICATE OAUTHBEARER (RFC 7628), which libetpan does not have: the
+ * mechanism name first, the client response after the server's "+" (so
+ * servers without SASL-IR work too).  A refused token comes back as another
+ * "+" with a JSON error, which RFC 7628 3.2.3 has the client answer with
+ * a single ^A before the server says NO.
+ */
+/* RFC 5801 saslname: "," and "=" in the authorization identity become "=2C" and "=3D". */
+static char *
+saslname(const char *user)
+{
+    char *out = malloc(strlen(user) * 3 + 1), *o = out;
+
+    if (out == NULL)
+        return NULL;
+    for (const char *p = user; *p; p++) {
+        if (*p == ',' || *p == '=') {
+            o += sprintf(o, "=%s", *p == ',' ? "2C" : "3D");
+        } else {
+            *o++ = *p;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+static int
+oauthbearer(struct imap *im, const char *user, const char *token)
+{
+    char *msg = NULL, *b64 = NULL, *name = saslname(user);
+    int r;
+
+    if (name == NULL || asprintf(&msg, "n,a=%s,\001auth=Bearer %s\001\001", name, token) < 0) {
+        free(name);
+        return MAILIMAP_ERROR_MEMORY;
+    }
+    free(name);
+    b64 = sasl_b64(msg);
+    explicit_bzero(msg, strlen(msg));
+    free(msg);
+    if (b64 == NULL)
+        return MAILIMAP_ERROR_MEMORY;
+    r = mailimap_send_current_tag(im->session);
+    if (r == MAILIMAP_NO_ERROR)
+        r = send_raw(im, "AUTHENTICATE OAUTHBEARER\r\n");
+    if (r == MAILIMAP_NO_ERROR && read_continuation(im, &r)) {
+        mailstream_set_privacy(im->session->imap_stream, 0);
+        r = send_raw(im, b64);
+        if (r == MAILIMAP_NO_ERROR)
+            r = send_raw(im, "\r\n");
+        mailstream_set_privacy(im->session->imap_stream, 1);
+        if (r == MAILIMAP_NO_ERROR && read_continuation(im, &r) && r == MAILIMAP_NO_ERROR) {
+            r = send_raw(im, "AQ==\r\n");
+            if (r == MAILIMAP_NO_ERROR && mailstream_flush(im->session->imap_stream) == -1)
+                r = MAILIMAP_ERROR_STREAM;
+            if (r == MAILIMAP_NO_ERROR && mailimap_read_line(im->session) == NULL)
+                r = MAILIMAP_ERROR_STREAM;
+        }
+    }
+    explicit_bzero(b64, strlen(b64));
+    free(b64);
+    return r == MAILIMAP_NO_ERROR ? auth_result(im) : r;
+}
+
+static int
+authenticate(struct imap *im, const struct config_imap *cfg, const char *token)
+{
+    switch (cfg->auth) {
+    case CONFIG_AUTH_XOAUTH2:
+        return mailimap_oauth2_authenticate(im->session, cfg->user, token);
+    case CONFIG_AUTH_OAUTHBEARER:
+        return oauthbearer(im, cfg->user, token);
+    case CONFIG_AUTH_PASSWORD:
+        break;
+    }
+    return mailimap_login(im->session, cfg->user, cfg->password);
+}
+
+/* The server answered the login with NO: the credentials, not the connection or the syntax. */
+static int
+login_refused(const struct imap *im, int r)
+{
+    return r == MAILIMAP_ERROR_LOGIN && strncasecmp(im->status, "NO", 2) == 0;
+}
+
+static int
+login(struct imap *im, const struct config_imap *cfg, const char *token)
 {
     struct mailimap_capability_data *caps = NULL;
     int r;
 
     begin(im);
-    r = mailimap_login(im->session, cfg->user, cfg->password);
-    if (!is_ok(r))
-        return fail(im, "LOGIN", r);
+    r = authenticate(im, cfg, token);
+    if (!is_ok(r)) {
+        fail(im, cfg->auth == CONFIG_AUTH_PASSWORD ? "LOGIN" : "AUTHENTICATE", r);
+        if (login_refused(im, r))
+            return IMAP_AUTH_REFUSED;
+        if (cfg->auth != CONFIG_AUTH_PASSWORD && strncasecmp(im->status, "BAD", 3) == 0) {
+            size_t n = strlen(im->err);
+            snprintf(im->err + n, sizeof(im->err) - n, " (does the server offer AUTH=%s?)",
+                     cfg->auth == CONFIG_AUTH_XOAUTH2 ? "XOAUTH2" : "OAUTHBEARER");
+        }
+        return -1;
+    }
     /* Capabilities may change after login (RFC 3501 6.2.3), so ask again now. */
     if (query_caps(im, &caps) < 0)
         return -1;
@@ -522,10 +680,12 @@ login(struct imap *im, const struct config_imap *cfg)
 }
 
 static int
-check_cfg(const struct config_imap *cfg, char *err, size_t errlen)
+check_cfg(const struct config_imap *cfg, const char *token, char *err, size_t errlen)
 {
-    if (cfg == NULL || cfg->host == NULL || cfg->user == NULL || cfg->password == NULL) {
-        snprintf(err, errlen, "IMAP: host, user and password are required");
+    if (cfg == NULL || cfg->host == NULL || cfg->user == NULL ||
+        (cfg->auth == CONFIG_AUTH_PASSWORD ? cfg->password == NULL : token == NULL)) {
+        snprintf(err, errlen, "IMAP: host, user and %s are required",
+                 cfg != NULL && cfg->auth != CONFIG_AUTH_PASSWORD ? "an access token" : "password");
         return -1;
     }
     if (cfg->port <= 0 || cfg->port > 65535) {
@@ -557,10 +717,19 @@ imap_new(const struct config_imap *cfg)
 int
 imap_connect(const struct config_imap *cfg, struct imap **out, char *err, size_t errlen)
 {
+    /* -1 for every failure, as before tokens: a refused password is not retried. */
+    return imap_connect_auth(cfg, NULL, out, err, errlen) == 0 ? 0 : -1;
+}
+
+int
+imap_connect_auth(const struct config_imap *cfg, const char *token, struct imap **out, char *err,
+                  size_t errlen)
+{
     struct imap *im;
+    int rc = -1;
 
     *out = NULL;
-    if (check_cfg(cfg, err, errlen) < 0)
+    if (check_cfg(cfg, token, err, errlen) < 0)
         return -1;
     im = imap_new(cfg);
     if (im == NULL) {
@@ -575,7 +744,7 @@ imap_connect(const struct config_imap *cfg, struct imap **out, char *err, size_t
         else if (verify_peer(im, cfg) < 0)
             goto fail; /* nothing was sent yet beyond CAPABILITY/STARTTLS */
     }
-    if (login(im, cfg) < 0)
+    if ((rc = login(im, cfg, token)) < 0)
         goto fail;
     *out = im;
     return 0;
@@ -583,7 +752,7 @@ fail:
     snprintf(err, errlen, "IMAP %s@%s:%d: %s", cfg->user, cfg->host, cfg->port, im->err);
     im->broken = 1; /* no LOGOUT: we may not even be logged in, and we leave anyway */
     imap_close(im);
-    return -1;
+    return rc == IMAP_AUTH_REFUSED ? IMAP_AUTH_REFUSED : -1;
 }
 
 void

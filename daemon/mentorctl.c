@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "config.h"
 #include "ctl.h"
+#include "ctl_oauth.h"
 #include "inspect.h"
 #include "programme.h"
 #include "programme_int.h"
@@ -163,6 +164,10 @@ static const struct mentorctl_cmd mentorctl_cmds[] = {
      ctl_cmd_check_config, NULL},
     {"inspect", "inspect [--json] FILE...", "how mentord reads each message of an .eml or mbox",
      NULL, mentorctl_inspect},
+    {"oauth", "oauth authorize [--device|--code] [--port N] | oauth status",
+     "authorise mentord for a hosted mailbox (OAuth 2.0); show the account,\n"
+     "                      scopes and expiry (never a token)",
+     NULL, ctl_oauth},
 };
 
 #define N_CMDS (sizeof(mentorctl_cmds) / sizeof(mentorctl_cmds[0]))

@@ -22,6 +22,8 @@
 #include "imap.h"
 #include "inbox.h"
 #include "log.h"
+#include "oauth.h"
+#include "outbox.h"
 #include "programme.h"
 #include "smtp.h"
 #include "store.h"
@@ -32,6 +34,11 @@
  * servers and NAT boxes drop quiet connections sooner, so 9 minutes. */
 #define MENTORD_IDLE_MAX 540
 #define MENTORD_BACKOFF_MAX 300
+/* While the OAuth authorisation is refused: how often the refresh token file is looked at
+ * (a stat, no request), so a new `mentorctl oauth authorize` takes effect in seconds. */
+#define MENTORD_REFUSED_CHECK 5
+/* mentord_imap_login: no access token to log in with (said why already). */
+#define MENTORD_NO_TOKEN (-3)
 
 struct mentord_opts {
     const char *config;
@@ -155,14 +162,181 @@ mentord_log_init(const struct config *cfg, const struct mentord_opts *o)
              cfg->log.ident);
 }
 
+/*
+ * OAuth 2.0: the daemon's token and whether the last attempt was refused.
+ * A refusal (revoked or expired refresh token, a refused client) is logged as
+ * an error once, and the managers are told once per refusal: an event in the
+ * store remembers it across restarts.  Mail waits in the mailbox and in the
+ * outbox meanwhile; the token file is watched, so a new authorisation takes
+ * effect without a restart.
+ */
+struct mentord_auth {
+    struct oauth *oa; /* NULL when both [imap] and [smtp] use passwords */
+    int refused;      /* the refusal has been reported */
+    int unreachable;  /* a transient failure has been reported */
+    int confirmed;    /* a token was issued since the start, or the refusal */
+    int smtp_blocked; /* the last drain had no token: the outbox does not set the wait */
+};
+
+static int
+mentord_auth_open(struct mentord_auth *a, const struct config *cfg)
+{
+    memset(a, 0, sizeof(*a));
+    if (!cfg->oauth2.used)
+        return 0;
+    a->oa = oauth_open(cfg);
+    if (a->oa == NULL) {
+        log_error("oauth: out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static void
+mentord_auth_close(struct mentord_auth *a)
+{
+    oauth_close(a->oa);
+    memset(a, 0, sizeof(*a));
+}
+
+/* 1 when the managers were already told of a refusal that still stands, 0 when not. */
+static int
+mentord_told_already(const struct config *cfg, struct store *st)
+{
+    time_t refused = 0, ok = 0;
+
+    if (store_pair_last_event(st, "oauth-refused", cfg->community.address, &refused) < 0 ||
+        store_pair_last_event(st, "oauth-ok", cfg->community.address, &ok) < 0)
+        return 1; /* a store error: better no mail than one per attempt */
+    return refused > 0 && refused >= ok;
+}
+
+static void
+mentord_tell_managers(const struct config *cfg, struct store *st, const char *why)
+{
+    char err[512];
+    time_t now = clock_now();
+    const struct template_var vars[] = {{"error", why}, {"config", cfg->path}};
+
+    if (store_begin(st) != 0)
+        goto fail;
+    for (size_t i = 0; i < cfg->community.n_managers; i++) {
+        struct outbox_mail om = {.to_addr = cfg->community.managers[i],
+                                 .template_name = "oauth-refused",
+                                 .vars = vars,
+                                 .nvars = sizeof(vars) / sizeof(vars[0]),
+                                 .kind = "notice"};
+        if (outbox_queue(cfg, st, &om, now, err, sizeof(err)) != 0) {
+            log_error("oauth: cannot tell the managers: %s", err);
+            store_rollback(st);
+            return;
+        }
+    }
+    if (store_event_add(st, now, "oauth-refused", cfg->community.address, NULL, NULL) != 0 ||
+        store_commit(st) != 0)
+        goto fail;
+    return;
+fail:
+    log_error("oauth: cannot tell the managers: %s", store_errmsg(st));
+    store_rollback(st);
+}
+
+static void
+mentord_auth_refused(struct mentord_auth *a, const struct config *cfg, struct store *st,
+                     const struct mentord_opts *o, const char *why)
+{
+    if (a->refused) {
+        log_debug("oauth: still refused: %s", why);
+        return;
+    }
+    a->refused = 1;
+    a->confirmed = 0;
+    log_error("oauth: %s", why);
+    if (!o->dry_run && !mentord_told_already(cfg, st))
+        mentord_tell_managers(cfg, st, why);
+}
+
+static void
+mentord_auth_ok(struct mentord_auth *a, const struct config *cfg, struct store *st,
+                const struct mentord_opts *o)
+{
+    if (a->refused)
+        log_info("oauth: the mailbox is authorised again; mail flows again");
+    if (!a->confirmed && !o->dry_run && mentord_told_already(cfg, st) &&
+        store_event_add(st, clock_now(), "oauth-ok", cfg->community.address, NULL, NULL) != 0)
+        log_warn("oauth: %s", store_errmsg(st));
+    if (a->unreachable)
+        log_info("oauth: the token endpoint answers again");
+    a->refused = 0;
+    a->unreachable = 0;
+    a->confirmed = 1;
+}
+
+/* The access token to log in with: 0 and *token, or -1 (logged). */
+static int
+mentord_token(struct mentord_auth *a, const struct config *cfg, struct store *st,
+              const struct mentord_opts *o, const char **token)
+{
+    char err[1024];
+    /* Real time, not clock_now(): --now may move the programme's clock, not the token's. */
+    int rc = oauth_token(a->oa, time(NULL), token, err, sizeof(err));
+
+    if (rc == OAUTH_OK) {
+        mentord_auth_ok(a, cfg, st, o);
+        return 0;
+    }
+    if (rc == OAUTH_REFUSED) {
+        mentord_auth_refused(a, cfg, st, o, err);
+    } else if (!a->unreachable) {
+        a->unreachable = 1; /* once per outage; the oauth module spaces out its requests */
+        log_warn("oauth: cannot fetch an access token now (mail waits; retrying): %s", err);
+    } else {
+        log_debug("oauth: still no access token: %s", err);
+    }
+    return -1;
+}
+
+/* Log in with a password, or with a token and, when it is refused, once more with a new one. */
+static int
+mentord_imap_login(struct mentord_auth *a, const struct config *cfg, struct store *st,
+                   const struct mentord_opts *o, struct imap **im, char *err, size_t errlen)
+{
+    const char *token = NULL;
+    int rc;
+
+    if (cfg->imap.auth == CONFIG_AUTH_PASSWORD)
+        return imap_connect(&cfg->imap, im, err, errlen);
+    if (mentord_token(a, cfg, st, o, &token) != 0)
+        return MENTORD_NO_TOKEN;
+    rc = imap_connect_auth(&cfg->imap, token, im, err, errlen);
+    if (rc != IMAP_AUTH_REFUSED)
+        return rc;
+    log_warn("IMAP: the server refused the access token (%s); fetching a new one", err);
+    oauth_invalidate(a->oa);
+    if (mentord_token(a, cfg, st, o, &token) != 0)
+        return MENTORD_NO_TOKEN;
+    rc = imap_connect_auth(&cfg->imap, token, im, err, errlen);
+    if (rc == IMAP_AUTH_REFUSED) {
+        size_t n = strlen(err);
+        snprintf(err + n, errlen - n,
+                 "; a freshly issued token was refused too: check that [imap] user is a mailbox "
+                 "the authorised account may open and that [oauth2] scope covers IMAP");
+    }
+    return rc;
+}
+
 /* Connect, log in and make sure the processed mailbox exists. */
 static struct imap *
-mentord_connect(const struct config *cfg)
+mentord_connect(const struct config *cfg, struct store *st, struct mentord_auth *a,
+                const struct mentord_opts *o)
 {
     struct imap *im = NULL;
-    char err[512];
+    char err[1536];
+    int rc = mentord_imap_login(a, cfg, st, o, &im, err, sizeof(err));
 
-    if (imap_connect(&cfg->imap, &im, err, sizeof(err)) != 0) {
+    if (rc == MENTORD_NO_TOKEN)
+        return NULL; /* the reason is in the log already, once */
+    if (rc != 0) {
         log_error("IMAP: cannot connect to %s:%d as %s: %s", cfg->imap.host, cfg->imap.port,
                   cfg->imap.user, err);
         return NULL;
@@ -179,12 +353,58 @@ mentord_connect(const struct config *cfg)
     return im;
 }
 
+/* 1 when the outbox holds mail due now (so a token is worth fetching). */
 static int
-mentord_drain(const struct config *cfg, struct store *st, const struct mentord_opts *o)
+mentord_outbox_due(struct store *st)
+{
+    time_t due = store_outbox_next_due(st);
+
+    return due != 0 && due <= clock_now();
+}
+
+/*
+ * Drain with a token: a refused one is not held against the mail; a new
+ * token is fetched and the drain runs once more.
+ */
+static int
+mentord_drain_oauth(struct mentord_auth *a, const struct config *cfg, struct store *st,
+                    const struct mentord_opts *o, struct smtp_result *res)
+{
+    struct smtp_auth sa = {NULL, 1, 0};
+    struct smtp_result again;
+
+    a->smtp_blocked = 0;
+    if (!o->dry_run && mentord_outbox_due(st) && mentord_token(a, cfg, st, o, &sa.token) != 0) {
+        sa.token = NULL; /* said why; smtp leaves the outbox as it is */
+        a->smtp_blocked = 1;
+    }
+    if (smtp_drain_auth(cfg, st, clock_now(), o->dry_run, stdout, &sa, res) != 0)
+        return -1;
+    if (!sa.refused)
+        return 0;
+    log_warn("smtp: the server refused the access token; fetching a new one and sending again");
+    oauth_invalidate(a->oa);
+    if (mentord_token(a, cfg, st, o, &sa.token) != 0)
+        return 0;
+    sa.hold_refused = 0;
+    if (smtp_drain_auth(cfg, st, clock_now(), o->dry_run, stdout, &sa, &again) != 0)
+        return -1;
+    res->sent += again.sent;
+    res->deferred += again.deferred;
+    res->failed += again.failed;
+    return 0;
+}
+
+static int
+mentord_drain(const struct config *cfg, struct store *st, struct mentord_auth *a,
+              const struct mentord_opts *o)
 {
     struct smtp_result res = {0, 0, 0};
+    int rc = cfg->smtp.user != NULL && cfg->smtp.auth != CONFIG_AUTH_PASSWORD
+                 ? mentord_drain_oauth(a, cfg, st, o, &res)
+                 : smtp_drain(cfg, st, clock_now(), o->dry_run, stdout, &res);
 
-    if (smtp_drain(cfg, st, clock_now(), o->dry_run, stdout, &res) != 0) {
+    if (rc != 0) {
         log_error("outbox: %s", store_errmsg(st));
         return -1;
     }
@@ -262,8 +482,12 @@ static int
 mentord_once(const struct config *cfg, struct store *st, const struct mentord_opts *o)
 {
     struct inbox_stats stats;
+    struct mentord_auth a;
     int rc = mentord_housekeeping(cfg, st, o) != 0;
-    struct imap *im = mentord_connect(cfg);
+
+    if (mentord_auth_open(&a, cfg) != 0)
+        return 1;
+    struct imap *im = mentord_connect(cfg, st, &a, o);
 
     if (im == NULL) {
         rc = 1;
@@ -279,8 +503,9 @@ mentord_once(const struct config *cfg, struct store *st, const struct mentord_op
         rc = 1;
     /* In a dry run this prints what was already queued before; the inbox pass
      * printed what it would have queued itself. */
-    if (mentord_drain(cfg, st, o) != 0)
+    if (mentord_drain(cfg, st, &a, o) != 0 || a.refused)
         rc = 1;
+    mentord_auth_close(&a);
     return rc;
 }
 
@@ -310,10 +535,11 @@ mentord_sleep(int seconds)
 
 /* How long to wait for mail: until the next outbox retry, within limits. */
 static int
-mentord_wait_time(const struct config *cfg, struct store *st, int idle)
+mentord_wait_time(const struct config *cfg, struct store *st, int idle, int outbox_blocked)
 {
     int wait = idle ? MENTORD_IDLE_MAX : cfg->imap.poll_interval;
-    time_t dues[3] = {store_outbox_next_due(st), programme_next_due(cfg, st),
+    /* Mail that cannot go out for want of a token would wake us every second. */
+    time_t dues[3] = {outbox_blocked ? 0 : store_outbox_next_due(st), programme_next_due(cfg, st),
                       cfg->matching.interval > 0 ? clock_now() + cfg->matching.interval : 0};
 
     for (size_t i = 0; i < 3; i++) {
@@ -329,7 +555,8 @@ mentord_wait_time(const struct config *cfg, struct store *st, int idle)
 }
 
 static void
-mentord_reload_config(struct config *cfg, const struct mentord_opts *o, struct imap **im)
+mentord_reload_config(struct config *cfg, const struct mentord_opts *o, struct imap **im,
+                      struct mentord_auth *a)
 {
     struct config fresh;
     char err[512];
@@ -341,9 +568,13 @@ mentord_reload_config(struct config *cfg, const struct mentord_opts *o, struct i
     }
     if (strcmp(fresh.store.path, cfg->store.path) != 0)
         log_warn("reload: store path changed; it takes effect at the next restart");
+    /* The token holder points into the configuration: a new one (a new client, maybe). */
+    mentord_auth_close(a);
     config_free(cfg);
     *cfg = fresh;
     mentord_log_init(cfg, o);
+    if (mentord_auth_open(a, cfg) != 0)
+        log_error("reload: OAuth 2.0 logins are off until the next reload");
     imap_close(*im);
     *im = NULL;
     log_info("reload: configuration reloaded from %s", o->config);
@@ -354,19 +585,23 @@ mentord_loop(struct config *cfg, struct store *st, const struct mentord_opts *o)
 {
     struct imap *im = NULL;
     struct inbox_stats stats;
+    struct mentord_auth a;
     int failures = 0;
     time_t last_round = 0;
 
+    if (mentord_auth_open(&a, cfg) != 0)
+        return 1;
     log_info("mentord %s started for %s", MENTORD_VERSION, cfg->community.address);
     while (!mentord_stop) {
         mentord_wake = 0;
         if (mentord_reload)
-            mentord_reload_config(cfg, o, &im);
+            mentord_reload_config(cfg, o, &im, &a);
         mentord_housekeeping(cfg, st, o);
-        if (im == NULL && (im = mentord_connect(cfg)) == NULL) {
-            int wait = mentord_backoff(++failures);
-            log_info("IMAP: retrying in %d s", wait);
-            mentord_drain(cfg, st, o);
+        if (im == NULL && (im = mentord_connect(cfg, st, &a, o)) == NULL) {
+            int wait = a.refused ? MENTORD_REFUSED_CHECK : mentord_backoff(++failures);
+            if (!a.refused)
+                log_info("IMAP: retrying in %d s", wait);
+            mentord_drain(cfg, st, &a, o);
             mentord_sleep(wait);
             continue;
         }
@@ -378,10 +613,10 @@ mentord_loop(struct config *cfg, struct store *st, const struct mentord_opts *o)
         }
         failures = 0;
         mentord_programme(cfg, st, o, &last_round);
-        if (mentord_drain(cfg, st, o) != 0 || mentord_stop || mentord_reload)
+        if (mentord_drain(cfg, st, &a, o) != 0 || mentord_stop || mentord_reload)
             continue;
         int idle = cfg->imap.idle && imap_has_idle(im);
-        int wait = mentord_wait_time(cfg, st, idle);
+        int wait = mentord_wait_time(cfg, st, idle, a.smtp_blocked);
         log_debug("waiting up to %d s for new mail (%s)", wait, idle ? "IDLE" : "polling");
         if (imap_wait(im, wait, idle, &mentord_wake) < 0) {
             log_warn("IMAP: connection lost while waiting: %s", imap_error(im));
@@ -390,6 +625,7 @@ mentord_loop(struct config *cfg, struct store *st, const struct mentord_opts *o)
         }
     }
     imap_close(im);
+    mentord_auth_close(&a);
     log_info("mentord stopping");
     return 0;
 }

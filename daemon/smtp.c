@@ -198,7 +198,7 @@ session_url(const struct config_smtp *c)
 }
 
 static CURLcode
-session_options(struct session *s, const struct config_smtp *c, const char *url)
+session_options(struct session *s, const struct config_smtp *c, const char *url, const char *token)
 {
     long timeout = c->timeout > 0 ? c->timeout : 60;
     CURLcode rc = CURLE_OK;
@@ -223,7 +223,14 @@ session_options(struct session *s, const struct config_smtp *c, const char *url)
         SETOPT(CURLOPT_CAINFO, c->tls.ca_file);
         SETOPT(CURLOPT_CAPATH, (char *)NULL);
     }
-    if (c->user != NULL && c->user[0]) {
+    if (c->user != NULL && c->user[0] && c->auth != CONFIG_AUTH_PASSWORD) {
+        /* The mechanism named, not negotiated: Gmail refuses curl's OAUTHBEARER form, and a
+         * server offering both would otherwise get whichever libcurl prefers. */
+        SETOPT(CURLOPT_USERNAME, c->user);
+        SETOPT(CURLOPT_XOAUTH2_BEARER, token);
+        SETOPT(CURLOPT_LOGIN_OPTIONS,
+               c->auth == CONFIG_AUTH_XOAUTH2 ? "AUTH=XOAUTH2" : "AUTH=OAUTHBEARER");
+    } else if (c->user != NULL && c->user[0]) {
         SETOPT(CURLOPT_USERNAME, c->user);
         SETOPT(CURLOPT_PASSWORD, c->password != NULL ? c->password : "");
     }
@@ -243,7 +250,7 @@ session_options(struct session *s, const struct config_smtp *c, const char *url)
 
 /* The session's easy handle, set up once; each message only sets its envelope. */
 static int
-session_open(struct session *s, const struct config_smtp *c)
+session_open(struct session *s, const struct config_smtp *c, const char *token)
 {
     char *url = session_url(c);
     s->curl = url != NULL ? curl_easy_init() : NULL;
@@ -252,7 +259,7 @@ session_open(struct session *s, const struct config_smtp *c)
         free(url);
         return -1;
     }
-    CURLcode rc = session_options(s, c, url);
+    CURLcode rc = session_options(s, c, url, token);
     free(url); /* libcurl copies string options */
     if (rc != CURLE_OK) {
         log_error("smtp: libcurl refused an option: %s", curl_easy_strerror(rc));
@@ -436,6 +443,7 @@ struct drain {
     pthread_cond_t changed;
     struct session *sessions;
     struct pending *pending; /* room for one outcome per session */
+    struct smtp_auth *auth;  /* the OAuth 2.0 token, or NULL */
     int n_sessions;
     int started; /* threads running */
     int open;    /* sessions that may send: 1 until a message got past the greeting */
@@ -475,7 +483,8 @@ session_send(struct session *s, const struct config *cfg)
         curl_easy_cleanup(s->curl);
         s->curl = NULL;
     }
-    if (s->curl == NULL && session_open(s, c) != 0) {
+    if (s->curl == NULL &&
+        session_open(s, c, s->drain->auth != NULL ? s->drain->auth->token : NULL) != 0) {
         s->rc = CURLE_FAILED_INIT; /* logged */
         return;
     }
@@ -602,6 +611,28 @@ dispatch(struct drain *d)
     }
 }
 
+/*
+ * The server refused our OAuth token (a 5xx to AUTH, or libcurl's LOGIN_DENIED
+ * after the XOAUTH2 error challenge).  When the caller will refresh the token
+ * and drain again, the message is not deferred: nothing was wrong with it, and
+ * it is sent a moment later with the new token.
+ */
+static int
+held_for_token(struct drain *d, struct session *s)
+{
+    if (d->auth == NULL || !d->auth->hold_refused ||
+        !(s->rc == CURLE_LOGIN_DENIED || (strcmp(s->command, "AUTH") == 0 && s->code >= 500)))
+        return 0;
+    d->auth->refused = 1;
+    d->stop = 1;
+    s->item = NULL;
+    s->state = SESSION_IDLE;
+    /* A refused login leaves the connection closed or unusable: a fresh one next time. */
+    curl_easy_cleanup(s->curl);
+    s->curl = NULL;
+    return 1;
+}
+
 /* Judge the finished messages and record them together. */
 static void
 collect(struct drain *d)
@@ -609,7 +640,7 @@ collect(struct drain *d)
     int n = 0;
     for (int i = 0; i < d->started; i++) {
         struct session *s = &d->sessions[i];
-        if (s->state != SESSION_DONE)
+        if (s->state != SESSION_DONE || held_for_token(d, s))
             continue;
         struct pending *p = &d->pending[n++];
         p->session = s;
@@ -705,9 +736,10 @@ drain_close(struct drain *d)
 
 /* Send what is due, a chunk at a time from the store, until none is or we must stop. */
 static int
-send_due(const struct config *cfg, struct store *st, time_t now, struct smtp_result *res)
+send_due(const struct config *cfg, struct store *st, time_t now, struct smtp_auth *auth,
+         struct smtp_result *res)
 {
-    struct drain d = {.cfg = cfg, .st = st, .now = now, .res = res};
+    struct drain d = {.cfg = cfg, .st = st, .now = now, .res = res, .auth = auth};
     time_t started = time(NULL);
     int rc = 0;
     /* Before any thread: libcurl's global set-up is not thread-safe (a no-op when done). */
@@ -768,7 +800,16 @@ int
 smtp_drain(const struct config *cfg, struct store *st, time_t now, int dry_run, FILE *dry_out,
            struct smtp_result *res)
 {
+    return smtp_drain_auth(cfg, st, now, dry_run, dry_out, NULL, res);
+}
+
+int
+smtp_drain_auth(const struct config *cfg, struct store *st, time_t now, int dry_run, FILE *dry_out,
+                struct smtp_auth *auth, struct smtp_result *res)
+{
     memset(res, 0, sizeof(*res));
+    if (auth != NULL)
+        auth->refused = 0;
     if (dry_run) {
         int limit = cfg->smtp.batch_size > 0 ? cfg->smtp.batch_size : DEFAULT_BATCH;
         struct store_outbox *items = NULL;
@@ -785,7 +826,14 @@ smtp_drain(const struct config *cfg, struct store *st, time_t now, int dry_run, 
     if (store_set_durable(st, 0) != 0)
         log_warn("smtp: cannot relax synchronous mode, sending with full durability: %s",
                  store_errmsg(st));
-    int rc = send_due(cfg, st, now, res);
+    if (cfg->smtp.user != NULL && cfg->smtp.auth != CONFIG_AUTH_PASSWORD &&
+        (auth == NULL || auth->token == NULL)) {
+        /* The caller has said why (refused, endpoint down); the outbox waits untouched. */
+        log_debug("smtp: no OAuth 2.0 access token to log in with; the outbox waits");
+        smtp_idle_memory(st);
+        return 0;
+    }
+    int rc = send_due(cfg, st, now, auth, res);
     if (store_set_durable(st, 1) != 0) {
         /* The inbox's commits must not run without it: report it as a store failure. */
         log_error("smtp: cannot restore synchronous = FULL: %s", store_errmsg(st));

@@ -18,6 +18,9 @@
 
 enum config_security { CONFIG_SEC_TLS = 0, CONFIG_SEC_STARTTLS, CONFIG_SEC_NONE };
 
+/* [imap] auth / [smtp] auth: a password, or an OAuth 2.0 access token over SASL. */
+enum config_auth { CONFIG_AUTH_PASSWORD = 0, CONFIG_AUTH_XOAUTH2, CONFIG_AUTH_OAUTHBEARER };
+
 struct config_tls {
     enum config_security security;
     int verify;          /* tls_verify */
@@ -37,8 +40,9 @@ struct config_imap {
     char *host; /* required */
     int port;   /* derived from security when not set */
     struct config_tls tls;
-    char *user;              /* required */
-    char *password_file;     /* required; must not be world-readable */
+    enum config_auth auth;   /* default password */
+    char *user;              /* required; with OAuth, the mailbox (a shared one: its address) */
+    char *password_file;     /* required with auth = password; must not be world-readable */
     char *password;          /* read from password_file; never printed */
     char *mailbox;           /* where new mail is read */
     char *processed_mailbox; /* empty: flag messages instead */
@@ -53,8 +57,9 @@ struct config_smtp {
     char *host; /* from url when url is set */
     int port;   /* derived from security when not set */
     struct config_tls tls;
-    char *user;          /* optional: AUTH only when set */
-    char *password_file; /* required when user is set */
+    enum config_auth auth; /* default password */
+    char *user;            /* optional: AUTH only when set (required with OAuth) */
+    char *password_file;   /* required when user is set and auth = password */
     char *password;
     char *from;       /* envelope sender */
     char *helo;       /* EHLO name */
@@ -64,6 +69,30 @@ struct config_smtp {
     int retry_base;   /* first retry delay in seconds */
     int retry_max;    /* largest retry delay in seconds */
     int max_lifetime; /* seconds before a deferred message is given up */
+};
+
+/*
+ * [oauth2]: the authorization server and the client that logs in for [imap]
+ * and [smtp] when their auth is xoauth2 or oauthbearer.  provider fills in
+ * the endpoints and the scope of Microsoft 365 or Google; any key given wins.
+ * Only the client secret is read at load time; the refresh token file is the
+ * oauth module's (it may not exist before `mentorctl oauth authorize`).
+ */
+struct config_oauth2 {
+    int used;                 /* [imap] or [smtp] auth needs it (set by config_load) */
+    char *provider;           /* "microsoft", "google" or "custom" (default) */
+    char *tenant;             /* Microsoft: tenant id or domain; default "organizations" */
+    char *token_url;          /* token endpoint (required unless a provider gives it) */
+    char *device_url;         /* device authorization endpoint (RFC 8628), optional */
+    char *authorize_url;      /* authorization endpoint (code flow with PKCE), optional */
+    char *introspection_url;  /* RFC 7662 endpoint, optional: mentorctl oauth status */
+    char *client_id;          /* required */
+    char *client_secret_file; /* optional: public clients have none */
+    char *client_secret;      /* read from client_secret_file; never printed */
+    char *refresh_token_file; /* default /var/lib/mentord/oauth2-refresh-token */
+    char *scope;              /* space-separated; default the provider's */
+    char *flow;               /* first authorisation: "device" or "code"; default by provider */
+    int redirect_port;        /* loopback port of the code flow's redirect; default 8087 */
 };
 
 struct config_limits {
@@ -136,6 +165,7 @@ struct config {
     struct config_community community;
     struct config_imap imap;
     struct config_smtp smtp;
+    struct config_oauth2 oauth2;
     struct config_limits limits;
     struct config_programme programme;
     struct config_matching matching;
@@ -172,6 +202,9 @@ void config_print(const struct config *cfg, FILE *out);
  */
 void config_doc_ini(FILE *out);
 void config_doc_man(FILE *out);
+
+/* "password", "xoauth2" or "oauthbearer". */
+const char *config_auth_name(enum config_auth auth);
 
 /* 1 when host names this machine's loopback (localhost, 127.0.0.0/8, ::1). */
 int config_host_is_loopback(const char *host);

@@ -23,6 +23,17 @@
 struct imap;
 
 int imap_connect(const struct config_imap *cfg, struct imap **out, char *err, size_t errlen);
+
+/*
+ * imap_connect with cfg->auth: xoauth2 and oauthbearer log in with token (an
+ * OAuth 2.0 access token, used for this login only and never logged),
+ * password ignores it.  Returns IMAP_AUTH_REFUSED when the server answered
+ * the login with NO (a wrong password, an expired or revoked token), so the
+ * caller can fetch a new token and try once more; -1 on any other failure.
+ */
+enum { IMAP_AUTH_REFUSED = -2 };
+int imap_connect_auth(const struct config_imap *cfg, const char *token, struct imap **out,
+                      char *err, size_t errlen);
 void imap_close(struct imap *im); /* LOGOUT when possible; NULL is fine */
 const char *imap_error(const struct imap *im);
 

@@ -32,6 +32,23 @@ struct smtp_result {
 int smtp_drain(const struct config *cfg, struct store *st, time_t now, int dry_run, FILE *dry_out,
                struct smtp_result *res);
 
+/*
+ * smtp_drain for [smtp] auth = xoauth2 / oauthbearer: auth->token is the access
+ * token to log in with (kept by the caller for the whole drain).  With
+ * hold_refused, a message whose login the server refused is neither deferred
+ * nor failed: the drain stops, auth->refused is set, and the caller fetches a
+ * new token and drains again (once; the second time without hold_refused, so
+ * a token that keeps being refused defers mail with the usual backoff).
+ */
+struct smtp_auth {
+    const char *token;
+    int hold_refused;
+    int refused; /* out */
+};
+
+int smtp_drain_auth(const struct config *cfg, struct store *st, time_t now, int dry_run,
+                    FILE *dry_out, struct smtp_auth *auth, struct smtp_result *res);
+
 /* The delay before attempt number attempts+1 (attempts >= 1), with jitter of +-10%. */
 int smtp_backoff(const struct config_smtp *smtp, int attempts);
 

@@ -362,7 +362,7 @@ test_missing_required(void **state)
     expect_error(fx, COMMUNITY "[imap]\nhost = h\npassword_file = @PW@\n", 0,
                  "missing required key 'user' in [imap]");
     expect_error(fx, COMMUNITY "[imap]\nhost = h\nuser = u\n", 0,
-                 "missing required key 'password_file' in [imap]");
+                 "missing required key 'password_file' in [imap] (or set auth = xoauth2)");
     expect_error(fx, "[community]\naddress = a@example.org\n" IMAP_MIN, 0,
                  "missing required key 'name' in [community]");
     expect_error(fx, "[community]\nname = N\n" IMAP_MIN, 0,
@@ -493,6 +493,98 @@ test_ca_file_must_be_readable(void **state)
     snprintf(msg, sizeof(msg),
              "tls_ca_file '%s/missing.pem' is not readable: No such file or directory", fx->dir);
     expect_error(fx, BASE "tls_ca_file = @DIR@/missing.pem\n", 8, msg);
+}
+
+/* ---- OAuth 2.0 ---- */
+
+static char *print_to_string(const struct config *cfg);
+
+#define IMAP_OAUTH "[imap]\nhost = imap.example.org\nuser = mentors@example.org\nauth = xoauth2\n"
+
+static void
+test_oauth2_presets(void **state)
+{
+    struct fixture *fx = *state;
+
+    expect_ok(fx, COMMUNITY IMAP_OAUTH "[oauth2]\nprovider = microsoft\nclient_id = abc\n");
+    assert_int_equal(fx->cfg.imap.auth, CONFIG_AUTH_XOAUTH2);
+    assert_true(fx->cfg.oauth2.used);
+    assert_null(fx->cfg.imap.password);
+    assert_string_equal(fx->cfg.oauth2.token_url,
+                        "https://login.microsoftonline.com/organizations/oauth2/v2.0/token");
+    assert_string_equal(fx->cfg.oauth2.device_url,
+                        "https://login.microsoftonline.com/organizations/oauth2/v2.0/devicecode");
+    assert_non_null(
+        strstr(fx->cfg.oauth2.scope, "https://outlook.office.com/IMAP.AccessAsUser.All"));
+    assert_non_null(strstr(fx->cfg.oauth2.scope, "offline_access"));
+    assert_string_equal(fx->cfg.oauth2.flow, "device");
+    assert_string_equal(fx->cfg.oauth2.refresh_token_file, "/var/lib/mentord/oauth2-refresh-token");
+
+    expect_ok(fx, COMMUNITY IMAP_OAUTH
+              "[oauth2]\nprovider = microsoft\ntenant = example.onmicrosoft.com\n"
+              "client_id = abc\nscope = https://outlook.office.com/IMAP.AccessAsUser.All\n");
+    assert_string_equal(
+        fx->cfg.oauth2.token_url,
+        "https://login.microsoftonline.com/example.onmicrosoft.com/oauth2/v2.0/token");
+    assert_string_equal(fx->cfg.oauth2.scope, "https://outlook.office.com/IMAP.AccessAsUser.All");
+
+    expect_ok(fx, COMMUNITY IMAP_OAUTH "[oauth2]\nprovider = google\nclient_id = abc\n"
+                                       "[smtp]\nhost = smtp.gmail.com\nuser = mentors@example.org\n"
+                                       "auth = oauthbearer\n");
+    assert_string_equal(fx->cfg.oauth2.token_url, "https://oauth2.googleapis.com/token");
+    assert_null(fx->cfg.oauth2.device_url); /* Google's device flow cannot ask for mail */
+    assert_string_equal(fx->cfg.oauth2.flow, "code");
+    assert_string_equal(fx->cfg.oauth2.scope, "https://mail.google.com/ openid email");
+    assert_int_equal(fx->cfg.smtp.auth, CONFIG_AUTH_OAUTHBEARER);
+
+    /* The secret is read at load time and never printed. */
+    assert_int_equal(tu_write_file(fx->dir, "client.secret", "shh-client-secret\n"), 0);
+    char secret[160];
+    snprintf(secret, sizeof(secret), "%s/client.secret", fx->dir);
+    assert_int_equal(chmod(secret, 0600), 0);
+    expect_ok(fx, COMMUNITY IMAP_OAUTH "[oauth2]\nprovider = google\nclient_id = abc\n"
+                                       "client_secret_file = @DIR@/client.secret\n");
+    assert_string_equal(fx->cfg.oauth2.client_secret, "shh-client-secret");
+    char *printed = print_to_string(&fx->cfg);
+    assert_null(strstr(printed, "shh-client-secret"));
+    assert_non_null(strstr(printed, "; client_secret = ********"));
+    assert_non_null(strstr(printed, "auth = xoauth2"));
+    free(printed);
+}
+
+static void
+test_oauth2_errors(void **state)
+{
+    struct fixture *fx = *state;
+
+    expect_error(fx, COMMUNITY "[imap]\nhost = h\nuser = u\nauth = kerberos\n", 7,
+                 "unknown auth 'kerberos' (password, xoauth2, oauthbearer)");
+    expect_error(fx, COMMUNITY IMAP_OAUTH "[oauth2]\nclient_id = abc\n", 0,
+                 "missing required key 'token_url' in [oauth2] (or set provider = microsoft or "
+                 "google)");
+    expect_error(fx, COMMUNITY IMAP_OAUTH "[oauth2]\nprovider = microsoft\n", 0,
+                 "missing required key 'client_id' in [oauth2]");
+    expect_error(fx, COMMUNITY IMAP_OAUTH "[oauth2]\nprovider = yahoo\nclient_id = a\n", 9,
+                 "unknown provider 'yahoo' (one of: microsoft|google|custom)");
+    expect_error(fx, COMMUNITY IMAP_OAUTH "password_file = @PW@\n[oauth2]\nprovider = google\n", 8,
+                 "password_file is not used with auth = xoauth2 (the access token comes from "
+                 "[oauth2]); remove it");
+    expect_error(fx,
+                 COMMUNITY IMAP_OAUTH "[oauth2]\ntoken_url = http://login.example.org/token\n"
+                                      "client_id = a\n",
+                 9,
+                 "bad value for token_url: 'http://login.example.org/token' (an https:// URL; "
+                 "http:// only to this machine)");
+    expect_error(fx,
+                 COMMUNITY IMAP_OAUTH "[oauth2]\nprovider = google\nclient_id = a\n"
+                                      "flow = device\n",
+                 11, "flow = device needs device_url");
+    expect_error(fx, BASE "[smtp]\nauth = xoauth2\n", 9,
+                 "auth = xoauth2 needs user (the mailbox the token is for)");
+    /* http:// to this machine is fine (a local test server). */
+    expect_ok(fx, COMMUNITY IMAP_OAUTH "[oauth2]\ntoken_url = http://127.0.0.1:8080/token\n"
+                                       "client_id = a\n");
+    assert_null(fx->cfg.oauth2.flow);
 }
 
 /* ---- passwords ---- */
@@ -789,7 +881,12 @@ test_shipped_example_defaults_are_true(void **state)
         if (!strncmp(l + 2, "url =", 5) || !strncmp(l + 2, "tls_ca_file", 11) ||
             !strncmp(l + 2, "user =", 6) || !strncmp(l + 2, "password_file", 13) ||
             !strncmp(l + 2, "dir =", 5) || !strncmp(l + 2, "synonyms", 8) ||
-            !strncmp(l + 2, "trusted_authserv", 16))
+            !strncmp(l + 2, "trusted_authserv", 16) || !strncmp(l + 2, "tenant", 6) ||
+            !strncmp(l + 2, "token_url", 9) || !strncmp(l + 2, "device_url", 10) ||
+            !strncmp(l + 2, "authorize_url", 13) || !strncmp(l + 2, "introspection_url", 17) ||
+            !strncmp(l + 2, "client_id", 9) || !strncmp(l + 2, "client_secret_file", 18) ||
+            !strncmp(l + 2, "refresh_token_file", 18) || !strncmp(l + 2, "scope", 5) ||
+            !strncmp(l + 2, "flow", 4))
             continue; /* examples of optional values, not defaults */
         char *variant = strdup(text);
         assert_non_null(variant);
@@ -922,6 +1019,8 @@ main(void)
         T(test_missing_file),
         T(test_log_level),
         T(test_ca_file_must_be_readable),
+        T(test_oauth2_presets),
+        T(test_oauth2_errors),
         T(test_password_file_missing),
         T(test_password_file_world_readable),
         T(test_password_file_empty_or_multiline),

@@ -4,8 +4,8 @@
 #   sh tests/e2e/run.sh BUILD
 #
 # Starts the test-bed in a temp folder (always stopped and removed on exit),
-# runs tests/e2e/test_e2e.py, test_programme_e2e.py, test_abuse.py and
-# test_programme_kill.py (not for build-san: its kills are timed for the normal
+# runs tests/e2e/test_e2e.py, test_programme_e2e.py, test_abuse.py, test_oauth.py (with its own
+# OAuth 2.0 test-bed) and test_programme_kill.py (not for build-san: its kills are timed for the normal
 # build), then every C test binary in BUILD/tests that skips (exit 77) without
 # TESTBED_ENV, this time with the test-bed.  Each suite ends with its summary
 # line, "SUITE(BUILD): N passed, N failed, N skipped" (tests/summary.sh), which
@@ -59,6 +59,12 @@ echo "== the 16-week programme ($label)"
 run_py e2e-programme "$SRC/tests/e2e/test_programme_e2e.py"
 echo "== abuse and privacy ($label)"
 run_py e2e-abuse "$SRC/tests/e2e/test_abuse.py"
+
+# OAuth 2.0 logins (XOAUTH2, OAUTHBEARER, refresh, rotation, revocation, device and code
+# flows) against a test-bed of their own: an authorization-server stand-in, Dovecot with its
+# oauth2 passdb and Postfix submission through Dovecot SASL.  Last line: "e2e-oauth: ...".
+echo "== OAuth 2.0 logins ($label)"
+run_py e2e-oauth "$SRC/tests/e2e/test_oauth.py"
 
 # SIGKILLs during the same story (normal build only: the sanitizer build is too slow for
 # kills timed in milliseconds; tests/suites.list expects it for build alone).
