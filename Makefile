@@ -16,7 +16,7 @@ UNITDIR    ?= /lib/systemd/system
 
 CC       ?= cc
 BUILD    ?= build
-PKGS      = libcurl sqlite3 inih gnutls gumbo
+PKGS      = libcurl sqlite3 inih gnutls gumbo libsystemd
 # Debian's libetpan.pc is unusable without dpkg-dev, so libetpan is linked by name.
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -letpan

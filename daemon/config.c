@@ -29,13 +29,9 @@
 #include <unistd.h>
 
 #include "log.h"
-
-#ifndef MENTORD_DATADIR
-#define MENTORD_DATADIR "/usr/local/share/mentord"
-#endif
+#include "paths.h"
 
 #define DEFAULT_STORE_PATH "/var/lib/mentord/mentord.db"
-#define DEFAULT_TEMPLATES_DIR MENTORD_DATADIR "/templates"
 #define PASSWORD_MAX 4096
 #define DAY (24 * 60 * 60)
 
@@ -1097,12 +1093,18 @@ static int
 finish(struct load_ctx *ctx)
 {
     struct config *cfg = ctx->cfg;
+    char templates[4096];
 
     if (finish_community(ctx) != 0 || finish_imap(ctx) != 0 || finish_smtp(ctx) != 0 ||
         finish_programme(ctx) != 0)
         return -1;
+    /* Found beside the running binary, so any PREFIX works without a rebuild (paths.h). */
+    if (paths_templates_dir(templates, sizeof(templates)) != 0) {
+        fail(ctx, 0, "the installed templates folder's path is too long");
+        return -1;
+    }
     if (default_string(ctx, &cfg->store.path, DEFAULT_STORE_PATH) != 0 ||
-        default_string(ctx, &cfg->templates.dir, DEFAULT_TEMPLATES_DIR) != 0 ||
+        default_string(ctx, &cfg->templates.dir, templates) != 0 ||
         default_string(ctx, &cfg->log.ident, "mentord") != 0)
         return -1;
     return 0;

@@ -48,6 +48,7 @@
 #include "log.h"
 #include "mail.h"
 #include "programme.h"
+#include "setup.h"
 
 /* Keyword marking a message done when there is no processed mailbox. */
 #define INBOX_DONE_KEYWORD "$MentordDone"
@@ -182,9 +183,22 @@ inbox_print_queued(struct inbox_run *r, int64_t after)
  * what failed), -2 when the whole transaction is gone (SQLite rolled it back
  * by itself, e.g. on a full disk): then nothing of the batch can be committed.
  */
+/* Who sent a message that failed: kept with its record, so it can be found and retried. */
+struct inbox_who {
+    char message_id[512];
+    char sender[320];
+};
+
+static void
+inbox_who_set(struct inbox_who *who, const struct mail *m)
+{
+    snprintf(who->message_id, sizeof(who->message_id), "%s", m && m->message_id ? m->message_id : "");
+    snprintf(who->sender, sizeof(who->sender), "%s", m && m->from_addr ? m->from_addr : "");
+}
+
 static int
 inbox_decide(struct inbox_run *r, const struct imap_message *msg, size_t size, const char *hash,
-             char *why, size_t whylen)
+             struct inbox_who *who, char *why, size_t whylen)
 {
     struct mail *m = NULL;
     char perr[256], detail[512] = "";
@@ -202,6 +216,7 @@ inbox_decide(struct inbox_run *r, const struct imap_message *msg, size_t size, c
         snprintf(detail, sizeof(detail), "unparseable: %s", perr);
         m = NULL;
     }
+    inbox_who_set(who, m);
     if (store_savepoint(r->st) != 0) {
         snprintf(why, whylen, "store: %s", store_errmsg(r->st));
         mail_free(m);
@@ -258,13 +273,16 @@ fail:
  * batch), 0 when it is to be retried, -1 on a store error.
  */
 static int
-inbox_attempt(struct inbox_run *r, uint32_t uid, const char *hash, const char *why)
+inbox_attempt(struct inbox_run *r, uint32_t uid, const char *hash, const struct inbox_who *who,
+              const char *why)
 {
     struct store_message rec = {
         .mailbox = r->cfg->imap.mailbox,
         .uidvalidity = r->uidvalidity,
         .uid = uid,
+        .message_id = who->message_id[0] ? who->message_id : NULL,
         .hash = hash,
+        .sender = who->sender[0] ? who->sender : NULL,
         .outcome = "retry",
         .detail = why,
     };
@@ -279,8 +297,13 @@ inbox_attempt(struct inbox_run *r, uint32_t uid, const char *hash, const char *w
         log_error("UID %u: %s (attempt %d of %d)", uid, why, attempts, r->cfg->imap.max_attempts);
         return 0;
     }
-    log_error("UID %u: %s; giving up after %d attempts, marked failed", uid, why, attempts);
-    if (inbox_record(r, uid, NULL, hash, "failed", why) != 0) {
+    log_ctx(LOG_LEVEL_ERROR, rec.message_id, rec.sender,
+            "UID %u: %s; giving up after %d attempts, marked failed (mentorctl retry puts it back)",
+            uid, why, attempts);
+    rec.outcome = "failed";
+    if (store_message_record(r->st, &rec, clock_now()) != 0 ||
+        store_mailbox_set(r->st, r->cfg->imap.mailbox, r->uidvalidity,
+                          uid > r->last_uid ? uid : r->last_uid) != 0) {
         log_error("UID %u: recording it as failed: %s", uid, store_errmsg(r->st));
         return -1;
     }
@@ -304,6 +327,7 @@ inbox_batch_one(struct inbox_run *r, const struct imap_message *msg, uint32_t li
                 struct inbox_batch_state *b)
 {
     char hash[65], why[1024] = "";
+    struct inbox_who who;
 
     if (!msg->found) {
         /* Expunged by someone else meanwhile, or a short answer: never step over it. */
@@ -314,7 +338,7 @@ inbox_batch_one(struct inbox_run *r, const struct imap_message *msg, uint32_t li
     size_t size = msg->len < limit ? msg->len : msg->size;
     mail_hash(msg->data, msg->len, hash);
     r->last_uid = b->last_uid; /* inbox_record stores the highest UID so far */
-    int rc = inbox_decide(r, msg, size, hash, why, sizeof(why));
+    int rc = inbox_decide(r, msg, size, hash, &who, why, sizeof(why));
     if (rc == -2) {
         log_error("UID %u: %s; the batch's transaction is gone, the batch will be redone", msg->uid,
                   why);
@@ -326,8 +350,16 @@ inbox_batch_one(struct inbox_run *r, const struct imap_message *msg, uint32_t li
     } else if (r->dry_run) {
         log_error("UID %u: %s", msg->uid, why);
         return -1;
+    } else if (setup_check(r->cfg, NULL, r->stats->problem, sizeof(r->stats->problem)) != 0) {
+        /* The installation's fault, not the message's: no attempt counted, it stays in the inbox. */
+        log_ctx(LOG_LEVEL_ERROR, who.message_id, who.sender,
+                "UID %u: %s; installation problem (%s): left in the inbox", msg->uid, why,
+                r->stats->problem);
+        r->stats->setup = 1;
+        b->stop = 1;
+        return 0;
     } else {
-        int given_up = inbox_attempt(r, msg->uid, hash, why);
+        int given_up = inbox_attempt(r, msg->uid, hash, &who, why);
         if (given_up < 0)
             return -1;
         if (given_up == 0) {

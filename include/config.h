@@ -117,7 +117,7 @@ struct config_store {
 };
 
 struct config_templates {
-    char *dir; /* default MENTORD_DATADIR "/templates" */
+    char *dir; /* default: the installed templates, found beside the binary (paths.h) */
 };
 
 struct config_log {

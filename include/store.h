@@ -123,6 +123,15 @@ int store_inflight_begin(struct store *st, const char *mailbox, uint32_t uidvali
 int store_inflight_end(struct store *st, const char *mailbox, uint32_t uidvalidity, uint32_t first,
                        uint32_t last);
 
+/*
+ * The operator-error state (store_inbox.c), inside the caller's transaction.
+ * store_setup_fault opens it: 1 when it was closed (the caller tells the
+ * managers), 0 when it was open already.  store_setup_ok closes it: 1 when it
+ * was open, 0 when not.  -1 on error.
+ */
+int store_setup_fault(struct store *st, const char *detail, time_t now);
+int store_setup_ok(struct store *st, time_t now);
+
 /* Count processed messages with this outcome ("retry" counts pending retries; NULL for all). */
 int store_message_count(struct store *st, const char *outcome);
 
