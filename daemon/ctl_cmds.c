@@ -1027,6 +1027,9 @@ ctl_cmd_export(struct ctl_ctx *x, int argc, char **argv)
         return rc;
     if (o.npos > 1)
         return ctl_usage_err(x, "exports one listing, not '%s'", o.pos[1]);
+    /* An address or #ID: one person's data, for an access request. */
+    if (o.npos == 1 && (strchr(o.pos[0], '@') != NULL || o.pos[0][0] == '#'))
+        return ctl_export_person(x, o.pos[0]);
     if (!o.json)
         x->fmt = CTL_FORMAT_CSV; /* export is for spreadsheets */
     if ((rc = ctl_open(x)) != CTL_OK)

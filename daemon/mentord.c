@@ -27,8 +27,9 @@
 #include "setup.h"
 #include "smtp.h"
 #include "store.h"
+#include "version.h"
 
-#define MENTORD_VERSION "0.1.0"
+
 #define MENTORD_DEFAULT_CONFIG "/etc/mentord/mentord.ini"
 /* RFC 2177: clients should re-issue IDLE at least every 29 minutes; many
  * servers and NAT boxes drop quiet connections sooner, so 9 minutes. */
@@ -557,6 +558,14 @@ main(int argc, char **argv)
     }
     if (store_open(cfg.store.path, &st, err, sizeof(err)) != 0) {
         log_error("store %s: %s", cfg.store.path, err);
+        curl_global_cleanup();
+        config_free(&cfg);
+        return 1;
+    }
+    /* Shared: `mentorctl restore` takes it exclusively and so never runs under a daemon. */
+    if (store_daemon_lock(cfg.store.path, err, sizeof(err)) < 0) {
+        log_error("store: %s", err);
+        store_close(st);
         curl_global_cleanup();
         config_free(&cfg);
         return 1;

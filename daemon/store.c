@@ -598,6 +598,11 @@ store_open(const char *path, struct store **out, char *err, size_t errlen)
         snprintf(err, errlen, "%s: out of memory", path);
         return -1;
     }
+    /* Members' data: 0600 whatever the umask (store_file.c). */
+    if (store_file_private(path, err, errlen) != 0) {
+        free(st);
+        return -1;
+    }
     int rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
     if (rc != SQLITE_OK) {
         snprintf(err, errlen, "opening database %s: %s", path,
@@ -717,7 +722,7 @@ store_message_seen(struct store *st, const char *message_id, const char *hash, c
 {
     const char *what = "checking for an already processed message";
     sqlite3_stmt *stmt = store_i_prepare(st, what,
-                                         "SELECT outcome FROM messages WHERE outcome <> 'retry'"
+                                         "SELECT outcome FROM messages WHERE outcome NOT IN ('retry', 'retried')"
                                          " AND (hash = ?1 OR (?2 <> '' AND message_id = ?2))"
                                          " ORDER BY id LIMIT 1",
                                          "ss", hash, message_id);
@@ -802,6 +807,14 @@ store_message_attempt(struct store *st, const struct store_message *m, time_t no
     if (rc == 0)
         return store_i_set_err(st, "%s: row vanished", what);
     return rc < 0 ? -1 : (int)attempts;
+}
+
+int
+store_message_retried(struct store *st, int64_t id)
+{
+    return store_i_run(st, "putting a failed message back",
+                       "UPDATE messages SET outcome = 'retried' WHERE id = ?1 AND outcome = 'failed'",
+                       "i", id);
 }
 
 int

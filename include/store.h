@@ -25,6 +25,27 @@ struct store;
 
 int store_open(const char *path, struct store **out, char *err, size_t errlen);
 void store_close(struct store *st);
+
+/*
+ * Files (store_file.c).  The database and its -wal/-shm are private: created
+ * 0600 whatever the umask, and a database readable by others is made private
+ * (store_open does this; store_file_private is the same for one path).
+ */
+int store_file_private(const char *path, char *err, size_t errlen);
+/*
+ * The daemon's shared lock on PATH.lock, held until exit: the fd, or -1 with
+ * err.  store_restore takes it exclusively, so it never runs under a daemon.
+ */
+int store_daemon_lock(const char *path, char *err, size_t errlen);
+/* A consistent copy of the open database into dest (0600), taken while others write. */
+int store_backup(struct store *st, const char *dest, char *err, size_t errlen);
+/*
+ * Replace the database at path with the backup at from (checked to be a
+ * mentord database first); the replaced one is kept as PATH.before-restore.
+ * Refused while a daemon holds the lock.  Open path with store_open after,
+ * which upgrades an older backup's schema.
+ */
+int store_restore(const char *path, const char *from, char *err, size_t errlen);
 const char *store_errmsg(const struct store *st);
 int store_schema_version(struct store *st); /* PRAGMA user_version, -1 on error */
 /*
@@ -95,6 +116,13 @@ int store_message_uid_done(struct store *st, const char *mailbox, uint32_t uidva
 
 /* Record the final outcome of a message (inside the caller's transaction). */
 int store_message_record(struct store *st, const struct store_message *m, time_t now);
+
+/*
+ * A message recorded failed (by row id) that mentorctl retry puts back in the
+ * inbox: its outcome becomes "retried", which store_message_seen ignores, so
+ * the mail is decided afresh.  Returns the rows changed (0 or 1), -1 on error.
+ */
+int store_message_retried(struct store *st, int64_t id);
 
 /*
  * Count one failed attempt at (mailbox, uidvalidity, uid) with the reason, in its
