@@ -92,25 +92,35 @@ e2e: all
 demo: deps all
 	sh tests/e2e/demo.sh $(BUILD)
 
+# The programs find their templates beside themselves (PREFIX/share/mentord,
+# daemon/paths.c), so `make && make install PREFIX=/opt/mentord` needs no
+# rebuild.  The example configuration is never overwritten; it is made
+# readable by the group mentord when that group exists (README, "Deploying").
+MAN_PAGES = $(wildcard man/*.[1-8])
+
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/templates \
-		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(SYSCONFDIR)/mentord \
-		$(DESTDIR)$(UNITDIR)
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(SYSCONFDIR)/mentord $(DESTDIR)$(UNITDIR)
 	install -m 755 $(BUILD)/mentord $(DESTDIR)$(SBINDIR)/mentord
 	install -m 755 $(BUILD)/mentorctl $(DESTDIR)$(BINDIR)/mentorctl
-	install -m 644 templates/*.txt $(DESTDIR)$(DATADIR)/templates/
-	install -m 644 man/mentord.8 $(DESTDIR)$(MANDIR)/man8/mentord.8
-	install -m 644 man/mentorctl.1 $(DESTDIR)$(MANDIR)/man1/mentorctl.1
+	cd templates && find . -name '*.txt' | while read -r t; do \
+		install -D -m 644 "$$t" "$(DESTDIR)$(DATADIR)/templates/$$t" || exit 1; done
+	for m in $(MAN_PAGES); do \
+		install -m 644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m#man/} || exit 1; done
 	[ -e $(DESTDIR)$(SYSCONFDIR)/mentord/mentord.ini ] || \
 		install -m 640 etc/mentord.ini $(DESTDIR)$(SYSCONFDIR)/mentord/mentord.ini
-	sed 's|@SBINDIR@|$(SBINDIR)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' etc/mentord.service \
-		> $(DESTDIR)$(UNITDIR)/mentord.service
+	if [ -z "$(DESTDIR)" ] && getent group mentord >/dev/null; then \
+		chgrp mentord $(SYSCONFDIR)/mentord/mentord.ini; fi
+	for u in mentord.service mentord@.service; do \
+		sed 's|@SBINDIR@|$(SBINDIR)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' etc/$$u \
+			> $(DESTDIR)$(UNITDIR)/$$u || exit 1; done
 
 # The configuration file is left in place, as Debian does for conffiles on remove.
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/mentord $(DESTDIR)$(BINDIR)/mentorctl \
-		$(DESTDIR)$(MANDIR)/man8/mentord.8 $(DESTDIR)$(MANDIR)/man1/mentorctl.1 \
-		$(DESTDIR)$(UNITDIR)/mentord.service
+		$(DESTDIR)$(UNITDIR)/mentord.service $(DESTDIR)$(UNITDIR)/mentord@.service
+	for m in $(MAN_PAGES); do rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m#man/}; done
 	rm -rf $(DESTDIR)$(DATADIR)
 
 # The long fault and load tests: 1,000 mails under 50 SIGKILLs, 10,000 mails
