@@ -40,7 +40,8 @@ LIB_OBJ  = $(LIB_SRC:daemon/%.c=$(BUILD)/obj/%.o)
 TEST_SRC = $(wildcard tests/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps check unit e2e san-check demo install uninstall clean format fuzz bench stress
+.PHONY: all deps check unit e2e san-check demo install uninstall clean format fuzz bench stress \
+	deb check-deb
 
 all: $(addprefix $(BUILD)/,$(PROGS))
 
@@ -122,6 +123,22 @@ uninstall:
 		$(DESTDIR)$(UNITDIR)/mentord.service $(DESTDIR)$(UNITDIR)/mentord@.service
 	for m in $(MAN_PAGES); do rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m#man/}; done
 	rm -rf $(DESTDIR)$(DATADIR)
+
+# The Debian package, built as Debian would: dpkg-buildpackage in a clean
+# clone of the committed HEAD (uncommitted changes are not in it), into
+# $(BUILD)/deb/.  check-deb builds it, runs lintian, installs it with dpkg,
+# answers a JOIN from the test-bed with the README's configuration, upgrades
+# it keeping configuration and data, and purges it (as root; changes the host).
+deb:
+	@sh tests/deps.sh deb
+	rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb
+	git clone -q --no-checkout --no-hardlinks . $(BUILD)/deb/mentord
+	git -C $(BUILD)/deb/mentord checkout -q --detach $$(git rev-parse HEAD)
+	cd $(BUILD)/deb/mentord && dpkg-buildpackage -us -uc -b
+	@ls $(BUILD)/deb/*.deb
+
+check-deb: deb
+	sh tests/check-deb.sh $(BUILD)/deb | tee $(BUILD)/check-deb.txt
 
 # The long fault and load tests: 1,000 mails under 50 SIGKILLs, 10,000 mails
 # with memory sampled, valgrind; about 10 minutes.
