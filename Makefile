@@ -101,14 +101,13 @@ MAN_PAGES = $(wildcard man/*.[1-8])
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/templates \
-		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(SYSCONFDIR)/mentord $(DESTDIR)$(UNITDIR)
 	install -m 755 $(BUILD)/mentord $(DESTDIR)$(SBINDIR)/mentord
 	install -m 755 $(BUILD)/mentorctl $(DESTDIR)$(BINDIR)/mentorctl
 	cd templates && find . -name '*.txt' | while read -r t; do \
 		install -D -m 644 "$$t" "$(DESTDIR)$(DATADIR)/templates/$$t" || exit 1; done
 	for m in $(MAN_PAGES); do \
-		install -m 644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m#man/} || exit 1; done
+		install -D -m 644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m#man/} || exit 1; done
 	[ -e $(DESTDIR)$(SYSCONFDIR)/mentord/mentord.ini ] || \
 		install -m 640 etc/mentord.ini $(DESTDIR)$(SYSCONFDIR)/mentord/mentord.ini
 	if [ -z "$(DESTDIR)" ] && getent group mentord >/dev/null; then \

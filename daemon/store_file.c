@@ -28,6 +28,28 @@
 
 #define STORE_PRIVATE_MODE 0600
 
+/*
+ * A file root creates beside the database (mentorctl run as root before the
+ * daemon ever ran) belongs to the folder's owner, or the daemon, running as
+ * its own user, could not open it.  SQLite does the same for -wal and -shm.
+ */
+static void
+store_file_owner(int fd, const char *path)
+{
+    char dir[PATH_MAX];
+    struct stat sb;
+    const char *slash = strrchr(path, '/');
+
+    if (geteuid() != 0)
+        return;
+    if (slash == NULL)
+        snprintf(dir, sizeof(dir), ".");
+    else
+        snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    if (stat(dir, &sb) == 0 && sb.st_uid != 0 && fchown(fd, sb.st_uid, sb.st_gid) != 0)
+        return; /* best effort: the owner is only a convenience for the daemon */
+}
+
 /* One file: created 0600 when missing; "others" bits dropped when present. */
 static int
 store_file_private_one(const char *path, int create, char *err, size_t errlen)
@@ -42,6 +64,8 @@ store_file_private_one(const char *path, int create, char *err, size_t errlen)
             snprintf(err, errlen, "creating %s: %s", path, strerror(errno));
             return -1;
         }
+        if (fd >= 0)
+            store_file_owner(fd, path);
         /* The umask can only take bits away; fchmod says exactly 0600. */
         if (fd >= 0 && (fchmod(fd, STORE_PRIVATE_MODE) != 0 || close(fd) != 0)) {
             snprintf(err, errlen, "creating %s: %s", path, strerror(errno));
@@ -92,6 +116,7 @@ store_file_lock(const char *path, int how, char *err, size_t errlen)
         snprintf(err, errlen, "opening %s: %s", lock, strerror(errno));
         return -1;
     }
+    store_file_owner(fd, path);
     if (flock(fd, how | LOCK_NB) != 0) {
         int e = errno;
         snprintf(err, errlen, "%s: %s", lock,
