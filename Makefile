@@ -72,6 +72,7 @@ check: deps
 	sh tests/run-unit.sh build | tee -a build/results.txt
 	sh fuzz/replay.sh build | tee -a build/results.txt
 	sh tests/install.sh build | tee -a build/results.txt
+	sh tests/test_docs.sh build | tee -a build/results.txt
 	sh tests/test_mentorctl.sh build | tee -a build/results.txt
 	sh tests/e2e/run.sh build | tee -a build/results.txt
 	sh tests/faults/run.sh build | tee -a build/results.txt
@@ -137,7 +138,8 @@ deb:
 	@ls $(BUILD)/deb/*.deb
 
 check-deb: deb
-	sh tests/check-deb.sh $(BUILD)/deb | tee $(BUILD)/check-deb.txt
+	sh tests/check-deb.sh $(BUILD)/deb 2>&1 | tee $(BUILD)/check-deb.txt
+	@tail -n 1 $(BUILD)/check-deb.txt | grep -q ' 0 failed$$'
 
 # The long fault and load tests: 1,000 mails under 50 SIGKILLs, 10,000 mails
 # with memory sampled, valgrind; about 10 minutes.
