@@ -70,6 +70,8 @@ fi
 
 echo "== abuse and privacy ($label)"; timeout "$TIMEOUT" python3 -u "$SRC/tests/e2e/test_abuse.py" </dev/null >"$out" 2>&1 || rc=1; cat "$out"; tail -n 1 "$out" | grep -Eq '^e2e-abuse: [0-9]+ passed, [0-9]+ failed$' || echo "e2e-abuse-runner($label): 0 passed, 1 failed"
 
+echo "== running it as an administrator ($label)"; timeout "$TIMEOUT" python3 -u "$SRC/tests/e2e/test_ops.py" </dev/null >"$out" 2>&1 || rc=1; cat "$out"; tail -n 1 "$out" | grep -Eq '^e2e-ops: [0-9]+ passed, [0-9]+ failed$' || echo "e2e-ops-runner($label): 0 passed, 1 failed"
+
 # SIGKILLs during the same story (normal build only: the sanitizer build is too slow for
 # kills timed in milliseconds).  Its last line: "e2e-programme-kill: N passed, N failed".
 case "$label" in
