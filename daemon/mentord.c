@@ -29,7 +29,6 @@
 #include "store.h"
 #include "version.h"
 
-
 #define MENTORD_DEFAULT_CONFIG "/etc/mentord/mentord.ini"
 /* RFC 2177: clients should re-issue IDLE at least every 29 minutes; many
  * servers and NAT boxes drop quiet connections sooner, so 9 minutes. */
@@ -270,12 +269,15 @@ static int
 mentord_setup(const struct config *cfg, struct store *st, const struct mentord_opts *o,
               int *fault)
 {
+    /* The stored state is closed once per process and after each fault, not every pass. */
+    static int closed;
     char problem[512];
 
     if (setup_check(cfg, NULL, problem, sizeof(problem)) != 0) {
         if (!*fault)
             log_error("not taking mail until this is fixed: %s", problem);
         *fault = 1;
+        closed = 0;
         if (!o->dry_run)
             setup_fault(cfg, st, problem, clock_now());
         return -1;
@@ -283,8 +285,11 @@ mentord_setup(const struct config *cfg, struct store *st, const struct mentord_o
     if (*fault)
         log_info("installation problem fixed: taking mail again");
     *fault = 0;
-    if (!o->dry_run && setup_ok(st, clock_now()) < 0)
-        return -1;
+    if (!o->dry_run && !closed) {
+        if (setup_ok(st, clock_now()) < 0)
+            return -1;
+        closed = 1;
+    }
     return 0;
 }
 
@@ -306,12 +311,13 @@ static int
 mentord_once(const struct config *cfg, struct store *st, const struct mentord_opts *o)
 {
     struct inbox_stats stats;
-    int fault = 0;
-    int rc = mentord_housekeeping(cfg, st, o) != 0;
+    int fault = 0, rc = 0;
 
+    /* Housekeeping may send mail too: it waits with the inbox. */
     if (mentord_setup(cfg, st, o, &fault) != 0) {
         rc = 1;
     } else {
+        rc = mentord_housekeeping(cfg, st, o) != 0;
         struct imap *im = mentord_connect(cfg);
         if (im == NULL) {
             rc = 1;
@@ -475,11 +481,11 @@ mentord_loop(struct config *cfg, struct store *st, const struct mentord_opts *o)
         mentord_alive();
         if (mentord_reload)
             mentord_reload_config(cfg, o, &im);
-        mentord_housekeeping(cfg, st, o);
         if (mentord_setup(cfg, st, o, &fault) != 0) {
             mentord_stopped(cfg, st, o);
             continue;
         }
+        mentord_housekeeping(cfg, st, o);
         if (im == NULL && (im = mentord_connect(cfg)) == NULL) {
             int wait = mentord_backoff(++failures);
             log_info("IMAP: retrying in %d s", wait);

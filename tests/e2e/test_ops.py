@@ -213,6 +213,31 @@ class Ops(unittest.TestCase):
         self.assertFalse(data["is_member"])
         self.assertEqual(data["mail_received"], [])
 
+    def test_two_communities_on_one_host(self):
+        # As mentord@rust and mentord@garden run them: one daemon per
+        # configuration, each with its own mailbox, managers and database.
+        garden_dir = os.path.join(self.tmp, "garden")
+        os.mkdir(garden_dir)
+        garden = mb.write_config(os.path.join(garden_dir, "garden.ini"),
+                                 community__name="Community Garden",
+                                 community__address=mb.addr("dan"),
+                                 community__managers=mb.addr("eve"),
+                                 imap__user=mb.addr("dan"), smtp__user=mb.addr("dan"))
+        rust = self.start()
+        proc = mb.start_mentord(garden)
+        self.procs.append(proc)
+        self.assertTrue(mb.wait_log(proc, r"waiting up to", timeout=15), mb.daemon_log(proc))
+        mb.send("ann", "mentors", "join", "Hi")
+        mb.send("bob", "dan", "join", "Hi")
+        self.wait_subject("ann", "Example Community")
+        self.wait_subject("bob", "Community Garden")
+        self.assertEqual(mb.sqlite(self.db, "SELECT address FROM members"),
+                         [("ann@example.test",)])
+        self.assertEqual(mb.sqlite(mb.db_path(garden), "SELECT address FROM members"),
+                         [("bob@example.test",)])
+        for p in (rust, proc):
+            self.stop(p)
+
     # ---- files, systemd, journald ----
 
     def test_database_private_under_umask_022(self):
