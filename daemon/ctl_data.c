@@ -358,6 +358,7 @@ ctl_cmd_retry(struct ctl_ctx *x, int argc, char **argv)
     imap_close(im);
     ctl_failed_free(&l);
     if (rc == CTL_OK)
-        printf("%d message(s) back in the inbox; the daemon answers them on its next pass\n", moved);
+        printf("%d message(s) back in the inbox; the daemon answers them on its next pass\n",
+               moved);
     return rc;
 }

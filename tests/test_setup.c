@@ -85,7 +85,8 @@ test_check_passes_then_names_each_problem(void **state)
     assert_non_null(strstr(err, "help.txt"));
 
     /* a broken one */
-    assert_int_equal(tu_write_file(tdir, "help.txt", "Subject: Help\n\n{{#open}}never closed\n"), 0);
+    assert_int_equal(tu_write_file(tdir, "help.txt", "Subject: Help\n\n{{#open}}never closed\n"),
+                     0);
     assert_int_equal(setup_check(&cfg, NULL, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "not closed"));
 
