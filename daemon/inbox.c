@@ -47,6 +47,7 @@
 #include "inbox.h"
 #include "log.h"
 #include "mail.h"
+#include "outbox.h"
 #include "programme.h"
 #include "setup.h"
 
@@ -267,6 +268,37 @@ fail:
 }
 
 /*
+ * The managers hear of every message set aside, with what identifies it, so
+ * that someone fixes the cause and puts it back (mentorctl retry).  Queued
+ * in the batch's transaction; a notice that cannot be queued is only logged.
+ */
+static void
+inbox_tell_set_aside(struct inbox_run *r, uint32_t uid, const char *sender, const char *message_id,
+                     const char *why)
+{
+    char *body = NULL, err[256];
+
+    if (asprintf(&body,
+                 "A mail to %s could not be processed and was set aside:\n"
+                 "\n"
+                 "    From:       %s\n"
+                 "    Message-ID: %s\n"
+                 "    UID:        %u in %s\n"
+                 "    Reason:     %s\n"
+                 "\n"
+                 "It is kept in the processed mailbox, flagged $MentordFailed, and was not\n"
+                 "answered.  Once the cause is fixed, `mentorctl retry` lists the mail set\n"
+                 "aside and `mentorctl retry all` puts it back in the inbox.\n",
+                 r->cfg->community.address, sender ? sender : "(unknown)",
+                 message_id ? message_id : "(unknown)", uid, r->cfg->imap.mailbox, why) < 0)
+        return;
+    if (outbox_notice_managers(r->cfg, r->st, "mentord set a mail aside", body, clock_now(), err,
+                               sizeof(err)) != 0)
+        log_warn("UID %u: cannot tell the managers it was set aside: %s", uid, err);
+    free(body);
+}
+
+/*
  * A message that cannot be processed is tried imap.max_attempts times (the
  * count is committed with the batch, so it survives restarts), then recorded
  * as failed.  Returns 1 when it was given up (to be set aside with the
@@ -307,6 +339,7 @@ inbox_attempt(struct inbox_run *r, uint32_t uid, const char *hash, const struct 
         log_error("UID %u: recording it as failed: %s", uid, store_errmsg(r->st));
         return -1;
     }
+    inbox_tell_set_aside(r, uid, rec.sender, rec.message_id, why);
     return 1;
 }
 
@@ -503,7 +536,10 @@ inbox_set_aside(struct inbox_run *r, uint32_t uid, int deaths)
     if (store_begin(r->st) != 0)
         goto fail;
     uint32_t before = r->last_uid;
-    if (inbox_record(r, uid, NULL, NULL, "failed", why) != 0 ||
+    int recorded = inbox_record(r, uid, NULL, NULL, "failed", why);
+    if (recorded == 0)
+        inbox_tell_set_aside(r, uid, NULL, NULL, why);
+    if (recorded != 0 ||
         store_inflight_end(r->st, r->cfg->imap.mailbox, r->uidvalidity, uid, uid) != 0 ||
         store_commit(r->st) != 0) {
         store_rollback(r->st);

@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "compose.h"
 #include "log.h"
+#include "outbox.h"
 #include "template.h"
 
 const char *const setup_templates[] = {
@@ -162,41 +162,6 @@ static const char setup_notice_body[] =
     "\n"
     "This notice is sent once for this problem.\n";
 
-/* A plain notice to one manager, straight into the outbox. */
-static int
-setup_notice(const struct config *cfg, struct store *st, const char *to, const char *problem,
-             time_t now)
-{
-    char *body = NULL, *headers = NULL, *text = NULL, *msgid = NULL, err[256];
-    int rc = -1;
-
-    if (asprintf(&body, setup_notice_body, cfg->community.address, problem) < 0)
-        return -1;
-    struct compose_msg msg = {
-        .from_name = cfg->community.name,
-        .from_addr = cfg->community.address,
-        .to_addr = to,
-        .subject = "mentord has stopped taking mail: installation problem",
-        .body = body,
-        .auto_submitted = "auto-generated",
-        .msgid_domain = config_domain(cfg),
-        .date = now,
-    };
-    int64_t id = 0;
-    if (compose_message(&msg, &headers, &text, &msgid, err, sizeof(err)) != 0)
-        log_error("setup: composing the notice to %s: %s", to, err);
-    else if (store_outbox_add(st, to, cfg->smtp.from, msgid, headers, text, now, &id) != 0 ||
-             store_outbox_tag(st, id, "notice", NULL) != 0)
-        log_error("setup: queueing the notice to %s: %s", to, store_errmsg(st));
-    else
-        rc = 0;
-    free(body);
-    free(headers);
-    free(text);
-    free(msgid);
-    return rc;
-}
-
 int
 setup_fault(const struct config *cfg, struct store *st, const char *problem, time_t now)
 {
@@ -205,9 +170,19 @@ setup_fault(const struct config *cfg, struct store *st, const char *problem, tim
     int first = store_setup_fault(st, problem, now);
     if (first < 0)
         goto fail;
-    for (size_t i = 0; first && i < cfg->community.n_managers; i++)
-        if (setup_notice(cfg, st, cfg->community.managers[i], problem, now) != 0)
+    if (first) {
+        char *body = NULL, err[256];
+        if (asprintf(&body, setup_notice_body, cfg->community.address, problem) < 0)
             goto fail;
+        int rc = outbox_notice_managers(cfg, st,
+                                        "mentord has stopped taking mail: installation problem",
+                                        body, now, err, sizeof(err));
+        free(body);
+        if (rc != 0) {
+            log_error("setup: %s", err);
+            goto fail;
+        }
+    }
     if (store_commit(st) != 0)
         goto fail;
     if (first)

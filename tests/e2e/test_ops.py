@@ -110,6 +110,11 @@ class Ops(unittest.TestCase):
         self.assertIn("injected fault", detail)
         self.wait_subject("cat", "How")  # the mail behind it was not held up
         self.assertEqual(mb.count("mentors"), 0)
+        self.wait_subject("boss", "set a mail aside")
+        [notice] = mb.mailbox("boss")
+        self.assertIn("ann@example.test", mb.body_text(notice))
+        self.assertIn(mid.strip("<>"), mb.body_text(notice))
+        self.assertIn("mentorctl retry", mb.body_text(notice))
         out, _ = self.ctl("retry")
         self.assertIn("ann@example.test", out)
         self.assertIn(mid.strip("<>"), out)
