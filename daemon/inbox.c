@@ -383,6 +383,12 @@ inbox_batch_one(struct inbox_run *r, const struct imap_message *msg, uint32_t li
     } else if (r->dry_run) {
         log_error("UID %u: %s", msg->uid, why);
         return -1;
+    } else if (store_error_is_environment(r->st)) {
+        /* Busy, full, unwritable: the database's trouble, not the message's; no attempt counted. */
+        log_ctx(LOG_LEVEL_ERROR, who.message_id, who.sender,
+                "UID %u: %s; left in the inbox, tried again after a pause", msg->uid, why);
+        b->stop = 1;
+        return 0;
     } else if (setup_check(r->cfg, NULL, r->stats->problem, sizeof(r->stats->problem)) != 0) {
         /* The installation's fault, not the message's: no attempt counted, it stays in the inbox. */
         log_ctx(LOG_LEVEL_ERROR, who.message_id, who.sender,

@@ -201,7 +201,27 @@ store_i_set_err(struct store *st, const char *fmt, ...)
 int
 store_i_db_err(struct store *st, const char *what)
 {
-    return store_i_set_err(st, "%s: %s", what, sqlite3_errmsg(st->db));
+    int rc = store_i_set_err(st, "%s: %s", what, sqlite3_errmsg(st->db));
+    st->errcode = sqlite3_errcode(st->db) & 0xff;
+    return rc;
+}
+
+int
+store_error_is_environment(const struct store *st)
+{
+    switch (st != NULL ? st->errcode : 0) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_NOMEM:
+    case SQLITE_PROTOCOL:
+        return 1;
+    default:
+        return 0;
+    }
 }
 
 /* ---- statement helpers ---- */
@@ -1555,6 +1575,7 @@ store_member_set_waiting(struct store *st, const char *address, time_t since)
 int
 store_savepoint(struct store *st)
 {
+    st->errcode = 0; /* what fails after this is the decision's own */
     return store_i_run_script(st, "setting a savepoint", "SAVEPOINT store_sp");
 }
 

@@ -47,6 +47,13 @@ int store_backup(struct store *st, const char *dest, char *err, size_t errlen);
  */
 int store_restore(const char *path, const char *from, char *err, size_t errlen);
 const char *store_errmsg(const struct store *st);
+/*
+ * 1 when the last database error came from the environment, not from what
+ * was asked (busy or locked by another process, disk full, I/O error, read
+ * only, out of memory): a message whose decision met it is not at fault.
+ * store_savepoint clears it.
+ */
+int store_error_is_environment(const struct store *st);
 int store_schema_version(struct store *st); /* PRAGMA user_version, -1 on error */
 /*
  * Read a PRAGMA (name: letters and '_' only, e.g. "journal_mode") as text, for

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,6 +218,45 @@ test_private_files_backup_restore(void **state)
     tu_rmrf(dir);
 }
 
+/*
+ * A database another process keeps locked is the environment's trouble (the
+ * message that met it is not at fault); a row the decision itself gets
+ * refused is the decision's own.  Costs the store's 5 s busy timeout.
+ */
+static void
+test_environment_errors_told_apart(void **state)
+{
+    struct store *st;
+    sqlite3 *other = NULL;
+    char dir[64], db[128], err[256];
+
+    (void)state;
+    assert_int_equal(tu_mkdtemp(dir, sizeof(dir), "busy"), 0);
+    snprintf(db, sizeof(db), "%s/m.db", dir);
+    assert_int_equal(store_open(db, &st, err, sizeof(err)), 0);
+    assert_int_equal(sqlite3_open(db, &other), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(store_begin(st), -1);
+    assert_int_equal(store_error_is_environment(st), 1);
+    assert_int_equal(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(other);
+    assert_int_equal(store_begin(st), 0);
+    assert_int_equal(store_savepoint(st), 0);
+    assert_int_equal(store_error_is_environment(st), 0);
+    /* a refused row: the schema's own check */
+    assert_int_equal(store_message_record(st,
+                                          &(struct store_message){.mailbox = "INBOX",
+                                                                  .uidvalidity = 1,
+                                                                  .uid = 1,
+                                                                  .outcome = NULL},
+                                          1),
+                     -1);
+    assert_int_equal(store_error_is_environment(st), 0);
+    store_rollback(st);
+    store_close(st);
+    tu_rmrf(dir);
+}
+
 int
 main(void)
 {
@@ -226,6 +266,7 @@ main(void)
         cmocka_unit_test(test_template_check_needs_no_variables),
         cmocka_unit_test(test_fault_told_once),
         cmocka_unit_test(test_private_files_backup_restore),
+        cmocka_unit_test(test_environment_errors_told_apart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
