@@ -27,8 +27,14 @@
  * before it in the batch are committed and moved.  Its attempt is counted in
  * the same commit, the pass stops after it (the stored last UID never passes a
  * message still to be retried) and the daemon tries again after its backoff;
- * after imap.max_attempts it is recorded as failed and set aside, so one bad
- * message never stalls the inbox for long.
+ * after imap.max_attempts it is recorded as failed (with its sender and
+ * Message-ID) and set aside, and the managers are told, so one bad message
+ * never stalls the inbox for long.  Only a failure that is the message's own
+ * counts: when the database is busy, full or unwritable, or when setup_check
+ * then finds the installation broken (a template missing, a folder
+ * unreadable), no attempt is counted, the message stays in the inbox and the
+ * pass ends; the caller backs off, or stops taking mail until the
+ * installation is fixed.
  *
  * A message that kills the process never returns an error to count.  So
  * before step 1 the batch is marked in flight in a commit of its own
