@@ -57,27 +57,14 @@ check "the binary was built for another data folder" \
 if EXTRA_USERS=0 sh tests/e2e/testbed.sh start "$TB" </dev/null >"$P/testbed.log" 2>&1; then
     . "$TB/testbed.env"
     export TESTBED_ENV="$TB/testbed.env"
-    cat >"$P/mentord.ini" <<EOF2
-[community]
-name = Prefix Community
-address = mentors@$TB_DOMAIN
-managers = boss@$TB_DOMAIN
-
-[imap]
-host = 127.0.0.1
-port = $TB_IMAP_PORT
-security = none
-user = mentors@$TB_DOMAIN
-password_file = $TB_PASSFILE
-
-[smtp]
-host = 127.0.0.1
-port = $TB_SMTP_PORT
-security = none
-
-[store]
-path = $P/mentord.db
-EOF2
+    # README.md's minimal configuration, with the test-bed's domain, ports and
+    # password file, and the database in the temp folder.
+    python3 tests/readme_steps.py config | sed \
+        -e "s/example\.org/$TB_DOMAIN/g" \
+        -e "/^\[imap\]/a port = $TB_IMAP_PORT" \
+        -e "s/^port = 25$/port = $TB_SMTP_PORT/" \
+        -e "s|/etc/mentord/imap.password|$TB_PASSFILE|" >"$P/mentord.ini"
+    printf '\n[store]\npath = %s/mentord.db\n' "$P" >>"$P/mentord.ini"
     chmod 600 "$P/mentord.ini"
     "$P/opt/sbin/mentord" -c "$P/mentord.ini" --check-config >"$P/check.log" 2>&1
     check "the installed mentord --check-config finds the installed templates" \
