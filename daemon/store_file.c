@@ -119,8 +119,9 @@ store_file_lock(const char *path, int how, char *err, size_t errlen)
     store_file_owner(fd, path);
     if (flock(fd, how | LOCK_NB) != 0) {
         int e = errno;
-        snprintf(err, errlen, "%s: %s", lock,
-                 e == EWOULDBLOCK ? "mentord is running on this database" : strerror(e));
+        const char *held = how == LOCK_EX ? "mentord is running on this database; stop it first"
+                                          : "a restore (mentorctl restore) is replacing the database";
+        snprintf(err, errlen, "%s: %s", lock, e == EWOULDBLOCK ? held : strerror(e));
         close(fd);
         errno = e;
         return -1;
