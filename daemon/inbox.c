@@ -633,7 +633,15 @@ inbox_chunk(struct inbox_run *r, const uint32_t *uids, size_t n)
 
     memset(msgs, 0, sizeof(msgs));
     for (size_t i = 0; i < n; i++) {
-        if (uids[i] <= r->last_uid)
+        /* At or below the last UID: committed already, unless mentorctl retry put it back. */
+        int done = uids[i] <= r->last_uid
+                       ? store_message_uid_done(r->st, r->cfg->imap.mailbox, r->uidvalidity, uids[i])
+                       : 0;
+        if (done < 0) {
+            log_error("store: UID %u: %s", uids[i], store_errmsg(r->st));
+            return -1;
+        }
+        if (done)
             leftovers[nleft++] = uids[i];
         else
             msgs[nnew++].uid = uids[i];

@@ -766,7 +766,7 @@ store_message_uid_done(struct store *st, const char *mailbox, uint32_t uidvalidi
              (unsigned)uid);
     return store_i_query_int(st, &one, what,
                              "SELECT 1 FROM messages WHERE mailbox = ?1 AND uidvalidity = ?2"
-                             " AND uid = ?3 AND outcome <> 'retry'",
+                             " AND uid = ?3 AND outcome NOT IN ('retry', 'retried')",
                              "sii", mailbox, (int64_t)uidvalidity, (int64_t)uid);
 }
 

@@ -117,7 +117,7 @@ struct store_message {
 int store_message_seen(struct store *st, const char *message_id, const char *hash, char *outcome,
                        size_t outcome_len);
 
-/* 1 when (mailbox, uidvalidity, uid) has a final outcome recorded. */
+/* 1 when (mailbox, uidvalidity, uid) has a final outcome recorded (not a retry, not put back). */
 int store_message_uid_done(struct store *st, const char *mailbox, uint32_t uidvalidity,
                            uint32_t uid);
 

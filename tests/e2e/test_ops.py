@@ -80,6 +80,10 @@ class Ops(unittest.TestCase):
         self.assertIsNone(mb.sanitizer_report(log), log)
         self.assertEqual(rc, 0, log[-3000:])
 
+    def assert_no_mail(self, user):
+        time.sleep(0.5)
+        self.assertEqual(self.subjects(user), [])
+
     def subjects(self, user):
         return [str(m["Subject"]) for m in mb.mailbox(user)]
 
@@ -128,6 +132,27 @@ class Ops(unittest.TestCase):
                          [("retried",)])
         out, err = self.ctl("retry", "all", expect_rc=3)
         self.assertIn("no failed mail", err)
+
+    def test_retry_when_mail_is_flagged_in_place(self):
+        # No processed mailbox: handled mail stays in the inbox, flagged; a
+        # message put back keeps its UID and is decided afresh all the same.
+        mb.write_config(self.config, imap__max_attempts="2", imap__processed_mailbox="")
+        self.once()
+        mb.sqlite(self.db, FAULT)
+        mb.send("ann", "mentors", "join", "Hi")
+        for _ in range(2):
+            self.once(expect_rc=None)
+        self.assertEqual(mb.sqlite(self.db, "SELECT outcome FROM messages"), [("failed",)])
+        self.once()
+        self.assert_no_mail("ann")
+        mb.sqlite(self.db, "DROP TRIGGER refuse_ann")
+        out, _ = self.ctl("retry", "ann@example.test")
+        self.assertIn("1 message(s) back", out)
+        self.once()
+        self.wait_subject("ann", "Please confirm")
+        self.assertEqual(mb.count("mentors"), 1)  # still there, flagged done
+        self.once()
+        self.assertEqual(len(mb.mailbox("ann")), 1, "answered twice")
 
     def test_template_lost_while_running_stops_intake_managers_told_once(self):
         tdir = os.path.join(self.tmp, "templates")
