@@ -16,7 +16,7 @@ UNITDIR    ?= /lib/systemd/system
 
 CC       ?= cc
 BUILD    ?= build
-PKGS      = libcurl sqlite3 inih gnutls gumbo jansson
+PKGS      = libcurl sqlite3 inih gnutls gumbo jansson libsystemd
 # Debian's libetpan.pc is unusable without dpkg-dev, so libetpan is linked by name.
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -letpan
@@ -42,7 +42,7 @@ TEST_SRC = $(wildcard tests/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps check unit e2e san-check demo install uninstall clean format fuzz bench stress \
-	config-docs layers
+	config-docs layers deb check-deb
 
 all: $(addprefix $(BUILD)/,$(PROGS))
 
@@ -105,9 +105,12 @@ check: deps
 	-sh tests/run-unit.sh build | tee -a build/results.txt
 	-sh fuzz/replay.sh build | tee -a build/results.txt
 	-sh tests/install.sh build | tee -a build/results.txt
+	-sh tests/test_docs.sh build | tee -a build/results.txt
 	-sh tests/test_mentorctl.sh build | tee -a build/results.txt
 	-sh tests/e2e/run.sh build | tee -a build/results.txt
 	-sh tests/faults/run.sh build | tee -a build/results.txt
+	-$(MAKE) -s deb >build/deb-build.log 2>&1 || tail -n 20 build/deb-build.log
+	-sh tests/check-deb.sh build/deb | tee -a build/results.txt
 	$(MAKE) SAN=1 all tests
 	-sh tests/run-unit.sh build-san | tee -a build/results.txt
 	-sh fuzz/replay.sh build-san | tee -a build/results.txt
@@ -126,29 +129,52 @@ e2e: all
 demo: deps all
 	sh tests/e2e/demo.sh $(BUILD)
 
+# The programs find their templates beside themselves (PREFIX/share/mentord,
+# daemon/paths.c), so `make && make install PREFIX=/opt/mentord` needs no
+# rebuild.  The example configuration is never overwritten; it is made
+# readable by the group mentord when that group exists (README, "Deploying").
+MAN_PAGES = $(wildcard man/*.[1-8])
+
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/templates \
-		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man1 \
-		$(DESTDIR)$(SYSCONFDIR)/mentord \
-		$(DESTDIR)$(UNITDIR)
+		$(DESTDIR)$(SYSCONFDIR)/mentord $(DESTDIR)$(UNITDIR)
 	install -m 755 $(BUILD)/mentord $(DESTDIR)$(SBINDIR)/mentord
 	install -m 755 $(BUILD)/mentorctl $(DESTDIR)$(BINDIR)/mentorctl
-	install -m 644 templates/*.txt $(DESTDIR)$(DATADIR)/templates/
-	install -m 644 man/mentord.8 $(DESTDIR)$(MANDIR)/man8/mentord.8
-	install -m 644 man/mentorctl.1 $(DESTDIR)$(MANDIR)/man1/mentorctl.1
-	install -m 644 man/mentord.ini.5 $(DESTDIR)$(MANDIR)/man5/mentord.ini.5
+	cd templates && find . -name '*.txt' | while read -r t; do \
+		install -D -m 644 "$$t" "$(DESTDIR)$(DATADIR)/templates/$$t" || exit 1; done
+	for m in $(MAN_PAGES); do \
+		install -D -m 644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m#man/} || exit 1; done
 	[ -e $(DESTDIR)$(SYSCONFDIR)/mentord/mentord.ini ] || \
 		install -m 640 etc/mentord.ini $(DESTDIR)$(SYSCONFDIR)/mentord/mentord.ini
-	sed 's|@SBINDIR@|$(SBINDIR)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' etc/mentord.service \
-		> $(DESTDIR)$(UNITDIR)/mentord.service
+	if [ -z "$(DESTDIR)" ] && getent group mentord >/dev/null; then \
+		chgrp mentord $(SYSCONFDIR)/mentord/mentord.ini; fi
+	for u in mentord.service mentord@.service; do \
+		sed 's|@SBINDIR@|$(SBINDIR)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' etc/$$u \
+			> $(DESTDIR)$(UNITDIR)/$$u || exit 1; done
 
 # The configuration file is left in place, as Debian does for conffiles on remove.
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/mentord $(DESTDIR)$(BINDIR)/mentorctl \
-		$(DESTDIR)$(MANDIR)/man8/mentord.8 $(DESTDIR)$(MANDIR)/man1/mentorctl.1 \
-		$(DESTDIR)$(MANDIR)/man5/mentord.ini.5 \
-		$(DESTDIR)$(UNITDIR)/mentord.service
+		$(DESTDIR)$(UNITDIR)/mentord.service $(DESTDIR)$(UNITDIR)/mentord@.service
+	for m in $(MAN_PAGES); do rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m#man/}; done
 	rm -rf $(DESTDIR)$(DATADIR)
+
+# The Debian package, built as Debian would: dpkg-buildpackage in a clean
+# clone of the committed HEAD (uncommitted changes are not in it), into
+# $(BUILD)/deb/.  check-deb builds it, runs lintian, installs it with dpkg,
+# answers a JOIN from the test-bed with the README's configuration, upgrades
+# it keeping configuration and data, and purges it (as root; changes the host).
+deb:
+	@sh tests/deps.sh deb
+	rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb
+	git clone -q --no-checkout --no-hardlinks . $(BUILD)/deb/mentord
+	git -C $(BUILD)/deb/mentord checkout -q --detach $$(git rev-parse HEAD)
+	cd $(BUILD)/deb/mentord && dpkg-buildpackage -us -uc -b
+	@ls $(BUILD)/deb/*.deb
+
+check-deb: deb
+	sh tests/check-deb.sh $(BUILD)/deb 2>&1 | tee $(BUILD)/check-deb.txt
+	@tail -n 1 $(BUILD)/check-deb.txt | grep -q ' 0 failed, 0 skipped$$'
 
 # The long fault and load tests: 1,000 mails under 50 SIGKILLs, 10,000 mails
 # with memory sampled, valgrind; about 10 minutes.

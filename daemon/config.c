@@ -30,7 +30,7 @@
 
 #include "config_int.h"
 #include "log.h"
-
+#include "paths.h"
 #define PASSWORD_MAX 4096
 #define DAY (24 * 60 * 60)
 
@@ -1178,6 +1178,21 @@ finish_programme(struct load_ctx *ctx)
     return 0;
 }
 
+/* The installed templates, found beside the running binary, so any PREFIX works (paths.h). */
+static int
+finish_templates(struct load_ctx *ctx)
+{
+    char templates[4096];
+
+    if (ctx->cfg->templates.dir != NULL)
+        return 0;
+    if (paths_templates_dir(templates, sizeof(templates)) != 0) {
+        fail(ctx, 0, "the installed templates folder's path is too long");
+        return -1;
+    }
+    return default_string(ctx, &ctx->cfg->templates.dir, templates);
+}
+
 /* Required keys first (in the table's order), then the string defaults the file left unset. */
 static int
 finish_table(struct load_ctx *ctx)
@@ -1202,8 +1217,9 @@ finish_table(struct load_ctx *ctx)
 static int
 finish(struct load_ctx *ctx)
 {
-    return finish_table(ctx) != 0 || finish_community(ctx) != 0 || finish_imap(ctx) != 0 ||
-                   finish_smtp(ctx) != 0 || finish_oauth2(ctx) != 0 || finish_programme(ctx) != 0
+    return finish_table(ctx) != 0 || finish_templates(ctx) != 0 || finish_community(ctx) != 0 ||
+                   finish_imap(ctx) != 0 || finish_smtp(ctx) != 0 || finish_oauth2(ctx) != 0 ||
+                   finish_programme(ctx) != 0
                ? -1
                : 0;
 }

@@ -762,16 +762,19 @@ const struct config_key config_keys[] = {
      .type = CK_STR,
      .offset = OFF(store.path),
      .def = "/var/lib/mentord/mentord.db",
-     .doc = "The SQLite database holding members, processed mail and the outbox."},
+     .doc = "The SQLite database holding members, processed mail and the outbox.  Created "
+            "0600 (with its WAL) whatever the umask.  Under mentord@NAME.service it must lie in "
+            "/var/lib/mentord/NAME."},
     {.section = "templates",
      .name = "dir",
      .type = CK_STR,
      .offset = OFF(templates.dir),
-     /* The build's data folder; the sample file shows the one of the default PREFIX. */
-     .def = CONFIG_DEFAULT_TEMPLATES_DIR,
-     .defdoc = "the installed templates",
+     /* Found at run time beside the binary (paths.h), so no .def here. */
+     .defdoc = "the installed templates, found beside the program",
      .example = "/usr/local/share/mentord/templates",
-     .doc = "Directory of the mail texts (*.txt).  A search "
+     .doc = "Directory of the mail texts (*.txt).  The default is "
+            "PREFIX/sbin/../share/mentord/templates (so /usr/share/mentord/templates for the "
+            "Debian package), whatever PREFIX the program was built for.  A search "
             "path \"A:B\" is allowed, the first folder holding a template wins: to change a few "
             "texts without touching the installed ones, copy them to a folder of your own and "
             "write, for example, "
@@ -787,7 +790,9 @@ const struct config_key config_keys[] = {
      .type = CK_BOOL,
      .offset = OFF(log.syslog),
      .def = "no",
-     .doc = "Also log to syslog (facility mail); stderr is always written."},
+     .doc = "Log to syslog (facility mail) instead of stderr; stderr still gets the lines "
+            "when it is a terminal, never twice into the journal.  Under systemd without "
+            "syslog, stderr lines carry their priority for journalctl -p."},
     {.section = "log",
      .name = "ident",
      .type = CK_STR,

@@ -21,6 +21,7 @@
 #include "ctl.h"
 #include "digest.h"
 #include "profile.h"
+#include "setup.h"
 #include "template.h"
 
 #define IMPORT_BATCH 500
@@ -577,16 +578,16 @@ int
 ctl_cmd_check_config(struct ctl_ctx *x, int argc, char **argv)
 {
     struct ctl_opts o;
-    struct stat sb;
+    char err[512];
     int rc = ctl_parse(x, argc, argv, &o);
 
     if (rc != CTL_OK || o.help)
         return rc;
     config_print(x->cfg, stdout);
-    /* The file parsed; now what it points at. */
-    if (stat(x->cfg->templates.dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-        fprintf(stderr, "mentorctl check-config: templates dir %s: %s\n", x->cfg->templates.dir,
-                errno ? strerror(errno) : "not a directory");
+    /* The file parsed; now every path it names, and every template rendered once. */
+    printf("\n");
+    if (setup_check(x->cfg, stdout, err, sizeof(err)) != 0) {
+        fprintf(stderr, "mentorctl check-config: %s\n", err);
         return CTL_FAIL;
     }
     if ((rc = ctl_open(x)) != CTL_OK)
@@ -1026,6 +1027,9 @@ ctl_cmd_export(struct ctl_ctx *x, int argc, char **argv)
         return rc;
     if (o.npos > 1)
         return ctl_usage_err(x, "exports one listing, not '%s'", o.pos[1]);
+    /* An address or #ID: one person's data, for an access request. */
+    if (o.npos == 1 && (strchr(o.pos[0], '@') != NULL || o.pos[0][0] == '#'))
+        return ctl_export_person(x, o.pos[0]);
     if (!o.json)
         x->fmt = CTL_FORMAT_CSV; /* export is for spreadsheets */
     if ((rc = ctl_open(x)) != CTL_OK)

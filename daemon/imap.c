@@ -1093,10 +1093,10 @@ describe_uids(const uint32_t *uids, size_t n, char *buf, size_t len)
         snprintf(buf, len, "%u,...,%u (%zu messages)", uids[0], uids[n - 1], n);
 }
 
-/* UID STORE set +FLAGS.SILENT (flag); takes ownership of flag. */
+/* UID STORE set +FLAGS.SILENT (flag), or -FLAGS.SILENT with remove; takes ownership of flag. */
 static int
-store_flag(struct imap *im, const uint32_t *uids, size_t n, struct mailimap_flag *flag,
-           const char *name)
+store_flag_op(struct imap *im, const uint32_t *uids, size_t n, struct mailimap_flag *flag,
+              const char *name, int remove)
 {
     struct mailimap_flag_list *list = mailimap_flag_list_new_empty();
     struct mailimap_store_att_flags *att = NULL;
@@ -1105,12 +1105,13 @@ store_flag(struct imap *im, const uint32_t *uids, size_t n, struct mailimap_flag
     int r;
 
     describe_uids(uids, n, which, sizeof(which));
-    snprintf(op, sizeof(op), "UID STORE %s +FLAGS.SILENT (%s)", which, name);
+    snprintf(op, sizeof(op), "UID STORE %s %cFLAGS.SILENT (%s)", which, remove ? '-' : '+', name);
     if (list == NULL || set == NULL || mailimap_flag_list_add(list, flag) != MAILIMAP_NO_ERROR) {
         mailimap_flag_free(flag);
         goto oom;
     }
-    att = mailimap_store_att_flags_new_add_flags_silent(list);
+    att = remove ? mailimap_store_att_flags_new_remove_flags_silent(list)
+                 : mailimap_store_att_flags_new_add_flags_silent(list);
     if (att == NULL)
         goto oom;
     list = NULL; /* owned by att now */
@@ -1128,6 +1129,13 @@ oom:
         mailimap_set_free(set);
     set_err(im, "%s: out of memory", op);
     return -1;
+}
+
+static int
+store_flag(struct imap *im, const uint32_t *uids, size_t n, struct mailimap_flag *flag,
+           const char *name)
+{
+    return store_flag_op(im, uids, n, flag, name, 0);
 }
 
 /* An atom: no specials (RFC 3501 atom-specials) and no control characters. */
@@ -1562,4 +1570,63 @@ imap_release_memory(struct imap *im)
     /* Both are only used while a command is read; between commands they are empty. */
     imap_shrink(&im->session->imap_stream_buffer);
     imap_shrink(&im->session->imap_response_buffer);
+}
+
+int
+imap_remove_flag(struct imap *im, uint32_t uid, const char *flag)
+{
+    struct mailimap_flag *f = make_flag(flag);
+
+    if (f == NULL) {
+        set_err(im, "UID STORE %u: invalid flag \"%s\" (or out of memory)", uid, flag);
+        return -1;
+    }
+    return store_flag_op(im, &uid, 1, f, flag, 1);
+}
+
+/*
+ * UID SEARCH UNDELETED with KEYWORD kw, or HEADER name value (mentorctl
+ * retry finds the mail it set aside by its keyword or its Message-ID).
+ */
+int
+imap_search_mark(struct imap *im, const char *keyword, const char *header, const char *value,
+                 uint32_t **uids, size_t *n)
+{
+    struct mailimap_search_key *keys = mailimap_search_key_new_multiple_empty();
+    struct mailimap_search_key *item = NULL;
+    clist *result = NULL;
+    char *a = NULL, *b = NULL;
+
+    *uids = NULL;
+    *n = 0;
+    if (keys == NULL || key_add(keys, undeleted_key()) < 0)
+        goto oom;
+    if (keyword != NULL) {
+        if ((a = strdup(keyword)) == NULL || (item = mailimap_search_key_new_keyword(a)) == NULL)
+            goto oom;
+    } else {
+        if ((a = strdup(header)) == NULL || (b = strdup(value)) == NULL ||
+            (item = mailimap_search_key_new_header(a, b)) == NULL)
+            goto oom;
+    }
+    a = b = NULL; /* owned by item */
+    if (key_add(keys, item) < 0) {
+        keys = NULL; /* key_add freed item; keys leak only without memory */
+        goto oom;
+    }
+    begin(im);
+    int r = mailimap_uid_search(im->session, NULL, keys, &result);
+    mailimap_search_key_free(keys);
+    if (!is_ok(r))
+        return fail(im, "UID SEARCH", r);
+    int ret = collect_uids(im, result, 1, 0, uids, n);
+    mailimap_search_result_free(result);
+    return ret;
+oom:
+    free(a);
+    free(b);
+    if (keys != NULL)
+        mailimap_search_key_free(keys);
+    set_err(im, "UID SEARCH: out of memory building the query");
+    return -1;
 }

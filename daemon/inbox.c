@@ -27,8 +27,14 @@
  * before it in the batch are committed and moved.  Its attempt is counted in
  * the same commit, the pass stops after it (the stored last UID never passes a
  * message still to be retried) and the daemon tries again after its backoff;
- * after imap.max_attempts it is recorded as failed and set aside, so one bad
- * message never stalls the inbox for long.
+ * after imap.max_attempts it is recorded as failed (with its sender and
+ * Message-ID) and set aside, and the managers are told, so one bad message
+ * never stalls the inbox for long.  Only a failure that is the message's own
+ * counts: when the database is busy, full or unwritable, or when setup_check
+ * then finds the installation broken (a template missing, a folder
+ * unreadable), no attempt is counted, the message stays in the inbox and the
+ * pass ends; the caller backs off, or stops taking mail until the
+ * installation is fixed.
  *
  * A message that kills the process never returns an error to count.  So
  * before step 1 the batch is marked in flight in a commit of its own
@@ -47,7 +53,9 @@
 #include "inbox.h"
 #include "log.h"
 #include "mail.h"
+#include "outbox.h"
 #include "programme.h"
+#include "setup.h"
 
 /* Keyword marking a message done when there is no processed mailbox. */
 #define INBOX_DONE_KEYWORD "$MentordDone"
@@ -182,9 +190,22 @@ inbox_print_queued(struct inbox_run *r, int64_t after)
  * what failed), -2 when the whole transaction is gone (SQLite rolled it back
  * by itself, e.g. on a full disk): then nothing of the batch can be committed.
  */
+/* Who sent a message that failed: kept with its record, so it can be found and retried. */
+struct inbox_who {
+    char message_id[512];
+    char sender[320];
+};
+
+static void
+inbox_who_set(struct inbox_who *who, const struct mail *m)
+{
+    snprintf(who->message_id, sizeof(who->message_id), "%s", m && m->message_id ? m->message_id : "");
+    snprintf(who->sender, sizeof(who->sender), "%s", m && m->from_addr ? m->from_addr : "");
+}
+
 static int
 inbox_decide(struct inbox_run *r, const struct imap_message *msg, size_t size, const char *hash,
-             char *why, size_t whylen)
+             struct inbox_who *who, char *why, size_t whylen)
 {
     struct mail *m = NULL;
     char perr[256], detail[512] = "";
@@ -202,6 +223,7 @@ inbox_decide(struct inbox_run *r, const struct imap_message *msg, size_t size, c
         snprintf(detail, sizeof(detail), "unparseable: %s", perr);
         m = NULL;
     }
+    inbox_who_set(who, m);
     if (store_savepoint(r->st) != 0) {
         snprintf(why, whylen, "store: %s", store_errmsg(r->st));
         mail_free(m);
@@ -252,19 +274,53 @@ fail:
 }
 
 /*
+ * The managers hear of every message set aside, with what identifies it, so
+ * that someone fixes the cause and puts it back (mentorctl retry).  Queued
+ * in the batch's transaction; a notice that cannot be queued is only logged.
+ */
+static void
+inbox_tell_set_aside(struct inbox_run *r, uint32_t uid, const char *sender, const char *message_id,
+                     const char *why)
+{
+    char *body = NULL, err[256];
+
+    if (asprintf(&body,
+                 "A mail to %s could not be processed and was set aside:\n"
+                 "\n"
+                 "    From:       %s\n"
+                 "    Message-ID: %s\n"
+                 "    UID:        %u in %s\n"
+                 "    Reason:     %s\n"
+                 "\n"
+                 "It is kept in the processed mailbox, flagged $MentordFailed, and was not\n"
+                 "answered.  Once the cause is fixed, `mentorctl retry` lists the mail set\n"
+                 "aside and `mentorctl retry all` puts it back in the inbox.\n",
+                 r->cfg->community.address, sender ? sender : "(unknown)",
+                 message_id ? message_id : "(unknown)", uid, r->cfg->imap.mailbox, why) < 0)
+        return;
+    if (outbox_notice_managers(r->cfg, r->st, "mentord set a mail aside", body, clock_now(), err,
+                               sizeof(err)) != 0)
+        log_warn("UID %u: cannot tell the managers it was set aside: %s", uid, err);
+    free(body);
+}
+
+/*
  * A message that cannot be processed is tried imap.max_attempts times (the
  * count is committed with the batch, so it survives restarts), then recorded
  * as failed.  Returns 1 when it was given up (to be set aside with the
  * batch), 0 when it is to be retried, -1 on a store error.
  */
 static int
-inbox_attempt(struct inbox_run *r, uint32_t uid, const char *hash, const char *why)
+inbox_attempt(struct inbox_run *r, uint32_t uid, const char *hash, const struct inbox_who *who,
+              const char *why)
 {
     struct store_message rec = {
         .mailbox = r->cfg->imap.mailbox,
         .uidvalidity = r->uidvalidity,
         .uid = uid,
+        .message_id = who->message_id[0] ? who->message_id : NULL,
         .hash = hash,
+        .sender = who->sender[0] ? who->sender : NULL,
         .outcome = "retry",
         .detail = why,
     };
@@ -279,11 +335,17 @@ inbox_attempt(struct inbox_run *r, uint32_t uid, const char *hash, const char *w
         log_error("UID %u: %s (attempt %d of %d)", uid, why, attempts, r->cfg->imap.max_attempts);
         return 0;
     }
-    log_error("UID %u: %s; giving up after %d attempts, marked failed", uid, why, attempts);
-    if (inbox_record(r, uid, NULL, hash, "failed", why) != 0) {
+    log_ctx(LOG_LEVEL_ERROR, rec.message_id, rec.sender,
+            "UID %u: %s; giving up after %d attempts, marked failed (mentorctl retry puts it back)",
+            uid, why, attempts);
+    rec.outcome = "failed";
+    if (store_message_record(r->st, &rec, clock_now()) != 0 ||
+        store_mailbox_set(r->st, r->cfg->imap.mailbox, r->uidvalidity,
+                          uid > r->last_uid ? uid : r->last_uid) != 0) {
         log_error("UID %u: recording it as failed: %s", uid, store_errmsg(r->st));
         return -1;
     }
+    inbox_tell_set_aside(r, uid, rec.sender, rec.message_id, why);
     return 1;
 }
 
@@ -304,6 +366,7 @@ inbox_batch_one(struct inbox_run *r, const struct imap_message *msg, uint32_t li
                 struct inbox_batch_state *b)
 {
     char hash[65], why[1024] = "";
+    struct inbox_who who;
 
     if (!msg->found) {
         /* Expunged by someone else meanwhile, or a short answer: never step over it. */
@@ -314,7 +377,7 @@ inbox_batch_one(struct inbox_run *r, const struct imap_message *msg, uint32_t li
     size_t size = msg->len < limit ? msg->len : msg->size;
     mail_hash(msg->data, msg->len, hash);
     r->last_uid = b->last_uid; /* inbox_record stores the highest UID so far */
-    int rc = inbox_decide(r, msg, size, hash, why, sizeof(why));
+    int rc = inbox_decide(r, msg, size, hash, &who, why, sizeof(why));
     if (rc == -2) {
         log_error("UID %u: %s; the batch's transaction is gone, the batch will be redone", msg->uid,
                   why);
@@ -326,8 +389,22 @@ inbox_batch_one(struct inbox_run *r, const struct imap_message *msg, uint32_t li
     } else if (r->dry_run) {
         log_error("UID %u: %s", msg->uid, why);
         return -1;
+    } else if (store_error_is_environment(r->st)) {
+        /* Busy, full, unwritable: the database's trouble, not the message's; no attempt counted. */
+        log_ctx(LOG_LEVEL_ERROR, who.message_id, who.sender,
+                "UID %u: %s; left in the inbox, tried again after a pause", msg->uid, why);
+        b->stop = 1;
+        return 0;
+    } else if (setup_check(r->cfg, NULL, r->stats->problem, sizeof(r->stats->problem)) != 0) {
+        /* The installation's fault, not the message's: no attempt counted, it stays in the inbox. */
+        log_ctx(LOG_LEVEL_ERROR, who.message_id, who.sender,
+                "UID %u: %s; installation problem (%s): left in the inbox", msg->uid, why,
+                r->stats->problem);
+        r->stats->setup = 1;
+        b->stop = 1;
+        return 0;
     } else {
-        int given_up = inbox_attempt(r, msg->uid, hash, why);
+        int given_up = inbox_attempt(r, msg->uid, hash, &who, why);
         if (given_up < 0)
             return -1;
         if (given_up == 0) {
@@ -471,7 +548,10 @@ inbox_set_aside(struct inbox_run *r, uint32_t uid, int deaths)
     if (store_begin(r->st) != 0)
         goto fail;
     uint32_t before = r->last_uid;
-    if (inbox_record(r, uid, NULL, NULL, "failed", why) != 0 ||
+    int recorded = inbox_record(r, uid, NULL, NULL, "failed", why);
+    if (recorded == 0)
+        inbox_tell_set_aside(r, uid, NULL, NULL, why);
+    if (recorded != 0 ||
         store_inflight_end(r->st, r->cfg->imap.mailbox, r->uidvalidity, uid, uid) != 0 ||
         store_commit(r->st) != 0) {
         store_rollback(r->st);
@@ -553,7 +633,15 @@ inbox_chunk(struct inbox_run *r, const uint32_t *uids, size_t n)
 
     memset(msgs, 0, sizeof(msgs));
     for (size_t i = 0; i < n; i++) {
-        if (uids[i] <= r->last_uid)
+        /* At or below the last UID: committed already, unless mentorctl retry put it back. */
+        int done = uids[i] <= r->last_uid
+                       ? store_message_uid_done(r->st, r->cfg->imap.mailbox, r->uidvalidity, uids[i])
+                       : 0;
+        if (done < 0) {
+            log_error("store: UID %u: %s", uids[i], store_errmsg(r->st));
+            return -1;
+        }
+        if (done)
             leftovers[nleft++] = uids[i];
         else
             msgs[nnew++].uid = uids[i];

@@ -1,5 +1,15 @@
 /*
- * log: one line per event to stderr, and to syslog(3) when asked.
+ * log: one line per event to stderr, or to syslog(3) when asked.
+ *
+ * Where the lines go, and in which form:
+ *   - stderr is the journal (systemd sets JOURNAL_STREAM to its device and
+ *     inode): "<N>LEVEL text", the sd-daemon(3) priority prefix journald turns
+ *     into the line's priority (so `journalctl -p err` works), and no
+ *     timestamp, as the journal keeps its own;
+ *   - syslog = yes: syslog(3) only, because journald and syslog daemons both
+ *     collect it and a copy on stderr would be logged twice; stderr still gets
+ *     the line when it is a terminal (someone is watching);
+ *   - otherwise (a terminal, cron, a file): "TIME LEVEL text" on stderr.
  *
  * Log lines carry text that members wrote (subjects, addresses, Message-IDs).
  * Every control character is escaped before output, so a member cannot end
@@ -12,8 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 /*
  * The logger's settings.  log_msg() is called from everywhere, so its
@@ -23,8 +35,23 @@
 static struct {
     enum log_level level;
     int use_syslog;
+    int journal; /* stderr is connected to journald */
+    int tty;     /* stderr is a terminal */
     char ident[64]; /* openlog() keeps the pointer, so the text must outlive the call */
-} log_state = {LOG_LEVEL_INFO, 0, "mentord"};
+} log_state = {LOG_LEVEL_INFO, 0, 0, 0, "mentord"};
+
+/* JOURNAL_STREAM is "DEVICE:INODE" of the journal's socket; it counts only if stderr is it. */
+static int
+log_stderr_is_journal(void)
+{
+    const char *js = getenv("JOURNAL_STREAM");
+    unsigned long long dev = 0, ino = 0;
+    struct stat sb;
+
+    if (js == NULL || sscanf(js, "%llu:%llu", &dev, &ino) != 2 || fstat(STDERR_FILENO, &sb) != 0)
+        return 0;
+    return (unsigned long long)sb.st_dev == dev && (unsigned long long)sb.st_ino == ino;
+}
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 static const char *const level_tags[] = {"ERROR", "WARN", "INFO", "DEBUG"};
@@ -36,6 +63,8 @@ log_init(enum log_level level, int use_syslog, const char *ident)
         closelog();
     log_state.level = level;
     log_state.use_syslog = use_syslog;
+    log_state.journal = log_stderr_is_journal();
+    log_state.tty = isatty(STDERR_FILENO);
     snprintf(log_state.ident, sizeof(log_state.ident), "%s",
              ident != NULL && *ident != '\0' ? ident : "mentord");
     if (use_syslog)
@@ -152,7 +181,10 @@ log_emit(enum log_level level, const char *message_id, const char *member, const
         return;
     }
     /* One fprintf per line, so lines from concurrent processes sharing stderr do not interleave. */
-    fprintf(stderr, "%s %s %s\n", stamp, level_tags[level], body);
+    if (log_state.journal && !log_state.use_syslog)
+        fprintf(stderr, "<%d>%s %s\n", syslog_priority(level), level_tags[level], body);
+    else if (!log_state.use_syslog || (log_state.tty && !log_state.journal))
+        fprintf(stderr, "%s %s %s\n", stamp, level_tags[level], body);
     fflush(stderr);
     if (log_state.use_syslog)
         syslog(syslog_priority(level), "%s", body);

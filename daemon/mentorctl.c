@@ -19,6 +19,7 @@
 #include "programme.h"
 #include "programme_int.h"
 #include "store.h"
+#include "version.h"
 
 #define MENTORCTL_DEFAULT_CONFIG "/etc/mentord/mentord.ini"
 
@@ -153,8 +154,18 @@ static const struct mentorctl_cmd mentorctl_cmds[] = {
     {"import", "import FILE.csv [--role ROLE] [--dry-run]",
      "add or update members from CSV: address,name,role,skills,languages,timezone,capacity",
      ctl_cmd_import, NULL},
-    {"export", "export [members|pairs|waitlist|mentors|outbox]",
-     "CSV for spreadsheets (members: the import columns, state, joined)", ctl_cmd_export, NULL},
+    {"export", "export [members|pairs|waitlist|mentors|outbox] | export ADDRESS",
+     "CSV for spreadsheets (members: the import columns, state, joined);\n"
+     "                      or everything kept about one person, as JSON (an access request)",
+     ctl_cmd_export, NULL},
+    {"backup", "backup FILE",
+     "a consistent copy of the database (0600), safe while mentord runs", ctl_cmd_backup, NULL},
+    {"restore", "restore FILE",
+     "replace the database with a backup (mentord stopped); the old one is kept", ctl_cmd_restore,
+     NULL},
+    {"retry", "retry [all|ID|MESSAGE-ID|SENDER]",
+     "list mail set aside as failed; with an argument, put it back in the inbox", ctl_cmd_retry,
+     NULL},
     {"stats", "stats", "counts of members, pairs, mail and feedback", ctl_cmd_stats, NULL},
     {"digest", "digest --preview [--html] [last]",
      "print the managers' digest (the period so far, or the last one sent)", ctl_cmd_digest, NULL},
@@ -182,6 +193,7 @@ mentorctl_usage(FILE *out)
     fprintf(out, "\n"
                  "  -c, --config FILE   configuration file (default " MENTORCTL_DEFAULT_CONFIG ")\n"
                  "  -h, --help          this help; COMMAND --help for one command\n"
+                 "  -V, --version       print the version\n"
                  "\n"
                  "Listings print aligned tables; --csv or --json for machines.  Members are named\n"
                  "by address or #ID.  Exit status: 0 ok, 1 error, 2 usage, 3 not found.\n");
@@ -239,13 +251,17 @@ main(int argc, char **argv)
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     const char *path = MENTORCTL_DEFAULT_CONFIG;
     int ch;
 
-    while ((ch = getopt_long(argc, argv, "+c:h", longopts, NULL)) != -1) {
-        if (ch == 'c') {
+    while ((ch = getopt_long(argc, argv, "+c:hV", longopts, NULL)) != -1) {
+        if (ch == 'V') {
+            printf("mentorctl %s\n", MENTORD_VERSION);
+            return 0;
+        } else if (ch == 'c') {
             path = optarg;
         } else if (ch == 'h') {
             mentorctl_usage(stdout);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -25,10 +26,11 @@
 #include "oauth.h"
 #include "outbox.h"
 #include "programme.h"
+#include "setup.h"
 #include "smtp.h"
 #include "store.h"
+#include "version.h"
 
-#define MENTORD_VERSION "0.1.0"
 #define MENTORD_DEFAULT_CONFIG "/etc/mentord/mentord.ini"
 /* RFC 2177: clients should re-issue IDLE at least every 29 minutes; many
  * servers and NAT boxes drop quiet connections sooner, so 9 minutes. */
@@ -477,29 +479,84 @@ fail:
     return -1;
 }
 
+/*
+ * The installation, checked before mail is taken: a missing template or an
+ * unreadable folder is the operator's error, so the intake stops (mail stays
+ * in the inbox), the error is logged and the managers are told once.  0 when
+ * mail may be taken, -1 when not.
+ */
+static int
+mentord_setup(const struct config *cfg, struct store *st, const struct mentord_opts *o,
+              int *fault)
+{
+    /* The stored state is closed once per process and after each fault, not every pass. */
+    static int closed;
+    char problem[512];
+
+    if (setup_check(cfg, NULL, problem, sizeof(problem)) != 0) {
+        if (!*fault)
+            log_error("not taking mail until this is fixed: %s", problem);
+        *fault = 1;
+        closed = 0;
+        if (!o->dry_run)
+            setup_fault(cfg, st, problem, clock_now());
+        return -1;
+    }
+    if (*fault)
+        log_info("installation problem fixed: taking mail again");
+    *fault = 0;
+    if (!o->dry_run && !closed) {
+        if (setup_ok(st, clock_now()) < 0)
+            return -1;
+        closed = 1;
+    }
+    return 0;
+}
+
+/* An inbox pass that stopped on an installation problem: report it like the check does. */
+static void
+mentord_pass_setup(const struct config *cfg, struct store *st, const struct mentord_opts *o,
+                   const struct inbox_stats *stats, int *fault)
+{
+    if (!stats->setup)
+        return;
+    log_error("not taking mail until this is fixed: %s", stats->problem);
+    *fault = 1;
+    if (!o->dry_run)
+        setup_fault(cfg, st, stats->problem, clock_now());
+}
+
 /* --once: one inbox pass and one outbox drain; 1 when either failed. */
 static int
 mentord_once(const struct config *cfg, struct store *st, const struct mentord_opts *o)
 {
     struct inbox_stats stats;
     struct mentord_auth a;
-    int rc = mentord_housekeeping(cfg, st, o) != 0;
+    int fault = 0, rc = 0;
 
     if (mentord_auth_open(&a, cfg) != 0)
         return 1;
-    struct imap *im = mentord_connect(cfg, st, &a, o);
 
-    if (im == NULL) {
+    /* Housekeeping may send mail too: it waits with the inbox. */
+    if (mentord_setup(cfg, st, o, &fault) != 0) {
         rc = 1;
     } else {
-        if (inbox_pass(cfg, st, im, o->dry_run, stdout, &mentord_stop, &stats) != 0)
+        rc = mentord_housekeeping(cfg, st, o) != 0;
+        struct imap *im = mentord_connect(cfg, st, &a, o);
+        if (im == NULL) {
             rc = 1;
-        imap_close(im);
-        log_info("inbox: %d processed, %d duplicates, %d failed", stats.processed, stats.skipped,
-                 stats.failed);
+        } else {
+            if (inbox_pass(cfg, st, im, o->dry_run, stdout, &mentord_stop, &stats) != 0)
+                rc = 1;
+            imap_close(im);
+            mentord_pass_setup(cfg, st, o, &stats, &fault);
+            log_info("inbox: %d processed, %d duplicates, %d failed", stats.processed,
+                     stats.skipped, stats.failed);
+        }
     }
     time_t last_round = 0;
-    if (mentord_programme(cfg, st, o, &last_round) != 0)
+    /* Scheduled mail needs the templates too: it waits with the inbox. */
+    if (!fault && mentord_programme(cfg, st, o, &last_round) != 0)
         rc = 1;
     /* In a dry run this prints what was already queued before; the inbox pass
      * printed what it would have queued itself. */
@@ -526,11 +583,44 @@ mentord_backoff(int failures)
     return base + jitter;
 }
 
+/*
+ * systemd's watchdog: WATCHDOG=1 at least twice per WatchdogSec, from the
+ * loop and from every wait (which is capped to half the interval).
+ */
+static uint64_t mentord_watchdog_usec;
+
+static void
+mentord_notify_init(void)
+{
+    if (sd_watchdog_enabled(0, &mentord_watchdog_usec) <= 0)
+        mentord_watchdog_usec = 0;
+}
+
+static void
+mentord_alive(void)
+{
+    if (mentord_watchdog_usec > 0)
+        (void)sd_notify(0, "WATCHDOG=1");
+}
+
+/* The longest wait that keeps the watchdog fed, in seconds (at least 1). */
+static int
+mentord_wait_cap(int wait)
+{
+    if (mentord_watchdog_usec == 0)
+        return wait;
+    int cap = (int)(mentord_watchdog_usec / 2000000u);
+    cap = cap < 1 ? 1 : cap;
+    return wait < cap ? wait : cap;
+}
+
 static void
 mentord_sleep(int seconds)
 {
-    for (int i = 0; i < seconds && !mentord_wake; i++)
+    for (int i = 0; i < seconds && !mentord_wake; i++) {
+        mentord_alive();
         sleep(1);
+    }
 }
 
 /* How long to wait for mail: until the next outbox retry, within limits. */
@@ -551,7 +641,7 @@ mentord_wait_time(const struct config *cfg, struct store *st, int idle, int outb
         if (left < wait)
             wait = (int)left;
     }
-    return wait;
+    return mentord_wait_cap(wait);
 }
 
 static void
@@ -562,8 +652,10 @@ mentord_reload_config(struct config *cfg, const struct mentord_opts *o, struct i
     char err[512];
 
     mentord_reload = 0;
+    (void)sd_notify(0, "RELOADING=1");
     if (config_load(o->config, &fresh, err, sizeof(err)) != 0) {
         log_error("reload: keeping the running configuration: %s", err);
+        (void)sd_notify(0, "READY=1");
         return;
     }
     if (strcmp(fresh.store.path, cfg->store.path) != 0)
@@ -578,24 +670,56 @@ mentord_reload_config(struct config *cfg, const struct mentord_opts *o, struct i
     imap_close(*im);
     *im = NULL;
     log_info("reload: configuration reloaded from %s", o->config);
+    (void)sd_notify(0, "READY=1");
+}
+
+/* One round with the inbox connected: take mail, run the programme, send. 0, or -1 to reconnect. */
+static int
+mentord_round(struct config *cfg, struct store *st, struct mentord_auth *a,
+              const struct mentord_opts *o, struct imap *im, time_t *last_round, int *fault)
+{
+    struct inbox_stats stats;
+
+    if (inbox_pass(cfg, st, im, o->dry_run, stdout, &mentord_stop, &stats) != 0) {
+        mentord_pass_setup(cfg, st, o, &stats, fault);
+        return -1;
+    }
+    mentord_programme(cfg, st, o, last_round);
+    mentord_drain(cfg, st, a, o);
+    return 0;
+}
+
+/* Stopped by an installation problem: send what is queued, wait, look again. */
+static void
+mentord_stopped(const struct config *cfg, struct store *st, struct mentord_auth *a,
+                const struct mentord_opts *o)
+{
+    (void)sd_notify(0, "STATUS=Not taking mail: installation problem (see the log)");
+    mentord_drain(cfg, st, a, o);
+    mentord_sleep(mentord_wait_cap(cfg->imap.poll_interval));
 }
 
 static int
 mentord_loop(struct config *cfg, struct store *st, const struct mentord_opts *o)
 {
     struct imap *im = NULL;
-    struct inbox_stats stats;
     struct mentord_auth a;
-    int failures = 0;
+    int failures = 0, fault = 0;
     time_t last_round = 0;
 
     if (mentord_auth_open(&a, cfg) != 0)
         return 1;
     log_info("mentord %s started for %s", MENTORD_VERSION, cfg->community.address);
+    (void)sd_notify(0, "READY=1\nSTATUS=Taking mail");
     while (!mentord_stop) {
         mentord_wake = 0;
+        mentord_alive();
         if (mentord_reload)
             mentord_reload_config(cfg, o, &im, &a);
+        if (mentord_setup(cfg, st, o, &fault) != 0) {
+            mentord_stopped(cfg, st, &a, o);
+            continue;
+        }
         mentord_housekeeping(cfg, st, o);
         if (im == NULL && (im = mentord_connect(cfg, st, &a, o)) == NULL) {
             int wait = a.refused ? MENTORD_REFUSED_CHECK : mentord_backoff(++failures);
@@ -605,15 +729,14 @@ mentord_loop(struct config *cfg, struct store *st, const struct mentord_opts *o)
             mentord_sleep(wait);
             continue;
         }
-        if (inbox_pass(cfg, st, im, o->dry_run, stdout, &mentord_stop, &stats) != 0) {
+        if (mentord_round(cfg, st, &a, o, im, &last_round, &fault) != 0) {
             imap_close(im);
             im = NULL;
-            mentord_sleep(mentord_backoff(++failures));
+            mentord_sleep(fault ? 0 : mentord_backoff(++failures));
             continue;
         }
         failures = 0;
-        mentord_programme(cfg, st, o, &last_round);
-        if (mentord_drain(cfg, st, &a, o) != 0 || mentord_stop || mentord_reload)
+        if (mentord_stop || mentord_reload)
             continue;
         int idle = cfg->imap.idle && imap_has_idle(im);
         int wait = mentord_wait_time(cfg, st, idle, a.smtp_blocked);
@@ -624,6 +747,7 @@ mentord_loop(struct config *cfg, struct store *st, const struct mentord_opts *o)
             im = NULL;
         }
     }
+    (void)sd_notify(0, "STOPPING=1");
     imap_close(im);
     mentord_auth_close(&a);
     log_info("mentord stopping");
@@ -659,9 +783,14 @@ main(int argc, char **argv)
         return 1;
     }
     if (o.check_config) {
+        /* The file parsed; now every path it names, and every template rendered once. */
         config_print(&cfg, stdout);
+        printf("\n");
+        rc = setup_check(&cfg, stdout, err, sizeof(err)) != 0;
+        if (rc != 0)
+            fprintf(stderr, "mentord: %s\n", err);
         config_free(&cfg);
-        return 0;
+        return rc;
     }
     mentord_log_init(&cfg, &o);
     /* Before any thread or handle exists, as libcurl requires. */
@@ -676,6 +805,15 @@ main(int argc, char **argv)
         config_free(&cfg);
         return 1;
     }
+    /* Shared: `mentorctl restore` takes it exclusively and so never runs under a daemon. */
+    if (store_daemon_lock(cfg.store.path, err, sizeof(err)) < 0) {
+        log_error("store: %s", err);
+        store_close(st);
+        curl_global_cleanup();
+        config_free(&cfg);
+        return 1;
+    }
+    mentord_notify_init();
     /* A dry run in a loop would print the same mail forever: one pass only. */
     rc = o.once || o.dry_run ? mentord_once(&cfg, st, &o) : mentord_loop(&cfg, st, &o);
     store_close(st);

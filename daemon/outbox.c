@@ -97,3 +97,36 @@ out:
     free(unsub);
     return rc;
 }
+
+int
+outbox_notice_managers(const struct config *cfg, struct store *st, const char *subject,
+                       const char *body, time_t now, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < cfg->community.n_managers; i++) {
+        char *headers = NULL, *text = NULL, *msgid = NULL;
+        struct compose_msg msg = {
+            .from_name = cfg->community.name,
+            .from_addr = cfg->community.address,
+            .to_addr = cfg->community.managers[i],
+            .subject = subject,
+            .body = body,
+            .auto_submitted = "auto-generated",
+            .msgid_domain = config_domain(cfg),
+            .date = now,
+        };
+        int64_t id = 0;
+        int rc = compose_message(&msg, &headers, &text, &msgid, err, errlen);
+        if (rc == 0 && (store_outbox_add(st, msg.to_addr, cfg->smtp.from, msgid, headers, text,
+                                         now, &id) != 0 ||
+                        store_outbox_tag(st, id, "notice", NULL) != 0)) {
+            snprintf(err, errlen, "queueing a notice for %s: %s", msg.to_addr, store_errmsg(st));
+            rc = -1;
+        }
+        free(headers);
+        free(text);
+        free(msgid);
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
+}

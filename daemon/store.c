@@ -201,7 +201,27 @@ store_i_set_err(struct store *st, const char *fmt, ...)
 int
 store_i_db_err(struct store *st, const char *what)
 {
-    return store_i_set_err(st, "%s: %s", what, sqlite3_errmsg(st->db));
+    int rc = store_i_set_err(st, "%s: %s", what, sqlite3_errmsg(st->db));
+    st->errcode = sqlite3_errcode(st->db) & 0xff;
+    return rc;
+}
+
+int
+store_error_is_environment(const struct store *st)
+{
+    switch (st != NULL ? st->errcode : 0) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_NOMEM:
+    case SQLITE_PROTOCOL:
+        return 1;
+    default:
+        return 0;
+    }
 }
 
 /* ---- statement helpers ---- */
@@ -598,6 +618,11 @@ store_open(const char *path, struct store **out, char *err, size_t errlen)
         snprintf(err, errlen, "%s: out of memory", path);
         return -1;
     }
+    /* Members' data: 0600 whatever the umask (store_file.c). */
+    if (store_file_private(path, err, errlen) != 0) {
+        free(st);
+        return -1;
+    }
     int rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
     if (rc != SQLITE_OK) {
         snprintf(err, errlen, "opening database %s: %s", path,
@@ -717,7 +742,7 @@ store_message_seen(struct store *st, const char *message_id, const char *hash, c
 {
     const char *what = "checking for an already processed message";
     sqlite3_stmt *stmt = store_i_prepare(st, what,
-                                         "SELECT outcome FROM messages WHERE outcome <> 'retry'"
+                                         "SELECT outcome FROM messages WHERE outcome NOT IN ('retry', 'retried')"
                                          " AND (hash = ?1 OR (?2 <> '' AND message_id = ?2))"
                                          " ORDER BY id LIMIT 1",
                                          "ss", hash, message_id);
@@ -741,7 +766,7 @@ store_message_uid_done(struct store *st, const char *mailbox, uint32_t uidvalidi
              (unsigned)uid);
     return store_i_query_int(st, &one, what,
                              "SELECT 1 FROM messages WHERE mailbox = ?1 AND uidvalidity = ?2"
-                             " AND uid = ?3 AND outcome <> 'retry'",
+                             " AND uid = ?3 AND outcome NOT IN ('retry', 'retried')",
                              "sii", mailbox, (int64_t)uidvalidity, (int64_t)uid);
 }
 
@@ -802,6 +827,14 @@ store_message_attempt(struct store *st, const struct store_message *m, time_t no
     if (rc == 0)
         return store_i_set_err(st, "%s: row vanished", what);
     return rc < 0 ? -1 : (int)attempts;
+}
+
+int
+store_message_retried(struct store *st, int64_t id)
+{
+    return store_i_run(st, "putting a failed message back",
+                       "UPDATE messages SET outcome = 'retried' WHERE id = ?1 AND outcome = 'failed'",
+                       "i", id);
 }
 
 int
@@ -1542,6 +1575,7 @@ store_member_set_waiting(struct store *st, const char *address, time_t since)
 int
 store_savepoint(struct store *st)
 {
+    st->errcode = 0; /* what fails after this is the decision's own */
     return store_i_run_script(st, "setting a savepoint", "SAVEPOINT store_sp");
 }
 

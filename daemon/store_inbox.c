@@ -91,3 +91,39 @@ store_inflight_end(struct store *st, const char *mailbox, uint32_t uidvalidity, 
                ? -1
                : 0;
 }
+
+/*
+ * The operator-error state: an event "setup-fault" opens it, "setup-ok"
+ * closes it.  Kept in the event log so it survives restarts, and so the
+ * managers are told once per fault, not once per process or per pass.
+ */
+static int
+setup_fault_open(struct store *st, const char *what)
+{
+    int64_t open = 0;
+    int rc = store_i_query_int(st, &open, what,
+                               "SELECT kind = 'setup-fault' FROM events"
+                               " WHERE kind IN ('setup-fault', 'setup-ok') ORDER BY id DESC LIMIT 1",
+                               "");
+    return rc < 0 ? -1 : rc == 1 && open;
+}
+
+int
+store_setup_fault(struct store *st, const char *detail, time_t now)
+{
+    int open = setup_fault_open(st, "reading the operator-error state");
+
+    if (open != 0)
+        return open < 0 ? -1 : 0;
+    return store_event_add(st, now, "setup-fault", NULL, NULL, detail) != 0 ? -1 : 1;
+}
+
+int
+store_setup_ok(struct store *st, time_t now)
+{
+    int open = setup_fault_open(st, "reading the operator-error state");
+
+    if (open <= 0)
+        return open;
+    return store_event_add(st, now, "setup-ok", NULL, NULL, NULL) != 0 ? -1 : 1;
+}

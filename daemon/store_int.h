@@ -48,6 +48,7 @@ struct store {
     sqlite3 *db;
     int64_t session; /* random, per open: whose in-flight marks are whose */
     char err[512];
+    int errcode; /* SQLite's primary result code of the last database error, 0 for others */
     struct store_cached cache[STORE_CACHE_SLOTS];
     size_t cached;
     struct store_lease leases[STORE_LEASES_MAX];

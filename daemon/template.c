@@ -32,6 +32,7 @@ struct render {
     const char *path;
     const struct template_var *vars;
     size_t nvars;
+    const char *any; /* template_check: the value of every variable, set or not */
     struct buf out;
     struct section stack[MAX_DEPTH];
     int depth;
@@ -62,6 +63,8 @@ fail(struct render *r, int line, const char *what, const char *name)
 static const char *
 lookup(const struct render *r, const char *name)
 {
+    if (r->any != NULL)
+        return r->any;
     for (size_t i = 0; i < r->nvars; i++) {
         if (r->vars[i].name != NULL && strcmp(r->vars[i].name, name) == 0)
             return r->vars[i].value;
@@ -351,9 +354,10 @@ template_find(const char *dir, const char *name, char *path, size_t len)
     }
 }
 
-int
-template_render(const char *dir, const char *name, const struct template_var *vars, size_t nvars,
-                char **subject, char **body, char *err, size_t errlen)
+static int
+template_render_any(const char *dir, const char *name, const struct template_var *vars,
+                    size_t nvars, const char *any, char **subject, char **body, char *err,
+                    size_t errlen)
 {
     *subject = NULL;
     *body = NULL;
@@ -372,7 +376,14 @@ template_render(const char *dir, const char *name, const struct template_var *va
     if (text == NULL)
         return -1;
     struct render r = {
-        .path = path, .vars = vars, .nvars = nvars, .active = 1, .err = err, .errlen = errlen};
+        .path = path,
+        .vars = vars,
+        .nvars = nvars,
+        .any = any,
+        .active = 1,
+        .err = err,
+        .errlen = errlen,
+    };
     int rc = render_text(&r, text, len, subject, body);
     free(text);
     free(r.out.data);
@@ -382,5 +393,23 @@ template_render(const char *dir, const char *name, const struct template_var *va
         free(*body);
         *body = NULL;
     }
+    return rc;
+}
+
+int
+template_render(const char *dir, const char *name, const struct template_var *vars, size_t nvars,
+                char **subject, char **body, char *err, size_t errlen)
+{
+    return template_render_any(dir, name, vars, nvars, NULL, subject, body, err, errlen);
+}
+
+int
+template_check(const char *dir, const char *name, char *err, size_t errlen)
+{
+    char *subject = NULL, *body = NULL;
+    int rc = template_render_any(dir, name, NULL, 0, "x", &subject, &body, err, errlen);
+
+    free(subject);
+    free(body);
     return rc;
 }

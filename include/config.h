@@ -151,7 +151,7 @@ struct config_store {
 };
 
 struct config_templates {
-    char *dir; /* template search path, "A:B" */
+    char *dir; /* template search path "A:B"; default: the installed templates (paths.h) */
 };
 
 struct config_log {

@@ -100,6 +100,14 @@ int imap_add_flag_many(struct imap *im, const uint32_t *uids, size_t n, const ch
 
 /* 1 when the selected mailbox accepts keyword flags (PERMANENTFLAGS has \*). */
 int imap_keywords_allowed(const struct imap *im);
+/* UID STORE -FLAGS.SILENT (flag). */
+int imap_remove_flag(struct imap *im, uint32_t uid, const char *flag);
+/*
+ * UIDs of undeleted messages in the selected mailbox carrying keyword, or
+ * (keyword NULL) whose header has value; *uids malloc'd, sorted.
+ */
+int imap_search_mark(struct imap *im, const char *keyword, const char *header, const char *value,
+                     uint32_t **uids, size_t *n);
 
 /*
  * Give back the memory of the largest response so far: libetpan grows its

@@ -7,7 +7,10 @@
  * one commit for the batch; only after the commit are the messages moved to
  * the processed mailbox (or flagged).  A message whose processing fails is
  * rolled back alone; it is retried and marked failed after imap.max_attempts
- * tries and skipped (see inbox.c).
+ * tries and skipped (see inbox.c).  A failure that setup_check() blames on
+ * the installation (a missing template, an unreadable folder) counts no
+ * attempt: the message stays in the inbox, the pass stops, and setup_fault
+ * is the caller's to report.
  */
 #ifndef MENTORD_INBOX_H
 #define MENTORD_INBOX_H
@@ -23,6 +26,8 @@ struct inbox_stats {
     int processed; /* committed this pass */
     int skipped;   /* duplicates */
     int failed;    /* attempts that failed */
+    int setup;     /* 1 when the pass stopped on an installation problem (see problem) */
+    char problem[512];
 };
 
 /*

@@ -37,4 +37,12 @@ struct outbox_mail {
 int outbox_queue(const struct config *cfg, struct store *st, const struct outbox_mail *om,
                  time_t now, char *err, size_t errlen);
 
+/*
+ * A plain notice to every manager, built without templates (they may be the
+ * very thing missing): subject and body as given, queued in the caller's
+ * transaction.  0, or -1 with err set.
+ */
+int outbox_notice_managers(const struct config *cfg, struct store *st, const char *subject,
+                           const char *body, time_t now, char *err, size_t errlen);
+
 #endif

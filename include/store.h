@@ -25,7 +25,35 @@ struct store;
 
 int store_open(const char *path, struct store **out, char *err, size_t errlen);
 void store_close(struct store *st);
+
+/*
+ * Files (store_file.c).  The database and its -wal/-shm are private: created
+ * 0600 whatever the umask, and a database readable by others is made private
+ * (store_open does this; store_file_private is the same for one path).
+ */
+int store_file_private(const char *path, char *err, size_t errlen);
+/*
+ * The daemon's shared lock on PATH.lock, held until exit: the fd, or -1 with
+ * err.  store_restore takes it exclusively, so it never runs under a daemon.
+ */
+int store_daemon_lock(const char *path, char *err, size_t errlen);
+/* A consistent copy of the open database into dest (0600), taken while others write. */
+int store_backup(struct store *st, const char *dest, char *err, size_t errlen);
+/*
+ * Replace the database at path with the backup at from (checked to be a
+ * mentord database first); the replaced one is kept as PATH.before-restore.
+ * Refused while a daemon holds the lock.  Open path with store_open after,
+ * which upgrades an older backup's schema.
+ */
+int store_restore(const char *path, const char *from, char *err, size_t errlen);
 const char *store_errmsg(const struct store *st);
+/*
+ * 1 when the last database error came from the environment, not from what
+ * was asked (busy or locked by another process, disk full, I/O error, read
+ * only, out of memory): a message whose decision met it is not at fault.
+ * store_savepoint clears it.
+ */
+int store_error_is_environment(const struct store *st);
 int store_schema_version(struct store *st); /* PRAGMA user_version, -1 on error */
 /*
  * Read a PRAGMA (name: letters and '_' only, e.g. "journal_mode") as text, for
@@ -89,12 +117,19 @@ struct store_message {
 int store_message_seen(struct store *st, const char *message_id, const char *hash, char *outcome,
                        size_t outcome_len);
 
-/* 1 when (mailbox, uidvalidity, uid) has a final outcome recorded. */
+/* 1 when (mailbox, uidvalidity, uid) has a final outcome recorded (not a retry, not put back). */
 int store_message_uid_done(struct store *st, const char *mailbox, uint32_t uidvalidity,
                            uint32_t uid);
 
 /* Record the final outcome of a message (inside the caller's transaction). */
 int store_message_record(struct store *st, const struct store_message *m, time_t now);
+
+/*
+ * A message recorded failed (by row id) that mentorctl retry puts back in the
+ * inbox: its outcome becomes "retried", which store_message_seen ignores, so
+ * the mail is decided afresh.  Returns the rows changed (0 or 1), -1 on error.
+ */
+int store_message_retried(struct store *st, int64_t id);
 
 /*
  * Count one failed attempt at (mailbox, uidvalidity, uid) with the reason, in its
@@ -122,6 +157,15 @@ int store_inflight_begin(struct store *st, const char *mailbox, uint32_t uidvali
                          const uint32_t *uids, size_t n, int *deaths);
 int store_inflight_end(struct store *st, const char *mailbox, uint32_t uidvalidity, uint32_t first,
                        uint32_t last);
+
+/*
+ * The operator-error state (store_inbox.c), inside the caller's transaction.
+ * store_setup_fault opens it: 1 when it was closed (the caller tells the
+ * managers), 0 when it was open already.  store_setup_ok closes it: 1 when it
+ * was open, 0 when not.  -1 on error.
+ */
+int store_setup_fault(struct store *st, const char *detail, time_t now);
+int store_setup_ok(struct store *st, time_t now);
 
 /* Count processed messages with this outcome ("retry" counts pending retries; NULL for all). */
 int store_message_count(struct store *st, const char *outcome);

@@ -26,4 +26,10 @@ struct template_var {
 int template_render(const char *dir, const char *name, const struct template_var *vars,
                     size_t nvars, char **subject, char **body, char *err, size_t errlen);
 
+/*
+ * Render name once with every variable set (sections open), as a check that
+ * the file is found, readable and well-formed: 0, or -1 with err set.
+ */
+int template_check(const char *dir, const char *name, char *err, size_t errlen);
+
 #endif

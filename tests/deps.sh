@@ -6,14 +6,18 @@ set -eu
 
 PKGS="build-essential pkg-config libetpan-dev libcurl4-gnutls-dev libgnutls28-dev
 libsqlite3-dev sqlite3 libinih-dev libcmocka-dev libgumbo-dev libstemmer-dev libjansson-dev
-dovecot-imapd dovecot-lmtpd postfix swaks openssl python3 python3-cryptography procps spamassassin"
+libsystemd-dev
+dovecot-imapd dovecot-lmtpd postfix swaks openssl python3 python3-cryptography procps spamassassin
+mandoc systemd"
 
-# Extra groups for targets outside make check: "fuzz" (libFuzzer), "bench".
+# Extra groups for targets outside make check: "fuzz" (libFuzzer), "bench",
+# "deb" (make deb, make check-deb; systemd only for systemd-analyze).
 for group in "$@"; do
     case "$group" in
     fuzz) PKGS="$PKGS clang libclang-rt-14-dev" ;;
     bench) PKGS="$PKGS g++ liblemon-dev fetchmail" ;;
-    *) echo "deps: unknown group '$group' (fuzz, bench)" >&2; exit 2 ;;
+    deb) PKGS="$PKGS debhelper po-debconf lintian mandoc fakeroot git systemd" ;;
+    *) echo "deps: unknown group '$group' (fuzz, bench, deb)" >&2; exit 2 ;;
     esac
 done
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -171,6 +172,75 @@ test_level_names(void **state)
     assert_string_equal(log_level_name(LOG_LEVEL_DEBUG), "debug");
 }
 
+/* stderr is the journal: JOURNAL_STREAM names the device and inode stderr points at. */
+static void
+emit_journal(void)
+{
+    struct stat sb;
+    char js[64];
+
+    assert_int_equal(fstat(STDERR_FILENO, &sb), 0);
+    snprintf(js, sizeof(js), "%llu:%llu", (unsigned long long)sb.st_dev,
+             (unsigned long long)sb.st_ino);
+    setenv("JOURNAL_STREAM", js, 1);
+    log_init(LOG_LEVEL_DEBUG, 0, NULL);
+    log_error("disk full");
+    log_warn("slow");
+    log_info("started");
+    log_debug("detail");
+    unsetenv("JOURNAL_STREAM");
+}
+
+static void
+test_journal_priority_prefix_without_timestamp(void **state)
+{
+    char *out = capture(emit_journal);
+
+    (void)state;
+    assert_string_equal(out, "<3>ERROR disk full\n<4>WARN slow\n<6>INFO started\n"
+                             "<7>DEBUG detail\n");
+    free(out);
+}
+
+/* A JOURNAL_STREAM inherited from elsewhere (stderr redirected since) changes nothing. */
+static void
+emit_stale_journal(void)
+{
+    setenv("JOURNAL_STREAM", "1:1", 1);
+    log_init(LOG_LEVEL_INFO, 0, NULL);
+    log_info("plain");
+    unsetenv("JOURNAL_STREAM");
+}
+
+static void
+test_stale_journal_stream_ignored(void **state)
+{
+    char *out = capture(emit_stale_journal);
+
+    (void)state;
+    assert_true(has_timestamp(out));
+    free(out);
+}
+
+/* syslog = yes: the line goes to syslog only, not a second time through stderr. */
+static void
+emit_syslog(void)
+{
+    log_init(LOG_LEVEL_INFO, 1, "mentord-test");
+    log_info("once");
+    log_init(LOG_LEVEL_INFO, 0, NULL);
+}
+
+static void
+test_syslog_not_duplicated_on_stderr(void **state)
+{
+    char *out = capture(emit_syslog);
+
+    (void)state;
+    assert_string_equal(out, "");
+    free(out);
+}
+
 int
 main(void)
 {
@@ -178,6 +248,9 @@ main(void)
         cmocka_unit_test(test_line_format), cmocka_unit_test(test_context_appended),
         cmocka_unit_test(test_threshold),   cmocka_unit_test(test_member_text_cannot_forge_lines),
         cmocka_unit_test(test_level_names),
+        cmocka_unit_test(test_journal_priority_prefix_without_timestamp),
+        cmocka_unit_test(test_stale_journal_stream_ignored),
+        cmocka_unit_test(test_syslog_not_duplicated_on_stderr),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -66,6 +66,9 @@ run_py e2e-abuse "$SRC/tests/e2e/test_abuse.py"
 echo "== OAuth 2.0 logins ($label)"
 run_py e2e-oauth "$SRC/tests/e2e/test_oauth.py"
 
+echo "== running it as an administrator ($label)"
+run_py e2e-ops "$SRC/tests/e2e/test_ops.py"
+
 # SIGKILLs during the same story (normal build only: the sanitizer build is too slow for
 # kills timed in milliseconds; tests/suites.list expects it for build alone).
 case "$label" in
