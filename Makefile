@@ -98,7 +98,10 @@ install: all
 		$(DESTDIR)$(UNITDIR)
 	install -m 755 $(BUILD)/mentord $(DESTDIR)$(SBINDIR)/mentord
 	install -m 755 $(BUILD)/mentorctl $(DESTDIR)$(BINDIR)/mentorctl
-	install -m 644 templates/*.txt $(DESTDIR)$(DATADIR)/templates/
+	for d in templates/*/; do \
+		l=$$(basename $$d); install -d $(DESTDIR)$(DATADIR)/templates/$$l && \
+		install -m 644 $$d* $(DESTDIR)$(DATADIR)/templates/$$l/ || exit 1; \
+	done
 	install -m 644 man/mentord.8 $(DESTDIR)$(MANDIR)/man8/mentord.8
 	install -m 644 man/mentorctl.1 $(DESTDIR)$(MANDIR)/man1/mentorctl.1
 	[ -e $(DESTDIR)$(SYSCONFDIR)/mentord/mentord.ini ] || \

@@ -149,6 +149,8 @@ static const struct keydef keys[] = {
 
     {"store", "path", K_STR, OFF(store.path), 0, 0, 0},
     {"templates", "dir", K_STR, OFF(templates.dir), 0, 0, 0},
+    {"templates", "language", K_STR, OFF(templates.language), 0, 0, 0},
+    {"templates", "managers_language", K_STR, OFF(templates.managers_language), 0, 0, 0},
     {"log", "level", K_LEVEL, OFF(log.level), 0, 0, 0},
     {"log", "syslog", K_BOOL, OFF(log.syslog), 0, 0, 0},
     {"log", "ident", K_STR, OFF(log.ident), 0, 0, 0},
@@ -1093,6 +1095,36 @@ finish_programme(struct load_ctx *ctx)
     return 0;
 }
 
+/* A language code as the template folders are named: "en", "pt", "pt-br". */
+static int
+language_code_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 2 || n > 15)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!(s[i] >= 'a' && s[i] <= 'z') && !(i > 0 && s[i] == '-'))
+            return 0;
+    return 1;
+}
+
+/* The community's language (default English) and the managers' (default the same). */
+static int
+finish_languages(struct load_ctx *ctx)
+{
+    struct config_templates *t = &ctx->cfg->templates;
+
+    if (default_string(ctx, &t->language, "en") != 0 ||
+        default_string(ctx, &t->managers_language, t->language) != 0)
+        return -1;
+    if (!language_code_ok(t->language) || !language_code_ok(t->managers_language)) {
+        fail(ctx, 0, "[templates] language and managers_language are language codes such as "
+                     "en, es or pt (lower case)");
+        return -1;
+    }
+    return 0;
+}
+
 static int
 finish(struct load_ctx *ctx)
 {
@@ -1103,6 +1135,7 @@ finish(struct load_ctx *ctx)
         return -1;
     if (default_string(ctx, &cfg->store.path, DEFAULT_STORE_PATH) != 0 ||
         default_string(ctx, &cfg->templates.dir, DEFAULT_TEMPLATES_DIR) != 0 ||
+        finish_languages(ctx) != 0 ||
         default_string(ctx, &cfg->log.ident, "mentord") != 0)
         return -1;
     return 0;
@@ -1377,6 +1410,8 @@ config_print(const struct config *cfg, FILE *out)
     print_str(out, "path", cfg->store.path);
     fprintf(out, "\n[templates]\n");
     print_str(out, "dir", cfg->templates.dir);
+    print_str(out, "language", cfg->templates.language);
+    print_str(out, "managers_language", cfg->templates.managers_language);
     fprintf(out, "\n[log]\n");
     fprintf(out, "level = %s\n", log_level_name((enum log_level)cfg->log.level));
     fprintf(out, "syslog = %s\n", cfg->log.syslog ? "yes" : "no");

@@ -21,12 +21,27 @@
 
 /* ---- small helpers ---- */
 
+/*
+ * t as "YYYY-MM-DD" in the sender's time zone (their profile's, else UTC):
+ * the templates write it in the reader's language ({{until|date}}).
+ */
 static void
-membership_date(time_t t, char *buf, size_t len)
+membership_date(struct programme_ctx *c, time_t t, char *buf, size_t len)
 {
+    struct store_member mem;
     struct tm tm;
+    int ok = 0, offset = 0;
 
-    if (gmtime_r(&t, &tm) == NULL || strftime(buf, len, "%A %-d %B %Y", &tm) == 0)
+    if (store_member_get(c->st, c->m->from_addr, &mem) == 1) {
+        struct profile p;
+        if (profile_parse(mem.profile ? mem.profile : "", &p) == 0) {
+            offset = profile_utc_offset(&p, (long long)t, &ok);
+            profile_free(&p);
+        }
+        store_member_free(&mem);
+    }
+    time_t local = t + (ok ? (time_t)offset * 60 : 0);
+    if (gmtime_r(&local, &tm) == NULL || strftime(buf, len, "%Y-%m-%d", &tm) == 0)
         snprintf(buf, len, "later");
 }
 
@@ -181,7 +196,8 @@ membership_ask_confirmation(struct programme_ctx *c, const char *action)
 static int
 membership_already(struct programme_ctx *c, const struct store_member *mem)
 {
-    struct template_var v[] = {{"role", mem->role}};
+    struct template_var v[] = {{"role", mem->role},
+                               {"is_mentor", strcmp(mem->role, "mentor") == 0 ? "yes" : NULL}};
 
     snprintf(c->detail, c->detail_len, "already a %s", mem->role);
     if (c->profile.n_fields > 0) {
@@ -196,7 +212,7 @@ membership_already(struct programme_ctx *c, const struct store_member *mem)
     }
     if (programme_event(c, "already", mem->role) != 0)
         return -1;
-    return programme_reply(c, "already", v, 1, "reply", NULL);
+    return programme_reply(c, "already", v, 2, "reply", NULL);
 }
 
 int
@@ -294,9 +310,15 @@ membership_leave(struct programme_ctx *c)
         .in_reply_to = c->m,
         .kind = "reply",
         .erase_after = 1,
+        .lang_seen = c->lang_seen[0] ? c->lang_seen : NULL,
     };
 
     struct store_member mem;
+    char code[LANG_CODE_MAX];
+    /* The goodbye is written in their language, which is erased with them. */
+    if (outbox_language(c->cfg, c->st, c->m->from_addr, om.lang_seen, c->m, code) != 0)
+        return -1;
+    om.lang = code;
     int found = store_member_get(c->st, c->m->from_addr, &mem);
     if (found < 0)
         return -1;
@@ -397,8 +419,8 @@ membership_pairings(struct programme_ctx *c, int64_t me)
         if (!proposed && strcmp(p->state, "active") != 0)
             continue;
         membership_first_name(c->st, p->mentor == me ? p->newcomer : p->mentor, name, sizeof(name));
-        membership_date(proposed ? p->created : p->started, since, sizeof(since));
-        membership_date(p->ends, until, sizeof(until));
+        membership_date(c, proposed ? p->created : p->started, since, sizeof(since));
+        membership_date(c, p->ends, until, sizeof(until));
         fprintf(f, "  %s %s, %s %s", p->mentor == me ? "mentoring" : "mentored by",
                 name[0] ? name : "your partner", proposed ? "proposed on" : "since", since);
         if (p->ends > 0 && !proposed)
@@ -437,12 +459,13 @@ programme_status(struct programme_ctx *c)
     rc = membership_echo(&p, &e);
     profile_free(&p);
     if (mem.pause_until > 0)
-        membership_date(mem.pause_until, until, sizeof(until));
+        membership_date(c, mem.pause_until, until, sizeof(until));
     char *pairings = membership_pairings(c, mem.id);
     char waiting[64] = "";
     if (mem.waiting_since > 0 && pairings == NULL)
-        membership_date(mem.waiting_since, waiting, sizeof(waiting));
+        membership_date(c, mem.waiting_since, waiting, sizeof(waiting));
     struct template_var v[] = {{"role", mem.role},
+                               {"is_mentor", strcmp(mem.role, "mentor") == 0 ? "yes" : NULL},
                                {"state", mem.state},
                                {"paused", strcmp(mem.state, "paused") == 0 ? "yes" : NULL},
                                {"pending", strcmp(mem.state, "pending") == 0 ? "yes" : NULL},
@@ -452,7 +475,7 @@ programme_status(struct programme_ctx *c)
                                {"waiting_since", waiting[0] ? waiting : NULL}};
     snprintf(c->detail, c->detail_len, "status sent");
     if (rc == 0)
-        rc = programme_reply(c, "status", v, 8, "reply", NULL);
+        rc = programme_reply(c, "status", v, sizeof(v) / sizeof(v[0]), "reply", NULL);
     free(pairings);
     membership_echo_free(&e);
     store_member_free(&mem);
@@ -486,7 +509,7 @@ programme_pause(struct programme_ctx *c, int weeks)
     store_member_free(&mem);
     time_t end = weeks > 0 ? c->now + (time_t)weeks * WEEK : 0;
     if (end)
-        membership_date(end, until, sizeof(until));
+        membership_date(c, end, until, sizeof(until));
     snprintf(n, sizeof(n), "%d", weeks);
     if (store_member_set_state(c->st, c->m->from_addr, "paused", end, c->now) < 0 ||
         programme_event(c, "pause", n) != 0)

@@ -38,6 +38,7 @@ programme_reply(struct programme_ctx *c, const char *template_name, const struct
         .in_reply_to = c->m,
         .kind = kind,
         .ref = ref,
+        .lang_seen = c->lang_seen[0] ? c->lang_seen : NULL,
     };
 
     if (outbox_queue(c->cfg, c->st, &om, c->now, err, sizeof(err)) != 0) {
@@ -396,6 +397,64 @@ programme_too_large(struct programme_ctx *c, size_t raw_len)
     return programme_reply(c, "too-large", v, 2, "reply", NULL);
 }
 
+/*
+ * The language of what the person wrote (their own words first, then with
+ * the subject, which in a reply may be ours), and any language they asked
+ * to be written to in.
+ */
+static void
+programme_read_language(struct programme_ctx *c)
+{
+    const char *dirs = c->cfg->templates.dir;
+    char *both = NULL;
+
+    if (asprintf(&both, "%s\n%s", c->m->subject ? c->m->subject : "", c->text) < 0)
+        both = NULL;
+    if (lang_requested(dirs, both ? both : c->text, c->lang_asked) != 0)
+        c->lang_asked[0] = '\0';
+    if (c->lang_asked[0])
+        snprintf(c->lang_seen, sizeof(c->lang_seen), "%s", c->lang_asked);
+    else if (lang_detect(dirs, c->text, c->lang_seen) != 0 &&
+             (both == NULL || lang_detect(dirs, both, c->lang_seen) != 0))
+        c->lang_seen[0] = '\0';
+    free(both);
+}
+
+/* "Please write to me in Spanish" and nothing else: say so, in Spanish. */
+static int
+programme_language(struct programme_ctx *c)
+{
+    const struct lang *l = lang_get(c->cfg->templates.dir, c->lang_asked);
+    int member = store_member_set_language(c->st, c->m->from_addr, c->lang_asked, NULL);
+    struct template_var v[] = {{"language", l ? lang_native_name(l) : c->lang_asked},
+                               {"is_member", member > 0 ? "yes" : NULL},
+                               {"no_texts", lang_has_templates(c->cfg->templates.dir,
+                                                               c->lang_asked)
+                                                ? NULL
+                                                : "yes"}};
+
+    if (member < 0)
+        return -1;
+    snprintf(c->detail, c->detail_len, "asked to be written to in %s", c->lang_asked);
+    if (programme_event(c, "language", c->lang_asked) != 0)
+        return -1;
+    return programme_reply(c, "language", v, 3, "reply", NULL);
+}
+
+/* Remember the language the member asked for, and the one they wrote in. */
+static int
+programme_note_language(struct programme_ctx *c)
+{
+    if (!c->lang_asked[0] && !c->lang_seen[0])
+        return 0;
+    if (store_member_set_language(c->st, c->m->from_addr, c->lang_asked[0] ? c->lang_asked : NULL,
+                                  c->lang_seen[0] ? c->lang_seen : NULL) < 0) {
+        snprintf(c->detail, c->detail_len, "recording the language: %s", store_errmsg(c->st));
+        return -1;
+    }
+    return 0;
+}
+
 static int
 programme_person(struct programme_ctx *c, size_t raw_len, struct programme_result *res)
 {
@@ -434,7 +493,11 @@ programme_person(struct programme_ctx *c, size_t raw_len, struct programme_resul
         if (body.kind == COMMAND_CONFIRM)
             memcpy(cmd.token, body.token, sizeof(cmd.token));
     }
-    int rc = programme_command(c, &cmd);
+    programme_read_language(c);
+    int rc = cmd.kind == COMMAND_NONE && c->lang_asked[0] ? programme_language(c)
+                                                          : programme_command(c, &cmd);
+    if (rc == 0)
+        rc = programme_note_language(c);
     res->checkpoint = c->erase_checkpoint;
     res->anonymous = c->erase_checkpoint;
     return rc;

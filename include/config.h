@@ -117,7 +117,9 @@ struct config_store {
 };
 
 struct config_templates {
-    char *dir; /* default MENTORD_DATADIR "/templates" */
+    char *dir;               /* default MENTORD_DATADIR "/templates" */
+    char *language;          /* the community's language: default "en" */
+    char *managers_language; /* manager mail and the digest: default language */
 };
 
 struct config_log {

@@ -473,7 +473,7 @@ class E2E(unittest.TestCase):
         # is given up after max_attempts and never blocks the mail behind it.
         tdir = os.path.join(self.tmp, "templates")
         shutil.copytree(os.path.join(mb.REPO, "templates"), tdir)
-        os.unlink(os.path.join(tdir, "confirm-join.txt"))
+        os.unlink(os.path.join(tdir, "en", "confirm-join.txt"))
         mb.write_config(self.config, templates__dir=tdir, imap__max_attempts="3")
         mb.send("ann", "mentors", "join", "Hi")
         mb.send("cat", "mentors", "help", "")
