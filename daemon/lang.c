@@ -50,6 +50,8 @@ struct lang {
     size_t n_requests;
     char **stopwords; /* sorted, for bsearch */
     size_t n_stopwords;
+    char **phrases; /* "key\0value" of the keys starting with "phrase." (without it) */
+    size_t n_phrases;
 };
 
 struct lang_set {
@@ -234,6 +236,19 @@ lang_field(struct lang *l, const char *key, const char *value)
             l->one[l->n_one++] = v;
             p = end + strspn(end, ", ");
         }
+        return 0;
+    }
+    if (strncmp(key, "phrase.", 7) == 0) {
+        char **grown = realloc(l->phrases, (l->n_phrases + 1) * sizeof(*l->phrases));
+        size_t kl = strlen(key + 7), vl = strlen(value);
+        if (grown == NULL)
+            return -1;
+        l->phrases = grown;
+        if ((grown[l->n_phrases] = malloc(kl + vl + 2)) == NULL)
+            return -1;
+        memcpy(grown[l->n_phrases], key + 7, kl + 1);
+        memcpy(grown[l->n_phrases] + kl + 1, value, vl + 1);
+        l->n_phrases++;
         return 0;
     }
     return 0; /* unknown keys are for later versions */
@@ -547,6 +562,15 @@ lang_requested(const char *dirs, const char *text, char code[LANG_CODE_MAX])
     return -1;
 }
 
+const char *
+lang_phrase(const struct lang *l, const char *key)
+{
+    for (size_t i = 0; l != NULL && i < l->n_phrases; i++)
+        if (strcmp(l->phrases[i], key) == 0)
+            return l->phrases[i] + strlen(key) + 1;
+    return NULL;
+}
+
 int
 lang_plural(const struct lang *l, long n)
 {
@@ -593,7 +617,7 @@ lang_format_date(const struct lang *l, const char *iso, char *out, size_t len)
             buf_str(&b, p);
             break;
         }
-#define IS(k) (n == sizeof(k) && strncmp(p, k, n) == 0)
+#define IS(k) (n == sizeof(k) - 1 && strncmp(p, k, n) == 0)
         if (IS("{weekday"))
             buf_str(&b, l->weekdays[lang_weekday(y, mo, d)]);
         else if (IS("{day") && d == 1 && l->first_day != NULL)

@@ -177,6 +177,15 @@ programme_morning_in(const struct config *cfg, const char *profile_text, time_t 
 
 /* ---- sending ---- */
 
+/* The days until the first check-in, the first of [lifecycle] checkins ("3, 14, 30"). */
+static const char *
+lc_first_checkin(const struct config *cfg, char *buf, size_t len)
+{
+    long days = strtol(cfg->lifecycle.checkins ? cfg->lifecycle.checkins : "", NULL, 10);
+    snprintf(buf, len, "%d", days > 0 && days < 1000 ? (int)days : 14);
+    return buf;
+}
+
 /* lc_send in a given language (NULL: the reader's own). */
 static int
 lc_send_in(const struct config *cfg, struct store *st, const struct lc_member *to,
@@ -232,7 +241,7 @@ lc_shared_language(const struct config *cfg, struct store *st, const struct lc_m
         memcpy(code, a[0], LANG_CODE_MAX);
         return 0;
     }
-    snprintf(code, LANG_CODE_MAX, "%s", cfg->templates.language);
+    snprintf(code, LANG_CODE_MAX, "%s", cfg->templates.language ? cfg->templates.language : "en");
     for (int i = 0; i < na; i++)
         for (int k = 0; k < nb; k++)
             if (strcmp(a[i], b[k]) == 0) {
@@ -537,7 +546,7 @@ lc_circle_introduction(struct lc_run *r)
     rc = lc_reachable(r, &x.to, 0, 0);
     if (rc == 0) {
         const struct lc_member *mentor = x.to_is_mentor ? &x.to : &x.partner;
-        char *members = NULL, weeks[16], end[64], count[16], topic[64];
+        char *members = NULL, weeks[16], end[64], count[16], topic[64], first_checkin[16];
         int n = 0;
         rc = lc_circle_members(r, x.p.circle, &members, &n);
         snprintf(weeks, sizeof(weeks), "%ld", (long)((x.p.ends - x.p.started) / WEEK));
@@ -554,7 +563,7 @@ lc_circle_introduction(struct lc_run *r)
             {"topic", topic[0] ? topic : "a shared topic"},
             {"weeks", weeks},
             {"ends", end},
-            {"checkins", r->cfg->lifecycle.checkins},
+            {"checkins", lc_first_checkin(r->cfg, first_checkin, sizeof(first_checkin))},
             {"ref", x.p.ref},
         };
         if (rc == 0)
@@ -590,7 +599,7 @@ lc_introduction(struct lc_run *r)
             return -1;
         }
         char *reasons = lc_reason_lines(x.p.reasons);
-        char weeks[16], end[64], mentor_first[64], mentee_first[64];
+        char weeks[16], end[64], mentor_first[64], mentee_first[64], first_checkin[16];
         snprintf(weeks, sizeof(weeks), "%ld", (long)((x.p.ends - x.p.started) / WEEK));
         lc_date(x.p.ends, x.to.offset, end, sizeof(end));
         lang_address_name(mentor->m.name, mentor_first, sizeof(mentor_first));
@@ -611,7 +620,7 @@ lc_introduction(struct lc_run *r)
             {"reasons", reasons},
             {"weeks", weeks},
             {"ends", end},
-            {"checkins", r->cfg->lifecycle.checkins},
+            {"checkins", lc_first_checkin(r->cfg, first_checkin, sizeof(first_checkin))},
             {"ref", x.p.ref},
             {"shared_language", shared},
         };

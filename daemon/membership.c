@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <sys/random.h>
 
+#include "lang.h"
 #include "log.h"
 #include "outbox.h"
 #include "programme_int.h"
@@ -396,35 +397,81 @@ membership_first_name(struct store *st, int64_t id, char *buf, size_t len)
     store_member_free(&other);
 }
 
-/* "  with Ana, since Monday 5 January 2026, until ...\n" per open pairing (malloc'd, or NULL). */
+/*
+ * One phrase of the reader's language ("mentored by {name}") with its one
+ * placeholder filled, written to f; the English words when the language has
+ * no such phrase.
+ */
+static void
+membership_phrase(FILE *f, const struct lang *l, const char *key, const char *english,
+                  const char *value)
+{
+    const char *form = lang_phrase(l, key);
+    if (form == NULL)
+        form = english;
+    const char *open = strchr(form, '{'), *close = open ? strchr(open, '}') : NULL;
+    if (open == NULL || close == NULL) {
+        fputs(form, f);
+        return;
+    }
+    fprintf(f, "%.*s%s%s", (int)(open - form), form, value, close + 1);
+}
+
+/* A date ("YYYY-MM-DD" in the member's zone) in the reader's language. */
+static void
+membership_long_date(struct programme_ctx *c, const struct lang *l, time_t t, char *out,
+                     size_t len)
+{
+    char iso[32];
+    membership_date(c, t, iso, sizeof(iso));
+    lang_format_date(l, iso, out, len);
+}
+
+/* "  mentored by Ana, since Monday 5 January 2026, until ...\n" per open pairing (malloc'd, or NULL). */
 static char *
 membership_pairings(struct programme_ctx *c, int64_t me)
 {
     struct store_pair *v = NULL;
     size_t n = 0;
-    char *buf = NULL;
+    char *buf = NULL, code[LANG_CODE_MAX];
     size_t len = 0;
     FILE *f;
 
-    if (store_pair_list(c->st, me, NULL, &v, &n) != 0)
+    if (outbox_language(c->cfg, c->st, c->m->from_addr, c->lang_seen, c->m, code) != 0 ||
+        store_pair_list(c->st, me, NULL, &v, &n) != 0)
         return NULL;
+    const struct lang *l = lang_get(c->cfg->templates.dir, code);
     if ((f = open_memstream(&buf, &len)) == NULL) {
         store_pairs_free(v, n);
         return NULL;
     }
     for (size_t i = 0; i < n; i++) {
         const struct store_pair *p = &v[i];
-        char name[64], since[64], until[64];
+        char name[64], since[128], until[128];
         int proposed = strcmp(p->state, "proposed") == 0;
         if (!proposed && strcmp(p->state, "active") != 0)
             continue;
         membership_first_name(c->st, p->mentor == me ? p->newcomer : p->mentor, name, sizeof(name));
-        membership_date(c, proposed ? p->created : p->started, since, sizeof(since));
-        membership_date(c, p->ends, until, sizeof(until));
-        fprintf(f, "  %s %s, %s %s", p->mentor == me ? "mentoring" : "mentored by",
-                name[0] ? name : "your partner", proposed ? "proposed on" : "since", since);
-        if (p->ends > 0 && !proposed)
-            fprintf(f, ", until %s", until);
+        if (name[0] == '\0')
+            snprintf(name, sizeof(name), "%s",
+                     lang_phrase(l, "your_partner") ? lang_phrase(l, "your_partner")
+                                                    : "your partner");
+        membership_long_date(c, l, proposed ? p->created : p->started, since, sizeof(since));
+        membership_long_date(c, l, p->ends, until, sizeof(until));
+        fputs("  ", f);
+        if (p->mentor == me)
+            membership_phrase(f, l, "mentoring", "mentoring {name}", name);
+        else
+            membership_phrase(f, l, "mentored_by", "mentored by {name}", name);
+        fputs(", ", f);
+        if (proposed)
+            membership_phrase(f, l, "proposed_on", "proposed on {date}", since);
+        else
+            membership_phrase(f, l, "since", "since {date}", since);
+        if (p->ends > 0 && !proposed) {
+            fputs(", ", f);
+            membership_phrase(f, l, "until", "until {date}", until);
+        }
         fputc('\n', f);
     }
     store_pairs_free(v, n);

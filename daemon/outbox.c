@@ -26,6 +26,20 @@ outbox_for_managers(const char *template_name)
     return 0;
 }
 
+/* The community's language, and the managers' ([templates]; English when unset). */
+static const char *
+outbox_default_language(const struct config *cfg)
+{
+    return cfg->templates.language ? cfg->templates.language : "en";
+}
+
+static const char *
+outbox_managers_language(const struct config *cfg)
+{
+    return cfg->templates.managers_language ? cfg->templates.managers_language
+                                            : outbox_default_language(cfg);
+}
+
 /* Take code (a code or a language's name) when it names a language with templates. */
 static int
 outbox_try(const struct config *cfg, const char *code, char out[LANG_CODE_MAX])
@@ -92,7 +106,7 @@ outbox_language(const struct config *cfg, struct store *st, const char *address,
     if (!done)
         done = outbox_try_header(cfg, in_reply_to, code);
     if (!done)
-        snprintf(code, LANG_CODE_MAX, "%s", cfg->templates.language);
+        snprintf(code, LANG_CODE_MAX, "%s", outbox_default_language(cfg));
     if (found)
         store_member_free(&mem);
     return 0;
@@ -207,7 +221,7 @@ outbox_queue(const struct config *cfg, struct store *st, const struct outbox_mai
     if (om->lang != NULL && om->lang[0])
         snprintf(code, sizeof(code), "%s", om->lang);
     else if (outbox_for_managers(om->template_name))
-        snprintf(code, sizeof(code), "%s", cfg->templates.managers_language);
+        snprintf(code, sizeof(code), "%s", outbox_managers_language(cfg));
     else if (outbox_language(cfg, st, om->to_addr, om->lang_seen, om->in_reply_to, code) != 0) {
         snprintf(err, errlen, "choosing the language for %s: %s", om->to_addr, store_errmsg(st));
         return -1;
@@ -216,7 +230,7 @@ outbox_queue(const struct config *cfg, struct store *st, const struct outbox_mai
         snprintf(err, errlen, "looking up %s: %s", om->to_addr, store_errmsg(st));
         return -1;
     }
-    if (lang_template_path(cfg->templates.dir, code, cfg->templates.language, path,
+    if (lang_template_path(cfg->templates.dir, code, outbox_default_language(cfg), path,
                            sizeof(path)) != 0) {
         snprintf(err, errlen, "template path too long");
         return -1;

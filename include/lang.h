@@ -53,6 +53,13 @@ int lang_detect(const char *dirs, const char *text, char code[LANG_CODE_MAX]);
  */
 int lang_requested(const char *dirs, const char *text, char code[LANG_CODE_MAX]);
 
+/*
+ * A short phrase of the language, from a "phrase.KEY: text" line, for the
+ * few lines mentord builds itself (a member's list of pairings); NULL when
+ * the language has no such phrase.
+ */
+const char *lang_phrase(const struct lang *l, const char *key);
+
 /* Index of the plural form for n: 0 for "one", 1 for "other" (languages' own rules). */
 int lang_plural(const struct lang *l, long n);
 
