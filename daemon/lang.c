@@ -414,12 +414,19 @@ lang_native_name(const struct lang *l)
 int
 lang_has_templates(const char *dirs, const char *code)
 {
-    if (dirs == NULL || code == NULL || !lang_code_ok(code))
+    return lang_has_template(dirs, code, "help");
+}
+
+int
+lang_has_template(const char *dirs, const char *code, const char *name)
+{
+    if (dirs == NULL || code == NULL || !lang_code_ok(code) || strchr(name, '/') != NULL)
         return 0;
     for (const char *p = dirs;;) {
         size_t n = strcspn(p, ":");
         char path[4096];
-        if (snprintf(path, sizeof(path), "%.*s/%s/help.txt", (int)n, p, code) < (int)sizeof(path) &&
+        if (snprintf(path, sizeof(path), "%.*s/%s/%s.txt", (int)n, p, code, name) <
+                (int)sizeof(path) &&
             access(path, R_OK) == 0)
             return 1;
         if (p[n] == '\0')
@@ -592,12 +599,29 @@ lang_weekday(int y, int m, int d)
     return (y + y / 4 - y / 100 + y / 400 + t[m - 1] + d) % 7;
 }
 
+/*
+ * The English forms, for a templates folder without language data (a flat
+ * folder of texts from before languages): dates still read as words.
+ */
+static const struct lang lang_builtin_english = {
+    .code = "en",
+    .one = {1},
+    .n_one = 1,
+    .weekdays = {"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"},
+    .months = {"January", "February", "March", "April", "May", "June", "July", "August",
+               "September", "October", "November", "December"},
+    .date = "{weekday} {day} {month} {year}",
+    .datetime = "{weekday} {day} {month} {year}, {hour2}:{minute}",
+};
+
 int
 lang_format_date(const struct lang *l, const char *iso, char *out, size_t len)
 {
+    if (l == NULL)
+        l = &lang_builtin_english;
     int y, mo, d, h = -1, mi = -1, used = 0;
     snprintf(out, len, "%s", iso ? iso : "");
-    if (l == NULL || iso == NULL ||
+    if (iso == NULL ||
         (sscanf(iso, "%4d-%2d-%2d %2d:%2d%n", &y, &mo, &d, &h, &mi, &used) != 5 &&
          sscanf(iso, "%4d-%2d-%2d%n", &y, &mo, &d, &used) != 3))
         return -1;

@@ -235,6 +235,9 @@ outbox_queue(const struct config *cfg, struct store *st, const struct outbox_mai
         snprintf(err, errlen, "template path too long");
         return -1;
     }
+    /* A language that lacks this one text: it comes in the community's language. */
+    if (!lang_has_template(cfg->templates.dir, code, om->template_name))
+        snprintf(code, sizeof(code), "%s", outbox_default_language(cfg));
     size_t nvars = outbox_vars(cfg, om, greeting, vars);
     if (template_render_lang(path, om->template_name, lang_get(cfg->templates.dir, code), vars,
                              nvars, &subject, &body, err, errlen) != 0)
@@ -258,6 +261,7 @@ outbox_queue(const struct config *cfg, struct store *st, const struct outbox_mai
         .list_id = cfg->community.list_id,
         .list_unsubscribe = unsub,
         .msgid_domain = config_domain(cfg),
+        .content_language = code,
         .date = now,
     };
     if (compose_message(&msg, &headers, &text, &msgid, err, errlen) != 0)

@@ -412,6 +412,11 @@ programme_read_language(struct programme_ctx *c)
         both = NULL;
     if (lang_requested(dirs, both ? both : c->text, c->lang_asked) != 0)
         c->lang_asked[0] = '\0';
+    /* A "Language:" line chooses too: the first language listed that has texts. */
+    for (size_t i = 0; !c->lang_asked[0] && i < c->profile.n_languages; i++)
+        if (lang_from_name(dirs, c->profile.languages[i], c->lang_asked) != 0 ||
+            !lang_has_templates(dirs, c->lang_asked))
+            c->lang_asked[0] = '\0';
     if (c->lang_asked[0])
         snprintf(c->lang_seen, sizeof(c->lang_seen), "%s", c->lang_asked);
     else if (lang_detect(dirs, c->text, c->lang_seen) != 0 &&
@@ -494,8 +499,12 @@ programme_person(struct programme_ctx *c, size_t raw_len, struct programme_resul
             memcpy(cmd.token, body.token, sizeof(cmd.token));
     }
     programme_read_language(c);
-    int rc = cmd.kind == COMMAND_NONE && c->lang_asked[0] ? programme_language(c)
-                                                          : programme_command(c, &cmd);
+    /* Before the answer, so it is already written in the language chosen now. */
+    int rc = programme_note_language(c);
+    if (rc == 0)
+        rc = cmd.kind == COMMAND_NONE && c->lang_asked[0] && c->profile.n_fields == 0
+                 ? programme_language(c)
+                 : programme_command(c, &cmd);
     if (rc == 0)
         rc = programme_note_language(c);
     res->checkpoint = c->erase_checkpoint;

@@ -33,6 +33,8 @@ const char *lang_native_name(const struct lang *l); /* "español" */
 
 /* 1 when some folder of dirs holds templates (help.txt) for code. */
 int lang_has_templates(const char *dirs, const char *code);
+/* 1 when some folder of dirs holds CODE/name.txt. */
+int lang_has_template(const char *dirs, const char *code, const char *name);
 
 /*
  * A language's name in any shipped language, or its code, as a person writes
