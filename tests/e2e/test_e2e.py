@@ -340,7 +340,9 @@ class E2E(unittest.TestCase):
                 headers={"From": "Ánna Müller <ann@example.test>"})
         self.once()
         r = self.one_reply("ann")
-        self.assertIn("Please confirm", str(r["Subject"]))
+        # "Grüße aus Köln": she writes German, so the answer is German (and 8-bit safe).
+        self.assertIn("Bitte bestätige", str(r["Subject"]))
+        self.assertEqual(str(r["Content-Language"]).strip(), "de")
         for line in header_block(r.raw):
             self.assertTrue(all(b < 128 for b in line), "8-bit header line: %r" % line)
         self.assertEqual(parseaddr(str(r["To"]))[1], "ann@example.test")
