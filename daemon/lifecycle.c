@@ -223,7 +223,8 @@ lc_send(const struct config *cfg, struct store *st, const struct lc_member *to, 
  * The language of the one text both people of a pair receive: their own when
  * they share it, else the first language the newcomer reads that the mentor
  * reads too, else the community's.  *note is the language's own name when the
- * text is not in both people's first language (the mail then says so).  The
+ * text is in a language both read that is not both people's first (the mail
+ * then says so); NULL otherwise.  The
  * same for both, whichever of them it is computed for.
  */
 static int
@@ -241,16 +242,16 @@ lc_shared_language(const struct config *cfg, struct store *st, const struct lc_m
         memcpy(code, a[0], LANG_CODE_MAX);
         return 0;
     }
-    snprintf(code, LANG_CODE_MAX, "%s", cfg->templates.language ? cfg->templates.language : "en");
     for (int i = 0; i < na; i++)
         for (int k = 0; k < nb; k++)
             if (strcmp(a[i], b[k]) == 0) {
+                const struct lang *l = lang_get(cfg->templates.dir, a[i]);
                 memcpy(code, a[i], LANG_CODE_MAX);
-                i = na;
-                break;
+                *note = l ? lang_native_name(l) : code;
+                return 0;
             }
-    const struct lang *l = lang_get(cfg->templates.dir, code);
-    *note = l ? lang_native_name(l) : code;
+    /* No language both are known to read: the community's, claiming nothing. */
+    snprintf(code, LANG_CODE_MAX, "%s", cfg->templates.language ? cfg->templates.language : "en");
     return 0;
 }
 

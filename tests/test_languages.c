@@ -568,6 +568,21 @@ test_introduction_in_a_shared_first_language(void **state)
     assert_null(strstr(s.body, "el idioma que"));
 }
 
+/* Nothing in common on record: the community's language, and no claim that both read it. */
+static void
+test_introduction_without_a_known_shared_language(void **state)
+{
+    struct fixture *f = *state;
+    struct sent s;
+    int64_t a = add_member(f, "ines@example.test", "Inés Mora", "newcomer", "Languages: Spanish\n");
+    int64_t b = add_member(f, "uwe@example.test", "Uwe Brandt", "mentor", "Languages: German\n");
+    char ref[32];
+    introduce(f, a, b, ref);
+    assert_true(last_about(f, "ines@example.test", ref, &s));
+    assert_in(s.headers, "Content-Language: en");
+    assert_null(strstr(s.body, "you both read"));
+}
+
 int
 main(void)
 {
@@ -586,6 +601,7 @@ main(void)
         T(test_managers_get_their_language),
         T(test_introduction_in_the_language_both_read),
         T(test_introduction_in_a_shared_first_language),
+        T(test_introduction_without_a_known_shared_language),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
