@@ -22,6 +22,7 @@
 
 #include <ctype.h>
 #include <dirent.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -576,6 +577,38 @@ lang_phrase(const struct lang *l, const char *key)
         if (strcmp(l->phrases[i], key) == 0)
             return l->phrases[i] + strlen(key) + 1;
     return NULL;
+}
+
+char *
+lang_phrase_fill(const struct lang *l, const char *key, const char *english, ...)
+{
+    const char *form = lang_phrase(l, key);
+    struct buf b = {0};
+
+    if (form == NULL)
+        form = english;
+    for (const char *p = form; *p;) {
+        const char *close = *p == '{' ? strchr(p, '}') : NULL;
+        if (close == NULL) {
+            buf_addc(&b, *p++);
+            continue;
+        }
+        const char *value = NULL;
+        va_list ap;
+        va_start(ap, english);
+        for (const char *name; value == NULL && (name = va_arg(ap, const char *)) != NULL;) {
+            const char *v = va_arg(ap, const char *);
+            if (strlen(name) == (size_t)(close - p - 1) && strncmp(name, p + 1, close - p - 1) == 0)
+                value = v ? v : "";
+        }
+        va_end(ap);
+        if (value == NULL)
+            buf_add(&b, p, (size_t)(close - p + 1)); /* not ours: left as written */
+        else
+            buf_str(&b, value);
+        p = close + 1;
+    }
+    return buf_take(&b);
 }
 
 int

@@ -704,6 +704,17 @@ lc_checkin(struct lc_run *r)
 }
 
 /* What a mentor is reminded of about one mentee: "" when nothing. */
+/* "  - " and one phrase of the mentor's language, with the mentee's name and the check-in day. */
+static void
+lc_reminder_line(FILE *out, const struct lang *l, const char *key, const char *english,
+                 const char *name, const char *day)
+{
+    char *text = lang_phrase_fill(l, key, english, "name", name, "day", day, NULL);
+    if (text != NULL)
+        fprintf(out, "  - %s\n", text);
+    free(text);
+}
+
 static int
 lc_reminder_item(struct lc_run *r, const struct lc_member *mentor, const struct store_pair *p,
                  FILE *out, int *items)
@@ -723,7 +734,18 @@ lc_reminder_item(struct lc_run *r, const struct lc_member *mentor, const struct 
             lc_member_free(&mentee);
         return -1;
     }
-    const char *name = found == 1 ? lc_name_or(&mentee, "your mentee") : "your mentee";
+    char code[LANG_CODE_MAX];
+    if (outbox_language(r->cfg, r->st, mentor->m.address, NULL, NULL, code) != 0) {
+        store_feedback_free(fb, n);
+        if (found == 1)
+            lc_member_free(&mentee);
+        return -1;
+    }
+    /* The lines are the mentor's to read: in the mentor's language. */
+    const struct lang *l = lang_get(r->cfg->templates.dir, code);
+    const char *yours = lang_phrase(l, "your_mentee") ? lang_phrase(l, "your_mentee")
+                                                      : "your mentee";
+    const char *name = found == 1 ? lc_name_or(&mentee, yours) : yours;
     int unanswered = had == 1 && !(gave == 1 && answered >= sent);
     int worry = 0;
     time_t since = mentor->m.last_reminder > p->started ? mentor->m.last_reminder : p->started;
@@ -732,11 +754,17 @@ lc_reminder_item(struct lc_run *r, const struct lc_member *mentor, const struct 
             (fb[i].met == 0 || (fb[i].rating > 0 && fb[i].rating <= 2)))
             worry = fb[i].met == 0 ? 1 : 2;
     if (unanswered)
-        fprintf(out, "  - %s: the day %s check-in is still waiting for your answer\n", name, day);
+        lc_reminder_line(out, l, "reminder_unanswered",
+                         "{name}: the day {day} check-in is still waiting for your answer", name,
+                         day);
     if (worry == 1)
-        fprintf(out, "  - %s: says you have not met yet; a short note to fix a time helps\n", name);
+        lc_reminder_line(out, l, "reminder_not_met",
+                         "{name}: says you have not met yet; a short note to fix a time helps",
+                         name, day);
     else if (worry == 2)
-        fprintf(out, "  - %s: it is not going so well; perhaps ask what would help\n", name);
+        lc_reminder_line(out, l, "reminder_low",
+                         "{name}: it is not going so well; perhaps ask what would help", name,
+                         day);
     *items += unanswered + (worry > 0);
     store_feedback_free(fb, n);
     if (found == 1)

@@ -397,24 +397,15 @@ membership_first_name(struct store *st, int64_t id, char *buf, size_t len)
     store_member_free(&other);
 }
 
-/*
- * One phrase of the reader's language ("mentored by {name}") with its one
- * placeholder filled, written to f; the English words when the language has
- * no such phrase.
- */
+/* One phrase of the reader's language ("mentored by {name}") with its value, written to f. */
 static void
 membership_phrase(FILE *f, const struct lang *l, const char *key, const char *english,
                   const char *value)
 {
-    const char *form = lang_phrase(l, key);
-    if (form == NULL)
-        form = english;
-    const char *open = strchr(form, '{'), *close = open ? strchr(open, '}') : NULL;
-    if (open == NULL || close == NULL) {
-        fputs(form, f);
-        return;
-    }
-    fprintf(f, "%.*s%s%s", (int)(open - form), form, value, close + 1);
+    char *text = lang_phrase_fill(l, key, english, "name", value, "date", value, NULL);
+    if (text != NULL)
+        fputs(text, f);
+    free(text);
 }
 
 /* A date ("YYYY-MM-DD" in the member's zone) in the reader's language. */

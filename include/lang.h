@@ -62,6 +62,13 @@ int lang_requested(const char *dirs, const char *text, char code[LANG_CODE_MAX])
  */
 const char *lang_phrase(const struct lang *l, const char *key);
 
+/*
+ * The phrase key of l (english when l lacks it) with each "{name}" replaced
+ * by its value: the arguments are pairs of const char * name and value,
+ * ending with NULL.  malloc'd; NULL when out of memory.
+ */
+char *lang_phrase_fill(const struct lang *l, const char *key, const char *english, ...);
+
 /* Index of the plural form for n: 0 for "one", 1 for "other" (languages' own rules). */
 int lang_plural(const struct lang *l, long n);
 
