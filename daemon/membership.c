@@ -61,6 +61,17 @@ membership_token(char out[COMMAND_TOKEN_LEN + 1])
     return 0;
 }
 
+/*
+ * The name to store for a member: the one they gave first is kept, so the
+ * display name of a later From: header never silently replaces it (a
+ * "Name:" profile line is how a member changes it).  NULL keeps the stored one.
+ */
+static const char *
+membership_given_name(const struct store_member *mem, const char *from_name)
+{
+    return mem != NULL && mem->name != NULL && mem->name[0] ? NULL : from_name;
+}
+
 static const char *
 membership_role(const char *action)
 {
@@ -234,7 +245,9 @@ programme_request(struct programme_ctx *c, const char *action)
     } else if (!found || strcmp(mem.state, "pending") == 0) {
         /* Remember who asked and what they told us; nothing is active until confirmed. */
         char *merged = membership_merged_profile(c, found ? mem.profile : NULL);
-        rc = merged ? store_member_upsert(c->st, c->m->from_addr, c->m->from_name,
+        rc = merged ? store_member_upsert(c->st, c->m->from_addr,
+                                          membership_given_name(found ? &mem : NULL,
+                                                                c->m->from_name),
                                           membership_role(action), "pending", merged, c->now, NULL)
                     : -1;
         free(merged);
@@ -264,8 +277,10 @@ membership_welcome(struct programme_ctx *c, const struct store_token *t)
         return -1;
     merged = membership_merged_profile(c, found ? mem.profile : NULL);
     if (merged == NULL ||
-        store_member_upsert(c->st, c->m->from_addr, t->name ? t->name : c->m->from_name, role,
-                            "active", merged, c->now, NULL) != 0)
+        store_member_upsert(c->st, c->m->from_addr,
+                            membership_given_name(found ? &mem : NULL,
+                                                  t->name ? t->name : c->m->from_name),
+                            role, "active", merged, c->now, NULL) != 0)
         goto out;
     struct profile p;
     if (profile_parse(merged, &p) != 0)

@@ -890,7 +890,7 @@ store_member_upsert(struct store *st, const char *address, const char *name, con
                     "INSERT INTO members (address, name, role, state, profile, created, updated)"
                     " VALUES (?1, ?2, coalesce(?3, 'newcomer'), coalesce(?4, 'pending'), ?5,"
                     " ?6, ?6)"
-                    " ON CONFLICT (address) DO UPDATE SET name = coalesce(nullif(name, ''), ?2),"
+                    " ON CONFLICT (address) DO UPDATE SET name = coalesce(?2, name),"
                     " role = coalesce(?3, role), state = coalesce(?4, state),"
                     " profile = coalesce(?5, profile), updated = ?6",
                     "sssssi", address, name, role, state, profile, (int64_t)now) < 0)

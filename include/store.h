@@ -154,8 +154,6 @@ int store_member_get(struct store *st, const char *address, struct store_member 
 /*
  * Insert or update by address; NULL fields are left as they are on update.  A new
  * member given no role or state starts as "newcomer" / "pending".  id_out may be NULL.
- * A name already stored is kept: the name a person gave is not replaced by
- * the display name of a later From: header.
  */
 int store_member_upsert(struct store *st, const char *address, const char *name, const char *role,
                         const char *state, const char *profile, time_t now, int64_t *id_out);
