@@ -618,6 +618,13 @@ ctl_cmd_check_config(struct ctl_ctx *x, int argc, char **argv)
                 errno ? strerror(errno) : "not a directory");
         return CTL_FAIL;
     }
+    const char *langs[] = {x->cfg->templates.language, x->cfg->templates.managers_language};
+    for (size_t i = 0; i < 2; i++)
+        if (langs[i] != NULL && !lang_has_templates(x->cfg->templates.dir, langs[i]))
+            fprintf(stderr,
+                    "mentorctl check-config: warning: no texts for language '%s' in %s; "
+                    "that mail is written in English\n",
+                    langs[i], x->cfg->templates.dir);
     if ((rc = ctl_open(x)) != CTL_OK)
         return rc;
     fprintf(stderr, "mentorctl check-config: %s is valid; database schema version %d\n",

@@ -26,18 +26,24 @@ outbox_for_managers(const char *template_name)
     return 0;
 }
 
-/* The community's language, and the managers' ([templates]; English when unset). */
+/*
+ * The community's language, and the managers' ([templates]).  A language
+ * without texts there (one only recognised, or a typing error) would leave
+ * mail without a text: English, which ships complete, stands in.
+ */
 static const char *
 outbox_default_language(const struct config *cfg)
 {
-    return cfg->templates.language ? cfg->templates.language : "en";
+    const char *l = cfg->templates.language;
+    return l != NULL && lang_has_templates(cfg->templates.dir, l) ? l : "en";
 }
 
 static const char *
 outbox_managers_language(const struct config *cfg)
 {
-    return cfg->templates.managers_language ? cfg->templates.managers_language
-                                            : outbox_default_language(cfg);
+    const char *l = cfg->templates.managers_language;
+    return l != NULL && lang_has_templates(cfg->templates.dir, l) ? l
+                                                                    : outbox_default_language(cfg);
 }
 
 /* Take code (a code or a language's name) when it names a language with templates. */
