@@ -620,6 +620,38 @@ class E2E(unittest.TestCase):
             self.assertIn("Hello María and Jürgen,", body)
             self.assertIn("María, write to Jürgen", body)
 
+    def test_separate_introductions_each_in_their_own_language(self):
+        mb.write_config(self.config, matching__mentor_accepts="no",
+                        lifecycle__introduction="separate")
+        self._spanish_html_join("ann")
+        mb.send("dan", "mentors", "Mentor",
+                "Hallo, ich möchte gern als Mentor mitmachen und anderen bei Python helfen.\n"
+                "Skills: python\nLanguages: Deutsch, Englisch\n",
+                headers={"From": "Jürgen Weiß <%s>" % mb.addr("dan")})
+        self._lang_once()
+        self._reply_to("dan", self.one_reply("dan"), "Ja, das war ich.")
+        self._reply_to("ann", self.one_reply("ann"), "Sí, fui yo.")
+        self._lang_once()
+        intro = {}
+        for _ in range(4):
+            self._lang_once()
+            for user, words in (("ann", "te presentamos"), ("dan", "Lerne")):
+                for m in mb.mailbox(user):
+                    if words in str(m["Subject"]):
+                        intro[user] = m
+            if len(intro) == 2:
+                break
+        self.assertEqual(sorted(intro), ["ann", "dan"], "no introduction to each")
+        self.assertEqual(str(intro["dan"]["Content-Language"]).strip(), "de")
+        self.assertIn("Lerne María kennen", str(intro["dan"]["Subject"]))
+        self.assertIn("danke, dass du María José García <", mb.body_text(intro["dan"]))
+        self.assertEqual(str(intro["ann"]["Content-Language"]).strip(), "es")
+        self.assertIn("te presentamos a Jürgen", str(intro["ann"]["Subject"]))
+        # Everything each of them got was in their own language.
+        for user, lang in (("ann", "es"), ("dan", "de")):
+            for m in mb.mailbox(user):
+                self.assertEqual(str(m["Content-Language"]).strip(), lang, str(m["Subject"]))
+
     def _corpus_files(self):
         for folder in ("bounces", "autoreplies", "mime", "replies"):
             d = os.path.join(CORPUS, folder)
