@@ -489,9 +489,9 @@ check_inputs(const struct compose_msg *msg, char *err, size_t errlen)
         return -1;
     }
     const char *cl = msg->content_language;
-    if (cl != NULL && (cl[0] == '\0' || strspn(cl, "abcdefghijklmnopqrstuvwxyz"
-                                                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") !=
-                                             strlen(cl))) {
+    if (cl != NULL &&
+        (cl[0] == '\0' || strspn(cl, "abcdefghijklmnopqrstuvwxyz"
+                                     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != strlen(cl))) {
         printable(cl, shown, sizeof(shown));
         snprintf(err, errlen, "Content-Language value '%s' is not a language tag", shown);
         return -1;

@@ -1118,8 +1118,9 @@ finish_languages(struct load_ctx *ctx)
         default_string(ctx, &t->managers_language, t->language) != 0)
         return -1;
     if (!language_code_ok(t->language) || !language_code_ok(t->managers_language)) {
-        fail(ctx, 0, "[templates] language and managers_language are language codes such as "
-                     "en, es or pt (lower case)");
+        fail(ctx, 0,
+             "[templates] language and managers_language are language codes such as "
+             "en, es or pt (lower case)");
         return -1;
     }
     return 0;
@@ -1135,8 +1136,7 @@ finish(struct load_ctx *ctx)
         return -1;
     if (default_string(ctx, &cfg->store.path, DEFAULT_STORE_PATH) != 0 ||
         default_string(ctx, &cfg->templates.dir, DEFAULT_TEMPLATES_DIR) != 0 ||
-        finish_languages(ctx) != 0 ||
-        default_string(ctx, &cfg->log.ident, "mentord") != 0)
+        finish_languages(ctx) != 0 || default_string(ctx, &cfg->log.ident, "mentord") != 0)
         return -1;
     return 0;
 }

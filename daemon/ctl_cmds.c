@@ -521,8 +521,8 @@ ctl_sample(const char *name, char *buf, size_t len)
         return "someone@example.org";
     if (strcmp(name, "token") == 0 || strcmp(name, "ref") == 0)
         return "abc234defg";
-    static const char *const counts[] = {"days",     "weeks", "day", "count", "capacity",
-                                         "position", "wait",  "checkins"};
+    static const char *const counts[] = {"days",     "weeks",    "day",  "count",
+                                         "capacity", "position", "wait", "checkins"};
     for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
         if (strcmp(name, counts[i]) == 0)
             return "3"; /* a count: the template writes its plural form */
@@ -588,8 +588,8 @@ ctl_cmd_render(struct ctl_ctx *x, int argc, char **argv)
     vars[nv++] = (struct template_var){"community_address", x->cfg->community.address};
     for (size_t i = 0; i < n && nv < 96; i++)
         vars[nv++] = (struct template_var){names[i], ctl_sample(names[i], samples[i], 64)};
-    if (template_render_lang(dirs, name, lang_get(x->cfg->templates.dir, lang), vars, nv,
-                             &subject, &body, err, sizeof(err)) != 0) {
+    if (template_render_lang(dirs, name, lang_get(x->cfg->templates.dir, lang), vars, nv, &subject,
+                             &body, err, sizeof(err)) != 0) {
         fprintf(stderr, "mentorctl render: %s (is every variable documented on its ## lines?)\n",
                 err);
         return CTL_FAIL;

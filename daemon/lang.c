@@ -30,9 +30,9 @@
 
 #include "buf.h"
 
-#define LANG_MAX 32       /* languages in one search path */
-#define LANG_SETS 4       /* search paths remembered (one in the daemon) */
-#define LANG_WORDS 4096   /* words of a text read for detection */
+#define LANG_MAX 32     /* languages in one search path */
+#define LANG_SETS 4     /* search paths remembered (one in the daemon) */
+#define LANG_WORDS 4096 /* words of a text read for detection */
 #define LANG_DATA_MAX 65536
 
 struct lang {
@@ -89,8 +89,8 @@ lang_word_byte(const unsigned char *p)
     /* U+2019 RIGHT SINGLE QUOTATION MARK (e2 80 99) and the like separate words. */
     if (p[0] == 0xE2 && p[1] == 0x80)
         return 0;
-    if (p[0] == 0xC2 && (p[1] == 0xA0 || p[1] == 0xAB || p[1] == 0xBB || p[1] == 0xBF ||
-                         p[1] == 0xA1))
+    if (p[0] == 0xC2 &&
+        (p[1] == 0xA0 || p[1] == 0xAB || p[1] == 0xBB || p[1] == 0xBF || p[1] == 0xA1))
         return 0; /* no-break space, « », ¿ ¡ */
     return 1;
 }
@@ -473,8 +473,7 @@ lang_is_stopword(const struct lang *l, const char *word)
 {
     const char *key = word;
     return l->n_stopwords > 0 &&
-           bsearch(&key, l->stopwords, l->n_stopwords, sizeof(*l->stopwords), lang_cmp_str) !=
-               NULL;
+           bsearch(&key, l->stopwords, l->n_stopwords, sizeof(*l->stopwords), lang_cmp_str) != NULL;
 }
 
 int
@@ -654,9 +653,8 @@ lang_format_date(const struct lang *l, const char *iso, char *out, size_t len)
         l = &lang_builtin_english;
     int y, mo, d, h = -1, mi = -1, used = 0;
     snprintf(out, len, "%s", iso ? iso : "");
-    if (iso == NULL ||
-        (sscanf(iso, "%4d-%2d-%2d %2d:%2d%n", &y, &mo, &d, &h, &mi, &used) != 5 &&
-         sscanf(iso, "%4d-%2d-%2d%n", &y, &mo, &d, &used) != 3))
+    if (iso == NULL || (sscanf(iso, "%4d-%2d-%2d %2d:%2d%n", &y, &mo, &d, &h, &mi, &used) != 5 &&
+                        sscanf(iso, "%4d-%2d-%2d%n", &y, &mo, &d, &used) != 3))
         return -1;
     if (iso[used] != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || y < 1900)
         return -1;
@@ -723,14 +721,13 @@ lang_address_name(const char *name, char *out, size_t len)
 }
 
 int
-lang_template_path(const char *dirs, const char *code, const char *fallback, char *out,
-                   size_t len)
+lang_template_path(const char *dirs, const char *code, const char *fallback, char *out, size_t len)
 {
     struct buf b = {0};
     const char *order[2] = {code, fallback};
     for (size_t k = 0; k < 2; k++) {
-        if (order[k] == NULL || !lang_code_ok(order[k]) || (k == 1 && code != NULL &&
-                                                             strcmp(order[0], order[1]) == 0))
+        if (order[k] == NULL || !lang_code_ok(order[k]) ||
+            (k == 1 && code != NULL && strcmp(order[0], order[1]) == 0))
             continue;
         for (const char *p = dirs;;) {
             size_t n = strcspn(p, ":");

@@ -188,9 +188,9 @@ lc_first_checkin(const struct config *cfg, char *buf, size_t len)
 
 /* lc_send in a given language (NULL: the reader's own). */
 static int
-lc_send_in(const struct config *cfg, struct store *st, const struct lc_member *to,
-           const char *tmpl, const struct template_var *vars, size_t nvars, const char *kind,
-           const char *ref, time_t now, const char *lang)
+lc_send_in(const struct config *cfg, struct store *st, const struct lc_member *to, const char *tmpl,
+           const struct template_var *vars, size_t nvars, const char *kind, const char *ref,
+           time_t now, const char *lang)
 {
     char err[512];
     struct outbox_mail om = {
@@ -743,8 +743,8 @@ lc_reminder_item(struct lc_run *r, const struct lc_member *mentor, const struct 
     }
     /* The lines are the mentor's to read: in the mentor's language. */
     const struct lang *l = lang_get(r->cfg->templates.dir, code);
-    const char *yours = lang_phrase(l, "your_mentee") ? lang_phrase(l, "your_mentee")
-                                                      : "your mentee";
+    const char *yours =
+        lang_phrase(l, "your_mentee") ? lang_phrase(l, "your_mentee") : "your mentee";
     const char *name = found == 1 ? lc_name_or(&mentee, yours) : yours;
     int unanswered = had == 1 && !(gave == 1 && answered >= sent);
     int worry = 0;
@@ -763,8 +763,7 @@ lc_reminder_item(struct lc_run *r, const struct lc_member *mentor, const struct 
                          name, day);
     else if (worry == 2)
         lc_reminder_line(out, l, "reminder_low",
-                         "{name}: it is not going so well; perhaps ask what would help", name,
-                         day);
+                         "{name}: it is not going so well; perhaps ask what would help", name, day);
     *items += unanswered + (worry > 0);
     store_feedback_free(fb, n);
     if (found == 1)

@@ -245,11 +245,11 @@ programme_request(struct programme_ctx *c, const char *action)
     } else if (!found || strcmp(mem.state, "pending") == 0) {
         /* Remember who asked and what they told us; nothing is active until confirmed. */
         char *merged = membership_merged_profile(c, found ? mem.profile : NULL);
-        rc = merged ? store_member_upsert(c->st, c->m->from_addr,
-                                          membership_given_name(found ? &mem : NULL,
-                                                                c->m->from_name),
-                                          membership_role(action), "pending", merged, c->now, NULL)
-                    : -1;
+        rc = merged
+                 ? store_member_upsert(c->st, c->m->from_addr,
+                                       membership_given_name(found ? &mem : NULL, c->m->from_name),
+                                       membership_role(action), "pending", merged, c->now, NULL)
+                 : -1;
         free(merged);
         if (rc == 0)
             rc = membership_ask_confirmation(c, action);
@@ -277,10 +277,10 @@ membership_welcome(struct programme_ctx *c, const struct store_token *t)
         return -1;
     merged = membership_merged_profile(c, found ? mem.profile : NULL);
     if (merged == NULL ||
-        store_member_upsert(c->st, c->m->from_addr,
-                            membership_given_name(found ? &mem : NULL,
-                                                  t->name ? t->name : c->m->from_name),
-                            role, "active", merged, c->now, NULL) != 0)
+        store_member_upsert(
+            c->st, c->m->from_addr,
+            membership_given_name(found ? &mem : NULL, t->name ? t->name : c->m->from_name), role,
+            "active", merged, c->now, NULL) != 0)
         goto out;
     struct profile p;
     if (profile_parse(merged, &p) != 0)
@@ -425,15 +425,15 @@ membership_phrase(FILE *f, const struct lang *l, const char *key, const char *en
 
 /* A date ("YYYY-MM-DD" in the member's zone) in the reader's language. */
 static void
-membership_long_date(struct programme_ctx *c, const struct lang *l, time_t t, char *out,
-                     size_t len)
+membership_long_date(struct programme_ctx *c, const struct lang *l, time_t t, char *out, size_t len)
 {
     char iso[32];
     membership_date(c, t, iso, sizeof(iso));
     lang_format_date(l, iso, out, len);
 }
 
-/* "  mentored by Ana, since Monday 5 January 2026, until ...\n" per open pairing (malloc'd, or NULL). */
+/* "  mentored by Ana, since Monday 5 January 2026, until ...\n" per open pairing (malloc'd, or
+ * NULL). */
 static char *
 membership_pairings(struct programme_ctx *c, int64_t me)
 {

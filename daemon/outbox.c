@@ -43,7 +43,7 @@ outbox_managers_language(const struct config *cfg)
 {
     const char *l = cfg->templates.managers_language;
     return l != NULL && lang_has_templates(cfg->templates.dir, l) ? l
-                                                                    : outbox_default_language(cfg);
+                                                                  : outbox_default_language(cfg);
 }
 
 /* Take code (a code or a language's name) when it names a language with templates. */

@@ -431,12 +431,10 @@ programme_language(struct programme_ctx *c)
 {
     const struct lang *l = lang_get(c->cfg->templates.dir, c->lang_asked);
     int member = store_member_set_language(c->st, c->m->from_addr, c->lang_asked, NULL);
-    struct template_var v[] = {{"language", l ? lang_native_name(l) : c->lang_asked},
-                               {"is_member", member > 0 ? "yes" : NULL},
-                               {"no_texts", lang_has_templates(c->cfg->templates.dir,
-                                                               c->lang_asked)
-                                                ? NULL
-                                                : "yes"}};
+    struct template_var v[] = {
+        {"language", l ? lang_native_name(l) : c->lang_asked},
+        {"is_member", member > 0 ? "yes" : NULL},
+        {"no_texts", lang_has_templates(c->cfg->templates.dir, c->lang_asked) ? NULL : "yes"}};
 
     if (member < 0)
         return -1;

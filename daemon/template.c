@@ -422,8 +422,13 @@ template_render_lang(const char *dir, const char *name, const struct lang *lang,
     char *text = read_file(path, &len, err, errlen);
     if (text == NULL)
         return -1;
-    struct render r = {
-        .path = path, .lang = lang, .vars = vars, .nvars = nvars, .active = 1, .err = err, .errlen = errlen};
+    struct render r = {.path = path,
+                       .lang = lang,
+                       .vars = vars,
+                       .nvars = nvars,
+                       .active = 1,
+                       .err = err,
+                       .errlen = errlen};
     int rc = render_text(&r, text, len, subject, body);
     free(text);
     free(r.out.data);

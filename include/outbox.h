@@ -49,8 +49,7 @@ int outbox_queue(const struct config *cfg, struct store *st, const struct outbox
  * on a store error.
  */
 int outbox_language(const struct config *cfg, struct store *st, const char *address,
-                    const char *seen, const struct mail *in_reply_to,
-                    char code[LANG_CODE_MAX]);
+                    const char *seen, const struct mail *in_reply_to, char code[LANG_CODE_MAX]);
 
 /*
  * The languages a member reads, best first: the one outbox_language gives,

@@ -33,7 +33,7 @@ int template_render(const char *dir, const char *name, const struct template_var
 
 /* The same in a language: its plural rule and its way of writing dates (lang may be NULL). */
 int template_render_lang(const char *dir, const char *name, const struct lang *lang,
-                         const struct template_var *vars, size_t nvars, char **subject,
-                         char **body, char *err, size_t errlen);
+                         const struct template_var *vars, size_t nvars, char **subject, char **body,
+                         char *err, size_t errlen);
 
 #endif

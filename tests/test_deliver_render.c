@@ -320,8 +320,8 @@ same_vars(const char *lang, const char *name, const struct deliver_vars *ref,
                      name, ref->names[i]);
     for (size_t i = 0; i < used->n; i++)
         if (!vars_has(ref, used->names[i]))
-            fail_msg("templates/%s/%s.txt uses {{%s}}, which the English text does not", lang,
-                     name, used->names[i]);
+            fail_msg("templates/%s/%s.txt uses {{%s}}, which the English text does not", lang, name,
+                     used->names[i]);
 }
 
 static void

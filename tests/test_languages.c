@@ -212,9 +212,9 @@ test_template_plural_and_date_forms(void **state)
 {
     struct fixture *f = *state;
     char *s = NULL, *b = NULL, err[256];
-    assert_int_equal(tu_write_file(f->dir, "t.txt",
-                                   "Subject: {{n|day|days}}\n\n{{n|día|días}} {{d|date}}\n"),
-                     0);
+    assert_int_equal(
+        tu_write_file(f->dir, "t.txt", "Subject: {{n|day|days}}\n\n{{n|día|días}} {{d|date}}\n"),
+        0);
     struct template_var one[] = {{"n", "1"}, {"d", "2026-01-22"}};
     assert_int_equal(template_render_lang(f->dir, "t", lang_get(TEMPLATES, "es"), one, 2, &s, &b,
                                           err, sizeof(err)),
@@ -290,11 +290,12 @@ mail(struct fixture *f, const char *from, const char *subject, const char *extra
     char *raw = NULL;
 
     f->seq++;
-    assert_true(asprintf(&raw,
-                         "From: %s\r\nTo: mentors@example.test\r\nSubject: %s\r\n"
-                         "Message-ID: <l%d@client.test>\r\nDate: Thu, 01 Jan 2026 10:00:00 +0000\r\n"
-                         "%s\r\n%s",
-                         from, subject, f->seq, extra ? extra : "", body) > 0);
+    assert_true(
+        asprintf(&raw,
+                 "From: %s\r\nTo: mentors@example.test\r\nSubject: %s\r\n"
+                 "Message-ID: <l%d@client.test>\r\nDate: Thu, 01 Jan 2026 10:00:00 +0000\r\n"
+                 "%s\r\n%s",
+                 from, subject, f->seq, extra ? extra : "", body) > 0);
     return raw;
 }
 
@@ -404,23 +405,26 @@ test_spanish_html_only_join_is_answered_in_spanish(void **state)
     struct sent s;
 
     deliver(f, mail(f, "=?UTF-8?Q?Mar=C3=ADa_Jos=C3=A9_Garc=C3=ADa?= <maria@example.test>",
-                    "unirme",
-                    "MIME-Version: 1.0\r\nContent-Type: text/html; charset=UTF-8\r\n",
+                    "unirme", "MIME-Version: 1.0\r\nContent-Type: text/html; charset=UTF-8\r\n",
                     "<div dir=\"ltr\">Hola, me gustar&iacute;a unirme al programa de "
                     "mentor&iacute;a. Busco a alguien que me ayude con Python.</div>\r\n"));
     assert_true(last_to(f, "maria@example.test", &s));
     assert_in(s.headers, "Content-Language: es");
-    assert_in(s.body, "Hola Mar\xc3\xad" "a:"); /* the first part of the name given */
+    assert_in(s.body, "Hola Mar\xc3\xad"
+                      "a:"); /* the first part of the name given */
     assert_in(s.body, "Para confirmarlo");
     confirm(f, "Maria <maria@example.test>"); /* a bare reply, another display name */
     assert_true(last_to(f, "maria@example.test", &s));
     assert_in(s.headers, "Content-Language: es");
     assert_in(s.body, "Gracias por confirmar");
     /* The name she gave stays: "Maria" from the reply's From: did not replace it. */
-    assert_in(s.body, "Hola Mar\xc3\xad" "a:");
+    assert_in(s.body, "Hola Mar\xc3\xad"
+                      "a:");
     struct store_member m;
     assert_int_equal(store_member_get(f->st, "maria@example.test", &m), 1);
-    assert_string_equal(m.name, "Mar\xc3\xad" "a Jos\xc3\xa9 Garc\xc3\xad" "a");
+    assert_string_equal(m.name, "Mar\xc3\xad"
+                                "a Jos\xc3\xa9 Garc\xc3\xad"
+                                "a");
     assert_string_equal(m.language_seen, "es");
     store_member_free(&m);
 }
@@ -557,14 +561,15 @@ test_introduction_in_a_shared_first_language(void **state)
 {
     struct fixture *f = *state;
     struct sent s;
-    int64_t a = add_member(f, "lia@example.test", "Lía Gómez", "newcomer",
-                           "Languages: Spanish, English\n");
+    int64_t a =
+        add_member(f, "lia@example.test", "Lía Gómez", "newcomer", "Languages: Spanish, English\n");
     int64_t b = add_member(f, "teo@example.test", "Teo Ruiz", "mentor", "Languages: Spanish\n");
     char ref[32];
     introduce(f, a, b, ref);
     assert_true(last_about(f, "teo@example.test", ref, &s));
     assert_in(s.headers, "Content-Language: es");
-    assert_in(s.body, "Hola, L\xc3\xad" "a y Teo:");
+    assert_in(s.body, "Hola, L\xc3\xad"
+                      "a y Teo:");
     assert_null(strstr(s.body, "el idioma que"));
 }
 

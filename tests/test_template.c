@@ -232,9 +232,9 @@ test_crlf_template_and_shipped_templates(void **state)
                                 {"community_address", "mentors@example.org"},
                                 {"not_understood", "1"}};
     char *s = NULL, *b = NULL;
-    assert_int_equal(
-        template_render(MENTORD_SRCDIR "/templates/en", "help", hv, 4, &s, &b, f->err, sizeof(f->err)),
-        0);
+    assert_int_equal(template_render(MENTORD_SRCDIR "/templates/en", "help", hv, 4, &s, &b, f->err,
+                                     sizeof(f->err)),
+                     0);
     assert_string_equal(s, "How Example mentoring works");
     assert_true(strncmp(b, "Hello Ana,\n\nWe read your message", 32) == 0);
     assert_null(strstr(b, "{{"));
