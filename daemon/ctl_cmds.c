@@ -618,13 +618,16 @@ ctl_cmd_check_config(struct ctl_ctx *x, int argc, char **argv)
                 errno ? strerror(errno) : "not a directory");
         return CTL_FAIL;
     }
-    const char *langs[] = {x->cfg->templates.language, x->cfg->templates.managers_language};
+    /* As the outbox does: the managers' language falls back to the community's, that to English. */
+    const char *dir = x->cfg->templates.dir, *community = x->cfg->templates.language;
+    const char *langs[] = {community, x->cfg->templates.managers_language};
+    const char *instead = community && lang_has_templates(dir, community) ? community : "en";
     for (size_t i = 0; i < 2; i++)
-        if (langs[i] != NULL && !lang_has_templates(x->cfg->templates.dir, langs[i]))
+        if (langs[i] != NULL && !lang_has_templates(dir, langs[i]))
             fprintf(stderr,
                     "mentorctl check-config: warning: no texts for language '%s' in %s; "
-                    "that mail is written in English\n",
-                    langs[i], x->cfg->templates.dir);
+                    "mail is written in '%s' instead\n",
+                    langs[i], dir, i == 0 ? "en" : instead);
     if ((rc = ctl_open(x)) != CTL_OK)
         return rc;
     fprintf(stderr, "mentorctl check-config: %s is valid; database schema version %d\n",
