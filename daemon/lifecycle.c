@@ -536,6 +536,18 @@ lc_circle_members(struct lc_run *r, int64_t circle, char **lines, int *count)
  * them.  It lists the pairs active when it goes out, so a late start or an
  * early DONE shows as it is.
  */
+/* A short phrase in the language to->m is written to (english when it has none). */
+static void
+lc_phrase_for(struct lc_run *r, const struct lc_member *to, const char *key, const char *english,
+              char *out, size_t len)
+{
+    char code[LANG_CODE_MAX];
+    const char *phrase = NULL;
+    if (outbox_language(r->cfg, r->st, to->m.address, NULL, NULL, code) == 0)
+        phrase = lang_phrase(lang_get(r->cfg->templates.dir, code), key);
+    snprintf(out, len, "%s", phrase ? phrase : english);
+}
+
 static int
 lc_circle_introduction(struct lc_run *r)
 {
@@ -554,6 +566,8 @@ lc_circle_introduction(struct lc_run *r)
         snprintf(count, sizeof(count), "%d", n);
         lc_date(x.p.ends, x.to.offset, end, sizeof(end));
         lc_circle_topic(x.p.reasons, topic, sizeof(topic));
+        if (topic[0] == '\0')
+            lc_phrase_for(r, &x.to, "shared_topic", "a shared topic", topic, sizeof(topic));
         struct template_var v[] = {
             {"is_mentor", x.to_is_mentor ? "yes" : NULL},
             {"is_newcomer", x.to_is_mentor ? NULL : "yes"},
@@ -561,7 +575,7 @@ lc_circle_introduction(struct lc_run *r)
             {"mentor_address", mentor->m.address},
             {"members", members},
             {"count", count},
-            {"topic", topic[0] ? topic : "a shared topic"},
+            {"topic", topic},
             {"weeks", weeks},
             {"ends", end},
             {"checkins", lc_first_checkin(r->cfg, first_checkin, sizeof(first_checkin))},
