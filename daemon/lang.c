@@ -11,8 +11,12 @@
  *   datetime   the same with {hour} and {minute}
  *   request    comma-separated phrases asking for a language, "*" standing
  *              for its name ("write to me in *", "bitte auf *")
+ *   first_day  how the first of a month is written, when not "1" ("1er", "1º")
  *   stopwords  the language's most common words, separated by blanks
- * Several lines with the same key are joined, so long lists can be wrapped.
+ *   phrase.KEY the few phrases mentord builds lines from itself ("mentored by
+ *              {name}"), with named values in braces
+ * Several lines with the same list key are joined, so long lists can be
+ * wrapped.  Nothing here comes from the process locale.
  *
  * The languages of one search path are read together the first time they are
  * needed and kept: there are a handful of them and they never change while
