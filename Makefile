@@ -140,7 +140,7 @@ install: all
 		$(DESTDIR)$(SYSCONFDIR)/mentord $(DESTDIR)$(UNITDIR)
 	install -m 755 $(BUILD)/mentord $(DESTDIR)$(SBINDIR)/mentord
 	install -m 755 $(BUILD)/mentorctl $(DESTDIR)$(BINDIR)/mentorctl
-	cd templates && find . -name '*.txt' | while read -r t; do \
+	cd templates && find . -name '*.txt' -o -name '*.data' | while read -r t; do \
 		install -D -m 644 "$$t" "$(DESTDIR)$(DATADIR)/templates/$$t" || exit 1; done
 	for m in $(MAN_PAGES); do \
 		install -D -m 644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m#man/} || exit 1; done

@@ -488,6 +488,14 @@ check_inputs(const struct compose_msg *msg, char *err, size_t errlen)
         snprintf(err, errlen, "List-Id or List-Unsubscribe holds control or non-ASCII characters");
         return -1;
     }
+    const char *cl = msg->content_language;
+    if (cl != NULL &&
+        (cl[0] == '\0' || strspn(cl, "abcdefghijklmnopqrstuvwxyz"
+                                     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != strlen(cl))) {
+        printable(cl, shown, sizeof(shown));
+        snprintf(err, errlen, "Content-Language value '%s' is not a language tag", shown);
+        return -1;
+    }
     return 0;
 }
 
@@ -644,6 +652,7 @@ build_headers(const struct compose_msg *msg, const char *msgid, const char *cte,
         buf_str(&b, "Content-Type: text/plain; charset=UTF-8\r\n");
         add_optional(&b, "Content-Transfer-Encoding", "", cte, "");
     }
+    add_optional(&b, "Content-Language", "", msg->content_language, "");
     add_optional(&b, "Auto-Submitted", "",
                  msg->auto_submitted != NULL ? msg->auto_submitted : "auto-generated", "");
     add_optional(&b, "List-Id", "", msg->list_id, "");

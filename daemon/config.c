@@ -1214,12 +1214,43 @@ finish_table(struct load_ctx *ctx)
     return 0;
 }
 
+/* A language code as the template folders are named: "en", "pt", "pt-br". */
+static int
+language_code_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 2 || n > 15)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!(s[i] >= 'a' && s[i] <= 'z') && !(i > 0 && s[i] == '-'))
+            return 0;
+    return 1;
+}
+
+/* The community's language (default English) and the managers' (default the same). */
+static int
+finish_languages(struct load_ctx *ctx)
+{
+    struct config_templates *t = &ctx->cfg->templates;
+
+    if (default_string(ctx, &t->language, "en") != 0 ||
+        default_string(ctx, &t->managers_language, t->language) != 0)
+        return -1;
+    if (!language_code_ok(t->language) || !language_code_ok(t->managers_language)) {
+        fail(ctx, 0,
+             "[templates] language and managers_language are language codes such as "
+             "en, es or pt (lower case)");
+        return -1;
+    }
+    return 0;
+}
+
 static int
 finish(struct load_ctx *ctx)
 {
-    return finish_table(ctx) != 0 || finish_templates(ctx) != 0 || finish_community(ctx) != 0 ||
-                   finish_imap(ctx) != 0 || finish_smtp(ctx) != 0 || finish_oauth2(ctx) != 0 ||
-                   finish_programme(ctx) != 0
+    return finish_table(ctx) != 0 || finish_templates(ctx) != 0 || finish_languages(ctx) != 0 ||
+                   finish_community(ctx) != 0 || finish_imap(ctx) != 0 || finish_smtp(ctx) != 0 ||
+                   finish_oauth2(ctx) != 0 || finish_programme(ctx) != 0
                ? -1
                : 0;
 }

@@ -779,6 +779,21 @@ const struct config_key config_keys[] = {
             "texts without touching the installed ones, copy them to a folder of your own and "
             "write, for example, "
             "\"dir = /etc/mentord/templates:/usr/local/share/mentord/templates\"."},
+    {.section = "templates",
+     .name = "language",
+     .type = CK_STR,
+     .offset = OFF(templates.language),
+     .def = "en",
+     .doc = "The community's language: the texts a person gets when mentord knows nothing "
+            "of theirs, and the fallback for a text missing in their language (a language "
+            "code as the template folders are named: en, es, de, fr, pt)."},
+    {.section = "templates",
+     .name = "managers_language",
+     .type = CK_STR,
+     .offset = OFF(templates.managers_language),
+     .defdoc = "the community's language",
+     .example = "en",
+     .doc = "The language of the managers' mail and of the digest."},
     {.section = "log",
      .name = "level",
      .type = CK_LEVEL,

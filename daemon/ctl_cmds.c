@@ -20,6 +20,7 @@
 #include "compose.h"
 #include "ctl.h"
 #include "digest.h"
+#include "lang.h"
 #include "profile.h"
 #include "setup.h"
 #include "template.h"
@@ -521,10 +522,29 @@ ctl_sample(const char *name, char *buf, size_t len)
         return "someone@example.org";
     if (strcmp(name, "token") == 0 || strcmp(name, "ref") == 0)
         return "abc234defg";
-    if (strcmp(name, "days") == 0 || strcmp(name, "weeks") == 0)
-        return "3";
+    static const char *const counts[] = {"days",     "weeks",    "day",  "count",
+                                         "capacity", "position", "wait", "checkins"};
+    for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
+        if (strcmp(name, counts[i]) == 0)
+            return "3"; /* a count: the template writes its plural form */
+    if (strcmp(name, "ends") == 0 || strcmp(name, "until") == 0 ||
+        strcmp(name, "waiting_since") == 0)
+        return "2026-03-02"; /* a date: the template writes it in its language */
     snprintf(buf, len, "[%.40s]", name);
     return buf;
+}
+
+/* The file a search path gives for name (the last candidate when none exists, for the error). */
+static void
+ctl_template_file(const char *dirs, const char *name, char *path, size_t len)
+{
+    for (const char *p = dirs;;) {
+        size_t n = strcspn(p, ":");
+        snprintf(path, len, "%.*s/%s.txt", (int)n, p, name);
+        if (p[n] == '\0' || access(path, R_OK) == 0)
+            return;
+        p += n + 1;
+    }
 }
 
 int
@@ -538,9 +558,18 @@ ctl_cmd_render(struct ctl_ctx *x, int argc, char **argv)
 
     if (rc != CTL_OK || o.help)
         return rc;
-    if (o.npos != 1 || strchr(o.pos[0], '/') != NULL)
-        return ctl_usage_err(x, "%s", "needs one TEMPLATE name (e.g. digest, join)");
-    snprintf(path, sizeof(path), "%s/%s.txt", x->cfg->templates.dir, o.pos[0]);
+    /* "es/join": the Spanish text; "join": the community's language. */
+    char lang[LANG_CODE_MAX], dirs[8192];
+    const char *name = o.pos[0], *slash = o.npos == 1 ? strchr(name, '/') : NULL;
+    const char *deflt = x->cfg->templates.language ? x->cfg->templates.language : "en";
+    snprintf(lang, sizeof(lang), "%.*s", slash ? (int)(slash - name) : (int)strlen(deflt),
+             slash ? name : deflt);
+    if (slash)
+        name = slash + 1;
+    if (o.npos != 1 || strchr(name, '/') != NULL || name[0] == '\0' ||
+        lang_template_path(x->cfg->templates.dir, lang, deflt, dirs, sizeof(dirs)) != 0)
+        return ctl_usage_err(x, "%s", "needs one TEMPLATE name (e.g. digest, join, es/join)");
+    ctl_template_file(dirs, name, path, sizeof(path));
     size_t n = ctl_documented_vars(path, names, 64);
     if (n == (size_t)-1) {
         fprintf(stderr, "mentorctl render: no template %s (%s)\n", o.pos[0], path);
@@ -560,8 +589,8 @@ ctl_cmd_render(struct ctl_ctx *x, int argc, char **argv)
     vars[nv++] = (struct template_var){"community_address", x->cfg->community.address};
     for (size_t i = 0; i < n && nv < 96; i++)
         vars[nv++] = (struct template_var){names[i], ctl_sample(names[i], samples[i], 64)};
-    if (template_render(x->cfg->templates.dir, o.pos[0], vars, nv, &subject, &body, err,
-                        sizeof(err)) != 0) {
+    if (template_render_lang(dirs, name, lang_get(x->cfg->templates.dir, lang), vars, nv, &subject,
+                             &body, err, sizeof(err)) != 0) {
         fprintf(stderr, "mentorctl render: %s (is every variable documented on its ## lines?)\n",
                 err);
         return CTL_FAIL;
@@ -590,6 +619,16 @@ ctl_cmd_check_config(struct ctl_ctx *x, int argc, char **argv)
         fprintf(stderr, "mentorctl check-config: %s\n", err);
         return CTL_FAIL;
     }
+    /* As the outbox does: the managers' language falls back to the community's, that to English. */
+    const char *dir = x->cfg->templates.dir, *community = x->cfg->templates.language;
+    const char *langs[] = {community, x->cfg->templates.managers_language};
+    const char *instead = community && lang_has_templates(dir, community) ? community : "en";
+    for (size_t i = 0; i < 2; i++)
+        if (langs[i] != NULL && !lang_has_templates(dir, langs[i]))
+            fprintf(stderr,
+                    "mentorctl check-config: warning: no texts for language '%s' in %s; "
+                    "mail is written in '%s' instead\n",
+                    langs[i], dir, i == 0 ? "en" : instead);
     if ((rc = ctl_open(x)) != CTL_OK)
         return rc;
     fprintf(stderr, "mentorctl check-config: %s is valid; database schema version %d\n",

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lang.h"
 #include "log.h"
 #include "outbox.h"
 #include "programme.h"
@@ -43,24 +44,6 @@ struct lc_member {
     char *describe; /* profile summary lines (malloc'd, may be NULL) */
 };
 
-static void
-lc_first_name(const char *name, char *out, size_t len)
-{
-    size_t n = 0;
-
-    out[0] = '\0';
-    if (name == NULL)
-        return;
-    while (*name && isspace((unsigned char)*name))
-        name++;
-    while (name[n] && !isspace((unsigned char)name[n]) && name[n] != ',')
-        n++;
-    if (n > 0 && n < len) {
-        memcpy(out, name, n);
-        out[n] = '\0';
-    }
-}
-
 /* Strip trailing newlines: templates put a value on its own line. */
 static void
 lc_chomp(char *s)
@@ -86,7 +69,8 @@ lc_member_fill(struct lc_member *out, time_t now)
     if (!ok)
         out->offset = 0; /* UTC when the zone is unknown */
     out->capacity = p.capacity > 0 ? p.capacity : 1;
-    lc_first_name(out->m.name ? out->m.name : p.name, out->first, sizeof(out->first));
+    /* The name given in the profile, else the one given when joining: its first part. */
+    lang_address_name(p.name && p.name[0] ? p.name : out->m.name, out->first, sizeof(out->first));
     out->describe = p.n_fields > 0 ? profile_describe(&p) : NULL;
     lc_chomp(out->describe);
     profile_free(&p);
@@ -126,13 +110,14 @@ lc_name_or(const struct lc_member *mb, const char *fallback)
     return mb->first[0] ? mb->first : fallback;
 }
 
+/* "YYYY-MM-DD" in the reader's zone: the template writes it in their language ({{x|date}}). */
 static void
 lc_date(time_t t, int offset, char *buf, size_t len)
 {
     struct tm tm;
     time_t local = t + (time_t)offset * 60;
 
-    if (gmtime_r(&local, &tm) == NULL || strftime(buf, len, "%A %d %B %Y", &tm) == 0)
+    if (gmtime_r(&local, &tm) == NULL || strftime(buf, len, "%Y-%m-%d", &tm) == 0)
         snprintf(buf, len, "soon");
 }
 
@@ -192,13 +177,24 @@ programme_morning_in(const struct config *cfg, const char *profile_text, time_t 
 
 /* ---- sending ---- */
 
+/* The days until the first check-in, the first of [lifecycle] checkins ("3, 14, 30"). */
+static const char *
+lc_first_checkin(const struct config *cfg, char *buf, size_t len)
+{
+    long days = strtol(cfg->lifecycle.checkins ? cfg->lifecycle.checkins : "", NULL, 10);
+    snprintf(buf, len, "%d", days > 0 && days < 1000 ? (int)days : 14);
+    return buf;
+}
+
+/* lc_send in a given language (NULL: the reader's own). */
 static int
-lc_send(const struct config *cfg, struct store *st, const struct lc_member *to, const char *tmpl,
-        const struct template_var *vars, size_t nvars, const char *kind, const char *ref,
-        time_t now)
+lc_send_in(const struct config *cfg, struct store *st, const struct lc_member *to, const char *tmpl,
+           const struct template_var *vars, size_t nvars, const char *kind, const char *ref,
+           time_t now, const char *lang)
 {
     char err[512];
     struct outbox_mail om = {
+        .lang = lang,
         .to_addr = to->m.address,
         .to_name = to->m.name,
         .template_name = tmpl,
@@ -212,6 +208,50 @@ lc_send(const struct config *cfg, struct store *st, const struct lc_member *to, 
         log_ctx(LOG_LEVEL_ERROR, NULL, to->m.address, "cannot queue %s: %s", tmpl, err);
         return -1;
     }
+    return 0;
+}
+
+static int
+lc_send(const struct config *cfg, struct store *st, const struct lc_member *to, const char *tmpl,
+        const struct template_var *vars, size_t nvars, const char *kind, const char *ref,
+        time_t now)
+{
+    return lc_send_in(cfg, st, to, tmpl, vars, nvars, kind, ref, now, NULL);
+}
+
+/*
+ * The language of the one text both people of a pair receive: their own when
+ * they share it, else the first language the newcomer reads that the mentor
+ * reads too, else the community's.  *note is the language's own name when the
+ * text is in a language both read that is not both people's first (the mail
+ * then says so); NULL otherwise.  The
+ * same for both, whichever of them it is computed for.
+ */
+static int
+lc_shared_language(const struct config *cfg, struct store *st, const struct lc_member *mentee,
+                   const struct lc_member *mentor, char code[LANG_CODE_MAX], const char **note)
+{
+    char a[8][LANG_CODE_MAX], b[8][LANG_CODE_MAX];
+    int na = outbox_languages_read(cfg, st, mentee->m.address, a, 8);
+    int nb = outbox_languages_read(cfg, st, mentor->m.address, b, 8);
+
+    if (na < 0 || nb < 0)
+        return -1;
+    *note = NULL;
+    if (na > 0 && nb > 0 && strcmp(a[0], b[0]) == 0) {
+        memcpy(code, a[0], LANG_CODE_MAX);
+        return 0;
+    }
+    for (int i = 0; i < na; i++)
+        for (int k = 0; k < nb; k++)
+            if (strcmp(a[i], b[k]) == 0) {
+                const struct lang *l = lang_get(cfg->templates.dir, a[i]);
+                memcpy(code, a[i], LANG_CODE_MAX);
+                *note = l ? lang_native_name(l) : code;
+                return 0;
+            }
+    /* No language both are known to read: the community's, claiming nothing. */
+    snprintf(code, LANG_CODE_MAX, "%s", cfg->templates.language ? cfg->templates.language : "en");
     return 0;
 }
 
@@ -496,6 +536,18 @@ lc_circle_members(struct lc_run *r, int64_t circle, char **lines, int *count)
  * them.  It lists the pairs active when it goes out, so a late start or an
  * early DONE shows as it is.
  */
+/* A short phrase in the language to->m is written to (english when it has none). */
+static void
+lc_phrase_for(struct lc_run *r, const struct lc_member *to, const char *key, const char *english,
+              char *out, size_t len)
+{
+    char code[LANG_CODE_MAX];
+    const char *phrase = NULL;
+    if (outbox_language(r->cfg, r->st, to->m.address, NULL, NULL, code) == 0)
+        phrase = lang_phrase(lang_get(r->cfg->templates.dir, code), key);
+    snprintf(out, len, "%s", phrase ? phrase : english);
+}
+
 static int
 lc_circle_introduction(struct lc_run *r)
 {
@@ -507,13 +559,15 @@ lc_circle_introduction(struct lc_run *r)
     rc = lc_reachable(r, &x.to, 0, 0);
     if (rc == 0) {
         const struct lc_member *mentor = x.to_is_mentor ? &x.to : &x.partner;
-        char *members = NULL, weeks[16], end[64], count[16], topic[64];
+        char *members = NULL, weeks[16], end[64], count[16], topic[64], first_checkin[16];
         int n = 0;
         rc = lc_circle_members(r, x.p.circle, &members, &n);
         snprintf(weeks, sizeof(weeks), "%ld", (long)((x.p.ends - x.p.started) / WEEK));
         snprintf(count, sizeof(count), "%d", n);
         lc_date(x.p.ends, x.to.offset, end, sizeof(end));
         lc_circle_topic(x.p.reasons, topic, sizeof(topic));
+        if (topic[0] == '\0')
+            lc_phrase_for(r, &x.to, "shared_topic", "a shared topic", topic, sizeof(topic));
         struct template_var v[] = {
             {"is_mentor", x.to_is_mentor ? "yes" : NULL},
             {"is_newcomer", x.to_is_mentor ? NULL : "yes"},
@@ -521,10 +575,10 @@ lc_circle_introduction(struct lc_run *r)
             {"mentor_address", mentor->m.address},
             {"members", members},
             {"count", count},
-            {"topic", topic[0] ? topic : "a shared topic"},
+            {"topic", topic},
             {"weeks", weeks},
             {"ends", end},
-            {"checkins", r->cfg->lifecycle.checkins},
+            {"checkins", lc_first_checkin(r->cfg, first_checkin, sizeof(first_checkin))},
             {"ref", x.p.ref},
         };
         if (rc == 0)
@@ -552,10 +606,19 @@ lc_introduction(struct lc_run *r)
     if (rc == 0) {
         const struct lc_member *mentor = x.to_is_mentor ? &x.to : &x.partner;
         const struct lc_member *mentee = x.to_is_mentor ? &x.partner : &x.to;
+        const int together = strcmp(r->ev->arg, "separate") != 0;
+        char lang[LANG_CODE_MAX] = "";
+        const char *shared = NULL;
+        if (together && lc_shared_language(r->cfg, r->st, mentee, mentor, lang, &shared) != 0) {
+            lc_pair_ctx_free(&x);
+            return -1;
+        }
         char *reasons = lc_reason_lines(x.p.reasons);
-        char weeks[16], end[64];
+        char weeks[16], end[64], mentor_first[64], mentee_first[64], first_checkin[16];
         snprintf(weeks, sizeof(weeks), "%ld", (long)((x.p.ends - x.p.started) / WEEK));
         lc_date(x.p.ends, x.to.offset, end, sizeof(end));
+        lang_address_name(mentor->m.name, mentor_first, sizeof(mentor_first));
+        lang_address_name(mentee->m.name, mentee_first, sizeof(mentee_first));
         /* An introduction is the one mail that carries both addresses, to both people. */
         struct template_var v[] = {
             {"is_mentor", x.to_is_mentor ? "yes" : NULL},
@@ -564,19 +627,21 @@ lc_introduction(struct lc_run *r)
             {"mentor_address", mentor->m.address},
             {"newcomer_name", mentee->m.name ? mentee->m.name : mentee->m.address},
             {"newcomer_address", mentee->m.address},
+            {"mentor_first", mentor_first[0] ? mentor_first : mentor->m.address},
+            {"newcomer_first", mentee_first[0] ? mentee_first : mentee->m.address},
             {"partner_name", lc_name_or(&x.partner, x.partner.m.address)},
             {"partner_address", x.partner.m.address},
             {"partner_profile", x.partner.describe},
             {"reasons", reasons},
             {"weeks", weeks},
             {"ends", end},
-            {"checkins", r->cfg->lifecycle.checkins},
+            {"checkins", lc_first_checkin(r->cfg, first_checkin, sizeof(first_checkin))},
             {"ref", x.p.ref},
+            {"shared_language", shared},
         };
-        const char *tmpl =
-            strcmp(r->ev->arg, "separate") == 0 ? "introduction-one" : "introduction";
-        rc = lc_send(r->cfg, r->st, &x.to, tmpl, v, sizeof(v) / sizeof(v[0]), "scheduled", x.p.ref,
-                     r->now);
+        const char *tmpl = together ? "introduction" : "introduction-one";
+        rc = lc_send_in(r->cfg, r->st, &x.to, tmpl, v, sizeof(v) / sizeof(v[0]), "scheduled",
+                        x.p.ref, r->now, together ? lang : NULL);
         free(reasons);
         r->outcome = "sent";
     }
@@ -653,6 +718,17 @@ lc_checkin(struct lc_run *r)
 }
 
 /* What a mentor is reminded of about one mentee: "" when nothing. */
+/* "  - " and one phrase of the mentor's language, with the mentee's name and the check-in day. */
+static void
+lc_reminder_line(FILE *out, const struct lang *l, const char *key, const char *english,
+                 const char *name, const char *day)
+{
+    char *text = lang_phrase_fill(l, key, english, "name", name, "day", day, NULL);
+    if (text != NULL)
+        fprintf(out, "  - %s\n", text);
+    free(text);
+}
+
 static int
 lc_reminder_item(struct lc_run *r, const struct lc_member *mentor, const struct store_pair *p,
                  FILE *out, int *items)
@@ -672,7 +748,18 @@ lc_reminder_item(struct lc_run *r, const struct lc_member *mentor, const struct 
             lc_member_free(&mentee);
         return -1;
     }
-    const char *name = found == 1 ? lc_name_or(&mentee, "your mentee") : "your mentee";
+    char code[LANG_CODE_MAX];
+    if (outbox_language(r->cfg, r->st, mentor->m.address, NULL, NULL, code) != 0) {
+        store_feedback_free(fb, n);
+        if (found == 1)
+            lc_member_free(&mentee);
+        return -1;
+    }
+    /* The lines are the mentor's to read: in the mentor's language. */
+    const struct lang *l = lang_get(r->cfg->templates.dir, code);
+    const char *yours =
+        lang_phrase(l, "your_mentee") ? lang_phrase(l, "your_mentee") : "your mentee";
+    const char *name = found == 1 ? lc_name_or(&mentee, yours) : yours;
     int unanswered = had == 1 && !(gave == 1 && answered >= sent);
     int worry = 0;
     time_t since = mentor->m.last_reminder > p->started ? mentor->m.last_reminder : p->started;
@@ -681,11 +768,16 @@ lc_reminder_item(struct lc_run *r, const struct lc_member *mentor, const struct 
             (fb[i].met == 0 || (fb[i].rating > 0 && fb[i].rating <= 2)))
             worry = fb[i].met == 0 ? 1 : 2;
     if (unanswered)
-        fprintf(out, "  - %s: the day %s check-in is still waiting for your answer\n", name, day);
+        lc_reminder_line(out, l, "reminder_unanswered",
+                         "{name}: the day {day} check-in is still waiting for your answer", name,
+                         day);
     if (worry == 1)
-        fprintf(out, "  - %s: says you have not met yet; a short note to fix a time helps\n", name);
+        lc_reminder_line(out, l, "reminder_not_met",
+                         "{name}: says you have not met yet; a short note to fix a time helps",
+                         name, day);
     else if (worry == 2)
-        fprintf(out, "  - %s: it is not going so well; perhaps ask what would help\n", name);
+        lc_reminder_line(out, l, "reminder_low",
+                         "{name}: it is not going so well; perhaps ask what would help", name, day);
     *items += unanswered + (worry > 0);
     store_feedback_free(fb, n);
     if (found == 1)

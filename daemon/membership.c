@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <sys/random.h>
 
+#include "lang.h"
 #include "log.h"
 #include "outbox.h"
 #include "programme_int.h"
@@ -21,12 +22,27 @@
 
 /* ---- small helpers ---- */
 
+/*
+ * t as "YYYY-MM-DD" in the sender's time zone (their profile's, else UTC):
+ * the templates write it in the reader's language ({{until|date}}).
+ */
 static void
-membership_date(time_t t, char *buf, size_t len)
+membership_date(struct programme_ctx *c, time_t t, char *buf, size_t len)
 {
+    struct store_member mem;
     struct tm tm;
+    int ok = 0, offset = 0;
 
-    if (gmtime_r(&t, &tm) == NULL || strftime(buf, len, "%A %-d %B %Y", &tm) == 0)
+    if (store_member_get(c->st, c->m->from_addr, &mem) == 1) {
+        struct profile p;
+        if (profile_parse(mem.profile ? mem.profile : "", &p) == 0) {
+            offset = profile_utc_offset(&p, (long long)t, &ok);
+            profile_free(&p);
+        }
+        store_member_free(&mem);
+    }
+    time_t local = t + (ok ? (time_t)offset * 60 : 0);
+    if (gmtime_r(&local, &tm) == NULL || strftime(buf, len, "%Y-%m-%d", &tm) == 0)
         snprintf(buf, len, "later");
 }
 
@@ -43,6 +59,17 @@ membership_token(char out[COMMAND_TOKEN_LEN + 1])
         out[i] = alphabet[raw[i] % (sizeof(alphabet) - 1)];
     out[COMMAND_TOKEN_LEN] = '\0';
     return 0;
+}
+
+/*
+ * The name to store for a member: the one they gave first is kept, so the
+ * display name of a later From: header never silently replaces it (a
+ * "Name:" profile line is how a member changes it).  NULL keeps the stored one.
+ */
+static const char *
+membership_given_name(const struct store_member *mem, const char *from_name)
+{
+    return mem != NULL && mem->name != NULL && mem->name[0] ? NULL : from_name;
 }
 
 static const char *
@@ -220,7 +247,8 @@ membership_ask_confirmation(struct programme_ctx *c, const char *action)
 static int
 membership_already(struct programme_ctx *c, const struct store_member *mem)
 {
-    struct template_var v[] = {{"role", mem->role}};
+    struct template_var v[] = {{"role", mem->role},
+                               {"is_mentor", strcmp(mem->role, "mentor") == 0 ? "yes" : NULL}};
 
     snprintf(c->detail, c->detail_len, "already a %s", mem->role);
     if (c->profile.n_fields > 0) {
@@ -235,7 +263,7 @@ membership_already(struct programme_ctx *c, const struct store_member *mem)
     }
     if (programme_event(c, "already", mem->role) != 0)
         return -1;
-    return programme_reply(c, "already", v, 1, "reply", NULL);
+    return programme_reply(c, "already", v, 2, "reply", NULL);
 }
 
 int
@@ -256,9 +284,11 @@ programme_request(struct programme_ctx *c, const char *action)
     } else if (!found || strcmp(mem.state, "pending") == 0) {
         /* Remember who asked and what they told us; nothing is active until confirmed. */
         char *merged = membership_merged_profile(c, found ? mem.profile : NULL);
-        rc = merged ? store_member_upsert(c->st, c->m->from_addr, c->m->from_name,
-                                          membership_role(action), "pending", merged, c->now, NULL)
-                    : -1;
+        rc = merged
+                 ? store_member_upsert(c->st, c->m->from_addr,
+                                       membership_given_name(found ? &mem : NULL, c->m->from_name),
+                                       membership_role(action), "pending", merged, c->now, NULL)
+                 : -1;
         free(merged);
         if (rc == 0)
             rc = membership_ask_confirmation(c, action);
@@ -332,8 +362,10 @@ membership_welcome(struct programme_ctx *c, const struct store_token *t)
         return -1;
     merged = membership_merged_profile(c, found ? mem.profile : NULL);
     if (merged == NULL ||
-        store_member_upsert(c->st, c->m->from_addr, t->name ? t->name : c->m->from_name, role,
-                            "active", merged, c->now, NULL) != 0)
+        store_member_upsert(
+            c->st, c->m->from_addr,
+            membership_given_name(found ? &mem : NULL, t->name ? t->name : c->m->from_name), role,
+            "active", merged, c->now, NULL) != 0)
         goto out;
     struct profile p;
     if (profile_parse(merged, &p) != 0)
@@ -379,9 +411,15 @@ membership_leave(struct programme_ctx *c)
         .in_reply_to = c->m,
         .kind = "reply",
         .erase_after = 1,
+        .lang_seen = c->lang_seen[0] ? c->lang_seen : NULL,
     };
 
     struct store_member mem;
+    char code[LANG_CODE_MAX];
+    /* The goodbye is written in their language, which is erased with them. */
+    if (outbox_language(c->cfg, c->st, c->m->from_addr, om.lang_seen, c->m, code) != 0)
+        return -1;
+    om.lang = code;
     int found = store_member_get(c->st, c->m->from_addr, &mem);
     if (found < 0)
         return -1;
@@ -461,35 +499,72 @@ membership_first_name(struct store *st, int64_t id, char *buf, size_t len)
     store_member_free(&other);
 }
 
-/* "  with Ana, since Monday 5 January 2026, until ...\n" per open pairing (malloc'd, or NULL). */
+/* One phrase of the reader's language ("mentored by {name}") with its value, written to f. */
+static void
+membership_phrase(FILE *f, const struct lang *l, const char *key, const char *english,
+                  const char *value)
+{
+    char *text = lang_phrase_fill(l, key, english, "name", value, "date", value, NULL);
+    if (text != NULL)
+        fputs(text, f);
+    free(text);
+}
+
+/* A date ("YYYY-MM-DD" in the member's zone) in the reader's language. */
+static void
+membership_long_date(struct programme_ctx *c, const struct lang *l, time_t t, char *out, size_t len)
+{
+    char iso[32];
+    membership_date(c, t, iso, sizeof(iso));
+    lang_format_date(l, iso, out, len);
+}
+
+/* "  mentored by Ana, since Monday 5 January 2026, until ...\n" per open pairing (malloc'd, or
+ * NULL). */
 static char *
 membership_pairings(struct programme_ctx *c, int64_t me)
 {
     struct store_pair *v = NULL;
     size_t n = 0;
-    char *buf = NULL;
+    char *buf = NULL, code[LANG_CODE_MAX];
     size_t len = 0;
     FILE *f;
 
-    if (store_pair_list(c->st, me, NULL, &v, &n) != 0)
+    if (outbox_language(c->cfg, c->st, c->m->from_addr, c->lang_seen, c->m, code) != 0 ||
+        store_pair_list(c->st, me, NULL, &v, &n) != 0)
         return NULL;
+    const struct lang *l = lang_get(c->cfg->templates.dir, code);
     if ((f = open_memstream(&buf, &len)) == NULL) {
         store_pairs_free(v, n);
         return NULL;
     }
     for (size_t i = 0; i < n; i++) {
         const struct store_pair *p = &v[i];
-        char name[64], since[64], until[64];
+        char name[64], since[128], until[128];
         int proposed = strcmp(p->state, "proposed") == 0;
         if (!proposed && strcmp(p->state, "active") != 0)
             continue;
         membership_first_name(c->st, p->mentor == me ? p->newcomer : p->mentor, name, sizeof(name));
-        membership_date(proposed ? p->created : p->started, since, sizeof(since));
-        membership_date(p->ends, until, sizeof(until));
-        fprintf(f, "  %s %s, %s %s", p->mentor == me ? "mentoring" : "mentored by",
-                name[0] ? name : "your partner", proposed ? "proposed on" : "since", since);
-        if (p->ends > 0 && !proposed)
-            fprintf(f, ", until %s", until);
+        if (name[0] == '\0')
+            snprintf(name, sizeof(name), "%s",
+                     lang_phrase(l, "your_partner") ? lang_phrase(l, "your_partner")
+                                                    : "your partner");
+        membership_long_date(c, l, proposed ? p->created : p->started, since, sizeof(since));
+        membership_long_date(c, l, p->ends, until, sizeof(until));
+        fputs("  ", f);
+        if (p->mentor == me)
+            membership_phrase(f, l, "mentoring", "mentoring {name}", name);
+        else
+            membership_phrase(f, l, "mentored_by", "mentored by {name}", name);
+        fputs(", ", f);
+        if (proposed)
+            membership_phrase(f, l, "proposed_on", "proposed on {date}", since);
+        else
+            membership_phrase(f, l, "since", "since {date}", since);
+        if (p->ends > 0 && !proposed) {
+            fputs(", ", f);
+            membership_phrase(f, l, "until", "until {date}", until);
+        }
         fputc('\n', f);
     }
     store_pairs_free(v, n);
@@ -524,12 +599,13 @@ programme_status(struct programme_ctx *c)
     rc = membership_echo(&p, &e);
     profile_free(&p);
     if (mem.pause_until > 0)
-        membership_date(mem.pause_until, until, sizeof(until));
+        membership_date(c, mem.pause_until, until, sizeof(until));
     char *pairings = membership_pairings(c, mem.id);
     char waiting[64] = "";
     if (mem.waiting_since > 0 && pairings == NULL)
-        membership_date(mem.waiting_since, waiting, sizeof(waiting));
+        membership_date(c, mem.waiting_since, waiting, sizeof(waiting));
     struct template_var v[] = {{"role", mem.role},
+                               {"is_mentor", strcmp(mem.role, "mentor") == 0 ? "yes" : NULL},
                                {"state", mem.state},
                                {"paused", strcmp(mem.state, "paused") == 0 ? "yes" : NULL},
                                {"pending", strcmp(mem.state, "pending") == 0 ? "yes" : NULL},
@@ -539,7 +615,7 @@ programme_status(struct programme_ctx *c)
                                {"waiting_since", waiting[0] ? waiting : NULL}};
     snprintf(c->detail, c->detail_len, "status sent");
     if (rc == 0)
-        rc = programme_reply(c, "status", v, 8, "reply", NULL);
+        rc = programme_reply(c, "status", v, sizeof(v) / sizeof(v[0]), "reply", NULL);
     free(pairings);
     membership_echo_free(&e);
     store_member_free(&mem);
@@ -573,7 +649,7 @@ programme_pause(struct programme_ctx *c, int weeks)
     store_member_free(&mem);
     time_t end = weeks > 0 ? c->now + (time_t)weeks * WEEK : 0;
     if (end)
-        membership_date(end, until, sizeof(until));
+        membership_date(c, end, until, sizeof(until));
     snprintf(n, sizeof(n), "%d", weeks);
     if (store_member_set_state(c->st, c->m->from_addr, "paused", end, c->now) < 0 ||
         programme_event(c, "pause", n) != 0)

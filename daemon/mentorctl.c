@@ -169,7 +169,7 @@ static const struct mentorctl_cmd mentorctl_cmds[] = {
     {"stats", "stats", "counts of members, pairs, mail and feedback", ctl_cmd_stats, NULL},
     {"digest", "digest --preview [--html] [last]",
      "print the managers' digest (the period so far, or the last one sent)", ctl_cmd_digest, NULL},
-    {"render", "render TEMPLATE [--var NAME=VALUE] [--unset NAME]",
+    {"render", "render [LANG/]TEMPLATE [--var NAME=VALUE] [--unset NAME]",
      "a template with sample values for its documented variables", ctl_cmd_render, NULL},
     {"check-config", "check-config", "print the effective configuration and check it",
      ctl_cmd_check_config, NULL},

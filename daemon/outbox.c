@@ -8,20 +8,193 @@
 #include <string.h>
 
 #include "compose.h"
+#include "lang.h"
 #include "log.h"
 #include "outbox.h"
+#include "profile.h"
+
+/* The mail for the community's managers: written in [templates] managers_language. */
+static const char *const manager_templates[] = {"digest", "manager-alert", "manager-confirm",
+                                                "manager-done", "undeliverable"};
+
+static int
+outbox_for_managers(const char *template_name)
+{
+    for (size_t i = 0; i < sizeof(manager_templates) / sizeof(manager_templates[0]); i++)
+        if (strcmp(manager_templates[i], template_name) == 0)
+            return 1;
+    return 0;
+}
+
+/*
+ * The community's language, and the managers' ([templates]).  A language
+ * without texts there (one only recognised, or a typing error) would leave
+ * mail without a text: English, which ships complete, stands in.
+ */
+static const char *
+outbox_default_language(const struct config *cfg)
+{
+    const char *l = cfg->templates.language;
+    return l != NULL && lang_has_templates(cfg->templates.dir, l) ? l : "en";
+}
+
+static const char *
+outbox_managers_language(const struct config *cfg)
+{
+    const char *l = cfg->templates.managers_language;
+    return l != NULL && lang_has_templates(cfg->templates.dir, l) ? l
+                                                                  : outbox_default_language(cfg);
+}
+
+/* Take code (a code or a language's name) when it names a language with templates. */
+static int
+outbox_try(const struct config *cfg, const char *code, char out[LANG_CODE_MAX])
+{
+    char c[LANG_CODE_MAX];
+    if (code == NULL || code[0] == '\0' || lang_from_name(cfg->templates.dir, code, c) != 0 ||
+        !lang_has_templates(cfg->templates.dir, c))
+        return 0;
+    memcpy(out, c, LANG_CODE_MAX);
+    return 1;
+}
+
+/* The first language of a Content-Language header ("es-ES, en") with templates. */
+static int
+outbox_try_header(const struct config *cfg, const struct mail *m, char out[LANG_CODE_MAX])
+{
+    const char *v = m ? mail_header(m, "Content-Language") : NULL;
+    char one[LANG_CODE_MAX];
+    while (v != NULL && *v) {
+        v += strspn(v, " \t,");
+        size_t n = strcspn(v, " \t,;");
+        if (n > 0 && n < sizeof(one)) {
+            memcpy(one, v, n);
+            one[n] = '\0';
+            if (outbox_try(cfg, one, out))
+                return 1;
+        }
+        v += n;
+        v += strcspn(v, ",");
+    }
+    return 0;
+}
+
+/* The member's profile: the languages they listed and the name they gave. */
+static int
+outbox_profile(const struct store_member *mem, struct profile *p)
+{
+    return profile_parse(mem->profile ? mem->profile : "", p);
+}
+
+int
+outbox_language(const struct config *cfg, struct store *st, const char *address, const char *seen,
+                const struct mail *in_reply_to, char code[LANG_CODE_MAX])
+{
+    struct store_member mem;
+    int found = address ? store_member_get(st, address, &mem) : 0;
+    int done = 0;
+
+    if (found < 0)
+        return -1;
+    if (found) {
+        struct profile p;
+        done = outbox_try(cfg, mem.language, code);
+        if (!done && outbox_profile(&mem, &p) == 0) {
+            for (size_t i = 0; !done && i < p.n_languages; i++)
+                done = outbox_try(cfg, p.languages[i], code);
+            profile_free(&p);
+        }
+    }
+    if (!done)
+        done = outbox_try(cfg, seen, code);
+    if (!done && found)
+        done = outbox_try(cfg, mem.language_seen, code);
+    if (!done)
+        done = outbox_try_header(cfg, in_reply_to, code);
+    if (!done)
+        snprintf(code, LANG_CODE_MAX, "%s", outbox_default_language(cfg));
+    if (found)
+        store_member_free(&mem);
+    return 0;
+}
+
+static int
+outbox_add_code(char (*codes)[LANG_CODE_MAX], int n, int max, const char *code)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(codes[i], code) == 0)
+            return n;
+    if (n < max)
+        snprintf(codes[n++], LANG_CODE_MAX, "%s", code);
+    return n;
+}
+
+int
+outbox_languages_read(const struct config *cfg, struct store *st, const char *address,
+                      char (*codes)[LANG_CODE_MAX], int max)
+{
+    char first[LANG_CODE_MAX], c[LANG_CODE_MAX];
+    struct store_member mem;
+    int n = 0;
+
+    if (max <= 0 || outbox_language(cfg, st, address, NULL, NULL, first) != 0)
+        return -1;
+    n = outbox_add_code(codes, n, max, first);
+    int found = store_member_get(st, address, &mem);
+    if (found < 0)
+        return -1;
+    if (found) {
+        struct profile p;
+        if (outbox_profile(&mem, &p) == 0) {
+            for (size_t i = 0; i < p.n_languages; i++)
+                if (outbox_try(cfg, p.languages[i], c))
+                    n = outbox_add_code(codes, n, max, c);
+            profile_free(&p);
+        }
+        store_member_free(&mem);
+    }
+    return n;
+}
+
+/*
+ * The name to greet a member by: the name they gave in their profile, else
+ * the one they gave when they joined, else the display name of the mail;
+ * its first part, as people address each other.
+ */
+static int
+outbox_greeting(struct store *st, const struct outbox_mail *om, char *out, size_t len)
+{
+    struct store_member mem;
+    int found = store_member_get(st, om->to_addr, &mem);
+    if (found < 0)
+        return -1;
+    const char *name = om->to_name;
+    struct profile p = {0};
+    int have_profile = found && outbox_profile(&mem, &p) == 0;
+    if (have_profile && p.name != NULL && p.name[0])
+        name = p.name;
+    else if (found && mem.name != NULL && mem.name[0])
+        name = mem.name;
+    lang_address_name(name, out, len);
+    if (have_profile)
+        profile_free(&p);
+    if (found)
+        store_member_free(&mem);
+    return 0;
+}
 
 /* community_*, to_name and the caller's variables, in one array. */
 #define OUTBOX_MAX_VARS 64
 
 static size_t
-outbox_vars(const struct config *cfg, const struct outbox_mail *om, struct template_var *vars)
+outbox_vars(const struct config *cfg, const struct outbox_mail *om, const char *greeting,
+            struct template_var *vars)
 {
     size_t n = 0;
 
     vars[n++] = (struct template_var){"community_name", cfg->community.name};
     vars[n++] = (struct template_var){"community_address", cfg->community.address};
-    vars[n++] = (struct template_var){"to_name", om->to_name};
+    vars[n++] = (struct template_var){"to_name", greeting[0] ? greeting : NULL};
     vars[n++] = (struct template_var){"to_address", om->to_addr};
     for (size_t i = 0; i < om->nvars && n < OUTBOX_MAX_VARS; i++)
         vars[n++] = om->vars[i];
@@ -47,13 +220,33 @@ outbox_queue(const struct config *cfg, struct store *st, const struct outbox_mai
              char *err, size_t errlen)
 {
     struct template_var vars[OUTBOX_MAX_VARS];
-    size_t nvars = outbox_vars(cfg, om, vars);
     char *subject = NULL, *body = NULL, *headers = NULL, *text = NULL, *msgid = NULL;
-    char *unsub = NULL;
+    char *unsub = NULL, greeting[128], code[LANG_CODE_MAX], path[8192];
     int rc = -1;
 
-    if (template_render(cfg->templates.dir, om->template_name, vars, nvars, &subject, &body, err,
-                        errlen) != 0)
+    if (om->lang != NULL && om->lang[0])
+        snprintf(code, sizeof(code), "%s", om->lang);
+    else if (outbox_for_managers(om->template_name))
+        snprintf(code, sizeof(code), "%s", outbox_managers_language(cfg));
+    else if (outbox_language(cfg, st, om->to_addr, om->lang_seen, om->in_reply_to, code) != 0) {
+        snprintf(err, errlen, "choosing the language for %s: %s", om->to_addr, store_errmsg(st));
+        return -1;
+    }
+    if (outbox_greeting(st, om, greeting, sizeof(greeting)) != 0) {
+        snprintf(err, errlen, "looking up %s: %s", om->to_addr, store_errmsg(st));
+        return -1;
+    }
+    if (lang_template_path(cfg->templates.dir, code, outbox_default_language(cfg), path,
+                           sizeof(path)) != 0) {
+        snprintf(err, errlen, "template path too long");
+        return -1;
+    }
+    /* A language that lacks this one text: it comes in the community's language. */
+    if (!lang_has_template(cfg->templates.dir, code, om->template_name))
+        snprintf(code, sizeof(code), "%s", outbox_default_language(cfg));
+    size_t nvars = outbox_vars(cfg, om, greeting, vars);
+    if (template_render_lang(path, om->template_name, lang_get(cfg->templates.dir, code), vars,
+                             nvars, &subject, &body, err, errlen) != 0)
         goto out;
     if ((unsub = outbox_unsubscribe_uri(cfg)) == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -74,6 +267,7 @@ outbox_queue(const struct config *cfg, struct store *st, const struct outbox_mai
         .list_id = cfg->community.list_id,
         .list_unsubscribe = unsub,
         .msgid_domain = config_domain(cfg),
+        .content_language = code,
         .date = now,
     };
     if (compose_message(&msg, &headers, &text, &msgid, err, errlen) != 0)

@@ -484,7 +484,10 @@ out:
     return rc;
 }
 
-/* "about 3 weeks" from the recent rate of new pairs; NULL when there is no rate to go by. */
+/*
+ * The expected wait in weeks ("3"; the template words it in the reader's
+ * language) from the recent rate of new pairs; "" when there is no rate to go by.
+ */
 static int
 pairing_expected_wait(struct pairing_round *r, size_t position, char *buf, size_t len)
 {
@@ -497,10 +500,7 @@ pairing_expected_wait(struct pairing_round *r, size_t position, char *buf, size_
         return 0;
     /* recent pairs per window of 4 weeks: position / (recent / 4) weeks, rounded up. */
     size_t weeks = (position * 4 + (size_t)recent - 1) / (size_t)recent;
-    if (weeks <= 1)
-        snprintf(buf, len, "about a week");
-    else
-        snprintf(buf, len, "about %zu weeks", weeks);
+    snprintf(buf, len, "%zu", weeks > 0 ? weeks : 1);
     return 0;
 }
 

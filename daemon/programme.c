@@ -39,6 +39,7 @@ programme_reply(struct programme_ctx *c, const char *template_name, const struct
         .in_reply_to = c->m,
         .kind = kind,
         .ref = ref,
+        .lang_seen = c->lang_seen[0] ? c->lang_seen : NULL,
     };
 
     if (outbox_queue(c->cfg, c->st, &om, c->now, err, sizeof(err)) != 0) {
@@ -363,6 +364,67 @@ programme_too_large(struct programme_ctx *c, size_t raw_len)
     return programme_reply(c, "too-large", v, 2, "reply", NULL);
 }
 
+/*
+ * The language of what the person wrote (their own words first, then with
+ * the subject, which in a reply may be ours), and any language they asked
+ * to be written to in.
+ */
+static void
+programme_read_language(struct programme_ctx *c)
+{
+    const char *dirs = c->cfg->templates.dir;
+    char *both = NULL;
+
+    if (asprintf(&both, "%s\n%s", c->m->subject ? c->m->subject : "", c->text) < 0)
+        both = NULL;
+    if (lang_requested(dirs, both ? both : c->text, c->lang_asked) != 0)
+        c->lang_asked[0] = '\0';
+    /* A "Language:" line chooses too: the first language listed that has texts. */
+    for (size_t i = 0; !c->lang_asked[0] && i < c->profile.n_languages; i++)
+        if (lang_from_name(dirs, c->profile.languages[i], c->lang_asked) != 0 ||
+            !lang_has_templates(dirs, c->lang_asked))
+            c->lang_asked[0] = '\0';
+    if (c->lang_asked[0])
+        snprintf(c->lang_seen, sizeof(c->lang_seen), "%s", c->lang_asked);
+    else if (lang_detect(dirs, c->text, c->lang_seen) != 0 &&
+             (both == NULL || lang_detect(dirs, both, c->lang_seen) != 0))
+        c->lang_seen[0] = '\0';
+    free(both);
+}
+
+/* "Please write to me in Spanish" and nothing else: say so, in Spanish. */
+static int
+programme_language(struct programme_ctx *c)
+{
+    const struct lang *l = lang_get(c->cfg->templates.dir, c->lang_asked);
+    int member = store_member_set_language(c->st, c->m->from_addr, c->lang_asked, NULL);
+    struct template_var v[] = {
+        {"language", l ? lang_native_name(l) : c->lang_asked},
+        {"is_member", member > 0 ? "yes" : NULL},
+        {"no_texts", lang_has_templates(c->cfg->templates.dir, c->lang_asked) ? NULL : "yes"}};
+
+    if (member < 0)
+        return -1;
+    snprintf(c->detail, c->detail_len, "asked to be written to in %s", c->lang_asked);
+    if (programme_event(c, "language", c->lang_asked) != 0)
+        return -1;
+    return programme_reply(c, "language", v, 3, "reply", NULL);
+}
+
+/* Remember the language the member asked for, and the one they wrote in. */
+static int
+programme_note_language(struct programme_ctx *c)
+{
+    if (!c->lang_asked[0] && !c->lang_seen[0])
+        return 0;
+    if (store_member_set_language(c->st, c->m->from_addr, c->lang_asked[0] ? c->lang_asked : NULL,
+                                  c->lang_seen[0] ? c->lang_seen : NULL) < 0) {
+        snprintf(c->detail, c->detail_len, "recording the language: %s", store_errmsg(c->st));
+        return -1;
+    }
+    return 0;
+}
+
 /* Act on the reading: ask when unsure, else the command it settled on. */
 static int
 programme_act(struct programme_ctx *c, const struct reading *r)
@@ -405,7 +467,17 @@ programme_person(struct programme_ctx *c, const struct reading *r, struct progra
     }
     log_ctx(LOG_LEVEL_INFO, c->m->message_id, c->m->from_addr, "reading: %s (%d%%): %s",
             reading_intent_name(r), r->confidence, r->n_why ? r->why[r->n_why - 1] : "");
-    int rc = programme_act(c, r);
+    programme_read_language(c);
+    /* Before the answer, so it is already written in the language chosen now. */
+    int rc = programme_note_language(c);
+    if (rc == 0)
+        rc = c->lang_asked[0] && c->profile.n_fields == 0 &&
+                     (r->intent == INTENT_NONE || r->intent == INTENT_HELP ||
+                      r->intent == INTENT_QUESTION)
+                 ? programme_language(c)
+                 : programme_act(c, r);
+    if (rc == 0)
+        rc = programme_note_language(c);
     res->checkpoint = c->erase_checkpoint;
     res->anonymous = c->erase_checkpoint;
     return rc;

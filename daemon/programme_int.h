@@ -11,6 +11,7 @@
 
 #include "command.h"
 #include "config.h"
+#include "lang.h"
 #include "mail.h"
 #include "profile.h"
 #include "reading.h"
@@ -30,7 +31,9 @@ struct programme_ctx {
     char ref[64];           /* conversation this mail answers, "" when none */
     char *detail;           /* for the processed-message record */
     size_t detail_len;
-    int erase_checkpoint; /* a member was erased: checkpoint after commit */
+    int erase_checkpoint;           /* a member was erased: checkpoint after commit */
+    char lang_seen[LANG_CODE_MAX];  /* the language the mail is written in, "" unknown */
+    char lang_asked[LANG_CODE_MAX]; /* "please write to me in ...": the language, or "" */
 };
 
 /* Queue a reply to the sender from template_name; kind/ref tag it for threading. */

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lang.h"
 #include "log.h"
 #include "outbox.h"
 #include "template.h"
@@ -36,6 +37,7 @@ const char *const setup_templates[] = {
     "introduction-one",
     "invite-mentor",
     "join",
+    "language",
     "manager-alert",
     "manager-confirm",
     "manager-done",
@@ -89,7 +91,7 @@ setup_folder(const char *what, const char *dir, int writable, char *err, size_t 
     return 0;
 }
 
-/* Every folder of the search path "A:B" readable, every template found and rendered once. */
+/* Every folder of the search path "A:B" readable (the texts are checked per language below). */
 static int
 setup_check_templates(const char *path, FILE *report, char *err, size_t errlen)
 {
@@ -109,11 +111,38 @@ setup_check_templates(const char *path, FILE *report, char *err, size_t errlen)
             break;
         p += n + 1;
     }
-    for (size_t i = 0; i < setup_ntemplates; i++)
-        if (template_check(path, setup_templates[i], err, errlen) != 0)
-            return -1;
     if (report != NULL)
-        fprintf(report, "templates: %zu found in %s, each rendered once\n", setup_ntemplates, path);
+        fprintf(report, "templates: %s readable\n", path);
+    return 0;
+}
+
+/*
+ * The texts in the community's language and in the managers': each must be
+ * found (in that language, or in the community's as its fallback) and
+ * render, or a member's mail would wait on an operator's mistake.
+ */
+static int
+setup_check_languages(const struct config *cfg, FILE *report, char *err, size_t errlen)
+{
+    const char *lang = cfg->templates.language ? cfg->templates.language : "en";
+    const char *codes[] = {lang, cfg->templates.managers_language};
+    char path[PATH_MAX * 4];
+
+    for (size_t i = 0; i < 2; i++) {
+        if (codes[i] == NULL || (i == 1 && strcmp(codes[0], codes[1]) == 0))
+            continue;
+        if (lang_template_path(cfg->templates.dir, codes[i], lang, path,
+                               sizeof(path)) != 0) {
+            snprintf(err, errlen, "templates folder path too long");
+            return -1;
+        }
+        for (size_t t = 0; t < setup_ntemplates; t++)
+            if (template_check(path, setup_templates[t], err, errlen) != 0)
+                return -1;
+        if (report != NULL)
+            fprintf(report, "templates (%s): %zu found, each rendered once\n", codes[i],
+                    setup_ntemplates);
+    }
     return 0;
 }
 
@@ -147,7 +176,8 @@ int
 setup_check(const struct config *cfg, FILE *report, char *err, size_t errlen)
 {
     if (setup_check_store(cfg->store.path, report, err, errlen) != 0 ||
-        setup_check_templates(cfg->templates.dir, report, err, errlen) != 0)
+        setup_check_templates(cfg->templates.dir, report, err, errlen) != 0 ||
+        setup_check_languages(cfg, report, err, errlen) != 0)
         return -1;
     return 0;
 }

@@ -181,6 +181,13 @@ static const char *const migrations[] = {
     " session INTEGER NOT NULL,"
     " deaths INTEGER NOT NULL DEFAULT 0,"
     " PRIMARY KEY (mailbox, uidvalidity, uid)) WITHOUT ROWID;",
+
+    /*
+     * 6: the language a member asked for ("write to me in Spanish", a
+     * "Language:" line) and the one their own mails were last written in.
+     */
+    "ALTER TABLE members ADD COLUMN language TEXT;"
+    "ALTER TABLE members ADD COLUMN language_seen TEXT;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
@@ -850,7 +857,7 @@ store_message_count(struct store *st, const char *outcome)
 #define MEMBER_COLUMNS                                                                             \
     "id, address, name, role, state, profile, created, updated, bounce_score, last_bounce,"        \
     " undeliverable, away_until, pause_until, waiting_since, last_break, unanswered,"              \
-    " last_reminder"
+    " last_reminder, language, language_seen"
 
 static int
 member_fill(sqlite3_stmt *stmt, struct store_member *m)
@@ -870,7 +877,9 @@ member_fill(sqlite3_stmt *stmt, struct store_member *m)
     m->last_reminder = (time_t)sqlite3_column_int64(stmt, 16);
     if (store_i_col_str(stmt, 1, &m->address) != 0 || store_i_col_str(stmt, 2, &m->name) != 0 ||
         store_i_col_str(stmt, 3, &m->role) != 0 || store_i_col_str(stmt, 4, &m->state) != 0 ||
-        store_i_col_str(stmt, 5, &m->profile) != 0) {
+        store_i_col_str(stmt, 5, &m->profile) != 0 ||
+        store_i_col_str(stmt, 17, &m->language) != 0 ||
+        store_i_col_str(stmt, 18, &m->language_seen) != 0) {
         store_member_free(m);
         return -1;
     }
@@ -940,6 +949,8 @@ store_member_free(struct store_member *m)
     free(m->role);
     free(m->state);
     free(m->profile);
+    free(m->language);
+    free(m->language_seen);
     memset(m, 0, sizeof *m);
 }
 
@@ -1567,6 +1578,17 @@ store_member_set_waiting(struct store *st, const char *address, time_t since)
     int rc = store_i_run(st, "recording when a newcomer started waiting",
                          "UPDATE members SET waiting_since = nullif(?2, 0) WHERE address = ?1",
                          "si", address, (int64_t)since);
+    return rc < 0 ? -1 : rc;
+}
+
+int
+store_member_set_language(struct store *st, const char *address, const char *chosen,
+                          const char *seen)
+{
+    int rc = store_i_run(st, "recording a member's language",
+                         "UPDATE members SET language = coalesce(?2, language),"
+                         " language_seen = coalesce(?3, language_seen) WHERE address = ?1",
+                         "sss", address, chosen, seen);
     return rc < 0 ? -1 : rc;
 }
 

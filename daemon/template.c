@@ -9,6 +9,7 @@
  * wrote that happens to contain "{{x}}" is inserted literally.
  */
 #include "buf.h"
+#include "lang.h"
 #include "template.h"
 
 #include <ctype.h>
@@ -30,6 +31,7 @@ struct section {
 
 struct render {
     const char *path;
+    const struct lang *lang; /* plural rule and dates; NULL: English rules, dates as given */
     const struct template_var *vars;
     size_t nvars;
     const char *any; /* template_check: the value of every variable, set or not */
@@ -43,9 +45,13 @@ struct render {
 
 enum tag_kind { TAG_VAR, TAG_OPEN, TAG_INVERT, TAG_CLOSE };
 
+#define MAX_FORMS 4
+
 struct tag {
     enum tag_kind kind;
     char name[64];
+    char forms[MAX_FORMS][64]; /* {{n|day|days}}: the words after the name; {{d|date}} */
+    int nforms;
     size_t len; /* bytes of source the tag occupies, braces included */
 };
 
@@ -99,6 +105,17 @@ parse_tag(struct render *r, int line, const char *s, const char *end, struct tag
     size_t n = (size_t)(p - name);
     while (p < end && *p == ' ')
         p++;
+    t->nforms = 0;
+    while (p < end && *p == '|' && t->kind == TAG_VAR) {
+        const char *f = ++p;
+        while (p < end && *p != '|' && *p != '}')
+            p++;
+        size_t fl = (size_t)(p - f);
+        if (t->nforms == MAX_FORMS || fl == 0 || fl >= sizeof(t->forms[0]))
+            return fail(r, line, "bad form in tag", NULL);
+        memcpy(t->forms[t->nforms], f, fl);
+        t->forms[t->nforms++][fl] = '\0';
+    }
     if (end - p < 2 || p[0] != '}' || p[1] != '}')
         return fail(r, line, "unterminated or malformed tag", NULL);
     if (n == 0 || n >= sizeof(t->name))
@@ -137,6 +154,30 @@ close_section(struct render *r, int line, const struct tag *t)
     return 0;
 }
 
+/*
+ * {{d|date}}: a "YYYY-MM-DD[ HH:MM]" value in the language's own words;
+ * {{n|day|days}}: the number and the form the language's plural rule takes.
+ */
+static int
+apply_forms(struct render *r, int line, const struct tag *t, const char *v)
+{
+    if (t->nforms == 1 && strcmp(t->forms[0], "date") == 0) {
+        char date[256];
+        lang_format_date(r->lang, v, date, sizeof(date)); /* not a date: the value as given */
+        return buf_str(&r->out, date) != 0 ? fail(r, line, "out of memory", NULL) : 0;
+    }
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (end == v || *end != '\0')
+        return fail(r, line, "not a number for a plural form:", t->name);
+    int k = lang_plural(r->lang, n);
+    if (k >= t->nforms)
+        k = t->nforms - 1;
+    if (buf_printf(&r->out, "%s %s", v, t->forms[k]) != 0)
+        return fail(r, line, "out of memory", NULL);
+    return 0;
+}
+
 static int
 apply_tag(struct render *r, int line, const struct tag *t)
 {
@@ -154,6 +195,9 @@ apply_tag(struct render *r, int line, const struct tag *t)
     const char *v = lookup(r, t->name);
     if (v == NULL)
         return fail(r, line, "unset variable", t->name);
+    if (t->nforms > 0)
+        /* A check renders every variable with one value: a plural form needs a number. */
+        return apply_forms(r, line, t, r->any != NULL ? "1" : v);
     if (buf_add(&r->out, v, strlen(v)) != 0)
         return fail(r, line, "out of memory", NULL);
     return 0;
@@ -354,10 +398,11 @@ template_find(const char *dir, const char *name, char *path, size_t len)
     }
 }
 
+/* Render name in lang (may be NULL); any, when set, is the value of every variable (a check). */
 static int
-template_render_any(const char *dir, const char *name, const struct template_var *vars,
-                    size_t nvars, const char *any, char **subject, char **body, char *err,
-                    size_t errlen)
+template_render_full(const char *dir, const char *name, const struct lang *lang,
+                     const struct template_var *vars, size_t nvars, const char *any,
+                     char **subject, char **body, char *err, size_t errlen)
 {
     *subject = NULL;
     *body = NULL;
@@ -377,6 +422,7 @@ template_render_any(const char *dir, const char *name, const struct template_var
         return -1;
     struct render r = {
         .path = path,
+        .lang = lang,
         .vars = vars,
         .nvars = nvars,
         .any = any,
@@ -397,17 +443,25 @@ template_render_any(const char *dir, const char *name, const struct template_var
 }
 
 int
+template_render_lang(const char *dir, const char *name, const struct lang *lang,
+                     const struct template_var *vars, size_t nvars, char **subject, char **body,
+                     char *err, size_t errlen)
+{
+    return template_render_full(dir, name, lang, vars, nvars, NULL, subject, body, err, errlen);
+}
+
+int
 template_render(const char *dir, const char *name, const struct template_var *vars, size_t nvars,
                 char **subject, char **body, char *err, size_t errlen)
 {
-    return template_render_any(dir, name, vars, nvars, NULL, subject, body, err, errlen);
+    return template_render_full(dir, name, NULL, vars, nvars, NULL, subject, body, err, errlen);
 }
 
 int
 template_check(const char *dir, const char *name, char *err, size_t errlen)
 {
     char *subject = NULL, *body = NULL;
-    int rc = template_render_any(dir, name, NULL, 0, "x", &subject, &body, err, errlen);
+    int rc = template_render_full(dir, name, NULL, NULL, 0, "x", &subject, &body, err, errlen);
 
     free(subject);
     free(body);

@@ -33,6 +33,7 @@ struct compose_msg {
     const char *list_id;          /* e.g. "<mentors.example.org>", may be NULL */
     const char *list_unsubscribe; /* mailto: URI without <>, may be NULL */
     const char *msgid_domain;     /* right-hand side of the new Message-ID */
+    const char *content_language; /* RFC 3282 language tag of the text ("es"), may be NULL */
     time_t date;
 };
 

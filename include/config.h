@@ -152,6 +152,8 @@ struct config_store {
 
 struct config_templates {
     char *dir; /* template search path "A:B"; default: the installed templates (paths.h) */
+    char *language;          /* the community's language ("en", "es", ...) */
+    char *managers_language; /* manager mail and the digest; default: language */
 };
 
 struct config_log {

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "lang.h"
 #include "mail.h"
 #include "store.h"
 #include "template.h"
@@ -27,6 +28,8 @@ struct outbox_mail {
     const char *ref;  /* conversation token, put in the outbox for threading; may be NULL */
     int erase_after;  /* blank the stored copy once sent (mail to a member who left) */
     const char *html; /* an HTML alternative of the rendered text (UTF-8), or NULL */
+    const char *lang; /* write in this language (a code), or NULL to choose (outbox_language) */
+    const char *lang_seen; /* the language of the mail answered, as detected, or NULL */
 };
 
 /*
@@ -44,5 +47,24 @@ int outbox_queue(const struct config *cfg, struct store *st, const struct outbox
  */
 int outbox_notice_managers(const struct config *cfg, struct store *st, const char *subject,
                            const char *body, time_t now, char *err, size_t errlen);
+
+/*
+ * The language to write to address in, as a code with templates: the one
+ * the member asked for, else the first language of their profile that has
+ * templates, else seen (the language of the mail being answered, may be
+ * NULL), else the one of their last mail, else the Content-Language of
+ * in_reply_to (may be NULL), else the community's.  code gets it; 0, or -1
+ * on a store error.
+ */
+int outbox_language(const struct config *cfg, struct store *st, const char *address,
+                    const char *seen, const struct mail *in_reply_to, char code[LANG_CODE_MAX]);
+
+/*
+ * The languages a member reads, best first: the one outbox_language gives,
+ * then the rest of their profile's, each once and with templates.  Returns
+ * how many (at most max), or -1 on a store error.
+ */
+int outbox_languages_read(const struct config *cfg, struct store *st, const char *address,
+                          char (*codes)[LANG_CODE_MAX], int max);
 
 #endif

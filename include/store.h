@@ -19,7 +19,7 @@
 #include <time.h>
 
 /* The schema version this build writes; see the migrations in store.c. */
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 struct store;
 
@@ -190,6 +190,8 @@ struct store_member {
     time_t last_break;    /* a mentor's last pause ended then; 0 never */
     int unanswered;       /* check-ins and proposals left unanswered in a row */
     time_t last_reminder; /* when the last batched reminder went to this mentor */
+    char *language;       /* the language they asked for ("es"), NULL when they did not */
+    char *language_seen;  /* the language of their own last mail, NULL when unknown */
 };
 
 int store_member_get(struct store *st, const char *address, struct store_member *out);
@@ -296,6 +298,12 @@ int store_member_bounce(struct store *st, const char *address, double add, time_
 int store_member_set_away(struct store *st, const char *address, time_t until);
 /* A newcomer starts waiting for a mentor at since (0: not waiting); 1 when found. */
 int store_member_set_waiting(struct store *st, const char *address, time_t since);
+/*
+ * A member's chosen language and the one seen in their mail; NULL keeps the
+ * stored value.  1 when the member exists, 0 when not, -1 on error.
+ */
+int store_member_set_language(struct store *st, const char *address, const char *chosen,
+                              const char *seen);
 
 /* Set state ("active", "paused", ...) and pause_until (0: none); 1 when the member exists. */
 int store_member_set_state(struct store *st, const char *address, const char *state,

@@ -7,11 +7,16 @@
  * error (a template must never go out with a hole in it).  {{#name}}...{{/name}}
  * keeps its content only when name is set and non-empty; {{^name}}...{{/name}}
  * only when it is not.  Lines starting with "##" are comments.
+ * {{n|day|days}} writes the number n and the form of the word that the
+ * language's plural rule takes for it ("1 day", "3 days"); {{d|date}} writes
+ * a "YYYY-MM-DD" or "YYYY-MM-DD HH:MM" value in the language's own words.
  */
 #ifndef MENTORD_TEMPLATE_H
 #define MENTORD_TEMPLATE_H
 
 #include <stddef.h>
+
+struct lang;
 
 struct template_var {
     const char *name;
@@ -31,5 +36,10 @@ int template_render(const char *dir, const char *name, const struct template_var
  * the file is found, readable and well-formed: 0, or -1 with err set.
  */
 int template_check(const char *dir, const char *name, char *err, size_t errlen);
+
+/* The same in a language: its plural rule and its way of writing dates (lang may be NULL). */
+int template_render_lang(const char *dir, const char *name, const struct lang *lang,
+                         const struct template_var *vars, size_t nvars, char **subject, char **body,
+                         char *err, size_t errlen);
 
 #endif

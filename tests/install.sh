@@ -18,7 +18,7 @@ check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
 make -s install BUILD="$BUILD" DESTDIR="$D" PREFIX=/opt/mt >"$D.log" 2>&1
 rc=$?
 check "install exits 0" '[ $rc -eq 0 ]'
-for f in opt/mt/sbin/mentord opt/mt/bin/mentorctl opt/mt/share/mentord/templates/join.txt \
+for f in opt/mt/sbin/mentord opt/mt/bin/mentorctl opt/mt/share/mentord/templates/en/join.txt opt/mt/share/mentord/templates/es/join.txt \
          opt/mt/share/man/man8/mentord.8 opt/mt/share/man/man1/mentorctl.1 \
          opt/mt/share/man/man5/mentord.ini.5 \
          etc/mentord/mentord.ini lib/systemd/system/mentord.service; do

@@ -1,8 +1,11 @@
 /*
- * Deliverability: every template in templates/, rendered with realistic data
- * (non-ASCII names, long profile text) and composed by mentord's own composer,
+ * Deliverability: every template in every shipped language (templates/LANG/),
+ * rendered with realistic data (non-ASCII names, long profile text, dates and
+ * counts written the language's way) and composed by mentord's own composer,
  * must parse without a defect under a strict RFC 5322/2045/2047 parser, carry
  * the headers mail providers look for, and score at most 0.0 in SpamAssassin.
+ * Every language ships every template of the English set, using the same
+ * variables (a translation that drops or invents one fails here).
  *
  * The C side renders and composes (the code that really runs); the checks
  * live in tests/deliver/ (check.py with Python's email package, spamcheck.pl
@@ -26,10 +29,12 @@
 #include <unistd.h>
 
 #include "compose.h"
+#include "lang.h"
 #include "template.h"
 #include "testutil.h"
 
 #define DELIVER_TEMPLATES MENTORD_SRCDIR "/templates"
+#define DELIVER_REFERENCE "en" /* the set every language must match */
 #define DELIVER_MAX_VARS 48
 #define DELIVER_NAME_LEN 64
 
@@ -52,7 +57,7 @@ static const struct {
     const char *name;
     const char *value;
 } deliver_values[] = {
-    {"to_name", "Dániel Ørsted-Ñúñez"},
+    {"to_name", "Dániel"}, /* the outbox greets by the first part of the name given */
     {"community_name", COMMUNITY_NAME},
     {"community_address", COMMUNITY_ADDR},
     {"to_address", MEMBER_ADDR},
@@ -73,7 +78,31 @@ static const struct {
     {"what", "rematch"},
     {"capacity", "3"},
     {"not_mentor", "yes"},
-    {"until", "14 July 2025"},
+    {"until", "2025-07-14"},
+    {"ends", "2026-03-01"},
+    {"waiting_since", "2025-12-01"},
+    {"weeks", "12"},
+    {"day", "14"},
+    {"count", "4"},
+    {"checkins", "3"},
+    {"position", "2"},
+    {"wait", "3"},
+    {"language", "español"},
+    {"shared_language", "English"},
+    {"mentor_name", "Ágnes Kovács"},
+    {"mentor_first", "Ágnes"},
+    {"newcomer_name", "Dániel Ørsted-Ñúñez"},
+    {"newcomer_first", "Dániel"},
+    {"partner_name", "Ágnes"},
+    {"topic", "documentation"},
+    {"mentor_address", "agnes.kovacs@example.test"},
+    {"newcomer_address", MEMBER_ADDR},
+    {"partner_address", "agnes.kovacs@example.test"},
+    {"reasons", "  - you both listed Rust and technical writing\n  - your time zones overlap "
+                "by 7 hours"},
+    {"pairings", "  mentoring Ana, since Monday 5 January 2026, until Monday 6 April 2026"},
+    {"members", "  - Ana Lima <ana@example.test>\n  - Jörg Weiß <joerg@example.test>"},
+    {"rating", "4"},
     {"state", "active"},
     {"paused", "yes"},
     {"pending", NULL},
@@ -222,22 +251,29 @@ write_eml(const char *dir, const char *file, const char *headers, const char *bo
     return fclose(f) == 0 && ok ? 0 : -1;
 }
 
-/* Render name with vars and compose it, as a reply or as a new message. */
+/* Render LANG/name with vars and compose it, as a reply or as a new message. */
 static void
-compose_one(struct deliver_state *s, const char *name, const struct template_var *vars,
-            size_t nvars, int reply)
+compose_one(struct deliver_state *s, const char *lang, const char *name,
+            const struct template_var *vars, size_t nvars, int reply)
 {
     char err[512] = "", *subject = NULL, *body = NULL, *headers = NULL, *text = NULL, *msgid = NULL;
+    char tdir[512];
 
-    if (template_render(DELIVER_TEMPLATES, name, vars, nvars, &subject, &body, err, sizeof(err)) !=
-        0)
-        fail_msg("template %s does not render: %s", name, err);
+    snprintf(tdir, sizeof(tdir), "%s/%s", DELIVER_TEMPLATES, lang);
+    const struct lang *l = lang_get(DELIVER_TEMPLATES, lang);
+    if (l == NULL)
+        fail_msg("templates/%s has no usable language.data", lang);
+    if (template_render_lang(tdir, name, l, vars, nvars, &subject, &body, err, sizeof(err)) != 0)
+        fail_msg("template %s/%s does not render: %s", lang, name, err);
+    /* No placeholder or date form may reach a reader. */
+    if (strstr(body, "{{") != NULL || strstr(body, "{weekday}") != NULL)
+        fail_msg("template %s/%s leaves a placeholder in its text", lang, name);
     /* Managers' notices go to a manager, everything else to the member. */
     int notice = strcmp(name, "undeliverable") == 0;
     struct compose_msg msg = {
         .from_name = COMMUNITY_NAME,
         .from_addr = COMMUNITY_ADDR,
-        .to_name = notice ? "Ágnes Kovács" : value_for("to_name"),
+        .to_name = notice ? "Ágnes Kovács" : "Dániel Ørsted-Ñúñez",
         .to_addr = notice ? "boss@example.test" : MEMBER_ADDR,
         .subject = subject,
         .body = body,
@@ -250,12 +286,12 @@ compose_one(struct deliver_state *s, const char *name, const struct template_var
         .date = time(NULL),
     };
     if (compose_message(&msg, &headers, &text, &msgid, err, sizeof(err)) != 0)
-        fail_msg("template %s does not compose: %s", name, err);
+        fail_msg("template %s/%s does not compose: %s", lang, name, err);
     char file[256];
-    snprintf(file, sizeof(file), "%s-%s.eml", reply ? "reply" : "new", name);
+    snprintf(file, sizeof(file), "%s-%s-%s.eml", reply ? "reply" : "new", lang, name);
     assert_int_equal(write_eml(s->dir, file, headers, text), 0);
     /* The subject as rendered, so check.py can verify the RFC 2047 round trip. */
-    snprintf(file, sizeof(file), "%s-%s.subject", reply ? "reply" : "new", name);
+    snprintf(file, sizeof(file), "%s-%s-%s.subject", reply ? "reply" : "new", lang, name);
     assert_int_equal(tu_write_file(s->dir, file, subject), 0);
     s->count++;
     free(subject);
@@ -265,30 +301,78 @@ compose_one(struct deliver_state *s, const char *name, const struct template_var
     free(msgid);
 }
 
-static void
-render_template(struct deliver_state *s, const char *name)
+/* The variables used by templates/LANG/name.txt; NULL text when the file is missing. */
+static char *
+template_text(const char *lang, const char *name)
 {
     char path[512];
-    snprintf(path, sizeof(path), "%s/%s.txt", DELIVER_TEMPLATES, name);
-    char *text = read_all(path);
-    assert_non_null(text);
+    snprintf(path, sizeof(path), "%s/%s/%s.txt", DELIVER_TEMPLATES, lang, name);
+    return read_all(path);
+}
 
-    struct deliver_vars doc = {.n = 0}, used = {.n = 0};
+static void
+same_vars(const char *lang, const char *name, const struct deliver_vars *ref,
+          const struct deliver_vars *used)
+{
+    for (size_t i = 0; i < ref->n; i++)
+        if (!vars_has(used, ref->names[i]))
+            fail_msg("templates/%s/%s.txt does not use {{%s}}, which the English text uses", lang,
+                     name, ref->names[i]);
+    for (size_t i = 0; i < used->n; i++)
+        if (!vars_has(ref, used->names[i]))
+            fail_msg("templates/%s/%s.txt uses {{%s}}, which the English text does not", lang, name,
+                     used->names[i]);
+}
+
+static void
+render_template(struct deliver_state *s, const char *lang, const char *name)
+{
+    char *text = template_text(lang, name);
+    if (text == NULL)
+        fail_msg("templates/%s/%s.txt is missing (every language ships every text)", lang, name);
+    char *ref_text = template_text(DELIVER_REFERENCE, name);
+    assert_non_null(ref_text);
+
+    struct deliver_vars doc = {.n = 0}, used = {.n = 0}, ref = {.n = 0};
     documented_vars(text, &doc);
     used_vars(text, &used);
+    used_vars(ref_text, &ref);
     /* A template whose comment does not list what it uses misleads whoever calls it. */
     for (size_t i = 0; i < used.n; i++)
         if (!vars_has(&doc, used.names[i]))
-            fail_msg("templates/%s.txt uses {{%s}} but its ## comment does not document it", name,
-                     used.names[i]);
+            fail_msg("templates/%s/%s.txt uses {{%s}} but its ## comment does not document it",
+                     lang, name, used.names[i]);
+    same_vars(lang, name, &ref, &used);
 
     struct template_var vars[DELIVER_MAX_VARS];
     for (size_t i = 0; i < doc.n; i++)
         vars[i] = (struct template_var){doc.names[i], value_for(doc.names[i])};
     /* As an answer (threaded) and as mail that starts a conversation (scheduled, notices). */
-    compose_one(s, name, vars, doc.n, 1);
-    compose_one(s, name, vars, doc.n, 0);
+    compose_one(s, lang, name, vars, doc.n, 1);
+    compose_one(s, lang, name, vars, doc.n, 0);
     free(text);
+    free(ref_text);
+}
+
+/* The template names (without .txt) of one language folder. */
+static size_t
+template_names(const char *lang, char (*names)[DELIVER_NAME_LEN], size_t max)
+{
+    char dir[512];
+    size_t n = 0;
+    snprintf(dir, sizeof(dir), "%s/%s", DELIVER_TEMPLATES, lang);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        size_t len = strlen(e->d_name);
+        if (len <= 4 || strcmp(e->d_name + len - 4, ".txt") != 0)
+            continue;
+        assert_true(len - 4 < DELIVER_NAME_LEN && n < max);
+        memcpy(names[n], e->d_name, len - 4);
+        names[n++][len - 4] = '\0';
+    }
+    closedir(d);
+    return n;
 }
 
 static int
@@ -327,22 +411,35 @@ static void
 test_every_template_renders_and_composes(void **state)
 {
     struct deliver_state *s = *state;
+    static char ref[128][DELIVER_NAME_LEN], names[128][DELIVER_NAME_LEN];
+    size_t nref = template_names(DELIVER_REFERENCE, ref, 128), languages = 0;
+    /* The project ships well over a dozen templates; none may be skipped. */
+    assert_true(nref >= 15);
+
     DIR *d = opendir(DELIVER_TEMPLATES);
     assert_non_null(d);
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        size_t len = strlen(e->d_name);
-        if (len <= 4 || strcmp(e->d_name + len - 4, ".txt") != 0)
-            continue;
-        char name[DELIVER_NAME_LEN];
-        assert_true(len - 4 < sizeof(name));
-        memcpy(name, e->d_name, len - 4);
-        name[len - 4] = '\0';
-        render_template(s, name);
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        char help[512];
+        snprintf(help, sizeof(help), "%s/%s/help.txt", DELIVER_TEMPLATES, e->d_name);
+        if (e->d_name[0] == '.' || access(help, R_OK) != 0)
+            continue; /* a language with data only (recognised, not written) */
+        languages++;
+        for (size_t i = 0; i < nref; i++)
+            render_template(s, e->d_name, ref[i]);
+        /* ... and nothing the English set lacks (a text nobody would send). */
+        size_t n = template_names(e->d_name, names, 128);
+        for (size_t i = 0; i < n; i++) {
+            int known = 0;
+            for (size_t k = 0; k < nref && !known; k++)
+                known = strcmp(names[i], ref[k]) == 0;
+            if (!known)
+                fail_msg("templates/%s/%s.txt has no English counterpart", e->d_name, names[i]);
+        }
     }
     closedir(d);
-    /* The project ships well over a dozen templates; none may be skipped. */
-    assert_true(s->count >= 2 * 15);
+    /* English, Spanish, German, French and Portuguese at least. */
+    assert_true(languages >= 5);
+    assert_true(s->count == (int)(2 * nref * languages));
 }
 
 /* Run a checker script on the folder; its exit status is the verdict. */

@@ -175,7 +175,7 @@ test_search_path_override(void **state)
     snprintf(own, sizeof(own), "%s/own", f->dir);
     assert_int_equal(mkdir(own, 0755), 0);
     assert_int_equal(tu_write_file(own, "help.txt", "Subject: Our own help\n\nAsk Ana.\n"), 0);
-    snprintf(path, sizeof(path), "%s:%s", own, MENTORD_SRCDIR "/templates");
+    snprintf(path, sizeof(path), "%s:%s", own, MENTORD_SRCDIR "/templates/en");
     struct template_var v[] = {{"community_name", "C"},
                                {"community_address", "c@x.org"},
                                {"to_name", NULL},
@@ -236,9 +236,9 @@ test_crlf_template_and_shipped_templates(void **state)
                                 {"not_understood", "1"},
                                 {"commands", commands}};
     char *s = NULL, *b = NULL;
-    assert_int_equal(
-        template_render(MENTORD_SRCDIR "/templates", "help", hv, 5, &s, &b, f->err, sizeof(f->err)),
-        0);
+    assert_int_equal(template_render(MENTORD_SRCDIR "/templates/en", "help", hv, 5, &s, &b, f->err,
+                                     sizeof(f->err)),
+                     0);
     assert_string_equal(s, "How Example mentoring works");
     assert_true(strncmp(b, "Hello Ana,\n\nWe read your message", 32) == 0);
     assert_null(strstr(b, "{{"));

@@ -444,7 +444,9 @@ class E2E(unittest.TestCase):
                 headers={"From": "Ánna Müller <ann@example.test>"})
         self.once()
         r = self.one_reply("ann")
-        self.assertIn("Please confirm", str(r["Subject"]))
+        # "Grüße aus Köln": she writes German, so the answer is German (and 8-bit safe).
+        self.assertIn("Bitte bestätige", str(r["Subject"]))
+        self.assertEqual(str(r["Content-Language"]).strip(), "de")
         for line in header_block(r.raw):
             self.assertTrue(all(b < 128 for b in line), "8-bit header line: %r" % line)
         self.assertEqual(parseaddr(str(r["To"]))[1], "ann@example.test")
@@ -578,7 +580,7 @@ class E2E(unittest.TestCase):
         # once, and once the template is back everything is answered.
         tdir = os.path.join(self.tmp, "templates")
         shutil.copytree(os.path.join(mb.REPO, "templates"), tdir)
-        os.rename(os.path.join(tdir, "confirm-join.txt"), os.path.join(self.tmp, "saved.txt"))
+        os.rename(os.path.join(tdir, "en", "confirm-join.txt"), os.path.join(self.tmp, "saved.txt"))
         mb.write_config(self.config, templates__dir=tdir, imap__max_attempts="3")
         mb.send("ann", "mentors", "join", "Hi")
         mb.send("cat", "mentors", "help", "")
@@ -628,6 +630,132 @@ class E2E(unittest.TestCase):
         self.assertEqual(mb.count("mentors"), 0)
 
     # ---- the shared corpus of real mail ----
+
+    # ---- languages ----
+
+    def _lang_once(self):
+        # Mid-morning everywhere the cast lives: scheduled mail is never held for the night.
+        self.once(env={"MENTORD_NOW": "2026-03-02T10:00:00Z"})
+
+    def _reply_to(self, user, request, body):
+        headers = {"In-Reply-To": str(request["Message-ID"]),
+                   "References": str(request["Message-ID"]),
+                   "Content-Type": None}
+        msg = mb.make_message(user, "mentors", "Re: " + str(request["Subject"]), body, headers)
+        mb.send(user, "mentors", raw=msg.as_bytes())
+
+    def _next_mail(self, user, before):
+        msgs = mb.wait_for(user, before + 1)
+        return msgs[before]
+
+    def _spanish_html_join(self, user):
+        # Gmail in Spanish, HTML only: no text/plain part at all.
+        raw = ("From: =?UTF-8?Q?Mar=C3=ADa_Jos=C3=A9_Garc=C3=ADa?= <%s>\r\n"
+               "To: %s\r\nSubject: unirme\r\nMessage-ID: <es-join@mail.example.test>\r\n"
+               "Date: Mon, 02 Mar 2026 09:58:00 +0000\r\nMIME-Version: 1.0\r\n"
+               "Content-Type: text/html; charset=\"UTF-8\"\r\n"
+               "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+               "<div dir=3D\"ltr\"><div>Hola, me gustar=C3=ADa unirme al programa de "
+               "mentor=C3=ADa. Busco a alguien que me ayude con Python.</div>"
+               "<div>Skills: python</div><div>Languages: Spanish, English</div>"
+               "</div>\r\n") % (mb.addr(user), mb.addr("mentors"))
+        mb.send(user, "mentors", raw=raw)
+
+    def test_spanish_html_only_join_is_answered_in_spanish(self):
+        self._spanish_html_join("ann")
+        self._lang_once()
+        r = self.one_reply("ann")
+        self.assertEqual(str(r["Content-Language"]).strip(), "es")
+        self.assertIn("Confirma tu solicitud de mentoría", str(r["Subject"]))
+        body = mb.body_text(r)
+        self.assertEqual(body.splitlines()[0], "Hola María:")
+        self.assertIn("basta con que respondas a este mensaje", body)
+        self.assertIn("dentro de 3 días", body)
+        self._reply_to("ann", r, "Sí, fui yo. ¡Gracias!")
+        self._lang_once()
+        welcome = self._next_mail("ann", 1)
+        self.assertEqual(str(welcome["Content-Language"]).strip(), "es")
+        self.assertIn("Te damos la bienvenida", str(welcome["Subject"]))
+        self.assertIn("Gracias por confirmar", mb.body_text(welcome))
+        self.assertEqual(self.state("ann"), "active")
+
+    def test_german_volunteer_to_introduction_in_a_shared_language(self):
+        mb.write_config(self.config, matching__mentor_accepts="no",
+                        lifecycle__introduction="together")
+        self._spanish_html_join("ann")
+        mb.send("dan", "mentors", "Mentor",
+                "Hallo, ich möchte gern als Mentor mitmachen und anderen bei Python helfen.\n"
+                "Skills: python\nLanguages: Deutsch, Englisch\n",
+                headers={"From": "Jürgen Weiß <%s>" % mb.addr("dan")})
+        self._lang_once()
+        confirm_de = self.one_reply("dan")
+        self.assertEqual(str(confirm_de["Content-Language"]).strip(), "de")
+        self.assertIn("Bitte bestätige dein Angebot", str(confirm_de["Subject"]))
+        self.assertEqual(mb.body_text(confirm_de).splitlines()[0], "Hallo Jürgen,")
+        confirm_es = self.one_reply("ann")
+        self._reply_to("dan", confirm_de, "Ja, das war ich.")
+        self._reply_to("ann", confirm_es, "Sí, fui yo.")
+        self._lang_once()
+        welcome = self._next_mail("dan", 1)
+        self.assertEqual(str(welcome["Content-Language"]).strip(), "de")
+        self.assertIn("Danke, dass du bei Example Community andere begleiten möchtest",
+                      str(welcome["Subject"]))
+        self.assertEqual((self.role("dan"), self.state("dan")), ("mentor", "active"))
+        self.assertEqual((self.role("ann"), self.state("ann")), ("newcomer", "active"))
+        # The matching round pairs them; the introduction follows in a later pass.
+        intro = {}
+        for _ in range(4):
+            self._lang_once()
+            for user in ("ann", "dan"):
+                for m in mb.mailbox(user):
+                    if "meet" in str(m["Subject"]):
+                        intro[user] = m
+            if len(intro) == 2:
+                break
+        self.assertEqual(sorted(intro), ["ann", "dan"], "no introduction to both")
+        # Until the introduction everything dan got was German.
+        for m in mb.mailbox("dan"):
+            if m is not intro["dan"] and "meet" not in str(m["Subject"]):
+                self.assertEqual(str(m["Content-Language"]).strip(), "de", str(m["Subject"]))
+        for user in ("ann", "dan"):
+            m = intro[user]
+            self.assertEqual(str(m["Content-Language"]).strip(), "en", user)
+            body = mb.body_text(m)
+            self.assertIn("We are writing in English, the language you both read.", body)
+            self.assertIn("Hello María and Jürgen,", body)
+            self.assertIn("María, write to Jürgen", body)
+
+    def test_separate_introductions_each_in_their_own_language(self):
+        mb.write_config(self.config, matching__mentor_accepts="no",
+                        lifecycle__introduction="separate")
+        self._spanish_html_join("ann")
+        mb.send("dan", "mentors", "Mentor",
+                "Hallo, ich möchte gern als Mentor mitmachen und anderen bei Python helfen.\n"
+                "Skills: python\nLanguages: Deutsch, Englisch\n",
+                headers={"From": "Jürgen Weiß <%s>" % mb.addr("dan")})
+        self._lang_once()
+        self._reply_to("dan", self.one_reply("dan"), "Ja, das war ich.")
+        self._reply_to("ann", self.one_reply("ann"), "Sí, fui yo.")
+        self._lang_once()
+        intro = {}
+        for _ in range(4):
+            self._lang_once()
+            for user, words in (("ann", "te presentamos"), ("dan", "Lerne")):
+                for m in mb.mailbox(user):
+                    if words in str(m["Subject"]):
+                        intro[user] = m
+            if len(intro) == 2:
+                break
+        self.assertEqual(sorted(intro), ["ann", "dan"], "no introduction to each")
+        self.assertEqual(str(intro["dan"]["Content-Language"]).strip(), "de")
+        self.assertIn("Lerne María kennen", str(intro["dan"]["Subject"]))
+        self.assertIn("danke, dass du María José García <", mb.body_text(intro["dan"]))
+        self.assertEqual(str(intro["ann"]["Content-Language"]).strip(), "es")
+        self.assertIn("te presentamos a Jürgen", str(intro["ann"]["Subject"]))
+        # Everything each of them got was in their own language.
+        for user, lang in (("ann", "es"), ("dan", "de")):
+            for m in mb.mailbox(user):
+                self.assertEqual(str(m["Content-Language"]).strip(), lang, str(m["Subject"]))
 
     def _corpus_files(self):
         for folder in ("bounces", "autoreplies", "mime", "replies"):
