@@ -104,7 +104,17 @@ struct pairing_round {
     time_t now;
     struct store_candidate *cand; /* ascending id */
     size_t n_cand;
-    struct profile *profiles; /* one per candidate */
+    /*
+     * Memory: a round holds every waiting newcomer and every mentor at once,
+     * so a profile is parsed once into the matcher's view (interned strings,
+     * every person's lists back to back) and then freed; the few profiles
+     * mail needs (proposals) are parsed again from the text on first use.
+     */
+    struct profile **profiles; /* pairing_profile; NULL until then */
+    char **strs;               /* interned tags, languages, goals, zone names */
+    size_t str_room, n_strs;
+    const char **lists; /* every person's tags, languages, goals, back to back */
+    size_t n_lists, list_room;
     struct match_person *people;
     struct match_weights w;
     char *syn_text; /* storage of the synonym pairs */
@@ -122,7 +132,7 @@ struct pairing_round {
 /*
  * One time-zone lookup per zone and round: profile_utc_offset reads the
  * zone's file (tzset), which at 100,000 members was a tenth of the round.
- * Keys point into the round's profiles.
+ * Keys are interned (pairing_intern).
  */
 struct pairing_zone {
     const char *name;
@@ -132,9 +142,15 @@ struct pairing_zone {
 static void
 pairing_round_free(struct pairing_round *r)
 {
-    for (size_t i = 0; r->profiles && i < r->n_cand; i++)
-        profile_free(&r->profiles[i]);
+    for (size_t i = 0; r->profiles && i < r->n_cand; i++) {
+        profile_free(r->profiles[i]);
+        free(r->profiles[i]);
+    }
     free(r->profiles);
+    for (size_t i = 0; i < r->str_room; i++)
+        free(r->strs[i]);
+    free(r->strs);
+    free(r->lists);
     free(r->people);
     store_candidates_free(r->cand, r->n_cand);
     free(r->syn_text);
@@ -210,13 +226,90 @@ pairing_weights(const struct config_matching *m, struct match_weights *w)
         w->scan_limit = m->scan_limit;
 }
 
+static uint64_t
+pairing_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static size_t
+pairing_str_slot(char *const *strs, size_t room, const char *s)
+{
+    size_t i = (size_t)pairing_hash(s) & (room - 1);
+    while (strs[i] != NULL && strcmp(strs[i], s) != 0)
+        i = (i + 1) & (room - 1);
+    return i;
+}
+
+/* The round's one copy of s (tags repeat across thousands of members); NULL when out of memory. */
+static const char *
+pairing_intern(struct pairing_round *r, const char *s)
+{
+    if ((r->n_strs + 1) * 2 > r->str_room) {
+        size_t room = r->str_room ? r->str_room * 2 : 256;
+        char **grown = calloc(room, sizeof(*grown));
+        if (grown == NULL)
+            return NULL;
+        for (size_t i = 0; i < r->str_room; i++)
+            if (r->strs[i] != NULL)
+                grown[pairing_str_slot(grown, room, r->strs[i])] = r->strs[i];
+        free(r->strs);
+        r->strs = grown;
+        r->str_room = room;
+    }
+    size_t i = pairing_str_slot(r->strs, r->str_room, s);
+    if (r->strs[i] == NULL) {
+        if ((r->strs[i] = strdup(s)) == NULL)
+            return NULL;
+        r->n_strs++;
+    }
+    return r->strs[i];
+}
+
+/* Append interned copies of items to the round's lists. */
+static int
+pairing_list_add(struct pairing_round *r, char *const *items, size_t n)
+{
+    if (r->n_lists + n > r->list_room) {
+        size_t room = r->list_room ? r->list_room : 1024;
+        while (room < r->n_lists + n)
+            room *= 2;
+        const char **grown = realloc(r->lists, room * sizeof(*grown));
+        if (grown == NULL)
+            return -1;
+        r->lists = grown;
+        r->list_room = room;
+    }
+    for (size_t k = 0; k < n; k++)
+        if ((r->lists[r->n_lists++] = pairing_intern(r, items[k])) == NULL)
+            return -1;
+    return 0;
+}
+
+/* Candidate i's profile, parsed again from its text on first use; NULL when out of memory. */
+static struct profile *
+pairing_profile(struct pairing_round *r, size_t i)
+{
+    if (r->profiles[i] == NULL) {
+        struct profile *p = calloc(1, sizeof(*p));
+        if (p == NULL)
+            return NULL;
+        if (profile_parse(r->cand[i].profile ? r->cand[i].profile : "", p) != 0) {
+            free(p);
+            return NULL;
+        }
+        r->profiles[i] = p;
+    }
+    return r->profiles[i];
+}
+
 static size_t
 pairing_zone_slot(const struct pairing_round *r, const char *name)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (const char *c = name; *c; c++)
-        h = (h ^ (unsigned char)*c) * 1099511628211ULL;
-    size_t i = (size_t)h & (r->zone_room - 1);
+    size_t i = (size_t)pairing_hash(name) & (r->zone_room - 1);
     while (r->zones[i].name != NULL && strcmp(r->zones[i].name, name) != 0)
         i = (i + 1) & (r->zone_room - 1);
     return i;
@@ -243,7 +336,8 @@ pairing_utc_offset(struct pairing_round *r, const struct profile *p, int *ok)
     }
     struct pairing_zone *z = &r->zones[pairing_zone_slot(r, p->timezone)];
     if (z->name == NULL) {
-        z->name = p->timezone;
+        if ((z->name = pairing_intern(r, p->timezone)) == NULL)
+            return profile_utc_offset(p, (long long)r->now, ok);
         z->offset = profile_utc_offset(p, (long long)r->now, &z->ok);
         r->n_zones++;
     }
@@ -251,11 +345,15 @@ pairing_utc_offset(struct pairing_round *r, const struct profile *p, int *ok)
     return z->offset;
 }
 
-static void
-pairing_person(struct pairing_round *r, size_t i)
+/*
+ * Candidate i as the matcher sees it, from its parsed profile p; its lists
+ * go to the round's lists from *start on (pairing_load points them there
+ * once every list is in).
+ */
+static int
+pairing_person(struct pairing_round *r, size_t i, const struct profile *p, size_t *start)
 {
     const struct store_candidate *c = &r->cand[i];
-    const struct profile *p = &r->profiles[i];
     struct match_person *mp = &r->people[i];
     int ok = 0;
 
@@ -264,11 +362,13 @@ pairing_person(struct pairing_round *r, size_t i)
     /* A buddy (mode buddies) is matched like a mentor. */
     mp->role = strcmp(c->role, "mentor") == 0 || strcmp(c->role, "buddy") == 0 ? MATCH_MENTOR
                                                                                : MATCH_NEWCOMER;
-    mp->tags = (const char *const *)p->skills;
+    *start = r->n_lists;
+    if (pairing_list_add(r, p->skills, p->n_skills) != 0 ||
+        pairing_list_add(r, p->languages, p->n_languages) != 0 ||
+        pairing_list_add(r, p->goals, p->n_goals) != 0)
+        return -1;
     mp->n_tags = p->n_skills;
-    mp->languages = (const char *const *)p->languages;
     mp->n_languages = p->n_languages;
-    mp->goals = (const char *const *)p->goals;
     mp->n_goals = p->n_goals;
     /* An unknown zone reads as UTC: it only weakens the time-zone term. */
     mp->tz_offset_min = pairing_utc_offset(r, p, &ok);
@@ -278,6 +378,7 @@ pairing_person(struct pairing_round *r, size_t i)
     mp->low_feedback = c->low_feedback;
     mp->weeks_since_break = c->weeks_since_break;
     mp->waiting_since = c->waiting_since;
+    return 0;
 }
 
 static int
@@ -340,11 +441,28 @@ pairing_load(struct pairing_round *r)
     for (size_t i = 0; i < r->n_blocks; i++)
         r->blocks[i] = (struct match_block){blocks[i].a, blocks[i].b};
     free(blocks);
+    size_t *start = calloc(r->n_cand ? r->n_cand : 1, sizeof(*start));
+    if (start == NULL)
+        return -1;
     for (size_t i = 0; i < r->n_cand; i++) {
-        if (profile_parse(r->cand[i].profile ? r->cand[i].profile : "", &r->profiles[i]) != 0)
+        struct profile p;
+        memset(&p, 0, sizeof(p));
+        int rc = profile_parse(r->cand[i].profile ? r->cand[i].profile : "", &p);
+        if (rc == 0)
+            rc = pairing_person(r, i, &p, &start[i]);
+        profile_free(&p);
+        if (rc != 0) {
+            free(start);
             return -1;
-        pairing_person(r, i);
+        }
     }
+    for (size_t i = 0; i < r->n_cand; i++) { /* the lists are final now */
+        struct match_person *mp = &r->people[i];
+        mp->tags = r->lists + start[i];
+        mp->languages = mp->tags + mp->n_tags;
+        mp->goals = mp->languages + mp->n_languages;
+    }
+    free(start);
     if (pairing_synonyms(r->cfg->matching.synonyms, &r->syn_text, &r->syn, &r->n_syn) != 0)
         return -1;
     pairing_weights(&r->cfg->matching, &r->w);
@@ -402,7 +520,11 @@ static int
 pairing_send_proposal(struct pairing_round *r, size_t ni, size_t mi, const char *reasons,
                       const char *ref, time_t at)
 {
-    struct profile *p = &r->profiles[ni];
+    struct profile none, *p = pairing_profile(r, ni);
+    if (p == NULL) { /* out of memory: the proposal goes without the profile */
+        memset(&none, 0, sizeof(none));
+        p = &none;
+    }
     char *first = pairing_first_name(r->cand[ni].name ? r->cand[ni].name : p->name);
     char *saved_name = p->name, *profile, *lines = pairing_reason_lines(reasons);
     char days[16], err[512];
@@ -579,7 +701,11 @@ pairing_cohort_lines(struct pairing_round *r, const struct match_circle *mc)
         ptrdiff_t ni = pairing_index(r, mc->newcomers[k]);
         if (ni < 0)
             continue;
-        struct profile *p = &r->profiles[ni];
+        struct profile none, *p = pairing_profile(r, ni);
+        if (p == NULL) { /* out of memory: the newcomer is listed without the profile */
+            memset(&none, 0, sizeof(none));
+            p = &none;
+        }
         char *first = pairing_first_name(r->cand[ni].name ? r->cand[ni].name : p->name);
         char *saved = p->name, *desc;
         /* As in a one-to-one proposal: the first name is enough, the full name stays out. */

@@ -43,10 +43,13 @@
  *
  * Determinism: people are sorted by id before anything else, so the same set
  * of people gives the same pairs whatever their order in the input.  Among
- * equally good candidates, lower ids come first; the graph is built in id
- * order (newcomers ascending, each one's candidates best first), and among
- * equally good assignments the one mcf's network simplex reaches on that
- * graph is returned (mcf.h: a fixed arc order, first arc on ties).
+ * equally good candidates the order is a fixed hash of the pair's positions
+ * in id order (so newcomers who rank mentors alike do not all list the same
+ * ones), then lower ids; the graph is built in id order (newcomers
+ * ascending, each one's candidates best first, then the priced pairs in the
+ * order found), and among equally good assignments the one mcf's network
+ * simplex reaches on that graph is returned (mcf.h: a fixed arc order,
+ * first arc on ties).
  *
  * Candidates: when there are at most scan_limit mentors every mentor is scored
  * for every newcomer (so top_k is exact).  Above that, an inverted index
