@@ -1,11 +1,10 @@
 /*
  * inspect: how mentord reads a raw message, without side effects.
  *
- * The reading follows programme_handle_mail step by step (classify, bounce,
- * sender check, size cap, reply text, profile, [ref] tag, plus-address,
- * command) so that what is printed is what the daemon would decide; only the
- * steps that need the store (threading by Message-ID, open tokens, the reply
- * budget) are described instead of decided.
+ * The reading is the daemon's: reading_read (reading.h) for a sender it
+ * knows nothing of; this file only prints it, with the steps that need the
+ * store (threading by Message-ID, open tokens, the reply budget) described
+ * instead of decided.
  */
 #include <errno.h>
 #include <stdarg.h>
