@@ -331,7 +331,8 @@ reading_open(struct reading *r, const struct intent_scores *s, const struct read
         reading_why(r, "a stranger's profile lines without a request: kept, and the role asked");
         return;
     }
-    if (stranger && !s->question && s->score[INTENT_TAKE_PART] > 0) {
+    if (stranger && !s->question && s->score[INTENT_QUESTION] == 0 &&
+        s->score[INTENT_TAKE_PART] > 0) {
         r->intent = INTENT_UNCLEAR_ROLE;
         r->ask = READING_ASK_ROLE;
         r->confidence = 40;
