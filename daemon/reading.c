@@ -211,7 +211,7 @@ reading_role(const struct intent_scores *s, int *strength)
 static enum intent_kind
 reading_strongest(const struct intent_scores *s, int *best)
 {
-    static const enum intent_kind order[] = {INTENT_LEAVE, INTENT_PAUSE,  INTENT_RESUME,
+    static const enum intent_kind order[] = {INTENT_LEAVE,  INTENT_PAUSE, INTENT_RESUME,
                                              INTENT_STATUS, INTENT_DONE,  INTENT_REMATCH,
                                              INTENT_HELP};
     enum intent_kind k = INTENT_NONE;
@@ -319,8 +319,10 @@ reading_open(struct reading *r, const struct intent_scores *s, const struct read
         strcmp(r->rating_how, "a word that rates") != 0) {
         r->intent = INTENT_RATING;
         r->confidence = 70;
-        reading_why(r, "a rating (%d) sent as a new mail: it belongs to the sender's one open "
-                       "pair", r->rating);
+        reading_why(r,
+                    "a rating (%d) sent as a new mail: it belongs to the sender's one open "
+                    "pair",
+                    r->rating);
         return;
     }
     if (stranger && !ctx->pending_confirm && r->profile.n_fields > 0 && best < W_ENOUGH) {
@@ -350,9 +352,9 @@ reading_open(struct reading *r, const struct intent_scores *s, const struct read
 static char
 reading_role_answer(const char *text)
 {
-    static const char *const leads[] = {"option", "opción", "opcion", "opção", "opcao",
-                                        "opzione", "optie", "number", "nummer", "número",
-                                        "numero", "nr", "no.", "#"};
+    static const char *const leads[] = {"option",  "opción", "opcion", "opção",  "opcao",
+                                        "opzione", "optie",  "number", "nummer", "número",
+                                        "numero",  "nr",     "no.",    "#"};
     const char *p = text + strspn(text, " \t\r\n\"'*");
     for (size_t i = 0; i < sizeof leads / sizeof leads[0]; i++) {
         size_t l = strlen(leads[i]);
