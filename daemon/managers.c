@@ -279,8 +279,8 @@ managers_ref(struct programme_ctx *c, const char *who, char *out, size_t len, ch
  * and in words for the manager.  1 when valid, 0 with why set, -1 on error.
  */
 static int
-managers_canonical(struct programme_ctx *c, const struct command_manager *cmd, char *line, size_t len,
-                   char *words, size_t wlen, char *why, size_t ylen)
+managers_canonical(struct programme_ctx *c, const struct command_manager *cmd, char *line,
+                   size_t len, char *words, size_t wlen, char *why, size_t ylen)
 {
     const char *verb = cmd->w[0];
     size_t want = strcmp(verb, "match") == 0 ? 3 : 2;
