@@ -293,6 +293,15 @@ reading_open(struct reading *r, const struct intent_scores *s, const struct read
                     s->evidence[INTENT_JOIN]);
         return;
     }
+    if ((role == INTENT_MENTOR || role == INTENT_JOIN) && ctx->member &&
+        (ctx->paused || s->score[INTENT_RESUME] > 0) && k != INTENT_LEAVE &&
+        k != INTENT_PAUSE) {
+        /* a member who can mentor "again", or a paused one who wants to take part, comes back */
+        r->intent = INTENT_RESUME;
+        r->confidence = 60;
+        reading_why(r, "a member who wants to take part again: resume");
+        return;
+    }
     if (role != INTENT_NONE && role_strength > best && !(s->question && role_strength < 4)) {
         r->intent = role;
         r->confidence = role == INTENT_UNCLEAR_ROLE ? 50 : role_strength >= 6 ? 90 : 70;
