@@ -424,8 +424,11 @@ reading_command_decides(const struct reading *r, const struct reading_context *c
 
     if (c->kind == COMMAND_NONE)
         return 0;
-    if (c->from_address || c->kind == COMMAND_CONFIRM || c->kind == COMMAND_CAPACITY)
+    if (c->from_address || c->kind == COMMAND_CONFIRM)
         return 1;
+    /* "Capacity: 2" from a stranger is a profile line beside their wish, not a command */
+    if (c->kind == COMMAND_CAPACITY)
+        return ctx->member;
     if ((c->kind == COMMAND_ACCEPT || c->kind == COMMAND_DECLINE) && !ctx->answers_proposal &&
         ctx->open_proposals == 0)
         return 1; /* "yes"/"no" alone: the pairing code reads it as before */
