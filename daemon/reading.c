@@ -294,8 +294,8 @@ reading_open(struct reading *r, const struct intent_scores *s, const struct read
         return;
     }
     if ((role == INTENT_MENTOR || role == INTENT_JOIN) && ctx->member &&
-        (ctx->paused || s->score[INTENT_RESUME] > 0) && k != INTENT_LEAVE &&
-        k != INTENT_PAUSE) {
+        (ctx->paused || (s->score[INTENT_RESUME] > 0 && !r->cmd.from_subject)) &&
+        k != INTENT_LEAVE && k != INTENT_PAUSE) {
         /* a member who can mentor "again", or a paused one who wants to take part, comes back */
         r->intent = INTENT_RESUME;
         r->confidence = 60;
