@@ -1,11 +1,10 @@
 /*
  * inspect: how mentord reads a raw message, without side effects.
  *
- * The reading follows programme_handle_mail step by step (classify, bounce,
- * sender check, size cap, reply text, profile, [ref] tag, plus-address,
- * command) so that what is printed is what the daemon would decide; only the
- * steps that need the store (threading by Message-ID, open tokens, the reply
- * budget) are described instead of decided.
+ * The reading is the daemon's: reading_read (reading.h) for a sender it
+ * knows nothing of; this file only prints it, with the steps that need the
+ * store (threading by Message-ID, open tokens, the reply budget) described
+ * instead of decided.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -43,7 +42,7 @@ static const struct inspect_kind KIND_SPAM = {"spam", "marked as spam by the ser
                                                       "answered)"};
 static const struct inspect_kind KIND_LOOP = {"loop", "our own mail looping back (not answered)"};
 static const struct inspect_kind KIND_ASK = {"question", "role unclear: one easy question would be "
-                                                        "asked"};
+                                                         "asked"};
 static const struct inspect_kind KIND_MANAGER = {"manager", "manager command"};
 static const struct inspect_kind KIND_UNKNOWN = {"unknown", "not understood: help would be sent"};
 static const struct inspect_kind KIND_UNPARSEABLE = {"unparseable",
@@ -64,7 +63,7 @@ struct inspect {
     int have_bounce;
     struct bounce_info b;
     int have_reading;
-    struct reading rd; /* the daemon's own reading (reading.h) */
+    struct reading rd;      /* the daemon's own reading (reading.h) */
     const char *text;       /* the person's own text; NULL when not read */
     const char *sent_along; /* with nothing of their own: the quoted/forwarded text; else NULL */
     int have_profile;

@@ -84,9 +84,9 @@ static struct {
 } tables;
 
 static const char *const intent_names[INTENT_COUNT] = {
-    "none",   "join",    "mentor",  "take_part", "either",  "leave",    "pause",
-    "resume", "status",  "accept",  "decline",   "question", "help",    "done",
-    "rematch", "confirm", "capacity", "rating",  "unclear_role", "manager"};
+    "none",    "join",    "mentor",   "take_part", "either",       "leave",  "pause",
+    "resume",  "status",  "accept",   "decline",   "question",     "help",   "done",
+    "rematch", "confirm", "capacity", "rating",    "unclear_role", "manager"};
 
 const char *
 intent_name(enum intent_kind k)
@@ -97,10 +97,9 @@ intent_name(enum intent_kind k)
 /* ---- folding ---- */
 
 /* U+00C0..U+017F without their accents, lower case. */
-static const char accentless[] =
-    "aaaaaaaceeeeiiiidnooooo?ouuuuytsaaaaaaaceeeeiiiidnooooo?ouuuuyty"
-    "aaaaaaccccccccddddeeeeeeeeeegggggggghhhhiiiiiiiiiiiijjkkkllllllll"
-    "llnnnnnnnnnoooooooorrrrrrssssssssttttttuuuuuuuuuuuuwwyyyzzzzzzs";
+static const char accentless[] = "aaaaaaaceeeeiiiidnooooo?ouuuuytsaaaaaaaceeeeiiiidnooooo?ouuuuyty"
+                                 "aaaaaaccccccccddddeeeeeeeeeegggggggghhhhiiiiiiiiiiiijjkkkllllllll"
+                                 "llnnnnnnnnnoooooooorrrrrrssssssssttttttuuuuuuuuuuuuwwyyyzzzzzzs";
 
 static size_t
 utf8_decode(const unsigned char *s, unsigned *cp)
@@ -299,8 +298,8 @@ static const struct {
 static const struct {
     const char *name;
     enum entry_kind kind;
-} kinds[] = {{"none", E_NONE},   {"num", E_NUM},    {"one", E_ONE},     {"unit", E_UNIT},
-             {"month", E_MONTH}, {"until", E_UNTIL}, {"of", E_OF},      {"skip", E_SKIP},
+} kinds[] = {{"none", E_NONE},   {"num", E_NUM},       {"one", E_ONE},  {"unit", E_UNIT},
+             {"month", E_MONTH}, {"until", E_UNTIL},   {"of", E_OF},    {"skip", E_SKIP},
              {"rate", E_RATE},   {"people", E_PEOPLE}, {"upto", E_UPTO}};
 
 static int
@@ -725,7 +724,8 @@ rating_alone(const struct text *t)
             continue;
         if (i + 1 < t->ws.n && kind_at(t, E_SKIP, i + 1, &end) != NULL)
             continue;
-        if (i + 1 < t->ws.n && (kind_at(t, E_UNIT, i + 1, &end) || kind_at(t, E_PEOPLE, i + 1, &end)))
+        if (i + 1 < t->ws.n &&
+            (kind_at(t, E_UNIT, i + 1, &end) || kind_at(t, E_PEOPLE, i + 1, &end)))
             continue;
         return v;
     }

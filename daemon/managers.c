@@ -30,10 +30,8 @@
 #define ACTION_PREFIX "manager:"
 
 /* The manager's command as the reading found it (command.h's grammar). */
-#define managers_cmd command_manager
-
 static int
-managers_parse(struct programme_ctx *c, struct managers_cmd *cmd)
+managers_parse(struct programme_ctx *c, struct command_manager *cmd)
 {
     if (c->reading == NULL || c->reading->manager.n == 0)
         return 0;
@@ -215,7 +213,7 @@ managers_report(struct programme_ctx *c, const char *to)
 }
 
 static int
-managers_list(struct programme_ctx *c, const char *to, const struct managers_cmd *cmd)
+managers_list(struct programme_ctx *c, const char *to, const struct command_manager *cmd)
 {
     const char *what = cmd->n > 1 ? cmd->w[1] : "waiting";
     const char *name = strcasecmp(what, "waiting") == 0 ? "waitlist" : what;
@@ -281,8 +279,8 @@ managers_ref(struct programme_ctx *c, const char *who, char *out, size_t len, ch
  * and in words for the manager.  1 when valid, 0 with why set, -1 on error.
  */
 static int
-managers_canonical(struct programme_ctx *c, const struct managers_cmd *cmd, char *line, size_t len,
-                   char *words, size_t wlen, char *why, size_t ylen)
+managers_canonical(struct programme_ctx *c, const struct command_manager *cmd, char *line,
+                   size_t len, char *words, size_t wlen, char *why, size_t ylen)
 {
     const char *verb = cmd->w[0];
     size_t want = strcmp(verb, "match") == 0 ? 3 : 2;
@@ -320,7 +318,7 @@ managers_canonical(struct programme_ctx *c, const struct managers_cmd *cmd, char
 static int
 managers_execute(struct programme_ctx *c, const char *to, const char *line, char *msg, size_t len)
 {
-    struct managers_cmd cmd;
+    struct command_manager cmd;
     const char *verb;
 
     command_manager_split(line, &cmd);
@@ -398,7 +396,7 @@ managers_ask(struct programme_ctx *c, const char *to, const char *line, const ch
 }
 
 static int
-managers_change(struct programme_ctx *c, const char *to, const struct managers_cmd *cmd)
+managers_change(struct programme_ctx *c, const char *to, const struct command_manager *cmd)
 {
     char line[128], words[768], why[400];
     int rc = managers_canonical(c, cmd, line, sizeof(line), words, sizeof(words), why, sizeof(why));
@@ -460,7 +458,7 @@ managers_confirm(struct programme_ctx *c, const char *to, const char *token)
 static int
 managers_confirm_token(struct programme_ctx *c, char token[COMMAND_TOKEN_LEN + 1])
 {
-    struct managers_cmd cmd;
+    struct command_manager cmd;
     char *subject = c->m->subject ? command_strip_prefixes(c->m->subject) : NULL;
     const char *text = c->text ? c->text + strspn(c->text, " \t\r\n") : "";
 
@@ -483,7 +481,7 @@ int
 programme_manager_mail(struct programme_ctx *c)
 {
     const char *to = managers_address(c->cfg, c->m->from_addr);
-    struct managers_cmd cmd;
+    struct command_manager cmd;
     char token[COMMAND_TOKEN_LEN + 1];
     int rc;
 

@@ -1638,20 +1638,47 @@ field_of(const char *key)
         const char *key;
         enum field field;
     } more[] = {
-        {"ispeak", F_LANGUAGES},      {"speak", F_LANGUAGES},     {"speaks", F_LANGUAGES},
-        {"spoken", F_LANGUAGES},      {"languagesspoken", F_LANGUAGES}, {"hablo", F_LANGUAGES},
-        {"ichspreche", F_LANGUAGES},  {"jeparle", F_LANGUAGES},   {"falo", F_LANGUAGES},
-        {"parlo", F_LANGUAGES},       {"ikspreek", F_LANGUAGES},  {"canhelpwith", F_SKILLS},
-        {"ican help with", F_SKILLS}, {"icanhelpwith", F_SKILLS}, {"helpwith", F_SKILLS},
-        {"offer", F_SKILLS},          {"ioffer", F_SKILLS},       {"wanttolearn", F_SKILLS},
-        {"iwanttolearn", F_SKILLS},   {"learn", F_SKILLS},        {"areas", F_SKILLS},
-        {"fields", F_SKILLS},         {"focus", F_SKILLS},        {"aims", F_GOALS},
-        {"aim", F_GOALS},             {"mentees", F_CAPACITY},    {"maxmentees", F_CAPACITY},
-        {"location", F_TIMEZONE},     {"city", F_TIMEZONE},       {"basedin", F_TIMEZONE},
-        {"ort", F_TIMEZONE},          {"wohnort", F_TIMEZONE},    {"stadt", F_TIMEZONE},
-        {"ville", F_TIMEZONE},        {"ciudad", F_TIMEZONE},     {"cidade", F_TIMEZONE},
-        {"città", F_TIMEZONE},        {"stad", F_TIMEZONE},       {"zone", F_TIMEZONE},
-        {"hours", F_AVAILABILITY},    {"time", F_AVAILABILITY},   {"naam", F_NAME},
+        {"ispeak", F_LANGUAGES},
+        {"speak", F_LANGUAGES},
+        {"speaks", F_LANGUAGES},
+        {"spoken", F_LANGUAGES},
+        {"languagesspoken", F_LANGUAGES},
+        {"hablo", F_LANGUAGES},
+        {"ichspreche", F_LANGUAGES},
+        {"jeparle", F_LANGUAGES},
+        {"falo", F_LANGUAGES},
+        {"parlo", F_LANGUAGES},
+        {"ikspreek", F_LANGUAGES},
+        {"canhelpwith", F_SKILLS},
+        {"icanhelpwith", F_SKILLS},
+        {"helpwith", F_SKILLS},
+        {"offer", F_SKILLS},
+        {"ioffer", F_SKILLS},
+        {"wanttolearn", F_SKILLS},
+        {"iwanttolearn", F_SKILLS},
+        {"learn", F_SKILLS},
+        {"areas", F_SKILLS},
+        {"fields", F_SKILLS},
+        {"focus", F_SKILLS},
+        {"aims", F_GOALS},
+        {"aim", F_GOALS},
+        {"mentees", F_CAPACITY},
+        {"maxmentees", F_CAPACITY},
+        {"location", F_TIMEZONE},
+        {"city", F_TIMEZONE},
+        {"basedin", F_TIMEZONE},
+        {"ort", F_TIMEZONE},
+        {"wohnort", F_TIMEZONE},
+        {"stadt", F_TIMEZONE},
+        {"ville", F_TIMEZONE},
+        {"ciudad", F_TIMEZONE},
+        {"cidade", F_TIMEZONE},
+        {"città", F_TIMEZONE},
+        {"stad", F_TIMEZONE},
+        {"zone", F_TIMEZONE},
+        {"hours", F_AVAILABILITY},
+        {"time", F_AVAILABILITY},
+        {"naam", F_NAME},
     };
     for (size_t i = 0; i < sizeof more / sizeof more[0]; i++)
         if (strcmp(key, more[i].key) == 0)
@@ -1777,10 +1804,11 @@ static int
 unknown_key(const char *key, size_t kn, const char *value, size_t vn)
 {
     static const char *const usual[] = {
-        "ps", "pps", "re", "fw", "fwd", "subject", "from", "to", "sent", "date", "cc", "tel",
-        "phone", "mob", "mobile", "cell", "email", "e-mail", "mail", "web", "website", "www",
-        "http", "https", "note", "nb", "fax", "linkedin", "github", "twitter", "edit", "update",
-        "p.s", "btw", "ref", "ticket", "id"};
+        "ps",    "pps",    "re",   "fw",       "fwd",     "subject", "from",   "to",
+        "sent",  "date",   "cc",   "tel",      "phone",   "mob",     "mobile", "cell",
+        "email", "e-mail", "mail", "web",      "website", "www",     "http",   "https",
+        "note",  "nb",     "fax",  "linkedin", "github",  "twitter", "edit",   "update",
+        "p.s",   "btw",    "ref",  "ticket",   "id"};
     size_t spaces = 0;
     for (size_t i = 0; i < kn; i++) {
         if (isdigit((unsigned char)key[i]) || key[i] == '<' || key[i] == '@')
@@ -2118,43 +2146,104 @@ profile_utc_offset(const struct profile *p, long long t, int *ok)
 
 /* Sign-offs, lower case; the name is on the line below, or after a comma on the same line. */
 static const char *const signoffs[] = {
-    "thanks",         "thank you",      "thanks so much",   "many thanks",    "thanks a million",
-    "thank you kindly", "thx",          "cheers",           "best",           "best regards",
-    "best wishes",    "kind regards",   "regards",          "warm regards",   "warmly",
-    "yours",          "yours sincerely", "yours faithfully", "sincerely",     "blessings",
-    "love",           "take care",      "thanks & regards", "thanks and regards", "br",
-    "gruß",           "grüße",          "viele grüße",      "liebe grüße",    "herzliche grüße",
-    "mit freundlichen grüßen", "freundliche grüße", "lg", "danke",         "vielen dank",
-    "saludos",        "un saludo",      "un saludo cordial", "gracias",       "muchas gracias",
-    "atentamente",    "un abrazo",      "merci",            "merci beaucoup", "cordialement",
-    "bien à vous",    "bonne journée",  "obrigado",         "obrigada",       "cumprimentos",
-    "abraços",        "beijos",         "grazie",           "grazie mille",   "saluti",
-    "cordiali saluti", "groetjes",      "groet",            "met vriendelijke groeten",
-    "vriendelijke groeten", "hälsningar", "vänliga hälsningar", "med vänliga hälsningar",
-    "mvh",            "tack",           "pozdrawiam",       "pozdrawiam serdecznie", "z poważaniem",
-    "asante",         "asante sana",    "dhanyavaad",       "shukriya",       "jazakallah",
-    "ngā mihi",       "cheers",         "god bless",        "thank you and god bless",
+    "thanks",
+    "thank you",
+    "thanks so much",
+    "many thanks",
+    "thanks a million",
+    "thank you kindly",
+    "thx",
+    "cheers",
+    "best",
+    "best regards",
+    "best wishes",
+    "kind regards",
+    "regards",
+    "warm regards",
+    "warmly",
+    "yours",
+    "yours sincerely",
+    "yours faithfully",
+    "sincerely",
+    "blessings",
+    "love",
+    "take care",
+    "thanks & regards",
+    "thanks and regards",
+    "br",
+    "gruß",
+    "grüße",
+    "viele grüße",
+    "liebe grüße",
+    "herzliche grüße",
+    "mit freundlichen grüßen",
+    "freundliche grüße",
+    "lg",
+    "danke",
+    "vielen dank",
+    "saludos",
+    "un saludo",
+    "un saludo cordial",
+    "gracias",
+    "muchas gracias",
+    "atentamente",
+    "un abrazo",
+    "merci",
+    "merci beaucoup",
+    "cordialement",
+    "bien à vous",
+    "bonne journée",
+    "obrigado",
+    "obrigada",
+    "cumprimentos",
+    "abraços",
+    "beijos",
+    "grazie",
+    "grazie mille",
+    "saluti",
+    "cordiali saluti",
+    "groetjes",
+    "groet",
+    "met vriendelijke groeten",
+    "vriendelijke groeten",
+    "hälsningar",
+    "vänliga hälsningar",
+    "med vänliga hälsningar",
+    "mvh",
+    "tack",
+    "pozdrawiam",
+    "pozdrawiam serdecznie",
+    "z poważaniem",
+    "asante",
+    "asante sana",
+    "dhanyavaad",
+    "shukriya",
+    "jazakallah",
+    "ngā mihi",
+    "cheers",
+    "god bless",
+    "thank you and god bless",
 };
 
 /* Introductions: the name follows. */
 static const char *const introductions[] = {
-    "my name is ", "my name's ", "i am ", "i'm ", "this is ", "me llamo ", "mi nombre es ",
-    "je m'appelle ", "ich heiße ", "ich heisse ", "mi chiamo ", "meu nome é ", "me chamo ",
-    "ik ben ", "jag heter ", "nazywam się ", "naitwa ", "mera naam ", "je suis ", "soy ",
-    "sono ", "sou ",
+    "my name is ",   "my name's ",    "i am ",      "i'm ",         "this is ",   "me llamo ",
+    "mi nombre es ", "je m'appelle ", "ich heiße ", "ich heisse ",  "mi chiamo ", "meu nome é ",
+    "me chamo ",     "ik ben ",       "jag heter ", "nazywam się ", "naitwa ",    "mera naam ",
+    "je suis ",      "soy ",          "sono ",      "sou ",
 };
 
 /* Verbs of speaking: the languages follow in the same sentence. */
 static const char *const speaking[] = {
-    "speak",  "comfortable in", "mentor in", "hable", "hablo", "habla", "spreche",
-    "spreek", "parle",  "parlo",          "falo",      "fala",  "mówię", "pratar", "naongea",
-    "talar",  "chalega", "prima",         "is both fine", "ok.",
+    "speak",   "comfortable in", "mentor in", "hable", "hablo",        "habla", "spreche",
+    "spreek",  "parle",          "parlo",     "falo",  "fala",         "mówię", "pratar",
+    "naongea", "talar",          "chalega",   "prima", "is both fine", "ok.",
 };
 
 /* Words before a place: "in", "from", "based in", "aus", "de", ... (lower case, with the space). */
 static const char *const place_words[] = {
-    "in ", "from ", "at ", "near ", "aus ", "de ", "en ", "à ", "a ", "em ", "uit ", "i ", "w ",
-    "kutoka ", "hapa ", "se ", "z ",
+    "in ", "from ", "at ", "near ", "aus ",    "de ",   "en ", "à ", "a ",
+    "em ", "uit ",  "i ",  "w ",    "kutoka ", "hapa ", "se ", "z ",
 };
 
 static int
@@ -2206,9 +2295,10 @@ is_signoff(const char *s, size_t n)
 static int
 not_a_name(const char *s, size_t n)
 {
-    static const char *const words[] = {"Hi", "Hello", "Dear", "Hey", "Thanks", "Thank", "The",
-                                        "I", "Mob", "Tel", "Phone", "Sent", "PS", "P.S.", "Best",
-                                        "Regards", "Cheers", "Mrs.", "Mr.", "Engr.", "Avv.", "Dr."};
+    static const char *const words[] = {"Hi",  "Hello", "Dear", "Hey",     "Thanks", "Thank",
+                                        "The", "I",     "Mob",  "Tel",     "Phone",  "Sent",
+                                        "PS",  "P.S.",  "Best", "Regards", "Cheers", "Mrs.",
+                                        "Mr.", "Engr.", "Avv.", "Dr."};
     char w[32];
     size_t l = strcspn(s, " ,");
     if (l >= sizeof w || l > n)
@@ -2243,12 +2333,13 @@ other_script_name_len(const char *s, size_t n)
     return words <= 3 && n <= 40 ? n : 0;
 }
 
-/* A line holding only a name (after the sign-off): "Kayla", "Ramesh Kumar Iyer", "- Jess", "/Elin". */
+/* A line holding only a name (after the sign-off): "Kayla", "Ramesh Kumar Iyer", "- Jess", "/Elin".
+ */
 static int
 name_line(struct profile *p, const char *s, size_t n)
 {
-    static const char *const titles[] = {"Mrs. ", "Mr. ", "Ms. ", "Dr. ", "Engr. ", "Avv. ",
-                                         "Prof. ", "Ing. ", "Dott. ", "Dra. "};
+    static const char *const titles[] = {"Mrs. ", "Mr. ",   "Ms. ",  "Dr. ",   "Engr. ",
+                                         "Avv. ", "Prof. ", "Ing. ", "Dott. ", "Dra. "};
     s = trim(s, &n);
     while (n > 0 && (*s == '-' || *s == '/' || *s == ' '))
         s++, n--;
@@ -2285,7 +2376,8 @@ name_line(struct profile *p, const char *s, size_t n)
     return set_name(p, s, l);
 }
 
-/* "Gruß Thomas", "LG Kathi", "Cheers, Ollie", "...till I'm back. Cheers, Ollie": a sign-off and a name. */
+/* "Gruß Thomas", "LG Kathi", "Cheers, Ollie", "...till I'm back. Cheers, Ollie": a sign-off and a
+ * name. */
 static int
 signoff_then_name(struct profile *p, const char *line, size_t n)
 {
@@ -2367,7 +2459,8 @@ name_from_introduction(const char *text, struct profile *p)
              at = find_word(at + 1, introductions[i])) {
             const char *s = at + strlen(introductions[i]);
             size_t l = name_len(s, strcspn(s, "\n"));
-            /* "I'm Maricel from Cebu" yes; "I'm a nurse" no (no capital); "I'm UX..." no (all caps) */
+            /* "I'm Maricel from Cebu" yes; "I'm a nurse" no (no capital); "I'm UX..." no (all caps)
+             */
             if (l == 0 || (l >= 2 && isupper((unsigned char)s[1])))
                 continue;
             return set_name(p, s, l);
@@ -2400,17 +2493,15 @@ languages_from_sentences(const char *text, struct profile *p)
                 /* "somaliska", "angielsku", "kiingereza": a few other languages' forms */
                 static const struct {
                     const char *w, *english;
-                } forms[] = {{"somaliska", "somali"}, {"arabiska", "arabic"},
-                             {"svenska", "swedish"},  {"engelska", "english"},
-                             {"polsku", "polish"},    {"angielsku", "english"},
-                             {"niemiecku", "german"}, {"kiingereza", "english"},
-                             {"kiswahili", "swahili"}, {"englisch", "english"},
-                             {"engels", "english"},   {"inglese", "english"},
-                             {"inglés", "english"},   {"inglês", "english"},
-                             {"espanhol", "spanish"}, {"kirundi", "kirundi"},
-                             {"somali", "somali"},    {"bisaya", "cebuano"},
-                             {"kannada", "kannada"},  {"marathi", "marathi"},
-                             {"hindi", "hindi"},      {"português", "portuguese"}};
+                } forms[] = {
+                    {"somaliska", "somali"},    {"arabiska", "arabic"},    {"svenska", "swedish"},
+                    {"engelska", "english"},    {"polsku", "polish"},      {"angielsku", "english"},
+                    {"niemiecku", "german"},    {"kiingereza", "english"}, {"kiswahili", "swahili"},
+                    {"englisch", "english"},    {"engels", "english"},     {"inglese", "english"},
+                    {"inglés", "english"},      {"inglês", "english"},     {"espanhol", "spanish"},
+                    {"kirundi", "kirundi"},     {"somali", "somali"},      {"bisaya", "cebuano"},
+                    {"kannada", "kannada"},     {"marathi", "marathi"},    {"hindi", "hindi"},
+                    {"português", "portuguese"}};
                 for (size_t k = 0; k < sizeof forms / sizeof forms[0]; k++)
                     if (strcmp(w, forms[k].w) == 0)
                         name = forms[k].english;
@@ -2447,7 +2538,8 @@ zone_from_sentences(const char *text, struct profile *p, char **place)
         if (s > text && isalnum((unsigned char)s[-1]))
             continue;
         size_t n = 0;
-        while (isalnum((unsigned char)s[n]) || ((s[n] == '+' || s[n] == '-') && n > 0 && isdigit((unsigned char)s[n + 1])) ||
+        while (isalnum((unsigned char)s[n]) ||
+               ((s[n] == '+' || s[n] == '-') && n > 0 && isdigit((unsigned char)s[n + 1])) ||
                (s[n] == ':' && n > 0 && isdigit((unsigned char)s[n + 1])))
             n++;
         if (n < 2 || n > 10)
@@ -2482,20 +2574,23 @@ static int
 not_a_place(const char *cand)
 {
     static const char *const words[] = {
-        "january", "february", "march", "april", "may", "june", "july", "august", "september",
-        "october", "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday",
-        "saturday", "sunday", "python", "java", "javascript", "react", "excel", "linux", "rust",
-        "go", "sql", "unity", "figma", "english", "spanish", "i", "the", "a", "my", "our", "your",
-        "ux", "ui", "it", "march", "summer", "winter", "spring", "autumn", "mentoring", "mentorship",
-        "node", "kotlin", "swift", "c", "r", "php", "wordpress", "sam", "ana", "anna"};
+        "january",    "february",  "march",   "april",    "may",       "june",       "july",
+        "august",     "september", "october", "november", "december",  "monday",     "tuesday",
+        "wednesday",  "thursday",  "friday",  "saturday", "sunday",    "python",     "java",
+        "javascript", "react",     "excel",   "linux",    "rust",      "go",         "sql",
+        "unity",      "figma",     "english", "spanish",  "i",         "the",        "a",
+        "my",         "our",       "your",    "ux",       "ui",        "it",         "march",
+        "summer",     "winter",    "spring",  "autumn",   "mentoring", "mentorship", "node",
+        "kotlin",     "swift",     "c",       "r",        "php",       "wordpress",  "sam",
+        "ana",        "anna"};
     char *lower = lower_dup(cand, strlen(cand));
     if (lower == NULL)
         return 1;
     char *sp = strchr(lower, ' ');
     if (sp != NULL)
         *sp = '\0';
-    int hit = word_in(lower, words, sizeof words / sizeof words[0]) ||
-              language_lookup(lower, 0) != NULL;
+    int hit =
+        word_in(lower, words, sizeof words / sizeof words[0]) || language_lookup(lower, 0) != NULL;
     free(lower);
     return hit;
 }
@@ -2550,8 +2645,8 @@ place_from_sentences(const char *text, struct profile *p, char **place)
                 continue;
             const char *c = s + wl;
             size_t l = name_len(c, strcspn(c, "\n"));
-            if (l == 0 || l > 40 || (l >= 2 && isupper((unsigned char)c[1]) && l <= 3 &&
-                                      !(c[0] == 'N' && c[1] == 'Y')))
+            if (l == 0 || l > 40 ||
+                (l >= 2 && isupper((unsigned char)c[1]) && l <= 3 && !(c[0] == 'N' && c[1] == 'Y')))
                 continue;
             char *cand = strndup(c, l);
             if (cand == NULL)
@@ -2584,21 +2679,22 @@ place_from_sentences(const char *text, struct profile *p, char **place)
 
 /* Words after which people name what they want to learn or can teach (lower case). */
 static const char *const skill_triggers[] = {
-    "learn ", "learning ", "help with ", "help me with ", "help on ", "guidance on ",
-    "advice on ", "experience in ", "skills in ", "interested in ", "focus on ", "mentor in ",
-    "mentor on ", "mentor for ", "mentor people on ", "can help with ", "help people with ",
-    "get better at ", "improve my ", "work towards my ", "review my ", "background is ",
-    "aprender ", "ayude con ", "ayuda con ", "lernen", "hilfe bei ", "apprendre ",
-    "m'aider en ", "m'aider avec ", "aprender ", "imparare ", "leren ", "kujifunza ",
-    "seekhne ke liye", "hilft", "ajude com ", "ajudar com ", "aiutare con ", "starting out in ",
-    "understands ", "mentor me on ", "teach ", "practice ", "want help with ", "help in "};
+    "learn ",         "learning ",         "help with ",     "help me with ", "help on ",
+    "guidance on ",   "advice on ",        "experience in ", "skills in ",    "interested in ",
+    "focus on ",      "mentor in ",        "mentor on ",     "mentor for ",   "mentor people on ",
+    "can help with ", "help people with ", "get better at ", "improve my ",   "work towards my ",
+    "review my ",     "background is ",    "aprender ",      "ayude con ",    "ayuda con ",
+    "lernen",         "hilfe bei ",        "apprendre ",     "m'aider en ",   "m'aider avec ",
+    "aprender ",      "imparare ",         "leren ",         "kujifunza ",    "seekhne ke liye",
+    "hilft",          "ajude com ",        "ajudar com ",    "aiutare con ",  "starting out in ",
+    "understands ",   "mentor me on ",     "teach ",         "practice ",     "want help with ",
+    "help in "};
 
 /* Words that start no skill ("a", "how to", "more"): dropped from an item's start. */
-static const char *const skill_lead[] = {"a ",     "an ",    "the ",   "some ", "my ",
-                                         "more ",  "about ", "how to ", "also ", "maybe ",
-                                         "basic ", "proper ", "el ",    "la ",   "le ",
-                                         "les ",   "de ",    "un ",    "una ",  "die ",
-                                         "der ",   "das ",   "bei ",   "mit ",  "hasa "};
+static const char *const skill_lead[] = {
+    "a ",     "an ",    "the ",    "some ", "my ",  "more ", "about ", "how to ", "also ",
+    "maybe ", "basic ", "proper ", "el ",   "la ",  "le ",   "les ",   "de ",     "un ",
+    "una ",   "die ",   "der ",    "das ",  "bei ", "mit ",  "hasa "};
 
 static void
 skill_clean(char *item)
@@ -2639,9 +2735,10 @@ skill_unlikely(const char *item)
 static int
 skills_add_phrase(struct profile *p, char *phrase)
 {
-    static const char *const seps[] = {", ", " and ", " und ", " et ", " y ", " e ", " i ",
-                                       " or ", " oder ", " ou ", " o ", " & ", " / ", ",",
-                                       " with ", " plus ", " as well as ", " albo ", " also "};
+    static const char *const seps[] = {", ",     " and ",        " und ",  " et ",   " y ",
+                                       " e ",    " i ",          " or ",   " oder ", " ou ",
+                                       " o ",    " & ",          " / ",    ",",      " with ",
+                                       " plus ", " as well as ", " albo ", " also "};
     char *item = phrase;
     while (item && *item) {
         char *cut = NULL;
@@ -2701,8 +2798,9 @@ skills_from_sentences(const char *text, struct profile *p)
             char *start = at + strlen(skill_triggers[t]);
             size_t n = strcspn(start, ".;!?\n(");
             /* the clause ends at a new verb: "... and I keep", "... so I can" */
-            static const char *const ends[] = {" and i ", " but ", " so ", " because ", " to get ",
-                                               " which ", " that ", " since ", " for my ", " from "};
+            static const char *const ends[] = {" and i ",  " but ",   " so ",   " because ",
+                                               " to get ", " which ", " that ", " since ",
+                                               " for my ", " from "};
             for (size_t e = 0; e < sizeof ends / sizeof ends[0]; e++) {
                 char *q = strstr(start, ends[e]);
                 if (q && (size_t)(q - start) < n)
@@ -2734,8 +2832,9 @@ name_from_told(const char *text, struct profile *out)
         return -1;
     }
     if (intro.name != NULL &&
-        (out->name == NULL || (strchr(out->name, ' ') == NULL &&
-                               strncasecmp(intro.name, out->name, strlen(out->name)) == 0) ||
+        (out->name == NULL ||
+         (strchr(out->name, ' ') == NULL &&
+          strncasecmp(intro.name, out->name, strlen(out->name)) == 0) ||
          (strchr(intro.name, ' ') != NULL && strchr(out->name, ' ') == NULL))) {
         free(out->name);
         out->name = intro.name;
@@ -2754,8 +2853,7 @@ profile_from_sentences(const char *text, struct profile *out, char **place)
         return 0;
     if (out->name == NULL && name_from_told(text, out) != 0)
         return -1;
-    if (
-        languages_from_sentences(text, out) != 0 || skills_from_sentences(text, out) != 0)
+    if (languages_from_sentences(text, out) != 0 || skills_from_sentences(text, out) != 0)
         return -1;
     if (out->timezone == NULL) {
         int r = place_from_sentences(text, out, place);

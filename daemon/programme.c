@@ -538,8 +538,9 @@ programme_context(struct programme_ctx *c, struct reading_context *ctx)
             return -1;
         if (pf == 1) {
             ctx->answers_proposal = strcmp(p.state, "proposed") == 0 && p.mentor == id;
-            ctx->answers_checkin = (strcmp(p.state, "active") == 0 || strcmp(p.state, "ended") == 0) &&
-                                   (p.mentor == id || p.newcomer == id);
+            ctx->answers_checkin =
+                (strcmp(p.state, "active") == 0 || strcmp(p.state, "ended") == 0) &&
+                (p.mentor == id || p.newcomer == id);
             store_pair_free(&p);
         }
     }

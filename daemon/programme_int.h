@@ -28,8 +28,8 @@ struct programme_ctx {
     int only_quoted;        /* nothing of their own: all of the mail was quoted or forwarded */
     struct profile profile; /* "Key: value" lines found in text (the reading's, not owned) */
     const struct reading *reading; /* what the mail says (reading.h) */
-    char ref[64];           /* conversation this mail answers, "" when none */
-    char *detail;           /* for the processed-message record */
+    char ref[64];                  /* conversation this mail answers, "" when none */
+    char *detail;                  /* for the processed-message record */
     size_t detail_len;
     int erase_checkpoint;           /* a member was erased: checkpoint after commit */
     char lang_seen[LANG_CODE_MAX];  /* the language the mail is written in, "" unknown */

@@ -211,7 +211,7 @@ reading_role(const struct intent_scores *s, int *strength)
 static enum intent_kind
 reading_strongest(const struct intent_scores *s, int *best)
 {
-    static const enum intent_kind order[] = {INTENT_LEAVE, INTENT_PAUSE,  INTENT_RESUME,
+    static const enum intent_kind order[] = {INTENT_LEAVE,  INTENT_PAUSE, INTENT_RESUME,
                                              INTENT_STATUS, INTENT_DONE,  INTENT_REMATCH,
                                              INTENT_HELP};
     enum intent_kind k = INTENT_NONE;
@@ -293,6 +293,15 @@ reading_open(struct reading *r, const struct intent_scores *s, const struct read
                     s->evidence[INTENT_JOIN]);
         return;
     }
+    if ((role == INTENT_MENTOR || role == INTENT_JOIN) && ctx->member &&
+        (ctx->paused || (s->score[INTENT_RESUME] > 0 && !r->cmd.from_subject)) &&
+        k != INTENT_LEAVE && k != INTENT_PAUSE) {
+        /* a member who can mentor "again", or a paused one who wants to take part, comes back */
+        r->intent = INTENT_RESUME;
+        r->confidence = 60;
+        reading_why(r, "a member who wants to take part again: resume");
+        return;
+    }
     if (role != INTENT_NONE && role_strength > best && !(s->question && role_strength < 4)) {
         r->intent = role;
         r->confidence = role == INTENT_UNCLEAR_ROLE ? 50 : role_strength >= 6 ? 90 : 70;
@@ -319,8 +328,10 @@ reading_open(struct reading *r, const struct intent_scores *s, const struct read
         strcmp(r->rating_how, "a word that rates") != 0) {
         r->intent = INTENT_RATING;
         r->confidence = 70;
-        reading_why(r, "a rating (%d) sent as a new mail: it belongs to the sender's one open "
-                       "pair", r->rating);
+        reading_why(r,
+                    "a rating (%d) sent as a new mail: it belongs to the sender's one open "
+                    "pair",
+                    r->rating);
         return;
     }
     if (stranger && !ctx->pending_confirm && r->profile.n_fields > 0 && best < W_ENOUGH) {
@@ -331,7 +342,8 @@ reading_open(struct reading *r, const struct intent_scores *s, const struct read
         reading_why(r, "a stranger's profile lines without a request: kept, and the role asked");
         return;
     }
-    if (stranger && !s->question && s->score[INTENT_TAKE_PART] > 0) {
+    if (stranger && !s->question && s->score[INTENT_QUESTION] == 0 &&
+        s->score[INTENT_TAKE_PART] > 0) {
         r->intent = INTENT_UNCLEAR_ROLE;
         r->ask = READING_ASK_ROLE;
         r->confidence = 40;
@@ -349,9 +361,9 @@ reading_open(struct reading *r, const struct intent_scores *s, const struct read
 static char
 reading_role_answer(const char *text)
 {
-    static const char *const leads[] = {"option", "opción", "opcion", "opção", "opcao",
-                                        "opzione", "optie", "number", "nummer", "número",
-                                        "numero", "nr", "no.", "#"};
+    static const char *const leads[] = {"option",  "opción", "opcion", "opção",  "opcao",
+                                        "opzione", "optie",  "number", "nummer", "número",
+                                        "numero",  "nr",     "no.",    "#"};
     const char *p = text + strspn(text, " \t\r\n\"'*");
     for (size_t i = 0; i < sizeof leads / sizeof leads[0]; i++) {
         size_t l = strlen(leads[i]);
@@ -412,8 +424,11 @@ reading_command_decides(const struct reading *r, const struct reading_context *c
 
     if (c->kind == COMMAND_NONE)
         return 0;
-    if (c->from_address || c->kind == COMMAND_CONFIRM || c->kind == COMMAND_CAPACITY)
+    if (c->from_address || c->kind == COMMAND_CONFIRM)
         return 1;
+    /* "Capacity: 2" from a stranger is a profile line beside their wish, not a command */
+    if (c->kind == COMMAND_CAPACITY)
+        return ctx->member;
     if ((c->kind == COMMAND_ACCEPT || c->kind == COMMAND_DECLINE) && !ctx->answers_proposal &&
         ctx->open_proposals == 0)
         return 1; /* "yes"/"no" alone: the pairing code reads it as before */

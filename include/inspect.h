@@ -1,13 +1,14 @@
 /*
  * inspect: how mentord reads a raw message, for `mentorctl inspect`.
  *
- * The same calls as the daemon make (mail_parse with the size cap of
- * [limits] max_message_size, classify_mail, bounce_parse, reply_extract,
- * command_parse / command_from_detail / command_find_ref, profile_parse), but
- * no store is opened and nothing is sent: it answers "why did mentord not
- * understand this mail?" without side effects.  What depends on the store
- * (whether a [ref] token or In-Reply-To is one of our open confirmations, the
- * reply budget) is named in the "why" lines, not decided.
+ * The daemon's own code: mail_parse with the size cap of [limits]
+ * max_message_size, bounce_parse for bounces, and reading_read (reading.h),
+ * the one reading step the daemon acts on: kind, intent with its
+ * confidence, arguments, profile fields, the person's own text and why.  No
+ * store is opened and nothing is sent; the sender is read as one mentord
+ * knows nothing of, so what depends on the store (whether a [ref] token or
+ * In-Reply-To is one of our open conversations, the reply budget) is named
+ * in the "why" lines, not decided.
  */
 #ifndef MENTORD_INSPECT_H
 #define MENTORD_INSPECT_H

@@ -20,34 +20,35 @@
 #include <time.h>
 
 enum intent_kind {
-    INTENT_NONE = 0,   /* nothing recognised */
-    INTENT_JOIN,       /* wants a mentor */
-    INTENT_MENTOR,     /* volunteers as a mentor */
-    INTENT_TAKE_PART,  /* wants to take part, role not said */
-    INTENT_EITHER,     /* says they could be either, or cannot decide */
-    INTENT_LEAVE,      /* stops for good, asks to be removed */
-    INTENT_PAUSE,      /* a temporary break */
-    INTENT_RESUME,     /* back from a break */
-    INTENT_STATUS,     /* where does my request / membership stand */
-    INTENT_ACCEPT,     /* yes to a proposal */
-    INTENT_DECLINE,    /* no to a proposal */
-    INTENT_QUESTION,   /* a question or a message for a person */
-    INTENT_HELP,       /* asks how this works */
-    INTENT_DONE,       /* the pairing is over */
-    INTENT_REMATCH,    /* wants another partner */
-    INTENT_CONFIRM,    /* confirms a request (CONFIRM TOKEN, or a reply to the confirmation) */
-    INTENT_CAPACITY,   /* how many mentees at once */
-    INTENT_RATING,     /* answers a check-in */
+    INTENT_NONE = 0,     /* nothing recognised */
+    INTENT_JOIN,         /* wants a mentor */
+    INTENT_MENTOR,       /* volunteers as a mentor */
+    INTENT_TAKE_PART,    /* wants to take part, role not said */
+    INTENT_EITHER,       /* says they could be either, or cannot decide */
+    INTENT_LEAVE,        /* stops for good, asks to be removed */
+    INTENT_PAUSE,        /* a temporary break */
+    INTENT_RESUME,       /* back from a break */
+    INTENT_STATUS,       /* where does my request / membership stand */
+    INTENT_ACCEPT,       /* yes to a proposal */
+    INTENT_DECLINE,      /* no to a proposal */
+    INTENT_QUESTION,     /* a question or a message for a person */
+    INTENT_HELP,         /* asks how this works */
+    INTENT_DONE,         /* the pairing is over */
+    INTENT_REMATCH,      /* wants another partner */
+    INTENT_CONFIRM,      /* confirms a request (CONFIRM TOKEN, or a reply to the confirmation) */
+    INTENT_CAPACITY,     /* how many mentees at once */
+    INTENT_RATING,       /* answers a check-in */
     INTENT_UNCLEAR_ROLE, /* wants to take part, role still to ask */
-    INTENT_MANAGER,    /* a manager's command (REPORT, LIST, MATCH, ...) */
+    INTENT_MANAGER,      /* a manager's command (REPORT, LIST, MATCH, ...) */
     INTENT_COUNT
 };
 
 /* Scores of one text, per intent (sum of the weights of the phrases found). */
 struct intent_scores {
     int score[INTENT_COUNT];
-    char evidence[INTENT_COUNT][64]; /* the first phrase found for each intent, as written in the table */
-    int question;                    /* the text asks something ('?' or a question phrase) */
+    char evidence[INTENT_COUNT]
+                 [64]; /* the first phrase found for each intent, as written in the table */
+    int question;      /* the text asks something ('?' or a question phrase) */
 };
 
 /* Score text (UTF-8, the person's own words). */

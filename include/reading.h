@@ -29,25 +29,25 @@
 
 /* What mentord knows of the sender, found by the caller (the store, or nothing). */
 struct reading_context {
-    int known;           /* 1 when the fields below were looked up; 0: nothing is known */
-    int member;          /* the sender is a member (any state but erased) */
-    int paused;          /* ... and their membership is paused */
-    int pending_confirm; /* a confirmation mail to the sender is open */
-    int pending_role;    /* ... and it is the question "a mentor, or to be a mentor?" */
-    int answers_confirm; /* the mail answers (by ref) that open confirmation */
-    int answers_proposal;  /* the mail answers (by ref) a proposal the sender may accept */
-    int answers_checkin;   /* the mail answers (by ref) a check-in of the sender's pair */
-    int open_proposals;    /* proposals waiting for the sender's answer */
-    int open_pairs;        /* active pairs the sender belongs to */
-    int manager;           /* the sender is a configured manager */
-    time_t now;            /* for "until January" */
+    int known;            /* 1 when the fields below were looked up; 0: nothing is known */
+    int member;           /* the sender is a member (any state but erased) */
+    int paused;           /* ... and their membership is paused */
+    int pending_confirm;  /* a confirmation mail to the sender is open */
+    int pending_role;     /* ... and it is the question "a mentor, or to be a mentor?" */
+    int answers_confirm;  /* the mail answers (by ref) that open confirmation */
+    int answers_proposal; /* the mail answers (by ref) a proposal the sender may accept */
+    int answers_checkin;  /* the mail answers (by ref) a check-in of the sender's pair */
+    int open_proposals;   /* proposals waiting for the sender's answer */
+    int open_pairs;       /* active pairs the sender belongs to */
+    int manager;          /* the sender is a configured manager */
+    time_t now;           /* for "until January" */
 };
 
 enum reading_kind {
-    READING_PERSON = 0,  /* a person's mail: read for an intent */
-    READING_AUTOMATIC,   /* bounce, auto-reply, list, spam, loop: recorded, never answered */
-    READING_NO_SENDER,   /* no usable From: address */
-    READING_TOO_LARGE,   /* over [limits] max_message_size: only the headers were read */
+    READING_PERSON = 0, /* a person's mail: read for an intent */
+    READING_AUTOMATIC,  /* bounce, auto-reply, list, spam, loop: recorded, never answered */
+    READING_NO_SENDER,  /* no usable From: address */
+    READING_TOO_LARGE,  /* over [limits] max_message_size: only the headers were read */
 };
 
 /* What to ask back when the intent is not clear enough to act on. */
@@ -66,20 +66,20 @@ struct reading {
     enum intent_kind intent;       /* INTENT_NONE: nothing to act on (help) */
     int confidence;                /* 0-100 */
     enum reading_ask ask;
-    struct command cmd;  /* the command the daemon acts on (kind, number, token, where) */
-    int rating;          /* check-in rating 1-5, 0 when none */
+    struct command cmd;     /* the command the daemon acts on (kind, number, token, where) */
+    int rating;             /* check-in rating 1-5, 0 when none */
     const char *rating_how; /* static: what the rating was read from ("stars", ...) */
-    int pause_weeks;     /* for INTENT_PAUSE: 0 open-ended */
-    int capacity;        /* a number of mentees said in a sentence, -1 when none */
+    int pause_weeks;        /* for INTENT_PAUSE: 0 open-ended */
+    int capacity;           /* a number of mentees said in a sentence, -1 when none */
     struct command_manager manager; /* a manager's command (n == 0: none) */
-    int refuses_confirm; /* says no to the open confirmation: it is not confirmed */
-    char role_answer;    /* '1' (a mentor) or '2' (to mentor) when answering the role question */
+    int refuses_confirm;            /* says no to the open confirmation: it is not confirmed */
+    char role_answer;       /* '1' (a mentor) or '2' (to mentor) when answering the role question */
     struct profile profile; /* "Key: value" lines, and for a wish to take part what prose told */
     struct profile told;    /* what prose told (name, languages, time zone), kept apart */
     char *place;            /* the place as written in prose ("Denver"), or NULL */
-    char *text;          /* the person's own text ("" when none) */
-    char *prose;         /* its start, as read for sentences (at most 32 KB) */
-    char *sent_along;    /* nothing of their own: what they quoted or forwarded, else NULL */
+    char *text;             /* the person's own text ("" when none) */
+    char *prose;            /* its start, as read for sentences (at most 32 KB) */
+    char *sent_along;       /* nothing of their own: what they quoted or forwarded, else NULL */
     const char *address_header; /* the header that named a plus-address command, or NULL */
     char why[READING_MAX_WHY][240];
     size_t n_why;

@@ -117,8 +117,8 @@ check_one(struct fixture *f, const char *name, const char *raw, size_t len)
         fail_msg("%s: inspect reads intent \"%s\", the daemon \"%s\" (%s)", name, intent,
                  res.intent, res.detail);
     int automatic = strcmp(res.outcome, "recorded") == 0;
-    int inspect_automatic = strstr("bounce auto-reply list automatic spam loop", kind) != NULL &&
-                            kind[0] != '\0';
+    int inspect_automatic =
+        strstr("bounce auto-reply list automatic spam loop", kind) != NULL && kind[0] != '\0';
     if (automatic != inspect_automatic)
         fail_msg("%s: inspect says %s, the daemon %s (%s)", name, kind, res.outcome, res.detail);
     if (strcmp(kind, "no-sender") == 0 && strcmp(res.outcome, "ignored") != 0)
@@ -176,8 +176,8 @@ walk(struct fixture *f, const char *dir)
             continue;
         }
         const char *dot = strrchr(e->d_name, '.');
-        if (dot == NULL || (strcmp(dot, ".eml") != 0 && strcmp(dot, ".msg") != 0 &&
-                            strcmp(dot, ".txt") != 0))
+        if (dot == NULL ||
+            (strcmp(dot, ".eml") != 0 && strcmp(dot, ".msg") != 0 && strcmp(dot, ".txt") != 0))
             continue;
         size_t len;
         char *raw = slurp(path, &len);

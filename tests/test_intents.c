@@ -35,8 +35,8 @@
 #define FLOOR_RATING 0.97
 
 struct row {
-    char file[96], intent[32], rating[8], lang[8], name[64], skills[256], languages[128],
-        zone[128], capacity[8];
+    char file[96], intent[32], rating[8], lang[8], name[64], skills[256], languages[128], zone[128],
+        capacity[8];
 };
 
 static char *
@@ -260,9 +260,11 @@ test_intents_corpus(void **state)
     struct tally by_intent[32], by_lang[32];
     size_t ni = 0, nl = 0;
     int ok = 0, rated = 0, rated_ok = 0;
-    struct field_tally fields[] = {
-        {"name", 0, 0, 0}, {"languages", 0, 0, 0}, {"timezone_or_city", 0, 0, 0},
-        {"capacity", 0, 0, 0}, {"skills", 0, 0, 0}};
+    struct field_tally fields[] = {{"name", 0, 0, 0},
+                                   {"languages", 0, 0, 0},
+                                   {"timezone_or_city", 0, 0, 0},
+                                   {"capacity", 0, 0, 0},
+                                   {"skills", 0, 0, 0}};
 
     memset(&cfg, 0, sizeof cfg);
     cfg.community.address = "mentors@example.org";
@@ -307,8 +309,8 @@ test_intents_corpus(void **state)
            rated_ok, rated, rated ? 100.0 * rated_ok / rated : 0.0);
     for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++)
         printf("# profile %s: %d/%d (%.1f%%), %d found where none was given\n", fields[k].name,
-               fields[k].ok, fields[k].given, fields[k].given ? 100.0 * fields[k].ok / fields[k].given : 0,
-               fields[k].extra);
+               fields[k].ok, fields[k].given,
+               fields[k].given ? 100.0 * fields[k].ok / fields[k].given : 0, fields[k].extra);
     assert_true((double)ok / n >= FLOOR_INTENT);
     assert_true(rated == 0 || (double)rated_ok / rated >= FLOOR_RATING);
 }

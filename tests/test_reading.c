@@ -59,7 +59,8 @@ read_mail(const char *subject, const char *body, enum ctxk k, int reply)
 static void
 expect(const char *subject, const char *body, enum ctxk k, const char *intent)
 {
-    struct reading r = read_mail(subject, body, k, k == PROPOSAL || k == CHECKIN || k == PENDING_ROLE);
+    struct reading r =
+        read_mail(subject, body, k, k == PROPOSAL || k == CHECKIN || k == PENDING_ROLE);
     if (strcmp(reading_intent_name(&r), intent) != 0)
         fail_msg("\"%s\" / \"%s\": wanted %s, read %s (%s)", subject, body, intent,
                  reading_intent_name(&r), r.n_why ? r.why[r.n_why - 1] : "");
@@ -135,7 +136,8 @@ test_context_decides(void **state)
     expect("Re: Would you like a mentor, or to be a mentor?", "I'd like a mentor, thanks!",
            PENDING_ROLE, "join");
 
-    struct reading r = read_mail("Re: Would you mentor Ana?", "Tell me more about them?", PROPOSAL, 1);
+    struct reading r =
+        read_mail("Re: Would you mentor Ana?", "Tell me more about them?", PROPOSAL, 1);
     assert_int_equal(r.ask, READING_ASK_PROPOSAL);
     reading_free(&r);
     r = read_mail("mentoring", "Hi, I'm interested. How do I join?", STRANGER, 0);
@@ -166,8 +168,10 @@ test_sentences(void **state)
             *q = '\n';
             memmove(q + 1, q + 2, strlen(q + 2) + 1);
         }
-        enum ctxk k = ctx[0] == 'p' ? PROPOSAL : ctx[0] == 'c' ? CHECKIN : ctx[0] == 'm' ? MEMBER
-                                                                                     : STRANGER;
+        enum ctxk k = ctx[0] == 'p'   ? PROPOSAL
+                      : ctx[0] == 'c' ? CHECKIN
+                      : ctx[0] == 'm' ? MEMBER
+                                      : STRANGER;
         struct reading r = read_mail("", text, k, k == PROPOSAL || k == CHECKIN);
         n++;
         if (strcmp(reading_intent_name(&r), want) == 0)
@@ -244,8 +248,9 @@ static void
 test_quoted_text_is_never_read(void **state)
 {
     (void)state;
-    struct reading r = read_mail("Re: news", "Thanks!\n\nOn Mon, 2 Mar 2026, Mentors wrote:\n"
-                                             "> Reply LEAVE to stop, PAUSE to take a break.\n",
+    struct reading r = read_mail("Re: news",
+                                 "Thanks!\n\nOn Mon, 2 Mar 2026, Mentors wrote:\n"
+                                 "> Reply LEAVE to stop, PAUSE to take a break.\n",
                                  MEMBER, 1);
     assert_string_not_equal(reading_intent_name(&r), "leave");
     assert_string_not_equal(reading_intent_name(&r), "pause");
@@ -256,8 +261,9 @@ static void
 test_profile_from_prose(void **state)
 {
     (void)state;
-    struct reading r = read_mail("", "Hi! I'm a nurse in Manila, I speak Tagalog and English. "
-                                     "I'd like a mentor for Python.\n\nThanks,\nMaria",
+    struct reading r = read_mail("",
+                                 "Hi! I'm a nurse in Manila, I speak Tagalog and English. "
+                                 "I'd like a mentor for Python.\n\nThanks,\nMaria",
                                  STRANGER, 0);
     assert_string_equal(reading_intent_name(&r), "join");
     assert_string_equal(r.profile.name, "Maria");
