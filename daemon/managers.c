@@ -17,13 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 
 #include "ctl.h"
 #include "digest.h"
 #include "log.h"
 #include "outbox.h"
 #include "programme_int.h"
+#include "secret.h"
 
 #define DAY (24 * 60 * 60)
 #define WEEK (7 * DAY)
@@ -426,26 +426,12 @@ managers_run(struct programme_ctx *c, const char *to, const char *line, const ch
 }
 
 static int
-managers_token(char out[COMMAND_TOKEN_LEN + 1])
-{
-    static const char alphabet[] = COMMAND_TOKEN_ALPHABET;
-    unsigned char raw[COMMAND_TOKEN_LEN];
-
-    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
-        return -1;
-    for (size_t i = 0; i < COMMAND_TOKEN_LEN; i++)
-        out[i] = alphabet[raw[i] % (sizeof(alphabet) - 1)];
-    out[COMMAND_TOKEN_LEN] = '\0';
-    return 0;
-}
-
-static int
 managers_ask(struct programme_ctx *c, const char *to, const char *line, const char *words)
 {
     char token[COMMAND_TOKEN_LEN + 1], action[600], days[16];
     int expiry = c->cfg->programme.confirm_expiry > 0 ? c->cfg->programme.confirm_expiry : 3 * DAY;
 
-    if (managers_token(token) != 0) {
+    if (secret_token(token, COMMAND_TOKEN_LEN) != 0) {
         snprintf(c->detail, c->detail_len, "cannot draw a random token");
         return -1;
     }

@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 
 #include "log.h"
 #include "outbox.h"
+#include "secret.h"
 #include "programme_int.h"
 
 #define DAY (24 * 60 * 60)
@@ -28,21 +28,6 @@ membership_date(time_t t, char *buf, size_t len)
 
     if (gmtime_r(&t, &tm) == NULL || strftime(buf, len, "%A %-d %B %Y", &tm) == 0)
         snprintf(buf, len, "later");
-}
-
-/* A fresh token from the unambiguous alphabet, 10 characters: about 49 bits. */
-static int
-membership_token(char out[COMMAND_TOKEN_LEN + 1])
-{
-    static const char alphabet[] = COMMAND_TOKEN_ALPHABET;
-    unsigned char raw[COMMAND_TOKEN_LEN];
-
-    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
-        return -1;
-    for (size_t i = 0; i < COMMAND_TOKEN_LEN; i++)
-        out[i] = alphabet[raw[i] % (sizeof(alphabet) - 1)];
-    out[COMMAND_TOKEN_LEN] = '\0';
-    return 0;
 }
 
 static const char *
@@ -148,7 +133,7 @@ membership_token_for(struct programme_ctx *c, const char *action, char token[COM
         if (rc < 0)
             return -1;
     }
-    if (membership_token(token) != 0) {
+    if (secret_token(token, COMMAND_TOKEN_LEN) != 0) {
         snprintf(c->detail, c->detail_len, "cannot draw a random token");
         return -1;
     }

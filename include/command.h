@@ -27,8 +27,13 @@ enum command_kind {
     COMMAND_DECLINE,  /* decline, no (to a proposal) */
 };
 
-/* Tokens mentord hands out: lower-case letters and digits without look-alikes. */
-#define COMMAND_TOKEN_LEN 10
+/*
+ * Tokens mentord hands out (secret.h): lower-case letters and digits without
+ * look-alikes, 14 characters (about 69 bits).  Tokens of 10 characters, handed
+ * out by earlier versions, are still read while they last.
+ */
+#define COMMAND_TOKEN_LEN 14
+#define COMMAND_TOKEN_LEN_OLD 10
 #define COMMAND_TOKEN_ALPHABET "23456789abcdefghjkmnpqrstuvwxyz"
 
 struct command {

@@ -152,7 +152,7 @@ class Abuse(test_e2e.E2E):
         time.sleep(0.3)
         msgs = mb.mailbox("ann")
         self.assertEqual(len(msgs), before + 1, "ann: wanted exactly one confirmation request")
-        self.assertRegex(str(msgs[-1]["Subject"]), r"\[ref [a-z0-9]{10}\]")
+        self.assertRegex(str(msgs[-1]["Subject"]), r"\[ref [a-z0-9]{14}\]")
         self.assert_nothing_for("eve")
         # ann never answers: she stays a member, however often mentord runs
         self.once()
