@@ -200,7 +200,7 @@ test_join_asks_for_confirmation_first(void **state)
     assert_int_equal(s.n, 1);
     assert_string_equal(s.rcpt, "ann@example.test");
     assert_string_equal(s.kind, "confirm");
-    assert_int_equal(strlen(s.ref), 10);
+    assert_int_equal(strlen(s.ref), COMMAND_TOKEN_LEN);
     char tag[64];
     snprintf(tag, sizeof(tag), "[ref %s]", s.ref);
     assert_non_null(strstr(s.headers, tag));
