@@ -108,6 +108,9 @@ static const struct keydef keys[] = {
     {"limits", "max_message_size", K_SIZE, OFF(limits.max_message_size), 1024, 1 << 30, 0},
     {"limits", "replies_per_hour", K_INT, OFF(limits.replies_per_hour), 1, 10000, 0},
     {"limits", "replies_per_day", K_INT, OFF(limits.replies_per_day), 1, 100000, 0},
+    {"limits", "stranger_per_hour", K_INT, OFF(limits.stranger_per_hour), 1, 100000, 0},
+    {"limits", "stranger_per_day", K_INT, OFF(limits.stranger_per_day), 1, 1000000, 0},
+    {"limits", "reader_timeout", K_DURATION, OFF(limits.reader_timeout), 1, 3600, 0},
 
     {"programme", "plus_addressing", K_BOOL, OFF(programme.plus_addressing), 0, 0, 0},
     {"programme", "confirm_expiry", K_DURATION, OFF(programme.confirm_expiry), 60, 365 * DAY, 0},
@@ -764,6 +767,9 @@ config_set_defaults(struct config *cfg)
     cfg->limits.max_message_size = 10 * 1024 * 1024;
     cfg->limits.replies_per_hour = 5;
     cfg->limits.replies_per_day = 20;
+    cfg->limits.stranger_per_hour = 20;
+    cfg->limits.stranger_per_day = 100;
+    cfg->limits.reader_timeout = 10;
     cfg->programme.confirm_expiry = 3 * DAY;
     cfg->programme.bounce_threshold = 3;
     cfg->programme.away_pause = 7 * DAY;
@@ -1365,6 +1371,9 @@ config_print(const struct config *cfg, FILE *out)
     fprintf(out, "max_message_size = %d\n", cfg->limits.max_message_size);
     fprintf(out, "replies_per_hour = %d\n", cfg->limits.replies_per_hour);
     fprintf(out, "replies_per_day = %d\n", cfg->limits.replies_per_day);
+    fprintf(out, "stranger_per_hour = %d\n", cfg->limits.stranger_per_hour);
+    fprintf(out, "stranger_per_day = %d\n", cfg->limits.stranger_per_day);
+    fprintf(out, "reader_timeout = %d\n", cfg->limits.reader_timeout);
     fprintf(out, "\n[programme]\n");
     fprintf(out, "plus_addressing = %s\n", cfg->programme.plus_addressing ? "yes" : "no");
     fprintf(out, "confirm_expiry = %d\n", cfg->programme.confirm_expiry);

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "log.h"
+#include "gate.h"
 #include "outbox.h"
 #include "secret.h"
 #include "programme_int.h"
@@ -153,8 +154,11 @@ membership_ask_confirmation(struct programme_ctx *c, const char *action)
     snprintf(days, sizeof(days), "%d",
              c->cfg->programme.confirm_expiry / DAY > 0 ? c->cfg->programme.confirm_expiry / DAY
                                                         : 1);
-    struct template_var v[] = {
-        {"token", token}, {"days", days}, {"profile", e.profile}, {"problems", e.problems}};
+    /*
+     * Nothing the requester wrote goes back in a confirmation: the address may
+     * not be theirs (a forged JOIN must not make us mail a stranger their text).
+     */
+    struct template_var v[] = {{"token", token}, {"days", days}, {"profile", NULL}, {"problems", NULL}};
     snprintf(c->detail, c->detail_len, "asked to confirm %s", action);
     int rc = programme_event(c, "confirm-asked", action);
     if (rc == 0)
@@ -423,7 +427,8 @@ programme_status(struct programme_ctx *c)
     profile_free(&p);
     if (mem.pause_until > 0)
         membership_date(mem.pause_until, until, sizeof(until));
-    char *pairings = membership_pairings(c, mem.id);
+    /* A claimed STATUS is answered about the address alone: no partner is named. */
+    char *pairings = c->proof != GATE_CLAIMED ? membership_pairings(c, mem.id) : NULL;
     char waiting[64] = "";
     if (mem.waiting_since > 0 && pairings == NULL)
         membership_date(mem.waiting_since, waiting, sizeof(waiting));

@@ -16,6 +16,7 @@
 #include "bounce.h"
 #include "classify.h"
 #include "compose.h"
+#include "gate.h"
 #include "log.h"
 #include "outbox.h"
 #include "programme.h"
@@ -31,7 +32,7 @@ programme_reply(struct programme_ctx *c, const char *template_name, const struct
     char err[512];
     struct outbox_mail om = {
         .to_addr = c->m->from_addr,
-        .to_name = c->m->from_name,
+        .to_name = c->m->from_name, /* outbox.c drops it for an address that confirmed nothing */
         .template_name = template_name,
         .vars = vars,
         .nvars = nvars,
@@ -40,6 +41,12 @@ programme_reply(struct programme_ctx *c, const char *template_name, const struct
         .ref = ref,
     };
 
+    if (c->quiet) {
+        /* Proven mail over the reply budget acts, and goes unanswered. */
+        log_ctx(LOG_LEVEL_INFO, c->m->message_id, c->m->from_addr,
+                "reply budget used up: %s not sent", template_name);
+        return 0;
+    }
     if (outbox_queue(c->cfg, c->st, &om, c->now, err, sizeof(err)) != 0) {
         /* The detail becomes the failure reason the admin sees for this message. */
         snprintf(c->detail, c->detail_len, "cannot answer: %s", err);
@@ -225,35 +232,6 @@ programme_over_budget(struct programme_ctx *c)
     return hour >= c->cfg->limits.replies_per_hour || day >= c->cfg->limits.replies_per_day;
 }
 
-/* The ref of our mail that m answers: In-Reply-To, then References, then a [ref] tag. */
-static int
-programme_thread(struct programme_ctx *c)
-{
-    char ref[64];
-    const struct mail *m = c->m;
-
-    if (m->in_reply_to &&
-        store_outbox_lookup(c->st, m->in_reply_to, NULL, 0, ref, sizeof(ref)) == 1 && ref[0]) {
-        snprintf(c->ref, sizeof(c->ref), "%s", ref);
-        return 0;
-    }
-    if (m->references) {
-        char *refs = strdup(m->references), *save = NULL;
-        if (refs == NULL)
-            return -1;
-        for (char *id = strtok_r(refs, " ", &save); id; id = strtok_r(NULL, " ", &save)) {
-            if (store_outbox_lookup(c->st, id, NULL, 0, ref, sizeof(ref)) == 1 && ref[0])
-                snprintf(c->ref, sizeof(c->ref), "%s", ref); /* the newest one wins */
-        }
-        free(refs);
-        if (c->ref[0])
-            return 0;
-    }
-    if (m->subject)
-        command_find_ref(m->subject, c->ref);
-    return 0;
-}
-
 /*
  * Does the address at p (inside a header value that starts at v) read
  * LOCAL+DETAIL@DOMAIN for the community address?  Copies DETAIL when it does.
@@ -400,11 +378,15 @@ static int
 programme_person(struct programme_ctx *c, size_t raw_len, struct programme_result *res)
 {
     struct command cmd;
-    int over = programme_over_budget(c);
 
+    /* ---- trust: how the sender is proven (gate.h); the budget counts claimed mail only ---- */
+    if (gate_prove(c) != 0)
+        return -1;
+    int over = programme_over_budget(c);
     if (over < 0)
         return -1;
-    if (over) {
+    c->quiet = over && c->proof != GATE_CLAIMED;
+    if (over && !c->quiet) {
         res->outcome = "over-budget";
         snprintf(c->detail, c->detail_len, "reply budget used up; recorded, not answered");
         log_ctx(LOG_LEVEL_WARN, c->m->message_id, c->m->from_addr, "%s", c->detail);
@@ -415,8 +397,6 @@ programme_person(struct programme_ctx *c, size_t raw_len, struct programme_resul
         res->outcome = "too-large";
         return programme_too_large(c, raw_len);
     }
-    if (programme_thread(c) != 0)
-        return -1;
     if (config_is_manager(c->cfg, c->m->from_addr)) {
         int mrc = programme_manager_mail(c); /* managers.c: 1 when not a manager command */
         if (mrc != 1) {
@@ -434,7 +414,12 @@ programme_person(struct programme_ctx *c, size_t raw_len, struct programme_resul
         if (body.kind == COMMAND_CONFIRM)
             memcpy(cmd.token, body.token, sizeof(cmd.token));
     }
-    int rc = programme_command(c, &cmd);
+    /* ---- trust: may this mail do what it asks? (gate.h) ---- */
+    int rc = gate_check(c, &cmd);
+    if (rc == 0)
+        rc = programme_command(c, &cmd);
+    else if (rc == 1)
+        rc = 0; /* a confirmation was asked, or a repeated request recorded */
     res->checkpoint = c->erase_checkpoint;
     res->anonymous = c->erase_checkpoint;
     return rc;
@@ -481,6 +466,7 @@ programme_handle_mail(const struct config *cfg, struct store *st, const struct m
     }
     c.text = text;
     rc = programme_person(&c, size, res);
+    gate_release(&c);
     profile_free(&c.profile);
     free(text);
     return rc;

@@ -28,6 +28,9 @@ struct programme_ctx {
     char *detail;           /* for the processed-message record */
     size_t detail_len;
     int erase_checkpoint; /* a member was erased: checkpoint after commit */
+    int proof;            /* enum gate_proof: how the sender is proven (gate.h) */
+    int quiet;            /* proven mail over the reply budget: it acts, unanswered */
+    char *gate_text;      /* the text of a confirmed pending change (gate.c owns it) */
 };
 
 /* Queue a reply to the sender from template_name; kind/ref tag it for threading. */

@@ -181,6 +181,34 @@ static const char *const migrations[] = {
     " session INTEGER NOT NULL,"
     " deaths INTEGER NOT NULL DEFAULT 0,"
     " PRIMARY KEY (mailbox, uidvalidity, uid)) WITHOUT ROWID;",
+
+    /*
+     * 6: proof of the sender (store_trust.c).  refs: the [ref] each recipient
+     * sees for a conversation, unique to that recipient, so a partner's ref
+     * proves nothing for the other.  pending: a change asked for by mail that
+     * proved nothing, waiting for the reply to its confirmation (its token).
+     * outbox.verp: the tag of the per-message envelope sender, so a bounce
+     * names the mail it is about; outbox.stranger: mail to an address that
+     * has confirmed nothing, which a global cap holds back.
+     */
+    "CREATE TABLE refs ("
+    " ref TEXT PRIMARY KEY,"
+    " address TEXT NOT NULL COLLATE NOCASE,"
+    " conversation TEXT NOT NULL,"
+    " created INTEGER NOT NULL,"
+    " UNIQUE (address, conversation));"
+    "CREATE TABLE pending ("
+    " token TEXT PRIMARY KEY,"
+    " address TEXT NOT NULL COLLATE NOCASE,"
+    " kind INTEGER NOT NULL,"
+    " number INTEGER NOT NULL DEFAULT -1,"
+    " text TEXT,"
+    " created INTEGER NOT NULL);"
+    "CREATE INDEX pending_address ON pending (address);"
+    "ALTER TABLE outbox ADD COLUMN verp TEXT;"
+    "CREATE INDEX outbox_verp ON outbox (verp);"
+    "ALTER TABLE outbox ADD COLUMN stranger INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX outbox_stranger ON outbox (stranger, next_attempt);",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,

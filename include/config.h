@@ -66,6 +66,9 @@ struct config_limits {
     int max_message_size; /* bytes; a larger mail gets a polite reply, unparsed; default 10M */
     int replies_per_hour; /* answers to one sender per hour; default 5 */
     int replies_per_day;  /* and per day; default 20 */
+    int stranger_per_hour; /* mail to addresses that confirmed nothing, all of them; default 20 */
+    int stranger_per_day;  /* and per day; default 100 */
+    int reader_timeout;    /* seconds the isolated reader may spend on one mail; default 10 */
 };
 
 struct config_programme {

@@ -19,6 +19,8 @@
 #define T0 1767258000 /* 2026-01-01 09:00 UTC */
 #define HOUR 3600
 #define DAY 86400
+/* What the community's own server adds for a sender it verified (auth.h). */
+#define PROVEN "Authentication-Results: mx.example.test; dmarc=pass header.from=example.test\r\n"
 
 struct fixture {
     char dir[256];
@@ -40,6 +42,7 @@ setup(void **state)
     snprintf(f->path, sizeof(f->path), "%s/m.db", f->dir);
     assert_int_equal(store_open(f->path, &f->st, err, sizeof(err)), 0);
     tu_test_config(&f->cfg, f->managers);
+    f->cfg.digest.trusted_authserv = "mx.example.test";
     *state = f;
     return 0;
 }
@@ -206,8 +209,9 @@ test_join_asks_for_confirmation_first(void **state)
     assert_non_null(strstr(s.headers, tag));
     assert_non_null(strstr(s.headers, "In-Reply-To: <m1@client.test>"));
     assert_non_null(strstr(s.body, "simply reply to this message"));
-    /* the profile sent along is echoed */
-    assert_non_null(strstr(s.body, "rust"));
+    /* nothing the requester wrote goes back to an address that confirmed nothing */
+    assert_null(strstr(s.body, "rust"));
+    assert_null(strstr(s.headers, "Ann"));
     assert_int_equal(db_count(f, "SELECT count(*) FROM tokens WHERE closed IS NULL"), 1);
 }
 
@@ -402,7 +406,7 @@ test_status_pause_resume_capacity(void **state)
     last_sent(f, &s);
     assert_non_null(strstr(s.body, "registered as a mentor"));
 
-    deliver(f, mail(f, "bob@example.test", "pause 3 weeks", NULL, "\r\n"));
+    deliver(f, mail(f, "bob@example.test", "pause 3 weeks", PROVEN, "\r\n"));
     assert_int_equal(store_member_get(f->st, "bob@example.test", &m), 1);
     assert_string_equal(m.state, "paused");
     assert_int_equal(m.pause_until, T0 + 21 * DAY);
@@ -410,16 +414,58 @@ test_status_pause_resume_capacity(void **state)
     last_sent(f, &s);
     assert_non_null(strstr(s.body, "break until Thursday 22 January 2026"));
 
-    deliver(f, mail(f, "bob@example.test", "resume", NULL, "\r\n"));
+    deliver(f, mail(f, "bob@example.test", "resume", PROVEN, "\r\n"));
     member(f, "bob@example.test", "mentor", "active");
 
-    deliver(f, mail(f, "bob@example.test", "capacity 3", NULL, "\r\n"));
+    deliver(f, mail(f, "bob@example.test", "capacity 3", PROVEN, "\r\n"));
     assert_int_equal(store_member_get(f->st, "bob@example.test", &m), 1);
     assert_non_null(strstr(m.profile, "capacity: 3"));
     store_member_free(&m);
-    deliver(f, mail(f, "bob@example.test", "capacity 99", NULL, "\r\n"));
+    deliver(f, mail(f, "bob@example.test", "capacity 99", PROVEN, "\r\n"));
     last_sent(f, &s);
     assert_non_null(strstr(s.body, "number from 1 to 20"));
+}
+
+/* A fresh mail proves nothing: the change waits for the reply to a short confirmation. */
+static void
+test_claimed_change_waits_for_confirmation(void **state)
+{
+    struct fixture *f = *state;
+    struct sent s;
+    struct store_member m;
+    char hdr[256];
+
+    join_confirmed(f, "bob@example.test", "mentor");
+    deliver(f, mail(f, "bob@example.test", "pause 2 weeks", NULL, "\r\n"));
+    member(f, "bob@example.test", "mentor", "active");
+    last_sent(f, &s);
+    assert_string_equal(s.kind, "confirm");
+    assert_non_null(strstr(s.headers, "Reply to confirm: pause for 2 weeks"));
+    assert_non_null(strstr(s.body, "Reply to this mail to confirm: pause for 2 weeks."));
+    /* Somebody else cannot confirm it, even with the token. */
+    snprintf(hdr, sizeof(hdr), "confirm %s", s.ref);
+    deliver(f, mail(f, "eve@example.test", hdr, NULL, "\r\n"));
+    member(f, "bob@example.test", "mentor", "active");
+    /* The reply, threaded to our mail, acts. */
+    snprintf(hdr, sizeof(hdr), "In-Reply-To: <%s>\r\n", s.msgid);
+    deliver(f, mail(f, "bob@example.test", "Re: Reply to confirm", hdr, "yes\r\n"));
+    assert_int_equal(store_member_get(f->st, "bob@example.test", &m), 1);
+    assert_string_equal(m.state, "paused");
+    assert_int_equal(m.pause_until, T0 + 14 * DAY);
+    store_member_free(&m);
+    /* Profile lines in a fresh mail wait too, then the reply takes them. */
+    deliver(f, mail(f, "bob@example.test", "about me", NULL, "Skills: haskell\r\n"));
+    last_sent(f, &s);
+    assert_non_null(strstr(s.headers, "update your profile"));
+    assert_null(strstr(s.body, "haskell"));
+    assert_int_equal(store_member_get(f->st, "bob@example.test", &m), 1);
+    assert_null(strstr(m.profile ? m.profile : "", "haskell"));
+    store_member_free(&m);
+    snprintf(hdr, sizeof(hdr), "confirm %s", s.ref);
+    deliver(f, mail(f, "bob@example.test", hdr, NULL, "\r\n"));
+    assert_int_equal(store_member_get(f->st, "bob@example.test", &m), 1);
+    assert_non_null(strstr(m.profile, "haskell"));
+    store_member_free(&m);
 }
 
 static void
@@ -439,11 +485,15 @@ test_status_names_the_pairing(void **state)
     assert_int_equal(store_pair_add(f->st, ann, bob, "active", 1000, "both speak Spanish", T0,
                                     T0 + 84 * DAY, NULL, ref, sizeof(ref)),
                      0);
-    deliver(f, mail(f, "ann@example.test", "status", NULL, "\r\n"));
+    deliver(f, mail(f, "ann@example.test", "status", PROVEN, "\r\n"));
     last_sent(f, &s);
     assert_non_null(strstr(s.body, "mentored by Bob, since Thursday 1 January 2026, until"));
     assert_null(strstr(s.body, "bob@example.test")); /* named, never addressed */
-    deliver(f, mail(f, "bob@example.test", "status", NULL, "\r\n"));
+    /* A claimed STATUS says nothing about anyone else. */
+    deliver(f, mail(f, "ann@example.test", "status", NULL, "\r\n"));
+    last_sent(f, &s);
+    assert_null(strstr(s.body, "Bob"));
+    deliver(f, mail(f, "bob@example.test", "status", PROVEN, "\r\n"));
     last_sent(f, &s);
     assert_non_null(strstr(s.body, "mentoring Ann, since"));
 }
@@ -467,7 +517,7 @@ test_profile_lines_update_and_echo(void **state)
     struct store_member m;
 
     join_confirmed(f, "ann@example.test", "join");
-    deliver(f, mail(f, "ann@example.test", "about me", NULL,
+    deliver(f, mail(f, "ann@example.test", "about me", PROVEN,
                     "Languages: Deutsch, English\r\nTime zone: Mars/Olympus\r\n"));
     last_sent(f, &s);
     assert_non_null(strstr(s.body, "german"));
@@ -783,6 +833,7 @@ main(void)
         T(test_leave_erases_personal_data),
         T(test_leave_from_stranger),
         T(test_status_pause_resume_capacity),
+        T(test_claimed_change_waits_for_confirmation),
         T(test_status_names_the_pairing),
         T(test_status_from_stranger),
         T(test_profile_lines_update_and_echo),
