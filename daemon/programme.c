@@ -143,32 +143,82 @@ programme_bounced(struct programme_ctx *c, const struct bounce_info *b, const ch
     return programme_notify_managers(c, "undeliverable", v, 3);
 }
 
+static int programme_plus_detail(const char *addr, const char *v, const char *p, char *detail,
+                                 size_t len);
+
+/*
+ * Which address of ours a bounce is about, proven: the VERP tag of the
+ * envelope sender it was returned to (mentors+b-TAG@..., outbox.c), else the
+ * Message-ID of our mail it quotes.  Both are secrets only the bouncing
+ * server saw.  1 with rcpt (and *by_verp) set, 0 when nothing proves it.
+ */
+static int
+programme_bounce_proof(struct programme_ctx *c, const struct bounce_info *b, char *rcpt,
+                       size_t len, int *by_verp)
+{
+    static const char *const headers[] = {"Delivered-To", "X-Original-To", "To"};
+    const char *base = c->cfg->smtp.from ? c->cfg->smtp.from : c->cfg->community.address;
+    char detail[64], msgid[256];
+
+    *by_verp = 0;
+    for (size_t i = 0; base && i < sizeof(headers) / sizeof(headers[0]); i++) {
+        const char *v = mail_header(c->m, headers[i]);
+        for (const char *p = v ? strchr(v, '+') : NULL; p; p = strchr(p + 1, '+')) {
+            if (!programme_plus_detail(base, v, p, detail, sizeof(detail)) ||
+                strncasecmp(detail, "b-", 2) != 0)
+                continue;
+            int rc = store_outbox_by_verp(c->st, detail + 2, rcpt, len, msgid, sizeof(msgid));
+            if (rc != 0) {
+                *by_verp = rc == 1;
+                return rc < 0 ? -1 : rcpt[0] != '\0';
+            }
+        }
+    }
+    if (b->orig_message_id == NULL)
+        return 0;
+    int rc = store_outbox_lookup(c->st, b->orig_message_id, rcpt, len, NULL, 0);
+    return rc < 0 ? -1 : rc == 1 && rcpt[0] != '\0';
+}
+
+/* A bounce nothing proves is ours: recorded without a score, changing nothing. */
+static int
+programme_bounce_unverified(struct programme_ctx *c, const struct bounce_info *b)
+{
+    for (size_t i = 0; i < b->n_recipients; i++)
+        if (store_bounce_add(c->st, c->now, b->recipients[i], "unverified", b->status,
+                             b->diagnostic, 0) != 0)
+            return -1;
+    log_ctx(LOG_LEVEL_INFO, c->m->message_id, NULL,
+            "bounce names no mail of ours: recorded as unverified, no score");
+    return store_event_add(c->st, c->now, "bounce-unverified", NULL, c->m->message_id, NULL);
+}
+
 static int
 programme_bounce(struct programme_ctx *c, const char *raw, size_t raw_len)
 {
     struct bounce_info b;
     char rcpt[320] = "";
-    int rc = 0;
+    int rc = 0, by_verp = 0;
 
     if (bounce_parse(c->m, raw, raw_len, &b) != 0) {
         snprintf(c->detail, c->detail_len, "cannot read the bounce: out of memory");
         return -1;
     }
-    /* A bounce that names nobody still returns our Message-ID: its recipient failed. */
-    if (b.n_recipients == 0 && b.orig_message_id &&
-        store_outbox_lookup(c->st, b.orig_message_id, rcpt, sizeof(rcpt), NULL, 0) == 1 &&
-        rcpt[0] != '\0') {
-        char *one[1] = {rcpt};
-        b.recipients = one;
-        b.n_recipients = 1;
-        rc = programme_bounced(c, &b, rcpt);
-        b.recipients = NULL;
-        b.n_recipients = 0;
-    }
-    for (size_t i = 0; i < b.n_recipients && rc == 0; i++)
-        rc = programme_bounced(c, &b, b.recipients[i]);
-    snprintf(c->detail, c->detail_len, "bounce: %s %s%s%s", bounce_severity_name(b.severity),
-             b.status, b.n_recipients ? " for " : "", b.n_recipients ? b.recipients[0] : rcpt);
+    int proven = programme_bounce_proof(c, &b, rcpt, sizeof(rcpt), &by_verp);
+    int listed = b.n_recipients == 0 || by_verp;
+    for (size_t i = 0; proven == 1 && !listed && i < b.n_recipients; i++)
+        listed = strcasecmp(b.recipients[i], rcpt) == 0;
+    if (proven < 0)
+        rc = -1;
+    else if (proven == 1 && listed)
+        rc = programme_bounced(c, &b, rcpt); /* only the recipient of our mail counts */
+    else
+        rc = programme_bounce_unverified(c, &b);
+    snprintf(c->detail, c->detail_len, "bounce: %s %s%s%s%s", bounce_severity_name(b.severity),
+             b.status, rcpt[0] || b.n_recipients ? " for " : "",
+             proven == 1 && listed ? rcpt : b.n_recipients ? b.recipients[0] : "",
+             proven == 1 && listed ? (by_verp ? " (envelope tag)" : " (our Message-ID)")
+                                   : " (unverified)");
     bounce_free(&b);
     return rc;
 }

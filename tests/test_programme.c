@@ -163,6 +163,21 @@ db_count(struct fixture *f, const char *sql)
 }
 
 static void
+db_text(struct fixture *f, const char *sql, char *out, size_t len)
+{
+    sqlite3 *db;
+    sqlite3_stmt *stmt;
+
+    out[0] = '\0';
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL), SQLITE_OK);
+    if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0))
+        snprintf(out, len, "%s", sqlite3_column_text(stmt, 0));
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+}
+
+static void
 member(struct fixture *f, const char *addr, const char *role, const char *state)
 {
     struct store_member m;
@@ -653,11 +668,18 @@ test_spam_is_recorded_not_answered(void **state)
     assert_int_equal(db_count(f, "SELECT count(*) FROM outbox"), 1);
 }
 
+/* A DSN about rcpt; msgid: the Message-ID of the returned mail (NULL: none quoted). */
 static char *
-dsn_action(struct fixture *f, const char *rcpt, const char *status, const char *action)
+dsn_about(struct fixture *f, const char *rcpt, const char *status, const char *action,
+          const char *msgid)
 {
-    char *raw = NULL;
+    char *raw = NULL, returned[300] = "";
 
+    if (msgid)
+        snprintf(returned, sizeof(returned),
+                 "--B\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+                 "From: mentors@example.test\r\nTo: %s\r\nMessage-ID: <%s>\r\n\r\n",
+                 rcpt, msgid);
     f->seq++;
     assert_true(
         asprintf(&raw,
@@ -669,16 +691,63 @@ dsn_action(struct fixture *f, const char *rcpt, const char *status, const char *
                  "--B\r\nContent-Type: message/delivery-status\r\n\r\n"
                  "Reporting-MTA: dns; mx.example.test\r\n\r\n"
                  "Final-Recipient: rfc822; %s\r\nAction: %s\r\nStatus: %s\r\n"
-                 "Diagnostic-Code: smtp; 550 %s %s\r\n\r\n--B--\r\n",
+                 "Diagnostic-Code: smtp; 550 %s %s\r\n\r\n%s--B--\r\n",
                  f->seq, rcpt, action, status, status,
-                 status[2] == '7' ? "message refused by local policy" : "no such user") > 0);
+                 status[2] == '7' ? "message refused by local policy" : "no such user",
+                 returned) > 0);
     return raw;
+}
+
+/* A DSN about the newest mail we sent to rcpt (it quotes that mail's Message-ID). */
+static char *
+dsn_action(struct fixture *f, const char *rcpt, const char *status, const char *action)
+{
+    char msgid[256] = "";
+    char sql[512];
+
+    snprintf(sql, sizeof(sql),
+             "SELECT message_id FROM outbox WHERE recipient = '%s' ORDER BY id DESC LIMIT 1",
+             rcpt);
+    db_text(f, sql, msgid, sizeof(msgid));
+    return dsn_about(f, rcpt, status, action, msgid[0] ? msgid : NULL);
 }
 
 static char *
 dsn(struct fixture *f, const char *rcpt, const char *status)
 {
     return dsn_action(f, rcpt, status, "failed");
+}
+
+/* Forged DSNs (about no mail of ours) are recorded, change no score and no token. */
+static void
+test_forged_bounces_change_nothing(void **state)
+{
+    struct fixture *f = *state;
+    struct store_member m;
+
+    join_confirmed(f, "dan@example.test", "mentor");
+    deliver(f, mail(f, "typo@example.test", "join", NULL, "x\r\n"));
+    for (int day = 0; day < 4; day++) {
+        deliver_at(f, dsn_about(f, "dan@example.test", "5.1.1", "failed", NULL), T0 + day * DAY, 0);
+        deliver_at(f, dsn_about(f, "dan@example.test", "5.1.1", "failed", "forged@example.test"),
+                   T0 + day * DAY + 1, 0);
+        deliver_at(f, dsn_about(f, "typo@example.test", "5.1.1", "failed", NULL),
+                   T0 + day * DAY + 2, 0);
+    }
+    assert_int_equal(store_member_get(f->st, "dan@example.test", &m), 1);
+    assert_int_equal(m.undeliverable, 0);
+    assert_true(m.bounce_score == 0.0);
+    store_member_free(&m);
+    assert_int_equal(db_count(f, "SELECT count(*) FROM tokens WHERE outcome = 'bounced'"), 0);
+    assert_int_equal(db_count(f, "SELECT count(*) FROM bounces WHERE severity = 'unverified'"), 12);
+    /* Our Message-ID sent to someone else does not make dan's address fail either. */
+    char msgid[256];
+    db_text(f, "SELECT message_id FROM outbox WHERE recipient = 'typo@example.test'", msgid,
+            sizeof(msgid));
+    deliver_at(f, dsn_about(f, "dan@example.test", "5.1.1", "failed", msgid), T0 + 5 * DAY, 0);
+    assert_int_equal(store_member_get(f->st, "dan@example.test", &m), 1);
+    assert_true(m.bounce_score == 0.0);
+    store_member_free(&m);
 }
 
 static void
@@ -834,6 +903,7 @@ main(void)
         T(test_leave_from_stranger),
         T(test_status_pause_resume_capacity),
         T(test_claimed_change_waits_for_confirmation),
+        T(test_forged_bounces_change_nothing),
         T(test_status_names_the_pairing),
         T(test_status_from_stranger),
         T(test_profile_lines_update_and_echo),
