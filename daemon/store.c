@@ -1492,6 +1492,8 @@ store_member_erase(struct store *st, const char *address)
     };
     char what[320];
     snprintf(what, sizeof what, "erasing member %s", address);
+    if (store_trust_erase(st, address) != 0)
+        return -1;
     for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++)
         if (store_i_run(st, what, sql[i], i + 1 < sizeof sql / sizeof sql[0] ? "s" : "", address) <
             0)

@@ -231,17 +231,28 @@ trust_blank_mail(struct store *st, const char *what, const char *sent, const cha
 #define TRUST_LATER "UPDATE outbox SET erase_after = 1 WHERE status = 'queued' AND "
 
 int
-store_trust_erase(struct store *st, const char *address, int64_t member_id, const char *name,
-                  const char *const *managers, size_t n_managers)
+store_trust_erase(struct store *st, const char *address)
 {
-    char what[384];
-    int64_t since = 0;
+    char what[384], *name = NULL;
+    int64_t id = 0, since = 0;
 
     snprintf(what, sizeof what, "erasing what others' mail held of %s", address);
-    if (member_id > 0 &&
-        store_i_query_int(st, &since, what, "SELECT created FROM members WHERE id = ?1", "i",
-                          member_id) < 0)
+    sqlite3_stmt *stmt = store_i_prepare(
+        st, what, "SELECT id, created, coalesce(name, '') FROM members WHERE address = ?1", "s",
+        address);
+    if (!stmt)
         return -1;
+    int rc = store_i_step(st, stmt, what);
+    if (rc == 1) {
+        id = sqlite3_column_int64(stmt, 0);
+        since = sqlite3_column_int64(stmt, 1);
+        if (store_i_col_str(stmt, 2, &name) != 0)
+            rc = store_i_set_err(st, "%s: out of memory", what);
+    }
+    store_i_finish(st, stmt);
+    if (rc < 0)
+        return -1;
+    rc = -1;
     /* Mail naming them in plain text (address, or a name of three letters or more). */
     if (trust_blank_mail(st, what,
                          TRUST_BLANK "(instr(lower(headers || body), lower(?1)) > 0"
@@ -249,39 +260,46 @@ store_trust_erase(struct store *st, const char *address, int64_t member_id, cons
                          TRUST_LATER "(instr(lower(headers || body), lower(?1)) > 0"
                                      " OR (length(?2) >= 3 AND instr(headers || body, ?2) > 0))",
                          "ss", address, name ? name : "") != 0)
-        return -1;
+        goto out;
     /*
      * Mail to their partners (an introduction names them, perhaps encoded) and
-     * to the managers (alerts, digests quoting them) since they joined: a
-     * search could miss an encoded name, so every such copy goes.
+     * to anyone who is not a member (the managers' alerts and digests quoting
+     * them) since they joined: a search could miss an encoded name, so every
+     * such copy goes.  The rows stay, blank, for counts and threading.
      */
-    if (member_id > 0 &&
+    if (id > 0 &&
         trust_blank_mail(st, what,
-                         TRUST_BLANK "created >= ?2 AND recipient COLLATE NOCASE IN (SELECT"
-                                     " m.address FROM pairs p JOIN members m ON m.id ="
-                                     " (CASE WHEN p.newcomer = ?1 THEN p.mentor ELSE p.newcomer"
-                                     " END) WHERE ?1 IN (p.newcomer, p.mentor))",
-                         TRUST_LATER "created >= ?2 AND recipient COLLATE NOCASE IN (SELECT"
-                                     " m.address FROM pairs p JOIN members m ON m.id ="
-                                     " (CASE WHEN p.newcomer = ?1 THEN p.mentor ELSE p.newcomer"
-                                     " END) WHERE ?1 IN (p.newcomer, p.mentor))",
-                         "ii", member_id, since) != 0)
-        return -1;
-    for (size_t i = 0; member_id > 0 && i < n_managers; i++)
-        if (trust_blank_mail(st, what,
-                             TRUST_BLANK "created >= ?2 AND recipient = ?1 COLLATE NOCASE",
-                             TRUST_LATER "created >= ?2 AND recipient = ?1 COLLATE NOCASE", "si",
-                             managers[i], since) != 0)
-            return -1;
+                         TRUST_BLANK "created >= ?2 AND (recipient COLLATE NOCASE IN (SELECT"
+                                     " m.address FROM pairs p JOIN members m ON m.id = (CASE WHEN"
+                                     " p.newcomer = ?1 THEN p.mentor ELSE p.newcomer END) WHERE ?1"
+                                     " IN (p.newcomer, p.mentor)) OR recipient COLLATE NOCASE NOT"
+                                     " IN (SELECT address FROM members))",
+                         TRUST_LATER "created >= ?2 AND (recipient COLLATE NOCASE IN (SELECT"
+                                     " m.address FROM pairs p JOIN members m ON m.id = (CASE WHEN"
+                                     " p.newcomer = ?1 THEN p.mentor ELSE p.newcomer END) WHERE ?1"
+                                     " IN (p.newcomer, p.mentor)) OR recipient COLLATE NOCASE NOT"
+                                     " IN (SELECT address FROM members))",
+                         "ii", id, since) != 0)
+        goto out;
     /* Their answers and their partners' answers about them: only the counts stay. */
-    if (member_id > 0 &&
-        (store_i_run(st, what,
-                     "UPDATE feedback SET comment = NULL, member = NULL WHERE member = ?1 OR pair"
-                     " IN (SELECT id FROM pairs WHERE ?1 IN (newcomer, mentor))",
-                     "i", member_id) < 0))
-        return -1;
+    if (id > 0 && store_i_run(st, what,
+                              "UPDATE feedback SET comment = NULL, member = NULL WHERE member = ?1"
+                              " OR pair IN (SELECT id FROM pairs WHERE ?1 IN (newcomer, mentor))",
+                              "i", id) < 0)
+        goto out;
+    /* Records of other mail that name them (a bounce about their address, say). */
+    if (store_i_run(st, what,
+                    "UPDATE messages SET detail = NULL WHERE instr(lower(detail), lower(?1)) > 0",
+                    "s", address) < 0 ||
+        store_i_run(st, what,
+                    "UPDATE events SET detail = NULL WHERE instr(lower(detail), lower(?1)) > 0",
+                    "s", address) < 0)
+        goto out;
     if (store_i_run(st, what, "DELETE FROM refs WHERE address = ?1", "s", address) < 0 ||
         store_i_run(st, what, "DELETE FROM pending WHERE address = ?1", "s", address) < 0)
-        return -1;
-    return 0;
+        goto out;
+    rc = 0;
+out:
+    free(name);
+    return rc;
 }

@@ -603,14 +603,13 @@ int store_token_extend(struct store *st, const char *token, time_t at);
 int store_address_confirmed(struct store *st, const char *address);
 
 /*
- * LEAVE: erase what the rest of the store holds about a member besides their
- * own row (store_member_erase): their feedback and feedback on their pairs
- * (ratings stay, anonymous), copies of mail sent to their partners and to
- * managers since they joined or naming them, their refs and pending changes.
- * managers: the configured manager addresses.  0, or -1 on error.
+ * Erasing a member (store_member_erase calls it first): what the rest of the
+ * store holds about them besides their own row: their feedback and feedback
+ * on their pairs (ratings stay, anonymous), copies of mail naming them, sent
+ * to their partners or to non-members (managers) since they joined, their
+ * refs and pending changes.  0, or -1 on error.
  */
-int store_trust_erase(struct store *st, const char *address, int64_t member_id,
-                      const char *name, const char *const *managers, size_t n_managers);
+int store_trust_erase(struct store *st, const char *address);
 
 /* ---- event log ---- */
 
