@@ -501,6 +501,8 @@ struct store_digest_counts {
     long milestones;      /* mentors to recognise */
     long floods;          /* mail over the reply budget */
     long spam;            /* mail the server's spam filter marked, not answered */
+    long stranger_held;   /* mail to unconfirmed addresses held back by the cap, at end */
+    long unverified_bounces; /* bounces about no mail of ours: recorded, not scored */
 };
 int store_digest_counts(struct store *st, time_t start, time_t end,
                         struct store_digest_counts *out);
