@@ -47,7 +47,9 @@
 #include "inbox.h"
 #include "log.h"
 #include "mail.h"
+#include "outbox.h"
 #include "programme.h"
+#include "reader.h"
 
 /* Keyword marking a message done when there is no processed mailbox. */
 #define INBOX_DONE_KEYWORD "$MentordDone"
@@ -63,7 +65,11 @@ struct inbox_run {
     uint32_t last_uid;
     struct inbox_stats *stats;
     int erased; /* a member's data was erased in this batch: checkpoint after the commit */
+    volatile sig_atomic_t *stop; /* SIGTERM: stop reading, keep what is committed */
 };
+
+/* inbox_decide: the reader was stopped by a signal; nothing is counted against the mail. */
+#define INBOX_STOPPED (-3)
 
 /*
  * Messages per batch: one UID FETCH, one transaction, one UID MOVE.  It also
@@ -197,7 +203,19 @@ inbox_decide(struct inbox_run *r, const struct imap_message *msg, size_t size, c
     /* Over [limits] max_message_size only the headers are read: the mail is answered, not read. */
     size_t parse_len =
         mail_parse_limit(msg->data, msg->len, (size_t)r->cfg->limits.max_message_size);
-    if (mail_parse(msg->data, parse_len, &m, perr, sizeof(perr)) != 0) {
+    /* Read in the isolated reader (reader.h): a mail that crashes or hangs it is retried. */
+    enum reader_status rs =
+        reader_parse(msg->data, msg->len, parse_len, r->cfg->community.address,
+                     r->cfg->limits.reader_timeout, &m, perr, sizeof(perr), r->stop);
+    if (rs == READER_STOPPED) {
+        snprintf(why, whylen, "%s", perr);
+        return INBOX_STOPPED;
+    }
+    if (rs != READER_OK && rs != READER_UNPARSEABLE) {
+        snprintf(why, whylen, "cannot read it (%s): %s", reader_status_name(rs), perr);
+        return -1; /* before the savepoint: nothing to roll back */
+    }
+    if (rs == READER_UNPARSEABLE) {
         log_warn("UID %u: cannot parse message (%s); recorded, not answered", uid, perr);
         snprintf(detail, sizeof(detail), "unparseable: %s", perr);
         m = NULL;
@@ -251,6 +269,34 @@ fail:
     return store_rollback_to(r->st) == 0 ? -1 : -2;
 }
 
+/* A mail set aside unread: the managers are told (in the caller's transaction). */
+static int
+inbox_tell_managers(struct inbox_run *r, uint32_t uid, int attempts, const char *why)
+{
+    char u[16], n[16], err[512];
+    struct template_var v[] = {
+        {"mailbox", r->cfg->imap.mailbox}, {"uid", u}, {"reason", why}, {"attempts", n}};
+
+    if (r->dry_run)
+        return 0;
+    snprintf(u, sizeof(u), "%u", uid);
+    snprintf(n, sizeof(n), "%d", attempts);
+    for (size_t i = 0; i < r->cfg->community.n_managers; i++) {
+        struct outbox_mail om = {
+            .to_addr = r->cfg->community.managers[i],
+            .template_name = "set-aside",
+            .vars = v,
+            .nvars = 4,
+            .kind = "notice",
+        };
+        if (outbox_queue(r->cfg, r->st, &om, clock_now(), err, sizeof(err)) != 0) {
+            log_error("UID %u: cannot tell the managers it was set aside: %s", uid, err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /*
  * A message that cannot be processed is tried imap.max_attempts times (the
  * count is committed with the batch, so it survives restarts), then recorded
@@ -280,7 +326,8 @@ inbox_attempt(struct inbox_run *r, uint32_t uid, const char *hash, const char *w
         return 0;
     }
     log_error("UID %u: %s; giving up after %d attempts, marked failed", uid, why, attempts);
-    if (inbox_record(r, uid, NULL, hash, "failed", why) != 0) {
+    if (inbox_record(r, uid, NULL, hash, "failed", why) != 0 ||
+        inbox_tell_managers(r, uid, attempts, why) != 0) {
         log_error("UID %u: recording it as failed: %s", uid, store_errmsg(r->st));
         return -1;
     }
@@ -315,6 +362,11 @@ inbox_batch_one(struct inbox_run *r, const struct imap_message *msg, uint32_t li
     mail_hash(msg->data, msg->len, hash);
     r->last_uid = b->last_uid; /* inbox_record stores the highest UID so far */
     int rc = inbox_decide(r, msg, size, hash, why, sizeof(why));
+    if (rc == INBOX_STOPPED) {
+        log_info("UID %u: %s; left for the next start", msg->uid, why);
+        b->stop = 1;
+        return 0;
+    }
     if (rc == -2) {
         log_error("UID %u: %s; the batch's transaction is gone, the batch will be redone", msg->uid,
                   why);
@@ -472,6 +524,7 @@ inbox_set_aside(struct inbox_run *r, uint32_t uid, int deaths)
         goto fail;
     uint32_t before = r->last_uid;
     if (inbox_record(r, uid, NULL, NULL, "failed", why) != 0 ||
+        inbox_tell_managers(r, uid, deaths, why) != 0 ||
         store_inflight_end(r->st, r->cfg->imap.mailbox, r->uidvalidity, uid, uid) != 0 ||
         store_commit(r->st) != 0) {
         store_rollback(r->st);
@@ -618,7 +671,7 @@ int
 inbox_pass(const struct config *cfg, struct store *st, struct imap *im, int dry_run, FILE *dry_out,
            volatile sig_atomic_t *stop, struct inbox_stats *stats)
 {
-    struct inbox_run r = {cfg, st, im, dry_run, dry_out, 0, 0, stats, 0};
+    struct inbox_run r = {cfg, st, im, dry_run, dry_out, 0, 0, stats, 0, stop};
     uint32_t uidnext = 0, *uids = NULL;
     size_t n = 0;
     int rc = 0;

@@ -23,6 +23,7 @@
 #include "inbox.h"
 #include "log.h"
 #include "programme.h"
+#include "reader.h"
 #include "smtp.h"
 #include "store.h"
 
@@ -390,6 +391,8 @@ mentord_loop(struct config *cfg, struct store *st, const struct mentord_opts *o)
         }
     }
     imap_close(im);
+    /* Whatever was committed before the stop still goes out (bounded by the SMTP timeout). */
+    mentord_drain(cfg, st, o);
     log_info("mentord stopping");
     return 0;
 }
@@ -401,6 +404,10 @@ main(int argc, char **argv)
     struct config cfg;
     struct store *st = NULL;
     char err[512];
+
+    /* The isolated mail reader (reader.h): exec'd by the daemon, nothing else of it runs. */
+    if (argc == 2 && strcmp(argv[1], "--reader") == 0)
+        return reader_main();
     int rc = mentord_args(argc, argv, &o);
 
     if (rc != 0)
@@ -440,8 +447,11 @@ main(int argc, char **argv)
         config_free(&cfg);
         return 1;
     }
+    /* Mail is read by this same program, exec'd afresh: none of this process's memory. */
+    reader_set_program("/proc/self/exe");
     /* A dry run in a loop would print the same mail forever: one pass only. */
     rc = o.once || o.dry_run ? mentord_once(&cfg, st, &o) : mentord_loop(&cfg, st, &o);
+    reader_shutdown();
     store_close(st);
     curl_global_cleanup();
     config_free(&cfg);

@@ -443,6 +443,14 @@ programme_person(struct programme_ctx *c, size_t raw_len, struct programme_resul
         return programme_event(c, "flood", NULL);
     }
     res->outcome = "answered";
+    if (c->quiet) {
+        /* Proven mail over the budget still acts (a genuine CONFIRM is never lost), unanswered. */
+        res->outcome = "over-budget";
+        log_ctx(LOG_LEVEL_WARN, c->m->message_id, c->m->from_addr,
+                "reply budget used up; a proven mail acts, unanswered");
+        if (programme_event(c, "flood", "proven") != 0)
+            return -1;
+    }
     if (raw_len > (size_t)c->cfg->limits.max_message_size) {
         res->outcome = "too-large";
         return programme_too_large(c, raw_len);

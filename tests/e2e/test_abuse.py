@@ -214,10 +214,13 @@ class Abuse(test_e2e.E2E):
     def test_sql_metacharacters_stored_verbatim(self):
         evil = "Robert'); DROP TABLE members;--"
         self.member("ann", name='"%s"' % evil, subject="join '); DROP TABLE members;--")
+        before = mb.count("ann")
         mb.send("ann", "mentors", "profile \" OR 1=1 --",
                 "Skills: a' OR '1'='1; DELETE FROM members;--\nName: " + evil + "\n"
                 "Goals: x'); UPDATE members SET role='manager';--\n")
         self.once()
+        # a fresh mail proves nothing: the change waits for the reply to its confirmation
+        self.confirm("ann", mb.wait_for("ann", before + 1)[before])
         [(name, profile)] = mb.sqlite(self.db, "SELECT name, profile FROM members "
                                       "WHERE address = 'ann@example.test'")
         self.assertEqual(name, evil)
@@ -235,12 +238,14 @@ class Abuse(test_e2e.E2E):
     def test_huge_profile_lines_answered_briefly(self):
         """A profile answer quotes the lines it did not understand: shortened, so a
         4 MB line (from a forged From:, say) does not come back as a 4 MB mail."""
-        self.member("ann")
+        welcome = self.member("ann")
         before = mb.count("ann")
-        drop([raw_mail("Ann <ann@example.test>", "profile",
+        # a reply to mentord's own mail: it acts at once, and the answer quotes the lines
+        drop([raw_mail("Ann <ann@example.test>", "Re: profile",
                        b"Skills: " + b", ".join(b"s%d" % i for i in range(500000)) + b"\r\n"
                        b"Languages: " + b", ".join(b"zz%d" % i for i in range(200000)) + b"\r\n"
-                       b"Name: " + b"N" * 3000000 + b"\r\n")])
+                       b"Name: " + b"N" * 3000000 + b"\r\n",
+                       extra=b"In-Reply-To: " + str(welcome["Message-ID"]).encode() + b"\r\n")])
         self.once()
         msgs = mb.wait_for("ann", before + 1)
         answer = msgs[before]

@@ -262,6 +262,8 @@ local_transport = error:5.1.1 no local delivery in the test-bed
 default_transport = error:5.7.1 the test-bed delivers to $TB_DOMAIN only
 relay_transport = error:5.7.1 the test-bed delivers to $TB_DOMAIN only
 virtual_mailbox_domains = $TB_DOMAIN
+# mentors+b-TAG@ (mentord's per-message envelope sender) reaches mentors' mailbox.
+recipient_delimiter = +
 virtual_mailbox_maps = texthash:$pf/vmailbox
 virtual_transport = lmtp:unix:$DIR/run/lmtp
 smtpd_relay_restrictions = reject_unauth_destination
