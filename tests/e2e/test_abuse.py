@@ -843,6 +843,49 @@ class Abuse(test_e2e.E2E):
                                                                 len(data)))
 
 
+    def test_leave_erases_her_from_others_mail(self):
+        """After a confirmed LEAVE and the checkpoint, nothing of her is left in the raw
+        database or WAL, though she was written in several places first: her profile, the
+        introduction sent to her mentor, her check-in answer (feedback) and the managers'
+        alert quoting it."""
+        self.trust()
+        name = "Annabelle Quixotic"
+        self.member("ann", name=name)
+        welcome_bob = self.member("bob", subject="mentor")
+        rc, out, err = mb.run_mentorctl(self.config, "match", mb.addr("ann"), mb.addr("bob"))
+        self.assertEqual(rc, 0, out + err)
+        self.once()
+        intro_ann = self.new_mail("ann", 2)[-1]
+        self.new_mail("bob", 2)
+        self.reply("ann", intro_ann, "Skills: zymurgy\r\nGoals: learn zymurgy\r\n")
+        self.once()
+        self.reply("ann", intro_ann, "1, we never met, zymurgy was cancelled\r\n")
+        self.once()
+        mb.wait_for("boss", 1)
+        data = self.db_bytes()
+        for needle in (b"ann@example.test", b"annabelle", b"zymurgy"):
+            self.assertIn(needle, data, "the test did not write %r first" % needle)
+        before = mb.count("ann")
+        mb.send("ann", "mentors", "leave", "leave")
+        self.once()
+        self.confirm("ann", self.new_mail("ann", before)[-1])
+        self.assertIsNone(self.role("ann"))
+        self.still_serves()
+        for suffix in ("", "-wal", "-journal"):
+            path = self.db + suffix
+            if not os.path.exists(path):
+                continue
+            with open(path, "rb") as f:
+                raw = f.read().lower()
+            for needle in ("ann@example.test", "annabelle", "quixotic", "zymurgy"):
+                self.assertNotIn(needle.encode(), raw, "%r still in %s" % (needle, path))
+        # anonymous counts stay
+        self.assertEqual(mb.sqlite(self.db, "SELECT count(*) FROM feedback WHERE rating = 1"
+                                   )[0][0], 1)
+        self.assertEqual(self.role("bob"), "mentor")
+        del welcome_bob
+
+
 def main(argv):
     names = [n for n in unittest.TestLoader().getTestCaseNames(Abuse) if n in Abuse.__dict__]
     return test_e2e.run_suite(Abuse, names, argv[1:], "e2e-abuse")
