@@ -1366,6 +1366,9 @@ store_token_expire(struct store *st, time_t now)
                          "UPDATE tokens SET closed = ?1, outcome = 'expired'"
                          " WHERE closed IS NULL AND expires <= ?1",
                          "i", (int64_t)now);
+    /* A change nobody confirmed keeps nothing of the mail that asked for it. */
+    if (rc >= 0 && store_pending_expire(st, now) < 0)
+        return -1;
     return rc < 0 ? -1 : rc;
 }
 
