@@ -307,6 +307,36 @@ class Abuse(test_e2e.E2E):
         self.once()
         self.assertEqual(self.state("ann"), "active")
 
+    def test_forged_bare_accept_sends_no_introduction(self):
+        """A forged bare ACCEPT from the mentor's address neither starts the pairing nor
+        sends the introduction with both addresses; the mentor is asked to confirm.
+        Twin: the mentor's reply to the proposal accepts, and the introductions go out."""
+        self.trust()
+        for user, word in (("ann", "join"), ("bob", "mentor")):
+            mb.send(user, "mentors", word, "Languages: English\nSkills: rust, docs\n")
+            self.once()
+            self.confirm(user, mb.wait_for(user, 1)[0])
+        rc, out, err = mb.run_mentorctl(self.config, "match", "--now")
+        self.assertEqual(rc, 0, out + err)
+        self.once()
+        self.assertEqual(self.pair_state(), ["proposed"], out)
+        [proposal] = self.new_mail("bob", 2)
+        ann_before, bob_before = mb.count("ann"), mb.count("bob")
+        self.forged("bob", "accept", "\r\n")
+        self.once()
+        [ask] = self.new_mail("bob", bob_before)
+        self.assertIn("Reply to confirm", str(ask["Subject"]))
+        self.assertEqual(self.pair_state(), ["proposed"])
+        self.assertEqual(mb.count("ann"), ann_before, "the newcomer got an introduction")
+        self.assert_nothing_for("eve")
+        # twin: bob's reply to the proposal
+        self.reply("bob", proposal, "ACCEPT\r\n")
+        self.once()
+        self.assertEqual(self.pair_state(), ["active"])
+        intro = self.new_mail("ann", ann_before)
+        self.assertTrue(any("bob@example.test" in mb.body_text(m) for m in intro),
+                        [str(m["Subject"]) for m in intro])
+
     def test_partner_cannot_answer_for_the_other(self):
         """Each partner gets a ref of their own: the mentor sending the mentee's rating
         ("1, he never shows up") from the mentee's address, with his own ref, records
