@@ -447,8 +447,12 @@ main(int argc, char **argv)
         config_free(&cfg);
         return 1;
     }
-    /* Mail is read by this same program, exec'd afresh: none of this process's memory. */
-    reader_set_program("/proc/self/exe");
+    /*
+     * Mail is read by this same program, exec'd afresh: none of this process's
+     * memory.  argv[0] when it names a file (under valgrind /proc/self/exe is
+     * valgrind's tool), else the running binary.
+     */
+    reader_set_program(strchr(argv[0], '/') != NULL ? argv[0] : "/proc/self/exe");
     /* A dry run in a loop would print the same mail forever: one pass only. */
     rc = o.once || o.dry_run ? mentord_once(&cfg, st, &o) : mentord_loop(&cfg, st, &o);
     reader_shutdown();

@@ -476,7 +476,9 @@ reader_start(int timeout, char *err, size_t errlen)
             snprintf(t, sizeof(t), "%d", timeout);
             setenv("MENTORD_READER_TIMEOUT", t, 1);
             execl(reader_program, "mentord", "--reader", (char *)NULL);
-            _exit(127);
+            /* Cannot exec (the binary moved?): read in this fork, descriptors closed. */
+            log_warn("reader: cannot exec %s (%s); reading in a fork of the daemon",
+                     reader_program, strerror(errno));
         }
         setenv("MENTORD_READER_TIMEOUT", "10", 0);
         _exit(reader_main());
