@@ -769,7 +769,7 @@ config_set_defaults(struct config *cfg)
     cfg->limits.replies_per_day = 20;
     cfg->limits.stranger_per_hour = 20;
     cfg->limits.stranger_per_day = 100;
-    cfg->limits.reader_timeout = 10;
+    cfg->limits.reader_timeout = 30;
     cfg->programme.confirm_expiry = 3 * DAY;
     cfg->programme.bounce_threshold = 3;
     cfg->programme.away_pause = 7 * DAY;

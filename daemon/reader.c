@@ -384,14 +384,14 @@ int
 reader_main(void)
 {
     const char *t = getenv("MENTORD_READER_TIMEOUT");
-    int timeout = t ? atoi(t) : 10;
+    int timeout = t ? atoi(t) : 30;
 
     signal(SIGPIPE, SIG_IGN);
     reader_warm_charsets();
     if (reader_sandbox() != 0)
         log_warn("reader: cannot install the seccomp filter; reading without it");
     for (int i = 0; i < READER_MAILS; i++) {
-        int rc = reader_serve_one(timeout > 0 ? timeout : 10);
+        int rc = reader_serve_one(timeout > 0 ? timeout : 30);
         if (rc != 0)
             return rc > 0 ? 0 : 1;
     }
@@ -471,16 +471,15 @@ reader_start(int timeout, char *err, size_t errlen)
         signal(SIGINT, SIG_IGN);
         signal(SIGHUP, SIG_IGN);
         reader_limits(timeout);
+        char t[16];
+        snprintf(t, sizeof(t), "%d", timeout);
+        setenv("MENTORD_READER_TIMEOUT", t, 1);
         if (reader_program) {
-            char t[16];
-            snprintf(t, sizeof(t), "%d", timeout);
-            setenv("MENTORD_READER_TIMEOUT", t, 1);
             execl(reader_program, "mentord", "--reader", (char *)NULL);
             /* Cannot exec (the binary moved?): read in this fork, descriptors closed. */
             log_warn("reader: cannot exec %s (%s); reading in a fork of the daemon",
                      reader_program, strerror(errno));
         }
-        setenv("MENTORD_READER_TIMEOUT", "10", 0);
         _exit(reader_main());
     }
     close(req[0]);
@@ -574,7 +573,7 @@ reader_parse(const char *raw, size_t raw_len, size_t parse_len, const char *own_
     *out = NULL;
     err[0] = '\0';
     if (timeout <= 0)
-        timeout = 10;
+        timeout = 30;
     if (reader_proc.pid <= 0 && reader_start(timeout, err, errlen) != 0)
         return READER_ERROR;
     enum reader_status s = reader_exchange(raw, raw_len, parse_len, own_address,

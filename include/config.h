@@ -68,7 +68,7 @@ struct config_limits {
     int replies_per_day;  /* and per day; default 20 */
     int stranger_per_hour; /* mail to addresses that confirmed nothing, all of them; default 20 */
     int stranger_per_day;  /* and per day; default 100 */
-    int reader_timeout;    /* seconds the isolated reader may spend on one mail; default 10 */
+    int reader_timeout;    /* seconds the isolated reader may spend on one mail; default 30 */
 };
 
 struct config_programme {
