@@ -65,6 +65,8 @@ outbox_is_stranger(const struct config *cfg, struct store *st, const char *addr)
 static time_t
 outbox_stranger_slot(const struct config *cfg, struct store *st, time_t at)
 {
+    if (cfg->limits.stranger_per_hour <= 0 || cfg->limits.stranger_per_day <= 0)
+        return at; /* no cap configured (a zeroed config, never one loaded from a file) */
     for (int i = 0; i < 24 * 366; i++) {
         time_t hour = at - at % HOUR, day = at - at % DAY;
         int h = store_stranger_planned(st, hour, hour + HOUR);

@@ -254,6 +254,9 @@ class Faults(unittest.TestCase):
         base = {
             "limits__replies_per_hour": 10000,
             "limits__replies_per_day": 100000,
+            # every mail here comes from a stranger: the cap on mail to them would hold most
+            "limits__stranger_per_hour": 100000,
+            "limits__stranger_per_day": 1000000,
             "smtp__retry_base": 1,
             "smtp__retry_max": 2,
             "smtp__timeout": 10,
