@@ -313,8 +313,12 @@ gate_check(struct programme_ctx *c, struct command *cmd)
         }
         return cmd->kind == COMMAND_LEAVE ? 0 : gate_repeated_request(c);
     }
-    if (cmd->kind == COMMAND_NONE && c->profile.n_fields == 0)
-        return 0; /* help, or the lines that were not understood: nothing changes */
+    if (cmd->kind == COMMAND_NONE && c->profile.n_fields == 0) {
+        /* Nothing changes: help.  Lines not understood are not quoted back to claimed mail. */
+        profile_free(&c->profile);
+        memset(&c->profile, 0, sizeof(c->profile));
+        return 0;
+    }
     struct store_member mem;
     int found = store_member_get(c->st, c->m->from_addr, &mem);
     if (found <= 0)
