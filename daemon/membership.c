@@ -3,8 +3,9 @@
  * volunteering are confirmed by a reply carrying a single-use token sent to
  * the address (double opt-in: a From: header proves nothing), and so is
  * leaving, which erases the member's personal data.  Status, pauses,
- * capacity and profile lines act at once: the answer goes to the real
- * address, so its owner sees anything done in their name.
+ * capacity and profile lines act when they reach these handlers: gate.c lets
+ * them through only from a mail that proves its sender, and asks the address
+ * to confirm anything else first.
  */
 #include <stdio.h>
 #include <stdlib.h>
