@@ -147,7 +147,7 @@ auth_dmarc(const struct mail *m, const char *authserv_id, const char *address)
         if (v != AUTH_PASS)
             return (enum auth_verdict)v;
         return strcasecmp(m->from_addr, address) == 0 && auth_single_from(m) ? AUTH_PASS
-                                                                              : AUTH_FAIL;
+                                                                             : AUTH_FAIL;
     }
     return AUTH_NONE;
 }

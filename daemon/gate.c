@@ -174,8 +174,7 @@ gate_pending(struct programme_ctx *c, const char *tok, struct command *cmd)
     if (found <= 0)
         return found < 0 ? -1 : 1;
     int mine = strncmp(t.action, GATE_ACTION_PREFIX, strlen(GATE_ACTION_PREFIX)) == 0 &&
-               strcasecmp(t.address, c->m->from_addr) == 0 && t.closed == 0 &&
-               t.expires > c->now;
+               strcasecmp(t.address, c->m->from_addr) == 0 && t.closed == 0 && t.expires > c->now;
     store_token_free(&t);
     if (!mine)
         return 1; /* programme_confirm answers a used, expired or foreign token */
@@ -285,9 +284,9 @@ gate_repeated_request(struct programme_ctx *c)
 int
 gate_check(struct programme_ctx *c, struct command *cmd)
 {
-    const char *tok = c->proof == GATE_REPLY && c->ref[0]                ? c->ref
+    const char *tok = c->proof == GATE_REPLY && c->ref[0]             ? c->ref
                       : cmd->kind == COMMAND_CONFIRM && cmd->token[0] ? cmd->token
-                                                                        : NULL;
+                                                                      : NULL;
     int rc;
 
     if (tok && (rc = gate_pending(c, tok, cmd)) != 1)

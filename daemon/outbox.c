@@ -41,11 +41,11 @@ outbox_vars(const struct config *cfg, const struct outbox_mail *om, const char *
 /* ---- trust: who the mail goes to, and what proves a reply or a bounce ---- */
 
 struct outbox_trust {
-    int stranger;                       /* the recipient has confirmed nothing */
-    char ref[SECRET_TOKEN_LEN + 1];     /* their own [ref] for the conversation, "" when none */
-    char verp[SECRET_TOKEN_LEN + 1];    /* the envelope sender's tag, "" without plus-addressing */
-    char sender[400];                   /* the envelope sender */
-    time_t at;                          /* when it may go: now, or later under the cap */
+    int stranger;                    /* the recipient has confirmed nothing */
+    char ref[SECRET_TOKEN_LEN + 1];  /* their own [ref] for the conversation, "" when none */
+    char verp[SECRET_TOKEN_LEN + 1]; /* the envelope sender's tag, "" without plus-addressing */
+    char sender[400];                /* the envelope sender */
+    time_t at;                       /* when it may go: now, or later under the cap */
 };
 
 static int

@@ -140,9 +140,9 @@ reader_put_str(struct reader_buf *b, const char *s)
 static void
 reader_put_mail(struct reader_buf *b, const struct mail *m)
 {
-    const char *const strs[] = {m->message_id, m->in_reply_to,  m->references, m->from_addr,
-                                m->from_name,  m->reply_to,     m->subject,    m->return_path,
-                                m->content_type, m->text, m->part_types};
+    const char *const strs[] = {m->message_id,   m->in_reply_to, m->references, m->from_addr,
+                                m->from_name,    m->reply_to,    m->subject,    m->return_path,
+                                m->content_type, m->text,        m->part_types};
     int64_t date = (int64_t)m->date;
     uint64_t size = m->size, nh = m->n_headers;
 
@@ -206,9 +206,9 @@ reader_get_mail(struct reader_in *in)
 
     if (m == NULL)
         return NULL;
-    char **strs[] = {&m->message_id, &m->in_reply_to,  &m->references, &m->from_addr,
-                     &m->from_name,  &m->reply_to,     &m->subject,    &m->return_path,
-                     &m->content_type, &m->text, &m->part_types};
+    char **strs[] = {&m->message_id,   &m->in_reply_to, &m->references, &m->from_addr,
+                     &m->from_name,    &m->reply_to,    &m->subject,    &m->return_path,
+                     &m->content_type, &m->text,        &m->part_types};
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
         *strs[i] = reader_get_str(in);
     reader_get(in, &date, sizeof(date));
@@ -248,16 +248,16 @@ static void
 reader_warm_charsets(void)
 {
     static const char *const sets[] = {
-        "ISO-8859-1",  "ISO-8859-2",  "ISO-8859-3",   "ISO-8859-4",   "ISO-8859-5",
-        "ISO-8859-6",  "ISO-8859-7",  "ISO-8859-8",   "ISO-8859-9",   "ISO-8859-10",
-        "ISO-8859-13", "ISO-8859-14", "ISO-8859-15",  "ISO-8859-16",  "WINDOWS-1250",
+        "ISO-8859-1",   "ISO-8859-2",   "ISO-8859-3",   "ISO-8859-4",   "ISO-8859-5",
+        "ISO-8859-6",   "ISO-8859-7",   "ISO-8859-8",   "ISO-8859-9",   "ISO-8859-10",
+        "ISO-8859-13",  "ISO-8859-14",  "ISO-8859-15",  "ISO-8859-16",  "WINDOWS-1250",
         "WINDOWS-1251", "WINDOWS-1252", "WINDOWS-1253", "WINDOWS-1254", "WINDOWS-1255",
-        "WINDOWS-1256", "WINDOWS-1257", "WINDOWS-1258", "KOI8-R",      "KOI8-U",
-        "SHIFT_JIS",   "CP932",       "EUC-JP",       "ISO-2022-JP",  "GB2312",
-        "GBK",         "GB18030",     "BIG5",         "BIG5-HKSCS",   "EUC-KR",
-        "ISO-2022-KR", "UTF-16",      "UTF-16LE",     "UTF-16BE",     "UTF-7",
-        "UTF-32",      "CP850",       "CP437",        "CP866",        "MACINTOSH",
-        "TIS-620",     "ASCII",       "US-ASCII",     "UTF-8",
+        "WINDOWS-1256", "WINDOWS-1257", "WINDOWS-1258", "KOI8-R",       "KOI8-U",
+        "SHIFT_JIS",    "CP932",        "EUC-JP",       "ISO-2022-JP",  "GB2312",
+        "GBK",          "GB18030",      "BIG5",         "BIG5-HKSCS",   "EUC-KR",
+        "ISO-2022-KR",  "UTF-16",       "UTF-16LE",     "UTF-16BE",     "UTF-7",
+        "UTF-32",       "CP850",        "CP437",        "CP866",        "MACINTOSH",
+        "TIS-620",      "ASCII",        "US-ASCII",     "UTF-8",
     };
     for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
         /* Kept open for the reader's life: closing could unload the module again. */
@@ -273,17 +273,17 @@ reader_sandbox(void)
     /* Anything not listed fails with EPERM: no open, no socket, no exec, no fork. */
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
     static const int allowed[] = {
-        SCMP_SYS(read),         SCMP_SYS(write),       SCMP_SYS(close),
-        SCMP_SYS(exit),         SCMP_SYS(exit_group),  SCMP_SYS(brk),
-        SCMP_SYS(mmap),         SCMP_SYS(munmap),      SCMP_SYS(mremap),
-        SCMP_SYS(madvise),      SCMP_SYS(mprotect),    SCMP_SYS(futex),
-        SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigaction),
-        SCMP_SYS(sigaltstack),  SCMP_SYS(getpid),      SCMP_SYS(gettid),
-        SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday), SCMP_SYS(time),
-        SCMP_SYS(fstat),        SCMP_SYS(newfstatat),  SCMP_SYS(lseek),
-        SCMP_SYS(getrandom),    SCMP_SYS(getrusage),   SCMP_SYS(prlimit64),
-        SCMP_SYS(setrlimit),    SCMP_SYS(getrlimit),   SCMP_SYS(sched_yield),
-        SCMP_SYS(tgkill),       SCMP_SYS(restart_syscall), SCMP_SYS(clock_nanosleep),
+        SCMP_SYS(read),          SCMP_SYS(write),           SCMP_SYS(close),
+        SCMP_SYS(exit),          SCMP_SYS(exit_group),      SCMP_SYS(brk),
+        SCMP_SYS(mmap),          SCMP_SYS(munmap),          SCMP_SYS(mremap),
+        SCMP_SYS(madvise),       SCMP_SYS(mprotect),        SCMP_SYS(futex),
+        SCMP_SYS(rt_sigreturn),  SCMP_SYS(rt_sigprocmask),  SCMP_SYS(rt_sigaction),
+        SCMP_SYS(sigaltstack),   SCMP_SYS(getpid),          SCMP_SYS(gettid),
+        SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday),    SCMP_SYS(time),
+        SCMP_SYS(fstat),         SCMP_SYS(newfstatat),      SCMP_SYS(lseek),
+        SCMP_SYS(getrandom),     SCMP_SYS(getrusage),       SCMP_SYS(prlimit64),
+        SCMP_SYS(setrlimit),     SCMP_SYS(getrlimit),       SCMP_SYS(sched_yield),
+        SCMP_SYS(tgkill),        SCMP_SYS(restart_syscall), SCMP_SYS(clock_nanosleep),
     };
     int rc = ctx == NULL ? -1 : 0;
     for (size_t i = 0; rc == 0 && i < sizeof(allowed) / sizeof(allowed[0]); i++)
@@ -477,8 +477,8 @@ reader_start(int timeout, char *err, size_t errlen)
         if (reader_program) {
             execl(reader_program, "mentord", "--reader", (char *)NULL);
             /* Cannot exec (the binary moved?): read in this fork, descriptors closed. */
-            log_warn("reader: cannot exec %s (%s); reading in a fork of the daemon",
-                     reader_program, strerror(errno));
+            log_warn("reader: cannot exec %s (%s); reading in a fork of the daemon", reader_program,
+                     strerror(errno));
         }
         _exit(reader_main());
     }
@@ -564,8 +564,7 @@ reader_exchange(const char *raw, size_t raw_len, size_t parse_len, const char *o
 
 enum reader_status
 reader_parse(const char *raw, size_t raw_len, size_t parse_len, const char *own_address,
-             int timeout, struct mail **out, char *err, size_t errlen,
-             volatile sig_atomic_t *stop)
+             int timeout, struct mail **out, char *err, size_t errlen, volatile sig_atomic_t *stop)
 {
     char *answer = NULL;
     size_t alen = 0;

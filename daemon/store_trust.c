@@ -19,9 +19,9 @@ store_ref_for(struct store *st, const char *address, const char *conversation, t
               char *out, size_t len)
 {
     const char *what = "looking up a recipient's ref";
-    sqlite3_stmt *stmt = store_i_prepare(
-        st, what, "SELECT ref FROM refs WHERE address = ?1 AND conversation = ?2", "ss", address,
-        conversation);
+    sqlite3_stmt *stmt =
+        store_i_prepare(st, what, "SELECT ref FROM refs WHERE address = ?1 AND conversation = ?2",
+                        "ss", address, conversation);
     if (!stmt)
         return -1;
     int rc = store_i_step(st, stmt, what);
@@ -33,9 +33,10 @@ store_ref_for(struct store *st, const char *address, const char *conversation, t
     if (len < SECRET_TOKEN_LEN + 1 || secret_token(out, SECRET_TOKEN_LEN) != 0)
         return store_i_set_err(st, "%s: cannot draw a random ref", what);
     /* 69 random bits: a collision is not worth a retry loop; the UNIQUE key catches it. */
-    if (store_i_run(st, "storing a recipient's ref",
-                    "INSERT INTO refs (ref, address, conversation, created) VALUES (?1, ?2, ?3, ?4)",
-                    "sssi", out, address, conversation, (int64_t)now) < 0)
+    if (store_i_run(
+            st, "storing a recipient's ref",
+            "INSERT INTO refs (ref, address, conversation, created) VALUES (?1, ?2, ?3, ?4)",
+            "sssi", out, address, conversation, (int64_t)now) < 0)
         return -1;
     return 0;
 }
@@ -91,8 +92,7 @@ store_pending_take(struct store *st, const char *token, struct store_pending *ou
             rc = store_i_set_err(st, "%s: out of memory", what);
     }
     store_i_finish(st, stmt);
-    if (rc == 1 &&
-        store_i_run(st, what, "DELETE FROM pending WHERE token = ?1", "s", token) < 0)
+    if (rc == 1 && store_i_run(st, what, "DELETE FROM pending WHERE token = ?1", "s", token) < 0)
         rc = -1;
     if (rc != 1)
         store_pending_free(out);

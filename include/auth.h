@@ -18,9 +18,9 @@
 #include "mail.h"
 
 enum auth_verdict {
-    AUTH_NONE = 0,     /* no header from our server, or nothing about DMARC */
-    AUTH_PASS,         /* dmarc=pass aligned with the From: address */
-    AUTH_FAIL,         /* our server's header says anything else */
+    AUTH_NONE = 0, /* no header from our server, or nothing about DMARC */
+    AUTH_PASS,     /* dmarc=pass aligned with the From: address */
+    AUTH_FAIL,     /* our server's header says anything else */
 };
 
 /*

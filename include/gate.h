@@ -26,9 +26,9 @@ enum gate_proof {
 };
 
 enum gate_need {
-    GATE_ANYONE,       /* harmless: answered to the address, about nobody else */
-    GATE_OWN_CONFIRM,  /* starts a request that its own confirmation mail completes */
-    GATE_PROVEN,       /* changes state: proof, or a confirming reply first */
+    GATE_ANYONE,      /* harmless: answered to the address, about nobody else */
+    GATE_OWN_CONFIRM, /* starts a request that its own confirmation mail completes */
+    GATE_PROVEN,      /* changes state: proof, or a confirming reply first */
 };
 
 struct programme_ctx;

@@ -41,8 +41,8 @@ void reader_set_program(const char *path);
  * On READER_OK *out is the mail (mail_free it).
  */
 enum reader_status reader_parse(const char *raw, size_t raw_len, size_t parse_len,
-                                const char *own_address, int timeout, struct mail **out,
-                                char *err, size_t errlen, volatile sig_atomic_t *stop);
+                                const char *own_address, int timeout, struct mail **out, char *err,
+                                size_t errlen, volatile sig_atomic_t *stop);
 
 /* Stop the reader (at exit). */
 void reader_shutdown(void);
