@@ -467,7 +467,12 @@ reader_start(int timeout, char *err, size_t errlen)
         if (dup2(req[0], 0) < 0 || dup2(ans[1], 1) < 0)
             _exit(127);
         close_range(3, ~0U, 0);
-        signal(SIGTERM, SIG_DFL);
+        /*
+         * A stop of the service signals the whole group: the daemon ends the
+         * reader itself, so a mail is never blamed for a SIGTERM.  A reader
+         * whose daemon is gone sees the end of its input, or its CPU limit.
+         */
+        signal(SIGTERM, SIG_IGN);
         signal(SIGINT, SIG_IGN);
         signal(SIGHUP, SIG_IGN);
         reader_limits(timeout);
@@ -580,6 +585,8 @@ reader_parse(const char *raw, size_t raw_len, size_t parse_len, const char *own_
     if (s != READER_OK) {
         /* Killed, crashed or interrupted mid-mail: never talk to that reader again. */
         reader_stop_proc(1);
+        if (stop && *stop)
+            s = READER_STOPPED; /* whatever happened, it happened while stopping */
         if (s == READER_CRASHED)
             snprintf(err, errlen, "the reader died reading it");
         else if (s == READER_TIMEOUT)
