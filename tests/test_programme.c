@@ -706,8 +706,7 @@ dsn_action(struct fixture *f, const char *rcpt, const char *status, const char *
     char sql[512];
 
     snprintf(sql, sizeof(sql),
-             "SELECT message_id FROM outbox WHERE recipient = '%s' ORDER BY id DESC LIMIT 1",
-             rcpt);
+             "SELECT message_id FROM outbox WHERE recipient = '%s' ORDER BY id DESC LIMIT 1", rcpt);
     db_text(f, sql, msgid, sizeof(msgid));
     return dsn_about(f, rcpt, status, action, msgid[0] ? msgid : NULL);
 }
@@ -716,6 +715,77 @@ static char *
 dsn(struct fixture *f, const char *rcpt, const char *status)
 {
     return dsn_action(f, rcpt, status, "failed");
+}
+
+/*
+ * Mail to addresses that confirmed nothing is capped for all of them together:
+ * beyond stranger_per_hour it waits for the next hour, beyond stranger_per_day
+ * for the next day; nothing is dropped, and a held confirmation stays open.
+ */
+static void
+test_stranger_cap_holds_mail(void **state)
+{
+    struct fixture *f = *state;
+    char from[64], sql[256];
+
+    f->cfg.limits.stranger_per_hour = 2;
+    f->cfg.limits.stranger_per_day = 3;
+    for (int i = 0; i < 5; i++) {
+        snprintf(from, sizeof(from), "s%d@example.test", i);
+        deliver(f, mail(f, from, "join", NULL, "x\r\n"));
+    }
+    assert_int_equal(db_count(f, "SELECT count(*) FROM outbox WHERE stranger = 1"), 5);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM outbox WHERE next_attempt = %d", T0);
+    assert_int_equal(db_count(f, sql), 2);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM outbox WHERE next_attempt = %d",
+             T0 - T0 % HOUR + HOUR);
+    assert_int_equal(db_count(f, sql), 1);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM outbox WHERE next_attempt = %d",
+             T0 - T0 % DAY + DAY);
+    assert_int_equal(db_count(f, sql), 2);
+    /* the held confirmations stay open as long as if they had gone at once */
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM tokens WHERE expires = %d",
+             T0 - T0 % DAY + DAY + f->cfg.programme.confirm_expiry);
+    assert_int_equal(db_count(f, sql), 2);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM tokens WHERE expires = %d",
+             T0 - T0 % HOUR + HOUR + f->cfg.programme.confirm_expiry);
+    assert_int_equal(db_count(f, sql), 1);
+    /* a member (confirmed) is not a stranger: greeted by name, never held */
+    join_confirmed(f, "ann@example.test", "join");
+    assert_int_equal(db_count(f, "SELECT count(*) FROM outbox WHERE recipient ="
+                                 " 'ann@example.test' AND stranger = 0"),
+                     1);
+}
+
+/* Each recipient of a pair's mail sees a ref of their own; neither works for the other. */
+static void
+test_refs_are_per_recipient(void **state)
+{
+    struct fixture *f = *state;
+    char a[64], b[64];
+
+    deliver(f, mail(f, "zed@example.test", "join", NULL, "x\r\n"));
+    assert_int_equal(db_count(f, "SELECT count(*) FROM refs"), 0); /* a token is its own ref */
+    join_confirmed(f, "ann@example.test", "join");
+    join_confirmed(f, "bob@example.test", "mentor");
+    struct store_member m;
+    assert_int_equal(store_member_get(f->st, "bob@example.test", &m), 1);
+    store_member_free(&m);
+    int64_t ann = 0, bob = 0;
+    char ref[32];
+    ann = db_count(f, "SELECT id FROM members WHERE address = 'ann@example.test'");
+    bob = db_count(f, "SELECT id FROM members WHERE address = 'bob@example.test'");
+    assert_int_equal(store_pair_add(f->st, ann, bob, "active", 1, NULL, T0, T0 + 84 * DAY, NULL,
+                                    ref, sizeof(ref)),
+                     0);
+    assert_int_equal(store_ref_for(f->st, "ann@example.test", ref, T0, a, sizeof(a)), 0);
+    assert_int_equal(store_ref_for(f->st, "bob@example.test", ref, T0, b, sizeof(b)), 0);
+    assert_string_not_equal(a, b);
+    assert_string_not_equal(a, ref);
+    /* asked again, the same ref comes back */
+    char again[64];
+    assert_int_equal(store_ref_for(f->st, "ann@example.test", ref, T0, again, sizeof(again)), 0);
+    assert_string_equal(again, a);
 }
 
 /* Forged DSNs (about no mail of ours) are recorded, change no score and no token. */
@@ -904,6 +974,8 @@ main(void)
         T(test_status_pause_resume_capacity),
         T(test_claimed_change_waits_for_confirmation),
         T(test_forged_bounces_change_nothing),
+        T(test_stranger_cap_holds_mail),
+        T(test_refs_are_per_recipient),
         T(test_status_names_the_pairing),
         T(test_status_from_stranger),
         T(test_profile_lines_update_and_echo),
