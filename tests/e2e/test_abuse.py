@@ -423,6 +423,18 @@ class Abuse(test_e2e.E2E):
         boss = self.new_mail("boss", 0)
         self.assertTrue(all("Confirm" in str(m["Subject"]) for m in boss),
                         [str(m["Subject"]) for m in boss])
+        # the same forgery sent through the test-bed's Postfix: it strips any header
+        # carrying its own authserv-id (README, "Security"), so mentord never sees it
+        before = mb.count("boss")
+        mb.send("eve", "mentors", "remove ann@example.test", "",
+                headers={"From": "The Boss <boss@example.test>",
+                         "Authentication-Results": "%s; dmarc=pass header.from=example.test"
+                                                   % self.OURS})
+        self.once()
+        self.assertEqual(self.state("ann"), "active")
+        self.assertIn("Confirm", str(self.new_mail("boss", before)[-1]["Subject"]))
+        seen = mb.mailbox("mentors", "Processed")[-1]
+        self.assertIsNone(seen["Authentication-Results"], "the MTA kept a forged header")
         # twin: our server's verdict for the exact address
         ours = ("Authentication-Results: %s; spf=pass smtp.mailfrom=boss@example.test;"
                 " dmarc=pass (p=reject) header.from=example.test\r\n" % self.OURS).encode()
