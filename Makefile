@@ -21,6 +21,8 @@ PKGS      = libcurl sqlite3 inih gnutls gumbo jansson libsystemd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -letpan
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+# The mail reader's sandbox (daemon/reader.c): used where libseccomp is installed.
+SECCOMP_LIBS := $(shell pkg-config --libs libseccomp 2>/dev/null)
 
 WARN     = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CPPFLAGS += -D_GNU_SOURCE -DMENTORD_HAVE_GUMBO -Iinclude -DMENTORD_DATADIR='"$(DATADIR)"'
@@ -28,6 +30,10 @@ CFLAGS   ?= -O2 -g
 CFLAGS   += $(WARN) $(PKG_CFLAGS)
 # Debian's libstemmer-dev ships no .pc file: linked by name.
 LDLIBS   += $(PKG_LIBS) -lstemmer -lm
+ifneq ($(SECCOMP_LIBS),)
+CPPFLAGS += -DMENTORD_HAVE_SECCOMP
+LDLIBS   += $(SECCOMP_LIBS)
+endif
 
 ifeq ($(SAN),1)
 BUILD    = build-san

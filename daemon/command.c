@@ -420,7 +420,7 @@ token_char_ok(char c)
 static int
 take_token(const char *s, size_t n, char out[COMMAND_TOKEN_LEN + 1])
 {
-    if (n != COMMAND_TOKEN_LEN)
+    if (n != COMMAND_TOKEN_LEN && n != COMMAND_TOKEN_LEN_OLD)
         return 0;
     for (size_t i = 0; i < n; i++)
         if (!token_char_ok(s[i]))

@@ -452,6 +452,35 @@ const struct config_key config_keys[] = {
      .max = 100000,
      .def = "20",
      .doc = "The same budget per day."},
+    {.section = "limits",
+     .name = "stranger_per_hour",
+     .type = CK_INT,
+     .offset = OFF(limits.stranger_per_hour),
+     .min = 1,
+     .max = 100000,
+     .def = "20",
+     .doc = "Mail to addresses that have confirmed nothing (confirmation requests, help to "
+            "strangers), all such addresses together, per hour.  Forged requests cannot make "
+            "mentord mail thousands of strangers; mail beyond the cap waits in the outbox and "
+            "goes out later (the digest counts it)."},
+    {.section = "limits",
+     .name = "stranger_per_day",
+     .type = CK_INT,
+     .offset = OFF(limits.stranger_per_day),
+     .min = 1,
+     .max = 1000000,
+     .def = "100",
+     .doc = "...and per day."},
+    {.section = "limits",
+     .name = "reader_timeout",
+     .type = CK_DURATION,
+     .offset = OFF(limits.reader_timeout),
+     .min = 1,
+     .max = 3600,
+     .def = "30s",
+     .doc = "Every mail is read (MIME, HTML, the text written) by a separate process without "
+            "database or credentials; a mail it cannot read within this long is tried again, "
+            "and set aside after [imap] max_attempts."},
 
     /* ---- [programme] ---- */
     {.section = "programme",
@@ -752,9 +781,11 @@ const struct config_key config_keys[] = {
      .flags = CKF_EMPTY,
      .defdoc = "none",
      .example = "mx.example.org",
-     .doc = "Manager commands by mail change nothing until confirmed by a reply token, unless "
-            "the receiving server's Authentication-Results header, from this authserv-id, shows "
-            "DKIM or SPF pass for the manager's domain."},
+     .doc = "The authserv-id of the community's own receiving server.  A mail proves its "
+            "sender when the topmost Authentication-Results header with this id shows dmarc=pass "
+            "for the exact From: address (the server must strip forged ones: README, "
+            "\"Security\"); members' changes and manager commands then act at once instead of "
+            "waiting for a reply to a confirmation."},
 
     /* ---- [store], [templates], [log] ---- */
     {.section = "store",

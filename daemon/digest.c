@@ -178,6 +178,10 @@ static const struct digest_figure_def digest_figure_defs[] = {
     {"floods", "Mail over the reply budget", DIGEST_COUNT,
      offsetof(struct store_digest_counts, floods)},
     {"spam", "Mail marked as spam", DIGEST_COUNT, offsetof(struct store_digest_counts, spam)},
+    {"stranger_held", "Mail to strangers held back", DIGEST_COUNT,
+     offsetof(struct store_digest_counts, stranger_held)},
+    {"unverified_bounces", "Unverified bounces", DIGEST_COUNT,
+     offsetof(struct store_digest_counts, unverified_bounces)},
 };
 
 #define N_FIGURES (sizeof(digest_figure_defs) / sizeof(digest_figure_defs[0]))

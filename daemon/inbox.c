@@ -56,6 +56,7 @@
 #include "outbox.h"
 #include "programme.h"
 #include "setup.h"
+#include "reader.h"
 
 /* Keyword marking a message done when there is no processed mailbox. */
 #define INBOX_DONE_KEYWORD "$MentordDone"
@@ -71,7 +72,11 @@ struct inbox_run {
     uint32_t last_uid;
     struct inbox_stats *stats;
     int erased; /* a member's data was erased in this batch: checkpoint after the commit */
+    volatile sig_atomic_t *stop; /* SIGTERM: stop reading, keep what is committed */
 };
+
+/* inbox_decide: the reader was stopped by a signal; nothing is counted against the mail. */
+#define INBOX_STOPPED (-3)
 
 /*
  * Messages per batch: one UID FETCH, one transaction, one UID MOVE.  It also
@@ -218,7 +223,19 @@ inbox_decide(struct inbox_run *r, const struct imap_message *msg, size_t size, c
     /* Over [limits] max_message_size only the headers are read: the mail is answered, not read. */
     size_t parse_len =
         mail_parse_limit(msg->data, msg->len, (size_t)r->cfg->limits.max_message_size);
-    if (mail_parse(msg->data, parse_len, &m, perr, sizeof(perr)) != 0) {
+    /* Read in the isolated reader (reader.h): a mail that crashes or hangs it is retried. */
+    enum reader_status rs =
+        reader_parse(msg->data, msg->len, parse_len, r->cfg->community.address,
+                     r->cfg->limits.reader_timeout, &m, perr, sizeof(perr), r->stop);
+    if (rs == READER_STOPPED) {
+        snprintf(why, whylen, "%s", perr);
+        return INBOX_STOPPED;
+    }
+    if (rs != READER_OK && rs != READER_UNPARSEABLE) {
+        snprintf(why, whylen, "cannot read it (%s): %s", reader_status_name(rs), perr);
+        return -1; /* before the savepoint: nothing to roll back */
+    }
+    if (rs == READER_UNPARSEABLE) {
         log_warn("UID %u: cannot parse message (%s); recorded, not answered", uid, perr);
         snprintf(detail, sizeof(detail), "unparseable: %s", perr);
         m = NULL;
@@ -378,6 +395,11 @@ inbox_batch_one(struct inbox_run *r, const struct imap_message *msg, uint32_t li
     mail_hash(msg->data, msg->len, hash);
     r->last_uid = b->last_uid; /* inbox_record stores the highest UID so far */
     int rc = inbox_decide(r, msg, size, hash, &who, why, sizeof(why));
+    if (rc == INBOX_STOPPED) {
+        log_info("UID %u: %s; left for the next start", msg->uid, why);
+        b->stop = 1;
+        return 0;
+    }
     if (rc == -2) {
         log_error("UID %u: %s; the batch's transaction is gone, the batch will be redone", msg->uid,
                   why);
@@ -706,7 +728,7 @@ int
 inbox_pass(const struct config *cfg, struct store *st, struct imap *im, int dry_run, FILE *dry_out,
            volatile sig_atomic_t *stop, struct inbox_stats *stats)
 {
-    struct inbox_run r = {cfg, st, im, dry_run, dry_out, 0, 0, stats, 0};
+    struct inbox_run r = {cfg, st, im, dry_run, dry_out, 0, 0, stats, 0, stop};
     uint32_t uidnext = 0, *uids = NULL;
     size_t n = 0;
     int rc = 0;

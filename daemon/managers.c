@@ -9,21 +9,23 @@
  * nothing.  A change waits for a reply from that mailbox carrying a
  * single-use token (tokens table, action "manager:<command>"), unless the
  * receiving server we trust ([digest] trusted_authserv) vouches for the
- * sender in its Authentication-Results: DKIM pass for the manager's domain,
- * or SPF pass for a MAIL FROM in it.  Members are resolved to "#id" when the
+ * sender in its Authentication-Results: a DMARC pass aligned with the
+ * manager's exact address (auth.h).  An SPF or DKIM pass for the manager's
+ * domain is not enough: another user of that domain has it too.  Members are resolved to "#id" when the
  * request is made, so the token and the log hold no member's address.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 
+#include "auth.h"
 #include "ctl.h"
 #include "digest.h"
 #include "log.h"
 #include "outbox.h"
 #include "programme_int.h"
+#include "secret.h"
 
 #define DAY (24 * 60 * 60)
 #define WEEK (7 * DAY)
@@ -40,101 +42,6 @@ managers_parse(struct programme_ctx *c, struct command_manager *cmd)
     for (size_t i = 0; i < cmd->n; i++)
         cmd->w[i] = cmd->buf + (c->reading->manager.w[i] - c->reading->manager.buf);
     return 1;
-}
-
-/* ---- Authentication-Results (RFC 8601) from the server we trust ---- */
-
-static const char *
-managers_domain(const char *addr)
-{
-    const char *at = addr ? strrchr(addr, '@') : NULL;
-    return at ? at + 1 : addr;
-}
-
-/* The value of "name=" among a resinfo's properties, unquoted, into out. */
-static int
-managers_prop(const char *resinfo, const char *name, char *out, size_t len)
-{
-    size_t nl = strlen(name);
-
-    for (const char *p = resinfo; (p = strcasestr(p, name)) != NULL; p += nl) {
-        if ((p != resinfo && strchr(" \t", p[-1]) == NULL) || p[nl] != '=')
-            continue;
-        p += nl + 1;
-        p += *p == '"';
-        snprintf(out, len, "%.*s", (int)strcspn(p, "\" \t;"), p);
-        return 1;
-    }
-    return 0;
-}
-
-/* One "method=result props" clause: does it vouch for domain? */
-static int
-managers_resinfo_ok(const char *r, const char *domain)
-{
-    char v[320];
-
-    r += strspn(r, " \t");
-    if (strncasecmp(r, "dkim=pass", 9) == 0 && strchr(" \t", r[9] ? r[9] : ' ')) {
-        if (managers_prop(r, "header.d", v, sizeof(v)) && strcasecmp(v, domain) == 0)
-            return 1;
-        return managers_prop(r, "header.i", v, sizeof(v)) &&
-               strcasecmp(managers_domain(v), domain) == 0;
-    }
-    if (strncasecmp(r, "spf=pass", 8) == 0 && strchr(" \t", r[8] ? r[8] : ' '))
-        return managers_prop(r, "smtp.mailfrom", v, sizeof(v)) &&
-               strcasecmp(managers_domain(v), domain) == 0;
-    return 0;
-}
-
-/* The value without (comments), which may hold anything, even ';'. */
-static void
-managers_uncomment(const char *in, char *out, size_t len)
-{
-    size_t n = 0;
-    int depth = 0;
-
-    for (; *in && n + 1 < len; in++) {
-        if (*in == '(')
-            depth++;
-        else if (*in == ')' && depth > 0)
-            depth--;
-        else if (depth == 0)
-            out[n++] = *in;
-    }
-    out[n] = '\0';
-}
-
-/*
- * Only the first Authentication-Results with the trusted authserv-id counts:
- * the trusted server adds its own above anything the sender wrote (and
- * should remove forged ones carrying its id).
- */
-static int
-managers_authenticated(const struct config *cfg, const struct mail *m, const char *manager)
-{
-    const char *trusted = cfg->digest.trusted_authserv;
-    char v[2048], *save = NULL;
-
-    if (trusted == NULL || trusted[0] == '\0')
-        return 0;
-    for (size_t i = 0; i < m->n_headers; i++) {
-        if (strcasecmp(m->headers[i].name, "Authentication-Results") != 0)
-            continue;
-        managers_uncomment(m->headers[i].value, v, sizeof(v));
-        char *id = strtok_r(v, ";", &save);
-        if (id == NULL)
-            continue;
-        id += strspn(id, " \t");
-        id[strcspn(id, " \t")] = '\0'; /* a version number may follow the id */
-        if (strcasecmp(id, trusted) != 0)
-            continue;
-        for (char *r = strtok_r(NULL, ";", &save); r; r = strtok_r(NULL, ";", &save))
-            if (managers_resinfo_ok(r, managers_domain(manager)))
-                return 1;
-        return 0;
-    }
-    return 0;
 }
 
 /* ---- answers ---- */
@@ -359,26 +266,12 @@ managers_run(struct programme_ctx *c, const char *to, const char *line, const ch
 }
 
 static int
-managers_token(char out[COMMAND_TOKEN_LEN + 1])
-{
-    static const char alphabet[] = COMMAND_TOKEN_ALPHABET;
-    unsigned char raw[COMMAND_TOKEN_LEN];
-
-    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
-        return -1;
-    for (size_t i = 0; i < COMMAND_TOKEN_LEN; i++)
-        out[i] = alphabet[raw[i] % (sizeof(alphabet) - 1)];
-    out[COMMAND_TOKEN_LEN] = '\0';
-    return 0;
-}
-
-static int
 managers_ask(struct programme_ctx *c, const char *to, const char *line, const char *words)
 {
     char token[COMMAND_TOKEN_LEN + 1], action[600], days[16];
     int expiry = c->cfg->programme.confirm_expiry > 0 ? c->cfg->programme.confirm_expiry : 3 * DAY;
 
-    if (managers_token(token) != 0) {
+    if (secret_token(token, COMMAND_TOKEN_LEN) != 0) {
         snprintf(c->detail, c->detail_len, "cannot draw a random token");
         return -1;
     }
@@ -409,7 +302,7 @@ managers_change(struct programme_ctx *c, const char *to, const struct command_ma
         snprintf(c->detail, c->detail_len, "manager %s: %s", cmd->w[0], why);
         return managers_done(c, to, cmd->w[0], why);
     }
-    if (managers_authenticated(c->cfg, c->m, to))
+    if (auth_dmarc(c->m, c->cfg->digest.trusted_authserv, to) == AUTH_PASS)
         return managers_run(c, to, line, words);
     return managers_ask(c, to, line, words);
 }

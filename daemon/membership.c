@@ -3,18 +3,20 @@
  * volunteering are confirmed by a reply carrying a single-use token sent to
  * the address (double opt-in: a From: header proves nothing), and so is
  * leaving, which erases the member's personal data.  Status, pauses,
- * capacity and profile lines act at once: the answer goes to the real
- * address, so its owner sees anything done in their name.
+ * capacity and profile lines act when they reach these handlers: gate.c lets
+ * them through only from a mail that proves its sender, and asks the address
+ * to confirm anything else first.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 
 #include "lang.h"
 #include "log.h"
+#include "gate.h"
 #include "outbox.h"
+#include "secret.h"
 #include "programme_int.h"
 
 #define DAY (24 * 60 * 60)
@@ -44,21 +46,6 @@ membership_date(struct programme_ctx *c, time_t t, char *buf, size_t len)
     time_t local = t + (ok ? (time_t)offset * 60 : 0);
     if (gmtime_r(&local, &tm) == NULL || strftime(buf, len, "%Y-%m-%d", &tm) == 0)
         snprintf(buf, len, "later");
-}
-
-/* A fresh token from the unambiguous alphabet, 10 characters: about 49 bits. */
-static int
-membership_token(char out[COMMAND_TOKEN_LEN + 1])
-{
-    static const char alphabet[] = COMMAND_TOKEN_ALPHABET;
-    unsigned char raw[COMMAND_TOKEN_LEN];
-
-    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
-        return -1;
-    for (size_t i = 0; i < COMMAND_TOKEN_LEN; i++)
-        out[i] = alphabet[raw[i] % (sizeof(alphabet) - 1)];
-    out[COMMAND_TOKEN_LEN] = '\0';
-    return 0;
 }
 
 /*
@@ -175,7 +162,7 @@ membership_token_for(struct programme_ctx *c, const char *action, char token[COM
         if (rc < 0)
             return -1;
     }
-    if (membership_token(token) != 0) {
+    if (secret_token(token, COMMAND_TOKEN_LEN) != 0) {
         snprintf(c->detail, c->detail_len, "cannot draw a random token");
         return -1;
     }
@@ -234,8 +221,11 @@ membership_ask_confirmation(struct programme_ctx *c, const char *action)
     snprintf(days, sizeof(days), "%d",
              c->cfg->programme.confirm_expiry / DAY > 0 ? c->cfg->programme.confirm_expiry / DAY
                                                         : 1);
-    struct template_var v[] = {
-        {"token", token}, {"days", days}, {"profile", e.profile}, {"problems", e.problems}};
+    /*
+     * Nothing the requester wrote goes back in a confirmation: the address may
+     * not be theirs (a forged JOIN must not make us mail a stranger their text).
+     */
+    struct template_var v[] = {{"token", token}, {"days", days}, {"profile", NULL}, {"problems", NULL}};
     snprintf(c->detail, c->detail_len, "asked to confirm %s", action);
     int rc = programme_event(c, "confirm-asked", action);
     if (rc == 0)
@@ -600,7 +590,8 @@ programme_status(struct programme_ctx *c)
     profile_free(&p);
     if (mem.pause_until > 0)
         membership_date(c, mem.pause_until, until, sizeof(until));
-    char *pairings = membership_pairings(c, mem.id);
+    /* A claimed STATUS is answered about the address alone: no partner is named. */
+    char *pairings = c->proof != GATE_CLAIMED ? membership_pairings(c, mem.id) : NULL;
     char waiting[64] = "";
     if (mem.waiting_since > 0 && pairings == NULL)
         membership_date(c, mem.waiting_since, waiting, sizeof(waiting));

@@ -27,6 +27,7 @@
 #include "outbox.h"
 #include "programme.h"
 #include "setup.h"
+#include "reader.h"
 #include "smtp.h"
 #include "store.h"
 #include "version.h"
@@ -749,6 +750,8 @@ mentord_loop(struct config *cfg, struct store *st, const struct mentord_opts *o)
     }
     (void)sd_notify(0, "STOPPING=1");
     imap_close(im);
+    /* Whatever was committed before the stop still goes out (bounded by the SMTP timeout). */
+    mentord_drain(cfg, st, &a, o);
     mentord_auth_close(&a);
     log_info("mentord stopping");
     return 0;
@@ -761,6 +764,10 @@ main(int argc, char **argv)
     struct config cfg;
     struct store *st = NULL;
     char err[512];
+
+    /* The isolated mail reader (reader.h): exec'd by the daemon, nothing else of it runs. */
+    if (argc == 2 && strcmp(argv[1], "--reader") == 0)
+        return reader_main();
     int rc = mentord_args(argc, argv, &o);
 
     if (rc != 0)
@@ -814,8 +821,15 @@ main(int argc, char **argv)
         return 1;
     }
     mentord_notify_init();
+    /*
+     * Mail is read by this same program, exec'd afresh: none of this process's
+     * memory.  argv[0] when it names a file (under valgrind /proc/self/exe is
+     * valgrind's tool), else the running binary.
+     */
+    reader_set_program(strchr(argv[0], '/') != NULL ? argv[0] : "/proc/self/exe");
     /* A dry run in a loop would print the same mail forever: one pass only. */
     rc = o.once || o.dry_run ? mentord_once(&cfg, st, &o) : mentord_loop(&cfg, st, &o);
+    reader_shutdown();
     store_close(st);
     curl_global_cleanup();
     config_free(&cfg);

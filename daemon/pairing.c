@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "gate.h"
 #include "log.h"
 #include "match.h"
 #include "outbox.h"
@@ -1131,7 +1132,8 @@ pairing_find(struct programme_ctx *c, const struct command *cmd, int64_t me, str
         return pairing_pick(c, me, "active", 1, 1, out);
     default:
         /* A check-in answered as a new mail: it belongs to the sender's one open pair. */
-        if (c->reading != NULL && c->reading->intent == INTENT_RATING)
+        if (c->reading != NULL && c->reading->intent == INTENT_RATING &&
+            c->proof != GATE_CLAIMED) /* a rating for someone else's pair takes proof */
             return pairing_pick(c, me, "active", 1, 1, out);
         return 0;
     }

@@ -16,6 +16,7 @@
 #include "bounce.h"
 #include "classify.h"
 #include "compose.h"
+#include "gate.h"
 #include "log.h"
 #include "outbox.h"
 #include "programme.h"
@@ -32,7 +33,7 @@ programme_reply(struct programme_ctx *c, const char *template_name, const struct
     char err[512];
     struct outbox_mail om = {
         .to_addr = c->m->from_addr,
-        .to_name = c->m->from_name,
+        .to_name = c->m->from_name, /* outbox.c drops it for an address that confirmed nothing */
         .template_name = template_name,
         .vars = vars,
         .nvars = nvars,
@@ -42,6 +43,12 @@ programme_reply(struct programme_ctx *c, const char *template_name, const struct
         .lang_seen = c->lang_seen[0] ? c->lang_seen : NULL,
     };
 
+    if (c->quiet) {
+        /* Proven mail over the reply budget acts, and goes unanswered. */
+        log_ctx(LOG_LEVEL_INFO, c->m->message_id, c->m->from_addr,
+                "reply budget used up: %s not sent", template_name);
+        return 0;
+    }
     if (outbox_queue(c->cfg, c->st, &om, c->now, err, sizeof(err)) != 0) {
         /* The detail becomes the failure reason the admin sees for this message. */
         snprintf(c->detail, c->detail_len, "cannot answer: %s", err);
@@ -138,32 +145,82 @@ programme_bounced(struct programme_ctx *c, const struct bounce_info *b, const ch
     return programme_notify_managers(c, "undeliverable", v, 3);
 }
 
+static int programme_plus_detail(const char *addr, const char *v, const char *p, char *detail,
+                                 size_t len);
+
+/*
+ * Which address of ours a bounce is about, proven: the VERP tag of the
+ * envelope sender it was returned to (mentors+b-TAG@..., outbox.c), else the
+ * Message-ID of our mail it quotes.  Both are secrets only the bouncing
+ * server saw.  1 with rcpt (and *by_verp) set, 0 when nothing proves it.
+ */
+static int
+programme_bounce_proof(struct programme_ctx *c, const struct bounce_info *b, char *rcpt,
+                       size_t len, int *by_verp)
+{
+    static const char *const headers[] = {"Delivered-To", "X-Original-To", "To"};
+    const char *base = c->cfg->smtp.from ? c->cfg->smtp.from : c->cfg->community.address;
+    char detail[64], msgid[256];
+
+    *by_verp = 0;
+    for (size_t i = 0; base && i < sizeof(headers) / sizeof(headers[0]); i++) {
+        const char *v = mail_header(c->m, headers[i]);
+        for (const char *p = v ? strchr(v, '+') : NULL; p; p = strchr(p + 1, '+')) {
+            if (!programme_plus_detail(base, v, p, detail, sizeof(detail)) ||
+                strncasecmp(detail, "b-", 2) != 0)
+                continue;
+            int rc = store_outbox_by_verp(c->st, detail + 2, rcpt, len, msgid, sizeof(msgid));
+            if (rc != 0) {
+                *by_verp = rc == 1;
+                return rc < 0 ? -1 : rcpt[0] != '\0';
+            }
+        }
+    }
+    if (b->orig_message_id == NULL)
+        return 0;
+    int rc = store_outbox_lookup(c->st, b->orig_message_id, rcpt, len, NULL, 0);
+    return rc < 0 ? -1 : rc == 1 && rcpt[0] != '\0';
+}
+
+/* A bounce nothing proves is ours: recorded without a score, changing nothing. */
+static int
+programme_bounce_unverified(struct programme_ctx *c, const struct bounce_info *b)
+{
+    for (size_t i = 0; i < b->n_recipients; i++)
+        if (store_bounce_add(c->st, c->now, b->recipients[i], "unverified", b->status,
+                             b->diagnostic, 0) != 0)
+            return -1;
+    log_ctx(LOG_LEVEL_INFO, c->m->message_id, NULL,
+            "bounce names no mail of ours: recorded as unverified, no score");
+    return store_event_add(c->st, c->now, "bounce-unverified", NULL, c->m->message_id, NULL);
+}
+
 static int
 programme_bounce(struct programme_ctx *c, const char *raw, size_t raw_len)
 {
     struct bounce_info b;
     char rcpt[320] = "";
-    int rc = 0;
+    int rc = 0, by_verp = 0;
 
     if (bounce_parse(c->m, raw, raw_len, &b) != 0) {
         snprintf(c->detail, c->detail_len, "cannot read the bounce: out of memory");
         return -1;
     }
-    /* A bounce that names nobody still returns our Message-ID: its recipient failed. */
-    if (b.n_recipients == 0 && b.orig_message_id &&
-        store_outbox_lookup(c->st, b.orig_message_id, rcpt, sizeof(rcpt), NULL, 0) == 1 &&
-        rcpt[0] != '\0') {
-        char *one[1] = {rcpt};
-        b.recipients = one;
-        b.n_recipients = 1;
-        rc = programme_bounced(c, &b, rcpt);
-        b.recipients = NULL;
-        b.n_recipients = 0;
-    }
-    for (size_t i = 0; i < b.n_recipients && rc == 0; i++)
-        rc = programme_bounced(c, &b, b.recipients[i]);
-    snprintf(c->detail, c->detail_len, "bounce: %s %s%s%s", bounce_severity_name(b.severity),
-             b.status, b.n_recipients ? " for " : "", b.n_recipients ? b.recipients[0] : rcpt);
+    int proven = programme_bounce_proof(c, &b, rcpt, sizeof(rcpt), &by_verp);
+    int listed = b.n_recipients == 0 || by_verp;
+    for (size_t i = 0; proven == 1 && !listed && i < b.n_recipients; i++)
+        listed = strcasecmp(b.recipients[i], rcpt) == 0;
+    if (proven < 0)
+        rc = -1;
+    else if (proven == 1 && listed)
+        rc = programme_bounced(c, &b, rcpt); /* only the recipient of our mail counts */
+    else
+        rc = programme_bounce_unverified(c, &b);
+    snprintf(c->detail, c->detail_len, "bounce: %s %s%s%s%s", bounce_severity_name(b.severity),
+             b.status, rcpt[0] || b.n_recipients ? " for " : "",
+             proven == 1 && listed ? rcpt : b.n_recipients ? b.recipients[0] : "",
+             proven == 1 && listed ? (by_verp ? " (envelope tag)" : " (our Message-ID)")
+                                   : " (unverified)");
     bounce_free(&b);
     return rc;
 }
@@ -225,35 +282,6 @@ programme_over_budget(struct programme_ctx *c)
         day += d;
     }
     return hour >= c->cfg->limits.replies_per_hour || day >= c->cfg->limits.replies_per_day;
-}
-
-/* The ref of our mail that m answers: In-Reply-To, then References, then a [ref] tag. */
-static int
-programme_thread(struct programme_ctx *c)
-{
-    char ref[64];
-    const struct mail *m = c->m;
-
-    if (m->in_reply_to &&
-        store_outbox_lookup(c->st, m->in_reply_to, NULL, 0, ref, sizeof(ref)) == 1 && ref[0]) {
-        snprintf(c->ref, sizeof(c->ref), "%s", ref);
-        return 0;
-    }
-    if (m->references) {
-        char *refs = strdup(m->references), *save = NULL;
-        if (refs == NULL)
-            return -1;
-        for (char *id = strtok_r(refs, " ", &save); id; id = strtok_r(NULL, " ", &save)) {
-            if (store_outbox_lookup(c->st, id, NULL, 0, ref, sizeof(ref)) == 1 && ref[0])
-                snprintf(c->ref, sizeof(c->ref), "%s", ref); /* the newest one wins */
-        }
-        free(refs);
-        if (c->ref[0])
-            return 0;
-    }
-    if (m->subject)
-        command_find_ref(m->subject, c->ref);
-    return 0;
 }
 
 /* The command in a plus-address (mentors+join@...): reading.h reads it. */
@@ -429,31 +457,46 @@ programme_note_language(struct programme_ctx *c)
 static int
 programme_act(struct programme_ctx *c, const struct reading *r)
 {
+    struct command cmd = r->cmd;
     int rc;
 
     if (r->ask == READING_ASK_ROLE)
-        return programme_ask_role(c);
-    if (r->intent == INTENT_RATING) {
-        rc = programme_pair_mail(c, &r->cmd);
-        return rc == 1 ? programme_command(c, &r->cmd) : rc;
+        return programme_ask_role(c); /* a question to the address, which changes nothing */
+    /* ---- trust: may this mail do what it asks? (gate.h) ---- */
+    rc = gate_check(c, &cmd);
+    if (rc != 0)
+        return rc == 1 ? 0 : rc; /* 1: a confirmation was asked, or a repeat recorded */
+    if (r->intent == INTENT_RATING && cmd.kind == r->cmd.kind) {
+        rc = programme_pair_mail(c, &cmd);
+        return rc == 1 ? programme_command(c, &cmd) : rc;
     }
-    return programme_command(c, &r->cmd);
+    return programme_command(c, &cmd);
 }
 
 static int
 programme_person(struct programme_ctx *c, const struct reading *r, struct programme_result *res)
 {
-    int over = programme_over_budget(c);
 
+    /* The sender's proof (gate_prove, before reading): the budget counts claimed mail only. */
+    int over = programme_over_budget(c);
     if (over < 0)
         return -1;
-    if (over) {
+    c->quiet = over && c->proof != GATE_CLAIMED;
+    if (over && !c->quiet) {
         res->outcome = "over-budget";
         snprintf(c->detail, c->detail_len, "reply budget used up; recorded, not answered");
         log_ctx(LOG_LEVEL_WARN, c->m->message_id, c->m->from_addr, "%s", c->detail);
         return programme_event(c, "flood", NULL);
     }
     res->outcome = "answered";
+    if (c->quiet) {
+        /* Proven mail over the budget still acts (a genuine CONFIRM is never lost), unanswered. */
+        res->outcome = "over-budget";
+        log_ctx(LOG_LEVEL_WARN, c->m->message_id, c->m->from_addr,
+                "reply budget used up; a proven mail acts, unanswered");
+        if (programme_event(c, "flood", "proven") != 0)
+            return -1;
+    }
     if (r->kind == READING_TOO_LARGE) {
         res->outcome = "too-large";
         return programme_too_large(c, c->size);
@@ -568,7 +611,7 @@ programme_handle_mail(const struct config *cfg, struct store *st, const struct m
     c.size = size;
     c.detail = res->detail;
     c.detail_len = sizeof(res->detail);
-    if (programme_thread(&c) != 0 || programme_context(&c, &ctx) != 0) {
+    if (gate_prove(&c) != 0 || programme_context(&c, &ctx) != 0) {
         snprintf(res->detail, sizeof(res->detail), "reading the sender's conversations: %s",
                  store_errmsg(st));
         return -1;
@@ -595,6 +638,7 @@ programme_handle_mail(const struct config *cfg, struct store *st, const struct m
         c.reading = &r;
         rc = programme_person(&c, &r, res);
     }
+    gate_release(&c);
     reading_free(&r);
     return rc;
 }

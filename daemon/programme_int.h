@@ -34,6 +34,10 @@ struct programme_ctx {
     int erase_checkpoint;           /* a member was erased: checkpoint after commit */
     char lang_seen[LANG_CODE_MAX];  /* the language the mail is written in, "" unknown */
     char lang_asked[LANG_CODE_MAX]; /* "please write to me in ...": the language, or "" */
+    int proof;            /* enum gate_proof: how the sender is proven (gate.h) */
+    int quiet;            /* proven mail over the reply budget: it acts, unanswered */
+    char *gate_text;      /* the text of a confirmed pending change (gate.c owns it) */
+    int gate_owns_profile; /* profile is gate.c's (parsed from gate_text), not the reading's */
 };
 
 /* Queue a reply to the sender from template_name; kind/ref tag it for threading. */

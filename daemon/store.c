@@ -188,6 +188,33 @@ static const char *const migrations[] = {
      */
     "ALTER TABLE members ADD COLUMN language TEXT;"
     "ALTER TABLE members ADD COLUMN language_seen TEXT;",
+    /*
+     * 7: proof of the sender (store_trust.c).  refs: the [ref] each recipient
+     * sees for a conversation, unique to that recipient, so a partner's ref
+     * proves nothing for the other.  pending: a change asked for by mail that
+     * proved nothing, waiting for the reply to its confirmation (its token).
+     * outbox.verp: the tag of the per-message envelope sender, so a bounce
+     * names the mail it is about; outbox.stranger: mail to an address that
+     * has confirmed nothing, which a global cap holds back.
+     */
+    "CREATE TABLE refs ("
+    " ref TEXT PRIMARY KEY,"
+    " address TEXT NOT NULL COLLATE NOCASE,"
+    " conversation TEXT NOT NULL,"
+    " created INTEGER NOT NULL,"
+    " UNIQUE (address, conversation));"
+    "CREATE TABLE pending ("
+    " token TEXT PRIMARY KEY,"
+    " address TEXT NOT NULL COLLATE NOCASE,"
+    " kind INTEGER NOT NULL,"
+    " number INTEGER NOT NULL DEFAULT -1,"
+    " text TEXT,"
+    " created INTEGER NOT NULL);"
+    "CREATE INDEX pending_address ON pending (address);"
+    "ALTER TABLE outbox ADD COLUMN verp TEXT;"
+    "CREATE INDEX outbox_verp ON outbox (verp);"
+    "ALTER TABLE outbox ADD COLUMN stranger INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX outbox_stranger ON outbox (stranger, next_attempt);",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
@@ -1382,6 +1409,9 @@ store_token_expire(struct store *st, time_t now)
                          "UPDATE tokens SET closed = ?1, outcome = 'expired'"
                          " WHERE closed IS NULL AND expires <= ?1",
                          "i", (int64_t)now);
+    /* A change nobody confirmed keeps nothing of the mail that asked for it. */
+    if (rc >= 0 && store_pending_expire(st, now) < 0)
+        return -1;
     return rc < 0 ? -1 : rc;
 }
 
@@ -1508,6 +1538,8 @@ store_member_erase(struct store *st, const char *address)
     };
     char what[320];
     snprintf(what, sizeof what, "erasing member %s", address);
+    if (store_trust_erase(st, address) != 0)
+        return -1;
     for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++)
         if (store_i_run(st, what, sql[i], i + 1 < sizeof sql / sizeof sql[0] ? "s" : "", address) <
             0)

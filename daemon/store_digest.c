@@ -108,6 +108,11 @@ static const struct counts_sql counts_sqls[] = {
     {offsetof(struct store_digest_counts, milestones), "milestones", EVENTS_IN("milestone")},
     {offsetof(struct store_digest_counts, floods), "floods", EVENTS_IN("flood")},
     {offsetof(struct store_digest_counts, spam), "spam", EVENTS_IN("spam")},
+    {offsetof(struct store_digest_counts, stranger_held), "stranger_held",
+     "SELECT count(*) FROM outbox WHERE stranger = 1 AND status = 'queued' AND next_attempt > ?2"
+     " AND ?1 <= ?2"},
+    {offsetof(struct store_digest_counts, unverified_bounces), "unverified_bounces",
+     EVENTS_IN("bounce-unverified")},
 };
 
 _Static_assert(sizeof counts_sqls / sizeof counts_sqls[0] ==

@@ -7,17 +7,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
+#include "secret.h"
 #include "store_int.h"
 
 #define PAIR_WEEK (7 * 24 * 60 * 60)
 #define PAIR_DAY (24 * 60 * 60)
 /* Low feedback older than this no longer weighs on a mentor's load. */
 #define PAIR_FEEDBACK_WINDOW (90 * PAIR_DAY)
-/* Same alphabet and length as the confirmation tokens (command.h), so [ref] tags read alike. */
-#define PAIR_REF_ALPHABET "23456789abcdefghjkmnpqrstuvwxyz"
-#define PAIR_REF_LEN 10
+/* Same alphabet and length as the confirmation tokens (secret.h). */
+#define PAIR_REF_LEN SECRET_TOKEN_LEN
 
 #define PAIR_COLUMNS                                                                               \
     "id, coalesce(newcomer, 0), coalesce(mentor, 0), state, score, reasons, ref, created,"         \
@@ -67,19 +66,13 @@ store_pairs_free(struct store_pair *v, size_t n)
     free(v);
 }
 
-/* A reply token: about 49 random bits, so a ref cannot be guessed to act on someone's pair. */
+/* The pair's own ref: internal (each member sees a ref of their own, outbox.c). */
 static int
 pair_new_ref(char *out, size_t len)
 {
-    static const char alphabet[] = PAIR_REF_ALPHABET;
-    unsigned char raw[PAIR_REF_LEN];
-
-    if (len < PAIR_REF_LEN + 1 || getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw)
+    if (len < PAIR_REF_LEN + 1)
         return -1;
-    for (size_t i = 0; i < PAIR_REF_LEN; i++)
-        out[i] = alphabet[raw[i] % (sizeof alphabet - 1)];
-    out[PAIR_REF_LEN] = '\0';
-    return 0;
+    return secret_token(out, PAIR_REF_LEN);
 }
 
 int

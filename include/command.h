@@ -73,8 +73,13 @@ const struct command_def *command_def_of(enum command_kind kind);
 /* The help mail's list of member commands, one "  USAGE  help" line each (malloc'd). */
 char *command_help_list(void);
 
-/* Tokens mentord hands out: lower-case letters and digits without look-alikes. */
-#define COMMAND_TOKEN_LEN 10
+/*
+ * Tokens mentord hands out (secret.h): lower-case letters and digits without
+ * look-alikes, 14 characters (about 69 bits).  Tokens of 10 characters, handed
+ * out by earlier versions, are still read while they last.
+ */
+#define COMMAND_TOKEN_LEN 14
+#define COMMAND_TOKEN_LEN_OLD 10
 #define COMMAND_TOKEN_ALPHABET "23456789abcdefghjkmnpqrstuvwxyz"
 
 struct command {

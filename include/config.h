@@ -99,6 +99,9 @@ struct config_limits {
     int max_message_size; /* bytes; a larger mail gets a polite reply, unparsed */
     int replies_per_hour; /* answers to one sender per hour */
     int replies_per_day;  /* and per day */
+    int stranger_per_hour; /* mail to addresses that confirmed nothing, all of them */
+    int stranger_per_day;  /* and per day */
+    int reader_timeout;    /* seconds the isolated reader may spend on one mail */
 };
 
 struct config_programme {

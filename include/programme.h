@@ -8,7 +8,9 @@
  * each confirmed by replying to a confirmation mail with a single-use token
  * (double opt-in: nobody can sign up someone else's address); LEAVE, also
  * confirmed, which erases their personal data; STATUS; PAUSE [N weeks];
- * RESUME; CAPACITY N; "Key: value" profile lines; HELP.  Automatic mail is
+ * RESUME; CAPACITY N; "Key: value" profile lines; HELP.  A change acts only
+ * from a mail that proves its sender (gate.h); others are confirmed by a
+ * reply first.  Automatic mail is
  * recorded, never answered: bounces are scored per address, out-of-office
  * replies hold reminders back.
  */

@@ -6,7 +6,7 @@ set -eu
 
 PKGS="build-essential pkg-config libetpan-dev libcurl4-gnutls-dev libgnutls28-dev
 libsqlite3-dev sqlite3 libinih-dev libcmocka-dev libgumbo-dev libstemmer-dev libjansson-dev
-libsystemd-dev
+libsystemd-dev libseccomp-dev
 dovecot-imapd dovecot-lmtpd postfix swaks openssl python3 python3-cryptography procps spamassassin
 mandoc systemd"
 

@@ -132,7 +132,7 @@ test_forged_match_changes_nothing_until_confirmed(void **state)
     deliver(f, "boss@example.test", "match nina@x.test mo@x.test", NULL, "");
     assert_int_equal(count(f, "SELECT count(*) FROM pairs"), 0);
     assert_true(newest(f, "Boss@example.test", ref, msgid, body, sizeof(body)));
-    assert_int_equal(strlen(ref), 10);
+    assert_int_equal(strlen(ref), COMMAND_TOKEN_LEN);
     assert_non_null(strstr(body, "match nina@x.test with mo@x.test"));
     assert_int_equal(count(f, "SELECT count(*) FROM tokens WHERE action = 'manager:match #1 #2'"
                               " AND address = 'Boss@example.test'"),
@@ -178,7 +178,8 @@ test_trusted_authentication_results_accept_at_once(void **state)
 
     deliver(f, "boss@example.test", "pause ned@x.test 2",
             "Authentication-Results: mx.example.test (a comment; with a semicolon);\r\n"
-            " dkim=pass header.d=example.test header.s=sel; spf=none\r\n",
+            " dkim=pass header.d=example.test header.s=sel; spf=none;\r\n"
+            " dmarc=pass (p=reject) header.from=example.test\r\n",
             "");
     assert_int_equal(count(f,
                            "SELECT count(*) FROM members WHERE id = 3 AND state = 'paused'"
@@ -186,10 +187,10 @@ test_trusted_authentication_results_accept_at_once(void **state)
                            (long long)(T0 + 1 + 14 * DAY)),
                      1);
     assert_int_equal(count(f, "SELECT count(*) FROM tokens"), 0);
-    /* SPF pass for a MAIL FROM in the manager's domain is enough too. */
+    /* A version number after the authserv-id; the other manager. */
     deliver(f, "chief@example.test", "resume ned@x.test",
             "Authentication-Results: mx.example.test 1; spf=pass"
-            " smtp.mailfrom=bounces@example.test\r\n",
+            " smtp.mailfrom=bounces@example.test; dmarc=pass header.from=example.test\r\n",
             "");
     assert_int_equal(count(f, "SELECT count(*) FROM members WHERE id = 3 AND state = 'active'"), 1);
     assert_int_equal(count(f, "SELECT count(*) FROM events WHERE kind = 'manager' AND member ="
@@ -213,16 +214,27 @@ test_untrusted_or_failing_results_ask_for_confirmation(void **state)
         "Authentication-Results: mx.example.test; dkim=passed header.d=example.test\r\n",
         /* the domain only as a longer suffix */
         "Authentication-Results: mx.example.test; spf=pass smtp.mailfrom=x@notexample.test\r\n",
+        /* SPF pass of another user of the manager's domain is no proof of the manager */
+        "Authentication-Results: mx.example.test; spf=pass smtp.mailfrom=eve@example.test\r\n",
+        /* DKIM pass for the domain: any user of it has that */
+        "Authentication-Results: mx.example.test; dkim=pass header.d=example.test\r\n",
+        /* a forged DMARC pass below our server's own header (topmost wins) */
+        "Authentication-Results: mx.example.test; dmarc=fail header.from=example.test\r\n"
+        "Authentication-Results: mx.example.test; dmarc=pass header.from=example.test\r\n",
+        /* a pass for another domain */
+        "Authentication-Results: mx.example.test; dmarc=pass header.from=evil.test\r\n",
+        /* a pass named by another server */
+        "Authentication-Results: evil.example; dmarc=pass header.from=example.test\r\n",
     };
 
     for (size_t i = 0; i < sizeof(headers) / sizeof(headers[0]); i++)
         deliver(f, "boss@example.test", "remove nina@x.test", headers[i], "");
     assert_int_equal(count(f, "SELECT count(*) FROM members WHERE id = 1"), 1);
-    assert_int_equal(count(f, "SELECT count(*) FROM tokens WHERE action = 'manager:remove #1'"), 5);
+    assert_int_equal(count(f, "SELECT count(*) FROM tokens WHERE action = 'manager:remove #1'"), 10);
     /* With no trusted server configured, even a perfect header is not enough. */
     f->cfg.digest.trusted_authserv = NULL;
     deliver(f, "boss@example.test", "remove nina@x.test",
-            "Authentication-Results: mx.example.test; dkim=pass header.d=example.test\r\n", "");
+            "Authentication-Results: mx.example.test; dmarc=pass header.from=example.test\r\n", "");
     assert_int_equal(count(f, "SELECT count(*) FROM members WHERE id = 1"), 1);
 }
 
@@ -290,7 +302,7 @@ test_bad_requests_are_answered_not_asked(void **state)
     assert_int_equal(count(f, "SELECT count(*) FROM tokens"), 0);
     /* Two newcomers cannot be matched, even when the server vouches for the manager. */
     deliver(f, "boss@example.test", "match nina@x.test ned@x.test",
-            "Authentication-Results: mx.example.test; dkim=pass header.d=example.test\r\n", "");
+            "Authentication-Results: mx.example.test; dmarc=pass header.from=example.test\r\n", "");
     assert_true(newest(f, "Boss@example.test", ref, msgid, body, sizeof(body)));
     assert_non_null(strstr(body, "a match needs a newcomer and a mentor"));
     assert_int_equal(count(f, "SELECT count(*) FROM pairs"), 0);

@@ -34,6 +34,7 @@ setup(void **state)
         return -1;
     struct fixture *f = *state;
 
+    f->cfg.digest.trusted_authserv = "mx.example.test";
     f->cfg.matching.synonyms = "js=javascript, docs=documentation";
     return 0;
 }
@@ -68,6 +69,11 @@ round_at(struct fixture *f, time_t now)
     assert_int_equal(store_commit(f->st), 0);
     return n;
 }
+
+/* What the community's own server adds for a verified sender of each domain (auth.h). */
+#define PROVEN_MENTOR                                                                              \
+    "Authentication-Results: mx.example.test; dmarc=pass header.from=mentor.test\r\n"
+#define PROVEN_NEW "Authentication-Results: mx.example.test; dmarc=pass header.from=new.test\r\n"
 
 static char *
 mail(struct fixture *f, const char *from, const char *subject, const char *extra, const char *body)
@@ -350,7 +356,7 @@ test_capacity_respected_across_rounds(void **state)
     /* accepted pairs still hold them: one by a threaded reply, one by a bare ACCEPT */
     reply_to_last(f, "m@mentor.test", "Re: proposal", "ACCEPT\r\n", T0 + 3 * HOUR);
     assert_int_equal(db_int(f, "SELECT count(*) FROM pairs WHERE state = 'active'"), 1);
-    deliver_at(f, mail(f, "m@mentor.test", "accept", NULL, "\r\n"), T0 + 3 * HOUR);
+    deliver_at(f, mail(f, "m@mentor.test", "accept", PROVEN_MENTOR, "\r\n"), T0 + 3 * HOUR);
     assert_int_equal(db_int(f, "SELECT count(*) FROM pairs WHERE state = 'active'"), 2);
     assert_int_equal(round_at(f, T0 + 4 * HOUR), 0);
     assert_int_equal(db_int(f, "SELECT count(*) FROM pairs"), 2);
@@ -390,7 +396,7 @@ test_accept_starts_the_pair(void **state)
     assert_true(db_int(f, "SELECT count(*) FROM outbox") > before);
     /* a second ACCEPT of the same proposal does not start it twice */
     int mails = mails_to(f, "n1@new.test");
-    deliver_at(f, mail(f, "m1@mentor.test", "accept", NULL, "\r\n"), T0 + 2 * HOUR);
+    deliver_at(f, mail(f, "m1@mentor.test", "accept", PROVEN_MENTOR, "\r\n"), T0 + 2 * HOUR);
     assert_int_equal(introduced(f), 1);
     assert_int_equal(mails_to(f, "n1@new.test"), mails);
     assert_int_equal(db_int(f, "SELECT count(*) FROM pairs WHERE state = 'active'"), 1);
@@ -497,8 +503,10 @@ test_stranger_accept_does_nothing(void **state)
 
     community(f, NULL, NULL);
     round_at(f, T0);
+    /* the ref m1 was given: each recipient has their own */
     db_text(f,
-            "SELECT ref FROM pairs p JOIN members m ON p.mentor = m.id WHERE m.address ="
+            "SELECT r.ref FROM pairs p JOIN members m ON p.mentor = m.id JOIN refs r ON"
+            " r.conversation = p.ref AND r.address = m.address WHERE m.address ="
             " 'm1@mentor.test'",
             ref, sizeof(ref));
     snprintf(subject, sizeof(subject), "Re: Would you mentor? [ref %s]", ref);
@@ -556,7 +564,7 @@ test_done_ends_and_asks_both_for_feedback(void **state)
     char text[8192], sql[256];
     int id = active_pair(f);
 
-    deliver_at(f, mail(f, "n1@new.test", "done", NULL, "We are finished, thanks!\r\n"),
+    deliver_at(f, mail(f, "n1@new.test", "done", PROVEN_NEW, "We are finished, thanks!\r\n"),
                T0 + 20 * DAY);
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FROM pairs WHERE id = %d AND state = 'ended' AND end_reason ="
@@ -588,7 +596,7 @@ test_rematch_blocks_and_keeps_priority(void **state)
     char text[8192], sql[256];
     int id = active_pair(f);
 
-    deliver_at(f, mail(f, "n1@new.test", "rematch please", NULL, "\r\n"), T0 + 10 * DAY);
+    deliver_at(f, mail(f, "n1@new.test", "rematch please", PROVEN_NEW, "\r\n"), T0 + 10 * DAY);
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FROM pairs WHERE id = %d AND state = 'ended' AND end_reason ="
              " 'rematch'",
@@ -669,7 +677,7 @@ rotation_story(struct fixture *f)
     add_member(f, "n1@new.test", "Newbie1 Jones", "newcomer", rust_profile, T0 - 10 * DAY);
     add_member(f, "n2@new.test", "Newbie2 Jones", "newcomer", rust_profile, T0 - 5 * DAY);
     assert_int_equal(round_at(f, T0), 2);
-    deliver_at(f, mail(f, "n2@new.test", "done", NULL, "We are finished, thanks!\r\n"),
+    deliver_at(f, mail(f, "n2@new.test", "done", PROVEN_NEW, "We are finished, thanks!\r\n"),
                T0 + 20 * DAY);
     run_due_at(f, T0 + 12 * 7 * DAY + HOUR);
     assert_int_equal(db_int(f, "SELECT count(*) FROM pairs WHERE end_reason = 'completed'"), 1);

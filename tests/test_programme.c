@@ -20,12 +20,15 @@
 #define T0 1767258000 /* 2026-01-01 09:00 UTC */
 #define HOUR 3600
 #define DAY 86400
+/* What the community's own server adds for a sender it verified (auth.h). */
+#define PROVEN "Authentication-Results: mx.example.test; dmarc=pass header.from=example.test\r\n"
 
 static int
 setup(void **state)
 {
     if (ts_setup(state, "prog") != 0)
         return -1;
+    ((struct fixture *)*state)->cfg.digest.trusted_authserv = "mx.example.test";
     return 0;
 }
 
@@ -140,6 +143,21 @@ db_count(struct fixture *f, const char *sql)
 }
 
 static void
+db_text(struct fixture *f, const char *sql, char *out, size_t len)
+{
+    sqlite3 *db;
+    sqlite3_stmt *stmt;
+
+    out[0] = '\0';
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL), SQLITE_OK);
+    if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0))
+        snprintf(out, len, "%s", sqlite3_column_text(stmt, 0));
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+}
+
+static void
 member(struct fixture *f, const char *addr, const char *role, const char *state)
 {
     struct store_member m;
@@ -180,14 +198,15 @@ test_join_asks_for_confirmation_first(void **state)
     assert_int_equal(s.n, 1);
     assert_string_equal(s.rcpt, "ann@example.test");
     assert_string_equal(s.kind, "confirm");
-    assert_int_equal(strlen(s.ref), 10);
+    assert_int_equal(strlen(s.ref), COMMAND_TOKEN_LEN);
     char tag[64];
     snprintf(tag, sizeof(tag), "[ref %s]", s.ref);
     assert_non_null(strstr(s.headers, tag));
     assert_non_null(strstr(s.headers, "In-Reply-To: <m1@client.test>"));
     assert_non_null(strstr(s.body, "simply reply to this message"));
-    /* the profile sent along is echoed */
-    assert_non_null(strstr(s.body, "rust"));
+    /* nothing the requester wrote goes back to an address that confirmed nothing */
+    assert_null(strstr(s.body, "rust"));
+    assert_null(strstr(s.headers, "Ann"));
     assert_int_equal(db_count(f, "SELECT count(*) FROM tokens WHERE closed IS NULL"), 1);
 }
 
@@ -406,7 +425,7 @@ test_status_pause_resume_capacity(void **state)
     last_sent(f, &s);
     assert_non_null(strstr(s.body, "registered as a mentor"));
 
-    deliver(f, mail(f, "bob@example.test", "pause 3 weeks", NULL, "\r\n"));
+    deliver(f, mail(f, "bob@example.test", "pause 3 weeks", PROVEN, "\r\n"));
     assert_int_equal(store_member_get(f->st, "bob@example.test", &m), 1);
     assert_string_equal(m.state, "paused");
     assert_int_equal(m.pause_until, T0 + 21 * DAY);
@@ -414,16 +433,58 @@ test_status_pause_resume_capacity(void **state)
     last_sent(f, &s);
     assert_non_null(strstr(s.body, "break until Thursday 22 January 2026"));
 
-    deliver(f, mail(f, "bob@example.test", "resume", NULL, "\r\n"));
+    deliver(f, mail(f, "bob@example.test", "resume", PROVEN, "\r\n"));
     member(f, "bob@example.test", "mentor", "active");
 
-    deliver(f, mail(f, "bob@example.test", "capacity 3", NULL, "\r\n"));
+    deliver(f, mail(f, "bob@example.test", "capacity 3", PROVEN, "\r\n"));
     assert_int_equal(store_member_get(f->st, "bob@example.test", &m), 1);
     assert_non_null(strstr(m.profile, "capacity: 3"));
     store_member_free(&m);
-    deliver(f, mail(f, "bob@example.test", "capacity 99", NULL, "\r\n"));
+    deliver(f, mail(f, "bob@example.test", "capacity 99", PROVEN, "\r\n"));
     last_sent(f, &s);
     assert_non_null(strstr(s.body, "number from 1 to 20"));
+}
+
+/* A fresh mail proves nothing: the change waits for the reply to a short confirmation. */
+static void
+test_claimed_change_waits_for_confirmation(void **state)
+{
+    struct fixture *f = *state;
+    struct sent s;
+    struct store_member m;
+    char hdr[256];
+
+    join_confirmed(f, "bob@example.test", "mentor");
+    deliver(f, mail(f, "bob@example.test", "pause 2 weeks", NULL, "\r\n"));
+    member(f, "bob@example.test", "mentor", "active");
+    last_sent(f, &s);
+    assert_string_equal(s.kind, "confirm");
+    assert_non_null(strstr(s.headers, "Reply to confirm: pause for 2 weeks"));
+    assert_non_null(strstr(s.body, "Reply to this mail to confirm: pause for 2 weeks."));
+    /* Somebody else cannot confirm it, even with the token. */
+    snprintf(hdr, sizeof(hdr), "confirm %s", s.ref);
+    deliver(f, mail(f, "eve@example.test", hdr, NULL, "\r\n"));
+    member(f, "bob@example.test", "mentor", "active");
+    /* The reply, threaded to our mail, acts. */
+    snprintf(hdr, sizeof(hdr), "In-Reply-To: <%s>\r\n", s.msgid);
+    deliver(f, mail(f, "bob@example.test", "Re: Reply to confirm", hdr, "yes\r\n"));
+    assert_int_equal(store_member_get(f->st, "bob@example.test", &m), 1);
+    assert_string_equal(m.state, "paused");
+    assert_int_equal(m.pause_until, T0 + 14 * DAY);
+    store_member_free(&m);
+    /* Profile lines in a fresh mail wait too, then the reply takes them. */
+    deliver(f, mail(f, "bob@example.test", "about me", NULL, "Skills: haskell\r\n"));
+    last_sent(f, &s);
+    assert_non_null(strstr(s.headers, "update your profile"));
+    assert_null(strstr(s.body, "haskell"));
+    assert_int_equal(store_member_get(f->st, "bob@example.test", &m), 1);
+    assert_null(strstr(m.profile ? m.profile : "", "haskell"));
+    store_member_free(&m);
+    snprintf(hdr, sizeof(hdr), "confirm %s", s.ref);
+    deliver(f, mail(f, "bob@example.test", hdr, NULL, "\r\n"));
+    assert_int_equal(store_member_get(f->st, "bob@example.test", &m), 1);
+    assert_non_null(strstr(m.profile, "haskell"));
+    store_member_free(&m);
 }
 
 static void
@@ -443,11 +504,15 @@ test_status_names_the_pairing(void **state)
     assert_int_equal(store_pair_add(f->st, ann, bob, "active", 1000, "both speak Spanish", T0,
                                     T0 + 84 * DAY, NULL, ref, sizeof(ref)),
                      0);
-    deliver(f, mail(f, "ann@example.test", "status", NULL, "\r\n"));
+    deliver(f, mail(f, "ann@example.test", "status", PROVEN, "\r\n"));
     last_sent(f, &s);
     assert_non_null(strstr(s.body, "mentored by Bob, since Thursday 1 January 2026, until"));
     assert_null(strstr(s.body, "bob@example.test")); /* named, never addressed */
-    deliver(f, mail(f, "bob@example.test", "status", NULL, "\r\n"));
+    /* A claimed STATUS says nothing about anyone else. */
+    deliver(f, mail(f, "ann@example.test", "status", NULL, "\r\n"));
+    last_sent(f, &s);
+    assert_null(strstr(s.body, "Bob"));
+    deliver(f, mail(f, "bob@example.test", "status", PROVEN, "\r\n"));
     last_sent(f, &s);
     assert_non_null(strstr(s.body, "mentoring Ann, since"));
 }
@@ -471,7 +536,7 @@ test_profile_lines_update_and_echo(void **state)
     struct store_member m;
 
     join_confirmed(f, "ann@example.test", "join");
-    deliver(f, mail(f, "ann@example.test", "about me", NULL,
+    deliver(f, mail(f, "ann@example.test", "about me", PROVEN,
                     "Languages: Deutsch, English\r\nTime zone: Mars/Olympus\r\n"));
     last_sent(f, &s);
     assert_non_null(strstr(s.body, "german"));
@@ -609,11 +674,18 @@ test_spam_is_recorded_not_answered(void **state)
     assert_int_equal(db_count(f, "SELECT count(*) FROM outbox"), 1);
 }
 
+/* A DSN about rcpt; msgid: the Message-ID of the returned mail (NULL: none quoted). */
 static char *
-dsn_action(struct fixture *f, const char *rcpt, const char *status, const char *action)
+dsn_about(struct fixture *f, const char *rcpt, const char *status, const char *action,
+          const char *msgid)
 {
-    char *raw = NULL;
+    char *raw = NULL, returned[300] = "";
 
+    if (msgid)
+        snprintf(returned, sizeof(returned),
+                 "--B\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+                 "From: mentors@example.test\r\nTo: %s\r\nMessage-ID: <%s>\r\n\r\n",
+                 rcpt, msgid);
     f->seq++;
     assert_true(
         asprintf(&raw,
@@ -625,16 +697,133 @@ dsn_action(struct fixture *f, const char *rcpt, const char *status, const char *
                  "--B\r\nContent-Type: message/delivery-status\r\n\r\n"
                  "Reporting-MTA: dns; mx.example.test\r\n\r\n"
                  "Final-Recipient: rfc822; %s\r\nAction: %s\r\nStatus: %s\r\n"
-                 "Diagnostic-Code: smtp; 550 %s %s\r\n\r\n--B--\r\n",
+                 "Diagnostic-Code: smtp; 550 %s %s\r\n\r\n%s--B--\r\n",
                  f->seq, rcpt, action, status, status,
-                 status[2] == '7' ? "message refused by local policy" : "no such user") > 0);
+                 status[2] == '7' ? "message refused by local policy" : "no such user",
+                 returned) > 0);
     return raw;
+}
+
+/* A DSN about the newest mail we sent to rcpt (it quotes that mail's Message-ID). */
+static char *
+dsn_action(struct fixture *f, const char *rcpt, const char *status, const char *action)
+{
+    char msgid[256] = "";
+    char sql[512];
+
+    snprintf(sql, sizeof(sql),
+             "SELECT message_id FROM outbox WHERE recipient = '%s' ORDER BY id DESC LIMIT 1", rcpt);
+    db_text(f, sql, msgid, sizeof(msgid));
+    return dsn_about(f, rcpt, status, action, msgid[0] ? msgid : NULL);
 }
 
 static char *
 dsn(struct fixture *f, const char *rcpt, const char *status)
 {
     return dsn_action(f, rcpt, status, "failed");
+}
+
+/*
+ * Mail to addresses that confirmed nothing is capped for all of them together:
+ * beyond stranger_per_hour it waits for the next hour, beyond stranger_per_day
+ * for the next day; nothing is dropped, and a held confirmation stays open.
+ */
+static void
+test_stranger_cap_holds_mail(void **state)
+{
+    struct fixture *f = *state;
+    char from[64], sql[256];
+
+    f->cfg.limits.stranger_per_hour = 2;
+    f->cfg.limits.stranger_per_day = 3;
+    for (int i = 0; i < 5; i++) {
+        snprintf(from, sizeof(from), "s%d@example.test", i);
+        deliver(f, mail(f, from, "join", NULL, "x\r\n"));
+    }
+    assert_int_equal(db_count(f, "SELECT count(*) FROM outbox WHERE stranger = 1"), 5);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM outbox WHERE next_attempt = %d", T0);
+    assert_int_equal(db_count(f, sql), 2);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM outbox WHERE next_attempt = %d",
+             T0 - T0 % HOUR + HOUR);
+    assert_int_equal(db_count(f, sql), 1);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM outbox WHERE next_attempt = %d",
+             T0 - T0 % DAY + DAY);
+    assert_int_equal(db_count(f, sql), 2);
+    /* the held confirmations stay open as long as if they had gone at once */
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM tokens WHERE expires = %d",
+             T0 - T0 % DAY + DAY + f->cfg.programme.confirm_expiry);
+    assert_int_equal(db_count(f, sql), 2);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM tokens WHERE expires = %d",
+             T0 - T0 % HOUR + HOUR + f->cfg.programme.confirm_expiry);
+    assert_int_equal(db_count(f, sql), 1);
+    /* a member (confirmed) is not a stranger: greeted by name, never held */
+    join_confirmed(f, "ann@example.test", "join");
+    assert_int_equal(db_count(f, "SELECT count(*) FROM outbox WHERE recipient ="
+                                 " 'ann@example.test' AND stranger = 0"),
+                     1);
+}
+
+/* Each recipient of a pair's mail sees a ref of their own; neither works for the other. */
+static void
+test_refs_are_per_recipient(void **state)
+{
+    struct fixture *f = *state;
+    char a[64], b[64];
+
+    deliver(f, mail(f, "zed@example.test", "join", NULL, "x\r\n"));
+    assert_int_equal(db_count(f, "SELECT count(*) FROM refs"), 0); /* a token is its own ref */
+    join_confirmed(f, "ann@example.test", "join");
+    join_confirmed(f, "bob@example.test", "mentor");
+    struct store_member m;
+    assert_int_equal(store_member_get(f->st, "bob@example.test", &m), 1);
+    store_member_free(&m);
+    int64_t ann = 0, bob = 0;
+    char ref[32];
+    ann = db_count(f, "SELECT id FROM members WHERE address = 'ann@example.test'");
+    bob = db_count(f, "SELECT id FROM members WHERE address = 'bob@example.test'");
+    assert_int_equal(store_pair_add(f->st, ann, bob, "active", 1, NULL, T0, T0 + 84 * DAY, NULL,
+                                    ref, sizeof(ref)),
+                     0);
+    assert_int_equal(store_ref_for(f->st, "ann@example.test", ref, T0, a, sizeof(a)), 0);
+    assert_int_equal(store_ref_for(f->st, "bob@example.test", ref, T0, b, sizeof(b)), 0);
+    assert_string_not_equal(a, b);
+    assert_string_not_equal(a, ref);
+    /* asked again, the same ref comes back */
+    char again[64];
+    assert_int_equal(store_ref_for(f->st, "ann@example.test", ref, T0, again, sizeof(again)), 0);
+    assert_string_equal(again, a);
+}
+
+/* Forged DSNs (about no mail of ours) are recorded, change no score and no token. */
+static void
+test_forged_bounces_change_nothing(void **state)
+{
+    struct fixture *f = *state;
+    struct store_member m;
+
+    join_confirmed(f, "dan@example.test", "mentor");
+    deliver(f, mail(f, "typo@example.test", "join", NULL, "x\r\n"));
+    for (int day = 0; day < 4; day++) {
+        deliver_at(f, dsn_about(f, "dan@example.test", "5.1.1", "failed", NULL), T0 + day * DAY, 0);
+        deliver_at(f, dsn_about(f, "dan@example.test", "5.1.1", "failed", "forged@example.test"),
+                   T0 + day * DAY + 1, 0);
+        deliver_at(f, dsn_about(f, "typo@example.test", "5.1.1", "failed", NULL),
+                   T0 + day * DAY + 2, 0);
+    }
+    assert_int_equal(store_member_get(f->st, "dan@example.test", &m), 1);
+    assert_int_equal(m.undeliverable, 0);
+    assert_true(m.bounce_score == 0.0);
+    store_member_free(&m);
+    assert_int_equal(db_count(f, "SELECT count(*) FROM tokens WHERE outcome = 'bounced'"), 0);
+    assert_int_equal(db_count(f, "SELECT count(*) FROM bounces WHERE severity = 'unverified'"), 12);
+    /* Our Message-ID sent to someone else does not make dan's address fail either. */
+    char msgid[256];
+    db_text(f, "SELECT message_id FROM outbox WHERE recipient = 'typo@example.test'", msgid,
+            sizeof(msgid));
+    deliver_at(f, dsn_about(f, "dan@example.test", "5.1.1", "failed", msgid), T0 + 5 * DAY, 0);
+    assert_int_equal(store_member_get(f->st, "dan@example.test", &m), 1);
+    assert_true(m.bounce_score == 0.0);
+    store_member_free(&m);
 }
 
 static void
@@ -790,6 +979,10 @@ main(void)
         T(test_leave_erases_personal_data),
         T(test_leave_from_stranger),
         T(test_status_pause_resume_capacity),
+        T(test_claimed_change_waits_for_confirmation),
+        T(test_forged_bounces_change_nothing),
+        T(test_stranger_cap_holds_mail),
+        T(test_refs_are_per_recipient),
         T(test_status_names_the_pairing),
         T(test_status_from_stranger),
         T(test_profile_lines_update_and_echo),

@@ -62,6 +62,9 @@ tu_test_config(struct config *cfg, char *managers[2])
     cfg->limits.max_message_size = 1024 * 1024;
     cfg->limits.replies_per_hour = 100;
     cfg->limits.replies_per_day = 1000;
+    cfg->limits.stranger_per_hour = 20;
+    cfg->limits.stranger_per_day = 100;
+    cfg->limits.reader_timeout = 30;
     cfg->matching.mode = "pairs";
     cfg->lifecycle.checkins = "3, 14, 30, 60";
     cfg->lifecycle.introduction = "together";

@@ -239,6 +239,8 @@ security = none
 [limits]
 replies_per_hour = 10000
 replies_per_day = 10000
+stranger_per_hour = 1000000
+stranger_per_day = 1000000
 [store]
 path = %s
 [templates]

@@ -167,6 +167,7 @@ def config(path, cast_checkins=CHECKINS, length_weeks=LENGTH_WEEKS, **extra):
 # "Example Community" (mailbed's default).
 SUBJECTS = [
     ("confirm-join", r"^Please confirm your .* mentoring request \[ref "),
+    ("confirm-action", r"^Reply to confirm: "),
     ("confirm-mentor", r"^Please confirm your offer to mentor"),
     ("confirm-leave", r"^Please confirm that you want to leave"),
     ("welcome", r"^Welcome to .* mentoring$"),
@@ -394,7 +395,13 @@ class Story:
                 self.send(p, word, "Hello!\n\n" + p.profile() + "\n", now=now)
                 wrote += 1
             if p.pause and p.pause[:2] == (day, hour) and not p.silent(now):
-                self.send(p, "pause %d weeks" % p.pause[2], "Taking a short break.", now=now)
+                # written in reply to mentord's last mail to them: it acts at once (a fresh
+                # mail proves nothing and would be answered with a confirmation)
+                last = self.mail[p.user][-1] if self.mail[p.user] else None
+                threading = ({"In-Reply-To": last.message_id, "References": last.message_id}
+                             if last else None)
+                self.send(p, "pause %d weeks" % p.pause[2], "Taking a short break.",
+                          headers=threading, now=now)
                 wrote += 1
             if p.leave_day == day and hour == self.steps[0]:
                 self.send(p, "LEAVE", "I no longer have time, sorry.", now=now)

@@ -62,6 +62,11 @@ def drop(raws, to="mentors"):
 _seq = [0]
 
 
+def extra_users():
+    """user1 .. userN as the test-bed made them (EXTRA_USERS)."""
+    return [u for u in mb.env()["TB_USERS"].split() if re.fullmatch(r"user\d+", u)]
+
+
 def raw_mail(from_, subject, body, extra=b"", content_type=b"text/plain; charset=UTF-8"):
     """A raw mail to mentors as bytes (CRLF); from_/subject/body as bytes or str."""
     _seq[0] += 1
@@ -152,7 +157,7 @@ class Abuse(test_e2e.E2E):
         time.sleep(0.3)
         msgs = mb.mailbox("ann")
         self.assertEqual(len(msgs), before + 1, "ann: wanted exactly one confirmation request")
-        self.assertRegex(str(msgs[-1]["Subject"]), r"\[ref [a-z0-9]{10}\]")
+        self.assertRegex(str(msgs[-1]["Subject"]), r"\[ref [a-z0-9]{14}\]")
         self.assert_nothing_for("eve")
         # ann never answers: she stays a member, however often mentord runs
         self.once()
@@ -174,6 +179,403 @@ class Abuse(test_e2e.E2E):
         self.assertEqual(self.state("ann"), "active", "a forged REMOVE removed ann")
         self.assertEqual(mb.count("boss"), 1)
         self.still_serves()
+
+    # ---- trust: who wrote this mail (issue 13) ----
+    #
+    # Each attack is written as its outcome (state unchanged, what each mailbox
+    # received), beside its legitimate twin that still works.
+
+    OURS = "mx.example.test"  # the authserv-id of the community's own server
+
+    def trust(self, **overrides):
+        """Rewrite the config for the trust tests: no quiet hours (notices go at once),
+        the community's own server named as the trusted authserv-id."""
+        hour = time.gmtime().tm_hour  # a one-hour night far from now
+        keys = {"lifecycle__quiet_start": (hour + 12) % 24,
+                "lifecycle__quiet_end": (hour + 13) % 24,
+                "digest__trusted_authserv": self.OURS}
+        keys.update(overrides)
+        mb.write_config(self.config, **keys)
+
+    def new_mail(self, user, before):
+        """The mails user received since before (waits for at least one)."""
+        mb.wait_for(user, before + 1)
+        time.sleep(0.3)
+        return mb.mailbox(user)[before:]
+
+    def forged(self, victim, subject, body, extra=b""):
+        """A mail with victim's From: written by somebody else (no DKIM, not a reply)."""
+        drop([raw_mail("%s <%s>" % (victim.title(), mb.addr(victim)), subject, body,
+                       extra=extra)])
+
+    def reply(self, user, to_msg, body, subject=None):
+        """user answers to_msg as a mail client would (In-Reply-To, References)."""
+        mid = str(to_msg["Message-ID"])
+        drop([raw_mail("%s <%s>" % (user.title(), mb.addr(user)),
+                       subject or "Re: " + str(to_msg["Subject"]), body,
+                       extra=("In-Reply-To: %s\r\nReferences: %s\r\n" % (mid, mid)).encode())])
+
+    def pair(self, newcomer="ann", mentor="bob"):
+        """newcomer and mentor confirmed and matched; returns their introductions."""
+        self.member(newcomer)
+        self.member(mentor, subject="mentor")
+        nb, mbefore, boss = mb.count(newcomer), mb.count(mentor), mb.count("boss")
+        rc, out, err = mb.run_mentorctl(self.config, "match", mb.addr(newcomer), mb.addr(mentor))
+        self.assertEqual(rc, 0, out + err)
+        self.once()
+        intro_n = self.new_mail(newcomer, nb)[-1]
+        intro_m = self.new_mail(mentor, mbefore)[-1]
+        time.sleep(0.3)
+        self.boss_before = mb.count("boss")
+        return intro_n, intro_m
+
+    def profile(self, user):
+        rows = mb.sqlite(self.db, "SELECT profile FROM members WHERE address = ?",
+                         (mb.addr(user),))
+        return (rows[0][0] or "") if rows else ""
+
+    def pair_state(self):
+        return [r[0] for r in mb.sqlite(self.db, "SELECT state FROM pairs ORDER BY id")]
+
+    def test_forged_changes_wait_for_a_confirming_reply(self):
+        """A forged From: (no DKIM, not a reply) asking PAUSE, CAPACITY 20, profile lines
+        with a phone number and a link, DONE and REMATCH changes nothing: the member gets
+        one short "Reply to this mail to confirm" each, the partner nothing, the forger
+        nothing.  Twin: the member's reply to one of them acts; a reply to mentord's own
+        mail acts at once."""
+        self.trust(limits__replies_per_hour=50, limits__replies_per_day=100)
+        self.pair()
+        ann_before, bob_before = mb.count("ann"), mb.count("bob")
+        profile_before = self.profile("bob")
+        attacks = [("pause 2 weeks", "pause for 2 weeks"), ("capacity 20", "set your capacity to 20"),
+                   ("about me", "update your profile"), ("done", "end your current pairing"),
+                   ("rematch", "be matched again")]
+        for subject, _ in attacks:
+            body = ("Phone: +1 555 0100\r\nGoals: call me at http://evil.example/x\r\n"
+                    if subject == "about me" else "\r\n")
+            self.forged("bob", subject, body)
+        self.once()
+        got = self.new_mail("bob", bob_before)
+        self.assertEqual(len(got), len(attacks), [str(m["Subject"]) for m in got])
+        bodies = [re.sub(r"\s+", " ", mb.body_text(m)) for m in got]
+        for m, body in zip(got, bodies):
+            self.assertIn("Reply to confirm", str(m["Subject"]))
+            self.assertNotIn("555", body)
+            self.assertNotIn("evil.example", body)
+        for _, words in attacks:
+            self.assertTrue(any(words in b for b in bodies), "no confirmation for %r" % words)
+        # (delivery order is not the order written)
+        by_words = {w: m for _, w in attacks for m, b in zip(got, bodies) if w in b}
+        # nothing changed, the partner heard nothing, the managers nothing
+        self.assertEqual(self.state("bob"), "active")
+        self.assertEqual(self.profile("bob"), profile_before)
+        self.assertEqual(self.pair_state(), ["active"])
+        self.assertEqual(mb.count("ann"), ann_before, "the partner was told something")
+        self.assertEqual(mb.count("boss"), self.boss_before)
+        self.assert_nothing_for("eve")
+        # twin: bob answers the PAUSE confirmation; it acts
+        self.reply("bob", by_words["pause for 2 weeks"], "Yes, please.\r\n")
+        self.once()
+        self.assertEqual(self.state("bob"), "paused")
+        # twin: the capacity confirmation answered acts too (bob is paused, still a mentor)
+        before = mb.count("bob")
+        self.reply("bob", by_words["set your capacity to 20"], "yes\r\n")
+        self.once()
+        self.assertIn("capacity: 20", self.profile("bob"))
+        # the same confirmation used twice does nothing more
+        self.reply("bob", by_words["set your capacity to 20"], "yes again\r\n")
+        self.once()
+        self.assertEqual(mb.count("eve"), 0)
+        self.assertEqual(self.pair_state(), ["active"])
+        self.assertEqual(mb.count("ann"), ann_before)
+        self.assertGreater(mb.count("bob"), before)
+
+    def test_fresh_mail_then_reply_and_reply_at_once(self):
+        """Twin of the forged changes, from the real member: a fresh PAUSE gets the
+        confirmation and the reply pauses; a RESUME written in reply to mentord's mail
+        acts at once."""
+        self.trust()
+        welcome = self.member("ann")
+        before = mb.count("ann")
+        mb.send("ann", "mentors", "pause 3 weeks", "Going on holiday.")
+        self.once()
+        [ask] = self.new_mail("ann", before)
+        self.assertEqual(self.state("ann"), "active")
+        self.confirm("ann", ask)
+        self.assertEqual(self.state("ann"), "paused")
+        self.reply("ann", welcome, "resume\r\n", subject="resume")
+        self.once()
+        self.assertEqual(self.state("ann"), "active")
+
+    def test_forged_bare_accept_sends_no_introduction(self):
+        """A forged bare ACCEPT from the mentor's address neither starts the pairing nor
+        sends the introduction with both addresses; the mentor is asked to confirm.
+        Twin: the mentor's reply to the proposal accepts, and the introductions go out."""
+        self.trust()
+        for user, word in (("ann", "join"), ("bob", "mentor")):
+            mb.send(user, "mentors", word, "Languages: English\nSkills: rust, docs\n")
+            self.once()
+            self.confirm(user, mb.wait_for(user, 1)[0])
+        rc, out, err = mb.run_mentorctl(self.config, "match", "--now")
+        self.assertEqual(rc, 0, out + err)
+        self.once()
+        self.assertEqual(self.pair_state(), ["proposed"], out)
+        [proposal] = self.new_mail("bob", 2)
+        ann_before, bob_before = mb.count("ann"), mb.count("bob")
+        self.forged("bob", "accept", "\r\n")
+        self.once()
+        [ask] = self.new_mail("bob", bob_before)
+        self.assertIn("Reply to confirm", str(ask["Subject"]))
+        self.assertEqual(self.pair_state(), ["proposed"])
+        self.assertEqual(mb.count("ann"), ann_before, "the newcomer got an introduction")
+        self.assert_nothing_for("eve")
+        # twin: bob's reply to the proposal
+        self.reply("bob", proposal, "ACCEPT\r\n")
+        self.once()
+        self.assertEqual(self.pair_state(), ["active"])
+        intro = self.new_mail("ann", ann_before)
+        self.assertTrue(any("bob@example.test" in mb.body_text(m) for m in intro),
+                        [str(m["Subject"]) for m in intro])
+
+    def test_partner_cannot_answer_for_the_other(self):
+        """Each partner gets a ref of their own: the mentor sending the mentee's rating
+        ("1, he never shows up") from the mentee's address, with his own ref, records
+        nothing and alerts nobody.  Twin: the mentee's own reply is recorded."""
+        self.trust()
+        intro_ann, intro_bob = self.pair()
+        ref_ann = re.search(r"\[ref ([a-z0-9]+)\]", str(intro_ann["Subject"]))
+        ref_bob = re.search(r"\[ref ([a-z0-9]+)\]", str(intro_bob["Subject"]))
+        if ref_ann and ref_bob:
+            self.assertNotEqual(ref_ann.group(1), ref_bob.group(1), "one ref for both partners")
+        self.assertNotEqual(str(intro_ann["Message-ID"]), str(intro_bob["Message-ID"]))
+        # bob forges ann's From: on a reply to HIS introduction (his ref, his thread)
+        mid = str(intro_bob["Message-ID"])
+        drop([raw_mail("Ann <ann@example.test>", "Re: " + str(intro_bob["Subject"]),
+                       "1, he never shows up\r\n",
+                       extra=("In-Reply-To: %s\r\nReferences: %s\r\n" % (mid, mid)).encode())])
+        self.once()
+        self.assertEqual(mb.sqlite(self.db, "SELECT count(*) FROM feedback")[0][0], 0)
+        time.sleep(0.5)
+        self.assertEqual(mb.count("boss"), self.boss_before, "the managers were alerted")
+        # twin: ann's own reply to her introduction is her answer
+        self.reply("ann", intro_ann, "1, he never shows up\r\n")
+        self.once()
+        rows = mb.sqlite(self.db, "SELECT rating, role FROM feedback")
+        self.assertEqual(rows, [(1, "newcomer")])
+
+    def test_forged_join_relays_nothing_and_is_capped(self):
+        """A forged JOIN with the attacker's text in the display name and profile: the
+        victim's confirmation carries none of it ("Hello,").  Many forged senders: only
+        stranger_per_hour confirmations go out, the rest wait in the outbox (counted in the
+        digest).  A repeated JOIN re-sends at most once a day.  Twin: a real newcomer
+        still gets a normal confirmation and joins."""
+        self.trust(limits__stranger_per_hour=3, limits__stranger_per_day=10)
+        lure = "URGENT - your account is suspended, verify at http://evil.example/v"
+        drop([raw_mail('"%s" <%s>' % (lure, mb.addr("dan")), "join",
+                       "Name: %s\r\nGoals: %s\r\n" % (lure, lure))])
+        self.once()
+        [conf] = self.new_mail("dan", 0)
+        text = mb.body_text(conf)
+        for needle in ("URGENT", "evil.example", "suspended"):
+            self.assertNotIn(needle, text)
+            self.assertNotIn(needle, str(conf["To"]))
+        self.assertTrue(text.startswith("Hello,"), text[:40])
+        # the same JOIN again, twice: nothing more today
+        for _ in range(2):
+            drop([raw_mail(mb.addr("dan"), "join", "again\r\n")])
+            self.once()
+        time.sleep(0.5)
+        self.assertEqual(mb.count("dan"), 1)
+        # ten forged senders: the cap (3 per hour, dan's counts) lets two more go now
+        victims = extra_users()[:10]
+        for v in victims:
+            drop([raw_mail(mb.addr(v), "join", "Name: %s\r\n" % lure)])
+        self.once()
+        time.sleep(1.0)
+        reached = [v for v in victims if mb.count(v) > 0]
+        self.assertEqual(len(reached), 2, reached)
+        held = mb.sqlite(self.db, "SELECT count(*) FROM outbox WHERE stranger = 1 AND"
+                         " status = 'queued'")[0][0]
+        self.assertEqual(held, 8, "requests beyond the cap must wait, not vanish")
+        rc, out, err = mb.run_mentorctl(self.config, "outbox", "queued")
+        self.assertEqual(rc, 0, err)
+        # twin: a real newcomer's mail waits its turn too, but is answered in full later
+        self.assertEqual(self.state(victims[-1]), "pending")
+
+    def test_forged_authentication_results_are_not_believed(self):
+        """A sender-written Authentication-Results carrying the trusted authserv-id, below
+        the one our server added, is ignored; an SPF pass by another user of the manager's
+        domain is not the manager.  Twin: our server's own DMARC pass for the manager's
+        exact address acts at once."""
+        self.trust()
+        self.member("ann")
+        forged_below = ("Authentication-Results: %s; dmarc=none header.from=example.test\r\n"
+                        "Authentication-Results: %s; dmarc=pass header.from=example.test\r\n"
+                        % (self.OURS, self.OURS)).encode()
+        other_user = ("Authentication-Results: %s; spf=pass smtp.mailfrom=eve@example.test;"
+                      " dkim=pass header.d=example.test\r\n" % self.OURS).encode()
+        for extra in (forged_below, other_user):
+            drop([raw_mail("The Boss <boss@example.test>", "remove ann@example.test", "\r\n",
+                           extra=extra)])
+            self.forged("ann", "pause", "\r\n", extra=extra)
+        self.once()
+        self.assertEqual(self.state("ann"), "active")
+        boss = self.new_mail("boss", 0)
+        self.assertTrue(all("Confirm" in str(m["Subject"]) for m in boss),
+                        [str(m["Subject"]) for m in boss])
+        # the same forgery sent through the test-bed's Postfix: it strips any header
+        # carrying its own authserv-id (README, "Security"), so mentord never sees it
+        before = mb.count("boss")
+        mb.send("eve", "mentors", "remove ann@example.test", "",
+                headers={"From": "The Boss <boss@example.test>",
+                         "Authentication-Results": "%s; dmarc=pass header.from=example.test"
+                                                   % self.OURS})
+        self.once()
+        self.assertEqual(self.state("ann"), "active")
+        self.assertIn("Confirm", str(self.new_mail("boss", before)[-1]["Subject"]))
+        seen = mb.mailbox("mentors", "Processed")[-1]
+        self.assertIsNone(seen["Authentication-Results"], "the MTA kept a forged header")
+        # twin: our server's verdict for the exact address
+        ours = ("Authentication-Results: %s; spf=pass smtp.mailfrom=boss@example.test;"
+                " dmarc=pass (p=reject) header.from=example.test\r\n" % self.OURS).encode()
+        self.forged("ann", "pause", "\r\n", extra=ours.replace(b"boss@", b"ann@"))
+        self.once()
+        self.assertEqual(self.state("ann"), "paused")
+        drop([raw_mail("The Boss <boss@example.test>", "remove ann@example.test", "\r\n",
+                       extra=ours)])
+        self.once()
+        self.assertIsNone(self.state("ann"), "the manager's proven REMOVE did not act")
+
+    def dsn_for(self, user, message_id=None, to="mentors@example.test"):
+        returned = ("--B\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+                    "From: mentors@example.test\r\nTo: %s\r\nMessage-ID: %s\r\n\r\n"
+                    % (mb.addr(user), message_id)) if message_id else ""
+        return (("From: MAILER-DAEMON@mx.example.test\r\nTo: %s\r\n"
+                 "Subject: Undelivered Mail Returned to Sender\r\n"
+                 "Message-ID: <dsn.%d.%d@mx>\r\nMIME-Version: 1.0\r\n"
+                 "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n"
+                 "\r\n--B\r\nContent-Type: text/plain\r\n\r\nIt failed.\r\n"
+                 "--B\r\nContent-Type: message/delivery-status\r\n\r\n"
+                 "Reporting-MTA: dns; mx.example.test\r\n\r\nFinal-Recipient: rfc822; %s\r\n"
+                 "Action: failed\r\nStatus: 5.1.1\r\n\r\n%s--B--\r\n")
+                % (to, os.getpid(), random.getrandbits(32), mb.addr(user), returned)).encode()
+
+    def test_forged_bounces_change_nothing(self):
+        """Three forged DSNs about mail mentord never sent (on three days) neither make a
+        member undeliverable nor cancel a pending confirmation.  Twin: bounces that
+        return mentord's own mail (its envelope tag, or its Message-ID) count."""
+        self.trust(programme__plus_addressing="yes")
+        self.member("ann")
+        mb.send("cat", "mentors", "join", "Hi")
+        self.once()
+        mb.wait_for("cat", 1)
+        for day in range(3):
+            now = str(int(time.time()) + day * 86400 + 60)
+            drop([self.dsn_for("ann"), self.dsn_for("cat"),
+                  self.dsn_for("ann", "<forged.%d@example.test>" % day)])
+            self.once(env={"MENTORD_NOW": now})
+        [(und, score)] = mb.sqlite(self.db, "SELECT undeliverable, bounce_score FROM members"
+                                   " WHERE address = 'ann@example.test'")
+        self.assertEqual((und, score), (0, 0.0))
+        self.assertEqual(mb.sqlite(self.db, "SELECT count(*) FROM tokens WHERE address ="
+                                   " 'cat@example.test' AND closed IS NULL")[0][0], 1)
+        self.assertEqual(self.state("cat"), "pending")
+        self.assertFalse(any("keeps failing" in str(m["Subject"]) for m in mb.mailbox("boss")))
+        # twin: returned to the envelope tag of our mail to ann, three days running
+        [(verp, mid)] = mb.sqlite(self.db, "SELECT verp, message_id FROM outbox WHERE recipient"
+                                  " = 'ann@example.test' ORDER BY id DESC LIMIT 1")
+        self.assertTrue(verp, "no envelope tag with plus-addressing")
+        for day in range(3, 6):
+            now = str(int(time.time()) + day * 86400 + 60)
+            drop([self.dsn_for("ann", to="mentors+b-%s@example.test" % verp)])
+            self.once(env={"MENTORD_NOW": now})
+        [(und,)] = mb.sqlite(self.db, "SELECT undeliverable FROM members"
+                             " WHERE address = 'ann@example.test'")
+        self.assertEqual(und, 1)
+        # and one quoting the Message-ID of our confirmation to dan closes it
+        mb.send("dan", "mentors", "join", "Hi")
+        self.once(env={"MENTORD_NOW": now})
+        [(dmid,)] = mb.sqlite(self.db, "SELECT message_id FROM outbox WHERE recipient ="
+                              " 'dan@example.test'")
+        drop([self.dsn_for("dan", "<%s>" % dmid)])
+        self.once(env={"MENTORD_NOW": now})
+        self.assertEqual(mb.sqlite(self.db, "SELECT count(*) FROM tokens WHERE address ="
+                                   " 'dan@example.test' AND outcome = 'bounced'")[0][0], 1)
+
+    def test_reply_budget_never_silences_proof(self):
+        """Five forged mails an hour use up a newcomer's reply budget; her genuine reply
+        to the confirmation still confirms (it may go unanswered).  Claimed mail over
+        the budget is only recorded."""
+        self.trust()
+        mb.send("ann", "mentors", "join", "Hi")
+        self.once()
+        [request] = mb.wait_for("ann", 1)
+        for i in range(5):
+            self.forged("ann", "help", "\r\n")
+        self.once()
+        self.assertIn("over-budget", self.outcomes())
+        self.confirm_quietly("ann", request)
+        self.assertEqual(self.state("ann"), "active", "the genuine CONFIRM was ignored")
+
+    def confirm_quietly(self, user, request):
+        mid = str(request["Message-ID"])
+        mb.send(user, "mentors", "Re: " + str(request["Subject"]), "Yes, that was me.",
+                headers={"In-Reply-To": mid, "References": mid})
+        self.once()
+
+    def shim(self):
+        """The LD_PRELOAD shim that makes libetpan's MIME parser abort or hang on a mark."""
+        path = os.environ.get("CRASH_SHIM") or os.path.join(self.tmp, "crash_on_mark.so")
+        if not os.path.exists(path):
+            src = os.path.join(mb.REPO, "tests", "faults", "crash_on_mark.c")
+            subprocess.run(["cc", "-shared", "-fPIC", "-O2", "-o", path, src, "-ldl"],
+                           check=True)
+        return path
+
+    def shim_env(self):
+        env = {"LD_PRELOAD": self.shim()}
+        if SANITIZED:  # the shim comes before the ASan runtime: let it
+            env["ASAN_OPTIONS"] = "verify_asan_link_order=0"
+        return env
+
+    def test_mail_that_hangs_the_reader_is_set_aside(self):
+        """A mail that hangs the parser is read in the isolated reader: it is killed at
+        reader_timeout, the mail is set aside after max_attempts and the managers are
+        told, while the mail around it is answered."""
+        self.trust(limits__reader_timeout="2s", imap__max_attempts=2)
+        env = self.shim_env()
+        drop([raw_mail(mb.addr("ann"), "join", "Hi\r\n")])
+        drop([raw_mail(mb.addr("bob"), "join", "Hi\r\n", extra=b"X-Fault-Crash: hang\r\n")])
+        drop([raw_mail(mb.addr("cat"), "join", "Hi\r\n")])
+        t0 = time.monotonic()
+        codes = [self.once(env=env, expect_rc=None)[0] for _ in range(3)]
+        self.assertLess(time.monotonic() - t0, 30, "the hang was not cut at its time limit")
+        self.assertEqual(codes[-1], 0, codes)
+        for u in ("ann", "cat"):
+            self.assertEqual(len(self.new_mail(u, 0)), 1)
+        self.assertEqual(mb.count("bob"), 0)
+        rows = mb.sqlite(self.db, "SELECT detail FROM messages WHERE outcome = 'failed'")
+        self.assertEqual(len(rows), 1, rows)
+        self.assertIn("timeout", rows[0][0])
+        [alert] = self.new_mail("boss", 0)
+        self.assertIn("set aside", str(alert["Subject"]))
+
+    def test_sigterm_while_the_reader_hangs(self):
+        """SIGTERM is answered at once even while a mail hangs the reader; the answer
+        to the mail before it, already committed, is still sent."""
+        self.trust(limits__reader_timeout="300s")
+        drop([raw_mail(mb.addr("ann"), "join", "Hi\r\n")])
+        drop([raw_mail(mb.addr("bob"), "join", "Hi\r\n", extra=b"X-Fault-Crash: hang\r\n")])
+        proc = mb.start_mentord(self.config, env=self.shim_env())
+        self.procs.append(proc)
+        self.assertTrue(mb.wait_log(proc, r"UID \d+ answered", 20), mb.daemon_log(proc)[-2000:])
+        time.sleep(1.0)
+        t0 = time.monotonic()
+        self.stop(proc)
+        self.assertLess(time.monotonic() - t0, 5)
+        self.assertEqual(len(self.new_mail("ann", 0)), 1)
+        self.assertEqual(mb.count("bob"), 0)
+        self.assertEqual(mb.count("mentors"), 1, "the hanging mail stays in the inbox")
 
     # ---- header injection ----
 
@@ -214,10 +616,13 @@ class Abuse(test_e2e.E2E):
     def test_sql_metacharacters_stored_verbatim(self):
         evil = "Robert'); DROP TABLE members;--"
         self.member("ann", name='"%s"' % evil, subject="join '); DROP TABLE members;--")
+        before = mb.count("ann")
         mb.send("ann", "mentors", "profile \" OR 1=1 --",
                 "Skills: a' OR '1'='1; DELETE FROM members;--\nName: " + evil + "\n"
                 "Goals: x'); UPDATE members SET role='manager';--\n")
         self.once()
+        # a fresh mail proves nothing: the change waits for the reply to its confirmation
+        self.confirm("ann", mb.wait_for("ann", before + 1)[before])
         [(name, profile)] = mb.sqlite(self.db, "SELECT name, profile FROM members "
                                       "WHERE address = 'ann@example.test'")
         self.assertEqual(name, evil)
@@ -235,12 +640,14 @@ class Abuse(test_e2e.E2E):
     def test_huge_profile_lines_answered_briefly(self):
         """A profile answer quotes the lines it did not understand: shortened, so a
         4 MB line (from a forged From:, say) does not come back as a 4 MB mail."""
-        self.member("ann")
+        welcome = self.member("ann")
         before = mb.count("ann")
-        drop([raw_mail("Ann <ann@example.test>", "profile",
+        # a reply to mentord's own mail: it acts at once, and the answer quotes the lines
+        drop([raw_mail("Ann <ann@example.test>", "Re: profile",
                        b"Skills: " + b", ".join(b"s%d" % i for i in range(500000)) + b"\r\n"
                        b"Languages: " + b", ".join(b"zz%d" % i for i in range(200000)) + b"\r\n"
-                       b"Name: " + b"N" * 3000000 + b"\r\n")])
+                       b"Name: " + b"N" * 3000000 + b"\r\n",
+                       extra=b"In-Reply-To: " + str(welcome["Message-ID"]).encode() + b"\r\n")])
         self.once()
         msgs = mb.wait_for("ann", before + 1)
         answer = msgs[before]
@@ -478,6 +885,49 @@ class Abuse(test_e2e.E2E):
                 self.assertNotIn(needle.encode(), data,
                                  "%r still in %s (%d bytes)" % (needle, os.path.basename(path),
                                                                 len(data)))
+
+
+    def test_leave_erases_her_from_others_mail(self):
+        """After a confirmed LEAVE and the checkpoint, nothing of her is left in the raw
+        database or WAL, though she was written in several places first: her profile, the
+        introduction sent to her mentor, her check-in answer (feedback) and the managers'
+        alert quoting it."""
+        self.trust()
+        name = "Annabelle Quixotic"
+        self.member("ann", name=name)
+        welcome_bob = self.member("bob", subject="mentor")
+        rc, out, err = mb.run_mentorctl(self.config, "match", mb.addr("ann"), mb.addr("bob"))
+        self.assertEqual(rc, 0, out + err)
+        self.once()
+        intro_ann = self.new_mail("ann", 2)[-1]
+        self.new_mail("bob", 2)
+        self.reply("ann", intro_ann, "Skills: zymurgy\r\nGoals: learn zymurgy\r\n")
+        self.once()
+        self.reply("ann", intro_ann, "1, we never met, zymurgy was cancelled\r\n")
+        self.once()
+        mb.wait_for("boss", 1)
+        data = self.db_bytes()
+        for needle in (b"ann@example.test", b"annabelle", b"zymurgy"):
+            self.assertIn(needle, data, "the test did not write %r first" % needle)
+        before = mb.count("ann")
+        mb.send("ann", "mentors", "leave", "leave")
+        self.once()
+        self.confirm("ann", self.new_mail("ann", before)[-1])
+        self.assertIsNone(self.role("ann"))
+        self.still_serves()
+        for suffix in ("", "-wal", "-journal"):
+            path = self.db + suffix
+            if not os.path.exists(path):
+                continue
+            with open(path, "rb") as f:
+                raw = f.read().lower()
+            for needle in ("ann@example.test", "annabelle", "quixotic", "zymurgy"):
+                self.assertNotIn(needle.encode(), raw, "%r still in %s" % (needle, path))
+        # anonymous counts stay
+        self.assertEqual(mb.sqlite(self.db, "SELECT count(*) FROM feedback WHERE rating = 1"
+                                   )[0][0], 1)
+        self.assertEqual(self.role("bob"), "mentor")
+        del welcome_bob
 
 
 def main(argv):

@@ -120,7 +120,7 @@ class E2E(unittest.TestCase):
     def confirm(self, user, request, client="threaded"):
         """Answer the confirmation request mail as a person would; returns the welcome."""
         subject = str(request["Subject"])
-        self.assertRegex(subject, r"\[ref [a-z0-9]{10}\]")
+        self.assertRegex(subject, r"\[ref [a-z0-9]{14}\]")
         if client == "threaded":
             # a plain reply: In-Reply-To, References, "Re:" subject, quoted text
             headers = {"In-Reply-To": str(request["Message-ID"]),
@@ -129,7 +129,7 @@ class E2E(unittest.TestCase):
             mb.send(user, "mentors", "Re: " + subject, body, headers=headers)
         else:
             # a client that drops threading headers and the subject
-            token = re.search(r"\[ref ([a-z0-9]{10})\]", subject).group(1)
+            token = re.search(r"\[ref ([a-z0-9]{14})\]", subject).group(1)
             mb.send(user, "mentors", "", "confirm " + token)
         before = mb.count(user)
         self.once()

@@ -3,8 +3,9 @@
  * chosen message, the way a parser bug would, so the test can check that a
  * mail which kills mentord is set aside after imap.max_attempts deaths
  * instead of killing every restart.  Any message carrying the header
- * "X-Fault-Crash: abort" aborts the process inside mailmime_parse(); every
- * other message goes to the real function.
+ * "X-Fault-Crash: abort" aborts the process inside mailmime_parse(), one
+ * carrying "X-Fault-Crash: hang" spins there forever (a parser caught in a
+ * loop); every other message goes to the real function.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -20,9 +21,15 @@ int
 mailmime_parse(const char *message, size_t length, size_t *indx, struct mailmime **result)
 {
     static const char mark[] = "X-Fault-Crash: abort";
+    static const char hang[] = "X-Fault-Crash: hang";
 
     if (memmem(message, length, mark, sizeof mark - 1) != NULL)
         abort();
+    if (memmem(message, length, hang, sizeof hang - 1) != NULL) {
+        volatile unsigned long spin = 0;
+        for (;;)
+            spin++;
+    }
     parse_fn *real = (parse_fn *)dlsym(RTLD_NEXT, "mailmime_parse");
     if (real == NULL)
         abort();

@@ -1,0 +1,618 @@
+/*
+ * reader: parse untrusted mail in an isolated process (reader.h).
+ *
+ * Protocol on the pipes, native byte order (both ends are this program):
+ *   daemon -> reader: u64 raw_len, u64 parse_len, u32 own_len, own address,
+ *                     raw bytes
+ *   reader -> daemon: u8 status (0 parsed, 1 unparseable), then for 0 the
+ *                     mail's fields (strings as u32 length + bytes,
+ *                     0xffffffff for NULL), for 1 the error as a string
+ * The reader serves mails one after another; the daemon kills it when it
+ * takes longer than the timeout and starts another for the next mail.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifdef MENTORD_HAVE_SECCOMP
+#include <seccomp.h>
+#endif
+#include <iconv.h>
+
+#include "bounce.h"
+#include "classify.h"
+#include "command.h"
+#include "log.h"
+#include "profile.h"
+#include "reader.h"
+#include "reply.h"
+
+#define READER_NULL 0xffffffffu
+/* Address space of the reader: a 10 MB mail parses in well under this. */
+#define READER_MEMORY (1024u << 20)
+/* A reader is replaced after this many mails, so its CPU limit stays meaningful. */
+#define READER_MAILS 1000
+
+static const char *reader_program;
+
+static struct {
+    pid_t pid;
+    int to, from; /* pipe ends: requests to the reader, answers from it */
+    int served;   /* mails it answered: after READER_MAILS it ends by itself */
+} reader_proc = {0, -1, -1, 0};
+
+void
+reader_set_program(const char *path)
+{
+    reader_program = path;
+}
+
+const char *
+reader_status_name(enum reader_status s)
+{
+    static const char *const names[] = {"ok",      "unparseable", "crashed",
+                                        "timeout", "stopped",     "error"};
+    return (size_t)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
+}
+
+/* ---- plain reads and writes (the reader's side blocks) ---- */
+
+static int
+reader_write_all(int fd, const void *p, size_t n)
+{
+    const char *b = p;
+    while (n > 0) {
+        ssize_t w = write(fd, b, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        b += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int
+reader_read_all(int fd, void *p, size_t n)
+{
+    char *b = p;
+    while (n > 0) {
+        ssize_t r = read(fd, b, n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        b += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+/* ---- the mail on the wire ---- */
+
+struct reader_buf {
+    char *p;
+    size_t len, cap;
+    int failed;
+};
+
+static void
+reader_put(struct reader_buf *b, const void *p, size_t n)
+{
+    if (b->failed)
+        return;
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n)
+            cap *= 2;
+        char *grown = realloc(b->p, cap);
+        if (grown == NULL) {
+            b->failed = 1;
+            return;
+        }
+        b->p = grown;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, p, n);
+    b->len += n;
+}
+
+static void
+reader_put_str(struct reader_buf *b, const char *s)
+{
+    uint32_t n = s ? (uint32_t)strlen(s) : READER_NULL;
+    reader_put(b, &n, sizeof(n));
+    if (s)
+        reader_put(b, s, n);
+}
+
+static void
+reader_put_mail(struct reader_buf *b, const struct mail *m)
+{
+    const char *const strs[] = {m->message_id,   m->in_reply_to, m->references, m->from_addr,
+                                m->from_name,    m->reply_to,    m->subject,    m->return_path,
+                                m->content_type, m->text,        m->part_types};
+    int64_t date = (int64_t)m->date;
+    uint64_t size = m->size, nh = m->n_headers;
+
+    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+        reader_put_str(b, strs[i]);
+    reader_put(b, &date, sizeof(date));
+    reader_put(b, &size, sizeof(size));
+    reader_put(b, &nh, sizeof(nh));
+    for (size_t i = 0; i < m->n_headers; i++) {
+        reader_put_str(b, m->headers[i].name);
+        reader_put_str(b, m->headers[i].value);
+    }
+}
+
+struct reader_in {
+    const char *p;
+    size_t len, off;
+    int failed;
+};
+
+static void
+reader_get(struct reader_in *in, void *out, size_t n)
+{
+    if (in->failed || in->len - in->off < n) {
+        in->failed = 1;
+        memset(out, 0, n);
+        return;
+    }
+    memcpy(out, in->p + in->off, n);
+    in->off += n;
+}
+
+static char *
+reader_get_str(struct reader_in *in)
+{
+    uint32_t n;
+    reader_get(in, &n, sizeof(n));
+    if (in->failed || n == READER_NULL)
+        return NULL;
+    if (in->len - in->off < n) {
+        in->failed = 1;
+        return NULL;
+    }
+    char *s = malloc((size_t)n + 1);
+    if (s == NULL) {
+        in->failed = 1;
+        return NULL;
+    }
+    memcpy(s, in->p + in->off, n);
+    s[n] = '\0';
+    in->off += n;
+    return s;
+}
+
+static struct mail *
+reader_get_mail(struct reader_in *in)
+{
+    struct mail *m = calloc(1, sizeof(*m));
+    int64_t date;
+    uint64_t size, nh;
+
+    if (m == NULL)
+        return NULL;
+    char **strs[] = {&m->message_id,   &m->in_reply_to, &m->references, &m->from_addr,
+                     &m->from_name,    &m->reply_to,    &m->subject,    &m->return_path,
+                     &m->content_type, &m->text,        &m->part_types};
+    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+        *strs[i] = reader_get_str(in);
+    reader_get(in, &date, sizeof(date));
+    reader_get(in, &size, sizeof(size));
+    reader_get(in, &nh, sizeof(nh));
+    m->date = (time_t)date;
+    m->size = (size_t)size;
+    if (!in->failed && nh > 0 && nh < in->len) {
+        m->headers = calloc((size_t)nh, sizeof(*m->headers));
+        if (m->headers == NULL)
+            in->failed = 1;
+        for (size_t i = 0; m->headers && i < nh && !in->failed; i++) {
+            m->headers[i].name = reader_get_str(in);
+            m->headers[i].value = reader_get_str(in);
+            m->n_headers = i + 1;
+            if (m->headers[i].name == NULL || m->headers[i].value == NULL)
+                in->failed = 1;
+        }
+    } else if (nh > 0) {
+        in->failed = 1;
+    }
+    if (in->failed) {
+        mail_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* ---- the reader's side ---- */
+
+/*
+ * Charset converters are loaded from files on first use; the sandbox forbids
+ * opening files, so the common ones are loaded before it closes.  A mail in a
+ * charset not on this list is read as far as it decodes without one.
+ */
+static void
+reader_warm_charsets(void)
+{
+    static const char *const sets[] = {
+        "ISO-8859-1",   "ISO-8859-2",   "ISO-8859-3",   "ISO-8859-4",   "ISO-8859-5",
+        "ISO-8859-6",   "ISO-8859-7",   "ISO-8859-8",   "ISO-8859-9",   "ISO-8859-10",
+        "ISO-8859-13",  "ISO-8859-14",  "ISO-8859-15",  "ISO-8859-16",  "WINDOWS-1250",
+        "WINDOWS-1251", "WINDOWS-1252", "WINDOWS-1253", "WINDOWS-1254", "WINDOWS-1255",
+        "WINDOWS-1256", "WINDOWS-1257", "WINDOWS-1258", "KOI8-R",       "KOI8-U",
+        "SHIFT_JIS",    "CP932",        "EUC-JP",       "ISO-2022-JP",  "GB2312",
+        "GBK",          "GB18030",      "BIG5",         "BIG5-HKSCS",   "EUC-KR",
+        "ISO-2022-KR",  "UTF-16",       "UTF-16LE",     "UTF-16BE",     "UTF-7",
+        "UTF-32",       "CP850",        "CP437",        "CP866",        "MACINTOSH",
+        "TIS-620",      "ASCII",        "US-ASCII",     "UTF-8",
+    };
+    for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
+        /* Kept open for the reader's life: closing could unload the module again. */
+        iconv_t cd = iconv_open("UTF-8", sets[i]);
+        (void)cd;
+    }
+}
+
+static int
+reader_sandbox(void)
+{
+#ifdef MENTORD_HAVE_SECCOMP
+    /* Anything not listed fails with EPERM: no open, no socket, no exec, no fork. */
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
+    static const int allowed[] = {
+        SCMP_SYS(read),          SCMP_SYS(write),           SCMP_SYS(close),
+        SCMP_SYS(exit),          SCMP_SYS(exit_group),      SCMP_SYS(brk),
+        SCMP_SYS(mmap),          SCMP_SYS(munmap),          SCMP_SYS(mremap),
+        SCMP_SYS(madvise),       SCMP_SYS(mprotect),        SCMP_SYS(futex),
+        SCMP_SYS(rt_sigreturn),  SCMP_SYS(rt_sigprocmask),  SCMP_SYS(rt_sigaction),
+        SCMP_SYS(sigaltstack),   SCMP_SYS(getpid),          SCMP_SYS(gettid),
+        SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday),    SCMP_SYS(time),
+        SCMP_SYS(fstat),         SCMP_SYS(newfstatat),      SCMP_SYS(lseek),
+        SCMP_SYS(getrandom),     SCMP_SYS(getrusage),       SCMP_SYS(prlimit64),
+        SCMP_SYS(setrlimit),     SCMP_SYS(getrlimit),       SCMP_SYS(sched_yield),
+        SCMP_SYS(tgkill),        SCMP_SYS(restart_syscall), SCMP_SYS(clock_nanosleep),
+    };
+    int rc = ctx == NULL ? -1 : 0;
+    for (size_t i = 0; rc == 0 && i < sizeof(allowed) / sizeof(allowed[0]); i++)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
+    if (rc == 0)
+        rc = seccomp_load(ctx);
+    if (ctx)
+        seccomp_release(ctx);
+    return rc == 0 ? 0 : -1;
+#else
+    return 0;
+#endif
+}
+
+/* The CPU this mail may take: what is used so far plus the timeout. */
+static void
+reader_cpu_budget(int timeout)
+{
+    struct rusage ru;
+    struct rlimit rl;
+
+    if (getrusage(RUSAGE_SELF, &ru) != 0 || getrlimit(RLIMIT_CPU, &rl) != 0)
+        return;
+    rlim_t used = (rlim_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec);
+    rl.rlim_cur = used + (rlim_t)timeout + 1;
+    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_cur > rl.rlim_max)
+        rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_CPU, &rl);
+}
+
+/* Everything the daemon will read in m, read here first; the results are thrown away. */
+static void
+reader_trial(const struct mail *m, const char *raw, size_t raw_len, const char *own)
+{
+    const char *reason = NULL;
+    enum classify_kind kind = classify_mail(m, own, &reason);
+
+    if (kind == CLASSIFY_BOUNCE) {
+        struct bounce_info b;
+        if (bounce_parse(m, raw, raw_len, &b) == 0)
+            bounce_free(&b);
+        return;
+    }
+    enum reply_origin origin = REPLY_OWN;
+    char *text = reply_read(m->text, &origin);
+    struct profile p;
+    struct command cmd;
+    if (text && profile_parse(text, &p) == 0)
+        profile_free(&p);
+    command_parse(m->subject, text, &cmd);
+    free(text);
+}
+
+static int
+reader_serve_one(int timeout)
+{
+    uint64_t raw_len, parse_len;
+    uint32_t own_len;
+    char own[320], err[256];
+
+    if (reader_read_all(0, &raw_len, sizeof(raw_len)) != 0)
+        return 1; /* the daemon closed the pipe: done */
+    if (reader_read_all(0, &parse_len, sizeof(parse_len)) != 0 ||
+        reader_read_all(0, &own_len, sizeof(own_len)) != 0 || own_len >= sizeof(own) ||
+        parse_len > raw_len || reader_read_all(0, own, own_len) != 0)
+        return -1;
+    own[own_len] = '\0';
+    char *raw = malloc(raw_len ? raw_len : 1);
+    if (raw == NULL || reader_read_all(0, raw, raw_len) != 0) {
+        free(raw);
+        return -1;
+    }
+    reader_cpu_budget(timeout);
+    struct mail *m = NULL;
+    struct reader_buf out = {0};
+    uint8_t status = 0;
+    if (mail_parse(raw, parse_len, &m, err, sizeof(err)) != 0) {
+        status = 1;
+        reader_put(&out, &status, 1);
+        reader_put_str(&out, err);
+    } else {
+        reader_trial(m, raw, raw_len, own[0] ? own : NULL);
+        reader_put(&out, &status, 1);
+        reader_put_mail(&out, m);
+        mail_free(m);
+    }
+    free(raw);
+    uint64_t n = out.len;
+    int rc = out.failed || reader_write_all(1, &n, sizeof(n)) != 0 ||
+                     reader_write_all(1, out.p, out.len) != 0
+                 ? -1
+                 : 0;
+    free(out.p);
+    return rc;
+}
+
+int
+reader_main(void)
+{
+    const char *t = getenv("MENTORD_READER_TIMEOUT");
+    int timeout = t ? atoi(t) : 30;
+
+    signal(SIGPIPE, SIG_IGN);
+    reader_warm_charsets();
+    if (reader_sandbox() != 0)
+        log_warn("reader: cannot install the seccomp filter; reading without it");
+    for (int i = 0; i < READER_MAILS; i++) {
+        int rc = reader_serve_one(timeout > 0 ? timeout : 30);
+        if (rc != 0)
+            return rc > 0 ? 0 : 1;
+    }
+    return 0; /* replaced by a fresh reader for the next mail */
+}
+
+/* ---- the daemon's side ---- */
+
+static void
+reader_limits(int timeout)
+{
+    struct rlimit none = {0, 0};
+    struct rlimit files = {64, 64};
+    struct rlimit cpu = {(rlim_t)timeout + 1, (rlim_t)timeout * READER_MAILS + 1};
+
+    setrlimit(RLIMIT_FSIZE, &none);
+    setrlimit(RLIMIT_CORE, &none);
+    setrlimit(RLIMIT_NOFILE, &files);
+    setrlimit(RLIMIT_CPU, &cpu);
+#if !defined(__SANITIZE_ADDRESS__)
+    /* AddressSanitizer reserves terabytes of address space: no limit under it. */
+    struct rlimit mem = {READER_MEMORY, READER_MEMORY};
+    setrlimit(RLIMIT_AS, &mem);
+#endif
+}
+
+static void
+reader_stop_proc(int kill_it)
+{
+    if (reader_proc.to >= 0)
+        close(reader_proc.to);
+    if (reader_proc.from >= 0)
+        close(reader_proc.from);
+    reader_proc.to = reader_proc.from = -1;
+    if (reader_proc.pid > 0) {
+        if (kill_it)
+            kill(reader_proc.pid, SIGKILL);
+        while (waitpid(reader_proc.pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
+    reader_proc.pid = 0;
+    reader_proc.served = 0;
+}
+
+void
+reader_shutdown(void)
+{
+    reader_stop_proc(0);
+}
+
+static int
+reader_start(int timeout, char *err, size_t errlen)
+{
+    int req[2], ans[2];
+
+    if (pipe2(req, O_CLOEXEC) != 0)
+        goto fail;
+    if (pipe2(ans, O_CLOEXEC) != 0) {
+        close(req[0]);
+        close(req[1]);
+        goto fail;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(req[0]);
+        close(req[1]);
+        close(ans[0]);
+        close(ans[1]);
+        goto fail;
+    }
+    if (pid == 0) {
+        /* The reader: the two pipes as stdin and stdout, stderr for its log, nothing else. */
+        if (dup2(req[0], 0) < 0 || dup2(ans[1], 1) < 0)
+            _exit(127);
+        close_range(3, ~0U, 0);
+        /*
+         * A stop of the service signals the whole group: the daemon ends the
+         * reader itself, so a mail is never blamed for a SIGTERM.  A reader
+         * whose daemon is gone sees the end of its input, or its CPU limit.
+         */
+        signal(SIGTERM, SIG_IGN);
+        signal(SIGINT, SIG_IGN);
+        signal(SIGHUP, SIG_IGN);
+        reader_limits(timeout);
+        char t[16];
+        snprintf(t, sizeof(t), "%d", timeout);
+        setenv("MENTORD_READER_TIMEOUT", t, 1);
+        if (reader_program) {
+            execl(reader_program, "mentord", "--reader", (char *)NULL);
+            /* Cannot exec (the binary moved?): read in this fork, descriptors closed. */
+            log_warn("reader: cannot exec %s (%s); reading in a fork of the daemon", reader_program,
+                     strerror(errno));
+        }
+        _exit(reader_main());
+    }
+    close(req[0]);
+    close(ans[1]);
+    reader_proc.pid = pid;
+    reader_proc.to = req[1];
+    reader_proc.from = ans[0];
+    return 0;
+fail:
+    snprintf(err, errlen, "cannot start the reader: %s", strerror(errno));
+    return -1;
+}
+
+static double
+reader_clock(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Move n bytes to or from the reader before the deadline; status on failure. */
+static enum reader_status
+reader_transfer(int out, void *p, size_t n, double deadline, volatile sig_atomic_t *stop)
+{
+    char *b = p;
+    int fd = out ? reader_proc.to : reader_proc.from;
+
+    while (n > 0) {
+        if (stop && *stop)
+            return READER_STOPPED;
+        double left = deadline - reader_clock();
+        if (left <= 0)
+            return READER_TIMEOUT;
+        struct pollfd pfd = {fd, out ? POLLOUT : POLLIN, 0};
+        int pr = poll(&pfd, 1, (int)(left * 1000) + 1);
+        if (pr < 0 && errno == EINTR)
+            continue; /* a signal: look at stop again */
+        if (pr < 0)
+            return READER_ERROR;
+        if (pr == 0)
+            continue;
+        ssize_t r = out ? write(fd, b, n) : read(fd, b, n);
+        if (r < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (r <= 0)
+            return READER_CRASHED; /* the reader is gone */
+        b += r;
+        n -= (size_t)r;
+    }
+    return READER_OK;
+}
+
+static enum reader_status
+reader_exchange(const char *raw, size_t raw_len, size_t parse_len, const char *own, double deadline,
+                volatile sig_atomic_t *stop, char **answer, size_t *answer_len)
+{
+    uint64_t rl = raw_len, pl = parse_len, n = 0;
+    uint32_t ol = own ? (uint32_t)strlen(own) : 0;
+    enum reader_status s;
+
+    *answer = NULL;
+    if ((s = reader_transfer(1, &rl, sizeof(rl), deadline, stop)) != READER_OK ||
+        (s = reader_transfer(1, &pl, sizeof(pl), deadline, stop)) != READER_OK ||
+        (s = reader_transfer(1, &ol, sizeof(ol), deadline, stop)) != READER_OK ||
+        (ol && (s = reader_transfer(1, (void *)own, ol, deadline, stop)) != READER_OK) ||
+        (s = reader_transfer(1, (void *)raw, raw_len, deadline, stop)) != READER_OK ||
+        (s = reader_transfer(0, &n, sizeof(n), deadline, stop)) != READER_OK)
+        return s;
+    if (n == 0 || n > (uint64_t)raw_len * 4 + (1u << 20))
+        return READER_CRASHED; /* not an answer a reader gives */
+    if ((*answer = malloc((size_t)n)) == NULL)
+        return READER_ERROR;
+    if ((s = reader_transfer(0, *answer, (size_t)n, deadline, stop)) != READER_OK) {
+        free(*answer);
+        *answer = NULL;
+        return s;
+    }
+    *answer_len = (size_t)n;
+    return READER_OK;
+}
+
+enum reader_status
+reader_parse(const char *raw, size_t raw_len, size_t parse_len, const char *own_address,
+             int timeout, struct mail **out, char *err, size_t errlen, volatile sig_atomic_t *stop)
+{
+    char *answer = NULL;
+    size_t alen = 0;
+
+    *out = NULL;
+    err[0] = '\0';
+    if (timeout <= 0)
+        timeout = 30;
+    if (reader_proc.pid <= 0 && reader_start(timeout, err, errlen) != 0)
+        return READER_ERROR;
+    enum reader_status s = reader_exchange(raw, raw_len, parse_len, own_address,
+                                           reader_clock() + timeout, stop, &answer, &alen);
+    if (s != READER_OK) {
+        /* Killed, crashed or interrupted mid-mail: never talk to that reader again. */
+        reader_stop_proc(1);
+        if (stop && *stop)
+            s = READER_STOPPED; /* whatever happened, it happened while stopping */
+        if (s == READER_CRASHED)
+            snprintf(err, errlen, "the reader died reading it");
+        else if (s == READER_TIMEOUT)
+            snprintf(err, errlen, "the reader took longer than %d s", timeout);
+        else if (s == READER_STOPPED)
+            snprintf(err, errlen, "stopped while reading it");
+        else if (err[0] == '\0')
+            snprintf(err, errlen, "cannot talk to the reader: %s", strerror(errno));
+        return s;
+    }
+    if (++reader_proc.served >= READER_MAILS)
+        reader_stop_proc(0); /* it ends by itself now; the next mail gets a fresh one */
+    struct reader_in in = {answer, alen, 1, 0};
+    if (answer[0] == 1) {
+        char *why = reader_get_str(&in);
+        snprintf(err, errlen, "%s", why ? why : "unparseable");
+        free(why);
+        free(answer);
+        return READER_UNPARSEABLE;
+    }
+    *out = answer[0] == 0 ? reader_get_mail(&in) : NULL;
+    free(answer);
+    if (*out == NULL) {
+        reader_stop_proc(1);
+        snprintf(err, errlen, "the reader's answer was not a mail");
+        return READER_CRASHED;
+    }
+    return READER_OK;
+}
