@@ -365,7 +365,7 @@ outbox_queue(const struct config *cfg, struct store *st, const struct outbox_mai
     struct compose_msg msg = {
         .from_name = cfg->community.name,
         .from_addr = cfg->community.address,
-        .to_name = to_name,
+        .to_name = t.stranger ? NULL : om->to_name, /* no name a stranger wrote */
         .to_addr = om->to_addr,
         .subject = subject,
         .body = body,

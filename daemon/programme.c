@@ -145,9 +145,6 @@ programme_bounced(struct programme_ctx *c, const struct bounce_info *b, const ch
     return programme_notify_managers(c, "undeliverable", v, 3);
 }
 
-static int programme_plus_detail(const char *addr, const char *v, const char *p, char *detail,
-                                 size_t len);
-
 /*
  * Which address of ours a bounce is about, proven: the VERP tag of the
  * envelope sender it was returned to (mentors+b-TAG@..., outbox.c), else the
@@ -166,7 +163,7 @@ programme_bounce_proof(struct programme_ctx *c, const struct bounce_info *b, cha
     for (size_t i = 0; base && i < sizeof(headers) / sizeof(headers[0]); i++) {
         const char *v = mail_header(c->m, headers[i]);
         for (const char *p = v ? strchr(v, '+') : NULL; p; p = strchr(p + 1, '+')) {
-            if (!programme_plus_detail(base, v, p, detail, sizeof(detail)) ||
+            if (!reading_plus_detail(base, v, p, detail, sizeof(detail)) ||
                 strncasecmp(detail, "b-", 2) != 0)
                 continue;
             int rc = store_outbox_by_verp(c->st, detail + 2, rcpt, len, msgid, sizeof(msgid));

@@ -62,7 +62,7 @@ reading_intent_name(const struct reading *r)
  * Does the address at p (inside a header value that starts at v) read
  * LOCAL+DETAIL@DOMAIN for the community address?  Copies DETAIL when it does.
  */
-static int
+int
 reading_plus_detail(const char *addr, const char *v, const char *p, char *detail, size_t len)
 {
     const char *at = strchr(addr, '@');

@@ -25,6 +25,7 @@ const char *const setup_templates[] = {
     "circle-introduction",
     "circle-proposal",
     "closing",
+    "confirm-action",
     "confirm-expired",
     "confirm-join",
     "confirm-leave",

@@ -98,6 +98,13 @@ void reading_free(struct reading *r);
 const char *reading_intent_name(const struct reading *r);
 
 /*
+ * Does the address at p (a '+' inside the header value v) read
+ * LOCAL+DETAIL@DOMAIN for addr?  1 with DETAIL copied (at most len - 1
+ * characters), else 0.  Also how a bounce's VERP tag is found (programme.c).
+ */
+int reading_plus_detail(const char *addr, const char *v, const char *p, char *detail, size_t len);
+
+/*
  * The command named by a plus-address (mentors+join@...), when [programme]
  * plus_addressing is on: looks at Delivered-To, X-Original-To, To and Cc.
  * Returns 1 with cmd, *header (which header said it) and detail filled.

@@ -19,7 +19,7 @@
 #include <time.h>
 
 /* The schema version this build writes; see the migrations in store.c. */
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 struct store;
 

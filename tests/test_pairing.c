@@ -551,9 +551,16 @@ test_plain_accept_and_rating_as_a_new_mail(void **state)
     assert_int_equal(db_int(f, "SELECT count(*) FROM pairs p JOIN members m ON p.mentor = m.id"
                                " WHERE m.address = 'm1@mentor.test' AND p.state = 'active'"),
                      1);
-    /* no ref, no In-Reply-To: the sender's one open pair */
+    /* no ref, no In-Reply-To, From: only: a rating for a pair takes proof, nothing is stored */
     deliver_at(f, mail(f, "n1@new.test", "mentoring", NULL, "It went well, I'd say 4.\r\n"),
                T0 + 5 * DAY);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM feedback WHERE rating = 4"), 0);
+    /* the same from the community's own server's DMARC pass: the sender's one open pair */
+    deliver_at(f,
+               mail(f, "n1@new.test", "mentoring",
+                    "Authentication-Results: mx.example.test; dmarc=pass header.from=new.test\r\n",
+                    "It went well, I'd say 4.\r\n"),
+               T0 + 5 * DAY + HOUR);
     assert_int_equal(db_int(f, "SELECT count(*) FROM feedback WHERE rating = 4"), 1);
 }
 
