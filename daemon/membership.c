@@ -300,7 +300,6 @@ int
 programme_ask_role(struct programme_ctx *c)
 {
     char token[COMMAND_TOKEN_LEN + 1], days[16];
-    struct membership_echo e;
     struct store_member mem;
     int found = store_member_get(c->st, c->m->from_addr, &mem);
     int rc = -1;
@@ -318,7 +317,7 @@ programme_ask_role(struct programme_ctx *c)
     if (merged == NULL ||
         store_member_upsert(c->st, c->m->from_addr, c->m->from_name, "newcomer", "pending", merged,
                             c->now, NULL) != 0 ||
-        membership_token_for(c, "role", token) != 0 || membership_echo(&c->profile, &e) != 0) {
+        membership_token_for(c, "role", token) != 0) {
         free(merged);
         return -1;
     }
@@ -326,13 +325,16 @@ programme_ask_role(struct programme_ctx *c)
     snprintf(days, sizeof(days), "%d",
              c->cfg->programme.confirm_expiry / DAY > 0 ? c->cfg->programme.confirm_expiry / DAY
                                                         : 1);
-    struct template_var v[] = {
-        {"token", token}, {"days", days}, {"profile", e.profile}, {"problems", e.problems}};
+    /*
+     * The address has confirmed nothing yet: the question carries no text it
+     * wrote (no relay for strangers).  The profile is kept with the request and
+     * shown once the address is confirmed.
+     */
+    struct template_var v[] = {{"token", token}, {"days", days}, {"profile", NULL}, {"problems", NULL}};
     snprintf(c->detail, c->detail_len, "role unclear; asked: a mentor, or to be a mentor?");
     rc = programme_event(c, "role-asked", NULL);
     if (rc == 0)
         rc = programme_reply(c, "ask-role", v, 4, "confirm", token);
-    membership_echo_free(&e);
     return rc;
 }
 

@@ -91,11 +91,12 @@ class Abuse(test_e2e.E2E):
     def member(self, user, name=None, subject="join"):
         """user joins and confirms; returns the welcome mail."""
         before = mb.count(user)
+        wish = "Hi, I'd like to mentor" if subject == "mentor" else "Hi, I'd like a mentor"
         if name:  # raw, so that an encoded word reaches mentord as written
             mb.send(user, "mentors", raw=raw_mail("%s <%s>" % (name, mb.addr(user)), subject,
-                                                  "Hi, I'd like a mentor\r\n"))
+                                                  wish + "\r\n"))
         else:
-            mb.send(user, "mentors", subject, "Hi, I'd like a mentor")
+            mb.send(user, "mentors", subject, wish)
         self.once()
         request = mb.wait_for(user, before + 1)[before]
         welcome = self.confirm(user, request)
@@ -558,7 +559,7 @@ class Abuse(test_e2e.E2E):
         self.assertEqual(len(rows), 1, rows)
         self.assertIn("timeout", rows[0][0])
         [alert] = self.new_mail("boss", 0)
-        self.assertIn("set aside", str(alert["Subject"]))
+        self.assertIn("set a mail aside", str(alert["Subject"]))
 
     def test_sigterm_while_the_reader_hangs(self):
         """SIGTERM is answered at once even while a mail hangs the reader; the answer

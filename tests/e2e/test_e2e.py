@@ -208,7 +208,8 @@ class E2E(unittest.TestCase):
         mb.send("eve", "mentors", raw=raw)
         self.once()
         r = self.one_reply("eve")
-        self.assertIn("Please confirm your Example Community mentoring request", str(r["Subject"]))
+        # Answered in her language (the Spanish confirmation of a join).
+        self.assertIn("Confirma tu solicitud de mentoría en Example Community", str(r["Subject"]))
         self.assertEqual(self.role("eve"), "newcomer")
 
     def test_plain_sentence_leave(self):
@@ -228,13 +229,17 @@ class E2E(unittest.TestCase):
         self.assertIn("Would you like a mentor, or to be a mentor?", str(q["Subject"]))
         body = mb.body_text(q)
         self.assertIn("Reply 1 or 2", body)
-        self.assertIn("python", body.lower())
+        # An address that confirmed nothing gets no text it wrote back (no relay for
+        # strangers), but the profile is kept with the pending request.
+        self.assertNotIn("python", body.lower())
+        self.assertIn("python", self.stored_profile("cat").lower())
         self.reply_to("cat", q, "2")
         self.once()
         msgs = mb.wait_for("cat", 2)
         r = msgs[1]
         self.assertIn("Please confirm your offer to mentor", str(r["Subject"]))
-        self.assertIn("python", mb.body_text(r).lower())
+        self.assertNotIn("python", mb.body_text(r).lower())
+        self.assertIn("python", self.stored_profile("cat").lower())
         self.assertEqual(self.role("cat"), "mentor")
         welcome = self.confirm("cat", r)
         self.assertIn("as a mentor for Example Community", mb.body_text(welcome))
@@ -242,6 +247,11 @@ class E2E(unittest.TestCase):
                             (mb.addr("cat"),))[0][0]
         self.assertIn("python", profile.lower())
         self.assertIn("english", profile.lower())
+
+    def stored_profile(self, user):
+        rows = mb.sqlite(self.db, "SELECT profile FROM members WHERE address = ?",
+                         (mb.addr(user),))
+        return (rows[0][0] or "") if rows else ""
 
     def test_sure_happy_to_starts_the_pair(self):
         # the night is later today: the proposal leaves at once, whatever the hour of the run
@@ -595,7 +605,7 @@ class E2E(unittest.TestCase):
         self.assertIn("stopped taking mail", str(notice["Subject"]))
         self.assertIn("confirm-join.txt", mb.body_text(notice))
         self.assert_nothing_for("ann")
-        os.rename(os.path.join(self.tmp, "saved.txt"), os.path.join(tdir, "confirm-join.txt"))
+        os.rename(os.path.join(self.tmp, "saved.txt"), os.path.join(tdir, "en", "confirm-join.txt"))
         self.once()
         self.assertIn("Please confirm", str(self.one_reply("ann")["Subject"]))
         self.assertIn("How", str(self.one_reply("cat")["Subject"]))
@@ -668,7 +678,7 @@ class E2E(unittest.TestCase):
         self.assertEqual(str(r["Content-Language"]).strip(), "es")
         self.assertIn("Confirma tu solicitud de mentoría", str(r["Subject"]))
         body = mb.body_text(r)
-        self.assertEqual(body.splitlines()[0], "Hola María:")
+        self.assertEqual(body.splitlines()[0], "Hola:")  # a stranger yet: no name
         self.assertIn("basta con que respondas a este mensaje", body)
         self.assertIn("dentro de 3 días", body)
         self._reply_to("ann", r, "Sí, fui yo. ¡Gracias!")
@@ -691,7 +701,7 @@ class E2E(unittest.TestCase):
         confirm_de = self.one_reply("dan")
         self.assertEqual(str(confirm_de["Content-Language"]).strip(), "de")
         self.assertIn("Bitte bestätige dein Angebot", str(confirm_de["Subject"]))
-        self.assertEqual(mb.body_text(confirm_de).splitlines()[0], "Hallo Jürgen,")
+        self.assertEqual(mb.body_text(confirm_de).splitlines()[0], "Hallo,")  # a stranger yet
         confirm_es = self.one_reply("ann")
         self._reply_to("dan", confirm_de, "Ja, das war ich.")
         self._reply_to("ann", confirm_es, "Sí, fui yo.")
