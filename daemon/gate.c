@@ -39,39 +39,32 @@ gate_drop_profile(struct programme_ctx *c)
 }
 
 /*
- * The proof each command needs (to be folded into the command table).  What
- * a claimed mail may do: start a join or a volunteer request (confirmed by
- * its own reply), ask for STATUS or HELP (answered to that address only,
+ * The proof each command needs is declared in the command table (command.c).
+ * What a claimed mail may do: start a join or a volunteer request (confirmed
+ * by its own reply), ask for STATUS or HELP (answered to that address only,
  * about nobody else), or answer a confirmation with its token.  LEAVE has a
- * confirmation of its own that also warns of the erasure.
+ * confirmation of its own that also warns of the erasure.  A mail with no
+ * command (profile lines, an answer) changes state: it needs proof.
  */
-static const struct gate_rule {
-    enum gate_need need;
-    const char *words; /* what the confirmation mail names, with %d for the number */
-    const char *words_n;
-} gate_rules[] = {
-    [COMMAND_NONE] = {GATE_PROVEN, "update your profile with the lines of your mail", NULL},
-    [COMMAND_JOIN] = {GATE_OWN_CONFIRM, NULL, NULL},
-    [COMMAND_MENTOR] = {GATE_OWN_CONFIRM, NULL, NULL},
-    [COMMAND_HELP] = {GATE_ANYONE, NULL, NULL},
-    [COMMAND_STATUS] = {GATE_ANYONE, NULL, NULL},
-    [COMMAND_PAUSE] = {GATE_PROVEN, "pause", "pause for %d weeks"},
-    [COMMAND_RESUME] = {GATE_PROVEN, "resume", NULL},
-    [COMMAND_LEAVE] = {GATE_OWN_CONFIRM, NULL, NULL},
-    [COMMAND_DONE] = {GATE_PROVEN, "end your current pairing", NULL},
-    [COMMAND_REMATCH] = {GATE_PROVEN, "end your current pairing and be matched again", NULL},
-    [COMMAND_CAPACITY] = {GATE_PROVEN, "change your capacity", "set your capacity to %d"},
-    [COMMAND_CONFIRM] = {GATE_ANYONE, NULL, NULL},
-    [COMMAND_ACCEPT] = {GATE_PROVEN, "accept the proposal to mentor a newcomer", NULL},
-    [COMMAND_DECLINE] = {GATE_PROVEN, "decline the proposal to mentor a newcomer", NULL},
-};
+#define GATE_PROFILE_WORDS "update your profile with the lines of your mail"
 
 enum gate_need
 gate_need(enum command_kind kind)
 {
-    if ((size_t)kind >= sizeof(gate_rules) / sizeof(gate_rules[0]))
+    const struct command_def *d = command_def_of(kind);
+
+    if (d == NULL)
         return GATE_PROVEN;
-    return gate_rules[kind].need;
+    switch (d->proof) {
+    case PROOF_NONE:
+        return GATE_ANYONE;
+    case PROOF_OWN_CONFIRM:
+        return GATE_OWN_CONFIRM;
+    case PROOF_REQUIRED:
+    case PROOF_MANAGER:
+        break;
+    }
+    return GATE_PROVEN;
 }
 
 const char *
@@ -223,12 +216,14 @@ gate_pending(struct programme_ctx *c, const char *tok, struct command *cmd)
 static void
 gate_words(const struct command *cmd, char *buf, size_t len)
 {
-    const struct gate_rule *r = &gate_rules[cmd->kind];
+    const struct command_def *d = command_def_of(cmd->kind);
 
-    if (r->words_n && cmd->number > 0)
-        snprintf(buf, len, r->words_n, cmd->number);
+    if (d == NULL)
+        snprintf(buf, len, "%s", GATE_PROFILE_WORDS);
+    else if (d->confirm_what_n && cmd->number > 0)
+        snprintf(buf, len, d->confirm_what_n, cmd->number);
     else
-        snprintf(buf, len, "%s", r->words ? r->words : command_name(cmd->kind));
+        snprintf(buf, len, "%s", d->confirm_what ? d->confirm_what : d->name);
 }
 
 static int

@@ -32,10 +32,11 @@ enum command_kind {
  * proves nothing).  The trust layer enforces it; the table only declares it.
  */
 enum command_proof {
-    PROOF_NONE = 0,   /* changes nothing by itself, or is confirmed by mail anyway (JOIN, STATUS) */
-    PROOF_CLAIMED_OK, /* acts on a claimed sender, and the answer goes to the real address */
-    PROOF_REQUIRED,   /* changes state: a reply carrying our secret, or DMARC pass */
-    PROOF_MANAGER,    /* a manager's command: a manager's authenticated mail */
+    PROOF_NONE = 0,    /* harmless: answered to the address, about nobody else (STATUS, HELP) */
+    PROOF_OWN_CONFIRM, /* starts a request its own confirmation mail completes (JOIN, LEAVE) */
+    PROOF_REQUIRED,    /* changes state: a reply carrying our secret, or DMARC pass, else a
+                          confirming reply to a short mail first (gate.h) */
+    PROOF_MANAGER,     /* a manager's command: a manager's authenticated mail */
 };
 
 /* How the arguments after the command word are read. */
@@ -62,6 +63,11 @@ struct command_def {
     enum command_proof proof;
     int manager;      /* 1: a manager's command */
     const char *help; /* one line: what it does */
+    /*
+     * PROOF_REQUIRED: what the confirmation mail for a claimed request names
+     * ("pause"), and with the number given ("pause for %d weeks").
+     */
+    const char *confirm_what, *confirm_what_n;
 };
 
 extern const struct command_def command_defs[];

@@ -314,10 +314,16 @@ test_command_table(void **state)
             fail_msg("man/mentord.8 does not name %s", upper);
         if (d->kind != COMMAND_CONFIRM && strstr(help, d->usage) == NULL)
             fail_msg("the help mail does not list %s", d->usage);
-        int free_to_ask = d->kind == COMMAND_JOIN || d->kind == COMMAND_MENTOR ||
-                          d->kind == COMMAND_STATUS || d->kind == COMMAND_HELP ||
+        int free_to_ask = d->kind == COMMAND_STATUS || d->kind == COMMAND_HELP ||
                           d->kind == COMMAND_CONFIRM;
-        assert_int_equal(d->proof, free_to_ask ? PROOF_NONE : PROOF_REQUIRED);
+        int own_confirm = d->kind == COMMAND_JOIN || d->kind == COMMAND_MENTOR ||
+                          d->kind == COMMAND_LEAVE;
+        assert_int_equal(d->proof, free_to_ask   ? PROOF_NONE
+                                   : own_confirm ? PROOF_OWN_CONFIRM
+                                                 : PROOF_REQUIRED);
+        /* A change a claimed mail asks for is named in its confirmation mail. */
+        if (d->proof == PROOF_REQUIRED)
+            assert_non_null(d->confirm_what);
     }
     free(help);
 }
