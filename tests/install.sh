@@ -69,7 +69,7 @@ if EXTRA_USERS=0 sh tests/e2e/testbed.sh start "$TB" </dev/null >"$P/testbed.log
     chmod 600 "$P/mentord.ini"
     "$P/opt/sbin/mentord" -c "$P/mentord.ini" --check-config >"$P/check.log" 2>&1
     check "the installed mentord --check-config finds the installed templates" \
-        "[ \$? -eq 0 ] && grep -q 'templates: .* found in $P/opt/share/mentord/templates' '$P/check.log'"
+        "[ \$? -eq 0 ] && grep -q 'templates: $P/opt/share/mentord/templates readable' '$P/check.log' && grep -q 'templates (en): .* found, each rendered once' '$P/check.log'"
     python3 -c "import sys; sys.path.insert(0, 'tests/e2e'); import mailbed as mb
 mb.send('ann', 'mentors', 'join', 'Hello, I would like a mentor.')"
     (umask 022 && "$P/opt/sbin/mentord" -c "$P/mentord.ini" --once >"$P/once.log" 2>&1)
@@ -81,7 +81,7 @@ sys.exit(0 if any('Please confirm' in str(m['Subject']) for m in mb.mailbox('ann
     check "the installed mentorctl lists the newcomer" \
         "'$P/opt/bin/mentorctl' -c '$P/mentord.ini' members | grep -q 'ann@$TB_DOMAIN'"
     # --check-config fails on a missing template, naming it.
-    mv "$P/opt/share/mentord/templates/help.txt" "$P/help.txt"
+    mv "$P/opt/share/mentord/templates/en/help.txt" "$P/help.txt"
     "$P/opt/sbin/mentord" -c "$P/mentord.ini" --check-config >/dev/null 2>"$P/check2.log"
     check "--check-config fails on a missing template, naming it" \
         "[ \$? -eq 1 ] && grep -q 'help.txt' '$P/check2.log'"
