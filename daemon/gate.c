@@ -16,7 +16,9 @@
 
 #include "auth.h"
 #include "gate.h"
+#include "lang.h"
 #include "log.h"
+#include "outbox.h"
 #include "programme_int.h"
 #include "secret.h"
 
@@ -47,23 +49,32 @@ gate_drop_profile(struct programme_ctx *c)
  */
 static const struct gate_rule {
     enum gate_need need;
-    const char *words; /* what the confirmation mail names, with %d for the number */
-    const char *words_n;
+    /*
+     * What the confirmation mail names, as a phrase of the reader's language
+     * (language.data "phrase.KEY"), with these English words when it has none;
+     * with a number, key_n and words_n ("{n}" the number) for "other" and
+     * key_n1 and words_n1 for "one" (lang_plural).
+     */
+    const char *key, *words;
+    const char *key_n1, *words_n1, *key_n, *words_n;
 } gate_rules[] = {
-    [COMMAND_NONE] = {GATE_PROVEN, "update your profile with the lines of your mail", NULL},
-    [COMMAND_JOIN] = {GATE_OWN_CONFIRM, NULL, NULL},
-    [COMMAND_MENTOR] = {GATE_OWN_CONFIRM, NULL, NULL},
-    [COMMAND_HELP] = {GATE_ANYONE, NULL, NULL},
-    [COMMAND_STATUS] = {GATE_ANYONE, NULL, NULL},
-    [COMMAND_PAUSE] = {GATE_PROVEN, "pause", "pause for %d weeks"},
-    [COMMAND_RESUME] = {GATE_PROVEN, "resume", NULL},
-    [COMMAND_LEAVE] = {GATE_OWN_CONFIRM, NULL, NULL},
-    [COMMAND_DONE] = {GATE_PROVEN, "end your current pairing", NULL},
-    [COMMAND_REMATCH] = {GATE_PROVEN, "end your current pairing and be matched again", NULL},
-    [COMMAND_CAPACITY] = {GATE_PROVEN, "change your capacity", "set your capacity to %d"},
-    [COMMAND_CONFIRM] = {GATE_ANYONE, NULL, NULL},
-    [COMMAND_ACCEPT] = {GATE_PROVEN, "accept the proposal to mentor a newcomer", NULL},
-    [COMMAND_DECLINE] = {GATE_PROVEN, "decline the proposal to mentor a newcomer", NULL},
+    [COMMAND_NONE] = {GATE_PROVEN, "do_profile", "update your profile with the lines of your mail"},
+    [COMMAND_JOIN] = {GATE_OWN_CONFIRM},
+    [COMMAND_MENTOR] = {GATE_OWN_CONFIRM},
+    [COMMAND_HELP] = {GATE_ANYONE},
+    [COMMAND_STATUS] = {GATE_ANYONE},
+    [COMMAND_PAUSE] = {GATE_PROVEN, "do_pause", "pause", "do_pause_week", "pause for {n} week",
+                       "do_pause_weeks", "pause for {n} weeks"},
+    [COMMAND_RESUME] = {GATE_PROVEN, "do_resume", "resume"},
+    [COMMAND_LEAVE] = {GATE_OWN_CONFIRM},
+    [COMMAND_DONE] = {GATE_PROVEN, "do_done", "end your current pairing"},
+    [COMMAND_REMATCH] = {GATE_PROVEN, "do_rematch",
+                         "end your current pairing and be matched again"},
+    [COMMAND_CAPACITY] = {GATE_PROVEN, "do_capacity", "change your capacity", "do_capacity_n",
+                          "set your capacity to {n}", "do_capacity_n", "set your capacity to {n}"},
+    [COMMAND_CONFIRM] = {GATE_ANYONE},
+    [COMMAND_ACCEPT] = {GATE_PROVEN, "do_accept", "accept the proposal to mentor a newcomer"},
+    [COMMAND_DECLINE] = {GATE_PROVEN, "do_decline", "decline the proposal to mentor a newcomer"},
 };
 
 enum gate_need
@@ -220,21 +231,40 @@ gate_pending(struct programme_ctx *c, const char *tok, struct command *cmd)
 
 /* ---- asking a claimed mail's address to confirm ---- */
 
-static void
-gate_words(const struct command *cmd, char *buf, size_t len)
+/* What cmd would change, in the words of the language the confirmation is written in. */
+static int
+gate_words(struct programme_ctx *c, const struct command *cmd, char *buf, size_t len)
 {
     const struct gate_rule *r = &gate_rules[cmd->kind];
+    char code[LANG_CODE_MAX], n[16];
 
-    if (r->words_n && cmd->number > 0)
-        snprintf(buf, len, r->words_n, cmd->number);
-    else
-        snprintf(buf, len, "%s", r->words ? r->words : command_name(cmd->kind));
+    if (outbox_language(c->cfg, c->st, c->m->from_addr, c->lang_seen[0] ? c->lang_seen : NULL, c->m,
+                        code) != 0)
+        return -1;
+    const struct lang *l = lang_get(c->cfg->templates.dir, code);
+    int one = cmd->number > 0 && lang_plural(l, cmd->number) == 0;
+    const char *key = r->key, *english = r->words;
+    if (r->words_n && cmd->number > 0) {
+        key = one ? r->key_n1 : r->key_n;
+        english = one ? r->words_n1 : r->words_n;
+    }
+    if (english == NULL) {
+        snprintf(buf, len, "%s", command_name(cmd->kind));
+        return 0;
+    }
+    snprintf(n, sizeof(n), "%d", cmd->number);
+    char *text = lang_phrase_fill(l, key, english, "n", n, NULL);
+    if (text == NULL)
+        return -1;
+    snprintf(buf, len, "%s", text);
+    free(text);
+    return 0;
 }
 
 static int
 gate_ask(struct programme_ctx *c, const struct command *cmd)
 {
-    char token[SECRET_TOKEN_LEN + 1], action[64], words[128], days[16];
+    char token[SECRET_TOKEN_LEN + 1], action[64], words[256], days[16];
     int expiry = c->cfg->programme.confirm_expiry > 0 ? c->cfg->programme.confirm_expiry : 3 * DAY;
     size_t tlen = c->text ? strlen(c->text) : 0;
     char *text = NULL;
@@ -250,7 +280,10 @@ gate_ask(struct programme_ctx *c, const struct command *cmd)
     }
     snprintf(action, sizeof(action), GATE_ACTION_PREFIX "%s", command_name(cmd->kind));
     snprintf(days, sizeof(days), "%d", expiry / DAY > 0 ? expiry / DAY : 1);
-    gate_words(cmd, words, sizeof(words));
+    if (gate_words(c, cmd, words, sizeof(words)) != 0) {
+        snprintf(c->detail, c->detail_len, "naming a change to confirm: %s", store_errmsg(c->st));
+        return -1;
+    }
     int rc = store_token_add(c->st, token, c->m->from_addr, action, NULL, c->now, c->now + expiry);
     if (rc == 0)
         rc = store_pending_add(c->st, token, c->m->from_addr, (int)cmd->kind, cmd->number, text,
