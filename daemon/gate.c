@@ -16,7 +16,9 @@
 
 #include "auth.h"
 #include "gate.h"
+#include "lang.h"
 #include "log.h"
+#include "outbox.h"
 #include "programme_int.h"
 #include "secret.h"
 
@@ -39,14 +41,16 @@ gate_drop_profile(struct programme_ctx *c)
 }
 
 /*
- * The proof each command needs is declared in the command table (command.c).
- * What a claimed mail may do: start a join or a volunteer request (confirmed
- * by its own reply), ask for STATUS or HELP (answered to that address only,
- * about nobody else), or answer a confirmation with its token.  LEAVE has a
- * confirmation of its own that also warns of the erasure.  A mail with no
- * command (profile lines, an answer) changes state: it needs proof.
+ * The proof each command needs is declared in the command table (command.c),
+ * with the words its confirmation mail names.  What a claimed mail may do:
+ * start a join or a volunteer request (confirmed by its own reply), ask for
+ * STATUS or HELP (answered to that address only, about nobody else), or
+ * answer a confirmation with its token.  LEAVE has a confirmation of its own
+ * that also warns of the erasure.  A mail with no command (profile lines)
+ * changes state: it needs proof.
  */
-#define GATE_PROFILE_WORDS "update your profile with the lines of your mail"
+static const struct command_confirm gate_profile_words = {
+    "do_profile", "update your profile with the lines of your mail", NULL, NULL, NULL, NULL};
 
 enum gate_need
 gate_need(enum command_kind kind)
@@ -213,23 +217,41 @@ gate_pending(struct programme_ctx *c, const char *tok, struct command *cmd)
 
 /* ---- asking a claimed mail's address to confirm ---- */
 
-static void
-gate_words(const struct command *cmd, char *buf, size_t len)
+/* What cmd would change, in the words of the language the confirmation is written in. */
+static int
+gate_words(struct programme_ctx *c, const struct command *cmd, char *buf, size_t len)
 {
     const struct command_def *d = command_def_of(cmd->kind);
+    const struct command_confirm *r = d != NULL ? &d->confirm : &gate_profile_words;
+    char code[LANG_CODE_MAX], n[16];
 
-    if (d == NULL)
-        snprintf(buf, len, "%s", GATE_PROFILE_WORDS);
-    else if (d->confirm_what_n && cmd->number > 0)
-        snprintf(buf, len, d->confirm_what_n, cmd->number);
-    else
-        snprintf(buf, len, "%s", d->confirm_what ? d->confirm_what : d->name);
+    if (outbox_language(c->cfg, c->st, c->m->from_addr, c->lang_seen[0] ? c->lang_seen : NULL, c->m,
+                        code) != 0)
+        return -1;
+    const struct lang *l = lang_get(c->cfg->templates.dir, code);
+    int one = cmd->number > 0 && lang_plural(l, cmd->number) == 0;
+    const char *key = r->key, *english = r->words;
+    if (r->words_n && cmd->number > 0) {
+        key = one ? r->key_n1 : r->key_n;
+        english = one ? r->words_n1 : r->words_n;
+    }
+    if (english == NULL) {
+        snprintf(buf, len, "%s", command_name(cmd->kind));
+        return 0;
+    }
+    snprintf(n, sizeof(n), "%d", cmd->number);
+    char *text = lang_phrase_fill(l, key, english, "n", n, NULL);
+    if (text == NULL)
+        return -1;
+    snprintf(buf, len, "%s", text);
+    free(text);
+    return 0;
 }
 
 static int
 gate_ask(struct programme_ctx *c, const struct command *cmd)
 {
-    char token[SECRET_TOKEN_LEN + 1], action[64], words[128], days[16];
+    char token[SECRET_TOKEN_LEN + 1], action[64], words[256], days[16];
     int expiry = c->cfg->programme.confirm_expiry > 0 ? c->cfg->programme.confirm_expiry : 3 * DAY;
     size_t tlen = c->text ? strlen(c->text) : 0;
     char *text = NULL;
@@ -245,7 +267,10 @@ gate_ask(struct programme_ctx *c, const struct command *cmd)
     }
     snprintf(action, sizeof(action), GATE_ACTION_PREFIX "%s", command_name(cmd->kind));
     snprintf(days, sizeof(days), "%d", expiry / DAY > 0 ? expiry / DAY : 1);
-    gate_words(cmd, words, sizeof(words));
+    if (gate_words(c, cmd, words, sizeof(words)) != 0) {
+        snprintf(c->detail, c->detail_len, "naming a change to confirm: %s", store_errmsg(c->st));
+        return -1;
+    }
     int rc = store_token_add(c->st, token, c->m->from_addr, action, NULL, c->now, c->now + expiry);
     if (rc == 0)
         rc = store_pending_add(c->st, token, c->m->from_addr, (int)cmd->kind, cmd->number, text,

@@ -64,10 +64,15 @@ struct command_def {
     int manager;      /* 1: a manager's command */
     const char *help; /* one line: what it does */
     /*
-     * PROOF_REQUIRED: what the confirmation mail for a claimed request names
-     * ("pause"), and with the number given ("pause for %d weeks").
+     * PROOF_REQUIRED: what the confirmation mail for a claimed request names,
+     * as a phrase of the reader's language (language.data "phrase.KEY") with
+     * these English words when it has none; with a number, key_n1/words_n1
+     * for "one" and key_n/words_n for "other" (lang_plural), "{n}" the number.
      */
-    const char *confirm_what, *confirm_what_n;
+    struct command_confirm {
+        const char *key, *words;
+        const char *key_n1, *words_n1, *key_n, *words_n;
+    } confirm;
 };
 
 extern const struct command_def command_defs[];

@@ -487,6 +487,27 @@ test_claimed_change_waits_for_confirmation(void **state)
     store_member_free(&m);
 }
 
+/* The change to confirm is named in the member's language, with its plural form. */
+static void
+test_claimed_change_in_members_language(void **state)
+{
+    struct fixture *f = *state;
+    struct sent s;
+
+    join_confirmed(f, "ann@example.test", "join");
+    deliver(f, mail(f, "ann@example.test", "about me", PROVEN, "Languages: Deutsch\r\n"));
+    deliver(f, mail(f, "ann@example.test", "pause 1 week", NULL, "\r\n"));
+    last_sent(f, &s);
+    assert_string_equal(s.kind, "confirm");
+    assert_non_null(strstr(s.headers, "Content-Language: de"));
+    /* The body is quoted-printable: "F" and umlauts are encoded. */
+    assert_non_null(strstr(s.body, "antworte auf diese Mail"));
+    assert_non_null(strstr(s.body, "1 Woche Pause"));
+    deliver(f, mail(f, "ann@example.test", "pause 3 weeks", NULL, "\r\n"));
+    last_sent(f, &s);
+    assert_non_null(strstr(s.body, "3 Wochen"));
+}
+
 static void
 test_status_names_the_pairing(void **state)
 {
@@ -980,6 +1001,7 @@ main(void)
         T(test_leave_from_stranger),
         T(test_status_pause_resume_capacity),
         T(test_claimed_change_waits_for_confirmation),
+        T(test_claimed_change_in_members_language),
         T(test_forged_bounces_change_nothing),
         T(test_stranger_cap_holds_mail),
         T(test_refs_are_per_recipient),

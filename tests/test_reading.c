@@ -323,7 +323,7 @@ test_command_table(void **state)
                                                  : PROOF_REQUIRED);
         /* A change a claimed mail asks for is named in its confirmation mail. */
         if (d->proof == PROOF_REQUIRED)
-            assert_non_null(d->confirm_what);
+            assert_non_null(d->confirm.words);
     }
     free(help);
 }
