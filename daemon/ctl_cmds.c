@@ -441,6 +441,28 @@ ctl_cmd_stats(struct ctl_ctx *x, int argc, char **argv)
 
 /* ---- digest --preview ---- */
 
+/* "last": the digest sent last, exactly as it went out (kept in the store when sent). */
+static int
+ctl_digest_last(struct ctl_ctx *x, int html)
+{
+    struct store_digest_copy c;
+    int found = store_digest_last(x->st, &c);
+
+    if (found < 0) {
+        fprintf(stderr, "mentorctl digest: %s\n", store_errmsg(x->st));
+        return CTL_FAIL;
+    }
+    if (found == 0) {
+        fprintf(stderr, "mentorctl digest: no digest has been sent yet\n");
+        return CTL_FAIL;
+    }
+    if (!html)
+        printf("Subject: %s\n\n", c.subject);
+    fputs(html ? c.html : c.text, stdout);
+    store_digest_copy_free(&c);
+    return CTL_OK;
+}
+
 int
 ctl_cmd_digest(struct ctl_ctx *x, int argc, char **argv)
 {
@@ -455,8 +477,10 @@ ctl_cmd_digest(struct ctl_ctx *x, int argc, char **argv)
         return ctl_usage_err(x, "%s", "usage: digest --preview [--html] [last]");
     if ((rc = ctl_open(x)) != CTL_OK)
         return rc;
-    /* "last": the digest of the last complete period, as sent; else the period so far. */
-    if (digest_build(x->cfg, x->st, x->now, o.npos == 0, &d, err, sizeof(err)) != 0) {
+    if (o.npos == 1)
+        return ctl_digest_last(x, o.html);
+    /* The period so far, computed now. */
+    if (digest_build(x->cfg, x->st, x->now, 1, &d, err, sizeof(err)) != 0) {
         fprintf(stderr, "mentorctl digest: %s\n", err);
         return CTL_FAIL;
     }

@@ -181,6 +181,24 @@ static const char *const migrations[] = {
     " session INTEGER NOT NULL,"
     " deaths INTEGER NOT NULL DEFAULT 0,"
     " PRIMARY KEY (mailbox, uidvalidity, uid)) WITHOUT ROWID;",
+
+    /*
+     * 6: the digests as they were sent (mentorctl digest --preview last shows
+     * one from here, not a new computation), and the manager alerts of a run
+     * waiting to go out together in one mail (lifecycle.c).
+     */
+    "CREATE TABLE digests ("
+    " key TEXT PRIMARY KEY,"
+    " sent INTEGER NOT NULL,"
+    " subject TEXT NOT NULL,"
+    " text TEXT NOT NULL,"
+    " html TEXT NOT NULL);"
+    "CREATE TABLE manager_alerts ("
+    " id INTEGER PRIMARY KEY,"
+    " at INTEGER NOT NULL,"
+    " body TEXT NOT NULL,"
+    " sent INTEGER);"
+    "CREATE INDEX manager_alerts_unsent ON manager_alerts (sent);",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,

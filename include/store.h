@@ -19,7 +19,7 @@
 #include <time.h>
 
 /* The schema version this build writes; see the migrations in store.c. */
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 struct store;
 
@@ -538,6 +538,27 @@ int store_digest_lines_each(struct store *st, enum store_digest_list list, time_
 int store_digest_sent(struct store *st, const char *key);
 /* Events other than digests before t (anything to report at all?), or -1. */
 int store_digest_history(struct store *st, time_t before);
+
+/* A digest as it was sent (replacing an earlier copy of the same period). */
+struct store_digest_copy {
+    char *key, *subject, *text, *html;
+    time_t sent;
+};
+int store_digest_keep(struct store *st, const char *key, time_t sent, const char *subject,
+                      const char *text, const char *html);
+/* The digest sent last: 1 with out filled (free with store_digest_copy_free), 0 none, -1. */
+int store_digest_last(struct store *st, struct store_digest_copy *out);
+void store_digest_copy_free(struct store_digest_copy *c);
+
+/*
+ * Manager alerts wait in the store until the end of the run that raised them,
+ * then go out together: add one (its paragraph, ready to print), take the
+ * unsent ones joined by blank lines (*body malloc'd, NULL and *n 0 when none),
+ * and mark those up to last_id sent.
+ */
+int store_alert_add(struct store *st, time_t at, const char *body);
+int store_alert_pending(struct store *st, char **body, size_t *n, int64_t *last_id);
+int store_alert_mark_sent(struct store *st, int64_t last_id, time_t now);
 
 /*
  * A read-only query whose SQL its caller owns (the listings of ctl_*.c):
