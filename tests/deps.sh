@@ -6,7 +6,8 @@ set -eu
 
 PKGS="build-essential pkg-config libetpan-dev libcurl4-gnutls-dev libgnutls28-dev
 libsqlite3-dev sqlite3 libinih-dev libcmocka-dev libgumbo-dev
-dovecot-imapd dovecot-lmtpd postfix swaks openssl python3 python3-cryptography procps spamassassin"
+dovecot-imapd dovecot-lmtpd postfix swaks openssl python3 python3-cryptography procps spamassassin
+chromium"
 
 # Extra groups for targets outside make check: "fuzz" (libFuzzer), "bench".
 for group in "$@"; do

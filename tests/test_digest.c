@@ -386,6 +386,24 @@ test_so_far_covers_the_running_period(void **state)
     digest_free(&d);
 }
 
+/* With TEST_DIGEST_OUT set, the renderings go there too (tests/test_digest_browser.sh). */
+static void
+save_sample(const char *name, const char *text, const char *html)
+{
+    const char *dir = getenv("TEST_DIGEST_OUT");
+    char path[1024];
+
+    if (dir == NULL)
+        return;
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof(path), "%s/%s.%s", dir, name, i ? "html" : "txt");
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fputs(i ? html : text, f);
+        assert_int_equal(fclose(f), 0);
+    }
+}
+
 static void
 test_text_and_html(void **state)
 {
@@ -400,6 +418,7 @@ test_text_and_html(void **state)
     assert_non_null(html);
     if (getenv("TEST_DIGEST_PRINT")) /* to look at it: TEST_DIGEST_PRINT=1 test_digest */
         printf("%s\n%s", text, html);
+    save_sample("seeded", text, html);
     /* Label, value, change from last week, then a sparkline ending on a full bar. */
     const char *line = strstr(text, "Confirmed newcomers");
     assert_non_null(line);
@@ -535,8 +554,11 @@ test_empty_database(void **state)
     assert_int_equal(digest_build(&f->cfg, f->st, f->now, 0, &d, err, sizeof(err)), 0);
     assert_int_equal(fig(&d, "waiting", 0), 0);
     assert_int_equal(fig(&d, "avg_rating", 0), -1);
-    char *text = digest_text(&f->cfg, &d);
+    char *text = digest_text(&f->cfg, &d), *html = digest_html(&f->cfg, &d);
     assert_non_null(text);
+    assert_non_null(html);
+    save_sample("empty", text, html);
+    free(html);
     char want[128];
     /* Nothing to measure in any period: a blank sparkline, and no trailing blanks. */
     snprintf(want, sizeof(want), "%-32s %10s %7s\n", "Average rating (1-5)", "-", "n/a");
@@ -588,6 +610,7 @@ test_steady_series_and_long_lists(void **state)
     char *text = digest_text(&f->cfg, &d), *html = digest_html(&f->cfg, &d);
     assert_non_null(text);
     assert_non_null(html);
+    save_sample("steady", text, html);
     char want[160];
     snprintf(want, sizeof(want), "%-32s %10s %7s  %s\n", "Check-in response rate %", "75%", "=",
              "█▆▆▆▆▆▆▆▆▆▆▆");

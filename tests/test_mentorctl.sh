@@ -188,8 +188,16 @@ expect 2 "export unknown" -- export nonsense
 expect 0 "digest --preview" -- digest --preview
 has out "Waiting for a mentor" "digest text"
 expect 0 "digest --preview --html" -- digest --preview --html
-has out "<svg" "digest html chart"
+has out 'id="chart"' "digest html chart"
+hasnt out "<svg" "no SVG in the digest"
+expect 1 "digest --preview last before any digest was sent" -- digest --preview last
+has err "no digest has been sent yet" "preview last says none was sent"
+# As sent: what the store kept, not a new computation.
+sql "INSERT INTO digests (key, sent, subject, text, html) VALUES ('2026-W01', 1, 'Week 2026-W01: 0 active pairs, 0 waiting', 'the text as sent', '<p>as sent</p>')" >/dev/null
 expect 0 "digest --preview last" -- digest --preview last
+same "$(cat "$dir/out")" "$(printf 'Subject: Week 2026-W01: 0 active pairs, 0 waiting\n\nthe text as sent')" "preview last is the digest as sent"
+expect 0 "digest --preview --html last" -- digest --preview --html last
+same "$(cat "$dir/out")" "<p>as sent</p>" "HTML preview last is the HTML as sent"
 expect 2 "digest without --preview" -- digest
 expect 0 "render" -- render undeliverable
 has out "Subject: Example mentoring: mail to someone@example.org keeps failing" "render fills documented variables"
