@@ -215,30 +215,74 @@ lc_send(const struct config *cfg, struct store *st, const struct lc_member *to, 
     return 0;
 }
 
+/*
+ * An alert for the managers is kept in the store, not mailed at once: every
+ * alert raised in one run of the daemon goes out in one mail at its end
+ * (programme_alerts_flush), so one silent mentor with two mentees, or a
+ * morning's worrying answers, make one mail and not one each.
+ */
 static int
 lc_tell_managers(const struct config *cfg, struct store *st, const struct template_var *vars,
                  size_t nvars, time_t now)
 {
-    char err[512], zone[128];
+    char err[512], *subject = NULL, *body = NULL, *item = NULL;
+    int rc = -1;
 
+    if (cfg->community.n_managers == 0)
+        return 0;
+    if (template_render(cfg->templates.dir, "manager-alert-item", vars, nvars, &subject, &body,
+                        err, sizeof(err)) != 0) {
+        log_ctx(LOG_LEVEL_ERROR, NULL, NULL, "cannot alert the managers: %s", err);
+        return -1;
+    }
+    lc_chomp(body);
+    if (asprintf(&item, "* %s\n\n%s", subject, body) < 0)
+        item = NULL;
+    if (item == NULL)
+        log_ctx(LOG_LEVEL_ERROR, NULL, NULL, "cannot alert the managers: out of memory");
+    else if ((rc = store_alert_add(st, now, item)) != 0)
+        log_ctx(LOG_LEVEL_ERROR, NULL, NULL, "cannot alert the managers: %s", store_errmsg(st));
+    free(subject);
+    free(body);
+    free(item);
+    return rc;
+}
+
+int
+programme_alerts_flush(const struct config *cfg, struct store *st, time_t now)
+{
+    char err[512], zone[128], count[16], *alerts = NULL;
+    size_t n = 0;
+    int64_t last = 0;
+    int rc = 0;
+
+    if (store_alert_pending(st, &alerts, &n, &last) != 0)
+        return -1;
+    if (n == 0)
+        return 0;
     /* Not a reply to the managers: it waits for the morning in their ([digest]) time zone. */
     snprintf(zone, sizeof(zone), "Time zone: %s\n",
              cfg->digest.timezone ? cfg->digest.timezone : "UTC");
     time_t at = programme_morning_in(cfg, zone, now);
-    for (size_t i = 0; i < cfg->community.n_managers; i++) {
+    snprintf(count, sizeof(count), "%zu", n);
+    struct template_var v[] = {{"alerts", alerts}, {"count", count}, {"several", n > 1 ? "yes" : NULL}};
+    for (size_t i = 0; rc == 0 && i < cfg->community.n_managers; i++) {
         struct outbox_mail om = {
             .to_addr = cfg->community.managers[i],
             .template_name = "manager-alert",
-            .vars = vars,
-            .nvars = nvars,
+            .vars = v,
+            .nvars = 3,
             .kind = "notice",
         };
         if (outbox_queue(cfg, st, &om, at, err, sizeof(err)) != 0) {
             log_ctx(LOG_LEVEL_ERROR, NULL, om.to_addr, "cannot alert a manager: %s", err);
-            return -1;
+            rc = -1;
         }
     }
-    return 0;
+    if (rc == 0 && store_alert_mark_sent(st, last, now) != 0)
+        rc = -1;
+    free(alerts);
+    return rc == 0 ? 1 : -1;
 }
 
 /* "  - reason" lines from pairs.reasons (malloc'd; NULL when there are none). */

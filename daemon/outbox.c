@@ -55,7 +55,11 @@ outbox_queue(const struct config *cfg, struct store *st, const struct outbox_mai
     if (template_render(cfg->templates.dir, om->template_name, vars, nvars, &subject, &body, err,
                         errlen) != 0)
         goto out;
-    if ((unsub = outbox_unsubscribe_uri(cfg)) == NULL) {
+    /*
+     * Not to a manager: a mail client's Unsubscribe button would send LEAVE,
+     * and a manager who never joined would be asked to leave the programme.
+     */
+    if (!config_is_manager(cfg, om->to_addr) && (unsub = outbox_unsubscribe_uri(cfg)) == NULL) {
         snprintf(err, errlen, "out of memory");
         goto out;
     }

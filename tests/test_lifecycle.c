@@ -85,6 +85,15 @@ pair_at(struct fixture *f, int64_t newcomer, int64_t mentor, const char *reasons
     return id;
 }
 
+/* The end of a daemon run: the alerts it raised go to the managers in one mail. */
+static void
+flush_alerts(struct fixture *f, time_t t)
+{
+    assert_int_equal(store_begin(f->st), 0);
+    assert_true(programme_alerts_flush(&f->cfg, f->st, t) >= 0);
+    assert_int_equal(store_commit(f->st), 0);
+}
+
 /* Everything due at t, each in its own transaction like the daemon; the number run. */
 static int
 run_at(struct fixture *f, time_t t)
@@ -99,6 +108,7 @@ run_at(struct fixture *f, time_t t)
         n += rc;
         assert_true(n < 10000);
     } while (rc == 1);
+    flush_alerts(f, t);
     return n;
 }
 
@@ -337,7 +347,15 @@ test_reminders_batched_and_silent_mentor(void **state)
     /* Silent through two check-ins: each mentee is offered a new mentor, managers told. */
     for (int i = 0; i < 3; i++)
         assert_int_equal(mails(f, who[i], "Would you like another mentor"), 1);
-    assert_int_equal(mails(f, "boss@example.test", "has not answered the last check-ins"), 3);
+    /* One alert per pair, all raised in the same run: one mail to the manager. */
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM manager_alerts WHERE sent IS NOT NULL"
+                                " AND body LIKE '%has not answered the last check-ins%'",
+                             NULL, NULL),
+                     3);
+    assert_int_equal(mails(f, "boss@example.test", "has not answered the last check-ins"), 1);
+    assert_int_equal(mails(f, "boss@example.test", "3 pairs need attention"), 1);
+    /* No Unsubscribe button that would make a manager leave. */
+    assert_int_equal(mails(f, "boss@example.test", "List-Unsubscribe"), 0);
     assert_int_equal(store_event_count(f->st, "silent"), 3);
     assert_true(sql_int(f, "SELECT unanswered FROM members WHERE address = ?1", MENTOR, NULL) >= 6);
 }
@@ -454,6 +472,7 @@ answer(struct fixture *f, int64_t pair, const char *from, const char *body, time
     assert_int_equal(store_begin(f->st), 0);
     assert_int_equal(programme_checkin_reply(&c, pair), 0);
     assert_int_equal(store_commit(f->st), 0);
+    flush_alerts(f, now);
     free(text);
     mail_free(m);
     free(raw);
