@@ -139,8 +139,16 @@ store_digest_mentors_each(struct store *st, time_t at,
         "SELECT m.address, m.name, m.profile, m.unanswered,"
         " (SELECT count(*) FROM pairs p WHERE p.mentor = m.id AND " ACTIVE_AT(
             "p") "),"
-                 " (SELECT CAST(round(avg(f.rating) * 10) AS INTEGER) FROM feedback f"
-                 "  JOIN pairs q ON q.id = f.pair WHERE q.mentor = m.id AND f.member IS NOT m.id"
+                 /*
+                  * Ratings judge a mentor only when there are at least two,
+                  * and only from mentees still in the programme: one bad
+                  * rating, or the rating of someone who has since left, is
+                  * not a pattern (the low-ratings list shows each anyway).
+                  */
+                 " (SELECT CASE WHEN count(f.rating) >= 2"
+                 "  THEN CAST(round(avg(f.rating) * 10) AS INTEGER) END FROM feedback f"
+                 "  JOIN pairs q ON q.id = f.pair JOIN members r ON r.id = f.member"
+                 "  WHERE q.mentor = m.id AND f.member IS NOT m.id AND r.state <> 'left'"
                  "  AND f.rating IS NOT NULL AND f.at < ?2 AND f.at >= ?2 - 7776000),"
                  " coalesce(m.last_break, m.created)"
                  " FROM members m WHERE m.role = 'mentor' AND m.state IN ('active', 'paused')"
