@@ -313,6 +313,23 @@ ctl_cmd_match(struct ctl_ctx *x, int argc, char **argv)
     return ctl_act_done(x, rc, msg);
 }
 
+int
+ctl_cmd_block(struct ctl_ctx *x, int argc, char **argv)
+{
+    struct ctl_opts o;
+    char msg[512];
+    int rc = ctl_parse(x, argc, argv, &o);
+
+    if (rc != CTL_OK || o.help)
+        return rc;
+    if (o.npos != 2)
+        return ctl_usage_err(x, "%s", "block needs two MEMBERs");
+    if ((rc = ctl_act_begin(x)) != CTL_OK)
+        return rc;
+    rc = ctl_block(x->cfg, x->st, o.pos[0], o.pos[1], x->by, x->now, msg, sizeof(msg));
+    return ctl_act_done(x, rc, msg);
+}
+
 /* The actions on one MEMBER (or pair) that take nothing else. */
 typedef int ctl_one_fn(const struct config *cfg, struct store *st, const char *who, const char *by,
                        time_t now, char *msg, size_t len);

@@ -144,6 +144,8 @@ static const struct mentorctl_cmd mentorctl_cmds[] = {
      NULL, mentorctl_match},
     {"unmatch", "unmatch PAIR|MEMBER", "end a pair (id, ref, or a member's one open pair)",
      ctl_cmd_unmatch, NULL},
+    {"block", "block MEMBER MEMBER", "never pair these two (a known conflict)", ctl_cmd_block,
+     NULL},
     {"pause", "pause MEMBER [--weeks N | --until DATE]", "pause a member (open-ended by default)",
      ctl_cmd_pause, NULL},
     {"resume", "resume MEMBER", "end a member's pause", ctl_cmd_resume, NULL},

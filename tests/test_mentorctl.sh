@@ -143,6 +143,17 @@ same "$(sql "SELECT state || ' ' || end_reason FROM pairs")" "ended unmatched" "
 expect 2 "unmatch ended pair" -- unmatch 1
 expect 3 "unmatch unknown pair" -- unmatch 99
 expect 3 "unmatch member without pair" -- unmatch ben@x.test
+# ---- block: two people never paired ----
+expect 0 "block" -- block ben@x.test mo@x.test
+has out "will never be paired" "block says what it did"
+same "$(sql "SELECT count(*) FROM blocks b JOIN members x ON x.id = b.a JOIN members y ON y.id = b.b WHERE b.reason = 'manager' AND ((x.address = 'ben@x.test' AND y.address = 'mo@x.test') OR (x.address = 'mo@x.test' AND y.address = 'ben@x.test'))")" 1 "block stored"
+expect 0 "block again, either order" -- block mo@x.test ben@x.test
+same "$(sql "SELECT count(*) FROM blocks WHERE reason = 'manager'")" 1 "one block per two people"
+expect 2 "block needs two" -- block ben@x.test
+expect 2 "block oneself" -- block ben@x.test ben@x.test
+expect 3 "block a stranger" -- block ben@x.test nobody@x.test
+expect 0 "match --dry-run after block" -- match --dry-run
+has out "waiting: ben@x.test" "blocked pair not proposed: ben still waits"
 
 # ---- pause / resume ----
 expect 0 "pause --weeks" -- pause mo@x.test --weeks 2
@@ -212,7 +223,7 @@ has out "[community]" "check-config prints the config"
 expect 0 "remove" -- remove ana@x.test
 same "$(sql "SELECT count(*) FROM members WHERE address = 'ana@x.test'")" 0 "member erased"
 same "$(sql "SELECT count(*) FROM events WHERE detail LIKE '%ana@%' OR member LIKE '%ana@%'")" 0 "no address left in events"
-same "$(sql "SELECT count(*) FROM events WHERE kind = 'manager' AND member LIKE 'mentorctl:%'")" 8 "actions logged with who (2 imports, 6 actions)"
+same "$(sql "SELECT count(*) FROM events WHERE kind = 'manager' AND member LIKE 'mentorctl:%'")" 10 "actions logged with who (2 imports, 8 actions)"
 expect 3 "remove again" -- remove ana@x.test
 
 echo "mentorctl: $passed passed, $failed failed"
