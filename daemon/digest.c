@@ -1252,11 +1252,14 @@ digest_due(const struct config *cfg, struct store *st, time_t now)
     if (sent != 0)
         return sent < 0 ? -1 : 0;
     /*
-     * A period that ended before mentord recorded anything has nothing to
-     * report: a fresh install does not greet its managers with an empty
-     * digest.  It is marked as done so the question is not asked again.
+     * A period that began before mentord recorded anything has nothing to
+     * report: a fresh install, or a programme started on a Monday morning,
+     * does not greet its managers with a digest of a week in which nothing
+     * happened.  The first digest covers the first whole period (what
+     * happened in the hours before it shows in its state figures: waiting,
+     * active pairs).  It is marked as done so the question is not asked again.
      */
-    int before = store_digest_history(st, d.end);
+    int before = store_digest_history(st, d.start);
     if (before < 0)
         return -1;
     if (before == 0)

@@ -186,8 +186,9 @@ class Programme:
                       and r.at > story.START + m.silent_from * DAY]
             check(offers, "%s, mentee of the silent %s, was never offered a new mentor"
                   % (p.first, m.first))
-        alerts = [r for r in self.s.mail["boss"] if r.kind == "manager-alert"
-                  and m.address in r.body]
+        # One mail per run gathers that run's alerts, each starting "* ".
+        alerts = [a for r in self.s.mail["boss"] if r.kind == "manager-alert"
+                  for a in r.body.split("\n* ") if m.address in a and "silent" in a]
         check(len(alerts) >= len(mentees),
               "managers were told of %d of %d silent pairs" % (len(alerts), len(mentees)))
         rematched = [p for p in mentees if p is not self.worried]
@@ -279,6 +280,13 @@ class Programme:
         worry = [r for r in self.s.mail["boss"] if r.kind == "manager-alert"
                  and self.worried.address in r.body]
         check(worry, "managers never heard that %s had not met their mentor" % self.worried.first)
+        # No Unsubscribe button that would send LEAVE for a manager.
+        unsub = [r.kind for r in self.s.mail["boss"] if r.msg.get("List-Unsubscribe")]
+        check(not unsub, "manager mail with List-Unsubscribe: %s" % unsub)
+        # The subject starts with the period and fits a mail client's index.
+        long_ = [r.subject for r in self.s.mail["boss"] if r.kind == "digest"
+                 and len(r.subject) > 60]
+        check(not long_, "digest subjects over 60 characters: %s" % long_)
 
     # ---- the managers' digest (digest_check.py) ----
 
