@@ -330,6 +330,33 @@ add_mailbox_header(struct buf *b, const char *hname, const char *name, const cha
     free(v);
 }
 
+/* "Reply-To: A <a@x>, B <b@y>" (folded by add_header like any other). */
+static void
+add_reply_to(struct buf *b, const struct compose_msg *msg)
+{
+    struct buf v = {0};
+
+    if (msg->n_reply_to == 0)
+        return;
+    for (size_t i = 0; i < msg->n_reply_to; i++) {
+        char *one = mailbox(msg->reply_to[i].name, msg->reply_to[i].addr);
+        if (one == NULL) {
+            b->failed = 1;
+            free(v.data);
+            return;
+        }
+        if (i > 0)
+            buf_str(&v, ", ");
+        buf_str(&v, one);
+        free(one);
+    }
+    if (v.failed)
+        b->failed = 1;
+    else
+        add_header(b, "Reply-To", v.data);
+    free(v.data);
+}
+
 /* RFC 5322 date in UTC; names spelled out so the locale cannot change them. */
 static void
 add_date(struct buf *b, time_t t)
@@ -467,6 +494,12 @@ check_inputs(const struct compose_msg *msg, char *err, size_t errlen)
         snprintf(err, errlen, "recipient address '%s' is not a plausible address", shown);
         return -1;
     }
+    for (size_t i = 0; i < msg->n_reply_to; i++)
+        if (msg->reply_to[i].addr == NULL || !compose_address_ok(msg->reply_to[i].addr)) {
+            printable(msg->reply_to[i].addr, shown, sizeof(shown));
+            snprintf(err, errlen, "Reply-To address '%s' is not a plausible address", shown);
+            return -1;
+        }
     if (!compose_address_ok(msg->from_addr)) {
         printable(msg->from_addr, shown, sizeof(shown));
         snprintf(err, errlen, "sender address '%s' is not a plausible address", shown);
@@ -625,6 +658,7 @@ build_headers(const struct compose_msg *msg, const char *msgid, const char *cte,
     add_date(&b, msg->date);
     add_mailbox_header(&b, "From", msg->from_name, msg->from_addr);
     add_mailbox_header(&b, "To", msg->to_name, msg->to_addr);
+    add_reply_to(&b, msg);
     char *subject = compose_encode_word(msg->subject);
     if (subject == NULL)
         b.failed = 1;

@@ -193,6 +193,18 @@ programme_morning_in(const struct config *cfg, const char *profile_text, time_t 
 /* ---- sending ---- */
 
 static int
+lc_queue(const struct config *cfg, struct store *st, const struct outbox_mail *om, time_t now)
+{
+    char err[512];
+
+    if (outbox_queue(cfg, st, om, now, err, sizeof(err)) != 0) {
+        log_ctx(LOG_LEVEL_ERROR, NULL, om->to_addr, "cannot queue %s: %s", om->template_name, err);
+        return -1;
+    }
+    return 0;
+}
+
+static int
 lc_send(const struct config *cfg, struct store *st, const struct lc_member *to, const char *tmpl,
         const struct template_var *vars, size_t nvars, const char *kind, const char *ref,
         time_t now)
@@ -617,10 +629,34 @@ lc_introduction(struct lc_run *r)
             {"checkins", r->cfg->lifecycle.checkins},
             {"ref", x.p.ref},
         };
-        const char *tmpl =
-            strcmp(r->ev->arg, "separate") == 0 ? "introduction-one" : "introduction";
-        rc = lc_send(r->cfg, r->st, &x.to, tmpl, v, sizeof(v) / sizeof(v[0]), "scheduled", x.p.ref,
-                     r->now);
+        int separate = strcmp(r->ev->arg, "separate") == 0;
+        /*
+         * Reply-To both partners: a reply (or reply-all) reaches the other
+         * person, not mentord.  In the thread of the person's welcome and of
+         * the proposal they accepted, so it is not a conversation on its own.
+         */
+        struct compose_mailbox both[] = {{mentee->m.name, mentee->m.address},
+                                         {mentor->m.name, mentor->m.address}};
+        static const char *const earlier[] = {"join", "mentor", "proposal", NULL};
+        char *thread = NULL;
+        if (store_outbox_thread(r->st, x.to.m.address, earlier, &thread) != 0) {
+            rc = -1;
+        } else {
+            struct outbox_mail om = {
+                .to_addr = x.to.m.address,
+                .to_name = x.to.m.name,
+                .template_name = separate ? "introduction-one" : "introduction",
+                .vars = v,
+                .nvars = sizeof(v) / sizeof(v[0]),
+                .kind = "scheduled",
+                .ref = x.p.ref,
+                .reply_to = separate ? &both[x.to_is_mentor ? 0 : 1] : both,
+                .n_reply_to = separate ? 1 : 2,
+                .thread = thread,
+            };
+            rc = lc_queue(r->cfg, r->st, &om, r->now);
+        }
+        free(thread);
         free(reasons);
         r->outcome = "sent";
     }

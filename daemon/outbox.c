@@ -49,7 +49,7 @@ outbox_queue(const struct config *cfg, struct store *st, const struct outbox_mai
     struct template_var vars[OUTBOX_MAX_VARS];
     size_t nvars = outbox_vars(cfg, om, vars);
     char *subject = NULL, *body = NULL, *headers = NULL, *text = NULL, *msgid = NULL;
-    char *unsub = NULL;
+    char *unsub = NULL, *thread = NULL;
     int rc = -1;
 
     if (template_render(cfg->templates.dir, om->template_name, vars, nvars, &subject, &body, err,
@@ -64,6 +64,16 @@ outbox_queue(const struct config *cfg, struct store *st, const struct outbox_mai
         goto out;
     }
 
+    /* A thread of our own earlier mail: the last one is answered, the others referenced. */
+    thread = om->thread && !om->in_reply_to ? strdup(om->thread) : NULL;
+    char *last = thread ? strrchr(thread, ' ') : NULL;
+    const char *irt = om->in_reply_to ? om->in_reply_to->message_id : thread;
+    const char *refs = om->in_reply_to ? om->in_reply_to->references : NULL;
+    if (last) {
+        *last = '\0';
+        irt = last + 1;
+        refs = thread;
+    }
     struct compose_msg msg = {
         .from_name = cfg->community.name,
         .from_addr = cfg->community.address,
@@ -72,8 +82,10 @@ outbox_queue(const struct config *cfg, struct store *st, const struct outbox_mai
         .subject = subject,
         .body = body,
         .html = om->html,
-        .in_reply_to = om->in_reply_to ? om->in_reply_to->message_id : NULL,
-        .references = om->in_reply_to ? om->in_reply_to->references : NULL,
+        .reply_to = om->reply_to,
+        .n_reply_to = om->n_reply_to,
+        .in_reply_to = irt,
+        .references = refs,
         .auto_submitted = om->in_reply_to ? "auto-replied" : "auto-generated",
         .list_id = cfg->community.list_id,
         .list_unsubscribe = unsub,
@@ -85,6 +97,7 @@ outbox_queue(const struct config *cfg, struct store *st, const struct outbox_mai
     int64_t id = 0;
     if (store_outbox_add(st, om->to_addr, cfg->smtp.from, msgid, headers, text, now, &id) != 0 ||
         store_outbox_tag(st, id, om->kind ? om->kind : "reply", om->ref) != 0 ||
+        store_outbox_set_template(st, id, om->template_name) != 0 ||
         (om->erase_after && store_outbox_erase_after(st, id) != 0)) {
         snprintf(err, errlen, "queueing %s for %s: %s", om->template_name, om->to_addr,
                  store_errmsg(st));
@@ -99,5 +112,6 @@ out:
     free(text);
     free(msgid);
     free(unsub);
+    free(thread);
     return rc;
 }

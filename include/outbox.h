@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "compose.h"
 #include "config.h"
 #include "mail.h"
 #include "store.h"
@@ -27,6 +28,14 @@ struct outbox_mail {
     const char *ref;  /* conversation token, put in the outbox for threading; may be NULL */
     int erase_after;  /* blank the stored copy once sent (mail to a member who left) */
     const char *html; /* an HTML alternative of the rendered text (UTF-8), or NULL */
+    const struct compose_mailbox *reply_to; /* Reply-To mailboxes (n_reply_to), or none */
+    size_t n_reply_to;
+    /*
+     * Scheduled mail that continues a conversation (no in_reply_to): the
+     * Message-IDs of our earlier mail in it, oldest first, space-separated;
+     * the last becomes In-Reply-To, all of them References.  May be NULL.
+     */
+    const char *thread;
 };
 
 /*

@@ -206,6 +206,17 @@ int store_outbox_each(struct store *st, const char *status,
  * References entry, or the Message-ID a bounce returns): 1 when found.
  */
 int store_outbox_tag(struct store *st, int64_t id, const char *kind, const char *ref);
+/* The template a queued mail was made from ("introduction"), kept for what answers it. */
+int store_outbox_set_template(struct store *st, int64_t id, const char *name);
+/* That template of our mail message_id: 1 with name set ("" when unknown), 0 not ours, -1. */
+int store_outbox_template_of(struct store *st, const char *message_id, char *name, size_t len);
+/*
+ * The thread a new mail to recipient continues: the Message-IDs of the latest
+ * mail to them from each of templates (NULL-terminated), oldest template
+ * first, space-separated in *ids (malloc'd; NULL when there is none).
+ */
+int store_outbox_thread(struct store *st, const char *recipient, const char *const *templates,
+                        char **ids);
 int store_outbox_lookup(struct store *st, const char *message_id, char *recipient, size_t rlen,
                         char *ref, size_t ref_len);
 /* Mail of kind queued for recipient since the given time (the reply budget). */

@@ -23,6 +23,7 @@ Prints one PASS/FAIL line per check and ends with exactly one line
 "e2e-programme: N passed, N failed".  Exit status 1 when any failed.
 """
 
+import email.utils
 import os
 import re
 import shutil
@@ -386,6 +387,35 @@ class Programme:
                 if n > 1:
                     bad.append("%s: %d %s" % (u, n, kind))
         check(not bad, "; ".join(bad))
+
+    def check_introductions_reach_the_partner(self):
+        """Reply-To names both partners, and the introduction threads with the person's
+        welcome or the proposal they accepted (In-Reply-To and References)."""
+        bad, seen = [], 0
+        for u in self.s.readers:
+            mails = self.s.mail[u]
+            for i, r in enumerate(mails):
+                if r.kind != "introduction":
+                    continue
+                seen += 1
+                reply_to = [a.lower() for _, a in email.utils.getaddresses(
+                    [str(r.msg.get("Reply-To") or "")])]
+                own = mb.addr(u).lower()
+                if own not in reply_to or len(reply_to) != 2 or not any(
+                        a in self.s.by_addr for a in reply_to if a != own):
+                    bad.append("%s's introduction: Reply-To %s" % (u, reply_to))
+                earlier = {str(x.msg.get("Message-ID") or "").strip("<> ")
+                           for x in mails[:i] if x.kind in ("welcome", "mentor-welcome",
+                                                            "proposal")}
+                irt = str(r.msg.get("In-Reply-To") or "").strip("<> ")
+                refs = str(r.msg.get("References") or "")
+                if irt not in earlier or not all(("<%s>" % x) in refs for x in earlier
+                                                 if x and x == irt):
+                    bad.append("%s's introduction does not thread (In-Reply-To %r)" % (u, irt))
+                if "reaches you both" not in " ".join(r.body.split()):
+                    bad.append("%s's introduction does not say a reply reaches the other" % u)
+        check(seen >= 10, "only %d introductions" % seen)
+        check(not bad, "; ".join(bad[:8]))
 
     def check_addresses_stay_private(self):
         """A member's address is in mail to themselves, their introduced partners, managers."""
