@@ -140,6 +140,7 @@ static const struct keydef keys[] = {
     {"lifecycle", "silent_checkins", K_INT, OFF(lifecycle.silent_checkins), 1, 100, 0},
     {"lifecycle", "pause_notice", K_DURATION, OFF(lifecycle.pause_notice), 0, 60 * DAY, 0},
     {"lifecycle", "introduction", K_STR, OFF(lifecycle.introduction), 0, 0, 0},
+    {"lifecycle", "thanks", K_STR, OFF(lifecycle.thanks), 0, 0, 0},
 
     {"digest", "frequency", K_STR, OFF(digest.frequency), 0, 0, 0},
     {"digest", "day", K_STR, OFF(digest.day), 0, 0, 0},
@@ -1072,6 +1073,7 @@ finish_programme(struct load_ctx *ctx)
     if (default_string(ctx, &cfg->matching.mode, "pairs") != 0 ||
         default_string(ctx, &cfg->lifecycle.checkins, "3, 14, 30, 60") != 0 ||
         default_string(ctx, &cfg->lifecycle.introduction, "together") != 0 ||
+        default_string(ctx, &cfg->lifecycle.thanks, "news") != 0 ||
         default_string(ctx, &cfg->digest.frequency, "weekly") != 0 ||
         default_string(ctx, &cfg->digest.day, "monday") != 0 ||
         default_string(ctx, &cfg->digest.timezone, "UTC") != 0)
@@ -1081,6 +1083,7 @@ finish_programme(struct load_ctx *ctx)
         return -1;
     if (check_choice(ctx, "lifecycle", "introduction", cfg->lifecycle.introduction,
                      "together|separate") != 0 ||
+        check_choice(ctx, "lifecycle", "thanks", cfg->lifecycle.thanks, "news|always") != 0 ||
         check_choice(ctx, "digest", "frequency", cfg->digest.frequency,
                      "daily|weekly|monthly|never") != 0)
         return -1;
@@ -1339,6 +1342,7 @@ print_lifecycle(FILE *out, const struct config_lifecycle *l)
     fprintf(out, "silent_checkins = %d\n", l->silent_checkins);
     fprintf(out, "pause_notice = %d\n", l->pause_notice);
     print_str(out, "introduction", l->introduction);
+    print_str(out, "thanks", l->thanks);
 }
 
 static void

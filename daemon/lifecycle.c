@@ -1447,6 +1447,88 @@ out:
     return rc;
 }
 
+/* ---- mail meant for the partner ---- */
+
+/* Whether m answers one of our introductions (In-Reply-To, else the newest of References). */
+static int
+lc_answers_introduction(struct programme_ctx *c)
+{
+    const struct mail *m = c->m;
+    char tmpl[64] = "", *last = NULL;
+    int rc = 0;
+
+    if (m->in_reply_to)
+        rc = store_outbox_template_of(c->st, m->in_reply_to, tmpl, sizeof(tmpl));
+    else if (m->references && (last = strrchr(m->references, ' ')) != NULL)
+        rc = store_outbox_template_of(c->st, last + 1, tmpl, sizeof(tmpl));
+    else if (m->references)
+        rc = store_outbox_template_of(c->st, m->references, tmpl, sizeof(tmpl));
+    if (rc < 0)
+        return -1;
+    return rc == 1 && strstr(tmpl, "introduction") != NULL;
+}
+
+/* Whether text opens by greeting first ("Hi Bob," "Dear Bob"): a note to that person. */
+static int
+lc_greets(const char *text, const char *first)
+{
+    static const char *const hello[] = {"hi",    "hello", "hey",   "dear", "hallo",
+                                        "hola",  "bonjour", "salut", "olá", "ola",
+                                        "ciao",  "moin",  "servus", NULL};
+    size_t flen = strlen(first);
+
+    if (text == NULL || flen == 0)
+        return 0;
+    text += strspn(text, " \t\r\n");
+    for (size_t i = 0; hello[i]; i++) {
+        size_t n = strlen(hello[i]);
+        if (strncasecmp(text, hello[i], n) != 0 || (text[n] != ' ' && text[n] != '\t'))
+            continue;
+        const char *name = text + n + strspn(text + n, " \t");
+        unsigned char after = (unsigned char)name[flen];
+        return strncasecmp(name, first, flen) == 0 &&
+               (after == '\0' || after == ',' || after == '!' || after == ' ' || after == '\n' ||
+                after == '\r' || after == ':' || after == '.');
+    }
+    return 0;
+}
+
+/*
+ * Mail a partner meant for the other but sent to us (a reply to the
+ * introduction, or "Hi Bob, ..." in a pairing's thread) is no check-in answer:
+ * it is answered with where to send it, and neither kept nor passed on (a
+ * From: header proves nothing, so mentord relays no one's words).
+ * 1 when so (answered), 0 when not, -1 on error.
+ */
+static int
+lc_partner_mail(struct programme_ctx *c, const struct store_pair *p, int from_mentor)
+{
+    struct lc_member partner;
+    char first[64];
+    int intro = lc_answers_introduction(c);
+
+    if (intro < 0)
+        return -1;
+    int found = lc_member_get(c->st, from_mentor ? p->newcomer : p->mentor, c->now, &partner);
+    if (found <= 0)
+        return found < 0 ? -1 : 0;
+    lc_first_name(partner.m.name, first, sizeof(first));
+    struct lc_answer a;
+    lc_parse_answer(c->text, &a);
+    int meant = intro || (a.rating == 0 && lc_greets(c->text, first));
+    int rc = 0;
+    if (meant) {
+        struct template_var v[] = {{"partner_name", lc_name_or(&partner, partner.m.address)},
+                                   {"partner_address", partner.m.address},
+                                   {"intro", intro ? "yes" : NULL}};
+        snprintf(c->detail, c->detail_len, "meant for the partner in pair %lld; pointed there",
+                 (long long)p->id);
+        rc = programme_reply(c, "partner-pointer", v, 3, "reply", p->ref) != 0 ? -1 : 1;
+    }
+    lc_member_free(&partner);
+    return rc;
+}
+
 int
 programme_checkin_reply(struct programme_ctx *c, int64_t pair)
 {
@@ -1468,6 +1550,12 @@ programme_checkin_reply(struct programme_ctx *c, int64_t pair)
         return mfound < 0 ? -1 : 1; /* not one of the pair: not about this pairing */
     }
     int from_mentor = from.m.id == p.mentor;
+    int meant = lc_partner_mail(c, &p, from_mentor);
+    if (meant != 0) {
+        lc_member_free(&from);
+        store_pair_free(&p);
+        return meant < 0 ? -1 : 0;
+    }
     char *comment = lc_comment(c->text);
     lc_parse_answer(c->text, &a);
     int had = store_schedule_last_done(c->st, "checkin", from.m.id, p.id, "sent", &sent, day,
@@ -1505,7 +1593,12 @@ programme_checkin_reply(struct programme_ctx *c, int64_t pair)
                                {"ref", p.ref}};
     snprintf(c->detail, c->detail_len, "feedback on pair %lld: %s%s", (long long)p.id,
              a.rating ? rating : "no rating", a.met == 0 ? ", not met" : "");
-    rc = programme_reply(c, "feedback-thanks", v, 5, "reply", p.ref);
+    /* A thank-you that tells nothing new is one more mail to read: only on request. */
+    const char *thanks = c->cfg->lifecycle.thanks;
+    if (!worry && !(thanks && strcmp(thanks, "always") == 0))
+        rc = 0;
+    else
+        rc = programme_reply(c, "feedback-thanks", v, 5, "reply", p.ref);
 out:
     free(comment);
     lc_member_free(&from);

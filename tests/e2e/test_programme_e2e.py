@@ -133,18 +133,25 @@ class Programme:
         check(not bad, "unexpected mail sequence:\n      " + "\n      ".join(bad))
 
     def check_every_answer_thanked(self):
-        """Each answer to a check-in or closing gets exactly one thank-you, in its thread."""
+        """An answer to a check-in or closing is answered only when that tells the person
+        something ([lifecycle] thanks = news): a worrying one ("not met") hears that help
+        is on its way, exactly once and in its thread; a routine one gets no mail."""
         bad = []
+        first = int(story.CHECKINS.split(",")[0])
         for p in self.s.cast:
             answered = self.answers(p.user, ("checkin", "closing"))
+            worrying = [a for a in answered if p.worried and a.answering.kind == "checkin"
+                        and story.checkin_day(a.answering) == first]
             thanks = [r for r in self.s.mail[p.user] if r.kind == "feedback-thanks"]
-            late = [a for a in answered if a.now >= self.s.end - 1 * DAY]
-            if not (len(answered) - len(late) <= len(thanks) <= len(answered)):
-                bad.append("%s: %d answers, %d thank-yous" % (p.user, len(answered), len(thanks)))
-            refs = {a.answering.ref for a in answered}
+            late = [a for a in worrying if a.now >= self.s.end - 1 * DAY]
+            if not (len(worrying) - len(late) <= len(thanks) <= len(worrying)):
+                bad.append("%s: %d worrying answers of %d, %d answered" % (
+                    p.user, len(worrying), len(answered), len(thanks)))
+            refs = {a.answering.ref for a in worrying}
             stray = [r.ref for r in thanks if r.ref not in refs]
             if stray:
-                bad.append("%s: thanked for refs never answered %s" % (p.user, stray))
+                bad.append("%s: answered for refs never answered worryingly %s" % (p.user, stray))
+        check(any(p.worried for p in self.s.cast), "nobody in the story worries")
         check(not bad, "; ".join(bad))
 
     def check_checkin_counts(self):
