@@ -157,9 +157,113 @@ ctl_cmd_list(struct ctl_ctx *x, int argc, char **argv)
         fprintf(stderr, "mentorctl %s: %s\n", x->command, msg);
         return rc;
     }
+    if (strcmp(x->command, "outbox") == 0 && ctl_outbox_why(x->cfg, x->st, &t) != 0) {
+        ctl_table_free(&t);
+        fprintf(stderr, "mentorctl outbox: out of memory\n");
+        return CTL_FAIL;
+    }
     rc = ctl_print(x, &t);
     ctl_table_free(&t);
     return rc;
+}
+
+/* ---- why mail waits ---- */
+
+/*
+ * The zone mail to addr is timed by: a manager's is [digest] timezone, a
+ * member's the "Time zone:" of their profile, anyone else's UTC.  Copies its
+ * name to zone and returns the offset from UTC at t, in minutes.
+ */
+static int
+ctl_zone_of(const struct config *cfg, struct store *st, const char *addr, time_t t, char *zone,
+            size_t len)
+{
+    struct store_member m;
+    struct profile p;
+    int ok = 0, offset = 0;
+    char *text = NULL;
+
+    if (config_is_manager(cfg, addr)) {
+        if (asprintf(&text, "Time zone: %s\n", cfg->digest.timezone ? cfg->digest.timezone : "UTC") <
+            0)
+            text = NULL;
+    } else if (ctl_member(st, addr, &m) == 1) {
+        text = m.profile ? strdup(m.profile) : NULL;
+        store_member_free(&m);
+    }
+    snprintf(zone, len, "UTC");
+    if (text && profile_parse(text, &p) == 0) {
+        offset = profile_utc_offset(&p, (long long)t, &ok);
+        if (ok && p.timezone)
+            snprintf(zone, len, "%s", p.timezone);
+        profile_free(&p);
+    }
+    free(text);
+    return ok ? offset : 0;
+}
+
+/* "quiet hours: until 07:00 Europe/Berlin": when a mail timed for the morning goes out. */
+static void
+ctl_quiet_words(const struct config *cfg, struct store *st, const char *addr, time_t at, char *out,
+                size_t len)
+{
+    char zone[64];
+    int offset = ctl_zone_of(cfg, st, addr, at, zone, sizeof(zone));
+    time_t local = at + (time_t)offset * 60;
+    struct tm tm;
+
+    gmtime_r(&local, &tm);
+    snprintf(out, len, "quiet hours: until %02d:%02d %s", tm.tm_hour, tm.tm_min, zone);
+}
+
+int
+ctl_outbox_why(const struct config *cfg, struct store *st, struct ctl_table *t)
+{
+    size_t wc = t->ncols, rc = t->ncols;
+    char why[160];
+
+    for (size_t c = 0; c < t->ncols; c++) {
+        if (strcmp(t->head[c], "waiting") == 0)
+            wc = c;
+        else if (strcmp(t->head[c], "recipient") == 0)
+            rc = c;
+    }
+    if (wc == t->ncols || rc == t->ncols)
+        return 0;
+    for (size_t r = 0; r < t->nrows; r++) {
+        char **cell = &t->cells[r * t->ncols + wc];
+        const char *to = t->cells[r * t->ncols + rc];
+        if (*cell == NULL || strncmp(*cell, "quiet:", 6) != 0 || to == NULL)
+            continue;
+        ctl_quiet_words(cfg, st, to, (time_t)atoll(*cell + 6), why, sizeof(why));
+        char *w = strdup(why);
+        if (w == NULL)
+            return -1;
+        free(*cell);
+        *cell = w;
+    }
+    return 0;
+}
+
+int
+ctl_outbox_waiting(const struct config *cfg, struct store *st, time_t since, time_t now, FILE *out)
+{
+    struct ctl_table t;
+    char why[160];
+
+    if (ctl_table_query(st, &t, "mail waiting",
+                        "SELECT recipient, coalesce(template, kind), next_attempt FROM outbox"
+                        " WHERE status = 'queued' AND created >= ?1 AND next_attempt > ?2"
+                        " ORDER BY id",
+                        "ii", (int64_t)since, (int64_t)now) != 0)
+        return -1;
+    for (size_t r = 0; r < t.nrows; r++) {
+        char **row = &t.cells[r * t.ncols];
+        ctl_quiet_words(cfg, st, row[0], (time_t)atoll(row[2]), why, sizeof(why));
+        fprintf(out, "%s to %s waits for the %s (the recipient's night)\n", row[1], row[0], why);
+    }
+    ctl_table_free(&t);
+    return 0;
 }
 
 /* ---- show ---- */

@@ -97,7 +97,8 @@ mentorctl_match(const char *config_path, int argc, char **argv)
     } else if (store_begin(st) != 0) {
         fprintf(stderr, "mentorctl: match: %s\n", store_errmsg(st));
     } else {
-        int pairs = programme_match_round(&cfg, st, clock_now(), !now, stdout);
+        time_t t0 = clock_now();
+        int pairs = programme_match_round(&cfg, st, t0, !now, stdout);
         rc = pairs < 0 ? 1 : 0;
         if (rc != 0)
             fprintf(stderr, "mentorctl: match: %s\n", store_errmsg(st));
@@ -106,6 +107,9 @@ mentorctl_match(const char *config_path, int argc, char **argv)
             rc = 1;
         } else if (rc == 0 && now) {
             printf("%d new pairing(s) proposed or started; the daemon sends the mail\n", pairs);
+            /* At night the mail waits for the morning: say so, or it looks like nothing happened. */
+            if (ctl_outbox_waiting(&cfg, st, t0, t0, stdout) != 0)
+                fprintf(stderr, "mentorctl: match: %s\n", store_errmsg(st));
         }
         if (rc != 0 || !now)
             store_rollback(st);

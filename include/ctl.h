@@ -97,6 +97,11 @@ struct ctl_ctx {
 };
 
 int ctl_cmd_list(struct ctl_ctx *x, int argc, char **argv); /* members|pairs|waitlist|... */
+/* The outbox listing's "waiting" column in words ("quiet hours: until 07:00 Europe/Berlin"). */
+int ctl_outbox_why(const struct config *cfg, struct store *st, struct ctl_table *t);
+/* A line per mail queued since since that waits past now for the recipient's morning. */
+int ctl_outbox_waiting(const struct config *cfg, struct store *st, time_t since, time_t now,
+                       FILE *out);
 int ctl_cmd_show(struct ctl_ctx *x, int argc, char **argv);
 int ctl_cmd_match(struct ctl_ctx *x, int argc, char **argv); /* match A B */
 int ctl_cmd_block(struct ctl_ctx *x, int argc, char **argv); /* block A B */

@@ -113,6 +113,12 @@ has out "mo@x.test" "mentors has mo"
 expect 0 "pairs (empty)" -- pairs
 expect 0 "outbox" -- outbox
 expect 2 "outbox bad status" -- outbox lost
+# A mail timed for the recipient's morning says so, in their zone (ana: Europe/Berlin).
+sql "INSERT INTO outbox (recipient, message_id, headers, body, created, next_attempt, kind, template) VALUES ('ana@x.test', 'w1@x.test', 'Subject: x', 'x', 1, 4102466400, 'scheduled', 'checkin')" >/dev/null
+expect 0 "outbox says why mail waits" -- outbox queued
+has out "quiet hours: until 07:00 Europe/Berlin" "outbox: waiting for the morning in the recipient's zone"
+has out "checkin" "outbox names the template"
+sql "DELETE FROM outbox WHERE message_id = 'w1@x.test'" >/dev/null
 expect 0 "stats" -- stats
 has out "members newcomer active" "stats counts members"
 expect 0 "stats --json" -- stats --json
