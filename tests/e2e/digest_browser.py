@@ -69,6 +69,8 @@ _PROBE = """
     r.figures[tr.getAttribute('data-key')] = [tr.cells[0].innerText.trim(),
       tr.cells[1].innerText.trim(), tr.cells[2].innerText.trim(), slots];
   });
+  var figs = document.getElementById('figures');
+  r.figures_bottom = figs ? figs.getBoundingClientRect().bottom : 0;
   var c = document.getElementById('chart');
   r.chart = c ? box(c) : null;
   document.querySelectorAll('#top li').forEach(function (li) { r.top.push(li.innerText); });
@@ -106,12 +108,13 @@ def _run(args, profile, height=4000):
     return p.returncode, p.stdout.decode("utf-8", "replace")
 
 
-def png_pixels(path):
-    """(width, height, rows of (r, g, b) tuples) of an 8-bit RGB or RGBA PNG."""
+def png_pixels(path, max_rows=None):
+    """(width, height, rows of RGB bytes, 3 per pixel) of an 8-bit RGB or RGBA PNG; with
+    max_rows, only that many rows from the top are decoded."""
     data = open(path, "rb").read()
     if data[:8] != b"\x89PNG\r\n\x1a\n":
         raise ValueError("not a PNG")
-    pos, idat, width = 8, b"", 0
+    pos, idat, width, height, bpp = 8, [], 0, 0, 3
     while pos < len(data):
         n, kind = struct.unpack(">I4s", data[pos:pos + 8])
         body = data[pos + 8:pos + 8 + n]
@@ -121,35 +124,44 @@ def png_pixels(path):
                 raise ValueError("PNG colour type %d depth %d" % (color, depth))
             bpp = 3 if color == 2 else 4
         elif kind == b"IDAT":
-            idat += body
+            idat.append(body)
         pos += 12 + n
-    raw = zlib.decompress(idat)
+    raw = zlib.decompress(b"".join(idat))
     stride = width * bpp
     rows, prev = [], bytearray(stride)
-    for y in range(height):
+    for y in range(min(height, max_rows or height)):
         f = raw[y * (stride + 1)]
         line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
-        for x in range(stride):
-            a = line[x - bpp] if x >= bpp else 0
-            b = prev[x]
-            c = prev[x - bpp] if x >= bpp else 0
-            if f == 1:
-                line[x] = (line[x] + a) & 255
-            elif f == 2:
-                line[x] = (line[x] + b) & 255
-            elif f == 3:
-                line[x] = (line[x] + (a + b) // 2) & 255
-            elif f == 4:
+        if f == 2:
+            line = bytearray((x + u) & 255 for x, u in zip(line, prev))
+        elif f in (1, 3, 4):
+            for x in range(stride):
+                a = line[x - bpp] if x >= bpp else 0
+                if f == 1:
+                    line[x] = (line[x] + a) & 255
+                    continue
+                b = prev[x]
+                if f == 3:
+                    line[x] = (line[x] + ((a + b) >> 1)) & 255
+                    continue
+                c = prev[x - bpp] if x >= bpp else 0
                 p = a + b - c
                 pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
                 line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-        rows.append([tuple(line[i:i + 3]) for i in range(0, stride, bpp)])
+        rows.append(bytes(line) if bpp == 3 else bytes(
+            v for i, v in enumerate(line) if i % 4 != 3))
         prev = line
     return width, height, rows
 
 
-def _near(p, rgb):
-    return all(abs(a - b) <= 6 for a, b in zip(p, rgb))
+def _count(row, x0, x1, rgb):
+    """Pixels of colour rgb (within a small tolerance) in row[x0:x1]."""
+    n = 0
+    r0, g0, b0 = rgb
+    for i in range(3 * x0, 3 * x1, 3):
+        if abs(row[i] - r0) <= 6 and abs(row[i + 1] - g0) <= 6 and abs(row[i + 2] - b0) <= 6:
+            n += 1
+    return n
 
 
 def static_problems(doc):
@@ -281,26 +293,23 @@ def _dom_problems(r, d):
 def _pixel_problems(shot, r):
     """The chart's colours are on the screen, about as much of them as its bars take."""
     bad = []
-    try:
-        width, height, rows = png_pixels(shot)
-    except (ValueError, zlib.error, struct.error) as e:
-        return ["screenshot unreadable: %s" % e]
     if not r["chart"]:
         return bad
     x0, y0, w, h = (int(round(v)) for v in r["chart"])
-    counts = {"active": 0, "waiting": 0}
-    for y in range(max(0, y0), min(height, y0 + h)):
-        for p in rows[y][max(0, x0):min(width, x0 + w)]:
-            if _near(p, ACTIVE):
-                counts["active"] += 1
-            elif _near(p, WAITING):
-                counts["waiting"] += 1
-    for name, color in (("active", "#2e7d32"), ("waiting", "#e8710a")):
+    # Only down to the end of the figures: the lists below have no colour to count.
+    last = max([y0 + h] + [int(b[3] + b[5]) for b in r["bars"]] + [int(r.get("figures_bottom", 0))])
+    try:
+        width, height, rows = png_pixels(shot, last + 2)
+    except (ValueError, zlib.error, struct.error) as e:
+        return ["screenshot unreadable: %s" % e]
+    lo, hi = max(0, x0), min(width, x0 + w)
+    for name, color, rgb in (("active", "#2e7d32", ACTIVE), ("waiting", "#e8710a", WAITING)):
+        got = sum(_count(rows[y], lo, hi, rgb) for y in range(max(0, y0), min(len(rows), y0 + h)))
         area = sum(b[4] * b[5] for b in r["bars"] if b[1] == color)
-        if area and not 0.8 * area <= counts[name] <= 1.25 * area + 50:
+        if area and not 0.8 * area <= got <= 1.25 * area + 50:
             bad.append("screenshot: %d %s pixels in the chart, its bars take %d"
-                       % (counts[name], name, area))
-    spark = sum(1 for row in rows for p in row if _near(p, SPARK_RGB))
+                       % (got, name, area))
+    spark = sum(_count(row, 0, width, SPARK_RGB) for row in rows[y0 + h:])
     want = sum(s[2] * 6 for f in r["figures"].values() for s in f[3] if s[1])
     if want and spark < 0.8 * want:
         bad.append("screenshot: %d sparkline pixels, the bars take %d" % (spark, want))
