@@ -181,11 +181,10 @@ def programme(work):
           % (total, BEFORE, round(100 * total / BEFORE)))
     for kind, title in (("introduction", "An introduction"), ("checkin", "A check-in"),
                         ("digest", "The managers' digest (text part)")):
-        r = next((r for user in s.mail for r in s.mail[user] if r.kind == kind), None)
-        rule("%s, as %s received it" % (title, names.get(r.user if r else "", "?")
-                                         if r else "nobody"))
-        if r is not None:
-            show(r.msg)
+        got = next(((u, r) for u in s.mail for r in s.mail[u] if r.kind == kind), None)
+        rule("%s, as %s received it" % (title, names.get(got[0], got[0]) if got else "nobody"))
+        if got is not None:
+            show(got[1].msg)
     for now, rc, why in s.errors:
         print("mentord failed at %s (status %s): %s" % (now, rc, why))
     return 1 if s.errors else 0

@@ -255,10 +255,11 @@ class Programme:
                 bad.append("%s: %s" % (m.user, got))
                 continue
             accepts = self.answers(m.user, ("proposal",))
+            # The introduction is the answer to ACCEPT (no separate thank-you mail).
             acc = [r for r in self.s.mail[m.user] if r.kind == "proposal-accepted"]
             intro = [r for r in self.s.mail[m.user] if r.kind == "introduction"]
-            if not (len(acc) == len(accepts) and len(intro) == len(acc)):
-                bad.append("%s: %d ACCEPTs, %d acknowledged, %d introductions"
+            if acc or len(intro) != len(accepts):
+                bad.append("%s: %d ACCEPTs, %d thank-yous, %d introductions"
                            % (m.first, len(accepts), len(acc), len(intro)))
             if m.role == "mentor" and not dates(self.s, m.user, "milestone") and intro:
                 bad.append("%s: no milestone for the first mentee" % m.first)
