@@ -701,24 +701,128 @@ lc_checkin_unanswered(struct lc_run *r, struct lc_pair_ctx *x)
                               r->now, NULL);
 }
 
+/* Check-ins due to the same mentor within this long of one another go out as one mail. */
+#define CHECKIN_BATCH_WINDOW DAY
+
+/* Whether day is the first of [lifecycle] checkins ("Have you met yet?"). */
+static int
+lc_first_checkin(const struct config *cfg, const char *day)
+{
+    return strtol(day, NULL, 10) == strtol(cfg->lifecycle.checkins, NULL, 10) ||
+           strchr(cfg->lifecycle.checkins, ',') == NULL;
+}
+
+/* One mentee's line in a mentor's check-in covering several. */
+static void
+lc_checkin_line(FILE *f, const struct config *cfg, const struct lc_pair_ctx *x, const char *day)
+{
+    const char *who = lc_name_or(&x->partner, x->partner.m.address);
+
+    fprintf(f, "  - %s: It has been %s days since we introduced you to %s. %s\n", who, day, who,
+            lc_first_checkin(cfg, day) ? "Have you met yet?" : "How is it going?");
+}
+
+/*
+ * The mentor's other check-ins due within CHECKIN_BATCH_WINDOW join this one:
+ * each is accounted for (unanswered counts, silence) and marked sent, and its
+ * line goes to f.  *names gets "Ann, Bob" for the subject.  Returns how many
+ * joined, or -1.
+ */
+static int
+lc_checkin_others(struct lc_run *r, const struct lc_pair_ctx *x, FILE *f, char *names, size_t len)
+{
+    struct store_schedule_event *ev = NULL;
+    size_t n = 0;
+    int joined = 0, rc = 0;
+
+    if (store_schedule_pending(r->st, "checkin", x->to.m.id, r->now + CHECKIN_BATCH_WINDOW,
+                               r->ev->id, &ev, &n) != 0)
+        return -1;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        struct lc_run one = *r;
+        struct lc_pair_ctx y;
+        one.ev = &ev[i];
+        one.outcome = "sent with another check-in";
+        int found = lc_pair_ctx(&one, 0, &y);
+        if (found < 0) {
+            rc = -1;
+        } else if (found == 0) {
+            rc = store_schedule_done(r->st, ev[i].id, r->now, one.outcome);
+        } else {
+            rc = lc_checkin_unanswered(&one, &y);
+            if (rc == 0) {
+                lc_checkin_line(f, r->cfg, &y, ev[i].arg);
+                size_t used = strlen(names);
+                snprintf(names + used, len - used, ", %s", lc_name_or(&y.partner, "your mentee"));
+                rc = store_schedule_done(r->st, ev[i].id, r->now, "sent");
+                joined++;
+            }
+            lc_pair_ctx_free(&y);
+        }
+    }
+    free(ev);
+    return rc < 0 ? -1 : joined;
+}
+
+/* A mentor with several mentees due a check-in gets one mail about all of them. */
+static int
+lc_checkin_batch(struct lc_run *r, const struct lc_pair_ctx *x, int *sent)
+{
+    char *lines = NULL, names[512], count[16];
+    size_t len = 0;
+    FILE *f = open_memstream(&lines, &len);
+
+    *sent = 0;
+    if (f == NULL)
+        return -1;
+    snprintf(names, sizeof(names), "%s", lc_name_or(&x->partner, "your mentee"));
+    lc_checkin_line(f, r->cfg, x, r->ev->arg);
+    int joined = lc_checkin_others(r, x, f, names, sizeof(names));
+    if (fclose(f) != 0 || joined < 0) {
+        free(lines);
+        return -1;
+    }
+    int rc = 0;
+    if (joined > 0) {
+        lc_chomp(lines);
+        /* "Ann, Bob, Cy" reads "Ann, Bob and Cy" */
+        char *last = strrchr(names, ',');
+        char subject_names[520];
+        if (last)
+            snprintf(subject_names, sizeof(subject_names), "%.*s and %s", (int)(last - names),
+                     names, last + 2);
+        else
+            snprintf(subject_names, sizeof(subject_names), "%s", names);
+        snprintf(count, sizeof(count), "%d", joined + 1);
+        struct template_var v[] = {{"names", subject_names},
+                                   {"mentees", lines},
+                                   {"count", count},
+                                   {"example", lc_name_or(&x->partner, "Ann")},
+                                   {"ref", x->p.ref}};
+        rc = lc_send(r->cfg, r->st, &x->to, "checkin-batch", v, 5, "scheduled", x->p.ref, r->now);
+        *sent = 1;
+    }
+    free(lines);
+    return rc;
+}
+
 static int
 lc_checkin(struct lc_run *r)
 {
     struct lc_pair_ctx x;
-    int rc = lc_pair_ctx(r, 0, &x);
+    int rc = lc_pair_ctx(r, 0, &x), batched = 0;
 
     if (rc <= 0)
         return rc;
     rc = lc_reachable(r, &x.to, 1, 1);
     if (rc == 0)
         rc = lc_checkin_unanswered(r, &x);
-    if (rc == 0) {
-        long day = strtol(r->ev->arg, NULL, 10);
-        const char *first = strchr(r->cfg->lifecycle.checkins, ',');
-        int is_first = day == strtol(r->cfg->lifecycle.checkins, NULL, 10) || first == NULL;
+    if (rc == 0 && x.to_is_mentor)
+        rc = lc_checkin_batch(r, &x, &batched);
+    if (rc == 0 && !batched) {
         struct template_var v[] = {
             {"day", r->ev->arg},
-            {"first", is_first ? "yes" : NULL},
+            {"first", lc_first_checkin(r->cfg, r->ev->arg) ? "yes" : NULL},
             {"is_mentor", x.to_is_mentor ? "yes" : NULL},
             {"partner_name",
              lc_name_or(&x.partner, x.to_is_mentor ? "your mentee" : "your mentor")},
@@ -726,8 +830,9 @@ lc_checkin(struct lc_run *r)
         };
         rc = lc_send(r->cfg, r->st, &x.to, "checkin", v, sizeof(v) / sizeof(v[0]), "scheduled",
                      x.p.ref, r->now);
-        r->outcome = "sent";
     }
+    if (rc == 0)
+        r->outcome = "sent";
     lc_pair_ctx_free(&x);
     return rc;
 }
@@ -1529,15 +1634,119 @@ lc_partner_mail(struct programme_ctx *c, const struct store_pair *p, int from_me
     return rc;
 }
 
+/* What one answer said about one pair. */
+struct lc_said {
+    struct lc_answer a;
+    int worry;
+};
+
+/*
+ * Record text as from's answer about pair p: feedback, the unanswered count
+ * reset, the event, help when it worries (managers, a reminder, later a new
+ * mentor), milestones.  0 or -1.
+ */
+static int
+lc_record_answer(struct programme_ctx *c, const struct store_pair *p, const struct lc_member *from,
+                 int from_mentor, const char *text, struct lc_said *said)
+{
+    char day[64] = "", rating[8];
+    time_t sent = 0;
+    char *comment = lc_comment(text);
+    int rc = -1;
+
+    lc_parse_answer(text, &said->a);
+    const struct lc_answer *a = &said->a;
+    int had = store_schedule_last_done(c->st, "checkin", from->m.id, p->id, "sent", &sent, day,
+                                       sizeof(day));
+    struct store_feedback fb = {
+        .pair = p->id,
+        .member = from->m.id,
+        .role = from_mentor ? "mentor" : "newcomer",
+        .at = c->now,
+        .rating = a->rating,
+        .met = a->met,
+        .comment = comment,
+        .checkin = strcmp(p->state, "active") != 0 ? "end"
+                   : had == 1                      ? day
+                                                   : NULL,
+    };
+    snprintf(rating, sizeof(rating), "%d", a->rating);
+    said->worry = a->met == 0 || (a->rating > 0 && a->rating <= 2);
+    if (had < 0 || store_feedback_add(c->st, &fb, NULL) != 0 ||
+        store_member_unanswered_reset(c->st, from->m.id) < 0 ||
+        programme_event(c, "feedback",
+                        a->rating     ? rating
+                        : a->met == 0 ? "not met"
+                                      : NULL) != 0)
+        goto out;
+    if (said->worry && lc_worry(c, p, from, from_mentor, a, comment) != 0)
+        goto out;
+    if (!from_mentor && a->rating > 0 && lc_milestones(c->st, p->mentor, c->now) != 0)
+        goto out;
+    rc = 0;
+out:
+    free(comment);
+    return rc;
+}
+
+/*
+ * The line of text about the mentee called first ("Ann: 4 - fine", "ann - 3"),
+ * after the name; NULL when no line starts with that name.
+ */
+static const char *
+lc_line_about(const char *text, const char *first, size_t *len)
+{
+    size_t flen = strlen(first);
+
+    for (const char *l = text; flen && l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        const char *s = l + strspn(l, " \t-*");
+        if (strncasecmp(s, first, flen) != 0 || strchr(":,- \t", s[flen]) == NULL || !s[flen])
+            continue;
+        s += flen;
+        s += strspn(s, ":,- \t");
+        *len = strcspn(s, "\r\n");
+        return s;
+    }
+    return NULL;
+}
+
+/*
+ * The pairs a mentor's answer is about: p, and the mentor's other active
+ * pairs whose last check-in (sent with p's, one mail) they have not answered.
+ */
+static int
+lc_answer_pairs(struct programme_ctx *c, const struct store_pair *p, const struct lc_member *from,
+                struct store_pair **v, size_t *n)
+{
+    if (store_pair_list(c->st, from->m.id, "active", v, n) != 0)
+        return -1;
+    size_t keep = 0;
+    for (size_t i = 0; i < *n; i++) {
+        time_t asked = 0, answered = 0;
+        int had = store_schedule_last_done(c->st, "checkin", from->m.id, (*v)[i].id, "sent",
+                                           &asked, NULL, 0);
+        int gave = had == 1 ? store_feedback_last(c->st, (*v)[i].id, from->m.id, &answered) : 0;
+        if (had < 0 || gave < 0)
+            return -1;
+        int outstanding = (*v)[i].mentor == from->m.id && had == 1 &&
+                          !(gave == 1 && answered >= asked);
+        if ((*v)[i].id == p->id || outstanding) {
+            struct store_pair t = (*v)[keep];
+            (*v)[keep++] = (*v)[i];
+            (*v)[i] = t;
+        }
+    }
+    return (int)keep; /* the first keep of *n; the caller frees all *n */
+}
+
 int
 programme_checkin_reply(struct programme_ctx *c, int64_t pair)
 {
-    struct store_pair p;
+    struct store_pair p, *v = NULL;
     struct lc_member from;
-    struct lc_answer a;
-    char day[64] = "";
-    time_t sent = 0;
-    int rc = -1;
+    struct lc_said said = {0}, first = {0};
+    size_t n = 0, all = 0;
+    int rc = -1, worry = 0;
 
     int found = store_pair_get(c->st, pair, &p);
     if (found <= 0)
@@ -1556,51 +1765,75 @@ programme_checkin_reply(struct programme_ctx *c, int64_t pair)
         store_pair_free(&p);
         return meant < 0 ? -1 : 0;
     }
-    char *comment = lc_comment(c->text);
-    lc_parse_answer(c->text, &a);
-    int had = store_schedule_last_done(c->st, "checkin", from.m.id, p.id, "sent", &sent, day,
-                                       sizeof(day));
-    struct store_feedback fb = {
-        .pair = p.id,
-        .member = from.m.id,
-        .role = from_mentor ? "mentor" : "newcomer",
-        .at = c->now,
-        .rating = a.rating,
-        .met = a.met,
-        .comment = comment,
-        .checkin = strcmp(p.state, "active") != 0 ? "end"
-                   : had == 1                     ? day
-                                                  : NULL,
-    };
+    /*
+     * A mentor answers for every mentee their check-in asked about: a line
+     * starting with a mentee's name is about that mentee; an answer that
+     * names none of them is about all of them.
+     */
+    int several = from_mentor && strcmp(p.state, "active") == 0
+                      ? lc_answer_pairs(c, &p, &from, &v, &all)
+                      : 0;
+    if (several < 0)
+        goto out;
+    n = several > 1 ? (size_t)several : 0;
+    int named = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct lc_member mentee;
+        size_t len = 0;
+        if (lc_member_get(c->st, v[i].newcomer, c->now, &mentee) == 1) {
+            named += lc_line_about(c->text ? c->text : "", mentee.first, &len) != NULL;
+            lc_member_free(&mentee);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct lc_member mentee;
+        const char *line = NULL;
+        size_t len = 0;
+        int got = lc_member_get(c->st, v[i].newcomer, c->now, &mentee);
+        if (got < 0)
+            goto out;
+        if (got == 1)
+            line = lc_line_about(c->text ? c->text : "", mentee.first, &len);
+        if (got == 1)
+            lc_member_free(&mentee);
+        if (named && line == NULL)
+            continue; /* the answer names others, not this one */
+        char *part = line ? strndup(line, len) : NULL;
+        if (line && part == NULL)
+            goto out;
+        rc = lc_record_answer(c, &v[i], &from, 1, part ? part : c->text, &said);
+        free(part);
+        if (rc != 0)
+            goto out;
+        rc = -1;
+        worry |= said.worry;
+        if (v[i].id == p.id || first.a.rating == 0)
+            first = said;
+    }
+    if (n == 0) {
+        if (lc_record_answer(c, &p, &from, from_mentor, c->text, &first) != 0)
+            goto out;
+        worry = first.worry;
+    }
     char rating[8];
-    snprintf(rating, sizeof(rating), "%d", a.rating);
-    int worry = a.met == 0 || (a.rating > 0 && a.rating <= 2);
-    if (had < 0 || store_feedback_add(c->st, &fb, NULL) != 0 ||
-        store_member_unanswered_reset(c->st, from.m.id) < 0 ||
-        programme_event(c, "feedback",
-                        a.rating     ? rating
-                        : a.met == 0 ? "not met"
-                                     : NULL) != 0)
-        goto out;
-    if (worry && lc_worry(c, &p, &from, from_mentor, &a, comment) != 0)
-        goto out;
-    if (!from_mentor && a.rating > 0 && lc_milestones(c->st, p.mentor, c->now) != 0)
-        goto out;
-    struct template_var v[] = {{"rating", a.rating ? rating : NULL},
-                               {"not_met", a.met == 0 ? "yes" : NULL},
-                               {"worry", worry ? "yes" : NULL},
-                               {"is_mentor", from_mentor ? "yes" : NULL},
-                               {"ref", p.ref}};
-    snprintf(c->detail, c->detail_len, "feedback on pair %lld: %s%s", (long long)p.id,
-             a.rating ? rating : "no rating", a.met == 0 ? ", not met" : "");
+    snprintf(rating, sizeof(rating), "%d", first.a.rating);
+    struct template_var tv[] = {{"rating", first.a.rating ? rating : NULL},
+                                {"not_met", first.a.met == 0 ? "yes" : NULL},
+                                {"worry", worry ? "yes" : NULL},
+                                {"is_mentor", from_mentor ? "yes" : NULL},
+                                {"ref", p.ref}};
+    snprintf(c->detail, c->detail_len, "feedback on pair %lld%s: %s%s", (long long)p.id,
+             n > 1 ? " and the mentor's other mentees" : "",
+             first.a.rating ? rating : "no rating", first.a.met == 0 ? ", not met" : "");
     /* A thank-you that tells nothing new is one more mail to read: only on request. */
     const char *thanks = c->cfg->lifecycle.thanks;
     if (!worry && !(thanks && strcmp(thanks, "always") == 0))
         rc = 0;
     else
-        rc = programme_reply(c, "feedback-thanks", v, 5, "reply", p.ref);
+        rc = programme_reply(c, "feedback-thanks", tv, 5, "reply", p.ref);
 out:
-    free(comment);
+    if (v)
+        store_pairs_free(v, all);
     lc_member_free(&from);
     store_pair_free(&p);
     return rc;

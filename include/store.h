@@ -406,6 +406,9 @@ int store_schedule_add(struct store *st, time_t due, const char *kind, int64_t m
                        const char *arg, time_t now, int64_t *id_out);
 /* The oldest event not done with due <= now: 1 and *out filled, 0 when none. */
 int store_schedule_next(struct store *st, time_t now, struct store_schedule_event *out);
+/* Events of kind for member not done, due at or before before, other than except (malloc'd). */
+int store_schedule_pending(struct store *st, const char *kind, int64_t member, time_t before,
+                           int64_t except, struct store_schedule_event **out, size_t *n);
 int store_schedule_done(struct store *st, int64_t id, time_t now, const char *outcome);
 /* Put a pending event off to a new due time (quiet hours, an absence). */
 int store_schedule_move(struct store *st, int64_t id, time_t due);

@@ -527,6 +527,47 @@ test_feedback_styles(void **state)
     assert_int_equal(mails(f, "boss@example.test", "needs attention"), 0);
 }
 
+/* A mentor with two mentees gets one check-in about both, and answers per mentee. */
+static void
+test_checkins_batched_per_mentor(void **state)
+{
+    struct fixture *f = *state;
+    int64_t m = member(f, MENTOR, "Maria", "mentor", "Capacity: 2\n");
+    int64_t n1 = member(f, MENTEE, "Ben", "newcomer", NULL);
+    int64_t n2 = member(f, "cy@example.test", "Cy", "newcomer", NULL);
+    int64_t p1 = pair_at(f, n1, m, NULL, T0);
+    int64_t p2 = pair_at(f, n2, m, NULL, T0 + 2 * HOUR);
+
+    live(f, T0, T0 + 3 * DAY + 3 * HOUR);
+    assert_int_equal(mails(f, MENTOR, "How is it going with Ben and Cy?"), 1);
+    assert_int_equal(mails(f, MENTOR, "How is it going with%"), 1);
+    assert_int_equal(mails(f, MENTEE, "How is it going with Maria?"), 1);
+    char *b = body_of(f, MENTOR, "How is it going with Ben and Cy?");
+    assert_non_null(strstr(b, "Ben: It has been 3 days"));
+    assert_non_null(strstr(b, "Cy: It has been 3 days"));
+    free(b);
+    /* One line each, by name. */
+    answer(f, p1, MENTOR, "Ben: 4 - we met twice\r\nCy - 2, hard to find a time\r\n",
+           T0 + 3 * DAY + 4 * HOUR);
+    assert_int_equal(sql_int(f, "SELECT rating FROM feedback WHERE pair = (SELECT id FROM pairs"
+                                " WHERE newcomer = (SELECT id FROM members WHERE address = ?1))",
+                             MENTEE, NULL),
+                     4);
+    assert_int_equal(sql_int(f, "SELECT rating FROM feedback WHERE pair = (SELECT id FROM pairs"
+                                " WHERE newcomer = (SELECT id FROM members WHERE address = ?1))",
+                             "cy@example.test", NULL),
+                     2);
+    assert_int_equal(sql_int(f, "SELECT unanswered FROM members WHERE address = ?1", MENTOR, NULL),
+                     0);
+    /* The low rating about Cy is news: one answer saying help is on its way. */
+    assert_int_equal(mails(f, MENTOR, "has been told and will help"), 1);
+    /* Next time an answer naming nobody is about both. */
+    live(f, T0 + 3 * DAY + 5 * HOUR, T0 + 14 * DAY + 3 * HOUR);
+    answer(f, p2, MENTOR, "5 - all good\r\n", T0 + 14 * DAY + 4 * HOUR);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM feedback WHERE rating = 5", NULL, NULL), 2);
+    (void)p2;
+}
+
 /* "Hi Maria, ..." to the mentoring address is meant for Maria: a pointer, not feedback. */
 static void
 test_partner_mail_and_thanks_only_with_news(void **state)
@@ -676,6 +717,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_not_met_and_low_rating_start_help, setup, teardown),
         cmocka_unit_test_setup_teardown(test_partner_mail_and_thanks_only_with_news, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_checkins_batched_per_mentor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pair_end_closing_invite_conversion, setup, teardown),
         cmocka_unit_test_setup_teardown(test_leaving_ends_pairs_kindly, setup, teardown),
     };
