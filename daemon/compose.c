@@ -564,8 +564,37 @@ is_7bit_text(const char *s)
 }
 
 /*
- * Wrap the CRLF text's lines longer than 78 at spaces.  Returns NULL when a
- * word is too long to wrap (the body then goes quoted-printable) or on OOM.
+ * Whether a line may break at the space s[sp]: not inside a date ("Mon 14
+ * Dec 2026 08:00": no line starts with a number, nor follows a day of the
+ * month or a short day or month name), not before an address in angle
+ * brackets (it stays with its name), and not between two capitalised words
+ * (a name: "Ana Lopez").
+ */
+static int
+break_ok(const char *s, size_t sp)
+{
+    size_t w = sp;
+    while (w > 0 && s[w - 1] != ' ')
+        w--;
+    const char *prev = s + w, *next = s + sp + 1;
+    size_t plen = sp - w;
+    int upper_prev = *prev >= 'A' && *prev <= 'Z', upper_next = *next >= 'A' && *next <= 'Z';
+
+    if ((*next >= '0' && *next <= '9') || *next == '<')
+        return 0;
+    if (plen >= 1 && plen <= 2 && *prev >= '0' && *prev <= '9')
+        return 0;
+    if (plen == 3 && upper_prev && prev[1] >= 'a' && prev[1] <= 'z' && prev[2] >= 'a' &&
+        prev[2] <= 'z')
+        return 0;
+    return !(upper_prev && upper_next && plen > 1 && prev[plen - 1] != '.' &&
+             prev[plen - 1] != ',' && prev[plen - 1] != ':');
+}
+
+/*
+ * Wrap the CRLF text's lines longer than 78 at spaces, where break_ok allows
+ * (else at any space).  Returns NULL when a word is too long to wrap (the
+ * body then goes quoted-printable) or on OOM.
  */
 static char *
 wrap_7bit(const char *s, int *too_long)
@@ -576,8 +605,11 @@ wrap_7bit(const char *s, int *too_long)
         size_t n = (size_t)(strstr(s, "\r\n") - s);
         while (n > LINE_MAX_LEN) {
             size_t sp = LINE_MAX_LEN;
-            while (sp > 0 && s[sp] != ' ')
+            while (sp > 0 && (s[sp] != ' ' || !break_ok(s, sp)))
                 sp--;
+            if (sp == 0) /* nowhere good: any space */
+                for (sp = LINE_MAX_LEN; sp > 0 && s[sp] != ' ';)
+                    sp--;
             if (sp == 0) {
                 *too_long = 1;
                 free(b.data);
