@@ -612,6 +612,10 @@ lc_introduction(struct lc_run *r)
         char weeks[16], end[64];
         snprintf(weeks, sizeof(weeks), "%ld", (long)((x.p.ends - x.p.started) / WEEK));
         lc_date(x.p.ends, x.to.offset, end, sizeof(end));
+        int active = 0, ever = 0;
+        if (x.to_is_mentor &&
+            store_schedule_mentor_counts(r->st, mentor->m.id, &active, &ever, NULL) != 0)
+            rc = -1;
         /* An introduction is the one mail that carries both addresses, to both people. */
         struct template_var v[] = {
             {"is_mentor", x.to_is_mentor ? "yes" : NULL},
@@ -628,8 +632,10 @@ lc_introduction(struct lc_run *r)
             {"ends", end},
             {"checkins", r->cfg->lifecycle.checkins},
             {"ref", x.p.ref},
+            {"first_mentee", x.to_is_mentor && ever == 1 ? "yes" : NULL},
         };
         int separate = strcmp(r->ev->arg, "separate") == 0;
+
         /*
          * Reply-To both partners: a reply (or reply-all) reaches the other
          * person, not mentord.  In the thread of the person's welcome and of
@@ -639,7 +645,7 @@ lc_introduction(struct lc_run *r)
                                          {mentor->m.name, mentor->m.address}};
         static const char *const earlier[] = {"join", "mentor", "proposal", NULL};
         char *thread = NULL;
-        if (store_outbox_thread(r->st, x.to.m.address, earlier, &thread) != 0) {
+        if (rc != 0 || store_outbox_thread(r->st, x.to.m.address, earlier, &thread) != 0) {
             rc = -1;
         } else {
             struct outbox_mail om = {
@@ -1157,7 +1163,11 @@ lc_milestone(struct lc_run *r)
         return rc;
     }
     rc = lc_reachable(r, &mb, 1, 0);
-    if (rc == RUN_SKIP) {
+    if (rc == 0 && strcmp(r->ev->arg, "first-mentee") == 0) {
+        /* The thanks for a first mentee is in the introduction: no mail of its own. */
+        rc = store_event_add(r->st, r->now, "milestone", mb.m.address, NULL, r->ev->arg);
+        r->outcome = "in the introduction";
+    } else if (rc == RUN_SKIP) {
         /* Not written to (paused, ...), but the managers' digest still mentions it. */
         rc = store_event_add(r->st, r->now, "milestone", mb.m.address, NULL, r->ev->arg);
     } else if (rc == 0) {

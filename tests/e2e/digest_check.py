@@ -404,11 +404,19 @@ def retention(s, days, start, end):
     return -1 if not kept else (100 * sum(kept) + len(kept) // 2) // len(kept)
 
 
+def covered(rcv):
+    """How many check-ins a check-in mail carries: one per mentee line, else one."""
+    if rcv.kind != "checkin":
+        return 1
+    return max(1, len(re.findall(r"^\s*- .*: It has been \d+ days", rcv.body, re.M)))
+
+
 def unanswered(s, mentor, at):
-    """Check-ins and proposals mentor received since they last wrote, before at."""
+    """Check-ins (one per mentee covered) and proposals mentor received since they last
+    wrote, before at."""
     last = max([x.now for x in s.sent if x.user == mentor.user and x.now < at], default=0)
-    return sum(1 for r in s.mail[mentor.user] if r.kind in ("checkin", "proposal", "proposal-again")
-               and last < r.at < at)
+    return sum(covered(r) for r in s.mail[mentor.user]
+               if r.kind in ("checkin", "proposal", "proposal-again") and last < r.at < at)
 
 
 def expected(s, start, end):
@@ -444,16 +452,21 @@ def expected(s, start, end):
     fig["Pairs ended"] = len(received("closing", newcomers) + received("rematch", newcomers)
                              + received("partner-left"))
     fig["Active pairs"] = sum(1 for p in newcomers if newcomer_states(s, p, end)[0] == "paired")
+    # A mentor's check-in may cover several mentees (one line each): each is a check-in,
+    # and an answer naming nobody answers all of them.
     checkins = received("checkin")
-    fig["Check-ins sent"] = len(checkins)
+    fig["Check-ins sent"] = sum(covered(r) for _, r in checkins)
     answered = wrote(("checkin",))
-    sent_n = len(checkins)
+    sent_n = fig["Check-ins sent"]
+    n_answered = sum(covered(x.answering) for x in answered)
     fig["Check-in response rate %"] = (-1 if sent_n == 0 else
-                                       min(100, (100 * len(answered) + sent_n // 2) // sent_n))
+                                       min(100, (100 * n_answered + sent_n // 2) // sent_n))
     # What each wrote is the story's own script: answer_for() is deterministic.
-    written = [story.answer_for(s.by_user[x.user], x.answering, x.now)
-               for x in wrote(("checkin", "closing"))]
-    ratings = [r for r in map(_rating, written) if r is not None]
+    ratings = []
+    for x in wrote(("checkin", "closing")):
+        r = _rating(story.answer_for(s.by_user[x.user], x.answering, x.now))
+        if r is not None:
+            ratings += [r] * covered(x.answering)
     fig["Average rating (1-5)"] = (-1 if not ratings else
                                    int(math.floor(sum(ratings) / len(ratings) * 10 + 0.5)))
     fig["Low ratings (1-2)"] = sum(1 for r in ratings if r <= 2)

@@ -261,8 +261,13 @@ class Programme:
             if acc or len(intro) != len(accepts):
                 bad.append("%s: %d ACCEPTs, %d thank-yous, %d introductions"
                            % (m.first, len(accepts), len(acc), len(intro)))
-            if m.role == "mentor" and not dates(self.s, m.user, "milestone") and intro:
-                bad.append("%s: no milestone for the first mentee" % m.first)
+            # The first mentee's thanks is in the first introduction, not a mail of its own.
+            if m.role == "mentor" and intro and "your first mentee" not in " ".join(
+                    intro[0].body.split()):
+                bad.append("%s: no thanks for the first mentee in the introduction" % m.first)
+            if any("first mentee" in " ".join(r.body.split()) for r in self.s.mail[m.user]
+                   if r.kind == "milestone"):
+                bad.append("%s: a milestone mail for the first mentee" % m.first)
         check(not bad, "unexpected mentor mail:\n      " + "\n      ".join(bad))
 
     def check_reminders_budget(self):
