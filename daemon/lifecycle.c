@@ -593,6 +593,29 @@ lc_circle_introduction(struct lc_run *r)
     return rc;
 }
 
+/* Whether p is its mentor's first pair ever to start (the earliest, then the lowest id). */
+static int
+lc_first_pair(struct store *st, const struct store_pair *p)
+{
+    struct store_pair *v = NULL;
+    size_t n = 0;
+    int64_t first = 0;
+    time_t when = 0;
+
+    if (store_pair_list(st, p->mentor, NULL, &v, &n) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].mentor != p->mentor || v[i].started == 0)
+            continue;
+        if (first == 0 || v[i].started < when || (v[i].started == when && v[i].id < first)) {
+            first = v[i].id;
+            when = v[i].started;
+        }
+    }
+    store_pairs_free(v, n);
+    return first == p->id;
+}
+
 static int
 lc_introduction(struct lc_run *r)
 {
@@ -612,9 +635,8 @@ lc_introduction(struct lc_run *r)
         char weeks[16], end[64];
         snprintf(weeks, sizeof(weeks), "%ld", (long)((x.p.ends - x.p.started) / WEEK));
         lc_date(x.p.ends, x.to.offset, end, sizeof(end));
-        int active = 0, ever = 0;
-        if (x.to_is_mentor &&
-            store_schedule_mentor_counts(r->st, mentor->m.id, &active, &ever, NULL) != 0)
+        int first_mentee = x.to_is_mentor ? lc_first_pair(r->st, &x.p) : 0;
+        if (first_mentee < 0)
             rc = -1;
         /* An introduction is the one mail that carries both addresses, to both people. */
         struct template_var v[] = {
@@ -632,7 +654,7 @@ lc_introduction(struct lc_run *r)
             {"ends", end},
             {"checkins", r->cfg->lifecycle.checkins},
             {"ref", x.p.ref},
-            {"first_mentee", x.to_is_mentor && ever == 1 ? "yes" : NULL},
+            {"first_mentee", first_mentee == 1 ? "yes" : NULL},
         };
         int separate = strcmp(r->ev->arg, "separate") == 0;
 

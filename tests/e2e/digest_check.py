@@ -481,7 +481,13 @@ def expected(s, start, end):
     fig["erased leave requests"] = sum(1 for p, _ in received("confirm-leave")
                                        if s.kinds(p.user)[-1:] == ["farewell"])
     fig["Mentees who became mentors"] = len(converted)
-    fig["Mentors to recognise"] = len(received("milestone"))
+    # A first mentee's thanks is in the mentor's first introduction, not a milestone mail.
+    first_intros = [(p, r) for p in cast if p.role == "mentor"
+                    for r in [next((x for x in s.mail[p.user] if x.kind == "introduction"), None)]
+                    if r is not None and _in(r.at, start, end)
+                    and "your first mentee" in " ".join(r.body.split())]
+    recognised = received("milestone") + first_intros
+    fig["Mentors to recognise"] = len(recognised)
     lists = {
         "Waiting for a mentor, longest first": [
             "%d days %s <%s>" % ((end - t) // DAY, p.name, p.address)
@@ -489,6 +495,6 @@ def expected(s, start, end):
         "Low ratings, with the comments": [],
         "Undeliverable addresses": [],
         "Mentees who became mentors": [p.address for p in converted],
-        "Mentors to recognise": sorted(p.address for p, _ in received("milestone")),
+        "Mentors to recognise": sorted(p.address for p, _ in recognised),
     }
     return fig, lists
