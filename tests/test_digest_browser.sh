@@ -3,7 +3,8 @@
 # (seeded figures, a steady series with a long list, an empty programme) and
 # tests/e2e/digest_browser.py lays each out in headless Chromium, reads the
 # DOM, takes a screenshot and checks the charts, every figure and the
-# sentences on what needs a manager against the text part.
+# sentences on what needs a manager against the text part, and (for the
+# seeded one) that a client's dark mode keeps bars and text readable.
 #
 #   sh tests/test_digest_browser.sh BUILD [SCREENSHOT-DIR]
 #
@@ -29,7 +30,9 @@ fi
 for name in seeded steady empty; do
     shot=""
     [ -n "$SHOTS" ] && shot="$SHOTS/digest-$name.png"
-    if python3 "$SRC/tests/e2e/digest_browser.py" "$dir/$name.txt" "$dir/$name.html" $shot; then
+    dark=""
+    [ "$name" = seeded ] && dark=--dark
+    if python3 "$SRC/tests/e2e/digest_browser.py" "$dir/$name.txt" "$dir/$name.html" $shot $dark; then
         echo "ok   digest $name in Chromium"
         passed=$((passed + 1))
     else

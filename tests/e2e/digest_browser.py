@@ -20,9 +20,11 @@ The DOM is read by a script added to a copy of the page for the test only
 (the mail itself carries none).  The PNG is decoded with zlib: standard
 library only.
 
-    python3 tests/e2e/digest_browser.py TEXT HTML [SCREENSHOT.png]
+    python3 tests/e2e/digest_browser.py TEXT HTML [SCREENSHOT.png] [--dark]
 
-checks a text part and an HTML part saved to files and prints the problems.
+checks a text part and an HTML part saved to files and prints the problems;
+--dark also renders it with Chromium's forced dark mode (what mail clients'
+dark modes do) and checks that bars and text still stand out.
 """
 
 import html
@@ -191,8 +193,46 @@ def _figure_top(unit, values):
     return max([1] + values)
 
 
-def check(doc, text, screenshot=None):
-    """Problems of HTML part doc (str) against the parsed text part ([] when none)."""
+def _lum(rgb):
+    r, g, b = rgb
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def _dark_problems(page, r, work):
+    """With a client's dark mode that darkens the page itself (Chromium's forced dark, as
+    Gmail's and Outlook's apps do), bars and text still stand out from the background:
+    each bar's middle against the page beside the chart, and the darkest and lightest
+    pixels of the figures table.  (A client that honours the page's color-scheme keeps
+    its own explicit light colours, readable as they are.)"""
+    shot = os.path.join(work, "dark.png")
+    rc, _ = _run(["--enable-features=WebContentsForceDark",
+                  "--screenshot=" + shot, "file://" + page], os.path.join(work, "p3"),
+                 min(8000, int(r["height"]) + 16))
+    if rc != 0 or not os.path.exists(shot):
+        return ["chromium did not take the dark-mode screenshot (status %d)" % rc]
+    last = int(r.get("figures_bottom", 0)) + 2
+    width, _, rows = png_pixels(shot, last)
+    x0, y0, w, h = (int(v) for v in r["chart"])
+    bg = rows[y0 + 2][3 * (width - 5):3 * (width - 4)]
+    bad = []
+    if _lum(bg) > 128:
+        return ["dark mode: the page stayed light %s; is Chromium's forced dark mode gone?"
+                % (tuple(bg),)]
+    for b in r["bars"]:
+        x, y = int(b[2] + b[4] / 2), int(b[3] + b[5] / 2)
+        px = rows[y][3 * x:3 * x + 3]
+        if abs(_lum(px) - _lum(bg)) < 30:
+            bad.append("dark mode: a bar (%d) at %d,%d is %s on a %s page" % (
+                b[0], x, y, tuple(px), tuple(bg)))
+    lums = [_lum(row[i:i + 3]) for row in rows[y0 + h:last] for i in range(0, 3 * width, 3 * 7)]
+    if lums and max(lums) - min(lums) < 100:
+        bad.append("dark mode: the figures have no contrast (%d to %d)" % (min(lums), max(lums)))
+    return bad[:5]
+
+
+def check(doc, text, screenshot=None, dark=False):
+    """Problems of HTML part doc (str) against the parsed text part ([] when none); with
+    dark, also as a client's dark mode draws it."""
     if chromium() is None:
         return ["no chromium to render the digest with (tests/deps.sh installs it)"]
     bad = static_problems(doc)
@@ -218,6 +258,8 @@ def check(doc, text, screenshot=None):
             return bad + ["chromium did not take a screenshot (status %d)" % rc]
         bad += _dom_problems(r, d)
         bad += _pixel_problems(shot, r)
+        if dark and r["chart"]:
+            bad += _dark_problems(page, r, work)
     finally:
         if screenshot is None or not screenshot.startswith(work):
             shutil.rmtree(work, ignore_errors=True)
@@ -322,7 +364,9 @@ def main(argv):
         return 2
     text = open(argv[1], encoding="utf-8").read()
     doc = open(argv[2], encoding="utf-8").read()
-    bad = check(doc, text, argv[3] if len(argv) > 3 else None)
+    dark = "--dark" in argv
+    args = [a for a in argv if a != "--dark"]
+    bad = check(doc, text, args[3] if len(args) > 3 else None, dark)
     for b in bad:
         print("digest-browser: %s" % b)
     return 1 if bad else 0
