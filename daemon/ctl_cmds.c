@@ -184,8 +184,8 @@ ctl_zone_of(const struct config *cfg, struct store *st, const char *addr, time_t
     char *text = NULL;
 
     if (config_is_manager(cfg, addr)) {
-        if (asprintf(&text, "Time zone: %s\n", cfg->digest.timezone ? cfg->digest.timezone : "UTC") <
-            0)
+        if (asprintf(&text, "Time zone: %s\n",
+                     cfg->digest.timezone ? cfg->digest.timezone : "UTC") < 0)
             text = NULL;
     } else if (ctl_member(st, addr, &m) == 1) {
         text = m.profile ? strdup(m.profile) : NULL;

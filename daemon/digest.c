@@ -309,20 +309,19 @@ struct digest_list_def {
     const char *key;
     const char *title;
     const char *none_name; /* in the one line that names the empty lists */
-    int store_list; /* enum store_digest_list; -1: judged here (burnout) */
+    int store_list;        /* enum store_digest_list; -1: judged here (burnout) */
 };
 
 static const struct digest_list_def digest_list_defs[] = {
-    {DIGEST_LIST_WAITING, "waiting", "Waiting for a mentor, longest first",
-     "newcomers waiting", STORE_DIGEST_WAITING},
+    {DIGEST_LIST_WAITING, "waiting", "Waiting for a mentor, longest first", "newcomers waiting",
+     STORE_DIGEST_WAITING},
     {DIGEST_LIST_LOW_RATINGS, "low_ratings", "Low ratings, with the comments", "low ratings",
      STORE_DIGEST_LOW_RATINGS},
-    {DIGEST_LIST_BURNOUT, "burnout", "Mentors at risk of burnout, and why",
-     "mentors at risk", -1},
+    {DIGEST_LIST_BURNOUT, "burnout", "Mentors at risk of burnout, and why", "mentors at risk", -1},
     {DIGEST_LIST_SILENT, "silent_pairs", "Silent pairs: no check-in answer for 4 weeks",
-     "silent pairs",      STORE_DIGEST_SILENT},
+     "silent pairs", STORE_DIGEST_SILENT},
     {DIGEST_LIST_UNDELIVERABLE, "undeliverable", "Undeliverable addresses",
-     "undeliverable addresses",      STORE_DIGEST_UNDELIVERABLE},
+     "undeliverable addresses", STORE_DIGEST_UNDELIVERABLE},
     {DIGEST_LIST_CONVERSIONS, "conversions", "Mentees who became mentors",
      "mentees who became mentors", STORE_DIGEST_CONVERSIONS},
     {DIGEST_LIST_MILESTONES, "milestones", "Mentors to recognise", "mentors to recognise",
@@ -377,7 +376,7 @@ digest_fill_figures(struct store *st, const time_t *bounds, struct digest *d)
                 f->value[k] = *(const long *)((const char *)&c + digest_figure_defs[i].field);
                 continue;
             }
-                    if (digest_burnout(st, bounds[k], k == 0, &f->value[k],
+            if (digest_burnout(st, bounds[k], k == 0, &f->value[k],
                                k == 0 ? &d->lists[DIGEST_LIST_BURNOUT] : NULL) != 0)
                 return -1;
             if (k == 0)
@@ -452,8 +451,8 @@ digest_figure(const struct digest *d, const char *key)
 /* A newcomer waiting less than this is not yet a manager's matter. */
 #define TOP_WAIT_DAYS 7
 
-static int
-digest_top_add(struct digest *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int digest_top_add(struct digest *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static int
 digest_top_add(struct digest *d, const char *fmt, ...)
@@ -557,9 +556,8 @@ digest_top_low(struct digest *d)
 static int
 digest_top(struct digest *d)
 {
-    return digest_top_waiting(d) != 0 || digest_top_burnout(d) != 0 || digest_top_low(d) != 0
-               ? -1
-               : 0;
+    return digest_top_waiting(d) != 0 || digest_top_burnout(d) != 0 || digest_top_low(d) != 0 ? -1
+                                                                                              : 0;
 }
 
 /*
@@ -575,8 +573,8 @@ digest_subject(const struct config *cfg, struct digest *d, int so_far)
     char s[256];
     int n;
 
-    n = snprintf(s, sizeof(s), "%c%s %s%s: ", d->unit_name[0] - 'a' + 'A', d->unit_name + 1,
-                 d->key, so_far ? " so far" : "");
+    n = snprintf(s, sizeof(s), "%c%s %s%s: ", d->unit_name[0] - 'a' + 'A', d->unit_name + 1, d->key,
+                 so_far ? " so far" : "");
     if (d->n_top > 0)
         n += snprintf(s + n, sizeof(s) - (size_t)n, "%zu to act on, ", d->n_top);
     n += snprintf(s + n, sizeof(s) - (size_t)n, "%ld active pairs, %ld waiting",
@@ -788,7 +786,8 @@ digest_text_top(FILE *f, const struct digest *d)
 
     fprintf(f, "%s\n", DIGEST_TOP_TITLE);
     if (d->n_top == 0)
-        digest_wrap(f, "  ", "  ", "Nothing this time: no long wait, nobody at risk, no low rating.");
+        digest_wrap(f, "  ", "  ",
+                    "Nothing this time: no long wait, nobody at risk, no low rating.");
     for (size_t i = 0; i < d->n_top; i++) {
         snprintf(line, sizeof(line), "  %zu. ", i + 1);
         digest_wrap(f, line, "     ", d->top[i]);
@@ -946,8 +945,7 @@ digest_html_line(FILE *f, const char *s)
 
 /* A period's short name for the chart: "W48", "30 Nov", "Nov 2026". */
 static void
-digest_period_short(const struct config *cfg, const struct digest *d, int k, char *out,
-                    size_t len)
+digest_period_short(const struct config *cfg, const struct digest *d, int k, char *out, size_t len)
 {
     time_t t = d->bounds[k + 1] + digest_offset(cfg, d->bounds[k + 1]);
     char f = digest_freq(cfg);
@@ -998,7 +996,7 @@ digest_html_chart(FILE *f, const struct config *cfg, const struct digest *d)
             "<span style=\"color:" HTML_ACTIVE "\">&#9632;</span> active pairs &nbsp; "
             "<span style=\"color:" HTML_WAITING "\">&#9632;</span> waiting &nbsp; "
             "scale 0 to %ld</p>\n"
-            "<table id=\"chart\" role=\"img\" aria-label=\"Active pairs and waiting newcomers, "
+            "<table id=\"chart\" aria-label=\"Active pairs and waiting newcomers, "
             "last %d %ss\" width=\"%d\" cellpadding=\"0\" cellspacing=\"0\" border=\"0\" "
             "style=\"width:%dpx\">\n",
             DIGEST_PERIODS, d->unit_name, top, DIGEST_PERIODS, d->unit_name, HTML_WIDTH - 32,

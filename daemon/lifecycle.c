@@ -242,8 +242,8 @@ lc_tell_managers(const struct config *cfg, struct store *st, const struct templa
 
     if (cfg->community.n_managers == 0)
         return 0;
-    if (template_render(cfg->templates.dir, "manager-alert-item", vars, nvars, &subject, &body,
-                        err, sizeof(err)) != 0) {
+    if (template_render(cfg->templates.dir, "manager-alert-item", vars, nvars, &subject, &body, err,
+                        sizeof(err)) != 0) {
         log_ctx(LOG_LEVEL_ERROR, NULL, NULL, "cannot alert the managers: %s", err);
         return -1;
     }
@@ -277,7 +277,8 @@ programme_alerts_flush(const struct config *cfg, struct store *st, time_t now)
              cfg->digest.timezone ? cfg->digest.timezone : "UTC");
     time_t at = programme_morning_in(cfg, zone, now);
     snprintf(count, sizeof(count), "%zu", n);
-    struct template_var v[] = {{"alerts", alerts}, {"count", count}, {"several", n > 1 ? "yes" : NULL}};
+    struct template_var v[] = {
+        {"alerts", alerts}, {"count", count}, {"several", n > 1 ? "yes" : NULL}};
     for (size_t i = 0; rc == 0 && i < cfg->community.n_managers; i++) {
         struct outbox_mail om = {
             .to_addr = cfg->community.managers[i],
@@ -1609,9 +1610,9 @@ lc_answers_introduction(struct programme_ctx *c)
 static int
 lc_greets(const char *text, const char *first)
 {
-    static const char *const hello[] = {"hi",    "hello", "hey",   "dear", "hallo",
-                                        "hola",  "bonjour", "salut", "olá", "ola",
-                                        "ciao",  "moin",  "servus", NULL};
+    static const char *const hello[] = {"hi",   "hello",   "hey",    "dear", "hallo",
+                                        "hola", "bonjour", "salut",  "olá",  "ola",
+                                        "ciao", "moin",    "servus", NULL};
     size_t flen = strlen(first);
 
     if (text == NULL || flen == 0)
@@ -1755,13 +1756,13 @@ lc_answer_pairs(struct programme_ctx *c, const struct store_pair *p, const struc
     size_t keep = 0;
     for (size_t i = 0; i < *n; i++) {
         time_t asked = 0, answered = 0;
-        int had = store_schedule_last_done(c->st, "checkin", from->m.id, (*v)[i].id, "sent",
-                                           &asked, NULL, 0);
+        int had = store_schedule_last_done(c->st, "checkin", from->m.id, (*v)[i].id, "sent", &asked,
+                                           NULL, 0);
         int gave = had == 1 ? store_feedback_last(c->st, (*v)[i].id, from->m.id, &answered) : 0;
         if (had < 0 || gave < 0)
             return -1;
-        int outstanding = (*v)[i].mentor == from->m.id && had == 1 &&
-                          !(gave == 1 && answered >= asked);
+        int outstanding =
+            (*v)[i].mentor == from->m.id && had == 1 && !(gave == 1 && answered >= asked);
         if ((*v)[i].id == p->id || outstanding) {
             struct store_pair t = (*v)[keep];
             (*v)[keep++] = (*v)[i];
@@ -1802,9 +1803,8 @@ programme_checkin_reply(struct programme_ctx *c, int64_t pair)
      * starting with a mentee's name is about that mentee; an answer that
      * names none of them is about all of them.
      */
-    int several = from_mentor && strcmp(p.state, "active") == 0
-                      ? lc_answer_pairs(c, &p, &from, &v, &all)
-                      : 0;
+    int several =
+        from_mentor && strcmp(p.state, "active") == 0 ? lc_answer_pairs(c, &p, &from, &v, &all) : 0;
     if (several < 0)
         goto out;
     n = several > 1 ? (size_t)several : 0;
@@ -1855,8 +1855,8 @@ programme_checkin_reply(struct programme_ctx *c, int64_t pair)
                                 {"is_mentor", from_mentor ? "yes" : NULL},
                                 {"ref", p.ref}};
     snprintf(c->detail, c->detail_len, "feedback on pair %lld%s: %s%s", (long long)p.id,
-             n > 1 ? " and the mentor's other mentees" : "",
-             first.a.rating ? rating : "no rating", first.a.met == 0 ? ", not met" : "");
+             n > 1 ? " and the mentor's other mentees" : "", first.a.rating ? rating : "no rating",
+             first.a.met == 0 ? ", not met" : "");
     /* A thank-you that tells nothing new is one more mail to read: only on request. */
     const char *thanks = c->cfg->lifecycle.thanks;
     if (!worry && !(thanks && strcmp(thanks, "always") == 0))

@@ -107,7 +107,8 @@ mentorctl_match(const char *config_path, int argc, char **argv)
             rc = 1;
         } else if (rc == 0 && now) {
             printf("%d new pairing(s) proposed or started; the daemon sends the mail\n", pairs);
-            /* At night the mail waits for the morning: say so, or it looks like nothing happened. */
+            /* At night the mail waits for the morning: say so, or it looks like nothing happened.
+             */
             if (ctl_outbox_waiting(&cfg, st, t0, t0, stdout) != 0)
                 fprintf(stderr, "mentorctl: match: %s\n", store_errmsg(st));
         }

@@ -1242,9 +1242,9 @@ int
 store_outbox_template_of(struct store *st, const char *message_id, char *name, size_t len)
 {
     const char *what = "looking up the template of our mail";
-    sqlite3_stmt *stmt = store_i_prepare(
-        st, what, "SELECT coalesce(template, '') FROM outbox WHERE message_id = ?1", "s",
-        message_id);
+    sqlite3_stmt *stmt =
+        store_i_prepare(st, what, "SELECT coalesce(template, '') FROM outbox WHERE message_id = ?1",
+                        "s", message_id);
     if (!stmt)
         return -1;
     int rc = store_i_step(st, stmt, what);

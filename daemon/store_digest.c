@@ -375,7 +375,9 @@ store_digest_keep(struct store *st, const char *key, time_t sent, const char *su
     return store_i_run(st, "keeping the digest as sent",
                        "INSERT OR REPLACE INTO digests (key, sent, subject, text, html)"
                        " VALUES (?1, ?2, ?3, ?4, ?5)",
-                       "sisss", key, (int64_t)sent, subject, text, html) < 0 ? -1 : 0;
+                       "sisss", key, (int64_t)sent, subject, text, html) < 0
+               ? -1
+               : 0;
 }
 
 int
@@ -383,8 +385,9 @@ store_digest_last(struct store *st, struct store_digest_copy *out)
 {
     const char *what = "reading the digest sent last";
     sqlite3_stmt *stmt = store_i_prepare(
-        st, what, "SELECT key, sent, subject, text, html FROM digests ORDER BY sent DESC, key DESC"
-                  " LIMIT 1",
+        st, what,
+        "SELECT key, sent, subject, text, html FROM digests ORDER BY sent DESC, key DESC"
+        " LIMIT 1",
         "");
     int rc;
 
@@ -396,7 +399,8 @@ store_digest_last(struct store *st, struct store_digest_copy *out)
         out->sent = (time_t)sqlite3_column_int64(stmt, 1);
         if (store_i_col_str(stmt, 0, &out->key) != 0 ||
             store_i_col_str(stmt, 2, &out->subject) != 0 ||
-            store_i_col_str(stmt, 3, &out->text) != 0 || store_i_col_str(stmt, 4, &out->html) != 0) {
+            store_i_col_str(stmt, 3, &out->text) != 0 ||
+            store_i_col_str(stmt, 4, &out->html) != 0) {
             store_digest_copy_free(out);
             store_i_set_err(st, "%s: out of memory", what);
             rc = -1;
@@ -421,9 +425,12 @@ store_digest_copy_free(struct store_digest_copy *c)
 int
 store_alert_add(struct store *st, time_t at, const char *body)
 {
-    return store_i_run(st, "keeping a manager alert", "INSERT INTO manager_alerts (at, body)"
-                                                      " VALUES (?1, ?2)",
-                       "is", (int64_t)at, body) < 0 ? -1 : 0;
+    return store_i_run(st, "keeping a manager alert",
+                       "INSERT INTO manager_alerts (at, body)"
+                       " VALUES (?1, ?2)",
+                       "is", (int64_t)at, body) < 0
+               ? -1
+               : 0;
 }
 
 int
@@ -470,5 +477,7 @@ store_alert_mark_sent(struct store *st, int64_t last_id, time_t now)
 {
     return store_i_run(st, "marking manager alerts sent",
                        "UPDATE manager_alerts SET sent = ?1 WHERE sent IS NULL AND id <= ?2", "ii",
-                       (int64_t)now, last_id) < 0 ? -1 : 0;
+                       (int64_t)now, last_id) < 0
+               ? -1
+               : 0;
 }

@@ -84,10 +84,10 @@ enum digest_list_id {
 struct digest {
     char key[32];    /* the period: "2026-11-30" daily, "2026-W48" weekly, "2026-11" monthly */
     char label[160]; /* "week 2026-W48 (Mon 23 Nov 2026 - Mon 30 Nov 2026)" */
-    const char *unit_name; /* "day", "week", "month" */
-    time_t start, end;     /* the period, [start, end) */
-    time_t bounds[DIGEST_PERIODS + 1]; /* bounds[k] ends period k, bounds[k + 1] starts it */
-    int so_far;                        /* the period in progress, up to now */
+    const char *unit_name;                /* "day", "week", "month" */
+    time_t start, end;                    /* the period, [start, end) */
+    time_t bounds[DIGEST_PERIODS + 1];    /* bounds[k] ends period k, bounds[k + 1] starts it */
+    int so_far;                           /* the period in progress, up to now */
     char subject[DIGEST_SUBJECT_MAX + 1]; /* starts with the period: "Week 2026-W48: ..." */
     char *top[DIGEST_TOP];                /* what needs a manager, most pressing first */
     size_t n_top;

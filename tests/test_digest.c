@@ -615,8 +615,7 @@ test_steady_series_and_long_lists(void **state)
     snprintf(want, sizeof(want), "%-32s %10s %7s  %s\n", "Check-in response rate %", "75%", "=",
              "█▆▆▆▆▆▆▆▆▆▆▆");
     assert_non_null(strstr(text, want));
-    snprintf(want, sizeof(want), "%-32s %10s %7s  %s\n", "Active pairs", "3", "=",
-             "████████████");
+    snprintf(want, sizeof(want), "%-32s %10s %7s  %s\n", "Active pairs", "3", "=", "████████████");
     assert_non_null(strstr(text, want));
     /* In HTML, 75% is three quarters of the full height, every time. */
     assert_non_null(strstr(html, "height=\"15\" bgcolor=\"#3b6fd8\" data-value=\"75\""));

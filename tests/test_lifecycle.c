@@ -348,8 +348,9 @@ test_reminders_batched_and_silent_mentor(void **state)
     for (int i = 0; i < 3; i++)
         assert_int_equal(mails(f, who[i], "Would you like another mentor"), 1);
     /* One alert per pair, all raised in the same run: one mail to the manager. */
-    assert_int_equal(sql_int(f, "SELECT count(*) FROM manager_alerts WHERE sent IS NOT NULL"
-                                " AND body LIKE '%has not answered the last check-ins%'",
+    assert_int_equal(sql_int(f,
+                             "SELECT count(*) FROM manager_alerts WHERE sent IS NOT NULL"
+                             " AND body LIKE '%has not answered the last check-ins%'",
                              NULL, NULL),
                      3);
     assert_int_equal(mails(f, "boss@example.test", "has not answered the last check-ins"), 1);
@@ -549,12 +550,14 @@ test_checkins_batched_per_mentor(void **state)
     /* One line each, by name. */
     answer(f, p1, MENTOR, "Ben: 4 - we met twice\r\nCy - 2, hard to find a time\r\n",
            T0 + 3 * DAY + 4 * HOUR);
-    assert_int_equal(sql_int(f, "SELECT rating FROM feedback WHERE pair = (SELECT id FROM pairs"
-                                " WHERE newcomer = (SELECT id FROM members WHERE address = ?1))",
+    assert_int_equal(sql_int(f,
+                             "SELECT rating FROM feedback WHERE pair = (SELECT id FROM pairs"
+                             " WHERE newcomer = (SELECT id FROM members WHERE address = ?1))",
                              MENTEE, NULL),
                      4);
-    assert_int_equal(sql_int(f, "SELECT rating FROM feedback WHERE pair = (SELECT id FROM pairs"
-                                " WHERE newcomer = (SELECT id FROM members WHERE address = ?1))",
+    assert_int_equal(sql_int(f,
+                             "SELECT rating FROM feedback WHERE pair = (SELECT id FROM pairs"
+                             " WHERE newcomer = (SELECT id FROM members WHERE address = ?1))",
                              "cy@example.test", NULL),
                      2);
     assert_int_equal(sql_int(f, "SELECT unanswered FROM members WHERE address = ?1", MENTOR, NULL),
