@@ -1587,20 +1587,31 @@ out:
 
 /* ---- mail meant for the partner ---- */
 
-/* Whether m answers one of our introductions (In-Reply-To, else the newest of References). */
+/*
+ * The template of our mail that m answers: by In-Reply-To, else the newest of
+ * References, else our newest mail to the sender with the conversation's ref.
+ */
+static int
+lc_answered_template(struct programme_ctx *c, char *tmpl, size_t len)
+{
+    const struct mail *m = c->m;
+    const char *last = m->references ? strrchr(m->references, ' ') : NULL;
+    const char *id = m->in_reply_to ? m->in_reply_to : last ? last + 1 : m->references;
+
+    tmpl[0] = '\0';
+    if (id)
+        return store_outbox_template_of(c->st, id, tmpl, len);
+    /* A client that drops the threading headers: the Subject's [ref] tag and the sender. */
+    return c->ref[0] ? store_outbox_template_by_ref(c->st, m->from_addr, c->ref, tmpl, len) : 0;
+}
+
+/* Whether m answers one of our introductions. */
 static int
 lc_answers_introduction(struct programme_ctx *c)
 {
-    const struct mail *m = c->m;
-    char tmpl[64] = "", *last = NULL;
-    int rc = 0;
+    char tmpl[64];
+    int rc = lc_answered_template(c, tmpl, sizeof(tmpl));
 
-    if (m->in_reply_to)
-        rc = store_outbox_template_of(c->st, m->in_reply_to, tmpl, sizeof(tmpl));
-    else if (m->references && (last = strrchr(m->references, ' ')) != NULL)
-        rc = store_outbox_template_of(c->st, last + 1, tmpl, sizeof(tmpl));
-    else if (m->references)
-        rc = store_outbox_template_of(c->st, m->references, tmpl, sizeof(tmpl));
     if (rc < 0)
         return -1;
     return rc == 1 && strstr(tmpl, "introduction") != NULL;
@@ -1808,6 +1819,9 @@ programme_checkin_reply(struct programme_ctx *c, int64_t pair)
     if (several < 0)
         goto out;
     n = several > 1 ? (size_t)several : 0;
+    char tmpl[64] = "";
+    if (n > 0 && lc_answered_template(c, tmpl, sizeof(tmpl)) < 0)
+        goto out;
     int named = 0;
     for (size_t i = 0; i < n; i++) {
         struct lc_member mentee;
@@ -1817,6 +1831,9 @@ programme_checkin_reply(struct programme_ctx *c, int64_t pair)
             lc_member_free(&mentee);
         }
     }
+    /* Only an answer to a check-in about several, or one naming them, is about several. */
+    if (strcmp(tmpl, "checkin-batch") != 0 && named == 0)
+        n = 0;
     for (size_t i = 0; i < n; i++) {
         struct lc_member mentee;
         const char *line = NULL;

@@ -1255,6 +1255,25 @@ store_outbox_template_of(struct store *st, const char *message_id, char *name, s
 }
 
 int
+store_outbox_template_by_ref(struct store *st, const char *recipient, const char *ref, char *name,
+                             size_t len)
+{
+    const char *what = "looking up the template of our mail by its ref";
+    sqlite3_stmt *stmt = store_i_prepare(
+        st, what,
+        "SELECT coalesce(template, '') FROM outbox WHERE recipient = ?1 COLLATE NOCASE"
+        " AND ref = ?2 ORDER BY id DESC LIMIT 1",
+        "ss", recipient, ref);
+    if (!stmt)
+        return -1;
+    int rc = store_i_step(st, stmt, what);
+    if (rc == 1)
+        snprintf(name, len, "%s", (const char *)sqlite3_column_text(stmt, 0));
+    store_i_finish(st, stmt);
+    return rc;
+}
+
+int
 store_outbox_thread(struct store *st, const char *recipient, const char *const *templates,
                     char **ids)
 {

@@ -210,6 +210,9 @@ int store_outbox_tag(struct store *st, int64_t id, const char *kind, const char 
 int store_outbox_set_template(struct store *st, int64_t id, const char *name);
 /* That template of our mail message_id: 1 with name set ("" when unknown), 0 not ours, -1. */
 int store_outbox_template_of(struct store *st, const char *message_id, char *name, size_t len);
+/* The template of our newest mail to recipient with that ref ([ref] in a Subject): as above. */
+int store_outbox_template_by_ref(struct store *st, const char *recipient, const char *ref,
+                                 char *name, size_t len);
 /*
  * The thread a new mail to recipient continues: the Message-IDs of the latest
  * mail to them from each of templates (NULL-terminated), oldest template

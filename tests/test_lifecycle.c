@@ -448,9 +448,10 @@ test_paused_mentor_gets_only_the_pause_note(void **state)
     assert_int_equal(mails(f, MENTOR, "break ends on"), 1);
 }
 
-/* A reply to a check-in, as a client would send it. */
+/* A reply to a check-in, as a client would send it; irt: the Message-ID answered, or NULL. */
 static void
-answer(struct fixture *f, int64_t pair, const char *from, const char *body, time_t now)
+answer_to(struct fixture *f, int64_t pair, const char *from, const char *body, time_t now,
+          const char *irt)
 {
     char *raw = NULL;
     struct mail *m = NULL;
@@ -458,8 +459,10 @@ answer(struct fixture *f, int64_t pair, const char *from, const char *body, time
 
     assert_true(asprintf(&raw,
                          "From: Someone <%s>\r\nTo: mentors@example.test\r\n"
-                         "Subject: Re: How is it going?\r\nMessage-ID: <a%lld@c.test>\r\n\r\n%s",
-                         from, (long long)now, body) > 0);
+                         "Subject: Re: How is it going?\r\nMessage-ID: <a%lld@c.test>\r\n"
+                         "%s%s%s\r\n%s",
+                         from, (long long)now, irt ? "In-Reply-To: <" : "", irt ? irt : "",
+                         irt ? ">\r\n" : "", body) > 0);
     assert_int_equal(mail_parse(raw, strlen(raw), &m, err, sizeof(err)), 0);
     struct programme_ctx c = {.cfg = &f->cfg,
                               .st = f->st,
@@ -477,6 +480,12 @@ answer(struct fixture *f, int64_t pair, const char *from, const char *body, time
     free(text);
     mail_free(m);
     free(raw);
+}
+
+static void
+answer(struct fixture *f, int64_t pair, const char *from, const char *body, time_t now)
+{
+    answer_to(f, pair, from, body, now, NULL);
 }
 
 static void
@@ -528,6 +537,22 @@ test_feedback_styles(void **state)
     assert_int_equal(mails(f, "boss@example.test", "needs attention"), 0);
 }
 
+/* The Message-ID of the newest check-in about several mentees. */
+static void
+last_batch(struct fixture *f, char *out, size_t len)
+{
+    sqlite3_stmt *stmt;
+
+    assert_int_equal(sqlite3_prepare_v2(f->db,
+                                        "SELECT message_id FROM outbox WHERE template ="
+                                        " 'checkin-batch' ORDER BY id DESC LIMIT 1",
+                                        -1, &stmt, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    snprintf(out, len, "%s", (const char *)sqlite3_column_text(stmt, 0));
+    sqlite3_finalize(stmt);
+}
+
 /* A mentor with two mentees gets one check-in about both, and answers per mentee. */
 static void
 test_checkins_batched_per_mentor(void **state)
@@ -550,6 +575,8 @@ test_checkins_batched_per_mentor(void **state)
     /* One line each, by name. */
     answer(f, p1, MENTOR, "Ben: 4 - we met twice\r\nCy - 2, hard to find a time\r\n",
            T0 + 3 * DAY + 4 * HOUR);
+    char batch[256];
+    last_batch(f, batch, sizeof(batch));
     assert_int_equal(sql_int(f,
                              "SELECT rating FROM feedback WHERE pair = (SELECT id FROM pairs"
                              " WHERE newcomer = (SELECT id FROM members WHERE address = ?1))",
@@ -566,7 +593,8 @@ test_checkins_batched_per_mentor(void **state)
     assert_int_equal(mails(f, MENTOR, "has been told and will help"), 1);
     /* Next time an answer naming nobody is about both. */
     live(f, T0 + 3 * DAY + 5 * HOUR, T0 + 14 * DAY + 3 * HOUR);
-    answer(f, p2, MENTOR, "5 - all good\r\n", T0 + 14 * DAY + 4 * HOUR);
+    last_batch(f, batch, sizeof(batch));
+    answer_to(f, p2, MENTOR, "5 - all good\r\n", T0 + 14 * DAY + 4 * HOUR, batch);
     assert_int_equal(sql_int(f, "SELECT count(*) FROM feedback WHERE rating = 5", NULL, NULL), 2);
     (void)p2;
 }

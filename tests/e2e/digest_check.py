@@ -483,9 +483,9 @@ def expected(s, start, end):
     fig["Mentees who became mentors"] = len(converted)
     # A first mentee's thanks is in the mentor's first introduction, not a milestone mail.
     first_intros = [(p, r) for p in cast if p.role == "mentor"
-                    for r in [next((x for x in s.mail[p.user] if x.kind == "introduction"), None)]
-                    if r is not None and _in(r.at, start, end)
-                    and "your first mentee" in " ".join(r.body.split())]
+                    for r in [next((x for x in s.mail[p.user] if x.kind == "introduction"
+                                    and "your first mentee" in " ".join(x.body.split())), None)]
+                    if r is not None and _in(r.at, start, end)]
     recognised = received("milestone") + first_intros
     fig["Mentors to recognise"] = len(recognised)
     lists = {
