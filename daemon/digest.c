@@ -22,6 +22,7 @@
 #include "outbox.h"
 #include "profile.h"
 #include "store.h"
+#include "template.h"
 
 #define DAY (24 * 60 * 60)
 #define WEEK (7 * DAY)
@@ -1219,13 +1220,30 @@ digest_queue(const struct config *cfg, struct store *st, const struct digest *d,
 static int
 digest_keep(const struct config *cfg, struct store *st, const struct digest *d, time_t now)
 {
-    char *text = digest_text(cfg, d), *html = digest_html(cfg, d);
+    char *text = digest_text(cfg, d), *html = digest_html(cfg, d), *subject = NULL, *body = NULL;
+    char err[512];
     int rc = -1;
 
-    if (text == NULL || html == NULL)
+    if (text == NULL || html == NULL) {
         log_error("digest %s: out of memory keeping it as sent", d->key);
-    else if ((rc = store_digest_keep(st, d->key, now, d->subject, text, html)) != 0)
+        goto out;
+    }
+    /* The text part as the managers read it: the template around the figures. */
+    struct template_var v[] = {{"community_name", cfg->community.name},
+                               {"community_address", cfg->community.address},
+                               {"to_name", NULL},
+                               {"to_address", cfg->community.managers[0]},
+                               {"period", d->label},
+                               {"digest", text},
+                               {"subject", d->subject}};
+    if (template_render(cfg->templates.dir, "digest", v, sizeof(v) / sizeof(v[0]), &subject, &body,
+                        err, sizeof(err)) != 0)
+        log_error("digest %s: keeping it as sent: %s", d->key, err);
+    else if ((rc = store_digest_keep(st, d->key, now, subject, body, html)) != 0)
         log_error("digest %s: keeping it as sent: %s", d->key, store_errmsg(st));
+out:
+    free(subject);
+    free(body);
     free(text);
     free(html);
     return rc;

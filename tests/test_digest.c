@@ -500,6 +500,7 @@ test_due_sends_once_per_period(void **state)
     assert_string_equal(kept.key, "2026-W48");
     assert_memory_equal(kept.subject, "Week 2026-W48: ", 15);
     assert_non_null(strstr(kept.text, "Confirmed newcomers"));
+    assert_non_null(strstr(kept.text, "This is an automatic message from mentord."));
     assert_non_null(strstr(kept.html, "id=\"chart\""));
     store_digest_copy_free(&kept);
     /* A mail reader (our own parser here) sees the text part, figures and all. */
