@@ -360,6 +360,21 @@ class Programme:
         check(conversions == 1, "%d conversions over all digests" % conversions)
         check(not bad, "digest figures:\n      " + "\n      ".join(bad))
 
+    def check_digest_preview_is_as_sent(self):
+        """`mentorctl digest --preview last` shows the last digest exactly as it was sent."""
+        got = self.digests()
+        last = max(got, key=lambda x: x[0].at)[0]
+        rc, out, err = mb.run_mentorctl(self.s.config, "digest", "--preview", "last")
+        check(rc == 0, "digest --preview last: status %d: %s" % (rc, err))
+        head, _, body = out.partition("\n\n")
+        check(head == "Subject: " + last.subject, "preview %r, sent %r" % (head, last.subject))
+        text, _ = digest_check._parts(last.msg)
+        sent = [x.rstrip() for x in text.decode("utf-8").strip().split("\n")]
+        shown = [x.rstrip() for x in body.strip().split("\n")]
+        diff = [(a, b) for a, b in zip(sent, shown) if a != b][:3]
+        check(sent == shown, "preview differs from the digest sent: %d and %d lines, %s"
+              % (len(sent), len(shown), diff))
+
     def check_digest_reads_well_in_mutt(self):
         bad = []
         for r, d in self.digests():
