@@ -1546,7 +1546,8 @@ store_member_set_state(struct store *st, const char *address, const char *state,
  * Erasure.  The member's row, tokens and bounce records go; in the message
  * and event logs their address is blanked, so the anonymous counts stay; mail
  * still queued for them is dropped (the caller queues the farewell after
- * this, marked to be blanked once sent); mail already sent is blanked now.
+ * this, marked to be blanked once sent); mail already sent is blanked now;
+ * the kept copies of digests and manager alerts lose their address.
  */
 int
 store_member_erase(struct store *st, const char *address)
@@ -1562,6 +1563,10 @@ store_member_erase(struct store *st, const char *address)
         " 'leave', 'confirmed', 'newcomer') THEN detail END WHERE member = ?1 COLLATE NOCASE",
         "DELETE FROM outbox WHERE recipient = ?1 COLLATE NOCASE AND status = 'queued'",
         "UPDATE outbox SET erase_after = 1 WHERE recipient = ?1 COLLATE NOCASE",
+        /* The copies of digests and manager alerts kept for managers name no one who left. */
+        "UPDATE digests SET text = replace(text, ?1, '(erased)'),"
+        " html = replace(html, ?1, '(erased)') WHERE instr(text, ?1) OR instr(html, ?1)",
+        "UPDATE manager_alerts SET body = replace(body, ?1, '(erased)') WHERE instr(body, ?1)",
         "UPDATE outbox SET recipient = '', headers = '', body = '', reply = NULL,"
         " last_error = NULL WHERE erase_after = 1 AND status <> 'queued'",
     };

@@ -502,6 +502,13 @@ test_due_sends_once_per_period(void **state)
     assert_non_null(strstr(kept.text, "Confirmed newcomers"));
     assert_non_null(strstr(kept.text, "This is an automatic message from mentord."));
     assert_non_null(strstr(kept.html, "id=\"chart\""));
+    assert_non_null(strstr(kept.text, "wait1@x.test"));
+    store_digest_copy_free(&kept);
+    /* Someone who leaves is erased from the kept copy too. */
+    assert_int_equal(store_member_erase(f->st, "wait1@x.test"), 0);
+    assert_int_equal(store_digest_last(f->st, &kept), 1);
+    assert_null(strstr(kept.text, "wait1@x.test"));
+    assert_null(strstr(kept.html, "wait1@x.test"));
     store_digest_copy_free(&kept);
     /* A mail reader (our own parser here) sees the text part, figures and all. */
     sqlite3_stmt *stmt;
