@@ -109,6 +109,7 @@ check: deps
 	@rm -f build/results.txt
 	$(MAKE) all tests
 	-sh tests/run-unit.sh build | tee -a build/results.txt
+	-sh tests/test_digest_browser.sh build | tee -a build/results.txt
 	-sh fuzz/replay.sh build | tee -a build/results.txt
 	-sh tests/install.sh build | tee -a build/results.txt
 	-sh tests/test_docs.sh build | tee -a build/results.txt
@@ -119,6 +120,7 @@ check: deps
 	-sh tests/check-deb.sh build/deb | tee -a build/results.txt
 	$(MAKE) SAN=1 all tests
 	-sh tests/run-unit.sh build-san | tee -a build/results.txt
+	-sh tests/test_digest_browser.sh build-san | tee -a build/results.txt
 	-sh fuzz/replay.sh build-san | tee -a build/results.txt
 	-sh tests/test_mentorctl.sh build-san | tee -a build/results.txt
 	-sh tests/e2e/run.sh build-san | tee -a build/results.txt

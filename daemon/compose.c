@@ -330,6 +330,33 @@ add_mailbox_header(struct buf *b, const char *hname, const char *name, const cha
     free(v);
 }
 
+/* "Reply-To: A <a@x>, B <b@y>" (folded by add_header like any other). */
+static void
+add_reply_to(struct buf *b, const struct compose_msg *msg)
+{
+    struct buf v = {0};
+
+    if (msg->n_reply_to == 0)
+        return;
+    for (size_t i = 0; i < msg->n_reply_to; i++) {
+        char *one = mailbox(msg->reply_to[i].name, msg->reply_to[i].addr);
+        if (one == NULL) {
+            b->failed = 1;
+            free(v.data);
+            return;
+        }
+        if (i > 0)
+            buf_str(&v, ", ");
+        buf_str(&v, one);
+        free(one);
+    }
+    if (v.failed)
+        b->failed = 1;
+    else
+        add_header(b, "Reply-To", v.data);
+    free(v.data);
+}
+
 /* RFC 5322 date in UTC; names spelled out so the locale cannot change them. */
 static void
 add_date(struct buf *b, time_t t)
@@ -467,6 +494,12 @@ check_inputs(const struct compose_msg *msg, char *err, size_t errlen)
         snprintf(err, errlen, "recipient address '%s' is not a plausible address", shown);
         return -1;
     }
+    for (size_t i = 0; i < msg->n_reply_to; i++)
+        if (msg->reply_to[i].addr == NULL || !compose_address_ok(msg->reply_to[i].addr)) {
+            printable(msg->reply_to[i].addr, shown, sizeof(shown));
+            snprintf(err, errlen, "Reply-To address '%s' is not a plausible address", shown);
+            return -1;
+        }
     if (!compose_address_ok(msg->from_addr)) {
         printable(msg->from_addr, shown, sizeof(shown));
         snprintf(err, errlen, "sender address '%s' is not a plausible address", shown);
@@ -539,8 +572,37 @@ is_7bit_text(const char *s)
 }
 
 /*
- * Wrap the CRLF text's lines longer than 78 at spaces.  Returns NULL when a
- * word is too long to wrap (the body then goes quoted-printable) or on OOM.
+ * Whether a line may break at the space s[sp]: not inside a date ("Mon 14
+ * Dec 2026 08:00": no line starts with a number, nor follows a day of the
+ * month or a short day or month name), not before an address in angle
+ * brackets (it stays with its name), and not between two capitalised words
+ * (a name: "Ana Lopez").
+ */
+static int
+break_ok(const char *s, size_t sp)
+{
+    size_t w = sp;
+    while (w > 0 && s[w - 1] != ' ')
+        w--;
+    const char *prev = s + w, *next = s + sp + 1;
+    size_t plen = sp - w;
+    int upper_prev = *prev >= 'A' && *prev <= 'Z', upper_next = *next >= 'A' && *next <= 'Z';
+
+    if ((*next >= '0' && *next <= '9') || *next == '<')
+        return 0;
+    if (plen >= 1 && plen <= 2 && *prev >= '0' && *prev <= '9')
+        return 0;
+    if (plen == 3 && upper_prev && prev[1] >= 'a' && prev[1] <= 'z' && prev[2] >= 'a' &&
+        prev[2] <= 'z')
+        return 0;
+    return !(upper_prev && upper_next && plen > 1 && prev[plen - 1] != '.' &&
+             prev[plen - 1] != ',' && prev[plen - 1] != ':');
+}
+
+/*
+ * Wrap the CRLF text's lines longer than 78 at spaces, where break_ok allows
+ * (else at any space).  Returns NULL when a word is too long to wrap (the
+ * body then goes quoted-printable) or on OOM.
  */
 static char *
 wrap_7bit(const char *s, int *too_long)
@@ -551,8 +613,11 @@ wrap_7bit(const char *s, int *too_long)
         size_t n = (size_t)(strstr(s, "\r\n") - s);
         while (n > LINE_MAX_LEN) {
             size_t sp = LINE_MAX_LEN;
-            while (sp > 0 && s[sp] != ' ')
+            while (sp > 0 && (s[sp] != ' ' || !break_ok(s, sp)))
                 sp--;
+            if (sp == 0) /* nowhere good: any space */
+                for (sp = LINE_MAX_LEN; sp > 0 && s[sp] != ' ';)
+                    sp--;
             if (sp == 0) {
                 *too_long = 1;
                 free(b.data);
@@ -633,6 +698,7 @@ build_headers(const struct compose_msg *msg, const char *msgid, const char *cte,
     add_date(&b, msg->date);
     add_mailbox_header(&b, "From", msg->from_name, msg->from_addr);
     add_mailbox_header(&b, "To", msg->to_name, msg->to_addr);
+    add_reply_to(&b, msg);
     char *subject = compose_encode_word(msg->subject);
     if (subject == NULL)
         b.failed = 1;

@@ -745,6 +745,14 @@ const struct config_key config_keys[] = {
      .def = "together",
      .choices = "together|separate",
      .doc = "together: one introduction mail to both people; separate: one each."},
+    {.section = "lifecycle",
+     .name = "thanks",
+     .type = CK_CHOICE,
+     .offset = OFF(lifecycle.thanks),
+     .choices = "news|always",
+     .def = "news",
+     .doc = "The answer to a reply to a check-in: news (only when it tells the person "
+            "something: that help is on its way) or always (a thank-you every time)."},
 
     /* ---- [digest] ---- */
     {.section = "digest",

@@ -195,6 +195,40 @@ ctl_match(const struct config *cfg, struct store *st, const char *a, const char 
     return rc;
 }
 
+/* ---- block ---- */
+
+int
+ctl_block(const struct config *cfg, struct store *st, const char *a, const char *b, const char *by,
+          time_t now, char *msg, size_t len)
+{
+    struct store_member x, y;
+    int rc = ctl_find(st, a, &x, msg, len);
+
+    (void)cfg;
+    if (rc != CTL_OK)
+        return rc;
+    if ((rc = ctl_find(st, b, &y, msg, len)) != CTL_OK) {
+        store_member_free(&x);
+        return rc;
+    }
+    if (x.id == y.id) {
+        snprintf(msg, len, "%s and %s are the same member", a, b);
+        rc = CTL_USAGE;
+    } else if (store_block_add(st, x.id, y.id, "manager", now) != 0) {
+        rc = ctl_store_fail(st, "blocking", msg, len);
+    } else {
+        rc = ctl_log(st, by, now, msg, len, "block #%lld #%lld", (long long)x.id, (long long)y.id);
+        if (rc == CTL_OK)
+            snprintf(msg, len,
+                     "%s and %s will never be paired (a pair they have now is not ended: "
+                     "unmatch it for that)",
+                     x.address, y.address);
+    }
+    store_member_free(&x);
+    store_member_free(&y);
+    return rc;
+}
+
 /* ---- unmatch ---- */
 
 /* The one open pair of a member; CTL_USAGE when there are several. */

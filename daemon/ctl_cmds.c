@@ -159,9 +159,113 @@ ctl_cmd_list(struct ctl_ctx *x, int argc, char **argv)
         fprintf(stderr, "mentorctl %s: %s\n", x->command, msg);
         return rc;
     }
+    if (strcmp(x->command, "outbox") == 0 && ctl_outbox_why(x->cfg, x->st, &t) != 0) {
+        ctl_table_free(&t);
+        fprintf(stderr, "mentorctl outbox: out of memory\n");
+        return CTL_FAIL;
+    }
     rc = ctl_print(x, &t);
     ctl_table_free(&t);
     return rc;
+}
+
+/* ---- why mail waits ---- */
+
+/*
+ * The zone mail to addr is timed by: a manager's is [digest] timezone, a
+ * member's the "Time zone:" of their profile, anyone else's UTC.  Copies its
+ * name to zone and returns the offset from UTC at t, in minutes.
+ */
+static int
+ctl_zone_of(const struct config *cfg, struct store *st, const char *addr, time_t t, char *zone,
+            size_t len)
+{
+    struct store_member m;
+    struct profile p;
+    int ok = 0, offset = 0;
+    char *text = NULL;
+
+    if (config_is_manager(cfg, addr)) {
+        if (asprintf(&text, "Time zone: %s\n",
+                     cfg->digest.timezone ? cfg->digest.timezone : "UTC") < 0)
+            text = NULL;
+    } else if (ctl_member(st, addr, &m) == 1) {
+        text = m.profile ? strdup(m.profile) : NULL;
+        store_member_free(&m);
+    }
+    snprintf(zone, len, "UTC");
+    if (text && profile_parse(text, &p) == 0) {
+        offset = profile_utc_offset(&p, (long long)t, &ok);
+        if (ok && p.timezone)
+            snprintf(zone, len, "%s", p.timezone);
+        profile_free(&p);
+    }
+    free(text);
+    return ok ? offset : 0;
+}
+
+/* "quiet hours: until 07:00 Europe/Berlin": when a mail timed for the morning goes out. */
+static void
+ctl_quiet_words(const struct config *cfg, struct store *st, const char *addr, time_t at, char *out,
+                size_t len)
+{
+    char zone[64];
+    int offset = ctl_zone_of(cfg, st, addr, at, zone, sizeof(zone));
+    time_t local = at + (time_t)offset * 60;
+    struct tm tm;
+
+    gmtime_r(&local, &tm);
+    snprintf(out, len, "quiet hours: until %02d:%02d %s", tm.tm_hour, tm.tm_min, zone);
+}
+
+int
+ctl_outbox_why(const struct config *cfg, struct store *st, struct ctl_table *t)
+{
+    size_t wc = t->ncols, rc = t->ncols;
+    char why[160];
+
+    for (size_t c = 0; c < t->ncols; c++) {
+        if (strcmp(t->head[c], "waiting") == 0)
+            wc = c;
+        else if (strcmp(t->head[c], "recipient") == 0)
+            rc = c;
+    }
+    if (wc == t->ncols || rc == t->ncols)
+        return 0;
+    for (size_t r = 0; r < t->nrows; r++) {
+        char **cell = &t->cells[r * t->ncols + wc];
+        const char *to = t->cells[r * t->ncols + rc];
+        if (*cell == NULL || strncmp(*cell, "quiet:", 6) != 0 || to == NULL)
+            continue;
+        ctl_quiet_words(cfg, st, to, (time_t)atoll(*cell + 6), why, sizeof(why));
+        char *w = strdup(why);
+        if (w == NULL)
+            return -1;
+        free(*cell);
+        *cell = w;
+    }
+    return 0;
+}
+
+int
+ctl_outbox_waiting(const struct config *cfg, struct store *st, time_t since, time_t now, FILE *out)
+{
+    struct ctl_table t;
+    char why[160];
+
+    if (ctl_table_query(st, &t, "mail waiting",
+                        "SELECT recipient, coalesce(template, kind), next_attempt FROM outbox"
+                        " WHERE status = 'queued' AND created >= ?1 AND next_attempt > ?2"
+                        " ORDER BY id",
+                        "ii", (int64_t)since, (int64_t)now) != 0)
+        return -1;
+    for (size_t r = 0; r < t.nrows; r++) {
+        char **row = &t.cells[r * t.ncols];
+        ctl_quiet_words(cfg, st, row[0], (time_t)atoll(row[2]), why, sizeof(why));
+        fprintf(out, "%s to %s waits for the %s (the recipient's night)\n", row[1], row[0], why);
+    }
+    ctl_table_free(&t);
+    return 0;
 }
 
 /* ---- show ---- */
@@ -315,6 +419,23 @@ ctl_cmd_match(struct ctl_ctx *x, int argc, char **argv)
     return ctl_act_done(x, rc, msg);
 }
 
+int
+ctl_cmd_block(struct ctl_ctx *x, int argc, char **argv)
+{
+    struct ctl_opts o;
+    char msg[512];
+    int rc = ctl_parse(x, argc, argv, &o);
+
+    if (rc != CTL_OK || o.help)
+        return rc;
+    if (o.npos != 2)
+        return ctl_usage_err(x, "%s", "block needs two MEMBERs");
+    if ((rc = ctl_act_begin(x)) != CTL_OK)
+        return rc;
+    rc = ctl_block(x->cfg, x->st, o.pos[0], o.pos[1], x->by, x->now, msg, sizeof(msg));
+    return ctl_act_done(x, rc, msg);
+}
+
 /* The actions on one MEMBER (or pair) that take nothing else. */
 typedef int ctl_one_fn(const struct config *cfg, struct store *st, const char *who, const char *by,
                        time_t now, char *msg, size_t len);
@@ -443,6 +564,28 @@ ctl_cmd_stats(struct ctl_ctx *x, int argc, char **argv)
 
 /* ---- digest --preview ---- */
 
+/* "last": the digest sent last, exactly as it went out (kept in the store when sent). */
+static int
+ctl_digest_last(struct ctl_ctx *x, int html)
+{
+    struct store_digest_copy c;
+    int found = store_digest_last(x->st, &c);
+
+    if (found < 0) {
+        fprintf(stderr, "mentorctl digest: %s\n", store_errmsg(x->st));
+        return CTL_FAIL;
+    }
+    if (found == 0) {
+        fprintf(stderr, "mentorctl digest: no digest has been sent yet\n");
+        return CTL_FAIL;
+    }
+    if (!html)
+        printf("Subject: %s\n\n", c.subject);
+    fputs(html ? c.html : c.text, stdout);
+    store_digest_copy_free(&c);
+    return CTL_OK;
+}
+
 int
 ctl_cmd_digest(struct ctl_ctx *x, int argc, char **argv)
 {
@@ -457,8 +600,10 @@ ctl_cmd_digest(struct ctl_ctx *x, int argc, char **argv)
         return ctl_usage_err(x, "%s", "usage: digest --preview [--html] [last]");
     if ((rc = ctl_open(x)) != CTL_OK)
         return rc;
-    /* "last": the digest of the last complete period, as sent; else the period so far. */
-    if (digest_build(x->cfg, x->st, x->now, o.npos == 0, &d, err, sizeof(err)) != 0) {
+    if (o.npos == 1)
+        return ctl_digest_last(x, o.html);
+    /* The period so far, computed now. */
+    if (digest_build(x->cfg, x->st, x->now, 1, &d, err, sizeof(err)) != 0) {
         fprintf(stderr, "mentorctl digest: %s\n", err);
         return CTL_FAIL;
     }

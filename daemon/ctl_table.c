@@ -296,8 +296,12 @@ static const struct ctl_listing ctl_listings[] = {
                                     "AND (?1 IS NULL OR 1)"
                                     " ORDER BY m.id"},
     {"outbox", outbox_filters,
-     "SELECT id, recipient, status, kind, attempts, " DATE(
-         "next_attempt") " AS next_attempt, coalesce(last_error, '') AS last_error FROM outbox"
+     /* "waiting" says why a queued mail is not sent yet; ctl_outbox_why words "quiet:T". */
+     "SELECT id, recipient, status, kind, coalesce(template, '') AS template, attempts, " DATE(
+         "next_attempt") " AS next_attempt, CASE WHEN status = 'queued' AND next_attempt > ?2"
+                         " THEN CASE WHEN attempts > 0 THEN 'retry after the error'"
+                         " ELSE 'quiet:' || next_attempt END ELSE '' END AS waiting,"
+                         " coalesce(last_error, '') AS last_error FROM outbox"
                          " WHERE ?1 IS NULL OR status = ?1 OR ?2 IS NULL ORDER BY id"},
 };
 

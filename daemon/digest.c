@@ -11,6 +11,7 @@
  */
 #include "digest.h"
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "outbox.h"
 #include "profile.h"
 #include "store.h"
+#include "template.h"
 
 #define DAY (24 * 60 * 60)
 #define WEEK (7 * DAY)
@@ -311,29 +313,33 @@ struct digest_list_def {
     enum digest_list_id id;
     const char *key;
     const char *title;
-    int store_list; /* enum store_digest_list; -1: judged here (burnout) */
+    const char *none_name; /* in the one line that names the empty lists */
+    int store_list;        /* enum store_digest_list; -1: judged here (burnout) */
 };
 
 static const struct digest_list_def digest_list_defs[] = {
-    {DIGEST_LIST_WAITING, "waiting", "Waiting for a mentor, longest first", STORE_DIGEST_WAITING},
-    {DIGEST_LIST_LOW_RATINGS, "low_ratings", "Low ratings, with the comments",
+    {DIGEST_LIST_WAITING, "waiting", "Waiting for a mentor, longest first", "newcomers waiting",
+     STORE_DIGEST_WAITING},
+    {DIGEST_LIST_LOW_RATINGS, "low_ratings", "Low ratings, with the comments", "low ratings",
      STORE_DIGEST_LOW_RATINGS},
-    {DIGEST_LIST_BURNOUT, "burnout", "Mentors at risk of burnout, and why", -1},
+    {DIGEST_LIST_BURNOUT, "burnout", "Mentors at risk of burnout, and why", "mentors at risk", -1},
     {DIGEST_LIST_SILENT, "silent_pairs", "Silent pairs: no check-in answer for 4 weeks",
-     STORE_DIGEST_SILENT},
+     "silent pairs", STORE_DIGEST_SILENT},
     {DIGEST_LIST_UNDELIVERABLE, "undeliverable", "Undeliverable addresses",
-     STORE_DIGEST_UNDELIVERABLE},
+     "undeliverable addresses", STORE_DIGEST_UNDELIVERABLE},
     {DIGEST_LIST_CONVERSIONS, "conversions", "Mentees who became mentors",
-     STORE_DIGEST_CONVERSIONS},
-    {DIGEST_LIST_MILESTONES, "milestones", "Mentors to recognise", STORE_DIGEST_MILESTONES},
+     "mentees who became mentors", STORE_DIGEST_CONVERSIONS},
+    {DIGEST_LIST_MILESTONES, "milestones", "Mentors to recognise", "mentors to recognise",
+     STORE_DIGEST_MILESTONES},
 };
 
-/* The first LIST_MAX lines are kept; the figure above the list says how many there are. */
+/* The first LIST_MAX lines are kept and all are counted: the list ends "and N more". */
 static int
 digest_take_line(const char *line, void *arg)
 {
     struct digest_list *l = arg;
 
+    l->total++;
     if (l->n >= LIST_MAX)
         return 0;
     return digest_list_add(l, line) != 0 ? -1 : 0;
@@ -346,6 +352,7 @@ digest_fill_list(struct store *st, const struct digest_list_def *ls, struct dige
 
     l->key = ls->key;
     l->title = ls->title;
+    l->none_name = ls->none_name;
     if (ls->store_list < 0)
         return 0;
     return store_digest_lines_each(st, (enum store_digest_list)ls->store_list, d->start, d->end,
@@ -377,10 +384,15 @@ digest_fill_figures(struct store *st, const time_t *bounds, struct digest *d)
             if (digest_burnout(st, bounds[k], k == 0, &f->value[k],
                                k == 0 ? &d->lists[DIGEST_LIST_BURNOUT] : NULL) != 0)
                 return -1;
+            if (k == 0)
+                d->lists[DIGEST_LIST_BURNOUT].total = (size_t)f->value[0];
         }
     }
     return 0;
 }
+
+static int digest_top(struct digest *d);
+static void digest_subject(const struct config *cfg, struct digest *d, int so_far);
 
 int
 digest_build(const struct config *cfg, struct store *st, time_t now, int so_far, struct digest *d,
@@ -392,6 +404,8 @@ digest_build(const struct config *cfg, struct store *st, time_t now, int so_far,
     for (int k = 0; k <= DIGEST_PERIODS; k++)
         bounds[k] = so_far ? (k == 0 ? now : digest_boundary(cfg, now, k - 1))
                            : digest_boundary(cfg, now, k);
+    memcpy(d->bounds, bounds, sizeof(bounds));
+    d->so_far = so_far;
     d->start = bounds[1];
     d->end = bounds[0];
     digest_period_names(cfg, d, so_far);
@@ -404,6 +418,12 @@ digest_build(const struct config *cfg, struct store *st, time_t now, int so_far,
             digest_free(d);
             return digest_err(err, errlen, "lists", st);
         }
+    if (digest_top(d) != 0) {
+        digest_free(d);
+        snprintf(err, errlen, "digest: out of memory");
+        return -1;
+    }
+    digest_subject(cfg, d, so_far);
     return 0;
 }
 
@@ -417,6 +437,9 @@ digest_free(struct digest *d)
         d->lists[i].lines = NULL;
         d->lists[i].n = 0;
     }
+    for (size_t i = 0; i < d->n_top; i++)
+        free(d->top[i]);
+    d->n_top = 0;
 }
 
 const struct digest_figure *
@@ -426,6 +449,151 @@ digest_figure(const struct digest *d, const char *key)
         if (strcmp(d->figures[i].key, key) == 0)
             return &d->figures[i];
     return NULL;
+}
+
+/* ---- what needs a manager ---- */
+
+/* A newcomer waiting less than this is not yet a manager's matter. */
+#define TOP_WAIT_DAYS 7
+
+static int digest_top_add(struct digest *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+digest_top_add(struct digest *d, const char *fmt, ...)
+{
+    va_list ap;
+    char *s = NULL;
+
+    if (d->n_top >= DIGEST_TOP)
+        return 0;
+    va_start(ap, fmt);
+    int n = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return -1;
+    d->top[d->n_top++] = s;
+    return 0;
+}
+
+/* "Name <address>" -> address (the whole line when it has no angle brackets). */
+static void
+digest_address_of(const char *who, char *out, size_t len)
+{
+    const char *lt = strrchr(who, '<'), *gt = lt ? strchr(lt, '>') : NULL;
+
+    if (lt && gt)
+        snprintf(out, len, "%.*s", (int)(gt - lt - 1), lt + 1);
+    else
+        snprintf(out, len, "%s", who);
+}
+
+/* The newcomer who has waited longest, when it is long enough to need a person. */
+static int
+digest_top_waiting(struct digest *d)
+{
+    const struct digest_list *l = &d->lists[DIGEST_LIST_WAITING];
+    char addr[320];
+    int days;
+
+    if (l->n == 0 || sscanf(l->lines[0], "%d", &days) != 1 || days < TOP_WAIT_DAYS)
+        return 0;
+    const char *who = strstr(l->lines[0], "days");
+    who = who ? who + 4 + strspn(who + 4, " ") : l->lines[0];
+    digest_address_of(who, addr, sizeof(addr));
+    return digest_top_add(d,
+                          "%s has waited longest for a mentor: %d days (%zu waiting in all). "
+                          "Reply MATCH %s MENTOR to pair them by hand.",
+                          who, days, l->total, addr);
+}
+
+/* The first mentor at risk (most unanswered first), with the reasons. */
+static int
+digest_top_burnout(struct digest *d)
+{
+    const struct digest_list *l = &d->lists[DIGEST_LIST_BURNOUT];
+    char who[400], addr[320];
+
+    if (l->n == 0)
+        return 0;
+    const char *colon = strstr(l->lines[0], ">: ");
+    size_t wlen = colon ? (size_t)(colon - l->lines[0]) + 1 : strcspn(l->lines[0], ":");
+    snprintf(who, sizeof(who), "%.*s", (int)wlen, l->lines[0]);
+    const char *why = l->lines[0] + wlen + (l->lines[0][wlen] == ':' ? 2 : 0);
+    digest_address_of(who, addr, sizeof(addr));
+    if (l->total > 1)
+        return digest_top_add(d,
+                              "%s is at risk of burnout (%s), and %zu more mentors are. Reply "
+                              "PAUSE %s to give them a break.",
+                              who, why, l->total - 1, addr);
+    return digest_top_add(d, "%s is at risk of burnout (%s). Reply PAUSE %s to give them a break.",
+                          who, why, addr);
+}
+
+/* The period's lowest rating, and how many low ones there were. */
+static int
+digest_top_low(struct digest *d)
+{
+    const struct digest_list *l = &d->lists[DIGEST_LIST_LOW_RATINGS];
+    char from[320], other[320];
+    int rating, pair, best = 0;
+
+    if (l->n == 0)
+        return 0;
+    for (size_t i = 1; i < l->n; i++)
+        if (atoi(l->lines[i]) < atoi(l->lines[best]))
+            best = (int)i;
+    if (sscanf(l->lines[best], "%d/5 from %319s %*s about pair %d with %319[^,:]", &rating, from,
+               &pair, other) != 4)
+        return digest_top_add(d, "%zu low rating%s this %s: see the list below.", l->total,
+                              l->total == 1 ? "" : "s", d->unit_name);
+    if (l->total == 1)
+        return digest_top_add(d,
+                              "A low rating: %d/5 from %s about the pair with %s. Reply UNMATCH "
+                              "%d to end that pair.",
+                              rating, from, other, pair);
+    return digest_top_add(d,
+                          "%zu low ratings this %s, the lowest %d/5 from %s about the pair with "
+                          "%s. Reply UNMATCH %d to end that pair.",
+                          l->total, d->unit_name, rating, from, other, pair);
+}
+
+static int
+digest_top(struct digest *d)
+{
+    return digest_top_waiting(d) != 0 || digest_top_burnout(d) != 0 || digest_top_low(d) != 0 ? -1
+                                                                                              : 0;
+}
+
+/*
+ * The subject: the period first (a mail client's index shows the start),
+ * then what needs doing and the two figures a manager looks at, all within
+ * DIGEST_SUBJECT_MAX characters; the community's name only when it fits.
+ */
+static void
+digest_subject(const struct config *cfg, struct digest *d, int so_far)
+{
+    const struct digest_figure *a = digest_figure(d, "active_pairs");
+    const struct digest_figure *w = digest_figure(d, "waiting");
+    char s[256];
+    int n;
+
+    n = snprintf(s, sizeof(s), "%c%s %s%s: ", d->unit_name[0] - 'a' + 'A', d->unit_name + 1, d->key,
+                 so_far ? " so far" : "");
+    if (d->n_top > 0)
+        n += snprintf(s + n, sizeof(s) - (size_t)n, "%zu to act on, ", d->n_top);
+    n += snprintf(s + n, sizeof(s) - (size_t)n, "%ld active pairs, %ld waiting",
+                  a ? a->value[0] : 0, w ? w->value[0] : 0);
+    if (cfg->community.name && (size_t)n + 3 + strlen(cfg->community.name) <= DIGEST_SUBJECT_MAX)
+        snprintf(s + n, sizeof(s) - (size_t)n, " - %s", cfg->community.name);
+    /* Long figures could still overflow: cut before the last ", " that fits. */
+    size_t keep = strlen(s);
+    while (keep > DIGEST_SUBJECT_MAX) {
+        char *comma = memrchr(s, ',', keep - 1);
+        keep = comma ? (size_t)(comma - s) : DIGEST_SUBJECT_MAX;
+    }
+    memcpy(d->subject, s, keep);
+    d->subject[keep] = '\0';
 }
 
 /* ---- rendering ---- */
@@ -458,76 +626,176 @@ digest_change(const struct digest_figure *f, char *out, size_t len)
         snprintf(out, len, "%+ld", d);
 }
 
+/*
+ * The top of a figure's scale.  Every scale starts at zero, so equal values
+ * draw equal bars and a small change draws a small step: percentages run to
+ * 100, ratings to 5.0, counts and days to the largest value shown (at least 1).
+ */
+static long
+digest_scale_top(const struct digest_figure *f)
+{
+    long hi = 1;
+
+    if (f->unit == DIGEST_PERCENT)
+        return 100;
+    if (f->unit == DIGEST_TENTHS)
+        return 50;
+    for (int k = 0; k < DIGEST_PERIODS; k++)
+        hi = f->value[k] > hi ? f->value[k] : hi;
+    return hi;
+}
+
+/* A value's share of steps (0..steps) on the zero-based scale; a value above zero shows. */
+static long
+digest_scaled(long v, long top, long steps)
+{
+    long s = v * steps / top;
+
+    if (v > 0 && s == 0)
+        s = 1;
+    return s > steps ? steps : s;
+}
+
 /* Eight block heights, oldest period first; a period with nothing to measure is a space. */
 static void
 digest_sparkline(const struct digest_figure *f, char *out, size_t len)
 {
     static const char *const bars[] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
-    long lo = -1, hi = -1;
+    long top = digest_scale_top(f);
     size_t n = 0;
 
-    for (int k = 0; k < DIGEST_PERIODS; k++) {
-        long v = f->value[k];
-        if (v < 0)
-            continue;
-        lo = lo < 0 || v < lo ? v : lo;
-        hi = v > hi ? v : hi;
-    }
     out[0] = '\0';
     for (int k = DIGEST_PERIODS - 1; k >= 0 && n + 4 < len; k--) {
         long v = f->value[k];
-        const char *s = v < 0      ? " "
-                        : hi == lo ? bars[hi > 0 ? 3 : 0]
-                                   : bars[(v - lo) * 7 / (hi - lo)];
-        n += (size_t)snprintf(out + n, len - n, "%s", s);
+        n += (size_t)snprintf(out + n, len - n, "%s", v < 0 ? " " : bars[digest_scaled(v, top, 7)]);
     }
 }
 
 /* Longest line of the text part: what a terminal mail reader shows without wrapping. */
 #define TEXT_WIDTH 78
 
-/*
- * Print s after indent, broken at spaces so no line exceeds TEXT_WIDTH
- * columns (a UTF-8 character is one column); continuation lines get the
- * deeper indent more.  A word longer than a line stays whole; a line that is
- * broken loses runs of spaces.
- */
 static size_t
-digest_columns(const char *s)
+digest_cols(const char *s, size_t bytes)
 {
     size_t cols = 0;
 
-    for (; *s; s++)
-        cols += ((unsigned char)*s & 0xC0) != 0x80;
+    for (size_t i = 0; i < bytes; i++)
+        cols += ((unsigned char)s[i] & 0xC0) != 0x80;
     return cols;
 }
 
+static int
+digest_is_day_or_abbrev(const char *w, size_t n)
+{
+    if (n >= 1 && n <= 2 && w[0] >= '0' && w[0] <= '9')
+        return 1;
+    return n == 3 && w[0] >= 'A' && w[0] <= 'Z' && w[1] >= 'a' && w[1] <= 'z';
+}
+
+/*
+ * Whether the space between word a (alen bytes) and the word at b may end a
+ * line.  It may not inside a date ("Mon 14 Dec 2026 08:00": a line never
+ * starts with a number nor follows a day or a month's short name), before an
+ * address in angle brackets (it stays with its name), nor inside a name
+ * ("Wanda Smith": two capitalised words before an address).
+ */
+static int
+digest_may_break(const char *a, size_t alen, const char *b)
+{
+    if ((b[0] >= '0' && b[0] <= '9') || b[0] == '<' || digest_is_day_or_abbrev(a, alen))
+        return 0;
+    if (a[0] >= 'A' && a[0] <= 'Z' && b[0] >= 'A' && b[0] <= 'Z') {
+        /* Name words: capitalised, and the phrase goes on to an address. */
+        const char *lt = strchr(b, '<'), *sp = b;
+        int words = 0;
+        while (lt && sp < lt && words < 4) {
+            sp += strcspn(sp, " ");
+            sp += strspn(sp, " ");
+            words++;
+        }
+        return !(lt && sp == lt);
+    }
+    return 1;
+}
+
+/*
+ * Print s after indent, broken at spaces so no line exceeds TEXT_WIDTH
+ * columns (a UTF-8 character is one column) where digest_may_break allows;
+ * continuation lines get the deeper indent more.  A line that fits keeps its
+ * own spacing (the waiting list's columns); one that is broken loses runs of
+ * spaces.
+ */
 static void
 digest_wrap(FILE *f, const char *indent, const char *more, const char *s)
 {
     size_t col = (size_t)fprintf(f, "%s", indent);
     size_t start = col;
 
-    /* A line that fits keeps its own spacing (the waiting list's columns). */
-    if (col + digest_columns(s) <= TEXT_WIDTH) {
+    if (col + digest_cols(s, strlen(s)) <= TEXT_WIDTH) {
         fprintf(f, "%s\n", s);
         return;
     }
     while (*s) {
-        size_t bytes = strcspn(s, " "), cols = 0;
-        for (size_t i = 0; i < bytes; i++)
-            cols += ((unsigned char)s[i] & 0xC0) != 0x80;
+        /* A chunk: words joined by spaces where no line may end. */
+        const char *e = s;
+        for (;;) {
+            const char *w = e;
+            e += strcspn(e, " ");
+            const char *next = e + strspn(e, " ");
+            if (*next == '\0' || digest_may_break(w, (size_t)(e - w), next))
+                break;
+            e = next;
+        }
+        size_t bytes = (size_t)(e - s), cols = digest_cols(s, bytes);
         if (col > start && col + 1 + cols > TEXT_WIDTH) {
             col = start = (size_t)fprintf(f, "\n%s", more) - 1;
         } else if (col > start) {
             fputc(' ', f);
             col++;
         }
-        fwrite(s, 1, bytes, f);
+        for (size_t i = 0; i < bytes; i++) { /* runs of spaces inside a chunk become one */
+            if (s[i] != ' ' || i == 0 || s[i - 1] != ' ')
+                fputc(s[i], f);
+        }
         col += cols;
-        s += bytes;
-        while (*s == ' ')
-            s++;
+        s = e + strspn(e, " ");
+    }
+    fputc('\n', f);
+}
+
+/* "and 5 more" under a list that was cut at LIST_MAX lines. */
+static size_t
+digest_more(const struct digest_list *l)
+{
+    return l->total > l->n ? l->total - l->n : 0;
+}
+
+/* The names of the lists with nothing in them, for the one line that stands for them all. */
+static void
+digest_empty_names(const struct digest *d, char *out, size_t len)
+{
+    size_t n = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; i < DIGEST_N_LISTS; i++) {
+        if (d->lists[i].total > 0 || n >= len)
+            continue;
+        n += (size_t)snprintf(out + n, len - n, "%s%s", n ? ", " : "", d->lists[i].none_name);
+    }
+}
+
+static void
+digest_text_top(FILE *f, const struct digest *d)
+{
+    char line[64];
+
+    fprintf(f, "%s\n", DIGEST_TOP_TITLE);
+    if (d->n_top == 0)
+        digest_wrap(f, "  ", "  ",
+                    "Nothing this time: no long wait, nobody at risk, no low rating.");
+    for (size_t i = 0; i < d->n_top; i++) {
+        snprintf(line, sizeof(line), "  %zu. ", i + 1);
+        digest_wrap(f, line, "     ", d->top[i]);
     }
     fputc('\n', f);
 }
@@ -535,7 +803,7 @@ digest_wrap(FILE *f, const char *indent, const char *more, const char *s)
 char *
 digest_text(const struct config *cfg, const struct digest *d)
 {
-    char *buf = NULL, val[32], chg[32], spark[64], head[32], title[320], row[160];
+    char *buf = NULL, val[32], chg[32], spark[64], head[32], title[320], row[160], empty[512];
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
 
@@ -545,6 +813,7 @@ digest_text(const struct config *cfg, const struct digest *d)
              d->label + strlen(d->unit_name) + 1);
     digest_wrap(f, "", "", title);
     fputc('\n', f);
+    digest_text_top(f, d);
     snprintf(head, sizeof(head), "This %s", d->unit_name);
     fprintf(f, "%-*s %10s %7s  Last %d %ss\n", DIGEST_LABEL_WIDTH, "", head, "Change",
             DIGEST_PERIODS, d->unit_name);
@@ -563,13 +832,25 @@ digest_text(const struct config *cfg, const struct digest *d)
             row[--n] = '\0';
         fprintf(f, "%s\n", row);
     }
+    fputs("\nBars start at zero: percentages on 0-100, ratings on 0-5, counts on 0 to the\n"
+          "largest value in the row.\n",
+          f);
     for (size_t i = 0; i < DIGEST_N_LISTS; i++) {
         const struct digest_list *l = &d->lists[i];
+        if (l->total == 0)
+            continue;
         fprintf(f, "\n%s\n", l->title);
-        if (l->n == 0)
-            fprintf(f, "  none\n");
         for (size_t j = 0; j < l->n; j++)
             digest_wrap(f, "  ", "      ", l->lines[j]);
+        if (digest_more(l))
+            fprintf(f, "  and %zu more\n", digest_more(l));
+    }
+    digest_empty_names(d, empty, sizeof(empty));
+    if (empty[0]) {
+        char none[640];
+        snprintf(none, sizeof(none), "%s %s: %s.", DIGEST_NONE_PREFIX, d->unit_name, empty);
+        fputc('\n', f);
+        digest_wrap(f, "", "  ", none);
     }
     if (fclose(f) != 0) {
         free(buf);
@@ -577,6 +858,31 @@ digest_text(const struct config *cfg, const struct digest *d)
     }
     return buf;
 }
+
+/* ---- the HTML part ---- */
+
+/*
+ * Mail clients differ most in HTML: Gmail drops <style> blocks and SVG,
+ * Outlook on Windows draws with Word's engine (tables, bgcolor and width
+ * attributes, no CSS sizing of divs), and images are often blocked.  So the
+ * charts are table cells whose width or height is the value, coloured with
+ * both bgcolor and an inline background-color, each with its number beside
+ * it; styles are inline only; the page is 600 px wide.  The colours are mid
+ * tones that stay readable when a client darkens the background, and the
+ * text and background colours are set together so that a client that
+ * inverts them keeps the contrast.
+ */
+#define HTML_WIDTH 600
+#define HTML_FG "#1f2328"
+#define HTML_BG "#ffffff"
+#define HTML_MUTED "#57606a"
+#define HTML_ACTIVE "#2e7d32"
+#define HTML_WAITING "#e8710a"
+#define HTML_SPARK "#3b6fd8"
+#define HTML_ZERO "#9aa3ad"
+#define HTML_FONT "font-family:Arial,Helvetica,sans-serif;"
+#define CHART_BAR_MAX 340 /* px: the longest bar of the chart */
+#define SPARK_HEIGHT 20   /* px: a sparkline's full height */
 
 static void
 digest_html_escape(FILE *f, const char *s)
@@ -601,85 +907,281 @@ digest_html_escape(FILE *f, const char *s)
     }
 }
 
-/* Bars of active pairs and the waiting list over the periods, oldest on the left. */
+/*
+ * Escaped, with each "Name <address>" kept on one line: a span that does
+ * not wrap from the capitalised words before an address to its end.
+ */
 static void
-digest_html_chart(FILE *f, const struct digest *d)
+digest_html_line(FILE *f, const char *s)
+{
+    const char *lt;
+
+    while ((lt = strchr(s, '<')) != NULL && strchr(lt, '>') != NULL) {
+        const char *from = lt;
+        /* back over up to three capitalised words before the address */
+        for (int w = 0; w < 3; w++) {
+            const char *p = from;
+            while (p > s && p[-1] == ' ')
+                p--;
+            const char *q = p;
+            while (q > s && q[-1] != ' ')
+                q--;
+            if (q == p || !(*q >= 'A' && *q <= 'Z') || memchr(q, ':', (size_t)(p - q)))
+                break;
+            from = q;
+        }
+        const char *gt = strchr(lt, '>');
+        char *pre = strndup(s, (size_t)(from - s)), *mid = strndup(from, (size_t)(gt + 1 - from));
+        if (pre == NULL || mid == NULL) {
+            free(pre);
+            free(mid);
+            break;
+        }
+        digest_html_escape(f, pre);
+        fputs("<span style=\"white-space:nowrap\">", f);
+        digest_html_escape(f, mid);
+        fputs("</span>", f);
+        free(pre);
+        free(mid);
+        s = gt + 1;
+    }
+    digest_html_escape(f, s);
+}
+
+/* A period's short name for the chart: "W48", "30 Nov", "Nov 2026". */
+static void
+digest_period_short(const struct config *cfg, const struct digest *d, int k, char *out, size_t len)
+{
+    time_t t = d->bounds[k + 1] + digest_offset(cfg, d->bounds[k + 1]);
+    char f = digest_freq(cfg);
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    strftime(out, len, f == 'd' ? "%d %b" : f == 'w' ? "W%V" : "%b %Y", &tm);
+}
+
+/* A horizontal bar of px pixels (none for zero) and the value after it. */
+static void
+digest_html_hbar(FILE *f, const char *color, long v, long top, const char *what)
+{
+    long px = digest_scaled(v, top, CHART_BAR_MAX);
+
+    fputs("<table role=\"presentation\" cellpadding=\"0\" cellspacing=\"0\" border=\"0\"><tr>", f);
+    if (px > 0)
+        fprintf(f,
+                "<td class=\"bar\" width=\"%ld\" height=\"12\" bgcolor=\"%s\" data-value=\"%ld\" "
+                "style=\"width:%ldpx;height:12px;background-color:%s;font-size:1px;"
+                "line-height:1px\">&nbsp;</td>",
+                px, color, v, px, color);
+    fprintf(f,
+            "<td style=\"padding-left:6px;font-size:12px;line-height:14px;color:" HTML_FG "\">"
+            "%ld %s</td></tr></table>",
+            v, what);
+}
+
+/* Active pairs and waiting newcomers, a pair of bars per period, oldest at the top. */
+static void
+digest_html_chart(FILE *f, const struct config *cfg, const struct digest *d)
 {
     const struct digest_figure *a = digest_figure(d, "active_pairs");
     const struct digest_figure *w = digest_figure(d, "waiting");
-    long hi = 1;
-    const int height = 80, slot = 24;
+    long top = 1;
+    char name[32];
 
     if (a == NULL || w == NULL)
         return;
     for (int k = 0; k < DIGEST_PERIODS; k++) {
-        hi = a->value[k] > hi ? a->value[k] : hi;
-        hi = w->value[k] > hi ? w->value[k] : hi;
+        top = a->value[k] > top ? a->value[k] : top;
+        top = w->value[k] > top ? w->value[k] : top;
     }
     fprintf(f,
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" role=\"img\""
-            " aria-label=\"Active pairs and waiting newcomers, last %d %ss\">\n",
-            slot * DIGEST_PERIODS + 10, height + 20, DIGEST_PERIODS, d->unit_name);
+            "<h2 style=\"font-size:16px;margin:20px 0 4px 0;color:" HTML_FG "\">Active pairs and "
+            "waiting newcomers, last %d %ss</h2>\n"
+            "<p style=\"margin:0 0 8px 0;font-size:12px;color:" HTML_MUTED "\">"
+            "<span style=\"color:" HTML_ACTIVE "\">&#9632;</span> active pairs &nbsp; "
+            "<span style=\"color:" HTML_WAITING "\">&#9632;</span> waiting &nbsp; "
+            "scale 0 to %ld</p>\n"
+            "<table id=\"chart\" aria-label=\"Active pairs and waiting newcomers, "
+            "last %d %ss\" width=\"%d\" cellpadding=\"0\" cellspacing=\"0\" border=\"0\" "
+            "style=\"width:%dpx\">\n",
+            DIGEST_PERIODS, d->unit_name, top, DIGEST_PERIODS, d->unit_name, HTML_WIDTH - 32,
+            HTML_WIDTH - 32);
     for (int k = DIGEST_PERIODS - 1; k >= 0; k--) {
-        int x = 5 + slot * (DIGEST_PERIODS - 1 - k);
-        int ha = (int)(a->value[k] * height / hi), hw = (int)(w->value[k] * height / hi);
+        digest_period_short(cfg, d, k, name, sizeof(name));
         fprintf(f,
-                "<rect x=\"%d\" y=\"%d\" width=\"9\" height=\"%d\" fill=\"#2e7d32\">"
-                "<title>active %ld</title></rect>"
-                "<rect x=\"%d\" y=\"%d\" width=\"9\" height=\"%d\" fill=\"#ef6c00\">"
-                "<title>waiting %ld</title></rect>\n",
-                x, 5 + height - ha, ha, a->value[k], x + 10, 5 + height - hw, hw, w->value[k]);
+                "<tr><td width=\"80\" valign=\"middle\" style=\"width:80px;font-size:12px;"
+                "color:" HTML_MUTED ";padding:3px 0;border-top:1px solid #d0d7de\">%s%s</td>"
+                "<td style=\"padding:3px 0;border-top:1px solid #d0d7de\">",
+                name, k == 0 && d->so_far ? " so far" : "");
+        digest_html_hbar(f, HTML_ACTIVE, a->value[k], top, "active");
+        digest_html_hbar(f, HTML_WAITING, w->value[k], top, "waiting");
+        fputs("</td></tr>\n", f);
     }
-    fprintf(f, "</svg>\n<p style=\"font-size:small\"><span style=\"color:#2e7d32\">&#9632;</span>"
-               " active pairs <span style=\"color:#ef6c00\">&#9632;</span> waiting</p>\n");
+    fputs("</table>\n", f);
+}
+
+/* Twelve vertical bars, oldest on the left, on the figure's zero-based scale. */
+static void
+digest_html_spark(FILE *f, const struct digest_figure *fg)
+{
+    long top = digest_scale_top(fg);
+    char val[32];
+
+    fputs("<table role=\"presentation\" class=\"spark\" cellpadding=\"0\" cellspacing=\"0\" "
+          "border=\"0\"><tr>",
+          f);
+    for (int k = DIGEST_PERIODS - 1; k >= 0; k--) {
+        long v = fg->value[k];
+        long h = v < 0 ? 0 : digest_scaled(v, top, SPARK_HEIGHT);
+        const char *color = v > 0 ? HTML_SPARK : HTML_ZERO;
+        digest_value(fg, v, val, sizeof(val));
+        /* A measured zero is a thin grey line; nothing to measure, an empty slot. */
+        if (v == 0 || (v > 0 && h == 0))
+            h = 1;
+        fprintf(f,
+                "<td width=\"7\" height=\"%d\" valign=\"bottom\" style=\"width:7px;height:%dpx;"
+                "padding:0 1px 0 0;vertical-align:bottom\" title=\"%s\">",
+                SPARK_HEIGHT, SPARK_HEIGHT, val);
+        if (v >= 0)
+            fprintf(f,
+                    "<table role=\"presentation\" cellpadding=\"0\" cellspacing=\"0\" "
+                    "border=\"0\"><tr><td class=\"sbar\" width=\"6\" height=\"%ld\" bgcolor=\"%s\""
+                    " data-value=\"%ld\" style=\"width:6px;height:%ldpx;background-color:%s;"
+                    "font-size:1px;line-height:1px\">&nbsp;</td></tr></table>",
+                    h, color, v, h, color);
+        fputs("</td>", f);
+    }
+    fputs("</tr></table>", f);
+}
+
+static void
+digest_html_figures(FILE *f, const struct digest *d)
+{
+    char val[32], chg[32];
+
+    fprintf(f,
+            "<h2 style=\"font-size:16px;margin:20px 0 4px 0;color:" HTML_FG "\">Figures</h2>\n"
+            "<table id=\"figures\" width=\"%d\" cellpadding=\"0\" cellspacing=\"0\" border=\"0\" "
+            "style=\"width:%dpx;font-size:13px;color:" HTML_FG "\">\n"
+            "<tr><th align=\"left\" style=\"padding:3px 0\">Figure</th>"
+            "<th align=\"right\" style=\"padding:3px 8px\">This %s</th>"
+            "<th align=\"right\" style=\"padding:3px 8px\">Change</th>"
+            "<th align=\"left\" style=\"padding:3px 0\">Last %d %ss</th></tr>\n",
+            HTML_WIDTH - 32, HTML_WIDTH - 32, d->unit_name, DIGEST_PERIODS, d->unit_name);
+    for (size_t i = 0; i < d->n_figures; i++) {
+        const struct digest_figure *fg = &d->figures[i];
+        digest_value(fg, fg->value[0], val, sizeof(val));
+        digest_change(fg, chg, sizeof(chg));
+        fprintf(f,
+                "<tr data-key=\"%s\"><td style=\"padding:3px 0;border-top:1px solid #d0d7de\">"
+                "%s</td><td align=\"right\" style=\"padding:3px 8px;border-top:1px solid "
+                "#d0d7de;white-space:nowrap\"><b>%s</b></td><td align=\"right\" "
+                "style=\"padding:3px 8px;border-top:1px solid #d0d7de;white-space:nowrap\">%s</td>"
+                "<td style=\"padding:3px 0;border-top:1px solid #d0d7de\">",
+                fg->key, fg->label, val, chg);
+        digest_html_spark(f, fg);
+        fputs("</td></tr>\n", f);
+    }
+    fputs("</table>\n<p style=\"margin:4px 0 0 0;font-size:12px;color:" HTML_MUTED "\">Bars start "
+          "at zero: percentages on 0-100, ratings on 0-5, counts on 0 to the largest value in the "
+          "row.</p>\n",
+          f);
+}
+
+static void
+digest_html_top(FILE *f, const struct digest *d)
+{
+    fputs("<table role=\"presentation\" id=\"top\" width=\"100%\" cellpadding=\"0\" "
+          "cellspacing=\"0\" border=\"0\"><tr><td bgcolor=\"#fff4e0\" style=\"background-color:"
+          "#fff4e0;border-left:4px solid " HTML_WAITING ";padding:10px 12px;color:" HTML_FG "\">"
+          "<h2 style=\"font-size:16px;margin:0 0 6px 0;color:" HTML_FG "\">" DIGEST_TOP_TITLE
+          "</h2>\n",
+          f);
+    if (d->n_top == 0)
+        fputs("<p style=\"margin:0\">Nothing this time: no long wait, nobody at risk, no low "
+              "rating.</p>\n",
+              f);
+    else
+        fputs("<ol style=\"margin:0;padding-left:20px\">\n", f);
+    for (size_t i = 0; i < d->n_top; i++) {
+        fputs("<li style=\"margin:0 0 4px 0\">", f);
+        digest_html_line(f, d->top[i]);
+        fputs("</li>\n", f);
+    }
+    if (d->n_top > 0)
+        fputs("</ol>\n", f);
+    fputs("</td></tr></table>\n", f);
+}
+
+static void
+digest_html_lists(FILE *f, const struct digest *d)
+{
+    char empty[512];
+
+    for (size_t i = 0; i < DIGEST_N_LISTS; i++) {
+        const struct digest_list *l = &d->lists[i];
+        if (l->total == 0)
+            continue;
+        fprintf(f,
+                "<h2 style=\"font-size:16px;margin:20px 0 4px 0;color:" HTML_FG "\">%s</h2>\n"
+                "<ul style=\"margin:0;padding-left:20px\">\n",
+                l->title);
+        for (size_t j = 0; j < l->n; j++) {
+            fputs("<li>", f);
+            digest_html_line(f, l->lines[j]);
+            fputs("</li>\n", f);
+        }
+        if (digest_more(l))
+            fprintf(f, "<li>and %zu more</li>\n", digest_more(l));
+        fputs("</ul>\n", f);
+    }
+    digest_empty_names(d, empty, sizeof(empty));
+    if (empty[0]) {
+        fprintf(f, "<p id=\"none\" style=\"margin:20px 0 0 0\">%s %s: ", DIGEST_NONE_PREFIX,
+                d->unit_name);
+        digest_html_escape(f, empty);
+        fputs(".</p>\n", f);
+    }
 }
 
 char *
 digest_html(const struct config *cfg, const struct digest *d)
 {
-    char *buf = NULL, val[32], chg[32], spark[64];
+    char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
 
     if (f == NULL)
         return NULL;
-    fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>", f);
-    digest_html_escape(f, cfg->community.name);
-    fputs(" digest</title></head>\n<body style=\"font-family:sans-serif\">\n<h1>", f);
-    digest_html_escape(f, cfg->community.name);
-    fprintf(f, " mentoring</h1>\n<p>The %s ", d->unit_name);
-    digest_html_escape(f, d->label + strlen(d->unit_name) + 1);
-    fputs("</p>\n", f);
-    digest_html_chart(f, d);
+    fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+          "<meta name=\"viewport\" content=\"width=device-width\">"
+          "<meta name=\"color-scheme\" content=\"light dark\">"
+          "<meta name=\"supported-color-schemes\" content=\"light dark\"><title>",
+          f);
+    digest_html_escape(f, d->subject);
+    fputs("</title></head>\n<body bgcolor=\"" HTML_BG "\" style=\"margin:0;padding:0;"
+          "background-color:" HTML_BG ";color:" HTML_FG "\">\n",
+          f);
     fprintf(f,
-            "<table style=\"border-collapse:collapse\">\n<tr><th align=\"left\">Figure</th>"
-            "<th align=\"right\">This %s</th><th align=\"right\">Change</th>"
-            "<th align=\"left\">Last %d %ss</th></tr>\n",
-            d->unit_name, DIGEST_PERIODS, d->unit_name);
-    for (size_t i = 0; i < d->n_figures; i++) {
-        const struct digest_figure *fg = &d->figures[i];
-        digest_value(fg, fg->value[0], val, sizeof(val));
-        digest_change(fg, chg, sizeof(chg));
-        digest_sparkline(fg, spark, sizeof(spark));
-        fprintf(f,
-                "<tr><td>%s</td><td align=\"right\">%s</td><td align=\"right\">%s</td>"
-                "<td style=\"font-family:monospace\">%s</td></tr>\n",
-                fg->label, val, chg, spark);
-    }
-    fputs("</table>\n", f);
-    for (size_t i = 0; i < DIGEST_N_LISTS; i++) {
-        const struct digest_list *l = &d->lists[i];
-        fprintf(f, "<h2>%s</h2>\n<ul>\n", l->title);
-        if (l->n == 0)
-            fputs("<li>none</li>\n", f);
-        for (size_t j = 0; j < l->n; j++) {
-            fputs("<li>", f);
-            digest_html_escape(f, l->lines[j]);
-            fputs("</li>\n", f);
-        }
-        fputs("</ul>\n", f);
-    }
-    fputs("<p style=\"font-size:small\">An automatic message from mentord.</p>\n</body></html>\n",
+            "<table role=\"presentation\" width=\"%d\" cellpadding=\"0\" cellspacing=\"0\" "
+            "border=\"0\" bgcolor=\"" HTML_BG "\" style=\"width:%dpx;max-width:100%%;"
+            "background-color:" HTML_BG ";color:" HTML_FG ";" HTML_FONT "font-size:14px;"
+            "line-height:20px\"><tr><td style=\"padding:16px\">\n<h1 style=\"font-size:20px;"
+            "margin:0 0 4px 0;color:" HTML_FG "\">",
+            HTML_WIDTH, HTML_WIDTH);
+    digest_html_escape(f, cfg->community.name);
+    fprintf(f, " mentoring</h1>\n<p style=\"margin:0 0 12px 0;color:" HTML_MUTED "\">The %s ",
+            d->unit_name);
+    fputs("<span style=\"white-space:nowrap\">", f);
+    digest_html_escape(f, d->label + strlen(d->unit_name) + 1);
+    fputs("</span></p>\n", f);
+    digest_html_top(f, d);
+    digest_html_chart(f, cfg, d);
+    digest_html_figures(f, d);
+    digest_html_lists(f, d);
+    fputs("<p style=\"margin:20px 0 0 0;font-size:12px;color:" HTML_MUTED "\">An automatic "
+          "message from mentord. Reply REPORT for the figures so far, or HELP for the manager "
+          "commands.</p>\n</td></tr></table>\n</body></html>\n",
           f);
     if (fclose(f) != 0) {
         free(buf);
@@ -701,18 +1203,51 @@ digest_queue(const struct config *cfg, struct store *st, const struct digest *d,
     if (text == NULL || html == NULL) {
         snprintf(err, errlen, "digest: out of memory rendering %s", d->key);
     } else {
-        struct template_var v[] = {{"period", d->label}, {"digest", text}};
+        struct template_var v[] = {{"period", d->label}, {"digest", text}, {"subject", d->subject}};
         struct outbox_mail om = {
             .to_addr = to_addr,
             .template_name = "digest",
             .vars = v,
-            .nvars = 2,
+            .nvars = 3,
             .in_reply_to = in_reply_to,
             .kind = "notice",
             .html = html,
         };
         rc = outbox_queue(cfg, st, &om, now, err, errlen);
     }
+    free(text);
+    free(html);
+    return rc;
+}
+
+/* The digest as it went out, for mentorctl digest --preview last. */
+static int
+digest_keep(const struct config *cfg, struct store *st, const struct digest *d, time_t now)
+{
+    char *text = digest_text(cfg, d), *html = digest_html(cfg, d), *subject = NULL, *body = NULL;
+    char err[512];
+    int rc = -1;
+
+    if (text == NULL || html == NULL) {
+        log_error("digest %s: out of memory keeping it as sent", d->key);
+        goto out;
+    }
+    /* The text part as the managers read it: the template around the figures. */
+    struct template_var v[] = {{"community_name", cfg->community.name},
+                               {"community_address", cfg->community.address},
+                               {"to_name", NULL},
+                               {"to_address", cfg->community.managers[0]},
+                               {"period", d->label},
+                               {"digest", text},
+                               {"subject", d->subject}};
+    if (template_render(cfg->templates.dir, "digest", v, sizeof(v) / sizeof(v[0]), &subject, &body,
+                        err, sizeof(err)) != 0)
+        log_error("digest %s: keeping it as sent: %s", d->key, err);
+    else if ((rc = store_digest_keep(st, d->key, now, subject, body, html)) != 0)
+        log_error("digest %s: keeping it as sent: %s", d->key, store_errmsg(st));
+out:
+    free(subject);
+    free(body);
     free(text);
     free(html);
     return rc;
@@ -737,11 +1272,14 @@ digest_due(const struct config *cfg, struct store *st, time_t now)
     if (sent != 0)
         return sent < 0 ? -1 : 0;
     /*
-     * A period that ended before mentord recorded anything has nothing to
-     * report: a fresh install does not greet its managers with an empty
-     * digest.  It is marked as done so the question is not asked again.
+     * A period that began before mentord recorded anything has nothing to
+     * report: a fresh install, or a programme started on a Monday morning,
+     * does not greet its managers with a digest of a week in which nothing
+     * happened.  The first digest covers the first whole period (what
+     * happened in the hours before it shows in its state figures: waiting,
+     * active pairs).  It is marked as done so the question is not asked again.
      */
-    int before = store_digest_history(st, d.end);
+    int before = store_digest_history(st, d.start);
     if (before < 0)
         return -1;
     if (before == 0)
@@ -756,6 +1294,8 @@ digest_due(const struct config *cfg, struct store *st, time_t now)
             log_ctx(LOG_LEVEL_ERROR, NULL, cfg->community.managers[i], "%s", err);
             sent = -1;
         }
+    if (sent == 0 && digest_keep(cfg, st, &d, now) != 0)
+        sent = -1;
     if (sent == 0 && store_event_add(st, now, "digest", NULL, NULL, d.key) != 0) {
         log_error("digest %s: recording it as sent: %s", d.key, store_errmsg(st));
         sent = -1;

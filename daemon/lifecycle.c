@@ -186,6 +186,19 @@ lc_first_checkin(const struct config *cfg, char *buf, size_t len)
     return buf;
 }
 
+/* Queue om; 0, or -1 (logged). */
+static int
+lc_queue(const struct config *cfg, struct store *st, const struct outbox_mail *om, time_t now)
+{
+    char err[512];
+
+    if (outbox_queue(cfg, st, om, now, err, sizeof(err)) != 0) {
+        log_ctx(LOG_LEVEL_ERROR, NULL, om->to_addr, "cannot queue %s: %s", om->template_name, err);
+        return -1;
+    }
+    return 0;
+}
+
 /* lc_send in a given language (NULL: the reader's own). */
 static int
 lc_send_in(const struct config *cfg, struct store *st, const struct lc_member *to, const char *tmpl,
@@ -255,30 +268,75 @@ lc_shared_language(const struct config *cfg, struct store *st, const struct lc_m
     return 0;
 }
 
+/*
+ * An alert for the managers is kept in the store, not mailed at once: every
+ * alert raised in one run of the daemon goes out in one mail at its end
+ * (programme_alerts_flush), so one silent mentor with two mentees, or a
+ * morning's worrying answers, make one mail and not one each.
+ */
 static int
 lc_tell_managers(const struct config *cfg, struct store *st, const struct template_var *vars,
                  size_t nvars, time_t now)
 {
-    char err[512], zone[128];
+    char err[512], *subject = NULL, *body = NULL, *item = NULL;
+    int rc = -1;
 
+    if (cfg->community.n_managers == 0)
+        return 0;
+    if (template_render(cfg->templates.dir, "manager-alert-item", vars, nvars, &subject, &body, err,
+                        sizeof(err)) != 0) {
+        log_ctx(LOG_LEVEL_ERROR, NULL, NULL, "cannot alert the managers: %s", err);
+        return -1;
+    }
+    lc_chomp(body);
+    if (asprintf(&item, "* %s\n\n%s", subject, body) < 0)
+        item = NULL;
+    if (item == NULL)
+        log_ctx(LOG_LEVEL_ERROR, NULL, NULL, "cannot alert the managers: out of memory");
+    else if ((rc = store_alert_add(st, now, item)) != 0)
+        log_ctx(LOG_LEVEL_ERROR, NULL, NULL, "cannot alert the managers: %s", store_errmsg(st));
+    free(subject);
+    free(body);
+    free(item);
+    return rc;
+}
+
+int
+programme_alerts_flush(const struct config *cfg, struct store *st, time_t now)
+{
+    char err[512], zone[128], count[16], *alerts = NULL;
+    size_t n = 0;
+    int64_t last = 0;
+    int rc = 0;
+
+    if (store_alert_pending(st, &alerts, &n, &last) != 0)
+        return -1;
+    if (n == 0)
+        return 0;
     /* Not a reply to the managers: it waits for the morning in their ([digest]) time zone. */
     snprintf(zone, sizeof(zone), "Time zone: %s\n",
              cfg->digest.timezone ? cfg->digest.timezone : "UTC");
     time_t at = programme_morning_in(cfg, zone, now);
-    for (size_t i = 0; i < cfg->community.n_managers; i++) {
+    snprintf(count, sizeof(count), "%zu", n);
+    struct template_var v[] = {
+        {"alerts", alerts}, {"count", count}, {"several", n > 1 ? "yes" : NULL}};
+    for (size_t i = 0; rc == 0 && i < cfg->community.n_managers; i++) {
         struct outbox_mail om = {
             .to_addr = cfg->community.managers[i],
             .template_name = "manager-alert",
-            .vars = vars,
-            .nvars = nvars,
+            .vars = v,
+            .nvars = 3,
             .kind = "notice",
         };
         if (outbox_queue(cfg, st, &om, at, err, sizeof(err)) != 0) {
             log_ctx(LOG_LEVEL_ERROR, NULL, om.to_addr, "cannot alert a manager: %s", err);
-            return -1;
+            rc = -1;
         }
     }
-    return 0;
+    if (rc == 0 && store_alert_mark_sent(st, last, now) != 0)
+        rc = -1;
+    free(alerts);
+    return rc == 0 ? 1 : -1;
 }
 
 /* "  - reason" lines from pairs.reasons (malloc'd; NULL when there are none). */
@@ -591,6 +649,29 @@ lc_circle_introduction(struct lc_run *r)
     return rc;
 }
 
+/* Whether p is its mentor's first pair ever to start (the earliest, then the lowest id). */
+static int
+lc_first_pair(struct store *st, const struct store_pair *p)
+{
+    struct store_pair *v = NULL;
+    size_t n = 0;
+    int64_t first = 0;
+    time_t when = 0;
+
+    if (store_pair_list(st, p->mentor, NULL, &v, &n) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].mentor != p->mentor || v[i].started == 0)
+            continue;
+        if (first == 0 || v[i].started < when || (v[i].started == when && v[i].id < first)) {
+            first = v[i].id;
+            when = v[i].started;
+        }
+    }
+    store_pairs_free(v, n);
+    return first == p->id;
+}
+
 static int
 lc_introduction(struct lc_run *r)
 {
@@ -619,6 +700,9 @@ lc_introduction(struct lc_run *r)
         lc_date(x.p.ends, x.to.offset, end, sizeof(end));
         lang_address_name(mentor->m.name, mentor_first, sizeof(mentor_first));
         lang_address_name(mentee->m.name, mentee_first, sizeof(mentee_first));
+        int first_mentee = x.to_is_mentor ? lc_first_pair(r->st, &x.p) : 0;
+        if (first_mentee < 0)
+            rc = -1;
         /* An introduction is the one mail that carries both addresses, to both people. */
         struct template_var v[] = {
             {"is_mentor", x.to_is_mentor ? "yes" : NULL},
@@ -638,10 +722,38 @@ lc_introduction(struct lc_run *r)
             {"checkins", lc_first_checkin(r->cfg, first_checkin, sizeof(first_checkin))},
             {"ref", x.p.ref},
             {"shared_language", shared},
+            {"first_mentee", first_mentee == 1 ? "yes" : NULL},
         };
-        const char *tmpl = together ? "introduction" : "introduction-one";
-        rc = lc_send_in(r->cfg, r->st, &x.to, tmpl, v, sizeof(v) / sizeof(v[0]), "scheduled",
-                        x.p.ref, r->now, together ? lang : NULL);
+        int separate = !together;
+
+        /*
+         * Reply-To both partners: a reply (or reply-all) reaches the other
+         * person, not mentord.  In the thread of the person's welcome and of
+         * the proposal they accepted, so it is not a conversation on its own.
+         */
+        struct compose_mailbox both[] = {{mentee->m.name, mentee->m.address},
+                                         {mentor->m.name, mentor->m.address}};
+        static const char *const earlier[] = {"join", "mentor", "proposal", NULL};
+        char *thread = NULL;
+        if (rc != 0 || store_outbox_thread(r->st, x.to.m.address, earlier, &thread) != 0) {
+            rc = -1;
+        } else {
+            struct outbox_mail om = {
+                .to_addr = x.to.m.address,
+                .to_name = x.to.m.name,
+                .template_name = separate ? "introduction-one" : "introduction",
+                .vars = v,
+                .nvars = sizeof(v) / sizeof(v[0]),
+                .kind = "scheduled",
+                .ref = x.p.ref,
+                .lang = together ? lang : NULL,
+                .reply_to = separate ? &both[x.to_is_mentor ? 0 : 1] : both,
+                .n_reply_to = separate ? 1 : 2,
+                .thread = thread,
+            };
+            rc = lc_queue(r->cfg, r->st, &om, r->now);
+        }
+        free(thread);
         free(reasons);
         r->outcome = "sent";
     }
@@ -686,24 +798,128 @@ lc_checkin_unanswered(struct lc_run *r, struct lc_pair_ctx *x)
                               r->now, NULL);
 }
 
+/* Check-ins due to the same mentor within this long of one another go out as one mail. */
+#define CHECKIN_BATCH_WINDOW DAY
+
+/* Whether day is the first of [lifecycle] checkins ("Have you met yet?"). */
+static int
+lc_is_first_checkin(const struct config *cfg, const char *day)
+{
+    return strtol(day, NULL, 10) == strtol(cfg->lifecycle.checkins, NULL, 10) ||
+           strchr(cfg->lifecycle.checkins, ',') == NULL;
+}
+
+/* One mentee's line in a mentor's check-in covering several. */
+static void
+lc_checkin_line(FILE *f, const struct config *cfg, const struct lc_pair_ctx *x, const char *day)
+{
+    const char *who = lc_name_or(&x->partner, x->partner.m.address);
+
+    fprintf(f, "  - %s: It has been %s days since we introduced you to %s. %s\n", who, day, who,
+            lc_is_first_checkin(cfg, day) ? "Have you met yet?" : "How is it going?");
+}
+
+/*
+ * The mentor's other check-ins due within CHECKIN_BATCH_WINDOW join this one:
+ * each is accounted for (unanswered counts, silence) and marked sent, and its
+ * line goes to f.  *names gets "Ann, Bob" for the subject.  Returns how many
+ * joined, or -1.
+ */
+static int
+lc_checkin_others(struct lc_run *r, const struct lc_pair_ctx *x, FILE *f, char *names, size_t len)
+{
+    struct store_schedule_event *ev = NULL;
+    size_t n = 0;
+    int joined = 0, rc = 0;
+
+    if (store_schedule_pending(r->st, "checkin", x->to.m.id, r->now + CHECKIN_BATCH_WINDOW,
+                               r->ev->id, &ev, &n) != 0)
+        return -1;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        struct lc_run one = *r;
+        struct lc_pair_ctx y;
+        one.ev = &ev[i];
+        one.outcome = "sent with another check-in";
+        int found = lc_pair_ctx(&one, 0, &y);
+        if (found < 0) {
+            rc = -1;
+        } else if (found == 0) {
+            rc = store_schedule_done(r->st, ev[i].id, r->now, one.outcome);
+        } else {
+            rc = lc_checkin_unanswered(&one, &y);
+            if (rc == 0) {
+                lc_checkin_line(f, r->cfg, &y, ev[i].arg);
+                size_t used = strlen(names);
+                snprintf(names + used, len - used, ", %s", lc_name_or(&y.partner, "your mentee"));
+                rc = store_schedule_done(r->st, ev[i].id, r->now, "sent");
+                joined++;
+            }
+            lc_pair_ctx_free(&y);
+        }
+    }
+    free(ev);
+    return rc < 0 ? -1 : joined;
+}
+
+/* A mentor with several mentees due a check-in gets one mail about all of them. */
+static int
+lc_checkin_batch(struct lc_run *r, const struct lc_pair_ctx *x, int *sent)
+{
+    char *lines = NULL, names[512], count[16];
+    size_t len = 0;
+    FILE *f = open_memstream(&lines, &len);
+
+    *sent = 0;
+    if (f == NULL)
+        return -1;
+    snprintf(names, sizeof(names), "%s", lc_name_or(&x->partner, "your mentee"));
+    lc_checkin_line(f, r->cfg, x, r->ev->arg);
+    int joined = lc_checkin_others(r, x, f, names, sizeof(names));
+    if (fclose(f) != 0 || joined < 0) {
+        free(lines);
+        return -1;
+    }
+    int rc = 0;
+    if (joined > 0) {
+        lc_chomp(lines);
+        /* "Ann, Bob, Cy" reads "Ann, Bob and Cy" */
+        char *last = strrchr(names, ',');
+        char subject_names[520];
+        if (last)
+            snprintf(subject_names, sizeof(subject_names), "%.*s and %s", (int)(last - names),
+                     names, last + 2);
+        else
+            snprintf(subject_names, sizeof(subject_names), "%s", names);
+        snprintf(count, sizeof(count), "%d", joined + 1);
+        struct template_var v[] = {{"names", subject_names},
+                                   {"mentees", lines},
+                                   {"count", count},
+                                   {"example", lc_name_or(&x->partner, "Ann")},
+                                   {"ref", x->p.ref}};
+        rc = lc_send(r->cfg, r->st, &x->to, "checkin-batch", v, 5, "scheduled", x->p.ref, r->now);
+        *sent = 1;
+    }
+    free(lines);
+    return rc;
+}
+
 static int
 lc_checkin(struct lc_run *r)
 {
     struct lc_pair_ctx x;
-    int rc = lc_pair_ctx(r, 0, &x);
+    int rc = lc_pair_ctx(r, 0, &x), batched = 0;
 
     if (rc <= 0)
         return rc;
     rc = lc_reachable(r, &x.to, 1, 1);
     if (rc == 0)
         rc = lc_checkin_unanswered(r, &x);
-    if (rc == 0) {
-        long day = strtol(r->ev->arg, NULL, 10);
-        const char *first = strchr(r->cfg->lifecycle.checkins, ',');
-        int is_first = day == strtol(r->cfg->lifecycle.checkins, NULL, 10) || first == NULL;
+    if (rc == 0 && x.to_is_mentor)
+        rc = lc_checkin_batch(r, &x, &batched);
+    if (rc == 0 && !batched) {
         struct template_var v[] = {
             {"day", r->ev->arg},
-            {"first", is_first ? "yes" : NULL},
+            {"first", lc_is_first_checkin(r->cfg, r->ev->arg) ? "yes" : NULL},
             {"is_mentor", x.to_is_mentor ? "yes" : NULL},
             {"partner_name",
              lc_name_or(&x.partner, x.to_is_mentor ? "your mentee" : "your mentor")},
@@ -711,8 +927,9 @@ lc_checkin(struct lc_run *r)
         };
         rc = lc_send(r->cfg, r->st, &x.to, "checkin", v, sizeof(v) / sizeof(v[0]), "scheduled",
                      x.p.ref, r->now);
-        r->outcome = "sent";
     }
+    if (rc == 0)
+        r->outcome = "sent";
     lc_pair_ctx_free(&x);
     return rc;
 }
@@ -1064,7 +1281,11 @@ lc_milestone(struct lc_run *r)
         return rc;
     }
     rc = lc_reachable(r, &mb, 1, 0);
-    if (rc == RUN_SKIP) {
+    if (rc == 0 && strcmp(r->ev->arg, "first-mentee") == 0) {
+        /* The thanks for a first mentee is in the introduction: no mail of its own. */
+        rc = store_event_add(r->st, r->now, "milestone", mb.m.address, NULL, r->ev->arg);
+        r->outcome = "in the introduction";
+    } else if (rc == RUN_SKIP) {
         /* Not written to (paused, ...), but the managers' digest still mentions it. */
         rc = store_event_add(r->st, r->now, "milestone", mb.m.address, NULL, r->ev->arg);
     } else if (rc == 0) {
@@ -1459,15 +1680,218 @@ out:
     return rc;
 }
 
+/* ---- mail meant for the partner ---- */
+
+/*
+ * The template of our mail that m answers: by In-Reply-To, else the newest of
+ * References, else our newest mail to the sender with the conversation's ref.
+ */
+static int
+lc_answered_template(struct programme_ctx *c, char *tmpl, size_t len)
+{
+    const struct mail *m = c->m;
+    const char *last = m->references ? strrchr(m->references, ' ') : NULL;
+    const char *id = m->in_reply_to ? m->in_reply_to : last ? last + 1 : m->references;
+
+    tmpl[0] = '\0';
+    if (id)
+        return store_outbox_template_of(c->st, id, tmpl, len);
+    /* A client that drops the threading headers: the Subject's [ref] tag and the sender. */
+    return c->ref[0] ? store_outbox_template_by_ref(c->st, m->from_addr, c->ref, tmpl, len) : 0;
+}
+
+/* Whether m answers one of our introductions. */
+static int
+lc_answers_introduction(struct programme_ctx *c)
+{
+    char tmpl[64];
+    int rc = lc_answered_template(c, tmpl, sizeof(tmpl));
+
+    if (rc < 0)
+        return -1;
+    return rc == 1 && strstr(tmpl, "introduction") != NULL;
+}
+
+/* Whether text opens by greeting first ("Hi Bob," "Dear Bob"): a note to that person. */
+static int
+lc_greets(const char *text, const char *first)
+{
+    static const char *const hello[] = {"hi",   "hello",   "hey",    "dear", "hallo",
+                                        "hola", "bonjour", "salut",  "olá",  "ola",
+                                        "ciao", "moin",    "servus", NULL};
+    size_t flen = strlen(first);
+
+    if (text == NULL || flen == 0)
+        return 0;
+    text += strspn(text, " \t\r\n");
+    for (size_t i = 0; hello[i]; i++) {
+        size_t n = strlen(hello[i]);
+        if (strncasecmp(text, hello[i], n) != 0 || (text[n] != ' ' && text[n] != '\t'))
+            continue;
+        const char *name = text + n + strspn(text + n, " \t");
+        unsigned char after = (unsigned char)name[flen];
+        return strncasecmp(name, first, flen) == 0 &&
+               (after == '\0' || after == ',' || after == '!' || after == ' ' || after == '\n' ||
+                after == '\r' || after == ':' || after == '.');
+    }
+    return 0;
+}
+
+/*
+ * Mail a partner meant for the other but sent to us (a reply to the
+ * introduction, or "Hi Bob, ..." in a pairing's thread) is no check-in answer:
+ * it is answered with where to send it, and neither kept nor passed on (a
+ * From: header proves nothing, so mentord relays no one's words).
+ * 1 when so (answered), 0 when not, -1 on error.
+ */
+static int
+lc_partner_mail(struct programme_ctx *c, const struct store_pair *p, int from_mentor)
+{
+    struct lc_member partner;
+    char first[64];
+    int intro = lc_answers_introduction(c);
+
+    if (intro < 0)
+        return -1;
+    int found = lc_member_get(c->st, from_mentor ? p->newcomer : p->mentor, c->now, &partner);
+    if (found <= 0)
+        return found < 0 ? -1 : 0;
+    lang_address_name(partner.m.name, first, sizeof(first));
+    struct lc_answer a;
+    lc_parse_answer(c->text, &a);
+    int meant = intro || (a.rating == 0 && lc_greets(c->text, first));
+    int rc = 0;
+    if (meant) {
+        struct template_var v[] = {{"partner_name", lc_name_or(&partner, partner.m.address)},
+                                   {"partner_address", partner.m.address},
+                                   {"intro", intro ? "yes" : NULL}};
+        snprintf(c->detail, c->detail_len, "meant for the partner in pair %lld; pointed there",
+                 (long long)p->id);
+        rc = programme_reply(c, "partner-pointer", v, 3, "reply", p->ref) != 0 ? -1 : 1;
+    }
+    lc_member_free(&partner);
+    return rc;
+}
+
+/* What one answer said about one pair. */
+struct lc_said {
+    struct lc_answer a;
+    int worry;
+};
+
+/*
+ * Record text as from's answer about pair p: feedback, the unanswered count
+ * reset, the event, help when it worries (managers, a reminder, later a new
+ * mentor), milestones.  0 or -1.
+ */
+static int
+lc_record_answer(struct programme_ctx *c, const struct store_pair *p, const struct lc_member *from,
+                 int from_mentor, const char *text, struct lc_said *said)
+{
+    char day[64] = "", rating[8];
+    time_t sent = 0;
+    char *comment = lc_comment(text);
+    int rc = -1;
+
+    lc_parse_answer(text, &said->a);
+    /*
+     * The one reading ("4.", "8 op 10", "a solid seven") when the answer is the
+     * whole mail; a mentor's line about one of several mentees is read here.
+     */
+    if (c->reading != NULL && text == c->text && c->reading->rating > 0)
+        said->a.rating = c->reading->rating;
+    const struct lc_answer *a = &said->a;
+    int had = store_schedule_last_done(c->st, "checkin", from->m.id, p->id, "sent", &sent, day,
+                                       sizeof(day));
+    struct store_feedback fb = {
+        .pair = p->id,
+        .member = from->m.id,
+        .role = from_mentor ? "mentor" : "newcomer",
+        .at = c->now,
+        .rating = a->rating,
+        .met = a->met,
+        .comment = comment,
+        .checkin = strcmp(p->state, "active") != 0 ? "end"
+                   : had == 1                      ? day
+                                                   : NULL,
+    };
+    snprintf(rating, sizeof(rating), "%d", a->rating);
+    said->worry = a->met == 0 || (a->rating > 0 && a->rating <= 2);
+    if (had < 0 || store_feedback_add(c->st, &fb, NULL) != 0 ||
+        store_member_unanswered_reset(c->st, from->m.id) < 0 ||
+        programme_event(c, "feedback",
+                        a->rating     ? rating
+                        : a->met == 0 ? "not met"
+                                      : NULL) != 0)
+        goto out;
+    if (said->worry && lc_worry(c, p, from, from_mentor, a, comment) != 0)
+        goto out;
+    if (!from_mentor && a->rating > 0 && lc_milestones(c->st, p->mentor, c->now) != 0)
+        goto out;
+    rc = 0;
+out:
+    free(comment);
+    return rc;
+}
+
+/*
+ * The line of text about the mentee called first ("Ann: 4 - fine", "ann - 3"),
+ * after the name; NULL when no line starts with that name.
+ */
+static const char *
+lc_line_about(const char *text, const char *first, size_t *len)
+{
+    size_t flen = strlen(first);
+
+    for (const char *l = text; flen && l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        const char *s = l + strspn(l, " \t-*");
+        if (strncasecmp(s, first, flen) != 0 || strchr(":,- \t", s[flen]) == NULL || !s[flen])
+            continue;
+        s += flen;
+        s += strspn(s, ":,- \t");
+        *len = strcspn(s, "\r\n");
+        return s;
+    }
+    return NULL;
+}
+
+/*
+ * The pairs a mentor's answer is about: p, and the mentor's other active
+ * pairs whose last check-in (sent with p's, one mail) they have not answered.
+ */
+static int
+lc_answer_pairs(struct programme_ctx *c, const struct store_pair *p, const struct lc_member *from,
+                struct store_pair **v, size_t *n)
+{
+    if (store_pair_list(c->st, from->m.id, "active", v, n) != 0)
+        return -1;
+    size_t keep = 0;
+    for (size_t i = 0; i < *n; i++) {
+        time_t asked = 0, answered = 0;
+        int had = store_schedule_last_done(c->st, "checkin", from->m.id, (*v)[i].id, "sent", &asked,
+                                           NULL, 0);
+        int gave = had == 1 ? store_feedback_last(c->st, (*v)[i].id, from->m.id, &answered) : 0;
+        if (had < 0 || gave < 0)
+            return -1;
+        int outstanding =
+            (*v)[i].mentor == from->m.id && had == 1 && !(gave == 1 && answered >= asked);
+        if ((*v)[i].id == p->id || outstanding) {
+            struct store_pair t = (*v)[keep];
+            (*v)[keep++] = (*v)[i];
+            (*v)[i] = t;
+        }
+    }
+    return (int)keep; /* the first keep of *n; the caller frees all *n */
+}
+
 int
 programme_checkin_reply(struct programme_ctx *c, int64_t pair)
 {
-    struct store_pair p;
+    struct store_pair p, *v = NULL;
     struct lc_member from;
-    struct lc_answer a;
-    char day[64] = "";
-    time_t sent = 0;
-    int rc = -1;
+    struct lc_said said = {0}, first = {0};
+    size_t n = 0, all = 0;
+    int rc = -1, worry = 0;
 
     int found = store_pair_get(c->st, pair, &p);
     if (found <= 0)
@@ -1480,48 +1904,86 @@ programme_checkin_reply(struct programme_ctx *c, int64_t pair)
         return mfound < 0 ? -1 : 1; /* not one of the pair: not about this pairing */
     }
     int from_mentor = from.m.id == p.mentor;
-    char *comment = lc_comment(c->text);
-    lc_parse_answer(c->text, &a);
-    if (c->reading != NULL)
-        a.rating = c->reading->rating; /* the one reading: "4.", "8 op 10", "a solid seven" */
-    int had = store_schedule_last_done(c->st, "checkin", from.m.id, p.id, "sent", &sent, day,
-                                       sizeof(day));
-    struct store_feedback fb = {
-        .pair = p.id,
-        .member = from.m.id,
-        .role = from_mentor ? "mentor" : "newcomer",
-        .at = c->now,
-        .rating = a.rating,
-        .met = a.met,
-        .comment = comment,
-        .checkin = strcmp(p.state, "active") != 0 ? "end"
-                   : had == 1                     ? day
-                                                  : NULL,
-    };
+    int meant = lc_partner_mail(c, &p, from_mentor);
+    if (meant != 0) {
+        lc_member_free(&from);
+        store_pair_free(&p);
+        return meant < 0 ? -1 : 0;
+    }
+    /*
+     * A mentor answers for every mentee their check-in asked about: a line
+     * starting with a mentee's name is about that mentee; an answer that
+     * names none of them is about all of them.
+     */
+    int several =
+        from_mentor && strcmp(p.state, "active") == 0 ? lc_answer_pairs(c, &p, &from, &v, &all) : 0;
+    if (several < 0)
+        goto out;
+    n = several > 1 ? (size_t)several : 0;
+    char tmpl[64] = "";
+    if (n > 0 && lc_answered_template(c, tmpl, sizeof(tmpl)) < 0)
+        goto out;
+    int named = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct lc_member mentee;
+        size_t len = 0;
+        if (lc_member_get(c->st, v[i].newcomer, c->now, &mentee) == 1) {
+            named += lc_line_about(c->text ? c->text : "", mentee.first, &len) != NULL;
+            lc_member_free(&mentee);
+        }
+    }
+    /* Only an answer to a check-in about several, or one naming them, is about several. */
+    if (strcmp(tmpl, "checkin-batch") != 0 && named == 0)
+        n = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct lc_member mentee;
+        const char *line = NULL;
+        size_t len = 0;
+        int got = lc_member_get(c->st, v[i].newcomer, c->now, &mentee);
+        if (got < 0)
+            goto out;
+        if (got == 1)
+            line = lc_line_about(c->text ? c->text : "", mentee.first, &len);
+        if (got == 1)
+            lc_member_free(&mentee);
+        if (named && line == NULL)
+            continue; /* the answer names others, not this one */
+        char *part = line ? strndup(line, len) : NULL;
+        if (line && part == NULL)
+            goto out;
+        rc = lc_record_answer(c, &v[i], &from, 1, part ? part : c->text, &said);
+        free(part);
+        if (rc != 0)
+            goto out;
+        rc = -1;
+        worry |= said.worry;
+        if (v[i].id == p.id || first.a.rating == 0)
+            first = said;
+    }
+    if (n == 0) {
+        if (lc_record_answer(c, &p, &from, from_mentor, c->text, &first) != 0)
+            goto out;
+        worry = first.worry;
+    }
     char rating[8];
-    snprintf(rating, sizeof(rating), "%d", a.rating);
-    int worry = a.met == 0 || (a.rating > 0 && a.rating <= 2);
-    if (had < 0 || store_feedback_add(c->st, &fb, NULL) != 0 ||
-        store_member_unanswered_reset(c->st, from.m.id) < 0 ||
-        programme_event(c, "feedback",
-                        a.rating     ? rating
-                        : a.met == 0 ? "not met"
-                                     : NULL) != 0)
-        goto out;
-    if (worry && lc_worry(c, &p, &from, from_mentor, &a, comment) != 0)
-        goto out;
-    if (!from_mentor && a.rating > 0 && lc_milestones(c->st, p.mentor, c->now) != 0)
-        goto out;
-    struct template_var v[] = {{"rating", a.rating ? rating : NULL},
-                               {"not_met", a.met == 0 ? "yes" : NULL},
-                               {"worry", worry ? "yes" : NULL},
-                               {"is_mentor", from_mentor ? "yes" : NULL},
-                               {"ref", p.ref}};
-    snprintf(c->detail, c->detail_len, "feedback on pair %lld: %s%s", (long long)p.id,
-             a.rating ? rating : "no rating", a.met == 0 ? ", not met" : "");
-    rc = programme_reply(c, "feedback-thanks", v, 5, "reply", p.ref);
+    snprintf(rating, sizeof(rating), "%d", first.a.rating);
+    struct template_var tv[] = {{"rating", first.a.rating ? rating : NULL},
+                                {"not_met", first.a.met == 0 ? "yes" : NULL},
+                                {"worry", worry ? "yes" : NULL},
+                                {"is_mentor", from_mentor ? "yes" : NULL},
+                                {"ref", p.ref}};
+    snprintf(c->detail, c->detail_len, "feedback on pair %lld%s: %s%s", (long long)p.id,
+             n > 1 ? " and the mentor's other mentees" : "", first.a.rating ? rating : "no rating",
+             first.a.met == 0 ? ", not met" : "");
+    /* A thank-you that tells nothing new is one more mail to read: only on request. */
+    const char *thanks = c->cfg->lifecycle.thanks;
+    if (!worry && !(thanks && strcmp(thanks, "always") == 0))
+        rc = 0;
+    else
+        rc = programme_reply(c, "feedback-thanks", tv, 5, "reply", p.ref);
 out:
-    free(comment);
+    if (v)
+        store_pairs_free(v, all);
     lc_member_free(&from);
     store_pair_free(&p);
     return rc;

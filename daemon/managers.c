@@ -190,13 +190,15 @@ managers_canonical(struct programme_ctx *c, const struct command_manager *cmd, c
                    size_t len, char *words, size_t wlen, char *why, size_t ylen)
 {
     const char *verb = cmd->w[0];
-    size_t want = strcmp(verb, "match") == 0 ? 3 : 2;
+    size_t want = strcmp(verb, "match") == 0 || strcmp(verb, "block") == 0 ? 3 : 2;
     char a[32] = "", b[32] = "", aa[320] = "", ba[320] = "";
     int rc;
 
     if (cmd->n < want) {
         snprintf(why, ylen, "%s needs %s.", verb,
-                 want == 3 ? "a newcomer and a mentor" : "a member");
+                 strcmp(verb, "block") == 0 ? "two members"
+                 : want == 3                ? "a newcomer and a mentor"
+                                            : "a member");
         return 0;
     }
     if (strcmp(verb, "unmatch") == 0 && strchr(cmd->w[1], '@') == NULL) {
@@ -217,7 +219,10 @@ managers_canonical(struct programme_ctx *c, const struct command_manager *cmd, c
         snprintf(wkw, sizeof(wkw), " for %d weeks", weeks);
     }
     snprintf(line, len, "%s %s%s%s%s", verb, a, want == 3 ? " " : "", b, wk);
-    snprintf(words, wlen, "%s %s%s%s%s", verb, aa, want == 3 ? " with " : "", ba, wkw);
+    snprintf(words, wlen, "%s %s%s%s%s", verb, aa,
+             want == 3 ? (strcmp(verb, "block") == 0 ? " from ever being paired with " : " with ")
+                       : "",
+             ba, wkw);
     return 1;
 }
 
@@ -232,6 +237,8 @@ managers_execute(struct programme_ctx *c, const char *to, const char *line, char
     verb = cmd.n ? cmd.w[0] : "";
     if (strcmp(verb, "match") == 0 && cmd.n == 3)
         return ctl_match(c->cfg, c->st, cmd.w[1], cmd.w[2], to, c->now, msg, len);
+    if (strcmp(verb, "block") == 0 && cmd.n == 3)
+        return ctl_block(c->cfg, c->st, cmd.w[1], cmd.w[2], to, c->now, msg, len);
     if (strcmp(verb, "unmatch") == 0 && cmd.n == 2)
         return ctl_unmatch(c->cfg, c->st, cmd.w[1], to, c->now, msg, len);
     if (strcmp(verb, "pause") == 0 && cmd.n >= 2) {

@@ -99,7 +99,8 @@ mentorctl_match(const char *config_path, int argc, char **argv)
     } else if (store_begin(st) != 0) {
         fprintf(stderr, "mentorctl: match: %s\n", store_errmsg(st));
     } else {
-        int pairs = programme_match_round(&cfg, st, clock_now(), !now, stdout);
+        time_t t0 = clock_now();
+        int pairs = programme_match_round(&cfg, st, t0, !now, stdout);
         rc = pairs < 0 ? 1 : 0;
         if (rc != 0)
             fprintf(stderr, "mentorctl: match: %s\n", store_errmsg(st));
@@ -108,6 +109,10 @@ mentorctl_match(const char *config_path, int argc, char **argv)
             rc = 1;
         } else if (rc == 0 && now) {
             printf("%d new pairing(s) proposed or started; the daemon sends the mail\n", pairs);
+            /* At night the mail waits for the morning: say so, or it looks like nothing happened.
+             */
+            if (ctl_outbox_waiting(&cfg, st, t0, t0, stdout) != 0)
+                fprintf(stderr, "mentorctl: match: %s\n", store_errmsg(st));
         }
         if (rc != 0 || !now)
             store_rollback(st);
@@ -146,6 +151,8 @@ static const struct mentorctl_cmd mentorctl_cmds[] = {
      NULL, mentorctl_match},
     {"unmatch", "unmatch PAIR|MEMBER", "end a pair (id, ref, or a member's one open pair)",
      ctl_cmd_unmatch, NULL},
+    {"block", "block MEMBER MEMBER", "never pair these two (a known conflict)", ctl_cmd_block,
+     NULL},
     {"pause", "pause MEMBER [--weeks N | --until DATE]", "pause a member (open-ended by default)",
      ctl_cmd_pause, NULL},
     {"resume", "resume MEMBER", "end a member's pause", ctl_cmd_resume, NULL},

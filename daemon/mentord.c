@@ -463,6 +463,11 @@ mentord_programme(const struct config *cfg, struct store *st, const struct mento
         goto fail;
     if (digest_due(cfg, st, now) < 0 || store_commit(st) != 0)
         goto fail;
+    /* Every alert of this run (mail handled, events run) in one mail to each manager. */
+    if (store_begin(st) != 0)
+        goto fail;
+    if (programme_alerts_flush(cfg, st, now) < 0 || store_commit(st) != 0)
+        goto fail;
     if (*last_round == 0 || now - *last_round >= cfg->matching.interval) {
         if (store_begin(st) != 0)
             goto fail;

@@ -325,7 +325,7 @@ outbox_queue(const struct config *cfg, struct store *st, const struct outbox_mai
     struct template_var vars[OUTBOX_MAX_VARS];
     struct outbox_trust t;
     char *subject = NULL, *body = NULL, *headers = NULL, *text = NULL, *msgid = NULL;
-    char *unsub = NULL, greeting[128], code[LANG_CODE_MAX], path[8192];
+    char *unsub = NULL, *thread = NULL, greeting[128], code[LANG_CODE_MAX], path[8192];
     int rc = -1;
 
     if (outbox_trust(cfg, st, om, now, &t, err, errlen) != 0)
@@ -357,11 +357,25 @@ outbox_queue(const struct config *cfg, struct store *st, const struct outbox_mai
     if (template_render_lang(path, om->template_name, lang_get(cfg->templates.dir, code), vars,
                              nvars, &subject, &body, err, errlen) != 0)
         goto out;
-    if ((unsub = outbox_unsubscribe_uri(cfg)) == NULL) {
+    /*
+     * Not to a manager: a mail client's Unsubscribe button would send LEAVE,
+     * and a manager who never joined would be asked to leave the programme.
+     */
+    if (!config_is_manager(cfg, om->to_addr) && (unsub = outbox_unsubscribe_uri(cfg)) == NULL) {
         snprintf(err, errlen, "out of memory");
         goto out;
     }
 
+    /* A thread of our own earlier mail: the last one is answered, the others referenced. */
+    thread = om->thread && !om->in_reply_to ? strdup(om->thread) : NULL;
+    char *last = thread ? strrchr(thread, ' ') : NULL;
+    const char *irt = om->in_reply_to ? om->in_reply_to->message_id : thread;
+    const char *refs = om->in_reply_to ? om->in_reply_to->references : NULL;
+    if (last) {
+        *last = '\0';
+        irt = last + 1;
+        refs = thread;
+    }
     struct compose_msg msg = {
         .from_name = cfg->community.name,
         .from_addr = cfg->community.address,
@@ -370,8 +384,10 @@ outbox_queue(const struct config *cfg, struct store *st, const struct outbox_mai
         .subject = subject,
         .body = body,
         .html = om->html,
-        .in_reply_to = om->in_reply_to ? om->in_reply_to->message_id : NULL,
-        .references = om->in_reply_to ? om->in_reply_to->references : NULL,
+        .reply_to = om->reply_to,
+        .n_reply_to = om->n_reply_to,
+        .in_reply_to = irt,
+        .references = refs,
         .auto_submitted = om->in_reply_to ? "auto-replied" : "auto-generated",
         .list_id = cfg->community.list_id,
         .list_unsubscribe = unsub,
@@ -386,6 +402,7 @@ outbox_queue(const struct config *cfg, struct store *st, const struct outbox_mai
                          text, t.at, &id) != 0 ||
         store_outbox_tag(st, id, om->kind ? om->kind : "reply", om->ref) != 0 ||
         store_outbox_set_trust(st, id, t.verp[0] ? t.verp : NULL, t.stranger) != 0 ||
+        store_outbox_set_template(st, id, om->template_name) != 0 ||
         (om->erase_after && store_outbox_erase_after(st, id) != 0)) {
         snprintf(err, errlen, "queueing %s for %s: %s", om->template_name, om->to_addr,
                  store_errmsg(st));
@@ -404,6 +421,7 @@ out:
     free(text);
     free(msgid);
     free(unsub);
+    free(thread);
     return rc;
 }
 

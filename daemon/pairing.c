@@ -1313,9 +1313,10 @@ pairing_accept(struct programme_ctx *c, const struct store_pair *p, const struct
     snprintf(c->detail, c->detail_len, "accepted proposal %s", p->ref);
     if (programme_event(c, "accepted", p->ref) != 0)
         return -1;
-    struct template_var v[] = {{"ref", p->ref}};
-    if (programme_reply(c, "proposal-accepted", v, 1, "reply", p->ref) != 0)
-        return -1;
+    /*
+     * No "thank you for accepting" of its own: the introduction, in the
+     * proposal's thread, is the answer (one mail fewer on a mentor's first day).
+     */
     return programme_pair_started(c->cfg, c->st, p->id, c->now);
 }
 

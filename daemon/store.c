@@ -215,6 +215,26 @@ static const char *const migrations[] = {
     "CREATE INDEX outbox_verp ON outbox (verp);"
     "ALTER TABLE outbox ADD COLUMN stranger INTEGER NOT NULL DEFAULT 0;"
     "CREATE INDEX outbox_stranger ON outbox (stranger, next_attempt);",
+    /*
+     * 8: the digests as they were sent (mentorctl digest --preview last shows
+     * one from here, not a new computation), the manager alerts of a run
+     * waiting to go out together in one mail (lifecycle.c), and each outgoing
+     * mail's template (threading, and telling an answer to an introduction).
+     */
+    "CREATE TABLE digests ("
+    " key TEXT PRIMARY KEY,"
+    " sent INTEGER NOT NULL,"
+    " subject TEXT NOT NULL,"
+    " text TEXT NOT NULL,"
+    " html TEXT NOT NULL);"
+    "CREATE TABLE manager_alerts ("
+    " id INTEGER PRIMARY KEY,"
+    " at INTEGER NOT NULL,"
+    " body TEXT NOT NULL,"
+    " sent INTEGER);"
+    "CREATE INDEX manager_alerts_unsent ON manager_alerts (sent);"
+    /* The template a mail was made from: what an answer to it answers. */
+    "ALTER TABLE outbox ADD COLUMN template TEXT;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
@@ -1280,6 +1300,88 @@ store_outbox_tag(struct store *st, int64_t id, const char *kind, const char *ref
 }
 
 int
+store_outbox_set_template(struct store *st, int64_t id, const char *name)
+{
+    return store_i_run(st, "noting an outbox mail's template",
+                       "UPDATE outbox SET template = ?1 WHERE id = ?2", "si", name, (int64_t)id) < 0
+               ? -1
+               : 0;
+}
+
+int
+store_outbox_template_of(struct store *st, const char *message_id, char *name, size_t len)
+{
+    const char *what = "looking up the template of our mail";
+    sqlite3_stmt *stmt =
+        store_i_prepare(st, what, "SELECT coalesce(template, '') FROM outbox WHERE message_id = ?1",
+                        "s", message_id);
+    if (!stmt)
+        return -1;
+    int rc = store_i_step(st, stmt, what);
+    if (rc == 1)
+        snprintf(name, len, "%s", (const char *)sqlite3_column_text(stmt, 0));
+    store_i_finish(st, stmt);
+    return rc;
+}
+
+int
+store_outbox_template_by_ref(struct store *st, const char *recipient, const char *ref, char *name,
+                             size_t len)
+{
+    const char *what = "looking up the template of our mail by its ref";
+    sqlite3_stmt *stmt = store_i_prepare(
+        st, what,
+        "SELECT coalesce(template, '') FROM outbox WHERE recipient = ?1 COLLATE NOCASE"
+        " AND ref = ?2 ORDER BY id DESC LIMIT 1",
+        "ss", recipient, ref);
+    if (!stmt)
+        return -1;
+    int rc = store_i_step(st, stmt, what);
+    if (rc == 1)
+        snprintf(name, len, "%s", (const char *)sqlite3_column_text(stmt, 0));
+    store_i_finish(st, stmt);
+    return rc;
+}
+
+int
+store_outbox_thread(struct store *st, const char *recipient, const char *const *templates,
+                    char **ids)
+{
+    const char *what = "finding the thread of a mail";
+    char *buf = NULL;
+    size_t len = 0;
+    int rc = 0;
+    FILE *f = open_memstream(&buf, &len);
+
+    *ids = NULL;
+    if (f == NULL)
+        return store_i_set_err(st, "%s: out of memory", what);
+    for (size_t t = 0; rc >= 0 && templates[t]; t++) {
+        sqlite3_stmt *stmt = store_i_prepare(
+            st, what,
+            "SELECT message_id FROM outbox WHERE recipient = ?1 COLLATE NOCASE"
+            " AND template = ?2 AND message_id IS NOT NULL ORDER BY id DESC LIMIT 1",
+            "ss", recipient, templates[t]);
+        if (!stmt) {
+            rc = -1;
+            break;
+        }
+        if ((rc = store_i_step(st, stmt, what)) == 1)
+            fprintf(f, "%s%s", ftell(f) > 0 ? " " : "", (const char *)sqlite3_column_text(stmt, 0));
+        store_i_finish(st, stmt);
+    }
+    if (fclose(f) != 0 || rc < 0) {
+        free(buf);
+        return rc < 0 ? -1 : store_i_set_err(st, "%s: out of memory", what);
+    }
+    if (buf[0] == '\0')
+        free(buf);
+    else
+        *ids = buf;
+    return 0;
+}
+
+int
 store_outbox_lookup(struct store *st, const char *message_id, char *recipient, size_t rlen,
                     char *ref, size_t ref_len)
 {
@@ -1517,7 +1619,8 @@ store_member_set_state(struct store *st, const char *address, const char *state,
  * Erasure.  The member's row, tokens and bounce records go; in the message
  * and event logs their address is blanked, so the anonymous counts stay; mail
  * still queued for them is dropped (the caller queues the farewell after
- * this, marked to be blanked once sent); mail already sent is blanked now.
+ * this, marked to be blanked once sent); mail already sent is blanked now;
+ * the kept copies of digests and manager alerts lose their address.
  */
 int
 store_member_erase(struct store *st, const char *address)
@@ -1533,6 +1636,10 @@ store_member_erase(struct store *st, const char *address)
         " 'leave', 'confirmed', 'newcomer') THEN detail END WHERE member = ?1 COLLATE NOCASE",
         "DELETE FROM outbox WHERE recipient = ?1 COLLATE NOCASE AND status = 'queued'",
         "UPDATE outbox SET erase_after = 1 WHERE recipient = ?1 COLLATE NOCASE",
+        /* The copies of digests and manager alerts kept for managers name no one who left. */
+        "UPDATE digests SET text = replace(text, ?1, '(erased)'),"
+        " html = replace(html, ?1, '(erased)') WHERE instr(text, ?1) OR instr(html, ?1)",
+        "UPDATE manager_alerts SET body = replace(body, ?1, '(erased)') WHERE instr(body, ?1)",
         "UPDATE outbox SET recipient = '', headers = '', body = '', reply = NULL,"
         " last_error = NULL WHERE erase_after = 1 AND status <> 'queued'",
     };

@@ -144,8 +144,16 @@ store_digest_mentors_each(struct store *st, time_t at,
         "SELECT m.address, m.name, m.profile, m.unanswered,"
         " (SELECT count(*) FROM pairs p WHERE p.mentor = m.id AND " ACTIVE_AT(
             "p") "),"
-                 " (SELECT CAST(round(avg(f.rating) * 10) AS INTEGER) FROM feedback f"
-                 "  JOIN pairs q ON q.id = f.pair WHERE q.mentor = m.id AND f.member IS NOT m.id"
+                 /*
+                  * Ratings judge a mentor only when there are at least two,
+                  * and only from mentees still in the programme: one bad
+                  * rating, or the rating of someone who has since left, is
+                  * not a pattern (the low-ratings list shows each anyway).
+                  */
+                 " (SELECT CASE WHEN count(f.rating) >= 2"
+                 "  THEN CAST(round(avg(f.rating) * 10) AS INTEGER) END FROM feedback f"
+                 "  JOIN pairs q ON q.id = f.pair JOIN members r ON r.id = f.member"
+                 "  WHERE q.mentor = m.id AND f.member IS NOT m.id AND r.state <> 'left'"
                  "  AND f.rating IS NOT NULL AND f.at < ?2 AND f.at >= ?2 - 7776000),"
                  " coalesce(m.last_break, m.created)"
                  " FROM members m WHERE m.role = 'mentor' AND m.state IN ('active', 'paused')"
@@ -361,4 +369,120 @@ store_select(struct store *st, const char *what, const char *sql, const char *ty
     int rc = store_select_v(st, what, sql, types, fn, arg, ap);
     va_end(ap);
     return rc;
+}
+
+/* ---- digests as sent ---- */
+
+int
+store_digest_keep(struct store *st, const char *key, time_t sent, const char *subject,
+                  const char *text, const char *html)
+{
+    return store_i_run(st, "keeping the digest as sent",
+                       "INSERT OR REPLACE INTO digests (key, sent, subject, text, html)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5)",
+                       "sisss", key, (int64_t)sent, subject, text, html) < 0
+               ? -1
+               : 0;
+}
+
+int
+store_digest_last(struct store *st, struct store_digest_copy *out)
+{
+    const char *what = "reading the digest sent last";
+    sqlite3_stmt *stmt = store_i_prepare(
+        st, what,
+        "SELECT key, sent, subject, text, html FROM digests ORDER BY sent DESC, key DESC"
+        " LIMIT 1",
+        "");
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (!stmt)
+        return -1;
+    rc = store_i_step(st, stmt, what);
+    if (rc == 1) {
+        out->sent = (time_t)sqlite3_column_int64(stmt, 1);
+        if (store_i_col_str(stmt, 0, &out->key) != 0 ||
+            store_i_col_str(stmt, 2, &out->subject) != 0 ||
+            store_i_col_str(stmt, 3, &out->text) != 0 ||
+            store_i_col_str(stmt, 4, &out->html) != 0) {
+            store_digest_copy_free(out);
+            store_i_set_err(st, "%s: out of memory", what);
+            rc = -1;
+        }
+    }
+    store_i_finish(st, stmt);
+    return rc;
+}
+
+void
+store_digest_copy_free(struct store_digest_copy *c)
+{
+    free(c->key);
+    free(c->subject);
+    free(c->text);
+    free(c->html);
+    memset(c, 0, sizeof(*c));
+}
+
+/* ---- manager alerts, gathered per run ---- */
+
+int
+store_alert_add(struct store *st, time_t at, const char *body)
+{
+    return store_i_run(st, "keeping a manager alert",
+                       "INSERT INTO manager_alerts (at, body)"
+                       " VALUES (?1, ?2)",
+                       "is", (int64_t)at, body) < 0
+               ? -1
+               : 0;
+}
+
+int
+store_alert_pending(struct store *st, char **body, size_t *n, int64_t *last_id)
+{
+    const char *what = "reading the manager alerts not sent";
+    sqlite3_stmt *stmt = store_i_prepare(
+        st, what, "SELECT id, body FROM manager_alerts WHERE sent IS NULL ORDER BY id", "");
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f;
+    int rc;
+
+    *body = NULL;
+    *n = 0;
+    *last_id = 0;
+    if (!stmt)
+        return -1;
+    if ((f = open_memstream(&buf, &len)) == NULL) {
+        store_i_finish(st, stmt);
+        return store_i_set_err(st, "%s: out of memory", what);
+    }
+    while ((rc = store_i_step(st, stmt, what)) == 1) {
+        const char *text = (const char *)sqlite3_column_text(stmt, 1);
+        fprintf(f, "%s%s", *n ? "\n\n" : "", text ? text : "");
+        *last_id = sqlite3_column_int64(stmt, 0);
+        (*n)++;
+    }
+    store_i_finish(st, stmt);
+    if (fclose(f) != 0 || rc < 0) {
+        free(buf);
+        *n = 0;
+        return rc < 0 ? -1 : store_i_set_err(st, "%s: out of memory", what);
+    }
+    if (*n == 0)
+        free(buf);
+    else
+        *body = buf;
+    return 0;
+}
+
+int
+store_alert_mark_sent(struct store *st, int64_t last_id, time_t now)
+{
+    return store_i_run(st, "marking manager alerts sent",
+                       "UPDATE manager_alerts SET sent = ?1 WHERE sent IS NULL AND id <= ?2", "ii",
+                       (int64_t)now, last_id) < 0
+               ? -1
+               : 0;
 }

@@ -63,6 +63,53 @@ store_schedule_next(struct store *st, time_t now, struct store_schedule_event *o
 }
 
 int
+store_schedule_pending(struct store *st, const char *kind, int64_t member, time_t before,
+                       int64_t except, struct store_schedule_event **out, size_t *n)
+{
+    const char *what = "listing a member's pending events";
+    sqlite3_stmt *stmt = store_i_prepare(st, what,
+                                         "SELECT id, due, kind, coalesce(member, 0),"
+                                         " coalesce(pair, 0), coalesce(arg, '') FROM schedule"
+                                         " WHERE done IS NULL AND kind = ?1 AND member = ?2"
+                                         " AND due <= ?3 AND id <> ?4 ORDER BY due, id",
+                                         "siii", kind, member, (int64_t)before, except);
+    size_t cap = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if (!stmt)
+        return -1;
+    while ((rc = store_i_step(st, stmt, what)) == 1) {
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 8;
+            struct store_schedule_event *v = realloc(*out, cap * sizeof(*v));
+            if (v == NULL) {
+                rc = store_i_set_err(st, "%s: out of memory", what);
+                break;
+            }
+            *out = v;
+        }
+        struct store_schedule_event *e = &(*out)[(*n)++];
+        memset(e, 0, sizeof(*e));
+        e->id = sqlite3_column_int64(stmt, 0);
+        e->due = (time_t)sqlite3_column_int64(stmt, 1);
+        snprintf(e->kind, sizeof e->kind, "%s", (const char *)sqlite3_column_text(stmt, 2));
+        e->member = sqlite3_column_int64(stmt, 3);
+        e->pair = sqlite3_column_int64(stmt, 4);
+        snprintf(e->arg, sizeof e->arg, "%s", (const char *)sqlite3_column_text(stmt, 5));
+    }
+    store_i_finish(st, stmt);
+    if (rc < 0) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+        return -1;
+    }
+    return 0;
+}
+
+int
 store_schedule_done(struct store *st, int64_t id, time_t now, const char *outcome)
 {
     char what[96];

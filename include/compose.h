@@ -15,6 +15,12 @@
 #include <stddef.h>
 #include <time.h>
 
+/* A mailbox: a display name (UTF-8, may be NULL) and an address. */
+struct compose_mailbox {
+    const char *name;
+    const char *addr;
+};
+
 struct compose_msg {
     const char *from_name; /* community name */
     const char *from_addr; /* community address */
@@ -27,6 +33,9 @@ struct compose_msg {
      * multipart/alternative: the text/plain part, then a text/html part.
      */
     const char *html;
+    /* Reply-To (an introduction: both partners, so a reply reaches the other); may be none. */
+    const struct compose_mailbox *reply_to;
+    size_t n_reply_to;
     const char *in_reply_to;      /* Message-ID being answered, without <>, may be NULL */
     const char *references;       /* its References, space-separated ids without <>, may be NULL */
     const char *auto_submitted;   /* "auto-replied" or "auto-generated" */

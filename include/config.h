@@ -138,6 +138,7 @@ struct config_lifecycle {
     int silent_checkins; /* unanswered check-ins before the mentee is offered a new mentor; 2 */
     int pause_notice;    /* seconds before a pause ends that the member is told; 3 days */
     char *introduction;  /* "together" (one mail to both) or "separate" */
+    char *thanks;        /* answer a check-in reply: "news" (only when it tells something), "always" */
 };
 
 /* [digest]: the managers' digest and manager commands by mail. */

@@ -63,6 +63,9 @@ int ctl_member(struct store *st, const char *who, struct store_member *out);
 int ctl_match(const struct config *cfg, struct store *st, const char *a, const char *b,
               const char *by, time_t now, char *msg, size_t len);
 /* End a pair: by pair id, ref, or a member with exactly one open pair. */
+/* Two members (any roles) are never paired by a matching round; a pair they have stays. */
+int ctl_block(const struct config *cfg, struct store *st, const char *a, const char *b,
+              const char *by, time_t now, char *msg, size_t len);
 int ctl_unmatch(const struct config *cfg, struct store *st, const char *what, const char *by,
                 time_t now, char *msg, size_t len);
 /* Pause until a time (0: until resumed). */
@@ -94,8 +97,14 @@ struct ctl_ctx {
 };
 
 int ctl_cmd_list(struct ctl_ctx *x, int argc, char **argv); /* members|pairs|waitlist|... */
+/* The outbox listing's "waiting" column in words ("quiet hours: until 07:00 Europe/Berlin"). */
+int ctl_outbox_why(const struct config *cfg, struct store *st, struct ctl_table *t);
+/* A line per mail queued since since that waits past now for the recipient's morning. */
+int ctl_outbox_waiting(const struct config *cfg, struct store *st, time_t since, time_t now,
+                       FILE *out);
 int ctl_cmd_show(struct ctl_ctx *x, int argc, char **argv);
 int ctl_cmd_match(struct ctl_ctx *x, int argc, char **argv); /* match A B */
+int ctl_cmd_block(struct ctl_ctx *x, int argc, char **argv); /* block A B */
 int ctl_cmd_unmatch(struct ctl_ctx *x, int argc, char **argv);
 int ctl_cmd_pause(struct ctl_ctx *x, int argc, char **argv);
 int ctl_cmd_resume(struct ctl_ctx *x, int argc, char **argv);

@@ -9,10 +9,16 @@
  * with its comment, mentors at risk of burnout and why, silent pairs,
  * undeliverable addresses, conversions, milestones).
  *
+ * Above the figures come up to DIGEST_TOP sentences on what needs a manager
+ * (who has waited longest, which mentor is at risk and why, the lowest
+ * rating), each with the reply word that acts on it.  Lists with nothing in
+ * them are named together on one line; a long list ends "and N more".
+ *
  * It is built as a snapshot from the store, rendered as plain text (for any
- * client) and as HTML with the same tables and a small inline SVG chart, and
- * queued to every manager; the event "digest" with the period's key as
- * detail marks it sent, in the same transaction as the mail.
+ * client) and as HTML with the same tables and charts drawn as table cells
+ * (no SVG, no images, inline styles only), and queued to every manager; the
+ * event "digest" with the period's key as detail marks it sent, and the
+ * digests table keeps what was sent, in the same transaction as the mail.
  */
 #ifndef MENTORD_DIGEST_H
 #define MENTORD_DIGEST_H
@@ -48,9 +54,19 @@ struct digest_figure {
 struct digest_list {
     const char *key;
     const char *title;
-    char **lines;
+    const char *none_name; /* "silent pairs": named on the line of empty lists */
+    char **lines;          /* the first few */
     size_t n;
+    size_t total; /* how many there are: the rest is "and N more" */
 };
+
+/* Sentences on what needs a manager, at most. */
+#define DIGEST_TOP 3
+#define DIGEST_TOP_TITLE "Needs a manager this week"
+/* Starts the one line that names the empty lists: "None this week: ..." */
+#define DIGEST_NONE_PREFIX "None this"
+/* A mail client's index shows about this much of a subject. */
+#define DIGEST_SUBJECT_MAX 60
 
 enum digest_list_id {
     DIGEST_LIST_WAITING = 0,
@@ -68,8 +84,13 @@ enum digest_list_id {
 struct digest {
     char key[32];    /* the period: "2026-11-30" daily, "2026-W48" weekly, "2026-11" monthly */
     char label[160]; /* "week 2026-W48 (Mon 23 Nov 2026 - Mon 30 Nov 2026)" */
-    const char *unit_name; /* "day", "week", "month" */
-    time_t start, end;     /* the period, [start, end) */
+    const char *unit_name;                /* "day", "week", "month" */
+    time_t start, end;                    /* the period, [start, end) */
+    time_t bounds[DIGEST_PERIODS + 1];    /* bounds[k] ends period k, bounds[k + 1] starts it */
+    int so_far;                           /* the period in progress, up to now */
+    char subject[DIGEST_SUBJECT_MAX + 1]; /* starts with the period: "Week 2026-W48: ..." */
+    char *top[DIGEST_TOP];                /* what needs a manager, most pressing first */
+    size_t n_top;
     struct digest_figure figures[DIGEST_MAX_FIGURES];
     size_t n_figures;
     struct digest_list lists[DIGEST_N_LISTS];

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "compose.h"
 #include "config.h"
 #include "lang.h"
 #include "mail.h"
@@ -30,6 +31,14 @@ struct outbox_mail {
     const char *html; /* an HTML alternative of the rendered text (UTF-8), or NULL */
     const char *lang; /* write in this language (a code), or NULL to choose (outbox_language) */
     const char *lang_seen; /* the language of the mail answered, as detected, or NULL */
+    const struct compose_mailbox *reply_to; /* Reply-To mailboxes (n_reply_to), or none */
+    size_t n_reply_to;
+    /*
+     * Scheduled mail that continues a conversation (no in_reply_to): the
+     * Message-IDs of our earlier mail in it, oldest first, space-separated;
+     * the last becomes In-Reply-To, all of them References.  May be NULL.
+     */
+    const char *thread;
 };
 
 /*

@@ -77,6 +77,13 @@ int programme_match_round(const struct config *cfg, struct store *st, time_t now
  */
 int programme_run_due(const struct config *cfg, struct store *st, time_t now);
 
+/*
+ * lifecycle.c: the manager alerts raised since the last call (silent mentors,
+ * worrying answers) in one mail to each manager, in the caller's transaction.
+ * Returns 1 when one was queued, 0 when there was nothing, -1 on error.
+ */
+int programme_alerts_flush(const struct config *cfg, struct store *st, time_t now);
+
 /* lifecycle.c: when the next scheduled event is due; 0 when none. */
 time_t programme_next_due(const struct config *cfg, struct store *st);
 

@@ -19,7 +19,7 @@
 #include <time.h>
 
 /* The schema version this build writes; see the migrations in store.c. */
-#define STORE_SCHEMA_VERSION 7
+#define STORE_SCHEMA_VERSION 8
 
 struct store;
 
@@ -252,6 +252,20 @@ int store_outbox_each(struct store *st, const char *status,
  * References entry, or the Message-ID a bounce returns): 1 when found.
  */
 int store_outbox_tag(struct store *st, int64_t id, const char *kind, const char *ref);
+/* The template a queued mail was made from ("introduction"), kept for what answers it. */
+int store_outbox_set_template(struct store *st, int64_t id, const char *name);
+/* That template of our mail message_id: 1 with name set ("" when unknown), 0 not ours, -1. */
+int store_outbox_template_of(struct store *st, const char *message_id, char *name, size_t len);
+/* The template of our newest mail to recipient with that ref ([ref] in a Subject): as above. */
+int store_outbox_template_by_ref(struct store *st, const char *recipient, const char *ref,
+                                 char *name, size_t len);
+/*
+ * The thread a new mail to recipient continues: the Message-IDs of the latest
+ * mail to them from each of templates (NULL-terminated), oldest template
+ * first, space-separated in *ids (malloc'd; NULL when there is none).
+ */
+int store_outbox_thread(struct store *st, const char *recipient, const char *const *templates,
+                        char **ids);
 int store_outbox_lookup(struct store *st, const char *message_id, char *recipient, size_t rlen,
                         char *ref, size_t ref_len);
 /* Mail of kind queued for recipient since the given time (the reply budget). */
@@ -447,6 +461,9 @@ int store_schedule_add(struct store *st, time_t due, const char *kind, int64_t m
                        const char *arg, time_t now, int64_t *id_out);
 /* The oldest event not done with due <= now: 1 and *out filled, 0 when none. */
 int store_schedule_next(struct store *st, time_t now, struct store_schedule_event *out);
+/* Events of kind for member not done, due at or before before, other than except (malloc'd). */
+int store_schedule_pending(struct store *st, const char *kind, int64_t member, time_t before,
+                           int64_t except, struct store_schedule_event **out, size_t *n);
 int store_schedule_done(struct store *st, int64_t id, time_t now, const char *outcome);
 /* Put a pending event off to a new due time (quiet hours, an absence). */
 int store_schedule_move(struct store *st, int64_t id, time_t due);
@@ -592,6 +609,27 @@ int store_digest_lines_each(struct store *st, enum store_digest_list list, time_
 int store_digest_sent(struct store *st, const char *key);
 /* Events other than digests before t (anything to report at all?), or -1. */
 int store_digest_history(struct store *st, time_t before);
+
+/* A digest as it was sent (replacing an earlier copy of the same period). */
+struct store_digest_copy {
+    char *key, *subject, *text, *html;
+    time_t sent;
+};
+int store_digest_keep(struct store *st, const char *key, time_t sent, const char *subject,
+                      const char *text, const char *html);
+/* The digest sent last: 1 with out filled (free with store_digest_copy_free), 0 none, -1. */
+int store_digest_last(struct store *st, struct store_digest_copy *out);
+void store_digest_copy_free(struct store_digest_copy *c);
+
+/*
+ * Manager alerts wait in the store until the end of the run that raised them,
+ * then go out together: add one (its paragraph, ready to print), take the
+ * unsent ones joined by blank lines (*body malloc'd, NULL and *n 0 when none),
+ * and mark those up to last_id sent.
+ */
+int store_alert_add(struct store *st, time_t at, const char *body);
+int store_alert_pending(struct store *st, char **body, size_t *n, int64_t *last_id);
+int store_alert_mark_sent(struct store *st, int64_t last_id, time_t now);
 
 /*
  * A read-only query whose SQL its caller owns (the listings of ctl_*.c):

@@ -8,7 +8,7 @@ PKGS="build-essential pkg-config libetpan-dev libcurl4-gnutls-dev libgnutls28-de
 libsqlite3-dev sqlite3 libinih-dev libcmocka-dev libgumbo-dev libstemmer-dev libjansson-dev
 libsystemd-dev libseccomp-dev
 dovecot-imapd dovecot-lmtpd postfix swaks openssl python3 python3-cryptography procps spamassassin
-mandoc systemd"
+mandoc systemd chromium"
 
 # Extra groups for targets outside make check: "fuzz" (libFuzzer), "bench",
 # "deb" (make deb, make check-deb; systemd only for systemd-analyze).

@@ -237,6 +237,23 @@ test_ascii_body_is_7bit_crlf_wrapped(void **state)
     composed_free(&c);
 }
 
+/* A line break never splits a date, a name or an address. */
+static void
+test_wrap_keeps_dates_names_addresses(void **state)
+{
+    (void)state;
+    struct compose_msg m = base_msg();
+    m.body = "Maria will mentor you for the next twelve weeks or so, until the end on "
+             "Mon 14 Dec 2026.\n"
+             "Please write to your mentor soon; you will find her as Maria Lopez <maria@x.test>.\n";
+    struct composed c;
+    compose_ok(&m, &c);
+    assert_non_null(strstr(c.body, "Mon 14 Dec 2026"));
+    assert_non_null(strstr(c.body, "Maria Lopez <maria@x.test>."));
+    assert_lines_short(c.body);
+    composed_free(&c);
+}
+
 static void
 check_qp_round_trip(const char *body, const char *expect_decoded)
 {
@@ -518,6 +535,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_headers_present_and_ordered),
         cmocka_unit_test(test_ascii_body_is_7bit_crlf_wrapped),
+        cmocka_unit_test(test_wrap_keeps_dates_names_addresses),
         cmocka_unit_test(test_utf8_body_is_quoted_printable),
         cmocka_unit_test(test_utf8_subject_encoded_words),
         cmocka_unit_test(test_encode_word),

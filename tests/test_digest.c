@@ -367,6 +367,24 @@ test_so_far_covers_the_running_period(void **state)
     digest_free(&d);
 }
 
+/* With TEST_DIGEST_OUT set, the renderings go there too (tests/test_digest_browser.sh). */
+static void
+save_sample(const char *name, const char *text, const char *html)
+{
+    const char *dir = getenv("TEST_DIGEST_OUT");
+    char path[1024];
+
+    if (dir == NULL)
+        return;
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof(path), "%s/%s.%s", dir, name, i ? "html" : "txt");
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fputs(i ? html : text, f);
+        assert_int_equal(fclose(f), 0);
+    }
+}
+
 static void
 test_text_and_html(void **state)
 {
@@ -381,6 +399,7 @@ test_text_and_html(void **state)
     assert_non_null(html);
     if (getenv("TEST_DIGEST_PRINT")) /* to look at it: TEST_DIGEST_PRINT=1 test_digest */
         printf("%s\n%s", text, html);
+    save_sample("seeded", text, html);
     /* Label, value, change from last week, then a sparkline ending on a full bar. */
     const char *line = strstr(text, "Confirmed newcomers");
     assert_non_null(line);
@@ -395,13 +414,31 @@ test_text_and_html(void **state)
     assert_non_null(strstr(text, want));
     assert_non_null(strstr(text, "Waiting for a mentor, longest first\n   30 days  Wanda"));
     assert_non_null(strstr(text, "Mentors to recognise\n  calm@x.test: 10 mentees\n"));
-    /* HTML: the same rows, escaped lists, an inline SVG and nothing external. */
-    assert_non_null(strstr(html, "<td>Confirmed newcomers</td><td align=\"right\">2</td>"));
-    assert_non_null(strstr(html, "<li> 30 days  Wanda &lt;wait1@x.test&gt;</li>"));
+    /* What needs a manager comes first, each with the word that acts on it. */
+    const char *top = strstr(text, "Needs a manager this week\n  1. ");
+    assert_non_null(top);
+    assert_true(top < strstr(text, "This week  Change"));
+    assert_non_null(strstr(text, "Reply MATCH wait1@x.test MENTOR"));
+    assert_non_null(strstr(text, "Reply PAUSE busy@x.test"));
+    assert_non_null(strstr(text, "Reply UNMATCH 1 "));
+    /* The subject starts with the period and fits a mail client's index. */
+    assert_true(strlen(d.subject) <= DIGEST_SUBJECT_MAX);
+    assert_memory_equal(d.subject, "Week 2026-W48: ", 15);
+    /* HTML: the same rows, escaped lists, charts as table cells and nothing external. */
+    assert_non_null(strstr(html, "<tr data-key=\"joins_newcomers\">"));
+    assert_non_null(strstr(html, ">Confirmed newcomers</td>"));
+    assert_non_null(strstr(html, "<b>2</b>"));
+    assert_non_null(strstr(html, "<span style=\"white-space:nowrap\">Wanda &lt;wait1@x.test&gt;"
+                                 "</span>"));
     assert_non_null(strstr(html, "&quot;never replied at all&quot;"));
-    assert_non_null(strstr(html, "<svg "));
+    assert_non_null(strstr(html, "id=\"chart\""));
+    assert_non_null(strstr(html, "bgcolor=\"#2e7d32\""));
+    assert_null(strstr(html, "<svg"));
+    assert_null(strstr(html, "<style"));
+    assert_null(strstr(html, "<img"));
     assert_null(strstr(html, "src="));
     assert_null(strstr(html, "href="));
+    assert_null(strstr(html, "url("));
     free(text);
     free(html);
     digest_free(&d);
@@ -434,11 +471,26 @@ test_due_sends_once_per_period(void **state)
                               " AND body LIKE '%Content-Type: text/html%'"
                               " AND body LIKE '%Content-Type: text/plain%'"
                               " AND headers LIKE '%multipart/alternative%'"
-                              " AND headers LIKE '%Subject: Example Community mentoring digest:"
-                              " week 2026-W48%'"),
+                              " AND headers LIKE '%Subject: Week 2026-W48: %'"),
                      1);
     assert_int_equal(
         count(f, "SELECT count(*) FROM events WHERE kind = 'digest' AND detail = '2026-W48'"), 1);
+    /* Kept as sent: the preview of the last digest is this one, not a new computation. */
+    struct store_digest_copy kept;
+    assert_int_equal(store_digest_last(f->st, &kept), 1);
+    assert_string_equal(kept.key, "2026-W48");
+    assert_memory_equal(kept.subject, "Week 2026-W48: ", 15);
+    assert_non_null(strstr(kept.text, "Confirmed newcomers"));
+    assert_non_null(strstr(kept.text, "This is an automatic message from mentord."));
+    assert_non_null(strstr(kept.html, "id=\"chart\""));
+    assert_non_null(strstr(kept.text, "wait1@x.test"));
+    store_digest_copy_free(&kept);
+    /* Someone who leaves is erased from the kept copy too. */
+    assert_int_equal(store_member_erase(f->st, "wait1@x.test"), 0);
+    assert_int_equal(store_digest_last(f->st, &kept), 1);
+    assert_null(strstr(kept.text, "wait1@x.test"));
+    assert_null(strstr(kept.html, "wait1@x.test"));
+    store_digest_copy_free(&kept);
     /* A mail reader (our own parser here) sees the text part, figures and all. */
     sqlite3_stmt *stmt;
     assert_int_equal(sqlite3_prepare_v2(f->db,
@@ -491,14 +543,21 @@ test_empty_database(void **state)
     assert_int_equal(digest_build(&f->cfg, f->st, week_now, 0, &d, err, sizeof(err)), 0);
     assert_int_equal(fig(&d, "waiting", 0), 0);
     assert_int_equal(fig(&d, "avg_rating", 0), -1);
-    char *text = digest_text(&f->cfg, &d);
+    char *text = digest_text(&f->cfg, &d), *html = digest_html(&f->cfg, &d);
     assert_non_null(text);
+    assert_non_null(html);
+    save_sample("empty", text, html);
+    free(html);
     char want[128];
     /* Nothing to measure in any period: a blank sparkline, and no trailing blanks. */
     snprintf(want, sizeof(want), "%-32s %10s %7s\n", "Average rating (1-5)", "-", "n/a");
     assert_non_null(strstr(text, want));
     assert_null(strstr(text, " \n"));
-    assert_non_null(strstr(text, "Silent pairs: no check-in answer for 4 weeks\n  none\n"));
+    /* Empty lists are named on one line, not listed one by one with "none". */
+    assert_null(strstr(text, "  none"));
+    assert_non_null(strstr(text, "\nNone this week: newcomers waiting, low ratings, mentors at "
+                                 "risk, silent pairs,"));
+    assert_non_null(strstr(text, "Nothing this time"));
     free(text);
     digest_free(&d);
     /* a fresh install does not mail its managers a digest of the time before it existed */
@@ -510,6 +569,51 @@ test_empty_database(void **state)
     assert_int_equal(store_event_count(f->st, "digest"), 1);
     assert_int_equal(digest_due(&f->cfg, f->st, week_now), 0);
     assert_int_equal(store_event_count(f->st, "digest"), 1);
+}
+
+/* A steady series draws steady bars, on a scale that starts at zero. */
+static void
+test_steady_series_and_long_lists(void **state)
+{
+    struct fixture *f = *state;
+    struct digest d;
+    char err[256];
+
+    assert_int_equal(digest_build(&f->cfg, f->st, week_now, 0, &d, err, sizeof(err)), 0);
+    struct digest_figure *rate = (struct digest_figure *)digest_figure(&d, "response_rate");
+    struct digest_figure *active = (struct digest_figure *)digest_figure(&d, "active_pairs");
+    for (int k = 0; k < DIGEST_PERIODS; k++) {
+        rate->value[k] = k == DIGEST_PERIODS - 1 ? 100 : 75; /* 100% once, then 75% */
+        active->value[k] = 3;
+    }
+    for (int i = 0; i < 25; i++) {
+        char line[64];
+        snprintf(line, sizeof(line), "%3d days  waiter%d@x.test", 40 - i, i);
+        struct digest_list *l = &d.lists[DIGEST_LIST_WAITING];
+        char **v = realloc(l->lines, (l->n + 1) * sizeof(*v));
+        assert_non_null(v);
+        l->lines = v;
+        v[l->n++] = strdup(line);
+    }
+    d.lists[DIGEST_LIST_WAITING].total = 31;
+    char *text = digest_text(&f->cfg, &d), *html = digest_html(&f->cfg, &d);
+    assert_non_null(text);
+    assert_non_null(html);
+    save_sample("steady", text, html);
+    char want[160];
+    snprintf(want, sizeof(want), "%-32s %10s %7s  %s\n", "Check-in response rate %", "75%", "=",
+             "█▆▆▆▆▆▆▆▆▆▆▆");
+    assert_non_null(strstr(text, want));
+    snprintf(want, sizeof(want), "%-32s %10s %7s  %s\n", "Active pairs", "3", "=", "████████████");
+    assert_non_null(strstr(text, want));
+    /* In HTML, 75% is three quarters of the full height, every time. */
+    assert_non_null(strstr(html, "height=\"15\" bgcolor=\"#3b6fd8\" data-value=\"75\""));
+    assert_null(strstr(html, "height=\"0\" bgcolor"));
+    assert_non_null(strstr(text, "  and 6 more\n"));
+    assert_non_null(strstr(html, "<li>and 6 more</li>"));
+    free(text);
+    free(html);
+    digest_free(&d);
 }
 
 static void
@@ -580,6 +684,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_text_and_html, setup, teardown),
         cmocka_unit_test_setup_teardown(test_due_sends_once_per_period, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_database, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_steady_series_and_long_lists, setup, teardown),
         cmocka_unit_test(test_compose_html_alternative),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

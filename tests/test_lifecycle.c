@@ -63,6 +63,15 @@ pair_at(struct fixture *f, int64_t newcomer, int64_t mentor, const char *reasons
     return id;
 }
 
+/* The end of a daemon run: the alerts it raised go to the managers in one mail. */
+static void
+flush_alerts(struct fixture *f, time_t t)
+{
+    assert_int_equal(store_begin(f->st), 0);
+    assert_true(programme_alerts_flush(&f->cfg, f->st, t) >= 0);
+    assert_int_equal(store_commit(f->st), 0);
+}
+
 /* Everything due at t, each in its own transaction like the daemon; the number run. */
 static int
 run_at(struct fixture *f, time_t t)
@@ -77,6 +86,7 @@ run_at(struct fixture *f, time_t t)
         n += rc;
         assert_true(n < 10000);
     } while (rc == 1);
+    flush_alerts(f, t);
     return n;
 }
 
@@ -184,8 +194,8 @@ test_introduction_separate(void **state)
     pair_at(f, n, m, "you both listed Go", T0);
     run_at(f, T0);
     assert_int_equal(mails(f, MENTEE, "We found you a mentor"), 1);
-    assert_int_equal(mails(f, MENTOR, "Thank you for mentoring Ben"), 1);
-    char *b = body_of(f, MENTOR, "Thank you for mentoring");
+    assert_int_equal(mails(f, MENTOR, "for mentoring Ben"), 1);
+    char *b = body_of(f, MENTOR, "for mentoring Ben");
     assert_non_null(strstr(b, "Skills: go"));
     free(b);
 }
@@ -315,7 +325,16 @@ test_reminders_batched_and_silent_mentor(void **state)
     /* Silent through two check-ins: each mentee is offered a new mentor, managers told. */
     for (int i = 0; i < 3; i++)
         assert_int_equal(mails(f, who[i], "Would you like another mentor"), 1);
-    assert_int_equal(mails(f, "boss@example.test", "has not answered the last check-ins"), 3);
+    /* One alert per pair, all raised in the same run: one mail to the manager. */
+    assert_int_equal(sql_int(f,
+                             "SELECT count(*) FROM manager_alerts WHERE sent IS NOT NULL"
+                             " AND body LIKE '%has not answered the last check-ins%'",
+                             NULL, NULL),
+                     3);
+    assert_int_equal(mails(f, "boss@example.test", "has not answered the last check-ins"), 1);
+    assert_int_equal(mails(f, "boss@example.test", "3 pairs need attention"), 1);
+    /* No Unsubscribe button that would make a manager leave. */
+    assert_int_equal(mails(f, "boss@example.test", "List-Unsubscribe"), 0);
     assert_int_equal(store_event_count(f->st, "silent"), 3);
     assert_true(sql_int(f, "SELECT unanswered FROM members WHERE address = ?1", MENTOR, NULL) >= 6);
 }
@@ -407,9 +426,10 @@ test_paused_mentor_gets_only_the_pause_note(void **state)
     assert_int_equal(mails(f, MENTOR, "break ends on"), 1);
 }
 
-/* A reply to a check-in, as a client would send it. */
+/* A reply to a check-in, as a client would send it; irt: the Message-ID answered, or NULL. */
 static void
-answer(struct fixture *f, int64_t pair, const char *from, const char *body, time_t now)
+answer_to(struct fixture *f, int64_t pair, const char *from, const char *body, time_t now,
+          const char *irt)
 {
     char *raw = NULL;
     struct mail *m = NULL;
@@ -417,8 +437,10 @@ answer(struct fixture *f, int64_t pair, const char *from, const char *body, time
 
     assert_true(asprintf(&raw,
                          "From: Someone <%s>\r\nTo: mentors@example.test\r\n"
-                         "Subject: Re: How is it going?\r\nMessage-ID: <a%lld@c.test>\r\n\r\n%s",
-                         from, (long long)now, body) > 0);
+                         "Subject: Re: How is it going?\r\nMessage-ID: <a%lld@c.test>\r\n"
+                         "%s%s%s\r\n%s",
+                         from, (long long)now, irt ? "In-Reply-To: <" : "", irt ? irt : "",
+                         irt ? ">\r\n" : "", body) > 0);
     assert_int_equal(mail_parse(raw, strlen(raw), &m, err, sizeof(err)), 0);
     struct programme_ctx c = {.cfg = &f->cfg,
                               .st = f->st,
@@ -432,9 +454,16 @@ answer(struct fixture *f, int64_t pair, const char *from, const char *body, time
     assert_int_equal(store_begin(f->st), 0);
     assert_int_equal(programme_checkin_reply(&c, pair), 0);
     assert_int_equal(store_commit(f->st), 0);
+    flush_alerts(f, now);
     free(text);
     mail_free(m);
     free(raw);
+}
+
+static void
+answer(struct fixture *f, int64_t pair, const char *from, const char *body, time_t now)
+{
+    answer_to(f, pair, from, body, now, NULL);
 }
 
 static void
@@ -478,12 +507,102 @@ test_feedback_styles(void **state)
             fail_msg("case %zu: rating %d met %d, want %d %d", i, rating, met, cases[i].rating,
                      cases[i].met);
     }
-    assert_int_equal(mails(f, MENTEE, "Thank you for your answer"),
-                     (int)(sizeof(cases) / sizeof(cases[0])));
+    /* Nothing worrying in these: recorded, and no thank-you mail for each ([lifecycle] thanks). */
+    assert_int_equal(mails(f, MENTEE, "Thank you for your answer"), 0);
     /* The comment is the person's own words, without the quoted mail. */
     assert_int_equal(
         sql_int(f, "SELECT count(*) FROM feedback WHERE comment LIKE '%wrote:%'", NULL, NULL), 0);
     assert_int_equal(mails(f, "boss@example.test", "needs attention"), 0);
+}
+
+/* The Message-ID of the newest check-in about several mentees. */
+static void
+last_batch(struct fixture *f, char *out, size_t len)
+{
+    sqlite3_stmt *stmt;
+
+    assert_int_equal(sqlite3_prepare_v2(f->db,
+                                        "SELECT message_id FROM outbox WHERE template ="
+                                        " 'checkin-batch' ORDER BY id DESC LIMIT 1",
+                                        -1, &stmt, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    snprintf(out, len, "%s", (const char *)sqlite3_column_text(stmt, 0));
+    sqlite3_finalize(stmt);
+}
+
+/* A mentor with two mentees gets one check-in about both, and answers per mentee. */
+static void
+test_checkins_batched_per_mentor(void **state)
+{
+    struct fixture *f = *state;
+    int64_t m = member(f, MENTOR, "Maria", "mentor", "Capacity: 2\n");
+    int64_t n1 = member(f, MENTEE, "Ben", "newcomer", NULL);
+    int64_t n2 = member(f, "cy@example.test", "Cy", "newcomer", NULL);
+    int64_t p1 = pair_at(f, n1, m, NULL, T0);
+    int64_t p2 = pair_at(f, n2, m, NULL, T0 + 2 * HOUR);
+
+    live(f, T0, T0 + 3 * DAY + 3 * HOUR);
+    assert_int_equal(mails(f, MENTOR, "How is it going with Ben and Cy?"), 1);
+    assert_int_equal(mails(f, MENTOR, "How is it going with%"), 1);
+    assert_int_equal(mails(f, MENTEE, "How is it going with Maria?"), 1);
+    char *b = body_of(f, MENTOR, "How is it going with Ben and Cy?");
+    assert_non_null(strstr(b, "Ben: It has been 3 days"));
+    assert_non_null(strstr(b, "Cy: It has been 3 days"));
+    free(b);
+    /* One line each, by name. */
+    answer(f, p1, MENTOR, "Ben: 4 - we met twice\r\nCy - 2, hard to find a time\r\n",
+           T0 + 3 * DAY + 4 * HOUR);
+    char batch[256];
+    last_batch(f, batch, sizeof(batch));
+    assert_int_equal(sql_int(f,
+                             "SELECT rating FROM feedback WHERE pair = (SELECT id FROM pairs"
+                             " WHERE newcomer = (SELECT id FROM members WHERE address = ?1))",
+                             MENTEE, NULL),
+                     4);
+    assert_int_equal(sql_int(f,
+                             "SELECT rating FROM feedback WHERE pair = (SELECT id FROM pairs"
+                             " WHERE newcomer = (SELECT id FROM members WHERE address = ?1))",
+                             "cy@example.test", NULL),
+                     2);
+    assert_int_equal(sql_int(f, "SELECT unanswered FROM members WHERE address = ?1", MENTOR, NULL),
+                     0);
+    /* The low rating about Cy is news: one answer saying help is on its way. */
+    assert_int_equal(mails(f, MENTOR, "has been told and will help"), 1);
+    /* Next time an answer naming nobody is about both. */
+    live(f, T0 + 3 * DAY + 5 * HOUR, T0 + 14 * DAY + 3 * HOUR);
+    last_batch(f, batch, sizeof(batch));
+    answer_to(f, p2, MENTOR, "5 - all good\r\n", T0 + 14 * DAY + 4 * HOUR, batch);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM feedback WHERE rating = 5", NULL, NULL), 2);
+    (void)p2;
+}
+
+/* "Hi Maria, ..." to the mentoring address is meant for Maria: a pointer, not feedback. */
+static void
+test_partner_mail_and_thanks_only_with_news(void **state)
+{
+    struct fixture *f = *state;
+    int64_t m = member(f, MENTOR, "Maria", "mentor", NULL);
+    int64_t n = member(f, MENTEE, "Ben", "newcomer", NULL);
+    int64_t p = pair_at(f, n, m, NULL, T0);
+
+    live(f, T0, T0 + 3 * DAY + HOUR);
+    answer(f, p, MENTEE, "Hi Maria, nice to meet you! Would Thursday at 18:00 suit you?\r\n",
+           T0 + 3 * DAY + 2 * HOUR);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM feedback", NULL, NULL), 0);
+    assert_int_equal(mails(f, MENTEE, "went to mentord, not to Maria"), 1);
+    assert_int_equal(mails(f, MENTEE, "Thank you for your answer"), 0);
+    char *b = body_of(f, MENTEE, "went to mentord, not to Maria");
+    assert_non_null(strstr(b, MENTOR));
+    assert_null(strstr(b, "Thursday")); /* neither kept nor passed on */
+    free(b);
+    /* A routine answer is recorded; with thanks = news it gets no mail of its own. */
+    answer(f, p, MENTEE, "4 - we met, all good\r\n", T0 + 3 * DAY + 3 * HOUR);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM feedback WHERE rating = 4", NULL, NULL), 1);
+    assert_int_equal(mails(f, MENTEE, "Thank you for your answer"), 0);
+    f->cfg.lifecycle.thanks = "always";
+    answer(f, p, MENTOR, "5 - good start\r\n", T0 + 3 * DAY + 4 * HOUR);
+    assert_int_equal(mails(f, MENTOR, "Thank you for your answer"), 1);
 }
 
 static void
@@ -605,6 +724,9 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_feedback_styles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_met_and_low_rating_start_help, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_partner_mail_and_thanks_only_with_news, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_checkins_batched_per_mentor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pair_end_closing_invite_conversion, setup, teardown),
         cmocka_unit_test_setup_teardown(test_leaving_ends_pairs_kindly, setup, teardown),
     };

@@ -171,6 +171,31 @@ test_forged_match_changes_nothing_until_confirmed(void **state)
     assert_non_null(strstr(body, "used already"));
 }
 
+/* BLOCK A B by mail: asked to confirm like any change, then the two are never paired. */
+static void
+test_block_by_mail_confirmed(void **state)
+{
+    struct fixture *f = *state;
+    char ref[32], msgid[256], body[16384], hdr[400];
+
+    deliver(f, "boss@example.test", "block nina@x.test mo@x.test", NULL, "");
+    assert_int_equal(count(f, "SELECT count(*) FROM blocks WHERE reason = 'manager'"), 0);
+    assert_true(newest(f, "Boss@example.test", ref, msgid, body, sizeof(body)));
+    assert_non_null(strstr(body, "block nina@x.test from ever being paired with mo@x.test"));
+    snprintf(hdr, sizeof(hdr), "In-Reply-To: <%s>\r\n", msgid);
+    deliver(f, "boss@example.test", "Re: Confirm", hdr, "yes\r\n");
+    assert_int_equal(count(f, "SELECT count(*) FROM blocks WHERE reason = 'manager' AND a = 1"
+                              " AND b = 2"),
+                     1);
+    assert_int_equal(count(f, "SELECT count(*) FROM events WHERE kind = 'manager'"
+                              " AND detail = 'block #1 #2'"),
+                     1);
+    /* One member named is not enough. */
+    deliver(f, "boss@example.test", "block nina@x.test", NULL, "");
+    assert_true(newest(f, "Boss@example.test", ref, msgid, body, sizeof(body)));
+    assert_non_null(strstr(body, "block needs two members."));
+}
+
 static void
 test_trusted_authentication_results_accept_at_once(void **state)
 {
@@ -316,6 +341,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_forged_match_changes_nothing_until_confirmed, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_block_by_mail_confirmed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trusted_authentication_results_accept_at_once, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_untrusted_or_failing_results_ask_for_confirmation,

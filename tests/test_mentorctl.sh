@@ -114,6 +114,12 @@ has out "mo@x.test" "mentors has mo"
 expect 0 "pairs (empty)" -- pairs
 expect 0 "outbox" -- outbox
 expect 2 "outbox bad status" -- outbox lost
+# A mail timed for the recipient's morning says so, in their zone (ana: Europe/Berlin).
+sql "INSERT INTO outbox (recipient, message_id, headers, body, created, next_attempt, kind, template) VALUES ('ana@x.test', 'w1@x.test', 'Subject: x', 'x', 1, 4102466400, 'scheduled', 'checkin')" >/dev/null
+expect 0 "outbox says why mail waits" -- outbox queued
+has out "quiet hours: until 07:00 Europe/Berlin" "outbox: waiting for the morning in the recipient's zone"
+has out "checkin" "outbox names the template"
+sql "DELETE FROM outbox WHERE message_id = 'w1@x.test'" >/dev/null
 expect 0 "stats" -- stats
 has out "members newcomer active" "stats counts members"
 expect 0 "stats --json" -- stats --json
@@ -162,6 +168,17 @@ same "$(sql "SELECT state || ' ' || end_reason FROM pairs")" "ended unmatched" "
 expect 2 "unmatch ended pair" -- unmatch 1
 expect 3 "unmatch unknown pair" -- unmatch 99
 expect 3 "unmatch member without pair" -- unmatch ben@x.test
+# ---- block: two people never paired ----
+expect 0 "block" -- block ben@x.test mo@x.test
+has out "will never be paired" "block says what it did"
+same "$(sql "SELECT count(*) FROM blocks b JOIN members x ON x.id = b.a JOIN members y ON y.id = b.b WHERE b.reason = 'manager' AND ((x.address = 'ben@x.test' AND y.address = 'mo@x.test') OR (x.address = 'mo@x.test' AND y.address = 'ben@x.test'))")" 1 "block stored"
+expect 0 "block again, either order" -- block mo@x.test ben@x.test
+same "$(sql "SELECT count(*) FROM blocks WHERE reason = 'manager'")" 1 "one block per two people"
+expect 2 "block needs two" -- block ben@x.test
+expect 2 "block oneself" -- block ben@x.test ben@x.test
+expect 3 "block a stranger" -- block ben@x.test nobody@x.test
+expect 0 "match --dry-run after block" -- match --dry-run
+has out "waiting: ben@x.test" "blocked pair not proposed: ben still waits"
 
 # ---- pause / resume ----
 expect 0 "pause --weeks" -- pause mo@x.test --weeks 2
@@ -207,8 +224,16 @@ expect 2 "export unknown" -- export nonsense
 expect 0 "digest --preview" -- digest --preview
 has out "Waiting for a mentor" "digest text"
 expect 0 "digest --preview --html" -- digest --preview --html
-has out "<svg" "digest html chart"
+has out 'id="chart"' "digest html chart"
+hasnt out "<svg" "no SVG in the digest"
+expect 1 "digest --preview last before any digest was sent" -- digest --preview last
+has err "no digest has been sent yet" "preview last says none was sent"
+# As sent: what the store kept, not a new computation.
+sql "INSERT INTO digests (key, sent, subject, text, html) VALUES ('2026-W01', 1, 'Week 2026-W01: 0 active pairs, 0 waiting', 'the text as sent', '<p>as sent</p>')" >/dev/null
 expect 0 "digest --preview last" -- digest --preview last
+same "$(cat "$dir/out")" "$(printf 'Subject: Week 2026-W01: 0 active pairs, 0 waiting\n\nthe text as sent')" "preview last is the digest as sent"
+expect 0 "digest --preview --html last" -- digest --preview --html last
+same "$(cat "$dir/out")" "<p>as sent</p>" "HTML preview last is the HTML as sent"
 expect 2 "digest without --preview" -- digest
 expect 0 "render" -- render undeliverable
 has out "Subject: Example mentoring: mail to someone@example.org keeps failing" "render fills documented variables"
@@ -223,7 +248,7 @@ has out "[community]" "check-config prints the config"
 expect 0 "remove" -- remove ana@x.test
 same "$(sql "SELECT count(*) FROM members WHERE address = 'ana@x.test'")" 0 "member erased"
 same "$(sql "SELECT count(*) FROM events WHERE detail LIKE '%ana@%' OR member LIKE '%ana@%'")" 0 "no address left in events"
-same "$(sql "SELECT count(*) FROM events WHERE kind = 'manager' AND member LIKE 'mentorctl:%'")" 8 "actions logged with who (2 imports, 6 actions)"
+same "$(sql "SELECT count(*) FROM events WHERE kind = 'manager' AND member LIKE 'mentorctl:%'")" 10 "actions logged with who (2 imports, 8 actions)"
 expect 3 "remove again" -- remove ana@x.test
 
 echo "mentorctl($b): $passed passed, $failed failed, 0 skipped"

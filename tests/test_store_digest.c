@@ -266,7 +266,18 @@ test_mentors_rows(void **state)
     assert_int_equal(x.n, 2);
     assert_string_equal(x.first, "b@example.org"); /* most unanswered first */
     assert_int_equal(x.active, 1);
-    assert_int_equal(x.rating10, 20);
+    assert_int_equal(x.rating10, -1); /* one rating is not a pattern */
+    fb.at = T0 + DAY + 60;
+    fb.rating = 3;
+    assert_int_equal(store_feedback_add(st, &fb, NULL), 0);
+    memset(&x, 0, sizeof x);
+    assert_int_equal(store_digest_mentors_each(st, T0 + 2 * DAY, take_mentor, &x), 0);
+    assert_int_equal(x.rating10, 25);
+    /* The mentee leaves: their ratings no longer judge the mentor. */
+    assert_int_equal(store_member_set_state(st, "n@example.org", "left", 0, T0 + DAY + 120), 1);
+    memset(&x, 0, sizeof x);
+    assert_int_equal(store_digest_mentors_each(st, T0 + 2 * DAY, take_mentor, &x), 0);
+    assert_int_equal(x.rating10, -1);
     /* Nobody had joined yet. */
     memset(&x, 0, sizeof x);
     assert_int_equal(store_digest_mentors_each(st, T0, take_mentor, &x), 0);

@@ -101,9 +101,30 @@ def main():
             db, "SELECT address, role, state, coalesce(profile, '') FROM members ORDER BY id"):
         print("member %-24s %-9s %-8s %s" % (address, role, state,
                                             profile.strip().replace("\n", "; ")))
+    # Mail that waits for someone's morning says so (the outbox's "waiting" column).
+    rule("mentorctl outbox queued: what waits, and why")
+    rc2, out, err = mb.run_mentorctl(config, "outbox", "queued")
+    sys.stdout.write(out or "(nothing waits)\n")
+    sys.stdout.write(err)
     prc = programme(os.path.join(work, "programme"))
     rc = rc or prc
     return 0 if rc == 0 else 1
+
+
+# Mails the five-week story sent before members got one check-in per mentor and
+# thank-yous only when they tell something new.
+BEFORE = 128
+
+
+def counts(s, names):
+    """How many mails each person got, by kind."""
+    rule("Mails per person")
+    for user in sorted(s.mail, key=lambda u: names.get(u, u)):
+        kinds = {}
+        for r in s.mail[user]:
+            kinds[r.kind] = kinds.get(r.kind, 0) + 1
+        print("%-12s %3d  %s" % (names.get(user, user), len(s.mail[user]),
+                                 ", ".join("%s %d" % kv for kv in sorted(kinds.items()))))
 
 
 def programme(work):
@@ -152,8 +173,21 @@ def programme(work):
             print("day %2d  %s  %-18s %-11s <- %s" % (d, local.strftime("%a %H:%M"), zone,
                                                      names[user], subject))
     print()
+    total = sum(len(v) for v in s.mail.values())
     print("%d mentord runs, %d mails received, %d written, in %.0f s"
-          % (s.runs, sum(len(v) for v in s.mail.values()), len(s.sent), time.monotonic() - t0))
+          % (s.runs, total, len(s.sent), time.monotonic() - t0))
+    counts(s, names)
+    print("%d mails in all; the same story took %d before (%d%% of that)"
+          % (total, BEFORE, round(100 * total / BEFORE)))
+    for kind, title in (("introduction", "An introduction"),
+                        ("checkin", "A check-in (a mentor's, about two mentees)"),
+                        ("digest", "The managers' digest (text part)")):
+        # A mentor's check-in about two mentees shows the batching; else any.
+        mails = [(u, r) for u in s.mail for r in s.mail[u] if r.kind == kind]
+        got = next((x for x in mails if " and " in x[1].subject), mails[0] if mails else None)
+        rule("%s, as %s received it" % (title, names.get(got[0], got[0]) if got else "nobody"))
+        if got is not None:
+            show(got[1].msg)
     for now, rc, why in s.errors:
         print("mentord failed at %s (status %s): %s" % (now, rc, why))
     return 1 if s.errors else 0

@@ -9,8 +9,9 @@ Three readings of one digest mail:
     over 78 columns, columns that do not line up, HTML entities or markup in
     the text, invalid UTF-8, sparklines that are not 12 block characters;
   - html_problems(msg, text) checks the HTML alternative with html.parser:
-    balanced tags, an inline <svg>, nothing fetched from outside, and the same
-    figures and lists as the text part.
+    balanced tags, no SVG, nothing fetched from outside, the same lists as the
+    text part; then digest_browser.py renders it in headless Chromium for the
+    charts, the figures and the sentences on what needs a manager.
 
 expected(s, start, end) computes the figures of the period [start, end) from
 the played story itself - the mail people received and what they wrote -
@@ -31,6 +32,18 @@ DAY = 86400
 WIDTH = 78
 PERIODS = 12
 BARS = "▁▂▃▄▅▆▇█"
+TOP_TITLE = "Needs a manager this week"
+NONE_PREFIX = "None this "
+# Each list's name on the one line that names the empty lists.
+NONE_NAMES = {
+    "Waiting for a mentor, longest first": "newcomers waiting",
+    "Low ratings, with the comments": "low ratings",
+    "Mentors at risk of burnout, and why": "mentors at risk",
+    "Silent pairs: no check-in answer for 4 weeks": "silent pairs",
+    "Undeliverable addresses": "undeliverable addresses",
+    "Mentees who became mentors": "mentees who became mentors",
+    "Mentors to recognise": "mentors to recognise",
+}
 _PERIOD_RE = re.compile(r"the (day|week|month) (\S+) \((\w{3} \d{2} \w{3} \d{4} \d{2}:\d{2}) - "
                         r"(\w{3} \d{2} \w{3} \d{4} \d{2}:\d{2})\)")
 _ENTITY_RE = re.compile(r"&(?:#[0-9]+|#x[0-9a-f]+|[a-z][a-z0-9]*);", re.I)
@@ -83,6 +96,7 @@ class TextDigest:
         self.figures = {}  # label -> (value, change, sparkline)
         self.order = []
         self.lists = {}  # title -> [item lines, continuation lines joined]
+        self._top()
         self._table()
         self._lists()
 
@@ -116,22 +130,55 @@ class TextDigest:
         self.table_end = i
 
     def _lists(self):
-        title = None
-        for row in self.lines[self.table_end:]:
-            if not row.strip():
-                title = None
-            elif not row.startswith(" "):
-                if title is not None:  # two unindented lines: the footer, not a list
-                    del self.lists[title]
-                    break
-                title = row.strip()
-                self.lists[title] = []
-            elif title is not None:
-                # Wrapped items continue with a deeper indent than any item starts with.
-                if row.startswith(" " * 6) and self.lists[title]:
-                    self.lists[title][-1] += " " + row.strip()
+        """The paragraphs under the table: the scale note, the lists (a title, then
+        indented items; wrapped items continue deeper), the one line naming the
+        empty lists, and the footer (several unindented lines) that ends them."""
+        paras, cur = [], []
+        for row in self.lines[self.table_end:] + [""]:
+            if row.strip():
+                cur.append(row)
+            elif cur:
+                paras.append(cur)
+                cur = []
+        self.none_line = None
+        self.more = {}
+        for para in paras:
+            first = para[0]
+            if first.startswith("Bars start at zero"):
+                continue
+            if first.startswith(NONE_PREFIX):
+                self.none_line = " ".join(" ".join(x.split()) for x in para)
+                continue
+            if any(not x.startswith(" ") for x in para[1:]):
+                break  # the footer
+            title = first.strip()
+            items = []
+            for row in para[1:]:
+                if row.startswith(" " * 6) and items:
+                    items[-1] += " " + row.strip()
                 else:
-                    self.lists[title].append(row.strip())
+                    items.append(row.strip())
+            m = re.match(r"and (\d+) more$", items[-1]) if items else None
+            if m:
+                self.more[title] = int(m.group(1))
+                items.pop()
+            self.lists[title] = items
+
+    def _top(self):
+        """The sentences on what needs a manager, above the table."""
+        self.top = []
+        try:
+            at = self.lines.index(TOP_TITLE)
+        except ValueError:
+            raise Problem("no %r section in the text part" % TOP_TITLE)
+        for row in self.lines[at + 1:]:
+            if not row.strip():
+                break
+            m = re.match(r"  \d+\. (.*)", row)
+            if m:
+                self.top.append(m.group(1))
+            elif self.top and row.startswith("     "):
+                self.top[-1] += " " + row.strip()
 
     def value(self, label):
         """The figure as a number: counts and days as is, 97% as 97, 4.5 as 45; '-' as -1."""
@@ -144,10 +191,13 @@ class TextDigest:
         return int(v.rstrip("%"))
 
     def items(self, title):
+        """A list's items ("and N more" left out); [] for one named on the empty-lists line."""
         got = self.lists.get(title)
-        if got is None:
-            raise Problem("no list %r in the digest" % title)
-        return [] if got == ["none"] else got
+        if got is not None:
+            return got
+        if self.none_line and NONE_NAMES.get(title, "?") in self.none_line:
+            return []
+        raise Problem("no list %r in the digest, nor named as empty" % title)
 
 
 def read(msg):
@@ -262,7 +312,7 @@ class _Html(html.parser.HTMLParser):
             self._li += data
 
 
-def html_problems(msg, text_digest):
+def html_problems(msg, text_digest, browser=True):
     """What is wrong with the HTML part, also against the text part ([] when nothing)."""
     _, raw = _parts(msg)
     if raw is None:
@@ -277,21 +327,18 @@ def html_problems(msg, text_digest):
     bad = list(p.problems)
     if p.stack:
         bad.append("tags never closed: %s" % p.stack)
-    if p.svg != 1 or p.rects < PERIODS:
-        bad.append("inline chart: %d <svg>, %d bars" % (p.svg, p.rects))
-    cells = [[c.strip() for c in r] for r in p.rows if r]
-    figures = {r[0]: (r[1], r[2], r[3]) for r in cells[1:] if len(r) == 4}
-    if [r[0] for r in cells[1:]] != text_digest.order:
-        bad.append("HTML figure rows %s, text rows %s" % ([r[0] for r in cells[1:]],
-                                                        text_digest.order))
-    for label, (value, change, spark) in text_digest.figures.items():
-        got = figures.get(label)
-        if got is None or got[:2] != (value, change) or got[2] != spark.strip():
-            bad.append("%s: HTML %s, text %s" % (label, got, (value, change, spark)))
+    if p.svg or p.rects:
+        bad.append("SVG in the digest: %d <svg>, %d <rect>" % (p.svg, p.rects))
+    if browser:
+        import digest_browser  # the figures, charts and top sentences, as Chromium lays them out
+        bad += digest_browser.check(doc, text_digest)
     for title, lines in text_digest.lists.items():
         # Compared word by word: the text part may wrap a long item.
         t = " ".join(" ".join(lines).split())
-        h = " ".join(" ".join(p.lists.get(title, ["(missing)"])).split())
+        items = p.lists.get(title, ["(missing)"])
+        if title in text_digest.more:
+            items = items[:-1]  # "and N more"
+        h = " ".join(" ".join(items).split())
         if t != h:
             bad.append("list %r: HTML %r, text %r" % (title, h, t))
     return bad
@@ -357,11 +404,19 @@ def retention(s, days, start, end):
     return -1 if not kept else (100 * sum(kept) + len(kept) // 2) // len(kept)
 
 
+def covered(rcv):
+    """How many check-ins a check-in mail carries: one per mentee line, else one."""
+    if rcv.kind != "checkin":
+        return 1
+    return max(1, len(re.findall(r"^\s*- .*: It has been \d+ days", rcv.body, re.M)))
+
+
 def unanswered(s, mentor, at):
-    """Check-ins and proposals mentor received since they last wrote, before at."""
+    """Check-ins (one per mentee covered) and proposals mentor received since they last
+    wrote, before at."""
     last = max([x.now for x in s.sent if x.user == mentor.user and x.now < at], default=0)
-    return sum(1 for r in s.mail[mentor.user] if r.kind in ("checkin", "proposal", "proposal-again")
-               and last < r.at < at)
+    return sum(covered(r) for r in s.mail[mentor.user]
+               if r.kind in ("checkin", "proposal", "proposal-again") and last < r.at < at)
 
 
 def expected(s, start, end):
@@ -397,16 +452,21 @@ def expected(s, start, end):
     fig["Pairs ended"] = len(received("closing", newcomers) + received("rematch", newcomers)
                              + received("partner-left"))
     fig["Active pairs"] = sum(1 for p in newcomers if newcomer_states(s, p, end)[0] == "paired")
+    # A mentor's check-in may cover several mentees (one line each): each is a check-in,
+    # and an answer naming nobody answers all of them.
     checkins = received("checkin")
-    fig["Check-ins sent"] = len(checkins)
+    fig["Check-ins sent"] = sum(covered(r) for _, r in checkins)
     answered = wrote(("checkin",))
-    sent_n = len(checkins)
+    sent_n = fig["Check-ins sent"]
+    n_answered = sum(covered(x.answering) for x in answered)
     fig["Check-in response rate %"] = (-1 if sent_n == 0 else
-                                       min(100, (100 * len(answered) + sent_n // 2) // sent_n))
+                                       min(100, (100 * n_answered + sent_n // 2) // sent_n))
     # What each wrote is the story's own script: answer_for() is deterministic.
-    written = [story.answer_for(s.by_user[x.user], x.answering, x.now)
-               for x in wrote(("checkin", "closing"))]
-    ratings = [r for r in map(_rating, written) if r is not None]
+    ratings = []
+    for x in wrote(("checkin", "closing")):
+        r = _rating(story.answer_for(s.by_user[x.user], x.answering, x.now))
+        if r is not None:
+            ratings += [r] * covered(x.answering)
     fig["Average rating (1-5)"] = (-1 if not ratings else
                                    int(math.floor(sum(ratings) / len(ratings) * 10 + 0.5)))
     fig["Low ratings (1-2)"] = sum(1 for r in ratings if r <= 2)
@@ -421,7 +481,13 @@ def expected(s, start, end):
     fig["erased leave requests"] = sum(1 for p, _ in received("confirm-leave")
                                        if s.kinds(p.user)[-1:] == ["farewell"])
     fig["Mentees who became mentors"] = len(converted)
-    fig["Mentors to recognise"] = len(received("milestone"))
+    # A first mentee's thanks is in the mentor's first introduction, not a milestone mail.
+    first_intros = [(p, r) for p in cast if p.role == "mentor"
+                    for r in [next((x for x in s.mail[p.user] if x.kind == "introduction"
+                                    and "your first mentee" in " ".join(x.body.split())), None)]
+                    if r is not None and _in(r.at, start, end)]
+    recognised = received("milestone") + first_intros
+    fig["Mentors to recognise"] = len(recognised)
     lists = {
         "Waiting for a mentor, longest first": [
             "%d days %s <%s>" % ((end - t) // DAY, p.name, p.address)
@@ -429,6 +495,6 @@ def expected(s, start, end):
         "Low ratings, with the comments": [],
         "Undeliverable addresses": [],
         "Mentees who became mentors": [p.address for p in converted],
-        "Mentors to recognise": sorted(p.address for p, _ in received("milestone")),
+        "Mentors to recognise": sorted(p.address for p, _ in recognised),
     }
     return fig, lists

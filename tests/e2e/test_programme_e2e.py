@@ -23,6 +23,7 @@ Prints one PASS/FAIL line per check and ends with exactly one line
 "e2e-programme: N passed, N failed".  Exit status 1 when any failed.
 """
 
+import email.utils
 import os
 import re
 import shutil
@@ -132,18 +133,25 @@ class Programme:
         check(not bad, "unexpected mail sequence:\n      " + "\n      ".join(bad))
 
     def check_every_answer_thanked(self):
-        """Each answer to a check-in or closing gets exactly one thank-you, in its thread."""
+        """An answer to a check-in or closing is answered only when that tells the person
+        something ([lifecycle] thanks = news): a worrying one ("not met") hears that help
+        is on its way, exactly once and in its thread; a routine one gets no mail."""
         bad = []
+        first = int(story.CHECKINS.split(",")[0])
         for p in self.s.cast:
             answered = self.answers(p.user, ("checkin", "closing"))
+            worrying = [a for a in answered if p.worried and a.answering.kind == "checkin"
+                        and story.checkin_day(a.answering) == first]
             thanks = [r for r in self.s.mail[p.user] if r.kind == "feedback-thanks"]
-            late = [a for a in answered if a.now >= self.s.end - 1 * DAY]
-            if not (len(answered) - len(late) <= len(thanks) <= len(answered)):
-                bad.append("%s: %d answers, %d thank-yous" % (p.user, len(answered), len(thanks)))
-            refs = {a.answering.ref for a in answered}
+            late = [a for a in worrying if a.now >= self.s.end - 1 * DAY]
+            if not (len(worrying) - len(late) <= len(thanks) <= len(worrying)):
+                bad.append("%s: %d worrying answers of %d, %d answered" % (
+                    p.user, len(worrying), len(answered), len(thanks)))
+            refs = {a.answering.ref for a in worrying}
             stray = [r.ref for r in thanks if r.ref not in refs]
             if stray:
-                bad.append("%s: thanked for refs never answered %s" % (p.user, stray))
+                bad.append("%s: answered for refs never answered worryingly %s" % (p.user, stray))
+        check(any(p.worried for p in self.s.cast), "nobody in the story worries")
         check(not bad, "; ".join(bad))
 
     def check_checkin_counts(self):
@@ -186,8 +194,9 @@ class Programme:
                       and r.at > story.START + m.silent_from * DAY]
             check(offers, "%s, mentee of the silent %s, was never offered a new mentor"
                   % (p.first, m.first))
-        alerts = [r for r in self.s.mail["boss"] if r.kind == "manager-alert"
-                  and m.address in r.body]
+        # One mail per run gathers that run's alerts, each starting "* ".
+        alerts = [a for r in self.s.mail["boss"] if r.kind == "manager-alert"
+                  for a in r.body.split("\n* ") if m.address in a and "silent" in a]
         check(len(alerts) >= len(mentees),
               "managers were told of %d of %d silent pairs" % (len(alerts), len(mentees)))
         rematched = [p for p in mentees if p is not self.worried]
@@ -246,13 +255,22 @@ class Programme:
                 bad.append("%s: %s" % (m.user, got))
                 continue
             accepts = self.answers(m.user, ("proposal",))
+            # The introduction is the answer to ACCEPT (no separate thank-you mail).
             acc = [r for r in self.s.mail[m.user] if r.kind == "proposal-accepted"]
             intro = [r for r in self.s.mail[m.user] if r.kind == "introduction"]
-            if not (len(acc) == len(accepts) and len(intro) == len(acc)):
-                bad.append("%s: %d ACCEPTs, %d acknowledged, %d introductions"
+            if acc or len(intro) != len(accepts):
+                bad.append("%s: %d ACCEPTs, %d thank-yous, %d introductions"
                            % (m.first, len(accepts), len(acc), len(intro)))
-            if m.role == "mentor" and not dates(self.s, m.user, "milestone") and intro:
-                bad.append("%s: no milestone for the first mentee" % m.first)
+            # The first mentee's thanks is in the first introduction, not a mail of its own.
+            # Two introductions at once may arrive in either order: the first hour's.
+            first = [r for r in intro if intro and r.at - intro[0].at < 3600]
+            thanked = [r for r in intro if "your first mentee" in " ".join(r.body.split())]
+            if m.role == "mentor" and intro and (len(thanked) != 1 or thanked[0] not in first):
+                bad.append("%s: %d thanks for the first mentee in the introductions"
+                           % (m.first, len(thanked)))
+            if any("first mentee" in " ".join(r.body.split()) for r in self.s.mail[m.user]
+                   if r.kind == "milestone"):
+                bad.append("%s: a milestone mail for the first mentee" % m.first)
         check(not bad, "unexpected mentor mail:\n      " + "\n      ".join(bad))
 
     def check_reminders_budget(self):
@@ -279,6 +297,13 @@ class Programme:
         worry = [r for r in self.s.mail["boss"] if r.kind == "manager-alert"
                  and self.worried.address in r.body]
         check(worry, "managers never heard that %s had not met their mentor" % self.worried.first)
+        # No Unsubscribe button that would send LEAVE for a manager.
+        unsub = [r.kind for r in self.s.mail["boss"] if r.msg.get("List-Unsubscribe")]
+        check(not unsub, "manager mail with List-Unsubscribe: %s" % unsub)
+        # The subject starts with the period and fits a mail client's index.
+        long_ = [r.subject for r in self.s.mail["boss"] if r.kind == "digest"
+                 and len(r.subject) > 60]
+        check(not long_, "digest subjects over 60 characters: %s" % long_)
 
     # ---- the managers' digest (digest_check.py) ----
 
@@ -335,6 +360,21 @@ class Programme:
         check(conversions == 1, "%d conversions over all digests" % conversions)
         check(not bad, "digest figures:\n      " + "\n      ".join(bad))
 
+    def check_digest_preview_is_as_sent(self):
+        """`mentorctl digest --preview last` shows the last digest exactly as it was sent."""
+        got = self.digests()
+        last = max(got, key=lambda x: x[0].at)[0]
+        rc, out, err = mb.run_mentorctl(self.s.config, "digest", "--preview", "last")
+        check(rc == 0, "digest --preview last: status %d: %s" % (rc, err))
+        head, _, body = out.partition("\n\n")
+        check(head == "Subject: " + last.subject, "preview %r, sent %r" % (head, last.subject))
+        text, _ = digest_check._parts(last.msg)
+        sent = [x.rstrip() for x in text.decode("utf-8").strip().split("\n")]
+        shown = [x.rstrip() for x in body.strip().split("\n")]
+        diff = [(a, b) for a, b in zip(sent, shown) if a != b][:3]
+        check(sent == shown, "preview differs from the digest sent: %d and %d lines, %s"
+              % (len(sent), len(shown), diff))
+
     def check_digest_reads_well_in_mutt(self):
         bad = []
         for r, d in self.digests():
@@ -343,8 +383,11 @@ class Programme:
 
     def check_digest_html(self):
         bad = []
-        for r, d in self.digests():
-            bad += ["%s: %s" % (d.key, x) for x in digest_check.html_problems(r.msg, d)]
+        got = self.digests()
+        for i, (r, d) in enumerate(got):
+            # Laid out in Chromium: the first digest and the last two (the fullest).
+            browser = i == 0 or i >= len(got) - 2
+            bad += ["%s: %s" % (d.key, x) for x in digest_check.html_problems(r.msg, d, browser)]
         check(not bad, "digest HTML part:\n      " + "\n      ".join(bad[:15]))
 
     def check_no_night_mail(self):
@@ -378,6 +421,35 @@ class Programme:
                 if n > 1:
                     bad.append("%s: %d %s" % (u, n, kind))
         check(not bad, "; ".join(bad))
+
+    def check_introductions_reach_the_partner(self):
+        """Reply-To names both partners, and the introduction threads with the person's
+        welcome or the proposal they accepted (In-Reply-To and References)."""
+        bad, seen = [], 0
+        for u in self.s.readers:
+            mails = self.s.mail[u]
+            for i, r in enumerate(mails):
+                if r.kind != "introduction":
+                    continue
+                seen += 1
+                reply_to = [a.lower() for _, a in email.utils.getaddresses(
+                    [str(r.msg.get("Reply-To") or "")])]
+                own = mb.addr(u).lower()
+                if own not in reply_to or len(reply_to) != 2 or not any(
+                        a in self.s.by_addr for a in reply_to if a != own):
+                    bad.append("%s's introduction: Reply-To %s" % (u, reply_to))
+                earlier = {str(x.msg.get("Message-ID") or "").strip("<> ")
+                           for x in mails[:i] if x.kind in ("welcome", "mentor-welcome",
+                                                            "proposal")}
+                irt = str(r.msg.get("In-Reply-To") or "").strip("<> ")
+                refs = str(r.msg.get("References") or "")
+                if irt not in earlier or not all(("<%s>" % x) in refs for x in earlier
+                                                 if x and x == irt):
+                    bad.append("%s's introduction does not thread (In-Reply-To %r)" % (u, irt))
+                if "reaches you both" not in " ".join(r.body.split()):
+                    bad.append("%s's introduction does not say a reply reaches the other" % u)
+        check(seen >= 10, "only %d introductions" % seen)
+        check(not bad, "; ".join(bad[:8]))
 
     def check_addresses_stay_private(self):
         """A member's address is in mail to themselves, their introduced partners, managers."""
