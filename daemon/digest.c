@@ -1240,8 +1240,8 @@ digest_keep(const struct config *cfg, struct store *st, const struct digest *d, 
                                {"period", d->label},
                                {"digest", text},
                                {"subject", d->subject}};
-    if (template_render(cfg->templates.dir, "digest", v, sizeof(v) / sizeof(v[0]), &subject, &body,
-                        err, sizeof(err)) != 0)
+    if (outbox_render_for_managers(cfg, "digest", v, sizeof(v) / sizeof(v[0]), &subject, &body, err,
+                                   sizeof(err)) != 0)
         log_error("digest %s: keeping it as sent: %s", d->key, err);
     else if ((rc = store_digest_keep(st, d->key, now, subject, body, html)) != 0)
         log_error("digest %s: keeping it as sent: %s", d->key, store_errmsg(st));

@@ -283,8 +283,8 @@ lc_tell_managers(const struct config *cfg, struct store *st, const struct templa
 
     if (cfg->community.n_managers == 0)
         return 0;
-    if (template_render(cfg->templates.dir, "manager-alert-item", vars, nvars, &subject, &body, err,
-                        sizeof(err)) != 0) {
+    if (outbox_render_for_managers(cfg, "manager-alert-item", vars, nvars, &subject, &body, err,
+                                   sizeof(err)) != 0) {
         log_ctx(LOG_LEVEL_ERROR, NULL, NULL, "cannot alert the managers: %s", err);
         return -1;
     }

@@ -443,8 +443,8 @@ outbox_notice_managers(const struct config *cfg, struct store *st, const char *s
         };
         int64_t id = 0;
         int rc = compose_message(&msg, &headers, &text, &msgid, err, errlen);
-        if (rc == 0 && (store_outbox_add(st, msg.to_addr, cfg->smtp.from, msgid, headers, text,
-                                         now, &id) != 0 ||
+        if (rc == 0 && (store_outbox_add(st, msg.to_addr, cfg->smtp.from, msgid, headers, text, now,
+                                         &id) != 0 ||
                         store_outbox_tag(st, id, "notice", NULL) != 0)) {
             snprintf(err, errlen, "queueing a notice for %s: %s", msg.to_addr, store_errmsg(st));
             rc = -1;
@@ -456,4 +456,21 @@ outbox_notice_managers(const struct config *cfg, struct store *st, const char *s
             return -1;
     }
     return 0;
+}
+
+int
+outbox_render_for_managers(const struct config *cfg, const char *name,
+                           const struct template_var *vars, size_t nvars, char **subject,
+                           char **body, char *err, size_t errlen)
+{
+    char path[8192];
+    const char *code = outbox_managers_language(cfg);
+
+    if (lang_template_path(cfg->templates.dir, code, outbox_default_language(cfg), path,
+                           sizeof(path)) != 0) {
+        snprintf(err, errlen, "template path too long");
+        return -1;
+    }
+    return template_render_lang(path, name, lang_get(cfg->templates.dir, code), vars, nvars,
+                                subject, body, err, errlen);
 }

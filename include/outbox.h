@@ -76,4 +76,13 @@ int outbox_language(const struct config *cfg, struct store *st, const char *addr
 int outbox_languages_read(const struct config *cfg, struct store *st, const char *address,
                           char (*codes)[LANG_CODE_MAX], int max);
 
+/*
+ * Render template name for the managers (the digest, an alert's item), in
+ * [templates] managers_language, with the community's language standing in
+ * for a text that language lacks.  0, or -1 with err set.
+ */
+int outbox_render_for_managers(const struct config *cfg, const char *name,
+                               const struct template_var *vars, size_t nvars, char **subject,
+                               char **body, char *err, size_t errlen);
+
 #endif
