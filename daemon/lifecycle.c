@@ -1759,7 +1759,12 @@ lc_partner_mail(struct programme_ctx *c, const struct store_pair *p, int from_me
     lang_address_name(partner.m.name, first, sizeof(first));
     struct lc_answer a;
     lc_parse_answer(c->text, &a);
-    int meant = intro || (a.rating == 0 && lc_greets(c->text, first));
+    /*
+     * A rating is an answer to us, wherever it was sent; without one, a reply
+     * to the introduction or a greeting to the partner was meant for them.
+     */
+    int rated = a.rating > 0 || (c->reading != NULL && c->reading->rating > 0);
+    int meant = !rated && (intro || lc_greets(c->text, first));
     int rc = 0;
     if (meant) {
         struct template_var v[] = {{"partner_name", lc_name_or(&partner, partner.m.address)},

@@ -1636,10 +1636,13 @@ store_member_erase(struct store *st, const char *address)
         " 'leave', 'confirmed', 'newcomer') THEN detail END WHERE member = ?1 COLLATE NOCASE",
         "DELETE FROM outbox WHERE recipient = ?1 COLLATE NOCASE AND status = 'queued'",
         "UPDATE outbox SET erase_after = 1 WHERE recipient = ?1 COLLATE NOCASE",
-        /* The copies of digests and manager alerts kept for managers name no one who left. */
-        "UPDATE digests SET text = replace(text, ?1, '(erased)'),"
-        " html = replace(html, ?1, '(erased)') WHERE instr(text, ?1) OR instr(html, ?1)",
-        "UPDATE manager_alerts SET body = replace(body, ?1, '(erased)') WHERE instr(body, ?1)",
+        /*
+         * The copies of digests and manager alerts kept for managers keep nothing
+         * of one who left: a copy naming them may quote their words as well, so it
+         * goes whole (the figures stay in the tables they were counted from).
+         */
+        "DELETE FROM digests WHERE instr(lower(text), lower(?1)) OR instr(lower(html), lower(?1))",
+        "DELETE FROM manager_alerts WHERE instr(lower(body), lower(?1))",
         "UPDATE outbox SET recipient = '', headers = '', body = '', reply = NULL,"
         " last_error = NULL WHERE erase_after = 1 AND status <> 'queued'",
     };

@@ -485,12 +485,9 @@ test_due_sends_once_per_period(void **state)
     assert_non_null(strstr(kept.html, "id=\"chart\""));
     assert_non_null(strstr(kept.text, "wait1@x.test"));
     store_digest_copy_free(&kept);
-    /* Someone who leaves is erased from the kept copy too. */
+    /* Someone who leaves takes the kept copies naming them along (they may quote them). */
     assert_int_equal(store_member_erase(f->st, "wait1@x.test"), 0);
-    assert_int_equal(store_digest_last(f->st, &kept), 1);
-    assert_null(strstr(kept.text, "wait1@x.test"));
-    assert_null(strstr(kept.html, "wait1@x.test"));
-    store_digest_copy_free(&kept);
+    assert_int_equal(store_digest_last(f->st, &kept), 0);
     /* A mail reader (our own parser here) sees the text part, figures and all. */
     sqlite3_stmt *stmt;
     assert_int_equal(sqlite3_prepare_v2(f->db,

@@ -279,7 +279,8 @@ class E2E(unittest.TestCase):
         self.reply_to("bob", proposal, "Sure, happy to!")
         self.once()
         mails = mb.wait_for("bob", before + 1)
-        self.assertTrue(any("Thank you for accepting" in str(m["Subject"]) for m in mails[before:]),
+        # The introduction answers the ACCEPT (no separate thank-you).
+        self.assertTrue(any("mentoring: meet" in str(m["Subject"]) for m in mails[before:]),
                         [str(m["Subject"]) for m in mails[before:]])
         rows = mb.sqlite(self.db, "SELECT state FROM pairs")
         self.assertEqual(rows, [("active",)])
@@ -759,7 +760,8 @@ class E2E(unittest.TestCase):
         self.assertEqual(sorted(intro), ["ann", "dan"], "no introduction to each")
         self.assertEqual(str(intro["dan"]["Content-Language"]).strip(), "de")
         self.assertIn("Lerne María kennen", str(intro["dan"]["Subject"]))
-        self.assertIn("danke, dass du María José García <", mb.body_text(intro["dan"]))
+        self.assertIn("danke, dass du das übernimmst und María José García <",
+                      mb.body_text(intro["dan"]))
         self.assertEqual(str(intro["ann"]["Content-Language"]).strip(), "es")
         self.assertIn("te presentamos a Jürgen", str(intro["ann"]["Subject"]))
         # Everything each of them got was in their own language.
