@@ -106,7 +106,7 @@ sed 's/^/    /' "$W/check.log" | tail -n 3
 
 send() { # FROM SUBJECT: a member's mail through the test-bed's Postfix
     python3 -c "import sys; sys.path.insert(0, '$SRC/tests/e2e'); import mailbed as mb
-mb.send(sys.argv[1], 'mentors', sys.argv[2], 'Hello, I would like to take part.')" "$1" "$2"
+mb.send(sys.argv[1], 'mentors', sys.argv[2], 'Hello, I would like a mentor.')" "$1" "$2"
 }
 replies() { # USER SUBJECT-WORDS: how many mails in USER's inbox have them in the subject
     python3 -c "import sys, time; sys.path.insert(0, '$SRC/tests/e2e'); import mailbed as mb
