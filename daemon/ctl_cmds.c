@@ -402,8 +402,12 @@ ctl_act_begin(struct ctl_ctx *x)
     return store_begin(x->st) == 0 ? CTL_OK : ctl_store_err(x);
 }
 
-int
-ctl_cmd_match(struct ctl_ctx *x, int argc, char **argv)
+typedef int ctl_two_fn(const struct config *cfg, struct store *st, const char *a, const char *b,
+                       const char *by, time_t now, char *msg, size_t len);
+
+/* Parse, check for exactly two arguments, act in a transaction (MATCH, BLOCK). */
+static int
+ctl_cmd_two(struct ctl_ctx *x, int argc, char **argv, const char *usage, ctl_two_fn *act)
 {
     struct ctl_opts o;
     char msg[512];
@@ -412,28 +416,23 @@ ctl_cmd_match(struct ctl_ctx *x, int argc, char **argv)
     if (rc != CTL_OK || o.help)
         return rc;
     if (o.npos != 2)
-        return ctl_usage_err(x, "%s", "match needs a NEWCOMER and a MENTOR");
+        return ctl_usage_err(x, "%s", usage);
     if ((rc = ctl_act_begin(x)) != CTL_OK)
         return rc;
-    rc = ctl_match(x->cfg, x->st, o.pos[0], o.pos[1], x->by, x->now, msg, sizeof(msg));
+    rc = act(x->cfg, x->st, o.pos[0], o.pos[1], x->by, x->now, msg, sizeof(msg));
     return ctl_act_done(x, rc, msg);
+}
+
+int
+ctl_cmd_match(struct ctl_ctx *x, int argc, char **argv)
+{
+    return ctl_cmd_two(x, argc, argv, "match needs a NEWCOMER and a MENTOR", ctl_match);
 }
 
 int
 ctl_cmd_block(struct ctl_ctx *x, int argc, char **argv)
 {
-    struct ctl_opts o;
-    char msg[512];
-    int rc = ctl_parse(x, argc, argv, &o);
-
-    if (rc != CTL_OK || o.help)
-        return rc;
-    if (o.npos != 2)
-        return ctl_usage_err(x, "%s", "block needs two MEMBERs");
-    if ((rc = ctl_act_begin(x)) != CTL_OK)
-        return rc;
-    rc = ctl_block(x->cfg, x->st, o.pos[0], o.pos[1], x->by, x->now, msg, sizeof(msg));
-    return ctl_act_done(x, rc, msg);
+    return ctl_cmd_two(x, argc, argv, "block needs two MEMBERs", ctl_block);
 }
 
 /* The actions on one MEMBER (or pair) that take nothing else. */
