@@ -477,6 +477,25 @@ store_i_query_int(struct store *st, int64_t *out, const char *what, const char *
     return rc;
 }
 
+int
+store_i_query_text(struct store *st, char *out, size_t len, const char *what, const char *sql,
+                   const char *types, ...)
+{
+    va_list ap;
+    va_start(ap, types);
+    sqlite3_stmt *stmt = store_i_prepare_v(st, what, sql, types, ap);
+    va_end(ap);
+    if (!stmt)
+        return -1;
+    int rc = store_i_step(st, stmt, what);
+    if (rc == 1) {
+        const unsigned char *t = sqlite3_column_text(stmt, 0);
+        snprintf(out, len, "%s", t ? (const char *)t : "");
+    }
+    store_i_finish(st, stmt);
+    return rc;
+}
+
 /* A count(*) style query as an int, -1 on error. */
 int
 store_i_query_count(struct store *st, const char *what, const char *sql, const char *types,
@@ -795,11 +814,12 @@ store_message_seen(struct store *st, const char *message_id, const char *hash, c
                    size_t outcome_len)
 {
     const char *what = "checking for an already processed message";
-    sqlite3_stmt *stmt = store_i_prepare(st, what,
-                                         "SELECT outcome FROM messages WHERE outcome NOT IN ('retry', 'retried')"
-                                         " AND (hash = ?1 OR (?2 <> '' AND message_id = ?2))"
-                                         " ORDER BY id LIMIT 1",
-                                         "ss", hash, message_id);
+    sqlite3_stmt *stmt =
+        store_i_prepare(st, what,
+                        "SELECT outcome FROM messages WHERE outcome NOT IN ('retry', 'retried')"
+                        " AND (hash = ?1 OR (?2 <> '' AND message_id = ?2))"
+                        " ORDER BY id LIMIT 1",
+                        "ss", hash, message_id);
     if (!stmt)
         return -1;
     int rc = store_i_step(st, stmt, what);
@@ -886,9 +906,9 @@ store_message_attempt(struct store *st, const struct store_message *m, time_t no
 int
 store_message_retried(struct store *st, int64_t id)
 {
-    return store_i_run(st, "putting a failed message back",
-                       "UPDATE messages SET outcome = 'retried' WHERE id = ?1 AND outcome = 'failed'",
-                       "i", id);
+    return store_i_run(
+        st, "putting a failed message back",
+        "UPDATE messages SET outcome = 'retried' WHERE id = ?1 AND outcome = 'failed'", "i", id);
 }
 
 int
@@ -1311,36 +1331,19 @@ store_outbox_set_template(struct store *st, int64_t id, const char *name)
 int
 store_outbox_template_of(struct store *st, const char *message_id, char *name, size_t len)
 {
-    const char *what = "looking up the template of our mail";
-    sqlite3_stmt *stmt =
-        store_i_prepare(st, what, "SELECT coalesce(template, '') FROM outbox WHERE message_id = ?1",
-                        "s", message_id);
-    if (!stmt)
-        return -1;
-    int rc = store_i_step(st, stmt, what);
-    if (rc == 1)
-        snprintf(name, len, "%s", (const char *)sqlite3_column_text(stmt, 0));
-    store_i_finish(st, stmt);
-    return rc;
+    return store_i_query_text(st, name, len, "looking up the template of our mail",
+                              "SELECT coalesce(template, '') FROM outbox WHERE message_id = ?1",
+                              "s", message_id);
 }
 
 int
 store_outbox_template_by_ref(struct store *st, const char *recipient, const char *ref, char *name,
                              size_t len)
 {
-    const char *what = "looking up the template of our mail by its ref";
-    sqlite3_stmt *stmt = store_i_prepare(
-        st, what,
-        "SELECT coalesce(template, '') FROM outbox WHERE recipient = ?1 COLLATE NOCASE"
-        " AND ref = ?2 ORDER BY id DESC LIMIT 1",
-        "ss", recipient, ref);
-    if (!stmt)
-        return -1;
-    int rc = store_i_step(st, stmt, what);
-    if (rc == 1)
-        snprintf(name, len, "%s", (const char *)sqlite3_column_text(stmt, 0));
-    store_i_finish(st, stmt);
-    return rc;
+    return store_i_query_text(st, name, len, "looking up the template of our mail by its ref",
+                              "SELECT coalesce(template, '') FROM outbox WHERE recipient = ?1"
+                              " COLLATE NOCASE AND ref = ?2 ORDER BY id DESC LIMIT 1",
+                              "ss", recipient, ref);
 }
 
 int

@@ -72,6 +72,12 @@ int store_i_run(struct store *st, const char *what, const char *sql, const char 
 /* First column of the first row: 1 and *out set, 0 when no row, -1 on error. */
 int store_i_query_int(struct store *st, int64_t *out, const char *what, const char *sql,
                       const char *types, ...);
+/*
+ * The first column of the first row as text into out (len bytes, "" for
+ * NULL): 1 found, 0 no row, -1 on error.  The text twin of store_i_query_int.
+ */
+int store_i_query_text(struct store *st, char *out, size_t len, const char *what, const char *sql,
+                       const char *types, ...);
 int store_i_query_count(struct store *st, const char *what, const char *sql, const char *types,
                         const char *a, const char *b);
 /* Copy a text column (NULL stays NULL); -1 only when memory runs out. */

@@ -19,15 +19,9 @@ store_ref_for(struct store *st, const char *address, const char *conversation, t
               char *out, size_t len)
 {
     const char *what = "looking up a recipient's ref";
-    sqlite3_stmt *stmt =
-        store_i_prepare(st, what, "SELECT ref FROM refs WHERE address = ?1 AND conversation = ?2",
-                        "ss", address, conversation);
-    if (!stmt)
-        return -1;
-    int rc = store_i_step(st, stmt, what);
-    if (rc == 1)
-        snprintf(out, len, "%s", (const char *)sqlite3_column_text(stmt, 0));
-    store_i_finish(st, stmt);
+    int rc = store_i_query_text(st, out, len, what,
+                                "SELECT ref FROM refs WHERE address = ?1 AND conversation = ?2",
+                                "ss", address, conversation);
     if (rc != 0)
         return rc < 0 ? -1 : 0;
     if (len < SECRET_TOKEN_LEN + 1 || secret_token(out, SECRET_TOKEN_LEN) != 0)
