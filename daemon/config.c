@@ -1000,14 +1000,8 @@ static int
 check_choice(struct load_ctx *ctx, const char *section, const char *name, const char *value,
              const char *choices)
 {
-    size_t n = strlen(value);
-
-    for (const char *p = choices; *p;) {
-        size_t len = strcspn(p, "|");
-        if (len == n && strncmp(p, value, n) == 0)
-            return 0;
-        p += len + (p[len] == '|');
-    }
+    if (choice_ok(choices, value))
+        return 0;
     fail(ctx, key_line(ctx, section, name), "unknown %s '%s' (one of: %s)", name, value, choices);
     return -1;
 }
