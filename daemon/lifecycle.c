@@ -205,7 +205,6 @@ lc_send_in(const struct config *cfg, struct store *st, const struct lc_member *t
            const struct template_var *vars, size_t nvars, const char *kind, const char *ref,
            time_t now, const char *lang)
 {
-    char err[512];
     struct outbox_mail om = {
         .lang = lang,
         .to_addr = to->m.address,
@@ -217,11 +216,7 @@ lc_send_in(const struct config *cfg, struct store *st, const struct lc_member *t
         .ref = ref && ref[0] ? ref : NULL,
     };
 
-    if (outbox_queue(cfg, st, &om, now, err, sizeof(err)) != 0) {
-        log_ctx(LOG_LEVEL_ERROR, NULL, to->m.address, "cannot queue %s: %s", tmpl, err);
-        return -1;
-    }
-    return 0;
+    return lc_queue(cfg, st, &om, now);
 }
 
 static int
