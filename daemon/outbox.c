@@ -83,42 +83,68 @@ outbox_try_header(const struct config *cfg, const struct mail *m, char out[LANG_
     return 0;
 }
 
-/* The member's profile: the languages they listed and the name they gave. */
+/*
+ * What the outbox knows of a recipient, looked up once per mail: their member
+ * row and the profile in it (the languages they listed, the name they gave).
+ */
+struct outbox_who {
+    int found;
+    struct store_member mem;
+    int have_profile;
+    struct profile p;
+};
+
+/* 0 (w->found 0 for an address that is no member), or -1 on a store error. */
 static int
-outbox_profile(const struct store_member *mem, struct profile *p)
+outbox_who_get(struct store *st, const char *address, struct outbox_who *w)
 {
-    return profile_parse(mem->profile ? mem->profile : "", p);
+    memset(w, 0, sizeof(*w));
+    w->found = address ? store_member_get(st, address, &w->mem) : 0;
+    if (w->found < 0)
+        return -1;
+    w->have_profile = w->found && profile_parse(w->mem.profile ? w->mem.profile : "", &w->p) == 0;
+    return 0;
+}
+
+static void
+outbox_who_free(struct outbox_who *w)
+{
+    if (w->have_profile)
+        profile_free(&w->p);
+    if (w->found > 0)
+        store_member_free(&w->mem);
+    memset(w, 0, sizeof(*w));
+}
+
+/* outbox_language for a recipient already looked up. */
+static void
+outbox_language_of(const struct config *cfg, const struct outbox_who *w, const char *seen,
+                   const struct mail *in_reply_to, char code[LANG_CODE_MAX])
+{
+    int done = w->found && outbox_try(cfg, w->mem.language, code);
+
+    for (size_t i = 0; !done && w->have_profile && i < w->p.n_languages; i++)
+        done = outbox_try(cfg, w->p.languages[i], code);
+    if (!done)
+        done = outbox_try(cfg, seen, code);
+    if (!done && w->found)
+        done = outbox_try(cfg, w->mem.language_seen, code);
+    if (!done)
+        done = outbox_try_header(cfg, in_reply_to, code);
+    if (!done)
+        snprintf(code, LANG_CODE_MAX, "%s", outbox_default_language(cfg));
 }
 
 int
 outbox_language(const struct config *cfg, struct store *st, const char *address, const char *seen,
                 const struct mail *in_reply_to, char code[LANG_CODE_MAX])
 {
-    struct store_member mem;
-    int found = address ? store_member_get(st, address, &mem) : 0;
-    int done = 0;
+    struct outbox_who w;
 
-    if (found < 0)
+    if (outbox_who_get(st, address, &w) != 0)
         return -1;
-    if (found) {
-        struct profile p;
-        done = outbox_try(cfg, mem.language, code);
-        if (!done && outbox_profile(&mem, &p) == 0) {
-            for (size_t i = 0; !done && i < p.n_languages; i++)
-                done = outbox_try(cfg, p.languages[i], code);
-            profile_free(&p);
-        }
-    }
-    if (!done)
-        done = outbox_try(cfg, seen, code);
-    if (!done && found)
-        done = outbox_try(cfg, mem.language_seen, code);
-    if (!done)
-        done = outbox_try_header(cfg, in_reply_to, code);
-    if (!done)
-        snprintf(code, LANG_CODE_MAX, "%s", outbox_default_language(cfg));
-    if (found)
-        store_member_free(&mem);
+    outbox_language_of(cfg, &w, seen, in_reply_to, code);
+    outbox_who_free(&w);
     return 0;
 }
 
@@ -138,25 +164,17 @@ outbox_languages_read(const struct config *cfg, struct store *st, const char *ad
                       char (*codes)[LANG_CODE_MAX], int max)
 {
     char first[LANG_CODE_MAX], c[LANG_CODE_MAX];
-    struct store_member mem;
+    struct outbox_who w;
     int n = 0;
 
-    if (max <= 0 || outbox_language(cfg, st, address, NULL, NULL, first) != 0)
+    if (max <= 0 || outbox_who_get(st, address, &w) != 0)
         return -1;
+    outbox_language_of(cfg, &w, NULL, NULL, first);
     n = outbox_add_code(codes, n, max, first);
-    int found = store_member_get(st, address, &mem);
-    if (found < 0)
-        return -1;
-    if (found) {
-        struct profile p;
-        if (outbox_profile(&mem, &p) == 0) {
-            for (size_t i = 0; i < p.n_languages; i++)
-                if (outbox_try(cfg, p.languages[i], c))
-                    n = outbox_add_code(codes, n, max, c);
-            profile_free(&p);
-        }
-        store_member_free(&mem);
-    }
+    for (size_t i = 0; w.have_profile && i < w.p.n_languages; i++)
+        if (outbox_try(cfg, w.p.languages[i], c))
+            n = outbox_add_code(codes, n, max, c);
+    outbox_who_free(&w);
     return n;
 }
 
@@ -165,26 +183,16 @@ outbox_languages_read(const struct config *cfg, struct store *st, const char *ad
  * the one they gave when they joined, else the display name of the mail;
  * its first part, as people address each other.
  */
-static int
-outbox_greeting(struct store *st, const struct outbox_mail *om, char *out, size_t len)
+static void
+outbox_greeting(const struct outbox_who *w, const struct outbox_mail *om, char *out, size_t len)
 {
-    struct store_member mem;
-    int found = store_member_get(st, om->to_addr, &mem);
-    if (found < 0)
-        return -1;
     const char *name = om->to_name;
-    struct profile p = {0};
-    int have_profile = found && outbox_profile(&mem, &p) == 0;
-    if (have_profile && p.name != NULL && p.name[0])
-        name = p.name;
-    else if (found && mem.name != NULL && mem.name[0])
-        name = mem.name;
+
+    if (w->have_profile && w->p.name != NULL && w->p.name[0])
+        name = w->p.name;
+    else if (w->found && w->mem.name != NULL && w->mem.name[0])
+        name = w->mem.name;
     lang_address_name(name, out, len);
-    if (have_profile)
-        profile_free(&p);
-    if (found)
-        store_member_free(&mem);
-    return 0;
 }
 
 /* community_*, to_name and the caller's variables, in one array. */
@@ -328,23 +336,26 @@ outbox_queue(const struct config *cfg, struct store *st, const struct outbox_mai
     char *unsub = NULL, *thread = NULL, greeting[128], code[LANG_CODE_MAX], path[8192];
     int rc = -1;
 
+    struct outbox_who w;
+
     if (outbox_trust(cfg, st, om, now, &t, err, errlen) != 0)
         return -1;
+    if (outbox_who_get(st, om->to_addr, &w) != 0) {
+        snprintf(err, errlen, "looking up %s: %s", om->to_addr, store_errmsg(st));
+        return -1;
+    }
     if (om->lang != NULL && om->lang[0])
         snprintf(code, sizeof(code), "%s", om->lang);
     else if (outbox_for_managers(om->template_name))
         snprintf(code, sizeof(code), "%s", outbox_managers_language(cfg));
-    else if (outbox_language(cfg, st, om->to_addr, om->lang_seen, om->in_reply_to, code) != 0) {
-        snprintf(err, errlen, "choosing the language for %s: %s", om->to_addr, store_errmsg(st));
-        return -1;
-    }
+    else
+        outbox_language_of(cfg, &w, om->lang_seen, om->in_reply_to, code);
     /* Mail to an address that confirmed nothing carries no name a stranger wrote. */
     if (t.stranger)
         greeting[0] = '\0';
-    else if (outbox_greeting(st, om, greeting, sizeof(greeting)) != 0) {
-        snprintf(err, errlen, "looking up %s: %s", om->to_addr, store_errmsg(st));
-        return -1;
-    }
+    else
+        outbox_greeting(&w, om, greeting, sizeof(greeting));
+    outbox_who_free(&w);
     if (lang_template_path(cfg->templates.dir, code, outbox_default_language(cfg), path,
                            sizeof(path)) != 0) {
         snprintf(err, errlen, "template path too long");
