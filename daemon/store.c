@@ -448,8 +448,15 @@ store_i_run(struct store *st, const char *what, const char *sql, const char *typ
 {
     va_list ap;
     va_start(ap, types);
-    sqlite3_stmt *stmt = store_i_prepare_v(st, what, sql, types, ap);
+    int rc = store_i_run_v(st, what, sql, types, ap);
     va_end(ap);
+    return rc;
+}
+
+int
+store_i_run_v(struct store *st, const char *what, const char *sql, const char *types, va_list ap)
+{
+    sqlite3_stmt *stmt = store_i_prepare_v(st, what, sql, types, ap);
     if (!stmt)
         return -1;
     int rc = store_i_step(st, stmt, what);

@@ -69,6 +69,8 @@ int store_i_step(struct store *st, sqlite3_stmt *stmt, const char *what);
 void store_i_finish(struct store *st, sqlite3_stmt *stmt);
 /* A statement without rows: the number of changed rows, or -1. */
 int store_i_run(struct store *st, const char *what, const char *sql, const char *types, ...);
+int store_i_run_v(struct store *st, const char *what, const char *sql, const char *types,
+                  va_list ap);
 /* First column of the first row: 1 and *out set, 0 when no row, -1 on error. */
 int store_i_query_int(struct store *st, int64_t *out, const char *what, const char *sql,
                       const char *types, ...);

@@ -201,21 +201,13 @@ trust_blank_mail(struct store *st, const char *what, const char *sent, const cha
 
     /* Queued mail to others that names them still goes out, then is blanked (smtp). */
     va_start(ap, types);
-    sqlite3_stmt *stmt = store_i_prepare_v(st, what, queued, types, ap);
+    rc = store_i_run_v(st, what, queued, types, ap);
     va_end(ap);
-    if (!stmt)
-        return -1;
-    rc = store_i_step(st, stmt, what);
-    store_i_finish(st, stmt);
     if (rc < 0)
         return -1;
     va_start(ap, types);
-    stmt = store_i_prepare_v(st, what, sent, types, ap);
+    rc = store_i_run_v(st, what, sent, types, ap);
     va_end(ap);
-    if (!stmt)
-        return -1;
-    rc = store_i_step(st, stmt, what);
-    store_i_finish(st, stmt);
     return rc < 0 ? -1 : 0;
 }
 
