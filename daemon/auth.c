@@ -151,9 +151,3 @@ auth_dmarc(const struct mail *m, const char *authserv_id, const char *address)
     }
     return AUTH_NONE;
 }
-
-const char *
-auth_verdict_name(enum auth_verdict v)
-{
-    return v == AUTH_PASS ? "dmarc-pass" : v == AUTH_FAIL ? "dmarc-fail" : "none";
-}

@@ -71,12 +71,6 @@ gate_need(enum command_kind kind)
     return GATE_PROVEN;
 }
 
-const char *
-gate_proof_name(enum gate_proof proof)
-{
-    return proof == GATE_REPLY ? "reply" : proof == GATE_DMARC ? "dmarc" : "claimed";
-}
-
 /* ---- the proof a mail carries ---- */
 
 /* Our mail with Message-ID id, sent to the sender: 1 with its conversation in ref. */

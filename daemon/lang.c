@@ -405,12 +405,6 @@ lang_get(const char *dirs, const char *code)
 }
 
 const char *
-lang_code(const struct lang *l)
-{
-    return l->code;
-}
-
-const char *
 lang_native_name(const struct lang *l)
 {
     return l->name ? l->name : l->code;

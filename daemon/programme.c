@@ -152,8 +152,8 @@ programme_bounced(struct programme_ctx *c, const struct bounce_info *b, const ch
  * server saw.  1 with rcpt (and *by_verp) set, 0 when nothing proves it.
  */
 static int
-programme_bounce_proof(struct programme_ctx *c, const struct bounce_info *b, char *rcpt,
-                       size_t len, int *by_verp)
+programme_bounce_proof(struct programme_ctx *c, const struct bounce_info *b, char *rcpt, size_t len,
+                       int *by_verp)
 {
     static const char *const headers[] = {"Delivered-To", "X-Original-To", "To"};
     const char *base = c->cfg->smtp.from ? c->cfg->smtp.from : c->cfg->community.address;
@@ -215,7 +215,9 @@ programme_bounce(struct programme_ctx *c, const char *raw, size_t raw_len)
         rc = programme_bounce_unverified(c, &b);
     snprintf(c->detail, c->detail_len, "bounce: %s %s%s%s%s", bounce_severity_name(b.severity),
              b.status, rcpt[0] || b.n_recipients ? " for " : "",
-             proven == 1 && listed ? rcpt : b.n_recipients ? b.recipients[0] : "",
+             proven == 1 && listed ? rcpt
+             : b.n_recipients      ? b.recipients[0]
+                                   : "",
              proven == 1 && listed ? (by_verp ? " (envelope tag)" : " (our Message-ID)")
                                    : " (unverified)");
     bounce_free(&b);
@@ -279,14 +281,6 @@ programme_over_budget(struct programme_ctx *c)
         day += d;
     }
     return hour >= c->cfg->limits.replies_per_hour || day >= c->cfg->limits.replies_per_day;
-}
-
-/* The command in a plus-address (mentors+join@...): reading.h reads it. */
-int
-programme_address_command(const struct config *cfg, const struct mail *m, struct command *cmd,
-                          const char **header, char *detail, size_t detail_len)
-{
-    return reading_address_command(cfg, m, cmd, header, detail, detail_len);
 }
 
 static int

@@ -177,18 +177,6 @@ store_stranger_planned(struct store *st, time_t from, time_t to)
     return (int)n;
 }
 
-int
-store_stranger_waiting(struct store *st, time_t now)
-{
-    int64_t n = 0;
-    if (store_i_query_int(st, &n, "counting held mail to unconfirmed addresses",
-                          "SELECT count(*) FROM outbox WHERE stranger = 1 AND status = 'queued'"
-                          " AND next_attempt > ?1",
-                          "i", (int64_t)now) < 0)
-        return -1;
-    return (int)n;
-}
-
 /* ---- leaving ---- */
 
 /* Blank the stored copies of sent mail matching where (?1 address, ?2 since, ?3 name). */

@@ -30,6 +30,4 @@ enum auth_verdict {
  */
 enum auth_verdict auth_dmarc(const struct mail *m, const char *authserv_id, const char *address);
 
-const char *auth_verdict_name(enum auth_verdict v);
-
 #endif

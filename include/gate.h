@@ -52,6 +52,4 @@ int gate_check(struct programme_ctx *c, struct command *cmd);
 void gate_release(struct programme_ctx *c);
 
 enum gate_need gate_need(enum command_kind kind);
-const char *gate_proof_name(enum gate_proof proof);
-
 #endif

@@ -28,7 +28,6 @@ struct lang;
  */
 const struct lang *lang_get(const char *dirs, const char *code);
 
-const char *lang_code(const struct lang *l);
 const char *lang_native_name(const struct lang *l); /* "español" */
 
 /* 1 when some folder of dirs holds templates (help.txt) for code. */

@@ -46,14 +46,6 @@ int programme_handle_mail(const struct config *cfg, struct store *st, const stru
                           struct programme_result *res);
 
 /*
- * The command named by a plus-address (mentors+join@...), when [programme]
- * plus_addressing is on: looks at Delivered-To, X-Original-To, To and Cc.
- * Returns 1 with cmd, *header (which header said it) and detail filled.
- */
-int programme_address_command(const struct config *cfg, const struct mail *m, struct command *cmd,
-                              const char **header, char *detail, size_t detail_len);
-
-/*
  * Time-driven upkeep, in the caller's transaction: expire unconfirmed
  * requests (and erase members nobody confirmed), end pauses that are over.
  * Returns the number of changes, -1 on error.

@@ -549,28 +549,28 @@ int store_schedule_mentee_pairs(struct store *st, int64_t member);
 
 /* The digest's figures for one period; percentages and tenths are -1 when nothing to measure. */
 struct store_digest_counts {
-    long requests;        /* join and mentor requests (confirmations asked) */
-    long joins_newcomers; /* confirmed newcomers */
-    long joins_mentors;   /* confirmed mentors */
-    long waiting;         /* newcomers waiting for a mentor at end */
-    long longest_wait;    /* days the longest of them has waited */
-    long proposals;       /* pairs proposed */
-    long started;         /* pairs started */
-    long ended;           /* pairs ended */
-    long active_pairs;    /* at end */
-    long checkins;        /* check-ins mailed */
-    long response_rate;   /* % of check-ins answered */
-    long avg_rating;      /* average rating x10 */
-    long low_ratings;     /* ratings of 1 or 2 */
-    long silent_pairs;    /* active pairs without a check-in answer for 4 weeks, at end */
-    long undeliverable;   /* members newly undeliverable */
-    long retention_30;    /* % of newcomers reaching day 30 who still wrote or answered */
-    long retention_90;    /* the same at day 90 */
-    long conversions;     /* mentees who became mentors */
-    long milestones;      /* mentors to recognise */
-    long floods;          /* mail over the reply budget */
-    long spam;            /* mail the server's spam filter marked, not answered */
-    long stranger_held;   /* mail to unconfirmed addresses held back by the cap, at end */
+    long requests;           /* join and mentor requests (confirmations asked) */
+    long joins_newcomers;    /* confirmed newcomers */
+    long joins_mentors;      /* confirmed mentors */
+    long waiting;            /* newcomers waiting for a mentor at end */
+    long longest_wait;       /* days the longest of them has waited */
+    long proposals;          /* pairs proposed */
+    long started;            /* pairs started */
+    long ended;              /* pairs ended */
+    long active_pairs;       /* at end */
+    long checkins;           /* check-ins mailed */
+    long response_rate;      /* % of check-ins answered */
+    long avg_rating;         /* average rating x10 */
+    long low_ratings;        /* ratings of 1 or 2 */
+    long silent_pairs;       /* active pairs without a check-in answer for 4 weeks, at end */
+    long undeliverable;      /* members newly undeliverable */
+    long retention_30;       /* % of newcomers reaching day 30 who still wrote or answered */
+    long retention_90;       /* the same at day 90 */
+    long conversions;        /* mentees who became mentors */
+    long milestones;         /* mentors to recognise */
+    long floods;             /* mail over the reply budget */
+    long spam;               /* mail the server's spam filter marked, not answered */
+    long stranger_held;      /* mail to unconfirmed addresses held back by the cap, at end */
     long unverified_bounces; /* bounces about no mail of ours: recorded, not scored */
 };
 int store_digest_counts(struct store *st, time_t start, time_t end,
@@ -662,8 +662,8 @@ int store_select_v(struct store *st, const char *what, const char *sql, const ch
 int store_ref_for(struct store *st, const char *address, const char *conversation, time_t now,
                   char *out, size_t len);
 /* Whose ref it is and of which conversation: 1 found, 0 not, -1 on error. */
-int store_ref_get(struct store *st, const char *ref, char *address, size_t alen,
-                  char *conversation, size_t clen);
+int store_ref_get(struct store *st, const char *ref, char *address, size_t alen, char *conversation,
+                  size_t clen);
 
 /* A change waiting for the reply to its confirmation (token also in tokens). */
 struct store_pending {
@@ -687,8 +687,6 @@ int store_outbox_by_verp(struct store *st, const char *verp, char *recipient, si
                          char *message_id, size_t mlen);
 /* Mail to unconfirmed addresses planned in [from, to): a count, -1 on error. */
 int store_stranger_planned(struct store *st, time_t from, time_t to);
-/* Mail to unconfirmed addresses held back by the cap, still waiting at now. */
-int store_stranger_waiting(struct store *st, time_t now);
 /* Push the expiry of an open token so it runs from at (a held confirmation). */
 int store_token_extend(struct store *st, const char *token, time_t at);
 /* 1 when address belongs to a member who confirmed (active or paused), 0 not, -1 error. */
