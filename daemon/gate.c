@@ -52,7 +52,7 @@ gate_drop_profile(struct programme_ctx *c)
 static const struct command_confirm gate_profile_words = {
     "do_profile", "update your profile with the lines of your mail", NULL, NULL, NULL, NULL};
 
-enum gate_need
+static enum gate_need
 gate_need(enum command_kind kind)
 {
     const struct command_def *d = command_def_of(kind);

@@ -194,7 +194,12 @@ fold(const char *text, int keep_accents)
     return out;
 }
 
-char *
+/*
+ * Fold text for matching: lower case (UTF-8 aware), accents removed, other
+ * digits (Arabic-Indic) as ASCII, curly apostrophes straight.  malloc'd;
+ * NULL when memory runs out.
+ */
+static char *
 intent_fold(const char *text)
 {
     return fold(text, 0);

@@ -634,7 +634,8 @@ refresh_locked(struct oauth *o, time_t now, char *err, size_t errlen)
     return rc;
 }
 
-int
+/* Fetch a new access token now (oauth_token does this when needed). */
+static int
 oauth_refresh(struct oauth *o, time_t now, char *err, size_t errlen)
 {
     int lock = take_lock(o);

@@ -43,7 +43,8 @@ paths_beside_exe(char *out, size_t len)
     return snprintf(out, len, "%s/share/mentord", exe) < (int)len ? 0 : -1;
 }
 
-int
+/* The data directory ("/usr/share/mentord", ...) into out; 0, or -1 when it does not fit. */
+static int
 paths_datadir(char *out, size_t len)
 {
     if (paths_beside_exe(out, len) == 0)

@@ -81,7 +81,12 @@ reading_plus_detail(const char *addr, const char *v, const char *p, char *detail
     return 1;
 }
 
-int
+/*
+ * The command named by a plus-address (mentors+join@...), when [programme]
+ * plus_addressing is on: looks at Delivered-To, X-Original-To, To and Cc.
+ * Returns 1 with cmd, *header (which header said it) and detail filled.
+ */
+static int
 reading_address_command(const struct config *cfg, const struct mail *m, struct command *cmd,
                         const char **header, char *detail, size_t detail_len)
 {

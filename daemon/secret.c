@@ -13,7 +13,8 @@
 
 #include "secret.h"
 
-int
+/* Fill p with n random bytes from getrandom(2), retrying short reads.  0, or -1. */
+static int
 secret_bytes(void *p, size_t n)
 {
     unsigned char *b = p;

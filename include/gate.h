@@ -51,5 +51,4 @@ int gate_check(struct programme_ctx *c, struct command *cmd);
 /* Free what gate_check took over (the text of a confirmed change). */
 void gate_release(struct programme_ctx *c);
 
-enum gate_need gate_need(enum command_kind kind);
 #endif

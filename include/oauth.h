@@ -89,8 +89,6 @@ int oauth_token(struct oauth *o, time_t now, const char **token, char *err, size
 /* The server refused the token just used: the next oauth_token fetches another. */
 void oauth_invalidate(struct oauth *o);
 
-/* Fetch a new access token now (oauth_token does this when needed). */
-int oauth_refresh(struct oauth *o, time_t now, char *err, size_t errlen);
 
 /* About the token held (for mentorctl oauth status): expiry, granted scope, account, refreshes
  * made. */

@@ -13,8 +13,6 @@
 
 #include <stddef.h>
 
-/* The data directory ("/usr/share/mentord", ...) into out; 0, or -1 when it does not fit. */
-int paths_datadir(char *out, size_t len);
 
 /* The default [templates] dir: paths_datadir() + "/templates". */
 int paths_templates_dir(char *out, size_t len);

@@ -22,8 +22,6 @@
  */
 int secret_token(char *out, size_t len);
 
-/* Fill p with n random bytes from getrandom(2), retrying short reads.  0, or -1. */
-int secret_bytes(void *p, size_t n);
 
 /* Bits of entropy in a token of len characters (for tests and the README). */
 double secret_bits(size_t len);
