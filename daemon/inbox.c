@@ -220,6 +220,7 @@ inbox_decide(struct inbox_run *r, const struct imap_message *msg, size_t size, c
     uint32_t uid = msg->uid;
 
     memset(&res, 0, sizeof(res));
+    inbox_who_set(who, NULL); /* a mail the reader cannot read names nobody */
     /* Over [limits] max_message_size only the headers are read: the mail is answered, not read. */
     size_t parse_len =
         mail_parse_limit(msg->data, msg->len, (size_t)r->cfg->limits.max_message_size);
