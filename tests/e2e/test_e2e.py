@@ -648,6 +648,25 @@ class E2E(unittest.TestCase):
         # Mid-morning everywhere the cast lives: scheduled mail is never held for the night.
         self.once(env={"MENTORD_NOW": "2026-03-02T10:00:00Z"})
 
+    def _introductions(self, wanted):
+        """Run passes until each (user, subject words) of wanted has its introduction;
+        Postfix delivers after mentord's pass returns, so each pass waits for the mail
+        a few seconds.  Returns {user: message}."""
+        intro = {}
+        for _ in range(4):
+            self._lang_once()
+            deadline = time.time() + 3
+            while len(intro) < len(wanted) and time.time() < deadline:
+                for user, words in wanted:
+                    for m in mb.mailbox(user):
+                        if words in str(m["Subject"]):
+                            intro[user] = m
+                if len(intro) < len(wanted):
+                    time.sleep(0.2)
+            if len(intro) == len(wanted):
+                break
+        return intro
+
     def _reply_to(self, user, request, body):
         headers = {"In-Reply-To": str(request["Message-ID"]),
                    "References": str(request["Message-ID"]),
@@ -714,15 +733,7 @@ class E2E(unittest.TestCase):
         self.assertEqual((self.role("dan"), self.state("dan")), ("mentor", "active"))
         self.assertEqual((self.role("ann"), self.state("ann")), ("newcomer", "active"))
         # The matching round pairs them; the introduction follows in a later pass.
-        intro = {}
-        for _ in range(4):
-            self._lang_once()
-            for user in ("ann", "dan"):
-                for m in mb.mailbox(user):
-                    if "meet" in str(m["Subject"]):
-                        intro[user] = m
-            if len(intro) == 2:
-                break
+        intro = self._introductions((("ann", "meet"), ("dan", "meet")))
         self.assertEqual(sorted(intro), ["ann", "dan"], "no introduction to both")
         # Until the introduction everything dan got was German.
         for m in mb.mailbox("dan"):
@@ -748,15 +759,7 @@ class E2E(unittest.TestCase):
         self._reply_to("dan", self.one_reply("dan"), "Ja, das war ich.")
         self._reply_to("ann", self.one_reply("ann"), "Sí, fui yo.")
         self._lang_once()
-        intro = {}
-        for _ in range(4):
-            self._lang_once()
-            for user, words in (("ann", "te presentamos"), ("dan", "Lerne")):
-                for m in mb.mailbox(user):
-                    if words in str(m["Subject"]):
-                        intro[user] = m
-            if len(intro) == 2:
-                break
+        intro = self._introductions((("ann", "te presentamos"), ("dan", "Lerne")))
         self.assertEqual(sorted(intro), ["ann", "dan"], "no introduction to each")
         self.assertEqual(str(intro["dan"]["Content-Language"]).strip(), "de")
         self.assertIn("Lerne María kennen", str(intro["dan"]["Subject"]))
