@@ -189,7 +189,7 @@ ctl_zone_of(const struct config *cfg, struct store *st, const char *addr, time_t
         if (asprintf(&text, "Time zone: %s\n",
                      cfg->digest.timezone ? cfg->digest.timezone : "UTC") < 0)
             text = NULL;
-    } else if (ctl_member(st, addr, &m) == 1) {
+    } else if (admin_member(st, addr, &m) == 1) {
         text = m.profile ? strdup(m.profile) : NULL;
         store_member_free(&m);
     }
@@ -360,7 +360,7 @@ ctl_cmd_show(struct ctl_ctx *x, int argc, char **argv)
         return ctl_usage_err(x, "%s", "needs exactly one MEMBER (address or #id)");
     if ((rc = ctl_open(x)) != CTL_OK)
         return rc;
-    int found = ctl_member(x->st, o.pos[0], &m);
+    int found = admin_member(x->st, o.pos[0], &m);
     if (found < 0)
         return ctl_store_err(x);
     if (found == 0) {
@@ -426,13 +426,13 @@ ctl_cmd_two(struct ctl_ctx *x, int argc, char **argv, const char *usage, ctl_two
 int
 ctl_cmd_match(struct ctl_ctx *x, int argc, char **argv)
 {
-    return ctl_cmd_two(x, argc, argv, "match needs a NEWCOMER and a MENTOR", ctl_match);
+    return ctl_cmd_two(x, argc, argv, "match needs a NEWCOMER and a MENTOR", admin_match);
 }
 
 int
 ctl_cmd_block(struct ctl_ctx *x, int argc, char **argv)
 {
-    return ctl_cmd_two(x, argc, argv, "block needs two MEMBERs", ctl_block);
+    return ctl_cmd_two(x, argc, argv, "block needs two MEMBERs", admin_block);
 }
 
 /* The actions on one MEMBER (or pair) that take nothing else. */
@@ -464,7 +464,7 @@ int
 ctl_cmd_unmatch(struct ctl_ctx *x, int argc, char **argv)
 {
     int acted;
-    return ctl_cmd_one(x, argc, argv, "needs one PAIR (id or ref) or MEMBER", ctl_unmatch, &acted);
+    return ctl_cmd_one(x, argc, argv, "needs one PAIR (id or ref) or MEMBER", admin_unmatch, &acted);
 }
 
 /* --weeks N or --until DATE: the end of a pause; 0 for open-ended, -1 when invalid. */
@@ -499,7 +499,7 @@ ctl_cmd_pause(struct ctl_ctx *x, int argc, char **argv)
         return ctl_usage_err(x, "%s", "--weeks takes 1-520, --until a future date (YYYY-MM-DD)");
     if ((rc = ctl_act_begin(x)) != CTL_OK)
         return rc;
-    rc = ctl_pause(x->cfg, x->st, o.pos[0], until, x->by, x->now, msg, sizeof(msg));
+    rc = admin_pause(x->cfg, x->st, o.pos[0], until, x->by, x->now, msg, sizeof(msg));
     return ctl_act_done(x, rc, msg);
 }
 
@@ -507,14 +507,14 @@ int
 ctl_cmd_resume(struct ctl_ctx *x, int argc, char **argv)
 {
     int acted;
-    return ctl_cmd_one(x, argc, argv, "needs one MEMBER", ctl_resume, &acted);
+    return ctl_cmd_one(x, argc, argv, "needs one MEMBER", admin_resume, &acted);
 }
 
 int
 ctl_cmd_remove(struct ctl_ctx *x, int argc, char **argv)
 {
     int acted;
-    int rc = ctl_cmd_one(x, argc, argv, "needs one MEMBER", ctl_remove, &acted);
+    int rc = ctl_cmd_one(x, argc, argv, "needs one MEMBER", admin_remove, &acted);
 
     /* The erased rows must leave the WAL too, not only the database. */
     if (acted && rc == CTL_OK && store_checkpoint(x->st) != 0)

@@ -154,7 +154,7 @@ ctl_export_person(struct ctl_ctx *x, const char *who)
 
     if ((rc = ctl_data_open(x)) != CTL_OK)
         return rc;
-    int found = ctl_member(x->st, who, &m);
+    int found = admin_member(x->st, who, &m);
     if (found < 0) {
         fprintf(stderr, "mentorctl export: %s\n", store_errmsg(x->st));
         return CTL_FAIL;

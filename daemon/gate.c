@@ -19,7 +19,7 @@
 #include "lang.h"
 #include "log.h"
 #include "outbox.h"
-#include "programme_int.h"
+#include "respond.h"
 #include "secret.h"
 
 #define DAY (24 * 60 * 60)
@@ -32,7 +32,7 @@
  * confirmed change brings back the profile of the mail that asked for it.
  */
 static void
-gate_drop_profile(struct programme_ctx *c)
+gate_drop_profile(struct respond_ctx *c)
 {
     if (c->gate_owns_profile)
         profile_free(&c->profile);
@@ -75,7 +75,7 @@ gate_need(enum command_kind kind)
 
 /* Our mail with Message-ID id, sent to the sender: 1 with its conversation in ref. */
 static int
-gate_ours(struct programme_ctx *c, const char *id, char *ref, size_t len)
+gate_ours(struct respond_ctx *c, const char *id, char *ref, size_t len)
 {
     char rcpt[320];
     int rc = store_outbox_lookup(c->st, id, rcpt, sizeof(rcpt), ref, len);
@@ -87,7 +87,7 @@ gate_ours(struct programme_ctx *c, const char *id, char *ref, size_t len)
 }
 
 static int
-gate_threaded(struct programme_ctx *c)
+gate_threaded(struct respond_ctx *c)
 {
     char ref[64];
     int rc;
@@ -120,7 +120,7 @@ gate_threaded(struct programme_ctx *c)
 
 /* "[ref X]" in the Subject: X is the sender's own ref, or a token sent to the sender. */
 static int
-gate_tagged(struct programme_ctx *c)
+gate_tagged(struct respond_ctx *c)
 {
     char tag[COMMAND_TOKEN_LEN + 1], addr[320], conv[64];
     struct store_token t;
@@ -148,7 +148,7 @@ gate_tagged(struct programme_ctx *c)
 }
 
 int
-gate_prove(struct programme_ctx *c)
+gate_prove(struct respond_ctx *c)
 {
     c->proof = GATE_CLAIMED;
     c->ref[0] = '\0';
@@ -169,7 +169,7 @@ gate_prove(struct programme_ctx *c)
  * profile) and return 0; 1 when tok is no such thing (the caller goes on).
  */
 static int
-gate_pending(struct programme_ctx *c, const char *tok, struct command *cmd)
+gate_pending(struct respond_ctx *c, const char *tok, struct command *cmd)
 {
     struct store_token t;
     struct store_pending p;
@@ -181,7 +181,7 @@ gate_pending(struct programme_ctx *c, const char *tok, struct command *cmd)
                strcasecmp(t.address, c->m->from_addr) == 0 && t.closed == 0 && t.expires > c->now;
     store_token_free(&t);
     if (!mine)
-        return 1; /* programme_confirm answers a used, expired or foreign token */
+        return 1; /* membership_confirm answers a used, expired or foreign token */
     if ((found = store_pending_take(c->st, tok, &p)) <= 0)
         return found < 0 ? -1 : 1;
     if (store_token_close(c->st, tok, c->now, "confirmed") < 0) {
@@ -206,14 +206,14 @@ gate_pending(struct programme_ctx *c, const char *tok, struct command *cmd)
     c->proof = GATE_REPLY;
     log_ctx(LOG_LEVEL_INFO, c->m->message_id, c->m->from_addr, "confirmed %s asked for earlier",
             command_name(cmd->kind));
-    return programme_event(c, "change-confirmed", command_name(cmd->kind));
+    return respond_event(c, "change-confirmed", command_name(cmd->kind));
 }
 
 /* ---- asking a claimed mail's address to confirm ---- */
 
 /* What cmd would change, in the words of the language the confirmation is written in. */
 static int
-gate_words(struct programme_ctx *c, const struct command *cmd, char *buf, size_t len)
+gate_words(struct respond_ctx *c, const struct command *cmd, char *buf, size_t len)
 {
     const struct command_def *d = command_def_of(cmd->kind);
     const struct command_confirm *r = d != NULL ? &d->confirm : &gate_profile_words;
@@ -243,7 +243,7 @@ gate_words(struct programme_ctx *c, const struct command *cmd, char *buf, size_t
 }
 
 static int
-gate_ask(struct programme_ctx *c, const struct command *cmd)
+gate_ask(struct respond_ctx *c, const struct command *cmd)
 {
     char token[SECRET_TOKEN_LEN + 1], action[64], words[256], days[16];
     int expiry = c->cfg->programme.confirm_expiry > 0 ? c->cfg->programme.confirm_expiry : 3 * DAY;
@@ -277,8 +277,8 @@ gate_ask(struct programme_ctx *c, const struct command *cmd)
     snprintf(c->detail, c->detail_len, "%s from a mail that proves nothing; asked to confirm",
              command_name(cmd->kind));
     struct template_var v[] = {{"action", words}, {"token", token}, {"days", days}};
-    if (programme_event(c, "confirm-asked", action) != 0 ||
-        programme_reply(c, "confirm-action", v, 3, "confirm", token) != 0)
+    if (respond_event(c, "confirm-asked", action) != 0 ||
+        respond_reply(c, "confirm-action", v, 3, "confirm", token) != 0)
         return -1;
     return 1;
 }
@@ -289,7 +289,7 @@ gate_ask(struct programme_ctx *c, const struct command *cmd)
  * not turn mentord into a mail cannon aimed at one stranger).
  */
 static int
-gate_repeated_request(struct programme_ctx *c)
+gate_repeated_request(struct respond_ctx *c)
 {
     struct store_token t;
     int open = store_token_open_for(c->st, c->m->from_addr, c->now, &t);
@@ -305,11 +305,11 @@ gate_repeated_request(struct programme_ctx *c)
         return sent;
     snprintf(c->detail, c->detail_len, "confirmation already sent today; recorded, not sent again");
     log_ctx(LOG_LEVEL_INFO, c->m->message_id, c->m->from_addr, "%s", c->detail);
-    return programme_event(c, "request-repeated", NULL) != 0 ? -1 : 1;
+    return respond_event(c, "request-repeated", NULL) != 0 ? -1 : 1;
 }
 
 int
-gate_check(struct programme_ctx *c, struct command *cmd)
+gate_check(struct respond_ctx *c, struct command *cmd)
 {
     const char *tok = c->proof == GATE_REPLY && c->ref[0]             ? c->ref
                       : cmd->kind == COMMAND_CONFIRM && cmd->token[0] ? cmd->token
@@ -351,7 +351,7 @@ gate_check(struct programme_ctx *c, struct command *cmd)
 }
 
 void
-gate_release(struct programme_ctx *c)
+gate_release(struct respond_ctx *c)
 {
     if (c->gate_owns_profile)
         profile_free(&c->profile);

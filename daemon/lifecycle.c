@@ -18,8 +18,9 @@
 #include "lang.h"
 #include "log.h"
 #include "outbox.h"
-#include "programme.h"
-#include "programme_int.h"
+#include "lifecycle.h"
+#include "quiet.h"
+#include "respond.h"
 
 #define HOUR 3600
 #define DAY (24 * HOUR)
@@ -89,7 +90,7 @@ lc_member_get(struct store *st, int64_t id, time_t now, struct lc_member *out)
 
 /* The sender of the mail being handled. */
 static int
-lc_member_get_by_address(struct programme_ctx *c, struct lc_member *out)
+lc_member_get_by_address(struct respond_ctx *c, struct lc_member *out)
 {
     memset(out, 0, sizeof(*out));
     int found = store_member_get(c->st, c->m->from_addr, &out->m);
@@ -123,16 +124,6 @@ lc_date(time_t t, int offset, char *buf, size_t len)
 
 /* ---- quiet hours ---- */
 
-static int
-lc_is_quiet(const struct config *cfg, int hour)
-{
-    int qs = cfg->lifecycle.quiet_start, qe = cfg->lifecycle.quiet_end;
-
-    if (qs == qe)
-        return 0;
-    return qs > qe ? (hour >= qs || hour < qe) : (hour >= qs && hour < qe);
-}
-
 /*
  * Night in the member's zone at now?  Then *until is the next quiet_end hour
  * there, in UTC.  The zone's offset is taken at now: a DST change during the
@@ -141,38 +132,8 @@ lc_is_quiet(const struct config *cfg, int hour)
 static int
 lc_quiet_until(const struct config *cfg, const struct lc_member *mb, time_t now, time_t *until)
 {
-    *until = programme_morning(cfg, mb->offset, now);
+    *until = quiet_morning(cfg, mb->offset, now);
     return *until != now;
-}
-
-time_t
-programme_morning(const struct config *cfg, int offset_min, time_t now)
-{
-    time_t local = now + (time_t)offset_min * 60;
-    struct tm tm;
-
-    if (gmtime_r(&local, &tm) == NULL || !lc_is_quiet(cfg, tm.tm_hour))
-        return now;
-    tm.tm_hour = cfg->lifecycle.quiet_end;
-    tm.tm_min = 0;
-    tm.tm_sec = 0;
-    time_t morning = timegm(&tm);
-    if (morning <= local)
-        morning += DAY;
-    return morning - (time_t)offset_min * 60;
-}
-
-time_t
-programme_morning_in(const struct config *cfg, const char *profile_text, time_t now)
-{
-    struct profile p;
-    int ok = 0;
-
-    if (profile_parse(profile_text ? profile_text : "", &p) != 0)
-        return now; /* unreadable: as for an unknown zone, UTC would be a guess too */
-    int offset = profile_utc_offset(&p, (long long)now, &ok);
-    profile_free(&p);
-    return programme_morning(cfg, ok ? offset : 0, now);
 }
 
 /* ---- sending ---- */
@@ -266,7 +227,7 @@ lc_shared_language(const struct config *cfg, struct store *st, const struct lc_m
 /*
  * An alert for the managers is kept in the store, not mailed at once: every
  * alert raised in one run of the daemon goes out in one mail at its end
- * (programme_alerts_flush), so one silent mentor with two mentees, or a
+ * (lifecycle_alerts_flush), so one silent mentor with two mentees, or a
  * morning's worrying answers, make one mail and not one each.
  */
 static int
@@ -297,7 +258,7 @@ lc_tell_managers(const struct config *cfg, struct store *st, const struct templa
 }
 
 int
-programme_alerts_flush(const struct config *cfg, struct store *st, time_t now)
+lifecycle_alerts_flush(const struct config *cfg, struct store *st, time_t now)
 {
     char err[512], zone[128], count[16], *alerts = NULL;
     size_t n = 0;
@@ -311,7 +272,7 @@ programme_alerts_flush(const struct config *cfg, struct store *st, time_t now)
     /* Not a reply to the managers: it waits for the morning in their ([digest]) time zone. */
     snprintf(zone, sizeof(zone), "Time zone: %s\n",
              cfg->digest.timezone ? cfg->digest.timezone : "UTC");
-    time_t at = programme_morning_in(cfg, zone, now);
+    time_t at = quiet_morning_in(cfg, zone, now);
     snprintf(count, sizeof(count), "%zu", n);
     struct template_var v[] = {
         {"alerts", alerts}, {"count", count}, {"several", n > 1 ? "yes" : NULL}};
@@ -447,7 +408,7 @@ lc_milestones(struct store *st, int64_t mentor, time_t now)
  * What a handler did: RUN_DONE (mark done with outcome), RUN_MOVED (due
  * changed), RUN_SKIP (done without mail: the member is paused, left, ...).
  */
-enum { RUN_DONE = 0, RUN_MOVED = 1, RUN_SKIP = 2 };
+enum { RUN_DONE = LIFECYCLE_DONE, RUN_MOVED = LIFECYCLE_MOVED, RUN_SKIP = LIFECYCLE_SKIP };
 
 struct lc_run {
     const struct config *cfg;
@@ -1300,15 +1261,6 @@ lc_milestone(struct lc_run *r)
     return rc;
 }
 
-static int
-lc_proposal_timeout(struct lc_run *r)
-{
-    int rc = programme_proposal_timeout(r->cfg, r->st, r->ev->pair, r->now);
-
-    r->outcome = "ran";
-    return rc < 0 ? -1 : RUN_DONE;
-}
-
 static const struct {
     const char *kind;
     int (*run)(struct lc_run *);
@@ -1323,87 +1275,29 @@ static const struct {
     {"pause-notice", lc_pause_notice},
     {"pause-end", lc_pause_end},
     {"milestone", lc_milestone},
-    {"proposal-timeout", lc_proposal_timeout},
 };
 
-/* A new or changed pause with an end date gets its notice and its end scheduled. */
-static int
-lc_schedule_pauses(const struct config *cfg, struct store *st, time_t now)
-{
-    struct store_schedule_pause *v = NULL;
-    size_t n = 0;
-    int rc = 0;
-
-    if (store_schedule_unscheduled_pauses(st, &v, &n) != 0)
-        return -1;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        char arg[32];
-        time_t notice = v[i].until - cfg->lifecycle.pause_notice;
-        snprintf(arg, sizeof(arg), "%lld", (long long)v[i].until);
-        if (cfg->lifecycle.pause_notice > 0 &&
-            store_schedule_add(st, notice > now ? notice : now, "pause-notice", v[i].member, 0, arg,
-                               now, NULL) != 0)
-            rc = -1;
-        if (rc == 0 &&
-            store_schedule_add(st, v[i].until, "pause-end", v[i].member, 0, arg, now, NULL) != 0)
-            rc = -1;
-    }
-    free(v);
-    return rc;
-}
-
 int
-programme_run_due(const struct config *cfg, struct store *st, time_t now)
+lifecycle_run_event(const struct config *cfg, struct store *st,
+                    const struct store_schedule_event *ev, time_t now, const char **outcome)
 {
-    struct store_schedule_event ev;
-    struct lc_run r = {.cfg = cfg, .st = st, .ev = &ev, .now = now, .outcome = NULL};
-    int rc;
+    struct lc_run r = {.cfg = cfg, .st = st, .ev = ev, .now = now, .outcome = NULL};
 
-    if (lc_schedule_pauses(cfg, st, now) != 0)
-        goto fail;
-    rc = store_schedule_next(st, now, &ev);
-    if (rc <= 0) {
-        if (rc < 0)
-            goto fail;
-        return 0;
+    for (size_t i = 0; i < sizeof(lc_handlers) / sizeof(lc_handlers[0]); i++) {
+        if (strcmp(ev->kind, lc_handlers[i].kind) == 0) {
+            int rc = lc_handlers[i].run(&r);
+            if (r.outcome)
+                *outcome = r.outcome;
+            return rc;
+        }
     }
-    rc = RUN_DONE;
-    r.outcome = "unknown kind";
-    for (size_t i = 0; i < sizeof(lc_handlers) / sizeof(lc_handlers[0]); i++)
-        if (strcmp(ev.kind, lc_handlers[i].kind) == 0)
-            rc = lc_handlers[i].run(&r);
-    if (rc < 0)
-        goto fail;
-    if (rc == RUN_SKIP)
-        rc = RUN_DONE;
-    if (rc == RUN_DONE && store_schedule_done(st, ev.id, now, r.outcome) != 0)
-        goto fail;
-    log_ctx(LOG_LEVEL_DEBUG, NULL, NULL, "scheduled %s %lld: %s", ev.kind, (long long)ev.id,
-            rc == RUN_DONE ? r.outcome : "moved");
-    return 1;
-fail:
-    log_ctx(LOG_LEVEL_ERROR, NULL, NULL, "running scheduled events: %s", store_errmsg(st));
-    return -1;
-}
-
-time_t
-programme_next_due(const struct config *cfg, struct store *st)
-{
-    struct store_schedule_pause *v = NULL;
-    size_t n = 0;
-
-    (void)cfg;
-    /* A pause not scheduled yet needs a run now (any past time means "at once"). */
-    if (store_schedule_unscheduled_pauses(st, &v, &n) != 0)
-        return 0;
-    free(v);
-    return n > 0 ? 1 : store_schedule_next_due(st);
+    return LIFECYCLE_UNKNOWN;
 }
 
 /* ---- a pairing starts ---- */
 
 int
-programme_pair_started(const struct config *cfg, struct store *st, int64_t pair, time_t now)
+lifecycle_pair_started(const struct config *cfg, struct store *st, int64_t pair, time_t now)
 {
     struct store_pair p;
     int found = store_pair_get(st, pair, &p);
@@ -1635,7 +1529,7 @@ lc_comment(const char *text)
 
 /* A worrying answer: managers hear of it; from the mentee, the mentor is nudged first. */
 static int
-lc_worry(struct programme_ctx *c, const struct store_pair *p, const struct lc_member *from,
+lc_worry(struct respond_ctx *c, const struct store_pair *p, const struct lc_member *from,
          int from_mentor, const struct lc_answer *a, const char *comment)
 {
     struct lc_member mentor, mentee;
@@ -1682,7 +1576,7 @@ out:
  * References, else our newest mail to the sender with the conversation's ref.
  */
 static int
-lc_answered_template(struct programme_ctx *c, char *tmpl, size_t len)
+lc_answered_template(struct respond_ctx *c, char *tmpl, size_t len)
 {
     const struct mail *m = c->m;
     const char *last = m->references ? strrchr(m->references, ' ') : NULL;
@@ -1697,7 +1591,7 @@ lc_answered_template(struct programme_ctx *c, char *tmpl, size_t len)
 
 /* Whether m answers one of our introductions. */
 static int
-lc_answers_introduction(struct programme_ctx *c)
+lc_answers_introduction(struct respond_ctx *c)
 {
     char tmpl[64];
     int rc = lc_answered_template(c, tmpl, sizeof(tmpl));
@@ -1740,7 +1634,7 @@ lc_greets(const char *text, const char *first)
  * 1 when so (answered), 0 when not, -1 on error.
  */
 static int
-lc_partner_mail(struct programme_ctx *c, const struct store_pair *p, int from_mentor)
+lc_partner_mail(struct respond_ctx *c, const struct store_pair *p, int from_mentor)
 {
     struct lc_member partner;
     char first[64];
@@ -1767,7 +1661,7 @@ lc_partner_mail(struct programme_ctx *c, const struct store_pair *p, int from_me
                                    {"intro", intro ? "yes" : NULL}};
         snprintf(c->detail, c->detail_len, "meant for the partner in pair %lld; pointed there",
                  (long long)p->id);
-        rc = programme_reply(c, "partner-pointer", v, 3, "reply", p->ref) != 0 ? -1 : 1;
+        rc = respond_reply(c, "partner-pointer", v, 3, "reply", p->ref) != 0 ? -1 : 1;
     }
     lc_member_free(&partner);
     return rc;
@@ -1785,7 +1679,7 @@ struct lc_said {
  * mentor), milestones.  0 or -1.
  */
 static int
-lc_record_answer(struct programme_ctx *c, const struct store_pair *p, const struct lc_member *from,
+lc_record_answer(struct respond_ctx *c, const struct store_pair *p, const struct lc_member *from,
                  int from_mentor, const char *text, struct lc_said *said)
 {
     char day[64] = "", rating[8];
@@ -1819,7 +1713,7 @@ lc_record_answer(struct programme_ctx *c, const struct store_pair *p, const stru
     said->worry = a->met == 0 || (a->rating > 0 && a->rating <= 2);
     if (had < 0 || store_feedback_add(c->st, &fb, NULL) != 0 ||
         store_member_unanswered_reset(c->st, from->m.id) < 0 ||
-        programme_event(c, "feedback",
+        respond_event(c, "feedback",
                         a->rating     ? rating
                         : a->met == 0 ? "not met"
                                       : NULL) != 0)
@@ -1860,7 +1754,7 @@ lc_line_about(const char *text, const char *first, size_t *len)
  * pairs whose last check-in (sent with p's, one mail) they have not answered.
  */
 static int
-lc_answer_pairs(struct programme_ctx *c, const struct store_pair *p, const struct lc_member *from,
+lc_answer_pairs(struct respond_ctx *c, const struct store_pair *p, const struct lc_member *from,
                 struct store_pair **v, size_t *n)
 {
     if (store_pair_list(c->st, from->m.id, "active", v, n) != 0)
@@ -1885,7 +1779,7 @@ lc_answer_pairs(struct programme_ctx *c, const struct store_pair *p, const struc
 }
 
 int
-programme_checkin_reply(struct programme_ctx *c, int64_t pair)
+lifecycle_checkin_reply(struct respond_ctx *c, int64_t pair)
 {
     struct store_pair p, *v = NULL;
     struct lc_member from;
@@ -1980,7 +1874,7 @@ programme_checkin_reply(struct programme_ctx *c, int64_t pair)
     if (!worry && !(thanks && strcmp(thanks, "always") == 0))
         rc = 0;
     else
-        rc = programme_reply(c, "feedback-thanks", tv, 5, "reply", p.ref);
+        rc = respond_reply(c, "feedback-thanks", tv, 5, "reply", p.ref);
 out:
     if (v)
         store_pairs_free(v, all);
@@ -1993,7 +1887,7 @@ out:
 
 /* One pairing of a member who leaves: end it and tell the partner, who knows only a first name. */
 static int
-lc_leave_pair(struct programme_ctx *c, const struct lc_member *leaver, const struct store_pair *p)
+lc_leave_pair(struct respond_ctx *c, const struct lc_member *leaver, const struct store_pair *p)
 {
     int was_active = strcmp(p->state, "active") == 0;
     int64_t partner_id = p->mentor == leaver->m.id ? p->newcomer : p->mentor;
@@ -2018,7 +1912,7 @@ lc_leave_pair(struct programme_ctx *c, const struct lc_member *leaver, const str
                                    {"is_newcomer", partner_is_newcomer ? "yes" : NULL},
                                    {"was_proposal", was_active ? NULL : "yes"}};
         /* Not a reply to the partner: it waits for the morning in their zone. */
-        time_t at = programme_morning(c->cfg, partner.offset, c->now);
+        time_t at = quiet_morning(c->cfg, partner.offset, c->now);
         rc = lc_send(c->cfg, c->st, &partner, "partner-left", v, 3, "notice", NULL, at);
     }
     lc_member_free(&partner);
@@ -2026,7 +1920,7 @@ lc_leave_pair(struct programme_ctx *c, const struct lc_member *leaver, const str
 }
 
 int
-programme_member_leaving(struct programme_ctx *c, int64_t member_id)
+lifecycle_member_leaving(struct respond_ctx *c, int64_t member_id)
 {
     struct lc_member leaver;
     struct store_pair *pairs = NULL;
@@ -2052,7 +1946,7 @@ programme_member_leaving(struct programme_ctx *c, int64_t member_id)
 }
 
 int
-programme_note_conversion(struct store *st, const char *address, time_t now)
+lifecycle_note_conversion(struct store *st, const char *address, time_t now)
 {
     struct store_member m;
     int found = store_member_get(st, address, &m);

@@ -24,7 +24,9 @@
 #include "digest.h"
 #include "log.h"
 #include "outbox.h"
-#include "programme_int.h"
+#include "admin.h"
+#include "managers.h"
+#include "respond.h"
 #include "secret.h"
 
 #define DAY (24 * 60 * 60)
@@ -33,7 +35,7 @@
 
 /* The manager's command as the reading found it (command.h's grammar). */
 static int
-managers_parse(struct programme_ctx *c, struct command_manager *cmd)
+managers_parse(struct respond_ctx *c, struct command_manager *cmd)
 {
     if (c->reading == NULL || c->reading->manager.n == 0)
         return 0;
@@ -57,7 +59,7 @@ managers_address(const struct config *cfg, const char *from)
 }
 
 static int
-managers_send(struct programme_ctx *c, const char *to, const char *tmpl,
+managers_send(struct respond_ctx *c, const char *to, const char *tmpl,
               const struct template_var *v, size_t nv, const char *kind, const char *ref)
 {
     char err[512];
@@ -80,14 +82,14 @@ managers_send(struct programme_ctx *c, const char *to, const char *tmpl,
 }
 
 static int
-managers_done(struct programme_ctx *c, const char *to, const char *command, const char *result)
+managers_done(struct respond_ctx *c, const char *to, const char *command, const char *result)
 {
     struct template_var v[] = {{"command", command}, {"result", result}};
     return managers_send(c, to, "manager-done", v, 2, "reply", NULL);
 }
 
 static int
-managers_event(struct programme_ctx *c, const char *to, const char *fmt, const char *what)
+managers_event(struct respond_ctx *c, const char *to, const char *fmt, const char *what)
 {
     char detail[512];
 
@@ -102,7 +104,7 @@ managers_event(struct programme_ctx *c, const char *to, const char *fmt, const c
 /* ---- read-only commands ---- */
 
 static int
-managers_report(struct programme_ctx *c, const char *to)
+managers_report(struct respond_ctx *c, const char *to)
 {
     struct digest d;
     char err[512];
@@ -120,7 +122,7 @@ managers_report(struct programme_ctx *c, const char *to)
 }
 
 static int
-managers_list(struct programme_ctx *c, const char *to, const struct command_manager *cmd)
+managers_list(struct respond_ctx *c, const char *to, const struct command_manager *cmd)
 {
     const char *what = cmd->n > 1 ? cmd->w[1] : "waiting";
     const char *name = strcasecmp(what, "waiting") == 0 ? "waitlist" : what;
@@ -161,11 +163,11 @@ managers_list(struct programme_ctx *c, const char *to, const struct command_mana
 
 /* "#id" of a member named in a command, or "" with why set. */
 static int
-managers_ref(struct programme_ctx *c, const char *who, char *out, size_t len, char *addr,
+managers_ref(struct respond_ctx *c, const char *who, char *out, size_t len, char *addr,
              size_t alen, char *why, size_t wlen)
 {
     struct store_member m;
-    int found = ctl_member(c->st, who, &m);
+    int found = admin_member(c->st, who, &m);
 
     if (found < 0)
         return -1;
@@ -186,7 +188,7 @@ managers_ref(struct programme_ctx *c, const char *who, char *out, size_t len, ch
  * and in words for the manager.  1 when valid, 0 with why set, -1 on error.
  */
 static int
-managers_canonical(struct programme_ctx *c, const struct command_manager *cmd, char *line,
+managers_canonical(struct respond_ctx *c, const struct command_manager *cmd, char *line,
                    size_t len, char *words, size_t wlen, char *why, size_t ylen)
 {
     const char *verb = cmd->w[0];
@@ -228,7 +230,7 @@ managers_canonical(struct programme_ctx *c, const struct command_manager *cmd, c
 
 /* Carry out a canonical line; the result sentence goes to msg. */
 static int
-managers_execute(struct programme_ctx *c, const char *to, const char *line, char *msg, size_t len)
+managers_execute(struct respond_ctx *c, const char *to, const char *line, char *msg, size_t len)
 {
     struct command_manager cmd;
     const char *verb;
@@ -236,28 +238,28 @@ managers_execute(struct programme_ctx *c, const char *to, const char *line, char
     command_manager_split(line, &cmd);
     verb = cmd.n ? cmd.w[0] : "";
     if (strcmp(verb, "match") == 0 && cmd.n == 3)
-        return ctl_match(c->cfg, c->st, cmd.w[1], cmd.w[2], to, c->now, msg, len);
+        return admin_match(c->cfg, c->st, cmd.w[1], cmd.w[2], to, c->now, msg, len);
     if (strcmp(verb, "block") == 0 && cmd.n == 3)
-        return ctl_block(c->cfg, c->st, cmd.w[1], cmd.w[2], to, c->now, msg, len);
+        return admin_block(c->cfg, c->st, cmd.w[1], cmd.w[2], to, c->now, msg, len);
     if (strcmp(verb, "unmatch") == 0 && cmd.n == 2)
-        return ctl_unmatch(c->cfg, c->st, cmd.w[1], to, c->now, msg, len);
+        return admin_unmatch(c->cfg, c->st, cmd.w[1], to, c->now, msg, len);
     if (strcmp(verb, "pause") == 0 && cmd.n >= 2) {
         int weeks = cmd.n > 2 ? atoi(cmd.w[2]) : 0;
-        return ctl_pause(c->cfg, c->st, cmd.w[1], weeks > 0 ? c->now + weeks * WEEK : 0, to, c->now,
+        return admin_pause(c->cfg, c->st, cmd.w[1], weeks > 0 ? c->now + weeks * WEEK : 0, to, c->now,
                          msg, len);
     }
     if (strcmp(verb, "resume") == 0 && cmd.n == 2)
-        return ctl_resume(c->cfg, c->st, cmd.w[1], to, c->now, msg, len);
+        return admin_resume(c->cfg, c->st, cmd.w[1], to, c->now, msg, len);
     if (strcmp(verb, "remove") == 0 && cmd.n == 2) {
         c->erase_checkpoint = 1;
-        return ctl_remove(c->cfg, c->st, cmd.w[1], to, c->now, msg, len);
+        return admin_remove(c->cfg, c->st, cmd.w[1], to, c->now, msg, len);
     }
     snprintf(msg, len, "cannot read the request '%s'", line);
     return CTL_USAGE;
 }
 
 static int
-managers_run(struct programme_ctx *c, const char *to, const char *line, const char *words)
+managers_run(struct respond_ctx *c, const char *to, const char *line, const char *words)
 {
     char msg[512];
     int rc = managers_execute(c, to, line, msg, sizeof(msg));
@@ -273,7 +275,7 @@ managers_run(struct programme_ctx *c, const char *to, const char *line, const ch
 }
 
 static int
-managers_ask(struct programme_ctx *c, const char *to, const char *line, const char *words)
+managers_ask(struct respond_ctx *c, const char *to, const char *line, const char *words)
 {
     char token[COMMAND_TOKEN_LEN + 1], action[600], days[16];
     int expiry = c->cfg->programme.confirm_expiry > 0 ? c->cfg->programme.confirm_expiry : 3 * DAY;
@@ -296,7 +298,7 @@ managers_ask(struct programme_ctx *c, const char *to, const char *line, const ch
 }
 
 static int
-managers_change(struct programme_ctx *c, const char *to, const struct command_manager *cmd)
+managers_change(struct respond_ctx *c, const char *to, const struct command_manager *cmd)
 {
     char line[128], words[768], why[400];
     int rc = managers_canonical(c, cmd, line, sizeof(line), words, sizeof(words), why, sizeof(why));
@@ -318,7 +320,7 @@ managers_change(struct programme_ctx *c, const char *to, const struct command_ma
 
 /* 1 when token is not a manager's (the caller reads the mail another way). */
 static int
-managers_confirm(struct programme_ctx *c, const char *to, const char *token)
+managers_confirm(struct respond_ctx *c, const char *to, const char *token)
 {
     struct store_token t;
     int found = token[0] ? store_token_get(c->st, token, &t) : 0;
@@ -356,7 +358,7 @@ managers_confirm(struct programme_ctx *c, const char *to, const char *token)
 
 /* "confirm TOKEN" in the Subject or on the first line written: 1 and token set. */
 static int
-managers_confirm_token(struct programme_ctx *c, char token[COMMAND_TOKEN_LEN + 1])
+managers_confirm_token(struct respond_ctx *c, char token[COMMAND_TOKEN_LEN + 1])
 {
     struct command_manager cmd;
     char *subject = c->m->subject ? command_strip_prefixes(c->m->subject) : NULL;
@@ -378,7 +380,7 @@ managers_confirm_token(struct programme_ctx *c, char token[COMMAND_TOKEN_LEN + 1
 }
 
 int
-programme_manager_mail(struct programme_ctx *c)
+managers_mail(struct respond_ctx *c)
 {
     const char *to = managers_address(c->cfg, c->m->from_addr);
     struct command_manager cmd;

@@ -17,7 +17,9 @@
 #include "gate.h"
 #include "outbox.h"
 #include "secret.h"
-#include "programme_int.h"
+#include "lifecycle.h"
+#include "membership.h"
+#include "respond.h"
 
 #define DAY (24 * 60 * 60)
 #define WEEK (7 * DAY)
@@ -29,7 +31,7 @@
  * the templates write it in the reader's language ({{until|date}}).
  */
 static void
-membership_date(struct programme_ctx *c, time_t t, char *buf, size_t len)
+membership_date(struct respond_ctx *c, time_t t, char *buf, size_t len)
 {
     struct store_member mem;
     struct tm tm;
@@ -115,7 +117,7 @@ membership_echo_free(struct membership_echo *e)
 
 /* The member's stored profile with the fields from this mail merged in (malloc'd text). */
 static char *
-membership_merged_profile(struct programme_ctx *c, const char *stored)
+membership_merged_profile(struct respond_ctx *c, const char *stored)
 {
     struct profile base;
     char *out;
@@ -129,12 +131,12 @@ membership_merged_profile(struct programme_ctx *c, const char *stored)
 }
 
 static int
-membership_not_member(struct programme_ctx *c, const char *what)
+membership_not_member(struct respond_ctx *c, const char *what)
 {
     struct template_var v[] = {{"what", what}};
 
     snprintf(c->detail, c->detail_len, "%s from a non-member", what);
-    return programme_reply(c, "not-member", v, 1, "reply", NULL);
+    return respond_reply(c, "not-member", v, 1, "reply", NULL);
 }
 
 /* ---- requests that need confirmation ---- */
@@ -144,7 +146,7 @@ membership_not_member(struct programme_ctx *c, const char *what)
  * confirmation, so either mail can be answered); supersede one for another.
  */
 static int
-membership_token_for(struct programme_ctx *c, const char *action, char token[COMMAND_TOKEN_LEN + 1])
+membership_token_for(struct respond_ctx *c, const char *action, char token[COMMAND_TOKEN_LEN + 1])
 {
     struct store_token t;
     int found = store_token_open_for(c->st, c->m->from_addr, c->now, &t);
@@ -176,7 +178,7 @@ membership_token_for(struct programme_ctx *c, const char *action, char token[COM
  * the lines not understood are this mail's.
  */
 static int
-membership_echo_pending(struct programme_ctx *c, struct membership_echo *e)
+membership_echo_pending(struct respond_ctx *c, struct membership_echo *e)
 {
     struct store_member mem;
     struct profile p;
@@ -210,7 +212,7 @@ membership_echo_pending(struct programme_ctx *c, struct membership_echo *e)
 }
 
 static int
-membership_ask_confirmation(struct programme_ctx *c, const char *action)
+membership_ask_confirmation(struct respond_ctx *c, const char *action)
 {
     char token[COMMAND_TOKEN_LEN + 1], tmpl[32], days[16];
     struct membership_echo e;
@@ -227,15 +229,15 @@ membership_ask_confirmation(struct programme_ctx *c, const char *action)
      */
     struct template_var v[] = {{"token", token}, {"days", days}, {"profile", NULL}, {"problems", NULL}};
     snprintf(c->detail, c->detail_len, "asked to confirm %s", action);
-    int rc = programme_event(c, "confirm-asked", action);
+    int rc = respond_event(c, "confirm-asked", action);
     if (rc == 0)
-        rc = programme_reply(c, tmpl, v, 4, "confirm", token);
+        rc = respond_reply(c, tmpl, v, 4, "confirm", token);
     membership_echo_free(&e);
     return rc;
 }
 
 static int
-membership_already(struct programme_ctx *c, const struct store_member *mem)
+membership_already(struct respond_ctx *c, const struct store_member *mem)
 {
     struct template_var v[] = {{"role", mem->role},
                                {"is_mentor", strcmp(mem->role, "mentor") == 0 ? "yes" : NULL}};
@@ -251,13 +253,13 @@ membership_already(struct programme_ctx *c, const struct store_member *mem)
         }
         free(merged);
     }
-    if (programme_event(c, "already", mem->role) != 0)
+    if (respond_event(c, "already", mem->role) != 0)
         return -1;
-    return programme_reply(c, "already", v, 2, "reply", NULL);
+    return respond_reply(c, "already", v, 2, "reply", NULL);
 }
 
 int
-programme_request(struct programme_ctx *c, const char *action)
+membership_request(struct respond_ctx *c, const char *action)
 {
     struct store_member mem;
     int found = store_member_get(c->st, c->m->from_addr, &mem);
@@ -297,7 +299,7 @@ programme_request(struct programme_ctx *c, const char *action)
  * token like a confirmation ("role"), so the reply is tied to it.
  */
 int
-programme_ask_role(struct programme_ctx *c)
+membership_ask_role(struct respond_ctx *c)
 {
     char token[COMMAND_TOKEN_LEN + 1], days[16];
     struct store_member mem;
@@ -332,16 +334,16 @@ programme_ask_role(struct programme_ctx *c)
      */
     struct template_var v[] = {{"token", token}, {"days", days}, {"profile", NULL}, {"problems", NULL}};
     snprintf(c->detail, c->detail_len, "role unclear; asked: a mentor, or to be a mentor?");
-    rc = programme_event(c, "role-asked", NULL);
+    rc = respond_event(c, "role-asked", NULL);
     if (rc == 0)
-        rc = programme_reply(c, "ask-role", v, 4, "confirm", token);
+        rc = respond_reply(c, "ask-role", v, 4, "confirm", token);
     return rc;
 }
 
 /* ---- confirmation ---- */
 
 static int
-membership_welcome(struct programme_ctx *c, const struct store_token *t)
+membership_welcome(struct respond_ctx *c, const struct store_token *t)
 {
     struct store_member mem;
     struct membership_echo e = {NULL, NULL};
@@ -374,15 +376,15 @@ membership_welcome(struct programme_ctx *c, const struct store_token *t)
     }
     /* A former mentee who now mentors is the programme working: count it. */
     if (strcmp(role, "mentor") == 0 &&
-        programme_note_conversion(c->st, c->m->from_addr, c->now) < 0) {
+        lifecycle_note_conversion(c->st, c->m->from_addr, c->now) < 0) {
         rc = -1;
         goto out;
     }
     struct template_var v[] = {{"profile", e.profile}, {"problems", NULL}};
     snprintf(c->detail, c->detail_len, "confirmed; recorded as %s", role);
-    rc = programme_event(c, role, "confirmed");
+    rc = respond_event(c, role, "confirmed");
     if (rc == 0)
-        rc = programme_reply(c, t->action, v, 2, "reply", NULL);
+        rc = respond_reply(c, t->action, v, 2, "reply", NULL);
 out:
     if (found)
         store_member_free(&mem);
@@ -393,7 +395,7 @@ out:
 
 /* LEAVE confirmed: erase everything personal about them, then say goodbye. */
 static int
-membership_leave(struct programme_ctx *c)
+membership_leave(struct respond_ctx *c)
 {
     char err[512];
     struct outbox_mail om = {
@@ -418,7 +420,7 @@ membership_leave(struct programme_ctx *c)
     int64_t id = found ? mem.id : 0;
     if (found)
         store_member_free(&mem);
-    if ((id && programme_member_leaving(c, id) != 0) ||
+    if ((id && lifecycle_member_leaving(c, id) != 0) ||
         store_member_erase(c->st, c->m->from_addr) != 0)
         return -1;
     if (outbox_queue(c->cfg, c->st, &om, c->now, err, sizeof(err)) != 0) {
@@ -435,17 +437,17 @@ membership_leave(struct programme_ctx *c)
 }
 
 static int
-membership_bad_token(struct programme_ctx *c, const char *why)
+membership_bad_token(struct respond_ctx *c, const char *why)
 {
     snprintf(c->detail, c->detail_len, "confirmation refused: %s", why);
     log_ctx(LOG_LEVEL_INFO, c->m->message_id, c->m->from_addr, "%s", c->detail);
-    if (programme_event(c, "confirm-refused", why) != 0)
+    if (respond_event(c, "confirm-refused", why) != 0)
         return -1;
-    return programme_reply(c, "confirm-expired", NULL, 0, "reply", NULL);
+    return respond_reply(c, "confirm-expired", NULL, 0, "reply", NULL);
 }
 
 int
-programme_confirm(struct programme_ctx *c, const char *token)
+membership_confirm(struct respond_ctx *c, const char *token)
 {
     struct store_token t;
     int found = token[0] ? store_token_get(c->st, token, &t) : 0;
@@ -461,7 +463,7 @@ programme_confirm(struct programme_ctx *c, const char *token)
     else if (t.closed != 0 || t.expires <= c->now)
         rc = membership_bad_token(c, t.closed ? "already used" : "expired");
     else if (strcmp(t.action, "role") == 0)
-        rc = programme_ask_role(c); /* an answer to "1 or 2" that was neither */
+        rc = membership_ask_role(c); /* an answer to "1 or 2" that was neither */
     else if (strcmp(t.action, "join") != 0 && strcmp(t.action, "mentor") != 0 &&
              strcmp(t.action, "leave") != 0) /* a manager's token, say, once no longer a manager */
         rc = membership_bad_token(c, "not a membership request");
@@ -504,7 +506,7 @@ membership_phrase(FILE *f, const struct lang *l, const char *key, const char *en
 
 /* A date ("YYYY-MM-DD" in the member's zone) in the reader's language. */
 static void
-membership_long_date(struct programme_ctx *c, const struct lang *l, time_t t, char *out, size_t len)
+membership_long_date(struct respond_ctx *c, const struct lang *l, time_t t, char *out, size_t len)
 {
     char iso[32];
     membership_date(c, t, iso, sizeof(iso));
@@ -514,7 +516,7 @@ membership_long_date(struct programme_ctx *c, const struct lang *l, time_t t, ch
 /* "  mentored by Ana, since Monday 5 January 2026, until ...\n" per open pairing (malloc'd, or
  * NULL). */
 static char *
-membership_pairings(struct programme_ctx *c, int64_t me)
+membership_pairings(struct respond_ctx *c, int64_t me)
 {
     struct store_pair *v = NULL;
     size_t n = 0;
@@ -573,7 +575,7 @@ membership_pairings(struct programme_ctx *c, int64_t me)
 }
 
 int
-programme_status(struct programme_ctx *c)
+membership_status(struct respond_ctx *c)
 {
     struct store_member mem;
     struct membership_echo e = {NULL, NULL};
@@ -608,7 +610,7 @@ programme_status(struct programme_ctx *c)
                                {"waiting_since", waiting[0] ? waiting : NULL}};
     snprintf(c->detail, c->detail_len, "status sent");
     if (rc == 0)
-        rc = programme_reply(c, "status", v, sizeof(v) / sizeof(v[0]), "reply", NULL);
+        rc = respond_reply(c, "status", v, sizeof(v) / sizeof(v[0]), "reply", NULL);
     free(pairings);
     membership_echo_free(&e);
     store_member_free(&mem);
@@ -617,7 +619,7 @@ programme_status(struct programme_ctx *c)
 
 /* The member, if active or paused (pending members have nothing to pause). */
 static int
-membership_active(struct programme_ctx *c, const char *what, struct store_member *mem)
+membership_active(struct respond_ctx *c, const char *what, struct store_member *mem)
 {
     int found = store_member_get(c->st, c->m->from_addr, mem);
 
@@ -631,7 +633,7 @@ membership_active(struct programme_ctx *c, const char *what, struct store_member
 }
 
 int
-programme_pause(struct programme_ctx *c, int weeks)
+membership_pause(struct respond_ctx *c, int weeks)
 {
     struct store_member mem;
     char until[64] = "", n[16];
@@ -645,15 +647,15 @@ programme_pause(struct programme_ctx *c, int weeks)
         membership_date(c, end, until, sizeof(until));
     snprintf(n, sizeof(n), "%d", weeks);
     if (store_member_set_state(c->st, c->m->from_addr, "paused", end, c->now) < 0 ||
-        programme_event(c, "pause", n) != 0)
+        respond_event(c, "pause", n) != 0)
         return -1;
     struct template_var v[] = {{"until", until[0] ? until : NULL}};
     snprintf(c->detail, c->detail_len, "paused%s%s", end ? " until " : "", until);
-    return programme_reply(c, "pause", v, 1, "reply", NULL);
+    return respond_reply(c, "pause", v, 1, "reply", NULL);
 }
 
 int
-programme_resume(struct programme_ctx *c)
+membership_resume(struct respond_ctx *c)
 {
     struct store_member mem;
     int rc = membership_active(c, "resume", &mem);
@@ -663,15 +665,15 @@ programme_resume(struct programme_ctx *c)
     int was_paused = strcmp(mem.state, "paused") == 0;
     store_member_free(&mem);
     if (was_paused && (store_member_set_state(c->st, c->m->from_addr, "active", 0, c->now) < 0 ||
-                       programme_event(c, "resume", NULL) != 0))
+                       respond_event(c, "resume", NULL) != 0))
         return -1;
     struct template_var v[] = {{"was_paused", was_paused ? "yes" : NULL}};
     snprintf(c->detail, c->detail_len, was_paused ? "resumed" : "resume: was not paused");
-    return programme_reply(c, "resume", v, 1, "reply", NULL);
+    return respond_reply(c, "resume", v, 1, "reply", NULL);
 }
 
 int
-programme_capacity(struct programme_ctx *c, int n)
+membership_capacity(struct respond_ctx *c, int n)
 {
     struct store_member mem;
     char num[16];
@@ -683,7 +685,7 @@ programme_capacity(struct programme_ctx *c, int n)
         struct template_var v[] = {{"not_mentor", strcmp(mem.role, "mentor") ? "yes" : NULL}};
         store_member_free(&mem);
         snprintf(c->detail, c->detail_len, "capacity refused");
-        return programme_reply(c, "capacity-refused", v, 1, "reply", NULL);
+        return respond_reply(c, "capacity-refused", v, 1, "reply", NULL);
     }
     /* Capacity is a profile field: set it as if the mentor had written "Capacity: N". */
     c->profile.capacity = n;
@@ -693,16 +695,16 @@ programme_capacity(struct programme_ctx *c, int n)
     free(merged);
     store_member_free(&mem);
     snprintf(num, sizeof(num), "%d", n);
-    if (rc != 0 || programme_event(c, "capacity", num) != 0)
+    if (rc != 0 || respond_event(c, "capacity", num) != 0)
         return -1;
     struct template_var v[] = {{"capacity", num}};
     snprintf(c->detail, c->detail_len, "capacity set to %d", n);
-    return programme_reply(c, "capacity", v, 1, "reply", NULL);
+    return respond_reply(c, "capacity", v, 1, "reply", NULL);
 }
 
 /* Returns 1 (not handled) for a non-member, so the caller answers with help. */
 int
-programme_profile_update(struct programme_ctx *c)
+membership_profile_update(struct respond_ctx *c)
 {
     struct store_member mem;
     struct membership_echo e;
@@ -722,9 +724,9 @@ programme_profile_update(struct programme_ctx *c)
         struct template_var v[] = {{"profile", e.profile}, {"problems", e.problems}};
         snprintf(c->detail, c->detail_len, "profile: %zu fields understood, %zu not",
                  c->profile.n_fields, c->profile.n_problems);
-        rc = programme_event(c, "profile", NULL);
+        rc = respond_event(c, "profile", NULL);
         if (rc == 0)
-            rc = programme_reply(c, "profile", v, 2, "reply", NULL);
+            rc = respond_reply(c, "profile", v, 2, "reply", NULL);
     }
     membership_echo_free(&e);
     free(merged);
@@ -733,10 +735,10 @@ programme_profile_update(struct programme_ctx *c)
 }
 
 int
-programme_no_pairing(struct programme_ctx *c, const char *what)
+membership_no_pairing(struct respond_ctx *c, const char *what)
 {
     struct template_var v[] = {{"what", what}};
 
     snprintf(c->detail, c->detail_len, "%s: no pairing to act on", what);
-    return programme_reply(c, "no-pairing", v, 1, "reply", NULL);
+    return respond_reply(c, "no-pairing", v, 1, "reply", NULL);
 }

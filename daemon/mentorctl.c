@@ -17,7 +17,8 @@
 #include "ctl_oauth.h"
 #include "inspect.h"
 #include "programme.h"
-#include "programme_int.h"
+#include "pairing.h"
+#include "pairing_csv.h"
 #include "store.h"
 #include "version.h"
 
@@ -87,7 +88,7 @@ mentorctl_match(const char *config_path, int argc, char **argv)
         FILE *csv = fopen(argv[1], "r");
         if (csv == NULL)
             fprintf(stderr, "mentorctl: %s: cannot open\n", argv[1]);
-        else if (programme_match_instance(&cfg, csv, argv[1], clock_now(), stdout, err,
+        else if (pairing_csv_solve(&cfg, csv, argv[1], clock_now(), stdout, err,
                                           sizeof(err)) != 0)
             fprintf(stderr, "mentorctl: %s\n", err);
         else
@@ -100,7 +101,7 @@ mentorctl_match(const char *config_path, int argc, char **argv)
         fprintf(stderr, "mentorctl: match: %s\n", store_errmsg(st));
     } else {
         time_t t0 = clock_now();
-        int pairs = programme_match_round(&cfg, st, t0, !now, stdout);
+        int pairs = pairing_match_round(&cfg, st, t0, !now, stdout);
         rc = pairs < 0 ? 1 : 0;
         if (rc != 0)
             fprintf(stderr, "mentorctl: match: %s\n", store_errmsg(st));

@@ -25,7 +25,10 @@
 #include "log.h"
 #include "oauth.h"
 #include "outbox.h"
+#include "lifecycle.h"
+#include "pairing.h"
 #include "programme.h"
+#include "schedule.h"
 #include "setup.h"
 #include "reader.h"
 #include "smtp.h"
@@ -452,7 +455,7 @@ mentord_programme(const struct config *cfg, struct store *st, const struct mento
     while (rc == 1 && n < 1000) {
         if (store_begin(st) != 0)
             goto fail;
-        rc = programme_run_due(cfg, st, clock_now());
+        rc = schedule_run_due(cfg, st, clock_now());
         if (rc < 0 || store_commit(st) != 0)
             goto fail;
         n += rc;
@@ -466,12 +469,12 @@ mentord_programme(const struct config *cfg, struct store *st, const struct mento
     /* Every alert of this run (mail handled, events run) in one mail to each manager. */
     if (store_begin(st) != 0)
         goto fail;
-    if (programme_alerts_flush(cfg, st, now) < 0 || store_commit(st) != 0)
+    if (lifecycle_alerts_flush(cfg, st, now) < 0 || store_commit(st) != 0)
         goto fail;
     if (*last_round == 0 || now - *last_round >= cfg->matching.interval) {
         if (store_begin(st) != 0)
             goto fail;
-        int pairs = programme_match_round(cfg, st, now, 0, NULL);
+        int pairs = pairing_match_round(cfg, st, now, 0, NULL);
         if (pairs < 0 || store_commit(st) != 0)
             goto fail;
         *last_round = now;
@@ -635,7 +638,7 @@ mentord_wait_time(const struct config *cfg, struct store *st, int idle, int outb
 {
     int wait = idle ? MENTORD_IDLE_MAX : cfg->imap.poll_interval;
     /* Mail that cannot go out for want of a token would wake us every second. */
-    time_t dues[3] = {outbox_blocked ? 0 : store_outbox_next_due(st), programme_next_due(cfg, st),
+    time_t dues[3] = {outbox_blocked ? 0 : store_outbox_next_due(st), schedule_next_due(cfg, st),
                       cfg->matching.interval > 0 ? clock_now() + cfg->matching.interval : 0};
 
     for (size_t i = 0; i < 3; i++) {

@@ -20,8 +20,10 @@
 #include "match.h"
 #include "outbox.h"
 #include "profile.h"
-#include "programme.h"
-#include "programme_int.h"
+#include "lifecycle.h"
+#include "pairing.h"
+#include "quiet.h"
+#include "respond.h"
 
 #define DAY (24 * 60 * 60)
 #define WEEK (7 * DAY)
@@ -173,7 +175,7 @@ pairing_trim(char *s)
 }
 
 /* [matching] synonyms = "js=javascript, k8s=kubernetes"; entries without '=' are ignored. */
-static int
+int
 pairing_synonyms(const char *text, char **storage, struct match_synonym **syn, size_t *n_syn)
 {
     char *save = NULL;
@@ -202,7 +204,7 @@ pairing_synonyms(const char *text, char **storage, struct match_synonym **syn, s
     return 0;
 }
 
-static void
+void
 pairing_weights(const struct config_matching *m, struct match_weights *w)
 {
     match_weights_default(w);
@@ -588,7 +590,7 @@ pairing_make(struct pairing_round *r, const struct match_pair *mp)
         goto store_error;
     if (accepts) {
         /* Found at night, a proposal waits for the mentor's morning; the timeout with it. */
-        time_t at = programme_morning(cfg, r->people[mi].tz_offset_min, r->now);
+        time_t at = quiet_morning(cfg, r->people[mi].tz_offset_min, r->now);
         if (store_pair_schedule(r->st, id, mp->mentor, "proposal-timeout", at + timeout, NULL,
                                 r->now) != 0)
             goto store_error;
@@ -598,7 +600,7 @@ pairing_make(struct pairing_round *r, const struct match_pair *mp)
     /* Final at once: the newcomer no longer waits, lifecycle introduces them. */
     if (store_pair_set_waiting(r->st, mp->newcomer, 0) != 0)
         goto store_error;
-    rc = programme_pair_started(cfg, r->st, id, r->now);
+    rc = lifecycle_pair_started(cfg, r->st, id, r->now);
     goto out;
 store_error:
     log_error("matching round: %s", store_errmsg(r->st));
@@ -648,7 +650,7 @@ pairing_waitlist_note(struct pairing_round *r, int64_t newcomer, size_t position
     if (last == 0 && c->waiting_since > 0 && r->now - c->waiting_since < PAIRING_WAITLIST_EVERY)
         return 0;
     /* Not at night in their zone: a later round (hourly) tells them in the morning. */
-    if (programme_morning(r->cfg, r->people[i].tz_offset_min, r->now) != r->now)
+    if (quiet_morning(r->cfg, r->people[i].tz_offset_min, r->now) != r->now)
         return 0;
     if (pairing_expected_wait(r, position, wait, sizeof(wait)) != 0)
         return -1;
@@ -810,7 +812,7 @@ pairing_make_circle(struct pairing_round *r, const struct match_circle *mc, int 
         goto store_error;
     if (accepts) {
         /* One proposal and one timeout for the whole circle, on its first pair. */
-        time_t at = programme_morning(r->cfg, r->people[mi].tz_offset_min, r->now);
+        time_t at = quiet_morning(r->cfg, r->people[mi].tz_offset_min, r->now);
         if (store_pair_schedule(r->st, ids[0], mc->mentor, "proposal-timeout", at + timeout, NULL,
                                 r->now) != 0)
             goto store_error;
@@ -822,7 +824,7 @@ pairing_make_circle(struct pairing_round *r, const struct match_circle *mc, int 
             goto store_error;
     rc = 0;
     for (size_t k = 0; k < mc->n_newcomers && rc == 0; k++)
-        rc = programme_pair_started(r->cfg, r->st, ids[k], r->now);
+        rc = lifecycle_pair_started(r->cfg, r->st, ids[k], r->now);
     goto out;
 store_error:
     log_error("matching round: circle of mentor %lld on %s: %s", (long long)mc->mentor, mc->topic,
@@ -959,7 +961,7 @@ out:
 }
 
 /* What the result is optimal over: the admin sees it was not a heuristic. */
-static void
+void
 pairing_print_certificate(const struct match_result *res, FILE *out)
 {
     if (res->certified)
@@ -1000,7 +1002,7 @@ pairing_print(const struct pairing_round *r, FILE *out)
 }
 
 int
-programme_match_round(const struct config *cfg, struct store *st, time_t now, int dry_run,
+pairing_match_round(const struct config *cfg, struct store *st, time_t now, int dry_run,
                       FILE *out)
 {
     struct pairing_round r;
@@ -1078,7 +1080,7 @@ pairing_is_member(const struct store_pair *p, int64_t member)
 
 /* The newest (or, with oldest, the oldest) pair of member in state where they are on side. */
 static int
-pairing_pick(struct programme_ctx *c, int64_t member, const char *state, int mentor_side,
+pairing_pick(struct respond_ctx *c, int64_t member, const char *state, int mentor_side,
              int newcomer_side, struct store_pair *out)
 {
     struct store_pair *v = NULL;
@@ -1107,7 +1109,7 @@ pairing_pick(struct programme_ctx *c, int64_t member, const char *state, int men
  * none, 2 several (DONE from a mentor with many mentees), -1 error.
  */
 static int
-pairing_find(struct programme_ctx *c, const struct command *cmd, int64_t me, struct store_pair *out)
+pairing_find(struct respond_ctx *c, const struct command *cmd, int64_t me, struct store_pair *out)
 {
     if (c->ref[0]) {
         int found = store_pair_by_ref(c->st, c->ref, out);
@@ -1141,7 +1143,7 @@ pairing_find(struct programme_ctx *c, const struct command *cmd, int64_t me, str
 
 /* Names for templates: the partner's first name, or NULL. */
 static char *
-pairing_member_first_name(struct programme_ctx *c, int64_t id)
+pairing_member_first_name(struct respond_ctx *c, int64_t id)
 {
     struct store_member m;
     char *first = NULL;
@@ -1155,7 +1157,7 @@ pairing_member_first_name(struct programme_ctx *c, int64_t id)
 
 /* Mail to the other member of a pair (not an answer to their mail). */
 static int
-pairing_tell(struct programme_ctx *c, int64_t member, const char *template_name,
+pairing_tell(struct respond_ctx *c, int64_t member, const char *template_name,
              const struct template_var *vars, size_t nvars, const char *ref)
 {
     struct store_member m;
@@ -1174,7 +1176,7 @@ pairing_tell(struct programme_ctx *c, int64_t member, const char *template_name,
         .ref = ref,
     };
     /* Not a reply to them: it waits for the morning in their zone. */
-    time_t at = programme_morning_in(c->cfg, m.profile, c->now);
+    time_t at = quiet_morning_in(c->cfg, m.profile, c->now);
     int rc = outbox_queue(c->cfg, c->st, &om, at, err, sizeof(err));
     if (rc != 0)
         snprintf(c->detail, c->detail_len, "cannot tell %s: %s", m.address, err);
@@ -1183,12 +1185,12 @@ pairing_tell(struct programme_ctx *c, int64_t member, const char *template_name,
 }
 
 static int
-pairing_closed(struct programme_ctx *c, const struct store_pair *p, const char *what)
+pairing_closed(struct respond_ctx *c, const struct store_pair *p, const char *what)
 {
     struct template_var v[] = {{"what", what}, {"state", p->state}};
 
     snprintf(c->detail, c->detail_len, "%s: proposal %s is %s", what, p->ref, p->state);
-    return programme_reply(c, "proposal-closed", v, 2, "reply", NULL);
+    return respond_reply(c, "proposal-closed", v, 2, "reply", NULL);
 }
 
 /*
@@ -1197,7 +1199,7 @@ pairing_closed(struct programme_ctx *c, const struct store_pair *p, const char *
  * *moved (caller frees); *n_moved 0 means the proposal was already closed.
  */
 static int
-pairing_circle_move(struct programme_ctx *c, const struct store_pair *p, const char *to,
+pairing_circle_move(struct respond_ctx *c, const struct store_pair *p, const char *to,
                     time_t ends, const char *why, struct store_pair **moved, size_t *n_moved)
 {
     struct store_pair *v = NULL;
@@ -1230,7 +1232,7 @@ pairing_circle_move(struct programme_ctx *c, const struct store_pair *p, const c
 }
 
 static int
-pairing_accept_circle(struct programme_ctx *c, const struct store_pair *p,
+pairing_accept_circle(struct respond_ctx *c, const struct store_pair *p,
                       const struct store_member *me)
 {
     time_t length = pairing_length(c->cfg), ends = length > 0 ? c->now + length : 0;
@@ -1251,13 +1253,13 @@ pairing_accept_circle(struct programme_ctx *c, const struct store_pair *p,
         goto out;
     snprintf(c->detail, c->detail_len, "accepted circle %s (%zu newcomers)", p->ref, n);
     struct template_var var[] = {{"ref", p->ref}, {"circle", "yes"}};
-    if (programme_event(c, "accepted", p->ref) != 0 ||
-        programme_reply(c, "proposal-accepted", var, 2, "reply", p->ref) != 0)
+    if (respond_event(c, "accepted", p->ref) != 0 ||
+        respond_reply(c, "proposal-accepted", var, 2, "reply", p->ref) != 0)
         goto out;
     /* All pairs are active before the first starts: the introduction names the whole circle. */
     rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++)
-        rc = programme_pair_started(c->cfg, c->st, v[i].id, c->now);
+        rc = lifecycle_pair_started(c->cfg, c->st, v[i].id, c->now);
 out:
     store_pairs_free(v, n);
     return rc;
@@ -1265,7 +1267,7 @@ out:
 
 /* Everyone in a declined circle keeps their place on the waiting list (never cleared). */
 static int
-pairing_decline_circle(struct programme_ctx *c, const struct store_pair *p,
+pairing_decline_circle(struct respond_ctx *c, const struct store_pair *p,
                        const struct store_member *me)
 {
     struct store_pair *v = NULL;
@@ -1285,16 +1287,16 @@ pairing_decline_circle(struct programme_ctx *c, const struct store_pair *p,
     if (store_pair_unanswered(c->st, me->id, -me->unanswered) != 0)
         goto out;
     snprintf(c->detail, c->detail_len, "declined circle %s (%zu newcomers)", p->ref, n);
-    if (programme_event(c, "declined", p->ref) != 0)
+    if (respond_event(c, "declined", p->ref) != 0)
         goto out;
-    rc = programme_reply(c, "proposal-declined", NULL, 0, "reply", NULL);
+    rc = respond_reply(c, "proposal-declined", NULL, 0, "reply", NULL);
 out:
     store_pairs_free(v, n);
     return rc;
 }
 
 static int
-pairing_accept(struct programme_ctx *c, const struct store_pair *p, const struct store_member *me)
+pairing_accept(struct respond_ctx *c, const struct store_pair *p, const struct store_member *me)
 {
     if (p->circle != 0)
         return pairing_accept_circle(c, p, me);
@@ -1311,17 +1313,17 @@ pairing_accept(struct programme_ctx *c, const struct store_pair *p, const struct
         (p->newcomer && store_pair_set_waiting(c->st, p->newcomer, 0) != 0))
         return -1;
     snprintf(c->detail, c->detail_len, "accepted proposal %s", p->ref);
-    if (programme_event(c, "accepted", p->ref) != 0)
+    if (respond_event(c, "accepted", p->ref) != 0)
         return -1;
     /*
      * No "thank you for accepting" of its own: the introduction, in the
      * proposal's thread, is the answer (one mail fewer on a mentor's first day).
      */
-    return programme_pair_started(c->cfg, c->st, p->id, c->now);
+    return lifecycle_pair_started(c->cfg, c->st, p->id, c->now);
 }
 
 static int
-pairing_decline(struct programme_ctx *c, const struct store_pair *p, const struct store_member *me)
+pairing_decline(struct respond_ctx *c, const struct store_pair *p, const struct store_member *me)
 {
     if (p->circle != 0)
         return pairing_decline_circle(c, p, me);
@@ -1340,13 +1342,13 @@ pairing_decline(struct programme_ctx *c, const struct store_pair *p, const struc
         (p->newcomer && store_block_add(c->st, p->newcomer, p->mentor, "declined", c->now) != 0))
         return -1;
     snprintf(c->detail, c->detail_len, "declined proposal %s", p->ref);
-    if (programme_event(c, "declined", p->ref) != 0)
+    if (respond_event(c, "declined", p->ref) != 0)
         return -1;
-    return programme_reply(c, "proposal-declined", NULL, 0, "reply", NULL);
+    return respond_reply(c, "proposal-declined", NULL, 0, "reply", NULL);
 }
 
 static int
-pairing_done(struct programme_ctx *c, const struct store_pair *p, const struct store_member *me)
+pairing_done(struct respond_ctx *c, const struct store_pair *p, const struct store_member *me)
 {
     int64_t partner = pairing_partner(p, me->id);
     char *partner_name = pairing_member_first_name(c, partner);
@@ -1363,12 +1365,12 @@ pairing_done(struct programme_ctx *c, const struct store_pair *p, const struct s
     if (store_pair_unschedule(c->st, p->id, c->now, "done") < 0)
         goto out;
     snprintf(c->detail, c->detail_len, "ended pair %s (done)", p->ref);
-    if (programme_event(c, "done", p->ref) != 0)
+    if (respond_event(c, "done", p->ref) != 0)
         goto out;
     /* Both are asked for final feedback; answers come back by the pair's ref. */
     struct template_var mine[] = {{"partner", partner_name}, {"asked", "yes"}, {"ref", p->ref}};
     struct template_var theirs[] = {{"partner", my_name}, {"asked", NULL}, {"ref", p->ref}};
-    if (programme_reply(c, "pair-done", mine, 3, "reply", p->ref) != 0 ||
+    if (respond_reply(c, "pair-done", mine, 3, "reply", p->ref) != 0 ||
         pairing_tell(c, partner, "pair-done", theirs, 3, p->ref) != 0)
         goto out;
     rc = 0;
@@ -1380,7 +1382,7 @@ out:
 
 /* The newcomer waits again from when they were first paired: a rematch keeps their place. */
 static int
-pairing_wait_again(struct programme_ctx *c, int64_t newcomer)
+pairing_wait_again(struct respond_ctx *c, int64_t newcomer)
 {
     struct store_pair *v = NULL;
     size_t n = 0;
@@ -1398,7 +1400,7 @@ pairing_wait_again(struct programme_ctx *c, int64_t newcomer)
 }
 
 static int
-pairing_rematch(struct programme_ctx *c, const struct store_pair *p, const struct store_member *me)
+pairing_rematch(struct respond_ctx *c, const struct store_pair *p, const struct store_member *me)
 {
     int by_newcomer = me->id == p->newcomer;
     int64_t partner = pairing_partner(p, me->id);
@@ -1415,30 +1417,30 @@ pairing_rematch(struct programme_ctx *c, const struct store_pair *p, const struc
         return -1;
     snprintf(c->detail, c->detail_len, "ended pair %s (rematch asked by the %s)", p->ref,
              by_newcomer ? "newcomer" : "mentor");
-    if (programme_event(c, "rematch", p->ref) != 0)
+    if (respond_event(c, "rematch", p->ref) != 0)
         return -1;
     struct template_var mine[] = {{"newcomer", by_newcomer ? "yes" : NULL}};
     struct template_var theirs[] = {{"newcomer", by_newcomer ? NULL : "yes"}};
-    if (programme_reply(c, "rematch", mine, 1, "reply", NULL) != 0)
+    if (respond_reply(c, "rematch", mine, 1, "reply", NULL) != 0)
         return -1;
     return pairing_tell(c, partner, "rematch-partner", theirs, 1, NULL);
 }
 
 /* A reply to a proposal that neither accepts nor declines: ask once more, kindly. */
 static int
-pairing_ask_again(struct programme_ctx *c, const struct store_pair *p)
+pairing_ask_again(struct respond_ctx *c, const struct store_pair *p)
 {
     char *newcomer = pairing_member_first_name(c, p->newcomer);
     struct template_var v[] = {{"ref", p->ref}, {"newcomer", newcomer}};
 
     snprintf(c->detail, c->detail_len, "reply to proposal %s without an answer", p->ref);
-    int rc = programme_reply(c, "proposal-again", v, 2, "reply", p->ref);
+    int rc = respond_reply(c, "proposal-again", v, 2, "reply", p->ref);
     free(newcomer);
     return rc;
 }
 
 static int
-pairing_act(struct programme_ctx *c, const struct command *cmd, const struct store_pair *p,
+pairing_act(struct respond_ctx *c, const struct command *cmd, const struct store_pair *p,
             const struct store_member *me)
 {
     int proposed = strcmp(p->state, "proposed") == 0;
@@ -1449,7 +1451,7 @@ pairing_act(struct programme_ctx *c, const struct command *cmd, const struct sto
     case COMMAND_DECLINE:
         /* "Yes, we met" / "No" in a check-in reply is an answer, not a proposal's. */
         if (!proposed && strcmp(p->state, "expired") != 0 && strcmp(p->state, "declined") != 0)
-            return programme_checkin_reply(c, p->id);
+            return lifecycle_checkin_reply(c, p->id);
         if (!is_mentor)
             return 1;
         if (!proposed)
@@ -1465,21 +1467,21 @@ pairing_act(struct programme_ctx *c, const struct command *cmd, const struct sto
     if (proposed)
         return is_mentor ? pairing_ask_again(c, p) : 1;
     if (strcmp(p->state, "active") == 0 || strcmp(p->state, "ended") == 0)
-        return programme_checkin_reply(c, p->id);
+        return lifecycle_checkin_reply(c, p->id);
     return 1;
 }
 
 static int
-pairing_which(struct programme_ctx *c, const struct command *cmd)
+pairing_which(struct respond_ctx *c, const struct command *cmd)
 {
     struct template_var v[] = {{"what", command_name(cmd->kind)}};
 
     snprintf(c->detail, c->detail_len, "%s: several pairings, none named", command_name(cmd->kind));
-    return programme_reply(c, "pair-which", v, 1, "reply", NULL);
+    return respond_reply(c, "pair-which", v, 1, "reply", NULL);
 }
 
 int
-programme_pair_mail(struct programme_ctx *c, const struct command *cmd)
+pairing_mail(struct respond_ctx *c, const struct command *cmd)
 {
     struct store_member me;
     struct store_pair p;
@@ -1537,7 +1539,7 @@ pairing_expire_circle(struct store *st, int64_t circle, int64_t mentor, time_t n
 }
 
 int
-programme_proposal_timeout(const struct config *cfg, struct store *st, int64_t pair, time_t now)
+pairing_proposal_timeout(const struct config *cfg, struct store *st, int64_t pair, time_t now)
 {
     struct store_pair p;
     struct store_member mentor;
@@ -1572,245 +1574,4 @@ out:
         log_error("proposal timeout of pair %lld: %s", (long long)pair, store_errmsg(st));
     store_pair_free(&p);
     return rc < 0 ? -1 : 0;
-}
-
-/* ---- a matching instance from CSV (mentorctl match --instance) ---- */
-
-/*
- * One row a person, comma-separated, no quoting (fields hold no commas):
- *   role,id,tags,languages,tz,capacity,load,waiting_days,goals
- * role is newcomer or mentor; id a positive integer; tags, languages and
- * goals are ';'-separated; tz an IANA zone or UTC+hh:mm (empty: UTC);
- * capacity (mentors, empty: 1) and load (active mentees, empty: 0);
- * waiting_days (newcomers, empty: 0).  Trailing columns may be left out.
- * Blank lines, '#' comments and a header row starting with "role" are skipped.
- */
-struct pairing_row {
-    char *line;      /* the row's storage: fields point into it */
-    char **lists[3]; /* tags, languages, goals */
-    size_t n_lists[3];
-};
-
-struct pairing_instance {
-    struct pairing_row *rows;
-    struct match_person *people;
-    size_t n, cap;
-};
-
-static void
-pairing_instance_free(struct pairing_instance *in)
-{
-    for (size_t i = 0; i < in->n; i++) {
-        free(in->rows[i].line);
-        for (int k = 0; k < 3; k++)
-            free(in->rows[i].lists[k]);
-    }
-    free(in->rows);
-    free(in->people);
-}
-
-static int
-pairing_split_list(char *field, char ***out, size_t *n)
-{
-    char *save = NULL;
-
-    *out = NULL;
-    *n = 0;
-    for (char *item = strtok_r(field, ";", &save); item; item = strtok_r(NULL, ";", &save)) {
-        item = pairing_trim(item);
-        if (item[0] == '\0')
-            continue;
-        char **grown = realloc(*out, (*n + 1) * sizeof(*grown));
-        if (grown == NULL)
-            return -1;
-        *out = grown;
-        (*out)[(*n)++] = item;
-    }
-    return 0;
-}
-
-/* A non-negative integer field; empty gives def.  0, or -1 when it is not a number. */
-static int
-pairing_number(const char *field, long def, long *out)
-{
-    char *end = NULL;
-
-    if (field == NULL || field[0] == '\0') {
-        *out = def;
-        return 0;
-    }
-    *out = strtol(field, &end, 10);
-    return end == field || *end != '\0' || *out < 0 || *out > 1000000000L ? -1 : 0;
-}
-
-static int
-pairing_tz(const char *zone, time_t now, int *offset)
-{
-    struct profile p;
-    char text[160];
-    int ok = 0;
-
-    *offset = 0;
-    if (zone == NULL || zone[0] == '\0')
-        return 0;
-    snprintf(text, sizeof(text), "Time zone: %s\n", zone);
-    if (profile_parse(text, &p) != 0)
-        return -1;
-    *offset = profile_utc_offset(&p, (long long)now, &ok);
-    profile_free(&p);
-    return ok ? 0 : -1;
-}
-
-/* Parse one row into in; err says what is wrong (the caller adds FILE:LINE). */
-static int
-pairing_row(struct pairing_instance *in, char *line, time_t now, char *err, size_t errlen)
-{
-    char *f[9] = {NULL};
-    int nf = 0;
-    long id, cap, load, days;
-
-    if (in->n == in->cap) {
-        size_t cap2 = in->cap ? 2 * in->cap : 16;
-        struct pairing_row *r = realloc(in->rows, cap2 * sizeof(*r));
-        if (r)
-            in->rows = r;
-        struct match_person *p = r ? realloc(in->people, cap2 * sizeof(*p)) : NULL;
-        if (p == NULL) {
-            snprintf(err, errlen, "out of memory");
-            return -1;
-        }
-        in->people = p;
-        in->cap = cap2;
-    }
-    struct pairing_row *row = &in->rows[in->n];
-    struct match_person *mp = &in->people[in->n];
-    memset(row, 0, sizeof(*row));
-    memset(mp, 0, sizeof(*mp));
-    row->line = line;
-    in->n++;
-    /* strsep keeps empty fields, which strtok would skip */
-    for (char *p = line; p && nf < 9; nf++)
-        f[nf] = pairing_trim(strsep(&p, ","));
-    if (nf < 5) {
-        snprintf(err, errlen,
-                 "expected role,id,tags,languages,tz[,capacity,load,waiting_days,goals]");
-        return -1;
-    }
-    if (strcmp(f[0], "newcomer") != 0 && strcmp(f[0], "mentor") != 0) {
-        snprintf(err, errlen, "role must be newcomer or mentor, not \"%s\"", f[0]);
-        return -1;
-    }
-    if (pairing_number(f[1], -1, &id) != 0 || id <= 0) {
-        snprintf(err, errlen, "id must be a positive number");
-        return -1;
-    }
-    if (pairing_number(f[5], 1, &cap) != 0 || pairing_number(f[6], 0, &load) != 0 ||
-        pairing_number(f[7], 0, &days) != 0) {
-        snprintf(err, errlen, "capacity, load and waiting_days must be numbers");
-        return -1;
-    }
-    if (pairing_tz(f[4], now, &mp->tz_offset_min) != 0) {
-        snprintf(err, errlen, "unknown time zone \"%s\"", f[4]);
-        return -1;
-    }
-    char *empty = "";
-    char *lists[3] = {f[2], f[3], f[8] ? f[8] : empty};
-    for (int k = 0; k < 3; k++)
-        if (pairing_split_list(lists[k], &row->lists[k], &row->n_lists[k]) != 0) {
-            snprintf(err, errlen, "out of memory");
-            return -1;
-        }
-    mp->id = id;
-    mp->role = strcmp(f[0], "mentor") == 0 ? MATCH_MENTOR : MATCH_NEWCOMER;
-    mp->tags = (const char *const *)row->lists[0];
-    mp->n_tags = row->n_lists[0];
-    mp->languages = (const char *const *)row->lists[1];
-    mp->n_languages = row->n_lists[1];
-    mp->goals = (const char *const *)row->lists[2];
-    mp->n_goals = row->n_lists[2];
-    mp->capacity = (int)cap;
-    mp->active_mentees = (int)load;
-    mp->waiting_since = days > 0 ? (int64_t)now - (int64_t)days * DAY : (int64_t)now;
-    return 0;
-}
-
-static int
-pairing_read_instance(FILE *csv, const char *name, time_t now, struct pairing_instance *in,
-                      char *err, size_t errlen)
-{
-    char *line = NULL, why[256];
-    size_t len = 0;
-    int lineno = 0;
-
-    while (getline(&line, &len, csv) >= 0) {
-        lineno++;
-        line[strcspn(line, "\r\n")] = '\0';
-        char *t = pairing_trim(line);
-        if (t[0] == '\0' || t[0] == '#' || strncmp(t, "role,", 5) == 0)
-            continue;
-        char *copy = strdup(t);
-        if (copy == NULL || pairing_row(in, copy, now, why, sizeof(why)) != 0) {
-            if (copy == NULL)
-                snprintf(why, sizeof(why), "out of memory");
-            snprintf(err, errlen, "%s:%d: %s", name, lineno, why);
-            free(line);
-            return -1;
-        }
-    }
-    free(line);
-    if (ferror(csv)) {
-        snprintf(err, errlen, "%s: read error", name);
-        return -1;
-    }
-    return 0;
-}
-
-int
-programme_match_instance(const struct config *cfg, FILE *csv, const char *name, time_t now,
-                         FILE *out, char *err, size_t errlen)
-{
-    struct pairing_instance in = {0};
-    struct match_weights w;
-    struct match_synonym *syn = NULL;
-    struct match_result res;
-    char *syn_text = NULL;
-    size_t n_syn = 0;
-    int rc = -1;
-
-    pairing_weights(&cfg->matching, &w);
-    if (pairing_synonyms(cfg->matching.synonyms, &syn_text, &syn, &n_syn) != 0) {
-        snprintf(err, errlen, "out of memory");
-        goto out;
-    }
-    if (pairing_read_instance(csv, name, now, &in, err, errlen) != 0)
-        goto out;
-    struct match_input mi = {.people = in.people,
-                             .n_people = in.n,
-                             .weights = &w,
-                             .synonyms = syn,
-                             .n_synonyms = n_syn,
-                             .now = (int64_t)now};
-    if (match_solve(&mi, &res, err, errlen) != 0)
-        goto out;
-    for (size_t i = 0; i < res.n_pairs; i++) {
-        const struct match_pair *mp = &res.pairs[i];
-        fprintf(out, "%lld \xe2\x86\x92 %lld  %.3f  ", (long long)mp->newcomer,
-                (long long)mp->mentor, (double)mp->score / 1000.0);
-        for (int j = 0; j < mp->n_reasons; j++)
-            fprintf(out, "%s%s", j ? "; " : "", mp->reasons[j]);
-        fputc('\n', out);
-    }
-    for (size_t i = 0; i < res.n_waitlist; i++)
-        fprintf(out, "waiting: %lld\n", (long long)res.waitlist[i]);
-    fprintf(out, "pairs: %zu  total: %.3f  load cost: %.3f  objective: %.3f%s\n", res.n_pairs,
-            (double)res.total_score / 1000.0, (double)res.load_cost / 1000.0,
-            (double)res.objective / 1000.0, res.used_greedy ? "  (greedy fallback)" : "");
-    pairing_print_certificate(&res, out);
-    match_result_free(&res);
-    rc = 0;
-out:
-    pairing_instance_free(&in);
-    free(syn);
-    free(syn_text);
-    return rc;
 }

@@ -20,59 +20,19 @@
 #include "log.h"
 #include "outbox.h"
 #include "programme.h"
-#include "programme_int.h"
+#include "managers.h"
+#include "membership.h"
+#include "pairing.h"
+#include "respond.h"
 #include "reading.h"
 #include "reply.h"
 
 #define DAY (24 * 60 * 60)
 
-int
-programme_reply(struct programme_ctx *c, const char *template_name, const struct template_var *vars,
-                size_t nvars, const char *kind, const char *ref)
-{
-    char err[512];
-    struct outbox_mail om = {
-        .to_addr = c->m->from_addr,
-        .to_name = c->m->from_name, /* outbox.c drops it for an address that confirmed nothing */
-        .template_name = template_name,
-        .vars = vars,
-        .nvars = nvars,
-        .in_reply_to = c->m,
-        .kind = kind,
-        .ref = ref,
-        .lang_seen = c->lang_seen[0] ? c->lang_seen : NULL,
-    };
-
-    if (c->quiet) {
-        /* Proven mail over the reply budget acts, and goes unanswered. */
-        log_ctx(LOG_LEVEL_INFO, c->m->message_id, c->m->from_addr,
-                "reply budget used up: %s not sent", template_name);
-        return 0;
-    }
-    if (outbox_queue(c->cfg, c->st, &om, c->now, err, sizeof(err)) != 0) {
-        /* The detail becomes the failure reason the admin sees for this message. */
-        snprintf(c->detail, c->detail_len, "cannot answer: %s", err);
-        log_ctx(LOG_LEVEL_ERROR, c->m->message_id, c->m->from_addr, "cannot answer: %s", err);
-        return -1;
-    }
-    return 0;
-}
-
-int
-programme_event(struct programme_ctx *c, const char *kind, const char *detail)
-{
-    if (store_event_add(c->st, c->now, kind, c->m->from_addr, c->m->message_id, detail) != 0) {
-        snprintf(c->detail, c->detail_len, "recording event %s: %s", kind, store_errmsg(c->st));
-        log_ctx(LOG_LEVEL_ERROR, c->m->message_id, c->m->from_addr, "%s", c->detail);
-        return -1;
-    }
-    return 0;
-}
-
 /* ---- automatic mail ---- */
 
 static int
-programme_notify_managers(struct programme_ctx *c, const char *template_name,
+programme_notify_managers(struct respond_ctx *c, const char *template_name,
                           const struct template_var *vars, size_t nvars)
 {
     char err[512];
@@ -102,7 +62,7 @@ programme_bounce_score(enum bounce_severity s)
 
 /* One failed recipient: record, score at most once a day, maybe mark undeliverable. */
 static int
-programme_bounced(struct programme_ctx *c, const struct bounce_info *b, const char *addr)
+programme_bounced(struct respond_ctx *c, const struct bounce_info *b, const char *addr)
 {
     struct store_member mem;
     double score = programme_bounce_score(b->severity);
@@ -152,7 +112,7 @@ programme_bounced(struct programme_ctx *c, const struct bounce_info *b, const ch
  * server saw.  1 with rcpt (and *by_verp) set, 0 when nothing proves it.
  */
 static int
-programme_bounce_proof(struct programme_ctx *c, const struct bounce_info *b, char *rcpt, size_t len,
+programme_bounce_proof(struct respond_ctx *c, const struct bounce_info *b, char *rcpt, size_t len,
                        int *by_verp)
 {
     static const char *const headers[] = {"Delivered-To", "X-Original-To", "To"};
@@ -181,7 +141,7 @@ programme_bounce_proof(struct programme_ctx *c, const struct bounce_info *b, cha
 
 /* A bounce nothing proves is ours: recorded without a score, changing nothing. */
 static int
-programme_bounce_unverified(struct programme_ctx *c, const struct bounce_info *b)
+programme_bounce_unverified(struct respond_ctx *c, const struct bounce_info *b)
 {
     for (size_t i = 0; i < b->n_recipients; i++)
         if (store_bounce_add(c->st, c->now, b->recipients[i], "unverified", b->status,
@@ -193,7 +153,7 @@ programme_bounce_unverified(struct programme_ctx *c, const struct bounce_info *b
 }
 
 static int
-programme_bounce(struct programme_ctx *c, const char *raw, size_t raw_len)
+programme_bounce(struct respond_ctx *c, const char *raw, size_t raw_len)
 {
     struct bounce_info b;
     char rcpt[320] = "";
@@ -226,7 +186,7 @@ programme_bounce(struct programme_ctx *c, const char *raw, size_t raw_len)
 
 /* An out-of-office reply from a member holds reminders to them back for a while. */
 static int
-programme_away(struct programme_ctx *c)
+programme_away(struct respond_ctx *c)
 {
     if (c->m->from_addr == NULL || c->cfg->programme.away_pause == 0)
         return 0;
@@ -241,7 +201,7 @@ programme_away(struct programme_ctx *c)
 }
 
 static int
-programme_automatic(struct programme_ctx *c, enum classify_kind kind, const char *reason,
+programme_automatic(struct respond_ctx *c, enum classify_kind kind, const char *reason,
                     const char *raw, size_t raw_len)
 {
     int rc = 0;
@@ -255,7 +215,7 @@ programme_automatic(struct programme_ctx *c, enum classify_kind kind, const char
     if (kind != CLASSIFY_BOUNCE)
         snprintf(c->detail, c->detail_len, "%s: %s", classify_name(kind), reason ? reason : "");
     log_ctx(LOG_LEVEL_INFO, c->m->message_id, c->m->from_addr, "not answered, %s", c->detail);
-    return programme_event(c, classify_name(kind), reason);
+    return respond_event(c, classify_name(kind), reason);
 }
 
 /* ---- people ---- */
@@ -266,7 +226,7 @@ programme_automatic(struct programme_ctx *c, enum classify_kind kind, const char
  * which also ends a loop with an auto-responder that slipped through.
  */
 static int
-programme_over_budget(struct programme_ctx *c)
+programme_over_budget(struct respond_ctx *c)
 {
     const char *addr = c->m->from_addr;
     int hour = 0, day = 0;
@@ -284,7 +244,7 @@ programme_over_budget(struct programme_ctx *c)
 }
 
 static int
-programme_help(struct programme_ctx *c, int not_understood)
+programme_help(struct respond_ctx *c, int not_understood)
 {
     char *commands = command_help_list();
     struct template_var v[] = {{"not_understood", not_understood ? "yes" : NULL},
@@ -296,24 +256,24 @@ programme_help(struct programme_ctx *c, int not_understood)
              : c->only_quoted ? "not understood (only quoted or forwarded text); sent help"
                               : "not understood; sent help");
     if (commands == NULL ||
-        (not_understood && programme_event(c, "not-understood", c->m->subject) != 0)) {
+        (not_understood && respond_event(c, "not-understood", c->m->subject) != 0)) {
         free(commands);
         return -1;
     }
-    int rc = programme_reply(c, "help", v, 3, "reply", NULL);
+    int rc = respond_reply(c, "help", v, 3, "reply", NULL);
     free(commands);
     return rc;
 }
 
 /* Returns -1 on error, 0 when handled, 1 when the token is not a confirmation. */
 static int
-programme_try_confirm(struct programme_ctx *c, const char *token)
+programme_try_confirm(struct respond_ctx *c, const char *token)
 {
-    return token && token[0] ? programme_confirm(c, token) : 1;
+    return token && token[0] ? membership_confirm(c, token) : 1;
 }
 
 static int
-programme_command(struct programme_ctx *c, const struct command *cmd)
+programme_command(struct respond_ctx *c, const struct command *cmd)
 {
     int rc;
 
@@ -325,30 +285,30 @@ programme_command(struct programme_ctx *c, const struct command *cmd)
             c->ref[0] ? ", answers ref " : "", c->ref);
     switch (cmd->kind) {
     case COMMAND_JOIN:
-        return programme_request(c, "join");
+        return membership_request(c, "join");
     case COMMAND_MENTOR:
-        return programme_request(c, "mentor");
+        return membership_request(c, "mentor");
     case COMMAND_LEAVE:
-        return programme_request(c, "leave");
+        return membership_request(c, "leave");
     case COMMAND_CONFIRM:
         rc = programme_try_confirm(c, cmd->token[0] ? cmd->token : c->ref);
-        return rc == 1 ? programme_confirm(c, "") : rc;
+        return rc == 1 ? membership_confirm(c, "") : rc;
     case COMMAND_HELP:
         return programme_help(c, 0);
     case COMMAND_STATUS:
-        return programme_status(c);
+        return membership_status(c);
     case COMMAND_PAUSE:
-        return programme_pause(c, cmd->number > 0 ? cmd->number : 0);
+        return membership_pause(c, cmd->number > 0 ? cmd->number : 0);
     case COMMAND_RESUME:
-        return programme_resume(c);
+        return membership_resume(c);
     case COMMAND_CAPACITY:
-        return programme_capacity(c, cmd->number);
+        return membership_capacity(c, cmd->number);
     case COMMAND_DONE:
     case COMMAND_REMATCH:
     case COMMAND_ACCEPT:
     case COMMAND_DECLINE:
-        rc = programme_pair_mail(c, cmd);
-        return rc == 1 ? programme_no_pairing(c, command_name(cmd->kind)) : rc;
+        rc = pairing_mail(c, cmd);
+        return rc == 1 ? membership_no_pairing(c, command_name(cmd->kind)) : rc;
     case COMMAND_NONE:
         break;
     }
@@ -358,11 +318,11 @@ programme_command(struct programme_ctx *c, const struct command *cmd)
      */
     rc = c->reading != NULL && c->reading->refuses_confirm ? 1 : programme_try_confirm(c, c->ref);
     if (rc == 1)
-        rc = programme_pair_mail(c, cmd);
+        rc = pairing_mail(c, cmd);
     if (rc != 1)
         return rc;
     if (c->profile.n_fields > 0 || c->profile.n_problems > 0) {
-        rc = programme_profile_update(c);
+        rc = membership_profile_update(c);
         if (rc != 1)
             return rc;
     }
@@ -370,7 +330,7 @@ programme_command(struct programme_ctx *c, const struct command *cmd)
 }
 
 static int
-programme_too_large(struct programme_ctx *c, size_t raw_len)
+programme_too_large(struct respond_ctx *c, size_t raw_len)
 {
     char size[32], limit[32];
     struct template_var v[] = {{"size", size}, {"limit", limit}};
@@ -378,9 +338,9 @@ programme_too_large(struct programme_ctx *c, size_t raw_len)
     snprintf(size, sizeof(size), "%zu KB", raw_len / 1024);
     snprintf(limit, sizeof(limit), "%d KB", c->cfg->limits.max_message_size / 1024);
     snprintf(c->detail, c->detail_len, "too large (%s, limit %s); not read", size, limit);
-    if (programme_event(c, "too-large", size) != 0)
+    if (respond_event(c, "too-large", size) != 0)
         return -1;
-    return programme_reply(c, "too-large", v, 2, "reply", NULL);
+    return respond_reply(c, "too-large", v, 2, "reply", NULL);
 }
 
 /*
@@ -389,7 +349,7 @@ programme_too_large(struct programme_ctx *c, size_t raw_len)
  * to be written to in.
  */
 static void
-programme_read_language(struct programme_ctx *c)
+programme_read_language(struct respond_ctx *c)
 {
     const char *dirs = c->cfg->templates.dir;
     char *both = NULL;
@@ -413,7 +373,7 @@ programme_read_language(struct programme_ctx *c)
 
 /* "Please write to me in Spanish" and nothing else: say so, in Spanish. */
 static int
-programme_language(struct programme_ctx *c)
+programme_language(struct respond_ctx *c)
 {
     const struct lang *l = lang_get(c->cfg->templates.dir, c->lang_asked);
     int member = store_member_set_language(c->st, c->m->from_addr, c->lang_asked, NULL);
@@ -425,14 +385,14 @@ programme_language(struct programme_ctx *c)
     if (member < 0)
         return -1;
     snprintf(c->detail, c->detail_len, "asked to be written to in %s", c->lang_asked);
-    if (programme_event(c, "language", c->lang_asked) != 0)
+    if (respond_event(c, "language", c->lang_asked) != 0)
         return -1;
-    return programme_reply(c, "language", v, 3, "reply", NULL);
+    return respond_reply(c, "language", v, 3, "reply", NULL);
 }
 
 /* Remember the language the member asked for, and the one they wrote in. */
 static int
-programme_note_language(struct programme_ctx *c)
+programme_note_language(struct respond_ctx *c)
 {
     if (!c->lang_asked[0] && !c->lang_seen[0])
         return 0;
@@ -446,26 +406,26 @@ programme_note_language(struct programme_ctx *c)
 
 /* Act on the reading: ask when unsure, else the command it settled on. */
 static int
-programme_act(struct programme_ctx *c, const struct reading *r)
+programme_act(struct respond_ctx *c, const struct reading *r)
 {
     struct command cmd = r->cmd;
     int rc;
 
     if (r->ask == READING_ASK_ROLE)
-        return programme_ask_role(c); /* a question to the address, which changes nothing */
+        return membership_ask_role(c); /* a question to the address, which changes nothing */
     /* ---- trust: may this mail do what it asks? (gate.h) ---- */
     rc = gate_check(c, &cmd);
     if (rc != 0)
         return rc == 1 ? 0 : rc; /* 1: a confirmation was asked, or a repeat recorded */
     if (r->intent == INTENT_RATING && cmd.kind == r->cmd.kind) {
-        rc = programme_pair_mail(c, &cmd);
+        rc = pairing_mail(c, &cmd);
         return rc == 1 ? programme_command(c, &cmd) : rc;
     }
     return programme_command(c, &cmd);
 }
 
 static int
-programme_person(struct programme_ctx *c, const struct reading *r, struct programme_result *res)
+programme_person(struct respond_ctx *c, const struct reading *r, struct programme_result *res)
 {
 
     /* The sender's proof (gate_prove, before reading): the budget counts claimed mail only. */
@@ -477,7 +437,7 @@ programme_person(struct programme_ctx *c, const struct reading *r, struct progra
         res->outcome = "over-budget";
         snprintf(c->detail, c->detail_len, "reply budget used up; recorded, not answered");
         log_ctx(LOG_LEVEL_WARN, c->m->message_id, c->m->from_addr, "%s", c->detail);
-        return programme_event(c, "flood", NULL);
+        return respond_event(c, "flood", NULL);
     }
     res->outcome = "answered";
     if (c->quiet) {
@@ -485,7 +445,7 @@ programme_person(struct programme_ctx *c, const struct reading *r, struct progra
         res->outcome = "over-budget";
         log_ctx(LOG_LEVEL_WARN, c->m->message_id, c->m->from_addr,
                 "reply budget used up; a proven mail acts, unanswered");
-        if (programme_event(c, "flood", "proven") != 0)
+        if (respond_event(c, "flood", "proven") != 0)
             return -1;
     }
     if (r->kind == READING_TOO_LARGE) {
@@ -493,7 +453,7 @@ programme_person(struct programme_ctx *c, const struct reading *r, struct progra
         return programme_too_large(c, c->size);
     }
     if (config_is_manager(c->cfg, c->m->from_addr)) {
-        int mrc = programme_manager_mail(c); /* managers.c: 1 when not a manager command */
+        int mrc = managers_mail(c); /* managers.c: 1 when not a manager command */
         if (mrc != 1) {
             res->checkpoint = c->erase_checkpoint; /* REMOVE erased a member, not the sender */
             return mrc;
@@ -519,7 +479,7 @@ programme_person(struct programme_ctx *c, const struct reading *r, struct progra
 
 /* Count the sender's pairs in state where they are the mentor (mentor_only) or either side. */
 static int
-programme_count_pairs(struct programme_ctx *c, int64_t me, const char *state, int mentor_only)
+programme_count_pairs(struct respond_ctx *c, int64_t me, const char *state, int mentor_only)
 {
     struct store_pair *v = NULL;
     size_t n = 0;
@@ -535,7 +495,7 @@ programme_count_pairs(struct programme_ctx *c, int64_t me, const char *state, in
 
 /* What the reading needs to know of the sender's open conversations, from the store. */
 static int
-programme_context(struct programme_ctx *c, struct reading_context *ctx)
+programme_context(struct respond_ctx *c, struct reading_context *ctx)
 {
     struct store_member me;
     struct store_token t;
@@ -588,7 +548,7 @@ programme_handle_mail(const struct config *cfg, struct store *st, const struct m
                       const char *raw, size_t raw_len, size_t size, time_t now,
                       struct programme_result *res)
 {
-    struct programme_ctx c;
+    struct respond_ctx c;
     struct reading_context ctx;
     struct reading r;
     int rc;
@@ -620,7 +580,7 @@ programme_handle_mail(const struct config *cfg, struct store *st, const struct m
         res->outcome = "ignored";
         snprintf(res->detail, sizeof(res->detail), "no usable sender address");
         log_ctx(LOG_LEVEL_WARN, m->message_id, m->from_addr, "not answered: %s", res->detail);
-        rc = programme_event(&c, "no-sender", NULL);
+        rc = respond_event(&c, "no-sender", NULL);
     } else {
         /* Text sent along (quoted or forwarded) is someone else's: never read, only named. */
         c.only_quoted = r.sent_along != NULL;

@@ -1,14 +1,8 @@
 /*
- * ctl: what managers and admins can see and do, shared by mentorctl (at the
- * server) and manager commands by mail (managers.c).
- *
- * Listings come back as tables (printed aligned, as CSV or as JSON); actions
- * (match, unmatch, pause, resume, remove) run in the caller's transaction
- * and log an event "manager" with who did it and what, naming members by
- * "#id" so the log holds no address that an erasure would have to find.
- *
- * Members are named by address, by "#ID" or by a bare number (the id).
- * Results use mentorctl's exit codes.
+ * ctl: what managers and admins can see, shared by mentorctl (at the server)
+ * and manager commands by mail (managers.c): listings as tables (printed
+ * aligned, as CSV or as JSON), and mentorctl's commands.  The actions both
+ * take (match, unmatch, pause, ...) are admin.h's.
  */
 #ifndef MENTORD_CTL_H
 #define MENTORD_CTL_H
@@ -17,15 +11,9 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "admin.h"
 #include "config.h"
 #include "store.h"
-
-enum ctl_status {
-    CTL_OK = 0,
-    CTL_FAIL = 1,      /* a runtime error: store, template */
-    CTL_USAGE = 2,     /* the request makes no sense (wrong role, bad argument) */
-    CTL_NOT_FOUND = 3, /* no such member or pair */
-};
 
 enum ctl_format { CTL_FORMAT_TABLE = 0, CTL_FORMAT_CSV, CTL_FORMAT_JSON };
 
@@ -51,34 +39,6 @@ int ctl_table_print(FILE *out, const struct ctl_table *t, enum ctl_format fmt);
  */
 int ctl_list(struct store *st, const char *name, const char *filter, time_t now,
              struct ctl_table *t, char *msg, size_t len);
-
-/* Find a member by address, "#ID" or ID: 1 found, 0 not, -1 error. */
-int ctl_member(struct store *st, const char *who, struct store_member *out);
-
-/*
- * Actions.  by names who acts (a manager's address, "mentorctl:USER").
- * msg receives one sentence for the person (what was done, or why not).
- */
-/* A newcomer and a mentor (either order) become an active pair at once and are introduced. */
-int ctl_match(const struct config *cfg, struct store *st, const char *a, const char *b,
-              const char *by, time_t now, char *msg, size_t len);
-/* End a pair: by pair id, ref, or a member with exactly one open pair. */
-/* Two members (any roles) are never paired by a matching round; a pair they have stays. */
-int ctl_block(const struct config *cfg, struct store *st, const char *a, const char *b,
-              const char *by, time_t now, char *msg, size_t len);
-int ctl_unmatch(const struct config *cfg, struct store *st, const char *what, const char *by,
-                time_t now, char *msg, size_t len);
-/* Pause until a time (0: until resumed). */
-int ctl_pause(const struct config *cfg, struct store *st, const char *who, time_t until,
-              const char *by, time_t now, char *msg, size_t len);
-int ctl_resume(const struct config *cfg, struct store *st, const char *who, const char *by,
-               time_t now, char *msg, size_t len);
-/*
- * End the member's open pairs and erase their personal data
- * (store_member_erase); the caller checkpoints the WAL after the commit.
- */
-int ctl_remove(const struct config *cfg, struct store *st, const char *who, const char *by,
-               time_t now, char *msg, size_t len);
 
 /*
  * ---- mentorctl commands (ctl_cmds.c, ctl_import.c) ----

@@ -31,14 +31,14 @@ enum gate_need {
     GATE_PROVEN,      /* changes state: proof, or a confirming reply first */
 };
 
-struct programme_ctx;
+struct respond_ctx;
 
 /*
  * Find the conversation m answers (c->ref) and how its sender is proven
  * (c->proof).  References to our mail sent to another address count for
  * nothing.  0, or -1 on a store error.
  */
-int gate_prove(struct programme_ctx *c);
+int gate_prove(struct respond_ctx *c);
 
 /*
  * May cmd act?  0: go on and dispatch cmd (which may now be a confirmed
@@ -46,9 +46,9 @@ int gate_prove(struct programme_ctx *c);
  * for it); 1: handled here (a confirmation was asked, or a repeated request
  * recorded); -1 on error.
  */
-int gate_check(struct programme_ctx *c, struct command *cmd);
+int gate_check(struct respond_ctx *c, struct command *cmd);
 
 /* Free what gate_check took over (the text of a confirmed change). */
-void gate_release(struct programme_ctx *c);
+void gate_release(struct respond_ctx *c);
 
 #endif

@@ -52,31 +52,4 @@ int programme_handle_mail(const struct config *cfg, struct store *st, const stru
  */
 int programme_housekeeping(const struct config *cfg, struct store *st, time_t now);
 
-/*
- * pairing.c: one matching round over the confirmed, available members:
- * proposals to mentors (or introductions when mentors need not accept) and
- * waiting-list notes, in the caller's transaction.  With dry_run, the pairs
- * the round would make are printed to out with scores and reasons and the
- * caller rolls back.  Returns the number of pairs made, -1 on error.
- */
-int programme_match_round(const struct config *cfg, struct store *st, time_t now, int dry_run,
-                          FILE *out);
-
-/*
- * lifecycle.c: run the next due scheduled event (check-in, reminder, end of a
- * pairing, end of a pause, proposal timeout, ...) in the caller's transaction.
- * Returns 1 when one ran (call again), 0 when nothing is due, -1 on error.
- */
-int programme_run_due(const struct config *cfg, struct store *st, time_t now);
-
-/*
- * lifecycle.c: the manager alerts raised since the last call (silent mentors,
- * worrying answers) in one mail to each manager, in the caller's transaction.
- * Returns 1 when one was queued, 0 when there was nothing, -1 on error.
- */
-int programme_alerts_flush(const struct config *cfg, struct store *st, time_t now);
-
-/* lifecycle.c: when the next scheduled event is due; 0 when none. */
-time_t programme_next_due(const struct config *cfg, struct store *st);
-
 #endif

@@ -17,7 +17,9 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
-#include "../daemon/programme_int.h"
+#include "lifecycle.h"
+#include "respond.h"
+#include "schedule.h"
 #include "lang.h"
 #include "mail.h"
 #include "programme.h"
@@ -532,11 +534,11 @@ introduce(struct fixture *f, int64_t newcomer, int64_t mentor, char ref[32])
     assert_int_equal(store_pair_add(f->st, newcomer, mentor, "active", 100, NULL, T0,
                                     T0 + f->cfg.lifecycle.length, &id, ref, 32),
                      0);
-    assert_int_equal(programme_pair_started(&f->cfg, f->st, id, T0), 0);
+    assert_int_equal(lifecycle_pair_started(&f->cfg, f->st, id, T0), 0);
     assert_int_equal(store_commit(f->st), 0);
     for (int rc = 1; rc == 1;) {
         assert_int_equal(store_begin(f->st), 0);
-        rc = programme_run_due(&f->cfg, f->st, T0 + HOUR);
+        rc = schedule_run_due(&f->cfg, f->st, T0 + HOUR);
         assert_true(rc >= 0);
         assert_int_equal(store_commit(f->st), 0);
     }

@@ -12,7 +12,9 @@
 
 #include <sqlite3.h>
 
-#include "../daemon/programme_int.h"
+#include "lifecycle.h"
+#include "quiet.h"
+#include "schedule.h"
 #include "mail.h"
 #include "programme.h"
 #include "reply.h"
@@ -58,7 +60,7 @@ pair_at(struct fixture *f, int64_t newcomer, int64_t mentor, const char *reasons
     assert_int_equal(store_pair_add(f->st, newcomer, mentor, "active", 100, reasons, t,
                                     t + f->cfg.lifecycle.length, &id, ref, sizeof(ref)),
                      0);
-    assert_int_equal(programme_pair_started(&f->cfg, f->st, id, t), 0);
+    assert_int_equal(lifecycle_pair_started(&f->cfg, f->st, id, t), 0);
     assert_int_equal(store_commit(f->st), 0);
     return id;
 }
@@ -68,7 +70,7 @@ static void
 flush_alerts(struct fixture *f, time_t t)
 {
     assert_int_equal(store_begin(f->st), 0);
-    assert_true(programme_alerts_flush(&f->cfg, f->st, t) >= 0);
+    assert_true(lifecycle_alerts_flush(&f->cfg, f->st, t) >= 0);
     assert_int_equal(store_commit(f->st), 0);
 }
 
@@ -80,7 +82,7 @@ run_at(struct fixture *f, time_t t)
 
     do {
         assert_int_equal(store_begin(f->st), 0);
-        rc = programme_run_due(&f->cfg, f->st, t);
+        rc = schedule_run_due(&f->cfg, f->st, t);
         assert_true(rc >= 0);
         assert_int_equal(store_commit(f->st), 0);
         n += rc;
@@ -226,7 +228,7 @@ test_checkins_on_time_exactly_once(void **state)
                              MENTEE, NULL),
                      2);
     assert_int_equal(store_schedule_next_due(f->st), T0 + 30 * DAY);
-    assert_int_equal(programme_next_due(&f->cfg, f->st), T0 + 30 * DAY);
+    assert_int_equal(schedule_next_due(&f->cfg, f->st), T0 + 30 * DAY);
 }
 
 /* Mail nobody asked for (proposals, notices, alerts) waits for the recipient's morning. */
@@ -237,21 +239,21 @@ test_morning_for_unasked_mail(void **state)
     time_t midnight = T0 - 9 * HOUR; /* 2026-01-01 00:00 UTC */
 
     /* 15:00 UTC is midnight in Tokyo: 08:00 there is 23:00 UTC. */
-    assert_int_equal(programme_morning(&f->cfg, 9 * 60, midnight + 15 * HOUR),
+    assert_int_equal(quiet_morning(&f->cfg, 9 * 60, midnight + 15 * HOUR),
                      midnight + 23 * HOUR);
     /* 07:00 UTC is 02:00 in New York (UTC-5): 08:00 there is 13:00 UTC. */
-    assert_int_equal(programme_morning(&f->cfg, -5 * 60, midnight + 7 * HOUR),
+    assert_int_equal(quiet_morning(&f->cfg, -5 * 60, midnight + 7 * HOUR),
                      midnight + 13 * HOUR);
     /* Daytime: at once; 20:59 is still day, 21:00 is night until tomorrow's 08:00. */
-    assert_int_equal(programme_morning(&f->cfg, 0, midnight + 13 * HOUR), midnight + 13 * HOUR);
-    assert_int_equal(programme_morning(&f->cfg, 60, midnight + 19 * HOUR + 59 * 60),
+    assert_int_equal(quiet_morning(&f->cfg, 0, midnight + 13 * HOUR), midnight + 13 * HOUR);
+    assert_int_equal(quiet_morning(&f->cfg, 60, midnight + 19 * HOUR + 59 * 60),
                      midnight + 19 * HOUR + 59 * 60);
-    assert_int_equal(programme_morning(&f->cfg, 60, midnight + 20 * HOUR),
+    assert_int_equal(quiet_morning(&f->cfg, 60, midnight + 20 * HOUR),
                      midnight + DAY + 7 * HOUR);
-    assert_int_equal(programme_morning_in(&f->cfg, "Time zone: Asia/Tokyo\n", midnight + 15 * HOUR),
+    assert_int_equal(quiet_morning_in(&f->cfg, "Time zone: Asia/Tokyo\n", midnight + 15 * HOUR),
                      midnight + 23 * HOUR);
     /* No zone in the profile: UTC. */
-    assert_int_equal(programme_morning_in(&f->cfg, "", midnight + 23 * HOUR),
+    assert_int_equal(quiet_morning_in(&f->cfg, "", midnight + 23 * HOUR),
                      midnight + DAY + 8 * HOUR);
 }
 
@@ -409,7 +411,7 @@ test_paused_mentor_gets_only_the_pause_note(void **state)
     run_at(f, T0);
     int before = sql_int(f, "SELECT count(*) FROM outbox WHERE recipient = ?1", MENTOR, NULL);
     assert_int_equal(store_member_set_state(f->st, MENTOR, "paused", T0 + 10 * DAY, T0), 1);
-    assert_true(programme_next_due(&f->cfg, f->st) <= T0);
+    assert_true(schedule_next_due(&f->cfg, f->st) <= T0);
     live(f, T0 + HOUR, T0 + 10 * DAY - HOUR);
     assert_int_equal(sql_int(f, "SELECT count(*) FROM outbox WHERE recipient = ?1", MENTOR, NULL),
                      before + 1);
@@ -442,7 +444,7 @@ answer_to(struct fixture *f, int64_t pair, const char *from, const char *body, t
                          from, (long long)now, irt ? "In-Reply-To: <" : "", irt ? irt : "",
                          irt ? ">\r\n" : "", body) > 0);
     assert_int_equal(mail_parse(raw, strlen(raw), &m, err, sizeof(err)), 0);
-    struct programme_ctx c = {.cfg = &f->cfg,
+    struct respond_ctx c = {.cfg = &f->cfg,
                               .st = f->st,
                               .m = m,
                               .now = now,
@@ -452,7 +454,7 @@ answer_to(struct fixture *f, int64_t pair, const char *from, const char *body, t
     assert_non_null(text);
     c.text = text;
     assert_int_equal(store_begin(f->st), 0);
-    assert_int_equal(programme_checkin_reply(&c, pair), 0);
+    assert_int_equal(lifecycle_checkin_reply(&c, pair), 0);
     assert_int_equal(store_commit(f->st), 0);
     flush_alerts(f, now);
     free(text);
@@ -663,8 +665,8 @@ test_pair_end_closing_invite_conversion(void **state)
     assert_int_equal(mails(f, MENTOR, "your first mentee"), 1);
     assert_int_equal(store_event_count(f->st, "milestone"), 1);
     /* The former mentee volunteers: a conversion; a stranger is none. */
-    assert_int_equal(programme_note_conversion(f->st, MENTEE, T0 + 93 * DAY), 1);
-    assert_int_equal(programme_note_conversion(f->st, MENTOR, T0 + 93 * DAY), 0);
+    assert_int_equal(lifecycle_note_conversion(f->st, MENTEE, T0 + 93 * DAY), 1);
+    assert_int_equal(lifecycle_note_conversion(f->st, MENTOR, T0 + 93 * DAY), 0);
     assert_int_equal(store_event_count(f->st, "conversion"), 1);
 }
 
@@ -677,7 +679,7 @@ test_leaving_ends_pairs_kindly(void **state)
     int64_t p = pair_at(f, n, m, NULL, T0);
     struct mail fake = {.from_addr = MENTOR, .message_id = "x@c.test"};
     char detail[512];
-    struct programme_ctx c = {.cfg = &f->cfg,
+    struct respond_ctx c = {.cfg = &f->cfg,
                               .st = f->st,
                               .m = &fake,
                               .now = T0 + 5 * DAY,
@@ -687,7 +689,7 @@ test_leaving_ends_pairs_kindly(void **state)
 
     run_at(f, T0);
     assert_int_equal(store_begin(f->st), 0);
-    assert_int_equal(programme_member_leaving(&c, m), 0);
+    assert_int_equal(lifecycle_member_leaving(&c, m), 0);
     assert_int_equal(store_commit(f->st), 0);
     struct store_pair sp;
     assert_int_equal(store_pair_get(f->st, p, &sp), 1);

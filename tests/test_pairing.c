@@ -18,7 +18,8 @@
 
 #include "mail.h"
 #include "programme.h"
-#include "../daemon/programme_int.h" /* programme_proposal_timeout */
+#include "pairing.h"
+#include "schedule.h"
 #include "store.h"
 #include "teststore.h"
 #include "testutil.h"
@@ -64,7 +65,7 @@ static int
 round_at(struct fixture *f, time_t now)
 {
     assert_int_equal(store_begin(f->st), 0);
-    int n = programme_match_round(&f->cfg, f->st, now, 0, NULL);
+    int n = pairing_match_round(&f->cfg, f->st, now, 0, NULL);
     assert_true(n >= 0);
     assert_int_equal(store_commit(f->st), 0);
     return n;
@@ -299,7 +300,7 @@ test_dry_run_changes_nothing(void **state)
     FILE *out = open_memstream(&buf, &len);
     assert_non_null(out);
     assert_int_equal(store_begin(f->st), 0);
-    assert_int_equal(programme_match_round(&f->cfg, f->st, T0, 1, out), 3);
+    assert_int_equal(pairing_match_round(&f->cfg, f->st, T0, 1, out), 3);
     store_rollback(f->st);
     assert_int_equal(fclose(out), 0);
     assert_non_null(strstr(buf, "n1@new.test \xe2\x86\x92 m1@mentor.test"));
@@ -448,7 +449,7 @@ test_timeout_expires_and_counts_silence(void **state)
     int pair = db_int(f, sql);
     assert_true(pair > 0);
     assert_int_equal(store_begin(f->st), 0);
-    assert_int_equal(programme_proposal_timeout(&f->cfg, f->st, pair, T0 + 3 * DAY), 0);
+    assert_int_equal(pairing_proposal_timeout(&f->cfg, f->st, pair, T0 + 3 * DAY), 0);
     assert_int_equal(store_commit(f->st), 0);
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM pairs WHERE id = %d AND state = 'expired'",
              pair);
@@ -466,7 +467,7 @@ test_timeout_expires_and_counts_silence(void **state)
     assert_non_null(strstr(text, "no longer open"));
     /* the second run of a timeout is a no-op */
     assert_int_equal(store_begin(f->st), 0);
-    assert_int_equal(programme_proposal_timeout(&f->cfg, f->st, pair, T0 + 4 * DAY), 0);
+    assert_int_equal(pairing_proposal_timeout(&f->cfg, f->st, pair, T0 + 4 * DAY), 0);
     assert_int_equal(store_commit(f->st), 0);
     db_text(f, sql, state_text, sizeof(state_text));
     assert_string_equal(state_text, "expired");
@@ -647,7 +648,7 @@ run_due_at(struct fixture *f, time_t now)
 {
     for (int i = 0; i < 1000; i++) {
         assert_int_equal(store_begin(f->st), 0);
-        int rc = programme_run_due(&f->cfg, f->st, now);
+        int rc = schedule_run_due(&f->cfg, f->st, now);
         assert_true(rc >= 0);
         assert_int_equal(store_commit(f->st), 0);
         if (rc == 0)
@@ -768,7 +769,7 @@ test_buddies_any_member_short_period(void **state)
     buddies_community(f);
     /* in pairs mode only the mentor takes someone: former mentees are not mentors */
     assert_int_equal(store_begin(f->st), 0);
-    assert_int_equal(programme_match_round(&f->cfg, f->st, T0, 1, NULL), 1);
+    assert_int_equal(pairing_match_round(&f->cfg, f->st, T0, 1, NULL), 1);
     store_rollback(f->st);
     f->cfg.matching.mode = "buddies";
     assert_int_equal(round_at(f, T0), 2);
@@ -1046,7 +1047,7 @@ test_circles_dry_run_prints_and_changes_nothing(void **state)
     assert_non_null(out);
     circles_community(f, 1);
     assert_int_equal(store_begin(f->st), 0);
-    assert_int_equal(programme_match_round(&f->cfg, f->st, T0, 1, out), 5);
+    assert_int_equal(pairing_match_round(&f->cfg, f->st, T0, 1, out), 5);
     store_rollback(f->st);
     assert_int_equal(fclose(out), 0);
     assert_non_null(strstr(text, "circle on rust with m1@mentor.test"));
@@ -1213,7 +1214,7 @@ test_peer_circle_after_waiting_weeks(void **state)
     /* without peer circles the one slot serves one newcomer */
     f->cfg.matching.peer_circle_weeks = 0;
     assert_int_equal(store_begin(f->st), 0);
-    assert_int_equal(programme_match_round(&f->cfg, f->st, T0, 1, NULL), 1);
+    assert_int_equal(pairing_match_round(&f->cfg, f->st, T0, 1, NULL), 1);
     store_rollback(f->st);
     /* with them, the three who waited four weeks or more share it as a peer circle */
     f->cfg.matching.peer_circle_weeks = 4;

@@ -16,10 +16,11 @@
 
 #include "ctl.h"
 #include "log.h"
-#include "programme_int.h"
+#include "admin.h"
+#include "lifecycle.h"
 
 int
-ctl_member(struct store *st, const char *who, struct store_member *out)
+admin_member(struct store *st, const char *who, struct store_member *out)
 {
     const char *digits = who[0] == '#' ? who + 1 : who;
     char *end = NULL;
@@ -37,7 +38,7 @@ ctl_member(struct store *st, const char *who, struct store_member *out)
 static int
 ctl_find(struct store *st, const char *who, struct store_member *m, char *msg, size_t len)
 {
-    int found = ctl_member(st, who, m);
+    int found = admin_member(st, who, m);
 
     if (found < 0) {
         snprintf(msg, len, "looking up %s: %s", who, store_errmsg(st));
@@ -159,7 +160,7 @@ ctl_match_make(const struct config *cfg, struct store *st, const struct store_me
         store_pair_set_waiting(st, n->id, 0) != 0 ||
         store_event_add(st, now, "matched", m->address, NULL, ref) != 0)
         return ctl_store_fail(st, "making the pair", msg, len);
-    if (programme_pair_started(cfg, st, id, now) != 0) {
+    if (lifecycle_pair_started(cfg, st, id, now) != 0) {
         snprintf(msg, len, "introducing pair %lld failed (see the log)", (long long)id);
         return CTL_FAIL;
     }
@@ -172,7 +173,7 @@ ctl_match_make(const struct config *cfg, struct store *st, const struct store_me
 }
 
 int
-ctl_match(const struct config *cfg, struct store *st, const char *a, const char *b, const char *by,
+admin_match(const struct config *cfg, struct store *st, const char *a, const char *b, const char *by,
           time_t now, char *msg, size_t len)
 {
     struct store_member x, y;
@@ -198,7 +199,7 @@ ctl_match(const struct config *cfg, struct store *st, const char *a, const char 
 /* ---- block ---- */
 
 int
-ctl_block(const struct config *cfg, struct store *st, const char *a, const char *b, const char *by,
+admin_block(const struct config *cfg, struct store *st, const char *a, const char *b, const char *by,
           time_t now, char *msg, size_t len)
 {
     struct store_member x, y;
@@ -289,7 +290,7 @@ ctl_find_pair(struct store *st, const char *what, struct store_pair *p, char *ms
 }
 
 int
-ctl_unmatch(const struct config *cfg, struct store *st, const char *what, const char *by,
+admin_unmatch(const struct config *cfg, struct store *st, const char *what, const char *by,
             time_t now, char *msg, size_t len)
 {
     struct store_pair p;
@@ -317,7 +318,7 @@ ctl_unmatch(const struct config *cfg, struct store *st, const char *what, const 
 /* ---- pause, resume ---- */
 
 int
-ctl_pause(const struct config *cfg, struct store *st, const char *who, time_t until, const char *by,
+admin_pause(const struct config *cfg, struct store *st, const char *who, time_t until, const char *by,
           time_t now, char *msg, size_t len)
 {
     struct store_member m;
@@ -347,7 +348,7 @@ ctl_pause(const struct config *cfg, struct store *st, const char *who, time_t un
 }
 
 int
-ctl_resume(const struct config *cfg, struct store *st, const char *who, const char *by, time_t now,
+admin_resume(const struct config *cfg, struct store *st, const char *who, const char *by, time_t now,
            char *msg, size_t len)
 {
     struct store_member m;
@@ -392,7 +393,7 @@ ctl_close_all(struct store *st, const struct store_member *m, time_t now, int *c
 }
 
 int
-ctl_remove(const struct config *cfg, struct store *st, const char *who, const char *by, time_t now,
+admin_remove(const struct config *cfg, struct store *st, const char *who, const char *by, time_t now,
            char *msg, size_t len)
 {
     struct store_member m;
