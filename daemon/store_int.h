@@ -1,8 +1,8 @@
 /*
- * store's private header: the connection and the statement helpers shared by
- * the files of the store module (store.c: schema, members, mail; store_pairs.c:
- * pairings and blocks; store_schedule.c: due events and feedback).  Nothing
- * outside the store module includes it.
+ * store's private header: the connection and the statement helpers (defined
+ * in store.c, the core) shared by the files of the store module, one per
+ * table family (store_members.c, store_outbox.c, store_pairs.c, ...).
+ * Nothing outside the store module includes it.
  *
  * Conventions: functions return 0 (or a row count) on success and -1 on error
  * with the message, including the "what" context, kept in st->err.  Binding

@@ -1,0 +1,364 @@
+/*
+ * store_outbox: the durable outbox.  Mail queued in the caller's
+ * transaction, drained by smtp.c; threading (kind, ref, template) and the
+ * reply budget's counts.  Table: outbox.
+ */
+#include "store.h"
+#include "store_int.h"
+
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- outbox ---- */
+
+#define OUTBOX_COLUMNS                                                                             \
+    "id, recipient, sender, message_id, headers, body, status, attempts, created,"                 \
+    " next_attempt, last_error, reply, sent_at"
+
+static void
+outbox_clear(struct store_outbox *o)
+{
+    free(o->recipient);
+    free(o->sender);
+    free(o->message_id);
+    free(o->headers);
+    free(o->body);
+    free(o->status);
+    free(o->last_error);
+    free(o->reply);
+    memset(o, 0, sizeof *o);
+}
+
+static int
+outbox_fill(sqlite3_stmt *stmt, struct store_outbox *o)
+{
+    memset(o, 0, sizeof *o);
+    o->id = sqlite3_column_int64(stmt, 0);
+    o->attempts = sqlite3_column_int(stmt, 7);
+    o->created = (time_t)sqlite3_column_int64(stmt, 8);
+    o->next_attempt = (time_t)sqlite3_column_int64(stmt, 9);
+    o->sent_at = (time_t)sqlite3_column_int64(stmt, 12);
+    if (store_i_col_str(stmt, 1, &o->recipient) != 0 || store_i_col_str(stmt, 2, &o->sender) != 0 ||
+        store_i_col_str(stmt, 3, &o->message_id) != 0 ||
+        store_i_col_str(stmt, 4, &o->headers) != 0 || store_i_col_str(stmt, 5, &o->body) != 0 ||
+        store_i_col_str(stmt, 6, &o->status) != 0 ||
+        store_i_col_str(stmt, 10, &o->last_error) != 0 ||
+        store_i_col_str(stmt, 11, &o->reply) != 0) {
+        outbox_clear(o);
+        return -1;
+    }
+    return 0;
+}
+
+int
+store_outbox_add(struct store *st, const char *recipient, const char *sender,
+                 const char *message_id, const char *headers, const char *body, time_t now,
+                 int64_t *id_out)
+{
+    char what[320];
+    snprintf(what, sizeof what, "queueing mail %s for %s", message_id ? message_id : "(no id)",
+             recipient ? recipient : "(nobody)");
+    /* A plain INSERT and the connection's last row id: RETURNING costs an ephemeral table. */
+    if (store_i_run(st, what,
+                    "INSERT INTO outbox (recipient, sender, message_id, headers, body, status,"
+                    " attempts, created, next_attempt)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5, 'queued', 0, ?6, ?6)",
+                    "sssssi", recipient, sender, message_id, headers, body, (int64_t)now) < 0)
+        return -1;
+    if (id_out)
+        *id_out = sqlite3_last_insert_rowid(st->db);
+    return 0;
+}
+
+/* Append the current row to a growing array. */
+static int
+outbox_push(sqlite3_stmt *stmt, struct store_outbox **items, size_t *n, size_t *cap)
+{
+    if (*n == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 8;
+        struct store_outbox *grown = realloc(*items, ncap * sizeof *grown);
+        if (!grown)
+            return -1;
+        *items = grown;
+        *cap = ncap;
+    }
+    if (outbox_fill(stmt, &(*items)[*n]) != 0)
+        return -1;
+    (*n)++;
+    return 0;
+}
+
+int
+store_outbox_due(struct store *st, time_t now, int limit, struct store_outbox **items, size_t *n)
+{
+    const char *what = "reading due outbox mail";
+    *items = NULL;
+    *n = 0;
+    /* A negative LIMIT means no limit in SQLite, which is what limit <= 0 asks for. */
+    sqlite3_stmt *stmt = store_i_prepare(st, what,
+                                         "SELECT " OUTBOX_COLUMNS " FROM outbox"
+                                         " WHERE status = 'queued' AND next_attempt <= ?1"
+                                         " ORDER BY created, id LIMIT ?2",
+                                         "ii", (int64_t)now, (int64_t)(limit > 0 ? limit : -1));
+    if (!stmt)
+        return -1;
+    size_t cap = 0;
+    int rc;
+    while ((rc = store_i_step(st, stmt, what)) == 1) {
+        if (outbox_push(stmt, items, n, &cap) != 0) {
+            rc = store_i_set_err(st, "%s: out of memory", what);
+            break;
+        }
+    }
+    store_i_finish(st, stmt);
+    if (rc < 0) {
+        store_outbox_free(*items, *n);
+        *items = NULL;
+        *n = 0;
+        return -1;
+    }
+    return 0;
+}
+
+void
+store_outbox_free(struct store_outbox *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        outbox_clear(&items[i]);
+    free(items);
+}
+
+/* An update of one outbox row by id; a missing or already finished row is an error. */
+static int
+outbox_update(struct store *st, const char *verb, int64_t id, const char *sql, int64_t t,
+              const char *text)
+{
+    char what[96];
+    snprintf(what, sizeof what, "marking outbox mail %lld %s", (long long)id, verb);
+    int changed = store_i_run(st, what, sql, "iis", id, t, text);
+    if (changed < 0)
+        return -1;
+    if (changed == 0)
+        return store_i_set_err(st, "%s: no queued mail with that id", what);
+    return 0;
+}
+
+/*
+ * The farewell to a member who left is the last trace of their address: once
+ * it is sent (or given up), its recipient, headers and body are blanked.
+ */
+static int
+outbox_erase_if_asked(struct store *st, int64_t id)
+{
+    return store_i_run(st, "erasing a farewell mail",
+                       "UPDATE outbox SET recipient = '', headers = '', body = '', reply = NULL,"
+                       " last_error = NULL WHERE id = ?1 AND erase_after = 1",
+                       "i", (int64_t)id) < 0
+               ? -1
+               : 0;
+}
+
+int
+store_outbox_sent(struct store *st, int64_t id, time_t now, const char *reply)
+{
+    /* The server's reply is kept apart from last_error, which keeps the last deferral. */
+    if (outbox_update(st, "sent", id,
+                      "UPDATE outbox SET status = 'sent', sent_at = ?2, reply = ?3"
+                      " WHERE id = ?1 AND status = 'queued'",
+                      (int64_t)now, reply) != 0)
+        return -1;
+    return outbox_erase_if_asked(st, id);
+}
+
+int
+store_outbox_defer(struct store *st, int64_t id, time_t next_attempt, const char *error)
+{
+    return outbox_update(st, "deferred", id,
+                         "UPDATE outbox SET attempts = attempts + 1, next_attempt = ?2,"
+                         " last_error = ?3 WHERE id = ?1 AND status = 'queued'",
+                         (int64_t)next_attempt, error);
+}
+
+int
+store_outbox_fail(struct store *st, int64_t id, time_t now, const char *error)
+{
+    if (outbox_update(st, "failed", id,
+                      "UPDATE outbox SET status = 'failed', attempts = attempts + 1,"
+                      " failed_at = ?2, last_error = ?3 WHERE id = ?1 AND status = 'queued'",
+                      (int64_t)now, error) != 0)
+        return -1;
+    return outbox_erase_if_asked(st, id);
+}
+
+int
+store_outbox_count(struct store *st, const char *status)
+{
+    return store_i_query_count(st, "counting outbox mail",
+                               "SELECT count(*) FROM outbox WHERE ?1 IS NULL OR status = ?1", "s",
+                               status, NULL);
+}
+
+time_t
+store_outbox_next_due(struct store *st)
+{
+    int64_t t = 0;
+    /* min() over no rows is one NULL row, which reads as 0: "nothing queued". */
+    if (store_i_query_int(st, &t, "finding the next outbox attempt",
+                          "SELECT min(next_attempt) FROM outbox WHERE status = 'queued'", "") < 0)
+        return (time_t)-1;
+    return (time_t)t;
+}
+
+int
+store_outbox_each(struct store *st, const char *status,
+                  int (*fn)(const struct store_outbox *, void *), void *arg)
+{
+    const char *what = "listing outbox mail";
+    sqlite3_stmt *stmt = store_i_prepare(st, what,
+                                         "SELECT " OUTBOX_COLUMNS " FROM outbox"
+                                         " WHERE ?1 IS NULL OR status = ?1 ORDER BY id",
+                                         "s", status);
+    if (!stmt)
+        return -1;
+    int rc;
+    while ((rc = store_i_step(st, stmt, what)) == 1) {
+        struct store_outbox o;
+        if (outbox_fill(stmt, &o) != 0) {
+            rc = store_i_set_err(st, "%s: out of memory", what);
+            break;
+        }
+        rc = fn(&o, arg);
+        outbox_clear(&o);
+        if (rc != 0)
+            break;
+    }
+    store_i_finish(st, stmt);
+    return rc;
+}
+
+/* ---- outbox threading and the reply budget ---- */
+
+int
+store_outbox_tag(struct store *st, int64_t id, const char *kind, const char *ref)
+{
+    char what[96];
+    snprintf(what, sizeof what, "tagging outbox mail %lld", (long long)id);
+    int rc = store_i_run(st, what, "UPDATE outbox SET kind = ?1, ref = ?2 WHERE id = ?3", "ssi",
+                         kind, ref, (int64_t)id);
+    if (rc == 0)
+        return store_i_set_err(st, "%s: no such mail", what);
+    return rc < 0 ? -1 : 0;
+}
+
+int
+store_outbox_set_template(struct store *st, int64_t id, const char *name)
+{
+    return store_i_run(st, "noting an outbox mail's template",
+                       "UPDATE outbox SET template = ?1 WHERE id = ?2", "si", name, (int64_t)id) < 0
+               ? -1
+               : 0;
+}
+
+int
+store_outbox_template_of(struct store *st, const char *message_id, char *name, size_t len)
+{
+    return store_i_query_text(st, name, len, "looking up the template of our mail",
+                              "SELECT coalesce(template, '') FROM outbox WHERE message_id = ?1",
+                              "s", message_id);
+}
+
+int
+store_outbox_template_by_ref(struct store *st, const char *recipient, const char *ref, char *name,
+                             size_t len)
+{
+    return store_i_query_text(st, name, len, "looking up the template of our mail by its ref",
+                              "SELECT coalesce(template, '') FROM outbox WHERE recipient = ?1"
+                              " COLLATE NOCASE AND ref = ?2 ORDER BY id DESC LIMIT 1",
+                              "ss", recipient, ref);
+}
+
+int
+store_outbox_thread(struct store *st, const char *recipient, const char *const *templates,
+                    char **ids)
+{
+    const char *what = "finding the thread of a mail";
+    char *buf = NULL;
+    size_t len = 0;
+    int rc = 0;
+    FILE *f = open_memstream(&buf, &len);
+
+    *ids = NULL;
+    if (f == NULL)
+        return store_i_set_err(st, "%s: out of memory", what);
+    for (size_t t = 0; rc >= 0 && templates[t]; t++) {
+        sqlite3_stmt *stmt = store_i_prepare(
+            st, what,
+            "SELECT message_id FROM outbox WHERE recipient = ?1 COLLATE NOCASE"
+            " AND template = ?2 AND message_id IS NOT NULL ORDER BY id DESC LIMIT 1",
+            "ss", recipient, templates[t]);
+        if (!stmt) {
+            rc = -1;
+            break;
+        }
+        if ((rc = store_i_step(st, stmt, what)) == 1)
+            fprintf(f, "%s%s", ftell(f) > 0 ? " " : "", (const char *)sqlite3_column_text(stmt, 0));
+        store_i_finish(st, stmt);
+    }
+    if (fclose(f) != 0 || rc < 0) {
+        free(buf);
+        return rc < 0 ? -1 : store_i_set_err(st, "%s: out of memory", what);
+    }
+    if (buf[0] == '\0')
+        free(buf);
+    else
+        *ids = buf;
+    return 0;
+}
+
+int
+store_outbox_lookup(struct store *st, const char *message_id, char *recipient, size_t rlen,
+                    char *ref, size_t ref_len)
+{
+    char what[320];
+    snprintf(what, sizeof what, "looking up our mail %s", message_id);
+    sqlite3_stmt *stmt = store_i_prepare(
+        st, what, "SELECT recipient, coalesce(ref, '') FROM outbox WHERE message_id = ?1", "s",
+        message_id);
+    if (!stmt)
+        return -1;
+    int rc = store_i_step(st, stmt, what);
+    if (rc == 1) {
+        if (recipient)
+            snprintf(recipient, rlen, "%s", (const char *)sqlite3_column_text(stmt, 0));
+        if (ref)
+            snprintf(ref, ref_len, "%s", (const char *)sqlite3_column_text(stmt, 1));
+    }
+    store_i_finish(st, stmt);
+    return rc;
+}
+
+int
+store_outbox_recent(struct store *st, const char *recipient, const char *kind, time_t since)
+{
+    int64_t n = 0;
+    if (store_i_query_int(st, &n, "counting recent mail to one address",
+                          "SELECT count(*) FROM outbox WHERE recipient = ?1 COLLATE NOCASE"
+                          " AND kind = ?2 AND created >= ?3",
+                          "ssi", recipient, kind, (int64_t)since) < 0)
+        return -1;
+    return (int)n;
+}
+
+int
+store_outbox_erase_after(struct store *st, int64_t id)
+{
+    int rc = store_i_run(st, "marking a farewell mail for erasure",
+                         "UPDATE outbox SET erase_after = 1 WHERE id = ?1", "i", (int64_t)id);
+    if (rc == 0)
+        return store_i_set_err(st, "marking outbox mail %lld for erasure: no such mail",
+                               (long long)id);
+    return rc < 0 ? -1 : 0;
+}
