@@ -1,13 +1,13 @@
 /*
  * lifecycle: the programme over weeks.  Introductions, check-ins and
  * feedback, batched burnout-aware reminders, the end of a pairing, pauses
- * that end by themselves, recognition.
+ * that end by themselves, recognition, leaving.
  *
- * Everything time-driven is a row in the schedule table, addressed to one
- * member, so quiet hours can be honoured in that member's own time zone: a
- * row that would go out at night is moved to the morning (same row, new due
- * time) rather than copied, and a row is marked done in the same
- * transaction as its effects, so it runs exactly once.
+ * The scheduler (schedule.c) hands this file the due rows of the kinds it
+ * runs (lifecycle_run_event); each handler below moves its row to the
+ * member's morning when it is night there (quiet.h), or does its work in the
+ * caller's transaction, where the row is marked done.  The text of answers to
+ * check-ins is read by checkin.c.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -18,6 +18,7 @@
 #include "lang.h"
 #include "log.h"
 #include "outbox.h"
+#include "checkin.h"
 #include "lifecycle.h"
 #include "quiet.h"
 #include "respond.h"
@@ -1346,191 +1347,10 @@ lifecycle_pair_started(const struct config *cfg, struct store *st, int64_t pair,
 
 /* ---- answers to check-ins ---- */
 
-/* What a check-in answer says: a rating 1-5 (0: none) and whether they met (-1: not said). */
-struct lc_answer {
-    int rating;
-    int met;
-};
-
-static int
-lc_digit_at(const char *p)
-{
-    return *p >= '1' && *p <= '5' && !isdigit((unsigned char)p[1]) ? *p - '0' : 0;
-}
-
-/* "4/5", "4 / 5", "4 out of 5", "4 of 5" anywhere. */
-static int
-lc_rating_of_five(const char *t)
-{
-    for (const char *p = t; *p; p++) {
-        if (!lc_digit_at(p) || (p > t && isdigit((unsigned char)p[-1])))
-            continue;
-        const char *q = p + 1;
-        while (*q == ' ')
-            q++;
-        if (*q == '/' || strncasecmp(q, "out of", 6) == 0 || strncasecmp(q, "of", 2) == 0) {
-            q += *q == '/' ? 1 : strncasecmp(q, "out of", 6) == 0 ? 6 : 2;
-            while (*q == ' ')
-                q++;
-            if (*q == '5' && !isdigit((unsigned char)q[1]))
-                return *p - '0';
-        }
-    }
-    return 0;
-}
-
-/* "rating: 4", "score 4", "I'd rate it 4". */
-static int
-lc_rating_keyword(const char *t)
-{
-    static const char *const keys[] = {"rating", "rate", "score", "note", "bewertung"};
-
-    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-        for (const char *p = strcasestr(t, keys[i]); p; p = strcasestr(p + 1, keys[i])) {
-            const char *q = p + strlen(keys[i]);
-            q += strspn(q, " :=-it");
-            if (lc_digit_at(q))
-                return *q - '0';
-        }
-    }
-    return 0;
-}
-
-/* A line that starts with the number: "4", "4 - great", "4. we met twice". */
-static int
-lc_rating_leading(const char *t)
-{
-    for (const char *line = t; line && *line;) {
-        const char *p = line + strspn(line, " \t>*");
-        int d = lc_digit_at(p);
-        if (d && (p[1] == '\0' || strchr(" \t\r\n.,!:;)-", p[1]) || (p[1] & 0x80)))
-            return d;
-        line = strchr(line, '\n');
-        if (line)
-            line++;
-    }
-    return 0;
-}
-
-/* A short first line with a number standing alone: "Gut, 4", "so far 4 :)". */
-static int
-lc_rating_short_line(const char *t)
-{
-    const char *p = t + strspn(t, " \t\r\n");
-    size_t n = strcspn(p, "\r\n");
-
-    if (n > 30)
-        return 0; /* a sentence: "we met 3 times" is no rating */
-    for (size_t i = 0; i < n; i++) {
-        int before = i == 0 || !isalnum((unsigned char)p[i - 1]);
-        int after = i + 1 >= n || (!isalnum((unsigned char)p[i + 1]) && p[i + 1] != '.');
-        if (before && after && p[i] >= '1' && p[i] <= '5')
-            return p[i] - '0';
-    }
-    return 0;
-}
-
-/* "★★★★☆": the filled stars. */
-static int
-lc_rating_stars(const char *t)
-{
-    int n = 0;
-
-    for (const char *p = strstr(t, "\xe2\x98\x85"); p; p = strstr(p + 3, "\xe2\x98\x85"))
-        n++;
-    return n >= 1 && n <= 5 ? n : 0;
-}
-
-/* A one-word answer: "great", "ok", "bad". */
-static int
-lc_rating_word(const char *t)
-{
-    static const struct {
-        const char *word;
-        int rating;
-    } words[] = {{"excellent", 5}, {"great", 5}, {"amazing", 5},  {"good", 4},
-                 {"fine", 3},      {"ok", 3},    {"okay", 3},     {"meh", 2},
-                 {"bad", 2},       {"poor", 2},  {"terrible", 1}, {"awful", 1}};
-    char w[32];
-    size_t n = 0;
-    const char *p = t + strspn(t, " \t\r\n");
-
-    while (n + 1 < sizeof(w) && isalpha((unsigned char)p[n])) {
-        w[n] = (char)tolower((unsigned char)p[n]);
-        n++;
-    }
-    w[n] = '\0';
-    p += n;
-    p += strspn(p, " \t!.");
-    if (*p != '\0' && *p != '\r' && *p != '\n')
-        return 0; /* more than one word on the line: a sentence, not a rating */
-    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-        if (strcmp(w, words[i].word) == 0)
-            return words[i].rating;
-    return 0;
-}
-
-static int
-lc_not_met(const char *t)
-{
-    static const char *const phrases[] = {
-        "haven't met", "havent met",    "have not met",
-        "not met",     "didn't meet",   "did not meet",
-        "not yet",     "never met",     "haven't been able to meet",
-        "no meeting",  "haven't heard", "no answer",
-        "no reply",    "not heard"};
-    const char *p = t + strspn(t, " \t\r\n");
-
-    for (size_t i = 0; i < sizeof(phrases) / sizeof(phrases[0]); i++)
-        if (strcasestr(t, phrases[i]))
-            return 1;
-    /* A bare "no" as the first word answers "have you met?". */
-    return strncasecmp(p, "no", 2) == 0 && !isalpha((unsigned char)p[2]);
-}
-
-static void
-lc_parse_answer(const char *text, struct lc_answer *a)
-{
-    const char *t = text ? text : "";
-
-    a->rating = lc_rating_of_five(t);
-    if (!a->rating)
-        a->rating = lc_rating_keyword(t);
-    if (!a->rating)
-        a->rating = lc_rating_leading(t);
-    if (!a->rating)
-        a->rating = lc_rating_short_line(t);
-    if (!a->rating)
-        a->rating = lc_rating_stars(t);
-    if (!a->rating)
-        a->rating = lc_rating_word(t);
-    a->met = lc_not_met(t) ? 0 : -1;
-    if (a->met == -1 && (a->rating > 0 || strcasestr(t, "we met") || strcasestr(t, "have met") ||
-                         strncasecmp(t + strspn(t, " \t\r\n"), "yes", 3) == 0))
-        a->met = 1;
-}
-
-/* The comment as stored: the person's own words, trimmed and capped. */
-static char *
-lc_comment(const char *text)
-{
-    const char *p = text ? text + strspn(text, " \t\r\n") : "";
-    size_t n = strlen(p);
-
-    while (n > 0 && isspace((unsigned char)p[n - 1]))
-        n--;
-    if (n > 2000) {
-        n = 2000;
-        while (n > 0 && ((unsigned char)p[n] & 0xc0) == 0x80)
-            n--; /* never cut a UTF-8 sequence in half */
-    }
-    return n ? strndup(p, n) : NULL;
-}
-
 /* A worrying answer: managers hear of it; from the mentee, the mentor is nudged first. */
 static int
 lc_worry(struct respond_ctx *c, const struct store_pair *p, const struct lc_member *from,
-         int from_mentor, const struct lc_answer *a, const char *comment)
+         int from_mentor, const struct checkin_answer *a, const char *comment)
 {
     struct lc_member mentor, mentee;
     char rating[8];
@@ -1601,31 +1421,6 @@ lc_answers_introduction(struct respond_ctx *c)
     return rc == 1 && strstr(tmpl, "introduction") != NULL;
 }
 
-/* Whether text opens by greeting first ("Hi Bob," "Dear Bob"): a note to that person. */
-static int
-lc_greets(const char *text, const char *first)
-{
-    static const char *const hello[] = {"hi",   "hello",   "hey",    "dear", "hallo",
-                                        "hola", "bonjour", "salut",  "olá",  "ola",
-                                        "ciao", "moin",    "servus", NULL};
-    size_t flen = strlen(first);
-
-    if (text == NULL || flen == 0)
-        return 0;
-    text += strspn(text, " \t\r\n");
-    for (size_t i = 0; hello[i]; i++) {
-        size_t n = strlen(hello[i]);
-        if (strncasecmp(text, hello[i], n) != 0 || (text[n] != ' ' && text[n] != '\t'))
-            continue;
-        const char *name = text + n + strspn(text + n, " \t");
-        unsigned char after = (unsigned char)name[flen];
-        return strncasecmp(name, first, flen) == 0 &&
-               (after == '\0' || after == ',' || after == '!' || after == ' ' || after == '\n' ||
-                after == '\r' || after == ':' || after == '.');
-    }
-    return 0;
-}
-
 /*
  * Mail a partner meant for the other but sent to us (a reply to the
  * introduction, or "Hi Bob, ..." in a pairing's thread) is no check-in answer:
@@ -1646,14 +1441,14 @@ lc_partner_mail(struct respond_ctx *c, const struct store_pair *p, int from_ment
     if (found <= 0)
         return found < 0 ? -1 : 0;
     lang_address_name(partner.m.name, first, sizeof(first));
-    struct lc_answer a;
-    lc_parse_answer(c->text, &a);
+    struct checkin_answer a;
+    checkin_parse_answer(c->text, &a);
     /*
      * A rating is an answer to us, wherever it was sent; without one, a reply
      * to the introduction or a greeting to the partner was meant for them.
      */
     int rated = a.rating > 0 || (c->reading != NULL && c->reading->rating > 0);
-    int meant = !rated && (intro || lc_greets(c->text, first));
+    int meant = !rated && (intro || checkin_greets(c->text, first));
     int rc = 0;
     if (meant) {
         struct template_var v[] = {{"partner_name", lc_name_or(&partner, partner.m.address)},
@@ -1669,7 +1464,7 @@ lc_partner_mail(struct respond_ctx *c, const struct store_pair *p, int from_ment
 
 /* What one answer said about one pair. */
 struct lc_said {
-    struct lc_answer a;
+    struct checkin_answer a;
     int worry;
 };
 
@@ -1684,17 +1479,17 @@ lc_record_answer(struct respond_ctx *c, const struct store_pair *p, const struct
 {
     char day[64] = "", rating[8];
     time_t sent = 0;
-    char *comment = lc_comment(text);
+    char *comment = checkin_comment(text);
     int rc = -1;
 
-    lc_parse_answer(text, &said->a);
+    checkin_parse_answer(text, &said->a);
     /*
      * The one reading ("4.", "8 op 10", "a solid seven") when the answer is the
      * whole mail; a mentor's line about one of several mentees is read here.
      */
     if (c->reading != NULL && text == c->text && c->reading->rating > 0)
         said->a.rating = c->reading->rating;
-    const struct lc_answer *a = &said->a;
+    const struct checkin_answer *a = &said->a;
     int had = store_schedule_last_done(c->st, "checkin", from->m.id, p->id, "sent", &sent, day,
                                        sizeof(day));
     struct store_feedback fb = {
@@ -1726,27 +1521,6 @@ lc_record_answer(struct respond_ctx *c, const struct store_pair *p, const struct
 out:
     free(comment);
     return rc;
-}
-
-/*
- * The line of text about the mentee called first ("Ann: 4 - fine", "ann - 3"),
- * after the name; NULL when no line starts with that name.
- */
-static const char *
-lc_line_about(const char *text, const char *first, size_t *len)
-{
-    size_t flen = strlen(first);
-
-    for (const char *l = text; flen && l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-        const char *s = l + strspn(l, " \t-*");
-        if (strncasecmp(s, first, flen) != 0 || strchr(":,- \t", s[flen]) == NULL || !s[flen])
-            continue;
-        s += flen;
-        s += strspn(s, ":,- \t");
-        *len = strcspn(s, "\r\n");
-        return s;
-    }
-    return NULL;
 }
 
 /*
@@ -1822,7 +1596,7 @@ lifecycle_checkin_reply(struct respond_ctx *c, int64_t pair)
         struct lc_member mentee;
         size_t len = 0;
         if (lc_member_get(c->st, v[i].newcomer, c->now, &mentee) == 1) {
-            named += lc_line_about(c->text ? c->text : "", mentee.first, &len) != NULL;
+            named += checkin_line_about(c->text ? c->text : "", mentee.first, &len) != NULL;
             lc_member_free(&mentee);
         }
     }
@@ -1837,7 +1611,7 @@ lifecycle_checkin_reply(struct respond_ctx *c, int64_t pair)
         if (got < 0)
             goto out;
         if (got == 1)
-            line = lc_line_about(c->text ? c->text : "", mentee.first, &len);
+            line = checkin_line_about(c->text ? c->text : "", mentee.first, &len);
         if (got == 1)
             lc_member_free(&mentee);
         if (named && line == NULL)
