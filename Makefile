@@ -88,7 +88,8 @@ $(BUILD)/obj $(BUILD)/tests:
 $(BUILD)/configdoc: tools/configdoc.c $(BUILD)/libmentord.a include/config.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmentord.a $(LDLIBS)
 
-# Calls between modules run down the layers of tests/layers.list, without circles.
+# Calls between modules run down the layers of tests/layers.list, without
+# circles, and every exported name carries its file's prefix.
 layers: all $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(PROGS)))
 	sh tests/layers.sh $(BUILD)
 
@@ -109,6 +110,7 @@ check: deps
 	@rm -f build/results.txt
 	$(MAKE) all tests
 	-sh tests/run-unit.sh build | tee -a build/results.txt
+	-sh tests/layers.sh build | tee -a build/results.txt
 	-sh tests/test_digest_browser.sh build | tee -a build/results.txt
 	-sh fuzz/replay.sh build | tee -a build/results.txt
 	-sh tests/install.sh build | tee -a build/results.txt
@@ -120,6 +122,7 @@ check: deps
 	-sh tests/check-deb.sh build/deb | tee -a build/results.txt
 	$(MAKE) SAN=1 all tests
 	-sh tests/run-unit.sh build-san | tee -a build/results.txt
+	-sh tests/layers.sh build-san | tee -a build/results.txt
 	-sh tests/test_digest_browser.sh build-san | tee -a build/results.txt
 	-sh fuzz/replay.sh build-san | tee -a build/results.txt
 	-sh tests/test_mentorctl.sh build-san | tee -a build/results.txt

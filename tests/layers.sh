@@ -4,10 +4,17 @@
 # may call each other in a circle.  Reads `nm --defined-only` (who defines a
 # symbol) and `nm -u` (who uses it) of each BUILD/obj/*.o.
 #
+# Names say where they live: every symbol daemon/NAME.c exports starts with
+# NAME_ (or is NAME), or, for a file of a family (FAMILY_PART.c, such as
+# store_pairs.c or ctl_cmds.c), with FAMILY_.  The programs export main.
+#
 #   sh tests/layers.sh [BUILD]      (after `make`; BUILD defaults to build)
 #
-# Prints every call that runs back up, with the symbols, and every circle;
-# ends "layers(BUILD): N passed, N failed, 0 skipped" (one case per module);
+# Prints every call that runs back up, with the symbols, every circle, and
+# every exported name without its prefix;
+# then a line of figures ("checks(BUILD) layers: ...", not test cases) and
+# "layers(BUILD): N passed, N failed, 0 skipped" over three cases (calls run
+# down the layers; no circle; exported names carry their prefix);
 # exit status 1 when anything is wrong.
 set -u
 
@@ -28,15 +35,19 @@ for o in "$BUILD"/obj/*.o; do
 done
 if [ $found -eq 0 ]; then
     echo "layers: no object files in $BUILD/obj (run make first)"
-    echo "layers($b): 0 passed, 1 failed, 0 skipped"
+    echo "layers($b): 0 passed, 3 failed, 0 skipped"
     exit 1
 fi
 sort -o "$tmp/defs" "$tmp/defs"
+# Exported names without their file's prefix: "symbol module" lines.
+awk '{ m = $2; f = m; sub(/_.*/, "", f)
+       if ($1 != m && index($1, m "_") != 1 && index($1, f "_") != 1 && $1 != "main") print }' \
+    "$tmp/defs" >"$tmp/names"
 sort -o "$tmp/uses" "$tmp/uses"
 # symbol caller callee, for calls between two different modules
 join "$tmp/uses" "$tmp/defs" | awk '$2 != $3' >"$tmp/calls"
 
-awk -v list="$LIST" -v b="$b" -v objdir="$BUILD/obj" '
+awk -v list="$LIST" -v b="$b" -v objdir="$BUILD/obj" -v names="$tmp/names" '
     BEGIN {
         while ((getline line < list) > 0) {
             sub(/#.*/, "", line)
@@ -47,6 +58,11 @@ awk -v list="$LIST" -v b="$b" -v objdir="$BUILD/obj" '
             for (i = 2; i <= n; i++) layer[w[i]] = depth
         }
     }
+    FILENAME == names {
+        printf "layers: %s exports %s without its prefix (%s_)\n", $2, $1, $2
+        nname++
+        next
+    }
     {
         sym = $1; from = $2; to = $3
         mods[from] = 1; mods[to] = 1
@@ -55,18 +71,18 @@ awk -v list="$LIST" -v b="$b" -v objdir="$BUILD/obj" '
     }
     END {
         for (m in mods) {
-            if (!(m in layer)) { print "layers: module " m " is in no layer of " list; bad[m] = 1 }
+            if (!(m in layer)) { print "layers: module " m " is in no layer of " list; nup++ }
         }
         for (m in layer)
             if (!(m in mods) && system("test -f " objdir "/" m ".o") != 0) {
-                print "layers: " m " is listed but " objdir "/" m ".o is missing"; mods[m] = 1; bad[m] = 1
+                print "layers: " m " is listed but " objdir "/" m ".o is missing"; nup++
             }
         for (k in edge) {
             split(k, p, SUBSEP)
             if ((p[1] in layer) && (p[2] in layer) && layer[p[1]] < layer[p[2]]) {
                 printf "layers: %s (%s) calls up into %s (%s): %s\n", p[1], lname[layer[p[1]]], \
                     p[2], lname[layer[p[2]]], syms[k]
-                bad[p[1]] = 1
+                nup++
             }
         }
         # Circles: modules that reach each other (transitive closure; a few dozen modules).
@@ -80,14 +96,19 @@ awk -v list="$LIST" -v b="$b" -v objdir="$BUILD/obj" '
             if (done[i] || !reach[i, i]) continue
             circle = node[i]
             for (j = i + 1; j <= n; j++)
-                if (reach[i, j] && reach[j, i]) { circle = circle " " node[j]; done[j] = 1; bad[node[j]] = 1 }
-            bad[node[i]] = 1
+                if (reach[i, j] && reach[j, i]) { circle = circle " " node[j]; done[j] = 1 }
+            ncirc++
             print "layers: circle: " circle
             for (a = 1; a <= n; a++) for (c = 1; c <= n; c++)
                 if ((node[a], node[c]) in edge && reach[i, a] && reach[a, i] && reach[i, c] && reach[c, i])
                     printf "  %s -> %s: %s\n", node[a], node[c], syms[node[a], node[c]]
         }
-        for (m in mods) { if (m in bad) nf++; else np++ }
+        for (k in edge) ncalls++
+        printf "checks(%s) layers: %d modules, %d caller-callee pairs, %d calls up, %d circles, " \
+            "%d names without their prefix\n", b, n, ncalls, nup + 0, ncirc + 0, nname + 0
+        # Three cases: calls run down the layers, no circle, names carry their prefix.
+        nf = (nup > 0) + (ncirc > 0) + (nname > 0)
+        np = 3 - nf
         printf "layers(%s): %d passed, %d failed, 0 skipped\n", b, np, nf
         exit nf > 0 ? 1 : 0
-    }' "$tmp/calls"
+    }' "$tmp/names" "$tmp/calls"
