@@ -173,8 +173,8 @@ ctl_match_make(const struct config *cfg, struct store *st, const struct store_me
 }
 
 int
-admin_match(const struct config *cfg, struct store *st, const char *a, const char *b, const char *by,
-          time_t now, char *msg, size_t len)
+admin_match(const struct config *cfg, struct store *st, const char *a, const char *b,
+            const char *by, time_t now, char *msg, size_t len)
 {
     struct store_member x, y;
     int rc = ctl_find(st, a, &x, msg, len);
@@ -199,8 +199,8 @@ admin_match(const struct config *cfg, struct store *st, const char *a, const cha
 /* ---- block ---- */
 
 int
-admin_block(const struct config *cfg, struct store *st, const char *a, const char *b, const char *by,
-          time_t now, char *msg, size_t len)
+admin_block(const struct config *cfg, struct store *st, const char *a, const char *b,
+            const char *by, time_t now, char *msg, size_t len)
 {
     struct store_member x, y;
     int rc = ctl_find(st, a, &x, msg, len);
@@ -291,7 +291,7 @@ ctl_find_pair(struct store *st, const char *what, struct store_pair *p, char *ms
 
 int
 admin_unmatch(const struct config *cfg, struct store *st, const char *what, const char *by,
-            time_t now, char *msg, size_t len)
+              time_t now, char *msg, size_t len)
 {
     struct store_pair p;
     int rc = ctl_find_pair(st, what, &p, msg, len);
@@ -318,8 +318,8 @@ admin_unmatch(const struct config *cfg, struct store *st, const char *what, cons
 /* ---- pause, resume ---- */
 
 int
-admin_pause(const struct config *cfg, struct store *st, const char *who, time_t until, const char *by,
-          time_t now, char *msg, size_t len)
+admin_pause(const struct config *cfg, struct store *st, const char *who, time_t until,
+            const char *by, time_t now, char *msg, size_t len)
 {
     struct store_member m;
     int rc = ctl_find(st, who, &m, msg, len);
@@ -348,8 +348,8 @@ admin_pause(const struct config *cfg, struct store *st, const char *who, time_t 
 }
 
 int
-admin_resume(const struct config *cfg, struct store *st, const char *who, const char *by, time_t now,
-           char *msg, size_t len)
+admin_resume(const struct config *cfg, struct store *st, const char *who, const char *by,
+             time_t now, char *msg, size_t len)
 {
     struct store_member m;
     int rc = ctl_find(st, who, &m, msg, len);
@@ -393,8 +393,8 @@ ctl_close_all(struct store *st, const struct store_member *m, time_t now, int *c
 }
 
 int
-admin_remove(const struct config *cfg, struct store *st, const char *who, const char *by, time_t now,
-           char *msg, size_t len)
+admin_remove(const struct config *cfg, struct store *st, const char *who, const char *by,
+             time_t now, char *msg, size_t len)
 {
     struct store_member m;
     int rc = ctl_find(st, who, &m, msg, len), closed = 0;

@@ -1509,9 +1509,9 @@ lc_record_answer(struct respond_ctx *c, const struct store_pair *p, const struct
     if (had < 0 || store_feedback_add(c->st, &fb, NULL) != 0 ||
         store_member_unanswered_reset(c->st, from->m.id) < 0 ||
         respond_event(c, "feedback",
-                        a->rating     ? rating
-                        : a->met == 0 ? "not met"
-                                      : NULL) != 0)
+                      a->rating     ? rating
+                      : a->met == 0 ? "not met"
+                                    : NULL) != 0)
         goto out;
     if (said->worry && lc_worry(c, p, from, from_mentor, a, comment) != 0)
         goto out;

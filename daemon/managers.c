@@ -11,8 +11,8 @@
  * receiving server we trust ([digest] trusted_authserv) vouches for the
  * sender in its Authentication-Results: a DMARC pass aligned with the
  * manager's exact address (auth.h).  An SPF or DKIM pass for the manager's
- * domain is not enough: another user of that domain has it too.  Members are resolved to "#id" when the
- * request is made, so the token and the log hold no member's address.
+ * domain is not enough: another user of that domain has it too.  Members are resolved to "#id" when
+ * the request is made, so the token and the log hold no member's address.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,8 +59,8 @@ managers_address(const struct config *cfg, const char *from)
 }
 
 static int
-managers_send(struct respond_ctx *c, const char *to, const char *tmpl,
-              const struct template_var *v, size_t nv, const char *kind, const char *ref)
+managers_send(struct respond_ctx *c, const char *to, const char *tmpl, const struct template_var *v,
+              size_t nv, const char *kind, const char *ref)
 {
     char err[512];
     struct outbox_mail om = {
@@ -163,8 +163,8 @@ managers_list(struct respond_ctx *c, const char *to, const struct command_manage
 
 /* "#id" of a member named in a command, or "" with why set. */
 static int
-managers_ref(struct respond_ctx *c, const char *who, char *out, size_t len, char *addr,
-             size_t alen, char *why, size_t wlen)
+managers_ref(struct respond_ctx *c, const char *who, char *out, size_t len, char *addr, size_t alen,
+             char *why, size_t wlen)
 {
     struct store_member m;
     int found = admin_member(c->st, who, &m);
@@ -188,8 +188,8 @@ managers_ref(struct respond_ctx *c, const char *who, char *out, size_t len, char
  * and in words for the manager.  1 when valid, 0 with why set, -1 on error.
  */
 static int
-managers_canonical(struct respond_ctx *c, const struct command_manager *cmd, char *line,
-                   size_t len, char *words, size_t wlen, char *why, size_t ylen)
+managers_canonical(struct respond_ctx *c, const struct command_manager *cmd, char *line, size_t len,
+                   char *words, size_t wlen, char *why, size_t ylen)
 {
     const char *verb = cmd->w[0];
     size_t want = strcmp(verb, "match") == 0 || strcmp(verb, "block") == 0 ? 3 : 2;
@@ -245,8 +245,8 @@ managers_execute(struct respond_ctx *c, const char *to, const char *line, char *
         return admin_unmatch(c->cfg, c->st, cmd.w[1], to, c->now, msg, len);
     if (strcmp(verb, "pause") == 0 && cmd.n >= 2) {
         int weeks = cmd.n > 2 ? atoi(cmd.w[2]) : 0;
-        return admin_pause(c->cfg, c->st, cmd.w[1], weeks > 0 ? c->now + weeks * WEEK : 0, to, c->now,
-                         msg, len);
+        return admin_pause(c->cfg, c->st, cmd.w[1], weeks > 0 ? c->now + weeks * WEEK : 0, to,
+                           c->now, msg, len);
     }
     if (strcmp(verb, "resume") == 0 && cmd.n == 2)
         return admin_resume(c->cfg, c->st, cmd.w[1], to, c->now, msg, len);

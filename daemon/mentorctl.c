@@ -88,8 +88,7 @@ mentorctl_match(const char *config_path, int argc, char **argv)
         FILE *csv = fopen(argv[1], "r");
         if (csv == NULL)
             fprintf(stderr, "mentorctl: %s: cannot open\n", argv[1]);
-        else if (pairing_csv_solve(&cfg, csv, argv[1], clock_now(), stdout, err,
-                                          sizeof(err)) != 0)
+        else if (pairing_csv_solve(&cfg, csv, argv[1], clock_now(), stdout, err, sizeof(err)) != 0)
             fprintf(stderr, "mentorctl: %s\n", err);
         else
             rc = 0;

@@ -1002,8 +1002,7 @@ pairing_print(const struct pairing_round *r, FILE *out)
 }
 
 int
-pairing_match_round(const struct config *cfg, struct store *st, time_t now, int dry_run,
-                      FILE *out)
+pairing_match_round(const struct config *cfg, struct store *st, time_t now, int dry_run, FILE *out)
 {
     struct pairing_round r;
     char err[512];
@@ -1199,8 +1198,8 @@ pairing_closed(struct respond_ctx *c, const struct store_pair *p, const char *wh
  * *moved (caller frees); *n_moved 0 means the proposal was already closed.
  */
 static int
-pairing_circle_move(struct respond_ctx *c, const struct store_pair *p, const char *to,
-                    time_t ends, const char *why, struct store_pair **moved, size_t *n_moved)
+pairing_circle_move(struct respond_ctx *c, const struct store_pair *p, const char *to, time_t ends,
+                    const char *why, struct store_pair **moved, size_t *n_moved)
 {
     struct store_pair *v = NULL;
     size_t n = 0, kept = 0;

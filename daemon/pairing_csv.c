@@ -215,8 +215,8 @@ pairing_read_instance(FILE *csv, const char *name, time_t now, struct pairing_in
 }
 
 int
-pairing_csv_solve(const struct config *cfg, FILE *csv, const char *name, time_t now,
-                         FILE *out, char *err, size_t errlen)
+pairing_csv_solve(const struct config *cfg, FILE *csv, const char *name, time_t now, FILE *out,
+                  char *err, size_t errlen)
 {
     struct pairing_instance in = {0};
     struct match_weights w;

@@ -11,7 +11,7 @@
 
 int
 respond_reply(struct respond_ctx *c, const char *template_name, const struct template_var *vars,
-                size_t nvars, const char *kind, const char *ref)
+              size_t nvars, const char *kind, const char *ref)
 {
     char err[512];
     struct outbox_mail om = {

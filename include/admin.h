@@ -33,23 +33,23 @@ int admin_member(struct store *st, const char *who, struct store_member *out);
  */
 /* A newcomer and a mentor (either order) become an active pair at once and are introduced. */
 int admin_match(const struct config *cfg, struct store *st, const char *a, const char *b,
-              const char *by, time_t now, char *msg, size_t len);
+                const char *by, time_t now, char *msg, size_t len);
 /* Two members (any roles) are never paired by a matching round; a pair they have stays. */
 int admin_block(const struct config *cfg, struct store *st, const char *a, const char *b,
-              const char *by, time_t now, char *msg, size_t len);
+                const char *by, time_t now, char *msg, size_t len);
 /* End a pair: by pair id, ref, or a member with exactly one open pair. */
 int admin_unmatch(const struct config *cfg, struct store *st, const char *what, const char *by,
-                time_t now, char *msg, size_t len);
+                  time_t now, char *msg, size_t len);
 /* Pause until a time (0: until resumed). */
 int admin_pause(const struct config *cfg, struct store *st, const char *who, time_t until,
-              const char *by, time_t now, char *msg, size_t len);
+                const char *by, time_t now, char *msg, size_t len);
 int admin_resume(const struct config *cfg, struct store *st, const char *who, const char *by,
-               time_t now, char *msg, size_t len);
+                 time_t now, char *msg, size_t len);
 /*
  * End the member's open pairs and erase their personal data
  * (store_member_erase); the caller checkpoints the WAL after the commit.
  */
 int admin_remove(const struct config *cfg, struct store *st, const char *who, const char *by,
-               time_t now, char *msg, size_t len);
+                 time_t now, char *msg, size_t len);
 
 #endif

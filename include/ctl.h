@@ -78,7 +78,7 @@ int ctl_cmd_check_config(struct ctl_ctx *x, int argc, char **argv);
 /* ctl_data.c: the database as a whole, one person's data, failed mail. */
 int ctl_cmd_backup(struct ctl_ctx *x, int argc, char **argv);  /* backup FILE */
 int ctl_cmd_restore(struct ctl_ctx *x, int argc, char **argv); /* restore FILE (daemon stopped) */
-int ctl_cmd_retry(struct ctl_ctx *x, int argc, char **argv);   /* retry [all|ID|MESSAGE-ID|SENDER] */
+int ctl_cmd_retry(struct ctl_ctx *x, int argc, char **argv); /* retry [all|ID|MESSAGE-ID|SENDER] */
 /* export ADDRESS: everything kept about one person, as JSON (an access request). */
 int ctl_export_person(struct ctl_ctx *x, const char *who);
 

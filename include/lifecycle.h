@@ -16,9 +16,9 @@
 
 /* What running a scheduled row did (lifecycle_run_event). */
 enum lifecycle_run {
-    LIFECYCLE_DONE = 0,  /* mark the row done with *outcome */
-    LIFECYCLE_MOVED = 1, /* its due time changed (night there, away): not done */
-    LIFECYCLE_SKIP = 2,  /* done without mail (paused, left, ...): *outcome says why */
+    LIFECYCLE_DONE = 0,    /* mark the row done with *outcome */
+    LIFECYCLE_MOVED = 1,   /* its due time changed (night there, away): not done */
+    LIFECYCLE_SKIP = 2,    /* done without mail (paused, left, ...): *outcome says why */
     LIFECYCLE_UNKNOWN = 3, /* not a kind lifecycle runs */
 };
 
@@ -51,7 +51,8 @@ int lifecycle_pair_started(const struct config *cfg, struct store *st, int64_t p
  */
 int lifecycle_checkin_reply(struct respond_ctx *c, int64_t pair);
 
-/* A member confirmed LEAVE; before their data is erased, end their pairings kindly and tell each partner. */
+/* A member confirmed LEAVE; before their data is erased, end their pairings kindly and tell each
+ * partner. */
 int lifecycle_member_leaving(struct respond_ctx *c, int64_t member_id);
 
 /*

@@ -34,8 +34,7 @@ int pairing_match_round(const struct config *cfg, struct store *st, time_t now, 
 int pairing_mail(struct respond_ctx *c, const struct command *cmd);
 
 /* A proposal's time is up (a due event run by schedule.c); 0, or -1 on error. */
-int pairing_proposal_timeout(const struct config *cfg, struct store *st, int64_t pair,
-                             time_t now);
+int pairing_proposal_timeout(const struct config *cfg, struct store *st, int64_t pair, time_t now);
 
 /* cfg's [matching] weights as the matcher takes them. */
 void pairing_weights(const struct config_matching *m, struct match_weights *w);

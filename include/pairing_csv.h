@@ -17,7 +17,7 @@
  * columns) with cfg's [matching] weights; prints the pairs and the total to
  * out.  0, or -1 with err ("FILE:LINE: what is wrong").
  */
-int pairing_csv_solve(const struct config *cfg, FILE *csv, const char *name, time_t now,
-                      FILE *out, char *err, size_t errlen);
+int pairing_csv_solve(const struct config *cfg, FILE *csv, const char *name, time_t now, FILE *out,
+                      char *err, size_t errlen);
 
 #endif

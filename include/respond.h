@@ -36,9 +36,9 @@ struct respond_ctx {
     int erase_checkpoint;           /* a member was erased: checkpoint after commit */
     char lang_seen[LANG_CODE_MAX];  /* the language the mail is written in, "" unknown */
     char lang_asked[LANG_CODE_MAX]; /* "please write to me in ...": the language, or "" */
-    int proof;            /* enum gate_proof: how the sender is proven (gate.h) */
-    int quiet;            /* proven mail over the reply budget: it acts, unanswered */
-    char *gate_text;      /* the text of a confirmed pending change (gate.c owns it) */
+    int proof;                      /* enum gate_proof: how the sender is proven (gate.h) */
+    int quiet;                      /* proven mail over the reply budget: it acts, unanswered */
+    char *gate_text;                /* the text of a confirmed pending change (gate.c owns it) */
     int gate_owns_profile; /* profile is gate.c's (parsed from gate_text), not the reading's */
 };
 
@@ -47,9 +47,8 @@ struct respond_ctx {
  * threading.  Proven mail over the reply budget (c->quiet) goes unanswered.
  * 0, or -1 with c->detail saying why.
  */
-int respond_reply(struct respond_ctx *c, const char *template_name,
-                  const struct template_var *vars, size_t nvars, const char *kind,
-                  const char *ref);
+int respond_reply(struct respond_ctx *c, const char *template_name, const struct template_var *vars,
+                  size_t nvars, const char *kind, const char *ref);
 /* Record an event about the sender in the event log; 0, or -1 with c->detail set. */
 int respond_event(struct respond_ctx *c, const char *kind, const char *detail);
 

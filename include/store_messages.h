@@ -68,7 +68,6 @@ int store_message_attempt(struct store *st, const struct store_message *m, time_
 /* Count processed messages with this outcome ("retry" counts pending retries; NULL for all). */
 int store_message_count(struct store *st, const char *outcome);
 
-
 /* ---- event log ---- */
 
 int store_event_add(struct store *st, time_t now, const char *kind, const char *member,

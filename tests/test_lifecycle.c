@@ -239,17 +239,14 @@ test_morning_for_unasked_mail(void **state)
     time_t midnight = T0 - 9 * HOUR; /* 2026-01-01 00:00 UTC */
 
     /* 15:00 UTC is midnight in Tokyo: 08:00 there is 23:00 UTC. */
-    assert_int_equal(quiet_morning(&f->cfg, 9 * 60, midnight + 15 * HOUR),
-                     midnight + 23 * HOUR);
+    assert_int_equal(quiet_morning(&f->cfg, 9 * 60, midnight + 15 * HOUR), midnight + 23 * HOUR);
     /* 07:00 UTC is 02:00 in New York (UTC-5): 08:00 there is 13:00 UTC. */
-    assert_int_equal(quiet_morning(&f->cfg, -5 * 60, midnight + 7 * HOUR),
-                     midnight + 13 * HOUR);
+    assert_int_equal(quiet_morning(&f->cfg, -5 * 60, midnight + 7 * HOUR), midnight + 13 * HOUR);
     /* Daytime: at once; 20:59 is still day, 21:00 is night until tomorrow's 08:00. */
     assert_int_equal(quiet_morning(&f->cfg, 0, midnight + 13 * HOUR), midnight + 13 * HOUR);
     assert_int_equal(quiet_morning(&f->cfg, 60, midnight + 19 * HOUR + 59 * 60),
                      midnight + 19 * HOUR + 59 * 60);
-    assert_int_equal(quiet_morning(&f->cfg, 60, midnight + 20 * HOUR),
-                     midnight + DAY + 7 * HOUR);
+    assert_int_equal(quiet_morning(&f->cfg, 60, midnight + 20 * HOUR), midnight + DAY + 7 * HOUR);
     assert_int_equal(quiet_morning_in(&f->cfg, "Time zone: Asia/Tokyo\n", midnight + 15 * HOUR),
                      midnight + 23 * HOUR);
     /* No zone in the profile: UTC. */
@@ -445,11 +442,11 @@ answer_to(struct fixture *f, int64_t pair, const char *from, const char *body, t
                          irt ? ">\r\n" : "", body) > 0);
     assert_int_equal(mail_parse(raw, strlen(raw), &m, err, sizeof(err)), 0);
     struct respond_ctx c = {.cfg = &f->cfg,
-                              .st = f->st,
-                              .m = m,
-                              .now = now,
-                              .detail = detail,
-                              .detail_len = sizeof(detail)};
+                            .st = f->st,
+                            .m = m,
+                            .now = now,
+                            .detail = detail,
+                            .detail_len = sizeof(detail)};
     char *text = reply_extract(m->text);
     assert_non_null(text);
     c.text = text;
@@ -680,12 +677,12 @@ test_leaving_ends_pairs_kindly(void **state)
     struct mail fake = {.from_addr = MENTOR, .message_id = "x@c.test"};
     char detail[512];
     struct respond_ctx c = {.cfg = &f->cfg,
-                              .st = f->st,
-                              .m = &fake,
-                              .now = T0 + 5 * DAY,
-                              .detail = detail,
-                              .detail_len = sizeof(detail),
-                              .text = ""};
+                            .st = f->st,
+                            .m = &fake,
+                            .now = T0 + 5 * DAY,
+                            .detail = detail,
+                            .detail_len = sizeof(detail),
+                            .text = ""};
 
     run_at(f, T0);
     assert_int_equal(store_begin(f->st), 0);

@@ -394,7 +394,8 @@ test_accept_starts_the_pair(void **state)
                      0);
     /* lifecycle schedules their introduction */
     assert_int_equal(introduced(f), 1);
-    assert_true(db_int(f, "SELECT count(*) FROM outbox") >= before); /* the introduction answers it */
+    assert_true(db_int(f, "SELECT count(*) FROM outbox") >=
+                before); /* the introduction answers it */
     /* a second ACCEPT of the same proposal does not start it twice */
     int mails = mails_to(f, "n1@new.test");
     deliver_at(f, mail(f, "m1@mentor.test", "accept", PROVEN_MENTOR, "\r\n"), T0 + 2 * HOUR);
