@@ -1,6 +1,7 @@
 /*
- * ctl_actions: what a manager or admin does to the programme by hand - match,
- * unmatch, pause, resume, remove - in the caller's transaction.
+ * admin: what a manager or admin does to the programme by hand - match,
+ * unmatch, block, pause, resume, remove - in the caller's transaction, for
+ * mentorctl and for manager commands by mail alike.
  *
  * A hand-made match is final at once (the manager has spoken to both) and
  * goes through the same start as an accepted proposal, so the introduction
