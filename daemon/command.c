@@ -38,181 +38,19 @@
 #define MAX_DETAIL 64
 
 /*
- * The one table of commands: each is declared here once, with the proof it
- * needs (gate.c enforces it) and, for a change a claimed mail asks for, the
- * words its confirmation mail names.
+ * The one table of commands (command_table.h): each is declared there once,
+ * with the proof it needs (gate.c enforces it) and, for a change a claimed
+ * mail asks for, the words its confirmation mail names.
  */
 const struct command_def command_defs[] = {
-    {COMMAND_JOIN,
-     "join",
-     "JOIN",
-     COMMAND_ARGS_NONE,
-     PROOF_OWN_CONFIRM,
-     0,
-     "you are new and would like a mentor",
-     {NULL, NULL, NULL, NULL, NULL, NULL}},
-    {COMMAND_MENTOR,
-     "mentor",
-     "MENTOR",
-     COMMAND_ARGS_NONE,
-     PROOF_OWN_CONFIRM,
-     0,
-     "you would like to volunteer as a mentor",
-     {NULL, NULL, NULL, NULL, NULL, NULL}},
-    {COMMAND_CONFIRM,
-     "confirm",
-     "CONFIRM TOKEN",
-     COMMAND_ARGS_TOKEN,
-     PROOF_NONE,
-     0,
-     "confirm a request (a plain reply to our mail does the same)",
-     {NULL, NULL, NULL, NULL, NULL, NULL}},
-    {COMMAND_STATUS,
-     "status",
-     "STATUS",
-     COMMAND_ARGS_NONE,
-     PROOF_NONE,
-     0,
-     "see what we know about you",
-     {NULL, NULL, NULL, NULL, NULL, NULL}},
-    {COMMAND_PAUSE,
-     "pause",
-     "PAUSE [N weeks]",
-     COMMAND_ARGS_WEEKS,
-     PROOF_REQUIRED,
-     0,
-     "take a break, open-ended or for a set time",
-     {"do_pause", "pause", "do_pause_week", "pause for {n} week", "do_pause_weeks",
-      "pause for {n} weeks"}},
-    {COMMAND_RESUME,
-     "resume",
-     "RESUME",
-     COMMAND_ARGS_NONE,
-     PROOF_REQUIRED,
-     0,
-     "come back from a break",
-     {"do_resume", "resume", NULL, NULL, NULL, NULL}},
-    {COMMAND_CAPACITY,
-     "capacity",
-     "CAPACITY N",
-     COMMAND_ARGS_COUNT,
-     PROOF_REQUIRED,
-     0,
-     "mentors: how many newcomers you take on at once (1-20)",
-     {"do_capacity", "change your capacity", "do_capacity_n", "set your capacity to {n}",
-      "do_capacity_n", "set your capacity to {n}"}},
-    {COMMAND_ACCEPT,
-     "accept",
-     "ACCEPT",
-     COMMAND_ARGS_NONE,
-     PROOF_REQUIRED,
-     0,
-     "mentors: take on the newcomer we suggested (YES does the same)",
-     {"do_accept", "accept the proposal to mentor a newcomer", NULL, NULL, NULL, NULL}},
-    {COMMAND_DECLINE,
-     "decline",
-     "DECLINE",
-     COMMAND_ARGS_NONE,
-     PROOF_REQUIRED,
-     0,
-     "mentors: not this newcomer (NO does the same)",
-     {"do_decline", "decline the proposal to mentor a newcomer", NULL, NULL, NULL, NULL}},
-    {COMMAND_DONE,
-     "done",
-     "DONE",
-     COMMAND_ARGS_NONE,
-     PROOF_REQUIRED,
-     0,
-     "end your pairing early",
-     {"do_done", "end your current pairing", NULL, NULL, NULL, NULL}},
-    {COMMAND_REMATCH,
-     "rematch",
-     "REMATCH",
-     COMMAND_ARGS_NONE,
-     PROOF_REQUIRED,
-     0,
-     "newcomers: ask for another mentor",
-     {"do_rematch", "end your current pairing and be matched again", NULL, NULL, NULL, NULL}},
-    {COMMAND_LEAVE,
-     "leave",
-     "LEAVE",
-     COMMAND_ARGS_NONE,
-     PROOF_OWN_CONFIRM,
-     0,
-     "stop taking part and have your details removed",
-     {NULL, NULL, NULL, NULL, NULL, NULL}},
-    {COMMAND_HELP,
-     "help",
-     "HELP",
-     COMMAND_ARGS_NONE,
-     PROOF_NONE,
-     0,
-     "get this message again",
-     {NULL, NULL, NULL, NULL, NULL, NULL}},
-    {COMMAND_NONE,
-     "report",
-     "REPORT",
-     COMMAND_ARGS_NONE,
-     PROOF_MANAGER,
-     1,
-     "managers: the digest, now",
-     {NULL, NULL, NULL, NULL, NULL, NULL}},
-    {COMMAND_NONE,
-     "list",
-     "LIST [STATE]",
-     COMMAND_ARGS_WORDS,
-     PROOF_MANAGER,
-     1,
-     "managers: members, waiting newcomers or pairs",
-     {NULL, NULL, NULL, NULL, NULL, NULL}},
-    {COMMAND_NONE,
-     "match",
-     "MATCH NEWCOMER MENTOR",
-     COMMAND_ARGS_WORDS,
-     PROOF_MANAGER,
-     1,
-     "managers: pair two members at once",
-     {NULL, NULL, NULL, NULL, NULL, NULL}},
-    {COMMAND_NONE,
-     "unmatch",
-     "UNMATCH PAIR",
-     COMMAND_ARGS_WORDS,
-     PROOF_MANAGER,
-     1,
-     "managers: end a pairing",
-     {NULL, NULL, NULL, NULL, NULL, NULL}},
-    {COMMAND_NONE,
-     "block",
-     "BLOCK MEMBER MEMBER",
-     COMMAND_ARGS_WORDS,
-     PROOF_MANAGER,
-     1,
-     "managers: never pair these two members",
-     {NULL, NULL, NULL, NULL, NULL, NULL}},
-    {COMMAND_NONE,
-     "pause",
-     "PAUSE MEMBER",
-     COMMAND_ARGS_WORDS,
-     PROOF_MANAGER,
-     1,
-     "managers: pause a member",
-     {NULL, NULL, NULL, NULL, NULL, NULL}},
-    {COMMAND_NONE,
-     "resume",
-     "RESUME MEMBER",
-     COMMAND_ARGS_WORDS,
-     PROOF_MANAGER,
-     1,
-     "managers: end a member's pause",
-     {NULL, NULL, NULL, NULL, NULL, NULL}},
-    {COMMAND_NONE,
-     "remove",
-     "REMOVE MEMBER",
-     COMMAND_ARGS_WORDS,
-     PROOF_MANAGER,
-     1,
-     "managers: erase a member",
-     {NULL, NULL, NULL, NULL, NULL, NULL}},
+#define COMMAND_MEMBER(KIND, NUMBER, NAME, USAGE, ARGS, PROOF, HANDLER, HELP, CONFIRMS)            \
+    {COMMAND_##KIND, NAME, USAGE, COMMAND_ARGS_##ARGS, PROOF, 0, HELP, CONFIRMS},
+#define COMMAND_MANAGER(NAME, USAGE, ARGS, HELP)                                                   \
+    {COMMAND_NONE,  NAME, USAGE, COMMAND_ARGS_##ARGS,                                              \
+     PROOF_MANAGER, 1,    HELP,  COMMAND_CONFIRMS_NOTHING},
+#include "command_table.h"
+#undef COMMAND_MEMBER
+#undef COMMAND_MANAGER
 };
 
 const size_t command_n_defs = sizeof command_defs / sizeof command_defs[0];
@@ -717,20 +555,24 @@ parse_token(const char *s, const char *end, char out[COMMAND_TOKEN_LEN + 1])
         out[0] = '\0';
 }
 
+/* The arguments, read as the command's row says (command_table.h). */
 static void
 parse_arguments(const char *rest, const char *end, struct command *out)
 {
-    switch (out->kind) {
-    case COMMAND_PAUSE:
+    const struct command_def *d = command_def_of(out->kind);
+
+    switch (d ? d->args : COMMAND_ARGS_NONE) {
+    case COMMAND_ARGS_WEEKS:
         out->number = parse_weeks(rest, end);
         break;
-    case COMMAND_CAPACITY:
+    case COMMAND_ARGS_COUNT:
         out->number = parse_capacity(rest, end);
         break;
-    case COMMAND_CONFIRM:
+    case COMMAND_ARGS_TOKEN:
         parse_token(rest, end, out->token);
         break;
-    default:
+    case COMMAND_ARGS_NONE:
+    case COMMAND_ARGS_WORDS:
         break;
     }
 }
@@ -750,6 +592,14 @@ match_line(const char *s, const char *end, unsigned allowed, const char **rest)
             continue;
         *rest = r;
         return phrases[i].kind;
+    }
+    /* A command with no phrases of its own above is still known by its name. */
+    for (size_t i = 0; i < command_n_defs; i++) {
+        const char *r = command_defs[i].manager ? NULL : match_phrase(s, end, command_defs[i].name);
+        if (r != NULL) {
+            *rest = r;
+            return command_defs[i].kind;
+        }
     }
     return COMMAND_NONE;
 }

@@ -258,7 +258,7 @@ membership_already(struct respond_ctx *c, const struct store_member *mem)
     return respond_reply(c, "already", v, 2, "reply", NULL);
 }
 
-int
+static int
 membership_request(struct respond_ctx *c, const char *action)
 {
     struct store_member mem;
@@ -290,6 +290,27 @@ membership_request(struct respond_ctx *c, const char *action)
     if (found)
         store_member_free(&mem);
     return rc;
+}
+
+int
+membership_join(struct respond_ctx *c, const struct command *cmd)
+{
+    (void)cmd;
+    return membership_request(c, "join");
+}
+
+int
+membership_mentor(struct respond_ctx *c, const struct command *cmd)
+{
+    (void)cmd;
+    return membership_request(c, "mentor");
+}
+
+int
+membership_leave(struct respond_ctx *c, const struct command *cmd)
+{
+    (void)cmd;
+    return membership_request(c, "leave");
 }
 
 /*
@@ -395,7 +416,7 @@ out:
 
 /* LEAVE confirmed: erase everything personal about them, then say goodbye. */
 static int
-membership_leave(struct respond_ctx *c)
+membership_erase_leaver(struct respond_ctx *c)
 {
     char err[512];
     struct outbox_mail om = {
@@ -470,7 +491,7 @@ membership_confirm(struct respond_ctx *c, const char *token)
     else if (store_token_close(c->st, t.token, c->now, "confirmed") < 0)
         rc = -1;
     else if (strcmp(t.action, "leave") == 0)
-        rc = membership_leave(c);
+        rc = membership_erase_leaver(c);
     else
         rc = membership_welcome(c, &t);
     store_token_free(&t);
@@ -575,7 +596,7 @@ membership_pairings(struct respond_ctx *c, int64_t me)
 }
 
 int
-membership_status(struct respond_ctx *c)
+membership_status(struct respond_ctx *c, const struct command *cmd)
 {
     struct store_member mem;
     struct membership_echo e = {NULL, NULL};
@@ -583,6 +604,7 @@ membership_status(struct respond_ctx *c)
     int found = store_member_get(c->st, c->m->from_addr, &mem);
     int rc;
 
+    (void)cmd;
     if (found <= 0)
         return found < 0 ? -1 : membership_not_member(c, "status");
     struct profile p;
@@ -633,8 +655,9 @@ membership_active(struct respond_ctx *c, const char *what, struct store_member *
 }
 
 int
-membership_pause(struct respond_ctx *c, int weeks)
+membership_pause(struct respond_ctx *c, const struct command *cmd)
 {
+    int weeks = cmd->number > 0 ? cmd->number : 0; /* 0: open-ended */
     struct store_member mem;
     char until[64] = "", n[16];
     int rc = membership_active(c, "pause", &mem);
@@ -655,11 +678,12 @@ membership_pause(struct respond_ctx *c, int weeks)
 }
 
 int
-membership_resume(struct respond_ctx *c)
+membership_resume(struct respond_ctx *c, const struct command *cmd)
 {
     struct store_member mem;
     int rc = membership_active(c, "resume", &mem);
 
+    (void)cmd;
     if (rc <= 0)
         return rc;
     int was_paused = strcmp(mem.state, "paused") == 0;
@@ -673,8 +697,9 @@ membership_resume(struct respond_ctx *c)
 }
 
 int
-membership_capacity(struct respond_ctx *c, int n)
+membership_capacity(struct respond_ctx *c, const struct command *cmd)
 {
+    int n = cmd->number;
     struct store_member mem;
     char num[16];
     int rc = membership_active(c, "capacity", &mem);

@@ -272,6 +272,39 @@ programme_try_confirm(struct respond_ctx *c, const char *token)
     return token && token[0] ? membership_confirm(c, token) : 1;
 }
 
+/* CONFIRM [TOKEN]: the token given, else the conversation's; a bad one is told so. */
+static int
+programme_confirm(struct respond_ctx *c, const struct command *cmd)
+{
+    int rc = programme_try_confirm(c, cmd->token[0] ? cmd->token : c->ref);
+    return rc == 1 ? membership_confirm(c, "") : rc;
+}
+
+static int
+programme_help_command(struct respond_ctx *c, const struct command *cmd)
+{
+    (void)cmd;
+    return programme_help(c, 0);
+}
+
+/* ACCEPT, DECLINE, DONE, REMATCH: about a pairing, or told there is none. */
+static int
+programme_pair_command(struct respond_ctx *c, const struct command *cmd)
+{
+    int rc = pairing_mail(c, cmd);
+    return rc == 1 ? membership_no_pairing(c, command_name(cmd->kind)) : rc;
+}
+
+/* Each member command's handler, bound by its row of command_table.h. */
+static int (*const programme_handlers[])(struct respond_ctx *, const struct command *) = {
+#define COMMAND_MEMBER(KIND, NUMBER, NAME, USAGE, ARGS, PROOF, HANDLER, HELP, CONFIRMS)            \
+    [COMMAND_##KIND] = HANDLER,
+#define COMMAND_MANAGER(...)
+#include "command_table.h"
+#undef COMMAND_MEMBER
+#undef COMMAND_MANAGER
+};
+
 static int
 programme_command(struct respond_ctx *c, const struct command *cmd)
 {
@@ -283,35 +316,10 @@ programme_command(struct respond_ctx *c, const struct command *cmd)
             : cmd->from_subject ? "subject"
                                 : "body",
             c->ref[0] ? ", answers ref " : "", c->ref);
-    switch (cmd->kind) {
-    case COMMAND_JOIN:
-        return membership_request(c, "join");
-    case COMMAND_MENTOR:
-        return membership_request(c, "mentor");
-    case COMMAND_LEAVE:
-        return membership_request(c, "leave");
-    case COMMAND_CONFIRM:
-        rc = programme_try_confirm(c, cmd->token[0] ? cmd->token : c->ref);
-        return rc == 1 ? membership_confirm(c, "") : rc;
-    case COMMAND_HELP:
-        return programme_help(c, 0);
-    case COMMAND_STATUS:
-        return membership_status(c);
-    case COMMAND_PAUSE:
-        return membership_pause(c, cmd->number > 0 ? cmd->number : 0);
-    case COMMAND_RESUME:
-        return membership_resume(c);
-    case COMMAND_CAPACITY:
-        return membership_capacity(c, cmd->number);
-    case COMMAND_DONE:
-    case COMMAND_REMATCH:
-    case COMMAND_ACCEPT:
-    case COMMAND_DECLINE:
-        rc = pairing_mail(c, cmd);
-        return rc == 1 ? membership_no_pairing(c, command_name(cmd->kind)) : rc;
-    case COMMAND_NONE:
-        break;
-    }
+    if (cmd->kind > COMMAND_NONE &&
+        (size_t)cmd->kind < sizeof programme_handlers / sizeof programme_handlers[0] &&
+        programme_handlers[cmd->kind] != NULL)
+        return programme_handlers[cmd->kind](c, cmd);
     /*
      * No command: a reply to a confirmation confirms; a reply to a proposal or
      * check-in is about the pairing; profile lines update the profile.

@@ -109,75 +109,25 @@ reading_address_command(const struct config *cfg, const struct mail *m, struct c
 
 /* ---- intents ---- */
 
+/*
+ * A command and the intent of the same name (the intent tables name their
+ * sections as command_table.h names commands); NONE when there is none.
+ */
 static enum intent_kind
 intent_of_command(enum command_kind k)
 {
-    switch (k) {
-    case COMMAND_JOIN:
-        return INTENT_JOIN;
-    case COMMAND_MENTOR:
-        return INTENT_MENTOR;
-    case COMMAND_HELP:
-        return INTENT_HELP;
-    case COMMAND_STATUS:
-        return INTENT_STATUS;
-    case COMMAND_PAUSE:
-        return INTENT_PAUSE;
-    case COMMAND_RESUME:
-        return INTENT_RESUME;
-    case COMMAND_LEAVE:
-        return INTENT_LEAVE;
-    case COMMAND_DONE:
-        return INTENT_DONE;
-    case COMMAND_REMATCH:
-        return INTENT_REMATCH;
-    case COMMAND_CAPACITY:
-        return INTENT_CAPACITY;
-    case COMMAND_CONFIRM:
-        return INTENT_CONFIRM;
-    case COMMAND_ACCEPT:
-        return INTENT_ACCEPT;
-    case COMMAND_DECLINE:
-        return INTENT_DECLINE;
-    case COMMAND_NONE:
-        break;
-    }
+    for (int i = INTENT_NONE + 1; k != COMMAND_NONE && i < INTENT_COUNT; i++)
+        if (strcmp(intent_name((enum intent_kind)i), command_name(k)) == 0)
+            return (enum intent_kind)i;
     return INTENT_NONE;
 }
 
 static enum command_kind
 command_of_intent(enum intent_kind k)
 {
-    switch (k) {
-    case INTENT_JOIN:
-        return COMMAND_JOIN;
-    case INTENT_MENTOR:
-        return COMMAND_MENTOR;
-    case INTENT_HELP:
-        return COMMAND_HELP;
-    case INTENT_STATUS:
-        return COMMAND_STATUS;
-    case INTENT_PAUSE:
-        return COMMAND_PAUSE;
-    case INTENT_RESUME:
-        return COMMAND_RESUME;
-    case INTENT_LEAVE:
-        return COMMAND_LEAVE;
-    case INTENT_DONE:
-        return COMMAND_DONE;
-    case INTENT_REMATCH:
-        return COMMAND_REMATCH;
-    case INTENT_CAPACITY:
-        return COMMAND_CAPACITY;
-    case INTENT_CONFIRM:
-        return COMMAND_CONFIRM;
-    case INTENT_ACCEPT:
-        return COMMAND_ACCEPT;
-    case INTENT_DECLINE:
-        return COMMAND_DECLINE;
-    default:
-        break;
-    }
+    for (size_t i = 0; k != INTENT_NONE && i < command_n_defs; i++)
+        if (!command_defs[i].manager && strcmp(command_defs[i].name, intent_name(k)) == 0)
+            return command_defs[i].kind;
     return COMMAND_NONE;
 }
 

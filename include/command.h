@@ -10,21 +10,17 @@
 
 #include <stddef.h>
 
+/*
+ * The kinds of member command, one per row of command_table.h (their numbers
+ * are stored: see there).
+ */
 enum command_kind {
     COMMAND_NONE = 0, /* nothing recognised: answer with help */
-    COMMAND_JOIN,     /* a newcomer wants a mentor: join, sign me up, newcomer */
-    COMMAND_MENTOR,   /* a member volunteers: mentor, volunteer */
-    COMMAND_HELP,     /* help, ?, info */
-    COMMAND_STATUS,   /* status: what mentord knows about me */
-    COMMAND_PAUSE,    /* pause [N weeks]: number = weeks, 0 when not given */
-    COMMAND_RESUME,   /* resume, unpause, back */
-    COMMAND_LEAVE,    /* leave, stop, unsubscribe, remove me, quit */
-    COMMAND_DONE,     /* done, finished: end the pairing early */
-    COMMAND_REMATCH,  /* rematch, new mentor */
-    COMMAND_CAPACITY, /* capacity N: number = N */
-    COMMAND_CONFIRM,  /* confirm [TOKEN]: token set when given */
-    COMMAND_ACCEPT,   /* accept, yes (to a proposal) */
-    COMMAND_DECLINE,  /* decline, no (to a proposal) */
+#define COMMAND_MEMBER(KIND, NUMBER, ...) COMMAND_##KIND = NUMBER,
+#define COMMAND_MANAGER(...)
+#include "command_table.h"
+#undef COMMAND_MEMBER
+#undef COMMAND_MANAGER
 };
 
 /*
@@ -49,11 +45,12 @@ enum command_args {
 };
 
 /*
- * The one table of commands.  Each member and manager command is declared
- * here once; the phrases that ask for the same thing in plain words live in
- * the intent tables under the same name (data/intents/LANG.txt); the help
- * mail's list, the README's and the man page's are made from (or checked
- * against) this table; programme.c binds each kind to its handler.
+ * The table of commands, made from command_table.h (where each member and
+ * manager command is declared once).  The phrases that ask for the same
+ * thing in plain words live in the intent tables under the same name
+ * (data/intents/LANG.txt); the help mail's list is made from this table and
+ * the README's and the man page's are checked against it; programme.c binds
+ * each kind to its handler from the same rows.
  */
 struct command_def {
     enum command_kind kind; /* COMMAND_NONE for a manager's command */
@@ -74,6 +71,16 @@ struct command_def {
         const char *key_n1, *words_n1, *key_n, *words_n;
     } confirm;
 };
+
+/* The CONFIRMS column of command_table.h. */
+#define COMMAND_CONFIRMS(key, words, key_n1, words_n1, key_n, words_n)                             \
+    {                                                                                              \
+        key, words, key_n1, words_n1, key_n, words_n                                               \
+    }
+#define COMMAND_CONFIRMS_NOTHING                                                                   \
+    {                                                                                              \
+        NULL, NULL, NULL, NULL, NULL, NULL                                                         \
+    }
 
 extern const struct command_def command_defs[];
 extern const size_t command_n_defs;

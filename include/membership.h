@@ -8,16 +8,23 @@
 #ifndef MENTORD_MEMBERSHIP_H
 #define MENTORD_MEMBERSHIP_H
 
+#include "command.h"
 #include "respond.h"
 
-/* JOIN, MENTOR or LEAVE (action "join", "mentor", "leave"): a confirmation mail is sent. */
-int membership_request(struct respond_ctx *c, const char *action);
+/*
+ * The member commands' handlers (command_table.h binds them): JOIN, MENTOR
+ * and LEAVE send a confirmation mail; STATUS, PAUSE [N weeks], RESUME,
+ * CAPACITY N act (the gate has let them through).
+ */
+int membership_join(struct respond_ctx *c, const struct command *cmd);
+int membership_mentor(struct respond_ctx *c, const struct command *cmd);
+int membership_leave(struct respond_ctx *c, const struct command *cmd);
+int membership_status(struct respond_ctx *c, const struct command *cmd);
+int membership_pause(struct respond_ctx *c, const struct command *cmd);
+int membership_resume(struct respond_ctx *c, const struct command *cmd);
+int membership_capacity(struct respond_ctx *c, const struct command *cmd);
 /* A reply carrying a confirmation token; 1 when token confirms nothing. */
 int membership_confirm(struct respond_ctx *c, const char *token);
-int membership_status(struct respond_ctx *c);
-int membership_pause(struct respond_ctx *c, int weeks);
-int membership_resume(struct respond_ctx *c);
-int membership_capacity(struct respond_ctx *c, int n);
 /* "Key: value" lines of c->profile; 1 when there was nothing to update. */
 int membership_profile_update(struct respond_ctx *c);
 /* ACCEPT, DONE, ... from someone with no pairing that command could be about. */
