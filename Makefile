@@ -84,8 +84,11 @@ $(BUILD)/obj $(BUILD)/tests:
 	mkdir -p $@
 
 # The sample configuration and mentord.ini(5) are written from the key table
-# (daemon/config_keys.c); test_config fails when the committed ones differ.
-$(BUILD)/configdoc: tools/configdoc.c $(BUILD)/libmentord.a include/config.h
+# (daemon/config_keys.c), mentord(8)'s list of mail commands from the command
+# table (include/command_table.h); test_config and test_reading fail when the
+# committed ones differ.
+$(BUILD)/configdoc: tools/configdoc.c $(BUILD)/libmentord.a include/config.h include/command.h \
+		include/command_table.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmentord.a $(LDLIBS)
 
 # Calls between modules run down the layers of tests/layers.list, without
@@ -96,6 +99,10 @@ layers: all $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(PROGS)))
 config-docs: $(BUILD)/configdoc
 	$(BUILD)/configdoc ini > etc/mentord.ini.new && mv etc/mentord.ini.new etc/mentord.ini
 	$(BUILD)/configdoc man > man/mentord.ini.5.new && mv man/mentord.ini.5.new man/mentord.ini.5
+	$(BUILD)/configdoc commands > $(BUILD)/commands.man
+	awk -v gen=$(BUILD)/commands.man 'index($$0, "commands end") { skip = 0 } !skip { print } \
+		index($$0, "commands: made by") { while ((getline l < gen) > 0) print l; skip = 1 }' \
+		man/mentord.8 > man/mentord.8.new && mv man/mentord.8.new man/mentord.8
 	mandoc -Tlint -W warning man/mentord.ini.5
 
 deps:

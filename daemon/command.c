@@ -85,6 +85,14 @@ command_help_list(void)
     return buf;
 }
 
+void
+command_doc_man(FILE *out)
+{
+    for (size_t i = 0; i < command_n_defs; i++)
+        if (!command_defs[i].manager)
+            fprintf(out, ".TP\n.B %s\n%s.\n", command_defs[i].usage, command_defs[i].help);
+}
+
 /* PHRASE_WHOLE: nothing but punctuation may follow.  PHRASE_FIRST: first line only. */
 enum { PHRASE_WHOLE = 1, PHRASE_FIRST = 2 };
 

@@ -9,6 +9,7 @@
 #define MENTORD_COMMAND_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 /*
  * The kinds of member command, one per row of command_table.h (their numbers
@@ -90,6 +91,13 @@ const struct command_def *command_def_of(enum command_kind kind);
 
 /* The help mail's list of member commands, one "  USAGE  help" line each (malloc'd). */
 char *command_help_list(void);
+
+/*
+ * The member commands as mentord(8) lists them (roff: ".TP", ".B USAGE", the
+ * help line), in the table's order.  `make config-docs` writes it into
+ * man/mentord.8; test_reading checks the committed page holds it.
+ */
+void command_doc_man(FILE *out);
 
 /*
  * Tokens mentord hands out (secret.h): lower-case letters and digits without

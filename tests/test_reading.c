@@ -314,18 +314,40 @@ test_command_table(void **state)
             fail_msg("man/mentord.8 does not name %s", upper);
         if (d->kind != COMMAND_CONFIRM && strstr(help, d->usage) == NULL)
             fail_msg("the help mail does not list %s", d->usage);
-        int free_to_ask = d->kind == COMMAND_STATUS || d->kind == COMMAND_HELP ||
-                          d->kind == COMMAND_CONFIRM;
-        int own_confirm = d->kind == COMMAND_JOIN || d->kind == COMMAND_MENTOR ||
-                          d->kind == COMMAND_LEAVE;
-        assert_int_equal(d->proof, free_to_ask   ? PROOF_NONE
-                                   : own_confirm ? PROOF_OWN_CONFIRM
-                                                 : PROOF_REQUIRED);
+        int free_to_ask =
+            d->kind == COMMAND_STATUS || d->kind == COMMAND_HELP || d->kind == COMMAND_CONFIRM;
+        int own_confirm =
+            d->kind == COMMAND_JOIN || d->kind == COMMAND_MENTOR || d->kind == COMMAND_LEAVE;
+        int changes = d->kind == COMMAND_PAUSE || d->kind == COMMAND_RESUME ||
+                      d->kind == COMMAND_CAPACITY || d->kind == COMMAND_ACCEPT ||
+                      d->kind == COMMAND_DECLINE || d->kind == COMMAND_DONE ||
+                      d->kind == COMMAND_REMATCH;
+        if (free_to_ask || own_confirm || changes)
+            assert_int_equal(d->proof, free_to_ask   ? PROOF_NONE
+                                       : own_confirm ? PROOF_OWN_CONFIRM
+                                                     : PROOF_REQUIRED);
+        else
+            assert_int_not_equal(d->proof, PROOF_MANAGER); /* a command added since */
         /* A change a claimed mail asks for is named in its confirmation mail. */
         if (d->proof == PROOF_REQUIRED)
             assert_non_null(d->confirm.words);
     }
     free(help);
+    /* mentord(8)'s list is the table's, as `make config-docs` writes it. */
+    char *list = NULL;
+    size_t list_len = 0;
+    FILE *mf = open_memstream(&list, &list_len);
+    assert_non_null(mf);
+    command_doc_man(mf);
+    assert_int_equal(fclose(mf), 0);
+    const char *begin = strstr(page, "commands: made by");
+    assert_non_null(begin);
+    begin = strchr(begin, '\n') + 1;
+    const char *end = strstr(begin, ".\\\" commands end");
+    if (end == NULL || (size_t)(end - begin) != list_len || strncmp(begin, list, list_len) != 0)
+        fail_msg(
+            "man/mentord.8's list of commands is not the command table's; run `make config-docs`");
+    free(list);
 }
 
 int
