@@ -379,7 +379,8 @@ reading_command_decides(const struct reading *r, const struct reading_context *c
 
     if (c->kind == COMMAND_NONE)
         return 0;
-    if (c->from_address || c->kind == COMMAND_CONFIRM)
+    /* A command no plain words ask for (no intent of its name) is its word alone. */
+    if (c->from_address || c->kind == COMMAND_CONFIRM || intent_of_command(c->kind) == INTENT_NONE)
         return 1;
     /* "Capacity: 2" from a stranger is a profile line beside their wish, not a command */
     if (c->kind == COMMAND_CAPACITY)
@@ -476,6 +477,8 @@ reading_settle(struct reading *r, const struct reading_context *ctx)
 {
     enum command_kind k = command_of_intent(r->intent);
 
+    if (r->intent == INTENT_NONE && intent_of_command(r->cmd.kind) == INTENT_NONE)
+        k = r->cmd.kind; /* decided by its word (reading_command_decides) */
     if (r->cmd.kind != k) {
         int from_subject = r->cmd.from_subject;
         memset(&r->cmd, 0, sizeof r->cmd);
