@@ -4,8 +4,9 @@
  * Reads a parsed mail, changes the store and queues answers, all inside the
  * caller's transaction; it never talks to a server.  Automatic mail is only
  * recorded: answering a robot is how mail loops start.  This file holds the
- * dispatch, threading, the reply budget and automatic mail; membership.c
- * holds what a person asks for about themselves.
+ * dispatch (a command to the handler its row of command_table.h names; the
+ * handlers answer through respond.h and never call back here), threading,
+ * the reply budget and automatic mail.
  */
 #include <stddef.h>
 #include <stdio.h>
