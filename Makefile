@@ -67,6 +67,15 @@ $(BUILD)/gen/intent_data.h: $(INTENT_DATA) data/intents/gen.sh
 $(BUILD)/obj/intent.o: daemon/intent.c $(BUILD)/gen/intent_data.h $(wildcard include/*.h) | $(BUILD)/obj
 	$(CC) $(CPPFLAGS) -I$(BUILD)/gen $(CFLAGS) -c -o $@ $<
 
+# The skill tables per language (data/skills/LANG.txt), built in the same way.
+SKILLS_DATA = $(sort $(wildcard data/skills/*.txt))
+$(BUILD)/gen/skills_data.h: $(SKILLS_DATA) data/skills/gen.sh
+	mkdir -p $(BUILD)/gen
+	sh data/skills/gen.sh $(SKILLS_DATA) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/skills.o: daemon/skills.c $(BUILD)/gen/skills_data.h $(wildcard include/*.h) | $(BUILD)/obj
+	$(CC) $(CPPFLAGS) -I$(BUILD)/gen $(CFLAGS) -c -o $@ $<
+
 $(BUILD)/libmentord.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 

@@ -199,7 +199,7 @@ fold(const char *text, int keep_accents)
  * digits (Arabic-Indic) as ASCII, curly apostrophes straight.  malloc'd;
  * NULL when memory runs out.
  */
-static char *
+char *
 intent_fold(const char *text)
 {
     return fold(text, 0);

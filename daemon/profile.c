@@ -26,6 +26,7 @@
  */
 #include "buf.h"
 #include "profile.h"
+#include "skills.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -1902,23 +1903,6 @@ place_from_sentences(const char *text, struct profile *p, char **place)
     return 0;
 }
 
-static void
-skill_clean(char *item)
-{
-    strip_ends(item, " ,.;:!?()\"'", " ,.;:!?()\"'");
-    for (int again = 1; again;) {
-        again = 0;
-        for (size_t i = 0; i < sizeof skill_lead / sizeof skill_lead[0]; i++) {
-            size_t l = strlen(skill_lead[i]);
-            if (strncmp(item, skill_lead[i], l) == 0) {
-                memmove(item, item + l, strlen(item + l) + 1);
-                again = 1;
-            }
-        }
-    }
-    strip_ends(item, " ,.;:!?()\"'", " ,.;:!?()\"'");
-}
-
 /* No skill: a language, a place or zone, a number, a filler ("also", "would be happy"). */
 static int
 skill_unlikely(const char *item)
@@ -1937,90 +1921,16 @@ skill_unlikely(const char *item)
     return resolve_zone(item, zone, sizeof zone) == 1;
 }
 
-/* Add the items of one phrase ("python, sql and excel") as skills; short items only. */
-static int
-skills_add_phrase(struct profile *p, char *phrase)
-{
-    static const char *const seps[] = {", ",     " and ",        " und ",  " et ",   " y ",
-                                       " e ",    " i ",          " or ",   " oder ", " ou ",
-                                       " o ",    " & ",          " / ",    ",",      " with ",
-                                       " plus ", " as well as ", " albo ", " also "};
-    char *item = phrase;
-    while (item && *item) {
-        char *cut = NULL;
-        size_t cl = 0;
-        for (size_t i = 0; i < sizeof seps / sizeof seps[0]; i++) {
-            char *q = strstr(item, seps[i]);
-            if (q && (cut == NULL || q < cut)) {
-                cut = q;
-                cl = strlen(seps[i]);
-            }
-        }
-        if (cut)
-            *cut = '\0';
-        skill_clean(item);
-        size_t words = 1;
-        for (char *c = item; *c; c++)
-            words += *c == ' ';
-        if (item[0] != '\0' && words <= 3 && strlen(item) <= MAX_ITEM && p->n_skills < MAX_ITEMS &&
-            !in_list(item, p->skills, p->n_skills) && !skill_unlikely(item)) {
-            char *dup = strdup(item);
-            int overflow = 0;
-            if (dup == NULL || list_add(&p->skills, &p->n_skills, dup, &overflow) != 0)
-                return -1;
-        }
-        item = cut ? cut + cl : NULL;
-    }
-    return 0;
-}
-
 /*
- * Skills named in prose: lists in parentheses ("(Python, SQL)") and what
- * follows "learn", "help with", "experience in", ... up to the end of the
- * clause, as short lower-case items.
+ * Skills named in prose (skills.h: a vocabulary per language, and what
+ * follows "experience in", "I'd like to learn", ...); "Skills:" lines win.
  */
 static int
 skills_from_sentences(const char *text, struct profile *p)
 {
     if (p->n_skills > 0)
         return 0;
-    char *lower = lower_dup(text, strlen(text));
-    if (lower == NULL)
-        return -1;
-    int rc = 0;
-    for (char *o = strchr(lower, '('); o && rc == 0; o = strchr(o + 1, '(')) {
-        size_t n = strcspn(o + 1, ")\n");
-        if (o[1 + n] != ')' || n == 0 || n > 120 || strpbrk(o + 1, "0123456789") == o + 1)
-            continue;
-        char *phrase = strndup(o + 1, n);
-        rc = phrase ? skills_add_phrase(p, phrase) : -1;
-        free(phrase);
-    }
-    for (size_t t = 0; t < sizeof skill_triggers / sizeof skill_triggers[0] && rc == 0; t++) {
-        for (char *at = strstr(lower, skill_triggers[t]); at && rc == 0;
-             at = strstr(at + 1, skill_triggers[t])) {
-            if (at > lower && isalpha((unsigned char)at[-1]))
-                continue;
-            char *start = at + strlen(skill_triggers[t]);
-            size_t n = strcspn(start, ".;!?\n(");
-            /* the clause ends at a new verb: "... and I keep", "... so I can" */
-            static const char *const ends[] = {" and i ",  " but ",   " so ",   " because ",
-                                               " to get ", " which ", " that ", " since ",
-                                               " for my ", " from "};
-            for (size_t e = 0; e < sizeof ends / sizeof ends[0]; e++) {
-                char *q = strstr(start, ends[e]);
-                if (q && (size_t)(q - start) < n)
-                    n = (size_t)(q - start);
-            }
-            if (n == 0 || n > 120)
-                continue;
-            char *phrase = strndup(start, n);
-            rc = phrase ? skills_add_phrase(p, phrase) : -1;
-            free(phrase);
-        }
-    }
-    free(lower);
-    return rc;
+    return skills_from_prose(text, skill_unlikely, MAX_ITEMS, MAX_ITEM, &p->skills, &p->n_skills);
 }
 
 /*

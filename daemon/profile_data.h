@@ -786,23 +786,4 @@ static const char *const place_words[] = {
     "em ", "uit ",  "i ",  "w ",    "kutoka ", "hapa ", "se ", "z ",
 };
 
-/* Words after which people name what they want to learn or can teach (lower case). */
-static const char *const skill_triggers[] = {
-    "learn ",         "learning ",         "help with ",     "help me with ", "help on ",
-    "guidance on ",   "advice on ",        "experience in ", "skills in ",    "interested in ",
-    "focus on ",      "mentor in ",        "mentor on ",     "mentor for ",   "mentor people on ",
-    "can help with ", "help people with ", "get better at ", "improve my ",   "work towards my ",
-    "review my ",     "background is ",    "aprender ",      "ayude con ",    "ayuda con ",
-    "lernen",         "hilfe bei ",        "apprendre ",     "m'aider en ",   "m'aider avec ",
-    "aprender ",      "imparare ",         "leren ",         "kujifunza ",    "seekhne ke liye",
-    "hilft",          "ajude com ",        "ajudar com ",    "aiutare con ",  "starting out in ",
-    "understands ",   "mentor me on ",     "teach ",         "practice ",     "want help with ",
-    "help in "};
-
-/* Words that start no skill ("a", "how to", "more"): dropped from an item's start. */
-static const char *const skill_lead[] = {
-    "a ",     "an ",    "the ",    "some ", "my ",  "more ", "about ", "how to ", "also ",
-    "maybe ", "basic ", "proper ", "el ",   "la ",  "le ",   "les ",   "de ",     "un ",
-    "una ",   "die ",   "der ",    "das ",  "bei ", "mit ",  "hasa "};
-
 #endif

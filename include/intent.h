@@ -78,5 +78,11 @@ int intent_pause_weeks(const char *text, time_t now);
  */
 int intent_capacity(const char *text);
 
+/*
+ * Fold text for matching: lower case (UTF-8 aware), accents removed, other
+ * digits (Arabic-Indic) as ASCII, curly apostrophes straight.  malloc'd;
+ * NULL when memory runs out.  (skills.c reads skills on the same folding.)
+ */
+char *intent_fold(const char *text);
 
 #endif

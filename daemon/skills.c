@@ -1,0 +1,636 @@
+/*
+ * skills: what a person can teach or wants to learn, as named in prose.
+ *
+ * The tables (data/skills/LANG.txt, see the head of data/skills/en.txt) are
+ * read once into a vocabulary of terms and four word lists: cues, clause
+ * ends, list separators and leading words.  A text is cut into tokens, each
+ * folded (intent_fold) and stemmed with every table language's Snowball
+ * stemmer, so a term of the German table is compared with the German stems
+ * of the text and an English one (technologies are English everywhere) with
+ * the English stems.  Terms claim tokens longest first; what follows a cue is
+ * split into items, and an item that no term claimed is kept as written.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <libstemmer.h>
+
+#include "intent.h"
+#include "skills.h"
+
+#include "skills_data.h"
+
+#define MAX_TERM_WORDS 6  /* words of a term or cue */
+#define MAX_TOKENS 2000   /* tokens read of one text: skills are named early */
+#define MAX_ITEM_WORDS 3  /* an unknown item longer than this is a clause, not a skill */
+#define MAX_ITEM_CHARS 40 /* ... or longer than this */
+
+enum word_flag {
+    W_STEM = 0,   /* compared on the stem in the term's language */
+    W_PREFIX = 1, /* "tischler*": the folded token starts with it */
+    W_EXACT = 2,  /* "Go": the token exactly as written, not opening a sentence */
+};
+
+struct tword {
+    char *w;
+    int flag;
+};
+
+struct term {
+    const char *name; /* English name, stored as the skill */
+    int lang;         /* table index: the stemmer the words were stemmed with */
+    size_t n, chars;  /* words, and their length: the longer term wins */
+    struct tword w[MAX_TERM_WORDS];
+};
+
+/* A word sequence of one of the lists (cue, end, separator, lead), folded, not stemmed. */
+struct seq {
+    size_t n;
+    char *w[MAX_TERM_WORDS];
+};
+
+enum list { L_CUE, L_END, L_SEP, L_LEAD, L_COUNT };
+
+static struct {
+    int loaded, failed;
+    struct sb_stemmer *stemmer[SKILLS_DATA_N]; /* NULL: words compared folded */
+    struct term *t;
+    size_t nt;
+    struct seq *s[L_COUNT];
+    size_t ns[L_COUNT];
+} tab;
+
+/* What follows a token: a space (or "-", "/", "&"), a comma, or the end of a clause. */
+enum gap { G_SPACE, G_COMMA, G_STOP };
+
+struct token {
+    const char *at; /* in the text as written */
+    size_t len;
+    char *fold;
+    char *stem[SKILLS_DATA_N];
+    enum gap gap;
+    int opens;   /* first of its sentence */
+    int claimed; /* taken by a term */
+};
+
+/* ---- tokens ---- */
+
+static size_t
+cp_at(const unsigned char *s, unsigned *cp)
+{
+    size_t len = s[0] < 0x80 ? 1 : s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc0 ? 2 : 1;
+    unsigned v = len == 1 ? s[0] : s[0] & (0x7fu >> len);
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80) {
+            *cp = 0xfffd;
+            return i;
+        }
+        v = (v << 6) | (s[i] & 0x3fu);
+    }
+    *cp = v;
+    return len;
+}
+
+/* A letter or digit of a word (UTF-8 aware; punctuation, symbols and emoji are not). */
+static int
+word_cp(unsigned cp)
+{
+    if (cp < 0x80)
+        return isalnum((int)cp);
+    if (cp <= 0xbf || cp == 0xd7 || cp == 0xf7 || cp == 0xfffd)
+        return 0;
+    return !((cp >= 0x2000 && cp <= 0x2bff) || (cp >= 0x3000 && cp <= 0x303f) ||
+             (cp >= 0xfe00 && cp <= 0xfe0f) || cp >= 0x1f000);
+}
+
+/* The end of the word at s: letters, digits, "c++", "c#", "node.js". */
+static const char *
+word_end(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    unsigned cp;
+    for (;;) {
+        size_t l = cp_at(p, &cp);
+        if (word_cp(cp)) {
+            p += l;
+            continue;
+        }
+        if (cp == '.' && isalnum(p[1]) && p != (const unsigned char *)s) {
+            p++; /* node.js, asp.net */
+            continue;
+        }
+        break;
+    }
+    while (*p == '+' || *p == '#')
+        p++;
+    return (const char *)p;
+}
+
+/*
+ * What lies between two words: the strongest of its marks.  A no-break space
+ * is a space; "¿", "¡", "«", "»", "…" end a clause; a dash is a comma.
+ */
+static enum gap
+gap_of(const char *s, const char *e)
+{
+    enum gap g = G_SPACE;
+    for (const unsigned char *p = (const unsigned char *)s; p < (const unsigned char *)e; p++) {
+        if (strchr(".;:!?()[]\n", *p) != NULL || (p[0] == 0xc2 && p[1] != 0xa0) ||
+            (p[0] == 0xe2 && p[1] == 0x80 && p[2] == 0xa6))
+            return G_STOP;
+        if (*p == ',' || (p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0x93 || p[2] == 0x94)))
+            g = G_COMMA;
+    }
+    return g;
+}
+
+/* Does the line at s end the person's text ("-- " signature, "Sent from my ...")? */
+static int
+text_ends(const char *s)
+{
+    return strncmp(s, "-- \n", 4) == 0 || strncmp(s, "--\n", 3) == 0 ||
+           strncmp(s, "-- \r", 4) == 0 || strncmp(s, "Sent from my ", 13) == 0;
+}
+
+static void
+tokens_free(struct token *t, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(t[i].fold);
+        for (size_t l = 0; l < SKILLS_DATA_N; l++)
+            free(t[i].stem[l]);
+    }
+    free(t);
+}
+
+static char *
+stem(int lang, const char *folded)
+{
+    struct sb_stemmer *st = tab.stemmer[lang];
+    if (st == NULL || isdigit((unsigned char)folded[0]))
+        return strdup(folded);
+    const sb_symbol *s = sb_stemmer_stem(st, (const sb_symbol *)folded, (int)strlen(folded));
+    if (s == NULL)
+        return strdup(folded);
+    return strndup((const char *)s, (size_t)sb_stemmer_length(st));
+}
+
+/* Fold and stem one token in every table language; -1 when memory runs out. */
+static int
+token_fill(struct token *t)
+{
+    char *raw = strndup(t->at, t->len);
+    t->fold = raw ? intent_fold(raw) : NULL;
+    free(raw);
+    if (t->fold == NULL)
+        return -1;
+    for (size_t l = 0; l < SKILLS_DATA_N; l++)
+        if ((t->stem[l] = stem((int)l, t->fold)) == NULL)
+            return -1;
+    return 0;
+}
+
+/* Cut text into tokens (up to a signature); *out is malloc'd.  -1 when memory runs out. */
+static int
+tokenise(const char *text, struct token **out, size_t *n)
+{
+    struct token *t = calloc(MAX_TOKENS, sizeof *t);
+    *out = t;
+    *n = 0;
+    if (t == NULL)
+        return -1;
+    int opens = 1;
+    const char *s = text;
+    while (*s && *n < MAX_TOKENS) {
+        if ((s == text || s[-1] == '\n') && text_ends(s))
+            break;
+        unsigned cp;
+        size_t l = cp_at((const unsigned char *)s, &cp);
+        if (!word_cp(cp)) {
+            s += l;
+            continue;
+        }
+        const char *e = word_end(s);
+        const char *next = e;
+        while (*next) {
+            size_t nl = cp_at((const unsigned char *)next, &cp);
+            if (word_cp(cp) || ((next[0] == '\n') && text_ends(next + 1)))
+                break;
+            next += nl;
+        }
+        struct token *k = &t[(*n)++];
+        k->at = s;
+        k->len = (size_t)(e - s);
+        k->opens = opens;
+        k->gap = *next ? gap_of(e, next) : G_STOP;
+        if (next > e && next[-1] == '\n' && next - e >= 2 && next[-2] == '\n')
+            k->gap = G_STOP;
+        opens = k->gap == G_STOP && strpbrk(e, ".!?\n") != NULL &&
+                strpbrk(e, ".!?\n") < next;
+        if (token_fill(k) != 0)
+            return -1;
+        s = next;
+    }
+    return 0;
+}
+
+/* ---- the tables ---- */
+
+static int
+seq_parse(const char *line, struct seq *q)
+{
+    char *f = intent_fold(line);
+    if (f == NULL)
+        return -1;
+    struct token *t = NULL;
+    size_t n = 0;
+    int rc = tokenise(f, &t, &n);
+    free(f);
+    q->n = 0;
+    for (size_t i = 0; rc == 0 && i < n && q->n < MAX_TERM_WORDS; i++)
+        if ((q->w[q->n++] = strdup(t[i].fold)) == NULL)
+            rc = -1;
+    tokens_free(t, n);
+    return rc;
+}
+
+static int
+seq_add(enum list l, const char *line)
+{
+    struct seq *s = realloc(tab.s[l], (tab.ns[l] + 1) * sizeof *s);
+    if (s == NULL)
+        return -1;
+    tab.s[l] = s;
+    memset(&s[tab.ns[l]], 0, sizeof *s);
+    if (seq_parse(line, &s[tab.ns[l]]) != 0)
+        return -1;
+    if (s[tab.ns[l]].n > 0)
+        tab.ns[l]++;
+    return 0;
+}
+
+/* One way of writing a term: its words, stemmed in lang (or marked prefix/exact). */
+static int
+term_add(const char *name, int lang, const char *way)
+{
+    struct term *t = realloc(tab.t, (tab.nt + 1) * sizeof *t);
+    if (t == NULL)
+        return -1;
+    tab.t = t;
+    struct term *e = &t[tab.nt];
+    memset(e, 0, sizeof *e);
+    e->name = name;
+    e->lang = lang;
+    const char *s = way;
+    while (*s && e->n < MAX_TERM_WORDS) {
+        unsigned cp;
+        size_t l = cp_at((const unsigned char *)s, &cp);
+        if (!word_cp(cp)) {
+            s += l;
+            continue;
+        }
+        const char *end = word_end(s);
+        struct tword *w = &e->w[e->n];
+        char *raw = strndup(s, (size_t)(end - s));
+        if (raw == NULL)
+            return -1;
+        int capital = 0;
+        for (const char *c = raw; *c; c++)
+            capital |= isupper((unsigned char)*c);
+        if (capital) {
+            w->flag = W_EXACT;
+            w->w = raw;
+        } else {
+            char *f = intent_fold(raw);
+            free(raw);
+            if (f == NULL)
+                return -1;
+            w->flag = *end == '*' ? W_PREFIX : W_STEM;
+            w->w = w->flag == W_PREFIX ? f : stem(lang, f);
+            if (w->flag == W_STEM)
+                free(f);
+            if (w->w == NULL)
+                return -1;
+        }
+        e->chars += strlen(w->w);
+        e->n++;
+        s = *end == '*' ? end + 1 : end;
+    }
+    if (e->n > 0)
+        tab.nt++;
+    return 0;
+}
+
+/*
+ * "= NAME | WAY | WAY": every way is a term named NAME.  In the English table
+ * NAME is a way too, unless a way writes it with capitals ("= go | Go"); in
+ * the other tables NAME is the English name only.
+ */
+static int
+term_line(char *line, int lang, int english)
+{
+    char *save = NULL;
+    char *name = strtok_r(line, "|", &save);
+    while (*name == ' ')
+        name++;
+    name[strcspn(name, "|")] = '\0';
+    for (size_t l = strlen(name); l > 0 && name[l - 1] == ' ';)
+        name[--l] = '\0';
+    int name_too = english;
+    char *ways[64];
+    size_t nw = 0;
+    for (char *w = strtok_r(NULL, "|", &save); w && nw < 64; w = strtok_r(NULL, "|", &save)) {
+        while (*w == ' ')
+            w++;
+        for (size_t l = strlen(w); l > 0 && w[l - 1] == ' ';)
+            w[--l] = '\0';
+        if (strcasecmp(w, name) == 0 && strcmp(w, name) != 0)
+            name_too = 0;
+        ways[nw++] = w;
+    }
+    if (name_too && term_add(name, lang, name) != 0)
+        return -1;
+    for (size_t i = 0; i < nw; i++)
+        if (term_add(name, lang, ways[i]) != 0)
+            return -1;
+    return 0;
+}
+
+/* Read the tables once; the lines' storage (names) lives as long as the process. */
+static int
+load(void)
+{
+    if (tab.loaded)
+        return tab.failed ? -1 : 0;
+    tab.loaded = 1;
+    for (size_t i = 0; i < SKILLS_DATA_N; i++) {
+        /* libstemmer knows languages by ISO 639-1 code; NULL for those it has no stemmer for */
+        tab.stemmer[i] = sb_stemmer_new(skills_data[i].lang, "UTF_8");
+        char *copy = strdup(skills_data[i].text);
+        if (copy == NULL)
+            return tab.failed = -1;
+        char *save = NULL;
+        int english = strcmp(skills_data[i].lang, "en") == 0;
+        for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+            static const char marks[L_COUNT] = {'>', '<', '+', '-'};
+            int rc = 0;
+            if (line[0] == '=' && line[1] == ' ')
+                rc = term_line(line + 2, (int)i, english);
+            for (int l = 0; l < L_COUNT; l++)
+                if (line[0] == marks[l] && line[1] == ' ')
+                    rc = seq_add((enum list)l, line + 2);
+            if (rc != 0)
+                return tab.failed = -1; /* copy stays: terms point into it */
+        }
+        /* copy is not freed: the terms' names point into it */
+    }
+    return 0;
+}
+
+/* ---- reading ---- */
+
+static int
+word_matches(const struct tword *w, int lang, const struct token *k)
+{
+    switch (w->flag) {
+    case W_EXACT:
+        return !k->opens && k->len == strlen(w->w) && memcmp(k->at, w->w, k->len) == 0;
+    case W_PREFIX:
+        return strncmp(k->fold, w->w, strlen(w->w)) == 0;
+    default:
+        return strcmp(k->stem[lang], w->w) == 0;
+    }
+}
+
+/* Does term e match the tokens from i on (words of a term run without a comma or stop)? */
+static int
+term_at(const struct term *e, const struct token *t, size_t n, size_t i)
+{
+    if (i + e->n > n)
+        return 0;
+    for (size_t k = 0; k < e->n; k++) {
+        if (k > 0 && t[i + k - 1].gap != G_SPACE)
+            return 0;
+        if (!word_matches(&e->w[k], e->lang, &t[i + k]))
+            return 0;
+    }
+    return 1;
+}
+
+/* Does sequence q match the folded tokens from i on? */
+static int
+seq_at(const struct seq *q, const struct token *t, size_t n, size_t i)
+{
+    if (i + q->n > n)
+        return 0;
+    for (size_t k = 0; k < q->n; k++)
+        if ((k > 0 && t[i + k - 1].gap != G_SPACE) || strcmp(t[i + k].fold, q->w[k]) != 0)
+            return 0;
+    return 1;
+}
+
+/* The longest sequence of list l at token i: its length in tokens, 0 when none. */
+static size_t
+list_at(enum list l, const struct token *t, size_t n, size_t i)
+{
+    size_t best = 0;
+    for (size_t k = 0; k < tab.ns[l]; k++)
+        if (tab.s[l][k].n > best && seq_at(&tab.s[l][k], t, n, i))
+            best = tab.s[l][k].n;
+    return best;
+}
+
+struct found {
+    char **items;
+    size_t n, max, max_len;
+    size_t *pos; /* token where each item starts: the result is in the order written */
+};
+
+static int
+found_add(struct found *f, const char *item, size_t len, size_t pos)
+{
+    if (f->n >= f->max || len == 0 || len > f->max_len)
+        return 0;
+    for (size_t i = 0; i < f->n; i++)
+        if (strlen(f->items[i]) == len && strncmp(f->items[i], item, len) == 0)
+            return 0;
+    char **items = realloc(f->items, (f->n + 1) * sizeof *items);
+    if (items == NULL)
+        return -1;
+    f->items = items;
+    size_t *p = realloc(f->pos, (f->n + 1) * sizeof *p);
+    if (p == NULL)
+        return -1;
+    f->pos = p;
+    if ((f->items[f->n] = strndup(item, len)) == NULL)
+        return -1;
+    f->pos[f->n++] = pos;
+    return 0;
+}
+
+struct hit {
+    size_t at, n, chars;
+    const struct term *e;
+};
+
+static int
+hit_order(const void *a, const void *b)
+{
+    const struct hit *x = a, *y = b;
+    if (x->n != y->n)
+        return x->n > y->n ? -1 : 1;
+    if (x->chars != y->chars)
+        return x->chars > y->chars ? -1 : 1;
+    return x->at < y->at ? -1 : x->at > y->at;
+}
+
+/* The vocabulary: every term found, longest first, each token claimed once. */
+static int
+vocabulary(struct token *t, size_t n, struct found *f)
+{
+    struct hit *h = NULL;
+    size_t nh = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < tab.nt; k++) {
+            if (!term_at(&tab.t[k], t, n, i))
+                continue;
+            struct hit *g = realloc(h, (nh + 1) * sizeof *g);
+            if (g == NULL) {
+                free(h);
+                return -1;
+            }
+            h = g;
+            h[nh++] = (struct hit){i, tab.t[k].n, tab.t[k].chars, &tab.t[k]};
+        }
+    if (nh > 1)
+        qsort(h, nh, sizeof *h, hit_order);
+    int rc = 0;
+    for (size_t j = 0; j < nh && rc == 0; j++) {
+        int free_run = 1;
+        for (size_t k = 0; k < h[j].n; k++)
+            free_run &= !t[h[j].at + k].claimed;
+        if (!free_run)
+            continue;
+        for (size_t k = 0; k < h[j].n; k++)
+            t[h[j].at + k].claimed = 1;
+        rc = found_add(f, h[j].e->name, strlen(h[j].e->name), h[j].at);
+    }
+    free(h);
+    return rc;
+}
+
+/* One item of a cue's list, tokens [a, b): kept as written when no term claimed it. */
+static int
+cue_item(const struct token *t, size_t n, size_t a, size_t b, skills_reject_fn reject,
+         struct found *f)
+{
+    for (size_t l; a < b && (l = list_at(L_LEAD, t, n, a)) > 0 && a + l <= b;)
+        a += l;
+    if (a >= b || b - a > MAX_ITEM_WORDS)
+        return 0;
+    for (size_t k = a; k < b; k++)
+        if (t[k].claimed || isdigit((unsigned char)t[k].fold[0]))
+            return 0;
+    size_t len = (size_t)(t[b - 1].at + t[b - 1].len - t[a].at);
+    if (len > MAX_ITEM_CHARS)
+        return 0;
+    char *item = strndup(t[a].at, len);
+    if (item == NULL)
+        return -1;
+    for (char *c = item; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    int rc = reject != NULL && reject(item) ? 0 : found_add(f, item, len, a);
+    free(item);
+    return rc;
+}
+
+/* What follows each cue, up to the end of its clause, split into items. */
+static int
+cues(const struct token *t, size_t n, skills_reject_fn reject, struct found *f)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t l = list_at(L_CUE, t, n, i);
+        if (l == 0 || t[i + l - 1].gap == G_STOP)
+            continue;
+        size_t a = i + l, k = a;
+        int open = 1;
+        for (; k < n && open; k++) {
+            size_t cut = list_at(L_END, t, n, k);
+            if (cut > 0) {
+                open = 0; /* "... and I would", "... because": the clause goes on elsewhere */
+            } else if ((cut = list_at(L_SEP, t, n, k)) > 0) {
+                if (cue_item(t, n, a, k, reject, f) != 0)
+                    return -1;
+                a = k + cut;
+                k = a - 1;
+                continue;
+            } else if (t[k].gap == G_SPACE) {
+                continue;
+            }
+            if (cue_item(t, n, a, cut > 0 ? k : k + 1, reject, f) != 0)
+                return -1;
+            a = k + 1;
+            open = open && t[k].gap != G_STOP;
+        }
+        if (open && a < n && cue_item(t, n, a, n, reject, f) != 0)
+            return -1;
+        i = k > i ? k - 1 : i;
+    }
+    return 0;
+}
+
+static void
+found_free(struct found *f)
+{
+    for (size_t i = 0; i < f->n; i++)
+        free(f->items[i]);
+    free(f->items);
+    free(f->pos);
+}
+
+/* Put the items in the order they were written (insertion sort: few items). */
+static void
+found_sort(struct found *f)
+{
+    for (size_t i = 1; i < f->n; i++)
+        for (size_t j = i; j > 0 && f->pos[j - 1] > f->pos[j]; j--) {
+            size_t p = f->pos[j];
+            f->pos[j] = f->pos[j - 1];
+            f->pos[j - 1] = p;
+            char *s = f->items[j];
+            f->items[j] = f->items[j - 1];
+            f->items[j - 1] = s;
+        }
+}
+
+int
+skills_from_prose(const char *text, skills_reject_fn reject, size_t max, size_t max_len,
+                  char ***items, size_t *n)
+{
+    *items = NULL;
+    *n = 0;
+    if (text == NULL || *text == '\0' || max == 0)
+        return 0;
+    if (load() != 0)
+        return -1;
+    struct token *t = NULL;
+    size_t nt = 0;
+    struct found f = {NULL, 0, max, max_len, NULL};
+    int rc = tokenise(text, &t, &nt);
+    if (rc == 0)
+        rc = vocabulary(t, nt, &f);
+    if (rc == 0)
+        rc = cues(t, nt, reject, &f);
+    tokens_free(t, nt);
+    if (rc != 0) {
+        found_free(&f);
+        return -1;
+    }
+    found_sort(&f);
+    free(f.pos);
+    *items = f.items;
+    *n = f.n;
+    return 0;
+}
