@@ -31,6 +31,8 @@ enum word_flag {
     W_STEM = 0,   /* compared on the stem in the term's language */
     W_PREFIX = 1, /* "tischler*": the folded token starts with it */
     W_EXACT = 2,  /* "Go": the token exactly as written, not opening a sentence */
+    W_FOLD = 3,   /* "\"programming\"": the folded token, not stemmed (its stem is "program") */
+    W_INSIDE = 4, /* a word of a script written without spaces (Japanese): anywhere in the token */
 };
 
 struct tword {
@@ -105,15 +107,27 @@ word_cp(unsigned cp)
              (cp >= 0xfe00 && cp <= 0xfe0f) || cp >= 0x1f000);
 }
 
-/* The end of the word at s: letters, digits, "c++", "c#", "node.js". */
+/* Scripts written without spaces between words (kana, CJK ideographs). */
+static int
+unspaced(unsigned cp)
+{
+    return cp >= 0x2e80 && cp <= 0x9fff;
+}
+
+/*
+ * The end of the word at s: letters, digits, "c++", "c#", "node.js".  A word
+ * ends where the script changes between spaced and unspaced writing
+ * ("Pythonとデータ分析": "Python", then the Japanese run).
+ */
 static const char *
 word_end(const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
-    unsigned cp;
+    unsigned cp, first;
+    cp_at(p, &first);
     for (;;) {
         size_t l = cp_at(p, &cp);
-        if (word_cp(cp)) {
+        if (word_cp(cp) && unspaced(cp) == unspaced(first)) {
             p += l;
             continue;
         }
@@ -299,7 +313,12 @@ term_add(const char *name, int lang, const char *way)
         int capital = 0;
         for (const char *c = raw; *c; c++)
             capital |= isupper((unsigned char)*c);
-        if (capital) {
+        unsigned first;
+        cp_at((const unsigned char *)s, &first);
+        if (unspaced(first)) {
+            w->flag = W_INSIDE;
+            w->w = raw;
+        } else if (capital) {
             w->flag = W_EXACT;
             w->w = raw;
         } else {
@@ -307,8 +326,8 @@ term_add(const char *name, int lang, const char *way)
             free(raw);
             if (f == NULL)
                 return -1;
-            w->flag = *end == '*' ? W_PREFIX : W_STEM;
-            w->w = w->flag == W_PREFIX ? f : stem(lang, f);
+            w->flag = *end == '*' ? W_PREFIX : s > way && s[-1] == '"' ? W_FOLD : W_STEM;
+            w->w = w->flag != W_STEM ? f : stem(lang, f);
             if (w->flag == W_STEM)
                 free(f);
             if (w->w == NULL)
@@ -325,8 +344,9 @@ term_add(const char *name, int lang, const char *way)
 
 /*
  * "= NAME | WAY | WAY": every way is a term named NAME.  In the English table
- * NAME is a way too, unless a way writes it with capitals ("= go | Go"); in
- * the other tables NAME is the English name only.
+ * NAME is a way too, unless a way writes it otherwise: with capitals ("= go |
+ * Go") or quoted, unstemmed ("= testing | \"testing\"", not "test"); in the
+ * other tables NAME is the English name only.
  */
 static int
 term_line(char *line, int lang, int english)
@@ -346,7 +366,11 @@ term_line(char *line, int lang, int english)
             w++;
         for (size_t l = strlen(w); l > 0 && w[l - 1] == ' ';)
             w[--l] = '\0';
-        if (strcasecmp(w, name) == 0 && strcmp(w, name) != 0)
+        /* "= go | Go", "= testing | \"testing\"": the way given replaces the name */
+        size_t wl = strlen(w);
+        int quoted = wl > 2 && w[0] == '"' && w[wl - 1] == '"';
+        if ((strcasecmp(w, name) == 0 && strcmp(w, name) != 0) ||
+            (quoted && wl - 2 == strlen(name) && strncmp(w + 1, name, wl - 2) == 0))
             name_too = 0;
         ways[nw++] = w;
     }
@@ -358,6 +382,20 @@ term_line(char *line, int lang, int english)
     return 0;
 }
 
+/* The Snowball stemmer of a table's language; NULL for one Snowball has none for (Polish). */
+static struct sb_stemmer *
+stemmer_of(const char *code)
+{
+    static const char *const algorithm[][2] = {
+        {"en", "english"}, {"de", "german"}, {"es", "spanish"}, {"fr", "french"},
+        {"pt", "portuguese"}, {"it", "italian"}, {"nl", "dutch"}, {"sv", "swedish"},
+        {"ar", "arabic"}};
+    for (size_t i = 0; i < sizeof algorithm / sizeof algorithm[0]; i++)
+        if (strcmp(code, algorithm[i][0]) == 0)
+            return sb_stemmer_new(algorithm[i][1], "UTF_8");
+    return NULL;
+}
+
 /* Read the tables once; the lines' storage (names) lives as long as the process. */
 static int
 load(void)
@@ -366,8 +404,7 @@ load(void)
         return tab.failed ? -1 : 0;
     tab.loaded = 1;
     for (size_t i = 0; i < SKILLS_DATA_N; i++) {
-        /* libstemmer knows languages by ISO 639-1 code; NULL for those it has no stemmer for */
-        tab.stemmer[i] = sb_stemmer_new(skills_data[i].lang, "UTF_8");
+        tab.stemmer[i] = stemmer_of(skills_data[i].lang);
         char *copy = strdup(skills_data[i].text);
         if (copy == NULL)
             return tab.failed = -1;
@@ -399,6 +436,10 @@ word_matches(const struct tword *w, int lang, const struct token *k)
         return !k->opens && k->len == strlen(w->w) && memcmp(k->at, w->w, k->len) == 0;
     case W_PREFIX:
         return strncmp(k->fold, w->w, strlen(w->w)) == 0;
+    case W_FOLD:
+        return strcmp(k->fold, w->w) == 0;
+    case W_INSIDE:
+        return strstr(k->fold, w->w) != NULL;
     default:
         return strcmp(k->stem[lang], w->w) == 0;
     }

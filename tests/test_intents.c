@@ -171,12 +171,27 @@ same_place(const char *want, const char *place, const char *zone)
     return 0;
 }
 
+/* Does text hold word as whole words ("react" in "react native", never "r" in "rust")? */
+static int
+holds_words(const char *text, const char *word)
+{
+    size_t wl = strlen(word);
+    for (const char *p = strcasestr(text, word); p != NULL; p = strcasestr(p + 1, word)) {
+        int before = p == text || p[-1] == ' ' || p[-1] == '-' || p[-1] == '/';
+        int after = p[wl] == '\0' || p[wl] == ' ' || p[wl] == '-' || p[wl] == '/';
+        if (before && after)
+            return 1;
+    }
+    return 0;
+}
+
 /*
  * Skills compared loosely, as the corpus asks: at least half of the expected
- * items appear in (or contain) an item read.
+ * items are read, an item counting when one read is the same term or holds
+ * it (or is held by it) as whole words.
  */
 static int
-loose_skills(const char *want, const struct profile *p)
+loose_skills(const char *want, const struct profile *p, const char *file)
 {
     char buf[256];
     int n = 0, hit = 0;
@@ -185,12 +200,19 @@ loose_skills(const char *want, const struct profile *p)
     for (char *w = strtok_r(buf, ";", &save); w; w = strtok_r(NULL, ";", &save)) {
         n++;
         for (size_t i = 0; i < p->n_skills; i++)
-            if (strcasestr(p->skills[i], w) || strcasestr(w, p->skills[i])) {
+            if (holds_words(p->skills[i], w) || holds_words(w, p->skills[i])) {
                 hit++;
                 break;
             }
     }
-    return n > 0 && hit * 2 >= n;
+    int ok = n > 0 && hit * 2 >= n;
+    if (!ok) {
+        printf("# skills miss %s: want %s, read", file, want);
+        for (size_t i = 0; i < p->n_skills; i++)
+            printf("%s%s", i ? "; " : " ", p->skills[i]);
+        printf("\n");
+    }
+    return ok;
 }
 
 static void
@@ -218,7 +240,8 @@ profile_figures(const struct row *row, const struct reading *r, struct field_tal
                 same_place(row->zone, r->place, p.timezone));
     int cap = p.capacity >= 0 ? p.capacity : r->intent == INTENT_MENTOR ? r->capacity : -1;
     field_count(&f[3], row->capacity, cap > 0, cap == atoi(row->capacity));
-    field_count(&f[4], row->skills, p.n_skills > 0, loose_skills(row->skills, &p));
+    field_count(&f[4], row->skills, p.n_skills > 0,
+                strcmp(row->skills, "-") != 0 && loose_skills(row->skills, &p, row->file));
     profile_free(&p);
 }
 
