@@ -17,6 +17,7 @@
 
 #include "compose.h"
 #include "reply.h"
+#include "skills.h"
 
 /* Weights of a command word found by the strict grammar (command.h). */
 #define W_COMMAND_BODY 10
@@ -522,6 +523,21 @@ reading_take_told(struct reading *r)
     return 0;
 }
 
+
+/*
+ * A first mail's Subject may be where the skill is named ("A mentor for
+ * learning Linux please", with an empty body): read for skills when the text
+ * named none.  A reply's Subject is the one mentord wrote, never read.
+ */
+static int
+reading_subject_skills(const struct mail *m, struct reading *r)
+{
+    if (r->told.n_skills > 0 || r->profile.n_skills > 0 || m->subject == NULL ||
+        m->in_reply_to != NULL || m->references != NULL)
+        return 0;
+    return skills_from_prose(m->subject, NULL, 20, 40, &r->told.skills, &r->told.n_skills);
+}
+
 static int
 reading_person(const struct config *cfg, const struct mail *m, size_t size,
                const struct reading_context *ctx, struct reading *r)
@@ -561,7 +577,8 @@ reading_person(const struct config *cfg, const struct mail *m, size_t size,
             len--;
     }
     r->prose = strndup(text, len);
-    if (r->prose == NULL || profile_from_sentences(r->prose, &r->told, &r->place) != 0)
+    if (r->prose == NULL || profile_from_sentences(r->prose, &r->told, &r->place) != 0 ||
+        reading_subject_skills(m, r) != 0)
         return -1;
     r->role_answer = ctx->pending_role ? reading_role_answer(text) : 0;
     if (config_is_manager(cfg, m->from_addr) &&

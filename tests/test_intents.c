@@ -240,6 +240,12 @@ profile_figures(const struct row *row, const struct reading *r, struct field_tal
                 same_place(row->zone, r->place, p.timezone));
     int cap = p.capacity >= 0 ? p.capacity : r->intent == INTENT_MENTOR ? r->capacity : -1;
     field_count(&f[3], row->capacity, cap > 0, cap == atoi(row->capacity));
+    if (strcmp(row->skills, "-") == 0 && p.n_skills > 0 && getenv("MENTORD_SHOW_EXTRA")) {
+        printf("# skills extra %s:", row->file);
+        for (size_t i = 0; i < p.n_skills; i++)
+            printf(" [%s]", p.skills[i]);
+        printf("\n");
+    }
     field_count(&f[4], row->skills, p.n_skills > 0,
                 strcmp(row->skills, "-") != 0 && loose_skills(row->skills, &p, row->file));
     profile_free(&p);
