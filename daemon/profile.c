@@ -1695,6 +1695,19 @@ name_from_introduction(const char *text, struct profile *p)
 }
 
 /* Languages named in a sentence that speaks of speaking, or two or more named together. */
+/* Words before a language that make it one being learnt ("my", "improve"). */
+static const char *const learnt[] = {
+    "my",   "mi",      "mein",     "meine",   "mon",       "ma",     "meu",     "minha",
+    "mio",  "mia",     "mijn",     "learn",   "learning",  "improve", "aprender", "mejorar",
+    "lernen", "apprendre", "améliorer", "melhorar", "imparare", "migliorare", "leren", "verbeteren"};
+
+/* Languages named in scripts written without spaces (Japanese, Chinese). */
+static const struct {
+    const char *w, *english;
+} unspaced[] = {{"日本語", "japanese"}, {"英語", "english"},     {"中国語", "chinese"},
+                {"韓国語", "korean"},   {"スペイン語", "spanish"}, {"フランス語", "french"},
+                {"ドイツ語", "german"}, {"中文", "chinese"},      {"英文", "english"}};
+
 static int
 languages_from_sentences(const char *text, struct profile *p)
 {
@@ -1712,8 +1725,16 @@ languages_from_sentences(const char *text, struct profile *p)
         char *found[MAX_ITEMS];
         size_t nf = 0;
         char *save = NULL;
+        const char *prev = "";
         for (char *w = strtok_r(sent, " ,;/()&:", &save); w && nf < MAX_ITEMS;
-             w = strtok_r(NULL, " ,;/()&:", &save)) {
+             prev = w, w = strtok_r(NULL, " ,;/()&:", &save)) {
+            /* "my English is poor", "mejorar mi inglés": a language learnt, not spoken */
+            if (word_in(prev, learnt, sizeof learnt / sizeof learnt[0]))
+                continue;
+            /* "日本語と英語で": no spaces between words, every name in the run counts */
+            for (size_t k = 0; k < sizeof unspaced / sizeof unspaced[0] && nf < MAX_ITEMS; k++)
+                if (strstr(w, unspaced[k].w) != NULL && !in_list(unspaced[k].english, found, nf))
+                    found[nf++] = (char *)unspaced[k].english;
             const char *name = language_lookup(w, 0);
             if (name == NULL) {
                 /* "somaliska", "angielsku", "kiingereza": a few other languages' forms */

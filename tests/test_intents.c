@@ -234,8 +234,14 @@ profile_figures(const struct row *row, const struct reading *r, struct field_tal
     profile_merge(&p, &r->told);
     profile_merge(&p, &r->profile);
     field_count(&f[0], row->name, p.name != NULL, same_text(row->name, p.name));
-    field_count(&f[1], row->languages, p.n_languages > 0,
-                same_list(row->languages, p.languages, p.n_languages));
+    int langs_ok = same_list(row->languages, p.languages, p.n_languages);
+    if (strcmp(row->languages, "-") != 0 && !langs_ok) {
+        printf("# languages miss %s: want %s, read", row->file, row->languages);
+        for (size_t i = 0; i < p.n_languages; i++)
+            printf("%s%s", i ? "; " : " ", p.languages[i]);
+        printf("\n");
+    }
+    field_count(&f[1], row->languages, p.n_languages > 0, langs_ok);
     field_count(&f[2], row->zone, p.timezone != NULL || r->place != NULL,
                 same_place(row->zone, r->place, p.timezone));
     int cap = p.capacity >= 0 ? p.capacity : r->intent == INTENT_MENTOR ? r->capacity : -1;
