@@ -271,6 +271,7 @@ count(struct tally *t, size_t *nt, const char *key, int ok)
             break;
     if (i == *nt) {
         snprintf(t[i].key, sizeof t[i].key, "%s", key);
+        t[i].n = t[i].ok = 0;
         (*nt)++;
     }
     t[i].n++;
