@@ -212,6 +212,18 @@ class E2E(unittest.TestCase):
         self.assertIn("Confirma tu solicitud de mentoría en Example Community", str(r["Subject"]))
         self.assertEqual(self.role("eve"), "newcomer")
 
+    def test_plain_sentence_skills(self):
+        # Skills told in a sentence, in Spanish, are kept under their English names with the
+        # request, and stay with the member once confirmed.
+        mb.send("dan", "mentors", "Hola", "Hola, quiero un mentor. Soy enfermera y me gustaría "
+                "aprender Excel y contabilidad para abrir mi consulta.\n\nGracias,\nDana")
+        self.once()
+        self.confirm("dan", self.one_reply("dan"))
+        self.assertEqual((self.role("dan"), self.state("dan")), ("newcomer", "active"))
+        profile = self.stored_profile("dan").lower()
+        for skill in ("nursing", "excel", "accounting"):
+            self.assertIn(skill, profile)
+
     def test_plain_sentence_leave(self):
         self.member("ann")
         before = mb.count("ann")
