@@ -1695,19 +1695,6 @@ name_from_introduction(const char *text, struct profile *p)
 }
 
 /* Languages named in a sentence that speaks of speaking, or two or more named together. */
-/* Words before a language that make it one being learnt ("my", "improve"). */
-static const char *const learnt[] = {
-    "my",   "mi",      "mein",     "meine",   "mon",       "ma",     "meu",     "minha",
-    "mio",  "mia",     "mijn",     "learn",   "learning",  "improve", "aprender", "mejorar",
-    "lernen", "apprendre", "améliorer", "melhorar", "imparare", "migliorare", "leren", "verbeteren"};
-
-/* Languages named in scripts written without spaces (Japanese, Chinese). */
-static const struct {
-    const char *w, *english;
-} unspaced[] = {{"日本語", "japanese"}, {"英語", "english"},     {"中国語", "chinese"},
-                {"韓国語", "korean"},   {"スペイン語", "spanish"}, {"フランス語", "french"},
-                {"ドイツ語", "german"}, {"中文", "chinese"},      {"英文", "english"}};
-
 static int
 languages_from_sentences(const char *text, struct profile *p)
 {

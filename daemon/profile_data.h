@@ -786,4 +786,18 @@ static const char *const place_words[] = {
     "em ", "uit ",  "i ",  "w ",    "kutoka ", "hapa ", "se ", "z ",
 };
 
+/* Words before a language that make it one being learnt ("my", "improve"). */
+static const char *const learnt[] = {"my",       "mi",         "mein",      "meine",     "mon",
+                                     "ma",       "meu",        "minha",     "mio",       "mia",
+                                     "mijn",     "learn",      "learning",  "improve",   "aprender",
+                                     "mejorar",  "lernen",     "apprendre", "améliorer", "melhorar",
+                                     "imparare", "migliorare", "leren",     "verbeteren"};
+
+/* Languages named in scripts written without spaces (Japanese, Chinese). */
+static const struct {
+    const char *w, *english;
+} unspaced[] = {{"日本語", "japanese"}, {"英語", "english"},       {"中国語", "chinese"},
+                {"韓国語", "korean"},   {"スペイン語", "spanish"}, {"フランス語", "french"},
+                {"ドイツ語", "german"}, {"中文", "chinese"},       {"英文", "english"}};
+
 #endif

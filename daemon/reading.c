@@ -523,7 +523,6 @@ reading_take_told(struct reading *r)
     return 0;
 }
 
-
 /*
  * A first mail's Subject may be where the skill is named ("A mentor for
  * learning Linux please", with an empty body): read for skills when the text

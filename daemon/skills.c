@@ -241,8 +241,7 @@ tokenise(const char *text, struct token **out, size_t *n)
         k->gap = *next ? gap_of(e, next) : G_STOP;
         if (next > e && next[-1] == '\n' && next - e >= 2 && next[-2] == '\n')
             k->gap = G_STOP;
-        opens = k->gap == G_STOP && strpbrk(e, ".!?\n") != NULL &&
-                strpbrk(e, ".!?\n") < next;
+        opens = k->gap == G_STOP && strpbrk(e, ".!?\n") != NULL && strpbrk(e, ".!?\n") < next;
         if (token_fill(k) != 0)
             return -1;
         s = next;
@@ -387,9 +386,9 @@ static struct sb_stemmer *
 stemmer_of(const char *code)
 {
     static const char *const algorithm[][2] = {
-        {"en", "english"}, {"de", "german"}, {"es", "spanish"}, {"fr", "french"},
-        {"pt", "portuguese"}, {"it", "italian"}, {"nl", "dutch"}, {"sv", "swedish"},
-        {"ar", "arabic"}};
+        {"en", "english"}, {"de", "german"},     {"es", "spanish"},
+        {"fr", "french"},  {"pt", "portuguese"}, {"it", "italian"},
+        {"nl", "dutch"},   {"sv", "swedish"},    {"ar", "arabic"}};
     for (size_t i = 0; i < sizeof algorithm / sizeof algorithm[0]; i++)
         if (strcmp(code, algorithm[i][0]) == 0)
             return sb_stemmer_new(algorithm[i][1], "UTF_8");

@@ -351,7 +351,8 @@ test_intents_corpus(void **state)
                fields[k].given ? 100.0 * fields[k].ok / fields[k].given : 0, fields[k].extra);
     assert_true((double)ok / n >= FLOOR_INTENT);
     for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++)
-        assert_true(fields[k].given == 0 || (double)fields[k].ok / fields[k].given >= floor_field[k]);
+        assert_true(fields[k].given == 0 ||
+                    (double)fields[k].ok / fields[k].given >= floor_field[k]);
     assert_true(rated == 0 || (double)rated_ok / rated >= FLOOR_RATING);
 }
 
