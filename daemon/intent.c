@@ -14,7 +14,9 @@
  * word between a rating and its scale: "out of", "von"), "skip" (a word
  * after a number that makes it no rating: "times", "weeks"), "rate" (VALUE
  * 1-5: "excellent" 5), "people" (a word after a number of mentees: "mentees",
- * "persons"), "upto" (a word before one: "max", "hasta").  In a phrase, "*"
+ * "persons"), "upto" (a word before one: "max", "hasta"), "not" (a word that
+ * turns the wish after it around: "I don't need a mentor", "ich will nicht
+ * Mentor sein"; a phrase with one of these just before it does not count).  In a phrase, "*"
  * stands for up to three words, "#" for any number, "=word" matches the word
  * only as written (not its other forms: "=mentor" is not "mentored"), and
  * "~text" matches any word containing text (scripts without spaces).
@@ -49,7 +51,8 @@ enum entry_kind {
     E_SKIP,
     E_RATE,
     E_PEOPLE,
-    E_UPTO
+    E_UPTO,
+    E_NOT
 };
 
 enum { W_STEM = 0, W_EXACT, W_SUBSTR, W_GAP, W_NUMBER };
@@ -305,7 +308,8 @@ static const struct {
     enum entry_kind kind;
 } kinds[] = {{"none", E_NONE},   {"num", E_NUM},       {"one", E_ONE},  {"unit", E_UNIT},
              {"month", E_MONTH}, {"until", E_UNTIL},   {"of", E_OF},    {"skip", E_SKIP},
-             {"rate", E_RATE},   {"people", E_PEOPLE}, {"upto", E_UPTO}};
+             {"rate", E_RATE},   {"people", E_PEOPLE}, {"upto", E_UPTO},
+             {"not", E_NOT}};
 
 static int
 entry_kind_of(const char *name, struct entry *e)
@@ -472,6 +476,7 @@ struct text {
     struct words raw; /* the same words with their accents (for "=word") */
     char **stem[INTENT_DATA_N];
     unsigned char used[MAX_TOKENS];
+    unsigned char clause[MAX_TOKENS]; /* punctuation between word i - 1 and word i */
 };
 
 static void
@@ -495,9 +500,19 @@ text_read(const char *text, struct text *t)
     if (tables_load() != 0)
         return -1;
     char *f = intent_fold(text ? text : "");
-    if (f == NULL)
+    char *marks = f ? strdup(f) : NULL;
+    if (marks == NULL) {
+        free(f);
         return -1;
+    }
     words_split(f, &t->ws);
+    for (size_t i = 1; i < t->ws.n; i++) {
+        size_t a = (size_t)(t->ws.w[i - 1] - f) + strlen(t->ws.w[i - 1]);
+        size_t b = (size_t)(t->ws.w[i] - f);
+        for (size_t k = a; k < b && !t->clause[i]; k++)
+            t->clause[i] = strchr(",.;:!?\n", marks[k]) != NULL && marks[k] != '\0';
+    }
+    free(marks);
     char *r = fold(text ? text : "", 1);
     if (r == NULL) {
         text_free(t);
@@ -602,6 +617,43 @@ is_answer(const struct entry *e)
     return e->kind == E_INTENT && (e->intent == INTENT_ACCEPT || e->intent == INTENT_DECLINE);
 }
 
+/* Words before a phrase that a negation turns around ("I don't want to leave"). */
+#define NEGATION_REACH 3
+
+/*
+ * The wishes a negation turns around.  Not leaving: its phrases carry their
+ * own negation ("no longer", "ne ... plus", "nicht mehr"), and "I don't want
+ * to leave" has phrases of its own; nor an answer, whose "no" is its own.
+ */
+static int
+negatable(const struct entry *e)
+{
+    switch (e->intent) {
+    case INTENT_JOIN:
+    case INTENT_MENTOR:
+    case INTENT_TAKE_PART:
+    case INTENT_PAUSE:
+    case INTENT_RESUME:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Is there a "not" word among the NEGATION_REACH words before word s, in its clause? */
+static int
+negated(const struct text *t, size_t s)
+{
+    for (size_t i = s; i > 0 && s - i < NEGATION_REACH && !t->clause[i]; i--)
+        for (size_t k = 0; k < tables.n; k++) {
+            size_t end;
+            if (tables.e[k].kind == E_NOT && match_from(t, &tables.e[k], 0, i - 1, &end) &&
+                end <= s)
+                return 1;
+        }
+    return 0;
+}
+
 static void
 score_pass(struct text *t, int answers, struct intent_scores *out)
 {
@@ -613,7 +665,7 @@ score_pass(struct text *t, int answers, struct intent_scores *out)
         if (!find_entry(t, e, &s, &end))
             continue;
         memset(t->used + s, 1, end - s);
-        if (e->kind == E_NONE)
+        if (e->kind == E_NONE || (negatable(e) && negated(t, s)))
             continue;
         if (out->score[e->intent] == 0)
             snprintf(out->evidence[e->intent], sizeof out->evidence[0], "%s", e->source);
