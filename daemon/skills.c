@@ -241,7 +241,9 @@ tokenise(const char *text, struct token **out, size_t *n)
         k->gap = *next ? gap_of(e, next) : G_STOP;
         if (next > e && next[-1] == '\n' && next - e >= 2 && next[-2] == '\n')
             k->gap = G_STOP;
-        opens = k->gap == G_STOP && strpbrk(e, ".!?\n") != NULL && strpbrk(e, ".!?\n") < next;
+        opens = 0; /* the next word opens a sentence after ".", "!", "?" or a line break */
+        for (const char *c = e; c < next && !opens; c++)
+            opens = *c == '.' || *c == '!' || *c == '?' || *c == '\n';
         if (token_fill(k) != 0)
             return -1;
         s = next;
