@@ -306,10 +306,9 @@ static const struct {
 static const struct {
     const char *name;
     enum entry_kind kind;
-} kinds[] = {{"none", E_NONE},   {"num", E_NUM},       {"one", E_ONE},  {"unit", E_UNIT},
-             {"month", E_MONTH}, {"until", E_UNTIL},   {"of", E_OF},    {"skip", E_SKIP},
-             {"rate", E_RATE},   {"people", E_PEOPLE}, {"upto", E_UPTO},
-             {"not", E_NOT}};
+} kinds[] = {{"none", E_NONE},   {"num", E_NUM},       {"one", E_ONE},   {"unit", E_UNIT},
+             {"month", E_MONTH}, {"until", E_UNTIL},   {"of", E_OF},     {"skip", E_SKIP},
+             {"rate", E_RATE},   {"people", E_PEOPLE}, {"upto", E_UPTO}, {"not", E_NOT}};
 
 static int
 entry_kind_of(const char *name, struct entry *e)
@@ -477,6 +476,7 @@ struct text {
     char **stem[INTENT_DATA_N];
     unsigned char used[MAX_TOKENS];
     unsigned char clause[MAX_TOKENS]; /* punctuation between word i - 1 and word i */
+    unsigned char joined[MAX_TOKENS]; /* word i - 1 and word i make one ("non-profit") */
 };
 
 static void
@@ -511,6 +511,7 @@ text_read(const char *text, struct text *t)
         size_t b = (size_t)(t->ws.w[i] - f);
         for (size_t k = a; k < b && !t->clause[i]; k++)
             t->clause[i] = strchr(",.;:!?\n", marks[k]) != NULL && marks[k] != '\0';
+        t->joined[i] = b == a + 1 && marks[a] == '-';
     }
     free(marks);
     char *r = fold(text ? text : "", 1);
@@ -648,8 +649,8 @@ negated(const struct text *t, size_t s)
         for (size_t k = 0; k < tables.n; k++) {
             size_t end;
             if (tables.e[k].kind == E_NOT && match_from(t, &tables.e[k], 0, i - 1, &end) &&
-                end <= s)
-                return 1;
+                end <= s && !t->joined[end])
+                return 1; /* "non-profit", "non-technical" are no negation */
         }
     return 0;
 }
