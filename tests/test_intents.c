@@ -211,6 +211,12 @@ loose_skills(const char *want, const struct profile *p, const char *file)
             }
     }
     int ok = n > 0 && hit * 2 >= n;
+    if (ok && hit < n && getenv("MENTORD_SHOW_PART")) {
+        printf("# skills part %s: want %s, read", file, want);
+        for (size_t i = 0; i < p->n_skills; i++)
+            printf("%s%s", i ? "; " : " ", p->skills[i]);
+        printf("\n");
+    }
     skill_items += n;
     skill_items_read += hit;
     if (!ok) {
