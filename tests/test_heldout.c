@@ -36,6 +36,8 @@
 #define FLOOR_INTENTS_2 (64.5 / 65)
 #define FLOOR_SKILLS_1 (109.5 / 114)
 #define FLOOR_SKILLS_2 (54.5 / 55)
+#define FLOOR_INTENTS_3 0.0
+#define FLOOR_SKILLS_3 0.0
 
 struct tally {
     char key[32];
@@ -178,6 +180,8 @@ test_heldout_intents(void **state)
     assert_true(intents_of("heldout_intents.tsv", "held-out intents, round 1") >= FLOOR_INTENTS_1);
     assert_true(intents_of("heldout_intents_2.tsv", "held-out intents, round 2") >=
                 FLOOR_INTENTS_2);
+    assert_true(intents_of("heldout_intents_3.tsv", "held-out intents, round 3") >=
+                FLOOR_INTENTS_3);
 }
 
 /* Does text hold word (whole words, any case)? */
@@ -274,6 +278,7 @@ test_heldout_skills(void **state)
     (void)state;
     assert_true(skills_of("heldout_skills.tsv", "held-out skills, round 1") >= FLOOR_SKILLS_1);
     assert_true(skills_of("heldout_skills_2.tsv", "held-out skills, round 2") >= FLOOR_SKILLS_2);
+    assert_true(skills_of("heldout_skills_3.tsv", "held-out skills, round 3") >= FLOOR_SKILLS_3);
 }
 
 int
