@@ -36,8 +36,8 @@
 #define FLOOR_INTENTS_2 (64.5 / 65)
 #define FLOOR_SKILLS_1 (109.5 / 114)
 #define FLOOR_SKILLS_2 (54.5 / 55)
-#define FLOOR_INTENTS_3 0.0
-#define FLOOR_SKILLS_3 0.0
+#define FLOOR_INTENTS_3 (60.5 / 61)
+#define FLOOR_SKILLS_3 (39.5 / 40)
 
 struct tally {
     char key[32];
