@@ -1,9 +1,13 @@
-/* fuzz_reply: reply_read (own text, then the text sent along) on arbitrary text. */
+/*
+ * fuzz_reply: reply_read (own text, then the text sent along) on arbitrary
+ * text, and the skills read in the person's own text (skills.h).
+ */
 #include <stdlib.h>
 #include <string.h>
 
 #include "fuzz.h"
 #include "reply.h"
+#include "skills.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -15,7 +19,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(text, data, size);
     text[size] = '\0';
     enum reply_origin origin;
-    free(reply_read(text, &origin));
+    char *own = reply_read(text, &origin);
+    char **skills = NULL;
+    size_t n = 0;
+    if (own != NULL && skills_from_prose(own, NULL, 20, 40, &skills, &n) == 0) {
+        for (size_t i = 0; i < n; i++)
+            free(skills[i]);
+        free(skills);
+    }
+    free(own);
     free(text);
     return 0;
 }

@@ -49,7 +49,7 @@ for t in $TARGETS; do
     # shellcheck disable=SC2046,SC2086
     if ! $CC $CPPFLAGS $CFLAGS $SAN $(pkg-config --cflags $PKGS) -o "$bin" \
         "fuzz/fuzz_$t.c" fuzz/replay.c fuzz/scratch.c "$BUILD/libmentord.a" \
-        $(pkg-config --libs $PKGS) -letpan -lm; then
+        $(pkg-config --libs $PKGS) -letpan -lstemmer -lm; then
         echo "$label: build failed"
         echo "$label: 0 passed, 1 failed, 0 skipped"
         failed_total=$((failed_total + 1))
