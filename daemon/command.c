@@ -33,6 +33,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lang.h"
+
 #define BODY_LINES 3
 #define MAX_PAUSE_WEEKS 52
 #define MAX_DETAIL 64
@@ -64,8 +66,21 @@ command_def_of(enum command_kind kind)
     return NULL;
 }
 
+/* Pad s with spaces to width columns (a UTF-8 character is one column). */
+static void
+command_pad(FILE *f, const char *s, size_t width)
+{
+    size_t cols = 0;
+
+    for (const char *p = s; *p; p++)
+        cols += ((unsigned char)*p & 0xC0) != 0x80;
+    fputs(s, f);
+    for (; cols < width; cols++)
+        fputc(' ', f);
+}
+
 char *
-command_help_list(void)
+command_help_list(const struct lang *l)
 {
     char *buf = NULL;
     size_t len = 0;
@@ -73,9 +88,24 @@ command_help_list(void)
 
     if (f == NULL)
         return NULL;
-    for (size_t i = 0; i < command_n_defs; i++)
-        if (!command_defs[i].manager && command_defs[i].kind != COMMAND_CONFIRM)
-            fprintf(f, "  %-16s %s\n", command_defs[i].usage, command_defs[i].help);
+    for (size_t i = 0; i < command_n_defs; i++) {
+        const struct command_def *d = &command_defs[i];
+        char key[64];
+        if (d->manager || d->kind == COMMAND_CONFIRM)
+            continue;
+        /*
+         * The command word stays as the table spells it (every language's
+         * reader knows it); its arguments and the explanation are phrases
+         * of the reader's language, "usage_NAME" and "help_NAME".
+         */
+        snprintf(key, sizeof(key), "usage_%s", d->name);
+        const char *usage = lang_phrase(l, key);
+        snprintf(key, sizeof(key), "help_%s", d->name);
+        const char *help = lang_phrase(l, key);
+        fputs("  ", f);
+        command_pad(f, usage ? usage : d->usage, 16);
+        fprintf(f, " %s\n", help ? help : d->help);
+    }
     if (fclose(f) != 0) {
         free(buf);
         return NULL;

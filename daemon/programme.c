@@ -17,6 +17,7 @@
 #include "bounce.h"
 #include "classify.h"
 #include "compose.h"
+#include "lang.h"
 #include "gate.h"
 #include "log.h"
 #include "outbox.h"
@@ -247,7 +248,14 @@ programme_over_budget(struct respond_ctx *c)
 static int
 programme_help(struct respond_ctx *c, int not_understood)
 {
-    char *commands = command_help_list();
+    char code[LANG_CODE_MAX];
+    char *commands = NULL;
+
+    /* The command list in the language the help mail is written in. */
+    if (outbox_language(c->cfg, c->st, c->m->from_addr, c->lang_seen[0] ? c->lang_seen : NULL, c->m,
+                        code) != 0)
+        return -1;
+    commands = command_help_list(lang_get(c->cfg->templates.dir, code));
     struct template_var v[] = {{"not_understood", not_understood ? "yes" : NULL},
                                {"only_quoted", not_understood && c->only_quoted ? "yes" : NULL},
                                {"commands", commands}};

@@ -89,8 +89,13 @@ extern const size_t command_n_defs;
 /* The table's row for kind, NULL for COMMAND_NONE. */
 const struct command_def *command_def_of(enum command_kind kind);
 
-/* The help mail's list of member commands, one "  USAGE  help" line each (malloc'd). */
-char *command_help_list(void);
+/*
+ * The help mail's list of member commands, one "  USAGE  help" line each, in
+ * language l (its "usage_NAME" and "help_NAME" phrases; the table's English
+ * where it has none, and for l NULL).  malloc'd.
+ */
+struct lang;
+char *command_help_list(const struct lang *l);
 
 /*
  * The member commands as mentord(8) lists them (roff: ".TP", ".B USAGE", the

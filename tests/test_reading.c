@@ -290,7 +290,7 @@ test_command_table(void **state)
     fclose(f);
     fclose(man);
     fclose(ctl);
-    char *help = command_help_list();
+    char *help = command_help_list(NULL);
     assert_non_null(help);
     for (size_t i = 0; i < command_n_defs; i++) {
         const struct command_def *d = &command_defs[i];

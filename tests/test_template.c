@@ -228,7 +228,7 @@ test_crlf_template_and_shipped_templates(void **state)
     assert_string_equal(f->body, "line N\nlast\n");
 
     /* The shipped help template renders with the documented variables. */
-    char *commands = command_help_list();
+    char *commands = command_help_list(NULL);
     assert_non_null(commands);
     struct template_var hv[] = {{"to_name", "Ana"},
                                 {"community_name", "Example"},
