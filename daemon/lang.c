@@ -577,7 +577,7 @@ lang_phrase(const struct lang *l, const char *key)
 }
 
 char *
-lang_phrase_fill(const struct lang *l, const char *key, const char *english, ...)
+lang_phrase_vfill(const struct lang *l, const char *key, const char *english, va_list args)
 {
     const char *form = lang_phrase(l, key);
     struct buf b = {0};
@@ -592,7 +592,7 @@ lang_phrase_fill(const struct lang *l, const char *key, const char *english, ...
         }
         const char *value = NULL;
         va_list ap;
-        va_start(ap, english);
+        va_copy(ap, args);
         for (const char *name; value == NULL && (name = va_arg(ap, const char *)) != NULL;) {
             const char *v = va_arg(ap, const char *);
             if (strlen(name) == (size_t)(close - p - 1) && strncmp(name, p + 1, close - p - 1) == 0)
@@ -606,6 +606,17 @@ lang_phrase_fill(const struct lang *l, const char *key, const char *english, ...
         p = close + 1;
     }
     return buf_take(&b);
+}
+
+char *
+lang_phrase_fill(const struct lang *l, const char *key, const char *english, ...)
+{
+    va_list ap;
+
+    va_start(ap, english);
+    char *s = lang_phrase_vfill(l, key, english, ap);
+    va_end(ap);
+    return s;
 }
 
 int
@@ -644,8 +655,26 @@ static const struct lang lang_builtin_english = {
     .datetime = "{weekday} {day} {month} {year}, {hour2}:{minute}",
 };
 
+/* The first n characters (not bytes) of a UTF-8 name: "Nov" of "November". */
+static void
+lang_add_prefix(struct buf *b, const char *s, size_t n)
+{
+    size_t bytes = 0;
+
+    for (size_t chars = 0; s[bytes] && chars <= n; bytes++)
+        if (((unsigned char)s[bytes] & 0xC0) != 0x80 && ++chars > n)
+            break;
+    buf_add(b, s, bytes);
+}
+
 int
 lang_format_date(const struct lang *l, const char *iso, char *out, size_t len)
+{
+    return lang_format_date_as(l, iso, NULL, out, len);
+}
+
+int
+lang_format_date_as(const struct lang *l, const char *iso, const char *form, char *out, size_t len)
 {
     if (l == NULL)
         l = &lang_builtin_english;
@@ -656,7 +685,8 @@ lang_format_date(const struct lang *l, const char *iso, char *out, size_t len)
         return -1;
     if (iso[used] != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || y < 1900)
         return -1;
-    const char *form = h >= 0 && l->datetime ? l->datetime : l->date;
+    if (form == NULL)
+        form = h >= 0 && l->datetime ? l->datetime : l->date;
     if (form == NULL || l->weekdays[0] == NULL || l->months[0] == NULL)
         return -1;
     struct buf b = {0};
@@ -673,12 +703,20 @@ lang_format_date(const struct lang *l, const char *iso, char *out, size_t len)
 #define IS(k) (n == sizeof(k) - 1 && strncmp(p, k, n) == 0)
         if (IS("{weekday"))
             buf_str(&b, l->weekdays[lang_weekday(y, mo, d)]);
+        else if (IS("{weekday3"))
+            lang_add_prefix(&b, l->weekdays[lang_weekday(y, mo, d)], 3);
         else if (IS("{day") && d == 1 && l->first_day != NULL)
             buf_str(&b, l->first_day);
         else if (IS("{day"))
             buf_printf(&b, "%d", d);
+        else if (IS("{day2"))
+            buf_printf(&b, "%02d", d);
         else if (IS("{month"))
             buf_str(&b, l->months[mo - 1]);
+        else if (IS("{month3"))
+            lang_add_prefix(&b, l->months[mo - 1], 3);
+        else if (IS("{month2"))
+            buf_printf(&b, "%02d", mo);
         else if (IS("{year"))
             buf_printf(&b, "%d", y);
         else if (IS("{hour"))

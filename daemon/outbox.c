@@ -42,7 +42,7 @@ outbox_default_language(const struct config *cfg)
     return l != NULL && lang_has_templates(cfg->templates.dir, l) ? l : "en";
 }
 
-static const char *
+const char *
 outbox_managers_language(const struct config *cfg)
 {
     const char *l = cfg->templates.managers_language;

@@ -186,56 +186,48 @@ store_digest_mentors_each(struct store *st, time_t at,
     return rc;
 }
 
-/* One list: a query of one text column, the line, with ?1, ?2 the period. */
+/* One list: a query of text columns, with ?1, ?2 the period; the words are digest.c's. */
 struct list_sql {
     const char *key;
     const char *sql;
 };
 
 static const struct list_sql list_sqls[] = {
-    [STORE_DIGEST_WAITING] =
-        {"waiting",
-         "SELECT printf('%3d days  %s', (?2 - " WAIT_FROM ") / 86400,"
-         " CASE WHEN m.name IS NULL THEN m.address ELSE m.name || ' <' || m.address || '>' "
-         "END)" WAITING_AT " ORDER BY " WAIT_FROM ", m.id"},
+    [STORE_DIGEST_WAITING] = {"waiting", "SELECT (?2 - " WAIT_FROM ") / 86400, m.name, m.address" WAITING_AT
+                                         " ORDER BY " WAIT_FROM ", m.id"},
     [STORE_DIGEST_LOW_RATINGS] =
         {"low_ratings",
-         "SELECT printf('%d/5 from %s (%s) about pair %d with %s%s', f.rating,"
-         " coalesce(a.address, '(erased)'), coalesce(f.role, a.role, '?'), coalesce(p.id, 0),"
-         " coalesce(CASE WHEN p.mentor = a.id THEN n.address ELSE o.address END, '(erased)'),"
-         " CASE WHEN f.comment IS NULL OR f.comment = '' THEN ', no comment'"
-         " ELSE ': \"' || replace(replace(f.comment, char(13), ' '), char(10), ' ') || '\"' END)"
+         "SELECT f.rating, a.address, coalesce(f.role, a.role), coalesce(p.id, 0),"
+         " CASE WHEN p.mentor = a.id THEN n.address ELSE o.address END,"
+         " CASE WHEN f.comment IS NULL OR f.comment = '' THEN NULL"
+         " ELSE replace(replace(f.comment, char(13), ' '), char(10), ' ') END"
          " FROM feedback f LEFT JOIN members a ON a.id = f.member"
          " LEFT JOIN pairs p ON p.id = f.pair LEFT JOIN members n ON n.id = p.newcomer"
          " LEFT JOIN members o ON o.id = p.mentor"
          " WHERE f.rating <= 2 AND f.at >= ?1 AND f.at < ?2 ORDER BY f.at, f.id"},
     [STORE_DIGEST_SILENT] =
         {"silent_pairs",
-         "SELECT printf('pair %d: %s with mentor %s, since %s', p.id,"
-         " coalesce(n.address, '(erased)'), coalesce(o.address, '(erased)'),"
-         " date(p.started, 'unixepoch'))"
+         "SELECT p.id, n.address, o.address, date(p.started, 'unixepoch')"
          " FROM pairs p LEFT JOIN members n ON n.id = p.newcomer"
          " LEFT JOIN members o ON o.id = p.mentor WHERE p.id IN (SELECT p.id" SILENT_AT ")"
          " ORDER BY p.started, p.id"},
     [STORE_DIGEST_UNDELIVERABLE] =
-        {"undeliverable", "SELECT printf('%s (%s, bounce score %.1f)', address, role, bounce_score)"
+        {"undeliverable", "SELECT address, role, printf('%.1f', bounce_score)"
                           " FROM members WHERE undeliverable = 1 AND state != 'left' AND ?1 <= ?2"
                           " ORDER BY address"},
-    [STORE_DIGEST_CONVERSIONS] =
-        {"conversions",
-         "SELECT coalesce(member, '(erased)') || CASE WHEN detail IS NULL OR detail = '' THEN ''"
-         " ELSE ' (' || detail || ')' END FROM events WHERE kind = 'conversion'"
-         " AND at >= ?1 AND at < ?2 ORDER BY at, id"},
-    [STORE_DIGEST_MILESTONES] =
-        {"milestones",
-         "SELECT coalesce(member, '(erased)') || CASE WHEN detail IS NULL OR detail = '' THEN ''"
-         " ELSE ': ' || detail END FROM events WHERE kind = 'milestone'"
-         " AND at >= ?1 AND at < ?2 ORDER BY at, id"},
+    [STORE_DIGEST_CONVERSIONS] = {"conversions",
+                                  "SELECT member, nullif(detail, '') FROM events"
+                                  " WHERE kind = 'conversion' AND at >= ?1 AND at < ?2"
+                                  " ORDER BY at, id"},
+    [STORE_DIGEST_MILESTONES] = {"milestones",
+                                 "SELECT member, nullif(detail, '') FROM events"
+                                 " WHERE kind = 'milestone' AND at >= ?1 AND at < ?2"
+                                 " ORDER BY at, id"},
 };
 
 int
-store_digest_lines_each(struct store *st, enum store_digest_list list, time_t start, time_t end,
-                        int (*fn)(const char *line, void *), void *arg)
+store_digest_rows_each(struct store *st, enum store_digest_list list, time_t start, time_t end,
+                       int (*fn)(const char *const *cols, size_t ncols, void *), void *arg)
 {
     char what[64];
 
@@ -249,8 +241,13 @@ store_digest_lines_each(struct store *st, enum store_digest_list list, time_t st
     if (!stmt)
         return -1;
     while ((rc = store_i_step(st, stmt, what)) == 1) {
-        const char *text = (const char *)sqlite3_column_text(stmt, 0);
-        if ((rc = fn(text ? text : "", arg)) != 0) {
+        const char *cols[STORE_DIGEST_MAX_COLS];
+        size_t n = (size_t)sqlite3_column_count(stmt);
+        if (n > STORE_DIGEST_MAX_COLS)
+            n = STORE_DIGEST_MAX_COLS;
+        for (size_t c = 0; c < n; c++)
+            cols[c] = (const char *)sqlite3_column_text(stmt, (int)c);
+        if ((rc = fn(cols, n, arg)) != 0) {
             if (rc == -1)
                 store_i_set_err(st, "%s: out of memory", what);
             break;

@@ -45,7 +45,8 @@ enum digest_unit {
 
 struct digest_figure {
     const char *key;   /* stable name for JSON and tests: "joins_newcomers" */
-    const char *label; /* "Confirmed newcomers", at most DIGEST_LABEL_WIDTH characters */
+    const char *label; /* "Confirmed newcomers" (in the managers' language), at most
+                          DIGEST_LABEL_WIDTH characters */
     enum digest_unit unit;
     long value[DIGEST_PERIODS]; /* [0] this period, [1] the one before, ... */
 };
@@ -60,11 +61,12 @@ struct digest_list {
     size_t total; /* how many there are: the rest is "and N more" */
 };
 
-/* Sentences on what needs a manager, at most. */
+/*
+ * Sentences on what needs a manager, at most.  Every word of the digest is a
+ * phrase of the managers' language (language.data "phrase.digest_..."; the
+ * English phrases are the reference set), with English standing in.
+ */
 #define DIGEST_TOP 3
-#define DIGEST_TOP_TITLE "Needs a manager this week"
-/* Starts the one line that names the empty lists: "None this week: ..." */
-#define DIGEST_NONE_PREFIX "None this"
 /* A mail client's index shows about this much of a subject. */
 #define DIGEST_SUBJECT_MAX 60
 
@@ -81,10 +83,13 @@ enum digest_list_id {
 
 #define DIGEST_MAX_FIGURES 32
 
+struct lang;
+
 struct digest {
+    const struct lang *lang; /* the managers' language ([templates] managers_language) */
     char key[32];    /* the period: "2026-11-30" daily, "2026-W48" weekly, "2026-11" monthly */
-    char label[160]; /* "week 2026-W48 (Mon 23 Nov 2026 - Mon 30 Nov 2026)" */
-    const char *unit_name;                /* "day", "week", "month" */
+    char label[200]; /* "week 2026-W48 (Mon 23 Nov 2026 - Mon 30 Nov 2026)", in lang */
+    const char *unit_name;                /* "day", "week", "month" (the key's unit, not a word) */
     time_t start, end;                    /* the period, [start, end) */
     time_t bounds[DIGEST_PERIODS + 1];    /* bounds[k] ends period k, bounds[k + 1] starts it */
     int so_far;                           /* the period in progress, up to now */

@@ -15,6 +15,7 @@
 #ifndef MENTORD_LANG_H
 #define MENTORD_LANG_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 #define LANG_CODE_MAX 16
@@ -67,6 +68,8 @@ const char *lang_phrase(const struct lang *l, const char *key);
  * ending with NULL.  malloc'd; NULL when out of memory.
  */
 char *lang_phrase_fill(const struct lang *l, const char *key, const char *english, ...);
+/* The same with the pairs in a va_list (a caller's own "..."). */
+char *lang_phrase_vfill(const struct lang *l, const char *key, const char *english, va_list args);
 
 /* Index of the plural form for n: 0 for "one", 1 for "other" (languages' own rules). */
 int lang_plural(const struct lang *l, long n);
@@ -77,6 +80,14 @@ int lang_plural(const struct lang *l, long n);
  * 2027").  0, or -1 when iso is not such a date (out is then a copy of iso).
  */
 int lang_format_date(const struct lang *l, const char *iso, char *out, size_t len);
+/*
+ * The same in a form of the caller's ("{day2} {month3}" for a chart's axis):
+ * {weekday} {month} {day} {year} {hour} {hour2} {minute} as in language.data,
+ * and {weekday3} {month3} (the first three letters of the name), {day2}
+ * {month2} (two digits).  form NULL: the language's own.
+ */
+int lang_format_date_as(const struct lang *l, const char *iso, const char *form, char *out,
+                        size_t len);
 
 /*
  * How a person is addressed in a greeting: the first part of the name they

@@ -77,6 +77,12 @@ int outbox_languages_read(const struct config *cfg, struct store *st, const char
                           char (*codes)[LANG_CODE_MAX], int max);
 
 /*
+ * The managers' language ([templates] managers_language, else the
+ * community's), as a code with templates: the digest writes its own lines in it.
+ */
+const char *outbox_managers_language(const struct config *cfg);
+
+/*
  * Render template name for the managers (the digest, an alert's item), in
  * [templates] managers_language, with the community's language standing in
  * for a text that language lacks.  0, or -1 with err set.

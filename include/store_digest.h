@@ -67,17 +67,22 @@ struct store_digest_mentor {
 int store_digest_mentors_each(struct store *st, time_t at,
                               int (*fn)(const struct store_digest_mentor *, void *), void *arg);
 
-/* The digest's lists, one ready-to-print line (UTF-8, no newline) per row; fn as above. */
+/*
+ * The digest's lists, one row of text columns per item (NULL for an erased
+ * member or an absent value); digest.c writes each row as a line of the
+ * managers' language.  fn as above.
+ */
 enum store_digest_list {
-    STORE_DIGEST_WAITING = 0,   /* at end, longest wait first: "  5 days  Name <address>" */
-    STORE_DIGEST_LOW_RATINGS,   /* every rating of 1 or 2, with its comment */
-    STORE_DIGEST_SILENT,        /* silent pairs at end */
-    STORE_DIGEST_UNDELIVERABLE, /* undeliverable members now, with their bounce score */
-    STORE_DIGEST_CONVERSIONS,   /* in the period */
-    STORE_DIGEST_MILESTONES,    /* in the period */
+    STORE_DIGEST_WAITING = 0,   /* at end, longest wait first: days, name, address */
+    STORE_DIGEST_LOW_RATINGS,   /* ratings of 1 or 2: rating, from, role, pair, other, comment */
+    STORE_DIGEST_SILENT,        /* silent pairs at end: pair, newcomer, mentor, started (date) */
+    STORE_DIGEST_UNDELIVERABLE, /* undeliverable members now: address, role, bounce score */
+    STORE_DIGEST_CONVERSIONS,   /* in the period: member, detail */
+    STORE_DIGEST_MILESTONES,    /* in the period: member, detail (the milestone's name) */
 };
-int store_digest_lines_each(struct store *st, enum store_digest_list list, time_t start, time_t end,
-                            int (*fn)(const char *line, void *), void *arg);
+#define STORE_DIGEST_MAX_COLS 6
+int store_digest_rows_each(struct store *st, enum store_digest_list list, time_t start, time_t end,
+                           int (*fn)(const char *const *cols, size_t ncols, void *), void *arg);
 
 /* Whether the digest of period key went out (an event "digest" with that detail): 1, 0, -1. */
 int store_digest_sent(struct store *st, const char *key);

@@ -187,12 +187,17 @@ test_counts_state_at_end(void **state)
     assert_int_equal(c.waiting, 0);
 }
 
+/* Each row as its columns joined by "," (NULL as "-"), rows ended by "|". */
 static int
-take_lines(const char *line, void *arg)
+take_rows(const char *const *cols, size_t ncols, void *arg)
 {
     char *out = arg;
+    for (size_t i = 0; i < ncols; i++) {
+        size_t n = strlen(out);
+        snprintf(out + n, 512 - n, "%s%s", i ? "," : "", cols[i] ? cols[i] : "-");
+    }
     size_t n = strlen(out);
-    snprintf(out + n, 512 - n, "%s|", line);
+    snprintf(out + n, 512 - n, "|");
     return 0;
 }
 
@@ -206,20 +211,20 @@ test_lines_conversions_and_waiting(void **state)
     add_event(st, T0 + 2 * DAY, "conversion", NULL, NULL);
     add_event(st, T0 + 9 * DAY, "conversion", "later@example.org", NULL);
     assert_int_equal(
-        store_digest_lines_each(st, STORE_DIGEST_CONVERSIONS, T0, T0 + 7 * DAY, take_lines, out),
+        store_digest_rows_each(st, STORE_DIGEST_CONVERSIONS, T0, T0 + 7 * DAY, take_rows, out),
         0);
-    assert_string_equal(out, "c@example.org (after pair 3)|(erased)|");
+    assert_string_equal(out, "c@example.org,after pair 3|-,-|");
 
     out[0] = '\0';
     assert_int_equal(
         store_member_upsert(st, "w@example.org", "Wendy", "newcomer", "active", NULL, T0, NULL), 0);
     assert_int_equal(store_member_set_waiting(st, "w@example.org", T0), 1);
     assert_int_equal(
-        store_digest_lines_each(st, STORE_DIGEST_WAITING, T0, T0 + 5 * DAY, take_lines, out), 0);
-    assert_string_equal(out, "  5 days  Wendy <w@example.org>|");
+        store_digest_rows_each(st, STORE_DIGEST_WAITING, T0, T0 + 5 * DAY, take_rows, out), 0);
+    assert_string_equal(out, "5,Wendy,w@example.org|");
 
     assert_int_equal(
-        store_digest_lines_each(st, (enum store_digest_list)99, T0, T0, take_lines, out), -1);
+        store_digest_rows_each(st, (enum store_digest_list)99, T0, T0, take_rows, out), -1);
     assert_non_null(strstr(store_errmsg(st), "no such list"));
 }
 
