@@ -66,8 +66,8 @@ command_def_of(enum command_kind kind)
     return NULL;
 }
 
-/* Pad s with spaces to width columns (a UTF-8 character is one column). */
-static void
+/* Pad s with spaces to width columns (a UTF-8 character is one column); the columns written. */
+static size_t
 command_pad(FILE *f, const char *s, size_t width)
 {
     size_t cols = 0;
@@ -77,6 +77,36 @@ command_pad(FILE *f, const char *s, size_t width)
     fputs(s, f);
     for (; cols < width; cols++)
         fputc(' ', f);
+    return cols;
+}
+
+/* Help lines: the explanations start here and no line passes the end (a mail's 78 columns). */
+#define HELP_INDENT 21
+#define HELP_WIDTH 78
+
+/* The explanation after its command, broken at spaces with the next lines indented under it. */
+static void
+command_wrap(FILE *f, size_t col, const char *text)
+{
+    for (const char *p = text; *p;) {
+        p += strspn(p, " ");
+        size_t bytes = strcspn(p, " "), cols = 0;
+        for (size_t i = 0; i < bytes; i++)
+            cols += ((unsigned char)p[i] & 0xC0) != 0x80;
+        if (bytes == 0)
+            break;
+        if (col >= HELP_INDENT && col + 1 + cols > HELP_WIDTH) {
+            fprintf(f, "\n%*s", HELP_INDENT, "");
+            col = HELP_INDENT;
+        } else {
+            fputc(' ', f);
+            col++;
+        }
+        fwrite(p, 1, bytes, f);
+        col += cols;
+        p += bytes;
+    }
+    fputc('\n', f);
 }
 
 char *
@@ -103,8 +133,8 @@ command_help_list(const struct lang *l)
         snprintf(key, sizeof(key), "help_%s", d->name);
         const char *help = lang_phrase(l, key);
         fputs("  ", f);
-        command_pad(f, usage ? usage : d->usage, 16);
-        fprintf(f, " %s\n", help ? help : d->help);
+        command_wrap(f, 2 + command_pad(f, usage ? usage : d->usage, HELP_INDENT - 3),
+                     help ? help : d->help);
     }
     if (fclose(f) != 0) {
         free(buf);

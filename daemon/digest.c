@@ -88,7 +88,7 @@ digest_this(const struct digest *d, int capital)
                                               {"This day", "This week", "This month"}};
     char key[32];
 
-    return digest_word(d, digest_unit_key(d, capital ? "digest_This" : "digest_this", key, sizeof(key)),
+    return digest_word(d, digest_unit_key(d, capital ? "digest_column_this" : "digest_this", key, sizeof(key)),
                        english[capital != 0][digest_unit_index(d)]);
 }
 
@@ -514,7 +514,7 @@ digest_line_waiting(struct digest_fill *x, const char *const *c, size_t n, char 
     else
         snprintf(who, sizeof(who), "%s", digest_addr(d, COL(2)));
     if (lang_plural(d->lang, days) == 0)
-        digest_say(d, out, len, "digest_line_waiting_one", "{days} day  {who}", "days", num, "who",
+        digest_say(d, out, len, "digest_line_waiting_one", "{days} day   {who}", "days", num, "who",
                    who, NULL);
     else
         digest_say(d, out, len, "digest_line_waiting", "{days} days  {who}", "days", num, "who", who,

@@ -12,8 +12,10 @@
 
 #include <sqlite3.h>
 
+#include "command.h"
 #include "compose.h"
 #include "digest.h"
+#include "lang.h"
 #include "mail.h"
 #include "store.h"
 #include "teststore.h"
@@ -668,6 +670,163 @@ test_compose_html_alternative(void **state)
     free(msgid);
 }
 
+/* ---- every language ---- */
+
+#define PHRASES_MAX 512
+
+/* The values of language.data's "phrase.PREFIX..." lines of lang (malloc'd strings). */
+static size_t
+phrases_of(const char *lang, const char *const *prefixes, char **out, size_t max)
+{
+    char path[512], line[2048];
+    size_t n = 0;
+
+    snprintf(path, sizeof(path), "%s/templates/%s/language.data", MENTORD_SRCDIR, lang);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    while (fgets(line, sizeof(line), f) && n < max) {
+        int want = 0;
+        for (size_t i = 0; prefixes[i]; i++)
+            want |= strncmp(line, prefixes[i], strlen(prefixes[i])) == 0;
+        char *colon = strchr(line, ':');
+        if (!want || colon == NULL)
+            continue;
+        colon += 1 + strspn(colon + 1, " ");
+        colon[strcspn(colon, "\n")] = '\0';
+        out[n] = strdup(colon);
+        assert_non_null(out[n++]);
+    }
+    fclose(f);
+    return n;
+}
+
+/*
+ * The English words a reader of another language must not meet: each run of
+ * text between the "{name}" values of the English phrases, when it holds four
+ * letters or more and the language's own phrases do not use it too ("mentor"
+ * is Spanish as well).  fail_msg names the first one found in text.
+ */
+static void
+no_english(const char *lang, const char *what, const char *text, char **english, size_t ne,
+           char **own, size_t no)
+{
+    for (size_t i = 0; i < ne; i++) {
+        char run[512];
+        for (const char *p = english[i]; *p;) {
+            size_t len = strcspn(p, "{");
+            snprintf(run, sizeof(run), "%.*s", (int)len, p);
+            p += len;
+            if (*p == '{')
+                p += strcspn(p, "}") + (p[strcspn(p, "}")] ? 1 : 0);
+            /* trimmed of blanks and punctuation at both ends */
+            char *r = run + strspn(run, " ,.:;()\"-%");
+            size_t rl = strlen(r);
+            while (rl > 0 && strchr(" ,.:;()\"-%", r[rl - 1]))
+                r[--rl] = '\0';
+            int letters = 0;
+            for (const char *c = r; *c; c++)
+                letters += (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z');
+            int shared = 0;
+            for (size_t k = 0; k < no && !shared; k++)
+                shared = strstr(own[k], r) != NULL;
+            if (letters >= 4 && !shared && strstr(text, r) != NULL)
+                fail_msg("%s digest (%s) still says \"%s\" in English", lang, what, r);
+        }
+    }
+}
+
+/* The text of an HTML page as a reader sees it: tags (and their attributes) left out. */
+static char *
+visible_text(const char *html)
+{
+    char *out = malloc(strlen(html) + 1), *o = out;
+    int in_tag = 0;
+
+    assert_non_null(out);
+    for (const char *p = html; *p; p++) {
+        if (*p == '<')
+            in_tag = 1;
+        else if (*p == '>')
+            in_tag = 0;
+        else if (!in_tag)
+            *o++ = *p;
+    }
+    *o = '\0';
+    return out;
+}
+
+/*
+ * The digest and the help mail's command list in each shipped language: no
+ * English label, title, sentence or list line remains; no "{name}" is left
+ * unfilled; every figure's label fits its column and the text part 78
+ * columns.
+ */
+static void
+test_every_language(void **state)
+{
+    static const char *const digest_keys[] = {"phrase.digest_", NULL};
+    static const char *const help_keys[] = {"phrase.help_", "phrase.usage_", NULL};
+    static const char *const langs[] = {"es", "de", "fr", "pt"};
+    struct fixture *f = *state;
+    char *english[PHRASES_MAX], *own[PHRASES_MAX], err[256];
+
+    seed(f);
+    for (size_t i = 0; i < sizeof(langs) / sizeof(langs[0]); i++) {
+        struct digest d;
+        f->cfg.templates.managers_language = (char *)langs[i];
+        assert_int_equal(digest_build(&f->cfg, f->st, week_now, 0, &d, err, sizeof(err)), 0);
+        char *text = digest_text(&f->cfg, &d), *html = digest_html(&f->cfg, &d);
+        assert_non_null(text);
+        assert_non_null(html);
+        save_sample(langs[i], text, html);
+        size_t ne = phrases_of("en", digest_keys, english, PHRASES_MAX);
+        size_t no = phrases_of(langs[i], digest_keys, own, PHRASES_MAX);
+        assert_true(ne >= 100);
+        assert_int_equal(no, ne); /* every phrase translated */
+        /* What members wrote and the seed's free-form details are theirs, not ours. */
+        own[no++] = strdup("now mentoring; never replied at all; 10 mentees");
+        no_english(langs[i], "text", text, english, ne, own, no);
+        char *seen = visible_text(html);
+        no_english(langs[i], "HTML", seen, english, ne, own, no);
+        free(seen);
+        no_english(langs[i], "subject", d.subject, english, ne, own, no);
+        assert_null(strchr(text, '{'));
+        assert_null(strchr(html, '{'));
+        assert_true(strlen(d.subject) <= DIGEST_SUBJECT_MAX);
+        for (size_t k = 0; k < d.n_figures; k++) {
+            size_t cols = 0;
+            for (const char *c = d.figures[k].label; *c; c++)
+                cols += ((unsigned char)*c & 0xC0) != 0x80;
+            if (cols > DIGEST_LABEL_WIDTH)
+                fail_msg("%s: figure label too long for the column: %s", langs[i],
+                         d.figures[k].label);
+        }
+        assert_true(widest_line(text) <= 78);
+        for (size_t k = 0; k < ne; k++)
+            free(english[k]);
+        for (size_t k = 0; k < no; k++)
+            free(own[k]);
+        free(text);
+        free(html);
+        digest_free(&d);
+
+        /* The help mail's list of commands: the words to type stay, the rest is theirs. */
+        char *help = command_help_list(lang_get(f->cfg.templates.dir, langs[i]));
+        assert_non_null(help);
+        ne = phrases_of("en", help_keys, english, PHRASES_MAX);
+        no = phrases_of(langs[i], help_keys, own, PHRASES_MAX);
+        assert_int_equal(no, ne);
+        no_english(langs[i], "help", help, english, ne, own, no);
+        assert_non_null(strstr(help, "  PAUSE "));
+        assert_true(widest_line(help) <= 78);
+        for (size_t k = 0; k < ne; k++)
+            free(english[k]);
+        for (size_t k = 0; k < no; k++)
+            free(own[k]);
+        free(help);
+    }
+}
+
 int
 main(void)
 {
@@ -682,6 +841,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_due_sends_once_per_period, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_steady_series_and_long_lists, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_every_language, setup, teardown),
         cmocka_unit_test(test_compose_html_alternative),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
