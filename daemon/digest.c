@@ -434,7 +434,8 @@ digest_burnout_one(const struct store_digest_mentor *row, void *arg)
         snprintf(x->facts->burn_addr, sizeof(x->facts->burn_addr), "%s", digest_addr(x->d, m.address));
         snprintf(x->facts->burn_why, sizeof(x->facts->burn_why), "%s", reasons);
     }
-    snprintf(line, sizeof(line), "%s: %s", who, reasons);
+    digest_say(x->d, line, sizeof(line), "digest_line_burnout", "{who}: {why}", "who", who, "why",
+               reasons, NULL);
     return digest_list_add(x->list, line) != 0 ? -1 : 0;
 }
 
@@ -609,7 +610,8 @@ digest_line_milestone(struct digest_fill *x, const char *const *c, size_t n, cha
         if (strcmp(what, names[i].code) == 0)
             what = digest_word(d, names[i].key, names[i].english);
     if (what)
-        snprintf(out, len, "%s: %s", digest_addr(d, COL(0)), what);
+        digest_say(d, out, len, "digest_line_milestone", "{member}: {what}", "member",
+                   digest_addr(d, COL(0)), "what", what, NULL);
     else
         snprintf(out, len, "%s", digest_addr(d, COL(0)));
 }
