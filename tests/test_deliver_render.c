@@ -28,8 +28,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "command.h"
 #include "compose.h"
+#include "digest.h"
 #include "lang.h"
+#include "store.h"
 #include "template.h"
 #include "testutil.h"
 
@@ -49,7 +52,9 @@
 struct deliver_state {
     char dir[256];
     int keep;
-    int count; /* .eml files written */
+    int count;          /* .eml files written */
+    struct store *st;   /* a small programme, for the digest's figures and lists */
+    char *managers[2];
 };
 
 /* A realistic value for each variable a template documents or uses. */
@@ -254,7 +259,7 @@ write_eml(const char *dir, const char *file, const char *headers, const char *bo
 /* Render LANG/name with vars and compose it, as a reply or as a new message. */
 static void
 compose_one(struct deliver_state *s, const char *lang, const char *name,
-            const struct template_var *vars, size_t nvars, int reply)
+            const struct template_var *vars, size_t nvars, int reply, const char *html)
 {
     char err[512] = "", *subject = NULL, *body = NULL, *headers = NULL, *text = NULL, *msgid = NULL;
     char tdir[512];
@@ -277,6 +282,7 @@ compose_one(struct deliver_state *s, const char *lang, const char *name,
         .to_addr = notice ? "boss@example.test" : MEMBER_ADDR,
         .subject = subject,
         .body = body,
+        .html = html,
         .in_reply_to = reply ? ANSWERED_ID : NULL,
         .references = reply ? ANSWERED_REFS : NULL,
         .auto_submitted = reply ? "auto-replied" : "auto-generated",
@@ -324,6 +330,29 @@ same_vars(const char *lang, const char *name, const struct deliver_vars *ref,
                      used->names[i]);
 }
 
+/* The digest of the small programme in render_all, written in lang for its managers. */
+static void
+render_digest(struct deliver_state *s, const char *lang, char **text, char **html, char **subject)
+{
+    struct config cfg;
+    struct digest d;
+    char err[256];
+
+    tu_test_config(&cfg, s->managers);
+    cfg.community.name = COMMUNITY_NAME;
+    cfg.templates.dir = DELIVER_TEMPLATES;
+    cfg.templates.managers_language = (char *)lang;
+    if (digest_build(&cfg, s->st, time(NULL), 1, &d, err, sizeof(err)) != 0)
+        fail_msg("the %s digest does not build: %s", lang, err);
+    *text = digest_text(&cfg, &d);
+    *html = digest_html(&cfg, &d);
+    *subject = strdup(d.subject);
+    assert_non_null(*text);
+    assert_non_null(*html);
+    assert_non_null(*subject);
+    digest_free(&d);
+}
+
 static void
 render_template(struct deliver_state *s, const char *lang, const char *name)
 {
@@ -344,12 +373,33 @@ render_template(struct deliver_state *s, const char *lang, const char *name)
                      lang, name, used.names[i]);
     same_vars(lang, name, &ref, &used);
 
+    /*
+     * What mentord writes itself goes in as it would: the help mail's list of
+     * commands and the managers' digest (text and HTML), in the language.
+     */
+    char *commands = command_help_list(lang_get(DELIVER_TEMPLATES, lang)), *digest = NULL,
+         *html = NULL, *subject = NULL;
+    assert_non_null(commands);
+    if (strcmp(name, "digest") == 0)
+        render_digest(s, lang, &digest, &html, &subject);
     struct template_var vars[DELIVER_MAX_VARS];
-    for (size_t i = 0; i < doc.n; i++)
-        vars[i] = (struct template_var){doc.names[i], value_for(doc.names[i])};
+    for (size_t i = 0; i < doc.n; i++) {
+        const char *v = value_for(doc.names[i]);
+        if (strcmp(doc.names[i], "commands") == 0)
+            v = commands;
+        else if (strcmp(doc.names[i], "digest") == 0 && digest != NULL)
+            v = digest;
+        else if (strcmp(doc.names[i], "subject") == 0 && subject != NULL)
+            v = subject; /* the HTML part's title is the subject */
+        vars[i] = (struct template_var){doc.names[i], v};
+    }
     /* As an answer (threaded) and as mail that starts a conversation (scheduled, notices). */
-    compose_one(s, lang, name, vars, doc.n, 1);
-    compose_one(s, lang, name, vars, doc.n, 0);
+    compose_one(s, lang, name, vars, doc.n, 1, html);
+    compose_one(s, lang, name, vars, doc.n, 0, html);
+    free(commands);
+    free(digest);
+    free(html);
+    free(subject);
     free(text);
     free(ref_text);
 }
@@ -375,6 +425,36 @@ template_names(const char *lang, char (*names)[DELIVER_NAME_LEN], size_t max)
     return n;
 }
 
+/*
+ * A small programme for the digest: newcomers with non-ASCII names waiting,
+ * one of them long enough to be named on top.  The store lives in the
+ * folder of the .eml files, which is removed (or kept) with them.
+ */
+static int
+seed_programme(struct deliver_state *s)
+{
+    static const struct {
+        const char *address, *name;
+        int days;
+    } waiting[] = {{"zoe@example.test", "Zoë Ñúñez", 12}, {"joerg@example.test", "Jörg Weiß", 3}};
+    char path[400], err[256];
+    time_t now = time(NULL);
+
+    snprintf(path, sizeof(path), "%s/digest.db", s->dir);
+    if (store_open(path, &s->st, err, sizeof(err)) != 0) {
+        fprintf(stderr, "store_open: %s\n", err);
+        return -1;
+    }
+    for (size_t i = 0; i < sizeof(waiting) / sizeof(waiting[0]); i++) {
+        time_t since = now - waiting[i].days * 86400;
+        if (store_member_upsert(s->st, waiting[i].address, waiting[i].name, "newcomer", "active",
+                                NULL, since, NULL) != 0 ||
+            store_member_set_waiting(s->st, waiting[i].address, since) != 1)
+            return -1;
+    }
+    return 0;
+}
+
 static int
 render_all(void **state)
 {
@@ -394,13 +474,14 @@ render_all(void **state)
         return -1;
     }
     *state = s;
-    return 0;
+    return seed_programme(s);
 }
 
 static int
 cleanup_all(void **state)
 {
     struct deliver_state *s = *state;
+    store_close(s->st);
     if (!s->keep)
         tu_rmrf(s->dir);
     free(s);
