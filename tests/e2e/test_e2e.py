@@ -784,6 +784,45 @@ class E2E(unittest.TestCase):
             for m in mb.mailbox(user):
                 self.assertEqual(str(m["Content-Language"]).strip(), lang, str(m["Subject"]))
 
+    def test_spanish_managers_get_a_spanish_digest(self):
+        """[templates] managers_language = es: the weekly digest - its subject, figures,
+        lists and sentences, text and HTML - is Spanish, with no English label left."""
+        mb.write_config(self.config, templates__managers_language="es",
+                        digest__frequency="weekly", digest__day="monday", digest__hour="9",
+                        digest__timezone="UTC")
+        self._spanish_html_join("ann")
+        self._lang_once()  # Monday 2 March: the first request, before the first whole week
+        self._reply_to("ann", self.one_reply("ann"), "Sí, fui yo.")
+        self._lang_once()  # she waits for a mentor from then on
+        self.once(env={"MENTORD_NOW": "2026-03-16T10:00:00Z"})  # the week of 9-16 March is due
+        deadline = time.time() + 10
+        digests = []
+        while not digests and time.time() < deadline:
+            digests = [m for m in mb.mailbox("boss") if str(m["Subject"]).startswith("Semana ")]
+            time.sleep(0.2)
+        self.assertEqual(len(digests), 1, [str(m["Subject"]) for m in mb.mailbox("boss")])
+        d = digests[0]
+        self.assertTrue(str(d["Subject"]).startswith("Semana 2026-W11: "), str(d["Subject"]))
+        self.assertIn("1 en espera", str(d["Subject"]))
+        self.assertEqual(str(d["Content-Language"]).strip(), "es")
+        text = mb.body_text(d)
+        html = d.get_body(("html",)).get_content()
+        self.assertIn("Esta semana  Cambio  Últimas 12 semanas", text)
+        flat = " ".join(text.split())  # sentences wrap at 78 columns
+        for words in ("Mentoría de Example Community: semana 2026-W11 (lun 9 mar 2026, 09:00",
+                      "Requiere tu atención esta semana", "Peticiones de entrada y mentoría",
+                      "Esperando mentor, primero quien más tiempo lleva",
+                      "13 días María José García <", "Nada que señalar esta semana en:",
+                      "es quien más tiempo lleva esperando mentor: 13 días (1 en espera en total)."
+                      " Responde MATCH %s MENTOR" % mb.addr("ann")):
+            self.assertIn(words, flat)
+        self.assertIn("Parejas activas y personas en espera, últimas 12 semanas", html)
+        for english in ("Needs a manager", "Active pairs", "Waiting for a mentor", "None this",
+                        "Confirmed newcomers", "Change", "Last 12 weeks", " days ", "mentoring:",
+                        "Bars start at zero", "An automatic message"):
+            self.assertNotIn(english, text)
+            self.assertNotIn(english, html)
+
     def _corpus_files(self):
         for folder in ("bounces", "autoreplies", "mime", "replies"):
             d = os.path.join(CORPUS, folder)
