@@ -21,6 +21,7 @@
 #include "checkin.h"
 #include "lifecycle.h"
 #include "quiet.h"
+#include "reason.h"
 #include "respond.h"
 
 #define HOUR 3600
@@ -294,30 +295,6 @@ lifecycle_alerts_flush(const struct config *cfg, struct store *st, time_t now)
         rc = -1;
     free(alerts);
     return rc == 0 ? 1 : -1;
-}
-
-/* "  - reason" lines from pairs.reasons (malloc'd; NULL when there are none). */
-static char *
-lc_reason_lines(const char *reasons)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f;
-
-    if (reasons == NULL || reasons[0] == '\0')
-        return NULL;
-    if ((f = open_memstream(&buf, &len)) == NULL)
-        return NULL;
-    for (const char *p = reasons; *p;) {
-        size_t n = strcspn(p, "\n");
-        if (n > 0)
-            fprintf(f, "  - %.*s\n", (int)n, p);
-        p += n + (p[n] == '\n');
-    }
-    if (fclose(f) != 0)
-        return NULL;
-    lc_chomp(buf);
-    return buf;
 }
 
 /* ---- the load signal ---- */
@@ -651,7 +628,15 @@ lc_introduction(struct lc_run *r)
             lc_pair_ctx_free(&x);
             return -1;
         }
-        char *reasons = lc_reason_lines(x.p.reasons);
+        /* The reasons in the language of the mail: the shared one, or the reader's. */
+        char code[LANG_CODE_MAX] = "";
+        if (!together &&
+            outbox_language(r->cfg, r->st, x.to.m.address, NULL, NULL, code) != 0) {
+            lc_pair_ctx_free(&x);
+            return -1;
+        }
+        char *reasons =
+            reason_lines(lang_get(r->cfg->templates.dir, together ? lang : code), x.p.reasons);
         char weeks[16], end[64], mentor_first[64], mentee_first[64], first_checkin[16];
         snprintf(weeks, sizeof(weeks), "%ld", (long)((x.p.ends - x.p.started) / WEEK));
         lc_date(x.p.ends, x.to.offset, end, sizeof(end));

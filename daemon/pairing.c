@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "gate.h"
+#include "lang.h"
 #include "log.h"
 #include "match.h"
 #include "outbox.h"
@@ -23,6 +24,7 @@
 #include "lifecycle.h"
 #include "pairing.h"
 #include "quiet.h"
+#include "reason.h"
 #include "respond.h"
 
 #define DAY (24 * 60 * 60)
@@ -46,31 +48,6 @@ pairing_first_name(const char *name)
     name += strspn(name, " \t\"'");
     size_t n = strcspn(name, " \t\"'<@");
     return n > 0 && n < 64 ? strndup(name, n) : NULL;
-}
-
-/* Reasons as stored (newline-separated) into "  - reason\n" lines for a template. */
-static char *
-pairing_reason_lines(const char *reasons)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-
-    int first = 1;
-
-    if (f == NULL)
-        return NULL;
-    for (const char *p = reasons ? reasons : ""; *p;) {
-        size_t n = strcspn(p, "\n");
-        if (n > 0) {
-            fprintf(f, "%s  - %.*s", first ? "" : "\n", (int)n, p);
-            first = 0;
-        }
-        p += n + (p[n] == '\n');
-    }
-    if (fclose(f) != 0)
-        return NULL;
-    return buf;
 }
 
 static void
@@ -529,9 +506,14 @@ pairing_send_proposal(struct pairing_round *r, size_t ni, size_t mi, const char 
         p = &none;
     }
     char *first = pairing_first_name(r->cand[ni].name ? r->cand[ni].name : p->name);
-    char *saved_name = p->name, *profile, *lines = pairing_reason_lines(reasons);
-    char days[16], err[512];
+    char days[16], err[512], code[LANG_CODE_MAX];
     int rc = -1;
+
+    /* The reasons in the mentor's language, as the proposal is written in it. */
+    if (outbox_language(r->cfg, r->st, r->cand[mi].address, NULL, NULL, code) != 0)
+        code[0] = '\0';
+    char *saved_name = p->name, *profile,
+         *lines = reason_lines(lang_get(r->cfg->templates.dir, code), reasons);
 
     /* The profile's full name stays out of the proposal: the first name is enough. */
     p->name = NULL;
@@ -556,7 +538,7 @@ pairing_send_proposal(struct pairing_round *r, size_t ni, size_t mi, const char 
         .kind = "scheduled",
         .ref = ref,
     };
-    if (lines == NULL)
+    if (lines == NULL && reasons != NULL && reasons[0] != '\0')
         snprintf(err, sizeof(err), "out of memory");
     else if (outbox_queue(r->cfg, r->st, &om, at, err, sizeof(err)) == 0)
         rc = 0;

@@ -23,6 +23,7 @@
 #include "lang.h"
 #include "mail.h"
 #include "programme.h"
+#include "reason.h"
 #include "store.h"
 #include "template.h"
 #include "testutil.h"
@@ -597,6 +598,75 @@ test_introduction_without_a_known_shared_language(void **state)
     assert_null(strstr(s.body, "you both read"));
 }
 
+/*
+ * Why two people were paired: every form match.c writes, written again in
+ * each language with the listed words as spelt; English gives back the
+ * stored text; a reason of another form stays as it is.
+ */
+static void
+test_reasons_in_each_language(void **state)
+{
+    (void)state;
+    static const char *const stored = "you both listed Rust, C and Documentation\n"
+                                      "both speak Spanish and English\n"
+                                      "you share the goal open source\n"
+                                      "you share the goals talks and reviews\n"
+                                      "same time zone\n"
+                                      "one hour apart\n"
+                                      "three hours apart\n"
+                                      "30 minutes apart\n"
+                                      "5 h 30 min apart\n"
+                                      "matched by hand (boss@example.test)\n"
+                                      "an older reason";
+    static const struct {
+        const char *code, *want;
+    } cases[] = {
+        {"en", "  - you both listed Rust, C and Documentation\n"
+               "  - both speak Spanish and English\n"
+               "  - you share the goal open source\n"
+               "  - you share the goals talks and reviews\n"
+               "  - same time zone\n"
+               "  - one hour apart\n"
+               "  - 3 hours apart\n"
+               "  - 30 minutes apart\n"
+               "  - 5 h 30 min apart\n"
+               "  - matched by hand (boss@example.test)\n"
+               "  - an older reason"},
+        {"es", "  - intereses en común: Rust, C y Documentation\n"
+               "  - idiomas en común: Spanish y English\n"
+               "  - objetivo en común: open source\n"
+               "  - objetivos en común: talks y reviews\n"
+               "  - la misma zona horaria\n"
+               "  - una hora de diferencia\n"
+               "  - 3 horas de diferencia\n"
+               "  - 30 minutos de diferencia\n"
+               "  - 5 h 30 min de diferencia\n"
+               "  - pareja formada a mano (boss@example.test)\n"
+               "  - an older reason"},
+        {"de", NULL},
+        {"fr", NULL},
+        {"pt", NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *got = reason_lines(lang_get(TEMPLATES, cases[i].code), stored);
+        assert_non_null(got);
+        if (cases[i].want != NULL)
+            assert_string_equal(got, cases[i].want);
+        /* Only the listed words and the unknown reason stay English. */
+        if (strcmp(cases[i].code, "en") != 0) {
+            assert_null(strstr(got, "listed"));
+            assert_null(strstr(got, "apart"));
+            assert_null(strstr(got, "share"));
+            assert_null(strstr(got, "time zone"));
+            assert_null(strstr(got, "by hand"));
+            assert_non_null(strstr(got, "  - an older reason"));
+        }
+        free(got);
+    }
+    assert_null(reason_lines(NULL, ""));
+    assert_null(reason_lines(NULL, NULL));
+}
+
 int
 main(void)
 {
@@ -607,6 +677,7 @@ main(void)
         T(test_names_codes_and_plural_forms),
         T(test_dates_in_each_language),
         T(test_greeting_uses_the_first_part_of_the_name),
+        T(test_reasons_in_each_language),
         T(test_template_plural_and_date_forms),
         T(test_template_path_and_overrides),
         T(test_spanish_html_only_join_is_answered_in_spanish),

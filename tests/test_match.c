@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lang.h"
 #include "match.h"
+#include "reason.h"
 #include "mcf.h"
 
 #define DAY 86400
@@ -656,6 +658,16 @@ test_reasons(void **state)
     assert_string_equal(r.pairs[0].reasons[0], "you both listed Rust and Documentation");
     assert_string_equal(r.pairs[0].reasons[1], "one hour apart");
     assert_string_equal(r.pairs[0].reasons[2], "both speak Spanish");
+    /* daemon/reason.c reads each form the matcher writes, for the member's language. */
+    char stored[512];
+    snprintf(stored, sizeof(stored), "%s\n%s\n%s", r.pairs[0].reasons[0], r.pairs[0].reasons[1],
+             r.pairs[0].reasons[2]);
+    char *es_lines = reason_lines(lang_get(MENTORD_SRCDIR "/templates", "es"), stored);
+    assert_non_null(es_lines);
+    assert_string_equal(es_lines, "  - intereses en común: Rust y Documentation\n"
+                                  "  - una hora de diferencia\n"
+                                  "  - idiomas en común: Spanish");
+    free(es_lines);
     assert_int_equal(r.n_waitlist, 0);
     match_result_free(&r);
 }
