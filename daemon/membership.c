@@ -84,9 +84,9 @@ membership_chomp(char *s)
 }
 
 static int
-membership_echo(const struct profile *p, struct membership_echo *e)
+membership_echo(struct respond_ctx *c, const struct profile *p, struct membership_echo *e)
 {
-    char *buf = NULL;
+    char *buf = NULL, code[LANG_CODE_MAX];
     size_t len = 0;
     FILE *f;
 
@@ -97,10 +97,17 @@ membership_echo(const struct profile *p, struct membership_echo *e)
     membership_chomp(e->profile);
     if (p->n_problems == 0)
         return 0;
-    if ((f = open_memstream(&buf, &len)) == NULL)
+    /* The hints in the language of the answer they go in. */
+    if (outbox_language(c->cfg, c->st, c->m->from_addr, c->lang_seen[0] ? c->lang_seen : NULL, c->m,
+                        code) != 0 ||
+        (f = open_memstream(&buf, &len)) == NULL)
         return -1;
-    for (size_t i = 0; i < p->n_problems; i++)
-        fprintf(f, "  \"%s\"\n    %s\n", p->problems[i].text, p->problems[i].hint);
+    const struct lang *l = lang_get(c->cfg->templates.dir, code);
+    for (size_t i = 0; i < p->n_problems; i++) {
+        char *hint = profile_problem_hint(&p->problems[i], l);
+        fprintf(f, "  \"%s\"\n    %s\n", p->problems[i].text, hint ? hint : p->problems[i].hint);
+        free(hint);
+    }
     if (fclose(f) != 0)
         return -1;
     e->problems = buf;
@@ -189,7 +196,7 @@ membership_echo_pending(struct respond_ctx *c, struct membership_echo *e)
     if (found == 0 || strcmp(mem.state, "pending") != 0) {
         if (found)
             store_member_free(&mem);
-        return membership_echo(&c->profile, e);
+        return membership_echo(c, &c->profile, e);
     }
     int rc = profile_parse(mem.profile ? mem.profile : "", &p);
     store_member_free(&mem);
@@ -197,12 +204,12 @@ membership_echo_pending(struct respond_ctx *c, struct membership_echo *e)
         return -1;
     profile_merge(&p, &c->profile);
     char *problems_only = NULL;
-    rc = membership_echo(&p, e);
+    rc = membership_echo(c, &p, e);
     profile_free(&p);
     if (rc != 0)
         return -1;
     struct membership_echo mine;
-    if (membership_echo(&c->profile, &mine) != 0)
+    if (membership_echo(c, &c->profile, &mine) != 0)
         return -1;
     problems_only = mine.problems;
     free(mine.profile);
@@ -385,7 +392,7 @@ membership_welcome(struct respond_ctx *c, const struct store_token *t)
     struct profile p;
     if (profile_parse(merged, &p) != 0)
         goto out;
-    rc = membership_echo(&p, &e);
+    rc = membership_echo(c, &p, &e);
     profile_free(&p);
     if (rc != 0)
         goto out;
@@ -612,7 +619,7 @@ membership_status(struct respond_ctx *c, const struct command *cmd)
         store_member_free(&mem);
         return -1;
     }
-    rc = membership_echo(&p, &e);
+    rc = membership_echo(c, &p, &e);
     profile_free(&p);
     if (mem.pause_until > 0)
         membership_date(c, mem.pause_until, until, sizeof(until));
@@ -739,7 +746,7 @@ membership_profile_update(struct respond_ctx *c)
     if (found <= 0)
         return found < 0 ? -1 : 1;
     char *merged = membership_merged_profile(c, mem.profile);
-    if (merged == NULL || membership_echo(&c->profile, &e) != 0) {
+    if (merged == NULL || membership_echo(c, &c->profile, &e) != 0) {
         free(merged);
         store_member_free(&mem);
         return -1;

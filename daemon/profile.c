@@ -25,6 +25,7 @@
  *  - at most 20 problems are kept, so a reply stays readable.
  */
 #include "buf.h"
+#include "lang.h"
 #include "profile.h"
 #include "skills.h"
 
@@ -161,12 +162,57 @@ shorten(const char *s, size_t max)
  * allocated).  Line and hint are quoted in the answer, so both are shortened:
  * a 4 MB "Skills:" line must not come back as a 4 MB mail.
  */
+/*
+ * A hint from hint() carries its phrase key and values before the English
+ * text, each ended by HINT_SEP: they move to the problem, the text stays.
+ */
+#define HINT_SEP '\x1f'
+
+static const char *hint_key(const char *key);
+
+static int
+unpack_hint(struct profile_problem *t, char *hint)
+{
+    memset(t->args, 0, sizeof(t->args));
+    t->key = NULL;
+    char *sep = strchr(hint, HINT_SEP);
+    if (sep == NULL)
+        return 0;
+    *sep = '\0';
+    t->key = hint_key(hint);
+    char *p = sep + 1;
+    for (size_t i = 0; i < PROFILE_HINT_ARGS && (sep = strchr(p, HINT_SEP)) != NULL; i++) {
+        if ((t->args[i] = strndup(p, (size_t)(sep - p))) == NULL)
+            return -1;
+        p = sep + 1;
+    }
+    while ((sep = strchr(p, HINT_SEP)) != NULL) /* more values than a phrase takes */
+        p = sep + 1;
+    memmove(hint, p, strlen(p) + 1);
+    return 0;
+}
+
+static void
+free_hint_args(struct profile_problem *t)
+{
+    for (size_t i = 0; i < PROFILE_HINT_ARGS; i++)
+        free(t->args[i]);
+}
+
 static int
 add_problem(struct profile *p, int line, const char *text, char *hint)
 {
+    struct profile_problem one;
+
     if (hint == NULL)
         return -1;
+    if (unpack_hint(&one, hint) != 0) {
+        free_hint_args(&one);
+        free(hint);
+        return -1;
+    }
     if (p->n_problems >= MAX_PROBLEMS) {
+        free_hint_args(&one);
         free(hint); /* a reply listing hundreds of lines helps nobody */
         return 0;
     }
@@ -179,10 +225,12 @@ add_problem(struct profile *p, int line, const char *text, char *hint)
         if (t != NULL)
             p->problems = t;
         free(copy);
+        free_hint_args(&one);
         free(hint);
         return -1;
     }
     p->problems = t;
+    t[p->n_problems] = one;
     t[p->n_problems].line = line;
     t[p->n_problems].text = copy;
     t[p->n_problems].hint = hint;
@@ -190,15 +238,68 @@ add_problem(struct profile *p, int line, const char *text, char *hint)
     return 0;
 }
 
-/* A hint naming the value as written (shortened), built with printf-style fmt. */
-static char *__attribute__((format(printf, 1, 2))) hint(const char *fmt, ...)
+/*
+ * The hints' phrase keys (language.data "phrase.problem_..."): a hint is
+ * written in the reader's language from its key and values, the English
+ * below standing in.
+ */
+static const char *const hint_keys[] = {
+    "problem_list_empty",     "problem_list_long",     "problem_name_long",
+    "problem_languages_none", "problem_language_unknown", "problem_languages_unknown",
+    "problem_capacity",       "problem_availability",  "problem_time_zone",
+    "problem_empty",          "problem_unknown_key",
+};
+
+static const char *
+hint_key(const char *key)
 {
-    char *s = NULL;
+    for (size_t i = 0; i < sizeof(hint_keys) / sizeof(hint_keys[0]); i++)
+        if (strcmp(hint_keys[i], key) == 0)
+            return hint_keys[i];
+    return NULL;
+}
+
+/*
+ * A hint naming the value as written (shortened), built with printf-style
+ * fmt (only %s and %d), packed for add_problem as "key SEP value SEP ... SEP
+ * English": each value of fmt is kept, in order, as {1}, {2}, {3}.
+ */
+static char *__attribute__((format(printf, 2, 3))) hint(const char *key, const char *fmt, ...)
+{
+    struct buf b = {0};
+    char *text = NULL;
     va_list ap;
+
+    buf_printf(&b, "%s%c", key, HINT_SEP);
     va_start(ap, fmt);
-    int n = vasprintf(&s, fmt, ap);
+    for (const char *f = strchr(fmt, '%'); f; f = strchr(f + 2, '%')) {
+        if (f[1] == 's')
+            buf_printf(&b, "%s%c", va_arg(ap, const char *), HINT_SEP);
+        else if (f[1] == 'd')
+            buf_printf(&b, "%d%c", va_arg(ap, int), HINT_SEP);
+        else if (f[1] == '\0')
+            break;
+    }
     va_end(ap);
-    return n < 0 ? NULL : s;
+    va_start(ap, fmt);
+    int n = vasprintf(&text, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        buf_free(&b);
+        return NULL;
+    }
+    buf_str(&b, text);
+    free(text);
+    return buf_take(&b);
+}
+
+char *
+profile_problem_hint(const struct profile_problem *t, const struct lang *l)
+{
+    if (t->key == NULL || lang_phrase(l, t->key) == NULL)
+        return strdup(t->hint ? t->hint : "");
+    return lang_phrase_fill(l, t->key, t->hint, "1", t->args[0], "2", t->args[1], "3", t->args[2],
+                            NULL);
 }
 
 /* Value shortened for quoting in a hint. */
@@ -407,7 +508,7 @@ set_list(const char *value, const char *key, const char *example, char ***items,
     }
     free(lower);
     if (t.n == 0) {
-        *why = hint("%s: I found nothing I could use. Write short topics separated by commas, like "
+        *why = hint("problem_list_empty", "%s: I found nothing I could use. Write short topics separated by commas, like "
                     "%s: %s.",
                     key, key, example);
         return *why ? V_PROBLEM : V_NOMEM;
@@ -416,7 +517,7 @@ set_list(const char *value, const char *key, const char *example, char ***items,
     *items = t.items;
     *n = t.n;
     if (t.overflow) {
-        *why = hint("%s: I kept the first %d; please list at most %d.", key, MAX_ITEMS, MAX_ITEMS);
+        *why = hint("problem_list_long", "%s: I kept the first %d; please list at most %d.", key, MAX_ITEMS, MAX_ITEMS);
         return *why ? V_PROBLEM : V_NOMEM;
     }
     return V_OK;
@@ -426,7 +527,7 @@ static enum verdict
 field_name(const char *value, struct profile *p, char **why)
 {
     if (strlen(value) > MAX_NAME) {
-        *why = hint("Name: that is longer than %d characters. Write the name you want us to use, "
+        *why = hint("problem_name_long", "Name: that is longer than %d characters. Write the name you want us to use, "
                     "like Name: Ana Silva.",
                     MAX_NAME);
         return *why ? V_PROBLEM : V_NOMEM;
@@ -537,10 +638,11 @@ field_languages(const char *value, struct profile *p, char **why)
         return V_OK;
     }
     if (l.n_unknown == 0)
-        *why = hint("Languages: I found no language there. Write language names separated by "
+        *why = hint("problem_languages_none", "Languages: I found no language there. Write language names separated by "
                     "commas, like Languages: English, Spanish.");
     else
-        *why = hint("Languages: %s %s not a language I know. Write language names separated by "
+        *why = hint(l.n_unknown > 1 ? "problem_languages_unknown" : "problem_language_unknown",
+                    "Languages: %s %s not a language I know. Write language names separated by "
                     "commas, like Languages: English, Spanish.",
                     l.unknown.data, l.n_unknown > 1 ? "are" : "is");
     free(l.unknown.data);
@@ -582,7 +684,7 @@ field_capacity(const char *value, struct profile *p, char **why)
     if (n < 1 || n > MAX_CAPACITY) {
         char q[64];
         quote_value(value, q, sizeof q);
-        *why = hint("Capacity: '%s' is not a number of mentees from 1 to %d. Write it like "
+        *why = hint("problem_capacity", "Capacity: '%s' is not a number of mentees from 1 to %d. Write it like "
                     "Capacity: 2.",
                     q, MAX_CAPACITY);
         return *why ? V_PROBLEM : V_NOMEM;
@@ -641,7 +743,7 @@ field_availability(const char *value, struct profile *p, char **why)
     if (h < 0 || h > MAX_HOURS) {
         char q[64];
         quote_value(value, q, sizeof q);
-        *why = hint("Availability: '%s' is not a number of hours per week (0 to %d). Write it "
+        *why = hint("problem_availability", "Availability: '%s' is not a number of hours per week (0 to %d). Write it "
                     "like Availability: 3 hours per week.",
                     q, MAX_HOURS);
         return *why ? V_PROBLEM : V_NOMEM;
@@ -891,7 +993,7 @@ field_timezone(const char *value, struct profile *p, char **why)
     if (r == 0) {
         char q[64];
         quote_value(value, q, sizeof q);
-        *why = hint("Time zone: '%s' is not a time zone I know. Write it like Europe/Berlin, "
+        *why = hint("problem_time_zone", "Time zone: '%s' is not a time zone I know. Write it like Europe/Berlin, "
                     "UTC+2 or a city name such as Madrid.",
                     q);
         return *why ? V_PROBLEM : V_NOMEM;
@@ -1048,7 +1150,7 @@ static enum verdict
 parse_value(enum field f, const char *value, struct profile *p, char **why)
 {
     if (value[0] == '\0') {
-        *why = hint("%s: there is nothing after the colon. Write it like %s: %s.", field_label(f),
+        *why = hint("problem_empty", "%s: there is nothing after the colon. Write it like %s: %s.", field_label(f),
                     field_label(f), field_example(f));
         return *why ? V_PROBLEM : V_NOMEM;
     }
@@ -1222,7 +1324,7 @@ list_unknown(const char *text, const int *lines, size_t n, struct profile *p)
             size_t tl = len;
             const char *t = trim(s, &tl);
             char *written = strndup(t, tl);
-            char *why = hint("We keep only these details: Name, Skills, Languages, Time zone, "
+            char *why = hint("problem_unknown_key", "We keep only these details: Name, Skills, Languages, Time zone, "
                              "Goals, Capacity, Availability. Write it like Skills: python, git.");
             if (written == NULL || why == NULL) {
                 free(written);
@@ -1284,6 +1386,7 @@ profile_free(struct profile *p)
     for (size_t i = 0; i < p->n_problems; i++) {
         free(p->problems[i].text);
         free(p->problems[i].hint);
+        free_hint_args(&p->problems[i]);
     }
     free(p->problems);
     profile_init(p);

@@ -14,10 +14,15 @@
 
 #include <stddef.h>
 
+#define PROFILE_HINT_ARGS 3
+
 struct profile_problem {
     int line;   /* 1-based line in the text given to profile_parse */
     char *text; /* the line as written (UTF-8, trimmed) */
-    char *hint; /* how to write it, e.g. "Time zone: Europe/Berlin or UTC+01:00" */
+    char *hint; /* how to write it, e.g. "Time zone: Europe/Berlin or UTC+01:00" (English) */
+    /* The same hint as a phrase of language.data ("problem_..."), its values {1} {2} {3}. */
+    const char *key;
+    char *args[PROFILE_HINT_ARGS];
 };
 
 struct profile {
@@ -63,6 +68,10 @@ char *profile_serialise(const struct profile *p);
 
 /* Human summary of the understood fields, one "  Key: value" line each (for replies). */
 char *profile_describe(const struct profile *p);
+
+struct lang;
+/* A problem's hint in language l (its phrase; the English hint without one).  malloc'd. */
+char *profile_problem_hint(const struct profile_problem *t, const struct lang *l);
 
 /* UTC offset in minutes of the profile's time zone at time t; 0 with ok=0 when unknown. */
 int profile_utc_offset(const struct profile *p, long long t, int *ok);

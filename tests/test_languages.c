@@ -22,6 +22,7 @@
 #include "schedule.h"
 #include "lang.h"
 #include "mail.h"
+#include "profile.h"
 #include "programme.h"
 #include "reason.h"
 #include "store.h"
@@ -667,6 +668,52 @@ test_reasons_in_each_language(void **state)
     assert_null(reason_lines(NULL, NULL));
 }
 
+/* A profile line that could not be read is explained in the reader's language. */
+static void
+test_profile_hints_in_each_language(void **state)
+{
+    (void)state;
+    struct profile p;
+    assert_int_equal(profile_parse("Skills: python\nTime zone: Mars/Olympus\nCapacity: lots\nLanguages: Klingon, "
+                                   "Quenya\nFavourite colour: blue\n",
+                                   &p),
+                     0);
+    assert_int_equal(p.n_problems, 4);
+    static const struct {
+        const char *code, *tz, *capacity, *languages, *unknown;
+    } want[] = {
+        {"en", "Time zone: 'Mars/Olympus' is not a time zone I know.",
+         "Capacity: 'lots' is not a number of mentees from 1 to 20.",
+         "Languages: 'klingon', 'quenya' are not languages I know.", "We keep only these details:"},
+        {"es", "Time zone: no conocemos la zona horaria «Mars/Olympus».",
+         "Capacity: «lots» no es un número de personas entre 1 y 20.",
+         "Languages: no conocemos los idiomas 'klingon', 'quenya'.", "Solo guardamos estos datos:"},
+        {"de", "Die Zeitzone „Mars/Olympus“ kennen wir nicht.", "„lots“ ist keine Zahl",
+         "Die Sprachen 'klingon', 'quenya' kennen wir nicht.", "Wir speichern nur diese Angaben:"},
+        {"fr", "nous ne connaissons pas le fuseau horaire « Mars/Olympus ».",
+         "« lots » n'est pas un nombre", "nous ne connaissons pas les langues 'klingon', 'quenya'.",
+         "Nous ne gardons que ces informations"},
+        {"pt", "não conhecemos o fuso horário \"Mars/Olympus\".", "\"lots\" não é um número",
+         "não conhecemos os idiomas 'klingon', 'quenya'.", "Guardamos só estes dados:"},
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        const struct lang *l = lang_get(TEMPLATES, want[i].code);
+        const char *parts[4] = {want[i].tz, want[i].capacity, want[i].languages, want[i].unknown};
+        for (size_t k = 0; k < 4; k++) {
+            char *h = profile_problem_hint(&p.problems[k], l);
+            assert_non_null(h);
+            if (strstr(h, parts[k]) == NULL)
+                fail_msg("%s problem %zu: \"%s\" lacks \"%s\"", want[i].code, k, h, parts[k]);
+            free(h);
+        }
+    }
+    /* Without language data the English hint is given as it was written. */
+    char *h = profile_problem_hint(&p.problems[0], NULL);
+    assert_string_equal(h, p.problems[0].hint);
+    free(h);
+    profile_free(&p);
+}
+
 int
 main(void)
 {
@@ -678,6 +725,7 @@ main(void)
         T(test_dates_in_each_language),
         T(test_greeting_uses_the_first_part_of_the_name),
         T(test_reasons_in_each_language),
+        T(test_profile_hints_in_each_language),
         T(test_template_plural_and_date_forms),
         T(test_template_path_and_overrides),
         T(test_spanish_html_only_join_is_answered_in_spanish),
