@@ -807,14 +807,21 @@ lc_checkin_others(struct lc_run *r, const struct lc_pair_ctx *x, FILE *f, char *
 static int
 lc_checkin_batch(struct lc_run *r, const struct lc_pair_ctx *x, int *sent)
 {
-    char *lines = NULL, names[512], count[16];
+    char *lines = NULL, names[512], count[16], code[LANG_CODE_MAX];
     size_t len = 0;
-    FILE *f = open_memstream(&lines, &len);
 
     *sent = 0;
+    /* The names are joined in the mentor's language, as the mail is written in it. */
+    if (outbox_language(r->cfg, r->st, x->to.m.address, NULL, NULL, code) != 0)
+        return -1;
+    const struct lang *l = lang_get(r->cfg->templates.dir, code);
+    const char *and = lang_phrase(l, "and") ? lang_phrase(l, "and") : "and";
+    FILE *f = open_memstream(&lines, &len);
     if (f == NULL)
         return -1;
-    snprintf(names, sizeof(names), "%s", lc_name_or(&x->partner, "your mentee"));
+    snprintf(names, sizeof(names), "%s",
+             lc_name_or(&x->partner,
+                        lang_phrase(l, "your_mentee") ? lang_phrase(l, "your_mentee") : "your mentee"));
     lc_checkin_line(f, r->cfg, x, r->ev->arg);
     int joined = lc_checkin_others(r, x, f, names, sizeof(names));
     if (fclose(f) != 0 || joined < 0) {
@@ -828,8 +835,8 @@ lc_checkin_batch(struct lc_run *r, const struct lc_pair_ctx *x, int *sent)
         char *last = strrchr(names, ',');
         char subject_names[520];
         if (last)
-            snprintf(subject_names, sizeof(subject_names), "%.*s and %s", (int)(last - names),
-                     names, last + 2);
+            snprintf(subject_names, sizeof(subject_names), "%.*s %s %s", (int)(last - names),
+                     names, and, last + 2);
         else
             snprintf(subject_names, sizeof(subject_names), "%s", names);
         snprintf(count, sizeof(count), "%d", joined + 1);

@@ -33,7 +33,7 @@ reason_say(const struct lang *l, char *out, size_t len, const char *key, const c
 static void
 reason_list(const struct lang *l, const char *english, char *out, size_t len)
 {
-    const char *and = lang_phrase(l, "reason_and");
+    const char *and = lang_phrase(l, "and");
     const char *last = NULL;
 
     for (const char *p = strstr(english, " and "); p; p = strstr(p + 1, " and "))
