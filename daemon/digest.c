@@ -53,8 +53,7 @@ static void digest_say(const struct digest *d, char *out, size_t len, const char
                        const char *english, ...) __attribute__((sentinel));
 
 static void
-digest_say(const struct digest *d, char *out, size_t len, const char *key, const char *english,
-           ...)
+digest_say(const struct digest *d, char *out, size_t len, const char *key, const char *english, ...)
 {
     va_list ap;
 
@@ -88,8 +87,9 @@ digest_this(const struct digest *d, int capital)
                                               {"This day", "This week", "This month"}};
     char key[32];
 
-    return digest_word(d, digest_unit_key(d, capital ? "digest_column_this" : "digest_this", key, sizeof(key)),
-                       english[capital != 0][digest_unit_index(d)]);
+    return digest_word(
+        d, digest_unit_key(d, capital ? "digest_column_this" : "digest_this", key, sizeof(key)),
+        english[capital != 0][digest_unit_index(d)]);
 }
 
 /* A number with the language's decimal sign ("3,5"): tenths as "3.5" with '.' replaced. */
@@ -195,16 +195,18 @@ digest_when(const struct digest *d, const struct tm *tm, char *out, size_t len)
     char iso[32];
 
     strftime(iso, sizeof(iso), "%Y-%m-%d %H:%M", tm);
-    lang_format_date_as(d->lang, iso,
-                        digest_word(d, "digest_when", "{weekday3} {day2} {month3} {year} {hour2}:{minute}"),
-                        out, len);
+    lang_format_date_as(
+        d->lang, iso,
+        digest_word(d, "digest_when", "{weekday3} {day2} {month3} {year} {hour2}:{minute}"), out,
+        len);
 }
 
 /* " so far" after a period's key when it is still running, else "". */
 static void
 digest_so_far(const struct digest *d, int so_far, char *out, size_t len)
 {
-    snprintf(out, len, "%s%s", so_far ? " " : "", so_far ? digest_word(d, "digest_so_far", "so far") : "");
+    snprintf(out, len, "%s%s", so_far ? " " : "",
+             so_far ? digest_word(d, "digest_so_far", "so far") : "");
 }
 
 static void
@@ -335,8 +337,8 @@ digest_reason(char *out, size_t len, const char *reason)
 
 /* Why this mentor may be burning out ("" when not at risk); at is the moment judged. */
 static void
-digest_burnout_reasons(const struct digest *d, const struct digest_mentor *m, time_t at, int current,
-                       char *out, size_t len)
+digest_burnout_reasons(const struct digest *d, const struct digest_mentor *m, time_t at,
+                       int current, char *out, size_t len)
 {
     char one[128], a[24], b[24];
 
@@ -344,15 +346,15 @@ digest_burnout_reasons(const struct digest *d, const struct digest_mentor *m, ti
     /* Unanswered mail is only known as it is now, not as it was. */
     if (current && m->unanswered >= UNANSWERED_RISK) {
         snprintf(a, sizeof(a), "%d", m->unanswered);
-        digest_say(d, one, sizeof(one), "digest_why_unanswered", "{n} check-ins or proposals unanswered",
-                   "n", a, NULL);
+        digest_say(d, one, sizeof(one), "digest_why_unanswered",
+                   "{n} check-ins or proposals unanswered", "n", a, NULL);
         digest_reason(out, len, one);
     }
     if (m->active > m->capacity) {
         snprintf(a, sizeof(a), "%d", m->active);
         snprintf(b, sizeof(b), "%d", m->capacity);
-        digest_say(d, one, sizeof(one), "digest_why_capacity", "{n} mentees, capacity {capacity}", "n",
-                   a, "capacity", b, NULL);
+        digest_say(d, one, sizeof(one), "digest_why_capacity", "{n} mentees, capacity {capacity}",
+                   "n", a, "capacity", b, NULL);
         digest_reason(out, len, one);
     }
     if (m->rating10 >= 0 && m->rating10 <= 25) {
@@ -364,7 +366,8 @@ digest_burnout_reasons(const struct digest *d, const struct digest_mentor *m, ti
     }
     if (m->active > 0 && m->break_since > 0 && at - m->break_since >= NO_BREAK_RISK) {
         snprintf(a, sizeof(a), "%ld", (long)((at - m->break_since) / WEEK));
-        digest_say(d, one, sizeof(one), "digest_why_no_break", "no break for {n} weeks", "n", a, NULL);
+        digest_say(d, one, sizeof(one), "digest_why_no_break", "no break for {n} weeks", "n", a,
+                   NULL);
         digest_reason(out, len, one);
     }
 }
@@ -431,7 +434,8 @@ digest_burnout_one(const struct store_digest_mentor *row, void *arg)
              digest_addr(x->d, m.address), m.name ? ">" : "");
     if (x->list->n == 0 && x->facts != NULL) {
         snprintf(x->facts->burn_who, sizeof(x->facts->burn_who), "%s", who);
-        snprintf(x->facts->burn_addr, sizeof(x->facts->burn_addr), "%s", digest_addr(x->d, m.address));
+        snprintf(x->facts->burn_addr, sizeof(x->facts->burn_addr), "%s",
+                 digest_addr(x->d, m.address));
         snprintf(x->facts->burn_why, sizeof(x->facts->burn_why), "%s", reasons);
     }
     digest_say(x->d, line, sizeof(line), "digest_line_burnout", "{who}: {why}", "who", who, "why",
@@ -518,8 +522,8 @@ digest_line_waiting(struct digest_fill *x, const char *const *c, size_t n, char 
         digest_say(d, out, len, "digest_line_waiting_one", "{days} day   {who}", "days", num, "who",
                    who, NULL);
     else
-        digest_say(d, out, len, "digest_line_waiting", "{days} days  {who}", "days", num, "who", who,
-                   NULL);
+        digest_say(d, out, len, "digest_line_waiting", "{days} days  {who}", "days", num, "who",
+                   who, NULL);
     if (x->l->total == 1) {
         x->facts->wait_days = days;
         snprintf(x->facts->wait_who, sizeof(x->facts->wait_who), "%s", who);
@@ -561,9 +565,11 @@ digest_line_silent(struct digest_fill *x, const char *const *c, size_t n, char *
     char date[96];
 
     lang_format_date_as(d->lang, COL(3) ? c[3] : "",
-                        digest_word(d, "digest_date", "{year}-{month2}-{day2}"), date, sizeof(date));
-    digest_say(d, out, len, "digest_line_silent", "pair {pair}: {newcomer} with mentor {mentor}, since {date}",
-               "pair", COL(0) ? c[0] : "0", "newcomer", digest_addr(d, COL(1)), "mentor",
+                        digest_word(d, "digest_date", "{year}-{month2}-{day2}"), date,
+                        sizeof(date));
+    digest_say(d, out, len, "digest_line_silent",
+               "pair {pair}: {newcomer} with mentor {mentor}, since {date}", "pair",
+               COL(0) ? c[0] : "0", "newcomer", digest_addr(d, COL(1)), "mentor",
                digest_addr(d, COL(2)), "date", date, NULL);
 }
 
@@ -817,7 +823,8 @@ digest_top_burnout(struct digest *d, const struct digest_facts *x)
         return digest_top_add(d, "digest_top_burnout_more_one",
                               "{who} is at risk of burnout ({why}), and 1 more mentor is. Reply "
                               "PAUSE {address} to give them a break.",
-                              "who", x->burn_who, "why", x->burn_why, "address", x->burn_addr, NULL);
+                              "who", x->burn_who, "why", x->burn_why, "address", x->burn_addr,
+                              NULL);
     if (l->total > 2)
         return digest_top_add(d, "digest_top_burnout_more",
                               "{who} is at risk of burnout ({why}), and {more} more mentors are. "
@@ -847,11 +854,12 @@ digest_top_low(struct digest *d, const struct digest_facts *x)
                               "Reply UNMATCH {pair} to end that pair.",
                               "rating", rating, "from", x->low_from, "other", x->low_other, "pair",
                               x->low_pair, NULL);
-    return digest_top_add(d, "digest_top_low",
-                          "{n} low ratings {this}, the lowest {rating}/5 from {from} about the pair "
-                          "with {other}. Reply UNMATCH {pair} to end that pair.",
-                          "n", total, "this", digest_this(d, 0), "rating", rating, "from",
-                          x->low_from, "other", x->low_other, "pair", x->low_pair, NULL);
+    return digest_top_add(
+        d, "digest_top_low",
+        "{n} low ratings {this}, the lowest {rating}/5 from {from} about the pair "
+        "with {other}. Reply UNMATCH {pair} to end that pair.",
+        "n", total, "this", digest_this(d, 0), "rating", rating, "from", x->low_from, "other",
+        x->low_other, "pair", x->low_pair, NULL);
 }
 
 static int
@@ -944,7 +952,8 @@ digest_change(const struct digest *dg, const struct digest_figure *f, char *out,
     } else if (d == 0) {
         snprintf(out, len, "=");
     } else if (f->unit == DIGEST_TENTHS) {
-        snprintf(tenths, sizeof(tenths), "%c%ld.%ld", d > 0 ? '+' : '-', labs(d) / 10, labs(d) % 10);
+        snprintf(tenths, sizeof(tenths), "%c%ld.%ld", d > 0 ? '+' : '-', labs(d) / 10,
+                 labs(d) % 10);
         digest_decimal(dg, tenths, out, len);
     } else {
         snprintf(out, len, "%+ld", d);
@@ -1432,10 +1441,9 @@ digest_html_hbar(FILE *f, const char *color, long v, long top, const char *what)
 static void
 digest_html_chart(FILE *f, const struct config *cfg, const struct digest *d)
 {
-    static const char *const english[3] = {
-        "Active pairs and waiting newcomers, last {n} days",
-        "Active pairs and waiting newcomers, last {n} weeks",
-        "Active pairs and waiting newcomers, last {n} months"};
+    static const char *const english[3] = {"Active pairs and waiting newcomers, last {n} days",
+                                           "Active pairs and waiting newcomers, last {n} weeks",
+                                           "Active pairs and waiting newcomers, last {n} months"};
     const struct digest_figure *a = digest_figure(d, "active_pairs");
     const struct digest_figure *w = digest_figure(d, "waiting");
     const char *active = digest_word(d, "digest_bar_active", "active");
@@ -1545,8 +1553,7 @@ digest_html_figures(FILE *f, const struct digest *d)
         const struct digest_figure *fg = &d->figures[i];
         digest_value(d, fg, fg->value[0], val, sizeof(val));
         digest_change(d, fg, chg, sizeof(chg));
-        fprintf(f,
-                "<tr data-key=\"%s\"><td style=\"padding:3px 0;border-top:1px solid #d0d7de\">",
+        fprintf(f, "<tr data-key=\"%s\"><td style=\"padding:3px 0;border-top:1px solid #d0d7de\">",
                 fg->key);
         digest_html_escape(f, fg->label);
         fprintf(f,

@@ -630,8 +630,7 @@ lc_introduction(struct lc_run *r)
         }
         /* The reasons in the language of the mail: the shared one, or the reader's. */
         char code[LANG_CODE_MAX] = "";
-        if (!together &&
-            outbox_language(r->cfg, r->st, x.to.m.address, NULL, NULL, code) != 0) {
+        if (!together && outbox_language(r->cfg, r->st, x.to.m.address, NULL, NULL, code) != 0) {
             lc_pair_ctx_free(&x);
             return -1;
         }
@@ -820,8 +819,8 @@ lc_checkin_batch(struct lc_run *r, const struct lc_pair_ctx *x, int *sent)
     if (f == NULL)
         return -1;
     snprintf(names, sizeof(names), "%s",
-             lc_name_or(&x->partner,
-                        lang_phrase(l, "your_mentee") ? lang_phrase(l, "your_mentee") : "your mentee"));
+             lc_name_or(&x->partner, lang_phrase(l, "your_mentee") ? lang_phrase(l, "your_mentee")
+                                                                   : "your mentee"));
     lc_checkin_line(f, r->cfg, x, r->ev->arg);
     int joined = lc_checkin_others(r, x, f, names, sizeof(names));
     if (fclose(f) != 0 || joined < 0) {
@@ -835,8 +834,8 @@ lc_checkin_batch(struct lc_run *r, const struct lc_pair_ctx *x, int *sent)
         char *last = strrchr(names, ',');
         char subject_names[520];
         if (last)
-            snprintf(subject_names, sizeof(subject_names), "%.*s %s %s", (int)(last - names),
-                     names, and, last + 2);
+            snprintf(subject_names, sizeof(subject_names), "%.*s %s %s", (int)(last - names), names,
+                     and, last + 2);
         else
             snprintf(subject_names, sizeof(subject_names), "%s", names);
         snprintf(count, sizeof(count), "%d", joined + 1);

@@ -244,9 +244,9 @@ add_problem(struct profile *p, int line, const char *text, char *hint)
  * below standing in.
  */
 static const char *const hint_keys[] = {
-    "problem_list_empty",     "problem_list_long",     "problem_name_long",
+    "problem_list_empty",     "problem_list_long",        "problem_name_long",
     "problem_languages_none", "problem_language_unknown", "problem_languages_unknown",
-    "problem_capacity",       "problem_availability",  "problem_time_zone",
+    "problem_capacity",       "problem_availability",     "problem_time_zone",
     "problem_empty",          "problem_unknown_key",
 };
 
@@ -508,7 +508,8 @@ set_list(const char *value, const char *key, const char *example, char ***items,
     }
     free(lower);
     if (t.n == 0) {
-        *why = hint("problem_list_empty", "%s: I found nothing I could use. Write short topics separated by commas, like "
+        *why = hint("problem_list_empty",
+                    "%s: I found nothing I could use. Write short topics separated by commas, like "
                     "%s: %s.",
                     key, key, example);
         return *why ? V_PROBLEM : V_NOMEM;
@@ -517,7 +518,8 @@ set_list(const char *value, const char *key, const char *example, char ***items,
     *items = t.items;
     *n = t.n;
     if (t.overflow) {
-        *why = hint("problem_list_long", "%s: I kept the first %d; please list at most %d.", key, MAX_ITEMS, MAX_ITEMS);
+        *why = hint("problem_list_long", "%s: I kept the first %d; please list at most %d.", key,
+                    MAX_ITEMS, MAX_ITEMS);
         return *why ? V_PROBLEM : V_NOMEM;
     }
     return V_OK;
@@ -527,7 +529,8 @@ static enum verdict
 field_name(const char *value, struct profile *p, char **why)
 {
     if (strlen(value) > MAX_NAME) {
-        *why = hint("problem_name_long", "Name: that is longer than %d characters. Write the name you want us to use, "
+        *why = hint("problem_name_long",
+                    "Name: that is longer than %d characters. Write the name you want us to use, "
                     "like Name: Ana Silva.",
                     MAX_NAME);
         return *why ? V_PROBLEM : V_NOMEM;
@@ -638,7 +641,8 @@ field_languages(const char *value, struct profile *p, char **why)
         return V_OK;
     }
     if (l.n_unknown == 0)
-        *why = hint("problem_languages_none", "Languages: I found no language there. Write language names separated by "
+        *why = hint("problem_languages_none",
+                    "Languages: I found no language there. Write language names separated by "
                     "commas, like Languages: English, Spanish.");
     else
         *why = hint(l.n_unknown > 1 ? "problem_languages_unknown" : "problem_language_unknown",
@@ -684,7 +688,8 @@ field_capacity(const char *value, struct profile *p, char **why)
     if (n < 1 || n > MAX_CAPACITY) {
         char q[64];
         quote_value(value, q, sizeof q);
-        *why = hint("problem_capacity", "Capacity: '%s' is not a number of mentees from 1 to %d. Write it like "
+        *why = hint("problem_capacity",
+                    "Capacity: '%s' is not a number of mentees from 1 to %d. Write it like "
                     "Capacity: 2.",
                     q, MAX_CAPACITY);
         return *why ? V_PROBLEM : V_NOMEM;
@@ -743,7 +748,8 @@ field_availability(const char *value, struct profile *p, char **why)
     if (h < 0 || h > MAX_HOURS) {
         char q[64];
         quote_value(value, q, sizeof q);
-        *why = hint("problem_availability", "Availability: '%s' is not a number of hours per week (0 to %d). Write it "
+        *why = hint("problem_availability",
+                    "Availability: '%s' is not a number of hours per week (0 to %d). Write it "
                     "like Availability: 3 hours per week.",
                     q, MAX_HOURS);
         return *why ? V_PROBLEM : V_NOMEM;
@@ -993,7 +999,8 @@ field_timezone(const char *value, struct profile *p, char **why)
     if (r == 0) {
         char q[64];
         quote_value(value, q, sizeof q);
-        *why = hint("problem_time_zone", "Time zone: '%s' is not a time zone I know. Write it like Europe/Berlin, "
+        *why = hint("problem_time_zone",
+                    "Time zone: '%s' is not a time zone I know. Write it like Europe/Berlin, "
                     "UTC+2 or a city name such as Madrid.",
                     q);
         return *why ? V_PROBLEM : V_NOMEM;
@@ -1150,8 +1157,8 @@ static enum verdict
 parse_value(enum field f, const char *value, struct profile *p, char **why)
 {
     if (value[0] == '\0') {
-        *why = hint("problem_empty", "%s: there is nothing after the colon. Write it like %s: %s.", field_label(f),
-                    field_label(f), field_example(f));
+        *why = hint("problem_empty", "%s: there is nothing after the colon. Write it like %s: %s.",
+                    field_label(f), field_label(f), field_example(f));
         return *why ? V_PROBLEM : V_NOMEM;
     }
     switch (f) {
@@ -1324,7 +1331,8 @@ list_unknown(const char *text, const int *lines, size_t n, struct profile *p)
             size_t tl = len;
             const char *t = trim(s, &tl);
             char *written = strndup(t, tl);
-            char *why = hint("problem_unknown_key", "We keep only these details: Name, Skills, Languages, Time zone, "
+            char *why = hint("problem_unknown_key",
+                             "We keep only these details: Name, Skills, Languages, Time zone, "
                              "Goals, Capacity, Availability. Write it like Skills: python, git.");
             if (written == NULL || why == NULL) {
                 free(written);

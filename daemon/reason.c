@@ -45,9 +45,9 @@ reason_list(const struct lang *l, const char *english, char *out, size_t len)
     snprintf(out, len, "%.*s %s %s", (int)(last - english), english, and, last + 5);
 }
 
-static const char *const reason_numbers[] = {"zero",  "one",   "two",  "three", "four",
-                                             "five",  "six",   "seven", "eight", "nine",
-                                             "ten",   "eleven", "twelve"};
+static const char *const reason_numbers[] = {"zero", "one",    "two",   "three", "four",
+                                             "five", "six",    "seven", "eight", "nine",
+                                             "ten",  "eleven", "twelve"};
 
 /* "three hours apart" and the other time-zone forms; 0 when s is one. */
 static int
@@ -68,8 +68,7 @@ reason_time_zone(const struct lang *l, const char *s, char *out, size_t len)
         for (int i = 2; i < (int)(sizeof(reason_numbers) / sizeof(reason_numbers[0])); i++)
             if (strcmp(word, reason_numbers[i]) == 0) {
                 snprintf(n, sizeof(n), "%d", i);
-                reason_say(l, out, len, "reason_tz_hours", "{n} hours apart", "n", n, NULL,
-                           NULL);
+                reason_say(l, out, len, "reason_tz_hours", "{n} hours apart", "n", n, NULL, NULL);
                 return 0;
             }
         return -1;

@@ -193,8 +193,9 @@ struct list_sql {
 };
 
 static const struct list_sql list_sqls[] = {
-    [STORE_DIGEST_WAITING] = {"waiting", "SELECT (?2 - " WAIT_FROM ") / 86400, m.name, m.address" WAITING_AT
-                                         " ORDER BY " WAIT_FROM ", m.id"},
+    [STORE_DIGEST_WAITING] = {"waiting",
+                              "SELECT (?2 - " WAIT_FROM ") / 86400, m.name, m.address" WAITING_AT
+                              " ORDER BY " WAIT_FROM ", m.id"},
     [STORE_DIGEST_LOW_RATINGS] =
         {"low_ratings",
          "SELECT f.rating, a.address, coalesce(f.role, a.role), coalesce(p.id, 0),"
@@ -219,10 +220,9 @@ static const struct list_sql list_sqls[] = {
                                   "SELECT member, nullif(detail, '') FROM events"
                                   " WHERE kind = 'conversion' AND at >= ?1 AND at < ?2"
                                   " ORDER BY at, id"},
-    [STORE_DIGEST_MILESTONES] = {"milestones",
-                                 "SELECT member, nullif(detail, '') FROM events"
-                                 " WHERE kind = 'milestone' AND at >= ?1 AND at < ?2"
-                                 " ORDER BY at, id"},
+    [STORE_DIGEST_MILESTONES] = {"milestones", "SELECT member, nullif(detail, '') FROM events"
+                                               " WHERE kind = 'milestone' AND at >= ?1 AND at < ?2"
+                                               " ORDER BY at, id"},
 };
 
 int

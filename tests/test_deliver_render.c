@@ -52,8 +52,8 @@
 struct deliver_state {
     char dir[256];
     int keep;
-    int count;          /* .eml files written */
-    struct store *st;   /* a small programme, for the digest's figures and lists */
+    int count;        /* .eml files written */
+    struct store *st; /* a small programme, for the digest's figures and lists */
     char *managers[2];
 };
 

@@ -674,10 +674,12 @@ test_profile_hints_in_each_language(void **state)
 {
     (void)state;
     struct profile p;
-    assert_int_equal(profile_parse("Skills: python\nTime zone: Mars/Olympus\nCapacity: lots\nLanguages: Klingon, "
-                                   "Quenya\nFavourite colour: blue\n",
-                                   &p),
-                     0);
+    assert_int_equal(
+        profile_parse(
+            "Skills: python\nTime zone: Mars/Olympus\nCapacity: lots\nLanguages: Klingon, "
+            "Quenya\nFavourite colour: blue\n",
+            &p),
+        0);
     assert_int_equal(p.n_problems, 4);
     static const struct {
         const char *code, *tz, *capacity, *languages, *unknown;
