@@ -182,7 +182,9 @@ unpack_hint(struct profile_problem *t, char *hint)
     t->key = hint_key(hint);
     char *p = sep + 1;
     for (size_t i = 0; i < PROFILE_HINT_ARGS && (sep = strchr(p, HINT_SEP)) != NULL; i++) {
-        if ((t->args[i] = strndup(p, (size_t)(sep - p))) == NULL)
+        /* A value is quoted in the answer: shortened as the line is (a 4 MB list). */
+        *sep = '\0';
+        if ((t->args[i] = shorten(p, MAX_PROBLEM_TEXT)) == NULL)
             return -1;
         p = sep + 1;
     }

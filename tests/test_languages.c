@@ -709,6 +709,24 @@ test_profile_hints_in_each_language(void **state)
             free(h);
         }
     }
+    /* A huge line comes back short in every language: its values are cut as the line is. */
+    size_t big = 1 << 20;
+    char *huge = malloc(big + 32);
+    assert_non_null(huge);
+    strcpy(huge, "Skills: c\nLanguages: ");
+    for (size_t k = strlen(huge); k < big; k += 2)
+        memcpy(huge + k, "x,", 3);
+    struct profile q;
+    assert_int_equal(profile_parse(huge, &q), 0);
+    free(huge);
+    assert_true(q.n_problems >= 1);
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        char *hq = profile_problem_hint(&q.problems[0], lang_get(TEMPLATES, want[i].code));
+        assert_non_null(hq);
+        assert_true(strlen(hq) < 1200);
+        free(hq);
+    }
+    profile_free(&q);
     /* Without language data the English hint is given as it was written. */
     char *h = profile_problem_hint(&p.problems[0], NULL);
     assert_string_equal(h, p.problems[0].hint);
