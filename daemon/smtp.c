@@ -18,17 +18,21 @@
  * EHLO: a server that refuses us (421 busy, a wrong password) then costs one
  * deferred message and one connection, not one per session.
  *
- * Every outcome is written as soon as its message has finished, and the
- * session waits for that commit before it takes its next message, so a crash
- * between the server's 250 and our commit repeats at most one message per
- * session.  Outcomes that finished together (while the previous commit ran)
- * share one transaction: that keeps the bound and costs one commit for
- * several sessions.  The commits run with synchronous = NORMAL (store_set_durable):
- * in WAL mode that survives a crash of the process, and a power loss can only
- * forget the last few "sent" marks, which makes those mails go out a second
- * time - a duplicate, never a loss (a forgotten defer or failure only repeats
- * the attempt).  That saves one fsync per mail; the inbox's commits stay
- * FULL, because there a forgotten commit would lose a mail.
+ * With one session (the default) there is no thread: the drain sends each
+ * message itself, so no handoff costs a wake-up per mail.
+ *
+ * A message the server took is marked sent in the store's sent marks (one
+ * write(2), store_sentlog.c) before its session takes its next message, so a
+ * crash between the server's 250 and the mark repeats at most one message
+ * per session.  The outcomes themselves are group-committed: written to the
+ * outbox in one transaction when the chunk is done, a second has passed, or
+ * a mark could not be written (then at once, as each outcome was before).
+ * A forgotten defer or failure only repeats the attempt.  The commits run
+ * with synchronous = NORMAL (store_set_durable): in WAL mode that survives a
+ * crash of the process, as the marks do, and a power loss can only forget
+ * the last group's "sent" marks, which makes those mails go out a second
+ * time - a duplicate, never a loss.  The inbox's commits stay FULL, because
+ * there a forgotten commit would lose a mail.
  *
  * The server's reply text is taken from curl's debug stream (the last line the
  * server sent), because CURLOPT_ERRORBUFFER only holds curl's own summary and
@@ -425,6 +429,8 @@ dry_print(FILE *out, const struct store_outbox *items, size_t n)
 
 /* How many due rows one read of the outbox takes at most (memory: headers and bodies). */
 #define DRAIN_CHUNK_MAX 400
+/* Outcomes wait at most this long for their group commit (so mentorctl sees progress). */
+#define GROUP_SECONDS 1
 
 enum session_state {
     SESSION_IDLE, /* waiting for a message */
@@ -442,8 +448,12 @@ struct drain {
     pthread_mutex_t lock; /* guards every session's state, item and outcome */
     pthread_cond_t changed;
     struct session *sessions;
-    struct pending *pending; /* room for one outcome per session */
-    struct smtp_auth *auth;  /* the OAuth 2.0 token, or NULL */
+    struct pending *pending; /* outcomes waiting for their group commit, one per chunk row */
+    int npending;
+    time_t group_started;          /* when the first of them came */
+    int must_commit;               /* a mark failed: commit before any session sends again */
+    struct store_sentlog *marks;   /* NULL: none, so each outcome is committed at once */
+    struct smtp_auth *auth;        /* the OAuth 2.0 token, or NULL */
     int n_sessions;
     int started; /* threads running */
     int open;    /* sessions that may send: 1 until a message got past the greeting */
@@ -577,20 +587,54 @@ envelope_ok(struct drain *d, const struct store_outbox *it, struct pending *p)
 }
 
 /*
- * Record outcomes with the lock released: the other sessions go on sending
- * meanwhile.  The sessions whose outcomes these are wait in state DONE, so
- * none finishes another message before its mark is committed.
+ * Commit the outcomes waiting for their group with the lock released: the
+ * sessions go on sending meanwhile (the marks of those sent are already
+ * written), then empty the marks, which are all in the outbox now.
  */
 static void
-record_unlocked(struct drain *d, struct pending *p, int n)
+commit_group(struct drain *d)
 {
+    if (d->npending == 0)
+        return;
+    int n = d->npending;
+    d->npending = 0;
+    d->must_commit = 0;
     pthread_mutex_unlock(&d->lock);
-    int rc = record(d->st, &d->cfg->smtp, d->now, p, n, d->res);
+    int rc = record(d->st, &d->cfg->smtp, d->now, d->pending, n, d->res);
+    if (rc == 0 && d->marks != NULL && store_sentlog_settled(d->marks) != 0)
+        log_warn("smtp: %s (the marks are applied again, harmlessly, by the next drain)",
+                 store_errmsg(d->st));
     pthread_mutex_lock(&d->lock);
     if (rc != 0) {
         d->store_failed = 1;
         d->stop = 1;
     }
+}
+
+/* One more outcome for the group; a sent message is marked first. */
+static void
+add_outcome(struct drain *d, const struct pending *p)
+{
+    if (d->npending == 0)
+        d->group_started = time(NULL);
+    d->pending[d->npending++] = *p;
+    if (p->v.outcome != OUTCOME_SENT)
+        return; /* a forgotten defer or failure only repeats the attempt */
+    if (d->marks == NULL ||
+        store_sentlog_mark(d->marks, p->item, d->now, p->v.text) != 0) {
+        if (d->marks != NULL)
+            log_warn("smtp: %s; committing each outcome instead", store_errmsg(d->st));
+        d->must_commit = 1;
+    }
+}
+
+/* Commit now when a session would otherwise send on with an unrecorded sent message. */
+static void
+commit_if_due(struct drain *d)
+{
+    if (d->must_commit || d->npending >= (int)d->n ||
+        time(NULL) - d->group_started >= GROUP_SECONDS)
+        commit_group(d);
 }
 
 /* Hand the chunk's next messages to the idle sessions that may send. */
@@ -603,7 +647,7 @@ dispatch(struct drain *d)
         struct pending p;
         if (!envelope_ok(d, &d->items[d->next], &p)) {
             d->next++;
-            record_unlocked(d, &p, 1);
+            add_outcome(d, &p);
             i--; /* this session is still idle */
         } else if (hand_over(d, i) != 0) {
             d->stop = 1; /* everything left stays queued for the next drain */
@@ -633,40 +677,35 @@ held_for_token(struct drain *d, struct session *s)
     return 1;
 }
 
-/* Judge the finished messages and record them together. */
+/*
+ * Judge the finished messages and add them to the group.  A session may take
+ * its next message once its sent message is marked (or, without marks,
+ * committed).
+ */
 static void
 collect(struct drain *d)
 {
-    int n = 0;
-    for (int i = 0; i < d->started; i++) {
+    for (int i = 0; i < d->n_sessions; i++) {
         struct session *s = &d->sessions[i];
         if (s->state != SESSION_DONE || held_for_token(d, s))
             continue;
-        struct pending *p = &d->pending[n++];
-        p->session = s;
-        p->item = s->item;
-        p->delay = 0;
-        classify(s, s->rc, s->code, &p->v);
-        if (p->v.stop_batch)
+        struct pending p = {.session = s, .item = s->item};
+        classify(s, s->rc, s->code, &p.v);
+        if (p.v.stop_batch)
             d->stop = 1; /* the others are not deferred: they never got their chance */
         else
             d->open = d->n_sessions; /* the server takes our messages: use every session */
+        add_outcome(d, &p);
+        s->item = NULL;
+        s->state = SESSION_IDLE;
     }
-    if (n == 0)
-        return;
-    record_unlocked(d, d->pending, n);
-    /* Only now may those sessions take their next message (others may have finished since). */
-    for (int k = 0; k < n; k++) {
-        d->pending[k].session->item = NULL;
-        d->pending[k].session->state = SESSION_IDLE;
-    }
+    commit_if_due(d);
 }
 
-/* Send the current chunk: until each message is done, or the drain must stop and none is busy. */
+/* Send the current chunk over the session threads. */
 static void
-run_chunk(struct drain *d)
+run_chunk_threads(struct drain *d)
 {
-    pthread_mutex_lock(&d->lock);
     for (;;) {
         dispatch(d);
         collect(d);
@@ -679,19 +718,53 @@ run_chunk(struct drain *d)
         if (done)
             continue; /* finished while we were recording: its signal is already gone */
         if (!busy)
-            break; /* every message handed out is recorded, and no more can be handed out */
+            break; /* every message handed out is judged, and no more can be handed out */
         pthread_cond_wait(&d->changed, &d->lock);
     }
+}
+
+/* Send the current chunk over one session, from this thread: no handoff per message. */
+static void
+run_chunk_inline(struct drain *d)
+{
+    struct session *s = &d->sessions[0];
+    s->drain = d;
+    while (!d->stop && d->next < d->n) {
+        const struct store_outbox *it = &d->items[d->next++];
+        struct pending p;
+        if (!envelope_ok(d, it, &p)) {
+            add_outcome(d, &p);
+            commit_if_due(d);
+            continue;
+        }
+        s->item = it;
+        s->state = SESSION_BUSY;
+        session_send(s, d->cfg);
+        s->state = SESSION_DONE;
+        collect(d);
+    }
+}
+
+/* Send the current chunk, then commit what waits: the chunk's rows are freed next. */
+static void
+run_chunk(struct drain *d)
+{
+    pthread_mutex_lock(&d->lock);
+    if (d->n_sessions == 1)
+        run_chunk_inline(d);
+    else
+        run_chunk_threads(d);
+    commit_group(d);
     pthread_mutex_unlock(&d->lock);
 }
 
 static int
-drain_open(struct drain *d)
+drain_open(struct drain *d, size_t chunk)
 {
     d->n_sessions = d->cfg->smtp.sessions > 0 ? d->cfg->smtp.sessions : 1;
     d->open = 1;
     d->sessions = calloc((size_t)d->n_sessions, sizeof(*d->sessions));
-    d->pending = calloc((size_t)d->n_sessions, sizeof(*d->pending));
+    d->pending = calloc(chunk, sizeof(*d->pending));
     if (d->sessions == NULL || d->pending == NULL) {
         log_error("smtp: out of memory for %d SMTP sessions", d->n_sessions);
         free(d->sessions);
@@ -703,6 +776,12 @@ drain_open(struct drain *d)
         free(d->sessions);
         free(d->pending);
         return -1;
+    }
+    /* Before the due list is read: marks a crashed drain left make their mails sent. */
+    if (store_sentlog_open(d->st, &d->marks) != 0) {
+        log_warn("smtp: %s; each outcome is committed before the next mail goes out",
+                 store_errmsg(d->st));
+        d->marks = NULL;
     }
     return 0;
 }
@@ -717,21 +796,25 @@ drain_close(struct drain *d)
         pthread_cond_signal(&d->sessions[i].wake);
     }
     pthread_mutex_unlock(&d->lock);
-    for (int i = 0; i < d->started; i++) {
+    for (int i = 0; i < d->n_sessions; i++) {
         struct session *s = &d->sessions[i];
-        pthread_join(s->thread, NULL);
-        pthread_cond_destroy(&s->wake);
+        if (i < d->started) {
+            pthread_join(s->thread, NULL);
+            pthread_cond_destroy(&s->wake);
+        }
         connections += s->connections;
         if (s->curl != NULL)
             curl_easy_cleanup(s->curl); /* closes its connection with QUIT */
     }
+    store_sentlog_close(d->marks);
     pthread_cond_destroy(&d->changed);
     pthread_mutex_destroy(&d->lock);
     free(d->sessions);
     free(d->pending);
     if (connections > 0)
         log_debug("smtp: %d sent, %d deferred, %d failed over %d connection(s), %d session(s)",
-                  d->res->sent, d->res->deferred, d->res->failed, connections, d->started);
+                  d->res->sent, d->res->deferred, d->res->failed, connections,
+                  d->started > 0 ? d->started : 1);
 }
 
 /* Send what is due, a chunk at a time from the store, until none is or we must stop. */
@@ -747,15 +830,15 @@ send_due(const struct config *cfg, struct store *st, time_t now, struct smtp_aut
         log_error("smtp: libcurl's global set-up failed; nothing sent");
         return 0;
     }
-    if (drain_open(&d) != 0) {
+    /* batch_size per session, so each session has a batch to send before the next read. */
+    int sessions = cfg->smtp.sessions > 0 ? cfg->smtp.sessions : 1;
+    long limit = (long)(cfg->smtp.batch_size > 0 ? cfg->smtp.batch_size : DEFAULT_BATCH) * sessions;
+    if (limit > DRAIN_CHUNK_MAX)
+        limit = DRAIN_CHUNK_MAX;
+    if (drain_open(&d, (size_t)limit) != 0) {
         curl_global_cleanup();
         return 0; /* logged; everything stays queued for the next drain */
     }
-    /* batch_size per session, so each session has a batch to send before the next read. */
-    long limit =
-        (long)(cfg->smtp.batch_size > 0 ? cfg->smtp.batch_size : DEFAULT_BATCH) * d.n_sessions;
-    if (limit > DRAIN_CHUNK_MAX)
-        limit = DRAIN_CHUNK_MAX;
     /* The next chunk is read only when no session is busy, so no row is read while in flight. */
     while (!d.stop) {
         struct store_outbox *items = NULL;

@@ -97,11 +97,16 @@ store_outbox_due(struct store *st, time_t now, int limit, struct store_outbox **
     const char *what = "reading due outbox mail";
     *items = NULL;
     *n = 0;
-    /* A negative LIMIT means no limit in SQLite, which is what limit <= 0 asks for. */
+    /*
+     * A negative LIMIT means no limit in SQLite, which is what limit <= 0 asks for.
+     * In the order of the outbox_due index (status, next_attempt, id): the query
+     * stops after limit rows.  ORDER BY created read and sorted every queued row,
+     * headers and bodies included, for each chunk of a drain.
+     */
     sqlite3_stmt *stmt = store_i_prepare(st, what,
                                          "SELECT " OUTBOX_COLUMNS " FROM outbox"
                                          " WHERE status = 'queued' AND next_attempt <= ?1"
-                                         " ORDER BY created, id LIMIT ?2",
+                                         " ORDER BY next_attempt, id LIMIT ?2",
                                          "ii", (int64_t)now, (int64_t)(limit > 0 ? limit : -1));
     if (!stmt)
         return -1;

@@ -85,5 +85,6 @@ int store_checkpoint(struct store *st);
 #include "store_schedule.h"
 #include "store_digest.h"
 #include "store_trust.h"
+#include "store_sentlog.h"
 
 #endif

@@ -34,7 +34,7 @@ struct store_outbox {
 int store_outbox_add(struct store *st, const char *recipient, const char *sender,
                      const char *message_id, const char *headers, const char *body, time_t now,
                      int64_t *id_out);
-/* Up to limit (<= 0: no limit) queued messages with next_attempt <= now, oldest first. */
+/* Up to limit (<= 0: no limit) queued messages with next_attempt <= now, longest due first. */
 int store_outbox_due(struct store *st, time_t now, int limit, struct store_outbox **items,
                      size_t *n);
 void store_outbox_free(struct store_outbox *items, size_t n);
