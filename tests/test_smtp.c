@@ -238,6 +238,48 @@ mta_log(const char *dir, const char *line)
     }
 }
 
+/*
+ * The crash tests: after the mta_kill_at-th delivery the fake MTA SIGKILLs the
+ * sender whose pid is in DIR/victim.pid (once: the file is removed), either
+ * before its 250 to the final dot (the server has the mail, the sender does not
+ * know) or at the sender's next command (it had the 250 and went on).
+ */
+static int mta_kill_at;
+static int mta_kill_before_reply;
+
+static int
+mta_delivered(const char *dir)
+{
+    char path[300], line[512];
+    snprintf(path, sizeof(path), "%s/mta.log", dir);
+    FILE *fp = fopen(path, "r");
+    int n = 0;
+    while (fp != NULL && fgets(line, sizeof(line), fp) != NULL)
+        n += strncmp(line, "DELIVERED ", 10) == 0;
+    if (fp != NULL)
+        fclose(fp);
+    return n;
+}
+
+static void
+mta_kill_victim(const char *dir, int before_reply)
+{
+    if (mta_kill_at <= 0 || mta_kill_before_reply != before_reply ||
+        mta_delivered(dir) < mta_kill_at)
+        return;
+    char path[300];
+    snprintf(path, sizeof(path), "%s/victim.pid", dir);
+    FILE *fp = fopen(path, "r");
+    long pid = 0;
+    if (fp == NULL)
+        return;
+    if (fscanf(fp, "%ld", &pid) == 1 && pid > 0 && unlink(path) == 0) {
+        kill((pid_t)pid, SIGKILL);
+        mta_log(dir, "KILLED\n");
+    }
+    fclose(fp);
+}
+
 static void
 mta_say(FILE *io, const char *reply)
 {
@@ -263,6 +305,8 @@ mta_conversation(int fd, const char *dir, int busy, int delay_ms)
     }
     mta_say(io, "220 fake.example ESMTP");
     while (fgets(line, sizeof(line), io) != NULL) {
+        if (strncasecmp(line, "MAIL", 4) == 0 || strncasecmp(line, "QUIT", 4) == 0)
+            mta_kill_victim(dir, 0);
         if (strncasecmp(line, "EHLO", 4) == 0) {
             mta_say(io, "250 fake.example");
         } else if (strncasecmp(line, "MAIL", 4) == 0 || strncasecmp(line, "RSET", 4) == 0) {
@@ -280,6 +324,7 @@ mta_conversation(int fd, const char *dir, int busy, int delay_ms)
             char entry[400];
             snprintf(entry, sizeof(entry), "DELIVERED %s\n", rcpt);
             mta_log(dir, entry);
+            mta_kill_victim(dir, 1);
             mta_say(io, "250 2.0.0 Ok: queued as FAKE");
         } else if (strncasecmp(line, "QUIT", 4) == 0) {
             mta_say(io, "221 2.0.0 Bye");
@@ -625,6 +670,102 @@ test_parallel_each_mail_exactly_once(void **state)
     assert_string_equal(v, "2");
 }
 
+/*
+ * SIGKILL mid-drain, then a new process drains again (as systemd restarts
+ * mentord): 30 mails, killed after the 12th delivery, in one chunk (batch_size
+ * 50), so the group commit had not run and the sent marks alone remember the
+ * first 12.  Killed at the sender's next command, nothing may be sent twice;
+ * killed before the 250, only that mail; with four sessions at most one mail
+ * per session.  Every mail arrives, and every row ends sent.
+ */
+static void
+crash_drain(struct fixture *f, int before_reply, int *twice, int *missing)
+{
+    char db[300], pidfile[300], tmp[300];
+    snprintf(db, sizeof(db), "%s/m.db", f->dir);
+    snprintf(pidfile, sizeof(pidfile), "%s/victim.pid", f->dir);
+    snprintf(tmp, sizeof(tmp), "%s/victim.tmp", f->dir);
+    f->cfg.smtp.batch_size = 50;
+    mta_kill_at = 12;
+    mta_kill_before_reply = before_reply;
+    start_fake_mta(f, 0, 0);
+    for (int i = 0; i < 30; i++) {
+        char rcpt[64];
+        snprintf(rcpt, sizeof(rcpt), "k%02d@example.net", i);
+        queue(f, rcpt, "Hello", NOW);
+    }
+    store_close(f->st); /* a SQLite connection must not cross a fork */
+    f->st = NULL;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct store *st = NULL;
+        char err[256];
+        FILE *fp = fopen(tmp, "w");
+        if (fp == NULL || fprintf(fp, "%ld\n", (long)getpid()) < 0 || fclose(fp) != 0 ||
+            rename(tmp, pidfile) != 0 || store_open(db, &st, err, sizeof(err)) != 0)
+            _exit(2);
+        struct smtp_result res;
+        smtp_drain(&f->cfg, st, NOW, 0, NULL, &res);
+        _exit(3); /* not killed: the test fails below */
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    char err[256];
+    assert_int_equal(store_open(db, &f->st, err, sizeof(err)), 0);
+    struct smtp_result res;
+    assert_int_equal(smtp_drain(&f->cfg, f->st, NOW, 0, NULL, &res), 0);
+    assert_int_equal(res.deferred + res.failed, 0);
+    assert_int_equal(store_outbox_count(f->st, "sent"), 30);
+    assert_int_equal(store_outbox_count(f->st, "queued"), 0);
+    stop_server(f);
+    assert_int_equal(mta_count(f, "KILLED"), 1);
+    *twice = *missing = 0;
+    for (int i = 0; i < 30; i++) {
+        char entry[64];
+        snprintf(entry, sizeof(entry), "DELIVERED k%02d@example.net\n", i);
+        int n = mta_count(f, entry);
+        *twice += n == 2;
+        *missing += n == 0;
+        assert_in_range(n, 0, 2);
+    }
+    mta_kill_at = 0;
+}
+
+static void
+test_crash_after_250_repeats_nothing(void **state)
+{
+    struct fixture *f = *state;
+    int twice, missing;
+    crash_drain(f, 0, &twice, &missing);
+    assert_int_equal(missing, 0);
+    assert_int_equal(twice, 0);
+    assert_int_equal(mta_count(f, "DELIVERED "), 30);
+}
+
+static void
+test_crash_before_250_repeats_that_one(void **state)
+{
+    struct fixture *f = *state;
+    int twice, missing;
+    crash_drain(f, 1, &twice, &missing);
+    assert_int_equal(missing, 0);
+    assert_int_equal(twice, 1);
+    assert_int_equal(mta_count(f, "DELIVERED k11@example.net\n"), 2);
+}
+
+static void
+test_crash_four_sessions_at_most_one_each(void **state)
+{
+    struct fixture *f = *state;
+    int twice, missing;
+    f->cfg.smtp.sessions = 4;
+    crash_drain(f, 1, &twice, &missing);
+    assert_int_equal(missing, 0);
+    assert_in_range(twice, 1, 4);
+}
+
 static int
 reply_is_queued_as(const struct store_outbox *o, void *arg)
 {
@@ -795,6 +936,9 @@ main(void)
         cmocka_unit_test_setup_teardown(test_parallel_451_defers_exactly_those, setup, teardown),
         cmocka_unit_test_setup_teardown(test_busy_server_one_connection_not_four, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sessions_option, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crash_after_250_repeats_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crash_before_250_repeats_that_one, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crash_four_sessions_at_most_one_each, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
