@@ -18,6 +18,12 @@
  *       mentord's sender: smtp_drain() until the outbox is empty, with the
  *       CONFIG's [smtp] sessions and batch_size (bench.py runs it with 1
  *       session and with the default).
+ *   mailbench outbox CONFIG
+ *       The store's share of a drain with one session, without SMTP: read the
+ *       due rows a chunk of batch_size at a time, write a sent mark for each,
+ *       mark them sent in one transaction per chunk, empty the marks - what
+ *       smtp_drain does around the libcurl transfers.  Its CPU is the floor
+ *       that a durable outbox adds to a plain libcurl loop.
  *   mailbench curl HOST PORT N FROM TO EMLFILE
  *       The plain libcurl reference: one easy handle (so one reused connection),
  *       the same message N times.
@@ -346,6 +352,54 @@ cmd_drain(char **argv)
     return rc || deferred || failed;
 }
 
+/* One chunk of the outbox work: marks, then one transaction; the number done, or -1. */
+static int
+outbox_chunk(struct store *st, struct store_sentlog *sl, int limit)
+{
+    struct store_outbox *items = NULL;
+    size_t n = 0;
+    time_t now = time(NULL);
+    if (store_outbox_due(st, now, limit, &items, &n) != 0)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = store_sentlog_mark(sl, &items[i], now, "250 2.0.0 Ok: queued as BENCH");
+    if (rc == 0)
+        rc = store_begin(st);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = store_outbox_sent(st, items[i].id, now, "250 2.0.0 Ok: queued as BENCH");
+    if (rc == 0)
+        rc = store_commit(st);
+    if (rc == 0)
+        rc = store_sentlog_settled(sl);
+    store_outbox_free(items, n);
+    return rc == 0 ? (int)n : -1;
+}
+
+static int
+cmd_outbox(char **argv)
+{
+    struct config cfg;
+    struct store *st = NULL;
+    struct store_sentlog *sl = NULL;
+    if (load(argv[0], &cfg, &st) != 0)
+        return 1;
+    int limit = cfg.smtp.batch_size > 0 ? cfg.smtp.batch_size : 100, done = 0, n = 0;
+    double c0 = cpu_s(), t0 = now_s();
+    if (store_set_durable(st, 0) != 0 || store_sentlog_open(st, &sl) != 0)
+        n = -1;
+    while (n >= 0 && (n = outbox_chunk(st, sl, limit)) > 0)
+        done += n;
+    store_sentlog_close(sl);
+    double t = now_s() - t0, cpu = cpu_s() - c0;
+    if (n < 0)
+        fprintf(stderr, "outbox: %s\n", store_errmsg(st));
+    printf("RESULT mode=outbox n=%d seconds=%.3f cpu=%.4f\n", done, t, cpu);
+    store_close(st);
+    config_free(&cfg);
+    return n < 0;
+}
+
 struct upload {
     const char *data;
     size_t len, off;
@@ -421,10 +475,11 @@ main(int argc, char **argv)
                  {"fetch500", 6, cmd_fetch500_move},
                  {"queue", 3, cmd_queue},
                  {"drain", 1, cmd_drain},
+                 {"outbox", 1, cmd_outbox},
                  {"curl", 6, cmd_curl}};
     for (size_t i = 0; argc >= 2 && i < sizeof(modes) / sizeof(modes[0]); i++)
         if (strcmp(argv[1], modes[i].name) == 0 && argc - 2 == modes[i].args)
             return modes[i].fn(argv + 2);
-    fprintf(stderr, "usage: mailbench fetch|queue|drain|curl ... (see the comment at the top)\n");
+    fprintf(stderr, "usage: mailbench fetch|queue|drain|outbox|curl ... (see the comment at the top)\n");
     return 2;
 }
