@@ -96,6 +96,8 @@ struct pairing_round {
     const char **lists; /* every person's tags, languages, goals, back to back */
     size_t n_lists, list_room;
     struct match_person *people;
+    size_t *start;     /* where each person's lists begin in lists, until they are final */
+    size_t people_room; /* of people and start */
     struct match_weights w;
     char *syn_text; /* storage of the synonym pairs */
     struct match_synonym *syn;
@@ -132,6 +134,7 @@ pairing_round_free(struct pairing_round *r)
     free(r->strs);
     free(r->lists);
     free(r->people);
+    free(r->start);
     store_candidates_free(r->cand, r->n_cand);
     free(r->syn_text);
     free(r->syn);
@@ -269,15 +272,24 @@ pairing_list_add(struct pairing_round *r, char *const *items, size_t n)
     return 0;
 }
 
-/* Candidate i's profile, parsed again from its text on first use; NULL when out of memory. */
+/*
+ * Candidate i's profile, parsed again on first use from its text, which the
+ * round let go once the matcher had its view (pairing_load) and the store
+ * still has; NULL when out of memory or the store failed.
+ */
 static struct profile *
 pairing_profile(struct pairing_round *r, size_t i)
 {
     if (r->profiles[i] == NULL) {
-        struct profile *p = calloc(1, sizeof(*p));
-        if (p == NULL)
+        struct store_member m;
+        if (store_pair_member(r->st, r->cand[i].id, &m) < 0) {
+            log_error("matching round: %s", store_errmsg(r->st));
             return NULL;
-        if (profile_parse(r->cand[i].profile ? r->cand[i].profile : "", p) != 0) {
+        }
+        struct profile *p = calloc(1, sizeof(*p));
+        int rc = p != NULL ? profile_parse(m.profile ? m.profile : "", p) : -1;
+        store_member_free(&m);
+        if (rc != 0) {
             free(p);
             return NULL;
         }
@@ -326,14 +338,14 @@ pairing_utc_offset(struct pairing_round *r, const struct profile *p, int *ok)
 }
 
 /*
- * Candidate i as the matcher sees it, from its parsed profile p; its lists
- * go to the round's lists from *start on (pairing_load points them there
- * once every list is in).
+ * Candidate c (number i) as the matcher sees it, from its parsed profile p;
+ * its lists go to the round's lists from *start on (pairing_load points them
+ * there once every list is in).
  */
 static int
-pairing_person(struct pairing_round *r, size_t i, const struct profile *p, size_t *start)
+pairing_person(struct pairing_round *r, size_t i, const struct store_candidate *c,
+               const struct profile *p, size_t *start)
 {
-    const struct store_candidate *c = &r->cand[i];
     struct match_person *mp = &r->people[i];
     int ok = 0;
 
@@ -400,49 +412,83 @@ pairing_add_buddies(struct pairing_round *r)
     return 0;
 }
 
+/* Candidate c (number i) into the matcher's view, from its profile text; 0 or -1. */
+static int
+pairing_read_one(struct pairing_round *r, size_t i, const struct store_candidate *c,
+                 const char *text)
+{
+    if (i >= r->people_room) {
+        size_t room = r->people_room ? 2 * r->people_room : 1024;
+        struct match_person *people = realloc(r->people, room * sizeof(*people));
+        if (people != NULL)
+            r->people = people;
+        size_t *start = people != NULL ? realloc(r->start, room * sizeof(*start)) : NULL;
+        if (start == NULL)
+            return -1;
+        r->start = start;
+        r->people_room = room;
+    }
+    struct profile p;
+    memset(&p, 0, sizeof(p));
+    int rc = profile_parse(text ? text : "", &p);
+    if (rc == 0)
+        rc = pairing_person(r, i, c, &p, &r->start[i]);
+    profile_free(&p);
+    return rc;
+}
+
+/* store_pair_candidates_read's reader: each profile is parsed as its row comes. */
+static int
+pairing_read_row(const struct store_candidate *c, size_t i, void *arg)
+{
+    return pairing_read_one(arg, i, c, c->profile);
+}
+
+/*
+ * The round's members in the matcher's view.  Memory: at 100,000 members the
+ * profiles' text was the largest part of a round (14 MB), so each is parsed
+ * as its row is read and not kept; only mode buddies, which merges and sorts
+ * two lists first, holds the text until then.
+ */
 static int
 pairing_load(struct pairing_round *r)
 {
     struct store_block *blocks = NULL;
+    int buddies = pairing_mode(r->cfg, "buddies");
+    int rc = buddies ? store_pair_candidates(r->st, r->now, &r->cand, &r->n_cand)
+                     : store_pair_candidates_read(r->st, r->now, pairing_read_row, r, &r->cand,
+                                                  &r->n_cand);
 
-    if (store_pair_candidates(r->st, r->now, &r->cand, &r->n_cand) != 0 ||
-        (pairing_mode(r->cfg, "buddies") && pairing_add_buddies(r) != 0) ||
+    if (rc != 0 || (buddies && pairing_add_buddies(r) != 0) ||
         store_block_list(r->st, &blocks, &r->n_blocks) != 0) {
         log_error("matching round: %s", store_errmsg(r->st));
         return -1;
     }
+    for (size_t i = 0; buddies && i < r->n_cand; i++) {
+        if (pairing_read_one(r, i, &r->cand[i], r->cand[i].profile) != 0)
+            return -1;
+        free(r->cand[i].profile);
+        r->cand[i].profile = NULL;
+    }
     r->profiles = calloc(r->n_cand ? r->n_cand : 1, sizeof(*r->profiles));
-    r->people = calloc(r->n_cand ? r->n_cand : 1, sizeof(*r->people));
     r->blocks = calloc(r->n_blocks ? r->n_blocks : 1, sizeof(*r->blocks));
-    if (r->profiles == NULL || r->people == NULL || r->blocks == NULL) {
+    if (r->people == NULL && (r->people = calloc(1, sizeof(*r->people))) == NULL)
+        rc = -1;
+    if (rc != 0 || r->profiles == NULL || r->blocks == NULL) {
         free(blocks);
         return -1;
     }
     for (size_t i = 0; i < r->n_blocks; i++)
         r->blocks[i] = (struct match_block){blocks[i].a, blocks[i].b};
     free(blocks);
-    size_t *start = calloc(r->n_cand ? r->n_cand : 1, sizeof(*start));
-    if (start == NULL)
-        return -1;
-    for (size_t i = 0; i < r->n_cand; i++) {
-        struct profile p;
-        memset(&p, 0, sizeof(p));
-        int rc = profile_parse(r->cand[i].profile ? r->cand[i].profile : "", &p);
-        if (rc == 0)
-            rc = pairing_person(r, i, &p, &start[i]);
-        profile_free(&p);
-        if (rc != 0) {
-            free(start);
-            return -1;
-        }
-    }
     for (size_t i = 0; i < r->n_cand; i++) { /* the lists are final now */
         struct match_person *mp = &r->people[i];
-        mp->tags = r->lists + start[i];
+        mp->tags = r->lists + r->start[i];
         mp->languages = mp->tags + mp->n_tags;
         mp->goals = mp->languages + mp->n_languages;
     }
-    free(start);
+    free(r->start);
+    r->start = NULL;
     if (pairing_synonyms(r->cfg->matching.synonyms, &r->syn_text, &r->syn, &r->n_syn) != 0)
         return -1;
     pairing_weights(&r->cfg->matching, &r->w);

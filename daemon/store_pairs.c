@@ -412,8 +412,10 @@ static const char buddies_sql[] = CANDIDATE_COLUMNS
     "  AND p.state IN ('proposed', 'active'))"
     " ORDER BY m.id";
 
+/* See store_pair_candidates_read: with read set, each row's profile text goes to it, not kept. */
 static int
 candidates_query(struct store *st, const char *what, const char *sql, const char *role, time_t now,
+                 int (*read)(const struct store_candidate *, size_t, void *), void *arg,
                  struct store_candidate **out, size_t *n)
 {
     size_t cap = 0;
@@ -440,6 +442,16 @@ candidates_query(struct store *st, const char *what, const char *sql, const char
             break;
         }
         (*n)++;
+        if (read != NULL) {
+            struct store_candidate *c = &(*out)[*n - 1];
+            int r = read(c, *n - 1, arg);
+            free(c->profile);
+            c->profile = NULL;
+            if (r != 0) {
+                rc = store_i_set_err(st, "%s: the reader of row %zu failed", what, *n - 1);
+                break;
+            }
+        }
         if (role) {
             char *r = strdup(role);
             if (r == NULL) {
@@ -464,14 +476,23 @@ int
 store_pair_candidates(struct store *st, time_t now, struct store_candidate **out, size_t *n)
 {
     return candidates_query(st, "listing members for a matching round", candidates_sql, NULL, now,
-                            out, n);
+                            NULL, NULL, out, n);
+}
+
+int
+store_pair_candidates_read(struct store *st, time_t now,
+                           int (*read)(const struct store_candidate *, size_t, void *), void *arg,
+                           struct store_candidate **out, size_t *n)
+{
+    return candidates_query(st, "listing members for a matching round", candidates_sql, NULL, now,
+                            read, arg, out, n);
 }
 
 int
 store_pair_buddies(struct store *st, time_t now, struct store_candidate **out, size_t *n)
 {
     return candidates_query(st, "listing former mentees who may be buddies", buddies_sql, "buddy",
-                            now, out, n);
+                            now, NULL, NULL, out, n);
 }
 
 int
