@@ -339,6 +339,21 @@ store_pair_circle(struct store *st, int64_t circle, struct store_pair **out, siz
 
 /* ---- members in a round ---- */
 
+/* The role as one of the constant names (a round holds 100,000 of them). */
+static const char *
+candidate_role(const unsigned char *text)
+{
+    static const char *const roles[] = {"mentor", "newcomer", "buddy", "manager"};
+    for (size_t i = 0; text != NULL && i < sizeof roles / sizeof roles[0]; i++)
+        if (strcmp((const char *)text, roles[i]) == 0)
+            return roles[i];
+    return "";
+}
+
+/*
+ * A round holds every candidate at once: address and name share one
+ * allocation (the name after the address's NUL), the role is a constant.
+ */
 static int
 candidate_fill(sqlite3_stmt *stmt, struct store_candidate *c)
 {
@@ -349,12 +364,17 @@ candidate_fill(sqlite3_stmt *stmt, struct store_candidate *c)
     c->unanswered = sqlite3_column_int(stmt, 7);
     c->low_feedback = sqlite3_column_int(stmt, 8);
     c->weeks_since_break = sqlite3_column_int(stmt, 9);
-    if (store_i_col_str(stmt, 1, &c->address) != 0 || store_i_col_str(stmt, 2, &c->name) != 0 ||
-        store_i_col_str(stmt, 3, &c->role) != 0 || store_i_col_str(stmt, 4, &c->profile) != 0) {
+    c->role = candidate_role(sqlite3_column_text(stmt, 3));
+    const char *addr = (const char *)sqlite3_column_text(stmt, 1);
+    const char *name = (const char *)sqlite3_column_text(stmt, 2);
+    size_t la = addr != NULL ? strlen(addr) : 0, ln = name != NULL ? strlen(name) : 0;
+    if ((c->address = malloc(la + 1 + (name != NULL ? ln + 1 : 0))) == NULL)
+        return -1;
+    memcpy(c->address, addr != NULL ? addr : "", la + 1);
+    if (name != NULL)
+        c->name = memcpy(c->address + la + 1, name, ln + 1);
+    if (store_i_col_str(stmt, 4, &c->profile) != 0) {
         free(c->address);
-        free(c->name);
-        free(c->role);
-        free(c->profile);
         return -1;
     }
     return 0;
@@ -364,9 +384,7 @@ void
 store_candidates_free(struct store_candidate *v, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        free(v[i].address);
-        free(v[i].name);
-        free(v[i].role);
+        free(v[i].address); /* and the name with it */
         free(v[i].profile);
     }
     free(v);
@@ -452,15 +470,8 @@ candidates_query(struct store *st, const char *what, const char *sql, const char
                 break;
             }
         }
-        if (role) {
-            char *r = strdup(role);
-            if (r == NULL) {
-                rc = store_i_set_err(st, "%s: out of memory", what);
-                break;
-            }
-            free((*out)[*n - 1].role);
-            (*out)[*n - 1].role = r;
-        }
+        if (role)
+            (*out)[*n - 1].role = role;
     }
     store_i_finish(st, stmt);
     if (rc < 0) {

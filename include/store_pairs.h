@@ -71,7 +71,9 @@ int store_block_list(struct store *st, struct store_block **out, size_t *n);
 /* A member who can take part in a matching round. */
 struct store_candidate {
     int64_t id;
-    char *address, *name, *role, *profile;
+    char *address, *name; /* one allocation: name (NULL when none) follows the address */
+    const char *role;     /* "newcomer", "mentor" or "buddy", a constant */
+    char *profile;
     time_t waiting_since;  /* newcomers */
     int load;              /* mentors: proposed + active pairs */
     int unanswered;        /* members.unanswered */
