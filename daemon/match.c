@@ -67,7 +67,7 @@ match_weights_default(struct match_weights *w)
     w->break_after_weeks = 12;
     w->strain_per_week = 0.1;
     w->require_common_language = 1;
-    w->top_k = 20;
+    w->top_k = 10;
     w->top_r = 5;
     w->scan_limit = 250;
 }

@@ -128,7 +128,7 @@ struct match_weights {
     int break_after_weeks;       /* weeks without a break before it counts (12) */
     double strain_per_week;      /* per week beyond that (0.1) */
     int require_common_language; /* hard rule (1) */
-    int top_k;                   /* candidate mentors per newcomer (20) */
+    int top_k;                   /* candidate mentors per newcomer (10) */
     int top_r;                   /* candidate newcomers per mentor with free slots (5) */
     int scan_limit;              /* mentors scored per newcomer for candidates (250) */
 };

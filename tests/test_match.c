@@ -431,7 +431,7 @@ assert_full_optimum(const struct uniform_pool *u, int n, const struct match_weig
 
 /*
  * Everyone ranks everyone the same: the candidates (top_k 20 mentors per
- * newcomer, top_r 5 newcomers per mentor, all the lowest ids) leave
+ * newcomer, the issue's setting, top_r 5 newcomers per mentor) leave
  * newcomers waiting beside free mentors; pricing brings the missing pairs in.
  */
 static void
@@ -440,12 +440,14 @@ test_certified_homogeneous(void **state)
     (void)state;
     struct match_weights w;
     match_weights_default(&w);
+    w.top_k = 20;
     const int sizes[] = {30, 100, 300};
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
         struct uniform_pool u;
         uniform_pool(&u, sizes[i], sizes[i], 1, 1, 1);
         /* The candidates alone leave some newcomers waiting beside free mentors. */
-        struct match_input in = {.people = u.people, .n_people = 2 * (size_t)sizes[i], .now = NOW};
+        struct match_input in = {
+            .people = u.people, .n_people = 2 * (size_t)sizes[i], .weights = &w, .now = NOW};
         struct match_result g;
         char err[256] = "";
         assert_int_equal(match_greedy(&in, &g, err, sizeof(err)), 0);
