@@ -96,7 +96,7 @@ struct pairing_round {
     const char **lists; /* every person's tags, languages, goals, back to back */
     size_t n_lists, list_room;
     struct match_person *people;
-    size_t *start;     /* where each person's lists begin in lists, until they are final */
+    size_t *start;      /* where each person's lists begin in lists, until they are final */
     size_t people_room; /* of people and start */
     struct match_weights w;
     char *syn_text; /* storage of the synonym pairs */

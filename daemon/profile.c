@@ -1535,8 +1535,7 @@ static struct {
 } zone_memo[ZONE_MEMO];
 static unsigned zone_memo_next;
 
-static int
-zone_offset_read(const char *zone, time_t t, int *minutes);
+static int zone_offset_read(const char *zone, time_t t, int *minutes);
 
 /* Offset of an IANA zone at t (see zone_offset_read), remembered for the same zone and t. */
 static int

@@ -450,10 +450,10 @@ struct drain {
     struct session *sessions;
     struct pending *pending; /* outcomes waiting for their group commit, one per chunk row */
     int npending;
-    time_t group_started;          /* when the first of them came */
-    int must_commit;               /* a mark failed: commit before any session sends again */
-    struct store_sentlog *marks;   /* NULL: none, so each outcome is committed at once */
-    struct smtp_auth *auth;        /* the OAuth 2.0 token, or NULL */
+    time_t group_started;        /* when the first of them came */
+    int must_commit;             /* a mark failed: commit before any session sends again */
+    struct store_sentlog *marks; /* NULL: none, so each outcome is committed at once */
+    struct smtp_auth *auth;      /* the OAuth 2.0 token, or NULL */
     int n_sessions;
     int started; /* threads running */
     int open;    /* sessions that may send: 1 until a message got past the greeting */
@@ -620,8 +620,7 @@ add_outcome(struct drain *d, const struct pending *p)
     d->pending[d->npending++] = *p;
     if (p->v.outcome != OUTCOME_SENT)
         return; /* a forgotten defer or failure only repeats the attempt */
-    if (d->marks == NULL ||
-        store_sentlog_mark(d->marks, p->item, d->now, p->v.text) != 0) {
+    if (d->marks == NULL || store_sentlog_mark(d->marks, p->item, d->now, p->v.text) != 0) {
         if (d->marks != NULL)
             log_warn("smtp: %s; committing each outcome instead", store_errmsg(d->st));
         d->must_commit = 1;

@@ -57,9 +57,9 @@ db_place(struct store *st, char *dir, size_t dlen, const char **base)
         return -1; /* an in-memory database: nothing to keep beside it */
     const char *slash = strrchr(db, '/');
     *base = slash != NULL ? slash + 1 : db;
-    int n = slash == NULL      ? snprintf(dir, dlen, ".")
-            : slash == db      ? snprintf(dir, dlen, "/")
-                               : snprintf(dir, dlen, "%.*s", (int)(slash - db), db);
+    int n = slash == NULL ? snprintf(dir, dlen, ".")
+            : slash == db ? snprintf(dir, dlen, "/")
+                          : snprintf(dir, dlen, "%.*s", (int)(slash - db), db);
     return n > 0 && (size_t)n < dlen ? 0 : -1;
 }
 
@@ -151,7 +151,7 @@ apply_leftovers(struct store *st, const char *dir, const char *base)
             continue;
         int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
-            continue; /* removed by another process meanwhile */
+            continue;                          /* removed by another process meanwhile */
         if (flock(fd, LOCK_EX | LOCK_NB) == 0) /* its writer is gone */
             rc = apply_file(st, path, fd);
         close(fd);
@@ -179,8 +179,7 @@ store_sentlog_open(struct store *st, struct store_sentlog **out)
         free(sl);
         return store_i_set_err(st, "sent marks: the database's path is too long");
     }
-    sl->fd = open(sl->path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
-                  0600);
+    sl->fd = open(sl->path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (sl->fd < 0 || flock(sl->fd, LOCK_EX | LOCK_NB) != 0) {
         store_i_set_err(st, "sent marks %s: %s", sl->path, strerror(errno));
         if (sl->fd >= 0)
@@ -198,8 +197,7 @@ store_sentlog_mark(struct store_sentlog *sl, const struct store_outbox *it, time
 {
     char line[SENTLOG_REPLY_MAX + 400];
     const char *msgid = it->message_id != NULL && it->message_id[0] ? it->message_id : "-";
-    int n = snprintf(line, sizeof line, "%" PRId64 " %lld %.300s ", it->id, (long long)when,
-                     msgid);
+    int n = snprintf(line, sizeof line, "%" PRId64 " %lld %.300s ", it->id, (long long)when, msgid);
     if (n < 0 || strchr(msgid, ' ') != NULL || strchr(msgid, '\n') != NULL)
         return store_i_set_err(sl->st, "sent mark of mail %" PRId64 ": odd Message-ID", it->id);
     /* The reply ends the line: its own line breaks become spaces. */

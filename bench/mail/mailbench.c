@@ -467,19 +467,15 @@ main(int argc, char **argv)
         const char *name;
         int args;
         int (*fn)(char **);
-    } modes[] = {{"fetch", 5, cmd_fetch},
-                 {"fetch1", 5, cmd_fetch1_only},
-                 {"fetch1", 6, cmd_fetch1_move},
-                 {"fetch50", 5, cmd_fetch50_only},
-                 {"fetch50", 6, cmd_fetch50_move},
-                 {"fetch500", 6, cmd_fetch500_move},
-                 {"queue", 3, cmd_queue},
-                 {"drain", 1, cmd_drain},
-                 {"outbox", 1, cmd_outbox},
-                 {"curl", 6, cmd_curl}};
+    } modes[] = {{"fetch", 5, cmd_fetch},          {"fetch1", 5, cmd_fetch1_only},
+                 {"fetch1", 6, cmd_fetch1_move},   {"fetch50", 5, cmd_fetch50_only},
+                 {"fetch50", 6, cmd_fetch50_move}, {"fetch500", 6, cmd_fetch500_move},
+                 {"queue", 3, cmd_queue},          {"drain", 1, cmd_drain},
+                 {"outbox", 1, cmd_outbox},        {"curl", 6, cmd_curl}};
     for (size_t i = 0; argc >= 2 && i < sizeof(modes) / sizeof(modes[0]); i++)
         if (strcmp(argv[1], modes[i].name) == 0 && argc - 2 == modes[i].args)
             return modes[i].fn(argv + 2);
-    fprintf(stderr, "usage: mailbench fetch|queue|drain|outbox|curl ... (see the comment at the top)\n");
+    fprintf(stderr,
+            "usage: mailbench fetch|queue|drain|outbox|curl ... (see the comment at the top)\n");
     return 2;
 }
