@@ -11,9 +11,12 @@ IANA names, mentors with 2-6 places) is written as CSV and imported with
 candidates and their profiles from SQLite, parse the profiles, resolve the
 time zones, score, solve, price every other pair, and print the pairs.
 Reported: its CPU seconds (user + system, wait4 rusage of that process) and
-its peak RSS, twice (A A, the same database), and the certificate line.
-Compare the CPU with LEMON's solve time on the same size in bench_match's
-table from the same `make bench` run.
+its peak RSS, and the certificate line.  The reference is LEMON's
+NetworkSimplex (build/bench/lemon_ref) on the round's own final graph: an
+untimed dry run first writes it (MENTORD_MATCH_DIMACS), then the round and
+LEMON's solve (its CPU seconds of run()) alternate, A B A B, and each target
+is printed with its reference from this run: the round within 2x of LEMON's
+solve, peak RSS within 64 MB, and LEMON's optimum equal to the round's.
 """
 
 import argparse
@@ -66,15 +69,34 @@ def measure(cmd):
     return ru.ru_utime + ru.ru_stime, ru.ru_maxrss, out.decode("utf-8", "replace")
 
 
+def lemon(ref, dimacs):
+    """(solve CPU seconds, optimal cost) from lemon_ref on the graph."""
+    out = subprocess.run([ref, dimacs], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                         text=True, check=True).stdout
+    kv = dict(x.split("=", 1) for x in out.split())
+    return float(kv["seconds"]), int(kv["cost"])
+
+
+def objective(out):
+    """The round's total score minus load cost, in milli-points, from its summary line."""
+    for line in out.splitlines():
+        if line.startswith("pairs:"):
+            f = line.split()
+            return round(1000 * (float(f[3]) - float(f[6])))
+    return None
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(REPO, "build"))
     ap.add_argument("sizes", nargs="+")
     a = ap.parse_args()
     ctl = os.path.join(a.build, "mentorctl")
+    ref = os.path.join(a.build, "bench", "lemon_ref")
     print("| newcomers x mentors | import s (untimed part) | round CPU s (A, A) | "
-          "peak RSS MB (A, A) | pairs | certificate |")
-    print("|---|---|---|---|---|---|")
+          "LEMON solve s, same graph (B, B) | round / LEMON (paired) | target | met | "
+          "peak RSS MiB (A, A) | target | met | optimum = LEMON's | pairs | certificate |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for size in a.sizes:
         nn, nm = (int(x) for x in size.split(":"))
         with tempfile.TemporaryDirectory(prefix="mentord-round.") as d:
@@ -98,13 +120,26 @@ def main():
             t_import = time.monotonic() - t0
             if r.returncode != 0:
                 sys.exit("import failed: %s" % r.stderr[-500:])
-            runs = [measure([ctl, "-c", ini, "match", "--dry-run"]) for _ in range(2)]
+            dimacs = os.path.join(d, "round.dimacs")
+            env = dict(os.environ, MENTORD_MATCH_DIMACS=dimacs)
+            subprocess.run([ctl, "-c", ini, "match", "--dry-run"], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, env=env, check=True)
+            runs, refs = [], []
+            for _ in range(2):  # A B A B
+                runs.append(measure([ctl, "-c", ini, "match", "--dry-run"]))
+                refs.append(lemon(ref, dimacs))
+            ratios = [r[0] / max(l[0], 1e-9) for r, l in zip(runs, refs)]
+            rss = [r[1] / 1024.0 for r in runs]
             last = runs[0][2].strip().splitlines()
-            pairs = next((l for l in last if l.startswith("pairs:")), "?")
+            pairs = next((l for l in last if l.startswith("pairs:")), "? ?")
             cert = last[-1] if last else "?"
-            print("| %d x %d | %.1f | %.2f, %.2f | %.1f, %.1f | %s | %s |"
-                  % (nn, nm, t_import, runs[0][0], runs[1][0], runs[0][1] / 1024.0,
-                     runs[1][1] / 1024.0, pairs.split()[1], cert), flush=True)
+            same = objective(runs[0][2]) == -refs[0][1]
+            print("| %d x %d | %.1f | %.2f, %.2f | %.2f, %.2f | %.2fx, %.2fx | <= 2x | %s | "
+                  "%.1f, %.1f | <= 64 MB (61.0 MiB) | %s | %s | %s | %s |"
+                  % (nn, nm, t_import, runs[0][0], runs[1][0], refs[0][0], refs[1][0],
+                     ratios[0], ratios[1], "yes" if max(ratios) <= 2 else "**no**",
+                     rss[0], rss[1], "yes" if max(rss) * 1.048576 <= 64 else "**no**",
+                     "yes" if same else "**no**", pairs.split()[1], cert), flush=True)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@
  * Privacy: a proposal shows the newcomer's profile and first name, never
  * their address; addresses are only exchanged by the introduction.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1064,7 +1065,19 @@ pairing_match_round(const struct config *cfg, struct store *st, time_t now, int 
     int in_circles = pairing_peer_circles(&r, dry_run, out);
     if (in_circles < 0)
         goto out;
-    if (match_solve(&r.in, &r.res, err, sizeof(err)) != 0) {
+    /*
+     * A dry run with MENTORD_MATCH_DIMACS set writes the round's final graph
+     * there, so a benchmark can hand the very same graph to another solver
+     * (bench/round.py: LEMON).
+     */
+    const char *dimacs = dry_run ? getenv("MENTORD_MATCH_DIMACS") : NULL;
+    if (dimacs != NULL && dimacs[0] && (r.in.dimacs = fopen(dimacs, "w")) == NULL)
+        log_warn("matching round: cannot write the graph to %s: %s", dimacs, strerror(errno));
+    int solved = match_solve(&r.in, &r.res, err, sizeof(err));
+    if (r.in.dimacs != NULL && fclose(r.in.dimacs) != 0)
+        log_warn("matching round: the graph in %s is incomplete", dimacs);
+    r.in.dimacs = NULL;
+    if (solved != 0) {
         log_error("matching round: %s", err);
         goto out;
     }
