@@ -667,7 +667,7 @@ class E2E(unittest.TestCase):
         intro = {}
         for _ in range(4):
             self._lang_once()
-            deadline = time.time() + 3
+            deadline = time.time() + 3 * mb.WAIT_SCALE
             while len(intro) < len(wanted) and time.time() < deadline:
                 for user, words in wanted:
                     for m in mb.mailbox(user):
