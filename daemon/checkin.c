@@ -169,6 +169,39 @@ checkin_parse_answer(const char *text, struct checkin_answer *a)
         a->met = 1;
 }
 
+/*
+ * A part of a mentor's answer about one of several mentees ends with its
+ * rating more often than not: "hat sich noch nicht gemeldet, 2", "doing
+ * great (5)".  Only for such parts: a whole mail ending "... on March 5" is
+ * no rating.
+ */
+static int
+checkin_rating_trailing(const char *t)
+{
+    /* Each line's end, the first line first: a greeting or a name may follow. */
+    for (const char *line = t; line && *line;) {
+        size_t n = strcspn(line, "\n");
+        const char *next = line[n] ? line + n + 1 : NULL;
+        while (n > 0 && strchr(" \t\r.!)", line[n - 1]) != NULL)
+            n--;
+        if (n > 0 && line[n - 1] >= '1' && line[n - 1] <= '5' &&
+            (n == 1 || strchr(" \t,(-:=", line[n - 2]) != NULL))
+            return line[n - 1] - '0';
+        line = next;
+    }
+    return 0;
+}
+
+/* An answer's part about one mentee: the whole-answer reading, then a rating at its end. */
+void
+checkin_parse_part(const char *text, struct checkin_answer *a)
+{
+    checkin_parse_answer(text, a);
+    if (a->rating == 0 && (a->rating = checkin_rating_trailing(text ? text : "")) > 0 &&
+        a->met == -1)
+        a->met = 1;
+}
+
 /* The comment as stored: the person's own words, trimmed and capped. */
 char *
 checkin_comment(const char *text)
@@ -186,48 +219,70 @@ checkin_comment(const char *text)
     return n ? strndup(p, n) : NULL;
 }
 
-/* Whether text opens by greeting first ("Hi Bob," "Dear Bob"): a note to that person. */
+/* Whether text opens by greeting first ("Hi Bob," "Hallo, Bob"): a note to that person. */
 int
 checkin_greets(const char *text, const char *first)
 {
-    static const char *const hello[] = {"hi",   "hello",   "hey",    "dear", "hallo",
-                                        "hola", "bonjour", "salut",  "olá",  "ola",
-                                        "ciao", "moin",    "servus", NULL};
+    /* Per language; longer greetings before the short ones they start with. */
+    static const char *const hello[] = {
+        "good morning|good afternoon|good evening|hi|hello|hey|dear",
+        "guten morgen|guten tag|guten abend|hallo|lieber|liebe|moin|servus",
+        "buenos días|buenos dias|buenas tardes|buenas|hola|querido|querida|estimado|estimada",
+        "bonjour|bonsoir|salut|coucou|chère|cher",
+        "bom dia|boa tarde|boa noite|olá|ola|oi|prezado|prezada|caro|cara",
+        "ciao|hej",
+    };
     size_t flen = strlen(first);
 
     if (text == NULL || flen == 0)
         return 0;
     text += strspn(text, " \t\r\n");
-    for (size_t i = 0; hello[i]; i++) {
-        size_t n = strlen(hello[i]);
-        if (strncasecmp(text, hello[i], n) != 0 || (text[n] != ' ' && text[n] != '\t'))
-            continue;
-        const char *name = text + n + strspn(text + n, " \t");
-        unsigned char after = (unsigned char)name[flen];
-        return strncasecmp(name, first, flen) == 0 &&
-               (after == '\0' || after == ',' || after == '!' || after == ' ' || after == '\n' ||
-                after == '\r' || after == ':' || after == '.');
+    for (size_t i = 0; i < sizeof(hello) / sizeof(hello[0]); i++) {
+        for (const char *w = hello[i]; *w; w += strcspn(w, "|") + (w[strcspn(w, "|")] == '|')) {
+            size_t n = strcspn(w, "|");
+            if (strncasecmp(text, w, n) != 0 || strchr(" \t,", text[n]) == NULL || text[n] == '\0')
+                continue;
+            const char *name = text + n + strspn(text + n, " \t,");
+            unsigned char after = (unsigned char)name[flen];
+            return strncasecmp(name, first, flen) == 0 &&
+                   (after == '\0' || after == ',' || after == '!' || after == ' ' ||
+                    after == '\n' || after == '\r' || after == ':' || after == '.');
+        }
     }
     return 0;
 }
 
 /*
- * The line of text about the mentee called first ("Ann: 4 - fine", "ann - 3"),
- * after the name; NULL when no line starts with that name.
+ * Whether text speaks of a time of day: "5 pm", "5pm", "17:30", "17h",
+ * "17 Uhr", "at 5", "um 5", "a las 5", "às 5", "à 5": a note arranging a
+ * meeting, whose numbers are no rating.
  */
-const char *
-checkin_line_about(const char *text, const char *first, size_t *len)
+int
+checkin_mentions_time(const char *text)
 {
-    size_t flen = strlen(first);
+    static const char *const before[] = {"at ",       "um ",   "a las ", "as ",    "\xc3\xa0s ",
+                                         "\xc3\xa0 ", "vers ", "ab ",    "gegen ", "by "};
+    static const char *const after[] = {"pm", "am", "p.m", "a.m", "h", "uhr", "o'clock", "hs"};
 
-    for (const char *l = text; flen && l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-        const char *s = l + strspn(l, " \t-*");
-        if (strncasecmp(s, first, flen) != 0 || strchr(":,- \t", s[flen]) == NULL || !s[flen])
+    for (const char *p = text ? text : ""; *p; p++) {
+        if (!isdigit((unsigned char)*p) || (p > text && isalnum((unsigned char)p[-1])))
             continue;
-        s += flen;
-        s += strspn(s, ":,- \t");
-        *len = strcspn(s, "\r\n");
-        return s;
+        const char *q = p + strspn(p, "0123456789");
+        if (*q == ':' && isdigit((unsigned char)q[1]))
+            return 1; /* 17:30 */
+        const char *u = q + strspn(q, " ");
+        for (size_t i = 0; i < sizeof(after) / sizeof(after[0]); i++) {
+            size_t n = strlen(after[i]);
+            if (strncasecmp(u, after[i], n) == 0 && !isalpha((unsigned char)u[n]))
+                return 1;
+        }
+        for (size_t i = 0; i < sizeof(before) / sizeof(before[0]); i++) {
+            size_t n = strlen(before[i]);
+            if ((size_t)(p - text) >= n && strncasecmp(p - n, before[i], n) == 0 &&
+                (p - n == text || !isalpha((unsigned char)p[-(ptrdiff_t)n - 1])))
+                return 1;
+        }
+        p = q - 1;
     }
-    return NULL;
+    return 0;
 }

@@ -17,6 +17,7 @@
 
 #include "lang.h"
 #include "log.h"
+#include "mentees.h"
 #include "outbox.h"
 #include "checkin.h"
 #include "lifecycle.h"
@@ -105,6 +106,13 @@ lc_member_free(struct lc_member *mb)
     store_member_free(&mb->m);
     free(mb->describe);
     memset(mb, 0, sizeof(*mb));
+}
+
+/* A name as given, NULL when none (or only blanks) was. */
+static const char *
+lc_given(const char *name)
+{
+    return name && name[strspn(name, " \t")] ? name : NULL;
 }
 
 static const char *
@@ -648,13 +656,19 @@ lc_introduction(struct lc_run *r)
         struct template_var v[] = {
             {"is_mentor", x.to_is_mentor ? "yes" : NULL},
             {"is_newcomer", x.to_is_mentor ? NULL : "yes"},
-            {"mentor_name", mentor->m.name ? mentor->m.name : mentor->m.address},
+            /*
+             * A person who gave no name is not called by their address ("meet
+             * ann@example.test"): the names stay unset and the text says "your
+             * mentor"; the address is given only as the way to reach them.
+             */
+            {"mentor_name", lc_given(mentor->m.name)},
             {"mentor_address", mentor->m.address},
-            {"newcomer_name", mentee->m.name ? mentee->m.name : mentee->m.address},
+            {"newcomer_name", lc_given(mentee->m.name)},
             {"newcomer_address", mentee->m.address},
-            {"mentor_first", mentor_first[0] ? mentor_first : mentor->m.address},
-            {"newcomer_first", mentee_first[0] ? mentee_first : mentee->m.address},
-            {"partner_name", lc_name_or(&x.partner, x.partner.m.address)},
+            {"mentor_first", mentor_first[0] ? mentor_first : NULL},
+            {"newcomer_first", mentee_first[0] ? mentee_first : NULL},
+            {"both_named", mentor_first[0] && mentee_first[0] ? "yes" : NULL},
+            {"partner_name", lc_name_or(&x.partner, NULL)},
             {"partner_address", x.partner.m.address},
             {"partner_profile", x.partner.describe},
             {"reasons", reasons},
@@ -750,24 +764,54 @@ lc_is_first_checkin(const struct config *cfg, const char *day)
            strchr(cfg->lifecycle.checkins, ',') == NULL;
 }
 
-/* One mentee's line in a mentor's check-in covering several. */
+/* A mentor's check-in about several mentees: one line per mentee, numbered by pairing. */
+struct lc_batch {
+    const struct lang *l; /* the mentor's language */
+    size_t n;
+    struct {
+        int64_t pair; /* first: lc_batch_cmp sorts by it */
+        char *line;   /* "Ann: It has been 3 days ... Have you met yet?" */
+        char name[64];
+    } v[MENTEES_MAX];
+};
+
 static void
-lc_checkin_line(FILE *f, const struct config *cfg, const struct lc_pair_ctx *x, const char *day)
+lc_batch_free(struct lc_batch *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        free(b->v[i].line);
+}
+
+/* One mentee's line, in the mentor's language; 0 or -1. */
+static int
+lc_checkin_line(struct lc_batch *b, const struct config *cfg, const struct lc_pair_ctx *x,
+                const char *day)
 {
     const char *who = lc_name_or(&x->partner, x->partner.m.address);
+    int first = lc_is_first_checkin(cfg, day);
 
-    fprintf(f, "  - %s: It has been %s days since we introduced you to %s. %s\n", who, day, who,
-            lc_is_first_checkin(cfg, day) ? "Have you met yet?" : "How is it going?");
+    if (b->n >= MENTEES_MAX)
+        return 0; /* more than any capacity: the rest are still marked sent and answered by name */
+    char *line = lang_phrase_fill(
+        b->l, first ? "checkin_first" : "checkin_later",
+        first ? "{name}: It has been {day} days since we introduced you. Have you met yet?"
+              : "{name}: It has been {day} days since we introduced you. How is it going?",
+        "name", who, "day", day, NULL);
+    if (line == NULL)
+        return -1;
+    b->v[b->n].pair = x->p.id;
+    snprintf(b->v[b->n].name, sizeof(b->v[b->n].name), "%s", who);
+    b->v[b->n++].line = line;
+    return 0;
 }
 
 /*
  * The mentor's other check-ins due within CHECKIN_BATCH_WINDOW join this one:
  * each is accounted for (unanswered counts, silence) and marked sent, and its
- * line goes to f.  *names gets "Ann, Bob" for the subject.  Returns how many
- * joined, or -1.
+ * line goes to b.  Returns how many joined, or -1.
  */
 static int
-lc_checkin_others(struct lc_run *r, const struct lc_pair_ctx *x, FILE *f, char *names, size_t len)
+lc_checkin_others(struct lc_run *r, const struct lc_pair_ctx *x, struct lc_batch *b)
 {
     struct store_schedule_event *ev = NULL;
     size_t n = 0;
@@ -788,13 +832,11 @@ lc_checkin_others(struct lc_run *r, const struct lc_pair_ctx *x, FILE *f, char *
             rc = store_schedule_done(r->st, ev[i].id, r->now, one.outcome);
         } else {
             rc = lc_checkin_unanswered(&one, &y);
-            if (rc == 0) {
-                lc_checkin_line(f, r->cfg, &y, ev[i].arg);
-                size_t used = strlen(names);
-                snprintf(names + used, len - used, ", %s", lc_name_or(&y.partner, "your mentee"));
+            if (rc == 0)
+                rc = lc_checkin_line(b, r->cfg, &y, ev[i].arg);
+            if (rc == 0)
                 rc = store_schedule_done(r->st, ev[i].id, r->now, "sent");
-                joined++;
-            }
+            joined += rc == 0;
             lc_pair_ctx_free(&y);
         }
     }
@@ -802,52 +844,69 @@ lc_checkin_others(struct lc_run *r, const struct lc_pair_ctx *x, FILE *f, char *
     return rc < 0 ? -1 : joined;
 }
 
+static int
+lc_batch_cmp(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/*
+ * The mentees' lines numbered in the order of their pairings (the order an
+ * answer's "1:", "2:" is read back in, lc_answer_pairs), into *lines; the
+ * names for the subject ("Ann, Bob and Cy") into names.  0 or -1.
+ */
+static int
+lc_batch_render(struct lc_batch *b, char **lines, char *names, size_t len)
+{
+    size_t size = 0, used = 0;
+    FILE *f = open_memstream(lines, &size);
+
+    if (f == NULL)
+        return -1;
+    /* v[i] starts with its pair id: sort the records by it. */
+    qsort(b->v, b->n, sizeof(b->v[0]), lc_batch_cmp);
+    const char *and = lang_phrase(b->l, "and") ? lang_phrase(b->l, "and") : "and";
+    names[0] = '\0';
+    for (size_t i = 0; i < b->n; i++) {
+        fprintf(f, "%s  %zu. %s", i ? "\n" : "", i + 1, b->v[i].line);
+        const char *sep = i == 0 ? "" : i + 1 == b->n ? " " : ", ";
+        if (used < len)
+            used += (size_t)snprintf(names + used, len - used, "%s%s%s%s", sep,
+                                     i > 0 && i + 1 == b->n ? and : "",
+                                     i > 0 && i + 1 == b->n ? " " : "", b->v[i].name);
+    }
+    return fclose(f) == 0 ? 0 : -1;
+}
+
 /* A mentor with several mentees due a check-in gets one mail about all of them. */
 static int
 lc_checkin_batch(struct lc_run *r, const struct lc_pair_ctx *x, int *sent)
 {
     char *lines = NULL, names[512], count[16], code[LANG_CODE_MAX];
-    size_t len = 0;
+    struct lc_batch b = {0};
 
     *sent = 0;
-    /* The names are joined in the mentor's language, as the mail is written in it. */
     if (outbox_language(r->cfg, r->st, x->to.m.address, NULL, NULL, code) != 0)
         return -1;
-    const struct lang *l = lang_get(r->cfg->templates.dir, code);
-    const char *and = lang_phrase(l, "and") ? lang_phrase(l, "and") : "and";
-    FILE *f = open_memstream(&lines, &len);
-    if (f == NULL)
-        return -1;
-    snprintf(names, sizeof(names), "%s",
-             lc_name_or(&x->partner, lang_phrase(l, "your_mentee") ? lang_phrase(l, "your_mentee")
-                                                                   : "your mentee"));
-    lc_checkin_line(f, r->cfg, x, r->ev->arg);
-    int joined = lc_checkin_others(r, x, f, names, sizeof(names));
-    if (fclose(f) != 0 || joined < 0) {
-        free(lines);
-        return -1;
-    }
-    int rc = 0;
-    if (joined > 0) {
-        lc_chomp(lines);
-        /* "Ann, Bob, Cy" reads "Ann, Bob and Cy" */
-        char *last = strrchr(names, ',');
-        char subject_names[520];
-        if (last)
-            snprintf(subject_names, sizeof(subject_names), "%.*s %s %s", (int)(last - names), names,
-                     and, last + 2);
-        else
-            snprintf(subject_names, sizeof(subject_names), "%s", names);
-        snprintf(count, sizeof(count), "%d", joined + 1);
-        struct template_var v[] = {{"names", subject_names},
+    b.l = lang_get(r->cfg->templates.dir, code);
+    int joined = lc_checkin_line(&b, r->cfg, x, r->ev->arg) == 0 ? lc_checkin_others(r, x, &b) : -1;
+    int rc = joined < 0 ? -1 : 0;
+    if (joined > 0 && lc_batch_render(&b, &lines, names, sizeof(names)) != 0)
+        rc = -1;
+    if (joined > 0 && rc == 0) {
+        /* The example is number 1's name: "1:" and that name are the same mentee. */
+        snprintf(count, sizeof(count), "%zu", b.n);
+        struct template_var v[] = {{"names", names},
                                    {"mentees", lines},
                                    {"count", count},
-                                   {"example", lc_name_or(&x->partner, "Ann")},
+                                   {"example", b.v[0].name},
                                    {"ref", x->p.ref}};
         rc = lc_send(r->cfg, r->st, &x->to, "checkin-batch", v, 5, "scheduled", x->p.ref, r->now);
         *sent = 1;
     }
     free(lines);
+    lc_batch_free(&b);
     return rc;
 }
 
@@ -1413,6 +1472,44 @@ lc_answers_introduction(struct respond_ctx *c)
 }
 
 /*
+ * Whether text greets another active mentee of the mentor of p by name: 1
+ * (and *partner becomes that mentee), 0, or -1.
+ */
+static int
+lc_greets_a_mentee(struct respond_ctx *c, const struct store_pair *p, struct lc_member *partner)
+{
+    struct store_pair *v = NULL;
+    size_t n = 0;
+    int rc = 0;
+
+    if (store_pair_list(c->st, p->mentor, "active", &v, &n) != 0)
+        return -1;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        struct lc_member other;
+        char first[64];
+        if (v[i].mentor != p->mentor || v[i].id == p->id)
+            continue;
+        int found = lc_member_get(c->st, v[i].newcomer, c->now, &other);
+        if (found < 0) {
+            rc = -1;
+            break;
+        }
+        if (found == 0)
+            continue;
+        lang_address_name(other.m.name, first, sizeof(first));
+        if (checkin_greets(c->text, first)) {
+            lc_member_free(partner);
+            *partner = other;
+            rc = 1;
+        } else {
+            lc_member_free(&other);
+        }
+    }
+    store_pairs_free(v, n);
+    return rc;
+}
+
+/*
  * Mail a partner meant for the other but sent to us (a reply to the
  * introduction, or "Hi Bob, ..." in a pairing's thread) is no check-in answer:
  * it is answered with where to send it, and neither kept nor passed on (a
@@ -1435,11 +1532,25 @@ lc_partner_mail(struct respond_ctx *c, const struct store_pair *p, int from_ment
     struct checkin_answer a;
     checkin_parse_answer(c->text, &a);
     /*
-     * A rating is an answer to us, wherever it was sent; without one, a reply
-     * to the introduction or a greeting to the partner was meant for them.
+     * A rating is an answer to us wherever it was sent ("1, he never shows
+     * up" in reply to the introduction); a greeting to the partner ("Hi Bob,",
+     * "Hallo Bob", "Bonjour Bob") without one, or any other reply to the
+     * introduction, was meant for them.  A number that is a time ("5 pm on
+     * Thursday works", "um 17:30", "à 17h") is no rating.
      */
-    int rated = a.rating > 0 || (c->reading != NULL && c->reading->rating > 0);
-    int meant = !rated && (intro || checkin_greets(c->text, first));
+    int rated = (a.rating > 0 || (c->reading != NULL && c->reading->rating > 0)) &&
+                !checkin_mentions_time(c->text);
+    int greets = checkin_greets(c->text, first);
+    if (!intro && !greets && from_mentor) {
+        /* A mentor with several mentees may greet any of them in a thread about one. */
+        int other = lc_greets_a_mentee(c, p, &partner);
+        if (other < 0) {
+            lc_member_free(&partner);
+            return -1;
+        }
+        greets = other;
+    }
+    int meant = !rated && (intro || greets);
     int rc = 0;
     if (meant) {
         struct template_var v[] = {{"partner_name", lc_name_or(&partner, partner.m.address)},
@@ -1466,20 +1577,27 @@ struct lc_said {
  */
 static int
 lc_record_answer(struct respond_ctx *c, const struct store_pair *p, const struct lc_member *from,
-                 int from_mentor, const char *text, struct lc_said *said)
+                 int from_mentor, const char *text, int unrated, struct lc_said *said)
 {
     char day[64] = "", rating[8];
     time_t sent = 0;
     char *comment = checkin_comment(text);
     int rc = -1;
 
-    checkin_parse_answer(text, &said->a);
+    if (text == c->text)
+        checkin_parse_answer(text, &said->a);
+    else
+        checkin_parse_part(text, &said->a);
     /*
      * The one reading ("4.", "8 op 10", "a solid seven") when the answer is the
      * whole mail; a mentor's line about one of several mentees is read here.
      */
     if (c->reading != NULL && text == c->text && c->reading->rating > 0)
         said->a.rating = c->reading->rating;
+    if (unrated) { /* words kept for the managers, but whose rating is whose is not known */
+        said->a.rating = 0;
+        said->a.met = -1;
+    }
     const struct checkin_answer *a = &said->a;
     int had = store_schedule_last_done(c->st, "checkin", from->m.id, p->id, "sent", &sent, day,
                                        sizeof(day));
@@ -1514,33 +1632,182 @@ out:
     return rc;
 }
 
+/* The rating a piece of an answer gives: how mentees.c tells "4, 2" from "going well, 4". */
+static int
+lc_rating_in(const char *text, size_t len)
+{
+    char *s = strndup(text, len);
+    struct checkin_answer a;
+
+    if (s == NULL)
+        return 0;
+    checkin_parse_part(s, &a);
+    free(s);
+    return a.rating;
+}
+
+/* When the last check-in about pair was sent to member (0 when none, -1 on error). */
+static time_t
+lc_checkin_sent(struct respond_ctx *c, int64_t member, int64_t pair)
+{
+    time_t asked = 0;
+    int had = store_schedule_last_done(c->st, "checkin", member, pair, "sent", &asked, NULL, 0);
+
+    return had < 0 ? -1 : had == 1 ? asked : 0;
+}
+
 /*
  * The pairs a mentor's answer is about: p, and the mentor's other active
- * pairs whose last check-in (sent with p's, one mail) they have not answered.
+ * pairs whose last check-in they have not answered.  The ones asked about in
+ * p's check-in mail come first, in pairing order (the mail's numbers 1, 2,
+ * ...; *numbered of them), then older unanswered ones.  Returns how many of
+ * the *n in *v, or -1; the caller frees all *n.
  */
 static int
 lc_answer_pairs(struct respond_ctx *c, const struct store_pair *p, const struct lc_member *from,
-                struct store_pair **v, size_t *n)
+                struct store_pair **v, size_t *n, size_t *numbered)
 {
-    if (store_pair_list(c->st, from->m.id, "active", v, n) != 0)
-        return -1;
+    time_t batch = lc_checkin_sent(c, from->m.id, p->id), asked[MENTEES_MAX];
     size_t keep = 0;
-    for (size_t i = 0; i < *n; i++) {
-        time_t asked = 0, answered = 0;
-        int had = store_schedule_last_done(c->st, "checkin", from->m.id, (*v)[i].id, "sent", &asked,
-                                           NULL, 0);
-        int gave = had == 1 ? store_feedback_last(c->st, (*v)[i].id, from->m.id, &answered) : 0;
-        if (had < 0 || gave < 0)
+
+    *numbered = 0;
+    if (batch < 0 || store_pair_list(c->st, from->m.id, "active", v, n) != 0)
+        return -1;
+    for (size_t i = 0; i < *n && keep < MENTEES_MAX; i++) {
+        time_t answered = 0, at = lc_checkin_sent(c, from->m.id, (*v)[i].id);
+        int gave = at > 0 ? store_feedback_last(c->st, (*v)[i].id, from->m.id, &answered) : 0;
+        if (at < 0 || gave < 0)
             return -1;
-        int outstanding =
-            (*v)[i].mentor == from->m.id && had == 1 && !(gave == 1 && answered >= asked);
+        int outstanding = (*v)[i].mentor == from->m.id && at > 0 && !(gave == 1 && answered >= at);
         if ((*v)[i].id == p->id || outstanding) {
             struct store_pair t = (*v)[keep];
-            (*v)[keep++] = (*v)[i];
+            (*v)[keep] = (*v)[i];
             (*v)[i] = t;
+            asked[keep++] = at;
         }
     }
-    return (int)keep; /* the first keep of *n; the caller frees all *n */
+    /* In the mail first, then by pairing (store_pair_list's order may be any). */
+    for (size_t i = 1; i < keep; i++)
+        for (size_t j = i; j > 0; j--) {
+            int a = batch > 0 && asked[j - 1] == batch, b = batch > 0 && asked[j] == batch;
+            if (a > b || (a == b && (*v)[j - 1].id < (*v)[j].id))
+                break;
+            struct store_pair t = (*v)[j];
+            time_t ta = asked[j];
+            (*v)[j] = (*v)[j - 1];
+            asked[j] = asked[j - 1];
+            (*v)[j - 1] = t;
+            asked[j - 1] = ta;
+        }
+    for (size_t i = 0; i < keep; i++)
+        *numbered += batch > 0 && asked[i] == batch;
+    return (int)keep;
+}
+
+/* The mentees of v[0..n) as mentees.c reads them; names and addresses copied into names[]. */
+struct lc_mentees {
+    struct mentees_who who[MENTEES_MAX];
+    char first[MENTEES_MAX][64];
+    char address[MENTEES_MAX][256];
+};
+
+static int
+lc_mentees_load(struct respond_ctx *c, const struct store_pair *v, size_t n, size_t numbered,
+                struct lc_mentees *w)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct lc_member mentee;
+        int got = lc_member_get(c->st, v[i].newcomer, c->now, &mentee);
+        if (got < 0)
+            return -1;
+        w->first[i][0] = w->address[i][0] = '\0';
+        if (got == 1) {
+            snprintf(w->first[i], sizeof(w->first[i]), "%s", mentee.first);
+            snprintf(w->address[i], sizeof(w->address[i]), "%s", mentee.m.address);
+            lc_member_free(&mentee);
+        }
+        w->who[i].name = w->first[i];
+        w->who[i].address = w->address[i];
+        w->who[i].number = i < numbered ? (int)i + 1 : 0;
+    }
+    return 0;
+}
+
+/*
+ * An answer about several mentees that cannot be told apart ("4, 2"): one
+ * easy question back, the mentees numbered as in the check-in.  Nothing is
+ * recorded yet; the answer to this question is read the same way.
+ */
+static int
+lc_ask_which(struct respond_ctx *c, const struct store_pair *p, const struct lc_mentees *w,
+             size_t n)
+{
+    char *list = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&list, &size);
+
+    if (f == NULL)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%s  %zu. %s", i ? "\n" : "", i + 1,
+                w->first[i][0] ? w->first[i] : w->address[i]);
+    if (fclose(f) != 0) {
+        free(list);
+        return -1;
+    }
+    struct template_var v[] = {
+        {"mentees", list}, {"example", w->first[0][0] ? w->first[0] : NULL}, {"ref", p->ref}};
+    snprintf(c->detail, c->detail_len, "an answer about %zu mentees, unclear which is whose; asked",
+             n);
+    int rc = respond_event(c, "checkin-unclear", NULL);
+    if (rc == 0)
+        rc = respond_reply(c, "checkin-unclear", v, 3, "reply", p->ref);
+    free(list);
+    return rc;
+}
+
+/*
+ * A mentor's answer about the n mentees of v: split per mentee (mentees.c)
+ * and each part recorded for its pair; *first gets what was said about p (or
+ * the first part).  1 when the answer was unclear and a question went back,
+ * 0 when recorded, -1 on error.  n == 0 records nothing.
+ */
+static int
+lc_record_several(struct respond_ctx *c, const struct store_pair *p, const struct lc_member *from,
+                  const struct store_pair *v, size_t n, size_t numbered, const char *tmpl,
+                  struct lc_said *first, int *worry)
+{
+    struct lc_mentees w = {0};
+    struct mentees_part parts[MENTEES_MAX];
+    int again = strcmp(tmpl, "checkin-unclear") == 0;
+    int asked = again || strcmp(tmpl, "checkin-batch") == 0;
+
+    if (lc_mentees_load(c, v, n, again ? n : asked ? numbered : 0, &w) != 0)
+        return -1;
+    enum mentees_kind kind = mentees_split(c->text, w.who, n, lc_rating_in, parts);
+    /* Only an answer to a check-in about several, or one naming them, is about several. */
+    if (!asked && kind != MENTEES_SPLIT)
+        return 2;
+    if (kind == MENTEES_UNCLEAR && !again)
+        return lc_ask_which(c, p, &w, n) != 0 ? -1 : 1;
+    for (size_t i = 0; i < n; i++) {
+        struct lc_said said = {0};
+        if (kind == MENTEES_SPLIT && !parts[i].given)
+            continue; /* the answer names others, not this one */
+        char *part = kind == MENTEES_SPLIT ? strndup(parts[i].text, parts[i].len) : NULL;
+        if (kind == MENTEES_SPLIT && part == NULL)
+            return -1;
+        /* Asked once already and still unclear: the words are kept, no rating guessed. */
+        int rc = lc_record_answer(c, &v[i], from, 1, part ? part : c->text, kind == MENTEES_UNCLEAR,
+                                  &said);
+        free(part);
+        if (rc != 0)
+            return -1;
+        *worry |= said.worry;
+        if (v[i].id == p->id || first->a.rating == 0)
+            *first = said;
+    }
+    return 0;
 }
 
 int
@@ -1548,8 +1815,8 @@ lifecycle_checkin_reply(struct respond_ctx *c, int64_t pair)
 {
     struct store_pair p, *v = NULL;
     struct lc_member from;
-    struct lc_said said = {0}, first = {0};
-    size_t n = 0, all = 0;
+    struct lc_said first = {0};
+    size_t all = 0, numbered = 0;
     int rc = -1, worry = 0;
 
     int found = store_pair_get(c->st, pair, &p);
@@ -1570,57 +1837,28 @@ lifecycle_checkin_reply(struct respond_ctx *c, int64_t pair)
         return meant < 0 ? -1 : 0;
     }
     /*
-     * A mentor answers for every mentee their check-in asked about: a line
-     * starting with a mentee's name is about that mentee; an answer that
-     * names none of them is about all of them.
+     * A mentor answers for every mentee their check-in asked about, by number
+     * or by name; an answer that names none of them is about all of them.
      */
-    int several =
-        from_mentor && strcmp(p.state, "active") == 0 ? lc_answer_pairs(c, &p, &from, &v, &all) : 0;
+    int several = from_mentor && strcmp(p.state, "active") == 0
+                      ? lc_answer_pairs(c, &p, &from, &v, &all, &numbered)
+                      : 0;
     if (several < 0)
         goto out;
-    n = several > 1 ? (size_t)several : 0;
     char tmpl[64] = "";
-    if (n > 0 && lc_answered_template(c, tmpl, sizeof(tmpl)) < 0)
+    if (several > 1 && lc_answered_template(c, tmpl, sizeof(tmpl)) < 0)
         goto out;
-    int named = 0;
-    for (size_t i = 0; i < n; i++) {
-        struct lc_member mentee;
-        size_t len = 0;
-        if (lc_member_get(c->st, v[i].newcomer, c->now, &mentee) == 1) {
-            named += checkin_line_about(c->text ? c->text : "", mentee.first, &len) != NULL;
-            lc_member_free(&mentee);
-        }
+    int split = several > 1 ? lc_record_several(c, &p, &from, v, (size_t)several, numbered, tmpl,
+                                                &first, &worry)
+                            : 2;
+    if (split < 0)
+        goto out;
+    if (split == 1) {
+        rc = 0; /* unclear: asked which is whose */
+        goto out;
     }
-    /* Only an answer to a check-in about several, or one naming them, is about several. */
-    if (strcmp(tmpl, "checkin-batch") != 0 && named == 0)
-        n = 0;
-    for (size_t i = 0; i < n; i++) {
-        struct lc_member mentee;
-        const char *line = NULL;
-        size_t len = 0;
-        int got = lc_member_get(c->st, v[i].newcomer, c->now, &mentee);
-        if (got < 0)
-            goto out;
-        if (got == 1)
-            line = checkin_line_about(c->text ? c->text : "", mentee.first, &len);
-        if (got == 1)
-            lc_member_free(&mentee);
-        if (named && line == NULL)
-            continue; /* the answer names others, not this one */
-        char *part = line ? strndup(line, len) : NULL;
-        if (line && part == NULL)
-            goto out;
-        rc = lc_record_answer(c, &v[i], &from, 1, part ? part : c->text, &said);
-        free(part);
-        if (rc != 0)
-            goto out;
-        rc = -1;
-        worry |= said.worry;
-        if (v[i].id == p.id || first.a.rating == 0)
-            first = said;
-    }
-    if (n == 0) {
-        if (lc_record_answer(c, &p, &from, from_mentor, c->text, &first) != 0)
+    if (split == 2) {
+        if (lc_record_answer(c, &p, &from, from_mentor, c->text, 0, &first) != 0)
             goto out;
         worry = first.worry;
     }
@@ -1632,8 +1870,8 @@ lifecycle_checkin_reply(struct respond_ctx *c, int64_t pair)
                                 {"is_mentor", from_mentor ? "yes" : NULL},
                                 {"ref", p.ref}};
     snprintf(c->detail, c->detail_len, "feedback on pair %lld%s: %s%s", (long long)p.id,
-             n > 1 ? " and the mentor's other mentees" : "", first.a.rating ? rating : "no rating",
-             first.a.met == 0 ? ", not met" : "");
+             split == 0 ? " and the mentor's other mentees" : "",
+             first.a.rating ? rating : "no rating", first.a.met == 0 ? ", not met" : "");
     /* A thank-you that tells nothing new is one more mail to read: only on request. */
     const char *thanks = c->cfg->lifecycle.thanks;
     if (!worry && !(thanks && strcmp(thanks, "always") == 0))

@@ -542,6 +542,36 @@ pairing_reasons_text(const struct match_pair *mp)
     return buf;
 }
 
+/*
+ * A mentor confirmed in this same run, whose welcome still waits in the
+ * outbox, is proposed a newcomer: the welcome is withdrawn and the proposal
+ * says it (one mail, not two, on their first day).  *echo gets the mentor's
+ * own profile lines for it (NULL when none).  1 when merged, 0 when not, -1.
+ */
+static int
+pairing_take_welcome(struct pairing_round *r, size_t mi, char **echo)
+{
+    struct store_member mem;
+    struct profile p;
+
+    *echo = NULL;
+    int n = store_outbox_withdraw(r->st, r->cand[mi].address, "mentor");
+    if (n <= 0)
+        return n;
+    int found = store_member_get(r->st, r->cand[mi].address, &mem);
+    if (found < 0)
+        return -1;
+    if (found == 1 && mem.profile && profile_parse(mem.profile, &p) == 0) {
+        *echo = p.n_fields > 0 ? profile_describe(&p) : NULL;
+        if (*echo && (*echo)[0] && (*echo)[strlen(*echo) - 1] == '\n')
+            (*echo)[strlen(*echo) - 1] = '\0';
+        profile_free(&p);
+    }
+    if (found == 1)
+        store_member_free(&mem);
+    return 1;
+}
+
 /* The mentor's proposal: the newcomer's first name and profile, the reasons; no address. */
 static int
 pairing_send_proposal(struct pairing_round *r, size_t ni, size_t mi, const char *reasons,
@@ -571,11 +601,16 @@ pairing_send_proposal(struct pairing_round *r, size_t ni, size_t mi, const char 
     pairing_days(r->cfg->matching.proposal_timeout > 0 ? r->cfg->matching.proposal_timeout
                                                        : PAIRING_DEFAULT_TIMEOUT,
                  days, sizeof(days));
+    /* Only a proposal that goes now carries the welcome: a welcome never waits for morning. */
+    char *echo = NULL;
+    int welcome = at <= r->now ? pairing_take_welcome(r, mi, &echo) : 0;
     struct template_var v[] = {{"newcomer", first},
                                {"profile", profile && profile[0] ? profile : NULL},
                                {"reasons", lines && lines[0] ? lines : NULL},
                                {"ref", ref},
-                               {"days", days}};
+                               {"days", days},
+                               {"welcome", welcome == 1 ? "yes" : NULL},
+                               {"my_profile", echo && echo[0] ? echo : NULL}};
     struct outbox_mail om = {
         .to_addr = r->cand[mi].address,
         .to_name = r->cand[mi].name,
@@ -585,7 +620,9 @@ pairing_send_proposal(struct pairing_round *r, size_t ni, size_t mi, const char 
         .kind = "scheduled",
         .ref = ref,
     };
-    if (lines == NULL && reasons != NULL && reasons[0] != '\0')
+    if (welcome < 0)
+        snprintf(err, sizeof(err), "withdrawing the welcome: %s", store_errmsg(r->st));
+    else if (lines == NULL && reasons != NULL && reasons[0] != '\0')
         snprintf(err, sizeof(err), "out of memory");
     else if (outbox_queue(r->cfg, r->st, &om, at, err, sizeof(err)) == 0)
         rc = 0;
@@ -594,6 +631,7 @@ pairing_send_proposal(struct pairing_round *r, size_t ni, size_t mi, const char 
     free(first);
     free(profile);
     free(lines);
+    free(echo);
     return rc;
 }
 

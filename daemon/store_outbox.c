@@ -268,6 +268,15 @@ store_outbox_set_template(struct store *st, int64_t id, const char *name)
 }
 
 int
+store_outbox_withdraw(struct store *st, const char *recipient, const char *name)
+{
+    return store_i_run(st, "withdrawing a queued mail",
+                       "DELETE FROM outbox WHERE recipient = ?1 COLLATE NOCASE AND template = ?2"
+                       " AND status = 'queued' AND attempts = 0",
+                       "ss", recipient, name);
+}
+
+int
 store_outbox_template_of(struct store *st, const char *message_id, char *name, size_t len)
 {
     return store_i_query_text(st, name, len, "looking up the template of our mail",

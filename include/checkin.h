@@ -17,12 +17,17 @@ struct checkin_answer {
 void checkin_parse_answer(const char *text, struct checkin_answer *a);
 /* The comment as stored: the person's own words, trimmed and capped (malloc'd; NULL when empty). */
 char *checkin_comment(const char *text);
-/* Whether text opens by greeting first ("Hi Bob," "Dear Bob"): a note to that person. */
+/*
+ * An answer's part about one of several mentees: as checkin_parse_answer,
+ * then a rating at the end of a line ("hat sich noch nicht gemeldet, 2").
+ */
+void checkin_parse_part(const char *text, struct checkin_answer *a);
+/* Whether text opens by greeting first ("Hi Bob," "Hallo, Bob"): a note to that person. */
 int checkin_greets(const char *text, const char *first);
 /*
- * The line of text about the mentee called first ("Ann: 4 - fine", "ann - 3"),
- * after the name, its length in *len; NULL when no line starts with that name.
+ * Whether text speaks of a time of day ("5 pm", "17:30", "um 5", "à 17h"):
+ * its numbers are no rating.
  */
-const char *checkin_line_about(const char *text, const char *first, size_t *len);
+int checkin_mentions_time(const char *text);
 
 #endif

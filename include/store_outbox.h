@@ -59,6 +59,11 @@ int store_outbox_each(struct store *st, const char *status,
 int store_outbox_tag(struct store *st, int64_t id, const char *kind, const char *ref);
 /* The template a queued mail was made from ("introduction"), kept for what answers it. */
 int store_outbox_set_template(struct store *st, int64_t id, const char *name);
+/*
+ * Withdraw the queued, never tried mail made from template name to
+ * recipient (a later mail says the same and more): how many, or -1.
+ */
+int store_outbox_withdraw(struct store *st, const char *recipient, const char *name);
 /* That template of our mail message_id: 1 with name set ("" when unknown), 0 not ours, -1. */
 int store_outbox_template_of(struct store *st, const char *message_id, char *name, size_t len);
 /* The template of our newest mail to recipient with that ref ([ref] in a Subject): as above. */

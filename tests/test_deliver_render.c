@@ -121,6 +121,47 @@ static const struct {
     {"not_understood", "yes"},
 };
 
+/* The same people with plain ASCII names, and dates in a language that writes them in ASCII. */
+static const struct {
+    const char *name;
+    const char *value;
+} deliver_ascii[] = {
+    {"to_name", "Ana"},
+    {"mentor_name", "Maria Lopez"},
+    {"mentor_first", "Maria"},
+    {"newcomer_name", "Ana Lima"},
+    {"newcomer_first", "Ana"},
+    {"partner_name", "Maria"},
+    {"community_name", "Example Community"},
+};
+
+/* The names a person may not have given (and the flag saying both did). */
+static const char *const deliver_unnamed[] = {"to_name",       "mentor_name",    "mentor_first",
+                                              "newcomer_name", "newcomer_first", "partner_name",
+                                              "both_named"};
+
+/*
+ * Whether shown (Subject line, then the body) uses a member's address as a
+ * name: every member address it shows is in angle brackets (the way to reach
+ * them), and the Subject shows none.
+ */
+static void
+check_no_address_as_name(const char *lang, const char *name, const char *shown)
+{
+    static const char *const addresses[] = {"agnes.kovacs@example.test", MEMBER_ADDR, NULL};
+    const char *body = strchr(shown, '\n');
+
+    assert_non_null(body);
+    if (memchr(shown, '@', (size_t)(body - shown)) != NULL)
+        fail_msg("templates/%s/%s.txt: the Subject names someone by address: %.*s", lang, name,
+                 (int)(body - shown), shown);
+    for (size_t i = 0; addresses[i]; i++)
+        for (const char *p = strstr(body, addresses[i]); p; p = strstr(p + 1, addresses[i]))
+            if (p[-1] != '<')
+                fail_msg("templates/%s/%s.txt names someone by address: ...%.40s", lang, name,
+                         p > body + 30 ? p - 30 : body);
+}
+
 struct deliver_vars {
     char names[DELIVER_MAX_VARS][DELIVER_NAME_LEN];
     size_t n;
@@ -256,10 +297,90 @@ write_eml(const char *dir, const char *file, const char *headers, const char *bo
     return fclose(f) == 0 && ok ? 0 : -1;
 }
 
+/* The text of a composed body: quoted-printable decoded (soft breaks joined), malloc'd. */
+static char *
+decoded_body(const char *headers, const char *text)
+{
+    int qp = strstr(headers, "quoted-printable") != NULL;
+    char *out = malloc(strlen(text) + 1), *o = out;
+
+    assert_non_null(out);
+    for (const char *p = text; *p;) {
+        if (qp && p[0] == '=' && p[1] == '\r' && p[2] == '\n') {
+            p += 3;
+        } else if (qp && p[0] == '=' && isxdigit((unsigned char)p[1]) &&
+                   isxdigit((unsigned char)p[2])) {
+            char hex[3] = {p[1], p[2], 0};
+            *o++ = (char)strtol(hex, NULL, 16);
+            p += 3;
+        } else {
+            *o++ = *p++;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+static size_t
+occurrences(const char *hay, const char *needle)
+{
+    size_t n = 0, len = strlen(needle);
+    for (const char *p = strstr(hay, needle); len && p; p = strstr(p + len, needle))
+        n++;
+    return n;
+}
+
+/*
+ * A line break never splits a date, a name or an address: each such value the
+ * mail shows (a date as the language writes it) is whole on one line, as often
+ * as it appears at all once the lines are joined.
+ */
+static void
+check_unsplit(const char *lang, const char *name, const struct lang *l, const char *headers,
+              const char *text, const struct template_var *vars, size_t nvars)
+{
+    static const char *const kinds[] = {"mentor_name",    "newcomer_name",     "to_name",
+                                        "mentor_address", "newcomer_address",  "partner_address",
+                                        "community_name", "community_address", "ends",
+                                        "until",          "waiting_since",     NULL};
+    char *body = decoded_body(headers, text);
+    char *flat = strdup(body);
+
+    assert_non_null(flat);
+    for (char *p = flat; *p; p++)
+        if (*p == '\r' || *p == '\n')
+            *p = ' ';
+    for (size_t k = 0; kinds[k]; k++)
+        for (size_t i = 0; i < nvars; i++) {
+            if (strcmp(vars[i].name, kinds[k]) != 0 || vars[i].value == NULL)
+                continue;
+            char shown[256];
+            if (lang_format_date(l, vars[i].value, shown, sizeof(shown)) != 0)
+                snprintf(shown, sizeof(shown), "%s", vars[i].value);
+            if (occurrences(flat, shown) != occurrences(body, shown))
+                fail_msg("templates/%s/%s.txt: a line break splits \"%s\"", lang, name, shown);
+        }
+    free(flat);
+    free(body);
+}
+
+static void compose_check(struct deliver_state *s, const char *lang, const char *name,
+                          const struct template_var *vars, size_t nvars, int reply,
+                          const char *html, char **body_out);
+
 /* Render LANG/name with vars and compose it, as a reply or as a new message. */
 static void
 compose_one(struct deliver_state *s, const char *lang, const char *name,
             const struct template_var *vars, size_t nvars, int reply, const char *html)
+{
+    compose_check(s, lang, name, vars, nvars, reply, html, NULL);
+}
+
+/* Render LANG/name with vars and compose it; s NULL: only checked, not written for the judges. */
+static void
+compose_check(struct deliver_state *s, const char *lang, const char *name,
+              const struct template_var *vars, size_t nvars, int reply, const char *html,
+              char **body_out)
 {
     char err[512] = "", *subject = NULL, *body = NULL, *headers = NULL, *text = NULL, *msgid = NULL;
     char tdir[512];
@@ -293,6 +414,19 @@ compose_one(struct deliver_state *s, const char *lang, const char *name,
     };
     if (compose_message(&msg, &headers, &text, &msgid, err, sizeof(err)) != 0)
         fail_msg("template %s/%s does not compose: %s", lang, name, err);
+    check_unsplit(lang, name, l, headers, text, vars, nvars);
+    if (body_out != NULL) {
+        *body_out = NULL;
+        assert_true(asprintf(body_out, "Subject: %s\n%s", subject, body) > 0);
+    }
+    if (s == NULL) {
+        free(subject);
+        free(body);
+        free(headers);
+        free(text);
+        free(msgid);
+        return;
+    }
     char file[256];
     snprintf(file, sizeof(file), "%s-%s-%s.eml", reply ? "reply" : "new", lang, name);
     assert_int_equal(write_eml(s->dir, file, headers, text), 0);
@@ -396,6 +530,23 @@ render_template(struct deliver_state *s, const char *lang, const char *name)
     /* As an answer (threaded) and as mail that starts a conversation (scheduled, notices). */
     compose_one(s, lang, name, vars, doc.n, 1, html);
     compose_one(s, lang, name, vars, doc.n, 0, html);
+    /* Plain ASCII names: the text may go 7bit and be wrapped, never inside a date or a name. */
+    for (size_t i = 0; i < doc.n; i++)
+        for (size_t k = 0; k < sizeof(deliver_ascii) / sizeof(deliver_ascii[0]); k++)
+            if (strcmp(vars[i].name, deliver_ascii[k].name) == 0)
+                vars[i].value = deliver_ascii[k].value;
+    compose_check(NULL, lang, name, vars, doc.n, 0, html, NULL);
+    /* People who gave no name: an introduction never calls them by their address. */
+    if (strncmp(name, "introduction", 12) == 0) {
+        for (size_t i = 0; i < doc.n; i++)
+            for (size_t k = 0; k < sizeof(deliver_unnamed) / sizeof(deliver_unnamed[0]); k++)
+                if (strcmp(vars[i].name, deliver_unnamed[k]) == 0)
+                    vars[i].value = NULL;
+        char *shown = NULL;
+        compose_check(NULL, lang, name, vars, doc.n, 0, html, &shown);
+        check_no_address_as_name(lang, name, shown);
+        free(shown);
+    }
     free(commands);
     free(digest);
     free(html);

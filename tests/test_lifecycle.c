@@ -202,6 +202,42 @@ test_introduction_separate(void **state)
     free(b);
 }
 
+/* People who gave no name are not called by their address; the address is how to reach them. */
+static void
+test_introduction_without_names(void **state)
+{
+    struct fixture *f = *state;
+    int64_t m = member(f, MENTOR, NULL, "mentor", NULL);
+    int64_t n = member(f, MENTEE, NULL, "newcomer", NULL);
+
+    pair_at(f, n, m, NULL, T0);
+    run_at(f, T0);
+    for (int i = 0; i < 2; i++) {
+        const char *to = i ? MENTOR : MENTEE, *other = i ? MENTEE : MENTOR;
+        assert_int_equal(mails(f, to, "mentoring: an introduction"), 1);
+        char *b = body_of(f, to, "mentoring: an introduction");
+        char contact[128];
+        snprintf(contact, sizeof(contact), "<%s>", other);
+        assert_non_null(strstr(b, contact));
+        assert_non_null(strstr(b, "Hello to you both,"));
+        assert_null(strstr(b, "meet ben@"));
+        assert_null(strstr(b, "meet maria@"));
+        assert_null(strstr(b, "Hello ben@"));
+        free(b);
+    }
+    /* The same, one mail each. */
+    f->cfg.lifecycle.introduction = "separate";
+    int64_t n2 = member(f, "cy@example.test", NULL, "newcomer", NULL);
+    pair_at(f, n2, m, NULL, T0 + DAY);
+    run_at(f, T0 + DAY);
+    assert_int_equal(mails(f, "cy@example.test", "mentoring: meet your mentor"), 1);
+    assert_int_equal(mails(f, MENTOR, "mentoring: meet your mentee"), 1);
+    char *b = body_of(f, "cy@example.test", "meet your mentor");
+    assert_non_null(strstr(b, "We found you a mentor: <" MENTOR ">"));
+    assert_non_null(strstr(b, "reaches your mentor (not us)"));
+    free(b);
+}
+
 static void
 test_checkins_on_time_exactly_once(void **state)
 {
@@ -514,20 +550,110 @@ test_feedback_styles(void **state)
     assert_int_equal(mails(f, "boss@example.test", "needs attention"), 0);
 }
 
-/* The Message-ID of the newest check-in about several mentees. */
+/* The Message-ID of the newest mail made from template tmpl. */
 static void
-last_batch(struct fixture *f, char *out, size_t len)
+last_of(struct fixture *f, const char *tmpl, char *out, size_t len)
 {
     sqlite3_stmt *stmt;
 
     assert_int_equal(sqlite3_prepare_v2(f->db,
-                                        "SELECT message_id FROM outbox WHERE template ="
-                                        " 'checkin-batch' ORDER BY id DESC LIMIT 1",
+                                        "SELECT message_id FROM outbox WHERE template = ?1"
+                                        " ORDER BY id DESC LIMIT 1",
                                         -1, &stmt, NULL),
                      SQLITE_OK);
+    sqlite3_bind_text(stmt, 1, tmpl, -1, SQLITE_TRANSIENT);
     assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
     snprintf(out, len, "%s", (const char *)sqlite3_column_text(stmt, 0));
     sqlite3_finalize(stmt);
+}
+
+/* The Message-ID of the newest check-in about several mentees. */
+static void
+last_batch(struct fixture *f, char *out, size_t len)
+{
+    last_of(f, "checkin-batch", out, len);
+}
+
+/* The newest rating given about the mentee at address (0 when none, -1 when no feedback). */
+static int
+rating_about(struct fixture *f, const char *address)
+{
+    return sql_int(f,
+                   "SELECT coalesce(rating, 0) FROM feedback WHERE pair IN (SELECT id FROM pairs"
+                   " WHERE newcomer = (SELECT id FROM members WHERE address = ?1))"
+                   " ORDER BY id DESC LIMIT 1",
+                   address, NULL);
+}
+
+/*
+ * Numbered answers ("1: going well, 4 / 2: ..."), names on one line, a mentee
+ * without a name, in the mentor's language; an answer that cannot be told
+ * apart gets one question back, and the answer to it goes to the right pairs.
+ */
+static void
+test_checkins_numbered_and_unclear(void **state)
+{
+    struct fixture *f = *state;
+    int64_t m = member(f, MENTOR, "Maria", "mentor", "Capacity: 3\nLanguages: Spanish\n");
+    int64_t n1 = member(f, MENTEE, "Ben", "newcomer", NULL);
+    int64_t n2 = member(f, "cy@example.test", "Cy", "newcomer", NULL);
+    int64_t n3 = member(f, "dee@example.test", NULL, "newcomer", NULL);
+    int64_t p1 = pair_at(f, n1, m, NULL, T0);
+    pair_at(f, n2, m, NULL, T0 + HOUR);
+    pair_at(f, n3, m, NULL, T0 + 2 * HOUR);
+    char batch[256];
+
+    live(f, T0, T0 + 3 * DAY + 3 * HOUR);
+    /* In Spanish, numbered in the order of the pairings, the nameless one by address. */
+    char *b = body_of(f, MENTOR, "1. Ben:");
+    assert_non_null(strstr(b, "1. Ben: han pasado 3 d"));
+    assert_non_null(strstr(b, "2. Cy: han pasado 3 d"));
+    assert_non_null(strstr(b, "3. dee=40example.test: han pasado")); /* quoted-printable */
+    assert_null(strstr(b, "It has been"));
+    free(b);
+    last_batch(f, batch, sizeof(batch));
+    answer_to(f, p1, MENTOR, "1: going well, 4 / 2: hasn't replied, 2 / 3: 5\r\n",
+              T0 + 3 * DAY + 4 * HOUR, batch);
+    assert_int_equal(rating_about(f, MENTEE), 4);
+    assert_int_equal(rating_about(f, "cy@example.test"), 2);
+    assert_int_equal(rating_about(f, "dee@example.test"), 5);
+    int before = sql_int(f, "SELECT count(*) FROM feedback", NULL, NULL);
+
+    /* The next one: "4, 2" cannot be told apart; nothing recorded, one easy question. */
+    live(f, T0 + 3 * DAY + 5 * HOUR, T0 + 14 * DAY + 3 * HOUR);
+    last_batch(f, batch, sizeof(batch));
+    answer_to(f, p1, MENTOR, "4, 2, 5\r\n", T0 + 14 * DAY + 4 * HOUR, batch);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM feedback", NULL, NULL), before);
+    assert_int_equal(mails(f, MENTOR, "No hemos sabido"), 1);
+    b = body_of(f, MENTOR, "No hemos sabido");
+    assert_non_null(strstr(b, "1. Ben"));
+    assert_non_null(strstr(b, "3. dee=40example.test"));
+    assert_null(strstr(b, "HELP")); /* a question, not the help text */
+    free(b);
+    /* The answer to the question, by name on one line and by number. */
+    char question[256];
+    last_of(f, "checkin-unclear", question, sizeof(question));
+    answer_to(f, p1, MENTOR, "Ben: 5, Cy: 1 - we never managed to meet\r\n3: 3\r\n",
+              T0 + 14 * DAY + 5 * HOUR, question);
+    assert_int_equal(rating_about(f, MENTEE), 5);
+    assert_int_equal(rating_about(f, "cy@example.test"), 1);
+    assert_int_equal(rating_about(f, "dee@example.test"), 3);
+    assert_int_equal(mails(f, MENTOR, "No hemos sabido"), 1);
+    /* Day 30: still unclear after the question, the words are kept, no rating guessed, no loop. */
+    live(f, T0 + 14 * DAY + 6 * HOUR, T0 + 30 * DAY + 3 * HOUR);
+    last_batch(f, batch, sizeof(batch));
+    answer_to(f, p1, MENTOR, "5 y 1, 3\r\n", T0 + 30 * DAY + 4 * HOUR, batch);
+    assert_int_equal(mails(f, MENTOR, "No hemos sabido"), 2);
+    last_of(f, "checkin-unclear", question, sizeof(question));
+    before = sql_int(f, "SELECT count(*) FROM feedback", NULL, NULL);
+    answer_to(f, p1, MENTOR, "5 and 1, sorry\r\n", T0 + 30 * DAY + 5 * HOUR, question);
+    assert_int_equal(mails(f, MENTOR, "No hemos sabido"), 2);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM feedback", NULL, NULL), before + 3);
+    assert_int_equal(sql_int(f,
+                             "SELECT count(*) FROM feedback WHERE coalesce(rating, 0) = 0"
+                             " AND comment = '5 and 1, sorry'",
+                             NULL, NULL),
+                     3);
 }
 
 /* A mentor with two mentees gets one check-in about both, and answers per mentee. */
@@ -602,6 +728,53 @@ test_partner_mail_and_thanks_only_with_news(void **state)
     f->cfg.lifecycle.thanks = "always";
     answer(f, p, MENTOR, "5 - good start\r\n", T0 + 3 * DAY + 4 * HOUR);
     assert_int_equal(mails(f, MENTOR, "Thank you for your answer"), 1);
+}
+
+/*
+ * Mail meant for the partner is never stored as check-in feedback: greetings
+ * in the shipped languages, a reply to the introduction even with a number in
+ * it, a mentor greeting another of their mentees in one mentee's thread.
+ */
+static void
+test_partner_mail_never_feedback(void **state)
+{
+    struct fixture *f = *state;
+    int64_t m = member(f, MENTOR, "Maria Lopez", "mentor", "Capacity: 2\n");
+    int64_t n = member(f, MENTEE, "Ben", "newcomer", NULL);
+    int64_t n2 = member(f, "cy@example.test", "Cy Ode", "newcomer", NULL);
+    int64_t p = pair_at(f, n, m, NULL, T0);
+    pair_at(f, n2, m, NULL, T0 + HOUR);
+    static const char *const notes[] = {
+        "Hallo Maria, passt dir Donnerstag um 5?\r\n",
+        "Hola, Maria: \xc2\xbfquedamos el jueves a las 5?\r\n",
+        "Bonjour Maria ! On se voit jeudi \xc3\xa0 17h ?\r\n",
+        "Ol\xc3\xa1 Maria, podemos conversar na quinta \xc3\xa0s 5?\r\n",
+        "Oi Maria, 4 dias livres esta semana\r\n",
+        "Good morning Maria, 5 pm on Thursday?\r\n",
+    };
+    time_t t = T0 + 2 * HOUR;
+
+    live(f, T0, t);
+    for (size_t i = 0; i < sizeof(notes) / sizeof(notes[0]); i++)
+        answer(f, p, MENTEE, notes[i], t + (time_t)i);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM feedback", NULL, NULL), 0);
+    assert_int_equal(mails(f, MENTEE, "not to Maria"), 6);
+    /* Replies to the introduction, with numbers that are times, not ratings. */
+    char intro[256];
+    last_of(f, "introduction", intro, sizeof(intro));
+    answer_to(f, p, MENTEE, "5 pm on Thursday works, see you then!\r\n", t + 10, intro);
+    answer_to(f, p, MENTEE, "Donnerstag um 5 passt, bis dann\r\n", t + 11, intro);
+    answer_to(f, p, MENTEE, "17:30 me va bien\r\n", t + 12, intro);
+    answer_to(f, p, MENTEE, "Sounds good, I can do Thursday\r\n", t + 13, intro);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM feedback", NULL, NULL), 0);
+    assert_int_equal(mails(f, MENTEE, "not to Maria"), 10);
+    /* A rating is an answer to us wherever it was sent. */
+    answer_to(f, p, MENTEE, "1, she never shows up\r\n", t + 14, intro);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM feedback WHERE rating = 1", NULL, NULL), 1);
+    /* The mentor greets Cy in a mail about Ben: meant for Cy. */
+    answer(f, p, MENTOR, "Hi Cy, shall we meet on Friday at 3?\r\n", t + 20);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM feedback", NULL, NULL), 1);
+    assert_int_equal(mails(f, MENTOR, "not to Cy"), 1);
 }
 
 static void
@@ -713,6 +886,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_introduction_together, setup, teardown),
         cmocka_unit_test_setup_teardown(test_introduction_separate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_introduction_without_names, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_partner_mail_never_feedback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkins_on_time_exactly_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_never_at_night_in_tokyo, setup, teardown),
         cmocka_unit_test_setup_teardown(test_morning_for_unasked_mail, setup, teardown),
@@ -726,6 +901,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_partner_mail_and_thanks_only_with_news, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_checkins_batched_per_mentor, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkins_numbered_and_unclear, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pair_end_closing_invite_conversion, setup, teardown),
         cmocka_unit_test_setup_teardown(test_leaving_ends_pairs_kindly, setup, teardown),
     };

@@ -1267,11 +1267,66 @@ test_peer_circle_needs_a_free_mentor(void **state)
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
+/*
+ * A mentor who confirms and is proposed a newcomer in the same run gets one
+ * mail on their first day: the proposal carries the welcome and their profile.
+ * At night the welcome goes at once and the proposal waits for the morning.
+ */
+static void
+test_welcome_rides_with_the_first_proposal(void **state)
+{
+    struct fixture *f = *state;
+    char ref[32], buf[8192], subject[128];
+    time_t now = T0 + HOUR; /* 10:00 UTC: daytime for a mentor without a time zone */
+
+    add_member(f, "new@new.test", "Nia Newman", "newcomer",
+               "skills: python\nlanguages: english\ntime zone: UTC\n", T0 - DAY);
+    deliver_at(f,
+               mail(f, "Mo Mentor <mo@mentor.test>", "volunteer", NULL,
+                    "I'd like to mentor.\r\nSkills: python, packaging\r\nLanguages: English\r\n"
+                    "Time zone: UTC\r\n"),
+               now);
+    db_text(f, "SELECT token FROM tokens WHERE closed IS NULL", ref, sizeof(ref));
+    assert_true(ref[0] != '\0');
+    snprintf(subject, sizeof(subject), "Re: Please confirm [ref %s]", ref);
+    deliver_at(f, mail(f, "Mo Mentor <mo@mentor.test>", subject, NULL, "ok\r\n"), now + 60);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM outbox WHERE template = 'mentor'"), 1);
+    assert_int_equal(round_at(f, now + 60), 1);
+    /* The welcome is withdrawn; the proposal says it, with what Mo told us. */
+    assert_int_equal(db_int(f, "SELECT count(*) FROM outbox WHERE template = 'mentor'"), 0);
+    db_text(f, "SELECT body FROM outbox WHERE template = 'proposal'", buf, sizeof(buf));
+    assert_non_null(strstr(buf, "Thank you for confirming"));
+    assert_non_null(strstr(buf, "packaging"));
+    assert_non_null(strstr(buf, "would be a good mentor for Nia"));
+
+    /* At night (02:00 UTC) the welcome stays on its own. */
+    add_member(f, "new2@new.test", "Ola Newman", "newcomer",
+               "skills: rust\nlanguages: english\ntime zone: UTC\n", T0 - DAY);
+    time_t night = T0 + DAY - 7 * HOUR;
+    deliver_at(f,
+               mail(f, "Ru Mentor <ru@mentor.test>", "volunteer", NULL,
+                    "I'd like to mentor.\r\nSkills: rust\r\nLanguages: English\r\n"
+                    "Time zone: UTC\r\n"),
+               night);
+    db_text(f, "SELECT token FROM tokens WHERE closed IS NULL", ref, sizeof(ref));
+    snprintf(subject, sizeof(subject), "Re: Please confirm [ref %s]", ref);
+    deliver_at(f, mail(f, "Ru Mentor <ru@mentor.test>", subject, NULL, "ok\r\n"), night + 60);
+    assert_int_equal(round_at(f, night + 60), 1);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM outbox WHERE template = 'mentor' AND "
+                               "recipient = 'ru@mentor.test'"),
+                     1);
+    db_text(f,
+            "SELECT body FROM outbox WHERE template = 'proposal' AND recipient = 'ru@mentor.test'",
+            buf, sizeof(buf));
+    assert_null(strstr(buf, "Thank you for confirming"));
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_round_proposes_without_addresses),
+        T(test_welcome_rides_with_the_first_proposal),
         T(test_dry_run_changes_nothing),
         T(test_waitlist_note_at_most_weekly),
         T(test_capacity_respected_across_rounds),

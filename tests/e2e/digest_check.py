@@ -408,7 +408,14 @@ def covered(rcv):
     """How many check-ins a check-in mail carries: one per mentee line, else one."""
     if rcv.kind != "checkin":
         return 1
-    return max(1, len(re.findall(r"^\s*- .*: It has been \d+ days", rcv.body, re.M)))
+    return max(1, len(re.findall(r"^\s*\d+\. .*: It has been \d+ days", rcv.body, re.M)))
+
+
+def welcomes_mentor(rcv):
+    """Whether rcv welcomes a confirmed mentor: the welcome itself, or a proposal that
+    carries it (mentor confirmed and proposed a newcomer in the same run)."""
+    return rcv.kind == "mentor-welcome" or (
+        rcv.kind == "proposal" and "Thank you for confirming" in " ".join(rcv.body.split()))
 
 
 def unanswered(s, mentor, at):
@@ -431,6 +438,10 @@ def expected(s, start, end):
         return [(p, r) for p in who for r in s.mail[p.user] if r.kind == kind
                 and _in(r.at, start, end)]
 
+    def welcomed_mentors(who=cast):
+        return [(p, r) for p in who for r in s.mail[p.user] if welcomes_mentor(r)
+                and _in(r.at, start, end)]
+
     def wrote(kinds):
         return [x for x in s.sent if x.answering is not None and x.answering.kind in kinds
                 and _in(x.now, start, end)]
@@ -438,7 +449,7 @@ def expected(s, start, end):
     fig = {}
     fig["Join and mentor requests"] = len(received("confirm-join") + received("confirm-mentor"))
     fig["Confirmed newcomers"] = len(received("welcome"))
-    fig["Confirmed mentors"] = len(received("mentor-welcome"))
+    fig["Confirmed mentors"] = len(welcomed_mentors())
     waiting = []
     for p in newcomers:
         state, since = newcomer_states(s, p, end)
@@ -475,7 +486,7 @@ def expected(s, start, end):
     fig["Newcomers active at 90 days %"] = retention(s, 90, start, end)
     fig["Newly undeliverable"] = 0
     fig["Mail over the reply budget"] = 0
-    converted = [p for p, _ in received("mentor-welcome", newcomers)]
+    converted = [p for p, _ in welcomed_mentors(newcomers)]
     # Erasure blanks a leaver's events (store_member_erase: member and detail), so their
     # LEAVE confirmation can no longer be told from a join request: the digest counts it.
     fig["erased leave requests"] = sum(1 for p, _ in received("confirm-leave")

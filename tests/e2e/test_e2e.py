@@ -291,9 +291,14 @@ class E2E(unittest.TestCase):
         self.reply_to("bob", proposal, "Sure, happy to!")
         self.once()
         mails = mb.wait_for("bob", before + 1)
-        # The introduction answers the ACCEPT (no separate thank-you).
-        self.assertTrue(any("mentoring: meet" in str(m["Subject"]) for m in mails[before:]),
+        # The introduction answers the ACCEPT (no separate thank-you).  Neither gave a
+        # name: they are not called by their addresses.
+        self.assertTrue(any("mentoring: an introduction" in str(m["Subject"])
+                            for m in mails[before:]),
                         [str(m["Subject"]) for m in mails[before:]])
+        intro = next(m for m in mails[before:] if "introduction" in str(m["Subject"]))
+        self.assertIn("<%s>" % mb.addr("ann"), mb.body_text(intro))
+        self.assertNotRegex(mb.body_text(intro), r"(?i)(meet|hello) \S+@")
         rows = mb.sqlite(self.db, "SELECT state FROM pairs")
         self.assertEqual(rows, [("active",)])
 
@@ -822,6 +827,86 @@ class E2E(unittest.TestCase):
                         "Bars start at zero", "An automatic message"):
             self.assertNotIn(english, text)
             self.assertNotIn(english, html)
+
+    # ---- a mentor's check-in about several mentees ----
+
+    def _at(self, day, hour=10):
+        """One pass at day days after 2026-03-02, hour:00 UTC (daytime for the cast)."""
+        t = 1772445600 + day * 86400 + (hour - 10) * 3600  # 2026-03-02T10:00:00Z
+        when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+        self.once(env={"MENTORD_NOW": when})
+
+    def _mail_like(self, user, words, before=0, passes=(), timeout=5):
+        """The first mail to user after the first before whose Subject holds words."""
+        deadline = time.time() + timeout
+        while True:
+            for m in mb.mailbox(user)[before:]:
+                if words in str(m["Subject"]):
+                    return m
+            if time.time() > deadline:
+                self.fail("%s got no mail with %r: %s" % (
+                    user, words, [str(m["Subject"]) for m in mb.mailbox(user)]))
+            time.sleep(0.2)
+
+    def _rating_about(self, user):
+        rows = mb.sqlite(self.db,
+                         "SELECT coalesce(f.rating, 0) FROM feedback f JOIN pairs p"
+                         " ON p.id = f.pair JOIN members m ON m.id = p.newcomer"
+                         " JOIN members w ON w.id = f.member"
+                         " WHERE m.address = ? COLLATE NOCASE AND w.role = 'mentor'"
+                         " ORDER BY f.id DESC LIMIT 1", (mb.addr(user),))
+        return rows[0][0] if rows else None
+
+    def test_mentor_answers_per_mentee_by_number_and_name(self):
+        mb.write_config(self.config, matching__mentor_accepts="no",
+                        lifecycle__introduction="together")
+        mb.send("dan", "mentors", "Mentor",
+                "Hallo, ich möchte gern als Mentor mitmachen und anderen bei Python helfen.\n"
+                "Skills: python\nLanguages: Deutsch, Englisch\nCapacity: 2\n",
+                headers={"From": "Jürgen Weiß <%s>" % mb.addr("dan")})
+        for user, name in (("ann", "Ann Lee"), ("bob", "Bob Marsh")):
+            mb.send(user, "mentors", "JOIN", "I'd like a mentor.\nSkills: python\n"
+                    "Languages: English, German\n",
+                    headers={"From": "%s <%s>" % (name, mb.addr(user))})
+        self._at(0)
+        for user in ("dan", "ann", "bob"):
+            self._reply_to(user, self.one_reply(user),
+                           "Ja, das war ich." if user == "dan" else "Yes, that was me.")
+        self._at(0, 11)
+        self._at(0, 12)
+        self._at(0, 13)
+        before = mb.count("dan")
+        # Day 3: one check-in about both, in German, numbered.
+        self._at(3, 12)
+        checkin = self._mail_like("dan", "Wie läuft es mit", before)
+        body = mb.body_text(checkin)
+        numbers = dict((name, n) for n, name in re.findall(r"^  (\d)\. (\w+): ", body, re.M))
+        self.assertEqual(sorted(numbers), ["Ann", "Bob"], body)
+        self.assertIn("Seit wir euch vorgestellt haben", body)
+        first = "ann" if numbers["Ann"] == "1" else "bob"
+        second = "bob" if first == "ann" else "ann"
+        self._reply_to("dan", checkin,
+                       "1: läuft gut, 4 / 2: hat sich noch nicht gemeldet, 2\n\nGruß, Jürgen")
+        self._at(3, 13)
+        self.assertEqual(self._rating_about(first), 4)
+        self.assertEqual(self._rating_about(second), 2)
+        # Day 14: "5, 3" cannot be told apart; one easy question back, nothing recorded.
+        before = mb.count("dan")
+        self._at(14, 12)
+        checkin = self._mail_like("dan", "Wie läuft es mit", before)
+        before = mb.count("dan")
+        self._reply_to("dan", checkin, "5, 3")
+        self._at(14, 13)
+        question = self._mail_like("dan", "Welche Antwort gehört zu wem", before)
+        self.assertIn("1. ", mb.body_text(question))
+        self.assertEqual(self._rating_about(first), 4)
+        # Names on one line answer it, each rating to its own pair.
+        self._reply_to("dan", question, "Bob: 5, Ann: 3")
+        self._at(14, 14)
+        self.assertEqual(self._rating_about("bob"), 5)
+        self.assertEqual(self._rating_about("ann"), 3)
+        self.assertEqual(len([m for m in mb.mailbox("dan")
+                              if "Welche Antwort" in str(m["Subject"])]), 1)
 
     def _corpus_files(self):
         for folder in ("bounces", "autoreplies", "mime", "replies"):

@@ -251,7 +251,10 @@ class Programme:
         bad = []
         for m in self.mentors:
             got = seq(self.s, m.user) + " "
-            if not re.fullmatch(r"confirm-mentor mentor-welcome ((%s) )*" % alphabet, got):
+            # The welcome comes alone, or inside a first proposal sent in the same run.
+            welcomed = [r for r in self.s.mail[m.user] if digest_check.welcomes_mentor(r)]
+            if (not re.fullmatch(r"confirm-mentor (mentor-welcome )?((%s) )*" % alphabet, got)
+                    or len(welcomed) != 1 or seq(self.s, m.user).split()[1] != welcomed[0].kind):
                 bad.append("%s: %s" % (m.user, got))
                 continue
             accepts = self.answers(m.user, ("proposal",))
