@@ -23,6 +23,7 @@ const char *const setup_templates[] = {
     "capacity-refused",
     "checkin",
     "checkin-batch",
+    "checkin-unclear",
     "circle-introduction",
     "circle-proposal",
     "closing",
