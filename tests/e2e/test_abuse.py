@@ -261,7 +261,8 @@ class Abuse(test_e2e.E2E):
         bodies = [re.sub(r"\s+", " ", mb.body_text(m)) for m in got]
         for m, body in zip(got, bodies):
             self.assertIn("Reply to confirm", str(m["Subject"]))
-            self.assertNotIn("555", body)
+            # The whole number, not "555": a random [ref] token may hold those digits.
+            self.assertNotIn("555 0100", body)
             self.assertNotIn("evil.example", body)
         for _, words in attacks:
             self.assertTrue(any(words in b for b in bodies), "no confirmation for %r" % words)
