@@ -208,6 +208,24 @@ inbox_who_set(struct inbox_who *who, const struct mail *m)
     snprintf(who->sender, sizeof(who->sender), "%s", m && m->from_addr ? m->from_addr : "");
 }
 
+/* The reading of the mail the reader parsed last, in the reader (programme_reader). */
+struct inbox_reading {
+    struct inbox_run *run;
+    size_t size;
+    enum reader_status status;
+    char err[256];
+};
+
+static int
+inbox_read(void *arg, const struct reading_context *ctx, struct reading *out)
+{
+    struct inbox_reading *ir = arg;
+
+    ir->status = reader_read(ir->run->cfg, ir->size, ctx, out, ir->err, sizeof(ir->err),
+                             ir->run->stop);
+    return ir->status == READER_OK ? 0 : -1;
+}
+
 static int
 inbox_decide(struct inbox_run *r, const struct imap_message *msg, size_t size, const char *hash,
              struct inbox_who *who, char *why, size_t whylen)
@@ -261,10 +279,22 @@ inbox_decide(struct inbox_run *r, const struct imap_message *msg, size_t size, c
                 "UID %u already processed, not acted on again", uid);
         r->stats->skipped++;
     } else if (m != NULL) {
-        if (programme_handle_mail(r->cfg, r->st, m, msg->data, msg->len, size, clock_now(), &res) !=
-            0) {
-            snprintf(why, whylen, "processing failed: %s",
-                     res.detail[0] ? res.detail : store_errmsg(r->st));
+        struct inbox_reading ir = {r, size, READER_OK, ""};
+        struct programme_reader reader = {inbox_read, &ir};
+        if (programme_handle_read(r->cfg, r->st, m, msg->data, msg->len, size, clock_now(),
+                                  &reader, &res) != 0) {
+            if (ir.status == READER_STOPPED) {
+                /* SIGTERM while reading: nothing decided, nothing counted against the mail */
+                snprintf(why, whylen, "%s", ir.err);
+                mail_free(m);
+                return store_rollback_to(r->st) == 0 ? INBOX_STOPPED : -2;
+            }
+            if (ir.status != READER_OK)
+                snprintf(why, whylen, "cannot read it (%s): %s", reader_status_name(ir.status),
+                         ir.err);
+            else
+                snprintf(why, whylen, "processing failed: %s",
+                         res.detail[0] ? res.detail : store_errmsg(r->st));
             goto fail;
         }
         outcome = res.outcome;

@@ -12,9 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "bounce.h"
 #include "classify.h"
+#include "clock.h"
 #include "command.h"
 #include "inspect.h"
 #include "programme.h"
@@ -54,6 +56,9 @@ static const struct inspect_kind KIND_NO_SENDER = {"no-sender",
 
 struct inspect {
     const struct config *cfg;
+    struct store *st; /* the daemon's database, read only; NULL when there is none */
+    int have_explain;
+    struct programme_explain ex; /* the sender's proof and what the gate would do */
     const char *label;
     size_t size;
     struct mail *m;
@@ -217,9 +222,19 @@ inspect_person(struct inspect *r, size_t raw_len)
 {
     const struct mail *m = r->m;
 
-    if (reading_read(r->cfg, m, raw_len, NULL, &r->rd) != 0)
-        return -1;
-    r->have_reading = 1;
+    if (r->st != NULL) {
+        /* The daemon's own steps against its database: proof, context, reading, gate. */
+        r->have_reading = 1;
+        if (programme_explain(r->cfg, r->st, m, raw_len, clock_now(), &r->rd, &r->ex) != 0)
+            return -1;
+        r->have_explain = 1;
+    } else {
+        if (reading_read(r->cfg, m, raw_len, NULL, &r->rd) != 0)
+            return -1;
+        r->have_reading = 1;
+        inspect_why(r, "no database: In-Reply-To, References and [ref] tags were not looked "
+                       "up, and the sender is read as one mentord knows nothing of");
+    }
     if (r->rd.kind == READING_NO_SENDER) {
         r->kind = &KIND_NO_SENDER;
         inspect_why(r, "%s", r->rd.why[0]);
@@ -242,7 +257,7 @@ inspect_person(struct inspect *r, size_t raw_len)
     if (r->rd.address_header != NULL)
         inspect_why(r, "%s: %s names the command; the body is not scanned", r->rd.address_header,
                     mail_header(m, r->rd.address_header));
-    if (m->in_reply_to)
+    if (m->in_reply_to && r->st == NULL)
         inspect_why(r,
                     "In-Reply-To <%s>: the daemon ties the reply to its own mail by this "
                     "(not looked up here: the reading assumes a sender it knows nothing of)",
@@ -512,6 +527,16 @@ inspect_print_json(const struct inspect *r, FILE *out)
         inspect_json_key(out, &first, "ref");
         inspect_json_str(out, r->ref[0] ? r->ref : NULL);
     }
+    if (r->have_explain) {
+        inspect_json_key(out, &first, "proof");
+        inspect_json_str(out, r->ex.proof);
+        inspect_json_key(out, &first, "proof_by");
+        inspect_json_str(out, r->ex.proof_by[0] ? r->ex.proof_by : NULL);
+        inspect_json_key(out, &first, "answers");
+        inspect_json_str(out, r->ex.ref[0] ? r->ex.ref : NULL);
+        inspect_json_key(out, &first, "would");
+        inspect_json_str(out, r->ex.would);
+    }
     if (r->have_profile) {
         inspect_json_key(out, &first, "profile");
         inspect_json_profile(out, r->prof);
@@ -623,6 +648,20 @@ inspect_print_command(FILE *out, const struct inspect *r)
     inspect_print_field(out, "Ref tag:", r->ref);
 }
 
+/* The sender's proof and what the daemon would do with the change (gate.h). */
+static void
+inspect_print_proof(FILE *out, const struct inspect *r)
+{
+    if (r->have_explain) {
+        fprintf(out, "%-12s %s%s%s\n", "Proof:", r->ex.proof, r->ex.proof_by[0] ? ": " : "",
+                r->ex.proof_by[0] ? r->ex.proof_by : "(a From: header proves nothing)");
+        inspect_print_field(out, "Answers:", r->ex.ref);
+        inspect_print_field(out, "Would:", r->ex.would);
+    } else if (r->m != NULL && r->have_reading && r->rd.kind == READING_PERSON) {
+        inspect_print_field(out, "Proof:", "not looked up (no database)");
+    }
+}
+
 static int
 inspect_print_text(const struct inspect *r, FILE *out)
 {
@@ -651,6 +690,7 @@ inspect_print_text(const struct inspect *r, FILE *out)
     }
     if (r->have_command)
         inspect_print_command(out, r);
+    inspect_print_proof(out, r);
     if (r->have_profile && inspect_print_profile(out, r->prof) != 0)
         return -1;
     if (r->text != NULL) {
@@ -669,8 +709,8 @@ inspect_print_text(const struct inspect *r, FILE *out)
 }
 
 int
-inspect_message(const struct config *cfg, const char *raw, size_t len, const char *label, int json,
-                FILE *out)
+inspect_message(const struct config *cfg, struct store *st, const char *raw, size_t len,
+                const char *label, int json, FILE *out)
 {
     struct inspect *r = calloc(1, sizeof(*r));
     int rc;
@@ -678,6 +718,7 @@ inspect_message(const struct config *cfg, const char *raw, size_t len, const cha
     if (r == NULL)
         return -1;
     r->cfg = cfg;
+    r->st = st;
     r->label = label;
     rc = inspect_read(r, raw, len);
     if (rc == 0 && json)
@@ -704,8 +745,8 @@ inspect_is_quoted_from(const char *p, size_t n)
 
 /* One mbox message (its "From " line excluded), with one '>' taken off quoted From lines. */
 static int
-inspect_mbox_message(const struct config *cfg, const char *p, size_t n, const char *label, int json,
-                     FILE *out)
+inspect_mbox_message(const struct config *cfg, struct store *st, const char *p, size_t n,
+                     const char *label, int json, FILE *out)
 {
     char *msg = malloc(n + 1);
     size_t len = 0;
@@ -724,20 +765,20 @@ inspect_mbox_message(const struct config *cfg, const char *p, size_t n, const ch
     /* The blank line that separates messages belongs to the mbox, not the message. */
     if (len >= 2 && msg[len - 1] == '\n' && msg[len - 2] == '\n')
         len--;
-    rc = inspect_message(cfg, msg, len, label, json, out);
+    rc = inspect_message(cfg, st, msg, len, label, json, out);
     free(msg);
     return rc;
 }
 
 int
-inspect_buffer(const struct config *cfg, const char *buf, size_t len, const char *label, int json,
-               FILE *out)
+inspect_buffer(const struct config *cfg, struct store *st, const char *buf, size_t len,
+               const char *label, int json, FILE *out)
 {
     char name[4096];
     size_t start, i, count = 0;
 
     if (len < 5 || memcmp(buf, "From ", 5) != 0)
-        return inspect_message(cfg, buf, len, label, json, out);
+        return inspect_message(cfg, st, buf, len, label, json, out);
     for (start = 0; start < len;) {
         /* Skip the "From " separator line, then find the next one. */
         const char *nl = memchr(buf + start, '\n', len - start);
@@ -746,7 +787,7 @@ inspect_buffer(const struct config *cfg, const char *buf, size_t len, const char
             if (buf[i - 1] == '\n' && len - i >= 5 && memcmp(buf + i, "From ", 5) == 0)
                 break;
         snprintf(name, sizeof(name), "%s#%zu", label, ++count);
-        if (inspect_mbox_message(cfg, buf + body, i - body, name, json, out) != 0)
+        if (inspect_mbox_message(cfg, st, buf + body, i - body, name, json, out) != 0)
             return -1;
         start = i;
     }
@@ -754,7 +795,7 @@ inspect_buffer(const struct config *cfg, const char *buf, size_t len, const char
 }
 
 int
-inspect_file(const struct config *cfg, const char *path, int json, FILE *out)
+inspect_file(const struct config *cfg, struct store *st, const char *path, int json, FILE *out)
 {
     FILE *f = fopen(path, "rb");
     char *buf = NULL;
@@ -787,7 +828,7 @@ inspect_file(const struct config *cfg, const char *path, int json, FILE *out)
         return 1;
     }
     fclose(f);
-    rc = inspect_buffer(cfg, buf, len, path, json, out);
+    rc = inspect_buffer(cfg, st, buf, len, path, json, out);
     free(buf);
     if (rc != 0)
         fprintf(stderr, "mentorctl: inspect: %s: out of memory\n", path);

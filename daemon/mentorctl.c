@@ -28,7 +28,11 @@ static void mentorctl_usage(FILE *out);
 static int mentorctl_db(const char *config_path, const char *name,
                         int (*fn)(struct ctl_ctx *, int, char **), int argc, char **argv);
 
-/* inspect [--json] FILE...: reads files, never the database; 1 when a file is unreadable. */
+/*
+ * inspect [--json] FILE...: reads files, and the database when there is one
+ * (read only: the sender's proof and what the daemon would do); 1 when a
+ * file is unreadable.
+ */
 static int
 mentorctl_inspect(const char *config_path, int argc, char **argv)
 {
@@ -49,9 +53,18 @@ mentorctl_inspect(const char *config_path, int argc, char **argv)
         fprintf(stderr, "mentorctl: %s\n", err);
         return 1;
     }
+    /* Opened only when it exists: inspecting never creates a database. */
+    struct store *st = NULL;
+    if (cfg.store.path != NULL && access(cfg.store.path, F_OK) == 0 &&
+        store_open(cfg.store.path, &st, err, sizeof(err)) != 0) {
+        fprintf(stderr, "mentorctl: inspect: %s; reading without the database\n", err);
+        st = NULL;
+    }
     for (; i < argc; i++)
-        if (inspect_file(&cfg, argv[i], json, stdout) != 0)
+        if (inspect_file(&cfg, st, argv[i], json, stdout) != 0)
             rc = 1;
+    if (st != NULL)
+        store_close(st);
     config_free(&cfg);
     return rc;
 }

@@ -855,6 +855,81 @@ zone_name_safe(const char *name)
            strcasecmp(name, "factory") != 0 && name[0] != '-' && name[0] != '+';
 }
 
+/*
+ * The names of the tz database, read once before a sandbox that forbids
+ * opening files (profile_zones_preload); NULL: look at the files each time.
+ */
+static struct {
+    char **names;
+    size_t n, cap;
+} zone_index;
+
+static int
+zone_index_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Add the zones under ZONEINFO/rel (depth levels more at most) to the index. */
+static int
+zone_index_walk(const char *rel, int depth)
+{
+    char dir[sizeof ZONEINFO + MAX_ZONE + 2], name[MAX_ZONE + 1];
+    snprintf(dir, sizeof dir, "%s%s%s", ZONEINFO, rel[0] ? "/" : "", rel);
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return 0;
+    struct dirent *e;
+    int rc = 0;
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.' ||
+            snprintf(name, sizeof name, "%s%s%s", rel, rel[0] ? "/" : "", e->d_name) >=
+                (int)sizeof name ||
+            !zone_name_safe(name))
+            continue;
+        char path[sizeof ZONEINFO + MAX_ZONE + 2];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", ZONEINFO, name);
+        if (stat(path, &st) != 0)
+            continue;
+        if (S_ISDIR(st.st_mode)) {
+            rc = depth > 0 ? zone_index_walk(name, depth - 1) : 0;
+            continue;
+        }
+        if (!is_tzif(path))
+            continue;
+        if (zone_index.n == zone_index.cap) {
+            size_t cap = zone_index.cap ? zone_index.cap * 2 : 512;
+            char **grown = realloc(zone_index.names, cap * sizeof(*grown));
+            if (grown == NULL) {
+                rc = -1;
+                break;
+            }
+            zone_index.names = grown;
+            zone_index.cap = cap;
+        }
+        if ((zone_index.names[zone_index.n] = strdup(name)) == NULL)
+            rc = -1;
+        else
+            zone_index.n++;
+    }
+    closedir(d);
+    return rc;
+}
+
+int
+profile_zones_preload(void)
+{
+    if (zone_index.names != NULL)
+        return 0;
+    if (zone_index_walk("", 3) != 0)
+        return -1;
+    if (zone_index.names == NULL && (zone_index.names = calloc(1, sizeof(char *))) == NULL)
+        return -1;
+    qsort(zone_index.names, zone_index.n, sizeof(char *), zone_index_cmp);
+    return 0;
+}
+
 /* Is name (exactly as written) a zone in the tz database? */
 static int
 zone_exists(const char *name)
@@ -862,6 +937,9 @@ zone_exists(const char *name)
     char path[sizeof ZONEINFO + MAX_ZONE + 2];
     if (!zone_name_safe(name))
         return 0;
+    if (zone_index.names != NULL)
+        return bsearch(&name, zone_index.names, zone_index.n, sizeof(char *), zone_index_cmp) !=
+               NULL;
     snprintf(path, sizeof path, "%s/%s", ZONEINFO, name);
     return is_tzif(path);
 }
@@ -894,6 +972,14 @@ zone_fix_case(const char *name, char *out, size_t len)
     if (zone_exists(name)) {
         strcpy(out, name);
         return 1;
+    }
+    if (zone_index.names != NULL) {
+        for (size_t i = 0; i < zone_index.n; i++)
+            if (strcasecmp(zone_index.names[i], name) == 0) {
+                snprintf(out, len, "%s", zone_index.names[i]);
+                return 1;
+            }
+        return 0;
     }
     char path[sizeof ZONEINFO + MAX_ZONE + 2];
     char rel[MAX_ZONE + 1] = "";

@@ -360,6 +360,18 @@ programme_too_large(struct respond_ctx *c, size_t raw_len)
     return respond_reply(c, "too-large", v, 2, "reply", NULL);
 }
 
+/* A "Language:" line chooses too: the first language listed that has texts. */
+static void
+programme_language_line(struct respond_ctx *c)
+{
+    const char *dirs = c->cfg->templates.dir;
+
+    for (size_t i = 0; !c->lang_asked[0] && i < c->profile.n_languages; i++)
+        if (lang_from_name(dirs, c->profile.languages[i], c->lang_asked) != 0 ||
+            !lang_has_templates(dirs, c->lang_asked))
+            c->lang_asked[0] = '\0';
+}
+
 /*
  * The language of what the person wrote (their own words first, then with
  * the subject, which in a reply may be ours), and any language they asked
@@ -375,11 +387,7 @@ programme_read_language(struct respond_ctx *c)
         both = NULL;
     if (lang_requested(dirs, both ? both : c->text, c->lang_asked) != 0)
         c->lang_asked[0] = '\0';
-    /* A "Language:" line chooses too: the first language listed that has texts. */
-    for (size_t i = 0; !c->lang_asked[0] && i < c->profile.n_languages; i++)
-        if (lang_from_name(dirs, c->profile.languages[i], c->lang_asked) != 0 ||
-            !lang_has_templates(dirs, c->lang_asked))
-            c->lang_asked[0] = '\0';
+    programme_language_line(c);
     if (c->lang_asked[0])
         snprintf(c->lang_seen, sizeof(c->lang_seen), "%s", c->lang_asked);
     else if (lang_detect(dirs, c->text, c->lang_seen) != 0 &&
@@ -432,9 +440,22 @@ programme_act(struct respond_ctx *c, const struct reading *r)
         return membership_ask_role(c); /* a question to the address, which changes nothing */
     /* ---- trust: may this mail do what it asks? (gate.h) ---- */
     rc = gate_check(c, &cmd);
+    if (rc == 2)
+        return programme_language(c); /* a language asked for earlier, now confirmed */
     if (rc != 0)
         return rc == 1 ? 0 : rc; /* 1: a confirmation was asked, or a repeat recorded */
-    if (r->intent == INTENT_RATING && cmd.kind == r->cmd.kind) {
+    if (c->gate_text != NULL && c->profile.n_languages > 0) {
+        /* A confirmed profile change: a "Language:" line in it chooses the language too. */
+        c->lang_asked[0] = '\0';
+        programme_language_line(c);
+        if (c->lang_asked[0])
+            snprintf(c->lang_seen, sizeof(c->lang_seen), "%s", c->lang_asked);
+        if (programme_note_language(c) != 0)
+            return -1;
+    }
+    /* c->reading: for a confirmed rating, the reading of the mail that gave it (gate.c) */
+    r = c->reading;
+    if (r->intent == INTENT_RATING && (cmd.kind == r->cmd.kind || c->gate_reading != NULL)) {
         rc = pairing_mail(c, &cmd);
         return rc == 1 ? programme_command(c, &cmd) : rc;
     }
@@ -479,15 +500,22 @@ programme_person(struct respond_ctx *c, const struct reading *r, struct programm
     log_ctx(LOG_LEVEL_INFO, c->m->message_id, c->m->from_addr, "reading: %s (%d%%): %s",
             reading_intent_name(r), r->confidence, r->n_why ? r->why[r->n_why - 1] : "");
     programme_read_language(c);
+    /* A member's claimed mail changes nothing of theirs, the language included (gate.h). */
+    int held = gate_claimed_member(c);
+    if (held < 0) {
+        snprintf(c->detail, c->detail_len, "looking up the sender: %s", store_errmsg(c->st));
+        return -1;
+    }
     /* Before the answer, so it is already written in the language chosen now. */
-    int rc = programme_note_language(c);
+    int rc = held ? 0 : programme_note_language(c);
+    int language_only =
+        c->lang_asked[0] && c->profile.n_fields == 0 &&
+        (r->intent == INTENT_NONE || r->intent == INTENT_HELP || r->intent == INTENT_QUESTION);
     if (rc == 0)
-        rc = c->lang_asked[0] && c->profile.n_fields == 0 &&
-                     (r->intent == INTENT_NONE || r->intent == INTENT_HELP ||
-                      r->intent == INTENT_QUESTION)
-                 ? programme_language(c)
-                 : programme_act(c, r);
-    if (rc == 0)
+        rc = !language_only ? programme_act(c, r)
+             : held         ? gate_ask_language(c)
+                            : programme_language(c);
+    if (rc == 0 && !held)
         rc = programme_note_language(c);
     res->checkpoint = c->erase_checkpoint;
     res->anonymous = c->erase_checkpoint;
@@ -565,6 +593,14 @@ programme_handle_mail(const struct config *cfg, struct store *st, const struct m
                       const char *raw, size_t raw_len, size_t size, time_t now,
                       struct programme_result *res)
 {
+    return programme_handle_read(cfg, st, m, raw, raw_len, size, now, NULL, res);
+}
+
+int
+programme_handle_read(const struct config *cfg, struct store *st, const struct mail *m,
+                      const char *raw, size_t raw_len, size_t size, time_t now,
+                      const struct programme_reader *reader, struct programme_result *res)
+{
     struct respond_ctx c;
     struct reading_context ctx;
     struct reading r;
@@ -584,8 +620,12 @@ programme_handle_mail(const struct config *cfg, struct store *st, const struct m
                  store_errmsg(st));
         return -1;
     }
-    if (reading_read(cfg, m, size, &ctx, &r) != 0) {
-        snprintf(res->detail, sizeof(res->detail), "out of memory reading the mail");
+    /* The reading itself is pure: here, or in the isolated reader (reader.h). */
+    if (reader != NULL ? reader->read(reader->arg, &ctx, &r) != 0
+                       : reading_read(cfg, m, size, &ctx, &r) != 0) {
+        snprintf(res->detail, sizeof(res->detail), "%s",
+                 reader != NULL ? "the reader could not read the mail"
+                                : "out of memory reading the mail");
         return -1;
     }
     snprintf(res->intent, sizeof(res->intent), "%s",
@@ -609,6 +649,41 @@ programme_handle_mail(const struct config *cfg, struct store *st, const struct m
     gate_release(&c);
     reading_free(&r);
     return rc;
+}
+
+int
+programme_explain(const struct config *cfg, struct store *st, const struct mail *m, size_t size,
+                  time_t now, struct reading *r, struct programme_explain *out)
+{
+    struct respond_ctx c;
+    struct reading_context ctx;
+    char detail[512] = "";
+
+    memset(out, 0, sizeof(*out));
+    memset(r, 0, sizeof(*r)); /* reading_free is safe whatever fails */
+    memset(&c, 0, sizeof(c));
+    c.cfg = cfg;
+    c.st = st;
+    c.m = m;
+    c.now = now;
+    c.size = size;
+    c.detail = detail;
+    c.detail_len = sizeof(detail);
+    /* The daemon's steps (programme_handle_read), with nothing carried out. */
+    if (gate_prove(&c) != 0 || programme_context(&c, &ctx) != 0 ||
+        reading_read(cfg, m, size, &ctx, r) != 0)
+        return -1;
+    out->proof = c.proof == GATE_REPLY ? "reply" : c.proof == GATE_DMARC ? "dmarc" : "claimed";
+    snprintf(out->proof_by, sizeof(out->proof_by), "%s", c.proof_by);
+    snprintf(out->ref, sizeof(out->ref), "%s", c.ref);
+    if (r->kind != READING_PERSON || r->intent == INTENT_MANAGER || r->ask == READING_ASK_ROLE)
+        return 0; /* recorded only, a manager's (managers.c checks), or a question back */
+    struct command cmd = r->cmd;
+    c.text = r->text ? r->text : "";
+    c.profile = r->profile;
+    c.reading = r;
+    out->would = gate_describe(&c, &cmd);
+    return out->would != NULL ? 0 : -1;
 }
 
 int

@@ -1,12 +1,15 @@
 /*
  * reader: parse untrusted mail in an isolated process (reader.h).
  *
- * Protocol on the pipes, native byte order (both ends are this program):
- *   daemon -> reader: u64 raw_len, u64 parse_len, u32 own_len, own address,
- *                     raw bytes
- *   reader -> daemon: u8 status (0 parsed, 1 unparseable), then for 0 the
- *                     mail's fields (strings as u32 length + bytes,
- *                     0xffffffff for NULL), for 1 the error as a string
+ * Protocol on the pipes (native byte order, both ends are this program;
+ * reader_wire.c writes and reads the fields):
+ *   daemon -> reader: 'P', u64 raw_len, u64 parse_len, u32 own_len, own
+ *                     address, raw bytes: parse this mail (the reader keeps it)
+ *                     'R', u64 len, the request (reader_put_request): read the
+ *                     mail kept, with what the daemon knows of its sender
+ *   reader -> daemon: u64 len, then u8 status (0 done, 1 not), then for 'P'
+ *                     the mail's fields or the parse error, for 'R' the
+ *                     reading (reader_put_reading) or why there is none
  * The reader serves mails one after another; the daemon kills it when it
  * takes longer than the timeout and starts another for the next mail.
  */
@@ -35,21 +38,27 @@
 #include "log.h"
 #include "profile.h"
 #include "reader.h"
+#include "reader_int.h"
+#include "reading.h"
 #include "reply.h"
 
-#define READER_NULL 0xffffffffu
 /* Address space of the reader: a 10 MB mail parses in well under this. */
 #define READER_MEMORY (1024u << 20)
 /* A reader is replaced after this many mails, so its CPU limit stays meaningful. */
 #define READER_MAILS 1000
+/* The requests the daemon sends (one byte first). */
+#define READER_OP_PARSE 'P'
+#define READER_OP_READ 'R'
 
 static const char *reader_program;
 
 static struct {
     pid_t pid;
-    int to, from; /* pipe ends: requests to the reader, answers from it */
-    int served;   /* mails it answered: after READER_MAILS it ends by itself */
-} reader_proc = {0, -1, -1, 0};
+    int to, from;    /* pipe ends: requests to the reader, answers from it */
+    int served;      /* mails it parsed: after READER_MAILS it is replaced */
+    double deadline; /* the time limit of the mail being read (parse and reading) */
+    int timeout;
+} reader_proc = {0, -1, -1, 0, 0, 0};
 
 void
 reader_set_program(const char *path)
@@ -97,144 +106,6 @@ reader_read_all(int fd, void *p, size_t n)
         n -= (size_t)r;
     }
     return 0;
-}
-
-/* ---- the mail on the wire ---- */
-
-struct reader_buf {
-    char *p;
-    size_t len, cap;
-    int failed;
-};
-
-static void
-reader_put(struct reader_buf *b, const void *p, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n)
-            cap *= 2;
-        char *grown = realloc(b->p, cap);
-        if (grown == NULL) {
-            b->failed = 1;
-            return;
-        }
-        b->p = grown;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, p, n);
-    b->len += n;
-}
-
-static void
-reader_put_str(struct reader_buf *b, const char *s)
-{
-    uint32_t n = s ? (uint32_t)strlen(s) : READER_NULL;
-    reader_put(b, &n, sizeof(n));
-    if (s)
-        reader_put(b, s, n);
-}
-
-static void
-reader_put_mail(struct reader_buf *b, const struct mail *m)
-{
-    const char *const strs[] = {m->message_id,   m->in_reply_to, m->references, m->from_addr,
-                                m->from_name,    m->reply_to,    m->subject,    m->return_path,
-                                m->content_type, m->text,        m->part_types};
-    int64_t date = (int64_t)m->date;
-    uint64_t size = m->size, nh = m->n_headers;
-
-    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
-        reader_put_str(b, strs[i]);
-    reader_put(b, &date, sizeof(date));
-    reader_put(b, &size, sizeof(size));
-    reader_put(b, &nh, sizeof(nh));
-    for (size_t i = 0; i < m->n_headers; i++) {
-        reader_put_str(b, m->headers[i].name);
-        reader_put_str(b, m->headers[i].value);
-    }
-}
-
-struct reader_in {
-    const char *p;
-    size_t len, off;
-    int failed;
-};
-
-static void
-reader_get(struct reader_in *in, void *out, size_t n)
-{
-    if (in->failed || in->len - in->off < n) {
-        in->failed = 1;
-        memset(out, 0, n);
-        return;
-    }
-    memcpy(out, in->p + in->off, n);
-    in->off += n;
-}
-
-static char *
-reader_get_str(struct reader_in *in)
-{
-    uint32_t n;
-    reader_get(in, &n, sizeof(n));
-    if (in->failed || n == READER_NULL)
-        return NULL;
-    if (in->len - in->off < n) {
-        in->failed = 1;
-        return NULL;
-    }
-    char *s = malloc((size_t)n + 1);
-    if (s == NULL) {
-        in->failed = 1;
-        return NULL;
-    }
-    memcpy(s, in->p + in->off, n);
-    s[n] = '\0';
-    in->off += n;
-    return s;
-}
-
-static struct mail *
-reader_get_mail(struct reader_in *in)
-{
-    struct mail *m = calloc(1, sizeof(*m));
-    int64_t date;
-    uint64_t size, nh;
-
-    if (m == NULL)
-        return NULL;
-    char **strs[] = {&m->message_id,   &m->in_reply_to, &m->references, &m->from_addr,
-                     &m->from_name,    &m->reply_to,    &m->subject,    &m->return_path,
-                     &m->content_type, &m->text,        &m->part_types};
-    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
-        *strs[i] = reader_get_str(in);
-    reader_get(in, &date, sizeof(date));
-    reader_get(in, &size, sizeof(size));
-    reader_get(in, &nh, sizeof(nh));
-    m->date = (time_t)date;
-    m->size = (size_t)size;
-    if (!in->failed && nh > 0 && nh < in->len) {
-        m->headers = calloc((size_t)nh, sizeof(*m->headers));
-        if (m->headers == NULL)
-            in->failed = 1;
-        for (size_t i = 0; m->headers && i < nh && !in->failed; i++) {
-            m->headers[i].name = reader_get_str(in);
-            m->headers[i].value = reader_get_str(in);
-            m->n_headers = i + 1;
-            if (m->headers[i].name == NULL || m->headers[i].value == NULL)
-                in->failed = 1;
-        }
-    } else if (nh > 0) {
-        in->failed = 1;
-    }
-    if (in->failed) {
-        mail_free(m);
-        return NULL;
-    }
-    return m;
 }
 
 /* ---- the reader's side ---- */
@@ -314,39 +185,86 @@ reader_cpu_budget(int timeout)
     setrlimit(RLIMIT_CPU, &rl);
 }
 
-/* Everything the daemon will read in m, read here first; the results are thrown away. */
+/*
+ * The bounce report is read by the daemon (programme.c) from the raw bytes:
+ * it is read here first, so that a report that crashes or hangs a reader
+ * does so here.  The results are thrown away.
+ */
 static void
 reader_trial(const struct mail *m, const char *raw, size_t raw_len, const char *own)
 {
     const char *reason = NULL;
-    enum classify_kind kind = classify_mail(m, own, &reason);
 
-    if (kind == CLASSIFY_BOUNCE) {
+    if (classify_mail(m, own, &reason) == CLASSIFY_BOUNCE) {
         struct bounce_info b;
         if (bounce_parse(m, raw, raw_len, &b) == 0)
             bounce_free(&b);
-        return;
     }
-    enum reply_origin origin = REPLY_OWN;
-    char *text = reply_read(m->text, &origin);
-    struct profile p;
-    struct command cmd;
-    if (text && profile_parse(text, &p) == 0)
-        profile_free(&p);
-    command_parse(m->subject, text, &cmd);
-    free(text);
 }
 
+/* The mail of the last 'P', kept for the 'R' that follows. */
+static struct mail *reader_held;
+
 static int
-reader_serve_one(int timeout)
+reader_answer(struct reader_buf *out)
+{
+    uint64_t n = out->len;
+    int rc = out->failed || reader_write_all(1, &n, sizeof(n)) != 0 ||
+                     reader_write_all(1, out->p, out->len) != 0
+                 ? -1
+                 : 0;
+    free(out->p);
+    return rc;
+}
+
+/* 'R': the reading of the kept mail, with the context the daemon sent. */
+static int
+reader_serve_reading(int timeout)
+{
+    uint64_t len;
+    struct reader_buf out = {0};
+    uint8_t status = 1;
+
+    if (reader_read_all(0, &len, sizeof(len)) != 0 || len > (1u << 20))
+        return -1;
+    char *req = malloc(len ? len : 1);
+    if (req == NULL || reader_read_all(0, req, len) != 0) {
+        free(req);
+        return -1;
+    }
+    reader_cpu_budget(timeout);
+    struct reader_in in = {req, len, 0, 0};
+    struct config cfg;
+    struct reading_context ctx;
+    struct reading r;
+    size_t size = 0;
+    int got = reader_get_request(&in, &cfg, &size, &ctx);
+    free(req);
+    if (got != 0)
+        return -1;
+    if (reader_held != NULL && reading_read(&cfg, reader_held, size, &ctx, &r) == 0) {
+        status = 0;
+        reader_put(&out, &status, 1);
+        reader_put_reading(&out, &r);
+        reading_free(&r);
+    } else {
+        reader_put(&out, &status, 1);
+        reader_put_str(&out, reader_held ? "out of memory reading the mail" : "no mail to read");
+    }
+    reader_config_free(&cfg);
+    return reader_answer(&out);
+}
+
+/* 'P': parse one mail and keep it. */
+static int
+reader_serve_parse(int timeout)
 {
     uint64_t raw_len, parse_len;
     uint32_t own_len;
     char own[320], err[256];
 
-    if (reader_read_all(0, &raw_len, sizeof(raw_len)) != 0)
-        return 1; /* the daemon closed the pipe: done */
-    if (reader_read_all(0, &parse_len, sizeof(parse_len)) != 0 ||
+    if (reader_read_all(0, &raw_len, sizeof(raw_len)) != 0 ||
+        reader_read_all(0, &parse_len, sizeof(parse_len)) != 0 ||
         reader_read_all(0, &own_len, sizeof(own_len)) != 0 || own_len >= sizeof(own) ||
         parse_len > raw_len || reader_read_all(0, own, own_len) != 0)
         return -1;
@@ -357,27 +275,36 @@ reader_serve_one(int timeout)
         return -1;
     }
     reader_cpu_budget(timeout);
-    struct mail *m = NULL;
+    mail_free(reader_held);
+    reader_held = NULL;
     struct reader_buf out = {0};
     uint8_t status = 0;
-    if (mail_parse(raw, parse_len, &m, err, sizeof(err)) != 0) {
+    if (mail_parse(raw, parse_len, &reader_held, err, sizeof(err)) != 0) {
+        reader_held = NULL;
         status = 1;
         reader_put(&out, &status, 1);
         reader_put_str(&out, err);
     } else {
-        reader_trial(m, raw, raw_len, own[0] ? own : NULL);
+        reader_trial(reader_held, raw, raw_len, own[0] ? own : NULL);
         reader_put(&out, &status, 1);
-        reader_put_mail(&out, m);
-        mail_free(m);
+        reader_put_mail(&out, reader_held);
     }
     free(raw);
-    uint64_t n = out.len;
-    int rc = out.failed || reader_write_all(1, &n, sizeof(n)) != 0 ||
-                     reader_write_all(1, out.p, out.len) != 0
-                 ? -1
-                 : 0;
-    free(out.p);
-    return rc;
+    return reader_answer(&out);
+}
+
+static int
+reader_serve_one(int timeout)
+{
+    uint8_t op;
+
+    if (reader_read_all(0, &op, 1) != 0)
+        return 1; /* the daemon closed the pipe: done */
+    if (op == READER_OP_PARSE)
+        return reader_serve_parse(timeout);
+    if (op == READER_OP_READ)
+        return reader_serve_reading(timeout);
+    return -1;
 }
 
 int
@@ -388,14 +315,19 @@ reader_main(void)
 
     signal(SIGPIPE, SIG_IGN);
     reader_warm_charsets();
+    /* Time zones are files too: their names are read before the sandbox closes. */
+    if (profile_zones_preload() != 0)
+        log_warn("reader: cannot list the time zones; zone names will not be recognised");
     if (reader_sandbox() != 0)
         log_warn("reader: cannot install the seccomp filter; reading without it");
-    for (int i = 0; i < READER_MAILS; i++) {
+    for (;;) {
+        /* The daemon replaces it after READER_MAILS mails by closing its input. */
         int rc = reader_serve_one(timeout > 0 ? timeout : 30);
-        if (rc != 0)
+        if (rc != 0) {
+            mail_free(reader_held);
             return rc > 0 ? 0 : 1;
+        }
     }
-    return 0; /* replaced by a fresh reader for the next mail */
 }
 
 /* ---- the daemon's side ---- */
@@ -538,23 +470,26 @@ reader_transfer(int out, void *p, size_t n, double deadline, volatile sig_atomic
     return READER_OK;
 }
 
+/*
+ * One request (head, then body) and its answer, before the deadline.  An
+ * answer longer than max is not one a reader gives.
+ */
 static enum reader_status
-reader_exchange(const char *raw, size_t raw_len, size_t parse_len, const char *own, double deadline,
-                volatile sig_atomic_t *stop, char **answer, size_t *answer_len)
+reader_exchange(const struct reader_buf *head, const char *body, size_t body_len, uint64_t max,
+                double deadline, volatile sig_atomic_t *stop, char **answer, size_t *answer_len)
 {
-    uint64_t rl = raw_len, pl = parse_len, n = 0;
-    uint32_t ol = own ? (uint32_t)strlen(own) : 0;
+    uint64_t n = 0;
     enum reader_status s;
 
     *answer = NULL;
-    if ((s = reader_transfer(1, &rl, sizeof(rl), deadline, stop)) != READER_OK ||
-        (s = reader_transfer(1, &pl, sizeof(pl), deadline, stop)) != READER_OK ||
-        (s = reader_transfer(1, &ol, sizeof(ol), deadline, stop)) != READER_OK ||
-        (ol && (s = reader_transfer(1, (void *)own, ol, deadline, stop)) != READER_OK) ||
-        (s = reader_transfer(1, (void *)raw, raw_len, deadline, stop)) != READER_OK ||
+    if (head->failed)
+        return READER_ERROR;
+    if ((s = reader_transfer(1, head->p, head->len, deadline, stop)) != READER_OK ||
+        (body_len &&
+         (s = reader_transfer(1, (void *)body, body_len, deadline, stop)) != READER_OK) ||
         (s = reader_transfer(0, &n, sizeof(n), deadline, stop)) != READER_OK)
         return s;
-    if (n == 0 || n > (uint64_t)raw_len * 4 + (1u << 20))
+    if (n == 0 || n > max)
         return READER_CRASHED; /* not an answer a reader gives */
     if ((*answer = malloc((size_t)n)) == NULL)
         return READER_ERROR;
@@ -567,38 +502,57 @@ reader_exchange(const char *raw, size_t raw_len, size_t parse_len, const char *o
     return READER_OK;
 }
 
+/* A failed exchange: the reader is never talked to again; err says why. */
+static enum reader_status
+reader_failed(enum reader_status s, volatile sig_atomic_t *stop, char *err, size_t errlen)
+{
+    /* Killed, crashed or interrupted mid-mail: never talk to that reader again. */
+    reader_stop_proc(1);
+    if (stop && *stop)
+        s = READER_STOPPED; /* whatever happened, it happened while stopping */
+    if (s == READER_CRASHED)
+        snprintf(err, errlen, "the reader died reading it");
+    else if (s == READER_TIMEOUT)
+        snprintf(err, errlen, "the reader took longer than %d s", reader_proc.timeout);
+    else if (s == READER_STOPPED)
+        snprintf(err, errlen, "stopped while reading it");
+    else if (err[0] == '\0')
+        snprintf(err, errlen, "cannot talk to the reader: %s", strerror(errno));
+    return s;
+}
+
 enum reader_status
 reader_parse(const char *raw, size_t raw_len, size_t parse_len, const char *own_address,
              int timeout, struct mail **out, char *err, size_t errlen, volatile sig_atomic_t *stop)
 {
     char *answer = NULL;
     size_t alen = 0;
+    uint8_t op = READER_OP_PARSE;
+    uint64_t rl = raw_len, pl = parse_len;
+    uint32_t ol = own_address ? (uint32_t)strlen(own_address) : 0;
+    struct reader_buf head = {0};
 
     *out = NULL;
     err[0] = '\0';
     if (timeout <= 0)
         timeout = 30;
+    if (reader_proc.pid > 0 && reader_proc.served >= READER_MAILS)
+        reader_stop_proc(0); /* it ends at the end of its input; this mail gets a fresh one */
     if (reader_proc.pid <= 0 && reader_start(timeout, err, errlen) != 0)
         return READER_ERROR;
-    enum reader_status s = reader_exchange(raw, raw_len, parse_len, own_address,
-                                           reader_clock() + timeout, stop, &answer, &alen);
-    if (s != READER_OK) {
-        /* Killed, crashed or interrupted mid-mail: never talk to that reader again. */
-        reader_stop_proc(1);
-        if (stop && *stop)
-            s = READER_STOPPED; /* whatever happened, it happened while stopping */
-        if (s == READER_CRASHED)
-            snprintf(err, errlen, "the reader died reading it");
-        else if (s == READER_TIMEOUT)
-            snprintf(err, errlen, "the reader took longer than %d s", timeout);
-        else if (s == READER_STOPPED)
-            snprintf(err, errlen, "stopped while reading it");
-        else if (err[0] == '\0')
-            snprintf(err, errlen, "cannot talk to the reader: %s", strerror(errno));
-        return s;
-    }
-    if (++reader_proc.served >= READER_MAILS)
-        reader_stop_proc(0); /* it ends by itself now; the next mail gets a fresh one */
+    reader_proc.timeout = timeout;
+    reader_proc.deadline = reader_clock() + timeout;
+    reader_put(&head, &op, 1);
+    reader_put(&head, &rl, sizeof(rl));
+    reader_put(&head, &pl, sizeof(pl));
+    reader_put(&head, &ol, sizeof(ol));
+    reader_put(&head, own_address ? own_address : "", ol);
+    enum reader_status s = reader_exchange(&head, raw, raw_len, (uint64_t)raw_len * 4 + (1u << 20),
+                                           reader_proc.deadline, stop, &answer, &alen);
+    free(head.p);
+    if (s != READER_OK)
+        return reader_failed(s, stop, err, errlen);
+    reader_proc.served++;
     struct reader_in in = {answer, alen, 1, 0};
     if (answer[0] == 1) {
         char *why = reader_get_str(&in);
@@ -612,6 +566,52 @@ reader_parse(const char *raw, size_t raw_len, size_t parse_len, const char *own_
     if (*out == NULL) {
         reader_stop_proc(1);
         snprintf(err, errlen, "the reader's answer was not a mail");
+        return READER_CRASHED;
+    }
+    return READER_OK;
+}
+
+enum reader_status
+reader_read(const struct config *cfg, size_t size, const struct reading_context *ctx,
+            struct reading *out, char *err, size_t errlen, volatile sig_atomic_t *stop)
+{
+    char *answer = NULL;
+    size_t alen = 0;
+    uint8_t op = READER_OP_READ;
+    struct reader_buf req = {0}, head = {0};
+
+    err[0] = '\0';
+    memset(out, 0, sizeof(*out));
+    if (reader_proc.pid <= 0) {
+        snprintf(err, errlen, "no mail was parsed to read");
+        return READER_ERROR;
+    }
+    reader_put_request(&req, cfg, size, ctx);
+    uint64_t len = req.len;
+    reader_put(&head, &op, 1);
+    reader_put(&head, &len, sizeof(len));
+    reader_put(&head, req.p, req.len);
+    head.failed |= req.failed;
+    free(req.p);
+    /* The same time limit as its parse: the two together are one mail's reading. */
+    enum reader_status s = reader_exchange(&head, NULL, 0, (uint64_t)size * 8 + (4u << 20),
+                                           reader_proc.deadline, stop, &answer, &alen);
+    free(head.p);
+    if (s != READER_OK)
+        return reader_failed(s, stop, err, errlen);
+    struct reader_in in = {answer, alen, 1, 0};
+    if (answer[0] == 1) {
+        char *why = reader_get_str(&in);
+        snprintf(err, errlen, "%s", why ? why : "no reading");
+        free(why);
+        free(answer);
+        return READER_ERROR;
+    }
+    int rc = answer[0] == 0 ? reader_get_reading(&in, out) : -1;
+    free(answer);
+    if (rc != 0) {
+        reader_stop_proc(1);
+        snprintf(err, errlen, "the reader's answer was not a reading");
         return READER_CRASHED;
     }
     return READER_OK;

@@ -640,4 +640,6 @@ reading_free(struct reading *r)
     free(r->sent_along);
     r->text = NULL;
     r->sent_along = NULL;
+    free(r->strings);
+    r->strings = NULL;
 }

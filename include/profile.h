@@ -60,6 +60,13 @@ void profile_free(struct profile *p);
  */
 int profile_from_sentences(const char *text, struct profile *out, char **place);
 
+/*
+ * Read the names of the tz database now, so that time zones are still
+ * recognised once the process may no longer open files (the reader's
+ * sandbox, reader.h).  0, or -1 when memory runs out.
+ */
+int profile_zones_preload(void);
+
 /* Fields set in update replace those in base (lists are replaced, not merged). */
 void profile_merge(struct profile *base, const struct profile *update);
 

@@ -46,6 +46,42 @@ int programme_handle_mail(const struct config *cfg, struct store *st, const stru
                           struct programme_result *res);
 
 /*
+ * How a mail is read (reading.h) once the sender's context is known: read
+ * fills *out from ctx and returns 0, or -1 when it cannot (the mail is then
+ * not handled and the caller, who knows why, tries it again later).  The
+ * daemon reads in its isolated reader (reader.h).
+ */
+struct reading;
+struct reading_context;
+struct programme_reader {
+    int (*read)(void *arg, const struct reading_context *ctx, struct reading *out);
+    void *arg;
+};
+
+/* programme_handle_mail with the reading done by reader (NULL: reading_read, here). */
+int programme_handle_read(const struct config *cfg, struct store *st, const struct mail *m,
+                          const char *raw, size_t raw_len, size_t size, time_t now,
+                          const struct programme_reader *reader, struct programme_result *res);
+
+/* How the daemon would take a mail, for `mentorctl inspect` (programme_explain). */
+struct programme_explain {
+    const char *proof;  /* "reply", "dmarc" or "claimed" (gate.h) */
+    char proof_by[400]; /* what proves it, in words; "" when claimed */
+    char ref[64];       /* the conversation it answers, "" when none */
+    const char *would;  /* for a person's mail: what its change would do (acts now, a
+                           confirmation mail, ...); NULL when not a person's */
+};
+
+/*
+ * The daemon's own steps on m against the store, carried out in nothing:
+ * the sender's proof and context, the reading with that context (*r,
+ * reading_free it) and what the gate would do.  0, or -1 on a store error
+ * or when memory runs out.
+ */
+int programme_explain(const struct config *cfg, struct store *st, const struct mail *m, size_t size,
+                      time_t now, struct reading *r, struct programme_explain *out);
+
+/*
  * Time-driven upkeep, in the caller's transaction: expire unconfirmed
  * requests (and erase members nobody confirmed), end pauses that are over.
  * Returns the number of changes, -1 on error.

@@ -5,11 +5,20 @@
  * (it is mentord itself, exec'd afresh with --reader, so nothing of the
  * daemon's memory is in it), runs under a seccomp filter (libseccomp: no
  * open, no socket, no exec) and rlimits on memory, CPU and files, and is
- * given [limits] reader_timeout per mail.  Besides parsing (MIME, HTML,
- * charsets) it reads the mail the way the daemon will (classification,
- * bounce report, reply text, commands, profile lines) and throws that away:
- * a mail that crashes or hangs any reader does so there, not in the daemon.
- * A reader that crashes or runs out of time is killed and replaced.
+ * given [limits] reader_timeout per mail.  It parses (MIME, HTML,
+ * charsets) and then reads the mail (reading.h: classification, reply text,
+ * intent, arguments, profile fields), so that a mail that crashes or hangs
+ * any of that does so there, not in the daemon.  A reader that crashes or
+ * runs out of time is killed and replaced.
+ *
+ * Why two requests per mail: the reading depends on what mentord knows of
+ * the sender (an open proposal makes "yes" an acceptance), which only the
+ * daemon can look up in the store, and only from the parsed headers.  So
+ * the daemon asks for the parse, looks up the sender's context (plain data,
+ * struct reading_context), and asks the same reader, which kept the parsed
+ * mail, to read it with that context.  reading_read stays one pure function
+ * that runs whole in the reader; `mentorctl inspect` and the unit tests run
+ * the same function in-process.
  */
 #ifndef MENTORD_READER_H
 #define MENTORD_READER_H
@@ -43,6 +52,19 @@ void reader_set_program(const char *path);
 enum reader_status reader_parse(const char *raw, size_t raw_len, size_t parse_len,
                                 const char *own_address, int timeout, struct mail **out, char *err,
                                 size_t errlen, volatile sig_atomic_t *stop);
+
+/*
+ * Read the mail of the last successful reader_parse (reading_read, in the
+ * reader) with what the daemon knows of its sender.  size is the message's
+ * real size.  The time limit is the one reader_parse started: parse and
+ * reading together.  On READER_OK *out is the reading (reading_free it).
+ */
+struct reading;
+struct reading_context;
+struct config;
+enum reader_status reader_read(const struct config *cfg, size_t size,
+                               const struct reading_context *ctx, struct reading *out, char *err,
+                               size_t errlen, volatile sig_atomic_t *stop);
 
 /* Stop the reader (at exit). */
 void reader_shutdown(void);

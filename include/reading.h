@@ -83,6 +83,8 @@ struct reading {
     const char *address_header; /* the header that named a plus-address command, or NULL */
     char why[READING_MAX_WHY][240];
     size_t n_why;
+    char *strings; /* a reading from the isolated reader (reader.h): the block that holds
+                      class_reason, rating_how and address_header; else NULL */
 };
 
 /*

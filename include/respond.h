@@ -37,9 +37,11 @@ struct respond_ctx {
     char lang_seen[LANG_CODE_MAX];  /* the language the mail is written in, "" unknown */
     char lang_asked[LANG_CODE_MAX]; /* "please write to me in ...": the language, or "" */
     int proof;                      /* enum gate_proof: how the sender is proven (gate.h) */
+    char proof_by[400];             /* what proves it, in words ("" when claimed) */
     int quiet;                      /* proven mail over the reply budget: it acts, unanswered */
     char *gate_text;                /* the text of a confirmed pending change (gate.c owns it) */
     int gate_owns_profile; /* profile is gate.c's (parsed from gate_text), not the reading's */
+    struct reading *gate_reading; /* a confirmed rating's reading (gate.c owns it), or NULL */
 };
 
 /*

@@ -76,7 +76,7 @@ inspect_json(const struct config *cfg, const char *raw, size_t len)
     size_t n = 0;
     FILE *out = open_memstream(&buf, &n);
     assert_non_null(out);
-    assert_int_equal(inspect_message(cfg, raw, len, "corpus", 1, out), 0);
+    assert_int_equal(inspect_message(cfg, NULL, raw, len, "corpus", 1, out), 0);
     assert_int_equal(fclose(out), 0);
     return buf;
 }

@@ -38,7 +38,7 @@ run_cfg(const struct config *cfg, const char *msg, int json)
     FILE *out = open_memstream(&buf, &len);
 
     assert_non_null(out);
-    assert_int_equal(inspect_buffer(cfg, msg, strlen(msg), "t.eml", json, out), 0);
+    assert_int_equal(inspect_buffer(cfg, NULL, msg, strlen(msg), "t.eml", json, out), 0);
     assert_int_equal(fclose(out), 0);
     return buf;
 }
@@ -482,10 +482,10 @@ test_files(void **state)
     assert_int_equal(tu_mkdtemp(dir, sizeof(dir), "inspect"), 0);
     assert_int_equal(tu_write_file(dir, "a.eml", JOIN), 0);
     snprintf(path, sizeof(path), "%s/a.eml", dir);
-    assert_int_equal(inspect_file(&cfg, path, 0, devnull), 0);
+    assert_int_equal(inspect_file(&cfg, NULL, path, 0, devnull), 0);
     snprintf(path, sizeof(path), "%s/missing.eml", dir);
-    assert_int_equal(inspect_file(&cfg, path, 0, devnull), 1);
-    assert_int_equal(inspect_file(&cfg, dir, 0, devnull), 1); /* a directory is no message */
+    assert_int_equal(inspect_file(&cfg, NULL, path, 0, devnull), 1);
+    assert_int_equal(inspect_file(&cfg, NULL, dir, 0, devnull), 1); /* a directory is no message */
     fclose(devnull);
     tu_rmrf(dir);
 }

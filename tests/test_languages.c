@@ -455,10 +455,22 @@ test_german_volunteer_and_a_change_of_language(void **state)
     deliver(f, mail(f, "juergen@example.test", "status", NULL, "\r\n"));
     assert_true(last_to(f, "juergen@example.test", &s));
     assert_in(s.headers, "Content-Language: de");
-    /* He asks for Spanish in words: confirmed in Spanish, and kept. */
+    /*
+     * He asks for Spanish in words, in a new mail that proves nothing: the
+     * change waits for his reply to a short mail, already in Spanish.
+     */
     deliver(f, mail(f, "juergen@example.test", "Sprache",
                     "Content-Type: text/plain; charset=UTF-8\r\n",
                     "Bitte schreib mir auf Spanisch.\r\n"));
+    assert_true(last_to(f, "juergen@example.test", &s));
+    assert_in(s.headers, "Content-Language: es");
+    assert_in(s.body, "escribirte en espa\xc3\xb1ol a partir de ahora");
+    char ask[256];
+    snprintf(ask, sizeof(ask), "In-Reply-To: <%s>\r\n", s.msgid);
+    deliver(f, mail(f, "juergen@example.test", "status", NULL, "\r\n"));
+    assert_true(last_to(f, "juergen@example.test", &s));
+    assert_in(s.headers, "Content-Language: de"); /* nothing changed yet */
+    deliver(f, mail(f, "juergen@example.test", "Re: confirm", ask, "\r\n"));
     assert_true(last_to(f, "juergen@example.test", &s));
     assert_in(s.headers, "Content-Language: es");
     assert_in(s.body, "A partir de ahora te escribiremos en espa\xc3\xb1ol");
@@ -478,6 +490,15 @@ test_german_volunteer_and_a_change_of_language(void **state)
     deliver(f, mail(f, "juergen@example.test", "status", NULL, "\r\n"));
     assert_true(last_to(f, "juergen@example.test", &s));
     assert_in(s.headers, "Content-Language: fr");
+    /* The same line in a new mail that proves nothing waits for the reply, then chooses. */
+    deliver(f, mail(f, "juergen@example.test", "profile", NULL, "Language: Portuguese\r\n"));
+    assert_true(last_to(f, "juergen@example.test", &s));
+    assert_in(s.headers, "Content-Language: fr");
+    assert_in(s.body, "CONFIRM "); /* the confirmation, not the change */
+    confirm(f, "juergen@example.test");
+    deliver(f, mail(f, "juergen@example.test", "status", NULL, "\r\n"));
+    assert_true(last_to(f, "juergen@example.test", &s));
+    assert_in(s.headers, "Content-Language: pt");
 }
 
 static void

@@ -550,6 +550,101 @@ test_feedback_styles(void **state)
     assert_int_equal(mails(f, "boss@example.test", "needs attention"), 0);
 }
 
+/* A whole mail through the daemon's decision path at now; irt: the Message-ID answered. */
+static void
+deliver_mail(struct fixture *f, const char *from, const char *subject, const char *body, time_t now,
+             const char *irt)
+{
+    char *raw = NULL;
+    struct mail *m = NULL;
+    struct programme_result res;
+    char err[256];
+
+    assert_true(asprintf(&raw,
+                         "From: %s\r\nTo: mentors@example.test\r\nSubject: %s\r\n"
+                         "Message-ID: <d%lld@c.test>\r\n%s%s%s\r\n%s",
+                         from, subject, (long long)now, irt ? "In-Reply-To: <" : "", irt ? irt : "",
+                         irt ? ">\r\n" : "", body) > 0);
+    assert_int_equal(mail_parse(raw, strlen(raw), &m, err, sizeof(err)), 0);
+    assert_int_equal(store_begin(f->st), 0);
+    if (programme_handle_mail(&f->cfg, f->st, m, raw, strlen(raw), strlen(raw), now, &res) != 0)
+        fail_msg("programme_handle_mail: %s", res.detail);
+    assert_int_equal(store_commit(f->st), 0);
+    flush_alerts(f, now);
+    mail_free(m);
+    free(raw);
+}
+
+/* The Message-ID of the newest mail to rcpt whose headers or body match like. */
+static void
+msgid_of(struct fixture *f, const char *rcpt, const char *like, char *out, size_t len)
+{
+    sqlite3_stmt *stmt;
+    char pat[256];
+
+    snprintf(pat, sizeof(pat), "%%%s%%", like);
+    assert_int_equal(sqlite3_prepare_v2(f->db,
+                                        "SELECT message_id FROM outbox WHERE recipient = ?1 AND"
+                                        " (headers LIKE ?2 OR body LIKE ?2) ORDER BY id DESC",
+                                        -1, &stmt, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(stmt, 1, rcpt, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(stmt, 2, pat, -1, SQLITE_TRANSIENT);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    snprintf(out, len, "%s", (const char *)sqlite3_column_text(stmt, 0));
+    sqlite3_finalize(stmt);
+}
+
+/*
+ * A check-in answer sent as a new mail proves nothing (anyone can write the
+ * mentee's From:): it is not counted and alerts nobody; the mentee is asked
+ * to confirm "rating 1 for your pairing with Maria", and the reply counts it
+ * once.  A reply to the check-in itself is proof and counts at once.
+ */
+static void
+test_claimed_rating_waits_for_confirmation(void **state)
+{
+    struct fixture *f = *state;
+    int64_t m = member(f, MENTOR, "Maria", "mentor", NULL);
+    int64_t n = member(f, MENTEE, "Ben", "newcomer", NULL);
+    char ask[256], checkin[256];
+
+    pair_at(f, n, m, NULL, T0);
+    live(f, T0, T0 + 3 * DAY + 3 * HOUR);
+    deliver_mail(f, MENTEE, "check-in", "1, she never shows up\r\n", T0 + 4 * DAY, NULL);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM feedback", NULL, NULL), 0);
+    assert_int_equal(mails(f, "boss@example.test", "needs attention"), 0);
+    assert_int_equal(mails(f, MENTEE,
+                           "Reply to this mail to confirm: rating 1 for your pairing"
+                           " with Maria"),
+                     1);
+    char *b = body_of(f, MENTEE, "Reply to this mail to confirm");
+    assert_null(strstr(b, "never shows up")); /* nothing of the claimed text is echoed */
+    free(b);
+    msgid_of(f, MENTEE, "Reply to this mail to confirm", ask, sizeof(ask));
+    deliver_mail(f, MENTEE, "Re: Reply to confirm", "yes\r\n", T0 + 4 * DAY + HOUR, ask);
+    assert_int_equal(sql_int(f,
+                             "SELECT count(*) FROM feedback WHERE rating = 1 AND role ="
+                             " 'newcomer'",
+                             NULL, NULL),
+                     1);
+    assert_int_equal(sql_int(f,
+                             "SELECT count(*) FROM feedback WHERE comment LIKE '%never shows up%'",
+                             NULL, NULL),
+                     1);
+    /* the same confirmation again counts nothing more */
+    deliver_mail(f, MENTEE, "Re: Reply to confirm", "yes\r\n", T0 + 4 * DAY + 2 * HOUR, ask);
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM feedback", NULL, NULL), 1);
+    /* the mentor's reply to his own check-in is proof: counted at once */
+    msgid_of(f, MENTOR, "How is it going", checkin, sizeof(checkin));
+    deliver_mail(f, MENTOR, "Re: How is it going?", "4\r\n", T0 + 4 * DAY + 3 * HOUR, checkin);
+    assert_int_equal(sql_int(f,
+                             "SELECT count(*) FROM feedback WHERE role = 'mentor' AND"
+                             " rating = 4",
+                             NULL, NULL),
+                     1);
+}
+
 /* The Message-ID of the newest mail made from template tmpl. */
 static void
 last_of(struct fixture *f, const char *tmpl, char *out, size_t len)
@@ -885,6 +980,8 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_introduction_together, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_claimed_rating_waits_for_confirmation, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_introduction_separate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_introduction_without_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_partner_mail_never_feedback, setup, teardown),

@@ -18,6 +18,7 @@ Prints one PASS/FAIL line per test and ends with exactly one line
 
 import email
 import email.policy
+import json
 import os
 import random
 import re
@@ -333,6 +334,15 @@ class Abuse(test_e2e.E2E):
         self.assertEqual(self.pair_state(), ["proposed"])
         self.assertEqual(mb.count("ann"), ann_before, "the newcomer got an introduction")
         self.assert_nothing_for("eve")
+        # the same in plain words, on a forged From: (a new mail, no proof)
+        bob_before = mb.count("bob")
+        self.forged("bob", "about the newcomer", "Sure, I accept. Happy to take her on!\r\n")
+        self.once()
+        [ask2] = self.new_mail("bob", bob_before)
+        self.assertIn("Reply to confirm", str(ask2["Subject"]))
+        self.assertIn("accept the proposal", re.sub(r"\s+", " ", mb.body_text(ask2)))
+        self.assertEqual(self.pair_state(), ["proposed"])
+        self.assertEqual(mb.count("ann"), ann_before, "the newcomer got an introduction")
         # twin: bob's reply to the proposal
         self.reply("bob", proposal, "ACCEPT\r\n")
         self.once()
@@ -366,6 +376,96 @@ class Abuse(test_e2e.E2E):
         self.once()
         rows = mb.sqlite(self.db, "SELECT rating, role FROM feedback")
         self.assertEqual(rows, [(1, "newcomer")])
+
+    def inspect(self, raw):
+        """`mentorctl inspect --json` of one raw mail, against the daemon's database."""
+        path = os.path.join(self.tmp, "inspect.eml")
+        with open(path, "wb") as f:
+            f.write(raw)
+        rc, out, err = mb.run_mentorctl(self.config, "inspect", "--json", path)
+        self.assertEqual(rc, 0, out + err)
+        return json.loads(out)
+
+    def feedback(self):
+        return mb.sqlite(self.db, "SELECT rating, role FROM feedback ORDER BY id")
+
+    def test_forged_new_mail_rating_waits_for_a_confirming_reply(self):
+        """A check-in rating written as a new mail with the mentee's From: (no reply to
+        anything of ours, no DMARC pass) counts nothing and alerts nobody: the mentee gets
+        one short "Reply to this mail to confirm: rating 1 for your ...", the
+        mentor nothing.  Twin: the mentee's reply to it counts the rating, once."""
+        self.trust()
+        self.pair()
+        ann_before, bob_before = mb.count("ann"), mb.count("bob")
+        forged = raw_mail("Ann <%s>" % mb.addr("ann"), "check-in", "1, he never shows up\r\n")
+        # inspect names what the daemon will do: only claimed, a confirmation mail first
+        seen = self.inspect(forged)
+        self.assertEqual(seen["proof"], "claimed", seen)
+        self.assertIn("Reply to this mail to confirm", seen["would"])
+        drop([forged])
+        self.once()
+        [ask] = self.new_mail("ann", ann_before)
+        self.assertIn("Reply to confirm", str(ask["Subject"]))
+        body = re.sub(r"\s+", " ", mb.body_text(ask))
+        # (the partner is named when they gave a name)
+        self.assertRegex(body, r"Reply to this mail to confirm: rating 1 for your "
+                               r"(pairing with Bob|check-in answer)")
+        self.assertNotIn("never shows up", body)
+        self.assertEqual(self.feedback(), [])
+        time.sleep(0.5)
+        self.assertEqual(mb.count("boss"), self.boss_before, "the managers were alerted")
+        self.assertEqual(mb.count("bob"), bob_before, "the mentor was told something")
+        self.assert_nothing_for("eve")
+        # twin: ann confirms; the rating counts, with her words as the comment
+        mid = str(ask["Message-ID"])
+        seen = self.inspect(raw_mail("Ann <%s>" % mb.addr("ann"), "Re: " + str(ask["Subject"]),
+                                     "Yes, that was me.\r\n",
+                                     extra=("In-Reply-To: %s\r\n" % mid).encode()))
+        self.assertEqual(seen["proof"], "reply", seen)
+        self.assertIn(mid.strip("<>"), seen["proof_by"])
+        self.assertIn("acts now", seen["would"])
+        self.reply("ann", ask, "Yes, that was me.\r\n")
+        self.once()
+        self.assertEqual(self.feedback(), [(1, "newcomer")])
+        comment = mb.sqlite(self.db, "SELECT comment FROM feedback")[0][0] or ""
+        self.assertIn("never shows up", comment)
+        # the same confirmation answered again counts nothing more
+        self.reply("ann", ask, "Yes!\r\n")
+        self.once()
+        self.assertEqual(self.feedback(), [(1, "newcomer")])
+
+    def test_forged_plain_words_wait_for_a_confirming_reply(self):
+        """Plain sentences on a forged From: ("Please pause me for two weeks", "Please
+        write to me in Spanish from now on") change nothing: the member is asked to
+        confirm each.  Twin: the reply to the language confirmation switches the
+        language, and mentord's next mail is in Spanish."""
+        self.trust(limits__replies_per_hour=50, limits__replies_per_day=100)
+        self.member("ann")
+        before = mb.count("ann")
+        lang_before = mb.sqlite(self.db, "SELECT language FROM members WHERE address = ?",
+                                (mb.addr("ann"),))
+        self.forged("ann", "a break", "Hi, please pause me for two weeks, I am travelling.\r\n")
+        self.forged("ann", "language", "Please write to me in Spanish from now on.\r\n")
+        self.once()
+        got = self.new_mail("ann", before)
+        self.assertEqual(len(got), 2, [str(m["Subject"]) for m in got])
+        self.assertTrue(all("confirm" in str(m["Subject"]).lower() for m in got),
+                        [str(m["Subject"]) for m in got])
+        self.assertEqual(self.state("ann"), "active")
+        self.assertEqual(mb.sqlite(self.db, "SELECT language FROM members WHERE address = ?",
+                                   (mb.addr("ann"),)), lang_before)
+        self.assert_nothing_for("eve")
+        [lang_ask] = [m for m in got if "espa" in mb.body_text(m)]
+        before = mb.count("ann")
+        self.reply("ann", lang_ask, "Sí, gracias.\r\n")
+        self.once()
+        [answer] = self.new_mail("ann", before)
+        self.assertEqual(str(answer["Content-Language"]), "es")
+        mb.send("ann", "mentors", "status", "status")
+        self.once()
+        status = mb.mailbox("ann")[-1]
+        self.assertEqual(str(status["Content-Language"]), "es")
+        self.assertEqual(self.state("ann"), "active")
 
     def test_forged_join_relays_nothing_and_is_capped(self):
         """A forged JOIN with the attacker's text in the display name and profile: the
@@ -563,6 +663,32 @@ class Abuse(test_e2e.E2E):
         self.assertIn("timeout", rows[0][0])
         [alert] = self.new_mail("boss", 0)
         self.assertIn("set a mail aside", str(alert["Subject"]))
+
+    def test_mail_that_hangs_or_kills_the_reading_is_set_aside(self):
+        """The reading (intent, arguments) runs in the isolated reader too: a mail that
+        parses but hangs or kills the reading of its words is set aside after
+        max_attempts and the managers are told, while the mail around it is answered."""
+        self.trust(limits__reader_timeout="2s", imap__max_attempts=2)
+        env = self.shim_env()
+        drop([raw_mail(mb.addr("ann"), "join", "Hi\r\n")])
+        drop([raw_mail(mb.addr("bob"), "hello", "Hi, xfaultreadhang here\r\n")])
+        drop([raw_mail(mb.addr("dan"), "hello", "Hi, xfaultreadabort here\r\n")])
+        drop([raw_mail(mb.addr("cat"), "join", "Hi\r\n")])
+        t0 = time.monotonic()
+        codes = [self.once(env=env, expect_rc=None)[0] for _ in range(3)]
+        self.assertLess(time.monotonic() - t0, 40, "the hang was not cut at its time limit")
+        self.assertEqual(codes[-1], 0, codes)
+        for u in ("ann", "cat"):
+            self.assertEqual(len(self.new_mail(u, 0)), 1)
+        self.assertEqual(mb.count("bob"), 0)
+        self.assertEqual(mb.count("dan"), 0)
+        rows = sorted(r[0] for r in mb.sqlite(
+            self.db, "SELECT detail FROM messages WHERE outcome = 'failed'"))
+        self.assertEqual(len(rows), 2, rows)
+        self.assertTrue(any("timeout" in r for r in rows), rows)
+        self.assertTrue(any("crashed" in r for r in rows), rows)
+        alerts = self.new_mail("boss", 0)
+        self.assertTrue(all("set a mail aside" in str(a["Subject"]) for a in alerts))
 
     def test_sigterm_while_the_reader_hangs(self):
         """SIGTERM is answered at once even while a mail hangs the reader; the answer

@@ -6,6 +6,11 @@
  * "X-Fault-Crash: abort" aborts the process inside mailmime_parse(), one
  * carrying "X-Fault-Crash: hang" spins there forever (a parser caught in a
  * loop); every other message goes to the real function.
+ *
+ * The reading (reading.h: intent, arguments) is covered too: a word
+ * "xfaultreadhang" or "xfaultreadabort" in the text a person wrote parses
+ * well, then spins or aborts in libstemmer's sb_stemmer_stem() when the
+ * words are read.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -34,4 +39,28 @@ mailmime_parse(const char *message, size_t length, size_t *indx, struct mailmime
     if (real == NULL)
         abort();
     return real(message, length, indx, result);
+}
+
+struct sb_stemmer;
+typedef const unsigned char *stem_fn(struct sb_stemmer *, const unsigned char *, int);
+
+const unsigned char *sb_stemmer_stem(struct sb_stemmer *z, const unsigned char *word, int size);
+
+const unsigned char *
+sb_stemmer_stem(struct sb_stemmer *z, const unsigned char *word, int size)
+{
+    static const char hang[] = "xfaultreadhang";
+    static const char mark[] = "xfaultreadabort";
+
+    if (size > 0 && memmem(word, (size_t)size, mark, sizeof mark - 1) != NULL)
+        abort();
+    if (size > 0 && memmem(word, (size_t)size, hang, sizeof hang - 1) != NULL) {
+        volatile unsigned long spin = 0;
+        for (;;)
+            spin++;
+    }
+    stem_fn *real = (stem_fn *)dlsym(RTLD_NEXT, "sb_stemmer_stem");
+    if (real == NULL)
+        abort();
+    return real(z, word, size);
 }

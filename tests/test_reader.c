@@ -1,0 +1,339 @@
+/*
+ * reader: the isolated reader reads every corpus mail exactly as reading_read
+ * does in the daemon's own process, with the same context.
+ *
+ * Each message under ../shared/corpus is parsed in the reader (reader_parse)
+ * and read there (reader_read) with a few contexts (nothing known; a member
+ * with one open pair; a mentor with an open proposal; a manager), and the
+ * reading that comes back over the pipe is compared, field by field, with
+ * reading_read run here on the same parsed mail.  Also: time zones are still
+ * recognised in the reader's sandbox, and a request without a parsed mail is
+ * refused, not guessed.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../daemon/reader_int.h"
+#include "config.h"
+#include "log.h"
+#include "mail.h"
+#include "reader.h"
+#include "reading.h"
+#include "testutil.h"
+
+#define CORPUS MENTORD_SRCDIR "/../shared/corpus"
+#define T0 1767225600 /* 2026-01-01 */
+
+struct fixture {
+    struct config cfg;
+    char *managers[2];
+    int compared;
+};
+
+static int
+same_str(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static int
+same_list(char *const *a, size_t na, char *const *b, size_t nb)
+{
+    if (na != nb)
+        return 0;
+    for (size_t i = 0; i < na; i++)
+        if (!same_str(a[i], b[i]))
+            return 0;
+    return 1;
+}
+
+static void
+same_profile(const char *name, const struct profile *a, const struct profile *b)
+{
+    if (!same_str(a->name, b->name) || !same_str(a->timezone, b->timezone) ||
+        !same_list(a->skills, a->n_skills, b->skills, b->n_skills) ||
+        !same_list(a->languages, a->n_languages, b->languages, b->n_languages) ||
+        !same_list(a->goals, a->n_goals, b->goals, b->n_goals) || a->capacity != b->capacity ||
+        a->availability != b->availability || a->n_fields != b->n_fields ||
+        a->n_problems != b->n_problems)
+        fail_msg("%s: the reader's profile differs (name %s/%s, zone %s/%s, fields %zu/%zu)", name,
+                 a->name ? a->name : "-", b->name ? b->name : "-", a->timezone ? a->timezone : "-",
+                 b->timezone ? b->timezone : "-", a->n_fields, b->n_fields);
+    for (size_t i = 0; i < a->n_problems; i++)
+        if (a->problems[i].line != b->problems[i].line ||
+            !same_str(a->problems[i].text, b->problems[i].text) ||
+            !same_str(a->problems[i].hint, b->problems[i].hint))
+            fail_msg("%s: the reader's profile problem %zu differs", name, i);
+}
+
+static void
+same_reading(const char *name, const struct reading *a, const struct reading *b)
+{
+    if (a->kind != b->kind || a->classified != b->classified || a->intent != b->intent ||
+        a->confidence != b->confidence || a->ask != b->ask || a->rating != b->rating ||
+        a->pause_weeks != b->pause_weeks || a->capacity != b->capacity ||
+        a->refuses_confirm != b->refuses_confirm || a->role_answer != b->role_answer ||
+        a->n_why != b->n_why)
+        fail_msg("%s: the reader reads %s (%d%%), here %s (%d%%)", name, reading_intent_name(a),
+                 a->confidence, reading_intent_name(b), b->confidence);
+    if (a->cmd.kind != b->cmd.kind || a->cmd.number != b->cmd.number ||
+        a->cmd.from_subject != b->cmd.from_subject || a->cmd.from_address != b->cmd.from_address ||
+        strcmp(a->cmd.token, b->cmd.token) != 0)
+        fail_msg("%s: the reader's command differs", name);
+    if (!same_str(a->class_reason, b->class_reason) || !same_str(a->rating_how, b->rating_how) ||
+        !same_str(a->address_header, b->address_header))
+        fail_msg("%s: the reader's reasons differ", name);
+    if (!same_str(a->text, b->text) || !same_str(a->prose, b->prose) ||
+        !same_str(a->sent_along, b->sent_along) || !same_str(a->place, b->place))
+        fail_msg("%s: the reader's text differs", name);
+    if (a->manager.n != b->manager.n)
+        fail_msg("%s: the reader's manager command differs", name);
+    for (size_t i = 0; i < a->manager.n; i++)
+        if (strcmp(a->manager.w[i], b->manager.w[i]) != 0)
+            fail_msg("%s: the reader's manager word %zu differs", name, i);
+    for (size_t i = 0; i < a->n_why; i++)
+        if (strcmp(a->why[i], b->why[i]) != 0)
+            fail_msg("%s: why %zu: \"%s\" / \"%s\"", name, i, a->why[i], b->why[i]);
+    same_profile(name, &a->profile, &b->profile);
+    same_profile(name, &a->told, &b->told);
+}
+
+/* Read raw in the reader with ctx and here; both readings must be the same. */
+static void
+compare(struct fixture *f, const char *name, const char *raw, size_t len,
+        const struct reading_context *ctx)
+{
+    struct mail *m = NULL;
+    char err[256];
+    struct reading there, here;
+    size_t plen = mail_parse_limit(raw, len, (size_t)f->cfg.limits.max_message_size);
+
+    enum reader_status s =
+        reader_parse(raw, len, plen, f->cfg.community.address, 30, &m, err, sizeof err, NULL);
+    if (s == READER_UNPARSEABLE)
+        return;
+    if (s != READER_OK)
+        fail_msg("%s: reader_parse: %s (%s)", name, reader_status_name(s), err);
+    s = reader_read(&f->cfg, len, ctx, &there, err, sizeof err, NULL);
+    if (s != READER_OK)
+        fail_msg("%s: reader_read: %s (%s)", name, reader_status_name(s), err);
+    assert_int_equal(reading_read(&f->cfg, m, len, ctx, &here), 0);
+    same_reading(name, &there, &here);
+    f->compared++;
+    reading_free(&there);
+    reading_free(&here);
+    mail_free(m);
+}
+
+static void
+compare_contexts(struct fixture *f, const char *name, const char *raw, size_t len)
+{
+    struct reading_context ctx;
+
+    memset(&ctx, 0, sizeof ctx);
+    ctx.known = 1;
+    ctx.now = T0;
+    compare(f, name, raw, len, &ctx);
+    ctx.member = 1;
+    ctx.open_pairs = 1;
+    ctx.answers_checkin = 1;
+    compare(f, name, raw, len, &ctx);
+    ctx.answers_checkin = 0;
+    ctx.open_proposals = 1;
+    ctx.answers_proposal = 1;
+    ctx.pending_confirm = 1;
+    compare(f, name, raw, len, &ctx);
+}
+
+static void
+walk(struct fixture *f, const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+
+    if (d == NULL)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        char path[2048];
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (e->d_type == DT_DIR) {
+            walk(f, path);
+            continue;
+        }
+        const char *dot = strrchr(e->d_name, '.');
+        if (dot == NULL ||
+            (strcmp(dot, ".eml") != 0 && strcmp(dot, ".msg") != 0 && strcmp(dot, ".txt") != 0))
+            continue;
+        FILE *in = fopen(path, "rb");
+        if (in == NULL)
+            continue;
+        char *raw = malloc(4 << 20);
+        assert_non_null(raw);
+        size_t len = fread(raw, 1, (4 << 20) - 1, in);
+        fclose(in);
+        raw[len] = '\0';
+        compare_contexts(f, path, raw, len);
+        free(raw);
+    }
+    closedir(d);
+}
+
+static void
+test_reader_reads_the_corpus_as_the_daemon(void **state)
+{
+    struct fixture *f = *state;
+
+    walk(f, CORPUS);
+    printf("# the reader and the daemon agree on %d readings\n", f->compared);
+    assert_true(f->compared > 1000);
+}
+
+/* A profile, a time zone in a line and one in a sentence, and a manager's command. */
+static void
+test_reader_zones_and_managers(void **state)
+{
+    struct fixture *f = *state;
+    struct reading_context ctx = {.known = 1, .now = T0};
+    static const char *const mails[] = {
+        "From: Ana <ana@example.test>\r\nSubject: join\r\n\r\nHi, I'd like a mentor.\r\n"
+        "Time zone: europe/berlin\r\nLanguages: Spanish, English\r\n",
+        "From: Kai <kai@example.test>\r\nSubject: hello\r\n\r\nI'm Kai from Denver and "
+        "I would like to mentor people in Rust.\r\n",
+        "From: Boss <boss@example.test>\r\nSubject: Remove\r\n\r\nremove nina@example.test\r\n",
+    };
+
+    for (size_t i = 0; i < sizeof mails / sizeof mails[0]; i++)
+        compare(f, mails[i], mails[i], strlen(mails[i]), &ctx);
+    struct mail *m = NULL;
+    struct reading r;
+    char err[256];
+    assert_int_equal(reader_parse(mails[0], strlen(mails[0]), strlen(mails[0]),
+                                  f->cfg.community.address, 30, &m, err, sizeof err, NULL),
+                     READER_OK);
+    assert_int_equal(reader_read(&f->cfg, strlen(mails[0]), &ctx, &r, err, sizeof err, NULL),
+                     READER_OK);
+    assert_string_equal(r.profile.timezone, "Europe/Berlin"); /* read in the sandbox */
+    reading_free(&r);
+    mail_free(m);
+}
+
+/* After a mail that does not parse, there is nothing to read: refused, not guessed. */
+static void
+test_reader_read_without_a_parse(void **state)
+{
+    struct fixture *f = *state;
+    struct reading_context ctx = {.known = 1, .now = T0};
+    struct mail *m = NULL;
+    struct reading r;
+    char err[256];
+    const char *bad = "no headers at all, not a mail";
+
+    enum reader_status s =
+        reader_parse(bad, strlen(bad), strlen(bad), NULL, 30, &m, err, sizeof err, NULL);
+    if (s == READER_OK) {
+        mail_free(m);
+        skip(); /* the parser took it after all: nothing to check here */
+    }
+    assert_int_equal(s, READER_UNPARSEABLE);
+    assert_int_equal(reader_read(&f->cfg, strlen(bad), &ctx, &r, err, sizeof err, NULL),
+                     READER_ERROR);
+}
+
+/*
+ * What comes back from a reader is checked as it is read: a reader taken
+ * over by a crafted mail may send anything.  Every cut of a real answer and
+ * random bytes are refused or read, never a crash (the sanitizer build).
+ */
+static void
+test_reader_answers_are_checked(void **state)
+{
+    struct fixture *f = *state;
+    struct reading_context ctx = {.known = 1, .now = T0, .open_pairs = 1, .member = 1};
+    const char *raw = "From: Ana <ana@example.test>\r\nSubject: hello\r\n\r\nRating: 4\r\n"
+                      "Skills: rust, go\r\nTime zone: utc+2\r\nGoals: x\r\nCapacity: lots\r\n";
+    struct mail *m = NULL;
+    struct reading r, back;
+    char err[256];
+    struct reader_buf b = {0};
+
+    assert_int_equal(mail_parse(raw, strlen(raw), &m, err, sizeof err), 0);
+    assert_int_equal(reading_read(&f->cfg, m, strlen(raw), &ctx, &r), 0);
+    reader_put_reading(&b, &r);
+    assert_false(b.failed);
+    struct reader_in in = {b.p, b.len, 0, 0};
+    assert_int_equal(reader_get_reading(&in, &back), 0);
+    same_reading("round trip", &back, &r);
+    reading_free(&back);
+    for (size_t cut = 0; cut < b.len; cut++) {
+        struct reader_in part = {b.p, cut, 0, 0};
+        if (reader_get_reading(&part, &back) == 0)
+            reading_free(&back);
+    }
+    srand(13);
+    for (int i = 0; i < 20000; i++) {
+        char junk[512];
+        size_t n = (size_t)(rand() % (int)sizeof junk);
+        for (size_t k = 0; k < n; k++)
+            junk[k] = (char)(rand() % 4 == 0 ? 0 : rand());
+        struct reader_in in2 = {junk, n, 0, 0};
+        if (reader_get_reading(&in2, &back) == 0)
+            reading_free(&back);
+        struct reader_in in3 = {junk, n, 0, 0};
+        mail_free(reader_get_mail(&in3));
+        /* and a real answer with bytes flipped */
+        char *copy = malloc(b.len);
+        assert_non_null(copy);
+        memcpy(copy, b.p, b.len);
+        copy[(size_t)rand() % b.len] ^= (char)(1 + rand() % 255);
+        struct reader_in in4 = {copy, b.len, 0, 0};
+        if (reader_get_reading(&in4, &back) == 0)
+            reading_free(&back);
+        free(copy);
+    }
+    free(b.p);
+    reading_free(&r);
+    mail_free(m);
+}
+
+static int
+setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+
+    assert_non_null(f);
+    tu_test_config(&f->cfg, f->managers);
+    f->cfg.programme.plus_addressing = 1;
+    log_init(LOG_LEVEL_ERROR, 0, "test_reader");
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    reader_shutdown();
+    free(*state);
+    return 0;
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reader_zones_and_managers),
+        cmocka_unit_test(test_reader_read_without_a_parse),
+        cmocka_unit_test(test_reader_answers_are_checked),
+        cmocka_unit_test(test_reader_reads_the_corpus_as_the_daemon),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
