@@ -258,6 +258,13 @@ reading_open(struct reading *r, const struct intent_scores *s, const struct read
         reading_why(r, "a member who wants to take part again: resume");
         return;
     }
+    if (ctx->open_proposals > 0 && (role == INTENT_MENTOR || role == INTENT_JOIN) &&
+        (s->score[INTENT_ACCEPT] > 0 || s->score[INTENT_DECLINE] > 0)) {
+        /* A mentor with a proposal open who writes a new mail "Yes, I'd be happy to mentor
+         * her!" answers that proposal: they already are a mentor, so it is no new request. */
+        reading_proposal(r, s);
+        return;
+    }
     if (role != INTENT_NONE && role_strength > best && !(s->question && role_strength < 4)) {
         r->intent = role;
         r->confidence = role == INTENT_UNCLEAR_ROLE ? 50 : role_strength >= 6 ? 90 : 70;

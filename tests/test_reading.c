@@ -122,6 +122,22 @@ test_context_decides(void **state)
     expect("Re: Would you mentor Ana?", "Oui, avec plaisir", PROPOSAL, "accept");
     expect("Re: Would you mentor Ana?", "Not this one, sorry", PROPOSAL, "decline");
     expect("Re: Would you mentor Ana?", "Gracias pero no", PROPOSAL, "decline");
+    expect("Re: Would you mentor Ana?", "I can take her on", PROPOSAL, "accept");
+    expect("Re: Would you mentor Ana?", "Sounds good, let's do it", PROPOSAL, "accept");
+    /* a new mail (no reply headers) from a mentor with a proposal open answers it */
+    static const char *const yes_new[] = {"Yes, I would be happy to mentor her!",
+                                          "Of course, I can mentor her", "Happy to mentor Ana."};
+    for (size_t i = 0; i < sizeof yes_new / sizeof yes_new[0]; i++) {
+        struct reading r = read_mail("Ana", yes_new[i], PROPOSAL, 0);
+        if (strcmp(reading_intent_name(&r), "accept") != 0)
+            fail_msg("new mail \"%s\" with a proposal open: read %s", yes_new[i],
+                     reading_intent_name(&r));
+        reading_free(&r);
+    }
+    struct reading no_new =
+        read_mail("Ana", "Sorry, I'm too busy to mentor right now", PROPOSAL, 0);
+    assert_string_equal(reading_intent_name(&no_new), "decline");
+    reading_free(&no_new);
     expect("Re: Would you mentor Ana?", "Please put me on hold for a few months", PROPOSAL,
            "pause");
     expect("Re: How is it going?", "It went well, I'd say 4.", CHECKIN, "rating");
