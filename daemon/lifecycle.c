@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "alerts.h"
 #include "lang.h"
 #include "log.h"
 #include "mentees.h"
@@ -232,77 +233,6 @@ lc_shared_language(const struct config *cfg, struct store *st, const struct lc_m
     /* No language both are known to read: the community's, claiming nothing. */
     snprintf(code, LANG_CODE_MAX, "%s", cfg->templates.language ? cfg->templates.language : "en");
     return 0;
-}
-
-/*
- * An alert for the managers is kept in the store, not mailed at once: every
- * alert raised in one run of the daemon goes out in one mail at its end
- * (lifecycle_alerts_flush), so one silent mentor with two mentees, or a
- * morning's worrying answers, make one mail and not one each.
- */
-static int
-lc_tell_managers(const struct config *cfg, struct store *st, const struct template_var *vars,
-                 size_t nvars, time_t now)
-{
-    char err[512], *subject = NULL, *body = NULL, *item = NULL;
-    int rc = -1;
-
-    if (cfg->community.n_managers == 0)
-        return 0;
-    if (outbox_render_for_managers(cfg, "manager-alert-item", vars, nvars, &subject, &body, err,
-                                   sizeof(err)) != 0) {
-        log_ctx(LOG_LEVEL_ERROR, NULL, NULL, "cannot alert the managers: %s", err);
-        return -1;
-    }
-    lc_chomp(body);
-    if (asprintf(&item, "* %s\n\n%s", subject, body) < 0)
-        item = NULL;
-    if (item == NULL)
-        log_ctx(LOG_LEVEL_ERROR, NULL, NULL, "cannot alert the managers: out of memory");
-    else if ((rc = store_alert_add(st, now, item)) != 0)
-        log_ctx(LOG_LEVEL_ERROR, NULL, NULL, "cannot alert the managers: %s", store_errmsg(st));
-    free(subject);
-    free(body);
-    free(item);
-    return rc;
-}
-
-int
-lifecycle_alerts_flush(const struct config *cfg, struct store *st, time_t now)
-{
-    char err[512], zone[128], count[16], *alerts = NULL;
-    size_t n = 0;
-    int64_t last = 0;
-    int rc = 0;
-
-    if (store_alert_pending(st, &alerts, &n, &last) != 0)
-        return -1;
-    if (n == 0)
-        return 0;
-    /* Not a reply to the managers: it waits for the morning in their ([digest]) time zone. */
-    snprintf(zone, sizeof(zone), "Time zone: %s\n",
-             cfg->digest.timezone ? cfg->digest.timezone : "UTC");
-    time_t at = quiet_morning_in(cfg, zone, now);
-    snprintf(count, sizeof(count), "%zu", n);
-    struct template_var v[] = {
-        {"alerts", alerts}, {"count", count}, {"several", n > 1 ? "yes" : NULL}};
-    for (size_t i = 0; rc == 0 && i < cfg->community.n_managers; i++) {
-        struct outbox_mail om = {
-            .to_addr = cfg->community.managers[i],
-            .template_name = "manager-alert",
-            .vars = v,
-            .nvars = 3,
-            .kind = "notice",
-        };
-        if (outbox_queue(cfg, st, &om, at, err, sizeof(err)) != 0) {
-            log_ctx(LOG_LEVEL_ERROR, NULL, om.to_addr, "cannot alert a manager: %s", err);
-            rc = -1;
-        }
-    }
-    if (rc == 0 && store_alert_mark_sent(st, last, now) != 0)
-        rc = -1;
-    free(alerts);
-    return rc == 0 ? 1 : -1;
 }
 
 /* ---- the load signal ---- */
@@ -1128,7 +1058,7 @@ lc_rematch_offer(struct lc_run *r)
                                    {"rating", NULL},
                                    {"not_met", NULL},
                                    {"comment", NULL}};
-        rc = lc_tell_managers(r->cfg, r->st, m, 6, r->now);
+        rc = alerts_raise(r->cfg, r->st, m, 6, r->now);
         if (rc == 0)
             rc = store_event_add(r->st, r->now, "silent", x.partner.m.address, NULL, x.p.ref);
     }
@@ -1420,7 +1350,7 @@ lc_worry(struct respond_ctx *c, const struct store_pair *p, const struct lc_memb
                                {"not_met", a->met == 0 ? "yes" : NULL},
                                {"comment", comment},
                                {"from", from->m.address}};
-    rc = lc_tell_managers(c->cfg, c->st, v, 7, c->now);
+    rc = alerts_raise(c->cfg, c->st, v, 7, c->now);
     if (rc == 0)
         rc = store_event_add(c->st, c->now, "low-feedback", from->m.address, c->m->message_id,
                              a->met == 0 ? "not met" : rating);

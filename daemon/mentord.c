@@ -17,6 +17,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "alerts.h"
 #include "clock.h"
 #include "config.h"
 #include "digest.h"
@@ -469,7 +470,7 @@ mentord_programme(const struct config *cfg, struct store *st, const struct mento
     /* Every alert of this run (mail handled, events run) in one mail to each manager. */
     if (store_begin(st) != 0)
         goto fail;
-    if (lifecycle_alerts_flush(cfg, st, now) < 0 || store_commit(st) != 0)
+    if (alerts_flush(cfg, st, now) < 0 || store_commit(st) != 0)
         goto fail;
     if (*last_round == 0 || now - *last_round >= cfg->matching.interval) {
         if (store_begin(st) != 0)

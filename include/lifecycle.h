@@ -32,13 +32,6 @@ int lifecycle_run_event(const struct config *cfg, struct store *st,
                         const struct store_schedule_event *ev, time_t now, const char **outcome);
 
 /*
- * The manager alerts raised since the last call (silent mentors, worrying
- * answers) in one mail to each manager, in the caller's transaction.
- * Returns 1 when one was queued, 0 when there was nothing, -1 on error.
- */
-int lifecycle_alerts_flush(const struct config *cfg, struct store *st, time_t now);
-
-/*
  * A match is final (accepted, or no acceptance asked): the introduction
  * mail(s), the check-ins and the end of the pairing are scheduled.  In the
  * caller's transaction; 0, or -1 on error.

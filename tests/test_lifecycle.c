@@ -12,6 +12,7 @@
 
 #include <sqlite3.h>
 
+#include "alerts.h"
 #include "lifecycle.h"
 #include "quiet.h"
 #include "schedule.h"
@@ -70,7 +71,7 @@ static void
 flush_alerts(struct fixture *f, time_t t)
 {
     assert_int_equal(store_begin(f->st), 0);
-    assert_true(lifecycle_alerts_flush(&f->cfg, f->st, t) >= 0);
+    assert_true(alerts_flush(&f->cfg, f->st, t) >= 0);
     assert_int_equal(store_commit(f->st), 0);
 }
 
