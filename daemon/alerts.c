@@ -29,8 +29,8 @@ alerts_chomp(char *s)
  * morning's worrying answers, make one mail and not one each.
  */
 int
-alerts_raise(const struct config *cfg, struct store *st, const struct template_var *vars, size_t nvars,
-             time_t now)
+alerts_raise(const struct config *cfg, struct store *st, const struct template_var *vars,
+             size_t nvars, time_t now)
 {
     char err[512], *subject = NULL, *body = NULL, *item = NULL;
     int rc = -1;

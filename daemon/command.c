@@ -47,7 +47,7 @@
 const struct command_def command_defs[] = {
 #define COMMAND_MEMBER(KIND, NUMBER, NAME, USAGE, ARGS, PROOF, HANDLER, HELP, CONFIRMS)            \
     {COMMAND_##KIND, NAME, USAGE, COMMAND_ARGS_##ARGS, PROOF, 0, HELP, CONFIRMS},
-#define COMMAND_MANAGER(NAME, USAGE, ARGS, HELP)                                                   \
+#define COMMAND_MANAGER(NAME, USAGE, ARGS, HANDLER, HELP)                                          \
     {COMMAND_NONE,  NAME, USAGE, COMMAND_ARGS_##ARGS,                                              \
      PROOF_MANAGER, 1,    HELP,  COMMAND_CONFIRMS_NOTHING},
 #include "command_table.h"

@@ -2,7 +2,8 @@
  * managers: commands by mail from a configured manager address.
  *
  * REPORT (the digest so far), LIST WAITING|ACTIVE|MENTORS|PAIRS, MATCH A B,
- * UNMATCH A|PAIR, PAUSE MEMBER [WEEKS], RESUME MEMBER, REMOVE MEMBER.
+ * UNMATCH A|PAIR, BLOCK A B, PAUSE MEMBER [WEEKS], RESUME MEMBER, REMOVE
+ * MEMBER: each a row of command_table.h naming its handler below.
  *
  * A From: header proves nothing.  Read-only commands are answered at once:
  * the answer goes to the configured manager address, so a forger learns
@@ -101,36 +102,73 @@ managers_event(struct respond_ctx *c, const char *to, const char *fmt, const cha
     return 0;
 }
 
+/* ---- the handlers ---- */
+
+/*
+ * What a manager command's handler gets.  Each row of command_table.h names
+ * its handler, int HANDLER(struct managers_req *r), which is called:
+ *   - with the command as mailed (r->line NULL): a read-only command answers
+ *     at once; a change names its members by "#id" in a canonical line and
+ *     returns managers_change(), which runs that line at once when the mail
+ *     is proven and else asks the manager to confirm it.  0 done, -1 error;
+ *   - with the canonical line to carry out (r->line, r->cmd its words), once
+ *     proven or confirmed: it acts, puts the sentence the manager is told in
+ *     r->msg and returns an enum ctl_status (admin.h).
+ */
+struct managers_req {
+    struct respond_ctx *c;
+    const char *to;                    /* the manager's address as configured */
+    const struct command_manager *cmd; /* the verb, then its words */
+    const char *line;                  /* NULL, or the canonical line being carried out */
+    char *msg;                         /* with line: the result sentence */
+    size_t len;
+};
+
+/* A line no handler can carry out (a token from an older version, say). */
+static int
+managers_unreadable(struct managers_req *r)
+{
+    snprintf(r->msg, r->len, "cannot read the request '%s'", r->line);
+    return CTL_USAGE;
+}
+
 /* ---- read-only commands ---- */
 
 static int
-managers_report(struct respond_ctx *c, const char *to)
+managers_report(struct managers_req *r)
 {
+    struct respond_ctx *c = r->c;
     struct digest d;
     char err[512];
 
+    if (r->line)
+        return managers_unreadable(r);
     snprintf(c->detail, c->detail_len, "manager report");
     if (digest_build(c->cfg, c->st, c->now, 1, &d, err, sizeof(err)) != 0) {
         snprintf(c->detail, c->detail_len, "%s", err);
         return -1;
     }
-    int rc = digest_queue(c->cfg, c->st, &d, to, c->m, c->now, err, sizeof(err));
+    int rc = digest_queue(c->cfg, c->st, &d, r->to, c->m, c->now, err, sizeof(err));
     digest_free(&d);
     if (rc != 0)
         snprintf(c->detail, c->detail_len, "%s", err);
-    return rc != 0 ? -1 : managers_event(c, to, "%s", "report");
+    return rc != 0 ? -1 : managers_event(c, r->to, "%s", "report");
 }
 
 static int
-managers_list(struct respond_ctx *c, const char *to, const struct command_manager *cmd)
+managers_list(struct managers_req *r)
 {
-    const char *what = cmd->n > 1 ? cmd->w[1] : "waiting";
+    struct respond_ctx *c = r->c;
+    const char *to = r->to;
+    const char *what = r->cmd->n > 1 ? r->cmd->w[1] : "waiting";
     const char *name = strcasecmp(what, "waiting") == 0 ? "waitlist" : what;
     const char *filter = NULL;
     struct ctl_table t;
     char msg[256], command[64], *text = NULL;
     size_t len = 0;
 
+    if (r->line)
+        return managers_unreadable(r);
     if (strcasecmp(what, "active") == 0) {
         name = "pairs";
         filter = "active";
@@ -183,80 +221,8 @@ managers_ref(struct respond_ctx *c, const char *who, char *out, size_t len, char
     return 1;
 }
 
-/*
- * The change as a canonical line ("match #3 #5", "pause #3 2") for the token,
- * and in words for the manager.  1 when valid, 0 with why set, -1 on error.
- */
-static int
-managers_canonical(struct respond_ctx *c, const struct command_manager *cmd, char *line, size_t len,
-                   char *words, size_t wlen, char *why, size_t ylen)
-{
-    const char *verb = cmd->w[0];
-    size_t want = strcmp(verb, "match") == 0 || strcmp(verb, "block") == 0 ? 3 : 2;
-    char a[32] = "", b[32] = "", aa[320] = "", ba[320] = "";
-    int rc;
-
-    if (cmd->n < want) {
-        snprintf(why, ylen, "%s needs %s.", verb,
-                 strcmp(verb, "block") == 0 ? "two members"
-                 : want == 3                ? "a newcomer and a mentor"
-                                            : "a member");
-        return 0;
-    }
-    if (strcmp(verb, "unmatch") == 0 && strchr(cmd->w[1], '@') == NULL) {
-        /* A pair id or ref stays as written: it names no person. */
-        snprintf(line, len, "unmatch %s", cmd->w[1]);
-        snprintf(words, wlen, "end pair %s", cmd->w[1]);
-        return 1;
-    }
-    if ((rc = managers_ref(c, cmd->w[1], a, sizeof(a), aa, sizeof(aa), why, ylen)) != 1)
-        return rc;
-    if (want == 3 &&
-        (rc = managers_ref(c, cmd->w[2], b, sizeof(b), ba, sizeof(ba), why, ylen)) != 1)
-        return rc;
-    int weeks = strcmp(verb, "pause") == 0 && cmd->n > 2 ? atoi(cmd->w[2]) : 0;
-    char wk[32] = "", wkw[32] = "";
-    if (weeks > 0) {
-        snprintf(wk, sizeof(wk), " %d", weeks);
-        snprintf(wkw, sizeof(wkw), " for %d weeks", weeks);
-    }
-    snprintf(line, len, "%s %s%s%s%s", verb, a, want == 3 ? " " : "", b, wk);
-    snprintf(words, wlen, "%s %s%s%s%s", verb, aa,
-             want == 3 ? (strcmp(verb, "block") == 0 ? " from ever being paired with " : " with ")
-                       : "",
-             ba, wkw);
-    return 1;
-}
-
-/* Carry out a canonical line; the result sentence goes to msg. */
-static int
-managers_execute(struct respond_ctx *c, const char *to, const char *line, char *msg, size_t len)
-{
-    struct command_manager cmd;
-    const char *verb;
-
-    command_manager_split(line, &cmd);
-    verb = cmd.n ? cmd.w[0] : "";
-    if (strcmp(verb, "match") == 0 && cmd.n == 3)
-        return admin_match(c->cfg, c->st, cmd.w[1], cmd.w[2], to, c->now, msg, len);
-    if (strcmp(verb, "block") == 0 && cmd.n == 3)
-        return admin_block(c->cfg, c->st, cmd.w[1], cmd.w[2], to, c->now, msg, len);
-    if (strcmp(verb, "unmatch") == 0 && cmd.n == 2)
-        return admin_unmatch(c->cfg, c->st, cmd.w[1], to, c->now, msg, len);
-    if (strcmp(verb, "pause") == 0 && cmd.n >= 2) {
-        int weeks = cmd.n > 2 ? atoi(cmd.w[2]) : 0;
-        return admin_pause(c->cfg, c->st, cmd.w[1], weeks > 0 ? c->now + weeks * WEEK : 0, to,
-                           c->now, msg, len);
-    }
-    if (strcmp(verb, "resume") == 0 && cmd.n == 2)
-        return admin_resume(c->cfg, c->st, cmd.w[1], to, c->now, msg, len);
-    if (strcmp(verb, "remove") == 0 && cmd.n == 2) {
-        c->erase_checkpoint = 1;
-        return admin_remove(c->cfg, c->st, cmd.w[1], to, c->now, msg, len);
-    }
-    snprintf(msg, len, "cannot read the request '%s'", line);
-    return CTL_USAGE;
-}
+static int managers_execute(struct respond_ctx *c, const char *to, const char *line, char *msg,
+                            size_t len);
 
 static int
 managers_run(struct respond_ctx *c, const char *to, const char *line, const char *words)
@@ -297,23 +263,194 @@ managers_ask(struct respond_ctx *c, const char *to, const char *line, const char
     return managers_send(c, to, "manager-confirm", v, 3, "confirm", token);
 }
 
+/*
+ * A change as mailed, in its canonical line ("match #3 #5", "pause #3 2")
+ * and in words for the manager: carried out at once when the receiving
+ * server we trust vouches for the manager's address (auth.h), else the
+ * manager is asked to confirm it.
+ */
 static int
-managers_change(struct respond_ctx *c, const char *to, const struct command_manager *cmd)
+managers_change(struct managers_req *r, const char *line, const char *words)
 {
-    char line[128], words[768], why[400];
-    int rc = managers_canonical(c, cmd, line, sizeof(line), words, sizeof(words), why, sizeof(why));
+    if (auth_dmarc(r->c->m, r->c->cfg->digest.trusted_authserv, r->to) == AUTH_PASS)
+        return managers_run(r->c, r->to, line, words);
+    return managers_ask(r->c, r->to, line, words);
+}
 
+/* A change refused before it is asked for: the manager is told why. */
+static int
+managers_refuse(struct managers_req *r, const char *why)
+{
+    snprintf(r->c->detail, r->c->detail_len, "manager %s: %s", r->cmd->w[0], why);
+    return managers_done(r->c, r->to, r->cmd->w[0], why);
+}
+
+/* A change as mailed lacks words: "VERB needs NEEDS." */
+static int
+managers_short(struct managers_req *r, size_t want, const char *needs)
+{
+    char why[400];
+
+    if (r->cmd->n >= want)
+        return 0;
+    snprintf(why, sizeof(why), "%s needs %s.", r->cmd->w[0], needs);
+    return managers_refuse(r, why) != 0 ? -1 : 1;
+}
+
+/*
+ * A change as mailed that names n members (1 or 2: w[1], w[2]): the line
+ * "VERB #a [#b]TAIL" and the words "VERB a [JOIN b]TAIL_WORDS", then
+ * managers_change().  needs: what a shorter command lacks ("a member").
+ */
+static int
+managers_members(struct managers_req *r, size_t n, const char *needs, const char *join,
+                 const char *tail, const char *tail_words)
+{
+    const char *verb = r->cmd->w[0];
+    char a[32] = "", b[32] = "", aa[320] = "", ba[320] = "", why[400];
+    char line[128], words[768];
+    int rc = managers_short(r, n + 1, needs);
+
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
+    rc = managers_ref(r->c, r->cmd->w[1], a, sizeof(a), aa, sizeof(aa), why, sizeof(why));
+    if (rc == 1 && n == 2)
+        rc = managers_ref(r->c, r->cmd->w[2], b, sizeof(b), ba, sizeof(ba), why, sizeof(why));
     if (rc < 0) {
-        snprintf(c->detail, c->detail_len, "manager command: %s", store_errmsg(c->st));
+        snprintf(r->c->detail, r->c->detail_len, "manager command: %s", store_errmsg(r->c->st));
         return -1;
     }
-    if (rc == 0) {
-        snprintf(c->detail, c->detail_len, "manager %s: %s", cmd->w[0], why);
-        return managers_done(c, to, cmd->w[0], why);
+    if (rc == 0)
+        return managers_refuse(r, why);
+    snprintf(line, sizeof(line), "%s %s%s%s%s", verb, a, n == 2 ? " " : "", b, tail);
+    snprintf(words, sizeof(words), "%s %s%s%s%s", verb, aa, n == 2 ? join : "", ba, tail_words);
+    return managers_change(r, line, words);
+}
+
+static int
+managers_match(struct managers_req *r)
+{
+    const struct command_manager *cmd = r->cmd;
+
+    if (r->line == NULL)
+        return managers_members(r, 2, "a newcomer and a mentor", " with ", "", "");
+    if (cmd->n != 3)
+        return managers_unreadable(r);
+    return admin_match(r->c->cfg, r->c->st, cmd->w[1], cmd->w[2], r->to, r->c->now, r->msg, r->len);
+}
+
+static int
+managers_block(struct managers_req *r)
+{
+    const struct command_manager *cmd = r->cmd;
+
+    if (r->line == NULL)
+        return managers_members(r, 2, "two members", " from ever being paired with ", "", "");
+    if (cmd->n != 3)
+        return managers_unreadable(r);
+    return admin_block(r->c->cfg, r->c->st, cmd->w[1], cmd->w[2], r->to, r->c->now, r->msg, r->len);
+}
+
+static int
+managers_unmatch(struct managers_req *r)
+{
+    const struct command_manager *cmd = r->cmd;
+
+    if (r->line == NULL) {
+        char line[128], words[768];
+        int rc = managers_short(r, 2, "a member");
+        if (rc != 0)
+            return rc < 0 ? -1 : 0;
+        if (strchr(cmd->w[1], '@') != NULL)
+            return managers_members(r, 1, "a member", "", "", "");
+        /* A pair id or ref stays as written: it names no person. */
+        snprintf(line, sizeof(line), "unmatch %s", cmd->w[1]);
+        snprintf(words, sizeof(words), "end pair %s", cmd->w[1]);
+        return managers_change(r, line, words);
     }
-    if (auth_dmarc(c->m, c->cfg->digest.trusted_authserv, to) == AUTH_PASS)
-        return managers_run(c, to, line, words);
-    return managers_ask(c, to, line, words);
+    if (cmd->n != 2)
+        return managers_unreadable(r);
+    return admin_unmatch(r->c->cfg, r->c->st, cmd->w[1], r->to, r->c->now, r->msg, r->len);
+}
+
+/* PAUSE MEMBER [WEEKS]: open-ended without a number of weeks. */
+static int
+managers_pause(struct managers_req *r)
+{
+    const struct command_manager *cmd = r->cmd;
+    int weeks = cmd->n > 2 ? atoi(cmd->w[2]) : 0;
+
+    if (r->line == NULL) {
+        char wk[32] = "", wkw[32] = "";
+        if (weeks > 0) {
+            snprintf(wk, sizeof(wk), " %d", weeks);
+            snprintf(wkw, sizeof(wkw), " for %d weeks", weeks);
+        }
+        return managers_members(r, 1, "a member", "", wk, wkw);
+    }
+    if (cmd->n < 2)
+        return managers_unreadable(r);
+    return admin_pause(r->c->cfg, r->c->st, cmd->w[1], weeks > 0 ? r->c->now + weeks * WEEK : 0,
+                       r->to, r->c->now, r->msg, r->len);
+}
+
+static int
+managers_resume(struct managers_req *r)
+{
+    const struct command_manager *cmd = r->cmd;
+
+    if (r->line == NULL)
+        return managers_members(r, 1, "a member", "", "", "");
+    if (cmd->n != 2)
+        return managers_unreadable(r);
+    return admin_resume(r->c->cfg, r->c->st, cmd->w[1], r->to, r->c->now, r->msg, r->len);
+}
+
+static int
+managers_remove(struct managers_req *r)
+{
+    const struct command_manager *cmd = r->cmd;
+
+    if (r->line == NULL)
+        return managers_members(r, 1, "a member", "", "", "");
+    if (cmd->n != 2)
+        return managers_unreadable(r);
+    /* A member is erased: the caller checkpoints the database after the commit (respond.h). */
+    r->c->erase_checkpoint = 1;
+    return admin_remove(r->c->cfg, r->c->st, cmd->w[1], r->to, r->c->now, r->msg, r->len);
+}
+
+/* Each manager command's handler, bound by its row of command_table.h. */
+static const struct managers_row {
+    const char *name;
+    int (*handler)(struct managers_req *r);
+} managers_rows[] = {
+#define COMMAND_MEMBER(...)
+#define COMMAND_MANAGER(NAME, USAGE, ARGS, HANDLER, HELP) {NAME, HANDLER},
+#include "command_table.h"
+#undef COMMAND_MEMBER
+#undef COMMAND_MANAGER
+};
+
+static const struct managers_row *
+managers_row(const char *verb)
+{
+    for (size_t i = 0; i < sizeof managers_rows / sizeof managers_rows[0]; i++)
+        if (strcmp(managers_rows[i].name, verb) == 0)
+            return &managers_rows[i];
+    return NULL;
+}
+
+/* Carry out a canonical line by its verb's handler; the result sentence goes to msg. */
+static int
+managers_execute(struct respond_ctx *c, const char *to, const char *line, char *msg, size_t len)
+{
+    struct command_manager cmd;
+
+    command_manager_split(line, &cmd);
+    const struct managers_row *row = managers_row(cmd.n ? cmd.w[0] : "");
+    struct managers_req r = {.c = c, .to = to, .cmd = &cmd, .line = line, .msg = msg, .len = len};
+    return row ? row->handler(&r) : managers_unreadable(&r);
 }
 
 /* ---- confirmations ---- */
@@ -395,9 +532,9 @@ managers_mail(struct respond_ctx *c)
     if (!managers_parse(c, &cmd))
         return managers_confirm_token(c, token) ? managers_confirm(c, to, token) : 1;
     log_ctx(LOG_LEVEL_INFO, c->m->message_id, to, "manager command %s", cmd.w[0]);
-    if (strcmp(cmd.w[0], "report") == 0)
-        return managers_report(c, to);
-    if (strcmp(cmd.w[0], "list") == 0)
-        return managers_list(c, to, &cmd);
-    return managers_change(c, to, &cmd);
+    const struct managers_row *row = managers_row(cmd.w[0]);
+    if (row == NULL) /* the reading knows the verbs of the same table */
+        return 1;
+    struct managers_req r = {.c = c, .to = to, .cmd = &cmd};
+    return row->handler(&r);
 }

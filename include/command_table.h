@@ -2,7 +2,8 @@
  * The one table of mail commands, as a list of rows that each includer turns
  * into what it needs: command.h the enum of kinds, command.c the table of
  * definitions (command_defs: name, usage, arguments, proof, help line, the
- * words a confirmation mail names), programme.c the handler each kind runs.
+ * words a confirmation mail names), programme.c the handler each member
+ * command runs, managers.c the handler each manager command runs.
  * A command is declared here once; HACKING.md says what else a new one needs.
  *
  *   COMMAND_MEMBER(KIND, NUMBER, NAME, USAGE, ARGS, PROOF, HANDLER, HELP, CONFIRMS)
@@ -22,8 +23,12 @@
  *               what the confirmation mail for a claimed request names
  *               (struct command_confirm)
  *
- *   COMMAND_MANAGER(NAME, USAGE, ARGS, HELP)
- *     a manager's command (managers.c reads it by NAME; PROOF_MANAGER).
+ *   COMMAND_MANAGER(NAME, USAGE, ARGS, HANDLER, HELP)
+ *     a manager's command (PROOF_MANAGER: a manager's mail, and a change
+ *     proven or confirmed): NAME, USAGE, ARGS and HELP as above; HANDLER is
+ *     int HANDLER(struct managers_req *r), static in managers.c, which calls
+ *     it with the command as mailed and, for a change, again to carry out
+ *     its canonical line once proven (see struct managers_req there).
  *
  * The order is the help mail's.  No include guard: read once per includer.
  */
@@ -67,11 +72,14 @@ COMMAND_MEMBER(LEAVE, 7, "leave", "LEAVE", NONE, PROOF_OWN_CONFIRM, membership_l
                "stop taking part and have your details removed", COMMAND_CONFIRMS_NOTHING)
 COMMAND_MEMBER(HELP, 3, "help", "HELP", NONE, PROOF_NONE, programme_help_command,
                "get this message again", COMMAND_CONFIRMS_NOTHING)
-COMMAND_MANAGER("report", "REPORT", NONE, "managers: the digest, now")
-COMMAND_MANAGER("list", "LIST [STATE]", WORDS, "managers: members, waiting newcomers or pairs")
-COMMAND_MANAGER("match", "MATCH NEWCOMER MENTOR", WORDS, "managers: pair two members at once")
-COMMAND_MANAGER("unmatch", "UNMATCH PAIR", WORDS, "managers: end a pairing")
-COMMAND_MANAGER("block", "BLOCK MEMBER MEMBER", WORDS, "managers: never pair these two members")
-COMMAND_MANAGER("pause", "PAUSE MEMBER", WORDS, "managers: pause a member")
-COMMAND_MANAGER("resume", "RESUME MEMBER", WORDS, "managers: end a member's pause")
-COMMAND_MANAGER("remove", "REMOVE MEMBER", WORDS, "managers: erase a member")
+COMMAND_MANAGER("report", "REPORT", NONE, managers_report, "managers: the digest, now")
+COMMAND_MANAGER("list", "LIST [STATE]", WORDS, managers_list,
+                "managers: members, waiting newcomers or pairs")
+COMMAND_MANAGER("match", "MATCH NEWCOMER MENTOR", WORDS, managers_match,
+                "managers: pair two members at once")
+COMMAND_MANAGER("unmatch", "UNMATCH PAIR", WORDS, managers_unmatch, "managers: end a pairing")
+COMMAND_MANAGER("block", "BLOCK MEMBER MEMBER", WORDS, managers_block,
+                "managers: never pair these two members")
+COMMAND_MANAGER("pause", "PAUSE MEMBER", WORDS, managers_pause, "managers: pause a member")
+COMMAND_MANAGER("resume", "RESUME MEMBER", WORDS, managers_resume, "managers: end a member's pause")
+COMMAND_MANAGER("remove", "REMOVE MEMBER", WORDS, managers_remove, "managers: erase a member")
