@@ -255,7 +255,8 @@ test_untrusted_or_failing_results_ask_for_confirmation(void **state)
     for (size_t i = 0; i < sizeof(headers) / sizeof(headers[0]); i++)
         deliver(f, "boss@example.test", "remove nina@x.test", headers[i], "");
     assert_int_equal(count(f, "SELECT count(*) FROM members WHERE id = 1"), 1);
-    assert_int_equal(count(f, "SELECT count(*) FROM tokens WHERE action = 'manager:remove #1'"), 10);
+    assert_int_equal(count(f, "SELECT count(*) FROM tokens WHERE action = 'manager:remove #1'"),
+                     10);
     /* With no trusted server configured, even a perfect header is not enough. */
     f->cfg.digest.trusted_authserv = NULL;
     deliver(f, "boss@example.test", "remove nina@x.test",
@@ -335,6 +336,48 @@ test_bad_requests_are_answered_not_asked(void **state)
                      1);
 }
 
+/* UNMATCH keeps a pair's id as written and names a member by "#id"; a line no handler reads is
+ * refused. */
+static void
+test_unmatch_lines_and_unreadable_tokens(void **state)
+{
+    struct fixture *f = *state;
+    char ref[32], msgid[256], body[16384];
+
+    deliver(f, "boss@example.test", "unmatch 7", NULL, "");
+    assert_int_equal(count(f, "SELECT count(*) FROM tokens WHERE action = 'manager:unmatch 7'"), 1);
+    assert_true(newest(f, "Boss@example.test", ref, msgid, body, sizeof(body)));
+    assert_non_null(strstr(body, "end pair 7"));
+    deliver(f, "boss@example.test", "unmatch nina@x.test", NULL, "");
+    assert_int_equal(count(f, "SELECT count(*) FROM tokens WHERE action = 'manager:unmatch #1'"),
+                     1);
+    deliver(f, "boss@example.test", "unmatch zed@x.test", NULL, "");
+    assert_true(newest(f, "Boss@example.test", ref, msgid, body, sizeof(body)));
+    assert_non_null(strstr(body, "There is no member zed@x.test."));
+    deliver(f, "boss@example.test", "unmatch", NULL, "");
+    assert_true(newest(f, "Boss@example.test", ref, msgid, body, sizeof(body)));
+    assert_non_null(strstr(body, "unmatch needs a member."));
+    assert_int_equal(count(f, "SELECT count(*) FROM tokens"), 2);
+
+    /* A confirmed line whose verb or words no handler reads changes nothing. */
+    const char *lines[] = {"manager:frobnicate #1", "manager:pause", "manager:report"};
+    const char *tokens[] = {"abcdefghjkmnpq", "bcdefghjkmnpqr", "cdefghjkmnpqrs"};
+    for (size_t i = 0; i < 3; i++) {
+        char subject[64];
+        assert_int_equal(store_token_add(f->st, tokens[i], "Boss@example.test", lines[i], NULL, T0,
+                                         T0 + 30 * DAY),
+                         0);
+        snprintf(subject, sizeof(subject), "confirm %s", tokens[i]);
+        deliver(f, "boss@example.test", subject, NULL, "");
+        assert_true(newest(f, "Boss@example.test", ref, msgid, body, sizeof(body)));
+        assert_non_null(strstr(body, "cannot read the request"));
+        assert_int_equal(count(f, "SELECT count(*) FROM events WHERE detail = 'refused: %s'",
+                               lines[i] + strlen("manager:")),
+                         1);
+    }
+    assert_int_equal(count(f, "SELECT count(*) FROM members WHERE state = 'paused'"), 0);
+}
+
 int
 main(void)
 {
@@ -350,6 +393,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_read_only_commands_answer_the_configured_address,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_requests_are_answered_not_asked, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unmatch_lines_and_unreadable_tokens, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
