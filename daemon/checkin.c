@@ -2,7 +2,7 @@
  * checkin: reading the text of an answer to a check-in.  The rating (1-5, in
  * the many ways people write one), whether the pair has met, the comment as
  * stored, and whether a mentor's note greets or names one of their mentees.
- * Pure: text in, values out; lifecycle_answers.c acts on them.
+ * Pure: text in, values out; lifecycle.c acts on them.
  */
 #include <ctype.h>
 #include <stdlib.h>
