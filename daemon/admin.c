@@ -20,6 +20,64 @@
 #include "admin.h"
 #include "lifecycle.h"
 
+/* A runtime error: English only, for the log and mentorctl. */
+static void admin_fail(struct admin_msg *msg, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+admin_fail(struct admin_msg *msg, const char *fmt, ...)
+{
+    va_list ap;
+
+    memset(msg, 0, sizeof(*msg));
+    va_start(ap, fmt);
+    vsnprintf(msg->text, sizeof(msg->text), fmt, ap);
+    va_end(ap);
+}
+
+void
+admin_msg_say(struct admin_msg *msg, const char *key, const char *english, ...)
+{
+    va_list ap;
+    const char *name;
+
+    memset(msg, 0, sizeof(*msg));
+    msg->key = key;
+    msg->english = english;
+    va_start(ap, english);
+    while (msg->n < ADMIN_MSG_VARS && (name = va_arg(ap, const char *)) != NULL) {
+        msg->names[msg->n] = name;
+        snprintf(msg->values[msg->n], sizeof(msg->values[0]), "%s", va_arg(ap, const char *));
+        msg->n++;
+    }
+    va_end(ap);
+    char *s = admin_msg_render(msg, NULL);
+    snprintf(msg->text, sizeof(msg->text), "%s", s ? s : english);
+    free(s);
+}
+
+char *
+admin_msg_render(const struct admin_msg *m, const struct lang *l)
+{
+    const char *v[ADMIN_MSG_VARS] = {0};
+    char date[128];
+
+    if (m->key == NULL)
+        return strdup(m->text);
+    for (size_t i = 0; i < m->n; i++) {
+        v[i] = m->values[i];
+        if (l != NULL && strcmp(m->names[i], "date") == 0 &&
+            lang_format_date(l, m->values[i], date, sizeof(date)) == 0)
+            v[i] = date;
+    }
+    /* the names after the last are NULL: they end the list */
+    return lang_phrase_fill(l, m->key, m->english, m->names[0], v[0], m->names[1], v[1],
+                            m->names[2], v[2], m->names[3], v[3], m->names[4], v[4], NULL);
+}
+
+/* A number as a value of admin_say. */
+#define ADMIN_NUM(buf, x) (snprintf(buf, sizeof(buf), "%lld", (long long)(x)), buf)
+
 int
 admin_member(struct store *st, const char *who, struct store_member *out)
 {
@@ -37,28 +95,28 @@ admin_member(struct store *st, const char *who, struct store_member *out)
 
 /* Resolve who into m; CTL_OK, or CTL_NOT_FOUND / CTL_FAIL with msg set. */
 static int
-ctl_find(struct store *st, const char *who, struct store_member *m, char *msg, size_t len)
+ctl_find(struct store *st, const char *who, struct store_member *m, struct admin_msg *msg)
 {
     int found = admin_member(st, who, m);
 
     if (found < 0) {
-        snprintf(msg, len, "looking up %s: %s", who, store_errmsg(st));
+        admin_fail(msg, "looking up %s: %s", who, store_errmsg(st));
         return CTL_FAIL;
     }
     if (found == 0 || strcmp(m->state, "left") == 0) {
         if (found)
             store_member_free(m);
-        snprintf(msg, len, "no member %s", who);
+        admin_msg_say(msg, "admin_no_member", "no member {member}", "member", who, NULL);
         return CTL_NOT_FOUND;
     }
     return CTL_OK;
 }
 
-static int ctl_log(struct store *st, const char *by, time_t now, char *msg, size_t len,
-                   const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static int ctl_log(struct store *st, const char *by, time_t now, struct admin_msg *msg,
+                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 static int
-ctl_log(struct store *st, const char *by, time_t now, char *msg, size_t len, const char *fmt, ...)
+ctl_log(struct store *st, const char *by, time_t now, struct admin_msg *msg, const char *fmt, ...)
 {
     char detail[256];
     va_list ap;
@@ -67,7 +125,7 @@ ctl_log(struct store *st, const char *by, time_t now, char *msg, size_t len, con
     vsnprintf(detail, sizeof(detail), fmt, ap);
     va_end(ap);
     if (store_event_add(st, now, "manager", by, NULL, detail) != 0) {
-        snprintf(msg, len, "recording '%s': %s", detail, store_errmsg(st));
+        admin_fail(msg, "recording '%s': %s", detail, store_errmsg(st));
         return CTL_FAIL;
     }
     log_ctx(LOG_LEVEL_INFO, NULL, by, "manager action: %s", detail);
@@ -75,9 +133,9 @@ ctl_log(struct store *st, const char *by, time_t now, char *msg, size_t len, con
 }
 
 static int
-ctl_store_fail(struct store *st, const char *what, char *msg, size_t len)
+ctl_store_fail(struct store *st, const char *what, struct admin_msg *msg)
 {
-    snprintf(msg, len, "%s: %s", what, store_errmsg(st));
+    admin_fail(msg, "%s: %s", what, store_errmsg(st));
     return CTL_FAIL;
 }
 
@@ -104,16 +162,18 @@ ctl_close_pair(struct store *st, const struct store_pair *p, const char *reason,
 /* ---- match ---- */
 
 static int
-ctl_match_check(const struct store_member *n, const struct store_member *m, char *msg, size_t len)
+ctl_match_check(const struct store_member *n, const struct store_member *m, struct admin_msg *msg)
 {
     if (strcmp(n->role, "newcomer") != 0 || strcmp(m->role, "mentor") != 0) {
-        snprintf(msg, len, "a match needs a newcomer and a mentor (%s is a %s, %s a %s)",
-                 n->address, n->role, m->address, m->role);
+        admin_msg_say(msg, "admin_match_roles",
+                  "a match needs a newcomer and a mentor ({a} is a {a_role}, {b} a {b_role})", "a",
+                  n->address, "a_role", n->role, "b", m->address, "b_role", m->role, NULL);
         return CTL_USAGE;
     }
     if (strcmp(n->state, "active") != 0 || strcmp(m->state, "active") != 0) {
-        snprintf(msg, len, "both must be confirmed and not paused (%s is %s, %s is %s)", n->address,
-                 n->state, m->address, m->state);
+        admin_msg_say(msg, "admin_match_states",
+                  "both must be confirmed and not paused ({a} is {a_state}, {b} is {b_state})",
+                  "a", n->address, "a_state", n->state, "b", m->address, "b_state", m->state, NULL);
         return CTL_USAGE;
     }
     return CTL_OK;
@@ -121,23 +181,25 @@ ctl_match_check(const struct store_member *n, const struct store_member *m, char
 
 /* The newcomer's open pairs: an active one refuses the match, proposals give way to it. */
 static int
-ctl_match_clear(struct store *st, const struct store_member *n, time_t now, char *msg, size_t len)
+ctl_match_clear(struct store *st, const struct store_member *n, time_t now, struct admin_msg *msg)
 {
     struct store_pair *v = NULL;
     size_t k = 0;
     int rc = CTL_OK;
 
     if (store_pair_list(st, n->id, NULL, &v, &k) != 0)
-        return ctl_store_fail(st, "pairs of the newcomer", msg, len);
+        return ctl_store_fail(st, "pairs of the newcomer", msg);
     for (size_t i = 0; i < k && rc == CTL_OK; i++) {
         if (v[i].newcomer != n->id)
             continue;
         if (strcmp(v[i].state, "active") == 0) {
-            snprintf(msg, len, "%s already has a mentor (pair %lld); unmatch first", n->address,
-                     (long long)v[i].id);
+            char num[24];
+            admin_msg_say(msg, "admin_has_mentor",
+                      "{member} already has a mentor (pair {pair}); unmatch first", "member",
+                      n->address, "pair", ADMIN_NUM(num, v[i].id), NULL);
             rc = CTL_USAGE;
         } else if (ctl_close_pair(st, &v[i], "superseded", now) < 0) {
-            rc = ctl_store_fail(st, "closing a proposal", msg, len);
+            rc = ctl_store_fail(st, "closing a proposal", msg);
         }
     }
     store_pairs_free(v, k);
@@ -146,12 +208,12 @@ ctl_match_clear(struct store *st, const struct store_member *n, time_t now, char
 
 static int
 ctl_match_make(const struct config *cfg, struct store *st, const struct store_member *n,
-               const struct store_member *m, const char *by, time_t now, char *msg, size_t len)
+               const struct store_member *m, const char *by, time_t now, struct admin_msg *msg)
 {
-    char ref[32], reasons[300];
+    char ref[32], reasons[300], num[24];
     int64_t id = 0;
     time_t ends = cfg->lifecycle.length > 0 ? now + cfg->lifecycle.length : 0;
-    int rc = ctl_match_clear(st, n, now, msg, len);
+    int rc = ctl_match_clear(st, n, now, msg);
 
     if (rc != CTL_OK)
         return rc;
@@ -160,38 +222,41 @@ ctl_match_make(const struct config *cfg, struct store *st, const struct store_me
             0 ||
         store_pair_set_waiting(st, n->id, 0) != 0 ||
         store_event_add(st, now, "matched", m->address, NULL, ref) != 0)
-        return ctl_store_fail(st, "making the pair", msg, len);
+        return ctl_store_fail(st, "making the pair", msg);
     if (lifecycle_pair_started(cfg, st, id, now) != 0) {
-        snprintf(msg, len, "introducing pair %lld failed (see the log)", (long long)id);
+        admin_fail(msg, "introducing pair %lld failed (see the log)", (long long)id);
         return CTL_FAIL;
     }
-    rc = ctl_log(st, by, now, msg, len, "match #%lld #%lld: pair %lld", (long long)n->id,
+    rc = ctl_log(st, by, now, msg, "match #%lld #%lld: pair %lld", (long long)n->id,
                  (long long)m->id, (long long)id);
     if (rc == CTL_OK)
-        snprintf(msg, len, "matched %s with mentor %s (pair %lld, ref %s); both are introduced",
-                 n->address, m->address, (long long)id, ref);
+        admin_msg_say(msg, "admin_matched",
+                  "matched {newcomer} with mentor {mentor} (pair {pair}, ref {ref}); both are "
+                  "introduced",
+                  "newcomer", n->address, "mentor", m->address, "pair", ADMIN_NUM(num, id), "ref",
+                  ref, NULL);
     return rc;
 }
 
 int
 admin_match(const struct config *cfg, struct store *st, const char *a, const char *b,
-            const char *by, time_t now, char *msg, size_t len)
+            const char *by, time_t now, struct admin_msg *msg)
 {
     struct store_member x, y;
-    int rc = ctl_find(st, a, &x, msg, len);
+    int rc = ctl_find(st, a, &x, msg);
 
     if (rc != CTL_OK)
         return rc;
-    if ((rc = ctl_find(st, b, &y, msg, len)) != CTL_OK) {
+    if ((rc = ctl_find(st, b, &y, msg)) != CTL_OK) {
         store_member_free(&x);
         return rc;
     }
     /* Either order: the newcomer is whichever is not the mentor. */
     int swap = strcmp(x.role, "mentor") == 0;
     const struct store_member *n = swap ? &y : &x, *m = swap ? &x : &y;
-    rc = ctl_match_check(n, m, msg, len);
+    rc = ctl_match_check(n, m, msg);
     if (rc == CTL_OK)
-        rc = ctl_match_make(cfg, st, n, m, by, now, msg, len);
+        rc = ctl_match_make(cfg, st, n, m, by, now, msg);
     store_member_free(&x);
     store_member_free(&y);
     return rc;
@@ -201,30 +266,30 @@ admin_match(const struct config *cfg, struct store *st, const char *a, const cha
 
 int
 admin_block(const struct config *cfg, struct store *st, const char *a, const char *b,
-            const char *by, time_t now, char *msg, size_t len)
+            const char *by, time_t now, struct admin_msg *msg)
 {
     struct store_member x, y;
-    int rc = ctl_find(st, a, &x, msg, len);
+    int rc = ctl_find(st, a, &x, msg);
 
     (void)cfg;
     if (rc != CTL_OK)
         return rc;
-    if ((rc = ctl_find(st, b, &y, msg, len)) != CTL_OK) {
+    if ((rc = ctl_find(st, b, &y, msg)) != CTL_OK) {
         store_member_free(&x);
         return rc;
     }
     if (x.id == y.id) {
-        snprintf(msg, len, "%s and %s are the same member", a, b);
+        admin_msg_say(msg, "admin_same_member", "{a} and {b} are the same member", "a", a, "b", b, NULL);
         rc = CTL_USAGE;
     } else if (store_block_add(st, x.id, y.id, "manager", now) != 0) {
-        rc = ctl_store_fail(st, "blocking", msg, len);
+        rc = ctl_store_fail(st, "blocking", msg);
     } else {
-        rc = ctl_log(st, by, now, msg, len, "block #%lld #%lld", (long long)x.id, (long long)y.id);
+        rc = ctl_log(st, by, now, msg, "block #%lld #%lld", (long long)x.id, (long long)y.id);
         if (rc == CTL_OK)
-            snprintf(msg, len,
-                     "%s and %s will never be paired (a pair they have now is not ended: "
-                     "unmatch it for that)",
-                     x.address, y.address);
+            admin_msg_say(msg, "admin_blocked",
+                      "{a} and {b} will never be paired (a pair they have now is not ended: "
+                      "unmatch it for that)",
+                      "a", x.address, "b", y.address, NULL);
     }
     store_member_free(&x);
     store_member_free(&y);
@@ -235,33 +300,35 @@ admin_block(const struct config *cfg, struct store *st, const char *a, const cha
 
 /* The one open pair of a member; CTL_USAGE when there are several. */
 static int
-ctl_open_pair_of(struct store *st, const char *who, struct store_pair *out, char *msg, size_t len)
+ctl_open_pair_of(struct store *st, const char *who, struct store_pair *out, struct admin_msg *msg)
 {
     struct store_member m;
     struct store_pair *v = NULL;
     size_t k = 0, open = 0;
-    int rc = ctl_find(st, who, &m, msg, len);
+    int rc = ctl_find(st, who, &m, msg);
 
     if (rc != CTL_OK)
         return rc;
     if (store_pair_list(st, m.id, NULL, &v, &k) != 0) {
         store_member_free(&m);
-        return ctl_store_fail(st, "pairs of the member", msg, len);
+        return ctl_store_fail(st, "pairs of the member", msg);
     }
     for (size_t i = 0; i < k; i++)
         if (strcmp(v[i].state, "active") == 0 || strcmp(v[i].state, "proposed") == 0)
             if (open++ == 0)
                 rc = store_pair_get(st, v[i].id, out) == 1 ? CTL_OK : CTL_FAIL;
     if (open == 0) {
-        snprintf(msg, len, "%s has no open pair", m.address);
+        admin_msg_say(msg, "admin_no_open_pair", "{member} has no open pair", "member", m.address, NULL);
         rc = CTL_NOT_FOUND;
     } else if (open > 1) {
         if (rc == CTL_OK)
             store_pair_free(out);
-        snprintf(msg, len, "%s has %zu open pairs: give the pair id", m.address, open);
+        char num[24];
+        admin_msg_say(msg, "admin_open_pairs", "{member} has {count} open pairs: give the pair id",
+                  "member", m.address, "count", ADMIN_NUM(num, open), NULL);
         rc = CTL_USAGE;
     } else if (rc != CTL_OK) {
-        snprintf(msg, len, "reading the pair of %s: %s", m.address, store_errmsg(st));
+        admin_fail(msg, "reading the pair of %s: %s", m.address, store_errmsg(st));
     }
     store_pairs_free(v, k);
     store_member_free(&m);
@@ -269,22 +336,22 @@ ctl_open_pair_of(struct store *st, const char *who, struct store_pair *out, char
 }
 
 static int
-ctl_find_pair(struct store *st, const char *what, struct store_pair *p, char *msg, size_t len)
+ctl_find_pair(struct store *st, const char *what, struct store_pair *p, struct admin_msg *msg)
 {
     char *end = NULL;
     long long id = strtoll(what[0] == '#' ? what + 1 : what, &end, 10);
     int found;
 
     if (strchr(what, '@') != NULL)
-        return ctl_open_pair_of(st, what, p, msg, len);
+        return ctl_open_pair_of(st, what, p, msg);
     if (what[0] != '\0' && *end == '\0' && id > 0)
         found = store_pair_get(st, (int64_t)id, p);
     else
         found = store_pair_by_ref(st, what, p);
     if (found < 0)
-        return ctl_store_fail(st, "looking up the pair", msg, len);
+        return ctl_store_fail(st, "looking up the pair", msg);
     if (found == 0) {
-        snprintf(msg, len, "no pair %s", what);
+        admin_msg_say(msg, "admin_no_pair", "no pair {pair}", "pair", what, NULL);
         return CTL_NOT_FOUND;
     }
     return CTL_OK;
@@ -292,25 +359,27 @@ ctl_find_pair(struct store *st, const char *what, struct store_pair *p, char *ms
 
 int
 admin_unmatch(const struct config *cfg, struct store *st, const char *what, const char *by,
-              time_t now, char *msg, size_t len)
+              time_t now, struct admin_msg *msg)
 {
     struct store_pair p;
-    int rc = ctl_find_pair(st, what, &p, msg, len);
+    char num[24];
+    int rc = ctl_find_pair(st, what, &p, msg);
 
     (void)cfg;
     if (rc != CTL_OK)
         return rc;
     int moved = ctl_close_pair(st, &p, "unmatched", now);
     if (moved < 0)
-        rc = ctl_store_fail(st, "ending the pair", msg, len);
+        rc = ctl_store_fail(st, "ending the pair", msg);
     else if (moved == 0) {
-        snprintf(msg, len, "pair %lld is %s already", (long long)p.id, p.state);
+        admin_msg_say(msg, "admin_pair_closed", "pair {pair} is {state} already", "pair", ADMIN_NUM(num, p.id), "state", p.state, NULL);
         rc = CTL_USAGE;
     } else {
-        rc = ctl_log(st, by, now, msg, len, "unmatch pair %lld", (long long)p.id);
+        rc = ctl_log(st, by, now, msg, "unmatch pair %lld", (long long)p.id);
         if (rc == CTL_OK)
-            snprintf(msg, len, "pair %lld ended; the newcomer is back on the waiting list",
-                     (long long)p.id);
+            admin_msg_say(msg, "admin_unmatched",
+                      "pair {pair} ended; the newcomer is back on the waiting list", "pair",
+                      ADMIN_NUM(num, p.id), NULL);
     }
     store_pair_free(&p);
     return rc;
@@ -320,10 +389,10 @@ admin_unmatch(const struct config *cfg, struct store *st, const char *what, cons
 
 int
 admin_pause(const struct config *cfg, struct store *st, const char *who, time_t until,
-            const char *by, time_t now, char *msg, size_t len)
+            const char *by, time_t now, struct admin_msg *msg)
 {
     struct store_member m;
-    int rc = ctl_find(st, who, &m, msg, len);
+    int rc = ctl_find(st, who, &m, msg);
     char when[32] = "resumed";
 
     (void)cfg;
@@ -335,14 +404,21 @@ admin_pause(const struct config *cfg, struct store *st, const char *who, time_t 
         strftime(when, sizeof(when), "%Y-%m-%d", &tm);
     }
     if (strcmp(m.state, "active") != 0 && strcmp(m.state, "paused") != 0) {
-        snprintf(msg, len, "%s is %s, not active", m.address, m.state);
+        admin_msg_say(msg, "admin_not_active", "{member} is {state}, not active", "member", m.address, "state", m.state, NULL);
         rc = CTL_USAGE;
     } else if (store_member_set_state(st, m.address, "paused", until, now) < 0) {
-        rc = ctl_store_fail(st, "pausing", msg, len);
+        rc = ctl_store_fail(st, "pausing", msg);
     } else {
-        rc = ctl_log(st, by, now, msg, len, "pause #%lld until %s", (long long)m.id, when);
+        rc = ctl_log(st, by, now, msg, "pause #%lld until %s", (long long)m.id, when);
         if (rc == CTL_OK)
-            snprintf(msg, len, "%s paused until %s", m.address, when);
+            {
+            if (until > 0)
+                admin_msg_say(msg, "admin_paused", "{member} paused until {date}", "member",
+                          m.address, "date", when, NULL);
+            else
+                admin_msg_say(msg, "admin_paused_open", "{member} paused until resumed", "member",
+                          m.address, NULL);
+        }
     }
     store_member_free(&m);
     return rc;
@@ -350,24 +426,24 @@ admin_pause(const struct config *cfg, struct store *st, const char *who, time_t 
 
 int
 admin_resume(const struct config *cfg, struct store *st, const char *who, const char *by,
-             time_t now, char *msg, size_t len)
+             time_t now, struct admin_msg *msg)
 {
     struct store_member m;
-    int rc = ctl_find(st, who, &m, msg, len);
+    int rc = ctl_find(st, who, &m, msg);
 
     (void)cfg;
     if (rc != CTL_OK)
         return rc;
     if (strcmp(m.state, "paused") != 0) {
-        snprintf(msg, len, "%s is %s, not paused", m.address, m.state);
+        admin_msg_say(msg, "admin_not_paused", "{member} is {state}, not paused", "member", m.address, "state", m.state, NULL);
         rc = CTL_USAGE;
     } else if (store_member_set_state(st, m.address, "active", 0, now) < 0 ||
                (strcmp(m.role, "mentor") == 0 && store_member_set_last_break(st, m.id, now) < 0)) {
-        rc = ctl_store_fail(st, "resuming", msg, len);
+        rc = ctl_store_fail(st, "resuming", msg);
     } else {
-        rc = ctl_log(st, by, now, msg, len, "resume #%lld", (long long)m.id);
+        rc = ctl_log(st, by, now, msg, "resume #%lld", (long long)m.id);
         if (rc == CTL_OK)
-            snprintf(msg, len, "%s is active again", m.address);
+            admin_msg_say(msg, "admin_resumed", "{member} is active again", "member", m.address, NULL);
     }
     store_member_free(&m);
     return rc;
@@ -395,11 +471,11 @@ ctl_close_all(struct store *st, const struct store_member *m, time_t now, int *c
 
 int
 admin_remove(const struct config *cfg, struct store *st, const char *who, const char *by,
-             time_t now, char *msg, size_t len)
+             time_t now, struct admin_msg *msg)
 {
     struct store_member m;
-    int rc = ctl_find(st, who, &m, msg, len), closed = 0;
-    char addr[320];
+    int rc = ctl_find(st, who, &m, msg), closed = 0;
+    char addr[320], num[24];
 
     (void)cfg;
     if (rc != CTL_OK)
@@ -407,15 +483,15 @@ admin_remove(const struct config *cfg, struct store *st, const char *who, const 
     snprintf(addr, sizeof(addr), "%s", m.address);
     if (ctl_close_all(st, &m, now, &closed) != 0 ||
         store_event_add(st, now, "left", NULL, NULL, "removed") != 0)
-        rc = ctl_store_fail(st, "ending the member's pairs", msg, len);
+        rc = ctl_store_fail(st, "ending the member's pairs", msg);
     else
-        rc = ctl_log(st, by, now, msg, len, "remove #%lld (%d open pairs ended)", (long long)m.id,
+        rc = ctl_log(st, by, now, msg, "remove #%lld (%d open pairs ended)", (long long)m.id,
                      closed);
     /* Erasure last: the log lines above must not carry the address. */
     if (rc == CTL_OK && store_member_erase(st, addr) != 0)
-        rc = ctl_store_fail(st, "erasing the member", msg, len);
+        rc = ctl_store_fail(st, "erasing the member", msg);
     if (rc == CTL_OK)
-        snprintf(msg, len, "%s removed and erased (%d open pairs ended)", addr, closed);
+        admin_msg_say(msg, "admin_removed", "{member} removed and erased ({count} open pairs ended)", "member", addr, "count", ADMIN_NUM(num, closed), NULL);
     store_member_free(&m);
     return rc;
 }

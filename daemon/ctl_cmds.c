@@ -379,16 +379,16 @@ ctl_cmd_show(struct ctl_ctx *x, int argc, char **argv)
 /* ---- actions ---- */
 
 static int
-ctl_act_done(struct ctl_ctx *x, int rc, const char *msg)
+ctl_act_done(struct ctl_ctx *x, int rc, const struct admin_msg *msg)
 {
     if (rc == CTL_OK) {
         if (store_commit(x->st) != 0)
             return ctl_store_err(x);
-        printf("%s\n", msg);
+        printf("%s\n", msg->text);
         return CTL_OK;
     }
     store_rollback(x->st);
-    fprintf(stderr, "mentorctl %s: %s\n", x->command, msg);
+    fprintf(stderr, "mentorctl %s: %s\n", x->command, msg->text);
     return rc;
 }
 
@@ -403,14 +403,14 @@ ctl_act_begin(struct ctl_ctx *x)
 }
 
 typedef int ctl_two_fn(const struct config *cfg, struct store *st, const char *a, const char *b,
-                       const char *by, time_t now, char *msg, size_t len);
+                       const char *by, time_t now, struct admin_msg *msg);
 
 /* Parse, check for exactly two arguments, act in a transaction (MATCH, BLOCK). */
 static int
 ctl_cmd_two(struct ctl_ctx *x, int argc, char **argv, const char *usage, ctl_two_fn *act)
 {
     struct ctl_opts o;
-    char msg[512];
+    struct admin_msg msg;
     int rc = ctl_parse(x, argc, argv, &o);
 
     if (rc != CTL_OK || o.help)
@@ -419,8 +419,8 @@ ctl_cmd_two(struct ctl_ctx *x, int argc, char **argv, const char *usage, ctl_two
         return ctl_usage_err(x, "%s", usage);
     if ((rc = ctl_act_begin(x)) != CTL_OK)
         return rc;
-    rc = act(x->cfg, x->st, o.pos[0], o.pos[1], x->by, x->now, msg, sizeof(msg));
-    return ctl_act_done(x, rc, msg);
+    rc = act(x->cfg, x->st, o.pos[0], o.pos[1], x->by, x->now, &msg);
+    return ctl_act_done(x, rc, &msg);
 }
 
 int
@@ -437,7 +437,7 @@ ctl_cmd_block(struct ctl_ctx *x, int argc, char **argv)
 
 /* The actions on one MEMBER (or pair) that take nothing else. */
 typedef int ctl_one_fn(const struct config *cfg, struct store *st, const char *who, const char *by,
-                       time_t now, char *msg, size_t len);
+                       time_t now, struct admin_msg *msg);
 
 /* Parse, check for exactly one argument, act in a transaction; *acted when it ran. */
 static int
@@ -445,7 +445,7 @@ ctl_cmd_one(struct ctl_ctx *x, int argc, char **argv, const char *usage, ctl_one
             int *acted)
 {
     struct ctl_opts o;
-    char msg[512];
+    struct admin_msg msg;
     int rc = ctl_parse(x, argc, argv, &o);
 
     *acted = 0;
@@ -456,8 +456,8 @@ ctl_cmd_one(struct ctl_ctx *x, int argc, char **argv, const char *usage, ctl_one
     if ((rc = ctl_act_begin(x)) != CTL_OK)
         return rc;
     *acted = 1;
-    rc = act(x->cfg, x->st, o.pos[0], x->by, x->now, msg, sizeof(msg));
-    return ctl_act_done(x, rc, msg);
+    rc = act(x->cfg, x->st, o.pos[0], x->by, x->now, &msg);
+    return ctl_act_done(x, rc, &msg);
 }
 
 int
@@ -487,7 +487,7 @@ int
 ctl_cmd_pause(struct ctl_ctx *x, int argc, char **argv)
 {
     struct ctl_opts o;
-    char msg[512];
+    struct admin_msg msg;
     int rc = ctl_parse(x, argc, argv, &o);
     time_t until;
 
@@ -499,8 +499,8 @@ ctl_cmd_pause(struct ctl_ctx *x, int argc, char **argv)
         return ctl_usage_err(x, "%s", "--weeks takes 1-520, --until a future date (YYYY-MM-DD)");
     if ((rc = ctl_act_begin(x)) != CTL_OK)
         return rc;
-    rc = admin_pause(x->cfg, x->st, o.pos[0], until, x->by, x->now, msg, sizeof(msg));
-    return ctl_act_done(x, rc, msg);
+    rc = admin_pause(x->cfg, x->st, o.pos[0], until, x->by, x->now, &msg);
+    return ctl_act_done(x, rc, &msg);
 }
 
 int

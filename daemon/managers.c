@@ -15,6 +15,7 @@
  * domain is not enough: another user of that domain has it too.  Members are resolved to "#id" when
  * the request is made, so the token and the log hold no member's address.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,29 @@ managers_send(struct respond_ctx *c, const char *to, const char *tmpl, const str
     return 0;
 }
 
+/* The language manager mail is written in ([templates] managers_language). */
+static const struct lang *
+managers_lang(const struct respond_ctx *c)
+{
+    return lang_get(c->cfg->templates.dir, outbox_managers_language(c->cfg));
+}
+
+/*
+ * A sentence of manager mail in the managers' language: phrase key (english
+ * when the language lacks it), then pairs of name and value ending with NULL.
+ * malloc'd; NULL when out of memory.
+ */
+static char *
+managers_phrase(const struct respond_ctx *c, const char *key, const char *english, ...)
+{
+    va_list ap;
+
+    va_start(ap, english);
+    char *s = lang_phrase_vfill(managers_lang(c), key, english, ap);
+    va_end(ap);
+    return s;
+}
+
 static int
 managers_done(struct respond_ctx *c, const char *to, const char *command, const char *result)
 {
@@ -120,15 +144,15 @@ struct managers_req {
     const char *to;                    /* the manager's address as configured */
     const struct command_manager *cmd; /* the verb, then its words */
     const char *line;                  /* NULL, or the canonical line being carried out */
-    char *msg;                         /* with line: the result sentence */
-    size_t len;
+    struct admin_msg *msg;             /* with line: what the manager is told */
 };
 
 /* A line no handler can carry out (a token from an older version, say). */
 static int
 managers_unreadable(struct managers_req *r)
 {
-    snprintf(r->msg, r->len, "cannot read the request '%s'", r->line);
+    admin_msg_say(r->msg, "manager_unreadable", "cannot read the request '{line}'", "line", r->line,
+                  NULL);
     return CTL_USAGE;
 }
 
@@ -180,9 +204,13 @@ managers_list(struct managers_req *r)
         snprintf(c->detail, c->detail_len, "%s", msg);
         return -1;
     }
-    if (rc != CTL_OK)
-        return managers_done(c, to, command,
-                             "Unknown list: try LIST WAITING, ACTIVE, MENTORS or PAIRS.");
+    if (rc != CTL_OK) {
+        char *s = managers_phrase(c, "manager_unknown_list",
+                                  "Unknown list: try LIST WAITING, ACTIVE, MENTORS or PAIRS.", NULL);
+        rc = s ? managers_done(c, to, command, s) : -1;
+        free(s);
+        return rc;
+    }
     FILE *f = open_memstream(&text, &len);
     if (f == NULL || ctl_table_print(f, &t, CTL_FORMAT_TABLE) != 0 || fclose(f) != 0) {
         ctl_table_free(&t);
@@ -192,7 +220,9 @@ managers_list(struct managers_req *r)
     }
     size_t rows = t.nrows;
     ctl_table_free(&t);
-    rc = managers_done(c, to, command, rows ? text : "(nothing)");
+    char *none = rows ? NULL : managers_phrase(c, "manager_list_empty", "(nothing)", NULL);
+    rc = managers_done(c, to, command, rows ? text : none ? none : "(nothing)");
+    free(none);
     free(text);
     return rc != 0 ? -1 : managers_event(c, to, "%s", command);
 }
@@ -210,7 +240,10 @@ managers_ref(struct respond_ctx *c, const char *who, char *out, size_t len, char
     if (found < 0)
         return -1;
     if (found == 0 || strcmp(m.state, "left") == 0) {
-        snprintf(why, wlen, "There is no member %s.", who);
+        char *s = managers_phrase(c, "manager_no_member", "There is no member {member}.", "member",
+                                  who, NULL);
+        snprintf(why, wlen, "%s", s ? s : who);
+        free(s);
         if (found)
             store_member_free(&m);
         return 0;
@@ -221,23 +254,30 @@ managers_ref(struct respond_ctx *c, const char *who, char *out, size_t len, char
     return 1;
 }
 
-static int managers_execute(struct respond_ctx *c, const char *to, const char *line, char *msg,
-                            size_t len);
+static int managers_execute(struct respond_ctx *c, const char *to, const char *line,
+                            struct admin_msg *msg);
 
 static int
 managers_run(struct respond_ctx *c, const char *to, const char *line, const char *words)
 {
-    char msg[512];
-    int rc = managers_execute(c, to, line, msg, sizeof(msg));
+    struct admin_msg msg;
+    int rc = managers_execute(c, to, line, &msg);
 
-    snprintf(c->detail, c->detail_len, "manager %s: %s", line, msg);
+    snprintf(c->detail, c->detail_len, "manager %s: %s", line, msg.text);
     if (rc == CTL_FAIL) {
         log_ctx(LOG_LEVEL_ERROR, c->m->message_id, to, "%s", c->detail);
         return -1;
     }
     if (rc != CTL_OK && managers_event(c, to, "refused: %s", line) != 0)
         return -1;
-    return managers_done(c, to, words, msg);
+    char *said = admin_msg_render(&msg, managers_lang(c));
+    if (said == NULL) {
+        snprintf(c->detail, c->detail_len, "out of memory answering the manager");
+        return -1;
+    }
+    rc = managers_done(c, to, words, said);
+    free(said);
+    return rc;
 }
 
 static int
@@ -285,30 +325,55 @@ managers_refuse(struct managers_req *r, const char *why)
     return managers_done(r->c, r->to, r->cmd->w[0], why);
 }
 
-/* A change as mailed lacks words: "VERB needs NEEDS." */
-static int
-managers_short(struct managers_req *r, size_t want, const char *needs)
-{
-    char why[400];
+/*
+ * A phrase of manager mail: its key in language.data and its English form.
+ * What a change as mailed that lacks words needs ("{verb} needs ..."); the
+ * words a change is told back in ("{verb} {a} with {b}").
+ */
+struct managers_form {
+    const char *key, *english;
+};
+static const struct managers_form managers_words_one = {"manager_words_one", "{verb} {a}"};
+static const struct managers_form managers_words_match = {"manager_words_match",
+                                                          "{verb} {a} with {b}"};
+static const struct managers_form managers_words_block = {
+    "manager_words_block", "{verb} {a} from ever being paired with {b}"};
+static const struct managers_form managers_words_weeks[2] = {
+    {"manager_words_pause_one", "{verb} {a} for {weeks} week"},
+    {"manager_words_pause_other", "{verb} {a} for {weeks} weeks"}};
+static const struct managers_form managers_words_end_pair = {"manager_words_end_pair",
+                                                             "end pair {pair}"};
+static const struct managers_form managers_needs_member = {"manager_needs_member",
+                                                            "{verb} needs a member."};
+static const struct managers_form managers_needs_pair = {"manager_needs_pair",
+                                                          "{verb} needs a newcomer and a mentor."};
+static const struct managers_form managers_needs_two = {"manager_needs_two",
+                                                         "{verb} needs two members."};
 
+/* A change as mailed lacks words: 1 when the manager was told what it needs. */
+static int
+managers_short(struct managers_req *r, size_t want, const struct managers_form *needs)
+{
     if (r->cmd->n >= want)
         return 0;
-    snprintf(why, sizeof(why), "%s needs %s.", r->cmd->w[0], needs);
-    return managers_refuse(r, why) != 0 ? -1 : 1;
+    char *why = managers_phrase(r->c, needs->key, needs->english, "verb", r->cmd->w[0], NULL);
+    int rc = why ? managers_refuse(r, why) : -1;
+    free(why);
+    return rc != 0 ? -1 : 1;
 }
 
 /*
  * A change as mailed that names n members (1 or 2: w[1], w[2]): the line
- * "VERB #a [#b]TAIL" and the words "VERB a [JOIN b]TAIL_WORDS", then
- * managers_change().  needs: what a shorter command lacks ("a member").
+ * "VERB #a [#b] [WEEKS]" and the words of form ({verb} {a} {b} {weeks}),
+ * then managers_change().  needs: what a shorter command lacks.
  */
 static int
-managers_members(struct managers_req *r, size_t n, const char *needs, const char *join,
-                 const char *tail, const char *tail_words)
+managers_members(struct managers_req *r, size_t n, const struct managers_form *needs,
+                 const struct managers_form *form, int weeks)
 {
     const char *verb = r->cmd->w[0];
     char a[32] = "", b[32] = "", aa[320] = "", ba[320] = "", why[400];
-    char line[128], words[768];
+    char line[128], wk[16] = "";
     int rc = managers_short(r, n + 1, needs);
 
     if (rc != 0)
@@ -322,9 +387,19 @@ managers_members(struct managers_req *r, size_t n, const char *needs, const char
     }
     if (rc == 0)
         return managers_refuse(r, why);
-    snprintf(line, sizeof(line), "%s %s%s%s%s", verb, a, n == 2 ? " " : "", b, tail);
-    snprintf(words, sizeof(words), "%s %s%s%s%s", verb, aa, n == 2 ? join : "", ba, tail_words);
-    return managers_change(r, line, words);
+    if (weeks > 0)
+        snprintf(wk, sizeof(wk), "%d", weeks);
+    snprintf(line, sizeof(line), "%s %s%s%s%s%s", verb, a, n == 2 ? " " : "", b, wk[0] ? " " : "",
+             wk);
+    char *words = managers_phrase(r->c, form->key, form->english, "verb", verb, "a", aa, "b", ba,
+                                  "weeks", wk, NULL);
+    if (words == NULL) {
+        snprintf(r->c->detail, r->c->detail_len, "out of memory reading a manager command");
+        return -1;
+    }
+    rc = managers_change(r, line, words);
+    free(words);
+    return rc;
 }
 
 static int
@@ -333,10 +408,10 @@ managers_match(struct managers_req *r)
     const struct command_manager *cmd = r->cmd;
 
     if (r->line == NULL)
-        return managers_members(r, 2, "a newcomer and a mentor", " with ", "", "");
+        return managers_members(r, 2, &managers_needs_pair, &managers_words_match, 0);
     if (cmd->n != 3)
         return managers_unreadable(r);
-    return admin_match(r->c->cfg, r->c->st, cmd->w[1], cmd->w[2], r->to, r->c->now, r->msg, r->len);
+    return admin_match(r->c->cfg, r->c->st, cmd->w[1], cmd->w[2], r->to, r->c->now, r->msg);
 }
 
 static int
@@ -345,10 +420,10 @@ managers_block(struct managers_req *r)
     const struct command_manager *cmd = r->cmd;
 
     if (r->line == NULL)
-        return managers_members(r, 2, "two members", " from ever being paired with ", "", "");
+        return managers_members(r, 2, &managers_needs_two, &managers_words_block, 0);
     if (cmd->n != 3)
         return managers_unreadable(r);
-    return admin_block(r->c->cfg, r->c->st, cmd->w[1], cmd->w[2], r->to, r->c->now, r->msg, r->len);
+    return admin_block(r->c->cfg, r->c->st, cmd->w[1], cmd->w[2], r->to, r->c->now, r->msg);
 }
 
 static int
@@ -357,20 +432,25 @@ managers_unmatch(struct managers_req *r)
     const struct command_manager *cmd = r->cmd;
 
     if (r->line == NULL) {
-        char line[128], words[768];
-        int rc = managers_short(r, 2, "a member");
+        char line[128];
+        int rc = managers_short(r, 2, &managers_needs_member);
         if (rc != 0)
             return rc < 0 ? -1 : 0;
         if (strchr(cmd->w[1], '@') != NULL)
-            return managers_members(r, 1, "a member", "", "", "");
+            return managers_members(r, 1, &managers_needs_member, &managers_words_one, 0);
         /* A pair id or ref stays as written: it names no person. */
         snprintf(line, sizeof(line), "unmatch %s", cmd->w[1]);
-        snprintf(words, sizeof(words), "end pair %s", cmd->w[1]);
-        return managers_change(r, line, words);
+        char *words = managers_phrase(r->c, managers_words_end_pair.key,
+                                      managers_words_end_pair.english, "pair", cmd->w[1], NULL);
+        if (words == NULL)
+            return -1;
+        rc = managers_change(r, line, words);
+        free(words);
+        return rc;
     }
     if (cmd->n != 2)
         return managers_unreadable(r);
-    return admin_unmatch(r->c->cfg, r->c->st, cmd->w[1], r->to, r->c->now, r->msg, r->len);
+    return admin_unmatch(r->c->cfg, r->c->st, cmd->w[1], r->to, r->c->now, r->msg);
 }
 
 /* PAUSE MEMBER [WEEKS]: open-ended without a number of weeks. */
@@ -381,17 +461,15 @@ managers_pause(struct managers_req *r)
     int weeks = cmd->n > 2 ? atoi(cmd->w[2]) : 0;
 
     if (r->line == NULL) {
-        char wk[32] = "", wkw[32] = "";
-        if (weeks > 0) {
-            snprintf(wk, sizeof(wk), " %d", weeks);
-            snprintf(wkw, sizeof(wkw), " for %d weeks", weeks);
-        }
-        return managers_members(r, 1, "a member", "", wk, wkw);
+        const struct managers_form *form =
+            weeks > 0 ? &managers_words_weeks[lang_plural(managers_lang(r->c), weeks)]
+                      : &managers_words_one;
+        return managers_members(r, 1, &managers_needs_member, form, weeks);
     }
     if (cmd->n < 2)
         return managers_unreadable(r);
     return admin_pause(r->c->cfg, r->c->st, cmd->w[1], weeks > 0 ? r->c->now + weeks * WEEK : 0,
-                       r->to, r->c->now, r->msg, r->len);
+                       r->to, r->c->now, r->msg);
 }
 
 static int
@@ -400,10 +478,10 @@ managers_resume(struct managers_req *r)
     const struct command_manager *cmd = r->cmd;
 
     if (r->line == NULL)
-        return managers_members(r, 1, "a member", "", "", "");
+        return managers_members(r, 1, &managers_needs_member, &managers_words_one, 0);
     if (cmd->n != 2)
         return managers_unreadable(r);
-    return admin_resume(r->c->cfg, r->c->st, cmd->w[1], r->to, r->c->now, r->msg, r->len);
+    return admin_resume(r->c->cfg, r->c->st, cmd->w[1], r->to, r->c->now, r->msg);
 }
 
 static int
@@ -412,12 +490,12 @@ managers_remove(struct managers_req *r)
     const struct command_manager *cmd = r->cmd;
 
     if (r->line == NULL)
-        return managers_members(r, 1, "a member", "", "", "");
+        return managers_members(r, 1, &managers_needs_member, &managers_words_one, 0);
     if (cmd->n != 2)
         return managers_unreadable(r);
     /* A member is erased: the caller checkpoints the database after the commit (respond.h). */
     r->c->erase_checkpoint = 1;
-    return admin_remove(r->c->cfg, r->c->st, cmd->w[1], r->to, r->c->now, r->msg, r->len);
+    return admin_remove(r->c->cfg, r->c->st, cmd->w[1], r->to, r->c->now, r->msg);
 }
 
 /* Each manager command's handler, bound by its row of command_table.h. */
@@ -443,13 +521,13 @@ managers_row(const char *verb)
 
 /* Carry out a canonical line by its verb's handler; the result sentence goes to msg. */
 static int
-managers_execute(struct respond_ctx *c, const char *to, const char *line, char *msg, size_t len)
+managers_execute(struct respond_ctx *c, const char *to, const char *line, struct admin_msg *msg)
 {
     struct command_manager cmd;
 
     command_manager_split(line, &cmd);
     const struct managers_row *row = managers_row(cmd.n ? cmd.w[0] : "");
-    struct managers_req r = {.c = c, .to = to, .cmd = &cmd, .line = line, .msg = msg, .len = len};
+    struct managers_req r = {.c = c, .to = to, .cmd = &cmd, .line = line, .msg = msg};
     return row ? row->handler(&r) : managers_unreadable(&r);
 }
 
@@ -461,7 +539,7 @@ managers_confirm(struct respond_ctx *c, const char *to, const char *token)
 {
     struct store_token t;
     int found = token[0] ? store_token_get(c->st, token, &t) : 0;
-    const char *why = NULL;
+    const char *why = NULL, *why_key = NULL;
     int rc;
 
     if (found <= 0)
@@ -471,19 +549,23 @@ managers_confirm(struct respond_ctx *c, const char *to, const char *token)
         return 1;
     }
     const char *line = t.action + strlen(ACTION_PREFIX);
-    if (strcasecmp(t.address, to) != 0)
-        why = "it was sent to another manager";
-    else if (t.closed != 0)
-        why = "it was used already";
-    else if (t.expires <= c->now)
-        why = "it has expired; send the command again";
+    if (strcasecmp(t.address, to) != 0) {
+        why_key = "manager_confirm_other";
+        why = "Nothing was done: it was sent to another manager.";
+    } else if (t.closed != 0) {
+        why_key = "manager_confirm_used";
+        why = "Nothing was done: it was used already.";
+    } else if (t.expires <= c->now) {
+        why_key = "manager_confirm_expired";
+        why = "Nothing was done: it has expired; send the command again.";
+    }
     if (why) {
-        char msg[256];
-        snprintf(msg, sizeof(msg), "Nothing was done: %s.", why);
+        char *msg = managers_phrase(c, why_key, why, NULL);
         snprintf(c->detail, c->detail_len, "manager confirmation refused: %s", why);
-        rc = managers_event(c, to, "refused confirmation: %s", line);
+        rc = msg ? managers_event(c, to, "refused confirmation: %s", line) : -1;
         if (rc == 0)
             rc = managers_done(c, to, line, msg);
+        free(msg);
     } else if (store_token_close(c->st, t.token, c->now, "confirmed") < 0) {
         rc = -1;
     } else {
