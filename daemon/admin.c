@@ -56,6 +56,30 @@ admin_msg_say(struct admin_msg *msg, const char *key, const char *english, ...)
     free(s);
 }
 
+/*
+ * The word of l for a role or a state a value names (a value named "a_role",
+ * "state", "pair_state"): phrase admin_role_X, admin_member_X, admin_pair_X;
+ * NULL for other values, or when l lacks the word.
+ */
+static const char *
+admin_msg_word(const struct lang *l, const char *name, const char *value)
+{
+    size_t n = strlen(name);
+    const char *kind = NULL;
+    char key[96];
+
+    if (n >= 4 && strcmp(name + n - 4, "role") == 0)
+        kind = "role";
+    else if (strcmp(name, "pair_state") == 0)
+        kind = "pair";
+    else if (n >= 5 && strcmp(name + n - 5, "state") == 0)
+        kind = "member";
+    if (kind == NULL || l == NULL)
+        return NULL;
+    snprintf(key, sizeof(key), "admin_%s_%s", kind, value);
+    return lang_phrase(l, key);
+}
+
 char *
 admin_msg_render(const struct admin_msg *m, const struct lang *l)
 {
@@ -65,7 +89,9 @@ admin_msg_render(const struct admin_msg *m, const struct lang *l)
     if (m->key == NULL)
         return strdup(m->text);
     for (size_t i = 0; i < m->n; i++) {
-        v[i] = m->values[i];
+        const char *word = admin_msg_word(l, m->names[i], m->values[i]);
+        v[i] = word ? word : m->values[i];
+        /* only one date per sentence: one buffer will do */
         if (l != NULL && strcmp(m->names[i], "date") == 0 &&
             lang_format_date(l, m->values[i], date, sizeof(date)) == 0)
             v[i] = date;
@@ -372,7 +398,7 @@ admin_unmatch(const struct config *cfg, struct store *st, const char *what, cons
     if (moved < 0)
         rc = ctl_store_fail(st, "ending the pair", msg);
     else if (moved == 0) {
-        admin_msg_say(msg, "admin_pair_closed", "pair {pair} is {state} already", "pair", ADMIN_NUM(num, p.id), "state", p.state, NULL);
+        admin_msg_say(msg, "admin_pair_closed", "pair {pair} is {pair_state} already", "pair", ADMIN_NUM(num, p.id), "pair_state", p.state, NULL);
         rc = CTL_USAGE;
     } else {
         rc = ctl_log(st, by, now, msg, "unmatch pair %lld", (long long)p.id);
