@@ -378,6 +378,164 @@ test_unmatch_lines_and_unreadable_tokens(void **state)
     assert_int_equal(count(f, "SELECT count(*) FROM members WHERE state = 'paused'"), 0);
 }
 
+/* ---- every language ---- */
+
+/* The English phrases of manager answers ("phrase.admin_", "phrase.manager_" lines), or a language's. */
+static size_t
+manager_phrases(const char *lang, char **out, size_t max)
+{
+    char path[512], line[2048];
+    size_t n = 0;
+
+    snprintf(path, sizeof(path), "%s/templates/%s/language.data", MENTORD_SRCDIR, lang);
+    FILE *fp = fopen(path, "r");
+    assert_non_null(fp);
+    while (fgets(line, sizeof(line), fp) && n < max) {
+        char *colon = strchr(line, ':');
+        if ((strncmp(line, "phrase.admin_", 13) != 0 && strncmp(line, "phrase.manager_", 15) != 0) ||
+            colon == NULL)
+            continue;
+        colon += 1 + strspn(colon + 1, " ");
+        colon[strcspn(colon, "\n")] = '\0';
+        assert_non_null(out[n++] = strdup(colon));
+    }
+    fclose(fp);
+    return n;
+}
+
+/* The text and subject of the newest answer to the manager, decoded, on one line. */
+static char *
+newest_answer(struct fixture *f)
+{
+    char ref[32], msgid[256], raw[16384], err[256];
+    struct mail *m = NULL;
+    char *out = NULL;
+
+    assert_true(newest(f, "Boss@example.test", ref, msgid, raw, sizeof(raw)));
+    assert_int_equal(mail_parse(raw, strlen(raw), &m, err, sizeof(err)), 0);
+    assert_true(asprintf(&out, "%s %s", m->subject ? m->subject : "", m->text ? m->text : "") > 0);
+    mail_free(m);
+    /* lines wrapped by the composer join again, so a sentence is found whole */
+    char *o = out;
+    for (const char *p = out; *p; p++) {
+        char c = *p == '\r' || *p == '\n' ? ' ' : *p;
+        if (c != ' ' || (o > out && o[-1] != ' '))
+            *o++ = c;
+    }
+    *o = '\0';
+    return out;
+}
+
+/*
+ * Fail when text holds a run of an English phrase (the words between its
+ * {values}, four letters or more) that the language's own phrases do not
+ * use as well ("mentor" is Spanish too).
+ */
+static void
+assert_no_english(const char *lang, const char *what, const char *text, char **english, size_t ne,
+                  char **own, size_t no)
+{
+    for (size_t i = 0; i < ne; i++) {
+        for (const char *p = english[i]; *p;) {
+            char run[512];
+            size_t len = strcspn(p, "{");
+            snprintf(run, sizeof(run), "%.*s", (int)len, p);
+            p += len;
+            if (*p == '{')
+                p += strcspn(p, "}") + (p[strcspn(p, "}")] ? 1 : 0);
+            char *r = run + strspn(run, " ,.:;()'");
+            size_t rl = strlen(r);
+            while (rl > 0 && strchr(" ,.:;()'", r[rl - 1]))
+                r[--rl] = '\0';
+            int letters = 0, shared = 0;
+            for (const char *c = r; *c; c++)
+                letters += (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z');
+            for (size_t k = 0; k < no && !shared; k++)
+                shared = strstr(own[k], r) != NULL;
+            if (letters >= 4 && !shared && strstr(text, r) != NULL)
+                fail_msg("%s: the answer to %s still says \"%s\" in English: %s", lang, what, r,
+                         text);
+        }
+    }
+}
+
+/*
+ * In the managers' language, the answers to MATCH, UNMATCH, PAUSE, RESUME,
+ * REMOVE and their refusals hold no English sentence: only the addresses,
+ * numbers and the command words the manager typed.
+ */
+static void
+test_every_language_answers(void **state)
+{
+    static const char *const langs[] = {"es", "de", "fr", "pt"};
+    static const char *const trusted =
+        "Authentication-Results: mx.example.test; dmarc=pass header.from=example.test\r\n";
+    static const struct {
+        const char *command, *expect; /* expect: a word of the answer in every language */
+    } steps[] = {
+        {"match nina@x.test mo@x.test", "nina@x.test"},
+        {"match nina@x.test mo@x.test", "UNMATCH"},
+        {"match nina@x.test ned@x.test", "ned@x.test"},
+        {"unmatch nina@x.test", "1"},
+        {"unmatch nina@x.test", "nina@x.test"},
+        {"pause ned@x.test 2", "2026"},
+        {"pause ned@x.test", "RESUME"},
+        {"resume ned@x.test", "ned@x.test"},
+        {"resume ned@x.test", "ned@x.test"},
+        {"remove ned@x.test", "ned@x.test"},
+        {"match nobody@x.test mo@x.test", "nobody@x.test"},
+        {"pause", "pause"},
+        {"unmatch 99", "99"},
+        {"block mo@x.test mo@x.test", "mo@x.test"},
+        {"list nonsense", "LIST WAITING"},
+    };
+    char *english[128], *own[128];
+    size_t ne = manager_phrases("en", english, 128);
+
+    (void)state;
+    assert_true(ne >= 40);
+    for (size_t i = 0; i < sizeof(langs) / sizeof(langs[0]); i++) {
+        void *st = NULL;
+        assert_int_equal(setup(&st), 0);
+        struct fixture *f = st;
+        size_t no = manager_phrases(langs[i], own, 128);
+        assert_int_equal(no, ne); /* every phrase translated */
+        f->cfg.templates.managers_language = (char *)langs[i];
+        for (size_t k = 0; k < sizeof(steps) / sizeof(steps[0]); k++) {
+            deliver(f, "boss@example.test", steps[k].command, trusted, "");
+            char *text = newest_answer(f);
+            if (strstr(text, steps[k].expect) == NULL)
+                fail_msg("%s: the answer to %s lacks %s: %s", langs[i], steps[k].command,
+                         steps[k].expect, text);
+            assert_null(strchr(text, '{'));
+            assert_no_english(langs[i], steps[k].command, text, english, ne, own, no);
+            free(text);
+        }
+        /* A confirmation meant for the other manager is refused in the language too. */
+        assert_int_equal(store_token_add(f->st, "dfghjkmnpqrstv", "chief@example.test",
+                                         "manager:resume #2", NULL, T0, T0 + 30 * DAY),
+                         0);
+        deliver(f, "boss@example.test", "confirm dfghjkmnpqrstv", NULL, "");
+        char *text = newest_answer(f);
+        assert_no_english(langs[i], "a confirmation", text, english, ne, own, no);
+        free(text);
+        /* A change asked for: the confirmation's words are the language's too. */
+        deliver(f, "boss@example.test", "block nina@x.test mo@x.test", NULL, "");
+        text = newest_answer(f);
+        assert_non_null(strstr(text, "nina@x.test"));
+        assert_no_english(langs[i], "block", text, english, ne, own, no);
+        free(text);
+        /* the pause's end is written the language's way, not as 2026-01-15 */
+        assert_int_equal(count(f, "SELECT count(*) FROM outbox WHERE body LIKE '%%2026-01-15%%'"),
+                         0);
+        for (size_t k = 0; k < no; k++)
+            free(own[k]);
+        teardown(&st);
+    }
+    for (size_t k = 0; k < ne; k++)
+        free(english[k]);
+}
+
 int
 main(void)
 {
@@ -394,6 +552,7 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_requests_are_answered_not_asked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unmatch_lines_and_unreadable_tokens, setup, teardown),
+        cmocka_unit_test(test_every_language_answers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
