@@ -192,14 +192,15 @@ ctl_match_check(const struct store_member *n, const struct store_member *m, stru
 {
     if (strcmp(n->role, "newcomer") != 0 || strcmp(m->role, "mentor") != 0) {
         admin_msg_say(msg, "admin_match_roles",
-                  "a match needs a newcomer and a mentor ({a} is a {a_role}, {b} a {b_role})", "a",
-                  n->address, "a_role", n->role, "b", m->address, "b_role", m->role, NULL);
+                      "a match needs a newcomer and a mentor ({a} is a {a_role}, {b} a {b_role})",
+                      "a", n->address, "a_role", n->role, "b", m->address, "b_role", m->role, NULL);
         return CTL_USAGE;
     }
     if (strcmp(n->state, "active") != 0 || strcmp(m->state, "active") != 0) {
         admin_msg_say(msg, "admin_match_states",
-                  "both must be confirmed and not paused ({a} is {a_state}, {b} is {b_state})",
-                  "a", n->address, "a_state", n->state, "b", m->address, "b_state", m->state, NULL);
+                      "both must be confirmed and not paused ({a} is {a_state}, {b} is {b_state})",
+                      "a", n->address, "a_state", n->state, "b", m->address, "b_state", m->state,
+                      NULL);
         return CTL_USAGE;
     }
     return CTL_OK;
@@ -221,8 +222,8 @@ ctl_match_clear(struct store *st, const struct store_member *n, time_t now, stru
         if (strcmp(v[i].state, "active") == 0) {
             char num[24];
             admin_msg_say(msg, "admin_has_mentor",
-                      "{member} already has a mentor (pair {pair}); unmatch first", "member",
-                      n->address, "pair", ADMIN_NUM(num, v[i].id), NULL);
+                          "{member} already has a mentor (pair {pair}); unmatch first", "member",
+                          n->address, "pair", ADMIN_NUM(num, v[i].id), NULL);
             rc = CTL_USAGE;
         } else if (ctl_close_pair(st, &v[i], "superseded", now) < 0) {
             rc = ctl_store_fail(st, "closing a proposal", msg);
@@ -257,10 +258,10 @@ ctl_match_make(const struct config *cfg, struct store *st, const struct store_me
                  (long long)m->id, (long long)id);
     if (rc == CTL_OK)
         admin_msg_say(msg, "admin_matched",
-                  "matched {newcomer} with mentor {mentor} (pair {pair}, ref {ref}); both are "
-                  "introduced",
-                  "newcomer", n->address, "mentor", m->address, "pair", ADMIN_NUM(num, id), "ref",
-                  ref, NULL);
+                      "matched {newcomer} with mentor {mentor} (pair {pair}, ref {ref}); both are "
+                      "introduced",
+                      "newcomer", n->address, "mentor", m->address, "pair", ADMIN_NUM(num, id),
+                      "ref", ref, NULL);
     return rc;
 }
 
@@ -305,7 +306,8 @@ admin_block(const struct config *cfg, struct store *st, const char *a, const cha
         return rc;
     }
     if (x.id == y.id) {
-        admin_msg_say(msg, "admin_same_member", "{a} and {b} are the same member", "a", a, "b", b, NULL);
+        admin_msg_say(msg, "admin_same_member", "{a} and {b} are the same member", "a", a, "b", b,
+                      NULL);
         rc = CTL_USAGE;
     } else if (store_block_add(st, x.id, y.id, "manager", now) != 0) {
         rc = ctl_store_fail(st, "blocking", msg);
@@ -313,9 +315,9 @@ admin_block(const struct config *cfg, struct store *st, const char *a, const cha
         rc = ctl_log(st, by, now, msg, "block #%lld #%lld", (long long)x.id, (long long)y.id);
         if (rc == CTL_OK)
             admin_msg_say(msg, "admin_blocked",
-                      "{a} and {b} will never be paired (a pair they have now is not ended: "
-                      "unmatch it for that)",
-                      "a", x.address, "b", y.address, NULL);
+                          "{a} and {b} will never be paired (a pair they have now is not ended: "
+                          "unmatch it for that)",
+                          "a", x.address, "b", y.address, NULL);
     }
     store_member_free(&x);
     store_member_free(&y);
@@ -344,14 +346,15 @@ ctl_open_pair_of(struct store *st, const char *who, struct store_pair *out, stru
             if (open++ == 0)
                 rc = store_pair_get(st, v[i].id, out) == 1 ? CTL_OK : CTL_FAIL;
     if (open == 0) {
-        admin_msg_say(msg, "admin_no_open_pair", "{member} has no open pair", "member", m.address, NULL);
+        admin_msg_say(msg, "admin_no_open_pair", "{member} has no open pair", "member", m.address,
+                      NULL);
         rc = CTL_NOT_FOUND;
     } else if (open > 1) {
         if (rc == CTL_OK)
             store_pair_free(out);
         char num[24];
         admin_msg_say(msg, "admin_open_pairs", "{member} has {count} open pairs: give the pair id",
-                  "member", m.address, "count", ADMIN_NUM(num, open), NULL);
+                      "member", m.address, "count", ADMIN_NUM(num, open), NULL);
         rc = CTL_USAGE;
     } else if (rc != CTL_OK) {
         admin_fail(msg, "reading the pair of %s: %s", m.address, store_errmsg(st));
@@ -398,14 +401,15 @@ admin_unmatch(const struct config *cfg, struct store *st, const char *what, cons
     if (moved < 0)
         rc = ctl_store_fail(st, "ending the pair", msg);
     else if (moved == 0) {
-        admin_msg_say(msg, "admin_pair_closed", "pair {pair} is {pair_state} already", "pair", ADMIN_NUM(num, p.id), "pair_state", p.state, NULL);
+        admin_msg_say(msg, "admin_pair_closed", "pair {pair} is {pair_state} already", "pair",
+                      ADMIN_NUM(num, p.id), "pair_state", p.state, NULL);
         rc = CTL_USAGE;
     } else {
         rc = ctl_log(st, by, now, msg, "unmatch pair %lld", (long long)p.id);
         if (rc == CTL_OK)
             admin_msg_say(msg, "admin_unmatched",
-                      "pair {pair} ended; the newcomer is back on the waiting list", "pair",
-                      ADMIN_NUM(num, p.id), NULL);
+                          "pair {pair} ended; the newcomer is back on the waiting list", "pair",
+                          ADMIN_NUM(num, p.id), NULL);
     }
     store_pair_free(&p);
     return rc;
@@ -430,20 +434,20 @@ admin_pause(const struct config *cfg, struct store *st, const char *who, time_t 
         strftime(when, sizeof(when), "%Y-%m-%d", &tm);
     }
     if (strcmp(m.state, "active") != 0 && strcmp(m.state, "paused") != 0) {
-        admin_msg_say(msg, "admin_not_active", "{member} is {state}, not active", "member", m.address, "state", m.state, NULL);
+        admin_msg_say(msg, "admin_not_active", "{member} is {state}, not active", "member",
+                      m.address, "state", m.state, NULL);
         rc = CTL_USAGE;
     } else if (store_member_set_state(st, m.address, "paused", until, now) < 0) {
         rc = ctl_store_fail(st, "pausing", msg);
     } else {
         rc = ctl_log(st, by, now, msg, "pause #%lld until %s", (long long)m.id, when);
-        if (rc == CTL_OK)
-            {
+        if (rc == CTL_OK) {
             if (until > 0)
                 admin_msg_say(msg, "admin_paused", "{member} paused until {date}", "member",
-                          m.address, "date", when, NULL);
+                              m.address, "date", when, NULL);
             else
                 admin_msg_say(msg, "admin_paused_open", "{member} paused until resumed", "member",
-                          m.address, NULL);
+                              m.address, NULL);
         }
     }
     store_member_free(&m);
@@ -461,7 +465,8 @@ admin_resume(const struct config *cfg, struct store *st, const char *who, const 
     if (rc != CTL_OK)
         return rc;
     if (strcmp(m.state, "paused") != 0) {
-        admin_msg_say(msg, "admin_not_paused", "{member} is {state}, not paused", "member", m.address, "state", m.state, NULL);
+        admin_msg_say(msg, "admin_not_paused", "{member} is {state}, not paused", "member",
+                      m.address, "state", m.state, NULL);
         rc = CTL_USAGE;
     } else if (store_member_set_state(st, m.address, "active", 0, now) < 0 ||
                (strcmp(m.role, "mentor") == 0 && store_member_set_last_break(st, m.id, now) < 0)) {
@@ -469,7 +474,8 @@ admin_resume(const struct config *cfg, struct store *st, const char *who, const 
     } else {
         rc = ctl_log(st, by, now, msg, "resume #%lld", (long long)m.id);
         if (rc == CTL_OK)
-            admin_msg_say(msg, "admin_resumed", "{member} is active again", "member", m.address, NULL);
+            admin_msg_say(msg, "admin_resumed", "{member} is active again", "member", m.address,
+                          NULL);
     }
     store_member_free(&m);
     return rc;
@@ -517,7 +523,9 @@ admin_remove(const struct config *cfg, struct store *st, const char *who, const 
     if (rc == CTL_OK && store_member_erase(st, addr) != 0)
         rc = ctl_store_fail(st, "erasing the member", msg);
     if (rc == CTL_OK)
-        admin_msg_say(msg, "admin_removed", "{member} removed and erased ({count} open pairs ended)", "member", addr, "count", ADMIN_NUM(num, closed), NULL);
+        admin_msg_say(msg, "admin_removed",
+                      "{member} removed and erased ({count} open pairs ended)", "member", addr,
+                      "count", ADMIN_NUM(num, closed), NULL);
     store_member_free(&m);
     return rc;
 }

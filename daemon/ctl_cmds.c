@@ -464,7 +464,8 @@ int
 ctl_cmd_unmatch(struct ctl_ctx *x, int argc, char **argv)
 {
     int acted;
-    return ctl_cmd_one(x, argc, argv, "needs one PAIR (id or ref) or MEMBER", admin_unmatch, &acted);
+    return ctl_cmd_one(x, argc, argv, "needs one PAIR (id or ref) or MEMBER", admin_unmatch,
+                       &acted);
 }
 
 /* --weeks N or --until DATE: the end of a pause; 0 for open-ended, -1 when invalid. */

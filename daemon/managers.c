@@ -205,8 +205,9 @@ managers_list(struct managers_req *r)
         return -1;
     }
     if (rc != CTL_OK) {
-        char *s = managers_phrase(c, "manager_unknown_list",
-                                  "Unknown list: try LIST WAITING, ACTIVE, MENTORS or PAIRS.", NULL);
+        char *s =
+            managers_phrase(c, "manager_unknown_list",
+                            "Unknown list: try LIST WAITING, ACTIVE, MENTORS or PAIRS.", NULL);
         rc = s ? managers_done(c, to, command, s) : -1;
         free(s);
         return rc;
@@ -344,11 +345,11 @@ static const struct managers_form managers_words_weeks[2] = {
 static const struct managers_form managers_words_end_pair = {"manager_words_end_pair",
                                                              "end pair {pair}"};
 static const struct managers_form managers_needs_member = {"manager_needs_member",
-                                                            "{verb} needs a member."};
+                                                           "{verb} needs a member."};
 static const struct managers_form managers_needs_pair = {"manager_needs_pair",
-                                                          "{verb} needs a newcomer and a mentor."};
+                                                         "{verb} needs a newcomer and a mentor."};
 static const struct managers_form managers_needs_two = {"manager_needs_two",
-                                                         "{verb} needs two members."};
+                                                        "{verb} needs two members."};
 
 /* A change as mailed lacks words: 1 when the manager was told what it needs. */
 static int

@@ -380,7 +380,8 @@ test_unmatch_lines_and_unreadable_tokens(void **state)
 
 /* ---- every language ---- */
 
-/* The English phrases of manager answers ("phrase.admin_", "phrase.manager_" lines), or a language's. */
+/* The English phrases of manager answers ("phrase.admin_", "phrase.manager_" lines), or a
+ * language's. */
 static size_t
 manager_phrases(const char *lang, char **out, size_t max)
 {
@@ -392,7 +393,8 @@ manager_phrases(const char *lang, char **out, size_t max)
     assert_non_null(fp);
     while (fgets(line, sizeof(line), fp) && n < max) {
         char *colon = strchr(line, ':');
-        if ((strncmp(line, "phrase.admin_", 13) != 0 && strncmp(line, "phrase.manager_", 15) != 0) ||
+        if ((strncmp(line, "phrase.admin_", 13) != 0 &&
+             strncmp(line, "phrase.manager_", 15) != 0) ||
             colon == NULL)
             continue;
         colon += 1 + strspn(colon + 1, " ");
