@@ -96,13 +96,7 @@ digest_this(const struct digest *d, int capital)
 static void
 digest_decimal(const struct digest *d, const char *number, char *out, size_t len)
 {
-    const char *sign = digest_word(d, "digest_decimal", ".");
-    const char *dot = strchr(number, '.');
-
-    if (dot == NULL)
-        snprintf(out, len, "%s", number);
-    else
-        snprintf(out, len, "%.*s%s%s", (int)(dot - number), number, sign, dot + 1);
+    lang_decimal(d->lang, number, out, len);
 }
 
 /* A member's address, or the word for one erased since. */

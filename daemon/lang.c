@@ -619,6 +619,39 @@ lang_phrase_fill(const struct lang *l, const char *key, const char *english, ...
     return s;
 }
 
+void
+lang_decimal(const struct lang *l, const char *number, char *out, size_t len)
+{
+    const char *sign = lang_phrase(l, "digest_decimal");
+    const char *dot = strchr(number, '.');
+
+    if (dot == NULL)
+        snprintf(out, len, "%s", number);
+    else
+        snprintf(out, len, "%.*s%s%s", (int)(dot - number), number, sign ? sign : ".", dot + 1);
+}
+
+void
+lang_format_size(const struct lang *l, size_t bytes, char *out, size_t len)
+{
+    const size_t mb = 1024 * 1024;
+    char n[64], shown[64];
+    char *s;
+
+    if (bytes < mb) {
+        snprintf(n, sizeof(n), "%zu", bytes / 1024);
+        s = lang_phrase_fill(l, "size_kb", "{n} KB", "n", n, NULL);
+    } else {
+        /* tenths, rounded down: a mail just over the limit never reads as the limit */
+        size_t tenths = bytes / mb * 10 + bytes % mb * 10 / mb;
+        snprintf(n, sizeof(n), "%zu.%zu", tenths / 10, tenths % 10);
+        lang_decimal(l, n, shown, sizeof(shown));
+        s = lang_phrase_fill(l, "size_mb", "{n} MB", "n", shown, NULL);
+    }
+    snprintf(out, len, "%s", s ? s : n);
+    free(s);
+}
+
 int
 lang_plural(const struct lang *l, long n)
 {

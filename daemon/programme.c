@@ -349,13 +349,25 @@ programme_command(struct respond_ctx *c, const struct command *cmd)
 static int
 programme_too_large(struct respond_ctx *c, size_t raw_len)
 {
-    char size[32], limit[32];
+    char size[64], limit[64], code[LANG_CODE_MAX];
     struct template_var v[] = {{"size", size}, {"limit", limit}};
 
-    snprintf(size, sizeof(size), "%zu KB", raw_len / 1024);
-    snprintf(limit, sizeof(limit), "%d KB", c->cfg->limits.max_message_size / 1024);
-    snprintf(c->detail, c->detail_len, "too large (%s, limit %s); not read", size, limit);
-    if (respond_event(c, "too-large", size) != 0)
+    /* the sizes in the words and decimal sign of the answer's language */
+    if (outbox_language(c->cfg, c->st, c->m->from_addr, c->lang_seen[0] ? c->lang_seen : NULL, c->m,
+                        code) != 0) {
+        snprintf(c->detail, c->detail_len, "the language of %s: %s", c->m->from_addr,
+                 store_errmsg(c->st));
+        return -1;
+    }
+    const struct lang *l = lang_get(c->cfg->templates.dir, code);
+    lang_format_size(l, raw_len, size, sizeof(size));
+    lang_format_size(l, (size_t)c->cfg->limits.max_message_size, limit, sizeof(limit));
+    /* the log and the event in English, as every other */
+    char log_size[64], log_limit[64];
+    lang_format_size(NULL, raw_len, log_size, sizeof(log_size));
+    lang_format_size(NULL, (size_t)c->cfg->limits.max_message_size, log_limit, sizeof(log_limit));
+    snprintf(c->detail, c->detail_len, "too large (%s, limit %s); not read", log_size, log_limit);
+    if (respond_event(c, "too-large", log_size) != 0)
         return -1;
     return respond_reply(c, "too-large", v, 2, "reply", NULL);
 }

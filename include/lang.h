@@ -71,6 +71,17 @@ char *lang_phrase_fill(const struct lang *l, const char *key, const char *englis
 /* The same with the pairs in a va_list (a caller's own "..."). */
 char *lang_phrase_vfill(const struct lang *l, const char *key, const char *english, va_list args);
 
+/*
+ * A number written with '.' ("3.5") in the language's way ("3,5": the sign of
+ * "phrase.digest_decimal"); a number without '.' is copied.
+ */
+void lang_decimal(const struct lang *l, const char *number, char *out, size_t len);
+/*
+ * A size of mail as a reader sees it: "850 KB" below a megabyte, else
+ * "23.4 MB" with the language's decimal sign and units ("23,4 Mo").
+ */
+void lang_format_size(const struct lang *l, size_t bytes, char *out, size_t len);
+
 /* Index of the plural form for n: 0 for "one", 1 for "other" (languages' own rules). */
 int lang_plural(const struct lang *l, long n);
 

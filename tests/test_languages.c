@@ -191,6 +191,31 @@ test_dates_in_each_language(void **state)
 }
 
 static void
+size_is(const char *lang, size_t bytes, const char *want)
+{
+    char out[64];
+    lang_format_size(lang ? lang_get(TEMPLATES, lang) : NULL, bytes, out, sizeof(out));
+    assert_string_equal(out, want);
+}
+
+/* The size in the too-large answer: the language's decimal sign and units. */
+static void
+test_sizes_in_each_language(void **state)
+{
+    const size_t mb = 1024 * 1024;
+
+    (void)state;
+    size_is("en", 23 * mb + 4 * mb / 10 + 1, "23.4 MB");
+    size_is("es", 23 * mb + 4 * mb / 10 + 1, "23,4 MB");
+    size_is("de", 23 * mb + 4 * mb / 10 + 1, "23,4 MB");
+    size_is("fr", 23 * mb + 4 * mb / 10 + 1, "23,4 Mo");
+    size_is("pt", 2 * mb, "2,0 MB");
+    size_is("fr", 850 * 1024 + 3, "850 Ko");
+    size_is(NULL, 2 * mb - 1, "1.9 MB"); /* rounded down: never the limit when over it */
+    size_is(NULL, 64 * 1024, "64 KB");
+}
+
+static void
 addressed(const char *name, const char *want)
 {
     char out[64];
@@ -764,6 +789,7 @@ main(void)
         T(test_reads_a_request_for_a_language),
         T(test_names_codes_and_plural_forms),
         T(test_dates_in_each_language),
+        T(test_sizes_in_each_language),
         T(test_greeting_uses_the_first_part_of_the_name),
         T(test_reasons_in_each_language),
         T(test_profile_hints_in_each_language),

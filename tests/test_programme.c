@@ -952,7 +952,7 @@ test_too_large_gets_a_polite_answer(void **state)
     mail_free(m);
     free(raw);
     last_sent(f, &s);
-    assert_non_null(strstr(s.body, "2048 KB"));
+    assert_non_null(strstr(s.body, "2.0 MB")); /* the size and the limit, 2 MB */
     assert_int_equal(db_count(f, "SELECT count(*) FROM tokens"), 0);
 }
 

@@ -832,7 +832,7 @@ class Abuse(test_e2e.E2E):
         self.assertEqual(rc, 0, err[-3000:])
         r = self.one_reply("ann")
         self.assertIn("too large", str(r["Subject"]))
-        self.assertRegex(mb.body_text(r), r"Your message was 5[01]\d\d\d KB")
+        self.assertRegex(mb.body_text(r), r"Your message was (49|50)\.\d MB")
         self.assertIn("Please confirm", str(self.one_reply("bob")["Subject"]))
         self.assertIn("too-large", self.outcomes())
         self.assertEqual(self.events("too-large"), 1)
