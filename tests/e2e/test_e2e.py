@@ -793,6 +793,18 @@ class E2E(unittest.TestCase):
             for m in mb.mailbox(user):
                 self.assertEqual(str(m["Content-Language"]).strip(), lang, str(m["Subject"]))
 
+    def test_spanish_managers_get_spanish_answers(self):
+        """[templates] managers_language = es: the answer to a manager's command by mail -
+        a refusal here, sent at once - is Spanish, with no English sentence left."""
+        mb.write_config(self.config, templates__managers_language="es")
+        mb.send("boss", "mentors", "match %s %s" % (mb.addr("zed"), mb.addr("ann")), "")
+        self.once()
+        r = self.one_reply("boss")
+        self.assertEqual(str(r["Content-Language"]).strip(), "es")
+        flat = " ".join(mb.body_text(r).split())
+        self.assertIn("No hay ningún miembro %s." % mb.addr("zed"), flat)
+        self.assertNotIn("There is no member", flat)
+
     def test_spanish_managers_get_a_spanish_digest(self):
         """[templates] managers_language = es: the weekly digest - its subject, figures,
         lists and sentences, text and HTML - is Spanish, with no English label left."""
