@@ -179,6 +179,26 @@ managers_report(struct managers_req *r)
     return rc != 0 ? -1 : managers_event(c, r->to, "%s", "report");
 }
 
+/* A listing's column names in the managers' language ("phrase.list_NAME"), where it has them. */
+static int
+managers_list_heads(const struct respond_ctx *c, struct ctl_table *t)
+{
+    char key[96];
+
+    for (size_t i = 0; i < t->ncols; i++) {
+        snprintf(key, sizeof(key), "list_%s", t->head[i]);
+        const char *word = lang_phrase(managers_lang(c), key);
+        char *copy = word ? strdup(word) : NULL;
+        if (word == NULL)
+            continue;
+        if (copy == NULL)
+            return -1;
+        free(t->head[i]);
+        t->head[i] = copy;
+    }
+    return 0;
+}
+
 static int
 managers_list(struct managers_req *r)
 {
@@ -212,7 +232,7 @@ managers_list(struct managers_req *r)
         free(s);
         return rc;
     }
-    FILE *f = open_memstream(&text, &len);
+    FILE *f = managers_list_heads(c, &t) == 0 ? open_memstream(&text, &len) : NULL;
     if (f == NULL || ctl_table_print(f, &t, CTL_FORMAT_TABLE) != 0 || fclose(f) != 0) {
         ctl_table_free(&t);
         free(text);

@@ -513,6 +513,13 @@ test_every_language_answers(void **state)
             assert_no_english(langs[i], steps[k].command, text, english, ne, own, no);
             free(text);
         }
+        /* A listing's column names are the language's. */
+        deliver(f, "boss@example.test", "list waiting", NULL, "");
+        char *listing = newest_answer(f);
+        assert_non_null(strstr(listing, "nina@x.test"));
+        assert_null(strstr(listing, "position"));
+        assert_null(strstr(listing, "address"));
+        free(listing);
         /* A confirmation meant for the other manager is refused in the language too. */
         assert_int_equal(store_token_add(f->st, "dfghjkmnpqrstv", "chief@example.test",
                                          "manager:resume #2", NULL, T0, T0 + 30 * DAY),
