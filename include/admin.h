@@ -30,7 +30,9 @@ enum ctl_status {
  * prints (text), and the same as a phrase of language.data (key, with the
  * English form and its {name} values) for a manager who reads another
  * language.  A value named "date" is a "YYYY-MM-DD" written the reader's
- * way.  key is NULL for a runtime error: text only, for the log.
+ * way; one named "..role", "..state" or "pair_state" is a word of the
+ * reader's language (phrase admin_role_X, admin_member_X, admin_pair_X).
+ * key is NULL for a runtime error: text only, for the log.
  */
 #define ADMIN_MSG_VARS 5
 struct admin_msg {
