@@ -179,12 +179,37 @@ managers_report(struct managers_req *r)
     return rc != 0 ? -1 : managers_event(c, r->to, "%s", "report");
 }
 
-/* A listing's column names in the managers' language ("phrase.list_NAME"), where it has them. */
+/*
+ * A listing's words in the managers' language, where it has them: a role or a
+ * state in a cell ("phrase.admin_role_VALUE", "phrase.admin_pair_VALUE" for a
+ * listing of pairs, else "phrase.admin_member_VALUE"), then the column names
+ * ("phrase.list_NAME").  Addresses, names and ISO dates stay as they are.
+ */
 static int
-managers_list_heads(const struct respond_ctx *c, struct ctl_table *t)
+managers_list_words(const struct respond_ctx *c, struct ctl_table *t, int pairs)
 {
     char key[96];
 
+    for (size_t i = 0; i < t->ncols; i++) {
+        const char *family = strcmp(t->head[i], "role") == 0    ? "admin_role_"
+                             : strcmp(t->head[i], "state") != 0 ? NULL
+                             : pairs                            ? "admin_pair_"
+                                                                : "admin_member_";
+        for (size_t r = 0; family != NULL && r < t->nrows; r++) {
+            char **cell = &t->cells[r * t->ncols + i];
+            if (*cell == NULL)
+                continue;
+            snprintf(key, sizeof(key), "%s%s", family, *cell);
+            const char *word = lang_phrase(managers_lang(c), key);
+            char *copy = word ? strdup(word) : NULL;
+            if (word == NULL)
+                continue;
+            if (copy == NULL)
+                return -1;
+            free(*cell);
+            *cell = copy;
+        }
+    }
     for (size_t i = 0; i < t->ncols; i++) {
         snprintf(key, sizeof(key), "list_%s", t->head[i]);
         const char *word = lang_phrase(managers_lang(c), key);
@@ -232,7 +257,9 @@ managers_list(struct managers_req *r)
         free(s);
         return rc;
     }
-    FILE *f = managers_list_heads(c, &t) == 0 ? open_memstream(&text, &len) : NULL;
+    FILE *f = managers_list_words(c, &t, strcmp(name, "pairs") == 0) == 0
+                  ? open_memstream(&text, &len)
+                  : NULL;
     if (f == NULL || ctl_table_print(f, &t, CTL_FORMAT_TABLE) != 0 || fclose(f) != 0) {
         ctl_table_free(&t);
         free(text);

@@ -520,6 +520,17 @@ test_every_language_answers(void **state)
         assert_null(strstr(listing, "position"));
         assert_null(strstr(listing, "address"));
         free(listing);
+        /* ... and so are the roles and states in its cells. */
+        deliver(f, "boss@example.test", "list pairs", NULL, "");
+        listing = newest_answer(f);
+        assert_null(strstr(listing, "ended"));
+        assert_null(strstr(listing, "newcomer"));
+        free(listing);
+        deliver(f, "boss@example.test", "list mentors", NULL, "");
+        listing = newest_answer(f);
+        assert_non_null(strstr(listing, "mo@x.test"));
+        assert_null(strstr(listing, "active"));
+        free(listing);
         /* A confirmation meant for the other manager is refused in the language too. */
         assert_int_equal(store_token_add(f->st, "dfghjkmnpqrstv", "chief@example.test",
                                          "manager:resume #2", NULL, T0, T0 + 30 * DAY),
