@@ -186,10 +186,25 @@ managers_report(struct managers_req *r)
  * ("phrase.list_NAME").  Addresses, names and ISO dates stay as they are.
  */
 static int
-managers_list_words(const struct respond_ctx *c, struct ctl_table *t, int pairs)
+managers_list_word(const struct respond_ctx *c, const char *family, char **s)
 {
     char key[96];
 
+    snprintf(key, sizeof(key), "%s%s", family, *s);
+    const char *word = lang_phrase(managers_lang(c), key);
+    if (word == NULL)
+        return 0; /* no such phrase: the word stays as it is */
+    char *copy = strdup(word);
+    if (copy == NULL)
+        return -1;
+    free(*s);
+    *s = copy;
+    return 0;
+}
+
+static int
+managers_list_words(const struct respond_ctx *c, struct ctl_table *t, int pairs)
+{
     for (size_t i = 0; i < t->ncols; i++) {
         const char *family = strcmp(t->head[i], "role") == 0    ? "admin_role_"
                              : strcmp(t->head[i], "state") != 0 ? NULL
@@ -197,30 +212,13 @@ managers_list_words(const struct respond_ctx *c, struct ctl_table *t, int pairs)
                                                                 : "admin_member_";
         for (size_t r = 0; family != NULL && r < t->nrows; r++) {
             char **cell = &t->cells[r * t->ncols + i];
-            if (*cell == NULL)
-                continue;
-            snprintf(key, sizeof(key), "%s%s", family, *cell);
-            const char *word = lang_phrase(managers_lang(c), key);
-            char *copy = word ? strdup(word) : NULL;
-            if (word == NULL)
-                continue;
-            if (copy == NULL)
+            if (*cell != NULL && managers_list_word(c, family, cell) != 0)
                 return -1;
-            free(*cell);
-            *cell = copy;
         }
     }
-    for (size_t i = 0; i < t->ncols; i++) {
-        snprintf(key, sizeof(key), "list_%s", t->head[i]);
-        const char *word = lang_phrase(managers_lang(c), key);
-        char *copy = word ? strdup(word) : NULL;
-        if (word == NULL)
-            continue;
-        if (copy == NULL)
+    for (size_t i = 0; i < t->ncols; i++)
+        if (managers_list_word(c, "list_", &t->head[i]) != 0)
             return -1;
-        free(t->head[i]);
-        t->head[i] = copy;
-    }
     return 0;
 }
 
