@@ -1157,19 +1157,31 @@ lc_pause_current(struct lc_run *r, const struct lc_member *mb)
     return 0;
 }
 
+/* The member a pause event is for, still paused as it was made for: 1 and
+ * *mb held; otherwise 0 with *rc the event's result (done, or -1). */
+static int
+lc_paused_member(struct lc_run *r, struct lc_member *mb, int *rc)
+{
+    int got = lc_member_get(r->st, r->ev->member, r->now, mb);
+
+    if (got == 1 && lc_pause_current(r, mb))
+        return 1;
+    if (got == 1)
+        lc_member_free(mb);
+    else
+        r->outcome = "stale: member gone";
+    *rc = got < 0 ? -1 : RUN_DONE;
+    return 0;
+}
+
 static int
 lc_pause_notice(struct lc_run *r)
 {
     struct lc_member mb;
-    int rc = lc_member_get(r->st, r->ev->member, r->now, &mb);
+    int rc;
 
-    if (rc <= 0 || !lc_pause_current(r, &mb)) {
-        if (rc == 1)
-            lc_member_free(&mb);
-        else
-            r->outcome = "stale: member gone";
-        return rc < 0 ? -1 : RUN_DONE;
-    }
+    if (!lc_paused_member(r, &mb, &rc))
+        return rc;
     rc = lc_reachable(r, &mb, 0, 0);
     if (rc == 0) {
         char until[64];
@@ -1186,15 +1198,10 @@ static int
 lc_pause_end(struct lc_run *r)
 {
     struct lc_member mb;
-    int rc = lc_member_get(r->st, r->ev->member, r->now, &mb);
+    int rc;
 
-    if (rc <= 0 || !lc_pause_current(r, &mb)) {
-        if (rc == 1)
-            lc_member_free(&mb);
-        else
-            r->outcome = "stale: member gone";
-        return rc < 0 ? -1 : RUN_DONE;
-    }
+    if (!lc_paused_member(r, &mb, &rc))
+        return rc;
     if (store_member_set_state(r->st, mb.m.address, "active", 0, r->now) < 0 ||
         store_member_set_last_break(r->st, mb.m.id, r->now) < 0 ||
         store_event_add(r->st, r->now, "resume", mb.m.address, NULL, "pause ended") != 0)

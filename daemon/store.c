@@ -519,6 +519,24 @@ store_i_query_count(struct store *st, const char *what, const char *sql, const c
 }
 
 /* Copy a text column; NULL stays NULL.  -1 only when memory runs out. */
+void *
+store_i_push(struct store *st, const char *what, struct store_i_vec *vec, size_t esize)
+{
+    if (vec->n == vec->cap) {
+        size_t cap = vec->cap ? 2 * vec->cap : 8;
+        void *grown = realloc(vec->v, cap * esize);
+        if (grown == NULL) {
+            store_i_set_err(st, "%s: out of memory", what);
+            return NULL;
+        }
+        vec->v = grown;
+        vec->cap = cap;
+    }
+    void *slot = (char *)vec->v + vec->n++ * esize;
+    memset(slot, 0, esize);
+    return slot;
+}
+
 int
 store_i_col_str(sqlite3_stmt *stmt, int col, char **out)
 {

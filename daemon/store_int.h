@@ -86,4 +86,16 @@ int store_i_query_count(struct store *st, const char *what, const char *sql, con
 int store_i_col_str(sqlite3_stmt *stmt, int col, char **out);
 int store_i_run_script(struct store *st, const char *what, const char *sql);
 
+/* A growing array of rows read from a statement: v holds n elements, room for cap. */
+struct store_i_vec {
+    void *v;
+    size_t n, cap;
+};
+/*
+ * Room for one more element of esize bytes at the end of vec: its address,
+ * zeroed and already counted in vec->n (so a partly filled element is freed
+ * with the rest), or NULL with the error set when memory runs out.
+ */
+void *store_i_push(struct store *st, const char *what, struct store_i_vec *vec, size_t esize);
+
 #endif

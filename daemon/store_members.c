@@ -217,24 +217,17 @@ store_member_stale_pending(struct store *st, char ***addresses, size_t *n)
     if (!stmt)
         return -1;
     int rc;
-    size_t cap = 0;
+    struct store_i_vec vec = {0};
     while ((rc = store_i_step(st, stmt, what)) == 1) {
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 8;
-            char **grown = realloc(*addresses, cap * sizeof *grown);
-            if (!grown) {
-                rc = store_i_set_err(st, "%s: out of memory", what);
-                break;
-            }
-            *addresses = grown;
-        }
-        if (store_i_col_str(stmt, 0, &(*addresses)[*n]) != 0) {
+        char **slot = store_i_push(st, what, &vec, sizeof *slot);
+        if (slot == NULL || store_i_col_str(stmt, 0, slot) != 0) {
             rc = store_i_set_err(st, "%s: out of memory", what);
             break;
         }
-        (*n)++;
     }
     store_i_finish(st, stmt);
+    *addresses = vec.v;
+    *n = vec.n;
     if (rc < 0) {
         store_strings_free(*addresses, *n);
         *addresses = NULL;

@@ -156,28 +156,21 @@ static int
 pairs_collect(struct store *st, sqlite3_stmt *stmt, const char *what, struct store_pair **out,
               size_t *n)
 {
-    size_t cap = 0;
+    struct store_i_vec vec = {0};
     int rc;
 
     if (!stmt)
         return -1;
     while ((rc = store_i_step(st, stmt, what)) == 1) {
-        if (*n == cap) {
-            cap = cap ? 2 * cap : 4;
-            struct store_pair *grown = realloc(*out, cap * sizeof *grown);
-            if (grown == NULL) {
-                rc = store_i_set_err(st, "%s: out of memory", what);
-                break;
-            }
-            *out = grown;
-        }
-        if (pair_fill(stmt, &(*out)[*n]) != 0) {
+        struct store_pair *p = store_i_push(st, what, &vec, sizeof *p);
+        if (p == NULL || pair_fill(stmt, p) != 0) {
             rc = store_i_set_err(st, "%s: out of memory", what);
             break;
         }
-        (*n)++;
     }
     store_i_finish(st, stmt);
+    *out = vec.v;
+    *n = vec.n;
     if (rc < 0) {
         store_pairs_free(*out, *n);
         *out = NULL;
@@ -272,7 +265,7 @@ int
 store_block_list(struct store *st, struct store_block **out, size_t *n)
 {
     const char *what = "listing do-not-match pairs";
-    size_t cap = 0;
+    struct store_i_vec vec = {0};
     int rc;
 
     *out = NULL;
@@ -287,20 +280,17 @@ store_block_list(struct store *st, struct store_block **out, size_t *n)
     if (!stmt)
         return -1;
     while ((rc = store_i_step(st, stmt, what)) == 1) {
-        if (*n == cap) {
-            cap = cap ? 2 * cap : 16;
-            struct store_block *grown = realloc(*out, cap * sizeof *grown);
-            if (grown == NULL) {
-                rc = store_i_set_err(st, "%s: out of memory", what);
-                break;
-            }
-            *out = grown;
+        struct store_block *b = store_i_push(st, what, &vec, sizeof *b);
+        if (b == NULL) {
+            rc = -1;
+            break;
         }
-        (*out)[*n].a = sqlite3_column_int64(stmt, 0);
-        (*out)[*n].b = sqlite3_column_int64(stmt, 1);
-        (*n)++;
+        b->a = sqlite3_column_int64(stmt, 0);
+        b->b = sqlite3_column_int64(stmt, 1);
     }
     store_i_finish(st, stmt);
+    *out = vec.v;
+    *n = vec.n;
     if (rc < 0) {
         free(*out);
         *out = NULL;

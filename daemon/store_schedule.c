@@ -73,7 +73,7 @@ store_schedule_pending(struct store *st, const char *kind, int64_t member, time_
                                          " WHERE done IS NULL AND kind = ?1 AND member = ?2"
                                          " AND due <= ?3 AND id <> ?4 ORDER BY due, id",
                                          "siii", kind, member, (int64_t)before, except);
-    size_t cap = 0;
+    struct store_i_vec vec = {0};
     int rc;
 
     *out = NULL;
@@ -81,17 +81,11 @@ store_schedule_pending(struct store *st, const char *kind, int64_t member, time_
     if (!stmt)
         return -1;
     while ((rc = store_i_step(st, stmt, what)) == 1) {
-        if (*n == cap) {
-            cap = cap ? 2 * cap : 8;
-            struct store_schedule_event *v = realloc(*out, cap * sizeof(*v));
-            if (v == NULL) {
-                rc = store_i_set_err(st, "%s: out of memory", what);
-                break;
-            }
-            *out = v;
+        struct store_schedule_event *e = store_i_push(st, what, &vec, sizeof *e);
+        if (e == NULL) {
+            rc = -1;
+            break;
         }
-        struct store_schedule_event *e = &(*out)[(*n)++];
-        memset(e, 0, sizeof(*e));
         e->id = sqlite3_column_int64(stmt, 0);
         e->due = (time_t)sqlite3_column_int64(stmt, 1);
         snprintf(e->kind, sizeof e->kind, "%s", (const char *)sqlite3_column_text(stmt, 2));
@@ -100,6 +94,8 @@ store_schedule_pending(struct store *st, const char *kind, int64_t member, time_
         snprintf(e->arg, sizeof e->arg, "%s", (const char *)sqlite3_column_text(stmt, 5));
     }
     store_i_finish(st, stmt);
+    *out = vec.v;
+    *n = vec.n;
     if (rc < 0) {
         free(*out);
         *out = NULL;
@@ -226,7 +222,7 @@ int
 store_schedule_unscheduled_pauses(struct store *st, struct store_schedule_pause **out, size_t *n)
 {
     const char *what = "finding pauses to schedule";
-    size_t cap = 0;
+    struct store_i_vec vec = {0};
     int rc;
 
     *out = NULL;
@@ -242,19 +238,17 @@ store_schedule_unscheduled_pauses(struct store *st, struct store_schedule_pause 
     if (!stmt)
         return -1;
     while ((rc = store_i_step(st, stmt, what)) == 1) {
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 8;
-            struct store_schedule_pause *grown = realloc(*out, cap * sizeof *grown);
-            if (!grown) {
-                rc = store_i_set_err(st, "%s: out of memory", what);
-                break;
-            }
-            *out = grown;
+        struct store_schedule_pause *p = store_i_push(st, what, &vec, sizeof *p);
+        if (p == NULL) {
+            rc = -1;
+            break;
         }
-        (*out)[*n].member = sqlite3_column_int64(stmt, 0);
-        (*out)[(*n)++].until = (time_t)sqlite3_column_int64(stmt, 1);
+        p->member = sqlite3_column_int64(stmt, 0);
+        p->until = (time_t)sqlite3_column_int64(stmt, 1);
     }
     store_i_finish(st, stmt);
+    *out = vec.v;
+    *n = vec.n;
     if (rc < 0) {
         free(*out);
         *out = NULL;
@@ -316,7 +310,7 @@ int
 store_feedback_list(struct store *st, int64_t pair, struct store_feedback **out, size_t *n)
 {
     const char *what = "listing feedback";
-    size_t cap = 0;
+    struct store_i_vec vec = {0};
     int rc;
 
     *out = NULL;
@@ -329,22 +323,15 @@ store_feedback_list(struct store *st, int64_t pair, struct store_feedback **out,
     if (!stmt)
         return -1;
     while ((rc = store_i_step(st, stmt, what)) == 1) {
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 8;
-            struct store_feedback *grown = realloc(*out, cap * sizeof *grown);
-            if (!grown) {
-                rc = store_i_set_err(st, "%s: out of memory", what);
-                break;
-            }
-            *out = grown;
-        }
-        if (feedback_fill(stmt, &(*out)[*n]) != 0) {
+        struct store_feedback *f = store_i_push(st, what, &vec, sizeof *f);
+        if (f == NULL || feedback_fill(stmt, f) != 0) {
             rc = store_i_set_err(st, "%s: out of memory", what);
             break;
         }
-        (*n)++;
     }
     store_i_finish(st, stmt);
+    *out = vec.v;
+    *n = vec.n;
     if (rc < 0) {
         store_feedback_free(*out, *n);
         *out = NULL;

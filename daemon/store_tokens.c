@@ -45,13 +45,10 @@ store_token_add(struct store *st, const char *token, const char *address, const 
                : 0;
 }
 
-int
-store_token_get(struct store *st, const char *token, struct store_token *out)
+/* The first row of a token query into *out: 1 found, 0 none, -1 on error. */
+static int
+token_one(struct store *st, const char *what, sqlite3_stmt *stmt, struct store_token *out)
 {
-    const char *what = "looking up a confirmation token";
-    memset(out, 0, sizeof *out);
-    sqlite3_stmt *stmt = store_i_prepare(
-        st, what, "SELECT " TOKEN_COLUMNS " FROM tokens WHERE token = ?1", "s", token);
     if (!stmt)
         return -1;
     int rc = store_i_step(st, stmt, what);
@@ -59,6 +56,18 @@ store_token_get(struct store *st, const char *token, struct store_token *out)
         rc = store_i_set_err(st, "%s: out of memory", what);
     store_i_finish(st, stmt);
     return rc;
+}
+
+int
+store_token_get(struct store *st, const char *token, struct store_token *out)
+{
+    const char *what = "looking up a confirmation token";
+    memset(out, 0, sizeof *out);
+    return token_one(st, what,
+                     store_i_prepare(st, what,
+                                     "SELECT " TOKEN_COLUMNS " FROM tokens WHERE token = ?1", "s",
+                                     token),
+                     out);
 }
 
 int
@@ -71,13 +80,7 @@ store_token_open_for(struct store *st, const char *address, time_t now, struct s
                         "SELECT " TOKEN_COLUMNS " FROM tokens WHERE address = ?1"
                         " AND closed IS NULL AND expires > ?2 ORDER BY created DESC",
                         "si", address, (int64_t)now);
-    if (!stmt)
-        return -1;
-    int rc = store_i_step(st, stmt, what);
-    if (rc == 1 && token_fill(stmt, out) != 0)
-        rc = store_i_set_err(st, "%s: out of memory", what);
-    store_i_finish(st, stmt);
-    return rc;
+    return token_one(st, what, stmt, out);
 }
 
 int
