@@ -969,18 +969,28 @@ lc_reminder_list(struct lc_run *r, const struct lc_member *mentor, int *items)
     return buf;
 }
 
+/* The member an event is for: 1 and *mb held, 0 (outcome "stale: member
+ * gone") when they are no longer there, -1 on error. */
+static int
+lc_event_member(struct lc_run *r, struct lc_member *mb)
+{
+    int rc = lc_member_get(r->st, r->ev->member, r->now, mb);
+
+    if (rc == 0)
+        r->outcome = "stale: member gone";
+    return rc;
+}
+
 static int
 lc_reminder(struct lc_run *r)
 {
     struct lc_member mentor;
     struct lc_load load;
     int items = 0;
-    int rc = lc_member_get(r->st, r->ev->member, r->now, &mentor);
+    int rc = lc_event_member(r, &mentor);
 
-    if (rc <= 0) {
-        r->outcome = "stale: member gone";
+    if (rc <= 0)
         return rc;
-    }
     rc = lc_reachable(r, &mentor, 1, 1);
     if (rc == 0 && mentor.m.last_reminder &&
         mentor.m.last_reminder + r->cfg->lifecycle.reminder_period > r->now)
@@ -1122,12 +1132,10 @@ static int
 lc_invite(struct lc_run *r)
 {
     struct lc_member mb;
-    int rc = lc_member_get(r->st, r->ev->member, r->now, &mb);
+    int rc = lc_event_member(r, &mb);
 
-    if (rc <= 0) {
-        r->outcome = "stale: member gone";
+    if (rc <= 0)
         return rc;
-    }
     if (strcmp(mb.m.role, "newcomer") != 0) {
         r->outcome = "already a mentor";
         lc_member_free(&mb);
@@ -1162,14 +1170,12 @@ lc_pause_current(struct lc_run *r, const struct lc_member *mb)
 static int
 lc_paused_member(struct lc_run *r, struct lc_member *mb, int *rc)
 {
-    int got = lc_member_get(r->st, r->ev->member, r->now, mb);
+    int got = lc_event_member(r, mb);
 
     if (got == 1 && lc_pause_current(r, mb))
         return 1;
     if (got == 1)
         lc_member_free(mb);
-    else
-        r->outcome = "stale: member gone";
     *rc = got < 0 ? -1 : RUN_DONE;
     return 0;
 }
@@ -1218,12 +1224,10 @@ static int
 lc_milestone(struct lc_run *r)
 {
     struct lc_member mb;
-    int rc = lc_member_get(r->st, r->ev->member, r->now, &mb);
+    int rc = lc_event_member(r, &mb);
 
-    if (rc <= 0) {
-        r->outcome = "stale: member gone";
+    if (rc <= 0)
         return rc;
-    }
     rc = lc_reachable(r, &mb, 1, 0);
     if (rc == 0 && strcmp(r->ev->arg, "first-mentee") == 0) {
         /* The thanks for a first mentee is in the introduction: no mail of its own. */
