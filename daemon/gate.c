@@ -311,12 +311,7 @@ gate_words(struct respond_ctx *c, const struct command *cmd, char *buf, size_t l
         return 0;
     }
     snprintf(n, sizeof(n), "%d", cmd->number);
-    char *text = lang_phrase_fill(l, key, english, "n", n, NULL);
-    if (text == NULL)
-        return -1;
-    snprintf(buf, len, "%s", text);
-    free(text);
-    return 0;
+    return lang_phrase_into(buf, len, l, key, english, "n", n, NULL);
 }
 
 /*
@@ -384,13 +379,8 @@ gate_phrase(struct respond_ctx *c, const char *key, const char *english, const c
                         code) != 0)
         return -1;
     const struct lang *l = lang_get(c->cfg->templates.dir, code);
-    char *text = lang_phrase_fill(l, key, english, "n", n, "name", name ? name : "", "language",
-                                  language ? language : "", NULL);
-    if (text == NULL)
-        return -1;
-    snprintf(buf, len, "%s", text);
-    free(text);
-    return 0;
+    return lang_phrase_into(buf, len, l, key, english, "n", n, "name", name ? name : "", "language",
+                            language ? language : "", NULL);
 }
 
 /*

@@ -619,6 +619,22 @@ lang_phrase_fill(const struct lang *l, const char *key, const char *english, ...
     return s;
 }
 
+int
+lang_phrase_into(char *buf, size_t len, const struct lang *l, const char *key, const char *english,
+                 ...)
+{
+    va_list ap;
+
+    va_start(ap, english);
+    char *s = lang_phrase_vfill(l, key, english, ap);
+    va_end(ap);
+    if (s == NULL)
+        return -1;
+    snprintf(buf, len, "%s", s);
+    free(s);
+    return 0;
+}
+
 void
 lang_decimal(const struct lang *l, const char *number, char *out, size_t len)
 {

@@ -70,6 +70,9 @@ const char *lang_phrase(const struct lang *l, const char *key);
 char *lang_phrase_fill(const struct lang *l, const char *key, const char *english, ...);
 /* The same with the pairs in a va_list (a caller's own "..."). */
 char *lang_phrase_vfill(const struct lang *l, const char *key, const char *english, va_list args);
+/* lang_phrase_fill into buf (len bytes, cut to fit): 0, or -1 when memory runs out. */
+int lang_phrase_into(char *buf, size_t len, const struct lang *l, const char *key,
+                     const char *english, ...);
 
 /*
  * A number written with '.' ("3.5") in the language's way ("3,5": the sign of
