@@ -28,6 +28,7 @@
 #include "mail.h"
 #include "profile.h"
 #include "reading.h"
+#include "tally.h"
 
 #define T0 1767225600 /* Thursday 2026-01-01 */
 
@@ -38,35 +39,6 @@
 #define FLOOR_SKILLS_2 (54.5 / 55)
 #define FLOOR_INTENTS_3 (60.5 / 61)
 #define FLOOR_SKILLS_3 (39.5 / 40)
-
-struct tally {
-    char key[32];
-    int n, ok;
-};
-
-static void
-count(struct tally *t, size_t *nt, const char *key, int ok)
-{
-    size_t i;
-    for (i = 0; i < *nt; i++)
-        if (strcmp(t[i].key, key) == 0)
-            break;
-    if (i == *nt) {
-        snprintf(t[i].key, sizeof t[i].key, "%s", key);
-        t[i].n = t[i].ok = 0;
-        (*nt)++;
-    }
-    t[i].n++;
-    t[i].ok += ok;
-}
-
-static void
-print_tally(const char *title, const struct tally *t, size_t n)
-{
-    printf("%s", title);
-    for (size_t i = 0; i < n; i++)
-        printf(" %s %d/%d%s", t[i].key, t[i].ok, t[i].n, i + 1 < n ? "," : "\n");
-}
 
 /* Split a TSV line into up to n fields in place; \n in the last becomes a line break. */
 static int
@@ -159,7 +131,7 @@ intents_of(const char *file, const char *title)
         int hit = strcmp(reading_intent_name(&r), want) == 0 && (!rating || r.rating == rating);
         n++;
         ok += hit;
-        count(by_intent, &ni, want, hit);
+        tally_count(by_intent, &ni, want, hit);
         breaks(fl[2], 1);
         if (!hit)
             printf("# held-out intent miss: want %s, read %s (rating %d): %s\n", fl[1],
@@ -168,7 +140,7 @@ intents_of(const char *file, const char *title)
     }
     fclose(f);
     printf("# %s per intent:", title);
-    print_tally("", by_intent, ni);
+    tally_print(by_intent, ni);
     printf("# %s: %d/%d (%.1f%%)\n", title, ok, n, 100.0 * ok / n);
     return (double)ok / n;
 }
@@ -252,7 +224,7 @@ skills_of(const char *file, const char *title)
         n++;
         int good = want_n > 0 && hit * 2 >= want_n;
         ok += good;
-        count(by_lang, &nl, fl[0], good);
+        tally_count(by_lang, &nl, fl[0], good);
         breaks(fl[2], 1);
         if (!good || hit < want_n) {
             printf("# held-out skills %s: want %s, read", good ? "part" : "miss", fl[1]);
@@ -265,7 +237,7 @@ skills_of(const char *file, const char *title)
     }
     fclose(f);
     printf("# %s per language:", title);
-    print_tally("", by_lang, nl);
+    tally_print(by_lang, nl);
     printf("# %s: %d/%d sentences (%.1f%%); items %d/%d (%.1f%%); "
            "%d of %d items read were not expected\n",
            title, ok, n, 100.0 * ok / n, items_ok, items, 100.0 * items_ok / items, extra, read);

@@ -26,6 +26,7 @@
 #include "config.h"
 #include "mail.h"
 #include "reading.h"
+#include "tally.h"
 
 #define CORPUS MENTORD_SRCDIR "/../shared/corpus/intents"
 #define MAX_ROWS 400
@@ -270,35 +271,6 @@ profile_figures(const struct row *row, const struct reading *r, struct field_tal
     profile_free(&p);
 }
 
-struct tally {
-    char key[32];
-    int n, ok;
-};
-
-static void
-count(struct tally *t, size_t *nt, const char *key, int ok)
-{
-    size_t i;
-    for (i = 0; i < *nt; i++)
-        if (strcmp(t[i].key, key) == 0)
-            break;
-    if (i == *nt) {
-        snprintf(t[i].key, sizeof t[i].key, "%s", key);
-        t[i].n = t[i].ok = 0;
-        (*nt)++;
-    }
-    t[i].n++;
-    t[i].ok += ok;
-}
-
-static void
-print_tally(const char *title, const struct tally *t, size_t n)
-{
-    printf("# %s:", title);
-    for (size_t i = 0; i < n; i++)
-        printf(" %s %d/%d%s", t[i].key, t[i].ok, t[i].n, i + 1 < n ? "," : "\n");
-}
-
 static void
 test_intents_corpus(void **state)
 {
@@ -335,8 +307,8 @@ test_intents_corpus(void **state)
         const char *got = reading_intent_name(&r);
         int hit = strcmp(got, rows[i].intent) == 0;
         ok += hit;
-        count(by_intent, &ni, rows[i].intent, hit);
-        count(by_lang, &nl, rows[i].lang, hit);
+        tally_count(by_intent, &ni, rows[i].intent, hit);
+        tally_count(by_lang, &nl, rows[i].lang, hit);
         if (strcmp(rows[i].intent, "rating") == 0) {
             int want = strcmp(rows[i].rating, "none") == 0 ? 0 : atoi(rows[i].rating);
             rated++;
@@ -352,8 +324,10 @@ test_intents_corpus(void **state)
         mail_free(m);
         free(raw);
     }
-    print_tally("intent per intent", by_intent, ni);
-    print_tally("intent per language", by_lang, nl);
+    printf("# intent per intent:");
+    tally_print(by_intent, ni);
+    printf("# intent per language:");
+    tally_print(by_lang, nl);
     printf("# intent: %d/%zu (%.1f%%); rating exact: %d/%d (%.1f%%)\n", ok, n, 100.0 * ok / n,
            rated_ok, rated, rated ? 100.0 * rated_ok / rated : 0.0);
     for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++)
