@@ -27,6 +27,7 @@
 #include "mail.h"
 #include "programme.h"
 #include "store.h"
+#include "corpus.h"
 #include "testutil.h"
 
 #define CORPUS MENTORD_SRCDIR "/../shared/corpus"
@@ -40,20 +41,6 @@ struct fixture {
     char *managers[2];
     int checked, person, managers_read;
 };
-
-static char *
-slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    char *buf = malloc(4 << 20);
-    *len = buf ? fread(buf, 1, (4 << 20) - 1, f) : 0;
-    fclose(f);
-    if (buf)
-        buf[*len] = '\0';
-    return buf;
-}
 
 /* The JSON string value of key in one line of inspect's output ("" when null or absent). */
 static void
@@ -159,35 +146,10 @@ check_as_manager(struct fixture *f, const char *name, const char *raw, size_t le
 }
 
 static void
-walk(struct fixture *f, const char *dir)
+agree_each(void *arg, const char *path, const char *raw, size_t len)
 {
-    DIR *d = opendir(dir);
-    struct dirent *e;
-
-    if (d == NULL)
-        return;
-    while ((e = readdir(d)) != NULL) {
-        char path[2048];
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (e->d_type == DT_DIR) {
-            walk(f, path);
-            continue;
-        }
-        const char *dot = strrchr(e->d_name, '.');
-        if (dot == NULL ||
-            (strcmp(dot, ".eml") != 0 && strcmp(dot, ".msg") != 0 && strcmp(dot, ".txt") != 0))
-            continue;
-        size_t len;
-        char *raw = slurp(path, &len);
-        if (raw == NULL)
-            continue;
-        check_one(f, path, raw, len);
-        check_as_manager(f, path, raw, len);
-        free(raw);
-    }
-    closedir(d);
+    check_one(arg, path, raw, len);
+    check_as_manager(arg, path, raw, len);
 }
 
 static void
@@ -195,7 +157,7 @@ test_agree_corpus(void **state)
 {
     struct fixture *f = *state;
 
-    walk(f, CORPUS);
+    tu_corpus_walk(CORPUS, agree_each, f);
     printf("# inspect and the daemon agree on %d readings (%d of a person's mail)\n", f->checked,
            f->person);
     assert_true(f->checked > 1000);

@@ -27,6 +27,7 @@
 #include "mail.h"
 #include "reader.h"
 #include "reading.h"
+#include "corpus.h"
 #include "testutil.h"
 
 #define CORPUS MENTORD_SRCDIR "/../shared/corpus"
@@ -154,38 +155,9 @@ compare_contexts(struct fixture *f, const char *name, const char *raw, size_t le
 }
 
 static void
-walk(struct fixture *f, const char *dir)
+reader_each(void *arg, const char *path, const char *raw, size_t len)
 {
-    DIR *d = opendir(dir);
-    struct dirent *e;
-
-    if (d == NULL)
-        return;
-    while ((e = readdir(d)) != NULL) {
-        char path[2048];
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (e->d_type == DT_DIR) {
-            walk(f, path);
-            continue;
-        }
-        const char *dot = strrchr(e->d_name, '.');
-        if (dot == NULL ||
-            (strcmp(dot, ".eml") != 0 && strcmp(dot, ".msg") != 0 && strcmp(dot, ".txt") != 0))
-            continue;
-        FILE *in = fopen(path, "rb");
-        if (in == NULL)
-            continue;
-        char *raw = malloc(4 << 20);
-        assert_non_null(raw);
-        size_t len = fread(raw, 1, (4 << 20) - 1, in);
-        fclose(in);
-        raw[len] = '\0';
-        compare_contexts(f, path, raw, len);
-        free(raw);
-    }
-    closedir(d);
+    compare_contexts(arg, path, raw, len);
 }
 
 static void
@@ -193,7 +165,7 @@ test_reader_reads_the_corpus_as_the_daemon(void **state)
 {
     struct fixture *f = *state;
 
-    walk(f, CORPUS);
+    tu_corpus_walk(CORPUS, reader_each, f);
     printf("# the reader and the daemon agree on %d readings\n", f->compared);
     assert_true(f->compared > 1000);
 }
