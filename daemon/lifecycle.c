@@ -22,6 +22,7 @@
 #include "outbox.h"
 #include "checkin.h"
 #include "lifecycle.h"
+#include "lifecycle_int.h"
 #include "quiet.h"
 #include "reason.h"
 #include "respond.h"
@@ -32,22 +33,11 @@
 #define YEAR (365 * DAY)
 /* A reminder waits a day after the check-in that prompted it, to batch the others. */
 #define REMINDER_DELAY DAY
-/* After a worrying answer the mentor gets a week before the mentee is offered a rematch. */
-#define REMATCH_DELAY WEEK
 /* The mentee is invited to mentor a week after the pairing ended. */
 #define INVITE_DELAY WEEK
 /* Burnout load levels (see lc_load): softened reminder from, held back from. */
 #define LOAD_SOFT 1.5
 #define LOAD_HOLD 2.5
-
-/* A member with what the scheduler needs to know about them. */
-struct lc_member {
-    struct store_member m;
-    char first[64]; /* first name, or "" */
-    int offset;     /* minutes east of UTC at the time asked */
-    int capacity;   /* from the profile, 1 when not given */
-    char *describe; /* profile summary lines (malloc'd, may be NULL) */
-};
 
 /* Strip trailing newlines: templates put a value on its own line. */
 static void
@@ -61,7 +51,7 @@ lc_chomp(char *s)
 
 /* The derived fields of a member whose row is in out->m. */
 static int
-lc_member_fill(struct lc_member *out, time_t now)
+lc_member_fill(struct lifecycle_member *out, time_t now)
 {
     struct profile p;
     int ok = 0;
@@ -82,8 +72,8 @@ lc_member_fill(struct lc_member *out, time_t now)
     return 1;
 }
 
-static int
-lc_member_get(struct store *st, int64_t id, time_t now, struct lc_member *out)
+int
+lifecycle_i_member_get(struct store *st, int64_t id, time_t now, struct lifecycle_member *out)
 {
     memset(out, 0, sizeof(*out));
     if (id == 0)
@@ -93,16 +83,16 @@ lc_member_get(struct store *st, int64_t id, time_t now, struct lc_member *out)
 }
 
 /* The sender of the mail being handled. */
-static int
-lc_member_get_by_address(struct respond_ctx *c, struct lc_member *out)
+int
+lifecycle_i_member_get_by_address(struct respond_ctx *c, struct lifecycle_member *out)
 {
     memset(out, 0, sizeof(*out));
     int found = store_member_get(c->st, c->m->from_addr, &out->m);
     return found <= 0 ? found : lc_member_fill(out, c->now);
 }
 
-static void
-lc_member_free(struct lc_member *mb)
+void
+lifecycle_i_member_free(struct lifecycle_member *mb)
 {
     store_member_free(&mb->m);
     free(mb->describe);
@@ -116,8 +106,8 @@ lc_given(const char *name)
     return name && name[strspn(name, " \t")] ? name : NULL;
 }
 
-static const char *
-lc_name_or(const struct lc_member *mb, const char *fallback)
+const char *
+lifecycle_i_name_or(const struct lifecycle_member *mb, const char *fallback)
 {
     return mb->first[0] ? mb->first : fallback;
 }
@@ -141,7 +131,8 @@ lc_date(time_t t, int offset, char *buf, size_t len)
  * night moves the morning by an hour at most, which is still morning.
  */
 static int
-lc_quiet_until(const struct config *cfg, const struct lc_member *mb, time_t now, time_t *until)
+lc_quiet_until(const struct config *cfg, const struct lifecycle_member *mb, time_t now,
+               time_t *until)
 {
     *until = quiet_morning(cfg, mb->offset, now);
     return *until != now;
@@ -173,9 +164,9 @@ lc_queue(const struct config *cfg, struct store *st, const struct outbox_mail *o
 
 /* lc_send in a given language (NULL: the reader's own). */
 static int
-lc_send_in(const struct config *cfg, struct store *st, const struct lc_member *to, const char *tmpl,
-           const struct template_var *vars, size_t nvars, const char *kind, const char *ref,
-           time_t now, const char *lang)
+lc_send_in(const struct config *cfg, struct store *st, const struct lifecycle_member *to,
+           const char *tmpl, const struct template_var *vars, size_t nvars, const char *kind,
+           const char *ref, time_t now, const char *lang)
 {
     struct outbox_mail om = {
         .lang = lang,
@@ -191,10 +182,10 @@ lc_send_in(const struct config *cfg, struct store *st, const struct lc_member *t
     return lc_queue(cfg, st, &om, now);
 }
 
-static int
-lc_send(const struct config *cfg, struct store *st, const struct lc_member *to, const char *tmpl,
-        const struct template_var *vars, size_t nvars, const char *kind, const char *ref,
-        time_t now)
+int
+lifecycle_i_send(const struct config *cfg, struct store *st, const struct lifecycle_member *to,
+                 const char *tmpl, const struct template_var *vars, size_t nvars, const char *kind,
+                 const char *ref, time_t now)
 {
     return lc_send_in(cfg, st, to, tmpl, vars, nvars, kind, ref, now, NULL);
 }
@@ -208,8 +199,9 @@ lc_send(const struct config *cfg, struct store *st, const struct lc_member *to, 
  * same for both, whichever of them it is computed for.
  */
 static int
-lc_shared_language(const struct config *cfg, struct store *st, const struct lc_member *mentee,
-                   const struct lc_member *mentor, char code[LANG_CODE_MAX], const char **note)
+lc_shared_language(const struct config *cfg, struct store *st,
+                   const struct lifecycle_member *mentee, const struct lifecycle_member *mentor,
+                   char code[LANG_CODE_MAX], const char **note)
 {
     char a[8][LANG_CODE_MAX], b[8][LANG_CODE_MAX];
     int na = outbox_languages_read(cfg, st, mentee->m.address, a, 8);
@@ -250,7 +242,7 @@ struct lc_load {
  * they are held back (the managers' digest shows who and why).
  */
 static int
-lc_load(struct store *st, const struct lc_member *mentor, time_t now, struct lc_load *out)
+lc_load(struct store *st, const struct lifecycle_member *mentor, time_t now, struct lc_load *out)
 {
     int active = 0, ever = 0;
     struct store_feedback_stats fs;
@@ -271,9 +263,9 @@ lc_load(struct store *st, const struct lc_member *mentor, time_t now, struct lc_
 /* ---- wanting things to happen later ---- */
 
 /* One pending reminder per mentor at a time: that is the batching. */
-static int
-lc_want_reminder(const struct config *cfg, struct store *st, const struct lc_member *mentor,
-                 time_t now)
+int
+lifecycle_i_want_reminder(const struct config *cfg, struct store *st,
+                          const struct lifecycle_member *mentor, time_t now)
 {
     int pending = store_schedule_count(st, "reminder", mentor->m.id, 0, NULL, 1);
 
@@ -286,8 +278,8 @@ lc_want_reminder(const struct config *cfg, struct store *st, const struct lc_mem
 }
 
 /* Milestones reached and not yet celebrated become "milestone" events. */
-static int
-lc_milestones(struct store *st, int64_t mentor, time_t now)
+int
+lifecycle_i_milestones(struct store *st, int64_t mentor, time_t now)
 {
     int active = 0, ever = 0;
     time_t first = 0;
@@ -348,7 +340,8 @@ lc_move(struct lc_run *r, time_t due, const char *why)
  * left, undeliverable).  -1 on error.
  */
 static int
-lc_reachable(struct lc_run *r, const struct lc_member *mb, int respect_pause, int respect_away)
+lc_reachable(struct lc_run *r, const struct lifecycle_member *mb, int respect_pause,
+             int respect_away)
 {
     time_t until;
 
@@ -370,7 +363,7 @@ lc_reachable(struct lc_run *r, const struct lc_member *mb, int respect_pause, in
 /* The pair of the event (must be active unless any_state) and the event's member, both sides. */
 struct lc_pair_ctx {
     struct store_pair p;
-    struct lc_member to, partner;
+    struct lifecycle_member to, partner;
     int to_is_mentor;
 };
 
@@ -378,8 +371,8 @@ static void
 lc_pair_ctx_free(struct lc_pair_ctx *x)
 {
     store_pair_free(&x->p);
-    lc_member_free(&x->to);
-    lc_member_free(&x->partner);
+    lifecycle_i_member_free(&x->to);
+    lifecycle_i_member_free(&x->partner);
 }
 
 /* 1 loaded, 0 stale (r->outcome set), -1 error. */
@@ -399,8 +392,8 @@ lc_pair_ctx(struct lc_run *r, int any_state, struct lc_pair_ctx *x)
     }
     x->to_is_mentor = r->ev->member == x->p.mentor;
     int64_t partner = x->to_is_mentor ? x->p.newcomer : x->p.mentor;
-    int a = lc_member_get(r->st, r->ev->member, r->now, &x->to);
-    int b = a == 1 ? lc_member_get(r->st, partner, r->now, &x->partner) : 0;
+    int a = lifecycle_i_member_get(r->st, r->ev->member, r->now, &x->to);
+    int b = a == 1 ? lifecycle_i_member_get(r->st, partner, r->now, &x->partner) : 0;
     if (a == 1 && b == 1)
         return 1;
     r->outcome = "stale: member gone";
@@ -441,18 +434,18 @@ lc_circle_members(struct lc_run *r, int64_t circle, char **lines, int *count)
     }
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        struct lc_member mb;
+        struct lifecycle_member mb;
         if (strcmp(v[i].state, "active") != 0)
             continue;
-        int found = lc_member_get(r->st, v[i].newcomer, r->now, &mb);
+        int found = lifecycle_i_member_get(r->st, v[i].newcomer, r->now, &mb);
         if (found < 0)
             rc = -1;
         if (found <= 0)
             continue;
-        fprintf(f, "%s  - %s <%s>", *count ? "\n" : "", lc_name_or(&mb, "a newcomer"),
+        fprintf(f, "%s  - %s <%s>", *count ? "\n" : "", lifecycle_i_name_or(&mb, "a newcomer"),
                 mb.m.address);
         (*count)++;
-        lc_member_free(&mb);
+        lifecycle_i_member_free(&mb);
     }
     store_pairs_free(v, n);
     if (fclose(f) != 0)
@@ -468,8 +461,8 @@ lc_circle_members(struct lc_run *r, int64_t circle, char **lines, int *count)
  */
 /* A short phrase in the language to->m is written to (english when it has none). */
 static void
-lc_phrase_for(struct lc_run *r, const struct lc_member *to, const char *key, const char *english,
-              char *out, size_t len)
+lc_phrase_for(struct lc_run *r, const struct lifecycle_member *to, const char *key,
+              const char *english, char *out, size_t len)
 {
     char code[LANG_CODE_MAX];
     const char *phrase = NULL;
@@ -488,7 +481,7 @@ lc_circle_introduction(struct lc_run *r)
         return rc;
     rc = lc_reachable(r, &x.to, 0, 0);
     if (rc == 0) {
-        const struct lc_member *mentor = x.to_is_mentor ? &x.to : &x.partner;
+        const struct lifecycle_member *mentor = x.to_is_mentor ? &x.to : &x.partner;
         char *members = NULL, weeks[16], end[64], count[16], topic[64], first_checkin[16];
         int n = 0;
         rc = lc_circle_members(r, x.p.circle, &members, &n);
@@ -501,7 +494,7 @@ lc_circle_introduction(struct lc_run *r)
         struct template_var v[] = {
             {"is_mentor", x.to_is_mentor ? "yes" : NULL},
             {"is_newcomer", x.to_is_mentor ? NULL : "yes"},
-            {"mentor_name", lc_name_or(mentor, mentor->m.address)},
+            {"mentor_name", lifecycle_i_name_or(mentor, mentor->m.address)},
             {"mentor_address", mentor->m.address},
             {"members", members},
             {"count", count},
@@ -512,8 +505,8 @@ lc_circle_introduction(struct lc_run *r)
             {"ref", x.p.ref},
         };
         if (rc == 0)
-            rc = lc_send(r->cfg, r->st, &x.to, "circle-introduction", v, sizeof(v) / sizeof(v[0]),
-                         "scheduled", x.p.ref, r->now);
+            rc = lifecycle_i_send(r->cfg, r->st, &x.to, "circle-introduction", v,
+                                  sizeof(v) / sizeof(v[0]), "scheduled", x.p.ref, r->now);
         free(members);
         r->outcome = "sent";
     }
@@ -557,8 +550,8 @@ lc_introduction(struct lc_run *r)
         return rc;
     rc = lc_reachable(r, &x.to, 0, 0);
     if (rc == 0) {
-        const struct lc_member *mentor = x.to_is_mentor ? &x.to : &x.partner;
-        const struct lc_member *mentee = x.to_is_mentor ? &x.partner : &x.to;
+        const struct lifecycle_member *mentor = x.to_is_mentor ? &x.to : &x.partner;
+        const struct lifecycle_member *mentee = x.to_is_mentor ? &x.partner : &x.to;
         const int together = strcmp(r->ev->arg, "separate") != 0;
         char lang[LANG_CODE_MAX] = "";
         const char *shared = NULL;
@@ -598,7 +591,7 @@ lc_introduction(struct lc_run *r)
             {"mentor_first", mentor_first[0] ? mentor_first : NULL},
             {"newcomer_first", mentee_first[0] ? mentee_first : NULL},
             {"both_named", mentor_first[0] && mentee_first[0] ? "yes" : NULL},
-            {"partner_name", lc_name_or(&x.partner, NULL)},
+            {"partner_name", lifecycle_i_name_or(&x.partner, NULL)},
             {"partner_address", x.partner.m.address},
             {"partner_profile", x.partner.describe},
             {"reasons", reasons},
@@ -668,7 +661,7 @@ lc_checkin_unanswered(struct lc_run *r, struct lc_pair_ctx *x)
     x->to.m.unanswered++;
     if (!x->to_is_mentor)
         return 0;
-    if (lc_want_reminder(r->cfg, r->st, &x->to, r->now) != 0)
+    if (lifecycle_i_want_reminder(r->cfg, r->st, &x->to, r->now) != 0)
         return -1;
     int silent = store_schedule_count_done(r->st, "checkin", x->to.m.id, x->p.id, "sent",
                                            gave == 1 ? answered + 1 : 0);
@@ -717,7 +710,7 @@ static int
 lc_checkin_line(struct lc_batch *b, const struct config *cfg, const struct lc_pair_ctx *x,
                 const char *day)
 {
-    const char *who = lc_name_or(&x->partner, x->partner.m.address);
+    const char *who = lifecycle_i_name_or(&x->partner, x->partner.m.address);
     int first = lc_is_first_checkin(cfg, day);
 
     if (b->n >= MENTEES_MAX)
@@ -832,7 +825,8 @@ lc_checkin_batch(struct lc_run *r, const struct lc_pair_ctx *x, int *sent)
                                    {"count", count},
                                    {"example", b.v[0].name},
                                    {"ref", x->p.ref}};
-        rc = lc_send(r->cfg, r->st, &x->to, "checkin-batch", v, 5, "scheduled", x->p.ref, r->now);
+        rc = lifecycle_i_send(r->cfg, r->st, &x->to, "checkin-batch", v, 5, "scheduled", x->p.ref,
+                              r->now);
         *sent = 1;
     }
     free(lines);
@@ -859,11 +853,11 @@ lc_checkin(struct lc_run *r)
             {"first", lc_is_first_checkin(r->cfg, r->ev->arg) ? "yes" : NULL},
             {"is_mentor", x.to_is_mentor ? "yes" : NULL},
             {"partner_name",
-             lc_name_or(&x.partner, x.to_is_mentor ? "your mentee" : "your mentor")},
+             lifecycle_i_name_or(&x.partner, x.to_is_mentor ? "your mentee" : "your mentor")},
             {"ref", x.p.ref},
         };
-        rc = lc_send(r->cfg, r->st, &x.to, "checkin", v, sizeof(v) / sizeof(v[0]), "scheduled",
-                     x.p.ref, r->now);
+        rc = lifecycle_i_send(r->cfg, r->st, &x.to, "checkin", v, sizeof(v) / sizeof(v[0]),
+                              "scheduled", x.p.ref, r->now);
     }
     if (rc == 0)
         r->outcome = "sent";
@@ -884,36 +878,36 @@ lc_reminder_line(FILE *out, const struct lang *l, const char *key, const char *e
 }
 
 static int
-lc_reminder_item(struct lc_run *r, const struct lc_member *mentor, const struct store_pair *p,
-                 FILE *out, int *items)
+lc_reminder_item(struct lc_run *r, const struct lifecycle_member *mentor,
+                 const struct store_pair *p, FILE *out, int *items)
 {
     struct store_feedback *fb = NULL;
     size_t n = 0;
     time_t sent = 0, answered = 0;
     char day[64] = "";
-    struct lc_member mentee;
+    struct lifecycle_member mentee;
     int had = store_schedule_last_done(r->st, "checkin", mentor->m.id, p->id, "sent", &sent, day,
                                        sizeof(day));
     int gave = had == 1 ? store_feedback_last(r->st, p->id, mentor->m.id, &answered) : 0;
-    int found = lc_member_get(r->st, p->newcomer, r->now, &mentee);
+    int found = lifecycle_i_member_get(r->st, p->newcomer, r->now, &mentee);
 
     if (had < 0 || gave < 0 || found < 0 || store_feedback_list(r->st, p->id, &fb, &n) != 0) {
         if (found == 1)
-            lc_member_free(&mentee);
+            lifecycle_i_member_free(&mentee);
         return -1;
     }
     char code[LANG_CODE_MAX];
     if (outbox_language(r->cfg, r->st, mentor->m.address, NULL, NULL, code) != 0) {
         store_feedback_free(fb, n);
         if (found == 1)
-            lc_member_free(&mentee);
+            lifecycle_i_member_free(&mentee);
         return -1;
     }
     /* The lines are the mentor's to read: in the mentor's language. */
     const struct lang *l = lang_get(r->cfg->templates.dir, code);
     const char *yours =
         lang_phrase(l, "your_mentee") ? lang_phrase(l, "your_mentee") : "your mentee";
-    const char *name = found == 1 ? lc_name_or(&mentee, yours) : yours;
+    const char *name = found == 1 ? lifecycle_i_name_or(&mentee, yours) : yours;
     int unanswered = had == 1 && !(gave == 1 && answered >= sent);
     int worry = 0;
     time_t since = mentor->m.last_reminder > p->started ? mentor->m.last_reminder : p->started;
@@ -935,13 +929,13 @@ lc_reminder_item(struct lc_run *r, const struct lc_member *mentor, const struct 
     *items += unanswered + (worry > 0);
     store_feedback_free(fb, n);
     if (found == 1)
-        lc_member_free(&mentee);
+        lifecycle_i_member_free(&mentee);
     return 0;
 }
 
 /* The reminder's list: every active mentee with something to say; *items counts lines. */
 static char *
-lc_reminder_list(struct lc_run *r, const struct lc_member *mentor, int *items)
+lc_reminder_list(struct lc_run *r, const struct lifecycle_member *mentor, int *items)
 {
     struct store_pair *pairs = NULL;
     size_t n = 0;
@@ -972,9 +966,9 @@ lc_reminder_list(struct lc_run *r, const struct lc_member *mentor, int *items)
 /* The member an event is for: 1 and *mb held, 0 (outcome "stale: member
  * gone") when they are no longer there, -1 on error. */
 static int
-lc_event_member(struct lc_run *r, struct lc_member *mb)
+lc_event_member(struct lc_run *r, struct lifecycle_member *mb)
 {
-    int rc = lc_member_get(r->st, r->ev->member, r->now, mb);
+    int rc = lifecycle_i_member_get(r->st, r->ev->member, r->now, mb);
 
     if (rc == 0)
         r->outcome = "stale: member gone";
@@ -984,7 +978,7 @@ lc_event_member(struct lc_run *r, struct lc_member *mb)
 static int
 lc_reminder(struct lc_run *r)
 {
-    struct lc_member mentor;
+    struct lifecycle_member mentor;
     struct lc_load load;
     int items = 0;
     int rc = lc_event_member(r, &mentor);
@@ -996,7 +990,7 @@ lc_reminder(struct lc_run *r)
         mentor.m.last_reminder + r->cfg->lifecycle.reminder_period > r->now)
         rc = lc_move(r, mentor.m.last_reminder + r->cfg->lifecycle.reminder_period, "period");
     if (rc != 0) {
-        lc_member_free(&mentor);
+        lifecycle_i_member_free(&mentor);
         return rc;
     }
     char *list = lc_reminder_list(r, &mentor, &items);
@@ -1012,7 +1006,7 @@ lc_reminder(struct lc_run *r)
     } else {
         int soft = load.score >= LOAD_SOFT;
         struct template_var v[] = {{"mentees", list}, {"soft", soft ? "yes" : NULL}};
-        rc = lc_send(r->cfg, r->st, &mentor, "reminder", v, 2, "scheduled", NULL, r->now);
+        rc = lifecycle_i_send(r->cfg, r->st, &mentor, "reminder", v, 2, "scheduled", NULL, r->now);
         if (rc == 0 && store_member_set_last_reminder(r->st, mentor.m.id, r->now) < 0)
             rc = -1;
         if (rc == 0 && soft)
@@ -1020,7 +1014,7 @@ lc_reminder(struct lc_run *r)
         r->outcome = soft ? "sent softened" : "sent";
     }
     free(list);
-    lc_member_free(&mentor);
+    lifecycle_i_member_free(&mentor);
     return rc < 0 ? -1 : RUN_DONE;
 }
 
@@ -1056,9 +1050,10 @@ lc_rematch_offer(struct lc_run *r)
     rc = lc_reachable(r, &x.to, 1, 0);
     if (rc == 0) {
         struct template_var v[] = {{"silent", silent ? "yes" : NULL},
-                                   {"partner_name", lc_name_or(&x.partner, "your mentor")},
+                                   {"partner_name", lifecycle_i_name_or(&x.partner, "your mentor")},
                                    {"ref", x.p.ref}};
-        rc = lc_send(r->cfg, r->st, &x.to, "rematch-offer", v, 3, "scheduled", x.p.ref, r->now);
+        rc = lifecycle_i_send(r->cfg, r->st, &x.to, "rematch-offer", v, 3, "scheduled", x.p.ref,
+                              r->now);
         r->outcome = "sent";
     }
     if (rc == 0 && silent) {
@@ -1098,7 +1093,7 @@ lc_pair_end(struct lc_run *r)
                                               "newcomer", r->now, NULL) != 0) ||
             (p.newcomer && store_schedule_add(r->st, r->now + INVITE_DELAY, "invite", p.newcomer,
                                               p.id, NULL, r->now, NULL) != 0) ||
-            lc_milestones(r->st, p.mentor, r->now) != 0)
+            lifecycle_i_milestones(r->st, p.mentor, r->now) != 0)
             rc = -1;
     } else if (moved == 0) {
         r->outcome = "stale: pair not active";
@@ -1117,11 +1112,12 @@ lc_closing(struct lc_run *r)
         return rc;
     rc = lc_reachable(r, &x.to, 1, 0);
     if (rc == 0) {
-        struct template_var v[] = {{"is_mentor", x.to_is_mentor ? "yes" : NULL},
-                                   {"is_newcomer", x.to_is_mentor ? NULL : "yes"},
-                                   {"partner_name", lc_name_or(&x.partner, "your partner")},
-                                   {"ref", x.p.ref}};
-        rc = lc_send(r->cfg, r->st, &x.to, "closing", v, 4, "scheduled", x.p.ref, r->now);
+        struct template_var v[] = {
+            {"is_mentor", x.to_is_mentor ? "yes" : NULL},
+            {"is_newcomer", x.to_is_mentor ? NULL : "yes"},
+            {"partner_name", lifecycle_i_name_or(&x.partner, "your partner")},
+            {"ref", x.p.ref}};
+        rc = lifecycle_i_send(r->cfg, r->st, &x.to, "closing", v, 4, "scheduled", x.p.ref, r->now);
         r->outcome = "sent";
     }
     lc_pair_ctx_free(&x);
@@ -1131,30 +1127,31 @@ lc_closing(struct lc_run *r)
 static int
 lc_invite(struct lc_run *r)
 {
-    struct lc_member mb;
+    struct lifecycle_member mb;
     int rc = lc_event_member(r, &mb);
 
     if (rc <= 0)
         return rc;
     if (strcmp(mb.m.role, "newcomer") != 0) {
         r->outcome = "already a mentor";
-        lc_member_free(&mb);
+        lifecycle_i_member_free(&mb);
         return RUN_DONE;
     }
     rc = lc_reachable(r, &mb, 1, 1);
     if (rc == 0) {
-        rc = lc_send(r->cfg, r->st, &mb, "invite-mentor", NULL, 0, "scheduled", NULL, r->now);
+        rc = lifecycle_i_send(r->cfg, r->st, &mb, "invite-mentor", NULL, 0, "scheduled", NULL,
+                              r->now);
         if (rc == 0)
             rc = store_event_add(r->st, r->now, "invite-mentor", mb.m.address, NULL, NULL);
         r->outcome = "sent";
     }
-    lc_member_free(&mb);
+    lifecycle_i_member_free(&mb);
     return rc;
 }
 
 /* Pause events carry the pause_until they were made for: a changed pause makes them stale. */
 static int
-lc_pause_current(struct lc_run *r, const struct lc_member *mb)
+lc_pause_current(struct lc_run *r, const struct lifecycle_member *mb)
 {
     char until[32];
 
@@ -1168,14 +1165,14 @@ lc_pause_current(struct lc_run *r, const struct lc_member *mb)
 /* The member a pause event is for, still paused as it was made for: 1 and
  * *mb held; otherwise 0 with *rc the event's result (done, or -1). */
 static int
-lc_paused_member(struct lc_run *r, struct lc_member *mb, int *rc)
+lc_paused_member(struct lc_run *r, struct lifecycle_member *mb, int *rc)
 {
     int got = lc_event_member(r, mb);
 
     if (got == 1 && lc_pause_current(r, mb))
         return 1;
     if (got == 1)
-        lc_member_free(mb);
+        lifecycle_i_member_free(mb);
     *rc = got < 0 ? -1 : RUN_DONE;
     return 0;
 }
@@ -1183,7 +1180,7 @@ lc_paused_member(struct lc_run *r, struct lc_member *mb, int *rc)
 static int
 lc_pause_notice(struct lc_run *r)
 {
-    struct lc_member mb;
+    struct lifecycle_member mb;
     int rc;
 
     if (!lc_paused_member(r, &mb, &rc))
@@ -1193,17 +1190,17 @@ lc_pause_notice(struct lc_run *r)
         char until[64];
         lc_date(mb.m.pause_until, mb.offset, until, sizeof(until));
         struct template_var v[] = {{"until", until}};
-        rc = lc_send(r->cfg, r->st, &mb, "pause-ending", v, 1, "scheduled", NULL, r->now);
+        rc = lifecycle_i_send(r->cfg, r->st, &mb, "pause-ending", v, 1, "scheduled", NULL, r->now);
         r->outcome = "sent";
     }
-    lc_member_free(&mb);
+    lifecycle_i_member_free(&mb);
     return rc;
 }
 
 static int
 lc_pause_end(struct lc_run *r)
 {
-    struct lc_member mb;
+    struct lifecycle_member mb;
     int rc;
 
     if (!lc_paused_member(r, &mb, &rc))
@@ -1216,14 +1213,14 @@ lc_pause_end(struct lc_run *r)
         rc = RUN_DONE;
     log_ctx(LOG_LEVEL_INFO, NULL, mb.m.address, "pause ended; active again");
     r->outcome = "resumed";
-    lc_member_free(&mb);
+    lifecycle_i_member_free(&mb);
     return rc;
 }
 
 static int
 lc_milestone(struct lc_run *r)
 {
-    struct lc_member mb;
+    struct lifecycle_member mb;
     int rc = lc_event_member(r, &mb);
 
     if (rc <= 0)
@@ -1244,12 +1241,12 @@ lc_milestone(struct lc_run *r)
             {"one_year", strcmp(a, "one-year") == 0 ? "yes" : NULL},
             {"high_feedback", strcmp(a, "high-feedback") == 0 ? "yes" : NULL},
         };
-        rc = lc_send(r->cfg, r->st, &mb, "milestone", v, 4, "scheduled", NULL, r->now);
+        rc = lifecycle_i_send(r->cfg, r->st, &mb, "milestone", v, 4, "scheduled", NULL, r->now);
         if (rc == 0)
             rc = store_event_add(r->st, r->now, "milestone", mb.m.address, NULL, a);
         r->outcome = "sent";
     }
-    lc_member_free(&mb);
+    lifecycle_i_member_free(&mb);
     return rc;
 }
 
@@ -1331,498 +1328,7 @@ lifecycle_pair_started(const struct config *cfg, struct store *st, int64_t pair,
     if (rc == 0)
         rc = store_schedule_add(st, end, "pair-end", 0, pair, NULL, now, NULL);
     if (rc == 0)
-        rc = lc_milestones(st, p.mentor, now);
-    store_pair_free(&p);
-    return rc;
-}
-
-/* ---- answers to check-ins ---- */
-
-/* A worrying answer: managers hear of it; from the mentee, the mentor is nudged first. */
-static int
-lc_worry(struct respond_ctx *c, const struct store_pair *p, const struct lc_member *from,
-         int from_mentor, const struct checkin_answer *a, const char *comment)
-{
-    struct lc_member mentor, mentee;
-    char rating[8];
-    int rc = 0;
-
-    int f1 = lc_member_get(c->st, p->mentor, c->now, &mentor);
-    int f2 = lc_member_get(c->st, p->newcomer, c->now, &mentee);
-    if (f1 < 0 || f2 < 0) {
-        rc = -1;
-        goto out;
-    }
-    snprintf(rating, sizeof(rating), "%d", a->rating);
-    struct template_var v[] = {{"silent", NULL},
-                               {"mentor", f1 ? mentor.m.address : "(erased)"},
-                               {"newcomer", f2 ? mentee.m.address : "(erased)"},
-                               {"rating", a->rating ? rating : NULL},
-                               {"not_met", a->met == 0 ? "yes" : NULL},
-                               {"comment", comment},
-                               {"from", from->m.address}};
-    rc = alerts_raise(c->cfg, c->st, v, 7, c->now);
-    if (rc == 0)
-        rc = store_event_add(c->st, c->now, "low-feedback", from->m.address, c->m->message_id,
-                             a->met == 0 ? "not met" : rating);
-    if (rc == 0 && !from_mentor && f1) {
-        int pending = store_schedule_count(c->st, "rematch-offer", 0, p->id, NULL, 1);
-        rc = pending < 0 ? -1 : lc_want_reminder(c->cfg, c->st, &mentor, c->now);
-        if (rc == 0 && pending == 0)
-            rc = store_schedule_add(c->st, c->now + REMATCH_DELAY, "rematch-offer", p->newcomer,
-                                    p->id, "feedback", c->now, NULL);
-    }
-out:
-    if (f1 == 1)
-        lc_member_free(&mentor);
-    if (f2 == 1)
-        lc_member_free(&mentee);
-    return rc;
-}
-
-/* ---- mail meant for the partner ---- */
-
-/*
- * The template of our mail that m answers: by In-Reply-To, else the newest of
- * References, else our newest mail to the sender with the conversation's ref.
- */
-static int
-lc_answered_template(struct respond_ctx *c, char *tmpl, size_t len)
-{
-    const struct mail *m = c->m;
-    const char *last = m->references ? strrchr(m->references, ' ') : NULL;
-    const char *id = m->in_reply_to ? m->in_reply_to : last ? last + 1 : m->references;
-
-    tmpl[0] = '\0';
-    if (id)
-        return store_outbox_template_of(c->st, id, tmpl, len);
-    /* A client that drops the threading headers: the Subject's [ref] tag and the sender. */
-    return c->ref[0] ? store_outbox_template_by_ref(c->st, m->from_addr, c->ref, tmpl, len) : 0;
-}
-
-/* Whether m answers one of our introductions. */
-static int
-lc_answers_introduction(struct respond_ctx *c)
-{
-    char tmpl[64];
-    int rc = lc_answered_template(c, tmpl, sizeof(tmpl));
-
-    if (rc < 0)
-        return -1;
-    return rc == 1 && strstr(tmpl, "introduction") != NULL;
-}
-
-/*
- * Whether text greets another active mentee of the mentor of p by name: 1
- * (and *partner becomes that mentee), 0, or -1.
- */
-static int
-lc_greets_a_mentee(struct respond_ctx *c, const struct store_pair *p, struct lc_member *partner)
-{
-    struct store_pair *v = NULL;
-    size_t n = 0;
-    int rc = 0;
-
-    if (store_pair_list(c->st, p->mentor, "active", &v, &n) != 0)
-        return -1;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        struct lc_member other;
-        char first[64];
-        if (v[i].mentor != p->mentor || v[i].id == p->id)
-            continue;
-        int found = lc_member_get(c->st, v[i].newcomer, c->now, &other);
-        if (found < 0) {
-            rc = -1;
-            break;
-        }
-        if (found == 0)
-            continue;
-        lang_address_name(other.m.name, first, sizeof(first));
-        if (checkin_greets(c->text, first)) {
-            lc_member_free(partner);
-            *partner = other;
-            rc = 1;
-        } else {
-            lc_member_free(&other);
-        }
-    }
-    store_pairs_free(v, n);
-    return rc;
-}
-
-/*
- * Mail a partner meant for the other but sent to us (a reply to the
- * introduction, or "Hi Bob, ..." in a pairing's thread) is no check-in answer:
- * it is answered with where to send it, and neither kept nor passed on (a
- * From: header proves nothing, so mentord relays no one's words).
- * 1 when so (answered), 0 when not, -1 on error.
- */
-static int
-lc_partner_mail(struct respond_ctx *c, const struct store_pair *p, int from_mentor)
-{
-    struct lc_member partner;
-    char first[64];
-    int intro = lc_answers_introduction(c);
-
-    if (intro < 0)
-        return -1;
-    int found = lc_member_get(c->st, from_mentor ? p->newcomer : p->mentor, c->now, &partner);
-    if (found <= 0)
-        return found < 0 ? -1 : 0;
-    lang_address_name(partner.m.name, first, sizeof(first));
-    struct checkin_answer a;
-    checkin_parse_answer(c->text, &a);
-    /*
-     * A rating is an answer to us wherever it was sent ("1, he never shows
-     * up" in reply to the introduction); a greeting to the partner ("Hi Bob,",
-     * "Hallo Bob", "Bonjour Bob") without one, or any other reply to the
-     * introduction, was meant for them.  A number that is a time ("5 pm on
-     * Thursday works", "um 17:30", "à 17h") is no rating.
-     */
-    int rated = (a.rating > 0 || (c->reading != NULL && c->reading->rating > 0)) &&
-                !checkin_mentions_time(c->text);
-    int greets = checkin_greets(c->text, first);
-    if (!intro && !greets && from_mentor) {
-        /* A mentor with several mentees may greet any of them in a thread about one. */
-        int other = lc_greets_a_mentee(c, p, &partner);
-        if (other < 0) {
-            lc_member_free(&partner);
-            return -1;
-        }
-        greets = other;
-    }
-    int meant = !rated && (intro || greets);
-    int rc = 0;
-    if (meant) {
-        struct template_var v[] = {{"partner_name", lc_name_or(&partner, partner.m.address)},
-                                   {"partner_address", partner.m.address},
-                                   {"intro", intro ? "yes" : NULL}};
-        snprintf(c->detail, c->detail_len, "meant for the partner in pair %lld; pointed there",
-                 (long long)p->id);
-        rc = respond_reply(c, "partner-pointer", v, 3, "reply", p->ref) != 0 ? -1 : 1;
-    }
-    lc_member_free(&partner);
-    return rc;
-}
-
-/* What one answer said about one pair. */
-struct lc_said {
-    struct checkin_answer a;
-    int worry;
-};
-
-/*
- * Record text as from's answer about pair p: feedback, the unanswered count
- * reset, the event, help when it worries (managers, a reminder, later a new
- * mentor), milestones.  0 or -1.
- */
-static int
-lc_record_answer(struct respond_ctx *c, const struct store_pair *p, const struct lc_member *from,
-                 int from_mentor, const char *text, int unrated, struct lc_said *said)
-{
-    char day[64] = "", rating[8];
-    time_t sent = 0;
-    char *comment = checkin_comment(text);
-    int rc = -1;
-
-    if (text == c->text)
-        checkin_parse_answer(text, &said->a);
-    else
-        checkin_parse_part(text, &said->a);
-    /*
-     * The one reading ("4.", "8 op 10", "a solid seven") when the answer is the
-     * whole mail; a mentor's line about one of several mentees is read here.
-     */
-    if (c->reading != NULL && text == c->text && c->reading->rating > 0)
-        said->a.rating = c->reading->rating;
-    if (unrated) { /* words kept for the managers, but whose rating is whose is not known */
-        said->a.rating = 0;
-        said->a.met = -1;
-    }
-    const struct checkin_answer *a = &said->a;
-    int had = store_schedule_last_done(c->st, "checkin", from->m.id, p->id, "sent", &sent, day,
-                                       sizeof(day));
-    struct store_feedback fb = {
-        .pair = p->id,
-        .member = from->m.id,
-        .role = from_mentor ? "mentor" : "newcomer",
-        .at = c->now,
-        .rating = a->rating,
-        .met = a->met,
-        .comment = comment,
-        .checkin = strcmp(p->state, "active") != 0 ? "end"
-                   : had == 1                      ? day
-                                                   : NULL,
-    };
-    snprintf(rating, sizeof(rating), "%d", a->rating);
-    said->worry = a->met == 0 || (a->rating > 0 && a->rating <= 2);
-    if (had < 0 || store_feedback_add(c->st, &fb, NULL) != 0 ||
-        store_member_unanswered_reset(c->st, from->m.id) < 0 ||
-        respond_event(c, "feedback",
-                      a->rating     ? rating
-                      : a->met == 0 ? "not met"
-                                    : NULL) != 0)
-        goto out;
-    if (said->worry && lc_worry(c, p, from, from_mentor, a, comment) != 0)
-        goto out;
-    if (!from_mentor && a->rating > 0 && lc_milestones(c->st, p->mentor, c->now) != 0)
-        goto out;
-    rc = 0;
-out:
-    free(comment);
-    return rc;
-}
-
-/* The rating a piece of an answer gives: how mentees.c tells "4, 2" from "going well, 4". */
-static int
-lc_rating_in(const char *text, size_t len)
-{
-    char *s = strndup(text, len);
-    struct checkin_answer a;
-
-    if (s == NULL)
-        return 0;
-    checkin_parse_part(s, &a);
-    free(s);
-    return a.rating;
-}
-
-/* When the last check-in about pair was sent to member (0 when none, -1 on error). */
-static time_t
-lc_checkin_sent(struct respond_ctx *c, int64_t member, int64_t pair)
-{
-    time_t asked = 0;
-    int had = store_schedule_last_done(c->st, "checkin", member, pair, "sent", &asked, NULL, 0);
-
-    return had < 0 ? -1 : had == 1 ? asked : 0;
-}
-
-/*
- * The pairs a mentor's answer is about: p, and the mentor's other active
- * pairs whose last check-in they have not answered.  The ones asked about in
- * p's check-in mail come first, in pairing order (the mail's numbers 1, 2,
- * ...; *numbered of them), then older unanswered ones.  Returns how many of
- * the *n in *v, or -1; the caller frees all *n.
- */
-static int
-lc_answer_pairs(struct respond_ctx *c, const struct store_pair *p, const struct lc_member *from,
-                struct store_pair **v, size_t *n, size_t *numbered)
-{
-    time_t batch = lc_checkin_sent(c, from->m.id, p->id), asked[MENTEES_MAX];
-    size_t keep = 0;
-
-    *numbered = 0;
-    if (batch < 0 || store_pair_list(c->st, from->m.id, "active", v, n) != 0)
-        return -1;
-    for (size_t i = 0; i < *n && keep < MENTEES_MAX; i++) {
-        time_t answered = 0, at = lc_checkin_sent(c, from->m.id, (*v)[i].id);
-        int gave = at > 0 ? store_feedback_last(c->st, (*v)[i].id, from->m.id, &answered) : 0;
-        if (at < 0 || gave < 0)
-            return -1;
-        int outstanding = (*v)[i].mentor == from->m.id && at > 0 && !(gave == 1 && answered >= at);
-        if ((*v)[i].id == p->id || outstanding) {
-            struct store_pair t = (*v)[keep];
-            (*v)[keep] = (*v)[i];
-            (*v)[i] = t;
-            asked[keep++] = at;
-        }
-    }
-    /* In the mail first, then by pairing (store_pair_list's order may be any). */
-    for (size_t i = 1; i < keep; i++)
-        for (size_t j = i; j > 0; j--) {
-            int a = batch > 0 && asked[j - 1] == batch, b = batch > 0 && asked[j] == batch;
-            if (a > b || (a == b && (*v)[j - 1].id < (*v)[j].id))
-                break;
-            struct store_pair t = (*v)[j];
-            time_t ta = asked[j];
-            (*v)[j] = (*v)[j - 1];
-            asked[j] = asked[j - 1];
-            (*v)[j - 1] = t;
-            asked[j - 1] = ta;
-        }
-    for (size_t i = 0; i < keep; i++)
-        *numbered += batch > 0 && asked[i] == batch;
-    return (int)keep;
-}
-
-/* The mentees of v[0..n) as mentees.c reads them; names and addresses copied into names[]. */
-struct lc_mentees {
-    struct mentees_who who[MENTEES_MAX];
-    char first[MENTEES_MAX][64];
-    char address[MENTEES_MAX][256];
-};
-
-static int
-lc_mentees_load(struct respond_ctx *c, const struct store_pair *v, size_t n, size_t numbered,
-                struct lc_mentees *w)
-{
-    for (size_t i = 0; i < n; i++) {
-        struct lc_member mentee;
-        int got = lc_member_get(c->st, v[i].newcomer, c->now, &mentee);
-        if (got < 0)
-            return -1;
-        w->first[i][0] = w->address[i][0] = '\0';
-        if (got == 1) {
-            snprintf(w->first[i], sizeof(w->first[i]), "%s", mentee.first);
-            snprintf(w->address[i], sizeof(w->address[i]), "%s", mentee.m.address);
-            lc_member_free(&mentee);
-        }
-        w->who[i].name = w->first[i];
-        w->who[i].address = w->address[i];
-        w->who[i].number = i < numbered ? (int)i + 1 : 0;
-    }
-    return 0;
-}
-
-/*
- * An answer about several mentees that cannot be told apart ("4, 2"): one
- * easy question back, the mentees numbered as in the check-in.  Nothing is
- * recorded yet; the answer to this question is read the same way.
- */
-static int
-lc_ask_which(struct respond_ctx *c, const struct store_pair *p, const struct lc_mentees *w,
-             size_t n)
-{
-    char *list = NULL;
-    size_t size = 0;
-    FILE *f = open_memstream(&list, &size);
-
-    if (f == NULL)
-        return -1;
-    for (size_t i = 0; i < n; i++)
-        fprintf(f, "%s  %zu. %s", i ? "\n" : "", i + 1,
-                w->first[i][0] ? w->first[i] : w->address[i]);
-    if (fclose(f) != 0) {
-        free(list);
-        return -1;
-    }
-    struct template_var v[] = {
-        {"mentees", list}, {"example", w->first[0][0] ? w->first[0] : NULL}, {"ref", p->ref}};
-    snprintf(c->detail, c->detail_len, "an answer about %zu mentees, unclear which is whose; asked",
-             n);
-    int rc = respond_event(c, "checkin-unclear", NULL);
-    if (rc == 0)
-        rc = respond_reply(c, "checkin-unclear", v, 3, "reply", p->ref);
-    free(list);
-    return rc;
-}
-
-/*
- * A mentor's answer about the n mentees of v: split per mentee (mentees.c)
- * and each part recorded for its pair; *first gets what was said about p (or
- * the first part).  1 when the answer was unclear and a question went back,
- * 0 when recorded, -1 on error.  n == 0 records nothing.
- */
-static int
-lc_record_several(struct respond_ctx *c, const struct store_pair *p, const struct lc_member *from,
-                  const struct store_pair *v, size_t n, size_t numbered, const char *tmpl,
-                  struct lc_said *first, int *worry)
-{
-    struct lc_mentees w = {0};
-    struct mentees_part parts[MENTEES_MAX];
-    int again = strcmp(tmpl, "checkin-unclear") == 0;
-    int asked = again || strcmp(tmpl, "checkin-batch") == 0;
-
-    if (lc_mentees_load(c, v, n, again ? n : asked ? numbered : 0, &w) != 0)
-        return -1;
-    enum mentees_kind kind = mentees_split(c->text, w.who, n, lc_rating_in, parts);
-    /* Only an answer to a check-in about several, or one naming them, is about several. */
-    if (!asked && kind != MENTEES_SPLIT)
-        return 2;
-    if (kind == MENTEES_UNCLEAR && !again)
-        return lc_ask_which(c, p, &w, n) != 0 ? -1 : 1;
-    for (size_t i = 0; i < n; i++) {
-        struct lc_said said = {0};
-        if (kind == MENTEES_SPLIT && !parts[i].given)
-            continue; /* the answer names others, not this one */
-        char *part = kind == MENTEES_SPLIT ? strndup(parts[i].text, parts[i].len) : NULL;
-        if (kind == MENTEES_SPLIT && part == NULL)
-            return -1;
-        /* Asked once already and still unclear: the words are kept, no rating guessed. */
-        int rc = lc_record_answer(c, &v[i], from, 1, part ? part : c->text, kind == MENTEES_UNCLEAR,
-                                  &said);
-        free(part);
-        if (rc != 0)
-            return -1;
-        *worry |= said.worry;
-        if (v[i].id == p->id || first->a.rating == 0)
-            *first = said;
-    }
-    return 0;
-}
-
-int
-lifecycle_checkin_reply(struct respond_ctx *c, int64_t pair)
-{
-    struct store_pair p, *v = NULL;
-    struct lc_member from;
-    struct lc_said first = {0};
-    size_t all = 0, numbered = 0;
-    int rc = -1, worry = 0;
-
-    int found = store_pair_get(c->st, pair, &p);
-    if (found <= 0)
-        return found < 0 ? -1 : 1;
-    int mfound = lc_member_get_by_address(c, &from);
-    if (mfound <= 0 || (from.m.id != p.mentor && from.m.id != p.newcomer)) {
-        if (mfound == 1)
-            lc_member_free(&from);
-        store_pair_free(&p);
-        return mfound < 0 ? -1 : 1; /* not one of the pair: not about this pairing */
-    }
-    int from_mentor = from.m.id == p.mentor;
-    int meant = lc_partner_mail(c, &p, from_mentor);
-    if (meant != 0) {
-        lc_member_free(&from);
-        store_pair_free(&p);
-        return meant < 0 ? -1 : 0;
-    }
-    /*
-     * A mentor answers for every mentee their check-in asked about, by number
-     * or by name; an answer that names none of them is about all of them.
-     */
-    int several = from_mentor && strcmp(p.state, "active") == 0
-                      ? lc_answer_pairs(c, &p, &from, &v, &all, &numbered)
-                      : 0;
-    if (several < 0)
-        goto out;
-    char tmpl[64] = "";
-    if (several > 1 && lc_answered_template(c, tmpl, sizeof(tmpl)) < 0)
-        goto out;
-    int split = several > 1 ? lc_record_several(c, &p, &from, v, (size_t)several, numbered, tmpl,
-                                                &first, &worry)
-                            : 2;
-    if (split < 0)
-        goto out;
-    if (split == 1) {
-        rc = 0; /* unclear: asked which is whose */
-        goto out;
-    }
-    if (split == 2) {
-        if (lc_record_answer(c, &p, &from, from_mentor, c->text, 0, &first) != 0)
-            goto out;
-        worry = first.worry;
-    }
-    char rating[8];
-    snprintf(rating, sizeof(rating), "%d", first.a.rating);
-    struct template_var tv[] = {{"rating", first.a.rating ? rating : NULL},
-                                {"not_met", first.a.met == 0 ? "yes" : NULL},
-                                {"worry", worry ? "yes" : NULL},
-                                {"is_mentor", from_mentor ? "yes" : NULL},
-                                {"ref", p.ref}};
-    snprintf(c->detail, c->detail_len, "feedback on pair %lld%s: %s%s", (long long)p.id,
-             split == 0 ? " and the mentor's other mentees" : "",
-             first.a.rating ? rating : "no rating", first.a.met == 0 ? ", not met" : "");
-    /* A thank-you that tells nothing new is one more mail to read: only on request. */
-    const char *thanks = c->cfg->lifecycle.thanks;
-    if (!worry && !(thanks && strcmp(thanks, "always") == 0))
-        rc = 0;
-    else
-        rc = respond_reply(c, "feedback-thanks", tv, 5, "reply", p.ref);
-out:
-    if (v)
-        store_pairs_free(v, all);
-    lc_member_free(&from);
+        rc = lifecycle_i_milestones(st, p.mentor, now);
     store_pair_free(&p);
     return rc;
 }
@@ -1831,16 +1337,17 @@ out:
 
 /* One pairing of a member who leaves: end it and tell the partner, who knows only a first name. */
 static int
-lc_leave_pair(struct respond_ctx *c, const struct lc_member *leaver, const struct store_pair *p)
+lc_leave_pair(struct respond_ctx *c, const struct lifecycle_member *leaver,
+              const struct store_pair *p)
 {
     int was_active = strcmp(p->state, "active") == 0;
     int64_t partner_id = p->mentor == leaver->m.id ? p->newcomer : p->mentor;
-    struct lc_member partner;
+    struct lifecycle_member partner;
 
     if (store_pair_set_state(c->st, p->id, p->state, "ended", c->now, 0, "left") < 0 ||
         store_schedule_cancel_pair(c->st, p->id, 0, c->now, "member left") < 0)
         return -1;
-    int found = lc_member_get(c->st, partner_id, c->now, &partner);
+    int found = lifecycle_i_member_get(c->st, partner_id, c->now, &partner);
     if (found <= 0)
         return found;
     int rc = 0;
@@ -1857,21 +1364,21 @@ lc_leave_pair(struct respond_ctx *c, const struct lc_member *leaver, const struc
                                    {"was_proposal", was_active ? NULL : "yes"}};
         /* Not a reply to the partner: it waits for the morning in their zone. */
         time_t at = quiet_morning(c->cfg, partner.offset, c->now);
-        rc = lc_send(c->cfg, c->st, &partner, "partner-left", v, 3, "notice", NULL, at);
+        rc = lifecycle_i_send(c->cfg, c->st, &partner, "partner-left", v, 3, "notice", NULL, at);
     }
-    lc_member_free(&partner);
+    lifecycle_i_member_free(&partner);
     return rc;
 }
 
 int
 lifecycle_member_leaving(struct respond_ctx *c, int64_t member_id)
 {
-    struct lc_member leaver;
+    struct lifecycle_member leaver;
     struct store_pair *pairs = NULL;
     size_t n = 0;
     int rc = 0;
 
-    int found = lc_member_get(c->st, member_id, c->now, &leaver);
+    int found = lifecycle_i_member_get(c->st, member_id, c->now, &leaver);
     if (found <= 0)
         return found;
     if (store_pair_list(c->st, member_id, NULL, &pairs, &n) != 0)
@@ -1885,7 +1392,7 @@ lifecycle_member_leaving(struct respond_ctx *c, int64_t member_id)
         snprintf(c->detail, c->detail_len, "ending the pairings of a member who left: %s",
                  store_errmsg(c->st));
     store_pairs_free(pairs, n);
-    lc_member_free(&leaver);
+    lifecycle_i_member_free(&leaver);
     return rc;
 }
 
