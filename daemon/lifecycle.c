@@ -6,8 +6,8 @@
  * The scheduler (schedule.c) hands this file the due rows of the kinds it
  * runs (lifecycle_run_event); each handler below moves its row to the
  * member's morning when it is night there (quiet.h), or does its work in the
- * caller's transaction, where the row is marked done.  The text of answers to
- * check-ins is read by checkin.c.
+ * caller's transaction, where the row is marked done.  Replies to a pairing
+ * (answers to check-ins, mail meant for the partner) are lifecycle_answers.c's.
  */
 #include <ctype.h>
 #include <stdio.h>
