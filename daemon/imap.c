@@ -1317,24 +1317,47 @@ take_fetch(struct imap *im, const struct mailimap_msg_att *att, struct imap_mess
     return 0;
 }
 
-/* UID FETCH set <type> and distribute the answers; takes ownership of type. */
+/* Which of a batch's messages one FETCH asks for (fetch_many's want). */
+enum fetch_want { FETCH_ALL, FETCH_UNDER, FETCH_OVER };
+
+static int
+fetch_wanted(const struct imap_message *m, enum fetch_want want, uint32_t limit)
+{
+    if (want == FETCH_ALL || limit == 0)
+        return want != FETCH_OVER;
+    return (m->size >= limit) == (want == FETCH_OVER);
+}
+
+/*
+ * UID FETCH <the wanted messages> <type> and distribute the answers; takes
+ * ownership of type.  No wanted message: no command.
+ */
 static int
 fetch_many(struct imap *im, struct imap_message *msgs, size_t n, struct mailimap_fetch_type *type,
-           const char *what)
+           const char *what, enum fetch_want want, uint32_t limit)
 {
-    uint32_t *uids = malloc(n * sizeof(*uids));
+    uint32_t *uids = malloc((n ? n : 1) * sizeof(*uids));
     struct mailimap_set *set = NULL;
     clist *result = NULL;
     char op[200], which[80] = "";
+    size_t k = 0;
     int r, ret = 0;
 
     for (size_t i = 0; uids != NULL && i < n; i++) {
-        uids[i] = msgs[i].uid;
+        if (!fetch_wanted(&msgs[i], want, limit))
+            continue;
+        uids[k++] = msgs[i].uid;
         msgs[i].found = 0;
     }
+    if (uids != NULL && k == 0) {
+        free(uids);
+        if (type != NULL)
+            mailimap_fetch_type_free(type);
+        return 0;
+    }
     if (uids != NULL) {
-        describe_uids(uids, n, which, sizeof(which));
-        set = uid_set(uids, n);
+        describe_uids(uids, k, which, sizeof(which));
+        set = uid_set(uids, k);
         free(uids);
     }
     snprintf(op, sizeof(op), "UID FETCH %s %s", which, what);
@@ -1371,7 +1394,7 @@ imap_fetch_sizes(struct imap *im, struct imap_message *msgs, size_t n)
             mailimap_fetch_type_free(type);
         return 0;
     }
-    return fetch_many(im, msgs, n, type, "RFC822.SIZE");
+    return fetch_many(im, msgs, n, type, "RFC822.SIZE", FETCH_ALL, 0);
 }
 
 int
@@ -1390,7 +1413,17 @@ imap_fetch_bodies(struct imap *im, struct imap_message *msgs, size_t n, uint32_t
         snprintf(what, sizeof(what), "BODY.PEEK[]<0.%u>", limit);
     else
         snprintf(what, sizeof(what), "BODY.PEEK[]");
-    if (fetch_many(im, msgs, n, body_peek_type(limit), what) < 0)
+    if (fetch_many(im, msgs, n, body_peek_type(limit), what, FETCH_UNDER, limit) < 0)
+        return -1;
+    /*
+     * A mail the server sizes at the limit or more is answered, not read: only
+     * its head is fetched (its header, and the start of what a bounce
+     * reports), so a 50 MB attachment costs that much memory, not the limit.
+     */
+    uint32_t head = limit < IMAP_OVER_HEAD ? limit : IMAP_OVER_HEAD;
+    snprintf(what, sizeof(what), "BODY.PEEK[]<0.%u>", head);
+    if (limit > 0 &&
+        fetch_many(im, msgs, n, body_peek_type(head), what, FETCH_OVER, limit) < 0)
         return -1;
     /* found only counts a body here: a size from an earlier FETCH is no message. */
     for (size_t i = 0; i < n; i++)

@@ -239,9 +239,12 @@ inbox_decide(struct inbox_run *r, const struct imap_message *msg, size_t size, c
 
     memset(&res, 0, sizeof(res));
     inbox_who_set(who, NULL); /* a mail the reader cannot read names nobody */
-    /* Over [limits] max_message_size only the headers are read: the mail is answered, not read. */
-    size_t parse_len =
-        mail_parse_limit(msg->data, msg->len, (size_t)r->cfg->limits.max_message_size);
+    /*
+     * Over [limits] max_message_size (size is the server's, the fetched head
+     * may be shorter) only the headers are read: the mail is answered, not read.
+     */
+    size_t max = (size_t)r->cfg->limits.max_message_size;
+    size_t parse_len = mail_parse_limit(msg->data, msg->len, size > max ? 0 : max);
     /* Read in the isolated reader (reader.h): a mail that crashes or hangs it is retried. */
     enum reader_status rs =
         reader_parse(msg->data, msg->len, parse_len, r->cfg->community.address,
@@ -422,7 +425,10 @@ inbox_batch_one(struct inbox_run *r, const struct imap_message *msg, uint32_t li
         b->stop = 1;
         return 0;
     }
-    size_t size = msg->len < limit ? msg->len : msg->size;
+    /* Too large: by the server's RFC822.SIZE (only a head was fetched), or by what came. */
+    size_t size = msg->len < limit && msg->size < limit ? msg->len
+                  : msg->size > msg->len               ? msg->size
+                                                       : msg->len;
     mail_hash(msg->data, msg->len, hash);
     r->last_uid = b->last_uid; /* inbox_record stores the highest UID so far */
     int rc = inbox_decide(r, msg, size, hash, &who, why, sizeof(why));
@@ -642,11 +648,21 @@ inbox_one_by_one(struct inbox_run *r, struct imap_message *msgs, size_t n, uint3
     return 0;
 }
 
+/* The bytes imap_fetch_bodies holds for a message: a mail over the limit only its head. */
+static size_t
+inbox_fetch_cost(const struct imap_message *m, uint32_t limit)
+{
+    if (m->size < limit)
+        return m->size;
+    return limit < IMAP_OVER_HEAD ? limit : IMAP_OVER_HEAD;
+}
+
 /*
  * Fetch the bodies of msgs[0..n) (sizes known) in sub-batches of at most
- * INBOX_BATCH_BYTES and handle each.  One byte more than the limit is fetched:
- * a mail that fills it is too large, and a 50 MB attachment never costs more
- * memory than the limit.
+ * INBOX_BATCH_BYTES and handle each.  One byte more than the limit is fetched
+ * (a mail that fills it is too large, if its size was reported short), and of
+ * a mail the server sizes over the limit only its head (IMAP_OVER_HEAD): a
+ * 50 MB attachment costs that much memory, not the limit.
  */
 static int
 inbox_fetch_and_handle(struct inbox_run *r, struct imap_message *msgs, size_t n)
@@ -656,9 +672,8 @@ inbox_fetch_and_handle(struct inbox_run *r, struct imap_message *msgs, size_t n)
 
     while (i < n) {
         size_t j = i, bytes = 0;
-        while (j < n && (j == i || bytes + (msgs[j].size < limit ? msgs[j].size : limit) <=
-                                       INBOX_BATCH_BYTES)) {
-            bytes += msgs[j].size < limit ? msgs[j].size : limit;
+        while (j < n && (j == i || bytes + inbox_fetch_cost(&msgs[j], limit) <= INBOX_BATCH_BYTES)) {
+            bytes += inbox_fetch_cost(&msgs[j], limit);
             j++;
         }
         int deaths = 0;

@@ -90,7 +90,13 @@ struct imap_message {
 
 /* UID FETCH uids RFC822.SIZE: sets size and found. */
 int imap_fetch_sizes(struct imap *im, struct imap_message *msgs, size_t n);
-/* UID FETCH uids BODY.PEEK[]<0.limit> (0: all): sets data, len and found. */
+/*
+ * UID FETCH uids BODY.PEEK[]<0.limit> (0: all): sets data, len and found.  A
+ * message whose RFC822.SIZE (imap_fetch_sizes) is limit or more is too large
+ * to be read: only its first min(limit, IMAP_OVER_HEAD) bytes are fetched.
+ */
+#define IMAP_OVER_HEAD (256u << 10)
+
 int imap_fetch_bodies(struct imap *im, struct imap_message *msgs, size_t n, uint32_t limit);
 /* Free the bodies (not the array). */
 void imap_messages_clear(struct imap_message *msgs, size_t n);
