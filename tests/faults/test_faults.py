@@ -284,11 +284,29 @@ class Faults(unittest.TestCase):
         return p
 
     def start(self, log=None):
-        proc = mb.start_mentord(self.config, log=log or os.path.join(self.tmp, "mentord.log"))
+        log = log or os.path.join(self.tmp, "mentord.log")
+        offset = os.path.getsize(log) if os.path.exists(log) else 0
+        proc = mb.start_mentord(self.config, log=log)
+        proc.log_offset = offset  # where this process's lines begin in a shared log
         self.procs.append(proc)
         return proc
 
+    def wait_started(self, proc, timeout=15):
+        """Until this process logged its start: its signal handlers are in place.
+
+        A SIGTERM sent between fork and main() ends any program by the default
+        action; a test whose work was all done by earlier runs would otherwise
+        stop the last one before it ran a line of its own."""
+        deadline = time.monotonic() + timeout
+        while proc.poll() is None and time.monotonic() < deadline:
+            with open(proc.log_path, "rb") as f:
+                f.seek(getattr(proc, "log_offset", 0))
+                if b" started for " in f.read():
+                    return
+            time.sleep(0.05)
+
     def stop(self, proc):
+        self.wait_started(proc)
         rc = mb.stop_mentord(proc, signal.SIGTERM, timeout=15)
         log = mb.daemon_log(proc)
         self.assertIsNone(mb.sanitizer_report(log), mb.sanitizer_report(log))
