@@ -353,13 +353,19 @@ write_outcome(struct store *st, const struct config_smtp *c, time_t now, struct 
     return -1;
 }
 
+/*
+ * A sent mail's own line is debug detail: the outbox row keeps its reply and
+ * time (mentorctl shows them), and record() logs one line per group.  At
+ * info level, a line per mail (formatting, a write(2)) cost more CPU than its
+ * sent mark.  Deferrals and failures stay one line each: they need a look.
+ */
 static void
 log_outcome(const struct pending *p, struct smtp_result *res)
 {
     const struct store_outbox *it = p->item;
     if (p->v.outcome == OUTCOME_SENT) {
         res->sent++;
-        log_ctx(LOG_LEVEL_INFO, it->message_id, it->recipient, "sent: %s", p->v.text);
+        log_ctx(LOG_LEVEL_DEBUG, it->message_id, it->recipient, "sent: %s", p->v.text);
     } else if (p->v.outcome == OUTCOME_DEFER) {
         res->deferred++;
         log_ctx(LOG_LEVEL_WARN, it->message_id, it->recipient,
@@ -392,8 +398,11 @@ record(struct store *st, const struct config_smtp *c, time_t now, struct pending
         store_rollback(st);
         goto store_error;
     }
+    int sent = res->sent;
     for (int k = 0; k < n; k++)
         log_outcome(&p[k], res);
+    if (res->sent > sent)
+        log_info("smtp: %d sent, committed together", res->sent - sent);
     return 0;
 store_error:
     if (i >= n)

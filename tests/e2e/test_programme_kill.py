@@ -30,8 +30,8 @@ left in the mentors INBOX, and every mentord run that was not killed succeeded.
 The output says how many kills landed in each phase of a run, from the killed
 process's last log line: start (before the IMAP login), inbox (fetch, decide,
 commit, move), after-inbox (scheduled events, matching, or the first mail of
-the drain: a mail's "sent" line is logged after its commit), drain (after a
-sent mail), exited (the run was over before the kill).
+the drain: the "N sent" line of a group is logged after its commit), drain
+(after a group of sent mails), exited (the run was over before the kill).
 
 Run through tests/e2e/run.sh (test-bed with EXTRA_USERS=25; normal build
 only), or by hand with TESTBED_ENV and MENTORD_BIN set:
@@ -84,7 +84,7 @@ class Kill:
 # The last log line a killed mentord wrote -> the phase the kill interrupted (first match wins).
 PHASES = [
     ("exited", re.compile(r" outbox: \d+ sent")),
-    ("drain", re.compile(r" sent: ")),
+    ("drain", re.compile(r" smtp: \d+ sent")),
     ("after-inbox", re.compile(r" (inbox: \d+ processed|matching: )")),
     ("inbox", re.compile(r" (IMAP: connected|UID \d+ )")),
 ]
