@@ -338,12 +338,13 @@ give_up_if_too_old(const struct config_smtp *c, time_t now, struct pending *p)
     }
 }
 
+/* A deferral or a failure, one row (rare: the sent ones go together, write_sent). */
 static int
 write_outcome(struct store *st, const struct config_smtp *c, time_t now, struct pending *p)
 {
     switch (p->v.outcome) {
     case OUTCOME_SENT:
-        return store_outbox_sent(st, p->item->id, now, p->v.text);
+        return 0;
     case OUTCOME_DEFER:
         p->delay = smtp_backoff(c, p->item->attempts + 1);
         return store_outbox_defer(st, p->item->id, now + p->delay, p->v.text);
@@ -376,15 +377,28 @@ log_outcome(const struct pending *p, struct smtp_result *res)
     }
 }
 
+/* The group's sent outcomes in a few statements (marks: room for n); 0 or -1. */
+static int
+write_sent(struct store *st, time_t now, const struct pending *p, int n,
+           struct store_outbox_mark *marks)
+{
+    size_t k = 0;
+    for (int i = 0; i < n; i++)
+        if (p[i].v.outcome == OUTCOME_SENT)
+            marks[k++] = (struct store_outbox_mark){.id = p[i].item->id, .reply = p[i].v.text};
+    return store_outbox_sent_all(st, marks, k, now);
+}
+
 /*
- * Write the outcomes of messages that finished together (one per session at
- * most) in one transaction and log them; -1 when the store failed.  No
- * session sends anything else before this commit, so a crash still repeats
- * at most one message per session.
+ * Write the outcomes of messages that finished together in one transaction
+ * and log them; -1 when the store failed.  The sent ones among them are
+ * marked in the sent marks already (or, without marks, no session sends
+ * anything else before this commit), so a crash still repeats at most one
+ * message per session.
  */
 static int
 record(struct store *st, const struct config_smtp *c, time_t now, struct pending *p, int n,
-       struct smtp_result *res)
+       struct store_outbox_mark *marks, struct smtp_result *res)
 {
     int i = 0;
     for (int k = 0; k < n; k++)
@@ -394,7 +408,7 @@ record(struct store *st, const struct config_smtp *c, time_t now, struct pending
     for (; i < n; i++)
         if (write_outcome(st, c, now, &p[i]) != 0)
             break;
-    if (i < n || store_commit(st) != 0) {
+    if (i < n || write_sent(st, now, p, n, marks) != 0 || store_commit(st) != 0) {
         store_rollback(st);
         goto store_error;
     }
@@ -458,6 +472,7 @@ struct drain {
     pthread_cond_t changed;
     struct session *sessions;
     struct pending *pending; /* outcomes waiting for their group commit, one per chunk row */
+    struct store_outbox_mark *sent; /* room for as many, for record() */
     int npending;
     time_t group_started;        /* when the first of them came */
     int must_commit;             /* a mark failed: commit before any session sends again */
@@ -609,7 +624,7 @@ commit_group(struct drain *d)
     d->npending = 0;
     d->must_commit = 0;
     pthread_mutex_unlock(&d->lock);
-    int rc = record(d->st, &d->cfg->smtp, d->now, d->pending, n, d->res);
+    int rc = record(d->st, &d->cfg->smtp, d->now, d->pending, n, d->sent, d->res);
     if (rc == 0 && d->marks != NULL && store_sentlog_settled(d->marks) != 0)
         log_warn("smtp: %s (the marks are applied again, harmlessly, by the next drain)",
                  store_errmsg(d->st));
@@ -766,6 +781,14 @@ run_chunk(struct drain *d)
     pthread_mutex_unlock(&d->lock);
 }
 
+static void
+drain_free(struct drain *d)
+{
+    free(d->sessions);
+    free(d->pending);
+    free(d->sent);
+}
+
 static int
 drain_open(struct drain *d, size_t chunk)
 {
@@ -773,16 +796,15 @@ drain_open(struct drain *d, size_t chunk)
     d->open = 1;
     d->sessions = calloc((size_t)d->n_sessions, sizeof(*d->sessions));
     d->pending = calloc(chunk, sizeof(*d->pending));
-    if (d->sessions == NULL || d->pending == NULL) {
+    d->sent = calloc(chunk, sizeof(*d->sent));
+    if (d->sessions == NULL || d->pending == NULL || d->sent == NULL) {
         log_error("smtp: out of memory for %d SMTP sessions", d->n_sessions);
-        free(d->sessions);
-        free(d->pending);
+        drain_free(d);
         return -1;
     }
     if (pthread_mutex_init(&d->lock, NULL) != 0 || pthread_cond_init(&d->changed, NULL) != 0) {
         log_error("smtp: cannot set up the sessions' lock");
-        free(d->sessions);
-        free(d->pending);
+        drain_free(d);
         return -1;
     }
     /* Before the due list is read: marks a crashed drain left make their mails sent. */
@@ -817,8 +839,7 @@ drain_close(struct drain *d)
     store_sentlog_close(d->marks);
     pthread_cond_destroy(&d->changed);
     pthread_mutex_destroy(&d->lock);
-    free(d->sessions);
-    free(d->pending);
+    drain_free(d);
     if (connections > 0)
         log_debug("smtp: %d sent, %d deferred, %d failed over %d connection(s), %d session(s)",
                   d->res->sent, d->res->deferred, d->res->failed, connections,

@@ -178,6 +178,92 @@ store_outbox_sent(struct store *st, int64_t id, time_t now, const char *reply)
     return outbox_erase_if_asked(st, id);
 }
 
+/*
+ * A group of sent outcomes, SENT_PER_STMT per statement: the mails' ids and
+ * replies as a VALUES list joined to their rows by rowid.  A shorter group
+ * leaves the rest of the list NULL (store_i_finish clears the bindings), which
+ * matches no row, so one cached statement serves every size.
+ */
+#define SENT_PER_STMT 32
+#define SENT_V2 "(?,?),(?,?)"
+#define SENT_V8 SENT_V2 "," SENT_V2 "," SENT_V2 "," SENT_V2
+#define SENT_V32 SENT_V8 "," SENT_V8 "," SENT_V8 "," SENT_V8
+#define SENT_I2 "(?),(?)"
+#define SENT_I8 SENT_I2 "," SENT_I2 "," SENT_I2 "," SENT_I2
+#define SENT_I32 SENT_I8 "," SENT_I8 "," SENT_I8 "," SENT_I8
+
+/* Bind the k (<= SENT_PER_STMT) marks from parameter first on, ids only or ids and replies. */
+static int
+bind_marks(struct store *st, sqlite3_stmt *stmt, const char *what, int first,
+           const struct store_outbox_mark *m, size_t k, int with_reply)
+{
+    for (size_t j = 0; j < k; j++) {
+        int p = first + (int)j * (with_reply ? 2 : 1);
+        int rc = sqlite3_bind_int64(stmt, p, m[j].id);
+        if (rc == SQLITE_OK && with_reply)
+            rc = sqlite3_bind_text(stmt, p + 1, m[j].reply, -1, SQLITE_STATIC);
+        if (rc != SQLITE_OK)
+            return store_i_db_err(st, what);
+    }
+    return 0;
+}
+
+/* Run a bound statement of the group: the rows it changed, or -1. */
+static int
+run_marks(struct store *st, sqlite3_stmt *stmt, const char *what)
+{
+    int rc = store_i_step(st, stmt, what);
+    int changed = rc < 0 ? -1 : sqlite3_changes(st->db);
+    store_i_finish(st, stmt);
+    return changed;
+}
+
+static int
+sent_group(struct store *st, const struct store_outbox_mark *m, size_t k, time_t now)
+{
+    char what[128];
+    snprintf(what, sizeof what, "marking %zu outbox mails sent (ids %lld to %lld)", k,
+             (long long)m[0].id, (long long)m[k - 1].id);
+    sqlite3_stmt *stmt = store_i_prepare(st, what,
+                                         "UPDATE outbox SET status = 'sent', sent_at = ?1,"
+                                         " reply = v.column2 FROM (VALUES " SENT_V32 ") AS v"
+                                         " WHERE outbox.id = v.column1 AND outbox.status = 'queued'",
+                                         "i", (int64_t)now);
+    if (stmt == NULL || bind_marks(st, stmt, what, 2, m, k, 1) != 0) {
+        store_i_finish(st, stmt);
+        return -1;
+    }
+    int changed = run_marks(st, stmt, what);
+    if (changed < 0)
+        return -1;
+    if ((size_t)changed != k)
+        return store_i_set_err(st, "%s: %zu of them are no longer queued", what,
+                               k - (size_t)changed);
+    /* As outbox_erase_if_asked, for the whole group: usually no farewell among them. */
+    stmt = store_i_prepare(st, what,
+                           "UPDATE outbox SET recipient = '', headers = '', body = '',"
+                           " reply = NULL, last_error = NULL"
+                           " WHERE erase_after = 1 AND id IN (VALUES " SENT_I32 ")",
+                           "");
+    if (stmt == NULL || bind_marks(st, stmt, what, 1, m, k, 0) != 0) {
+        store_i_finish(st, stmt);
+        return -1;
+    }
+    return run_marks(st, stmt, what) < 0 ? -1 : 0;
+}
+
+int
+store_outbox_sent_all(struct store *st, const struct store_outbox_mark *marks, size_t n,
+                      time_t now)
+{
+    for (size_t i = 0; i < n; i += SENT_PER_STMT) {
+        size_t k = n - i < SENT_PER_STMT ? n - i : SENT_PER_STMT;
+        if (sent_group(st, marks + i, k, now) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 int
 store_outbox_defer(struct store *st, int64_t id, time_t next_attempt, const char *error)
 {

@@ -40,6 +40,17 @@ int store_outbox_due(struct store *st, time_t now, int limit, struct store_outbo
 void store_outbox_free(struct store_outbox *items, size_t n);
 /* Sent/defer/fail apply to a queued message only; any other id is an error. */
 int store_outbox_sent(struct store *st, int64_t id, time_t now, const char *reply);
+/*
+ * The sent outcomes of a group (n of them, any number) as store_outbox_sent
+ * would write them one by one, in a few statements: one UPDATE per mail was
+ * most of a drain's store work.  Every id must be queued, or it is an error.
+ */
+struct store_outbox_mark {
+    int64_t id;
+    const char *reply;
+};
+int store_outbox_sent_all(struct store *st, const struct store_outbox_mark *marks, size_t n,
+                          time_t now);
 int store_outbox_defer(struct store *st, int64_t id, time_t next_attempt, const char *error);
 int store_outbox_fail(struct store *st, int64_t id, time_t now, const char *error);
 /* Count by status ("queued", "sent", "failed"; NULL for all). */
