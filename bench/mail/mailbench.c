@@ -21,7 +21,8 @@
  *   mailbench outbox CONFIG
  *       The store's share of a drain with one session, without SMTP: read the
  *       due rows a chunk of batch_size at a time, write a sent mark for each,
- *       mark them sent in one transaction per chunk, empty the marks - what
+ *       mark them sent in one transaction per chunk (store_outbox_sent_all), empty
+ *       the marks - what
  *       smtp_drain does around the libcurl transfers.  Its CPU is the floor
  *       that a durable outbox adds to a plain libcurl loop.
  *   mailbench curl HOST PORT N FROM TO EMLFILE
@@ -364,12 +365,20 @@ outbox_chunk(struct store *st, struct store_sentlog *sl, int limit)
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = store_sentlog_mark(sl, &items[i], now, "250 2.0.0 Ok: queued as BENCH");
+    struct store_outbox_mark *marks = calloc(n > 0 ? n : 1, sizeof(*marks));
+    for (size_t i = 0; marks != NULL && i < n; i++)
+        marks[i] = (struct store_outbox_mark){items[i].id, "250 2.0.0 Ok: queued as BENCH"};
+    if (marks == NULL)
+        rc = -1;
     if (rc == 0)
         rc = store_begin(st);
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        rc = store_outbox_sent(st, items[i].id, now, "250 2.0.0 Ok: queued as BENCH");
+    if (rc == 0 && store_outbox_sent_all(st, marks, n, now) != 0) {
+        store_rollback(st);
+        rc = -1;
+    }
     if (rc == 0)
         rc = store_commit(st);
+    free(marks);
     if (rc == 0)
         rc = store_sentlog_settled(sl);
     store_outbox_free(items, n);
