@@ -11,6 +11,9 @@ tests/e2e/testbed.sh):
            mentord's smtp_drain with [smtp] sessions = 1 (the default) and 4
            vs a plain libcurl loop over one connection vs smtp-source with 1
            and with 4 sessions
+           (and, with valgrind, the user-space instructions per mail of a
+           one-session drain, the libcurl loop and the store's floor: a CPU
+           figure the machine's load cannot move)
   latency  the daemon with IDLE: JOIN submitted over SMTP -> confirmation in the
            member's Maildir, p50/p99 over 100; reference: plain delivery latency
   memory   VmRSS of the idle daemon: empty store, 100,000 members, after N mails
@@ -24,7 +27,8 @@ descendant and the children they reaped, from /proc), because on a shared
 2-vCPU VM the rates move with other people's load while CPU per mail moves
 much less.  The header of the output names the command, the commit and the
 load average before and after.
-Output: a Markdown table on stdout (and in BUILD/bench/mail-results.md).
+Output: a Markdown table on stdout (and in BUILD/bench/mail-results.md), then
+one "TARGET | ..." line per issue-17 send target for `make bench`'s summary.
 """
 
 import argparse
@@ -543,7 +547,49 @@ def bench_send_to(bed, label, port, rcpt, n, repeat):
     # the medians of each column alone can come from different repeats of a noisy machine.
     res["cpu_pairs"] = [(m[1] / c[1], (c[1] + f[1]) / c[1])
                         for m, c, f in zip(rows["mentord1"], rows["curl"], rows["floor"])]
+    res["rate_pairs"] = [(m1[0] / c[0], m4[0] / s1[0]) for m1, c, m4, s1
+                         in zip(rows["mentord1"], rows["curl"], rows["mentord"], rows["source1"])]
     return res
+
+
+def callgrind_instructions(cmd, toggle):
+    """User-space instructions that valgrind's callgrind counts inside toggle (a function
+    and what it calls): immune to the machine's load, blind to the kernel's work."""
+    with tempfile.TemporaryDirectory() as tmp:
+        r = subprocess.run(["valgrind", "--tool=callgrind", "--collect-atstart=no",
+                            "--toggle-collect=" + toggle,
+                            "--callgrind-out-file=" + os.path.join(tmp, "cg.out")] + cmd,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    m = re.search(r"Collected : (\d+)", r.stderr)
+    if r.returncode != 0 or m is None:
+        raise RuntimeError("callgrind %s failed (%d): %s" % (" ".join(cmd), r.returncode,
+                                                              r.stderr[-2000:]))
+    return int(m.group(1))
+
+
+def bench_send_instructions(bed, n):
+    """Instructions per mail, one session to smtp-sink: mentord's drain (smtp_drain),
+    the plain libcurl loop (curl_easy_perform) and the store's floor (mailbench outbox)."""
+    if shutil.which("valgrind") is None:
+        log("valgrind not installed: no instruction counts")
+        return None
+    mb = bed.bin("bench/mailbench")
+    cfg, db = bed.config("cg-drain", bed.sink_port)
+    with_sessions(cfg, 1)
+    run_timed([mb, "queue", cfg, str(n), "somebody@example.org"])
+    eml = os.path.join(bed.work, "cg.eml")
+    with open(eml, "w", newline="") as f:
+        f.write(outbox_message(db))
+    drain = callgrind_instructions([mb, "drain", cfg], "smtp_drain")
+    curl = callgrind_instructions([mb, "curl", "127.0.0.1", str(bed.sink_port), str(n),
+                                   "mentors@example.test", "somebody@example.org", eml],
+                                  "curl_easy_perform")
+    fcfg, _ = bed.config("cg-floor", bed.sink_port)
+    run_timed([mb, "queue", fcfg, str(n), "somebody@example.org"])
+    floor = callgrind_instructions([mb, "outbox", fcfg], "cmd_outbox")
+    log("instructions per mail: drain %.0f, libcurl loop %.0f, store floor %.0f"
+        % (drain / n, curl / n, floor / n))
+    return {"drain": drain / n, "curl": curl / n, "floor": floor / n}
 
 
 def wait_postfix_queue(bed, timeout=600):
@@ -712,6 +758,7 @@ def main():
     ap.add_argument("--only", default="ingest,send,latency,memory")
     a = ap.parse_args()
     a.load_before = loadavg()
+    a.commit = commit_of()  # now: the build may change while a long run goes on
     only = a.only.split(",")
     bed = Bed(a.build)
     res = {}
@@ -725,6 +772,7 @@ def main():
                                         a.repeat)
             res["postfix"] = bench_send_to(bed, "postfix", int(bed.env["TB_SMTP_PORT"]),
                                            "ann@example.test", a.n, a.repeat)
+            res["instructions"] = bench_send_instructions(bed, a.n)
         if "latency" in only:
             res["latency"] = bench_latency(bed, LAT_USERS)
         if "memory" in only:
@@ -756,10 +804,40 @@ def target_line(name, measured, reference, ratio, target, ok, floor):
           % (name, measured, reference, ratio, target, "met" if ok else "not met: " + floor))
 
 
+def send_targets(res):
+    """The #17 send targets, each measured against its reference in the same run."""
+    for label, name in (("sink", "smtp-sink"), ("postfix", "Postfix")):
+        if label not in res:
+            continue
+        r = res[label]
+        cpu = statistics.median(x[0] for x in r["cpu_pairs"])
+        floor = statistics.median(x[1] for x in r["cpu_pairs"])
+        target_line("send CPU per mail, 1 session, to %s" % name, "%.1f us" % r["mentord1"][1],
+                    "libcurl loop %.1f us" % r["curl"][1], "%.3f" % cpu, "<= 1.2", cpu <= 1.2,
+                    "floor (libcurl + store work) %.3f, repeats %s"
+                    % (floor, " ".join("%.2f" % x[0] for x in r["cpu_pairs"])))
+        rate = r["mentord1"][0] / r["curl"][0]
+        target_line("send rate, 1 session, to %s" % name, "%.0f/s" % r["mentord1"][0],
+                    "libcurl loop %.0f/s" % r["curl"][0], "%.3f" % rate, ">= 0.8", rate >= 0.8,
+                    "repeats %s" % " ".join("%.2f" % x[0] for x in r["rate_pairs"]))
+        par = r["mentord"][0] / r["source1"][0]
+        target_line("send rate, 4 sessions, to %s" % name, "%.0f/s" % r["mentord"][0],
+                    "smtp-source -d -s 1 %.0f/s" % r["source1"][0], "%.3f" % par, ">= 1",
+                    par >= 1, "repeats %s" % " ".join("%.2f" % x[1] for x in r["rate_pairs"]))
+    ins = res.get("instructions")
+    if ins:
+        ratio = ins["drain"] / ins["curl"]
+        target_line("send CPU per mail, 1 session, to smtp-sink (instructions)",
+                    "%.0f instructions" % ins["drain"],
+                    "libcurl loop %.0f instructions" % ins["curl"], "%.3f" % ratio, "<= 1.2",
+                    ratio <= 1.2, "user space only; floor (libcurl + store work) %.3f"
+                    % ((ins["curl"] + ins["floor"]) / ins["curl"]))
+
+
 def report(res, a):
     lines = ["`%s` at commit %s, %s; load average %s before, %s after; medians of %d "
              "interleaved repeats." % (" ".join(["python3", "bench/mail/bench.py"] + sys.argv[1:]),
-                                       commit_of(), time.strftime("%Y-%m-%d %H:%M UTC",
+                                       a.commit, time.strftime("%Y-%m-%d %H:%M UTC",
                                                                   time.gmtime()),
                                        a.load_before, loadavg(), a.repeat),
              "",
@@ -808,6 +886,14 @@ def report(res, a):
                 "smtp-source -d -s 4", "(information)", True)
     if len(cpu_lines) > 3:
         lines += cpu_lines
+    ins = res.get("instructions")
+    if ins:
+        lines += ["", "| instructions per mail (callgrind, user space), 1 session to smtp-sink "
+                  "| mentord drain | libcurl loop | ratio | store floor | floor ratio "
+                  "(libcurl + store) / libcurl |", "|---|---|---|---|---|---|",
+                  "| N=%d | %.0f | %.0f | %.2f | %.0f | %.2f |"
+                  % (a.n, ins["drain"], ins["curl"], ins["drain"] / ins["curl"], ins["floor"],
+                     (ins["curl"] + ins["floor"]) / ins["curl"])]
     if "latency" in res or "memory" in res:
         lines += ["", "| figure | mentord | reference | ratio | target | met |",
                   "|---|---|---|---|---|---|"]
@@ -863,6 +949,7 @@ def report(res, a):
             lines.append("| %s | %.2f | %.2f |" % (k, v, 1000 * v / a.n))
     text = "\n".join(lines)
     print(text)
+    send_targets(res)
     out = os.path.join(a.build, "bench", "mail-results.md")
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w") as f:
