@@ -77,7 +77,9 @@ struct session {
     char command[16]; /* the verb of the last command we sent; "" before any */
     long fail_code;   /* the first 4xx/5xx reply of this transfer, 0 when none */
     int used;         /* messages sent over this handle's connection so far */
-    int connections;  /* connections curl opened (from its debug text), for the debug log */
+    int connections;  /* connections curl opened, for the debug log */
+    int verbose;      /* this transfer feeds debug_cb (a connection that may be new) */
+    int step;         /* quiet transfer: final replies so far, so the command they answer */
     struct upload up;
     CURLcode rc; /* how the last transfer ended */
     long code;   /* and the server's reply code to it */
@@ -151,9 +153,6 @@ debug_cb(CURL *curl, curl_infotype type, char *data, size_t size, void *arg)
 {
     (void)curl;
     struct session *s = arg;
-    /* curl says so when it opens a connection rather than re-using one. */
-    if (type == CURLINFO_TEXT && size >= 12 && memcmp(data, "Connected to", 12) == 0)
-        s->connections++;
     /* After a refusal, or the 221 to the QUIT that closes a batch's connection, the
      * reply worth keeping is already there. */
     if (s->fail_code != 0 || memcmp(s->command, "QUIT", 5) == 0)
@@ -179,6 +178,43 @@ debug_cb(CURL *curl, curl_infotype type, char *data, size_t size, void *arg)
         s->command[n] = '\0';
     }
     return 0;
+}
+
+/*
+ * A quiet transfer (not verbose: see session_send) on a connection kept from
+ * the last message sends MAIL, RCPT (one recipient), DATA and the message, so
+ * its final replies answer those in that order.  A greeting (220) first means
+ * curl had to open a new connection after all (the server closed the old
+ * one): the commands are then unknown, and a refusal is taken as not about
+ * the message (deferred, the drain stops), never as a reason to fail it.
+ */
+static const char *const quiet_steps[] = {"MAIL", "RCPT", "DATA", "DATA"};
+#define QUIET_UNKNOWN "RECONNECT"
+
+static size_t
+header_cb(char *data, size_t size, size_t nitems, void *arg)
+{
+    struct session *s = arg;
+    size_t n = size * nitems;
+    if (s->verbose || s->fail_code != 0)
+        return n; /* debug_cb has the line, or the refusal is already kept */
+    size_t len = n;
+    while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
+        len--;
+    if (len == 0)
+        return n;
+    int final = len < 4 || data[3] != '-';
+    if (s->step == 0 && reply_code(data) == 220 && strcmp(s->command, QUIET_UNKNOWN) != 0)
+        snprintf(s->command, sizeof(s->command), "%s", QUIET_UNKNOWN);
+    if (strcmp(s->command, QUIET_UNKNOWN) != 0) {
+        if (s->step >= (int)(sizeof(quiet_steps) / sizeof(quiet_steps[0])))
+            return n; /* more than a message's replies: nothing this message needs */
+        snprintf(s->command, sizeof(s->command), "%s", quiet_steps[s->step]);
+    }
+    keep_line(s, data, len);
+    if (final)
+        s->step++;
+    return n;
 }
 
 /* The URL with the EHLO name as its path, which is where libcurl takes it from. */
@@ -247,7 +283,8 @@ session_options(struct session *s, const struct config_smtp *c, const char *url,
     SETOPT(CURLOPT_ERRORBUFFER, s->errbuf);
     SETOPT(CURLOPT_DEBUGFUNCTION, debug_cb);
     SETOPT(CURLOPT_DEBUGDATA, s);
-    SETOPT(CURLOPT_VERBOSE, 1L); /* feeds debug_cb; nothing is printed */
+    SETOPT(CURLOPT_HEADERFUNCTION, header_cb); /* every server line, also when not verbose */
+    SETOPT(CURLOPT_HEADERDATA, s);
 #undef SETOPT
     return rc;
 }
@@ -310,6 +347,10 @@ classify(const struct session *s, CURLcode rc, long code, struct verdict *v)
         rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_SSL_CACERT_BADFILE)
         log_error("smtp: TLS with the server failed (check smtp security/tls_ca_file): %s",
                   v->text);
+    else if (strcmp(s->command, QUIET_UNKNOWN) == 0 && code >= 400)
+        log_warn("smtp: the server closed the connection kept for this mail, then refused it "
+                 "on a new one, after a command we did not see; deferred: %s",
+                 v->text);
     else if (rc == CURLE_LOGIN_DENIED || (code >= 500 && !per_message))
         log_error("smtp: the server refused us at %s (check smtp user/password/url): %s",
                   s->command[0] ? s->command : "the greeting", v->text);
@@ -510,24 +551,37 @@ session_send(struct session *s, const struct config *cfg)
 
     snprintf(from, sizeof(from), "<%s>", envelope_sender(cfg, it));
     snprintf(rcpt, sizeof(rcpt), "<%s>", it->recipient);
-    s->errbuf[0] = s->reply[0] = s->command[0] = '\0';
-    s->fail_code = s->code = 0;
+    /*
+     * Verbose only where the connection may be new (a new handle, or after a
+     * failed message, whose connection curl may have closed): there debug_cb
+     * sees the greeting, EHLO and AUTH we send, so a refusal is judged by its
+     * command.  On a kept connection, curl's verbose mode formatted a dozen
+     * lines of text per message for nothing: header_cb alone reads the replies.
+     */
+    int fresh = s->curl == NULL || s->used == 0 || s->used >= per_connection ||
+                s->rc != CURLE_OK || s->code / 100 != 2;
     /* batch_size messages per connection: then a fresh handle, so a fresh connection. */
     if (s->curl != NULL && s->used >= per_connection) {
-        curl_easy_cleanup(s->curl);
+        curl_easy_cleanup(s->curl); /* its QUIT's reply may pass our callbacks: reset next */
         s->curl = NULL;
     }
-    if (s->curl == NULL &&
-        session_open(s, c, s->drain->auth != NULL ? s->drain->auth->token : NULL) != 0) {
-        s->rc = CURLE_FAILED_INIT; /* logged */
-        return;
-    }
-    if (s->used >= per_connection)
+    s->errbuf[0] = s->reply[0] = s->command[0] = '\0';
+    s->fail_code = s->code = 0;
+    s->step = 0;
+    s->verbose = fresh;
+    if (s->curl == NULL) {
         s->used = 0;
+        if (session_open(s, c, s->drain->auth != NULL ? s->drain->auth->token : NULL) != 0) {
+            s->rc = CURLE_FAILED_INIT; /* logged */
+            return;
+        }
+    }
     struct curl_slist *rcpts = curl_slist_append(NULL, rcpt);
     s->up = (struct upload){.part = {it->headers, "\r\n", it->body},
                             .len = {strlen(it->headers), 2, strlen(it->body)}};
     CURLcode rc = rcpts == NULL ? CURLE_OUT_OF_MEMORY : CURLE_OK;
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(s->curl, CURLOPT_VERBOSE, (long)s->verbose);
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(s->curl, CURLOPT_MAIL_FROM, from);
     if (rc == CURLE_OK)
@@ -537,6 +591,9 @@ session_send(struct session *s, const struct config *cfg)
     s->code = s->fail_code;
     if (s->code == 0 && curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &s->code) != CURLE_OK)
         s->code = 0;
+    long connects = 0;
+    if (curl_easy_getinfo(s->curl, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK)
+        s->connections += (int)connects;
     s->rc = rc;
     s->used++;
     curl_easy_setopt(s->curl, CURLOPT_MAIL_RCPT, NULL); /* the list is freed next */
