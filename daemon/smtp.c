@@ -125,7 +125,7 @@ reply_code(const char *line)
     if (!isdigit((unsigned char)line[0]) || !isdigit((unsigned char)line[1]) ||
         !isdigit((unsigned char)line[2]))
         return 0;
-    return strtol((char[4]){line[0], line[1], line[2], '\0'}, NULL, 10);
+    return (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
 }
 
 /* Keep one server line (without CR/LF, control characters blanked) as the reply. */
@@ -204,12 +204,12 @@ header_cb(char *data, size_t size, size_t nitems, void *arg)
     if (len == 0)
         return n;
     int final = len < 4 || data[3] != '-';
-    if (s->step == 0 && reply_code(data) == 220 && strcmp(s->command, QUIET_UNKNOWN) != 0)
-        snprintf(s->command, sizeof(s->command), "%s", QUIET_UNKNOWN);
+    if (s->step == 0 && len >= 3 && reply_code(data) == 220)
+        memcpy(s->command, QUIET_UNKNOWN, sizeof(QUIET_UNKNOWN));
     if (strcmp(s->command, QUIET_UNKNOWN) != 0) {
         if (s->step >= (int)(sizeof(quiet_steps) / sizeof(quiet_steps[0])))
             return n; /* more than a message's replies: nothing this message needs */
-        snprintf(s->command, sizeof(s->command), "%s", quiet_steps[s->step]);
+        memcpy(s->command, quiet_steps[s->step], 5); /* each is 4 letters */
     }
     keep_line(s, data, len);
     if (final)
