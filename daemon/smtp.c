@@ -34,12 +34,18 @@
  * time - a duplicate, never a loss.  The inbox's commits stay FULL, because
  * there a forgotten commit would lose a mail.
  *
- * The server's reply text is taken from curl's debug stream (the last line the
- * server sent), because CURLOPT_ERRORBUFFER only holds curl's own summary and
- * CURLINFO_RESPONSE_CODE only the number.  The verb of the last command we
- * sent says whether a 5xx is about this message (MAIL, RCPT, DATA: fail it)
- * or about us (greeting, EHLO, AUTH: a configuration problem, so defer and
- * stop the drain).
+ * The server's reply text is the last line the server sent, because
+ * CURLOPT_ERRORBUFFER only holds curl's own summary and CURLINFO_RESPONSE_CODE
+ * only the number.  The verb of the last command we sent says whether a 5xx
+ * is about this message (MAIL, RCPT, DATA: fail it) or about us (greeting,
+ * EHLO, AUTH: a configuration problem, so defer and stop the drain).  On a
+ * connection that may be new, both come from curl's debug stream (verbose
+ * mode); on one kept from the last message, whose commands are always MAIL,
+ * RCPT, DATA, from the header callback, which gets every reply line without
+ * the cost of verbose mode (header_cb).
+ *
+ * Sent mails are logged one line per group commit at info level (each
+ * mail's own line is debug); deferrals and failures one line each.
  */
 #include "smtp.h"
 
