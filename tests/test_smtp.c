@@ -845,10 +845,11 @@ test_parallel_451_defers_exactly_those(void **state)
 }
 
 /*
- * The server hung up after the first mail, so curl opens a new connection for
- * the second in a transfer that was meant to reuse the old one (not verbose:
- * the commands we send are not seen).  A refusal there cannot be pinned on
- * the message: deferred, the drain stops, never failed.
+ * The server hung up after the first mail.  When curl notices, it opens a new
+ * connection for the second in a transfer that was meant to reuse the old one
+ * (not verbose: the commands we send are not seen), and a refusal there cannot
+ * be pinned on the message; when it does not notice in time, it writes to the
+ * closed connection.  Either way: deferred, the drain stops, never failed.
  */
 static void
 test_refusal_after_unseen_reconnect_defers(void **state)
@@ -868,10 +869,12 @@ test_refusal_after_unseen_reconnect_defers(void **state)
     struct rows r;
     rows_of(f, "queued", &r);
     assert_int_equal(r.n, 2);
-    assert_non_null(strstr(r.err[0], "550 5.1.1 no such user"));
+    assert_true(strstr(r.err[0], "RECONNECT: 550 5.1.1 no such user") != NULL ||
+                strstr(r.err[0], "Connection reset") != NULL ||
+                strstr(r.err[0], "Recv failure") != NULL || strstr(r.err[0], "Send failure"));
     assert_int_equal(r.row[1].attempts, 0); /* the drain stopped before the third */
     stop_server(f);
-    assert_int_equal(mta_count(f, "CONN"), 2);
+    assert_in_range(mta_count(f, "CONN"), 1, 2);
 }
 
 /* A busy server (421 to the greeting) sees one connection, not one per session. */
