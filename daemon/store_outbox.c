@@ -179,18 +179,32 @@ store_outbox_sent(struct store *st, int64_t id, time_t now, const char *reply)
 }
 
 /*
- * A group of sent outcomes, SENT_PER_STMT per statement: the mails' ids and
- * replies as a VALUES list joined to their rows by rowid.  A shorter group
- * leaves the rest of the list NULL (store_i_finish clears the bindings), which
- * matches no row, so one cached statement serves every size.
+ * A group of sent outcomes, SENT_PER_STMT per statement: the mails' ids are
+ * bound as ?2, ?4, ... and each one's reply after it (?3, ?5, ...), which
+ * the CASE picks by id.  A shorter group leaves the rest NULL (store_i_finish
+ * clears the bindings), which matches no row, so one cached statement serves
+ * every size.  The "+" keeps the planner on the rowids: without statistics
+ * it took the outbox_due index for status = 'queued' and read every queued
+ * row.  (Plain SQL, no UPDATE ... FROM, which needs SQLite 3.33.)
  */
 #define SENT_PER_STMT 32
-#define SENT_V2 "(?,?),(?,?)"
-#define SENT_V8 SENT_V2 "," SENT_V2 "," SENT_V2 "," SENT_V2
-#define SENT_V32 SENT_V8 "," SENT_V8 "," SENT_V8 "," SENT_V8
-#define SENT_I2 "(?),(?)"
-#define SENT_I8 SENT_I2 "," SENT_I2 "," SENT_I2 "," SENT_I2
-#define SENT_I32 SENT_I8 "," SENT_I8 "," SENT_I8 "," SENT_I8
+static const char SENT_SQL[] =
+    "UPDATE outbox SET status = 'sent', sent_at = ?1, reply = CASE id WHEN ?2 "
+    "THEN ?3 WHEN ?4 THEN ?5 WHEN ?6 THEN ?7 WHEN ?8 THEN ?9 WHEN ?10 THEN ?11 "
+    "WHEN ?12 THEN ?13 WHEN ?14 THEN ?15 WHEN ?16 THEN ?17 WHEN ?18 THEN ?19 WHEN "
+    "?20 THEN ?21 WHEN ?22 THEN ?23 WHEN ?24 THEN ?25 WHEN ?26 THEN ?27 WHEN ?28 "
+    "THEN ?29 WHEN ?30 THEN ?31 WHEN ?32 THEN ?33 WHEN ?34 THEN ?35 WHEN ?36 THEN "
+    "?37 WHEN ?38 THEN ?39 WHEN ?40 THEN ?41 WHEN ?42 THEN ?43 WHEN ?44 THEN ?45 "
+    "WHEN ?46 THEN ?47 WHEN ?48 THEN ?49 WHEN ?50 THEN ?51 WHEN ?52 THEN ?53 WHEN "
+    "?54 THEN ?55 WHEN ?56 THEN ?57 WHEN ?58 THEN ?59 WHEN ?60 THEN ?61 WHEN ?62 "
+    "THEN ?63 WHEN ?64 THEN ?65 END WHERE id IN (?2, ?4, ?6, ?8, ?10, ?12, ?14, "
+    "?16, ?18, ?20, ?22, ?24, ?26, ?28, ?30, ?32, ?34, ?36, ?38, ?40, ?42, ?44, "
+    "?46, ?48, ?50, ?52, ?54, ?56, ?58, ?60, ?62, ?64) AND +status = 'queued'";
+/* As outbox_erase_if_asked, for the whole group: usually no farewell among them. */
+static const char SENT_ERASE_SQL[] =
+    "UPDATE outbox SET recipient = '', headers = '', body = '', reply = NULL, "
+    "last_error = NULL WHERE erase_after = 1 AND id IN (?, ?, ?, ?, ?, ?, ?, ?, "
+    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /* Bind the k (<= SENT_PER_STMT) marks from parameter first on, ids only or ids and replies. */
 static int
@@ -224,11 +238,7 @@ sent_group(struct store *st, const struct store_outbox_mark *m, size_t k, time_t
     char what[128];
     snprintf(what, sizeof what, "marking %zu outbox mails sent (ids %lld to %lld)", k,
              (long long)m[0].id, (long long)m[k - 1].id);
-    sqlite3_stmt *stmt = store_i_prepare(st, what,
-                                         "UPDATE outbox SET status = 'sent', sent_at = ?1,"
-                                         " reply = v.column2 FROM (VALUES " SENT_V32 ") AS v"
-                                         " WHERE outbox.id = v.column1 AND outbox.status = 'queued'",
-                                         "i", (int64_t)now);
+    sqlite3_stmt *stmt = store_i_prepare(st, what, SENT_SQL, "i", (int64_t)now);
     if (stmt == NULL || bind_marks(st, stmt, what, 2, m, k, 1) != 0) {
         store_i_finish(st, stmt);
         return -1;
@@ -239,12 +249,7 @@ sent_group(struct store *st, const struct store_outbox_mark *m, size_t k, time_t
     if ((size_t)changed != k)
         return store_i_set_err(st, "%s: %zu of them are no longer queued", what,
                                k - (size_t)changed);
-    /* As outbox_erase_if_asked, for the whole group: usually no farewell among them. */
-    stmt = store_i_prepare(st, what,
-                           "UPDATE outbox SET recipient = '', headers = '', body = '',"
-                           " reply = NULL, last_error = NULL"
-                           " WHERE erase_after = 1 AND id IN (VALUES " SENT_I32 ")",
-                           "");
+    stmt = store_i_prepare(st, what, SENT_ERASE_SQL, "");
     if (stmt == NULL || bind_marks(st, stmt, what, 1, m, k, 0) != 0) {
         store_i_finish(st, stmt);
         return -1;

@@ -513,6 +513,64 @@ test_outbox_sent(void **state)
     assert_non_null(strstr(store_errmsg(f->st), "no queued mail"));
 }
 
+struct replies {
+    int64_t farewell;
+    int n, wrong, blanked;
+};
+
+/* Each sent row carries its own reply ("250 <id>") and time; the farewell is blanked. */
+static int
+check_own_reply(const struct store_outbox *o, void *arg)
+{
+    struct replies *r = arg;
+    char want[32];
+    snprintf(want, sizeof want, "250 %lld", (long long)o->id);
+    r->n++;
+    if (o->id == r->farewell)
+        r->blanked = o->reply == NULL && strcmp(o->recipient, "") == 0 &&
+                     strcmp(o->body, "") == 0 && strcmp(o->headers, "") == 0;
+    else
+        r->wrong += o->reply == NULL || strcmp(o->reply, want) != 0 || o->sent_at != 150;
+    return 0;
+}
+
+/* A group of more than one statement's worth (32) lands on the right rows. */
+static void
+test_outbox_sent_all(void **state)
+{
+    struct fixture *f = *state;
+    enum { N = 70 };
+    struct store_outbox_mark marks[N];
+    char replies[N][32];
+    for (int i = 0; i < N; i++) {
+        char msgid[32];
+        snprintf(msgid, sizeof msgid, "m%d@x", i);
+        marks[i].id = add_mail(f->st, "a@x.org", msgid, 100);
+        snprintf(replies[i], sizeof replies[i], "250 %lld", (long long)marks[i].id);
+        marks[i].reply = replies[i];
+    }
+    int64_t farewell = marks[40].id, left = add_mail(f->st, "b@x.org", "left@x", 100);
+    assert_int_equal(store_outbox_erase_after(f->st, farewell), 0);
+    assert_int_equal(store_outbox_sent_all(f->st, marks, N, 150), 0);
+    assert_int_equal(store_outbox_count(f->st, "sent"), N);
+    assert_int_equal(store_outbox_count(f->st, "queued"), 1); /* not in the group */
+    struct replies r = {.farewell = farewell};
+    assert_int_equal(store_outbox_each(f->st, "sent", check_own_reply, &r), 0);
+    assert_int_equal(r.n, N);
+    assert_int_equal(r.wrong, 0);
+    assert_true(r.blanked); /* the farewell: blanked, reply and all */
+    struct store_outbox o = {0};
+    assert_int_equal(store_outbox_each(f->st, "queued", grab_outbox, &o), 0);
+    assert_int_equal(o.id, left);
+    free_grab(&o);
+
+    /* A mail no longer queued in the group is reported, as store_outbox_sent does. */
+    struct store_outbox_mark again[2] = {{left, "250 ok"}, {marks[0].id, "250 again"}};
+    assert_int_equal(store_outbox_sent_all(f->st, again, 2, 160), -1);
+    assert_non_null(strstr(store_errmsg(f->st), "no longer queued"));
+    assert_int_equal(store_outbox_sent_all(f->st, marks, 0, 160), 0); /* nothing to do */
+}
+
 static void
 test_outbox_fail(void **state)
 {
@@ -1052,6 +1110,7 @@ main(void)
         T(test_outbox_due_order_filter_limit),
         T(test_outbox_defer),
         T(test_outbox_sent),
+        T(test_outbox_sent_all),
         T(test_outbox_fail),
         T(test_outbox_empty_and_errors),
         T(test_rollback_discards),
