@@ -29,9 +29,10 @@ the people wrote is recorded exactly once in the messages table, nothing is
 left in the mentors INBOX, and every mentord run that was not killed succeeded.
 The output says how many kills landed in each phase of a run, from the killed
 process's last log line: start (before the IMAP login), inbox (fetch, decide,
-commit, move), after-inbox (scheduled events, matching, or the first mail of
-the drain: the "N sent" line of a group is logged after its commit), drain
-(after a group of sent mails), exited (the run was over before the kill).
+commit, move), after-inbox (scheduled events, matching, or the drain until
+its first group commit: the "smtp: N sent" line of a group is logged after
+its commit, and a run's few mails are usually one group), drain (after a
+group of sent mails), exited (the run was over before the kill).
 
 Run through tests/e2e/run.sh (test-bed with EXTRA_USERS=25; normal build
 only), or by hand with TESTBED_ENV and MENTORD_BIN set:
