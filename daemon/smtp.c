@@ -518,7 +518,7 @@ struct drain {
     pthread_mutex_t lock; /* guards every session's state, item and outcome */
     pthread_cond_t changed;
     struct session *sessions;
-    struct pending *pending; /* outcomes waiting for their group commit, one per chunk row */
+    struct pending *pending;        /* outcomes waiting for their group commit, one per chunk row */
     struct store_outbox_mark *sent; /* room for as many, for record() */
     int npending;
     time_t group_started;        /* when the first of them came */
@@ -564,8 +564,8 @@ session_send(struct session *s, const struct config *cfg)
      * command.  On a kept connection, curl's verbose mode formatted a dozen
      * lines of text per message for nothing: header_cb alone reads the replies.
      */
-    int fresh = s->curl == NULL || s->used == 0 || s->used >= per_connection ||
-                s->rc != CURLE_OK || s->code / 100 != 2;
+    int fresh = s->curl == NULL || s->used == 0 || s->used >= per_connection || s->rc != CURLE_OK ||
+                s->code / 100 != 2;
     /* batch_size messages per connection: then a fresh handle, so a fresh connection. */
     if (s->curl != NULL && s->used >= per_connection) {
         curl_easy_cleanup(s->curl); /* its QUIT's reply may pass our callbacks: reset next */

@@ -258,8 +258,7 @@ sent_group(struct store *st, const struct store_outbox_mark *m, size_t k, time_t
 }
 
 int
-store_outbox_sent_all(struct store *st, const struct store_outbox_mark *marks, size_t n,
-                      time_t now)
+store_outbox_sent_all(struct store *st, const struct store_outbox_mark *marks, size_t n, time_t now)
 {
     for (size_t i = 0; i < n; i += SENT_PER_STMT) {
         size_t k = n - i < SENT_PER_STMT ? n - i : SENT_PER_STMT;

@@ -316,7 +316,7 @@ mta_conversation(int fd, const char *dir, int busy, int delay_ms)
         } else if (strncasecmp(line, "RCPT", 4) == 0) {
             snprintf(rcpt, sizeof(rcpt), "%.290s", line + 9); /* after "RCPT TO:<" */
             rcpt[strcspn(rcpt, ">\r\n")] = '\0';
-            mta_say(io, strstr(rcpt, "defer") != NULL    ? "451 4.3.0 try this one later"
+            mta_say(io, strstr(rcpt, "defer") != NULL           ? "451 4.3.0 try this one later"
                         : mta_hang_up && strstr(rcpt, "reject") ? "550 5.1.1 no such user"
                                                                 : "250 2.1.5 Ok");
         } else if (strncasecmp(line, "DATA", 4) == 0) {
