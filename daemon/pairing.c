@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "gate.h"
 #include "lang.h"
@@ -1027,6 +1028,54 @@ out:
     return rc;
 }
 
+/* CPU seconds of this process, for the steps line below. */
+static double
+pairing_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Peak resident memory so far, kB (VmHWM), or -1. */
+static long
+pairing_peak_kb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+        if (sscanf(line, "VmHWM: %ld", &kb) == 1)
+            break;
+    if (f != NULL)
+        fclose(f);
+    return kb;
+}
+
+/*
+ * A dry run with MENTORD_MATCH_STEPS set tells on stderr where the round's
+ * CPU time and memory went (bench/round.py prints it as the breakdown).
+ */
+struct pairing_steps {
+    int on;
+    double t0, t_load, t_solve;
+    long kb_load, kb_solve;
+};
+
+static void
+pairing_steps_print(const struct pairing_steps *s, const struct match_result *res)
+{
+    double t_end = pairing_cpu();
+    fprintf(stderr,
+            "steps: load %.3f s (peak %ld kB), candidates %.3f s, solve %.3f s, pricing %.3f s, "
+            "rest of match %.3f s (peak %ld kB), print %.3f s (peak %ld kB)\n",
+            s->t_load - s->t0, s->kb_load, res->seconds_candidates, res->seconds_solve,
+            res->seconds_pricing,
+            s->t_solve - s->t_load - res->seconds_candidates - res->seconds_solve -
+                res->seconds_pricing,
+            s->kb_solve, t_end - s->t_solve, pairing_peak_kb());
+}
+
 /* What the result is optimal over: the admin sees it was not a heuristic. */
 void
 pairing_print_certificate(const struct match_result *res, FILE *out)
@@ -1075,6 +1124,9 @@ pairing_match_round(const struct config *cfg, struct store *st, time_t now, int 
     char err[512];
     int rc = -1;
 
+    struct pairing_steps steps = {.on = dry_run && getenv("MENTORD_MATCH_STEPS") != NULL};
+    if (steps.on)
+        steps.t0 = pairing_cpu();
     memset(&r, 0, sizeof(r));
     r.cfg = cfg;
     r.st = st;
@@ -1096,6 +1148,10 @@ pairing_match_round(const struct config *cfg, struct store *st, time_t now, int 
     }
     if (pairing_load(&r) != 0)
         goto out;
+    if (steps.on) {
+        steps.t_load = pairing_cpu();
+        steps.kb_load = pairing_peak_kb();
+    }
     if (pairing_mode(cfg, "circles")) {
         rc = pairing_circles_round(&r, dry_run, out);
         goto out;
@@ -1120,10 +1176,16 @@ pairing_match_round(const struct config *cfg, struct store *st, time_t now, int 
         goto out;
     }
     r.solved = 1;
+    if (steps.on) {
+        steps.t_solve = pairing_cpu();
+        steps.kb_solve = pairing_peak_kb();
+    }
     if (dry_run) {
         /* The admin's terminal: nothing is written, no mail is queued. */
         if (out)
             pairing_print(&r, out);
+        if (steps.on)
+            pairing_steps_print(&steps, &r.res);
         rc = (int)r.res.n_pairs + in_circles;
         goto out;
     }
