@@ -33,6 +33,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1077,11 +1078,60 @@ resolve_zone(const char *value, char *out, size_t len)
     return 1;
 }
 
+/*
+ * The last answers of resolve_zone, by the value as written: a matching
+ * round parses every member's profile, and resolving a zone name stats and
+ * opens the zone's file and walks the tables of places (at 100,000 members
+ * about a sixth of the round).  Members write few distinct zones.  An answer
+ * is kept ZONE_RESOLVED_TTL seconds, so a tz database updated under a
+ * running daemon is seen again soon.
+ */
+#define ZONE_RESOLVED 64 /* slots, a power of two */
+#define ZONE_RESOLVED_TTL 60
+static struct {
+    char value[MAX_ZONE + 1];
+    char zone[MAX_ZONE + 1];
+    int ok;
+    time_t when;
+} zone_resolved[ZONE_RESOLVED];
+
+static unsigned
+zone_resolved_slot(const char *value)
+{
+    uint32_t h = 2166136261u;
+    for (const char *c = value; *c; c++)
+        h = (h ^ (unsigned char)*c) * 16777619u;
+    return h & (ZONE_RESOLVED - 1);
+}
+
+/* resolve_zone, remembered (see above); the same answers. */
+static int
+resolve_zone_memo(const char *value, char *out, size_t len)
+{
+    if (strlen(value) > MAX_ZONE || len < MAX_ZONE + 1)
+        return resolve_zone(value, out, len);
+    time_t now = time(NULL);
+    unsigned i = zone_resolved_slot(value);
+    if (zone_resolved[i].when != 0 && now - zone_resolved[i].when < ZONE_RESOLVED_TTL &&
+        now >= zone_resolved[i].when && strcmp(zone_resolved[i].value, value) == 0) {
+        strcpy(out, zone_resolved[i].zone);
+        return zone_resolved[i].ok;
+    }
+    int r = resolve_zone(value, out, len);
+    if (r >= 0 && strlen(out) <= MAX_ZONE) {
+        strcpy(zone_resolved[i].value, value);
+        strcpy(zone_resolved[i].zone, r ? out : "");
+        zone_resolved[i].ok = r;
+        zone_resolved[i].when = now;
+    }
+    return r;
+}
+
 static enum verdict
 field_timezone(const char *value, struct profile *p, char **why)
 {
     char zone[MAX_ZONE + 1];
-    int r = resolve_zone(value, zone, sizeof zone);
+    int r = resolve_zone_memo(value, zone, sizeof zone);
     if (r < 0)
         return V_NOMEM;
     if (r == 0) {
