@@ -1160,6 +1160,20 @@ assign_greedy(struct ctx *c)
 /* ------------------------------------------------------------------ */
 
 /*
+ * Lists of people by tag: one per tag id (the people who have it) and, last,
+ * one of everyone.  Each list is cut into segments of one time zone (the
+ * zone's overlap then bounds the whole segment).
+ */
+struct zlists {
+    int32_t *post_off, *post; /* list l: post[post_off[l] .. post_off[l + 1]) */
+    int32_t *seg_off;         /* list l: segments seg_off[l] .. seg_off[l + 1] - 1 */
+    int32_t *seg_begin;       /* segment s: post[seg_begin[s] .. seg_begin[s + 1]) */
+    uint8_t *seg_zone;
+    int32_t n_segs;
+};
+static void zlists_free(struct zlists *zl);
+
+/*
  * The candidate graph leaves most pairs out.  LP duality decides whether
  * that lost anything: with the solve's dual prices, y_n for newcomer n (its
  * share of the score) and z_m for a place with mentor m, a left-out pair can
@@ -1190,11 +1204,8 @@ struct pricing {
      * (the zone's overlap with the newcomer then bounds the whole segment),
      * and each segment is sorted by z ascending.
      */
-    int32_t *post_off, *post; /* list l: post[post_off[l] .. post_off[l + 1]) */
-    int32_t *seg_off;         /* list l: segments seg_off[l] .. seg_off[l + 1] - 1 */
-    int32_t *seg_begin;       /* segment s: post[seg_begin[s] .. seg_begin[s + 1]) */
-    uint8_t *seg_zone;
-    int32_t n_words, n_segs;
+    struct zlists ml;
+    int32_t n_words;
     int32_t *stamp;    /* per mentor: newcomer + 1 that last scored it */
     uint8_t *shared;   /* per mentor: tags shared with the newcomer (capped at 255) */
     int32_t *touched;  /* mentors with shared[] set */
@@ -1264,11 +1275,7 @@ pricing_free(struct pricing *p)
     free(p->y);
     free(p->z);
     free(p->pot);
-    free(p->post_off);
-    free(p->post);
-    free(p->seg_off);
-    free(p->seg_begin);
-    free(p->seg_zone);
+    zlists_free(&p->ml);
     free(p->stamp);
     free(p->shared);
     free(p->touched);
@@ -1290,45 +1297,55 @@ cmp_by_zone(const void *a, const void *b, void *zones)
     return (x > y) - (x < y);
 }
 
-/* The lists (see struct pricing), by zone; z order comes with each round's prices. */
-static int
-pricing_lists(const struct ctx *c, struct pricing *p)
+static void
+zlists_free(struct zlists *zl)
 {
-    const struct feature *t = &c->mt.tags;
-    int32_t L = p->n_words + 1, total = t->off[c->mt.n] + c->mt.n;
-    p->post_off = calloc((size_t)L + 2, sizeof(*p->post_off));
-    p->post = malloc(((size_t)total + 1) * sizeof(*p->post));
-    p->seg_off = malloc(((size_t)L + 1) * sizeof(*p->seg_off));
-    p->seg_begin = malloc(((size_t)total + 2) * sizeof(*p->seg_begin));
-    p->seg_zone = malloc((size_t)total + 1);
-    if (p->post_off == NULL || p->post == NULL || p->seg_off == NULL || p->seg_begin == NULL ||
-        p->seg_zone == NULL)
+    free(zl->post_off);
+    free(zl->post);
+    free(zl->seg_off);
+    free(zl->seg_begin);
+    free(zl->seg_zone);
+}
+
+/* The lists of n people with tags t (ids below n_words) in zones zone[] (see struct zlists). */
+static int
+zlists_build(struct zlists *zl, const struct feature *t, int32_t n, const uint8_t *zone,
+             int32_t n_words)
+{
+    int32_t L = n_words + 1, total = t->off[n] + n;
+    zl->post_off = calloc((size_t)L + 2, sizeof(*zl->post_off));
+    zl->post = malloc(((size_t)total + 1) * sizeof(*zl->post));
+    zl->seg_off = malloc(((size_t)L + 1) * sizeof(*zl->seg_off));
+    zl->seg_begin = malloc(((size_t)total + 2) * sizeof(*zl->seg_begin));
+    zl->seg_zone = malloc((size_t)total + 1);
+    if (zl->post_off == NULL || zl->post == NULL || zl->seg_off == NULL ||
+        zl->seg_begin == NULL || zl->seg_zone == NULL)
         return -1;
-    for (int32_t k = 0; k < t->off[c->mt.n]; k++)
-        p->post_off[t->ids[k] + 2]++;
-    p->post_off[p->n_words + 2] = c->mt.n;
+    for (int32_t k = 0; k < t->off[n]; k++)
+        zl->post_off[t->ids[k] + 2]++;
+    zl->post_off[n_words + 2] = n;
     for (int32_t l = 0; l < L; l++)
-        p->post_off[l + 2] += p->post_off[l + 1];
-    for (int32_t j = 0; j < c->mt.n; j++) {
+        zl->post_off[l + 2] += zl->post_off[l + 1];
+    for (int32_t j = 0; j < n; j++) {
         for (int32_t k = t->off[j]; k < t->off[j + 1]; k++)
-            p->post[p->post_off[t->ids[k] + 1]++] = j;
-        p->post[p->post_off[p->n_words + 1]++] = j;
+            zl->post[zl->post_off[t->ids[k] + 1]++] = j;
+        zl->post[zl->post_off[n_words + 1]++] = j;
     }
-    p->n_segs = 0;
+    zl->n_segs = 0;
     for (int32_t l = 0; l < L; l++) {
-        int32_t from = p->post_off[l], to = p->post_off[l + 1];
-        qsort_r(p->post + from, (size_t)(to - from), sizeof(*p->post), cmp_by_zone,
-                (void *)c->tz.mt);
-        p->seg_off[l] = p->n_segs;
+        int32_t from = zl->post_off[l], to = zl->post_off[l + 1];
+        qsort_r(zl->post + from, (size_t)(to - from), sizeof(*zl->post), cmp_by_zone,
+                (void *)zone);
+        zl->seg_off[l] = zl->n_segs;
         for (int32_t k = from; k < to; k++) {
-            if (k > from && c->tz.mt[p->post[k]] == c->tz.mt[p->post[k - 1]])
+            if (k > from && zone[zl->post[k]] == zone[zl->post[k - 1]])
                 continue;
-            p->seg_begin[p->n_segs] = k;
-            p->seg_zone[p->n_segs++] = c->tz.mt[p->post[k]];
+            zl->seg_begin[zl->n_segs] = k;
+            zl->seg_zone[zl->n_segs++] = zone[zl->post[k]];
         }
     }
-    p->seg_off[L] = p->n_segs;
-    p->seg_begin[p->n_segs] = total;
+    zl->seg_off[L] = zl->n_segs;
+    zl->seg_begin[zl->n_segs] = total;
     return 0;
 }
 
@@ -1349,7 +1366,8 @@ pricing_init(const struct ctx *c, struct pricing *p)
     p->down = malloc(m * sizeof(*p->down));
     if (p->y == NULL || p->z == NULL || p->pot == NULL || p->stamp == NULL || p->best == NULL ||
         p->old_y == NULL || p->old_z == NULL || p->full == NULL || p->down == NULL ||
-        pricing_lists(c, p) != 0 || pricing_bound_terms(c, p) != 0)
+        zlists_build(&p->ml, &c->mt.tags, c->mt.n, c->tz.mt, p->n_words) != 0 ||
+        pricing_bound_terms(c, p) != 0)
         return -1;
     return 0;
 }
@@ -1405,9 +1423,9 @@ pricing_prices(struct ctx *c, struct pricing *p, char *why, size_t whylen)
         if (mcf_check(c->graph, NULL, p->pot, why, whylen) != 0)
             return -1;
     }
-    for (int32_t g = 0; g < p->n_segs; g++)
-        qsort_r(p->post + p->seg_begin[g], (size_t)(p->seg_begin[g + 1] - p->seg_begin[g]),
-                sizeof(*p->post), cmp_by_z, p->z);
+    for (int32_t g = 0; g < p->ml.n_segs; g++)
+        qsort_r(p->ml.post + p->ml.seg_begin[g], (size_t)(p->ml.seg_begin[g + 1] - p->ml.seg_begin[g]),
+                sizeof(*p->ml.post), cmp_by_z, p->z);
     p->n_down = 0;
     for (int32_t n = 0; p->passes > 0 && n < N; n++)
         p->full[n] |= p->y[n] < p->old_y[n];
@@ -1467,13 +1485,13 @@ pricing_list(const struct ctx *c, struct pricing *p, int32_t n, int32_t l, int t
 {
     int goals = c->nc.goals.off[n + 1] - c->nc.goals.off[n];
     uint8_t zn = c->tz.nc[n];
-    for (int32_t g = p->seg_off[l]; g < p->seg_off[l + 1]; g++) {
-        uint8_t zm = p->seg_zone[g];
+    for (int32_t g = p->ml.seg_off[l]; g < p->ml.seg_off[l + 1]; g++) {
+        uint8_t zm = p->ml.seg_zone[g];
         int overlap =
             zn == TZ_MAX || zm == TZ_MAX ? WAKE_END - WAKE_START : c->tz.overlap[zn * TZ_MAX + zm];
         int64_t lim = bound_of(c, n, tags, goals, overlap) - p->y[n];
-        for (int32_t k = p->seg_begin[g]; k < p->seg_begin[g + 1] && p->z[p->post[k]] < lim; k++)
-            pricing_consider(c, p, n, p->post[k], len, scored);
+        for (int32_t k = p->ml.seg_begin[g]; k < p->ml.seg_begin[g + 1] && p->z[p->ml.post[k]] < lim; k++)
+            pricing_consider(c, p, n, p->ml.post[k], len, scored);
     }
 }
 
@@ -1486,8 +1504,8 @@ tag_order(const struct ctx *c, const struct pricing *p, int32_t n, int32_t *orde
     if (n_tags > 64)
         n_tags = 64; /* the others count in the all-mentor list's bound */
     for (int32_t i = 0; i < n_tags; i++) {
-        int32_t w = t->ids[t->off[n] + i], size = p->post_off[w + 1] - p->post_off[w], j = i;
-        while (j > 0 && p->post_off[order[j - 1] + 1] - p->post_off[order[j - 1]] < size) {
+        int32_t w = t->ids[t->off[n] + i], size = p->ml.post_off[w + 1] - p->ml.post_off[w], j = i;
+        while (j > 0 && p->ml.post_off[order[j - 1] + 1] - p->ml.post_off[order[j - 1]] < size) {
             order[j] = order[j - 1];
             j--;
         }
@@ -1589,8 +1607,8 @@ candidate_segments(const struct ctx *c, struct search *s, int32_t n)
     for (int32_t i = 0; i <= n_tags; i++) {
         int32_t l = i < n_tags ? order[i] : p->n_words;
         int tags = i < n_tags ? i + 1 : all_tags > 64 ? all_tags : 0;
-        for (int32_t g = p->seg_off[l]; g < p->seg_off[l + 1]; g++) {
-            uint8_t zm = p->seg_zone[g];
+        for (int32_t g = p->ml.seg_off[l]; g < p->ml.seg_off[l + 1]; g++) {
+            uint8_t zm = p->ml.seg_zone[g];
             int overlap = zn == TZ_MAX || zm == TZ_MAX ? WAKE_END - WAKE_START
                                                        : c->tz.overlap[zn * TZ_MAX + zm];
             s->ent[count].bound = bound_of(c, n, tags, goals, overlap);
@@ -1619,7 +1637,7 @@ candidates_bounded(const struct ctx *c, struct search *s, int32_t n)
     for (int32_t e = 0; e < count && scored < c->w.scan_limit; e++) {
         if (k_len == c->w.top_k && s->ent[e].bound < s->topk[k_len - 1].score)
             break;
-        int32_t g = s->ent[e].seg, from = p->seg_begin[g], len = p->seg_begin[g + 1] - from;
+        int32_t g = s->ent[e].seg, from = p->ml.seg_begin[g], len = p->ml.seg_begin[g + 1] - from;
         /*
          * Within a segment every mentor has the same bound: start at a place
          * of the newcomer's own, so that where scan_limit cuts, newcomers who
@@ -1627,7 +1645,7 @@ candidates_bounded(const struct ctx *c, struct search *s, int32_t n)
          */
         int32_t start = (int32_t)(cand_tie(n, g) % (uint32_t)len);
         for (int32_t i = 0; i < len && scored < c->w.scan_limit; i++) {
-            int32_t m = p->post[from + (start + i) % len];
+            int32_t m = p->ml.post[from + (start + i) % len];
             if (s->stamp[m] == n + 1)
                 continue;
             s->stamp[m] = n + 1;
