@@ -1159,6 +1159,12 @@ assign_greedy(struct ctx *c)
 /* pricing: the optimum over every eligible pair                      */
 /* ------------------------------------------------------------------ */
 
+/* A violating pair found from the mentor's side, and by how much (milli-points). */
+struct found {
+    int32_t n, m;
+    int64_t viol;
+};
+
 /*
  * Lists of people by tag: one per tag id (the people who have it) and, last,
  * one of everyone.  Each list is cut into segments of one time zone (the
@@ -1219,6 +1225,19 @@ struct pricing {
     int32_t *down, n_down;
     int passes;
     /*
+     * Those passes look from the side of the mentors whose price went down
+     * (pricing_by_mentor): newcomers in lists by tag and zone (nl, built on
+     * the first such pass), each segment's bound terms for all its
+     * newcomers (the waiting days that score most, the most goals) and its
+     * smallest y; the violators found, by newcomer; per newcomer the mentor
+     * + 1 that last looked at it.
+     */
+    struct zlists nl;
+    int64_t *nseg_days, *nseg_min_y;
+    int32_t *nseg_goals, *nstamp;
+    struct found *found;
+    size_t n_found, found_room;
+    /*
      * The per-pair bound in integer milli-points: each term rounded up
      * (ceil of its milli-points, 0 for a negative weight), + 2 for the
      * rounding of the score's own sum, so it is never below the score.
@@ -1276,6 +1295,12 @@ pricing_free(struct pricing *p)
     free(p->z);
     free(p->pot);
     zlists_free(&p->ml);
+    zlists_free(&p->nl);
+    free(p->nseg_days);
+    free(p->nseg_min_y);
+    free(p->nseg_goals);
+    free(p->nstamp);
+    free(p->found);
     free(p->stamp);
     free(p->shared);
     free(p->touched);
@@ -1316,10 +1341,7 @@ zlists_build(struct zlists *zl, const struct feature *t, int32_t n, const uint8_
     zl->post_off = calloc((size_t)L + 2, sizeof(*zl->post_off));
     zl->post = malloc(((size_t)total + 1) * sizeof(*zl->post));
     zl->seg_off = malloc(((size_t)L + 1) * sizeof(*zl->seg_off));
-    zl->seg_begin = malloc(((size_t)total + 2) * sizeof(*zl->seg_begin));
-    zl->seg_zone = malloc((size_t)total + 1);
-    if (zl->post_off == NULL || zl->post == NULL || zl->seg_off == NULL ||
-        zl->seg_begin == NULL || zl->seg_zone == NULL)
+    if (zl->post_off == NULL || zl->post == NULL || zl->seg_off == NULL)
         return -1;
     for (int32_t k = 0; k < t->off[n]; k++)
         zl->post_off[t->ids[k] + 2]++;
@@ -1331,11 +1353,22 @@ zlists_build(struct zlists *zl, const struct feature *t, int32_t n, const uint8_
             zl->post[zl->post_off[t->ids[k] + 1]++] = j;
         zl->post[zl->post_off[n_words + 1]++] = j;
     }
-    zl->n_segs = 0;
+    size_t segs = 0;
     for (int32_t l = 0; l < L; l++) {
         int32_t from = zl->post_off[l], to = zl->post_off[l + 1];
         qsort_r(zl->post + from, (size_t)(to - from), sizeof(*zl->post), cmp_by_zone,
                 (void *)zone);
+        for (int32_t k = from; k < to; k++)
+            segs += k == from || zone[zl->post[k]] != zone[zl->post[k - 1]];
+    }
+    /* Sized to the segments, not the entries: the newcomers' lists are long. */
+    zl->seg_begin = malloc((segs + 1) * sizeof(*zl->seg_begin));
+    zl->seg_zone = malloc(segs + 1);
+    if (zl->seg_begin == NULL || zl->seg_zone == NULL)
+        return -1;
+    zl->n_segs = 0;
+    for (int32_t l = 0; l < L; l++) {
+        int32_t from = zl->post_off[l], to = zl->post_off[l + 1];
         zl->seg_off[l] = zl->n_segs;
         for (int32_t k = from; k < to; k++) {
             if (k > from && zone[zl->post[k]] == zone[zl->post[k - 1]])
@@ -1453,6 +1486,27 @@ bound_of(const struct ctx *c, int32_t n, int tags, int goals, int overlap)
            1;
 }
 
+/* By how much pair (n, m) violates its prices (0: not), with pricing_base(n) set. */
+static int64_t
+pricing_violation(const struct ctx *c, const struct pricing *p, int32_t n, int32_t m,
+                  size_t *scored)
+{
+    /* Forbidden without a shared language, then the bound with the pair's own tag count, zone
+     * and goal count: both cheaper than a score. */
+    mark_newcomer(c, n);
+    if (c->w.require_common_language && count_marked(c->mk->lang, 1, &c->mt.langs, m) == 0)
+        return 0;
+    int tags = shared_tags(c, n, m);
+    if (pricing_pair_bound(c, p, n, m, tags) - p->y[n] <= p->z[m])
+        return 0;
+    (*scored)++;
+    int64_t sc = pair_score(c, n, m);
+    if (sc == MATCH_FORBIDDEN || sc <= 0 || sc - p->y[n] - p->z[m] <= 0 ||
+        is_blocked(c, c->nc.who[n]->id, c->mt.who[m]->id))
+        return 0;
+    return sc - p->y[n] - p->z[m];
+}
+
 /* Score pair (n, m) once per newcomer; keep it when it violates. */
 static void
 pricing_consider(const struct ctx *c, struct pricing *p, int32_t n, int32_t m, int32_t *len,
@@ -1461,21 +1515,11 @@ pricing_consider(const struct ctx *c, struct pricing *p, int32_t n, int32_t m, i
     if (p->stamp[m] == n + 1)
         return;
     p->stamp[m] = n + 1;
-    /* Forbidden without a shared language, then the bound with the pair's own tag count, zone
-     * and goal count: both cheaper than a score. */
-    mark_newcomer(c, n);
-    if (c->w.require_common_language && count_marked(c->mk->lang, 1, &c->mt.langs, m) == 0)
-        return;
-    int tags = shared_tags(c, n, m);
-    if (pricing_pair_bound(c, p, n, m, tags) - p->y[n] <= p->z[m])
-        return;
-    (*scored)++;
-    int64_t sc = pair_score(c, n, m);
-    if (sc == MATCH_FORBIDDEN || sc <= 0 || sc - p->y[n] - p->z[m] <= 0 ||
-        is_blocked(c, c->nc.who[n]->id, c->mt.who[m]->id))
-        return;
-    struct cand x = {sc - p->y[n] - p->z[m], 0, m};
-    cand_insert(p->best, len, c->w.top_k, x);
+    int64_t v = pricing_violation(c, p, n, m, scored);
+    if (v > 0) {
+        struct cand x = {v, 0, m};
+        cand_insert(p->best, len, c->w.top_k, x);
+    }
 }
 
 /* Read one list's segments, each while z < its bound minus y_n. */
@@ -1495,23 +1539,29 @@ pricing_list(const struct ctx *c, struct pricing *p, int32_t n, int32_t l, int t
     }
 }
 
-/* n's tag ids (64 at most), most common first; returns how many. */
+/* Person i's tag ids in t (64 at most), most common in zl first; returns how many. */
 static int32_t
-tag_order(const struct ctx *c, const struct pricing *p, int32_t n, int32_t *order)
+order_tags(const struct feature *t, int32_t i, const struct zlists *zl, int32_t *order)
 {
-    const struct feature *t = &c->nc.tags;
-    int32_t n_tags = t->off[n + 1] - t->off[n];
+    int32_t n_tags = t->off[i + 1] - t->off[i];
     if (n_tags > 64)
-        n_tags = 64; /* the others count in the all-mentor list's bound */
-    for (int32_t i = 0; i < n_tags; i++) {
-        int32_t w = t->ids[t->off[n] + i], size = p->ml.post_off[w + 1] - p->ml.post_off[w], j = i;
-        while (j > 0 && p->ml.post_off[order[j - 1] + 1] - p->ml.post_off[order[j - 1]] < size) {
+        n_tags = 64; /* the others count in the list of everyone's bound */
+    for (int32_t k = 0; k < n_tags; k++) {
+        int32_t w = t->ids[t->off[i] + k], size = zl->post_off[w + 1] - zl->post_off[w], j = k;
+        while (j > 0 && zl->post_off[order[j - 1] + 1] - zl->post_off[order[j - 1]] < size) {
             order[j] = order[j - 1];
             j--;
         }
         order[j] = w;
     }
     return n_tags;
+}
+
+/* Newcomer n's tag ids (64 at most), most common among the mentors first. */
+static int32_t
+tag_order(const struct ctx *c, const struct pricing *p, int32_t n, int32_t *order)
+{
+    return order_tags(&c->nc.tags, n, &p->ml, order);
 }
 
 /*
@@ -1537,6 +1587,158 @@ pricing_newcomer(const struct ctx *c, struct pricing *p, int32_t n, size_t *scor
     return len;
 }
 
+/* Keep pair (n, m) in found when it violates; once per mentor and newcomer. 0 or -1. */
+static int
+pricing_found(const struct ctx *c, struct pricing *p, int32_t n, int32_t m, size_t *scored)
+{
+    if (p->nstamp[n] == m + 1 || p->full[n]) /* a full newcomer is priced in full */
+        return 0;
+    p->nstamp[n] = m + 1;
+    pricing_base(c, p, n);
+    int64_t v = pricing_violation(c, p, n, m, scored);
+    if (v <= 0)
+        return 0;
+    if (p->n_found == p->found_room) {
+        size_t room = p->found_room ? 2 * p->found_room : 1024;
+        struct found *grown = realloc(p->found, room * sizeof(*grown));
+        if (grown == NULL)
+            return -1;
+        p->found = grown;
+        p->found_room = room;
+    }
+    p->found[p->n_found++] = (struct found){n, m, v};
+    return 0;
+}
+
+/*
+ * The newcomers' lists (see struct pricing) and each segment's bound terms:
+ * the waiting days whose term is largest and the most goals of its members.
+ */
+static int
+pricing_newcomer_lists(const struct ctx *c, struct pricing *p)
+{
+    size_t n = (size_t)c->nc.n + 1;
+    if (zlists_build(&p->nl, &c->nc.tags, c->nc.n, c->tz.nc, p->n_words) != 0)
+        return -1;
+    size_t segs = (size_t)p->nl.n_segs + 1;
+    p->nseg_days = malloc(segs * sizeof(*p->nseg_days));
+    p->nseg_min_y = malloc(segs * sizeof(*p->nseg_min_y));
+    p->nseg_goals = malloc(segs * sizeof(*p->nseg_goals));
+    p->nstamp = calloc(n, sizeof(*p->nstamp));
+    if (p->nseg_days == NULL || p->nseg_min_y == NULL || p->nseg_goals == NULL ||
+        p->nstamp == NULL)
+        return -1;
+    int most = c->w.wait_bonus_per_day >= 0; /* a negative bonus scores most at the least wait */
+    for (int32_t g = 0; g < p->nl.n_segs; g++) {
+        int64_t days = -1;
+        int32_t goals = 0;
+        for (int32_t k = p->nl.seg_begin[g]; k < p->nl.seg_begin[g + 1]; k++) {
+            int32_t i = p->nl.post[k], gi = c->nc.goals.off[i + 1] - c->nc.goals.off[i];
+            if (days < 0 || (most ? c->days[i] > days : c->days[i] < days))
+                days = c->days[i];
+            goals = gi > goals ? gi : goals;
+        }
+        p->nseg_days[g] = days < 0 ? 0 : days;
+        p->nseg_goals[g] = goals;
+    }
+    return 0;
+}
+
+/* Read newcomer list l's segments for mentor m, each while y < its bound with `tags` minus z_m. */
+static int
+pricing_mentor_list(const struct ctx *c, struct pricing *p, int32_t m, int32_t l, int tags,
+                    size_t *scored)
+{
+    const struct zlists *nl = &p->nl;
+    const struct match_weights *w = &c->w;
+    int mg = c->mt.goals.off[m + 1] - c->mt.goals.off[m];
+    uint8_t zm = c->tz.mt[m];
+    for (int32_t g = nl->seg_off[l]; g < nl->seg_off[l + 1]; g++) {
+        uint8_t zn = nl->seg_zone[g];
+        int overlap =
+            zn == TZ_MAX || zm == TZ_MAX ? WAKE_END - WAKE_START : c->tz.overlap[zn * TZ_MAX + zm];
+        int goals = p->nseg_goals[g] < mg ? p->nseg_goals[g] : mg;
+        int64_t lim = compose_score(w, w->tag > 0 ? tags : 0, w->language > 0,
+                                    w->tz_overlap > 0 ? overlap : 0, w->goal > 0 ? goals : 0,
+                                    p->nseg_days[g]) +
+                      1 - p->z[m];
+        if (lim <= p->nseg_min_y[g])
+            continue;
+        for (int32_t k = nl->seg_begin[g]; k < nl->seg_begin[g + 1]; k++)
+            if (p->y[nl->post[k]] < lim && pricing_found(c, p, nl->post[k], m, scored) != 0)
+                return -1;
+    }
+    return 0;
+}
+
+/*
+ * Mentor m against every newcomer that is not priced in full, from m's side:
+ * the same prefix filtering as pricing_newcomer with the roles swapped (a
+ * newcomer sharing r of m's tags is met in the list of its rarest shared
+ * tag, read while y_n < B_r - z_m).  Newcomers sharing no tag with m are
+ * read from everyone only when the widest such bound leaves room.
+ */
+static int
+pricing_by_mentor(const struct ctx *c, struct pricing *p, int32_t m, size_t *scored)
+{
+    const struct match_weights *w = &c->w;
+    int32_t order[64], n_tags = order_tags(&c->mt.tags, m, &p->nl, order);
+    int32_t all_tags = c->mt.tags.off[m + 1] - c->mt.tags.off[m];
+    for (int32_t i = 0; i < n_tags; i++)
+        if (pricing_mentor_list(c, p, m, order[i], i + 1, scored) != 0)
+            return -1;
+    /* No shared tag (or more than 64): everyone, at the widest bound of all newcomers. */
+    int64_t days = -1, min_y = INT64_MAX;
+    int goals = 0, mg = c->mt.goals.off[m + 1] - c->mt.goals.off[m];
+    for (int32_t g = 0; g < p->nl.n_segs; g++) {
+        if (days < 0 || (w->wait_bonus_per_day >= 0 ? p->nseg_days[g] > days
+                                                     : p->nseg_days[g] < days))
+            days = p->nseg_days[g];
+        goals = p->nseg_goals[g] > goals ? p->nseg_goals[g] : goals;
+        min_y = p->nseg_min_y[g] < min_y ? p->nseg_min_y[g] : min_y;
+    }
+    int tags = all_tags > 64 ? all_tags : 0;
+    int64_t lim = compose_score(w, w->tag > 0 ? tags : 0, w->language > 0,
+                                w->tz_overlap > 0 ? WAKE_END - WAKE_START : 0,
+                                w->goal > 0 ? (goals < mg ? goals : mg) : 0, days < 0 ? 0 : days) +
+                  1 - p->z[m];
+    for (int32_t n = 0; lim > min_y && n < c->nc.n; n++)
+        if (p->y[n] < lim && pricing_found(c, p, n, m, scored) != 0)
+            return -1;
+    return 0;
+}
+
+static int
+cmp_found(const void *a, const void *b)
+{
+    const struct found *x = a, *y = b;
+    if (x->n != y->n)
+        return (x->n > y->n) - (x->n < y->n);
+    return (x->m > y->m) - (x->m < y->m);
+}
+
+/* The pairs of the mentors whose price went down that violate, by newcomer, in found. */
+static int
+pricing_by_mentors(const struct ctx *c, struct pricing *p, size_t *scored)
+{
+    if (p->nl.post == NULL && pricing_newcomer_lists(c, p) != 0)
+        return -1;
+    for (int32_t g = 0; g < p->nl.n_segs; g++) {
+        int64_t min_y = INT64_MAX;
+        for (int32_t k = p->nl.seg_begin[g]; k < p->nl.seg_begin[g + 1]; k++)
+            if (p->y[p->nl.post[k]] < min_y)
+                min_y = p->y[p->nl.post[k]];
+        p->nseg_min_y[g] = min_y;
+    }
+    memset(p->nstamp, 0, ((size_t)c->nc.n + 1) * sizeof(*p->nstamp));
+    p->n_found = 0;
+    for (int32_t i = 0; i < p->n_down; i++)
+        if (pricing_by_mentor(c, p, p->down[i], scored) != 0)
+            return -1;
+    qsort(p->found, p->n_found, sizeof(*p->found), cmp_found);
+    return 0;
+}
+
 /*
  * One pricing pass: violating pairs join the graph.  Returns how many, or -1.
  *
@@ -1554,14 +1756,19 @@ pricing_pass(struct ctx *c, struct pricing *p, size_t *scored)
 {
     int64_t added = 0;
     int all = p->passes == 0 || p->n_down > c->mt.n / 4;
+    size_t f = 0;
+    if (!all && pricing_by_mentors(c, p, scored) != 0)
+        return -1;
     for (int32_t n = 0; n < c->nc.n; n++) {
         int32_t len = 0;
         pricing_base(c, p, n);
         if (all || p->full[n]) {
             len = pricing_newcomer(c, p, n, scored);
         } else {
-            for (int32_t i = 0; i < p->n_down; i++)
-                pricing_consider(c, p, n, p->down[i], &len, scored);
+            for (; f < p->n_found && p->found[f].n == n; f++) {
+                struct cand x = {p->found[f].viol, 0, p->found[f].m};
+                cand_insert(p->best, &len, c->w.top_k, x);
+            }
         }
         p->full[n] = len == c->w.top_k;
         for (int32_t i = 0; i < len; i++) {
