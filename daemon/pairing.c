@@ -84,7 +84,12 @@ struct pairing_round {
     const struct config *cfg;
     struct store *st;
     time_t now;
-    struct store_candidate *cand; /* ascending id */
+    /*
+     * Ascending id, as people.  Memory: a round (but mode buddies) reads its
+     * members without keeping their rows, and reads the addresses and names
+     * only once the matcher is done (pairing_addresses): NULL until then.
+     */
+    struct store_candidate *cand;
     size_t n_cand;
     /*
      * Memory: a round holds every waiting newcomer and every mentor at once,
@@ -137,7 +142,8 @@ pairing_round_free(struct pairing_round *r)
     free(r->lists);
     free(r->people);
     free(r->start);
-    store_candidates_free(r->cand, r->n_cand);
+    if (r->cand != NULL)
+        store_candidates_free(r->cand, r->n_cand);
     free(r->syn_text);
     free(r->syn);
     free(r->blocks);
@@ -284,7 +290,7 @@ pairing_profile(struct pairing_round *r, size_t i)
 {
     if (r->profiles[i] == NULL) {
         struct store_member m;
-        if (store_pair_member(r->st, r->cand[i].id, &m) < 0) {
+        if (store_pair_member(r->st, r->people[i].id, &m) < 0) {
             log_error("matching round: %s", store_errmsg(r->st));
             return NULL;
         }
@@ -458,8 +464,7 @@ pairing_load(struct pairing_round *r)
     struct store_block *blocks = NULL;
     int buddies = pairing_mode(r->cfg, "buddies");
     int rc = buddies ? store_pair_candidates(r->st, r->now, &r->cand, &r->n_cand)
-                     : store_pair_candidates_read(r->st, r->now, pairing_read_row, r, &r->cand,
-                                                  &r->n_cand);
+                     : store_pair_candidates_read(r->st, r->now, pairing_read_row, r, &r->n_cand);
 
     if (rc != 0 || (buddies && pairing_add_buddies(r) != 0) ||
         store_block_list(r->st, &blocks, &r->n_blocks) != 0) {
@@ -507,7 +512,39 @@ pairing_load(struct pairing_round *r)
     return 0;
 }
 
-/* The candidate with this id (the list is sorted by id), or -1. */
+/*
+ * The round's members with their addresses and names, read now (see struct
+ * pairing_round) for the few steps that write to them or print them.
+ */
+static int
+pairing_addresses(struct pairing_round *r)
+{
+    if (r->cand != NULL)
+        return 0;
+    if ((r->cand = calloc(r->n_cand ? r->n_cand : 1, sizeof(*r->cand))) == NULL) {
+        log_error("matching round: out of memory for %zu addresses", r->n_cand);
+        return -1;
+    }
+    for (size_t i = 0; i < r->n_cand; i++) {
+        const struct match_person *p = &r->people[i];
+        r->cand[i] = (struct store_candidate){
+            .id = p->id,
+            .role = p->role == MATCH_MENTOR ? "mentor" : "newcomer",
+            .waiting_since = (time_t)p->waiting_since,
+            .load = p->active_mentees,
+            .unanswered = p->unanswered_checkins,
+            .low_feedback = p->low_feedback,
+            .weeks_since_break = p->weeks_since_break,
+        };
+    }
+    if (store_pair_addresses(r->st, r->cand, r->n_cand) != 0) {
+        log_error("matching round: %s", store_errmsg(r->st));
+        return -1;
+    }
+    return 0;
+}
+
+/* The candidate with this id (people are sorted by id), or -1. */
 static ptrdiff_t
 pairing_index(const struct pairing_round *r, int64_t id)
 {
@@ -515,9 +552,9 @@ pairing_index(const struct pairing_round *r, int64_t id)
 
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (r->cand[mid].id == id)
+        if (r->people[mid].id == id)
             return (ptrdiff_t)mid;
-        if (r->cand[mid].id < id)
+        if (r->people[mid].id < id)
             lo = mid + 1;
         else
             hi = mid;
@@ -928,6 +965,8 @@ pairing_circles_round(struct pairing_round *r, int dry_run, FILE *out)
     char err[512];
     int placed = 0, rc = -1;
 
+    if (pairing_addresses(r) != 0)
+        return -1;
     if (match_circles(&r->in, r->cfg->matching.circle_size, &mc, err, sizeof(err)) != 0) {
         log_error("matching round (circles): %s", err);
         return -1;
@@ -983,6 +1022,8 @@ pairing_peer_circles(struct pairing_round *r, int dry_run, FILE *out)
 
     if (weeks <= 0 || r->n_cand == 0)
         return 0;
+    if (pairing_addresses(r) != 0)
+        return -1;
     people = malloc(r->n_cand * sizeof(*people));
     if (people == NULL)
         return -1;
@@ -1176,6 +1217,8 @@ pairing_match_round(const struct config *cfg, struct store *st, time_t now, int 
         goto out;
     }
     r.solved = 1;
+    if (pairing_addresses(&r) != 0)
+        goto out;
     if (steps.on) {
         steps.t_solve = pairing_cpu();
         steps.kb_solve = pairing_peak_kb();

@@ -344,8 +344,9 @@ candidate_role(const unsigned char *text)
  * A round holds every candidate at once: address and name share one
  * allocation (the name after the address's NUL), the role is a constant.
  */
-static int
-candidate_fill(sqlite3_stmt *stmt, struct store_candidate *c)
+/* The row's numbers and role; the strings are left to the caller. */
+static void
+candidate_numbers(sqlite3_stmt *stmt, struct store_candidate *c)
 {
     memset(c, 0, sizeof *c);
     c->id = sqlite3_column_int64(stmt, 0);
@@ -355,14 +356,28 @@ candidate_fill(sqlite3_stmt *stmt, struct store_candidate *c)
     c->low_feedback = sqlite3_column_int(stmt, 8);
     c->weeks_since_break = sqlite3_column_int(stmt, 9);
     c->role = candidate_role(sqlite3_column_text(stmt, 3));
-    const char *addr = (const char *)sqlite3_column_text(stmt, 1);
-    const char *name = (const char *)sqlite3_column_text(stmt, 2);
+}
+
+/* Address and name of the row in columns col, col + 1, in one allocation. */
+static int
+candidate_address(sqlite3_stmt *stmt, int col, struct store_candidate *c)
+{
+    const char *addr = (const char *)sqlite3_column_text(stmt, col);
+    const char *name = (const char *)sqlite3_column_text(stmt, col + 1);
     size_t la = addr != NULL ? strlen(addr) : 0, ln = name != NULL ? strlen(name) : 0;
     if ((c->address = malloc(la + 1 + (name != NULL ? ln + 1 : 0))) == NULL)
         return -1;
     memcpy(c->address, addr != NULL ? addr : "", la + 1);
-    if (name != NULL)
-        c->name = memcpy(c->address + la + 1, name, ln + 1);
+    c->name = name != NULL ? memcpy(c->address + la + 1, name, ln + 1) : NULL;
+    return 0;
+}
+
+static int
+candidate_fill(sqlite3_stmt *stmt, struct store_candidate *c)
+{
+    candidate_numbers(stmt, c);
+    if (candidate_address(stmt, 1, c) != 0)
+        return -1;
     if (store_i_col_str(stmt, 4, &c->profile) != 0) {
         free(c->address);
         return -1;
@@ -420,10 +435,37 @@ static const char buddies_sql[] = CANDIDATE_COLUMNS
     "  AND p.state IN ('proposed', 'active'))"
     " ORDER BY m.id";
 
-/* See store_pair_candidates_read: with read set, each row's profile text goes to it, not kept. */
+/* See store_pair_candidates_read: each row to read, nothing kept. */
+static int
+candidates_each(struct store *st, const char *what, const char *sql, time_t now,
+                int (*read)(const struct store_candidate *, size_t, void *), void *arg, size_t *n)
+{
+    int rc;
+
+    *n = 0;
+    sqlite3_stmt *stmt = store_i_prepare(st, what, sql, "iii", (int64_t)now,
+                                         (int64_t)(now - PAIR_FEEDBACK_WINDOW), (int64_t)PAIR_WEEK);
+    if (!stmt)
+        return -1;
+    while ((rc = store_i_step(st, stmt, what)) == 1) {
+        struct store_candidate c;
+        candidate_numbers(stmt, &c);
+        /* SQLite's own copies, valid until the next step: no allocation per row. */
+        c.address = (char *)sqlite3_column_text(stmt, 1);
+        c.name = (char *)sqlite3_column_text(stmt, 2);
+        c.profile = (char *)sqlite3_column_text(stmt, 4);
+        if (read(&c, *n, arg) != 0) {
+            rc = store_i_set_err(st, "%s: the reader of row %zu failed", what, *n);
+            break;
+        }
+        (*n)++;
+    }
+    store_i_finish(st, stmt);
+    return rc < 0 ? -1 : 0;
+}
+
 static int
 candidates_query(struct store *st, const char *what, const char *sql, const char *role, time_t now,
-                 int (*read)(const struct store_candidate *, size_t, void *), void *arg,
                  struct store_candidate **out, size_t *n)
 {
     size_t cap = 0;
@@ -450,16 +492,6 @@ candidates_query(struct store *st, const char *what, const char *sql, const char
             break;
         }
         (*n)++;
-        if (read != NULL) {
-            struct store_candidate *c = &(*out)[*n - 1];
-            int r = read(c, *n - 1, arg);
-            free(c->profile);
-            c->profile = NULL;
-            if (r != 0) {
-                rc = store_i_set_err(st, "%s: the reader of row %zu failed", what, *n - 1);
-                break;
-            }
-        }
         if (role)
             (*out)[*n - 1].role = role;
     }
@@ -477,23 +509,66 @@ int
 store_pair_candidates(struct store *st, time_t now, struct store_candidate **out, size_t *n)
 {
     return candidates_query(st, "listing members for a matching round", candidates_sql, NULL, now,
-                            NULL, NULL, out, n);
+                            out, n);
 }
 
 int
 store_pair_candidates_read(struct store *st, time_t now,
                            int (*read)(const struct store_candidate *, size_t, void *), void *arg,
-                           struct store_candidate **out, size_t *n)
+                           size_t *n)
 {
-    return candidates_query(st, "listing members for a matching round", candidates_sql, NULL, now,
-                            read, arg, out, n);
+    return candidates_each(st, "listing members for a matching round", candidates_sql, now, read,
+                           arg, n);
+}
+
+/* A member of a round no longer in the store: address "" (nothing is sent to it). */
+static int
+candidate_gone(struct store_candidate *c)
+{
+    if (c->address != NULL)
+        return 0;
+    c->name = NULL;
+    return (c->address = strdup("")) == NULL ? -1 : 0;
+}
+
+int
+store_pair_addresses(struct store *st, struct store_candidate *v, size_t n)
+{
+    const char *what = "reading the addresses of a matching round's members";
+    size_t i = 0;
+    int rc, oom = 0;
+
+    if (n == 0)
+        return 0;
+    /* One walk of the members in id order beside v: cheaper than n lookups. */
+    sqlite3_stmt *stmt = store_i_prepare(st, what,
+                                         "SELECT id, address, name FROM members"
+                                         " WHERE id BETWEEN ?1 AND ?2 ORDER BY id",
+                                         "ii", v[0].id, v[n - 1].id);
+    if (!stmt)
+        return -1;
+    while (!oom && (rc = store_i_step(st, stmt, what)) == 1) {
+        int64_t id = sqlite3_column_int64(stmt, 0);
+        while (!oom && i < n && v[i].id < id)
+            oom = candidate_gone(&v[i++]) != 0;
+        if (!oom && i < n && v[i].id == id) {
+            oom = v[i].address == NULL && candidate_address(stmt, 1, &v[i]) != 0;
+            i++;
+        }
+    }
+    store_i_finish(st, stmt);
+    while (!oom && rc >= 0 && i < n)
+        oom = candidate_gone(&v[i++]) != 0;
+    if (oom)
+        return store_i_set_err(st, "%s: out of memory", what), -1;
+    return rc < 0 ? -1 : 0;
 }
 
 int
 store_pair_buddies(struct store *st, time_t now, struct store_candidate **out, size_t *n)
 {
     return candidates_query(st, "listing former mentees who may be buddies", buddies_sql, "buddy",
-                            now, NULL, NULL, out, n);
+                            now, out, n);
 }
 
 int

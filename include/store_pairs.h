@@ -87,14 +87,22 @@ struct store_candidate {
  */
 int store_pair_candidates(struct store *st, time_t now, struct store_candidate **out, size_t *n);
 /*
- * The same, but read sees each row (number i of out) with its profile text as
- * it comes from the database, and the text is then let go (profile is NULL
- * in out): a round of 100,000 members never holds every profile's text at
- * once.  A non-zero return from read ends the listing with an error.
+ * The same members, but nothing is kept: read sees each row (number i, its
+ * strings valid only during the call) as it comes from the database, and *n
+ * is how many there were.  A round of 100,000 members then never holds their
+ * profiles' text, addresses and names while it solves (store_pair_addresses
+ * reads the addresses afterwards).  A non-zero return from read ends the
+ * listing with an error.
  */
 int store_pair_candidates_read(struct store *st, time_t now,
                                int (*read)(const struct store_candidate *, size_t, void *),
-                               void *arg, struct store_candidate **out, size_t *n);
+                               void *arg, size_t *n);
+/*
+ * Address and name of each of v[0..n) (ascending id; id set), allocated as
+ * store_pair_candidates does; a member no longer in the store gets the
+ * address "".
+ */
+int store_pair_addresses(struct store *st, struct store_candidate *v, size_t n);
 void store_candidates_free(struct store_candidate *v, size_t n);
 
 /* A member by id (store_member_get by the id's address): 1 found, 0 not, -1 error. */
