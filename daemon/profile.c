@@ -1111,11 +1111,18 @@ resolve_zone_memo(const char *value, char *out, size_t len)
     if (strlen(value) > MAX_ZONE || len < MAX_ZONE + 1)
         return resolve_zone(value, out, len);
     time_t now = time(NULL);
-    unsigned i = zone_resolved_slot(value);
-    if (zone_resolved[i].when != 0 && now - zone_resolved[i].when < ZONE_RESOLVED_TTL &&
-        now >= zone_resolved[i].when && strcmp(zone_resolved[i].value, value) == 0) {
-        strcpy(out, zone_resolved[i].zone);
-        return zone_resolved[i].ok;
+    unsigned h = zone_resolved_slot(value), i = h;
+    /* Four slots from the hash's: names that share a slot do not push each other out. */
+    for (unsigned k = 0; k < 4; k++) {
+        unsigned j = (h + k) & (ZONE_RESOLVED - 1);
+        int fresh = zone_resolved[j].when != 0 && now >= zone_resolved[j].when &&
+                    now - zone_resolved[j].when < ZONE_RESOLVED_TTL;
+        if (fresh && strcmp(zone_resolved[j].value, value) == 0) {
+            strcpy(out, zone_resolved[j].zone);
+            return zone_resolved[j].ok;
+        }
+        if (!fresh && i == h)
+            i = j; /* the first free or stale slot takes the answer */
     }
     int r = resolve_zone(value, out, len);
     if (r >= 0 && strlen(out) <= MAX_ZONE) {
