@@ -470,6 +470,7 @@ struct ctx {
     const struct match_input *in;
     struct tz_table tz;
     struct marks *mk;
+    struct marks *mm; /* the same for one mentor (the pricing from the mentors' side) */
     struct pricing *pr; /* mentor lists by tag and zone (pricing), also for candidates */
     struct match_weights w;
     struct vocab words, languages;
@@ -658,11 +659,14 @@ ctx_free(struct ctx *c)
     free(c->tz.nc);
     free(c->tz.mt);
     free(c->tz.overlap);
-    if (c->mk != NULL) {
-        free(c->mk->word);
-        free(c->mk->lang);
+    struct marks *marks[2] = {c->mk, c->mm};
+    for (int i = 0; i < 2; i++) {
+        if (marks[i] != NULL) {
+            free(marks[i]->word);
+            free(marks[i]->lang);
+        }
+        free(marks[i]);
     }
-    free(c->mk);
     if (c->pr != NULL)
         pricing_free(c->pr);
     free(c->pr);
@@ -712,16 +716,27 @@ tz_overlap(const struct ctx *c, int32_t n, int32_t m)
     return c->tz.overlap[a * TZ_MAX + b];
 }
 
+static struct marks *
+marks_new(const struct ctx *c)
+{
+    struct marks *mk = calloc(1, sizeof(*mk));
+    if (mk == NULL)
+        return NULL;
+    mk->word = calloc(c->words.norm.len + 1, 1);
+    mk->lang = calloc(c->languages.norm.len + 1, 1);
+    mk->who = -1;
+    return mk;
+}
+
 static int
 marks_build(struct ctx *c)
 {
-    c->mk = calloc(1, sizeof(*c->mk));
-    if (c->mk == NULL)
-        return -1;
-    c->mk->word = calloc(c->words.norm.len + 1, 1);
-    c->mk->lang = calloc(c->languages.norm.len + 1, 1);
-    c->mk->who = -1;
-    return c->mk->word != NULL && c->mk->lang != NULL ? 0 : -1;
+    c->mk = marks_new(c);
+    c->mm = marks_new(c);
+    return c->mk != NULL && c->mk->word != NULL && c->mk->lang != NULL && c->mm != NULL &&
+                   c->mm->word != NULL && c->mm->lang != NULL
+               ? 0
+               : -1;
 }
 
 static int
@@ -782,22 +797,27 @@ mark_ids(uint8_t *mark, const struct feature *f, int32_t i, uint8_t bit, int on)
         mark[f->ids[k]] = (uint8_t)(on ? mark[f->ids[k]] | bit : 0);
 }
 
-/* Mark newcomer n's ids (see struct marks); the previous newcomer's are cleared. */
+/* Mark person i of side s in mk (see struct marks); the previous one's are cleared. */
+static void
+mark_person(struct marks *mk, const struct side *s, int32_t i)
+{
+    if (mk->who == i)
+        return;
+    if (mk->who >= 0) {
+        mark_ids(mk->word, &s->tags, mk->who, 1, 0);
+        mark_ids(mk->word, &s->goals, mk->who, 2, 0);
+        mark_ids(mk->lang, &s->langs, mk->who, 1, 0);
+    }
+    mark_ids(mk->word, &s->tags, i, 1, 1);
+    mark_ids(mk->word, &s->goals, i, 2, 1);
+    mark_ids(mk->lang, &s->langs, i, 1, 1);
+    mk->who = i;
+}
+
 static void
 mark_newcomer(const struct ctx *c, int32_t n)
 {
-    struct marks *mk = c->mk;
-    if (mk->who == n)
-        return;
-    if (mk->who >= 0) {
-        mark_ids(mk->word, &c->nc.tags, mk->who, 1, 0);
-        mark_ids(mk->word, &c->nc.goals, mk->who, 2, 0);
-        mark_ids(mk->lang, &c->nc.langs, mk->who, 1, 0);
-    }
-    mark_ids(mk->word, &c->nc.tags, n, 1, 1);
-    mark_ids(mk->word, &c->nc.goals, n, 2, 1);
-    mark_ids(mk->lang, &c->nc.langs, n, 1, 1);
-    mk->who = n;
+    mark_person(c->mk, &c->nc, n);
 }
 
 /* How many of mentor m's ids (distinct) carry the bit: the count shared with the marked newcomer.
@@ -1587,6 +1607,30 @@ pricing_newcomer(const struct ctx *c, struct pricing *p, int32_t n, size_t *scor
     return len;
 }
 
+/*
+ * pricing_violation with mentor m marked instead of newcomer n (one mentor
+ * meets many newcomers here); the counts are the same intersections.
+ */
+static int64_t
+pricing_violation_of_mentor(const struct ctx *c, const struct pricing *p, int32_t n, int32_t m,
+                            size_t *scored)
+{
+    mark_person(c->mm, &c->mt, m);
+    int langs = count_marked(c->mm->lang, 1, &c->nc.langs, n);
+    if (langs == 0 && c->w.require_common_language)
+        return 0;
+    int tags = count_marked(c->mm->word, 1, &c->nc.tags, n);
+    if (pricing_pair_bound(c, p, n, m, tags) - p->y[n] <= p->z[m])
+        return 0;
+    (*scored)++;
+    int goals = count_marked(c->mm->word, 2, &c->nc.goals, n);
+    int64_t sc = compose_score(&c->w, tags, langs, tz_overlap(c, n, m), goals, c->days[n]);
+    if (sc <= 0 || sc - p->y[n] - p->z[m] <= 0 ||
+        is_blocked(c, c->nc.who[n]->id, c->mt.who[m]->id))
+        return 0;
+    return sc - p->y[n] - p->z[m];
+}
+
 /* Keep pair (n, m) in found when it violates; once per mentor and newcomer. 0 or -1. */
 static int
 pricing_found(const struct ctx *c, struct pricing *p, int32_t n, int32_t m, size_t *scored)
@@ -1595,7 +1639,7 @@ pricing_found(const struct ctx *c, struct pricing *p, int32_t n, int32_t m, size
         return 0;
     p->nstamp[n] = m + 1;
     pricing_base(c, p, n);
-    int64_t v = pricing_violation(c, p, n, m, scored);
+    int64_t v = pricing_violation_of_mentor(c, p, n, m, scored);
     if (v <= 0)
         return 0;
     if (p->n_found == p->found_room) {
