@@ -441,6 +441,16 @@ tidy_item(char *s)
 static size_t
 separator_at(const char *s)
 {
+    /* Called at every character of a list: most start no separator at all. */
+    static unsigned char first[256];
+    static int ready;
+    if (!ready) {
+        for (size_t i = 0; i < sizeof separators / sizeof separators[0]; i++)
+            first[(unsigned char)separators[i][0]] = 1;
+        ready = 1;
+    }
+    if (!first[(unsigned char)*s])
+        return 0;
     for (size_t i = 0; i < sizeof separators / sizeof separators[0]; i++) {
         size_t k = strlen(separators[i]);
         if (strncmp(s, separators[i], k) == 0)
