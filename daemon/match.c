@@ -1116,18 +1116,24 @@ is_pair_arc(const struct ctx *c, int32_t a)
     return t < c->nc.n && h >= c->nc.n && h < c->nc.n + c->mt.n;
 }
 
+/* mcf_each_flow's visitor: a pair arc with flow is an assignment. */
+static void
+assign_arc(void *arg, int32_t t, int32_t h, int32_t flow, int64_t cost)
+{
+    struct ctx *c = arg;
+    (void)flow;
+    if (t < c->nc.n && h >= c->nc.n && h < c->nc.n + c->mt.n) {
+        c->assign[t] = h - c->nc.n;
+        c->score[t] = -cost;
+    }
+}
+
 static void
 assign_from_flow(struct ctx *c)
 {
     for (int32_t n = 0; n < c->nc.n; n++)
         c->assign[n] = -1;
-    for (int32_t a = 0; a < mcf_n_arcs(c->graph); a++) {
-        if (!is_pair_arc(c, a) || mcf_flow(c->graph, a) == 0)
-            continue;
-        int32_t n = mcf_arc_tail(c->graph, a);
-        c->assign[n] = mcf_arc_head(c->graph, a) - c->nc.n;
-        c->score[n] = -mcf_arc_cost(c->graph, a);
-    }
+    mcf_each_flow(c->graph, assign_arc, c);
 }
 
 static int

@@ -1047,19 +1047,31 @@ mcf_solve(struct mcf *g, char *err, size_t errlen)
 
 /* ---- the certificate ---- */
 
-/* The caller's flow by arc number, or (NULL) the graph's own. */
-static inline int32_t
-flow_of(const struct mcf *g, const int32_t *flow, int32_t a)
+
+/* The arc number at position e (errors only: a search). */
+static int32_t
+arc_at(const struct mcf *g, int32_t e)
 {
-    return flow != NULL ? flow[a] : mcf_flow(g, a);
+    for (int32_t a = 0; a < g->n_arcs; a++)
+        if (pos(g, a) == e)
+            return a;
+    return e;
 }
 
+/*
+ * The graph's own flow is read by position, in memory order (pos() costs two
+ * divisions per arc, and the check runs after every solve); a caller's flow
+ * by arc number.
+ */
 static int
 check_arcs(const struct mcf *g, const int32_t *flow, const int64_t *pot, char *err, size_t errlen)
 {
-    for (int32_t a = 0; a < g->n_arcs; a++) {
-        int32_t e = pos(g, a), u = g->tail[e], v = g->head[e], f = flow_of(g, flow, a);
+    for (int32_t i = 0; i < g->n_arcs; i++) {
+        int32_t e = flow != NULL ? pos(g, i) : i, a = flow != NULL ? i : -1;
+        int32_t u = g->tail[e], v = g->head[e], f = flow != NULL ? flow[i] : flow_at(g, e);
         int32_t cap = cap_at(g, e);
+        if ((f < 0 || f > cap) && a < 0)
+            a = arc_at(g, e);
         if (f < 0 || f > cap) {
             set_err(err, errlen,
                     "mcf: arc %" PRId32 " (%" PRId32 "->%" PRId32 ") has flow %" PRId32
@@ -1068,6 +1080,8 @@ check_arcs(const struct mcf *g, const int32_t *flow, const int64_t *pot, char *e
             return -1;
         }
         int64_t red = cost_at(g, e) + pot[u] - pot[v];
+        if (((f < cap && red < 0) || (f > 0 && red > 0)) && a < 0)
+            a = arc_at(g, e);
         if ((f < cap && red < 0) || (f > 0 && red > 0)) {
             set_err(err, errlen,
                     "mcf: arc %" PRId32 " (%" PRId32 "->%" PRId32 ") with flow %" PRId32 "/%" PRId32
@@ -1087,10 +1101,10 @@ check_balance(const struct mcf *g, const int32_t *flow, char *err, size_t errlen
         set_err(err, errlen, "mcf: out of memory for the optimality check");
         return -1;
     }
-    for (int32_t a = 0; a < g->n_arcs; a++) {
-        int32_t e = pos(g, a);
-        bal[g->tail[e]] += flow_of(g, flow, a);
-        bal[g->head[e]] -= flow_of(g, flow, a);
+    for (int32_t i = 0; i < g->n_arcs; i++) { /* by position for the own flow, as above */
+        int32_t e = flow != NULL ? pos(g, i) : i, f = flow != NULL ? flow[i] : flow_at(g, e);
+        bal[g->tail[e]] += f;
+        bal[g->head[e]] -= f;
     }
     int rc = 0;
     for (int32_t v = 0; v < g->n_nodes; v++) {
@@ -1104,6 +1118,19 @@ check_balance(const struct mcf *g, const int32_t *flow, char *err, size_t errlen
     }
     free(bal);
     return rc;
+}
+
+void
+mcf_each_flow(const struct mcf *g, void (*fn)(void *, int32_t, int32_t, int32_t, int64_t),
+              void *arg)
+{
+    if (g->flow8 == NULL && g->flow32 == NULL)
+        return; /* not solved */
+    for (int32_t e = 0; e < g->n_arcs; e++) {
+        int32_t f = flow_at(g, e);
+        if (f > 0)
+            fn(arg, g->tail[e], g->head[e], f, cost_at(g, e));
+    }
 }
 
 int
