@@ -1843,16 +1843,46 @@ pricing_new(struct ctx *c)
     return pricing_init(c, c->pr);
 }
 
+/* Segment entries come highest bound first, then lower segment number. */
 static int
-cmp_entry(const void *a, const void *b)
+ent_before(const struct seg_entry *x, const struct seg_entry *y)
 {
-    const struct seg_entry *x = a, *y = b;
-    if (x->bound != y->bound)
-        return (x->bound < y->bound) - (x->bound > y->bound); /* highest first */
-    return (x->seg > y->seg) - (x->seg < y->seg);
+    return x->bound != y->bound ? x->bound > y->bound : x->seg < y->seg;
 }
 
-/* n's lists' segments into s->ent with their bounds; returns how many. */
+/*
+ * The entries as a heap: a newcomer's candidates usually come from its first
+ * few segments, so sorting all of them (qsort, about 75 each) cost more than
+ * popping the few that are read.
+ */
+static void
+ent_sift(struct seg_entry *h, int32_t n, int32_t i)
+{
+    for (;;) {
+        int32_t l = 2 * i + 1, r = l + 1, top = i;
+        if (l < n && ent_before(&h[l], &h[top]))
+            top = l;
+        if (r < n && ent_before(&h[r], &h[top]))
+            top = r;
+        if (top == i)
+            return;
+        struct seg_entry t = h[i];
+        h[i] = h[top];
+        h[top] = t;
+        i = top;
+    }
+}
+
+static struct seg_entry
+ent_pop(struct seg_entry *h, int32_t *n)
+{
+    struct seg_entry top = h[0];
+    h[0] = h[--*n];
+    ent_sift(h, *n, 0);
+    return top;
+}
+
+/* n's lists' segments into s->ent with their bounds, as a heap (ent_pop); returns how many. */
 static int32_t
 candidate_segments(const struct ctx *c, struct search *s, int32_t n)
 {
@@ -1872,7 +1902,8 @@ candidate_segments(const struct ctx *c, struct search *s, int32_t n)
             s->ent[count++].seg = g;
         }
     }
-    qsort(s->ent, (size_t)count, sizeof(*s->ent), cmp_entry);
+    for (int32_t i = count / 2 - 1; i >= 0; i--)
+        ent_sift(s->ent, count, i);
     return count;
 }
 
@@ -1891,10 +1922,11 @@ candidates_bounded(const struct ctx *c, struct search *s, int32_t n)
 {
     const struct pricing *p = c->pr;
     int32_t count = candidate_segments(c, s, n), k_len = 0, scored = 0;
-    for (int32_t e = 0; e < count && scored < c->w.scan_limit; e++) {
-        if (k_len == c->w.top_k && s->ent[e].bound < s->topk[k_len - 1].score)
+    while (count > 0 && scored < c->w.scan_limit) {
+        struct seg_entry e = ent_pop(s->ent, &count);
+        if (k_len == c->w.top_k && e.bound < s->topk[k_len - 1].score)
             break;
-        int32_t g = s->ent[e].seg, from = p->ml.seg_begin[g], len = p->ml.seg_begin[g + 1] - from;
+        int32_t g = e.seg, from = p->ml.seg_begin[g], len = p->ml.seg_begin[g + 1] - from;
         /*
          * Within a segment every mentor has the same bound: start at a place
          * of the newcomer's own, so that where scan_limit cuts, newcomers who
