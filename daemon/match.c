@@ -1296,11 +1296,31 @@ pricing_bound_terms(const struct ctx *c, struct pricing *p)
 }
 
 /* Newcomer n's terms that do not depend on the mentor (see struct pricing). */
+static int64_t
+base_of(const struct ctx *c, int32_t n)
+{
+    double wait = c->w.wait_bonus_per_day * (double)c->days[n];
+    return milli_up(c->w.language) + (int64_t)ceil(wait * 1000.0) + 2;
+}
+
 static void
 pricing_base(const struct ctx *c, struct pricing *p, int32_t n)
 {
-    double wait = c->w.wait_bonus_per_day * (double)c->days[n];
-    p->base = milli_up(c->w.language) + (int64_t)ceil(wait * 1000.0) + 2;
+    p->base = base_of(c, n);
+}
+
+/*
+ * The most newcomer n (base: base_of(n)) can score with a mentor in zone zm
+ * sharing `tags` tags and `goals` goals: the per-pair bound's integer terms,
+ * with no floating point in the lists' inner loops.
+ */
+static int64_t
+bound_in_zone(const struct ctx *c, const struct pricing *p, int64_t base, int32_t n, int tags,
+              int goals, uint8_t zm)
+{
+    uint8_t zn = c->tz.nc[n];
+    int64_t tz = zn == TZ_MAX || zm == TZ_MAX ? p->tz_m[TZ_MAX * TZ_MAX] : p->tz_m[zn * TZ_MAX + zm];
+    return base + p->tag_m * tags + p->goal_m * goals + tz;
 }
 
 /* The bound for pair (n, m) sharing `tags` tags, with pricing_base(n) set. */
@@ -1496,22 +1516,6 @@ pricing_prices(struct ctx *c, struct pricing *p, char *why, size_t whylen)
     return 0;
 }
 
-/*
- * The most newcomer n can score with a mentor sharing `tags` tags, at most
- * `goals` goals and `overlap` waking minutes: every other term at its best
- * (a negative weight's term is bounded by 0).  compose_score is monotone in
- * each count whose weight is >= 0, in floating point too; + 1 covers the
- * last rounding.
- */
-static int64_t
-bound_of(const struct ctx *c, int32_t n, int tags, int goals, int overlap)
-{
-    const struct match_weights *w = &c->w;
-    return compose_score(w, w->tag > 0 ? tags : 0, w->language > 0, w->tz_overlap > 0 ? overlap : 0,
-                         w->goal > 0 ? goals : 0, c->days[n]) +
-           1;
-}
-
 /* By how much pair (n, m) violates its prices (0: not), with pricing_base(n) set. */
 static int64_t
 pricing_violation(const struct ctx *c, const struct pricing *p, int32_t n, int32_t m,
@@ -1554,12 +1558,8 @@ pricing_list(const struct ctx *c, struct pricing *p, int32_t n, int32_t l, int t
              size_t *scored)
 {
     int goals = c->nc.goals.off[n + 1] - c->nc.goals.off[n];
-    uint8_t zn = c->tz.nc[n];
     for (int32_t g = p->ml.seg_off[l]; g < p->ml.seg_off[l + 1]; g++) {
-        uint8_t zm = p->ml.seg_zone[g];
-        int overlap =
-            zn == TZ_MAX || zm == TZ_MAX ? WAKE_END - WAKE_START : c->tz.overlap[zn * TZ_MAX + zm];
-        int64_t lim = bound_of(c, n, tags, goals, overlap) - p->y[n];
+        int64_t lim = bound_in_zone(c, p, p->base, n, tags, goals, p->ml.seg_zone[g]) - p->y[n];
         for (int32_t k = p->ml.seg_begin[g]; k < p->ml.seg_begin[g + 1] && p->z[p->ml.post[k]] < lim; k++)
             pricing_consider(c, p, n, p->ml.post[k], len, scored);
     }
@@ -1890,15 +1890,12 @@ candidate_segments(const struct ctx *c, struct search *s, int32_t n)
     int32_t order[64], n_tags = tag_order(c, p, n, order), count = 0;
     int32_t all_tags = c->nc.tags.off[n + 1] - c->nc.tags.off[n];
     int goals = c->nc.goals.off[n + 1] - c->nc.goals.off[n];
-    uint8_t zn = c->tz.nc[n];
+    int64_t base = base_of(c, n);
     for (int32_t i = 0; i <= n_tags; i++) {
         int32_t l = i < n_tags ? order[i] : p->n_words;
         int tags = i < n_tags ? i + 1 : all_tags > 64 ? all_tags : 0;
         for (int32_t g = p->ml.seg_off[l]; g < p->ml.seg_off[l + 1]; g++) {
-            uint8_t zm = p->ml.seg_zone[g];
-            int overlap = zn == TZ_MAX || zm == TZ_MAX ? WAKE_END - WAKE_START
-                                                       : c->tz.overlap[zn * TZ_MAX + zm];
-            s->ent[count].bound = bound_of(c, n, tags, goals, overlap);
+            s->ent[count].bound = bound_in_zone(c, p, base, n, tags, goals, p->ml.seg_zone[g]);
             s->ent[count++].seg = g;
         }
     }
