@@ -62,6 +62,7 @@ struct mcf {
     int64_t art_c;     /* largest |cost| the artificial arcs' cost was chosen for */
     struct tree *tree; /* the last optimal basis, kept for a warm re-solve */
     int solved;
+    int descending; /* some arc goes from a node to one with a lower or equal number */
 };
 
 /* The spanning tree and the pivot state of one solve. */
@@ -248,6 +249,7 @@ mcf_add_arc(struct mcf *g, int32_t from, int32_t to, int32_t cap, int64_t cost)
     if (g->cap == NULL && cap != g->cap_all && separate_caps(g) != 0)
         return -1;
     int32_t a = g->n_arcs++;
+    g->descending |= from >= to;
     g->tail[a] = from;
     g->head[a] = to;
     if (g->cost32 != NULL)
@@ -1014,7 +1016,12 @@ solve_again(struct mcf *g, char *err, size_t errlen)
         set_err(err, errlen, "mcf: the last solve failed; the graph cannot be solved again");
         return -1;
     }
-    if (check_cycles_again(g, err, errlen) != 0)
+    /*
+     * Arcs that all go to a higher node number cannot close a cycle (the
+     * matcher's newcomers -> mentors -> sink): the check is then a proof
+     * without a pass over the arcs.
+     */
+    if (g->descending && check_cycles_again(g, err, errlen) != 0)
         return -1;
     int cold = max_abs_cost(g) > g->art_c;
     if (cold) {
