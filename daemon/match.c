@@ -1229,7 +1229,7 @@ static void zlists_free(struct zlists *zl);
  * z_m < B0(n) - y_n on the whole list can violate: only they are scored.
  */
 struct pricing {
-    int64_t *y, *z, *pot; /* prices; potentials of the checked certificate */
+    int64_t *y, *z; /* prices */
     /*
      * Lists of mentors: one per tag id (the mentors who have it) and, last,
      * one of every mentor.  Each list is cut into segments of one time zone
@@ -1339,7 +1339,6 @@ pricing_free(struct pricing *p)
 {
     free(p->y);
     free(p->z);
-    free(p->pot);
     zlists_free(&p->ml);
     zlists_free(&p->nl);
     free(p->nseg_days);
@@ -1436,14 +1435,13 @@ pricing_init(const struct ctx *c, struct pricing *p)
     p->n_words = (int32_t)c->words.norm.len;
     p->y = malloc(n * sizeof(*p->y));
     p->z = malloc(m * sizeof(*p->z));
-    p->pot = malloc((n + m) * sizeof(*p->pot));
     p->stamp = calloc(m, sizeof(*p->stamp));
     p->best = malloc((size_t)c->w.top_k * sizeof(*p->best));
     p->old_y = malloc(n * sizeof(*p->old_y));
     p->old_z = malloc(m * sizeof(*p->old_z));
     p->full = calloc(n, 1);
     p->down = malloc(m * sizeof(*p->down));
-    if (p->y == NULL || p->z == NULL || p->pot == NULL || p->stamp == NULL || p->best == NULL ||
+    if (p->y == NULL || p->z == NULL || p->stamp == NULL || p->best == NULL ||
         p->old_y == NULL || p->old_z == NULL || p->full == NULL || p->down == NULL ||
         zlists_build(&p->ml, &c->mt.tags, c->mt.n, c->tz.mt, p->n_words) != 0 ||
         pricing_bound_terms(c, p) != 0)
@@ -1461,16 +1459,12 @@ cmp_by_z(const void *a, const void *b, void *zs)
     return (x > y) - (x < y);
 }
 
-/*
- * Prices from the potentials, raised as far as the flow allows (see above),
- * and the certificate that they still prove the candidate graph's flow
- * optimal.  assign[] must reflect the flow.
- */
-static int
-pricing_prices(struct ctx *c, struct pricing *p, char *why, size_t whylen)
+/* Prices y, z from the flow's potentials, raised as far as the flow allows (see above). */
+static void
+pricing_raise(struct ctx *c, struct pricing *p)
 {
-    int32_t N = c->nc.n, M = c->mt.n, sink = N + M;
-    int64_t base = mcf_potential(c->graph, sink);
+    int32_t N = c->nc.n, M = c->mt.n;
+    int64_t base = mcf_potential(c->graph, N + M);
     for (int32_t j = 0; j < M; j++)
         p->z[j] = base - mcf_potential(c->graph, N + j);
     for (int32_t n = 0; n < N; n++) {
@@ -1485,26 +1479,49 @@ pricing_prices(struct ctx *c, struct pricing *p, char *why, size_t whylen)
             p->z[j] = match_slot_cost(c->mt.who[j], 1, &c->w);
         p->stamp[j] = 0;
     }
+}
+
+/* Prices from the potentials as they are: the fallback when raised ones fail the check. */
+static void
+pricing_plain(struct ctx *c, struct pricing *p)
+{
+    int32_t N = c->nc.n, M = c->mt.n;
+    int64_t base = mcf_potential(c->graph, N + M);
     for (int32_t n = 0; n < N; n++)
-        p->pot[n] = p->y[n];
+        p->y[n] = mcf_potential(c->graph, n) - base;
     for (int32_t j = 0; j < M; j++)
-        p->pot[N + j] = -p->z[j];
-    p->pot[sink] = 0;
-    if (mcf_check(c->graph, NULL, p->pot, why, whylen) != 0) {
-        /* Not expected; the solver's own potentials passed mcf_solve's check. */
-        log_warn("match: raised prices rejected (%s); pricing with the potentials", why);
-        for (int32_t v = 0; v <= sink; v++)
-            p->pot[v] = mcf_potential(c->graph, v) - base;
-        for (int32_t n = 0; n < N; n++)
-            p->y[n] = p->pot[n];
-        for (int32_t j = 0; j < M; j++)
-            p->z[j] = -p->pot[N + j];
-        if (mcf_check(c->graph, NULL, p->pot, why, whylen) != 0)
-            return -1;
+        p->z[j] = base - mcf_potential(c->graph, N + j);
+}
+
+/* Do the prices prove the candidate graph's flow optimal (mcf_check)?  0, or -1 with why. */
+static int
+pricing_check(const struct ctx *c, const struct pricing *p, char *why, size_t whylen)
+{
+    int32_t N = c->nc.n, M = c->mt.n;
+    int64_t *pot = malloc(((size_t)N + (size_t)M + 1) * sizeof(*pot));
+    if (pot == NULL) {
+        snprintf(why, whylen, "out of memory for the certificate");
+        return -1;
     }
+    for (int32_t n = 0; n < N; n++)
+        pot[n] = p->y[n];
+    for (int32_t j = 0; j < M; j++)
+        pot[N + j] = -p->z[j];
+    pot[N + M] = 0;
+    int rc = mcf_check(c->graph, NULL, pot, why, whylen);
+    free(pot);
+    return rc;
+}
+
+/* With new prices: the mentor lists in z order, and which prices fell since the last pass. */
+static void
+pricing_order(struct ctx *c, struct pricing *p)
+{
+    int32_t N = c->nc.n, M = c->mt.n;
     for (int32_t g = 0; g < p->ml.n_segs; g++)
-        qsort_r(p->ml.post + p->ml.seg_begin[g], (size_t)(p->ml.seg_begin[g + 1] - p->ml.seg_begin[g]),
-                sizeof(*p->ml.post), cmp_by_z, p->z);
+        qsort_r(p->ml.post + p->ml.seg_begin[g],
+                (size_t)(p->ml.seg_begin[g + 1] - p->ml.seg_begin[g]), sizeof(*p->ml.post),
+                cmp_by_z, p->z);
     p->n_down = 0;
     for (int32_t n = 0; p->passes > 0 && n < N; n++)
         p->full[n] |= p->y[n] < p->old_y[n];
@@ -1513,7 +1530,6 @@ pricing_prices(struct ctx *c, struct pricing *p, char *why, size_t whylen)
             p->down[p->n_down++] = j;
     memcpy(p->old_y, p->y, (size_t)N * sizeof(*p->y));
     memcpy(p->old_z, p->z, (size_t)M * sizeof(*p->z));
-    return 0;
 }
 
 /* By how much pair (n, m) violates its prices (0: not), with pricing_base(n) set. */
@@ -2191,11 +2207,26 @@ solve_and_price(struct ctx *c, struct match_result *out, char *why, size_t whyle
         }
         double t_priced = now_seconds();
         assign_from_flow(c);
-        int64_t added = -1;
-        if (pricing_prices(c, pp, why, whylen) == 0)
-            added = pricing_pass(c, pp, &out->n_priced);
-        else
-            rc = -1;
+        pricing_raise(c, pp);
+        pricing_order(c, pp);
+        int64_t added = pricing_pass(c, pp, &out->n_priced);
+        /*
+         * Only the prices of the pass that adds nothing must prove the flow
+         * optimal (the passes before only choose which pairs join), so they
+         * are checked then.  Not expected to fail: the solver's own
+         * potentials passed mcf_solve's check, and they start a new chain of
+         * passes that prices everyone.
+         */
+        if (added == 0 && pricing_check(c, pp, why, whylen) != 0) {
+            log_warn("match: raised prices rejected (%s); pricing with the potentials", why);
+            pricing_plain(c, pp);
+            pp->passes = 0;
+            pricing_order(c, pp);
+            if (pricing_check(c, pp, why, whylen) != 0)
+                rc = -1;
+            else
+                added = pricing_pass(c, pp, &out->n_priced);
+        }
         out->seconds_pricing += now_seconds() - t_priced;
         if (rc != 0)
             break;
