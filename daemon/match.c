@@ -1537,13 +1537,16 @@ static int64_t
 pricing_violation(const struct ctx *c, const struct pricing *p, int32_t n, int32_t m,
                   size_t *scored)
 {
-    /* Forbidden without a shared language, then the bound with the pair's own tag count, zone
-     * and goal count: both cheaper than a score. */
+    /*
+     * The bound with the pair's own tag count, zone and goal count, then
+     * forbidden without a shared language: both cheaper than a score, and
+     * the bound rules out most pairs the lists let through.
+     */
     mark_newcomer(c, n);
-    if (c->w.require_common_language && count_marked(c->mk->lang, 1, &c->mt.langs, m) == 0)
-        return 0;
     int tags = shared_tags(c, n, m);
     if (pricing_pair_bound(c, p, n, m, tags) - p->y[n] <= p->z[m])
+        return 0;
+    if (c->w.require_common_language && count_marked(c->mk->lang, 1, &c->mt.langs, m) == 0)
         return 0;
     (*scored)++;
     int64_t sc = pair_score(c, n, m);
@@ -1638,11 +1641,11 @@ pricing_violation_of_mentor(const struct ctx *c, const struct pricing *p, int32_
                             size_t *scored)
 {
     mark_person(c->mm, &c->mt, m);
-    int langs = count_marked(c->mm->lang, 1, &c->nc.langs, n);
-    if (langs == 0 && c->w.require_common_language)
-        return 0;
     int tags = count_marked(c->mm->word, 1, &c->nc.tags, n);
     if (pricing_pair_bound(c, p, n, m, tags) - p->y[n] <= p->z[m])
+        return 0;
+    int langs = count_marked(c->mm->lang, 1, &c->nc.langs, n);
+    if (langs == 0 && c->w.require_common_language)
         return 0;
     (*scored)++;
     int goals = count_marked(c->mm->word, 2, &c->nc.goals, n);
