@@ -906,6 +906,7 @@ struct search {
     struct cand *topk;
     struct cand *topr; /* mt.n * top_r */
     int32_t *topr_len;
+    int64_t base; /* the newcomer's base_of, in large pools */
     struct seg_entry *ent; /* candidates_bounded: segments by bound */
 };
 
@@ -999,10 +1000,33 @@ gather(const struct ctx *c, struct search *s, int32_t n)
     return count;
 }
 
+static int64_t bound_in_zone(const struct ctx *c, const struct pricing *p, int64_t base, int32_t n,
+                             int tags, int goals, uint8_t zm);
+
+/*
+ * Can pair (n, m) not enter n's full top_k nor m's full top_r?  In a large
+ * pool its bound with the shared tags counted (no language, goals or
+ * floating point) says so for most pairs the segments let through.
+ */
+static int
+cand_hopeless(const struct ctx *c, const struct search *s, int32_t n, int32_t m, int32_t k_len)
+{
+    if (c->pr == NULL || k_len < c->w.top_k || (c->w.top_r > 0 && s->topr_len[m] < c->w.top_r))
+        return 0;
+    int ng = c->nc.goals.off[n + 1] - c->nc.goals.off[n];
+    int mg = c->mt.goals.off[m + 1] - c->mt.goals.off[m];
+    int64_t ub = bound_in_zone(c, c->pr, s->base, n, shared_tags(c, n, m), ng < mg ? ng : mg,
+                               c->tz.mt[m]);
+    const struct cand *r = s->topr + (size_t)m * (size_t)c->w.top_r;
+    return ub < s->topk[k_len - 1].score && (c->w.top_r == 0 || ub < r[c->w.top_r - 1].score);
+}
+
 /* Score pair (n, m) into n's top_k and m's top_r. */
 static void
 cand_score(const struct ctx *c, struct search *s, int32_t n, int32_t m, int32_t *k_len)
 {
+    if (cand_hopeless(c, s, n, m, *k_len))
+        return;
     int64_t sc = pair_score(c, n, m);
     if (sc == MATCH_FORBIDDEN || sc <= 0)
         return;
@@ -1938,6 +1962,7 @@ candidates_bounded(const struct ctx *c, struct search *s, int32_t n)
 {
     const struct pricing *p = c->pr;
     int32_t count = candidate_segments(c, s, n), k_len = 0, scored = 0;
+    s->base = base_of(c, n);
     while (count > 0 && scored < c->w.scan_limit) {
         struct seg_entry e = ent_pop(s->ent, &count);
         if (k_len == c->w.top_k && e.bound < s->topk[k_len - 1].score)
