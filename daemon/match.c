@@ -839,17 +839,23 @@ shared_tags(const struct ctx *c, int32_t n, int32_t m)
     return count_marked(c->mk->word, 1, &c->mt.tags, m);
 }
 
+/* Score of newcomer n (marked) with mentor m sharing `tags` tags, or MATCH_FORBIDDEN. */
+static int64_t
+pair_score_tags(const struct ctx *c, int32_t n, int32_t m, int tags)
+{
+    int langs = count_marked(c->mk->lang, 1, &c->mt.langs, m);
+    if (langs == 0 && c->w.require_common_language)
+        return MATCH_FORBIDDEN;
+    int goals = count_marked(c->mk->word, 2, &c->mt.goals, m);
+    return compose_score(&c->w, tags, langs, tz_overlap(c, n, m), goals, c->days[n]);
+}
+
 /* Score of newcomer n with mentor m (indexes), or MATCH_FORBIDDEN. */
 static int64_t
 pair_score(const struct ctx *c, int32_t n, int32_t m)
 {
     mark_newcomer(c, n);
-    int langs = count_marked(c->mk->lang, 1, &c->mt.langs, m);
-    if (langs == 0 && c->w.require_common_language)
-        return MATCH_FORBIDDEN;
-    int tags = count_marked(c->mk->word, 1, &c->mt.tags, m);
-    int goals = count_marked(c->mk->word, 2, &c->mt.goals, m);
-    return compose_score(&c->w, tags, langs, tz_overlap(c, n, m), goals, c->days[n]);
+    return pair_score_tags(c, n, m, count_marked(c->mk->word, 1, &c->mt.tags, m));
 }
 
 struct cand {
@@ -1009,14 +1015,14 @@ static int64_t bound_in_zone(const struct ctx *c, const struct pricing *p, int64
  * floating point) says so for most pairs the segments let through.
  */
 static int
-cand_hopeless(const struct ctx *c, const struct search *s, int32_t n, int32_t m, int32_t k_len)
+cand_hopeless(const struct ctx *c, const struct search *s, int32_t n, int32_t m, int tags,
+              int32_t k_len)
 {
     if (c->pr == NULL || k_len < c->w.top_k || (c->w.top_r > 0 && s->topr_len[m] < c->w.top_r))
         return 0;
     int ng = c->nc.goals.off[n + 1] - c->nc.goals.off[n];
     int mg = c->mt.goals.off[m + 1] - c->mt.goals.off[m];
-    int64_t ub = bound_in_zone(c, c->pr, s->base, n, shared_tags(c, n, m), ng < mg ? ng : mg,
-                               c->tz.mt[m]);
+    int64_t ub = bound_in_zone(c, c->pr, s->base, n, tags, ng < mg ? ng : mg, c->tz.mt[m]);
     const struct cand *r = s->topr + (size_t)m * (size_t)c->w.top_r;
     return ub < s->topk[k_len - 1].score && (c->w.top_r == 0 || ub < r[c->w.top_r - 1].score);
 }
@@ -1025,9 +1031,11 @@ cand_hopeless(const struct ctx *c, const struct search *s, int32_t n, int32_t m,
 static void
 cand_score(const struct ctx *c, struct search *s, int32_t n, int32_t m, int32_t *k_len)
 {
-    if (cand_hopeless(c, s, n, m, *k_len))
+    mark_newcomer(c, n);
+    int tags = count_marked(c->mk->word, 1, &c->mt.tags, m);
+    if (cand_hopeless(c, s, n, m, tags, *k_len))
         return;
-    int64_t sc = pair_score(c, n, m);
+    int64_t sc = pair_score_tags(c, n, m, tags);
     if (sc == MATCH_FORBIDDEN || sc <= 0)
         return;
     uint32_t tie = cand_tie(n, m);

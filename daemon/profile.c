@@ -1272,11 +1272,12 @@ field_of(const char *key)
         {"time", F_AVAILABILITY},
         {"naam", F_NAME},
     };
+    /* The first letter first: a round parses 100,000 profiles, each line against both tables. */
     for (size_t i = 0; i < sizeof more / sizeof more[0]; i++)
-        if (strcmp(key, more[i].key) == 0)
+        if (key[0] == more[i].key[0] && strcmp(key, more[i].key) == 0)
             return more[i].field;
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-        if (strcmp(key, keys[i].key) == 0)
+        if (key[0] == keys[i].key[0] && strcmp(key, keys[i].key) == 0)
             return keys[i].field;
     /* "My skills:", "Your time zone:" (people copy the question) */
     if (strncmp(key, "my", 2) == 0 && key[2] != '\0')
