@@ -403,16 +403,20 @@ store_candidates_free(struct store_candidate *v, size_t n)
  * a mentor with no mentee is resting, however long ago they joined.  A
  * circle (pairs sharing a circle id) is one unit of load, whatever its size:
  * capacity counts circles in mode circles, and a peer circle takes one slot.
+ * A waiting newcomer mentors nobody: the mentoring columns' subqueries (one
+ * set per row, most of a round's rows) are skipped for them.
  */
+#define CANDIDATE_MENTORING "CASE WHEN m.role = 'newcomer' AND m.waiting_since IS NOT NULL THEN 0 ELSE "
 #define CANDIDATE_COLUMNS                                                                          \
     "SELECT m.id, m.address, m.name, m.role, m.profile, coalesce(m.waiting_since, 0),"             \
-    " (SELECT count(DISTINCT coalesce(p.circle, -p.id)) FROM pairs p WHERE p.mentor = m.id"        \
-    "  AND p.state IN ('proposed', 'active')),"                                                    \
+    " " CANDIDATE_MENTORING "(SELECT count(DISTINCT coalesce(p.circle, -p.id)) FROM pairs p"       \
+    "  WHERE p.mentor = m.id AND p.state IN ('proposed', 'active')) END,"                          \
     " m.unanswered,"                                                                               \
-    " (SELECT count(*) FROM feedback f JOIN pairs p ON f.pair = p.id WHERE p.mentor = m.id"        \
-    "  AND f.rating <= 2 AND f.at >= ?2 AND (f.member IS NULL OR f.member <> m.id)),"              \
-    " coalesce((?1 - max(coalesce(m.last_break, 0), (SELECT min(p.started) FROM pairs p"           \
-    "  WHERE p.mentor = m.id AND p.state = 'active'))) / ?3, 0)"                                   \
+    " " CANDIDATE_MENTORING "(SELECT count(*) FROM feedback f JOIN pairs p ON f.pair = p.id"       \
+    "  WHERE p.mentor = m.id AND f.rating <= 2 AND f.at >= ?2"                                     \
+    "  AND (f.member IS NULL OR f.member <> m.id)) END,"                                           \
+    " " CANDIDATE_MENTORING "coalesce((?1 - max(coalesce(m.last_break, 0), (SELECT min(p.started)" \
+    "  FROM pairs p WHERE p.mentor = m.id AND p.state = 'active'))) / ?3, 0) END"                  \
     " FROM members m WHERE m.state = 'active' AND m.undeliverable = 0 AND "
 
 static const char candidates_sql[] = CANDIDATE_COLUMNS
