@@ -17,11 +17,16 @@ untimed dry run first writes it (MENTORD_MATCH_DIMACS), then the round and
 LEMON's solve (its CPU seconds of run()) alternate, A B A B, and each target
 is printed with its reference from this run: the round within 2x of LEMON's
 solve, peak RSS within 64 MB, and LEMON's optimum equal to the round's.
+The round's own split (MENTORD_MATCH_STEPS: CPU seconds of loading the
+members, candidates, solves, pricing, printing, and peak RSS after loading
+and after the matcher) is printed per size, and at the end one line per #17
+target: `TARGET | name | measured | reference | ratio | target | met`.
 """
 
 import argparse
 import os
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -60,13 +65,36 @@ def write_csv(path, nn, nm, seed=42):
 
 
 def measure(cmd):
-    """(CPU seconds, peak RSS kB, stdout) of one process via wait4."""
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    out = p.stdout.read()
-    _, status, ru = os.wait4(p.pid, 0)
+    """(CPU seconds, peak RSS kB, stdout, the steps line) of one process via wait4."""
+    env = dict(os.environ, MENTORD_MATCH_STEPS="1")
+    with tempfile.TemporaryFile() as err:
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, env=env)
+        out = p.stdout.read()
+        _, status, ru = os.wait4(p.pid, 0)
+        err.seek(0)
+        steps = [l for l in err.read().decode("utf-8", "replace").splitlines()
+                 if l.startswith("steps:")]
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError("%s failed" % " ".join(cmd))
-    return ru.ru_utime + ru.ru_stime, ru.ru_maxrss, out.decode("utf-8", "replace")
+    return (ru.ru_utime + ru.ru_stime, ru.ru_maxrss, out.decode("utf-8", "replace"),
+            steps[-1] if steps else "")
+
+
+def steps_row(size, run):
+    """One table row of the round's split from its steps line."""
+    line = run[3]
+    sec = dict(re.findall(r"(load|candidates|solve|pricing|print) ([0-9.]+) s", line))
+    kb = re.findall(r"peak ([0-9]+) kB", line)
+    if not sec or len(kb) < 2:
+        return "| %s | (no steps line) |" % size
+    rest = run[0] - sum(float(v) for v in sec.values())
+    return ("| %s | %.2f | %s | %s | %s | %s | %s | %.2f | %.1f | %.1f |"
+            % (size, run[0], sec["load"], sec["candidates"], sec["solve"], sec["pricing"],
+               sec["print"], rest, int(kb[0]) / 1024.0, int(kb[1]) / 1024.0))
+
+
+def target(name, measured, reference, ratio, goal, met):
+    print("TARGET | %s | %s | %s | %s | %s | %s" % (name, measured, reference, ratio, goal, met))
 
 
 def lemon(ref, dimacs):
@@ -97,6 +125,7 @@ def main():
           "LEMON solve s, same graph (B, B) | round / LEMON (paired) | target | met | "
           "peak RSS MiB (A, A) | target | met | optimum = LEMON's | pairs | certificate |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    done, splits = {}, []
     for size in a.sizes:
         nn, nm = (int(x) for x in size.split(":"))
         with tempfile.TemporaryDirectory(prefix="mentord-round.") as d:
@@ -134,12 +163,59 @@ def main():
             pairs = next((l for l in last if l.startswith("pairs:")), "? ?")
             cert = last[-1] if last else "?"
             same = objective(runs[0][2]) == -refs[0][1]
+            done["%dx%d" % (nn, nm)] = (runs, refs, ratios, rss, same, cert)
+            splits.append(steps_row("%d x %d" % (nn, nm), runs[0]))
             print("| %d x %d | %.1f | %.2f, %.2f | %.2f, %.2f | %.2fx, %.2fx | <= 2x | %s | "
                   "%.1f, %.1f | <= 64 MB (61.0 MiB) | %s | %s | %s | %s |"
                   % (nn, nm, t_import, runs[0][0], runs[1][0], refs[0][0], refs[1][0],
                      ratios[0], ratios[1], "yes" if max(ratios) <= 2 else "**no**",
                      rss[0], rss[1], "yes" if max(rss) * 1.048576 <= 64 else "**no**",
                      "yes" if same else "**no**", pairs.split()[1], cert), flush=True)
+    print()
+    print("The round's split (first run A; CPU seconds; rest: start, reading the addresses, exit):")
+    print()
+    print("| newcomers x mentors | round CPU s | load | candidates | solve | pricing | print | rest |"
+          " peak after loading MiB | peak MiB |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for row in splits:
+        print(row)
+    print()
+    print_targets(done)
+
+
+def print_targets(done):
+    """One TARGET line per #17 target (see the module's text)."""
+    big = done.get("100000x10000")
+    name = "round CPU vs LEMON on the same graph, 100000x10000"
+    if big is None:
+        target(name, "not run", "LEMON NetworkSimplex, same graph", "-", "<= 2x",
+               "not met: size 100000:10000 not run")
+    else:
+        runs, refs, ratios, rss, _, _ = big
+        target(name, "%.2f s, %.2f s CPU (A, A)" % (runs[0][0], runs[1][0]),
+               "LEMON NetworkSimplex on the round's final graph %.2f s, %.2f s (B, B)"
+               % (refs[0][0], refs[1][0]),
+               "%.2fx, %.2fx" % tuple(ratios), "<= 2x",
+               "met" if max(ratios) <= 2 else "not met: %.2fx at worst" % max(ratios))
+    name = "round peak RSS, 100000x10000"
+    if big is None:
+        target(name, "not run", "64 MB", "-", "<= 64 MB", "not met: size 100000:10000 not run")
+    else:
+        mb = max(big[3]) * 1.048576
+        target(name, "%.1f MiB, %.1f MiB (%.1f MB at most)" % (big[3][0], big[3][1], mb),
+               "64 MB", "%.2f" % (mb / 64), "<= 64 MB",
+               "met" if mb <= 64 else "not met: %.1f MB" % mb)
+    certs = []
+    for k, v in done.items():
+        m = re.match(r"optimal over all (\d+) x (\d+) eligible pairs .*?; (\d+) pairs solved, "
+                     r"(\d+) pricing round", v[5])
+        certs.append("%s: all %s x %s eligible pairs (%s solved, %s pricing rounds)" % ((k,) + m.groups())
+                     if m else "%s: NOT certified" % k)
+    ok = all(v[5].startswith("optimal over all") and v[4] for v in done.values()) and done
+    target("optimal over all eligible pairs", "; ".join(certs) or "not run",
+           "LEMON's optimum on the same graph: %s" % (
+               "equal at every size" if ok else "differs or not run"),
+           "1.000000" if ok else "-", "yes", "met" if ok else "not met")
 
 
 if __name__ == "__main__":
