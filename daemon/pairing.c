@@ -288,6 +288,10 @@ pairing_list_add(struct pairing_round *r, char *const *items, size_t n)
 static struct profile *
 pairing_profile(struct pairing_round *r, size_t i)
 {
+    /* Only rounds that send mail need profiles: the array comes with the first. */
+    if (r->profiles == NULL &&
+        (r->profiles = calloc(r->n_cand ? r->n_cand : 1, sizeof(*r->profiles))) == NULL)
+        return NULL;
     if (r->profiles[i] == NULL) {
         struct store_member m;
         if (store_pair_member(r->st, r->people[i].id, &m) < 0) {
@@ -477,11 +481,10 @@ pairing_load(struct pairing_round *r)
         free(r->cand[i].profile);
         r->cand[i].profile = NULL;
     }
-    r->profiles = calloc(r->n_cand ? r->n_cand : 1, sizeof(*r->profiles));
     r->blocks = calloc(r->n_blocks ? r->n_blocks : 1, sizeof(*r->blocks));
     if (r->people == NULL && (r->people = calloc(1, sizeof(*r->people))) == NULL)
         rc = -1;
-    if (rc != 0 || r->profiles == NULL || r->blocks == NULL) {
+    if (rc != 0 || r->blocks == NULL) {
         free(blocks);
         return -1;
     }
@@ -496,6 +499,9 @@ pairing_load(struct pairing_round *r)
     }
     free(r->start);
     r->start = NULL;
+    /* SQLite's page cache is not needed again before the matcher is done: its memory serves it. */
+    if (store_release_memory(r->st) != 0)
+        log_warn("matching round: could not release the store's cache");
     if (pairing_synonyms(r->cfg->matching.synonyms, &r->syn_text, &r->syn, &r->n_syn) != 0)
         return -1;
     pairing_weights(&r->cfg->matching, &r->w);
