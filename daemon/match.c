@@ -1278,7 +1278,7 @@ struct pricing {
      * Passes after the first (see pricing_pass): last pass's prices, the
      * newcomers to price in full, the mentors whose price went down.
      */
-    int64_t *old_y, *old_z;
+    int64_t *old_z; /* (a fallen y marks its newcomer full as it is set: no copy of y) */
     uint8_t *full;
     int32_t *down, n_down;
     int passes;
@@ -1383,7 +1383,6 @@ pricing_free(struct pricing *p)
     free(p->touched);
     free(p->best);
     free(p->tz_m);
-    free(p->old_y);
     free(p->old_z);
     free(p->full);
     free(p->down);
@@ -1469,12 +1468,11 @@ pricing_init(const struct ctx *c, struct pricing *p)
     p->z = malloc(m * sizeof(*p->z));
     p->stamp = calloc(m, sizeof(*p->stamp));
     p->best = malloc((size_t)c->w.top_k * sizeof(*p->best));
-    p->old_y = malloc(n * sizeof(*p->old_y));
     p->old_z = malloc(m * sizeof(*p->old_z));
     p->full = calloc(n, 1);
     p->down = malloc(m * sizeof(*p->down));
     if (p->y == NULL || p->z == NULL || p->stamp == NULL || p->best == NULL ||
-        p->old_y == NULL || p->old_z == NULL || p->full == NULL || p->down == NULL ||
+        p->old_z == NULL || p->full == NULL || p->down == NULL ||
         zlists_build(&p->ml, &c->mt.tags, c->mt.n, c->tz.mt, p->n_words) != 0 ||
         pricing_bound_terms(c, p) != 0)
         return -1;
@@ -1500,11 +1498,11 @@ pricing_raise(struct ctx *c, struct pricing *p)
     for (int32_t j = 0; j < M; j++)
         p->z[j] = base - mcf_potential(c->graph, N + j);
     for (int32_t n = 0; n < N; n++) {
-        p->y[n] = mcf_potential(c->graph, n) - base;
-        if (c->assign[n] < 0)
-            p->y[n] = 0;
-        else
+        int64_t y = c->assign[n] < 0 ? 0 : mcf_potential(c->graph, n) - base;
+        if (c->assign[n] >= 0)
             p->stamp[c->assign[n]] = -1; /* has a new mentee */
+        p->full[n] |= p->passes > 0 && y < p->y[n]; /* see pricing_pass */
+        p->y[n] = y;
     }
     for (int32_t j = 0; j < M; j++) {
         if (p->stamp[j] != -1)
@@ -1523,6 +1521,7 @@ pricing_plain(struct ctx *c, struct pricing *p)
         p->y[n] = mcf_potential(c->graph, n) - base;
     for (int32_t j = 0; j < M; j++)
         p->z[j] = base - mcf_potential(c->graph, N + j);
+    p->passes = 0; /* new prices, not lower ones: the next pass prices everyone */
 }
 
 /* Do the prices prove the candidate graph's flow optimal (mcf_check)?  0, or -1 with why. */
@@ -1549,18 +1548,15 @@ pricing_check(const struct ctx *c, const struct pricing *p, char *why, size_t wh
 static void
 pricing_order(struct ctx *c, struct pricing *p)
 {
-    int32_t N = c->nc.n, M = c->mt.n;
+    int32_t M = c->mt.n;
     for (int32_t g = 0; g < p->ml.n_segs; g++)
         qsort_r(p->ml.post + p->ml.seg_begin[g],
                 (size_t)(p->ml.seg_begin[g + 1] - p->ml.seg_begin[g]), sizeof(*p->ml.post),
                 cmp_by_z, p->z);
     p->n_down = 0;
-    for (int32_t n = 0; p->passes > 0 && n < N; n++)
-        p->full[n] |= p->y[n] < p->old_y[n];
     for (int32_t j = 0; p->passes > 0 && j < M; j++)
         if (p->z[j] < p->old_z[j])
             p->down[p->n_down++] = j;
-    memcpy(p->old_y, p->y, (size_t)N * sizeof(*p->y));
     memcpy(p->old_z, p->z, (size_t)M * sizeof(*p->z));
 }
 
@@ -2256,7 +2252,6 @@ solve_and_price(struct ctx *c, struct match_result *out, char *why, size_t whyle
         if (added == 0 && pricing_check(c, pp, why, whylen) != 0) {
             log_warn("match: raised prices rejected (%s); pricing with the potentials", why);
             pricing_plain(c, pp);
-            pp->passes = 0;
             pricing_order(c, pp);
             if (pricing_check(c, pp, why, whylen) != 0)
                 rc = -1;
