@@ -1818,6 +1818,9 @@ cmp_found(const void *a, const void *b)
 static int
 pricing_by_mentors(const struct ctx *c, struct pricing *p, size_t *scored)
 {
+    p->n_found = 0;
+    if (p->n_down == 0) /* only the full newcomers are priced this pass */
+        return 0;
     if (p->nl.post == NULL && pricing_newcomer_lists(c, p) != 0)
         return -1;
     for (int32_t g = 0; g < p->nl.n_segs; g++) {
@@ -1828,7 +1831,6 @@ pricing_by_mentors(const struct ctx *c, struct pricing *p, size_t *scored)
         p->nseg_min_y[g] = min_y;
     }
     memset(p->nstamp, 0, ((size_t)c->nc.n + 1) * sizeof(*p->nstamp));
-    p->n_found = 0;
     for (int32_t i = 0; i < p->n_down; i++)
         if (pricing_by_mentor(c, p, p->down[i], scored) != 0)
             return -1;

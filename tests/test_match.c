@@ -513,6 +513,31 @@ test_certified_edges(void **state)
     uniform_pool_free(&u);
 }
 
+/*
+ * Pools large enough for several pricing passes, few candidates: the passes
+ * after the first look from the side of the mentors whose price fell
+ * (newcomer lists by tag and zone, bounds per list segment), with goals,
+ * waiting bonuses (also a negative one) and zones in the bounds.
+ */
+static void
+test_certified_by_mentors(void **state)
+{
+    (void)state;
+    for (unsigned seed = 80; seed < 86; seed++) {
+        struct match_weights w;
+        match_weights_default(&w);
+        w.top_k = 1;
+        w.top_r = 0;
+        w.scan_limit = 3;
+        w.wait_bonus_per_day = seed == 83 ? -0.5 : 0.5;
+        w.require_common_language = seed % 2;
+        struct uniform_pool u;
+        uniform_pool(&u, 500, 120, 1 + (int)(seed % 3), 7, seed);
+        assert_full_optimum(&u, 620, &w, 0);
+        uniform_pool_free(&u);
+    }
+}
+
 /* Many random pools and weights, tiny candidate lists: always the full graph's optimum. */
 static void
 test_certified_random(void **state)
@@ -1026,6 +1051,7 @@ main(void)
         cmocka_unit_test(test_certified_homogeneous),
         cmocka_unit_test(test_certified_adversarial),
         cmocka_unit_test(test_certified_random),
+        cmocka_unit_test(test_certified_by_mentors),
         cmocka_unit_test(test_certified_edges),
         cmocka_unit_test(test_reasons),
         cmocka_unit_test(test_language_rule),
