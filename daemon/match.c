@@ -1834,7 +1834,8 @@ pricing_by_mentors(const struct ctx *c, struct pricing *p, size_t *scored)
     for (int32_t i = 0; i < p->n_down; i++)
         if (pricing_by_mentor(c, p, p->down[i], scored) != 0)
             return -1;
-    qsort(p->found, p->n_found, sizeof(*p->found), cmp_found);
+    if (p->n_found > 0) /* found is NULL until the first */
+        qsort(p->found, p->n_found, sizeof(*p->found), cmp_found);
     return 0;
 }
 
