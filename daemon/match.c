@@ -1981,8 +1981,10 @@ candidates_bounded(const struct ctx *c, struct search *s, int32_t n)
          * rank mentors alike still look at different ones.
          */
         int32_t start = (int32_t)(cand_tie(n, g) % (uint32_t)len);
-        for (int32_t i = 0; i < len && scored < c->w.scan_limit; i++) {
-            int32_t m = p->ml.post[from + (start + i) % len];
+        for (int32_t i = 0, k = start; i < len && scored < c->w.scan_limit; i++, k++) {
+            if (k == len)
+                k = 0; /* (start + i) % len without a division per mentor */
+            int32_t m = p->ml.post[from + k];
             if (s->stamp[m] == n + 1)
                 continue;
             s->stamp[m] = n + 1;
