@@ -2235,6 +2235,8 @@ solve_and_price(struct ctx *c, struct match_result *out, char *why, size_t whyle
 {
     int rc = c->pr == NULL ? pricing_new(c) : 0;
     struct pricing *pp = c->pr;
+    /* The last pass's prices prove the final flow optimal (pricing_check): mcf need not. */
+    mcf_set_self_check(c->graph, 0);
     if (rc != 0)
         snprintf(why, whylen, "out of memory for pricing");
     for (int round = 0; rc == 0; round++) {

@@ -7,7 +7,8 @@
  * mcf_solve() finds a feasible flow of minimum total cost with the primal
  * network simplex method (LEMON's NetworkSimplex design: block-search pivots,
  * an artificial root, thread/subtree tree updates), after a Bellman-Ford pass
- * that rejects negative-cost cycles.  The largest |cost| times the number of
+ * that rejects negative-cost cycles (skipped when every arc goes to a node
+ * with a higher number: no cycle can exist).  The largest |cost| times the number of
  * nodes must stay below 2^60 (the artificial arcs' cost), else -1.
  *
  * Storage is arrays, not a node per arc: 14 bytes per arc while solving when
@@ -21,7 +22,9 @@
  * LEMON's rule.
  *
  * After every solve an O(V + E) check proves optimality from the dual
- * potentials (see mcf_check); mcf_solve() fails if it does not hold.
+ * potentials (see mcf_check); mcf_solve() fails if it does not hold.  A
+ * caller that checks the flow itself with potentials of its own (the
+ * matcher's prices) can leave that out (mcf_set_self_check).
  */
 #ifndef MENTORD_MCF_H
 #define MENTORD_MCF_H
@@ -62,6 +65,13 @@ int mcf_set_supply(struct mcf *g, int32_t node, int32_t supply);
  * graph cannot be solved again.
  */
 int mcf_solve(struct mcf *g, char *err, size_t errlen);
+
+/*
+ * on 0: mcf_solve leaves out its own optimality check; the caller proves the
+ * flow optimal itself (mcf_check with its potentials) before relying on it.
+ * On by default.
+ */
+void mcf_set_self_check(struct mcf *g, int on);
 
 int32_t mcf_n_nodes(const struct mcf *g);
 int32_t mcf_n_arcs(const struct mcf *g);
