@@ -470,7 +470,7 @@ struct ctx {
     const struct match_input *in;
     struct tz_table tz;
     struct marks *mk;
-    struct marks *mm; /* the same for one mentor (the pricing from the mentors' side) */
+    struct marks *mm;   /* the same for one mentor (the pricing from the mentors' side) */
     struct pricing *pr; /* mentor lists by tag and zone (pricing), also for candidates */
     struct match_weights w;
     struct vocab words, languages;
@@ -912,7 +912,7 @@ struct search {
     struct cand *topk;
     struct cand *topr; /* mt.n * top_r */
     int32_t *topr_len;
-    int64_t base; /* the newcomer's base_of, in large pools */
+    int64_t base;          /* the newcomer's base_of, in large pools */
     struct seg_entry *ent; /* candidates_bounded: segments by bound */
 };
 
@@ -1351,7 +1351,8 @@ bound_in_zone(const struct ctx *c, const struct pricing *p, int64_t base, int32_
               int goals, uint8_t zm)
 {
     uint8_t zn = c->tz.nc[n];
-    int64_t tz = zn == TZ_MAX || zm == TZ_MAX ? p->tz_m[TZ_MAX * TZ_MAX] : p->tz_m[zn * TZ_MAX + zm];
+    int64_t tz =
+        zn == TZ_MAX || zm == TZ_MAX ? p->tz_m[TZ_MAX * TZ_MAX] : p->tz_m[zn * TZ_MAX + zm];
     return base + p->tag_m * tags + p->goal_m * goals + tz;
 }
 
@@ -1432,8 +1433,7 @@ zlists_build(struct zlists *zl, const struct feature *t, int32_t n, const uint8_
     size_t segs = 0;
     for (int32_t l = 0; l < L; l++) {
         int32_t from = zl->post_off[l], to = zl->post_off[l + 1];
-        qsort_r(zl->post + from, (size_t)(to - from), sizeof(*zl->post), cmp_by_zone,
-                (void *)zone);
+        qsort_r(zl->post + from, (size_t)(to - from), sizeof(*zl->post), cmp_by_zone, (void *)zone);
         for (int32_t k = from; k < to; k++)
             segs += k == from || zone[zl->post[k]] != zone[zl->post[k - 1]];
     }
@@ -1471,8 +1471,8 @@ pricing_init(const struct ctx *c, struct pricing *p)
     p->old_z = malloc(m * sizeof(*p->old_z));
     p->full = calloc(n, 1);
     p->down = malloc(m * sizeof(*p->down));
-    if (p->y == NULL || p->z == NULL || p->stamp == NULL || p->best == NULL ||
-        p->old_z == NULL || p->full == NULL || p->down == NULL ||
+    if (p->y == NULL || p->z == NULL || p->stamp == NULL || p->best == NULL || p->old_z == NULL ||
+        p->full == NULL || p->down == NULL ||
         zlists_build(&p->ml, &c->mt.tags, c->mt.n, c->tz.mt, p->n_words) != 0 ||
         pricing_bound_terms(c, p) != 0)
         return -1;
@@ -1500,7 +1500,7 @@ pricing_raise(struct ctx *c, struct pricing *p)
     for (int32_t n = 0; n < N; n++) {
         int64_t y = c->assign[n] < 0 ? 0 : mcf_potential(c->graph, n) - base;
         if (c->assign[n] >= 0)
-            p->stamp[c->assign[n]] = -1; /* has a new mentee */
+            p->stamp[c->assign[n]] = -1;            /* has a new mentee */
         p->full[n] |= p->passes > 0 && y < p->y[n]; /* see pricing_pass */
         p->y[n] = y;
     }
@@ -1607,7 +1607,8 @@ pricing_list(const struct ctx *c, struct pricing *p, int32_t n, int32_t l, int t
     int goals = c->nc.goals.off[n + 1] - c->nc.goals.off[n];
     for (int32_t g = p->ml.seg_off[l]; g < p->ml.seg_off[l + 1]; g++) {
         int64_t lim = bound_in_zone(c, p, p->base, n, tags, goals, p->ml.seg_zone[g]) - p->y[n];
-        for (int32_t k = p->ml.seg_begin[g]; k < p->ml.seg_begin[g + 1] && p->z[p->ml.post[k]] < lim; k++)
+        for (int32_t k = p->ml.seg_begin[g];
+             k < p->ml.seg_begin[g + 1] && p->z[p->ml.post[k]] < lim; k++)
             pricing_consider(c, p, n, p->ml.post[k], len, scored);
     }
 }
@@ -1678,8 +1679,7 @@ pricing_violation_of_mentor(const struct ctx *c, const struct pricing *p, int32_
     (*scored)++;
     int goals = count_marked(c->mm->word, 2, &c->nc.goals, n);
     int64_t sc = compose_score(&c->w, tags, langs, tz_overlap(c, n, m), goals, c->days[n]);
-    if (sc <= 0 || sc - p->y[n] - p->z[m] <= 0 ||
-        is_blocked(c, c->nc.who[n]->id, c->mt.who[m]->id))
+    if (sc <= 0 || sc - p->y[n] - p->z[m] <= 0 || is_blocked(c, c->nc.who[n]->id, c->mt.who[m]->id))
         return 0;
     return sc - p->y[n] - p->z[m];
 }
@@ -1722,8 +1722,7 @@ pricing_newcomer_lists(const struct ctx *c, struct pricing *p)
     p->nseg_min_y = malloc(segs * sizeof(*p->nseg_min_y));
     p->nseg_goals = malloc(segs * sizeof(*p->nseg_goals));
     p->nstamp = calloc(n, sizeof(*p->nstamp));
-    if (p->nseg_days == NULL || p->nseg_min_y == NULL || p->nseg_goals == NULL ||
-        p->nstamp == NULL)
+    if (p->nseg_days == NULL || p->nseg_min_y == NULL || p->nseg_goals == NULL || p->nstamp == NULL)
         return -1;
     int most = c->w.wait_bonus_per_day >= 0; /* a negative bonus scores most at the least wait */
     for (int32_t g = 0; g < p->nl.n_segs; g++) {
@@ -1788,8 +1787,8 @@ pricing_by_mentor(const struct ctx *c, struct pricing *p, int32_t m, size_t *sco
     int64_t days = -1, min_y = INT64_MAX;
     int goals = 0, mg = c->mt.goals.off[m + 1] - c->mt.goals.off[m];
     for (int32_t g = 0; g < p->nl.n_segs; g++) {
-        if (days < 0 || (w->wait_bonus_per_day >= 0 ? p->nseg_days[g] > days
-                                                     : p->nseg_days[g] < days))
+        if (days < 0 ||
+            (w->wait_bonus_per_day >= 0 ? p->nseg_days[g] > days : p->nseg_days[g] < days))
             days = p->nseg_days[g];
         goals = p->nseg_goals[g] > goals ? p->nseg_goals[g] : goals;
         min_y = p->nseg_min_y[g] < min_y ? p->nseg_min_y[g] : min_y;

@@ -62,7 +62,7 @@ struct mcf {
     int64_t art_c;     /* largest |cost| the artificial arcs' cost was chosen for */
     struct tree *tree; /* the last optimal basis, kept for a warm re-solve */
     int solved;
-    int descending; /* some arc goes from a node to one with a lower or equal number */
+    int descending;    /* some arc goes from a node to one with a lower or equal number */
     int no_self_check; /* mcf_set_self_check(g, 0) */
 };
 
@@ -1080,7 +1080,6 @@ mcf_set_self_check(struct mcf *g, int on)
 }
 
 /* ---- the certificate ---- */
-
 
 /* The arc number at position e (errors only: a search). */
 static int32_t

@@ -340,10 +340,6 @@ candidate_role(const unsigned char *text)
     return "";
 }
 
-/*
- * A round holds every candidate at once: address and name share one
- * allocation (the name after the address's NUL), the role is a constant.
- */
 /* The row's numbers and role; the strings are left to the caller. */
 static void
 candidate_numbers(sqlite3_stmt *stmt, struct store_candidate *c)
@@ -358,7 +354,11 @@ candidate_numbers(sqlite3_stmt *stmt, struct store_candidate *c)
     c->role = candidate_role(sqlite3_column_text(stmt, 3));
 }
 
-/* Address and name of the row in columns col, col + 1, in one allocation. */
+/*
+ * Address and name of the row in columns col, col + 1.  The rows kept hold
+ * both in one allocation (the name after the address's NUL); the role is a
+ * constant.
+ */
 static int
 candidate_address(sqlite3_stmt *stmt, int col, struct store_candidate *c)
 {
@@ -406,7 +406,8 @@ store_candidates_free(struct store_candidate *v, size_t n)
  * A waiting newcomer mentors nobody: the mentoring columns' subqueries (one
  * set per row, most of a round's rows) are skipped for them.
  */
-#define CANDIDATE_MENTORING "CASE WHEN m.role = 'newcomer' AND m.waiting_since IS NOT NULL THEN 0 ELSE "
+#define CANDIDATE_MENTORING                                                                        \
+    "CASE WHEN m.role = 'newcomer' AND m.waiting_since IS NOT NULL THEN 0 ELSE "
 #define CANDIDATE_COLUMNS                                                                          \
     "SELECT m.id, m.address, m.name, m.role, m.profile, coalesce(m.waiting_since, 0),"             \
     " " CANDIDATE_MENTORING "(SELECT count(DISTINCT coalesce(p.circle, -p.id)) FROM pairs p"       \
