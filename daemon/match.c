@@ -1301,6 +1301,7 @@ struct pricing {
      * rounding of the score's own sum, so it is never below the score.
      */
     int64_t tag_m, goal_m, *tz_m; /* tz_m: per zone pair (TZ_MAX x TZ_MAX), then the widest */
+    int64_t *base_days;           /* base_of by days waited (0..wait_max_days), or NULL */
     int64_t base;                 /* the current newcomer's language and waiting terms */
 };
 
@@ -1309,6 +1310,8 @@ milli_up(double points)
 {
     return points > 0 ? (int64_t)ceil(points * 1000.0) : 0;
 }
+
+static int64_t base_compute(const struct ctx *c, int64_t days);
 
 static int
 pricing_bound_terms(const struct ctx *c, struct pricing *p)
@@ -1324,15 +1327,31 @@ pricing_bound_terms(const struct ctx *c, struct pricing *p)
             p->tz_m[a * TZ_MAX + b] =
                 milli_up(w->tz_overlap * (c->tz.overlap[a * TZ_MAX + b] / 60.0));
     p->tz_m[TZ_MAX * TZ_MAX] = milli_up(w->tz_overlap * ((WAKE_END - WAKE_START) / 60.0));
+    /* Days waited are capped at wait_max_days: a table unless that is very large. */
+    if (w->wait_max_days <= 4096 &&
+        (p->base_days = malloc(((size_t)w->wait_max_days + 1) * sizeof(*p->base_days))) != NULL)
+        for (int d = 0; d <= w->wait_max_days; d++)
+            p->base_days[d] = base_compute(c, d);
     return 0;
 }
 
-/* Newcomer n's terms that do not depend on the mentor (see struct pricing). */
+/* The terms that do not depend on the mentor of a newcomer who waited `days` (struct pricing). */
+static int64_t
+base_compute(const struct ctx *c, int64_t days)
+{
+    double wait = c->w.wait_bonus_per_day * (double)days;
+    return milli_up(c->w.language) + (int64_t)ceil(wait * 1000.0) + 2;
+}
+
+/* base_compute for newcomer n, from the table when there is one (it runs for every pair found). */
 static int64_t
 base_of(const struct ctx *c, int32_t n)
 {
-    double wait = c->w.wait_bonus_per_day * (double)c->days[n];
-    return milli_up(c->w.language) + (int64_t)ceil(wait * 1000.0) + 2;
+    const struct pricing *p = c->pr;
+    int64_t d = c->days[n];
+    if (p != NULL && p->base_days != NULL && d >= 0 && d <= c->w.wait_max_days)
+        return p->base_days[d];
+    return base_compute(c, d);
 }
 
 static void
@@ -1384,6 +1403,7 @@ pricing_free(struct pricing *p)
     free(p->touched);
     free(p->best);
     free(p->tz_m);
+    free(p->base_days);
     free(p->old_z);
     free(p->full);
     free(p->down);
