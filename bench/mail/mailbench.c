@@ -11,6 +11,12 @@
  *   mailbench fetch50 HOST PORT USER PASSFILE MAILBOX [MOVETO]
  *       The same in mentord's batches of 50: UID FETCH RFC822.SIZE, UID FETCH
  *       BODY.PEEK[] (and UID MOVE) per 50 UIDs.
+ *   mailbench fetchmove HOST PORT USER PASSFILE MAILBOX MOVETO
+ *       The ingest reference (issue 17): plain libetpan, IMAPS login and
+ *       SELECT, UID SEARCH ALL, then per chunk of 500 UIDs one UID FETCH
+ *       BODY.PEEK[] and one UID MOVE to MOVETO, nothing else.  seconds= and
+ *       cpu= cover the loop after the login (SEARCH, FETCHes, MOVEs), the
+ *       same span as mentord's inbox pass (which logs its own).
  *   mailbench queue CONFIG N TO
  *       Queue N confirmation mails to TO in mentord's outbox (outbox_queue, one
  *       transaction), as the programme would.
@@ -271,6 +277,55 @@ cmd_fetch(char **argv)
     return count == exists ? 0 : 1;
 }
 
+/* UID SEARCH ALL, then per chunk of FETCH_CHUNK one UID FETCH BODY.PEEK[] and one UID MOVE. */
+static int
+fetchmove_loop(mailimap *im, const char *moveto, size_t *bytes, size_t *count)
+{
+    struct mailimap_search_key *key = mailimap_search_key_new_all();
+    clist *uids = NULL;
+    int r = mailimap_uid_search(im, NULL, key, &uids);
+    mailimap_search_key_free(key);
+    if (r != MAILIMAP_NO_ERROR) {
+        fprintf(stderr, "fetchmove: UID SEARCH failed (%d)\n", r);
+        return r;
+    }
+    clistiter *it = clist_begin(uids);
+    while (it && r == MAILIMAP_NO_ERROR) {
+        struct mailimap_set *set = mailimap_set_new_empty();
+        for (size_t k = 0; it && k < FETCH_CHUNK; k++, it = clist_next(it))
+            mailimap_set_add_single(set, *(uint32_t *)clist_content(it));
+        r = fetch_set(im, set, mailimap_fetch_att_new_body_peek_section(mailimap_section_new(NULL)),
+                      bytes, count);
+        if (r == MAILIMAP_NO_ERROR)
+            r = mailimap_uid_move(im, set, moveto);
+        mailimap_set_free(set);
+    }
+    mailimap_search_result_free(uids);
+    if (r != MAILIMAP_NO_ERROR)
+        fprintf(stderr, "fetchmove: FETCH/MOVE failed (%d)\n", r);
+    return r;
+}
+
+static int
+cmd_fetchmove(char **argv)
+{
+    mailimap *im = imap_open(argv);
+    if (im == NULL)
+        return 1;
+    size_t bytes = 0, count = 0;
+    /* The folder may not exist yet (mentord creates its own); an existing one answers NO. */
+    (void)mailimap_create(im, argv[5]);
+    double t0 = now_s(), c0 = cpu_s();
+    int r = fetchmove_loop(im, argv[5], &bytes, &count);
+    double t = now_s() - t0, cpu = cpu_s() - c0;
+    mailimap_logout(im);
+    mailimap_free(im);
+    if (r != MAILIMAP_NO_ERROR)
+        return 1;
+    printf("RESULT mode=fetchmove n=%zu seconds=%.3f cpu=%.4f bytes=%zu\n", count, t, cpu, bytes);
+    return 0;
+}
+
 static int
 load(const char *path, struct config *cfg, struct store **st)
 {
@@ -479,6 +534,7 @@ main(int argc, char **argv)
     } modes[] = {{"fetch", 5, cmd_fetch},          {"fetch1", 5, cmd_fetch1_only},
                  {"fetch1", 6, cmd_fetch1_move},   {"fetch50", 5, cmd_fetch50_only},
                  {"fetch50", 6, cmd_fetch50_move}, {"fetch500", 6, cmd_fetch500_move},
+                 {"fetchmove", 6, cmd_fetchmove},
                  {"queue", 3, cmd_queue},          {"drain", 1, cmd_drain},
                  {"outbox", 1, cmd_outbox},        {"curl", 6, cmd_curl}};
     for (size_t i = 0; argc >= 2 && i < sizeof(modes) / sizeof(modes[0]); i++)
