@@ -51,6 +51,7 @@
 
 #include "clock.h"
 #include "inbox.h"
+#include "inbox_io.h"
 #include "log.h"
 #include "mail.h"
 #include "outbox.h"
@@ -62,10 +63,15 @@
 #define INBOX_DONE_KEYWORD "$MentordDone"
 #define INBOX_FAILED_KEYWORD "$MentordFailed"
 
+struct inbox_finish;
+
 struct inbox_run {
     const struct config *cfg;
     struct store *st;
-    struct imap *im;
+    struct imap *im;         /* the IMAP thread's alone while io runs */
+    struct inbox_io *io;     /* runs every IMAP command of the pass after the search */
+    struct inbox_finish *finish; /* the step 3 asked for last (inbox_finish_later) */
+    int keywords;            /* the mailbox takes keywords ($MentordDone, $MentordFailed) */
     int dry_run;
     FILE *dry_out;
     uint32_t uidvalidity;
@@ -87,8 +93,12 @@ struct inbox_run {
  * INBOX_BATCH_BYTES, not by the count.
  */
 #define INBOX_BATCH 500
-/* Fetched bytes held at once (a batch of large mails is split). */
-#define INBOX_BATCH_BYTES (8u << 20)
+/*
+ * Fetched bytes of one batch (a batch of large mails is split).  Two batches
+ * are held at once, the one decided and the one fetched meanwhile: 2 x 4 MB,
+ * what one batch of 8 MB held before the IMAP thread.
+ */
+#define INBOX_BATCH_BYTES (4u << 20)
 
 static int
 inbox_move_mode(const struct config *cfg)
@@ -96,37 +106,78 @@ inbox_move_mode(const struct config *cfg)
     return cfg->imap.processed_mailbox != NULL && cfg->imap.processed_mailbox[0] != '\0';
 }
 
-/* Step 3: take committed messages out of the way of the next search, in one command. */
+/*
+ * Step 3 for committed messages, as one job of the IMAP thread: the given-up
+ * ones flagged failed first, then every one moved to the processed mailbox
+ * (or flagged done) in one command.  The job keeps its own copy of the UIDs:
+ * the daemon's thread goes on to the next batch while it runs.
+ */
+struct inbox_finish {
+    const struct config *cfg;
+    int keywords; /* the mailbox takes keywords (read once, before the thread started) */
+    uint32_t uids[INBOX_BATCH];
+    size_t n;
+    size_t nfailed; /* uids[0..nfailed) were given up on */
+    struct inbox_io_job job;
+    int pending; /* submitted, not yet waited for */
+};
+
 static int
-inbox_finish_many(struct inbox_run *r, const uint32_t *uids, size_t n)
+inbox_finish_io(struct imap *im, void *arg)
 {
-    if (n == 0)
-        return 0;
-    if (inbox_move_mode(r->cfg)) {
-        if (imap_move_many(r->im, uids, n, r->cfg->imap.processed_mailbox) != 0)
-            goto fail;
-        return 0;
-    }
-    if (imap_add_flag_many(r->im, uids, n, "\\Seen") != 0)
-        goto fail;
-    if (imap_keywords_allowed(r->im) && imap_add_flag_many(r->im, uids, n, INBOX_DONE_KEYWORD) != 0)
-        goto fail;
+    struct inbox_finish *f = arg;
+
+    if (f->nfailed > 0 && f->keywords &&
+        imap_add_flag_many(im, f->uids, f->nfailed, INBOX_FAILED_KEYWORD) != 0)
+        return -1;
+    if (inbox_move_mode(f->cfg))
+        return imap_move_many(im, f->uids, f->n, f->cfg->imap.processed_mailbox);
+    if (imap_add_flag_many(im, f->uids, f->n, "\\Seen") != 0)
+        return -1;
+    if (f->keywords && imap_add_flag_many(im, f->uids, f->n, INBOX_DONE_KEYWORD) != 0)
+        return -1;
     return 0;
-fail:
-    log_error("IMAP: cannot move or flag UID %u%s after processing: %s", uids[0],
-              n > 1 ? " and the rest of its batch" : "", imap_error(r->im));
+}
+
+/* Wait for the step 3 asked for last; -1 (logged) when it failed: the pass stops there. */
+static int
+inbox_finish_settle(struct inbox_run *r)
+{
+    struct inbox_finish *f = r->finish;
+
+    if (!f->pending)
+        return 0;
+    f->pending = 0;
+    if (inbox_io_wait(r->io, &f->job) == 0)
+        return 0;
+    /* Committed, so the next pass finds them at or below the last UID and only finishes them. */
+    log_error("IMAP: cannot move or flag UID %u%s after processing: %s", f->uids[0],
+              f->n > 1 ? " and the rest of its batch" : "", f->job.err);
     return -1;
 }
 
-/* Step 3 for a message given up on: flagged failed, then out of the way like the others. */
+/*
+ * Ask the IMAP thread for step 3 of failed[0..nfailed) and done[0..ndone),
+ * whose effects are committed, without waiting for it: it runs while the
+ * next batch is decided.  The step 3 asked for before is waited for first.
+ */
 static int
-inbox_finish_failed(struct inbox_run *r, uint32_t uid)
+inbox_finish_later(struct inbox_run *r, const uint32_t *failed, size_t nfailed,
+                   const uint32_t *done, size_t ndone)
 {
-    if (imap_keywords_allowed(r->im) && imap_add_flag(r->im, uid, INBOX_FAILED_KEYWORD) != 0) {
-        log_error("IMAP: cannot flag UID %u as failed: %s", uid, imap_error(r->im));
+    struct inbox_finish *f = r->finish;
+
+    if (inbox_finish_settle(r) != 0)
         return -1;
-    }
-    return inbox_finish_many(r, &uid, 1);
+    if (nfailed + ndone == 0)
+        return 0;
+    memcpy(f->uids, failed, nfailed * sizeof(*failed));
+    memcpy(f->uids + nfailed, done, ndone * sizeof(*done));
+    f->nfailed = nfailed;
+    f->n = nfailed + ndone;
+    f->pending = 1;
+    inbox_io_submit(r->io, &f->job, inbox_finish_io, f);
+    return 0;
 }
 
 static int
@@ -476,14 +527,11 @@ inbox_batch_one(struct inbox_run *r, const struct imap_message *msg, uint32_t li
     return 0;
 }
 
-/* Step 3 for the committed batch: the given-up ones first, one at a time (rare), then the rest. */
+/* Step 3 for the committed batch, asked of the IMAP thread (inbox_finish_later). */
 static int
 inbox_batch_finish(struct inbox_run *r, const struct inbox_batch_state *b)
 {
-    for (size_t i = 0; i < b->nfailed; i++)
-        if (inbox_finish_failed(r, b->failed[i]) != 0)
-            return -1;
-    return inbox_finish_many(r, b->done, b->ndone);
+    return inbox_finish_later(r, b->failed, b->nfailed, b->done, b->ndone);
 }
 
 /*
@@ -575,22 +623,6 @@ inbox_mark(struct inbox_run *r, const struct imap_message *msgs, size_t n, int *
     return 0;
 }
 
-/* Steps 1 to 3 for msgs[0..n). */
-static int
-inbox_fetch_batch(struct inbox_run *r, struct imap_message *msgs, size_t n, uint32_t limit)
-{
-    if (imap_fetch_bodies(r->im, msgs, n, limit) != 0) {
-        log_error("IMAP: fetching UID %u%s: %s", msgs[0].uid,
-                  n > 1 ? " and the rest of its batch" : "", imap_error(r->im));
-        imap_messages_clear(msgs, n);
-        inbox_unmark(r, msgs, n);
-        return -1;
-    }
-    int rc = inbox_batch(r, msgs, n, limit);
-    imap_messages_clear(msgs, n);
-    return rc;
-}
-
 /*
  * The process died deciding this message imap.max_attempts times: record it
  * as failed without fetching it again, then flag and move it like any other
@@ -619,7 +651,7 @@ inbox_set_aside(struct inbox_run *r, uint32_t uid, int deaths)
     }
     r->last_uid = uid > r->last_uid ? uid : r->last_uid;
     r->stats->failed++;
-    return inbox_finish_failed(r, uid);
+    return inbox_finish_later(r, &uid, 1, NULL, 0);
 fail:
     log_error("store: recording UID %u as failed: %s", uid, store_errmsg(r->st));
     return -1;
@@ -641,7 +673,7 @@ inbox_one_by_one(struct inbox_run *r, struct imap_message *msgs, size_t n, uint3
         if (inbox_mark(r, &msgs[k], 1, &mine) != 0)
             return -1;
         int rc = mine >= r->cfg->imap.max_attempts ? inbox_set_aside(r, msgs[k].uid, mine)
-                                                   : inbox_fetch_batch(r, &msgs[k], 1, limit);
+                                                   : inbox_batch(r, &msgs[k], 1, limit);
         if (rc != 0)
             return -1;
     }
@@ -658,50 +690,138 @@ inbox_fetch_cost(const struct imap_message *m, uint32_t limit)
 }
 
 /*
- * Fetch the bodies of msgs[0..n) (sizes known) in sub-batches of at most
- * INBOX_BATCH_BYTES and handle each.  One byte more than the limit is fetched
- * (a mail that fills it is too large, if its size was reported short), and of
- * a mail the server sizes over the limit only its head (IMAP_OVER_HEAD): a
- * 50 MB attachment costs that much memory, not the limit.
+ * Step 1 for the next batch, as one job of the IMAP thread: the sizes of up
+ * to INBOX_BATCH new UIDs, then the bodies of as many of them as fit in
+ * INBOX_BATCH_BYTES (at least one).  One byte more than the limit is
+ * fetched (a mail that fills it is too large, if its size was reported
+ * short), and of a mail the server sizes over the limit only its head
+ * (IMAP_OVER_HEAD): a 50 MB attachment costs that much memory, not the
+ * limit (inbox_fetch_cost).  BODY.PEEK changes nothing in the
+ * mailbox, so a batch fetched and then dropped (the pass stopped, the
+ * process died) leaves no trace.
  */
-static int
-inbox_fetch_and_handle(struct inbox_run *r, struct imap_message *msgs, size_t n)
-{
-    uint32_t limit = (uint32_t)r->cfg->limits.max_message_size + 1;
-    size_t i = 0;
+struct inbox_fetch {
+    struct imap_message msgs[INBOX_BATCH];
+    size_t n;   /* UIDs asked for */
+    size_t got; /* msgs[0..got) fetched: the batch */
+    uint32_t limit;
+    struct inbox_io_job job;
+};
 
-    while (i < n) {
-        size_t j = i, bytes = 0;
-        while (j < n && (j == i || bytes + inbox_fetch_cost(&msgs[j], limit) <= INBOX_BATCH_BYTES)) {
-            bytes += inbox_fetch_cost(&msgs[j], limit);
-            j++;
-        }
-        int deaths = 0;
-        if (inbox_mark(r, &msgs[i], j - i, &deaths) != 0)
-            return -1;
-        int rc = deaths > 0 ? inbox_one_by_one(r, &msgs[i], j - i, limit, deaths)
-                            : inbox_fetch_batch(r, &msgs[i], j - i, limit);
-        if (rc != 0)
-            return -1;
-        i = j;
+static int
+inbox_fetch_io(struct imap *im, void *arg)
+{
+    struct inbox_fetch *f = arg;
+    size_t j = 0, bytes = 0;
+
+    f->got = 0;
+    if (imap_fetch_sizes(im, f->msgs, f->n) != 0)
+        return -1;
+    while (j < f->n) {
+        size_t size = inbox_fetch_cost(&f->msgs[j], f->limit);
+        if (j > 0 && bytes + size > INBOX_BATCH_BYTES)
+            break;
+        bytes += size;
+        j++;
     }
-    return 0;
+    f->got = j;
+    return imap_fetch_bodies(im, f->msgs, j, f->limit);
+}
+
+/* Ask the IMAP thread for the batch that starts at uids[0] (n left). */
+static void
+inbox_fetch_later(struct inbox_run *r, struct inbox_fetch *f, const uint32_t *uids, size_t n)
+{
+    memset(f->msgs, 0, sizeof(f->msgs));
+    f->n = n < INBOX_BATCH ? n : INBOX_BATCH;
+    for (size_t i = 0; i < f->n; i++)
+        f->msgs[i].uid = uids[i];
+    f->limit = (uint32_t)r->cfg->limits.max_message_size + 1;
+    inbox_io_submit(r->io, &f->job, inbox_fetch_io, f);
+}
+
+/* Wait for a batch asked for; -1 (logged, bodies freed) when the fetch failed. */
+static int
+inbox_fetch_wait(struct inbox_run *r, struct inbox_fetch *f)
+{
+    if (inbox_io_wait(r->io, &f->job) == 0)
+        return 0;
+    log_error("IMAP: fetching UID %u%s: %s", f->msgs[0].uid,
+              f->n > 1 ? " and the rest of its batch" : "", f->job.err);
+    imap_messages_clear(f->msgs, f->n);
+    return -1;
+}
+
+/* Steps 2 and 3 for a fetched batch: marked in flight, decided, committed, its move asked for. */
+static int
+inbox_handle(struct inbox_run *r, struct inbox_fetch *f)
+{
+    int deaths = 0;
+
+    if (inbox_mark(r, f->msgs, f->got, &deaths) != 0)
+        return -1;
+    return deaths > 0 ? inbox_one_by_one(r, f->msgs, f->got, f->limit, deaths)
+                      : inbox_batch(r, f->msgs, f->got, f->limit);
 }
 
 /*
- * One chunk of the searched UIDs: leftovers committed before a crash or a
- * failed move are only finished; the new ones are sized, fetched and handled.
+ * The new UIDs, batch after batch, overlapped: while the daemon's thread
+ * decides batch k, the IMAP thread moves batch k-1 (asked for once k-1's
+ * commit returned, inbox_batch_finish) and then fetches batch k+1.  A crash
+ * anywhere in this is one of the cases at the top of this file: k+1 is not
+ * marked yet and nothing of it was decided; k is marked and uncommitted;
+ * k-1 is committed and left in the inbox at or below the last UID.
  */
 static int
-inbox_chunk(struct inbox_run *r, const uint32_t *uids, size_t n)
+inbox_new(struct inbox_run *r, const uint32_t *uids, size_t n)
 {
-    struct imap_message msgs[INBOX_BATCH];
-    uint32_t leftovers[INBOX_BATCH];
-    size_t nnew = 0, nleft = 0;
+    struct inbox_fetch *slot = calloc(2, sizeof(*slot));
+    struct inbox_fetch *cur = slot, *next = slot + 1;
+    size_t pos = 0;
+    int rc = 0;
 
-    memset(msgs, 0, sizeof(msgs));
+    if (slot == NULL) {
+        log_error("inbox: out of memory for a batch of UID %u", uids[0]);
+        return -1;
+    }
+    inbox_fetch_later(r, cur, uids, n);
+    while (cur != NULL) {
+        if (inbox_fetch_wait(r, cur) != 0) {
+            rc = -1;
+            break;
+        }
+        pos += cur->got;
+        int more = pos < n && !(r->stop && *r->stop);
+        if (more)
+            inbox_fetch_later(r, next, uids + pos, n - pos);
+        rc = inbox_handle(r, cur);
+        imap_messages_clear(cur->msgs, cur->got);
+        if (rc != 0 || (r->stop && *r->stop)) {
+            /* Fetched and never marked: nothing to undo but the memory. */
+            if (more && inbox_io_wait(r->io, &next->job) == 0)
+                imap_messages_clear(next->msgs, next->got);
+            break;
+        }
+        struct inbox_fetch *t = cur;
+        cur = more ? next : NULL;
+        next = t;
+    }
+    free(slot);
+    return rc;
+}
+
+/*
+ * Leftovers: UIDs at or below the last UID that are committed already (a
+ * crash or a failed move between commit and step 3; not those mentorctl
+ * retry put back).  Split out of uids[0..n) into left[], the rest into
+ * fresh[]; both sized n by the caller.
+ */
+static int
+inbox_split(struct inbox_run *r, const uint32_t *uids, size_t n, uint32_t *left, size_t *nleft,
+            uint32_t *fresh, size_t *nfresh)
+{
+    *nleft = *nfresh = 0;
     for (size_t i = 0; i < n; i++) {
-        /* At or below the last UID: committed already, unless mentorctl retry put it back. */
         int done = uids[i] <= r->last_uid
                        ? store_message_uid_done(r->st, r->cfg->imap.mailbox, r->uidvalidity, uids[i])
                        : 0;
@@ -710,20 +830,37 @@ inbox_chunk(struct inbox_run *r, const uint32_t *uids, size_t n)
             return -1;
         }
         if (done)
-            leftovers[nleft++] = uids[i];
+            left[(*nleft)++] = uids[i];
         else
-            msgs[nnew++].uid = uids[i];
+            fresh[(*nfresh)++] = uids[i];
     }
-    if (!r->dry_run && inbox_finish_many(r, leftovers, nleft) != 0)
-        return -1;
-    if (nnew == 0)
-        return 0;
-    if (imap_fetch_sizes(r->im, msgs, nnew) != 0) {
-        log_error("IMAP: fetching UID %u%s: %s", msgs[0].uid,
-                  nnew > 1 ? " and the rest of its batch" : "", imap_error(r->im));
-        return -1;
+    return 0;
+}
+
+/* The searched UIDs with the IMAP thread running: leftovers finished, then the new ones. */
+static int
+inbox_run_uids(struct inbox_run *r, const uint32_t *uids, size_t n)
+{
+    uint32_t *left = malloc(n * sizeof(*left)), *fresh = malloc(n * sizeof(*fresh));
+    size_t nleft = 0, nfresh = 0;
+    int rc = -1;
+
+    if (left == NULL || fresh == NULL) {
+        log_error("inbox: out of memory for %zu UIDs", n);
+        goto out;
     }
-    return inbox_fetch_and_handle(r, msgs, nnew);
+    if (inbox_split(r, uids, n, left, &nleft, fresh, &nfresh) != 0)
+        goto out;
+    rc = 0;
+    for (size_t i = 0; i < nleft && rc == 0 && !r->dry_run; i += INBOX_BATCH)
+        rc = inbox_finish_later(r, NULL, 0, left + i,
+                                nleft - i < INBOX_BATCH ? nleft - i : INBOX_BATCH);
+    if (rc == 0 && nfresh > 0)
+        rc = inbox_new(r, fresh, nfresh);
+out:
+    free(left);
+    free(fresh);
+    return rc;
 }
 
 static int
@@ -758,7 +895,7 @@ inbox_search(struct inbox_run *r, uint32_t **uids, size_t *n)
     uint32_t first = 1;
 
     if (!inbox_move_mode(r->cfg)) {
-        if (imap_keywords_allowed(r->im))
+        if (r->keywords)
             without = INBOX_DONE_KEYWORD;
         else
             first = r->last_uid + 1;
@@ -770,26 +907,64 @@ inbox_search(struct inbox_run *r, uint32_t **uids, size_t *n)
     return 0;
 }
 
+/* Start the IMAP thread, run the UIDs through it, and wait for every step 3 asked for. */
+static int
+inbox_overlapped(struct inbox_run *r, const uint32_t *uids, size_t n)
+{
+    struct inbox_finish *finish = calloc(1, sizeof(*finish));
+    char err[256];
+    int rc;
+
+    if (finish == NULL) {
+        log_error("inbox: out of memory");
+        return -1;
+    }
+    finish->cfg = r->cfg;
+    finish->keywords = r->keywords;
+    r->finish = finish;
+    if (inbox_io_start(&r->io, r->im, err, sizeof(err)) != 0) {
+        log_error("inbox: %s", err);
+        free(finish);
+        return -1;
+    }
+    rc = inbox_run_uids(r, uids, n);
+    /* The last batch's move, so the mailbox is as committed when the pass returns. */
+    if (inbox_finish_settle(r) != 0)
+        rc = -1;
+    inbox_io_stop(r->io);
+    r->io = NULL;
+    r->finish = NULL;
+    free(finish);
+    return rc;
+}
+
 int
 inbox_pass(const struct config *cfg, struct store *st, struct imap *im, int dry_run, FILE *dry_out,
            volatile sig_atomic_t *stop, struct inbox_stats *stats)
 {
-    struct inbox_run r = {cfg, st, im, dry_run, dry_out, 0, 0, stats, 0, stop};
+    struct inbox_run r;
     uint32_t uidnext = 0, *uids = NULL;
     size_t n = 0;
     int rc = 0;
 
+    memset(&r, 0, sizeof(r));
+    r.cfg = cfg;
+    r.st = st;
+    r.im = im;
+    r.dry_run = dry_run;
+    r.dry_out = dry_out;
+    r.stats = stats;
+    r.stop = stop;
     memset(stats, 0, sizeof(*stats));
     if (imap_select(im, cfg->imap.mailbox, &r.uidvalidity, &uidnext) != 0) {
         log_error("IMAP: selecting %s: %s", cfg->imap.mailbox, imap_error(im));
         return -1;
     }
+    r.keywords = imap_keywords_allowed(im);
     if (inbox_check_uidvalidity(&r) != 0 || inbox_search(&r, &uids, &n) != 0)
         return -1;
-    for (size_t i = 0; i < n && rc == 0 && !(stop && *stop); i += INBOX_BATCH) {
-        size_t k = n - i < INBOX_BATCH ? n - i : INBOX_BATCH;
-        rc = inbox_chunk(&r, uids + i, k);
-    }
+    if (n > 0 && !(stop && *stop))
+        rc = inbox_overlapped(&r, uids, n);
     free(uids);
     /* The batch's FETCH answer sized libetpan's buffers; an idle daemon gives them back. */
     if (n > 0)
