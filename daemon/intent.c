@@ -27,6 +27,7 @@
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <wctype.h>
 
@@ -71,7 +72,11 @@ struct entry {
     size_t n;
     struct pword w[MAX_PHRASE];
     const char *source; /* the phrase as written, for the "why" */
+    /* One word the text must hold for e to match anywhere (entry_key); 0: none to look for. */
+    uint64_t key;
 };
+
+#define E_KINDS (E_NOT + 1)
 
 struct lang {
     const char *code;
@@ -83,6 +88,15 @@ static struct {
     struct lang langs[INTENT_DATA_N];
     struct entry *e;
     size_t n;
+    /*
+     * Each kind's entries, in table order (the order decides which phrase
+     * takes a word): a lookup scans its kind's few entries, not all of them.
+     * numeric: the one-word E_NUM and E_ONE entries, which number_at reads.
+     */
+    size_t *of_kind[E_KINDS];
+    size_t n_of_kind[E_KINDS];
+    size_t *numeric;
+    size_t n_numeric;
     locale_t utf8;
 } tables;
 
@@ -442,6 +456,66 @@ table_load_lang(int li, const char *text, size_t *cap)
     return 0;
 }
 
+/*
+ * A word's key in a text's set of words (struct text): FNV-1a of the word,
+ * seeded by where it is compared (a language's stems, or the words as
+ * written for "=word").  Never 0, which marks an empty slot.
+ */
+#define KEY_EXACT 0xff
+
+static uint64_t
+word_key(int where, const char *w)
+{
+    uint64_t h = 1469598103934665603ull ^ (uint64_t)(unsigned)where;
+    for (const unsigned char *p = (const unsigned char *)w; *p; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    return h ? h : 1;
+}
+
+/*
+ * Every literal word of a phrase must be in the text for it to match, so
+ * the key of its first one rules out, in one lookup, most phrases for most
+ * mails.  Phrases of numbers or parts of words only have no key.
+ */
+static uint64_t
+entry_key(const struct entry *e)
+{
+    for (size_t i = 0; i < e->n; i++) {
+        if (e->w[i].how == W_STEM)
+            return word_key(e->lang, e->w[i].text);
+        if (e->w[i].how == W_EXACT)
+            return word_key(KEY_EXACT, e->w[i].text);
+    }
+    return 0;
+}
+
+static int
+index_add(size_t **list, size_t *n, size_t k)
+{
+    size_t *nl = realloc(*list, (*n + 1) * sizeof(**list));
+    if (nl == NULL)
+        return -1;
+    nl[(*n)++] = k;
+    *list = nl;
+    return 0;
+}
+
+/* The lists of each kind and every entry's key, once the table is in its order. */
+static int
+tables_index(void)
+{
+    for (size_t k = 0; k < tables.n; k++) {
+        struct entry *e = &tables.e[k];
+        e->key = entry_key(e);
+        if (index_add(&tables.of_kind[e->kind], &tables.n_of_kind[e->kind], k) != 0)
+            return -1;
+        if ((e->kind == E_NUM || e->kind == E_ONE) && e->n == 1 &&
+            index_add(&tables.numeric, &tables.n_numeric, k) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int
 tables_load(void)
 {
@@ -463,6 +537,10 @@ tables_load(void)
             return -1;
         }
     qsort(tables.e, tables.n, sizeof *tables.e, entry_order);
+    if (tables_index() != 0) {
+        tables.loaded = -1;
+        return -1;
+    }
     tables.loaded = 1;
     return 0;
 }
@@ -477,6 +555,8 @@ struct text {
     unsigned char used[MAX_TOKENS];
     unsigned char clause[MAX_TOKENS]; /* punctuation between word i - 1 and word i */
     unsigned char joined[MAX_TOKENS]; /* word i - 1 and word i make one ("non-profit") */
+    uint64_t *keys; /* the set of its words' keys (word_key), open addressing */
+    size_t keymask; /* slots - 1 */
 };
 
 static void
@@ -491,6 +571,48 @@ text_free(struct text *t)
     }
     words_free(&t->ws);
     words_free(&t->raw);
+    free(t->keys);
+    t->keys = NULL;
+}
+
+static void
+text_key_add(struct text *t, uint64_t key)
+{
+    size_t i = (size_t)key & t->keymask;
+    while (t->keys[i] != 0 && t->keys[i] != key)
+        i = (i + 1) & t->keymask;
+    t->keys[i] = key;
+}
+
+/* Can the text hold e at all?  A key collision only means a needless look. */
+static int
+text_may_hold(const struct text *t, const struct entry *e)
+{
+    if (e->key == 0)
+        return 1;
+    for (size_t i = (size_t)e->key & t->keymask; t->keys[i] != 0; i = (i + 1) & t->keymask)
+        if (t->keys[i] == e->key)
+            return 1;
+    return 0;
+}
+
+/* The set of keys of the text's stems in every language and of its words as "=word" sees them. */
+static int
+text_keys(struct text *t)
+{
+    size_t want = 2 * t->ws.n * (INTENT_DATA_N + 1) + 1, slots = 16;
+    while (slots < want)
+        slots *= 2;
+    t->keys = calloc(slots, sizeof(*t->keys));
+    if (t->keys == NULL)
+        return -1;
+    t->keymask = slots - 1;
+    for (size_t i = 0; i < t->ws.n; i++) {
+        text_key_add(t, word_key(KEY_EXACT, t->raw.n == t->ws.n ? t->raw.w[i] : t->ws.w[i]));
+        for (int l = 0; l < INTENT_DATA_N; l++)
+            text_key_add(t, word_key(l, t->stem[l][i]));
+    }
+    return 0;
 }
 
 static int
@@ -532,6 +654,10 @@ text_read(const char *text, struct text *t)
                 return -1;
             }
     }
+    if (text_keys(t) != 0) {
+        text_free(t);
+        return -1;
+    }
     return 0;
 }
 
@@ -542,9 +668,9 @@ number_at(const struct text *t, size_t i, int with_one)
     const char *w = t->ws.w[i];
     if (is_digits(w))
         return strlen(w) > 6 ? -1 : atoi(w);
-    for (size_t k = 0; k < tables.n; k++) {
-        const struct entry *e = &tables.e[k];
-        if ((e->kind == E_NUM || (with_one && e->kind == E_ONE)) && e->n == 1 &&
+    for (size_t k = 0; k < tables.n_numeric; k++) {
+        const struct entry *e = &tables.e[tables.numeric[k]];
+        if ((e->kind == E_NUM || (with_one && e->kind == E_ONE)) &&
             (t->raw.n == t->ws.n && e->w[0].raw != NULL
                  ? strcmp(e->w[0].raw, t->raw.w[i]) == 0
                  : strcmp(e->w[0].text, t->stem[e->lang][i]) == 0))
@@ -646,9 +772,10 @@ static int
 negated(const struct text *t, size_t s)
 {
     for (size_t i = s; i > 0 && s - i < NEGATION_REACH && !t->clause[i]; i--)
-        for (size_t k = 0; k < tables.n; k++) {
+        for (size_t k = 0; k < tables.n_of_kind[E_NOT]; k++) {
             size_t end;
-            if (tables.e[k].kind == E_NOT && match_from(t, &tables.e[k], 0, i - 1, &end) &&
+            const struct entry *e = &tables.e[tables.of_kind[E_NOT][k]];
+            if (match_from(t, e, 0, i - 1, &end) &&
                 end <= s && !t->joined[end])
                 return 1; /* "non-profit", "non-technical" are no negation */
         }
@@ -661,7 +788,8 @@ score_pass(struct text *t, int answers, struct intent_scores *out)
     for (size_t k = 0; k < tables.n; k++) {
         const struct entry *e = &tables.e[k];
         size_t s, end;
-        if ((e->kind != E_INTENT && e->kind != E_NONE) || is_answer(e) != answers)
+        if ((e->kind != E_INTENT && e->kind != E_NONE) || is_answer(e) != answers ||
+            !text_may_hold(t, e))
             continue;
         if (!find_entry(t, e, &s, &end))
             continue;
@@ -695,9 +823,9 @@ intent_score(const char *text, struct intent_scores *out)
 static const struct entry *
 kind_at(const struct text *t, enum entry_kind k, size_t i, size_t *end)
 {
-    for (size_t n = 0; n < tables.n; n++) {
-        const struct entry *e = &tables.e[n];
-        if (e->kind == k && match_from(t, e, 0, i, end))
+    for (size_t n = 0; n < tables.n_of_kind[k]; n++) {
+        const struct entry *e = &tables.e[tables.of_kind[k][n]];
+        if (match_from(t, e, 0, i, end))
             return e;
     }
     return NULL;
