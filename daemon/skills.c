@@ -11,6 +11,7 @@
  * split into items, and an item that no term claimed is kept as written.
  */
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -62,6 +63,19 @@ static struct {
     size_t nt;
     struct seq *s[L_COUNT];
     size_t ns[L_COUNT];
+    /*
+     * The terms by the key of their first word (term_key), sorted by key then
+     * term: a token is compared with the few terms its own keys name, not
+     * with every term.  free_terms: those whose first word has no key (a
+     * prefix, a part of a word), compared with every token.
+     */
+    struct term_ref {
+        uint64_t key;
+        size_t term;
+    } *by_key;
+    size_t n_by_key;
+    size_t *free_terms;
+    size_t n_free;
 } tab;
 
 /* What follows a token: a space (or "-", "/", "&"), a comma, or the end of a clause. */
@@ -397,6 +411,67 @@ stemmer_of(const char *code)
     return NULL;
 }
 
+/* Where a key is compared: SKILLS_DATA_N languages' stems, then these. */
+#define KEY_FOLD (SKILLS_DATA_N + 0)
+#define KEY_EXACT (SKILLS_DATA_N + 1)
+
+/* FNV-1a of s[0..len), seeded by where it is compared. */
+static uint64_t
+word_key(size_t where, const char *s, size_t len)
+{
+    uint64_t h = 1469598103934665603ull ^ (uint64_t)where;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    return h;
+}
+
+/* The key of a term's first word; 0 when it has none (compared with every token). */
+static int
+term_key(const struct term *e, uint64_t *key)
+{
+    const struct tword *w = &e->w[0];
+    switch (w->flag) {
+    case W_STEM:
+        *key = word_key((size_t)e->lang, w->w, strlen(w->w));
+        return 1;
+    case W_FOLD:
+        *key = word_key(KEY_FOLD, w->w, strlen(w->w));
+        return 1;
+    case W_EXACT:
+        *key = word_key(KEY_EXACT, w->w, strlen(w->w));
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int
+ref_order(const void *a, const void *b)
+{
+    const struct term_ref *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return x->term < y->term ? -1 : x->term > y->term;
+}
+
+static int
+index_terms(void)
+{
+    tab.by_key = calloc(tab.nt ? tab.nt : 1, sizeof(*tab.by_key));
+    tab.free_terms = calloc(tab.nt ? tab.nt : 1, sizeof(*tab.free_terms));
+    if (tab.by_key == NULL || tab.free_terms == NULL)
+        return -1;
+    for (size_t k = 0; k < tab.nt; k++) {
+        uint64_t key;
+        if (term_key(&tab.t[k], &key))
+            tab.by_key[tab.n_by_key++] = (struct term_ref){key, k};
+        else
+            tab.free_terms[tab.n_free++] = k;
+    }
+    qsort(tab.by_key, tab.n_by_key, sizeof(*tab.by_key), ref_order);
+    return 0;
+}
+
 /* Read the tables once; the lines' storage (names) lives as long as the process. */
 static int
 load(void)
@@ -424,6 +499,8 @@ load(void)
         }
         /* copy is not freed: the terms' names point into it */
     }
+    if (index_terms() != 0)
+        return tab.failed = -1;
     return 0;
 }
 
@@ -528,24 +605,96 @@ hit_order(const void *a, const void *b)
     return x->at < y->at ? -1 : x->at > y->at;
 }
 
+/* Add to c[*nc] the terms whose first word has the key (sorted by term within it). */
+static void
+terms_of_key(uint64_t key, size_t *c, size_t *nc)
+{
+    size_t lo = 0, hi = tab.n_by_key;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (tab.by_key[mid].key < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < tab.n_by_key && tab.by_key[lo].key == key; lo++)
+        c[(*nc)++] = tab.by_key[lo].term;
+}
+
+static int
+size_order(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/*
+ * The terms that may start at token k, in table order, without repeats: those
+ * its stems, its folded form or its form as written name, and the free ones.
+ * *c is grown as needed.
+ */
+static int
+candidates(const struct token *k, size_t **c, size_t *cap, size_t *nc)
+{
+    uint64_t keys[SKILLS_DATA_N + 2];
+    size_t nk = 0;
+    for (size_t l = 0; l < SKILLS_DATA_N; l++)
+        keys[nk++] = word_key(l, k->stem[l], strlen(k->stem[l]));
+    keys[nk++] = word_key(KEY_FOLD, k->fold, strlen(k->fold));
+    keys[nk++] = word_key(KEY_EXACT, k->at, k->len);
+    *nc = 0;
+    for (size_t i = 0; i <= nk; i++) {
+        /* Before each key's terms are added, room for all that key could bring. */
+        size_t most = *nc + (i < nk ? tab.n_by_key : tab.n_free);
+        if (most > *cap) {
+            size_t *g = realloc(*c, most * sizeof(**c));
+            if (g == NULL)
+                return -1;
+            *c = g;
+            *cap = most;
+        }
+        if (i < nk)
+            terms_of_key(keys[i], *c, nc);
+        else
+            for (size_t f = 0; f < tab.n_free; f++)
+                (*c)[(*nc)++] = tab.free_terms[f];
+    }
+    qsort(*c, *nc, sizeof(**c), size_order);
+    size_t w = 0;
+    for (size_t i = 0; i < *nc; i++)
+        if (w == 0 || (*c)[w - 1] != (*c)[i])
+            (*c)[w++] = (*c)[i];
+    *nc = w;
+    return 0;
+}
+
 /* The vocabulary: every term found, longest first, each token claimed once. */
 static int
 vocabulary(struct token *t, size_t n, struct found *f)
 {
     struct hit *h = NULL;
-    size_t nh = 0;
-    for (size_t i = 0; i < n; i++)
-        for (size_t k = 0; k < tab.nt; k++) {
+    size_t nh = 0, *c = NULL, cap = 0, nc = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (candidates(&t[i], &c, &cap, &nc) != 0) {
+            free(h);
+            free(c);
+            return -1;
+        }
+        for (size_t j = 0; j < nc; j++) {
+            size_t k = c[j];
             if (!term_at(&tab.t[k], t, n, i))
                 continue;
             struct hit *g = realloc(h, (nh + 1) * sizeof *g);
             if (g == NULL) {
                 free(h);
+                free(c);
                 return -1;
             }
             h = g;
             h[nh++] = (struct hit){i, tab.t[k].n, tab.t[k].chars, &tab.t[k]};
         }
+    }
+    free(c);
     if (nh > 1)
         qsort(h, nh, sizeof *h, hit_order);
     int rc = 0;
