@@ -28,6 +28,7 @@
 #include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -544,27 +545,93 @@ lang_match_at(const struct lang_set *set, const char *pattern, char (*w)[64], si
     return found;
 }
 
+/* A request pattern read into its words once per text, not once per word of the text. */
+#define LANG_PAT_WORDS 16
+
+struct lang_pat {
+    const char *source; /* as written: matched the slow way when it has too many words */
+    size_t n;
+    char w[LANG_PAT_WORDS][64]; /* "" stands for "*", a language's name */
+};
+
+static void
+lang_pat_read(const char *pattern, struct lang_pat *p)
+{
+    char copy[256], *save = NULL;
+
+    p->source = pattern;
+    p->n = 0;
+    snprintf(copy, sizeof(copy), "%s", pattern);
+    for (char *tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+        if (strcmp(tok, "*") == 0) {
+            if (p->n == LANG_PAT_WORDS)
+                goto slow;
+            p->w[p->n++][0] = '\0';
+            continue;
+        }
+        char pw[64];
+        for (const char *q = tok; lang_next_word(&q, pw, sizeof(pw));) {
+            if (p->n == LANG_PAT_WORDS)
+                goto slow;
+            memcpy(p->w[p->n++], pw, sizeof(pw));
+        }
+    }
+    return;
+slow:
+    p->n = SIZE_MAX;
+}
+
+/* lang_match_at for a pattern read by lang_pat_read: the same answer. */
+static const struct lang *
+lang_pat_at(const struct lang_set *set, const struct lang_pat *p, char (*w)[64], size_t nw,
+            size_t i)
+{
+    const struct lang *found = NULL;
+
+    if (p->n == SIZE_MAX)
+        return lang_match_at(set, p->source, w, nw, i);
+    for (size_t k = 0; k < p->n; k++, i++) {
+        if (i >= nw)
+            return NULL;
+        if (p->w[k][0] == '\0') {
+            if ((found = lang_by_word(set, w[i])) == NULL)
+                return NULL;
+        } else if (strcmp(p->w[k], w[i]) != 0) {
+            return NULL;
+        }
+    }
+    return found;
+}
+
 int
 lang_requested(const char *dirs, const char *text, char code[LANG_CODE_MAX])
 {
     const struct lang_set *set = lang_set_for(dirs);
     if (set == NULL || text == NULL)
         return -1;
+    size_t np = 0;
+    for (size_t k = 0; k < set->n; k++)
+        np += set->langs[k].n_requests;
+    struct lang_pat *pat = malloc((np ? np : 1) * sizeof(*pat));
+    if (pat == NULL)
+        return -1;
+    np = 0;
+    for (size_t k = 0; k < set->n; k++)
+        for (size_t r = 0; r < set->langs[k].n_requests; r++)
+            lang_pat_read(set->langs[k].requests[r], &pat[np++]);
     char w[256][64];
     size_t nw = lang_words(text, w, 256);
-    for (size_t i = 0; i < nw; i++) {
-        for (size_t k = 0; k < set->n; k++) {
-            const struct lang *spoken = &set->langs[k];
-            for (size_t r = 0; r < spoken->n_requests; r++) {
-                const struct lang *l = lang_match_at(set, spoken->requests[r], w, nw, i);
-                if (l != NULL) {
-                    snprintf(code, LANG_CODE_MAX, "%s", l->code);
-                    return 0;
-                }
+    int rc = -1;
+    for (size_t i = 0; i < nw && rc != 0; i++)
+        for (size_t k = 0; k < np && rc != 0; k++) {
+            const struct lang *l = lang_pat_at(set, &pat[k], w, nw, i);
+            if (l != NULL) {
+                snprintf(code, LANG_CODE_MAX, "%s", l->code);
+                rc = 0;
             }
         }
-    }
-    return -1;
+    free(pat);
+    return rc;
 }
 
 const char *
