@@ -34,6 +34,7 @@
 #include <libstemmer.h>
 
 #include "intent_data.h"
+#include "stemcache.h"
 
 #define MAX_TOKENS 2048
 #define MAX_PHRASE 8
@@ -303,10 +304,7 @@ stem_word(int li, const char *w)
     struct sb_stemmer *st = li >= 0 ? tables.langs[li].stemmer : NULL;
     if (st == NULL || is_digits(w))
         return strdup(w);
-    const sb_symbol *s = sb_stemmer_stem(st, (const sb_symbol *)w, (int)strlen(w));
-    if (s == NULL)
-        return strdup(w);
-    return strndup((const char *)s, (size_t)sb_stemmer_length(st));
+    return stemcache_stem(st, w);
 }
 
 /* ---- the tables ---- */

@@ -572,13 +572,13 @@ mentord_once_pass(const struct config *cfg, struct store *st, struct imap *im,
                   const struct mentord_opts *o, struct inbox_stats *stats)
 {
     double t0 = mentord_now_s();
-    double c0 = mentord_cpu_of(RUSAGE_SELF) + mentord_cpu_of(RUSAGE_CHILDREN);
+    double self0 = mentord_cpu_of(RUSAGE_SELF), kids0 = mentord_cpu_of(RUSAGE_CHILDREN);
     int rc = inbox_pass(cfg, st, im, o->dry_run, stdout, &mentord_stop, stats);
 
     reader_shutdown();
-    double cpu = mentord_cpu_of(RUSAGE_SELF) + mentord_cpu_of(RUSAGE_CHILDREN) - c0;
-    log_info("inbox pass: %d processed in %.3f s, CPU %.3f s (mentord and its reader)",
-             stats->processed, mentord_now_s() - t0, cpu);
+    double self = mentord_cpu_of(RUSAGE_SELF) - self0, kids = mentord_cpu_of(RUSAGE_CHILDREN) - kids0;
+    log_info("inbox pass: %d processed in %.3f s, CPU %.3f s (mentord %.3f s, its reader %.3f s)",
+             stats->processed, mentord_now_s() - t0, self + kids, self, kids);
     return rc;
 }
 

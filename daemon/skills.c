@@ -20,6 +20,7 @@
 
 #include "intent.h"
 #include "skills.h"
+#include "stemcache.h"
 
 #include "skills_data.h"
 
@@ -199,10 +200,7 @@ stem(int lang, const char *folded)
     struct sb_stemmer *st = tab.stemmer[lang];
     if (st == NULL || isdigit((unsigned char)folded[0]))
         return strdup(folded);
-    const sb_symbol *s = sb_stemmer_stem(st, (const sb_symbol *)folded, (int)strlen(folded));
-    if (s == NULL)
-        return strdup(folded);
-    return strndup((const char *)s, (size_t)sb_stemmer_length(st));
+    return stemcache_stem(st, folded);
 }
 
 /* Fold and stem one token in every table language; -1 when memory runs out. */
@@ -224,7 +222,9 @@ token_fill(struct token *t)
 static int
 tokenise(const char *text, struct token **out, size_t *n)
 {
-    struct token *t = calloc(MAX_TOKENS, sizeof *t);
+    /* Grown as needed: zeroing MAX_TOKENS tokens per text cost more than reading it. */
+    size_t cap = 64;
+    struct token *t = calloc(cap, sizeof *t);
     *out = t;
     *n = 0;
     if (t == NULL)
@@ -247,6 +247,14 @@ tokenise(const char *text, struct token **out, size_t *n)
             if (word_cp(cp) || ((next[0] == '\n') && text_ends(next + 1)))
                 break;
             next += nl;
+        }
+        if (*n == cap) {
+            struct token *g = realloc(t, 2 * cap * sizeof *t);
+            if (g == NULL)
+                return -1;
+            memset(g + cap, 0, cap * sizeof *g);
+            *out = t = g;
+            cap *= 2;
         }
         struct token *k = &t[(*n)++];
         k->at = s;
@@ -643,28 +651,37 @@ candidates(const struct token *k, size_t **c, size_t *cap, size_t *nc)
     keys[nk++] = word_key(KEY_FOLD, k->fold, strlen(k->fold));
     keys[nk++] = word_key(KEY_EXACT, k->at, k->len);
     *nc = 0;
-    for (size_t i = 0; i <= nk; i++) {
+    for (size_t i = 0; i < nk; i++) {
         /* Before each key's terms are added, room for all that key could bring. */
-        size_t most = *nc + (i < nk ? tab.n_by_key : tab.n_free);
-        if (most > *cap) {
-            size_t *g = realloc(*c, most * sizeof(**c));
+        if (*nc + tab.n_by_key + tab.n_free > *cap) {
+            size_t want = 2 * (*nc + tab.n_by_key + tab.n_free);
+            size_t *g = realloc(*c, want * sizeof(**c));
             if (g == NULL)
                 return -1;
             *c = g;
-            *cap = most;
+            *cap = want;
         }
-        if (i < nk)
-            terms_of_key(keys[i], *c, nc);
-        else
-            for (size_t f = 0; f < tab.n_free; f++)
-                (*c)[(*nc)++] = tab.free_terms[f];
+        terms_of_key(keys[i], *c, nc);
     }
     qsort(*c, *nc, sizeof(**c), size_order);
-    size_t w = 0;
-    for (size_t i = 0; i < *nc; i++)
-        if (w == 0 || (*c)[w - 1] != (*c)[i])
-            (*c)[w++] = (*c)[i];
-    *nc = w;
+    /* Merged with the free terms (in table order already), without repeats, after them. */
+    size_t keyed = *nc, a = 0, b = 0, w = keyed;
+    if (2 * keyed + tab.n_free > *cap) {
+        size_t *g = realloc(*c, (2 * keyed + tab.n_free) * sizeof(**c));
+        if (g == NULL)
+            return -1;
+        *c = g;
+        *cap = 2 * keyed + tab.n_free;
+    }
+    while (a < keyed || b < tab.n_free) {
+        size_t next = b == tab.n_free || (a < keyed && (*c)[a] < tab.free_terms[b])
+                          ? (*c)[a++]
+                          : tab.free_terms[b++];
+        if (w == keyed || (*c)[w - 1] != next)
+            (*c)[w++] = next;
+    }
+    memmove(*c, *c + keyed, (w - keyed) * sizeof(**c));
+    *nc = w - keyed;
     return 0;
 }
 
