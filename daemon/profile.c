@@ -872,6 +872,7 @@ zone_name_safe(const char *name)
  */
 static struct {
     char **names;
+    char **folded; /* the same names sorted ignoring case, then as names are */
     size_t n, cap;
 } zone_index;
 
@@ -879,6 +880,13 @@ static int
 zone_index_cmp(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int
+zone_folded_cmp(const void *a, const void *b)
+{
+    int c = strcasecmp(*(char *const *)a, *(char *const *)b);
+    return c != 0 ? c : zone_index_cmp(a, b);
 }
 
 /* Add the zones under ZONEINFO/rel (depth levels more at most) to the index. */
@@ -938,6 +946,11 @@ profile_zones_preload(void)
     if (zone_index.names == NULL && (zone_index.names = calloc(1, sizeof(char *))) == NULL)
         return -1;
     qsort(zone_index.names, zone_index.n, sizeof(char *), zone_index_cmp);
+    zone_index.folded = malloc((zone_index.n ? zone_index.n : 1) * sizeof(char *));
+    if (zone_index.folded == NULL)
+        return -1;
+    memcpy(zone_index.folded, zone_index.names, zone_index.n * sizeof(char *));
+    qsort(zone_index.folded, zone_index.n, sizeof(char *), zone_folded_cmp);
     return 0;
 }
 
@@ -984,13 +997,20 @@ zone_fix_case(const char *name, char *out, size_t len)
         strcpy(out, name);
         return 1;
     }
-    if (zone_index.names != NULL) {
-        for (size_t i = 0; i < zone_index.n; i++)
-            if (strcasecmp(zone_index.names[i], name) == 0) {
-                snprintf(out, len, "%s", zone_index.names[i]);
-                return 1;
-            }
-        return 0;
+    if (zone_index.folded != NULL) {
+        /* The first of the index, in its order, that equals name ignoring case. */
+        size_t lo = 0, hi = zone_index.n;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (strcasecmp(zone_index.folded[mid], name) < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo == zone_index.n || strcasecmp(zone_index.folded[lo], name) != 0)
+            return 0;
+        snprintf(out, len, "%s", zone_index.folded[lo]);
+        return 1;
     }
     char path[sizeof ZONEINFO + MAX_ZONE + 2];
     char rel[MAX_ZONE + 1] = "";
@@ -1013,17 +1033,61 @@ zone_fix_case(const char *name, char *out, size_t len)
     return 1;
 }
 
+#define N_ABBREVIATIONS (sizeof abbreviations / sizeof abbreviations[0])
+#define N_PLACES (sizeof places / sizeof places[0])
+
+/*
+ * The abbreviations and then the places, sorted by word and, for a word
+ * written twice, by that order: a lookup is a binary search that finds what
+ * the tables read in their order would find first.  Every word of a mail's
+ * sentences may be looked up (is it a place?), so no linear scans.
+ */
+struct place_ref {
+    const char *word, *zone;
+    size_t order;
+};
+
+static struct place_ref place_index[N_ABBREVIATIONS + N_PLACES];
+static int place_index_ready;
+
+static int
+place_ref_cmp(const void *a, const void *b)
+{
+    const struct place_ref *x = a, *y = b;
+    int c = strcmp(x->word, y->word);
+    return c != 0 ? c : x->order < y->order ? -1 : x->order > y->order;
+}
+
+static void
+place_index_build(void)
+{
+    for (size_t i = 0; i < N_ABBREVIATIONS; i++)
+        place_index[i] = (struct place_ref){abbreviations[i].word, abbreviations[i].zone, i};
+    for (size_t i = 0; i < N_PLACES; i++)
+        place_index[N_ABBREVIATIONS + i] =
+            (struct place_ref){places[i].place, places[i].zone, N_ABBREVIATIONS + i};
+    qsort(place_index, N_ABBREVIATIONS + N_PLACES, sizeof(place_index[0]), place_ref_cmp);
+    place_index_ready = 1;
+}
+
 /* The zone a place or abbreviation stands for, or NULL. */
 static const char *
 zone_of_place(const char *lower)
 {
-    for (size_t i = 0; i < sizeof abbreviations / sizeof abbreviations[0]; i++)
-        if (strcmp(lower, abbreviations[i].word) == 0)
-            return abbreviations[i].zone;
-    for (size_t i = 0; i < sizeof places / sizeof places[0]; i++)
-        if (strcmp(lower, places[i].place) == 0)
-            return places[i].zone;
-    return NULL;
+    size_t lo = 0, hi = N_ABBREVIATIONS + N_PLACES;
+
+    if (!place_index_ready)
+        place_index_build();
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(place_index[mid].word, lower) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < N_ABBREVIATIONS + N_PLACES && strcmp(place_index[lo].word, lower) == 0
+               ? place_index[lo].zone
+               : NULL;
 }
 
 /*
