@@ -954,6 +954,16 @@ profile_zones_preload(void)
     return 0;
 }
 
+/*
+ * Zones found to exist without the index (the daemon, which has none): each
+ * answer to a member in their zone asked again, a stat, an open and a read
+ * per mail.  Only "exists" is remembered, for the life of the process: a
+ * zone the tz database drops meanwhile then reads as UTC until a restart.
+ */
+#define ZONE_SEEN 16
+static char zone_seen[ZONE_SEEN][MAX_ZONE + 1];
+static unsigned zone_seen_next;
+
 /* Is name (exactly as written) a zone in the tz database? */
 static int
 zone_exists(const char *name)
@@ -964,8 +974,15 @@ zone_exists(const char *name)
     if (zone_index.names != NULL)
         return bsearch(&name, zone_index.names, zone_index.n, sizeof(char *), zone_index_cmp) !=
                NULL;
+    for (unsigned i = 0; i < ZONE_SEEN; i++)
+        if (strcmp(zone_seen[i], name) == 0)
+            return 1;
     snprintf(path, sizeof path, "%s/%s", ZONEINFO, name);
-    return is_tzif(path);
+    if (!is_tzif(path))
+        return 0;
+    if (strlen(name) <= MAX_ZONE)
+        snprintf(zone_seen[zone_seen_next++ % ZONE_SEEN], MAX_ZONE + 1, "%s", name);
+    return 1;
 }
 
 /* The directory entry of dir that equals comp ignoring case, copied into out. */
