@@ -183,6 +183,16 @@ const struct config_key config_keys[] = {
      .def = "3",
      .doc = "Tries before a message that keeps failing (or keeps killing the process) is marked "
             "failed and set aside."},
+    {.section = "imap",
+     .name = "batch_size",
+     .type = CK_INT,
+     .offset = OFF(imap.batch_size),
+     .min = 1,
+     .max = 500,
+     .def = "500",
+     .doc = "Mails fetched, decided in one transaction and moved together; while one batch is "
+            "decided the next is fetched and the one before moved. Dovecot's MOVE costs per "
+            "command, so smaller batches are slower; they also bound the work a crash redoes."},
 
     /* ---- [smtp] ---- */
     {.section = "smtp",

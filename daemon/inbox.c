@@ -1,14 +1,23 @@
 /*
  * inbox: one pass over the IMAP mailbox.
  *
- * New messages are handled in batches of up to INBOX_BATCH (and at most
- * INBOX_BATCH_BYTES of fetched mail).  The order of events for each batch is
- * what makes a crash harmless:
+ * New messages are handled in batches of up to [imap] batch_size (at most
+ * INBOX_BATCH, and at most INBOX_BATCH_BYTES of fetched mail).  The order of
+ * events for each batch is what makes a crash harmless:
  *
  *   1. fetch the batch in one UID FETCH (BODY.PEEK, the mailbox is not changed)
- *   2. BEGIN; for each message a SAVEPOINT: decide, record the outcome and the
- *      last UID, RELEASE (or ROLLBACK TO it when the message fails); COMMIT
+ *   2. mark it in flight (a commit of its own); BEGIN; for each message a
+ *      SAVEPOINT: decide, record the outcome and the last UID, RELEASE (or
+ *      ROLLBACK TO it when the message fails); COMMIT
  *   3. move the batch to the processed mailbox (or flag it) in one command
+ *
+ * The IMAP commands run on a thread of their own (inbox_io.h), so the steps
+ * of neighbouring batches overlap: while batch k is in step 2, the IMAP
+ * thread does step 3 of batch k-1 (asked for only once k-1's COMMIT
+ * returned) and then step 1 of batch k+1.  None of this changes what a crash
+ * leaves: k+1 is fetched and not yet marked (nothing of it happened), k is
+ * marked and uncommitted (decided again, see the marks below), k-1 is
+ * committed and still in the inbox (finished by the next pass, below).
  *
  * A crash before 2 commits leaves no trace: nothing of the batch was moved,
  * and nothing it queued was sent (the outbox is drained after the pass), so
@@ -37,7 +46,7 @@
  * installation is fixed.
  *
  * A message that kills the process never returns an error to count.  So
- * before step 1 the batch is marked in flight in a commit of its own
+ * before it is decided the batch is marked in flight in a commit of its own
  * (store_inflight_begin); the batch's commit drops the marks.  Marks found
  * from a process that died mean the batch killed it: it is then decided one
  * message at a time, each marked alone, which pins the deaths on the one
@@ -90,7 +99,8 @@ struct inbox_run {
  * fixed cost per command: on the bench (bench/mail, breakdown), FETCH and
  * MOVE per 50 took 0.135 ms a mail, per 500 0.065 ms, and mentord's whole
  * ingest went from 2,700 to 4,200 mails/s.  Memory stays bounded by
- * INBOX_BATCH_BYTES, not by the count.
+ * INBOX_BATCH_BYTES, not by the count.  [imap] batch_size may make batches
+ * smaller (tests use it to have many batches in flight with few mails).
  */
 #define INBOX_BATCH 500
 /*
@@ -733,7 +743,10 @@ static void
 inbox_fetch_later(struct inbox_run *r, struct inbox_fetch *f, const uint32_t *uids, size_t n)
 {
     memset(f->msgs, 0, sizeof(f->msgs));
-    f->n = n < INBOX_BATCH ? n : INBOX_BATCH;
+    size_t most = r->cfg->imap.batch_size > 0 && r->cfg->imap.batch_size < INBOX_BATCH
+                      ? (size_t)r->cfg->imap.batch_size
+                      : INBOX_BATCH;
+    f->n = n < most ? n : most;
     for (size_t i = 0; i < f->n; i++)
         f->msgs[i].uid = uids[i];
     f->limit = (uint32_t)r->cfg->limits.max_message_size + 1;

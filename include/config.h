@@ -50,6 +50,7 @@ struct config_imap {
     int idle;                /* use IDLE when offered */
     int timeout;             /* network timeout in seconds */
     int max_attempts;        /* tries before a message is marked failed */
+    int batch_size;          /* mails per fetch, transaction and move (inbox.c) */
 };
 
 struct config_smtp {

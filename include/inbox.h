@@ -1,16 +1,18 @@
 /*
  * inbox: one pass over the IMAP mailbox.
  *
- * New UIDs are handled in batches of up to 50: one fetch for the batch; for
- * each message dedupe (UID, hash, Message-ID), parse, let the programme
- * decide, record the outcome and the mailbox progress under its own savepoint;
- * one commit for the batch; only after the commit are the messages moved to
- * the processed mailbox (or flagged).  A message whose processing fails is
- * rolled back alone; it is retried and marked failed after imap.max_attempts
- * tries and skipped (see inbox.c).  A failure that setup_check() blames on
- * the installation (a missing template, an unreadable folder) counts no
- * attempt: the message stays in the inbox, the pass stops, and setup_fault
- * is the caller's to report.
+ * New UIDs are handled in batches of up to [imap] batch_size (500): one
+ * fetch for the batch; for each message dedupe (UID, hash, Message-ID),
+ * parse, let the programme decide, record the outcome and the mailbox
+ * progress under its own savepoint; one commit for the batch; only after the
+ * commit are the messages moved to the processed mailbox (or flagged).  The
+ * IMAP commands run on a thread of their own, so the next batch is fetched
+ * and the last one moved while a batch is decided.  A message whose
+ * processing fails is rolled back alone; it is retried and marked failed
+ * after imap.max_attempts tries and skipped (see inbox.c).  A failure that
+ * setup_check() blames on the installation (a missing template, an
+ * unreadable folder) counts no attempt: the message stays in the inbox, the
+ * pass stops, and setup_fault is the caller's to report.
  */
 #ifndef MENTORD_INBOX_H
 #define MENTORD_INBOX_H
