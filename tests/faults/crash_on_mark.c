@@ -5,7 +5,9 @@
  * instead of killing every restart.  Any message carrying the header
  * "X-Fault-Crash: abort" aborts the process inside mailmime_parse(), one
  * carrying "X-Fault-Crash: hang" spins there forever (a parser caught in a
- * loop); every other message goes to the real function.
+ * loop), one carrying "X-Fault-Slow: N" takes N milliseconds more there
+ * (deciding a batch takes long enough for a test to kill mentord in the
+ * middle of it); every other message goes to the real function.
  *
  * The reading (reading.h: intent, arguments) is covered too: a word
  * "xfaultreadhang" or "xfaultreadabort" in the text a person wrote parses
@@ -16,6 +18,7 @@
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct mailmime;
 typedef int parse_fn(const char *, size_t, size_t *, struct mailmime **);
@@ -34,6 +37,14 @@ mailmime_parse(const char *message, size_t length, size_t *indx, struct mailmime
         volatile unsigned long spin = 0;
         for (;;)
             spin++;
+    }
+    static const char slow[] = "X-Fault-Slow: ";
+    const char *at = memmem(message, length, slow, sizeof slow - 1);
+    if (at != NULL) {
+        /* Slept, not spun: the reader's seccomp filter allows clock_nanosleep. */
+        long ms = strtol(at + sizeof slow - 1, NULL, 10);
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
     }
     parse_fn *real = (parse_fn *)dlsym(RTLD_NEXT, "mailmime_parse");
     if (real == NULL)

@@ -9,6 +9,7 @@ connected; every setting is read afresh for each connection or chunk.
     p.refuse = True                     # accept and close at once
     p.delay = 3.0                       # hold each server->client chunk 3 s
     p.cut_after(b"FETCH", 200, times=2) # cut 200 bytes into the reply to FETCH
+    p.hold_reply(b"UID MOVE", 2.0)      # hold the answer to each UID MOVE 2 s
     p.smtp_reply("RCPT", "452 4.5.3 Try later", match="user1@")  # answer in the server's place
     p.smtp_cut_data(500)                # cut 500 bytes into the DATA content
     p.smtp_cut_after_eod()              # server accepted, the 250 never reaches mentord
@@ -55,6 +56,8 @@ class Proxy:
         self.injected = 0
         self.log = []  # (fault, detail) in the order they fired
         self._cuts = []  # [trigger bytes, K, Rule]
+        self._holds = []  # [trigger bytes, seconds, Rule]
+        self.holding = 0  # replies being held right now
         self._smtp_rules = []  # [VERB, reply, match, Rule]
         self._data_cuts = []  # [K, Rule]
         self._eod_cuts = []  # [Rule]
@@ -69,6 +72,12 @@ class Proxy:
     def cut_after(self, trigger, nbytes, times=1):
         """Cut the connection nbytes into the server's answer to a client chunk containing trigger."""
         self._cuts.append([trigger, nbytes, Rule(times)])
+        return self
+
+    def hold_reply(self, trigger, seconds, times=None):
+        """Hold the server's next chunk after a client chunk containing trigger for seconds
+        (the command has reached the server: only its answer is late)."""
+        self._holds.append([trigger, seconds, Rule(times)])
         return self
 
     def smtp_reply(self, verb, reply, match=None, times=1):
@@ -95,6 +104,7 @@ class Proxy:
         self.refuse = False
         self.delay = 0.0
         self._cuts, self._smtp_rules, self._data_cuts, self._eod_cuts = [], [], [], []
+        self._holds = []
 
     def _fired(self, fault, detail=""):
         with self._lock:
@@ -172,6 +182,7 @@ class _Conn:
         self.sw = swriter
         self.closed = False
         self.pending_cut = None  # bytes of server reply still allowed before a cut
+        self.pending_hold = 0.0  # seconds to hold the server's next chunk
         self.line = b""  # partial SMTP command line from the client
         self.in_data = False
         self.data_seen = 0
@@ -200,6 +211,10 @@ class _Conn:
                 if trigger in data and self.pending_cut is None and rule.take():
                     self.pending_cut = nbytes
                     self.p._fired("cut", "%d bytes after %r" % (nbytes, trigger))
+            for trigger, seconds, rule in self.p._holds:
+                if trigger in data and rule.take():
+                    self.pending_hold = seconds
+                    self.p._fired("hold", "%.1f s after %r" % (seconds, trigger))
             if self.p._smtp_rules or self.p._data_cuts or self.p._eod_cuts:
                 if not await self._smtp_client(data):
                     return
@@ -214,6 +229,13 @@ class _Conn:
                 return
             if self.p.delay > 0:
                 await asyncio.sleep(self.p.delay)
+            if self.pending_hold > 0:
+                hold, self.pending_hold = self.pending_hold, 0.0
+                self.p.holding += 1
+                try:
+                    await asyncio.sleep(hold)
+                finally:
+                    self.p.holding -= 1
             if self.cut_on_reply:
                 self.p._fired("cut after end of data", data[:40].decode("ascii", "replace"))
                 return

@@ -450,6 +450,64 @@ class Faults(unittest.TestCase):
         self.assertEqual(wrong[:5], [], "replies not threaded to their join")
         self.assertLessEqual(dups, landed, "more duplicates than kills")
 
+    def test_sigkill_while_batches_overlap(self):
+        """Killed while batch k is decided and batch k-1's UID MOVE is on its way, with the
+        fetch of k+1 asked for behind it, then restarted: every mail recorded once, moved,
+        answered once.  The proxy holds Dovecot's answer to every MOVE for a while and each
+        mail takes 25 ms more to read (the shim), so a batch of 8 is decided for about
+        0.2 s from the moment its predecessor's MOVE went out: the kills land then."""
+        shim = os.environ.get("CRASH_SHIM", "")
+        self.assertTrue(os.path.exists(shim), "run.sh builds the shim and sets CRASH_SHIM")
+        n, kills = (400, 20) if LONG else (120, 6)
+        batch, hold = 8, 0.15
+        p = self.imap_proxy()
+        # max_attempts high: a mail in a batch killed several times is decided alone, never
+        # set aside, so every mail must end answered.
+        self.write_config(imap__port=p.port, imap__security="none", imap__tls_ca_file=None,
+                          imap__batch_size=batch, imap__max_attempts=1000)
+        p.hold_reply(b"UID MOVE", hold)
+        users = senders(n)
+        mids = drop_mails(users, headers={"X-Fault-Slow": "25"})
+        rng = random.Random(os.environ.get("FAULTS_SEED") or None)
+        env = {"LD_PRELOAD": shim}
+        landed = 0
+        for _ in range(kills):
+            if mb.count("mentors") == 0:
+                break
+            holds = p.injected
+            proc = mb.start_mentord(self.config, env=env, log=os.path.join(self.tmp, "mentord.log"))
+            self.procs.append(proc)
+            wait_until(lambda: p.injected > holds or proc.poll() is not None, 60,
+                       "a UID MOVE on its way")
+            time.sleep(rng.uniform(0.02, hold + 0.05))
+            landed += proc.poll() is None
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            self.procs.remove(proc)
+        p.clear()
+        proc = mb.start_mentord(self.config, env=env, log=os.path.join(self.tmp, "mentord.log"))
+        self.procs.append(proc)
+        self.wait_done(n, timeout=60 + 0.2 * n, proc=proc)
+        self.stop(proc)
+        self.assertGreaterEqual(landed, 1, "no kill landed in a pass")
+        self.assertEqual(mb.count("mentors"), 0, "mail left in the INBOX")
+        self.assertEqual(mb.count("mentors", "Processed"), n, "Processed does not hold every mail")
+        self.assert_processed_once(mids)
+        self.assertEqual(self.count_sql("SELECT count(*) FROM inbox_inflight"), 0)
+        got = self.replies(users, timeout=60)
+        missing = [u for u, c in got.items() if c == 0]
+        dups = sum(c - 1 for c in got.values() if c > 1)
+        self.assert_intact()
+        log = mb.daemon_log(proc)
+        one_by_one = len(re.findall(r"deciding one at a time", log))
+        figure("sigkill with overlapped batches of %d: %d mails, %d SIGKILLs in a pass, %d "
+               "restarts decided a killed batch one at a time, %d duplicate replies"
+               % (batch, n, landed, one_by_one, dups))
+        self.assertEqual(missing, [], "senders without a reply")
+        # Each kill lands inside an inbox pass, before anything it decided is sent.
+        self.assertEqual(dups, 0, "replies sent twice")
+        self.assertGreaterEqual(one_by_one, 1, "no kill landed while a batch was decided")
+
     # ---- 2. server faults: SMTP ----
 
     def test_mail_that_kills_the_reader_is_set_aside(self):
