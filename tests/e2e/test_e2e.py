@@ -400,6 +400,32 @@ class E2E(unittest.TestCase):
                          "GROUP BY recipient HAVING count(*) > 1")
         self.assertEqual(dups, [])
 
+    def test_many_batches_each_answered_once_and_moved(self):
+        """[imap] batch_size 4 over 30 mails: eight batches, fetched, decided and moved
+        overlapped (the next fetched and the last moved while one is decided); every
+        mail is recorded once, moved, and its sender answered once."""
+        users = ["ann", "bob", "cat", "dan", "eve"] + ["user%d" % i for i in range(1, 26)]
+        # Thirty strangers at once: over the default cap on mail to strangers (20 an hour).
+        self.config = mb.write_config(self.config, imap__batch_size="4",
+                                      limits__stranger_per_hour="1000",
+                                      limits__stranger_per_day="1000")
+        mids = [mb.send(u, "mentors", "join", "Hi, I'd like a mentor.", wait=False)
+                for u in users]
+        mb.wait_for("mentors", len(users), timeout=60)
+        _, _, err = self.once()
+        self.assertIn("inbox: %d processed" % len(users), err)
+        self.assertEqual(mb.count("mentors"), 0, "mail left in the INBOX")
+        moved = sorted(str(m["Message-ID"]) for m in mb.mailbox("mentors", "Processed"))
+        self.assertEqual(moved, sorted(mids))
+        rows = mb.sqlite(self.db, "SELECT message_id, count(*), min(outcome) FROM messages "
+                         "GROUP BY message_id")
+        self.assertEqual(sorted((m, c, o) for m, c, o in rows),
+                         sorted((m.strip("<>"), 1, "answered") for m in mids))
+        for u in users:
+            mb.wait_for(u, 1, timeout=30)
+        time.sleep(QUIET)
+        self.assertEqual({u: mb.count(u) for u in users if mb.count(u) != 1}, {})
+
     # ---- automatic mail ----
 
     def test_automatic_mail_is_recorded_not_answered(self):
