@@ -409,11 +409,20 @@ outbox_queue(const struct config *cfg, struct store *st, const struct outbox_mai
     if (compose_message(&msg, &headers, &text, &msgid, err, errlen) != 0)
         goto out;
     int64_t id = 0;
-    if (store_outbox_add(st, om->to_addr, t.sender[0] ? t.sender : cfg->smtp.from, msgid, headers,
-                         text, t.at, &id) != 0 ||
-        store_outbox_tag(st, id, om->kind ? om->kind : "reply", om->ref) != 0 ||
-        store_outbox_set_trust(st, id, t.verp[0] ? t.verp : NULL, t.stranger) != 0 ||
-        store_outbox_set_template(st, id, om->template_name) != 0 ||
+    struct store_outbox_new row = {
+        .recipient = om->to_addr,
+        .sender = t.sender[0] ? t.sender : cfg->smtp.from,
+        .message_id = msgid,
+        .headers = headers,
+        .body = text,
+        .at = t.at,
+        .kind = om->kind ? om->kind : "reply",
+        .ref = om->ref,
+        .verp = t.verp[0] ? t.verp : NULL,
+        .stranger = t.stranger,
+        .template_name = om->template_name,
+    };
+    if (store_outbox_queue(st, &row, &id) != 0 ||
         (om->erase_after && store_outbox_erase_after(st, id) != 0)) {
         snprintf(err, errlen, "queueing %s for %s: %s", om->template_name, om->to_addr,
                  store_errmsg(st));

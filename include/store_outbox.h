@@ -34,6 +34,17 @@ struct store_outbox {
 int store_outbox_add(struct store *st, const char *recipient, const char *sender,
                      const char *message_id, const char *headers, const char *body, time_t now,
                      int64_t *id_out);
+/* A mail to queue with everything known of it (store_outbox_queue). */
+struct store_outbox_new {
+    const char *recipient, *sender, *message_id, *headers, *body;
+    time_t at;                 /* created, and first due */
+    const char *kind, *ref;    /* as store_outbox_tag sets them */
+    const char *verp;          /* as store_outbox_set_trust sets it (NULL: none) */
+    int stranger;              /* the recipient confirmed nothing */
+    const char *template_name; /* as store_outbox_set_template sets it */
+};
+/* store_outbox_add, store_outbox_tag, _set_trust and _set_template in one INSERT. */
+int store_outbox_queue(struct store *st, const struct store_outbox_new *m, int64_t *id_out);
 /* Up to limit (<= 0: no limit) queued messages with next_attempt <= now, longest due first. */
 int store_outbox_due(struct store *st, time_t now, int limit, struct store_outbox **items,
                      size_t *n);
