@@ -458,7 +458,7 @@ class Faults(unittest.TestCase):
         0.2 s from the moment its predecessor's MOVE went out: the kills land then."""
         shim = os.environ.get("CRASH_SHIM", "")
         self.assertTrue(os.path.exists(shim), "run.sh builds the shim and sets CRASH_SHIM")
-        n, kills = (400, 20) if LONG else (120, 6)
+        n, kills = (400, 20) if LONG else (96, 6)
         batch, hold = 8, 0.15
         p = self.imap_proxy()
         # max_attempts high: a mail in a batch killed several times is decided alone, never
