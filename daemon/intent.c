@@ -555,10 +555,11 @@ struct text {
     unsigned char joined[MAX_TOKENS]; /* word i - 1 and word i make one ("non-profit") */
     uint64_t *keys; /* the set of its words' keys (word_key), open addressing */
     size_t keymask; /* slots - 1 */
+    int shared;     /* a copy of text_cache: its words and stems are the cache's */
 };
 
 static void
-text_free(struct text *t)
+text_release(struct text *t)
 {
     for (int l = 0; l < INTENT_DATA_N; l++) {
         if (t->stem[l] == NULL)
@@ -614,7 +615,7 @@ text_keys(struct text *t)
 }
 
 static int
-text_read(const char *text, struct text *t)
+text_build(const char *text, struct text *t)
 {
     memset(t, 0, sizeof *t);
     if (tables_load() != 0)
@@ -636,27 +637,65 @@ text_read(const char *text, struct text *t)
     free(marks);
     char *r = fold(text ? text : "", 1);
     if (r == NULL) {
-        text_free(t);
+        text_release(t);
         return -1;
     }
     words_split(r, &t->raw);
     for (int l = 0; l < INTENT_DATA_N; l++) {
         t->stem[l] = calloc(t->ws.n ? t->ws.n : 1, sizeof(char *));
         if (t->stem[l] == NULL) {
-            text_free(t);
+            text_release(t);
             return -1;
         }
         for (size_t i = 0; i < t->ws.n; i++)
             if ((t->stem[l][i] = stem_word(l, t->ws.w[i])) == NULL) {
-                text_free(t);
+                text_release(t);
                 return -1;
             }
     }
     if (text_keys(t) != 0) {
-        text_free(t);
+        text_release(t);
         return -1;
     }
     return 0;
+}
+
+/*
+ * The last text read, kept: a mail's words are read three times over (its
+ * intent, a rating, a capacity), and folding, cutting and stemming them in
+ * every language was a fifth of the reader's work.  Not thread-safe, like
+ * the stemmers: the reader, or a program's one thread.
+ */
+static struct text text_cache;
+static char *text_cache_src;
+
+static int
+text_read(const char *text, struct text *t)
+{
+    const char *src = text ? text : "";
+    if (text_cache_src == NULL || strcmp(text_cache_src, src) != 0) {
+        char *copy = strdup(src);
+        struct text fresh;
+        if (copy == NULL || text_build(src, &fresh) != 0) {
+            free(copy);
+            return -1;
+        }
+        text_release(&text_cache);
+        free(text_cache_src);
+        text_cache = fresh;
+        text_cache_src = copy;
+    }
+    *t = text_cache;
+    t->shared = 1;
+    return 0;
+}
+
+/* A text of text_read: the cache keeps what it points to. */
+static void
+text_free(struct text *t)
+{
+    if (!t->shared)
+        text_release(t);
 }
 
 /* Value of a number word or digits at word i (any language); -1 when none. */
