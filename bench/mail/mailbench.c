@@ -17,6 +17,11 @@
  *       BODY.PEEK[] and one UID MOVE to MOVETO, nothing else.  seconds= and
  *       cpu= cover the loop after the login (SEARCH, FETCHes, MOVEs), the
  *       same span as mentord's inbox pass (which logs its own).
+ *   mailbench read EMLFILE N
+ *       The reading alone, the floor of mentord's CPU per mail: what the reader
+ *       child does for one mail (parse it, classify it, read it: intent,
+ *       profile, skills), N times in this process, with no pipe, no database
+ *       and nothing sent.  cpu= covers the N readings.
  *   mailbench queue CONFIG N TO
  *       Queue N confirmation mails to TO in mentord's outbox (outbox_queue, one
  *       transaction), as the programme would.
@@ -48,8 +53,12 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "classify.h"
 #include "config.h"
+#include "mail.h"
 #include "outbox.h"
+#include "profile.h"
+#include "reading.h"
 #include "smtp.h"
 #include "store.h"
 
@@ -524,6 +533,65 @@ cmd_curl(char **argv)
     return ok == n ? 0 : 1;
 }
 
+/* One reading of raw[0..len) as the reader child does it; -1 when it fails. */
+static int
+read_once(const struct config *cfg, const char *raw, size_t len)
+{
+    struct mail *m = NULL;
+    char err[256];
+    if (mail_parse(raw, len, &m, err, sizeof(err)) != 0) {
+        fprintf(stderr, "read: cannot parse: %s\n", err);
+        return -1;
+    }
+    const char *reason = NULL;
+    (void)classify_mail(m, cfg->community.address, &reason);
+    struct reading_context ctx;
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.known = 1;
+    ctx.now = time(NULL);
+    struct reading r;
+    int rc = reading_read(cfg, m, len, &ctx, &r);
+    if (rc == 0)
+        reading_free(&r);
+    mail_free(m);
+    return rc;
+}
+
+static int
+cmd_read(char **argv)
+{
+    size_t len = 0;
+    char *raw = slurp(argv[0], &len);
+    int n = atoi(argv[1]);
+    if (raw == NULL || n <= 0) {
+        fprintf(stderr, "read: cannot read %s, or N is not a count\n", argv[0]);
+        free(raw);
+        return 1;
+    }
+    struct config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    config_set_defaults(&cfg);
+    cfg.community.address = "mentors@example.test";
+    /* The reader loads the zone names before its sandbox; so does this. */
+    if (profile_zones_preload() != 0)
+        fprintf(stderr, "read: cannot list the time zones\n");
+    /* The first reading loads the tables: outside the timed loop, like the reader's start. */
+    if (read_once(&cfg, raw, len) != 0) {
+        free(raw);
+        return 1;
+    }
+    double t0 = now_s(), c0 = cpu_s();
+    for (int i = 0; i < n; i++)
+        if (read_once(&cfg, raw, len) != 0) {
+            free(raw);
+            return 1;
+        }
+    double t = now_s() - t0, cpu = cpu_s() - c0;
+    printf("RESULT mode=read n=%d seconds=%.3f cpu=%.4f bytes=%zu\n", n, t, cpu, len);
+    free(raw);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -534,7 +602,7 @@ main(int argc, char **argv)
     } modes[] = {{"fetch", 5, cmd_fetch},          {"fetch1", 5, cmd_fetch1_only},
                  {"fetch1", 6, cmd_fetch1_move},   {"fetch50", 5, cmd_fetch50_only},
                  {"fetch50", 6, cmd_fetch50_move}, {"fetch500", 6, cmd_fetch500_move},
-                 {"fetchmove", 6, cmd_fetchmove},
+                 {"fetchmove", 6, cmd_fetchmove},  {"read", 2, cmd_read},
                  {"queue", 3, cmd_queue},          {"drain", 1, cmd_drain},
                  {"outbox", 1, cmd_outbox},        {"curl", 6, cmd_curl}};
     for (size_t i = 0; argc >= 2 && i < sizeof(modes) / sizeof(modes[0]); i++)
