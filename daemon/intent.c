@@ -555,7 +555,6 @@ struct text {
     unsigned char joined[MAX_TOKENS]; /* word i - 1 and word i make one ("non-profit") */
     uint64_t *keys; /* the set of its words' keys (word_key), open addressing */
     size_t keymask; /* slots - 1 */
-    int shared;     /* a copy of text_cache: its words and stems are the cache's */
 };
 
 static void
@@ -572,6 +571,7 @@ text_release(struct text *t)
     words_free(&t->raw);
     free(t->keys);
     t->keys = NULL;
+    memset(t->stem, 0, sizeof(t->stem)); /* released twice (the cache after a failure): no-op */
 }
 
 static void
@@ -669,33 +669,24 @@ text_build(const char *text, struct text *t)
 static struct text text_cache;
 static char *text_cache_src;
 
-static int
-text_read(const char *text, struct text *t)
+/* The text read, the cache's (valid until the next call), its words unused; NULL on failure. */
+static struct text *
+text_read(const char *text)
 {
     const char *src = text ? text : "";
     if (text_cache_src == NULL || strcmp(text_cache_src, src) != 0) {
         char *copy = strdup(src);
-        struct text fresh;
-        if (copy == NULL || text_build(src, &fresh) != 0) {
-            free(copy);
-            return -1;
-        }
         text_release(&text_cache);
         free(text_cache_src);
-        text_cache = fresh;
+        text_cache_src = NULL;
+        if (copy == NULL || text_build(src, &text_cache) != 0) {
+            free(copy);
+            return NULL;
+        }
         text_cache_src = copy;
     }
-    *t = text_cache;
-    t->shared = 1;
-    return 0;
-}
-
-/* A text of text_read: the cache keeps what it points to. */
-static void
-text_free(struct text *t)
-{
-    if (!t->shared)
-        text_release(t);
+    memset(text_cache.used, 0, sizeof(text_cache.used));
+    return &text_cache;
 }
 
 /* Value of a number word or digits at word i (any language); -1 when none. */
@@ -842,16 +833,15 @@ score_pass(struct text *t, int answers, struct intent_scores *out)
 void
 intent_score(const char *text, struct intent_scores *out)
 {
-    struct text t;
+    struct text *t;
 
     memset(out, 0, sizeof *out);
-    if (text_read(text, &t) != 0)
+    if ((t = text_read(text)) == NULL)
         return;
     out->question = has_question(text ? text : "");
-    score_pass(&t, 0, out);
-    memset(t.used, 0, sizeof t.used);
-    score_pass(&t, 1, out);
-    text_free(&t);
+    score_pass(t, 0, out);
+    memset(t->used, 0, sizeof t->used);
+    score_pass(t, 1, out);
 }
 
 /* ---- numbers in sentences ---- */
@@ -981,27 +971,26 @@ rating_word(const struct text *t)
 int
 intent_rating(const char *text, const char **how)
 {
-    struct text t;
+    struct text *t;
     const char *why = NULL;
     int r = 0;
 
-    if (text_read(text, &t) != 0)
+    if ((t = text_read(text)) == NULL)
         return 0;
     int stars = count_str(text, "\xe2\x98\x85") + count_str(text, "\xe2\xad\x90");
     char *f = intent_fold(text);
     r = f ? rating_slash(f) : 0;
     free(f);
     if (r == 0)
-        r = rating_scaled(&t);
+        r = rating_scaled(t);
     if (r)
         why = "a number on a scale";
     else if (stars >= 1 && stars <= 5)
         r = stars, why = "stars";
-    else if ((r = rating_alone(&t)) != 0)
-        why = rating_alone_digits(&t) ? "a number from 1 to 5" : "a number word";
-    else if ((r = rating_word(&t)) != 0)
+    else if ((r = rating_alone(t)) != 0)
+        why = rating_alone_digits(t) ? "a number from 1 to 5" : "a number word";
+    else if ((r = rating_word(t)) != 0)
         why = "a word that rates";
-    text_free(&t);
     if (how)
         *how = why;
     return r;
@@ -1027,30 +1016,30 @@ weeks_until_month(int m, int end_of, time_t now)
 int
 intent_pause_weeks(const char *text, time_t now)
 {
-    struct text t;
+    struct text *t;
     int weeks = 0;
 
-    if (text_read(text, &t) != 0)
+    if ((t = text_read(text)) == NULL)
         return 0;
-    for (size_t i = 0; i < t.ws.n && weeks == 0; i++) {
+    for (size_t i = 0; i < t->ws.n && weeks == 0; i++) {
         size_t end;
         const struct entry *u = NULL;
-        int n = number_at(&t, i, 1);
+        int n = number_at(t, i, 1);
         if (n > 0) {
             /* "two weeks", "a couple of months": the unit within two words */
-            for (size_t j = i + 1; j < t.ws.n && j <= i + 2 && u == NULL; j++)
-                u = kind_at(&t, E_UNIT, j, &end);
+            for (size_t j = i + 1; j < t->ws.n && j <= i + 2 && u == NULL; j++)
+                u = kind_at(t, E_UNIT, j, &end);
             if (u != NULL) {
                 long w = ((long)n * u->value + 6) / 7;
                 weeks = w > MAX_WEEKS ? MAX_WEEKS : (int)w;
             }
             continue;
         }
-        if (kind_at(&t, E_UNTIL, i, &end) == NULL)
+        if (kind_at(t, E_UNTIL, i, &end) == NULL)
             continue;
         /* "until January", "bis Ende Januar", "till mid March" */
-        for (size_t j = end; j < t.ws.n && j <= end + 3; j++) {
-            const struct entry *m = kind_at(&t, E_MONTH, j, &end);
+        for (size_t j = end; j < t->ws.n && j <= end + 3; j++) {
+            const struct entry *m = kind_at(t, E_MONTH, j, &end);
             if (m != NULL) {
                 weeks = weeks_until_month(m->value, j > i + 1, now);
                 break;
@@ -1059,56 +1048,54 @@ intent_pause_weeks(const char *text, time_t now)
     }
     if (weeks == 0) {
         /* "for a month", "einen Monat": a unit alone counts once */
-        for (size_t i = 0; i < t.ws.n && weeks == 0; i++) {
+        for (size_t i = 0; i < t->ws.n && weeks == 0; i++) {
             size_t end;
-            const struct entry *u = kind_at(&t, E_UNIT, i, &end);
-            if (u != NULL && i > 0 && number_at(&t, i - 1, 1) == 1)
+            const struct entry *u = kind_at(t, E_UNIT, i, &end);
+            if (u != NULL && i > 0 && number_at(t, i - 1, 1) == 1)
                 weeks = (u->value + 6) / 7;
         }
     }
-    text_free(&t);
     return weeks;
 }
 
 int
 intent_capacity(const char *text)
 {
-    struct text t;
+    struct text *t;
     int cap = -1;
 
-    if (text_read(text, &t) != 0)
+    if ((t = text_read(text)) == NULL)
         return -1;
-    for (size_t i = 0; i < t.ws.n && cap < 0; i++) {
+    for (size_t i = 0; i < t->ws.n && cap < 0; i++) {
         size_t end;
-        if (kind_at(&t, E_PEOPLE, i, &end) != NULL) {
+        if (kind_at(t, E_PEOPLE, i, &end) != NULL) {
             /* "1 or 2 mentees", "two people": the largest number just before */
             for (size_t k = i > 3 ? i - 3 : 0; k < i; k++) {
                 /* "una persona", "une personne" say one; "a mentee for half a year" does not */
-                int one = k + 1 == i && strcmp(t.ws.w[i], "mentee") != 0;
-                int v = number_at(&t, k, one);
+                int one = k + 1 == i && strcmp(t->ws.w[i], "mentee") != 0;
+                int v = number_at(t, k, one);
                 if (v > 0 && v <= 20 && v > cap)
                     cap = v;
             }
             /* "watu wawili": the number after the noun */
-            if (cap < 0 && i + 1 < t.ws.n) {
-                int v = number_at(&t, i + 1, 0);
+            if (cap < 0 && i + 1 < t->ws.n) {
+                int v = number_at(t, i + 1, 0);
                 if (v > 0 && v <= 20)
                     cap = v;
             }
-        } else if (kind_at(&t, E_UPTO, i, &end) != NULL) {
-            for (size_t k = end; k < t.ws.n && k <= end + 1; k++) {
-                int v = number_at(&t, k, 0);
+        } else if (kind_at(t, E_UPTO, i, &end) != NULL) {
+            for (size_t k = end; k < t->ws.n && k <= end + 1; k++) {
+                int v = number_at(t, k, 0);
                 if (v > 0 && v <= 20) {
                     cap = v;
                     /* "up to 2 or 3" */
-                    if (k + 2 < t.ws.n && number_at(&t, k + 2, 0) > v &&
-                        number_at(&t, k + 2, 0) <= 20)
-                        cap = number_at(&t, k + 2, 0);
+                    if (k + 2 < t->ws.n && number_at(t, k + 2, 0) > v &&
+                        number_at(t, k + 2, 0) <= 20)
+                        cap = number_at(t, k + 2, 0);
                     break;
                 }
             }
         }
     }
-    text_free(&t);
     return cap;
 }
