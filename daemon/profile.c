@@ -2054,8 +2054,11 @@ static const char *
 find_word(const char *s, const char *needle)
 {
     size_t n = strlen(needle);
+    /* The first letter first: a call of strncasecmp at every byte was 6% of a reading. */
+    int first = tolower((unsigned char)needle[0]);
     for (const char *p = s; *p; p++)
-        if (strncasecmp(p, needle, n) == 0 && (p == s || !isalpha((unsigned char)p[-1])))
+        if ((n == 0 || tolower((unsigned char)*p) == first) && strncasecmp(p, needle, n) == 0 &&
+            (p == s || !isalpha((unsigned char)p[-1])))
             return p;
     return NULL;
 }

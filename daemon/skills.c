@@ -53,6 +53,7 @@ struct term {
 struct seq {
     size_t n;
     char *w[MAX_TERM_WORDS];
+    uint64_t key0; /* word_key(KEY_FOLD) of w[0]: most sequences are ruled out by it */
 };
 
 enum list { L_CUE, L_END, L_SEP, L_LEAD, L_COUNT };
@@ -86,11 +87,26 @@ struct token {
     const char *at; /* in the text as written */
     size_t len;
     char *fold;
+    uint64_t fold_key; /* word_key(KEY_FOLD) of fold */
     char *stem[SKILLS_DATA_N];
     enum gap gap;
     int opens;   /* first of its sentence */
     int claimed; /* taken by a term */
 };
+
+/* Where a key is compared: SKILLS_DATA_N languages' stems, then these. */
+#define KEY_FOLD (SKILLS_DATA_N + 0)
+#define KEY_EXACT (SKILLS_DATA_N + 1)
+
+/* FNV-1a of s[0..len), seeded by where it is compared. */
+static uint64_t
+word_key(size_t where, const char *s, size_t len)
+{
+    uint64_t h = 1469598103934665603ull ^ (uint64_t)where;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    return h;
+}
 
 /* ---- tokens ---- */
 
@@ -212,6 +228,7 @@ token_fill(struct token *t)
     free(raw);
     if (t->fold == NULL)
         return -1;
+    t->fold_key = word_key(KEY_FOLD, t->fold, strlen(t->fold));
     for (size_t l = 0; l < SKILLS_DATA_N; l++)
         if ((t->stem[l] = stem((int)l, t->fold)) == NULL)
             return -1;
@@ -289,6 +306,8 @@ seq_parse(const char *line, struct seq *q)
     for (size_t i = 0; rc == 0 && i < n && q->n < MAX_TERM_WORDS; i++)
         if ((q->w[q->n++] = strdup(t[i].fold)) == NULL)
             rc = -1;
+    if (rc == 0 && q->n > 0)
+        q->key0 = word_key(KEY_FOLD, q->w[0], strlen(q->w[0]));
     tokens_free(t, n);
     return rc;
 }
@@ -419,20 +438,6 @@ stemmer_of(const char *code)
     return NULL;
 }
 
-/* Where a key is compared: SKILLS_DATA_N languages' stems, then these. */
-#define KEY_FOLD (SKILLS_DATA_N + 0)
-#define KEY_EXACT (SKILLS_DATA_N + 1)
-
-/* FNV-1a of s[0..len), seeded by where it is compared. */
-static uint64_t
-word_key(size_t where, const char *s, size_t len)
-{
-    uint64_t h = 1469598103934665603ull ^ (uint64_t)where;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-    return h;
-}
-
 /* The key of a term's first word; 0 when it has none (compared with every token). */
 static int
 term_key(const struct term *e, uint64_t *key)
@@ -550,7 +555,7 @@ term_at(const struct term *e, const struct token *t, size_t n, size_t i)
 static int
 seq_at(const struct seq *q, const struct token *t, size_t n, size_t i)
 {
-    if (i + q->n > n)
+    if (i + q->n > n || q->key0 != t[i].fold_key)
         return 0;
     for (size_t k = 0; k < q->n; k++)
         if ((k > 0 && t[i + k - 1].gap != G_SPACE) || strcmp(t[i + k].fold, q->w[k]) != 0)
@@ -648,7 +653,7 @@ candidates(const struct token *k, size_t **c, size_t *cap, size_t *nc)
     size_t nk = 0;
     for (size_t l = 0; l < SKILLS_DATA_N; l++)
         keys[nk++] = word_key(l, k->stem[l], strlen(k->stem[l]));
-    keys[nk++] = word_key(KEY_FOLD, k->fold, strlen(k->fold));
+    keys[nk++] = k->fold_key;
     keys[nk++] = word_key(KEY_EXACT, k->at, k->len);
     *nc = 0;
     for (size_t i = 0; i < nk; i++) {
