@@ -668,6 +668,7 @@ text_build(const char *text, struct text *t)
  */
 static struct text text_cache;
 static char *text_cache_src;
+static void number_memo_clear(void);
 
 /* The text read, the cache's (valid until the next call), its words unused; NULL on failure. */
 static struct text *
@@ -679,6 +680,7 @@ text_read(const char *text)
         text_release(&text_cache);
         free(text_cache_src);
         text_cache_src = NULL;
+        number_memo_clear();
         if (copy == NULL || text_build(src, &text_cache) != 0) {
             free(copy);
             return NULL;
@@ -691,7 +693,7 @@ text_read(const char *text)
 
 /* Value of a number word or digits at word i (any language); -1 when none. */
 static int
-number_at(const struct text *t, size_t i, int with_one)
+number_scan(const struct text *t, size_t i, int with_one)
 {
     const char *w = t->ws.w[i];
     if (is_digits(w))
@@ -705,6 +707,31 @@ number_at(const struct text *t, size_t i, int with_one)
             return e->value; /* "a" 1, "couple" 2, "few" 3 */
     }
     return -1;
+}
+
+/*
+ * number_scan, remembered per word of the text kept by text_read (the only
+ * text there is): the phrases, ratings and capacities ask for the same words
+ * again and again.  number_memo_clear forgets when the kept text changes.
+ */
+static int number_memo[2][MAX_TOKENS];
+static unsigned char number_known[2][MAX_TOKENS];
+
+static void
+number_memo_clear(void)
+{
+    memset(number_known, 0, sizeof(number_known));
+}
+
+static int
+number_at(const struct text *t, size_t i, int with_one)
+{
+    int o = with_one != 0;
+    if (!number_known[o][i]) {
+        number_memo[o][i] = number_scan(t, i, with_one);
+        number_known[o][i] = 1;
+    }
+    return number_memo[o][i];
 }
 
 static int
