@@ -545,7 +545,7 @@ lang_match_at(const struct lang_set *set, const char *pattern, char (*w)[64], si
     return found;
 }
 
-/* A request pattern read into its words once per text, not once per word of the text. */
+/* A request pattern read into its words once, not once per word of every text. */
 #define LANG_PAT_WORDS 16
 
 struct lang_pat {
@@ -603,6 +603,34 @@ lang_pat_at(const struct lang_set *set, const struct lang_pat *p, char (*w)[64],
     return found;
 }
 
+/* Each set's request patterns, read once (sets live as long as the process). */
+static struct {
+    struct lang_pat *pat;
+    size_t n;
+} set_pats[LANG_SETS];
+
+static const struct lang_pat *
+lang_set_patterns(const struct lang_set *set, size_t *n)
+{
+    size_t slot = (size_t)(set - sets);
+    if (set_pats[slot].pat == NULL) {
+        size_t np = 0;
+        for (size_t k = 0; k < set->n; k++)
+            np += set->langs[k].n_requests;
+        struct lang_pat *pat = malloc((np ? np : 1) * sizeof(*pat));
+        if (pat == NULL)
+            return NULL;
+        np = 0;
+        for (size_t k = 0; k < set->n; k++)
+            for (size_t r = 0; r < set->langs[k].n_requests; r++)
+                lang_pat_read(set->langs[k].requests[r], &pat[np++]);
+        set_pats[slot].pat = pat;
+        set_pats[slot].n = np;
+    }
+    *n = set_pats[slot].n;
+    return set_pats[slot].pat;
+}
+
 int
 lang_requested(const char *dirs, const char *text, char code[LANG_CODE_MAX])
 {
@@ -610,28 +638,20 @@ lang_requested(const char *dirs, const char *text, char code[LANG_CODE_MAX])
     if (set == NULL || text == NULL)
         return -1;
     size_t np = 0;
-    for (size_t k = 0; k < set->n; k++)
-        np += set->langs[k].n_requests;
-    struct lang_pat *pat = malloc((np ? np : 1) * sizeof(*pat));
+    const struct lang_pat *pat = lang_set_patterns(set, &np);
     if (pat == NULL)
         return -1;
-    np = 0;
-    for (size_t k = 0; k < set->n; k++)
-        for (size_t r = 0; r < set->langs[k].n_requests; r++)
-            lang_pat_read(set->langs[k].requests[r], &pat[np++]);
     char w[256][64];
     size_t nw = lang_words(text, w, 256);
-    int rc = -1;
-    for (size_t i = 0; i < nw && rc != 0; i++)
-        for (size_t k = 0; k < np && rc != 0; k++) {
+    for (size_t i = 0; i < nw; i++)
+        for (size_t k = 0; k < np; k++) {
             const struct lang *l = lang_pat_at(set, &pat[k], w, nw, i);
             if (l != NULL) {
                 snprintf(code, LANG_CODE_MAX, "%s", l->code);
-                rc = 0;
+                return 0;
             }
         }
-    free(pat);
-    return rc;
+    return -1;
 }
 
 const char *
