@@ -923,7 +923,6 @@ def report(res, a):
                  "paired per repeat (min-max) | target | met | outbox store work us (floor) "
                  "| floor ratio (libcurl + store) / libcurl | mentord / floor |",
                  "|---|---|---|---|---|---|---|---|---|"]
-    targets = []
     if "ingest" in res:
         r = res["ingest"]
         ratios = sorted(x[0] for x in r["pairs"])
@@ -942,22 +941,21 @@ def report(res, a):
         lines.append("Ingest per repeat (mentord pass / fetchmove rate; client CPU us/mail "
                      "mentord, fetchmove): " + "; ".join("%.3f (%.0f, %.0f)" % p
                                                           for p in r["pairs"]))
-        targets.append("TARGET | ingest rate vs plain UID FETCH+UID MOVE | %.0f mails/s | "
-                       "mailbench fetchmove %.0f mails/s | %.3f (paired, %.3f-%.3f) | >= 0.8 | %s"
-                       % (r["mentord"][0], r["fetchmove"][0], ratio, ratios[0], ratios[-1],
-                          "met" if ratio >= 0.8 else
-                          "not met: the reading alone (%.0f us a mail, one core) allows at "
-                          "most %.0f mails/s, %.2f of the reference"
-                          % (r["floor"], 1e6 / r["floor"], 1e6 / r["floor"] / r["fetchmove"][0])))
+        floor_rate = 1e6 / r["floor"]
+        target_line("ingest rate vs plain UID FETCH+UID MOVE", "%.0f mails/s" % r["mentord"][0],
+                    "mailbench fetchmove %.0f mails/s" % r["fetchmove"][0],
+                    "%.3f (paired, %.3f-%.3f)" % (ratio, ratios[0], ratios[-1]), ">= 0.8",
+                    ratio >= 0.8,
+                    "the reading alone (%.0f us a mail, one core) allows at most %.0f mails/s, "
+                    "%.2f of the reference" % (r["floor"], floor_rate,
+                                               floor_rate / r["fetchmove"][0]))
         lines.append("")
         lines.append("Floor of mentord's CPU per mail: the reading alone of one join "
                      "(`mailbench read`, no pipe, no database): %.0f us." % r["floor"])
-        targets.append("TARGET | ingest mentord CPU per mail | %.0f us | mailbench fetchmove "
-                       "client %.0f us | %.2f | <= 100 us | %s"
-                       % (cpu, r["fetchmove"][1], cpu / max(r["fetchmove"][1], 1e-9),
-                          "met" if cpu <= 100 else
-                          "not met: the reading alone (mailbench read) takes %.0f us"
-                          % r["floor"]))
+        target_line("ingest mentord CPU per mail", "%.0f us" % cpu,
+                    "mailbench fetchmove client %.0f us" % r["fetchmove"][1],
+                    "%.2f" % (cpu / max(r["fetchmove"][1], 1e-9)), "<= 100 us", cpu <= 100,
+                    "the reading alone (mailbench read) takes %.0f us" % r["floor"])
     for label in ("sink", "postfix"):
         if label in res:
             r = res[label]
@@ -1047,8 +1045,6 @@ def report(res, a):
     text = "\n".join(lines)
     print(text)
     send_targets(res)
-    for t in targets:
-        print(t)
     out = os.path.join(a.build, "bench", "mail-results.md")
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w") as f:
