@@ -810,9 +810,11 @@ inbox_new(struct inbox_run *r, const uint32_t *uids, size_t n)
         rc = inbox_handle(r, cur);
         imap_messages_clear(cur->msgs, cur->got);
         if (rc != 0 || (r->stop && *r->stop)) {
-            /* Fetched and never marked: nothing to undo but the memory. */
-            if (more && inbox_io_wait(r->io, &next->job) == 0)
-                imap_messages_clear(next->msgs, next->got);
+            /* Fetched and never marked: nothing to undo but the memory (also of a failed fetch). */
+            if (more) {
+                (void)inbox_io_wait(r->io, &next->job);
+                imap_messages_clear(next->msgs, next->n);
+            }
             break;
         }
         struct inbox_fetch *t = cur;
