@@ -119,19 +119,6 @@ inbox_io_wait(struct inbox_io *io, struct inbox_io_job *job)
     return job->rc;
 }
 
-int
-inbox_io_call(struct inbox_io *io, int (*fn)(struct imap *im, void *arg), void *arg, char *err,
-              size_t errlen)
-{
-    struct inbox_io_job job;
-
-    inbox_io_submit(io, &job, fn, arg);
-    if (inbox_io_wait(io, &job) == 0)
-        return 0;
-    snprintf(err, errlen, "%s", job.err);
-    return -1;
-}
-
 void
 inbox_io_stop(struct inbox_io *io)
 {

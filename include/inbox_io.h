@@ -33,9 +33,6 @@ void inbox_io_submit(struct inbox_io *io, struct inbox_io_job *job,
                      int (*fn)(struct imap *im, void *arg), void *arg);
 /* Wait for job to have run; its rc (job->err says why when -1). */
 int inbox_io_wait(struct inbox_io *io, struct inbox_io_job *job);
-/* Submit and wait: a command the daemon's thread needs the answer to at once. */
-int inbox_io_call(struct inbox_io *io, int (*fn)(struct imap *im, void *arg), void *arg,
-                  char *err, size_t errlen);
 /* Run what is queued, stop the thread; the connection is the caller's again. */
 void inbox_io_stop(struct inbox_io *io);
 
