@@ -77,10 +77,10 @@ struct inbox_finish;
 struct inbox_run {
     const struct config *cfg;
     struct store *st;
-    struct imap *im;         /* the IMAP thread's alone while io runs */
-    struct inbox_io *io;     /* runs every IMAP command of the pass after the search */
+    struct imap *im;             /* the IMAP thread's alone while io runs */
+    struct inbox_io *io;         /* runs every IMAP command of the pass after the search */
     struct inbox_finish *finish; /* the step 3 asked for last (inbox_finish_later) */
-    int keywords;            /* the mailbox takes keywords ($MentordDone, $MentordFailed) */
+    int keywords;                /* the mailbox takes keywords ($MentordDone, $MentordFailed) */
     int dry_run;
     FILE *dry_out;
     uint32_t uidvalidity;

@@ -553,8 +553,8 @@ struct text {
     unsigned char used[MAX_TOKENS];
     unsigned char clause[MAX_TOKENS]; /* punctuation between word i - 1 and word i */
     unsigned char joined[MAX_TOKENS]; /* word i - 1 and word i make one ("non-profit") */
-    uint64_t *keys; /* the set of its words' keys (word_key), open addressing */
-    size_t keymask; /* slots - 1 */
+    uint64_t *keys;                   /* the set of its words' keys (word_key), open addressing */
+    size_t keymask;                   /* slots - 1 */
 };
 
 static void
@@ -830,8 +830,7 @@ negated(const struct text *t, size_t s)
         for (size_t k = 0; k < tables.n_of_kind[E_NOT]; k++) {
             size_t end;
             const struct entry *e = &tables.e[tables.of_kind[E_NOT][k]];
-            if (match_from(t, e, 0, i - 1, &end) &&
-                end <= s && !t->joined[end])
+            if (match_from(t, e, 0, i - 1, &end) && end <= s && !t->joined[end])
                 return 1; /* "non-profit", "non-technical" are no negation */
         }
     return 0;

@@ -576,7 +576,8 @@ mentord_once_pass(const struct config *cfg, struct store *st, struct imap *im,
     int rc = inbox_pass(cfg, st, im, o->dry_run, stdout, &mentord_stop, stats);
 
     reader_shutdown();
-    double self = mentord_cpu_of(RUSAGE_SELF) - self0, kids = mentord_cpu_of(RUSAGE_CHILDREN) - kids0;
+    double self = mentord_cpu_of(RUSAGE_SELF) - self0,
+           kids = mentord_cpu_of(RUSAGE_CHILDREN) - kids0;
     log_info("inbox pass: %d processed in %.3f s, CPU %.3f s (mentord %.3f s, its reader %.3f s)",
              stats->processed, mentord_now_s() - t0, self + kids, self, kids);
     return rc;

@@ -58,6 +58,12 @@ struct seq {
 
 enum list { L_CUE, L_END, L_SEP, L_LEAD, L_COUNT };
 
+/* A term by the key of its first word (tab.by_key). */
+struct term_ref {
+    uint64_t key;
+    size_t term;
+};
+
 static struct {
     int loaded, failed;
     struct sb_stemmer *stemmer[SKILLS_DATA_N]; /* NULL: words compared folded */
@@ -71,10 +77,7 @@ static struct {
      * with every term.  free_terms: those whose first word has no key (a
      * prefix, a part of a word), compared with every token.
      */
-    struct term_ref {
-        uint64_t key;
-        size_t term;
-    } *by_key;
+    struct term_ref *by_key;
     size_t n_by_key;
     size_t *free_terms;
     size_t n_free;
