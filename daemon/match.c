@@ -461,6 +461,24 @@ struct marks {
     uint8_t *word; /* per word id: 1 a tag of the newcomer, 2 a goal */
     uint8_t *lang;
     int32_t who; /* the marked newcomer, -1: none */
+    /* The marked person's tags as bits (struct tag_bits), and its tags beyond one per bit. */
+    uint64_t tag_mask;
+    int tag_extra;
+};
+
+/*
+ * A cheap upper bound on the tags two people share, tested before the exact
+ * count: every tag id has one of 64 bits (the 64 tags most mentors have each
+ * their own, the rest round-robin by that rank), a mentor's mask holds the
+ * bits of its tags, and a newcomer sharing r tags with a mentor has r <=
+ * popcount(its mask & the mentor's) + its own tags beyond one per bit.  Most
+ * pairs the lists let through are ruled out by it (their bound with the
+ * shared tags counted falls below the prices), without reading the mentor's
+ * tag ids.
+ */
+struct tag_bits {
+    uint8_t *bit;     /* per word id */
+    uint64_t *mentor; /* per mentor: the bits of its tags */
 };
 
 struct pricing;
@@ -469,6 +487,7 @@ static void pricing_free(struct pricing *p);
 struct ctx {
     const struct match_input *in;
     struct tz_table tz;
+    struct tag_bits tb;
     struct marks *mk;
     struct marks *mm;   /* the same for one mentor (the pricing from the mentors' side) */
     struct pricing *pr; /* mentor lists by tag and zone (pricing), also for candidates */
@@ -659,6 +678,8 @@ ctx_free(struct ctx *c)
     free(c->tz.nc);
     free(c->tz.mt);
     free(c->tz.overlap);
+    free(c->tb.bit);
+    free(c->tb.mentor);
     struct marks *marks[2] = {c->mk, c->mm};
     for (int i = 0; i < 2; i++) {
         if (marks[i] != NULL) {
@@ -716,6 +737,47 @@ tz_overlap(const struct ctx *c, int32_t n, int32_t m)
     return c->tz.overlap[a * TZ_MAX + b];
 }
 
+static int
+cmp_by_count(const void *a, const void *b, void *counts)
+{
+    const int32_t *count = counts;
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    if (count[x] != count[y])
+        return (count[x] < count[y]) - (count[x] > count[y]);
+    return (x > y) - (x < y);
+}
+
+/* The bits of struct tag_bits: words by how many mentors have them, most first. */
+static int
+tag_bits_build(struct ctx *c)
+{
+    size_t n_words = c->words.norm.len;
+    const struct feature *t = &c->mt.tags;
+    int32_t *count = calloc(n_words + 1, sizeof(*count));
+    int32_t *rank = malloc((n_words + 1) * sizeof(*rank));
+    c->tb.bit = calloc(n_words + 1, 1);
+    c->tb.mentor = malloc(((size_t)c->mt.n + 1) * sizeof(*c->tb.mentor));
+    int rc = count != NULL && rank != NULL && c->tb.bit != NULL && c->tb.mentor != NULL ? 0 : -1;
+    if (rc == 0) {
+        for (int32_t k = 0; k < t->off[c->mt.n]; k++)
+            count[t->ids[k]]++;
+        for (size_t w = 0; w < n_words; w++)
+            rank[w] = (int32_t)w;
+        qsort_r(rank, n_words, sizeof(*rank), cmp_by_count, count);
+        for (size_t r = 0; r < n_words; r++)
+            c->tb.bit[rank[r]] = (uint8_t)(r % 64);
+        for (int32_t m = 0; m < c->mt.n; m++) {
+            uint64_t mask = 0;
+            for (int32_t k = t->off[m]; k < t->off[m + 1]; k++)
+                mask |= UINT64_C(1) << c->tb.bit[t->ids[k]];
+            c->tb.mentor[m] = mask;
+        }
+    }
+    free(count);
+    free(rank);
+    return rc;
+}
+
 static struct marks *
 marks_new(const struct ctx *c)
 {
@@ -757,7 +819,7 @@ ctx_init(struct ctx *c, const struct match_input *in, char *err, size_t errlen)
     c->assign = malloc(((size_t)c->nc.n + 1) * sizeof(*c->assign));
     if (c->days == NULL || c->score == NULL || c->assign == NULL || build_blocked(c) != 0 ||
         build_side(c, &c->nc) != 0 || build_side(c, &c->mt) != 0 || tz_build(c) != 0 ||
-        marks_build(c) != 0) {
+        marks_build(c) != 0 || tag_bits_build(c) != 0) {
         set_err(err, errlen, "match: out of memory for %zu members", in->n_people);
         return -1;
     }
@@ -817,7 +879,22 @@ mark_person(struct marks *mk, const struct side *s, int32_t i)
 static void
 mark_newcomer(const struct ctx *c, int32_t n)
 {
+    if (c->mk->who == n)
+        return;
     mark_person(c->mk, &c->nc, n);
+    const struct feature *t = &c->nc.tags;
+    uint64_t mask = 0;
+    for (int32_t k = t->off[n]; k < t->off[n + 1]; k++)
+        mask |= UINT64_C(1) << c->tb.bit[t->ids[k]];
+    c->mk->tag_mask = mask;
+    c->mk->tag_extra = (t->off[n + 1] - t->off[n]) - __builtin_popcountll(mask);
+}
+
+/* At least the tags the marked newcomer shares with mentor m (struct tag_bits). */
+static int
+tags_at_most(const struct ctx *c, int32_t m)
+{
+    return __builtin_popcountll(c->mk->tag_mask & c->tb.mentor[m]) + c->mk->tag_extra;
 }
 
 /* How many of mentor m's ids (distinct) carry the bit: the count shared with the marked newcomer.
@@ -848,14 +925,6 @@ pair_score_tags(const struct ctx *c, int32_t n, int32_t m, int tags)
         return MATCH_FORBIDDEN;
     int goals = count_marked(c->mk->word, 2, &c->mt.goals, m);
     return compose_score(&c->w, tags, langs, tz_overlap(c, n, m), goals, c->days[n]);
-}
-
-/* Score of newcomer n with mentor m (indexes), or MATCH_FORBIDDEN. */
-static int64_t
-pair_score(const struct ctx *c, int32_t n, int32_t m)
-{
-    mark_newcomer(c, n);
-    return pair_score_tags(c, n, m, count_marked(c->mk->word, 1, &c->mt.tags, m));
 }
 
 struct cand {
@@ -1032,6 +1101,9 @@ static void
 cand_score(const struct ctx *c, struct search *s, int32_t n, int32_t m, int32_t *k_len)
 {
     mark_newcomer(c, n);
+    /* The hopeless test with the tags' upper bound first: it rules out most pairs it would. */
+    if (cand_hopeless(c, s, n, m, tags_at_most(c, m), *k_len))
+        return;
     int tags = count_marked(c->mk->word, 1, &c->mt.tags, m);
     if (cand_hopeless(c, s, n, m, tags, *k_len))
         return;
@@ -1591,13 +1663,15 @@ pricing_violation(const struct ctx *c, const struct pricing *p, int32_t n, int32
      * the bound rules out most pairs the lists let through.
      */
     mark_newcomer(c, n);
+    if (pricing_pair_bound(c, p, n, m, tags_at_most(c, m)) - p->y[n] <= p->z[m])
+        return 0; /* (the bound grows with the tags: the exact count would rule it out too) */
     int tags = shared_tags(c, n, m);
     if (pricing_pair_bound(c, p, n, m, tags) - p->y[n] <= p->z[m])
         return 0;
     if (c->w.require_common_language && count_marked(c->mk->lang, 1, &c->mt.langs, m) == 0)
         return 0;
     (*scored)++;
-    int64_t sc = pair_score(c, n, m);
+    int64_t sc = pair_score_tags(c, n, m, tags);
     if (sc == MATCH_FORBIDDEN || sc <= 0 || sc - p->y[n] - p->z[m] <= 0 ||
         is_blocked(c, c->nc.who[n]->id, c->mt.who[m]->id))
         return 0;
