@@ -876,25 +876,41 @@ mark_person(struct marks *mk, const struct side *s, int32_t i)
     mk->who = i;
 }
 
-static void
-mark_newcomer(const struct ctx *c, int32_t n)
+/* Bits set in x, without a library call (the build targets no particular CPU). */
+static inline int
+popcount64(uint64_t x)
 {
-    if (c->mk->who == n)
-        return;
+    x = x - ((x >> 1) & UINT64_C(0x5555555555555555));
+    x = (x & UINT64_C(0x3333333333333333)) + ((x >> 2) & UINT64_C(0x3333333333333333));
+    x = (x + (x >> 4)) & UINT64_C(0x0f0f0f0f0f0f0f0f);
+    return (int)((x * UINT64_C(0x0101010101010101)) >> 56);
+}
+
+static void
+mark_newcomer_anew(const struct ctx *c, int32_t n)
+{
     mark_person(c->mk, &c->nc, n);
     const struct feature *t = &c->nc.tags;
     uint64_t mask = 0;
     for (int32_t k = t->off[n]; k < t->off[n + 1]; k++)
         mask |= UINT64_C(1) << c->tb.bit[t->ids[k]];
     c->mk->tag_mask = mask;
-    c->mk->tag_extra = (t->off[n + 1] - t->off[n]) - __builtin_popcountll(mask);
+    c->mk->tag_extra = (t->off[n + 1] - t->off[n]) - popcount64(mask);
+}
+
+/* Called for every pair looked at, mostly with the newcomer already marked. */
+static inline void
+mark_newcomer(const struct ctx *c, int32_t n)
+{
+    if (c->mk->who != n)
+        mark_newcomer_anew(c, n);
 }
 
 /* At least the tags the marked newcomer shares with mentor m (struct tag_bits). */
-static int
+static inline int
 tags_at_most(const struct ctx *c, int32_t m)
 {
-    return __builtin_popcountll(c->mk->tag_mask & c->tb.mentor[m]) + c->mk->tag_extra;
+    return popcount64(c->mk->tag_mask & c->tb.mentor[m]) + c->mk->tag_extra;
 }
 
 /* How many of mentor m's ids (distinct) carry the bit: the count shared with the marked newcomer.
@@ -1079,21 +1095,31 @@ static int64_t bound_in_zone(const struct ctx *c, const struct pricing *p, int64
                              int tags, int goals, uint8_t zm);
 
 /*
- * Can pair (n, m) not enter n's full top_k nor m's full top_r?  In a large
- * pool its bound with the shared tags counted (no language, goals or
- * floating point) says so for most pairs the segments let through.
+ * Can pair (n, m) (n marked) not enter n's full top_k nor m's full top_r?
+ * In a large pool its bound with the shared tags counted (no language, goals
+ * or floating point) says so for most pairs the segments let through; the
+ * tags' upper bound (tags_at_most) is tried before the count.  *tags is the
+ * count when it was made, else left as it was.
  */
 static int
-cand_hopeless(const struct ctx *c, const struct search *s, int32_t n, int32_t m, int tags,
-              int32_t k_len)
+cand_hopeless(const struct ctx *c, const struct search *s, int32_t n, int32_t m, int32_t k_len,
+              int *tags)
 {
     if (c->pr == NULL || k_len < c->w.top_k || (c->w.top_r > 0 && s->topr_len[m] < c->w.top_r))
         return 0;
     int ng = c->nc.goals.off[n + 1] - c->nc.goals.off[n];
     int mg = c->mt.goals.off[m + 1] - c->mt.goals.off[m];
-    int64_t ub = bound_in_zone(c, c->pr, s->base, n, tags, ng < mg ? ng : mg, c->tz.mt[m]);
+    int64_t ub0 = bound_in_zone(c, c->pr, s->base, n, 0, ng < mg ? ng : mg, c->tz.mt[m]);
     const struct cand *r = s->topr + (size_t)m * (size_t)c->w.top_r;
-    return ub < s->topk[k_len - 1].score && (c->w.top_r == 0 || ub < r[c->w.top_r - 1].score);
+    int64_t lim = s->topk[k_len - 1].score;
+    if (c->w.top_r > 0 && r[c->w.top_r - 1].score < lim)
+        lim = r[c->w.top_r - 1].score; /* hopeless only below both */
+    int64_t per_tag = bound_in_zone(c, c->pr, 0, n, 1, 0, c->tz.mt[m]) -
+                      bound_in_zone(c, c->pr, 0, n, 0, 0, c->tz.mt[m]);
+    if (ub0 + per_tag * tags_at_most(c, m) < lim)
+        return 1; /* the bound grows with the tags: the count would say so too */
+    *tags = count_marked(c->mk->word, 1, &c->mt.tags, m);
+    return ub0 + per_tag * *tags < lim;
 }
 
 /* Score pair (n, m) into n's top_k and m's top_r. */
@@ -1101,12 +1127,11 @@ static void
 cand_score(const struct ctx *c, struct search *s, int32_t n, int32_t m, int32_t *k_len)
 {
     mark_newcomer(c, n);
-    /* The hopeless test with the tags' upper bound first: it rules out most pairs it would. */
-    if (cand_hopeless(c, s, n, m, tags_at_most(c, m), *k_len))
+    int tags = -1;
+    if (cand_hopeless(c, s, n, m, *k_len, &tags))
         return;
-    int tags = count_marked(c->mk->word, 1, &c->mt.tags, m);
-    if (cand_hopeless(c, s, n, m, tags, *k_len))
-        return;
+    if (tags < 0)
+        tags = count_marked(c->mk->word, 1, &c->mt.tags, m);
     int64_t sc = pair_score_tags(c, n, m, tags);
     if (sc == MATCH_FORBIDDEN || sc <= 0)
         return;
