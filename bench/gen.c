@@ -50,7 +50,7 @@ zipf(uint64_t *s, const double *cdf, int n)
 }
 
 static void
-fill(const char **out, size_t *count, int n, uint64_t *s, const double *cdf, int range,
+fill(const char **out, uint32_t *count, int n, uint64_t *s, const double *cdf, int range,
      char (*names)[16])
 {
     *count = 0;

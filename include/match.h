@@ -83,14 +83,17 @@ enum match_flag {
 };
 
 struct match_person {
-    int64_t id; /* unique; the store's member id */
-    enum match_role role;
-    const char *const *tags; /* skills / interests, as the member wrote them */
-    size_t n_tags;
+    /*
+     * Field order and widths keep this at 80 bytes: a round holds every
+     * waiting newcomer and every mentor at once (110,000 at the benchmark's
+     * largest size), and their peak memory has a 64 MB target.
+     */
+    int64_t id;                   /* unique; the store's member id */
+    int64_t waiting_since;        /* newcomers: unix time the newcomer started waiting */
+    const char *const *tags;      /* skills / interests, as the member wrote them */
     const char *const *languages; /* "Spanish", "English" (compared case-insensitively) */
-    size_t n_languages;
-    const char *const *goals; /* goal keywords, normalised like tags */
-    size_t n_goals;
+    const char *const *goals;     /* goal keywords, normalised like tags */
+    uint32_t n_tags, n_languages, n_goals;
     int tz_offset_min; /* UTC offset in minutes, e.g. +60 for CET in winter */
     /* Mentors. */
     int capacity;            /* most mentees at once */
@@ -98,9 +101,8 @@ struct match_person {
     int unanswered_checkins; /* check-ins (and proposals) left unanswered */
     int low_feedback;        /* recent low feedback ratings */
     int weeks_since_break;   /* weeks since the mentor last paused */
-    /* Newcomers. */
-    int64_t waiting_since; /* unix time the newcomer started waiting */
-    unsigned flags;        /* enum match_flag bits: any bit excludes the person */
+    uint8_t role;            /* enum match_role */
+    uint16_t flags;          /* enum match_flag bits: any bit excludes the person */
 };
 
 /* A synonym: tags normalising to `from` count as `to` ("js" -> "javascript"). */

@@ -42,9 +42,9 @@ struct pool {
 };
 
 static void
-pick(const char **out, size_t *n, const char *const *from, size_t n_from, int max)
+pick(const char **out, uint32_t *n, const char *const *from, size_t n_from, int max)
 {
-    *n = (size_t)(rand() % (max + 1));
+    *n = (uint32_t)(rand() % (max + 1));
     for (size_t i = 0; i < *n; i++)
         out[i] = from[rand() % (int)n_from];
 }
