@@ -1366,6 +1366,13 @@ struct pricing {
      * and each segment is sorted by z ascending.
      */
     struct zlists ml;
+    /*
+     * Beside ml.post, in its order since the last sort: each mentor's z and
+     * tag mask (struct tag_bits), so that the first pass's scan reads them
+     * in sequence and rules out most pairs without touching the mentor.
+     */
+    int64_t *ml_z;
+    uint64_t *ml_mask;
     int32_t n_words;
     int32_t *stamp;    /* per mentor: newcomer + 1 that last scored it */
     uint8_t *shared;   /* per mentor: tags shared with the newcomer (capped at 255) */
@@ -1490,6 +1497,8 @@ pricing_free(struct pricing *p)
     free(p->z);
     zlists_free(&p->ml);
     zlists_free(&p->nl);
+    free(p->ml_z);
+    free(p->ml_mask);
     free(p->nseg_days);
     free(p->nseg_min_y);
     free(p->nseg_goals);
@@ -1593,7 +1602,10 @@ pricing_init(const struct ctx *c, struct pricing *p)
         zlists_build(&p->ml, &c->mt.tags, c->mt.n, c->tz.mt, p->n_words) != 0 ||
         pricing_bound_terms(c, p) != 0)
         return -1;
-    return 0;
+    size_t entries = (size_t)p->ml.seg_begin[p->ml.n_segs] + 1;
+    p->ml_z = malloc(entries * sizeof(*p->ml_z));
+    p->ml_mask = malloc(entries * sizeof(*p->ml_mask));
+    return p->ml_z != NULL && p->ml_mask != NULL ? 0 : -1;
 }
 
 static int
@@ -1670,6 +1682,10 @@ pricing_order(struct ctx *c, struct pricing *p)
         qsort_r(p->ml.post + p->ml.seg_begin[g],
                 (size_t)(p->ml.seg_begin[g + 1] - p->ml.seg_begin[g]), sizeof(*p->ml.post),
                 cmp_by_z, p->z);
+    for (int32_t k = 0; k < p->ml.seg_begin[p->ml.n_segs]; k++) {
+        p->ml_z[k] = p->z[p->ml.post[k]];
+        p->ml_mask[k] = c->tb.mentor[p->ml.post[k]];
+    }
     p->n_down = 0;
     for (int32_t j = 0; p->passes > 0 && j < M; j++)
         if (p->z[j] < p->old_z[j])
@@ -1718,17 +1734,27 @@ pricing_consider(const struct ctx *c, struct pricing *p, int32_t n, int32_t m, i
     }
 }
 
-/* Read one list's segments, each while z < its bound minus y_n. */
+/*
+ * Read one list's segments, each while z < its bound minus y_n.  A mentor
+ * whose bound with the tags' upper bound (tags_at_most, n's own goal count)
+ * is not above y_n + z is passed over at once: pricing_violation would rule
+ * it out by that bound wherever it is met, so leaving it unstamped changes
+ * nothing.
+ */
 static void
 pricing_list(const struct ctx *c, struct pricing *p, int32_t n, int32_t l, int tags, int32_t *len,
              size_t *scored)
 {
     int goals = c->nc.goals.off[n + 1] - c->nc.goals.off[n];
+    mark_newcomer(c, n);
+    uint64_t mask = c->mk->tag_mask;
+    int extra = c->mk->tag_extra;
     for (int32_t g = p->ml.seg_off[l]; g < p->ml.seg_off[l + 1]; g++) {
         int64_t lim = bound_in_zone(c, p, p->base, n, tags, goals, p->ml.seg_zone[g]) - p->y[n];
-        for (int32_t k = p->ml.seg_begin[g];
-             k < p->ml.seg_begin[g + 1] && p->z[p->ml.post[k]] < lim; k++)
-            pricing_consider(c, p, n, p->ml.post[k], len, scored);
+        int64_t lim0 = bound_in_zone(c, p, p->base, n, 0, goals, p->ml.seg_zone[g]) - p->y[n];
+        for (int32_t k = p->ml.seg_begin[g]; k < p->ml.seg_begin[g + 1] && p->ml_z[k] < lim; k++)
+            if (lim0 + p->tag_m * (popcount64(mask & p->ml_mask[k]) + extra) > p->ml_z[k])
+                pricing_consider(c, p, n, p->ml.post[k], len, scored);
     }
 }
 
