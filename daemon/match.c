@@ -988,11 +988,24 @@ cand_insert(struct cand *list, int32_t *len, int32_t room, struct cand x)
     list[i] = x;
 }
 
+/*
+ * What the candidates' hopeless test reads of mentor m, in one place: it
+ * runs for about 190 mentors per newcomer in a large pool, and from separate
+ * arrays each was a cache miss of its own.
+ */
+struct cand_hot {
+    uint64_t mask;   /* tb.mentor[m] */
+    int64_t r_floor; /* the top_r-th score once m's top_r is full, else INT64_MIN */
+    int32_t goals;   /* m's goal count */
+    uint8_t zone;    /* tz.mt[m] */
+};
+
 /* Candidate search state: inverted index tag -> mentors for large pools. */
 struct search {
     int32_t *post_off, *post; /* mentors per tag id */
     int32_t n_words;
-    int32_t *stamp; /* per mentor: last newcomer + 1 that touched it */
+    struct cand_hot *hot; /* per mentor */
+    int32_t *stamp;       /* per mentor: last newcomer + 1 that touched it */
     int32_t *touched;
     struct cand *topk;
     struct cand *topr; /* mt.n * top_r */
@@ -1015,6 +1028,7 @@ search_free(struct search *s)
     free(s->post_off);
     free(s->post);
     free(s->stamp);
+    free(s->hot);
     free(s->touched);
     free(s->topk);
     free(s->topr);
@@ -1051,9 +1065,15 @@ search_init(const struct ctx *c, struct search *s)
     s->topk = malloc((size_t)c->w.top_k * sizeof(*s->topk));
     s->topr = malloc((m * r + 1) * sizeof(*s->topr));
     s->topr_len = calloc(m, sizeof(*s->topr_len));
+    s->hot = malloc(m * sizeof(*s->hot));
     if (s->stamp == NULL || s->touched == NULL || s->topk == NULL || s->topr == NULL ||
-        s->topr_len == NULL)
+        s->topr_len == NULL || s->hot == NULL)
         return -1;
+    for (int32_t j = 0; j < c->mt.n; j++)
+        s->hot[j] = (struct cand_hot){.mask = c->tb.mentor[j],
+                                      .r_floor = INT64_MIN,
+                                      .goals = c->mt.goals.off[j + 1] - c->mt.goals.off[j],
+                                      .zone = c->tz.mt[j]};
     if (c->pr != NULL) /* the pricing's lists order the search */
         return (s->ent = malloc(sizeof(*s->ent) * 65 * (TZ_MAX + 1))) != NULL ? 0 : -1;
     return c->mt.n > c->w.scan_limit ? build_index(c, s) : 0;
@@ -1105,18 +1125,18 @@ static int
 cand_hopeless(const struct ctx *c, const struct search *s, int32_t n, int32_t m, int32_t k_len,
               int *tags)
 {
-    if (c->pr == NULL || k_len < c->w.top_k || (c->w.top_r > 0 && s->topr_len[m] < c->w.top_r))
+    const struct cand_hot *h = &s->hot[m];
+    if (c->pr == NULL || k_len < c->w.top_k || (c->w.top_r > 0 && h->r_floor == INT64_MIN))
         return 0;
     int ng = c->nc.goals.off[n + 1] - c->nc.goals.off[n];
-    int mg = c->mt.goals.off[m + 1] - c->mt.goals.off[m];
-    int64_t ub0 = bound_in_zone(c, c->pr, s->base, n, 0, ng < mg ? ng : mg, c->tz.mt[m]);
-    const struct cand *r = s->topr + (size_t)m * (size_t)c->w.top_r;
+    int64_t ub0 = bound_in_zone(c, c->pr, s->base, n, 0, ng < h->goals ? ng : h->goals, h->zone);
     int64_t lim = s->topk[k_len - 1].score;
-    if (c->w.top_r > 0 && r[c->w.top_r - 1].score < lim)
-        lim = r[c->w.top_r - 1].score; /* hopeless only below both */
-    int64_t per_tag = bound_in_zone(c, c->pr, 0, n, 1, 0, c->tz.mt[m]) -
-                      bound_in_zone(c, c->pr, 0, n, 0, 0, c->tz.mt[m]);
-    if (ub0 + per_tag * tags_at_most(c, m) < lim)
+    if (c->w.top_r > 0 && h->r_floor < lim)
+        lim = h->r_floor; /* hopeless only below both */
+    int64_t per_tag =
+        bound_in_zone(c, c->pr, 0, n, 1, 0, h->zone) - bound_in_zone(c, c->pr, 0, n, 0, 0, h->zone);
+    int at_most = popcount64(c->mk->tag_mask & h->mask) + c->mk->tag_extra; /* tags_at_most */
+    if (ub0 + per_tag * at_most < lim)
         return 1; /* the bound grows with the tags: the count would say so too */
     *tags = count_marked(c->mk->word, 1, &c->mt.tags, m);
     return ub0 + per_tag * *tags < lim;
@@ -1145,6 +1165,8 @@ cand_score(const struct ctx *c, struct search *s, int32_t n, int32_t m, int32_t 
         return;
     cand_insert(s->topk, k_len, c->w.top_k, x);
     cand_insert(r, &s->topr_len[m], c->w.top_r, y);
+    if (c->w.top_r > 0 && s->topr_len[m] == c->w.top_r)
+        s->hot[m].r_floor = r[c->w.top_r - 1].score;
 }
 
 /* Score newcomer n against its gathered mentors; fill topk and the mentors' top-r. */
