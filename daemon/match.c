@@ -997,6 +997,7 @@ struct cand_hot {
     uint64_t mask;   /* tb.mentor[m] */
     int64_t r_floor; /* the top_r-th score once m's top_r is full, else INT64_MIN */
     int32_t goals;   /* m's goal count */
+    int32_t stamp;   /* candidates_bounded: last newcomer + 1 that scored m */
     uint8_t zone;    /* tz.mt[m] */
 };
 
@@ -1073,6 +1074,7 @@ search_init(const struct ctx *c, struct search *s)
         s->hot[j] = (struct cand_hot){.mask = c->tb.mentor[j],
                                       .r_floor = INT64_MIN,
                                       .goals = c->mt.goals.off[j + 1] - c->mt.goals.off[j],
+                                      .stamp = 0,
                                       .zone = c->tz.mt[j]};
     if (c->pr != NULL) /* the pricing's lists order the search */
         return (s->ent = malloc(sizeof(*s->ent) * 65 * (TZ_MAX + 1))) != NULL ? 0 : -1;
@@ -2151,9 +2153,9 @@ candidates_bounded(const struct ctx *c, struct search *s, int32_t n)
             if (k == len)
                 k = 0; /* (start + i) % len without a division per mentor */
             int32_t m = p->ml.post[from + k];
-            if (s->stamp[m] == n + 1)
+            if (s->hot[m].stamp == n + 1)
                 continue;
-            s->stamp[m] = n + 1;
+            s->hot[m].stamp = n + 1;
             scored++;
             cand_score(c, s, n, m, &k_len);
         }
