@@ -15,6 +15,10 @@ log=$out/bench.log
 mkdir -p "$out"
 : >"$log"
 status=0
+# Read now: the tree may change while the benchmarks run (an hour or more).
+commit=$(git describe --always --dirty 2>/dev/null || echo unknown)
+started=$(date -u '+%Y-%m-%d %H:%M UTC')
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
 step() {
     echo "== $*" | tee -a "$log"
@@ -36,13 +40,18 @@ step python3 bench/round.py --build "$build" 10000:1000 100000:10000
 step make -s -C bench/mail BUILD="$build"
 
 grep '^TARGET |' "$log" >"$out/targets.txt"
-echo
-echo "== Targets of issue 17, each beside its reference from this run"
-echo "   (commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)," \
-    "load average $(cut -d' ' -f1-3 /proc/loadavg), full output: $log)"
-awk -F' *[|] *' '
-    { printf "%-52s %-22s %-40s %-9s %-10s %s\n", $2, $3, $4, $5, $6, $7
-      if ($7 ~ /^met/) met++; else missed++ }
-    END { printf "%d targets: %d met, %d not met (each miss names its floor)\n",
-                 met + missed, met, missed }' "$out/targets.txt"
+{
+    echo
+    echo "Targets of issue 17, each beside its reference from this run: \`make bench\`"
+    echo "at commit $commit, started $started, load average $load_before before and"
+    echo "$(cut -d' ' -f1-3 /proc/loadavg) after; the full output is in $log."
+    echo
+    echo "| target | measured | reference | ratio | target | met |"
+    echo "|---|---|---|---|---|---|"
+    sed 's/^TARGET | /| /; s/$/ |/' "$out/targets.txt"
+    echo
+    awk -F' [|] ' '{ if ($7 ~ /^met/) met++; else missed++ }
+        END { printf "%d targets: %d met, %d not met (each miss names its floor or reason)\n",
+                     met + missed, met, missed }' "$out/targets.txt"
+} | tee "$out/targets.md"
 exit $status
