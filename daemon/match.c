@@ -8,6 +8,7 @@
  * free slot with the rising load cost.  A minimum-cost flow is then a
  * maximum of score minus load over all assignments of the candidates.
  */
+#include "clock.h"
 #include "match.h"
 
 #include "log.h"
@@ -43,13 +44,11 @@ set_err(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
+/* CPU time: the benchmark compares it with LEMON's on a shared machine. */
 static double
 now_seconds(void)
 {
-    struct timespec ts;
-    /* CPU time: the benchmark compares it with LEMON's on a shared machine. */
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
 }
 
 void

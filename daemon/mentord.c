@@ -498,8 +498,7 @@ fail:
  * mail may be taken, -1 when not.
  */
 static int
-mentord_setup(const struct config *cfg, struct store *st, const struct mentord_opts *o,
-              int *fault)
+mentord_setup(const struct config *cfg, struct store *st, const struct mentord_opts *o, int *fault)
 {
     /* The stored state is closed once per process and after each fault, not every pass. */
     static int closed;
@@ -554,10 +553,7 @@ mentord_cpu_of(int who)
 static double
 mentord_now_s(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return clock_seconds(CLOCK_MONOTONIC);
 }
 
 /*

@@ -17,6 +17,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "clock.h"
 #include "gate.h"
 #include "lang.h"
 #include "log.h"
@@ -1079,9 +1080,7 @@ out:
 static double
 pairing_cpu(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
 }
 
 /* Peak resident memory so far, kB (VmHWM), or -1. */

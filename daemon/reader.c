@@ -32,6 +32,7 @@
 #endif
 #include <iconv.h>
 
+#include "clock.h"
 #include "bounce.h"
 #include "classify.h"
 #include "command.h"
@@ -433,9 +434,7 @@ fail:
 static double
 reader_clock(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return clock_seconds(CLOCK_MONOTONIC);
 }
 
 /* Move n bytes to or from the reader before the deadline; status on failure. */

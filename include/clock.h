@@ -17,4 +17,11 @@ time_t clock_now(void);
 /* Parse an epoch number or "YYYY-MM-DD[THH:MM[:SS]][Z]" (UTC); -1 when invalid. */
 time_t clock_parse(const char *text);
 
+/*
+ * Seconds on one of the system's clocks, as a double: CLOCK_MONOTONIC for the
+ * length of a step, CLOCK_PROCESS_CPUTIME_ID for the CPU it took (every thread).
+ * Not "now" (that is clock_now): these measure, they never stand in a record.
+ */
+double clock_seconds(clockid_t which);
+
 #endif
