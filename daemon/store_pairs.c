@@ -355,15 +355,12 @@ candidate_numbers(sqlite3_stmt *stmt, struct store_candidate *c)
 }
 
 /*
- * Address and name of the row in columns col, col + 1.  The rows kept hold
- * both in one allocation (the name after the address's NUL); the role is a
- * constant.
+ * c's address and name, copied into one allocation (the name after the
+ * address's NUL): the rows kept hold both so; the role is a constant.
  */
 static int
-candidate_address(sqlite3_stmt *stmt, int col, struct store_candidate *c)
+candidate_names(struct store_candidate *c, const char *addr, const char *name)
 {
-    const char *addr = (const char *)sqlite3_column_text(stmt, col);
-    const char *name = (const char *)sqlite3_column_text(stmt, col + 1);
     size_t la = addr != NULL ? strlen(addr) : 0, ln = name != NULL ? strlen(name) : 0;
     if ((c->address = malloc(la + 1 + (name != NULL ? ln + 1 : 0))) == NULL)
         return -1;
@@ -372,17 +369,12 @@ candidate_address(sqlite3_stmt *stmt, int col, struct store_candidate *c)
     return 0;
 }
 
+/* Address and name of the row in columns col, col + 1. */
 static int
-candidate_fill(sqlite3_stmt *stmt, struct store_candidate *c)
+candidate_address(sqlite3_stmt *stmt, int col, struct store_candidate *c)
 {
-    candidate_numbers(stmt, c);
-    if (candidate_address(stmt, 1, c) != 0)
-        return -1;
-    if (store_i_col_str(stmt, 4, &c->profile) != 0) {
-        free(c->address);
-        return -1;
-    }
-    return 0;
+    return candidate_names(c, (const char *)sqlite3_column_text(stmt, col),
+                           (const char *)sqlite3_column_text(stmt, col + 1));
 }
 
 void
@@ -469,44 +461,61 @@ candidates_each(struct store *st, const char *what, const char *sql, time_t now,
     return rc < 0 ? -1 : 0;
 }
 
+/* candidates_query's reader: a copy of each row, kept. */
+struct candidates_kept {
+    struct store_candidate *v;
+    size_t n, cap;
+    const char *role; /* NULL: each row's own */
+    int oom;
+};
+
+static int
+candidate_keep(const struct store_candidate *row, size_t i, void *arg)
+{
+    struct candidates_kept *k = arg;
+    (void)i;
+    if (k->n == k->cap) {
+        size_t cap = k->cap ? 2 * k->cap : 16;
+        struct store_candidate *grown = realloc(k->v, cap * sizeof *grown);
+        if (grown == NULL)
+            return k->oom = -1;
+        k->v = grown;
+        k->cap = cap;
+    }
+    struct store_candidate *c = &k->v[k->n];
+    *c = *row;
+    if (candidate_names(c, row->address, row->name) != 0)
+        return k->oom = -1;
+    c->profile = NULL;
+    if (row->profile != NULL && (c->profile = strdup(row->profile)) == NULL) {
+        free(c->address);
+        return k->oom = -1;
+    }
+    if (k->role)
+        c->role = k->role;
+    k->n++;
+    return 0;
+}
+
+/* Every row of sql, copied: the callers that hold the list while they work. */
 static int
 candidates_query(struct store *st, const char *what, const char *sql, const char *role, time_t now,
                  struct store_candidate **out, size_t *n)
 {
-    size_t cap = 0;
-    int rc;
+    struct candidates_kept k = {NULL, 0, 0, role, 0};
+    size_t rows;
 
-    *out = NULL;
-    *n = 0;
-    sqlite3_stmt *stmt = store_i_prepare(st, what, sql, "iii", (int64_t)now,
-                                         (int64_t)(now - PAIR_FEEDBACK_WINDOW), (int64_t)PAIR_WEEK);
-    if (!stmt)
-        return -1;
-    while ((rc = store_i_step(st, stmt, what)) == 1) {
-        if (*n == cap) {
-            cap = cap ? 2 * cap : 16;
-            struct store_candidate *grown = realloc(*out, cap * sizeof *grown);
-            if (grown == NULL) {
-                rc = store_i_set_err(st, "%s: out of memory", what);
-                break;
-            }
-            *out = grown;
-        }
-        if (candidate_fill(stmt, &(*out)[*n]) != 0) {
-            rc = store_i_set_err(st, "%s: out of memory", what);
-            break;
-        }
-        (*n)++;
-        if (role)
-            (*out)[*n - 1].role = role;
-    }
-    store_i_finish(st, stmt);
-    if (rc < 0) {
-        store_candidates_free(*out, *n);
+    int rc = candidates_each(st, what, sql, now, candidate_keep, &k, &rows);
+    if (rc != 0) {
+        if (k.oom)
+            store_i_set_err(st, "%s: out of memory", what);
+        store_candidates_free(k.v, k.n);
         *out = NULL;
         *n = 0;
         return -1;
     }
+    *out = k.v;
+    *n = k.n;
     return 0;
 }
 
