@@ -230,18 +230,10 @@ programme_automatic(struct respond_ctx *c, enum classify_kind kind, const char *
 static int
 programme_over_budget(struct respond_ctx *c)
 {
-    const char *addr = c->m->from_addr;
     int hour = 0, day = 0;
-    static const char *const kinds[] = {"reply", "confirm"};
 
-    for (size_t i = 0; i < 2; i++) {
-        int h = store_outbox_recent(c->st, addr, kinds[i], c->now - 3600);
-        int d = store_outbox_recent(c->st, addr, kinds[i], c->now - DAY);
-        if (h < 0 || d < 0)
-            return -1;
-        hour += h;
-        day += d;
-    }
+    if (store_outbox_answers(c->st, c->m->from_addr, c->now - DAY, c->now - 3600, &day, &hour) != 0)
+        return -1;
     return hour >= c->cfg->limits.replies_per_hour || day >= c->cfg->limits.replies_per_day;
 }
 

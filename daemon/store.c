@@ -489,6 +489,25 @@ store_i_query_int(struct store *st, int64_t *out, const char *what, const char *
 }
 
 int
+store_i_query_int2(struct store *st, int64_t *a, int64_t *b, const char *what, const char *sql,
+                   const char *types, ...)
+{
+    va_list ap;
+    va_start(ap, types);
+    sqlite3_stmt *stmt = store_i_prepare_v(st, what, sql, types, ap);
+    va_end(ap);
+    if (!stmt)
+        return -1;
+    int rc = store_i_step(st, stmt, what);
+    if (rc == 1) {
+        *a = sqlite3_column_int64(stmt, 0);
+        *b = sqlite3_column_int64(stmt, 1);
+    }
+    store_i_finish(st, stmt);
+    return rc;
+}
+
+int
 store_i_query_text(struct store *st, char *out, size_t len, const char *what, const char *sql,
                    const char *types, ...)
 {

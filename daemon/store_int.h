@@ -74,6 +74,9 @@ int store_i_run_v(struct store *st, const char *what, const char *sql, const cha
 /* First column of the first row: 1 and *out set, 0 when no row, -1 on error. */
 int store_i_query_int(struct store *st, int64_t *out, const char *what, const char *sql,
                       const char *types, ...);
+/* The first two columns of the first row: two counts in one statement. */
+int store_i_query_int2(struct store *st, int64_t *a, int64_t *b, const char *what, const char *sql,
+                       const char *types, ...);
 /*
  * The first column of the first row as text into out (len bytes, "" for
  * NULL): 1 found, 0 no row, -1 on error.  The text twin of store_i_query_int.

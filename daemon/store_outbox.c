@@ -477,6 +477,23 @@ store_outbox_recent(struct store *st, const char *recipient, const char *kind, t
 }
 
 int
+store_outbox_answers(struct store *st, const char *recipient, time_t day_since, time_t hour_since,
+                     int *in_day, int *in_hour)
+{
+    int64_t d = 0, h = 0;
+    /* Both windows in one pass over the recipient's range of outbox_recipient. */
+    if (store_i_query_int2(st, &d, &h, "counting recent answers to one address",
+                           "SELECT count(*), coalesce(sum(created >= ?3), 0) FROM outbox"
+                           " WHERE recipient = ?1 COLLATE NOCASE AND kind IN ('reply', 'confirm')"
+                           " AND created >= ?2",
+                           "sii", recipient, (int64_t)day_since, (int64_t)hour_since) < 0)
+        return -1;
+    *in_day = (int)d;
+    *in_hour = (int)h;
+    return 0;
+}
+
+int
 store_outbox_erase_after(struct store *st, int64_t id)
 {
     int rc = store_i_run(st, "marking a farewell mail for erasure",

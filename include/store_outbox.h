@@ -102,6 +102,13 @@ int store_outbox_lookup(struct store *st, const char *message_id, char *recipien
                         char *ref, size_t ref_len);
 /* Mail of kind queued for recipient since the given time (the reply budget). */
 int store_outbox_recent(struct store *st, const char *recipient, const char *kind, time_t since);
+/*
+ * Answers (kinds reply and confirm) queued to recipient since day_since into
+ * *in_day, and of them since hour_since (later) into *in_hour: the reply
+ * budget's two counts in one statement.  0, or -1 on error.
+ */
+int store_outbox_answers(struct store *st, const char *recipient, time_t day_since, time_t hour_since,
+                         int *in_day, int *in_hour);
 
 /* Blank a queued mail's recipient, headers and body once it is sent or failed. */
 int store_outbox_erase_after(struct store *st, int64_t id);

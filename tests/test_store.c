@@ -892,6 +892,14 @@ test_outbox_tag_ref_and_recent(void **state)
     assert_int_equal(store_outbox_recent(f->st, "a@x.org", "reply", 0), 1);
     assert_int_equal(store_outbox_recent(f->st, "a@x.org", "confirm", 0), 1);
     assert_int_equal(store_outbox_recent(f->st, "a@x.org", "reply", 201), 0);
+    /* The budget's two windows in one statement: a day from 0 holds both, an hour from 150 one. */
+    int day = -1, hour = -1;
+    assert_int_equal(store_outbox_answers(f->st, "A@x.org", 0, 150, &day, &hour), 0);
+    assert_int_equal(day, 2);
+    assert_int_equal(hour, 1);
+    assert_int_equal(store_outbox_answers(f->st, "a@x.org", 201, 201, &day, &hour), 0);
+    assert_int_equal(day, 0);
+    assert_int_equal(hour, 0);
     assert_int_equal(store_outbox_tag(f->st, 9999, "reply", NULL), -1);
 }
 
