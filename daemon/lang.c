@@ -552,7 +552,19 @@ struct lang_pat {
     const char *source; /* as written: matched the slow way when it has too many words */
     size_t n;
     char w[LANG_PAT_WORDS][64]; /* "" stands for "*", a language's name */
+    int lit0;                   /* its first word is a word, not "*": h0 is that word's hash */
+    uint32_t h0;
 };
+
+/* FNV-1a of a word: most patterns are ruled out at a text's word by this alone. */
+static uint32_t
+lang_word_hash(const char *w)
+{
+    uint32_t h = 2166136261u;
+    for (const unsigned char *q = (const unsigned char *)w; *q; q++)
+        h = (h ^ *q) * 16777619u;
+    return h;
+}
 
 static void
 lang_pat_read(const char *pattern, struct lang_pat *p)
@@ -576,8 +588,11 @@ lang_pat_read(const char *pattern, struct lang_pat *p)
             memcpy(p->w[p->n++], pw, sizeof(pw));
         }
     }
+    p->lit0 = p->n > 0 && p->w[0][0] != '\0';
+    p->h0 = p->lit0 ? lang_word_hash(p->w[0]) : 0;
     return;
 slow:
+    p->lit0 = 0;
     p->n = SIZE_MAX;
 }
 
@@ -642,9 +657,15 @@ lang_requested(const char *dirs, const char *text, char code[LANG_CODE_MAX])
     if (pat == NULL)
         return -1;
     char w[256][64];
+    uint32_t wh[256];
     size_t nw = lang_words(text, w, 256);
     for (size_t i = 0; i < nw; i++)
+        wh[i] = lang_word_hash(w[i]);
+    for (size_t i = 0; i < nw; i++)
         for (size_t k = 0; k < np; k++) {
+            /* A pattern whose first word is not this one cannot match here (same answer). */
+            if (pat[k].lit0 && pat[k].h0 != wh[i])
+                continue;
             const struct lang *l = lang_pat_at(set, &pat[k], w, nw, i);
             if (l != NULL) {
                 snprintf(code, LANG_CODE_MAX, "%s", l->code);
