@@ -166,25 +166,15 @@ store_outbox_by_verp(struct store *st, const char *verp, char *recipient, size_t
 }
 
 int
-store_stranger_planned(struct store *st, time_t day, time_t hour, int cap, int *in_day,
-                       int *in_hour)
+store_stranger_planned(struct store *st, time_t from, time_t to)
 {
-    int64_t d = 0, h = 0;
-    /*
-     * One scan of the day's range of the index serves both counts (the hour
-     * lies inside the day), and LIMIT stops it at the day's cap: a full day
-     * is all the caller needs to know then, so the hour's count may be short.
-     */
-    if (store_i_query_int2(st, &d, &h, "counting mail to unconfirmed addresses",
-                           "SELECT count(*), coalesce(sum(next_attempt >= ?2"
-                           " AND next_attempt < ?2 + 3600), 0) FROM (SELECT next_attempt"
-                           " FROM outbox WHERE stranger = 1 AND next_attempt >= ?1"
-                           " AND next_attempt < ?1 + 86400 LIMIT ?3)",
-                           "iii", (int64_t)day, (int64_t)hour, (int64_t)cap) < 0)
+    int64_t n = 0;
+    if (store_i_query_int(st, &n, "counting mail to unconfirmed addresses",
+                          "SELECT count(*) FROM outbox WHERE stranger = 1 AND next_attempt >= ?1"
+                          " AND next_attempt < ?2",
+                          "ii", (int64_t)from, (int64_t)to) < 0)
         return -1;
-    *in_day = (int)d;
-    *in_hour = (int)h;
-    return 0;
+    return (int)n;
 }
 
 /* ---- leaving ---- */

@@ -47,14 +47,8 @@ int store_outbox_set_trust(struct store *st, int64_t id, const char *verp, int s
 /* The mail a VERP tag belongs to: 1 with recipient and Message-ID, 0 unknown, -1 error. */
 int store_outbox_by_verp(struct store *st, const char *verp, char *recipient, size_t rlen,
                          char *message_id, size_t mlen);
-/*
- * Mail to unconfirmed addresses planned in the day from `day` (a multiple of
- * 86,400) into *in_day, counted up to cap, and of it in the hour from `hour`
- * (a multiple of 3,600 inside that day) into *in_hour, exact while *in_day is
- * under cap.  0, or -1 on error.
- */
-int store_stranger_planned(struct store *st, time_t day, time_t hour, int cap, int *in_day,
-                           int *in_hour);
+/* Mail to unconfirmed addresses planned in [from, to): a count, -1 on error. */
+int store_stranger_planned(struct store *st, time_t from, time_t to);
 /* Push the expiry of an open token so it runs from at (a held confirmation). */
 int store_token_extend(struct store *st, const char *token, time_t at);
 /* 1 when address belongs to a member who confirmed (active or paused), 0 not, -1 error. */
