@@ -47,7 +47,10 @@ int store_outbox_set_trust(struct store *st, int64_t id, const char *verp, int s
 /* The mail a VERP tag belongs to: 1 with recipient and Message-ID, 0 unknown, -1 error. */
 int store_outbox_by_verp(struct store *st, const char *verp, char *recipient, size_t rlen,
                          char *message_id, size_t mlen);
-/* Mail to unconfirmed addresses planned in [from, to): a count, -1 on error. */
+/*
+ * Mail to unconfirmed addresses planned in [from, to): a count, -1 on error.
+ * from and to are whole hours (multiples of 3,600): the store counts by hour.
+ */
 int store_stranger_planned(struct store *st, time_t from, time_t to);
 /* Push the expiry of an open token so it runs from at (a held confirmation). */
 int store_token_extend(struct store *st, const char *token, time_t at);

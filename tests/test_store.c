@@ -903,6 +903,77 @@ test_outbox_tag_ref_and_recent(void **state)
     assert_int_equal(store_outbox_tag(f->st, 9999, "reply", NULL), -1);
 }
 
+/*
+ * The stranger cap's counts (migration 9's triggers): they follow every
+ * change to a stranger's mail, whichever statement makes it.
+ */
+static void
+test_stranger_counts_follow_the_outbox(void **state)
+{
+    struct fixture *f = *state;
+    const time_t h = 1000 * 3600; /* a whole hour, a whole day too */
+    int64_t a, b, c;
+
+    assert_int_equal(
+        store_outbox_add(f->st, "a@x.org", "m@x.org", "s1@x.org", "H\r\n", "B\r\n", h + 5, &a), 0);
+    assert_int_equal(store_stranger_planned(f->st, h, h + 3600), 0); /* not a stranger yet */
+    assert_int_equal(store_outbox_set_trust(f->st, a, "abcdefghjk", 1), 0);
+    struct store_outbox_new m = {.recipient = "b@x.org", .sender = "m@x.org",
+                                 .message_id = "s2@x.org", .headers = "H\r\n", .body = "B\r\n",
+                                 .at = h + 3599, .kind = "confirm", .stranger = 1};
+    assert_int_equal(store_outbox_queue(f->st, &m, &b), 0);
+    m.message_id = "s3@x.org";
+    m.at = h + 3600;
+    m.template_name = "welcome";
+    assert_int_equal(store_outbox_queue(f->st, &m, &c), 0);
+    assert_int_equal(store_stranger_planned(f->st, h, h + 3600), 2);
+    assert_int_equal(store_stranger_planned(f->st, h + 3600, h + 7200), 1);
+    assert_int_equal(store_stranger_planned(f->st, h, h + 86400), 3);
+    /* a retry moves it to its new hour; being sent moves nothing */
+    assert_int_equal(store_outbox_defer(f->st, b, h + 7300, "busy"), 0);
+    assert_int_equal(store_outbox_sent(f->st, a, h + 10, "250 ok"), 0);
+    assert_int_equal(store_stranger_planned(f->st, h, h + 3600), 1);
+    assert_int_equal(store_stranger_planned(f->st, h + 7200, h + 10800), 1);
+    /* a confirmed address: no longer counted; withdrawn mail: gone */
+    assert_int_equal(store_outbox_set_trust(f->st, a, "abcdefghjk", 0), 0);
+    assert_int_equal(store_stranger_planned(f->st, h, h + 3600), 0);
+    assert_int_equal(store_outbox_withdraw(f->st, "b@x.org", "welcome"), 1);
+    assert_int_equal(store_stranger_planned(f->st, h + 3600, h + 7200), 0);
+    assert_int_equal(store_stranger_planned(f->st, h, h + 86400), 1);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM outbox WHERE stranger = 1"), 1);
+}
+
+/* A database from before migration 9 upgrades with its strangers' mail already counted. */
+static void
+test_stranger_counts_backfilled(void **state)
+{
+    (void)state;
+    char dir[256], path[300], err[512];
+    struct store *st = NULL;
+    const time_t h = 1000 * 3600;
+    int64_t id;
+
+    temp_db(dir, sizeof dir, path, sizeof path);
+    assert_int_equal(store_open(path, &st, err, sizeof err), 0);
+    struct store_outbox_new m = {.recipient = "b@x.org", .sender = "m@x.org",
+                                 .message_id = "s1@x.org", .headers = "H\r\n", .body = "B\r\n",
+                                 .at = h + 10, .kind = "confirm", .stranger = 1};
+    assert_int_equal(store_outbox_queue(st, &m, &id), 0);
+    m.message_id = "s2@x.org";
+    m.at = h + 3700;
+    assert_int_equal(store_outbox_queue(st, &m, &id), 0);
+    store_close(st);
+    raw_exec(path, "DROP TRIGGER stranger_hours_insert; DROP TRIGGER stranger_hours_delete;"
+                   " DROP TRIGGER stranger_hours_update; DROP TABLE stranger_hours;"
+                   " PRAGMA user_version = 8;");
+    assert_int_equal(store_open(path, &st, err, sizeof err), 0);
+    assert_int_equal(store_schema_version(st), STORE_SCHEMA_VERSION);
+    assert_int_equal(store_stranger_planned(st, h, h + 3600), 1);
+    assert_int_equal(store_stranger_planned(st, h, h + 86400), 2);
+    store_close(st);
+    tu_rmrf(dir);
+}
+
 static void
 test_member_bounce_score_and_away(void **state)
 {
@@ -1132,6 +1203,8 @@ main(void)
         T(test_tokens_single_use_and_expiry),
         T(test_token_close_address),
         T(test_outbox_tag_ref_and_recent),
+        T(test_stranger_counts_follow_the_outbox),
+        cmocka_unit_test(test_stranger_counts_backfilled),
         T(test_member_bounce_score_and_away),
         T(test_member_state_and_pause),
         T(test_member_erase_keeps_counts_not_addresses),
