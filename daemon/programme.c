@@ -510,8 +510,15 @@ programme_person(struct respond_ctx *c, const struct reading *r, struct programm
         snprintf(c->detail, c->detail_len, "looking up the sender: %s", store_errmsg(c->st));
         return -1;
     }
-    /* Before the answer, so it is already written in the language chosen now. */
-    int rc = held ? 0 : programme_note_language(c);
+    /*
+     * Before the answer, so it is already written in the language chosen now.
+     * Not for a sender who had no member row when the mail was read: nothing
+     * since (the reading, the budget, the gate) has written one, so the
+     * UPDATE would change nothing; the one after the answer records it.  A
+     * manager's mail went through managers.c first, so it is not skipped.
+     */
+    int fresh = c->sender_row == 0 && !config_is_manager(c->cfg, c->m->from_addr);
+    int rc = held || fresh ? 0 : programme_note_language(c);
     int language_only =
         c->lang_asked[0] && c->profile.n_fields == 0 &&
         (r->intent == INTENT_NONE || r->intent == INTENT_HELP || r->intent == INTENT_QUESTION);
@@ -557,6 +564,7 @@ programme_context(struct respond_ctx *c, struct reading_context *ctx)
         return 0;
     ctx->manager = config_is_manager(c->cfg, c->m->from_addr);
     int found = store_member_get(c->st, c->m->from_addr, &me);
+    c->sender_row = found;
     int tok = found < 0 ? -1 : store_token_open_for(c->st, c->m->from_addr, c->now, &t);
     if (found < 0 || tok < 0) {
         if (found == 1)
@@ -619,6 +627,7 @@ programme_handle_read(const struct config *cfg, struct store *st, const struct m
     c.size = size;
     c.detail = res->detail;
     c.detail_len = sizeof(res->detail);
+    c.sender_row = -1;
     if (gate_prove(&c) != 0 || programme_context(&c, &ctx) != 0) {
         snprintf(res->detail, sizeof(res->detail), "reading the sender's conversations: %s",
                  store_errmsg(st));

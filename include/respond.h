@@ -42,6 +42,7 @@ struct respond_ctx {
     char *gate_text;                /* the text of a confirmed pending change (gate.c owns it) */
     int gate_owns_profile; /* profile is gate.c's (parsed from gate_text), not the reading's */
     struct reading *gate_reading; /* a confirmed rating's reading (gate.c owns it), or NULL */
+    int sender_row; /* when the mail was read: 1 the sender had a member row, 0 none, -1 unknown */
 };
 
 /*
