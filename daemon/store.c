@@ -498,6 +498,21 @@ store_i_run_v(struct store *st, const char *what, const char *sql, const char *t
     return sqlite3_changes(st->db);
 }
 
+/* The first n columns of the first row as integers: 1 and out[] set, 0 when there is no row. */
+static int
+query_ints_v(struct store *st, int64_t *out, int n, const char *what, const char *sql,
+             const char *types, va_list ap)
+{
+    sqlite3_stmt *stmt = store_i_prepare_v(st, what, sql, types, ap);
+    if (!stmt)
+        return -1;
+    int rc = store_i_step(st, stmt, what);
+    for (int i = 0; rc == 1 && i < n; i++)
+        out[i] = sqlite3_column_int64(stmt, i);
+    store_i_finish(st, stmt);
+    return rc;
+}
+
 /* First column of the first row: 1 and *out set, 0 when there is no row, -1 on error. */
 int
 store_i_query_int(struct store *st, int64_t *out, const char *what, const char *sql,
@@ -505,14 +520,8 @@ store_i_query_int(struct store *st, int64_t *out, const char *what, const char *
 {
     va_list ap;
     va_start(ap, types);
-    sqlite3_stmt *stmt = store_i_prepare_v(st, what, sql, types, ap);
+    int rc = query_ints_v(st, out, 1, what, sql, types, ap);
     va_end(ap);
-    if (!stmt)
-        return -1;
-    int rc = store_i_step(st, stmt, what);
-    if (rc == 1)
-        *out = sqlite3_column_int64(stmt, 0);
-    store_i_finish(st, stmt);
     return rc;
 }
 
@@ -520,18 +529,15 @@ int
 store_i_query_int2(struct store *st, int64_t *a, int64_t *b, const char *what, const char *sql,
                    const char *types, ...)
 {
+    int64_t v[2];
     va_list ap;
     va_start(ap, types);
-    sqlite3_stmt *stmt = store_i_prepare_v(st, what, sql, types, ap);
+    int rc = query_ints_v(st, v, 2, what, sql, types, ap);
     va_end(ap);
-    if (!stmt)
-        return -1;
-    int rc = store_i_step(st, stmt, what);
     if (rc == 1) {
-        *a = sqlite3_column_int64(stmt, 0);
-        *b = sqlite3_column_int64(stmt, 1);
+        *a = v[0];
+        *b = v[1];
     }
-    store_i_finish(st, stmt);
     return rc;
 }
 
