@@ -1397,6 +1397,14 @@ imap_fetch_sizes(struct imap *im, struct imap_message *msgs, size_t n)
     return fetch_many(im, msgs, n, type, "RFC822.SIZE", FETCH_ALL, 0);
 }
 
+uint32_t
+imap_fetch_bytes(uint32_t size, uint32_t limit)
+{
+    if (limit == 0 || size < limit)
+        return size;
+    return limit < IMAP_OVER_HEAD ? limit : IMAP_OVER_HEAD;
+}
+
 int
 imap_fetch_bodies(struct imap *im, struct imap_message *msgs, size_t n, uint32_t limit)
 {
@@ -1420,10 +1428,9 @@ imap_fetch_bodies(struct imap *im, struct imap_message *msgs, size_t n, uint32_t
      * its head is fetched (its header, and the start of what a bounce
      * reports), so a 50 MB attachment costs that much memory, not the limit.
      */
-    uint32_t head = limit < IMAP_OVER_HEAD ? limit : IMAP_OVER_HEAD;
+    uint32_t head = imap_fetch_bytes(limit, limit);
     snprintf(what, sizeof(what), "BODY.PEEK[]<0.%u>", head);
-    if (limit > 0 &&
-        fetch_many(im, msgs, n, body_peek_type(head), what, FETCH_OVER, limit) < 0)
+    if (limit > 0 && fetch_many(im, msgs, n, body_peek_type(head), what, FETCH_OVER, limit) < 0)
         return -1;
     /* found only counts a body here: a size from an earlier FETCH is no message. */
     for (size_t i = 0; i < n; i++)

@@ -690,15 +690,6 @@ inbox_one_by_one(struct inbox_run *r, struct imap_message *msgs, size_t n, uint3
     return 0;
 }
 
-/* The bytes imap_fetch_bodies holds for a message: a mail over the limit only its head. */
-static size_t
-inbox_fetch_cost(const struct imap_message *m, uint32_t limit)
-{
-    if (m->size < limit)
-        return m->size;
-    return limit < IMAP_OVER_HEAD ? limit : IMAP_OVER_HEAD;
-}
-
 /*
  * Step 1 for the next batch, as one job of the IMAP thread: the sizes of up
  * to INBOX_BATCH new UIDs, then the bodies of as many of them as fit in
@@ -706,7 +697,7 @@ inbox_fetch_cost(const struct imap_message *m, uint32_t limit)
  * fetched (a mail that fills it is too large, if its size was reported
  * short), and of a mail the server sizes over the limit only its head
  * (IMAP_OVER_HEAD): a 50 MB attachment costs that much memory, not the
- * limit (inbox_fetch_cost).  BODY.PEEK changes nothing in the
+ * limit (imap_fetch_bytes).  BODY.PEEK changes nothing in the
  * mailbox, so a batch fetched and then dropped (the pass stopped, the
  * process died) leaves no trace.
  */
@@ -728,7 +719,7 @@ inbox_fetch_io(struct imap *im, void *arg)
     if (imap_fetch_sizes(im, f->msgs, f->n) != 0)
         return -1;
     while (j < f->n) {
-        size_t size = inbox_fetch_cost(&f->msgs[j], f->limit);
+        size_t size = imap_fetch_bytes(f->msgs[j].size, f->limit);
         if (j > 0 && bytes + size > INBOX_BATCH_BYTES)
             break;
         bytes += size;

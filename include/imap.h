@@ -96,6 +96,8 @@ int imap_fetch_sizes(struct imap *im, struct imap_message *msgs, size_t n);
  * to be read: only its first min(limit, IMAP_OVER_HEAD) bytes are fetched.
  */
 #define IMAP_OVER_HEAD (256u << 10)
+/* What imap_fetch_bodies fetches of a message of size bytes under limit (0: all). */
+uint32_t imap_fetch_bytes(uint32_t size, uint32_t limit);
 
 int imap_fetch_bodies(struct imap *im, struct imap_message *msgs, size_t n, uint32_t limit);
 /* Free the bodies (not the array). */
