@@ -269,10 +269,33 @@ inbox_who_set(struct inbox_who *who, const struct mail *m)
     snprintf(who->sender, sizeof(who->sender), "%s", m && m->from_addr ? m->from_addr : "");
 }
 
+/* A message's real size: the server's RFC822.SIZE when only a head of it was fetched. */
+static size_t
+inbox_size(const struct imap_message *msg, uint32_t limit)
+{
+    return msg->len < limit && msg->size < limit ? msg->len
+           : msg->size > msg->len                ? msg->size
+                                                 : msg->len;
+}
+
+/*
+ * What of a message is parsed: over [limits] max_message_size (size is the
+ * server's, the fetched head may be shorter) only the headers: such a mail
+ * is answered, not read.
+ */
+static size_t
+inbox_parse_len(const struct inbox_run *r, const struct imap_message *msg, size_t size)
+{
+    size_t max = (size_t)r->cfg->limits.max_message_size;
+    return mail_parse_limit(msg->data, msg->len, size > max ? 0 : max);
+}
+
 /* The reading of the mail the reader parsed last, in the reader (programme_reader). */
 struct inbox_reading {
     struct inbox_run *run;
     size_t size;
+    const struct imap_message *next; /* the batch's next message, parsed ahead; or NULL */
+    uint32_t limit;
     enum reader_status status;
     char err[256];
 };
@@ -281,15 +304,21 @@ static int
 inbox_read(void *arg, const struct reading_context *ctx, struct reading *out)
 {
     struct inbox_reading *ir = arg;
+    const struct inbox_run *r = ir->run;
+    const struct imap_message *next = ir->next;
 
-    ir->status = reader_read(ir->run->cfg, ir->size, ctx, out, ir->err, sizeof(ir->err),
-                             ir->run->stop);
+    if (next != NULL && next->found)
+        reader_parse_next(next->data, next->len,
+                          inbox_parse_len(r, next, inbox_size(next, ir->limit)),
+                          r->cfg->community.address, r->cfg->limits.reader_timeout);
+    ir->status = reader_read(r->cfg, ir->size, ctx, out, ir->err, sizeof(ir->err), r->stop);
     return ir->status == READER_OK ? 0 : -1;
 }
 
 static int
 inbox_decide(struct inbox_run *r, const struct imap_message *msg, size_t size, const char *hash,
-             struct inbox_who *who, char *why, size_t whylen)
+             const struct imap_message *next, uint32_t limit, struct inbox_who *who, char *why,
+             size_t whylen)
 {
     struct mail *m = NULL;
     char perr[256], detail[512] = "";
@@ -300,12 +329,7 @@ inbox_decide(struct inbox_run *r, const struct imap_message *msg, size_t size, c
 
     memset(&res, 0, sizeof(res));
     inbox_who_set(who, NULL); /* a mail the reader cannot read names nobody */
-    /*
-     * Over [limits] max_message_size (size is the server's, the fetched head
-     * may be shorter) only the headers are read: the mail is answered, not read.
-     */
-    size_t max = (size_t)r->cfg->limits.max_message_size;
-    size_t parse_len = mail_parse_limit(msg->data, msg->len, size > max ? 0 : max);
+    size_t parse_len = inbox_parse_len(r, msg, size);
     /* Read in the isolated reader (reader.h): a mail that crashes or hangs it is retried. */
     enum reader_status rs =
         reader_parse(msg->data, msg->len, parse_len, r->cfg->community.address,
@@ -343,7 +367,7 @@ inbox_decide(struct inbox_run *r, const struct imap_message *msg, size_t size, c
                 "UID %u already processed, not acted on again", uid);
         r->stats->skipped++;
     } else if (m != NULL) {
-        struct inbox_reading ir = {r, size, READER_OK, ""};
+        struct inbox_reading ir = {r, size, next, limit, READER_OK, ""};
         struct programme_reader reader = {inbox_read, &ir};
         if (programme_handle_read(r->cfg, r->st, m, msg->data, msg->len, size, clock_now(),
                                   &reader, &res) != 0) {
@@ -474,8 +498,8 @@ struct inbox_batch_state {
 
 /* Decide one fetched message of the batch; -1 means the transaction cannot be committed. */
 static int
-inbox_batch_one(struct inbox_run *r, const struct imap_message *msg, uint32_t limit,
-                struct inbox_batch_state *b)
+inbox_batch_one(struct inbox_run *r, const struct imap_message *msg,
+                const struct imap_message *next, uint32_t limit, struct inbox_batch_state *b)
 {
     char hash[65], why[1024] = "";
     struct inbox_who who;
@@ -486,13 +510,10 @@ inbox_batch_one(struct inbox_run *r, const struct imap_message *msg, uint32_t li
         b->stop = 1;
         return 0;
     }
-    /* Too large: by the server's RFC822.SIZE (only a head was fetched), or by what came. */
-    size_t size = msg->len < limit && msg->size < limit ? msg->len
-                  : msg->size > msg->len               ? msg->size
-                                                       : msg->len;
+    size_t size = inbox_size(msg, limit);
     mail_hash(msg->data, msg->len, hash);
     r->last_uid = b->last_uid; /* inbox_record stores the highest UID so far */
-    int rc = inbox_decide(r, msg, size, hash, &who, why, sizeof(why));
+    int rc = inbox_decide(r, msg, size, hash, next, limit, &who, why, sizeof(why));
     if (rc == INBOX_STOPPED) {
         log_info("UID %u: %s; left for the next start", msg->uid, why);
         b->stop = 1;
@@ -581,7 +602,7 @@ inbox_batch(struct inbox_run *r, const struct imap_message *msgs, size_t n, uint
         return -1;
     }
     for (size_t i = 0; i < n && !b.stop; i++) {
-        if (inbox_batch_one(r, &msgs[i], limit, &b) != 0) {
+        if (inbox_batch_one(r, &msgs[i], i + 1 < n ? &msgs[i + 1] : NULL, limit, &b) != 0) {
             store_rollback(r->st);
             inbox_unmark(r, msgs, n);
             r->last_uid = last_before;

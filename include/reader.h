@@ -54,6 +54,17 @@ enum reader_status reader_parse(const char *raw, size_t raw_len, size_t parse_le
                                 size_t errlen, volatile sig_atomic_t *stop);
 
 /*
+ * Name the mail the next reader_parse will be for (same arguments), before
+ * the reader_read of the current one.  When it is small enough, its parse
+ * goes to the reader with that reading request: the reader parses it while
+ * the daemon stores the current mail, and reader_parse only collects the
+ * answer.  raw need only live until reader_read returns (it is copied), and
+ * a reader_parse of another mail throws the early answer away.
+ */
+void reader_parse_next(const char *raw, size_t raw_len, size_t parse_len, const char *own_address,
+                       int timeout);
+
+/*
  * Read the mail of the last successful reader_parse (reading_read, in the
  * reader) with what the daemon knows of its sender.  size is the message's
  * real size.  The time limit is the one reader_parse started: parse and

@@ -35,7 +35,8 @@ tu_corpus_walk(const char *dir, void (*each)(void *, const char *, const char *,
         char path[2048];
         if (e->d_name[0] == '.')
             continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path)
+            continue; /* no corpus path is that long */
         if (e->d_type == DT_DIR) {
             tu_corpus_walk(path, each, arg);
             continue;

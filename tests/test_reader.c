@@ -170,6 +170,118 @@ test_reader_reads_the_corpus_as_the_daemon(void **state)
     assert_true(f->compared > 1000);
 }
 
+/* The corpus, kept in memory for a walk in the daemon's own order. */
+struct kept {
+    char **path, **raw;
+    size_t *len;
+    size_t n, cap;
+};
+
+static void
+keep_each(void *arg, const char *path, const char *raw, size_t len)
+{
+    struct kept *k = arg;
+
+    if (k->n == k->cap) {
+        k->cap = k->cap ? 2 * k->cap : 256;
+        k->path = realloc(k->path, k->cap * sizeof *k->path);
+        k->raw = realloc(k->raw, k->cap * sizeof *k->raw);
+        k->len = realloc(k->len, k->cap * sizeof *k->len);
+        assert_true(k->path && k->raw && k->len);
+    }
+    k->path[k->n] = strdup(path);
+    k->raw[k->n] = malloc(len ? len : 1);
+    assert_true(k->path[k->n] && k->raw[k->n]);
+    memcpy(k->raw[k->n], raw, len);
+    k->len[k->n++] = len;
+}
+
+/*
+ * The daemon names the batch's next mail before each reading, so that its
+ * parse goes with the reading request (reader_parse_next).  Walk the corpus
+ * that way: every reading must still be the one reading_read gives here,
+ * also when the mail parsed is not the one named (every fifth time: the
+ * early answer is thrown away), and when the named mail is too big to go
+ * along.
+ */
+static void
+test_reader_parse_ahead(void **state)
+{
+    struct fixture *f = *state;
+    struct kept k = {0};
+    struct reading_context ctx = {.known = 1, .now = T0, .member = 1, .open_pairs = 1};
+    int compared = 0, switched = 0;
+
+    tu_corpus_walk(CORPUS, keep_each, &k);
+    assert_true(k.n > 100);
+    size_t i = 0;
+    while (i < k.n) {
+        struct mail *m = NULL;
+        struct reading there, here;
+        char err[256];
+        size_t plen = mail_parse_limit(k.raw[i], k.len[i], (size_t)f->cfg.limits.max_message_size);
+        enum reader_status s = reader_parse(k.raw[i], k.len[i], plen, f->cfg.community.address,
+                                            30, &m, err, sizeof err, NULL);
+        size_t next = i + 1;
+        if (s == READER_OK) {
+            if (next < k.n) {
+                size_t nplen = mail_parse_limit(k.raw[next], k.len[next],
+                                                (size_t)f->cfg.limits.max_message_size);
+                reader_parse_next(k.raw[next], k.len[next], nplen, f->cfg.community.address, 30);
+            }
+            s = reader_read(&f->cfg, k.len[i], &ctx, &there, err, sizeof err, NULL);
+            if (s != READER_OK)
+                fail_msg("%s: reader_read: %s (%s)", k.path[i], reader_status_name(s), err);
+            assert_int_equal(reading_read(&f->cfg, m, k.len[i], &ctx, &here), 0);
+            same_reading(k.path[i], &there, &here);
+            compared++;
+            reading_free(&there);
+            reading_free(&here);
+            mail_free(m);
+        } else if (s != READER_UNPARSEABLE) {
+            fail_msg("%s: reader_parse: %s (%s)", k.path[i], reader_status_name(s), err);
+        }
+        if (i % 5 == 4 && next + 1 < k.n) {
+            next++; /* not the one named */
+            switched++;
+        }
+        i = next;
+    }
+    /* A mail bigger than the pipe, named and then parsed: it went the usual way. */
+    size_t big = 256 * 1024;
+    char *raw = malloc(big + 1);
+    assert_non_null(raw);
+    int hd = snprintf(raw, big, "From: Ana <ana@example.test>\r\nSubject: join\r\n\r\n");
+    for (size_t j = (size_t)hd; j < big; j++)
+        raw[j] = (j - (size_t)hd) % 60 == 59 ? '\n' : 'a' + (char)(j % 26);
+    struct mail *m = NULL;
+    struct reading r;
+    char err[256];
+    const char *small = "From: Kai <kai@example.test>\r\nSubject: hello\r\n\r\nHello\r\n";
+    assert_int_equal(reader_parse(small, strlen(small), strlen(small), NULL, 30, &m, err,
+                                  sizeof err, NULL),
+                     READER_OK);
+    mail_free(m);
+    reader_parse_next(raw, big, big, NULL, 30);
+    assert_int_equal(reader_read(&f->cfg, strlen(small), &ctx, &r, err, sizeof err, NULL),
+                     READER_OK);
+    reading_free(&r);
+    assert_int_equal(reader_parse(raw, big, big, NULL, 30, &m, err, sizeof err, NULL), READER_OK);
+    assert_string_equal(m->from_addr, "ana@example.test");
+    mail_free(m);
+    free(raw);
+    printf("# %d readings with the next mail parsed ahead, %d times another mail came\n",
+           compared, switched);
+    assert_true(compared > 100 && switched > 10);
+    for (size_t j = 0; j < k.n; j++) {
+        free(k.path[j]);
+        free(k.raw[j]);
+    }
+    free(k.path);
+    free(k.raw);
+    free(k.len);
+}
+
 /* A profile, a time zone in a line and one in a sentence, and a manager's command. */
 static void
 test_reader_zones_and_managers(void **state)
@@ -305,6 +417,7 @@ main(void)
         cmocka_unit_test(test_reader_zones_and_managers),
         cmocka_unit_test(test_reader_read_without_a_parse),
         cmocka_unit_test(test_reader_answers_are_checked),
+        cmocka_unit_test(test_reader_parse_ahead),
         cmocka_unit_test(test_reader_reads_the_corpus_as_the_daemon),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
