@@ -769,13 +769,18 @@ configure(struct store *st)
  * Every mail is decided inside its own savepoint, so each one writes the
  * original of every page it changes to the statement journal.  SQLite keeps
  * that journal in memory only up to 64 KiB and then moves it to a deleted
- * file in /var/tmp: measured at 885905b, a newcomer's first mail went past
- * that and cost 20 pwrite calls (about 40 KB of members' pages on disk
- * outside the database, which secure_delete cannot reach).  1 MiB keeps any
- * mail's journal in memory, where RELEASE truncates it; a statement that
- * changes more (a migration over every member) still spills as before.
+ * file in /var/tmp, which stays a file until the batch commits: measured at
+ * 885905b, a newcomer's first mail took 10 to 32 pages, and the batches
+ * cost 20 to 48 pwrite calls a mail (members' pages on disk outside the
+ * database, where secure_delete cannot reach them).  -1 keeps the journal in
+ * memory; RELEASE and the end of each statement empty it, so it holds what
+ * one mail, or one statement, changes: a few pages, or for a migration or
+ * an import over every member, about what that statement rewrites.  Not a
+ * threshold above 128 KiB: SQLite 3.40 turns the spill of such a journal into
+ * "database or disk is full" (tests/test_store.c,
+ * test_statement_journal_spills).
  */
-#define STORE_STMT_JOURNAL_SPILL (1 << 20)
+#define STORE_STMT_JOURNAL_SPILL (-1)
 
 static void
 store_sqlite_setup(void)
