@@ -22,6 +22,11 @@
  *       child does for one mail (parse it, classify it, read it: intent,
  *       profile, skills), N times in this process, with no pipe, no database
  *       and nothing sent.  cpu= covers the N readings.
+ *   mailbench pipe N BYTES
+ *       What the reader's isolation costs at the least: N round trips of a
+ *       BYTES request and a BYTES answer between this process and a child over
+ *       two pipes, each side blocking in read() as the reader does.  cpu=
+ *       covers both processes (this one's and the reaped child's).
  *   mailbench queue CONFIG N TO
  *       Queue N confirmation mails to TO in mentord's outbox (outbox_queue, one
  *       transaction), as the programme would.
@@ -51,7 +56,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "classify.h"
 #include "config.h"
@@ -592,6 +599,65 @@ cmd_read(char **argv)
     return 0;
 }
 
+/* Exactly n bytes to or from fd (blocking), or -1. */
+static int
+pipe_move(int fd, char *b, size_t n, int out)
+{
+    while (n > 0) {
+        ssize_t r = out ? write(fd, b, n) : read(fd, b, n);
+        if (r <= 0)
+            return -1;
+        b += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+static double
+cpu_children_s(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_CHILDREN, &ru) != 0)
+        return 0;
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static int
+cmd_pipe(char **argv)
+{
+    int n = atoi(argv[0]), size = atoi(argv[1]), req[2], ans[2];
+    char *b = calloc(1, size > 0 ? (size_t)size : 1);
+    if (n <= 0 || size <= 0 || b == NULL || pipe(req) != 0 || pipe(ans) != 0) {
+        fprintf(stderr, "pipe: N and BYTES must be counts\n");
+        free(b);
+        return 1;
+    }
+    double t0 = now_s(), c0 = cpu_s() + cpu_children_s();
+    pid_t pid = fork();
+    if (pid == 0) {
+        for (int i = 0; i < n; i++)
+            if (pipe_move(req[0], b, (size_t)size, 0) != 0 ||
+                pipe_move(ans[1], b, (size_t)size, 1) != 0)
+                _exit(1);
+        _exit(0);
+    }
+    int rc = pid < 0;
+    for (int i = 0; !rc && i < n; i++)
+        rc = pipe_move(req[1], b, (size_t)size, 1) != 0 || pipe_move(ans[0], b, (size_t)size, 0) != 0;
+    int status = 1;
+    if (pid > 0)
+        waitpid(pid, &status, 0);
+    double t = now_s() - t0, cpu = cpu_s() + cpu_children_s() - c0;
+    free(b);
+    if (rc || status != 0) {
+        fprintf(stderr, "pipe: a round trip failed\n");
+        return 1;
+    }
+    printf("RESULT mode=pipe n=%d seconds=%.3f cpu=%.4f bytes=%d\n", n, t, cpu, size);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -603,6 +669,7 @@ main(int argc, char **argv)
                  {"fetch1", 6, cmd_fetch1_move},   {"fetch50", 5, cmd_fetch50_only},
                  {"fetch50", 6, cmd_fetch50_move}, {"fetch500", 6, cmd_fetch500_move},
                  {"fetchmove", 6, cmd_fetchmove},  {"read", 2, cmd_read},
+                 {"pipe", 2, cmd_pipe},
                  {"queue", 3, cmd_queue},          {"drain", 1, cmd_drain},
                  {"outbox", 1, cmd_outbox},        {"curl", 6, cmd_curl}};
     for (size_t i = 0; argc >= 2 && i < sizeof(modes) / sizeof(modes[0]); i++)
