@@ -27,6 +27,14 @@
  *       BYTES request and a BYTES answer between this process and a child over
  *       two pipes, each side blocking in read() as the reader does.  cpu=
  *       covers both processes (this one's and the reaped child's).
+ *   mailbench replay DB LOG N
+ *       The store's floor: the statements a process ran, as sqllog.so wrote
+ *       them to LOG (SQL text and bound values, in order), run again on a new
+ *       database DB by SQLite alone: each distinct SQL prepared once and
+ *       reused, as the store does, with the store's settings.  cpu= covers
+ *       the inbox pass's span only (from the first statement on
+ *       inbox_inflight to the COMMIT after the last one); N is the mails it
+ *       decided, for per_mail=.
  *   mailbench queue CONFIG N TO
  *       Queue N confirmation mails to TO in mentord's outbox (outbox_queue, one
  *       transaction), as the programme would.
@@ -52,6 +60,7 @@
  */
 #include <curl/curl.h>
 #include <libetpan/libetpan.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -658,6 +667,198 @@ cmd_pipe(char **argv)
     return 0;
 }
 
+/* ---- replay (sqllog.c's format) ---- */
+
+struct replay_rec {
+    const char *sql; /* points into the log; not NUL-terminated: sql_len */
+    uint32_t sql_len, nparams;
+    const char *params; /* the parameters' encoding */
+};
+
+struct replay_cache {
+    char *sql;
+    sqlite3_stmt *stmt;
+};
+
+#define REPLAY_CACHE 2048
+
+static int
+replay_u32(const char **p, const char *end, uint32_t *x)
+{
+    if ((size_t)(end - *p) < sizeof(*x))
+        return -1;
+    memcpy(x, *p, sizeof(*x));
+    *p += sizeof(*x);
+    return 0;
+}
+
+/* Step over one record's parameters; -1 if the log is cut. */
+static int
+replay_skip_params(const char **p, const char *end, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        if (*p >= end)
+            return -1;
+        char t = *(*p)++;
+        uint32_t len = 8;
+        if (t == 's' && replay_u32(p, end, &len) != 0)
+            return -1;
+        if (t == 'n')
+            len = 0;
+        if ((size_t)(end - *p) < len)
+            return -1;
+        *p += len;
+    }
+    return 0;
+}
+
+static sqlite3_stmt *
+replay_stmt(sqlite3 *db, struct replay_cache *cache, const struct replay_rec *r)
+{
+    size_t h = 5381;
+    for (uint32_t i = 0; i < r->sql_len; i++)
+        h = h * 33 + (unsigned char)r->sql[i];
+    for (size_t k = 0; k < REPLAY_CACHE; k++) {
+        struct replay_cache *c = &cache[(h + k) % REPLAY_CACHE];
+        if (c->sql == NULL) {
+            c->sql = strndup(r->sql, r->sql_len);
+            if (c->sql == NULL ||
+                sqlite3_prepare_v3(db, c->sql, -1, SQLITE_PREPARE_PERSISTENT, &c->stmt, NULL) !=
+                    SQLITE_OK)
+                return NULL;
+            return c->stmt;
+        }
+        if (strlen(c->sql) == r->sql_len && memcmp(c->sql, r->sql, r->sql_len) == 0)
+            return c->stmt;
+    }
+    return NULL;
+}
+
+/* Run one record; 1 if SQLite refused it (as it may have the first time), -1 on a bad log. */
+static int
+replay_one(sqlite3 *db, struct replay_cache *cache, const struct replay_rec *r)
+{
+    sqlite3_stmt *st = replay_stmt(db, cache, r);
+    if (st == NULL)
+        return 1;
+    const char *p = r->params, *end = r->params + (1u << 30);
+    for (uint32_t i = 0; i < r->nparams; i++) {
+        char t = *p++;
+        int64_t x;
+        double d;
+        uint32_t len;
+        if (t == 'i') {
+            memcpy(&x, p, sizeof(x));
+            p += sizeof(x);
+            sqlite3_bind_int64(st, (int)i + 1, x);
+        } else if (t == 'd') {
+            memcpy(&d, p, sizeof(d));
+            p += sizeof(d);
+            sqlite3_bind_double(st, (int)i + 1, d);
+        } else if (t == 's') {
+            if (replay_u32(&p, end, &len) != 0)
+                return -1;
+            sqlite3_bind_text(st, (int)i + 1, p, (int)len, SQLITE_STATIC);
+            p += len;
+        } else {
+            sqlite3_bind_null(st, (int)i + 1);
+        }
+    }
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        ;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : 1;
+}
+
+static int
+replay_has(const struct replay_rec *r, const char *what)
+{
+    return memmem(r->sql, r->sql_len, what, strlen(what)) != NULL;
+}
+
+static int
+cmd_replay(char **argv)
+{
+    size_t len = 0, nrec = 0, cap = 0;
+    char *log = slurp(argv[1], &len);
+    int n = atoi(argv[2]);
+    struct replay_rec *recs = NULL;
+    const char *p = log, *end = log + len;
+
+    while (log && p < end) {
+        struct replay_rec r;
+        if (replay_u32(&p, end, &r.sql_len) != 0 || (size_t)(end - p) < r.sql_len)
+            break;
+        r.sql = p;
+        p += r.sql_len;
+        if (replay_u32(&p, end, &r.nparams) != 0)
+            break;
+        r.params = p;
+        if (replay_skip_params(&p, end, r.nparams) != 0)
+            break;
+        if (nrec == cap) {
+            cap = cap ? 2 * cap : 4096;
+            struct replay_rec *g = realloc(recs, cap * sizeof(*recs));
+            if (g == NULL)
+                break;
+            recs = g;
+        }
+        recs[nrec++] = r;
+    }
+    /* The pass: from the first in-flight mark to the COMMIT after the last one dropped. */
+    size_t from = nrec, to = nrec;
+    for (size_t i = 0; i < nrec; i++)
+        if (replay_has(&recs[i], "inbox_inflight")) {
+            if (from == nrec)
+                from = i;
+            if (replay_has(&recs[i], "DELETE FROM inbox_inflight"))
+                to = i;
+        }
+    while (to < nrec && !(recs[to].sql_len == 6 && memcmp(recs[to].sql, "COMMIT", 6) == 0))
+        to++;
+    if (n <= 0 || from == nrec || to == nrec) {
+        fprintf(stderr, "replay: %s holds no inbox pass (%zu statements)\n", argv[1], nrec);
+        free(recs);
+        free(log);
+        return 1;
+    }
+    /* The store's own setting (store.c): the statement journal stays in memory. */
+    sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, -1);
+    sqlite3 *db = NULL;
+    struct replay_cache *cache = calloc(REPLAY_CACHE, sizeof(*cache));
+    int refused = 0, rc = 0;
+    double t0 = 0, c0 = 0, t = 0, cpu = 0;
+    if (cache == NULL || sqlite3_open(argv[0], &db) != SQLITE_OK)
+        rc = 1;
+    for (size_t i = 0; rc == 0 && i <= to; i++) {
+        if (i == from) {
+            t0 = now_s();
+            c0 = cpu_s();
+        }
+        int r = replay_one(db, cache, &recs[i]);
+        if (r < 0)
+            rc = 1;
+        refused += r > 0 && i >= from;
+    }
+    t = now_s() - t0;
+    cpu = cpu_s() - c0;
+    for (size_t k = 0; cache && k < REPLAY_CACHE; k++) {
+        sqlite3_finalize(cache[k].stmt);
+        free(cache[k].sql);
+    }
+    free(cache);
+    sqlite3_close(db);
+    if (rc == 0)
+        printf("RESULT mode=replay n=%d seconds=%.3f cpu=%.4f statements=%zu refused=%d "
+               "per_mail=%.1f\n",
+               n, t, cpu, to + 1 - from, refused, 1e6 * cpu / n);
+    free(recs);
+    free(log);
+    return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -669,7 +870,7 @@ main(int argc, char **argv)
                  {"fetch1", 6, cmd_fetch1_move},   {"fetch50", 5, cmd_fetch50_only},
                  {"fetch50", 6, cmd_fetch50_move}, {"fetch500", 6, cmd_fetch500_move},
                  {"fetchmove", 6, cmd_fetchmove},  {"read", 2, cmd_read},
-                 {"pipe", 2, cmd_pipe},
+                 {"pipe", 2, cmd_pipe},            {"replay", 3, cmd_replay},
                  {"queue", 3, cmd_queue},          {"drain", 1, cmd_drain},
                  {"outbox", 1, cmd_outbox},        {"curl", 6, cmd_curl}};
     for (size_t i = 0; argc >= 2 && i < sizeof(modes) / sizeof(modes[0]); i++)
