@@ -987,14 +987,16 @@ def report(res, a):
         lines.append("Ingest per repeat (mentord pass / fetchmove rate; client CPU us/mail "
                      "mentord, fetchmove): " + "; ".join("%.3f (%.0f, %.0f)" % p
                                                           for p in r["pairs"]))
-        # The daemon and its reader take turns on each mail: its CPU per mail bounds its rate.
-        cpu_rate = 1e6 / cpu
+        # The reader parses mail k+1 while the daemon stores mail k, but reads k
+        # while the daemon waits: on this machine's two cores the CPU a mail bounds
+        # the rate at 2e6 / CPU mails/s at best, 1e6 / CPU when nothing overlaps.
+        cpu_rate = 2e6 / cpu
         target_line("ingest rate vs plain UID FETCH+UID MOVE", "%.0f mails/s" % r["mentord"][0],
                     "mailbench fetchmove %.0f mails/s" % r["fetchmove"][0],
                     "%.3f (paired, %.3f-%.3f)" % (ratio, ratios[0], ratios[-1]), ">= 0.8",
                     ratio >= 0.8,
-                    "mentord's %.0f us of CPU a mail (daemon and reader in turn) allow at most "
-                    "%.0f mails/s, %.2f of the reference; %s"
+                    "mentord's %.0f us of CPU a mail (daemon and reader) allow at most "
+                    "%.0f mails/s on two cores, %.2f of the reference; the CPU %s"
                     % (cpu, cpu_rate, cpu_rate / r["fetchmove"][0], floor_words(r)))
         lines.append("")
         lines.append("Floor of mentord's CPU per mail: the reading alone of one join "
