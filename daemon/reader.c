@@ -826,7 +826,8 @@ reader_read(const struct config *cfg, size_t size, const struct reading_context 
 
     err[0] = '\0';
     memset(out, 0, sizeof(*out));
-    if (reader_proc.pid <= 0) {
+    if (reader_proc.pid <= 0 || reader_ahead.sent) {
+        /* After a parse sent ahead, the reader holds the next mail, not this one. */
         reader_next.set = 0;
         snprintf(err, errlen, "no mail was parsed to read");
         return READER_ERROR;

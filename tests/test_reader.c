@@ -266,6 +266,17 @@ test_reader_parse_ahead(void **state)
     assert_int_equal(reader_read(&f->cfg, strlen(small), &ctx, &r, err, sizeof err, NULL),
                      READER_OK);
     reading_free(&r);
+    /* The small mail again, read twice: the second reading is refused, not the next mail's. */
+    assert_int_equal(reader_parse(small, strlen(small), strlen(small), NULL, 30, &m, err,
+                                  sizeof err, NULL),
+                     READER_OK);
+    mail_free(m);
+    reader_parse_next(small, strlen(small), strlen(small), NULL, 30);
+    assert_int_equal(reader_read(&f->cfg, strlen(small), &ctx, &r, err, sizeof err, NULL),
+                     READER_OK);
+    reading_free(&r);
+    assert_int_equal(reader_read(&f->cfg, strlen(small), &ctx, &r, err, sizeof err, NULL),
+                     READER_ERROR);
     assert_int_equal(reader_parse(raw, big, big, NULL, 30, &m, err, sizeof err, NULL), READER_OK);
     assert_string_equal(m->from_addr, "ana@example.test");
     mail_free(m);
