@@ -430,7 +430,12 @@ reader_stop_proc(int kill_it)
         close(reader_proc.from);
     reader_proc.to = reader_proc.from = -1;
     if (reader_proc.pid > 0) {
-        if (kill_it)
+        /*
+         * A reader still parsing a mail sent ahead may be stuck in it (the
+         * mail that hangs a parser): nobody will read that answer, so it is
+         * killed rather than waited for.
+         */
+        if (kill_it || reader_ahead.sent)
             kill(reader_proc.pid, SIGKILL);
         while (waitpid(reader_proc.pid, NULL, 0) < 0 && errno == EINTR)
             ;
