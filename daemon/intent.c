@@ -614,10 +614,22 @@ text_keys(struct text *t)
     return 0;
 }
 
+/* Up to word n (inclusive, within the arrays): what a text's arrays are read up to. */
+static size_t
+text_span(size_t n)
+{
+    return n < MAX_TOKENS ? n + 1 : MAX_TOKENS;
+}
+
 static int
 text_build(const char *text, struct text *t)
 {
-    memset(t, 0, sizeof *t);
+    /* Not the whole struct: its word arrays are 40 KB, more than reading a short mail. */
+    t->ws.buf = t->raw.buf = NULL;
+    t->ws.n = t->raw.n = 0;
+    memset(t->stem, 0, sizeof(t->stem));
+    t->keys = NULL;
+    t->keymask = 0;
     if (tables_load() != 0)
         return -1;
     char *f = intent_fold(text ? text : "");
@@ -627,6 +639,8 @@ text_build(const char *text, struct text *t)
         return -1;
     }
     words_split(f, &t->ws);
+    memset(t->clause, 0, text_span(t->ws.n));
+    memset(t->joined, 0, text_span(t->ws.n));
     for (size_t i = 1; i < t->ws.n; i++) {
         size_t a = (size_t)(t->ws.w[i - 1] - f) + strlen(t->ws.w[i - 1]);
         size_t b = (size_t)(t->ws.w[i] - f);
@@ -668,7 +682,7 @@ text_build(const char *text, struct text *t)
  */
 static struct text text_cache;
 static char *text_cache_src;
-static void number_memo_clear(void);
+static void number_memo_clear(size_t n);
 
 /* The text read, the cache's (valid until the next call), its words unused; NULL on failure. */
 static struct text *
@@ -680,14 +694,14 @@ text_read(const char *text)
         text_release(&text_cache);
         free(text_cache_src);
         text_cache_src = NULL;
-        number_memo_clear();
         if (copy == NULL || text_build(src, &text_cache) != 0) {
             free(copy);
             return NULL;
         }
+        number_memo_clear(text_cache.ws.n);
         text_cache_src = copy;
     }
-    memset(text_cache.used, 0, sizeof(text_cache.used));
+    memset(text_cache.used, 0, text_span(text_cache.ws.n));
     return &text_cache;
 }
 
@@ -717,10 +731,12 @@ number_scan(const struct text *t, size_t i, int with_one)
 static int number_memo[2][MAX_TOKENS];
 static unsigned char number_known[2][MAX_TOKENS];
 
+/* Forgets the words [0, n] (a text's words: no other is asked for). */
 static void
-number_memo_clear(void)
+number_memo_clear(size_t n)
 {
-    memset(number_known, 0, sizeof(number_known));
+    memset(number_known[0], 0, text_span(n));
+    memset(number_known[1], 0, text_span(n));
 }
 
 static int
@@ -866,7 +882,7 @@ intent_score(const char *text, struct intent_scores *out)
         return;
     out->question = has_question(text ? text : "");
     score_pass(t, 0, out);
-    memset(t->used, 0, sizeof t->used);
+    memset(t->used, 0, text_span(t->ws.n));
     score_pass(t, 1, out);
 }
 
