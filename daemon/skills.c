@@ -39,6 +39,7 @@ enum word_flag {
 
 struct tword {
     char *w;
+    size_t len; /* strlen(w) */
     int flag;
 };
 
@@ -58,6 +59,12 @@ struct seq {
 
 enum list { L_CUE, L_END, L_SEP, L_LEAD, L_COUNT };
 
+/* A sequence of a list by the key of its first word (tab.seq_by_key). */
+struct seq_ref {
+    uint64_t key;
+    size_t seq;
+};
+
 /* A term by the key of its first word (tab.by_key). */
 struct term_ref {
     uint64_t key;
@@ -74,13 +81,23 @@ static struct {
     /*
      * The terms by the key of their first word (term_key), sorted by key then
      * term: a token is compared with the few terms its own keys name, not
-     * with every term.  free_terms: those whose first word has no key (a
-     * prefix, a part of a word), compared with every token.
+     * with every term.  The free terms, whose first word has no key (a prefix,
+     * a part of a word), are below.
      */
     struct term_ref *by_key;
     size_t n_by_key;
-    size_t *free_terms;
-    size_t n_free;
+    /*
+     * The free terms a token may start, by the first byte of its folded form:
+     * a prefix term only under its own first byte ("tischler*" cannot match
+     * a token that does not start with "t"), the others under every byte.
+     * Each list in table order.  Comparing every prefix with every token was
+     * a tenth of a mail's reading.
+     */
+    size_t *free_by_byte[256];
+    size_t n_free_by_byte[256];
+    size_t n_free_max; /* the longest of those lists */
+    /* Each list's sequences by the key of their first word, sorted by key. */
+    struct seq_ref *seq_by_key[L_COUNT];
 } tab;
 
 /* What follows a token: a space (or "-", "/", "&"), a comma, or the end of a clause. */
@@ -378,7 +395,8 @@ term_add(const char *name, int lang, const char *way)
             if (w->w == NULL)
                 return -1;
         }
-        e->chars += strlen(w->w);
+        w->len = strlen(w->w);
+        e->chars += w->len;
         e->n++;
         s = *end == '*' ? end + 1 : end;
     }
@@ -470,22 +488,61 @@ ref_order(const void *a, const void *b)
     return x->term < y->term ? -1 : x->term > y->term;
 }
 
+/* Term k in the free lists of the bytes its first word can start a token with. */
+static int
+index_free_term(size_t k)
+{
+    const struct tword *w = &tab.t[k].w[0];
+    for (unsigned b = 0; b < 256; b++) {
+        if (w->flag == W_PREFIX && (unsigned char)w->w[0] != b)
+            continue;
+        size_t *g = realloc(tab.free_by_byte[b], (tab.n_free_by_byte[b] + 1) * sizeof(*g));
+        if (g == NULL)
+            return -1;
+        tab.free_by_byte[b] = g;
+        g[tab.n_free_by_byte[b]++] = k;
+        if (tab.n_free_by_byte[b] > tab.n_free_max)
+            tab.n_free_max = tab.n_free_by_byte[b];
+    }
+    return 0;
+}
+
+static int
+seq_ref_order(const void *a, const void *b)
+{
+    const struct seq_ref *x = a, *y = b;
+    return x->key < y->key ? -1 : x->key > y->key;
+}
+
+static int
+index_seqs(void)
+{
+    for (int l = 0; l < L_COUNT; l++) {
+        tab.seq_by_key[l] = calloc(tab.ns[l] ? tab.ns[l] : 1, sizeof(*tab.seq_by_key[l]));
+        if (tab.seq_by_key[l] == NULL)
+            return -1;
+        for (size_t k = 0; k < tab.ns[l]; k++)
+            tab.seq_by_key[l][k] = (struct seq_ref){tab.s[l][k].key0, k};
+        qsort(tab.seq_by_key[l], tab.ns[l], sizeof(*tab.seq_by_key[l]), seq_ref_order);
+    }
+    return 0;
+}
+
 static int
 index_terms(void)
 {
     tab.by_key = calloc(tab.nt ? tab.nt : 1, sizeof(*tab.by_key));
-    tab.free_terms = calloc(tab.nt ? tab.nt : 1, sizeof(*tab.free_terms));
-    if (tab.by_key == NULL || tab.free_terms == NULL)
+    if (tab.by_key == NULL)
         return -1;
     for (size_t k = 0; k < tab.nt; k++) {
         uint64_t key;
         if (term_key(&tab.t[k], &key))
             tab.by_key[tab.n_by_key++] = (struct term_ref){key, k};
-        else
-            tab.free_terms[tab.n_free++] = k;
+        else if (index_free_term(k) != 0)
+            return -1;
     }
     qsort(tab.by_key, tab.n_by_key, sizeof(*tab.by_key), ref_order);
-    return 0;
+    return index_seqs();
 }
 
 /* Read the tables once; the lines' storage (names) lives as long as the process. */
@@ -527,9 +584,9 @@ word_matches(const struct tword *w, int lang, const struct token *k)
 {
     switch (w->flag) {
     case W_EXACT:
-        return !k->opens && k->len == strlen(w->w) && memcmp(k->at, w->w, k->len) == 0;
+        return !k->opens && k->len == w->len && memcmp(k->at, w->w, k->len) == 0;
     case W_PREFIX:
-        return strncmp(k->fold, w->w, strlen(w->w)) == 0;
+        return strncmp(k->fold, w->w, w->len) == 0;
     case W_FOLD:
         return strcmp(k->fold, w->w) == 0;
     case W_INSIDE:
@@ -570,10 +627,20 @@ seq_at(const struct seq *q, const struct token *t, size_t n, size_t i)
 static size_t
 list_at(enum list l, const struct token *t, size_t n, size_t i)
 {
-    size_t best = 0;
-    for (size_t k = 0; k < tab.ns[l]; k++)
-        if (tab.s[l][k].n > best && seq_at(&tab.s[l][k], t, n, i))
-            best = tab.s[l][k].n;
+    const struct seq_ref *r = tab.seq_by_key[l];
+    size_t lo = 0, hi = tab.ns[l], best = 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (r[mid].key < t[i].fold_key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < tab.ns[l] && r[lo].key == t[i].fold_key; lo++) {
+        const struct seq *q = &tab.s[l][r[lo].seq];
+        if (q->n > best && seq_at(q, t, n, i))
+            best = q->n;
+    }
     return best;
 }
 
@@ -658,11 +725,13 @@ candidates(const struct token *k, size_t **c, size_t *cap, size_t *nc)
         keys[nk++] = word_key(l, k->stem[l], strlen(k->stem[l]));
     keys[nk++] = k->fold_key;
     keys[nk++] = word_key(KEY_EXACT, k->at, k->len);
+    const size_t *free_terms = tab.free_by_byte[(unsigned char)k->fold[0]];
+    size_t n_free = tab.n_free_by_byte[(unsigned char)k->fold[0]];
     *nc = 0;
     for (size_t i = 0; i < nk; i++) {
         /* Before each key's terms are added, room for all that key could bring. */
-        if (*nc + tab.n_by_key + tab.n_free > *cap) {
-            size_t want = 2 * (*nc + tab.n_by_key + tab.n_free);
+        if (*nc + tab.n_by_key + tab.n_free_max > *cap) {
+            size_t want = 2 * (*nc + tab.n_by_key + tab.n_free_max);
             size_t *g = realloc(*c, want * sizeof(**c));
             if (g == NULL)
                 return -1;
@@ -674,17 +743,16 @@ candidates(const struct token *k, size_t **c, size_t *cap, size_t *nc)
     qsort(*c, *nc, sizeof(**c), size_order);
     /* Merged with the free terms (in table order already), without repeats, after them. */
     size_t keyed = *nc, a = 0, b = 0, w = keyed;
-    if (2 * keyed + tab.n_free > *cap) {
-        size_t *g = realloc(*c, (2 * keyed + tab.n_free) * sizeof(**c));
+    if (2 * keyed + n_free > *cap) {
+        size_t *g = realloc(*c, (2 * keyed + n_free) * sizeof(**c));
         if (g == NULL)
             return -1;
         *c = g;
-        *cap = 2 * keyed + tab.n_free;
+        *cap = 2 * keyed + n_free;
     }
-    while (a < keyed || b < tab.n_free) {
-        size_t next = b == tab.n_free || (a < keyed && (*c)[a] < tab.free_terms[b])
-                          ? (*c)[a++]
-                          : tab.free_terms[b++];
+    while (a < keyed || b < n_free) {
+        size_t next = b == n_free || (a < keyed && (*c)[a] < free_terms[b]) ? (*c)[a++]
+                                                                           : free_terms[b++];
         if (w == keyed || (*c)[w - 1] != next)
             (*c)[w++] = next;
     }
