@@ -63,6 +63,12 @@ struct pword {
     int how;
     char *text;
     char *raw; /* lower case with accents: number words compare so ("très" is not "tres") */
+    /*
+     * The words' ids (sym_intern): id is what W_STEM (its stem in the
+     * entry's language) or W_EXACT (as written) compares; lang_id is text
+     * as a stem of the entry's language, raw_id raw as written (number_scan).
+     */
+    uint32_t id, lang_id, raw_id;
 };
 
 struct entry {
@@ -73,8 +79,8 @@ struct entry {
     size_t n;
     struct pword w[MAX_PHRASE];
     const char *source; /* the phrase as written, for the "why" */
-    /* One word the text must hold for e to match anywhere (entry_key); 0: none to look for. */
-    uint64_t key;
+    /* The id of one word the text must hold for e to match anywhere (entry_key); 0: none. */
+    uint32_t key;
 };
 
 #define E_KINDS (E_NOT + 1)
@@ -471,19 +477,108 @@ word_key(int where, const char *w)
 }
 
 /*
- * Every literal word of a phrase must be in the text for it to match, so
- * the key of its first one rules out, in one lookup, most phrases for most
- * mails.  Phrases of numbers or parts of words only have no key.
+ * The words the tables compare, each with an id from 1 by where it is
+ * compared (a language's stems, or KEY_EXACT: as written).  A text's words
+ * are looked up here once, when it is read (a word no phrase has gets 0,
+ * which matches nothing); phrases then compare ids.  Comparing strings in
+ * the phrases' loops was a fifth of a mail's reading.  Filled while the
+ * tables load, read-only after.
  */
-static uint64_t
-entry_key(const struct entry *e)
+struct sym {
+    uint64_t key; /* word_key(where, s); 0: an empty slot */
+    const char *s;
+    int where;
+    uint32_t id;
+};
+
+static struct {
+    struct sym *slot;
+    size_t mask; /* slots - 1 */
+    uint32_t n;  /* ids given */
+} syms;
+
+/* The id of s where it is compared; 0 when the tables have no such word. */
+static uint32_t
+sym_find(int where, const char *s)
+{
+    if (syms.slot == NULL)
+        return 0;
+    uint64_t key = word_key(where, s);
+    for (size_t i = (size_t)key & syms.mask; syms.slot[i].key != 0; i = (i + 1) & syms.mask) {
+        const struct sym *y = &syms.slot[i];
+        if (y->key == key && y->where == where && strcmp(y->s, s) == 0)
+            return y->id;
+    }
+    return 0;
+}
+
+static int
+sym_grow(void)
+{
+    size_t slots = syms.slot ? 2 * (syms.mask + 1) : 4096;
+    struct sym *g = calloc(slots, sizeof(*g));
+    if (g == NULL)
+        return -1;
+    for (size_t k = 0; syms.slot && k <= syms.mask; k++) {
+        if (syms.slot[k].key == 0)
+            continue;
+        size_t i = (size_t)syms.slot[k].key & (slots - 1);
+        while (g[i].key != 0)
+            i = (i + 1) & (slots - 1);
+        g[i] = syms.slot[k];
+    }
+    free(syms.slot);
+    syms.slot = g;
+    syms.mask = slots - 1;
+    return 0;
+}
+
+/* The id of s (kept: it must live as long as the tables), given when new; 0 on memory. */
+static uint32_t
+sym_intern(int where, const char *s)
+{
+    uint32_t id = sym_find(where, s);
+    if (id != 0)
+        return id;
+    if ((syms.slot == NULL || 2 * ((size_t)syms.n + 1) > syms.mask + 1) && sym_grow() != 0)
+        return 0;
+    uint64_t key = word_key(where, s);
+    size_t i = (size_t)key & syms.mask;
+    while (syms.slot[i].key != 0)
+        i = (i + 1) & syms.mask;
+    syms.slot[i] = (struct sym){key, s, where, ++syms.n};
+    return syms.n;
+}
+
+/* The ids of a phrase's words; -1 when memory runs out. */
+static int
+entry_ids(struct entry *e)
 {
     for (size_t i = 0; i < e->n; i++) {
-        if (e->w[i].how == W_STEM)
-            return word_key(e->lang, e->w[i].text);
-        if (e->w[i].how == W_EXACT)
-            return word_key(KEY_EXACT, e->w[i].text);
+        struct pword *p = &e->w[i];
+        if (p->text != NULL && (p->lang_id = sym_intern(e->lang, p->text)) == 0)
+            return -1;
+        if (p->raw != NULL && (p->raw_id = sym_intern(KEY_EXACT, p->raw)) == 0)
+            return -1;
+        if (p->how == W_STEM)
+            p->id = p->lang_id;
+        else if (p->how == W_EXACT && (p->id = sym_intern(KEY_EXACT, p->text)) == 0)
+            return -1;
     }
+    return 0;
+}
+
+/*
+ * Every literal word of a phrase must be in the text for it to match, so
+ * its first one rules out, in one look, most phrases for most mails.
+ * Phrases of numbers or parts of words only have no key (0).
+ */
+static uint32_t
+entry_key(const struct entry *e)
+{
+    for (size_t i = 0; i < e->n; i++)
+        if (e->w[i].how == W_STEM || e->w[i].how == W_EXACT)
+            return e->w[i].id;
     return 0;
 }
 
@@ -498,12 +593,14 @@ index_add(size_t **list, size_t *n, size_t k)
     return 0;
 }
 
-/* The lists of each kind and every entry's key, once the table is in its order. */
+/* The lists of each kind and every entry's ids and key, once the table is in its order. */
 static int
 tables_index(void)
 {
     for (size_t k = 0; k < tables.n; k++) {
         struct entry *e = &tables.e[k];
+        if (entry_ids(e) != 0)
+            return -1;
         e->key = entry_key(e);
         if (index_add(&tables.of_kind[e->kind], &tables.n_of_kind[e->kind], k) != 0)
             return -1;
@@ -545,71 +642,103 @@ tables_load(void)
 
 /* ---- matching ---- */
 
-/* A text's words, folded and stemmed for each language. */
+/* Where a text word's id as written is kept, after its stems' ids per language. */
+#define ID_EXACT INTENT_DATA_N
+
+/* A text's words, folded, and their ids (sym_find) stemmed in each language and as written. */
 struct text {
     struct words ws;
     struct words raw; /* the same words with their accents (for "=word") */
-    char **stem[INTENT_DATA_N];
+    uint32_t ids[MAX_TOKENS][INTENT_DATA_N + 1];
     unsigned char used[MAX_TOKENS];
     unsigned char clause[MAX_TOKENS]; /* punctuation between word i - 1 and word i */
     unsigned char joined[MAX_TOKENS]; /* word i - 1 and word i make one ("non-profit") */
-    uint64_t *keys;                   /* the set of its words' keys (word_key), open addressing */
-    size_t keymask;                   /* slots - 1 */
+    uint32_t gen;                     /* sym_seen[id] == gen: the text holds that word */
 };
+
+/*
+ * Per id, the last text (its gen) that held the word: whether a text can hold
+ * a phrase is one look.  Sized once the tables are loaded.
+ */
+static uint32_t *sym_seen;
+static uint32_t seen_gen;
 
 static void
 text_release(struct text *t)
 {
-    for (int l = 0; l < INTENT_DATA_N; l++) {
-        if (t->stem[l] == NULL)
-            continue;
-        for (size_t i = 0; i < t->ws.n; i++)
-            free(t->stem[l][i]);
-        free(t->stem[l]);
-    }
     words_free(&t->ws);
     words_free(&t->raw);
-    free(t->keys);
-    t->keys = NULL;
-    memset(t->stem, 0, sizeof(t->stem)); /* released twice (the cache after a failure): no-op */
 }
 
-static void
-text_key_add(struct text *t, uint64_t key)
-{
-    size_t i = (size_t)key & t->keymask;
-    while (t->keys[i] != 0 && t->keys[i] != key)
-        i = (i + 1) & t->keymask;
-    t->keys[i] = key;
-}
-
-/* Can the text hold e at all?  A key collision only means a needless look. */
+/* Can the text hold e at all (does it have e's key word)? */
 static int
 text_may_hold(const struct text *t, const struct entry *e)
 {
-    if (e->key == 0)
-        return 1;
-    for (size_t i = (size_t)e->key & t->keymask; t->keys[i] != 0; i = (i + 1) & t->keymask)
-        if (t->keys[i] == e->key)
-            return 1;
+    return e->key == 0 || sym_seen[e->key] == t->gen;
+}
+
+/*
+ * The ids of a folded word's stems in every language, remembered per word:
+ * most words recur from mail to mail, and stemming one in every language
+ * costs far more than this look.  Direct-mapped: a slot taken by another word
+ * is replaced.  Valid for good, since the ids never change once loaded.
+ */
+#define WORD_SLOTS 4096 /* a power of two */
+#define WORD_LEN 32     /* longer words are stemmed every time */
+
+struct word_slot {
+    char w[WORD_LEN]; /* "": empty (no word is empty) */
+    uint32_t id[INTENT_DATA_N];
+};
+
+static struct word_slot *word_slots;
+
+static int
+word_stem_ids(const char *w, uint32_t *id)
+{
+    size_t len = strlen(w);
+    struct word_slot *slot = NULL;
+    if (len < WORD_LEN && (word_slots != NULL ||
+                           (word_slots = calloc(WORD_SLOTS, sizeof(*word_slots))) != NULL)) {
+        slot = &word_slots[word_key(0, w) & (WORD_SLOTS - 1)];
+        if (strcmp(slot->w, w) == 0) {
+            memcpy(id, slot->id, sizeof(slot->id));
+            return 0;
+        }
+    }
+    for (int l = 0; l < INTENT_DATA_N; l++) {
+        char *st = stem_word(l, w);
+        if (st == NULL)
+            return -1;
+        id[l] = sym_find(l, st);
+        free(st);
+    }
+    if (slot != NULL) {
+        memcpy(slot->w, w, len + 1);
+        memcpy(slot->id, id, sizeof(slot->id));
+    }
     return 0;
 }
 
-/* The set of keys of the text's stems in every language and of its words as "=word" sees them. */
+/* Every word's ids, and the text's mark on each in sym_seen. */
 static int
-text_keys(struct text *t)
+text_ids(struct text *t)
 {
-    size_t want = 2 * t->ws.n * (INTENT_DATA_N + 1) + 1, slots = 16;
-    while (slots < want)
-        slots *= 2;
-    t->keys = calloc(slots, sizeof(*t->keys));
-    if (t->keys == NULL)
+    if (sym_seen == NULL && (sym_seen = calloc((size_t)syms.n + 1, sizeof(*sym_seen))) == NULL)
         return -1;
-    t->keymask = slots - 1;
+    if (++seen_gen == 0) {
+        /* after 2^32 texts: the old marks must not look like this text's */
+        memset(sym_seen, 0, ((size_t)syms.n + 1) * sizeof(*sym_seen));
+        seen_gen = 1;
+    }
+    t->gen = seen_gen;
     for (size_t i = 0; i < t->ws.n; i++) {
-        text_key_add(t, word_key(KEY_EXACT, t->raw.n == t->ws.n ? t->raw.w[i] : t->ws.w[i]));
-        for (int l = 0; l < INTENT_DATA_N; l++)
-            text_key_add(t, word_key(l, t->stem[l][i]));
+        uint32_t *id = t->ids[i];
+        if (word_stem_ids(t->ws.w[i], id) != 0)
+            return -1;
+        id[ID_EXACT] = sym_find(KEY_EXACT, t->raw.n == t->ws.n ? t->raw.w[i] : t->ws.w[i]);
+        for (int l = 0; l <= ID_EXACT; l++)
+            sym_seen[id[l]] = t->gen; /* id 0 (no such word) is marked too: harmless */
     }
     return 0;
 }
@@ -627,9 +756,6 @@ text_build(const char *text, struct text *t)
     /* Not the whole struct: its word arrays are 40 KB, more than reading a short mail. */
     t->ws.buf = t->raw.buf = NULL;
     t->ws.n = t->raw.n = 0;
-    memset(t->stem, 0, sizeof(t->stem));
-    t->keys = NULL;
-    t->keymask = 0;
     if (tables_load() != 0)
         return -1;
     char *f = intent_fold(text ? text : "");
@@ -655,19 +781,7 @@ text_build(const char *text, struct text *t)
         return -1;
     }
     words_split(r, &t->raw);
-    for (int l = 0; l < INTENT_DATA_N; l++) {
-        t->stem[l] = calloc(t->ws.n ? t->ws.n : 1, sizeof(char *));
-        if (t->stem[l] == NULL) {
-            text_release(t);
-            return -1;
-        }
-        for (size_t i = 0; i < t->ws.n; i++)
-            if ((t->stem[l][i] = stem_word(l, t->ws.w[i])) == NULL) {
-                text_release(t);
-                return -1;
-            }
-    }
-    if (text_keys(t) != 0) {
+    if (text_ids(t) != 0) {
         text_release(t);
         return -1;
     }
@@ -716,8 +830,8 @@ number_scan(const struct text *t, size_t i, int with_one)
         const struct entry *e = &tables.e[tables.numeric[k]];
         if ((e->kind == E_NUM || (with_one && e->kind == E_ONE)) &&
             (t->raw.n == t->ws.n && e->w[0].raw != NULL
-                 ? strcmp(e->w[0].raw, t->raw.w[i]) == 0
-                 : strcmp(e->w[0].text, t->stem[e->lang][i]) == 0))
+                 ? e->w[0].raw_id == t->ids[i][ID_EXACT]
+                 : e->w[0].lang_id != 0 && e->w[0].lang_id == t->ids[i][e->lang]))
             return e->value; /* "a" 1, "couple" 2, "few" 3 */
     }
     return -1;
@@ -756,13 +870,13 @@ word_matches(const struct text *t, const struct entry *e, size_t pi, size_t i)
     const struct pword *p = &e->w[pi];
     switch (p->how) {
     case W_EXACT:
-        return strcmp(t->raw.n == t->ws.n ? t->raw.w[i] : t->ws.w[i], p->text) == 0;
+        return t->ids[i][ID_EXACT] == p->id;
     case W_SUBSTR:
         return strstr(t->ws.w[i], p->text) != NULL;
     case W_NUMBER:
         return number_at(t, i, 0) >= 0;
     default:
-        return strcmp(t->stem[e->lang][i], p->text) == 0;
+        return t->ids[i][e->lang] == p->id;
     }
 }
 
