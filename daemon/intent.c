@@ -35,6 +35,7 @@
 
 #include "intent_data.h"
 #include "stemcache.h"
+#include "wordid.h"
 
 #define MAX_TOKENS 2048
 #define MAX_PHRASE 8
@@ -477,77 +478,28 @@ word_key(int where, const char *w)
 }
 
 /*
- * The words the tables compare, each with an id from 1 by where it is
+ * The words the tables compare have ids (wordid.h), by where they are
  * compared (a language's stems, or KEY_EXACT: as written).  A text's words
- * are looked up here once, when it is read (a word no phrase has gets 0,
- * which matches nothing); phrases then compare ids.  Comparing strings in
- * the phrases' loops was a fifth of a mail's reading.  Filled while the
- * tables load, read-only after.
+ * are looked up once, when it is read (a word no phrase has gets 0, which
+ * matches nothing); phrases then compare ids.  Comparing strings in the
+ * phrases' loops was a fifth of a mail's reading.  Filled while the tables
+ * load, read-only after.
  */
-struct sym {
-    uint64_t key; /* word_key(where, s); 0: an empty slot */
-    const char *s;
-    int where;
-    uint32_t id;
-};
+static struct wordid_table *syms;
 
-static struct {
-    struct sym *slot;
-    size_t mask; /* slots - 1 */
-    uint32_t n;  /* ids given */
-} syms;
-
-/* The id of s where it is compared; 0 when the tables have no such word. */
 static uint32_t
 sym_find(int where, const char *s)
 {
-    if (syms.slot == NULL)
-        return 0;
-    uint64_t key = word_key(where, s);
-    for (size_t i = (size_t)key & syms.mask; syms.slot[i].key != 0; i = (i + 1) & syms.mask) {
-        const struct sym *y = &syms.slot[i];
-        if (y->key == key && y->where == where && strcmp(y->s, s) == 0)
-            return y->id;
-    }
-    return 0;
+    return wordid_find(syms, (unsigned)where, s, strlen(s));
 }
 
-static int
-sym_grow(void)
-{
-    size_t slots = syms.slot ? 2 * (syms.mask + 1) : 4096;
-    struct sym *g = calloc(slots, sizeof(*g));
-    if (g == NULL)
-        return -1;
-    for (size_t k = 0; syms.slot && k <= syms.mask; k++) {
-        if (syms.slot[k].key == 0)
-            continue;
-        size_t i = (size_t)syms.slot[k].key & (slots - 1);
-        while (g[i].key != 0)
-            i = (i + 1) & (slots - 1);
-        g[i] = syms.slot[k];
-    }
-    free(syms.slot);
-    syms.slot = g;
-    syms.mask = slots - 1;
-    return 0;
-}
-
-/* The id of s (kept: it must live as long as the tables), given when new; 0 on memory. */
+/* The id of s, given when new; 0 when memory runs out. */
 static uint32_t
 sym_intern(int where, const char *s)
 {
-    uint32_t id = sym_find(where, s);
-    if (id != 0)
-        return id;
-    if ((syms.slot == NULL || 2 * ((size_t)syms.n + 1) > syms.mask + 1) && sym_grow() != 0)
+    if (syms == NULL && (syms = wordid_new()) == NULL)
         return 0;
-    uint64_t key = word_key(where, s);
-    size_t i = (size_t)key & syms.mask;
-    while (syms.slot[i].key != 0)
-        i = (i + 1) & syms.mask;
-    syms.slot[i] = (struct sym){key, s, where, ++syms.n};
-    return syms.n;
+    return wordid_intern(syms, (unsigned)where, s, strlen(s));
 }
 
 /* The ids of a phrase's words; -1 when memory runs out. */
@@ -724,11 +676,12 @@ word_stem_ids(const char *w, uint32_t *id)
 static int
 text_ids(struct text *t)
 {
-    if (sym_seen == NULL && (sym_seen = calloc((size_t)syms.n + 1, sizeof(*sym_seen))) == NULL)
+    size_t n_ids = (size_t)wordid_count(syms) + 1;
+    if (sym_seen == NULL && (sym_seen = calloc(n_ids, sizeof(*sym_seen))) == NULL)
         return -1;
     if (++seen_gen == 0) {
         /* after 2^32 texts: the old marks must not look like this text's */
-        memset(sym_seen, 0, ((size_t)syms.n + 1) * sizeof(*sym_seen));
+        memset(sym_seen, 0, n_ids * sizeof(*sym_seen));
         seen_gen = 1;
     }
     t->gen = seen_gen;
