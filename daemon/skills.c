@@ -21,6 +21,7 @@
 #include "intent.h"
 #include "skills.h"
 #include "stemcache.h"
+#include "wordid.h"
 
 #include "skills_data.h"
 
@@ -39,8 +40,9 @@ enum word_flag {
 
 struct tword {
     char *w;
-    size_t len; /* strlen(w) */
+    size_t len;  /* strlen(w) */
     int flag;
+    uint32_t id; /* W_STEM, W_FOLD, W_EXACT: w's id (tab.ids) where it is compared */
 };
 
 struct term {
@@ -65,11 +67,6 @@ struct seq_ref {
     size_t seq;
 };
 
-/* A term by the key of its first word (tab.by_key). */
-struct term_ref {
-    uint64_t key;
-    size_t term;
-};
 
 static struct {
     int loaded, failed;
@@ -79,13 +76,21 @@ static struct {
     struct seq *s[L_COUNT];
     size_t ns[L_COUNT];
     /*
-     * The terms by the key of their first word (term_key), sorted by key then
-     * term: a token is compared with the few terms its own keys name, not
-     * with every term.  The free terms, whose first word has no key (a prefix,
-     * a part of a word), are below.
+     * The ids of the words the terms compare (wordid.h), by where they are
+     * compared: a language's stems (its table index), KEY_FOLD, KEY_EXACT.
+     * A token's words are looked up once; terms then compare integers.
      */
-    struct term_ref *by_key;
-    size_t n_by_key;
+    struct wordid_table *ids;
+    /*
+     * The terms by the id of their first word: those of id x are
+     * by_id[by_id_start[x] .. by_id_start[x + 1]), in table order.  A token
+     * is compared with the few terms its own ids name, not with every term.
+     * The free terms, whose first word has no id (a prefix, a part of a word),
+     * are below.
+     */
+    size_t *by_id;
+    size_t *by_id_start;
+    size_t n_by_id;
     /*
      * The free terms a token may start, by the first byte of its folded form:
      * a prefix term only under its own first byte ("tischler*" cannot match
@@ -108,7 +113,8 @@ struct token {
     size_t len;
     char *fold;
     uint64_t fold_key; /* word_key(KEY_FOLD) of fold */
-    char *stem[SKILLS_DATA_N];
+    /* the ids (tab.ids) of its stem in each table language, of fold, of the token as written */
+    uint32_t id[SKILLS_DATA_N + 2];
     enum gap gap;
     int opens;   /* first of its sentence */
     int claimed; /* taken by a term */
@@ -222,11 +228,8 @@ text_ends(const char *s)
 static void
 tokens_free(struct token *t, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         free(t[i].fold);
-        for (size_t l = 0; l < SKILLS_DATA_N; l++)
-            free(t[i].stem[l]);
-    }
     free(t);
 }
 
@@ -239,7 +242,51 @@ stem(int lang, const char *folded)
     return stemcache_stem(st, folded);
 }
 
-/* Fold and stem one token in every table language; -1 when memory runs out. */
+/*
+ * The ids of a folded word's stems in every table language and of the word
+ * itself, remembered per word: most words recur from mail to mail, and
+ * stemming one in every language costs far more than this look.
+ * Direct-mapped: a slot taken by another word is replaced.  Emptied when the
+ * tables are loaded (ids looked up while they load may have been given after).
+ */
+#define WORD_SLOTS 4096 /* a power of two */
+#define WORD_LEN 32     /* longer words are stemmed every time */
+
+struct word_slot {
+    char w[WORD_LEN]; /* "": empty (no token is empty) */
+    uint32_t id[SKILLS_DATA_N + 1];
+};
+
+static struct word_slot *word_slots;
+
+static int
+word_ids(const char *fold, size_t len, uint32_t *id)
+{
+    struct word_slot *slot = NULL;
+    if (len < WORD_LEN && (word_slots != NULL ||
+                           (word_slots = calloc(WORD_SLOTS, sizeof(*word_slots))) != NULL)) {
+        slot = &word_slots[word_key(KEY_FOLD, fold, len) & (WORD_SLOTS - 1)];
+        if (strcmp(slot->w, fold) == 0) {
+            memcpy(id, slot->id, sizeof(slot->id));
+            return 0;
+        }
+    }
+    for (size_t l = 0; l < SKILLS_DATA_N; l++) {
+        char *st = stem((int)l, fold);
+        if (st == NULL)
+            return -1;
+        id[l] = wordid_find(tab.ids, (unsigned)l, st, strlen(st));
+        free(st);
+    }
+    id[KEY_FOLD] = wordid_find(tab.ids, KEY_FOLD, fold, len);
+    if (slot != NULL) {
+        memcpy(slot->w, fold, len + 1);
+        memcpy(slot->id, id, sizeof(slot->id));
+    }
+    return 0;
+}
+
+/* Fold one token and find its words' ids; -1 when memory runs out. */
 static int
 token_fill(struct token *t)
 {
@@ -248,10 +295,11 @@ token_fill(struct token *t)
     free(raw);
     if (t->fold == NULL)
         return -1;
-    t->fold_key = word_key(KEY_FOLD, t->fold, strlen(t->fold));
-    for (size_t l = 0; l < SKILLS_DATA_N; l++)
-        if ((t->stem[l] = stem((int)l, t->fold)) == NULL)
-            return -1;
+    size_t len = strlen(t->fold);
+    t->fold_key = word_key(KEY_FOLD, t->fold, len);
+    if (word_ids(t->fold, len, t->id) != 0)
+        return -1;
+    t->id[KEY_EXACT] = wordid_find(tab.ids, KEY_EXACT, t->at, t->len);
     return 0;
 }
 
@@ -396,6 +444,12 @@ term_add(const char *name, int lang, const char *way)
                 return -1;
         }
         w->len = strlen(w->w);
+        unsigned where = w->flag == W_STEM   ? (unsigned)lang
+                         : w->flag == W_FOLD ? KEY_FOLD
+                                             : KEY_EXACT;
+        if (w->flag != W_PREFIX && w->flag != W_INSIDE &&
+            (w->id = wordid_intern(tab.ids, where, w->w, w->len)) == 0)
+            return -1;
         e->chars += w->len;
         e->n++;
         s = *end == '*' ? end + 1 : end;
@@ -459,34 +513,6 @@ stemmer_of(const char *code)
     return NULL;
 }
 
-/* The key of a term's first word; 0 when it has none (compared with every token). */
-static int
-term_key(const struct term *e, uint64_t *key)
-{
-    const struct tword *w = &e->w[0];
-    switch (w->flag) {
-    case W_STEM:
-        *key = word_key((size_t)e->lang, w->w, strlen(w->w));
-        return 1;
-    case W_FOLD:
-        *key = word_key(KEY_FOLD, w->w, strlen(w->w));
-        return 1;
-    case W_EXACT:
-        *key = word_key(KEY_EXACT, w->w, strlen(w->w));
-        return 1;
-    default:
-        return 0;
-    }
-}
-
-static int
-ref_order(const void *a, const void *b)
-{
-    const struct term_ref *x = a, *y = b;
-    if (x->key != y->key)
-        return x->key < y->key ? -1 : 1;
-    return x->term < y->term ? -1 : x->term > y->term;
-}
 
 /* Term k in the free lists of the bytes its first word can start a token with. */
 static int
@@ -531,17 +557,32 @@ index_seqs(void)
 static int
 index_terms(void)
 {
-    tab.by_key = calloc(tab.nt ? tab.nt : 1, sizeof(*tab.by_key));
-    if (tab.by_key == NULL)
+    size_t n_ids = (size_t)wordid_count(tab.ids) + 1;
+    tab.by_id = calloc(tab.nt ? tab.nt : 1, sizeof(*tab.by_id));
+    tab.by_id_start = calloc(n_ids + 1, sizeof(*tab.by_id_start));
+    size_t *fill = calloc(n_ids + 1, sizeof(*fill));
+    if (tab.by_id == NULL || tab.by_id_start == NULL || fill == NULL) {
+        free(fill);
         return -1;
-    for (size_t k = 0; k < tab.nt; k++) {
-        uint64_t key;
-        if (term_key(&tab.t[k], &key))
-            tab.by_key[tab.n_by_key++] = (struct term_ref){key, k};
-        else if (index_free_term(k) != 0)
-            return -1;
     }
-    qsort(tab.by_key, tab.n_by_key, sizeof(*tab.by_key), ref_order);
+    /* counted per id, then placed: each id's terms in table order */
+    for (size_t k = 0; k < tab.nt; k++)
+        if (tab.t[k].w[0].id != 0)
+            tab.by_id_start[tab.t[k].w[0].id + 1]++;
+    for (size_t x = 1; x <= n_ids; x++)
+        tab.by_id_start[x] += tab.by_id_start[x - 1];
+    memcpy(fill, tab.by_id_start, (n_ids + 1) * sizeof(*fill));
+    for (size_t k = 0; k < tab.nt; k++) {
+        uint32_t x = tab.t[k].w[0].id;
+        if (x != 0)
+            tab.by_id[fill[x]++] = k;
+        else if (index_free_term(k) != 0) {
+            free(fill);
+            return -1;
+        }
+    }
+    free(fill);
+    tab.n_by_id = tab.by_id_start[n_ids];
     return index_seqs();
 }
 
@@ -552,6 +593,8 @@ load(void)
     if (tab.loaded)
         return tab.failed ? -1 : 0;
     tab.loaded = 1;
+    if ((tab.ids = wordid_new()) == NULL)
+        return tab.failed = -1;
     for (size_t i = 0; i < SKILLS_DATA_N; i++) {
         tab.stemmer[i] = stemmer_of(skills_data[i].lang);
         char *copy = strdup(skills_data[i].text);
@@ -574,6 +617,8 @@ load(void)
     }
     if (index_terms() != 0)
         return tab.failed = -1;
+    if (word_slots != NULL) /* filled while the cues were read, before all ids were given */
+        memset(word_slots, 0, WORD_SLOTS * sizeof(*word_slots));
     return 0;
 }
 
@@ -584,15 +629,15 @@ word_matches(const struct tword *w, int lang, const struct token *k)
 {
     switch (w->flag) {
     case W_EXACT:
-        return !k->opens && k->len == w->len && memcmp(k->at, w->w, k->len) == 0;
+        return !k->opens && k->id[KEY_EXACT] == w->id;
     case W_PREFIX:
         return strncmp(k->fold, w->w, w->len) == 0;
     case W_FOLD:
-        return strcmp(k->fold, w->w) == 0;
+        return k->id[KEY_FOLD] == w->id;
     case W_INSIDE:
         return strstr(k->fold, w->w) != NULL;
     default:
-        return strcmp(k->stem[lang], w->w) == 0;
+        return k->id[lang] == w->id;
     }
 }
 
@@ -688,20 +733,12 @@ hit_order(const void *a, const void *b)
     return x->at < y->at ? -1 : x->at > y->at;
 }
 
-/* Add to c[*nc] the terms whose first word has the key (sorted by term within it). */
+/* Add to c[*nc] the terms whose first word has id x (in table order). */
 static void
-terms_of_key(uint64_t key, size_t *c, size_t *nc)
+terms_of_id(uint32_t x, size_t *c, size_t *nc)
 {
-    size_t lo = 0, hi = tab.n_by_key;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (tab.by_key[mid].key < key)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    for (; lo < tab.n_by_key && tab.by_key[lo].key == key; lo++)
-        c[(*nc)++] = tab.by_key[lo].term;
+    for (size_t k = tab.by_id_start[x]; k < tab.by_id_start[x + 1]; k++)
+        c[(*nc)++] = tab.by_id[k];
 }
 
 static int
@@ -719,26 +756,22 @@ size_order(const void *a, const void *b)
 static int
 candidates(const struct token *k, size_t **c, size_t *cap, size_t *nc)
 {
-    uint64_t keys[SKILLS_DATA_N + 2];
-    size_t nk = 0;
-    for (size_t l = 0; l < SKILLS_DATA_N; l++)
-        keys[nk++] = word_key(l, k->stem[l], strlen(k->stem[l]));
-    keys[nk++] = k->fold_key;
-    keys[nk++] = word_key(KEY_EXACT, k->at, k->len);
+    const size_t nk = SKILLS_DATA_N + 2;
     const size_t *free_terms = tab.free_by_byte[(unsigned char)k->fold[0]];
     size_t n_free = tab.n_free_by_byte[(unsigned char)k->fold[0]];
     *nc = 0;
     for (size_t i = 0; i < nk; i++) {
         /* Before each key's terms are added, room for all that key could bring. */
-        if (*nc + tab.n_by_key + tab.n_free_max > *cap) {
-            size_t want = 2 * (*nc + tab.n_by_key + tab.n_free_max);
+        if (*nc + tab.n_by_id + tab.n_free_max > *cap) {
+            size_t want = 2 * (*nc + tab.n_by_id + tab.n_free_max);
             size_t *g = realloc(*c, want * sizeof(**c));
             if (g == NULL)
                 return -1;
             *c = g;
             *cap = want;
         }
-        terms_of_key(keys[i], *c, nc);
+        if (k->id[i] != 0)
+            terms_of_id(k->id[i], *c, nc);
     }
     qsort(*c, *nc, sizeof(**c), size_order);
     /* Merged with the free terms (in table order already), without repeats, after them. */
