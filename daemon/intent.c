@@ -105,6 +105,17 @@ static struct {
     size_t n_of_kind[E_KINDS];
     size_t *numeric;
     size_t n_numeric;
+    /* Per word id: 1 when a numeric entry compares it (most words are no number). */
+    unsigned char *numeric_id;
+    /*
+     * The entries score_pass reads in each pass (0: all but answers, 1: the
+     * answers), by the id of their key word: those of id x are
+     * pass_list[p][pass_start[p][x] .. pass_start[p][x + 1]), in table order;
+     * pass_free[p]: those without a key.  A text gathers only the lists of
+     * the words it holds, not the whole table.
+     */
+    size_t *pass_list[2], *pass_start[2], *pass_free[2];
+    size_t n_pass_free[2];
     locale_t utf8;
 } tables;
 
@@ -545,6 +556,62 @@ index_add(size_t **list, size_t *n, size_t k)
     return 0;
 }
 
+/* The one-word numeric entries' words, in tables.numeric_id. */
+static int
+index_numeric(size_t n_ids)
+{
+    tables.numeric_id = calloc(n_ids, 1);
+    if (tables.numeric_id == NULL)
+        return -1;
+    for (size_t k = 0; k < tables.n_numeric; k++) {
+        const struct pword *p = &tables.e[tables.numeric[k]].w[0];
+        tables.numeric_id[p->raw_id] = tables.numeric_id[p->lang_id] = 1;
+    }
+    tables.numeric_id[0] = 0; /* no id: not a word of the tables */
+    return 0;
+}
+
+static int
+scored(const struct entry *e)
+{
+    return e->kind == E_INTENT || e->kind == E_NONE;
+}
+
+static int is_answer(const struct entry *e);
+
+/* The pass lists (tables.pass_*) of pass p. */
+static int
+index_pass(int p, size_t n_ids)
+{
+    size_t *start = calloc(n_ids + 1, sizeof(*start)), *fill = calloc(n_ids + 1, sizeof(*fill));
+    tables.pass_start[p] = start;
+    tables.pass_list[p] = calloc(tables.n ? tables.n : 1, sizeof(size_t));
+    tables.pass_free[p] = calloc(tables.n ? tables.n : 1, sizeof(size_t));
+    if (start == NULL || fill == NULL || tables.pass_list[p] == NULL || tables.pass_free[p] == NULL) {
+        free(fill);
+        return -1;
+    }
+    for (size_t k = 0; k < tables.n; k++) {
+        const struct entry *e = &tables.e[k];
+        if (scored(e) && is_answer(e) == p && e->key != 0)
+            start[e->key + 1]++;
+    }
+    for (size_t x = 1; x <= n_ids; x++)
+        start[x] += start[x - 1];
+    memcpy(fill, start, (n_ids + 1) * sizeof(*fill));
+    for (size_t k = 0; k < tables.n; k++) {
+        const struct entry *e = &tables.e[k];
+        if (!scored(e) || is_answer(e) != p)
+            continue;
+        if (e->key != 0)
+            tables.pass_list[p][fill[e->key]++] = k;
+        else
+            tables.pass_free[p][tables.n_pass_free[p]++] = k;
+    }
+    free(fill);
+    return 0;
+}
+
 /* The lists of each kind and every entry's ids and key, once the table is in its order. */
 static int
 tables_index(void)
@@ -560,6 +627,9 @@ tables_index(void)
             index_add(&tables.numeric, &tables.n_numeric, k) != 0)
             return -1;
     }
+    size_t n_ids = (size_t)wordid_count(syms) + 1;
+    if (index_numeric(n_ids) != 0 || index_pass(0, n_ids) != 0 || index_pass(1, n_ids) != 0)
+        return -1;
     return 0;
 }
 
@@ -779,6 +849,11 @@ number_scan(const struct text *t, size_t i, int with_one)
     const char *w = t->ws.w[i];
     if (is_digits(w))
         return strlen(w) > 6 ? -1 : atoi(w);
+    int numeric = 0;
+    for (int l = 0; l <= ID_EXACT; l++)
+        numeric |= tables.numeric_id[t->ids[i][l]];
+    if (!numeric)
+        return -1; /* no number word compares any of its forms */
     for (size_t k = 0; k < tables.n_numeric; k++) {
         const struct entry *e = &tables.e[tables.numeric[k]];
         if ((e->kind == E_NUM || (with_one && e->kind == E_ONE)) &&
@@ -833,6 +908,21 @@ word_matches(const struct text *t, const struct entry *e, size_t pi, size_t i)
     }
 }
 
+/*
+ * Does e's first word rule out word i, as match_from would at once?  Only
+ * what is cheap to tell: a literal first word on a used or another word.
+ */
+static int
+first_word_fails(const struct text *t, const struct entry *e, size_t i)
+{
+    const struct pword *p = &e->w[0];
+    if (p->how == W_STEM)
+        return t->used[i] || t->ids[i][e->lang] != p->id;
+    if (p->how == W_EXACT)
+        return t->used[i] || t->ids[i][ID_EXACT] != p->id;
+    return 0;
+}
+
 /* Does e match from word i on?  *end is set past its last word. */
 static int
 match_from(const struct text *t, const struct entry *e, size_t pi, size_t i, size_t *end)
@@ -861,7 +951,7 @@ static int
 find_entry(const struct text *t, const struct entry *e, size_t *start, size_t *end)
 {
     for (size_t i = 0; i < t->ws.n; i++)
-        if (match_from(t, e, 0, i, end)) {
+        if (!first_word_fails(t, e, i) && match_from(t, e, 0, i, end)) {
             *start = i;
             return 1;
         }
@@ -913,29 +1003,103 @@ negated(const struct text *t, size_t s)
         for (size_t k = 0; k < tables.n_of_kind[E_NOT]; k++) {
             size_t end;
             const struct entry *e = &tables.e[tables.of_kind[E_NOT][k]];
-            if (match_from(t, e, 0, i - 1, &end) && end <= s && !t->joined[end])
+            if (!first_word_fails(t, e, i - 1) && match_from(t, e, 0, i - 1, &end) && end <= s &&
+                !t->joined[end])
                 return 1; /* "non-profit", "non-technical" are no negation */
         }
     return 0;
 }
 
 static void
+score_entry(struct text *t, const struct entry *e, struct intent_scores *out)
+{
+    size_t s, end;
+    if (!find_entry(t, e, &s, &end))
+        return;
+    memset(t->used + s, 1, end - s);
+    if (e->kind == E_NONE || (negatable(e) && negated(t, s)))
+        return;
+    if (out->score[e->intent] == 0)
+        snprintf(out->evidence[e->intent], sizeof out->evidence[0], "%s", e->source);
+    out->score[e->intent] += e->value;
+}
+
+static int
+size_order(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Room in *c for want entries; -1 when memory runs out. */
+static int
+list_room(size_t **c, size_t *cap, size_t want)
+{
+    if (want <= *cap)
+        return 0;
+    size_t *g = realloc(*c, 2 * want * sizeof(**c));
+    if (g == NULL)
+        return -1;
+    *c = g;
+    *cap = 2 * want;
+    return 0;
+}
+
+/*
+ * The entries of pass p the text may hold, in table order: the lists of its
+ * words' ids (each once) and those without a key.  *c is grown as needed; -1
+ * when memory runs out.
+ */
+static int
+pass_candidates(const struct text *t, int p, size_t **c, size_t *cap, size_t *nc)
+{
+    static uint32_t *took, took_gen;
+    size_t n_ids = (size_t)wordid_count(syms) + 1;
+    if (took == NULL && (took = calloc(n_ids, sizeof(*took))) == NULL)
+        return -1;
+    if (++took_gen == 0) {
+        memset(took, 0, n_ids * sizeof(*took));
+        took_gen = 1;
+    }
+    const size_t *start = tables.pass_start[p];
+    *nc = 0;
+    for (size_t i = 0; i < t->ws.n; i++)
+        for (int l = 0; l <= ID_EXACT; l++) {
+            uint32_t x = t->ids[i][l];
+            if (x == 0 || took[x] == took_gen)
+                continue;
+            took[x] = took_gen;
+            size_t nl = start[x + 1] - start[x];
+            if (nl == 0)
+                continue;
+            if (list_room(c, cap, *nc + nl) != 0)
+                return -1;
+            memcpy(*c + *nc, tables.pass_list[p] + start[x], nl * sizeof(**c));
+            *nc += nl;
+        }
+    if (list_room(c, cap, *nc + tables.n_pass_free[p] + 1) != 0)
+        return -1;
+    memcpy(*c + *nc, tables.pass_free[p], tables.n_pass_free[p] * sizeof(**c));
+    *nc += tables.n_pass_free[p];
+    qsort(*c, *nc, sizeof(**c), size_order);
+    return 0;
+}
+
+static void
 score_pass(struct text *t, int answers, struct intent_scores *out)
 {
+    static size_t *c, cap;
+    size_t nc;
+    if (pass_candidates(t, answers, &c, &cap, &nc) == 0) {
+        for (size_t j = 0; j < nc; j++)
+            score_entry(t, &tables.e[c[j]], out);
+        return;
+    }
+    /* no memory for the list: every entry of the pass, as it was read before */
     for (size_t k = 0; k < tables.n; k++) {
         const struct entry *e = &tables.e[k];
-        size_t s, end;
-        if ((e->kind != E_INTENT && e->kind != E_NONE) || is_answer(e) != answers ||
-            !text_may_hold(t, e))
-            continue;
-        if (!find_entry(t, e, &s, &end))
-            continue;
-        memset(t->used + s, 1, end - s);
-        if (e->kind == E_NONE || (negatable(e) && negated(t, s)))
-            continue;
-        if (out->score[e->intent] == 0)
-            snprintf(out->evidence[e->intent], sizeof out->evidence[0], "%s", e->source);
-        out->score[e->intent] += e->value;
+        if (scored(e) && is_answer(e) == answers && text_may_hold(t, e))
+            score_entry(t, e, out);
     }
 }
 
@@ -961,6 +1125,8 @@ kind_at(const struct text *t, enum entry_kind k, size_t i, size_t *end)
 {
     for (size_t n = 0; n < tables.n_of_kind[k]; n++) {
         const struct entry *e = &tables.e[tables.of_kind[k][n]];
+        if (i < t->ws.n && first_word_fails(t, e, i))
+            continue;
         if (match_from(t, e, 0, i, end))
             return e;
     }
