@@ -357,8 +357,51 @@ list_add(char ***items, size_t *n, char *item, int *overflow)
 }
 
 static int
+str_order(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * The word lists word_in is asked about, each sorted once (a copy), so that
+ * a word is found by binary search: the sentence readers ask about every
+ * word of a mail, a few hundred string comparisons each by scanning.
+ */
+#define WORD_SETS 16
+
+static struct {
+    const char *const *list;
+    size_t n;
+    const char **sorted;
+} word_sets[WORD_SETS];
+static size_t n_word_sets;
+
+/* list sorted; NULL when there is no room or memory for it (then it is scanned). */
+static const char **
+word_set(const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n_word_sets; i++)
+        if (word_sets[i].list == list && word_sets[i].n == n)
+            return word_sets[i].sorted;
+    if (n_word_sets == WORD_SETS || n == 0)
+        return NULL;
+    const char **sorted = malloc(n * sizeof(*sorted));
+    if (sorted == NULL)
+        return NULL;
+    memcpy(sorted, list, n * sizeof(*sorted));
+    qsort(sorted, n, sizeof(*sorted), str_order);
+    word_sets[n_word_sets].list = list;
+    word_sets[n_word_sets].n = n;
+    word_sets[n_word_sets++].sorted = sorted;
+    return sorted;
+}
+
+static int
 word_in(const char *w, const char *const *list, size_t n)
 {
+    const char **sorted = word_set(list, n);
+    if (sorted != NULL)
+        return bsearch(&w, sorted, n, sizeof(*sorted), str_order) != NULL;
     for (size_t i = 0; i < n; i++)
         if (strcmp(w, list[i]) == 0)
             return 1;
@@ -569,20 +612,67 @@ field_goals(const char *value, struct profile *p, char **why)
     return set_list(value, "Goals", "first contribution, code review", &p->goals, &p->n_goals, why);
 }
 
-/* The English name of a language word; codes count only when allowed (never inside prose). */
+/* A word and the language (its index in languages[]) it names. */
+struct language_word {
+    const char *w;
+    size_t lang;
+};
+
+#define N_LANGUAGES (sizeof languages / sizeof languages[0])
+
+static int
+language_word_order(const void *a, const void *b)
+{
+    const struct language_word *x = a, *y = b;
+    int c = strcmp(x->w, y->w);
+    return c != 0 ? c : x->lang < y->lang ? -1 : x->lang > y->lang;
+}
+
+/* The first language w names in the sorted idx[0..n), or N_LANGUAGES when none. */
+static size_t
+language_word_find(const struct language_word *idx, size_t n, const char *w)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(idx[mid].w, w) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && strcmp(idx[lo].w, w) == 0 ? idx[lo].lang : N_LANGUAGES;
+}
+
+/*
+ * The English name of a language word; codes count only when allowed (never
+ * inside prose).  The first language in the table that has the word wins,
+ * as when the table was scanned; the names and the codes are found by binary
+ * search (the sentence readers ask about every word of a mail).
+ */
 static const char *
 language_lookup(const char *w, int codes)
 {
-    for (size_t i = 0; i < sizeof languages / sizeof languages[0]; i++) {
-        if (strcmp(w, languages[i].english) == 0)
-            return languages[i].english;
-        if (codes && languages[i].code != NULL && strcmp(w, languages[i].code) == 0)
-            return languages[i].english;
-        for (size_t j = 0; j < 5 && languages[i].names[j] != NULL; j++)
-            if (strcmp(w, languages[i].names[j]) == 0)
-                return languages[i].english;
+    static struct language_word names[N_LANGUAGES * 6], code_words[N_LANGUAGES];
+    static size_t n_names, n_codes;
+    static int indexed;
+    if (!indexed) {
+        for (size_t i = 0; i < N_LANGUAGES; i++) {
+            names[n_names++] = (struct language_word){languages[i].english, i};
+            for (size_t j = 0; j < 5 && languages[i].names[j] != NULL; j++)
+                names[n_names++] = (struct language_word){languages[i].names[j], i};
+            if (languages[i].code != NULL)
+                code_words[n_codes++] = (struct language_word){languages[i].code, i};
+        }
+        qsort(names, n_names, sizeof(*names), language_word_order);
+        qsort(code_words, n_codes, sizeof(*code_words), language_word_order);
+        indexed = 1;
     }
-    return NULL;
+    size_t i = language_word_find(names, n_names, w);
+    if (codes) {
+        size_t c = language_word_find(code_words, n_codes, w);
+        i = c < i ? c : i;
+    }
+    return i < N_LANGUAGES ? languages[i].english : NULL;
 }
 
 /* "english (native)" -> "english", "pt-br" -> pt, "fluent spanish" -> spanish. */
