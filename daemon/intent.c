@@ -116,6 +116,13 @@ static struct {
      */
     size_t *pass_list[2], *pass_start[2], *pass_free[2];
     size_t n_pass_free[2];
+    /*
+     * Per kind, per word id: 1 when an entry of the kind starts with that
+     * word; kind_open: the kind has entries that start otherwise (a number,
+     * a gap, a part of a word).  A word that starts none is passed over at once.
+     */
+    unsigned char *kind_first[E_KINDS];
+    int kind_open[E_KINDS];
     locale_t utf8;
 } tables;
 
@@ -571,6 +578,23 @@ index_numeric(size_t n_ids)
     return 0;
 }
 
+/* tables.kind_first and kind_open. */
+static int
+index_kind_first(size_t n_ids)
+{
+    for (int k = 0; k < E_KINDS; k++)
+        if ((tables.kind_first[k] = calloc(n_ids, 1)) == NULL)
+            return -1;
+    for (size_t i = 0; i < tables.n; i++) {
+        const struct entry *e = &tables.e[i];
+        if (e->w[0].how == W_STEM || e->w[0].how == W_EXACT)
+            tables.kind_first[e->kind][e->w[0].id] = 1;
+        else
+            tables.kind_open[e->kind] = 1;
+    }
+    return 0;
+}
+
 static int
 scored(const struct entry *e)
 {
@@ -628,7 +652,8 @@ tables_index(void)
             return -1;
     }
     size_t n_ids = (size_t)wordid_count(syms) + 1;
-    if (index_numeric(n_ids) != 0 || index_pass(0, n_ids) != 0 || index_pass(1, n_ids) != 0)
+    if (index_numeric(n_ids) != 0 || index_pass(0, n_ids) != 0 || index_pass(1, n_ids) != 0 ||
+        index_kind_first(n_ids) != 0)
         return -1;
     return 0;
 }
@@ -1024,11 +1049,26 @@ score_entry(struct text *t, const struct entry *e, struct intent_scores *out)
     out->score[e->intent] += e->value;
 }
 
+/*
+ * Put c[0..n) (entries, each once) in table order: through a bit per entry,
+ * which costs less than qsort's calls (and its buffer) for a few dozen.
+ */
 static int
-size_order(const void *a, const void *b)
+table_order(size_t *c, size_t n)
 {
-    size_t x = *(const size_t *)a, y = *(const size_t *)b;
-    return x < y ? -1 : x > y;
+    static uint64_t *bits;
+    size_t words = tables.n / 64 + 1;
+    if (bits == NULL && (bits = calloc(words, sizeof(*bits))) == NULL)
+        return -1;
+    for (size_t j = 0; j < n; j++)
+        bits[c[j] / 64] |= 1ull << (c[j] % 64);
+    size_t o = 0;
+    for (size_t w = 0; w < words && o < n; w++) {
+        for (uint64_t b = bits[w]; b != 0; b &= b - 1)
+            c[o++] = w * 64 + (size_t)__builtin_ctzll(b);
+        bits[w] = 0;
+    }
+    return 0;
 }
 
 /* Room in *c for want entries; -1 when memory runs out. */
@@ -1081,8 +1121,7 @@ pass_candidates(const struct text *t, int p, size_t **c, size_t *cap, size_t *nc
         return -1;
     memcpy(*c + *nc, tables.pass_free[p], tables.n_pass_free[p] * sizeof(**c));
     *nc += tables.n_pass_free[p];
-    qsort(*c, *nc, sizeof(**c), size_order);
-    return 0;
+    return table_order(*c, *nc);
 }
 
 static void
@@ -1123,6 +1162,13 @@ intent_score(const char *text, struct intent_scores *out)
 static const struct entry *
 kind_at(const struct text *t, enum entry_kind k, size_t i, size_t *end)
 {
+    if (i < t->ws.n && !tables.kind_open[k]) {
+        int starts = 0;
+        for (int l = 0; l <= ID_EXACT; l++)
+            starts |= tables.kind_first[k][t->ids[i][l]];
+        if (!starts)
+            return NULL; /* no entry of the kind starts with this word */
+    }
     for (size_t n = 0; n < tables.n_of_kind[k]; n++) {
         const struct entry *e = &tables.e[tables.of_kind[k][n]];
         if (i < t->ws.n && first_word_fails(t, e, i))

@@ -342,8 +342,11 @@ mail_header(const struct mail *m, const char *name)
 {
     if (m == NULL || name == NULL)
         return NULL;
+    /* The first letter first: the readers ask for a dozen headers of every mail. */
+    int first = tolower((unsigned char)name[0]);
     for (size_t i = 0; i < m->n_headers; i++)
-        if (strcasecmp(m->headers[i].name, name) == 0)
+        if (tolower((unsigned char)m->headers[i].name[0]) == first &&
+            strcasecmp(m->headers[i].name, name) == 0)
             return m->headers[i].value;
     return NULL;
 }

@@ -96,10 +96,12 @@ static struct {
      * a prefix term only under its own first byte ("tischler*" cannot match
      * a token that does not start with "t"), the others under every byte.
      * Each list in table order.  Comparing every prefix with every token was
-     * a tenth of a mail's reading.
+     * a tenth of a mail's reading.  [1]: the lists for a token of ASCII
+     * only, without the parts of words that have other bytes (Japanese ones
+     * cannot be inside "python").
      */
-    size_t *free_by_byte[256];
-    size_t n_free_by_byte[256];
+    size_t *free_by_byte[2][256];
+    size_t n_free_by_byte[2][256];
     size_t n_free_max; /* the longest of those lists */
     /* Each list's sequences by the key of their first word, sorted by key. */
     struct seq_ref *seq_by_key[L_COUNT];
@@ -514,22 +516,35 @@ stemmer_of(const char *code)
 }
 
 
+/* 1 when s has no byte outside ASCII. */
+static int
+ascii_only(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s >= 0x80)
+            return 0;
+    return 1;
+}
+
 /* Term k in the free lists of the bytes its first word can start a token with. */
 static int
 index_free_term(size_t k)
 {
     const struct tword *w = &tab.t[k].w[0];
-    for (unsigned b = 0; b < 256; b++) {
-        if (w->flag == W_PREFIX && (unsigned char)w->w[0] != b)
-            continue;
-        size_t *g = realloc(tab.free_by_byte[b], (tab.n_free_by_byte[b] + 1) * sizeof(*g));
-        if (g == NULL)
-            return -1;
-        tab.free_by_byte[b] = g;
-        g[tab.n_free_by_byte[b]++] = k;
-        if (tab.n_free_by_byte[b] > tab.n_free_max)
-            tab.n_free_max = tab.n_free_by_byte[b];
-    }
+    for (int ascii = 0; ascii < 2; ascii++)
+        for (unsigned b = 0; b < 256; b++) {
+            if ((w->flag == W_PREFIX && (unsigned char)w->w[0] != b) ||
+                (ascii && w->flag == W_INSIDE && !ascii_only(w->w)))
+                continue;
+            size_t *n = &tab.n_free_by_byte[ascii][b];
+            size_t *g = realloc(tab.free_by_byte[ascii][b], (*n + 1) * sizeof(*g));
+            if (g == NULL)
+                return -1;
+            tab.free_by_byte[ascii][b] = g;
+            g[(*n)++] = k;
+            if (*n > tab.n_free_max)
+                tab.n_free_max = *n;
+        }
     return 0;
 }
 
@@ -757,8 +772,9 @@ static int
 candidates(const struct token *k, size_t **c, size_t *cap, size_t *nc)
 {
     const size_t nk = SKILLS_DATA_N + 2;
-    const size_t *free_terms = tab.free_by_byte[(unsigned char)k->fold[0]];
-    size_t n_free = tab.n_free_by_byte[(unsigned char)k->fold[0]];
+    int ascii = ascii_only(k->fold);
+    const size_t *free_terms = tab.free_by_byte[ascii][(unsigned char)k->fold[0]];
+    size_t n_free = tab.n_free_by_byte[ascii][(unsigned char)k->fold[0]];
     *nc = 0;
     for (size_t i = 0; i < nk; i++) {
         /* Before each key's terms are added, room for all that key could bring. */
