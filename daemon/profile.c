@@ -2146,6 +2146,14 @@ find_word(const char *s, const char *needle)
     size_t n = strlen(needle);
     /* The first letter first: a call of strncasecmp at every byte was 6% of a reading. */
     int first = tolower((unsigned char)needle[0]);
+    if (n > 0 && first < 0x80) {
+        /* ... found by strpbrk among the bytes whose lower case it is (ASCII: both cases) */
+        char set[3] = {(char)first, (char)toupper(first), '\0'};
+        for (const char *p = strpbrk(s, set); p; p = strpbrk(p + 1, set))
+            if (strncasecmp(p, needle, n) == 0 && (p == s || !isalpha((unsigned char)p[-1])))
+                return p;
+        return NULL;
+    }
     for (const char *p = s; *p; p++)
         if ((n == 0 || tolower((unsigned char)*p) == first) && strncasecmp(p, needle, n) == 0 &&
             (p == s || !isalpha((unsigned char)p[-1])))
@@ -2350,6 +2358,9 @@ place_from_sentences(const char *text, struct profile *p, char **place)
         if (s > text && s[-1] != ' ' && s[-1] != '\n' && s[-1] != '(')
             continue;
         for (size_t i = 0; i < sizeof place_words / sizeof place_words[0]; i++) {
+            /* the first letter first: this runs at every word of the text */
+            if (tolower((unsigned char)*s) != tolower((unsigned char)place_words[i][0]))
+                continue;
             size_t wl = strlen(place_words[i]);
             if (strncasecmp(s, place_words[i], wl) != 0)
                 continue;
