@@ -747,7 +747,8 @@ word_stem_ids(const char *w, uint32_t *id)
     struct word_slot *slot = NULL;
     if (len < WORD_LEN && (word_slots != NULL ||
                            (word_slots = calloc(WORD_SLOTS, sizeof(*word_slots))) != NULL)) {
-        slot = &word_slots[word_key(0, w) & (WORD_SLOTS - 1)];
+        uint64_t h = word_key(0, w);
+        slot = &word_slots[(h ^ (h >> 29)) & (WORD_SLOTS - 1)]; /* FNV's low bits alone collide */
         if (strcmp(slot->w, w) == 0) {
             memcpy(id, slot->id, sizeof(slot->id));
             return 0;

@@ -267,7 +267,8 @@ word_ids(const char *fold, size_t len, uint32_t *id)
     struct word_slot *slot = NULL;
     if (len < WORD_LEN && (word_slots != NULL ||
                            (word_slots = calloc(WORD_SLOTS, sizeof(*word_slots))) != NULL)) {
-        slot = &word_slots[word_key(KEY_FOLD, fold, len) & (WORD_SLOTS - 1)];
+        uint64_t h = word_key(KEY_FOLD, fold, len);
+        slot = &word_slots[(h ^ (h >> 29)) & (WORD_SLOTS - 1)]; /* FNV's low bits alone collide */
         if (strcmp(slot->w, fold) == 0) {
             memcpy(id, slot->id, sizeof(slot->id));
             return 0;
