@@ -225,6 +225,10 @@ fold(const char *text, int keep_accents)
     const unsigned char *s = (const unsigned char *)text;
     while (*s) {
         unsigned cp;
+        if (*s < 0x80) {
+            out[o++] = (char)tolower(*s++); /* fold_cp of ASCII, without decoding */
+            continue;
+        }
         s += utf8_decode(s, &cp);
         if (cp == 0xdf && !keep_accents) {
             out[o++] = 's';

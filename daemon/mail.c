@@ -117,6 +117,16 @@ utf8_clean(const char *s, size_t n, int lines)
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
     while (i < n) {
+        /* A run of clean bytes is copied at once (a buf_add per character was most of this). */
+        size_t run = i;
+        for (size_t k; run < n && !(lines && p[run] == '\r') && p[run] != 0 &&
+                       (k = utf8_seq_len(p + run, n - run)) != 0;)
+            run += k;
+        if (run > i) {
+            buf_add(&b, s + i, run - i);
+            i = run;
+            continue;
+        }
         if (lines && p[i] == '\r') {
             buf_addc(&b, '\n');
             i += (i + 1 < n && p[i + 1] == '\n') ? 2 : 1;
