@@ -310,9 +310,13 @@ token_fill(struct token *t)
 static int
 tokenise(const char *text, struct token **out, size_t *n)
 {
-    /* Grown as needed: zeroing MAX_TOKENS tokens per text cost more than reading it. */
+    /*
+     * Grown as needed: zeroing MAX_TOKENS tokens per text cost more than
+     * reading it, and zeroing even 64 of them cost more than reading a short
+     * one: each token's fields are all set below.
+     */
     size_t cap = 64;
-    struct token *t = calloc(cap, sizeof *t);
+    struct token *t = malloc(cap * sizeof *t);
     *out = t;
     *n = 0;
     if (t == NULL)
@@ -340,13 +344,14 @@ tokenise(const char *text, struct token **out, size_t *n)
             struct token *g = realloc(t, 2 * cap * sizeof *t);
             if (g == NULL)
                 return -1;
-            memset(g + cap, 0, cap * sizeof *g);
             *out = t = g;
             cap *= 2;
         }
         struct token *k = &t[(*n)++];
         k->at = s;
         k->len = (size_t)(e - s);
+        k->fold = NULL; /* tokens_free frees it, also when token_fill fails */
+        k->claimed = 0;
         k->opens = opens;
         k->gap = *next ? gap_of(e, next) : G_STOP;
         if (next > e && next[-1] == '\n' && next - e >= 2 && next[-2] == '\n')
