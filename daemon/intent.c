@@ -705,7 +705,11 @@ struct text {
     unsigned char clause[MAX_TOKENS]; /* punctuation between word i - 1 and word i */
     unsigned char joined[MAX_TOKENS]; /* word i - 1 and word i make one ("non-profit") */
     uint32_t gen;                     /* sym_seen[id] == gen: the text holds that word */
+    /* the next word after word i with the same id in column l (ids[][l]), NO_WORD: none */
+    uint16_t next[MAX_TOKENS][INTENT_DATA_N + 1];
 };
+
+#define NO_WORD UINT16_MAX
 
 /*
  * Per id, the last text (its gen) that held the word: whether a text can hold
@@ -713,6 +717,8 @@ struct text {
  */
 static uint32_t *sym_seen;
 static uint32_t seen_gen;
+/* Per id the text holds (sym_seen): the first and the last word that has it. */
+static uint16_t *sym_first, *sym_last;
 
 static void
 text_release(struct text *t)
@@ -777,8 +783,16 @@ static int
 text_ids(struct text *t)
 {
     size_t n_ids = (size_t)wordid_count(syms) + 1;
-    if (sym_seen == NULL && (sym_seen = calloc(n_ids, sizeof(*sym_seen))) == NULL)
+    if (sym_seen == NULL &&
+        ((sym_seen = calloc(n_ids, sizeof(*sym_seen))) == NULL ||
+         (sym_first = calloc(n_ids, sizeof(*sym_first))) == NULL ||
+         (sym_last = calloc(n_ids, sizeof(*sym_last))) == NULL)) {
+        free(sym_seen);
+        free(sym_first);
+        sym_seen = NULL;
+        sym_first = NULL;
         return -1;
+    }
     if (++seen_gen == 0) {
         /* after 2^32 texts: the old marks must not look like this text's */
         memset(sym_seen, 0, n_ids * sizeof(*sym_seen));
@@ -790,8 +804,19 @@ text_ids(struct text *t)
         if (word_stem_ids(t->ws.w[i], id) != 0)
             return -1;
         id[ID_EXACT] = sym_find(KEY_EXACT, t->raw.n == t->ws.n ? t->raw.w[i] : t->ws.w[i]);
-        for (int l = 0; l <= ID_EXACT; l++)
-            sym_seen[id[l]] = t->gen; /* id 0 (no such word) is marked too: harmless */
+        for (int l = 0; l <= ID_EXACT; l++) {
+            uint32_t x = id[l];
+            t->next[i][l] = NO_WORD;
+            if (x == 0)
+                continue; /* no word of the tables */
+            if (sym_seen[x] != t->gen) {
+                sym_seen[x] = t->gen;
+                sym_first[x] = (uint16_t)i;
+            } else {
+                t->next[sym_last[x]][l] = (uint16_t)i; /* an id is only ever in its column */
+            }
+            sym_last[x] = (uint16_t)i;
+        }
     }
     return 0;
 }
@@ -980,6 +1005,19 @@ match_from(const struct text *t, const struct entry *e, size_t pi, size_t i, siz
 static int
 find_entry(const struct text *t, const struct entry *e, size_t *start, size_t *end)
 {
+    const struct pword *p = &e->w[0];
+    if (p->how == W_STEM || p->how == W_EXACT) {
+        /* only where the text has its first word, in order */
+        int col = p->how == W_STEM ? e->lang : ID_EXACT;
+        if (sym_seen[p->id] != t->gen)
+            return 0;
+        for (size_t i = sym_first[p->id]; i != NO_WORD; i = t->next[i][col])
+            if (!t->used[i] && match_from(t, e, 0, i, end)) {
+                *start = i;
+                return 1;
+            }
+        return 0;
+    }
     for (size_t i = 0; i < t->ws.n; i++)
         if (!first_word_fails(t, e, i) && match_from(t, e, 0, i, end)) {
             *start = i;
