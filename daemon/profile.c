@@ -1285,7 +1285,11 @@ zone_resolved_slot(const char *value)
     return h & (ZONE_RESOLVED - 1);
 }
 
-/* resolve_zone, remembered (see above); the same answers. */
+/*
+ * resolve_zone, remembered (see above); the same answers.  The sentence
+ * readers ask too, for every capitalised word after "in", "from", ...: the
+ * same few places in mail after mail.
+ */
 static int
 resolve_zone_memo(const char *value, char *out, size_t len)
 {
@@ -2068,7 +2072,7 @@ name_line(struct profile *p, const char *s, size_t n)
     char *cand = strndup(s, l);
     if (cand == NULL)
         return -1;
-    int place = resolve_zone(cand, zone, sizeof zone) == 1;
+    int place = resolve_zone_memo(cand, zone, sizeof zone) == 1;
     free(cand);
     if (place)
         return 0;
@@ -2274,7 +2278,7 @@ zone_from_sentences(const char *text, struct profile *p, char **place)
             continue;
         if (!caps)
             snprintf(word, sizeof word, "%.*s", (int)strcspn(s, " "), s);
-        int r = resolve_zone(word, zone, sizeof zone);
+        int r = resolve_zone_memo(word, zone, sizeof zone);
         if (r < 0)
             return -1;
         if (r == 1) {
@@ -2327,7 +2331,7 @@ known_place_anywhere(const char *text, struct profile *p, char **place)
             char *cand = strndup(s, l);
             if (cand == NULL)
                 return -1;
-            int r = resolve_zone(cand, zone, sizeof zone);
+            int r = resolve_zone_memo(cand, zone, sizeof zone);
             if (r == 1 && strchr(zone, '/') != NULL && !not_a_place(cand)) {
                 if (p->timezone == NULL && (p->timezone = strdup(zone)) == NULL) {
                     free(cand);
@@ -2372,7 +2376,7 @@ place_from_sentences(const char *text, struct profile *p, char **place)
             char *cand = strndup(c, l);
             if (cand == NULL)
                 return -1;
-            int r = resolve_zone(cand, zone, sizeof zone);
+            int r = resolve_zone_memo(cand, zone, sizeof zone);
             if (r < 0) {
                 free(cand);
                 return -1;
@@ -2413,7 +2417,7 @@ skill_unlikely(const char *item)
         word_in(first, fillers, sizeof fillers / sizeof fillers[0]) ||
         strstr(item, " time") != NULL)
         return 1;
-    return resolve_zone(item, zone, sizeof zone) == 1;
+    return resolve_zone_memo(item, zone, sizeof zone) == 1;
 }
 
 /*
