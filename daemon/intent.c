@@ -270,6 +270,23 @@ word_cp(unsigned cp)
     return 1;
 }
 
+/* utf8_decode and word_cp with ASCII first: words_split asks for every character of a text. */
+static inline size_t
+utf8_next(const unsigned char *s, unsigned *cp)
+{
+    if (s[0] < 0x80) {
+        *cp = s[0];
+        return 1;
+    }
+    return utf8_decode(s, cp);
+}
+
+static inline int
+word_cp_next(unsigned cp)
+{
+    return cp < 0x80 ? isalnum((int)cp) || cp == '\'' : word_cp(cp);
+}
+
 struct words {
     char *buf; /* folded text, cut into words in place */
     char *w[MAX_TOKENS];
@@ -285,22 +302,22 @@ words_split(char *folded, struct words *ws)
     ws->n = 0;
     while (*s && ws->n < MAX_TOKENS) {
         unsigned cp;
-        size_t len = utf8_decode(s, &cp);
-        if (!word_cp(cp) || cp == '\'') {
+        size_t len = utf8_next(s, &cp);
+        if (!word_cp_next(cp) || cp == '\'') {
             *s = '\0';
             s += len;
             continue;
         }
         char *start = (char *)s;
         while (*s) {
-            len = utf8_decode(s, &cp);
-            if (!word_cp(cp) || (cp == '\'' && !word_cp(s[1])))
+            len = utf8_next(s, &cp);
+            if (!word_cp_next(cp) || (cp == '\'' && !word_cp_next(s[1])))
                 break;
             s += len;
         }
         ws->w[ws->n++] = start;
         if (*s) {
-            size_t l = utf8_decode(s, &cp);
+            size_t l = utf8_next(s, &cp);
             memset(s, 0, l);
             s += l;
         }

@@ -105,6 +105,11 @@ lower_dup(const char *s, size_t n)
     size_t o = 0;
     for (size_t i = 0; i < n;) {
         unsigned char c = (unsigned char)s[i], d = i + 1 < n ? (unsigned char)s[i + 1] : 0;
+        if (c > ' ' && c < 0x80) {
+            out[o++] = (char)tolower(c); /* printable ASCII: no space, no other case rule */
+            i++;
+            continue;
+        }
         size_t sp = space_len(s + i);
         if (sp > 0 && i + sp <= n) {
             if (o == 0 || out[o - 1] != ' ')
