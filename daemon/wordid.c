@@ -110,3 +110,14 @@ wordid_count(const struct wordid_table *t)
 {
     return t ? t->n : 0;
 }
+
+void
+wordid_free(struct wordid_table *t)
+{
+    if (t == NULL)
+        return;
+    for (size_t i = 0; i <= t->mask; i++)
+        free(t->slot[i].s);
+    free(t->slot);
+    free(t);
+}

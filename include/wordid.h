@@ -28,4 +28,7 @@ uint32_t wordid_find(const struct wordid_table *t, unsigned where, const char *s
 /* The ids given so far: every id is at most this. */
 uint32_t wordid_count(const struct wordid_table *t);
 
+/* Free t and its words (t may be NULL). */
+void wordid_free(struct wordid_table *t);
+
 #endif
