@@ -1359,7 +1359,8 @@ intent_rating(const char *text, const char **how)
     if ((t = text_read(text)) == NULL)
         return 0;
     int stars = count_str(text, "\xe2\x98\x85") + count_str(text, "\xe2\xad\x90");
-    char *f = intent_fold(text);
+    /* folding makes no '/' and takes none away: without one there is no "4/5" to fold for */
+    char *f = strchr(text, '/') != NULL ? intent_fold(text) : NULL;
     r = f ? rating_slash(f) : 0;
     free(f);
     if (r == 0)
