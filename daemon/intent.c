@@ -211,19 +211,19 @@ fold_cp(unsigned cp, int keep_accents)
     return cp;
 }
 
-/* Lower case, other digits as ASCII; accents removed unless keep_accents. */
-static char *
-fold(const char *text, int keep_accents)
+/*
+ * text[0..n) (whole UTF-8 sequences) folded into out, which has room for
+ * 2n + 1 bytes ("ß" becomes "ss": never more than twice as long); its length.
+ * Lower case, other digits as ASCII; accents removed unless keep_accents.
+ */
+static size_t
+fold_into(const char *text, size_t n, int keep_accents, char *out)
 {
     if (!tables.loaded && tables.utf8 == (locale_t)0)
         tables.utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
-    size_t n = strlen(text);
-    char *out = malloc(n * 2 + 1); /* "ß" becomes "ss": never more than twice as long */
-    if (out == NULL)
-        return NULL;
     size_t o = 0;
-    const unsigned char *s = (const unsigned char *)text;
-    while (*s) {
+    const unsigned char *s = (const unsigned char *)text, *end = s + n;
+    while (s < end) {
         unsigned cp;
         if (*s < 0x80) {
             out[o++] = (char)tolower(*s++); /* fold_cp of ASCII, without decoding */
@@ -238,6 +238,18 @@ fold(const char *text, int keep_accents)
         o += utf8_encode(fold_cp(cp, keep_accents), out + o);
     }
     out[o] = '\0';
+    return o;
+}
+
+/* Lower case, other digits as ASCII; accents removed unless keep_accents.  malloc'd. */
+static char *
+fold(const char *text, int keep_accents)
+{
+    size_t n = strlen(text);
+    char *out = malloc(n * 2 + 1);
+    if (out == NULL)
+        return NULL;
+    fold_into(text, n, keep_accents, out);
     return out;
 }
 
@@ -250,6 +262,12 @@ char *
 intent_fold(const char *text)
 {
     return fold(text, 0);
+}
+
+size_t
+intent_fold_into(const char *text, size_t n, char *out)
+{
+    return fold_into(text, n, 0, out);
 }
 
 /* ---- words ---- */

@@ -227,12 +227,12 @@ text_ends(const char *s)
            strncmp(s, "-- \r", 4) == 0 || strncmp(s, "Sent from my ", 13) == 0;
 }
 
+/* The tokens and the block that holds their folded forms (tokenise). */
 static void
-tokens_free(struct token *t, size_t n)
+tokens_free(struct token *t, char *folds)
 {
-    for (size_t i = 0; i < n; i++)
-        free(t[i].fold);
     free(t);
+    free(folds);
 }
 
 static char *
@@ -289,16 +289,13 @@ word_ids(const char *fold, size_t len, uint32_t *id)
     return 0;
 }
 
-/* Fold one token and find its words' ids; -1 when memory runs out. */
+/* Fold one token into *folds (moved past it) and find its words' ids; -1 when memory runs out. */
 static int
-token_fill(struct token *t)
+token_fill(struct token *t, char **folds)
 {
-    char *raw = strndup(t->at, t->len);
-    t->fold = raw ? intent_fold(raw) : NULL;
-    free(raw);
-    if (t->fold == NULL)
-        return -1;
-    size_t len = strlen(t->fold);
+    t->fold = *folds;
+    size_t len = intent_fold_into(t->at, t->len, t->fold);
+    *folds += len + 1;
     t->fold_key = word_key(KEY_FOLD, t->fold, len);
     if (word_ids(t->fold, len, t->id) != 0)
         return -1;
@@ -306,10 +303,16 @@ token_fill(struct token *t)
     return 0;
 }
 
-/* Cut text into tokens (up to a signature); *out is malloc'd.  -1 when memory runs out. */
+/*
+ * Cut text into tokens (up to a signature); *out is malloc'd, and so is
+ * *folds, one block for every token's folded form (a token of n bytes folds
+ * to at most 2n + 1: the block has room for 3 bytes a byte of text), freed
+ * with tokens_free.  -1 when memory runs out.
+ */
 static int
-tokenise(const char *text, struct token **out, size_t *n)
+tokenise(const char *text, struct token **out, size_t *n, char **folds)
 {
+    char *fold_at = *folds = malloc(3 * strlen(text) + 1);
     /*
      * Grown as needed: zeroing MAX_TOKENS tokens per text cost more than
      * reading it, and zeroing even 64 of them cost more than reading a short
@@ -319,7 +322,7 @@ tokenise(const char *text, struct token **out, size_t *n)
     struct token *t = malloc(cap * sizeof *t);
     *out = t;
     *n = 0;
-    if (t == NULL)
+    if (t == NULL || fold_at == NULL)
         return -1;
     int opens = 1;
     const char *s = text;
@@ -350,7 +353,6 @@ tokenise(const char *text, struct token **out, size_t *n)
         struct token *k = &t[(*n)++];
         k->at = s;
         k->len = (size_t)(e - s);
-        k->fold = NULL; /* tokens_free frees it, also when token_fill fails */
         k->claimed = 0;
         k->opens = opens;
         k->gap = *next ? gap_of(e, next) : G_STOP;
@@ -359,7 +361,7 @@ tokenise(const char *text, struct token **out, size_t *n)
         opens = 0; /* the next word opens a sentence after ".", "!", "?" or a line break */
         for (const char *c = e; c < next && !opens; c++)
             opens = *c == '.' || *c == '!' || *c == '?' || *c == '\n';
-        if (token_fill(k) != 0)
+        if (token_fill(k, &fold_at) != 0)
             return -1;
         s = next;
     }
@@ -375,8 +377,9 @@ seq_parse(const char *line, struct seq *q)
     if (f == NULL)
         return -1;
     struct token *t = NULL;
+    char *folds = NULL;
     size_t n = 0;
-    int rc = tokenise(f, &t, &n);
+    int rc = tokenise(f, &t, &n, &folds);
     free(f);
     q->n = 0;
     for (size_t i = 0; rc == 0 && i < n && q->n < MAX_TERM_WORDS; i++)
@@ -384,7 +387,7 @@ seq_parse(const char *line, struct seq *q)
             rc = -1;
     if (rc == 0 && q->n > 0)
         q->key0 = word_key(KEY_FOLD, q->w[0], strlen(q->w[0]));
-    tokens_free(t, n);
+    tokens_free(t, folds);
     return rc;
 }
 
@@ -955,14 +958,15 @@ skills_from_prose(const char *text, skills_reject_fn reject, size_t max, size_t 
     if (load() != 0)
         return -1;
     struct token *t = NULL;
+    char *folds = NULL;
     size_t nt = 0;
     struct found f = {NULL, 0, max, max_len, NULL};
-    int rc = tokenise(text, &t, &nt);
+    int rc = tokenise(text, &t, &nt, &folds);
     if (rc == 0)
         rc = vocabulary(t, nt, &f);
     if (rc == 0)
         rc = cues(t, nt, reject, &f);
-    tokens_free(t, nt);
+    tokens_free(t, folds);
     if (rc != 0) {
         found_free(&f);
         return -1;

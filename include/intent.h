@@ -85,4 +85,11 @@ int intent_capacity(const char *text);
  */
 char *intent_fold(const char *text);
 
+/*
+ * intent_fold of text[0..n) (whole UTF-8 sequences: a word as cut by a
+ * reader of words) into out, which has room for 2n + 1 bytes; returns the
+ * folded length.  Nothing is allocated.
+ */
+size_t intent_fold_into(const char *text, size_t n, char *out);
+
 #endif
