@@ -2211,8 +2211,13 @@ languages_from_sentences(const char *text, struct profile *p)
             /* "my English is poor", "mejorar mi inglés": a language learnt, not spoken */
             if (word_in(prev, learnt, sizeof learnt / sizeof learnt[0]))
                 continue;
-            /* "日本語と英語で": no spaces between words, every name in the run counts */
-            for (size_t k = 0; k < sizeof unspaced / sizeof unspaced[0] && nf < MAX_ITEMS; k++)
+            /* "日本語と英語で": no spaces between words, every name in the run counts
+             * (those names have no ASCII byte: an ASCII word holds none of them) */
+            int ascii = 1;
+            for (const char *c = w; *c && ascii; c++)
+                ascii = (unsigned char)*c < 0x80;
+            for (size_t k = 0; !ascii && k < sizeof unspaced / sizeof unspaced[0] && nf < MAX_ITEMS;
+                 k++)
                 if (strstr(w, unspaced[k].w) != NULL && !in_list(unspaced[k].english, found, nf))
                     found[nf++] = (char *)unspaced[k].english;
             const char *name = language_lookup(w, 0);
