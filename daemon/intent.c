@@ -650,7 +650,8 @@ index_pass(int p, size_t n_ids)
     tables.pass_start[p] = start;
     tables.pass_list[p] = calloc(tables.n ? tables.n : 1, sizeof(size_t));
     tables.pass_free[p] = calloc(tables.n ? tables.n : 1, sizeof(size_t));
-    if (start == NULL || fill == NULL || tables.pass_list[p] == NULL || tables.pass_free[p] == NULL) {
+    if (start == NULL || fill == NULL || tables.pass_list[p] == NULL ||
+        tables.pass_free[p] == NULL) {
         free(fill);
         return -1;
     }
@@ -790,8 +791,8 @@ word_stem_ids(const char *w, uint32_t *id)
 {
     size_t len = strlen(w);
     struct word_slot *slot = NULL;
-    if (len < WORD_LEN && (word_slots != NULL ||
-                           (word_slots = calloc(WORD_SLOTS, sizeof(*word_slots))) != NULL)) {
+    if (len < WORD_LEN &&
+        (word_slots != NULL || (word_slots = calloc(WORD_SLOTS, sizeof(*word_slots))) != NULL)) {
         uint64_t h = word_key(0, w);
         slot = &word_slots[(h ^ (h >> 29)) & (WORD_SLOTS - 1)]; /* FNV's low bits alone collide */
         if (strcmp(slot->w, w) == 0) {
@@ -818,10 +819,9 @@ static int
 text_ids(struct text *t)
 {
     size_t n_ids = (size_t)wordid_count(syms) + 1;
-    if (sym_seen == NULL &&
-        ((sym_seen = calloc(n_ids, sizeof(*sym_seen))) == NULL ||
-         (sym_first = calloc(n_ids, sizeof(*sym_first))) == NULL ||
-         (sym_last = calloc(n_ids, sizeof(*sym_last))) == NULL)) {
+    if (sym_seen == NULL && ((sym_seen = calloc(n_ids, sizeof(*sym_seen))) == NULL ||
+                             (sym_first = calloc(n_ids, sizeof(*sym_first))) == NULL ||
+                             (sym_last = calloc(n_ids, sizeof(*sym_last))) == NULL)) {
         free(sym_seen);
         free(sym_first);
         sym_seen = NULL;

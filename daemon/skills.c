@@ -40,7 +40,7 @@ enum word_flag {
 
 struct tword {
     char *w;
-    size_t len;  /* strlen(w) */
+    size_t len; /* strlen(w) */
     int flag;
     uint32_t id; /* W_STEM, W_FOLD, W_EXACT: w's id (tab.ids) where it is compared */
 };
@@ -66,7 +66,6 @@ struct seq_ref {
     uint64_t key;
     size_t seq;
 };
-
 
 static struct {
     int loaded, failed;
@@ -265,8 +264,8 @@ static int
 word_ids(const char *fold, size_t len, uint32_t *id)
 {
     struct word_slot *slot = NULL;
-    if (len < WORD_LEN && (word_slots != NULL ||
-                           (word_slots = calloc(WORD_SLOTS, sizeof(*word_slots))) != NULL)) {
+    if (len < WORD_LEN &&
+        (word_slots != NULL || (word_slots = calloc(WORD_SLOTS, sizeof(*word_slots))) != NULL)) {
         uint64_t h = word_key(KEY_FOLD, fold, len);
         slot = &word_slots[(h ^ (h >> 29)) & (WORD_SLOTS - 1)]; /* FNV's low bits alone collide */
         if (strcmp(slot->w, fold) == 0) {
@@ -523,7 +522,6 @@ stemmer_of(const char *code)
             return sb_stemmer_new(algorithm[i][1], "UTF_8");
     return NULL;
 }
-
 
 /* 1 when s has no byte outside ASCII. */
 static int
@@ -809,8 +807,8 @@ candidates(const struct token *k, size_t **c, size_t *cap, size_t *nc)
         *cap = 2 * keyed + n_free;
     }
     while (a < keyed || b < n_free) {
-        size_t next = b == n_free || (a < keyed && (*c)[a] < free_terms[b]) ? (*c)[a++]
-                                                                           : free_terms[b++];
+        size_t next =
+            b == n_free || (a < keyed && (*c)[a] < free_terms[b]) ? (*c)[a++] : free_terms[b++];
         if (w == keyed || (*c)[w - 1] != next)
             (*c)[w++] = next;
     }

@@ -1,4 +1,4 @@
-/* Tests for wordid: a word's id by where it is compared, found again, and kept as the table grows. */
+/* Tests for wordid: a word's id by where it is compared, found again, kept as the table grows. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
