@@ -518,12 +518,10 @@ table_load_lang(int li, const char *text, size_t *cap)
     return 0;
 }
 
-/*
- * A word's key in a text's set of words (struct text): FNV-1a of the word,
- * seeded by where it is compared (a language's stems, or the words as
- * written for "=word").  Never 0, which marks an empty slot.
- */
+/* Where a word as written ("=word", a number word's accents) is compared; stems by language. */
 #define KEY_EXACT 0xff
+
+/* FNV-1a of a word, seeded by where it is compared: its slot in the word cache (word_stem_ids). */
 
 static uint64_t
 word_key(int where, const char *w)
