@@ -370,7 +370,8 @@ str_order(const void *a, const void *b)
 /*
  * The word lists word_in is asked about, each sorted once (a copy), so that
  * a word is found by binary search: the sentence readers ask about every
- * word of a mail, a few hundred string comparisons each by scanning.
+ * word of a mail, a few hundred string comparisons each by scanning.  A list
+ * is known by its address: word_in's lists are static arrays.
  */
 #define WORD_SETS 16
 

@@ -314,8 +314,7 @@ tokenise(const char *text, struct token **out, size_t *n, char **folds)
     char *fold_at = *folds = malloc(3 * strlen(text) + 1);
     /*
      * Grown as needed: zeroing MAX_TOKENS tokens per text cost more than
-     * reading it, and zeroing even 64 of them cost more than reading a short
-     * one: each token's fields are all set below.
+     * reading it.  Not zeroed at all: each token's fields are set below.
      */
     size_t cap = 64;
     struct token *t = malloc(cap * sizeof *t);
