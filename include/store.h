@@ -6,6 +6,9 @@
  * order and recorded in PRAGMA user_version; a database newer than this
  * build is refused.  Every statement is prepared with bound parameters.
  *
+ * A store is used by one thread at a time (its connection is opened without
+ * SQLite's own mutex); the daemon's IMAP thread never touches it.
+ *
  * Functions return 0 on success and -1 on error (store_errmsg() says why),
  * lookups return 1 when found and 0 when not.  Strings handed out are
  * malloc'd copies owned by the caller (free with the matching *_free).
