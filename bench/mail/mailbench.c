@@ -824,13 +824,17 @@ cmd_replay(char **argv)
         free(log);
         return 1;
     }
-    /* The store's own setting (store.c): the statement journal stays in memory. */
+    /* The store's own settings (store.c): the statement journal in memory, no statistics. */
     sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, -1);
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     sqlite3 *db = NULL;
     struct replay_cache *cache = calloc(REPLAY_CACHE, sizeof(*cache));
     int refused = 0, rc = 0;
     double t0 = 0, c0 = 0, t = 0, cpu = 0;
-    if (cache == NULL || sqlite3_open(argv[0], &db) != SQLITE_OK)
+    if (cache == NULL ||
+        sqlite3_open_v2(argv[0], &db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK)
         rc = 1;
     for (size_t i = 0; rc == 0 && i <= to; i++) {
         if (i == from) {
