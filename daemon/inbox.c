@@ -587,7 +587,7 @@ inbox_unmark(struct inbox_run *r, const struct imap_message *msgs, size_t n)
  * what came before it is committed and moved).
  */
 static int
-inbox_batch(struct inbox_run *r, const struct imap_message *msgs, size_t n, uint32_t limit)
+inbox_batch_held(struct inbox_run *r, const struct imap_message *msgs, size_t n, uint32_t limit)
 {
     struct inbox_batch_state b;
     uint32_t last_before = r->last_uid;
@@ -633,6 +633,19 @@ inbox_batch(struct inbox_run *r, const struct imap_message *msgs, size_t n, uint
     if (inbox_batch_finish(r, &b) != 0)
         return -1;
     return b.stop ? -1 : 0;
+}
+
+/*
+ * The batch's info lines are written in blocks (log_hold): each write wakes
+ * the log's reader, and a mail has two such lines.
+ */
+static int
+inbox_batch(struct inbox_run *r, const struct imap_message *msgs, size_t n, uint32_t limit)
+{
+    log_hold(1);
+    int rc = inbox_batch_held(r, msgs, n, limit);
+    log_hold(0);
+    return rc;
 }
 
 /* Mark msgs[0..n) in flight; *deaths: how many processes died while they were. */

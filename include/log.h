@@ -21,6 +21,15 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
 void log_ctx(enum log_level level, const char *message_id, const char *member, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/*
+ * Hold info and debug lines (on = 1) while a batch of mail is decided, and
+ * write them in blocks of at most PIPE_BUF bytes: when the block is full, when
+ * a warning or an error comes (after the held lines), at log_hold(0) and at
+ * log_flush().  Not with syslog, which takes one line at a time.
+ */
+void log_hold(int on);
+void log_flush(void);
+
 #define log_error(...) log_msg(LOG_LEVEL_ERROR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_LEVEL_WARN, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_LEVEL_INFO, __VA_ARGS__)

@@ -55,6 +55,69 @@ has_timestamp(const char *line)
     return 1;
 }
 
+/* Bytes written to fd so far. */
+static long
+written(int fd)
+{
+    struct stat sb;
+    assert_int_equal(fstat(fd, &sb), 0);
+    return (long)sb.st_size;
+}
+
+/*
+ * Held lines (a batch of mail being decided) wait for a warning, a full
+ * block or the end of the hold, and come out whole and in order.
+ */
+static void
+test_held_lines(void **state)
+{
+    char path[] = "/tmp/mentord-log-XXXXXX";
+    int fd = mkstemp(path);
+    int saved = dup(STDERR_FILENO);
+    char *text = calloc(1, 65536);
+
+    (void)state;
+    assert_true(fd >= 0 && saved >= 0 && text != NULL);
+    fflush(stderr);
+    assert_true(dup2(fd, STDERR_FILENO) >= 0);
+    log_init(LOG_LEVEL_INFO, 0, NULL);
+    log_hold(1);
+    log_info("h1");
+    log_info("h2");
+    long held = written(fd);
+    log_warn("w1");
+    long after_warn = written(fd);
+    log_info("h3");
+    long before_end = written(fd);
+    for (int i = 0; i < 200; i++)
+        log_info("line %03d of a long batch of mail", i);
+    long during = written(fd);
+    log_hold(0);
+    log_info("not held");
+    assert_true(dup2(saved, STDERR_FILENO) >= 0);
+    close(saved);
+    assert_int_equal(held, 0);
+    assert_true(after_warn > 0);
+    assert_int_equal(before_end, after_warn);
+    assert_true(during > after_warn); /* a full block went out without waiting */
+    assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+    assert_true(read(fd, text, 65535) > 0);
+    close(fd);
+    unlink(path);
+    char *h1 = strstr(text, "INFO h1\n"), *h2 = strstr(text, "INFO h2\n");
+    char *w1 = strstr(text, "WARN w1\n"), *h3 = strstr(text, "INFO h3\n");
+    char *last = strstr(text, "INFO line 199 of a long batch of mail\n");
+    char *free_line = strstr(text, "INFO not held\n");
+    assert_true(h1 && h2 && w1 && h3 && last && free_line);
+    assert_true(h1 < h2 && h2 < w1 && w1 < h3 && h3 < last && last < free_line);
+    for (int i = 0; i < 200; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "INFO line %03d of a long batch of mail\n", i);
+        assert_non_null(strstr(text, want));
+    }
+    free(text);
+}
+
 static void
 emit_plain(void)
 {
@@ -247,7 +310,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_line_format), cmocka_unit_test(test_context_appended),
         cmocka_unit_test(test_threshold),   cmocka_unit_test(test_member_text_cannot_forge_lines),
-        cmocka_unit_test(test_level_names),
+        cmocka_unit_test(test_level_names),        cmocka_unit_test(test_held_lines),
         cmocka_unit_test(test_journal_priority_prefix_without_timestamp),
         cmocka_unit_test(test_stale_journal_stream_ignored),
         cmocka_unit_test(test_syslog_not_duplicated_on_stderr),
