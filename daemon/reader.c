@@ -10,8 +10,11 @@
  *   reader -> daemon: u64 len, then u8 status (0 done, 1 not), then for 'P'
  *                     the mail's fields or the parse error, for 'R' the
  *                     reading (reader_put_reading) or why there is none
- * The reader serves mails one after another; the daemon kills it when it
- * takes longer than the timeout and starts another for the next mail.
+ * The reader serves requests one after another, in order: a reading request
+ * may come with the next mail's 'P' in the same write (reader_parse_next), and
+ * the reader answers the reading, then parses the next mail while the daemon
+ * stores the one it read.  The daemon kills a reader that takes longer than
+ * the timeout and starts another for the next mail.
  */
 #include <errno.h>
 #include <fcntl.h>
