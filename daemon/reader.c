@@ -528,10 +528,19 @@ reader_clock(void)
     return clock_seconds(CLOCK_MONOTONIC);
 }
 
+/*
+ * After this long waiting for the reader, the log lines held for the batch
+ * (log_hold) are written: a mail that keeps the reader busy does not hide
+ * what was decided before it.
+ */
+#define READER_SLOW_MS 100
+
 /* Wait until fd is ready for ev, before the deadline and unless stopped. */
 static enum reader_status
 reader_wait(int fd, short ev, double deadline, volatile sig_atomic_t *stop)
 {
+    int slow = 0;
+
     for (;;) {
         if (stop && *stop)
             return READER_STOPPED;
@@ -539,9 +548,14 @@ reader_wait(int fd, short ev, double deadline, volatile sig_atomic_t *stop)
         if (left <= 0)
             return READER_TIMEOUT;
         struct pollfd pfd = {fd, ev, 0};
-        int pr = poll(&pfd, 1, (int)(left * 1000) + 1);
+        int ms = (int)(left * 1000) + 1;
+        int pr = poll(&pfd, 1, !slow && ms > READER_SLOW_MS ? READER_SLOW_MS : ms);
         if (pr > 0)
             return READER_OK;
+        if (pr == 0 && !slow) {
+            slow = 1;
+            log_flush();
+        }
         if (pr < 0 && errno != EINTR)
             return READER_ERROR;
     }

@@ -24,8 +24,9 @@ void log_ctx(enum log_level level, const char *message_id, const char *member, c
 /*
  * Hold info and debug lines (on = 1) while a batch of mail is decided, and
  * write them in blocks of at most PIPE_BUF bytes: when the block is full, when
- * a warning or an error comes (after the held lines), at log_hold(0) and at
- * log_flush().  Not with syslog, which takes one line at a time.
+ * a warning or an error comes (after the held lines), at log_hold(0), at exit
+ * and at log_flush() (which the daemon calls when a mail keeps the reader
+ * busy for more than 100 ms).  Not with syslog, which takes one line at a time.
  */
 void log_hold(int on);
 void log_flush(void);
