@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "filecache.h"
 
 #define LANG_MAX 32     /* languages in one search path */
 #define LANG_SETS 4     /* search paths remembered (one in the daemon) */
@@ -427,7 +428,7 @@ lang_has_template(const char *dirs, const char *code, const char *name)
         char path[4096];
         if (snprintf(path, sizeof(path), "%.*s/%s/%s.txt", (int)n, p, code, name) <
                 (int)sizeof(path) &&
-            access(path, R_OK) == 0)
+            filecache_access(path, R_OK) == 0) /* the text is read next: one look for both */
             return 1;
         if (p[n] == '\0')
             return 0;

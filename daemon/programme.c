@@ -17,6 +17,7 @@
 #include "bounce.h"
 #include "classify.h"
 #include "compose.h"
+#include "filecache.h"
 #include "lang.h"
 #include "gate.h"
 #include "log.h"
@@ -608,15 +609,58 @@ programme_handle_mail(const struct config *cfg, struct store *st, const struct m
     return programme_handle_read(cfg, st, m, raw, raw_len, size, now, NULL, res);
 }
 
+/* One mail, c set up: prove, read, act (programme_handle_read). */
+static int
+programme_handle(struct respond_ctx *c, const char *raw, size_t raw_len,
+                 const struct programme_reader *reader, struct programme_result *res)
+{
+    struct reading_context ctx;
+    struct reading r;
+    int rc;
+
+    if (gate_prove(c) != 0 || programme_context(c, &ctx) != 0) {
+        snprintf(res->detail, sizeof(res->detail), "reading the sender's conversations: %s",
+                 store_errmsg(c->st));
+        return -1;
+    }
+    /* The reading itself is pure: here, or in the isolated reader (reader.h). */
+    if (reader != NULL ? reader->read(reader->arg, &ctx, &r) != 0
+                       : reading_read(c->cfg, c->m, c->size, &ctx, &r) != 0) {
+        snprintf(res->detail, sizeof(res->detail), "%s",
+                 reader != NULL ? "the reader could not read the mail"
+                                : "out of memory reading the mail");
+        return -1;
+    }
+    snprintf(res->intent, sizeof(res->intent), "%s",
+             r.kind == READING_PERSON ? reading_intent_name(&r) : "");
+    if (r.kind == READING_AUTOMATIC) {
+        res->outcome = "recorded";
+        rc = programme_automatic(c, r.classified, r.class_reason, raw, raw_len);
+    } else if (r.kind == READING_NO_SENDER) {
+        res->outcome = "ignored";
+        snprintf(res->detail, sizeof(res->detail), "no usable sender address");
+        log_ctx(LOG_LEVEL_WARN, c->m->message_id, c->m->from_addr, "not answered: %s",
+                res->detail);
+        rc = respond_event(c, "no-sender", NULL);
+    } else {
+        /* Text sent along (quoted or forwarded) is someone else's: never read, only named. */
+        c->only_quoted = r.sent_along != NULL;
+        c->text = r.text ? r.text : "";
+        c->profile = r.profile;
+        c->reading = &r;
+        rc = programme_person(c, &r, res);
+    }
+    gate_release(c);
+    reading_free(&r);
+    return rc;
+}
+
 int
 programme_handle_read(const struct config *cfg, struct store *st, const struct mail *m,
                       const char *raw, size_t raw_len, size_t size, time_t now,
                       const struct programme_reader *reader, struct programme_result *res)
 {
     struct respond_ctx c;
-    struct reading_context ctx;
-    struct reading r;
-    int rc;
 
     memset(res, 0, sizeof(*res));
     memset(&c, 0, sizeof(c));
@@ -628,39 +672,10 @@ programme_handle_read(const struct config *cfg, struct store *st, const struct m
     c.detail = res->detail;
     c.detail_len = sizeof(res->detail);
     c.sender_row = -1;
-    if (gate_prove(&c) != 0 || programme_context(&c, &ctx) != 0) {
-        snprintf(res->detail, sizeof(res->detail), "reading the sender's conversations: %s",
-                 store_errmsg(st));
-        return -1;
-    }
-    /* The reading itself is pure: here, or in the isolated reader (reader.h). */
-    if (reader != NULL ? reader->read(reader->arg, &ctx, &r) != 0
-                       : reading_read(cfg, m, size, &ctx, &r) != 0) {
-        snprintf(res->detail, sizeof(res->detail), "%s",
-                 reader != NULL ? "the reader could not read the mail"
-                                : "out of memory reading the mail");
-        return -1;
-    }
-    snprintf(res->intent, sizeof(res->intent), "%s",
-             r.kind == READING_PERSON ? reading_intent_name(&r) : "");
-    if (r.kind == READING_AUTOMATIC) {
-        res->outcome = "recorded";
-        rc = programme_automatic(&c, r.classified, r.class_reason, raw, raw_len);
-    } else if (r.kind == READING_NO_SENDER) {
-        res->outcome = "ignored";
-        snprintf(res->detail, sizeof(res->detail), "no usable sender address");
-        log_ctx(LOG_LEVEL_WARN, m->message_id, m->from_addr, "not answered: %s", res->detail);
-        rc = respond_event(&c, "no-sender", NULL);
-    } else {
-        /* Text sent along (quoted or forwarded) is someone else's: never read, only named. */
-        c.only_quoted = r.sent_along != NULL;
-        c.text = r.text ? r.text : "";
-        c.profile = r.profile;
-        c.reading = &r;
-        rc = programme_person(&c, &r, res);
-    }
-    gate_release(&c);
-    reading_free(&r);
+    /* Each mail text looked at once per mail: an answer names its own and help.txt more. */
+    filecache_hold(1);
+    int rc = programme_handle(&c, raw, raw_len, reader, res);
+    filecache_hold(0);
     return rc;
 }
 

@@ -7,8 +7,14 @@
  * them, and a value with a line break can never move text between them.
  * Values are appended to the output and never scanned again, so text a member
  * wrote that happens to contain "{{x}}" is inserted literally.
+ *
+ * The files come through filecache.c: read from disk once, then one stat(2)
+ * a use (none for a second use while one mail is handled), so a text
+ * edited, broken or removed is seen from its next use (or the next mail)
+ * on, as when every use read the file.
  */
 #include "buf.h"
+#include "filecache.h"
 #include "lang.h"
 #include "template.h"
 
@@ -21,7 +27,6 @@
 #include <strings.h>
 
 #define MAX_DEPTH 16
-#define MAX_TEMPLATE_SIZE (1024 * 1024)
 
 struct section {
     char name[64];
@@ -347,35 +352,22 @@ render_text(struct render *r, const char *text, size_t len, char **subject, char
     return 0;
 }
 
-/* The whole file, NUL-terminated; NULL with err set when it cannot be read. */
-static char *
+/*
+ * The whole file, NUL-terminated, as filecache.c keeps it (not to be freed);
+ * NULL with err set when it cannot be read.
+ */
+static const char *
 read_file(const char *path, size_t *len, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
+    const char *text;
+
+    if (filecache_read(path, &text, len) == 0)
+        return text;
+    if (errno == EFBIG || errno == ENOMEM)
+        snprintf(err, errlen, "template %s: too large or out of memory", path);
+    else
         snprintf(err, errlen, "template %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    struct buf b = {0};
-    char chunk[4096];
-    size_t n;
-    int bad = 0;
-    while (!bad && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        bad = b.len + n > MAX_TEMPLATE_SIZE || buf_add(&b, chunk, n) != 0;
-    if (bad || ferror(f)) {
-        snprintf(err, errlen, "template %s: %s", path,
-                 bad ? "too large or out of memory" : "read error");
-        free(b.data);
-        fclose(f);
-        return NULL;
-    }
-    fclose(f);
-    if (b.data == NULL && buf_add(&b, "", 0) != 0) {
-        snprintf(err, errlen, "template %s: out of memory", path);
-        return NULL;
-    }
-    *len = b.len;
-    return b.data;
+    return NULL;
 }
 
 /*
@@ -392,7 +384,7 @@ template_find(const char *dir, const char *name, char *path, size_t len)
         size_t n = strcspn(p, ":");
         if (snprintf(path, len, "%.*s/%s.txt", (int)n, p, name) >= (int)len)
             return -1;
-        if (p[n] == '\0' || access(path, F_OK) == 0)
+        if (p[n] == '\0' || filecache_access(path, F_OK) == 0)
             return 0;
         p += n + 1;
     }
@@ -417,7 +409,7 @@ template_render_full(const char *dir, const char *name, const struct lang *lang,
         return -1;
     }
     size_t len = 0;
-    char *text = read_file(path, &len, err, errlen);
+    const char *text = read_file(path, &len, err, errlen);
     if (text == NULL)
         return -1;
     struct render r = {
@@ -431,7 +423,6 @@ template_render_full(const char *dir, const char *name, const struct lang *lang,
         .errlen = errlen,
     };
     int rc = render_text(&r, text, len, subject, body);
-    free(text);
     free(r.out.data);
     if (rc != 0) {
         free(*subject);

@@ -7,9 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <fcntl.h>
+#include <time.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "command.h"
+#include "filecache.h"
 #include "template.h"
 #include "testutil.h"
 
@@ -165,6 +169,92 @@ test_missing_file(void **state)
     assert_non_null(strstr(f->err, "nosuch.txt"));
 }
 
+/* ---- the file cache (filecache.h): a change is seen at the next use ---- */
+
+/* t.txt written an hour ago, as an installed text is: the cache keeps it and only stats it. */
+static void
+write_settled(struct fixture *f, const char *text, time_t mtime)
+{
+    char path[300];
+    struct timespec times[2] = {{mtime, 0}, {mtime, 0}};
+
+    assert_int_equal(tu_write_file(f->dir, "t.txt", text), 0);
+    snprintf(path, sizeof(path), "%s/t.txt", f->dir);
+    assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
+}
+
+static int
+render_again(struct fixture *f)
+{
+    free(f->subject);
+    free(f->body);
+    f->subject = f->body = NULL;
+    f->err[0] = '\0';
+    return template_render(f->dir, "t", NULL, 0, &f->subject, &f->body, f->err, sizeof(f->err));
+}
+
+/* An edit that keeps the size, and even the modification time, is still seen. */
+static void
+test_cache_sees_every_edit(void **state)
+{
+    struct fixture *f = *state;
+    time_t old = time(NULL) - 3600;
+
+    assert_int_equal(render(f, "Subject: S\n\none\n", NULL, 0), 0);
+    assert_int_equal(render(f, "Subject: S\n\ntwo\n", NULL, 0), 0); /* the same size, at once */
+    assert_string_equal(f->body, "two\n");
+    write_settled(f, "Subject: S\n\nsix\n", old);
+    assert_int_equal(render_again(f), 0);
+    assert_string_equal(f->body, "six\n");
+    assert_int_equal(render_again(f), 0); /* from the cache */
+    assert_string_equal(f->body, "six\n");
+    write_settled(f, "Subject: S\n\nten\n", old); /* same size, same mtime: the ctime moved */
+    assert_int_equal(render_again(f), 0);
+    assert_string_equal(f->body, "ten\n");
+}
+
+/*
+ * A text removed or broken after it was cached fails at its next use, as
+ * if nothing were cached: the mail that needs it stays in the inbox.
+ */
+static void
+test_cache_removed_or_broken_after_use(void **state)
+{
+    struct fixture *f = *state;
+    char path[300];
+
+    write_settled(f, "Subject: S\n\nbody\n", time(NULL) - 3600);
+    assert_int_equal(render_again(f), 0);
+    snprintf(path, sizeof(path), "%s/t.txt", f->dir);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(render_again(f), -1);
+    assert_non_null(strstr(f->err, "t.txt"));
+    assert_null(f->body);
+    write_settled(f, "Subject: S\n\nbody {{#open}}\n", time(NULL) - 3600);
+    assert_int_equal(render_again(f), -1);
+    assert_non_null(strstr(f->err, "section not closed"));
+    assert_int_equal(chmod(path, 0), 0);
+    if (geteuid() != 0) { /* root reads anything */
+        assert_int_equal(render_again(f), -1);
+        assert_non_null(strstr(f->err, "Permission denied"));
+    }
+}
+
+/* While one mail is handled (filecache_hold) a text is looked at once; the next mail sees the edit. */
+static void
+test_cache_hold_one_mail(void **state)
+{
+    struct fixture *f = *state;
+
+    filecache_hold(1);
+    assert_int_equal(render(f, "Subject: S\n\nold\n", NULL, 0), 0);
+    assert_int_equal(render(f, "Subject: S\n\nnew\n", NULL, 0), 0);
+    assert_string_equal(f->body, "old\n");
+    filecache_hold(0);
+    assert_int_equal(render_again(f), 0);
+    assert_string_equal(f->body, "new\n");
+}
+
 /* A community's own folder first in the search path overrides just the templates it has. */
 static void
 test_search_path_override(void **state)
@@ -260,6 +350,9 @@ main(void)
         cmocka_unit_test_setup_teardown(test_literal_insertion, setup, teardown),
         cmocka_unit_test_setup_teardown(test_subject_value_newline_flattened, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cache_sees_every_edit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cache_removed_or_broken_after_use, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cache_hold_one_mail, setup, teardown),
         cmocka_unit_test_setup_teardown(test_search_path_override, setup, teardown),
         cmocka_unit_test_setup_teardown(test_structure_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crlf_template_and_shipped_templates, setup, teardown),
