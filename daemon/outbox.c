@@ -356,14 +356,18 @@ outbox_queue(const struct config *cfg, struct store *st, const struct outbox_mai
     else
         outbox_greeting(&w, om, greeting, sizeof(greeting));
     outbox_who_free(&w);
-    if (lang_template_path(cfg->templates.dir, code, outbox_default_language(cfg), path,
-                           sizeof(path)) != 0) {
+    /*
+     * A language that lacks this one text: it comes in the community's
+     * language.  Decided first, so the community's language is looked up
+     * (its help.txt) only when it is needed: the path then holds one
+     * language, whose folders are searched before the top folders.
+     */
+    if (!lang_has_template(cfg->templates.dir, code, om->template_name))
+        snprintf(code, sizeof(code), "%s", outbox_default_language(cfg));
+    if (lang_template_path(cfg->templates.dir, code, code, path, sizeof(path)) != 0) {
         snprintf(err, errlen, "template path too long");
         return -1;
     }
-    /* A language that lacks this one text: it comes in the community's language. */
-    if (!lang_has_template(cfg->templates.dir, code, om->template_name))
-        snprintf(code, sizeof(code), "%s", outbox_default_language(cfg));
     size_t nvars = outbox_vars(cfg, om, greeting, t.ref[0] ? t.ref : NULL, vars);
     if (template_render_lang(path, om->template_name, lang_get(cfg->templates.dir, code), vars,
                              nvars, &subject, &body, err, errlen) != 0)
