@@ -392,16 +392,16 @@ gate_phrase(struct respond_ctx *c, const char *key, const char *english, const c
 static int
 gate_ask_rating(struct respond_ctx *c)
 {
-    struct store_member me, other;
+    struct store_member other;
     struct store_pair *v = NULL;
     size_t n = 0;
     char rating[16], first[64] = "", words[256];
 
-    int found = store_member_get(c->st, c->m->from_addr, &me);
+    const struct store_member *me;
+    int found = respond_member(c, &me);
     if (found <= 0)
         return found;
-    int64_t id = me.id;
-    store_member_free(&me);
+    int64_t id = me->id;
     if (store_pair_list(c->st, id, "active", &v, &n) != 0)
         return -1;
     if (n == 1) {
@@ -432,7 +432,7 @@ gate_claimed_member(struct respond_ctx *c)
 {
     if (c->proof != GATE_CLAIMED)
         return 0;
-    return store_address_confirmed(c->st, c->m->from_addr);
+    return respond_confirmed(c);
 }
 
 int
@@ -457,13 +457,12 @@ gate_ask_language(struct respond_ctx *c)
 static int
 gate_repeated_request(struct respond_ctx *c)
 {
-    struct store_token t;
-    int open = store_token_open_for(c->st, c->m->from_addr, c->now, &t);
+    const struct store_token *t;
+    int open = respond_open_token(c, &t);
 
     if (open <= 0)
         return open;
-    int own = strncmp(t.action, GATE_ACTION_PREFIX, strlen(GATE_ACTION_PREFIX)) != 0;
-    store_token_free(&t);
+    int own = strncmp(t->action, GATE_ACTION_PREFIX, strlen(GATE_ACTION_PREFIX)) != 0;
     if (!own)
         return 0;
     int sent = store_outbox_recent(c->st, c->m->from_addr, "confirm", c->now - DAY);
@@ -478,16 +477,14 @@ gate_repeated_request(struct respond_ctx *c)
 static int
 gate_active_pairs(struct respond_ctx *c)
 {
-    struct store_member me;
+    const struct store_member *me;
     struct store_pair *v = NULL;
     size_t n = 0;
-    int found = store_member_get(c->st, c->m->from_addr, &me);
+    int found = respond_member(c, &me);
 
     if (found <= 0)
         return found;
-    int64_t id = me.id;
-    store_member_free(&me);
-    if (store_pair_list(c->st, id, "active", &v, &n) != 0)
+    if (store_pair_list(c->st, me->id, "active", &v, &n) != 0)
         return -1;
     store_pairs_free(v, n);
     return (int)n;
@@ -519,7 +516,7 @@ gate_plan(struct respond_ctx *c, const struct command *cmd, int use_token)
         return GATE_PLAN_ACTS;
     if (need == GATE_ANYONE)
         return GATE_PLAN_ANSWERS;
-    int confirmed = store_address_confirmed(c->st, c->m->from_addr);
+    int confirmed = respond_confirmed(c);
     if (confirmed < 0)
         return GATE_PLAN_ERROR;
     if (!confirmed && cmd->kind == COMMAND_NONE)
@@ -534,13 +531,12 @@ gate_plan(struct respond_ctx *c, const struct command *cmd, int use_token)
     }
     if (cmd->kind == COMMAND_NONE && c->profile.n_fields == 0)
         return GATE_PLAN_NO_CHANGE; /* help; lines not understood are not quoted back */
-    struct store_member mem;
-    int found = store_member_get(c->st, c->m->from_addr, &mem);
+    const struct store_member *mem;
+    int found = respond_member(c, &mem);
     if (found < 0)
         return GATE_PLAN_ERROR;
     if (found == 0)
         return GATE_PLAN_STRANGER; /* the handler answers, and changes nothing */
-    store_member_free(&mem);
     return GATE_PLAN_ASK;
 }
 

@@ -155,22 +155,17 @@ membership_not_member(struct respond_ctx *c, const char *what)
 static int
 membership_token_for(struct respond_ctx *c, const char *action, char token[COMMAND_TOKEN_LEN + 1])
 {
-    struct store_token t;
-    int found = store_token_open_for(c->st, c->m->from_addr, c->now, &t);
+    const struct store_token *t;
+    int found = respond_open_token(c, &t);
 
     if (found < 0)
         return -1;
-    if (found && strcmp(t.action, action) == 0) {
-        snprintf(token, COMMAND_TOKEN_LEN + 1, "%s", t.token);
-        store_token_free(&t);
+    if (found && strcmp(t->action, action) == 0) {
+        snprintf(token, COMMAND_TOKEN_LEN + 1, "%s", t->token);
         return 0;
     }
-    if (found) {
-        int rc = store_token_close(c->st, t.token, c->now, "superseded");
-        store_token_free(&t);
-        if (rc < 0)
-            return -1;
-    }
+    if (found && store_token_close(c->st, t->token, c->now, "superseded") < 0)
+        return -1;
     if (secret_token(token, COMMAND_TOKEN_LEN) != 0) {
         snprintf(c->detail, c->detail_len, "cannot draw a random token");
         return -1;
@@ -187,19 +182,15 @@ membership_token_for(struct respond_ctx *c, const char *action, char token[COMMA
 static int
 membership_echo_pending(struct respond_ctx *c, struct membership_echo *e)
 {
-    struct store_member mem;
+    const struct store_member *mem;
     struct profile p;
-    int found = store_member_get(c->st, c->m->from_addr, &mem);
+    int found = respond_member(c, &mem);
 
     if (found < 0)
         return -1;
-    if (found == 0 || strcmp(mem.state, "pending") != 0) {
-        if (found)
-            store_member_free(&mem);
+    if (found == 0 || strcmp(mem->state, "pending") != 0)
         return membership_echo(c, &c->profile, e);
-    }
-    int rc = profile_parse(mem.profile ? mem.profile : "", &p);
-    store_member_free(&mem);
+    int rc = profile_parse(mem->profile ? mem->profile : "", &p);
     if (rc != 0)
         return -1;
     profile_merge(&p, &c->profile);
@@ -268,24 +259,25 @@ membership_already(struct respond_ctx *c, const struct store_member *mem)
 static int
 membership_request(struct respond_ctx *c, const char *action)
 {
-    struct store_member mem;
-    int found = store_member_get(c->st, c->m->from_addr, &mem);
+    /* The context's copy: mem is not used after the first write below (respond.h). */
+    const struct store_member *mem;
+    int found = respond_member(c, &mem);
     int rc;
 
     if (found < 0)
         return -1;
     if (strcmp(action, "leave") == 0) {
-        rc = found && strcmp(mem.state, "pending") != 0 ? membership_ask_confirmation(c, action)
-                                                        : membership_not_member(c, "leave");
-    } else if (found && strcmp(mem.state, "pending") != 0 &&
-               strcmp(mem.role, membership_role(action)) == 0) {
-        rc = membership_already(c, &mem);
-    } else if (!found || strcmp(mem.state, "pending") == 0) {
+        rc = found && strcmp(mem->state, "pending") != 0 ? membership_ask_confirmation(c, action)
+                                                         : membership_not_member(c, "leave");
+    } else if (found && strcmp(mem->state, "pending") != 0 &&
+               strcmp(mem->role, membership_role(action)) == 0) {
+        rc = membership_already(c, mem);
+    } else if (!found || strcmp(mem->state, "pending") == 0) {
         /* Remember who asked and what they told us; nothing is active until confirmed. */
-        char *merged = membership_merged_profile(c, found ? mem.profile : NULL);
+        char *merged = membership_merged_profile(c, found ? mem->profile : NULL);
         rc = merged
                  ? store_member_upsert(c->st, c->m->from_addr,
-                                       membership_given_name(found ? &mem : NULL, c->m->from_name),
+                                       membership_given_name(found ? mem : NULL, c->m->from_name),
                                        membership_role(action), "pending", merged, c->now, NULL)
                  : -1;
         free(merged);
@@ -294,8 +286,6 @@ membership_request(struct respond_ctx *c, const char *action)
     } else {
         rc = membership_ask_confirmation(c, action); /* a change of role */
     }
-    if (found)
-        store_member_free(&mem);
     return rc;
 }
 

@@ -89,20 +89,32 @@ outbox_try_header(const struct config *cfg, const struct mail *m, char out[LANG_
  */
 struct outbox_who {
     int found;
-    struct store_member mem;
+    const struct store_member *mem; /* own, or the caller's row */
+    struct store_member own;
     int have_profile;
     struct profile p;
 };
 
-/* 0 (w->found 0 for an address that is no member), or -1 on a store error. */
+/*
+ * known: the caller's row for address (NULL: no member row), when
+ * known_given; else it is read.  0 (w->found 0 for an address that is no
+ * member), or -1 on a store error.
+ */
 static int
-outbox_who_get(struct store *st, const char *address, struct outbox_who *w)
+outbox_who_get(struct store *st, const char *address, int known_given,
+               const struct store_member *known, struct outbox_who *w)
 {
     memset(w, 0, sizeof(*w));
-    w->found = address ? store_member_get(st, address, &w->mem) : 0;
-    if (w->found < 0)
-        return -1;
-    w->have_profile = w->found && profile_parse(w->mem.profile ? w->mem.profile : "", &w->p) == 0;
+    if (known_given) {
+        w->found = known != NULL;
+        w->mem = known;
+    } else {
+        w->found = address ? store_member_get(st, address, &w->own) : 0;
+        if (w->found < 0)
+            return -1;
+        w->mem = w->found ? &w->own : NULL;
+    }
+    w->have_profile = w->found && profile_parse(w->mem->profile ? w->mem->profile : "", &w->p) == 0;
     return 0;
 }
 
@@ -111,9 +123,17 @@ outbox_who_free(struct outbox_who *w)
 {
     if (w->have_profile)
         profile_free(&w->p);
-    if (w->found > 0)
-        store_member_free(&w->mem);
+    if (w->found > 0 && w->mem == &w->own)
+        store_member_free(&w->own);
     memset(w, 0, sizeof(*w));
+}
+
+/* The address has confirmed: store_address_confirmed's rule on the row read. */
+static int
+outbox_who_confirmed(const struct outbox_who *w)
+{
+    return w->found &&
+           (strcmp(w->mem->state, "active") == 0 || strcmp(w->mem->state, "paused") == 0);
 }
 
 /* outbox_language for a recipient already looked up. */
@@ -121,14 +141,14 @@ static void
 outbox_language_of(const struct config *cfg, const struct outbox_who *w, const char *seen,
                    const struct mail *in_reply_to, char code[LANG_CODE_MAX])
 {
-    int done = w->found && outbox_try(cfg, w->mem.language, code);
+    int done = w->found && outbox_try(cfg, w->mem->language, code);
 
     for (size_t i = 0; !done && w->have_profile && i < w->p.n_languages; i++)
         done = outbox_try(cfg, w->p.languages[i], code);
     if (!done)
         done = outbox_try(cfg, seen, code);
     if (!done && w->found)
-        done = outbox_try(cfg, w->mem.language_seen, code);
+        done = outbox_try(cfg, w->mem->language_seen, code);
     if (!done)
         done = outbox_try_header(cfg, in_reply_to, code);
     if (!done)
@@ -141,7 +161,7 @@ outbox_language(const struct config *cfg, struct store *st, const char *address,
 {
     struct outbox_who w;
 
-    if (outbox_who_get(st, address, &w) != 0)
+    if (outbox_who_get(st, address, 0, NULL, &w) != 0)
         return -1;
     outbox_language_of(cfg, &w, seen, in_reply_to, code);
     outbox_who_free(&w);
@@ -167,7 +187,7 @@ outbox_languages_read(const struct config *cfg, struct store *st, const char *ad
     struct outbox_who w;
     int n = 0;
 
-    if (max <= 0 || outbox_who_get(st, address, &w) != 0)
+    if (max <= 0 || outbox_who_get(st, address, 0, NULL, &w) != 0)
         return -1;
     outbox_language_of(cfg, &w, NULL, NULL, first);
     n = outbox_add_code(codes, n, max, first);
@@ -190,8 +210,8 @@ outbox_greeting(const struct outbox_who *w, const struct outbox_mail *om, char *
 
     if (w->have_profile && w->p.name != NULL && w->p.name[0])
         name = w->p.name;
-    else if (w->found && w->mem.name != NULL && w->mem.name[0])
-        name = w->mem.name;
+    else if (w->found && w->mem->name != NULL && w->mem->name[0])
+        name = w->mem->name;
     lang_address_name(name, out, len);
 }
 
@@ -228,14 +248,6 @@ struct outbox_trust {
     time_t at;                       /* when it may go: now, or later under the cap */
 };
 
-static int
-outbox_is_stranger(const struct config *cfg, struct store *st, const char *addr)
-{
-    if (config_is_manager(cfg, addr))
-        return 0;
-    int confirmed = store_address_confirmed(st, addr);
-    return confirmed < 0 ? -1 : !confirmed;
-}
 
 /*
  * The hour (and day) in which mail to an address that confirmed nothing may
@@ -281,16 +293,16 @@ outbox_verp(const struct config *cfg, struct outbox_trust *t)
     return 0;
 }
 
+/* confirmed: the recipient's address has confirmed (outbox_who_confirmed). */
 static int
 outbox_trust(const struct config *cfg, struct store *st, const struct outbox_mail *om, time_t now,
-             struct outbox_trust *t, char *err, size_t errlen)
+             int confirmed, struct outbox_trust *t, char *err, size_t errlen)
 {
     const char *kind = om->kind ? om->kind : "reply";
 
     memset(t, 0, sizeof(*t));
     t->at = now;
-    if ((t->stranger = outbox_is_stranger(cfg, st, om->to_addr)) < 0)
-        goto fail;
+    t->stranger = !config_is_manager(cfg, om->to_addr) && !confirmed;
     if (t->stranger && (t->at = outbox_stranger_slot(cfg, st, now)) < 0)
         goto fail;
     /* A confirmation held back by the cap stays open as long as if it had gone now. */
@@ -338,10 +350,13 @@ outbox_queue(const struct config *cfg, struct store *st, const struct outbox_mai
 
     struct outbox_who w;
 
-    if (outbox_trust(cfg, st, om, now, &t, err, errlen) != 0)
-        return -1;
-    if (outbox_who_get(st, om->to_addr, &w) != 0) {
+    /* The row first: whether the address confirmed is read from it (no query of its own). */
+    if (outbox_who_get(st, om->to_addr, om->to_row_known, om->to_row, &w) != 0) {
         snprintf(err, errlen, "looking up %s: %s", om->to_addr, store_errmsg(st));
+        return -1;
+    }
+    if (outbox_trust(cfg, st, om, now, outbox_who_confirmed(&w), &t, err, errlen) != 0) {
+        outbox_who_free(&w);
         return -1;
     }
     if (om->lang != NULL && om->lang[0])

@@ -550,12 +550,16 @@ programme_count_pairs(struct respond_ctx *c, int64_t me, const char *state, int 
     return count;
 }
 
-/* What the reading needs to know of the sender's open conversations, from the store. */
+/*
+ * What the reading needs to know of the sender's open conversations, from
+ * the store.  The sender's row and open token are kept in c (respond_member):
+ * the gate, the handler and the answer use them again until something writes.
+ */
 static int
 programme_context(struct respond_ctx *c, struct reading_context *ctx)
 {
-    struct store_member me;
-    struct store_token t;
+    const struct store_member *me;
+    const struct store_token *t;
     struct store_pair p;
 
     memset(ctx, 0, sizeof(*ctx));
@@ -564,26 +568,21 @@ programme_context(struct respond_ctx *c, struct reading_context *ctx)
     if (c->m->from_addr == NULL || !compose_address_ok(c->m->from_addr))
         return 0;
     ctx->manager = config_is_manager(c->cfg, c->m->from_addr);
-    int found = store_member_get(c->st, c->m->from_addr, &me);
+    int found = respond_member(c, &me);
     c->sender_row = found;
-    int tok = found < 0 ? -1 : store_token_open_for(c->st, c->m->from_addr, c->now, &t);
-    if (found < 0 || tok < 0) {
-        if (found == 1)
-            store_member_free(&me);
+    int tok = found < 0 ? -1 : respond_open_token(c, &t);
+    if (found < 0 || tok < 0)
         return -1;
-    }
     if (tok == 1) {
         ctx->pending_confirm = 1;
-        ctx->pending_role = strcmp(t.action, "role") == 0;
-        ctx->answers_confirm = c->ref[0] && strcmp(c->ref, t.token) == 0;
-        store_token_free(&t);
+        ctx->pending_role = strcmp(t->action, "role") == 0;
+        ctx->answers_confirm = c->ref[0] && strcmp(c->ref, t->token) == 0;
     }
     if (found == 0)
         return 0;
-    int64_t id = me.id;
-    ctx->member = strcmp(me.state, "pending") != 0;
-    ctx->paused = strcmp(me.state, "paused") == 0;
-    store_member_free(&me);
+    int64_t id = me->id;
+    ctx->member = strcmp(me->state, "pending") != 0;
+    ctx->paused = strcmp(me->state, "paused") == 0;
     if (c->ref[0]) {
         int pf = store_pair_by_ref(c->st, c->ref, &p);
         if (pf < 0)
@@ -655,6 +654,17 @@ programme_handle(struct respond_ctx *c, const char *raw, size_t raw_len,
     return rc;
 }
 
+/* programme_handle with the sender's kept rows freed, whatever it returned. */
+static int
+programme_handle_once(struct respond_ctx *c, const char *raw, size_t raw_len,
+                      const struct programme_reader *reader, struct programme_result *res)
+{
+    int rc = programme_handle(c, raw, raw_len, reader, res);
+
+    respond_forget(c);
+    return rc;
+}
+
 int
 programme_handle_read(const struct config *cfg, struct store *st, const struct mail *m,
                       const char *raw, size_t raw_len, size_t size, time_t now,
@@ -674,9 +684,32 @@ programme_handle_read(const struct config *cfg, struct store *st, const struct m
     c.sender_row = -1;
     /* Each mail text looked at once per mail: an answer names its own and help.txt more. */
     filecache_hold(1);
-    int rc = programme_handle(&c, raw, raw_len, reader, res);
+    int rc = programme_handle_once(&c, raw, raw_len, reader, res);
     filecache_hold(0);
     return rc;
+}
+
+/* programme_explain with c set up. */
+static int
+programme_explain_steps(struct respond_ctx *c, struct reading *r, struct programme_explain *out)
+{
+    struct reading_context ctx;
+
+    /* The daemon's steps (programme_handle_read), with nothing carried out. */
+    if (gate_prove(c) != 0 || programme_context(c, &ctx) != 0 ||
+        reading_read(c->cfg, c->m, c->size, &ctx, r) != 0)
+        return -1;
+    out->proof = c->proof == GATE_REPLY ? "reply" : c->proof == GATE_DMARC ? "dmarc" : "claimed";
+    snprintf(out->proof_by, sizeof(out->proof_by), "%s", c->proof_by);
+    snprintf(out->ref, sizeof(out->ref), "%s", c->ref);
+    if (r->kind != READING_PERSON || r->intent == INTENT_MANAGER || r->ask == READING_ASK_ROLE)
+        return 0; /* recorded only, a manager's (managers.c checks), or a question back */
+    struct command cmd = r->cmd;
+    c->text = r->text ? r->text : "";
+    c->profile = r->profile;
+    c->reading = r;
+    out->would = gate_describe(c, &cmd);
+    return out->would != NULL ? 0 : -1;
 }
 
 int
@@ -684,7 +717,6 @@ programme_explain(const struct config *cfg, struct store *st, const struct mail 
                   time_t now, struct reading *r, struct programme_explain *out)
 {
     struct respond_ctx c;
-    struct reading_context ctx;
     char detail[512] = "";
 
     memset(out, 0, sizeof(*out));
@@ -697,21 +729,9 @@ programme_explain(const struct config *cfg, struct store *st, const struct mail 
     c.size = size;
     c.detail = detail;
     c.detail_len = sizeof(detail);
-    /* The daemon's steps (programme_handle_read), with nothing carried out. */
-    if (gate_prove(&c) != 0 || programme_context(&c, &ctx) != 0 ||
-        reading_read(cfg, m, size, &ctx, r) != 0)
-        return -1;
-    out->proof = c.proof == GATE_REPLY ? "reply" : c.proof == GATE_DMARC ? "dmarc" : "claimed";
-    snprintf(out->proof_by, sizeof(out->proof_by), "%s", c.proof_by);
-    snprintf(out->ref, sizeof(out->ref), "%s", c.ref);
-    if (r->kind != READING_PERSON || r->intent == INTENT_MANAGER || r->ask == READING_ASK_ROLE)
-        return 0; /* recorded only, a manager's (managers.c checks), or a question back */
-    struct command cmd = r->cmd;
-    c.text = r->text ? r->text : "";
-    c.profile = r->profile;
-    c.reading = r;
-    out->would = gate_describe(&c, &cmd);
-    return out->would != NULL ? 0 : -1;
+    int rc = programme_explain_steps(&c, r, out);
+    respond_forget(&c);
+    return rc;
 }
 
 int

@@ -4,6 +4,8 @@
  * dispatcher (programme.c) that called it.
  */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "log.h"
 #include "outbox.h"
@@ -32,6 +34,13 @@ respond_reply(struct respond_ctx *c, const char *template_name, const struct tem
                 "reply budget used up: %s not sent", template_name);
         return 0;
     }
+    /* The sender's row, when nothing was written since it was read: the outbox needs it too. */
+    if (respond_member(c, &om.to_row) < 0) {
+        snprintf(c->detail, c->detail_len, "cannot answer: %s", store_errmsg(c->st));
+        log_ctx(LOG_LEVEL_ERROR, c->m->message_id, c->m->from_addr, "%s", c->detail);
+        return -1;
+    }
+    om.to_row_known = 1;
     if (outbox_queue(c->cfg, c->st, &om, c->now, err, sizeof(err)) != 0) {
         /* The detail becomes the failure reason the admin sees for this message. */
         snprintf(c->detail, c->detail_len, "cannot answer: %s", err);
@@ -50,4 +59,151 @@ respond_event(struct respond_ctx *c, const char *kind, const char *detail)
         return -1;
     }
     return 0;
+}
+
+/* ---- the sender, read once a mail ---- */
+
+/* Keep the copies read before until respond_forget (a handler may still point into them). */
+static int
+respond_retire_row(struct respond_sender *s)
+{
+    if (s->row == NULL)
+        return 0;
+    struct store_member **more = realloc(s->old_rows, (s->n_old_rows + 1) * sizeof(*more));
+    if (more == NULL)
+        return -1;
+    more[s->n_old_rows++] = s->row;
+    s->old_rows = more;
+    s->row = NULL;
+    return 0;
+}
+
+static int
+respond_retire_token(struct respond_sender *s)
+{
+    if (s->token == NULL)
+        return 0;
+    struct store_token **more = realloc(s->old_tokens, (s->n_old_tokens + 1) * sizeof(*more));
+    if (more == NULL)
+        return -1;
+    more[s->n_old_tokens++] = s->token;
+    s->old_tokens = more;
+    s->token = NULL;
+    return 0;
+}
+
+static int
+respond_read_row(struct respond_ctx *c, struct respond_sender *s)
+{
+    struct store_member *row = calloc(1, sizeof(*row));
+
+    if (row == NULL || respond_retire_row(s) != 0) {
+        free(row);
+        snprintf(c->detail, c->detail_len, "out of memory reading the sender");
+        return -1;
+    }
+    s->have_row = 0;
+    int found = store_member_get(c->st, c->m->from_addr, row);
+    if (found <= 0) {
+        free(row);
+        return found;
+    }
+    s->row = row;
+    return found;
+}
+
+int
+respond_member(struct respond_ctx *c, const struct store_member **row)
+{
+    struct respond_sender *s = &c->sender;
+    long long at = store_changes(c->st);
+
+    if (!s->have_row || s->row_at != at) {
+        if (respond_read_row(c, s) < 0)
+            return -1;
+        s->have_row = 1;
+        s->row_at = at;
+    }
+    *row = s->row;
+    return s->row != NULL;
+}
+
+int
+respond_confirmed(struct respond_ctx *c)
+{
+    const struct store_member *row;
+    int found = respond_member(c, &row);
+
+    if (found <= 0)
+        return found;
+    /* store_address_confirmed's rule, on the row already read */
+    return strcmp(row->state, "active") == 0 || strcmp(row->state, "paused") == 0;
+}
+
+static int
+respond_read_token(struct respond_ctx *c, struct respond_sender *s)
+{
+    struct store_token *t = calloc(1, sizeof(*t));
+
+    if (t == NULL || respond_retire_token(s) != 0) {
+        free(t);
+        snprintf(c->detail, c->detail_len, "out of memory reading the sender's tokens");
+        return -1;
+    }
+    s->have_token = 0;
+    int found = store_token_open_for(c->st, c->m->from_addr, c->now, t);
+    if (found <= 0) {
+        free(t);
+        return found;
+    }
+    s->token = t;
+    return found;
+}
+
+int
+respond_open_token(struct respond_ctx *c, const struct store_token **t)
+{
+    struct respond_sender *s = &c->sender;
+    long long at = store_changes(c->st);
+
+    if (!s->have_token || s->token_at != at) {
+        if (respond_read_token(c, s) < 0)
+            return -1;
+        s->have_token = 1;
+        s->token_at = at;
+    }
+    *t = s->token;
+    return s->token != NULL;
+}
+
+static void
+respond_free_row(struct store_member *row)
+{
+    if (row != NULL)
+        store_member_free(row);
+    free(row);
+}
+
+static void
+respond_free_token(struct store_token *t)
+{
+    if (t != NULL)
+        store_token_free(t);
+    free(t);
+}
+
+void
+respond_forget(struct respond_ctx *c)
+{
+    struct respond_sender *s = &c->sender;
+
+    respond_free_row(s->row);
+    for (size_t i = 0; i < s->n_old_rows; i++)
+        respond_free_row(s->old_rows[i]);
+    free(s->old_rows);
+    respond_free_token(s->token);
+    for (size_t i = 0; i < s->n_old_tokens; i++)
+        respond_free_token(s->old_tokens[i]);
+    free(s->old_tokens);
+    memset(s, 0, sizeof(*s));
 }

@@ -949,6 +949,12 @@ store_in_transaction(struct store *st)
     return !sqlite3_get_autocommit(st->db);
 }
 
+long long
+store_changes(struct store *st)
+{
+    return (long long)sqlite3_total_changes64(st->db);
+}
+
 int
 store_set_durable(struct store *st, int full)
 {

@@ -88,14 +88,15 @@ store_member_upsert(struct store *st, const char *address, const char *name, con
                     " profile = coalesce(?5, profile), updated = ?6",
                     "sssssi", address, name, role, state, profile, (int64_t)now) < 0)
         return -1;
+    if (id_out == NULL)
+        return 0; /* the id is read back only for a caller who wants it */
     int rc =
         store_i_query_int(st, &id, what, "SELECT id FROM members WHERE address = ?1", "s", address);
     if (rc == 0)
         rc = store_i_set_err(st, "%s: no row id returned", what);
     if (rc < 0)
         return -1;
-    if (id_out)
-        *id_out = id;
+    *id_out = id;
     return 0;
 }
 

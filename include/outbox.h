@@ -39,6 +39,13 @@ struct outbox_mail {
      * the last becomes In-Reply-To, all of them References.  May be NULL.
      */
     const char *thread;
+    /*
+     * The recipient's member row as the store holds it now, when the caller
+     * has it (respond.c: the sender's, read for the same mail): to_row_known
+     * 1 and to_row the row, or NULL for no row.  0: outbox_queue reads it.
+     */
+    int to_row_known;
+    const struct store_member *to_row;
 };
 
 /*

@@ -20,6 +20,28 @@
 #include "store.h"
 #include "template.h"
 
+/*
+ * What the store holds of the sender, read once for all the steps of one
+ * mail (programme_context, the gate, the handler, the answer): their member
+ * row and their open confirmation token.  Each copy is the store's as long
+ * as the connection has written nothing since it was read (store_changes);
+ * after a write it is read again at its next use.  A copy read again is
+ * kept until respond_forget, so a pointer a handler holds stays valid for
+ * the whole mail (what it points to is the store's as of when it was read).
+ */
+struct respond_sender {
+    int have_row;         /* row (NULL: no member row) was read ... */
+    long long row_at;     /* ... when store_changes() was this */
+    struct store_member *row;
+    int have_token;
+    long long token_at;
+    struct store_token *token; /* the newest open token, NULL when none */
+    struct store_member **old_rows; /* copies read again since: freed by respond_forget */
+    size_t n_old_rows;
+    struct store_token **old_tokens;
+    size_t n_old_tokens;
+};
+
 struct respond_ctx {
     const struct config *cfg;
     struct store *st;
@@ -43,6 +65,7 @@ struct respond_ctx {
     int gate_owns_profile; /* profile is gate.c's (parsed from gate_text), not the reading's */
     struct reading *gate_reading; /* a confirmed rating's reading (gate.c owns it), or NULL */
     int sender_row; /* when the mail was read: 1 the sender had a member row, 0 none, -1 unknown */
+    struct respond_sender sender; /* respond_member, respond_open_token; respond_forget frees */
 };
 
 /*
@@ -52,6 +75,19 @@ struct respond_ctx {
  */
 int respond_reply(struct respond_ctx *c, const char *template_name, const struct template_var *vars,
                   size_t nvars, const char *kind, const char *ref);
+/*
+ * The sender's member row as the store holds it now: 1 with *row set (the
+ * context's, valid until respond_forget), 0 for no row, -1 on a store error.
+ * Read from the store only when the copy is older than the last write.
+ */
+int respond_member(struct respond_ctx *c, const struct store_member **row);
+/* The sender's address has confirmed (a member row, active or paused): 1, 0, or -1. */
+int respond_confirmed(struct respond_ctx *c);
+/* The sender's newest open token, as respond_member: 1 with *t set, 0 none, -1. */
+int respond_open_token(struct respond_ctx *c, const struct store_token **t);
+/* Free what respond_member and respond_open_token kept. */
+void respond_forget(struct respond_ctx *c);
+
 /* Record an event about the sender in the event log; 0, or -1 with c->detail set. */
 int respond_event(struct respond_ctx *c, const char *kind, const char *detail);
 

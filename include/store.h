@@ -61,6 +61,12 @@ int store_rollback_to(struct store *st);
 /* 1 inside a transaction, 0 outside. */
 int store_in_transaction(struct store *st);
 /*
+ * Rows this connection has inserted, changed or deleted since it opened
+ * (triggers included): a copy read when it was n is the store's while it
+ * is still n and no savepoint was rolled back (respond.h's sender).
+ */
+long long store_changes(struct store *st);
+/*
  * Durability of the following commits: full (1, the default: synchronous =
  * FULL, one fsync per commit, survives power loss) or not (0: synchronous =
  * NORMAL, which in WAL mode survives a crash of the process but may forget
