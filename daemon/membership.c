@@ -227,9 +227,10 @@ membership_ask_confirmation(struct respond_ctx *c, const char *action)
      */
     struct template_var v[] = {{"token", token}, {"days", days}, {"profile", NULL}, {"problems", NULL}};
     snprintf(c->detail, c->detail_len, "asked to confirm %s", action);
-    int rc = respond_event(c, "confirm-asked", action);
+    /* The answer before the event: it uses the sender's row read for the echo (respond.h). */
+    int rc = respond_reply(c, tmpl, v, 4, "confirm", token);
     if (rc == 0)
-        rc = respond_reply(c, tmpl, v, 4, "confirm", token);
+        rc = respond_event(c, "confirm-asked", action);
     membership_echo_free(&e);
     return rc;
 }
