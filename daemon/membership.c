@@ -276,12 +276,15 @@ membership_request(struct respond_ctx *c, const char *action)
     } else if (!found || strcmp(mem->state, "pending") == 0) {
         /* Remember who asked and what they told us; nothing is active until confirmed. */
         char *merged = membership_merged_profile(c, found ? mem->profile : NULL);
+        long long before = store_changes(c->st);
         rc = merged
                  ? store_member_upsert(c->st, c->m->from_addr,
                                        membership_given_name(found ? mem : NULL, c->m->from_name),
                                        membership_role(action), "pending", merged, c->now, NULL)
                  : -1;
         free(merged);
+        if (rc == 0)
+            respond_row_written(c, before); /* the token read for the gate is still good */
         if (rc == 0)
             rc = membership_ask_confirmation(c, action);
     } else {

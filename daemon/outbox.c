@@ -261,9 +261,8 @@ outbox_stranger_slot(const struct config *cfg, struct store *st, time_t at)
         return at; /* no cap configured (a zeroed config, never one loaded from a file) */
     for (int i = 0; i < 24 * 366; i++) {
         time_t hour = at - at % HOUR, day = at - at % DAY;
-        int h = store_stranger_planned(st, hour, hour + HOUR);
-        int d = store_stranger_planned(st, day, day + DAY);
-        if (h < 0 || d < 0)
+        int h, d;
+        if (store_stranger_slot(st, hour, day, &h, &d) != 0)
             return -1;
         if (d >= cfg->limits.stranger_per_day)
             at = day + DAY;

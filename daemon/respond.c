@@ -176,6 +176,15 @@ respond_open_token(struct respond_ctx *c, const struct store_token **t)
     return s->token != NULL;
 }
 
+void
+respond_row_written(struct respond_ctx *c, long long before)
+{
+    struct respond_sender *s = &c->sender;
+
+    if (s->have_token && s->token_at == before)
+        s->token_at = store_changes(c->st);
+}
+
 static void
 respond_free_row(struct store_member *row)
 {

@@ -178,6 +178,22 @@ store_stranger_planned(struct store *st, time_t from, time_t to)
     return (int)n;
 }
 
+int
+store_stranger_slot(struct store *st, time_t hour, time_t day, int *in_hour, int *in_day)
+{
+    int64_t h = 0, d = 0;
+    /* The day's (at most 24) rows once, both sums: one statement where two were run per answer. */
+    if (store_i_query_int2(st, &h, &d, "counting mail to unconfirmed addresses",
+                           "SELECT coalesce(sum(CASE WHEN hour >= ?3 AND hour < ?4 THEN n END), 0),"
+                           " coalesce(sum(n), 0) FROM stranger_hours WHERE hour >= ?1 AND hour < ?2",
+                           "iiii", (int64_t)day, (int64_t)(day + 86400), (int64_t)hour,
+                           (int64_t)(hour + 3600)) < 0)
+        return -1;
+    *in_hour = (int)h;
+    *in_day = (int)d;
+    return 0;
+}
+
 /* ---- leaving ---- */
 
 /* Blank the stored copies of sent mail matching where (?1 address, ?2 since, ?3 name). */

@@ -85,6 +85,12 @@ int respond_member(struct respond_ctx *c, const struct store_member **row);
 int respond_confirmed(struct respond_ctx *c);
 /* The sender's newest open token, as respond_member: 1 with *t set, 0 none, -1. */
 int respond_open_token(struct respond_ctx *c, const struct store_token **t);
+/*
+ * The caller wrote the sender's member row, and nothing else, since
+ * store_changes() was before: the copy of their open token is still the
+ * store's (a member row holds none, and no trigger on members writes one).
+ */
+void respond_row_written(struct respond_ctx *c, long long before);
 /* Free what respond_member and respond_open_token kept. */
 void respond_forget(struct respond_ctx *c);
 

@@ -52,6 +52,12 @@ int store_outbox_by_verp(struct store *st, const char *verp, char *recipient, si
  * from and to are whole hours (multiples of 3,600): the store counts by hour.
  */
 int store_stranger_planned(struct store *st, time_t from, time_t to);
+/*
+ * Both counts the cap reads, in one statement: *in_hour in [hour, hour + 1 h)
+ * and *in_day in [day, day + 1 day), hour inside that day (whole hours and
+ * days, UTC).  0, or -1 on error.
+ */
+int store_stranger_slot(struct store *st, time_t hour, time_t day, int *in_hour, int *in_day);
 /* Push the expiry of an open token so it runs from at (a held confirmation). */
 int store_token_extend(struct store *st, const char *token, time_t at);
 /* 1 when address belongs to a member who confirmed (active or paused), 0 not, -1 error. */

@@ -929,6 +929,12 @@ test_stranger_counts_follow_the_outbox(void **state)
     assert_int_equal(store_stranger_planned(f->st, h, h + 3600), 2);
     assert_int_equal(store_stranger_planned(f->st, h + 3600, h + 7200), 1);
     assert_int_equal(store_stranger_planned(f->st, h, h + 86400), 3);
+    int in_hour = -1, in_day = -1; /* both in one statement, as the cap reads them */
+    assert_int_equal(store_stranger_slot(f->st, h + 3600, h, &in_hour, &in_day), 0);
+    assert_int_equal(in_hour, 1);
+    assert_int_equal(in_day, 3);
+    assert_int_equal(store_stranger_slot(f->st, h, h, &in_hour, &in_day), 0);
+    assert_int_equal(in_hour, 2);
     /* a retry moves it to its new hour; being sent moves nothing */
     assert_int_equal(store_outbox_defer(f->st, b, h + 7300, "busy"), 0);
     assert_int_equal(store_outbox_sent(f->st, a, h + 10, "250 ok"), 0);
