@@ -312,7 +312,8 @@ programme_command(struct respond_ctx *c, const struct command *cmd)
 {
     int rc;
 
-    log_ctx(LOG_LEVEL_INFO, c->m->message_id, c->m->from_addr, "command %s (%s)%s%s",
+    /* Detail: at info the reading's line names the command and the inbox's line the outcome. */
+    log_ctx(LOG_LEVEL_DEBUG, c->m->message_id, c->m->from_addr, "command %s (%s)%s%s",
             command_name(cmd->kind),
             cmd->from_address   ? "address"
             : cmd->from_subject ? "subject"
