@@ -13,6 +13,7 @@
 
 #include "mail.h"
 #include "programme.h"
+#include "respond.h"
 #include "store.h"
 #include "teststore.h"
 #include "testutil.h"
@@ -981,6 +982,51 @@ test_injection_in_name_stays_out_of_headers(void **state)
     assert_null(strstr(s.headers, "\nBcc:"));
 }
 
+/*
+ * respond.h's copy of the sender: read once, used again while nothing is
+ * written, read again after any write (its own or another table's), and a
+ * pointer handed out stays valid until respond_forget.
+ */
+static void
+test_sender_copy_is_read_again_after_a_write(void **state)
+{
+    struct fixture *f = *state;
+    struct mail m = {.from_addr = "ana@example.org", .message_id = "x@client.test"};
+    char detail[256] = "";
+    struct respond_ctx c = {
+        .cfg = &f->cfg, .st = f->st, .m = &m, .now = 1000000, .detail = detail,
+        .detail_len = sizeof(detail)};
+    const struct store_member *row, *first;
+    const struct store_token *t;
+
+    assert_int_equal(store_begin(f->st), 0);
+    assert_int_equal(respond_member(&c, &row), 0);
+    assert_int_equal(respond_open_token(&c, &t), 0);
+    long long before = store_changes(f->st);
+    assert_int_equal(store_member_upsert(f->st, "ana@example.org", "Ana", "newcomer", "pending",
+                                         "", c.now, NULL),
+                     0);
+    respond_row_written(&c, before); /* only the row: the token copy stands */
+    assert_int_equal(respond_member(&c, &first), 1);
+    assert_string_equal(first->state, "pending");
+    assert_int_equal(respond_confirmed(&c), 0);
+    assert_int_equal(store_member_set_state(f->st, "ana@example.org", "active", 0, c.now), 1);
+    assert_int_equal(respond_confirmed(&c), 1); /* read again: the state changed */
+    assert_string_equal(first->state, "pending"); /* the old copy is still there to read */
+    assert_int_equal(store_token_add(f->st, "tok0000000001", "ana@example.org", "join", NULL,
+                                     c.now, c.now + 3600),
+                     0);
+    assert_int_equal(respond_open_token(&c, &t), 1);
+    assert_string_equal(t->token, "tok0000000001");
+    before = store_changes(f->st);
+    assert_int_equal(store_event_add(f->st, c.now, "x", "ana@example.org", NULL, NULL), 0);
+    respond_row_written(&c, before - 1); /* a write the caller did not make: no shortcut */
+    assert_int_equal(store_token_close(f->st, "tok0000000001", c.now, "superseded"), 1);
+    assert_int_equal(respond_open_token(&c, &t), 0);
+    store_rollback(f->st);
+    respond_forget(&c);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -988,6 +1034,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_join_asks_for_confirmation_first),
+        T(test_sender_copy_is_read_again_after_a_write),
         T(test_reply_confirms_and_welcomes),
         T(test_no_to_the_confirmation_confirms_nothing),
         T(test_confirm_by_token_in_body_and_by_subject_tag),
