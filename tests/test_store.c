@@ -326,6 +326,15 @@ test_message_seen_by_message_id(void **state)
     struct store_message e = msg(2, "", "hash2", "ignored");
     assert_int_equal(store_message_record(f->st, &e, 100), 0);
     assert_int_equal(store_message_seen(f->st, "", "hash3", outcome, sizeof outcome), 0);
+
+    /* One matching by hash, another by Message-ID: the first recorded names the outcome. */
+    struct store_message later = msg(3, "id3@x", "hash4", "answered");
+    assert_int_equal(store_message_record(f->st, &later, 100), 0);
+    assert_int_equal(store_message_seen(f->st, "id1@x", "hash4", outcome, sizeof outcome), 1);
+    assert_string_equal(outcome, "recorded");
+    struct store_message retry = msg(4, "id5@x", "hash5", "retry");
+    assert_int_equal(store_message_record(f->st, &retry, 100), 0);
+    assert_int_equal(store_message_seen(f->st, "id5@x", "hash5", outcome, sizeof outcome), 0);
 }
 
 static void
