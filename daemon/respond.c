@@ -103,7 +103,7 @@ respond_read_row(struct respond_ctx *c, struct respond_sender *s)
         return -1;
     }
     s->have_row = 0;
-    int found = store_member_get(c->st, c->m->from_addr, row);
+    int found = c->m->from_addr != NULL ? store_member_get(c->st, c->m->from_addr, row) : 0;
     if (found <= 0) {
         free(row);
         return found;
@@ -151,7 +151,8 @@ respond_read_token(struct respond_ctx *c, struct respond_sender *s)
         return -1;
     }
     s->have_token = 0;
-    int found = store_token_open_for(c->st, c->m->from_addr, c->now, t);
+    int found =
+        c->m->from_addr != NULL ? store_token_open_for(c->st, c->m->from_addr, c->now, t) : 0;
     if (found <= 0) {
         free(t);
         return found;
