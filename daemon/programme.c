@@ -421,14 +421,29 @@ programme_language(struct respond_ctx *c)
     return respond_reply(c, "language", v, 3, "reply", NULL);
 }
 
+/* The stored value stays as it is when v is NULL (the UPDATE's coalesce) or equal. */
+static int
+programme_same_language(const char *stored, const char *v)
+{
+    return v == NULL || (stored != NULL && strcmp(stored, v) == 0);
+}
+
 /* Remember the language the member asked for, and the one they wrote in. */
 static int
 programme_note_language(struct respond_ctx *c)
 {
-    if (!c->lang_asked[0] && !c->lang_seen[0])
+    const char *asked = c->lang_asked[0] ? c->lang_asked : NULL;
+    const char *seen = c->lang_seen[0] ? c->lang_seen : NULL;
+    const struct store_member *row;
+
+    if (asked == NULL && seen == NULL)
         return 0;
-    if (store_member_set_language(c->st, c->m->from_addr, c->lang_asked[0] ? c->lang_asked : NULL,
-                                  c->lang_seen[0] ? c->lang_seen : NULL) < 0) {
+    /* The row read for this mail, still the store's, already says so (or there is none): no UPDATE. */
+    if (respond_member_current(c, &row) &&
+        (row == NULL || (programme_same_language(row->language, asked) &&
+                         programme_same_language(row->language_seen, seen))))
+        return 0;
+    if (store_member_set_language(c->st, c->m->from_addr, asked, seen) < 0) {
         snprintf(c->detail, c->detail_len, "recording the language: %s", store_errmsg(c->st));
         return -1;
     }

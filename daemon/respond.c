@@ -129,6 +129,17 @@ respond_member(struct respond_ctx *c, const struct store_member **row)
 }
 
 int
+respond_member_current(struct respond_ctx *c, const struct store_member **row)
+{
+    struct respond_sender *s = &c->sender;
+
+    if (!s->have_row || s->row_at != store_changes(c->st))
+        return 0;
+    *row = s->row;
+    return 1;
+}
+
+int
 respond_confirmed(struct respond_ctx *c)
 {
     const struct store_member *row;

@@ -81,6 +81,12 @@ int respond_reply(struct respond_ctx *c, const char *template_name, const struct
  * Read from the store only when the copy is older than the last write.
  */
 int respond_member(struct respond_ctx *c, const struct store_member **row);
+/*
+ * The copy of the sender's row, only when it is still the store's (nothing
+ * written since it was read), without reading: 1 with *row set (NULL: no
+ * member row), 0 when there is no current copy.
+ */
+int respond_member_current(struct respond_ctx *c, const struct store_member **row);
 /* The sender's address has confirmed (a member row, active or paused): 1, 0, or -1. */
 int respond_confirmed(struct respond_ctx *c);
 /* The sender's newest open token, as respond_member: 1 with *t set, 0 none, -1. */
