@@ -265,7 +265,8 @@ struct inbox_who {
 static void
 inbox_who_set(struct inbox_who *who, const struct mail *m)
 {
-    snprintf(who->message_id, sizeof(who->message_id), "%s", m && m->message_id ? m->message_id : "");
+    snprintf(who->message_id, sizeof(who->message_id), "%s",
+             m && m->message_id ? m->message_id : "");
     snprintf(who->sender, sizeof(who->sender), "%s", m && m->from_addr ? m->from_addr : "");
 }
 
@@ -369,8 +370,8 @@ inbox_decide(struct inbox_run *r, const struct imap_message *msg, size_t size, c
     } else if (m != NULL) {
         struct inbox_reading ir = {r, size, next, limit, READER_OK, ""};
         struct programme_reader reader = {inbox_read, &ir};
-        if (programme_handle_read(r->cfg, r->st, m, msg->data, msg->len, size, clock_now(),
-                                  &reader, &res) != 0) {
+        if (programme_handle_read(r->cfg, r->st, m, msg->data, msg->len, size, clock_now(), &reader,
+                                  &res) != 0) {
             if (ir.status == READER_STOPPED) {
                 /* SIGTERM while reading: nothing decided, nothing counted against the mail */
                 snprintf(why, whylen, "%s", ir.err);
@@ -537,7 +538,8 @@ inbox_batch_one(struct inbox_run *r, const struct imap_message *msg,
         b->stop = 1;
         return 0;
     } else if (setup_check(r->cfg, NULL, r->stats->problem, sizeof(r->stats->problem)) != 0) {
-        /* The installation's fault, not the message's: no attempt counted, it stays in the inbox. */
+        /* The installation's fault, not the message's: no attempt counted, it stays in the inbox.
+         */
         log_ctx(LOG_LEVEL_ERROR, who.message_id, who.sender,
                 "UID %u: %s; installation problem (%s): left in the inbox", msg->uid, why,
                 r->stats->problem);
@@ -862,9 +864,9 @@ inbox_split(struct inbox_run *r, const uint32_t *uids, size_t n, uint32_t *left,
 {
     *nleft = *nfresh = 0;
     for (size_t i = 0; i < n; i++) {
-        int done = uids[i] <= r->last_uid
-                       ? store_message_uid_done(r->st, r->cfg->imap.mailbox, r->uidvalidity, uids[i])
-                       : 0;
+        int done = uids[i] <= r->last_uid ? store_message_uid_done(r->st, r->cfg->imap.mailbox,
+                                                                   r->uidvalidity, uids[i])
+                                          : 0;
         if (done < 0) {
             log_error("store: UID %u: %s", uids[i], store_errmsg(r->st));
             return -1;

@@ -38,8 +38,8 @@
 static struct {
     enum log_level level;
     int use_syslog;
-    int journal; /* stderr is connected to journald */
-    int tty;     /* stderr is a terminal */
+    int journal;    /* stderr is connected to journald */
+    int tty;        /* stderr is a terminal */
     char ident[64]; /* openlog() keeps the pointer, so the text must outlive the call */
 } log_state = {LOG_LEVEL_INFO, 0, 0, 0, "mentord"};
 
@@ -225,9 +225,9 @@ static int
 log_format(char *out, size_t cap, int journal, const char *stamp, enum log_level level,
            const char *body)
 {
-    return journal ? snprintf(out, cap, "<%d>%s %s\n", syslog_priority(level), level_tags[level],
-                              body)
-                   : snprintf(out, cap, "%s %s %s\n", stamp, level_tags[level], body);
+    return journal
+               ? snprintf(out, cap, "<%d>%s %s\n", syslog_priority(level), level_tags[level], body)
+               : snprintf(out, cap, "%s %s %s\n", stamp, level_tags[level], body);
 }
 
 static void

@@ -438,7 +438,8 @@ programme_note_language(struct respond_ctx *c)
 
     if (asked == NULL && seen == NULL)
         return 0;
-    /* The row read for this mail, still the store's, already says so (or there is none): no UPDATE. */
+    /* The row read for this mail, still the store's, already says so (or there is none): no UPDATE.
+     */
     if (respond_member_current(c, &row) &&
         (row == NULL || (programme_same_language(row->language, asked) &&
                          programme_same_language(row->language_seen, seen))))
@@ -654,8 +655,7 @@ programme_handle(struct respond_ctx *c, const char *raw, size_t raw_len,
     } else if (r.kind == READING_NO_SENDER) {
         res->outcome = "ignored";
         snprintf(res->detail, sizeof(res->detail), "no usable sender address");
-        log_ctx(LOG_LEVEL_WARN, c->m->message_id, c->m->from_addr, "not answered: %s",
-                res->detail);
+        log_ctx(LOG_LEVEL_WARN, c->m->message_id, c->m->from_addr, "not answered: %s", res->detail);
         rc = respond_event(c, "no-sender", NULL);
     } else {
         /* Text sent along (quoted or forwarded) is someone else's: never read, only named. */
@@ -681,6 +681,22 @@ programme_handle_once(struct respond_ctx *c, const char *raw, size_t raw_len,
     return rc;
 }
 
+/* One mail's context, as the daemon's steps and programme_explain both begin it. */
+static void
+programme_ctx_init(struct respond_ctx *c, const struct config *cfg, struct store *st,
+                   const struct mail *m, time_t now, size_t size, char *detail, size_t detail_len)
+{
+    memset(c, 0, sizeof(*c));
+    c->cfg = cfg;
+    c->st = st;
+    c->m = m;
+    c->now = now;
+    c->size = size;
+    c->detail = detail;
+    c->detail_len = detail_len;
+    c->sender_row = -1; /* unknown until programme_context reads it */
+}
+
 int
 programme_handle_read(const struct config *cfg, struct store *st, const struct mail *m,
                       const char *raw, size_t raw_len, size_t size, time_t now,
@@ -689,15 +705,7 @@ programme_handle_read(const struct config *cfg, struct store *st, const struct m
     struct respond_ctx c;
 
     memset(res, 0, sizeof(*res));
-    memset(&c, 0, sizeof(c));
-    c.cfg = cfg;
-    c.st = st;
-    c.m = m;
-    c.now = now;
-    c.size = size;
-    c.detail = res->detail;
-    c.detail_len = sizeof(res->detail);
-    c.sender_row = -1;
+    programme_ctx_init(&c, cfg, st, m, now, size, res->detail, sizeof(res->detail));
     /* Each mail text looked at once per mail: an answer names its own and help.txt more. */
     filecache_hold(1);
     int rc = programme_handle_once(&c, raw, raw_len, reader, res);
@@ -737,14 +745,7 @@ programme_explain(const struct config *cfg, struct store *st, const struct mail 
 
     memset(out, 0, sizeof(*out));
     memset(r, 0, sizeof(*r)); /* reading_free is safe whatever fails */
-    memset(&c, 0, sizeof(c));
-    c.cfg = cfg;
-    c.st = st;
-    c.m = m;
-    c.now = now;
-    c.size = size;
-    c.detail = detail;
-    c.detail_len = sizeof(detail);
+    programme_ctx_init(&c, cfg, st, m, now, size, detail, sizeof(detail));
     int rc = programme_explain_steps(&c, r, out);
     respond_forget(&c);
     return rc;

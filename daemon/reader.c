@@ -71,15 +71,6 @@ static struct {
     size_t pipe_cap; /* what the request pipe holds: a parse sent ahead must fit */
 } reader_proc = {0, -1, -1, 0, 0, 0, 0};
 
-/*
- * The answers, read in blocks: one read takes an answer whole, and may take
- * the start of the next (a parse sent ahead), kept here for its turn.
- */
-static struct {
-    char b[16 * 1024];
-    size_t at, end;
-} reader_answers;
-
 /* The mail to parse next, named by reader_parse_next for the next reader_read. */
 static struct {
     int set;
@@ -114,42 +105,68 @@ reader_status_name(enum reader_status s)
 /* ---- plain reads and writes (the reader's side blocks) ---- */
 
 /*
- * The reader's input, read in blocks: a request arrives as one write, and
- * reading it field by field cost a system call per field.
+ * Bytes read ahead of what was asked for, kept for the next ask: a request
+ * (an answer) arrives as one write, and reading it field by field cost a
+ * system call per field.  Both sides read through one.
  */
-static struct {
-    char b[64 * 1024];
-    size_t at, end;
-} reader_input;
+struct reader_block {
+    char *b;
+    size_t cap, at, end;
+};
 
+/* Take what the block holds of the n bytes wanted at *d; 0 when it held none. */
+static int
+reader_block_take(struct reader_block *k, char **d, size_t *n)
+{
+    size_t c = k->end - k->at;
+    if (c == 0)
+        return 0;
+    if (c > *n)
+        c = *n;
+    memcpy(*d, k->b + k->at, c);
+    k->at += c;
+    *d += c;
+    *n -= c;
+    return 1;
+}
+
+/* A read for the n bytes wanted at d: big ones go straight there, small ones via the block. */
+static ssize_t
+reader_block_read(struct reader_block *k, int fd, char **d, size_t *n)
+{
+    int direct = *n >= k->cap;
+    ssize_t r = read(fd, direct ? *d : k->b, direct ? *n : k->cap);
+    if (r > 0 && direct) {
+        *d += r;
+        *n -= (size_t)r;
+    } else if (r > 0) {
+        k->at = 0;
+        k->end = (size_t)r;
+    }
+    return r;
+}
+
+static char reader_input_b[64 * 1024];
+static struct reader_block reader_input = {reader_input_b, sizeof(reader_input_b), 0, 0};
+
+/* The daemon's side: the answers, where one read may take the start of the next (a parse sent
+ * ahead). */
+static char reader_answers_b[16 * 1024];
+static struct reader_block reader_answers = {reader_answers_b, sizeof(reader_answers_b), 0, 0};
+
+/* The reader's side: n bytes of the request, blocking. */
 static int
 reader_read_all(int fd, void *p, size_t n)
 {
     char *d = p;
     while (n > 0) {
-        if (reader_input.at == reader_input.end) {
-            /* A big mail's bytes go straight where they belong. */
-            int direct = n >= sizeof(reader_input.b);
-            ssize_t r = read(fd, direct ? d : reader_input.b, direct ? n : sizeof(reader_input.b));
-            if (r < 0 && errno == EINTR)
-                continue;
-            if (r <= 0)
-                return -1;
-            if (direct) {
-                d += r;
-                n -= (size_t)r;
-                continue;
-            }
-            reader_input.at = 0;
-            reader_input.end = (size_t)r;
-        }
-        size_t k = reader_input.end - reader_input.at;
-        if (k > n)
-            k = n;
-        memcpy(d, reader_input.b + reader_input.at, k);
-        reader_input.at += k;
-        d += k;
-        n -= k;
+        if (reader_block_take(&reader_input, &d, &n))
+            continue;
+        ssize_t r = reader_block_read(&reader_input, fd, &d, &n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
     }
     return 0;
 }
@@ -190,18 +207,40 @@ reader_sandbox(void)
     /* Anything not listed fails with EPERM: no open, no socket, no exec, no fork. */
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
     static const int allowed[] = {
-        SCMP_SYS(read),          SCMP_SYS(write),           SCMP_SYS(writev),
+        SCMP_SYS(read),
+        SCMP_SYS(write),
+        SCMP_SYS(writev),
         SCMP_SYS(close),
-        SCMP_SYS(exit),          SCMP_SYS(exit_group),      SCMP_SYS(brk),
-        SCMP_SYS(mmap),          SCMP_SYS(munmap),          SCMP_SYS(mremap),
-        SCMP_SYS(madvise),       SCMP_SYS(mprotect),        SCMP_SYS(futex),
-        SCMP_SYS(rt_sigreturn),  SCMP_SYS(rt_sigprocmask),  SCMP_SYS(rt_sigaction),
-        SCMP_SYS(sigaltstack),   SCMP_SYS(getpid),          SCMP_SYS(gettid),
-        SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday),    SCMP_SYS(time),
-        SCMP_SYS(fstat),         SCMP_SYS(newfstatat),      SCMP_SYS(lseek),
-        SCMP_SYS(getrandom),     SCMP_SYS(getrusage),       SCMP_SYS(prlimit64),
-        SCMP_SYS(setrlimit),     SCMP_SYS(getrlimit),       SCMP_SYS(sched_yield),
-        SCMP_SYS(tgkill),        SCMP_SYS(restart_syscall), SCMP_SYS(clock_nanosleep),
+        SCMP_SYS(exit),
+        SCMP_SYS(exit_group),
+        SCMP_SYS(brk),
+        SCMP_SYS(mmap),
+        SCMP_SYS(munmap),
+        SCMP_SYS(mremap),
+        SCMP_SYS(madvise),
+        SCMP_SYS(mprotect),
+        SCMP_SYS(futex),
+        SCMP_SYS(rt_sigreturn),
+        SCMP_SYS(rt_sigprocmask),
+        SCMP_SYS(rt_sigaction),
+        SCMP_SYS(sigaltstack),
+        SCMP_SYS(getpid),
+        SCMP_SYS(gettid),
+        SCMP_SYS(clock_gettime),
+        SCMP_SYS(gettimeofday),
+        SCMP_SYS(time),
+        SCMP_SYS(fstat),
+        SCMP_SYS(newfstatat),
+        SCMP_SYS(lseek),
+        SCMP_SYS(getrandom),
+        SCMP_SYS(getrusage),
+        SCMP_SYS(prlimit64),
+        SCMP_SYS(setrlimit),
+        SCMP_SYS(getrlimit),
+        SCMP_SYS(sched_yield),
+        SCMP_SYS(tgkill),
+        SCMP_SYS(restart_syscall),
+        SCMP_SYS(clock_nanosleep),
     };
     int rc = ctx == NULL ? -1 : 0;
     for (size_t i = 0; rc == 0 && i < sizeof(allowed) / sizeof(allowed[0]); i++)
@@ -589,48 +628,32 @@ reader_send(struct iovec *iov, int n, double deadline, volatile sig_atomic_t *st
     return READER_OK;
 }
 
-/* Take n bytes of the answers before the deadline (what a read brought first). */
+/* Take n bytes of the answers before the deadline. */
 static enum reader_status
 reader_recv(void *p, size_t n, double deadline, volatile sig_atomic_t *stop)
 {
     char *d = p;
 
     while (n > 0) {
-        if (reader_answers.at == reader_answers.end) {
-            /* A big answer's bytes go straight where they belong. */
-            int direct = n >= sizeof(reader_answers.b);
-            ssize_t r = read(reader_proc.from, direct ? d : reader_answers.b,
-                             direct ? n : sizeof(reader_answers.b));
-            if (r < 0 && errno == EINTR)
-                continue;
-            if (r < 0 && errno == EAGAIN) {
-                enum reader_status s = reader_wait(reader_proc.from, POLLIN, deadline, stop);
-                if (s != READER_OK)
-                    return s;
-                continue;
-            }
-            if (r <= 0)
-                return READER_CRASHED; /* the reader is gone */
-            if (direct) {
-                d += r;
-                n -= (size_t)r;
-                continue;
-            }
-            reader_answers.at = 0;
-            reader_answers.end = (size_t)r;
+        if (reader_block_take(&reader_answers, &d, &n))
+            continue;
+        ssize_t r = reader_block_read(&reader_answers, reader_proc.from, &d, &n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0 && errno == EAGAIN) {
+            enum reader_status s = reader_wait(reader_proc.from, POLLIN, deadline, stop);
+            if (s != READER_OK)
+                return s;
+            continue;
         }
-        size_t k = reader_answers.end - reader_answers.at;
-        if (k > n)
-            k = n;
-        memcpy(d, reader_answers.b + reader_answers.at, k);
-        reader_answers.at += k;
-        d += k;
-        n -= k;
+        if (r <= 0)
+            return READER_CRASHED; /* the reader is gone */
     }
     return READER_OK;
 }
 
-/* One answer (its length, then it) before the deadline; longer than max is not one a reader gives. */
+/* One answer (its length, then it) before the deadline; longer than max is not one a reader gives.
+ */
 static enum reader_status
 reader_receive(uint64_t max, double deadline, volatile sig_atomic_t *stop, char **answer,
                size_t *answer_len)

@@ -819,8 +819,8 @@ store_open(const char *path, struct store **out, char *err, size_t errlen)
      * NOMUTEX: a store is used by one thread at a time (store.h), so the
      * connection's own mutex, taken by every call SQLite makes, guards nothing.
      */
-    int rc = sqlite3_open_v2(path, &st->db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    int rc = sqlite3_open_v2(
+        path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         snprintf(err, errlen, "opening database %s: %s", path,
                  st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));

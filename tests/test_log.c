@@ -308,9 +308,12 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_line_format), cmocka_unit_test(test_context_appended),
-        cmocka_unit_test(test_threshold),   cmocka_unit_test(test_member_text_cannot_forge_lines),
-        cmocka_unit_test(test_level_names),        cmocka_unit_test(test_held_lines),
+        cmocka_unit_test(test_line_format),
+        cmocka_unit_test(test_context_appended),
+        cmocka_unit_test(test_threshold),
+        cmocka_unit_test(test_member_text_cannot_forge_lines),
+        cmocka_unit_test(test_level_names),
+        cmocka_unit_test(test_held_lines),
         cmocka_unit_test(test_journal_priority_prefix_without_timestamp),
         cmocka_unit_test(test_stale_journal_stream_ignored),
         cmocka_unit_test(test_syslog_not_duplicated_on_stderr),

@@ -220,8 +220,8 @@ test_reader_parse_ahead(void **state)
         struct reading there, here;
         char err[256];
         size_t plen = mail_parse_limit(k.raw[i], k.len[i], (size_t)f->cfg.limits.max_message_size);
-        enum reader_status s = reader_parse(k.raw[i], k.len[i], plen, f->cfg.community.address,
-                                            30, &m, err, sizeof err, NULL);
+        enum reader_status s = reader_parse(k.raw[i], k.len[i], plen, f->cfg.community.address, 30,
+                                            &m, err, sizeof err, NULL);
         size_t next = i + 1;
         if (s == READER_OK) {
             if (next < k.n) {
@@ -258,18 +258,18 @@ test_reader_parse_ahead(void **state)
     struct reading r;
     char err[256];
     const char *small = "From: Kai <kai@example.test>\r\nSubject: hello\r\n\r\nHello\r\n";
-    assert_int_equal(reader_parse(small, strlen(small), strlen(small), NULL, 30, &m, err,
-                                  sizeof err, NULL),
-                     READER_OK);
+    assert_int_equal(
+        reader_parse(small, strlen(small), strlen(small), NULL, 30, &m, err, sizeof err, NULL),
+        READER_OK);
     mail_free(m);
     reader_parse_next(raw, big, big, NULL, 30);
     assert_int_equal(reader_read(&f->cfg, strlen(small), &ctx, &r, err, sizeof err, NULL),
                      READER_OK);
     reading_free(&r);
     /* The small mail again, read twice: the second reading is refused, not the next mail's. */
-    assert_int_equal(reader_parse(small, strlen(small), strlen(small), NULL, 30, &m, err,
-                                  sizeof err, NULL),
-                     READER_OK);
+    assert_int_equal(
+        reader_parse(small, strlen(small), strlen(small), NULL, 30, &m, err, sizeof err, NULL),
+        READER_OK);
     mail_free(m);
     reader_parse_next(small, strlen(small), strlen(small), NULL, 30);
     assert_int_equal(reader_read(&f->cfg, strlen(small), &ctx, &r, err, sizeof err, NULL),
@@ -281,8 +281,8 @@ test_reader_parse_ahead(void **state)
     assert_string_equal(m->from_addr, "ana@example.test");
     mail_free(m);
     free(raw);
-    printf("# %d readings with the next mail parsed ahead, %d times another mail came\n",
-           compared, switched);
+    printf("# %d readings with the next mail parsed ahead, %d times another mail came\n", compared,
+           switched);
     assert_true(compared > 100 && switched > 10);
     for (size_t j = 0; j < k.n; j++) {
         free(k.path[j]);

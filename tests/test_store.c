@@ -927,9 +927,14 @@ test_stranger_counts_follow_the_outbox(void **state)
         store_outbox_add(f->st, "a@x.org", "m@x.org", "s1@x.org", "H\r\n", "B\r\n", h + 5, &a), 0);
     assert_int_equal(store_stranger_planned(f->st, h, h + 3600), 0); /* not a stranger yet */
     assert_int_equal(store_outbox_set_trust(f->st, a, "abcdefghjk", 1), 0);
-    struct store_outbox_new m = {.recipient = "b@x.org", .sender = "m@x.org",
-                                 .message_id = "s2@x.org", .headers = "H\r\n", .body = "B\r\n",
-                                 .at = h + 3599, .kind = "confirm", .stranger = 1};
+    struct store_outbox_new m = {.recipient = "b@x.org",
+                                 .sender = "m@x.org",
+                                 .message_id = "s2@x.org",
+                                 .headers = "H\r\n",
+                                 .body = "B\r\n",
+                                 .at = h + 3599,
+                                 .kind = "confirm",
+                                 .stranger = 1};
     assert_int_equal(store_outbox_queue(f->st, &m, &b), 0);
     m.message_id = "s3@x.org";
     m.at = h + 3600;
@@ -970,9 +975,14 @@ test_stranger_counts_backfilled(void **state)
 
     temp_db(dir, sizeof dir, path, sizeof path);
     assert_int_equal(store_open(path, &st, err, sizeof err), 0);
-    struct store_outbox_new m = {.recipient = "b@x.org", .sender = "m@x.org",
-                                 .message_id = "s1@x.org", .headers = "H\r\n", .body = "B\r\n",
-                                 .at = h + 10, .kind = "confirm", .stranger = 1};
+    struct store_outbox_new m = {.recipient = "b@x.org",
+                                 .sender = "m@x.org",
+                                 .message_id = "s1@x.org",
+                                 .headers = "H\r\n",
+                                 .body = "B\r\n",
+                                 .at = h + 10,
+                                 .kind = "confirm",
+                                 .stranger = 1};
     assert_int_equal(store_outbox_queue(st, &m, &id), 0);
     m.message_id = "s2@x.org";
     m.at = h + 3700;
@@ -1136,15 +1146,13 @@ test_statement_journal_spills(void **state)
     memset(body, 'x', sizeof body - 1);
     body[sizeof body - 1] = '\0';
     memcpy(body, "Dear gone@x.org,", 16);
-    assert_int_equal(store_member_upsert(f->st, "gone@x.org", "Gone", "newcomer", "active", NULL,
-                                         1, NULL),
-                     0);
+    assert_int_equal(
+        store_member_upsert(f->st, "gone@x.org", "Gone", "newcomer", "active", NULL, 1, NULL), 0);
     for (int i = 0; i < 600; i++) {
         char mid[32];
         snprintf(mid, sizeof mid, "m%d@x", i);
-        assert_int_equal(store_outbox_add(f->st, "other@x.org", "m@x.org", mid, "H\r\n", body, 2,
-                                          &id),
-                         0);
+        assert_int_equal(
+            store_outbox_add(f->st, "other@x.org", "m@x.org", mid, "H\r\n", body, 2, &id), 0);
         assert_int_equal(store_outbox_sent(f->st, id, 3, "250"), 0);
     }
     assert_int_equal(store_begin(f->st), 0);

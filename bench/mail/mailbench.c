@@ -88,15 +88,21 @@ now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* CPU seconds of this process so far, all threads. */
+/* CPU seconds so far of who (RUSAGE_SELF: this process, all threads; or its reaped children). */
 static double
-cpu_s(void)
+cpu_of(int who)
 {
     struct rusage ru;
-    if (getrusage(RUSAGE_SELF, &ru) != 0)
+    if (getrusage(who, &ru) != 0)
         return 0;
     return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static double
+cpu_s(void)
+{
+    return cpu_of(RUSAGE_SELF);
 }
 
 static char *
@@ -622,16 +628,6 @@ pipe_move(int fd, char *b, size_t n, int out)
     return 0;
 }
 
-static double
-cpu_children_s(void)
-{
-    struct rusage ru;
-    if (getrusage(RUSAGE_CHILDREN, &ru) != 0)
-        return 0;
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
 static int
 cmd_pipe(char **argv)
 {
@@ -642,7 +638,7 @@ cmd_pipe(char **argv)
         free(b);
         return 1;
     }
-    double t0 = now_s(), c0 = cpu_s() + cpu_children_s();
+    double t0 = now_s(), c0 = cpu_s() + cpu_of(RUSAGE_CHILDREN);
     pid_t pid = fork();
     if (pid == 0) {
         for (int i = 0; i < n; i++)
@@ -653,11 +649,12 @@ cmd_pipe(char **argv)
     }
     int rc = pid < 0;
     for (int i = 0; !rc && i < n; i++)
-        rc = pipe_move(req[1], b, (size_t)size, 1) != 0 || pipe_move(ans[0], b, (size_t)size, 0) != 0;
+        rc = pipe_move(req[1], b, (size_t)size, 1) != 0 ||
+             pipe_move(ans[0], b, (size_t)size, 0) != 0;
     int status = 1;
     if (pid > 0)
         waitpid(pid, &status, 0);
-    double t = now_s() - t0, cpu = cpu_s() + cpu_children_s() - c0;
+    double t = now_s() - t0, cpu = cpu_s() + cpu_of(RUSAGE_CHILDREN) - c0;
     free(b);
     if (rc || status != 0) {
         fprintf(stderr, "pipe: a round trip failed\n");
@@ -722,9 +719,8 @@ replay_stmt(sqlite3 *db, struct replay_cache *cache, const struct replay_rec *r)
         struct replay_cache *c = &cache[(h + k) % REPLAY_CACHE];
         if (c->sql == NULL) {
             c->sql = strndup(r->sql, r->sql_len);
-            if (c->sql == NULL ||
-                sqlite3_prepare_v3(db, c->sql, -1, SQLITE_PREPARE_PERSISTENT, &c->stmt, NULL) !=
-                    SQLITE_OK)
+            if (c->sql == NULL || sqlite3_prepare_v3(db, c->sql, -1, SQLITE_PREPARE_PERSISTENT,
+                                                     &c->stmt, NULL) != SQLITE_OK)
                 return NULL;
             return c->stmt;
         }
@@ -870,13 +866,20 @@ main(int argc, char **argv)
         const char *name;
         int args;
         int (*fn)(char **);
-    } modes[] = {{"fetch", 5, cmd_fetch},          {"fetch1", 5, cmd_fetch1_only},
-                 {"fetch1", 6, cmd_fetch1_move},   {"fetch50", 5, cmd_fetch50_only},
-                 {"fetch50", 6, cmd_fetch50_move}, {"fetch500", 6, cmd_fetch500_move},
-                 {"fetchmove", 6, cmd_fetchmove},  {"read", 2, cmd_read},
-                 {"pipe", 2, cmd_pipe},            {"replay", 3, cmd_replay},
-                 {"queue", 3, cmd_queue},          {"drain", 1, cmd_drain},
-                 {"outbox", 1, cmd_outbox},        {"curl", 6, cmd_curl}};
+    } modes[] = {{"fetch", 5, cmd_fetch},
+                 {"fetch1", 5, cmd_fetch1_only},
+                 {"fetch1", 6, cmd_fetch1_move},
+                 {"fetch50", 5, cmd_fetch50_only},
+                 {"fetch50", 6, cmd_fetch50_move},
+                 {"fetch500", 6, cmd_fetch500_move},
+                 {"fetchmove", 6, cmd_fetchmove},
+                 {"read", 2, cmd_read},
+                 {"pipe", 2, cmd_pipe},
+                 {"replay", 3, cmd_replay},
+                 {"queue", 3, cmd_queue},
+                 {"drain", 1, cmd_drain},
+                 {"outbox", 1, cmd_outbox},
+                 {"curl", 6, cmd_curl}};
     for (size_t i = 0; argc >= 2 && i < sizeof(modes) / sizeof(modes[0]); i++)
         if (strcmp(argv[1], modes[i].name) == 0 && argc - 2 == modes[i].args)
             return modes[i].fn(argv + 2);
