@@ -204,12 +204,8 @@ inbox_record(struct inbox_run *r, uint32_t uid, const struct mail *m, const char
         .outcome = outcome,
         .detail = detail,
     };
-    uint32_t last = uid > r->last_uid ? uid : r->last_uid;
-
-    if (store_message_record(r->st, &rec, clock_now()) != 0 ||
-        store_mailbox_set(r->st, r->cfg->imap.mailbox, r->uidvalidity, last) != 0)
-        return -1;
-    return 0;
+    /* The mailbox's last UID is stored once a batch, in its transaction (inbox_batch_held). */
+    return store_message_record(r->st, &rec, clock_now()) != 0 ? -1 : 0;
 }
 
 static int
@@ -513,7 +509,7 @@ inbox_batch_one(struct inbox_run *r, const struct imap_message *msg,
     }
     size_t size = inbox_size(msg, limit);
     mail_hash(msg->data, msg->len, hash);
-    r->last_uid = b->last_uid; /* inbox_record stores the highest UID so far */
+    r->last_uid = b->last_uid; /* the highest UID so far, for inbox_attempt's record */
     int rc = inbox_decide(r, msg, size, hash, next, limit, &who, why, sizeof(why));
     if (rc == INBOX_STOPPED) {
         log_info("UID %u: %s; left for the next start", msg->uid, why);
@@ -617,7 +613,9 @@ inbox_batch_held(struct inbox_run *r, const struct imap_message *msgs, size_t n,
         r->stats->processed += b.processed;
         return b.stop ? -1 : 0;
     }
-    if (store_inflight_end(r->st, r->cfg->imap.mailbox, r->uidvalidity, msgs[0].uid,
+    if ((b.last_uid != last_before &&
+         store_mailbox_set(r->st, r->cfg->imap.mailbox, r->uidvalidity, b.last_uid) != 0) ||
+        store_inflight_end(r->st, r->cfg->imap.mailbox, r->uidvalidity, msgs[0].uid,
                            msgs[n - 1].uid) != 0 ||
         store_commit(r->st) != 0) {
         log_error("store: committing UID %u and the rest of its batch: %s", msgs[0].uid,
