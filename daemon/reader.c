@@ -296,6 +296,19 @@ reader_trial(const struct mail *m, const char *raw, size_t raw_len, const char *
 /* The mail of the last 'P', kept for the 'R' that follows. */
 static struct mail *reader_held;
 
+/* Step *iov past the w bytes a writev took; the parts left to write. */
+static int
+reader_iov_skip(struct iovec **iov, int n, size_t w)
+{
+    for (; n > 0 && w >= (*iov)->iov_len; (*iov)++, n--)
+        w -= (*iov)->iov_len;
+    if (n > 0) {
+        (*iov)->iov_base = (char *)(*iov)->iov_base + w;
+        (*iov)->iov_len -= w;
+    }
+    return n;
+}
+
 /* Write iov[0..n) whole, in one system call when the pipe takes it (blocking fd). */
 static int
 reader_writev_all(int fd, struct iovec *iov, int n)
@@ -306,12 +319,7 @@ reader_writev_all(int fd, struct iovec *iov, int n)
             continue;
         if (w <= 0)
             return -1;
-        for (; n > 0 && (size_t)w >= iov->iov_len; iov++, n--)
-            w -= (ssize_t)iov->iov_len;
-        if (n > 0) {
-            iov->iov_base = (char *)iov->iov_base + w;
-            iov->iov_len -= (size_t)w;
-        }
+        n = reader_iov_skip(&iov, n, (size_t)w);
     }
     return 0;
 }
@@ -618,12 +626,7 @@ reader_send(struct iovec *iov, int n, double deadline, volatile sig_atomic_t *st
         }
         if (w <= 0)
             return READER_CRASHED; /* the reader is gone */
-        for (; n > 0 && (size_t)w >= iov->iov_len; iov++, n--)
-            w -= (ssize_t)iov->iov_len;
-        if (n > 0) {
-            iov->iov_base = (char *)iov->iov_base + w;
-            iov->iov_len -= (size_t)w;
-        }
+        n = reader_iov_skip(&iov, n, (size_t)w);
     }
     return READER_OK;
 }
