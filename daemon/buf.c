@@ -97,3 +97,16 @@ buf_free(struct buf *b)
     free(b->data);
     memset(b, 0, sizeof(*b));
 }
+
+/* By hand: an snprintf a byte cost more than hashing a small mail. */
+void
+buf_hex(char *out, const unsigned char *in, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}

@@ -399,14 +399,8 @@ new_message_id(const struct compose_msg *msg, char *err, size_t errlen)
         snprintf(err, errlen, "getrandom for a Message-ID: %s", strerror(errno));
         return NULL;
     }
-    /* By hand: sixteen snprintf calls cost more than the rest of the header. */
-    static const char digits[] = "0123456789abcdef";
-    char hex[33];
-    for (size_t i = 0; i < sizeof(rnd); i++) {
-        hex[2 * i] = digits[rnd[i] >> 4];
-        hex[2 * i + 1] = digits[rnd[i] & 15];
-    }
-    hex[32] = '\0';
+    char hex[2 * sizeof(rnd) + 1];
+    buf_hex(hex, rnd, sizeof(rnd));
     char *id = NULL;
     if (asprintf(&id, "%s.%lld@%s", hex, (long long)msg->date, msg->msgid_domain) < 0) {
         snprintf(err, errlen, "out of memory for a Message-ID");

@@ -1099,13 +1099,7 @@ mail_hash(const char *raw, size_t len, char out[65])
         out[64] = '\0';
         return;
     }
-    /* By hand: 32 snprintf calls cost more than the hash of a small mail. */
-    static const char hex[] = "0123456789abcdef";
-    for (int i = 0; i < 32; i++) {
-        out[2 * i] = hex[digest[i] >> 4];
-        out[2 * i + 1] = hex[digest[i] & 15];
-    }
-    out[64] = '\0';
+    buf_hex(out, digest, sizeof(digest));
 }
 
 size_t

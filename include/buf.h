@@ -29,4 +29,7 @@ char *buf_take(struct buf *b);
 /* Release the content without taking it. */
 void buf_free(struct buf *b);
 
+/* The n bytes at in as 2n lowercase hex digits and a NUL in out (2n + 1 bytes). */
+void buf_hex(char *out, const unsigned char *in, size_t n);
+
 #endif
