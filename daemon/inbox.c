@@ -472,9 +472,7 @@ inbox_attempt(struct inbox_run *r, uint32_t uid, const char *hash, const struct 
             "UID %u: %s; giving up after %d attempts, marked failed (mentorctl retry puts it back)",
             uid, why, attempts);
     rec.outcome = "failed";
-    if (store_message_record(r->st, &rec, clock_now()) != 0 ||
-        store_mailbox_set(r->st, r->cfg->imap.mailbox, r->uidvalidity,
-                          uid > r->last_uid ? uid : r->last_uid) != 0) {
+    if (store_message_record(r->st, &rec, clock_now()) != 0) {
         log_error("UID %u: recording it as failed: %s", uid, store_errmsg(r->st));
         return -1;
     }
@@ -509,7 +507,6 @@ inbox_batch_one(struct inbox_run *r, const struct imap_message *msg,
     }
     size_t size = inbox_size(msg, limit);
     mail_hash(msg->data, msg->len, hash);
-    r->last_uid = b->last_uid; /* the highest UID so far, for inbox_attempt's record */
     int rc = inbox_decide(r, msg, size, hash, next, limit, &who, why, sizeof(why));
     if (rc == INBOX_STOPPED) {
         log_info("UID %u: %s; left for the next start", msg->uid, why);
@@ -534,8 +531,7 @@ inbox_batch_one(struct inbox_run *r, const struct imap_message *msg,
         b->stop = 1;
         return 0;
     } else if (setup_check(r->cfg, NULL, r->stats->problem, sizeof(r->stats->problem)) != 0) {
-        /* The installation's fault, not the message's: no attempt counted, it stays in the inbox.
-         */
+        /* The installation's fault, not the mail's: no attempt counted, it stays in the inbox. */
         log_ctx(LOG_LEVEL_ERROR, who.message_id, who.sender,
                 "UID %u: %s; installation problem (%s): left in the inbox", msg->uid, why,
                 r->stats->problem);
@@ -588,7 +584,6 @@ static int
 inbox_batch_held(struct inbox_run *r, const struct imap_message *msgs, size_t n, uint32_t limit)
 {
     struct inbox_batch_state b;
-    uint32_t last_before = r->last_uid;
 
     memset(&b, 0, sizeof(b));
     b.last_uid = r->last_uid;
@@ -603,17 +598,16 @@ inbox_batch_held(struct inbox_run *r, const struct imap_message *msgs, size_t n,
         if (inbox_batch_one(r, &msgs[i], i + 1 < n ? &msgs[i + 1] : NULL, limit, &b) != 0) {
             store_rollback(r->st);
             inbox_unmark(r, msgs, n);
-            r->last_uid = last_before;
             return -1;
         }
     }
     if (r->dry_run) {
         store_rollback(r->st);
-        r->last_uid = last_before;
         r->stats->processed += b.processed;
         return b.stop ? -1 : 0;
     }
-    if ((b.last_uid != last_before &&
+    /* r->last_uid is the stored one until the commit: it moves with it, or not at all. */
+    if ((b.last_uid != r->last_uid &&
          store_mailbox_set(r->st, r->cfg->imap.mailbox, r->uidvalidity, b.last_uid) != 0) ||
         store_inflight_end(r->st, r->cfg->imap.mailbox, r->uidvalidity, msgs[0].uid,
                            msgs[n - 1].uid) != 0 ||
@@ -622,7 +616,6 @@ inbox_batch_held(struct inbox_run *r, const struct imap_message *msgs, size_t n,
                   store_errmsg(r->st));
         store_rollback(r->st);
         inbox_unmark(r, msgs, n);
-        r->last_uid = last_before;
         return -1;
     }
     r->last_uid = b.last_uid;
