@@ -128,12 +128,11 @@ outbox_who_free(struct outbox_who *w)
     memset(w, 0, sizeof(*w));
 }
 
-/* The address has confirmed: store_address_confirmed's rule on the row read. */
+/* The address has confirmed, by the row read. */
 static int
 outbox_who_confirmed(const struct outbox_who *w)
 {
-    return w->found &&
-           (strcmp(w->mem->state, "active") == 0 || strcmp(w->mem->state, "paused") == 0);
+    return w->found && store_member_confirmed(w->mem);
 }
 
 /* outbox_language for a recipient already looked up. */

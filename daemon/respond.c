@@ -147,8 +147,7 @@ respond_confirmed(struct respond_ctx *c)
 
     if (found <= 0)
         return found;
-    /* store_address_confirmed's rule, on the row already read */
-    return strcmp(row->state, "active") == 0 || strcmp(row->state, "paused") == 0;
+    return store_member_confirmed(row);
 }
 
 static int

@@ -100,6 +100,12 @@ store_member_upsert(struct store *st, const char *address, const char *name, con
     return 0;
 }
 
+int
+store_member_confirmed(const struct store_member *m)
+{
+    return m->state != NULL && (strcmp(m->state, "active") == 0 || strcmp(m->state, "paused") == 0);
+}
+
 void
 store_member_free(struct store_member *m)
 {

@@ -121,18 +121,6 @@ store_token_extend(struct store *st, const char *token, time_t at)
                : 0;
 }
 
-int
-store_address_confirmed(struct store *st, const char *address)
-{
-    int64_t n = 0;
-    if (store_i_query_int(st, &n, "asking whether an address confirmed",
-                          "SELECT count(*) FROM members WHERE address = ?1 AND state IN"
-                          " ('active', 'paused')",
-                          "s", address) < 0)
-        return -1;
-    return n > 0;
-}
-
 /* ---- outgoing mail ---- */
 
 int

@@ -45,6 +45,8 @@ int store_member_get(struct store *st, const char *address, struct store_member 
 int store_member_upsert(struct store *st, const char *address, const char *name, const char *role,
                         const char *state, const char *profile, time_t now, int64_t *id_out);
 void store_member_free(struct store_member *m);
+/* 1 when the member has confirmed their address (active or paused), else 0. */
+int store_member_confirmed(const struct store_member *m);
 
 /* Calls fn for each member (ordered by id); stops and returns fn's value when non-zero. */
 int store_member_each(struct store *st, int (*fn)(const struct store_member *, void *), void *arg);

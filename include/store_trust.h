@@ -60,8 +60,6 @@ int store_stranger_planned(struct store *st, time_t from, time_t to);
 int store_stranger_slot(struct store *st, time_t hour, time_t day, int *in_hour, int *in_day);
 /* Push the expiry of an open token so it runs from at (a held confirmation). */
 int store_token_extend(struct store *st, const char *token, time_t at);
-/* 1 when address belongs to a member who confirmed (active or paused), 0 not, -1 error. */
-int store_address_confirmed(struct store *st, const char *address);
 
 /*
  * Erasing a member (store_member_erase calls it first): what the rest of the
