@@ -521,17 +521,6 @@ table_load_lang(int li, const char *text, size_t *cap)
 /* Where a word as written ("=word", a number word's accents) is compared; stems by language. */
 #define KEY_EXACT 0xff
 
-/* FNV-1a of a word, seeded by where it is compared: its slot in the word cache (word_stem_ids). */
-
-static uint64_t
-word_key(int where, const char *w)
-{
-    uint64_t h = 1469598103934665603ull ^ (uint64_t)(unsigned)where;
-    for (const unsigned char *p = (const unsigned char *)w; *p; p++)
-        h = (h ^ *p) * 1099511628211ull;
-    return h ? h : 1;
-}
-
 /*
  * The words the tables compare have ids (wordid.h), by where they are
  * compared (a language's stems, or KEY_EXACT: as written).  A text's words
@@ -791,7 +780,7 @@ word_stem_ids(const char *w, uint32_t *id)
     struct word_slot *slot = NULL;
     if (len < WORD_LEN &&
         (word_slots != NULL || (word_slots = calloc(WORD_SLOTS, sizeof(*word_slots))) != NULL)) {
-        uint64_t h = word_key(0, w);
+        uint64_t h = wordid_key(0, w, len);                     /* the word cache's slot */
         slot = &word_slots[(h ^ (h >> 29)) & (WORD_SLOTS - 1)]; /* FNV's low bits alone collide */
         if (strcmp(slot->w, w) == 0) {
             memcpy(id, slot->id, sizeof(slot->id));

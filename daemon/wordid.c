@@ -23,8 +23,7 @@ struct wordid_table {
     uint32_t n;  /* ids given */
 };
 
-/* FNV-1a of the word, seeded by where it is compared; never 0. */
-static uint64_t
+uint64_t
 wordid_key(unsigned where, const char *s, size_t len)
 {
     uint64_t h = 1469598103934665603ull ^ (uint64_t)where;

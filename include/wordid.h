@@ -28,6 +28,10 @@ uint32_t wordid_find(const struct wordid_table *t, unsigned where, const char *s
 /* The ids given so far: every id is at most this. */
 uint32_t wordid_count(const struct wordid_table *t);
 
+/* FNV-1a of s[0..len), seeded by where it is compared; never 0.  The tables' key, and
+ * a word's slot in a caller's own cache. */
+uint64_t wordid_key(unsigned where, const char *s, size_t len);
+
 /* Free t and its words (t may be NULL). */
 void wordid_free(struct wordid_table *t);
 
