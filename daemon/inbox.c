@@ -67,6 +67,7 @@
 #include "programme.h"
 #include "setup.h"
 #include "reader.h"
+#include "reading.h"
 
 /* Keyword marking a message done when there is no processed mailbox. */
 #define INBOX_DONE_KEYWORD "$MentordDone"
@@ -291,7 +292,8 @@ inbox_parse_len(const struct inbox_run *r, const struct imap_message *msg, size_
 struct inbox_reading {
     struct inbox_run *run;
     size_t size;
-    const struct imap_message *next; /* the batch's next message, parsed ahead; or NULL */
+    const struct imap_message *next; /* the batch's next messages, parsed ahead */
+    size_t nnext;
     uint32_t limit;
     enum reader_status status;
     char err[256];
@@ -302,20 +304,40 @@ inbox_read(void *arg, const struct reading_context *ctx, struct reading *out)
 {
     struct inbox_reading *ir = arg;
     const struct inbox_run *r = ir->run;
-    const struct imap_message *next = ir->next;
 
-    if (next != NULL && next->found)
-        reader_parse_next(next->data, next->len,
-                          inbox_parse_len(r, next, inbox_size(next, ir->limit)),
+    for (size_t i = 0; i < ir->nnext && i < 2 && ir->next[i].found; i++)
+        reader_parse_next(ir->next[i].data, ir->next[i].len,
+                          inbox_parse_len(r, &ir->next[i], inbox_size(&ir->next[i], ir->limit)),
                           r->cfg->community.address, r->cfg->limits.reader_timeout);
     ir->status = reader_read(r->cfg, ir->size, ctx, out, ir->err, sizeof(ir->err), r->stop);
     return ir->status == READER_OK ? 0 : -1;
 }
 
+/*
+ * The next mail's reading, asked for ahead with its sender's context as it
+ * stands now, before this mail is acted on (reader_read_next): the reader
+ * reads it while this one is stored, and it is used if this one changed
+ * nothing of that context.  Only when its parse already came back.
+ */
+static void
+inbox_ahead(struct inbox_run *r, const struct imap_message *next, size_t nnext, uint32_t limit)
+{
+    const struct mail *m;
+    struct reading_context ctx;
+
+    if (nnext == 0 || !next->found)
+        return;
+    size_t size = inbox_size(next, limit);
+    if (reader_parse_early(next->data, next->len, inbox_parse_len(r, next, size),
+                           r->cfg->community.address, &m) == 1 &&
+        programme_read_context(r->cfg, r->st, m, size, clock_now(), &ctx) == 0)
+        reader_read_next(r->cfg, size, &ctx);
+}
+
 static int
 inbox_decide(struct inbox_run *r, const struct imap_message *msg, size_t size, const char *hash,
-             const struct imap_message *next, uint32_t limit, struct inbox_who *who, char *why,
-             size_t whylen)
+             const struct imap_message *next, size_t nnext, uint32_t limit, struct inbox_who *who,
+             char *why, size_t whylen)
 {
     struct mail *m = NULL;
     char perr[256], detail[512] = "";
@@ -345,6 +367,8 @@ inbox_decide(struct inbox_run *r, const struct imap_message *msg, size_t size, c
         m = NULL;
     }
     inbox_who_set(who, m);
+    if (m != NULL)
+        inbox_ahead(r, next, nnext, limit);
     if (store_savepoint(r->st) != 0) {
         snprintf(why, whylen, "store: %s", store_errmsg(r->st));
         mail_free(m);
@@ -364,7 +388,7 @@ inbox_decide(struct inbox_run *r, const struct imap_message *msg, size_t size, c
                 "UID %u already processed, not acted on again", uid);
         r->stats->skipped++;
     } else if (m != NULL) {
-        struct inbox_reading ir = {r, size, next, limit, READER_OK, ""};
+        struct inbox_reading ir = {r, size, next, nnext, limit, READER_OK, ""};
         struct programme_reader reader = {inbox_read, &ir};
         if (programme_handle_read(r->cfg, r->st, m, msg->data, msg->len, size, clock_now(), &reader,
                                   &res) != 0) {
@@ -494,7 +518,8 @@ struct inbox_batch_state {
 /* Decide one fetched message of the batch; -1 means the transaction cannot be committed. */
 static int
 inbox_batch_one(struct inbox_run *r, const struct imap_message *msg,
-                const struct imap_message *next, uint32_t limit, struct inbox_batch_state *b)
+                const struct imap_message *next, size_t nnext, uint32_t limit,
+                struct inbox_batch_state *b)
 {
     char hash[65], why[1024] = "";
     struct inbox_who who;
@@ -507,7 +532,7 @@ inbox_batch_one(struct inbox_run *r, const struct imap_message *msg,
     }
     size_t size = inbox_size(msg, limit);
     mail_hash(msg->data, msg->len, hash);
-    int rc = inbox_decide(r, msg, size, hash, next, limit, &who, why, sizeof(why));
+    int rc = inbox_decide(r, msg, size, hash, next, nnext, limit, &who, why, sizeof(why));
     if (rc == INBOX_STOPPED) {
         log_info("UID %u: %s; left for the next start", msg->uid, why);
         b->stop = 1;
@@ -595,7 +620,7 @@ inbox_batch_held(struct inbox_run *r, const struct imap_message *msgs, size_t n,
         return -1;
     }
     for (size_t i = 0; i < n && !b.stop; i++) {
-        if (inbox_batch_one(r, &msgs[i], i + 1 < n ? &msgs[i + 1] : NULL, limit, &b) != 0) {
+        if (inbox_batch_one(r, &msgs[i], &msgs[i + 1], n - i - 1, limit, &b) != 0) {
             store_rollback(r->st);
             inbox_unmark(r, msgs, n);
             return -1;

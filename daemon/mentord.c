@@ -567,6 +567,8 @@ static int
 mentord_once_pass(const struct config *cfg, struct store *st, struct imap *im,
                   const struct mentord_opts *o, struct inbox_stats *stats)
 {
+    struct reader_counts c0, c1;
+    reader_get_counts(&c0);
     double t0 = mentord_now_s();
     double self0 = mentord_cpu_of(RUSAGE_SELF), kids0 = mentord_cpu_of(RUSAGE_CHILDREN);
     int rc = inbox_pass(cfg, st, im, o->dry_run, stdout, &mentord_stop, stats);
@@ -574,8 +576,12 @@ mentord_once_pass(const struct config *cfg, struct store *st, struct imap *im,
     reader_shutdown();
     double self = mentord_cpu_of(RUSAGE_SELF) - self0,
            kids = mentord_cpu_of(RUSAGE_CHILDREN) - kids0;
-    log_info("inbox pass: %d processed in %.3f s, CPU %.3f s (mentord %.3f s, its reader %.3f s)",
-             stats->processed, mentord_now_s() - t0, self + kids, self, kids);
+    reader_get_counts(&c1);
+    log_info("inbox pass: %d processed in %.3f s, CPU %.3f s (mentord %.3f s, its reader %.3f s); "
+             "sent ahead: %lu of %lu parses, %lu of %lu readings",
+             stats->processed, mentord_now_s() - t0, self + kids, self, kids,
+             c1.parses_ahead - c0.parses_ahead, c1.parses - c0.parses,
+             c1.readings_ahead - c0.readings_ahead, c1.readings - c0.readings);
     return rc;
 }
 

@@ -713,6 +713,20 @@ programme_handle_read(const struct config *cfg, struct store *st, const struct m
     return rc;
 }
 
+int
+programme_read_context(const struct config *cfg, struct store *st, const struct mail *m,
+                       size_t size, time_t now, struct reading_context *ctx)
+{
+    struct respond_ctx c;
+    char detail[512] = "";
+
+    programme_ctx_init(&c, cfg, st, m, now, size, detail, sizeof(detail));
+    int rc = gate_prove(&c) != 0 || programme_context(&c, ctx) != 0 ? -1 : 0;
+    gate_release(&c);
+    respond_forget(&c);
+    return rc;
+}
+
 /* programme_explain with c set up. */
 static int
 programme_explain_steps(struct respond_ctx *c, struct reading *r, struct programme_explain *out)

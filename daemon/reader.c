@@ -4,17 +4,21 @@
  * Protocol on the pipes (native byte order, both ends are this program;
  * reader_wire.c writes and reads the fields):
  *   daemon -> reader: 'P', u64 raw_len, u64 parse_len, u32 own_len, own
- *                     address, raw bytes: parse this mail (the reader keeps it)
- *                     'R', u64 len, the request (reader_put_request): read the
- *                     mail kept, with what the daemon knows of its sender
+ *                     address, raw bytes: parse this mail (the reader keeps
+ *                     it; the Nth parse of a reader is its mail number N)
+ *                     'R', u32 number, u64 len, the request
+ *                     (reader_put_request): read mail number N, with what
+ *                     the daemon knows of its sender
  *   reader -> daemon: u64 len, then u8 status (0 done, 1 not), then for 'P'
  *                     the mail's fields or the parse error, for 'R' the
  *                     reading (reader_put_reading) or why there is none
- * The reader serves requests one after another, in order: a reading request
- * may come with the next mail's 'P' in the same write (reader_parse_next), and
- * the reader answers the reading, then parses the next mail while the daemon
- * stores the one it read.  The daemon kills a reader that takes longer than
- * the timeout and starts another for the next mail.
+ * The reader serves requests one after another, in order, and keeps its last
+ * READER_KEPT mails.  Requests go ahead of need (reader_parse_next,
+ * reader_read_next): while the daemon stores mail k, the reader reads mail
+ * k+1 with the context k+1's sender had before k, and parses mail k+2.  The
+ * daemon uses an answer only for the very bytes, and the very context, it
+ * was asked for.  It kills a reader that takes longer than the timeout and
+ * starts another for the next mail.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/uio.h>
@@ -64,29 +69,81 @@ static const char *reader_program;
 
 static struct {
     pid_t pid;
-    int to, from;    /* pipe ends (non-blocking): requests to the reader, answers from it */
-    int served;      /* mails it parsed: after READER_MAILS it is replaced */
-    double deadline; /* the time limit of the mail being read (parse and reading) */
+    int to, from;     /* pipe ends (non-blocking): requests to the reader, answers from it */
+    uint32_t parses;  /* parses sent to it: its mails' numbers; after READER_MAILS it is replaced */
+    unsigned gen;     /* which reader this is: one more at each start */
     int timeout;
-    size_t pipe_cap; /* what the request pipe holds: a parse sent ahead must fit */
+    size_t pipe_cap;  /* what the request pipe holds: what goes ahead must fit */
 } reader_proc = {0, -1, -1, 0, 0, 0, 0};
 
-/* The mail to parse next, named by reader_parse_next for the next reader_read. */
+/*
+ * The requests sent whose answers are not used yet, in the order sent (the
+ * order their answers come in).  Each keeps what it was asked for: a parse
+ * its raw bytes, a reading its request; an answer is used only for the very
+ * mail and context it was asked for.  One nobody wants any more (its mail
+ * was not the one that came, its context changed) is taken when it comes
+ * and thrown away.
+ */
+#define READER_SENT_MAX 8
+
+struct reader_sent {
+    char op;         /* READER_OP_PARSE or READER_OP_READ */
+    uint32_t number; /* the mail, by its parse's number in this reader */
+    int wanted;      /* 0: thrown away when it comes */
+    int taken;       /* its answer came (answer, unless thrown away) */
+    double deadline; /* its mail's time limit: parse and reading together */
+    uint64_t max;    /* the longest answer it may have */
+    char *key;       /* a parse: the raw bytes; a reading: the request; NULL: none kept */
+    size_t key_len, parse_len;
+    size_t sent_len; /* the request's bytes on the pipe */
+    char own[320];   /* a parse: the community's address it was given */
+    char *answer;
+    size_t alen;
+    struct mail *mail; /* a parse taken early (reader_parse_early): its mail */
+};
+
+static struct {
+    struct reader_sent q[READER_SENT_MAX];
+    int n;
+} reader_sent;
+
+static struct reader_counts reader_counts;
+
+void
+reader_get_counts(struct reader_counts *c)
+{
+    *c = reader_counts;
+}
+
+/* The mail of the last successful reader_parse, for its one reading. */
 static struct {
     int set;
+    unsigned gen;    /* the reader that holds it: another one must be given it again */
+    uint32_t number;
+    double deadline;
+    const char *raw; /* the caller's, valid until the reading returns: to parse it again */
+    size_t raw_len, parse_len;
+    char own[320];
+} reader_cur;
+
+/* The mails named by reader_parse_next, in order, for the next reader_read to send ahead. */
+#define READER_AHEAD 2
+static struct {
     const char *raw, *own;
     size_t raw_len, parse_len;
     int timeout;
-} reader_next;
+} reader_next[READER_AHEAD];
+static int reader_nnext;
 
-/* A parse sent ahead with a reading request, whose answer is in the pipe or coming. */
+/* The mail reader_parse_early gave, and the reading reader_read_next asked for it. */
 static struct {
-    int sent;
-    char *raw; /* a copy: the next reader_parse must be of these very bytes to use it */
-    size_t raw_len, parse_len;
-    char own[320];
-    double deadline; /* from when it was sent */
-} reader_ahead;
+    int set, spec;
+    unsigned gen;
+    uint32_t number;
+    double deadline;
+    size_t size;           /* the mail's real size, for the reading asked for */
+    struct reader_buf req; /* that reading's request */
+} reader_early;
 
 void
 reader_set_program(const char *path)
@@ -293,8 +350,34 @@ reader_trial(const struct mail *m, const char *raw, size_t raw_len, const char *
     }
 }
 
-/* The mail of the last 'P', kept for the 'R' that follows. */
-static struct mail *reader_held;
+/*
+ * The mails of the last READER_KEPT parses, by number, for the readings that
+ * name them: with requests sent ahead, mail k may still be read (its context
+ * turned out other than the one guessed) after mail k+1 was parsed.
+ */
+#define READER_KEPT 2
+static struct {
+    uint32_t number;
+    struct mail *m; /* NULL: that parse failed */
+} reader_kept[READER_KEPT];
+static uint32_t reader_parses;
+
+/* The kept mail number n, or NULL. */
+static struct mail *
+reader_kept_mail(uint32_t n)
+{
+    return n != 0 && reader_kept[n % READER_KEPT].number == n ? reader_kept[n % READER_KEPT].m
+                                                              : NULL;
+}
+
+static void
+reader_kept_free(void)
+{
+    for (size_t i = 0; i < READER_KEPT; i++) {
+        mail_free(reader_kept[i].m);
+        reader_kept[i].m = NULL;
+    }
+}
 
 /* Step *iov past the w bytes a writev took; the parts left to write. */
 static int
@@ -336,15 +419,17 @@ reader_answer(struct reader_buf *out)
     return rc;
 }
 
-/* 'R': the reading of the kept mail, with the context the daemon sent. */
+/* 'R': the reading of a kept mail, with the context the daemon sent. */
 static int
 reader_serve_reading(void)
 {
+    uint32_t number;
     uint64_t len;
     struct reader_buf out = {0};
     uint8_t status = 1;
 
-    if (reader_read_all(0, &len, sizeof(len)) != 0 || len > (1u << 20))
+    if (reader_read_all(0, &number, sizeof(number)) != 0 ||
+        reader_read_all(0, &len, sizeof(len)) != 0 || len > (1u << 20))
         return -1;
     char *req = malloc(len ? len : 1);
     if (req == NULL || reader_read_all(0, req, len) != 0) {
@@ -360,20 +445,21 @@ reader_serve_reading(void)
     free(req);
     if (got != 0)
         return -1;
-    if (reader_held != NULL && reading_read(&cfg, reader_held, size, &ctx, &r) == 0) {
+    struct mail *held = reader_kept_mail(number);
+    if (held != NULL && reading_read(&cfg, held, size, &ctx, &r) == 0) {
         status = 0;
         reader_put(&out, &status, 1);
         reader_put_reading(&out, &r);
         reading_free(&r);
     } else {
         reader_put(&out, &status, 1);
-        reader_put_str(&out, reader_held ? "out of memory reading the mail" : "no mail to read");
+        reader_put_str(&out, held ? "out of memory reading the mail" : "no mail to read");
     }
     reader_config_free(&cfg);
     return reader_answer(&out);
 }
 
-/* 'P': parse one mail and keep it. */
+/* 'P': parse one mail and keep it, as the next number. */
 static int
 reader_serve_parse(int timeout)
 {
@@ -393,19 +479,23 @@ reader_serve_parse(int timeout)
         return -1;
     }
     reader_cpu_budget(timeout);
-    mail_free(reader_held);
-    reader_held = NULL;
+    uint32_t number = ++reader_parses;
+    size_t slot = number % READER_KEPT;
+    mail_free(reader_kept[slot].m);
+    reader_kept[slot].m = NULL;
+    reader_kept[slot].number = number;
+    struct mail *m = NULL;
     struct reader_buf out = {0};
     uint8_t status = 0;
-    if (mail_parse(raw, parse_len, &reader_held, err, sizeof(err)) != 0) {
-        reader_held = NULL;
+    if (mail_parse(raw, parse_len, &m, err, sizeof(err)) != 0) {
         status = 1;
         reader_put(&out, &status, 1);
         reader_put_str(&out, err);
     } else {
-        reader_trial(reader_held, raw, raw_len, own[0] ? own : NULL);
+        reader_kept[slot].m = m;
+        reader_trial(m, raw, raw_len, own[0] ? own : NULL);
         reader_put(&out, &status, 1);
-        reader_put_mail(&out, reader_held);
+        reader_put_mail(&out, m);
     }
     free(raw);
     return reader_answer(&out);
@@ -445,7 +535,7 @@ reader_main(void)
         /* The daemon replaces it after READER_MAILS mails by closing its input. */
         int rc = reader_serve_one(timeout > 0 ? timeout : 30);
         if (rc != 0) {
-            mail_free(reader_held);
+            reader_kept_free();
             return rc > 0 ? 0 : 1;
         }
     }
@@ -472,6 +562,31 @@ reader_limits(int timeout)
 }
 
 static void
+reader_sent_free(struct reader_sent *e)
+{
+    free(e->key);
+    free(e->answer);
+    mail_free(e->mail);
+    memset(e, 0, sizeof(*e));
+}
+
+/*
+ * The bytes of the requests whose answers did not come: at most what the
+ * request pipe holds now (the reader takes a request whole before it
+ * answers it).  0: the reader is idle.
+ */
+static size_t
+reader_sent_busy(void)
+{
+    size_t n = 0;
+
+    for (int i = 0; i < reader_sent.n; i++)
+        if (!reader_sent.q[i].taken)
+            n += reader_sent.q[i].sent_len;
+    return n;
+}
+
+static void
 reader_stop_proc(int kill_it)
 {
     if (reader_proc.to >= 0)
@@ -481,20 +596,21 @@ reader_stop_proc(int kill_it)
     reader_proc.to = reader_proc.from = -1;
     if (reader_proc.pid > 0) {
         /*
-         * A reader still parsing a mail sent ahead may be stuck in it (the
-         * mail that hangs a parser): nobody will read that answer, so it is
-         * killed rather than waited for.
+         * A reader still busy with something sent ahead may be stuck in it
+         * (the mail that hangs a parser): nobody will read that answer, so
+         * it is killed rather than waited for.
          */
-        if (kill_it || reader_ahead.sent)
+        if (kill_it || reader_sent_busy())
             kill(reader_proc.pid, SIGKILL);
         while (waitpid(reader_proc.pid, NULL, 0) < 0 && errno == EINTR)
             ;
     }
     reader_proc.pid = 0;
-    reader_proc.served = 0;
+    reader_proc.parses = 0;
     reader_answers.at = reader_answers.end = 0;
-    free(reader_ahead.raw);
-    memset(&reader_ahead, 0, sizeof(reader_ahead));
+    for (int i = 0; i < reader_sent.n; i++)
+        reader_sent_free(&reader_sent.q[i]);
+    reader_sent.n = 0;
 }
 
 void
@@ -551,6 +667,7 @@ reader_start(int timeout, char *err, size_t errlen)
     close(req[0]);
     close(ans[1]);
     reader_proc.pid = pid;
+    reader_proc.gen++;
     reader_proc.to = req[1];
     reader_proc.from = ans[0];
     /*
@@ -680,22 +797,6 @@ reader_receive(uint64_t max, double deadline, volatile sig_atomic_t *stop, char 
     return READER_OK;
 }
 
-/* One request (head, then body) and its answer, before the deadline. */
-static enum reader_status
-reader_exchange(const struct reader_buf *head, const char *body, size_t body_len, uint64_t max,
-                double deadline, volatile sig_atomic_t *stop, char **answer, size_t *answer_len)
-{
-    struct iovec iov[2] = {{head->p, head->len}, {(void *)body, body_len}};
-    enum reader_status s;
-
-    *answer = NULL;
-    if (head->failed)
-        return READER_ERROR;
-    if ((s = reader_send(iov, body_len ? 2 : 1, deadline, stop)) != READER_OK)
-        return s;
-    return reader_receive(max, deadline, stop, answer, answer_len);
-}
-
 /* A failed exchange: the reader is never talked to again; err says why. */
 static enum reader_status
 reader_failed(enum reader_status s, volatile sig_atomic_t *stop, char *err, size_t errlen)
@@ -722,6 +823,165 @@ reader_parse_max(size_t raw_len)
     return (uint64_t)raw_len * 4 + (1u << 20);
 }
 
+/* The most a reading answer may be, for a message of size bytes. */
+static uint64_t
+reader_read_max(size_t size)
+{
+    return (uint64_t)size * 8 + (4u << 20);
+}
+
+/* ---- the daemon's side: requests sent, answers taken ---- */
+
+/* A new entry at the end of reader_sent (NULL when it is full: nothing is sent then). */
+static struct reader_sent *
+reader_sent_add(char op, uint32_t number, double deadline, uint64_t max)
+{
+    if (reader_sent.n == READER_SENT_MAX)
+        return NULL;
+    struct reader_sent *e = &reader_sent.q[reader_sent.n++];
+    memset(e, 0, sizeof(*e));
+    e->op = op;
+    e->number = number;
+    e->wanted = 1;
+    e->deadline = deadline;
+    e->max = max;
+    return e;
+}
+
+/* Forget the entries whose answers came and are not wanted (or were used). */
+static void
+reader_sent_gc(void)
+{
+    int w = 0;
+
+    for (int i = 0; i < reader_sent.n; i++) {
+        struct reader_sent *e = &reader_sent.q[i];
+        if (e->taken && !e->wanted) {
+            reader_sent_free(e);
+            continue;
+        }
+        if (w != i) {
+            reader_sent.q[w] = *e;
+            memset(e, 0, sizeof(*e));
+        }
+        w++;
+    }
+    reader_sent.n = w;
+}
+
+/* The wanted parse sent of these very bytes, or -1. */
+static int
+reader_sent_parse(const char *raw, size_t raw_len, size_t parse_len, const char *own)
+{
+    for (int i = 0; i < reader_sent.n; i++) {
+        const struct reader_sent *e = &reader_sent.q[i];
+        if (e->op == READER_OP_PARSE && e->wanted && e->key != NULL && e->key_len == raw_len &&
+            e->parse_len == parse_len && strcmp(e->own, own) == 0 &&
+            memcmp(e->key, raw, raw_len) == 0)
+            return i;
+    }
+    return -1;
+}
+
+/*
+ * The wanted reading sent of mail number n with this very request, or -1;
+ * the other readings of that mail are not wanted any more.
+ */
+static int
+reader_sent_reading(uint32_t n, const struct reader_buf *req)
+{
+    int found = -1;
+
+    for (int i = 0; i < reader_sent.n; i++) {
+        struct reader_sent *e = &reader_sent.q[i];
+        if (e->op != READER_OP_READ || e->number != n || !e->wanted)
+            continue;
+        if (found < 0 && e->key_len == req->len && memcmp(e->key, req->p, req->len) == 0)
+            found = i;
+        else
+            e->wanted = 0;
+    }
+    return found;
+}
+
+/*
+ * Is a whole answer waiting (in the block, or in the pipe), so that taking
+ * it cannot wait?  Also 1 when the reader is gone, so that taking it says so.
+ */
+static int
+reader_answer_ready(void)
+{
+    struct reader_block *k = &reader_answers;
+    uint64_t n;
+    int avail = 0;
+
+    if (k->end - k->at < sizeof(n)) {
+        memmove(k->b, k->b + k->at, k->end - k->at);
+        k->end -= k->at;
+        k->at = 0;
+        ssize_t r = read(reader_proc.from, k->b + k->end, k->cap - k->end);
+        if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
+            return 1;
+        if (r > 0)
+            k->end += (size_t)r;
+        if (k->end < sizeof(n))
+            return 0;
+    }
+    memcpy(&n, k->b + k->at, sizeof(n));
+    if (ioctl(reader_proc.from, FIONREAD, &avail) != 0)
+        return 0;
+    return k->end - k->at - sizeof(n) + (size_t)avail >= n;
+}
+
+/* Take the answer of entry i (it is the first not taken): wait for it within its mail's time. */
+static enum reader_status
+reader_take_one(struct reader_sent *e, volatile sig_atomic_t *stop)
+{
+    enum reader_status s = reader_receive(e->max, e->deadline, stop, &e->answer, &e->alen);
+    if (s != READER_OK)
+        return s;
+    e->taken = 1;
+    if (!e->wanted) {
+        free(e->answer);
+        e->answer = NULL;
+    }
+    return READER_OK;
+}
+
+/*
+ * Take the answers of entries [0, upto] that did not come yet, in order,
+ * waiting for each.  On a failure, *at is the entry it was with.
+ */
+static enum reader_status
+reader_take(int upto, volatile sig_atomic_t *stop, int *at)
+{
+    for (*at = 0; *at <= upto && *at < reader_sent.n; (*at)++) {
+        struct reader_sent *e = &reader_sent.q[*at];
+        if (e->taken)
+            continue;
+        enum reader_status s = reader_take_one(e, stop);
+        if (s != READER_OK)
+            return s;
+    }
+    return READER_OK;
+}
+
+/* reader_take without waiting: 1 all taken, 0 one is not all there yet, -1 one failed. */
+static int
+reader_take_ready(int upto)
+{
+    for (int i = 0; i <= upto && i < reader_sent.n; i++) {
+        struct reader_sent *e = &reader_sent.q[i];
+        if (e->taken)
+            continue;
+        if (!reader_answer_ready())
+            return 0;
+        if (reader_take_one(e, NULL) != READER_OK)
+            return -1;
+    }
+    return 1;
+}
+
 /* The head of a parse request: 'P', the lengths, the community's own address. */
 static void
 reader_put_parse(struct reader_buf *b, size_t raw_len, size_t parse_len, const char *own)
@@ -738,80 +998,126 @@ reader_put_parse(struct reader_buf *b, size_t raw_len, size_t parse_len, const c
 }
 
 /*
- * The answer to a parse sent ahead, if it is of this mail; else it is taken
- * and thrown away (or its reader replaced), and 1 says "ask for the parse".
+ * Put a parse of raw in b and keep it as sent; with keep, a copy of raw is
+ * kept to know the mail again (a parse sent ahead) and raw goes in b too,
+ * else the caller sends raw after b.  NULL when it cannot be kept.
  */
-static int
-reader_ahead_take(const char *raw, size_t raw_len, size_t parse_len, const char *own,
-                  volatile sig_atomic_t *stop, enum reader_status *s, char **answer, size_t *alen)
+static struct reader_sent *
+reader_send_parse(struct reader_buf *b, const char *raw, size_t raw_len, size_t parse_len,
+                  const char *own, double deadline, int keep)
 {
-    int same = reader_ahead.raw_len == raw_len && reader_ahead.parse_len == parse_len &&
-               strcmp(reader_ahead.own, own) == 0 && memcmp(reader_ahead.raw, raw, raw_len) == 0;
-    double deadline = reader_ahead.deadline;
+    size_t own_len = strlen(own);
+    char *copy = NULL;
 
-    free(reader_ahead.raw);
-    reader_ahead.raw = NULL;
-    reader_ahead.sent = 0;
-    *s = reader_receive(reader_parse_max(raw_len), deadline, stop, answer, alen);
-    if (same) {
-        reader_proc.deadline = deadline;
-        return 0;
+    if (own_len >= sizeof(reader_sent.q[0].own))
+        return NULL;
+    if (keep && (copy = malloc(raw_len ? raw_len : 1)) == NULL)
+        return NULL;
+    struct reader_sent *e =
+        reader_sent_add(READER_OP_PARSE, ++reader_proc.parses, deadline, reader_parse_max(raw_len));
+    if (e == NULL) {
+        reader_proc.parses--;
+        free(copy);
+        return NULL;
     }
-    free(*answer);
-    *answer = NULL;
-    if (*s != READER_OK) {
-        /* Whatever went wrong was the other mail's: it meets it again in its turn. */
-        log_debug("reader: the parse sent ahead was not used and failed (%s); replaced",
-                  reader_status_name(*s));
-        reader_stop_proc(1);
-    } else {
-        reader_proc.served++;
+    reader_put_parse(b, raw_len, parse_len, own);
+    if (keep) {
+        memcpy(copy, raw, raw_len);
+        reader_put(b, raw, raw_len);
     }
-    return 1;
+    e->key = copy;
+    e->key_len = raw_len;
+    e->parse_len = parse_len;
+    e->sent_len = 1 + 8 + 8 + 4 + own_len + raw_len;
+    memcpy(e->own, own, own_len + 1);
+    return e;
 }
 
-enum reader_status
-reader_parse(const char *raw, size_t raw_len, size_t parse_len, const char *own_address,
-             int timeout, struct mail **out, char *err, size_t errlen, volatile sig_atomic_t *stop)
+/* Put the reading of mail number n with request req in b and keep it as sent. */
+static struct reader_sent *
+reader_send_reading(struct reader_buf *b, uint32_t n, const struct reader_buf *req,
+                    double deadline, uint64_t max)
 {
-    char *answer = NULL;
-    size_t alen = 0;
-    const char *own = own_address ? own_address : "";
-    struct reader_buf head = {0};
-    enum reader_status s;
+    uint8_t op = READER_OP_READ;
+    uint64_t len = req->len;
+    char *copy = malloc(req->len ? req->len : 1);
 
-    *out = NULL;
-    err[0] = '\0';
-    reader_next.set = 0; /* named for a reading that did not come */
-    if (timeout <= 0)
-        timeout = 30;
-    reader_proc.timeout = timeout;
-    if (reader_ahead.sent &&
-        reader_ahead_take(raw, raw_len, parse_len, own, stop, &s, &answer, &alen) == 0)
-        goto answered;
-    if (reader_proc.pid > 0 && reader_proc.served >= READER_MAILS)
-        reader_stop_proc(0); /* it ends at the end of its input; this mail gets a fresh one */
-    if (reader_proc.pid <= 0 && reader_start(timeout, err, errlen) != 0)
-        return READER_ERROR;
-    reader_proc.deadline = reader_clock() + timeout;
-    reader_put_parse(&head, raw_len, parse_len, own);
-    s = reader_exchange(&head, raw, raw_len, reader_parse_max(raw_len), reader_proc.deadline, stop,
-                        &answer, &alen);
-    free(head.p);
-answered:
-    if (s != READER_OK)
-        return reader_failed(s, stop, err, errlen);
-    reader_proc.served++;
+    if (copy == NULL)
+        return NULL;
+    struct reader_sent *e = reader_sent_add(READER_OP_READ, n, deadline, max);
+    if (e == NULL) {
+        free(copy);
+        return NULL;
+    }
+    memcpy(copy, req->p, req->len);
+    e->key = copy;
+    e->key_len = req->len;
+    e->sent_len = 1 + sizeof(n) + sizeof(len) + req->len;
+    reader_put(b, &op, 1);
+    reader_put(b, &n, sizeof(n));
+    reader_put(b, &len, sizeof(len));
+    reader_put(b, req->p, req->len);
+    return e;
+}
+
+/* The index of entry e in reader_sent (entries move only in reader_sent_gc). */
+static int
+reader_sent_index(const struct reader_sent *e)
+{
+    return (int)(e - reader_sent.q);
+}
+
+/* ---- the daemon's side: the calls ---- */
+
+/* What was named for one mail is forgotten when the next mail comes. */
+static void
+reader_forget_named(void)
+{
+    reader_cur.set = 0;
+    reader_nnext = 0;
+    free(reader_early.req.p);
+    memset(&reader_early, 0, sizeof(reader_early));
+}
+
+/*
+ * Wait for every answer still to come, thrown away unless wanted; when one
+ * fails it was another mail's (a parse sent ahead, a reading whose context
+ * changed), which meets it again in its own turn: the reader is replaced.
+ */
+static void
+reader_drain(volatile sig_atomic_t *stop)
+{
+    int at;
+    enum reader_status s = reader_take(reader_sent.n - 1, stop, &at);
+
+    if (s != READER_OK) {
+        log_debug("reader: an answer asked for ahead failed (%s); the reader is replaced",
+                  reader_status_name(s));
+        reader_stop_proc(1);
+    }
+    reader_sent_gc();
+}
+
+/* The parse answer of entry e, taken: READER_OK with *out, or why not. */
+static enum reader_status
+reader_parse_answer(struct reader_sent *e, struct mail **out, char *err, size_t errlen)
+{
+    char *answer = e->answer;
+    size_t alen = e->alen;
+
+    *out = e->mail;
+    e->mail = NULL;
+    e->wanted = 0;
+    if (*out != NULL)
+        return READER_OK; /* read from the answer early (reader_parse_early) */
     struct reader_in in = {answer, alen, 1, 0};
     if (answer[0] == 1) {
         char *why = reader_get_str(&in);
         snprintf(err, errlen, "%s", why ? why : "unparseable");
         free(why);
-        free(answer);
         return READER_UNPARSEABLE;
     }
     *out = answer[0] == 0 ? reader_get_mail(&in) : NULL;
-    free(answer);
     if (*out == NULL) {
         reader_stop_proc(1);
         snprintf(err, errlen, "the reader's answer was not a mail");
@@ -820,97 +1126,289 @@ answered:
     return READER_OK;
 }
 
+enum reader_status
+reader_parse(const char *raw, size_t raw_len, size_t parse_len, const char *own_address,
+             int timeout, struct mail **out, char *err, size_t errlen, volatile sig_atomic_t *stop)
+{
+    const char *own = own_address ? own_address : "";
+    enum reader_status s;
+    int at;
+
+    *out = NULL;
+    err[0] = '\0';
+    reader_forget_named();
+    reader_proc.timeout = timeout > 0 ? timeout : 30;
+    reader_sent_gc();
+    int i = reader_sent_parse(raw, raw_len, parse_len, own);
+    if (i >= 0) {
+        /* Sent ahead: what came before it is earlier mails', not wanted now. */
+        for (int j = 0; j < i; j++)
+            reader_sent.q[j].wanted = 0;
+        s = reader_take(i, stop, &at);
+        if (s != READER_OK && at < i) {
+            log_debug("reader: an answer asked for ahead failed (%s); the reader is replaced",
+                      reader_status_name(s));
+            reader_stop_proc(1);
+        } else if (s != READER_OK) {
+            return reader_failed(s, stop, err, errlen);
+        } else {
+            reader_counts.parses_ahead++;
+        }
+    }
+    if (i < 0 || reader_proc.pid <= 0) {
+        /* Not sent ahead (or lost with its reader): ask for it now, to an idle reader. */
+        for (int j = 0; j < reader_sent.n; j++)
+            reader_sent.q[j].wanted = 0;
+        reader_drain(stop);
+        if (reader_proc.pid > 0 && reader_proc.parses >= READER_MAILS)
+            reader_stop_proc(0); /* it ends at the end of its input; this mail gets a fresh one */
+        if (reader_proc.pid <= 0 && reader_start(reader_proc.timeout, err, errlen) != 0)
+            return READER_ERROR;
+        struct reader_buf head = {0};
+        struct reader_sent *e = reader_send_parse(&head, raw, raw_len, parse_len, own,
+                                                  reader_clock() + reader_proc.timeout, 0);
+        struct iovec iov[2] = {{head.p, head.len}, {(void *)raw, raw_len}};
+        s = e == NULL || head.failed ? READER_ERROR
+                                     : reader_send(iov, 2, e->deadline, stop);
+        free(head.p);
+        i = e != NULL ? reader_sent_index(e) : -1;
+        if (s == READER_OK)
+            s = reader_take(i, stop, &at);
+        if (s != READER_OK)
+            return reader_failed(s, stop, err, errlen);
+    }
+    reader_counts.parses++;
+    struct reader_sent *e = &reader_sent.q[i];
+    uint32_t number = e->number;
+    double deadline = e->deadline;
+    s = reader_parse_answer(e, out, err, errlen);
+    reader_sent_gc();
+    if (s != READER_OK)
+        return s;
+    reader_cur.set = 1;
+    reader_cur.gen = reader_proc.gen;
+    reader_cur.number = number;
+    reader_cur.deadline = deadline;
+    reader_cur.raw = raw;
+    reader_cur.raw_len = raw_len;
+    reader_cur.parse_len = parse_len;
+    snprintf(reader_cur.own, sizeof(reader_cur.own), "%s", own);
+    return READER_OK;
+}
+
+int
+reader_parse_early(const char *raw, size_t raw_len, size_t parse_len, const char *own_address,
+                   const struct mail **out)
+{
+    const char *own = own_address ? own_address : "";
+
+    *out = NULL;
+    free(reader_early.req.p);
+    memset(&reader_early, 0, sizeof(reader_early));
+    int i = reader_proc.pid > 0 ? reader_sent_parse(raw, raw_len, parse_len, own) : -1;
+    if (i < 0)
+        return 0;
+    int ready = reader_take_ready(i);
+    if (ready < 0) {
+        /* Not this mail's to answer for: the current one is parsed again, in a new reader. */
+        log_debug("reader: an answer asked for ahead failed; the reader is replaced");
+        reader_stop_proc(1);
+        return 0;
+    }
+    struct reader_sent *e = &reader_sent.q[i];
+    if (ready == 0 || e->answer[0] != 0)
+        return 0; /* not there yet, or not a mail: its own turn says so */
+    if (e->mail == NULL) {
+        struct reader_in in = {e->answer, e->alen, 1, 0};
+        if ((e->mail = reader_get_mail(&in)) == NULL)
+            return 0;
+    }
+    reader_early.set = 1;
+    reader_early.gen = reader_proc.gen;
+    reader_early.number = e->number;
+    reader_early.deadline = e->deadline;
+    *out = e->mail;
+    return 1;
+}
+
+void
+reader_read_next(const struct config *cfg, size_t size, const struct reading_context *ctx)
+{
+    free(reader_early.req.p);
+    memset(&reader_early.req, 0, sizeof(reader_early.req));
+    reader_early.spec = 0;
+    if (!reader_early.set || reader_early.gen != reader_proc.gen)
+        return;
+    reader_put_request(&reader_early.req, cfg, size, ctx);
+    reader_early.spec = !reader_early.req.failed;
+    reader_early.size = size;
+}
+
 void
 reader_parse_next(const char *raw, size_t raw_len, size_t parse_len, const char *own_address,
                   int timeout)
 {
-    reader_next.set = 1;
-    reader_next.raw = raw;
-    reader_next.raw_len = raw_len;
-    reader_next.parse_len = parse_len;
-    reader_next.own = own_address ? own_address : "";
-    reader_next.timeout = timeout > 0 ? timeout : 30;
+    if (reader_nnext == READER_AHEAD)
+        return;
+    reader_next[reader_nnext].raw = raw;
+    reader_next[reader_nnext].raw_len = raw_len;
+    reader_next[reader_nnext].parse_len = parse_len;
+    reader_next[reader_nnext].own = own_address ? own_address : "";
+    reader_next[reader_nnext].timeout = timeout > 0 ? timeout : 30;
+    reader_nnext++;
 }
 
 /*
- * Put the parse named by reader_parse_next after the reading request in b,
- * when the two fit in the request pipe at once: the pipe is empty here (the
- * reader took the whole parse before it answered), so the write cannot wait
- * on the reader, which may be writing a long reading back meanwhile.  The
- * reader then parses the next mail while the daemon stores this one, and is
- * woken once a mail instead of twice.
+ * Put in b what goes ahead of need, when all of b (and also, the bytes sent
+ * with it) fits in the request pipe at once beside what may still be in it
+ * (reader_sent_busy): the write then cannot wait on the reader, which may be
+ * writing a long answer back meanwhile.  The reading asked for by
+ * reader_read_next first, then the parses of the mails named by
+ * reader_parse_next.
  */
 static void
-reader_put_ahead(struct reader_buf *b)
+reader_put_ahead(struct reader_buf *b, size_t also)
 {
-    size_t own_len = strlen(reader_next.own);
-    size_t len = 1 + 8 + 8 + 4 + own_len + reader_next.raw_len;
+    also += reader_sent_busy();
+    if (reader_early.spec && reader_early.gen == reader_proc.gen &&
+        b->len + also + reader_early.req.len + 16 <= reader_proc.pipe_cap &&
+        reader_sent_reading(reader_early.number, &reader_early.req) < 0)
+        (void)reader_send_reading(b, reader_early.number, &reader_early.req,
+                                  reader_early.deadline, reader_read_max(reader_early.size));
+    for (int i = 0; i < reader_nnext; i++) {
+        const char *own = reader_next[i].own;
+        size_t len = 1 + 8 + 8 + 4 + strlen(own) + reader_next[i].raw_len;
+        if (reader_proc.parses >= READER_MAILS || b->len + also + len > reader_proc.pipe_cap)
+            break;
+        if (reader_sent_parse(reader_next[i].raw, reader_next[i].raw_len,
+                              reader_next[i].parse_len, own) >= 0)
+            continue; /* sent already */
+        if (reader_send_parse(b, reader_next[i].raw, reader_next[i].raw_len,
+                              reader_next[i].parse_len, own,
+                              reader_clock() + reader_next[i].timeout, 1) == NULL)
+            break;
+    }
+}
 
-    reader_next.set = 0;
-    if (reader_proc.served >= READER_MAILS || own_len >= sizeof(reader_ahead.own) ||
-        b->len + len > reader_proc.pipe_cap)
-        return;
-    char *copy = malloc(reader_next.raw_len ? reader_next.raw_len : 1);
-    if (copy == NULL)
-        return;
-    memcpy(copy, reader_next.raw, reader_next.raw_len);
-    reader_put_parse(b, reader_next.raw_len, reader_next.parse_len, reader_next.own);
-    reader_put(b, reader_next.raw, reader_next.raw_len);
-    reader_ahead.raw = copy;
-    reader_ahead.raw_len = reader_next.raw_len;
-    reader_ahead.parse_len = reader_next.parse_len;
-    memcpy(reader_ahead.own, reader_next.own, own_len + 1);
-    reader_ahead.deadline = reader_clock() + reader_next.timeout;
+/* The reading answer of entry e, taken: READER_OK with *out, or why not. */
+static enum reader_status
+reader_reading_answer(struct reader_sent *e, struct reading *out, char *err, size_t errlen)
+{
+    struct reader_in in = {e->answer, e->alen, 1, 0};
+
+    e->wanted = 0;
+    if (e->answer[0] == 1) {
+        char *why = reader_get_str(&in);
+        snprintf(err, errlen, "%s", why ? why : "no reading");
+        free(why);
+        return READER_ERROR;
+    }
+    if (e->answer[0] != 0 || reader_get_reading(&in, out) != 0) {
+        reader_stop_proc(1);
+        snprintf(err, errlen, "the reader's answer was not a reading");
+        return READER_CRASHED;
+    }
+    return READER_OK;
+}
+
+/*
+ * Send the reading of the current mail (req) to an idle reader, with what
+ * goes ahead; when the reader that parsed the mail is gone, the mail is
+ * parsed again first.  *at: the reading's entry.
+ */
+static enum reader_status
+reader_ask(const struct reader_buf *req, size_t size, volatile sig_atomic_t *stop, char *err,
+           size_t errlen, int *at)
+{
+    struct reader_buf head = {0}, tail = {0};
+    struct reader_sent *p = NULL, *e;
+    enum reader_status s = READER_OK;
+    int again = reader_proc.pid <= 0 || reader_cur.gen != reader_proc.gen;
+
+    if (again) {
+        if (reader_proc.pid <= 0 && reader_start(reader_proc.timeout, err, errlen) != 0)
+            return READER_ERROR;
+        reader_cur.deadline = reader_clock() + reader_proc.timeout;
+        p = reader_send_parse(&head, reader_cur.raw, reader_cur.raw_len, reader_cur.parse_len,
+                              reader_cur.own, reader_cur.deadline, 0);
+        reader_cur.number = reader_proc.parses;
+        reader_cur.gen = reader_proc.gen;
+    }
+    e = reader_send_reading(&tail, reader_cur.number, req, reader_cur.deadline,
+                            reader_read_max(size));
+    if ((again && p == NULL) || e == NULL)
+        s = READER_ERROR;
+    else
+        reader_put_ahead(&tail, head.len + (again ? reader_cur.raw_len : 0));
+    struct iovec iov[3] = {{head.p, head.len}, {(void *)reader_cur.raw, reader_cur.raw_len},
+                           {tail.p, tail.len}};
+    if (s == READER_OK && (head.failed || tail.failed))
+        s = READER_ERROR;
+    if (s == READER_OK)
+        s = again ? reader_send(iov, 3, reader_cur.deadline, stop)
+                  : reader_send(iov + 2, 1, reader_cur.deadline, stop);
+    *at = e != NULL ? reader_sent_index(e) : -1;
+    free(head.p);
+    free(tail.p);
+    return s;
 }
 
 enum reader_status
 reader_read(const struct config *cfg, size_t size, const struct reading_context *ctx,
             struct reading *out, char *err, size_t errlen, volatile sig_atomic_t *stop)
 {
-    char *answer = NULL;
-    size_t alen = 0;
-    uint8_t op = READER_OP_READ;
-    struct reader_buf req = {0}, head = {0};
+    struct reader_buf req = {0};
+    enum reader_status s = READER_OK;
+    int at, i;
 
     err[0] = '\0';
     memset(out, 0, sizeof(*out));
-    if (reader_proc.pid <= 0 || reader_ahead.sent) {
-        /* After a parse sent ahead, the reader holds the next mail, not this one. */
-        reader_next.set = 0;
+    if (!reader_cur.set) {
+        /* No parse, a failed one, or this mail was read already. */
+        reader_forget_named();
         snprintf(err, errlen, "no mail was parsed to read");
         return READER_ERROR;
     }
+    reader_cur.set = 0; /* one reading a parse */
     reader_put_request(&req, cfg, size, ctx);
-    uint64_t len = req.len;
-    reader_put(&head, &op, 1);
-    reader_put(&head, &len, sizeof(len));
-    reader_put(&head, req.p, req.len);
-    head.failed |= req.failed;
+    reader_sent_gc();
+    i = reader_proc.pid > 0 && reader_cur.gen == reader_proc.gen
+            ? reader_sent_reading(reader_cur.number, &req)
+            : -1;
+    reader_counts.readings++;
+    reader_counts.readings_ahead += i >= 0;
+    if (req.failed) {
+        s = READER_ERROR;
+        snprintf(err, errlen, "out of memory asking for the reading");
+    } else if (i >= 0) {
+        /* Asked for ahead with this very context: send what goes ahead now, then take it. */
+        struct reader_buf b = {0};
+        reader_put_ahead(&b, 0);
+        struct iovec iov = {b.p, b.len};
+        if (b.len > 0 && !b.failed)
+            s = reader_send(&iov, 1, reader_sent.q[i].deadline, stop);
+        free(b.p);
+    } else if (i < 0) {
+        /* Not asked for (or with another context): ask now, once the reader is idle. */
+        reader_drain(stop);
+        s = reader_ask(&req, size, stop, err, errlen, &i);
+    }
+    if (s == READER_OK) {
+        s = reader_take(i, stop, &at);
+        if (s != READER_OK && at < i && !(stop && *stop)) {
+            /* Another mail's answer failed before this one's: a new reader, this mail again. */
+            reader_stop_proc(1);
+            s = reader_ask(&req, size, stop, err, errlen, &i);
+            if (s == READER_OK)
+                s = reader_take(i, stop, &at);
+        }
+    }
     free(req.p);
-    if (reader_next.set)
-        reader_put_ahead(&head);
-    /* The same time limit as its parse: the two together are one mail's reading. */
-    enum reader_status s = reader_exchange(&head, NULL, 0, (uint64_t)size * 8 + (4u << 20),
-                                           reader_proc.deadline, stop, &answer, &alen);
-    free(head.p);
-    /* Sent (a failure stopped the reader, and with it what was sent ahead). */
-    reader_ahead.sent = reader_ahead.raw != NULL && s == READER_OK;
+    reader_nnext = 0;
+    reader_early.set = reader_early.spec = 0;
     if (s != READER_OK)
-        return reader_failed(s, stop, err, errlen);
-    struct reader_in in = {answer, alen, 1, 0};
-    if (answer[0] == 1) {
-        char *why = reader_get_str(&in);
-        snprintf(err, errlen, "%s", why ? why : "no reading");
-        free(why);
-        free(answer);
-        return READER_ERROR;
-    }
-    int rc = answer[0] == 0 ? reader_get_reading(&in, out) : -1;
-    free(answer);
-    if (rc != 0) {
-        reader_stop_proc(1);
-        snprintf(err, errlen, "the reader's answer was not a reading");
-        return READER_CRASHED;
-    }
-    return READER_OK;
+        return err[0] && s == READER_ERROR ? s : reader_failed(s, stop, err, errlen);
+    s = reader_reading_answer(&reader_sent.q[i], out, err, errlen);
+    reader_sent_gc();
+    return s;
 }

@@ -63,6 +63,15 @@ int programme_handle_read(const struct config *cfg, struct store *st, const stru
                           const char *raw, size_t raw_len, size_t size, time_t now,
                           const struct programme_reader *reader, struct programme_result *res);
 
+/*
+ * The context programme_handle_read would read m with, were it handled now:
+ * for a reading asked for ahead (reader_read_next), which is used only if
+ * the context is still the same when m's turn comes.  Reads the store,
+ * writes nothing.  0, or -1 on a store error.
+ */
+int programme_read_context(const struct config *cfg, struct store *st, const struct mail *m,
+                           size_t size, time_t now, struct reading_context *ctx);
+
 /* How the daemon would take a mail, for `mentorctl inspect` (programme_explain). */
 struct programme_explain {
     const char *proof;  /* "reply", "dmarc" or "claimed" (gate.h) */

@@ -19,6 +19,12 @@
  * mail, to read it with that context.  reading_read stays one pure function
  * that runs whole in the reader; `mentorctl inspect` and the unit tests run
  * the same function in-process.
+ *
+ * Why ahead of need: waiting for each reading cost the daemon a sleep and a
+ * wake-up a mail.  So while mail k is stored, the reader already reads mail
+ * k+1 with the context its sender had before k (reader_read_next), and the
+ * daemon uses that reading if the context is still the same when k+1's turn
+ * comes; reading_read being pure, the same inputs give the same reading.
  */
 #ifndef MENTORD_READER_H
 #define MENTORD_READER_H
@@ -54,28 +60,58 @@ enum reader_status reader_parse(const char *raw, size_t raw_len, size_t parse_le
                                 size_t errlen, volatile sig_atomic_t *stop);
 
 /*
- * Name the mail the next reader_parse will be for (same arguments), before
- * the reader_read of the current one.  When it is small enough, its parse
- * goes to the reader with that reading request: the reader parses it while
- * the daemon stores the current mail, and reader_parse only collects the
- * answer.  raw need only live until reader_read returns (it is copied), and
- * a reader_parse of another mail throws the early answer away.
+ * Name the mails the next reader_parse calls will be for (same arguments;
+ * up to two, in order), before the reader_read of the current one.  When
+ * they are small enough, their parses go to the reader with that reading
+ * request: the reader parses them while the daemon stores the current mail,
+ * and reader_parse only collects the answer.  raw need only live until
+ * reader_read returns (it is copied); a reader_parse of another mail throws
+ * the early answers away.
  */
 void reader_parse_next(const char *raw, size_t raw_len, size_t parse_len, const char *own_address,
                        int timeout);
 
 /*
+ * After reader_parse of mail k: the next mail's parse, if it was sent ahead
+ * and its answer has come (never waits).  1 with *out (the reader's, valid
+ * until the next reader_parse, which hands that very mail over), else 0.
+ * With it the caller can look up the next sender's context as it stands
+ * before mail k is acted on, and name the reading it expects
+ * (reader_read_next).
+ */
+int reader_parse_early(const char *raw, size_t raw_len, size_t parse_len, const char *own_address,
+                       const struct mail **out);
+
+/*
+ * Ask ahead for the reading of the mail reader_parse_early gave, with ctx:
+ * it goes with mail k's reading request, and the reader reads it while the
+ * daemon stores mail k.  When that mail's turn comes, reader_read uses the
+ * answer only if the context it is given then is the same (mail k may have
+ * changed it); otherwise the mail is read again.
+ */
+struct config;
+struct reading_context;
+void reader_read_next(const struct config *cfg, size_t size, const struct reading_context *ctx);
+
+/*
  * Read the mail of the last successful reader_parse (reading_read, in the
- * reader) with what the daemon knows of its sender.  size is the message's
- * real size.  The time limit is the one reader_parse started: parse and
- * reading together.  On READER_OK *out is the reading (reading_free it).
+ * reader) with what the daemon knows of its sender; once a parse.  size is
+ * the message's real size.  The time limit is the one its parse started:
+ * parse and reading together.  raw, given to reader_parse, must still be
+ * valid: should the reader that parsed it be gone, it is parsed again.  On
+ * READER_OK *out is the reading (reading_free it).
  */
 struct reading;
-struct reading_context;
-struct config;
 enum reader_status reader_read(const struct config *cfg, size_t size,
                                const struct reading_context *ctx, struct reading *out, char *err,
                                size_t errlen, volatile sig_atomic_t *stop);
+
+/* How many parses and readings were asked for, and how many of them had been sent ahead. */
+struct reader_counts {
+    unsigned long parses, parses_ahead;
+    unsigned long readings, readings_ahead;
+};
+void reader_get_counts(struct reader_counts *c);
 
 /* Stop the reader (at exit). */
 void reader_shutdown(void);

@@ -6,7 +6,9 @@
  * and read there (reader_read) with a few contexts (nothing known; a member
  * with one open pair; a mentor with an open proposal; a manager), and the
  * reading that comes back over the pipe is compared, field by field, with
- * reading_read run here on the same parsed mail.  Also: time zones are still
+ * reading_read run here on the same parsed mail; also when the next mails'
+ * parses and readings were asked for ahead, with a right or a wrong guess
+ * of the context.  Also: time zones are still
  * recognised in the reader's sandbox, and a request without a parsed mail is
  * refused, not guessed.
  */
@@ -20,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../daemon/reader_int.h"
 #include "config.h"
@@ -293,6 +296,113 @@ test_reader_parse_ahead(void **state)
     free(k.len);
 }
 
+/* The mail's context in the walk below: three kinds of sender, by its place. */
+static void
+walk_ctx(size_t i, struct reading_context *ctx)
+{
+    memset(ctx, 0, sizeof(*ctx));
+    ctx->known = 1;
+    ctx->now = T0;
+    ctx->member = i % 3 != 0;
+    ctx->open_proposals = i % 3 == 2;
+    ctx->answers_proposal = i % 3 == 2;
+    ctx->open_pairs = i % 3 == 1;
+}
+
+/*
+ * The next mail's parse, once it came back (reader_parse_early never
+ * waits): the walk below gives the reader a moment, as the daemon's store
+ * of the current mail does.
+ */
+static const struct mail *
+early_of(const struct kept *k, size_t j, size_t max)
+{
+    const struct mail *e = NULL;
+    size_t plen = mail_parse_limit(k->raw[j], k->len[j], max);
+
+    for (int t = 0; t < 200; t++) {
+        if (reader_parse_early(k->raw[j], k->len[j], plen, "mentors@example.test", &e) == 1)
+            return e;
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
+    return NULL;
+}
+
+/*
+ * The daemon's way with readings asked for ahead: mail i+1's reading is
+ * asked for with a guess of its context before mail i is read.  Walk the
+ * corpus that way, guessing right two times in three and wrong the third,
+ * and every seventh time parsing another mail than the one named: every
+ * reading must be the one reading_read gives here with the real context,
+ * and the right guesses must have been used.
+ */
+static void
+test_reader_reads_ahead(void **state)
+{
+    struct fixture *f = *state;
+    struct kept k = {0};
+    struct reader_counts c0, c1;
+    size_t max = (size_t)f->cfg.limits.max_message_size;
+    int compared = 0, guessed = 0, early = 0;
+
+    tu_corpus_walk(CORPUS, keep_each, &k);
+    assert_true(k.n > 100);
+    reader_get_counts(&c0);
+    for (size_t i = 0; i < k.n;) {
+        struct mail *m = NULL;
+        struct reading there, here;
+        struct reading_context ctx, guess;
+        char err[256];
+        size_t plen = mail_parse_limit(k.raw[i], k.len[i], max);
+        enum reader_status s = reader_parse(k.raw[i], k.len[i], plen, "mentors@example.test",
+                                            30, &m, err, sizeof err, NULL);
+        size_t next = i % 7 == 6 && i + 2 < k.n ? i + 2 : i + 1;
+        if (s == READER_UNPARSEABLE) {
+            i = next;
+            continue;
+        }
+        if (s != READER_OK)
+            fail_msg("%s: reader_parse: %s (%s)", k.path[i], reader_status_name(s), err);
+        const struct mail *e = i + 1 < k.n ? early_of(&k, i + 1, max) : NULL;
+        if (e != NULL) {
+            early++;
+            walk_ctx(i % 3 == 1 ? i + 2 : i + 1, &guess); /* wrong one time in three */
+            guessed += i % 3 != 1;
+            reader_read_next(&f->cfg, k.len[i + 1], &guess);
+        }
+        for (size_t j = i + 1; j < i + 3 && j < k.n; j++)
+            reader_parse_next(k.raw[j], k.len[j], mail_parse_limit(k.raw[j], k.len[j], max),
+                              "mentors@example.test", 30);
+        walk_ctx(i, &ctx);
+        s = reader_read(&f->cfg, k.len[i], &ctx, &there, err, sizeof err, NULL);
+        if (s != READER_OK)
+            fail_msg("%s: reader_read: %s (%s)", k.path[i], reader_status_name(s), err);
+        assert_int_equal(reading_read(&f->cfg, m, k.len[i], &ctx, &here), 0);
+        same_reading(k.path[i], &there, &here);
+        compared++;
+        reading_free(&there);
+        reading_free(&here);
+        mail_free(m);
+        i = next;
+    }
+    reader_get_counts(&c1);
+    unsigned long used = c1.readings_ahead - c0.readings_ahead;
+    printf("# %d readings, %d next mails parsed in time, %d guessed right, %lu used\n", compared,
+           early, guessed, used);
+    assert_true(compared > 100 && early > compared / 2);
+    /* A right guess is used unless its mail was not the next (every seventh) or unparseable. */
+    assert_true(used > 0 && used <= (unsigned long)guessed);
+    assert_true(used >= (unsigned long)guessed * 2 / 3);
+    for (size_t j = 0; j < k.n; j++) {
+        free(k.path[j]);
+        free(k.raw[j]);
+    }
+    free(k.path);
+    free(k.raw);
+    free(k.len);
+}
+
 /* A profile, a time zone in a line and one in a sentence, and a manager's command. */
 static void
 test_reader_zones_and_managers(void **state)
@@ -429,6 +539,7 @@ main(void)
         cmocka_unit_test(test_reader_read_without_a_parse),
         cmocka_unit_test(test_reader_answers_are_checked),
         cmocka_unit_test(test_reader_parse_ahead),
+        cmocka_unit_test(test_reader_reads_ahead),
         cmocka_unit_test(test_reader_reads_the_corpus_as_the_daemon),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
