@@ -309,6 +309,9 @@ def mentord_once(bed, cfg, n):
         if m and t_inbox is None:
             t_inbox = time.monotonic() - t0
             processed, pass_s, pass_cpu = int(m.group(1)), float(m.group(2)), float(m.group(3))
+            ahead = re.search(r"sent ahead: (.*)$", line)
+            if ahead:
+                log("mentord --once: sent ahead to its reader: %s" % ahead.group(1).strip())
     p.wait()
     if t_inbox is None:
         raise RuntimeError("mentord --once never finished its inbox pass (exit %d): %s"
