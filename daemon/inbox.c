@@ -305,7 +305,7 @@ inbox_read(void *arg, const struct reading_context *ctx, struct reading *out)
     struct inbox_reading *ir = arg;
     const struct inbox_run *r = ir->run;
 
-    for (size_t i = 0; i < ir->nnext && i < 2 && ir->next[i].found; i++)
+    for (size_t i = 0; i < ir->nnext && i < 3 && ir->next[i].found; i++)
         reader_parse_next(ir->next[i].data, ir->next[i].len,
                           inbox_parse_len(r, &ir->next[i], inbox_size(&ir->next[i], ir->limit)),
                           r->cfg->community.address, r->cfg->limits.reader_timeout);

@@ -15,9 +15,9 @@
  * The reader serves requests one after another, in order, and keeps its last
  * READER_KEPT mails.  Requests go ahead of need (reader_parse_next,
  * reader_read_next): while the daemon stores mail k, the reader reads mail
- * k+1 with the context k+1's sender had before k, and parses mail k+2.  The
- * daemon uses an answer only for the very bytes, and the very context, it
- * was asked for.  It kills a reader that takes longer than the timeout and
+ * k+1 with the context k+1's sender had before k, and parses mail k+3.
+ * The daemon uses an answer only for the very bytes, and the very context,
+ * it was asked for.  It kills a reader that takes longer than the timeout and
  * starts another for the next mail.
  */
 #include <errno.h>
@@ -126,8 +126,13 @@ static struct {
     char own[320];
 } reader_cur;
 
-/* The mails named by reader_parse_next, in order, for the next reader_read to send ahead. */
-#define READER_AHEAD 2
+/*
+ * The mails named by reader_parse_next, in order, for the next reader_read
+ * to send ahead.  Three: mail k+1's parse then went two mails before the
+ * reading asked for ahead of mail k, and its answer is there when k+1's
+ * context is looked up, also when the reader runs a little behind.
+ */
+#define READER_AHEAD 3
 static struct {
     const char *raw, *own;
     size_t raw_len, parse_len;
@@ -353,9 +358,10 @@ reader_trial(const struct mail *m, const char *raw, size_t raw_len, const char *
 /*
  * The mails of the last READER_KEPT parses, by number, for the readings that
  * name them: with requests sent ahead, mail k may still be read (its context
- * turned out other than the one guessed) after mail k+1 was parsed.
+ * turned out other than the one guessed) after mails k+1 and k+2 were
+ * parsed (reader_put_ahead).
  */
-#define READER_KEPT 2
+#define READER_KEPT 3
 static struct {
     uint32_t number;
     struct mail *m; /* NULL: that parse failed */

@@ -61,7 +61,7 @@ enum reader_status reader_parse(const char *raw, size_t raw_len, size_t parse_le
 
 /*
  * Name the mails the next reader_parse calls will be for (same arguments;
- * up to two, in order), before the reader_read of the current one.  When
+ * up to three, in order), before the reader_read of the current one.  When
  * they are small enough, their parses go to the reader with that reading
  * request: the reader parses them while the daemon stores the current mail,
  * and reader_parse only collects the answer.  raw need only live until
