@@ -199,6 +199,36 @@ keep_each(void *arg, const char *path, const char *raw, size_t len)
     k->len[k->n++] = len;
 }
 
+static void
+kept_free(struct kept *k)
+{
+    for (size_t j = 0; j < k->n; j++) {
+        free(k->path[j]);
+        free(k->raw[j]);
+    }
+    free(k->path);
+    free(k->raw);
+    free(k->len);
+}
+
+/* Mail i (m, parsed in the reader) read there with ctx: the reading reading_read gives here. */
+static void
+read_and_compare(struct fixture *f, const struct kept *k, size_t i, struct mail *m,
+                 const struct reading_context *ctx)
+{
+    struct reading there, here;
+    char err[256];
+    enum reader_status s = reader_read(&f->cfg, k->len[i], ctx, &there, err, sizeof err, NULL);
+
+    if (s != READER_OK)
+        fail_msg("%s: reader_read: %s (%s)", k->path[i], reader_status_name(s), err);
+    assert_int_equal(reading_read(&f->cfg, m, k->len[i], ctx, &here), 0);
+    same_reading(k->path[i], &there, &here);
+    reading_free(&there);
+    reading_free(&here);
+    mail_free(m);
+}
+
 /*
  * The daemon names the batch's next mail before each reading, so that its
  * parse goes with the reading request (reader_parse_next).  Walk the corpus
@@ -220,7 +250,6 @@ test_reader_parse_ahead(void **state)
     size_t i = 0;
     while (i < k.n) {
         struct mail *m = NULL;
-        struct reading there, here;
         char err[256];
         size_t plen = mail_parse_limit(k.raw[i], k.len[i], (size_t)f->cfg.limits.max_message_size);
         enum reader_status s = reader_parse(k.raw[i], k.len[i], plen, f->cfg.community.address, 30,
@@ -232,15 +261,8 @@ test_reader_parse_ahead(void **state)
                                                 (size_t)f->cfg.limits.max_message_size);
                 reader_parse_next(k.raw[next], k.len[next], nplen, f->cfg.community.address, 30);
             }
-            s = reader_read(&f->cfg, k.len[i], &ctx, &there, err, sizeof err, NULL);
-            if (s != READER_OK)
-                fail_msg("%s: reader_read: %s (%s)", k.path[i], reader_status_name(s), err);
-            assert_int_equal(reading_read(&f->cfg, m, k.len[i], &ctx, &here), 0);
-            same_reading(k.path[i], &there, &here);
+            read_and_compare(f, &k, i, m, &ctx);
             compared++;
-            reading_free(&there);
-            reading_free(&here);
-            mail_free(m);
         } else if (s != READER_UNPARSEABLE) {
             fail_msg("%s: reader_parse: %s (%s)", k.path[i], reader_status_name(s), err);
         }
@@ -287,13 +309,7 @@ test_reader_parse_ahead(void **state)
     printf("# %d readings with the next mail parsed ahead, %d times another mail came\n", compared,
            switched);
     assert_true(compared > 100 && switched > 10);
-    for (size_t j = 0; j < k.n; j++) {
-        free(k.path[j]);
-        free(k.raw[j]);
-    }
-    free(k.path);
-    free(k.raw);
-    free(k.len);
+    kept_free(&k);
 }
 
 /* The mail's context in the walk below: three kinds of sender, by its place. */
@@ -351,7 +367,6 @@ test_reader_reads_ahead(void **state)
     reader_get_counts(&c0);
     for (size_t i = 0; i < k.n;) {
         struct mail *m = NULL;
-        struct reading there, here;
         struct reading_context ctx, guess;
         char err[256];
         size_t plen = mail_parse_limit(k.raw[i], k.len[i], max);
@@ -371,19 +386,12 @@ test_reader_reads_ahead(void **state)
             guessed += i % 3 != 1;
             reader_read_next(&f->cfg, k.len[i + 1], &guess);
         }
-        for (size_t j = i + 1; j < i + 3 && j < k.n; j++)
+        for (size_t j = i + 1; j < i + 4 && j < k.n; j++)
             reader_parse_next(k.raw[j], k.len[j], mail_parse_limit(k.raw[j], k.len[j], max),
                               "mentors@example.test", 30);
         walk_ctx(i, &ctx);
-        s = reader_read(&f->cfg, k.len[i], &ctx, &there, err, sizeof err, NULL);
-        if (s != READER_OK)
-            fail_msg("%s: reader_read: %s (%s)", k.path[i], reader_status_name(s), err);
-        assert_int_equal(reading_read(&f->cfg, m, k.len[i], &ctx, &here), 0);
-        same_reading(k.path[i], &there, &here);
+        read_and_compare(f, &k, i, m, &ctx);
         compared++;
-        reading_free(&there);
-        reading_free(&here);
-        mail_free(m);
         i = next;
     }
     reader_get_counts(&c1);
@@ -394,13 +402,7 @@ test_reader_reads_ahead(void **state)
     /* A right guess is used unless its mail was not the next (every seventh) or unparseable. */
     assert_true(used > 0 && used <= (unsigned long)guessed);
     assert_true(used >= (unsigned long)guessed * 2 / 3);
-    for (size_t j = 0; j < k.n; j++) {
-        free(k.path[j]);
-        free(k.raw[j]);
-    }
-    free(k.path);
-    free(k.raw);
-    free(k.len);
+    kept_free(&k);
 }
 
 /* A profile, a time zone in a line and one in a sentence, and a manager's command. */
