@@ -731,10 +731,18 @@ reader_wait(int fd, short ev, double deadline, volatile sig_atomic_t *stop)
     }
 }
 
+/*
+ * Set when a send found the reader gone (EPIPE): it died before it took
+ * the request whole, so what it was asked is not to blame, and is asked
+ * once more of a new reader.
+ */
+static int reader_refused;
+
 /* Send iov[0..n) whole before the deadline (one writev when the pipe has room). */
 static enum reader_status
 reader_send(struct iovec *iov, int n, double deadline, volatile sig_atomic_t *stop)
 {
+    reader_refused = 0;
     if (stop && *stop)
         return READER_STOPPED;
     while (n > 0) {
@@ -747,8 +755,10 @@ reader_send(struct iovec *iov, int n, double deadline, volatile sig_atomic_t *st
                 return s;
             continue;
         }
-        if (w <= 0)
+        if (w <= 0) {
+            reader_refused = w < 0 && errno == EPIPE;
             return READER_CRASHED; /* the reader is gone */
+        }
         n = reader_iov_skip(&iov, n, (size_t)w);
     }
     return READER_OK;
@@ -1132,6 +1142,29 @@ reader_parse_answer(struct reader_sent *e, struct mail **out, char *err, size_t 
     return READER_OK;
 }
 
+/* Ask an idle reader (a new one if none) for the parse of raw, and take it: *at is its entry. */
+static enum reader_status
+reader_parse_now(const char *raw, size_t raw_len, size_t parse_len, const char *own,
+                 volatile sig_atomic_t *stop, char *err, size_t errlen, int *at)
+{
+    struct reader_buf head = {0};
+    enum reader_status s;
+    int failed_at;
+
+    *at = -1;
+    if (reader_proc.pid <= 0 && reader_start(reader_proc.timeout, err, errlen) != 0)
+        return READER_ERROR;
+    struct reader_sent *e = reader_send_parse(&head, raw, raw_len, parse_len, own,
+                                              reader_clock() + reader_proc.timeout, 0);
+    struct iovec iov[2] = {{head.p, head.len}, {(void *)raw, raw_len}};
+    s = e == NULL || head.failed ? READER_ERROR : reader_send(iov, 2, e->deadline, stop);
+    free(head.p);
+    if (e == NULL)
+        return s;
+    *at = reader_sent_index(e);
+    return s == READER_OK ? reader_take(*at, stop, &failed_at) : s;
+}
+
 enum reader_status
 reader_parse(const char *raw, size_t raw_len, size_t parse_len, const char *own_address,
              int timeout, struct mail **out, char *err, size_t errlen, volatile sig_atomic_t *stop)
@@ -1168,20 +1201,14 @@ reader_parse(const char *raw, size_t raw_len, size_t parse_len, const char *own_
         reader_drain(stop);
         if (reader_proc.pid > 0 && reader_proc.parses >= READER_MAILS)
             reader_stop_proc(0); /* it ends at the end of its input; this mail gets a fresh one */
-        if (reader_proc.pid <= 0 && reader_start(reader_proc.timeout, err, errlen) != 0)
-            return READER_ERROR;
-        struct reader_buf head = {0};
-        struct reader_sent *e = reader_send_parse(&head, raw, raw_len, parse_len, own,
-                                                  reader_clock() + reader_proc.timeout, 0);
-        struct iovec iov[2] = {{head.p, head.len}, {(void *)raw, raw_len}};
-        s = e == NULL || head.failed ? READER_ERROR
-                                     : reader_send(iov, 2, e->deadline, stop);
-        free(head.p);
-        i = e != NULL ? reader_sent_index(e) : -1;
-        if (s == READER_OK)
-            s = reader_take(i, stop, &at);
+        s = reader_parse_now(raw, raw_len, parse_len, own, stop, err, errlen, &i);
+        if (s == READER_CRASHED && reader_refused) {
+            log_debug("reader: gone before it took the mail; asking a new one");
+            reader_stop_proc(1);
+            s = reader_parse_now(raw, raw_len, parse_len, own, stop, err, errlen, &i);
+        }
         if (s != READER_OK)
-            return reader_failed(s, stop, err, errlen);
+            return err[0] && s == READER_ERROR ? s : reader_failed(s, stop, err, errlen);
     }
     reader_counts.parses++;
     struct reader_sent *e = &reader_sent.q[i];
@@ -1213,21 +1240,23 @@ reader_parse_early(const char *raw, size_t raw_len, size_t parse_len, const char
     memset(&reader_early, 0, sizeof(reader_early));
     int i = reader_proc.pid > 0 ? reader_sent_parse(raw, raw_len, parse_len, own) : -1;
     if (i < 0)
-        return 0;
+        return -1;
     int ready = reader_take_ready(i);
     if (ready < 0) {
         /* Not this mail's to answer for: the current one is parsed again, in a new reader. */
         log_debug("reader: an answer asked for ahead failed; the reader is replaced");
         reader_stop_proc(1);
-        return 0;
+        return -1;
     }
+    if (ready == 0)
+        return 0;
     struct reader_sent *e = &reader_sent.q[i];
-    if (ready == 0 || e->answer[0] != 0)
-        return 0; /* not there yet, or not a mail: its own turn says so */
+    if (e->answer[0] != 0)
+        return -1; /* not a mail: its own turn says so */
     if (e->mail == NULL) {
         struct reader_in in = {e->answer, e->alen, 1, 0};
         if ((e->mail = reader_get_mail(&in)) == NULL)
-            return 0;
+            return -1;
     }
     reader_early.set = 1;
     reader_early.gen = reader_proc.gen;
@@ -1359,13 +1388,38 @@ reader_ask(const struct reader_buf *req, size_t size, volatile sig_atomic_t *sto
     return s;
 }
 
+/*
+ * Send what goes ahead (reader_put_ahead) beside a reading already asked
+ * for.  That is other mails' business: when the reader cannot take it (it
+ * died), *lost is set and this mail's answer is still taken, if it came;
+ * only a stop is this mail's.
+ */
+static enum reader_status
+reader_send_ahead(double deadline, volatile sig_atomic_t *stop, int *lost)
+{
+    struct reader_buf b = {0};
+    enum reader_status s = READER_OK;
+
+    reader_put_ahead(&b, 0);
+    struct iovec iov = {b.p, b.len};
+    if (b.len > 0 && !b.failed)
+        s = reader_send(&iov, 1, deadline, stop);
+    else if (b.failed)
+        s = READER_ERROR; /* part of it may be in the list of what was sent */
+    free(b.p);
+    if (s == READER_STOPPED)
+        return s;
+    *lost = s != READER_OK;
+    return READER_OK;
+}
+
 enum reader_status
 reader_read(const struct config *cfg, size_t size, const struct reading_context *ctx,
             struct reading *out, char *err, size_t errlen, volatile sig_atomic_t *stop)
 {
     struct reader_buf req = {0};
     enum reader_status s = READER_OK;
-    int at, i;
+    int at, i, lost = 0;
 
     err[0] = '\0';
     memset(out, 0, sizeof(*out));
@@ -1388,22 +1442,23 @@ reader_read(const struct config *cfg, size_t size, const struct reading_context 
         snprintf(err, errlen, "out of memory asking for the reading");
     } else if (i >= 0) {
         /* Asked for ahead with this very context: send what goes ahead now, then take it. */
-        struct reader_buf b = {0};
-        reader_put_ahead(&b, 0);
-        struct iovec iov = {b.p, b.len};
-        if (b.len > 0 && !b.failed)
-            s = reader_send(&iov, 1, reader_sent.q[i].deadline, stop);
-        free(b.p);
-    } else if (i < 0) {
+        s = reader_send_ahead(reader_sent.q[i].deadline, stop, &lost);
+    } else {
         /* Not asked for (or with another context): ask now, once the reader is idle. */
         reader_drain(stop);
         s = reader_ask(&req, size, stop, err, errlen, &i);
+        if (s == READER_CRASHED && reader_refused) {
+            log_debug("reader: gone before it took the reading; asking a new one");
+            reader_stop_proc(1);
+            s = reader_ask(&req, size, stop, err, errlen, &i);
+        }
     }
     if (s == READER_OK) {
         s = reader_take(i, stop, &at);
         if (s != READER_OK && at < i && !(stop && *stop)) {
             /* Another mail's answer failed before this one's: a new reader, this mail again. */
             reader_stop_proc(1);
+            lost = 0;
             s = reader_ask(&req, size, stop, err, errlen, &i);
             if (s == READER_OK)
                 s = reader_take(i, stop, &at);
@@ -1415,6 +1470,9 @@ reader_read(const struct config *cfg, size_t size, const struct reading_context 
     if (s != READER_OK)
         return err[0] && s == READER_ERROR ? s : reader_failed(s, stop, err, errlen);
     s = reader_reading_answer(&reader_sent.q[i], out, err, errlen);
-    reader_sent_gc();
+    if (lost)
+        reader_stop_proc(1); /* what went ahead never reached it: a new one for the next mail */
+    else
+        reader_sent_gc();
     return s;
 }

@@ -74,7 +74,8 @@ void reader_parse_next(const char *raw, size_t raw_len, size_t parse_len, const 
 /*
  * After reader_parse of mail k: the next mail's parse, if it was sent ahead
  * and its answer has come (never waits).  1 with *out (the reader's, valid
- * until the next reader_parse, which hands that very mail over), else 0.
+ * until the next reader_parse, which hands that very mail over); 0 when its
+ * answer has not come yet; -1 when it was not sent ahead or is not a mail.
  * With it the caller can look up the next sender's context as it stands
  * before mail k is acted on, and name the reading it expects
  * (reader_read_next).

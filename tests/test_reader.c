@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include "../daemon/reader_int.h"
 #include "config.h"
@@ -337,8 +339,9 @@ early_of(const struct kept *k, size_t j, size_t max)
     size_t plen = mail_parse_limit(k->raw[j], k->len[j], max);
 
     for (int t = 0; t < 200; t++) {
-        if (reader_parse_early(k->raw[j], k->len[j], plen, "mentors@example.test", &e) == 1)
-            return e;
+        int got = reader_parse_early(k->raw[j], k->len[j], plen, "mentors@example.test", &e);
+        if (got != 0)
+            return got == 1 ? e : NULL;
         struct timespec ms = {0, 1000000};
         nanosleep(&ms, NULL);
     }
@@ -402,6 +405,120 @@ test_reader_reads_ahead(void **state)
     /* A right guess is used unless its mail was not the next (every seventh) or unparseable. */
     assert_true(used > 0 && used <= (unsigned long)guessed);
     assert_true(used >= (unsigned long)guessed * 2 / 3);
+    kept_free(&k);
+}
+
+/* The reader (a fork of this test: a child of its main thread), or 0. */
+static pid_t
+reader_child(void)
+{
+    char path[64];
+    long pid = 0;
+
+    snprintf(path, sizeof path, "/proc/self/task/%ld/children", (long)getpid());
+    FILE *fp = fopen(path, "r");
+    if (fp == NULL)
+        return 0;
+    if (fscanf(fp, "%ld", &pid) != 1)
+        pid = 0;
+    fclose(fp);
+    return (pid_t)pid;
+}
+
+/*
+ * Mail i failed (s, err): one mail after each kill of the reader
+ * (may_blame) may be blamed, the one whose request the reader had not
+ * answered when it died (it may have died before it even read it, since a
+ * kill takes a moment); parsed and read again, its reading is right (or
+ * the parser refuses it again).  1.
+ */
+static int
+blamed_right(struct fixture *f, const struct kept *k, size_t i, int may_blame,
+             enum reader_status s, const char *err, const struct reading_context *ctx)
+{
+    struct mail *m = NULL;
+    char again[256];
+    size_t plen = mail_parse_limit(k->raw[i], k->len[i], (size_t)f->cfg.limits.max_message_size);
+
+    if (s != READER_CRASHED || !may_blame)
+        fail_msg("%s: %s (%s), and the reader was not killed since the last one blamed",
+                 k->path[i], reader_status_name(s), err);
+    s = reader_parse(k->raw[i], k->len[i], plen, "mentors@example.test", 30, &m, again,
+                     sizeof again, NULL);
+    if (s == READER_OK)
+        read_and_compare(f, k, i, m, ctx);
+    else if (s != READER_UNPARSEABLE) /* a mail the parser refuses stays refused */
+        fail_msg("%s: parsed again: %s (%s)", k->path[i], reader_status_name(s), again);
+    return 1;
+}
+
+/*
+ * The reader killed while it works ahead (the next mail's reading, the
+ * parses after it), as a crash of any of those mails would: at most one
+ * mail is blamed for each kill (and read again, it is read right), and
+ * every other reading is the one reading_read gives here.
+ */
+static void
+test_reader_killed_while_working_ahead(void **state)
+{
+    struct fixture *f = *state;
+    struct kept k = {0};
+    size_t max = (size_t)f->cfg.limits.max_message_size;
+    int kills = 0, blamed = 0, compared = 0, may_blame = 0;
+
+    tu_corpus_walk(CORPUS, keep_each, &k);
+    assert_true(k.n > 100);
+    for (size_t i = 0; i < k.n && i < 400; i++) {
+        struct mail *m = NULL;
+        struct reading_context ctx;
+        char err[256];
+        size_t plen = mail_parse_limit(k.raw[i], k.len[i], max);
+        enum reader_status s = reader_parse(k.raw[i], k.len[i], plen, "mentors@example.test",
+                                            30, &m, err, sizeof err, NULL);
+        if (s == READER_UNPARSEABLE)
+            continue;
+        walk_ctx(i, &ctx);
+        if (s != READER_OK) {
+            /* Its parse was under way at the kill: blamed, and parsed again, it is read right. */
+            blamed += blamed_right(f, &k, i, may_blame, s, err, &ctx);
+            may_blame = 0;
+            continue;
+        }
+        if (i + 1 < k.n && early_of(&k, i + 1, max) != NULL) {
+            struct reading_context next;
+            walk_ctx(i + 1, &next);
+            reader_read_next(&f->cfg, k.len[i + 1], &next);
+        }
+        for (size_t j = i + 1; j < i + 4 && j < k.n; j++)
+            reader_parse_next(k.raw[j], k.len[j], mail_parse_limit(k.raw[j], k.len[j], max),
+                              "mentors@example.test", 30);
+        struct reading there;
+        s = reader_read(&f->cfg, k.len[i], &ctx, &there, err, sizeof err, NULL);
+        if (s == READER_OK) {
+            struct reading here;
+            assert_int_equal(reading_read(&f->cfg, m, k.len[i], &ctx, &here), 0);
+            same_reading(k.path[i], &there, &here);
+            reading_free(&there);
+            reading_free(&here);
+            mail_free(m);
+            compared++;
+        } else {
+            /* Its reading was under way at the kill. */
+            mail_free(m);
+            blamed += blamed_right(f, &k, i, may_blame, s, err, &ctx);
+            may_blame = 0;
+        }
+        if (i % 9 == 4) {
+            pid_t pid = reader_child();
+            if (pid > 0 && kill(pid, SIGKILL) == 0) {
+                kills++;
+                may_blame = 1;
+            }
+        }
+    }
+    printf("# %d readings, %d kills while working ahead, %d mails blamed\n", compared, kills,
+           blamed);
+    assert_true(compared > 100 && kills > 10 && blamed <= kills);
     kept_free(&k);
 }
 
@@ -521,6 +638,7 @@ setup(void **state)
     tu_test_config(&f->cfg, f->managers);
     f->cfg.programme.plus_addressing = 1;
     log_init(LOG_LEVEL_ERROR, 0, "test_reader");
+    signal(SIGPIPE, SIG_IGN); /* as mentord does: a dead reader is an EPIPE, not a signal */
     *state = f;
     return 0;
 }
@@ -542,6 +660,7 @@ main(void)
         cmocka_unit_test(test_reader_answers_are_checked),
         cmocka_unit_test(test_reader_parse_ahead),
         cmocka_unit_test(test_reader_reads_ahead),
+        cmocka_unit_test(test_reader_killed_while_working_ahead),
         cmocka_unit_test(test_reader_reads_the_corpus_as_the_daemon),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
