@@ -1366,6 +1366,8 @@ reader_ask(const struct reader_buf *req, size_t size, volatile sig_atomic_t *sto
         reader_cur.deadline = reader_clock() + reader_proc.timeout;
         p = reader_send_parse(&head, reader_cur.raw, reader_cur.raw_len, reader_cur.parse_len,
                               reader_cur.own, reader_cur.deadline, 0);
+        if (p != NULL)
+            p->wanted = 0; /* parsed before: only the reading that follows is wanted */
         reader_cur.number = reader_proc.parses;
         reader_cur.gen = reader_proc.gen;
     }
@@ -1413,6 +1415,27 @@ reader_send_ahead(double deadline, volatile sig_atomic_t *stop, int *lost)
     return READER_OK;
 }
 
+/*
+ * reader_ask once the reader is idle (the answers still to come taken, and
+ * thrown away unless wanted); a reader found gone before it took the
+ * request is replaced and asked once more.
+ */
+static enum reader_status
+reader_ask_now(const struct reader_buf *req, size_t size, volatile sig_atomic_t *stop, char *err,
+               size_t errlen, int *at)
+{
+    reader_drain(stop);
+    if (stop && *stop)
+        return READER_STOPPED;
+    enum reader_status s = reader_ask(req, size, stop, err, errlen, at);
+    if (s == READER_CRASHED && reader_refused) {
+        log_debug("reader: gone before it took the reading; asking a new one");
+        reader_stop_proc(1);
+        s = reader_ask(req, size, stop, err, errlen, at);
+    }
+    return s;
+}
+
 enum reader_status
 reader_read(const struct config *cfg, size_t size, const struct reading_context *ctx,
             struct reading *out, char *err, size_t errlen, volatile sig_atomic_t *stop)
@@ -1445,13 +1468,7 @@ reader_read(const struct config *cfg, size_t size, const struct reading_context 
         s = reader_send_ahead(reader_sent.q[i].deadline, stop, &lost);
     } else {
         /* Not asked for (or with another context): ask now, once the reader is idle. */
-        reader_drain(stop);
-        s = reader_ask(&req, size, stop, err, errlen, &i);
-        if (s == READER_CRASHED && reader_refused) {
-            log_debug("reader: gone before it took the reading; asking a new one");
-            reader_stop_proc(1);
-            s = reader_ask(&req, size, stop, err, errlen, &i);
-        }
+        s = reader_ask_now(&req, size, stop, err, errlen, &i);
     }
     if (s == READER_OK) {
         s = reader_take(i, stop, &at);
