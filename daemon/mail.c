@@ -223,6 +223,95 @@ iconv_to_utf8(const char *s, size_t n, const char *cs)
 }
 
 /*
+ * libetpan decodes header words (mailmime_encoded_phrase_parse) with its
+ * charconv(), which opened and closed an iconv descriptor for every word,
+ * plain ones too: about a twentieth of a join's reading, most of it glibc's
+ * iconv_open.  charconv calls its hook, extended_charconv, first; the hook
+ * below does the very conversion charconv's own iconv path does (each byte
+ * iconv refuses becomes '?'; a truncated or too long input ends it), with a
+ * descriptor kept open per charset, reset before each use, and plain ASCII
+ * in an ASCII-compatible charset copied as it is.  It takes only charsets
+ * whose decoders keep no state between calls (single-byte ones and UTF-8):
+ * for any other it answers "unknown charset", and charconv then does what
+ * it always did.  Not thread-safe, like the stemmers: the reader, or a
+ * program's one thread, parses mail.
+ */
+#define MAIL_CONV_SLOTS 16
+
+static struct mail_conv {
+    char from[32];
+    iconv_t cd;
+} mail_convs[MAIL_CONV_SLOTS];
+static size_t mail_n_convs;
+
+/* 1 when iconv's decoder for cs keeps no state between calls and reads ASCII as ASCII. */
+static int
+mail_conv_stateless(const char *cs)
+{
+    static const char *const prefixes[] = {"iso-8859-", "iso8859-", "windows-125", "cp125",
+                                           "koi8-"};
+    static const char *const names[] = {"utf-8", "utf8", "us-ascii", "ascii", "latin1"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcasecmp(cs, names[i]) == 0)
+            return 1;
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+        if (strncasecmp(cs, prefixes[i], strlen(prefixes[i])) == 0)
+            return 1;
+    return 0;
+}
+
+/* The kept descriptor from cs to UTF-8, opened on first use; (iconv_t)-1 when none. */
+static iconv_t
+mail_conv_get(const char *cs)
+{
+    for (size_t i = 0; i < mail_n_convs; i++)
+        if (strcmp(mail_convs[i].from, cs) == 0)
+            return mail_convs[i].cd;
+    if (mail_n_convs == MAIL_CONV_SLOTS || strlen(cs) >= sizeof mail_convs[0].from)
+        return (iconv_t)-1;
+    iconv_t cd = iconv_open("utf-8", cs);
+    if (cd == (iconv_t)-1)
+        return cd;
+    /* Kept for the process's life, like the reader's warmed converters. */
+    snprintf(mail_convs[mail_n_convs].from, sizeof mail_convs[0].from, "%s", cs);
+    mail_convs[mail_n_convs++].cd = cd;
+    return cd;
+}
+
+static int
+mail_charconv(const char *tocode, const char *fromcode, const char *str, size_t length,
+              char *result, size_t *result_len)
+{
+    if (strcmp(tocode, "utf-8") != 0 || !mail_conv_stateless(fromcode))
+        return MAIL_CHARCONV_ERROR_UNKNOWN_CHARSET;
+    size_t i = 0;
+    while (i < length && (unsigned char)str[i] < 0x80)
+        i++;
+    if (i == length && length <= *result_len) {
+        memcpy(result, str, length);
+        *result_len = length;
+        return MAIL_CHARCONV_NO_ERROR;
+    }
+    iconv_t cd = mail_conv_get(fromcode);
+    if (cd == (iconv_t)-1)
+        return MAIL_CHARCONV_ERROR_UNKNOWN_CHARSET;
+    (void)iconv(cd, NULL, NULL, NULL, NULL); /* the initial state, as a new descriptor's */
+    char *ib = (char *)str, *ob = result;
+    size_t ibl = length, obl = *result_len;
+    for (;;) {
+        (void)iconv(cd, &ib, &ibl, &ob, &obl);
+        if (ibl == 0 || obl == 0 || errno != EILSEQ)
+            break;
+        *ob++ = '?'; /* charconv's replacement for a byte iconv refuses */
+        obl--;
+        ib++;
+        ibl--;
+    }
+    *result_len = (size_t)(ob - result);
+    return MAIL_CHARCONV_NO_ERROR;
+}
+
+/*
  * Bytes in charset cs (may be NULL) to clean UTF-8.  Undeclared, ASCII and
  * Latin-1 labels are often wrong in practice: valid UTF-8 stays as it is,
  * anything else is read as windows-1252, the usual real-world superset.
@@ -1051,6 +1140,7 @@ mail_parse(const char *raw, size_t len, struct mail **out, char *err, size_t err
         return -1;
     }
     m->size = len;
+    extended_charconv = mail_charconv;
     if (headers_split(m, raw, hdr_len) < 0 || fields_fill(m) < 0 || body_fill(m, raw, len) < 0) {
         snprintf(err, errlen, "out of memory parsing a mail of %zu bytes", len);
         mail_free(m);

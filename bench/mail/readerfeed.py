@@ -1,0 +1,45 @@
+#!/usr/bin/env python3
+"""What the daemon writes to its reader for N bench joins (a parse, then a reading
+request with a stranger's context: programme_context for a first mail), as one
+byte stream: `mentord --reader < stream > /dev/null` then does a pass's reading
+work alone, so callgrind can count it (issue 17).  Native byte order, as
+daemon/reader_int.h writes it.
+
+    readerfeed.py N OUT
+"""
+import struct
+import sys
+import time
+
+sys.path.insert(0, __import__("os").path.dirname(__file__))
+import bench  # noqa: E402  (join_mail: the very mail the ingest bench delivers)
+
+OWN = b"mentors@example.test"
+MANAGER = b"boss@example.test"  # bench.py's config
+MAX_SIZE = 10 * 1024 * 1024  # [limits] max_message_size's default
+
+
+def request(size, now):
+    # reader_put_request: size, now, the 11 context ints (known=1, the rest 0),
+    # max_message_size, plus_addressing, the community address, the bench's manager.
+    b = struct.pack("=qq", size, now)
+    b += struct.pack("=11q", 1, *([0] * 10))
+    b += struct.pack("=qq", MAX_SIZE, 0)
+    b += struct.pack("=I", len(OWN)) + OWN + struct.pack("=q", 1)
+    b += struct.pack("=I", len(MANAGER)) + MANAGER
+    return b
+
+
+def main():
+    n, out = int(sys.argv[1]), sys.argv[2]
+    now = int(time.time())
+    with open(out, "wb") as f:
+        for i in range(n):
+            raw = bench.join_mail(i + 1, now, 1).encode()
+            f.write(b"P" + struct.pack("=QQI", len(raw), len(raw), len(OWN)) + OWN + raw)
+            req = request(len(raw), now)
+            f.write(b"R" + struct.pack("=Q", len(req)) + req)
+
+
+if __name__ == "__main__":
+    main()
