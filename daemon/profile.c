@@ -92,16 +92,13 @@ trim(const char *s, size_t *n)
 }
 
 /*
- * Lower-case copy of s[0..n): ASCII, Latin-1 letters (À-Þ) and basic
+ * Lower-case copy of s[0..n) into out (n + 1 bytes): ASCII, Latin-1 letters (À-Þ) and basic
  * Cyrillic, which covers the keys and names people write; whitespace runs
  * become one space.  NULL on allocation failure.
  */
 static char *
-lower_dup(const char *s, size_t n)
+lower_into(const char *s, size_t n, char *out)
 {
-    char *out = malloc(n + 1);
-    if (out == NULL)
-        return NULL;
     size_t o = 0;
     for (size_t i = 0; i < n;) {
         unsigned char c = (unsigned char)s[i], d = i + 1 < n ? (unsigned char)s[i + 1] : 0;
@@ -134,6 +131,14 @@ lower_dup(const char *s, size_t n)
     }
     out[o] = '\0';
     return out;
+}
+
+/* lower_into a malloc'd copy (never longer than s[0..n): each branch writes no more than it reads). */
+static char *
+lower_dup(const char *s, size_t n)
+{
+    char *out = malloc(n + 1);
+    return out != NULL ? lower_into(s, n, out) : NULL;
 }
 
 /* Length of the longest prefix of s no longer than max that does not split a UTF-8 character. */
@@ -1991,12 +1996,15 @@ name_len(const char *s, size_t n)
 static int
 is_signoff(const char *s, size_t n)
 {
-    char *lower = lower_dup(s, n);
+    /* Every line and every prefix of a line ending in a space is asked: no malloc for short ones. */
+    char buf[80];
+    char *lower = n < sizeof buf ? lower_into(s, n, buf) : lower_dup(s, n);
     if (lower == NULL)
         return 0;
     strip_ends(lower, " ,.!-", " ,.!-");
     int hit = word_in(lower, signoffs, sizeof signoffs / sizeof signoffs[0]);
-    free(lower);
+    if (lower != buf)
+        free(lower);
     return hit;
 }
 
