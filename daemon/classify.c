@@ -98,15 +98,6 @@ contains_ci(const char *hay, const char *needle)
     if (hay == NULL)
         return 0;
     size_t n = strlen(needle);
-    unsigned char c = (unsigned char)needle[0];
-    if (c < 0x80 && isalpha(c)) {
-        /* Only where its first letter is, in either case (strpbrk: not a call at every byte). */
-        char set[3] = {(char)tolower(c), (char)toupper(c), '\0'};
-        for (const char *p = strpbrk(hay, set); p; p = strpbrk(p + 1, set))
-            if (strncasecmp(p, needle, n) == 0)
-                return 1;
-        return 0;
-    }
     for (; *hay; hay++)
         if (starts_ci(hay, needle, n))
             return 1;
