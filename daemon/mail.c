@@ -1139,7 +1139,9 @@ mail_parse(const char *raw, size_t len, struct mail **out, char *err, size_t err
         snprintf(err, errlen, "out of memory allocating a mail of %zu bytes", len);
         return -1;
     }
+    static unsigned long long serial;
     m->size = len;
+    m->serial = ++serial;
     extended_charconv = mail_charconv;
     if (headers_split(m, raw, hdr_len) < 0 || fields_fill(m) < 0 || body_fill(m, raw, len) < 0) {
         snprintf(err, errlen, "out of memory parsing a mail of %zu bytes", len);

@@ -133,7 +133,7 @@ lower_into(const char *s, size_t n, char *out)
     return out;
 }
 
-/* lower_into a malloc'd copy (never longer than s[0..n): each branch writes no more than it reads). */
+/* lower_into a malloc'd copy (never longer than s[0..n): no branch writes more than it reads). */
 static char *
 lower_dup(const char *s, size_t n)
 {
@@ -1996,7 +1996,7 @@ name_len(const char *s, size_t n)
 static int
 is_signoff(const char *s, size_t n)
 {
-    /* Every line and every prefix of a line ending in a space is asked: no malloc for short ones. */
+    /* Asked of every line and of each prefix ending in a space: no malloc for short ones. */
     char buf[80];
     char *lower = n < sizeof buf ? lower_into(s, n, buf) : lower_dup(s, n);
     if (lower == NULL)

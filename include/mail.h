@@ -36,6 +36,9 @@ struct mail {
      * by single spaces ("multipart/report text/plain message/delivery-status ...").
      * Lets classify see DSN/ARF parts; capped at the same depth and count as the body walk. */
     char *part_types;
+    /* Set by mail_parse: never the same for two parses in one process (0: built otherwise).
+     * Lets a pure reader of a parsed mail keep its answer for the next question (classify). */
+    unsigned long long serial;
 };
 
 /* Parse raw (need not be NUL-terminated).  Returns 0, or -1 with err set. */
