@@ -567,6 +567,11 @@ read_once(const struct config *cfg, const char *raw, size_t len)
     }
     const char *reason = NULL;
     (void)classify_mail(m, cfg->community.address, &reason);
+    /*
+     * What the pass gives a bench join (programme_context): the store was
+     * asked and knows nothing of a first mail's sender (no member row, no
+     * open token, not a manager), so only known is set.
+     */
     struct reading_context ctx;
     memset(&ctx, 0, sizeof(ctx));
     ctx.known = 1;
@@ -593,7 +598,11 @@ cmd_read(char **argv)
     struct config cfg;
     memset(&cfg, 0, sizeof(cfg));
     config_set_defaults(&cfg);
+    /* The settings the reader is sent (reader_put_request), as bench.py's config has them. */
+    static char *managers[] = {"boss@example.test"};
     cfg.community.address = "mentors@example.test";
+    cfg.community.managers = managers;
+    cfg.community.n_managers = 1;
     /* The reader loads the zone names before its sandbox; so does this. */
     if (profile_zones_preload() != 0)
         fprintf(stderr, "read: cannot list the time zones\n");
