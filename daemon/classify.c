@@ -628,42 +628,58 @@ is_spam(const struct mail *m, const char **why)
 }
 
 /*
- * The last answer, by the mail's parse (mail.h's serial) and the address
+ * The last answers, by the mail's parse (mail.h's serial) and the address
  * asked for: the reader classifies every mail twice, once to decide whether
  * to try its bounce parser and again in its reading, and each was about 13k
- * instructions of a join's 480k.  A parsed mail is not changed afterwards.
+ * instructions of a join's 480k.  Its parses run up to two mails ahead of its
+ * readings, so a few are kept.  A parsed mail is not changed afterwards.
  */
-static struct {
+#define CLASSIFY_KEPT 4
+
+static struct classify_kept {
     unsigned long long serial; /* 0: nothing kept */
     int own_set;
     char own[320];
     enum classify_kind kind;
     const char *why;
-} classify_last;
+} classify_kept[CLASSIFY_KEPT];
+static size_t classify_next;
 
 static enum classify_kind classify_run(const struct mail *m, const char *own_address,
                                        const char **reason);
 
+static struct classify_kept *
+classify_find(const struct mail *m, const char *own_address)
+{
+    for (size_t i = 0; i < CLASSIFY_KEPT; i++) {
+        struct classify_kept *k = &classify_kept[i];
+        if (k->serial == m->serial && k->own_set == (own_address != NULL) &&
+            (own_address == NULL || strcmp(k->own, own_address) == 0))
+            return k;
+    }
+    return NULL;
+}
+
 enum classify_kind
 classify_mail(const struct mail *m, const char *own_address, const char **reason)
 {
-    int keep =
-        m->serial != 0 && (own_address == NULL || strlen(own_address) < sizeof classify_last.own);
-    if (keep && classify_last.serial == m->serial &&
-        classify_last.own_set == (own_address != NULL) &&
-        (own_address == NULL || strcmp(classify_last.own, own_address) == 0)) {
+    int keep = m->serial != 0 &&
+               (own_address == NULL || strlen(own_address) < sizeof classify_kept[0].own);
+    struct classify_kept *k = keep ? classify_find(m, own_address) : NULL;
+    if (k != NULL) {
         if (reason != NULL)
-            *reason = classify_last.why;
-        return classify_last.kind;
+            *reason = k->why;
+        return k->kind;
     }
     const char *why = NULL;
     enum classify_kind kind = classify_run(m, own_address, &why);
     if (keep) {
-        classify_last.serial = m->serial;
-        classify_last.own_set = own_address != NULL;
-        snprintf(classify_last.own, sizeof classify_last.own, "%s", own_address ? own_address : "");
-        classify_last.kind = kind;
-        classify_last.why = why;
+        k = &classify_kept[classify_next++ % CLASSIFY_KEPT];
+        k->serial = m->serial;
+        k->own_set = own_address != NULL;
+        snprintf(k->own, sizeof k->own, "%s", own_address ? own_address : "");
+        k->kind = kind;
+        k->why = why;
     }
     if (reason != NULL)
         *reason = why;
