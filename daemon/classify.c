@@ -631,10 +631,11 @@ is_spam(const struct mail *m, const char **why)
  * The last answers, by the mail's parse (mail.h's serial) and the address
  * asked for: the reader classifies every mail twice, once to decide whether
  * to try its bounce parser and again in its reading, and each was about 13k
- * instructions of a join's 480k.  Its parses run up to two mails ahead of its
- * readings, so a few are kept.  A parsed mail is not changed afterwards.
+ * instructions of a join's 480k.  Its parses run a few mails ahead of its
+ * readings (reader.c's READER_AHEAD, 3), so more than that are kept.  A
+ * parsed mail is not changed afterwards.
  */
-#define CLASSIFY_KEPT 4
+#define CLASSIFY_KEPT 8
 
 static struct classify_kept {
     unsigned long long serial; /* 0: nothing kept */

@@ -16,6 +16,7 @@ import bench  # noqa: E402  (join_mail: the very mail the ingest bench delivers)
 
 OWN = b"mentors@example.test"
 MANAGER = b"boss@example.test"  # bench.py's config
+AHEAD = 3  # daemon/reader.c's READER_AHEAD
 MAX_SIZE = 10 * 1024 * 1024  # [limits] max_message_size's default
 
 
@@ -38,17 +39,17 @@ def main():
         f.write(b"P" + struct.pack("=QQI", len(raw), len(raw), len(OWN)) + OWN + raw)
         return len(raw)
 
-    # As the pass asks (daemon/reader.c): parses go up to two mails ahead of
-    # the readings; 'R' names the mail by its number (its parse's, from 1).
+    # As the pass asks (daemon/reader.c): parses go up to AHEAD mails ahead
+    # of the readings; 'R' names the mail by its number (its parse's, from 1).
     with open(out, "wb") as f:
         sizes = {}
-        for i in range(1, min(n, 2) + 1):
+        for i in range(1, min(n, AHEAD) + 1):
             sizes[i] = parse(f, i)
         for i in range(1, n + 1):
             req = request(sizes.pop(i), now)
             f.write(b"R" + struct.pack("=IQ", i, len(req)) + req)
-            if i + 2 <= n:
-                sizes[i + 2] = parse(f, i + 2)
+            if i + AHEAD <= n:
+                sizes[i + AHEAD] = parse(f, i + AHEAD)
 
 
 if __name__ == "__main__":
