@@ -999,6 +999,63 @@ test_stranger_counts_backfilled(void **state)
     tu_rmrf(dir);
 }
 
+/* SQL run on a raw connection that must fail: its result code. */
+static int
+raw_exec_rc(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    return rc;
+}
+
+/*
+ * Migration 10 rewrites the CHECK rules of an old database as ORs (no IN list
+ * for SQLite to build a B-tree of at every INSERT) and drops outbox_stranger:
+ * the rows stay, the file is sound, and the rules still refuse what they did.
+ */
+static void
+test_checks_without_in_lists(void **state)
+{
+    (void)state;
+    char dir[256], path[300], err[512], cmd[800];
+    temp_db(dir, sizeof dir, path, sizeof path);
+    snprintf(cmd, sizeof cmd, "sqlite3 '%s' < '%s/tests/data/schema-v1.sql'", path, MENTORD_SRCDIR);
+    assert_int_equal(system(cmd), 0);
+    struct store *st = NULL;
+    assert_int_equal(store_open(path, &st, err, sizeof err), 0);
+    assert_int_equal(store_schema_version(st), STORE_SCHEMA_VERSION);
+    store_close(st);
+    assert_int_equal(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE name IN"
+                                   " ('members', 'outbox', 'pairs') AND sql LIKE '%CHECK (%=%'"
+                                   " AND sql NOT LIKE '% IN (''%'"),
+                     3);
+    assert_int_equal(
+        raw_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'outbox_stranger'"), 0);
+    assert_int_equal(raw_int(path, "SELECT count(*) FROM pragma_integrity_check WHERE"
+                                   " integrity_check = 'ok'"),
+                     1);
+    assert_int_equal(raw_int(path, "SELECT count(*) FROM members WHERE address = 'ann@example.org'"
+                                   " AND profile = 'skills: rust'"),
+                     1);
+    assert_int_equal(raw_exec_rc(path,
+                                 "INSERT INTO members (address, role, state, created, updated)"
+                                 " VALUES ('x@example.org', 'boss', 'active', 1, 1)"),
+                     SQLITE_CONSTRAINT);
+    assert_int_equal(raw_exec_rc(path, "UPDATE members SET state = 'gone'"), SQLITE_CONSTRAINT);
+    assert_int_equal(raw_exec_rc(path, "UPDATE outbox SET status = 'lost'"), SQLITE_CONSTRAINT);
+    assert_int_equal(raw_exec_rc(path, "INSERT INTO pairs (state, created) VALUES ('lost', 1)"),
+                     SQLITE_CONSTRAINT);
+    assert_int_equal(raw_exec_rc(path,
+                                 "INSERT INTO members (address, role, state, created, updated)"
+                                 " VALUES ('y@example.org', 'manager', 'left', 1, 1);"
+                                 "INSERT INTO pairs (state, created) VALUES ('ended', 1);"
+                                 "UPDATE outbox SET status = 'failed'"),
+                     SQLITE_OK);
+    tu_rmrf(dir);
+}
+
 static void
 test_member_bounce_score_and_away(void **state)
 {
@@ -1263,6 +1320,7 @@ main(void)
         T(test_outbox_tag_ref_and_recent),
         T(test_stranger_counts_follow_the_outbox),
         cmocka_unit_test(test_stranger_counts_backfilled),
+        cmocka_unit_test(test_checks_without_in_lists),
         T(test_member_bounce_score_and_away),
         T(test_member_state_and_pause),
         T(test_member_erase_keeps_counts_not_addresses),
