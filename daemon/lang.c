@@ -708,8 +708,8 @@ lang_pats_first(const struct lang_pats *ps, uint32_t h)
 
 /* The language the patterns that may start at word i ask for, tried in their order, or NULL. */
 static const struct lang *
-lang_requested_at(const struct lang_set *set, const struct lang_pats *ps, char (*w)[64],
-                  size_t nw, size_t i)
+lang_requested_at(const struct lang_set *set, const struct lang_pats *ps, char (*w)[64], size_t nw,
+                  size_t i)
 {
     uint32_t h = lang_word_hash(w[i]);
     size_t a = lang_pats_first(ps, h), b = 0;
