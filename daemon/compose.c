@@ -79,11 +79,14 @@ header_text(const char *in)
         space = 0;
         if (n == 0) {
             buf_add(&b, "\xef\xbf\xbd", 3);
-            n = 1;
-        } else {
-            buf_add(&b, (const char *)s, n);
+            s++;
+            continue;
         }
-        s += n;
+        /* The run of characters kept as they are, in one append (a call a character cost more). */
+        const unsigned char *run = s;
+        while (*s && (n = utf8_len(s)) != 0 && !(n == 1 && (is_ctl(*s) || *s == ' ')))
+            s += n;
+        buf_add(&b, (const char *)run, (size_t)(s - run));
     }
     return buf_take(&b);
 }
@@ -233,23 +236,14 @@ printable(const char *s, char *out, size_t outlen)
 }
 
 /*
- * Append "Name: value" CRLF, folding before a space whenever a line would
- * pass 78 characters.  A single token longer than that (a very long address
- * or id) cannot be folded and is left whole, as RFC 5322 allows.
+ * Append the line [s, end) CRLF, folding before a space whenever a line would
+ * pass 78 characters (not within its first min_break, the header's name).  A
+ * single token longer than that (a very long address or id) cannot be folded
+ * and is left whole, as RFC 5322 allows.
  */
 static void
-add_header(struct buf *b, const char *name, const char *value)
+add_folded(struct buf *b, const char *s, const char *end, size_t min_break)
 {
-    struct buf line = {0};
-    buf_str(&line, name);
-    buf_str(&line, ": ");
-    size_t min_break = line.len;
-    buf_str(&line, value);
-    if (line.failed) {
-        b->failed = 1;
-        return;
-    }
-    const char *s = line.data, *end = line.data + line.len;
     while ((size_t)(end - s) > LINE_MAX_LEN) {
         const char *brk = NULL;
         for (const char *p = s + LINE_MAX_LEN; p > s + min_break; p--) {
@@ -272,7 +266,47 @@ add_header(struct buf *b, const char *name, const char *value)
     }
     buf_add(b, s, (size_t)(end - s));
     buf_str(b, "\r\n");
-    free(line.data);
+}
+
+/*
+ * Append "Name: <pre><value><post>" CRLF, folded by add_folded.  Written
+ * straight into b: a line short enough to need no folding (nearly every one)
+ * takes no buffer of its own.
+ */
+static void
+add_header_parts(struct buf *b, const char *name, const char *pre, const char *value,
+                 const char *post)
+{
+    size_t start = b->len;
+    buf_str(b, name);
+    buf_str(b, ": ");
+    size_t min_break = b->len - start;
+    buf_str(b, pre);
+    buf_str(b, value);
+    buf_str(b, post);
+    if (b->failed)
+        return;
+    size_t n = b->len - start;
+    if (n <= LINE_MAX_LEN) {
+        buf_str(b, "\r\n");
+        return;
+    }
+    char *line = malloc(n);
+    if (line == NULL) {
+        b->failed = 1;
+        return;
+    }
+    memcpy(line, b->data + start, n);
+    b->len = start;
+    b->data[start] = '\0';
+    add_folded(b, line, line + n, min_break);
+    free(line);
+}
+
+static void
+add_header(struct buf *b, const char *name, const char *value)
+{
+    add_header_parts(b, name, "", value, "");
 }
 
 static int
@@ -357,6 +391,18 @@ add_reply_to(struct buf *b, const struct compose_msg *msg)
     free(v.data);
 }
 
+/* sep, then v (0 <= v < 10^width) in width decimal digits, zero-padded; the end. */
+static char *
+put_digits(char *p, const char *sep, int v, int width)
+{
+    size_t n = strlen(sep);
+    memcpy(p, sep, n);
+    p += n;
+    for (int i = width - 1; i >= 0; i--, v /= 10)
+        p[i] = (char)('0' + v % 10);
+    return p + width;
+}
+
 /* RFC 5322 date in UTC; names spelled out so the locale cannot change them. */
 static void
 add_date(struct buf *b, time_t t)
@@ -370,8 +416,23 @@ add_date(struct buf *b, time_t t)
         t = 0;
         gmtime_r(&t, &tm);
     }
-    snprintf(v, sizeof(v), "%s, %02d %s %04d %02d:%02d:%02d +0000", days[tm.tm_wday], tm.tm_mday,
-             months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    int year = tm.tm_year + 1900;
+    if (year < 0 || year > 9999) {
+        snprintf(v, sizeof(v), "%s, %02d %s %04d %02d:%02d:%02d +0000", days[tm.tm_wday],
+                 tm.tm_mday, months[tm.tm_mon], year, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    } else {
+        /* The same text without a format string parsed for every mail. */
+        char *p = v;
+        memcpy(p, days[tm.tm_wday], 3);
+        p = put_digits(p + 3, ", ", tm.tm_mday, 2);
+        *p++ = ' ';
+        memcpy(p, months[tm.tm_mon], 3);
+        p = put_digits(p + 3, " ", year, 4);
+        p = put_digits(p, " ", tm.tm_hour, 2);
+        p = put_digits(p, ":", tm.tm_min, 2);
+        p = put_digits(p, ":", tm.tm_sec, 2);
+        memcpy(p, " +0000", 7);
+    }
     add_header(b, "Date", v);
 }
 
@@ -676,16 +737,7 @@ add_optional(struct buf *b, const char *name, const char *pre, const char *value
 {
     if (value == NULL || value[0] == '\0')
         return;
-    struct buf v = {0};
-    buf_str(&v, pre);
-    buf_str(&v, value);
-    buf_str(&v, post);
-    if (v.failed) {
-        b->failed = 1;
-    } else {
-        add_header(b, name, v.data);
-    }
-    free(v.data);
+    add_header_parts(b, name, pre, value, post);
 }
 
 /* cte is the single part's encoding, or NULL with boundary set for multipart/alternative. */
