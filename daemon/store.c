@@ -350,6 +350,39 @@ store_error_is_environment(const struct store *st)
     }
 }
 
+void
+store_i_what(char *out, size_t len, ...)
+{
+    va_list ap;
+    size_t at = 0;
+    const char *s;
+
+    if (len == 0)
+        return;
+    va_start(ap, len);
+    while ((s = va_arg(ap, const char *)) != NULL) {
+        size_t n = strlen(s);
+        if (n > len - 1 - at)
+            n = len - 1 - at;
+        memcpy(out + at, s, n);
+        at += n;
+    }
+    va_end(ap);
+    out[at] = '\0';
+}
+
+const char *
+store_i_uint(char out[11], unsigned v)
+{
+    char *p = out + 10;
+
+    *p = '\0';
+    do
+        *--p = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    return p;
+}
+
 /* ---- statement helpers ---- */
 
 /*

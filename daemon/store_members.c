@@ -50,7 +50,7 @@ int
 store_member_get(struct store *st, const char *address, struct store_member *out)
 {
     char what[320];
-    snprintf(what, sizeof what, "looking up member %s", address);
+    store_i_what(what, sizeof what, "looking up member ", address ? address : "(null)", NULL);
     memset(out, 0, sizeof *out);
     sqlite3_stmt *stmt = store_i_prepare(
         st, what, "SELECT " MEMBER_COLUMNS " FROM members WHERE address = ?1", "s", address);
@@ -68,7 +68,7 @@ store_member_upsert(struct store *st, const char *address, const char *name, con
                     const char *state, const char *profile, time_t now, int64_t *id_out)
 {
     char what[320];
-    snprintf(what, sizeof what, "saving member %s", address);
+    store_i_what(what, sizeof what, "saving member ", address ? address : "(null)", NULL);
     /*
      * A new member without a role or state starts as a pending newcomer; on
      * update each NULL keeps the stored value.  The address keeps the spelling

@@ -94,8 +94,10 @@ store_message_uid_done(struct store *st, const char *mailbox, uint32_t uidvalidi
 static void
 message_what(char *buf, size_t len, const char *verb, const struct store_message *m)
 {
-    snprintf(buf, len, "%s message %s uid %u/%u (Message-ID %s)", verb, m->mailbox,
-             (unsigned)m->uidvalidity, (unsigned)m->uid, m->message_id ? m->message_id : "none");
+    char v[11], u[11];
+    store_i_what(buf, len, verb, " message ", m->mailbox ? m->mailbox : "(null)", " uid ",
+                 store_i_uint(v, (unsigned)m->uidvalidity), "/", store_i_uint(u, (unsigned)m->uid),
+                 " (Message-ID ", m->message_id ? m->message_id : "none", ")", NULL);
 }
 
 int
@@ -173,7 +175,7 @@ store_event_add(struct store *st, time_t now, const char *kind, const char *memb
                 const char *message_id, const char *detail)
 {
     char what[160];
-    snprintf(what, sizeof what, "logging event %s", kind ? kind : "(none)");
+    store_i_what(what, sizeof what, "logging event ", kind ? kind : "(none)", NULL);
     return store_i_run(st, what,
                        "INSERT INTO events (at, kind, member, message_id, detail)"
                        " VALUES (?1, ?2, ?3, ?4, ?5)",

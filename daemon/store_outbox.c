@@ -77,8 +77,8 @@ int
 store_outbox_queue(struct store *st, const struct store_outbox_new *m, int64_t *id_out)
 {
     char what[320];
-    snprintf(what, sizeof what, "queueing mail %s for %s",
-             m->message_id ? m->message_id : "(no id)", m->recipient ? m->recipient : "(nobody)");
+    store_i_what(what, sizeof what, "queueing mail ", m->message_id ? m->message_id : "(no id)",
+                 " for ", m->recipient ? m->recipient : "(nobody)", NULL);
     /* One statement where a queued answer took four (an INSERT and three UPDATEs of its row). */
     if (store_i_run(st, what,
                     "INSERT INTO outbox (recipient, sender, message_id, headers, body, status,"

@@ -36,7 +36,8 @@ store_token_add(struct store *st, const char *token, const char *address, const 
                 const char *name, time_t now, time_t expires)
 {
     char what[320];
-    snprintf(what, sizeof what, "saving the %s confirmation for %s", action, address);
+    store_i_what(what, sizeof what, "saving the ", action ? action : "(null)", " confirmation for ",
+                 address ? address : "(null)", NULL);
     return store_i_run(st, what,
                        "INSERT INTO tokens (token, address, action, name, created, expires)"
                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",

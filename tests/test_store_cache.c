@@ -367,6 +367,27 @@ test_too_many_leases(void **state)
     assert_int_equal(v, 4);
 }
 
+/* store_i_what writes what snprintf wrote, cut short the same way. */
+static void
+test_what_as_snprintf(void **state)
+{
+    (void)state;
+    char a[64], b[64], v[11], u[11];
+
+    store_i_what(a, sizeof a, "recording", " message ", "INBOX", " uid ", store_i_uint(v, 0), "/",
+                 store_i_uint(u, 4294967295u), " (Message-ID ", "x@y", ")", NULL);
+    snprintf(b, sizeof b, "%s message %s uid %u/%u (Message-ID %s)", "recording", "INBOX", 0u,
+             4294967295u, "x@y");
+    assert_string_equal(a, b);
+    for (size_t len = 1; len < 40; len++) {
+        store_i_what(a, len, "saving member ", "someone@example.org", NULL);
+        snprintf(b, len, "saving member %s", "someone@example.org");
+        assert_string_equal(a, b);
+    }
+    store_i_what(a, sizeof a, NULL);
+    assert_string_equal(a, "");
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -384,6 +405,7 @@ main(void)
         T(test_cache_full),
         T(test_schema_change_after_caching),
         cmocka_unit_test(test_close_finalizes_everything),
+        cmocka_unit_test(test_what_as_snprintf),
         T(test_too_many_leases),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
