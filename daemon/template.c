@@ -178,7 +178,9 @@ apply_forms(struct render *r, int line, const struct tag *t, const char *v)
     int k = lang_plural(r->lang, n);
     if (k >= t->nforms)
         k = t->nforms - 1;
-    if (buf_printf(&r->out, "%s %s", v, t->forms[k]) != 0)
+    /* "v form", appended without a format string: a confirmation renders one each. */
+    if (buf_str(&r->out, v) != 0 || buf_add(&r->out, " ", 1) != 0 ||
+        buf_str(&r->out, t->forms[k]) != 0)
         return fail(r, line, "out of memory", NULL);
     return 0;
 }
