@@ -390,16 +390,15 @@ store_i_uint(char out[11], unsigned v)
  * NULL), 'i' an int64_t.  Callers must cast integers to int64_t because the
  * values travel through varargs.
  */
-int
-store_i_bind_args(struct store *st, sqlite3_stmt *stmt, const char *what, const char *types,
-                  va_list ap)
+static int
+bind_args(struct store *st, sqlite3_stmt *stmt, const char *what, const char *types, va_list ap,
+          sqlite3_destructor_type text)
 {
     for (int i = 0; types[i] != '\0'; i++) {
         int rc;
         if (types[i] == 's') {
             const char *s = va_arg(ap, const char *);
-            rc = s ? sqlite3_bind_text(stmt, i + 1, s, -1, SQLITE_TRANSIENT)
-                   : sqlite3_bind_null(stmt, i + 1);
+            rc = s ? sqlite3_bind_text(stmt, i + 1, s, -1, text) : sqlite3_bind_null(stmt, i + 1);
         } else {
             rc = sqlite3_bind_int64(stmt, i + 1, va_arg(ap, int64_t));
         }
@@ -407,6 +406,13 @@ store_i_bind_args(struct store *st, sqlite3_stmt *stmt, const char *what, const 
             return store_i_db_err(st, what);
     }
     return 0;
+}
+
+int
+store_i_bind_args(struct store *st, sqlite3_stmt *stmt, const char *what, const char *types,
+                  va_list ap)
+{
+    return bind_args(st, stmt, what, types, ap, SQLITE_TRANSIENT);
 }
 
 /* Callers pass literals, so the pointer is the key; its low bits are alignment. */
@@ -477,18 +483,37 @@ lend(struct store *st, const char *what, const char *sql)
     return stmt;
 }
 
-sqlite3_stmt *
-store_i_prepare_v(struct store *st, const char *what, const char *sql, const char *types,
-                  va_list ap)
+static sqlite3_stmt *
+prepare_bound(struct store *st, const char *what, const char *sql, const char *types, va_list ap,
+              sqlite3_destructor_type text)
 {
     sqlite3_stmt *stmt = lend(st, what, sql);
     if (!stmt)
         return NULL;
-    if (store_i_bind_args(st, stmt, what, types, ap) != 0) {
+    if (bind_args(st, stmt, what, types, ap, text) != 0) {
         store_i_finish(st, stmt);
         return NULL;
     }
     return stmt;
+}
+
+sqlite3_stmt *
+store_i_prepare_v(struct store *st, const char *what, const char *sql, const char *types,
+                  va_list ap)
+{
+    return prepare_bound(st, what, sql, types, ap, SQLITE_TRANSIENT);
+}
+
+/*
+ * For a statement stepped and given back (store_i_finish: reset, bindings
+ * cleared) before its caller returns, while the caller's strings live:
+ * SQLite reads them in place instead of copying each (SQLITE_TRANSIENT
+ * copied an outgoing mail's headers and body, and every address, once more).
+ */
+static sqlite3_stmt *
+prepare_now(struct store *st, const char *what, const char *sql, const char *types, va_list ap)
+{
+    return prepare_bound(st, what, sql, types, ap, SQLITE_STATIC);
 }
 
 sqlite3_stmt *
@@ -561,7 +586,7 @@ store_i_run(struct store *st, const char *what, const char *sql, const char *typ
 int
 store_i_run_v(struct store *st, const char *what, const char *sql, const char *types, va_list ap)
 {
-    sqlite3_stmt *stmt = store_i_prepare_v(st, what, sql, types, ap);
+    sqlite3_stmt *stmt = prepare_now(st, what, sql, types, ap);
     if (!stmt)
         return -1;
     int rc = store_i_step(st, stmt, what);
@@ -576,7 +601,7 @@ static int
 query_ints_v(struct store *st, int64_t *out, int n, const char *what, const char *sql,
              const char *types, va_list ap)
 {
-    sqlite3_stmt *stmt = store_i_prepare_v(st, what, sql, types, ap);
+    sqlite3_stmt *stmt = prepare_now(st, what, sql, types, ap);
     if (!stmt)
         return -1;
     int rc = store_i_step(st, stmt, what);
