@@ -970,7 +970,7 @@ reader_answer_ready(void)
     return k->end - k->at - sizeof(n) + (size_t)avail >= n;
 }
 
-/* Take the answer of entry i (it is the first not taken): wait for it within its mail's time. */
+/* Take the answer of e (the first not taken): wait for it within its mail's time. */
 static enum reader_status
 reader_take_one(struct reader_sent *e, volatile sig_atomic_t *stop)
 {
@@ -1106,6 +1106,20 @@ reader_sent_index(const struct reader_sent *e)
 
 /* ---- the daemon's side: the calls ---- */
 
+/*
+ * Did a request fail (s) because the reader was gone before it took it
+ * (reader_refused)?  Then it is replaced, and 1 says: ask the new one once.
+ */
+static int
+reader_gone_before(enum reader_status s, const char *what)
+{
+    if (s != READER_CRASHED || !reader_refused)
+        return 0;
+    log_debug("reader: gone before it took %s; asking a new one", what);
+    reader_stop_proc(1);
+    return 1;
+}
+
 /* What was named for one mail is forgotten when the next mail comes. */
 static void
 reader_forget_named(void)
@@ -1223,11 +1237,8 @@ reader_parse(const char *raw, size_t raw_len, size_t parse_len, const char *own_
         if (reader_proc.pid > 0 && reader_proc.parses >= READER_MAILS)
             reader_stop_proc(0); /* it ends at the end of its input; this mail gets a fresh one */
         s = reader_parse_now(raw, raw_len, parse_len, own, stop, err, errlen, &i);
-        if (s == READER_CRASHED && reader_refused) {
-            log_debug("reader: gone before it took the mail; asking a new one");
-            reader_stop_proc(1);
+        if (reader_gone_before(s, "the mail"))
             s = reader_parse_now(raw, raw_len, parse_len, own, stop, err, errlen, &i);
-        }
         if (s != READER_OK)
             return err[0] && s == READER_ERROR ? s : reader_failed(s, stop, err, errlen);
     }
@@ -1449,11 +1460,8 @@ reader_ask_now(const struct reader_buf *req, size_t size, volatile sig_atomic_t 
     if (stop && *stop)
         return READER_STOPPED;
     enum reader_status s = reader_ask(req, size, stop, err, errlen, at);
-    if (s == READER_CRASHED && reader_refused) {
-        log_debug("reader: gone before it took the reading; asking a new one");
-        reader_stop_proc(1);
+    if (reader_gone_before(s, "the reading"))
         s = reader_ask(req, size, stop, err, errlen, at);
-    }
     return s;
 }
 
