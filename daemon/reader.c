@@ -164,6 +164,13 @@ reader_status_name(enum reader_status s)
     return (size_t)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
 }
 
+/* Both sides' clock: deadlines, and when the reader's CPU limit was set (no system call). */
+static double
+reader_clock(void)
+{
+    return clock_seconds(CLOCK_MONOTONIC);
+}
+
 /* ---- plain reads and writes (the reader's side blocks) ---- */
 
 /*
@@ -340,21 +347,43 @@ __lsan_is_turned_off(void)
 static rlim_t reader_cpu_max = RLIM_INFINITY;
 
 /*
- * The CPU this mail may take, its parse and its reading together: what is
- * used so far plus the timeout.  Set at the parse only.
+ * The CPU limit is set ahead by this much more than a mail needs, and
+ * set again only once this much wall time has passed: a getrusage and a
+ * setrlimit at every mail were a tenth of the reader's system calls.
+ */
+#define READER_CPU_SLACK 1
+
+/* When the CPU limit was last set (reader_clock), 0 before the first. */
+static double reader_cpu_set_at;
+
+/*
+ * The CPU this mail may take, its parse and its reading together: at least
+ * the timeout.  Set at the parse only.  The limit is set to what was used
+ * plus the timeout plus READER_CPU_SLACK, and kept while less wall time than
+ * READER_CPU_SLACK has passed since: the reader is one thread, so it cannot
+ * have used more CPU than that since, and at least the timeout is still left
+ * (a second more, as the limit counts whole seconds).  A mail that spins is
+ * still stopped, after at most timeout + READER_CPU_SLACK + 1 seconds of CPU
+ * (the daemon kills it at its timeout anyway; this is for a reader whose
+ * daemon is gone).
  */
 static void
 reader_cpu_budget(int timeout)
 {
     struct rusage ru;
+    double now = reader_clock();
 
-    if (getrusage(RUSAGE_SELF, &ru) != 0)
+    if (reader_cpu_set_at > 0 && now - reader_cpu_set_at < READER_CPU_SLACK)
         return;
+    if (getrusage(RUSAGE_SELF, &ru) != 0) {
+        reader_cpu_set_at = 0; /* tried again at the next mail */
+        return;
+    }
     rlim_t used = (rlim_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec);
-    struct rlimit rl = {used + (rlim_t)timeout + 1, reader_cpu_max};
+    struct rlimit rl = {used + (rlim_t)timeout + 1 + READER_CPU_SLACK, reader_cpu_max};
     if (rl.rlim_max != RLIM_INFINITY && rl.rlim_cur > rl.rlim_max)
         rl.rlim_cur = rl.rlim_max;
-    setrlimit(RLIMIT_CPU, &rl);
+    reader_cpu_set_at = setrlimit(RLIMIT_CPU, &rl) == 0 ? now : 0;
 }
 
 /*
@@ -713,12 +742,6 @@ fail:
     return -1;
 }
 
-static double
-reader_clock(void)
-{
-    return clock_seconds(CLOCK_MONOTONIC);
-}
-
 /*
  * After this long waiting for the reader, the log lines held for the batch
  * (log_hold) are written: a mail that keeps the reader busy does not hide
@@ -941,9 +964,24 @@ reader_sent_reading(uint32_t n, const struct reader_buf *req)
     return found;
 }
 
+/* Does the block hold a whole answer (its length, then that many bytes)? */
+static int
+reader_block_whole(const struct reader_block *k)
+{
+    uint64_t n;
+
+    if (k->end - k->at < sizeof(n))
+        return 0;
+    memcpy(&n, k->b + k->at, sizeof(n));
+    return k->end - k->at - sizeof(n) >= n;
+}
+
 /*
  * Is a whole answer waiting (in the block, or in the pipe), so that taking
  * it cannot wait?  Also 1 when the reader is gone, so that taking it says so.
+ * An answer is mostly one write shorter than the block, which one read takes
+ * whole: the pipe is asked what it holds (FIONREAD) only when the block is
+ * full and the answer longer.
  */
 static int
 reader_answer_ready(void)
@@ -952,22 +990,26 @@ reader_answer_ready(void)
     uint64_t n;
     int avail = 0;
 
-    if (k->end - k->at < sizeof(n)) {
-        memmove(k->b, k->b + k->at, k->end - k->at);
-        k->end -= k->at;
-        k->at = 0;
+    if (reader_block_whole(k))
+        return 1;
+    memmove(k->b, k->b + k->at, k->end - k->at);
+    k->end -= k->at;
+    k->at = 0;
+    if (k->end < k->cap) {
         ssize_t r = read(reader_proc.from, k->b + k->end, k->cap - k->end);
         if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
             return 1;
         if (r > 0)
             k->end += (size_t)r;
-        if (k->end < sizeof(n))
-            return 0;
+        if (reader_block_whole(k))
+            return 1;
+        if (k->end < k->cap)
+            return 0; /* the pipe held no more */
     }
-    memcpy(&n, k->b + k->at, sizeof(n));
+    memcpy(&n, k->b, sizeof(n));
     if (ioctl(reader_proc.from, FIONREAD, &avail) != 0)
         return 0;
-    return k->end - k->at - sizeof(n) + (size_t)avail >= n;
+    return k->end - sizeof(n) + (size_t)avail >= n;
 }
 
 /* Take the answer of e (the first not taken): wait for it within its mail's time. */
