@@ -690,6 +690,57 @@ class Abuse(test_e2e.E2E):
         alerts = self.new_mail("boss", 0)
         self.assertTrue(all("set a mail aside" in str(a["Subject"]) for a in alerts))
 
+    def test_reader_without_its_daemon_stops_at_its_cpu_limit(self):
+        """A reader whose daemon is gone is stopped by its CPU limit when a mail hangs it,
+        and only after the mail had at least its timeout: the limit is set ahead and not
+        at every mail, also when the mails before came more than a second earlier."""
+        import resource
+        import signal
+        import struct
+        timeout = 1
+
+        def limits():  # as the daemon's fork sets them (reader.c reader_limits)
+            resource.setrlimit(resource.RLIMIT_CPU, (timeout + 1, timeout * 10000 + 1))
+
+        env = dict(os.environ, MENTORD_READER_TIMEOUT=str(timeout), **self.shim_env())
+        proc = subprocess.Popen([mb._bin("MENTORD_BIN", "mentord"), "--reader"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, env=env, preexec_fn=limits)
+
+        def parse(raw):
+            proc.stdin.write(b"P" + struct.pack("=QQI", len(raw), len(raw), 0) + raw)
+            proc.stdin.flush()
+
+        def answer():
+            [n] = struct.unpack("=Q", proc.stdout.read(8))
+            return proc.stdout.read(n)
+
+        def cpu_so_far():  # user + system time, from /proc (the fields after the name)
+            with open("/proc/%d/stat" % proc.pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+        try:
+            for pause in (0, 1.5, 0, 1.5):
+                time.sleep(pause)
+                parse(raw_mail(mb.addr("ann"), "join", "Hi\r\n"))
+                self.assertEqual(answer()[:1], b"\0")
+            before = cpu_so_far()
+            parse(raw_mail(mb.addr("bob"), "join", "Hi\r\n", extra=b"X-Fault-Crash: hang\r\n"))
+            t0 = time.monotonic()
+            _, status, ru = os.wait4(proc.pid, 0)
+            proc.returncode = -1
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                proc.wait()
+        self.assertTrue(os.WIFSIGNALED(status), status)
+        self.assertEqual(os.WTERMSIG(status), signal.SIGXCPU)
+        cpu = ru.ru_utime + ru.ru_stime - before
+        self.assertGreaterEqual(cpu, timeout, "the mail had less CPU than its timeout")
+        self.assertLess(cpu, timeout + 3, "the limit was set further ahead than it says")
+        self.assertLess(time.monotonic() - t0, 30, "the spinning reader was not stopped")
+
     def test_sigterm_while_the_reader_hangs(self):
         """SIGTERM is answered at once even while a mail hangs the reader; the answer
         to the mail before it, already committed, is still sent."""
