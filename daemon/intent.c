@@ -801,9 +801,16 @@ word_stem_ids(const char *w, uint32_t *id)
     return 0;
 }
 
-/* Every word's ids, and the text's mark on each in sym_seen. */
+/* Word i's id as written, in the column ID_EXACT: with its accents when every word has them. */
+static uint32_t
+text_exact_id(const struct text *t, size_t i)
+{
+    return sym_find(KEY_EXACT, t->raw.n == t->ws.n ? t->raw.w[i] : t->ws.w[i]);
+}
+
+/* The text's mark on each of its words' ids in sym_seen, and the chains of words by id. */
 static int
-text_ids(struct text *t)
+text_chain(struct text *t)
 {
     size_t n_ids = (size_t)wordid_count(syms) + 1;
     if (sym_seen == NULL && ((sym_seen = calloc(n_ids, sizeof(*sym_seen))) == NULL ||
@@ -822,12 +829,8 @@ text_ids(struct text *t)
     }
     t->gen = seen_gen;
     for (size_t i = 0; i < t->ws.n; i++) {
-        uint32_t *id = t->ids[i];
-        if (word_stem_ids(t->ws.w[i], id) != 0)
-            return -1;
-        id[ID_EXACT] = sym_find(KEY_EXACT, t->raw.n == t->ws.n ? t->raw.w[i] : t->ws.w[i]);
         for (int l = 0; l <= ID_EXACT; l++) {
-            uint32_t x = id[l];
+            uint32_t x = t->ids[i][l];
             t->next[i][l] = NO_WORD;
             if (x == 0)
                 continue; /* no word of the tables */
@@ -843,6 +846,18 @@ text_ids(struct text *t)
     return 0;
 }
 
+/* Every word's ids: its stems' in each language, and as written. */
+static int
+text_ids(struct text *t)
+{
+    for (size_t i = 0; i < t->ws.n; i++) {
+        if (word_stem_ids(t->ws.w[i], t->ids[i]) != 0)
+            return -1;
+        t->ids[i][ID_EXACT] = text_exact_id(t, i);
+    }
+    return 0;
+}
+
 /* Up to word n (inclusive, within the arrays): what a text's arrays are read up to. */
 static size_t
 text_span(size_t n)
@@ -850,8 +865,9 @@ text_span(size_t n)
     return n < MAX_TOKENS ? n + 1 : MAX_TOKENS;
 }
 
+/* The words of text, folded, and their ids, without the marks that text_chain adds. */
 static int
-text_build(const char *text, struct text *t)
+text_words(const char *text, struct text *t)
 {
     /* Not the whole struct: its word arrays are 40 KB, more than reading a short mail. */
     t->ws.buf = t->raw.buf = NULL;
@@ -888,6 +904,19 @@ text_build(const char *text, struct text *t)
     return 0;
 }
 
+/* text_words, then the text's marks (text_chain): a text ready to be matched. */
+static int
+text_build(const char *text, struct text *t)
+{
+    if (text_words(text, t) != 0)
+        return -1;
+    if (text_chain(t) != 0) {
+        text_release(t);
+        return -1;
+    }
+    return 0;
+}
+
 /*
  * The last text read, kept: a mail's words are read three times over (its
  * intent, a rating, a capacity), and folding, cutting and stemming them in
@@ -914,6 +943,8 @@ text_read(const char *text)
         }
         number_memo_clear(text_cache.ws.n);
         text_cache_src = copy;
+    } else if (text_cache.gen != seen_gen && text_chain(&text_cache) != 0) {
+        return NULL; /* another text (intent_score_parts') was marked since */
     }
     memset(text_cache.used, 0, text_span(text_cache.ws.n));
     return &text_cache;
@@ -1219,6 +1250,112 @@ intent_score(const char *text, struct intent_scores *out)
     score_pass(t, 0, out);
     memset(t->used, 0, text_span(t->ws.n));
     score_pass(t, 1, out);
+}
+
+/*
+ * The phrase text "subject\nprose" of intent_score_parts, put together from
+ * the subject's words and the prose's (text_read's, kept from the rating and
+ * the capacity): text_build of the whole gives the same words, flags and ids,
+ * since no word runs over the line break, which also starts a clause, and
+ * the words past MAX_TOKENS are the prose's last.  The prose is then folded
+ * and stemmed once a reading, not twice.
+ */
+static struct text subject_text, joined_text;
+
+/* Append word w of ws to out's list, copied to *at (room made by the caller). */
+static void
+words_append(struct words *out, const struct words *ws, size_t w, char **at)
+{
+    size_t len = strlen(ws->w[w]) + 1;
+    memcpy(*at, ws->w[w], len);
+    out->w[out->n++] = *at;
+    *at += len;
+}
+
+/* Room for the words of a and the first of b that fit: a buffer as words_split's. */
+static char *
+words_join(struct words *out, const struct words *a, const struct words *b)
+{
+    size_t room = 1;
+    for (size_t i = 0; i < a->n; i++)
+        room += strlen(a->w[i]) + 1;
+    for (size_t i = 0; i < b->n && a->n + i < MAX_TOKENS; i++)
+        room += strlen(b->w[i]) + 1;
+    out->n = 0;
+    out->buf = malloc(room);
+    if (out->buf == NULL)
+        return NULL;
+    char *at = out->buf;
+    for (size_t i = 0; i < a->n; i++)
+        words_append(out, a, i, &at);
+    for (size_t i = 0; i < b->n && out->n < MAX_TOKENS; i++)
+        words_append(out, b, i, &at);
+    return out->buf;
+}
+
+/* Word i of out (the joined text) as written, from part t's word j when it is the same word. */
+static uint32_t
+text_exact_from(const struct text *out, size_t i, const struct text *t, size_t j)
+{
+    const char *want = out->raw.n == out->ws.n ? out->raw.w[i] : out->ws.w[i];
+    const char *had = t->raw.n == t->ws.n ? t->raw.w[j] : t->ws.w[j];
+    return strcmp(want, had) == 0 ? t->ids[j][ID_EXACT] : text_exact_id(out, i);
+}
+
+/* out = the text of "subject\nprose" from the subject's words (s) and the prose's (p). */
+static int
+text_join(const struct text *s, const struct text *p, struct text *out)
+{
+    size_t ns = s->ws.n;
+
+    out->raw.buf = NULL;
+    if (words_join(&out->ws, &s->ws, &p->ws) == NULL ||
+        words_join(&out->raw, &s->raw, &p->raw) == NULL) {
+        text_release(out);
+        return -1;
+    }
+    for (size_t i = 0; i < out->ws.n; i++) {
+        const struct text *t = i < ns ? s : p;
+        size_t j = i < ns ? i : i - ns;
+        memcpy(out->ids[i], t->ids[j], sizeof(out->ids[i][0]) * ID_EXACT);
+        out->ids[i][ID_EXACT] = text_exact_from(out, i, t, j);
+        /* the line break before the prose is a clause's end (text_build's first word has none) */
+        out->clause[i] = i < ns || j > 0 ? t->clause[j] : ns > 0;
+        out->joined[i] = t->joined[j];
+    }
+    return 0;
+}
+
+void
+intent_score_parts(const char *subject, const char *text, struct intent_scores *out)
+{
+    struct text *p;
+
+    memset(out, 0, sizeof *out);
+    if ((p = text_read(text)) == NULL || text_words(subject, &subject_text) != 0)
+        return;
+    out->question = has_question(subject) || has_question(text);
+    struct text *t = p;
+    if (subject_text.ws.n > 0 || subject_text.raw.n > 0) {
+        /* the subject has words: the joined text, marked in place of the prose's */
+        if (text_join(&subject_text, p, &joined_text) != 0 || text_chain(&joined_text) != 0) {
+            text_release(&subject_text);
+            text_release(&joined_text);
+            memset(out, 0, sizeof *out);
+            return;
+        }
+        t = &joined_text;
+        number_memo_clear(t->ws.n);
+        memset(t->used, 0, text_span(t->ws.n));
+    }
+    score_pass(t, 0, out);
+    memset(t->used, 0, text_span(t->ws.n));
+    score_pass(t, 1, out);
+    if (t != p) {
+        number_memo_clear(t->ws.n); /* the memo is the kept text's again: what it holds is unknown */
+        text_release(&joined_text);
+    }
+    text_release(&subject_text);
 }
 
 /* ---- numbers in sentences ---- */

@@ -341,25 +341,22 @@ reading_role_answer(const char *text)
     return 0;
 }
 
-/* The text the phrases are read in: the Subject when it is the person's own, and the text. */
+/*
+ * The Subject the phrases are read in, before the text, when it is the
+ * person's own: "" for a reply.  malloc'd; NULL when there is none.
+ */
 static char *
-reading_phrase_text(const struct mail *m, const char *text)
+reading_phrase_subject(const struct mail *m)
 {
     char ref[COMMAND_TOKEN_LEN + 1];
     /* a reply, or our own Subject with its [ref] tag, says our words, not theirs */
     int reply = m->in_reply_to != NULL || m->references != NULL ||
                 (m->subject != NULL && command_find_ref(m->subject, ref));
     char *subject = command_strip_prefixes(m->subject);
-    char *out = NULL;
 
-    if (subject == NULL)
-        return NULL;
-    if (reply)
+    if (subject != NULL && reply)
         subject[0] = '\0'; /* a reply's "Re: ..." is our own Subject coming back */
-    if (asprintf(&out, "%s\n%s", subject, text) < 0)
-        out = NULL;
-    free(subject);
-    return out;
+    return subject;
 }
 
 static void
@@ -440,9 +437,13 @@ reading_intent(const struct config *cfg, const struct mail *m, const struct read
                                           : "text");
         return;
     }
-    char *t = reading_phrase_text(m, r->prose);
-    intent_score(t ? t : r->prose, &s);
-    free(t);
+    /* the phrases in "Subject\ntext"; the text's words are read once for them and the rating */
+    char *subject = reading_phrase_subject(m);
+    if (subject != NULL)
+        intent_score_parts(subject, r->prose, &s);
+    else
+        intent_score(r->prose, &s);
+    free(subject);
     if (r->cmd.kind != COMMAND_NONE) {
         enum intent_kind k = intent_of_command(r->cmd.kind);
         s.score[k] += reading_command_weight(m, &r->cmd);

@@ -54,6 +54,13 @@ struct intent_scores {
 /* Score text (UTF-8, the person's own words). */
 void intent_score(const char *text, struct intent_scores *out);
 
+/*
+ * Score the text "subject\ntext" as intent_score would, reading text's words
+ * once for it and for intent_rating and intent_capacity of text (a mail's
+ * phrases are read in its Subject and its text, the rest in its text).
+ */
+void intent_score_parts(const char *subject, const char *text, struct intent_scores *out);
+
 const char *intent_name(enum intent_kind k);
 
 /*

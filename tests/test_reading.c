@@ -18,6 +18,7 @@
 #include "intent.h"
 #include "mail.h"
 #include "reading.h"
+#include "corpus.h"
 
 #define T0 1767225600 /* Thursday 2026-01-01 */
 
@@ -366,6 +367,82 @@ test_command_table(void **state)
     free(list);
 }
 
+/*
+ * intent_score_parts(S, P) scores exactly as intent_score("S\nP"), with
+ * Subjects that have no words, words at the line break ("non-", "it's'"),
+ * accents, broken UTF-8, numbers, and more words than a text keeps; and the
+ * rating, capacity and pause of P read after it are what they were before.
+ */
+#define PARTS_CORPUS MENTORD_SRCDIR "/../shared/corpus"
+
+struct parts_run {
+    char *long_subject;
+    int files, compared;
+};
+
+static void
+parts_check(void *arg, const char *path, const char *raw, size_t len)
+{
+    struct parts_run *run = arg;
+    const char *subjects[] = {
+        "join",        "",       "!!! ...",      "Re: mentor?",     "non-",      "it's'",
+        "café - été",  "ß Ünï",  "\xc3",       "2 or 3 mentees",  "4/5 ★★",   "\xd8\x9f",
+        "don't leave", "pause",  "I don't",     "not",             run->long_subject,
+    };
+    const char *how1, *how2;
+
+    size_t ns = sizeof subjects / sizeof subjects[0];
+
+    (void)len;
+    /* each file with "join", and two of the others in turn: every pairing over the corpus */
+    for (size_t k = 0; k < 3; k++) {
+        size_t i = k == 0 ? 0 : 1 + (size_t)(run->files * 2 + k - 1) % (ns - 1);
+        struct intent_scores a, b, kept, fresh;
+        char *whole = NULL, *alone = NULL;
+        int r1 = intent_rating(raw, &how1), c1 = intent_capacity(raw);
+        int w1 = intent_pause_weeks(raw, T0);
+        intent_score_parts(subjects[i], raw, &a);
+        intent_score(raw, &kept); /* the text kept, read again after the joined one */
+        int r2 = intent_rating(raw, &how2), c2 = intent_capacity(raw);
+        int w2 = intent_pause_weeks(raw, T0);
+        assert_true(asprintf(&whole, "%s\n%s", subjects[i], raw) >= 0);
+        assert_true(asprintf(&alone, "\n%s", raw) >= 0); /* read anew: no word before the text */
+        intent_score(whole, &b);
+        intent_score(alone, &fresh);
+        free(whole);
+        free(alone);
+        if (memcmp(&a, &b, sizeof a) != 0 || memcmp(&kept, &fresh, sizeof kept) != 0 ||
+            r1 != r2 || how1 != how2 || c1 != c2 || w1 != w2)
+            fail_msg("%s with the Subject \"%.40s\": not as the whole text", path, subjects[i]);
+        run->compared++;
+    }
+    run->files++;
+}
+
+static void
+test_phrase_text_in_parts(void **state)
+{
+    struct parts_run run = {0};
+    size_t n = 2100 * 4;
+
+    (void)state;
+    run.long_subject = malloc(n + 1);
+    assert_non_null(run.long_subject);
+    for (size_t i = 0; i < n; i += 4)
+        memcpy(run.long_subject + i, i % 8 ? "two " : "yes ", 4);
+    run.long_subject[n] = '\0';
+    tu_corpus_walk(PARTS_CORPUS, parts_check, &run);
+    /* the words just after the line break, with every Subject: a negation reaches no further */
+    static const char *const proses[] = {"join as a mentor", "I want to mentor", "-join",
+                                         "pause for 2 weeks", "", "yes"};
+    for (size_t i = 0; i < sizeof proses / sizeof proses[0]; i++)
+        for (int k = 0; k < 12; k++)
+            parts_check(&run, proses[i], proses[i], strlen(proses[i]));
+    parts_check(&run, "(a long text)", run.long_subject, n);
+    free(run.long_subject);
+    assert_true(run.compared > 1000 * 3);
+}
+
 int
 main(void)
 {
@@ -379,6 +456,7 @@ main(void)
         cmocka_unit_test(test_quoted_text_is_never_read),
         cmocka_unit_test(test_profile_from_prose),
         cmocka_unit_test(test_command_table),
+        cmocka_unit_test(test_phrase_text_in_parts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
