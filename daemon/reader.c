@@ -461,15 +461,31 @@ reader_writev_all(int fd, struct iovec *iov, int n)
     return 0;
 }
 
-/* The answer's length, then the answer. */
+/*
+ * The answer being put together: kept from one answer to the next, as a
+ * buffer freed and grown again at every answer was a tenth of what the
+ * reader did around a parse (malloc tidying its heap for the 4 KiB).  One a
+ * long mail grew is given back.
+ */
+#define READER_OUT_KEEP (256u << 10)
+static struct reader_buf reader_out;
+
+/* The answer's length, then the answer; reader_out is then empty again. */
 static int
-reader_answer(struct reader_buf *out)
+reader_answer(void)
 {
+    struct reader_buf *out = &reader_out;
     uint64_t n = out->len;
     struct iovec iov[2] = {{&n, sizeof(n)}, {out->p, out->len}};
     int rc = out->failed ? -1 : reader_writev_all(1, iov, 2);
 
-    free(out->p);
+    out->len = 0;
+    out->failed = 0;
+    if (out->cap > READER_OUT_KEEP) {
+        free(out->p);
+        out->p = NULL;
+        out->cap = 0;
+    }
     return rc;
 }
 
@@ -479,7 +495,7 @@ reader_serve_reading(void)
 {
     uint32_t number;
     uint64_t len;
-    struct reader_buf out = {0};
+    struct reader_buf *out = &reader_out;
     uint8_t status = 1;
 
     if (reader_read_all(0, &number, sizeof(number)) != 0 ||
@@ -502,15 +518,15 @@ reader_serve_reading(void)
     struct mail *held = reader_kept_mail(number);
     if (held != NULL && reading_read(&cfg, held, size, &ctx, &r) == 0) {
         status = 0;
-        reader_put(&out, &status, 1);
-        reader_put_reading(&out, &r);
+        reader_put(out, &status, 1);
+        reader_put_reading(out, &r);
         reading_free(&r);
     } else {
-        reader_put(&out, &status, 1);
-        reader_put_str(&out, held ? "out of memory reading the mail" : "no mail to read");
+        reader_put(out, &status, 1);
+        reader_put_str(out, held ? "out of memory reading the mail" : "no mail to read");
     }
     reader_config_free(&cfg);
-    return reader_answer(&out);
+    return reader_answer();
 }
 
 /* 'P': parse one mail and keep it, as the next number. */
@@ -539,20 +555,20 @@ reader_serve_parse(int timeout)
     reader_kept[slot].m = NULL;
     reader_kept[slot].number = number;
     struct mail *m = NULL;
-    struct reader_buf out = {0};
+    struct reader_buf *out = &reader_out;
     uint8_t status = 0;
     if (mail_parse(raw, parse_len, &m, err, sizeof(err)) != 0) {
         status = 1;
-        reader_put(&out, &status, 1);
-        reader_put_str(&out, err);
+        reader_put(out, &status, 1);
+        reader_put_str(out, err);
     } else {
         reader_kept[slot].m = m;
         reader_trial(m, raw, raw_len, own[0] ? own : NULL);
-        reader_put(&out, &status, 1);
-        reader_put_mail(&out, m);
+        reader_put(out, &status, 1);
+        reader_put_mail(out, m);
     }
     free(raw);
-    return reader_answer(&out);
+    return reader_answer();
 }
 
 static int
@@ -592,6 +608,7 @@ reader_main(void)
         int rc = reader_serve_one(timeout > 0 ? timeout : 30);
         if (rc != 0) {
             reader_kept_free();
+            free(reader_out.p);
             return rc > 0 ? 0 : 1;
         }
     }
