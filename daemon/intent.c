@@ -212,8 +212,9 @@ fold_cp(unsigned cp, int keep_accents)
 }
 
 /*
- * text[0..n) (whole UTF-8 sequences) folded into out, which has room for
- * 2n + 1 bytes ("ß" becomes "ss": never more than twice as long); its length.
+ * text[0..n) folded into out, which has room for 3n + 1 bytes: a byte that is
+ * no UTF-8 becomes U+FFFD's three, and a lower case may take one more byte
+ * than its capital ("Ⱥ", two bytes, becomes "ⱥ", three); its length.
  * Lower case, other digits as ASCII; accents removed unless keep_accents.
  */
 static size_t
@@ -246,7 +247,7 @@ static char *
 fold(const char *text, int keep_accents)
 {
     size_t n = strlen(text);
-    char *out = malloc(n * 2 + 1);
+    char *out = malloc(n * 3 + 1);
     if (out == NULL)
         return NULL;
     fold_into(text, n, keep_accents, out);

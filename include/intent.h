@@ -93,9 +93,9 @@ int intent_capacity(const char *text);
 char *intent_fold(const char *text);
 
 /*
- * intent_fold of text[0..n) (whole UTF-8 sequences: a word as cut by a
- * reader of words) into out, which has room for 2n + 1 bytes; returns the
- * folded length.  Nothing is allocated.
+ * intent_fold of text[0..n) (a word as cut by a reader of words) into out,
+ * which has room for 3n + 1 bytes (a byte that is no UTF-8 folds to
+ * U+FFFD's three); returns the folded length.  Nothing is allocated.
  */
 size_t intent_fold_into(const char *text, size_t n, char *out);
 
