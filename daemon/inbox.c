@@ -305,7 +305,7 @@ inbox_read(void *arg, const struct reading_context *ctx, struct reading *out)
     struct inbox_reading *ir = arg;
     const struct inbox_run *r = ir->run;
 
-    for (size_t i = 0; i < ir->nnext && i < 3 && ir->next[i].found; i++)
+    for (size_t i = 0; i < ir->nnext && i < 4 && ir->next[i].found; i++)
         reader_parse_next(ir->next[i].data, ir->next[i].len,
                           inbox_parse_len(r, &ir->next[i], inbox_size(&ir->next[i], ir->limit)),
                           r->cfg->community.address, r->cfg->limits.reader_timeout);
@@ -314,10 +314,13 @@ inbox_read(void *arg, const struct reading_context *ctx, struct reading *out)
 }
 
 /*
- * The next mail's reading, asked for ahead with its sender's context as it
- * stands now, before this mail is acted on (reader_read_next): the reader
- * reads it while this one is stored, and it is used if this one changed
- * nothing of that context.  Only when its parse already came back.
+ * The next two mails' readings, asked for ahead with their senders' contexts
+ * as they stand now, before this mail is acted on (reader_read_next): the
+ * reader reads them while this one and the next are stored, and each is
+ * used if the mails before it changed nothing of its context.  Only when
+ * their parses already came back; not while the reader still has a later
+ * mail's reading (reader_reads_ahead), so that what goes ahead goes every
+ * other mail and the reader is woken once for two.
  */
 static void
 inbox_ahead(struct inbox_run *r, const struct imap_message *next, size_t nnext, uint32_t limit)
@@ -325,13 +328,16 @@ inbox_ahead(struct inbox_run *r, const struct imap_message *next, size_t nnext, 
     const struct mail *m;
     struct reading_context ctx;
 
-    if (nnext == 0 || !next->found)
+    if (reader_reads_ahead())
         return;
-    size_t size = inbox_size(next, limit);
-    if (reader_parse_early(next->data, next->len, inbox_parse_len(r, next, size),
-                           r->cfg->community.address, &m) == 1 &&
-        programme_read_context(r->cfg, r->st, m, size, clock_now(), &ctx) == 0)
+    for (size_t j = 0; j < nnext && j < 2 && next[j].found; j++) {
+        size_t size = inbox_size(&next[j], limit);
+        if (reader_parse_early(next[j].data, next[j].len, inbox_parse_len(r, &next[j], size),
+                               r->cfg->community.address, &m) != 1 ||
+            programme_read_context(r->cfg, r->st, m, size, clock_now(), &ctx) != 0)
+            return;
         reader_read_next(r->cfg, size, &ctx);
+    }
 }
 
 static int

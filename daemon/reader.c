@@ -132,7 +132,7 @@ static struct {
  * reading asked for ahead of mail k, and its answer is there when k+1's
  * context is looked up, also when the reader runs a little behind.
  */
-#define READER_AHEAD 3
+#define READER_AHEAD 4
 static struct {
     const char *raw, *own;
     size_t raw_len, parse_len;
@@ -140,15 +140,23 @@ static struct {
 } reader_next[READER_AHEAD];
 static int reader_nnext;
 
-/* The mail reader_parse_early gave, and the reading reader_read_next asked for it. */
-static struct {
+/*
+ * The mails reader_parse_early gave this turn, in order (k+1, k+2), and the
+ * readings reader_read_next asked for them.  Two: what goes ahead then goes
+ * every other mail, two readings at once (reader_reads_ahead), and the
+ * reader, which reads faster than the daemon stores, sleeps and is woken
+ * once every two mails instead of at every one.
+ */
+#define READER_READS_AHEAD 2
+static struct reader_early {
     int set, spec;
     unsigned gen;
     uint32_t number;
     double deadline;
     size_t size;           /* the mail's real size, for the reading asked for */
     struct reader_buf req; /* that reading's request */
-} reader_early;
+} reader_early[READER_READS_AHEAD];
+static int reader_nearly;
 
 void
 reader_set_program(const char *path)
@@ -409,7 +417,7 @@ reader_trial(const struct mail *m, const char *raw, size_t raw_len, const char *
  * turned out other than the one guessed) after mails k+1 and k+2 were
  * parsed (reader_put_ahead).
  */
-#define READER_KEPT 3
+#define READER_KEPT 5
 static struct {
     uint32_t number;
     struct mail *m; /* NULL: that parse failed */
@@ -1185,8 +1193,10 @@ reader_forget_named(void)
 {
     reader_cur.set = 0;
     reader_nnext = 0;
-    free(reader_early.req.p);
-    memset(&reader_early, 0, sizeof(reader_early));
+    for (int j = 0; j < READER_READS_AHEAD; j++)
+        free(reader_early[j].req.p);
+    memset(reader_early, 0, sizeof(reader_early));
+    reader_nearly = 0;
 }
 
 /*
@@ -1321,14 +1331,30 @@ reader_parse(const char *raw, size_t raw_len, size_t parse_len, const char *own_
 }
 
 int
+reader_reads_ahead(void)
+{
+    if (reader_proc.pid <= 0 || reader_cur.gen != reader_proc.gen)
+        return 0;
+    for (int i = 0; i < reader_sent.n; i++) {
+        const struct reader_sent *e = &reader_sent.q[i];
+        if (e->op == READER_OP_READ && e->wanted && !e->taken && e->number > reader_cur.number)
+            return 1;
+    }
+    return 0;
+}
+
+int
 reader_parse_early(const char *raw, size_t raw_len, size_t parse_len, const char *own_address,
                    const struct mail **out)
 {
     const char *own = own_address ? own_address : "";
 
     *out = NULL;
-    free(reader_early.req.p);
-    memset(&reader_early, 0, sizeof(reader_early));
+    if (reader_nearly == READER_READS_AHEAD)
+        return -1;
+    struct reader_early *x = &reader_early[reader_nearly];
+    free(x->req.p);
+    memset(x, 0, sizeof(*x));
     int i = reader_proc.pid > 0 ? reader_sent_parse(raw, raw_len, parse_len, own) : -1;
     if (i < 0)
         return -1;
@@ -1349,10 +1375,11 @@ reader_parse_early(const char *raw, size_t raw_len, size_t parse_len, const char
         if ((e->mail = reader_get_mail(&in)) == NULL)
             return -1;
     }
-    reader_early.set = 1;
-    reader_early.gen = reader_proc.gen;
-    reader_early.number = e->number;
-    reader_early.deadline = e->deadline;
+    x->set = 1;
+    x->gen = reader_proc.gen;
+    x->number = e->number;
+    x->deadline = e->deadline;
+    reader_nearly++;
     *out = e->mail;
     return 1;
 }
@@ -1360,14 +1387,17 @@ reader_parse_early(const char *raw, size_t raw_len, size_t parse_len, const char
 void
 reader_read_next(const struct config *cfg, size_t size, const struct reading_context *ctx)
 {
-    free(reader_early.req.p);
-    memset(&reader_early.req, 0, sizeof(reader_early.req));
-    reader_early.spec = 0;
-    if (!reader_early.set || reader_early.gen != reader_proc.gen)
+    if (reader_nearly == 0)
         return;
-    reader_put_request(&reader_early.req, cfg, size, ctx);
-    reader_early.spec = !reader_early.req.failed;
-    reader_early.size = size;
+    struct reader_early *x = &reader_early[reader_nearly - 1];
+    free(x->req.p);
+    memset(&x->req, 0, sizeof(x->req));
+    x->spec = 0;
+    if (!x->set || x->gen != reader_proc.gen)
+        return;
+    reader_put_request(&x->req, cfg, size, ctx);
+    x->spec = !x->req.failed;
+    x->size = size;
 }
 
 void
@@ -1396,11 +1426,15 @@ static void
 reader_put_ahead(struct reader_buf *b, size_t also)
 {
     also += reader_sent_busy();
-    if (reader_early.spec && reader_early.gen == reader_proc.gen &&
-        b->len + also + reader_early.req.len + 16 <= reader_proc.pipe_cap &&
-        reader_sent_reading(reader_early.number, &reader_early.req) < 0)
-        (void)reader_send_reading(b, reader_early.number, &reader_early.req,
-                                  reader_early.deadline, reader_read_max(reader_early.size));
+    for (int j = 0; j < reader_nearly; j++) {
+        struct reader_early *x = &reader_early[j];
+        if (!x->spec || x->gen != reader_proc.gen ||
+            b->len + also + x->req.len + 16 > reader_proc.pipe_cap)
+            break; /* in order: k+2's reading never goes without k+1's */
+        if (reader_sent_reading(x->number, &x->req) < 0)
+            (void)reader_send_reading(b, x->number, &x->req, x->deadline,
+                                      reader_read_max(x->size));
+    }
     for (int i = 0; i < reader_nnext; i++) {
         const char *own = reader_next[i].own;
         size_t len = 1 + 8 + 8 + 4 + strlen(own) + reader_next[i].raw_len;
@@ -1551,9 +1585,12 @@ reader_read(const struct config *cfg, size_t size, const struct reading_context 
     if (req.failed) {
         s = READER_ERROR;
         snprintf(err, errlen, "out of memory asking for the reading");
-    } else if (i >= 0) {
+    } else if (i >= 0 && !reader_reads_ahead()) {
         /* Asked for ahead with this very context: send what goes ahead now, then take it. */
         s = reader_send_ahead(reader_sent.q[i].deadline, stop, &lost);
+    } else if (i >= 0) {
+        /* The reader has the next mail's reading to work on: what goes ahead waits a turn. */
+        s = READER_OK;
     } else {
         /* Not asked for (or with another context): ask now, once the reader is idle. */
         s = reader_ask_now(&req, size, stop, err, errlen, &i);
@@ -1571,7 +1608,9 @@ reader_read(const struct config *cfg, size_t size, const struct reading_context 
     }
     free(req.p);
     reader_nnext = 0;
-    reader_early.set = reader_early.spec = 0;
+    for (int j = 0; j < READER_READS_AHEAD; j++)
+        reader_early[j].set = reader_early[j].spec = 0;
+    reader_nearly = 0;
     if (s != READER_OK)
         return err[0] && s == READER_ERROR ? s : reader_failed(s, stop, err, errlen);
     s = reader_reading_answer(&reader_sent.q[i], out, err, errlen);

@@ -61,7 +61,7 @@ enum reader_status reader_parse(const char *raw, size_t raw_len, size_t parse_le
 
 /*
  * Name the mails the next reader_parse calls will be for (same arguments;
- * up to three, in order), before the reader_read of the current one.  When
+ * up to four, in order), before the reader_read of the current one.  When
  * they are small enough, their parses go to the reader with that reading
  * request: the reader parses them while the daemon stores the current mail,
  * and reader_parse only collects the answer.  raw need only live until
@@ -72,7 +72,8 @@ void reader_parse_next(const char *raw, size_t raw_len, size_t parse_len, const 
                        int timeout);
 
 /*
- * After reader_parse of mail k: the next mail's parse, if it was sent ahead
+ * After reader_parse of mail k: the next mail's parse (called again in the
+ * same turn: the one after it; two at most), if it was sent ahead
  * and its answer has come (never waits).  1 with *out (the reader's, valid
  * until the next reader_parse, which hands that very mail over); 0 when its
  * answer has not come yet; -1 when it was not sent ahead or is not a mail.
@@ -82,6 +83,15 @@ void reader_parse_next(const char *raw, size_t raw_len, size_t parse_len, const 
  */
 int reader_parse_early(const char *raw, size_t raw_len, size_t parse_len, const char *own_address,
                        const struct mail **out);
+
+/*
+ * Is a later mail's reading (asked for at an earlier turn) with the reader
+ * still?  Then nothing goes ahead this turn (reader_read sends nothing
+ * more): what goes ahead goes every other mail, two readings at once, and
+ * the reader, faster than the daemon, sleeps and is woken once every two
+ * mails.  The caller then need not look up the next contexts either.
+ */
+int reader_reads_ahead(void);
 
 /*
  * Ask ahead for the reading of the mail reader_parse_early gave, with ctx:

@@ -408,6 +408,60 @@ test_reader_reads_ahead(void **state)
     kept_free(&k);
 }
 
+/*
+ * Ask ahead as the daemon does (inbox_ahead): the next two mails' readings
+ * at once, with guesses of their contexts (the second's wrong one time in
+ * three), and nothing more while the reader has a later mail's reading
+ * (reader_reads_ahead); parses four ahead.  Every reading must be the one
+ * reading_read gives here, and right guesses must have been used.
+ */
+static void
+test_reader_reads_two_ahead(void **state)
+{
+    struct fixture *f = *state;
+    struct kept k = {0};
+    struct reader_counts c0, c1;
+    size_t max = (size_t)f->cfg.limits.max_message_size;
+    int compared = 0, asked = 0, held = 0;
+
+    tu_corpus_walk(CORPUS, keep_each, &k);
+    assert_true(k.n > 100);
+    reader_get_counts(&c0);
+    for (size_t i = 0; i < k.n; i++) {
+        struct mail *m = NULL;
+        struct reading_context ctx, guess;
+        char err[256];
+        size_t plen = mail_parse_limit(k.raw[i], k.len[i], max);
+        enum reader_status s = reader_parse(k.raw[i], k.len[i], plen, "mentors@example.test",
+                                            30, &m, err, sizeof err, NULL);
+        if (s == READER_UNPARSEABLE)
+            continue;
+        if (s != READER_OK)
+            fail_msg("%s: reader_parse: %s (%s)", k.path[i], reader_status_name(s), err);
+        held += reader_reads_ahead();
+        for (size_t j = i + 1; !reader_reads_ahead() && j < i + 3 && j < k.n; j++) {
+            if (early_of(&k, j, max) == NULL)
+                break;
+            walk_ctx(j == i + 2 && i % 3 == 0 ? j + 1 : j, &guess);
+            reader_read_next(&f->cfg, k.len[j], &guess);
+            asked++;
+        }
+        for (size_t j = i + 1; j < i + 5 && j < k.n; j++)
+            reader_parse_next(k.raw[j], k.len[j], mail_parse_limit(k.raw[j], k.len[j], max),
+                              "mentors@example.test", 30);
+        walk_ctx(i, &ctx);
+        read_and_compare(f, &k, i, m, &ctx);
+        compared++;
+    }
+    reader_get_counts(&c1);
+    unsigned long used = c1.readings_ahead - c0.readings_ahead;
+    printf("# %d readings, %d asked ahead, %d turns held, %lu used\n", compared, asked, held,
+           used);
+    assert_true(compared > 100 && asked > compared / 2 && held > compared / 4);
+    assert_true(used > (unsigned long)asked / 2 && used <= (unsigned long)asked);
+    kept_free(&k);
+}
+
 /* The reader (a fork of this test: a child of its main thread), or 0. */
 static pid_t
 reader_child(void)
@@ -459,7 +513,7 @@ blamed_right(struct fixture *f, const struct kept *k, size_t i, int may_blame,
  * every other reading is the one reading_read gives here.
  */
 static void
-test_reader_killed_while_working_ahead(void **state)
+killed_while_working_ahead(void **state, int two)
 {
     struct fixture *f = *state;
     struct kept k = {0};
@@ -484,12 +538,14 @@ test_reader_killed_while_working_ahead(void **state)
             may_blame = 0;
             continue;
         }
-        if (i + 1 < k.n && early_of(&k, i + 1, max) != NULL) {
+        for (size_t j = i + 1; j < i + 2 + two && j < k.n && !(two && reader_reads_ahead()); j++) {
             struct reading_context next;
-            walk_ctx(i + 1, &next);
-            reader_read_next(&f->cfg, k.len[i + 1], &next);
+            if (early_of(&k, j, max) == NULL)
+                break;
+            walk_ctx(j, &next);
+            reader_read_next(&f->cfg, k.len[j], &next);
         }
-        for (size_t j = i + 1; j < i + 4 && j < k.n; j++)
+        for (size_t j = i + 1; j < i + 4 + two && j < k.n; j++)
             reader_parse_next(k.raw[j], k.len[j], mail_parse_limit(k.raw[j], k.len[j], max),
                               "mentors@example.test", 30);
         struct reading there;
@@ -516,10 +572,23 @@ test_reader_killed_while_working_ahead(void **state)
             }
         }
     }
-    printf("# %d readings, %d kills while working ahead, %d mails blamed\n", compared, kills,
-           blamed);
+    printf("# %d readings, %d kills while working ahead (%s), %d mails blamed\n", compared,
+           kills, two ? "two readings ahead" : "one", blamed);
     assert_true(compared > 100 && kills > 10 && blamed <= kills);
     kept_free(&k);
+}
+
+static void
+test_reader_killed_while_working_ahead(void **state)
+{
+    killed_while_working_ahead(state, 0);
+}
+
+/* The same, with two readings asked for ahead at once, as the daemon asks (inbox_ahead). */
+static void
+test_reader_killed_while_working_two_ahead(void **state)
+{
+    killed_while_working_ahead(state, 1);
 }
 
 /* A profile, a time zone in a line and one in a sentence, and a manager's command. */
@@ -660,7 +729,9 @@ main(void)
         cmocka_unit_test(test_reader_answers_are_checked),
         cmocka_unit_test(test_reader_parse_ahead),
         cmocka_unit_test(test_reader_reads_ahead),
+        cmocka_unit_test(test_reader_reads_two_ahead),
         cmocka_unit_test(test_reader_killed_while_working_ahead),
+        cmocka_unit_test(test_reader_killed_while_working_two_ahead),
         cmocka_unit_test(test_reader_reads_the_corpus_as_the_daemon),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
