@@ -14,8 +14,10 @@
  *                     reading (reader_put_reading) or why there is none
  * The reader serves requests one after another, in order, and keeps its last
  * READER_KEPT mails.  Requests go ahead of need (reader_parse_next,
- * reader_read_next): while the daemon stores mail k, the reader reads mail
- * k+1 with the context k+1's sender had before k, and parses mail k+3.
+ * reader_read_next): while the daemon stores mails k and k+1, the reader
+ * reads mails k+1 and k+2 with the contexts their senders had before k,
+ * and parses mails k+3 and k+4; what goes ahead goes every other mail
+ * (reader_reads_ahead), so that the reader is woken once for two.
  * The daemon uses an answer only for the very bytes, and the very context,
  * it was asked for.  It kills a reader that takes longer than the timeout and
  * starts another for the next mail.
@@ -128,9 +130,10 @@ static struct {
 
 /*
  * The mails named by reader_parse_next, in order, for the next reader_read
- * to send ahead.  Three: mail k+1's parse then went two mails before the
- * reading asked for ahead of mail k, and its answer is there when k+1's
- * context is looked up, also when the reader runs a little behind.
+ * to send ahead.  Four: with what goes ahead sent every other mail, mails
+ * k+1 and k+2's parses then went two mails before their readings are asked
+ * for ahead, and their answers are there when their contexts are looked
+ * up, also when the reader runs a little behind.
  */
 #define READER_AHEAD 4
 static struct {
@@ -414,8 +417,9 @@ reader_trial(const struct mail *m, const char *raw, size_t raw_len, const char *
 /*
  * The mails of the last READER_KEPT parses, by number, for the readings that
  * name them: with requests sent ahead, mail k may still be read (its context
- * turned out other than the one guessed) after mails k+1 and k+2 were
- * parsed (reader_put_ahead).
+ * turned out other than the one guessed) after mails k+1 to k+3 were
+ * parsed (reader_put_ahead, parses four ahead, sent every other mail); one
+ * more to spare.
  */
 #define READER_KEPT 5
 static struct {

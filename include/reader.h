@@ -25,6 +25,9 @@
  * k+1 with the context its sender had before k (reader_read_next), and the
  * daemon uses that reading if the context is still the same when k+1's turn
  * comes; reading_read being pure, the same inputs give the same reading.
+ * Two such readings go at once, every other mail (reader_reads_ahead): the
+ * reader, which reads faster than the daemon stores, then sleeps and is
+ * woken once for two mails.
  */
 #ifndef MENTORD_READER_H
 #define MENTORD_READER_H
