@@ -50,6 +50,7 @@ struct imap {
      * drops the "NO [CODE]" part an admin needs. */
     char line[IMAP_LINE_MAX];
     size_t line_len;
+    int skip; /* the current line cannot be a status line: not copied */
     char status[IMAP_LINE_MAX];
     char err[IMAP_ERR_MAX];
 };
@@ -159,6 +160,7 @@ begin(struct imap *im)
 {
     im->status[0] = '\0';
     im->line_len = 0;
+    im->skip = 0;
 }
 
 /*
@@ -190,23 +192,67 @@ take_line(struct imap *im)
     memcpy(im->status, p + i, n - i + 1);
 }
 
-/* libetpan logger: only received data is looked at, so sent credentials never are. */
+/*
+ * Can the line begun in im->line still be one take_line keeps?  Only a tagged
+ * line (a digit first) or "* BYE " can; any other line (every body line of a
+ * fetched mail) is not copied further, so the logger does not copy the bodies.
+ */
+static int
+line_wanted(const struct imap *im)
+{
+    size_t n = im->line_len < 6 ? im->line_len : 6;
+
+    if (n == 0 || isdigit((unsigned char)im->line[0]))
+        return 1;
+    return strncasecmp(im->line, "* BYE ", n) == 0;
+}
+
+/* Add a piece of the current line (up to its end) to im->line, while it may matter. */
+static void
+keep(struct imap *im, const char *s, size_t n)
+{
+    size_t room = sizeof(im->line) - 1 - im->line_len;
+
+    if (im->skip)
+        return;
+    if (im->line_len == 0 && n > 0 && !isdigit((unsigned char)s[0]) && s[0] != '*') {
+        im->skip = 1;
+        return;
+    }
+    if (n > room)
+        n = room;
+    memcpy(im->line + im->line_len, s, n);
+    im->line_len += n;
+    im->skip = !line_wanted(im);
+}
+
+/*
+ * libetpan logger: only received data is looked at, so sent credentials never
+ * are.  It sees every received byte, bodies included: line ends are found with
+ * memchr, and only a line that may be a status line is copied.
+ */
 static void
 logger(mailimap *session, int log_type, const char *str, size_t size, void *context)
 {
     struct imap *im = context;
-    size_t i;
+    const char *nl;
+    size_t piece;
 
     (void)session;
     if (log_type != MAILSTREAM_LOG_TYPE_DATA_RECEIVED || str == NULL)
         return;
-    for (i = 0; i < size; i++) {
-        if (im->line_len < sizeof(im->line) - 1)
-            im->line[im->line_len++] = str[i];
-        if (str[i] == '\n') {
-            take_line(im);
+    while (size > 0) {
+        nl = memchr(str, '\n', size);
+        piece = nl != NULL ? (size_t)(nl - str) + 1 : size;
+        keep(im, str, piece);
+        if (nl != NULL) {
+            if (!im->skip)
+                take_line(im);
             im->line_len = 0;
+            im->skip = 0;
         }
+        str += piece;
+        size -= piece;
     }
 }
 
