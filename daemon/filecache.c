@@ -38,7 +38,7 @@ struct filecache_entry {
 static struct filecache_entry *entries[FILECACHE_SLOTS];
 static size_t n_entries;
 static unsigned epoch = 1; /* 0 is never current: an entry starts checked in no hold */
-static int held;
+static int held; /* depth of filecache_hold(1) calls not yet closed */
 
 static uint64_t
 filecache_hash(const char *s)
@@ -70,10 +70,21 @@ filecache_clear(void)
     n_entries = 0;
 }
 
+/*
+ * Holds nest: a batch of the inbox holds around each mail's own hold, and a
+ * file is checked once for the outermost.  A new epoch starts when the
+ * outermost opens and when it closes, so nothing checked in one hold counts
+ * as checked after it.
+ */
 void
 filecache_hold(int on)
 {
-    held = on;
+    if (on)
+        held++;
+    else if (held > 0)
+        held--;
+    if (held > 1 || (on == 0 && held > 0))
+        return;
     if (++epoch == 0)
         epoch = 1;
 }

@@ -59,6 +59,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "filecache.h"
 #include "inbox.h"
 #include "inbox_io.h"
 #include "log.h"
@@ -661,13 +662,18 @@ inbox_batch_held(struct inbox_run *r, const struct imap_message *msgs, size_t n,
 
 /*
  * The batch's info lines are written in blocks (log_hold): each write wakes
- * the log's reader, and a mail has two such lines.
+ * the log's reader, and a mail has two such lines.  The mail texts are
+ * looked at once a batch (filecache_hold), not once a mail: two stat(2) a
+ * mail for files that change once a year; an edited text is seen from the
+ * next batch on.
  */
 static int
 inbox_batch(struct inbox_run *r, const struct imap_message *msgs, size_t n, uint32_t limit)
 {
     log_hold(1);
+    filecache_hold(1);
     int rc = inbox_batch_held(r, msgs, n, limit);
+    filecache_hold(0);
     log_hold(0);
     return rc;
 }

@@ -12,9 +12,11 @@
  * text edited, replaced, made unreadable or removed is seen at its next
  * use, exactly as without the cache.
  *
- * Between filecache_hold(1) and filecache_hold(0) (one mail's handling,
- * programme.c) a file checked once is not checked again: one mail's answer
- * looks at each text once, and a change is seen from the next mail on.
+ * Between filecache_hold(1) and filecache_hold(0) a file checked once is
+ * not checked again.  Holds nest and the outermost counts: the inbox holds
+ * around a batch of mails (inbox.c), so each text is looked at once a batch
+ * and a change is seen from the next batch on; programme.c holds around one
+ * mail's handling, for the callers that handle a mail alone.
  *
  * For one thread (the daemon's, or a mentorctl command's): nothing here
  * locks.
@@ -40,7 +42,7 @@ int filecache_read(const char *path, const char **text, size_t *len);
  */
 int filecache_access(const char *path, int mode);
 
-/* on 1: each file is checked at most once until filecache_hold(0). */
+/* on 1: each file is checked at most once until the matching filecache_hold(0). */
 void filecache_hold(int on);
 
 /* Forget every file (tests; a process that wants its memory back). */

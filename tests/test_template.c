@@ -255,6 +255,27 @@ test_cache_hold_one_mail(void **state)
     assert_string_equal(f->body, "new\n");
 }
 
+/* Holds nest (a batch of the inbox around each mail's own): the outermost decides when an edit is seen. */
+static void
+test_cache_hold_nested(void **state)
+{
+    struct fixture *f = *state;
+
+    filecache_hold(1);
+    filecache_hold(1);
+    assert_int_equal(render(f, "Subject: S\n\nold\n", NULL, 0), 0);
+    filecache_hold(0);
+    filecache_hold(1);
+    assert_int_equal(render(f, "Subject: S\n\nnew\n", NULL, 0), 0);
+    assert_string_equal(f->body, "old\n");
+    filecache_hold(0);
+    assert_int_equal(render_again(f), 0);
+    assert_string_equal(f->body, "old\n");
+    filecache_hold(0);
+    assert_int_equal(render_again(f), 0);
+    assert_string_equal(f->body, "new\n");
+}
+
 /* A community's own folder first in the search path overrides just the templates it has. */
 static void
 test_search_path_override(void **state)
@@ -352,6 +373,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_sees_every_edit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_removed_or_broken_after_use, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cache_hold_nested, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_hold_one_mail, setup, teardown),
         cmocka_unit_test_setup_teardown(test_search_path_override, setup, teardown),
         cmocka_unit_test_setup_teardown(test_structure_errors, setup, teardown),
