@@ -79,7 +79,7 @@ store_token_open_for(struct store *st, const char *address, time_t now, struct s
     sqlite3_stmt *stmt =
         store_i_prepare(st, what,
                         "SELECT " TOKEN_COLUMNS " FROM tokens WHERE address = ?1"
-                        " AND closed IS NULL AND expires > ?2 ORDER BY created DESC",
+                        " AND closed IS NULL AND expires > ?2 ORDER BY created DESC LIMIT 1",
                         "si", address, (int64_t)now);
     return token_one(st, what, stmt, out);
 }

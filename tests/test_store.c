@@ -1057,6 +1057,66 @@ test_checks_without_in_lists(void **state)
     tu_rmrf(dir);
 }
 
+/* 1 when SQLite's plan for sql sorts in a temporary B-tree, else 0. */
+static int
+raw_plan_sorts(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *stmt = NULL;
+    char explain[512];
+    int sorts = 0;
+
+    snprintf(explain, sizeof explain, "EXPLAIN QUERY PLAN %s", sql);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, explain, -1, &stmt, NULL), SQLITE_OK);
+    while (sqlite3_step(stmt) == SQLITE_ROW)
+        if (strstr((const char *)sqlite3_column_text(stmt, 3), "TEMP B-TREE") != NULL)
+            sorts = 1;
+    assert_int_equal(sqlite3_finalize(stmt), SQLITE_OK);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    return sorts;
+}
+
+/*
+ * Migration 11: a version-10 database (tokens_address only) upgrades in place
+ * to tokens_open (address, created), the lookup of the open confirmation is
+ * answered from it without sorting, and finds the newest open one.
+ */
+static void
+test_open_token_index_upgrade(void **state)
+{
+    (void)state;
+    char dir[256], path[300], err[512];
+    struct store *st = NULL;
+    struct store_token t;
+
+    temp_db(dir, sizeof dir, path, sizeof path);
+    assert_int_equal(store_open(path, &st, err, sizeof err), 0);
+    assert_int_equal(store_token_add(st, "aaaaaaaaaa", "ann@x.org", "join", NULL, 100, 900), 0);
+    assert_int_equal(store_token_add(st, "bbbbbbbbbb", "Ann@x.org", "join", NULL, 300, 900), 0);
+    assert_int_equal(store_token_add(st, "cccccccccc", "ann@x.org", "join", NULL, 200, 900), 0);
+    assert_int_equal(store_token_add(st, "dddddddddd", "ann@x.org", "join", NULL, 400, 900), 0);
+    assert_int_equal(store_token_close(st, "dddddddddd", 410, "confirmed"), 1);
+    store_close(st);
+    raw_exec(path, "DROP INDEX tokens_open; CREATE INDEX tokens_address ON tokens (address);"
+                   " PRAGMA user_version = 10;");
+    assert_int_equal(store_open(path, &st, err, sizeof err), 0);
+    assert_int_equal(store_schema_version(st), STORE_SCHEMA_VERSION);
+    assert_int_equal(store_token_open_for(st, "ANN@x.org", 500, &t), 1);
+    assert_string_equal(t.token, "bbbbbbbbbb");
+    store_token_free(&t);
+    store_close(st);
+    assert_int_equal(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'tokens_open'"),
+                     1);
+    assert_int_equal(
+        raw_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'tokens_address'"), 0);
+    assert_int_equal(raw_plan_sorts(path, "SELECT token FROM tokens WHERE address = 'a@x.org'"
+                                          " AND closed IS NULL AND expires > 5"
+                                          " ORDER BY created DESC LIMIT 1"),
+                     0);
+    tu_rmrf(dir);
+}
+
 /*
  * The statement journal's blocks kept for reuse (store.c) belong to the
  * thread that freed them: a thread that used a store and ended gives them
@@ -1380,6 +1440,7 @@ main(void)
         T(test_stranger_counts_follow_the_outbox),
         cmocka_unit_test(test_stranger_counts_backfilled),
         cmocka_unit_test(test_checks_without_in_lists),
+        cmocka_unit_test(test_open_token_index_upgrade),
         T(test_journal_blocks_per_thread),
         T(test_member_bounce_score_and_away),
         T(test_member_state_and_pause),
