@@ -237,17 +237,27 @@ membership_request(struct respond_ctx *c, const char *action)
                strcmp(mem->role, membership_role(action)) == 0) {
         rc = membership_already(c, mem);
     } else if (!found || strcmp(mem->state, "pending") == 0) {
-        /* Remember who asked and what they told us; nothing is active until confirmed. */
+        /*
+         * Remember who asked and what they told us; nothing is active until
+         * confirmed.  The languages go in the same statement: this sender
+         * confirmed nothing, so their mail may record them (gate.h), and the
+         * answer below is then written in the language chosen now, as it is
+         * for a sender whose row existed before (programme.c notes it first).
+         */
         char *merged = membership_merged_profile(c, found ? mem->profile : NULL);
         long long before = store_changes(c->st);
-        rc = merged
-                 ? store_member_upsert(c->st, c->m->from_addr,
-                                       membership_given_name(found ? mem : NULL, c->m->from_name),
-                                       membership_role(action), "pending", merged, c->now, NULL)
-                 : -1;
+        rc = merged ? store_member_upsert_lang(
+                          c->st, c->m->from_addr,
+                          membership_given_name(found ? mem : NULL, c->m->from_name),
+                          membership_role(action), "pending", merged,
+                          c->lang_asked[0] ? c->lang_asked : NULL,
+                          c->lang_seen[0] ? c->lang_seen : NULL, c->now, NULL)
+                    : -1;
         free(merged);
-        if (rc == 0)
+        if (rc == 0) {
             respond_row_written(c, before); /* the token read for the gate is still good */
+            respond_lang_written(c);
+        }
         if (rc == 0)
             rc = membership_ask_confirmation(c, action);
     } else {

@@ -86,12 +86,16 @@ outbox_try_header(const struct config *cfg, const struct mail *m, char out[LANG_
 /*
  * What the outbox knows of a recipient, looked up once per mail: their member
  * row and the profile in it (the languages they listed, the name they gave).
+ * The profile is parsed at its first use (outbox_who_profile): an answer in
+ * the language the row names, to an address that confirmed nothing (no
+ * greeting), never needs it, and parsing it was about 17k instructions.
  */
 struct outbox_who {
     int found;
     const struct store_member *mem; /* own, or the caller's row */
     struct store_member own;
-    int have_profile;
+    int parsed;       /* the profile was looked at: */
+    int have_profile; /* ... and p holds it */
     struct profile p;
 };
 
@@ -114,8 +118,19 @@ outbox_who_get(struct store *st, const char *address, int known_given,
             return -1;
         w->mem = w->found ? &w->own : NULL;
     }
-    w->have_profile = w->found && profile_parse(w->mem->profile ? w->mem->profile : "", &w->p) == 0;
     return 0;
+}
+
+/* 1 when the recipient's row holds a profile, parsed into w->p; 0 otherwise. */
+static int
+outbox_who_profile(struct outbox_who *w)
+{
+    if (!w->parsed) {
+        w->parsed = 1;
+        w->have_profile =
+            w->found && profile_parse(w->mem->profile ? w->mem->profile : "", &w->p) == 0;
+    }
+    return w->have_profile;
 }
 
 static void
@@ -137,12 +152,12 @@ outbox_who_confirmed(const struct outbox_who *w)
 
 /* outbox_language for a recipient already looked up. */
 static void
-outbox_language_of(const struct config *cfg, const struct outbox_who *w, const char *seen,
+outbox_language_of(const struct config *cfg, struct outbox_who *w, const char *seen,
                    const struct mail *in_reply_to, char code[LANG_CODE_MAX])
 {
     int done = w->found && outbox_try(cfg, w->mem->language, code);
 
-    for (size_t i = 0; !done && w->have_profile && i < w->p.n_languages; i++)
+    for (size_t i = 0; !done && outbox_who_profile(w) && i < w->p.n_languages; i++)
         done = outbox_try(cfg, w->p.languages[i], code);
     if (!done)
         done = outbox_try(cfg, seen, code);
@@ -190,7 +205,7 @@ outbox_languages_read(const struct config *cfg, struct store *st, const char *ad
         return -1;
     outbox_language_of(cfg, &w, NULL, NULL, first);
     n = outbox_add_code(codes, n, max, first);
-    for (size_t i = 0; w.have_profile && i < w.p.n_languages; i++)
+    for (size_t i = 0; outbox_who_profile(&w) && i < w.p.n_languages; i++)
         if (outbox_try(cfg, w.p.languages[i], c))
             n = outbox_add_code(codes, n, max, c);
     outbox_who_free(&w);
@@ -203,11 +218,11 @@ outbox_languages_read(const struct config *cfg, struct store *st, const char *ad
  * its first part, as people address each other.
  */
 static void
-outbox_greeting(const struct outbox_who *w, const struct outbox_mail *om, char *out, size_t len)
+outbox_greeting(struct outbox_who *w, const struct outbox_mail *om, char *out, size_t len)
 {
     const char *name = om->to_name;
 
-    if (w->have_profile && w->p.name != NULL && w->p.name[0])
+    if (outbox_who_profile(w) && w->p.name != NULL && w->p.name[0])
         name = w->p.name;
     else if (w->found && w->mem->name != NULL && w->mem->name[0])
         name = w->mem->name;

@@ -438,6 +438,8 @@ programme_note_language(struct respond_ctx *c)
 
     if (asked == NULL && seen == NULL)
         return 0;
+    if (respond_lang_noted(c))
+        return 0; /* written with the member upsert (membership.c) */
     /* The row read for this mail, still the store's, already says so (or there is none): no UPDATE.
      */
     if (respond_member_current(c, &row) &&

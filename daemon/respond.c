@@ -196,6 +196,25 @@ respond_row_written(struct respond_ctx *c, long long before)
         s->token_at = store_changes(c->st);
 }
 
+void
+respond_lang_written(struct respond_ctx *c)
+{
+    struct respond_sender *s = &c->sender;
+
+    s->lang_written = 1;
+    snprintf(s->written_asked, sizeof(s->written_asked), "%s", c->lang_asked);
+    snprintf(s->written_seen, sizeof(s->written_seen), "%s", c->lang_seen);
+}
+
+int
+respond_lang_noted(const struct respond_ctx *c)
+{
+    const struct respond_sender *s = &c->sender;
+
+    return s->lang_written && strcmp(s->written_asked, c->lang_asked) == 0 &&
+           strcmp(s->written_seen, c->lang_seen) == 0;
+}
+
 static void
 respond_free_row(struct store_member *row)
 {

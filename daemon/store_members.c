@@ -67,6 +67,16 @@ int
 store_member_upsert(struct store *st, const char *address, const char *name, const char *role,
                     const char *state, const char *profile, time_t now, int64_t *id_out)
 {
+    return store_member_upsert_lang(st, address, name, role, state, profile, NULL, NULL, now,
+                                    id_out);
+}
+
+int
+store_member_upsert_lang(struct store *st, const char *address, const char *name,
+                         const char *role, const char *state, const char *profile,
+                         const char *language, const char *language_seen, time_t now,
+                         int64_t *id_out)
+{
     char what[320];
     store_i_what(what, sizeof what, "saving member ", address ? address : "(null)", NULL);
     /*
@@ -80,13 +90,16 @@ store_member_upsert(struct store *st, const char *address, const char *name, con
      * more than the insert itself; the NOCASE index finds the id again.
      */
     if (store_i_run(st, what,
-                    "INSERT INTO members (address, name, role, state, profile, created, updated)"
+                    "INSERT INTO members (address, name, role, state, profile, created, updated,"
+                    " language, language_seen)"
                     " VALUES (?1, ?2, coalesce(?3, 'newcomer'), coalesce(?4, 'pending'), ?5,"
-                    " ?6, ?6)"
+                    " ?6, ?6, ?7, ?8)"
                     " ON CONFLICT (address) DO UPDATE SET name = coalesce(?2, name),"
                     " role = coalesce(?3, role), state = coalesce(?4, state),"
-                    " profile = coalesce(?5, profile), updated = ?6",
-                    "sssssi", address, name, role, state, profile, (int64_t)now) < 0)
+                    " profile = coalesce(?5, profile), updated = ?6,"
+                    " language = coalesce(?7, language), language_seen = coalesce(?8, language_seen)",
+                    "sssssiss", address, name, role, state, profile, (int64_t)now, language,
+                    language_seen) < 0)
         return -1;
     if (id_out == NULL)
         return 0; /* the id is read back only for a caller who wants it */

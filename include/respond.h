@@ -38,6 +38,9 @@ struct respond_sender {
     struct store_token *token; /* the newest open token, NULL when none */
     struct store_member **old_rows; /* copies read again since: freed by respond_forget */
     size_t n_old_rows;
+    int lang_written;                  /* the member upsert recorded these languages: */
+    char written_asked[LANG_CODE_MAX]; /* ... c->lang_asked then */
+    char written_seen[LANG_CODE_MAX];  /* ... c->lang_seen then */
     struct store_token **old_tokens;
     size_t n_old_tokens;
 };
@@ -97,6 +100,17 @@ int respond_open_token(struct respond_ctx *c, const struct store_token **t);
  * store's (a member row holds none, and no trigger on members writes one).
  */
 void respond_row_written(struct respond_ctx *c, long long before);
+/*
+ * The caller's member upsert recorded c->lang_asked and c->lang_seen as they
+ * are now ("" kept the stored value), as programme.c's language note would.
+ */
+void respond_lang_written(struct respond_ctx *c);
+/*
+ * 1 when the sender's row already holds c->lang_asked and c->lang_seen as
+ * they are now (respond_lang_written, neither changed since): the note of
+ * the language after the answer has nothing left to write.  Else 0.
+ */
+int respond_lang_noted(const struct respond_ctx *c);
 /* Free what respond_member and respond_open_token kept. */
 void respond_forget(struct respond_ctx *c);
 

@@ -44,6 +44,15 @@ int store_member_get(struct store *st, const char *address, struct store_member 
  */
 int store_member_upsert(struct store *st, const char *address, const char *name, const char *role,
                         const char *state, const char *profile, time_t now, int64_t *id_out);
+/*
+ * store_member_upsert that also records the language asked for and the one
+ * seen (NULL keeps the stored value, as store_member_set_language): one
+ * statement where a newcomer's mail took two.
+ */
+int store_member_upsert_lang(struct store *st, const char *address, const char *name,
+                             const char *role, const char *state, const char *profile,
+                             const char *language, const char *language_seen, time_t now,
+                             int64_t *id_out);
 void store_member_free(struct store_member *m);
 /* 1 when the member has confirmed their address (active or paused), else 0. */
 int store_member_confirmed(const struct store_member *m);
