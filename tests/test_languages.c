@@ -526,6 +526,31 @@ test_german_volunteer_and_a_change_of_language(void **state)
     assert_in(s.headers, "Content-Language: pt");
 }
 
+/*
+ * A newcomer's first mail asks for a language other than the one its
+ * profile lists first: the languages are recorded with the member row
+ * (membership.c), so the confirmation is already in the one asked for, as
+ * it is for a sender whose row existed before.
+ */
+static void
+test_join_asking_a_language_is_confirmed_in_it(void **state)
+{
+    struct fixture *f = *state;
+    struct sent s;
+    struct store_member m;
+
+    deliver(f, mail(f, "Ana <ana@example.test>", "join", NULL,
+                    "Hi, I would like a mentor. Please write to me in Spanish.\r\n"
+                    "Languages: English, Spanish\r\n"));
+    assert_true(last_to(f, "ana@example.test", &s));
+    assert_in(s.headers, "Content-Language: es");
+    assert_in(s.body, "Para confirmarlo");
+    assert_int_equal(store_member_get(f->st, "ana@example.test", &m), 1);
+    assert_string_equal(m.language, "es");
+    assert_string_equal(m.language_seen, "es");
+    store_member_free(&m);
+}
+
 static void
 test_profile_language_and_content_language_header(void **state)
 {
@@ -797,6 +822,7 @@ main(void)
         T(test_template_path_and_overrides),
         T(test_spanish_html_only_join_is_answered_in_spanish),
         T(test_german_volunteer_and_a_change_of_language),
+        T(test_join_asking_a_language_is_confirmed_in_it),
         T(test_profile_language_and_content_language_header),
         T(test_managers_get_their_language),
         T(test_introduction_in_the_language_both_read),
