@@ -9,23 +9,43 @@
 #include <stdlib.h>
 #include <string.h>
 
-int
-buf_add(struct buf *b, const char *s, size_t n)
+/* Room for n more bytes and the NUL, growing to exactly cap when that is more. */
+static int
+buf_grow(struct buf *b, size_t n, size_t cap)
 {
     if (b->failed)
         return -1;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 128;
+    if (b->len + n + 1 <= b->cap)
+        return 0;
+    if (cap < b->len + n + 1) {
+        cap = b->cap ? b->cap : 128;
         while (cap < b->len + n + 1)
             cap *= 2;
-        char *p = realloc(b->data, cap);
-        if (p == NULL) {
-            b->failed = 1;
-            return -1;
-        }
-        b->data = p;
-        b->cap = cap;
     }
+    char *p = realloc(b->data, cap);
+    if (p == NULL) {
+        b->failed = 1;
+        return -1;
+    }
+    b->data = p;
+    b->cap = cap;
+    return 0;
+}
+
+int
+buf_reserve(struct buf *b, size_t n)
+{
+    if (buf_grow(b, n, b->len + n + 1) != 0)
+        return -1;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+int
+buf_add(struct buf *b, const char *s, size_t n)
+{
+    if (buf_grow(b, n, 0) != 0)
+        return -1;
     if (n > 0)
         memcpy(b->data + b->len, s, n);
     b->len += n;

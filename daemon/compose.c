@@ -604,6 +604,10 @@ normalise_crlf(const char *in)
 {
     struct buf b = {0};
     const char *s = in != NULL ? in : "";
+    size_t len = strlen(s);
+
+    /* Room for a CR before every 32nd byte at once: a body grew by doublings from 128 bytes. */
+    buf_reserve(&b, len + len / 32 + 3);
     while (*s) {
         size_t n = strcspn(s, "\r\n"), keep = n;
         while (keep > 0 && (s[keep - 1] == ' ' || s[keep - 1] == '\t'))
@@ -746,6 +750,7 @@ build_headers(const struct compose_msg *msg, const char *msgid, const char *cte,
               const char *boundary)
 {
     struct buf b = {0};
+    buf_reserve(&b, 1024); /* the usual header block: one allocation, not four */
     add_date(&b, msg->date);
     add_mailbox_header(&b, "From", msg->from_name, msg->from_addr);
     add_mailbox_header(&b, "To", msg->to_name, msg->to_addr);

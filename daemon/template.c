@@ -230,6 +230,21 @@ standalone_tag(struct render *r, int line, const char *s, const char *end, struc
     return 1;
 }
 
+/* The first "{{" in [s, end), or NULL: memchr for the brace, as most lines hold none. */
+static const char *
+find_tag(const char *s, const char *end)
+{
+    while (s < end) {
+        const char *open = memchr(s, '{', (size_t)(end - s));
+        if (open == NULL || open + 1 >= end)
+            return NULL;
+        if (open[1] == '{')
+            return open;
+        s = open + 1;
+    }
+    return NULL;
+}
+
 /* Render one line (without its line end); newline says whether to end it with \n. */
 static int
 render_line(struct render *r, int line, const char *s, const char *end, int newline)
@@ -239,7 +254,7 @@ render_line(struct render *r, int line, const char *s, const char *end, int newl
     if (st != 0)
         return st < 0 ? -1 : apply_tag(r, line, &t);
     while (s < end) {
-        const char *open = memmem(s, (size_t)(end - s), "{{", 2);
+        const char *open = find_tag(s, end);
         const char *stop = open != NULL ? open : end;
         if (r->active && buf_add(&r->out, s, (size_t)(stop - s)) != 0)
             return fail(r, line, "out of memory", NULL);
@@ -341,6 +356,9 @@ render_text(struct render *r, const char *text, size_t len, char **subject, char
         line++;
         s = next;
     }
+    /* The body is about as long as the text: one allocation, not a doubling per 128 bytes. */
+    if (buf_reserve(&r->out, (size_t)(end - s) + 256) != 0)
+        return fail(r, line, "out of memory", NULL);
     for (; next_line(s, end, &e, &next) != NULL; s = next) {
         line++;
         if (!is_comment(s, e) && render_line(r, line, s, e, 1) != 0)

@@ -20,6 +20,12 @@ struct buf {
 /* Append n bytes; 0, or -1 when memory ran out (then and ever after). */
 int buf_add(struct buf *b, const char *s, size_t n);
 int buf_str(struct buf *b, const char *s);
+/*
+ * Room for n more bytes at once, when the caller knows about how much it will
+ * add (a mail text, a body): the doublings from 128 bytes each copied it all.
+ * 0, or -1 when memory ran out (as buf_add).
+ */
+int buf_reserve(struct buf *b, size_t n);
 int buf_addc(struct buf *b, char c);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
