@@ -11,6 +11,7 @@
 
 #include <libetpan/libetpan.h>
 
+#include "buf.h"
 #include "compose.h"
 
 struct composed {
@@ -529,10 +530,42 @@ test_long_ascii_subject_folds(void **state)
     composed_free(&c);
 }
 
+/* buf_reserve makes room once: what is added within it is not moved, and beyond it grows as before. */
+static void
+test_buf_reserve(void **state)
+{
+    (void)state;
+    struct buf b = {0};
+
+    assert_int_equal(buf_reserve(&b, 1000), 0);
+    assert_true(b.cap >= 1001);
+    assert_string_equal(b.data, "");
+    const char *data = b.data;
+    size_t cap = b.cap;
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(buf_str(&b, "0123456789"), 0);
+    assert_ptr_equal(b.data, data);
+    assert_int_equal(b.cap, cap);
+    assert_int_equal(buf_reserve(&b, 0), 0);
+    assert_int_equal(buf_str(&b, "x"), 0);
+    assert_int_equal(b.len, 1001);
+    char *s = buf_take(&b);
+    assert_non_null(s);
+    assert_int_equal(strlen(s), 1001);
+    assert_int_equal(s[1000], 'x');
+    free(s);
+    struct buf e = {0};
+    assert_int_equal(buf_reserve(&e, 0), 0);
+    s = buf_take(&e);
+    assert_string_equal(s, "");
+    free(s);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_buf_reserve),
         cmocka_unit_test(test_headers_present_and_ordered),
         cmocka_unit_test(test_ascii_body_is_7bit_crlf_wrapped),
         cmocka_unit_test(test_wrap_keeps_dates_names_addresses),
