@@ -78,9 +78,10 @@ static struct lang_set sets[LANG_SETS];
 static void
 lang_lower(char *s)
 {
+    /* ASCII by hand: mentord sets no locale, so tolower() is this, at a call a byte. */
     for (unsigned char *p = (unsigned char *)s; *p; p++) {
-        if (*p < 0x80)
-            *p = (unsigned char)tolower(*p);
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (unsigned char)(*p + ('a' - 'A'));
         else if (p[0] == 0xC3 && p[1] >= 0x80 && p[1] <= 0x9E && p[1] != 0x97)
             p[1] = (unsigned char)(p[1] + 0x20);
     }
@@ -90,8 +91,8 @@ lang_lower(char *s)
 static int
 lang_word_byte(const unsigned char *p)
 {
-    if (*p < 0x80)
-        return isalnum(*p);
+    if (*p < 0x80) /* isalnum() in the C locale, without its table look-up call */
+        return (*p >= '0' && *p <= '9') || ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z');
     /* U+2019 RIGHT SINGLE QUOTATION MARK (e2 80 99) and the like separate words. */
     if (p[0] == 0xE2 && p[1] == 0x80)
         return 0;
