@@ -9,12 +9,12 @@
  */
 #include "buf.h"
 #include "compose.h"
+#include "secret.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include <gnutls/gnutls.h>
 #include <libetpan/libetpan.h>
@@ -433,19 +433,11 @@ add_date(struct buf *b, time_t t)
     add_header(b, "Date", v);
 }
 
+/* From secret.c's pool: a getrandom(2) a message was one system call a mail. */
 static int
 random_bytes(unsigned char *p, size_t n)
 {
-    while (n > 0) {
-        ssize_t got = getrandom(p, n, 0);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            return -1;
-        p += got;
-        n -= (size_t)got;
-    }
-    return 0;
+    return secret_random(p, n);
 }
 
 /* "<128 random bits in hex>.<time>@domain" (malloc'd), NULL with err set. */

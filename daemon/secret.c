@@ -8,14 +8,48 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/random.h>
 
 #include "secret.h"
 
+/*
+ * Random bytes are drawn from the kernel a pool at a time, per thread: a
+ * getrandom(2) for every token and every Message-ID was two system calls a
+ * mail.  Each byte is handed out once and wiped as it goes (no token is ever
+ * made twice from the same bytes), and a forked child starts with an empty
+ * pool (secret_forked), so it never hands out what its parent will.
+ */
+#define SECRET_POOL 512
+
+struct secret_pool {
+    unsigned char b[SECRET_POOL];
+    size_t left; /* the unused bytes are the last left of b */
+};
+
+static _Thread_local struct secret_pool pool;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+static int no_pool; /* forks could not be watched: every draw goes to the kernel */
+
+/* In a forked child, only the thread that forked goes on: its pool is the parent's. */
+static void
+secret_forked(void)
+{
+    memset(&pool, 0, sizeof(pool));
+}
+
+static void
+secret_watch_forks(void)
+{
+    /* Unwatched, a fork child would hand out its parent's bytes: then no pool at all. */
+    if (pthread_atfork(NULL, NULL, secret_forked) != 0)
+        no_pool = 1;
+}
+
 /* Fill p with n random bytes from getrandom(2), retrying short reads.  0, or -1. */
 static int
-secret_bytes(void *p, size_t n)
+secret_kernel(void *p, size_t n)
 {
     unsigned char *b = p;
 
@@ -33,27 +67,47 @@ secret_bytes(void *p, size_t n)
 }
 
 int
+secret_random(void *p, size_t n)
+{
+    unsigned char *out = p;
+
+    if (pthread_once(&fork_once, secret_watch_forks) != 0 || no_pool || n > SECRET_POOL)
+        return secret_kernel(p, n); /* no pool: straight from the kernel */
+    if (pool.left < n) {
+        if (secret_kernel(pool.b, SECRET_POOL) != 0)
+            return -1;
+        pool.left = SECRET_POOL;
+    }
+    unsigned char *from = pool.b + SECRET_POOL - pool.left;
+    memcpy(out, from, n);
+    memset(from, 0, n); /* handed out once: no copy of it stays behind */
+    pool.left -= n;
+    return 0;
+}
+
+int
 secret_token(char *out, size_t len)
 {
     static const char alphabet[] = SECRET_ALPHABET;
     const unsigned size = sizeof(alphabet) - 1;
     const unsigned limit = 256 - 256 % size; /* 248: the largest multiple of 31 */
-    unsigned char pool[64];
+    unsigned char draw[64];
     size_t have = 0, used = 0, n = 0;
 
     while (n < len) {
         if (used == have) {
-            if (secret_bytes(pool, sizeof(pool)) != 0)
+            /* What is left to make and a few more: 8 in 256 bytes are thrown away. */
+            have = len - n + 4 < sizeof(draw) ? len - n + 4 : sizeof(draw);
+            if (secret_random(draw, have) != 0)
                 return -1;
-            have = sizeof(pool);
             used = 0;
         }
-        unsigned b = pool[used++];
+        unsigned b = draw[used++];
         if (b < limit)
             out[n++] = alphabet[b % size];
     }
     out[len] = '\0';
-    memset(pool, 0, sizeof(pool)); /* no leftover randomness lingers on the stack */
+    memset(draw, 0, sizeof(draw)); /* no leftover randomness lingers on the stack */
     return 0;
 }
 

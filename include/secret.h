@@ -21,6 +21,12 @@
  * Returns 0, or -1 when the kernel's generator fails (errno set).
  */
 int secret_token(char *out, size_t len);
+/*
+ * n random bytes (a Message-ID, a MIME boundary), from a pool per thread
+ * filled by getrandom(2); each byte is handed out once, and a forked child
+ * starts with an empty pool.  0, or -1 when the kernel's generator fails.
+ */
+int secret_random(void *p, size_t n);
 
 
 /* Bits of entropy in a token of len characters (for tests and the README). */

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -65,6 +67,52 @@ test_distinct(void **state)
     assert_string_not_equal(a, b);
 }
 
+/*
+ * The pool (secret.c) is per process: a forked child draws bytes of its own,
+ * never the ones its parent draws next.  Without the fork handler both would
+ * take the same 64 bytes from the pool they share.
+ */
+static void
+test_fork_child_draws_its_own(void **state)
+{
+    (void)state;
+    unsigned char parent[64], child[64], first[8];
+    int fd[2];
+
+    assert_int_equal(secret_random(first, sizeof(first)), 0); /* the pool is filled */
+    assert_int_equal(pipe(fd), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fd[0]);
+        int ok = secret_random(child, sizeof(child)) == 0 &&
+                 write(fd[1], child, sizeof(child)) == (ssize_t)sizeof(child);
+        _exit(ok ? 0 : 1);
+    }
+    close(fd[1]);
+    assert_int_equal(secret_random(parent, sizeof(parent)), 0);
+    assert_int_equal(read(fd[0], child, sizeof(child)), (ssize_t)sizeof(child));
+    close(fd[0]);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_memory_not_equal(parent, child, sizeof(parent));
+}
+
+/* Bytes are handed out once: draws that follow each other share nothing. */
+static void
+test_random_never_repeats(void **state)
+{
+    (void)state;
+    unsigned char a[16], b[16];
+
+    for (int i = 0; i < 200; i++) { /* across several refills of the pool */
+        assert_int_equal(secret_random(a, sizeof(a)), 0);
+        assert_int_equal(secret_random(b, sizeof(b)), 0);
+        assert_memory_not_equal(a, b, sizeof(a));
+    }
+}
+
 int
 main(void)
 {
@@ -72,6 +120,8 @@ main(void)
         cmocka_unit_test(test_token_shape),
         cmocka_unit_test(test_no_bias),
         cmocka_unit_test(test_distinct),
+        cmocka_unit_test(test_fork_child_draws_its_own),
+        cmocka_unit_test(test_random_never_repeats),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
