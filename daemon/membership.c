@@ -164,14 +164,18 @@ membership_token_for(struct respond_ctx *c, const char *action, char token[COMMA
         snprintf(token, COMMAND_TOKEN_LEN + 1, "%s", t->token);
         return 0;
     }
+    long long before = store_changes(c->st);
     if (found && store_token_close(c->st, t->token, c->now, "superseded") < 0)
         return -1;
     if (secret_token(token, COMMAND_TOKEN_LEN) != 0) {
         snprintf(c->detail, c->detail_len, "cannot draw a random token");
         return -1;
     }
-    return store_token_add(c->st, token, c->m->from_addr, action, c->m->from_name, c->now,
-                           c->now + c->cfg->programme.confirm_expiry);
+    if (store_token_add(c->st, token, c->m->from_addr, action, c->m->from_name, c->now,
+                        c->now + c->cfg->programme.confirm_expiry) != 0)
+        return -1;
+    respond_tokens_written(c, before); /* the answer uses the sender's row as it stands */
+    return 0;
 }
 
 static int
@@ -220,6 +224,45 @@ membership_already(struct respond_ctx *c, const struct store_member *mem)
     return respond_reply(c, "already", v, 2, "reply", NULL);
 }
 
+/*
+ * Remember who asked and what they told us; nothing is active until
+ * confirmed.  The languages go in the same statement: this sender confirmed
+ * nothing, so their mail may record them (gate.h), and the answer is then
+ * written in the language chosen now, as it is for a sender whose row
+ * existed before (programme.c notes it first).  mem: their row, current
+ * (respond_member), or NULL for none.  The row written becomes the
+ * context's copy, so the answer does not read it back.
+ */
+static int
+membership_pending(struct respond_ctx *c, const char *action, const struct store_member *mem)
+{
+    char *merged = membership_merged_profile(c, mem ? mem->profile : NULL);
+    struct store_member_values v = {
+        .address = c->m->from_addr,
+        .name = membership_given_name(mem, c->m->from_name),
+        .role = membership_role(action),
+        .state = "pending",
+        .profile = merged,
+        .language = c->lang_asked[0] ? c->lang_asked : NULL,
+        .language_seen = c->lang_seen[0] ? c->lang_seen : NULL,
+    };
+    struct store_member row;
+    long long before = store_changes(c->st);
+
+    if (merged == NULL)
+        return -1;
+    int rc = store_member_upsert_row(c->st, &v, mem, c->now, &row);
+    free(merged);
+    if (rc < 0)
+        return -1;
+    if (rc == 1)
+        respond_row_is(c, before, &row); /* the token read for the gate is still good */
+    else
+        respond_row_written(c, before);
+    respond_lang_written(c);
+    return 0;
+}
+
 static int
 membership_request(struct respond_ctx *c, const char *action)
 {
@@ -237,27 +280,7 @@ membership_request(struct respond_ctx *c, const char *action)
                strcmp(mem->role, membership_role(action)) == 0) {
         rc = membership_already(c, mem);
     } else if (!found || strcmp(mem->state, "pending") == 0) {
-        /*
-         * Remember who asked and what they told us; nothing is active until
-         * confirmed.  The languages go in the same statement: this sender
-         * confirmed nothing, so their mail may record them (gate.h), and the
-         * answer below is then written in the language chosen now, as it is
-         * for a sender whose row existed before (programme.c notes it first).
-         */
-        char *merged = membership_merged_profile(c, found ? mem->profile : NULL);
-        long long before = store_changes(c->st);
-        rc = merged ? store_member_upsert_lang(
-                          c->st, c->m->from_addr,
-                          membership_given_name(found ? mem : NULL, c->m->from_name),
-                          membership_role(action), "pending", merged,
-                          c->lang_asked[0] ? c->lang_asked : NULL,
-                          c->lang_seen[0] ? c->lang_seen : NULL, c->now, NULL)
-                    : -1;
-        free(merged);
-        if (rc == 0) {
-            respond_row_written(c, before); /* the token read for the gate is still good */
-            respond_lang_written(c);
-        }
+        rc = membership_pending(c, action, found ? mem : NULL);
         if (rc == 0)
             rc = membership_ask_confirmation(c, action);
     } else {

@@ -197,6 +197,35 @@ respond_row_written(struct respond_ctx *c, long long before)
 }
 
 void
+respond_row_is(struct respond_ctx *c, long long before, struct store_member *row)
+{
+    struct respond_sender *s = &c->sender;
+    struct store_member *copy = NULL;
+
+    /* Only over a copy that was the store's when the caller wrote: else read at next use. */
+    if (s->have_row && s->row_at == before && (copy = malloc(sizeof(*copy))) != NULL &&
+        respond_retire_row(s) == 0) {
+        *copy = *row;
+        s->row = copy;
+        s->row_at = store_changes(c->st);
+        respond_row_written(c, before);
+        return;
+    }
+    free(copy);
+    store_member_free(row);
+    s->have_row = 0;
+}
+
+void
+respond_tokens_written(struct respond_ctx *c, long long before)
+{
+    struct respond_sender *s = &c->sender;
+
+    if (s->have_row && s->row_at == before)
+        s->row_at = store_changes(c->st);
+}
+
+void
 respond_lang_written(struct respond_ctx *c)
 {
     struct respond_sender *s = &c->sender;

@@ -113,6 +113,71 @@ store_member_upsert_lang(struct store *st, const char *address, const char *name
     return 0;
 }
 
+/* A copy of v, else of stored (NULL stays NULL): -1 out of memory. */
+static int
+member_field(const char *v, const char *stored, char **out)
+{
+    const char *s = v != NULL ? v : stored;
+
+    *out = s != NULL ? strdup(s) : NULL;
+    return s != NULL && *out == NULL ? -1 : 0;
+}
+
+/*
+ * The row the upsert left: before with v's fields over it (the address keeps
+ * its first spelling), or, inserted as id, v's fields over the defaults the
+ * schema gives every other column (0 or NULL, as member_fill reads NULL).
+ */
+static int
+member_written(const struct store_member_values *v, const struct store_member *before, int64_t id,
+               time_t now, struct store_member *out)
+{
+    const struct store_member *old = id != 0 ? NULL : before;
+
+    if (old != NULL) {
+        *out = *old;
+    } else {
+        memset(out, 0, sizeof *out);
+        out->id = id;
+        out->created = now;
+    }
+    out->updated = now;
+    out->address = out->name = out->role = out->state = out->profile = NULL;
+    out->language = out->language_seen = NULL;
+    if (member_field(old ? NULL : v->address, old ? old->address : NULL, &out->address) != 0 ||
+        member_field(v->name, old ? old->name : NULL, &out->name) != 0 ||
+        member_field(v->role, old ? old->role : "newcomer", &out->role) != 0 ||
+        member_field(v->state, old ? old->state : "pending", &out->state) != 0 ||
+        member_field(v->profile, old ? old->profile : NULL, &out->profile) != 0 ||
+        member_field(v->language, old ? old->language : NULL, &out->language) != 0 ||
+        member_field(v->language_seen, old ? old->language_seen : NULL, &out->language_seen) != 0) {
+        store_member_free(out);
+        return -1;
+    }
+    return 0;
+}
+
+int
+store_member_upsert_row(struct store *st, const struct store_member_values *v,
+                        const struct store_member *before, time_t now, struct store_member *out)
+{
+    memset(out, 0, sizeof *out);
+    /*
+     * The upsert's DO UPDATE leaves the last insert rowid as it was: 0 before
+     * it tells an insert (a new rowid, never 0 here) from an update.
+     */
+    sqlite3_set_last_insert_rowid(st->db, 0);
+    if (store_member_upsert_lang(st, v->address, v->name, v->role, v->state, v->profile,
+                                 v->language, v->language_seen, now, NULL) != 0)
+        return -1;
+    int64_t id = sqlite3_last_insert_rowid(st->db);
+    if (id == 0 && before == NULL)
+        return 0;
+    if (member_written(v, before, id, now, out) != 0)
+        return store_i_set_err(st, "saving member %s: out of memory", v->address);
+    return 1;
+}
+
 int
 store_member_confirmed(const struct store_member *m)
 {

@@ -101,6 +101,20 @@ int respond_open_token(struct respond_ctx *c, const struct store_token **t);
  */
 void respond_row_written(struct respond_ctx *c, long long before);
 /*
+ * As respond_row_written, and row is the sender's member row as the store
+ * now holds it (store_member_upsert_row): it becomes the copy, so the answer
+ * needs no read of it.  Taken over (respond_forget frees it).  Only when the
+ * copy the caller wrote over was the store's at before; else row is freed
+ * and the row is read again at its next use.
+ */
+void respond_row_is(struct respond_ctx *c, long long before, struct store_member *row);
+/*
+ * The caller wrote the sender's tokens, and nothing else, since
+ * store_changes() was before: the copy of their member row is still the
+ * store's (no trigger on tokens writes a member row).
+ */
+void respond_tokens_written(struct respond_ctx *c, long long before);
+/*
  * The caller's member upsert recorded c->lang_asked and c->lang_seen as they
  * are now ("" kept the stored value), as programme.c's language note would.
  */

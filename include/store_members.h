@@ -53,6 +53,20 @@ int store_member_upsert_lang(struct store *st, const char *address, const char *
                              const char *role, const char *state, const char *profile,
                              const char *language, const char *language_seen, time_t now,
                              int64_t *id_out);
+/*
+ * store_member_upsert_lang of v's address, name, role, state, profile,
+ * language and language_seen (NULL keeps the stored value), and the row it
+ * leaves, without reading it back: 1 with *out that row (store_member_free)
+ * when the statement inserted it (v's values, the defaults for the rest) or
+ * when before is the row it updated, as the store held it just before; 0
+ * with *out zeroed when it updated a row and before is NULL; -1 on error.
+ */
+struct store_member_values {
+    const char *address, *name, *role, *state, *profile, *language, *language_seen;
+};
+int store_member_upsert_row(struct store *st, const struct store_member_values *v,
+                            const struct store_member *before, time_t now,
+                            struct store_member *out);
 void store_member_free(struct store_member *m);
 /* 1 when the member has confirmed their address (active or paused), else 0. */
 int store_member_confirmed(const struct store_member *m);

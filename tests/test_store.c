@@ -208,6 +208,76 @@ test_member_defaults_and_missing(void **state)
 }
 
 static void
+assert_same_str(const char *a, const char *b)
+{
+    if (a == NULL || b == NULL)
+        assert_ptr_equal(a, b);
+    else
+        assert_string_equal(a, b);
+}
+
+/* Every column of two rows, as member_fill reads them. */
+static void
+assert_same_member(const struct store_member *a, const struct store_member *b)
+{
+    assert_int_equal(a->id, b->id);
+    assert_same_str(a->address, b->address);
+    assert_same_str(a->name, b->name);
+    assert_same_str(a->role, b->role);
+    assert_same_str(a->state, b->state);
+    assert_same_str(a->profile, b->profile);
+    assert_same_str(a->language, b->language);
+    assert_same_str(a->language_seen, b->language_seen);
+    assert_int_equal(a->created, b->created);
+    assert_int_equal(a->updated, b->updated);
+    assert_true(a->bounce_score == b->bounce_score);
+    assert_int_equal(a->last_bounce, b->last_bounce);
+    assert_int_equal(a->undeliverable, b->undeliverable);
+    assert_int_equal(a->away_until, b->away_until);
+    assert_int_equal(a->pause_until, b->pause_until);
+    assert_int_equal(a->waiting_since, b->waiting_since);
+    assert_int_equal(a->last_break, b->last_break);
+    assert_int_equal(a->unanswered, b->unanswered);
+    assert_int_equal(a->last_reminder, b->last_reminder);
+}
+
+/* The row store_member_upsert_row hands back is the one the store then holds. */
+static void
+test_member_upsert_row_is_the_stored_row(void **state)
+{
+    struct fixture *f = *state;
+    struct store_member before, row, read;
+    struct store_member_values v = {.address = "Ann@Example.org", .profile = "topics: C",
+                                    .language_seen = "en"};
+
+    /* Another table's insert just before: its rowid is not taken for the member's. */
+    assert_int_equal(store_token_add(f->st, "tok0000000001", "x@example.org", "join", NULL, 1, 9),
+                     0);
+    assert_int_equal(store_member_upsert_row(f->st, &v, NULL, 100, &row), 1);
+    assert_int_equal(store_member_get(f->st, "ann@example.org", &read), 1);
+    assert_same_member(&row, &read);
+    store_member_free(&row);
+    /* An update over the row as it was: the first spelling stays, NULL keeps the value. */
+    assert_int_equal(store_member_set_state(f->st, "ann@example.org", "active", 0, 150), 1);
+    assert_int_equal(store_member_set_waiting(f->st, "ann@example.org", 160), 1);
+    assert_int_equal(store_member_get(f->st, "ann@example.org", &before), 1);
+    struct store_member_values w = {.address = "ANN@example.org", .name = "Ann", .role = "mentor",
+                                    .language = "es"};
+    assert_int_equal(store_member_upsert_row(f->st, &w, &before, 200, &row), 1);
+    store_member_free(&read);
+    assert_int_equal(store_member_get(f->st, "ann@example.org", &read), 1);
+    assert_same_member(&row, &read);
+    assert_string_equal(row.state, "active");
+    assert_string_equal(row.address, "Ann@Example.org");
+    store_member_free(&row);
+    store_member_free(&read);
+    store_member_free(&before);
+    /* An update without the row it updated: nothing handed back. */
+    assert_int_equal(store_member_upsert_row(f->st, &w, NULL, 300, &row), 0);
+    assert_null(row.address);
+}
+
+static void
 test_member_invalid_role_rejected(void **state)
 {
     struct fixture *f = *state;
@@ -1412,6 +1482,7 @@ main(void)
         T(test_pragmas_wal_foreign_keys_full_sync),
         T(test_member_case_insensitive_upsert),
         T(test_member_defaults_and_missing),
+        T(test_member_upsert_row_is_the_stored_row),
         T(test_member_invalid_role_rejected),
         T(test_member_each_and_count),
         T(test_mailbox_get_set),
