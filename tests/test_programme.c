@@ -1027,6 +1027,51 @@ test_sender_copy_is_read_again_after_a_write(void **state)
     respond_forget(&c);
 }
 
+/*
+ * A row the caller wrote and hands over (respond_row_is) is the copy, kept
+ * over a token INSERT (respond_tokens_written), and only when the copy it
+ * wrote over was the store's: a write the caller did not make reads again.
+ */
+static void
+test_sender_copy_handed_over_after_its_write(void **state)
+{
+    struct fixture *f = *state;
+    struct mail m = {.from_addr = "ana@example.org", .message_id = "x@client.test"};
+    char detail[256] = "";
+    struct respond_ctx c = {
+        .cfg = &f->cfg, .st = f->st, .m = &m, .now = 1000000, .detail = detail,
+        .detail_len = sizeof(detail)};
+    struct store_member_values v = {.address = "ana@example.org", .name = "Ana", .state = "pending"};
+    struct store_member row;
+    const struct store_member *got;
+
+    assert_int_equal(store_begin(f->st), 0);
+    assert_int_equal(respond_member(&c, &got), 0);
+    long long before = store_changes(f->st);
+    assert_int_equal(store_member_upsert_row(f->st, &v, NULL, c.now, &row), 1);
+    respond_row_is(&c, before, &row);
+    assert_int_equal(respond_member_current(&c, &got), 1);
+    assert_non_null(got);
+    assert_string_equal(got->name, "Ana");
+    before = store_changes(f->st);
+    assert_int_equal(store_token_add(f->st, "tok0000000001", "ana@example.org", "join", NULL,
+                                     c.now, c.now + 3600),
+                     0);
+    respond_tokens_written(&c, before);
+    assert_int_equal(respond_member_current(&c, &got), 1); /* a token changes no member row */
+    /* Over a copy that was not the store's: given up, read at the next use. */
+    assert_int_equal(store_member_set_state(f->st, "ana@example.org", "active", 0, c.now), 1);
+    before = store_changes(f->st);
+    v.state = "paused";
+    assert_int_equal(store_member_upsert_row(f->st, &v, got, c.now, &row), 1);
+    respond_row_is(&c, before, &row);
+    assert_int_equal(respond_member_current(&c, &got), 0);
+    assert_int_equal(respond_member(&c, &got), 1);
+    assert_string_equal(got->state, "paused");
+    store_rollback(f->st);
+    respond_forget(&c);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -1035,6 +1080,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         T(test_join_asks_for_confirmation_first),
         T(test_sender_copy_is_read_again_after_a_write),
+        T(test_sender_copy_handed_over_after_its_write),
         T(test_reply_confirms_and_welcomes),
         T(test_no_to_the_confirmation_confirms_nothing),
         T(test_confirm_by_token_in_body_and_by_subject_tag),
