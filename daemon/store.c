@@ -892,9 +892,11 @@ configure(struct store *st)
 
 /*
  * The statement journal's blocks, kept for the next mail.  SQLite writes a
- * savepoint's journal in memory in blocks of 1 KiB (82 a join: every page a
- * mail changes, again for each statement's own savepoint inside it), and
- * RELEASE frees them all at once; glibc keeps 7 freed blocks of a size per
+ * savepoint's journal in memory in blocks of 1 KiB (about 80 a join: four
+ * for each of the about 19 pages a join changes that existed when its
+ * savepoint began; the one statement of a join with a statement savepoint of
+ * its own, the outbox INSERT whose trigger upserts, copies no page that the
+ * mail's savepoint does not copy anyway), and RELEASE frees them all at once; glibc keeps 7 freed blocks of a size per
  * thread, so the others went back through its bins and came out again for
  * the next mail: their mallocs alone cost about 34k instructions a join.
  * Up to STORE_BLOCKS_KEPT freed blocks of that size are kept by the thread
