@@ -202,13 +202,13 @@ respond_row_is(struct respond_ctx *c, long long before, struct store_member *row
     struct respond_sender *s = &c->sender;
     struct store_member *copy = NULL;
 
+    respond_row_written(c, before);
     /* Only over a copy that was the store's when the caller wrote: else read at next use. */
     if (s->have_row && s->row_at == before && (copy = malloc(sizeof(*copy))) != NULL &&
         respond_retire_row(s) == 0) {
         *copy = *row;
         s->row = copy;
         s->row_at = store_changes(c->st);
-        respond_row_written(c, before);
         return;
     }
     free(copy);
