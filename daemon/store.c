@@ -896,9 +896,10 @@ configure(struct store *st)
  * for each of the about 19 pages a join changes that existed when its
  * savepoint began; the one statement of a join with a statement savepoint of
  * its own, the outbox INSERT whose trigger upserts, copies no page that the
- * mail's savepoint does not copy anyway), and RELEASE frees them all at once; glibc keeps 7 freed blocks of a size per
- * thread, so the others went back through its bins and came out again for
- * the next mail: their mallocs alone cost about 34k instructions a join.
+ * mail's savepoint does not copy anyway), and RELEASE frees them all at
+ * once; glibc keeps 7 freed blocks of a size per thread, so the others went
+ * back through its bins and came out again for the next mail: their mallocs
+ * alone cost about 34k instructions a join.
  * Up to STORE_BLOCKS_KEPT freed blocks of that size are kept by the thread
  * that freed them (128 KiB at most) and handed out again; every other
  * allocation is SQLite's own allocator's, which also does all the work.

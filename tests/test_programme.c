@@ -1041,7 +1041,8 @@ test_sender_copy_handed_over_after_its_write(void **state)
     struct respond_ctx c = {
         .cfg = &f->cfg, .st = f->st, .m = &m, .now = 1000000, .detail = detail,
         .detail_len = sizeof(detail)};
-    struct store_member_values v = {.address = "ana@example.org", .name = "Ana", .state = "pending"};
+    struct store_member_values v = {
+        .address = "ana@example.org", .name = "Ana", .state = "pending"};
     struct store_member row;
     const struct store_member *got;
 
