@@ -1993,16 +1993,128 @@ name_len(const char *s, size_t n)
     return end;
 }
 
+/*
+ * is_signoff is asked of every line at a mail's end and of each prefix of such
+ * a line up to a comma or a space (22 times a bench join), mostly of words that
+ * are no sign-off.  What the table's sign-offs have in common is found once,
+ * so that most are answered without a search: the longest, and for each first
+ * byte the lengths of those it starts (bit l for l bytes).
+ */
+#define SIGNOFF_LENS 32
+
+static struct {
+    int ready;
+    size_t max;
+    uint32_t lens[256];
+} signoff_shape;
+
+/* The bit of a length in signoff_shape.lens; every bit for a length past them. */
+static uint32_t
+signoff_len_bit(size_t l)
+{
+    return l < SIGNOFF_LENS ? (uint32_t)1 << l : UINT32_MAX;
+}
+
+static void
+signoff_shape_init(void)
+{
+    for (size_t i = 0; i < sizeof signoffs / sizeof signoffs[0]; i++) {
+        size_t l = strlen(signoffs[i]);
+        if (l > signoff_shape.max)
+            signoff_shape.max = l;
+        signoff_shape.lens[(unsigned char)signoffs[i][0]] |= signoff_len_bit(l);
+    }
+    signoff_shape.ready = 1;
+}
+
+/* A byte that lower_into makes a space or that strip_ends takes from a sign-off's ends. */
+static int
+signoff_loose(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v' || c == ',' ||
+           c == '.' || c == '!' || c == '-';
+}
+
+/*
+ * A byte that stays in is_signoff's lowered, stripped copy, whatever surrounds
+ * it: lower_into writes one byte for each byte that is no space, and
+ * strip_ends takes only loose ones.  The bytes of a no-break space do not count.
+ */
+static size_t
+signoff_solid_byte(unsigned char c)
+{
+    return !signoff_loose(c) && c != 0xc2 && c != 0xa0;
+}
+
+/* How many bytes of s[0..n) are solid, counted up to max + 1: a floor of the copy's length. */
+static size_t
+signoff_solid(const char *s, size_t n, size_t max)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n && k <= max; i++)
+        k += signoff_solid_byte((unsigned char)s[i]);
+    return k;
+}
+
+/*
+ * s[0..*n) less the loose bytes and no-break spaces at its ends.  lower_into
+ * reads no byte across them (only 0xc3 and 0xd0 look at the next byte, never
+ * one below 0x80 or 0xc2), so the core lowered alone is exactly what lowering
+ * the whole and stripping its ends gives.
+ */
+static const char *
+signoff_core(const char *s, size_t *n)
+{
+    const char *end = s + *n;
+    for (;;) {
+        if (s < end && signoff_loose((unsigned char)*s))
+            s++;
+        else if (end - s >= 2 && (unsigned char)s[0] == 0xc2 && (unsigned char)s[1] == 0xa0)
+            s += 2;
+        else
+            break;
+    }
+    for (;;) {
+        if (end > s && signoff_loose((unsigned char)end[-1]))
+            end--;
+        else if (end - s >= 2 && (unsigned char)end[-2] == 0xc2 && (unsigned char)end[-1] == 0xa0)
+            end -= 2;
+        else
+            break;
+    }
+    *n = (size_t)(end - s);
+    return s;
+}
+
+/* The first byte lower_into writes for s[0..n), n > 0. */
+static unsigned char
+lower_first(const char *s, size_t n)
+{
+    unsigned char c = (unsigned char)s[0], d = n > 1 ? (unsigned char)s[1] : 0;
+    if (c < 0x80)
+        return (unsigned char)tolower(c);
+    return c == 0xd0 && d >= 0xa0 && d <= 0xaf ? 0xd1 : c;
+}
+
 static int
 is_signoff(const char *s, size_t n)
 {
+    if (!signoff_shape.ready)
+        signoff_shape_init();
+    s = signoff_core(s, &n);
+    if (n == 0 || signoff_shape.lens[lower_first(s, n)] == 0)
+        return 0;
     /* Asked of every line and of each prefix ending in a space: no malloc for short ones. */
     char buf[80];
+    if (n >= sizeof buf && signoff_solid(s, n, signoff_shape.max) > signoff_shape.max)
+        return 0;
     char *lower = n < sizeof buf ? lower_into(s, n, buf) : lower_dup(s, n);
     if (lower == NULL)
         return 0;
-    strip_ends(lower, " ,.!-", " ,.!-");
-    int hit = word_in(lower, signoffs, sizeof signoffs / sizeof signoffs[0]);
+    size_t l = strlen(lower);
+    int hit = l <= signoff_shape.max &&
+              (signoff_shape.lens[(unsigned char)lower[0]] & signoff_len_bit(l)) != 0 &&
+              word_in(lower, signoffs, sizeof signoffs / sizeof signoffs[0]);
     if (lower != buf)
         free(lower);
     return hit;
@@ -2098,12 +2210,20 @@ name_line(struct profile *p, const char *s, size_t n)
 static int
 signoff_then_name(struct profile *p, const char *line, size_t n)
 {
+    if (!signoff_shape.ready)
+        signoff_shape_init();
     for (size_t i = 0; i < n; i++) {
         if (i > 0 && !(line[i - 1] == ' ' && i >= 2 && strchr(".!", line[i - 2]) != NULL))
             continue;
+        size_t solid = 0; /* of line[i..k) */
         for (size_t k = i; k < n; k++) {
+            if (k > i)
+                solid += signoff_solid_byte((unsigned char)line[k - 1]);
             if (line[k] != ',' && line[k] != ' ')
                 continue;
+            /* A longer prefix has at least as many solid bytes: none further on is a sign-off. */
+            if (solid > signoff_shape.max)
+                break;
             if (!is_signoff(line + i, k - i))
                 continue;
             size_t j = k + (line[k] == ',');

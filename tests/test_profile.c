@@ -617,6 +617,56 @@ test_huge_lines_shortened(void **state)
     free(text);
 }
 
+/* The name under a sign-off, with the sign-off written as people do. */
+static char *
+signed_name(const char *signoff)
+{
+    char text[256];
+    snprintf(text, sizeof text, "I would like a mentor.\n\n%s\nKayla\nSent from my phone\n", signoff);
+    struct profile p;
+    memset(&p, 0, sizeof p);
+    assert_int_equal(profile_from_sentences(text, &p, NULL), 0);
+    char *name = p.name != NULL ? strdup(p.name) : NULL;
+    profile_free(&p);
+    return name;
+}
+
+static void
+test_signoff_forms(void **state)
+{
+    (void)state;
+    /* Loose ends, capitals, runs of white space and no-break spaces inside, Latin-1 capitals */
+    static const char *const yes[] = {
+        "Thanks,",       "THANKS A MILLION!!", "-- Cheers --",      "Kind  regards,",
+        "Mit freundlichen\tGrüßen", "Viele\xc2\xa0Grüße", "BIEN \xc3\x80 VOUS", "...Best.",
+    };
+    static const char *const no[] = {
+        "Thanks for everything", "Thanksgiving,", "Bestow,", "Bien vous,", "X",
+        "Mit freundlichen Grüßen und so weiter und so fort,", "\xc2\xa0,",
+    };
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        char *name = signed_name(yes[i]);
+        if (name == NULL || strcmp(name, "Kayla") != 0)
+            fail_msg("'%s' is no sign-off (name %s)", yes[i], name ? name : "none");
+        free(name);
+    }
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) {
+        char *name = signed_name(no[i]);
+        if (name != NULL)
+            fail_msg("'%s' taken for a sign-off (name %s)", no[i], name);
+    }
+    /* A sign-off and the name on one line, after a sentence */
+    struct profile p;
+    memset(&p, 0, sizeof p);
+    assert_int_equal(profile_from_sentences("I would like a mentor.\n\nAway till May.  CHEERS,\xc2\xa0Ollie\n"
+                                            "Sent from my phone\n",
+                                            &p, NULL),
+                     0);
+    assert_non_null(p.name);
+    assert_string_equal(p.name, "Ollie");
+    profile_free(&p);
+}
+
 int
 main(void)
 {
@@ -646,6 +696,7 @@ main(void)
         cmocka_unit_test(test_merge),
         cmocka_unit_test(test_utc_offset),
         cmocka_unit_test(test_huge_lines_shortened),
+        cmocka_unit_test(test_signoff_forms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
