@@ -2102,12 +2102,16 @@ is_signoff(const char *s, size_t n)
     if (!signoff_shape.ready)
         signoff_shape_init();
     s = signoff_core(s, &n);
-    if (n == 0 || signoff_shape.lens[lower_first(s, n)] == 0)
+    if (n == 0)
+        return 0;
+    uint32_t lens = signoff_shape.lens[lower_first(s, n)];
+    /* The lowered core is no longer than the core and no shorter than its solid bytes. */
+    size_t solid = signoff_solid(s, n, signoff_shape.max);
+    if (lens == 0 || solid > signoff_shape.max ||
+        (n < SIGNOFF_LENS - 1 && (lens & (((uint32_t)2 << n) - ((uint32_t)1 << solid))) == 0))
         return 0;
     /* Asked of every line and of each prefix ending in a space: no malloc for short ones. */
     char buf[80];
-    if (n >= sizeof buf && signoff_solid(s, n, signoff_shape.max) > signoff_shape.max)
-        return 0;
     char *lower = n < sizeof buf ? lower_into(s, n, buf) : lower_dup(s, n);
     if (lower == NULL)
         return 0;
