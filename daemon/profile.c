@@ -2006,6 +2006,7 @@ static struct {
     int ready;
     size_t max;
     uint32_t lens[256];
+    unsigned char loose[256], solid[256]; /* signoff_loose_byte, signoff_solid_byte of each */
 } signoff_shape;
 
 /* The bit of a length in signoff_shape.lens; every bit for a length past them. */
@@ -2015,21 +2016,9 @@ signoff_len_bit(size_t l)
     return l < SIGNOFF_LENS ? (uint32_t)1 << l : UINT32_MAX;
 }
 
-static void
-signoff_shape_init(void)
-{
-    for (size_t i = 0; i < sizeof signoffs / sizeof signoffs[0]; i++) {
-        size_t l = strlen(signoffs[i]);
-        if (l > signoff_shape.max)
-            signoff_shape.max = l;
-        signoff_shape.lens[(unsigned char)signoffs[i][0]] |= signoff_len_bit(l);
-    }
-    signoff_shape.ready = 1;
-}
-
 /* A byte that lower_into makes a space or that strip_ends takes from a sign-off's ends. */
 static int
-signoff_loose(unsigned char c)
+signoff_loose_byte(unsigned char c)
 {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v' || c == ',' ||
            c == '.' || c == '!' || c == '-';
@@ -2043,7 +2032,24 @@ signoff_loose(unsigned char c)
 static size_t
 signoff_solid_byte(unsigned char c)
 {
-    return !signoff_loose(c) && c != 0xc2 && c != 0xa0;
+    return !signoff_loose_byte(c) && c != 0xc2 && c != 0xa0;
+}
+
+static void
+signoff_shape_init(void)
+{
+    for (size_t i = 0; i < sizeof signoffs / sizeof signoffs[0]; i++) {
+        size_t l = strlen(signoffs[i]);
+        if (l > signoff_shape.max)
+            signoff_shape.max = l;
+        signoff_shape.lens[(unsigned char)signoffs[i][0]] |= signoff_len_bit(l);
+    }
+    /* Tables: the tests are asked of every byte of the words (ten comparisons each). */
+    for (unsigned c = 0; c < 256; c++) {
+        signoff_shape.loose[c] = (unsigned char)signoff_loose_byte((unsigned char)c);
+        signoff_shape.solid[c] = (unsigned char)signoff_solid_byte((unsigned char)c);
+    }
+    signoff_shape.ready = 1;
 }
 
 /* How many bytes of s[0..n) are solid, counted up to max + 1: a floor of the copy's length. */
@@ -2052,7 +2058,7 @@ signoff_solid(const char *s, size_t n, size_t max)
 {
     size_t k = 0;
     for (size_t i = 0; i < n && k <= max; i++)
-        k += signoff_solid_byte((unsigned char)s[i]);
+        k += signoff_shape.solid[(unsigned char)s[i]];
     return k;
 }
 
@@ -2067,7 +2073,7 @@ signoff_core(const char *s, size_t *n)
 {
     const char *end = s + *n;
     for (;;) {
-        if (s < end && signoff_loose((unsigned char)*s))
+        if (s < end && signoff_shape.loose[(unsigned char)*s])
             s++;
         else if (end - s >= 2 && (unsigned char)s[0] == 0xc2 && (unsigned char)s[1] == 0xa0)
             s += 2;
@@ -2075,7 +2081,7 @@ signoff_core(const char *s, size_t *n)
             break;
     }
     for (;;) {
-        if (end > s && signoff_loose((unsigned char)end[-1]))
+        if (end > s && signoff_shape.loose[(unsigned char)end[-1]])
             end--;
         else if (end - s >= 2 && (unsigned char)end[-2] == 0xc2 && (unsigned char)end[-1] == 0xa0)
             end -= 2;
@@ -2222,7 +2228,7 @@ signoff_then_name(struct profile *p, const char *line, size_t n)
         size_t solid = 0; /* of line[i..k) */
         for (size_t k = i; k < n; k++) {
             if (k > i)
-                solid += signoff_solid_byte((unsigned char)line[k - 1]);
+                solid += signoff_shape.solid[(unsigned char)line[k - 1]];
             if (line[k] != ',' && line[k] != ' ')
                 continue;
             /* A longer prefix has at least as many solid bytes: none further on is a sign-off. */
