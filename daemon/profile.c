@@ -2388,6 +2388,26 @@ name_from_introduction(const char *text, struct profile *p)
     return rc;
 }
 
+/*
+ * Whether the sentence s[0..n) has a verb of speaking (lower-cased as
+ * languages_from_sentences reads it): 1, 0, or -1 when memory runs out.
+ * Asked only of a sentence that names one language, the one case where the
+ * answer counts, not of every sentence (20 strstr each, a twentieth of a
+ * join's reading of sentences).
+ */
+static int
+speaks(const char *s, size_t n)
+{
+    char *sent = lower_dup(s, n);
+    if (sent == NULL)
+        return -1;
+    int trigger = 0;
+    for (size_t i = 0; i < sizeof speaking / sizeof speaking[0] && !trigger; i++)
+        trigger = strstr(sent, speaking[i]) != NULL;
+    free(sent);
+    return trigger;
+}
+
 /* Languages named in a sentence that speaks of speaking, or two or more named together. */
 static int
 languages_from_sentences(const char *text, struct profile *p)
@@ -2400,9 +2420,6 @@ languages_from_sentences(const char *text, struct profile *p)
         char *sent = lower_dup(s, n);
         if (sent == NULL)
             return -1;
-        int trigger = 0;
-        for (size_t i = 0; i < sizeof speaking / sizeof speaking[0]; i++)
-            trigger |= strstr(sent, speaking[i]) != NULL;
         char *found[MAX_ITEMS];
         size_t nf = 0;
         char *save = NULL;
@@ -2436,13 +2453,18 @@ languages_from_sentences(const char *text, struct profile *p)
                     {"kannada", "kannada"},     {"marathi", "marathi"},    {"hindi", "hindi"},
                     {"português", "portuguese"}};
                 for (size_t k = 0; k < sizeof forms / sizeof forms[0]; k++)
-                    if (strcmp(w, forms[k].w) == 0)
+                    if (w[0] == forms[k].w[0] && strcmp(w, forms[k].w) == 0)
                         name = forms[k].english;
             }
             if (name != NULL && !in_list(name, found, nf))
                 found[nf++] = (char *)name;
         }
-        if ((trigger && nf >= 1) || nf >= 2) {
+        int told = nf >= 2;
+        if (nf == 1 && (told = speaks(s, n)) < 0) {
+            free(sent);
+            return -1;
+        }
+        if (told) {
             for (size_t i = 0; i < nf; i++) {
                 char *dup = strdup(found[i]);
                 int overflow = 0;
