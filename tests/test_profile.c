@@ -667,6 +667,35 @@ test_signoff_forms(void **state)
     profile_free(&p);
 }
 
+/* The languages of a sentence: one language counts only after a verb of speaking, two always. */
+static size_t
+told_languages(const char *text, const char **first)
+{
+    struct profile p;
+    memset(&p, 0, sizeof p);
+    assert_int_equal(profile_from_sentences(text, &p, NULL), 0);
+    size_t n = p.n_languages;
+    static char name[32];
+    snprintf(name, sizeof name, "%s", n > 0 ? p.languages[0] : "");
+    *first = name;
+    profile_free(&p);
+    return n;
+}
+
+static void
+test_languages_told(void **state)
+{
+    (void)state;
+    const char *first;
+    assert_int_equal(told_languages("Spanish food is great. I cook a lot.", &first), 0);
+    assert_int_equal(told_languages("Spanish food is great. I SPEAK Spanish!", &first), 1);
+    assert_string_equal(first, "spanish");
+    assert_int_equal(told_languages("Hola. Hablo inglés.", &first), 1);
+    assert_string_equal(first, "english");
+    assert_int_equal(told_languages("I'd love to improve my Spanish.", &first), 0);
+    assert_int_equal(told_languages("Happy to mentor in English or German", &first), 2);
+}
+
 int
 main(void)
 {
@@ -697,6 +726,7 @@ main(void)
         cmocka_unit_test(test_utc_offset),
         cmocka_unit_test(test_huge_lines_shortened),
         cmocka_unit_test(test_signoff_forms),
+        cmocka_unit_test(test_languages_told),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
