@@ -639,19 +639,45 @@ language_word_order(const void *a, const void *b)
     return c != 0 ? c : x->lang < y->lang ? -1 : x->lang > y->lang;
 }
 
-/* The first language w names in the sorted idx[0..n), or N_LANGUAGES when none. */
-static size_t
-language_word_find(const struct language_word *idx, size_t n, const char *w)
+/*
+ * A sorted list of language words, with where each first byte's words start
+ * (strcmp orders by unsigned bytes, so they are together): a word is searched
+ * for among those of its first byte only (the sentence readers ask about
+ * every word of a mail; most first bytes start a few names or none).
+ */
+struct language_index {
+    struct language_word *w;
+    size_t n;
+    size_t first[257]; /* words of first byte c: w[first[c] .. first[c + 1]) */
+};
+
+static void
+language_index_sort(struct language_index *x)
 {
-    size_t lo = 0, hi = n;
+    qsort(x->w, x->n, sizeof(*x->w), language_word_order);
+    size_t k = 0;
+    for (unsigned c = 0; c < 256; c++) {
+        x->first[c] = k;
+        while (k < x->n && (unsigned char)x->w[k].w[0] == c)
+            k++;
+    }
+    x->first[256] = x->n;
+}
+
+/* The first language w names in x, or N_LANGUAGES when none. */
+static size_t
+language_word_find(const struct language_index *x, const char *w)
+{
+    unsigned char c = (unsigned char)w[0];
+    size_t lo = x->first[c], hi = x->first[c + 1];
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (strcmp(idx[mid].w, w) < 0)
+        if (strcmp(x->w[mid].w, w) < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return lo < n && strcmp(idx[lo].w, w) == 0 ? idx[lo].lang : N_LANGUAGES;
+    return lo < x->first[c + 1] && strcmp(x->w[lo].w, w) == 0 ? x->w[lo].lang : N_LANGUAGES;
 }
 
 /*
@@ -663,24 +689,24 @@ language_word_find(const struct language_word *idx, size_t n, const char *w)
 static const char *
 language_lookup(const char *w, int codes)
 {
-    static struct language_word names[N_LANGUAGES * 6], code_words[N_LANGUAGES];
-    static size_t n_names, n_codes;
+    static struct language_word name_words[N_LANGUAGES * 6], code_words[N_LANGUAGES];
+    static struct language_index names = {name_words, 0, {0}}, code_index = {code_words, 0, {0}};
     static int indexed;
     if (!indexed) {
         for (size_t i = 0; i < N_LANGUAGES; i++) {
-            names[n_names++] = (struct language_word){languages[i].english, i};
+            name_words[names.n++] = (struct language_word){languages[i].english, i};
             for (size_t j = 0; j < 5 && languages[i].names[j] != NULL; j++)
-                names[n_names++] = (struct language_word){languages[i].names[j], i};
+                name_words[names.n++] = (struct language_word){languages[i].names[j], i};
             if (languages[i].code != NULL)
-                code_words[n_codes++] = (struct language_word){languages[i].code, i};
+                code_words[code_index.n++] = (struct language_word){languages[i].code, i};
         }
-        qsort(names, n_names, sizeof(*names), language_word_order);
-        qsort(code_words, n_codes, sizeof(*code_words), language_word_order);
+        language_index_sort(&names);
+        language_index_sort(&code_index);
         indexed = 1;
     }
-    size_t i = language_word_find(names, n_names, w);
+    size_t i = language_word_find(&names, w);
     if (codes) {
-        size_t c = language_word_find(code_words, n_codes, w);
+        size_t c = language_word_find(&code_index, w);
         i = c < i ? c : i;
     }
     return i < N_LANGUAGES ? languages[i].english : NULL;
