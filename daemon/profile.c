@@ -2616,9 +2616,18 @@ known_place_anywhere(const char *text, struct profile *p, char **place)
 static int
 place_from_sentences(const char *text, struct profile *p, char **place)
 {
+    /* The bytes a place word may start with, either case, found once: most words start none. */
+    static unsigned char starts[256];
+    static int starts_ready;
+    if (!starts_ready) {
+        for (unsigned b = 0; b < 256; b++)
+            for (size_t i = 0; i < sizeof place_words / sizeof place_words[0]; i++)
+                starts[b] |= tolower((int)b) == tolower((unsigned char)place_words[i][0]);
+        starts_ready = 1;
+    }
     char zone[MAX_ZONE + 1];
     for (const char *s = text; *s; s++) {
-        if (s > text && s[-1] != ' ' && s[-1] != '\n' && s[-1] != '(')
+        if ((s > text && s[-1] != ' ' && s[-1] != '\n' && s[-1] != '(') || !starts[(unsigned char)*s])
             continue;
         for (size_t i = 0; i < sizeof place_words / sizeof place_words[0]; i++) {
             /* the first letter first: this runs at every word of the text */
