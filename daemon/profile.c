@@ -374,26 +374,30 @@ str_order(const void *a, const void *b)
 
 /*
  * The word lists word_in is asked about, each sorted once (a copy), so that
- * a word is found by binary search: the sentence readers ask about every
- * word of a mail, a few hundred string comparisons each by scanning.  A list
- * is known by its address: word_in's lists are static arrays.
+ * a word is found by binary search among the words of its first byte (strcmp
+ * orders by unsigned bytes, so they are together): the sentence readers ask
+ * about every word of a mail, a few hundred string comparisons each by
+ * scanning.  A list is known by its address: word_in's lists are static arrays.
  */
 #define WORD_SETS 16
 
-static struct {
+struct word_set {
     const char *const *list;
     size_t n;
     const char **sorted;
-} word_sets[WORD_SETS];
+    size_t first[257]; /* words of first byte c: sorted[first[c] .. first[c + 1]) */
+};
+
+static struct word_set word_sets[WORD_SETS];
 static size_t n_word_sets;
 
 /* list sorted; NULL when there is no room or memory for it (then it is scanned). */
-static const char **
+static const struct word_set *
 word_set(const char *const *list, size_t n)
 {
     for (size_t i = 0; i < n_word_sets; i++)
         if (word_sets[i].list == list && word_sets[i].n == n)
-            return word_sets[i].sorted;
+            return &word_sets[i];
     if (n_word_sets == WORD_SETS || n == 0)
         return NULL;
     const char **sorted = malloc(n * sizeof(*sorted));
@@ -401,18 +405,29 @@ word_set(const char *const *list, size_t n)
         return NULL;
     memcpy(sorted, list, n * sizeof(*sorted));
     qsort(sorted, n, sizeof(*sorted), str_order);
-    word_sets[n_word_sets].list = list;
-    word_sets[n_word_sets].n = n;
-    word_sets[n_word_sets++].sorted = sorted;
-    return sorted;
+    struct word_set *set = &word_sets[n_word_sets++];
+    set->list = list;
+    set->n = n;
+    set->sorted = sorted;
+    size_t k = 0;
+    for (unsigned c = 0; c < 256; c++) {
+        set->first[c] = k;
+        while (k < n && (unsigned char)sorted[k][0] == c)
+            k++;
+    }
+    set->first[256] = n;
+    return set;
 }
 
 static int
 word_in(const char *w, const char *const *list, size_t n)
 {
-    const char **sorted = word_set(list, n);
-    if (sorted != NULL)
-        return bsearch(&w, sorted, n, sizeof(*sorted), str_order) != NULL;
+    const struct word_set *set = word_set(list, n);
+    if (set != NULL) {
+        size_t c = (unsigned char)w[0], lo = set->first[c];
+        return bsearch(&w, set->sorted + lo, set->first[c + 1] - lo, sizeof(*set->sorted),
+                       str_order) != NULL;
+    }
     for (size_t i = 0; i < n; i++)
         if (strcmp(w, list[i]) == 0)
             return 1;
