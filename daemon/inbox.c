@@ -306,7 +306,7 @@ inbox_read(void *arg, const struct reading_context *ctx, struct reading *out)
     struct inbox_reading *ir = arg;
     const struct inbox_run *r = ir->run;
 
-    for (size_t i = 0; i < ir->nnext && i < 4 && ir->next[i].found; i++)
+    for (size_t i = 0; i < ir->nnext && i < READER_AHEAD && ir->next[i].found; i++)
         reader_parse_next(ir->next[i].data, ir->next[i].len,
                           inbox_parse_len(r, &ir->next[i], inbox_size(&ir->next[i], ir->limit)),
                           r->cfg->community.address, r->cfg->limits.reader_timeout);
@@ -331,7 +331,7 @@ inbox_ahead(struct inbox_run *r, const struct imap_message *next, size_t nnext, 
 
     if (reader_reads_ahead())
         return;
-    for (size_t j = 0; j < nnext && j < 2 && next[j].found; j++) {
+    for (size_t j = 0; j < nnext && j < READER_READS_AHEAD && next[j].found; j++) {
         size_t size = inbox_size(&next[j], limit);
         if (reader_parse_early(next[j].data, next[j].len, inbox_parse_len(r, &next[j], size),
                                r->cfg->community.address, &m) != 1 ||

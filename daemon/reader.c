@@ -135,7 +135,6 @@ static struct {
  * for ahead, and their answers are there when their contexts are looked
  * up, also when the reader runs a little behind.
  */
-#define READER_AHEAD 4
 static struct {
     const char *raw, *own;
     size_t raw_len, parse_len;
@@ -150,7 +149,6 @@ static int reader_nnext;
  * reader, which reads faster than the daemon stores, sleeps and is woken
  * once every two mails instead of at every one.
  */
-#define READER_READS_AHEAD 2
 static struct reader_early {
     int set, spec;
     unsigned gen;

@@ -62,9 +62,13 @@ enum reader_status reader_parse(const char *raw, size_t raw_len, size_t parse_le
                                 const char *own_address, int timeout, struct mail **out, char *err,
                                 size_t errlen, volatile sig_atomic_t *stop);
 
+/* How many next mails reader_parse_next takes, and reader_parse_early gives a turn. */
+#define READER_AHEAD 4
+#define READER_READS_AHEAD 2
+
 /*
  * Name the mails the next reader_parse calls will be for (same arguments;
- * up to four, in order), before the reader_read of the current one.  When
+ * up to READER_AHEAD, in order), before the reader_read of the current one.  When
  * they are small enough, their parses go to the reader with that reading
  * request: the reader parses them while the daemon stores the current mail,
  * and reader_parse only collects the answer.  raw need only live until
@@ -76,7 +80,7 @@ void reader_parse_next(const char *raw, size_t raw_len, size_t parse_len, const 
 
 /*
  * After reader_parse of mail k: the next mail's parse (called again in the
- * same turn: the one after it; two at most), if it was sent ahead
+ * same turn: the one after it; READER_READS_AHEAD at most), if it was sent ahead
  * and its answer has come (never waits).  1 with *out (the reader's, valid
  * until the next reader_parse, which hands that very mail over); 0 when its
  * answer has not come yet; -1 when it was not sent ahead or is not a mail.
