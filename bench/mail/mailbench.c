@@ -9,19 +9,25 @@
  *       UID FETCH BODY.PEEK[] (and UID MOVE to MOVETO when given): the share of
  *       the ingest time that is round trips, for the README's breakdown.
  *   mailbench fetch50 HOST PORT USER PASSFILE MAILBOX [MOVETO]
- *       The same in mentord's batches of 50: UID FETCH RFC822.SIZE, UID FETCH
- *       BODY.PEEK[] (and UID MOVE) per 50 UIDs.
+ *       The same in batches of 50: UID FETCH RFC822.SIZE, UID FETCH
+ *       BODY.PEEK[]<0.10485761> (and UID MOVE) per 50 UIDs, as inbox.c asks.
+ *   mailbench fetch500 HOST PORT USER PASSFILE MAILBOX MOVETO
+ *       The same per 500 UIDs, inbox.c's batch: mentord's IMAP commands
+ *       alone, so Dovecot's CPU for them is measured apart from the pass.
  *   mailbench fetchmove HOST PORT USER PASSFILE MAILBOX MOVETO
  *       The ingest reference (issue 17): plain libetpan, IMAPS login and
  *       SELECT, UID SEARCH ALL, then per chunk of 500 UIDs one UID FETCH
  *       BODY.PEEK[] and one UID MOVE to MOVETO, nothing else.  seconds= and
  *       cpu= cover the loop after the login (SEARCH, FETCHes, MOVEs), the
  *       same span as mentord's inbox pass (which logs its own).
- *   mailbench read EMLFILE N
+ *   mailbench read EMLFILE|DIR N
  *       The reading alone, the floor of mentord's CPU per mail: what the reader
- *       child does for one mail (parse it, classify it, read it: intent,
- *       profile, skills), N times in this process, with no pipe, no database
- *       and nothing sent.  cpu= covers the N readings.
+ *       child does for a mail (parse it, classify it, read it: intent,
+ *       profile, skills), N readings in this process, with no pipe, no
+ *       database and nothing sent.  Of one mail N times, or of every file in
+ *       DIR in turn (bench.py gives it the pass's own mails: one mail read
+ *       again and again teaches the CPU's branch predictors its every turn,
+ *       which distinct mails do not).  cpu= covers the N readings.
  *   mailbench pipe N BYTES
  *       What the reader's isolation costs at the least: N round trips of a
  *       BYTES request and a BYTES answer between this process and a child over
@@ -64,7 +70,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -196,17 +204,34 @@ fetch_set(mailimap *im, struct mailimap_set *set, struct mailimap_fetch_att *att
 }
 
 /*
+ * What inbox.c asks for a batch's bodies (imap_fetch_bodies): the first
+ * max_message_size + 1 bytes, [limits]' default and bench.py's setting.
+ */
+#define MENTORD_FETCH_LIMIT (10u * 1024 * 1024 + 1)
+
+/* BODY.PEEK[]<0.limit>, as mentord writes it. */
+static struct mailimap_fetch_att *
+body_peek_upto(uint32_t limit)
+{
+    struct mailimap_section *section = mailimap_section_new(NULL);
+    return section != NULL ? mailimap_fetch_att_new_body_peek_section_partial(section, 0, limit)
+                           : NULL;
+}
+
+/*
  * mentord's IMAP pattern without mentord: per chunk of UIDs (1: the old
- * per-message pattern; 50: the batches of inbox.c, which also asks for
- * RFC822.SIZE first) one UID FETCH BODY.PEEK[] and, with moveto, one UID MOVE.
+ * per-message pattern, one UID FETCH BODY.PEEK[]; 50 and 500: the batches of
+ * inbox.c, UID FETCH RFC822.SIZE, then UID FETCH BODY.PEEK[]<0.limit>, the
+ * very commands mentord sends) and, with moveto, one UID MOVE.
  */
 static int
 cmd_fetch_chunks(char **argv, const char *moveto, size_t chunk, const char *mode)
 {
-    double t0 = now_s();
     mailimap *im = imap_open(argv);
     if (im == NULL)
         return 1;
+    /* From after the login, as fetchmove and mentord's pass count. */
+    double t0 = now_s(), c0 = cpu_s();
     struct mailimap_search_key *key = mailimap_search_key_new_all();
     clist *uids = NULL;
     int r = mailimap_uid_search(im, NULL, key, &uids);
@@ -224,8 +249,9 @@ cmd_fetch_chunks(char **argv, const char *moveto, size_t chunk, const char *mode
         if (chunk > 1)
             r = fetch_set(im, set, mailimap_fetch_att_new_rfc822_size(), &ignored, &ignored);
         if (r == MAILIMAP_NO_ERROR)
-            r = fetch_set(im, set,
-                          mailimap_fetch_att_new_body_peek_section(mailimap_section_new(NULL)),
+            r = fetch_set(im, set, chunk > 1 ? body_peek_upto(MENTORD_FETCH_LIMIT)
+                                             : mailimap_fetch_att_new_body_peek_section(
+                                                   mailimap_section_new(NULL)),
                           &bytes, &count);
         if (r == MAILIMAP_NO_ERROR && moveto)
             r = mailimap_uid_move(im, set, moveto);
@@ -236,10 +262,11 @@ cmd_fetch_chunks(char **argv, const char *moveto, size_t chunk, const char *mode
         fprintf(stderr, "%s: FETCH/MOVE failed (%d)\n", mode, r);
         return 1;
     }
+    double t = now_s() - t0, cpu = cpu_s() - c0;
     mailimap_logout(im);
     mailimap_free(im);
-    printf("RESULT mode=%s%s n=%zu seconds=%.3f bytes=%zu\n", mode, moveto ? "+move" : "", count,
-           now_s() - t0, bytes);
+    printf("RESULT mode=%s%s n=%zu seconds=%.3f cpu=%.4f bytes=%zu\n", mode, moveto ? "+move" : "",
+           count, t, cpu, bytes);
     return 0;
 }
 
@@ -584,15 +611,67 @@ read_once(const struct config *cfg, const char *raw, size_t len)
     return rc;
 }
 
+/* A directory's files, not its dot entries. */
+static int
+mail_file(const struct dirent *d)
+{
+    return d->d_name[0] != '.';
+}
+
+/*
+ * The mails to read: PATH itself, or every file in the directory PATH in
+ * version order (a Maildir's new/ as bench.py filled it: the pass's own
+ * mails, in the order it takes them).  *n is how many; -1 when none.
+ */
+static int
+read_inputs(const char *path, char ***raws, size_t **lens, size_t *n)
+{
+    struct stat st;
+    struct dirent **names = NULL;
+    int k = 1;
+
+    if (stat(path, &st) != 0)
+        return -1;
+    if (S_ISDIR(st.st_mode) && (k = scandir(path, &names, mail_file, versionsort)) <= 0)
+        return -1;
+    *raws = calloc((size_t)k, sizeof(**raws));
+    *lens = calloc((size_t)k, sizeof(**lens));
+    *n = 0;
+    int rc = *raws != NULL && *lens != NULL ? 0 : -1;
+    for (int i = 0; i < k; i++) {
+        char file[4096];
+        if (names != NULL) {
+            snprintf(file, sizeof(file), "%s/%s", path, names[i]->d_name);
+            free(names[i]);
+        } else {
+            snprintf(file, sizeof(file), "%s", path);
+        }
+        if (rc == 0 && ((*raws)[i] = slurp(file, &(*lens)[i])) == NULL)
+            rc = -1;
+        *n += rc == 0;
+    }
+    free(names);
+    return rc;
+}
+
+static void
+read_inputs_free(char **raws, size_t *lens, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(raws[i]);
+    free(raws);
+    free(lens);
+}
+
 static int
 cmd_read(char **argv)
 {
-    size_t len = 0;
-    char *raw = slurp(argv[0], &len);
+    char **raws = NULL;
+    size_t *lens = NULL, count = 0;
     int n = atoi(argv[1]);
-    if (raw == NULL || n <= 0) {
+    if (read_inputs(argv[0], &raws, &lens, &count) != 0 || n <= 0) {
         fprintf(stderr, "read: cannot read %s, or N is not a count\n", argv[0]);
-        free(raw);
+        read_inputs_free(raws, lens, count);
         return 1;
     }
     struct config cfg;
@@ -607,20 +686,19 @@ cmd_read(char **argv)
     if (profile_zones_preload() != 0)
         fprintf(stderr, "read: cannot list the time zones\n");
     /* The first reading loads the tables: outside the timed loop, like the reader's start. */
-    if (read_once(&cfg, raw, len) != 0) {
-        free(raw);
-        return 1;
-    }
+    int rc = read_once(&cfg, raws[0], lens[0]);
     double t0 = now_s(), c0 = cpu_s();
-    for (int i = 0; i < n; i++)
-        if (read_once(&cfg, raw, len) != 0) {
-            free(raw);
-            return 1;
-        }
+    size_t bytes = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        rc = read_once(&cfg, raws[i % count], lens[i % count]);
+        bytes += lens[i % count];
+    }
     double t = now_s() - t0, cpu = cpu_s() - c0;
-    printf("RESULT mode=read n=%d seconds=%.3f cpu=%.4f bytes=%zu\n", n, t, cpu, len);
-    free(raw);
-    return 0;
+    if (rc == 0)
+        printf("RESULT mode=read n=%d mails=%zu seconds=%.3f cpu=%.4f bytes=%zu\n", n, count, t,
+               cpu, bytes);
+    read_inputs_free(raws, lens, count);
+    return rc == 0 ? 0 : 1;
 }
 
 /* Exactly n bytes to or from fd (blocking), or -1. */
