@@ -756,8 +756,9 @@ inbox_one_by_one(struct inbox_run *r, struct imap_message *msgs, size_t n, uint3
 
 /*
  * Step 1 for the next batch, as one job of the IMAP thread: the sizes of up
- * to INBOX_BATCH new UIDs, then the bodies of as many of them as fit in
- * INBOX_BATCH_BYTES (at least one).  One byte more than the limit is
+ * to INBOX_BATCH new UIDs, with the whole of each one under IMAP_SMALL_HEAD
+ * in the same FETCH, then the bodies of the others of as many of them as fit
+ * in INBOX_BATCH_BYTES (at least one).  One byte more than the limit is
  * fetched (a mail that fills it is too large, if its size was reported
  * short), and of a mail the server sizes over the limit only its head
  * (IMAP_OVER_HEAD): a 50 MB attachment costs that much memory, not the
@@ -780,7 +781,7 @@ inbox_fetch_io(struct imap *im, void *arg)
     size_t j = 0, bytes = 0;
 
     f->got = 0;
-    if (imap_fetch_sizes(im, f->msgs, f->n) != 0)
+    if (imap_fetch_sizes_heads(im, f->msgs, f->n, IMAP_SMALL_HEAD, f->limit) != 0)
         return -1;
     while (j < f->n) {
         size_t size = imap_fetch_bytes(f->msgs[j].size, f->limit);
@@ -790,6 +791,8 @@ inbox_fetch_io(struct imap *im, void *arg)
         j++;
     }
     f->got = j;
+    /* The rest is the next batch's, fetched again then. */
+    imap_messages_clear(f->msgs + j, f->n - j);
     return imap_fetch_bodies(im, f->msgs, j, f->limit);
 }
 

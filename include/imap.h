@@ -84,6 +84,7 @@ struct imap_message {
     uint32_t uid;
     uint32_t size; /* RFC822.SIZE (imap_fetch_sizes) */
     int found;     /* the server returned what was asked for this message */
+    int whole;     /* data is the whole message already (imap_fetch_sizes_heads) */
     char *data;    /* imap_fetch_bodies: malloc'd, NUL-terminated */
     size_t len;
 };
@@ -91,9 +92,19 @@ struct imap_message {
 /* UID FETCH uids RFC822.SIZE: sets size and found. */
 int imap_fetch_sizes(struct imap *im, struct imap_message *msgs, size_t n);
 /*
+ * UID FETCH uids (RFC822.SIZE BODY.PEEK[]<0.head>), head at most limit (0:
+ * no limit): the sizes, as imap_fetch_sizes, and in the same round trip the
+ * whole of every message shorter than head (data, len, whole set).  The
+ * others keep no data; imap_fetch_bodies then fetches only those.
+ */
+#define IMAP_SMALL_HEAD (8u << 10)
+int imap_fetch_sizes_heads(struct imap *im, struct imap_message *msgs, size_t n, uint32_t head,
+                           uint32_t limit);
+/*
  * UID FETCH uids BODY.PEEK[]<0.limit> (0: all): sets data, len and found.  A
  * message whose RFC822.SIZE (imap_fetch_sizes) is limit or more is too large
  * to be read: only its first min(limit, IMAP_OVER_HEAD) bytes are fetched.
+ * A message that is whole already is left as it is.
  */
 #define IMAP_OVER_HEAD (256u << 10)
 /* What imap_fetch_bodies fetches of a message of size bytes under limit (0: all). */

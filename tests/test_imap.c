@@ -690,6 +690,77 @@ test_move_fallback_expunge(void **state)
 
 /* ---- batches: one FETCH and one MOVE for many messages ---- */
 
+/*
+ * Sizes with heads: a message shorter than the head arrives whole with its
+ * size, in one FETCH; a longer one, and one that fills the head exactly,
+ * arrive with their size only, and imap_fetch_bodies fetches just those,
+ * leaving the whole ones as they came.
+ */
+static void
+test_fetch_sizes_with_heads(void **state)
+{
+    struct testbed *tb = *state;
+    struct imap *im = tb_connect(tb);
+    uint32_t u[3];
+    struct imap_message m[4];
+    char box[64];
+
+    box_name(box, sizeof(box), "heads");
+    assert_int_equal(imap_ensure_mailbox(im, box), 0);
+    char *small = make_msg("small");
+    size_t small_len = strlen(small);
+    char *big = NULL;
+    assert_true(asprintf(&big, "%sand a longer body: %0900d\r\n", small, 7) > 0);
+    u[0] = raw_append(tb, box, small);
+    u[1] = raw_append(tb, box, big);
+    u[2] = raw_append(tb, box, small);
+    uint32_t uv = 0, next = 0;
+    assert_int_equal(imap_select(im, box, &uv, &next), 0);
+    memset(m, 0, sizeof(m));
+    for (size_t i = 0; i < 3; i++)
+        m[i].uid = u[i];
+    m[3].uid = u[2] + 100; /* not in the mailbox */
+    /* A head of 600 bytes: the small ones fit, the big one does not. */
+    if (imap_fetch_sizes_heads(im, m, 4, 600, 0) != 0)
+        fail_msg("sizes and heads: %s", imap_error(im));
+    assert_true(m[0].whole && m[2].whole);
+    assert_int_equal(m[0].len, small_len);
+    assert_int_equal(m[0].size, small_len);
+    assert_memory_equal(m[0].data, small, small_len);
+    assert_int_equal(m[0].data[small_len], '\0');
+    assert_false(m[1].whole);
+    assert_null(m[1].data);
+    assert_int_equal(m[1].size, strlen(big));
+    assert_false(m[3].found);
+    const char *kept = m[0].data;
+    if (imap_fetch_bodies(im, m, 4, 0) != 0)
+        fail_msg("bodies: %s", imap_error(im));
+    assert_ptr_equal(m[0].data, kept); /* not fetched again */
+    assert_int_equal(m[1].len, strlen(big));
+    assert_memory_equal(m[1].data, big, strlen(big));
+    assert_true(m[0].found && m[1].found && m[2].found);
+    assert_false(m[3].found);
+    imap_messages_clear(m, 4);
+    assert_false(m[0].whole);
+
+    /* A head of exactly the small message's length is filled: not whole, fetched again. */
+    for (size_t i = 0; i < 3; i++)
+        m[i].uid = u[i];
+    if (imap_fetch_sizes_heads(im, m, 1, (uint32_t)small_len, 0) != 0)
+        fail_msg("sizes and heads: %s", imap_error(im));
+    assert_false(m[0].whole);
+    assert_null(m[0].data);
+    /* The limit caps the head: under a limit of 100 nothing is whole. */
+    if (imap_fetch_sizes_heads(im, m, 3, 600, 100) != 0)
+        fail_msg("sizes and heads: %s", imap_error(im));
+    assert_false(m[0].whole || m[1].whole || m[2].whole);
+    assert_int_equal(m[0].size, small_len);
+    imap_messages_clear(m, 3);
+    free(small);
+    free(big);
+    imap_close(im);
+}
+
 static void
 test_fetch_and_move_batch(void **state)
 {
@@ -980,6 +1051,7 @@ main(void)
         cmocka_unit_test(test_move_fallback_uidplus),
         cmocka_unit_test(test_move_fallback_expunge),
         cmocka_unit_test(test_flag_keyword),
+        cmocka_unit_test(test_fetch_sizes_with_heads),
         cmocka_unit_test(test_fetch_and_move_batch),
         cmocka_unit_test(test_wait_idle_new_mail),
         cmocka_unit_test(test_wait_idle_timeout),
