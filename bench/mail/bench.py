@@ -381,8 +381,8 @@ def ingest_fetchmove(bed, n):
 
 def ingest_imap_alone(bed, n):
     """mentord's IMAP commands alone over the same n mails (mailbench fetch500:
-    per batch of 500 UID FETCH RFC822.SIZE, UID FETCH BODY.PEEK[]<0.limit>, UID
-    MOVE, what inbox.c sends): (rate, client CPU, Dovecot's CPU) a mail, so
+    per batch of 500 UID FETCH (RFC822.SIZE BODY.PEEK[]<0.8192>) and UID MOVE,
+    what inbox.c sends for mails under 8 KiB): (rate, client CPU, Dovecot's CPU) a mail, so
     Dovecot's cost of mentord's commands is seen apart from the pass's."""
     e = bed.env
     subprocess.run(["doveadm", "-c", e["TB_DOVECOT_CONF"], "mailbox", "create", "-u",
