@@ -137,6 +137,35 @@ test_line_format(void **state)
 }
 
 static void
+emit_long(void)
+{
+    static char text[6001];
+
+    memset(text, 'x', sizeof(text) - 1);
+    log_init(LOG_LEVEL_INFO, 0, NULL);
+    log_info("long %s end", text);
+    log_info("short");
+}
+
+/* A line longer than a pipe's atomic write is written whole, not cut, and the next one follows. */
+static void
+test_long_line_whole(void **state)
+{
+    char *out = capture(emit_long);
+
+    (void)state;
+    assert_true(has_timestamp(out));
+    assert_int_equal(strlen(out), 21 + strlen("INFO long ") + 6000 + strlen(" end\n") + 21 +
+                                      strlen("INFO short\n"));
+    assert_memory_equal(out + 21, "INFO long xxx", 13);
+    char *second = strstr(out, " end\n");
+    assert_non_null(second);
+    assert_true(has_timestamp(second + 5));
+    assert_string_equal(second + 5 + 21, "INFO short\n");
+    free(out);
+}
+
+static void
 emit_ctx(void)
 {
     log_init(LOG_LEVEL_INFO, 0, NULL);
@@ -309,6 +338,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_line_format),
+        cmocka_unit_test(test_long_line_whole),
         cmocka_unit_test(test_context_appended),
         cmocka_unit_test(test_threshold),
         cmocka_unit_test(test_member_text_cannot_forge_lines),
