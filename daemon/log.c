@@ -205,7 +205,8 @@ format_body(const char *message_id, const char *member, const char *fmt, va_list
     va_end(copy);
     if (n < 0 || ((size_t)n >= sizeof(small) && vasprintf(&text, fmt, ap) < 0))
         return NULL;
-    /* Room for the usual line at once, not a realloc at each piece; out of memory, it fails as buf_add would. */
+    /* Room for the usual line at once, not a realloc at each piece; out of memory, it fails as
+     * buf_add would. */
     (void)buf_reserve(&out, (size_t)n + 160);
     put_escaped(&out, text);
     if (message_id != NULL && *message_id != '\0') {
@@ -234,8 +235,8 @@ log_format(char *out, size_t cap, int journal, const char *stamp, enum log_level
            const char *body)
 {
     char prio[4] = {'<', (char)('0' + syslog_priority(level)), '>', '\0'};
-    const char *parts[] = {journal ? prio : stamp, journal ? "" : " ", level_tags[level], " ",
-                           body, "\n"};
+    const char *parts[] = {
+        journal ? prio : stamp, journal ? "" : " ", level_tags[level], " ", body, "\n"};
     size_t len = 0;
 
     for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
