@@ -951,12 +951,22 @@ def loadavg():
         return " ".join(f.read().split()[:3])
 
 
+def floor_us(r):
+    """The floor of mentord's CPU a mail: what no way of doing its work can skip.
+    The reading of the mail, the statements that record what it decided, one
+    round trip to a process apart from the database (the rules' isolation),
+    and the IMAP client's own work of fetching and moving it, as the reference
+    client itself spends it (mailbench fetchmove's CPU)."""
+    return r["floor"] + r["pipe"] + r["store"][0] + r["fetchmove"][1]
+
+
 def floor_words(r):
-    """The measured floor of mentord's CPU a mail, its three parts, in one sentence."""
-    return ("floor %.0f us: the reading alone of the pass's mails (mailbench read) %.0f, the pass's statements "
-            "alone (mailbench replay) %.0f, one round trip to the isolated reader "
-            "(mailbench pipe) %.0f" % (r["floor"] + r["pipe"] + r["store"][0], r["floor"],
-                                       r["store"][0], r["pipe"]))
+    """The measured floor of mentord's CPU a mail, its four parts, in one sentence."""
+    return ("floor %.0f us: the reading alone of the pass's mails (mailbench read) %.0f, the "
+            "pass's statements alone (mailbench replay) %.0f, one round trip to the isolated "
+            "reader (mailbench pipe) %.0f, fetching and moving the mail as the reference's "
+            "client does (mailbench fetchmove) %.0f"
+            % (floor_us(r), r["floor"], r["store"][0], r["pipe"], r["fetchmove"][1]))
 
 
 def target_line(name, measured, reference, ratio, target, ok, floor):
@@ -1042,9 +1052,9 @@ def report(res, a):
         # and MOVE of these mails, that bound says whether the target can be
         # reached here at all.
         dove = r["mentord"][2]
-        floor_us = r["floor"] + r["pipe"] + r["store"][0]
+        floor = floor_us(r)
         cpu_rate = 2e6 / (cpu + dove)
-        floor_rate = 2e6 / (floor_us + r["fetchmove"][2])
+        floor_rate = 2e6 / (floor + r["fetchmove"][2])
         ref_rate = r["fetchmove"][0]
         target_line("ingest rate vs plain UID FETCH+UID MOVE", "%.0f mails/s" % r["mentord"][0],
                     "mailbench fetchmove %.0f mails/s" % ref_rate,
@@ -1059,7 +1069,7 @@ def report(res, a):
                     "reference (%s the target); the CPU %s"
                     % (cpu, dove, cpu_rate, cpu_rate / ref_rate,
                        (cpu + dove) * r["mentord"][0] / 1e6, r["imap"][2], r["fetchmove"][2],
-                       floor_us, r["fetchmove"][2],
+                       floor, r["fetchmove"][2],
                        floor_rate, floor_rate / ref_rate,
                        "below" if floor_rate / ref_rate < 0.8 else "not below",
                        floor_words(r)))
@@ -1070,9 +1080,11 @@ def report(res, a):
                      "1 KB each way to a child process over pipes (`mailbench pipe`), both "
                      "processes' CPU: %.0f us; the pass's SQL statements (%.1f a mail) run "
                      "again by SQLite alone on a new database (`mailbench replay` of what "
-                     "`sqllog.so` logged): %.0f us; together %.0f us."
-                     % (r["floor"], r["pipe"], r["store"][1], r["store"][0],
-                        r["floor"] + r["pipe"] + r["store"][0]))
+                     "`sqllog.so` logged): %.0f us; fetching and moving the mail, as the "
+                     "reference's client spends it (`mailbench fetchmove`): %.0f us; together "
+                     "%.0f us."
+                     % (r["floor"], r["pipe"], r["store"][1], r["store"][0], r["fetchmove"][1],
+                        floor_us(r)))
         target_line("ingest mentord CPU per mail", "%.0f us" % cpu,
                     "mailbench fetchmove client %.0f us" % r["fetchmove"][1],
                     "%.2f" % (cpu / max(r["fetchmove"][1], 1e-9)), "<= 100 us", cpu <= 100,
