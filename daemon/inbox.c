@@ -66,6 +66,7 @@
 #include "mail.h"
 #include "outbox.h"
 #include "programme.h"
+#include "respond.h"
 #include "setup.h"
 #include "reader.h"
 #include "reading.h"
@@ -90,6 +91,7 @@ struct inbox_run {
     struct inbox_stats *stats;
     int erased; /* a member's data was erased in this batch: checkpoint after the commit */
     volatile sig_atomic_t *stop; /* SIGTERM: stop reading, keep what is committed */
+    struct respond_kept kept;    /* senders' rows read for the readings asked for ahead */
 };
 
 /* inbox_decide: the reader was stopped by a signal; nothing is counted against the mail. */
@@ -335,7 +337,7 @@ inbox_ahead(struct inbox_run *r, const struct imap_message *next, size_t nnext, 
         size_t size = inbox_size(&next[j], limit);
         if (reader_parse_early(next[j].data, next[j].len, inbox_parse_len(r, &next[j], size),
                                r->cfg->community.address, &m) != 1 ||
-            programme_read_context(r->cfg, r->st, m, size, clock_now(), &ctx) != 0)
+            programme_read_context(r->cfg, r->st, m, size, clock_now(), &ctx, &r->kept) != 0)
             return;
         reader_read_next(r->cfg, size, &ctx);
     }
@@ -396,7 +398,7 @@ inbox_decide(struct inbox_run *r, const struct imap_message *msg, size_t size, c
         r->stats->skipped++;
     } else if (m != NULL) {
         struct inbox_reading ir = {r, size, next, nnext, limit, READER_OK, ""};
-        struct programme_reader reader = {inbox_read, &ir};
+        struct programme_reader reader = {inbox_read, &ir, &r->kept};
         if (programme_handle_read(r->cfg, r->st, m, msg->data, msg->len, size, clock_now(), &reader,
                                   &res) != 0) {
             if (ir.status == READER_STOPPED) {
@@ -1038,6 +1040,7 @@ inbox_pass(const struct config *cfg, struct store *st, struct imap *im, int dry_
         return -1;
     if (n > 0 && !(stop && *stop))
         rc = inbox_overlapped(&r, uids, n);
+    respond_kept_free(&r.kept);
     free(uids);
     /* The batch's FETCH answer sized libetpan's buffers; an idle daemon gives them back. */
     if (n > 0)

@@ -708,6 +708,9 @@ programme_handle_read(const struct config *cfg, struct store *st, const struct m
 
     memset(res, 0, sizeof(*res));
     programme_ctx_init(&c, cfg, st, m, now, size, res->detail, sizeof(res->detail));
+    /* The sender's rows as read ahead, when nothing wrote them since (respond.h). */
+    if (reader != NULL && reader->kept != NULL)
+        respond_take(&c, reader->kept);
     /* Each mail text looked at once per mail: an answer names its own and help.txt more. */
     filecache_hold(1);
     int rc = programme_handle_once(&c, raw, raw_len, reader, res);
@@ -717,13 +720,23 @@ programme_handle_read(const struct config *cfg, struct store *st, const struct m
 
 int
 programme_read_context(const struct config *cfg, struct store *st, const struct mail *m,
-                       size_t size, time_t now, struct reading_context *ctx)
+                       size_t size, time_t now, struct reading_context *ctx,
+                       struct respond_kept *keep)
 {
     struct respond_ctx c;
+    struct store_stamp at;
     char detail[512] = "";
 
     programme_ctx_init(&c, cfg, st, m, now, size, detail, sizeof(detail));
+    /*
+     * The stamp before the reads: the mail's turn reads the sender's row and
+     * open token again only when something may have written them since
+     * (respond_take).  A join read them twice, 13k instructions of 404k.
+     */
+    int stamped = keep != NULL && store_stamp_take(st, m->from_addr, &at) == 0;
     int rc = gate_prove(&c) != 0 || programme_context(&c, ctx) != 0 ? -1 : 0;
+    if (rc == 0 && stamped)
+        respond_keep(&c, &at, keep);
     gate_release(&c);
     respond_forget(&c);
     return rc;

@@ -275,3 +275,69 @@ respond_forget(struct respond_ctx *c)
     free(s->old_tokens);
     memset(s, 0, sizeof(*s));
 }
+
+/* ---- the sender's rows read ahead of the mail's turn ---- */
+
+static void
+respond_kept_clear(struct respond_kept_one *o)
+{
+    free(o->address);
+    respond_free_row(o->row);
+    respond_free_token(o->token);
+    memset(o, 0, sizeof(*o));
+}
+
+void
+respond_keep(struct respond_ctx *c, const struct store_stamp *at, struct respond_kept *k)
+{
+    struct respond_sender *s = &c->sender;
+    const char *addr = c->m->from_addr;
+
+    if (!s->have_row || !s->have_token || !store_stamp_same(c->st, at))
+        return;
+    struct respond_kept_one *o = &k->slot[k->next];
+    respond_kept_clear(o);
+    if ((o->address = strdup(addr)) == NULL)
+        return;
+    k->next = (k->next + 1) % RESPOND_KEPT;
+    o->now = c->now;
+    o->stamp = *at;
+    o->row = s->row;
+    o->token = s->token;
+    s->row = NULL;
+    s->token = NULL;
+    s->have_row = s->have_token = 0;
+}
+
+void
+respond_take(struct respond_ctx *c, struct respond_kept *k)
+{
+    struct respond_sender *s = &c->sender;
+    const char *addr = c->m->from_addr;
+
+    for (size_t i = 0; addr != NULL && i < RESPOND_KEPT; i++) {
+        struct respond_kept_one *o = &k->slot[i];
+        if (o->address == NULL || strcmp(o->address, addr) != 0)
+            continue;
+        /* Nothing has written the address's rows since: the same read would find them again. */
+        if (o->now == c->now && !s->have_row && !s->have_token &&
+            store_stamp_same(c->st, &o->stamp)) {
+            long long at = store_changes(c->st);
+            s->row = o->row;
+            s->token = o->token;
+            o->row = NULL;
+            o->token = NULL;
+            s->have_row = s->have_token = 1;
+            s->row_at = s->token_at = at;
+        }
+        respond_kept_clear(o);
+    }
+}
+
+void
+respond_kept_free(struct respond_kept *k)
+{
+    for (size_t i = 0; i < RESPOND_KEPT; i++)
+        respond_kept_clear(&k->slot[i]);
+    k->next = 0;
+}

@@ -1017,6 +1017,99 @@ store_sqlite_setup(void)
     store_mem_setup();
 }
 
+/*
+ * ---- stamps of one address's rows (store_stamp) ----
+ *
+ * SQLite tells of every row written (the update hook, triggers' rows and
+ * foreign key actions included) and of every end of a transaction (the
+ * commit and rollback hooks, an implicit rollback after an error included);
+ * store_rollback_to says when a savepoint's writes are undone.  What it does
+ * not tell of: the truncate optimization (a DELETE of every row without a
+ * WHERE; the store has none on members or tokens) and the rows an OR
+ * REPLACE deletes (the row it inserts is told of, so only store_i_run_own
+ * must not use one).  Another connection writes only between our
+ * transactions, which a stamp never spans.
+ */
+
+/* NOCASE's equality (ASCII letters folded), hashed: equal addresses, one bucket. */
+static unsigned
+stamp_bucket(const char *address)
+{
+    uint32_t h = 2166136261u;
+
+    for (const unsigned char *p = (const unsigned char *)address; *p; p++)
+        h = (h ^ (*p >= 'A' && *p <= 'Z' ? *p + 32u : *p)) * 16777619u;
+    return h % STORE_STAMP_BUCKETS;
+}
+
+static void
+stamp_row_written(void *arg, int op, const char *db, const char *table, sqlite3_int64 rowid)
+{
+    struct store *st = arg;
+
+    (void)op, (void)db, (void)rowid;
+    if (strcmp(table, "members") != 0 && strcmp(table, "tokens") != 0)
+        return;
+    if (st->rows_scope > 0)
+        st->rows_own[st->rows_scope - 1]++;
+    else
+        st->rows_any++;
+}
+
+static int
+stamp_commit(void *arg)
+{
+    ((struct store *)arg)->rows_any++;
+    return 0; /* the commit goes on */
+}
+
+static void
+stamp_rollback(void *arg)
+{
+    ((struct store *)arg)->rows_any++;
+}
+
+static void
+stamp_hooks(struct store *st)
+{
+    (void)sqlite3_update_hook(st->db, stamp_row_written, st);
+    (void)sqlite3_commit_hook(st->db, stamp_commit, st);
+    (void)sqlite3_rollback_hook(st->db, stamp_rollback, st);
+}
+
+int
+store_i_run_own(struct store *st, const char *address, const char *what, const char *sql,
+                const char *types, ...)
+{
+    va_list ap;
+
+    va_start(ap, types);
+    st->rows_scope = address != NULL ? (int)stamp_bucket(address) + 1 : 0;
+    int rc = store_i_run_v(st, what, sql, types, ap);
+    st->rows_scope = 0;
+    va_end(ap);
+    return rc;
+}
+
+int
+store_stamp_take(struct store *st, const char *address, struct store_stamp *s)
+{
+    memset(s, 0, sizeof(*s));
+    if (address == NULL || !store_in_transaction(st))
+        return -1;
+    s->bucket = stamp_bucket(address);
+    s->any = st->rows_any;
+    s->own = st->rows_own[s->bucket];
+    return 0;
+}
+
+int
+store_stamp_same(struct store *st, const struct store_stamp *s)
+{
+    return store_in_transaction(st) && s->any == st->rows_any && s->bucket < STORE_STAMP_BUCKETS &&
+           s->own == st->rows_own[s->bucket];
+}
+
 int
 store_open(const char *path, struct store **out, char *err, size_t errlen)
 {
@@ -1046,6 +1139,7 @@ store_open(const char *path, struct store **out, char *err, size_t errlen)
         store_close(st);
         return -1;
     }
+    stamp_hooks(st);
     if (configure(st) != 0) {
         snprintf(err, errlen, "%s: %s", path, st->err);
         store_close(st);
@@ -1160,6 +1254,7 @@ store_rollback_to(struct store *st)
         return -1;
     char saved[sizeof st->err];
     memcpy(saved, st->err, sizeof saved);
+    st->rows_any++; /* the rows read since the savepoint may be undone (store_stamp) */
     if (store_i_run_script(st, "rolling back to a savepoint", "ROLLBACK TO store_sp") != 0 ||
         store_i_run_script(st, "releasing a savepoint", "RELEASE store_sp") != 0)
         return -1;

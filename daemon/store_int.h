@@ -44,8 +44,14 @@ struct store_lease {
     struct store_cached *entry; /* NULL: not cached, finalized when finished */
 };
 
+/* The address hash's buckets of store_stamp: a write to another address spoils 1 in this many. */
+#define STORE_STAMP_BUCKETS 256
+
 struct store {
     sqlite3 *db;
+    unsigned long long rows_any; /* store_stamp: every write of members or tokens but ... */
+    unsigned long long rows_own[STORE_STAMP_BUCKETS]; /* ... those of one address, by its hash */
+    int rows_scope;  /* while store_i_run_own runs: its address's bucket + 1, else 0 */
     int64_t session; /* random, per open: whose in-flight marks are whose */
     char err[512];
     int errcode; /* SQLite's primary result code of the last database error, 0 for others */
@@ -81,6 +87,14 @@ void store_i_finish(struct store *st, sqlite3_stmt *stmt);
 int store_i_run(struct store *st, const char *what, const char *sql, const char *types, ...);
 int store_i_run_v(struct store *st, const char *what, const char *sql, const char *types,
                   va_list ap);
+/*
+ * store_i_run for a statement that writes members or tokens rows of address
+ * alone (triggers and conflict resolution included: never an OR REPLACE that
+ * could delete another address's row), so that it leaves the stamps of
+ * other addresses as they are (store_stamp).
+ */
+int store_i_run_own(struct store *st, const char *address, const char *what, const char *sql,
+                    const char *types, ...);
 /* First column of the first row: 1 and *out set, 0 when no row, -1 on error. */
 int store_i_query_int(struct store *st, int64_t *out, const char *what, const char *sql,
                       const char *types, ...);

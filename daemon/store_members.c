@@ -89,17 +89,19 @@ store_member_upsert_lang(struct store *st, const char *address, const char *name
      * No RETURNING: SQLite buffers its rows in an ephemeral table, which cost
      * more than the insert itself; the NOCASE index finds the id again.
      */
-    if (store_i_run(st, what,
-                    "INSERT INTO members (address, name, role, state, profile, created, updated,"
-                    " language, language_seen)"
-                    " VALUES (?1, ?2, coalesce(?3, 'newcomer'), coalesce(?4, 'pending'), ?5,"
-                    " ?6, ?6, ?7, ?8)"
-                    " ON CONFLICT (address) DO UPDATE SET name = coalesce(?2, name),"
-                    " role = coalesce(?3, role), state = coalesce(?4, state),"
-                    " profile = coalesce(?5, profile), updated = ?6,"
-                    " language = coalesce(?7, language), language_seen = coalesce(?8, language_seen)",
-                    "sssssiss", address, name, role, state, profile, (int64_t)now, language,
-                    language_seen) < 0)
+    /* One address's row, inserted or updated in place: other addresses' stamps stay. */
+    if (store_i_run_own(
+            st, address, what,
+            "INSERT INTO members (address, name, role, state, profile, created, updated,"
+            " language, language_seen)"
+            " VALUES (?1, ?2, coalesce(?3, 'newcomer'), coalesce(?4, 'pending'), ?5,"
+            " ?6, ?6, ?7, ?8)"
+            " ON CONFLICT (address) DO UPDATE SET name = coalesce(?2, name),"
+            " role = coalesce(?3, role), state = coalesce(?4, state),"
+            " profile = coalesce(?5, profile), updated = ?6,"
+            " language = coalesce(?7, language), language_seen = coalesce(?8, language_seen)",
+            "sssssiss", address, name, role, state, profile, (int64_t)now, language,
+            language_seen) < 0)
         return -1;
     if (id_out == NULL)
         return 0; /* the id is read back only for a caller who wants it */

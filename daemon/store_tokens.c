@@ -38,10 +38,12 @@ store_token_add(struct store *st, const char *token, const char *address, const 
     char what[320];
     store_i_what(what, sizeof what, "saving the ", action ? action : "(null)", " confirmation for ",
                  address ? address : "(null)", NULL);
-    return store_i_run(st, what,
-                       "INSERT INTO tokens (token, address, action, name, created, expires)"
-                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                       "ssssii", token, address, action, name, (int64_t)now, (int64_t)expires) < 0
+    /* A row of address alone (a token taken already fails, it replaces nothing). */
+    return store_i_run_own(st, address, what,
+                           "INSERT INTO tokens (token, address, action, name, created, expires)"
+                           " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                           "ssssii", token, address, action, name, (int64_t)now,
+                           (int64_t)expires) < 0
                ? -1
                : 0;
 }

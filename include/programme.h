@@ -53,9 +53,11 @@ int programme_handle_mail(const struct config *cfg, struct store *st, const stru
  */
 struct reading;
 struct reading_context;
+struct respond_kept;
 struct programme_reader {
     int (*read)(void *arg, const struct reading_context *ctx, struct reading *out);
     void *arg;
+    struct respond_kept *kept; /* the senders' rows programme_read_context kept, or NULL */
 };
 
 /* programme_handle_mail with the reading done by reader (NULL: reading_read, here). */
@@ -67,10 +69,13 @@ int programme_handle_read(const struct config *cfg, struct store *st, const stru
  * The context programme_handle_read would read m with, were it handled now:
  * for a reading asked for ahead (reader_read_next), which is used only if
  * the context is still the same when m's turn comes.  Reads the store,
- * writes nothing.  0, or -1 on a store error.
+ * writes nothing.  The sender's member row and open token it read go into
+ * keep (unless NULL; respond_keep), for m's turn to use when nothing has
+ * written them since (respond_take).  0, or -1 on a store error.
  */
 int programme_read_context(const struct config *cfg, struct store *st, const struct mail *m,
-                           size_t size, time_t now, struct reading_context *ctx);
+                           size_t size, time_t now, struct reading_context *ctx,
+                           struct respond_kept *keep);
 
 /* How the daemon would take a mail, for `mentorctl inspect` (programme_explain). */
 struct programme_explain {

@@ -30,12 +30,12 @@
  * the whole mail (what it points to is the store's as of when it was read).
  */
 struct respond_sender {
-    int have_row;         /* row (NULL: no member row) was read ... */
-    long long row_at;     /* ... when store_changes() was this */
+    int have_row;     /* row (NULL: no member row) was read ... */
+    long long row_at; /* ... when store_changes() was this */
     struct store_member *row;
     int have_token;
     long long token_at;
-    struct store_token *token; /* the newest open token, NULL when none */
+    struct store_token *token;      /* the newest open token, NULL when none */
     struct store_member **old_rows; /* copies read again since: freed by respond_forget */
     size_t n_old_rows;
     int lang_written;                  /* the member upsert recorded these languages: */
@@ -43,6 +43,26 @@ struct respond_sender {
     char written_seen[LANG_CODE_MAX];  /* ... c->lang_seen then */
     struct store_token **old_tokens;
     size_t n_old_tokens;
+};
+
+/*
+ * Senders' rows read for mails ahead of their turn (programme_read_context),
+ * kept for that turn (respond_take), each with the store's stamp of its
+ * address (store.h) and the time its open token was looked up for.  A few
+ * slots, each new one over the oldest: a kept copy that no turn takes is
+ * only freed.
+ */
+#define RESPOND_KEPT 4
+struct respond_kept_one {
+    char *address; /* NULL: a free slot */
+    time_t now;
+    struct store_stamp stamp;
+    struct store_member *row;  /* NULL: no member row */
+    struct store_token *token; /* NULL: no open token */
+};
+struct respond_kept {
+    struct respond_kept_one slot[RESPOND_KEPT];
+    unsigned next; /* the slot the next respond_keep fills */
 };
 
 struct respond_ctx {
@@ -127,6 +147,22 @@ void respond_lang_written(struct respond_ctx *c);
 int respond_lang_noted(const struct respond_ctx *c);
 /* Free what respond_member and respond_open_token kept. */
 void respond_forget(struct respond_ctx *c);
+/*
+ * Move c's copies of its sender's row and open token into k, when both were
+ * read and at was the address's stamp (store_stamp_take) before they were:
+ * the stamp still the same now, the copies are the store's as of at.  Else
+ * nothing is kept.  respond_forget then frees the rest of c as before.
+ */
+void respond_keep(struct respond_ctx *c, const struct store_stamp *at, struct respond_kept *k);
+/*
+ * At the start of a mail's turn (nothing of its sender read yet): the copies
+ * k kept of its sender become c's, read at no cost, when they are still the
+ * store's (the address's stamp unchanged since) and the token was looked up
+ * for c->now.  The slot is emptied either way.
+ */
+void respond_take(struct respond_ctx *c, struct respond_kept *k);
+/* Free every slot of k (it may be used again). */
+void respond_kept_free(struct respond_kept *k);
 
 /* Record an event about the sender in the event log; 0, or -1 with c->detail set. */
 int respond_event(struct respond_ctx *c, const char *kind, const char *detail);

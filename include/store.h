@@ -67,6 +67,25 @@ int store_in_transaction(struct store *st);
  */
 long long store_changes(struct store *st);
 /*
+ * What could have changed one address's member row and tokens, so that rows
+ * read for a mail ahead of its turn serve that turn when nothing could have
+ * (programme_read_context, respond_keep).  Taken inside a transaction; it
+ * stays the same while the transaction goes on and this connection writes
+ * no members or tokens row but those of other addresses through the store's
+ * own member upsert and token insert.  Any other write of either table, a
+ * savepoint rolled back, a commit or rollback changes it, and so, in one
+ * case in 256, does a write to another address (the addresses are hashed).
+ */
+struct store_stamp {
+    unsigned long long any; /* writes of members or tokens not known to be of one address */
+    unsigned long long own; /* writes of the addresses that hash as this one does */
+    unsigned bucket;        /* the address's hash */
+};
+/* Take address's stamp: 0, or -1 outside a transaction or for NULL (none can be taken). */
+int store_stamp_take(struct store *st, const char *address, struct store_stamp *s);
+/* 1 when the stamp's address's stamp, inside a transaction, is still s; else 0. */
+int store_stamp_same(struct store *st, const struct store_stamp *s);
+/*
  * Durability of the following commits: full (1, the default: synchronous =
  * FULL, one fsync per commit, survives power loss) or not (0: synchronous =
  * NORMAL, which in WAL mode survives a crash of the process but may forget

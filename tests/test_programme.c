@@ -13,6 +13,7 @@
 
 #include "mail.h"
 #include "programme.h"
+#include "reading.h"
 #include "respond.h"
 #include "store.h"
 #include "teststore.h"
@@ -1073,6 +1074,148 @@ test_sender_copy_handed_over_after_its_write(void **state)
     respond_forget(&c);
 }
 
+/* ---- the sender's rows read ahead of a mail's turn (programme_read_context) ---- */
+
+/* The reading in this process, as the daemon's reader does it (programme_reader). */
+struct ahead_reading {
+    const struct config *cfg;
+    const struct mail *m;
+    size_t size;
+};
+
+static int
+ahead_read(void *arg, const struct reading_context *ctx, struct reading *out)
+{
+    const struct ahead_reading *a = arg;
+
+    return reading_read(a->cfg, a->m, a->size, ctx, out);
+}
+
+static struct mail *
+ahead_parse(const char *raw)
+{
+    struct mail *m = NULL;
+    char err[256];
+
+    assert_int_equal(mail_parse(raw, strlen(raw), &m, err, sizeof(err)), 0);
+    return m;
+}
+
+/* Its turn, in the caller's transaction, with the rows kept ahead. */
+static void
+ahead_turn(struct fixture *f, const char *raw, struct respond_kept *kept)
+{
+    struct mail *m = ahead_parse(raw);
+    struct ahead_reading a = {&f->cfg, m, strlen(raw)};
+    struct programme_reader reader = {ahead_read, &a, kept};
+    struct programme_result res;
+
+    assert_int_equal(
+        programme_handle_read(&f->cfg, f->st, m, raw, strlen(raw), strlen(raw), T0, &reader, &res),
+        0);
+    assert_string_equal(res.outcome, "answered");
+    mail_free(m);
+}
+
+static void
+ahead_context(struct fixture *f, const char *raw, time_t now, struct respond_kept *kept)
+{
+    struct mail *m = ahead_parse(raw);
+    struct reading_context ctx;
+
+    assert_int_equal(programme_read_context(&f->cfg, f->st, m, strlen(raw), now, &ctx, kept), 0);
+    mail_free(m);
+}
+
+/*
+ * Ann's second JOIN is looked up ahead, before her first is handled: its
+ * turn must not take the rows read then (no row, no token), or it would ask
+ * her to confirm a second token instead of sending the first again (the
+ * turn of the first empties every slot of her address).
+ */
+static void
+test_rows_read_ahead_are_not_used_once_written(void **state)
+{
+    struct fixture *f = *state;
+    struct respond_kept kept;
+    char *first = mail(f, "ann@example.test", "join", NULL, "x\r\n");
+    char *again = mail(f, "ann@example.test", "join", NULL, "again\r\n");
+
+    memset(&kept, 0, sizeof(kept));
+    /* As the inbox does: both looked up ahead, both turns in the batch's transaction. */
+    assert_int_equal(store_begin(f->st), 0);
+    ahead_context(f, first, T0, &kept);
+    ahead_context(f, again, T0, &kept);
+    ahead_turn(f, first, &kept);
+    ahead_turn(f, again, &kept);
+    assert_int_equal(store_commit(f->st), 0);
+    assert_int_equal(db_count(f, "SELECT count(*) FROM tokens"), 1);
+    assert_int_equal(db_count(f, "SELECT count(DISTINCT ref) FROM outbox"), 1);
+    respond_kept_free(&kept);
+    free(first);
+    free(again);
+}
+
+/* The copy respond_take gave c: 1 when it stands without a read, NULL row and token. */
+static int
+ahead_taken(struct fixture *f, const char *from, time_t now, struct respond_kept *kept)
+{
+    struct mail m = {.from_addr = (char *)from, .message_id = "x@client.test"};
+    char detail[256] = "";
+    struct respond_ctx c = {.cfg = &f->cfg,
+                            .st = f->st,
+                            .m = &m,
+                            .now = now,
+                            .detail = detail,
+                            .detail_len = sizeof(detail)};
+    const struct store_member *row = NULL;
+
+    respond_take(&c, kept);
+    int taken = respond_member_current(&c, &row);
+    if (taken)
+        assert_null(row);
+    respond_forget(&c);
+    return taken;
+}
+
+/*
+ * Rows read ahead serve the turn when nothing wrote them since (another
+ * sender's JOIN wrote other rows), in the same transaction, for the same
+ * second; not after a write of the sender's rows, a commit, or at another
+ * time (the open token is looked up for a time).
+ */
+static void
+test_rows_read_ahead_serve_while_unwritten(void **state)
+{
+    struct fixture *f = *state;
+    struct respond_kept kept;
+    char *bob = mail(f, "bob@example.test", "join", NULL, "x\r\n");
+    char *cy = mail(f, "cy@example.test", "join", NULL, "x\r\n");
+    char *ann = mail(f, "ann@example.test", "join", NULL, "x\r\n");
+
+    memset(&kept, 0, sizeof(kept));
+    assert_int_equal(store_begin(f->st), 0);
+    ahead_context(f, bob, T0, &kept);
+    ahead_context(f, cy, T0, &kept);
+    ahead_turn(f, ann, &kept);
+    assert_int_equal(ahead_taken(f, "bob@example.test", T0, &kept), 1);
+    assert_int_equal(ahead_taken(f, "bob@example.test", T0, &kept), 0); /* taken once */
+    assert_int_equal(ahead_taken(f, "cy@example.test", T0 + 1, &kept), 0);
+    ahead_context(f, bob, T0, &kept);
+    assert_int_equal(
+        store_member_upsert(f->st, "BOB@example.test", NULL, NULL, NULL, NULL, T0, NULL), 0);
+    assert_int_equal(ahead_taken(f, "bob@example.test", T0, &kept), 0);
+    ahead_context(f, cy, T0, &kept);
+    assert_int_equal(store_commit(f->st), 0);
+    assert_int_equal(store_begin(f->st), 0);
+    assert_int_equal(ahead_taken(f, "cy@example.test", T0, &kept), 0);
+    store_rollback(f->st);
+    respond_kept_free(&kept);
+    free(bob);
+    free(cy);
+    free(ann);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -1089,6 +1232,8 @@ main(void)
         T(test_token_is_single_use),
         T(test_expired_request_is_refused_and_forgotten),
         T(test_second_join_resends_the_same_token),
+        T(test_rows_read_ahead_are_not_used_once_written),
+        T(test_rows_read_ahead_serve_while_unwritten),
         T(test_already_member),
         T(test_newcomer_who_volunteers_confirms_the_change),
         T(test_leave_erases_personal_data),

@@ -1470,11 +1470,80 @@ test_durability_toggle(void **state)
     assert_int_equal(store_release_memory(f->st), 0);
 }
 
+/*
+ * An address's stamp (store_stamp): the same while only other addresses'
+ * rows are written through the member upsert and the token insert, or other
+ * tables; changed by a write of its own rows (in any case of the address),
+ * by any other write of members or tokens, by a savepoint rolled back, and
+ * by the end of the transaction.  None is taken outside a transaction.
+ */
+static int
+stamp_still(struct fixture *f, const struct store_stamp *s)
+{
+    return store_stamp_same(f->st, s);
+}
+
+static void
+test_stamp_tells_writes_of_an_address(void **state)
+{
+    struct fixture *f = *state;
+    struct store_stamp ann, bob;
+
+    assert_int_equal(store_stamp_take(f->st, "ann@x.test", &ann), -1);
+    assert_int_equal(store_begin(f->st), 0);
+    assert_int_equal(store_stamp_take(f->st, NULL, &ann), -1);
+    assert_int_equal(store_stamp_take(f->st, "ann@x.test", &ann), 0);
+    assert_int_equal(store_stamp_take(f->st, "bob@x.test", &bob), 0);
+    assert_int_not_equal(ann.bucket, bob.bucket); /* else the test says nothing */
+    assert_int_equal(store_member_upsert(f->st, "bob@x.test", "Bob", NULL, NULL, NULL, 10, NULL),
+                     0);
+    assert_false(stamp_still(f, &bob));
+    assert_true(stamp_still(f, &ann));
+    assert_int_equal(store_stamp_take(f->st, "bob@x.test", &bob), 0);
+    assert_int_equal(store_token_add(f->st, "tok0000000001", "BOB@x.test", "join", NULL, 10, 99),
+                     0);
+    assert_false(stamp_still(f, &bob)); /* NOCASE: the same address */
+    assert_int_equal(store_event_add(f->st, 10, "x", "ann@x.test", NULL, NULL), 0);
+    assert_true(stamp_still(f, &ann)); /* not a members or tokens row */
+    assert_int_equal(store_member_upsert(f->st, "Ann@X.test", NULL, NULL, NULL, NULL, 10, NULL), 0);
+    assert_false(stamp_still(f, &ann));
+    /* Any other write of the two tables: whose rows it wrote is not known. */
+    assert_int_equal(store_stamp_take(f->st, "ann@x.test", &ann), 0);
+    assert_int_equal(store_token_close(f->st, "tok0000000001", 11, "superseded"), 1);
+    assert_false(stamp_still(f, &ann));
+    assert_int_equal(store_stamp_take(f->st, "ann@x.test", &ann), 0);
+    assert_int_equal(store_member_set_state(f->st, "bob@x.test", "active", 0, 11), 1);
+    assert_false(stamp_still(f, &ann));
+    assert_int_equal(store_stamp_take(f->st, "ann@x.test", &ann), 0);
+    assert_int_equal(store_member_erase(f->st, "bob@x.test"), 0);
+    assert_false(stamp_still(f, &ann));
+    /* A savepoint: released, it changes nothing; rolled back, everything. */
+    assert_int_equal(store_stamp_take(f->st, "ann@x.test", &ann), 0);
+    assert_int_equal(store_savepoint(f->st), 0);
+    assert_int_equal(store_release(f->st), 0);
+    assert_true(stamp_still(f, &ann));
+    assert_int_equal(store_savepoint(f->st), 0);
+    assert_int_equal(store_rollback_to(f->st), 0);
+    assert_false(stamp_still(f, &ann));
+    /* The end of the transaction: another connection may write before the next. */
+    assert_int_equal(store_stamp_take(f->st, "ann@x.test", &ann), 0);
+    assert_int_equal(store_commit(f->st), 0);
+    assert_false(stamp_still(f, &ann));
+    assert_int_equal(store_begin(f->st), 0);
+    assert_false(stamp_still(f, &ann));
+    assert_int_equal(store_stamp_take(f->st, "ann@x.test", &ann), 0);
+    store_rollback(f->st);
+    assert_int_equal(store_begin(f->st), 0);
+    assert_false(stamp_still(f, &ann));
+    store_rollback(f->st);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_migrations_create_schema),
+        T(test_stamp_tells_writes_of_an_address),
         T(test_reopen_existing),
         T(test_newer_schema_refused),
         T(test_version0_with_unrelated_table_upgrades),
