@@ -1187,6 +1187,82 @@ test_open_token_index_upgrade(void **state)
     tu_rmrf(dir);
 }
 
+/* 1 when SQLite's plan for sql reads the whole of a table (SCAN), else 0. */
+static int
+raw_plan_scans(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *stmt = NULL;
+    char explain[512];
+    int scans = 0;
+
+    snprintf(explain, sizeof explain, "EXPLAIN QUERY PLAN %s", sql);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, explain, -1, &stmt, NULL), SQLITE_OK);
+    while (sqlite3_step(stmt) == SQLITE_ROW)
+        if (strncmp((const char *)sqlite3_column_text(stmt, 3), "SCAN", 4) == 0)
+            scans = 1;
+    assert_int_equal(sqlite3_finalize(stmt), SQLITE_OK);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    return scans;
+}
+
+/*
+ * Migration 12: a version-11 database (outbox_verp on every row, BINARY,
+ * which the NOCASE lookup never used) upgrades in place to the partial
+ * NOCASE index: a bounce's tag is found in any case through the index, and a
+ * mail without a tag writes no entry.
+ */
+static void
+test_verp_index_upgrade(void **state)
+{
+    (void)state;
+    char dir[256], path[300], err[512], rcpt[128], msgid[128];
+    struct store *st = NULL;
+    int64_t id;
+
+    temp_db(dir, sizeof dir, path, sizeof path);
+    assert_int_equal(store_open(path, &st, err, sizeof err), 0);
+    struct store_outbox_new m = {.recipient = "ann@x.org",
+                                 .sender = "m+b-abcdefghjk@x.org",
+                                 .message_id = "v1@x.org",
+                                 .headers = "H\r\n",
+                                 .body = "B\r\n",
+                                 .at = 100,
+                                 .kind = "reply",
+                                 .verp = "abcdefghjk"};
+    assert_int_equal(store_outbox_queue(st, &m, &id), 0);
+    m.recipient = "bob@x.org";
+    m.message_id = "v2@x.org";
+    m.verp = NULL;
+    assert_int_equal(store_outbox_queue(st, &m, &id), 0);
+    store_close(st);
+    raw_exec(path, "DROP INDEX outbox_verp; CREATE INDEX outbox_verp ON outbox (verp);"
+                   " PRAGMA user_version = 11;");
+    assert_int_equal(raw_plan_scans(path, "SELECT recipient FROM outbox WHERE verp = 'x'"
+                                          " COLLATE NOCASE"),
+                     1);
+    assert_int_equal(store_open(path, &st, err, sizeof err), 0);
+    assert_int_equal(store_schema_version(st), STORE_SCHEMA_VERSION);
+    assert_int_equal(store_outbox_by_verp(st, "ABCDEFGHJK", rcpt, sizeof rcpt, msgid, sizeof msgid),
+                     1);
+    assert_string_equal(rcpt, "ann@x.org");
+    assert_string_equal(msgid, "v1@x.org");
+    assert_int_equal(store_outbox_by_verp(st, "kjhgfedcba", rcpt, sizeof rcpt, msgid, sizeof msgid),
+                     0);
+    store_close(st);
+    assert_int_equal(raw_plan_scans(path, "SELECT recipient, coalesce(message_id, '') FROM outbox"
+                                          " WHERE verp = 'x' COLLATE NOCASE"),
+                     0);
+    assert_int_equal(raw_int(path, "SELECT count(*) FROM outbox INDEXED BY outbox_verp"
+                                   " WHERE verp IS NOT NULL"),
+                     1);
+    assert_int_equal(raw_int(path, "SELECT count(*) FROM pragma_integrity_check WHERE"
+                                   " integrity_check = 'ok'"),
+                     1);
+    tu_rmrf(dir);
+}
+
 /*
  * The statement journal's blocks kept for reuse (store.c) belong to the
  * thread that freed them: a thread that used a store and ended gives them
@@ -1581,6 +1657,7 @@ main(void)
         cmocka_unit_test(test_stranger_counts_backfilled),
         cmocka_unit_test(test_checks_without_in_lists),
         cmocka_unit_test(test_open_token_index_upgrade),
+        cmocka_unit_test(test_verp_index_upgrade),
         T(test_journal_blocks_per_thread),
         T(test_member_bounce_score_and_away),
         T(test_member_state_and_pause),
