@@ -1000,30 +1000,49 @@ lang_address_name(const char *name, char *out, size_t len)
     out[n] = '\0';
 }
 
+/* Append n bytes of s at *at in out (len bytes in all, one kept for the NUL); -1 when full. */
+static int
+lang_path_add(char *out, size_t len, size_t *at, const char *s, size_t n)
+{
+    if (n >= len - *at)
+        return -1;
+    memcpy(out + *at, s, n);
+    *at += n;
+    return 0;
+}
+
+/*
+ * Put together with memcpy into out: asked for every answer, where two
+ * buf_printf calls, a copy and an snprintf cost about 3k instructions a join.
+ */
 int
 lang_template_path(const char *dirs, const char *code, const char *fallback, char *out, size_t len)
 {
-    struct buf b = {0};
     const char *order[2] = {code, fallback};
+    size_t at = 0;
+
+    if (len == 0)
+        return -1;
     for (size_t k = 0; k < 2; k++) {
         if (order[k] == NULL || !lang_code_ok(order[k]) ||
             (k == 1 && code != NULL && strcmp(order[0], order[1]) == 0))
             continue;
+        size_t lc = strlen(order[k]);
         for (const char *p = dirs;;) {
             size_t n = strcspn(p, ":");
-            buf_printf(&b, "%s%.*s/%s", b.len ? ":" : "", (int)n, p, order[k]);
+            if ((at > 0 && lang_path_add(out, len, &at, ":", 1) != 0) ||
+                lang_path_add(out, len, &at, p, n) != 0 ||
+                lang_path_add(out, len, &at, "/", 1) != 0 ||
+                lang_path_add(out, len, &at, order[k], lc) != 0)
+                return -1;
             if (p[n] == '\0')
                 break;
             p += n + 1;
         }
     }
-    buf_printf(&b, "%s%s", b.len ? ":" : "", dirs);
-    char *s = buf_take(&b);
-    if (s == NULL || strlen(s) >= len) {
-        free(s);
+    if ((at > 0 && lang_path_add(out, len, &at, ":", 1) != 0) ||
+        lang_path_add(out, len, &at, dirs, strlen(dirs)) != 0)
         return -1;
-    }
-    snprintf(out, len, "%s", s);
-    free(s);
+    out[at] = '\0';
     return 0;
 }

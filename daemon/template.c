@@ -18,7 +18,6 @@
 #include "lang.h"
 #include "template.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,10 +82,12 @@ lookup(const struct render *r, const char *name)
     return NULL;
 }
 
+/* isalnum() in the C locale, without its table look-up call: every byte of every tag's name. */
 static int
 name_char(char c)
 {
-    return isalnum((unsigned char)c) || c == '_' || c == '-' || c == '.';
+    return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || c == '_' ||
+           c == '-' || c == '.';
 }
 
 /*
@@ -137,7 +138,8 @@ open_section(struct render *r, int line, const struct tag *t)
     if (r->depth == MAX_DEPTH)
         return fail(r, line, "sections nested too deeply at", t->name);
     struct section *sec = &r->stack[r->depth++];
-    snprintf(sec->name, sizeof(sec->name), "%s", t->name);
+    /* Both names are 64 bytes and t's is shorter (parse_tag): a copy, no format (3 a join). */
+    memcpy(sec->name, t->name, strlen(t->name) + 1);
     sec->inverted = t->kind == TAG_INVERT;
     sec->was_active = r->active;
     const char *v = lookup(r, t->name);
@@ -400,10 +402,17 @@ template_find(const char *dir, const char *name, char *path, size_t len)
 {
     const char *p = dir;
 
+    size_t ln = strlen(name);
+
     for (;;) {
         size_t n = strcspn(p, ":");
-        if (snprintf(path, len, "%.*s/%s.txt", (int)n, p, name) >= (int)len)
+        /* DIR/NAME.txt put together by hand, as lang_has_template does: one a mail. */
+        if (n + ln + 6 > len)
             return -1;
+        memcpy(path, p, n);
+        path[n] = '/';
+        memcpy(path + n + 1, name, ln);
+        memcpy(path + n + 1 + ln, ".txt", 5);
         if (p[n] == '\0' || filecache_access(path, F_OK) == 0)
             return 0;
         p += n + 1;

@@ -279,6 +279,13 @@ test_template_path_and_overrides(void **state)
     assert_string_equal(path, "/a/es:/b/es:/a/en:/b/en:/a:/b");
     assert_int_equal(lang_template_path("/a", "en", "en", path, sizeof(path)), 0);
     assert_string_equal(path, "/a/en:/a");
+    /* A code that is none is left out; the path fits exactly, or is refused. */
+    assert_int_equal(lang_template_path("/a:/b", "E!", "en", path, sizeof(path)), 0);
+    assert_string_equal(path, "/a/en:/b/en:/a:/b");
+    assert_int_equal(lang_template_path("/a", "es", "en", path, 18), 0);
+    assert_string_equal(path, "/a/es:/a/en:/a");
+    assert_int_equal(lang_template_path("/a", "es", "en", path, 15), 0);
+    assert_int_equal(lang_template_path("/a", "es", "en", path, 14), -1);
 
     snprintf(own, sizeof(own), "%s/own", f->dir);
     snprintf(es, sizeof(es), "%s/es", own);
