@@ -296,6 +296,51 @@ test_utf8_body_is_quoted_printable(void **state)
     check_qp_round_trip("Olá  \nzwei\t\n  drei  \n", "Olá\r\nzwei\r\n  drei\r\n");
 }
 
+/* The body's Content-Transfer-Encoding, composed from body. */
+static char *
+body_cte(const char *body)
+{
+    struct compose_msg m = base_msg();
+    m.body = body;
+    struct composed c;
+    compose_ok(&m, &c);
+    char *cte = header_value(c.headers, "Content-Transfer-Encoding");
+    composed_free(&c);
+    return cte;
+}
+
+/*
+ * The 7bit test reads eight bytes a step: a control character, a DEL or a
+ * byte of 0x80 or more at any place of a word, and in the bytes after the
+ * last whole word, still makes the body quoted-printable; tabs and line ends
+ * do not.
+ */
+static void
+test_7bit_test_every_byte_place(void **state)
+{
+    (void)state;
+    const unsigned char odd[] = {0x01, 0x08, 0x0b, 0x0c, 0x1b, 0x1f, 0x7f, 0x80, 0xc3, 0xff};
+    char body[64];
+    for (size_t at = 0; at < 24; at++) {
+        for (size_t k = 0; k < sizeof(odd); k++) {
+            memset(body, 'a', 23);
+            body[23] = '\0';
+            body[at % 23] = (char)odd[k];
+            char *cte = body_cte(body);
+            assert_string_equal(cte, "quoted-printable");
+            free(cte);
+        }
+        memset(body, ' ', 23);
+        body[23] = '\0';
+        body[0] = 'b';
+        body[at % 23] = at % 3 == 0 ? '\t' : at % 3 == 1 ? '~' : '\n';
+        body[22] = 'e';
+        char *cte = body_cte(body);
+        assert_string_equal(cte, "7bit");
+        free(cte);
+    }
+}
+
 static void
 test_utf8_subject_encoded_words(void **state)
 {
@@ -568,6 +613,7 @@ main(void)
         cmocka_unit_test(test_buf_reserve),
         cmocka_unit_test(test_headers_present_and_ordered),
         cmocka_unit_test(test_ascii_body_is_7bit_crlf_wrapped),
+        cmocka_unit_test(test_7bit_test_every_byte_place),
         cmocka_unit_test(test_wrap_keeps_dates_names_addresses),
         cmocka_unit_test(test_utf8_body_is_quoted_printable),
         cmocka_unit_test(test_utf8_subject_encoded_words),
