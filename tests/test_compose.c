@@ -296,6 +296,37 @@ test_utf8_body_is_quoted_printable(void **state)
     check_qp_round_trip("Olá  \nzwei\t\n  drei  \n", "Olá\r\nzwei\r\n  drei\r\n");
 }
 
+/*
+ * A line of 78 characters (after its trailing blanks go) is left whole, one
+ * of 79 is wrapped; every line end, lone CR included, becomes CRLF; an
+ * empty body stays empty.
+ */
+static void
+test_body_line_of_78_left_whole(void **state)
+{
+    (void)state;
+    char body[300], want[300], line78[79];
+    memset(line78, 'w', 78);
+    for (int i = 8; i < 78; i += 9)
+        line78[i] = ' ';
+    line78[78] = '\0';
+    snprintf(body, sizeof body, "a\rb\n%s \t\r\n%sx\n", line78, line78);
+    snprintf(want, sizeof want, "a\r\nb\r\n%s\r\n%.*s\r\n%sx\r\n", line78, 71, line78, line78 + 72);
+    struct compose_msg m = base_msg();
+    m.body = body;
+    struct composed c;
+    compose_ok(&m, &c);
+    char *cte = header_value(c.headers, "Content-Transfer-Encoding");
+    assert_string_equal(cte, "7bit");
+    free(cte);
+    assert_string_equal(c.body, want);
+    composed_free(&c);
+    m.body = "";
+    compose_ok(&m, &c);
+    assert_string_equal(c.body, "");
+    composed_free(&c);
+}
+
 /* The body's Content-Transfer-Encoding, composed from body. */
 static char *
 body_cte(const char *body)
@@ -614,6 +645,7 @@ main(void)
         cmocka_unit_test(test_headers_present_and_ordered),
         cmocka_unit_test(test_ascii_body_is_7bit_crlf_wrapped),
         cmocka_unit_test(test_7bit_test_every_byte_place),
+        cmocka_unit_test(test_body_line_of_78_left_whole),
         cmocka_unit_test(test_wrap_keeps_dates_names_addresses),
         cmocka_unit_test(test_utf8_body_is_quoted_printable),
         cmocka_unit_test(test_utf8_subject_encoded_words),
