@@ -240,6 +240,50 @@ test_cache_removed_or_broken_after_use(void **state)
     }
 }
 
+/*
+ * A text is parsed once and kept (template.c): rendered again with other
+ * values it takes the new ones; more texts than are kept, in turn, still
+ * render right; a text that does not parse is rendered line by line, so an
+ * unset variable before a malformed tag is still the error reported.
+ */
+static void
+test_parsed_text_reused(void **state)
+{
+    struct fixture *f = *state;
+    const char *text = "## c\nSubject: {{#a}}A={{a}}{{/a}} {{n|one|many}}\n\n"
+                       "x {{a}} y\n  {{#b}}  \n{{b}}\n{{/b}}\nend{{a}}";
+    struct template_var v1[] = {{"a", "1"}, {"b", "B"}, {"n", "1"}};
+    struct template_var v2[] = {{"a", ""}, {"b", NULL}, {"n", "2"}};
+
+    assert_int_equal(render(f, text, v1, 3), 0);
+    assert_string_equal(f->subject, "A=1 1 one");
+    assert_string_equal(f->body, "x 1 y\nB\nend1\n");
+    free(f->subject);
+    free(f->body);
+    assert_int_equal(
+        template_render(f->dir, "t", v2, 3, &f->subject, &f->body, f->err, sizeof(f->err)), 0);
+    assert_string_equal(f->subject, " 2 many"); /* the section's value was empty */
+    assert_string_equal(f->body, "x  y\nend\n");
+    for (int i = 0; i < 6; i++) { /* more names than texts kept, twice over */
+        char name[16], file[24], path[300];
+        snprintf(name, sizeof(name), "t%d", i % 3 + (i >= 3) * 3);
+        snprintf(file, sizeof(file), "%s.txt", name);
+        snprintf(path, sizeof(path), "Subject: S%d\n\nbody {{a}}\n", i);
+        assert_int_equal(tu_write_file(f->dir, file, path), 0);
+        free(f->subject);
+        free(f->body);
+        assert_int_equal(
+            template_render(f->dir, name, v1, 3, &f->subject, &f->body, f->err, sizeof(f->err)), 0);
+        snprintf(path, sizeof(path), "S%d", i);
+        assert_string_equal(f->subject, path);
+        assert_string_equal(f->body, "body 1\n");
+    }
+    assert_int_equal(render(f, "Subject: S\n\n{{gone}}\n{{bad tag\n", v1, 3), -1);
+    assert_non_null(strstr(f->err, "t.txt:3: unset variable 'gone'"));
+    assert_int_equal(render(f, "Subject: S\n\n{{a}}\n{{bad tag\n", v1, 3), -1);
+    assert_non_null(strstr(f->err, "t.txt:4: unterminated or malformed tag"));
+}
+
 /* While one mail is handled (filecache_hold) a text is looked at once; the next mail sees the edit. */
 static void
 test_cache_hold_one_mail(void **state)
@@ -372,6 +416,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_subject_value_newline_flattened, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_sees_every_edit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_parsed_text_reused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_removed_or_broken_after_use, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_hold_nested, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_hold_one_mail, setup, teardown),
