@@ -1543,15 +1543,37 @@ reader_send_ahead(double deadline, volatile sig_atomic_t *stop, int *lost)
 }
 
 /*
- * reader_ask once the reader is idle (the answers still to come taken, and
- * thrown away unless wanted); a reader found gone before it took the
- * request is replaced and asked once more.
+ * May the reading of the current mail (req) go to a reader that is still
+ * busy with what was sent ahead?  When the reader that parsed the mail is
+ * there, the request fits in the request pipe beside whatever may still be
+ * in it (reader_sent_busy: the write cannot wait on the reader) and there
+ * is room to keep it as sent.  Its answer then comes after those still to
+ * come, which are taken (thrown away unless wanted) while waiting for it.
+ * Waiting for the reader to go idle first cost a sleep of the daemon and a
+ * wake-up of each side for nothing: 502-528 such waits of 10,000 joins
+ * (about one mail in twenty is not read ahead), 20 after, measured at
+ * 27520f0 with the reader's counts.
+ */
+static int
+reader_ask_busy(const struct reader_buf *req)
+{
+    return reader_proc.pid > 0 && reader_cur.gen == reader_proc.gen &&
+           reader_sent.n < READER_SENT_MAX &&
+           reader_sent_busy() + 1 + 4 + 8 + req->len <= reader_proc.pipe_cap;
+}
+
+/*
+ * reader_ask, once the reader is idle (the answers still to come taken,
+ * and thrown away unless wanted) unless it may be asked while busy
+ * (reader_ask_busy); a reader found gone before it took the request is
+ * replaced and asked once more.
  */
 static enum reader_status
 reader_ask_now(const struct reader_buf *req, size_t size, volatile sig_atomic_t *stop, char *err,
                size_t errlen, int *at)
 {
-    reader_drain(stop);
+    if (!reader_ask_busy(req))
+        reader_drain(stop);
     if (stop && *stop)
         return READER_STOPPED;
     enum reader_status s = reader_ask(req, size, stop, err, errlen, at);
