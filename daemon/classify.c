@@ -632,7 +632,7 @@ is_spam(const struct mail *m, const char **why)
  * asked for: the reader classifies every mail twice, once to decide whether
  * to try its bounce parser and again in its reading, and each was about 13k
  * instructions of a join's 480k.  Its parses run a few mails ahead of its
- * readings (reader.h's READER_AHEAD, 4), so more than that are kept.  A
+ * readings (reader.h's READER_AHEAD, 6), so more than that are kept.  A
  * parsed mail is not changed afterwards.
  */
 #define CLASSIFY_KEPT 8

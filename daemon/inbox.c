@@ -295,12 +295,24 @@ inbox_parse_len(const struct inbox_run *r, const struct imap_message *msg, size_
 struct inbox_reading {
     struct inbox_run *run;
     size_t size;
-    const struct imap_message *next; /* the batch's next messages, parsed ahead */
-    size_t nnext;
-    uint32_t limit;
     enum reader_status status;
     char err[256];
 };
+
+/*
+ * Name the batch's next messages, whose parses go ahead (reader_parse_next):
+ * only at a turn when something may go ahead (inbox_ahead), not at every
+ * mail's reading as before, when the names were not used every other mail.
+ */
+static void
+inbox_name_next(const struct inbox_run *r, const struct imap_message *next, size_t nnext,
+                uint32_t limit)
+{
+    for (size_t i = 0; i < nnext && i < READER_AHEAD && next[i].found; i++)
+        reader_parse_next(next[i].data, next[i].len,
+                          inbox_parse_len(r, &next[i], inbox_size(&next[i], limit)),
+                          r->cfg->community.address, r->cfg->limits.reader_timeout);
+}
 
 static int
 inbox_read(void *arg, const struct reading_context *ctx, struct reading *out)
@@ -308,22 +320,20 @@ inbox_read(void *arg, const struct reading_context *ctx, struct reading *out)
     struct inbox_reading *ir = arg;
     const struct inbox_run *r = ir->run;
 
-    for (size_t i = 0; i < ir->nnext && i < READER_AHEAD && ir->next[i].found; i++)
-        reader_parse_next(ir->next[i].data, ir->next[i].len,
-                          inbox_parse_len(r, &ir->next[i], inbox_size(&ir->next[i], ir->limit)),
-                          r->cfg->community.address, r->cfg->limits.reader_timeout);
     ir->status = reader_read(r->cfg, ir->size, ctx, out, ir->err, sizeof(ir->err), r->stop);
     return ir->status == READER_OK ? 0 : -1;
 }
 
 /*
- * The next two mails' readings, asked for ahead with their senders' contexts
- * as they stand now, before this mail is acted on (reader_read_next): the
- * reader reads them while this one and the next are stored, and each is
- * used if the mails before it changed nothing of its context.  Only when
- * their parses already came back; not while the reader still has a later
- * mail's reading (reader_reads_ahead), so that what goes ahead goes every
- * other mail and the reader is woken once for two.
+ * The readings of the two mails after the next (READER_READS_SKIP), asked
+ * for ahead with their senders' contexts as they stand now, before this
+ * mail is acted on (reader_read_next): the reader reads them while this one
+ * and the next are stored, and each is used if the mails before it changed
+ * nothing of its context.  Only when their parses already came back; not
+ * while the reader still has a later mail's reading (reader_reads_ahead),
+ * so that what goes ahead goes every other mail and the reader is woken at
+ * most once for two.  They go at once, with the next mails' parses
+ * (reader_send_next), not with this mail's reading request a moment later.
  */
 static void
 inbox_ahead(struct inbox_run *r, const struct imap_message *next, size_t nnext, uint32_t limit)
@@ -333,14 +343,17 @@ inbox_ahead(struct inbox_run *r, const struct imap_message *next, size_t nnext, 
 
     if (reader_reads_ahead())
         return;
-    for (size_t j = 0; j < nnext && j < READER_READS_AHEAD && next[j].found; j++) {
+    inbox_name_next(r, next, nnext, limit);
+    for (size_t j = READER_READS_SKIP;
+         j < nnext && j < READER_READS_SKIP + READER_READS_AHEAD && next[j].found; j++) {
         size_t size = inbox_size(&next[j], limit);
         if (reader_parse_early(next[j].data, next[j].len, inbox_parse_len(r, &next[j], size),
                                r->cfg->community.address, &m) != 1 ||
             programme_read_context(r->cfg, r->st, m, size, clock_now(), &ctx, &r->kept) != 0)
-            return;
+            break;
         reader_read_next(r->cfg, size, &ctx);
     }
+    reader_send_next(r->stop);
 }
 
 static int
@@ -397,7 +410,7 @@ inbox_decide(struct inbox_run *r, const struct imap_message *msg, size_t size, c
                 "UID %u already processed, not acted on again", uid);
         r->stats->skipped++;
     } else if (m != NULL) {
-        struct inbox_reading ir = {r, size, next, nnext, limit, READER_OK, ""};
+        struct inbox_reading ir = {r, size, READER_OK, ""};
         struct programme_reader reader = {inbox_read, &ir, &r->kept};
         if (programme_handle_read(r->cfg, r->st, m, msg->data, msg->len, size, clock_now(), &reader,
                                   &res) != 0) {

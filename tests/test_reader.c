@@ -409,11 +409,12 @@ test_reader_reads_ahead(void **state)
 }
 
 /*
- * Ask ahead as the daemon does (inbox_ahead): the next two mails' readings
- * at once, with guesses of their contexts (the second's wrong one time in
- * three), and nothing more while the reader has a later mail's reading
- * (reader_reads_ahead); parses four ahead.  Every reading must be the one
- * reading_read gives here, and right guesses must have been used.
+ * Ask ahead as the daemon does (inbox_ahead): the readings of the two mails
+ * after the next (READER_READS_SKIP) at once, with guesses of their contexts
+ * (the second's wrong one time in three), sent at once (reader_send_next),
+ * and nothing more while the reader has a later mail's reading
+ * (reader_reads_ahead); parses READER_AHEAD ahead.  Every reading must be
+ * the one reading_read gives here, and right guesses must have been used.
  */
 static void
 test_reader_reads_two_ahead(void **state)
@@ -439,16 +440,19 @@ test_reader_reads_two_ahead(void **state)
         if (s != READER_OK)
             fail_msg("%s: reader_parse: %s (%s)", k.path[i], reader_status_name(s), err);
         held += reader_reads_ahead();
-        for (size_t j = i + 1; !reader_reads_ahead() && j < i + 3 && j < k.n; j++) {
+        size_t first = i + 1 + READER_READS_SKIP;
+        for (size_t j = first; !reader_reads_ahead() && j < first + READER_READS_AHEAD && j < k.n;
+             j++) {
             if (early_of(&k, j, max) == NULL)
                 break;
-            walk_ctx(j == i + 2 && i % 3 == 0 ? j + 1 : j, &guess);
+            walk_ctx(j == first + 1 && i % 3 == 0 ? j + 1 : j, &guess);
             reader_read_next(&f->cfg, k.len[j], &guess);
             asked++;
         }
-        for (size_t j = i + 1; j < i + 5 && j < k.n; j++)
+        for (size_t j = i + 1; j < i + 1 + READER_AHEAD && j < k.n; j++)
             reader_parse_next(k.raw[j], k.len[j], mail_parse_limit(k.raw[j], k.len[j], max),
                               "mentors@example.test", 30);
+        reader_send_next(NULL);
         walk_ctx(i, &ctx);
         read_and_compare(f, &k, i, m, &ctx);
         compared++;
@@ -538,16 +542,22 @@ killed_while_working_ahead(void **state, int two)
             may_blame = 0;
             continue;
         }
-        for (size_t j = i + 1; j < i + 2 + two && j < k.n && !(two && reader_reads_ahead()); j++) {
+        /* Two: as the daemon asks (inbox_ahead), the readings sent at once (reader_send_next). */
+        size_t first = two ? i + 1 + READER_READS_SKIP : i + 1;
+        size_t reads = two ? READER_READS_AHEAD : 1;
+        for (size_t j = first; j < first + reads && j < k.n && !(two && reader_reads_ahead());
+             j++) {
             struct reading_context next;
             if (early_of(&k, j, max) == NULL)
                 break;
             walk_ctx(j, &next);
             reader_read_next(&f->cfg, k.len[j], &next);
         }
-        for (size_t j = i + 1; j < i + 4 + two && j < k.n; j++)
+        for (size_t j = i + 1; j < i + 1 + (two ? READER_AHEAD : 3) && j < k.n; j++)
             reader_parse_next(k.raw[j], k.len[j], mail_parse_limit(k.raw[j], k.len[j], max),
                               "mentors@example.test", 30);
+        if (two)
+            reader_send_next(NULL);
         struct reading there;
         s = reader_read(&f->cfg, k.len[i], &ctx, &there, err, sizeof err, NULL);
         if (s == READER_OK) {

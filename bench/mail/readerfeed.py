@@ -16,7 +16,7 @@ import bench  # noqa: E402  (join_mail: the very mail the ingest bench delivers)
 
 OWN = b"mentors@example.test"
 MANAGER = b"boss@example.test"  # bench.py's config
-AHEAD = 3  # parses ahead of the readings (daemon/reader.c now names four; the reading work is the same)
+AHEAD = 3  # parses ahead of the readings (reader.h's READER_AHEAD is now six; the reading work is the same)
 MAX_SIZE = 10 * 1024 * 1024  # [limits] max_message_size's default
 
 
