@@ -304,6 +304,38 @@ test_truncated_mime(void **state)
     mail_free(m);
 }
 
+/*
+ * The body's MIME tree is parsed from the MIME fields alone when the header
+ * block allows it (mail.c, mime_fields_only), else from the whole message:
+ * both must read the body where libetpan's whole parse reads it.  A typed
+ * field folded after a comment ends libetpan's header fields there, so the
+ * rest of the header is body and its Content-Type is not seen.
+ */
+static void
+test_body_where_libetpan_reads_it(void **state)
+{
+    (void)state;
+    struct mail *m = parse_ok("From: a@b.example (A)\r\n"
+                              "Subject: s\r\n"
+                              "Content-Type: text/html\r\n"
+                              "X-Note: folded\r\n and more\r\n"
+                              "\r\n"
+                              "<p>hello</p>\r\n");
+    assert_string_equal(m->content_type, "text/html");
+    assert_string_equal(m->text, "hello");
+    assert_string_equal(m->part_types, "text/html");
+    mail_free(m);
+    m = parse_ok("From: a@b.example (A)\r\n"
+                 " folded\r\n"
+                 "Content-Type: text/html\r\n"
+                 "\r\n"
+                 "<p>hello</p>\r\n");
+    assert_string_equal(m->content_type, "text/html");
+    assert_string_equal(m->text, " folded\nContent-Type: text/html\n\n<p>hello</p>\n");
+    assert_string_equal(m->part_types, "text/plain");
+    mail_free(m);
+}
+
 static void
 test_nul_bytes_in_body(void **state)
 {
@@ -715,6 +747,7 @@ main(void)
         cmocka_unit_test(test_nested_multipart_skips_attachment),
         cmocka_unit_test(test_empty_plain_falls_back_to_html),
         cmocka_unit_test(test_truncated_mime),
+        cmocka_unit_test(test_body_where_libetpan_reads_it),
         cmocka_unit_test(test_nul_bytes_in_body),
         cmocka_unit_test(test_invalid_utf8_replaced),
         cmocka_unit_test(test_crlf_normalised),

@@ -649,7 +649,7 @@ class Abuse(test_e2e.E2E):
         self.trust(limits__reader_timeout="2s", imap__max_attempts=2)
         env = self.shim_env()
         drop([raw_mail(mb.addr("ann"), "join", "Hi\r\n")])
-        drop([raw_mail(mb.addr("bob"), "join", "Hi\r\n", extra=b"X-Fault-Crash: hang\r\n")])
+        drop([raw_mail(mb.addr("bob"), "join", "Hi\r\n", extra=b"Content-X-Fault-Crash: hang\r\n")])
         drop([raw_mail(mb.addr("cat"), "join", "Hi\r\n")])
         t0 = time.monotonic()
         codes = [self.once(env=env, expect_rc=None)[0] for _ in range(3)]
@@ -726,7 +726,7 @@ class Abuse(test_e2e.E2E):
                 parse(raw_mail(mb.addr("ann"), "join", "Hi\r\n"))
                 self.assertEqual(answer()[:1], b"\0")
             before = cpu_so_far()
-            parse(raw_mail(mb.addr("bob"), "join", "Hi\r\n", extra=b"X-Fault-Crash: hang\r\n"))
+            parse(raw_mail(mb.addr("bob"), "join", "Hi\r\n", extra=b"Content-X-Fault-Crash: hang\r\n"))
             t0 = time.monotonic()
             _, status, ru = os.wait4(proc.pid, 0)
             proc.returncode = -1
@@ -746,7 +746,7 @@ class Abuse(test_e2e.E2E):
         to the mail before it, already committed, is still sent."""
         self.trust(limits__reader_timeout="300s")
         drop([raw_mail(mb.addr("ann"), "join", "Hi\r\n")])
-        drop([raw_mail(mb.addr("bob"), "join", "Hi\r\n", extra=b"X-Fault-Crash: hang\r\n")])
+        drop([raw_mail(mb.addr("bob"), "join", "Hi\r\n", extra=b"Content-X-Fault-Crash: hang\r\n")])
         proc = mb.start_mentord(self.config, env=self.shim_env())
         self.procs.append(proc)
         self.assertTrue(mb.wait_log(proc, r"UID \d+ answered", 20), mb.daemon_log(proc)[-2000:])

@@ -7,7 +7,10 @@
  * carrying "X-Fault-Crash: hang" spins there forever (a parser caught in a
  * loop), one carrying "X-Fault-Slow: N" takes N milliseconds more there
  * (deciding a batch takes long enough for a test to kill mentord in the
- * middle of it); every other message goes to the real function.
+ * middle of it); every other message goes to the real function.  The tests
+ * name these headers Content-X-Fault-...: mail.c gives mailmime_parse only
+ * a mail's Content-* fields and its body when it can (mime_fields_only),
+ * and the marks are found inside those names.
  *
  * The reading (reading.h: intent, arguments) is covered too: a word
  * "xfaultreadhang" or "xfaultreadabort" in the text a person wrote parses
