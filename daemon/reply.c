@@ -28,6 +28,7 @@
  * tests/data/gen_replies_expected.py.
  */
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -176,21 +177,6 @@ static unsigned char
 lower_ascii(unsigned char c)
 {
     return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
-}
-
-/*
- * Cheap first test before match_ci: can s (lower-cased first byte c) start
- * with word (a lower-case list entry)?  Scanning every line against the
- * lists must stay fast on megabytes of input.
- */
-static int
-may_start(unsigned char c, const char *word)
-{
-    unsigned char w = (unsigned char)word[0];
-    if (c == w)
-        return 1;
-    /* Upper and lower case Cyrillic (D0/D1) and Greek (CE/CF) may differ in the lead byte. */
-    return ((c & 0xFE) == 0xD0 && (w & 0xFE) == 0xD0) || ((c & 0xFE) == 0xCE && (w & 0xFE) == 0xCE);
 }
 
 static int
@@ -653,6 +639,69 @@ is_dash_wrapped(const char *s, size_t n)
     return 0;
 }
 
+/*
+ * A list's entries by the class of their first byte (lead_class): list_has
+ * tries only the entries that may start the key, where a first-byte test
+ * on every entry of a list (the 91 header names for each line with a colon,
+ * the 32 footer phrases for each line) was 6k instructions of a join's
+ * reading.  Scanning every line against the lists must stay fast on
+ * megabytes of input.  Built at first use; the lists never change.
+ */
+#define REPLY_LIST_MAX 128
+
+struct list_index {
+    const char *const *list;
+    size_t count;
+    int ready;
+    uint16_t first[257]; /* entries of lead class c: at[first[c] .. first[c + 1]) */
+    uint16_t at[REPLY_LIST_MAX];
+};
+
+/*
+ * The class of a key's (lower-cased) first byte c and of a lower-case entry's
+ * first byte: an entry may start the key only when the classes are equal.
+ * Upper and lower case Cyrillic (D0/D1) and Greek (CE/CF) may differ in the
+ * lead byte, so each pair is one class.
+ */
+static unsigned char
+lead_class(unsigned char c)
+{
+    return ((c & 0xFE) == 0xD0 || (c & 0xFE) == 0xCE) ? (unsigned char)(c & 0xFE) : c;
+}
+
+static void
+list_index_build(struct list_index *x)
+{
+    uint16_t count[257] = {0};
+    for (size_t i = 0; i < x->count; i++)
+        count[lead_class((unsigned char)x->list[i][0]) + 1]++;
+    for (size_t c = 0; c < 256; c++)
+        count[c + 1] += count[c];
+    memcpy(x->first, count, sizeof x->first);
+    for (size_t i = 0; i < x->count; i++)
+        x->at[count[lead_class((unsigned char)x->list[i][0])]++] = (uint16_t)i;
+    x->ready = 1;
+}
+
+/* 1 when an entry of x is key[0..n) (whole) or starts it (case-insensitive). */
+static int
+list_has(struct list_index *x, const char *key, size_t n, int whole)
+{
+    if (!x->ready)
+        list_index_build(x);
+    unsigned char c = lead_class(lower_ascii((unsigned char)key[0]));
+    for (size_t j = x->first[c]; j < x->first[c + 1]; j++) {
+        size_t m = match_ci(key, n, x->list[x->at[j]]);
+        if (whole ? m == n : m != (size_t)-1)
+            return 1;
+    }
+    return 0;
+}
+
+#define LIST_COUNT(a) (sizeof(a) / sizeof((a)[0]))
+#define LIST_INDEX(a) {a, LIST_COUNT(a), 0, {0}, {0}}
+
+
 static const char *const forward_intros[] = {
     "begin forwarded message",        "anfang der weitergeleiteten nachricht",
     "début du message réexpédié",     "debut du message reexpedie",
@@ -661,16 +710,13 @@ static const char *const forward_intros[] = {
     "inicio del mensaje reenviado",
 };
 
+_Static_assert(LIST_COUNT(forward_intros) <= REPLY_LIST_MAX, "forward_intros outgrew its index");
+static struct list_index forward_index = LIST_INDEX(forward_intros);
+
 static int
 is_forward_intro(const char *s, size_t n)
 {
-    if (n == 0)
-        return 0;
-    unsigned char c = lower_ascii((unsigned char)s[0]);
-    for (size_t i = 0; i < sizeof(forward_intros) / sizeof(forward_intros[0]); i++)
-        if (may_start(c, forward_intros[i]) && starts_ci(s, n, forward_intros[i]))
-            return 1;
-    return 0;
+    return n > 0 && list_has(&forward_index, s, n, 0);
 }
 
 /* Phone and app footers: the phrase that starts them ... */
@@ -717,6 +763,9 @@ static const char *const footer_devices[] = {
     "ios",    "xiaomi", "windows", "pc",      "motorola",   "fairphone",
 };
 
+_Static_assert(LIST_COUNT(footer_starts) <= REPLY_LIST_MAX, "footer_starts outgrew its index");
+static struct list_index footer_index = LIST_INDEX(footer_starts);
+
 static int
 is_footer(const char *s, size_t n)
 {
@@ -724,12 +773,7 @@ is_footer(const char *s, size_t n)
         s++, n--;
     if (n == 0)
         return 0;
-    unsigned char c = lower_ascii((unsigned char)s[0]);
-    size_t k = 0;
-    size_t nstarts = sizeof(footer_starts) / sizeof(footer_starts[0]);
-    while (k < nstarts && !(may_start(c, footer_starts[k]) && starts_ci(s, n, footer_starts[k])))
-        k++;
-    if (k == nstarts || n > 200)
+    if (!list_has(&footer_index, s, n, 0) || n > 200)
         return 0;
     /* The device is named before the first comma, full stop, link or bracket. */
     size_t seg = 0;
@@ -768,15 +812,10 @@ static const char *const header_other[] = {
     "assunto",   "enviada em",    "cc/bcc",   "aan/to",    "sent/date",
 };
 
-static int
-in_list(const char *key, size_t n, const char *const *list, size_t count)
-{
-    unsigned char c = lower_ascii((unsigned char)key[0]);
-    for (size_t i = 0; i < count; i++)
-        if (may_start(c, list[i]) && match_ci(key, n, list[i]) == n)
-            return 1;
-    return 0;
-}
+_Static_assert(LIST_COUNT(header_from) <= REPLY_LIST_MAX && LIST_COUNT(header_other) <= REPLY_LIST_MAX,
+               "a header list outgrew its index");
+static struct list_index from_index = LIST_INDEX(header_from);
+static struct list_index other_index = LIST_INDEX(header_other);
 
 /* 2 for a sender header line ("From:", "*Von:*"), 1 for another header name, 0 otherwise. */
 static int
@@ -794,9 +833,9 @@ header_key(const struct line *l)
         return 0;
     while (k > 0 && (s[k - 1] == ' ' || s[k - 1] == '*'))
         k--;
-    if (in_list(s, k, header_from, sizeof(header_from) / sizeof(header_from[0])))
+    if (list_has(&from_index, s, k, 1))
         return 2;
-    return in_list(s, k, header_other, sizeof(header_other) / sizeof(header_other[0])) ? 1 : 0;
+    return list_has(&other_index, s, k, 1) ? 1 : 0;
 }
 
 /* "From:/Sent:/To:/Subject:" (in some language) starting at line i: at least three names. */
