@@ -866,6 +866,16 @@ text_span(size_t n)
     return n < MAX_TOKENS ? n + 1 : MAX_TOKENS;
 }
 
+/* 1 when every byte of s is ASCII. */
+static int
+text_ascii(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s >= 0x80)
+            return 0;
+    return 1;
+}
+
 /* The words of text, folded, and their ids, without the marks that text_chain adds. */
 static int
 text_words(const char *text, struct text *t)
@@ -892,12 +902,22 @@ text_words(const char *text, struct text *t)
         t->joined[i] = b == a + 1 && marks[a] == '-';
     }
     free(marks);
-    char *r = fold(text ? text : "", 1);
-    if (r == NULL) {
-        text_release(t);
-        return -1;
+    if (text_ascii(text ? text : "")) {
+        /*
+         * Folded with or without accents, ASCII is the same bytes, so the
+         * same words: the raw words are the folded ones (no buffer of their
+         * own), where a second fold and split was 4k instructions of a join.
+         */
+        memcpy(t->raw.w, t->ws.w, t->ws.n * sizeof(t->ws.w[0]));
+        t->raw.n = t->ws.n;
+    } else {
+        char *r = fold(text ? text : "", 1);
+        if (r == NULL) {
+            text_release(t);
+            return -1;
+        }
+        words_split(r, &t->raw);
     }
-    words_split(r, &t->raw);
     if (text_ids(t) != 0) {
         text_release(t);
         return -1;
