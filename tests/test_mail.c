@@ -90,6 +90,47 @@ test_basic_headers(void **state)
     mail_free(m);
 }
 
+/* One Date and one Content-Type in a mail of their own. */
+static struct mail *
+parse_date_type(const char *date, const char *type)
+{
+    char raw[512];
+    snprintf(raw, sizeof raw, "From: a@b.example\r\nDate: %s\r\nContent-Type: %s\r\n\r\nhi\r\n",
+             date, type);
+    return parse_ok(raw);
+}
+
+/*
+ * The Date and Content-Type forms mail comes in, usual and odd, read as
+ * libetpan reads them: the same date and type, its quirks kept.
+ */
+static void
+test_date_and_type_forms(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *date, *type;
+        long long t;
+        const char *name;
+    } cases[] = {
+        {"Tue, 02 Jan 2024 10:00:00 +0200", "TEXT/Plain; charset=utf-8", 1704182400LL, "text/plain"},
+        {"Tue, 2 Jan 2024 10:00:00 +0200", "text/plain (c)", 1704182400LL, "text/plain"},
+        {"Tue,  2 Jan 2024 10:00:00 +0200", "text/plain;charset=x", 1704182400LL, "text/plain"},
+        {"2 Jan 2024 10:00:00 +0200 (EET)", "text / plain", 1704182400LL, "text/plain"},
+        {"Mon, 01 Jan 2024 00:00:00 -0530", "Multipart/Mixed;boundary=x", 1704087000LL,
+         "multipart/mixed"},
+        {"Mon, 01 Jan 2024 00:00:00 -0530", "textual/plain", 1704087000LL, "text/unknown"},
+        {"Mon, 01 Jan 2024 00:00:00 -0530", "x-foo/bar", 1704087000LL, "x-foo/bar"},
+        {"Mon, 41 Jan 2024 00:00:00 -0530", "text/x.y+z_1", 0, "text/x.y+z_1"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct mail *m = parse_date_type(cases[i].date, cases[i].type);
+        assert_int_equal((long long)m->date, cases[i].t);
+        assert_string_equal(m->content_type, cases[i].name);
+        mail_free(m);
+    }
+}
+
 static void
 test_missing_fields_are_null(void **state)
 {
@@ -733,6 +774,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_basic_headers),
+        cmocka_unit_test(test_date_and_type_forms),
         cmocka_unit_test(test_missing_fields_are_null),
         cmocka_unit_test(test_empty_return_path),
         cmocka_unit_test(test_encoded_word_subjects),
