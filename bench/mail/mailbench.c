@@ -18,8 +18,8 @@
  *       The ingest reference (issue 17): plain libetpan, IMAPS login and
  *       SELECT, UID SEARCH ALL, then per chunk of 500 UIDs one UID FETCH
  *       BODY.PEEK[] and one UID MOVE to MOVETO, nothing else.  seconds= and
- *       cpu= cover the loop after the login (SEARCH, FETCHes, MOVEs), the
- *       same span as mentord's inbox pass (which logs its own).
+ *       cpu= cover the SELECT and the loop after it (SEARCH, FETCHes,
+ *       MOVEs), the same span as mentord's inbox pass (which logs its own).
  *   mailbench read EMLFILE|DIR N
  *       The reading alone, the floor of mentord's CPU per mail: what the reader
  *       child does for a mail (parse it, classify it, read it: intent,
@@ -162,9 +162,9 @@ fetched_bytes(clist *result, size_t *count)
     return bytes;
 }
 
-/* Login and SELECT; NULL on failure (reported). */
+/* Connect and log in; NULL on failure (reported). */
 static mailimap *
-imap_open(char **argv)
+imap_login(char **argv)
 {
     size_t plen = 0;
     char *pass = slurp(argv[3], &plen);
@@ -177,15 +177,34 @@ imap_open(char **argv)
     int r = mailimap_ssl_connect(im, argv[0], (uint16_t)atoi(argv[1]));
     if (r == MAILIMAP_NO_ERROR_AUTHENTICATED || r == MAILIMAP_NO_ERROR_NON_AUTHENTICATED)
         r = mailimap_login(im, argv[2], pass);
-    if (r == MAILIMAP_NO_ERROR)
-        r = mailimap_select(im, argv[4]);
     free(pass);
     if (r != MAILIMAP_NO_ERROR) {
-        fprintf(stderr, "fetch: connect/login/select failed (%d)\n", r);
+        fprintf(stderr, "fetch: connect/login failed (%d)\n", r);
         mailimap_free(im);
         return NULL;
     }
     return im;
+}
+
+/* SELECT argv[4] after imap_login; NULL (im freed) when it fails. */
+static mailimap *
+imap_select_box(mailimap *im, char **argv)
+{
+    int r = mailimap_select(im, argv[4]);
+    if (r != MAILIMAP_NO_ERROR) {
+        fprintf(stderr, "fetch: SELECT %s failed (%d)\n", argv[4], r);
+        mailimap_free(im);
+        return NULL;
+    }
+    return im;
+}
+
+/* Connect, log in and SELECT: the clients whose span is after all three. */
+static mailimap *
+imap_open(char **argv)
+{
+    mailimap *im = imap_login(argv);
+    return im != NULL ? imap_select_box(im, argv) : NULL;
 }
 
 /* UID FETCH set att; adds the BODY[] bytes and count; a libetpan code. */
@@ -242,11 +261,15 @@ fetch_sizes_heads(mailimap *im, struct mailimap_set *set, size_t *bytes, size_t 
 static int
 cmd_fetch_chunks(char **argv, const char *moveto, size_t chunk, const char *mode)
 {
-    mailimap *im = imap_open(argv);
+    mailimap *im = imap_login(argv);
     if (im == NULL)
         return 1;
-    /* From after the login, as fetchmove and mentord's pass count. */
+    if (moveto != NULL)
+        (void)mailimap_create(im, moveto); /* as fetchmove: an existing one answers NO */
+    /* From the SELECT on, as fetchmove and mentord's pass count. */
     double t0 = now_s(), c0 = cpu_s();
+    if (imap_select_box(im, argv) == NULL)
+        return 1;
     struct mailimap_search_key *key = mailimap_search_key_new_all();
     clist *uids = NULL;
     int r = mailimap_uid_search(im, NULL, key, &uids);
@@ -381,13 +404,20 @@ fetchmove_loop(mailimap *im, const char *moveto, size_t *bytes, size_t *count)
 static int
 cmd_fetchmove(char **argv)
 {
-    mailimap *im = imap_open(argv);
+    mailimap *im = imap_login(argv);
     if (im == NULL)
         return 1;
     size_t bytes = 0, count = 0;
     /* The folder may not exist yet (mentord creates its own); an existing one answers NO. */
     (void)mailimap_create(im, argv[5]);
+    /*
+     * From the SELECT on, as mentord's inbox pass counts (inbox_pass selects
+     * the mailbox): on a mailbox of new mail the SELECT is where the server
+     * takes the mails from new/ into cur/.
+     */
     double t0 = now_s(), c0 = cpu_s();
+    if (imap_select_box(im, argv) == NULL)
+        return 1;
     int r = fetchmove_loop(im, argv[5], &bytes, &count);
     double t = now_s() - t0, cpu = cpu_s() - c0;
     mailimap_logout(im);
