@@ -1127,24 +1127,36 @@ test_checks_without_in_lists(void **state)
     tu_rmrf(dir);
 }
 
-/* 1 when SQLite's plan for sql sorts in a temporary B-tree, else 0. */
+/*
+ * 1 when a line of SQLite's plan for sql has what in it (at its start when
+ * at_start): "TEMP B-TREE" (it sorts), "SCAN" (it reads a whole table).
+ */
 static int
-raw_plan_sorts(const char *path, const char *sql)
+raw_plan_has(const char *path, const char *sql, const char *what, int at_start)
 {
     sqlite3 *db = NULL;
     sqlite3_stmt *stmt = NULL;
     char explain[512];
-    int sorts = 0;
+    int found = 0;
 
     snprintf(explain, sizeof explain, "EXPLAIN QUERY PLAN %s", sql);
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_prepare_v2(db, explain, -1, &stmt, NULL), SQLITE_OK);
-    while (sqlite3_step(stmt) == SQLITE_ROW)
-        if (strstr((const char *)sqlite3_column_text(stmt, 3), "TEMP B-TREE") != NULL)
-            sorts = 1;
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+        const char *line = (const char *)sqlite3_column_text(stmt, 3);
+        if (at_start ? strncmp(line, what, strlen(what)) == 0 : strstr(line, what) != NULL)
+            found = 1;
+    }
     assert_int_equal(sqlite3_finalize(stmt), SQLITE_OK);
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
-    return sorts;
+    return found;
+}
+
+/* 1 when SQLite's plan for sql sorts in a temporary B-tree, else 0. */
+static int
+raw_plan_sorts(const char *path, const char *sql)
+{
+    return raw_plan_has(path, sql, "TEMP B-TREE", 0);
 }
 
 /*
@@ -1191,20 +1203,7 @@ test_open_token_index_upgrade(void **state)
 static int
 raw_plan_scans(const char *path, const char *sql)
 {
-    sqlite3 *db = NULL;
-    sqlite3_stmt *stmt = NULL;
-    char explain[512];
-    int scans = 0;
-
-    snprintf(explain, sizeof explain, "EXPLAIN QUERY PLAN %s", sql);
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, explain, -1, &stmt, NULL), SQLITE_OK);
-    while (sqlite3_step(stmt) == SQLITE_ROW)
-        if (strncmp((const char *)sqlite3_column_text(stmt, 3), "SCAN", 4) == 0)
-            scans = 1;
-    assert_int_equal(sqlite3_finalize(stmt), SQLITE_OK);
-    assert_int_equal(sqlite3_close(db), SQLITE_OK);
-    return scans;
+    return raw_plan_has(path, sql, "SCAN", 1);
 }
 
 /*
