@@ -1062,22 +1062,31 @@ imap_search(struct imap *im, uint32_t first, uint32_t last, const char *without_
     return ret;
 }
 
-/* BODY.PEEK[], or BODY.PEEK[]<0.limit> when limit > 0. */
-static struct mailimap_fetch_type *
-body_peek_type(uint32_t limit)
+/* The attribute BODY.PEEK[], or BODY.PEEK[]<0.limit> when limit > 0; NULL out of memory. */
+static struct mailimap_fetch_att *
+body_peek_att(uint32_t limit)
 {
     struct mailimap_section *section = mailimap_section_new(NULL);
     struct mailimap_fetch_att *att;
-    struct mailimap_fetch_type *type;
 
     if (section == NULL)
         return NULL;
     att = limit > 0 ? mailimap_fetch_att_new_body_peek_section_partial(section, 0, limit)
                     : mailimap_fetch_att_new_body_peek_section(section);
-    if (att == NULL) {
+    if (att == NULL)
         mailimap_section_free(section);
+    return att;
+}
+
+/* BODY.PEEK[], or BODY.PEEK[]<0.limit> when limit > 0. */
+static struct mailimap_fetch_type *
+body_peek_type(uint32_t limit)
+{
+    struct mailimap_fetch_att *att = body_peek_att(limit);
+    struct mailimap_fetch_type *type;
+
+    if (att == NULL)
         return NULL;
-    }
     type = mailimap_fetch_type_new_fetch_att(att);
     if (type == NULL)
         mailimap_fetch_att_free(att);
@@ -1451,15 +1460,9 @@ sizes_heads_type(uint32_t head)
 {
     struct mailimap_fetch_type *type = mailimap_fetch_type_new_fetch_att_list_empty();
     struct mailimap_fetch_att *size = mailimap_fetch_att_new_rfc822_size();
-    struct mailimap_section *section = mailimap_section_new(NULL);
-    struct mailimap_fetch_att *body = NULL;
+    struct mailimap_fetch_att *body = body_peek_att(head);
     int sized = 0;
 
-    if (section != NULL) {
-        body = mailimap_fetch_att_new_body_peek_section_partial(section, 0, head);
-        if (body == NULL)
-            mailimap_section_free(section);
-    }
     if (type != NULL && size != NULL &&
         mailimap_fetch_type_new_fetch_att_list_add(type, size) == MAILIMAP_NO_ERROR) {
         size = NULL; /* the type's now */
