@@ -1093,6 +1093,24 @@ reader_take_ready(int upto)
     return 1;
 }
 
+/*
+ * The bytes a request takes in the request pipe, as reader_put_parse and
+ * reader_send_reading write it: a parse (op, two lengths, the community's
+ * address, the mail) and a reading (op, the mail's number, a length, the
+ * request).
+ */
+static size_t
+reader_parse_wire_len(size_t own_len, size_t raw_len)
+{
+    return 1 + sizeof(uint64_t) + sizeof(uint64_t) + sizeof(uint32_t) + own_len + raw_len;
+}
+
+static size_t
+reader_reading_wire_len(size_t req_len)
+{
+    return 1 + sizeof(uint32_t) + sizeof(uint64_t) + req_len;
+}
+
 /* The head of a parse request: 'P', the lengths, the community's own address. */
 static void
 reader_put_parse(struct reader_buf *b, size_t raw_len, size_t parse_len, const char *own)
@@ -1139,7 +1157,7 @@ reader_send_parse(struct reader_buf *b, const char *raw, size_t raw_len, size_t 
     e->key = copy;
     e->key_len = raw_len;
     e->parse_len = parse_len;
-    e->sent_len = 1 + 8 + 8 + 4 + own_len + raw_len;
+    e->sent_len = reader_parse_wire_len(own_len, raw_len);
     memcpy(e->own, own, own_len + 1);
     return e;
 }
@@ -1163,7 +1181,7 @@ reader_send_reading(struct reader_buf *b, uint32_t n, const struct reader_buf *r
     memcpy(copy, req->p, req->len);
     e->key = copy;
     e->key_len = req->len;
-    e->sent_len = 1 + sizeof(n) + sizeof(len) + req->len;
+    e->sent_len = reader_reading_wire_len(req->len);
     reader_put(b, &op, 1);
     reader_put(b, &n, sizeof(n));
     reader_put(b, &len, sizeof(len));
@@ -1445,7 +1463,7 @@ reader_put_ahead(struct reader_buf *b, size_t also)
     }
     for (int i = 0; i < reader_nnext; i++) {
         const char *own = reader_next[i].own;
-        size_t len = 1 + 8 + 8 + 4 + strlen(own) + reader_next[i].raw_len;
+        size_t len = reader_parse_wire_len(strlen(own), reader_next[i].raw_len);
         if (reader_proc.parses >= READER_MAILS || b->len + also + len > reader_proc.pipe_cap)
             break;
         if (reader_sent_parse(reader_next[i].raw, reader_next[i].raw_len,
@@ -1592,7 +1610,7 @@ reader_ask_busy(const struct reader_buf *req)
 {
     return reader_proc.pid > 0 && reader_cur.gen == reader_proc.gen &&
            reader_sent.n < READER_SENT_MAX &&
-           reader_sent_busy() + 1 + 4 + 8 + req->len <= reader_proc.pipe_cap;
+           reader_sent_busy() + reader_reading_wire_len(req->len) <= reader_proc.pipe_cap;
 }
 
 /*
