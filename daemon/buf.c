@@ -5,6 +5,7 @@
 #include "buf.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +120,36 @@ buf_free(struct buf *b)
 }
 
 /* By hand: an snprintf a byte cost more than hashing a small mail. */
+char *
+buf_join(const char *first, ...)
+{
+    va_list ap;
+    size_t len = 0;
+
+    va_start(ap, first);
+    for (const char *p = first; p != NULL; p = va_arg(ap, const char *)) {
+        size_t n = strlen(p);
+        if (n > SIZE_MAX - 1 - len) {
+            va_end(ap);
+            return NULL;
+        }
+        len += n;
+    }
+    va_end(ap);
+    char *out = malloc(len + 1), *o = out;
+    if (out == NULL)
+        return NULL;
+    va_start(ap, first);
+    for (const char *p = first; p != NULL; p = va_arg(ap, const char *)) {
+        size_t n = strlen(p);
+        memcpy(o, p, n);
+        o += n;
+    }
+    va_end(ap);
+    *o = '\0';
+    return out;
+}
+
 void
 buf_hex(char *out, const unsigned char *in, size_t n)
 {

@@ -474,28 +474,20 @@ new_message_id(const struct compose_msg *msg, char *err, size_t errlen)
         snprintf(err, errlen, "getrandom for a Message-ID: %s", strerror(errno));
         return NULL;
     }
-    /* Put together by hand: asprintf's format parsing was about 1.7k instructions a mail. */
-    char when[24], *w = when + sizeof(when);
+    /* Joined without a format (buf_join): asprintf's parsing was about 1.7k instructions a mail. */
+    char hex[2 * sizeof(rnd) + 1], when[24], *w = when + sizeof(when);
     unsigned long long t =
         msg->date < 0 ? 0 - (unsigned long long)msg->date : (unsigned long long)msg->date;
+    *--w = '\0';
     do
         *--w = (char)('0' + t % 10);
     while ((t /= 10) != 0);
     if (msg->date < 0)
         *--w = '-';
-    size_t lw = (size_t)(when + sizeof(when) - w), ld = strlen(msg->msgid_domain);
-    char *id = malloc(2 * sizeof(rnd) + 1 + lw + 1 + ld + 1), *p = id;
-    if (id == NULL) {
+    buf_hex(hex, rnd, sizeof(rnd));
+    char *id = buf_join(hex, ".", w, "@", msg->msgid_domain, (char *)NULL);
+    if (id == NULL)
         snprintf(err, errlen, "out of memory for a Message-ID");
-        return NULL;
-    }
-    buf_hex(p, rnd, sizeof(rnd));
-    p += 2 * sizeof(rnd);
-    *p++ = '.';
-    memcpy(p, w, lw);
-    p += lw;
-    *p++ = '@';
-    memcpy(p, msg->msgid_domain, ld + 1);
     return id;
 }
 

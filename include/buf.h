@@ -35,6 +35,14 @@ char *buf_take(struct buf *b);
 /* Release the content without taking it. */
 void buf_free(struct buf *b);
 
+/*
+ * The strings given, up to a NULL, joined in one allocation of just their
+ * length (malloc'd), or NULL when memory ran out: for a short text put
+ * together on a hot path, where a buf's growth or a printf's format cost
+ * more than the copy.
+ */
+char *buf_join(const char *first, ...) __attribute__((sentinel));
+
 /* The n bytes at in as 2n lowercase hex digits and a NUL in out (2n + 1 bytes). */
 void buf_hex(char *out, const unsigned char *in, size_t n);
 

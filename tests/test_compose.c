@@ -607,6 +607,19 @@ test_long_ascii_subject_folds(void **state)
 }
 
 /* buf_reserve makes room once: what is added within it is not moved, and beyond it grows as before. */
+/* buf_join: the strings up to the NULL, in order, empty ones included. */
+static void
+test_buf_join(void **state)
+{
+    (void)state;
+    char *s = buf_join("mailto:", "a@b.example", "", "?subject=leave", (char *)NULL);
+    assert_string_equal(s, "mailto:a@b.example?subject=leave");
+    free(s);
+    s = buf_join("", (char *)NULL);
+    assert_string_equal(s, "");
+    free(s);
+}
+
 static void
 test_buf_reserve(void **state)
 {
@@ -641,6 +654,7 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_buf_join),
         cmocka_unit_test(test_buf_reserve),
         cmocka_unit_test(test_headers_present_and_ordered),
         cmocka_unit_test(test_ascii_body_is_7bit_crlf_wrapped),
